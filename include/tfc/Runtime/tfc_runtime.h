@@ -1,0 +1,154 @@
+/*===- tfc_runtime.h - the C API of libtfcrt ---------------------*- C -*-===*
+ *
+ * The only header an application needs to run a model compiled by tfc.
+ * Nothing here aborts the host: every function that can fail returns a
+ * tfc_status and leaves a message for tfc_last_error().
+ *
+ * ABI of a compiled model (docs/DESIGN.md, "Runtime ABI"):
+ *   - the compiled object defines `const tfc_model_desc tfc_<name>_desc`
+ *     (and, in a shared library, also `tfc_model_desc_v1`, an alias that
+ *     tfc-run and tfc_model_load_shared look up with dlsym);
+ *   - desc.entry is the MLIR C-interface function
+ *       void entry(void *results, memref_desc *weights, memref_desc *in0, ...)
+ *     where `weights` is a rank-1 i8 memref over the data section of the
+ *     .tfcw file, each input is a ranked memref descriptor
+ *       { void *allocated; void *aligned; int64_t offset;
+ *         int64_t sizes[rank]; int64_t strides[rank]; }
+ *     and `results` points at the result descriptors laid out one after the
+ *     other in the same format (rank from the signature).
+ *   - buffers the compiled code allocates come from
+ *     _mlir_memref_to_llvm_alloc / _mlir_memref_to_llvm_aligned_alloc /
+ *     _mlir_memref_to_llvm_free, which libtfcrt defines (for accounting).
+ *===----------------------------------------------------------------------===*/
+#ifndef TFC_RUNTIME_H
+#define TFC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TFC_ABI_VERSION 1u
+#define TFC_MAX_RANK 8
+
+typedef enum tfc_status {
+  TFC_OK = 0,
+  TFC_ERR_INVALID_ARGUMENT = 1, /* bad argument: null pointer, bad count */
+  TFC_ERR_IO = 2,               /* file missing or unreadable */
+  TFC_ERR_CORRUPT = 3,          /* weights file / library fails validation */
+  TFC_ERR_SHAPE = 4,            /* input rank or static dim mismatch */
+  TFC_ERR_DTYPE = 5,            /* input element type mismatch */
+  TFC_ERR_OUT_OF_MEMORY = 6,
+  TFC_ERR_UNSUPPORTED = 7,      /* e.g. ABI version or device not available */
+  TFC_ERR_INTERNAL = 8
+} tfc_status;
+
+typedef enum tfc_dtype {
+  TFC_DTYPE_F32 = 0,
+  TFC_DTYPE_F16 = 1,
+  TFC_DTYPE_BF16 = 2,
+  TFC_DTYPE_F64 = 3,
+  TFC_DTYPE_I64 = 4,
+  TFC_DTYPE_I32 = 5,
+  TFC_DTYPE_I8 = 6,
+  TFC_DTYPE_U8 = 7,
+  TFC_DTYPE_BOOL = 8 /* one byte per element, 0 or 1 */
+} tfc_dtype;
+
+/* Static description of a compiled model; emitted by the compiler. */
+typedef struct tfc_model_desc {
+  uint32_t abi_version; /* TFC_ABI_VERSION */
+  uint32_t num_inputs;
+  uint32_t num_outputs;
+  uint32_t flags; /* reserved, 0 */
+  const char *name;
+  /* One line per input then per output:
+   *   "in <name> <dtype> <rank> <d0> <d1> ...\n"
+   *   "out <name> <dtype> <rank> <d0> ...\n"
+   * dtype is one of f32 f16 bf16 f64 i64 i32 i8 u8 bool; a dim is a
+   * non-negative integer or a symbol name (letters, digits, '_') for a
+   * dynamic dim. Names contain no whitespace. */
+  const char *signature;
+  void *entry; /* see the ABI comment above */
+  uint64_t weights_size; /* bytes of the .tfcw data section */
+  uint64_t weights_hash; /* tfc_hash64 of the data section */
+  /* Newline-separated names of op classes for the profiler; an id passed to
+   * tfcrt_prof_enter/exit is an index into this list. May be "". */
+  const char *op_classes;
+} tfc_model_desc;
+
+/* A dense, row-major tensor. */
+typedef struct tfc_tensor {
+  tfc_dtype dtype;
+  int32_t rank;
+  int64_t shape[TFC_MAX_RANK];
+  void *data;
+} tfc_tensor;
+
+typedef struct tfc_model tfc_model;
+
+/* Message for the last failed call on this thread ("" if none). */
+const char *tfc_last_error(void);
+const char *tfc_status_string(tfc_status status);
+const char *tfc_dtype_name(tfc_dtype dtype);
+size_t tfc_dtype_size(tfc_dtype dtype);
+
+/* Load a model compiled as a shared library (dlopen + dlsym of
+ * "tfc_model_desc_v1") with its weights file. */
+tfc_status tfc_model_load_shared(const char *library_path,
+                                 const char *weights_path, tfc_model **out);
+/* Load a model whose object is linked into the application. */
+tfc_status tfc_model_load(const tfc_model_desc *desc, const char *weights_path,
+                          tfc_model **out);
+void tfc_model_free(tfc_model *model);
+
+const tfc_model_desc *tfc_model_get_desc(const tfc_model *model);
+size_t tfc_model_num_inputs(const tfc_model *model);
+size_t tfc_model_num_outputs(const tfc_model *model);
+/* Info of input/output i: name, dtype, rank and dims (-1 = dynamic). */
+tfc_status tfc_model_input_info(const tfc_model *model, size_t i,
+                                const char **name, tfc_dtype *dtype,
+                                int32_t *rank, int64_t dims[TFC_MAX_RANK]);
+tfc_status tfc_model_output_info(const tfc_model *model, size_t i,
+                                 const char **name, tfc_dtype *dtype,
+                                 int32_t *rank, int64_t dims[TFC_MAX_RANK]);
+
+/* Run the model. `inputs` are in signature order and are validated (dtype,
+ * rank, static dims, consistent symbolic dims). On success each outputs[i] is
+ * filled with a runtime-owned buffer; release it with tfc_tensor_free. */
+tfc_status tfc_model_run(tfc_model *model, const tfc_tensor *inputs,
+                         size_t num_inputs, tfc_tensor *outputs,
+                         size_t num_outputs);
+void tfc_tensor_free(tfc_tensor *tensor);
+
+/* Threads used by the runtime's kernels (default: all cores). */
+void tfc_set_num_threads(int threads);
+int tfc_get_num_threads(void);
+
+/* Memory accounting of buffers allocated by compiled code. */
+typedef struct tfc_memory_stats {
+  uint64_t current_bytes;
+  uint64_t peak_bytes;
+  uint64_t num_allocs;
+} tfc_memory_stats;
+void tfc_memory_stats_get(tfc_memory_stats *stats);
+void tfc_memory_stats_reset_peak(void);
+
+/* Per-op-class profile (filled when the model was compiled with --profile). */
+typedef struct tfc_profile_entry {
+  const char *op_class;
+  uint64_t calls;
+  double total_ms;
+} tfc_profile_entry;
+void tfc_profile_enable(int enable);
+void tfc_profile_reset(void);
+/* Copies up to `capacity` entries for `model`; returns the number there are. */
+size_t tfc_profile_get(const tfc_model *model, tfc_profile_entry *entries,
+                       size_t capacity);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TFC_RUNTIME_H */
