@@ -8,7 +8,7 @@
 
 The session uses intra_op_num_threads=N, inter_op_num_threads=1, sequential
 execution and all graph optimizations. Each timed iteration is one
-InferenceSession.run; the first W runs are not timed.
+InferenceSession.run; the first max(W, 1) runs are not timed.
 
 Inputs come either from an .npz (keys <prefix><input name>, as in the *.ref.npz
 files that make_refs.py writes; without --prefix, case0_ is tried, then the
