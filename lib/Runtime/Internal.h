@@ -1,0 +1,66 @@
+//===- Internal.h - shared declarations inside libtfcrt ---------*- C++ -*-===//
+//
+// Not installed; only the runtime's own sources and its unit tests include it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_LIB_RUNTIME_INTERNAL_H
+#define TFC_LIB_RUNTIME_INTERNAL_H
+
+#include "tfc/Runtime/tfc_runtime.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+// Everything is built with -fvisibility=hidden; the C API is exported.
+#define TFCRT_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace tfcrt {
+
+//===-- errors (Error.cpp) --------------------------------------------------===//
+/// Records `msg` as this thread's last error and returns `status`.
+tfc_status setError(tfc_status status, const std::string &msg);
+void clearError();
+/// printf-style formatting into a std::string.
+std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+//===-- allocator (Allocator.cpp) -------------------------------------------===//
+/// 64-byte aligned, tracked allocation (what compiled code gets). Returns
+/// nullptr and counts a failure when memory is exhausted.
+void *trackedAlloc(uint64_t size, uint64_t alignment = 64);
+/// Frees a pointer from trackedAlloc; ignores pointers it did not hand out.
+void trackedFree(void *ptr);
+/// True iff `ptr` is the start of a live allocation from trackedAlloc.
+bool isTrackedAllocation(const void *ptr);
+/// Number of allocation failures since the process started.
+uint64_t allocFailures();
+/// Hands the tracked allocation `base` to the application as the data of an
+/// output tensor starting at `data`; tfc_tensor_free(data) frees `base`.
+void registerOwnedOutput(void *data, void *base);
+/// Undoes registerOwnedOutput and frees the allocation; false if unknown.
+bool releaseOwnedOutput(void *data);
+
+//===-- thread pool (ThreadPool.cpp) ----------------------------------------===//
+/// Runs fn(ctx, task) for every task in [0, numTasks) on the pool; tasks are
+/// handed out dynamically. Runs serially when nested or when the pool is busy
+/// with another caller. Returns when all tasks are done.
+void parallelRun(int64_t numTasks, void (*fn)(void *ctx, int64_t task),
+                 void *ctx);
+template <typename F> void parallelRun(int64_t numTasks, F &&f) {
+  using Fn = std::remove_reference_t<F>;
+  parallelRun(
+      numTasks,
+      [](void *ctx, int64_t task) { (*static_cast<Fn *>(ctx))(task); },
+      const_cast<void *>(static_cast<const void *>(&f)));
+}
+int numThreads();
+
+//===-- profiler (Profiler.cpp) ---------------------------------------------===//
+/// Sets the model whose op classes tfcrt_prof_enter/exit on this thread
+/// account to (nullptr: none). Returns the previous one.
+tfc_model *setCurrentProfiledModel(tfc_model *model);
+
+} // namespace tfcrt
+
+#endif // TFC_LIB_RUNTIME_INTERNAL_H

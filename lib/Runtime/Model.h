@@ -1,0 +1,36 @@
+//===- Model.h - the loaded-model object ------------------------*- C++ -*-===//
+#ifndef TFC_LIB_RUNTIME_MODEL_H
+#define TFC_LIB_RUNTIME_MODEL_H
+
+#include "Internal.h"
+#include "Signature.h"
+#include "WeightsFile.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+/// Per-op-class counters of one model; updated lock-free by the profiler.
+struct ProfileCounter {
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> nanos{0};
+};
+
+struct tfc_model {
+  const tfc_model_desc *desc = nullptr;
+  void *library = nullptr; // dlopen handle, or null for a linked-in model
+  std::string libraryPath;
+  tfcrt::Signature signature;
+  tfcrt::WeightsFile weights;
+  std::vector<std::string> opClasses;
+  std::unique_ptr<ProfileCounter[]> profile; // one per op class
+};
+
+namespace tfcrt {
+/// Adds/removes a model from the registry tfc_profile_reset walks.
+void registerModel(tfc_model *model);
+void unregisterModel(tfc_model *model);
+} // namespace tfcrt
+
+#endif // TFC_LIB_RUNTIME_MODEL_H

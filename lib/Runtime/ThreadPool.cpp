@@ -1,0 +1,265 @@
+//===- ThreadPool.cpp - the runtime's worker threads ----------------------===//
+//
+// One process-wide pool of (threads - 1) workers; the calling thread joins in
+// as the last worker. A parallel region hands out task indices through an
+// atomic counter. Workers spin briefly before sleeping on a condition
+// variable, because model code issues many short regions back to back (a
+// BERT layer is a dozen GEMMs of a millisecond or less) and a futex wake-up
+// costs tens of microseconds.
+//
+// Nested regions and regions started while another thread owns the pool run
+// serially on the caller: that is always correct and never deadlocks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Internal.h"
+#include "tfc/Runtime/tfc_kernels.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TFCRT_CPU_RELAX() _mm_pause()
+#else
+#define TFCRT_CPU_RELAX() std::this_thread::yield()
+#endif
+
+namespace {
+
+thread_local bool inParallelRegion = false;
+
+int defaultThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
+class ThreadPool {
+public:
+  explicit ThreadPool(int threads) { start(threads); }
+  ~ThreadPool() { stop(); }
+
+  int size() const { return numThreads.load(std::memory_order_relaxed); }
+
+  void resize(int threads) {
+    std::lock_guard<std::mutex> region(regionMutex);
+    stop();
+    start(threads);
+  }
+
+  void run(int64_t numTasks, void (*fn)(void *, int64_t), void *ctx) {
+    if (numTasks <= 0)
+      return;
+    std::unique_lock<std::mutex> region(regionMutex, std::defer_lock);
+    if (numTasks == 1 || inParallelRegion || workers.empty() ||
+        !region.try_lock()) {
+      runSerial(numTasks, fn, ctx);
+      return;
+    }
+    jobFn = fn;
+    jobCtx = ctx;
+    jobTasks = numTasks;
+    nextTask.store(0, std::memory_order_relaxed);
+    // Every worker takes part (and acknowledges) in every region, so that
+    // none can still be reading this region's fields when the next starts.
+    remaining.store(static_cast<int>(workers.size()), std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(wakeMutex);
+      generation.fetch_add(1, std::memory_order_release);
+    }
+    wakeCv.notify_all();
+
+    inParallelRegion = true;
+    drain();
+    inParallelRegion = false;
+
+    // Wait for the helpers: spin first, then sleep.
+    auto spinUntil = std::chrono::steady_clock::now() + spinTime;
+    while (remaining.load(std::memory_order_acquire) != 0) {
+      if (std::chrono::steady_clock::now() > spinUntil) {
+        std::unique_lock<std::mutex> lock(doneMutex);
+        doneCv.wait(lock, [&] {
+          return remaining.load(std::memory_order_acquire) == 0;
+        });
+        break;
+      }
+      for (int i = 0; i < 16; ++i)
+        TFCRT_CPU_RELAX();
+    }
+  }
+
+private:
+  static constexpr std::chrono::microseconds spinTime{200};
+
+  void runSerial(int64_t numTasks, void (*fn)(void *, int64_t), void *ctx) {
+    bool wasIn = inParallelRegion;
+    inParallelRegion = true;
+    for (int64_t t = 0; t < numTasks; ++t)
+      fn(ctx, t);
+    inParallelRegion = wasIn;
+  }
+
+  void drain() {
+    for (;;) {
+      int64_t t = nextTask.fetch_add(1, std::memory_order_relaxed);
+      if (t >= jobTasks)
+        break;
+      jobFn(jobCtx, t);
+    }
+  }
+
+  void workerLoop() {
+    inParallelRegion = true;
+    uint64_t seen = generation.load(std::memory_order_acquire);
+    for (;;) {
+      // Spin, then sleep, until a new region starts.
+      auto spinUntil = std::chrono::steady_clock::now() + spinTime;
+      uint64_t gen;
+      while ((gen = generation.load(std::memory_order_acquire)) == seen &&
+             !stopping.load(std::memory_order_relaxed)) {
+        if (std::chrono::steady_clock::now() > spinUntil) {
+          std::unique_lock<std::mutex> lock(wakeMutex);
+          wakeCv.wait(lock, [&] {
+            return generation.load(std::memory_order_acquire) != seen ||
+                   stopping.load(std::memory_order_relaxed);
+          });
+          spinUntil = std::chrono::steady_clock::now() + spinTime;
+        }
+        for (int i = 0; i < 16; ++i)
+          TFCRT_CPU_RELAX();
+      }
+      if (stopping.load(std::memory_order_relaxed))
+        return;
+      seen = gen;
+      drain();
+      if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(doneMutex);
+        doneCv.notify_one();
+      }
+    }
+  }
+
+  void start(int threads) {
+    int want = threads > 0 ? threads : defaultThreads();
+    stopping.store(false);
+    for (int i = 0; i + 1 < want; ++i) {
+      try {
+        workers.emplace_back([this] { workerLoop(); });
+      } catch (...) {
+        break; // fewer threads than asked for is still correct
+      }
+    }
+    numThreads.store(static_cast<int>(workers.size()) + 1);
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(wakeMutex);
+      stopping.store(true);
+    }
+    wakeCv.notify_all();
+    for (std::thread &t : workers)
+      t.join();
+    workers.clear();
+  }
+
+  std::atomic<int> numThreads{1};
+  std::vector<std::thread> workers;
+  std::mutex regionMutex; // held by the thread that owns the current region
+
+  // The current region; written before `generation` is bumped.
+  void (*jobFn)(void *, int64_t) = nullptr;
+  void *jobCtx = nullptr;
+  int64_t jobTasks = 0;
+  std::atomic<int64_t> nextTask{0};
+  std::atomic<int> remaining{0};
+
+  std::atomic<uint64_t> generation{0};
+  std::atomic<bool> stopping{false};
+  std::mutex wakeMutex;
+  std::condition_variable wakeCv;
+  std::mutex doneMutex;
+  std::condition_variable doneCv;
+};
+
+// The pool object is created once and never destroyed or moved (resizing
+// happens in place), so a region may run while the size is being changed by
+// another thread without dangling. Leaked on purpose: joining workers from a
+// static destructor at exit is a classic deadlock.
+std::mutex poolMutex;
+std::atomic<ThreadPool *> globalPool{nullptr};
+std::atomic<int> requestedThreads{0};
+
+ThreadPool &pool() {
+  ThreadPool *p = globalPool.load(std::memory_order_acquire);
+  if (p)
+    return *p;
+  std::lock_guard<std::mutex> lock(poolMutex);
+  p = globalPool.load(std::memory_order_relaxed);
+  if (!p) {
+    p = new ThreadPool(requestedThreads.load());
+    globalPool.store(p, std::memory_order_release);
+  }
+  return *p;
+}
+
+} // namespace
+
+namespace tfcrt {
+
+void parallelRun(int64_t numTasks, void (*fn)(void *ctx, int64_t task),
+                 void *ctx) {
+  pool().run(numTasks, fn, ctx);
+}
+
+int numThreads() { return pool().size(); }
+
+} // namespace tfcrt
+
+TFCRT_EXPORT void tfc_set_num_threads(int threads) {
+  requestedThreads.store(threads > 0 ? threads : 0);
+  std::lock_guard<std::mutex> lock(poolMutex);
+  ThreadPool *p = globalPool.load(std::memory_order_acquire);
+  if (!p)
+    return; // created lazily with the requested size
+  int want = threads > 0 ? threads : defaultThreads();
+  if (want != p->size())
+    p->resize(want);
+}
+
+TFCRT_EXPORT int tfc_get_num_threads(void) { return tfcrt::numThreads(); }
+
+namespace {
+struct ForCtx {
+  int64_t n;
+  int64_t parts;
+  void (*fn)(void *, int64_t, int64_t);
+  void *ctx;
+};
+} // namespace
+
+TFCRT_EXPORT void tfcrt_parallel_for(int64_t n,
+                                     void (*fn)(void *ctx, int64_t begin,
+                                                int64_t end),
+                                     void *ctx) {
+  if (n <= 0 || !fn)
+    return;
+  // Contiguous, balanced ranges, one per thread: compiled loop bodies keep
+  // their locality.
+  ForCtx c{n, std::min<int64_t>(n, tfcrt::numThreads()), fn, ctx};
+  tfcrt::parallelRun(
+      c.parts,
+      [](void *p, int64_t t) {
+        auto *c = static_cast<ForCtx *>(p);
+        int64_t begin = c->n * t / c->parts;
+        int64_t end = c->n * (t + 1) / c->parts;
+        if (begin < end)
+          c->fn(c->ctx, begin, end);
+      },
+      &c);
+}

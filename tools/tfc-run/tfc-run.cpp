@@ -1,0 +1,684 @@
+//===- tfc-run.cpp - run, check, benchmark and profile a compiled model ---===//
+//
+//   tfc-run MODEL.so [--weights W.tfcw] --inputs in.npz [--prefix P]
+//           [--reference ref.npz [--atol A] [--rtol R]] [--outputs out.npz]
+//           [--bench [--warmup N] [--iters N]] [--json] [--threads N]
+//           [--profile]
+//
+// Exit status: 0 success, 1 any error or a failed comparison, 2 bad usage.
+// See docs/RUNTIME.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Npz.h"
+#include "Gemm/Gemm.h"
+#include "Signature.h"
+#include "tfc/Runtime/tfc_runtime.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <vector>
+
+using namespace tfcrun;
+
+namespace {
+
+const char *kUsage =
+    "usage: tfc-run MODEL.so [--weights W.tfcw] [--inputs in.npz] [--prefix P]\n"
+    "               [--reference ref.npz [--atol A] [--rtol R]] [--outputs "
+    "out.npz]\n"
+    "               [--bench [--warmup N] [--iters N]] [--json] [--threads N] "
+    "[--profile]\n"
+    "  --weights W     weights file (default: MODEL with .so replaced by .tfcw)\n"
+    "  --inputs F      .npz with one array per model input (key: prefix+name)\n"
+    "  --prefix P      key prefix for inputs and reference outputs\n"
+    "  --reference F   .npz with expected outputs; pass iff every element has\n"
+    "                  |out-ref| <= atol + rtol*|ref| (default atol 1e-4, "
+    "rtol 1e-4)\n"
+    "  --outputs F     write the outputs to an .npz (keys: output names)\n"
+    "  --bench         time --warmup (3) then --iters (20) runs\n"
+    "  --json          print one JSON object on stdout instead of text\n"
+    "  --threads N     runtime threads (default: all cores)\n"
+    "  --profile       time per op class (model compiled with --profile)\n";
+
+struct Options {
+  std::string model, weights, inputs, prefix, reference, outputs;
+  double atol = 1e-4, rtol = 1e-4;
+  bool bench = false, json = false, profile = false;
+  int warmup = 3, iters = 20, threads = 0;
+};
+
+/// Usage error: message, usage text, exit 2.
+[[noreturn]] void usageError(const std::string &msg) {
+  std::fprintf(stderr, "tfc-run: %s\n%s", msg.c_str(), kUsage);
+  std::exit(2);
+}
+
+bool parseInt(const char *s, int &out, int minValue) {
+  char *end = nullptr;
+  long v = std::strtol(s, &end, 10);
+  if (!*s || *end || v < minValue || v > 1000000000)
+    return false;
+  out = static_cast<int>(v);
+  return true;
+}
+
+bool parseDouble(const char *s, double &out) {
+  char *end = nullptr;
+  double v = std::strtod(s, &end);
+  if (!*s || *end || !(v >= 0))
+    return false;
+  out = v;
+  return true;
+}
+
+Options parseArgs(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char * {
+      if (i + 1 >= argc)
+        usageError("option " + a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (a == "--weights") {
+      o.weights = value();
+    } else if (a == "--inputs") {
+      o.inputs = value();
+    } else if (a == "--prefix") {
+      o.prefix = value();
+    } else if (a == "--reference") {
+      o.reference = value();
+    } else if (a == "--outputs") {
+      o.outputs = value();
+    } else if (a == "--atol" || a == "--rtol") {
+      const char *v = value();
+      if (!parseDouble(v, a == "--atol" ? o.atol : o.rtol))
+        usageError(a + " needs a non-negative number, got '" + v + "'");
+    } else if (a == "--warmup" || a == "--iters" || a == "--threads") {
+      const char *v = value();
+      int &dst = a == "--warmup" ? o.warmup : a == "--iters" ? o.iters : o.threads;
+      if (!parseInt(v, dst, a == "--iters" ? 1 : 0))
+        usageError(a + " needs a " +
+                   (a == "--iters" ? "positive" : "non-negative") +
+                   " integer, got '" + v + "'");
+    } else if (a == "--bench") {
+      o.bench = true;
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--profile") {
+      o.profile = true;
+    } else if (!a.empty() && a[0] == '-') {
+      usageError("unknown option '" + a + "'");
+    } else if (o.model.empty()) {
+      o.model = a;
+    } else {
+      usageError("unexpected argument '" + a + "' (one model at a time)");
+    }
+  }
+  if (o.model.empty())
+    usageError("no model given");
+  return o;
+}
+
+bool fileExists(const std::string &path, uint64_t *size = nullptr) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return false;
+  if (size)
+    *size = static_cast<uint64_t>(st.st_size);
+  return true;
+}
+
+std::string dimsString(const tfc_model *m, size_t i, bool input) {
+  const char *name;
+  tfc_dtype dtype;
+  int32_t rank;
+  int64_t dims[TFC_MAX_RANK];
+  (input ? tfc_model_input_info : tfc_model_output_info)(m, i, &name, &dtype,
+                                                         &rank, dims);
+  std::string s = "[";
+  for (int32_t d = 0; d < rank; ++d)
+    s += (d ? ", " : "") + (dims[d] < 0 ? std::string("?") : std::to_string(dims[d]));
+  return s + "]";
+}
+
+std::string jsonEscape(const std::string &s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+    case '"':
+      o += "\\\"";
+      break;
+    case '\\':
+      o += "\\\\";
+      break;
+    case '\n':
+      o += "\\n";
+      break;
+    case '\t':
+      o += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        o += buf;
+      } else {
+        o += c;
+      }
+    }
+  }
+  return o;
+}
+
+std::string jsonNumber(double v) {
+  if (!std::isfinite(v))
+    return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  return buf;
+}
+
+/// Comparison of one output with its reference.
+struct Check {
+  std::string name, key;
+  bool pass = false;
+  double maxAbs = 0, maxRel = 0;
+  std::string message; // why it failed, or ""
+};
+
+Check compare(const std::string &name, const std::string &key,
+              const NpyArray &out, const NpyArray &ref, double atol,
+              double rtol) {
+  Check c;
+  c.name = name;
+  c.key = key;
+  if (out.shape() != ref.shape()) {
+    c.message = "shape " + shapeString(out.shape()) + " differs from the "
+                "reference's " + shapeString(ref.shape());
+    return c;
+  }
+  const int64_t n = out.numElements();
+  int64_t worst = -1, bad = 0;
+  double worstExcess = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double a = out.at(i), b = ref.at(i);
+    if (std::isnan(a) || std::isnan(b)) {
+      if (std::isnan(a) && std::isnan(b))
+        continue;
+      c.maxAbs = INFINITY;
+      ++bad;
+      if (worstExcess != INFINITY) {
+        worstExcess = INFINITY;
+        worst = i;
+      }
+      continue;
+    }
+    double diff = a == b ? 0.0 : std::fabs(a - b); // inf == inf is a match
+    c.maxAbs = std::max(c.maxAbs, diff);
+    if (b != 0)
+      c.maxRel = std::max(c.maxRel, diff / std::fabs(b));
+    double excess = diff - (atol + rtol * std::fabs(b));
+    if (excess > 0 || std::isnan(excess)) {
+      ++bad;
+      if (worst < 0 || excess > worstExcess) {
+        worstExcess = excess;
+        worst = i;
+      }
+    }
+  }
+  c.pass = bad == 0;
+  if (!c.pass) {
+    char buf[256];
+    std::snprintf(buf, sizeof(buf),
+                  "%lld of %lld elements out of tolerance; worst at flat "
+                  "index %lld: got %.9g, reference %.9g",
+                  (long long)bad, (long long)n, (long long)worst,
+                  out.at(worst), ref.at(worst));
+    c.message = buf;
+  }
+  return c;
+}
+
+double percentile(std::vector<double> sorted, double q) {
+  if (sorted.empty())
+    return 0;
+  double pos = q * (sorted.size() - 1);
+  size_t lo = static_cast<size_t>(pos);
+  size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+double nowMs() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Everything we report, gathered before printing.
+struct Report {
+  std::string modelName;
+  std::vector<std::string> outputLines;
+  std::vector<Check> checks;
+  std::vector<double> timesMs; // timed runs
+  int warmup = 0;
+  int64_t batch = -1;
+  std::string batchSymbol;
+  uint64_t codeBytes = 0, weightsBytes = 0;
+  std::vector<tfc_profile_entry> profile;
+  int profiledRuns = 0;
+};
+
+class Runner {
+public:
+  explicit Runner(const Options &o) : opt(o) {}
+  ~Runner() {
+    freeOutputs();
+    tfc_model_free(model);
+  }
+
+  int run();
+
+private:
+  /// Error that is not a usage error: message on stderr (and JSON), exit 1.
+  int fail(const std::string &msg) {
+    std::fprintf(stderr, "tfc-run: error: %s\n", msg.c_str());
+    if (opt.json)
+      std::printf("{\"ok\": false, \"error\": \"%s\"}\n", jsonEscape(msg).c_str());
+    return 1;
+  }
+  void freeOutputs() {
+    for (tfc_tensor &t : outputs)
+      tfc_tensor_free(&t);
+  }
+  int loadModel();
+  int prepareInputs();
+  int runOnce();
+  void printText(bool allPass) const;
+  void printJson(bool allPass) const;
+
+  const Options &opt;
+  std::string weightsPath;
+  tfc_model *model = nullptr;
+  std::map<std::string, NpyArray> inputFile;
+  std::vector<tfc_tensor> inputs;
+  std::vector<tfc_tensor> outputs;
+  Report rep;
+};
+
+int Runner::loadModel() {
+  if (!fileExists(opt.model))
+    return fail("model library '" + opt.model + "' does not exist");
+  weightsPath = opt.weights;
+  bool defaultWeights = weightsPath.empty();
+  if (defaultWeights) {
+    const std::string so = ".so";
+    weightsPath = opt.model;
+    if (weightsPath.size() > so.size() &&
+        weightsPath.compare(weightsPath.size() - so.size(), so.size(), so) == 0)
+      weightsPath.resize(weightsPath.size() - so.size());
+    weightsPath += ".tfcw";
+  }
+  bool haveWeights = fileExists(weightsPath, &rep.weightsBytes);
+  if (!defaultWeights && !haveWeights)
+    return fail("weights file '" + weightsPath + "' does not exist");
+  if (opt.threads > 0)
+    tfc_set_num_threads(opt.threads);
+  tfc_status s = tfc_model_load_shared(
+      opt.model.c_str(), haveWeights ? weightsPath.c_str() : nullptr, &model);
+  if (s != TFC_OK) {
+    std::string msg = tfc_last_error();
+    if (!haveWeights)
+      msg += " (no --weights given and the default '" + weightsPath +
+             "' does not exist)";
+    return fail(msg);
+  }
+  if (!haveWeights)
+    weightsPath.clear();
+  fileExists(opt.model, &rep.codeBytes);
+  const tfc_model_desc *desc = tfc_model_get_desc(model);
+  rep.modelName = desc->name ? desc->name : "";
+  return 0;
+}
+
+int Runner::prepareInputs() {
+  size_t n = tfc_model_num_inputs(model);
+  if (n == 0)
+    return 0;
+  if (opt.inputs.empty())
+    usageError("the model has " + std::to_string(n) +
+               " input(s); give them with --inputs FILE.npz");
+  std::string error;
+  if (!readNpz(opt.inputs, inputFile, error))
+    return fail(error);
+  std::map<std::string, int64_t> symbols;
+  for (size_t i = 0; i < n; ++i) {
+    const char *name;
+    tfc_dtype dtype;
+    int32_t rank;
+    int64_t dims[TFC_MAX_RANK];
+    tfc_model_input_info(model, i, &name, &dtype, &rank, dims);
+    std::string key = opt.prefix + name;
+    auto it = inputFile.find(key);
+    std::string where = "input '" + std::string(name) + "' (key '" + key +
+                        "' in '" + opt.inputs + "')";
+    if (it == inputFile.end()) {
+      std::string keys;
+      for (const auto &kv : inputFile)
+        keys += (keys.empty() ? "" : ", ") + kv.first;
+      return fail("input '" + std::string(name) + "': key '" + key +
+                  "' not found in '" + opt.inputs + "' (keys: " +
+                  (keys.empty() ? "none" : keys) + ")");
+    }
+    const NpyArray &a = it->second;
+    if (a.dtype() != dtype)
+      return fail(where + " has dtype " + tfc_dtype_name(a.dtype()) +
+                  ", the model expects " + tfc_dtype_name(dtype));
+    if (static_cast<int32_t>(a.shape().size()) != rank)
+      return fail(where + " has shape " + shapeString(a.shape()) + " (rank " +
+                  std::to_string(a.shape().size()) + "), the model expects rank " +
+                  std::to_string(rank) + " " + dimsString(model, i, true));
+    for (int32_t d = 0; d < rank; ++d)
+      if (dims[d] >= 0 && a.shape()[d] != dims[d])
+        return fail(where + " has shape " + shapeString(a.shape()) +
+                    ", the model expects " + dimsString(model, i, true));
+    tfc_tensor t{};
+    t.dtype = a.dtype();
+    t.rank = rank;
+    for (int32_t d = 0; d < rank; ++d)
+      t.shape[d] = a.shape()[d];
+    t.data = const_cast<void *>(a.data());
+    inputs.push_back(t);
+  }
+  // A dynamic dim whose symbol mentions "batch" gives samples/s. The info
+  // API reports dynamic dims as -1; the symbols are in the signature.
+  tfcrt::Signature sig;
+  std::string sigError;
+  if (tfcrt::parseSignature(*tfc_model_get_desc(model), sig, sigError)) {
+    for (size_t i = 0; i < sig.inputs.size() && rep.batch < 0; ++i) {
+      for (int32_t d = 0; d < sig.inputs[i].rank && rep.batch < 0; ++d) {
+        std::string lower = sig.inputs[i].symbols[d];
+        for (char &c : lower)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower.find("batch") != std::string::npos) {
+          rep.batch = inputs[i].shape[d];
+          rep.batchSymbol = sig.inputs[i].symbols[d];
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+int Runner::runOnce() {
+  freeOutputs();
+  outputs.assign(tfc_model_num_outputs(model), tfc_tensor{});
+  tfc_status s = tfc_model_run(model, inputs.data(), inputs.size(),
+                               outputs.data(), outputs.size());
+  if (s != TFC_OK) {
+    outputs.clear();
+    return fail(std::string("run failed (") + tfc_status_string(s) +
+                "): " + tfc_last_error());
+  }
+  return 0;
+}
+
+int Runner::run() {
+  if (int rc = loadModel())
+    return rc;
+  if (int rc = prepareInputs())
+    return rc;
+  std::map<std::string, NpyArray> refFile;
+  if (!opt.reference.empty()) {
+    std::string error;
+    if (!readNpz(opt.reference, refFile, error))
+      return fail(error);
+  }
+  tfc_profile_enable(opt.profile ? 1 : 0);
+  tfc_profile_reset();
+
+  // First run: the outputs we check and write.
+  double t0 = nowMs();
+  if (int rc = runOnce())
+    return rc;
+  double firstMs = nowMs() - t0;
+
+  std::vector<std::pair<std::string, NpyArray>> outArrays;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const char *name;
+    tfc_model_output_info(model, i, &name, nullptr, nullptr, nullptr);
+    const tfc_tensor &t = outputs[i];
+    NpyArray a;
+    std::vector<int64_t> shape(t.shape, t.shape + t.rank);
+    if (!a.allocate(t.dtype, shape))
+      return fail("out of memory copying output '" + std::string(name) + "'");
+    if (a.numBytes())
+      std::memcpy(a.data(), t.data, a.numBytes());
+    rep.outputLines.push_back("output '" + std::string(name) + "': " +
+                              tfc_dtype_name(t.dtype) + " " + shapeString(shape));
+    outArrays.emplace_back(name, std::move(a));
+  }
+  if (!opt.reference.empty()) {
+    for (const auto &o : outArrays) {
+      std::string key = opt.prefix + o.first;
+      auto it = refFile.find(key);
+      if (it == refFile.end()) {
+        Check c;
+        c.name = o.first;
+        c.key = key;
+        c.message = "key '" + key + "' not found in '" + opt.reference + "'";
+        rep.checks.push_back(c);
+        continue;
+      }
+      rep.checks.push_back(
+          compare(o.first, key, o.second, it->second, opt.atol, opt.rtol));
+    }
+  }
+  if (!opt.outputs.empty()) {
+    std::vector<std::pair<std::string, const NpyArray *>> list;
+    for (const auto &o : outArrays)
+      list.emplace_back(o.first, &o.second);
+    std::string error;
+    if (!writeNpz(opt.outputs, list, /*compress=*/false, error))
+      return fail(error);
+  }
+
+  if (opt.bench) {
+    for (int i = 0; i < opt.warmup; ++i)
+      if (int rc = runOnce())
+        return rc;
+    rep.warmup = opt.warmup;
+    tfc_profile_reset();
+    for (int i = 0; i < opt.iters; ++i) {
+      double s = nowMs();
+      if (int rc = runOnce())
+        return rc;
+      rep.timesMs.push_back(nowMs() - s);
+    }
+    rep.profiledRuns = opt.iters;
+  } else {
+    rep.timesMs.push_back(firstMs);
+    rep.profiledRuns = 1;
+  }
+  if (opt.profile) {
+    size_t n = tfc_profile_get(model, nullptr, 0);
+    rep.profile.resize(n);
+    tfc_profile_get(model, rep.profile.data(), n);
+    std::sort(rep.profile.begin(), rep.profile.end(),
+              [](const tfc_profile_entry &a, const tfc_profile_entry &b) {
+                return a.total_ms > b.total_ms;
+              });
+  }
+  freeOutputs();
+
+  bool allPass = true;
+  for (const Check &c : rep.checks)
+    allPass = allPass && c.pass;
+  if (opt.json)
+    printJson(allPass);
+  else
+    printText(allPass);
+  return allPass ? 0 : 1;
+}
+
+double peakRssMb() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0; // KiB on Linux
+}
+
+void Runner::printText(bool allPass) const {
+  std::printf("model '%s' (%s, code %.2f MB; weights %s, %.2f MB), %d "
+              "threads, gemm %s\n",
+              rep.modelName.c_str(), opt.model.c_str(), rep.codeBytes / 1e6,
+              weightsPath.empty() ? "none" : weightsPath.c_str(),
+              rep.weightsBytes / 1e6, tfc_get_num_threads(),
+              tfcrt::gemm::isaName(tfcrt::gemm::detectIsa()));
+  for (const std::string &l : rep.outputLines)
+    std::printf("%s\n", l.c_str());
+  for (const Check &c : rep.checks) {
+    std::printf("check '%s' vs '%s': max abs err %.3g, max rel err %.3g "
+                "(atol %g, rtol %g): %s\n",
+                c.name.c_str(), c.key.c_str(), c.maxAbs, c.maxRel, opt.atol,
+                opt.rtol, c.pass ? "PASS" : "FAIL");
+    if (!c.pass)
+      std::printf("  %s\n", c.message.c_str());
+  }
+  if (!rep.checks.empty())
+    std::printf("%s\n", allPass ? "PASS" : "FAIL");
+  std::vector<double> sorted = rep.timesMs;
+  std::sort(sorted.begin(), sorted.end());
+  double median = percentile(sorted, 0.5);
+  tfc_memory_stats mem;
+  tfc_memory_stats_get(&mem);
+  if (opt.bench) {
+    std::printf("bench: %d runs after %d warm-up\n", opt.iters, rep.warmup);
+    std::printf("  latency ms: median %.3f  p10 %.3f  p90 %.3f  min %.3f\n",
+                median, percentile(sorted, 0.1), percentile(sorted, 0.9),
+                sorted.front());
+    std::printf("  throughput: %.2f runs/s", 1000.0 / median);
+    if (rep.batch > 0)
+      std::printf(", %.1f samples/s (%s = %lld)", rep.batch * 1000.0 / median,
+                  rep.batchSymbol.c_str(), (long long)rep.batch);
+    std::printf("\n");
+  } else {
+    std::printf("latency: %.3f ms (one run; --bench for statistics)\n", median);
+  }
+  std::printf("  peak memory: RSS %.1f MB, runtime allocations %.2f MB\n",
+              peakRssMb(), mem.peak_bytes / 1e6);
+  if (opt.profile) {
+    if (rep.profile.empty()) {
+      std::printf("profile: the model has no op classes (compile it with "
+                  "--profile)\n");
+    } else {
+      double total = 0;
+      for (const auto &e : rep.profile)
+        total += e.total_ms;
+      std::printf("profile over %d run(s): %-24s %10s %12s %8s\n",
+                  rep.profiledRuns, "op class", "calls/run", "ms/run", "%");
+      for (const auto &e : rep.profile)
+        std::printf("  %-40s %10.1f %12.4f %7.1f%%\n", e.op_class,
+                    static_cast<double>(e.calls) / rep.profiledRuns,
+                    e.total_ms / rep.profiledRuns,
+                    total > 0 ? 100.0 * e.total_ms / total : 0.0);
+    }
+  }
+}
+
+void Runner::printJson(bool allPass) const {
+  std::vector<double> sorted = rep.timesMs;
+  std::sort(sorted.begin(), sorted.end());
+  double median = percentile(sorted, 0.5);
+  tfc_memory_stats mem;
+  tfc_memory_stats_get(&mem);
+  std::string j = "{";
+  auto field = [&](const std::string &k, const std::string &v) {
+    if (j.size() > 1)
+      j += ", ";
+    j += "\"" + k + "\": " + v;
+  };
+  auto str = [](const std::string &s) { return "\"" + jsonEscape(s) + "\""; };
+  field("ok", allPass ? "true" : "false");
+  field("model", str(rep.modelName));
+  field("library", str(opt.model));
+  field("weights", str(weightsPath));
+  field("threads", std::to_string(tfc_get_num_threads()));
+  field("gemm_isa", str(tfcrt::gemm::isaName(tfcrt::gemm::detectIsa())));
+#ifdef TFC_GIT_COMMIT
+  field("commit", str(TFC_GIT_COMMIT));
+#endif
+  field("bench", opt.bench ? "true" : "false");
+  field("warmup", std::to_string(rep.warmup));
+  field("iters", std::to_string(rep.timesMs.size()));
+  field("median_ms", jsonNumber(median));
+  field("p10_ms", jsonNumber(percentile(sorted, 0.1)));
+  field("p90_ms", jsonNumber(percentile(sorted, 0.9)));
+  field("min_ms", jsonNumber(sorted.front()));
+  field("runs_per_s", jsonNumber(1000.0 / median));
+  if (rep.batch > 0) {
+    field("batch", std::to_string(rep.batch));
+    field("samples_per_s", jsonNumber(rep.batch * 1000.0 / median));
+  }
+  field("peak_rss_mb", jsonNumber(peakRssMb()));
+  field("peak_alloc_mb", jsonNumber(mem.peak_bytes / 1e6));
+  field("code_bytes", std::to_string(rep.codeBytes));
+  field("weights_bytes", std::to_string(rep.weightsBytes));
+  std::string outs = "[";
+  for (size_t i = 0; i < rep.outputLines.size(); ++i)
+    outs += (i ? ", " : "") + str(rep.outputLines[i]);
+  field("outputs", outs + "]");
+  if (!rep.checks.empty()) {
+    std::string checks = "[";
+    for (size_t i = 0; i < rep.checks.size(); ++i) {
+      const Check &c = rep.checks[i];
+      checks += std::string(i ? ", " : "") + "{\"name\": " + str(c.name) +
+                ", \"key\": " + str(c.key) + ", \"pass\": " +
+                (c.pass ? "true" : "false") + ", \"max_abs_err\": " +
+                jsonNumber(c.maxAbs) + ", \"max_rel_err\": " +
+                jsonNumber(c.maxRel) +
+                (c.message.empty() ? "" : ", \"message\": " + str(c.message)) +
+                "}";
+    }
+    field("checks", checks + "]");
+    field("pass", allPass ? "true" : "false");
+    field("atol", jsonNumber(opt.atol));
+    field("rtol", jsonNumber(opt.rtol));
+  }
+  if (opt.profile) {
+    std::string prof = "[";
+    for (size_t i = 0; i < rep.profile.size(); ++i) {
+      const auto &e = rep.profile[i];
+      prof += std::string(i ? ", " : "") + "{\"op_class\": " + str(e.op_class) +
+              ", \"calls_per_run\": " +
+              jsonNumber(static_cast<double>(e.calls) / rep.profiledRuns) +
+              ", \"ms_per_run\": " + jsonNumber(e.total_ms / rep.profiledRuns) +
+              "}";
+    }
+    field("profile", prof + "]");
+  }
+  j += "}";
+  std::printf("%s\n", j.c_str());
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options opt = parseArgs(argc, argv);
+  Runner runner(opt);
+  int rc = runner.run();
+  std::fflush(stdout);
+  return rc;
+}
