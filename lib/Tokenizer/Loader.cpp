@@ -61,9 +61,10 @@ Status loadTokenizer(const std::string &path, std::unique_ptr<Tokenizer> &out,
     TFC_TRY(readFile(path, text));
     return loadHfTokenizerJson(text, out, options).withContext(path);
   }
-  if (endsWith(path, "vocab.txt"))
-    return loadHfTokenizer(fs::path(path).parent_path().string(), out,
-                           options);
+  if (endsWith(path, "vocab.txt")) {
+    std::string dir = fs::path(path).parent_path().string();
+    return loadHfTokenizer(dir.empty() ? "." : dir, out, options);
+  }
   return Status::error("'" + path +
                        "' is not a model folder, tokenizer.json, vocab.txt "
                        "or .gguf file");
