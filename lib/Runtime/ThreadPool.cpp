@@ -113,9 +113,10 @@ private:
     }
   }
 
-  void workerLoop() {
+  /// `seen`: the generation when the worker was created; a region started
+  /// before the thread got to run must not be missed.
+  void workerLoop(uint64_t seen) {
     inParallelRegion = true;
-    uint64_t seen = generation.load(std::memory_order_acquire);
     for (;;) {
       // Spin, then sleep, until a new region starts.
       auto spinUntil = std::chrono::steady_clock::now() + spinTime;
@@ -147,9 +148,10 @@ private:
   void start(int threads) {
     int want = threads > 0 ? threads : defaultThreads();
     stopping.store(false);
+    const uint64_t gen = generation.load();
     for (int i = 0; i + 1 < want; ++i) {
       try {
-        workers.emplace_back([this] { workerLoop(); });
+        workers.emplace_back([this, gen] { workerLoop(gen); });
       } catch (...) {
         break; // fewer threads than asked for is still correct
       }

@@ -15,6 +15,25 @@ namespace tfcrun {
 
 //===-- arrays ----------------------------------------------------------------===//
 
+namespace {
+/// Bytes per element (kept here so the npz code needs no runtime library).
+size_t elementSize(tfc_dtype dtype) {
+  switch (dtype) {
+  case TFC_DTYPE_F64:
+  case TFC_DTYPE_I64:
+    return 8;
+  case TFC_DTYPE_F32:
+  case TFC_DTYPE_I32:
+    return 4;
+  case TFC_DTYPE_F16:
+  case TFC_DTYPE_BF16:
+    return 2;
+  default:
+    return 1;
+  }
+}
+} // namespace
+
 void NpyArray::Free::operator()(void *p) const { std::free(p); }
 
 bool NpyArray::allocate(tfc_dtype dtype, const std::vector<int64_t> &shape) {
@@ -23,7 +42,7 @@ bool NpyArray::allocate(tfc_dtype dtype, const std::vector<int64_t> &shape) {
   int64_t n = numElements();
   if (n < 0)
     return false;
-  bytes = static_cast<size_t>(n) * tfc_dtype_size(dtype);
+  bytes = static_cast<size_t>(n) * elementSize(dtype);
   void *p = nullptr;
   if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
     return false;

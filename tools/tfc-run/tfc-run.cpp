@@ -142,16 +142,19 @@ bool fileExists(const std::string &path, uint64_t *size = nullptr) {
   return true;
 }
 
+/// "[batch, 4]": the dims of input/output i, dynamic ones by symbol.
 std::string dimsString(const tfc_model *m, size_t i, bool input) {
-  const char *name;
-  tfc_dtype dtype;
-  int32_t rank;
-  int64_t dims[TFC_MAX_RANK];
-  (input ? tfc_model_input_info : tfc_model_output_info)(m, i, &name, &dtype,
-                                                         &rank, dims);
+  tfcrt::Signature sig;
+  std::string error;
+  if (!tfcrt::parseSignature(*tfc_model_get_desc(m), sig, error))
+    return "?";
+  const auto &specs = input ? sig.inputs : sig.outputs;
+  if (i >= specs.size())
+    return "?";
   std::string s = "[";
-  for (int32_t d = 0; d < rank; ++d)
-    s += (d ? ", " : "") + (dims[d] < 0 ? std::string("?") : std::to_string(dims[d]));
+  for (int32_t d = 0; d < specs[i].rank; ++d)
+    s += (d ? ", " : "") + (specs[i].dims[d] < 0 ? specs[i].symbols[d]
+                                                 : std::to_string(specs[i].dims[d]));
   return s + "]";
 }
 
@@ -341,7 +344,7 @@ int Runner::loadModel() {
       opt.model.c_str(), haveWeights ? weightsPath.c_str() : nullptr, &model);
   if (s != TFC_OK) {
     std::string msg = tfc_last_error();
-    if (!haveWeights)
+    if (!haveWeights && s == TFC_ERR_INVALID_ARGUMENT)
       msg += " (no --weights given and the default '" + weightsPath +
              "' does not exist)";
     return fail(msg);
