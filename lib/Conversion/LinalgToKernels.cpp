@@ -1,0 +1,109 @@
+//===- LinalgToKernels.cpp - f32 matmuls -> libtfcrt micro-kernels --------===//
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
+#include "tfc/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace mlir::tfc {
+#define GEN_PASS_DEF_TFCLINALGTOKERNELS
+#include "tfc/Dialect/Tfc/TfcPasses.h.inc"
+} // namespace mlir::tfc
+
+namespace {
+
+constexpr const char *kMatmulKernel = "tfcrt_matmul_f32";
+
+MemRefType strided3(MLIRContext *ctx) {
+  int64_t d = ShapedType::kDynamic;
+  return MemRefType::get({d, d, d}, Float32Type::get(ctx),
+                         StridedLayoutAttr::get(ctx, d, {d, d, d}));
+}
+
+/// A rank-3 strided view of a rank-2 or rank-3 memref (rank 2 gets a leading
+/// unit batch dim with stride 0).
+Value as3d(OpBuilder &b, Location loc, Value m) {
+  auto t = cast<MemRefType>(m.getType());
+  if (t.getRank() == 3)
+    return memref::CastOp::create(b, loc, strided3(b.getContext()), m);
+  auto md = memref::ExtractStridedMetadataOp::create(b, loc, m);
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)}, strides = {
+                                                             b.getIndexAttr(0)};
+  for (Value s : md.getSizes())
+    sizes.push_back(s);
+  for (Value s : md.getStrides())
+    strides.push_back(s);
+  return memref::ReinterpretCastOp::create(b, loc, strided3(b.getContext()),
+                                           md.getBaseBuffer(),
+                                           OpFoldResult(md.getOffset()), sizes,
+                                           strides);
+}
+
+/// True if `fill` writes zero to the matmul's output right before it.
+linalg::FillOp zeroFillBefore(Operation *mm, Value out) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(mm->getPrevNode());
+  if (!fill || fill.getOutputs()[0] != out)
+    return {};
+  if (!matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+    return {};
+  return fill;
+}
+
+struct LinalgToKernelsPass
+    : public tfc::impl::TfcLinalgToKernelsBase<LinalgToKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    SmallVector<Operation *> matmuls;
+    module.walk([&](Operation *op) {
+      if (!isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op))
+        return;
+      auto lop = cast<linalg::LinalgOp>(op);
+      if (!lop.hasPureBufferSemantics())
+        return;
+      // Default (non-transposed, non-broadcast) indexing maps only.
+      if (auto mmOp = dyn_cast<linalg::MatmulOp>(op))
+        if (mmOp.hasUserDefinedMaps())
+          return;
+      if (auto bmOp = dyn_cast<linalg::BatchMatmulOp>(op))
+        if (bmOp.hasUserDefinedMaps())
+          return;
+      for (Value v : op->getOperands())
+        if (!cast<MemRefType>(v.getType()).getElementType().isF32())
+          return;
+      if (!zeroFillBefore(op, lop.getDpsInitOperand(0)->get()))
+        return;
+      matmuls.push_back(op);
+    });
+    if (matmuls.empty())
+      return;
+    OpBuilder b(ctx);
+    auto fnType = b.getFunctionType(
+        {strided3(ctx), strided3(ctx), strided3(ctx)}, {});
+    if (!module.lookupSymbol<func::FuncOp>(kMatmulKernel)) {
+      b.setInsertionPointToStart(module.getBody());
+      auto decl = func::FuncOp::create(b, module.getLoc(), kMatmulKernel,
+                                       fnType);
+      decl.setPrivate();
+      decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    }
+    for (Operation *op : matmuls) {
+      auto lop = cast<linalg::LinalgOp>(op);
+      Value out = lop.getDpsInitOperand(0)->get();
+      linalg::FillOp fill = zeroFillBefore(op, out);
+      b.setInsertionPoint(op);
+      Location loc = op->getLoc();
+      Value a = as3d(b, loc, lop.getDpsInputOperand(0)->get());
+      Value w = as3d(b, loc, lop.getDpsInputOperand(1)->get());
+      Value c = as3d(b, loc, out);
+      func::CallOp::create(b, loc, kMatmulKernel, TypeRange{},
+                           ValueRange{a, w, c});
+      op->erase();
+      fill->erase(); // the kernel overwrites its output
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,118 @@
+//===- Pipelines.cpp - tfc pass pipelines per target ----------------------===//
+//
+// CPU pipeline (docs/DESIGN.md):
+//   raise (tfc-raise-*) -> tfc-to-linalg -> elementwise fusion ->
+//   one-shot bufferization (identity layouts at the boundary) ->
+//   buffer deallocation -> tfc-linalg-to-kernels -> tfc-externalize-weights
+//   -> loops -> polynomial math -> LLVM dialect (generic alloc functions).
+//
+//===----------------------------------------------------------------------===//
+#include "tfc/Conversion/Pipelines.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "tfc/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::tfc;
+
+namespace {
+/// exp/tanh/erf/log/... as polynomials (vectorizable, ~1 ulp for f32).
+struct MathApproximationPass
+    : public PassWrapper<MathApproximationPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MathApproximationPass)
+  StringRef getArgument() const override { return "tfc-math-approx"; }
+  StringRef getDescription() const override {
+    return "Expand math ops (exp, tanh, erf, log, ...) into polynomial "
+           "approximations that vectorize";
+  }
+  void getDependentDialects(DialectRegistry &r) const override {
+    r.insert<math::MathDialect, vector::VectorDialect, arith::ArithDialect>();
+  }
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(
+        patterns, [](StringRef name) {
+          return name == "exp" || name == "tanh" || name == "erf" ||
+                 name == "log" || name == "expm1" || name == "log1p";
+        });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+/// Elementwise producer/consumer fusion on tensors, without the reshape
+/// propagation of upstream's linalg-fuse-elementwise-ops (which rewrites
+/// named matmuls into generics and hides them from the kernel pass).
+struct FuseElementwisePass
+    : public PassWrapper<FuseElementwisePass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(FuseElementwisePass)
+  StringRef getArgument() const override { return "tfc-fuse-elementwise"; }
+  StringRef getDescription() const override {
+    return "Fuse elementwise linalg.generic producers into their consumers "
+           "(single-use producers only)";
+  }
+  void getDependentDialects(DialectRegistry &r) const override {
+    r.insert<linalg::LinalgDialect, tensor::TensorDialect>();
+  }
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    linalg::ControlFusionFn control = [](OpOperand *fused) {
+      Operation *producer = fused->get().getDefiningOp();
+      return producer && producer->hasOneUse();
+    };
+    linalg::populateElementwiseOpsFusionPatterns(patterns, control);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+std::unique_ptr<Pass> mlir::tfc::createMathApproximationPass() {
+  return std::make_unique<MathApproximationPass>();
+}
+
+std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
+  std::string p = "canonicalize,cse";
+  if (o.raise)
+    p += ",func.func(tfc-raise-linear,tfc-raise-norms,tfc-raise-activations,"
+         "tfc-raise-rotary,tfc-raise-attention),canonicalize,cse";
+  return p;
+}
+
+std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
+  return frontendPipeline(o) +
+         ",tfc-to-linalg,canonicalize,cse,tfc-fuse-elementwise,"
+         "canonicalize,cse";
+}
+
+std::string mlir::tfc::cpuLoweringPipeline(const PipelineOptions &o) {
+  std::string p =
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "canonicalize,cse,buffer-deallocation-pipeline,canonicalize";
+  if (o.kernels)
+    p += ",tfc-linalg-to-kernels";
+  p += ",tfc-externalize-weights{output=" + o.weightsPath + "}";
+  p += ",convert-linalg-to-loops,lower-affine,canonicalize,cse,"
+       "tfc-math-approx,convert-scf-to-cf,tfc-lower-reshape-views,"
+       "expand-strided-metadata,"
+       "lower-affine,finalize-memref-to-llvm{use-generic-functions=true},"
+       "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+       "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
+       "convert-vector-to-llvm,finalize-memref-to-llvm{use-generic-functions=true},"
+       "convert-arith-to-llvm,convert-func-to-llvm,"
+       "reconcile-unrealized-casts,canonicalize";
+  return p;
+}
+
+void mlir::tfc::registerTfcPipelines() {
+  PassRegistration<MathApproximationPass>();
+  PassRegistration<FuseElementwisePass>();
+  PassRegistration<Pass>([] { return createLowerReshapeViewsPass(); });
+}

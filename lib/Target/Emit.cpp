@@ -1,0 +1,278 @@
+//===- Emit.cpp - object, header and model descriptor emission ------------===//
+#include "tfc/Target/Emit.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <fstream>
+#include <sstream>
+
+using namespace mlir;
+using namespace mlir::tfc;
+
+func::FuncOp mlir::tfc::findEntry(ModuleOp module) {
+  func::FuncOp entry;
+  module.walk([&](func::FuncOp f) {
+    if (f->hasAttr("tfc.entry"))
+      entry = f;
+  });
+  return entry;
+}
+
+static std::string dtypeName(Type t) {
+  if (t.isF32()) return "f32";
+  if (t.isF16()) return "f16";
+  if (t.isBF16()) return "bf16";
+  if (t.isF64()) return "f64";
+  if (t.isInteger(64)) return "i64";
+  if (t.isInteger(32)) return "i32";
+  if (t.isInteger(8)) return "i8";
+  if (t.isInteger(1)) return "bool";
+  return "";
+}
+
+FailureOr<std::string> mlir::tfc::collectSignature(func::FuncOp entry) {
+  std::ostringstream os;
+  auto line = [&](const char *dir, Type type, DictionaryAttr attrs,
+                  unsigned idx) -> LogicalResult {
+    auto t = dyn_cast<RankedTensorType>(type);
+    if (!t)
+      return entry.emitError("entry ") << dir << " #" << idx
+                                       << " is not a ranked tensor";
+    std::string dt = dtypeName(t.getElementType());
+    if (dt.empty())
+      return entry.emitError("entry ") << dir << " #" << idx
+                                       << " has an unsupported element type";
+    auto name = attrs ? attrs.getAs<StringAttr>("tfc.name") : StringAttr();
+    auto dims = attrs ? attrs.getAs<ArrayAttr>("tfc.dims") : ArrayAttr();
+    os << dir << " " << (name ? name.str() : std::string(dir) + std::to_string(idx))
+       << " " << dt << " " << t.getRank();
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      if (!t.isDynamicDim(i))
+        os << " " << t.getDimSize(i);
+      else if (dims && i < (int64_t)dims.size())
+        os << " " << cast<StringAttr>(dims[i]).str();
+      else
+        os << " " << dir << idx << "_d" << i;
+    }
+    os << "\n";
+    return success();
+  };
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (failed(line("in", entry.getArgumentTypes()[i], entry.getArgAttrDict(i),
+                    i)))
+      return failure();
+  for (unsigned i = 0; i < entry.getNumResults(); ++i)
+    if (failed(line("out", entry.getResultTypes()[i],
+                    entry.getResultAttrDict(i), i)))
+      return failure();
+  return os.str();
+}
+
+LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
+  MLIRContext *ctx = m.getContext();
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(m.getBody());
+  Location loc = m.getLoc();
+  auto i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32),
+       i64 = IntegerType::get(ctx, 64);
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  if (!m.lookupSymbol(info.entrySymbol))
+    return m.emitError("entry symbol '") << info.entrySymbol << "' not found";
+
+  auto strGlobal = [&](StringRef sym, StringRef s) {
+    std::string z = s.str();
+    z.push_back('\0');
+    auto type = LLVM::LLVMArrayType::get(i8, z.size());
+    LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
+                           LLVM::Linkage::Private, sym, b.getStringAttr(z));
+  };
+  std::string pre = "__tfc_" + info.name;
+  strGlobal(pre + "_name", info.name);
+  strGlobal(pre + "_signature", info.signature);
+  strGlobal(pre + "_op_classes", info.opClasses);
+
+  unsigned nin = 0, nout = 0;
+  for (StringRef l : llvm::split(StringRef(info.signature), '\n')) {
+    if (l.starts_with("in "))
+      ++nin;
+    else if (l.starts_with("out "))
+      ++nout;
+  }
+  auto structTy = LLVM::LLVMStructType::getLiteral(
+      ctx, {i32, i32, i32, i32, ptr, ptr, ptr, i64, i64, ptr});
+  auto makeDesc = [&](StringRef sym) {
+    auto g = LLVM::GlobalOp::create(b, loc, structTy, /*isConstant=*/true,
+                                    LLVM::Linkage::External, sym, Attribute());
+    OpBuilder::InsertionGuard guard(b);
+    Block *blk = b.createBlock(&g.getInitializerRegion());
+    b.setInsertionPointToStart(blk);
+    Value v = LLVM::UndefOp::create(b, loc, structTy);
+    auto c32 = [&](uint32_t x) {
+      return LLVM::ConstantOp::create(b, loc, i32, b.getI32IntegerAttr(x));
+    };
+    auto c64 = [&](uint64_t x) {
+      return LLVM::ConstantOp::create(b, loc, i64,
+                                      b.getI64IntegerAttr((int64_t)x));
+    };
+    auto addr = [&](StringRef s) {
+      return LLVM::AddressOfOp::create(b, loc, ptr, s);
+    };
+    Value fields[] = {c32(1u), c32(nin), c32(nout), c32(0),
+                      addr(pre + "_name"), addr(pre + "_signature"),
+                      addr(info.entrySymbol), c64(info.weightsSize),
+                      c64(info.weightsHash), addr(pre + "_op_classes")};
+    for (auto [i, f] : llvm::enumerate(fields))
+      v = LLVM::InsertValueOp::create(b, loc, v, f, (int64_t)i);
+    LLVM::ReturnOp::create(b, loc, v);
+  };
+  makeDesc("tfc_" + info.name + "_desc");
+  if (info.exportGenericAlias)
+    makeDesc("tfc_model_desc_v1");
+  return success();
+}
+
+LogicalResult mlir::tfc::emitObject(ModuleOp m, const ObjectOptions &opts,
+                                    const std::string &objPath,
+                                    std::string *llvmIrOut, std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  m.getContext()->appendDialectRegistry(registry);
+
+  llvm::LLVMContext llvmCtx;
+  std::unique_ptr<llvm::Module> mod = translateModuleToLLVMIR(m, llvmCtx);
+  if (!mod) {
+    error = "translation to LLVM IR failed";
+    return failure();
+  }
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target) {
+    error = "no LLVM target for " + triple.str() + ": " + err;
+    return failure();
+  }
+  std::string cpu = opts.cpu, features = opts.features;
+  if (cpu == "host") {
+    cpu = llvm::sys::getHostCPUName().str();
+    llvm::StringMap<bool> hf = llvm::sys::getHostCPUFeatures();
+    std::string f;
+    for (auto &kv : hf)
+      f += (f.empty() ? "" : ",") + std::string(kv.second ? "+" : "-") +
+           kv.first().str();
+    features = features.empty() ? f : f + "," + features;
+  }
+  llvm::TargetOptions to;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features, to, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!tm) {
+    error = "cannot create a target machine for cpu '" + cpu + "'";
+    return failure();
+  }
+  mod->setTargetTriple(triple);
+  mod->setDataLayout(tm->createDataLayout());
+  // Mark every function with the target CPU so the vectorizer uses it.
+  for (llvm::Function &f : *mod) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", cpu);
+    if (!features.empty())
+      f.addFnAttr("target-features", features);
+  }
+
+  {
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PipelineTuningOptions pto;
+    pto.LoopVectorization = true;
+    pto.SLPVectorization = true;
+    llvm::PassBuilder pb(tm.get(), pto);
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    llvm::OptimizationLevel level = opts.optLevel >= 3   ? llvm::OptimizationLevel::O3
+                                    : opts.optLevel == 2 ? llvm::OptimizationLevel::O2
+                                    : opts.optLevel == 1 ? llvm::OptimizationLevel::O1
+                                                         : llvm::OptimizationLevel::O0;
+    llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+    mpm.run(*mod, mam);
+  }
+
+  if (llvmIrOut) {
+    llvm::raw_string_ostream os(*llvmIrOut);
+    mod->print(os, nullptr);
+    return success();
+  }
+  std::error_code ec;
+  llvm::raw_fd_ostream out(objPath, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    error = "cannot write '" + objPath + "': " + ec.message();
+    return failure();
+  }
+  llvm::legacy::PassManager pm;
+  if (tm->addPassesToEmitFile(pm, out, nullptr,
+                              llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return failure();
+  }
+  pm.run(*mod);
+  out.close();
+  if (out.has_error()) {
+    error = "error writing '" + objPath + "'";
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult mlir::tfc::writeHeader(const ModelDescInfo &info,
+                                     const std::string &path,
+                                     std::string &error) {
+  std::ofstream os(path);
+  if (!os) {
+    error = "cannot write '" + path + "'";
+    return failure();
+  }
+  std::string guard = "TFC_MODEL_" + info.name + "_H";
+  for (char &c : guard)
+    c = toupper((unsigned char)c);
+  os << "/* Generated by tfc: model '" << info.name << "'. Do not edit. */\n"
+     << "#ifndef " << guard << "\n#define " << guard << "\n\n"
+     << "#include \"tfc_runtime.h\"\n\n"
+     << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+     << "/* Signature (name dtype rank dims; symbols are dynamic dims):\n";
+  for (StringRef l : llvm::split(StringRef(info.signature), '\n'))
+    if (!l.empty())
+      os << " *   " << l.str() << "\n";
+  os << " * Weights: " << info.weightsSize << " bytes, hash 0x" << std::hex
+     << info.weightsHash << std::dec << ".\n"
+     << " * Load with tfc_model_load(&tfc_" << info.name
+     << "_desc, \"model.tfcw\", &model), then tfc_model_run(). */\n"
+     << "extern const tfc_model_desc tfc_" << info.name << "_desc;\n\n"
+     << "#ifdef __cplusplus\n}\n#endif\n#endif\n";
+  if (!os) {
+    error = "error writing '" + path + "'";
+    return failure();
+  }
+  return success();
+}

@@ -1,0 +1,187 @@
+//===- ExternalizeWeights.cpp - large constants -> .tfcw file -------------===//
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "tfc/Runtime/tfc_runtime.h"
+#include "tfc/Support/WeightsFormat.h"
+#include "tfc/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace mlir::tfc {
+#define GEN_PASS_DEF_TFCEXTERNALIZEWEIGHTS
+#include "tfc/Dialect/Tfc/TfcPasses.h.inc"
+} // namespace mlir::tfc
+
+namespace {
+
+/// Raw little-endian bytes of an elements attribute (splats expanded).
+std::optional<std::string> rawBytes(ElementsAttr attr) {
+  auto type = cast<ShapedType>(attr.getType());
+  Type et = type.getElementType();
+  if (et.isInteger(1) || !et.isIntOrFloat())
+    return std::nullopt;
+  int64_t width = et.getIntOrFloatBitWidth() / 8;
+  int64_t n = type.getNumElements();
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    if ((int64_t)data.size() != n * width)
+      return std::nullopt;
+    return std::string(data.data(), data.size());
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    ArrayRef<char> data = dense.getRawData();
+    if (dense.isSplat()) {
+      std::string out;
+      out.reserve(n * width);
+      for (int64_t i = 0; i < n; ++i)
+        out.append(data.data(), width);
+      return out;
+    }
+    return std::string(data.data(), data.size());
+  }
+  return std::nullopt;
+}
+
+int32_t dtypeOf(Type t) {
+  if (t.isF32()) return TFC_DTYPE_F32;
+  if (t.isF16()) return TFC_DTYPE_F16;
+  if (t.isBF16()) return TFC_DTYPE_BF16;
+  if (t.isF64()) return TFC_DTYPE_F64;
+  if (t.isInteger(64)) return TFC_DTYPE_I64;
+  if (t.isInteger(32)) return TFC_DTYPE_I32;
+  return TFC_DTYPE_I8;
+}
+
+struct Entry {
+  std::string name;
+  uint64_t offset, nbytes;
+  int32_t dtype;
+  SmallVector<int64_t> dims;
+};
+
+template <typename T> void put(std::string &s, T v) {
+  s.append(reinterpret_cast<const char *>(&v), sizeof(T));
+}
+
+struct ExternalizeWeightsPass
+    : public tfc::impl::TfcExternalizeWeightsBase<ExternalizeWeightsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    func::FuncOp entry;
+    module.walk([&](func::FuncOp f) {
+      if (f->hasAttr("tfc.entry"))
+        entry = f;
+    });
+    if (!entry) {
+      module.emitError("no function marked tfc.entry");
+      return signalPassFailure();
+    }
+    std::string data;
+    SmallVector<Entry> entries;
+    DenseMap<StringAttr, uint64_t> offsets;
+    SmallVector<memref::GlobalOp> moved;
+    for (auto g : module.getOps<memref::GlobalOp>()) {
+      if (!g.getConstant() || !g.getInitialValue())
+        continue;
+      auto init = dyn_cast<ElementsAttr>(*g.getInitialValue());
+      if (!init)
+        continue;
+      MemRefType mt = g.getType();
+      if (!mt.hasStaticShape() || !mt.getLayout().isIdentity())
+        continue;
+      std::optional<std::string> bytes = rawBytes(init);
+      if (!bytes || (int64_t)bytes->size() < minBytes)
+        continue;
+      data.resize(llvm::alignTo(data.size(), TFCW_ALIGN), '\0');
+      Entry e{g.getSymName().str(), data.size(), bytes->size(),
+              dtypeOf(mt.getElementType()),
+              SmallVector<int64_t>(mt.getShape())};
+      offsets[g.getSymNameAttr()] = data.size();
+      data += *bytes;
+      entries.push_back(e);
+      moved.push_back(g);
+    }
+    data.resize(llvm::alignTo(data.size(), TFCW_ALIGN), '\0');
+
+    // New leading argument: the data section as memref<?xi8>.
+    OpBuilder b(module.getContext());
+    auto wType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+    if (failed(entry.insertArgument(0u, wType, {}, entry.getLoc())))
+      return signalPassFailure();
+    entry.setArgAttr(0, "tfc.weights", b.getUnitAttr());
+    Value weights = entry.getArgument(0);
+    SmallVector<memref::GetGlobalOp> uses;
+    entry.walk([&](memref::GetGlobalOp gg) {
+      if (offsets.count(gg.getNameAttr().getAttr()))
+        uses.push_back(gg);
+    });
+    for (memref::GetGlobalOp gg : uses) {
+      b.setInsertionPoint(gg);
+      Value off = arith::ConstantIndexOp::create(b, gg.getLoc(),
+                                                 offsets[gg.getNameAttr().getAttr()]);
+      Value view = memref::ViewOp::create(b, gg.getLoc(), gg.getType(), weights,
+                                          off, ValueRange{});
+      gg.replaceAllUsesWith(view);
+      gg.erase();
+    }
+    for (memref::GlobalOp g : moved) {
+      if (!SymbolTable::symbolKnownUseEmpty(g, module)) {
+        g.emitError("weight global is used outside the entry function");
+        return signalPassFailure();
+      }
+      g.erase();
+    }
+    uint64_t hash = tfc_hash64(data.data(), data.size());
+    module->setAttr("tfc.weights_size", b.getI64IntegerAttr(data.size()));
+    module->setAttr("tfc.weights_hash",
+                    b.getI64IntegerAttr(static_cast<int64_t>(hash)));
+    if (outputPath.empty())
+      return;
+
+    std::string header;
+    header.append(TFCW_MAGIC, 8);
+    put<uint64_t>(header, 0); // header_size, patched below
+    put<uint64_t>(header, data.size());
+    put<uint64_t>(header, hash);
+    put<uint32_t>(header, entries.size());
+    put<uint32_t>(header, 0);
+    for (const Entry &e : entries) {
+      put<uint64_t>(header, e.offset);
+      put<uint64_t>(header, e.nbytes);
+      put<uint32_t>(header, e.dtype);
+      put<uint32_t>(header, e.dims.size());
+      for (int64_t d : e.dims)
+        put<int64_t>(header, d);
+      put<uint32_t>(header, e.name.size());
+      header += e.name;
+    }
+    header.resize(llvm::alignTo(header.size(), TFCW_ALIGN), '\0');
+    uint64_t hs = header.size();
+    std::memcpy(header.data() + 8, &hs, 8);
+    std::error_code ec;
+    llvm::raw_fd_ostream os(outputPath, ec, llvm::sys::fs::OF_None);
+    if (ec) {
+      module.emitError("cannot write weights file '")
+          << outputPath << "': " << ec.message();
+      return signalPassFailure();
+    }
+    os << header << data;
+    os.close();
+    if (os.has_error()) {
+      module.emitError("error writing weights file '") << outputPath << "'";
+      return signalPassFailure();
+    }
+  }
+};
+
+} // namespace

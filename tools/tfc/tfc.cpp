@@ -1,0 +1,227 @@
+//===- tfc.cpp - the tfc compiler driver ----------------------------------===//
+//
+//   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
+//       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
+//       [--no-kernels]
+//
+// Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
+// emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
+//
+//===----------------------------------------------------------------------===//
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "tfc/Conversion/Pipelines.h"
+#include "tfc/Importer/OnnxImporter.h"
+#include "tfc/Target/Emit.h"
+#include "tfc/Transforms/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace llvm;
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
+                                      cl::Required);
+static cl::opt<std::string> outputPath("o", cl::desc("Output path stem (out/model) or - for stdout"),
+                                       cl::value_desc("path"), cl::init(""));
+static cl::opt<std::string> emitKind(
+    "emit", cl::desc("What to emit: onnx, tfc, linalg, llvm, obj, shared"),
+    cl::init("obj"));
+static cl::opt<std::string> modelNameOpt("name", cl::desc("Model name (C identifier)"),
+                                         cl::init(""));
+static cl::opt<std::string> cpuOpt("cpu", cl::desc("Target CPU: host, x86-64, x86-64-v3, znver4, ..."),
+                                   cl::init("host"));
+static cl::opt<std::string> targetOpt("target", cl::desc("Target: cpu (cuda: see docs/DESIGN.md)"),
+                                      cl::init("cpu"));
+static cl::opt<bool> noRaise("no-raise", cl::desc("Skip the raising passes"),
+                             cl::init(false));
+static cl::opt<bool> noKernels("no-kernels",
+                               cl::desc("Lower matmuls as plain loops instead of libtfcrt kernels"),
+                               cl::init(false));
+static cl::opt<bool> timing("time", cl::desc("Print compile-time phases"),
+                            cl::init(false));
+
+static std::string sanitize(StringRef s) {
+  std::string out;
+  for (char c : s)
+    out.push_back(isalnum((unsigned char)c) ? c : '_');
+  if (out.empty() || isdigit((unsigned char)out[0]))
+    out = "m_" + out;
+  return out;
+}
+
+static int fail(const Twine &msg) {
+  errs() << "tfc: error: " << msg << "\n";
+  return 1;
+}
+
+static void printModule(ModuleOp m, raw_ostream &os) {
+  OpPrintingFlags flags;
+  flags.elideLargeElementsAttrs(16);
+  flags.elideLargeResourceString(64);
+  m.print(os, flags);
+}
+
+int main(int argc, char **argv) {
+  InitLLVM y(argc, argv);
+  registerAllPasses();
+  tfc::registerTfcPasses();
+  tfc::registerTfcPipelines();
+  cl::ParseCommandLineOptions(argc, argv, "tfc: ahead-of-time compiler for Transformer ONNX models\n");
+
+  static const char *kinds[] = {"onnx", "tfc", "linalg", "llvm", "obj", "shared"};
+  if (!llvm::is_contained(kinds, StringRef(emitKind)))
+    return fail("unknown --emit=" + emitKind +
+                " (expected onnx, tfc, linalg, llvm, obj or shared)");
+  if (targetOpt != "cpu")
+    return fail("unknown --target=" + targetOpt + " (this build supports cpu)");
+  bool textual = emitKind == "onnx" || emitKind == "tfc" ||
+                 emitKind == "linalg" || emitKind == "llvm";
+  if (outputPath.empty() && !textual)
+    return fail("-o is required for --emit=" + emitKind);
+  std::string stem = outputPath;
+  std::string name = modelNameOpt.empty()
+                         ? sanitize(stem.empty() || stem == "-"
+                                        ? sys::path::stem(inputPath).str()
+                                        : sys::path::filename(stem).str())
+                         : sanitize(modelNameOpt);
+  if (!stem.empty() && stem != "-") {
+    StringRef dir = sys::path::parent_path(stem);
+    if (!dir.empty())
+      if (std::error_code ec = sys::fs::create_directories(dir))
+        return fail("cannot create '" + dir + "': " + ec.message());
+  }
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<tfc::TfcDialect>();
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  context.disableMultithreading();
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto phase = [&](const char *what) {
+    if (!timing)
+      return;
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    errs() << "tfc: " << what << " done at " << format("%.2f", s) << " s\n";
+  };
+
+  tfc::OnnxImportOptions io;
+  io.modelName = name;
+  std::string error;
+  OwningOpRef<ModuleOp> module =
+      tfc::importOnnxModel(&context, inputPath, io, error);
+  if (!module)
+    return fail(error);
+  phase("import");
+
+  auto writeText = [&](StringRef ext, llvm::function_ref<void(raw_ostream &)> fn) {
+    if (stem.empty() || stem == "-") {
+      fn(outs());
+      return 0;
+    }
+    std::string path = stem + ext.str();
+    std::error_code ec;
+    raw_fd_ostream os(path, ec);
+    if (ec)
+      return fail("cannot write '" + path + "': " + ec.message());
+    fn(os);
+    return 0;
+  };
+  if (emitKind == "onnx")
+    return writeText(".onnx.mlir", [&](raw_ostream &os) { printModule(*module, os); });
+
+  func::FuncOp entry = tfc::findEntry(*module);
+  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+  std::string entryName = entry.getSymName().str();
+  FailureOr<std::string> signature = tfc::collectSignature(entry);
+  if (failed(signature))
+    return 1;
+
+  tfc::PipelineOptions po;
+  po.raise = !noRaise;
+  po.kernels = !noKernels;
+  std::string weightsPath =
+      (stem.empty() || stem == "-" || textual) ? "" : stem + ".tfcw";
+  po.weightsPath = weightsPath;
+
+  auto runPipeline = [&](const std::string &text) -> LogicalResult {
+    PassManager pm(&context);
+    if (failed(parsePassPipeline(text, pm, errs())))
+      return failure();
+    return pm.run(*module);
+  };
+  if (emitKind == "tfc") {
+    if (failed(runPipeline(tfc::frontendPipeline(po))))
+      return fail("the tfc passes failed");
+    return writeText(".tfc.mlir", [&](raw_ostream &os) { printModule(*module, os); });
+  }
+  if (failed(runPipeline(tfc::toLinalgPipeline(po))))
+    return fail("lowering to linalg failed");
+  phase("lowering to linalg");
+  if (emitKind == "linalg")
+    return writeText(".linalg.mlir", [&](raw_ostream &os) { printModule(*module, os); });
+  if (failed(runPipeline(tfc::cpuLoweringPipeline(po))))
+    return fail("lowering to LLVM failed");
+  phase("lowering to the LLVM dialect");
+
+  tfc::ModelDescInfo info;
+  info.name = name;
+  info.signature = *signature;
+  info.entrySymbol = "_mlir_ciface_" + entryName;
+  if (auto a = (*module)->getAttrOfType<IntegerAttr>("tfc.weights_size"))
+    info.weightsSize = a.getInt();
+  if (auto a = (*module)->getAttrOfType<IntegerAttr>("tfc.weights_hash"))
+    info.weightsHash = (uint64_t)a.getInt();
+  info.exportGenericAlias = emitKind == "shared";
+  if (failed(tfc::addModelDesc(*module, info)))
+    return fail("cannot emit the model descriptor");
+
+  tfc::ObjectOptions oo;
+  oo.cpu = cpuOpt;
+  if (emitKind == "llvm") {
+    std::string ir;
+    if (failed(tfc::emitObject(*module, oo, "", &ir, error)))
+      return fail(error);
+    return writeText(".ll", [&](raw_ostream &os) { os << ir; });
+  }
+  std::string obj = stem + ".o";
+  if (failed(tfc::emitObject(*module, oo, obj, nullptr, error)))
+    return fail(error);
+  phase("object emission");
+  if (failed(tfc::writeHeader(info, stem + ".h", error)))
+    return fail(error);
+  if (emitKind == "shared") {
+    const char *ccEnv = getenv("TFC_CC");
+    std::string cc = ccEnv ? ccEnv : "cc";
+    ErrorOr<std::string> ccPath = sys::findProgramByName(cc);
+    if (!ccPath)
+      return fail("cannot find the linker driver '" + cc +
+                  "' (set TFC_CC) to build the shared library");
+    std::string so = stem + ".so";
+    SmallVector<StringRef> args = {*ccPath, "-shared", "-o", so, obj};
+    std::string msg;
+    int rc = sys::ExecuteAndWait(*ccPath, args, std::nullopt, {}, 0, 0, &msg);
+    if (rc != 0)
+      return fail("linking '" + so + "' failed" + (msg.empty() ? "" : ": " + msg));
+    phase("shared library");
+  }
+  return 0;
+}
