@@ -55,12 +55,25 @@ using MicroKernel = void (*)(int64_t kc, const float *ap, const float *bp,
                              float *c, int64_t rsc, int64_t csc, int m, int n,
                              const float *bias, bool accumulate);
 
-/// Unpacked kernel for few rows (m <= smallM), reading B where it lies:
-/// C[0..m)[j0..j1) = A[0..m)[0..k) x B[0..k)[j0..j1) (+ bias). B must have
-/// unit column stride (rowMajorB) or unit row stride (!rowMajorB); for the
-/// latter, A must have unit column stride.
+/// Columns the small-rows kernels take per pass, and the scratch they get:
+/// kMaxSmallM x (kSmallChunk + 64) floats, 64-byte aligned.
+constexpr int64_t kSmallChunk = 4096;
+constexpr int kMaxSmallM = 8;
+
+/// Unpacked kernel for few rows (m <= smallM <= kMaxSmallM), reading B where
+/// it lies: C[0..m)[j0..j1) = A[0..m)[0..k) x B[0..k)[j0..j1) (+ bias). B must
+/// have unit column stride (rowMajorB) or unit row stride (!rowMajorB); for
+/// the latter, A must have unit column stride.
 using SmallKernel = void (*)(const Problem &p, int64_t batchIndex, int64_t j0,
-                             int64_t j1);
+                             int64_t j1, float *scratch);
+
+/// Optional ISA-specific packing into the layouts `micro` reads (see
+/// GemmDriver.cpp); returns false for a layout it does not handle, and the
+/// portable loops run instead.
+using PackAFn = bool (*)(const float *a, int64_t sam, int64_t sak, int64_t mc,
+                         int64_t kc, float *dst);
+using PackBFn = bool (*)(const float *b, int64_t sbk, int64_t sbn, int64_t kc,
+                         int64_t nc, int64_t q0, int64_t q1, float *dst);
 
 struct KernelSet {
   Isa isa;
@@ -71,6 +84,8 @@ struct KernelSet {
   SmallKernel smallRowMajorB;
   SmallKernel smallColMajorB;
   int smallColumnAlign;   // j0 / j1 granularity the small row-major kernel likes
+  PackAFn packA;          // may be null
+  PackBFn packB;          // may be null
 };
 
 const KernelSet &kernelsGeneric();

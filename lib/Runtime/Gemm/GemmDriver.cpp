@@ -183,6 +183,12 @@ void packB(const float *b, int64_t sbk, int64_t sbn, int64_t kc, int64_t nc,
   }
 }
 
+void packBlockB(const KernelSet &ks, const float *b, int64_t sbk, int64_t sbn,
+                int64_t kc, int64_t nc, int64_t q0, int64_t q1, float *dst) {
+  if (!ks.packB || !ks.packB(b, sbk, sbn, kc, nc, q0, q1, dst))
+    packB(b, sbk, sbn, kc, nc, ks.nr, q0, q1, dst);
+}
+
 //===-- the blocked algorithm -------------------------------------------------===//
 
 /// One batch item, on up to `threads` threads. `bias` is contiguous or null.
@@ -222,11 +228,11 @@ bool blocked(const KernelSet &ks, const Problem &p, int64_t bi,
       if (threads > 1 && nPanels > 1) {
         const int64_t parts = std::min<int64_t>(nPanels, threads);
         parallelRun(parts, [&](int64_t t) {
-          packB(bBlock, p.sbk, p.sbn, kc, nc, nr, nPanels * t / parts,
-                nPanels * (t + 1) / parts, bp);
+          packBlockB(ks, bBlock, p.sbk, p.sbn, kc, nc, nPanels * t / parts,
+                     nPanels * (t + 1) / parts, bp);
         });
       } else {
-        packB(bBlock, p.sbk, p.sbn, kc, nc, nr, 0, nPanels, bp);
+        packBlockB(ks, bBlock, p.sbk, p.sbn, kc, nc, 0, nPanels, bp);
       }
 
       bool ok = true;
@@ -244,7 +250,9 @@ bool blocked(const KernelSet &ks, const Problem &p, int64_t bi,
           ok = false;
           return;
         }
-        packA(A + i0 * p.sam + pc * p.sak, p.sam, p.sak, mc, kc, mr, ap);
+        const float *aBlock = A + i0 * p.sam + pc * p.sak;
+        if (!ks.packA || !ks.packA(aBlock, p.sam, p.sak, mc, kc, ap))
+          packA(aBlock, p.sam, p.sak, mc, kc, mr, ap);
         const bool accumulate = pc > 0;
         for (int64_t ir = 0; ir < mc; ir += mr) {
           const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ir));
@@ -281,7 +289,7 @@ void fillBias(const Problem &p) {
 }
 
 /// Few rows: no packing; tasks over (batch item x column chunk).
-void smallRows(const KernelSet &ks, const Problem &p, int threads) {
+bool smallRows(const KernelSet &ks, const Problem &p, int threads) {
   const bool rowMajorB = p.sbn == 1;
   Problem q = p;
   std::vector<float> aCopy;
@@ -298,21 +306,24 @@ void smallRows(const KernelSet &ks, const Problem &p, int threads) {
     q.sak = 1;
   }
   const int64_t align = rowMajorB ? ks.smallColumnAlign : 4;
-  // Chunks: enough for the threads, not narrower than `align` columns.
+  // One contiguous column range per thread: long runs of each B row are
+  // what streams fastest.
   const double work = static_cast<double>(p.batch) * p.m * p.n * p.k;
   int64_t chunks = 1;
-  if (threads > 1 && work > 32768) {
-    chunks = std::max<int64_t>(1, 4 * threads / std::max<int64_t>(1, p.batch));
-    chunks = std::min(chunks, ceilDiv(p.n, align));
-  }
+  if (threads > 1 && work > 32768)
+    chunks = std::min(ceilDiv(threads, p.batch), ceilDiv(p.n, align));
   const int64_t units = ceilDiv(p.n, align);
   SmallKernel fn = rowMajorB ? ks.smallRowMajorB : ks.smallColMajorB;
+  bool ok = true;
   auto task = [&](int64_t t) {
     const int64_t bi = t / chunks, ch = t % chunks;
     const int64_t j0 = std::min(p.n, units * ch / chunks * align);
     const int64_t j1 = std::min(p.n, units * (ch + 1) / chunks * align);
-    if (j0 < j1)
-      fn(q, bi, j0, j1);
+    float *scratch = scratchMisc.get(kMaxSmallM * (kSmallChunk + 64));
+    if (!scratch)
+      ok = false;
+    else if (j0 < j1)
+      fn(q, bi, j0, j1, scratch);
   };
   const int64_t tasks = p.batch * chunks;
   if (threads > 1 && tasks > 1)
@@ -320,6 +331,7 @@ void smallRows(const KernelSet &ks, const Problem &p, int threads) {
   else
     for (int64_t t = 0; t < tasks; ++t)
       task(t);
+  return ok;
 }
 
 } // namespace
@@ -338,15 +350,13 @@ void run(const Problem &in, Isa isa) {
     p.m *= p.batch;
     p.batch = 1;
   }
-  KernelSet ks = kernelsFor(isaSupported(isa) ? isa : Isa::Generic);
-  if (getenv("TUNE_KC")) ks.kc = atoi(getenv("TUNE_KC"));
-  if (getenv("TUNE_MC")) ks.mc = atoi(getenv("TUNE_MC"));
-  if (getenv("TUNE_NC")) ks.nc = atoi(getenv("TUNE_NC"));
+  const KernelSet &ks = kernelsFor(isaSupported(isa) ? isa : Isa::Generic);
   const double flops = 2.0 * p.batch * p.m * p.n * p.k;
   const int threads = flops < 2e5 ? 1 : numThreads();
 
   if (p.m <= ks.smallM && (p.sbn == 1 || p.sbk == 1)) {
-    smallRows(ks, p, threads);
+    if (!smallRows(ks, p, threads))
+      reference(in); // no scratch memory: slow but right
     return;
   }
 

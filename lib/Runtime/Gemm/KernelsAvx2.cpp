@@ -24,29 +24,51 @@ constexpr int kNR = 16;
 TFC_AVX2 void micro(int64_t kc, const float *ap, const float *bp, float *c,
                     int64_t rsc, int64_t csc, int m, int n, const float *bias,
                     bool accumulate) {
-  __m256 acc[kMR][2];
-#pragma GCC unroll 6
-  for (int i = 0; i < kMR; ++i) {
-    acc[i][0] = _mm256_setzero_ps();
-    acc[i][1] = _mm256_setzero_ps();
-  }
+  // Named accumulators: with an array GCC 12 keeps them in memory here.
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00,
+         c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00,
+         c50 = c00, c51 = c00;
   for (int64_t k = 0; k < kc; ++k) {
-    __m256 b0 = _mm256_load_ps(bp);
-    __m256 b1 = _mm256_load_ps(bp + 8);
-#pragma GCC unroll 6
-    for (int i = 0; i < kMR; ++i) {
-      __m256 a = _mm256_broadcast_ss(ap + i);
-      acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
-      acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
-    }
+    const __m256 b0 = _mm256_load_ps(bp);
+    const __m256 b1 = _mm256_load_ps(bp + 8);
+    __m256 a = _mm256_broadcast_ss(ap + 0);
+    c00 = _mm256_fmadd_ps(a, b0, c00);
+    c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(ap + 1);
+    c10 = _mm256_fmadd_ps(a, b0, c10);
+    c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(ap + 2);
+    c20 = _mm256_fmadd_ps(a, b0, c20);
+    c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(ap + 3);
+    c30 = _mm256_fmadd_ps(a, b0, c30);
+    c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(ap + 4);
+    c40 = _mm256_fmadd_ps(a, b0, c40);
+    c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(ap + 5);
+    c50 = _mm256_fmadd_ps(a, b0, c50);
+    c51 = _mm256_fmadd_ps(a, b1, c51);
     ap += kMR;
     bp += kNR;
   }
+  alignas(32) float t[kMR][kNR];
+  _mm256_store_ps(&t[0][0], c00);
+  _mm256_store_ps(&t[0][8], c01);
+  _mm256_store_ps(&t[1][0], c10);
+  _mm256_store_ps(&t[1][8], c11);
+  _mm256_store_ps(&t[2][0], c20);
+  _mm256_store_ps(&t[2][8], c21);
+  _mm256_store_ps(&t[3][0], c30);
+  _mm256_store_ps(&t[3][8], c31);
+  _mm256_store_ps(&t[4][0], c40);
+  _mm256_store_ps(&t[4][8], c41);
+  _mm256_store_ps(&t[5][0], c50);
+  _mm256_store_ps(&t[5][8], c51);
   if (m == kMR && n == kNR && csc == 1) {
-#pragma GCC unroll 6
     for (int i = 0; i < kMR; ++i) {
       float *p = c + i * rsc;
-      __m256 v0 = acc[i][0], v1 = acc[i][1];
+      __m256 v0 = _mm256_load_ps(&t[i][0]), v1 = _mm256_load_ps(&t[i][8]);
       if (accumulate) {
         v0 = _mm256_add_ps(v0, _mm256_loadu_ps(p));
         v1 = _mm256_add_ps(v1, _mm256_loadu_ps(p + 8));
@@ -58,11 +80,6 @@ TFC_AVX2 void micro(int64_t kc, const float *ap, const float *bp, float *c,
       _mm256_storeu_ps(p + 8, v1);
     }
     return;
-  }
-  alignas(32) float t[kMR][kNR];
-  for (int i = 0; i < kMR; ++i) {
-    _mm256_store_ps(&t[i][0], acc[i][0]);
-    _mm256_store_ps(&t[i][8], acc[i][1]);
   }
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
@@ -78,10 +95,10 @@ TFC_AVX2 void micro(int64_t kc, const float *ap, const float *bp, float *c,
 } // namespace
 
 const KernelSet &kernelsAvx2() {
-  static const KernelSet set = {Isa::Avx2, kMR,  kNR,     /*kc=*/256,
-                                /*mc=*/120, /*nc=*/1024, &micro,
+  static const KernelSet set = {Isa::Avx2, kMR,  kNR,     /*kc=*/384,
+                                /*mc=*/120, /*nc=*/1536, &micro,
                                 /*smallM=*/0, nullptr,    nullptr,
-                                /*smallColumnAlign=*/16};
+                                /*smallColumnAlign=*/16, nullptr, nullptr};
   return set;
 }
 

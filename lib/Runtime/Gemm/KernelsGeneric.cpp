@@ -45,7 +45,7 @@ const KernelSet &kernelsGeneric() {
   static const KernelSet set = {Isa::Generic, kMR,     kNR,    /*kc=*/256,
                                 /*mc=*/128,   /*nc=*/1024, &micro,
                                 /*smallM=*/0, nullptr, nullptr,
-                                /*smallColumnAlign=*/8};
+                                /*smallColumnAlign=*/8, nullptr, nullptr};
   return set;
 }
 
