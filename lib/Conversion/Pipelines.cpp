@@ -95,7 +95,9 @@ std::string mlir::tfc::cpuLoweringPipeline(const PipelineOptions &o) {
   std::string p =
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
-      "canonicalize,cse,buffer-deallocation-pipeline,canonicalize";
+      "canonicalize,cse";
+  if (!getenv("TFC_DEBUG_NO_DEALLOC"))
+    p += ",buffer-deallocation-pipeline,canonicalize";
   if (o.kernels)
     p += ",tfc-linalg-to-kernels";
   p += ",tfc-externalize-weights{output=" + o.weightsPath + "}";

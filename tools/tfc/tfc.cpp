@@ -53,6 +53,8 @@ static cl::opt<bool> noRaise("no-raise", cl::desc("Skip the raising passes"),
 static cl::opt<bool> noKernels("no-kernels",
                                cl::desc("Lower matmuls as plain loops instead of libtfcrt kernels"),
                                cl::init(false));
+static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
+                             cl::init(3), cl::Prefix);
 static cl::opt<bool> timing("time", cl::desc("Print compile-time phases"),
                             cl::init(false));
 
@@ -196,6 +198,7 @@ int main(int argc, char **argv) {
 
   tfc::ObjectOptions oo;
   oo.cpu = cpuOpt;
+  oo.optLevel = optLevel;
   if (emitKind == "llvm") {
     std::string ir;
     if (failed(tfc::emitObject(*module, oo, "", &ir, error)))
@@ -216,7 +219,7 @@ int main(int argc, char **argv) {
       return fail("cannot find the linker driver '" + cc +
                   "' (set TFC_CC) to build the shared library");
     std::string so = stem + ".so";
-    SmallVector<StringRef> args = {*ccPath, "-shared", "-o", so, obj};
+    SmallVector<StringRef> args = {*ccPath, "-shared", "-o", so, obj, "-lm"};
     std::string msg;
     int rc = sys::ExecuteAndWait(*ccPath, args, std::nullopt, {}, 0, 0, &msg);
     if (rc != 0)

@@ -37,16 +37,15 @@ static bool isIntElems(const Tv &t) {
 static Value indexBinary(GraphImporter &g, StringRef op, Value x, Value y) {
   OpBuilder &b = g.b;
   Location loc = g.loc;
-  if (op == "Add") return arith::AddIOp::create(b, loc, x, y);
-  if (op == "Sub") return arith::SubIOp::create(b, loc, x, y);
-  if (op == "Mul") return arith::MulIOp::create(b, loc, x, y);
-  if (op == "Div") return arith::DivSIOp::create(b, loc, x, y);
-  if (op == "Max") return arith::MaxSIOp::create(b, loc, x, y);
-  if (op == "Min") return arith::MinSIOp::create(b, loc, x, y);
+  if (op == "Add") return b.createOrFold<arith::AddIOp>(loc, x, y);
+  if (op == "Sub") return b.createOrFold<arith::SubIOp>(loc, x, y);
+  if (op == "Mul") return b.createOrFold<arith::MulIOp>(loc, x, y);
+  if (op == "Div") return b.createOrFold<arith::DivSIOp>(loc, x, y);
+  if (op == "Max") return b.createOrFold<arith::MaxSIOp>(loc, x, y);
+  if (op == "Min") return b.createOrFold<arith::MinSIOp>(loc, x, y);
   auto cmp = [&](arith::CmpIPredicate p) {
-    Value c = arith::CmpIOp::create(b, loc, p, x, y);
-    return arith::SelectOp::create(b, loc, c, g.cIndex(1), g.cIndex(0))
-        .getResult();
+    Value c = b.createOrFold<arith::CmpIOp>(loc, p, x, y);
+    return b.createOrFold<arith::SelectOp>(loc, c, g.cIndex(1), g.cIndex(0));
   };
   if (op == "Equal") return cmp(arith::CmpIPredicate::eq);
   if (op == "Less") return cmp(arith::CmpIPredicate::slt);
@@ -193,9 +192,9 @@ static LogicalResult importWhere(GraphImporter &g, const onnx::NodeProto &node) 
       (*x)->elems->size() == (*y)->elems->size()) {
     SmallVector<Value> out;
     for (size_t i = 0; i < (*c)->elems->size(); ++i) {
-      Value cond = arith::CmpIOp::create(g.b, g.loc, arith::CmpIPredicate::ne,
+      Value cond = g.b.createOrFold<arith::CmpIOp>(g.loc, arith::CmpIPredicate::ne,
                                          (*(*c)->elems)[i], g.cIndex(0));
-      out.push_back(arith::SelectOp::create(g.b, g.loc, cond,
+      out.push_back(g.b.createOrFold<arith::SelectOp>(g.loc, cond,
                                             (*(*x)->elems)[i],
                                             (*(*y)->elems)[i]));
     }
@@ -226,12 +225,12 @@ static LogicalResult importUnary(GraphImporter &g, const onnx::NodeProto &node) 
     SmallVector<Value> out;
     for (Value e : *(*in)->elems) {
       if (op == "Neg")
-        out.push_back(arith::SubIOp::create(g.b, g.loc, g.cIndex(0), e));
+        out.push_back(g.b.createOrFold<arith::SubIOp>(g.loc, g.cIndex(0), e));
       else if (op == "Abs")
         out.push_back(arith::MaxSIOp::create(
-            g.b, g.loc, e, arith::SubIOp::create(g.b, g.loc, g.cIndex(0), e)));
+            g.b, g.loc, e, g.b.createOrFold<arith::SubIOp>(g.loc, g.cIndex(0), e)));
       else
-        out.push_back(arith::SubIOp::create(g.b, g.loc, g.cIndex(1), e));
+        out.push_back(g.b.createOrFold<arith::SubIOp>(g.loc, g.cIndex(1), e));
     }
     g.setOutputElems(node, 0, out, (*in)->elemShape, (*in)->elemType);
     return success();
@@ -278,9 +277,9 @@ static LogicalResult castTo(GraphImporter &g, const onnx::NodeProto &node,
     SmallVector<Value> out = *(*in)->elems;
     if (to.isInteger(1))
       for (Value &e : out) {
-        Value c = arith::CmpIOp::create(g.b, g.loc, arith::CmpIPredicate::ne, e,
+        Value c = g.b.createOrFold<arith::CmpIOp>(g.loc, arith::CmpIPredicate::ne, e,
                                         g.cIndex(0));
-        e = arith::SelectOp::create(g.b, g.loc, c, g.cIndex(1), g.cIndex(0));
+        e = g.b.createOrFold<arith::SelectOp>(g.loc, c, g.cIndex(1), g.cIndex(0));
       }
     g.setOutputElems(node, 0, out, (*in)->elemShape, to);
     return success();
