@@ -190,6 +190,16 @@ TEST_P(GemmTest, DeepK) {
   checkOne(2, 150, 40, 600, l, GetParam().isa, rng);
 }
 
+TEST_P(GemmTest, FewRowsWideN) {
+  // More columns than one pass of the few-rows kernel takes (kSmallChunk).
+  Layout l;
+  l.bias = true;
+  checkOne(1, 3, kSmallChunk + 70, 9, l, GetParam().isa, rng);
+  checkOne(2, 1, kSmallChunk + 17, 5, l, GetParam().isa, rng);
+  l.transB = true;
+  checkOne(1, 8, 300, 33, l, GetParam().isa, rng);
+}
+
 TEST_P(GemmTest, RandomShapes) {
   std::uniform_int_distribution<int64_t> dim(1, 160), batch(1, 4);
   std::uniform_int_distribution<int> coin(0, 1);

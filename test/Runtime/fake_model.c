@@ -97,5 +97,9 @@ const tfc_model_desc tfc_fake_desc = {
     "scale_add\nmatmul\n",
 };
 
+/* The alias a shared library exports; not when linked into the unit test,
+ * which also dlopens the .so (one definition per process). */
+#ifndef FAKE_MODEL_LINKED_IN
 extern const tfc_model_desc tfc_model_desc_v1
     __attribute__((alias("tfc_fake_desc"), visibility("default")));
+#endif
