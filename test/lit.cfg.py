@@ -1,0 +1,25 @@
+# -*- Python -*-
+import os
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "tfc"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "Upstream", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.tfc_tools_dir, "..", "test")
+
+llvm_config.with_system_environment(["HOME", "TMPDIR"])
+llvm_config.use_default_substitutions()
+config.environment["LLVM_DISABLE_SYMBOLIZATION"] = "1"
+config.substitutions.append(("%shared", config.tfc_shared_dir))
+config.substitutions.append(("%cache", config.tfc_cache_dir))
+config.substitutions.append(("%python", config.python_executable))
+llvm_config.add_tool_substitutions(["tfc", "tfc-opt", "tfc-run"], [config.tfc_tools_dir])
+llvm_config.add_tool_substitutions(["FileCheck", "not", "count"], [config.llvm_tools_dir])
+if os.path.isdir(config.tfc_shared_dir):
+    config.available_features.add("shared-models")
+for m in ["minilm", "smollm2", "qwen2_tiny", "mistral_tiny"]:
+    if os.path.exists(os.path.join(config.tfc_cache_dir, "onnx", m + ".ts.onnx")):
+        config.available_features.add("model-" + m)
