@@ -196,8 +196,13 @@ TEST_P(GemmTest, FewRowsWideN) {
   l.bias = true;
   checkOne(1, 3, kSmallChunk + 70, 9, l, GetParam().isa, rng);
   checkOne(2, 1, kSmallChunk + 17, 5, l, GetParam().isa, rng);
+  checkOne(1, 11, kSmallChunk + 40, 7, l, GetParam().isa, rng);
   l.transB = true;
   checkOne(1, 8, 300, 33, l, GetParam().isa, rng);
+  checkOne(1, 16, 70, 40, l, GetParam().isa, rng);
+  // Large B (> 8 MB): few-rows kernels up to kMaxSmallM rows.
+  l.transB = false;
+  checkOne(1, 27, 1100, 2000, l, GetParam().isa, rng);
 }
 
 TEST_P(GemmTest, RandomShapes) {

@@ -58,7 +58,7 @@ using MicroKernel = void (*)(int64_t kc, const float *ap, const float *bp,
 /// Columns the small-rows kernels take per pass, and the scratch they get:
 /// kMaxSmallM x (kSmallChunk + 64) floats, 64-byte aligned.
 constexpr int64_t kSmallChunk = 4096;
-constexpr int kMaxSmallM = 8;
+constexpr int kMaxSmallM = 32;
 
 /// Unpacked kernel for few rows (m <= smallM <= kMaxSmallM), reading B where
 /// it lies: C[0..m)[j0..j1) = A[0..m)[0..k) x B[0..k)[j0..j1) (+ bias). B must
@@ -80,7 +80,9 @@ struct KernelSet {
   int mr, nr;             // micro-tile
   int kc, mc, nc;         // cache blocking (elements)
   MicroKernel micro;
-  int smallM;             // rows up to which the small kernels are used (0: none)
+  int smallM;             // rows up to which the small kernels are used (0:
+                          // none); up to kMaxSmallM when B is too big to stay
+                          // in cache and packing it would triple its traffic
   SmallKernel smallRowMajorB;
   SmallKernel smallColMajorB;
   int smallColumnAlign;   // j0 / j1 granularity the small row-major kernel likes

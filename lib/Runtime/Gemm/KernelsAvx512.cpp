@@ -238,96 +238,97 @@ TFC_AVX512 bool packB(const float *b, int64_t sbk, int64_t sbn, int64_t kc,
 /// stream B at ~26 GB/s, above a plain AVX-512 read loop (~22 GB/s);
 /// software prefetch only made it slower.
 constexpr int kRowsPerPass = 8;
+constexpr int kRowsPerGroup = 8; // rows of A per register tile
 constexpr int64_t kChunk = kSmallChunk;
 
-template <int M>
-TFC_AVX512 void smallRowTile(const Problem &p, int64_t bi, int64_t j0,
-                             int64_t j1, float *scratch) {
-  constexpr int NV = M <= 6 ? 4 : 3; // M x NV <= 24 accumulators
+/// One pass: rows [k0, k0 + kb) of B against G rows of A, over `width`
+/// columns, adding into G rows of `sums` (row stride kChunk + 64).
+template <int G>
+TFC_AVX512 void smallRowPass(const float *const *arow, int64_t sak,
+                             const float *brow, int64_t sbk, int kb,
+                             int64_t width, float *sums, bool first) {
+  constexpr int NV = G <= 6 ? 4 : 3; // G x NV <= 24 accumulators
   constexpr int W = 16 * NV;
-  float(*sums)[kChunk + 64] = reinterpret_cast<float(*)[kChunk + 64]>(scratch); // + slack for the last block
+  constexpr int64_t ld = kChunk + 64;
+  for (int64_t j = 0; j < width; j += W) {
+    __mmask16 mk[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      mk[v] = tailMask(width - j - 16 * v);
+    __m512 acc[G][NV];
+#pragma GCC unroll 8
+    for (int i = 0; i < G; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] = first ? _mm512_setzero_ps()
+                          : _mm512_load_ps(sums + i * ld + j + 16 * v);
+    for (int kk = 0; kk < kb; ++kk) {
+      const float *bp = brow + kk * sbk + j;
+      __m512 bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        bv[v] = _mm512_maskz_loadu_ps(mk[v], bp + 16 * v);
+#pragma GCC unroll 8
+      for (int i = 0; i < G; ++i) {
+        const __m512 av = _mm512_set1_ps(arow[i][kk * sak]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+          acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < G; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        _mm512_store_ps(sums + i * ld + j + 16 * v, acc[i][v]);
+  }
+}
+
+using PassFn = void (*)(const float *const *, int64_t, const float *, int64_t,
+                        int, int64_t, float *, bool);
+constexpr PassFn passTable[kRowsPerGroup] = {
+    &smallRowPass<1>, &smallRowPass<2>, &smallRowPass<3>, &smallRowPass<4>,
+    &smallRowPass<5>, &smallRowPass<6>, &smallRowPass<7>, &smallRowPass<8>};
+
+TFC_AVX512 void smallRowMajorB(const Problem &p, int64_t bi, int64_t j0,
+                               int64_t j1, float *scratch) {
+  constexpr int64_t ld = kChunk + 64;
   const float *a = p.a + bi * p.sab;
   const float *b = p.b + bi * p.sbb;
   float *c = p.c + bi * p.scb;
-  const int64_t sbk = p.sbk, sak = p.sak, sam = p.sam;
+  const int m = static_cast<int>(p.m);
   for (int64_t s0 = j0; s0 < j1; s0 += kChunk) {
     const int64_t width = j1 - s0 < kChunk ? j1 - s0 : kChunk;
     for (int64_t k0 = 0; k0 < p.k; k0 += kRowsPerPass) {
       const int kb = p.k - k0 < kRowsPerPass ? static_cast<int>(p.k - k0)
                                              : kRowsPerPass;
-      const float *brow = b + k0 * sbk + s0;
-      const float *acol = a + k0 * sak;
-      for (int64_t j = 0; j < width; j += W) {
-        __mmask16 mk[NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v)
-          mk[v] = tailMask(width - j - 16 * v);
-        __m512 acc[M][NV];
-        if (k0 == 0) {
-#pragma GCC unroll 8
-          for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; ++v)
-              acc[i][v] = _mm512_setzero_ps();
-        } else {
-#pragma GCC unroll 8
-          for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; ++v)
-              acc[i][v] = _mm512_load_ps(&sums[i][j + 16 * v]);
-        }
-        for (int kk = 0; kk < kb; ++kk) {
-          const float *bp = brow + kk * sbk + j;
-          __m512 bv[NV];
-#pragma GCC unroll 4
-          for (int v = 0; v < NV; ++v)
-            bv[v] = _mm512_maskz_loadu_ps(mk[v], bp + 16 * v);
-#pragma GCC unroll 8
-          for (int i = 0; i < M; ++i) {
-            const __m512 av = _mm512_set1_ps(acol[i * sam + kk * sak]);
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; ++v)
-              acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
-          }
-        }
-#pragma GCC unroll 8
-        for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
-          for (int v = 0; v < NV; ++v)
-            _mm512_store_ps(&sums[i][j + 16 * v], acc[i][v]);
+      // Row groups share the pass: its rows of B are in L1/L2 by then.
+      for (int g0 = 0; g0 < m; g0 += kRowsPerGroup) {
+        const int g = m - g0 < kRowsPerGroup ? m - g0 : kRowsPerGroup;
+        const float *arow[kRowsPerGroup];
+        for (int i = 0; i < g; ++i)
+          arow[i] = a + (g0 + i) * p.sam + k0 * p.sak;
+        passTable[g - 1](arow, p.sak, b + k0 * p.sbk + s0, p.sbk, kb, width,
+                         scratch + g0 * ld, k0 == 0);
       }
     }
-    for (int i = 0; i < M; ++i) {
+    for (int i = 0; i < m; ++i) {
+      const float *sums = scratch + i * ld;
       float *crow = c + i * p.scm + s0 * p.scn;
       const float *bias = p.bias ? p.bias + s0 * p.sbias : nullptr;
       if (p.scn == 1 && (!bias || p.sbias == 1)) {
         for (int64_t j = 0; j < width; j += 16) {
           const __mmask16 mk = tailMask(width - j);
-          __m512 r = _mm512_load_ps(&sums[i][j]);
+          __m512 r = _mm512_load_ps(sums + j);
           if (bias)
             r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mk, bias + j));
           _mm512_mask_storeu_ps(crow + j, mk, r);
         }
       } else {
         for (int64_t j = 0; j < width; ++j)
-          crow[j * p.scn] = sums[i][j] + (bias ? bias[j * p.sbias] : 0.0f);
+          crow[j * p.scn] = sums[j] + (bias ? bias[j * p.sbias] : 0.0f);
       }
     }
-  }
-}
-
-TFC_AVX512 void smallRowMajorB(const Problem &p, int64_t bi, int64_t j0,
-                               int64_t j1, float *scratch) {
-  switch (p.m) {
-  case 1: return smallRowTile<1>(p, bi, j0, j1, scratch);
-  case 2: return smallRowTile<2>(p, bi, j0, j1, scratch);
-  case 3: return smallRowTile<3>(p, bi, j0, j1, scratch);
-  case 4: return smallRowTile<4>(p, bi, j0, j1, scratch);
-  case 5: return smallRowTile<5>(p, bi, j0, j1, scratch);
-  case 6: return smallRowTile<6>(p, bi, j0, j1, scratch);
-  case 7: return smallRowTile<7>(p, bi, j0, j1, scratch);
-  case 8: return smallRowTile<8>(p, bi, j0, j1, scratch);
-  default: return;
   }
 }
 
@@ -425,7 +426,7 @@ const KernelSet &kernelsAvx512() {
                                 /*mc=*/140,
                                 /*nc=*/1536,
                                 &micro,
-                                /*smallM=*/8,
+                                /*smallM=*/16,
                                 &smallRowMajorB,
                                 &smallColMajorB,
                                 /*smallColumnAlign=*/64,
