@@ -1,11 +1,15 @@
 //===- ThreadPool.cpp - the runtime's worker threads ----------------------===//
 //
 // One process-wide pool of (threads - 1) workers; the calling thread joins in
-// as the last worker. A parallel region hands out task indices through an
-// atomic counter. Workers spin briefly before sleeping on a condition
-// variable, because model code issues many short regions back to back (a
-// BERT layer is a dozen GEMMs of a millisecond or less) and a futex wake-up
-// costs tens of microseconds.
+// as the last worker. A parallel region is a Job: task indices are handed out
+// through an atomic counter, and the region ends when every task is done --
+// the caller never waits for a worker that has not started (a descheduled
+// worker on a busy machine would otherwise stall every region by a time
+// slice). A worker that wakes late holds a reference to the job it saw and
+// finds no task left in it. Workers spin briefly before sleeping on a
+// condition variable, because model code issues many short regions back to
+// back (a BERT layer is a dozen GEMMs of a millisecond or less) and a futex
+// wake-up costs tens of microseconds.
 //
 // Nested regions and regions started while another thread owns the pool run
 // serially on the caller: that is always correct and never deadlocks.
@@ -19,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -39,6 +44,49 @@ int defaultThreads() {
   return n ? static_cast<int>(n) : 1;
 }
 
+constexpr std::chrono::microseconds kSpinTime{200};
+
+/// One parallel region. Immutable but for its counters.
+struct Job {
+  void (*fn)(void *, int64_t) = nullptr;
+  void *ctx = nullptr;
+  int64_t tasks = 0;
+  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> done{0};
+  std::mutex doneMutex;
+  std::condition_variable doneCv;
+
+  /// Runs tasks until none is left.
+  void drain() {
+    for (;;) {
+      int64_t t = next.fetch_add(1, std::memory_order_relaxed);
+      if (t >= tasks)
+        return;
+      fn(ctx, t);
+      if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) {
+        std::lock_guard<std::mutex> lock(doneMutex);
+        doneCv.notify_all();
+      }
+    }
+  }
+
+  /// Waits until every task has finished: spin, then sleep.
+  void wait() {
+    auto spinUntil = std::chrono::steady_clock::now() + kSpinTime;
+    while (done.load(std::memory_order_acquire) != tasks) {
+      if (std::chrono::steady_clock::now() > spinUntil) {
+        std::unique_lock<std::mutex> lock(doneMutex);
+        doneCv.wait(lock, [&] {
+          return done.load(std::memory_order_acquire) == tasks;
+        });
+        return;
+      }
+      for (int i = 0; i < 16; ++i)
+        TFCRT_CPU_RELAX();
+    }
+  }
+};
+
 class ThreadPool {
 public:
   explicit ThreadPool(int threads) { start(threads); }
@@ -56,46 +104,36 @@ public:
     if (numTasks <= 0)
       return;
     std::unique_lock<std::mutex> region(regionMutex, std::defer_lock);
-    if (numTasks == 1 || inParallelRegion || workers.empty() ||
-        !region.try_lock()) {
+    std::shared_ptr<Job> job;
+    if (numTasks > 1 && !inParallelRegion && !workers.empty() &&
+        region.try_lock()) {
+      try {
+        job = std::make_shared<Job>();
+      } catch (...) {
+        // no memory for the region: run it serially below
+      }
+    }
+    if (!job) {
       runSerial(numTasks, fn, ctx);
       return;
     }
-    jobFn = fn;
-    jobCtx = ctx;
-    jobTasks = numTasks;
-    nextTask.store(0, std::memory_order_relaxed);
-    // Every worker takes part (and acknowledges) in every region, so that
-    // none can still be reading this region's fields when the next starts.
-    remaining.store(static_cast<int>(workers.size()), std::memory_order_relaxed);
+    job->fn = fn;
+    job->ctx = ctx;
+    job->tasks = numTasks;
     {
       std::lock_guard<std::mutex> lock(wakeMutex);
+      std::atomic_store_explicit(&current, job, std::memory_order_release);
       generation.fetch_add(1, std::memory_order_release);
     }
     wakeCv.notify_all();
 
     inParallelRegion = true;
-    drain();
+    job->drain();
     inParallelRegion = false;
-
-    // Wait for the helpers: spin first, then sleep.
-    auto spinUntil = std::chrono::steady_clock::now() + spinTime;
-    while (remaining.load(std::memory_order_acquire) != 0) {
-      if (std::chrono::steady_clock::now() > spinUntil) {
-        std::unique_lock<std::mutex> lock(doneMutex);
-        doneCv.wait(lock, [&] {
-          return remaining.load(std::memory_order_acquire) == 0;
-        });
-        break;
-      }
-      for (int i = 0; i < 16; ++i)
-        TFCRT_CPU_RELAX();
-    }
+    job->wait();
   }
 
 private:
-  static constexpr std::chrono::microseconds spinTime{200};
-
   void runSerial(int64_t numTasks, void (*fn)(void *, int64_t), void *ctx) {
     bool wasIn = inParallelRegion;
     inParallelRegion = true;
@@ -104,22 +142,13 @@ private:
     inParallelRegion = wasIn;
   }
 
-  void drain() {
-    for (;;) {
-      int64_t t = nextTask.fetch_add(1, std::memory_order_relaxed);
-      if (t >= jobTasks)
-        break;
-      jobFn(jobCtx, t);
-    }
-  }
-
   /// `seen`: the generation when the worker was created; a region started
   /// before the thread got to run must not be missed.
   void workerLoop(uint64_t seen) {
     inParallelRegion = true;
     for (;;) {
       // Spin, then sleep, until a new region starts.
-      auto spinUntil = std::chrono::steady_clock::now() + spinTime;
+      auto spinUntil = std::chrono::steady_clock::now() + kSpinTime;
       uint64_t gen;
       while ((gen = generation.load(std::memory_order_acquire)) == seen &&
              !stopping.load(std::memory_order_relaxed)) {
@@ -129,7 +158,7 @@ private:
             return generation.load(std::memory_order_acquire) != seen ||
                    stopping.load(std::memory_order_relaxed);
           });
-          spinUntil = std::chrono::steady_clock::now() + spinTime;
+          spinUntil = std::chrono::steady_clock::now() + kSpinTime;
         }
         for (int i = 0; i < 16; ++i)
           TFCRT_CPU_RELAX();
@@ -137,11 +166,11 @@ private:
       if (stopping.load(std::memory_order_relaxed))
         return;
       seen = gen;
-      drain();
-      if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(doneMutex);
-        doneCv.notify_one();
-      }
+      // The newest job (possibly newer than `gen`); stale ones are empty.
+      std::shared_ptr<Job> job =
+          std::atomic_load_explicit(&current, std::memory_order_acquire);
+      if (job)
+        job->drain();
     }
   }
 
@@ -168,25 +197,17 @@ private:
     for (std::thread &t : workers)
       t.join();
     workers.clear();
+    std::atomic_store(&current, std::shared_ptr<Job>());
   }
 
   std::atomic<int> numThreads{1};
   std::vector<std::thread> workers;
   std::mutex regionMutex; // held by the thread that owns the current region
-
-  // The current region; written before `generation` is bumped.
-  void (*jobFn)(void *, int64_t) = nullptr;
-  void *jobCtx = nullptr;
-  int64_t jobTasks = 0;
-  std::atomic<int64_t> nextTask{0};
-  std::atomic<int> remaining{0};
-
+  std::shared_ptr<Job> current; // accessed with std::atomic_load/store
   std::atomic<uint64_t> generation{0};
   std::atomic<bool> stopping{false};
   std::mutex wakeMutex;
   std::condition_variable wakeCv;
-  std::mutex doneMutex;
-  std::condition_variable doneCv;
 };
 
 // The pool object is created once and never destroyed or moved (resizing
