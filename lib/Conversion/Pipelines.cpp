@@ -102,6 +102,7 @@ std::string mlir::tfc::cpuLoweringPipeline(const PipelineOptions &o) {
     p += ",tfc-linalg-to-kernels";
   p += ",tfc-externalize-weights{output=" + o.weightsPath + "}";
   p += ",convert-linalg-to-loops,lower-affine,canonicalize,cse,"
+       "tfc-outline-kernels,"
        "tfc-math-approx,convert-scf-to-cf,tfc-lower-reshape-views,"
        "expand-strided-metadata,"
        "lower-affine,finalize-memref-to-llvm{use-generic-functions=true},"
@@ -117,4 +118,5 @@ void mlir::tfc::registerTfcPipelines() {
   PassRegistration<MathApproximationPass>();
   PassRegistration<FuseElementwisePass>();
   PassRegistration<Pass>([] { return createLowerReshapeViewsPass(); });
+  PassRegistration<Pass>([] { return createOutlineKernelsPass(); });
 }

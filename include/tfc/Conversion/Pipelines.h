@@ -21,6 +21,7 @@ std::string cpuLoweringPipeline(const PipelineOptions &o);    // linalg -> llvm
 /// Passes not declared in TableGen (registered by registerTfcPipelines).
 std::unique_ptr<Pass> createMathApproximationPass();
 std::unique_ptr<Pass> createLowerReshapeViewsPass();
+std::unique_ptr<Pass> createOutlineKernelsPass();
 
 } // namespace mlir::tfc
 

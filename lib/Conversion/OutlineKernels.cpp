@@ -1,0 +1,105 @@
+//===- OutlineKernels.cpp - one function per top-level loop nest ----------===//
+//
+// After linalg is lowered to loops, the entry function holds hundreds of loop
+// nests. LLVM's optimizer is super-linear in function size (alias queries,
+// GVN, the vectorizers), so one giant function compiled slower than all the
+// loops apart. This pass moves every top-level scf.for/scf.parallel nest of
+// the entry into a private `noinline` function taking the values it uses
+// (constants are re-materialized inside, so static trip counts stay static).
+// The call boundary is also where per-kernel profiling hooks go.
+//
+//===----------------------------------------------------------------------===//
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "tfc/Conversion/Pipelines.h"
+
+using namespace mlir;
+
+namespace {
+
+struct OutlineKernelsPass
+    : public PassWrapper<OutlineKernelsPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(OutlineKernelsPass)
+  StringRef getArgument() const override { return "tfc-outline-kernels"; }
+  StringRef getDescription() const override {
+    return "Move each top-level loop nest of the entry function into its own "
+           "noinline function";
+  }
+  void getDependentDialects(DialectRegistry &r) const override {
+    r.insert<func::FuncDialect>();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    func::FuncOp entry;
+    module.walk([&](func::FuncOp f) {
+      if (f->hasAttr("tfc.entry"))
+        entry = f;
+    });
+    if (!entry || entry.isExternal())
+      return;
+    SmallVector<Operation *> nests;
+    for (Operation &op : entry.getBody().front())
+      if (isa<scf::ForOp, scf::ParallelOp>(op))
+        nests.push_back(&op);
+    OpBuilder b(&getContext());
+    int counter = 0;
+    std::string prefix = entry.getSymName().str() + "_k";
+    for (Operation *nest : nests) {
+      // Values from above: the op's operands and what its regions capture.
+      SetVector<Value> captured;
+      for (Value v : nest->getOperands())
+        captured.insert(v);
+      for (Region &r : nest->getRegions())
+        getUsedValuesDefinedAbove(r, captured);
+      // Constants are cloned into the kernel instead of passed.
+      SmallVector<Value> args;
+      SmallVector<Operation *> constants;
+      for (Value v : captured) {
+        Operation *def = v.getDefiningOp();
+        if (def && def->hasTrait<OpTrait::ConstantLike>() &&
+            def->getNumResults() == 1 && !isa<memref::GetGlobalOp>(def))
+          constants.push_back(def);
+        else
+          args.push_back(v);
+      }
+      SmallVector<Type> argTypes;
+      for (Value v : args)
+        argTypes.push_back(v.getType());
+      b.setInsertionPoint(entry);
+      std::string name = prefix + std::to_string(counter++);
+      auto fn = func::FuncOp::create(b, nest->getLoc(), name,
+                                     b.getFunctionType(argTypes, {}));
+      fn.setPrivate();
+      fn->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
+      Block *body = fn.addEntryBlock();
+      IRMapping map;
+      for (auto [v, a] : llvm::zip(args, body->getArguments()))
+        map.map(v, a);
+      b.setInsertionPointToStart(body);
+      for (Operation *c : constants)
+        b.clone(*c, map);
+      b.clone(*nest, map);
+      func::ReturnOp::create(b, nest->getLoc());
+      // Loop nests here produce no results (buffer semantics).
+      if (nest->getNumResults()) {
+        fn.erase();
+        continue;
+      }
+      b.setInsertionPoint(nest);
+      func::CallOp::create(b, nest->getLoc(), fn, args);
+      nest->erase();
+    }
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Pass> mlir::tfc::createOutlineKernelsPass() {
+  return std::make_unique<OutlineKernelsPass>();
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""Compile one ONNX model with tfc and check every reference case with tfc-run.
+
+The reference file is <model>.ref.npz with keys case<k>_<name>; each case is
+run as its own tfc-run invocation, which exits non-zero when an output is out
+of tolerance. Used by the lit e2e tests; prints one line per case."""
+import argparse, re, subprocess, sys, zipfile
+
+p = argparse.ArgumentParser(description=__doc__)
+p.add_argument("--tfc", required=True)
+p.add_argument("--tfc-run", required=True)
+p.add_argument("--model", required=True)
+p.add_argument("--out", required=True, help="output stem for the compiled model")
+p.add_argument("--atol", default="1e-4")
+p.add_argument("--rtol", default="1e-4")
+p.add_argument("--extra", nargs="*", default=[], help="extra tfc flags")
+a = p.parse_args()
+
+ref = re.sub(r"\.onnx$", ".ref.npz", a.model)
+with zipfile.ZipFile(ref) as z:
+    cases = sorted({int(m.group(1)) for n in z.namelist()
+                    if (m := re.match(r"case(\d+)_", n))})
+if not cases:
+    sys.exit(f"no case<k>_ keys in {ref}")
+subprocess.run([a.tfc, a.model, "--emit=shared", "-o", a.out] + a.extra, check=True)
+failed = 0
+for k in cases:
+    r = subprocess.run([a.tfc_run, a.out + ".so", "--inputs", ref, "--prefix", f"case{k}_",
+                        "--reference", ref, "--atol", a.atol, "--rtol", a.rtol],
+                       capture_output=True, text=True)
+    checks = [l for l in r.stdout.splitlines() + r.stderr.splitlines() if l.startswith("check") or "error" in l]
+    print(f"case{k}: rc={r.returncode}", *checks, sep="\n  ")
+    failed += r.returncode != 0
+print(f"{len(cases) - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
