@@ -121,7 +121,7 @@ TFCRT_EXPORT void *_mlir_memref_to_llvm_alloc(uint64_t size) {
 }
 
 TFCRT_EXPORT void *_mlir_memref_to_llvm_aligned_alloc(uint64_t alignment,
-                                                     uint64_t size) {
+                                                      uint64_t size) {
   return tfcrt::trackedAlloc(size, alignment);
 }
 

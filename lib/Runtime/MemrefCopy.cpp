@@ -16,7 +16,8 @@ struct UnrankedDesc {
   int64_t rank;
   void *descriptor;
 };
-/// The ranked descriptor: allocated, aligned, offset, sizes[rank], strides[rank].
+/// The ranked descriptor: allocated, aligned, offset, sizes[rank],
+/// strides[rank].
 struct RankedView {
   char *aligned;
   int64_t offset;
@@ -39,8 +40,8 @@ memrefCopy(int64_t elemSize, UnrankedDesc *src, UnrankedDesc *dst) {
   int64_t rank = src->rank;
   RankedView s = view(src), d = view(dst);
   if (rank == 0) {
-    std::memcpy(d.aligned + d.offset * elemSize, s.aligned + s.offset * elemSize,
-                elemSize);
+    std::memcpy(d.aligned + d.offset * elemSize,
+                s.aligned + s.offset * elemSize, elemSize);
     return;
   }
   for (int64_t i = 0; i < rank; ++i)
@@ -49,7 +50,8 @@ memrefCopy(int64_t elemSize, UnrankedDesc *src, UnrankedDesc *dst) {
   std::vector<int64_t> idx(rank, 0);
   int64_t so = s.offset, dof = d.offset;
   while (true) {
-    std::memcpy(d.aligned + dof * elemSize, s.aligned + so * elemSize, elemSize);
+    std::memcpy(d.aligned + dof * elemSize, s.aligned + so * elemSize,
+                elemSize);
     int64_t k = rank - 1;
     for (; k >= 0; --k) {
       so += s.strides[k];

@@ -13,11 +13,11 @@
 
 #include <array>
 #include <cstring>
-#include <utility>
 #include <dlfcn.h>
 #include <map>
 #include <new>
 #include <unordered_set>
+#include <utility>
 
 using namespace tfcrt;
 
@@ -26,7 +26,9 @@ namespace {
 static_assert(sizeof(void *) == sizeof(int64_t), "LP64 only");
 
 /// Words (8 bytes each) of a rank-r memref descriptor.
-size_t descriptorWords(int32_t rank) { return 3 + 2 * static_cast<size_t>(rank); }
+size_t descriptorWords(int32_t rank) {
+  return 3 + 2 * static_cast<size_t>(rank);
+}
 
 /// Fills a descriptor over contiguous row-major data.
 void fillDescriptor(int64_t *d, const void *data, int32_t rank,
@@ -52,8 +54,9 @@ tfc_status finishLoad(tfc_model *m, const tfc_model_desc *desc,
                            "version %u (recompile the model)",
                            where.c_str(), desc->abi_version, TFC_ABI_VERSION));
   if (!desc->entry)
-    return setError(TFC_ERR_CORRUPT,
-                    format("%s: descriptor has no entry function", where.c_str()));
+    return setError(
+        TFC_ERR_CORRUPT,
+        format("%s: descriptor has no entry function", where.c_str()));
   std::string error;
   if (!parseSignature(*desc, m->signature, error))
     return setError(TFC_ERR_CORRUPT, where + ": " + error);
@@ -65,9 +68,9 @@ tfc_status finishLoad(tfc_model *m, const tfc_model_desc *desc,
   m->desc = desc;
 
   if (weightsPath) {
-    tfc_status s = m->weights.open(weightsPath, /*checkExpected=*/true,
-                                   desc->weights_size, desc->weights_hash,
-                                   error);
+    tfc_status s =
+        m->weights.open(weightsPath, /*checkExpected=*/true, desc->weights_size,
+                        desc->weights_hash, error);
     if (s != TFC_OK)
       return setError(s, error);
   } else if (desc->weights_size != 0) {
@@ -127,8 +130,7 @@ void callWith(void *entry, void *results, Desc w, Desc *in,
   reinterpret_cast<Fn>(entry)(results, w, in[I]...);
 }
 
-template <size_t... N>
-constexpr auto makeCallTable(std::index_sequence<N...>) {
+template <size_t... N> constexpr auto makeCallTable(std::index_sequence<N...>) {
   using Caller = void (*)(void *, void *, Desc, Desc *);
   return std::array<Caller, sizeof...(N)>{
       {[](void *e, void *r, Desc w, Desc *in) {
@@ -138,7 +140,8 @@ constexpr auto makeCallTable(std::index_sequence<N...>) {
 
 /// Calls the entry with `n` input descriptors (n <= kMaxInputs).
 bool callEntry(void *entry, void *results, Desc w, Desc *in, size_t n) {
-  static const auto table = makeCallTable(std::make_index_sequence<kMaxInputs + 1>());
+  static const auto table =
+      makeCallTable(std::make_index_sequence<kMaxInputs + 1>());
   if (n >= table.size())
     return false;
   table[n](entry, results, w, in);
@@ -146,10 +149,9 @@ bool callEntry(void *entry, void *results, Desc w, Desc *in, size_t n) {
 }
 
 /// Checks one input against its spec and binds its symbolic dims.
-tfc_status checkInput(const TensorSpec &spec, size_t index,
-                      const tfc_tensor &t,
-                      std::map<std::string, std::pair<int64_t, std::string>>
-                          &bound) {
+tfc_status
+checkInput(const TensorSpec &spec, size_t index, const tfc_tensor &t,
+           std::map<std::string, std::pair<int64_t, std::string>> &bound) {
   const char *name = spec.name.c_str();
   if (t.dtype != spec.dtype)
     return setError(TFC_ERR_DTYPE,
@@ -234,7 +236,8 @@ void copyStrided(char *dst, const char *src, size_t elem, int32_t rank,
 
 /// Scope guard: sets this thread's profiled model for the run.
 struct CurrentModelScope {
-  explicit CurrentModelScope(tfc_model *m) : previous(setCurrentProfiledModel(m)) {}
+  explicit CurrentModelScope(tfc_model *m)
+      : previous(setCurrentProfiledModel(m)) {}
   ~CurrentModelScope() { setCurrentProfiledModel(previous); }
   tfc_model *previous;
 };
@@ -299,7 +302,8 @@ TFCRT_EXPORT tfc_status tfc_model_load_shared(const char *library_path,
   tfc_model *m = new (std::nothrow) tfc_model();
   if (!m) {
     dlclose(lib);
-    return setError(TFC_ERR_OUT_OF_MEMORY, "tfc_model_load_shared: out of memory");
+    return setError(TFC_ERR_OUT_OF_MEMORY,
+                    "tfc_model_load_shared: out of memory");
   }
   m->library = lib;
   tfc_status s;
@@ -345,7 +349,8 @@ TFCRT_EXPORT tfc_status tfc_model_input_info(const tfc_model *model, size_t i,
                                              tfc_dtype *dtype, int32_t *rank,
                                              int64_t dims[TFC_MAX_RANK]) {
   if (!model)
-    return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_model_input_info: NULL model");
+    return setError(TFC_ERR_INVALID_ARGUMENT,
+                    "tfc_model_input_info: NULL model");
   return infoOf(model->signature.inputs, i, "input", name, dtype, rank, dims);
 }
 
@@ -448,8 +453,8 @@ tfc_status runModel(tfc_model *model, const tfc_tensor *inputs,
                        spec.name.c_str(), k, (long long)sizes[k],
                        (long long)spec.dims[k]);
       }
-      auto it = spec.symbols[k].empty() ? bound.end()
-                                        : bound.find(spec.symbols[k]);
+      auto it =
+          spec.symbols[k].empty() ? bound.end() : bound.find(spec.symbols[k]);
       if (it != bound.end() && it->second.first != sizes[k] &&
           status == TFC_OK) {
         status = TFC_ERR_INTERNAL;
@@ -465,7 +470,8 @@ tfc_status runModel(tfc_model *model, const tfc_tensor *inputs,
     }
     if (status != TFC_OK)
       break;
-    char *src = static_cast<char *>(aligned) + d[2] * static_cast<int64_t>(elem);
+    char *src =
+        static_cast<char *>(aligned) + d[2] * static_cast<int64_t>(elem);
     if (allocated && contiguous && !taken.count(allocated) &&
         isTrackedAllocation(allocated)) {
       taken.insert(allocated);
@@ -500,7 +506,8 @@ tfc_status runModel(tfc_model *model, const tfc_tensor *inputs,
     for (size_t i = 0; i < numOutputs; ++i) {
       void *allocated;
       std::memcpy(&allocated, &results[resultAt[i]], sizeof(void *));
-      if (allocated && !taken.count(allocated) && isTrackedAllocation(allocated)) {
+      if (allocated && !taken.count(allocated) &&
+          isTrackedAllocation(allocated)) {
         taken.insert(allocated);
         trackedFree(allocated);
       }

@@ -125,8 +125,8 @@ TFCRT_EXPORT size_t tfc_profile_get(const tfc_model *model,
   for (size_t i = 0; i < n && i < capacity && entries; ++i) {
     entries[i].op_class = model->opClasses[i].c_str();
     entries[i].calls = model->profile[i].calls.load();
-    entries[i].total_ms = static_cast<double>(model->profile[i].nanos.load()) /
-                          1e6;
+    entries[i].total_ms =
+        static_cast<double>(model->profile[i].nanos.load()) / 1e6;
   }
   return n;
 }

@@ -12,11 +12,10 @@ bool parseDtype(const std::string &name, tfc_dtype &out) {
   static const struct {
     const char *name;
     tfc_dtype dtype;
-  } table[] = {{"f32", TFC_DTYPE_F32}, {"f16", TFC_DTYPE_F16},
-               {"bf16", TFC_DTYPE_BF16}, {"f64", TFC_DTYPE_F64},
-               {"i64", TFC_DTYPE_I64}, {"i32", TFC_DTYPE_I32},
-               {"i8", TFC_DTYPE_I8},   {"u8", TFC_DTYPE_U8},
-               {"bool", TFC_DTYPE_BOOL}};
+  } table[] = {
+      {"f32", TFC_DTYPE_F32}, {"f16", TFC_DTYPE_F16}, {"bf16", TFC_DTYPE_BF16},
+      {"f64", TFC_DTYPE_F64}, {"i64", TFC_DTYPE_I64}, {"i32", TFC_DTYPE_I32},
+      {"i8", TFC_DTYPE_I8},   {"u8", TFC_DTYPE_U8},   {"bool", TFC_DTYPE_BOOL}};
   for (const auto &e : table) {
     if (name == e.name) {
       out = e.dtype;

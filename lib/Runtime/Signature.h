@@ -16,7 +16,7 @@ struct TensorSpec {
   std::string name;
   tfc_dtype dtype = TFC_DTYPE_F32;
   int32_t rank = 0;
-  int64_t dims[TFC_MAX_RANK] = {}; // -1 for a dynamic dim
+  int64_t dims[TFC_MAX_RANK] = {};   // -1 for a dynamic dim
   std::string symbols[TFC_MAX_RANK]; // symbol of a dynamic dim, else ""
 };
 

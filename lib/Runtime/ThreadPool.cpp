@@ -266,10 +266,9 @@ struct ForCtx {
 };
 } // namespace
 
-TFCRT_EXPORT void tfcrt_parallel_for(int64_t n,
-                                     void (*fn)(void *ctx, int64_t begin,
-                                                int64_t end),
-                                     void *ctx) {
+TFCRT_EXPORT void
+tfcrt_parallel_for(int64_t n, void (*fn)(void *ctx, int64_t begin, int64_t end),
+                   void *ctx) {
   if (n <= 0 || !fn)
     return;
   // Contiguous, balanced ranges, one per thread: compiled loop bodies keep

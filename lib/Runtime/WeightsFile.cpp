@@ -66,8 +66,8 @@ tfc_status WeightsFile::open(const std::string &path, bool checkExpected,
   const char *file = path.c_str();
   int fd = ::open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    error = format("cannot open weights file '%s': %s", file,
-                   std::strerror(errno));
+    error =
+        format("cannot open weights file '%s': %s", file, std::strerror(errno));
     return TFC_ERR_IO;
   }
   struct stat st;
@@ -87,8 +87,8 @@ tfc_status WeightsFile::open(const std::string &path, bool checkExpected,
   void *m = mmap(nullptr, fileBytes, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (m == MAP_FAILED) {
-    error = format("cannot map weights file '%s': %s", file,
-                   std::strerror(errno));
+    error =
+        format("cannot map weights file '%s': %s", file, std::strerror(errno));
     return TFC_ERR_IO;
   }
   map = m;

@@ -143,14 +143,18 @@ int main(int argc, char **argv) {
       threads = std::atoi(argv[++i]);
     } else if (a == "--isa" && i + 1 < argc) {
       std::string v = argv[++i];
-      isa = v == "avx512" ? Isa::Avx512 : v == "avx2" ? Isa::Avx2 : Isa::Generic;
+      isa = v == "avx512" ? Isa::Avx512
+            : v == "avx2" ? Isa::Avx2
+                          : Isa::Generic;
     } else if (a == "--ms" && i + 1 < argc) {
       budget = std::atof(argv[++i]) / 1000.0;
     } else {
       Shape s;
       if (!parseShape(a, s)) {
-        std::fprintf(stderr, "usage: %s [--threads N] [--isa I] [--ms T] "
-                             "[MxNxK[:bB][:t] ...]\n", argv[0]);
+        std::fprintf(stderr,
+                     "usage: %s [--threads N] [--isa I] [--ms T] "
+                     "[MxNxK[:bB][:t] ...]\n",
+                     argv[0]);
         return 2;
       }
       shapes.push_back(s);
@@ -161,13 +165,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (shapes.empty()) {
-    const char *defaults[] = {"512x512x512",     "4096x384x384",
-                              "4096x1536x384",   "4096x384x1536",
-                              "4096x384x384:t",  "4096x1536x384:t",
-                              "1x4096x4096",     "4x4096x4096",
-                              "8x4096x4096",     "1x4096x4096:t",
-                              "8x4096x4096:t",   "1x1536x384",
-                              "128x128x64:b384", "128x64x128:b384"};
+    const char *defaults[] = {
+        "512x512x512",     "4096x384x384",    "4096x1536x384", "4096x384x1536",
+        "4096x384x384:t",  "4096x1536x384:t", "1x4096x4096",   "4x4096x4096",
+        "8x4096x4096",     "1x4096x4096:t",   "8x4096x4096:t", "1x1536x384",
+        "128x128x64:b384", "128x64x128:b384"};
     for (const char *d : defaults) {
       Shape s;
       parseShape(d, s);
@@ -219,8 +221,7 @@ int main(int argc, char **argv) {
     double gbB = 4.0 * s.batch * s.k * s.n / t.best / 1e9;
     std::printf("%-18s %9.3f %9.3f %9.1f %9.1f%% %8.1f %9.1f\n",
                 s.label.c_str(), t.best * 1e3, t.median * 1e3, gflops,
-                100.0 * gflops / (peak * threads), gbB,
-                flops / t.median / 1e9);
+                100.0 * gflops / (peak * threads), gbB, flops / t.median / 1e9);
   }
   return 0;
 }

@@ -150,7 +150,8 @@ TEST_P(GemmTest, EdgeSizes) {
   const int64_t sizes[] = {1, 2, 5, 13, 14, 15, 16, 17, 31, 32, 33, 65};
   Layout plain;
   for (int64_t m : sizes)
-    for (int64_t n : {int64_t(1), int64_t(7), int64_t(32), int64_t(33), int64_t(65)})
+    for (int64_t n :
+         {int64_t(1), int64_t(7), int64_t(32), int64_t(33), int64_t(65)})
       for (int64_t k : {int64_t(1), int64_t(3), int64_t(64)})
         checkOne(1, m, n, k, plain, GetParam().isa, rng);
 }
@@ -235,12 +236,12 @@ std::vector<Param> params() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllIsas, GemmTest, ::testing::ValuesIn(params()),
-    [](const ::testing::TestParamInfo<Param> &info) {
-      return std::string(isaName(info.param.isa)) + "_threads" +
-             std::to_string(info.param.threads);
-    });
+INSTANTIATE_TEST_SUITE_P(AllIsas, GemmTest, ::testing::ValuesIn(params()),
+                         [](const ::testing::TestParamInfo<Param> &info) {
+                           return std::string(isaName(info.param.isa)) +
+                                  "_threads" +
+                                  std::to_string(info.param.threads);
+                         });
 
 /// The C entry points, as compiled code calls them: descriptors with
 /// offsets, a size-1 batch that broadcasts, bias.

@@ -24,7 +24,10 @@ namespace {
 
 // The weights are fixed: their hash is compiled into fake_model.so.
 const float kScale = 2.5f;
-float weightW(int i, int j) { return 0.25f * static_cast<float>(i - j) + 0.125f * static_cast<float>(i * j) - 0.5f; }
+float weightW(int i, int j) {
+  return 0.25f * static_cast<float>(i - j) +
+         0.125f * static_cast<float>(i * j) - 0.5f;
+}
 
 std::vector<uint8_t> weightsData() {
   std::vector<uint8_t> data(128, 0);
@@ -112,13 +115,17 @@ int writeData(const std::string &dir) {
   Case c1 = makeCase(rng, batchDist(rng));
   bool ok = true;
   // Two cases in one file, keys prefixed like the shipped references.
-  ok &= save(dir + "/inputs.npz", {{"case0_x", &c0.x}, {"case0_ids", &c0.ids},
-                                   {"case1_x", &c1.x}, {"case1_ids", &c1.ids}});
-  ok &= save(dir + "/inputs_deflate.npz",
-             {{"x", &c1.x}, {"ids", &c1.ids}}, /*compress=*/true);
-  ok &= save(dir + "/ref.npz", {{"case0_y", &c0.y}, {"case0_xw", &c0.xw},
+  ok &= save(dir + "/inputs.npz", {{"case0_x", &c0.x},
+                                   {"case0_ids", &c0.ids},
+                                   {"case1_x", &c1.x},
+                                   {"case1_ids", &c1.ids}});
+  ok &= save(dir + "/inputs_deflate.npz", {{"x", &c1.x}, {"ids", &c1.ids}},
+             /*compress=*/true);
+  ok &= save(dir + "/ref.npz", {{"case0_y", &c0.y},
+                                {"case0_xw", &c0.xw},
                                 {"case0_ids_out", &c0.ids},
-                                {"case1_y", &c1.y}, {"case1_xw", &c1.xw},
+                                {"case1_y", &c1.y},
+                                {"case1_xw", &c1.xw},
                                 {"case1_ids_out", &c1.ids}});
   ok &= save(dir + "/ref_plain.npz",
              {{"y", &c1.y}, {"xw", &c1.xw}, {"ids_out", &c1.ids}});
@@ -127,15 +134,15 @@ int writeData(const std::string &dir) {
   bad.y.allocate(TFC_DTYPE_F32, c0.y.shape());
   std::memcpy(bad.y.data(), c0.y.data(), c0.y.numBytes());
   static_cast<float *>(bad.y.data())[1] += 0.5f;
-  ok &= save(dir + "/ref_mismatch.npz", {{"case0_y", &bad.y},
-                                         {"case0_xw", &c0.xw},
-                                         {"case0_ids_out", &c0.ids}});
+  ok &= save(
+      dir + "/ref_mismatch.npz",
+      {{"case0_y", &bad.y}, {"case0_xw", &c0.xw}, {"case0_ids_out", &c0.ids}});
   // A reference whose shape differs.
   NpyArray wide;
   wide.allocate(TFC_DTYPE_F32, {c0.y.shape()[0], 5});
-  ok &= save(dir + "/ref_shape.npz", {{"case0_y", &wide},
-                                      {"case0_xw", &c0.xw},
-                                      {"case0_ids_out", &c0.ids}});
+  ok &= save(
+      dir + "/ref_shape.npz",
+      {{"case0_y", &wide}, {"case0_xw", &c0.xw}, {"case0_ids_out", &c0.ids}});
   // Broken inputs.
   NpyArray rank3, f64, batch3;
   rank3.allocate(TFC_DTYPE_F32, {1, c0.x.shape()[0], 4});
@@ -166,10 +173,11 @@ int writeData(const std::string &dir) {
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 3 || (std::strcmp(argv[1], "weights") && std::strcmp(argv[1], "data"))) {
+  if (argc != 3 ||
+      (std::strcmp(argv[1], "weights") && std::strcmp(argv[1], "data"))) {
     std::fprintf(stderr, "usage: %s weights|data DIR\n", argv[0]);
     return 2;
   }
   return std::strcmp(argv[1], "weights") == 0 ? writeWeights(argv[2])
-                                               : writeData(argv[2]);
+                                              : writeData(argv[2]);
 }

@@ -31,8 +31,8 @@ const float kScale = 2.5f;
 class ModelTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    ASSERT_EQ(tfc_model_load(&tfc_fake_desc, (kDir + "/fake_model.tfcw").c_str(),
-                             &model),
+    ASSERT_EQ(tfc_model_load(&tfc_fake_desc,
+                             (kDir + "/fake_model.tfcw").c_str(), &model),
               TFC_OK)
         << tfc_last_error();
     std::mt19937 rng(std::random_device{}());
@@ -79,7 +79,8 @@ TEST_F(ModelTest, Info) {
   EXPECT_EQ(rank, 2);
   EXPECT_EQ(dims[0], -1);
   EXPECT_EQ(dims[1], 4);
-  ASSERT_EQ(tfc_model_output_info(model, 2, &name, &dtype, &rank, dims), TFC_OK);
+  ASSERT_EQ(tfc_model_output_info(model, 2, &name, &dtype, &rank, dims),
+            TFC_OK);
   EXPECT_STREQ(name, "ids_out");
   EXPECT_EQ(tfc_model_output_info(model, 3, &name, &dtype, &rank, dims),
             TFC_ERR_INVALID_ARGUMENT);

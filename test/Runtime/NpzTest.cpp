@@ -36,10 +36,10 @@ void checkNumpyFile(const std::string &file) {
     const char *key;
     tfc_dtype dtype;
     std::vector<int64_t> shape;
-  } want[] = {{"f4", TFC_DTYPE_F32, {2, 3}}, {"f8", TFC_DTYPE_F64, {4}},
+  } want[] = {{"f4", TFC_DTYPE_F32, {2, 3}},    {"f8", TFC_DTYPE_F64, {4}},
               {"i8", TFC_DTYPE_I64, {3, 1, 2}}, {"i4", TFC_DTYPE_I32, {5}},
-              {"i1", TFC_DTYPE_I8, {2, 2}},  {"u1", TFC_DTYPE_U8, {3}},
-              {"b1", TFC_DTYPE_BOOL, {7}},   {"f2", TFC_DTYPE_F16, {2, 2}}};
+              {"i1", TFC_DTYPE_I8, {2, 2}},     {"u1", TFC_DTYPE_U8, {3}},
+              {"b1", TFC_DTYPE_BOOL, {7}},      {"f2", TFC_DTYPE_F16, {2, 2}}};
   for (const auto &w : want) {
     SCOPED_TRACE(file + ":" + w.key);
     ASSERT_EQ(m.count(w.key), 1u);
@@ -82,14 +82,15 @@ TEST(Npz, RejectsFortranOrderAndBigEndian) {
 TEST(Npz, RoundTripEveryDtype) {
   std::mt19937 rng(std::random_device{}());
   std::vector<NpyArray> arrays(9);
-  const tfc_dtype dtypes[] = {TFC_DTYPE_F32, TFC_DTYPE_F64, TFC_DTYPE_I64,
-                              TFC_DTYPE_I32, TFC_DTYPE_I8,  TFC_DTYPE_U8,
+  const tfc_dtype dtypes[] = {TFC_DTYPE_F32,  TFC_DTYPE_F64, TFC_DTYPE_I64,
+                              TFC_DTYPE_I32,  TFC_DTYPE_I8,  TFC_DTYPE_U8,
                               TFC_DTYPE_BOOL, TFC_DTYPE_F16, TFC_DTYPE_F32};
   std::vector<std::pair<std::string, const NpyArray *>> list;
   for (int t = 0; t < 9; ++t) {
     std::vector<int64_t> shape;
     if (t < 8)
-      shape = {static_cast<int64_t>(1 + rng() % 5), static_cast<int64_t>(1 + rng() % 40)};
+      shape = {static_cast<int64_t>(1 + rng() % 5),
+               static_cast<int64_t>(1 + rng() % 40)};
     ASSERT_TRUE(arrays[t].allocate(dtypes[t], shape));
     auto *bytes = static_cast<uint8_t *>(arrays[t].data());
     for (size_t i = 0; i < arrays[t].numBytes(); ++i)

@@ -9,7 +9,8 @@
  *   out xw  f32 [batch, 4]  = x @ W                   (through the runtime's
  *                                                     matmul kernel)
  *   out ids_out i64 [batch, 4] = ids                  (returns the input's own
- *                                                     descriptor: must be copied)
+ *                                                     descriptor: must be
+ *copied)
  *
  * Weights (.tfcw data section, written by MakeFakeModelData): `scale` f32 at
  * offset 0, `W` f32 [4, 4] at offset 64. Their size and hash come from the
@@ -64,11 +65,15 @@ static void fakeEntry(Results *results, MemRef1 *weights, MemRef2 *x,
   tfcrt_prof_exit(kOpScaleAdd);
 
   tfcrt_prof_enter(kOpMatmul);
-  float *xw = (float *)_mlir_memref_to_llvm_aligned_alloc(64, (uint64_t)(batch * 16));
-  tfcrt_memref3_f32 a = {(float *)x->allocated, (float *)x->aligned, x->offset,
-                         {1, batch, 4}, {batch * 4, x->strides[0], x->strides[1]}};
-  tfcrt_memref3_f32 bm = {(float *)weights->allocated, (float *)(w + 64), 0,
-                          {1, 4, 4}, {16, 4, 1}};
+  float *xw =
+      (float *)_mlir_memref_to_llvm_aligned_alloc(64, (uint64_t)(batch * 16));
+  tfcrt_memref3_f32 a = {(float *)x->allocated,
+                         (float *)x->aligned,
+                         x->offset,
+                         {1, batch, 4},
+                         {batch * 4, x->strides[0], x->strides[1]}};
+  tfcrt_memref3_f32 bm = {
+      (float *)weights->allocated, (float *)(w + 64), 0, {1, 4, 4}, {16, 4, 1}};
   tfcrt_memref3_f32 c = {xw, xw, 0, {1, batch, 4}, {batch * 4, 4, 1}};
   _mlir_ciface_tfcrt_matmul_f32(&a, &bm, &c);
   tfcrt_prof_exit(kOpMatmul);

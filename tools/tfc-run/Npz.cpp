@@ -13,7 +13,8 @@
 
 namespace tfcrun {
 
-//===-- arrays ----------------------------------------------------------------===//
+//===-- arrays
+//----------------------------------------------------------------===//
 
 namespace {
 /// Bytes per element (kept here so the npz code needs no runtime library).
@@ -185,7 +186,8 @@ std::string shapeString(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
-//===-- .npy ------------------------------------------------------------------===//
+//===-- .npy
+//------------------------------------------------------------------===//
 
 namespace {
 
@@ -193,12 +195,11 @@ bool descrToDtype(const std::string &descr, tfc_dtype &out) {
   static const struct {
     const char *descr;
     tfc_dtype dtype;
-  } table[] = {{"<f4", TFC_DTYPE_F32}, {"<f8", TFC_DTYPE_F64},
-               {"<f2", TFC_DTYPE_F16}, {"<i8", TFC_DTYPE_I64},
-               {"<i4", TFC_DTYPE_I32}, {"|i1", TFC_DTYPE_I8},
-               {"|u1", TFC_DTYPE_U8},  {"|b1", TFC_DTYPE_BOOL},
-               {"<i1", TFC_DTYPE_I8},  {"<u1", TFC_DTYPE_U8},
-               {"<b1", TFC_DTYPE_BOOL}};
+  } table[] = {
+      {"<f4", TFC_DTYPE_F32}, {"<f8", TFC_DTYPE_F64},  {"<f2", TFC_DTYPE_F16},
+      {"<i8", TFC_DTYPE_I64}, {"<i4", TFC_DTYPE_I32},  {"|i1", TFC_DTYPE_I8},
+      {"|u1", TFC_DTYPE_U8},  {"|b1", TFC_DTYPE_BOOL}, {"<i1", TFC_DTYPE_I8},
+      {"<u1", TFC_DTYPE_U8},  {"<b1", TFC_DTYPE_BOOL}};
   for (const auto &e : table) {
     if (descr == e.descr) {
       out = e.dtype;
@@ -292,7 +293,8 @@ bool parseNpy(const uint8_t *data, size_t size, const std::string &what,
   }
   if (headerLen > size - headerAt)
     return fail("truncated .npy header");
-  std::string header(reinterpret_cast<const char *>(data + headerAt), headerLen);
+  std::string header(reinterpret_cast<const char *>(data + headerAt),
+                     headerLen);
 
   std::string descr = dictValue(header, "descr");
   if (descr.size() < 2)
@@ -300,8 +302,9 @@ bool parseNpy(const uint8_t *data, size_t size, const std::string &what,
   descr = descr.substr(1, descr.size() - 2);
   tfc_dtype dtype;
   if (!descrToDtype(descr, dtype))
-    return fail("unsupported dtype '" + descr +
-                "' (supported: <f4 <f8 <i8 <i4 |i1 |u1 |b1 <f2, little-endian)");
+    return fail(
+        "unsupported dtype '" + descr +
+        "' (supported: <f4 <f8 <i8 <i4 |i1 |u1 |b1 <f2, little-endian)");
   std::vector<int64_t> shape;
   if (!parseShapeTuple(dictValue(header, "shape"), shape))
     return fail("bad or missing 'shape' in the .npy header");
@@ -366,13 +369,15 @@ std::vector<uint8_t> serializeNpy(const NpyArray &array) {
   return out;
 }
 
-//===-- .npz (zip) ------------------------------------------------------------===//
+//===-- .npz (zip)
+//------------------------------------------------------------===//
 
 namespace {
 
 uint16_t rd16(const uint8_t *p) { return p[0] | (p[1] << 8); }
 uint32_t rd32(const uint8_t *p) {
-  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+  return p[0] | (p[1] << 8) | (p[2] << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
 }
 uint64_t rd64(const uint8_t *p) {
   return rd32(p) | (static_cast<uint64_t>(rd32(p + 4)) << 32);
@@ -432,7 +437,8 @@ bool inflateRaw(const uint8_t *in, size_t inSize, size_t outSize,
   int rc = Z_OK;
   while (rc == Z_OK) {
     uInt inChunk = inLeft > (1u << 30) ? (1u << 30) : static_cast<uInt>(inLeft);
-    uInt outChunk = outLeft > (1u << 30) ? (1u << 30) : static_cast<uInt>(outLeft);
+    uInt outChunk =
+        outLeft > (1u << 30) ? (1u << 30) : static_cast<uInt>(outLeft);
     s.avail_in = inChunk;
     s.avail_out = outChunk;
     rc = inflate(&s, Z_NO_FLUSH);
@@ -576,9 +582,10 @@ bool readNpz(const std::string &path, std::map<std::string, NpyArray> &out,
   return true;
 }
 
-bool writeNpz(const std::string &path,
-              const std::vector<std::pair<std::string, const NpyArray *>> &arrays,
-              bool compress, std::string &error) {
+bool writeNpz(
+    const std::string &path,
+    const std::vector<std::pair<std::string, const NpyArray *>> &arrays,
+    bool compress, std::string &error) {
   std::vector<uint8_t> zip, central;
   for (const auto &entry : arrays) {
     std::string name = entry.first + ".npy";
@@ -623,8 +630,8 @@ bool writeNpz(const std::string &path,
       put16(o, 20);   // version needed
       put16(o, 0);    // flags
       put16(o, method);
-      put16(o, 0);      // time
-      put16(o, 0x21);   // date: 1980-01-01
+      put16(o, 0);    // time
+      put16(o, 0x21); // date: 1980-01-01
       put32(o, crc);
       put32(o, static_cast<uint32_t>(payload->size()));
       put32(o, static_cast<uint32_t>(npy.size()));

@@ -66,9 +66,10 @@ bool readNpz(const std::string &path, std::map<std::string, NpyArray> &out,
              std::string &error);
 /// Writes arrays to an .npz file, stored (like np.savez) or deflated (like
 /// np.savez_compressed).
-bool writeNpz(const std::string &path,
-              const std::vector<std::pair<std::string, const NpyArray *>> &arrays,
-              bool compress, std::string &error);
+bool writeNpz(
+    const std::string &path,
+    const std::vector<std::pair<std::string, const NpyArray *>> &arrays,
+    bool compress, std::string &error);
 
 /// IEEE half -> float.
 float halfToFloat(uint16_t h);

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Npz.h"
 #include "Gemm/Gemm.h"
+#include "Npz.h"
 #include "Signature.h"
 #include "tfc/Runtime/tfc_runtime.h"
 
@@ -33,12 +33,14 @@ using namespace tfcrun;
 namespace {
 
 const char *kUsage =
-    "usage: tfc-run MODEL.so [--weights W.tfcw] [--inputs in.npz] [--prefix P]\n"
+    "usage: tfc-run MODEL.so [--weights W.tfcw] [--inputs in.npz] [--prefix "
+    "P]\n"
     "               [--reference ref.npz [--atol A] [--rtol R]] [--outputs "
     "out.npz]\n"
     "               [--bench [--warmup N] [--iters N]] [--json] [--threads N] "
     "[--profile]\n"
-    "  --weights W     weights file (default: MODEL with .so replaced by .tfcw)\n"
+    "  --weights W     weights file (default: MODEL with .so replaced by "
+    ".tfcw)\n"
     "  --inputs F      .npz with one array per model input (key: prefix+name)\n"
     "  --prefix P      key prefix for inputs and reference outputs\n"
     "  --reference F   .npz with expected outputs; pass iff every element has\n"
@@ -109,7 +111,9 @@ Options parseArgs(int argc, char **argv) {
         usageError(a + " needs a non-negative number, got '" + v + "'");
     } else if (a == "--warmup" || a == "--iters" || a == "--threads") {
       const char *v = value();
-      int &dst = a == "--warmup" ? o.warmup : a == "--iters" ? o.iters : o.threads;
+      int &dst = a == "--warmup"  ? o.warmup
+                 : a == "--iters" ? o.iters
+                                  : o.threads;
       if (!parseInt(v, dst, a == "--iters" ? 1 : 0))
         usageError(a + " needs a " +
                    (a == "--iters" ? "positive" : "non-negative") +
@@ -153,8 +157,9 @@ std::string dimsString(const tfc_model *m, size_t i, bool input) {
     return "?";
   std::string s = "[";
   for (int32_t d = 0; d < specs[i].rank; ++d)
-    s += (d ? ", " : "") + (specs[i].dims[d] < 0 ? specs[i].symbols[d]
-                                                 : std::to_string(specs[i].dims[d]));
+    s += (d ? ", " : "") + (specs[i].dims[d] < 0
+                                ? specs[i].symbols[d]
+                                : std::to_string(specs[i].dims[d]));
   return s + "]";
 }
 
@@ -210,8 +215,10 @@ Check compare(const std::string &name, const std::string &key,
   c.name = name;
   c.key = key;
   if (out.shape() != ref.shape()) {
-    c.message = "shape " + shapeString(out.shape()) + " differs from the "
-                "reference's " + shapeString(ref.shape());
+    c.message = "shape " + shapeString(out.shape()) +
+                " differs from the "
+                "reference's " +
+                shapeString(ref.shape());
     return c;
   }
   const int64_t n = out.numElements();
@@ -249,8 +256,8 @@ Check compare(const std::string &name, const std::string &key,
     std::snprintf(buf, sizeof(buf),
                   "%lld of %lld elements out of tolerance; worst at flat "
                   "index %lld: got %.9g, reference %.9g",
-                  (long long)bad, (long long)n, (long long)worst,
-                  out.at(worst), ref.at(worst));
+                  (long long)bad, (long long)n, (long long)worst, out.at(worst),
+                  ref.at(worst));
     c.message = buf;
   }
   return c;
@@ -300,7 +307,8 @@ private:
   int fail(const std::string &msg) {
     std::fprintf(stderr, "tfc-run: error: %s\n", msg.c_str());
     if (opt.json)
-      std::printf("{\"ok\": false, \"error\": \"%s\"}\n", jsonEscape(msg).c_str());
+      std::printf("{\"ok\": false, \"error\": \"%s\"}\n",
+                  jsonEscape(msg).c_str());
     return 1;
   }
   void freeOutputs() {
@@ -383,8 +391,8 @@ int Runner::prepareInputs() {
       for (const auto &kv : inputFile)
         keys += (keys.empty() ? "" : ", ") + kv.first;
       return fail("input '" + std::string(name) + "': key '" + key +
-                  "' not found in '" + opt.inputs + "' (keys: " +
-                  (keys.empty() ? "none" : keys) + ")");
+                  "' not found in '" + opt.inputs +
+                  "' (keys: " + (keys.empty() ? "none" : keys) + ")");
     }
     const NpyArray &a = it->second;
     if (a.dtype() != dtype)
@@ -392,8 +400,9 @@ int Runner::prepareInputs() {
                   ", the model expects " + tfc_dtype_name(dtype));
     if (static_cast<int32_t>(a.shape().size()) != rank)
       return fail(where + " has shape " + shapeString(a.shape()) + " (rank " +
-                  std::to_string(a.shape().size()) + "), the model expects rank " +
-                  std::to_string(rank) + " " + dimsString(model, i, true));
+                  std::to_string(a.shape().size()) +
+                  "), the model expects rank " + std::to_string(rank) + " " +
+                  dimsString(model, i, true));
     for (int32_t d = 0; d < rank; ++d)
       if (dims[d] >= 0 && a.shape()[d] != dims[d])
         return fail(where + " has shape " + shapeString(a.shape()) +
@@ -470,8 +479,9 @@ int Runner::run() {
       return fail("out of memory copying output '" + std::string(name) + "'");
     if (a.numBytes())
       std::memcpy(a.data(), t.data, a.numBytes());
-    rep.outputLines.push_back("output '" + std::string(name) + "': " +
-                              tfc_dtype_name(t.dtype) + " " + shapeString(shape));
+    rep.outputLines.push_back("output '" + std::string(name) +
+                              "': " + tfc_dtype_name(t.dtype) + " " +
+                              shapeString(shape));
     outArrays.emplace_back(name, std::move(a));
   }
   if (!opt.reference.empty()) {
@@ -648,10 +658,10 @@ void Runner::printJson(bool allPass) const {
     for (size_t i = 0; i < rep.checks.size(); ++i) {
       const Check &c = rep.checks[i];
       checks += std::string(i ? ", " : "") + "{\"name\": " + str(c.name) +
-                ", \"key\": " + str(c.key) + ", \"pass\": " +
-                (c.pass ? "true" : "false") + ", \"max_abs_err\": " +
-                jsonNumber(c.maxAbs) + ", \"max_rel_err\": " +
-                jsonNumber(c.maxRel) +
+                ", \"key\": " + str(c.key) +
+                ", \"pass\": " + (c.pass ? "true" : "false") +
+                ", \"max_abs_err\": " + jsonNumber(c.maxAbs) +
+                ", \"max_rel_err\": " + jsonNumber(c.maxRel) +
                 (c.message.empty() ? "" : ", \"message\": " + str(c.message)) +
                 "}";
     }

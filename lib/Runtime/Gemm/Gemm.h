@@ -44,7 +44,8 @@ void run(const Problem &p);
 /// Fast path forcing a given ISA (must be supported).
 void run(const Problem &p, Isa isa);
 
-//===-- what each ISA provides (KernelsAvx512.cpp, KernelsAvx2.cpp, ...) ---===//
+//===-- what each ISA provides (KernelsAvx512.cpp, KernelsAvx2.cpp, ...)
+//---===//
 
 /// Micro-kernel: C[0..m)[0..n) = Ap x Bp (+ bias[0..n)) when !accumulate, or
 /// C += Ap x Bp when accumulate. Ap is a packed kc x mr panel ([kc][mr],
@@ -77,17 +78,17 @@ using PackBFn = bool (*)(const float *b, int64_t sbk, int64_t sbn, int64_t kc,
 
 struct KernelSet {
   Isa isa;
-  int mr, nr;             // micro-tile
-  int kc, mc, nc;         // cache blocking (elements)
+  int mr, nr;     // micro-tile
+  int kc, mc, nc; // cache blocking (elements)
   MicroKernel micro;
-  int smallM;             // rows up to which the small kernels are used (0:
-                          // none); up to kMaxSmallM when B is too big to stay
-                          // in cache and packing it would triple its traffic
+  int smallM; // rows up to which the small kernels are used (0:
+              // none); up to kMaxSmallM when B is too big to stay
+              // in cache and packing it would triple its traffic
   SmallKernel smallRowMajorB;
   SmallKernel smallColMajorB;
-  int smallColumnAlign;   // j0 / j1 granularity the small row-major kernel likes
-  PackAFn packA;          // may be null
-  PackBFn packB;          // may be null
+  int smallColumnAlign; // j0 / j1 granularity the small row-major kernel likes
+  PackAFn packA;        // may be null
+  PackBFn packB;        // may be null
 };
 
 const KernelSet &kernelsGeneric();

@@ -20,8 +20,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Gemm.h"
 #include "../Internal.h"
+#include "Gemm.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -31,7 +31,8 @@
 namespace tfcrt {
 namespace gemm {
 
-//===-- ISA detection ---------------------------------------------------------===//
+//===-- ISA detection
+//---------------------------------------------------------===//
 
 bool isaSupported(Isa isa) {
 #if defined(__x86_64__)
@@ -95,7 +96,8 @@ const KernelSet &kernelsFor(Isa isa) {
   }
 }
 
-//===-- buffers -----------------------------------------------------------------===//
+//===-- buffers
+//-----------------------------------------------------------------===//
 
 /// A per-thread, 64-byte aligned scratch buffer that only grows: packing
 /// buffers are reused across calls instead of paying page faults each time.
@@ -125,7 +127,8 @@ thread_local Scratch scratchA, scratchB, scratchMisc;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-//===-- packing -------------------------------------------------------------===//
+//===-- packing
+//-------------------------------------------------------------===//
 
 /// A[0..mc)[0..kc) -> [ceil(mc/MR)][kc][MR], zero-padded rows.
 void packA(const float *a, int64_t sam, int64_t sak, int64_t mc, int64_t kc,
@@ -189,7 +192,8 @@ void packBlockB(const KernelSet &ks, const float *b, int64_t sbk, int64_t sbn,
     packB(b, sbk, sbn, kc, nc, ks.nr, q0, q1, dst);
 }
 
-//===-- the blocked algorithm -------------------------------------------------===//
+//===-- the blocked algorithm
+//-------------------------------------------------===//
 
 /// One batch item, on up to `threads` threads. `bias` is contiguous or null.
 /// Returns false if a scratch buffer could not be allocated.
@@ -245,7 +249,8 @@ bool blocked(const KernelSet &ks, const Problem &p, int64_t bi,
         if (i0 >= i1 || q0 >= q1)
           return;
         const int64_t mc = i1 - i0;
-        float *ap = scratchA.get(static_cast<size_t>(ceilDiv(mc, mr) * mr * kc));
+        float *ap =
+            scratchA.get(static_cast<size_t>(ceilDiv(mc, mr) * mr * kc));
         if (!ap) {
           ok = false;
           return;
@@ -262,8 +267,8 @@ bool blocked(const KernelSet &ks, const Problem &p, int64_t bi,
             const int64_t j = jc + q * nr;
             const int cols = static_cast<int>(std::min<int64_t>(nr, p.n - j));
             ks.micro(kc, apanel, bp + q * nr * kc, crow + j * p.scn, p.scm,
-                     p.scn, rows, cols, accumulate || !bias ? nullptr : bias + j,
-                     accumulate);
+                     p.scn, rows, cols,
+                     accumulate || !bias ? nullptr : bias + j, accumulate);
           }
         }
       };
@@ -299,7 +304,8 @@ bool smallRows(const KernelSet &ks, const Problem &p, int threads) {
     for (int64_t b = 0; b < p.batch; ++b)
       for (int64_t i = 0; i < p.m; ++i)
         for (int64_t k = 0; k < p.k; ++k)
-          aCopy[(b * p.m + i) * p.k + k] = p.a[b * p.sab + i * p.sam + k * p.sak];
+          aCopy[(b * p.m + i) * p.k + k] =
+              p.a[b * p.sab + i * p.sam + k * p.sak];
     q.a = aCopy.data();
     q.sab = p.sab == 0 ? 0 : p.m * p.k;
     q.sam = p.k;

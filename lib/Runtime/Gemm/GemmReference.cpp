@@ -1,4 +1,5 @@
-//===- GemmReference.cpp - the plain GEMM every fast path is checked against ===//
+//===- GemmReference.cpp - the plain GEMM every fast path is checked against
+//===//
 
 #include "Gemm.h"
 

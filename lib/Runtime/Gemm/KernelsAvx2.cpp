@@ -25,9 +25,9 @@ TFC_AVX2 void micro(int64_t kc, const float *ap, const float *bp, float *c,
                     int64_t rsc, int64_t csc, int m, int n, const float *bias,
                     bool accumulate) {
   // Named accumulators: with an array GCC 12 keeps them in memory here.
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00,
-         c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00,
-         c50 = c00, c51 = c00;
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+         c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00,
+         c51 = c00;
   for (int64_t k = 0; k < kc; ++k) {
     const __m256 b0 = _mm256_load_ps(bp);
     const __m256 b1 = _mm256_load_ps(bp + 8);
@@ -95,10 +95,19 @@ TFC_AVX2 void micro(int64_t kc, const float *ap, const float *bp, float *c,
 } // namespace
 
 const KernelSet &kernelsAvx2() {
-  static const KernelSet set = {Isa::Avx2, kMR,  kNR,     /*kc=*/384,
-                                /*mc=*/120, /*nc=*/1536, &micro,
-                                /*smallM=*/0, nullptr,    nullptr,
-                                /*smallColumnAlign=*/16, nullptr, nullptr};
+  static const KernelSet set = {Isa::Avx2,
+                                kMR,
+                                kNR,
+                                /*kc=*/384,
+                                /*mc=*/120,
+                                /*nc=*/1536,
+                                &micro,
+                                /*smallM=*/0,
+                                nullptr,
+                                nullptr,
+                                /*smallColumnAlign=*/16,
+                                nullptr,
+                                nullptr};
   return set;
 }
 

@@ -120,8 +120,8 @@ TFC_AVX512 void microTile(int64_t kc, const float *ap, const float *bp,
   storeTile<R, V>(acc, c, rsc, csc, n, bias, accumulate);
 }
 
-using TileFn = void (*)(int64_t, const float *, const float *, float *,
-                        int64_t, int64_t, int, const float *, bool);
+using TileFn = void (*)(int64_t, const float *, const float *, float *, int64_t,
+                        int64_t, int, const float *, bool);
 
 template <int R> struct TileRow {
   static constexpr TileFn fns[kNV] = {&microTile<R, 1>, &microTile<R, 2>};
@@ -136,13 +136,14 @@ constexpr const TileFn *tileTable[kMR] = {
 static_assert(kNV == 2, "update TileRow for another kNV");
 
 TFC_AVX512 void micro(int64_t kc, const float *ap, const float *bp, float *c,
-                      int64_t rsc, int64_t csc, int m, int n,
-                      const float *bias, bool accumulate) {
+                      int64_t rsc, int64_t csc, int m, int n, const float *bias,
+                      bool accumulate) {
   tileTable[m - 1][(n + 15) / 16 - 1](kc, ap, bp, c, rsc, csc, n, bias,
                                       accumulate);
 }
 
-//===-- packing ----------------------------------------------------------------===//
+//===-- packing
+//----------------------------------------------------------------===//
 
 /// Transposes a block of `rows` (<= 16) rows x `cols` (<= 16) columns read at
 /// src + r * ld + c; column c goes to dst + c * dstStride as the lanes of
@@ -154,7 +155,8 @@ TFC_AVX512 inline void transpose16(const float *src, int64_t ld, int rows,
   __m512 r[16], t[16];
 #pragma GCC unroll 16
   for (int i = 0; i < 16; ++i)
-    r[i] = i < rows ? _mm512_maskz_loadu_ps(lm, src + i * ld) : _mm512_setzero_ps();
+    r[i] = i < rows ? _mm512_maskz_loadu_ps(lm, src + i * ld)
+                    : _mm512_setzero_ps();
 #pragma GCC unroll 8
   for (int i = 0; i < 8; ++i) {
     t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -162,8 +164,10 @@ TFC_AVX512 inline void transpose16(const float *src, int64_t ld, int rows,
   }
 #pragma GCC unroll 4
   for (int i = 0; i < 4; ++i) {
-    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-    const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    const __m512d a = _mm512_castps_pd(t[4 * i]),
+                  b = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 2]),
+                  d = _mm512_castps_pd(t[4 * i + 3]);
     r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
     r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
     r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
@@ -174,7 +178,8 @@ TFC_AVX512 inline void transpose16(const float *src, int64_t ld, int rows,
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
       t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
-      t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xdd);
+      t[8 * h + 4 + i] =
+          _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xdd);
     }
   }
 #pragma GCC unroll 8
@@ -215,7 +220,8 @@ TFC_AVX512 bool packB(const float *b, int64_t sbk, int64_t sbn, int64_t kc,
     float *d = dst + q * kNR * kc;
     for (int h = 0; h < kNV; ++h) {
       const int64_t c0 = q * kNR + 16 * h;
-      const int rows = nc - c0 >= 16 ? 16 : (nc - c0 > 0 ? static_cast<int>(nc - c0) : 0);
+      const int rows =
+          nc - c0 >= 16 ? 16 : (nc - c0 > 0 ? static_cast<int>(nc - c0) : 0);
       for (int64_t k0 = 0; k0 < kc; k0 += 16) {
         const int cols = kc - k0 < 16 ? static_cast<int>(kc - k0) : 16;
         transpose16(b + (rows ? c0 * sbn : 0) + k0, sbn, rows, cols,
@@ -226,7 +232,8 @@ TFC_AVX512 bool packB(const float *b, int64_t sbk, int64_t sbn, int64_t kc,
   return true;
 }
 
-//===-- few rows, B unpacked -------------------------------------------------===//
+//===-- few rows, B unpacked
+//-------------------------------------------------===//
 
 /// Row-major B with few rows of A is GEMV-like and bound by streaming B
 /// from memory. Walking B down a narrow column block would jump a whole row
@@ -300,8 +307,8 @@ TFC_AVX512 void smallRowMajorB(const Problem &p, int64_t bi, int64_t j0,
   for (int64_t s0 = j0; s0 < j1; s0 += kChunk) {
     const int64_t width = j1 - s0 < kChunk ? j1 - s0 : kChunk;
     for (int64_t k0 = 0; k0 < p.k; k0 += kRowsPerPass) {
-      const int kb = p.k - k0 < kRowsPerPass ? static_cast<int>(p.k - k0)
-                                             : kRowsPerPass;
+      const int kb =
+          p.k - k0 < kRowsPerPass ? static_cast<int>(p.k - k0) : kRowsPerPass;
       // Row groups share the pass: its rows of B are in L1/L2 by then.
       for (int g0 = 0; g0 < m; g0 += kRowsPerGroup) {
         const int g = m - g0 < kRowsPerGroup ? m - g0 : kRowsPerGroup;
@@ -403,10 +410,18 @@ TFC_AVX512 void smallColMajorB(const Problem &p, int64_t bi, int64_t j0,
         arow[r] = a + (i0 + (r < rows ? r : rows - 1)) * p.sam;
       float out[4][4];
       switch (rows) {
-      case 1: smallColTile<1>(arow, brow, p.k, out); break;
-      case 2: smallColTile<2>(arow, brow, p.k, out); break;
-      case 3: smallColTile<3>(arow, brow, p.k, out); break;
-      default: smallColTile<4>(arow, brow, p.k, out); break;
+      case 1:
+        smallColTile<1>(arow, brow, p.k, out);
+        break;
+      case 2:
+        smallColTile<2>(arow, brow, p.k, out);
+        break;
+      case 3:
+        smallColTile<3>(arow, brow, p.k, out);
+        break;
+      default:
+        smallColTile<4>(arow, brow, p.k, out);
+        break;
       }
       for (int r = 0; r < rows; ++r)
         for (int q = 0; q < cols; ++q)

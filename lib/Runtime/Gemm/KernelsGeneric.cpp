@@ -15,9 +15,8 @@ namespace {
 constexpr int kMR = 4;
 constexpr int kNR = 8;
 
-void micro(int64_t kc, const float *ap, const float *bp, float *c,
-           int64_t rsc, int64_t csc, int m, int n, const float *bias,
-           bool accumulate) {
+void micro(int64_t kc, const float *ap, const float *bp, float *c, int64_t rsc,
+           int64_t csc, int m, int n, const float *bias, bool accumulate) {
   float acc[kMR][kNR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < kMR; ++i) {
@@ -42,10 +41,19 @@ void micro(int64_t kc, const float *ap, const float *bp, float *c,
 } // namespace
 
 const KernelSet &kernelsGeneric() {
-  static const KernelSet set = {Isa::Generic, kMR,     kNR,    /*kc=*/256,
-                                /*mc=*/128,   /*nc=*/1024, &micro,
-                                /*smallM=*/0, nullptr, nullptr,
-                                /*smallColumnAlign=*/8, nullptr, nullptr};
+  static const KernelSet set = {Isa::Generic,
+                                kMR,
+                                kNR,
+                                /*kc=*/256,
+                                /*mc=*/128,
+                                /*nc=*/1024,
+                                &micro,
+                                /*smallM=*/0,
+                                nullptr,
+                                nullptr,
+                                /*smallColumnAlign=*/8,
+                                nullptr,
+                                nullptr};
   return set;
 }
 
