@@ -18,16 +18,14 @@
 
 namespace tfcrt {
 
-//===-- errors (Error.cpp)
-//--------------------------------------------------===//
+//===-- errors (Error.cpp) ------------------------------------------------===//
 /// Records `msg` as this thread's last error and returns `status`.
 tfc_status setError(tfc_status status, const std::string &msg);
 void clearError();
 /// printf-style formatting into a std::string.
 std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-//===-- allocator (Allocator.cpp)
-//-------------------------------------------===//
+//===-- allocator (Allocator.cpp) -----------------------------------------===//
 /// 64-byte aligned, tracked allocation (what compiled code gets). Returns
 /// nullptr and counts a failure when memory is exhausted.
 void *trackedAlloc(uint64_t size, uint64_t alignment = 64);
@@ -43,8 +41,7 @@ void registerOwnedOutput(void *data, void *base);
 /// Undoes registerOwnedOutput and frees the allocation; false if unknown.
 bool releaseOwnedOutput(void *data);
 
-//===-- thread pool (ThreadPool.cpp)
-//----------------------------------------===//
+//===-- thread pool (ThreadPool.cpp) --------------------------------------===//
 /// Runs fn(ctx, task) for every task in [0, numTasks) on the pool; tasks are
 /// handed out dynamically. Runs serially when nested or when the pool is busy
 /// with another caller. Returns when all tasks are done.
@@ -59,8 +56,7 @@ template <typename F> void parallelRun(int64_t numTasks, F &&f) {
 }
 int numThreads();
 
-//===-- profiler (Profiler.cpp)
-//---------------------------------------------===//
+//===-- profiler (Profiler.cpp) -------------------------------------------===//
 /// Sets the model whose op classes tfcrt_prof_enter/exit on this thread
 /// account to (nullptr: none). Returns the previous one.
 tfc_model *setCurrentProfiledModel(tfc_model *model);

@@ -44,8 +44,7 @@ void run(const Problem &p);
 /// Fast path forcing a given ISA (must be supported).
 void run(const Problem &p, Isa isa);
 
-//===-- what each ISA provides (KernelsAvx512.cpp, KernelsAvx2.cpp, ...)
-//---===//
+//===-- what each ISA provides (KernelsAvx512.cpp, KernelsAvx2.cpp, ...) -===//
 
 /// Micro-kernel: C[0..m)[0..n) = Ap x Bp (+ bias[0..n)) when !accumulate, or
 /// C += Ap x Bp when accumulate. Ap is a packed kc x mr panel ([kc][mr],

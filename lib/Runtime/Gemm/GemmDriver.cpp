@@ -31,8 +31,7 @@
 namespace tfcrt {
 namespace gemm {
 
-//===-- ISA detection
-//---------------------------------------------------------===//
+//===-- ISA detection -----------------------------------------------------===//
 
 bool isaSupported(Isa isa) {
 #if defined(__x86_64__)
@@ -96,8 +95,7 @@ const KernelSet &kernelsFor(Isa isa) {
   }
 }
 
-//===-- buffers
-//-----------------------------------------------------------------===//
+//===-- buffers -----------------------------------------------------------===//
 
 /// A per-thread, 64-byte aligned scratch buffer that only grows: packing
 /// buffers are reused across calls instead of paying page faults each time.
@@ -127,8 +125,7 @@ thread_local Scratch scratchA, scratchB, scratchMisc;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-//===-- packing
-//-------------------------------------------------------------===//
+//===-- packing -----------------------------------------------------------===//
 
 /// A[0..mc)[0..kc) -> [ceil(mc/MR)][kc][MR], zero-padded rows.
 void packA(const float *a, int64_t sam, int64_t sak, int64_t mc, int64_t kc,
@@ -192,8 +189,7 @@ void packBlockB(const KernelSet &ks, const float *b, int64_t sbk, int64_t sbn,
     packB(b, sbk, sbn, kc, nc, ks.nr, q0, q1, dst);
 }
 
-//===-- the blocked algorithm
-//-------------------------------------------------===//
+//===-- the blocked algorithm ---------------------------------------------===//
 
 /// One batch item, on up to `threads` threads. `bias` is contiguous or null.
 /// Returns false if a scratch buffer could not be allocated.

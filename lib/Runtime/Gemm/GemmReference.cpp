@@ -1,5 +1,4 @@
-//===- GemmReference.cpp - the plain GEMM every fast path is checked against
-//===//
+//===- GemmReference.cpp - the oracle every fast GEMM is checked against ===//
 
 #include "Gemm.h"
 

@@ -142,8 +142,7 @@ TFC_AVX512 void micro(int64_t kc, const float *ap, const float *bp, float *c,
                                       accumulate);
 }
 
-//===-- packing
-//----------------------------------------------------------------===//
+//===-- packing -----------------------------------------------------------===//
 
 /// Transposes a block of `rows` (<= 16) rows x `cols` (<= 16) columns read at
 /// src + r * ld + c; column c goes to dst + c * dstStride as the lanes of
@@ -232,8 +231,7 @@ TFC_AVX512 bool packB(const float *b, int64_t sbk, int64_t sbn, int64_t kc,
   return true;
 }
 
-//===-- few rows, B unpacked
-//-------------------------------------------------===//
+//===-- few rows, B unpacked ----------------------------------------------===//
 
 /// Row-major B with few rows of A is GEMV-like and bound by streaming B
 /// from memory. Walking B down a narrow column block would jump a whole row
