@@ -56,8 +56,8 @@ for m in "${models[@]}"; do
     continue
   fi
   ops=$("$tfc" "$m" --emit=tfc -o - 2>/dev/null |
-        grep -oE 'tfc\.(attention|rms_norm|layer_norm|gated_mlp|rotary|linear|embedding)|tfc\.unary (silu|gelu_tanh|gelu)' |
-        sed 's/tfc\.unary /unary_/; s/tfc\.//' | sort | uniq -c |
+        grep -oE 'tfc\.(attention|rms_norm|layer_norm|gated_mlp|rotary|linear|embedding)|tfc\.unary +(silu|gelu_tanh|gelu)' |
+        sed -E 's/tfc\.unary +/unary_/; s/tfc\.//' | sort | uniq -c |
         awk '{printf "%s=%s ", $2, $1}')
   echo "$name ops after raising: ${ops:-none}"
   for mode in $modes; do
