@@ -41,14 +41,47 @@ Value as3d(OpBuilder &b, Location loc, Value m) {
                                            strides);
 }
 
-/// True if `fill` writes zero to the matmul's output right before it.
-linalg::FillOp zeroFillBefore(Operation *mm, Value out) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(mm->getPrevNode());
-  if (!fill || fill.getOutputs()[0] != out)
-    return {};
-  if (!matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
-    return {};
-  return fill;
+/// Conservatively: may `op` write the buffer `v`?
+bool mayWrite(Operation *op, Value v) {
+  if (auto copy = dyn_cast<memref::CopyOp>(op))
+    return copy.getTarget() == v;
+  if (auto lop = dyn_cast<linalg::LinalgOp>(op))
+    return llvm::is_contained(lop.getDpsInits(), v);
+  if (isa<memref::DimOp, memref::DeallocOp>(op))
+    return false;
+  if (op->getNumRegions() && !isa<linalg::LinalgOp>(op))
+    return true; // loops may write through captured views
+  return llvm::is_contained(op->getOperands(), v);
+}
+
+/// The op that zero-initializes `out` before the matmul accumulates onto
+/// it: a linalg.fill of zero, or a memref.copy from a zero-filled buffer
+/// (after CSE merged identical fills). Searched backwards in the block,
+/// giving up at any other use of `out`.
+Operation *zeroInitBefore(Operation *from, Value out, bool allowCopy = true) {
+  bool sawReader = false;
+  for (Operation *op = from->getPrevNode(); op; op = op->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+      if (fill.getOutputs()[0] == out)
+        return matchPattern(fill.getInputs()[0], m_AnyZeroFloat())
+                   ? op
+                   : nullptr;
+    }
+    if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+      if (copy.getTarget() == out) {
+        // The copy is erased later, so nothing may read `out` in between.
+        if (!allowCopy || sawReader)
+          return nullptr;
+        auto *init = zeroInitBefore(op, copy.getSource(), false);
+        return init ? op : nullptr;
+      }
+    }
+    if (mayWrite(op, out))
+      return nullptr;
+    if (!isa<memref::DimOp>(op) && llvm::is_contained(op->getOperands(), out))
+      sawReader = true;
+  }
+  return nullptr;
 }
 
 struct LinalgToKernelsPass
@@ -73,7 +106,7 @@ struct LinalgToKernelsPass
       for (Value v : op->getOperands())
         if (!cast<MemRefType>(v.getType()).getElementType().isF32())
           return;
-      if (!zeroFillBefore(op, lop.getDpsInitOperand(0)->get()))
+      if (!zeroInitBefore(op, lop.getDpsInitOperand(0)->get()))
         return;
       matmuls.push_back(op);
     });
@@ -92,7 +125,7 @@ struct LinalgToKernelsPass
     for (Operation *op : matmuls) {
       auto lop = cast<linalg::LinalgOp>(op);
       Value out = lop.getDpsInitOperand(0)->get();
-      linalg::FillOp fill = zeroFillBefore(op, out);
+      Operation *init = zeroInitBefore(op, out);
       b.setInsertionPoint(op);
       Location loc = op->getLoc();
       Value a = as3d(b, loc, lop.getDpsInputOperand(0)->get());
@@ -101,7 +134,11 @@ struct LinalgToKernelsPass
       func::CallOp::create(b, loc, kMatmulKernel, TypeRange{},
                            ValueRange{a, w, c});
       op->erase();
-      fill->erase(); // the kernel overwrites its output
+      // The kernel overwrites its output, so a copy of zeros into it is dead.
+      // A fill is kept: CSE may have shared the filled buffer as the source
+      // of copies for other matmuls.
+      if (isa<memref::CopyOp>(init))
+        init->erase();
     }
   }
 };
