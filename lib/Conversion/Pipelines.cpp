@@ -38,6 +38,7 @@ struct MathApproximationPass
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(
         patterns, [](StringRef name) {
+          name.consume_front("math.");
           return name == "exp" || name == "tanh" || name == "erf" ||
                  name == "log" || name == "expm1" || name == "log1p";
         });
