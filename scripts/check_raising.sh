@@ -9,6 +9,10 @@
 #   .cache/onnx (smollm2 only with TFC_CHECK_SMOLLM2=1: it compiles slowly).
 # env: TFC_BUILD (default build), TFC_ATOL / TFC_RTOL (default 1e-4),
 #      TFC_MODES (default "raise noraise"), TFC_OUT (scratch dir).
+# With numpy available (.venv/bin/python or TFC_PYTHON), also runs both builds
+# on fresh padded inputs (rows full, right-padded, left-padded; ids drawn from
+# the reference ids) and compares raised against --no-raise outputs
+# (row "padded", NaN == NaN), which the references do not exercise.
 # Exit status: 0 when every run passed.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +47,53 @@ import re, sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
 print(" ".join(sorted({m.group(1) for n in names
                        for m in [re.match(r"(case\d+_)", n)] if m})))
+EOF
+}
+
+py=${TFC_PYTHON:-$root/.venv/bin/python}
+"$py" -c 'import numpy' 2>/dev/null || py=""
+
+# padded_inputs REF OUT.npz: inputs with keys pad_<name>.
+padded_inputs() {
+  "$py" - "$1" "$2" <<'EOF'
+import sys, numpy as np
+ref = np.load(sys.argv[1])
+rng = np.random.default_rng(1234)
+names = sorted({k[len("case0_"):] for k in ref.files
+                if k.startswith("case0_") and ref[k].dtype == np.int64})
+ids = np.unique(np.concatenate([ref[k].ravel() for k in ref.files
+                                if k.endswith("_input_ids")]))
+b, n = 3, 19
+mask = np.ones((b, n), np.int64)
+mask[1, 11:] = 0          # right padding
+mask[2, :6] = 0           # left padding
+out = {}
+for name in names:
+    if name == "input_ids":
+        out["pad_" + name] = rng.choice(ids, size=(b, n)).astype(np.int64)
+    elif name == "attention_mask":
+        out["pad_" + name] = mask
+    else:
+        out["pad_" + name] = rng.integers(0, 2, size=(b, n)).astype(np.int64)
+np.savez(sys.argv[2], **out)
+EOF
+}
+
+# same_outputs A.npz B.npz: every output within atol + rtol*|b|, NaN == NaN.
+same_outputs() {
+  "$py" - "$1" "$2" "$atol" "$rtol" <<'EOF'
+import sys, numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+atol, rtol = float(sys.argv[3]), float(sys.argv[4])
+ok = set(a.files) == set(b.files)
+for k in a.files if ok else []:
+    x, y = a[k], b[k]
+    if x.shape != y.shape or not np.allclose(x, y, atol=atol, rtol=rtol,
+                                             equal_nan=True):
+        ok = False
+        d = np.nanmax(np.abs(x - y)) if x.shape == y.shape else "shape"
+        print(f"{k}: max |diff| {d}", file=sys.stderr)
+sys.exit(0 if ok else 1)
 EOF
 }
 
@@ -82,5 +133,20 @@ for m in "${models[@]}"; do
     done
     printf '%-28s %-8s %s\n' "$name" "$mode" "$line"
   done
+  if [ -n "$py" ] && [ -f "$out/$name.raise.so" ] && [ -f "$out/$name.noraise.so" ]; then
+    padded_inputs "$ref" "$out/$name.pad.npz"
+    res=FAIL
+    if "$run" "$out/$name.raise.so" --inputs "$out/$name.pad.npz" --prefix pad_ \
+         --outputs "$out/$name.pad.raise.npz" >/dev/null 2>&1 &&
+       "$run" "$out/$name.noraise.so" --inputs "$out/$name.pad.npz" --prefix pad_ \
+         --outputs "$out/$name.pad.noraise.npz" >/dev/null 2>&1 &&
+       same_outputs "$out/$name.pad.raise.npz" "$out/$name.pad.noraise.npz" \
+         2>"$out/$name.pad.log"; then
+      res=PASS
+    else
+      status=1
+    fi
+    printf '%-28s %-8s %s\n' "$name" padded "raise vs noraise: $res"
+  fi
 done
 exit $status

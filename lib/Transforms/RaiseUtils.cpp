@@ -51,6 +51,16 @@ std::optional<double> raise::splatFloat(Value v) {
   return attr.getSplatValue<APFloat>().convertToDouble();
 }
 
+std::optional<int64_t> raise::scalarInt(Value v) {
+  auto t = v ? dyn_cast<RankedTensorType>(v.getType()) : RankedTensorType();
+  DenseElementsAttr attr;
+  if (!t || !t.hasStaticShape() || t.getNumElements() != 1 ||
+      !isa<IntegerType>(t.getElementType()) ||
+      !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  return attr.getSplatValue<APInt>().getSExtValue();
+}
+
 std::optional<double> raise::scalarFloat(Value v) {
   if (!v || !isOneElementFloat(v.getType()))
     return std::nullopt;
@@ -138,6 +148,14 @@ static DimRef resolveIndex(Value idx, unsigned depth) {
     std::optional<int64_t> p = dim.getConstantIndex();
     if (p && rtt(dim.getSource()))
       return resolveDimImpl(dim.getSource(), *p, depth + 1);
+  }
+  // max(dim, 0) is the dim: sizes are never negative.
+  if (auto mx = def<arith::MaxSIOp>(idx)) {
+    APInt zero;
+    for (int i = 0; i < 2; ++i)
+      if (matchPattern(mx->getOperand(1 - i), m_ConstantInt(&zero)) &&
+          zero.isZero() && def<tensor::DimOp>(mx->getOperand(i)))
+        return resolveIndex(mx->getOperand(i), depth + 1);
   }
   r.index = idx;
   return r;
@@ -247,6 +265,8 @@ static DimRef resolveDimImpl(Value v, int64_t i, unsigned depth) {
 }
 
 DimRef raise::resolveDim(Value v, int64_t i) { return resolveDimImpl(v, i, 0); }
+
+DimRef raise::resolveSize(Value index) { return resolveIndex(index, 0); }
 
 bool raise::sameDim(const DimRef &a, const DimRef &b) {
   if (a.isStatic() || b.isStatic())

@@ -47,6 +47,8 @@ std::optional<double> scalarFloat(Value v);
 bool isScalar(Value v, double expected);
 /// A splat float constant of any shape (e.g. a [n] vector of ones), or nullopt.
 std::optional<double> splatFloat(Value v);
+/// The value of an integer constant with exactly one element, or nullopt.
+std::optional<int64_t> scalarInt(Value v);
 
 /// Calls `fn(a, b)` with the operands of `op` in both orders; true when one
 /// order matched (the first that does).
@@ -74,6 +76,8 @@ struct DimRef {
 /// Resolves dim `i` of `v` through reshape/expand dim operands, tensor.dim,
 /// transposes, elementwise ops and matmul/linear/gather result dims.
 DimRef resolveDim(Value v, int64_t i);
+/// Resolves an index value giving a size (constant, tensor.dim, max(dim, 0)).
+DimRef resolveSize(Value index);
 /// True when the two dims are provably equal.
 bool sameDim(Value a, int64_t i, Value b, int64_t j);
 bool sameDim(const DimRef &a, const DimRef &b);
