@@ -14,6 +14,8 @@ p.add_argument("--out", required=True, help="output stem for the compiled model"
 p.add_argument("--atol", default="1e-4")
 p.add_argument("--rtol", default="1e-4")
 p.add_argument("--extra", nargs="*", default=[], help="extra tfc flags")
+p.add_argument("--link-run", default="tfc-link-run",
+               help="also check the object linked into tfc-run (empty: skip)")
 a = p.parse_args()
 
 ref = re.sub(r"\.onnx$", ".ref.npz", a.model)
@@ -23,13 +25,22 @@ with zipfile.ZipFile(ref) as z:
 if not cases:
     sys.exit(f"no case<k>_ keys in {ref}")
 subprocess.run([a.tfc, a.model, "--emit=shared", "-o", a.out] + a.extra, check=True)
-failed = 0
-for k in cases:
-    r = subprocess.run([a.tfc_run, a.out + ".so", "--inputs", ref, "--prefix", f"case{k}_",
-                        "--reference", ref, "--atol", a.atol, "--rtol", a.rtol],
-                       capture_output=True, text=True)
-    checks = [l for l in r.stdout.splitlines() + r.stderr.splitlines() if l.startswith("check") or "error" in l]
-    print(f"case{k}: rc={r.returncode}", *checks, sep="\n  ")
-    failed += r.returncode != 0
-print(f"{len(cases) - failed} passed, {failed} failed")
+# The shared build leaves the object next to the library: link it into an
+# application too (tfc_<name>_desc, name = the output file name).
+runners = [("shared", [a.tfc_run, a.out + ".so"])]
+if a.link_run:
+    name = re.sub(r"[^A-Za-z0-9]", "_", a.out.rsplit("/", 1)[-1])
+    subprocess.run([a.link_run, a.out + ".o", f"tfc_{name}_desc", "-o", a.out + ".app"], check=True)
+    runners.append(("linked", [a.out + ".app", a.out + ".tfcw"]))
+failed = total = 0
+for kind, cmd in runners:
+    for k in cases:
+        r = subprocess.run(cmd + ["--inputs", ref, "--prefix", f"case{k}_",
+                                  "--reference", ref, "--atol", a.atol, "--rtol", a.rtol],
+                           capture_output=True, text=True)
+        checks = [l for l in r.stdout.splitlines() + r.stderr.splitlines() if l.startswith("check") or "error" in l]
+        print(f"{kind} case{k}: rc={r.returncode}", *checks, sep="\n  ")
+        failed += r.returncode != 0
+        total += 1
+print(f"{total - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

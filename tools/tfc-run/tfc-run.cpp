@@ -330,7 +330,25 @@ private:
   Report rep;
 };
 
+#ifdef TFC_RUN_LINKED
+// tfc-run with the model object linked in (tfc-link-run builds it): the
+// descriptor comes from a glue object, and MODEL names the weights file.
+extern "C" const tfc_model_desc *const tfc_linked_model_desc;
+#endif
+
 int Runner::loadModel() {
+#ifdef TFC_RUN_LINKED
+  weightsPath = opt.weights.empty() ? opt.model : opt.weights;
+  if (!fileExists(weightsPath, &rep.weightsBytes))
+    return fail("weights file '" + weightsPath + "' does not exist");
+  if (opt.threads > 0)
+    tfc_set_num_threads(opt.threads);
+  if (tfc_model_load(tfc_linked_model_desc, weightsPath.c_str(), &model) !=
+      TFC_OK)
+    return fail(tfc_last_error());
+  rep.modelName = tfc_linked_model_desc->name ? tfc_linked_model_desc->name : "";
+  return 0;
+#endif
   if (!fileExists(opt.model))
     return fail("model library '" + opt.model + "' does not exist");
   weightsPath = opt.weights;
