@@ -103,7 +103,10 @@ std::string mlir::tfc::cpuLoweringPipeline(const PipelineOptions &o) {
     p += ",tfc-linalg-to-kernels";
   p += ",tfc-externalize-weights{output=" + o.weightsPath + "}";
   p += ",convert-linalg-to-loops,lower-affine,canonicalize,cse,"
-       "tfc-outline-kernels,"
+       "tfc-outline-kernels,";
+  if (o.profile)
+    p += "tfc-insert-profiling,";
+  p += ""
        "tfc-math-approx,convert-scf-to-cf,tfc-lower-reshape-views,"
        "expand-strided-metadata,"
        "lower-affine,finalize-memref-to-llvm{use-generic-functions=true},"
@@ -120,4 +123,5 @@ void mlir::tfc::registerTfcPipelines() {
   PassRegistration<FuseElementwisePass>();
   PassRegistration<Pass>([] { return createLowerReshapeViewsPass(); });
   PassRegistration<Pass>([] { return createOutlineKernelsPass(); });
+  PassRegistration<Pass>([] { return createInsertProfilingPass(); });
 }

@@ -144,8 +144,22 @@ Value lowerLinear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
                           });
 }
 
+/// The profiler's op class of a tfc op: its name, with the function for
+/// tfc.unary / tfc.binary ("unary.erf").
+std::string opClass(Operation *op) {
+  std::string name = op->getName().stripDialect().str();
+  if (auto u = dyn_cast<UnaryOp>(op))
+    name += "." + stringifyUnaryKind(u.getFn()).str();
+  else if (auto bo = dyn_cast<BinaryOp>(op))
+    name += "." + stringifyBinaryKind(bo.getFn()).str();
+  return name;
+}
+
 LogicalResult lowerOp(OpBuilder &b, Operation *op) {
-  Location loc = op->getLoc();
+  // Everything lowered from `op` carries its op class in the location, so
+  // the profiler can attribute the loops and kernel calls made from it.
+  Location loc = FusedLoc::get(b.getContext(), {op->getLoc()},
+                               b.getStringAttr(opClass(op)));
   b.setInsertionPoint(op);
   Value result =
       llvm::TypeSwitch<Operation *, Value>(op)

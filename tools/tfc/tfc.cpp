@@ -55,6 +55,9 @@ static cl::opt<bool> noKernels("no-kernels",
                                cl::init(false));
 static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
                              cl::init(3), cl::Prefix);
+static cl::opt<bool> profileOpt("profile",
+                                cl::desc("Insert per-op-class timing hooks (tfc-run --profile reports them)"),
+                                cl::init(false));
 static cl::opt<bool> timing("time", cl::desc("Print compile-time phases"),
                             cl::init(false));
 
@@ -160,6 +163,7 @@ int main(int argc, char **argv) {
   tfc::PipelineOptions po;
   po.raise = !noRaise;
   po.kernels = !noKernels;
+  po.profile = profileOpt;
   std::string weightsPath =
       (stem.empty() || stem == "-" || textual) ? "" : stem + ".tfcw";
   po.weightsPath = weightsPath;
@@ -193,6 +197,9 @@ int main(int argc, char **argv) {
   if (auto a = (*module)->getAttrOfType<IntegerAttr>("tfc.weights_hash"))
     info.weightsHash = (uint64_t)a.getInt();
   info.exportGenericAlias = emitKind == "shared";
+  if (auto classes = (*module)->getAttrOfType<ArrayAttr>("tfc.op_classes"))
+    for (Attribute a : classes)
+      info.opClasses += cast<StringAttr>(a).str() + "\n";
   if (failed(tfc::addModelDesc(*module, info)))
     return fail("cannot emit the model descriptor");
 

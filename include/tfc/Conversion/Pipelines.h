@@ -11,6 +11,7 @@ struct PipelineOptions {
   bool raise = true;           // run the raising passes
   bool kernels = true;         // matmuls -> libtfcrt micro-kernels
   std::string weightsPath;     // .tfcw output ("" = layout only)
+  bool profile = false;        // per-op-class timing hooks (--profile)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).
@@ -22,6 +23,7 @@ std::string cpuLoweringPipeline(const PipelineOptions &o);    // linalg -> llvm
 std::unique_ptr<Pass> createMathApproximationPass();
 std::unique_ptr<Pass> createLowerReshapeViewsPass();
 std::unique_ptr<Pass> createOutlineKernelsPass();
+std::unique_ptr<Pass> createInsertProfilingPass();
 
 } // namespace mlir::tfc
 
