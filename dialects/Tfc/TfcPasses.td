@@ -8,11 +8,15 @@ include "mlir/Pass/PassBase.td"
 def TfcRaiseLinear : Pass<"tfc-raise-linear", "func::FuncOp"> {
   let summary = "Raise matmul (+ bias add) with constant weights to tfc.linear and weight gathers to tfc.embedding";
   let description = [{
-    `tfc.matmul(x, W)` with W a 2-D constant, optionally followed by
-    `tfc.binary add` of a 1-D constant [n], becomes `tfc.linear`; a
-    `transpose` of W feeding the matmul folds into `transpose_weight`.
-    `tfc.gather` on axis 0 of a 2-D constant table with integer ids becomes
-    `tfc.embedding`. Anything else is left alone.
+    `tfc.matmul(x, W)` with W a 2-D constant [k, n] becomes `tfc.linear`;
+    W may also be a [1, 0] `tfc.transpose` of a constant [n, k], kept as
+    `transpose_weight = true` (a tied embedding table used as the lm head is
+    then not duplicated). A following `tfc.binary add` of a 1-D constant [n]
+    (either operand order, no broadcasting of the product) folds in as the
+    bias when the linear has no other use. `tfc.gather` on axis 0 of a 2-D
+    constant table with integer ids becomes `tfc.embedding`. Anything else
+    (non-constant or batched weights, other gather axes, 2-D biases) is left
+    alone.
   }];
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
@@ -20,11 +24,17 @@ def TfcRaiseLinear : Pass<"tfc-raise-linear", "func::FuncOp"> {
 def TfcRaiseNorms : Pass<"tfc-raise-norms", "func::FuncOp"> {
   let summary = "Raise decomposed RMSNorm / LayerNorm into tfc.rms_norm / tfc.layer_norm";
   let description = [{
-    RMSNorm: `x * rsqrt(mean(x^2, -1) + eps) * w` in the exporters' spellings
-    (Pow 2 or x*x; Sqrt + Reciprocal/Div or rsqrt; weight on either side;
-    optional casts to f32 and back). LayerNorm: `(x - mean) / sqrt(var + eps)
-    * g + b` with var as mean((x-mean)^2). Requires eps and the weight to be
-    constants and the reduction over the last dim only.
+    RMSNorm: `x * inv_sqrt(mean(x^2) + eps) * w` where inv_sqrt is rsqrt,
+    reciprocal(sqrt), 1 / sqrt, pow(-0.5) or a division by sqrt; x^2 is
+    pow(x, 2) or x * x; mean a keepdims reduce mean over the last dim only
+    (or a sum divided by the static size); float-to-float casts around x are
+    looked through. LayerNorm: `(x - mean(x)) * inv_sqrt(var + eps) * g + b`
+    with var = mean((x - mean(x))^2). The core becomes the op with a unit
+    scale; a following multiply by a constant [d] (or [1, ..., 1, d]) on
+    either side becomes the scale and, for LayerNorm, an add of a constant
+    [d] the bias. Requires eps to be a one-element constant, a static last
+    dim, and the result type to equal x's. Non-constant weights stay as a
+    multiply after the unit-scale op.
   }];
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
@@ -32,10 +42,13 @@ def TfcRaiseNorms : Pass<"tfc-raise-norms", "func::FuncOp"> {
 def TfcRaiseActivations : Pass<"tfc-raise-activations", "func::FuncOp"> {
   let summary = "Raise decomposed SiLU / GELU into tfc.unary silu/gelu/gelu_tanh and gated MLPs into tfc.gated_mlp";
   let description = [{
-    `x * sigmoid(x)` -> silu; `0.5 * x * (1 + erf(x / sqrt(2)))` (any
-    association) -> gelu; the tanh approximation -> gelu_tanh. Then
-    `linear(act(linear(x, Wg)) * linear(x, Wu), Wd)` without biases ->
-    `tfc.gated_mlp`.
+    Products are flattened (any association, constants on either side, x / c
+    as x * (1/c), pow(x, n) as n factors): `x * sigmoid(x)` -> silu;
+    `0.5 * x * (1 + erf(x / sqrt(2)))` -> gelu; `0.5 * x * (1 + tanh(
+    sqrt(2/pi) * (x + 0.044715 x^3)))` -> gelu_tanh. Then
+    `linear(act(linear(x, Wg)) * linear(x, Wu), Wd)` with act silu / gelu /
+    gelu_tanh, no biases, untransposed weights and single-use intermediates
+    (no matmul is duplicated) -> `tfc.gated_mlp`.
   }];
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
@@ -43,8 +56,12 @@ def TfcRaiseActivations : Pass<"tfc-raise-activations", "func::FuncOp"> {
 def TfcRaiseRotary : Pass<"tfc-raise-rotary", "func::FuncOp"> {
   let summary = "Raise x*cos + rotate_half(x)*sin into tfc.rotary";
   let description = [{
-    Matches `add(mul(x, cos), mul(concat(neg(slice2(x)), slice1(x)), sin))`
-    where slice1/slice2 are the two halves of the last dim of x.
+    Matches `add(mul(x, cos), mul(concat(neg(x2), x1), sin))` in any operand
+    order, where x is [b, h, s, d] with a static even d, x1 / x2 are the
+    unit-stride `tensor.extract_slice` halves [..., :d/2] / [..., d/2:] of x
+    (whole in every other dim, proven symbolically for dynamic dims), and
+    cos / sin broadcast to x without growing it, with a unit heads dim.
+    Produces style `half`.
   }];
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
@@ -53,11 +70,22 @@ def TfcRaiseAttention : Pass<"tfc-raise-attention", "func::FuncOp"> {
   let summary = "Raise exported scaled-dot-product attention subgraphs into tfc.attention";
   let description = [{
     Matches `matmul(softmax(scale(q k^T) [+ mask | where(mask, s, -inf)]), v)`
-    with the scale applied to the scores or split between q and k, k^T
-    spelled as a transpose of k, GQA key/value heads repeated with
-    unsqueeze/expand/reshape (folded back to hkv heads), and optional
-    NaN-to-zero guards after the softmax. The mask stays an operand; a
-    later analysis may recognise it as causal/sliding-window.
+    with the softmax on the last axis; the scale applied as scalar
+    multiplies / divides on the scores or split between q and k^T (their
+    product is the op's scale); k^T spelled as a transpose of the last two
+    dims, as any transpose of a [b, s, h, d] key (k is then materialized as a
+    transpose), or as the dynamo reshape [b*h, t, d] / transpose / reshape
+    chain; GQA key/value heads repeated with unsqueeze/expand/reshape
+    ([b, hkv, 1, t, d] -> [b, hkv, g, t, d] -> [b, hkv*g, t, d]) folded back
+    to hkv heads; an optional NaN-to-zero guard after the softmax. A float
+    mask `where(c, 0, -inf)` becomes the i1 mask c; other float masks stay
+    operands. In an i1 mask, AND terms comparing arange positions of keys
+    and queries are proven causal (j <= i) or sliding-window (j > i - W)
+    when the positions' length is provably both the query and the key
+    length, and are moved to `causal` / `window`; the other terms stay the
+    mask. Finite-fill float masks are never split (a fully masked row
+    averages all keys there). Without a NaN guard, a row whose scores are
+    all -inf gives NaN in the source and 0 in the op.
   }];
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
