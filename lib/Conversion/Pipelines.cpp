@@ -101,6 +101,7 @@ std::string mlir::tfc::cpuLoweringPipeline(const PipelineOptions &o) {
     p += ",buffer-deallocation-pipeline,canonicalize";
   if (o.kernels)
     p += ",tfc-linalg-to-kernels";
+  p += ",tfc-early-dealloc";
   p += ",tfc-externalize-weights{output=" + o.weightsPath + "}";
   p += ",convert-linalg-to-loops,lower-affine,canonicalize,cse,"
        "tfc-outline-kernels,";
@@ -124,4 +125,5 @@ void mlir::tfc::registerTfcPipelines() {
   PassRegistration<Pass>([] { return createLowerReshapeViewsPass(); });
   PassRegistration<Pass>([] { return createOutlineKernelsPass(); });
   PassRegistration<Pass>([] { return createInsertProfilingPass(); });
+  PassRegistration<Pass>([] { return createEarlyDeallocPass(); });
 }

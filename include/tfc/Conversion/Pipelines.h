@@ -24,6 +24,26 @@ std::unique_ptr<Pass> createMathApproximationPass();
 std::unique_ptr<Pass> createLowerReshapeViewsPass();
 std::unique_ptr<Pass> createOutlineKernelsPass();
 std::unique_ptr<Pass> createInsertProfilingPass();
+std::unique_ptr<Pass> createEarlyDeallocPass();
+
+/// GPU target (--target=cuda, lib/Conversion/GpuPipeline.cpp).
+struct GpuPipelineOptions {
+  std::string chip = "sm_90";      // nvvm-attach-target chip
+  std::string features = "+ptx80"; // PTX ISA version
+  std::string format = "bin";      // gpu-module-to-binary: bin (cubin), isa
+                                   // (PTX, JIT-compiled by the driver), fatbin
+  int optLevel = 3;                // NVPTX optimization level
+  int64_t blockSize = 256;         // threads per block (tfc-gpu-map-loops)
+  bool emulateOnHost = false;      // stop after the loop mapping and run the
+                                   // mapped loops on the CPU (tests)
+};
+/// linalg on tensors -> LLVM dialect host code + a gpu.binary of the kernels.
+std::string gpuLoweringPipeline(const PipelineOptions &o,
+                                const GpuPipelineOptions &g);
+std::unique_ptr<Pass> createGpuCopyConstantsPass();
+std::unique_ptr<Pass> createGpuMapLoopsPass(int64_t blockSize = 256);
+/// Registers tfc-gpu-copy-constants and tfc-gpu-map-loops.
+void registerTfcGpuPasses();
 
 } // namespace mlir::tfc
 

@@ -1,0 +1,267 @@
+//===- GpuPipeline.cpp - linalg -> NVVM kernels + host code (CUDA) --------===//
+//
+// The GPU pipeline (--target=cuda, docs/DESIGN.md "GPU") starts from the same
+// linalg-on-tensors IR as the CPU one (toLinalgPipeline) and shares its
+// bufferization and weights externalization; then:
+//
+//   tfc-externalize-weights{min-bytes=1}   every constant the file can hold
+//   tfc-gpu-copy-constants                 what stays in the object (i1) is
+//                                          copied into a runtime buffer
+//   buffer-deallocation-pipeline
+//   convert-linalg-to-parallel-loops       parallel dims -> scf.parallel,
+//                                          reductions -> scf.for inside
+//   tfc-gpu-map-loops{block-size}          each top-level scf.parallel ->
+//                                          one 1-D grid of blocks x threads
+//   convert-parallel-loops-to-gpu, gpu-kernel-outlining
+//   nvvm-attach-target, convert-gpu-to-nvvm, gpu-module-to-binary
+//   host: the CPU pipeline's LLVM lowering + gpu-to-llvm (mgpu* calls that
+//         libtfcrt implements over the CUDA driver API)
+//
+// This is the plain reference mapping (one thread per output element, no
+// tiling, no shared memory, matmuls as loops): correctness first.
+//
+//===----------------------------------------------------------------------===//
+#include "tfc/Conversion/Pipelines.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+namespace {
+
+/// Replaces each memref.get_global in a host function by a fresh buffer
+/// holding a copy: globals live in the object's read-only data, which a
+/// kernel cannot read, while buffers from the runtime's allocator are
+/// device-accessible for a GPU model. Runs before buffer deallocation, which
+/// then frees the copies.
+struct GpuCopyConstantsPass
+    : public PassWrapper<GpuCopyConstantsPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuCopyConstantsPass)
+  StringRef getArgument() const override { return "tfc-gpu-copy-constants"; }
+  StringRef getDescription() const override {
+    return "Copy each memref.get_global of a host function into an allocated "
+           "buffer (which a GPU kernel can read); refuses non-static globals";
+  }
+  void getDependentDialects(DialectRegistry &r) const override {
+    r.insert<memref::MemRefDialect>();
+  }
+  void runOnOperation() override {
+    SmallVector<memref::GetGlobalOp> gets;
+    getOperation().walk([&](func::FuncOp f) {
+      f.walk([&](memref::GetGlobalOp g) { gets.push_back(g); });
+    });
+    OpBuilder b(&getContext());
+    for (memref::GetGlobalOp g : gets) {
+      MemRefType t = g.getType();
+      if (!t.hasStaticShape() || !t.getLayout().isIdentity()) {
+        g.emitOpError("tfc-gpu-copy-constants: global of type ")
+            << t << " is not a static identity-layout memref";
+        return signalPassFailure();
+      }
+      b.setInsertionPointAfter(g);
+      auto buf = memref::AllocOp::create(
+          b, g.getLoc(), MemRefType::get(t.getShape(), t.getElementType()));
+      g.getResult().replaceAllUsesWith(buf.getResult());
+      memref::CopyOp::create(b, g.getLoc(), g.getResult(), buf.getResult());
+    }
+  }
+};
+
+/// Turns a nested scf.parallel (inside a loop that becomes a kernel) into a
+/// nest of scf.for: each GPU thread runs it sequentially. Fails on loops
+/// with reductions (linalg's parallel-loop lowering makes none).
+LogicalResult serializeParallel(scf::ParallelOp loop) {
+  if (loop.getNumResults() != 0)
+    return failure();
+  OpBuilder b(loop);
+  IRMapping map;
+  SmallVector<scf::ForOp> fors;
+  for (auto [lb, ub, step, iv] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep(),
+                 loop.getInductionVars())) {
+    auto f = scf::ForOp::create(b, loop.getLoc(), lb, ub, step);
+    map.map(iv, f.getInductionVar());
+    b.setInsertionPoint(f.getBody()->getTerminator());
+    fors.push_back(f);
+  }
+  for (Operation &op : loop.getBody()->without_terminator())
+    b.clone(op, map);
+  loop.erase();
+  return success();
+}
+
+/// Rewrites a top-level scf.parallel over dims (i_0 .. i_{r-1}) into
+///   scf.parallel (%blk, %thr) = (0, 0) to (ceildiv(N, B), B)
+///     { lin = blk * B + thr; if (lin < N) { i_k = delinearize(lin) ... } }
+/// with N = prod(trip counts), mapped to (block_x, thread_x): one thread per
+/// iteration of the original loop, a 1-D grid (no 65535 limit of grid y/z).
+LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
+  if (loop.getNumResults() != 0)
+    return failure();
+  SmallVector<scf::ParallelOp> nested;
+  loop.getBody()->walk([&](scf::ParallelOp p) { nested.push_back(p); });
+  // Innermost first, so that an outer nested loop clones serialized bodies.
+  for (scf::ParallelOp p : llvm::reverse(nested))
+    if (p.getNumResults() != 0)
+      return failure();
+  for (scf::ParallelOp p : llvm::reverse(nested))
+    if (failed(serializeParallel(p)))
+      return failure();
+
+  Location loc = loop.getLoc();
+  OpBuilder b(loop);
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value cB = arith::ConstantIndexOp::create(b, loc, blockSize);
+  SmallVector<Value> trips;
+  Value total = c1;
+  for (auto [lb, ub, step] : llvm::zip(
+           loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+    Value span = arith::SubIOp::create(b, loc, ub, lb);
+    // Empty or negative range: zero trips (a 0-block grid is not launched).
+    span = arith::MaxSIOp::create(b, loc, span, c0);
+    Value trip = arith::CeilDivUIOp::create(b, loc, span, step);
+    trips.push_back(trip);
+    total = arith::MulIOp::create(b, loc, total, trip);
+  }
+  Value blocks = arith::CeilDivUIOp::create(b, loc, total, cB);
+  auto grid = scf::ParallelOp::create(b, loc, ValueRange{c0, c0},
+                                      ValueRange{blocks, cB},
+                                      ValueRange{c1, c1});
+  b.setInsertionPointToStart(grid.getBody());
+  Value blk = grid.getInductionVars()[0], thr = grid.getInductionVars()[1];
+  Value lin = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, blk, cB), thr);
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, lin, total);
+  auto guard = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
+  b.setInsertionPointToStart(&guard.getThenRegion().front());
+  IRMapping map;
+  Value rest = lin;
+  int64_t rank = loop.getNumLoops();
+  for (int64_t k = rank - 1; k >= 0; --k) {
+    Value idx = rest;
+    if (k > 0) {
+      idx = arith::RemUIOp::create(b, loc, rest, trips[k]);
+      rest = arith::DivUIOp::create(b, loc, rest, trips[k]);
+    }
+    Value iv = arith::AddIOp::create(
+        b, loc, loop.getLowerBound()[k],
+        arith::MulIOp::create(b, loc, idx, loop.getStep()[k]));
+    map.map(loop.getInductionVars()[k], iv);
+  }
+  for (Operation &op : loop.getBody()->without_terminator())
+    b.clone(op, map);
+
+  MLIRContext *ctx = loop.getContext();
+  AffineMap id = b.getDimIdentityMap();
+  auto dim = [&](gpu::Processor p) {
+    return gpu::ParallelLoopDimMappingAttr::get(ctx, p, id, id);
+  };
+  if (failed(gpu::setMappingAttr(
+          grid, {dim(gpu::Processor::BlockX), dim(gpu::Processor::ThreadX)})))
+    return failure();
+  loop.erase();
+  return success();
+}
+
+struct GpuMapLoopsPass
+    : public PassWrapper<GpuMapLoopsPass, OperationPass<func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuMapLoopsPass)
+  GpuMapLoopsPass() = default;
+  GpuMapLoopsPass(const GpuMapLoopsPass &o) : PassWrapper(o) {}
+  explicit GpuMapLoopsPass(int64_t b) { blockSize = b; }
+  StringRef getArgument() const override { return "tfc-gpu-map-loops"; }
+  StringRef getDescription() const override {
+    return "Map every outermost scf.parallel to a 1-D GPU grid (one thread "
+           "per iteration; nested parallel loops run sequentially in the "
+           "thread). Loops with reductions stay on the host.";
+  }
+  void getDependentDialects(DialectRegistry &r) const override {
+    r.insert<arith::ArithDialect, scf::SCFDialect, gpu::GPUDialect>();
+  }
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("Threads per block"),
+                            llvm::cl::init(256)};
+
+  void runOnOperation() override {
+    if (blockSize <= 0 || blockSize > 1024) {
+      getOperation().emitError("tfc-gpu-map-loops: block-size must be in "
+                               "[1, 1024], got ")
+          << blockSize;
+      return signalPassFailure();
+    }
+    SmallVector<scf::ParallelOp> outer;
+    getOperation().walk([&](scf::ParallelOp p) {
+      if (!p->getParentOfType<scf::ParallelOp>() &&
+          !p->getParentOfType<gpu::LaunchOp>())
+        outer.push_back(p);
+    });
+    for (scf::ParallelOp p : outer)
+      (void)mapToGrid(p, blockSize); // a loop it refuses stays on the host
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Pass> mlir::tfc::createGpuCopyConstantsPass() {
+  return std::make_unique<GpuCopyConstantsPass>();
+}
+
+std::unique_ptr<Pass> mlir::tfc::createGpuMapLoopsPass(int64_t blockSize) {
+  return std::make_unique<GpuMapLoopsPass>(blockSize);
+}
+
+std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
+                                           const GpuPipelineOptions &g) {
+  std::string p =
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "canonicalize,cse";
+  // Everything the weights file can hold goes there (the runtime gives the
+  // GPU a copy); what stays in the object is copied into buffers.
+  p += ",tfc-externalize-weights{output=" + o.weightsPath + " min-bytes=1}";
+  p += ",tfc-gpu-copy-constants";
+  p += ",buffer-deallocation-pipeline,canonicalize";
+  p += ",convert-linalg-to-parallel-loops,canonicalize,cse";
+  p += ",func.func(tfc-gpu-map-loops{block-size=" +
+       std::to_string(g.blockSize) + "}";
+  // Host emulation (tests without a GPU): the mapped loops run as plain
+  // loops on the CPU, which checks everything above numerically.
+  const char *hostTail =
+      ",finalize-memref-to-llvm{use-generic-functions=true},"
+      "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+      "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
+      "gpu-to-llvm,finalize-memref-to-llvm{use-generic-functions=true},"
+      "convert-arith-to-llvm,convert-func-to-llvm,"
+      "reconcile-unrealized-casts,canonicalize";
+  if (g.emulateOnHost)
+    return p + "),lower-affine,convert-scf-to-cf,tfc-lower-reshape-views,"
+               "expand-strided-metadata,lower-affine" +
+           hostTail;
+  p += ",convert-parallel-loops-to-gpu)";
+  p += ",gpu-kernel-outlining,lower-affine,convert-scf-to-cf,"
+       "tfc-lower-reshape-views,expand-strided-metadata,lower-affine,"
+       "canonicalize,cse";
+  // Device side: kernels -> NVVM -> cubin (or PTX that the driver JITs).
+  p += ",nvvm-attach-target{chip=" + g.chip + " features=" + g.features +
+       " O=" + std::to_string(g.optLevel) + "}";
+  p += ",gpu.module(strip-debuginfo,convert-gpu-to-nvvm,canonicalize,cse,"
+       "reconcile-unrealized-casts)";
+  p += ",gpu-module-to-binary{format=" + g.format + "}";
+  // Host side: the CPU pipeline's LLVM lowering, plus the launches.
+  return p + hostTail;
+}
+
+void mlir::tfc::registerTfcGpuPasses() {
+  PassRegistration<GpuCopyConstantsPass>();
+  PassRegistration<GpuMapLoopsPass>();
+}
