@@ -113,7 +113,7 @@ struct GeluPattern : OpRewritePattern<BinaryOp> {
       return success();
     }
     if (matchHalfXOnePlus(op.getResult(), UnaryKind::tanh, x, arg)) {
-      const double k = std::sqrt(2.0 / M_PI), c = 0.044715;
+      const double k = 0.7978845608028654, c = 0.044715; // sqrt(2/pi)
       std::optional<Product> p = flattenProduct(arg, 2);
       if (!p || !approx(p->scale, k))
         return rewriter.notifyMatchFailure(op, "tanh argument scale");
