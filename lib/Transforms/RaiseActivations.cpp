@@ -108,8 +108,7 @@ struct GeluPattern : OpRewritePattern<BinaryOp> {
       if (!p || p->factors.size() != 1 || p->factors[0] != x ||
           !approx(p->scale, 1.0 / std::sqrt(2.0)))
         return rewriter.notifyMatchFailure(op, "erf argument is not x/sqrt2");
-      rewriter.replaceOpWithNewOp<UnaryOp>(op, x.getType(), x,
-                                           UnaryKind::gelu);
+      rewriter.replaceOpWithNewOp<UnaryOp>(op, x.getType(), x, UnaryKind::gelu);
       return success();
     }
     if (matchHalfXOnePlus(op.getResult(), UnaryKind::tanh, x, arg)) {
@@ -171,8 +170,7 @@ struct GatedMlpPattern : OpRewritePattern<LinearOp> {
         return false;
       auto g = def<LinearOp>(u.getInput());
       auto p = def<LinearOp>(b);
-      if (!plainLinear(g) || !plainLinear(p) ||
-          g.getInput() != p.getInput() ||
+      if (!plainLinear(g) || !plainLinear(p) || g.getInput() != p.getInput() ||
           g.getWeight().getType() != p.getWeight().getType() ||
           a.getType() != b.getType() || a.getType() != h.getResult().getType())
         return false;

@@ -87,10 +87,10 @@ std::optional<Position> matchPosition(Value v) {
     v = r.getInput();
   }
   auto range = def<RangeOp>(v);
-  std::optional<int64_t> start = range ? scalarInt(range.getStart())
-                                       : std::nullopt;
-  std::optional<int64_t> delta = range ? scalarInt(range.getDelta())
-                                       : std::nullopt;
+  std::optional<int64_t> start =
+      range ? scalarInt(range.getStart()) : std::nullopt;
+  std::optional<int64_t> delta =
+      range ? scalarInt(range.getDelta()) : std::nullopt;
   if (!start || !delta || *start != 0 || *delta != 1)
     return std::nullopt;
   p.size = range.getSize();
@@ -248,8 +248,8 @@ MaskInfo raise::analyzeBoolMask(PatternRewriter &rewriter, Location loc,
       info.mask = term;
       continue;
     }
-    FailureOr<SmallVector<int64_t>> shape = broadcastShapes(
-        {rtt(info.mask).getShape(), rtt(term).getShape()});
+    FailureOr<SmallVector<int64_t>> shape =
+        broadcastShapes({rtt(info.mask).getShape(), rtt(term).getShape()});
     if (failed(shape))
       return unchanged;
     auto type = RankedTensorType::get(*shape, rewriter.getI1Type());

@@ -1,4 +1,4 @@
-//===- RaiseLinear.cpp - matmul/gather with constant weights -> linear/embedding -===//
+//===- RaiseLinear.cpp - matmul / gather -> linear / embedding ------------===//
 //
 // tfc.matmul(x, W) with W a 2-D constant [k, n] (or a [1, 0] transpose of a
 // constant [n, k], kept as `transpose_weight` so a tied embedding table is
@@ -74,8 +74,8 @@ struct FoldLinearBias : OpRewritePattern<BinaryOp> {
     if (op.getResult().getType() != lin.getResult().getType())
       return rewriter.notifyMatchFailure(op, "bias add broadcasts");
     rewriter.replaceOpWithNewOp<LinearOp>(op, lin.getResult().getType(),
-                                          lin.getInput(), lin.getWeight(),
-                                          bias, lin.getTransposeWeight());
+                                          lin.getInput(), lin.getWeight(), bias,
+                                          lin.getTransposeWeight());
     return success();
   }
 };

@@ -287,9 +287,8 @@ struct FoldLayerNormBias : OpRewritePattern<BinaryOp> {
                           t.getElementType());
     if (!bias)
       return rewriter.notifyMatchFailure(op, "bias is not a constant [d]");
-    rewriter.replaceOpWithNewOp<LayerNormOp>(op, t, ln.getInput(),
-                                             ln.getScale(), bias,
-                                             ln.getEpsilonAttr());
+    rewriter.replaceOpWithNewOp<LayerNormOp>(
+        op, t, ln.getInput(), ln.getScale(), bias, ln.getEpsilonAttr());
     return success();
   }
 };

@@ -32,9 +32,7 @@ Value raise::stripFloatCasts(Value v) {
   return v;
 }
 
-bool raise::isConstant(Value v) {
-  return v && matchPattern(v, m_Constant());
-}
+bool raise::isConstant(Value v) { return v && matchPattern(v, m_Constant()); }
 
 bool raise::isOneElementFloat(Type t) {
   auto tt = dyn_cast<RankedTensorType>(t);
@@ -82,7 +80,8 @@ bool raise::matchEitherOrder(Operation *op,
          fn(op->getOperand(1), op->getOperand(0));
 }
 
-static bool flattenInto(Value v, Type rootType, Product &p, unsigned maxLeaves) {
+static bool flattenInto(Value v, Type rootType, Product &p,
+                        unsigned maxLeaves) {
   if (v.getType() == rootType) {
     if (auto mul = binaryOf(v, BinaryKind::mul)) {
       for (Value o : {mul.getLhs(), mul.getRhs()}) {

@@ -1,4 +1,4 @@
-//===- RaiseUtils.h - matcher helpers shared by the raising passes -*- C++ -*-===//
+//===- RaiseUtils.h - matchers shared by the raising passes ----*- C++ -*-===//
 //
 // Small def-chain matchers over the tfc graph ops: typed producers, splat
 // constants, commutative operand orders, flattening of scalar products, and
