@@ -32,6 +32,12 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "llvm/Support/FileSystem.h"
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -196,7 +202,7 @@ struct GpuMapLoopsPass
     if (blockSize <= 0 || blockSize > 1024) {
       getOperation().emitError("tfc-gpu-map-loops: block-size must be in "
                                "[1, 1024], got ")
-          << blockSize;
+          << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
     SmallVector<scf::ParallelOp> outer;
@@ -256,9 +262,39 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
        " O=" + std::to_string(g.optLevel) + "}";
   p += ",gpu.module(strip-debuginfo,convert-gpu-to-nvvm,canonicalize,cse,"
        "reconcile-unrealized-casts)";
-  p += ",gpu-module-to-binary{format=" + g.format + "}";
+  p += ",gpu-module-to-binary{format=" + g.format;
+  if (!g.toolkitPath.empty())
+    p += " toolkit=" + g.toolkitPath;
+  p += "}";
   // Host side: the CPU pipeline's LLVM lowering, plus the launches.
   return p + hostTail;
+}
+
+LogicalResult mlir::tfc::findCudaToolkit(StringRef explicitPath,
+                                         std::string &path,
+                                         std::string &error) {
+  path = explicitPath.str();
+  for (const char *var : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (path.empty() && std::getenv(var) && *std::getenv(var))
+      path = std::getenv(var);
+  if (path.empty())
+    path = "/usr/local/cuda";
+  // Without libdevice, ptxas fails later on __nv_expf & co with a vaguer
+  // message (MLIR links it from the toolkit found here).
+  std::string libdevice = path + "/nvvm/libdevice/libdevice.10.bc";
+  if (llvm::sys::fs::exists(libdevice))
+    return success();
+  error = "--target=cuda needs the CUDA toolkit's libdevice, not found at '" +
+          libdevice + "' (set --cuda-path or CUDA_HOME)";
+  return failure();
+}
+
+void mlir::tfc::registerGpuTranslations(DialectRegistry &registry) {
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+  registerNVVMDialectTranslation(registry);
 }
 
 void mlir::tfc::registerTfcGpuPasses() {

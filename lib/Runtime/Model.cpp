@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Model.h"
+#include "Cuda/CudaModel.h"
 
 #include <array>
 #include <cstring>
@@ -94,6 +95,11 @@ tfc_status finishLoad(tfc_model *m, const tfc_model_desc *desc,
     }
   }
   m->profile.reset(new ProfileCounter[m->opClasses.size() + 1]);
+  if (desc->flags & TFC_MODEL_FLAG_CUDA) {
+    tfc_status s = gpuLoadModel(m);
+    if (s != TFC_OK)
+      return s;
+  }
   registerModel(m);
   return TFC_OK;
 }
@@ -326,6 +332,7 @@ TFCRT_EXPORT void tfc_model_free(tfc_model *model) {
   if (!model)
     return;
   unregisterModel(model);
+  gpuFreeModel(model);
   void *lib = model->library;
   delete model;
   if (lib)
@@ -389,10 +396,15 @@ tfc_status runModel(tfc_model *model, const tfc_tensor *inputs,
       return s;
   }
 
+  // A GPU model reads managed copies of the weights and inputs.
+  GpuRun gpu(model->desc->flags & TFC_MODEL_FLAG_CUDA);
   // Descriptors: weights (rank 1), inputs, then results one after another.
   int64_t weightsDesc[5];
   int64_t weightsSize = static_cast<int64_t>(model->weights.dataSize());
-  fillDescriptor(weightsDesc, model->weights.data(), 1, &weightsSize);
+  fillDescriptor(weightsDesc,
+                 gpu.active() && model->gpuWeights ? model->gpuWeights
+                                                   : model->weights.data(),
+                 1, &weightsSize);
   std::vector<int64_t> inputWords;
   std::vector<size_t> inputAt;
   for (size_t i = 0; i < numInputs; ++i) {
@@ -401,7 +413,18 @@ tfc_status runModel(tfc_model *model, const tfc_tensor *inputs,
   }
   Desc inputDescs[kMaxInputs];
   for (size_t i = 0; i < numInputs; ++i) {
-    fillDescriptor(&inputWords[inputAt[i]], inputs[i].data, inputs[i].rank,
+    const void *data = inputs[i].data;
+    if (gpu.active()) {
+      size_t bytes = tfc_dtype_size(inputs[i].dtype);
+      for (int32_t d = 0; d < inputs[i].rank; ++d)
+        bytes *= static_cast<size_t>(inputs[i].shape[d]);
+      if (!(data = gpu.stage(data, bytes)))
+        return setError(TFC_ERR_OUT_OF_MEMORY,
+                        format("input '%s': cannot stage %zu bytes for the "
+                               "GPU",
+                               sig.inputs[i].name.c_str(), bytes));
+    }
+    fillDescriptor(&inputWords[inputAt[i]], data, inputs[i].rank,
                    inputs[i].shape);
     inputDescs[i] = &inputWords[inputAt[i]];
   }
@@ -421,11 +444,17 @@ tfc_status runModel(tfc_model *model, const tfc_tensor *inputs,
       return setError(TFC_ERR_UNSUPPORTED, "too many inputs");
   }
   bool allocFailed = allocFailures() != failuresBefore;
+  std::string gpuError;
+  tfc_status gpuStatus = gpu.finish(gpuError);
 
   // Take the results over: own what compiled code allocated, copy the rest.
   std::unordered_set<void *> taken;
   tfc_status status = TFC_OK;
   std::string error;
+  if (gpuStatus != TFC_OK) { // the results are not valid: release them
+    status = gpuStatus;
+    error = gpuError;
+  }
   for (size_t i = 0; i < numOutputs; ++i) {
     const TensorSpec &spec = sig.outputs[i];
     const int64_t *d = &results[resultAt[i]];
@@ -473,7 +502,7 @@ tfc_status runModel(tfc_model *model, const tfc_tensor *inputs,
     char *src =
         static_cast<char *>(aligned) + d[2] * static_cast<int64_t>(elem);
     if (allocated && contiguous && !taken.count(allocated) &&
-        isTrackedAllocation(allocated)) {
+        !gpu.isStaged(allocated) && isTrackedAllocation(allocated)) {
       taken.insert(allocated);
       t.data = src;
       registerOwnedOutput(src, allocated);

@@ -25,6 +25,7 @@ struct tfc_model {
   tfcrt::WeightsFile weights;
   std::vector<std::string> opClasses;
   std::unique_ptr<ProfileCounter[]> profile; // one per op class
+  void *gpuWeights = nullptr; // GPU model: managed copy of the weights
 };
 
 namespace tfcrt {

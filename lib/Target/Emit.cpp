@@ -131,7 +131,7 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
     auto addr = [&](StringRef s) {
       return LLVM::AddressOfOp::create(b, loc, ptr, s);
     };
-    Value fields[] = {c32(1u), c32(nin), c32(nout), c32(0),
+    Value fields[] = {c32(1u), c32(nin), c32(nout), c32(info.flags),
                       addr(pre + "_name"), addr(pre + "_signature"),
                       addr(info.entrySymbol), c64(info.weightsSize),
                       c64(info.weightsHash), addr(pre + "_op_classes")};

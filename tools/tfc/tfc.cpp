@@ -23,6 +23,7 @@
 #include "tfc/Transforms/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "tfc/Runtime/tfc_runtime.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -46,8 +47,25 @@ static cl::opt<std::string> modelNameOpt("name", cl::desc("Model name (C identif
                                          cl::init(""));
 static cl::opt<std::string> cpuOpt("cpu", cl::desc("Target CPU: host, x86-64, x86-64-v3, znver4, ..."),
                                    cl::init("host"));
-static cl::opt<std::string> targetOpt("target", cl::desc("Target: cpu (cuda: see docs/DESIGN.md)"),
+static cl::opt<std::string> targetOpt("target", cl::desc("Target: cpu, or cuda (NVVM kernels + host code; docs/DESIGN.md \"GPU\")"),
                                       cl::init("cpu"));
+static cl::opt<std::string> cudaChip("cuda-chip", cl::desc("GPU chip for --target=cuda"),
+                                    cl::init("sm_90"));
+static cl::opt<std::string> cudaFormat(
+    "cuda-format",
+    cl::desc("Kernel binary for --target=cuda: bin (cubin, needs ptxas), isa "
+             "(PTX, JIT-compiled by the driver) or fatbin"),
+    cl::init("bin"));
+static cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("CUDA toolkit for --target=cuda (libdevice, ptxas); default: "
+             "$CUDA_ROOT, $CUDA_HOME, $CUDA_PATH or /usr/local/cuda"),
+    cl::init(""));
+static cl::opt<bool> cudaEmulate(
+    "cuda-emulate-on-host", cl::Hidden,
+    cl::desc("With --target=cuda: run the GPU-mapped loops on the CPU "
+             "instead of emitting kernels (checks the mapping without a GPU)"),
+    cl::init(false));
 static cl::opt<bool> noRaise("no-raise", cl::desc("Skip the raising passes"),
                              cl::init(false));
 static cl::opt<bool> noKernels("no-kernels",
@@ -87,14 +105,20 @@ int main(int argc, char **argv) {
   registerAllPasses();
   tfc::registerTfcPasses();
   tfc::registerTfcPipelines();
+  tfc::registerTfcGpuPasses();
   cl::ParseCommandLineOptions(argc, argv, "tfc: ahead-of-time compiler for Transformer ONNX models\n");
 
   static const char *kinds[] = {"onnx", "tfc", "linalg", "llvm", "obj", "shared"};
   if (!llvm::is_contained(kinds, StringRef(emitKind)))
     return fail("unknown --emit=" + emitKind +
                 " (expected onnx, tfc, linalg, llvm, obj or shared)");
-  if (targetOpt != "cpu")
-    return fail("unknown --target=" + targetOpt + " (this build supports cpu)");
+  if (targetOpt != "cpu" && targetOpt != "cuda")
+    return fail("unknown --target=" + targetOpt + " (expected cpu or cuda)");
+  bool cuda = targetOpt == "cuda";
+  if (cuda && profileOpt)
+    return fail("--profile is not supported with --target=cuda yet");
+  if (cuda && cudaFormat != "bin" && cudaFormat != "isa" && cudaFormat != "fatbin")
+    return fail("unknown --cuda-format=" + cudaFormat + " (expected bin, isa or fatbin)");
   bool textual = emitKind == "onnx" || emitKind == "tfc" ||
                  emitKind == "linalg" || emitKind == "llvm";
   if (outputPath.empty() && !textual)
@@ -184,8 +208,21 @@ int main(int argc, char **argv) {
   phase("lowering to linalg");
   if (emitKind == "linalg")
     return writeText(".linalg.mlir", [&](raw_ostream &os) { printModule(*module, os); });
-  if (failed(runPipeline(tfc::cpuLoweringPipeline(po))))
+  if (cuda) {
+    tfc::GpuPipelineOptions go;
+    go.chip = cudaChip;
+    go.format = cudaFormat;
+    go.emulateOnHost = cudaEmulate;
+    if (!cudaEmulate && failed(tfc::findCudaToolkit(cudaPath, go.toolkitPath, error)))
+      return fail(error);
+    DialectRegistry gpuTranslation;
+    tfc::registerGpuTranslations(gpuTranslation);
+    context.appendDialectRegistry(gpuTranslation);
+    if (failed(runPipeline(tfc::gpuLoweringPipeline(po, go))))
+      return fail("lowering to NVVM kernels + host LLVM failed");
+  } else if (failed(runPipeline(tfc::cpuLoweringPipeline(po)))) {
     return fail("lowering to LLVM failed");
+  }
   phase("lowering to the LLVM dialect");
 
   tfc::ModelDescInfo info;
@@ -197,6 +234,8 @@ int main(int argc, char **argv) {
   if (auto a = (*module)->getAttrOfType<IntegerAttr>("tfc.weights_hash"))
     info.weightsHash = (uint64_t)a.getInt();
   info.exportGenericAlias = emitKind == "shared";
+  if (cuda && !cudaEmulate)
+    info.flags |= TFC_MODEL_FLAG_CUDA;
   if (auto classes = (*module)->getAttrOfType<ArrayAttr>("tfc.op_classes"))
     for (Attribute a : classes)
       info.opClasses += cast<StringAttr>(a).str() + "\n";

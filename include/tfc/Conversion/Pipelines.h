@@ -33,6 +33,8 @@ struct GpuPipelineOptions {
   std::string format = "bin";      // gpu-module-to-binary: bin (cubin), isa
                                    // (PTX, JIT-compiled by the driver), fatbin
   int optLevel = 3;                // NVPTX optimization level
+  std::string toolkitPath;         // CUDA toolkit: libdevice, ptxas ("" =
+                                   // MLIR's search: CUDA_ROOT/HOME/PATH)
   int64_t blockSize = 256;         // threads per block (tfc-gpu-map-loops)
   bool emulateOnHost = false;      // stop after the loop mapping and run the
                                    // mapped loops on the CPU (tests)
@@ -44,6 +46,14 @@ std::unique_ptr<Pass> createGpuCopyConstantsPass();
 std::unique_ptr<Pass> createGpuMapLoopsPass(int64_t blockSize = 256);
 /// Registers tfc-gpu-copy-constants and tfc-gpu-map-loops.
 void registerTfcGpuPasses();
+/// The CUDA toolkit to compile kernels with: `explicitPath`, else $CUDA_ROOT,
+/// $CUDA_HOME, $CUDA_PATH, else /usr/local/cuda; fails (with `error`) when
+/// it has no libdevice, which the kernels' math functions link.
+LogicalResult findCudaToolkit(StringRef explicitPath, std::string &path,
+                              std::string &error);
+/// The LLVM IR translations gpu-module-to-binary (kernels) and object
+/// emission (gpu.binary, launches) need.
+void registerGpuTranslations(DialectRegistry &registry);
 
 } // namespace mlir::tfc
 

@@ -57,12 +57,18 @@ typedef enum tfc_dtype {
   TFC_DTYPE_BOOL = 8 /* one byte per element, 0 or 1 */
 } tfc_dtype;
 
+/* tfc_model_desc.flags: the model's kernels run on a CUDA GPU through
+ * libtfcrt's CUDA-driver launcher (tfc --target=cuda). A runtime built
+ * without CUDA, or with no usable device, refuses such a model at load
+ * (TFC_ERR_UNSUPPORTED). */
+#define TFC_MODEL_FLAG_CUDA 1u
+
 /* Static description of a compiled model; emitted by the compiler. */
 typedef struct tfc_model_desc {
   uint32_t abi_version; /* TFC_ABI_VERSION */
   uint32_t num_inputs;
   uint32_t num_outputs;
-  uint32_t flags; /* reserved, 0 */
+  uint32_t flags; /* TFC_MODEL_FLAG_* bits, 0 for a CPU model */
   const char *name;
   /* One line per input then per output:
    *   "in <name> <dtype> <rank> <d0> <d1> ...\n"

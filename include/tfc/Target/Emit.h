@@ -22,6 +22,7 @@ struct ModelDescInfo {
   uint64_t weightsSize = 0, weightsHash = 0;
   std::string opClasses;
   bool exportGenericAlias = false; // also define tfc_model_desc_v1
+  uint32_t flags = 0;              // tfc_model_desc.flags (TFC_MODEL_FLAG_*)
 };
 
 /// Adds the `tfc_<name>_desc` global to a module in the LLVM dialect.

@@ -1,0 +1,62 @@
+//===- NoCuda.cpp - the CUDA layer of a runtime built without CUDA --------===//
+//
+// TFC_ENABLE_CUDA=OFF: every GPU model is refused at load with
+// TFC_ERR_UNSUPPORTED. The mgpu* functions still exist, so that a model
+// library compiled with --target=cuda loads (its constructors call
+// mgpuModuleLoad) and is then refused with a clear message instead of an
+// "undefined symbol" from dlopen; they do nothing.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Cuda.h"
+
+namespace tfcrt::cuda {
+
+bool available() { return false; }
+
+tfc_status ensureDevice(std::string &error) {
+  error = "this model runs on a CUDA GPU, but this libtfcrt was built "
+          "without CUDA (configure with -DTFC_ENABLE_CUDA=ON)";
+  return TFC_ERR_UNSUPPORTED;
+}
+
+std::string deviceName() { return std::string(); }
+void *managedAlloc(uint64_t) { return nullptr; }
+void managedFree(void *) {}
+bool managedAllocsActive() { return false; }
+void setManagedAllocs(bool) {}
+bool hasError() { return false; }
+std::string error() { return std::string(); }
+void clearError() {}
+uint64_t moduleLoadFailures() { return 0; }
+std::string firstModuleLoadError() { return std::string(); }
+
+} // namespace tfcrt::cuda
+
+TFCRT_EXPORT void *mgpuModuleLoad(void *, uint64_t) { return nullptr; }
+TFCRT_EXPORT void *mgpuModuleLoadJIT(void *, int32_t) { return nullptr; }
+TFCRT_EXPORT void mgpuModuleUnload(void *) {}
+TFCRT_EXPORT void *mgpuModuleGetFunction(void *, const char *) {
+  return nullptr;
+}
+TFCRT_EXPORT void mgpuLaunchKernel(void *, intptr_t, intptr_t, intptr_t,
+                                   intptr_t, intptr_t, intptr_t, int32_t,
+                                   void *, void **, void **, uint64_t) {}
+TFCRT_EXPORT void *mgpuStreamCreate() { return nullptr; }
+TFCRT_EXPORT void mgpuStreamDestroy(void *) {}
+TFCRT_EXPORT void mgpuStreamSynchronize(void *) {}
+TFCRT_EXPORT void mgpuStreamWaitEvent(void *, void *) {}
+TFCRT_EXPORT void *mgpuEventCreate() { return nullptr; }
+TFCRT_EXPORT void mgpuEventDestroy(void *) {}
+TFCRT_EXPORT void mgpuEventSynchronize(void *) {}
+TFCRT_EXPORT void mgpuEventRecord(void *, void *) {}
+TFCRT_EXPORT void *mgpuMemAlloc(uint64_t, void *, bool) { return nullptr; }
+TFCRT_EXPORT void mgpuMemFree(void *, void *) {}
+TFCRT_EXPORT void mgpuMemcpy(void *, void *, uint64_t, void *) {}
+TFCRT_EXPORT void mgpuMemset32(void *, uint32_t, uint64_t, void *) {}
+TFCRT_EXPORT void mgpuMemset16(void *, uint16_t, uint64_t, void *) {}
+TFCRT_EXPORT void mgpuMemHostRegister(void *, uint64_t) {}
+TFCRT_EXPORT void mgpuMemHostUnregister(void *) {}
+TFCRT_EXPORT void mgpuMemHostRegisterMemRef(int64_t, void *, int64_t) {}
+TFCRT_EXPORT void mgpuMemHostUnregisterMemRef(int64_t, void *, int64_t) {}
+TFCRT_EXPORT void mgpuSetDefaultDevice(int32_t) {}

@@ -1,0 +1,98 @@
+// RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{block-size=128}))" -split-input-file | FileCheck %s
+
+// A 2-D parallel loop becomes one 1-D grid: ceildiv(n * 384, 128) blocks of
+// 128 threads, a guard on the linear index, and the indices recovered by
+// rem/div (innermost dim fastest).
+// CHECK-LABEL: func.func @elementwise
+// CHECK-DAG:     %[[C128:.*]] = arith.constant 128 : index
+// CHECK:         %[[BLOCKS:.*]] = arith.ceildivui %[[TOTAL:.*]], %[[C128]]
+// CHECK:         scf.parallel (%[[B:.*]], %[[T:.*]]) = ({{.*}}) to (%[[BLOCKS]], %[[C128]])
+// CHECK:           %[[BS:.*]] = arith.muli %[[B]], %[[C128]]
+// CHECK:           %[[LIN:.*]] = arith.addi %[[BS]], %[[T]]
+// CHECK:           %[[IN:.*]] = arith.cmpi ult, %[[LIN]], %[[TOTAL]]
+// CHECK:           scf.if %[[IN]] {
+// CHECK:             arith.remui %[[LIN]]
+// CHECK:             arith.divui %[[LIN]]
+// CHECK:             memref.load
+// CHECK:             math.exp
+// CHECK:             memref.store
+// CHECK:         } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = thread_x, {{.*}}>]}
+func.func @elementwise(%a: memref<?x384xf32>, %b: memref<?x384xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c384 = arith.constant 384 : index
+  %n = memref.dim %a, %c0 : memref<?x384xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%n, %c384) step (%c1, %c1) {
+    %v = memref.load %a[%i, %j] : memref<?x384xf32>
+    %e = math.exp %v : f32
+    memref.store %e, %b[%i, %j] : memref<?x384xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A reduction (scf.for from linalg's parallel-loop lowering) stays inside
+// the thread; a nested scf.parallel is run sequentially by the thread.
+// CHECK-LABEL: func.func @matmul_like
+// CHECK:         scf.parallel
+// CHECK:           scf.if
+// CHECK:             scf.for
+// CHECK:               scf.for
+// CHECK-NOT:         scf.parallel
+// CHECK:         } {mapping = [#gpu.loop_dim_map<processor = block_x
+func.func @matmul_like(%a: memref<8x16xf32>, %b: memref<16x4xf32>, %c: memref<8x4x2xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c4) step (%c1, %c1) {
+    scf.for %k = %c0 to %c16 step %c1 {
+      scf.parallel (%l) = (%c0) to (%c2) step (%c1) {
+        %x = memref.load %a[%i, %k] : memref<8x16xf32>
+        %y = memref.load %b[%k, %j] : memref<16x4xf32>
+        %z = memref.load %c[%i, %j, %l] : memref<8x4x2xf32>
+        %p = arith.mulf %x, %y : f32
+        %s = arith.addf %z, %p : f32
+        memref.store %s, %c[%i, %j, %l] : memref<8x4x2xf32>
+        scf.reduce
+      }
+    }
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A parallel loop with a reduction result is left alone (runs on the host).
+// CHECK-LABEL: func.func @reduction_result
+// CHECK:         scf.parallel
+// CHECK-NOT:     mapping
+func.func @reduction_result(%a: memref<64xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %r = scf.parallel (%i) = (%c0) to (%c64) step (%c1) init (%zero) -> f32 {
+    %v = memref.load %a[%i] : memref<64xf32>
+    scf.reduce(%v : f32) {
+    ^bb0(%l: f32, %r: f32):
+      %s = arith.addf %l, %r : f32
+      scf.reduce.return %s : f32
+    }
+  }
+  return %r : f32
+}
+
+// -----
+
+// An invalid block size is an error, not a crash.
+// RUN: not tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{block-size=2048}))" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: block-size must be in [1, 1024], got 2048
+func.func @empty() {
+  return
+}
