@@ -1,5 +1,8 @@
 //===- GgufLoader.cpp - tokenizers from GGUF metadata ---------------------===//
 //
+// "bert" here; "llama" (SentencePiece BPE) and "gpt2" (byte-level BPE) in
+// GgufBpeLoader.cpp.
+//
 // llama.cpp's conversion of a BERT vocabulary (convert_hf_to_gguf.py,
 // BertModel.set_vocab) rewrites the tokens: "##ing" becomes "ing" and a
 // word-initial "ing" becomes "\u2581ing"; "[...]" tokens stay as they are.
@@ -29,10 +32,12 @@ enum GgufTokenType : int64_t {
 
 const char kPhantomSpace[] = "\xE2\x96\x81"; // U+2581
 
+} // namespace
+
 // Reads an optional token id; -1 when absent. Fails on a value of another
 // type or outside the vocabulary.
-Status optionalId(const GgufFile &file, const char *key, size_t vocabSize,
-                  int32_t &id) {
+Status ggufOptionalId(const GgufFile &file, const char *key, size_t vocabSize,
+                      int32_t &id) {
   id = -1;
   const GgufValue *v = file.find(key);
   if (!v)
@@ -47,6 +52,13 @@ Status optionalId(const GgufFile &file, const char *key, size_t vocabSize,
                          std::to_string(vocabSize) + ")");
   id = static_cast<int32_t>(x);
   return Status::success();
+}
+
+namespace {
+
+Status optionalId(const GgufFile &file, const char *key, size_t vocabSize,
+                  int32_t &id) {
+  return ggufOptionalId(file, key, vocabSize, id);
 }
 
 Status wordPieceFromGguf(const GgufFile &file,
@@ -154,8 +166,13 @@ Status tokenizerFromGguf(const GgufFile &file, std::unique_ptr<Tokenizer> &out,
 
   if (model == "bert")
     return wordPieceFromGguf(file, tokens->strings(), types, out, options);
+  if (model == "llama")
+    return sentencePieceFromGguf(file, tokens->strings(), types, out);
+  if (model == "gpt2")
+    return byteLevelBpeFromGguf(file, tokens->strings(), types, out);
   return Status::error("tokenizer model '" + model +
-                       "' is not supported yet (only 'bert' / WordPiece)");
+                       "' is not supported (only 'bert', 'llama' and "
+                       "'gpt2')");
 }
 
 Status loadGgufTokenizer(const std::string &path,

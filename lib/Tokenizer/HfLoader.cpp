@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Tokenizer/Loader.h"
+#include "tfc/Tokenizer/SentencePiece.h"
 #include "tfc/Tokenizer/WordPiece.h"
 
 #include "LoaderUtils.h"
@@ -22,6 +23,11 @@ namespace tokenizer {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
+
+// HfBpeLoader.cpp: model type "BPE" (byte-level). `config` is the parsed
+// tokenizer_config.json beside the file, or null.
+Status byteLevelBpeFromJson(const json &root, const json *config,
+                            std::unique_ptr<Tokenizer> &out);
 
 namespace {
 
@@ -228,7 +234,7 @@ WordPieceOptions toWordPieceOptions(const NormalizerSettings &s) {
 }
 
 Status loadFromJson(const json &root, std::unique_ptr<Tokenizer> &out,
-                    const LoadOptions &options) {
+                    const LoadOptions &options, const json *config) {
   if (!root.is_object())
     return Status::error("top level is not an object");
   auto model = root.find("model");
@@ -236,9 +242,11 @@ Status loadFromJson(const json &root, std::unique_ptr<Tokenizer> &out,
     return Status::error("no 'model' object");
   std::string type;
   TFC_TRY(getString(*model, "type", type));
+  if (type == "BPE")
+    return byteLevelBpeFromJson(root, config, out);
   if (type != "WordPiece")
     return Status::error("model type '" + type +
-                         "' is not supported (only WordPiece so far)");
+                         "' is not supported (only WordPiece and BPE)");
   auto vocab = model->find("vocab");
   if (vocab == model->end() || !vocab->is_object())
     return Status::error("WordPiece model without a 'vocab' object");
@@ -450,7 +458,7 @@ Status loadHfTokenizerJson(std::string_view text,
   // Type checks above guard every access; this is a last line of defence so
   // that no json exception leaves the library.
   try {
-    return loadFromJson(root, out, options);
+    return loadFromJson(root, out, options, nullptr);
   } catch (const std::exception &e) {
     return Status::error(std::string("malformed tokenizer.json: ") + e.what());
   }
@@ -467,15 +475,25 @@ Status loadHfTokenizer(const std::string &dir, std::unique_ptr<Tokenizer> &out,
     if (fs::exists(tj, ec)) {
       std::string text;
       TFC_TRY(readFile(tj.string(), text));
-      return loadHfTokenizerJson(text, out, options).withContext(tj.string());
+      json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded())
+        return Status::error("'" + tj.string() + "' is not valid JSON");
+      json cfg;
+      fs::path cfgPath = root / "tokenizer_config.json";
+      if (fs::exists(cfgPath, ec))
+        TFC_TRY(parseJsonFile(cfgPath.string(), cfg));
+      return loadFromJson(j, out, options, cfg.is_object() ? &cfg : nullptr)
+          .withContext(tj.string());
     }
     if (fs::exists(root / "vocab.txt", ec))
       return loadFromVocabTxt(root, out, options);
+    if (fs::exists(root / "tokenizer.model", ec))
+      return loadSentencePieceModel((root / "tokenizer.model").string(), out);
   } catch (const std::exception &e) {
     return Status::error("loading '" + dir + "': " + e.what());
   }
-  return Status::error("'" + dir +
-                       "' has neither tokenizer.json nor vocab.txt");
+  return Status::error("'" + dir + "' has no tokenizer.json, vocab.txt or "
+                             "tokenizer.model");
 }
 
 } // namespace tokenizer

@@ -1,6 +1,7 @@
 //===- Loader.cpp - pick a loader from a path -----------------------------===//
 
 #include "tfc/Tokenizer/Loader.h"
+#include "tfc/Tokenizer/SentencePiece.h"
 
 #include "LoaderUtils.h"
 
@@ -61,13 +62,17 @@ Status loadTokenizer(const std::string &path, std::unique_ptr<Tokenizer> &out,
     TFC_TRY(readFile(path, text));
     return loadHfTokenizerJson(text, out, options).withContext(path);
   }
+  if (endsWith(path, ".model"))
+    return loadSentencePieceModel(path, out);
+  if (endsWith(path, ".bin"))
+    return loadLlama2cTokenizer(path, out);
   if (endsWith(path, "vocab.txt")) {
     std::string dir = fs::path(path).parent_path().string();
     return loadHfTokenizer(dir.empty() ? "." : dir, out, options);
   }
   return Status::error("'" + path +
-                       "' is not a model folder, tokenizer.json, vocab.txt "
-                       "or .gguf file");
+                       "' is not a model folder, tokenizer.json, vocab.txt, "
+                       ".gguf, SentencePiece .model or llama2.c .bin file");
 }
 
 } // namespace tokenizer

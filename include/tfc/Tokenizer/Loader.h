@@ -10,6 +10,14 @@
 //     conversion: word-initial tokens carry a U+2581 prefix, continuation
 //     tokens carry none; the GGUF stores no casing settings, so the tokenizer
 //     lowercases and strips accents unless LoadOptions say otherwise).
+//   - a GGUF file whose tokenizer.ggml.model is "llama" (SentencePiece BPE:
+//     tokens, scores, token types) or "gpt2" (byte-level BPE: tokens,
+//     merges, tokenizer.ggml.pre naming the pre-tokenizer);
+//   - a Hugging Face tokenizer.json whose model is BPE with a ByteLevel
+//     pre-tokenizer (GPT-2, SmolLM2), with BOS/EOS from tokenizer_config.json
+//     when it is in the same folder;
+//   - a SentencePiece tokenizer.model (BPE type), or a folder holding one;
+//   - llama2.c's tokenizer.bin (a .bin file).
 // A file or folder the loader does not understand is an error that says why
 // (unsupported normalizer, model type ...), never a silently different
 // tokenizer.
@@ -33,8 +41,8 @@ struct LoadOptions {
   int stripAccents = -1;
 };
 
-/// Dispatches on `path`: a folder (Hugging Face), a tokenizer.json file, or
-/// a .gguf file.
+/// Dispatches on `path`: a folder (Hugging Face), a tokenizer.json file, a
+/// .gguf file, a SentencePiece .model or a llama2.c .bin file.
 Status loadTokenizer(const std::string &path, std::unique_ptr<Tokenizer> &out,
                      const LoadOptions &options = {});
 Status loadHfTokenizer(const std::string &dir, std::unique_ptr<Tokenizer> &out,

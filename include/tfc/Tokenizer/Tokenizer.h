@@ -1,7 +1,7 @@
 //===- Tokenizer.h - text to token ids for compiled models ------*- C++ -*-===//
 //
-// The interface every tokenizer model implements (WordPiece today;
-// SentencePiece and byte-level BPE later), the vocabulary they share, the
+// The interface every tokenizer model implements (WordPiece, SentencePiece
+// BPE, byte-level BPE), the vocabulary they share, the
 // single-sequence template ([CLS] A [SEP] for BERT, <s> A for LLaMA) and batch
 // encoding into the i64 tensors that compiled models take.
 //
@@ -42,6 +42,8 @@ struct AddedToken {
   int32_t id = -1;
   /// Matched in the normalized text rather than the raw text.
   bool normalized = false;
+  /// A special token (control): left out of decoded text unless asked for.
+  bool special = true;
 };
 
 class Tokenizer {
@@ -63,6 +65,26 @@ public:
   /// cannot even hold the special tokens.
   Status encodeWithSpecial(std::string_view text, size_t maxLength,
                            std::vector<int32_t> &ids) const;
+
+  // Decoding (ids -> text). See also StreamDecoder (Decode.h).
+
+  /// Appends the bytes token `id` stands for in decoded text ("\u2581the"
+  /// gives " the" in SentencePiece, "\u0120the" gives " the" in byte-level
+  /// BPE, <0x0A> gives "\n"). Special tokens (control, unknown, added) give
+  /// nothing unless `special`; out-of-range ids give nothing. The bytes may
+  /// be part of a UTF-8 sequence. The default appends the token text.
+  virtual void appendTokenBytes(int32_t id, bool special,
+                                std::string &out) const;
+  /// Whether decoding drops one leading ' ' of the first token after the
+  /// start or a BOS (SentencePiece's dummy prefix).
+  virtual bool decodeStripsLeadingSpace() const { return false; }
+  /// Control / unknown / added tokens; the default: the special ids and the
+  /// added tokens.
+  virtual bool isSpecialToken(int32_t id) const;
+  /// Whole decode: the tokens' bytes, the dummy-prefix space dropped, and
+  /// invalid UTF-8 replaced by U+FFFD.
+  std::string decode(const std::vector<int32_t> &ids,
+                     bool special = false) const;
 
   // Vocabulary.
   size_t vocabSize() const { return idToToken.size(); }
