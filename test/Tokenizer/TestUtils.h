@@ -2,6 +2,7 @@
 #ifndef TFC_TEST_TOKENIZER_TESTUTILS_H
 #define TFC_TEST_TOKENIZER_TESTUTILS_H
 
+#include "tfc/Tokenizer/Decode.h"
 #include "tfc/Tokenizer/Gguf.h"
 #include "tfc/Tokenizer/Loader.h"
 
@@ -36,23 +37,64 @@ inline bool readBytes(const std::string &path, std::string &out) {
   return true;
 }
 
+/// Where examples/llama-generate/fetch_vocab_vectors.py puts the intact
+/// llama.cpp test vocabularies: $TFC_VOCAB_CACHE, else .cache/ in the tree.
+inline std::string vocabCacheDir() {
+  if (const char *env = std::getenv("TFC_VOCAB_CACHE"))
+    if (*env)
+      return env;
+  return std::string(TFC_SOURCE_DIR) + "/.cache/tokenizer-vectors";
+}
+
+/// Whether `original` is the file that became `copy` through a UTF-8 text
+/// conversion (every invalid sequence replaced by U+FFFD), or the same file.
+inline bool isOriginalOf(const std::string &original, const std::string &copy) {
+  return original == copy || sanitizeUtf8(original) == copy;
+}
+
 /// Loads a GGUF vocab. A copy of such a file that went through a UTF-8 text
 /// conversion has each invalid byte replaced by EF BF BD, which breaks the
-/// binary layout; when the file fails to parse and holds that pattern, the
-/// pattern is collapsed back to one byte (0x80; the original value is lost,
-/// which only matters for numbers the tokenizer does not read) and `repaired`
-/// says so. Strings (the tokens) are valid UTF-8 and were not touched.
+/// binary layout. When the file holds that pattern and an intact copy of the
+/// same name is in vocabCacheDir() whose conversion gives exactly this file,
+/// the intact copy is loaded and `source` names it. Otherwise, if
+/// `collapseRepair` and the file fails to parse, the pattern is collapsed
+/// back to one byte (0x80; the original value is lost, which only matters
+/// for numbers the tokenizer does not read: fine for WordPiece, not for
+/// SentencePiece scores) and `repaired` says so. Strings (the tokens) are
+/// valid UTF-8 and were not touched.
 inline Status loadGgufVocab(const std::string &path,
                             std::unique_ptr<Tokenizer> &tok,
                             const LoadOptions &options, bool &repaired,
-                            std::string &firstError) {
+                            std::string &firstError, std::string *source,
+                            bool collapseRepair = true) {
   repaired = false;
+  std::string bytes;
+  if (readBytes(path, bytes) && bytes.find("\xEF\xBF\xBD") != std::string::npos) {
+    std::string name = path.substr(path.find_last_of('/') + 1);
+    std::string cached = vocabCacheDir() + "/" + name, original;
+    if (readBytes(cached, original) && isOriginalOf(original, bytes)) {
+      GgufFile file;
+      Status s = GgufFile::parse(original.data(), original.size(), file);
+      if (!s.ok())
+        return s.withContext(cached);
+      if (source)
+        *source = cached;
+      return tokenizerFromGguf(file, tok, options);
+    }
+    if (!collapseRepair)
+      return Status::error(
+          "test data not found: '" + path +
+          "' was damaged by a UTF-8 conversion and no verified original is "
+          "in '" + vocabCacheDir() +
+          "' (run examples/llama-generate/fetch_vocab_vectors.py)");
+  }
+  if (source)
+    *source = path;
   GgufFile file;
   Status s = GgufFile::open(path, file);
   if (!s.ok()) {
     firstError = s.message();
-    std::string bytes;
-    if (!readBytes(path, bytes))
+    if (!collapseRepair || !readBytes(path, bytes))
       return s;
     const std::string bad = "\xEF\xBF\xBD";
     if (bytes.find(bad) == std::string::npos)
