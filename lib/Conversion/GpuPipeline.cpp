@@ -129,8 +129,8 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
   Value cB = arith::ConstantIndexOp::create(b, loc, blockSize);
   SmallVector<Value> trips;
   Value total = c1;
-  for (auto [lb, ub, step] : llvm::zip(
-           loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+  for (auto [lb, ub, step] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
     Value span = arith::SubIOp::create(b, loc, ub, lb);
     // Empty or negative range: zero trips (a 0-block grid is not launched).
     span = arith::MaxSIOp::create(b, loc, span, c0);
@@ -139,9 +139,8 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
     total = arith::MulIOp::create(b, loc, total, trip);
   }
   Value blocks = arith::CeilDivUIOp::create(b, loc, total, cB);
-  auto grid = scf::ParallelOp::create(b, loc, ValueRange{c0, c0},
-                                      ValueRange{blocks, cB},
-                                      ValueRange{c1, c1});
+  auto grid = scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0}, ValueRange{blocks, cB}, ValueRange{c1, c1});
   b.setInsertionPointToStart(grid.getBody());
   Value blk = grid.getInductionVars()[0], thr = grid.getInductionVars()[1];
   Value lin = arith::AddIOp::create(
@@ -228,18 +227,18 @@ std::unique_ptr<Pass> mlir::tfc::createGpuMapLoopsPass(int64_t blockSize) {
 
 std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
                                            const GpuPipelineOptions &g) {
-  std::string p =
-      "one-shot-bufferize{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map},"
-      "canonicalize,cse";
+  std::string p = "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map},"
+                  "canonicalize,cse";
   // Everything the weights file can hold goes there (the runtime gives the
   // GPU a copy); what stays in the object is copied into buffers.
   p += ",tfc-externalize-weights{output=" + o.weightsPath + " min-bytes=1}";
   p += ",tfc-gpu-copy-constants";
   p += ",buffer-deallocation-pipeline,canonicalize";
   p += ",convert-linalg-to-parallel-loops,canonicalize,cse";
-  p += ",func.func(tfc-gpu-map-loops{block-size=" +
-       std::to_string(g.blockSize) + "}";
+  p +=
+      ",func.func(tfc-gpu-map-loops{block-size=" + std::to_string(g.blockSize) +
+      "}";
   // Host emulation (tests without a GPU): the mapped loops run as plain
   // loops on the CPU, which checks everything above numerically.
   const char *hostTail =
@@ -250,8 +249,9 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
       "convert-arith-to-llvm,convert-func-to-llvm,"
       "reconcile-unrealized-casts,canonicalize";
   if (g.emulateOnHost)
-    return p + "),lower-affine,convert-scf-to-cf,tfc-lower-reshape-views,"
-               "expand-strided-metadata,lower-affine" +
+    return p +
+           "),lower-affine,convert-scf-to-cf,tfc-lower-reshape-views,"
+           "expand-strided-metadata,lower-affine" +
            hostTail;
   p += ",convert-parallel-loops-to-gpu)";
   p += ",gpu-kernel-outlining,lower-affine,convert-scf-to-cf,"

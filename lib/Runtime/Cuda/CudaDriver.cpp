@@ -1,7 +1,7 @@
 //===- CudaDriver.cpp - driver loading, device, errors, managed memory ----===//
 
-#include "Cuda.h"
 #include "CudaDriver.h"
+#include "Cuda.h"
 
 #include <atomic>
 #include <dlfcn.h>
@@ -70,8 +70,8 @@ void load(LoadState &s) {
   bool missing = false;
   auto resolve = [&](const char *name, void **slot) {
     CUdriverProcAddressQueryResult found;
-    CUresult r = getProc(name, slot, CUDA_VERSION, CU_GET_PROC_ADDRESS_DEFAULT,
-                         &found);
+    CUresult r =
+        getProc(name, slot, CUDA_VERSION, CU_GET_PROC_ADDRESS_DEFAULT, &found);
     if (r != CUDA_SUCCESS || found != CU_GET_PROC_ADDRESS_SUCCESS || !*slot) {
       *slot = nullptr;
       if (!missing)
@@ -112,15 +112,14 @@ void load(LoadState &s) {
     return fail(r, "cuDevicePrimaryCtxRetain");
   char name[256] = {};
   int major = 0, minor = 0;
-  if ((r = d.cuDeviceGetName(name, sizeof(name) - 1, d.device)) !=
-      CUDA_SUCCESS)
+  if ((r = d.cuDeviceGetName(name, sizeof(name) - 1, d.device)) != CUDA_SUCCESS)
     return fail(r, "cuDeviceGetName");
-  if ((r = d.cuDeviceGetAttribute(
-           &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d.device)) !=
-          CUDA_SUCCESS ||
-      (r = d.cuDeviceGetAttribute(
-           &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d.device)) !=
-          CUDA_SUCCESS)
+  if ((r = d.cuDeviceGetAttribute(&major,
+                                  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                                  d.device)) != CUDA_SUCCESS ||
+      (r = d.cuDeviceGetAttribute(&minor,
+                                  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                                  d.device)) != CUDA_SUCCESS)
     return fail(r, "cuDeviceGetAttribute(COMPUTE_CAPABILITY)");
   s.name = format("%s (sm_%d%d)", name, major, minor);
   s.ok = true;
@@ -189,10 +188,9 @@ void *managedAlloc(uint64_t bytes) {
   if (!d)
     return nullptr;
   CUdeviceptr p = 0;
-  if (!check(d->cuMemAllocManaged(&p, bytes ? bytes : 1,
-                                  CU_MEM_ATTACH_GLOBAL),
-             "cuMemAllocManaged", format("(%llu bytes)",
-                                         (unsigned long long)bytes)))
+  if (!check(d->cuMemAllocManaged(&p, bytes ? bytes : 1, CU_MEM_ATTACH_GLOBAL),
+             "cuMemAllocManaged",
+             format("(%llu bytes)", (unsigned long long)bytes)))
     return nullptr;
   return reinterpret_cast<void *>(p);
 }

@@ -1,4 +1,5 @@
-//===- CudaDriver.h - CUDA driver entry points, loaded at run time -*- C++ -*-===//
+//===- CudaDriver.h - CUDA driver entry points, loaded at run time -*- C++
+//-*-===//
 //
 // Only CudaDriver.cpp and MgpuWrappers.cpp include this (TFC_ENABLE_CUDA=ON).
 // libtfcrt does not link libcuda: the driver is dlopen'ed at first use and

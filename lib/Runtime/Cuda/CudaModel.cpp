@@ -25,11 +25,11 @@ tfc_status gpuLoadModel(tfc_model *m) {
   cuda::clearError();
   m->gpuWeights = cuda::managedAlloc(bytes);
   if (!m->gpuWeights) {
-    tfc_status s = setError(
-        TFC_ERR_OUT_OF_MEMORY,
-        format("cannot allocate %llu bytes of managed memory for the "
-               "weights: %s",
-               (unsigned long long)bytes, cuda::error().c_str()));
+    tfc_status s =
+        setError(TFC_ERR_OUT_OF_MEMORY,
+                 format("cannot allocate %llu bytes of managed memory for the "
+                        "weights: %s",
+                        (unsigned long long)bytes, cuda::error().c_str()));
     cuda::clearError();
     return s;
   }

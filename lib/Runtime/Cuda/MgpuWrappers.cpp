@@ -60,11 +60,13 @@ CUmodule loadModule(const void *data, const char *how, int optLevel) {
                           CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
                           CU_JIT_OPTIMIZATION_LEVEL};
   void *values[3] = {log, reinterpret_cast<void *>(sizeof(log) - 1),
-                     reinterpret_cast<void *>(static_cast<intptr_t>(
-                         optLevel < 0 ? 0 : optLevel > 4 ? 4 : optLevel))};
+                     reinterpret_cast<void *>(
+                         static_cast<intptr_t>(optLevel < 0   ? 0
+                                               : optLevel > 4 ? 4
+                                                              : optLevel))};
   CUmodule module = nullptr;
-  CUresult r = d->cuModuleLoadDataEx(&module, data, optLevel >= 0 ? 3 : 2,
-                                     opts, values);
+  CUresult r =
+      d->cuModuleLoadDataEx(&module, data, optLevel >= 0 ? 3 : 2, opts, values);
   if (r != CUDA_SUCCESS) {
     const char *name = nullptr;
     d->cuGetErrorName(r, &name);
@@ -126,8 +128,8 @@ TFCRT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
     return;
   auto f = static_cast<CUfunction>(function);
   lastLaunched = f;
-  check(d->cuLaunchKernel(f, gridX, gridY, gridZ, blockX, blockY, blockZ,
-                          smem, static_cast<CUstream>(stream), params, extra),
+  check(d->cuLaunchKernel(f, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
+                          static_cast<CUstream>(stream), params, extra),
         "cuLaunchKernel",
         format("('%s', grid %ld x %ld x %ld, block %ld x %ld x %ld)",
                nameOf(f).c_str(), (long)gridX, (long)gridY, (long)gridZ,
@@ -159,8 +161,9 @@ TFCRT_EXPORT void mgpuStreamSynchronize(void *stream) {
   // A kernel's execution errors (bad address, trap) surface here.
   check(d->cuStreamSynchronize(static_cast<CUstream>(stream)),
         "cuStreamSynchronize",
-        lastLaunched ? format("(after kernel '%s')", nameOf(lastLaunched).c_str())
-                     : std::string());
+        lastLaunched
+            ? format("(after kernel '%s')", nameOf(lastLaunched).c_str())
+            : std::string());
 }
 
 TFCRT_EXPORT void mgpuStreamWaitEvent(void *stream, void *event) {
@@ -214,10 +217,9 @@ TFCRT_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
   if (!d)
     return nullptr;
   CUdeviceptr p = 0;
-  CUresult r = isHostShared
-                   ? d->cuMemAllocManaged(&p, bytes ? bytes : 1,
-                                          CU_MEM_ATTACH_GLOBAL)
-                   : d->cuMemAlloc(&p, bytes ? bytes : 1);
+  CUresult r = isHostShared ? d->cuMemAllocManaged(&p, bytes ? bytes : 1,
+                                                   CU_MEM_ATTACH_GLOBAL)
+                            : d->cuMemAlloc(&p, bytes ? bytes : 1);
   if (!check(r, isHostShared ? "cuMemAllocManaged" : "cuMemAlloc",
              format("(%llu bytes)", (unsigned long long)bytes)))
     return nullptr;
@@ -314,6 +316,6 @@ TFCRT_EXPORT void mgpuMemHostUnregisterMemRef(int64_t rank, void *desc,
 
 TFCRT_EXPORT void mgpuSetDefaultDevice(int32_t device) {
   if (device != 0)
-    recordError(format("mgpuSetDefaultDevice(%d): only device 0 is supported",
-                       device));
+    recordError(
+        format("mgpuSetDefaultDevice(%d): only device 0 is supported", device));
 }
