@@ -90,6 +90,53 @@ def TfcRaiseAttention : Pass<"tfc-raise-attention", "func::FuncOp"> {
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
 
+def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
+  let summary = "Derive a cached step entry tfc_<name>_step from a full-sequence causal decoder";
+  let description = [{
+    Runs after the raising passes on the entry `tfc_<name>_main(input_ids
+    [b, n], attention_mask [b, n]) -> logits [b, n, V]` and adds a second
+    entry (marked `tfc.step_entry`; the constants are shared, so both use
+    the same .tfcw offsets):
+      tfc_<name>_step(input_ids [b, n], attention_mask [b, T] (T = past + n,
+                      the whole sequence's mask), past (tensor<i64>),
+                      cache memref<L x 2 x b x hkv x max_len x d>)
+                      -> logits [b, n, V]
+    The cache holds, for every layer l, the keys (cache[l, 0]) and values
+    (cache[l, 1]) after rotary, kv heads only (GQA). It is a function
+    argument written in place: `bufferization.to_tensor restrict writable`,
+    one `tensor.insert_slice` of the n new rows at [past, past + n) per
+    layer and K/V, and a final `bufferization.materialize_in_destination`,
+    so one-shot bufferization updates the caller's buffer and allocates no
+    cache. Per `tfc.attention` (layer l in program order): the new key /
+    value rows go into the cache and the op attends over cache[l, :, :, :,
+    0:T]; `causal = true`, `window` = the op's or the `window` option's
+    (the smaller; the option also applies to the main entry so the two
+    agree). The mask: causal and window terms are split off (the op's own
+    proof, or RaiseAttentionMask's analysis of an i1 mask or of
+    `select(c, 0, fill)` with fill <= -1e30, whose fully masked rows then
+    give 0 instead of an average: only padded query positions); the
+    residual, which must be computed from attention_mask and the sequence
+    length alone, is recomputed for length T (its ops cloned with n -> T)
+    and, if it varies along queries, sliced to rows [past, past + n).
+    Every `tfc.range` from 0 step 1 of length n (the positions feeding
+    rotary cos/sin or position embeddings) starts at past instead; any
+    other use of attention_mask sees its slice [:, past:past + n].
+    Refuses, with a diagnostic: no tfc.attention; an attention that is not
+    provably causal (an encoder); key/value that are not [b, h, n, d] of
+    this step with static h and d equal across layers and between K and V;
+    a static sequence length; a residual mask that depends on other values.
+  }];
+  let options = [
+    Option<"maxLen", "max-len", "int64_t", "0",
+           "Static cache length (0: a dynamic dim, chosen by the runtime session)">,
+    Option<"window", "window", "int64_t", "0",
+           "Sliding attention window W > 0: a query sees keys i - j < W (both entries)">
+  ];
+  let dependentDialects = ["::mlir::tfc::TfcDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
+}
+
 def TfcToLinalg : Pass<"tfc-to-linalg", "ModuleOp"> {
   let summary = "Plain lowering of every tfc op to linalg / tensor / arith / math";
   let description = [{

@@ -22,6 +22,17 @@ using namespace mlir;
 
 namespace {
 
+/// The main entry and, with tfc-kv-cache, the step entry.
+SmallVector<func::FuncOp> entryFunctions(ModuleOp module) {
+  SmallVector<func::FuncOp> entries;
+  module.walk([&](func::FuncOp f) {
+    if ((f->hasAttr("tfc.entry") || f->hasAttr("tfc.step_entry")) &&
+        !f.isExternal())
+      entries.push_back(f);
+  });
+  return entries;
+}
+
 struct OutlineKernelsPass
     : public PassWrapper<OutlineKernelsPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(OutlineKernelsPass)
@@ -35,14 +46,11 @@ struct OutlineKernelsPass
   }
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    func::FuncOp entry;
-    module.walk([&](func::FuncOp f) {
-      if (f->hasAttr("tfc.entry"))
-        entry = f;
-    });
-    if (!entry || entry.isExternal())
-      return;
+    for (func::FuncOp entry : entryFunctions(getOperation()))
+      outline(entry);
+  }
+
+  void outline(func::FuncOp entry) {
     SmallVector<Operation *> nests;
     for (Operation &op : entry.getBody().front())
       if (isa<scf::ForOp, scf::ParallelOp>(op))
@@ -135,12 +143,8 @@ struct InsertProfilingPass
   }
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    func::FuncOp entry;
-    module.walk([&](func::FuncOp f) {
-      if (f->hasAttr("tfc.entry"))
-        entry = f;
-    });
-    if (!entry || entry.isExternal())
+    SmallVector<func::FuncOp> entries = entryFunctions(module);
+    if (entries.empty())
       return;
     OpBuilder b(&getContext());
     auto i64 = b.getI64Type();
@@ -153,10 +157,11 @@ struct InsertProfilingPass
     llvm::StringMap<int64_t> ids;
     SmallVector<Attribute> names;
     SmallVector<func::CallOp> calls;
-    entry.walk([&](func::CallOp c) {
-      if (!c.getCallee().starts_with("tfcrt_prof"))
-        calls.push_back(c);
-    });
+    for (func::FuncOp entry : entries)
+      entry.walk([&](func::CallOp c) {
+        if (!c.getCallee().starts_with("tfcrt_prof"))
+          calls.push_back(c);
+      });
     for (func::CallOp c : calls) {
       std::string cls = opClassOf(c.getLoc());
       auto it = ids.try_emplace(cls, (int64_t)names.size());

@@ -1,5 +1,6 @@
 //===- Emit.cpp - object, header and model descriptor emission ------------===//
 #include "tfc/Target/Emit.h"
+#include "tfc/Runtime/tfc_runtime.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -32,6 +33,15 @@ func::FuncOp mlir::tfc::findEntry(ModuleOp module) {
   return entry;
 }
 
+func::FuncOp mlir::tfc::findStepEntry(ModuleOp module) {
+  func::FuncOp step;
+  module.walk([&](func::FuncOp f) {
+    if (f->hasAttr("tfc.step_entry"))
+      step = f;
+  });
+  return step;
+}
+
 static std::string dtypeName(Type t) {
   if (t.isF32()) return "f32";
   if (t.isF16()) return "f16";
@@ -48,8 +58,9 @@ FailureOr<std::string> mlir::tfc::collectSignature(func::FuncOp entry) {
   std::ostringstream os;
   auto line = [&](const char *dir, Type type, DictionaryAttr attrs,
                   unsigned idx) -> LogicalResult {
-    auto t = dyn_cast<RankedTensorType>(type);
-    if (!t)
+    // Tensors, and memrefs for buffers the caller owns (the KV cache).
+    auto t = dyn_cast<ShapedType>(type);
+    if (!t || !isa<RankedTensorType, MemRefType>(type))
       return entry.emitError("entry ") << dir << " #" << idx
                                        << " is not a ranked tensor";
     std::string dt = dtypeName(t.getElementType());
@@ -104,6 +115,13 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
   strGlobal(pre + "_name", info.name);
   strGlobal(pre + "_signature", info.signature);
   strGlobal(pre + "_op_classes", info.opClasses);
+  bool hasStep = !info.stepEntrySymbol.empty();
+  if (hasStep) {
+    if (!m.lookupSymbol(info.stepEntrySymbol))
+      return m.emitError("step entry symbol '")
+             << info.stepEntrySymbol << "' not found";
+    strGlobal(pre + "_step_signature", info.stepSignature);
+  }
 
   unsigned nin = 0, nout = 0;
   for (StringRef l : llvm::split(StringRef(info.signature), '\n')) {
@@ -112,8 +130,12 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
     else if (l.starts_with("out "))
       ++nout;
   }
+  // The KV-cache fields are always there (null without a step entry);
+  // TFC_MODEL_FLAG_KV_CACHE says whether they mean anything.
   auto structTy = LLVM::LLVMStructType::getLiteral(
-      ctx, {i32, i32, i32, i32, ptr, ptr, ptr, i64, i64, ptr});
+      ctx, {i32, i32, i32, i32, ptr, ptr, ptr, i64, i64, ptr, ptr, ptr, i64,
+            i64});
+  uint32_t flags = info.flags | (hasStep ? TFC_MODEL_FLAG_KV_CACHE : 0u);
   auto makeDesc = [&](StringRef sym) {
     auto g = LLVM::GlobalOp::create(b, loc, structTy, /*isConstant=*/true,
                                     LLVM::Linkage::External, sym, Attribute());
@@ -131,10 +153,25 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
     auto addr = [&](StringRef s) {
       return LLVM::AddressOfOp::create(b, loc, ptr, s);
     };
-    Value fields[] = {c32(1u), c32(nin), c32(nout), c32(info.flags),
-                      addr(pre + "_name"), addr(pre + "_signature"),
-                      addr(info.entrySymbol), c64(info.weightsSize),
-                      c64(info.weightsHash), addr(pre + "_op_classes")};
+    auto addrOrNull = [&](StringRef s) -> Value {
+      if (hasStep)
+        return addr(s);
+      return LLVM::ZeroOp::create(b, loc, ptr);
+    };
+    Value fields[] = {c32(1u),
+                      c32(nin),
+                      c32(nout),
+                      c32(flags),
+                      addr(pre + "_name"),
+                      addr(pre + "_signature"),
+                      addr(info.entrySymbol),
+                      c64(info.weightsSize),
+                      c64(info.weightsHash),
+                      addr(pre + "_op_classes"),
+                      addrOrNull(info.stepEntrySymbol),
+                      addrOrNull(pre + "_step_signature"),
+                      c64(info.kvMaxLen),
+                      c64(info.kvWindow)};
     for (auto [i, f] : llvm::enumerate(fields))
       v = LLVM::InsertValueOp::create(b, loc, v, f, (int64_t)i);
     LLVM::ReturnOp::create(b, loc, v);

@@ -77,17 +77,21 @@ struct ExternalizeWeightsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    func::FuncOp entry;
+    // The main entry and, with tfc-kv-cache, the step entry: both read the
+    // same weights at the same offsets.
+    SmallVector<func::FuncOp> entries;
+    bool hasMain = false;
     module.walk([&](func::FuncOp f) {
-      if (f->hasAttr("tfc.entry"))
-        entry = f;
+      if (f->hasAttr("tfc.entry") || f->hasAttr("tfc.step_entry"))
+        entries.push_back(f);
+      hasMain |= f->hasAttr("tfc.entry");
     });
-    if (!entry) {
+    if (!hasMain) {
       module.emitError("no function marked tfc.entry");
       return signalPassFailure();
     }
     std::string data;
-    SmallVector<Entry> entries;
+    SmallVector<Entry> table;
     DenseMap<StringAttr, uint64_t> offsets;
     SmallVector<memref::GlobalOp> moved;
     for (auto g : module.getOps<memref::GlobalOp>()) {
@@ -108,7 +112,7 @@ struct ExternalizeWeightsPass
               SmallVector<int64_t>(mt.getShape())};
       offsets[g.getSymNameAttr()] = data.size();
       data += *bytes;
-      entries.push_back(e);
+      table.push_back(e);
       moved.push_back(g);
     }
     data.resize(llvm::alignTo(data.size(), TFCW_ALIGN), '\0');
@@ -116,27 +120,29 @@ struct ExternalizeWeightsPass
     // New leading argument: the data section as memref<?xi8>.
     OpBuilder b(module.getContext());
     auto wType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
-    if (failed(entry.insertArgument(0u, wType, {}, entry.getLoc())))
-      return signalPassFailure();
-    entry.setArgAttr(0, "tfc.weights", b.getUnitAttr());
-    Value weights = entry.getArgument(0);
-    SmallVector<memref::GetGlobalOp> uses;
-    entry.walk([&](memref::GetGlobalOp gg) {
-      if (offsets.count(gg.getNameAttr().getAttr()))
-        uses.push_back(gg);
-    });
-    for (memref::GetGlobalOp gg : uses) {
-      b.setInsertionPoint(gg);
-      Value off = arith::ConstantIndexOp::create(b, gg.getLoc(),
-                                                 offsets[gg.getNameAttr().getAttr()]);
-      Value view = memref::ViewOp::create(b, gg.getLoc(), gg.getType(), weights,
-                                          off, ValueRange{});
-      gg.replaceAllUsesWith(view);
-      gg.erase();
+    for (func::FuncOp entry : entries) {
+      if (failed(entry.insertArgument(0u, wType, {}, entry.getLoc())))
+        return signalPassFailure();
+      entry.setArgAttr(0, "tfc.weights", b.getUnitAttr());
+      Value weights = entry.getArgument(0);
+      SmallVector<memref::GetGlobalOp> uses;
+      entry.walk([&](memref::GetGlobalOp gg) {
+        if (offsets.count(gg.getNameAttr().getAttr()))
+          uses.push_back(gg);
+      });
+      for (memref::GetGlobalOp gg : uses) {
+        b.setInsertionPoint(gg);
+        Value off = arith::ConstantIndexOp::create(
+            b, gg.getLoc(), offsets[gg.getNameAttr().getAttr()]);
+        Value view = memref::ViewOp::create(b, gg.getLoc(), gg.getType(),
+                                            weights, off, ValueRange{});
+        gg.replaceAllUsesWith(view);
+        gg.erase();
+      }
     }
     for (memref::GlobalOp g : moved) {
       if (!SymbolTable::symbolKnownUseEmpty(g, module)) {
-        g.emitError("weight global is used outside the entry function");
+        g.emitError("weight global is used outside the entry functions");
         return signalPassFailure();
       }
       g.erase();
@@ -153,9 +159,9 @@ struct ExternalizeWeightsPass
     put<uint64_t>(header, 0); // header_size, patched below
     put<uint64_t>(header, data.size());
     put<uint64_t>(header, hash);
-    put<uint32_t>(header, entries.size());
+    put<uint32_t>(header, table.size());
     put<uint32_t>(header, 0);
-    for (const Entry &e : entries) {
+    for (const Entry &e : table) {
       put<uint64_t>(header, e.offset);
       put<uint64_t>(header, e.nbytes);
       put<uint32_t>(header, e.dtype);

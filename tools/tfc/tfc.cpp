@@ -2,7 +2,7 @@
 //
 //   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
-//       [--no-kernels]
+//       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W]]
 //
 // Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
 // emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
@@ -78,6 +78,19 @@ static cl::opt<bool> profileOpt("profile",
                                 cl::init(false));
 static cl::opt<bool> timing("time", cl::desc("Print compile-time phases"),
                             cl::init(false));
+static cl::opt<std::string> kvCacheOpt(
+    "kv-cache", cl::ValueOptional, cl::value_desc("MAX_LEN"),
+    cl::desc("Also emit the cached step entry tfc_<name>_step for "
+             "tfc_session_* (--tfc-kv-cache); MAX_LEN is the sessions' "
+             "default cache length (default 512)"));
+static cl::opt<bool> kvStaticLen(
+    "kv-static-len", cl::init(false),
+    cl::desc("With --kv-cache: fix the cache length at MAX_LEN in the code "
+             "(sessions must use it) instead of choosing it per session"));
+static cl::opt<int64_t> kvWindowOpt(
+    "kv-window", cl::init(0), cl::value_desc("W"),
+    cl::desc("With --kv-cache: sliding attention window W (a query sees the "
+             "last W positions) in both entries"));
 
 static std::string sanitize(StringRef s) {
   std::string out;
@@ -184,7 +197,21 @@ int main(int argc, char **argv) {
   if (failed(signature))
     return 1;
 
+  bool kvCache = kvCacheOpt.getNumOccurrences() > 0;
+  int64_t kvMaxLen = 512;
+  if (kvCache && !kvCacheOpt.empty() &&
+      (StringRef(kvCacheOpt).getAsInteger(10, kvMaxLen) || kvMaxLen <= 0))
+    return fail("--kv-cache=" + kvCacheOpt +
+                ": expected a positive maximum length");
+  if (kvCache && cuda)
+    return fail("--kv-cache is not supported with --target=cuda yet");
+  if (kvWindowOpt < 0 || ((kvWindowOpt || kvStaticLen) && !kvCache))
+    return fail("--kv-window / --kv-static-len need --kv-cache (window >= 0)");
+
   tfc::PipelineOptions po;
+  po.kvCache = kvCache;
+  po.kvMaxLen = kvStaticLen ? kvMaxLen : 0;
+  po.kvWindow = kvWindowOpt;
   po.raise = !noRaise;
   po.kernels = !noKernels;
   po.profile = profileOpt;
@@ -208,6 +235,14 @@ int main(int argc, char **argv) {
   phase("lowering to linalg");
   if (emitKind == "linalg")
     return writeText(".linalg.mlir", [&](raw_ostream &os) { printModule(*module, os); });
+  std::string stepName, stepSignature;
+  if (func::FuncOp step = tfc::findStepEntry(*module)) {
+    stepName = step.getSymName().str();
+    FailureOr<std::string> sig = tfc::collectSignature(step);
+    if (failed(sig))
+      return 1;
+    stepSignature = *sig;
+  }
   if (cuda) {
     tfc::GpuPipelineOptions go;
     go.chip = cudaChip;
@@ -234,6 +269,12 @@ int main(int argc, char **argv) {
   if (auto a = (*module)->getAttrOfType<IntegerAttr>("tfc.weights_hash"))
     info.weightsHash = (uint64_t)a.getInt();
   info.exportGenericAlias = emitKind == "shared";
+  if (!stepName.empty()) {
+    info.stepEntrySymbol = "_mlir_ciface_" + stepName;
+    info.stepSignature = stepSignature;
+    info.kvMaxLen = kvMaxLen;
+    info.kvWindow = kvWindowOpt;
+  }
   if (cuda && !cudaEmulate)
     info.flags |= TFC_MODEL_FLAG_CUDA;
   if (auto classes = (*module)->getAttrOfType<ArrayAttr>("tfc.op_classes"))

@@ -62,6 +62,11 @@ typedef enum tfc_dtype {
  * without CUDA, or with no usable device, refuses such a model at load
  * (TFC_ERR_UNSUPPORTED). */
 #define TFC_MODEL_FLAG_CUDA 1u
+/* tfc_model_desc.flags: the descriptor has the KV-cache fields after
+ * op_classes (tfc --kv-cache): a step entry and its signature, used by the
+ * tfc_session_* API. Descriptors without this bit may end at op_classes
+ * (models compiled before the fields existed), so nothing reads them then. */
+#define TFC_MODEL_FLAG_KV_CACHE 2u
 
 /* Static description of a compiled model; emitted by the compiler. */
 typedef struct tfc_model_desc {
@@ -83,6 +88,23 @@ typedef struct tfc_model_desc {
   /* Newline-separated names of op classes for the profiler; an id passed to
    * tfcrt_prof_enter/exit is an index into this list. May be "". */
   const char *op_classes;
+  /* Only when flags & TFC_MODEL_FLAG_KV_CACHE (docs/DESIGN.md, "KV cache"):
+   * step_entry is the C interface of
+   *   tfc_<name>_step(weights, input_ids [b, n] i64,
+   *                   attention_mask [b, T] i64 (T = past + n),
+   *                   past (rank-0 i64), cache [L, 2, b, hkv, max_len, d])
+   *     -> logits [b, n, V]
+   * which appends n tokens after `past` cached ones: it writes their keys
+   * (cache[l, 0]) and values (cache[l, 1]) at [past, past + n) of every
+   * layer l in place and attends over [0, T). step_signature describes its
+   * inputs and outputs in the format of `signature` (the cache's max_len
+   * dim is a symbol unless it was fixed at compile time). kv_max_len is the
+   * cache length a session gets by default; kv_window > 0 is the sliding
+   * attention window both entries apply. */
+  void *step_entry;
+  const char *step_signature;
+  uint64_t kv_max_len;
+  uint64_t kv_window;
 } tfc_model_desc;
 
 /* A dense, row-major tensor. */

@@ -10,6 +10,8 @@ namespace mlir::tfc {
 
 /// The entry function (marked `tfc.entry`) or null.
 func::FuncOp findEntry(ModuleOp module);
+/// The cached step entry added by tfc-kv-cache (`tfc.step_entry`) or null.
+func::FuncOp findStepEntry(ModuleOp module);
 
 /// The runtime signature text of the entry (see tfc_model_desc.signature),
 /// from the `tfc.name` / `tfc.dims` attributes the importer set.
@@ -23,6 +25,10 @@ struct ModelDescInfo {
   std::string opClasses;
   bool exportGenericAlias = false; // also define tfc_model_desc_v1
   uint32_t flags = 0;              // tfc_model_desc.flags (TFC_MODEL_FLAG_*)
+  // KV cache (TFC_MODEL_FLAG_KV_CACHE): step entry, its signature, defaults.
+  std::string stepEntrySymbol;     // "" = none
+  std::string stepSignature;
+  uint64_t kvMaxLen = 0, kvWindow = 0;
 };
 
 /// Adds the `tfc_<name>_desc` global to a module in the LLVM dialect.
