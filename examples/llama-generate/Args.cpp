@@ -36,7 +36,9 @@ std::string usage(const char *argv0) {
          " -m MODEL.so --tokenizer FILE_OR_DIR [-p PROMPT] [-n STEPS]\n"
          "       [--temp T] [--top-k K] [--top-p P] [--seed S] [--chat]\n"
          "       [--system TEXT] [--echo] [--weights W.tfcw] [--threads N]\n"
-         "   or: " + p + " --tokenizer FILE_OR_DIR --tokenize TEXT\n"
+         "   or: " +
+         p +
+         " --tokenizer FILE_OR_DIR --tokenize TEXT\n"
          "\n"
          "Generates text with a decoder compiled by tfc (--emit=shared): the\n"
          "text goes to stdout as it is generated, statistics to stderr.\n"

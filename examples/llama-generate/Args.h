@@ -12,18 +12,18 @@ struct Options {
   std::string tokenizer; // --tokenizer FILE_OR_DIR
   std::string prompt;    // -p
   bool havePrompt = false;
-  std::string system;    // --system (chat); default: the template's
+  std::string system; // --system (chat); default: the template's
   bool haveSystem = false;
-  std::string tokenize;  // --tokenize TEXT: print ids and exit
+  std::string tokenize; // --tokenize TEXT: print ids and exit
   bool haveTokenize = false;
-  int steps = 256;       // -n: tokens to generate at most
-  float temperature = 1.0f; // --temp / -t
-  float topP = 0.9f;     // --top-p
-  int topK = 0;          // --top-k
+  int steps = 256;             // -n: tokens to generate at most
+  float temperature = 1.0f;    // --temp / -t
+  float topP = 0.9f;           // --top-p
+  int topK = 0;                // --top-k
   unsigned long long seed = 0; // --seed / -s; 0 = from the clock
-  bool chat = false;     // --chat
-  bool echo = false;     // --echo: print the prompt too (llama2.c does)
-  int threads = 0;       // --threads: 0 = the runtime's default
+  bool chat = false;           // --chat
+  bool echo = false;           // --echo: print the prompt too (llama2.c does)
+  int threads = 0;             // --threads: 0 = the runtime's default
   bool help = false;
 };
 

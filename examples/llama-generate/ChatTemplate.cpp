@@ -82,10 +82,9 @@ bool parseChatMl(const std::string &t, ChatMl &out, std::string &error) {
   out = ChatMl();
   // The family: each message as '<|im_start|>' + role + '\n' + content +
   // '<|im_end|>' + '\n', then '<|im_start|>assistant\n' as the prompt.
-  bool turns = t.find("'<|im_start|>' + message['role'] + '\n'") !=
-                   std::string::npos ||
-               t.find("'<|im_start|>' + message.role + '\n'") !=
-                   std::string::npos;
+  bool turns =
+      t.find("'<|im_start|>' + message['role'] + '\n'") != std::string::npos ||
+      t.find("'<|im_start|>' + message.role + '\n'") != std::string::npos;
   bool ends = t.find("<|im_end|>") != std::string::npos;
   bool prompt = t.find("<|im_start|>assistant\n") != std::string::npos;
   if (!turns || !ends || !prompt) {
@@ -100,9 +99,8 @@ bool parseChatMl(const std::string &t, ChatMl &out, std::string &error) {
     size_t from = at + head.size();
     size_t end = t.find("<|im_end|>", from);
     // A literal default, not an expression that inserts the message.
-    if (end != std::string::npos &&
-        t.compare(from, 1, "'") != 0 && t.find("{{", from) > end &&
-        t.find("'", from) > end)
+    if (end != std::string::npos && t.compare(from, 1, "'") != 0 &&
+        t.find("{{", from) > end && t.find("'", from) > end)
       out.defaultSystem = t.substr(from, end - from);
   }
   return true;

@@ -56,7 +56,8 @@ static std::string runtimeError(const char *what, tfc_status s) {
 bool FullSequenceDecoder::loadShared(const std::string &library,
                                      const std::string &weights,
                                      std::string &error) {
-  tfc_status s = tfc_model_load_shared(library.c_str(), weights.c_str(), &model);
+  tfc_status s =
+      tfc_model_load_shared(library.c_str(), weights.c_str(), &model);
   if (s != TFC_OK) {
     model = nullptr;
     error = runtimeError("loading the model", s);
@@ -137,7 +138,8 @@ bool FullSequenceDecoder::run(std::vector<float> &logits, std::string &error) {
             out.shape[1] == len && out.shape[2] > 0;
   if (ok) {
     vocab = static_cast<size_t>(out.shape[2]);
-    const float *last = static_cast<const float *>(out.data) + (len - 1) * vocab;
+    const float *last =
+        static_cast<const float *>(out.data) + (len - 1) * vocab;
     logits.assign(last, last + vocab);
   } else {
     error = "the model returned logits of an unexpected shape";

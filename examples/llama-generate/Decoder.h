@@ -1,4 +1,5 @@
-//===- Decoder.h - logits of the next token from a compiled model -*- C++ -*-===//
+//===- Decoder.h - logits of the next token from a compiled model -*- C++
+//-*-===//
 //
 // The model side of generation behind a small interface, so that the KV-cache
 // session API (issue 3) can replace the first implementation without touching

@@ -132,8 +132,8 @@ int main(int argc, char **argv) {
   so.temperature = opt.temperature;
   so.topP = opt.topP;
   so.topK = opt.topK;
-  so.seed = opt.seed ? opt.seed
-                     : static_cast<unsigned long long>(std::time(nullptr));
+  so.seed =
+      opt.seed ? opt.seed : static_cast<unsigned long long>(std::time(nullptr));
   Sampler sampler(so);
 
   // Prompt tokens go through the stream decoder so that the first generated

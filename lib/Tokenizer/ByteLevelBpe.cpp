@@ -59,8 +59,8 @@ void decodeWithOffsets(std::string_view text, std::vector<Cp> &out) {
 void splitGpt2(std::string_view text, const std::vector<Cp> &cps, size_t a,
                size_t b, std::vector<std::string_view> &words) {
   auto emit = [&](size_t from, size_t to) {
-    words.push_back(text.substr(cps[from].begin, cps[to - 1].end -
-                                                     cps[from].begin));
+    words.push_back(
+        text.substr(cps[from].begin, cps[to - 1].end - cps[from].begin));
   };
   size_t pos = a;
   while (pos < b) {
@@ -160,8 +160,9 @@ Status ByteLevelBpeTokenizer::init(
     int32_t a = tokenId(m.first), b = tokenId(m.second),
             ab = tokenId(m.first + m.second);
     if (a < 0 || b < 0 || ab < 0)
-      return Status::error("merge " + std::to_string(r) + " '" + m.first +
-                           " " + m.second + "' uses a token that is not in "
+      return Status::error("merge " + std::to_string(r) + " '" + m.first + " " +
+                           m.second +
+                           "' uses a token that is not in "
                            "the vocabulary");
     uint64_t key = static_cast<uint64_t>(a) << 32 | static_cast<uint32_t>(b);
     // The first (lowest-rank) rule for a pair wins, as in tokenizers.
@@ -236,8 +237,8 @@ void ByteLevelBpeTokenizer::bpe(std::string_view word,
     if (l.id < 0 || l.next != top.right || symbols[top.right].id < 0)
       continue;
     Symbol &r = symbols[top.right];
-    uint64_t key = static_cast<uint64_t>(l.id) << 32 |
-                   static_cast<uint32_t>(r.id);
+    uint64_t key =
+        static_cast<uint64_t>(l.id) << 32 | static_cast<uint32_t>(r.id);
     auto it = mergeRanks.find(key);
     if (it == mergeRanks.end() ||
         static_cast<int32_t>(it->second & 0xFFFFFFFFu) != top.merged)

@@ -211,10 +211,10 @@ Status loadBpe(const json &root, const json *config,
   if (u != model.end() && u->is_string())
     special.unk = tok->tokenId(u->get<std::string>());
   if (config) {
-    for (auto [key, id] : {std::pair<const char *, int32_t *>{"bos_token",
-                                                             &special.bos},
-                           {"eos_token", &special.eos},
-                           {"pad_token", &special.pad}}) {
+    for (auto [key, id] :
+         {std::pair<const char *, int32_t *>{"bos_token", &special.bos},
+          {"eos_token", &special.eos},
+          {"pad_token", &special.pad}}) {
       auto it = config->find(key);
       if (it == config->end())
         continue;

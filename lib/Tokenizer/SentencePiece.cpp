@@ -95,17 +95,16 @@ Status SentencePieceTokenizer::init(std::vector<SentencePieceEntry> pieces,
                              name + ", which the vocabulary lacks");
       }
   std::sort(userDefined.begin(), userDefined.end(),
-                   [](const std::string &a, const std::string &b) {
-                     return a.size() > b.size();
-                   });
+            [](const std::string &a, const std::string &b) {
+              return a.size() > b.size();
+            });
   if (special.unk < 0 && !opts.byteFallback)
     return Status::error("vocabulary without an unknown piece and without "
                          "byte fallback");
   setSpecialTokens(special);
   if (opts.matchSpecialPieces) {
     for (size_t i = 0; i < types.size(); ++i)
-      if ((types[i] == PieceType::Control ||
-           types[i] == PieceType::Unknown) &&
+      if ((types[i] == PieceType::Control || types[i] == PieceType::Unknown) &&
           !tokenText(static_cast<int32_t>(i)).empty())
         TFC_TRY(addAddedToken(
             {tokenText(static_cast<int32_t>(i)), static_cast<int32_t>(i)}));
@@ -119,7 +118,7 @@ float SentencePieceTokenizer::score(int32_t id) const {
 
 PieceType SentencePieceTokenizer::pieceType(int32_t id) const {
   return id >= 0 && static_cast<size_t>(id) < types.size() ? types[id]
-                                                            : PieceType::Unused;
+                                                           : PieceType::Unused;
 }
 
 bool SentencePieceTokenizer::isSpecialToken(int32_t id) const {

@@ -63,8 +63,13 @@ Ids enc(const Tokenizer &t, const std::string &text) {
 
 TEST(SentencePiece, MergesByScoreLeftmostFirst) {
   // 259 ▁ 260 a 261 b 262 ab 263 ▁a 264 ▁ab 265 ba
-  auto tok = makeSpm({{kSp, -10}, {"a", -10}, {"b", -10}, {"ab", -1},
-                      {kSp + "a", -2}, {kSp + "ab", -3}, {"ba", -1}});
+  auto tok = makeSpm({{kSp, -10},
+                      {"a", -10},
+                      {"b", -10},
+                      {"ab", -1},
+                      {kSp + "a", -2},
+                      {kSp + "ab", -3},
+                      {"ba", -1}});
   // "▁ab": ab (-1) beats ▁a (-2); then ▁ + ab -> ▁ab.
   EXPECT_EQ(enc(*tok, "ab"), (Ids{264}));
   // "▁aba": ab and ba tie at -1: the leftmost (ab) wins, then ▁ab, a.
@@ -225,9 +230,9 @@ TEST(SentencePieceFiles, ModelProto) {
   varint(t2, 3 << 3);
   varint(t2, 1);
   lenField(unigram, 2, t2); // a later field wins, as in protobuf
-  EXPECT_NE(sentencePieceModelFromBytes(unigram, tok).message().find(
-                "only BPE"),
-            std::string::npos);
+  EXPECT_NE(
+      sentencePieceModelFromBytes(unigram, tok).message().find("only BPE"),
+      std::string::npos);
   std::string nfkc = model;
   std::string n2;
   lenField(n2, 1, "nmt_nfkc");
@@ -258,15 +263,13 @@ TEST(ByteLevelBpe, Gpt2Pattern) {
             (Words{"I", "'m", " it", "'s", " we", "'ll", " '", "x"}));
   EXPECT_EQ(split("a   b", g), (Words{"a", "  ", " b"}));
   EXPECT_EQ(split("a \n\nb ", g), (Words{"a", " \n", "\n", "b", " "}));
-  EXPECT_EQ(split("x123 4.5!!", g),
-            (Words{"x", "123", " 4", ".", "5", "!!"}));
+  EXPECT_EQ(split("x123 4.5!!", g), (Words{"x", "123", " 4", ".", "5", "!!"}));
   EXPECT_EQ(split("na\xC3\xAFve \xE6\x97\xA5\xE6\x9C\xAC", g),
             (Words{"na\xC3\xAFve", " \xE6\x97\xA5\xE6\x9C\xAC"}));
   // Invalid UTF-8 bytes stand alone as "other" characters.
   EXPECT_EQ(split("a\xFF\xFE b", g), (Words{"a", "\xFF\xFE", " b"}));
   auto d = BpePreTokenizer::Gpt2IndividualDigits;
-  EXPECT_EQ(split("x123  42", d),
-            (Words{"x", "1", "2", "3", "  ", "4", "2"}));
+  EXPECT_EQ(split("x123  42", d), (Words{"x", "1", "2", "3", "  ", "4", "2"}));
 }
 
 TEST(ByteLevelBpe, MergesByRank) {
@@ -285,10 +288,10 @@ TEST(ByteLevelBpe, MergesByRank) {
     vocab.push_back(s);
   }
   const std::string G = "\xC4\xA0"; // U+0120, the byte ' '
-  vocab.push_back(G + "a");        // 256
-  vocab.push_back("ab");           // 257
-  vocab.push_back(G + "ab");       // 258
-  vocab.push_back("<|end|>");      // 259
+  vocab.push_back(G + "a");         // 256
+  vocab.push_back("ab");            // 257
+  vocab.push_back(G + "ab");        // 258
+  vocab.push_back("<|end|>");       // 259
   ASSERT_TRUE(tok->setVocab(vocab).ok());
   ASSERT_TRUE(tok->init({{"a", "b"}, {G, "a"}, {G, "ab"}}, {}).ok());
   ASSERT_TRUE(tok->addAddedToken({"<|end|>", 259}).ok());
@@ -308,8 +311,8 @@ TEST(ByteLevelBpe, MergesByRank) {
 
 TEST(Decode, CompleteUtf8Prefix) {
   EXPECT_EQ(completeUtf8Prefix("abc"), 3u);
-  EXPECT_EQ(completeUtf8Prefix("a\xE6\x97"), 1u);      // 2 of 3 bytes
-  EXPECT_EQ(completeUtf8Prefix("a\xF0\x9F\xA6"), 1u);  // 3 of 4
+  EXPECT_EQ(completeUtf8Prefix("a\xE6\x97"), 1u);     // 2 of 3 bytes
+  EXPECT_EQ(completeUtf8Prefix("a\xF0\x9F\xA6"), 1u); // 3 of 4
   EXPECT_EQ(completeUtf8Prefix("a\xF0\x9F\xA6\x99"), 5u);
   EXPECT_EQ(completeUtf8Prefix("a\xE0\x80"), 3u); // invalid: not held back
   EXPECT_EQ(completeUtf8Prefix("a\xFF"), 2u);
@@ -337,7 +340,7 @@ TEST(Decode, StreamHoldsBackPartialSequences) {
 
 TEST(Decode, LoaderDispatch) {
   std::unique_ptr<Tokenizer> tok;
-  EXPECT_NE(loadTokenizer("/nonexistent.model", tok).message().find(
-                "does not exist"),
-            std::string::npos);
+  EXPECT_NE(
+      loadTokenizer("/nonexistent.model", tok).message().find("does not exist"),
+      std::string::npos);
 }

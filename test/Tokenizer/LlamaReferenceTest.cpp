@@ -79,8 +79,8 @@ std::string escaped(const std::string &s) {
 
 // `fallback`: a column to use where `column` is absent (smollm2_json is
 // stored only where it differs from smollm2_gguf).
-void checkColumn(const Tokenizer &tok, const std::string &column,
-                 bool lossless, const char *fallback = nullptr) {
+void checkColumn(const Tokenizer &tok, const std::string &column, bool lossless,
+                 const char *fallback = nullptr) {
   std::vector<Row> rows = readRows();
   ASSERT_GT(rows.size(), 500u);
   size_t cases = 0, pass = 0, roundTrips = 0, roundTripPass = 0;
@@ -107,8 +107,8 @@ void checkColumn(const Tokenizer &tok, const std::string &column,
       if (back == r.text)
         ++roundTripPass;
       else
-        ADD_FAILURE() << column << " decode '" << escaped(back)
-                      << "'\n  of '" << escaped(r.text) << "'";
+        ADD_FAILURE() << column << " decode '" << escaped(back) << "'\n  of '"
+                      << escaped(r.text) << "'";
     }
   }
   std::cout << column << ": " << pass << "/" << cases << " texts match";

@@ -67,8 +67,9 @@ TEST(Sampler, TopKKeepsTheLargest) {
 TEST(Args, Parse) {
   Options o;
   std::string err;
-  const char *a1[] = {"g", "-m", "out/m.so", "--tokenizer", "t.bin", "-n",
-                      "16", "--temp", "0", "--seed", "7", "-p", "Hi"};
+  const char *a1[] = {"g",  "-m", "out/m.so", "--tokenizer", "t.bin",
+                      "-n", "16", "--temp",   "0",           "--seed",
+                      "7",  "-p", "Hi"};
   ASSERT_TRUE(parseArgs(13, a1, o, err)) << err;
   EXPECT_EQ(o.weights, "out/m.tfcw");
   EXPECT_EQ(o.steps, 16);
@@ -110,7 +111,7 @@ TEST(ChatTemplate, SmolLM2) {
   EXPECT_EQ(renderChatMl(chat, "Hi!", true, "Be brief."),
             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi!"
             "<|im_end|>\n<|im_start|>assistant\n");
-  EXPECT_FALSE(parseChatMl("{{ bos_token }}[INST] {{ message }} [/INST]",
-                           chat, err));
+  EXPECT_FALSE(
+      parseChatMl("{{ bos_token }}[INST] {{ message }} [/INST]", chat, err));
   EXPECT_NE(err.find("ChatML"), std::string::npos);
 }

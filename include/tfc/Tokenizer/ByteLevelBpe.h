@@ -6,7 +6,8 @@
 //   1. added / special tokens ("<|im_start|>") are matched in the raw text;
 //   2. the rest is split into words by the model's pre-tokenizer: GPT-2's
 //      pattern
-//        's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+//        's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+|
+//        ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 //      optionally after isolating every numeric character (Hugging Face's
 //      Digits(individual_digits) pre-tokenizer; llama.cpp's "smollm" and
 //      "starcoder" pre-tokenizers). The pattern is matched by hand, not with
@@ -29,7 +30,7 @@ namespace tfc {
 namespace tokenizer {
 
 enum class BpePreTokenizer {
-  Gpt2,               // GPT-2's pattern
+  Gpt2,                // GPT-2's pattern
   Gpt2IndividualDigits // every numeric character alone, then GPT-2's pattern
 };
 

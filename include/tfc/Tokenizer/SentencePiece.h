@@ -72,9 +72,7 @@ public:
                 std::vector<int32_t> &ids) const override;
   void appendTokenBytes(int32_t id, bool special,
                         std::string &out) const override;
-  bool decodeStripsLeadingSpace() const override {
-    return opts.addDummyPrefix;
-  }
+  bool decodeStripsLeadingSpace() const override { return opts.addDummyPrefix; }
   bool isSpecialToken(int32_t id) const override;
 
   const SentencePieceOptions &options() const { return opts; }
