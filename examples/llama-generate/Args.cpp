@@ -47,7 +47,7 @@ std::string usage(const char *argv0) {
          "                     .gguf, tokenizer.json or a Hugging Face folder\n"
          "  -p PROMPT          prompt (default: start from BOS alone)\n"
          "  -n STEPS           tokens to generate at most (default 256)\n"
-         "  --temp T, -t T     temperature; 0 = greedy (default 1.0)\n"
+         "  --temp T, -t T     temperature; 0 = greedy (the default)\n"
          "  --top-p P          nucleus sampling, llama2.c's sample_topp;\n"
          "                     0 or 1 = off (default 0.9)\n"
          "  --top-k K          keep the K most likely tokens (default 0: off)\n"

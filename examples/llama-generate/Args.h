@@ -17,7 +17,7 @@ struct Options {
   std::string tokenize; // --tokenize TEXT: print ids and exit
   bool haveTokenize = false;
   int steps = 256;             // -n: tokens to generate at most
-  float temperature = 1.0f;    // --temp / -t
+  float temperature = 0.0f;    // --temp / -t: 0 = greedy
   float topP = 0.9f;           // --top-p
   int topK = 0;                // --top-k
   unsigned long long seed = 0; // --seed / -s; 0 = from the clock

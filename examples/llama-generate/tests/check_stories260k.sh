@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles stories260K (TorchScript ONNX export) with tfc and checks that
-#   llama-generate -m stories.so --tokenizer tok512.bin -n 256 --temp 0
+#   llama-generate -m stories.so --tokenizer tok512.bin -n 256   (greedy: the default)
 # prints exactly expected-greedy.txt (llama2.c's `run -t 0` from BOS), byte
 # for byte. Also runs the seeded top-p sample (-t 1.0 -p 0.9 -s 133742 in
 # llama2.c's flags) and reports whether it matches
@@ -26,7 +26,7 @@ if [[ ! -f "$WORK/stories.so" || "$WORK/stories.so" -ot "$TFC" ]]; then
     { echo "FAIL: tfc could not compile stories260K"; exit 1; }
 fi
 status=0
-"$GEN" -m "$WORK/stories.so" --tokenizer "$DIR/tok512.bin" -n 256 --temp 0 \
+"$GEN" -m "$WORK/stories.so" --tokenizer "$DIR/tok512.bin" -n 256 \
   >"$WORK/greedy.txt" 2>"$WORK/greedy.err" || { cat "$WORK/greedy.err"; exit 1; }
 cat "$WORK/greedy.err"
 if cmp -s "$WORK/greedy.txt" "$DIR/expected-greedy.txt"; then
