@@ -24,6 +24,9 @@ if [ -z "${TFC_NO_MODELS:-}" ]; then
   scripts/get_models.sh
   "$venv/bin/python" scripts/export_models.py
   "$venv/bin/python" scripts/make_refs.py
+  # Intact copies of the llama.cpp tokenizer vocabularies (the shared ones
+  # were damaged by a text conversion; see examples/llama-generate).
+  "$venv/bin/python" examples/llama-generate/fetch_vocab_vectors.py
 fi
 stamp "build"
 scripts/build.sh
