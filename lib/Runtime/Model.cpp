@@ -373,9 +373,9 @@ TFCRT_EXPORT tfc_status tfc_model_output_info(const tfc_model *model, size_t i,
 
 namespace {
 
-tfc_status runModel(tfc_model *model, const tfc_tensor *inputs,
-                    size_t numInputs, tfc_tensor *outputs, size_t numOutputs) {
-  const Signature &sig = model->signature;
+tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
+                    const tfc_tensor *inputs, size_t numInputs,
+                    tfc_tensor *outputs, size_t numOutputs) {
   if (numInputs != sig.inputs.size() || (numInputs && !inputs))
     return setError(TFC_ERR_INVALID_ARGUMENT,
                     format("model '%s' takes %zu inputs, got %zu",
@@ -439,7 +439,7 @@ tfc_status runModel(tfc_model *model, const tfc_tensor *inputs,
   uint64_t failuresBefore = allocFailures();
   {
     CurrentModelScope scope(model);
-    if (!callEntry(model->desc->entry, results.data(), weightsDesc, inputDescs,
+    if (!callEntry(entry, results.data(), weightsDesc, inputDescs,
                    numInputs))
       return setError(TFC_ERR_UNSUPPORTED, "too many inputs");
   }
@@ -548,6 +548,15 @@ tfc_status runModel(tfc_model *model, const tfc_tensor *inputs,
 
 } // namespace
 
+tfc_status tfcrt::runEntry(tfc_model *model, void *entry,
+                           const Signature &sig, const tfc_tensor *inputs,
+                           size_t numInputs, tfc_tensor *outputs,
+                           size_t numOutputs) {
+  if (sig.inputs.size() > kMaxInputs)
+    return setError(TFC_ERR_UNSUPPORTED, "too many inputs");
+  return runModel(model, entry, sig, inputs, numInputs, outputs, numOutputs);
+}
+
 TFCRT_EXPORT tfc_status tfc_model_run(tfc_model *model,
                                       const tfc_tensor *inputs,
                                       size_t num_inputs, tfc_tensor *outputs,
@@ -555,7 +564,8 @@ TFCRT_EXPORT tfc_status tfc_model_run(tfc_model *model,
   if (!model || !model->desc)
     return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_model_run: NULL model");
   try {
-    tfc_status s = runModel(model, inputs, num_inputs, outputs, num_outputs);
+    tfc_status s = runModel(model, model->desc->entry, model->signature,
+                            inputs, num_inputs, outputs, num_outputs);
     if (s == TFC_OK)
       clearError();
     return s;

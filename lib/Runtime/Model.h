@@ -32,6 +32,12 @@ namespace tfcrt {
 /// Adds/removes a model from the registry tfc_profile_reset walks.
 void registerModel(tfc_model *model);
 void unregisterModel(tfc_model *model);
+/// Validates `inputs` against `sig` and calls `entry` (an entry of
+/// `model`: the main one or the KV-cache step) with the model's weights;
+/// as tfc_model_run otherwise. Does not clear the last error on success.
+tfc_status runEntry(tfc_model *model, void *entry, const Signature &sig,
+                    const tfc_tensor *inputs, size_t numInputs,
+                    tfc_tensor *outputs, size_t numOutputs);
 } // namespace tfcrt
 
 #endif // TFC_LIB_RUNTIME_MODEL_H

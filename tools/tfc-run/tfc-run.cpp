@@ -4,12 +4,15 @@
 //           [--reference ref.npz [--atol A] [--rtol R]] [--outputs out.npz]
 //           [--bench [--warmup N] [--iters N]] [--json] [--threads N]
 //           [--profile]
+//   tfc-run MODEL.so --inputs prompt.npz --decode N [--max-len M]
+//           [--prefill-chunk C] [--bench] [--outputs out.npz]   (Decode.cpp)
 //
 // Exit status: 0 success, 1 any error or a failed comparison, 2 bad usage.
 // See docs/RUNTIME.md.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Decode.h"
 #include "Gemm/Gemm.h"
 #include "Npz.h"
 #include "Signature.h"
@@ -50,13 +53,19 @@ const char *kUsage =
     "  --bench         time --warmup (3) then --iters (20) runs\n"
     "  --json          print one JSON object on stdout instead of text\n"
     "  --threads N     runtime threads (default: all cores)\n"
-    "  --profile       time per op class (model compiled with --profile)\n";
+    "  --profile       time per op class (model compiled with --profile)\n"
+    "  --decode N      KV-cache session (model compiled with --kv-cache):\n"
+    "                  prefill the inputs, N greedy decode steps, check them\n"
+    "                  against the full-sequence entry; --bench: tokens/s\n"
+    "  --max-len M     session cache length (default: the model's)\n"
+    "  --prefill-chunk C  prefill C tokens per call\n";
 
 struct Options {
   std::string model, weights, inputs, prefix, reference, outputs;
   double atol = 1e-4, rtol = 1e-4;
   bool bench = false, json = false, profile = false;
   int warmup = 3, iters = 20, threads = 0;
+  int decode = -1, maxLen = 0, prefillChunk = 0;
 };
 
 /// Usage error: message, usage text, exit 2.
@@ -118,6 +127,14 @@ Options parseArgs(int argc, char **argv) {
         usageError(a + " needs a " +
                    (a == "--iters" ? "positive" : "non-negative") +
                    " integer, got '" + v + "'");
+    } else if (a == "--decode" || a == "--max-len" ||
+               a == "--prefill-chunk") {
+      const char *v = value();
+      int &dst = a == "--decode"    ? o.decode
+                 : a == "--max-len" ? o.maxLen
+                                    : o.prefillChunk;
+      if (!parseInt(v, dst, 0))
+        usageError(a + " needs a non-negative integer, got '" + v + "'");
     } else if (a == "--bench") {
       o.bench = true;
     } else if (a == "--json") {
@@ -471,6 +488,24 @@ int Runner::run() {
     return rc;
   if (int rc = prepareInputs())
     return rc;
+  if (opt.decode >= 0) {
+    DecodeOptions d;
+    d.steps = opt.decode;
+    d.maxLen = opt.maxLen;
+    d.chunk = opt.prefillChunk;
+    d.atol = opt.atol;
+    d.rtol = opt.rtol;
+    d.bench = opt.bench;
+    d.iters = opt.bench ? std::max(1, std::min(opt.iters, 5)) : 0;
+    d.outputs = opt.outputs;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const char *name = nullptr;
+      tfc_model_input_info(model, i, &name, nullptr, nullptr, nullptr);
+      names.push_back(name ? name : "");
+    }
+    return runDecode(model, names, inputs, d);
+  }
   std::map<std::string, NpyArray> refFile;
   if (!opt.reference.empty()) {
     std::string error;

@@ -176,6 +176,55 @@ void tfc_profile_reset(void);
 size_t tfc_profile_get(const tfc_model *model, tfc_profile_entry *entries,
                        size_t capacity);
 
+/*===-- KV-cache sessions (models compiled with tfc --kv-cache) ----------===*
+ * A session decodes `batch` sequences token by token through the model's
+ * step entry. It owns the cache (layers x 2 x batch x kv_heads x max_len x
+ * head_dim elements of the model's dtype, allocated once at creation), the
+ * attention-mask history and the position (tokens so far, the same for
+ * every sequence; pad with mask 0 to align prompts of different lengths,
+ * HF-style left padding). A step allocates no cache: the compiled code
+ * updates the session's buffer in place, and its temporaries reuse the
+ * runtime's freed blocks. A session is used by one thread at a time; the
+ * model must outlive its sessions. */
+typedef struct tfc_session tfc_session;
+
+typedef struct tfc_session_info {
+  int64_t batch;
+  int64_t max_len;  /* tokens per sequence the cache holds */
+  int64_t position; /* tokens appended so far (per sequence) */
+  int64_t layers, kv_heads, head_dim;
+  int64_t window;            /* sliding attention window, 0 = none */
+  uint64_t cache_bytes;      /* size of the cache buffer */
+  uint64_t cache_allocations; /* cache buffers this session allocated: 1 */
+  uint64_t steps;            /* prefill/decode calls that succeeded */
+} tfc_session_info;
+
+/* Creates a session for `batch` sequences of at most `max_len` tokens
+ * (0: the model's default, desc->kv_max_len). TFC_ERR_UNSUPPORTED if the
+ * model has no step entry (compile it with --kv-cache). */
+tfc_status tfc_session_create(tfc_model *model, int64_t batch,
+                              int64_t max_len, tfc_session **out);
+/* Appends n >= 1 tokens to every sequence: `tokens` [batch * n] row-major;
+ * `mask` [batch * n] (1 = token, 0 = padding) or NULL for all ones. If
+ * `logits` is not NULL it receives the logits [batch, n, vocab], owned by
+ * the session and valid until the next call on it (do not free them).
+ * TFC_ERR_SHAPE, with nothing changed, if position + n > max_len. */
+tfc_status tfc_session_prefill(tfc_session *session, const int64_t *tokens,
+                               int64_t n, const int64_t *mask,
+                               tfc_tensor *logits);
+/* Appends one token per sequence (`tokens` [batch]); logits [batch, 1,
+ * vocab] as for prefill. Same as tfc_session_prefill with n = 1. */
+tfc_status tfc_session_decode(tfc_session *session, const int64_t *tokens,
+                              tfc_tensor *logits);
+/* Forgets every token (position 0); keeps the buffers. */
+tfc_status tfc_session_reset(tfc_session *session);
+/* A new session continuing from the same tokens: the cache, mask history
+ * and position are copied (beams, a shared prompt). */
+tfc_status tfc_session_fork(const tfc_session *session, tfc_session **out);
+tfc_status tfc_session_get_info(const tfc_session *session,
+                                tfc_session_info *info);
+void tfc_session_free(tfc_session *session);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,312 @@
+//===- Session.cpp - KV-cache sessions over a model's step entry ----------===//
+//
+// A session drives the step entry that tfc --kv-cache adds (tfc_runtime.h,
+// docs/DESIGN.md "KV cache"):
+//   step(weights, input_ids [b, n], attention_mask [b, T], past, cache)
+// It owns the cache buffer [L, 2, b, hkv, max_len, d] (allocated once), the
+// mask history [b, max_len] and the position. Every call checks
+// position + n <= max_len before the compiled code runs, since compiled code
+// cannot check bounds; the cache is then only written at rows < max_len.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Model.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+using namespace tfcrt;
+
+struct tfc_session {
+  tfc_model *model = nullptr;
+  Signature sig; // of the step entry
+  int64_t batch = 0, maxLen = 0, position = 0;
+  int64_t layers = 0, heads = 0, headDim = 0;
+  tfc_dtype cacheDtype = TFC_DTYPE_F32;
+  uint64_t cacheBytes = 0, cacheAllocations = 0, steps = 0;
+  void *cache = nullptr;            // tracked allocation
+  std::vector<int64_t> maskHistory; // [batch, maxLen]
+  std::vector<int64_t> maskScratch; // [batch, T] for one call
+  std::vector<tfc_tensor> outputs;  // of the last call, owned
+  // Input positions in the step signature.
+  int idsAt = -1, maskAt = -1, pastAt = -1, cacheAt = -1;
+
+  ~tfc_session() {
+    releaseOutputs();
+    trackedFree(cache);
+  }
+  void releaseOutputs() {
+    for (tfc_tensor &t : outputs)
+      tfc_tensor_free(&t);
+  }
+};
+
+namespace {
+
+/// Parses the step signature of `desc` and finds the inputs it takes.
+tfc_status parseStep(const tfc_model_desc &desc, tfc_session &s) {
+  if (!(desc.flags & TFC_MODEL_FLAG_KV_CACHE) || !desc.step_entry ||
+      !desc.step_signature)
+    return setError(TFC_ERR_UNSUPPORTED,
+                    format("model '%s' has no KV-cache step entry (compile it "
+                           "with tfc --kv-cache)",
+                           desc.name ? desc.name : "?"));
+  if (desc.flags & TFC_MODEL_FLAG_CUDA)
+    return setError(TFC_ERR_UNSUPPORTED,
+                    "KV-cache sessions are not supported for GPU models yet");
+  // parseSignature checks counts against a descriptor: give it ours.
+  tfc_model_desc d = desc;
+  d.signature = desc.step_signature;
+  d.num_inputs = d.num_outputs = 0;
+  for (const char *p = desc.step_signature; *p;) {
+    if (!std::strncmp(p, "in ", 3))
+      ++d.num_inputs;
+    else if (!std::strncmp(p, "out ", 4))
+      ++d.num_outputs;
+    const char *nl = std::strchr(p, '\n');
+    if (!nl)
+      break;
+    p = nl + 1;
+  }
+  std::string error;
+  if (!parseSignature(d, s.sig, error))
+    return setError(TFC_ERR_CORRUPT, "step signature: " + error);
+  if (s.sig.inputs.size() > 4)
+    return setError(TFC_ERR_UNSUPPORTED, "step entry takes more than 4 inputs");
+  for (size_t i = 0; i < s.sig.inputs.size(); ++i) {
+    const TensorSpec &t = s.sig.inputs[i];
+    int at = static_cast<int>(i);
+    if (t.name == "input_ids" && t.rank == 2 && t.dtype == TFC_DTYPE_I64)
+      s.idsAt = at;
+    else if (t.name == "attention_mask" && t.rank == 2 &&
+             t.dtype == TFC_DTYPE_I64)
+      s.maskAt = at;
+    else if (t.name == "past" && t.rank == 0 && t.dtype == TFC_DTYPE_I64)
+      s.pastAt = at;
+    else if (t.name == "cache" && t.rank == 6 && t.dims[0] > 0 &&
+             t.dims[1] == 2 && t.dims[3] > 0 && t.dims[5] > 0)
+      s.cacheAt = at;
+    else
+      return setError(TFC_ERR_UNSUPPORTED,
+                      format("step entry input '%s' is not one a session "
+                             "provides (input_ids i64 [b, n], attention_mask "
+                             "i64 [b, T], past i64, cache [L, 2, b, h, "
+                             "max_len, d])",
+                             t.name.c_str()));
+  }
+  if (s.idsAt < 0 || s.pastAt < 0 || s.cacheAt < 0 || s.sig.outputs.empty())
+    return setError(TFC_ERR_CORRUPT, "step signature lacks input_ids, past, "
+                                     "cache or an output");
+  const TensorSpec &c = s.sig.inputs[s.cacheAt];
+  s.layers = c.dims[0];
+  s.heads = c.dims[3];
+  s.headDim = c.dims[5];
+  s.cacheDtype = c.dtype;
+  return TFC_OK;
+}
+
+tfc_status allocate(tfc_model *model, int64_t batch, int64_t maxLen,
+                    tfc_session **out) {
+  const tfc_model_desc *desc = tfc_model_get_desc(model);
+  std::unique_ptr<tfc_session> s(new tfc_session());
+  s->model = model;
+  tfc_status st = parseStep(*desc, *s);
+  if (st != TFC_OK)
+    return st;
+  int64_t fixed = s->sig.inputs[s->cacheAt].dims[4]; // -1: per session
+  if (maxLen == 0)
+    maxLen = fixed > 0 ? fixed : static_cast<int64_t>(desc->kv_max_len);
+  if (batch <= 0 || maxLen <= 0)
+    return setError(TFC_ERR_INVALID_ARGUMENT,
+                    format("tfc_session_create: batch (%lld) and max_len "
+                           "(%lld) must be positive",
+                           (long long)batch, (long long)maxLen));
+  if (fixed > 0 && maxLen != fixed)
+    return setError(TFC_ERR_SHAPE,
+                    format("tfc_session_create: the model was compiled for a "
+                           "cache of %lld tokens, not %lld",
+                           (long long)fixed, (long long)maxLen));
+  s->batch = batch;
+  s->maxLen = maxLen;
+  // Overflow-checked cache size.
+  unsigned __int128 bytes = tfc_dtype_size(s->cacheDtype);
+  for (int64_t d : {s->layers, int64_t(2), batch, s->heads, maxLen, s->headDim})
+    bytes *= static_cast<uint64_t>(d);
+  if (bytes > (UINT64_MAX >> 2) ||
+      static_cast<unsigned __int128>(batch) * static_cast<uint64_t>(maxLen) >
+          (uint64_t(1) << 40))
+    return setError(TFC_ERR_OUT_OF_MEMORY,
+                    "tfc_session_create: the cache would be too large");
+  s->cacheBytes = static_cast<uint64_t>(bytes);
+  s->cache = trackedAlloc(s->cacheBytes);
+  if (!s->cache)
+    return setError(TFC_ERR_OUT_OF_MEMORY,
+                    format("tfc_session_create: cannot allocate the cache "
+                           "(%llu bytes)",
+                           (unsigned long long)s->cacheBytes));
+  ++s->cacheAllocations;
+  // Rows >= position are never read; zeroed for determinism only.
+  std::memset(s->cache, 0, s->cacheBytes);
+  size_t tokens = static_cast<size_t>(batch * maxLen);
+  s->maskHistory.assign(tokens, 0);
+  s->maskScratch.assign(tokens, 0);
+  s->outputs.assign(s->sig.outputs.size(), tfc_tensor{});
+  *out = s.release();
+  return TFC_OK;
+}
+
+/// One step over n tokens per sequence.
+tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
+                const int64_t *mask, tfc_tensor *logits) {
+  if (!tokens || n <= 0)
+    return setError(TFC_ERR_INVALID_ARGUMENT,
+                    "tfc_session: tokens is NULL or n < 1");
+  if (n > s->maxLen - s->position)
+    return setError(TFC_ERR_SHAPE,
+                    format("tfc_session: %lld more token(s) after %lld would "
+                           "exceed the cache's max_len %lld (reset, or create "
+                           "the session with a larger max_len)",
+                           (long long)n, (long long)s->position,
+                           (long long)s->maxLen));
+  s->releaseOutputs();
+  int64_t past = s->position, total = past + n;
+  // The full mask [b, T]: history rows [0, past) and the new [past, T).
+  for (int64_t b = 0; b < s->batch; ++b) {
+    int64_t *hist = &s->maskHistory[b * s->maxLen];
+    int64_t *row = &s->maskScratch[b * total];
+    std::copy(hist, hist + past, row);
+    for (int64_t i = 0; i < n; ++i)
+      row[past + i] = mask ? (mask[b * n + i] != 0) : 1;
+  }
+
+  tfc_tensor in[4] = {};
+  auto set = [&](int at, tfc_dtype dt, std::initializer_list<int64_t> shape,
+                 const void *data) {
+    tfc_tensor &t = in[at];
+    t.dtype = dt;
+    t.rank = static_cast<int32_t>(shape.size());
+    int32_t i = 0;
+    for (int64_t d : shape)
+      t.shape[i++] = d;
+    t.data = const_cast<void *>(data);
+  };
+  set(s->idsAt, TFC_DTYPE_I64, {s->batch, n}, tokens);
+  if (s->maskAt >= 0)
+    set(s->maskAt, TFC_DTYPE_I64, {s->batch, total}, s->maskScratch.data());
+  set(s->pastAt, TFC_DTYPE_I64, {}, &past);
+  set(s->cacheAt, s->cacheDtype,
+      {s->layers, 2, s->batch, s->heads, s->maxLen, s->headDim}, s->cache);
+  tfc_status st =
+      runEntry(s->model, s->model->desc->step_entry, s->sig, in,
+               s->sig.inputs.size(), s->outputs.data(), s->outputs.size());
+  if (st != TFC_OK)
+    return st; // rows >= position may have been written: never read
+  for (int64_t b = 0; b < s->batch; ++b)
+    std::copy(&s->maskScratch[b * total + past],
+              &s->maskScratch[b * total + total],
+              &s->maskHistory[b * s->maxLen + past]);
+  s->position = total;
+  ++s->steps;
+  if (logits)
+    *logits = s->outputs[0];
+  return TFC_OK;
+}
+
+template <typename F> tfc_status guarded(const char *what, F &&f) {
+  try {
+    tfc_status st = f();
+    if (st == TFC_OK)
+      clearError();
+    return st;
+  } catch (const std::bad_alloc &) {
+    return setError(TFC_ERR_OUT_OF_MEMORY,
+                    std::string(what) + ": out of memory");
+  }
+}
+
+} // namespace
+
+TFCRT_EXPORT tfc_status tfc_session_create(tfc_model *model, int64_t batch,
+                                           int64_t max_len, tfc_session **out) {
+  if (!out)
+    return setError(TFC_ERR_INVALID_ARGUMENT,
+                    "tfc_session_create: out is NULL");
+  *out = nullptr;
+  if (!model || !tfc_model_get_desc(model))
+    return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_session_create: NULL model");
+  if (max_len < 0)
+    return setError(TFC_ERR_INVALID_ARGUMENT,
+                    "tfc_session_create: max_len < 0");
+  return guarded("tfc_session_create",
+                 [&] { return allocate(model, batch, max_len, out); });
+}
+
+TFCRT_EXPORT tfc_status tfc_session_prefill(tfc_session *session,
+                                            const int64_t *tokens, int64_t n,
+                                            const int64_t *mask,
+                                            tfc_tensor *logits) {
+  if (!session)
+    return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_session_prefill: NULL");
+  return guarded("tfc_session_prefill",
+                 [&] { return step(session, tokens, n, mask, logits); });
+}
+
+TFCRT_EXPORT tfc_status tfc_session_decode(tfc_session *session,
+                                           const int64_t *tokens,
+                                           tfc_tensor *logits) {
+  if (!session)
+    return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_session_decode: NULL");
+  return guarded("tfc_session_decode",
+                 [&] { return step(session, tokens, 1, nullptr, logits); });
+}
+
+TFCRT_EXPORT tfc_status tfc_session_reset(tfc_session *session) {
+  if (!session)
+    return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_session_reset: NULL");
+  session->releaseOutputs();
+  session->position = 0;
+  clearError();
+  return TFC_OK;
+}
+
+TFCRT_EXPORT tfc_status tfc_session_fork(const tfc_session *session,
+                                         tfc_session **out) {
+  if (!out)
+    return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_session_fork: out is NULL");
+  *out = nullptr;
+  if (!session)
+    return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_session_fork: NULL");
+  return guarded("tfc_session_fork", [&] {
+    tfc_session *raw = nullptr;
+    tfc_status st =
+        allocate(session->model, session->batch, session->maxLen, &raw);
+    if (st != TFC_OK)
+      return st;
+    std::unique_ptr<tfc_session> copy(raw);
+    std::memcpy(copy->cache, session->cache, session->cacheBytes);
+    copy->maskHistory = session->maskHistory;
+    copy->position = session->position;
+    *out = copy.release();
+    return TFC_OK;
+  });
+}
+
+TFCRT_EXPORT tfc_status tfc_session_get_info(const tfc_session *session,
+                                             tfc_session_info *info) {
+  if (!session || !info)
+    return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_session_get_info: NULL");
+  info->batch = session->batch;
+  info->max_len = session->maxLen;
+  info->position = session->position;
+  info->layers = session->layers;
+  info->kv_heads = session->heads;
+  info->head_dim = session->headDim;
+  info->window = static_cast<int64_t>(session->model->desc->kv_window);
+  info->cache_bytes = session->cacheBytes;
+  info->cache_allocations = session->cacheAllocations;
+  info->steps = session->steps;
+  return TFC_OK;
+}
+
+TFCRT_EXPORT void tfc_session_free(tfc_session *session) { delete session; }

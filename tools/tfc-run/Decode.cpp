@@ -1,0 +1,326 @@
+//===- Decode.cpp - tfc-run --decode: KV-cache session checks and bench ---===//
+//
+// What `tfc-run MODEL --inputs P.npz --decode N` checks (docs/RUNTIME.md):
+//   1. prefill of the prompt (optionally in chunks) + N greedy decode steps
+//      give, at every non-padded position, the logits of the full-sequence
+//      entry run once on prompt + generated tokens (atol/rtol);
+//   2. a session forked after the prefill decodes the same first token to
+//      the same logits, bit for bit;
+//   3. the session allocated its cache once, a decode step's runtime
+//      allocations stay below the cache's size (no cache copy) and the live
+//      runtime memory does not grow from step to step.
+//
+//===----------------------------------------------------------------------===//
+#include "Decode.h"
+#include "Npz.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace tfcrun {
+namespace {
+
+double nowMs() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int fail(const std::string &msg) {
+  std::fprintf(stderr, "tfc-run: error: %s\n", msg.c_str());
+  return 1;
+}
+
+int failStatus(const char *what, tfc_status s) {
+  return fail(std::string(what) + " failed (" + tfc_status_string(s) +
+              "): " + tfc_last_error());
+}
+
+/// Greedy choice per sequence from logits [b, n, V] at position n - 1.
+void argmaxLast(const tfc_tensor &logits, std::vector<int64_t> &out) {
+  int64_t b = logits.shape[0], n = logits.shape[1], v = logits.shape[2];
+  const float *p = static_cast<const float *>(logits.data);
+  out.resize(b);
+  for (int64_t i = 0; i < b; ++i) {
+    const float *row = p + (i * n + n - 1) * v;
+    out[i] = std::max_element(row, row + v) - row;
+  }
+}
+
+struct Run {
+  std::vector<float> logits; // [b, total, V], filled position by position
+  std::vector<int64_t> tokens, mask; // [b, total]
+  double prefillMs = 0;
+  std::vector<double> stepMs;
+  uint64_t maxStepPeak = 0; // runtime bytes allocated within a step
+  int64_t liveGrowth = 0;   // live bytes after the last vs first step
+};
+
+/// One prefill + `steps` decode steps on a fresh session.
+int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
+             const int64_t *mask, const DecodeOptions &o, Run &r,
+             tfc_session **keep = nullptr) {
+  tfc_session *s = nullptr;
+  tfc_status st = tfc_session_create(model, b, o.maxLen, &s);
+  if (st != TFC_OK)
+    return failStatus("tfc_session_create", st);
+  int64_t total = len + o.steps;
+  tfc_tensor logits{};
+  int64_t vocab = 0;
+  auto store = [&](int64_t from, int64_t n) {
+    vocab = logits.shape[2];
+    r.logits.resize(static_cast<size_t>(b * total * vocab));
+    const float *p = static_cast<const float *>(logits.data);
+    for (int64_t i = 0; i < b; ++i)
+      std::memcpy(&r.logits[(i * total + from) * vocab], p + i * n * vocab,
+                  sizeof(float) * n * vocab);
+  };
+  r.tokens.assign(b * total, 0);
+  r.mask.assign(b * total, 1);
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t j = 0; j < len; ++j) {
+      r.tokens[i * total + j] = ids[i * len + j];
+      r.mask[i * total + j] = mask ? mask[i * len + j] : 1;
+    }
+
+  double t0 = nowMs();
+  int64_t chunk = o.chunk > 0 ? o.chunk : len;
+  std::vector<int64_t> part, partMask;
+  for (int64_t from = 0; from < len; from += chunk) {
+    int64_t n = std::min(chunk, len - from);
+    part.resize(b * n);
+    partMask.resize(b * n);
+    for (int64_t i = 0; i < b; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        part[i * n + j] = r.tokens[i * total + from + j];
+        partMask[i * n + j] = r.mask[i * total + from + j];
+      }
+    st = tfc_session_prefill(s, part.data(), n, partMask.data(), &logits);
+    if (st != TFC_OK) {
+      tfc_session_free(s);
+      return failStatus("tfc_session_prefill", st);
+    }
+    store(from, n);
+  }
+  r.prefillMs = nowMs() - t0;
+  if (keep) {
+    tfc_session *copy = nullptr;
+    if ((st = tfc_session_fork(s, &copy)) != TFC_OK) {
+      tfc_session_free(s);
+      return failStatus("tfc_session_fork", st);
+    }
+    *keep = copy;
+  }
+
+  std::vector<int64_t> next;
+  tfc_memory_stats m0{};
+  for (int step = 0; step < o.steps; ++step) {
+    argmaxLast(logits, next);
+    for (int64_t i = 0; i < b; ++i)
+      r.tokens[i * total + len + step] = next[i];
+    tfc_memory_stats before, after;
+    tfc_memory_stats_reset_peak();
+    tfc_memory_stats_get(&before);
+    double t = nowMs();
+    st = tfc_session_decode(s, next.data(), &logits);
+    r.stepMs.push_back(nowMs() - t);
+    if (st != TFC_OK) {
+      tfc_session_free(s);
+      return failStatus("tfc_session_decode", st);
+    }
+    tfc_memory_stats_get(&after);
+    r.maxStepPeak = std::max(
+        r.maxStepPeak,
+        after.peak_bytes - std::min(after.peak_bytes, before.current_bytes));
+    if (step == 0)
+      m0 = after;
+    r.liveGrowth = static_cast<int64_t>(after.current_bytes) -
+                   static_cast<int64_t>(m0.current_bytes);
+    store(len + step, 1);
+  }
+  tfc_session_info info{};
+  tfc_session_get_info(s, &info);
+  tfc_session_free(s);
+  if (info.cache_allocations != 1)
+    return fail("the session allocated its cache " +
+                std::to_string(info.cache_allocations) + " times");
+  return 0;
+}
+
+} // namespace
+
+int runDecode(tfc_model *model, const std::vector<std::string> &names,
+              const std::vector<tfc_tensor> &inputs, const DecodeOptions &o) {
+  const tfc_tensor *ids = nullptr, *mask = nullptr;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "input_ids")
+      ids = &inputs[i];
+    else if (names[i] == "attention_mask")
+      mask = &inputs[i];
+    else
+      return fail("--decode: the model input '" + names[i] +
+                  "' is not input_ids or attention_mask");
+  }
+  if (!ids || ids->dtype != TFC_DTYPE_I64 || ids->rank != 2 ||
+      ids->shape[1] < 1)
+    return fail("--decode needs input_ids i64 [batch, len >= 1]");
+  int64_t b = ids->shape[0], len = ids->shape[1];
+  const int64_t *maskData =
+      mask ? static_cast<const int64_t *>(mask->data) : nullptr;
+
+  tfc_session *forked = nullptr;
+  Run r;
+  if (int rc = generate(model, b, len, static_cast<const int64_t *>(ids->data),
+                        maskData, o, r, &forked))
+    return rc;
+  int64_t total = len + o.steps;
+  int64_t vocab = static_cast<int64_t>(r.logits.size()) / (b * total);
+  bool pass = true;
+
+  tfc_session_info info{};
+  tfc_session_get_info(forked, &info);
+  std::printf("session: batch %lld, max_len %lld, %lld layers x %lld kv "
+              "heads x %lld head dim, window %lld, cache %.2f MB allocated "
+              "%llu time(s)\n",
+              (long long)info.batch, (long long)info.max_len,
+              (long long)info.layers, (long long)info.kv_heads,
+              (long long)info.head_dim, (long long)info.window,
+              info.cache_bytes / 1e6,
+              (unsigned long long)info.cache_allocations);
+  for (int64_t i = 0; i < b; ++i) {
+    std::printf("generated[%lld]:", (long long)i);
+    for (int s = 0; s < o.steps; ++s)
+      std::printf(" %lld", (long long)r.tokens[i * total + len + s]);
+    std::printf("\n");
+  }
+
+  // 2. The fork continues like the original.
+  if (o.steps > 0) {
+    std::vector<int64_t> first(b);
+    for (int64_t i = 0; i < b; ++i)
+      first[i] = r.tokens[i * total + len];
+    tfc_tensor logits{};
+    tfc_status st = tfc_session_decode(forked, first.data(), &logits);
+    if (st != TFC_OK) {
+      tfc_session_free(forked);
+      return failStatus("decode on the forked session", st);
+    }
+    bool same = true;
+    const float *p = static_cast<const float *>(logits.data);
+    for (int64_t i = 0; i < b && same; ++i)
+      same = std::memcmp(p + i * vocab, &r.logits[(i * total + len) * vocab],
+                         sizeof(float) * vocab) == 0;
+    std::printf("fork after prefill: first decode step %s\n",
+                same ? "identical: PASS" : "differs: FAIL");
+    pass &= same;
+  }
+  tfc_session_free(forked);
+
+  // 3. Memory.
+  if (o.steps > 0) {
+    bool ok = r.maxStepPeak < info.cache_bytes && r.liveGrowth <= 0;
+    std::printf("decode memory: a step allocates at most %.3f MB (cache %.3f "
+                "MB), live bytes change over %d steps: %lld: %s\n",
+                r.maxStepPeak / 1e6, info.cache_bytes / 1e6, o.steps,
+                (long long)r.liveGrowth, ok ? "PASS" : "FAIL");
+    pass &= ok;
+  }
+
+  // 1. Against the full-sequence entry on the same tokens.
+  if (o.check) {
+    tfc_tensor in[2] = {};
+    size_t nin = tfc_model_num_inputs(model);
+    for (size_t i = 0; i < nin && i < 2; ++i) {
+      in[i].dtype = TFC_DTYPE_I64;
+      in[i].rank = 2;
+      in[i].shape[0] = b;
+      in[i].shape[1] = total;
+      in[i].data = names[i] == "input_ids" ? r.tokens.data() : r.mask.data();
+    }
+    tfc_tensor out[4] = {};
+    size_t nout = tfc_model_num_outputs(model);
+    if (nout < 1 || nout > 4)
+      return fail("--decode: unexpected number of outputs");
+    tfc_status st = tfc_model_run(model, in, nin, out, nout);
+    if (st != TFC_OK)
+      return failStatus("the full-sequence run", st);
+    const float *full = static_cast<const float *>(out[0].data);
+    double maxAbs = 0;
+    int64_t bad = 0, compared = 0;
+    for (int64_t i = 0; i < b; ++i)
+      for (int64_t j = 0; j < total; ++j) {
+        if (!r.mask[i * total + j])
+          continue; // padded query rows may differ (DESIGN.md, KV cache)
+        ++compared;
+        for (int64_t v = 0; v < vocab; ++v) {
+          double x = r.logits[(i * total + j) * vocab + v];
+          double y = full[(i * total + j) * vocab + v];
+          double d = std::fabs(x - y);
+          maxAbs = std::max(maxAbs, d);
+          if (!(d <= o.atol + o.rtol * std::fabs(y)))
+            ++bad;
+        }
+      }
+    for (size_t i = 0; i < nout; ++i)
+      tfc_tensor_free(&out[i]);
+    std::printf("prefill %lld + decode %d vs full sequence: %lld positions, "
+                "max abs err %.3g (atol %g, rtol %g): %s\n",
+                (long long)len, o.steps, (long long)compared, maxAbs, o.atol,
+                o.rtol, bad ? "FAIL" : "PASS");
+    pass &= bad == 0;
+  }
+
+  if (!o.outputs.empty()) {
+    NpyArray t, l;
+    if (!t.allocate(TFC_DTYPE_I64, {b, total}) ||
+        !l.allocate(TFC_DTYPE_F32, {b, total, vocab}))
+      return fail("out of memory");
+    std::memcpy(t.data(), r.tokens.data(), t.numBytes());
+    std::memcpy(l.data(), r.logits.data(), l.numBytes());
+    NpyArray m;
+    if (!m.allocate(TFC_DTYPE_I64, {b, total}))
+      return fail("out of memory");
+    std::memcpy(m.data(), r.mask.data(), m.numBytes());
+    std::string error;
+    if (!writeNpz(o.outputs,
+                  {{"input_ids", &t}, {"attention_mask", &m}, {"logits", &l}},
+                  false, error))
+      return fail(error);
+  }
+
+  if (o.bench) {
+    std::vector<double> prefill, steps;
+    for (int it = 0; it < o.iters; ++it) {
+      Run x;
+      DecodeOptions q = o;
+      if (int rc =
+              generate(model, b, len, static_cast<const int64_t *>(ids->data),
+                       maskData, q, x))
+        return rc;
+      prefill.push_back(x.prefillMs);
+      steps.insert(steps.end(), x.stepMs.begin(), x.stepMs.end());
+    }
+    std::sort(prefill.begin(), prefill.end());
+    std::sort(steps.begin(), steps.end());
+    double pm = prefill[prefill.size() / 2];
+    std::printf("bench (%d threads, %d repetitions): prefill %lld x %lld "
+                "tokens: median %.3f ms (%.1f tokens/s)\n",
+                tfc_get_num_threads(), o.iters, (long long)b, (long long)len,
+                pm, b * len * 1000.0 / pm);
+    if (!steps.empty()) {
+      double sm = steps[steps.size() / 2];
+      std::printf("  decode step (batch %lld, context %lld..%lld): median "
+                  "%.3f ms, p10 %.3f, p90 %.3f (%.1f tokens/s)\n",
+                  (long long)b, (long long)len + 1, (long long)total, sm,
+                  steps[steps.size() / 10], steps[steps.size() * 9 / 10],
+                  b * 1000.0 / sm);
+    }
+  }
+  std::printf("%s\n", pass ? "PASS" : "FAIL");
+  return pass ? 0 : 1;
+}
+
+} // namespace tfcrun

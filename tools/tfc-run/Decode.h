@@ -1,0 +1,33 @@
+//===- Decode.h - tfc-run --decode: KV-cache session checks and bench -----===//
+#ifndef TFC_TOOLS_TFCRUN_DECODE_H
+#define TFC_TOOLS_TFCRUN_DECODE_H
+
+#include "tfc/Runtime/tfc_runtime.h"
+
+#include <string>
+#include <vector>
+
+namespace tfcrun {
+
+struct DecodeOptions {
+  int steps = 0;      // greedy decode steps after the prefill
+  int64_t maxLen = 0; // session max_len (0: the model's default)
+  int64_t chunk = 0;  // prefill in chunks of this many tokens (0: one)
+  double atol = 1e-4, rtol = 1e-4;
+  bool check = true; // compare with the full-sequence entry
+  bool bench = false;
+  int iters = 3;       // timed repetitions of prefill + decode
+  std::string outputs; // .npz with tokens and logits
+};
+
+/// Prefills a session with the prompt in `inputs` (the main entry's inputs:
+/// input_ids [b, L] and optionally attention_mask [b, L]), decodes
+/// `steps` greedy tokens, checks every position's logits against the main
+/// entry run on the whole sequence, a forked session and the session's
+/// memory behaviour, and prints a report. Returns the exit status.
+int runDecode(tfc_model *model, const std::vector<std::string> &inputNames,
+              const std::vector<tfc_tensor> &inputs, const DecodeOptions &o);
+
+} // namespace tfcrun
+
+#endif
