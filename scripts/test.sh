@@ -31,7 +31,24 @@ fi
 stamp "build"
 scripts/build.sh
 stamp "ctest (runtime, tokenizer, examples)"
-ctest --test-dir "$build" --output-on-failure -j2
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+ctest --test-dir "$build" --output-on-failure -j2 | tee "$log"
+ctest_rc=${PIPESTATUS[0]}
+ctest_total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+ctest_failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
 stamp "lit (check-tfc)"
-"$venv/bin/python" /usr/lib/llvm-22/bin/lit -sv -j2 "$build/test"
+"$venv/bin/python" /usr/lib/llvm-22/bin/lit -sv -j2 "$build/test" | tee "$log"
+lit_rc=${PIPESTATUS[0]}
+set -e
+lit_passed=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' "$log" | tail -1)
+lit_failed=$(sed -n 's/^ *Failed: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 stamp "done"
+passed=$(( ${ctest_total:-0} - ${ctest_failed:-0} + ${lit_passed:-0} ))
+failed=$(( ${ctest_failed:-0} + ${lit_failed:-0} ))
+if [ "$ctest_rc" -ne 0 ] || [ "$lit_rc" -ne 0 ]; then
+  failed=$(( failed > 0 ? failed : 1 ))
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
