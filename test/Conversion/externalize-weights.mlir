@@ -5,7 +5,7 @@
 // view of the new leading weights argument; the 8-byte one stays.
 // CHECK-NOT: memref.global "private" constant @big
 // CHECK: memref.global "private" constant @small
-// CHECK-LABEL: func @f(%[[W:.*]]: memref<?xi8> {tfc.weights}
+// CHECK: func @f(%[[W:.*]]: memref<?xi8> {tfc.weights}
 // CHECK: %[[OFF:.*]] = arith.constant 0 : index
 // CHECK: memref.view %[[W]][%[[OFF]]][] : memref<?xi8> to memref<32xf32>
 // CHECK: memref.get_global @small
