@@ -7,6 +7,10 @@
 // mask history [b, max_len] and the position. Every call checks
 // position + n <= max_len before the compiled code runs, since compiled code
 // cannot check bounds; the cache is then only written at rows < max_len.
+// Guard zones of kGuardBytes on both sides of the cache hold a pattern that
+// is checked after every step, so a compiled step that wrote outside the
+// cache is reported (TFC_ERR_INTERNAL) instead of corrupting memory
+// silently.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +22,11 @@
 
 using namespace tfcrt;
 
+namespace {
+constexpr uint64_t kGuardBytes = 4096;
+constexpr unsigned char kGuardByte = 0xA5;
+} // namespace
+
 struct tfc_session {
   tfc_model *model = nullptr;
   Signature sig; // of the step entry
@@ -25,7 +34,8 @@ struct tfc_session {
   int64_t layers = 0, heads = 0, headDim = 0;
   tfc_dtype cacheDtype = TFC_DTYPE_F32;
   uint64_t cacheBytes = 0, cacheAllocations = 0, steps = 0;
-  void *cache = nullptr;            // tracked allocation
+  void *block = nullptr;            // tracked allocation: guard, cache, guard
+  void *cache = nullptr;            // block + kGuardBytes
   std::vector<int64_t> maskHistory; // [batch, maxLen]
   std::vector<int64_t> maskScratch; // [batch, T] for one call
   std::vector<tfc_tensor> outputs;  // of the last call, owned
@@ -34,7 +44,7 @@ struct tfc_session {
 
   ~tfc_session() {
     releaseOutputs();
-    trackedFree(cache);
+    trackedFree(block);
   }
   void releaseOutputs() {
     for (tfc_tensor &t : outputs)
@@ -139,13 +149,17 @@ tfc_status allocate(tfc_model *model, int64_t batch, int64_t maxLen,
     return setError(TFC_ERR_OUT_OF_MEMORY,
                     "tfc_session_create: the cache would be too large");
   s->cacheBytes = static_cast<uint64_t>(bytes);
-  s->cache = trackedAlloc(s->cacheBytes);
-  if (!s->cache)
+  s->block = trackedAlloc(s->cacheBytes + 2 * kGuardBytes);
+  if (!s->block)
     return setError(TFC_ERR_OUT_OF_MEMORY,
                     format("tfc_session_create: cannot allocate the cache "
                            "(%llu bytes)",
                            (unsigned long long)s->cacheBytes));
   ++s->cacheAllocations;
+  s->cache = static_cast<char *>(s->block) + kGuardBytes;
+  std::memset(s->block, kGuardByte, kGuardBytes);
+  std::memset(static_cast<char *>(s->cache) + s->cacheBytes, kGuardByte,
+              kGuardBytes);
   // Rows >= position are never read; zeroed for determinism only.
   std::memset(s->cache, 0, s->cacheBytes);
   size_t tokens = static_cast<size_t>(batch * maxLen);
@@ -154,6 +168,17 @@ tfc_status allocate(tfc_model *model, int64_t batch, int64_t maxLen,
   s->outputs.assign(s->sig.outputs.size(), tfc_tensor{});
   *out = s.release();
   return TFC_OK;
+}
+
+/// True when both guard zones around the cache still hold their pattern.
+bool guardsIntact(const tfc_session *s) {
+  const unsigned char *lo = static_cast<const unsigned char *>(s->block);
+  const unsigned char *hi =
+      static_cast<const unsigned char *>(s->cache) + s->cacheBytes;
+  for (uint64_t i = 0; i < kGuardBytes; ++i)
+    if (lo[i] != kGuardByte || hi[i] != kGuardByte)
+      return false;
+  return true;
 }
 
 /// One step over n tokens per sequence.
@@ -200,6 +225,13 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   tfc_status st =
       runEntry(s->model, s->model->desc->step_entry, s->sig, in,
                s->sig.inputs.size(), s->outputs.data(), s->outputs.size());
+  if (!guardsIntact(s)) {
+    s->releaseOutputs();
+    return setError(TFC_ERR_INTERNAL,
+                    "tfc_session: the compiled step wrote outside the KV "
+                    "cache (guard zone overwritten); the process memory may "
+                    "be corrupt");
+  }
   if (st != TFC_OK)
     return st; // rows >= position may have been written: never read
   for (int64_t b = 0; b < s->batch; ++b)

@@ -180,8 +180,10 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
   tfc_session *forked = nullptr;
   Run r;
   if (int rc = generate(model, b, len, static_cast<const int64_t *>(ids->data),
-                        maskData, o, r, &forked))
+                        maskData, o, r, &forked)) {
+    tfc_session_free(forked);
     return rc;
+  }
   int64_t total = len + o.steps;
   int64_t vocab = static_cast<int64_t>(r.logits.size()) / (b * total);
   bool pass = true;
