@@ -313,9 +313,15 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     if (!ids || !isIntMatrix(ids) || (mask && !isIntMatrix(mask)))
       return main.emitError("tfc-kv-cache: expected inputs input_ids [b, n] "
                             "and optionally attention_mask [b, n], integer");
-    if (main.getNumArguments() != (mask ? 2u : 1u))
-      return main.emitError("tfc-kv-cache: inputs other than input_ids and "
-                            "attention_mask are not supported");
+    for (BlockArgument arg : main.getArguments())
+      if (arg != ids && arg != mask) {
+        auto n = main.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                   "tfc.name");
+        return main.emitError("tfc-kv-cache: input '")
+               << (n ? n.getValue() : StringRef("?"))
+               << "' is not input_ids or attention_mask (the only inputs a "
+                  "cached decoder step takes)";
+      }
     if (!rtt(ids).isDynamicDim(1))
       return main.emitError("tfc-kv-cache: the sequence length of input_ids "
                             "is static; export with a dynamic sequence axis");

@@ -83,3 +83,20 @@ func.func @tfc_s_main(%ids: tensor<1x8xi64> {tfc.name = "input_ids"}) -> tensor<
   %a = tfc.attention %q, %q, %q {causal = true, scale = 0.5 : f64} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>
   return %a : tensor<1x2x8x4xf32>
 }
+
+// -----
+
+// An input the step could not feed (BERT's token_type_ids).
+// expected-error @+1 {{tfc-kv-cache: input 'token_type_ids' is not input_ids or attention_mask}}
+func.func @tfc_t_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids"}, %mask: tensor<?x?xi64> {tfc.name = "attention_mask"}, %tt: tensor<?x?xi64> {tfc.name = "token_type_ids"}) -> tensor<?x2x?x4xf32> attributes {tfc.entry} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %emb = arith.constant dense<0.5> : tensor<16x8xf32>
+  %b = tensor.dim %ids, %c0 : tensor<?x?xi64>
+  %n = tensor.dim %ids, %c1 : tensor<?x?xi64>
+  %x = tfc.embedding %emb[%ids] : tensor<16x8xf32>, tensor<?x?xi64> -> tensor<?x?x8xf32>
+  %x4 = tfc.reshape %x[%b, %n] : tensor<?x?x8xf32> -> tensor<?x?x2x4xf32>
+  %q = tfc.transpose %x4 {perm = array<i64: 0, 2, 1, 3>} : tensor<?x?x2x4xf32> -> tensor<?x2x?x4xf32>
+  %a = tfc.attention %q, %q, %q {causal = true, scale = 0.5 : f64} : tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32> -> tensor<?x2x?x4xf32>
+  return %a : tensor<?x2x?x4xf32>
+}
