@@ -20,6 +20,13 @@ llvm_config.add_tool_substitutions(["tfc", "tfc-opt", "tfc-run", "tfc-link-run"]
 llvm_config.add_tool_substitutions(["FileCheck", "not", "count"], [config.llvm_tools_dir])
 if os.path.isdir(config.tfc_shared_dir):
     config.available_features.add("shared-models")
+# Tests that export ONNX files themselves (e.g. kv-cache-with-past.test).
+import subprocess
+if subprocess.run([config.python_executable, "-c",
+                   "import importlib.util as u, sys; "
+                   "sys.exit(0 if u.find_spec('torch') and u.find_spec('transformers') and u.find_spec('onnxruntime') else 1)"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("torch-export")
 for m in ["minilm", "smollm2", "qwen2_tiny", "mistral_tiny"]:
     if os.path.exists(os.path.join(config.tfc_cache_dir, "onnx", m + ".ts.onnx")):
         config.available_features.add("model-" + m)

@@ -125,6 +125,14 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     provably causal (an encoder); key/value that are not [b, h, n, d] of
     this step with static h and d equal across layers and between K and V;
     a static sequence length; a residual mask that depends on other values.
+    A with-past export (inputs past_key_values.<l>.key/value [b, h, past,
+    d], outputs present.<l>.key/value = concat(past, new rows) along dim 2;
+    KvCacheImported.cpp) maps onto the same entries instead: in the step the
+    past inputs read cache rows [0, past) and each present's concat becomes
+    an insert of the new rows at past plus a read of rows [0, T) (attention,
+    mask and positions are the export's, which already handle a past); main
+    gets empty past tensors and loses the present outputs (the
+    full-sequence model). A present that is not such a concat is refused.
   }];
   let options = [
     Option<"maxLen", "max-len", "int64_t", "0",

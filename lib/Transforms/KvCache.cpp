@@ -17,6 +17,7 @@
 // computed for them.
 //
 //===----------------------------------------------------------------------===//
+#include "KvCache.h"
 #include "RaiseAttention.h"
 #include "RaiseUtils.h"
 #include "tfc/Transforms/Passes.h"
@@ -36,16 +37,54 @@ using namespace mlir;
 using namespace mlir::tfc;
 using namespace mlir::tfc::raise;
 
-namespace {
-
-/// The argument of `f` named `name` (tfc.name), or null.
-BlockArgument argNamed(func::FuncOp f, StringRef name) {
+BlockArgument kvcache::argNamed(func::FuncOp f, StringRef name) {
   for (unsigned i = 0; i < f.getNumArguments(); ++i)
     if (auto n = f.getArgAttrOfType<StringAttr>(i, "tfc.name"))
       if (n.getValue() == name)
         return f.getArgument(i);
   return {};
 }
+
+func::FuncOp kvcache::cloneAsStep(func::FuncOp main) {
+  OpBuilder mb(main);
+  mb.setInsertionPointAfter(main);
+  auto step = cast<func::FuncOp>(mb.clone(*main));
+  StringRef mainName = main.getSymName();
+  std::string name = mainName.ends_with("_main")
+                         ? (mainName.drop_back(5) + "_step").str()
+                         : (mainName + "_step").str();
+  step.setSymName(name);
+  step->removeAttr("tfc.entry");
+  step->setAttr("tfc.step_entry", mb.getUnitAttr());
+  step->setAttr("llvm.emit_c_interface", mb.getUnitAttr());
+  return step;
+}
+
+DictionaryAttr kvcache::argAttrs(OpBuilder &b, StringRef name,
+                                 ArrayRef<std::string> dims) {
+  SmallVector<Attribute> d;
+  for (const std::string &x : dims)
+    d.push_back(b.getStringAttr(x));
+  return b.getDictionaryAttr({b.getNamedAttr("tfc.name", b.getStringAttr(name)),
+                              b.getNamedAttr("tfc.dims", b.getArrayAttr(d))});
+}
+
+void kvcache::eraseDeadOps(func::FuncOp f) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (Operation &op :
+         llvm::make_early_inc_range(llvm::reverse(f.getBody().front())))
+      if (isOpTriviallyDead(&op)) {
+        op.erase();
+        changed = true;
+      }
+  }
+}
+
+namespace {
+using kvcache::argNamed;
+using kvcache::eraseDeadOps;
 
 bool isIntMatrix(Value v) {
   auto t = rtt(v);
@@ -257,20 +296,6 @@ LogicalResult StepBuilder::rewrite(AttentionOp a, int64_t layer,
   return success();
 }
 
-/// Erases ops of `f` whose results are unused and that have no effects.
-void eraseDeadOps(func::FuncOp f) {
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    for (Operation &op :
-         llvm::make_early_inc_range(llvm::reverse(f.getBody().front())))
-      if (isOpTriviallyDead(&op)) {
-        op.erase();
-        changed = true;
-      }
-  }
-}
-
 struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
   using Base::Base;
 
@@ -303,6 +328,17 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
                 "raised)";
     if (maxLen < 0 || window < 0)
       return main.emitError("tfc-kv-cache: max-len and window must be >= 0");
+    if (kvcache::hasPastInputs(main)) {
+      if (failed(kvcache::buildFromWithPast(main, maxLen)))
+        return failure();
+      // Both entries attend with absolute positions (query i + t - s).
+      if (window > 0)
+        getOperation().walk([&](AttentionOp a) {
+          a.setWindow(a.getWindow() ? std::min<int64_t>(a.getWindow(), window)
+                                    : (int64_t)window);
+        });
+      return success();
+    }
 
     BlockArgument ids = argNamed(main, "input_ids");
     BlockArgument mask = argNamed(main, "attention_mask");
@@ -315,8 +351,8 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
                             "and optionally attention_mask [b, n], integer");
     for (BlockArgument arg : main.getArguments())
       if (arg != ids && arg != mask) {
-        auto n = main.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                   "tfc.name");
+        auto n =
+            main.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "tfc.name");
         return main.emitError("tfc-kv-cache: input '")
                << (n ? n.getValue() : StringRef("?"))
                << "' is not input_ids or attention_mask (the only inputs a "
@@ -327,17 +363,7 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
                             "is static; export with a dynamic sequence axis");
 
     // The step: a clone of main with new arguments.
-    OpBuilder mb(main);
-    mb.setInsertionPointAfter(main);
-    auto step = cast<func::FuncOp>(mb.clone(*main));
-    StringRef mainName = main.getSymName();
-    std::string name = mainName.ends_with("_main")
-                           ? (mainName.drop_back(5) + "_step").str()
-                           : (mainName + "_step").str();
-    step.setSymName(name);
-    step->removeAttr("tfc.entry");
-    step->setAttr("tfc.step_entry", mb.getUnitAttr());
-    step->setAttr("llvm.emit_c_interface", mb.getUnitAttr());
+    func::FuncOp step = kvcache::cloneAsStep(main);
     if (failed(build(step, ids.getArgNumber(),
                      mask ? (int)mask.getArgNumber() : -1))) {
       step.erase();

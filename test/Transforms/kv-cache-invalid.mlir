@@ -100,3 +100,23 @@ func.func @tfc_t_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids"}, %mask: ten
   %a = tfc.attention %q, %q, %q {causal = true, scale = 0.5 : f64} : tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32> -> tensor<?x2x?x4xf32>
   return %a : tensor<?x2x?x4xf32>
 }
+
+// -----
+
+// A with-past export whose present is not concat(past, new rows): the cache
+// could not be updated by appending rows.
+// expected-error @+1 {{tfc-kv-cache: output 'present.0.key' is not concat(its past input, new rows) along the sequence}}
+func.func @tfc_wb_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids"}, %mask: tensor<?x?xi64> {tfc.name = "attention_mask"}, %pk: tensor<?x2x?x4xf32> {tfc.name = "past_key_values.0.key"}, %pv: tensor<?x2x?x4xf32> {tfc.name = "past_key_values.0.value"}) -> (tensor<?x2x?x4xf32> {tfc.name = "logits"}, tensor<?x2x?x4xf32> {tfc.name = "present.0.key"}, tensor<?x2x?x4xf32> {tfc.name = "present.0.value"}) attributes {tfc.entry} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %emb = arith.constant dense<0.5> : tensor<16x8xf32>
+  %b = tensor.dim %ids, %c0 : tensor<?x?xi64>
+  %n = tensor.dim %ids, %c1 : tensor<?x?xi64>
+  %x = tfc.embedding %emb[%ids] : tensor<16x8xf32>, tensor<?x?xi64> -> tensor<?x?x8xf32>
+  %x4 = tfc.reshape %x[%b, %n] : tensor<?x?x8xf32> -> tensor<?x?x2x4xf32>
+  %q = tfc.transpose %x4 {perm = array<i64: 0, 2, 1, 3>} : tensor<?x?x2x4xf32> -> tensor<?x2x?x4xf32>
+  %k = tensor.concat dim(2) %q, %pk : (tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>) -> tensor<?x2x?x4xf32>
+  %v = tensor.concat dim(2) %pv, %q : (tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>) -> tensor<?x2x?x4xf32>
+  %a = tfc.attention %q, %k, %v {causal = true, scale = 0.5 : f64} : tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32> -> tensor<?x2x?x4xf32>
+  return %a, %k, %v : tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>
+}

@@ -166,3 +166,47 @@ func.func @tfc_d_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids", tfc.dims = 
   %a = tfc.attention %q, %q, %q mask %fm : tensor<?x1x?x?xf32> {causal = false, scale = 0.5 : f64} : tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32> -> tensor<?x2x?x4xf32>
   return %a : tensor<?x2x?x4xf32>
 }
+
+// -----
+
+// A with-past export (Optimum style, one layer): the attention already reads
+// concat(past, new) and the graph derives positions and the mask from the
+// past length. The step reads the past from the cache (rows [0, past)) and
+// writes the new rows in place instead of returning presents; main becomes
+// the full-sequence model (empty past, no presents).
+// CHECK-LABEL: func.func @tfc_w_main(
+// CHECK-SAME: %{{.*}}: tensor<?x?xi64> {{.*}}tfc.name = "input_ids"}, %{{.*}}: tensor<?x?xi64> {{.*}}tfc.name = "attention_mask"}) -> (tensor<?x2x?x4xf32> {tfc.name = "logits"})
+// CHECK: %[[E:.*]] = tensor.empty(%{{.*}}) : tensor<?x2x0x4xf32>
+// CHECK: %[[P:.*]] = tensor.cast %[[E]] : tensor<?x2x0x4xf32> to tensor<?x2x?x4xf32>
+// CHECK: tensor.concat dim(2) %[[P]], %{{.*}}
+// CHECK: return %{{.*}} : tensor<?x2x?x4xf32>
+// CHECK-LABEL: func.func @tfc_w_step(
+// CHECK-SAME: %[[IDS:[a-z0-9]+]]: tensor<?x?xi64> {{.*}}, %[[MASK:[a-z0-9]+]]: tensor<?x?xi64> {{.*}}, %[[PAST:[a-z0-9]+]]: tensor<i64> {tfc.dims = [], tfc.name = "past"}, %[[CACHE:[a-z0-9]+]]: memref<1x2x?x2x?x4xf32> {tfc.dims = ["1", "2", "batch", "2", "max_len", "4"], tfc.name = "cache"})
+// CHECK-SAME: -> (tensor<?x2x?x4xf32> {tfc.name = "logits"})
+// CHECK: %[[T:.*]] = tensor.dim %[[MASK]], %c1
+// CHECK: %[[C0:.*]] = bufferization.to_tensor %[[CACHE]] restrict writable
+// CHECK: %[[C1:.*]] = tensor.insert_slice %{{.*}} into %[[C0]][0, 0, 0, 0, %{{.*}}, 0]
+// CHECK: %[[K:.*]] = tensor.extract_slice %[[C1]][0, 0, 0, 0, 0, 0] [1, 1, %{{.*}}, 2, %[[T]], 4]
+// CHECK: %[[C2:.*]] = tensor.insert_slice %{{.*}} into %[[C1]][0, 1, 0, 0, %{{.*}}, 0]
+// CHECK: %[[V:.*]] = tensor.extract_slice %[[C2]][0, 1, 0, 0, 0, 0] [1, 1, %{{.*}}, 2, %[[T]], 4]
+// CHECK: tfc.attention %{{.*}}, %[[K]], %[[V]]
+// CHECK-NOT: tensor.concat
+// CHECK: bufferization.materialize_in_destination %[[C2]] in restrict writable %[[CACHE]]
+// CHECK-NEXT: return %{{.*}} : tensor<?x2x?x4xf32>
+func.func @tfc_w_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids", tfc.dims = ["batch", "seq"]}, %mask: tensor<?x?xi64> {tfc.name = "attention_mask", tfc.dims = ["batch", "total"]}, %pk: tensor<?x2x?x4xf32> {tfc.name = "past_key_values.0.key"}, %pv: tensor<?x2x?x4xf32> {tfc.name = "past_key_values.0.value"}) -> (tensor<?x2x?x4xf32> {tfc.name = "logits"}, tensor<?x2x?x4xf32> {tfc.name = "present.0.key"}, tensor<?x2x?x4xf32> {tfc.name = "present.0.value"}) attributes {tfc.entry} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %emb = arith.constant dense<0.5> : tensor<16x8xf32>
+  %b = tensor.dim %ids, %c0 : tensor<?x?xi64>
+  %n = tensor.dim %ids, %c1 : tensor<?x?xi64>
+  %t = tensor.dim %mask, %c1 : tensor<?x?xi64>
+  %x = tfc.embedding %emb[%ids] : tensor<16x8xf32>, tensor<?x?xi64> -> tensor<?x?x8xf32>
+  %x4 = tfc.reshape %x[%b, %n] : tensor<?x?x8xf32> -> tensor<?x?x2x4xf32>
+  %q = tfc.transpose %x4 {perm = array<i64: 0, 2, 1, 3>} : tensor<?x?x2x4xf32> -> tensor<?x2x?x4xf32>
+  %k = tensor.concat dim(2) %pk, %q : (tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>) -> tensor<?x2x?x4xf32>
+  %v = tensor.concat dim(2) %pv, %q : (tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>) -> tensor<?x2x?x4xf32>
+  %mb = tfc.cast %mask : tensor<?x?xi64> -> tensor<?x?xi1>
+  %m4 = tfc.reshape %mb[%b, %t] : tensor<?x?xi1> -> tensor<?x1x1x?xi1>
+  %a = tfc.attention %q, %k, %v mask %m4 : tensor<?x1x1x?xi1> {causal = true, scale = 0.5 : f64} : tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32> -> tensor<?x2x?x4xf32>
+  return %a, %k, %v : tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>
+}

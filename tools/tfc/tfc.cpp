@@ -236,6 +236,13 @@ int main(int argc, char **argv) {
   if (emitKind == "linalg")
     return writeText(".linalg.mlir", [&](raw_ostream &os) { printModule(*module, os); });
   std::string stepName, stepSignature;
+  if (kvCache) {
+    // tfc-kv-cache rewrites a with-past export's main into the plain
+    // full-sequence signature.
+    signature = tfc::collectSignature(tfc::findEntry(*module));
+    if (failed(signature))
+      return 1;
+  }
   if (func::FuncOp step = tfc::findStepEntry(*module)) {
     stepName = step.getSymName().str();
     FailureOr<std::string> sig = tfc::collectSignature(step);
