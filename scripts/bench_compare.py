@@ -24,6 +24,7 @@ p.add_argument("--iters", type=int, default=10)
 p.add_argument("--tfc-build", default=str(root / "build"))
 p.add_argument("--workdir", default=str(root / ".cache" / "bench"))
 p.add_argument("--json", action="store_true")
+p.add_argument("--pause", type=float, default=5.0, help="seconds of pause before each measured process")
 a = p.parse_args()
 
 bin_ = Path(a.tfc_build) / "bin"
@@ -41,9 +42,15 @@ chk = subprocess.run([str(bin_ / "tfc-run"), str(stem) + ".so", "--inputs", str(
                       "--reference", str(inputs), "--atol", "1e-4", "--rtol", "1e-4", "--threads", str(a.threads)],
                      capture_output=True, text=True)
 ort_meds, tfc_meds, tfc_last = [], [], {}
+# A process started right after another one exits that freed a lot of memory
+# runs up to 3x slower here for a few seconds (seen on this VM: ORT 16 ms ->
+# 60 ms right after tfc-run, 16 ms again after a pause), so each measured
+# process starts after a pause.
 for r in range(a.rounds):
+    time.sleep(a.pause)
     o = subprocess.run(ort_cmd, check=True, capture_output=True, text=True)
     ort_meds.append(json.loads(o.stdout)["median_ms"])
+    time.sleep(a.pause)
     t = subprocess.run([str(bin_ / "tfc-run"), str(stem) + ".so", "--inputs", str(inputs), "--prefix", "case0_",
                         "--bench", "--iters", str(a.iters), "--json", "--threads", str(a.threads)],
                        check=True, capture_output=True, text=True)
