@@ -15,6 +15,7 @@
 #include "Decode.h"
 #include "Gemm/Gemm.h"
 #include "Npz.h"
+#include "Perplexity.h"
 #include "Signature.h"
 #include "tfc/Runtime/tfc_runtime.h"
 
@@ -58,7 +59,10 @@ const char *kUsage =
     "                  prefill the inputs, N greedy decode steps, check them\n"
     "                  against the full-sequence entry; --bench: tokens/s\n"
     "  --max-len M     session cache length (default: the model's)\n"
-    "  --prefill-chunk C  prefill C tokens per call\n";
+    "  --prefill-chunk C  prefill C tokens per call\n"
+    "  --perplexity F  perplexity over the token ids in text file F (strided\n"
+    "                  sliding window: --context C --stride S [--max-chunks N]\n"
+    "                  [--batch B]; docs/ACCURACY.md)\n";
 
 struct Options {
   std::string model, weights, inputs, prefix, reference, outputs;
@@ -66,6 +70,8 @@ struct Options {
   bool bench = false, json = false, profile = false;
   int warmup = 3, iters = 20, threads = 0;
   int decode = -1, maxLen = 0, prefillChunk = 0;
+  std::string perplexity; // Perplexity.cpp
+  int context = 0, stride = 0, maxChunks = 0, batch = 1;
 };
 
 /// Usage error: message, usage text, exit 2.
@@ -134,6 +140,17 @@ Options parseArgs(int argc, char **argv) {
                  : a == "--max-len" ? o.maxLen
                                     : o.prefillChunk;
       if (!parseInt(v, dst, 0))
+        usageError(a + " needs a non-negative integer, got '" + v + "'");
+    } else if (a == "--perplexity") {
+      o.perplexity = value();
+    } else if (a == "--context" || a == "--stride" || a == "--max-chunks" ||
+               a == "--batch") {
+      const char *v = value();
+      int &dst = a == "--context"  ? o.context
+                 : a == "--stride" ? o.stride
+                 : a == "--batch"  ? o.batch
+                                   : o.maxChunks;
+      if (!parseInt(v, dst, a == "--batch" ? 1 : 0))
         usageError(a + " needs a non-negative integer, got '" + v + "'");
     } else if (a == "--bench") {
       o.bench = true;
@@ -486,6 +503,16 @@ int Runner::runOnce() {
 int Runner::run() {
   if (int rc = loadModel())
     return rc;
+  if (!opt.perplexity.empty()) {
+    PerplexityOptions p;
+    p.tokens = opt.perplexity;
+    p.context = opt.context;
+    p.stride = opt.stride;
+    p.maxChunks = opt.maxChunks;
+    p.batch = opt.batch;
+    p.json = opt.json;
+    return runPerplexity(model, p);
+  }
   if (int rc = prepareInputs())
     return rc;
   if (opt.decode >= 0) {
