@@ -302,8 +302,17 @@ LogicalResult mlir::tfc::writeHeader(const ModelDescInfo &info,
     if (!l.empty())
       os << " *   " << l.str() << "\n";
   os << " * Weights: " << info.weightsSize << " bytes, hash 0x" << std::hex
-     << info.weightsHash << std::dec << ".\n"
-     << " * Load with tfc_model_load(&tfc_" << info.name
+     << info.weightsHash << std::dec << ".\n";
+  if (!info.stepEntrySymbol.empty()) {
+    os << " * KV-cache step entry (tfc --kv-cache; default max_len "
+       << info.kvMaxLen << ", window " << info.kvWindow << "):\n";
+    for (StringRef l : llvm::split(StringRef(info.stepSignature), '\n'))
+      if (!l.empty())
+        os << " *   " << l.str() << "\n";
+    os << " * Decode with tfc_session_create(model, batch, max_len, &s), "
+          "tfc_session_prefill, tfc_session_decode.\n";
+  }
+  os << " * Load with tfc_model_load(&tfc_" << info.name
      << "_desc, \"model.tfcw\", &model), then tfc_model_run(). */\n"
      << "extern const tfc_model_desc tfc_" << info.name << "_desc;\n\n"
      << "#ifdef __cplusplus\n}\n#endif\n#endif\n";
