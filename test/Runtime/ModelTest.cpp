@@ -154,6 +154,30 @@ TEST_F(ModelTest, ZeroBatch) {
     tfc_tensor_free(&t);
 }
 
+// A model without a KV-cache step entry (flags 0, the descriptor fields
+// after op_classes zero) has no sessions; bad arguments are errors.
+TEST_F(ModelTest, SessionsNeedAStepEntry) {
+  tfc_session *s = reinterpret_cast<tfc_session *>(1);
+  EXPECT_EQ(tfc_session_create(model, 1, 16, &s), TFC_ERR_UNSUPPORTED);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_NE(std::string(tfc_last_error()).find("--kv-cache"),
+            std::string::npos);
+  EXPECT_EQ(tfc_session_create(nullptr, 1, 16, &s), TFC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tfc_session_create(model, 1, 16, nullptr),
+            TFC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tfc_session_create(model, 1, -1, &s), TFC_ERR_INVALID_ARGUMENT);
+  int64_t token = 1;
+  EXPECT_EQ(tfc_session_decode(nullptr, &token, nullptr),
+            TFC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tfc_session_prefill(nullptr, &token, 1, nullptr, nullptr),
+            TFC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tfc_session_reset(nullptr), TFC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tfc_session_fork(nullptr, &s), TFC_ERR_INVALID_ARGUMENT);
+  tfc_session_info info;
+  EXPECT_EQ(tfc_session_get_info(nullptr, &info), TFC_ERR_INVALID_ARGUMENT);
+  tfc_session_free(nullptr);
+}
+
 TEST_F(ModelTest, ProfilePerOpClass) {
   tfc_profile_enable(1);
   tfc_profile_reset();
