@@ -18,12 +18,14 @@
 #include "Args.h"
 #include "ChatTemplate.h"
 #include "Decoder.h"
+#include "SessionDecoder.h"
 #include "Sampler.h"
 
 #include "tfc/Tokenizer/Decode.h"
 #include "tfc/Tokenizer/Loader.h"
 
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <ctime>
 
@@ -124,9 +126,34 @@ int main(int argc, char **argv) {
 
   if (opt.threads > 0)
     tfc_set_num_threads(opt.threads);
-  FullSequenceDecoder decoder;
-  if (!decoder.loadShared(opt.model, opt.weights, error))
-    return fail(error);
+  // A model compiled with --kv-cache decodes through a session (one new
+  // token per step); any other runs the full sequence every step.
+  std::unique_ptr<Decoder> decoder;
+  {
+    std::string weights = opt.weights;
+    if (weights.empty()) {
+      weights = opt.model;
+      if (weights.size() > 3 && weights.compare(weights.size() - 3, 3, ".so") == 0)
+        weights.resize(weights.size() - 3);
+      weights += ".tfcw";
+    }
+    tfc_model *probe = nullptr;
+    if (tfc_model_load_shared(opt.model.c_str(), weights.c_str(), &probe) ==
+            TFC_OK &&
+        SessionDecoder::supports(probe)) {
+      auto sd = std::make_unique<SessionDecoder>();
+      if (!sd->adopt(probe, 0, error))
+        return fail(error);
+      decoder = std::move(sd);
+    } else {
+      if (probe)
+        tfc_model_free(probe);
+      auto fd = std::make_unique<FullSequenceDecoder>();
+      if (!fd->loadShared(opt.model, opt.weights, error))
+        return fail(error);
+      decoder = std::move(fd);
+    }
+  }
 
   SamplerOptions so;
   so.temperature = opt.temperature;
@@ -147,7 +174,7 @@ int main(int argc, char **argv) {
 
   std::vector<float> logits;
   double t0 = nowMs();
-  if (!decoder.prefill(prompt, logits, error))
+  if (!decoder->prefill(prompt, logits, error))
     return fail(error);
   if (tok->vocabSize() > logits.size())
     return fail("the model predicts " + std::to_string(logits.size()) +
@@ -166,7 +193,7 @@ int main(int argc, char **argv) {
     if (++generated == opt.steps)
       break; // the logits after the last token are not needed
     double t = nowMs();
-    if (!decoder.step(next, logits, error))
+    if (!decoder->step(next, logits, error))
       return fail(error);
     tDecode += nowMs() - t;
     ++decodeSteps;
@@ -177,12 +204,15 @@ int main(int argc, char **argv) {
   std::fprintf(stderr,
                "%s: prompt %zu tokens, generated %d tokens\n"
                "  prefill: %.1f ms, %.1f tokens/s\n"
-               "  decode:  %d steps in %.1f ms, %.1f tokens/s "
-               "(full-sequence model: each step reruns the whole prefix)\n"
+               "  decode:  %d steps in %.1f ms, %.1f tokens/s (%s)\n"
                "  time to first token: %.1f ms\n",
                kProg, prompt.size(), generated, tPrefill,
                tPrefill > 0 ? prompt.size() * 1000.0 / tPrefill : 0.0,
                decodeSteps, tDecode,
-               tDecode > 0 ? decodeSteps * 1000.0 / tDecode : 0.0, tFirst);
+               tDecode > 0 ? decodeSteps * 1000.0 / tDecode : 0.0,
+               dynamic_cast<SessionDecoder *>(decoder.get())
+                   ? "KV-cache session"
+                   : "full-sequence model: each step reruns the whole prefix",
+               tFirst);
   return 0;
 }
