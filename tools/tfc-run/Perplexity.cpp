@@ -21,7 +21,7 @@ namespace tfcrun {
 namespace {
 
 struct Window {
-  int64_t begin, end; // tokens [begin, end) go in
+  int64_t begin, end;  // tokens [begin, end) go in
   int64_t firstScored; // window index of the first scored target (>= 1)
 };
 
@@ -30,7 +30,7 @@ int fail(const PerplexityOptions &o, const std::string &msg) {
   if (o.json) {
     std::string e;
     for (char c : msg)
-      e += (c == '"' || c == '\\') ? std::string("\\") + c
+      e += (c == '"' || c == '\\')                  ? std::string("\\") + c
            : (static_cast<unsigned char>(c) < 0x20) ? std::string(" ")
                                                     : std::string(1, c);
     std::printf("{\"ok\": false, \"error\": \"%s\"}\n", e.c_str());
@@ -174,9 +174,9 @@ int runPerplexity(tfc_model *model, const PerplexityOptions &o) {
       tfc_tensor_free(&t);
     w = g;
   }
-  double secs = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - t0)
-                    .count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
   double meanNll = nllSum / static_cast<double>(scored);
   double ppl = std::exp(meanNll);
   if (o.json) {
