@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Exports a LLaMA-style HF checkpoint as a "with-past" ONNX decoder.
 
-  export_with_past.py HF_DIR OUT.onnx [--check]
+  export_with_past.py HF_DIR OUT.onnx [--check] [--gguf FILE]
 
 The Optimum-style interface: inputs input_ids [batch, sequence],
 attention_mask [batch, past_sequence + sequence] and, per layer l,
@@ -58,9 +58,13 @@ def main():
     ap.add_argument("hf_dir")
     ap.add_argument("out")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--gguf", default=None,
+                    help="load the weights from this GGUF file in HF_DIR (SmolLM2)")
     a = ap.parse_args()
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(a.hf_dir, attn_implementation="eager").eval()
+    kw = {"gguf_file": a.gguf} if a.gguf else {}
+    model = AutoModelForCausalLM.from_pretrained(a.hf_dir, attn_implementation="eager",
+                                                 torch_dtype=torch.float32, **kw).eval()
     cfg = model.config
     w = WithPast(model).eval()
     L = cfg.num_hidden_layers
