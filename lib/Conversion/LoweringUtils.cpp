@@ -461,11 +461,6 @@ Value lowering::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
   // General case: broadcast batch dims, collapse them into one.
   SmallVector<int64_t> batchShape(resultType.getShape().drop_back(2));
   SmallVector<OpFoldResult> batchSizes;
-  {
-    SmallVector<OpFoldResult> all =
-        broadcastSizes(b, loc, resultType, ValueRange{});
-    (void)all;
-  }
   int64_t nb = batchShape.size();
   for (int64_t i = 0; i < nb; ++i) {
     if (!ShapedType::isDynamic(batchShape[i])) {

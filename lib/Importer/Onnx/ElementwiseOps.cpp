@@ -123,8 +123,6 @@ static LogicalResult importBinary(GraphImporter &g,
                         .Case("Or", BinaryKind::or_)
                         .Case("Xor", BinaryKind::xor_)
                         .Case("Mod", BinaryKind::mod);
-  if (op == "Mod" && g.attrInt(node, "fmod", 0) == 0)
-    ; // integer modulo with the sign of the divisor: lowered as such
   FailureOr<Value> acc = g.tensorInput(node, 0);
   if (failed(acc))
     return failure();
