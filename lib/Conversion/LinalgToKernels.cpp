@@ -119,7 +119,8 @@ struct LinalgToKernelsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    SmallVector<Operation *> matmuls;
+    // Each matmul with the op that zero-initializes its output.
+    SmallVector<std::pair<Operation *, Operation *>> matmuls;
     module.walk([&](Operation *op) {
       if (!isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op))
         return;
@@ -136,9 +137,9 @@ struct LinalgToKernelsPass
       for (Value v : op->getOperands())
         if (!cast<MemRefType>(v.getType()).getElementType().isF32())
           return;
-      if (!zeroInitBefore(op, lop.getDpsInitOperand(0)->get()))
-        return;
-      matmuls.push_back(op);
+      if (Operation *init =
+              zeroInitBefore(op, lop.getDpsInitOperand(0)->get()))
+        matmuls.push_back({op, init});
     });
     if (matmuls.empty())
       return;
@@ -153,10 +154,9 @@ struct LinalgToKernelsPass
       decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     }
     SetVector<Operation *> transposed; // allocs now read through views
-    for (Operation *op : matmuls) {
+    for (auto [op, init] : matmuls) {
       auto lop = cast<linalg::LinalgOp>(op);
       Value out = lop.getDpsInitOperand(0)->get();
-      Operation *init = zeroInitBefore(op, out);
       b.setInsertionPoint(op);
       Location loc = op->getLoc();
       Value a = as3d(b, loc, lop.getDpsInputOperand(0)->get());
