@@ -14,6 +14,7 @@
 #define TFC_OPS_TD
 
 include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -374,6 +375,72 @@ def Tfc_AttentionOp : Tfc_Op<"attention"> {
                    DefaultValuedAttr<I64Attr, "0">:$window);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$query `,` $key `,` $value (`mask` $mask^ `:` type($mask))? attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+
+//===----------------------------------------------------------------------===//
+// Parallelism ops (--tfc-partition; docs/DESIGN.md "Parallelism")
+//===----------------------------------------------------------------------===//
+// Communication between the ranks of a partitioned model. Each rank runs its
+// own entry function (marked `tfc.part = k`); these ops are the only places
+// where ranks meet. They have side effects (they must run, in program order,
+// on every rank that takes part), so they are not Pure. f32 only.
+
+class Tfc_CommOp<string mnemonic, list<Trait> traits = []>
+    : Op<Tfc_Dialect, mnemonic,
+         !listconcat(traits, [MemoryEffects<[MemRead, MemWrite]>])>;
+
+def Tfc_AllReduceOp : Tfc_CommOp<"all_reduce", [SameOperandsAndResultType]> {
+  let summary = "elementwise sum of a tensor over all ranks";
+  let description = [{
+    Every one of the `parts` ranks passes a tensor of the same shape; each
+    gets the elementwise sum (Megatron's row-parallel reduction). The order
+    of the summation is the communication library's.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$parts);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Tfc_AllGatherOp : Tfc_CommOp<"all_gather"> {
+  let summary = "concatenation of every rank's tensor along an axis";
+  let description = [{
+    Rank r contributes `input` whose dim `axis` is `sizes[r]` (parts may
+    differ, e.g. a vocabulary that does not divide evenly); every rank gets
+    the concatenation in rank order, dim `axis` = sum(sizes). Other dims
+    must agree across ranks. `rank` is the calling rank (each rank has its
+    own function, so it is static).
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis,
+                   DenseI64ArrayAttr:$sizes, I64Attr:$rank);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tfc_SendOp : Tfc_CommOp<"send"> {
+  let summary = "send a tensor to another rank (pipeline stage boundary)";
+  let description = [{
+    Sends `input` (its shape and data) to rank `peer`; matched by the
+    `tfc.recv` with the same `tag` on that rank. Blocks until the receiver
+    has taken it or the runtime's timeout expires.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$peer, I64Attr:$tag);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Tfc_RecvOp : Tfc_CommOp<"recv"> {
+  let summary = "receive a tensor from another rank (pipeline stage boundary)";
+  let description = [{
+    Receives the tensor that rank `peer` sent with the same `tag`. Dynamic
+    dims of the result come from the message; static ones must match it.
+  }];
+  let arguments = (ins I64Attr:$peer, I64Attr:$tag);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 

@@ -145,6 +145,37 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
 }
 
+def TfcPartition : Pass<"tfc-partition", "ModuleOp"> {
+  let summary = "Split the entry into one entry per rank: pipeline stages or tensor shards";
+  let description = [{
+    `strategy=pipeline:N` or `strategy=tensor:N` (tfc --partition=...). Runs
+    after the raising passes and before tfc-kv-cache, on the entry
+    `tfc_<name>_main`, which it replaces with N entries
+    `tfc_<name>_p<k>_main` (attributes `tfc.entry`, `tfc.part = k`); the
+    module gets `tfc.partition = {kind = "pipeline"|"tensor", parts = N}`.
+    pipeline:N cuts the graph at layer boundaries (between tfc.attention
+    layers) into N stages balanced by estimated FLOPs. Every stage takes all
+    of the model's inputs; values that cross a cut go through
+    `tfc.send`/`tfc.recv` (values computed from the inputs alone without
+    weights, such as masks and rotary tables, are recomputed instead); the
+    last stage returns the model's outputs, the others return nothing.
+    tensor:N shards (Megatron style) attention by heads (KV heads for GQA)
+    and MLPs by columns then rows, with a `tfc.all_reduce` after each
+    row-parallel projection; token embeddings by vocabulary rows (lookup of
+    the rank's range then all_reduce) and the LM head by vocabulary
+    (`tfc.all_gather` of the logits). Every rank's entry has the model's
+    signature. Weight shards are constants of their own, so each rank's
+    part of the .tfcw file is contiguous.
+  }];
+  let options = [
+    Option<"strategy", "strategy", "std::string", "\"\"",
+           "pipeline:N or tensor:N">
+  ];
+  let dependentDialects = ["::mlir::tfc::TfcDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect"];
+}
+
 def TfcToLinalg : Pass<"tfc-to-linalg", "ModuleOp"> {
   let summary = "Plain lowering of every tfc op to linalg / tensor / arith / math";
   let description = [{

@@ -92,6 +92,11 @@ static cl::opt<int64_t> kvWindowOpt(
     cl::desc("With --kv-cache: sliding attention window W (a query sees the "
              "last W positions) in both entries"));
 
+static cl::opt<std::string> partitionOpt(
+    "partition", cl::value_desc("pipeline:N|tensor:N"),
+    cl::desc("Split the model over N ranks (--tfc-partition): pipeline "
+             "stages or tensor shards; run it under mpirun (docs/RUNTIME.md)"));
+
 static std::string sanitize(StringRef s) {
   std::string out;
   for (char c : s)
@@ -209,6 +214,7 @@ int main(int argc, char **argv) {
     return fail("--kv-window / --kv-static-len need --kv-cache (window >= 0)");
 
   tfc::PipelineOptions po;
+  po.partition = partitionOpt;
   po.kvCache = kvCache;
   po.kvMaxLen = kvStaticLen ? kvMaxLen : 0;
   po.kvWindow = kvWindowOpt;

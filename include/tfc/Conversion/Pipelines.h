@@ -12,6 +12,7 @@ struct PipelineOptions {
   bool kernels = true;         // matmuls -> libtfcrt micro-kernels
   std::string weightsPath;     // .tfcw output ("" = layout only)
   bool profile = false;        // per-op-class timing hooks (--profile)
+  std::string partition;       // tfc-partition strategy ("" = none)
   bool kvCache = false;        // tfc-kv-cache: add the cached step entry
   int64_t kvMaxLen = 0;        //   static cache length (0: dynamic)
   int64_t kvWindow = 0;        //   sliding attention window (0: none)

@@ -23,6 +23,13 @@ typedef struct tfcrt_memref1_f32 {
   int64_t strides[1];
 } tfcrt_memref1_f32;
 
+typedef struct tfcrt_memref1_i64 {
+  int64_t *allocated;
+  int64_t *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} tfcrt_memref1_i64;
 typedef struct tfcrt_memref3_f32 {
   float *allocated;
   float *aligned;
@@ -50,6 +57,39 @@ void _mlir_ciface_tfcrt_matmul_bias_f32(tfcrt_memref3_f32 *a,
                                         tfcrt_memref1_f32 *bias,
                                         tfcrt_memref3_f32 *c);
 
+/*===-- Communication (partitioned models, docs/DESIGN.md "Parallelism") --===*
+ * Called by the code of a model compiled with tfc --partition, on every rank
+ * in the same order. Tensors are contiguous f32 buffers passed as MLIR
+ * unranked memrefs (rank + pointer to a ranked descriptor). On a CPU model
+ * the buffers are host memory and MPI moves them; on a CUDA model they are
+ * device memory and NCCL moves them. These functions cannot return an
+ * error to the compiled code: on a failure (a peer that died or did not
+ * answer within the timeout, a shape that does not match) they record the
+ * error, fill what they should have written with NaN and turn later calls
+ * into no-ops; the runtime call that ran the entry then fails with the
+ * message (tfc_last_error) and the application decides (tfc-run aborts the
+ * MPI job). */
+typedef struct tfcrt_unranked_memref {
+  int64_t rank;
+  void *descriptor; /* ranked descriptor of that rank */
+} tfcrt_unranked_memref;
+/* out = elementwise sum over ranks of `in` (same shape on every rank). */
+void _mlir_ciface_tfcrt_all_reduce_f32(tfcrt_unranked_memref *in,
+                                       tfcrt_unranked_memref *out);
+/* out = the flattened `in` of every rank, concatenated in rank order (ranks
+ * may contribute different element counts; out holds their sum). */
+void _mlir_ciface_tfcrt_all_gather_f32(tfcrt_unranked_memref *in,
+                                       tfcrt_unranked_memref *out);
+/* Sends the shape (rank, sizes) and then the data of `in` to rank `peer`. */
+void _mlir_ciface_tfcrt_send_f32(tfcrt_unranked_memref *in, int64_t peer,
+                                 int64_t tag);
+/* Receives the shape of the next message from `peer` with `tag` into dims
+ * (its size must equal the message's rank; the data stays pending), ... */
+void _mlir_ciface_tfcrt_recv_dims(tfcrt_memref1_i64 *dims, int64_t peer,
+                                  int64_t tag);
+/* ... then its data into `out`, allocated by the caller with those dims. */
+void _mlir_ciface_tfcrt_recv_f32(tfcrt_unranked_memref *out, int64_t peer,
+                                 int64_t tag);
 /* Runs fn(ctx, begin, end) over a partition of [0, n) on the thread pool. */
 void tfcrt_parallel_for(int64_t n, void (*fn)(void *ctx, int64_t begin,
                                              int64_t end),

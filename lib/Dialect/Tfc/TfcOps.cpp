@@ -41,6 +41,7 @@ mlir::tfc::broadcastShapes(ArrayRef<ArrayRef<int64_t>> shapes) {
 static RankedTensorType rtt(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
+static RankedTensorType rtt(Type t) { return cast<RankedTensorType>(t); }
 
 /// Checks that `result` is the broadcast of `operands` (a dynamic result dim
 /// is accepted where the broadcast is static, as shape knowledge may lag).
@@ -381,6 +382,63 @@ LogicalResult AttentionOp::verify() {
   if (getMask() && rtt(getMask()).getRank() > 4)
     return emitOpError("mask rank must be <= 4");
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Parallelism ops
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyCommElement(Operation *op, Type t) {
+  if (!rtt(t).getElementType().isF32())
+    return op->emitOpError("communicates f32 tensors only, got ") << t;
+  return success();
+}
+
+LogicalResult AllReduceOp::verify() {
+  if (getParts() < 2)
+    return emitOpError("parts must be >= 2, got ") << getParts();
+  return verifyCommElement(*this, getInput().getType());
+}
+
+LogicalResult AllGatherOp::verify() {
+  auto in = rtt(getInput()), out = rtt(getResult());
+  ArrayRef<int64_t> sizes = getSizes();
+  int64_t axis = getAxis(), rank = getRank();
+  if (sizes.size() < 2)
+    return emitOpError("needs the sizes of >= 2 parts");
+  if (in.getRank() != out.getRank() || axis < 0 || axis >= in.getRank())
+    return emitOpError("axis ") << axis << " out of range or ranks differ";
+  if (rank < 0 || rank >= (int64_t)sizes.size())
+    return emitOpError("rank ") << rank << " out of range";
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    if (s < 0)
+      return emitOpError("part sizes must be >= 0");
+    total += s;
+  }
+  if (!in.isDynamicDim(axis) && in.getDimSize(axis) != sizes[rank])
+    return emitOpError("input dim ")
+           << axis << " is " << in.getDimSize(axis) << ", part " << rank
+           << " has " << sizes[rank];
+  if (!out.isDynamicDim(axis) && out.getDimSize(axis) != total)
+    return emitOpError("result dim ") << axis << " must be " << total;
+  for (int64_t i = 0; i < in.getRank(); ++i)
+    if (i != axis && !in.isDynamicDim(i) && !out.isDynamicDim(i) &&
+        in.getDimSize(i) != out.getDimSize(i))
+      return emitOpError("dim ") << i << " differs between input and result";
+  return verifyCommElement(*this, in);
+}
+
+LogicalResult SendOp::verify() {
+  if (getPeer() < 0 || getTag() < 0)
+    return emitOpError("peer and tag must be >= 0");
+  return verifyCommElement(*this, getInput().getType());
+}
+
+LogicalResult RecvOp::verify() {
+  if (getPeer() < 0 || getTag() < 0)
+    return emitOpError("peer and tag must be >= 0");
+  return verifyCommElement(*this, getResult().getType());
 }
 
 #define GET_OP_CLASSES
