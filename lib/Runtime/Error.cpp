@@ -59,6 +59,8 @@ TFCRT_EXPORT const char *tfc_status_string(tfc_status status) {
     return "unsupported";
   case TFC_ERR_INTERNAL:
     return "internal error";
+  case TFC_ERR_COMM:
+    return "communication error";
   }
   return "unknown status";
 }

@@ -67,6 +67,8 @@ tfc_status finishLoad(tfc_model *m, const tfc_model_desc *desc,
                            where.c_str(), m->signature.inputs.size(),
                            kMaxInputs));
   m->desc = desc;
+  if (tfc_status s = loadPartitions(m); s != TFC_OK)
+    return s;
 
   if (weightsPath) {
     tfc_status s =
@@ -564,8 +566,11 @@ TFCRT_EXPORT tfc_status tfc_model_run(tfc_model *model,
   if (!model || !model->desc)
     return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_model_run: NULL model");
   try {
-    tfc_status s = runModel(model, model->desc->entry, model->signature,
-                            inputs, num_inputs, outputs, num_outputs);
+    tfc_status s =
+        model->desc->flags & TFC_MODEL_FLAG_PARTITIONED
+            ? runPartitioned(model, inputs, num_inputs, outputs, num_outputs)
+            : runModel(model, model->desc->entry, model->signature, inputs,
+                       num_inputs, outputs, num_outputs);
     if (s == TFC_OK)
       clearError();
     return s;

@@ -26,6 +26,8 @@ struct tfc_model {
   std::vector<std::string> opClasses;
   std::unique_ptr<ProfileCounter[]> profile; // one per op class
   void *gpuWeights = nullptr; // GPU model: managed copy of the weights
+  // TFC_MODEL_FLAG_PARTITIONED: desc->part_signatures parsed, one per part.
+  std::vector<tfcrt::Signature> partSignatures;
 };
 
 namespace tfcrt {
@@ -38,6 +40,26 @@ void unregisterModel(tfc_model *model);
 tfc_status runEntry(tfc_model *model, void *entry, const Signature &sig,
                     const tfc_tensor *inputs, size_t numInputs,
                     tfc_tensor *outputs, size_t numOutputs);
+
+//===-- partitioned and data-parallel runs (DistRun.cpp) ------------------===//
+/// Checks the partition fields at load and parses the part signatures.
+tfc_status loadPartitions(tfc_model *model);
+/// tfc_model_run of a partitioned model: part tfc_dist_rank() runs.
+tfc_status runPartitioned(tfc_model *model, const tfc_tensor *inputs,
+                          size_t numInputs, tfc_tensor *outputs,
+                          size_t numOutputs);
+/// TFC_OK if the job has one rank per part of `model` (any job size for an
+/// unpartitioned model) and no earlier communication failed.
+tfc_status checkRanks(const tfc_model *model, const char *what);
+/// The step entry and step signature this rank runs (part rank's for a
+/// partitioned model).
+void stepEntryOf(const tfc_model *model, void **entry, const char **signature);
+/// True for a pipeline-partitioned model: only the last rank has outputs.
+bool isPipeline(const tfc_model *model);
+/// Pipeline: gives every rank the last rank's `outputs` (allocated on the
+/// others; `numOutputs` is the model's count). TFC_OK elsewhere.
+tfc_status shareLastStageOutputs(const tfc_model *model, tfc_tensor *outputs,
+                                 size_t numOutputs);
 } // namespace tfcrt
 
 #endif // TFC_LIB_RUNTIME_MODEL_H

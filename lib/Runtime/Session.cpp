@@ -29,6 +29,7 @@ constexpr unsigned char kGuardByte = 0xA5;
 
 struct tfc_session {
   tfc_model *model = nullptr;
+  void *stepEntry = nullptr; // this rank's part's, for a partitioned model
   Signature sig; // of the step entry
   int64_t batch = 0, maxLen = 0, position = 0;
   int64_t layers = 0, heads = 0, headDim = 0;
@@ -55,7 +56,14 @@ struct tfc_session {
 namespace {
 
 /// Parses the step signature of `desc` and finds the inputs it takes.
-tfc_status parseStep(const tfc_model_desc &desc, tfc_session &s) {
+tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
+  // A partitioned model: this rank's part (its cache holds only the part's
+  // layers or kv heads).
+  if (tfc_status st = checkRanks(s.model, "tfc_session_create"); st != TFC_OK)
+    return st;
+  tfc_model_desc desc = modelDesc;
+  stepEntryOf(s.model, &desc.step_entry, &desc.step_signature);
+  s.stepEntry = desc.step_entry;
   if (!(desc.flags & TFC_MODEL_FLAG_KV_CACHE) || !desc.step_entry ||
       !desc.step_signature)
     return setError(TFC_ERR_UNSUPPORTED,
@@ -105,7 +113,11 @@ tfc_status parseStep(const tfc_model_desc &desc, tfc_session &s) {
                              "max_len, d])",
                              t.name.c_str()));
   }
-  if (s.idsAt < 0 || s.pastAt < 0 || s.cacheAt < 0 || s.sig.outputs.empty())
+  // A pipeline stage other than the last returns nothing: its logits come
+  // from the last rank (shareLastStageOutputs).
+  bool outputsElsewhere = isPipeline(s.model);
+  if (s.idsAt < 0 || s.pastAt < 0 || s.cacheAt < 0 ||
+      (s.sig.outputs.empty() && !outputsElsewhere))
     return setError(TFC_ERR_CORRUPT, "step signature lacks input_ids, past, "
                                      "cache or an output");
   const TensorSpec &c = s.sig.inputs[s.cacheAt];
@@ -165,7 +177,7 @@ tfc_status allocate(tfc_model *model, int64_t batch, int64_t maxLen,
   size_t tokens = static_cast<size_t>(batch * maxLen);
   s->maskHistory.assign(tokens, 0);
   s->maskScratch.assign(tokens, 0);
-  s->outputs.assign(s->sig.outputs.size(), tfc_tensor{});
+  s->outputs.assign(std::max<size_t>(s->sig.outputs.size(), 1), tfc_tensor{});
   *out = s.release();
   return TFC_OK;
 }
@@ -179,6 +191,16 @@ bool guardsIntact(const tfc_session *s) {
     if (lo[i] != kGuardByte || hi[i] != kGuardByte)
       return false;
   return true;
+}
+
+/// Partitioned models: a communication failure in the step (its results
+/// are NaN), and a pipeline's logits from the last stage to every rank.
+tfc_status shareSessionLogits(tfc_session *s) {
+  if (!(s->model->desc->flags & TFC_MODEL_FLAG_PARTITIONED))
+    return TFC_OK;
+  if (tfc_status st = checkRanks(s->model, "tfc_session"); st != TFC_OK)
+    return st;
+  return shareLastStageOutputs(s->model, s->outputs.data(), 1);
 }
 
 /// One step over n tokens per sequence.
@@ -222,9 +244,11 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   set(s->pastAt, TFC_DTYPE_I64, {}, &past);
   set(s->cacheAt, s->cacheDtype,
       {s->layers, 2, s->batch, s->heads, s->maxLen, s->headDim}, s->cache);
-  tfc_status st =
-      runEntry(s->model, s->model->desc->step_entry, s->sig, in,
-               s->sig.inputs.size(), s->outputs.data(), s->outputs.size());
+  tfc_status st = runEntry(s->model, s->stepEntry, s->sig, in,
+                           s->sig.inputs.size(), s->outputs.data(),
+                           s->sig.outputs.size());
+  if (st == TFC_OK)
+    st = shareSessionLogits(s);
   if (!guardsIntact(s)) {
     s->releaseOutputs();
     return setError(TFC_ERR_INTERNAL,

@@ -4,6 +4,7 @@
 #include "Internal.h"
 
 #include <cctype>
+#include <cstring>
 #include <sstream>
 
 namespace tfcrt {
@@ -107,6 +108,24 @@ bool parseSignature(const tfc_model_desc &desc, Signature &out,
     return false;
   }
   return true;
+}
+
+bool parseSignatureText(const tfc_model_desc &desc, const char *text,
+                        Signature &out, std::string &error) {
+  tfc_model_desc d = desc;
+  d.signature = text;
+  d.num_inputs = d.num_outputs = 0;
+  for (const char *p = text; p && *p;) {
+    if (!std::strncmp(p, "in ", 3))
+      ++d.num_inputs;
+    else if (!std::strncmp(p, "out ", 4))
+      ++d.num_outputs;
+    const char *nl = std::strchr(p, '\n');
+    if (!nl)
+      break;
+    p = nl + 1;
+  }
+  return parseSignature(d, out, error);
 }
 
 } // namespace tfcrt

@@ -30,6 +30,11 @@ struct Signature {
 bool parseSignature(const tfc_model_desc &desc, Signature &out,
                     std::string &error);
 
+/// Parses a signature text that is not desc.signature itself (a part's or
+/// step entry's), with the counts taken from the text.
+bool parseSignatureText(const tfc_model_desc &desc, const char *text,
+                        Signature &out, std::string &error);
+
 /// Parses "f32", "i64", ... ; false if unknown.
 bool parseDtype(const std::string &name, tfc_dtype &out);
 

@@ -32,7 +32,8 @@ double nowMs() {
 }
 
 int fail(const std::string &msg) {
-  std::fprintf(stderr, "tfc-run: error: %s\n", msg.c_str());
+  std::fprintf(stderr, "tfc-run: %serror: %s\n", rankPrefix().c_str(),
+               msg.c_str());
   return 1;
 }
 

@@ -9,6 +9,12 @@
 
 namespace tfcrun {
 
+/// "rank R: " in a multi-rank job (error messages), "" otherwise.
+inline std::string rankPrefix() {
+  return tfc_dist_size() > 1 ? "rank " + std::to_string(tfc_dist_rank()) + ": "
+                             : std::string();
+}
+
 struct DecodeOptions {
   int steps = 0;      // greedy decode steps after the prefill
   int64_t maxLen = 0; // session max_len (0: the model's default)

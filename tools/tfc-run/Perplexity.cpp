@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Perplexity.h"
+#include "Decode.h"
 
 #include <algorithm>
 #include <chrono>
@@ -26,7 +27,8 @@ struct Window {
 };
 
 int fail(const PerplexityOptions &o, const std::string &msg) {
-  std::fprintf(stderr, "tfc-run: error: %s\n", msg.c_str());
+  std::fprintf(stderr, "tfc-run: %serror: %s\n", rankPrefix().c_str(),
+               msg.c_str());
   if (o.json) {
     std::string e;
     for (char c : msg)

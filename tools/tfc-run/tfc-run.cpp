@@ -62,7 +62,12 @@ const char *kUsage =
     "  --prefill-chunk C  prefill C tokens per call\n"
     "  --perplexity F  perplexity over the token ids in text file F (strided\n"
     "                  sliding window: --context C --stride S [--max-chunks N]\n"
-    "                  [--batch B]; docs/ACCURACY.md)\n";
+    "                  [--batch B]; docs/ACCURACY.md)\n"
+    "Under mpirun (scripts/mpirun.sh -np N tfc-run ...; docs/RUNTIME.md):\n"
+    "  a partitioned model runs part r on rank r; only rank 0 prints and\n"
+    "  writes files; an error on any rank aborts the job (exit 1)\n"
+    "  --data-parallel     split the batch (dim 0) over the ranks\n"
+    "  --micro-batches M   pipeline models: M micro-batches per run\n";
 
 struct Options {
   std::string model, weights, inputs, prefix, reference, outputs;
@@ -70,6 +75,8 @@ struct Options {
   bool bench = false, json = false, profile = false;
   int warmup = 3, iters = 20, threads = 0;
   int decode = -1, maxLen = 0, prefillChunk = 0;
+  bool dataParallel = false;
+  int microBatches = 0; // 0: the runtime's default (TFC_MICRO_BATCHES)
   std::string perplexity; // Perplexity.cpp
   int context = 0, stride = 0, maxChunks = 0, batch = 1;
 };
@@ -154,6 +161,12 @@ Options parseArgs(int argc, char **argv) {
         usageError(a + " needs a non-negative integer, got '" + v + "'");
     } else if (a == "--bench") {
       o.bench = true;
+    } else if (a == "--data-parallel") {
+      o.dataParallel = true;
+    } else if (a == "--micro-batches") {
+      const char *v = value();
+      if (!parseInt(v, o.microBatches, 1))
+        usageError(a + " needs a positive integer, got '" + v + "'");
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--profile") {
@@ -339,7 +352,8 @@ public:
 private:
   /// Error that is not a usage error: message on stderr (and JSON), exit 1.
   int fail(const std::string &msg) {
-    std::fprintf(stderr, "tfc-run: error: %s\n", msg.c_str());
+    std::fprintf(stderr, "tfc-run: %serror: %s\n", rankPrefix().c_str(),
+                 msg.c_str());
     if (opt.json)
       std::printf("{\"ok\": false, \"error\": \"%s\"}\n",
                   jsonEscape(msg).c_str());
@@ -490,8 +504,12 @@ int Runner::prepareInputs() {
 int Runner::runOnce() {
   freeOutputs();
   outputs.assign(tfc_model_num_outputs(model), tfc_tensor{});
-  tfc_status s = tfc_model_run(model, inputs.data(), inputs.size(),
-                               outputs.data(), outputs.size());
+  tfc_status s =
+      opt.dataParallel
+          ? tfc_model_run_data_parallel(model, inputs.data(), inputs.size(),
+                                        outputs.data(), outputs.size())
+          : tfc_model_run(model, inputs.data(), inputs.size(),
+                          outputs.data(), outputs.size());
   if (s != TFC_OK) {
     outputs.clear();
     return fail(std::string("run failed (") + tfc_status_string(s) +
@@ -770,8 +788,34 @@ void Runner::printJson(bool allPass) const {
 
 int main(int argc, char **argv) {
   Options opt = parseArgs(argc, argv);
-  Runner runner(opt);
-  int rc = runner.run();
+  // Under mpirun: one process per rank (a single rank otherwise).
+  if (tfc_dist_init() != TFC_OK) {
+    std::fprintf(stderr, "tfc-run: error: %s\n", tfc_last_error());
+    return 1;
+  }
+  bool multi = tfc_dist_size() > 1;
+  if (multi && tfc_dist_rank() != 0) {
+    // Only rank 0 reports; errors still reach stderr.
+    if (!std::freopen("/dev/null", "w", stdout))
+      std::fprintf(stderr, "tfc-run: cannot silence rank %d\n",
+                   tfc_dist_rank());
+    opt.outputs.clear();
+  }
+  if (opt.microBatches > 0)
+    tfc_set_micro_batches(opt.microBatches);
+  int rc;
+  {
+    Runner runner(opt);
+    rc = runner.run();
+  }
   std::fflush(stdout);
+  std::fflush(stderr);
+  if (multi && rc != 0) {
+    // The other ranks may wait for this one in a collective: end them all.
+    std::fprintf(stderr, "tfc-run: rank %d failed; aborting the %d-rank "
+                 "job\n", tfc_dist_rank(), tfc_dist_size());
+    tfc_dist_abort(rc);
+  }
+  tfc_dist_finalize();
   return rc;
 }

@@ -42,7 +42,10 @@ typedef enum tfc_status {
   TFC_ERR_DTYPE = 5,            /* input element type mismatch */
   TFC_ERR_OUT_OF_MEMORY = 6,
   TFC_ERR_UNSUPPORTED = 7,      /* e.g. ABI version or device not available */
-  TFC_ERR_INTERNAL = 8
+  TFC_ERR_INTERNAL = 8,
+  TFC_ERR_COMM = 9              /* a collective / send / recv between ranks
+                                   failed or timed out: the job cannot go on
+                                   (call tfc_dist_abort) */
 } tfc_status;
 
 typedef enum tfc_dtype {
@@ -67,6 +70,15 @@ typedef enum tfc_dtype {
  * tfc_session_* API. Descriptors without this bit may end at op_classes
  * (models compiled before the fields existed), so nothing reads them then. */
 #define TFC_MODEL_FLAG_KV_CACHE 2u
+/* tfc_model_desc.flags: the model was split over ranks (tfc --partition);
+ * the partition fields after kv_window are valid. The KV-cache fields are
+ * present (zero) in such a descriptor even without TFC_MODEL_FLAG_KV_CACHE.
+ * Descriptors without this bit may end at kv_window. */
+#define TFC_MODEL_FLAG_PARTITIONED 4u
+
+/* tfc_model_desc.partition_kind */
+#define TFC_PARTITION_PIPELINE 1u /* part k = pipeline stage k */
+#define TFC_PARTITION_TENSOR 2u   /* part k = shard k of every layer */
 
 /* Static description of a compiled model; emitted by the compiler. */
 typedef struct tfc_model_desc {
@@ -105,6 +117,21 @@ typedef struct tfc_model_desc {
   const char *step_signature;
   uint64_t kv_max_len;
   uint64_t kv_window;
+  /* Only when flags & TFC_MODEL_FLAG_PARTITIONED (docs/DESIGN.md,
+   * "Parallelism"): the model runs as num_parts ranks, rank k calling
+   * part_entries[k] (same ABI as `entry`) described by part_signatures[k].
+   * Tensor parts all have the model's signature; pipeline stage k takes all
+   * the model's inputs and only the last stage has outputs. `entry` is part
+   * 0's and `signature` the model's as a whole (its inputs and the last
+   * part's outputs). With TFC_MODEL_FLAG_KV_CACHE, part_step_entries[k] /
+   * part_step_signatures[k] are part k's step entry (its cache holds only
+   * that part's layers / kv heads); both are NULL otherwise. */
+  uint32_t partition_kind; /* TFC_PARTITION_* */
+  uint32_t num_parts;
+  void *const *part_entries;
+  const char *const *part_signatures;
+  void *const *part_step_entries;
+  const char *const *part_step_signatures;
 } tfc_model_desc;
 
 /* A dense, row-major tensor. */
@@ -150,6 +177,24 @@ tfc_status tfc_model_run(tfc_model *model, const tfc_tensor *inputs,
                          size_t num_inputs, tfc_tensor *outputs,
                          size_t num_outputs);
 void tfc_tensor_free(tfc_tensor *tensor);
+
+/* Data parallelism: `model` (not partitioned) runs on every rank of the
+ * job over its slice of the batch (dim 0 of every input, split as evenly as
+ * possible; rank r gets the r-th slice); the outputs are gathered along
+ * dim 0 in rank order so every rank returns the whole batch. Every input
+ * and output must have the batch as dim 0. With one rank it is
+ * tfc_model_run. */
+tfc_status tfc_model_run_data_parallel(tfc_model *model,
+                                       const tfc_tensor *inputs,
+                                       size_t num_inputs, tfc_tensor *outputs,
+                                       size_t num_outputs);
+/* Pipeline-partitioned models: split the batch (dim 0 of every input) into
+ * m micro-batches that flow through the stages one after another, so stage
+ * k works on micro-batch i while stage k+1 works on i-1. Ignored (whole
+ * batch) when m does not divide the batch. Default 1, or env
+ * TFC_MICRO_BATCHES. */
+void tfc_set_micro_batches(int m);
+int tfc_get_micro_batches(void);
 
 /* Threads used by the runtime's kernels (default: all cores). */
 void tfc_set_num_threads(int threads);
@@ -224,6 +269,30 @@ tfc_status tfc_session_fork(const tfc_session *session, tfc_session **out);
 tfc_status tfc_session_get_info(const tfc_session *session,
                                 tfc_session_info *info);
 void tfc_session_free(tfc_session *session);
+
+/*===-- Multi-rank jobs (docs/RUNTIME.md, "Running on several ranks") ----===*
+ * A partitioned model (tfc --partition) runs as one process per part,
+ * started by mpirun; tfc_model_run / sessions then run part tfc_dist_rank()
+ * and communicate through MPI (NCCL for CUDA models). libtfcrt does not
+ * link MPI: tfc_dist_init loads libtfcrt_mpi.so (next to libtfcrt.so, or
+ * env TFC_MPI_LIBRARY) only when the process was started by mpirun
+ * (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK set); otherwise the job is
+ * one rank. Call tfc_dist_init before any run, from the main thread. */
+tfc_status tfc_dist_init(void);
+/* Rank of this process and ranks in the job (0 and 1 before tfc_dist_init
+ * or without mpirun). */
+int tfc_dist_rank(void);
+int tfc_dist_size(void);
+/* Ends the job normally (MPI_Finalize); every rank must call it. */
+tfc_status tfc_dist_finalize(void);
+/* Ends every rank of the job with exit code `code` (MPI_Abort); for errors
+ * a rank cannot recover from (TFC_ERR_COMM). Does not return. In a
+ * one-rank job it calls exit(code). */
+void tfc_dist_abort(int code);
+/* Seconds a collective / send / recv waits for the other ranks before it
+ * fails with TFC_ERR_COMM ("no answer ... a rank died or hangs"); default
+ * 60, or env TFC_DIST_TIMEOUT. */
+void tfc_dist_set_timeout(double seconds);
 
 #ifdef __cplusplus
 }

@@ -60,3 +60,16 @@ TFCRT_EXPORT void mgpuMemHostUnregister(void *) {}
 TFCRT_EXPORT void mgpuMemHostRegisterMemRef(int64_t, void *, int64_t) {}
 TFCRT_EXPORT void mgpuMemHostUnregisterMemRef(int64_t, void *, int64_t) {}
 TFCRT_EXPORT void mgpuSetDefaultDevice(int32_t) {}
+
+// No GPU models run here, so the communication kernels never see device
+// buffers: NCCL is never active.
+#include "Dist.h"
+namespace tfcrt::nccl {
+bool active() { return false; }
+bool allReduce(const float *, float *, int64_t, const char *) { return false; }
+bool allGatherV(const float *, const int64_t *, float *, const char *) {
+  return false;
+}
+bool send(const void *, int64_t, int, const char *) { return false; }
+bool recv(void *, int64_t, int, const char *) { return false; }
+} // namespace tfcrt::nccl
