@@ -133,12 +133,26 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     mask and positions are the export's, which already handle a past); main
     gets empty past tensors and loses the present outputs (the
     full-sequence model). A present that is not such a concat is refused.
+    `evict` (sliding-window eviction, a ring-buffer cache): every attention
+    must have a window (its own, proven, or the option's); the cache holds
+    R = the largest window slots per layer, position p in slot p mod R, so
+    the step takes (input_ids [b, n], window_mask [b, R + n] = the mask of
+    positions [past - R, past + n), 0 before position 0, past, cache
+    [L, 2, b, hkv, R, d]) and a session decodes without end. Per layer the
+    op attends over [the ring read oldest first (slots [past mod R, R) then
+    [0, past mod R)) ++ the n new rows], a sequence of R + n consecutive
+    positions, with causal and window terms as before and the mask recomputed
+    from window_mask (n -> R + n, rows [R, R + n)) and-ed with window_mask
+    != 0; then the last min(n, R) new rows go into their slots (two inserts
+    when they wrap). Refused for with-past exports and with `max-len`.
   }];
   let options = [
     Option<"maxLen", "max-len", "int64_t", "0",
            "Static cache length (0: a dynamic dim, chosen by the runtime session)">,
     Option<"window", "window", "int64_t", "0",
-           "Sliding attention window W > 0: a query sees keys i - j < W (both entries)">
+           "Sliding attention window W > 0: a query sees keys i - j < W (both entries)">,
+    Option<"evict", "evict", "bool", "false",
+           "Ring-buffer cache of the window's size: the oldest positions are evicted">
   ];
   let dependentDialects = ["::mlir::tfc::TfcDialect",
     "::mlir::bufferization::BufferizationDialect",
@@ -185,7 +199,9 @@ def TfcToLinalg : Pass<"tfc-to-linalg", "ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
-    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect"];
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::func::FuncDialect",
+    "::mlir::bufferization::BufferizationDialect"];
 }
 
 def TfcLinalgToKernels : Pass<"tfc-linalg-to-kernels", "ModuleOp"> {

@@ -66,6 +66,11 @@ Value buildReshape(OpBuilder &b, Location loc, Value input,
 Value buildSoftmax(OpBuilder &b, Location loc, Value input, int64_t axis,
                    bool zeroIfAllMasked);
 
+/// LowerComm.cpp: tfc.all_reduce / all_gather / send / recv -> calls of
+/// libtfcrt's communication kernels on contiguous buffers (still on
+/// tensors). Fails on any other op.
+LogicalResult lowerCommOp(OpBuilder &b, Operation *op);
+
 } // namespace mlir::tfc::lowering
 
 #endif

@@ -603,9 +603,11 @@ struct TfcToLinalgPass : public tfc::impl::TfcToLinalgBase<TfcToLinalgPass> {
         ops.push_back(op);
     });
     OpBuilder b(&getContext());
-    for (Operation *op : ops)
-      if (failed(lowerOp(b, op)))
+    for (Operation *op : ops) {
+      bool comm = isa<AllReduceOp, AllGatherOp, SendOp, RecvOp>(op);
+      if (failed(comm ? lowerCommOp(b, op) : lowerOp(b, op)))
         return signalPassFailure();
+    }
   }
 };
 
