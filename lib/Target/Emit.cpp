@@ -24,22 +24,62 @@
 using namespace mlir;
 using namespace mlir::tfc;
 
-func::FuncOp mlir::tfc::findEntry(ModuleOp module) {
-  func::FuncOp entry;
+/// Functions marked `marker`, at the index of their `tfc.part` (0 without).
+static SmallVector<func::FuncOp> collectByPart(ModuleOp module,
+                                               StringRef marker) {
+  SmallVector<func::FuncOp> byPart;
+  bool bad = false;
   module.walk([&](func::FuncOp f) {
-    if (f->hasAttr("tfc.entry"))
-      entry = f;
+    if (!f->hasAttr(marker))
+      return;
+    int64_t k = 0;
+    if (auto a = f->getAttrOfType<IntegerAttr>("tfc.part"))
+      k = a.getInt();
+    if (k < 0 || k > 4096) {
+      bad = true;
+      return;
+    }
+    if ((int64_t)byPart.size() <= k)
+      byPart.resize(k + 1);
+    if (byPart[k])
+      bad = true;
+    byPart[k] = f;
   });
-  return entry;
+  if (bad || llvm::any_of(byPart, [](func::FuncOp f) { return !f; }))
+    return {};
+  return byPart;
+}
+
+SmallVector<func::FuncOp> mlir::tfc::findEntries(ModuleOp module) {
+  return collectByPart(module, "tfc.entry");
+}
+
+SmallVector<func::FuncOp> mlir::tfc::findStepEntries(ModuleOp module) {
+  return collectByPart(module, "tfc.step_entry");
+}
+
+func::FuncOp mlir::tfc::findEntry(ModuleOp module) {
+  SmallVector<func::FuncOp> all = findEntries(module);
+  return all.empty() ? func::FuncOp() : all.front();
 }
 
 func::FuncOp mlir::tfc::findStepEntry(ModuleOp module) {
-  func::FuncOp step;
-  module.walk([&](func::FuncOp f) {
-    if (f->hasAttr("tfc.step_entry"))
-      step = f;
-  });
-  return step;
+  SmallVector<func::FuncOp> all = findStepEntries(module);
+  return all.empty() ? func::FuncOp() : all.front();
+}
+
+std::pair<uint32_t, uint32_t> mlir::tfc::partitionOf(ModuleOp module) {
+  auto d = module->getAttrOfType<DictionaryAttr>("tfc.partition");
+  if (!d)
+    return {0, 0};
+  auto kind = d.getAs<StringAttr>("kind");
+  auto parts = d.getAs<IntegerAttr>("parts");
+  if (!kind || !parts || parts.getInt() <= 0)
+    return {0, 0};
+  uint32_t k = kind.getValue() == "pipeline" ? TFC_PARTITION_PIPELINE
+               : kind.getValue() == "tensor" ? TFC_PARTITION_TENSOR
+                                             : 0;
+  return {k, k ? (uint32_t)parts.getInt() : 0};
 }
 
 static std::string dtypeName(Type t) {
@@ -123,6 +163,50 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
     strGlobal(pre + "_step_signature", info.stepSignature);
   }
 
+  bool partitioned = info.partitionKind != 0 && !info.parts.empty();
+  bool partSteps = partitioned && !info.parts[0].stepEntrySymbol.empty();
+  if (partitioned) {
+    // Arrays of part entries and signatures, indexed by part.
+    auto arrayGlobal = [&](StringRef sym, ArrayRef<std::string> targets) {
+      auto type = LLVM::LLVMArrayType::get(ptr, targets.size());
+      auto g = LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
+                                      LLVM::Linkage::Private, sym,
+                                      Attribute());
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(b.createBlock(&g.getInitializerRegion()));
+      Value v = LLVM::UndefOp::create(b, loc, type);
+      for (auto [i, t] : llvm::enumerate(targets))
+        v = LLVM::InsertValueOp::create(
+            b, loc, v, LLVM::AddressOfOp::create(b, loc, ptr, t), (int64_t)i);
+      LLVM::ReturnOp::create(b, loc, v);
+    };
+    std::vector<std::string> entries, sigs, steps, stepSigs;
+    for (auto [k, part] : llvm::enumerate(info.parts)) {
+      if (!m.lookupSymbol(part.entrySymbol))
+        return m.emitError("part entry symbol '") << part.entrySymbol
+                                                  << "' not found";
+      entries.push_back(part.entrySymbol);
+      std::string sig = pre + "_part" + std::to_string(k) + "_signature";
+      strGlobal(sig, part.signature);
+      sigs.push_back(sig);
+      if (partSteps) {
+        if (!m.lookupSymbol(part.stepEntrySymbol))
+          return m.emitError("part step entry symbol '")
+                 << part.stepEntrySymbol << "' not found";
+        steps.push_back(part.stepEntrySymbol);
+        std::string ss = pre + "_part" + std::to_string(k) + "_step_signature";
+        strGlobal(ss, part.stepSignature);
+        stepSigs.push_back(ss);
+      }
+    }
+    arrayGlobal(pre + "_part_entries", entries);
+    arrayGlobal(pre + "_part_signatures", sigs);
+    if (partSteps) {
+      arrayGlobal(pre + "_part_step_entries", steps);
+      arrayGlobal(pre + "_part_step_signatures", stepSigs);
+    }
+  }
+
   unsigned nin = 0, nout = 0;
   for (StringRef l : llvm::split(StringRef(info.signature), '\n')) {
     if (l.starts_with("in "))
@@ -130,12 +214,14 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
     else if (l.starts_with("out "))
       ++nout;
   }
-  // The KV-cache fields are always there (null without a step entry);
-  // TFC_MODEL_FLAG_KV_CACHE says whether they mean anything.
+  // The KV-cache and partition fields are always there (null without a
+  // step entry / partition); TFC_MODEL_FLAG_KV_CACHE and
+  // TFC_MODEL_FLAG_PARTITIONED say whether they mean anything.
   auto structTy = LLVM::LLVMStructType::getLiteral(
       ctx, {i32, i32, i32, i32, ptr, ptr, ptr, i64, i64, ptr, ptr, ptr, i64,
-            i64});
-  uint32_t flags = info.flags | (hasStep ? TFC_MODEL_FLAG_KV_CACHE : 0u);
+            i64, i32, i32, ptr, ptr, ptr, ptr});
+  uint32_t flags = info.flags | (hasStep ? TFC_MODEL_FLAG_KV_CACHE : 0u) |
+                   (partitioned ? TFC_MODEL_FLAG_PARTITIONED : 0u);
   auto makeDesc = [&](StringRef sym) {
     auto g = LLVM::GlobalOp::create(b, loc, structTy, /*isConstant=*/true,
                                     LLVM::Linkage::External, sym, Attribute());
@@ -153,11 +239,12 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
     auto addr = [&](StringRef s) {
       return LLVM::AddressOfOp::create(b, loc, ptr, s);
     };
-    auto addrOrNull = [&](StringRef s) -> Value {
-      if (hasStep)
+    auto addrIf = [&](bool cond, StringRef s) -> Value {
+      if (cond)
         return addr(s);
       return LLVM::ZeroOp::create(b, loc, ptr);
     };
+    auto addrOrNull = [&](StringRef s) { return addrIf(hasStep, s); };
     Value fields[] = {c32(1u),
                       c32(nin),
                       c32(nout),
@@ -171,7 +258,13 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
                       addrOrNull(info.stepEntrySymbol),
                       addrOrNull(pre + "_step_signature"),
                       c64(info.kvMaxLen),
-                      c64(info.kvWindow)};
+                      c64(info.kvWindow),
+                      c32(partitioned ? info.partitionKind : 0u),
+                      c32(partitioned ? (uint32_t)info.parts.size() : 0u),
+                      addrIf(partitioned, pre + "_part_entries"),
+                      addrIf(partitioned, pre + "_part_signatures"),
+                      addrIf(partSteps, pre + "_part_step_entries"),
+                      addrIf(partSteps, pre + "_part_step_signatures")};
     for (auto [i, f] : llvm::enumerate(fields))
       v = LLVM::InsertValueOp::create(b, loc, v, f, (int64_t)i);
     LLVM::ReturnOp::create(b, loc, v);
@@ -312,9 +405,41 @@ LogicalResult mlir::tfc::writeHeader(const ModelDescInfo &info,
     os << " * Decode with tfc_session_create(model, batch, max_len, &s), "
           "tfc_session_prefill, tfc_session_decode.\n";
   }
+  if (!info.parts.empty() && info.partitionKind != 0) {
+    os << " * Partitioned "
+       << (info.partitionKind == TFC_PARTITION_PIPELINE ? "pipeline"
+                                                        : "tensor")
+       << ":" << info.parts.size()
+       << ": run it with mpirun -np " << info.parts.size()
+       << " after tfc_dist_init(); rank k runs part k.\n";
+  }
   os << " * Load with tfc_model_load(&tfc_" << info.name
      << "_desc, \"model.tfcw\", &model), then tfc_model_run(). */\n"
-     << "extern const tfc_model_desc tfc_" << info.name << "_desc;\n\n"
+     << "extern const tfc_model_desc tfc_" << info.name << "_desc;\n\n";
+  // The entries themselves (MLIR C interface: results, weights, inputs...;
+  // tfc_runtime.h), for a reader and for code that calls them directly.
+  auto declare = [&](const std::string &sym, const std::string &sig,
+                     const char *what) {
+    if (sym.empty())
+      return;
+    os << "/* " << what << ":\n";
+    for (StringRef l : llvm::split(StringRef(sig), '\n'))
+      if (!l.empty())
+        os << " *   " << l.str() << "\n";
+    os << " */\nvoid " << sym << "(void *results, void *weights, ...);\n";
+  };
+  if (info.parts.empty() || info.partitionKind == 0) {
+    declare(info.entrySymbol, info.signature, "entry");
+    declare(info.stepEntrySymbol, info.stepSignature, "KV-cache step entry");
+  } else {
+    for (auto [k, part] : llvm::enumerate(info.parts)) {
+      std::string n = std::to_string(k);
+      declare(part.entrySymbol, part.signature, ("part " + n + " entry").c_str());
+      declare(part.stepEntrySymbol, part.stepSignature,
+              ("part " + n + " KV-cache step entry").c_str());
+    }
+  }
+  os << "\n"
      << "#ifdef __cplusplus\n}\n#endif\n#endif\n";
   if (!os) {
     error = "error writing '" + path + "'";

@@ -91,6 +91,11 @@ static cl::opt<int64_t> kvWindowOpt(
     "kv-window", cl::init(0), cl::value_desc("W"),
     cl::desc("With --kv-cache: sliding attention window W (a query sees the "
              "last W positions) in both entries"));
+static cl::opt<bool> kvEvict(
+    "kv-evict", cl::init(false),
+    cl::desc("With --kv-cache: sliding-window eviction, a ring cache of W "
+             "slots (--kv-window=W or the model's own window): sessions "
+             "decode without end in bounded memory"));
 
 static cl::opt<std::string> partitionOpt(
     "partition", cl::value_desc("pipeline:N|tensor:N"),
@@ -210,14 +215,19 @@ int main(int argc, char **argv) {
                 ": expected a positive maximum length");
   if (kvCache && cuda)
     return fail("--kv-cache is not supported with --target=cuda yet");
-  if (kvWindowOpt < 0 || ((kvWindowOpt || kvStaticLen) && !kvCache))
-    return fail("--kv-window / --kv-static-len need --kv-cache (window >= 0)");
+  if (kvWindowOpt < 0 ||
+      ((kvWindowOpt || kvStaticLen || kvEvict) && !kvCache))
+    return fail("--kv-window / --kv-static-len / --kv-evict need --kv-cache "
+                "(window >= 0)");
+  if (kvEvict && kvStaticLen)
+    return fail("--kv-evict sizes the cache by the window: no --kv-static-len");
 
   tfc::PipelineOptions po;
   po.partition = partitionOpt;
   po.kvCache = kvCache;
   po.kvMaxLen = kvStaticLen ? kvMaxLen : 0;
   po.kvWindow = kvWindowOpt;
+  po.kvEvict = kvEvict;
   po.raise = !noRaise;
   po.kernels = !noKernels;
   po.profile = profileOpt;
@@ -248,6 +258,48 @@ int main(int argc, char **argv) {
     signature = tfc::collectSignature(tfc::findEntry(*module));
     if (failed(signature))
       return 1;
+  }
+  // tfc --partition: one entry (and step entry) per part; the descriptor
+  // lists them all, and its signature is the model's as a whole: part 0's
+  // inputs and the last part's outputs.
+  auto [partitionKind, numParts] = tfc::partitionOf(*module);
+  std::vector<tfc::ModelDescInfo::Part> parts;
+  if (numParts > 0) {
+    SmallVector<func::FuncOp> entries = tfc::findEntries(*module);
+    SmallVector<func::FuncOp> steps = tfc::findStepEntries(*module);
+    if (entries.size() != numParts ||
+        (kvCache && steps.size() != numParts))
+      return fail("the partitioned module does not have one entry" +
+                  std::string(kvCache ? " and one step entry" : "") +
+                  " per part (tfc.part 0.." + std::to_string(numParts - 1) +
+                  ")");
+    for (unsigned k = 0; k < numParts; ++k) {
+      tfc::ModelDescInfo::Part p;
+      entries[k]->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+      p.entrySymbol = "_mlir_ciface_" + entries[k].getSymName().str();
+      FailureOr<std::string> sig = tfc::collectSignature(entries[k]);
+      if (failed(sig))
+        return 1;
+      p.signature = *sig;
+      if (kvCache) {
+        steps[k]->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+        p.stepEntrySymbol = "_mlir_ciface_" + steps[k].getSymName().str();
+        FailureOr<std::string> ssig = tfc::collectSignature(steps[k]);
+        if (failed(ssig))
+          return 1;
+        p.stepSignature = *ssig;
+      }
+      parts.push_back(std::move(p));
+    }
+    std::string whole;
+    for (StringRef l : llvm::split(StringRef(parts.front().signature), '\n'))
+      if (l.starts_with("in "))
+        whole += l.str() + "\n";
+    for (StringRef l : llvm::split(StringRef(parts.back().signature), '\n'))
+      if (l.starts_with("out "))
+        whole += l.str() + "\n";
+    signature = whole;
+    entryName = entries.front().getSymName().str();
   }
   if (func::FuncOp step = tfc::findStepEntry(*module)) {
     stepName = step.getSymName().str();
@@ -290,6 +342,8 @@ int main(int argc, char **argv) {
   }
   if (cuda && !cudaEmulate)
     info.flags |= TFC_MODEL_FLAG_CUDA;
+  info.partitionKind = partitionKind;
+  info.parts = parts;
   if (auto classes = (*module)->getAttrOfType<ArrayAttr>("tfc.op_classes"))
     for (Attribute a : classes)
       info.opClasses += cast<StringAttr>(a).str() + "\n";

@@ -5,13 +5,25 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mlir::tfc {
 
-/// The entry function (marked `tfc.entry`) or null.
+/// The entry function (marked `tfc.entry`) or null; for a partitioned
+/// module (tfc --partition), part 0's.
 func::FuncOp findEntry(ModuleOp module);
-/// The cached step entry added by tfc-kv-cache (`tfc.step_entry`) or null.
+/// The cached step entry added by tfc-kv-cache (`tfc.step_entry`) or null;
+/// part 0's for a partitioned module.
 func::FuncOp findStepEntry(ModuleOp module);
+/// Every entry (`tfc.entry`) / step entry (`tfc.step_entry`), indexed by
+/// their `tfc.part` (an unpartitioned module: one, at 0). Empty when a part
+/// is missing or two claim the same index.
+SmallVector<func::FuncOp> findEntries(ModuleOp module);
+SmallVector<func::FuncOp> findStepEntries(ModuleOp module);
+/// The module's `tfc.partition = {kind, parts}`: TFC_PARTITION_* kind and
+/// parts, or {0, 0} when the module is not partitioned.
+std::pair<uint32_t, uint32_t> partitionOf(ModuleOp module);
 
 /// The runtime signature text of the entry (see tfc_model_desc.signature),
 /// from the `tfc.name` / `tfc.dims` attributes the importer set.
@@ -29,6 +41,14 @@ struct ModelDescInfo {
   std::string stepEntrySymbol;     // "" = none
   std::string stepSignature;
   uint64_t kvMaxLen = 0, kvWindow = 0;
+  // Partitioned models (TFC_MODEL_FLAG_PARTITIONED): kind and one entry per
+  // part; entrySymbol/signature above are part 0's entry and the model's
+  // signature as a whole. Step symbols are "" without --kv-cache.
+  struct Part {
+    std::string entrySymbol, signature, stepEntrySymbol, stepSignature;
+  };
+  uint32_t partitionKind = 0; // TFC_PARTITION_*, 0 = not partitioned
+  std::vector<Part> parts;
 };
 
 /// Adds the `tfc_<name>_desc` global to a module in the LLVM dialect.
