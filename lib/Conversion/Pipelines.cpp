@@ -87,7 +87,8 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
     p += ",tfc-partition{strategy=" + o.partition + "},canonicalize,cse";
   if (o.kvCache)
     p += ",tfc-kv-cache{max-len=" + std::to_string(o.kvMaxLen) +
-         " window=" + std::to_string(o.kvWindow) + "},canonicalize,cse";
+         " window=" + std::to_string(o.kvWindow) +
+         (o.kvEvict ? " evict=true" : "") + "},canonicalize,cse";
   return p;
 }
 

@@ -11,6 +11,12 @@
 //     attributes, and the residual (the padding mask) is recomputed at T by
 //     cloning its ops with n -> T and attention_mask -> the full mask;
 //   - positions (tfc.range 0..n) start at past.
+// With `evict` the cache is a ring of R slots per layer (position p in slot
+// p mod R) and each attention reads the ring oldest first followed by the
+// new rows: R + n consecutive positions, past - R .. past + n - 1, so the
+// same causal / window attributes and mask recomputation (for a sequence of
+// R + n, whose mask the runtime passes) apply; the new rows are written
+// after the read, so a chunk's queries still see the rows it overwrites.
 // Soundness rests on the model being causal (proven per attention): the
 // full-sequence model's rows [past, past + n) at length T depend only on
 // the first T tokens, and the cached rows [0, past) are what earlier steps
@@ -108,16 +114,44 @@ Value boolMaskOf(Value mask) {
   return sel.getCond();
 }
 
+/// Static dims of `a` and `b` broadcast together (right-aligned, numpy).
+SmallVector<int64_t> broadcastShape(RankedTensorType a, RankedTensorType b) {
+  int64_t rank = std::max(a.getRank(), b.getRank());
+  SmallVector<int64_t> out(rank, 1);
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t ia = i - (rank - a.getRank()), ib = i - (rank - b.getRank());
+    int64_t da = ia >= 0 ? a.getDimSize(ia) : 1;
+    int64_t db = ib >= 0 ? b.getDimSize(ib) : 1;
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+/// One tfc.attention of the step and what its mask proved.
+struct Layer {
+  AttentionOp op;
+  MaskInfo info;      // causal proven; info.mask = the residual (or null)
+  int64_t window = 0; // the step's window (op's, proven, option's: smallest)
+};
+
 /// Builds the step function in place of a clone of the main entry.
 struct StepBuilder {
   func::FuncOp step;
   BlockArgument ids, fullMask, past, cache;
   Operation *maskSlice = nullptr; // [b, n] slice standing for the old mask
-  Value batch, n, pastIdx, total; // index values
-  Value cacheTensor;              // threaded through the insert_slices
+  // Index values. total: keys attended (past + n; ring: R + n); maskPast:
+  // the new tokens' first row in the recomputed mask (past; ring: R).
+  Value batch, n, pastIdx, total, maskPast;
+  Value cacheTensor; // threaded through the insert_slices
   int64_t heads = 0, headDim = 0;
   Type elemType;
   DenseMap<Value, Value> maskAtTotal;
+  // Ring mode (evict): R slots; slot of the oldest cached position (past
+  // mod R) and R - it; the new rows written: [skip, second = skip + first)
+  // to slot `slot`, [second, n) (rest rows) to slot 0; i1 [b, 1, 1, R + n]
+  // key validity.
+  int64_t ring = 0;
+  Value ringStart, ringHead, skip, slot, first, second, rest, valid;
 
   /// True for `tensor.dim x, 1` of the new tokens or of the mask slice: the
   /// sequence length n, which becomes T in a recomputed mask.
@@ -132,7 +166,9 @@ struct StepBuilder {
   }
 
   FailureOr<Value> recomputeMask(OpBuilder &b, Value mask, Location loc);
-  LogicalResult rewrite(AttentionOp a, int64_t layer, int64_t windowOpt);
+  FailureOr<Layer> analyze(AttentionOp a, int64_t windowOpt);
+  LogicalResult rewrite(Layer &l, int64_t layer);
+  Value andValid(OpBuilder &b, Location loc, Value mask);
 };
 
 /// `mask` (computed for the n new tokens) recomputed for all T positions and
@@ -186,7 +222,7 @@ FailureOr<Value> StepBuilder::recomputeMask(OpBuilder &b, Value mask,
     SmallVector<OpFoldResult> offsets, sizes, strides;
     for (int64_t i = 0; i < rank; ++i) {
       bool q = i == rank - 2;
-      offsets.push_back(q ? OpFoldResult(pastIdx) : b.getIndexAttr(0));
+      offsets.push_back(q ? OpFoldResult(maskPast) : b.getIndexAttr(0));
       if (q)
         sizes.push_back(n);
       else if (t.isDynamicDim(i))
@@ -205,9 +241,7 @@ FailureOr<Value> StepBuilder::recomputeMask(OpBuilder &b, Value mask,
   return full;
 }
 
-LogicalResult StepBuilder::rewrite(AttentionOp a, int64_t layer,
-                                   int64_t windowOpt) {
-  OpBuilder b(a);
+FailureOr<Layer> StepBuilder::analyze(AttentionOp a, int64_t windowOpt) {
   Location loc = a.getLoc();
   Value q = a.getQuery(), k = a.getKey(), v = a.getValue();
   auto kt = rtt(k), vt = rtt(v);
@@ -234,7 +268,9 @@ LogicalResult StepBuilder::rewrite(AttentionOp a, int64_t layer,
   }
 
   // Causal / window terms and the residual mask.
-  MaskInfo info;
+  Layer l;
+  l.op = a;
+  MaskInfo &info = l.info;
   if (a.getCausal()) {
     info.mask = a.getMask();
     info.causal = true;
@@ -250,20 +286,48 @@ LogicalResult StepBuilder::rewrite(AttentionOp a, int64_t layer,
     return a.emitOpError(
         "is not causal: no key <= query position term is proven (an "
         "encoder?); a KV cache needs a causal decoder");
-  int64_t window = info.window;
+  l.window = info.window;
   if (windowOpt > 0)
-    window = window ? std::min(window, windowOpt) : windowOpt;
+    l.window = l.window ? std::min(l.window, windowOpt) : windowOpt;
+  return l;
+}
+
+/// Ring mode: `mask` (null, i1 or float, broadcastable to [b, h, n, R + n])
+/// restricted to the valid keys.
+Value StepBuilder::andValid(OpBuilder &b, Location loc, Value mask) {
+  if (!mask)
+    return valid;
+  auto mt = rtt(mask);
+  auto type = RankedTensorType::get(broadcastShape(rtt(valid), mt),
+                                    mt.getElementType());
+  if (mt.getElementType().isInteger(1))
+    return BinaryOp::create(b, loc, type, valid, mask, BinaryKind::and_);
+  auto scalar = RankedTensorType::get({}, mt.getElementType());
+  auto ninf = arith::ConstantOp::create(
+      b, loc, scalar,
+      DenseElementsAttr::get(
+          scalar, b.getFloatAttr(mt.getElementType(), -INFINITY)));
+  return SelectOp::create(b, loc, type, valid, mask, ninf);
+}
+
+LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
+  AttentionOp a = l.op;
+  OpBuilder b(a);
+  Location loc = a.getLoc();
+  Value q = a.getQuery(), k = a.getKey(), v = a.getValue();
   Value mask;
-  if (info.mask) {
-    FailureOr<Value> m = recomputeMask(b, info.mask, loc);
+  if (l.info.mask) {
+    FailureOr<Value> m = recomputeMask(b, l.info.mask, loc);
     if (failed(m))
       return a.emitOpError("cannot be cached: its mask is not computed from "
                            "attention_mask and the sequence length alone");
     mask = *m;
   }
+  if (ring)
+    mask = andValid(b, loc, mask);
 
-  // cache[layer, kv, :, :, past:past+n, :] = new rows; read [0, T).
   OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
+  // Rows [pos, pos + len) of cache[layer, kv].
   auto at = [&](int64_t kv, OpFoldResult pos, OpFoldResult len,
                 SmallVector<OpFoldResult> &offsets,
                 SmallVector<OpFoldResult> &sizes) {
@@ -273,24 +337,50 @@ LogicalResult StepBuilder::rewrite(AttentionOp a, int64_t layer,
         one, one, batch, b.getIndexAttr(heads), len, b.getIndexAttr(headDim)};
   };
   SmallVector<OpFoldResult> strides(6, one), offsets, sizes;
-  Value rows[2] = {k, v};
-  for (int64_t kv = 0; kv < 2; ++kv) {
-    at(kv, pastIdx, n, offsets, sizes);
-    Value src = rows[kv];
-    cacheTensor = tensor::InsertSliceOp::create(b, loc, src, cacheTensor,
-                                                offsets, sizes, strides);
-  }
   auto rowsType = RankedTensorType::get(
       {ShapedType::kDynamic, heads, ShapedType::kDynamic, headDim}, elemType);
-  Value all[2];
-  for (int64_t kv = 0; kv < 2; ++kv) {
-    at(kv, zero, total, offsets, sizes);
-    all[kv] = tensor::ExtractSliceOp::create(b, loc, rowsType, cacheTensor,
-                                             offsets, sizes, strides);
+  auto read = [&](int64_t kv, OpFoldResult pos, OpFoldResult len) -> Value {
+    at(kv, pos, len, offsets, sizes);
+    return tensor::ExtractSliceOp::create(b, loc, rowsType, cacheTensor,
+                                          offsets, sizes, strides);
+  };
+  auto write = [&](int64_t kv, Value src, OpFoldResult pos, OpFoldResult len) {
+    at(kv, pos, len, offsets, sizes);
+    cacheTensor = tensor::InsertSliceOp::create(b, loc, src, cacheTensor,
+                                                offsets, sizes, strides);
+  };
+  Value rows[2] = {k, v}, all[2];
+  if (!ring) {
+    // cache[layer, kv, :, :, past:past+n, :] = new rows; read [0, T).
+    for (int64_t kv = 0; kv < 2; ++kv)
+      write(kv, rows[kv], pastIdx, n);
+    for (int64_t kv = 0; kv < 2; ++kv)
+      all[kv] = read(kv, zero, total);
+  } else {
+    // Read the ring oldest first, then the new rows: positions
+    // past - R .. past + n - 1 ([b, h, R + n, d]); then write the last
+    // min(n, R) new rows into their slots.
+    for (int64_t kv = 0; kv < 2; ++kv)
+      all[kv] = tensor::ConcatOp::create(
+          b, loc, (int64_t)2,
+          ValueRange{read(kv, ringStart, ringHead), read(kv, zero, ringStart),
+                     rows[kv]});
+    for (int64_t kv = 0; kv < 2; ++kv) {
+      auto part = [&](Value from, Value len) -> Value {
+        return tensor::ExtractSliceOp::create(
+            b, loc, rowsType, rows[kv],
+            SmallVector<OpFoldResult>{zero, zero, from, zero},
+            SmallVector<OpFoldResult>{batch, b.getIndexAttr(heads), len,
+                                      b.getIndexAttr(headDim)},
+            SmallVector<OpFoldResult>(4, one));
+      };
+      write(kv, part(skip, first), slot, first);
+      write(kv, part(second, rest), zero, rest);
+    }
   }
   auto cached = AttentionOp::create(b, loc, a.getType(), q, all[0], all[1],
                                     mask, a.getScaleAttr(), b.getBoolAttr(true),
-                                    b.getI64IntegerAttr(window));
+                                    b.getI64IntegerAttr(l.window));
   a.replaceAllUsesWith(cached.getResult());
   a.erase();
   return success();
@@ -328,6 +418,13 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
                 "raised)";
     if (maxLen < 0 || window < 0)
       return main.emitError("tfc-kv-cache: max-len and window must be >= 0");
+    if (evict && maxLen > 0)
+      return main.emitError("tfc-kv-cache: evict sizes the cache by the "
+                            "window; it takes no max-len");
+    if (evict && kvcache::hasPastInputs(main))
+      return main.emitError("tfc-kv-cache: evict is not supported for "
+                            "with-past exports (their graph reads the past "
+                            "in position order)");
     if (kvcache::hasPastInputs(main)) {
       if (failed(kvcache::buildFromWithPast(main, maxLen)))
         return failure();
@@ -386,59 +483,68 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     s.step = step;
     s.ids = step.getArgument(idsNo);
 
-    // Attentions first: their key/value shapes give the cache type.
+    // Attentions first: their key/value shapes and windows give the cache
+    // type.
+    SmallVector<Layer> layers;
     SmallVector<AttentionOp> attention;
     step.walk([&](AttentionOp a) { attention.push_back(a); });
-    auto kt = rtt(attention.front().getKey());
-    if (kt.getRank() != 4 || kt.isDynamicDim(1) || kt.isDynamicDim(3))
-      return attention.front().emitOpError(
-          "cannot be cached: key must be [b, h, n, d] with static h and d");
-    int64_t layers = attention.size();
-    int64_t ml = maxLen > 0 ? (int64_t)maxLen : ShapedType::kDynamic;
+    for (AttentionOp a : attention) {
+      FailureOr<Layer> l = s.analyze(a, window);
+      if (failed(l))
+        return failure();
+      if (evict && !l->window)
+        return a.emitOpError("has no sliding window: eviction (a ring of "
+                             "the window's size) needs one on every "
+                             "attention (give --kv-window=W)");
+      s.ring = evict ? std::max(s.ring, l->window) : 0;
+      layers.push_back(*l);
+    }
+    int64_t ml = s.ring                ? s.ring
+                 : maxLen > 0 ? (int64_t)maxLen
+                              : ShapedType::kDynamic;
     SmallVector<int64_t> cacheShape = {
-        layers,           2,  ShapedType::kDynamic,
-        kt.getDimSize(1), ml, kt.getDimSize(3)};
-    auto cacheMemref = MemRefType::get(cacheShape, kt.getElementType());
-    auto cacheTensorType =
-        RankedTensorType::get(cacheShape, kt.getElementType());
+        (int64_t)layers.size(), 2, ShapedType::kDynamic, s.heads, ml,
+        s.headDim};
+    auto cacheMemref = MemRefType::get(cacheShape, s.elemType);
+    auto cacheTensorType = RankedTensorType::get(cacheShape, s.elemType);
 
     // New arguments after the old ones, then the old mask is dropped:
-    // (input_ids, attention_mask [b, T], past, cache).
-    auto named = [&](StringRef n, ArrayRef<StringRef> dims) {
-      SmallVector<Attribute> d;
-      for (StringRef x : dims)
-        d.push_back(b.getStringAttr(x));
-      return b.getDictionaryAttr(
-          {b.getNamedAttr("tfc.name", b.getStringAttr(n)),
-           b.getNamedAttr("tfc.dims", b.getArrayAttr(d))});
-    };
+    // (input_ids, attention_mask [b, T] (ring: window_mask [b, R + n]),
+    // past, cache).
     auto idsDims = step.getArgAttrOfType<ArrayAttr>(idsNo, "tfc.dims");
-    StringRef batchSym = idsDims && idsDims.size() == 2
-                             ? cast<StringAttr>(idsDims[0]).getValue()
-                             : StringRef("batch");
-    std::string ls = std::to_string(layers), hs = std::to_string(cacheShape[3]),
-                ds = std::to_string(cacheShape[5]),
-                ms = maxLen > 0 ? std::to_string(maxLen) : "max_len";
+    std::string batchSym = idsDims && idsDims.size() == 2
+                               ? cast<StringAttr>(idsDims[0]).str()
+                               : "batch";
+    auto str = [](int64_t x) { return std::to_string(x); };
     unsigned at = step.getNumArguments();
     auto maskType = RankedTensorType::get(
         {ShapedType::kDynamic, ShapedType::kDynamic}, b.getI64Type());
-    if (maskNo >= 0) {
+    if (maskNo >= 0)
       maskType = rtt(step.getArgument(maskNo));
+    if (s.ring || maskNo >= 0) {
       if (failed(step.insertArgument(
-              at++, maskType, named("attention_mask", {batchSym, "total"}),
+              at++, maskType,
+              s.ring ? kvcache::argAttrs(b, "window_mask",
+                                         {batchSym, "window_total"})
+                     : kvcache::argAttrs(b, "attention_mask",
+                                         {batchSym, "total"}),
               loc)))
         return failure();
+      s.fullMask = step.getArgument(at - 1);
     }
     auto pastType = RankedTensorType::get({}, b.getI64Type());
-    if (failed(step.insertArgument(at++, pastType, named("past", {}), loc)) ||
+    if (failed(step.insertArgument(at++, pastType,
+                                   kvcache::argAttrs(b, "past", {}), loc)) ||
         failed(step.insertArgument(
-            at++, cacheMemref, named("cache", {ls, "2", batchSym, hs, ms, ds}),
+            at++, cacheMemref,
+            kvcache::argAttrs(b, "cache",
+                              {str(cacheShape[0]), "2", batchSym,
+                               str(s.heads), ml > 0 ? str(ml) : "max_len",
+                               str(s.headDim)}),
             loc)))
       return failure();
     s.past = step.getArgument(at - 2);
     s.cache = step.getArgument(at - 1);
-    if (maskNo >= 0)
-      s.fullMask = step.getArgument(at - 3);
 
     Block &body = step.getBody().front();
     b.setInsertionPointToStart(&body);
@@ -446,18 +552,24 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     s.n = tensor::DimOp::create(b, loc, s.ids, 1);
     Value pastI64 = tensor::ExtractOp::create(b, loc, s.past, ValueRange{});
     s.pastIdx = arith::IndexCastOp::create(b, loc, b.getIndexType(), pastI64);
+    s.maskPast = s.ring ? Value(arith::ConstantIndexOp::create(b, loc, s.ring))
+                        : s.pastIdx;
     if (s.fullMask) {
       s.total = tensor::DimOp::create(b, loc, s.fullMask, 1);
-      auto slice = tensor::ExtractSliceOp::create(
-          b, loc, maskType, s.fullMask,
-          SmallVector<OpFoldResult>{b.getIndexAttr(0), s.pastIdx},
-          SmallVector<OpFoldResult>{s.batch, s.n},
-          SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-      step.getArgument(maskNo).replaceAllUsesWith(slice.getResult());
-      s.maskSlice = slice;
+      if (maskNo >= 0) {
+        auto slice = tensor::ExtractSliceOp::create(
+            b, loc, maskType, s.fullMask,
+            SmallVector<OpFoldResult>{b.getIndexAttr(0), s.maskPast},
+            SmallVector<OpFoldResult>{s.batch, s.n},
+            SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+        step.getArgument(maskNo).replaceAllUsesWith(slice.getResult());
+        s.maskSlice = slice;
+      }
     } else {
       s.total = arith::AddIOp::create(b, loc, s.pastIdx, s.n);
     }
+    if (s.ring)
+      buildRingIndices(b, loc, s);
     s.cacheTensor = bufferization::ToTensorOp::create(
         b, loc, cacheTensorType, s.cache, /*restrict=*/true,
         /*writable=*/true);
@@ -474,8 +586,8 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
         positions.push_back(r);
     });
 
-    for (auto [layer, a] : llvm::enumerate(attention))
-      if (failed(s.rewrite(a, layer, window)))
+    for (auto [i, l] : llvm::enumerate(layers))
+      if (failed(s.rewrite(l, i)))
         return failure();
 
     auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -497,6 +609,30 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
       return failure();
     eraseDeadOps(step);
     return success();
+  }
+
+  /// Ring mode: the slot arithmetic shared by all layers and the key
+  /// validity (window_mask != 0, which is 0 before position 0).
+  static void buildRingIndices(OpBuilder &b, Location loc, StepBuilder &s) {
+    Value r = s.maskPast; // R
+    s.ringStart = arith::RemUIOp::create(b, loc, s.pastIdx, r);
+    s.ringHead = arith::SubIOp::create(b, loc, r, s.ringStart);
+    Value m = arith::MinUIOp::create(b, loc, s.n, r); // rows kept
+    s.skip = arith::SubIOp::create(b, loc, s.n, m);
+    Value pos = arith::AddIOp::create(b, loc, s.pastIdx, s.skip);
+    s.slot = arith::RemUIOp::create(b, loc, pos, r);
+    s.first = arith::MinUIOp::create(
+        b, loc, m, arith::SubIOp::create(b, loc, r, s.slot));
+    s.second = arith::AddIOp::create(b, loc, s.skip, s.first);
+    s.rest = arith::SubIOp::create(b, loc, m, s.first);
+    auto i1 = RankedTensorType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic}, b.getI1Type());
+    Value nz = CastOp::create(b, loc, i1, s.fullMask);
+    s.valid = ReshapeOp::create(
+        b, loc,
+        RankedTensorType::get({ShapedType::kDynamic, 1, 1, ShapedType::kDynamic},
+                              b.getI1Type()),
+        nz, ValueRange{s.batch, s.total});
   }
 };
 

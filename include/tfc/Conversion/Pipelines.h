@@ -16,6 +16,7 @@ struct PipelineOptions {
   bool kvCache = false;        // tfc-kv-cache: add the cached step entry
   int64_t kvMaxLen = 0;        //   static cache length (0: dynamic)
   int64_t kvWindow = 0;        //   sliding attention window (0: none)
+  bool kvEvict = false;        //   ring cache of the window's size
 };
 
 /// Textual pipelines (for tfc-opt and the driver).
