@@ -2,6 +2,7 @@
 
 #include "CudaDriver.h"
 #include "Cuda.h"
+#include "Dist.h"
 
 #include <atomic>
 #include <dlfcn.h>
@@ -98,7 +99,9 @@ void load(LoadState &s) {
     s.error = "no CUDA device";
     return;
   }
-  if ((r = d.cuDeviceGet(&d.device, 0)) != CUDA_SUCCESS)
+  // One GPU per rank of a multi-rank job on this host (tfc_dist_init).
+  if ((r = d.cuDeviceGet(&d.device, dist::localRank() % count)) !=
+      CUDA_SUCCESS)
     return fail(r, "cuDeviceGet");
   int managed = 0;
   if ((r = d.cuDeviceGetAttribute(&managed, CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY,
