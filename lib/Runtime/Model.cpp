@@ -146,13 +146,23 @@ template <size_t... N> constexpr auto makeCallTable(std::index_sequence<N...>) {
       }...}};
 }
 
-/// Calls the entry with `n` input descriptors (n <= kMaxInputs).
+/// Calls the entry with `n` input descriptors (n <= kMaxInputs). MLIR's C
+/// interface of a function without results has no results pointer (a
+/// pipeline stage other than the last): `results` is null then and the
+/// arguments start at the weights.
 bool callEntry(void *entry, void *results, Desc w, Desc *in, size_t n) {
   static const auto table =
       makeCallTable(std::make_index_sequence<kMaxInputs + 1>());
   if (n >= table.size())
     return false;
-  table[n](entry, results, w, in);
+  if (results) {
+    table[n](entry, results, w, in);
+  } else if (n == 0) {
+    reinterpret_cast<void (*)(Desc)>(entry)(w);
+  } else {
+    // Every argument is a pointer: shift them by one.
+    table[n - 1](entry, w, in[0], in + 1);
+  }
   return true;
 }
 
@@ -441,8 +451,8 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
   uint64_t failuresBefore = allocFailures();
   {
     CurrentModelScope scope(model);
-    if (!callEntry(entry, results.data(), weightsDesc, inputDescs,
-                   numInputs))
+    if (!callEntry(entry, sig.outputs.empty() ? nullptr : results.data(),
+                   weightsDesc, inputDescs, numInputs))
       return setError(TFC_ERR_UNSUPPORTED, "too many inputs");
   }
   bool allocFailed = allocFailures() != failuresBefore;

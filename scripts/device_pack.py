@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Move large files (weights) to the lent GPU machine, which takes at most
+64 MiB per call (/work/.library/device/README.md): cut each file into blocks,
+byte-shuffle each block (the 4 bytes of every f32 go to 4 planes, which makes
+the exponent bytes compressible), zlib-compress it, and write one part file
+per block, each under the limit; `unpack` rebuilds the files exactly (checked
+by SHA-256). Standard library and numpy only, so it runs on both machines.
+
+  device_pack.py pack DIR FILE...     parts DIR/<name>.pNNN + DIR/<name>.json
+  device_pack.py groups DIR MAX_MB     part paths in groups of <= MAX_MB (one
+                                       line per device call's carry)
+  device_pack.py unpack DIR OUTDIR     every complete file in DIR -> OUTDIR
+"""
+import hashlib, json, os, sys, zlib
+
+import numpy as np
+
+BLOCK = 96 << 20  # input bytes per part (compressed f32 weights: ~60 %)
+MAX_PART = 58 << 20  # a part and the working tree must fit one call
+
+
+def shuffle(b: bytes) -> bytes:
+    n = len(b) // 4 * 4
+    a = np.frombuffer(b[:n], dtype=np.uint8).reshape(-1, 4)
+    return a.T.tobytes() + b[n:]
+
+
+def unshuffle(b: bytes, size: int) -> bytes:
+    n = size // 4 * 4
+    a = np.frombuffer(b[:n], dtype=np.uint8).reshape(4, -1)
+    return a.T.tobytes() + b[n:]
+
+
+def pack(out, files):
+    os.makedirs(out, exist_ok=True)
+    for f in files:
+        name = os.path.basename(f)
+        h = hashlib.sha256()
+        parts = []
+        def emit(b):
+            z = zlib.compress(shuffle(b), 6)
+            if len(z) > MAX_PART and len(b) > 1 << 20:  # poorly compressible
+                half = len(b) // 2 // 4 * 4
+                emit(b[:half])
+                emit(b[half:])
+                return
+            p = f"{name}.p{len(parts):03d}"
+            with open(os.path.join(out, p), "wb") as dst:
+                dst.write(z)
+            parts.append([p, len(b)])
+
+        with open(f, "rb") as src:
+            while True:
+                b = src.read(BLOCK)
+                if not b:
+                    break
+                h.update(b)
+                emit(b)
+        meta = {"name": name, "sha256": h.hexdigest(), "parts": parts}
+        with open(os.path.join(out, name + ".json"), "w") as m:
+            json.dump(meta, m)
+        total = sum(os.path.getsize(os.path.join(out, p)) for p, _ in parts)
+        print(f"{name}: {os.path.getsize(f)} -> {total} bytes in {len(parts)} parts")
+
+
+def groups(d, max_mb):
+    cur, size = [], 0
+    for m in sorted(x for x in os.listdir(d) if x.endswith(".json")):
+        meta = json.load(open(os.path.join(d, m)))
+        for p, _ in meta["parts"]:
+            s = os.path.getsize(os.path.join(d, p))
+            if cur and size + s > max_mb << 20:
+                print(" ".join(cur))
+                cur, size = [], 0
+            cur.append(os.path.join(d, p))
+            size += s
+        cur.append(os.path.join(d, m))
+    if cur:
+        print(" ".join(cur))
+
+
+def unpack(d, out):
+    os.makedirs(out, exist_ok=True)
+    bad = 0
+    for m in sorted(x for x in os.listdir(d) if x.endswith(".json")):
+        meta = json.load(open(os.path.join(d, m)))
+        missing = [p for p, _ in meta["parts"] if not os.path.exists(os.path.join(d, p))]
+        if missing:
+            print(f"{meta['name']}: missing {missing}", file=sys.stderr)
+            bad += 1
+            continue
+        h = hashlib.sha256()
+        with open(os.path.join(out, meta["name"]), "wb") as dst:
+            for p, size in meta["parts"]:
+                b = unshuffle(zlib.decompress(open(os.path.join(d, p), "rb").read()), size)
+                h.update(b)
+                dst.write(b)
+        ok = h.hexdigest() == meta["sha256"]
+        print(f"{meta['name']}: {'ok' if ok else 'SHA-256 MISMATCH'}")
+        bad += not ok
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4 or sys.argv[1] not in ("pack", "groups", "unpack"):
+        sys.exit(__doc__)
+    {"pack": lambda: pack(sys.argv[2], sys.argv[3:]),
+     "groups": lambda: groups(sys.argv[2], int(sys.argv[3])),
+     "unpack": lambda: unpack(sys.argv[2], sys.argv[3])}[sys.argv[1]]()
