@@ -11,6 +11,10 @@
 // is checked after every step, so a compiled step that wrote outside the
 // cache is reported (TFC_ERR_INTERNAL) instead of corrupting memory
 // silently.
+// A ring step (tfc --kv-evict) takes window_mask [b, R + n] instead of the
+// full mask: the cache holds R = max_len slots (position p in slot p mod R,
+// the compiled step computes every slot index itself, always < R), so the
+// position is unbounded; the mask history is then a ring of R entries too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,8 +41,12 @@ struct tfc_session {
   uint64_t cacheBytes = 0, cacheAllocations = 0, steps = 0;
   void *block = nullptr;            // tracked allocation: guard, cache, guard
   void *cache = nullptr;            // block + kGuardBytes
-  std::vector<int64_t> maskHistory; // [batch, maxLen]
-  std::vector<int64_t> maskScratch; // [batch, T] for one call
+  std::vector<int64_t> maskHistory; // [batch, maxLen] (ring: slots)
+  std::vector<int64_t> maskScratch; // [batch, T] (ring: [batch, R + n])
+  // Ring cache (the step takes window_mask; maskAt is its input). A ring
+  // step that failed may have overwritten slots: the session then needs a
+  // reset.
+  bool ring = false, stale = false;
   std::vector<tfc_tensor> outputs;  // of the last call, owned
   // Input positions in the step signature.
   int idsAt = -1, maskAt = -1, pastAt = -1, cacheAt = -1;
@@ -100,6 +108,9 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
     else if (t.name == "attention_mask" && t.rank == 2 &&
              t.dtype == TFC_DTYPE_I64)
       s.maskAt = at;
+    else if (t.name == "window_mask" && t.rank == 2 &&
+             t.dtype == TFC_DTYPE_I64)
+      s.maskAt = at, s.ring = true;
     else if (t.name == "past" && t.rank == 0 && t.dtype == TFC_DTYPE_I64)
       s.pastAt = at;
     else if (t.name == "cache" && t.rank == 6 && t.dims[0] > 0 &&
@@ -109,8 +120,8 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
       return setError(TFC_ERR_UNSUPPORTED,
                       format("step entry input '%s' is not one a session "
                              "provides (input_ids i64 [b, n], attention_mask "
-                             "i64 [b, T], past i64, cache [L, 2, b, h, "
-                             "max_len, d])",
+                             "i64 [b, T] or window_mask i64 [b, R + n], past "
+                             "i64, cache [L, 2, b, h, max_len, d])",
                              t.name.c_str()));
   }
   // A pipeline stage other than the last returns nothing: its logits come
@@ -121,6 +132,9 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
     return setError(TFC_ERR_CORRUPT, "step signature lacks input_ids, past, "
                                      "cache or an output");
   const TensorSpec &c = s.sig.inputs[s.cacheAt];
+  if (s.ring && c.dims[4] <= 0)
+    return setError(TFC_ERR_CORRUPT, "step signature: a ring cache (input "
+                                     "window_mask) needs a static slot count");
   s.layers = c.dims[0];
   s.heads = c.dims[3];
   s.headDim = c.dims[5];
@@ -137,6 +151,8 @@ tfc_status allocate(tfc_model *model, int64_t batch, int64_t maxLen,
   if (st != TFC_OK)
     return st;
   int64_t fixed = s->sig.inputs[s->cacheAt].dims[4]; // -1: per session
+  if (s->ring)
+    maxLen = fixed; // R slots hold any number of tokens
   if (maxLen == 0)
     maxLen = fixed > 0 ? fixed : static_cast<int64_t>(desc->kv_max_len);
   if (batch <= 0 || maxLen <= 0)
@@ -209,7 +225,11 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   if (!tokens || n <= 0)
     return setError(TFC_ERR_INVALID_ARGUMENT,
                     "tfc_session: tokens is NULL or n < 1");
-  if (n > s->maxLen - s->position)
+  if (s->stale)
+    return setError(TFC_ERR_INVALID_ARGUMENT,
+                    "tfc_session: an earlier step failed after it may have "
+                    "overwritten ring-cache slots; reset the session");
+  if (s->ring ? n > INT64_MAX - s->position : n > s->maxLen - s->position)
     return setError(TFC_ERR_SHAPE,
                     format("tfc_session: %lld more token(s) after %lld would "
                            "exceed the cache's max_len %lld (reset, or create "
@@ -219,12 +239,22 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   s->releaseOutputs();
   int64_t past = s->position, total = past + n;
   // The full mask [b, T]: history rows [0, past) and the new [past, T).
+  // Ring: the window mask [b, R + n] of positions [past - R, T), 0 before
+  // position 0 (empty slots).
+  const int64_t R = s->maxLen, at = s->ring ? R : past;
+  const int64_t cols = s->ring ? R + n : total;
+  if (s->maskScratch.size() < static_cast<size_t>(s->batch * cols))
+    s->maskScratch.resize(static_cast<size_t>(s->batch * cols));
   for (int64_t b = 0; b < s->batch; ++b) {
     int64_t *hist = &s->maskHistory[b * s->maxLen];
-    int64_t *row = &s->maskScratch[b * total];
-    std::copy(hist, hist + past, row);
+    int64_t *row = &s->maskScratch[b * cols];
+    if (s->ring)
+      for (int64_t j = 0, p = past - R; j < R; ++j, ++p)
+        row[j] = p >= 0 ? hist[p % R] : 0;
+    else
+      std::copy(hist, hist + past, row);
     for (int64_t i = 0; i < n; ++i)
-      row[past + i] = mask ? (mask[b * n + i] != 0) : 1;
+      row[at + i] = mask ? (mask[b * n + i] != 0) : 1;
   }
 
   tfc_tensor in[4] = {};
@@ -240,7 +270,7 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   };
   set(s->idsAt, TFC_DTYPE_I64, {s->batch, n}, tokens);
   if (s->maskAt >= 0)
-    set(s->maskAt, TFC_DTYPE_I64, {s->batch, total}, s->maskScratch.data());
+    set(s->maskAt, TFC_DTYPE_I64, {s->batch, cols}, s->maskScratch.data());
   set(s->pastAt, TFC_DTYPE_I64, {}, &past);
   set(s->cacheAt, s->cacheDtype,
       {s->layers, 2, s->batch, s->heads, s->maxLen, s->headDim}, s->cache);
@@ -256,12 +286,21 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
                     "cache (guard zone overwritten); the process memory may "
                     "be corrupt");
   }
-  if (st != TFC_OK)
-    return st; // rows >= position may have been written: never read
-  for (int64_t b = 0; b < s->batch; ++b)
-    std::copy(&s->maskScratch[b * total + past],
-              &s->maskScratch[b * total + total],
-              &s->maskHistory[b * s->maxLen + past]);
+  if (st != TFC_OK) {
+    // Rows >= position may have been written: never read; but ring slots
+    // hold live positions.
+    s->stale = s->ring;
+    return st;
+  }
+  for (int64_t b = 0; b < s->batch; ++b) {
+    const int64_t *row = &s->maskScratch[b * cols + at];
+    int64_t *hist = &s->maskHistory[b * s->maxLen];
+    if (s->ring)
+      for (int64_t i = std::max<int64_t>(0, n - R); i < n; ++i)
+        hist[(past + i) % R] = row[i];
+    else
+      std::copy(row, row + n, hist + past);
+  }
   s->position = total;
   ++s->steps;
   if (logits)
@@ -322,6 +361,7 @@ TFCRT_EXPORT tfc_status tfc_session_reset(tfc_session *session) {
     return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_session_reset: NULL");
   session->releaseOutputs();
   session->position = 0;
+  session->stale = false;
   clearError();
   return TFC_OK;
 }
@@ -343,6 +383,7 @@ TFCRT_EXPORT tfc_status tfc_session_fork(const tfc_session *session,
     std::memcpy(copy->cache, session->cache, session->cacheBytes);
     copy->maskHistory = session->maskHistory;
     copy->position = session->position;
+    copy->stale = session->stale;
     *out = copy.release();
     return TFC_OK;
   });
@@ -359,6 +400,9 @@ TFCRT_EXPORT tfc_status tfc_session_get_info(const tfc_session *session,
   info->kv_heads = session->heads;
   info->head_dim = session->headDim;
   info->window = static_cast<int64_t>(session->model->desc->kv_window);
+  if (session->ring && !info->window)
+    info->window = session->maxLen; // the model's own window
+  info->ring = session->ring;
   info->cache_bytes = session->cacheBytes;
   info->cache_allocations = session->cacheAllocations;
   info->steps = session->steps;

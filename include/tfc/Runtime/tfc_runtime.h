@@ -112,7 +112,10 @@ typedef struct tfc_model_desc {
    * inputs and outputs in the format of `signature` (the cache's max_len
    * dim is a symbol unless it was fixed at compile time). kv_max_len is the
    * cache length a session gets by default; kv_window > 0 is the sliding
-   * attention window both entries apply. */
+   * attention window both entries apply. With tfc --kv-evict the step takes
+   * window_mask [b, R + n] (the mask of positions [past - R, past + n), 0
+   * before position 0) instead of attention_mask, and the cache's max_len
+   * dim is the static slot count R of a ring (position p in slot p mod R). */
   void *step_entry;
   const char *step_signature;
   uint64_t kv_max_len;
@@ -242,18 +245,24 @@ typedef struct tfc_session_info {
   uint64_t cache_bytes;      /* size of the cache buffer */
   uint64_t cache_allocations; /* cache buffers this session allocated: 1 */
   uint64_t steps;            /* prefill/decode calls that succeeded */
+  /* 1: the cache is a ring of max_len slots (tfc --kv-evict): position grows
+   * without bound and only the last max_len positions (>= window) are kept,
+   * which is all a sliding-window model attends to. */
+  int64_t ring;
 } tfc_session_info;
 
 /* Creates a session for `batch` sequences of at most `max_len` tokens
- * (0: the model's default, desc->kv_max_len). TFC_ERR_UNSUPPORTED if the
- * model has no step entry (compile it with --kv-cache). */
+ * (0: the model's default, desc->kv_max_len; a ring model, info.ring,
+ * ignores it: its slots take any number of tokens). TFC_ERR_UNSUPPORTED if
+ * the model has no step entry (compile it with --kv-cache). */
 tfc_status tfc_session_create(tfc_model *model, int64_t batch,
                               int64_t max_len, tfc_session **out);
 /* Appends n >= 1 tokens to every sequence: `tokens` [batch * n] row-major;
  * `mask` [batch * n] (1 = token, 0 = padding) or NULL for all ones. If
  * `logits` is not NULL it receives the logits [batch, n, vocab], owned by
  * the session and valid until the next call on it (do not free them).
- * TFC_ERR_SHAPE, with nothing changed, if position + n > max_len. */
+ * TFC_ERR_SHAPE, with nothing changed, if position + n > max_len (never for
+ * a ring cache, info.ring). */
 tfc_status tfc_session_prefill(tfc_session *session, const int64_t *tokens,
                                int64_t n, const int64_t *mask,
                                tfc_tensor *logits);
