@@ -27,6 +27,12 @@ if subprocess.run([config.python_executable, "-c",
                    "sys.exit(0 if u.find_spec('torch') and u.find_spec('transformers') and u.find_spec('onnxruntime') else 1)"],
                   capture_output=True).returncode == 0:
     config.available_features.add("torch-export")
+# Multi-rank tests (tfc --partition): OpenMPI's mpirun through our wrapper.
+import shutil
+if shutil.which("mpirun"):
+    config.available_features.add("mpi")
+config.substitutions.append(
+    ("%mpirun", os.path.join(config.test_source_root, "..", "scripts", "mpirun.sh")))
 for m in ["minilm", "smollm2", "qwen2_tiny", "mistral_tiny"]:
     if os.path.exists(os.path.join(config.tfc_cache_dir, "onnx", m + ".ts.onnx")):
         config.available_features.add("model-" + m)

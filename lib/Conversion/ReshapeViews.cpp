@@ -41,12 +41,28 @@ LogicalResult replaceWithReinterpret(PatternRewriter &rw, Operation *op,
                                      Value src, MemRefType resultType,
                                      ArrayRef<OpFoldResult> sizes) {
   auto srcType = cast<MemRefType>(src.getType());
-  if (!srcType.getLayout().isIdentity() || !resultType.getLayout().isIdentity())
+  OpFoldResult offset = rw.getIndexAttr(0);
+  if (!srcType.getLayout().isIdentity()) {
+    // Also a contiguous 1-D slice at an offset (a subview of a flat
+    // buffer, as the all_gather lowering makes): the view keeps its offset.
+    SmallVector<int64_t> srcStrides;
+    int64_t srcOffset;
+    if (srcType.getRank() != 1 ||
+        failed(srcType.getStridesAndOffset(srcStrides, srcOffset)) ||
+        srcStrides[0] != 1)
+      return failure();
+    offset = ShapedType::isDynamic(srcOffset)
+                 ? OpFoldResult(memref::ExtractStridedMetadataOp::create(
+                                    rw, op->getLoc(), src)
+                                    .getOffset())
+                 : OpFoldResult(rw.getIndexAttr(srcOffset));
+  } else if (!resultType.getLayout().isIdentity()) {
     return failure();
+  }
   SmallVector<OpFoldResult> strides =
       rowMajorStrides(rw, op->getLoc(), sizes);
-  rw.replaceOpWithNewOp<memref::ReinterpretCastOp>(
-      op, resultType, src, rw.getIndexAttr(0), sizes, strides);
+  rw.replaceOpWithNewOp<memref::ReinterpretCastOp>(op, resultType, src, offset,
+                                                   sizes, strides);
   return success();
 }
 

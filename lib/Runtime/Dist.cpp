@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -23,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <utility>
+#include <unistd.h>
 #include <vector>
 
 using namespace tfcrt;
@@ -364,10 +367,39 @@ int headerTag(int64_t tag) { return static_cast<int>((tag & 0x3fff) * 2); }
 int dataTag(int64_t tag) { return headerTag(tag) + 1; }
 constexpr int kHeaderWords = 1 + TFC_MAX_RANK;
 
+/// Fault injection for tests (test/e2e/run_partitioned.py --kill):
+/// TFC_DIST_FAULT=kill:R:N kills rank R (SIGKILL) at its N-th communication
+/// call from compiled code; hang:R:N makes it stop answering instead. Read
+/// once; a malformed value is ignored.
+void injectFault() {
+  static int mode = -1, faultRank = -1;
+  static long target = 0, calls = 0;
+  if (mode < 0) {
+    mode = 0;
+    if (const char *e = std::getenv("TFC_DIST_FAULT")) {
+      char kind[8] = {};
+      if (std::sscanf(e, "%7[a-z]:%d:%ld", kind, &faultRank, &target) == 3)
+        mode = std::strcmp(kind, "kill") == 0   ? 1
+               : std::strcmp(kind, "hang") == 0 ? 2
+                                                : 0;
+    }
+  }
+  if (!mode || state().rank != faultRank || ++calls != target)
+    return;
+  std::fprintf(stderr, "tfc: rank %d: TFC_DIST_FAULT: %s now\n", faultRank,
+               mode == 1 ? "killed" : "hanging");
+  std::fflush(stderr);
+  if (mode == 1)
+    std::raise(SIGKILL);
+  for (;;)
+    pause();
+}
+
 } // namespace
 
 TFCRT_EXPORT void _mlir_ciface_tfcrt_all_reduce_f32(tfcrt_unranked_memref *in,
                                                     tfcrt_unranked_memref *out) {
+  injectFault();
   const char *what = "all_reduce";
   View i, o;
   if (!viewOf(out, what, o))
@@ -387,6 +419,7 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_all_reduce_f32(tfcrt_unranked_memref *in,
 
 TFCRT_EXPORT void _mlir_ciface_tfcrt_all_gather_f32(tfcrt_unranked_memref *in,
                                                     tfcrt_unranked_memref *out) {
+  injectFault();
   const char *what = "all_gather";
   View i, o;
   if (!viewOf(out, what, o))
@@ -415,6 +448,7 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_all_gather_f32(tfcrt_unranked_memref *in,
 
 TFCRT_EXPORT void _mlir_ciface_tfcrt_send_f32(tfcrt_unranked_memref *in,
                                               int64_t peer, int64_t tag) {
+  injectFault();
   const char *what = "send";
   View i;
   if (dist::failed() || !viewOf(in, what, i))
@@ -434,6 +468,7 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_send_f32(tfcrt_unranked_memref *in,
 
 TFCRT_EXPORT void _mlir_ciface_tfcrt_recv_dims(tfcrt_memref1_i64 *dims,
                                                int64_t peer, int64_t tag) {
+  injectFault();
   const char *what = "recv";
   if (!dims)
     return dist::fail(what, "dims memref is null");
@@ -463,6 +498,7 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_recv_dims(tfcrt_memref1_i64 *dims,
 
 TFCRT_EXPORT void _mlir_ciface_tfcrt_recv_f32(tfcrt_unranked_memref *out,
                                               int64_t peer, int64_t tag) {
+  injectFault();
   const char *what = "recv";
   View o;
   if (!viewOf(out, what, o))

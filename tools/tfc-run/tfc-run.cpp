@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -47,6 +48,7 @@ const char *kUsage =
     ".tfcw)\n"
     "  --inputs F      .npz with one array per model input (key: prefix+name)\n"
     "  --prefix P      key prefix for inputs and reference outputs\n"
+    "  --reference-prefix P  key prefix for reference outputs (default: --prefix)\n"
     "  --reference F   .npz with expected outputs; pass iff every element has\n"
     "                  |out-ref| <= atol + rtol*|ref| (default atol 1e-4, "
     "rtol 1e-4)\n"
@@ -71,6 +73,7 @@ const char *kUsage =
 
 struct Options {
   std::string model, weights, inputs, prefix, reference, outputs;
+  std::optional<std::string> refPrefix; // default: prefix
   double atol = 1e-4, rtol = 1e-4;
   bool bench = false, json = false, profile = false;
   int warmup = 3, iters = 20, threads = 0;
@@ -123,6 +126,8 @@ Options parseArgs(int argc, char **argv) {
       o.inputs = value();
     } else if (a == "--prefix") {
       o.prefix = value();
+    } else if (a == "--reference-prefix") {
+      o.refPrefix = value();
     } else if (a == "--reference") {
       o.reference = value();
     } else if (a == "--outputs") {
@@ -584,7 +589,7 @@ int Runner::run() {
   }
   if (!opt.reference.empty()) {
     for (const auto &o : outArrays) {
-      std::string key = opt.prefix + o.first;
+      std::string key = opt.refPrefix.value_or(opt.prefix) + o.first;
       auto it = refFile.find(key);
       if (it == refFile.end()) {
         Check c;
