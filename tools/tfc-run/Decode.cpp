@@ -5,7 +5,9 @@
 //      give, at every non-padded position, the logits of the full-sequence
 //      entry run once on prompt + generated tokens (atol/rtol);
 //   2. a session forked after the prefill decodes the same first token to
-//      the same logits, bit for bit;
+//      the same logits, bit for bit; so does one forked halfway through the
+//      decode steps (for a ring cache: after it wrapped), and the session
+//      reset and prefilled again gives the prefill's logits again;
 //   3. the session allocated its cache once, every decode step makes the
 //      same number of runtime allocations and the live runtime memory does
 //      not grow from step to step (that the step never copies the cache is
@@ -61,6 +63,10 @@ struct Run {
   uint64_t maxStepPeak = 0; // runtime bytes allocated within a step
   int64_t liveGrowth = 0;   // live bytes after the last vs first step
   uint64_t minAllocs = UINT64_MAX, maxAllocs = 0; // runtime allocations/step
+  // Checks 2 (1 pass, 0 fail, -1 not run): a fork at decode step lateAt;
+  // reset + prefill again.
+  int lateFork = -1, reset = -1;
+  int lateAt = 0;
 };
 
 /// One prefill + `steps` decode steps on a fresh session.
@@ -93,22 +99,37 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
   double t0 = nowMs();
   int64_t chunk = o.chunk > 0 ? o.chunk : len;
   std::vector<int64_t> part, partMask;
-  for (int64_t from = 0; from < len; from += chunk) {
-    int64_t n = std::min(chunk, len - from);
-    part.resize(b * n);
-    partMask.resize(b * n);
-    for (int64_t i = 0; i < b; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        part[i * n + j] = r.tokens[i * total + from + j];
-        partMask[i * n + j] = r.mask[i * total + from + j];
+  // The prompt in chunks; the logits stored, or compared with the stored
+  // ones bit for bit (`same`).
+  auto prefill = [&](bool *same) {
+    for (int64_t from = 0; from < len; from += chunk) {
+      int64_t n = std::min(chunk, len - from);
+      part.resize(b * n);
+      partMask.resize(b * n);
+      for (int64_t i = 0; i < b; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          part[i * n + j] = r.tokens[i * total + from + j];
+          partMask[i * n + j] = r.mask[i * total + from + j];
+        }
+      st = tfc_session_prefill(s, part.data(), n, partMask.data(), &logits);
+      if (st != TFC_OK) {
+        tfc_session_free(s);
+        return failStatus("tfc_session_prefill", st);
       }
-    st = tfc_session_prefill(s, part.data(), n, partMask.data(), &logits);
-    if (st != TFC_OK) {
-      tfc_session_free(s);
-      return failStatus("tfc_session_prefill", st);
+      if (!same) {
+        store(from, n);
+        continue;
+      }
+      const float *p = static_cast<const float *>(logits.data);
+      for (int64_t i = 0; i < b; ++i)
+        *same &= std::memcmp(p + i * n * vocab,
+                             &r.logits[(i * total + from) * vocab],
+                             sizeof(float) * n * vocab) == 0;
     }
-    store(from, n);
-  }
+    return 0;
+  };
+  if (int rc = prefill(nullptr))
+    return rc;
   r.prefillMs = nowMs() - t0;
   if (keep) {
     tfc_session *copy = nullptr;
@@ -120,11 +141,32 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
   }
 
   std::vector<int64_t> next;
+  std::vector<float> forked; // the late fork's logits [b, 1, V]
   tfc_memory_stats m0{};
+  r.lateAt = o.steps / 2;
   for (int step = 0; step < o.steps; ++step) {
     argmaxLast(logits, next);
     for (int64_t i = 0; i < b; ++i)
       r.tokens[i * total + len + step] = next[i];
+    if (keep && step == r.lateAt && step > 0) {
+      // A fork halfway: decoded (and freed) before this step is measured.
+      tfc_session *copy = nullptr;
+      if ((st = tfc_session_fork(s, &copy)) != TFC_OK) {
+        tfc_session_free(s);
+        return failStatus("tfc_session_fork", st);
+      }
+      tfc_tensor fl{};
+      st = tfc_session_decode(copy, next.data(), &fl);
+      if (st == TFC_OK) {
+        const float *p = static_cast<const float *>(fl.data);
+        forked.assign(p, p + b * fl.shape[2]);
+      }
+      tfc_session_free(copy);
+      if (st != TFC_OK) {
+        tfc_session_free(s);
+        return failStatus("decode on the session forked halfway", st);
+      }
+    }
     tfc_memory_stats before, after;
     tfc_memory_stats_reset_peak();
     tfc_memory_stats_get(&before);
@@ -147,9 +189,25 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
     r.liveGrowth = static_cast<int64_t>(after.current_bytes) -
                    static_cast<int64_t>(m0.current_bytes);
     store(len + step, 1);
+    if (!forked.empty() && step == r.lateAt) {
+      r.lateFork = std::memcmp(forked.data(), logits.data,
+                               sizeof(float) * forked.size()) == 0;
+      forked.clear();
+    }
   }
   tfc_session_info info{};
   tfc_session_get_info(s, &info);
+  if (keep) {
+    // Reset, then the same prompt again.
+    if ((st = tfc_session_reset(s)) != TFC_OK) {
+      tfc_session_free(s);
+      return failStatus("tfc_session_reset", st);
+    }
+    bool same = true;
+    if (int rc = prefill(&same))
+      return rc;
+    r.reset = same;
+  }
   tfc_session_free(s);
   if (info.cache_allocations != 1)
     return fail("the session allocated its cache " +
@@ -192,11 +250,12 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
   tfc_session_info info{};
   tfc_session_get_info(forked, &info);
   std::printf("session: batch %lld, max_len %lld, %lld layers x %lld kv "
-              "heads x %lld head dim, window %lld, cache %.2f MB allocated "
+              "heads x %lld head dim, window %lld%s, cache %.2f MB allocated "
               "%llu time(s)\n",
               (long long)info.batch, (long long)info.max_len,
               (long long)info.layers, (long long)info.kv_heads,
               (long long)info.head_dim, (long long)info.window,
+              info.ring ? " (ring: older positions evicted)" : "",
               info.cache_bytes / 1e6,
               (unsigned long long)info.cache_allocations);
   for (int64_t i = 0; i < b; ++i) {
@@ -227,6 +286,18 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
     pass &= same;
   }
   tfc_session_free(forked);
+  if (r.lateFork >= 0) {
+    long long at = len + r.lateAt;
+    std::printf("fork at position %lld%s: next decode step identical: %s\n",
+                at, info.ring && at > info.max_len ? " (ring wrapped)" : "",
+                r.lateFork ? "PASS" : "FAIL");
+    pass &= r.lateFork == 1;
+  }
+  if (r.reset >= 0) {
+    std::printf("reset, prefill again: logits identical: %s\n",
+                r.reset ? "PASS" : "FAIL");
+    pass &= r.reset == 1;
+  }
 
   // 3. Memory.
   if (o.steps > 0) {
