@@ -11,7 +11,7 @@ by SHA-256). Standard library and numpy only, so it runs on both machines.
                                        line per device call's carry)
   device_pack.py unpack DIR OUTDIR     every complete file in DIR -> OUTDIR
 """
-import hashlib, json, os, sys, zlib
+import hashlib, json, os, struct, sys, zlib
 
 import numpy as np
 
@@ -31,10 +31,38 @@ def unshuffle(b: bytes, size: int) -> bytes:
     return a.T.tobytes() + b[n:]
 
 
+def tfcw_data_key(path):
+    """(data_size, data_hash, header_size) of a .tfcw file, else None."""
+    with open(path, "rb") as f:
+        head = f.read(40)
+    if len(head) < 40 or head[:8] != b"TFCWGT01":
+        return None
+    hs, ds, h = struct.unpack_from("<QQQ", head, 8)
+    return ds, h, hs
+
+
 def pack(out, files):
     os.makedirs(out, exist_ok=True)
+    bases = {}  # (data_size, data_hash) -> name of a packed .tfcw
     for f in files:
         name = os.path.basename(f)
+        key = tfcw_data_key(f)
+        if key and key[:2] in bases:
+            # Same data section as a file already packed (tfc lays weights
+            # out by content): carry only this file's header.
+            header = open(f, "rb").read(key[2])
+            p = f"{name}.header"
+            with open(os.path.join(out, p), "wb") as dst:
+                dst.write(header)
+            meta = {"name": name, "base": bases[key[:2]], "header": p,
+                    "sha256": hashlib.sha256(open(f, "rb").read()).hexdigest(),
+                    "parts": []}
+            with open(os.path.join(out, name + ".json"), "w") as m:
+                json.dump(meta, m)
+            print(f"{name}: header only ({len(header)} bytes), data of {bases[key[:2]]}")
+            continue
+        if key:
+            bases[key[:2]] = name
         h = hashlib.sha256()
         parts = []
         def emit(b):
@@ -67,7 +95,7 @@ def groups(d, max_mb):
     cur, size = [], 0
     for m in sorted(x for x in os.listdir(d) if x.endswith(".json")):
         meta = json.load(open(os.path.join(d, m)))
-        for p, _ in meta["parts"]:
+        for p in [q for q, _ in meta["parts"]] + ([meta["header"]] if "header" in meta else []):
             s = os.path.getsize(os.path.join(d, p))
             if cur and size + s > max_mb << 20:
                 print(" ".join(cur))
@@ -82,8 +110,26 @@ def groups(d, max_mb):
 def unpack(d, out):
     os.makedirs(out, exist_ok=True)
     bad = 0
-    for m in sorted(x for x in os.listdir(d) if x.endswith(".json")):
-        meta = json.load(open(os.path.join(d, m)))
+    metas = [json.load(open(os.path.join(d, m)))
+             for m in sorted(x for x in os.listdir(d) if x.endswith(".json"))]
+    for meta in sorted(metas, key=lambda m: "base" in m):  # bases first
+        if "base" in meta:
+            base = os.path.join(out, meta["base"])
+            key = tfcw_data_key(base) if os.path.exists(base) else None
+            if not key:
+                print(f"{meta['name']}: base {meta['base']} missing", file=sys.stderr)
+                bad += 1
+                continue
+            with open(os.path.join(out, meta["name"]), "wb") as dst, open(base, "rb") as src:
+                dst.write(open(os.path.join(d, meta["header"]), "rb").read())
+                src.seek(key[2])
+                while chunk := src.read(64 << 20):
+                    dst.write(chunk)
+            h = hashlib.sha256(open(os.path.join(out, meta["name"]), "rb").read()).hexdigest()
+            ok = h == meta["sha256"]
+            print(f"{meta['name']}: {'ok' if ok else 'SHA-256 MISMATCH'} (data of {meta['base']})")
+            bad += not ok
+            continue
         missing = [p for p, _ in meta["parts"] if not os.path.exists(os.path.join(d, p))]
         if missing:
             print(f"{meta['name']}: missing {missing}", file=sys.stderr)

@@ -6,6 +6,9 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "tfc/Runtime/tfc_runtime.h"
 #include "tfc/Support/WeightsFormat.h"
+
+#include <algorithm>
+#include <vector>
 #include "tfc/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
@@ -94,6 +97,12 @@ struct ExternalizeWeightsPass
     SmallVector<Entry> table;
     DenseMap<StringAttr, uint64_t> offsets;
     SmallVector<memref::GlobalOp> moved;
+    struct Candidate {
+      memref::GlobalOp global;
+      std::string bytes;
+      uint64_t hash;
+    };
+    std::vector<Candidate> candidates;
     for (auto g : module.getOps<memref::GlobalOp>()) {
       if (!g.getConstant() || !g.getInitialValue())
         continue;
@@ -106,13 +115,36 @@ struct ExternalizeWeightsPass
       std::optional<std::string> bytes = rawBytes(init);
       if (!bytes || (int64_t)bytes->size() < minBytes)
         continue;
-      data.resize(llvm::alignTo(data.size(), TFCW_ALIGN), '\0');
-      Entry e{g.getSymName().str(), data.size(), bytes->size(),
-              dtypeOf(mt.getElementType()),
-              SmallVector<int64_t>(mt.getShape())};
-      offsets[g.getSymNameAttr()] = data.size();
-      data += *bytes;
-      table.push_back(e);
+      uint64_t h = tfc_hash64(bytes->data(), bytes->size());
+      candidates.push_back({g, std::move(*bytes), h});
+    }
+    // The data section is laid out by content (hash, then bytes), not by
+    // the order in which the functions use the constants, and identical
+    // constants share one copy: builds of one model that hold the same
+    // constants (e.g. unpartitioned and pipeline-partitioned) get the same
+    // data section, so a file can be rebuilt from another's data and its
+    // own header (scripts/device_pack.py).
+    std::stable_sort(candidates.begin(), candidates.end(),
+                     [](const Candidate &a, const Candidate &b) {
+                       if (a.hash != b.hash)
+                         return a.hash < b.hash;
+                       return a.bytes < b.bytes;
+                     });
+    const Candidate *prev = nullptr;
+    for (const Candidate &c : candidates) {
+      memref::GlobalOp g = c.global;
+      MemRefType mt = g.getType();
+      bool dup = prev && prev->hash == c.hash && prev->bytes == c.bytes;
+      if (!dup) {
+        data.resize(llvm::alignTo(data.size(), TFCW_ALIGN), '\0');
+        data += c.bytes;
+        prev = &c;
+      }
+      uint64_t offset = data.size() - prev->bytes.size();
+      table.push_back(Entry{g.getSymName().str(), offset, c.bytes.size(),
+                            dtypeOf(mt.getElementType()),
+                            SmallVector<int64_t>(mt.getShape())});
+      offsets[g.getSymNameAttr()] = offset;
       moved.push_back(g);
     }
     data.resize(llvm::alignTo(data.size(), TFCW_ALIGN), '\0');

@@ -5,8 +5,7 @@ Compiles MODEL once unpartitioned and once per --strategy (pipeline:N,
 tensor:N); runs every reference case of <model>.ref.npz in one process and
 saves the outputs, then runs each partitioned build on N MPI ranks (through
 scripts/mpirun.sh, one runtime thread per rank) and checks its outputs
-against the single-process ones with tfc-run's |out - ref| <= atol + rtol*|ref|
-(default 1e-5 both). With --decode K the builds also get --kv-cache and
+against the single-process ones: |out - ref| <= 1e-5 * max|ref| (--tol). With --decode K the builds also get --kv-cache and
 each case is additionally decoded for K greedy steps (tfc-run --decode, which
 checks every step against the full-sequence entry of the same build), and the
 prefill + decode logits are compared with the single-process session's.
@@ -14,6 +13,8 @@ With --kill, it finally checks that a job whose rank 1 dies mid-run ends
 with an error (non-zero exit) within the timeout instead of hanging.
 Prints one line per check; exit status 1 if any fails."""
 import argparse, os, re, signal, subprocess, sys, time, zipfile
+
+import numpy as np
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--tfc", required=True)
@@ -23,8 +24,10 @@ p.add_argument("--model", required=True)
 p.add_argument("--out", required=True, help="output directory")
 p.add_argument("--strategy", action="append", required=True)
 p.add_argument("--cases", type=int, default=0, help="first N cases only (0: all)")
-p.add_argument("--atol", default="1e-5")
-p.add_argument("--rtol", default="1e-5")
+p.add_argument("--tol", type=float, default=1e-5,
+               help="pass iff |out - ref| <= tol * max|ref| for every element "
+                    "(normwise: tensor shards sum in another order, and over "
+                    "30 layers a logit near 0 moves by ~1e-4 of ~20)")
 p.add_argument("--decode", type=int, default=0)
 p.add_argument("--kill", action="store_true")
 a = p.parse_args()
@@ -53,6 +56,13 @@ def run(cmd, label, env=None, timeout=900):
     return r
 
 
+def tolerance(npz):
+    """atol = tol * the largest |value| of the reference outputs."""
+    with np.load(npz) as z:
+        scale = max(float(np.abs(z[k]).max()) for k in z.files if z[k].size)
+    return f"{a.tol * scale:.3g}"
+
+
 def compile(name, extra):
     stem = os.path.join(a.out, name)
     cmd = [a.tfc, a.model, "--emit=shared", "-o", stem] + extra
@@ -77,13 +87,15 @@ for strategy in a.strategy:
     mpi = [a.mpirun, "-np", str(ranks), a.tfc_run, so, "--threads", "1"]
     for k in cases:
         io = ["--inputs", ref, "--prefix", f"case{k}_"]
-        run(mpi + io + ["--reference", os.path.join(a.out, f"single_case{k}.npz"),
-                        "--reference-prefix", "", "--atol", a.atol, "--rtol", a.rtol],
+        single_out = os.path.join(a.out, f"single_case{k}.npz")
+        run(mpi + io + ["--reference", single_out, "--reference-prefix", "",
+                        "--atol", tolerance(single_out), "--rtol", "0"],
             f"{strategy} case{k}")
         if a.decode:
-            run(mpi + io + ["--decode", str(a.decode), "--reference",
-                            os.path.join(a.out, f"single_decode{k}.npz"),
-                            "--reference-prefix", "", "--atol", a.atol, "--rtol", a.rtol],
+            single_dec = os.path.join(a.out, f"single_decode{k}.npz")
+            run(mpi + io + ["--decode", str(a.decode), "--reference", single_dec,
+                            "--reference-prefix", "", "--atol", tolerance(single_dec),
+                            "--rtol", "0"],
                 f"{strategy} decode case{k}")
     if a.kill:
         # Rank 1 dies (kill) or stops answering (hang) at its first
