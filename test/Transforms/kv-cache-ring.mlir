@@ -1,5 +1,6 @@
 // RUN: tfc-opt %s -split-input-file -tfc-kv-cache="evict=true" | FileCheck %s
 // RUN: tfc-opt %s -split-input-file -tfc-kv-cache="window=2 evict=true" | FileCheck %s --check-prefix=OPT
+// RUN: tfc-opt %s -split-input-file -tfc-kv-cache="evict=true" -tfc-to-linalg -canonicalize -cse -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -canonicalize -cse | FileCheck %s --check-prefix=BUF
 
 // Ring eviction (evict), on the model of kv-cache.mlir's first case: plain
 // multi-head attention, causal, an i1 padding mask [b, 1, 1, n] from
@@ -66,6 +67,25 @@
 // CHECK: tfc.attention %[[Q]], %[[KA]], %[[VA]] mask %[[M]] : tensor<?x1x1x?xi1> {causal = true, scale = 5.000000e-01 : f64, window = 3 : i64}
 // CHECK: bufferization.materialize_in_destination %[[C4]] in restrict writable %[[CACHE]]
 // CHECK-NEXT: return
+// Bufferized, the ring stays in the caller's buffer: the read copies the
+// slots (subviews of the cache argument) into the [b, h, 3 + n, d] keys /
+// values the attention reads, the writes copy the new rows into subviews
+// of the cache argument, and nothing of the cache's type is allocated.
+// BUF-LABEL: func.func @tfc_m_step(
+// BUF-SAME: %[[CACHE:[a-z0-9]+]]: memref<1x2x?x2x3x4xf32>
+// BUF-NOT: memref.alloc{{.*}} : memref<1x2x?x2x3x4xf32>
+// BUF: %[[R1:.*]] = memref.subview %[[CACHE]][0, 0, 0, 0, %{{.*}}, 0]
+// BUF: %[[R2:.*]] = memref.subview %[[CACHE]][0, 0, 0, 0, 0, 0]
+// BUF: %[[KEYS:.*]] = memref.alloc(%{{.*}}, %{{.*}}) {{.*}} : memref<?x2x?x4xf32>
+// BUF: memref.copy %[[R1]], %{{.*}}
+// BUF: memref.copy %[[R2]], %{{.*}}
+// BUF: %[[W1:.*]] = memref.subview %[[CACHE]][0, 0, 0, 0, %{{.*}}, 0]
+// BUF: memref.copy %{{.*}}, %[[W1]]
+// BUF: %[[W2:.*]] = memref.subview %[[CACHE]][0, 0, 0, 0, 0, 0]
+// BUF: memref.copy %{{.*}}, %[[W2]]
+// BUF-NOT: memref.alloc{{.*}} : memref<1x2x?x2x3x4xf32>
+// BUF-NOT: memref.copy {{.*}} to memref<1x2x?x2x3x4xf32>
+// BUF: return
 // OPT-LABEL: func.func @tfc_m_main(
 // OPT: tfc.attention {{.*}} {causal = true, scale = 5.000000e-01 : f64, window = 2 : i64}
 // OPT-LABEL: func.func @tfc_m_step(
