@@ -305,8 +305,8 @@ Value StepBuilder::andValid(OpBuilder &b, Location loc, Value mask) {
   auto scalar = RankedTensorType::get({}, mt.getElementType());
   auto ninf = arith::ConstantOp::create(
       b, loc, scalar,
-      DenseElementsAttr::get(
-          scalar, b.getFloatAttr(mt.getElementType(), -INFINITY)));
+      DenseElementsAttr::get(scalar,
+                             b.getFloatAttr(mt.getElementType(), -INFINITY)));
   return SelectOp::create(b, loc, type, valid, mask, ninf);
 }
 
@@ -391,21 +391,36 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    func::FuncOp main;
+    // One entry, or one per part after tfc-partition (tfc.part = k): each
+    // gets its own step, which keeps the attribute (cloneAsStep copies it)
+    // and, in program order, the part's communication ops (they have
+    // effects, so eraseDeadOps keeps them; at run time a stage's recv gets
+    // the previous stage's step output [b, n, d]).
+    SmallVector<func::FuncOp> entries;
     for (auto f : module.getOps<func::FuncOp>()) {
       if (f->hasAttr("tfc.step_entry")) {
         f.emitError("tfc-kv-cache: the module already has a step entry");
         return signalPassFailure();
       }
       if (f->hasAttr("tfc.entry"))
-        main = f;
+        entries.push_back(f);
     }
-    if (!main || main.isExternal()) {
+    if (entries.empty() ||
+        llvm::any_of(entries, [](func::FuncOp f) { return f.isExternal(); })) {
       module.emitError("tfc-kv-cache: no function marked tfc.entry");
       return signalPassFailure();
     }
-    if (failed(run(main)))
-      signalPassFailure();
+    if (entries.size() > 1)
+      for (func::FuncOp f : entries)
+        if (!f->hasAttr("tfc.part")) {
+          f.emitError("tfc-kv-cache: several functions are marked "
+                      "tfc.entry but '")
+              << f.getSymName() << "' has no tfc.part";
+          return signalPassFailure();
+        }
+    for (func::FuncOp f : entries)
+      if (failed(run(f)))
+        return signalPassFailure();
   }
 
   LogicalResult run(func::FuncOp main) {
@@ -414,8 +429,11 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     if (mainAttention.empty())
       return main.emitError("tfc-kv-cache: no tfc.attention in '")
              << main.getSymName()
-             << "' (nothing to cache: not a decoder, or attention was not "
-                "raised)";
+             << (main->hasAttr("tfc.part")
+                     ? "' (a part without attention layers has no cache; "
+                       "partition so that every part holds some)"
+                     : "' (nothing to cache: not a decoder, or attention was "
+                       "not raised)");
     if (maxLen < 0 || window < 0)
       return main.emitError("tfc-kv-cache: max-len and window must be >= 0");
     if (evict && maxLen > 0)
@@ -430,10 +448,11 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
         return failure();
       // Both entries attend with absolute positions (query i + t - s).
       if (window > 0)
-        getOperation().walk([&](AttentionOp a) {
-          a.setWindow(a.getWindow() ? std::min<int64_t>(a.getWindow(), window)
-                                    : (int64_t)window);
-        });
+        for (Operation *f : {main.getOperation(), main->getNextNode()})
+          f->walk([&](AttentionOp a) {
+            a.setWindow(a.getWindow() ? std::min<int64_t>(a.getWindow(), window)
+                                      : (int64_t)window);
+          });
       return success();
     }
 
@@ -499,12 +518,14 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
       s.ring = evict ? std::max(s.ring, l->window) : 0;
       layers.push_back(*l);
     }
-    int64_t ml = s.ring                ? s.ring
-                 : maxLen > 0 ? (int64_t)maxLen
-                              : ShapedType::kDynamic;
-    SmallVector<int64_t> cacheShape = {
-        (int64_t)layers.size(), 2, ShapedType::kDynamic, s.heads, ml,
-        s.headDim};
+    int64_t ml = ShapedType::kDynamic;
+    if (s.ring)
+      ml = s.ring;
+    else if (maxLen > 0)
+      ml = maxLen;
+    int64_t numLayers = layers.size();
+    SmallVector<int64_t> cacheShape = {numLayers, 2,  ShapedType::kDynamic,
+                                       s.heads,   ml, s.headDim};
     auto cacheMemref = MemRefType::get(cacheShape, s.elemType);
     auto cacheTensorType = RankedTensorType::get(cacheShape, s.elemType);
 
@@ -524,10 +545,10 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     if (s.ring || maskNo >= 0) {
       if (failed(step.insertArgument(
               at++, maskType,
-              s.ring ? kvcache::argAttrs(b, "window_mask",
-                                         {batchSym, "window_total"})
-                     : kvcache::argAttrs(b, "attention_mask",
-                                         {batchSym, "total"}),
+              s.ring
+                  ? kvcache::argAttrs(b, "window_mask",
+                                      {batchSym, "window_total"})
+                  : kvcache::argAttrs(b, "attention_mask", {batchSym, "total"}),
               loc)))
         return failure();
       s.fullMask = step.getArgument(at - 1);
@@ -538,9 +559,8 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
         failed(step.insertArgument(
             at++, cacheMemref,
             kvcache::argAttrs(b, "cache",
-                              {str(cacheShape[0]), "2", batchSym,
-                               str(s.heads), ml > 0 ? str(ml) : "max_len",
-                               str(s.headDim)}),
+                              {str(cacheShape[0]), "2", batchSym, str(s.heads),
+                               ml > 0 ? str(ml) : "max_len", str(s.headDim)}),
             loc)))
       return failure();
     s.past = step.getArgument(at - 2);
@@ -621,8 +641,8 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     s.skip = arith::SubIOp::create(b, loc, s.n, m);
     Value pos = arith::AddIOp::create(b, loc, s.pastIdx, s.skip);
     s.slot = arith::RemUIOp::create(b, loc, pos, r);
-    s.first = arith::MinUIOp::create(
-        b, loc, m, arith::SubIOp::create(b, loc, r, s.slot));
+    s.first = arith::MinUIOp::create(b, loc, m,
+                                     arith::SubIOp::create(b, loc, r, s.slot));
     s.second = arith::AddIOp::create(b, loc, s.skip, s.first);
     s.rest = arith::SubIOp::create(b, loc, m, s.first);
     auto i1 = RankedTensorType::get(
@@ -630,8 +650,8 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     Value nz = CastOp::create(b, loc, i1, s.fullMask);
     s.valid = ReshapeOp::create(
         b, loc,
-        RankedTensorType::get({ShapedType::kDynamic, 1, 1, ShapedType::kDynamic},
-                              b.getI1Type()),
+        RankedTensorType::get(
+            {ShapedType::kDynamic, 1, 1, ShapedType::kDynamic}, b.getI1Type()),
         nz, ValueRange{s.batch, s.total});
   }
 };

@@ -120,3 +120,26 @@ func.func @tfc_wb_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids"}, %mask: te
   %a = tfc.attention %q, %k, %v {causal = true, scale = 0.5 : f64} : tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32> -> tensor<?x2x?x4xf32>
   return %a, %k, %v : tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>
 }
+
+// -----
+
+// Several entries (tfc-partition's parts) must all say which part they are.
+func.func @tfc_q_p0_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids"}) attributes {tfc.entry, tfc.part = 0 : i64} {
+  return
+}
+// expected-error @+1 {{tfc-kv-cache: several functions are marked tfc.entry but 'tfc_q_p1_main' has no tfc.part}}
+func.func @tfc_q_p1_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids"}) attributes {tfc.entry} {
+  return
+}
+
+// -----
+
+// A pipeline stage without attention layers (say, only the LM head) would
+// have no cache: refused, naming the part.
+// expected-error @+1 {{tfc-kv-cache: no tfc.attention in 'tfc_s_p1_main' (a part without attention layers has no cache; partition so that every part holds some)}}
+func.func @tfc_s_p1_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids"}) -> tensor<?x?x16xf32> attributes {tfc.entry, tfc.part = 1 : i64} {
+  %x = tfc.recv {peer = 0 : i64, tag = 0 : i64} : tensor<?x?x8xf32>
+  %head = arith.constant dense<0.25> : tensor<8x16xf32>
+  %l = tfc.linear %x, %head : tensor<?x?x8xf32>, tensor<8x16xf32> -> tensor<?x?x16xf32>
+  return %l : tensor<?x?x16xf32>
+}
