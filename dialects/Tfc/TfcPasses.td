@@ -145,6 +145,12 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     from window_mask (n -> R + n, rows [R, R + n)) and-ed with window_mask
     != 0; then the last min(n, R) new rows go into their slots (two inserts
     when they wrap). Refused for with-past exports and with `max-len`.
+    After tfc-partition (entries `tfc_<name>_p<k>_main` with `tfc.part = k`)
+    every part gets its own step `tfc_<name>_p<k>_step` (same `tfc.part`)
+    with a cache of its own layers / kv heads; a step keeps its part's
+    communication ops in program order (a stage's recv then receives the
+    previous stage's step output [b, n, d]). Refused: several entries
+    without `tfc.part`, a part without attention.
   }];
   let options = [
     Option<"maxLen", "max-len", "int64_t", "0",
