@@ -350,11 +350,12 @@ TFCRT_EXPORT tfc_status tfc_model_run_data_parallel(tfc_model *model,
   if (num_outputs && !outputs)
     return setError(TFC_ERR_INVALID_ARGUMENT, format("%s: NULL outputs", what));
   int64_t batch = num_inputs ? batchOf(inputs, num_inputs) : -1;
-  if (batch < size)
+  if (batch < 0)
     return setError(TFC_ERR_SHAPE,
-                    format("%s: every input needs the same batch (dim 0) of "
-                           "at least %d (one row per rank); got %lld",
-                           what, size, (long long)batch));
+                    format("%s: every input needs the same batch (dim 0)",
+                           what));
+  if (batch < size) // fewer rows than ranks: every rank is a full replica
+    return tfc_model_run(model, inputs, num_inputs, outputs, num_outputs);
   try {
     int64_t base = batch / size, extra = batch % size;
     int64_t rows = base + (rank < extra ? 1 : 0);

@@ -81,16 +81,25 @@ for k in cases:
                     os.path.join(a.out, f"single_decode{k}.npz")], f"single decode case{k}")
 
 for strategy in a.strategy:
-    ranks = int(strategy.split(":")[1])
+    kind, ranks = strategy.split(":")
+    ranks = int(ranks)
     name = strategy.replace(":", "")
-    so = compile(name, [f"--partition={strategy}"])
+    # data:N runs the unpartitioned build on N ranks, each on its share of
+    # the batch (tfc-run --data-parallel); pipeline builds also run with two
+    # micro-batches (the runtime keeps the whole batch when 2 does not
+    # divide it).
+    so = single if kind == "data" else compile(name, [f"--partition={strategy}"])
     mpi = [a.mpirun, "-np", str(ranks), a.tfc_run, so, "--threads", "1"]
+    variants = {"data": [["--data-parallel"]], "pipeline": [[], ["--micro-batches", "2"]]}
     for k in cases:
         io = ["--inputs", ref, "--prefix", f"case{k}_"]
         single_out = os.path.join(a.out, f"single_case{k}.npz")
-        run(mpi + io + ["--reference", single_out, "--reference-prefix", "",
-                        "--atol", tolerance(single_out), "--rtol", "0"],
-            f"{strategy} case{k}")
+        for extra in variants.get(kind, [[]]):
+            run(mpi + extra + io + ["--reference", single_out, "--reference-prefix", "",
+                                    "--atol", tolerance(single_out), "--rtol", "0"],
+                f"{strategy} case{k}" + (" " + " ".join(extra) if extra else ""))
+        if kind == "data":
+            continue
         if a.decode:
             single_dec = os.path.join(a.out, f"single_decode{k}.npz")
             dist_dec = os.path.join(a.out, f"{name}_decode{k}.npz")
@@ -110,7 +119,7 @@ for strategy in a.strategy:
                       f"(bound {bound:.3g}, {positions} positions): "
                       f"{'PASS' if ok else 'FAIL'}")
                 failed += not ok
-    if a.kill:
+    if a.kill and kind != "data":
         # Rank 1 dies (kill) or stops answering (hang) at its first
         # communication (TFC_DIST_FAULT, lib/Runtime/Dist.cpp): the job must
         # end with an error, not hang.
