@@ -185,8 +185,9 @@ void tfc_tensor_free(tfc_tensor *tensor);
  * job over its slice of the batch (dim 0 of every input, split as evenly as
  * possible; rank r gets the r-th slice); the outputs are gathered along
  * dim 0 in rank order so every rank returns the whole batch. Every input
- * and output must have the batch as dim 0. With one rank it is
- * tfc_model_run. */
+ * and output must have the batch as dim 0. With one rank, or a batch
+ * smaller than the number of ranks (every rank then runs all of it, as a
+ * replica), it is tfc_model_run. */
 tfc_status tfc_model_run_data_parallel(tfc_model *model,
                                        const tfc_tensor *inputs,
                                        size_t num_inputs, tfc_tensor *outputs,
