@@ -15,7 +15,7 @@ import hashlib, json, os, struct, sys, zlib
 
 import numpy as np
 
-BLOCK = 96 << 20  # input bytes per part (compressed f32 weights: ~60 %)
+BLOCK = 24 << 20  # input bytes per part: parts of 15-24 MB pack ~2-3 to a call
 MAX_PART = 58 << 20  # a part and the working tree must fit one call
 
 
