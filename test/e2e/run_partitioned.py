@@ -119,6 +119,14 @@ for strategy in a.strategy:
                       f"(bound {bound:.3g}, {positions} positions): "
                       f"{'PASS' if ok else 'FAIL'}")
                 failed += not ok
+    if kind != "data":
+        # One process for an N-part model: a clear error, nothing run.
+        r = subprocess.run([a.tfc_run, so, "--inputs", ref, "--prefix", f"case{cases[0]}_"],
+                           capture_output=True, text=True, timeout=120)
+        msg = next((l for l in r.stderr.splitlines() if "partitioned" in l), "")
+        ok = r.returncode != 0 and f"mpirun -np {ranks}" in msg
+        print(f"{strategy} on 1 process: rc={r.returncode}: {'PASS' if ok else 'FAIL'}\n  {msg}")
+        failed += not ok
     if a.kill and kind != "data":
         # Rank 1 dies (kill) or stops answering (hang) at its first
         # communication (TFC_DIST_FAULT, lib/Runtime/Dist.cpp): the job must
