@@ -7,7 +7,7 @@
 Compiles MODEL (with --kv-cache when --decode) unpartitioned and as
 pipeline:R and tensor:R, then for each reference case times one forward run
 (tfc-run --bench: median of 10 after 3 warm-ups) of: the single process with
-R threads, each partition on R ranks x 1 thread (scripts/mpirun.sh), the
+R threads and with 1 thread (one "device"), each partition on R ranks x 1 thread (scripts/mpirun.sh), the
 pipeline also with R micro-batches when the batch allows, and data
 parallelism (the single build on R ranks x 1 thread, batch split). With
 --decode N it also times prefill + N greedy decode steps (tfc-run --decode
@@ -63,7 +63,8 @@ with np.load(ref) as z:
 for k, shape in batch.items():
     io = ["--inputs", ref, "--prefix", f"case{k}_", "--bench", "--warmup", "3", "--iters", "10"]
     lat = r"median ([0-9.]+)"
-    runs = [("single process", [a.tfc_run, so["single"], "--threads", str(R)]),
+    runs = [(f"single process, {R} threads", [a.tfc_run, so["single"], "--threads", str(R)]),
+            ("single process, 1 thread", [a.tfc_run, so["single"], "--threads", "1"]),
             (f"tensor:{R}", mpirun + [a.tfc_run, so["tensor"], "--threads", "1"]),
             (f"pipeline:{R}", mpirun + [a.tfc_run, so["pipeline"], "--threads", "1"])]
     if shape[0] % R == 0 and shape[0] >= R:
@@ -78,12 +79,12 @@ for k, shape in batch.items():
     if a.decode:
         dio = ["--inputs", ref, "--prefix", f"case{k}_", "--decode", str(a.decode), "--bench", "--iters", "5"]
         base = None
-        for label, cmd in runs[:3]:
+        for label, cmd in runs[:4]:
             tps = timed(cmd + dio, r"decode step .*\(([0-9.]+) tokens/s\)")
             base = base or tps
             rows.append((f"case{k} {list(shape)}", f"decode {a.decode}", label, tps,
                          tps / base if tps else None))
-print(f"\n{'input':18} {'what':10} {'run':32} {'median':>10}  vs single")
+print(f"\n{'input':18} {'what':10} {'run':32} {'median':>10}  vs single process, {R} threads")
 for inp, what, label, v, ratio in rows:
     unit = "tok/s" if what.startswith("decode") else "ms"
     print(f"{inp:18} {what:10} {label:32} {('%.1f' % v) if v else 'ERROR':>7} {unit:5} "
