@@ -60,6 +60,12 @@ namespace tfcrt::nccl {
 /// through NCCL. Without NCCL they go through MPI (managed memory is
 /// host-accessible), which is correct but slower.
 bool active();
+/// Sets NCCL up (a collective over every rank: they agree whether all have
+/// NCCL, then share the unique id) if it is not yet. Called by every rank
+/// before it runs its part of a GPU model, because the first communication
+/// call is not the same on every rank (a pipeline stage waits in a recv
+/// while its predecessor sends), so setting up there could deadlock.
+void prepare();
 /// As dist:: (counts / bytes of device buffers); false after recording the
 /// failure with dist::fail.
 bool allReduce(const float *in, float *out, int64_t n, const char *what);

@@ -266,6 +266,10 @@ tfc_status tfcrt::runPartitioned(tfc_model *m, const tfc_tensor *inputs,
   for (size_t i = 0; i < numOutputs; ++i)
     outputs[i] = tfc_tensor{};
 
+  // GPU models: NCCL is set up by every rank here, before any stage can
+  // block in a recv (Dist.h, nccl::prepare).
+  if (m->desc->flags & TFC_MODEL_FLAG_CUDA)
+    nccl::prepare();
   int m0 = tfc_get_micro_batches();
   int64_t batch = batchOf(inputs, numInputs);
   bool split = isPipeline(m) && m0 > 1 && batch >= m0 && batch % m0 == 0;

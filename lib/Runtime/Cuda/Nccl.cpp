@@ -207,6 +207,13 @@ bool active() {
   return s.ok;
 }
 
+void prepare() {
+  if (dist::size() < 2)
+    return;
+  State &s = state();
+  std::call_once(s.once, [&] { setUp(s); });
+}
+
 bool allReduce(const float *in, float *out, int64_t n, const char *what) {
   State &s = state();
   if (!before(what))

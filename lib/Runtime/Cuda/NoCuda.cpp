@@ -66,6 +66,7 @@ TFCRT_EXPORT void mgpuSetDefaultDevice(int32_t) {}
 #include "Dist.h"
 namespace tfcrt::nccl {
 bool active() { return false; }
+void prepare() {}
 bool allReduce(const float *, float *, int64_t, const char *) { return false; }
 bool allGatherV(const float *, const int64_t *, float *, const char *) {
   return false;
