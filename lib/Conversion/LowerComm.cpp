@@ -59,12 +59,10 @@ SmallVector<Value> dynSizes(OpBuilder &b, Location loc, Value t) {
 /// A contiguous, read-only buffer holding `t` (unranked).
 Value inputBuffer(OpBuilder &b, Location loc, Value t) {
   auto type = cast<RankedTensorType>(t.getType());
-  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                        type.getElementType(),
-                                        dynSizes(b, loc, t));
-  Value copy =
-      linalg::CopyOp::create(b, loc, ValueRange{t}, ValueRange{empty})
-          .getResult(0);
+  Value empty = tensor::EmptyOp::create(
+      b, loc, type.getShape(), type.getElementType(), dynSizes(b, loc, t));
+  Value copy = linalg::CopyOp::create(b, loc, ValueRange{t}, ValueRange{empty})
+                   .getResult(0);
   auto mt = MemRefType::get(type.getShape(), type.getElementType());
   Value buf = bufferization::ToBufferOp::create(b, loc, mt, copy,
                                                 /*read_only=*/true);
@@ -76,7 +74,8 @@ std::pair<Value, Value> outputBuffer(OpBuilder &b, Location loc,
                                      RankedTensorType type, ValueRange dyn) {
   auto mt = MemRefType::get(type.getShape(), type.getElementType());
   Value buf = memref::AllocOp::create(b, loc, mt, dyn);
-  Value u = memref::CastOp::create(b, loc, unranked(type.getElementType()), buf);
+  Value u =
+      memref::CastOp::create(b, loc, unranked(type.getElementType()), buf);
   return {buf, u};
 }
 
@@ -92,8 +91,7 @@ Value i64Const(OpBuilder &b, Location loc, int64_t v) {
 
 /// Rank-major concatenation (the kernel's flat output) -> the result laid
 /// out along `axis`: block j has the input's shape with dim axis = sizes[j].
-Value unflattenGather(OpBuilder &b, Location loc, AllGatherOp op,
-                      Value flat) {
+Value unflattenGather(OpBuilder &b, Location loc, AllGatherOp op, Value flat) {
   auto in = cast<RankedTensorType>(op.getInput().getType());
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   int64_t axis = op.getAxis(), rank = in.getRank();
@@ -104,14 +102,13 @@ Value unflattenGather(OpBuilder &b, Location loc, AllGatherOp op,
   for (int64_t i = 0; i < rank; ++i) {
     OpFoldResult d =
         in.isDynamicDim(i)
-            ? OpFoldResult(tensor::DimOp::create(b, loc, op.getInput(), i)
-                               .getResult())
+            ? OpFoldResult(
+                  tensor::DimOp::create(b, loc, op.getInput(), i).getResult())
             : OpFoldResult(b.getIndexAttr(in.getDimSize(i)));
     other.push_back(d);
     if (i != axis)
       otherCount = arith::MulIOp::create(
-          b, loc, otherCount,
-          getValueOrCreateConstantIndexOp(b, loc, d));
+          b, loc, otherCount, getValueOrCreateConstantIndexOp(b, loc, d));
   }
   SmallVector<Value> outDyn;
   int64_t total = 0;
@@ -142,10 +139,11 @@ Value unflattenGather(OpBuilder &b, Location loc, AllGatherOp op,
     shape[axis] = b.getIndexAttr(size);
     SmallVector<int64_t> staticShape;
     for (OpFoldResult s : shape)
-      staticShape.push_back(getConstantIntValue(s).value_or(ShapedType::kDynamic));
+      staticShape.push_back(
+          getConstantIntValue(s).value_or(ShapedType::kDynamic));
     auto blockType = RankedTensorType::get(staticShape, in.getElementType());
-    Value block = tensor::ExpandShapeOp::create(b, loc, blockType, piece, all,
-                                                shape);
+    Value block =
+        tensor::ExpandShapeOp::create(b, loc, blockType, piece, all, shape);
     SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
     offsets[axis] = b.getIndexAttr(before);
     SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
@@ -168,7 +166,8 @@ LogicalResult mlir::tfc::lowering::lowerCommOp(OpBuilder &b, Operation *op) {
     declare(op, "tfcrt_all_reduce_f32", {uf, uf});
     auto type = cast<RankedTensorType>(ar.getType());
     Value in = inputBuffer(b, loc, ar.getInput());
-    auto [buf, out] = outputBuffer(b, loc, type, dynSizes(b, loc, ar.getInput()));
+    auto [buf, out] =
+        outputBuffer(b, loc, type, dynSizes(b, loc, ar.getInput()));
     func::CallOp::create(b, loc, "tfcrt_all_reduce_f32", TypeRange{},
                          ValueRange{in, out});
     ar.getResult().replaceAllUsesWith(asTensor(b, loc, type, buf));
@@ -186,10 +185,11 @@ LogicalResult mlir::tfc::lowering::lowerCommOp(OpBuilder &b, Operation *op) {
     for (int64_t i = 0; i < in.getRank(); ++i) {
       if (i == (int64_t)ag.getAxis())
         continue;
-      Value d = in.isDynamicDim(i)
-                    ? tensor::DimOp::create(b, loc, ag.getInput(), i).getResult()
-                    : arith::ConstantIndexOp::create(b, loc, in.getDimSize(i))
-                          .getResult();
+      Value d =
+          in.isDynamicDim(i)
+              ? tensor::DimOp::create(b, loc, ag.getInput(), i).getResult()
+              : arith::ConstantIndexOp::create(b, loc, in.getDimSize(i))
+                    .getResult();
       count = arith::MulIOp::create(b, loc, count, d);
     }
     auto flatType = RankedTensorType::get({ShapedType::kDynamic}, f32);
@@ -230,7 +230,8 @@ LogicalResult mlir::tfc::lowering::lowerCommOp(OpBuilder &b, Operation *op) {
     for (int64_t i = 0; i < type.getRank(); ++i)
       if (type.isDynamicDim(i)) {
         Value d = memref::LoadOp::create(
-            b, loc, dims, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+            b, loc, dims,
+            ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
         dyn.push_back(arith::IndexCastOp::create(b, loc, b.getIndexType(), d));
       }
     auto [buf, out] = outputBuffer(b, loc, type, dyn);

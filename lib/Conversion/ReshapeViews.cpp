@@ -1,4 +1,5 @@
-//===- ReshapeViews.cpp - contiguous expand/collapse_shape -> reinterpret --===//
+//===- ReshapeViews.cpp - contiguous expand/collapse_shape -> reinterpret
+//--===//
 //
 // MLIR 22.1's expand-strided-metadata crashes on memref.expand_shape with
 // dynamic output sizes (test/Upstream/expand-strided-metadata-reshape-
@@ -31,8 +32,8 @@ SmallVector<OpFoldResult> rowMajorStrides(OpBuilder &b, Location loc,
       acc = b.getIndexAttr(*a * *s);
     else
       acc = b.createOrFold<arith::MulIOp>(
-                 loc, getValueOrCreateConstantIndexOp(b, loc, acc),
-                 getValueOrCreateConstantIndexOp(b, loc, sizes[i]));
+          loc, getValueOrCreateConstantIndexOp(b, loc, acc),
+          getValueOrCreateConstantIndexOp(b, loc, sizes[i]));
   }
   return strides;
 }
@@ -59,8 +60,7 @@ LogicalResult replaceWithReinterpret(PatternRewriter &rw, Operation *op,
   } else if (!resultType.getLayout().isIdentity()) {
     return failure();
   }
-  SmallVector<OpFoldResult> strides =
-      rowMajorStrides(rw, op->getLoc(), sizes);
+  SmallVector<OpFoldResult> strides = rowMajorStrides(rw, op->getLoc(), sizes);
   rw.replaceOpWithNewOp<memref::ReinterpretCastOp>(op, resultType, src, offset,
                                                    sizes, strides);
   return success();

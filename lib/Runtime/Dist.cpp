@@ -24,8 +24,8 @@
 #include <limits>
 #include <map>
 #include <mutex>
-#include <utility>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 using namespace tfcrt;
@@ -139,7 +139,8 @@ double dist::timeoutSeconds() {
 double dist::now() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  return static_cast<double>(ts.tv_sec) +
+         1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 double dist::deadline() { return now() + timeoutSeconds(); }
@@ -169,8 +170,7 @@ void dist::failTimeout(const char *what) {
 
 tfc_status dist::commStatus() { return setError(TFC_ERR_COMM, error()); }
 
-bool dist::allReduce(const float *in, float *out, int64_t n,
-                     const char *what) {
+bool dist::allReduce(const float *in, float *out, int64_t n, const char *what) {
   State &s = state();
   if (s.failed)
     return false;
@@ -227,8 +227,7 @@ bool dist::send(const void *buf, int64_t bytes, int peer, int tag,
   });
 }
 
-bool dist::recv(void *buf, int64_t bytes, int peer, int tag,
-                const char *what) {
+bool dist::recv(void *buf, int64_t bytes, int peer, int tag, const char *what) {
   State &s = state();
   if (s.failed)
     return false;
@@ -397,8 +396,9 @@ void injectFault() {
 
 } // namespace
 
-TFCRT_EXPORT void _mlir_ciface_tfcrt_all_reduce_f32(tfcrt_unranked_memref *in,
-                                                    tfcrt_unranked_memref *out) {
+TFCRT_EXPORT void
+_mlir_ciface_tfcrt_all_reduce_f32(tfcrt_unranked_memref *in,
+                                  tfcrt_unranked_memref *out) {
   injectFault();
   const char *what = "all_reduce";
   View i, o;
@@ -417,8 +417,9 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_all_reduce_f32(tfcrt_unranked_memref *in,
     fillNaN(o);
 }
 
-TFCRT_EXPORT void _mlir_ciface_tfcrt_all_gather_f32(tfcrt_unranked_memref *in,
-                                                    tfcrt_unranked_memref *out) {
+TFCRT_EXPORT void
+_mlir_ciface_tfcrt_all_gather_f32(tfcrt_unranked_memref *in,
+                                  tfcrt_unranked_memref *out) {
   injectFault();
   const char *what = "all_gather";
   View i, o;
@@ -483,10 +484,10 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_recv_dims(tfcrt_memref1_i64 *dims,
                   static_cast<int>(peer), headerTag(tag), what))
     return fillZero();
   if (header[0] != n) {
-    dist::fail(what, format("rank %lld sent a rank-%lld tensor, the receiver "
-                            "expects rank %lld",
-                            (long long)peer, (long long)header[0],
-                            (long long)n));
+    dist::fail(what,
+               format("rank %lld sent a rank-%lld tensor, the receiver "
+                      "expects rank %lld",
+                      (long long)peer, (long long)header[0], (long long)n));
     return fillZero();
   }
   for (int64_t d = 0; d < n; ++d)
@@ -525,10 +526,10 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_recv_f32(tfcrt_unranked_memref *out,
   for (int64_t d = 0; d < header[0]; ++d)
     count *= header[1 + d];
   if (count != o.count) {
-    dist::fail(what, format("rank %lld sent %lld elements, the buffer holds "
-                            "%lld",
-                            (long long)peer, (long long)count,
-                            (long long)o.count));
+    dist::fail(what,
+               format("rank %lld sent %lld elements, the buffer holds "
+                      "%lld",
+                      (long long)peer, (long long)count, (long long)o.count));
     return fillNaN(o);
   }
   int64_t bytes = count * static_cast<int64_t>(sizeof(float));

@@ -62,8 +62,8 @@ void *allocOwned(tfc_tensor &t) {
 /// Rows [begin, begin + rows) of dim 0 of `t` (a view, no copy).
 tfc_tensor rowsOf(const tfc_tensor &t, int64_t begin, int64_t rows) {
   tfc_tensor v = t;
-  size_t rowBytes = t.shape[0] ? bytesOf(t) / static_cast<size_t>(t.shape[0])
-                               : 0;
+  size_t rowBytes =
+      t.shape[0] ? bytesOf(t) / static_cast<size_t>(t.shape[0]) : 0;
   v.shape[0] = rows;
   v.data = static_cast<char *>(t.data) + static_cast<size_t>(begin) * rowBytes;
   return v;
@@ -208,8 +208,7 @@ void tfcrt::stepEntryOf(const tfc_model *m, void **entry,
   *signature = d.step_signature;
 }
 
-tfc_status tfcrt::shareLastStageOutputs(const tfc_model *m,
-                                        tfc_tensor *outputs,
+tfc_status tfcrt::shareLastStageOutputs(const tfc_model *m, tfc_tensor *outputs,
                                         size_t numOutputs) {
   if (!isPipeline(m) || dist::size() == 1)
     return TFC_OK;
@@ -239,8 +238,7 @@ tfc_status tfcrt::shareLastStageOutputs(const tfc_model *m,
                         "out of memory receiving the model's outputs");
     }
     if (!dist::broadcast(outputs[i].data,
-                         static_cast<int64_t>(bytesOf(outputs[i])), last,
-                         what))
+                         static_cast<int64_t>(bytesOf(outputs[i])), last, what))
       return dist::commStatus();
   }
   return TFC_OK;
@@ -319,9 +317,7 @@ tfc_status tfcrt::runPartitioned(tfc_model *m, const tfc_tensor *inputs,
 
 //===-- C API -------------------------------------------------------------===//
 
-TFCRT_EXPORT void tfc_set_micro_batches(int m) {
-  microBatches = m > 0 ? m : 1;
-}
+TFCRT_EXPORT void tfc_set_micro_batches(int m) { microBatches = m > 0 ? m : 1; }
 
 TFCRT_EXPORT int tfc_get_micro_batches(void) {
   int m = microBatches;
@@ -355,9 +351,9 @@ TFCRT_EXPORT tfc_status tfc_model_run_data_parallel(tfc_model *model,
     return setError(TFC_ERR_INVALID_ARGUMENT, format("%s: NULL outputs", what));
   int64_t batch = num_inputs ? batchOf(inputs, num_inputs) : -1;
   if (batch < 0)
-    return setError(TFC_ERR_SHAPE,
-                    format("%s: every input needs the same batch (dim 0)",
-                           what));
+    return setError(
+        TFC_ERR_SHAPE,
+        format("%s: every input needs the same batch (dim 0)", what));
   if (batch < size) // fewer rows than ranks: every rank is a full replica
     return tfc_model_run(model, inputs, num_inputs, outputs, num_outputs);
   try {
@@ -367,8 +363,8 @@ TFCRT_EXPORT tfc_status tfc_model_run_data_parallel(tfc_model *model,
     std::vector<tfc_tensor> in(num_inputs), local(num_outputs);
     for (size_t i = 0; i < num_inputs; ++i)
       in[i] = rowsOf(inputs[i], begin, rows);
-    tfc_status st = tfc_model_run(model, in.data(), num_inputs, local.data(),
-                                  num_outputs);
+    tfc_status st =
+        tfc_model_run(model, in.data(), num_inputs, local.data(), num_outputs);
     for (size_t i = 0; i < num_outputs && st == TFC_OK; ++i)
       if (local[i].rank < 1 || local[i].shape[0] != rows)
         st = setError(TFC_ERR_SHAPE,
@@ -406,8 +402,8 @@ TFCRT_EXPORT tfc_status tfc_model_run_data_parallel(tfc_model *model,
         return setError(TFC_ERR_OUT_OF_MEMORY,
                         format("%s: out of memory", what));
       }
-      size_t rowBytes = bytesOf(local[i]) /
-                        static_cast<size_t>(rows ? rows : 1);
+      size_t rowBytes =
+          bytesOf(local[i]) / static_cast<size_t>(rows ? rows : 1);
       char *at = static_cast<char *>(out.data);
       for (int r = 0; r < size; ++r) {
         size_t bytes = static_cast<size_t>(counts[r]) * rowBytes;

@@ -560,10 +560,9 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
 
 } // namespace
 
-tfc_status tfcrt::runEntry(tfc_model *model, void *entry,
-                           const Signature &sig, const tfc_tensor *inputs,
-                           size_t numInputs, tfc_tensor *outputs,
-                           size_t numOutputs) {
+tfc_status tfcrt::runEntry(tfc_model *model, void *entry, const Signature &sig,
+                           const tfc_tensor *inputs, size_t numInputs,
+                           tfc_tensor *outputs, size_t numOutputs) {
   if (sig.inputs.size() > kMaxInputs)
     return setError(TFC_ERR_UNSUPPORTED, "too many inputs");
   return runModel(model, entry, sig, inputs, numInputs, outputs, numOutputs);

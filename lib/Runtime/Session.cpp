@@ -34,7 +34,7 @@ constexpr unsigned char kGuardByte = 0xA5;
 struct tfc_session {
   tfc_model *model = nullptr;
   void *stepEntry = nullptr; // this rank's part's, for a partitioned model
-  Signature sig; // of the step entry
+  Signature sig;             // of the step entry
   int64_t batch = 0, maxLen = 0, position = 0;
   int64_t layers = 0, heads = 0, headDim = 0;
   tfc_dtype cacheDtype = TFC_DTYPE_F32;
@@ -47,7 +47,7 @@ struct tfc_session {
   // step that failed may have overwritten slots: the session then needs a
   // reset.
   bool ring = false, stale = false;
-  std::vector<tfc_tensor> outputs;  // of the last call, owned
+  std::vector<tfc_tensor> outputs; // of the last call, owned
   // Input positions in the step signature.
   int idsAt = -1, maskAt = -1, pastAt = -1, cacheAt = -1;
 
@@ -108,8 +108,7 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
     else if (t.name == "attention_mask" && t.rank == 2 &&
              t.dtype == TFC_DTYPE_I64)
       s.maskAt = at;
-    else if (t.name == "window_mask" && t.rank == 2 &&
-             t.dtype == TFC_DTYPE_I64)
+    else if (t.name == "window_mask" && t.rank == 2 && t.dtype == TFC_DTYPE_I64)
       s.maskAt = at, s.ring = true;
     else if (t.name == "past" && t.rank == 0 && t.dtype == TFC_DTYPE_I64)
       s.pastAt = at;
@@ -274,9 +273,9 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   set(s->pastAt, TFC_DTYPE_I64, {}, &past);
   set(s->cacheAt, s->cacheDtype,
       {s->layers, 2, s->batch, s->heads, s->maxLen, s->headDim}, s->cache);
-  tfc_status st = runEntry(s->model, s->stepEntry, s->sig, in,
-                           s->sig.inputs.size(), s->outputs.data(),
-                           s->sig.outputs.size());
+  tfc_status st =
+      runEntry(s->model, s->stepEntry, s->sig, in, s->sig.inputs.size(),
+               s->outputs.data(), s->sig.outputs.size());
   if (st == TFC_OK)
     st = shareSessionLogits(s);
   if (!guardsIntact(s)) {

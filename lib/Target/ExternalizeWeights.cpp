@@ -7,11 +7,11 @@
 #include "tfc/Runtime/tfc_runtime.h"
 #include "tfc/Support/WeightsFormat.h"
 
-#include <algorithm>
-#include <vector>
 #include "tfc/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
+#include <algorithm>
+#include <vector>
 
 using namespace mlir;
 
@@ -54,12 +54,18 @@ std::optional<std::string> rawBytes(ElementsAttr attr) {
 }
 
 int32_t dtypeOf(Type t) {
-  if (t.isF32()) return TFC_DTYPE_F32;
-  if (t.isF16()) return TFC_DTYPE_F16;
-  if (t.isBF16()) return TFC_DTYPE_BF16;
-  if (t.isF64()) return TFC_DTYPE_F64;
-  if (t.isInteger(64)) return TFC_DTYPE_I64;
-  if (t.isInteger(32)) return TFC_DTYPE_I32;
+  if (t.isF32())
+    return TFC_DTYPE_F32;
+  if (t.isF16())
+    return TFC_DTYPE_F16;
+  if (t.isBF16())
+    return TFC_DTYPE_BF16;
+  if (t.isF64())
+    return TFC_DTYPE_F64;
+  if (t.isInteger(64))
+    return TFC_DTYPE_I64;
+  if (t.isInteger(32))
+    return TFC_DTYPE_I32;
   return TFC_DTYPE_I8;
 }
 

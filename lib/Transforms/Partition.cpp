@@ -37,10 +37,10 @@ func::FuncOp partition::clonePart(func::FuncOp main, int64_t part) {
 
 void partition::markModule(ModuleOp module, StringRef kind, int64_t parts) {
   Builder b(module.getContext());
-  module->setAttr(
-      "tfc.partition",
-      b.getDictionaryAttr({b.getNamedAttr("kind", b.getStringAttr(kind)),
-                           b.getNamedAttr("parts", b.getI64IntegerAttr(parts))}));
+  module->setAttr("tfc.partition",
+                  b.getDictionaryAttr(
+                      {b.getNamedAttr("kind", b.getStringAttr(kind)),
+                       b.getNamedAttr("parts", b.getI64IntegerAttr(parts))}));
 }
 
 namespace {

@@ -73,8 +73,8 @@ State &state() {
 
 bool loadApi(Api &a) {
   const char *path = std::getenv("TFC_NCCL_LIBRARY");
-  void *lib = dlopen(path && *path ? path : "libnccl.so.2",
-                     RTLD_NOW | RTLD_LOCAL);
+  void *lib =
+      dlopen(path && *path ? path : "libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
   if (!lib)
     return false;
   bool ok = true;
@@ -112,11 +112,10 @@ void setUp(State &s) {
     std::memset(&id, 0, sizeof(id)); // the others then fail to connect
   if (!dist::broadcast(&id, sizeof(id), 0, "NCCL set-up"))
     return;
-  ncclResult_t r =
-      s.api.CommInitRank(&s.comm, dist::size(), id, dist::rank());
+  ncclResult_t r = s.api.CommInitRank(&s.comm, dist::size(), id, dist::rank());
   if (r != 0) {
-    dist::fail("NCCL set-up", std::string("ncclCommInitRank: ") +
-                                  s.api.GetErrorString(r));
+    dist::fail("NCCL set-up",
+               std::string("ncclCommInitRank: ") + s.api.GetErrorString(r));
     return;
   }
   s.ok = true;
