@@ -212,16 +212,25 @@ bool dist::allGatherV(const float *in, const int64_t *counts, float *out,
   });
 }
 
-bool dist::send(const void *buf, int64_t bytes, int peer, int tag,
-                const char *what) {
+/// False (after recording why) unless `peer` is another rank of the job
+/// and no earlier call failed.
+static bool usablePeer(int peer, const char *what) {
   State &s = state();
   if (s.failed)
     return false;
   if (peer < 0 || peer >= s.size || peer == s.rank) {
-    fail(what, format("peer %d is not another rank of this %d-rank job", peer,
-                      s.size));
+    dist::fail(what, format("peer %d is not another rank of this %d-rank job",
+                            peer, s.size));
     return false;
   }
+  return true;
+}
+
+bool dist::send(const void *buf, int64_t bytes, int peer, int tag,
+                const char *what) {
+  State &s = state();
+  if (!usablePeer(peer, what))
+    return false;
   return call(what, [&](double d, char *e, size_t l) {
     return s.backend->send(buf, bytes, peer, tag, d, e, l);
   });
@@ -229,13 +238,8 @@ bool dist::send(const void *buf, int64_t bytes, int peer, int tag,
 
 bool dist::recv(void *buf, int64_t bytes, int peer, int tag, const char *what) {
   State &s = state();
-  if (s.failed)
+  if (!usablePeer(peer, what))
     return false;
-  if (peer < 0 || peer >= s.size || peer == s.rank) {
-    fail(what, format("peer %d is not another rank of this %d-rank job", peer,
-                      s.size));
-    return false;
-  }
   return call(what, [&](double d, char *e, size_t l) {
     return s.backend->recv(buf, bytes, peer, tag, d, e, l);
   });

@@ -81,22 +81,8 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
   if (desc.flags & TFC_MODEL_FLAG_CUDA)
     return setError(TFC_ERR_UNSUPPORTED,
                     "KV-cache sessions are not supported for GPU models yet");
-  // parseSignature checks counts against a descriptor: give it ours.
-  tfc_model_desc d = desc;
-  d.signature = desc.step_signature;
-  d.num_inputs = d.num_outputs = 0;
-  for (const char *p = desc.step_signature; *p;) {
-    if (!std::strncmp(p, "in ", 3))
-      ++d.num_inputs;
-    else if (!std::strncmp(p, "out ", 4))
-      ++d.num_outputs;
-    const char *nl = std::strchr(p, '\n');
-    if (!nl)
-      break;
-    p = nl + 1;
-  }
   std::string error;
-  if (!parseSignature(d, s.sig, error))
+  if (!parseSignatureText(desc, desc.step_signature, s.sig, error))
     return setError(TFC_ERR_CORRUPT, "step signature: " + error);
   if (s.sig.inputs.size() > 4)
     return setError(TFC_ERR_UNSUPPORTED, "step entry takes more than 4 inputs");

@@ -36,6 +36,18 @@ bool flag(const GgufFile &file, const char *key, bool dflt) {
   return v;
 }
 
+/// BOS / EOS around every encoding as the GGUF's add_bos_token /
+/// add_eos_token say (`addBos` when the key is absent).
+void setGgufTemplate(const GgufFile &file, const SpecialTokens &special,
+                     bool addBos, Tokenizer &tok) {
+  std::vector<int32_t> prefix, suffix;
+  if (special.bos >= 0 && flag(file, "tokenizer.ggml.add_bos_token", addBos))
+    prefix.push_back(special.bos);
+  if (special.eos >= 0 && flag(file, "tokenizer.ggml.add_eos_token", false))
+    suffix.push_back(special.eos);
+  tok.setTemplate(prefix, suffix);
+}
+
 } // namespace
 
 Status sentencePieceFromGguf(const GgufFile &file,
@@ -74,12 +86,7 @@ Status sentencePieceFromGguf(const GgufFile &file,
   o.byteFallback = numBytes == 256;
   o.matchSpecialPieces = true;
   TFC_TRY(tok->init(std::move(pieces), o));
-  std::vector<int32_t> prefix, suffix;
-  if (special.bos >= 0 && flag(file, "tokenizer.ggml.add_bos_token", true))
-    prefix.push_back(special.bos);
-  if (special.eos >= 0 && flag(file, "tokenizer.ggml.add_eos_token", false))
-    suffix.push_back(special.eos);
-  tok->setTemplate(prefix, suffix);
+  setGgufTemplate(file, special, true, *tok);
   out = std::move(tok);
   return Status::success();
 }
@@ -132,12 +139,7 @@ Status byteLevelBpeFromGguf(const GgufFile &file,
       TFC_TRY(tok->addAddedToken(
           {tokens[i], static_cast<int32_t>(i), false, types[i] == 3}));
   }
-  std::vector<int32_t> prefix, suffix;
-  if (special.bos >= 0 && flag(file, "tokenizer.ggml.add_bos_token", false))
-    prefix.push_back(special.bos);
-  if (special.eos >= 0 && flag(file, "tokenizer.ggml.add_eos_token", false))
-    suffix.push_back(special.eos);
-  tok->setTemplate(prefix, suffix);
+  setGgufTemplate(file, special, false, *tok);
   out = std::move(tok);
   return Status::success();
 }
