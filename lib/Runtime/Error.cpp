@@ -2,11 +2,19 @@
 
 #include "Internal.h"
 
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <mutex>
 
 namespace {
 thread_local std::string lastError;
+
+// Kernel errors of the current run; kernels may run on pool threads.
+std::mutex kernelErrorMutex;
+std::atomic<bool> kernelErrorSet{false};
+tfc_status kernelErrorStatus = TFC_OK;
+std::string kernelErrorMessage;
 } // namespace
 
 namespace tfcrt {
@@ -17,6 +25,27 @@ tfc_status setError(tfc_status status, const std::string &msg) {
 }
 
 void clearError() { lastError.clear(); }
+
+void kernelError(tfc_status status, const std::string &msg) {
+  std::lock_guard<std::mutex> lock(kernelErrorMutex);
+  if (kernelErrorSet.load(std::memory_order_relaxed))
+    return;
+  kernelErrorStatus = status;
+  kernelErrorMessage = msg;
+  kernelErrorSet.store(true, std::memory_order_release);
+}
+
+tfc_status takeKernelError(std::string &msg) {
+  if (!kernelErrorSet.load(std::memory_order_acquire))
+    return TFC_OK;
+  std::lock_guard<std::mutex> lock(kernelErrorMutex);
+  msg = kernelErrorMessage;
+  tfc_status s = kernelErrorStatus;
+  kernelErrorMessage.clear();
+  kernelErrorStatus = TFC_OK;
+  kernelErrorSet.store(false, std::memory_order_release);
+  return s;
+}
 
 std::string format(const char *fmt, ...) {
   va_list args;

@@ -22,6 +22,14 @@ namespace tfcrt {
 /// Records `msg` as this thread's last error and returns `status`.
 tfc_status setError(tfc_status status, const std::string &msg);
 void clearError();
+/// A kernel called by compiled code met input it cannot compute (a packed
+/// weight blob of another layout version, shapes that disagree with it):
+/// records the first such message of the current run (any thread; later
+/// ones are dropped). The kernel then fills its output with NaN and
+/// returns; runEntry turns the record into the run's status and message.
+void kernelError(tfc_status status, const std::string &msg);
+/// Takes and clears the recorded kernel error; TFC_OK if there is none.
+tfc_status takeKernelError(std::string &msg);
 /// printf-style formatting into a std::string.
 std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -450,6 +450,10 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
 
   uint64_t failuresBefore = allocFailures();
   {
+    std::string stale; // from a run that ended without runEntry (none yet)
+    takeKernelError(stale);
+  }
+  {
     CurrentModelScope scope(model);
     if (!callEntry(entry, sig.outputs.empty() ? nullptr : results.data(),
                    weightsDesc, inputDescs, numInputs))
@@ -458,6 +462,12 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
   bool allocFailed = allocFailures() != failuresBefore;
   std::string gpuError;
   tfc_status gpuStatus = gpu.finish(gpuError);
+  std::string kernelMessage;
+  tfc_status kernelStatus = takeKernelError(kernelMessage);
+  if (gpuStatus == TFC_OK && kernelStatus != TFC_OK) {
+    gpuStatus = kernelStatus;
+    gpuError = kernelMessage;
+  }
 
   // Take the results over: own what compiled code allocated, copy the rest.
   std::unordered_set<void *> taken;

@@ -57,6 +57,87 @@ void _mlir_ciface_tfcrt_matmul_bias_f32(tfcrt_memref3_f32 *a,
                                         tfcrt_memref1_f32 *bias,
                                         tfcrt_memref3_f32 *c);
 
+typedef struct tfcrt_memref1_i8 {
+  int8_t *allocated;
+  int8_t *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} tfcrt_memref1_i8;
+
+typedef struct tfcrt_memref2_i8 {
+  int8_t *allocated;
+  int8_t *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} tfcrt_memref2_i8;
+
+typedef struct tfcrt_memref4_i8 {
+  int8_t *allocated;
+  int8_t *aligned;
+  int64_t offset;
+  int64_t sizes[4];
+  int64_t strides[4];
+} tfcrt_memref4_i8;
+
+/*===-- Linear layers on pre-packed weights (docs/DESIGN.md "CPU kernels") ===*
+ * y = act(x W + bias) + residual, where W is a blob packed at compile time
+ * (include/tfc/Support/PackedWeights.h: a tfc_pack_header, then the format's
+ * sections; f32, bf16, int8, weight-only int8/int4, sparse). One entry for
+ * every format: the header says which kernel runs.
+ *   x        [batch, m, k] f32, any strides (a size-1 batch broadcasts)
+ *   w        the blob (rank-1 i8 view of the weights file, 64-byte aligned)
+ *   bias     [n_out] f32, or sizes[0] == 0 for none
+ *   residual [batch, m, n_out] f32 added after the activation, or all
+ *            sizes 0 for none
+ *   y        [batch, m, n_out] f32, overwritten (n_out = n, or n / 2 for a
+ *            gated blob: act(gate) * up)
+ *   act      TFCRT_ACT_*
+ * A blob with a bad magic, another version or an unknown format, or shapes
+ * that disagree with the header, fails the run (tfcrt_kernel_error): y is
+ * filled with NaN and the runtime call returns TFC_ERR_UNSUPPORTED /
+ * TFC_ERR_INTERNAL with the message. */
+enum {
+  TFCRT_ACT_NONE = 0,
+  TFCRT_ACT_GELU = 1,      /* x * Phi(x), erf form */
+  TFCRT_ACT_GELU_TANH = 2, /* tanh approximation */
+  TFCRT_ACT_SILU = 3,
+  TFCRT_ACT_RELU = 4
+};
+void _mlir_ciface_tfcrt_linear(tfcrt_memref3_f32 *x, tfcrt_memref1_i8 *w,
+                               tfcrt_memref1_f32 *bias,
+                               tfcrt_memref3_f32 *residual,
+                               tfcrt_memref3_f32 *y, int64_t act);
+
+/*===-- Attention (docs/DESIGN.md "CPU kernels") ---------------------------===*
+ * Blocked (flash-style) scaled dot-product attention with grouped-query
+ * heads; the semantics of tfc.attention (dialects/Tfc/TfcOps.td):
+ *   q [b, hq, s, d], k [b, hkv, t, d], v [b, hkv, t, dv], out [b, hq, s, dv]
+ *   (any strides; the KV cache passes views of the session's buffer), query
+ *   head h uses kv head h / (hq / hkv). Query row i sits at position
+ *   i + t - s. Key j is visible to query position p iff every given
+ *   condition holds:
+ *     mask_keep  [.., .., .., ..] bytes broadcastable to [b, hq, s, t]
+ *                (size-1 dims broadcast; all sizes 0 = none): != 0 keeps
+ *     causal     j <= p
+ *     window > 0 p - j < window, or j < sinks (StreamingLLM sink tokens)
+ *     block > 0  p / block == j / block (block-local attention)
+ *     layout     (sizes 0 = none) bytes [P, Q] with P >= ceil((t)/lb) and
+ *                Q >= ceil(t/lb), lb = layout_block: layout[p / lb][j / lb]
+ *                must be != 0 (BigBird-style block patterns computed at
+ *                compile time; rows are indexed by query position)
+ *   mask_add [..] f32 broadcastable like mask_keep (sizes 0 = none) is
+ *   added to the scaled score of visible keys. Softmax over visible keys;
+ *   a query that sees no key gets 0. Tiles that no key of which is visible
+ *   are skipped, so the work falls with the kept fraction. */
+void _mlir_ciface_tfcrt_attention_f32(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block);
+
 /*===-- Communication (partitioned models, docs/DESIGN.md "Parallelism") --===*
  * Called by the code of a model compiled with tfc --partition, on every rank
  * in the same order. Tensors are contiguous f32 buffers passed as MLIR

@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../Internal.h"
+#include "../Isa.h"
 #include "Gemm.h"
 
 #include <algorithm>
@@ -62,24 +63,15 @@ const char *isaName(Isa isa) {
 }
 
 Isa detectIsa() {
-  static const Isa best = [] {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-#endif
-    Isa isa = Isa::Generic;
-    if (isaSupported(Isa::Avx512))
-      isa = Isa::Avx512;
-    else if (isaSupported(Isa::Avx2))
-      isa = Isa::Avx2;
-    if (const char *env = std::getenv("TFCRT_GEMM_ISA")) {
-      for (Isa cand : {Isa::Generic, Isa::Avx2, Isa::Avx512})
-        if (std::strcmp(env, isaName(cand)) == 0 &&
-            static_cast<int>(cand) < static_cast<int>(isa))
-          isa = cand;
-    }
-    return isa;
-  }();
-  return best;
+  // One cap for every kernel kind: TFCRT_ISA (Isa.h).
+  switch (isa::features().level) {
+  case isa::Level::Avx512:
+    return Isa::Avx512;
+  case isa::Level::Avx2:
+    return Isa::Avx2;
+  default:
+    return Isa::Generic;
+  }
 }
 
 namespace {

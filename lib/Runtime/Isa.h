@@ -1,0 +1,40 @@
+//===- Isa.h - the CPU features kernels dispatch on -------------*- C++ -*-===//
+//
+// Every kind of kernel (GEMM, linear formats, attention, ...) has a generic
+// C++ version (the reference), an AVX2+FMA version (Zen 3) and an AVX-512
+// version (Zen 4), chosen once per process from CPUID. TFCRT_ISA=generic|
+// avx2|avx512 in the environment caps the level for every kind, so any
+// machine tests every path it can run (TFCRT_GEMM_ISA, the older name, is
+// still read). The extensions some kernels want on top of AVX-512 (VNNI for
+// int8, BF16) are separate bits: a kernel checks the bit and falls back.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_LIB_RUNTIME_ISA_H
+#define TFC_LIB_RUNTIME_ISA_H
+
+namespace tfcrt {
+namespace isa {
+
+enum class Level { Generic = 0, Avx2 = 1, Avx512 = 2 };
+
+struct Features {
+  Level level = Level::Generic; // after the TFCRT_ISA cap
+  bool vnni = false;            // AVX512_VNNI (needs level Avx512)
+  bool bf16 = false;            // AVX512_BF16 (needs level Avx512)
+  bool f16c = false;            // F16C (needs level >= Avx2)
+};
+
+/// What this CPU and OS support, capped by TFCRT_ISA; computed once.
+const Features &features();
+/// The uncapped hardware level (for messages and benchmarks).
+Level hardwareLevel();
+/// Whether `level` can run here (regardless of the cap).
+bool supported(Level level);
+const char *name(Level level);
+/// "avx512+vnni+bf16" style summary of features().
+const char *describe();
+
+} // namespace isa
+} // namespace tfcrt
+
+#endif // TFC_LIB_RUNTIME_ISA_H
