@@ -1,0 +1,72 @@
+//===- Format.h - how a packed format plugs into tfcrt_linear ----*- C++ -*-===//
+//
+// The driver (Linear.cpp) owns what every format shares: reading and
+// checking the blob header against the operands, splitting the work into
+// tasks of (row block x panel range) over the thread pool, the epilogue
+// (bias, activation, residual, gated act(gate) * up) on each finished tile,
+// and NaN-filling the output on an error. A format provides, per ISA level,
+// the arithmetic: an optional per-call preparation of the activation rows
+// (int8 formats quantize them) and the dot products of a tile.
+//
+//   per batch item:
+//     prepare(rows [0, m))                      once, before any compute
+//     parallel over tasks (row block, panels):  compute -> tile, epilogue
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_LIB_RUNTIME_LINEAR_FORMAT_H
+#define TFC_LIB_RUNTIME_LINEAR_FORMAT_H
+
+#include "../Isa.h"
+#include "tfc/Support/PackedWeights.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tfcrt {
+namespace linear {
+
+/// The activation rows of one batch item: x[i * sm + kk * sk], i < m, kk < k.
+struct Rows {
+  const float *x = nullptr;
+  int64_t m = 0, k = 0;
+  int64_t sm = 0, sk = 1;
+};
+
+struct FormatImpl {
+  /// Scratch bytes prepare() needs for m rows (0: prepare is not called).
+  size_t (*scratchBytes)(const tfc_pack_header &h, int64_t m) = nullptr;
+  /// Prepares rows [i0, i1) into `scratch` (the whole buffer for m rows;
+  /// row i's part at the format's own offsets). Called once per batch item
+  /// and row range before compute sees those rows; may run in parallel for
+  /// disjoint row ranges.
+  void (*prepare)(const tfc_pack_header &h, const Rows &x, int64_t i0,
+                  int64_t i1, void *scratch) = nullptr;
+  /// out[(i - i0) * ldo + c] = sum_kk x[i][kk] * W[kk][p0 * P + c] for rows
+  /// [i0, i1) and the columns of panels [p0, p1) (P = h.panel), columns past
+  /// h.n included (the packed zeros: out must have room for whole panels).
+  /// W is the dequantized weight; out has unit column stride. `blob` is the
+  /// header's address (sections at its offsets).
+  void (*compute)(const tfc_pack_header &h, const Rows &x,
+                  const void *scratch, int64_t i0, int64_t i1, int64_t p0,
+                  int64_t p1, float *out, int64_t ldo) = nullptr;
+  /// Rows per task the kernel prefers (a multiple of its micro-tile), and
+  /// the most rows for which it streams panels (the small-m path).
+  int rowBlock = 64;
+  const char *name = "";
+};
+
+/// The implementation of `format` at `level`, or nullptr when the format
+/// has none there (the driver then tries the next lower level; every
+/// format has a generic one). Registered in Formats.cpp.
+const FormatImpl *formatImpl(uint32_t format, isa::Level level);
+
+// Per-format tables, defined by the format's files (FormatF32*.cpp, ...).
+const FormatImpl *f32Impl(isa::Level level);
+const FormatImpl *bf16Impl(isa::Level level);
+const FormatImpl *s8Impl(isa::Level level);
+const FormatImpl *weightOnlyImpl(uint32_t format, isa::Level level);
+
+} // namespace linear
+} // namespace tfcrt
+
+#endif // TFC_LIB_RUNTIME_LINEAR_FORMAT_H
