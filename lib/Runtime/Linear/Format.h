@@ -57,14 +57,15 @@ struct FormatImpl {
 
 /// The implementation of `format` at `level`, or nullptr when the format
 /// has none there (the driver then tries the next lower level; every
-/// format has a generic one). Registered in Formats.cpp.
+/// format has a generic one). Formats.cpp (with the driver) answers
+/// TFC_PACK_F32 itself and asks the next two for the others.
 const FormatImpl *formatImpl(uint32_t format, isa::Level level);
 
-// Per-format tables, defined by the format's files (FormatF32*.cpp, ...).
-const FormatImpl *f32Impl(isa::Level level);
-const FormatImpl *bf16Impl(isa::Level level);
-const FormatImpl *s8Impl(isa::Level level);
-const FormatImpl *weightOnlyImpl(uint32_t format, isa::Level level);
+/// TFC_PACK_BF16, TFC_PACK_S8, TFC_PACK_W8, TFC_PACK_W4 (FormatsQuant.cpp;
+/// a weak default in Formats.cpp answers nullptr until it is linked in).
+const FormatImpl *quantFormatImpl(uint32_t format, isa::Level level);
+/// TFC_PACK_SPARSE_* (the pruning issue's formats; weak default likewise).
+const FormatImpl *sparseFormatImpl(uint32_t format, isa::Level level);
 
 } // namespace linear
 } // namespace tfcrt
