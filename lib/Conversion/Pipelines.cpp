@@ -109,7 +109,9 @@ std::string mlir::tfc::cpuLoweringPipeline(const PipelineOptions &o) {
     p += ",tfc-linalg-to-kernels";
   p += ",tfc-early-dealloc";
   p += ",tfc-externalize-weights{output=" + o.weightsPath + "}";
-  p += ",convert-linalg-to-loops,lower-affine,canonicalize,cse,"
+  // Parallel dims become scf.parallel, which tfc-outline-kernels turns into
+  // parallel bodies run over the thread pool (tfc-lower-parallel-calls).
+  p += ",convert-linalg-to-parallel-loops,lower-affine,canonicalize,cse,"
        "tfc-outline-kernels,";
   if (o.profile)
     p += "tfc-insert-profiling,";
@@ -121,7 +123,7 @@ std::string mlir::tfc::cpuLoweringPipeline(const PipelineOptions &o) {
        "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
        "convert-vector-to-llvm,finalize-memref-to-llvm{use-generic-functions=true},"
        "convert-arith-to-llvm,convert-func-to-llvm,"
-       "reconcile-unrealized-casts,canonicalize";
+       "reconcile-unrealized-casts,tfc-lower-parallel-calls,canonicalize";
   return p;
 }
 
@@ -130,6 +132,7 @@ void mlir::tfc::registerTfcPipelines() {
   PassRegistration<FuseElementwisePass>();
   PassRegistration<Pass>([] { return createLowerReshapeViewsPass(); });
   PassRegistration<Pass>([] { return createOutlineKernelsPass(); });
+  PassRegistration<Pass>([] { return createLowerParallelCallsPass(); });
   PassRegistration<Pass>([] { return createInsertProfilingPass(); });
   PassRegistration<Pass>([] { return createEarlyDeallocPass(); });
 }

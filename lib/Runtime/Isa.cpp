@@ -2,9 +2,14 @@
 
 #include "Isa.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 namespace tfcrt {
 namespace isa {
@@ -41,27 +46,36 @@ const char *name(Level level) {
   return "?";
 }
 
+namespace {
+/// `level` lowered to the one named by environment variable `var`, if any.
+Level capBy(const char *var, Level level) {
+  const char *env = std::getenv(var);
+  if (!env)
+    return level;
+  for (Level cand : {Level::Generic, Level::Avx2, Level::Avx512})
+    if (std::strcmp(env, name(cand)) == 0 &&
+        static_cast<int>(cand) < static_cast<int>(level))
+      return cand;
+  return level;
+}
+} // namespace
+
 Level hardwareLevel() {
-  if (supported(Level::Avx512))
-    return Level::Avx512;
-  if (supported(Level::Avx2))
-    return Level::Avx2;
-  return Level::Generic;
+  static const Level level = [] {
+    Level l = Level::Generic;
+    if (supported(Level::Avx512))
+      l = Level::Avx512;
+    else if (supported(Level::Avx2))
+      l = Level::Avx2;
+    return capBy("TFCRT_CPU", l);
+  }();
+  return level;
 }
 
 const Features &features() {
   static const Features f = [] {
     Features r;
-    r.level = hardwareLevel();
-    const char *env = std::getenv("TFCRT_ISA");
-    if (!env || !*env)
-      env = std::getenv("TFCRT_GEMM_ISA");
-    if (env) {
-      for (Level cand : {Level::Generic, Level::Avx2, Level::Avx512})
-        if (std::strcmp(env, name(cand)) == 0 &&
-            static_cast<int>(cand) < static_cast<int>(r.level))
-          r.level = cand;
-    }
+    r.level = capBy("TFCRT_GEMM_ISA", capBy("TFCRT_ISA", hardwareLevel()));
 #if defined(__x86_64__)
     if (r.level == Level::Avx512) {
       r.vnni = __builtin_cpu_supports("avx512vnni");
@@ -84,6 +98,57 @@ const char *describe() {
     if (f.bf16)
       r += "+bf16";
     return r;
+  }();
+  return s.c_str();
+}
+
+const char *cpuName() {
+  static const std::string s = [] {
+    std::string model = "unknown CPU";
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("model name", 0) == 0) {
+        size_t colon = line.find(':');
+        if (colon != std::string::npos) {
+          model = line.substr(colon + 1);
+          model.erase(0, model.find_first_not_of(" \t"));
+        }
+        break;
+      }
+#if defined(__x86_64__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    char vendor[13] = {0};
+    if (__get_cpuid(0, &a, &b, &c, &d)) {
+      std::memcpy(vendor, &b, 4);
+      std::memcpy(vendor + 4, &d, 4);
+      std::memcpy(vendor + 8, &c, 4);
+    }
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+      unsigned family = (a >> 8) & 0xF, mdl = (a >> 4) & 0xF;
+      if (family == 0xF)
+        family += (a >> 20) & 0xFF;
+      if (family >= 6)
+        mdl |= ((a >> 16) & 0xF) << 4;
+      const char *gen = nullptr;
+      if (std::strcmp(vendor, "AuthenticAMD") == 0) {
+        if (family == 0x19)
+          gen = (mdl >= 0x10 && mdl <= 0x1F) || (mdl >= 0x60 && mdl <= 0x7F) ||
+                        (mdl >= 0xA0 && mdl <= 0xAF)
+                    ? "Zen 4"
+                    : "Zen 3";
+        else if (family == 0x1A)
+          gen = "Zen 5";
+        else if (family == 0x17)
+          gen = "Zen 2";
+      }
+      char buf[96];
+      std::snprintf(buf, sizeof buf, " (family %u model %u%s%s)", family, mdl,
+                    gen ? ", " : "", gen ? gen : "");
+      model += buf;
+    }
+#endif
+    return model;
   }();
   return s.c_str();
 }

@@ -5,7 +5,7 @@
 // version (Zen 4), chosen once per process from CPUID. TFCRT_ISA=generic|
 // avx2|avx512 in the environment caps the level for every kind, so any
 // machine tests every path it can run (TFCRT_GEMM_ISA, the older name, is
-// still read). The extensions some kernels want on top of AVX-512 (VNNI for
+// still read); TFCRT_CPU plays an older CPU altogether. The extensions some kernels want on top of AVX-512 (VNNI for
 // int8, BF16) are separate bits: a kernel checks the bit and falls back.
 //
 //===----------------------------------------------------------------------===//
@@ -26,13 +26,19 @@ struct Features {
 
 /// What this CPU and OS support, capped by TFCRT_ISA; computed once.
 const Features &features();
-/// The uncapped hardware level (for messages and benchmarks).
+/// The hardware level, capped by TFCRT_CPU=generic|avx2|avx512 (which
+/// plays an older CPU: it caps the kernels like TFCRT_ISA and also the
+/// model-load check of a descriptor's required ISA; tests use it to show a
+/// Zen 4 build refused on a "Zen 3").
 Level hardwareLevel();
 /// Whether `level` can run here (regardless of the cap).
 bool supported(Level level);
 const char *name(Level level);
 /// "avx512+vnni+bf16" style summary of features().
 const char *describe();
+/// The CPU for reports: /proc/cpuinfo's model name plus CPUID family/model
+/// and, for AMD, the Zen generation ("AMD EPYC (family 25 model 17, Zen 4)").
+const char *cpuName();
 
 } // namespace isa
 } // namespace tfcrt

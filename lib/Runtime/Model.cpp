@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "Model.h"
+#include "Isa.h"
+#include "tfc/Support/PackedWeights.h"
 #include "Cuda/CudaModel.h"
 
 #include <array>
@@ -46,6 +48,40 @@ void fillDescriptor(int64_t *d, const void *data, int32_t rank,
   }
 }
 
+/// A model whose generated code needs an ISA this CPU lacks, or whose packed
+/// weights have another layout version, is refused with the reason: running
+/// it would fault (illegal instruction) or misread the weights.
+tfc_status checkRequirements(const tfc_model_desc &desc,
+                             const std::string &where) {
+  if (!(desc.flags & TFC_MODEL_FLAG_REQUIREMENTS))
+    return TFC_OK;
+  // TFCRT_CPU (not TFCRT_ISA) caps this check, so a Zen 4 can play a Zen 3.
+  struct {
+    uint32_t bit;
+    isa::Level level;
+    const char *what;
+  } needs[] = {{TFC_ISA_AVX2, isa::Level::Avx2, "AVX2 and FMA"},
+               {TFC_ISA_AVX512, isa::Level::Avx512, "AVX-512 (F/BW/VL/DQ)"}};
+  for (const auto &n : needs)
+    if ((desc.required_isa & n.bit) &&
+        static_cast<int>(isa::hardwareLevel()) < static_cast<int>(n.level))
+      return setError(
+          TFC_ERR_UNSUPPORTED,
+          format("%s: the model's code was compiled for a CPU with %s, which "
+                 "this CPU lacks (compiled with --cpu=host or a newer --cpu; "
+                 "recompile with the default --cpu=x86-64-v3%s)",
+                 where.c_str(), n.what,
+                 n.bit == TFC_ISA_AVX2 ? " or --cpu=x86-64" : ""));
+  if (desc.pack_version != 0 && desc.pack_version != TFC_PACK_VERSION)
+    return setError(
+        TFC_ERR_UNSUPPORTED,
+        format("%s: the model's weights are packed in layout version %u, but "
+               "this runtime's kernels read version %u (recompile the model "
+               "with a tfc matching this runtime)",
+               where.c_str(), desc.pack_version, TFC_PACK_VERSION));
+  return TFC_OK;
+}
+
 tfc_status finishLoad(tfc_model *m, const tfc_model_desc *desc,
                       const char *weightsPath) {
   std::string where = m->libraryPath.empty() ? "model" : m->libraryPath;
@@ -67,6 +103,8 @@ tfc_status finishLoad(tfc_model *m, const tfc_model_desc *desc,
                            where.c_str(), m->signature.inputs.size(),
                            kMaxInputs));
   m->desc = desc;
+  if (tfc_status s = checkRequirements(*desc, where); s != TFC_OK)
+    return s;
   if (tfc_status s = loadPartitions(m); s != TFC_OK)
     return s;
 

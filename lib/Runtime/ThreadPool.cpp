@@ -285,3 +285,24 @@ tfcrt_parallel_for(int64_t n, void (*fn)(void *ctx, int64_t begin, int64_t end),
       },
       &c);
 }
+
+namespace {
+/// Below this many scalar iterations a loop nest runs on the caller: a
+/// wake-up of the pool costs a few microseconds even while its workers
+/// spin, about what 16K simple iterations take (decode's [1, 1, 576] loops
+/// stay serial).
+constexpr int64_t kMinParallelWork = 16384;
+} // namespace
+
+TFCRT_EXPORT void tfcrt_parallel_work(int64_t n, int64_t work,
+                                      void (*fn)(void *ctx, int64_t begin,
+                                                 int64_t end),
+                                      void *ctx) {
+  if (n <= 0 || !fn)
+    return;
+  if (n == 1 || work < kMinParallelWork || tfcrt::numThreads() <= 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+  tfcrt_parallel_for(n, fn, ctx);
+}

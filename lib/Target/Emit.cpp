@@ -9,6 +9,7 @@
 
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -219,9 +220,10 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
   // TFC_MODEL_FLAG_PARTITIONED say whether they mean anything.
   auto structTy = LLVM::LLVMStructType::getLiteral(
       ctx, {i32, i32, i32, i32, ptr, ptr, ptr, i64, i64, ptr, ptr, ptr, i64,
-            i64, i32, i32, ptr, ptr, ptr, ptr});
+            i64, i32, i32, ptr, ptr, ptr, ptr, i32, i32});
   uint32_t flags = info.flags | (hasStep ? TFC_MODEL_FLAG_KV_CACHE : 0u) |
-                   (partitioned ? TFC_MODEL_FLAG_PARTITIONED : 0u);
+                   (partitioned ? TFC_MODEL_FLAG_PARTITIONED : 0u) |
+                   TFC_MODEL_FLAG_REQUIREMENTS;
   auto makeDesc = [&](StringRef sym) {
     auto g = LLVM::GlobalOp::create(b, loc, structTy, /*isConstant=*/true,
                                     LLVM::Linkage::External, sym, Attribute());
@@ -264,7 +266,9 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
                       addrIf(partitioned, pre + "_part_entries"),
                       addrIf(partitioned, pre + "_part_signatures"),
                       addrIf(partSteps, pre + "_part_step_entries"),
-                      addrIf(partSteps, pre + "_part_step_signatures")};
+                      addrIf(partSteps, pre + "_part_step_signatures"),
+                      c32(info.requiredIsa),
+                      c32(info.packVersion)};
     for (auto [i, f] : llvm::enumerate(fields))
       v = LLVM::InsertValueOp::create(b, loc, v, f, (int64_t)i);
     LLVM::ReturnOp::create(b, loc, v);
@@ -273,6 +277,51 @@ LogicalResult mlir::tfc::addModelDesc(ModuleOp m, const ModelDescInfo &info) {
   if (info.exportGenericAlias)
     makeDesc("tfc_model_desc_v1");
   return success();
+}
+
+namespace {
+/// The LLVM CPU name and feature string of `opts` ("host" resolved).
+void resolveCpu(const ObjectOptions &opts, std::string &cpu,
+                std::string &features) {
+  cpu = opts.cpu;
+  features = opts.features;
+  if (cpu == "host") {
+    cpu = llvm::sys::getHostCPUName().str();
+    llvm::StringMap<bool> hf = llvm::sys::getHostCPUFeatures();
+    std::string f;
+    for (auto &kv : hf)
+      f += (f.empty() ? "" : ",") + std::string(kv.second ? "+" : "-") +
+           kv.first().str();
+    features = features.empty() ? f : f + "," + features;
+  }
+}
+} // namespace
+
+FailureOr<uint32_t> mlir::tfc::requiredIsaOf(const ObjectOptions &opts,
+                                             std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target) {
+    error = "no LLVM target for " + triple.str() + ": " + err;
+    return failure();
+  }
+  std::string cpu, features;
+  resolveCpu(opts, cpu, features);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(triple, cpu, features));
+  if (!sti || (!sti->isCPUStringValid(cpu) && cpu != "generic")) {
+    error = "unknown --cpu '" + cpu + "' (try host, x86-64, x86-64-v3, "
+            "znver3, znver4)";
+    return failure();
+  }
+  uint32_t bits = 0;
+  if (sti->checkFeatures("+avx2") || sti->checkFeatures("+fma"))
+    bits |= TFC_ISA_AVX2;
+  if (sti->checkFeatures("+avx512f"))
+    bits |= TFC_ISA_AVX512;
+  return bits;
 }
 
 LogicalResult mlir::tfc::emitObject(ModuleOp m, const ObjectOptions &opts,
@@ -298,16 +347,8 @@ LogicalResult mlir::tfc::emitObject(ModuleOp m, const ObjectOptions &opts,
     error = "no LLVM target for " + triple.str() + ": " + err;
     return failure();
   }
-  std::string cpu = opts.cpu, features = opts.features;
-  if (cpu == "host") {
-    cpu = llvm::sys::getHostCPUName().str();
-    llvm::StringMap<bool> hf = llvm::sys::getHostCPUFeatures();
-    std::string f;
-    for (auto &kv : hf)
-      f += (f.empty() ? "" : ",") + std::string(kv.second ? "+" : "-") +
-           kv.first().str();
-    features = features.empty() ? f : f + "," + features;
-  }
+  std::string cpu, features;
+  resolveCpu(opts, cpu, features);
   llvm::TargetOptions to;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, cpu, features, to, llvm::Reloc::PIC_, std::nullopt,

@@ -14,6 +14,7 @@
 
 #include "Decode.h"
 #include "Gemm/Gemm.h"
+#include "Isa.h"
 #include "Npz.h"
 #include "Perplexity.h"
 #include "Signature.h"
@@ -658,11 +659,11 @@ double peakRssMb() {
 
 void Runner::printText(bool allPass) const {
   std::printf("model '%s' (%s, code %.2f MB; weights %s, %.2f MB), %d "
-              "threads, gemm %s\n",
+              "threads, kernels %s on %s\n",
               rep.modelName.c_str(), opt.model.c_str(), rep.codeBytes / 1e6,
               weightsPath.empty() ? "none" : weightsPath.c_str(),
               rep.weightsBytes / 1e6, tfc_get_num_threads(),
-              tfcrt::gemm::isaName(tfcrt::gemm::detectIsa()));
+              tfcrt::isa::describe(), tfcrt::isa::cpuName());
   for (const std::string &l : rep.outputLines)
     std::printf("%s\n", l.c_str());
   for (const Check &c : rep.checks) {
@@ -733,6 +734,8 @@ void Runner::printJson(bool allPass) const {
   field("weights", str(weightsPath));
   field("threads", std::to_string(tfc_get_num_threads()));
   field("gemm_isa", str(tfcrt::gemm::isaName(tfcrt::gemm::detectIsa())));
+  field("kernel_isa", str(tfcrt::isa::describe()));
+  field("cpu", str(tfcrt::isa::cpuName()));
 #ifdef TFC_GIT_COMMIT
   field("commit", str(TFC_GIT_COMMIT));
 #endif

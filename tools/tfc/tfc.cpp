@@ -45,8 +45,15 @@ static cl::opt<std::string> emitKind(
     cl::init("obj"));
 static cl::opt<std::string> modelNameOpt("name", cl::desc("Model name (C identifier)"),
                                          cl::init(""));
-static cl::opt<std::string> cpuOpt("cpu", cl::desc("Target CPU: host, x86-64, x86-64-v3, znver4, ..."),
-                                   cl::init("host"));
+static cl::opt<std::string> cpuOpt(
+    "cpu",
+    cl::desc("CPU the generated loops are compiled for: x86-64-v3 (default: "
+             "AVX2 + FMA, runs on Zen 3 and Zen 4), host (this machine's "
+             "full ISA, e.g. AVX-512 on Zen 4: the model then refuses to load "
+             "on a CPU without it), or an LLVM CPU name (znver3, znver4, "
+             "x86-64). The runtime kernels (GEMM, attention) pick their ISA "
+             "at run time whatever this says"),
+    cl::init("x86-64-v3"));
 static cl::opt<std::string> targetOpt("target", cl::desc("Target: cpu, or cuda (NVVM kernels + host code; docs/DESIGN.md \"GPU\")"),
                                       cl::init("cpu"));
 static cl::opt<std::string> cudaChip("cuda-chip", cl::desc("GPU chip for --target=cuda"),
@@ -347,12 +354,20 @@ int main(int argc, char **argv) {
   if (auto classes = (*module)->getAttrOfType<ArrayAttr>("tfc.op_classes"))
     for (Attribute a : classes)
       info.opClasses += cast<StringAttr>(a).str() + "\n";
-  if (failed(tfc::addModelDesc(*module, info)))
-    return fail("cannot emit the model descriptor");
-
   tfc::ObjectOptions oo;
   oo.cpu = cpuOpt;
   oo.optLevel = optLevel;
+  if (!cuda || cudaEmulate) {
+    FailureOr<uint32_t> isa = tfc::requiredIsaOf(oo, error);
+    if (failed(isa))
+      return fail(error);
+    info.requiredIsa = *isa;
+  }
+  if (auto v = (*module)->getAttrOfType<IntegerAttr>("tfc.pack_version"))
+    info.packVersion = static_cast<uint32_t>(v.getInt());
+  if (failed(tfc::addModelDesc(*module, info)))
+    return fail("cannot emit the model descriptor");
+
   if (emitKind == "llvm") {
     std::string ir;
     if (failed(tfc::emitObject(*module, oo, "", &ir, error)))

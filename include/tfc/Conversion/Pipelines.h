@@ -28,6 +28,7 @@ std::string cpuLoweringPipeline(const PipelineOptions &o);    // linalg -> llvm
 std::unique_ptr<Pass> createMathApproximationPass();
 std::unique_ptr<Pass> createLowerReshapeViewsPass();
 std::unique_ptr<Pass> createOutlineKernelsPass();
+std::unique_ptr<Pass> createLowerParallelCallsPass();
 std::unique_ptr<Pass> createInsertProfilingPass();
 std::unique_ptr<Pass> createEarlyDeallocPass();
 

@@ -176,6 +176,14 @@ void tfcrt_parallel_for(int64_t n, void (*fn)(void *ctx, int64_t begin,
                                              int64_t end),
                         void *ctx);
 
+/* Parallel loop bodies (tfc-outline-kernels + tfc-lower-parallel-calls):
+ * fn(ctx, begin, end) over [0, n), on the calling thread alone when `work`
+ * (the nest's scalar iterations, an estimate) is small, else split into
+ * contiguous chunks over the thread pool. */
+void tfcrt_parallel_work(int64_t n, int64_t work,
+                         void (*fn)(void *ctx, int64_t begin, int64_t end),
+                         void *ctx);
+
 /* Profiling hooks inserted by --profile: id indexes desc->op_classes. */
 void tfcrt_prof_enter(int64_t id);
 void tfcrt_prof_exit(int64_t id);

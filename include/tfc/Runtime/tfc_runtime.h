@@ -76,6 +76,20 @@ typedef enum tfc_dtype {
  * Descriptors without this bit may end at kv_window. */
 #define TFC_MODEL_FLAG_PARTITIONED 4u
 
+/* tfc_model_desc.flags: the descriptor has the requirement fields after
+ * the partition fields (required_isa, pack_version); the runtime refuses at
+ * load a model this CPU cannot run or whose packed weights have another
+ * layout version. Descriptors without this bit may end at the partition
+ * fields (the KV-cache and partition fields are then present, zero). */
+#define TFC_MODEL_FLAG_REQUIREMENTS 8u
+
+/* tfc_model_desc.required_isa bits: instruction sets the compiled code
+ * itself uses (tfc --cpu; the default x86-64-v3 needs AVX2 + FMA). The
+ * runtime's kernels dispatch on their own, so this is only about the
+ * model's generated loops. */
+#define TFC_ISA_AVX2 1u   /* AVX2 + FMA (x86-64-v3; Zen 3 and later) */
+#define TFC_ISA_AVX512 2u /* AVX-512 F/BW/VL/DQ (--cpu=znver4, host on Zen 4) */
+
 /* tfc_model_desc.partition_kind */
 #define TFC_PARTITION_PIPELINE 1u /* part k = pipeline stage k */
 #define TFC_PARTITION_TENSOR 2u   /* part k = shard k of every layer */
@@ -135,6 +149,12 @@ typedef struct tfc_model_desc {
   const char *const *part_signatures;
   void *const *part_step_entries;
   const char *const *part_step_signatures;
+  /* Only when flags & TFC_MODEL_FLAG_REQUIREMENTS: TFC_ISA_* bits the
+   * generated code needs, and the layout version of the packed weights it
+   * passes to the linear kernels (include/tfc/Support/PackedWeights.h,
+   * TFC_PACK_VERSION), 0 if it has none. */
+  uint32_t required_isa;
+  uint32_t pack_version;
 } tfc_model_desc;
 
 /* A dense, row-major tensor. */

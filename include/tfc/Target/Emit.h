@@ -49,13 +49,17 @@ struct ModelDescInfo {
   };
   uint32_t partitionKind = 0; // TFC_PARTITION_*, 0 = not partitioned
   std::vector<Part> parts;
+  // Requirements (TFC_MODEL_FLAG_REQUIREMENTS, always emitted for CPU
+  // models): TFC_ISA_* bits of the generated code, packed-weights version.
+  uint32_t requiredIsa = 0, packVersion = 0;
 };
 
 /// Adds the `tfc_<name>_desc` global to a module in the LLVM dialect.
 LogicalResult addModelDesc(ModuleOp llvmModule, const ModelDescInfo &info);
 
 struct ObjectOptions {
-  std::string cpu = "host";   // "host", or an LLVM CPU name (x86-64, znver4)
+  std::string cpu = "x86-64-v3"; // "host", or an LLVM CPU name (x86-64-v3,
+                                 // znver4): what the generated loops use
   std::string features;       // extra features, e.g. "+avx512f"
   int optLevel = 3;
 };
@@ -66,6 +70,10 @@ struct ObjectOptions {
 LogicalResult emitObject(ModuleOp llvmModule, const ObjectOptions &opts,
                          const std::string &objPath, std::string *llvmIrOut,
                          std::string &error);
+
+/// The TFC_ISA_* bits code generated for `opts` (cpu + features) needs.
+FailureOr<uint32_t> requiredIsaOf(const ObjectOptions &opts,
+                                  std::string &error);
 
 /// Writes the C header declaring the model's descriptor and documenting its
 /// inputs and outputs.
