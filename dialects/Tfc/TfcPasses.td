@@ -210,6 +210,36 @@ def TfcToLinalg : Pass<"tfc-to-linalg", "ModuleOp"> {
     "::mlir::bufferization::BufferizationDialect"];
 }
 
+def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
+  let summary = "Lower tfc.linear / gated_mlp / attention to libtfcrt kernel calls (CPU), packing constant weights";
+  let description = [{
+    Runs before tfc-to-linalg on the CPU target (docs/DESIGN.md "CPU
+    kernels"). `tfc.linear` with a constant f32 weight of static shape
+    becomes a call of `tfcrt_linear` on a blob packed now (TFC_PACK_F32,
+    lib/Runtime/Linear/Pack.h), fusing a following single-use `tfc.unary`
+    gelu / gelu_tanh / silu / relu and then a single-use `tfc.binary add` of
+    a same-type tensor (a residual) into the kernel's epilogue.
+    `tfc.gated_mlp` with constant weights becomes two calls: gate and up
+    packed together as one gated blob (the epilogue computes act(gate) *
+    up), then the down projection (+ a fused residual add). `tfc.attention`
+    with f32 operands becomes `tfcrt_attention_f32` (masks passed as
+    broadcastable rank-4 views). Operands are read through strided views
+    (no copies); results are fresh buffers. Ops it cannot take (non-constant
+    or dynamic-shaped weights, other dtypes) keep the reference lowering. An
+    elided weight (printed IR) gives an elided blob of the right size. Sets
+    the module attribute `tfc.pack_version` when it packed a weight.
+  }];
+  let options = [
+    Option<"linear", "linear", "bool", "true",
+           "Lower tfc.linear and tfc.gated_mlp">,
+    Option<"attention", "attention", "bool", "true",
+           "Lower tfc.attention">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect"];
+}
+
 def TfcLinalgToKernels : Pass<"tfc-linalg-to-kernels", "ModuleOp"> {
   let summary = "Replace f32 matmuls on memrefs with calls to libtfcrt micro-kernels";
   let description = [{

@@ -237,6 +237,7 @@ int main(int argc, char **argv) {
   po.kvEvict = kvEvict;
   po.raise = !noRaise;
   po.kernels = !noKernels;
+  po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;
   po.profile = profileOpt;
   std::string weightsPath =
       (stem.empty() || stem == "-" || textual) ? "" : stem + ".tfcw";

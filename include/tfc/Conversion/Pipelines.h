@@ -10,6 +10,8 @@ namespace mlir::tfc {
 struct PipelineOptions {
   bool raise = true;           // run the raising passes
   bool kernels = true;         // matmuls -> libtfcrt micro-kernels
+  bool cpuKernels = false;     // tfc-cpu-kernels: linear / gated_mlp /
+                               // attention -> libtfcrt kernels (CPU target)
   std::string weightsPath;     // .tfcw output ("" = layout only)
   bool profile = false;        // per-op-class timing hooks (--profile)
   std::string partition;       // tfc-partition strategy ("" = none)

@@ -1,0 +1,499 @@
+//===- CpuKernels.cpp - transformer ops -> libtfcrt kernel calls ----------===//
+//
+// tfc-cpu-kernels (docs/DESIGN.md "CPU kernels"): before tfc-to-linalg, on
+// the CPU target, the ops whose cost dominates become calls of the runtime's
+// kernels, still on tensors:
+//
+//   tfc.linear (constant weight) [-> tfc.unary gelu|gelu_tanh|silu|relu]
+//                                [-> tfc.binary add of a same-shape tensor]
+//     => tfcrt_linear(x, blob, bias, residual, y, act): the weight packed now
+//        (lib/Runtime/Linear/Pack.h) into one i8 constant, the activation and
+//        residual add fused into the kernel's epilogue;
+//   tfc.gated_mlp (constant weights) [-> add]
+//     => tfcrt_linear(x, gate+up gated blob, act) then tfcrt_linear(h, down)
+//        (+ residual);
+//   tfc.attention => tfcrt_attention_f32 (blocked attention; the op's masks
+//        as broadcastable views, causal / window as arguments).
+//
+// Operands go through `bufferization.to_buffer` with fully dynamic strided
+// layouts (no copy for views: the kernels take any strides); results are
+// buffers the call fills, back in the tensor world through `to_tensor
+// restrict writable`. Anything not matched (non-constant weights, other
+// dtypes, dynamic k / n) keeps the reference lowering, which stays the
+// oracle: `tfc --no-kernels` compiles without this pass.
+//
+//===----------------------------------------------------------------------===//
+#include "../Runtime/Linear/Pack.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "tfc/Dialect/Tfc/TfcDialect.h"
+#include "tfc/Runtime/tfc_kernels.h"
+#include "tfc/Transforms/Passes.h"
+
+namespace mlir::tfc {
+#define GEN_PASS_DEF_TFCCPUKERNELS
+#include "tfc/Dialect/Tfc/TfcPasses.h.inc"
+} // namespace mlir::tfc
+
+using namespace mlir;
+using namespace mlir::tfc;
+
+namespace {
+
+constexpr const char *kLinear = "tfcrt_linear";
+constexpr const char *kAttention = "tfcrt_attention_f32";
+
+RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// memref<d0 x .. x T, strided<[?, ..], offset: ?>> with every dim dynamic.
+MemRefType anyStrided(MLIRContext *ctx, int64_t rank, Type elem) {
+  SmallVector<int64_t> shape(rank, ShapedType::kDynamic);
+  SmallVector<int64_t> strides(rank, ShapedType::kDynamic);
+  return MemRefType::get(
+      shape, elem,
+      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides));
+}
+
+/// The bytes of a constant f32 tensor, or nullopt when it has none here
+/// (elided in printed IR: `hasData` false, shape still known).
+struct ConstF32 {
+  ArrayRef<char> bytes;
+  bool hasData = false;
+  std::string key;
+};
+std::optional<ConstF32> constF32(Value v) {
+  auto c = v.getDefiningOp<arith::ConstantOp>();
+  if (!c)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(c.getType());
+  if (!type || !type.getElementType().isF32() || !type.hasStaticShape())
+    return std::nullopt;
+  ConstF32 out;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+    out.key = res.getRawHandle().getKey().str();
+    if (AsmResourceBlob *blob = res.getRawHandle().getBlob()) {
+      out.bytes = blob->getData();
+      out.hasData = true;
+    }
+    return out;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+    if (dense.isSplat())
+      return std::nullopt; // a splat weight is not worth a kernel
+    out.bytes = dense.getRawData();
+    out.hasData = true;
+    out.key = "dense";
+    return out;
+  }
+  return std::nullopt;
+}
+
+struct CpuKernelsPass
+    : public tfc::impl::TfcCpuKernelsBase<CpuKernelsPass> {
+  using TfcCpuKernelsBase::TfcCpuKernelsBase;
+
+  ModuleOp module;
+  int blobCounter = 0;
+  bool packedSomething = false;
+
+  /// Declares `name` (private, C interface) unless the module has it.
+  void declare(StringRef name, TypeRange args) {
+    if (module.lookupSymbol(name))
+      return;
+    OpBuilder b(module.getBodyRegion());
+    auto f = func::FuncOp::create(b, module.getLoc(), name,
+                                  b.getFunctionType(args, {}));
+    f.setPrivate();
+    f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  }
+
+  /// A read-only strided view of tensor `t`.
+  Value view(OpBuilder &b, Location loc, Value t) {
+    auto type = rtt(t);
+    MemRefType exact = MemRefType::get(
+        type.getShape(), type.getElementType(),
+        StridedLayoutAttr::get(
+            b.getContext(), ShapedType::kDynamic,
+            SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic)));
+    Value buf = bufferization::ToBufferOp::create(b, loc, exact, t,
+                                                  /*read_only=*/true);
+    return memref::CastOp::create(
+        b, loc, anyStrided(b.getContext(), type.getRank(), type.getElementType()),
+        buf);
+  }
+
+  /// An empty (all sizes 0) operand of `rank` and `elem` meaning "none".
+  Value none(OpBuilder &b, Location loc, int64_t rank, Type elem) {
+    auto t = MemRefType::get(SmallVector<int64_t>(rank, 0), elem);
+    Value m = memref::AllocaOp::create(b, loc, t);
+    return memref::CastOp::create(b, loc,
+                                  anyStrided(b.getContext(), rank, elem), m);
+  }
+
+  /// Sizes of tensor `t` as index values.
+  SmallVector<Value> sizes(OpBuilder &b, Location loc, Value t) {
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < rtt(t).getRank(); ++i)
+      out.push_back(tensor::DimOp::create(b, loc, t, i));
+    return out;
+  }
+
+  /// `t` [d0, .., dr-2, k] as [1, d0*..*dr-2, k].
+  Value as3d(OpBuilder &b, Location loc, Value t) {
+    auto type = rtt(t);
+    int64_t r = type.getRank();
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t m = 1;
+    for (int64_t i = 0; i + 1 < r; ++i)
+      m = (m == ShapedType::kDynamic || shape[i] == ShapedType::kDynamic)
+              ? ShapedType::kDynamic
+              : m * shape[i];
+    Value flat = t;
+    if (r != 2) {
+      SmallVector<ReassociationIndices> re(1);
+      for (int64_t i = 0; i + 1 < r; ++i)
+        re[0].push_back(i);
+      re.push_back({r - 1});
+      flat = tensor::CollapseShapeOp::create(
+          b, loc, RankedTensorType::get({m, shape.back()}, type.getElementType()),
+          t, re);
+    }
+    Value rows = tensor::DimOp::create(b, loc, flat, 0);
+    SmallVector<OpFoldResult> outShape = {b.getIndexAttr(1), OpFoldResult(rows),
+                                          b.getIndexAttr(shape.back())};
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({1, m, shape.back()}, type.getElementType()),
+        flat, SmallVector<ReassociationIndices>{{0, 1}, {2}}, outShape);
+  }
+
+  /// The packed blob of W (a constant [k, n], or [n, k] when transposed; or
+  /// the gate and up weights of a gated MLP) as an i8 constant.
+  FailureOr<Value> packF32(OpBuilder &b, Location loc, Value w, Value up,
+                           bool transposed, Operation *forDiag) {
+    std::optional<ConstF32> cw = constF32(w);
+    std::optional<ConstF32> cu = up ? constF32(up) : std::nullopt;
+    if (!cw || (up && !cu))
+      return failure();
+    auto wt = rtt(w);
+    int64_t k = wt.getShape()[transposed ? 1 : 0];
+    int64_t n = wt.getShape()[transposed ? 0 : 1];
+    uint32_t flags = up ? TFC_PACK_FLAG_GATED : 0u;
+    int64_t nTotal = up ? 2 * n : n;
+    tfcrt::pack::Layout layout;
+    std::string err;
+    if (!tfcrt::pack::layoutOf(TFC_PACK_F32, k, nTotal, 0, flags, layout,
+                               err)) {
+      forDiag->emitRemark() << "kept on the reference path: " << err;
+      return failure();
+    }
+    auto type = RankedTensorType::get({(int64_t)layout.total},
+                                      b.getIntegerType(8));
+    std::string key = "packed_f32_" + std::to_string(blobCounter++);
+    Attribute attr;
+    if (!cw->hasData || (up && !cu->hasData)) {
+      // Elided weights (printed IR): an elided blob of the right size.
+      attr = DenseResourceElementsAttr::get(
+          type, DenseResourceElementsHandle::getManagerInterface(
+                    b.getContext())
+                    .insert(key));
+    } else {
+      std::vector<float> src;
+      const float *data =
+          reinterpret_cast<const float *>(cw->bytes.data());
+      if (up) {
+        // concat(gate, up) [k, 2n] in the gated column order.
+        const float *u = reinterpret_cast<const float *>(cu->bytes.data());
+        std::vector<int64_t> order =
+            tfcrt::pack::gatedColumnOrder(n, layout.panel);
+        src.resize(static_cast<size_t>(k * 2 * n));
+        for (int64_t kk = 0; kk < k; ++kk)
+          for (int64_t c = 0; c < 2 * n; ++c) {
+            int64_t col = order[c];
+            const float *m = col < n ? data : u;
+            int64_t j = col < n ? col : col - n;
+            // the gated_mlp op's weights are [k, n] (not transposed)
+            src[kk * 2 * n + c] = m[kk * n + j];
+          }
+        data = src.data();
+        transposed = false;
+      }
+      std::vector<char> blob(layout.total);
+      if (!tfcrt::pack::packF32(data, k, nTotal, transposed, flags,
+                                blob.data(), blob.size(), err)) {
+        forDiag->emitError() << "packing the weight failed: " << err;
+        return failure();
+      }
+      attr = DenseResourceElementsAttr::get(
+          type, key,
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(
+              ArrayRef<char>(blob), TFC_PACK_ALIGN));
+    }
+    packedSomething = true;
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(
+        &forDiag->getParentOfType<func::FuncOp>().front());
+    Value c = arith::ConstantOp::create(b, loc, cast<TypedAttr>(attr));
+    return view(b, loc, c);
+  }
+
+  /// Emits y = act(x W + bias) + residual with W the packed `blob`; returns
+  /// y with x's leading dims and last dim `nOut`.
+  Value emitLinear(OpBuilder &b, Location loc, Value x, Value blob, Value bias,
+                   Value residual, int64_t act, int64_t nOut,
+                   RankedTensorType resultType) {
+    MLIRContext *ctx = b.getContext();
+    Type f32 = b.getF32Type();
+    Value x3 = as3d(b, loc, x);
+    Value rows = tensor::DimOp::create(b, loc, x3, 1);
+    auto outType = MemRefType::get({1, ShapedType::kDynamic, nOut}, f32);
+    Value out = memref::AllocOp::create(b, loc, outType, ValueRange{rows});
+    Value biasV = bias ? view(b, loc, bias) : none(b, loc, 1, f32);
+    Value resV = residual ? view(b, loc, as3d(b, loc, residual))
+                          : none(b, loc, 3, f32);
+    Value outV = memref::CastOp::create(b, loc, anyStrided(ctx, 3, f32), out);
+    Value actV = arith::ConstantIntOp::create(b, loc, act, 64);
+    SmallVector<Value> args = {view(b, loc, x3), blob, biasV, resV, outV, actV};
+    declare(kLinear, ValueRange(args).getTypes());
+    func::CallOp::create(b, loc, kLinear, TypeRange{}, args);
+    Value y = bufferization::ToTensorOp::create(
+        b, loc, RankedTensorType::get({1, ShapedType::kDynamic, nOut}, f32),
+        out, /*restrict=*/true, /*writable=*/true);
+    // [1, M, n] -> the result's shape.
+    Value flat = tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({ShapedType::kDynamic, nOut}, f32), y,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    SmallVector<OpFoldResult> shape;
+    for (int64_t i = 0; i + 1 < rtt(x).getRank(); ++i)
+      shape.push_back(OpFoldResult(tensor::DimOp::create(b, loc, x, i)));
+    shape.push_back(b.getIndexAttr(nOut));
+    if (resultType.getRank() == 2)
+      return tensor::CastOp::create(b, loc, resultType, flat);
+    SmallVector<ReassociationIndices> re(1);
+    for (int64_t i = 0; i + 1 < resultType.getRank(); ++i)
+      re[0].push_back(i);
+    re.push_back({resultType.getRank() - 1});
+    return tensor::ExpandShapeOp::create(b, loc, resultType, flat, re, shape);
+  }
+
+  static int64_t actOf(UnaryKind k) {
+    switch (k) {
+    case UnaryKind::gelu:
+      return TFCRT_ACT_GELU;
+    case UnaryKind::gelu_tanh:
+      return TFCRT_ACT_GELU_TANH;
+    case UnaryKind::silu:
+      return TFCRT_ACT_SILU;
+    case UnaryKind::relu:
+      return TFCRT_ACT_RELU;
+    default:
+      return -1;
+    }
+  }
+
+  /// The single user of `v` if it is an add of `v` and a tensor of the same
+  /// type (a residual connection), with that other operand.
+  static std::pair<BinaryOp, Value> residualAdd(Value v) {
+    if (!v.hasOneUse())
+      return {};
+    auto add = dyn_cast<BinaryOp>(*v.getUsers().begin());
+    if (!add || add.getFn() != BinaryKind::add ||
+        add.getResult().getType() != v.getType() ||
+        add.getLhs().getType() != add.getRhs().getType())
+      return {};
+    Value other = add.getLhs() == v ? add.getRhs() : add.getLhs();
+    if (other == v)
+      return {};
+    return {add, other};
+  }
+
+  /// Location with the op class the profiler attributes the call to.
+  static Location classLoc(Operation *op, StringRef cls) {
+    return FusedLoc::get(op->getContext(), {op->getLoc()},
+                         StringAttr::get(op->getContext(), cls));
+  }
+
+  void lowerLinear(LinearOp op) {
+    auto xt = rtt(op.getInput());
+    auto wt = rtt(op.getWeight());
+    if (!xt.getElementType().isF32() || xt.getRank() < 2 || wt.getRank() != 2 ||
+        !wt.hasStaticShape())
+      return;
+    // Fuse an activation, then a residual add, that only this linear feeds.
+    SmallVector<Operation *> chain = {op};
+    Value result = op.getResult();
+    int64_t act = TFCRT_ACT_NONE;
+    if (result.hasOneUse())
+      if (auto u = dyn_cast<UnaryOp>(*result.getUsers().begin()))
+        if (actOf(u.getFn()) >= 0 &&
+            u.getResult().getType() == result.getType()) {
+          act = actOf(u.getFn());
+          chain.push_back(u);
+          result = u.getResult();
+        }
+    auto [add, residual] = residualAdd(result);
+    if (add)
+      chain.push_back(add);
+    Operation *last = chain.back();
+    OpBuilder b(last);
+    Location loc = classLoc(op, "linear");
+    FailureOr<Value> blob = packF32(b, loc, op.getWeight(), Value(),
+                                    op.getTransposeWeight(), op);
+    if (failed(blob))
+      return;
+    int64_t n = wt.getShape()[op.getTransposeWeight() ? 0 : 1];
+    Value y = emitLinear(b, loc, op.getInput(), *blob, op.getBias(), residual,
+                         act, n,
+                         cast<RankedTensorType>(last->getResult(0).getType()));
+    last->getResult(0).replaceAllUsesWith(y);
+    for (Operation *o : llvm::reverse(chain))
+      o->erase();
+  }
+
+  void lowerGatedMlp(GatedMlpOp op) {
+    auto xt = rtt(op.getInput());
+    if (!xt.getElementType().isF32() || xt.getRank() < 2)
+      return;
+    int64_t act = actOf(op.getActivation());
+    auto wg = rtt(op.getWGate()), wd = rtt(op.getWDown());
+    if (act < 0 || !wg.hasStaticShape() || !wd.hasStaticShape())
+      return;
+    auto [add, residual] = residualAdd(op.getResult());
+    Operation *last = add ? add.getOperation() : op.getOperation();
+    OpBuilder b(last);
+    Location loc = classLoc(op, "gated_mlp");
+    FailureOr<Value> gu =
+        packF32(b, loc, op.getWGate(), op.getWUp(), false, op);
+    if (failed(gu))
+      return;
+    FailureOr<Value> down = packF32(b, loc, op.getWDown(), Value(), false, op);
+    if (failed(down))
+      return;
+    int64_t h = wg.getShape()[1];
+    SmallVector<int64_t> hs(xt.getShape());
+    hs.back() = h;
+    Value hidden = emitLinear(b, loc, op.getInput(), *gu, Value(), Value(), act,
+                              h, RankedTensorType::get(hs, b.getF32Type()));
+    Value y = emitLinear(b, loc, hidden, *down, Value(), residual,
+                         TFCRT_ACT_NONE, wd.getShape()[1],
+                         cast<RankedTensorType>(last->getResult(0).getType()));
+    last->getResult(0).replaceAllUsesWith(y);
+    if (add)
+      add->erase();
+    op->erase();
+  }
+
+  /// `t` with leading unit dims up to rank 4.
+  Value as4d(OpBuilder &b, Location loc, Value t) {
+    auto type = rtt(t);
+    int64_t r = type.getRank();
+    if (r == 4)
+      return t;
+    SmallVector<int64_t> shape(4 - r, 1);
+    shape.append(type.getShape().begin(), type.getShape().end());
+    SmallVector<ReassociationIndices> re;
+    if (r == 0)
+      return tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get(shape, type.getElementType()), t,
+          SmallVector<ReassociationIndices>{});
+    re.push_back({});
+    for (int64_t i = 0; i <= 4 - r; ++i)
+      re[0].push_back(i);
+    for (int64_t i = 1; i < r; ++i)
+      re.push_back({4 - r + i});
+    SmallVector<OpFoldResult> out;
+    for (int64_t i = 0; i < 4 - r; ++i)
+      out.push_back(b.getIndexAttr(1));
+    for (int64_t i = 0; i < r; ++i)
+      out.push_back(type.isDynamicDim(i)
+                        ? OpFoldResult(tensor::DimOp::create(b, loc, t, i).getResult())
+                        : OpFoldResult(b.getIndexAttr(type.getDimSize(i))));
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(shape, type.getElementType()), t, re, out);
+  }
+
+  void lowerAttention(AttentionOp op) {
+    auto qt = rtt(op.getQuery());
+    if (!qt.getElementType().isF32() || qt.getRank() != 4 ||
+        rtt(op.getKey()).getRank() != 4 || rtt(op.getValue()).getRank() != 4)
+      return;
+    Value mask = op.getMask();
+    if (mask && rtt(mask).getRank() > 4)
+      return;
+    OpBuilder b(op);
+    Location loc = classLoc(op, "attention");
+    MLIRContext *ctx = b.getContext();
+    Type f32 = b.getF32Type(), i1 = b.getI1Type(), i8 = b.getIntegerType(8);
+    Value keep = none(b, loc, 4, i1), addMask = none(b, loc, 4, f32);
+    if (mask) {
+      Value m4 = view(b, loc, as4d(b, loc, mask));
+      if (rtt(mask).getElementType().isInteger(1))
+        keep = m4;
+      else if (rtt(mask).getElementType().isF32())
+        addMask = m4;
+      else
+        return;
+    }
+    auto rt = cast<RankedTensorType>(op.getResult().getType());
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < 4; ++i)
+      if (rt.isDynamicDim(i)) {
+        // [b, hq, s, dv]: b, hq, s from q, dv from v.
+        Value src = i == 3 ? op.getValue() : op.getQuery();
+        dyn.push_back(tensor::DimOp::create(b, loc, src, i));
+      }
+    auto outType = MemRefType::get(rt.getShape(), f32);
+    Value out = memref::AllocOp::create(b, loc, outType, dyn);
+    Value outV = memref::CastOp::create(b, loc, anyStrided(ctx, 4, f32), out);
+    auto i64c = [&](int64_t v) -> Value {
+      return arith::ConstantIntOp::create(b, loc, v, 64);
+    };
+    Value scale = arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(op.getScale().convertToDouble()));
+    SmallVector<Value> args = {
+        view(b, loc, op.getQuery()), view(b, loc, op.getKey()),
+        view(b, loc, op.getValue()), keep, addMask, outV, scale,
+        i64c(op.getCausal() ? 1 : 0), i64c(op.getWindow()), i64c(0), i64c(0),
+        none(b, loc, 2, i8), i64c(0)};
+    declare(kAttention, ValueRange(args).getTypes());
+    func::CallOp::create(b, loc, kAttention, TypeRange{}, args);
+    Value y = bufferization::ToTensorOp::create(b, loc, rt, out,
+                                                /*restrict=*/true,
+                                                /*writable=*/true);
+    op.getResult().replaceAllUsesWith(y);
+    op->erase();
+  }
+
+  void runOnOperation() override {
+    module = getOperation();
+    SmallVector<Operation *> ops;
+    module.walk([&](Operation *op) {
+      if (isa<LinearOp, GatedMlpOp, AttentionOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      if (auto l = dyn_cast<LinearOp>(op)) {
+        if (linear)
+          lowerLinear(l);
+      } else if (auto g = dyn_cast<GatedMlpOp>(op)) {
+        if (linear)
+          lowerGatedMlp(g);
+      } else if (auto a = dyn_cast<AttentionOp>(op)) {
+        if (attention)
+          lowerAttention(a);
+      }
+    }
+    if (packedSomething)
+      module->setAttr("tfc.pack_version",
+                      IntegerAttr::get(IntegerType::get(&getContext(), 32),
+                                       TFC_PACK_VERSION));
+  }
+};
+
+} // namespace
