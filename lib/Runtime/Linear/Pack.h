@@ -13,7 +13,16 @@
 //
 // Gated MLPs: the compiler concatenates gate and up columns in the order
 // gatedColumnOrder() gives and packs the [k, 2h] matrix with
-// TFC_PACK_FLAG_GATED; the kernel's epilogue then pairs panel halves.
+// TFC_PACK_FLAG_GATED; the kernel's epilogue then pairs panel halves. A
+// panel of width w (P, or 2h - (ceil(2h/P) - 1) P for the last one when P
+// does not divide 2h) holds w/2 gate columns then the w/2 up columns of the
+// same range; output column j is panel j / (P/2), position j % (P/2).
+//
+// W4 nibble order: byte c (c < 16) of a panel row holds column c of the
+// panel in its low nibble and column c + 16 in its high nibble, so that
+// `b & 15` and `b >> 4` of 16 bytes are the panel's two 16-column halves
+// (one zmm each after widening; on AVX2, bytes 0-7 / 8-15 give the four
+// 8-column quarters).
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_RUNTIME_LINEAR_PACK_H
@@ -52,7 +61,14 @@ std::vector<int64_t> gatedColumnOrder(int64_t h, uint32_t panel);
 /// naming what is wrong.
 bool validate(const void *blob, uint64_t bytes, std::string &err);
 
-/// Writes the header for `format` (every offset from layoutOf).
+/// "f32", "bf16", "s8", "w8", "w4", "sparse" (>= TFC_PACK_SPARSE_FIRST) or
+/// "unknown": for messages.
+const char *formatName(uint32_t format);
+
+/// Writes the header for `format` (every offset from layoutOf) into a
+/// buffer of at least layout.total bytes, after zeroing all of them (so
+/// padding reads as zero and a blob's bytes depend only on its contents):
+/// packers call it first, then fill their sections.
 bool writeHeader(uint32_t format, int64_t k, int64_t n, int64_t group,
                  uint32_t flags, void *dst, uint64_t dstBytes,
                  std::string &err);

@@ -1,0 +1,209 @@
+//===- FormatF32Avx2.cpp - TFC_PACK_F32 on AVX2 + FMA ---------------------===//
+//
+// The layout is the AVX-512 one (panels of 32 columns); this kernel reads a
+// half panel at a time: a 6 x 16 micro-tile (12 ymm accumulators + 2 of B
+// + 1 broadcast = 15 of 16 registers, the GEMM's Haswell/Zen shape) whose
+// B rows sit 32 floats apart. Each half row is one 64-byte cache line, so
+// the two halves of a panel use every byte they bring in.
+//
+// Few rows: 1 or 2 rows take the whole panel per step (4 ymm per row; one
+// row with two accumulator sets along k, 8 independent FMA chains for the
+// 2 FMA pipes x 4 cycles of Zen 3); 3-6 rows use the 6 x 16 tile on both
+// halves in turn (the second half reads the panel's other lines, already
+// in L1/L2 by the adjacent-line prefetch).
+//
+//===----------------------------------------------------------------------===//
+
+#include "LinearInternal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TFC_AVX2 __attribute__((target("avx2,fma")))
+
+namespace tfcrt {
+namespace linear {
+namespace {
+
+constexpr int kMR = 6;
+constexpr int kP = 32;
+constexpr int64_t kKC = 384;
+
+thread_local GrowBuffer packedRows;
+
+/// out[i][0..16) (+)= sum_kk ap[kk * lda + i] * bp[kk * 32 + 0..16), i < R.
+template <int R>
+TFC_AVX2 void tileHalf(int64_t kc, const float *ap, int64_t lda,
+                       const float *bp, float *out, int64_t ldo,
+                       bool accumulate) {
+  __m256 acc[R][2];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+    acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const __m256 b0 = _mm256_load_ps(bp + kk * kP);
+    const __m256 b1 = _mm256_load_ps(bp + kk * kP + 8);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const __m256 av = _mm256_broadcast_ss(ap + kk * lda + i);
+      acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+    float *o = out + i * ldo;
+    __m256 s0 = acc[i][0], s1 = acc[i][1];
+    if (accumulate) {
+      s0 = _mm256_add_ps(s0, _mm256_loadu_ps(o));
+      s1 = _mm256_add_ps(s1, _mm256_loadu_ps(o + 8));
+    }
+    _mm256_storeu_ps(o, s0);
+    _mm256_storeu_ps(o + 8, s1);
+  }
+}
+
+/// The whole panel for R (1 or 2) rows; U accumulator sets along k.
+template <int R>
+TFC_AVX2 void tileFull(int64_t kc, const float *ap, int64_t lda,
+                       const float *bp, float *out, int64_t ldo) {
+  constexpr int U = R == 1 ? 2 : 1;
+  __m256 acc[U][R][4];
+#pragma GCC unroll 2
+  for (int u = 0; u < U; ++u)
+#pragma GCC unroll 2
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v)
+        acc[u][i][v] = _mm256_setzero_ps();
+  int64_t kk = 0;
+  for (; kk + U <= kc; kk += U) {
+#pragma GCC unroll 2
+    for (int u = 0; u < U; ++u) {
+      __m256 b[4];
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v)
+        b[v] = _mm256_load_ps(bp + (kk + u) * kP + 8 * v);
+#pragma GCC unroll 2
+      for (int i = 0; i < R; ++i) {
+        const __m256 av = _mm256_broadcast_ss(ap + (kk + u) * lda + i);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; ++v)
+          acc[u][i][v] = _mm256_fmadd_ps(av, b[v], acc[u][i][v]);
+      }
+    }
+  }
+  for (; kk < kc; ++kk) {
+#pragma GCC unroll 2
+    for (int i = 0; i < R; ++i) {
+      const __m256 av = _mm256_broadcast_ss(ap + kk * lda + i);
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v)
+        acc[0][i][v] = _mm256_fmadd_ps(
+            av, _mm256_load_ps(bp + kk * kP + 8 * v), acc[0][i][v]);
+    }
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) {
+      __m256 s = acc[0][i][v];
+      if (U > 1)
+        s = _mm256_add_ps(s, acc[U - 1][i][v]);
+      _mm256_storeu_ps(out + i * ldo + 8 * v, s);
+    }
+}
+
+using HalfFn = void (*)(int64_t, const float *, int64_t, const float *,
+                        float *, int64_t, bool);
+constexpr HalfFn kHalves[kMR] = {&tileHalf<1>, &tileHalf<2>, &tileHalf<3>,
+                                 &tileHalf<4>, &tileHalf<5>, &tileHalf<6>};
+
+/// Rows [i0, i0 + rows) x k range [pc, pc + kc) of x into micro-panels of
+/// kMR rows, [kc][lda] each.
+void packRows(const Rows &x, int64_t i0, int64_t rows, int64_t pc, int64_t kc,
+              int64_t lda, float *dst) {
+  for (int64_t r0 = 0; r0 < rows; r0 += kMR) {
+    const int64_t r = rows - r0 < kMR ? rows - r0 : kMR;
+    float *d = dst + r0 * kc;
+    for (int64_t i = 0; i < r; ++i) {
+      const float *s = x.x + (i0 + r0 + i) * x.sm + pc * x.sk;
+      if (x.sk == 1)
+        for (int64_t kk = 0; kk < kc; ++kk)
+          d[kk * lda + i] = s[kk];
+      else
+        for (int64_t kk = 0; kk < kc; ++kk)
+          d[kk * lda + i] = s[kk * x.sk];
+    }
+  }
+}
+
+TFC_AVX2 void compute(const tfc_pack_header &h, const Rows &x,
+                      const void * /*scratch*/, int64_t i0, int64_t i1,
+                      int64_t p0, int64_t p1, float *out, int64_t ldo) {
+  const float *w = reinterpret_cast<const float *>(
+      reinterpret_cast<const char *>(&h) + h.data_offset);
+  const int64_t k = h.k, rows = i1 - i0;
+  if (rows <= kMR) {
+    float *ap = static_cast<float *>(
+        packedRows.get(static_cast<size_t>(rows * k) * sizeof(float)));
+    if (!ap)
+      return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+    packRows(x, i0, rows, 0, k, rows, ap);
+    for (int64_t q = p0; q < p1; ++q) {
+      const float *b = w + q * k * kP;
+      float *o = out + (q - p0) * kP;
+      if (rows == 1) {
+        tileFull<1>(k, ap, 1, b, o, ldo);
+      } else if (rows == 2) {
+        tileFull<2>(k, ap, 2, b, o, ldo);
+      } else {
+        kHalves[rows - 1](k, ap, rows, b, o, ldo, false);
+        kHalves[rows - 1](k, ap, rows, b + 16, o + 16, ldo, false);
+      }
+    }
+    return;
+  }
+  const int64_t kBlocks = (k + kKC - 1) / kKC;
+  const int64_t kcMax = (k + kBlocks - 1) / kBlocks;
+  const int64_t panels = (rows + kMR - 1) / kMR;
+  float *ap = static_cast<float *>(packedRows.get(
+      static_cast<size_t>(panels * kMR * kcMax) * sizeof(float)));
+  if (!ap)
+    return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+  for (int64_t pc = 0; pc < k; pc += kcMax) {
+    const int64_t kc = k - pc < kcMax ? k - pc : kcMax;
+    packRows(x, i0, rows, pc, kc, kMR, ap);
+    for (int64_t r0 = 0; r0 < rows; r0 += kMR) {
+      const int64_t r = rows - r0 < kMR ? rows - r0 : kMR;
+      const HalfFn fn = kHalves[r - 1];
+      const float *a = ap + r0 * kc;
+      for (int64_t q = p0; q < p1; ++q) {
+        const float *b = w + (q * k + pc) * kP;
+        float *o = out + r0 * ldo + (q - p0) * kP;
+        fn(kc, a, kMR, b, o, ldo, pc > 0);
+        fn(kc, a, kMR, b + 16, o + 16, ldo, pc > 0);
+      }
+    }
+  }
+}
+
+constexpr FormatImpl kImpl = {nullptr, nullptr, &compute, 16 * kMR,
+                              "f32-avx2"};
+
+} // namespace
+
+const FormatImpl *f32Avx2() { return &kImpl; }
+
+} // namespace linear
+} // namespace tfcrt
+
+#else
+
+namespace tfcrt {
+namespace linear {
+const FormatImpl *f32Avx2() { return nullptr; }
+} // namespace linear
+} // namespace tfcrt
+
+#endif

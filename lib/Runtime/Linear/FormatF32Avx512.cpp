@@ -1,0 +1,181 @@
+//===- FormatF32Avx512.cpp - TFC_PACK_F32 on AVX-512 ----------------------===//
+//
+// B is the packed weight itself: panel q, rows [pc, pc + kc) is a
+// contiguous [kc][32] block, exactly the B micro-panel of the 14 x 32 GEMM
+// micro-kernel (Gemm/KernelsAvx512.cpp), so nothing of W is packed per
+// call; only the rows of x are (into [kc][R] micro-panels, R <= 14).
+//
+// Few rows (<= 14, decode): one micro-panel of all rows over the whole of
+// k, panels in turn: each panel streams from memory once, contiguously.
+// With 1-4 rows the tile keeps 2-4 independent accumulator sets along k,
+// so that weights already in L2/L3 are not bound by the FMA latency.
+// Many rows: Goto-style, k blocked (KC), the x micro-panel in L1 and the
+// B slices of the task's panels streaming from L2.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../Gemm/Gemm.h"
+#include "LinearInternal.h"
+
+#if defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 reports its own _mm512_undefined_* seeds (see Gemm/KernelsAvx512).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#define TFC_AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+namespace tfcrt {
+namespace linear {
+namespace {
+
+constexpr int kMR = 14;
+constexpr int kP = 32;
+constexpr int64_t kKC = 384;
+
+thread_local GrowBuffer packedRows;
+
+/// U sets of accumulators along k for R rows (<= 24 zmm in all).
+template <int R> constexpr int unrollFor() {
+  return R == 1 ? 4 : R <= 4 ? 2 : 1;
+}
+
+/// out[i][0..32) (+)= sum_kk ap[kk * lda + i] * bp[kk * 32 + 0..32), i < R.
+template <int R>
+TFC_AVX512 void tile(int64_t kc, const float *ap, int64_t lda,
+                     const float *bp, float *out, int64_t ldo,
+                     bool accumulate) {
+  constexpr int U = unrollFor<R>();
+  __m512 acc[U][R][2];
+#pragma GCC unroll 4
+  for (int u = 0; u < U; ++u)
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i)
+      acc[u][i][0] = acc[u][i][1] = _mm512_setzero_ps();
+  int64_t kk = 0;
+  for (; kk + U <= kc; kk += U) {
+#pragma GCC unroll 4
+    for (int u = 0; u < U; ++u) {
+      const __m512 b0 = _mm512_load_ps(bp + (kk + u) * kP);
+      const __m512 b1 = _mm512_load_ps(bp + (kk + u) * kP + 16);
+      const float *a = ap + (kk + u) * lda;
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        const __m512 av = _mm512_set1_ps(a[i]);
+        acc[u][i][0] = _mm512_fmadd_ps(av, b0, acc[u][i][0]);
+        acc[u][i][1] = _mm512_fmadd_ps(av, b1, acc[u][i][1]);
+      }
+    }
+  }
+  for (; kk < kc; ++kk) {
+    const __m512 b0 = _mm512_load_ps(bp + kk * kP);
+    const __m512 b1 = _mm512_load_ps(bp + kk * kP + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const __m512 av = _mm512_set1_ps(ap[kk * lda + i]);
+      acc[0][i][0] = _mm512_fmadd_ps(av, b0, acc[0][i][0]);
+      acc[0][i][1] = _mm512_fmadd_ps(av, b1, acc[0][i][1]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    __m512 s0 = acc[0][i][0], s1 = acc[0][i][1];
+#pragma GCC unroll 4
+    for (int u = 1; u < U; ++u) {
+      s0 = _mm512_add_ps(s0, acc[u][i][0]);
+      s1 = _mm512_add_ps(s1, acc[u][i][1]);
+    }
+    float *o = out + i * ldo;
+    if (accumulate) {
+      s0 = _mm512_add_ps(s0, _mm512_loadu_ps(o));
+      s1 = _mm512_add_ps(s1, _mm512_loadu_ps(o + 16));
+    }
+    _mm512_storeu_ps(o, s0);
+    _mm512_storeu_ps(o + 16, s1);
+  }
+}
+
+using TileFn = void (*)(int64_t, const float *, int64_t, const float *,
+                        float *, int64_t, bool);
+constexpr TileFn kTiles[kMR] = {
+    &tile<1>, &tile<2>,  &tile<3>,  &tile<4>,  &tile<5>,  &tile<6>,  &tile<7>,
+    &tile<8>, &tile<9>, &tile<10>, &tile<11>, &tile<12>, &tile<13>, &tile<14>};
+
+/// Rows [i0, i0 + rows) x k range [pc, pc + kc) of x into micro-panels of
+/// kMR rows, [kc][lda] each (lda = kMR, or rows when rows <= kMR).
+void packRows(const Rows &x, int64_t i0, int64_t rows, int64_t pc, int64_t kc,
+              int64_t lda, float *dst) {
+  if (lda == kMR && x.sk == 1 &&
+      gemm::kernelsAvx512().packA(x.x + i0 * x.sm + pc, x.sm, 1, rows, kc,
+                                  dst))
+    return;
+  for (int64_t r0 = 0; r0 < rows; r0 += kMR) {
+    const int64_t r = rows - r0 < kMR ? rows - r0 : kMR;
+    float *d = dst + r0 * kc;
+    for (int64_t i = 0; i < r; ++i) {
+      const float *s = x.x + (i0 + r0 + i) * x.sm + pc * x.sk;
+      for (int64_t kk = 0; kk < kc; ++kk)
+        d[kk * lda + i] = s[kk * x.sk];
+    }
+  }
+}
+
+TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
+                        const void * /*scratch*/, int64_t i0, int64_t i1,
+                        int64_t p0, int64_t p1, float *out, int64_t ldo) {
+  const float *w = reinterpret_cast<const float *>(
+      reinterpret_cast<const char *>(&h) + h.data_offset);
+  const int64_t k = h.k, rows = i1 - i0;
+  if (rows <= kMR) {
+    float *ap = static_cast<float *>(
+        packedRows.get(static_cast<size_t>(rows * k) * sizeof(float)));
+    if (!ap)
+      return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+    packRows(x, i0, rows, 0, k, rows, ap);
+    const TileFn fn = kTiles[rows - 1];
+    for (int64_t q = p0; q < p1; ++q)
+      fn(k, ap, rows, w + q * k * kP, out + (q - p0) * kP, ldo, false);
+    return;
+  }
+  const int64_t kBlocks = (k + kKC - 1) / kKC;
+  const int64_t kcMax = (k + kBlocks - 1) / kBlocks;
+  const int64_t panels = (rows + kMR - 1) / kMR;
+  float *ap = static_cast<float *>(packedRows.get(
+      static_cast<size_t>(panels * kMR * kcMax) * sizeof(float)));
+  if (!ap)
+    return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+  for (int64_t pc = 0; pc < k; pc += kcMax) {
+    const int64_t kc = k - pc < kcMax ? k - pc : kcMax;
+    packRows(x, i0, rows, pc, kc, kMR, ap);
+    for (int64_t r0 = 0; r0 < rows; r0 += kMR) {
+      const int64_t r = rows - r0 < kMR ? rows - r0 : kMR;
+      const TileFn fn = kTiles[r - 1];
+      const float *a = ap + r0 * kc;
+      for (int64_t q = p0; q < p1; ++q)
+        fn(kc, a, kMR, w + (q * k + pc) * kP, out + r0 * ldo + (q - p0) * kP,
+           ldo, pc > 0);
+    }
+  }
+}
+
+constexpr FormatImpl kImpl = {nullptr, nullptr, &compute, 8 * kMR,
+                              "f32-avx512"};
+
+} // namespace
+
+const FormatImpl *f32Avx512() { return &kImpl; }
+
+} // namespace linear
+} // namespace tfcrt
+
+#else
+
+namespace tfcrt {
+namespace linear {
+const FormatImpl *f32Avx512() { return nullptr; }
+} // namespace linear
+} // namespace tfcrt
+
+#endif
