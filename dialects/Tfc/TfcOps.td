@@ -379,6 +379,8 @@ def Tfc_AttentionOp : Tfc_Op<"attention"> {
 }
 
 
+include "TfcQuantOps.td"
+
 //===----------------------------------------------------------------------===//
 // Parallelism ops (--tfc-partition; docs/DESIGN.md "Parallelism")
 //===----------------------------------------------------------------------===//

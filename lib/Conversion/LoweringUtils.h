@@ -71,6 +71,12 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value input, int64_t axis,
 /// tensors). Fails on any other op.
 LogicalResult lowerCommOp(OpBuilder &b, Operation *op);
 
+/// QuantToLinalg.cpp: the reference lowering of the quantization ops
+/// (tfc.quantize / dequantize / dynamic_quantize / qlinear / qgated_mlp /
+/// qembedding), replacing and erasing `op`.
+bool isQuantOp(Operation *op);
+LogicalResult lowerQuantOp(OpBuilder &b, Operation *op);
+
 } // namespace mlir::tfc::lowering
 
 #endif

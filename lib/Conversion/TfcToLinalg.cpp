@@ -605,7 +605,10 @@ struct TfcToLinalgPass : public tfc::impl::TfcToLinalgBase<TfcToLinalgPass> {
     OpBuilder b(&getContext());
     for (Operation *op : ops) {
       bool comm = isa<AllReduceOp, AllGatherOp, SendOp, RecvOp>(op);
-      if (failed(comm ? lowerCommOp(b, op) : lowerOp(b, op)))
+      LogicalResult r = comm               ? lowerCommOp(b, op)
+                        : isQuantOp(op)    ? lowerQuantOp(b, op)
+                                           : lowerOp(b, op);
+      if (failed(r))
         return signalPassFailure();
     }
   }
