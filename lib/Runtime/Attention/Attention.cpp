@@ -128,8 +128,8 @@ TileKind classify(const Params &p, int64_t p0, int64_t p1, int64_t j0,
   return all ? TileKind::Full : TileKind::Partial;
 }
 
-TileMask tileMask(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
-                  uint64_t *bits) {
+Tile tileMask(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
+              uint64_t *bits) {
   // Without skipping, classification is not trusted at all: every tile is
   // checked per element (what the equality test compares against).
   const TileKind kind =
@@ -137,9 +137,9 @@ TileMask tileMask(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
                              j0 + nk - 1)
                   : TileKind::Partial;
   if (kind == TileKind::Empty)
-    return TileMask::Skip;
+    return {TileMask::Skip, 0, 0};
   if (kind == TileKind::Full && !p.keep)
-    return TileMask::None;
+    return {TileMask::None, 0, nk};
   const int nq = static_cast<int>(rb.nq);
   const uint64_t rowMask = lowBits(nq);
   for (int64_t jj = 0; jj < nk; ++jj)
@@ -180,16 +180,20 @@ TileMask tileMask(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
     }
   }
   if (!p.skipTiles)
-    return TileMask::Bits;
+    return {TileMask::Bits, 0, nk};
   const uint64_t laneMask = lowBits(rb.lanes());
-  uint64_t any = 0, all = laneMask;
+  uint64_t all = laneMask;
+  int64_t lo = nk, hi = 0;
   for (int64_t jj = 0; jj < nk; ++jj) {
-    any |= bits[jj];
     all &= bits[jj];
+    if (bits[jj]) {
+      lo = std::min(lo, jj);
+      hi = jj + 1;
+    }
   }
-  if (!any)
-    return TileMask::Skip;
-  return all == laneMask ? TileMask::None : TileMask::Bits;
+  if (lo >= hi)
+    return {TileMask::Skip, 0, 0};
+  return {all == laneMask ? TileMask::None : TileMask::Bits, lo, hi};
 }
 
 bool visible(const Params &p, int64_t b, int64_t h, int64_t i, int64_t j) {
@@ -333,15 +337,17 @@ void run(const Params &p, const Kernels &ks) {
   chunks = p.t == 0 ? 1 : ceilDiv(p.t, chunkKeys);
 
   auto blockAt = [&](int64_t idx) {
-    // Later query blocks first: under causal masking they cost the most,
-    // and the pool hands tasks out in order.
+    // The query blocks of one (batch, kv head) run back to back, so its K/V
+    // stay in cache; later ones first: under causal masking they cost the
+    // most, and the pool hands tasks out in order, so the cheap ones fill
+    // the end.
     RowBlock rb;
+    const int64_t qb = qBlocks - 1 - idx % qBlocks;
+    idx /= qBlocks;
     const int64_t hb = idx % headBlocks;
     idx /= headBlocks;
     rb.g = idx % p.hkv;
-    idx /= p.hkv;
-    rb.b = idx % p.b;
-    const int64_t qb = qBlocks - 1 - idx / p.b;
+    rb.b = idx / p.hkv;
     rb.h0 = rb.g * group + hb * nh;
     rb.nh = std::min(nh, group - hb * nh);
     rb.i0 = qb * nq;

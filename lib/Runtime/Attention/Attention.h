@@ -99,10 +99,17 @@ enum class TileMask {
   None, // every lane sees every key: no per-element check
   Bits  // bits[jj] bit L: lane L sees key j0 + jj
 };
+struct Tile {
+  TileMask mask;
+  /// Only keys [j0 + lo, j0 + hi) need computing: the keys outside are
+  /// seen by no lane (a sink tile's non-sink keys, the keys of a window's
+  /// first tile before it, padding), and skipping them changes no bit.
+  int64_t lo, hi;
+};
 /// Classifies and, for a tile that needs it, fills bits[0..nk) (structure of
 /// a Partial tile and mask_keep). Lanes >= rb.lanes() are never set.
-TileMask tileMask(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
-                  uint64_t *bits);
+Tile tileMask(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
+              uint64_t *bits);
 
 /// Computes row block `rb` over keys [ja, jb) (ja a multiple of the level's
 /// key tile). partial == null: writes the normalized rows of out (0 for a

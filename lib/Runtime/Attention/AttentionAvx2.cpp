@@ -216,12 +216,16 @@ TFC_AVX2 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
   const float *vb = p.v + rb.b * p.vs[0] + rb.g * p.vs[1];
   const __m256 ninf = _mm256_set1_ps(-INFINITY), zero = _mm256_setzero_ps();
 
-  uint64_t bits[kMaxLanes];
-  for (int64_t j0 = ja; j0 < jb; j0 += kKeyTile) {
-    const int64_t nk = std::min<int64_t>(kKeyTile, jb - j0);
-    const TileMask tm = tileMask(p, rb, j0, nk, bits);
+  uint64_t tileBits[kMaxLanes];
+  for (int64_t t0 = ja; t0 < jb; t0 += kKeyTile) {
+    const Tile tile =
+        tileMask(p, rb, t0, std::min<int64_t>(kKeyTile, jb - t0), tileBits);
+    const TileMask tm = tile.mask;
     if (tm == TileMask::Skip)
       continue;
+    // Keys [j0, j0 + nk) of the tile; bits[jj] is key j0 + jj's.
+    const int64_t j0 = t0 + tile.lo, nk = tile.hi - tile.lo;
+    const uint64_t *bits = tileBits + tile.lo;
     for (int64_t jj = 0; jj < nk; jj += kQkKeys) {
       const int r = static_cast<int>(std::min<int64_t>(kQkKeys, nk - jj));
       qk[r - 1](qT, d, kb + (j0 + jj) * p.ks[2], p.ks[2], p.ks[3],
@@ -369,12 +373,16 @@ TFC_AVX2 void decode(const Params &p, const RowBlock &rb, int64_t ja,
   const __m256i dTail = tailMask(d % 8 == 0 ? 8 : d % 8);
   const __m256 ninf = _mm256_set1_ps(-INFINITY);
 
-  uint64_t bits[kMaxLanes];
-  for (int64_t j0 = ja; j0 < jb; j0 += kDecodeKeyTile) {
-    const int64_t nk = std::min<int64_t>(kDecodeKeyTile, jb - j0);
-    const TileMask tm = tileMask(p, rb, j0, nk, bits);
+  uint64_t tileBits[kMaxLanes];
+  for (int64_t t0 = ja; t0 < jb; t0 += kDecodeKeyTile) {
+    const Tile tile =
+        tileMask(p, rb, t0, std::min<int64_t>(kDecodeKeyTile, jb - t0), tileBits);
+    const TileMask tm = tile.mask;
     if (tm == TileMask::Skip)
       continue;
+    // Keys [j0, j0 + nk) of the tile; bits[jj] is key j0 + jj's.
+    const int64_t j0 = t0 + tile.lo, nk = tile.hi - tile.lo;
+    const uint64_t *bits = tileBits + tile.lo;
     for (int r = 0; r < R; ++r) {
       const float *qr = qb + r * dp;
       float *sr = sc + r * kDecodeKeyTile;

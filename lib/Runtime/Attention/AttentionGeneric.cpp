@@ -50,12 +50,16 @@ void block(const Params &p, const RowBlock &rb, int64_t ja, int64_t jb,
   const float *kb = p.k + rb.b * p.ks[0] + rb.g * p.ks[1];
   const float *vb = p.v + rb.b * p.vs[0] + rb.g * p.vs[1];
 
-  uint64_t bits[kMaxLanes];
-  for (int64_t j0 = ja; j0 < jb; j0 += kKeyTile) {
-    const int64_t nk = std::min<int64_t>(kKeyTile, jb - j0);
-    const TileMask tm = tileMask(p, rb, j0, nk, bits);
+  uint64_t tileBits[kMaxLanes];
+  for (int64_t t0 = ja; t0 < jb; t0 += kKeyTile) {
+    const Tile tile =
+        tileMask(p, rb, t0, std::min<int64_t>(kKeyTile, jb - t0), tileBits);
+    const TileMask tm = tile.mask;
     if (tm == TileMask::Skip)
       continue;
+    // Keys [j0, j0 + nk) of the tile; bits[jj] is key j0 + jj's.
+    const int64_t j0 = t0 + tile.lo, nk = tile.hi - tile.lo;
+    const uint64_t *bits = tileBits + tile.lo;
     // Scores [nk][W], masked.
     for (int64_t jj = 0; jj < nk; ++jj) {
       const int64_t j = j0 + jj;
