@@ -3,16 +3,15 @@
 // Built with -DTFC_BUILD_BENCH=ON (target tfcrt-attention-bench); not run by
 // ctest.
 //   tfcrt-attention-bench [--threads 1,2] [--isa all|generic|avx2|avx512]
-//                         [--ms T] [--naive] [CASE ...]
+//                         [--ms T] [--no-mat] [--naive] [CASE ...]
 // For each case and thread count it times
 //   - the blocked kernel of each ISA level (attn::run, called directly);
-//   - "materialized": what the reference lowering (tfc --no-kernels) does,
-//     rebuilt here from the runtime's own pieces: kv heads repeated to hq
-//     (copy), K transposed (copy), S = Q K^T with the runtime GEMM (what
+//   - "materialized" (unless --no-mat): the steps of the reference lowering
+//     rebuilt from the runtime's own pieces: kv heads repeated to hq (copy),
+//     K transposed (copy), S = Q K^T with the runtime GEMM (what
 //     tfc-linalg-to-kernels calls), one pass scale + masks, softmax as three
-//     passes (max, exp + sum, divide), O = P V with the GEMM. The generated
-//     loops of the real lowering are no faster than these C++ loops, so
-//     this is an optimistic estimate of its cost;
+//     passes (max, exp + sum, divide), O = P V with the GEMM. A model of the
+//     real thing, which attention_ref_bench.py times (compiled by tfc);
 //   - with --naive, attn::naive (double precision, one thread; one call).
 // GFLOP/s count 2 (d + dv) flops per visible (query, key) pair, i.e. the
 // useful work: a causal case counts half the square.
@@ -241,7 +240,7 @@ int main(int argc, char **argv) {
   std::vector<isa::Level> levels = {isa::Level::Generic, isa::Level::Avx2,
                                     isa::Level::Avx512};
   double minMs = 300;
-  bool withNaive = false;
+  bool withNaive = false, withMat = true;
   std::vector<std::string> names;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -265,6 +264,8 @@ int main(int argc, char **argv) {
       }
     } else if (a == "--ms" && i + 1 < argc) {
       minMs = std::atof(argv[++i]);
+    } else if (a == "--no-mat") {
+      withMat = false;
     } else if (a == "--naive") {
       withNaive = true;
     } else if (a.rfind("--", 0) == 0) {
@@ -287,11 +288,14 @@ int main(int argc, char **argv) {
     const double flops = data.visiblePairs * 2.0 * (2 * c.d);
     for (int th : threads) {
       tfc_set_num_threads(th);
-      Materialized mat;
-      const Timing matMs = timeMs([&] { mat(data.p); }, minMs);
-      std::printf("%-20s %-13s %3d %9.3f %9.3f %8.1f %8s\n", c.name,
-                  "materialized", th, matMs.best, matMs.median,
-                  flops / matMs.best / 1e6, "1.00");
+      Timing matMs = {0, 0};
+      if (withMat) {
+        Materialized mat;
+        matMs = timeMs([&] { mat(data.p); }, minMs);
+        std::printf("%-20s %-13s %3d %9.3f %9.3f %8.1f %8s\n", c.name,
+                    "materialized", th, matMs.best, matMs.median,
+                    flops / matMs.best / 1e6, "1.00");
+      }
       for (isa::Level l : levels) {
         if (!isa::supported(l))
           continue;
@@ -299,9 +303,12 @@ int main(int argc, char **argv) {
                             : l == isa::Level::Avx2 ? kernelsAvx2()
                                                     : kernelsGeneric();
         const Timing ms = timeMs([&] { run(data.p, ks); }, minMs);
-        std::printf("%-20s %-13s %3d %9.3f %9.3f %8.1f %7.2fx\n", c.name,
+        char ratio[32] = "-";
+        if (withMat)
+          std::snprintf(ratio, sizeof(ratio), "%.2fx", matMs.best / ms.best);
+        std::printf("%-20s %-13s %3d %9.3f %9.3f %8.1f %8s\n", c.name,
                     ks.name, th, ms.best, ms.median, flops / ms.best / 1e6,
-                    matMs.best / ms.best);
+                    ratio);
       }
       std::fflush(stdout);
     }

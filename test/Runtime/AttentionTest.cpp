@@ -57,6 +57,7 @@ struct Case {
   bool fullyPadded = false; // Pad: the last batch item keeps no key
   bool strided = false;     // views inside larger buffers, BSHD q / out
   bool kTransposed = false; // k stored [b, hkv, d, t] (d stride != 1)
+  bool qoTransposed = false; // q, out stored [b, h, d, s] (ditto)
   float scaleMul = 1.0f;    // sharper softmax
 
   std::string str() const {
@@ -64,12 +65,12 @@ struct Case {
     std::snprintf(buf, sizeof(buf),
                   "b %lld hq %lld hkv %lld s %lld t %lld d %lld dv %lld causal "
                   "%d window %lld sinks %lld block %lld layout %lld keep %d add "
-                  "%d padded %d strided %d kT %d scale x%g seed %u",
+                  "%d padded %d strided %d kT %d qoT %d scale x%g seed %u",
                   (long long)b, (long long)hq, (long long)hkv, (long long)s,
                   (long long)t, (long long)d, (long long)(dv ? dv : d), causal,
                   (long long)window, (long long)sinks, (long long)block,
                   (long long)layoutBlock, (int)keep, (int)add, fullyPadded,
-                  strided, kTransposed, scaleMul, testSeed());
+                  strided, kTransposed, qoTransposed, scaleMul, testSeed());
     return buf;
   }
 };
@@ -105,8 +106,16 @@ struct Problem {
     p.t = c.t;
     p.d = c.d;
     p.dv = dv;
-    // q: contiguous [b, hq, s, d], or [b, s, hq, d + 3] (BSHD, padded).
-    if (c.strided) {
+    // q: contiguous [b, hq, s, d], [b, s, hq, d + 3] (BSHD, padded) or
+    // [b, hq, d, s].
+    if (c.qoTransposed) {
+      q.resize(c.b * c.hq * c.s * c.d);
+      p.q = q.data();
+      p.qs[0] = c.hq * c.s * c.d;
+      p.qs[1] = c.s * c.d;
+      p.qs[2] = 1;
+      p.qs[3] = c.s;
+    } else if (c.strided) {
       const int64_t ld = c.d + 3;
       q.resize(7 + c.b * c.s * c.hq * ld);
       p.q = q.data() + 7;
@@ -159,8 +168,14 @@ struct Problem {
     p.vs[3] = 1;
     for (int64_t i = 0; i < c.b * c.hkv * vLen * dv; ++i)
       vmax = std::max(vmax, std::fabs(p.v[i]));
-    // out: contiguous, or [b, s, hq, dv + 2] with an offset.
-    if (c.strided) {
+    // out: contiguous, [b, s, hq, dv + 2] with an offset, or [b, hq, dv, s].
+    if (c.qoTransposed) {
+      out.assign(c.b * c.hq * c.s * dv, kSentinel);
+      p.os[0] = c.hq * c.s * dv;
+      p.os[1] = c.s * dv;
+      p.os[2] = 1;
+      p.os[3] = c.s;
+    } else if (c.strided) {
       const int64_t ld = dv + 2;
       outOffset = 3;
       out.assign(outOffset + c.b * c.s * c.hq * ld, kSentinel);
@@ -489,6 +504,13 @@ TEST_P(AttentionTest, StridedViews) {
   c.kTransposed = true; // no unit stride along d: prefill blocks only
   checkCase(c);
   c.s = 1;
+  checkCase(c);
+  c.kTransposed = false;
+  c.strided = false;
+  c.qoTransposed = true; // q and out with a non-unit stride along d
+  c.s = 21;
+  checkCase(c);
+  c.s = 2;
   checkCase(c);
 }
 

@@ -164,6 +164,95 @@ template <int V, bool U> constexpr QkFn Tables<V, U>::qk[kQkKeys];
 template <int V, bool U> constexpr PvFn Tables<V, U>::pv[kPvCols];
 static_assert(kQkKeys == 6 && kPvCols == 6, "update Tables");
 
+/// r[i] := column i of the 8 x 8 matrix whose rows are r[0..8).
+TFC_AVX2 inline void transpose8(__m256 *r) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int g = 0; g < 2; ++g) {
+    u[4 * g] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+    u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+    u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+    u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+  }
+  for (int m = 0; m < 4; ++m) {
+    r[m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x20);
+    r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
+  }
+}
+
+inline const float *qRow(const Params &p, const RowBlock &rb, int L) {
+  if (L >= rb.lanes())
+    return nullptr;
+  return p.q + rb.b * p.qs[0] + (rb.h0 + L / rb.nq) * p.qs[1] +
+         (rb.i0 + L % rb.nq) * p.qs[2];
+}
+
+/// qT[c][8x + L] = scale * q[lane 8x + L][c]; lanes past rb.lanes() are 0.
+TFC_AVX2 void packQ(const Params &p, const RowBlock &rb, int V, float *qT) {
+  const int64_t d = p.d;
+  if (p.qs[3] != 1) {
+    for (int L = 0; L < 8 * V; ++L) {
+      const float *qr = qRow(p, rb, L);
+      for (int64_t c = 0; c < d; ++c)
+        qT[c * kLanes + L] = qr ? p.scale * qr[c * p.qs[3]] : 0.0f;
+    }
+    return;
+  }
+  const __m256 scale = _mm256_set1_ps(p.scale);
+  for (int x = 0; x < V; ++x) {
+    const float *rows[8];
+    for (int L = 0; L < 8; ++L)
+      rows[L] = qRow(p, rb, 8 * x + L);
+    for (int64_t c0 = 0; c0 < d; c0 += 8) {
+      const __m256i mk = tailMask(d - c0);
+      __m256 r[8];
+      for (int L = 0; L < 8; ++L)
+        r[L] = rows[L] ? _mm256_maskload_ps(rows[L] + c0, mk)
+                       : _mm256_setzero_ps();
+      transpose8(r);
+      for (int64_t cc = 0; cc < 8 && c0 + cc < d; ++cc)
+        _mm256_store_ps(qT + (c0 + cc) * kLanes + 8 * x,
+                        _mm256_mul_ps(r[cc], scale));
+    }
+  }
+}
+
+/// out[lane L] = O^T[:, L] / l[L] (0 where l is 0); unit column stride.
+TFC_AVX2 void storeOut(const Params &p, const RowBlock &rb, int V,
+                       const float *oT, const float *l) {
+  const int lanes = rb.lanes();
+  const int64_t dv = p.dv;
+  for (int x = 0; x < V; ++x) {
+    float *rows[8];
+    float inv[8];
+    for (int L = 0; L < 8; ++L) {
+      const int lane = 8 * x + L;
+      rows[L] = lane < lanes ? p.out + rb.b * p.os[0] +
+                                   (rb.h0 + lane / rb.nq) * p.os[1] +
+                                   (rb.i0 + lane % rb.nq) * p.os[2]
+                             : nullptr;
+      inv[L] = lane < lanes && l[lane] != 0.0f ? 1.0f / l[lane] : 0.0f;
+    }
+    for (int64_t c0 = 0; c0 < dv; c0 += 8) {
+      const __m256i mk = tailMask(dv - c0);
+      __m256 r[8];
+      for (int cc = 0; cc < 8; ++cc)
+        r[cc] = c0 + cc < dv ? _mm256_load_ps(oT + (c0 + cc) * kLanes + 8 * x)
+                             : _mm256_setzero_ps();
+      transpose8(r);
+      for (int L = 0; L < 8; ++L)
+        if (rows[L])
+          _mm256_maskstore_ps(rows[L] + c0, mk,
+                              inv[L] == 0.0f
+                                  ? _mm256_setzero_ps()
+                                  : _mm256_mul_ps(r[L], _mm256_set1_ps(inv[L])));
+    }
+  }
+}
+
 template <int V>
 TFC_AVX2 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
                           int64_t jb, const Partial *partial) {
@@ -175,18 +264,10 @@ TFC_AVX2 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
   float *mOut = sT + kKeyTile * kLanes; // [16]
   float *lOut = mOut + kLanes;          // [16]
 
-  for (int L = 0; L < kLanes; ++L) {
-    if (L >= lanes) {
-      for (int64_t c = 0; c < d; ++c)
-        qT[c * kLanes + L] = 0.0f;
-      continue;
-    }
-    const float *qr = p.q + rb.b * p.qs[0] + (rb.h0 + L / rb.nq) * p.qs[1] +
-                      (rb.i0 + L % rb.nq) * p.qs[2];
-    for (int64_t c = 0; c < d; ++c)
-      qT[c * kLanes + L] = p.scale * qr[c * p.qs[3]];
-  }
-  std::fill(oT, oT + dv * kLanes, 0.0f);
+  packQ(p, rb, V, qT);
+  for (int64_t c = 0; c < dv; ++c)
+    for (int x = 0; x < V; ++x)
+      _mm256_store_ps(oT + c * kLanes + 8 * x, _mm256_setzero_ps());
   __m256 m[V], l[V];
   for (int x = 0; x < V; ++x) {
     m[x] = _mm256_set1_ps(-INFINITY);
@@ -292,7 +373,10 @@ TFC_AVX2 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     _mm256_store_ps(mOut + 8 * x, m[x]);
     _mm256_store_ps(lOut + 8 * x, l[x]);
   }
-  finishBlock(p, rb, mOut, lOut, oT, 1, kLanes, partial);
+  if (!partial && p.os[3] == 1)
+    storeOut(p, rb, V, oT, lOut);
+  else
+    finishBlock(p, rb, mOut, lOut, oT, 1, kLanes, partial);
 }
 
 TFC_AVX2 void prefill(const Params &p, const RowBlock &rb, int64_t ja,

@@ -173,6 +173,109 @@ TFC_AVX512 inline __m512 addVector(const float *base, int64_t j, int64_t sj,
   return shared ? _mm512_set1_ps(*at) : _mm512_i32gather_ps(off, at, 4);
 }
 
+/// r[i] := column i of the 16 x 16 matrix whose rows are r[0..16).
+TFC_AVX512 inline void transpose16(__m512 *r) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4g + m]: per 128-bit lane k, column 4k + m of rows 4g..4g+3.
+  for (int g = 0; g < 4; ++g) {
+    const __m512d a = _mm512_castps_pd(t[4 * g]),
+                  b = _mm512_castps_pd(t[4 * g + 2]),
+                  c = _mm512_castps_pd(t[4 * g + 1]),
+                  d = _mm512_castps_pd(t[4 * g + 3]);
+    u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+    u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+    u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+  }
+  for (int m = 0; m < 4; ++m) {
+    const __m512 v0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88),
+                 w0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD),
+                 v1 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88),
+                 w1 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
+    r[m] = _mm512_shuffle_f32x4(v0, v1, 0x88);
+    r[8 + m] = _mm512_shuffle_f32x4(v0, v1, 0xDD);
+    r[4 + m] = _mm512_shuffle_f32x4(w0, w1, 0x88);
+    r[12 + m] = _mm512_shuffle_f32x4(w0, w1, 0xDD);
+  }
+}
+
+/// q row of lane L (lanes of rb; null past them).
+inline const float *qRow(const Params &p, const RowBlock &rb, int L) {
+  if (L >= rb.lanes())
+    return nullptr;
+  return p.q + rb.b * p.qs[0] + (rb.h0 + L / rb.nq) * p.qs[1] +
+         (rb.i0 + L % rb.nq) * p.qs[2];
+}
+
+/// qT[c][16x + L] = scale * q[lane 16x + L][c] for the V lane groups; lanes
+/// past rb.lanes() are 0.
+TFC_AVX512 void packQ(const Params &p, const RowBlock &rb, int V, float *qT) {
+  const int64_t d = p.d;
+  if (p.qs[3] != 1) {
+    for (int L = 0; L < 16 * V; ++L) {
+      const float *qr = qRow(p, rb, L);
+      for (int64_t c = 0; c < d; ++c)
+        qT[c * kLanes + L] = qr ? p.scale * qr[c * p.qs[3]] : 0.0f;
+    }
+    return;
+  }
+  const __m512 scale = _mm512_set1_ps(p.scale);
+  for (int x = 0; x < V; ++x) {
+    const float *rows[16];
+    for (int L = 0; L < 16; ++L)
+      rows[L] = qRow(p, rb, 16 * x + L);
+    for (int64_t c0 = 0; c0 < d; c0 += 16) {
+      const __mmask16 mk = tailMask(d - c0);
+      __m512 r[16];
+      for (int L = 0; L < 16; ++L)
+        r[L] = rows[L] ? _mm512_maskz_loadu_ps(mk, rows[L] + c0)
+                       : _mm512_setzero_ps();
+      transpose16(r);
+      for (int64_t cc = 0; cc < 16 && c0 + cc < d; ++cc)
+        _mm512_store_ps(qT + (c0 + cc) * kLanes + 16 * x,
+                        _mm512_mul_ps(r[cc], scale));
+    }
+  }
+}
+
+/// out[lane L] = O^T[:, L] / l[L] (0 where l is 0); needs unit column
+/// stride in out.
+TFC_AVX512 void storeOut(const Params &p, const RowBlock &rb, int V,
+                         const float *oT, const float *l) {
+  const int lanes = rb.lanes();
+  const int64_t dv = p.dv;
+  for (int x = 0; x < V; ++x) {
+    float *rows[16];
+    float inv[16];
+    for (int L = 0; L < 16; ++L) {
+      const int lane = 16 * x + L;
+      rows[L] = lane < lanes ? p.out + rb.b * p.os[0] +
+                                   (rb.h0 + lane / rb.nq) * p.os[1] +
+                                   (rb.i0 + lane % rb.nq) * p.os[2]
+                             : nullptr;
+      inv[L] = lane < lanes && l[lane] != 0.0f ? 1.0f / l[lane] : 0.0f;
+    }
+    for (int64_t c0 = 0; c0 < dv; c0 += 16) {
+      const __mmask16 mk = tailMask(dv - c0);
+      __m512 r[16];
+      for (int cc = 0; cc < 16; ++cc)
+        r[cc] = c0 + cc < dv ? _mm512_load_ps(oT + (c0 + cc) * kLanes + 16 * x)
+                             : _mm512_setzero_ps();
+      transpose16(r);
+      for (int L = 0; L < 16; ++L)
+        if (rows[L])
+          _mm512_mask_storeu_ps(rows[L] + c0, mk,
+                                inv[L] == 0.0f
+                                    ? _mm512_setzero_ps()
+                                    : _mm512_mul_ps(r[L], _mm512_set1_ps(inv[L])));
+    }
+  }
+}
+
 template <int V>
 TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
                             int64_t jb, const Partial *partial) {
@@ -184,18 +287,10 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
   float *mOut = sT + kKeyTile * kLanes; // [32]
   float *lOut = mOut + kLanes;          // [32]
 
-  for (int L = 0; L < kLanes; ++L) {
-    if (L >= lanes) {
-      for (int64_t c = 0; c < d; ++c)
-        qT[c * kLanes + L] = 0.0f;
-      continue;
-    }
-    const float *qr = p.q + rb.b * p.qs[0] + (rb.h0 + L / rb.nq) * p.qs[1] +
-                      (rb.i0 + L % rb.nq) * p.qs[2];
-    for (int64_t c = 0; c < d; ++c)
-      qT[c * kLanes + L] = p.scale * qr[c * p.qs[3]];
-  }
-  std::fill(oT, oT + dv * kLanes, 0.0f);
+  packQ(p, rb, V, qT);
+  for (int64_t c = 0; c < dv; ++c)
+    for (int x = 0; x < V; ++x)
+      _mm512_store_ps(oT + c * kLanes + 16 * x, _mm512_setzero_ps());
   __m512 m[V], l[V];
   for (int x = 0; x < V; ++x) {
     m[x] = _mm512_set1_ps(-INFINITY);
@@ -300,7 +395,10 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     _mm512_store_ps(mOut + 16 * x, m[x]);
     _mm512_store_ps(lOut + 16 * x, l[x]);
   }
-  finishBlock(p, rb, mOut, lOut, oT, 1, kLanes, partial);
+  if (!partial && p.os[3] == 1)
+    storeOut(p, rb, V, oT, lOut);
+  else
+    finishBlock(p, rb, mOut, lOut, oT, 1, kLanes, partial);
 }
 
 TFC_AVX512 void prefill(const Params &p, const RowBlock &rb, int64_t ja,
