@@ -62,6 +62,8 @@ const Case kCases[] = {
     {"decode-128", 1, 9, 3, 1, 128, 64, true},
     {"decode-2048", 1, 9, 3, 1, 2048, 64, true},
     {"sink4-local256-2048", 1, 9, 3, 2048, 2048, 64, true, 256, 4},
+    {"d128-1024", 1, 8, 2, 1024, 1024, 128, true},
+    {"d256-1024", 1, 8, 2, 1024, 1024, 256, true},
 };
 
 /// The buffers of a case; k / v are rows [0, t) of a cache with max_len =

@@ -145,6 +145,31 @@ bool visible(const Params &p, int64_t b, int64_t h, int64_t i, int64_t j);
 
 //===-- helpers for the levels (Attention.cpp) ----------------------------===//
 
+/// exp(x) in float, branch-free so that loops over it vectorize: the Cephes
+/// polynomial the ISA levels use (~1 ulp), exactly 1 at 0 and exactly 0
+/// below ln(FLT_MIN) (-inf scores weigh 0, never a denormal); NaN stays NaN.
+inline float expPoly(float x) {
+  const bool under = x < -87.3365f;
+  x = x < -87.3365f ? -87.3365f : x; // NaN compares false: kept
+  x = x > 88.3762626647949f ? 88.3762626647949f : x;
+  // Round to nearest by the 1.5 * 2^23 trick (no SSE4.1 round needed).
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float y = 1.9875691500E-4f;
+  y = y * r + 1.3981999507E-3f;
+  y = y * r + 8.3334519073E-3f;
+  y = y * r + 4.1665795894E-2f;
+  y = y * r + 1.6666665459E-1f;
+  y = y * r + 5.0000001201E-1f;
+  y = y * (r * r) + r + 1.0f;
+  // (NaN would make the conversion undefined; y is NaN already.)
+  const int32_t e = (static_cast<int32_t>(n == n ? n : 0.0f) + 127) << 23;
+  float scale;
+  __builtin_memcpy(&scale, &e, sizeof(scale));
+  return under ? 0.0f : y * scale;
+}
+
 /// 64-byte aligned per-thread scratch of at least `floats` floats; valid
 /// until this thread's next call.
 float *scratch(int64_t floats);

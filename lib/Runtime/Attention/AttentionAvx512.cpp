@@ -321,9 +321,12 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
   const __m512 ninf = _mm512_set1_ps(-INFINITY), zero = _mm512_setzero_ps();
 
   uint64_t tileBits[kMaxLanes];
-  for (int64_t t0 = ja; t0 < jb; t0 += kKeyTile) {
+  // Wide heads take half tiles, so that the V rows of a tile and P^T stay
+  // in L1 while the PV loop sweeps the value columns.
+  const int64_t keyTile = d + dv > 192 ? kKeyTile / 2 : kKeyTile;
+  for (int64_t t0 = ja; t0 < jb; t0 += keyTile) {
     const Tile tile =
-        tileMask(p, rb, t0, std::min<int64_t>(kKeyTile, jb - t0), tileBits);
+        tileMask(p, rb, t0, std::min<int64_t>(keyTile, jb - t0), tileBits);
     const TileMask tm = tile.mask;
     if (tm == TileMask::Skip)
       continue;

@@ -2,9 +2,9 @@
 //
 // `block` is the flash algorithm in plain C++ over the same row blocks and
 // tiles as the ISA levels (the reference they are tested against, and the
-// fallback without AVX2): lanes are the innermost loops, so the compiler
-// vectorizes them for the baseline ISA. One function serves both prefill
-// and decode shapes.
+// fallback without AVX2): lanes are the innermost loops, with a constant
+// count, so the compiler vectorizes them for the baseline ISA (exp included:
+// expPoly). One function serves both prefill and decode shapes.
 //
 // `naive` is the contract taken literally in double precision: every score
 // row [t] materialized, masked element by element, softmax, times v. Only the
@@ -27,24 +27,31 @@ constexpr int kKeyTile = 32;
 
 void block(const Params &p, const RowBlock &rb, int64_t ja, int64_t jb,
            const Partial *partial) {
-  const int W = rb.lanes();
+  // A fixed lane count (lanes past rb.lanes() compute on zeros and are
+  // never written), so that every lane loop has a constant trip count.
+  constexpr int W = kLanes;
+  const int lanes = rb.lanes();
   const int64_t d = p.d, dv = p.dv;
-  float *qT = scratch(d * W + dv * W + kKeyTile * W + 3 * W);
-  float *oT = qT + d * W;       // [dv][W]
-  float *sT = oT + dv * W;      // [kKeyTile][W]
-  float *m = sT + kKeyTile * W; // [W]
-  float *l = m + W, *alpha = l + W;
+  float *qT = scratch(d * W + dv * W + kKeyTile * W);
+  float *oT = qT + d * W;  // [dv][W]
+  float *sT = oT + dv * W; // [kKeyTile][W]
+  float m[W], l[W], alpha[W], ref[W];
 
-  const float *addRow[kMaxLanes] = {};
+  const float *addRow[W] = {};
   for (int L = 0; L < W; ++L) {
+    m[L] = -INFINITY;
+    l[L] = 0;
+    if (L >= lanes) {
+      for (int64_t c = 0; c < d; ++c)
+        qT[c * W + L] = 0.0f;
+      continue;
+    }
     const int64_t h = rb.h0 + L / rb.nq, i = rb.i0 + L % rb.nq;
     const float *qr = p.q + rb.b * p.qs[0] + h * p.qs[1] + i * p.qs[2];
     for (int64_t c = 0; c < d; ++c)
       qT[c * W + L] = p.scale * qr[c * p.qs[3]];
     if (p.add)
       addRow[L] = p.add + rb.b * p.addS[0] + h * p.addS[1] + i * p.addS[2];
-    m[L] = -INFINITY;
-    l[L] = 0;
   }
   std::fill(oT, oT + dv * W, 0.0f);
   const float *kb = p.k + rb.b * p.ks[0] + rb.g * p.ks[1];
@@ -64,49 +71,53 @@ void block(const Params &p, const RowBlock &rb, int64_t ja, int64_t jb,
     for (int64_t jj = 0; jj < nk; ++jj) {
       const int64_t j = j0 + jj;
       const float *kr = kb + j * p.ks[2];
-      float *srow = sT + jj * W;
-      std::fill(srow, srow + W, 0.0f);
+      float srow[W] = {};
       for (int64_t c = 0; c < d; ++c) {
         const float kc = kr[c * p.ks[3]];
         const float *qc = qT + c * W;
         for (int L = 0; L < W; ++L)
           srow[L] += qc[L] * kc;
       }
-      for (int L = 0; L < W; ++L) {
+      for (int L = 0; L < lanes; ++L) {
         if (tm == TileMask::Bits && !((bits[jj] >> L) & 1))
           srow[L] = -INFINITY;
         else if (p.add)
           srow[L] += addRow[L][j * p.addS[3]];
       }
+      std::copy(srow, srow + W, sT + jj * W);
     }
     // Online softmax: new max, rescale factor, probabilities.
+    float mx[W], sum[W] = {};
+    std::copy(m, m + W, mx);
+    for (int64_t jj = 0; jj < nk; ++jj)
+      for (int L = 0; L < W; ++L)
+        mx[L] = std::max(mx[L], sT[jj * W + L]);
     for (int L = 0; L < W; ++L) {
-      float mx = m[L];
-      for (int64_t jj = 0; jj < nk; ++jj)
-        mx = std::max(mx, sT[jj * W + L]);
       // A lane that has seen only -inf keeps exp(x - 0) = 0 for them.
-      const float ref = mx == -INFINITY ? 0.0f : mx;
-      alpha[L] = std::exp(m[L] - ref);
-      float sum = 0;
-      for (int64_t jj = 0; jj < nk; ++jj) {
-        float &e = sT[jj * W + L];
-        e = std::exp(e - ref);
-        sum += e;
-      }
-      l[L] = l[L] * alpha[L] + sum;
-      m[L] = mx;
+      ref[L] = mx[L] == -INFINITY ? 0.0f : mx[L];
+      alpha[L] = expPoly(m[L] - ref[L]);
+      m[L] = mx[L];
     }
+    for (int64_t jj = 0; jj < nk; ++jj)
+      for (int L = 0; L < W; ++L) {
+        float &e = sT[jj * W + L];
+        e = expPoly(e - ref[L]);
+        sum[L] += e;
+      }
+    for (int L = 0; L < W; ++L)
+      l[L] = l[L] * alpha[L] + sum[L];
     // O^T [dv][W] = alpha * O^T + V^T P^T.
     for (int64_t c = 0; c < dv; ++c) {
-      float *o = oT + c * W;
+      float o[W];
       for (int L = 0; L < W; ++L)
-        o[L] *= alpha[L];
+        o[L] = oT[c * W + L] * alpha[L];
       for (int64_t jj = 0; jj < nk; ++jj) {
         const float vc = vb[(j0 + jj) * p.vs[2] + c * p.vs[3]];
         const float *pr = sT + jj * W;
         for (int L = 0; L < W; ++L)
           o[L] += pr[L] * vc;
       }
+      std::copy(o, o + W, oT + c * W);
     }
   }
   finishBlock(p, rb, m, l, oT, /*accLaneStride=*/1, /*accColStride=*/W,
