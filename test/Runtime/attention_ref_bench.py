@@ -6,7 +6,9 @@ scale, mask, softmax, matmul with v; GQA kv heads repeated by
 reshape/expand/reshape), checks that --tfc-raise-attention turns each into
 one tfc.attention, compiles it with `tfc --emit=shared` and times it with
 `tfc-run --bench`. Compare with tfcrt-attention-bench (same cases, same
-names). Not run by ctest.
+names). With one thread it also reports the CPU time per call (from the
+difference of two runs), which a busy machine distorts less than wall time.
+Not run by ctest.
 
   attention_ref_bench.py --tfc build/bin/tfc --tfc-run build/bin/tfc-run \
       --out /tmp/attn-ref [--threads 1 2] [--iters 20] [CASE ...]
@@ -14,6 +16,7 @@ names). Not run by ctest.
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 
@@ -96,7 +99,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rng = np.random.default_rng(0)
-    print("case                 impl          thr   best ms    med ms")
+    print("case                 impl          thr   best ms    med ms    cpu ms")
     for name in a.cases or CASES:
         b, hq, hkv, s, t, d, mask = CASES[name]
         path = os.path.join(a.out, name)
@@ -119,13 +122,31 @@ def main():
                  v=rng.uniform(-1, 1, (b, hkv, t, d)).astype(np.float32),
                  mask=m)
         for th in a.threads:
-            r = subprocess.run(
-                [a.tfc_run, path + ".so", "--inputs", path + ".npz", "--bench",
-                 "--iters", str(a.iters), "--threads", str(th), "--json"],
-                check=True, capture_output=True, text=True)
-            res = json.loads(r.stdout)
+            res, _ = run_bench(a, path, th, a.iters)
+            cpu_ms = "-"
+            if th == 1:
+                # CPU time of n more calls: the time the calls computed,
+                # without the slices the OS gave to other processes (n large
+                # enough to drown the noise of process start-up).
+                n = max(a.iters, int(2000 / max(res["median_ms"], 1e-3)))
+                _, c1 = run_bench(a, path, th, n)
+                _, c2 = run_bench(a, path, th, 2 * n)
+                cpu_ms = f"{(c2 - c1) / n * 1e3:.3f}"
             print(f"{name:<20} {'tfc reference':<13} {th:3d} "
-                  f"{res['min_ms']:9.3f} {res['median_ms']:9.3f}", flush=True)
+                  f"{res['min_ms']:9.3f} {res['median_ms']:9.3f} {cpu_ms:>9}",
+                  flush=True)
+
+
+def run_bench(a, path, threads, iters):
+    """tfc-run --bench; returns its JSON and the CPU seconds it used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = subprocess.run(
+        [a.tfc_run, path + ".so", "--inputs", path + ".npz", "--bench",
+         "--iters", str(iters), "--threads", str(threads), "--json"],
+        check=True, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return json.loads(r.stdout), cpu
 
 
 if __name__ == "__main__":
