@@ -341,8 +341,8 @@ int main(int argc, char **argv) {
       const double t0 = now();
       naive(data.p, ref.data());
       const double ms = (now() - t0) * 1e3;
-      std::printf("%-20s %-13s %3d %9.3f %9s %8.1f\n", c.name,
-                  "naive(double)", 1, ms, "", flops / ms / 1e6);
+      std::printf("%-20s %-13s %3d %9.3f %9s %8.1f\n", c.name, "naive(double)",
+                  1, ms, "", flops / ms / 1e6);
     }
   }
   tfc_set_num_threads(0);

@@ -54,23 +54,24 @@ struct Case {
   int64_t window = 0, sinks = 0, block = 0;
   int64_t layoutBlock = 0; // > 0: a random block layout
   MaskKind keep = MaskKind::None, add = MaskKind::None;
-  bool fullyPadded = false; // Pad: the last batch item keeps no key
-  bool strided = false;     // views inside larger buffers, BSHD q / out
-  bool kTransposed = false; // k stored [b, hkv, d, t] (d stride != 1)
+  bool fullyPadded = false;  // Pad: the last batch item keeps no key
+  bool strided = false;      // views inside larger buffers, BSHD q / out
+  bool kTransposed = false;  // k stored [b, hkv, d, t] (d stride != 1)
   bool qoTransposed = false; // q, out stored [b, h, d, s] (ditto)
-  float scaleMul = 1.0f;    // sharper softmax
+  float scaleMul = 1.0f;     // sharper softmax
 
   std::string str() const {
     char buf[400];
-    std::snprintf(buf, sizeof(buf),
-                  "b %lld hq %lld hkv %lld s %lld t %lld d %lld dv %lld causal "
-                  "%d window %lld sinks %lld block %lld layout %lld keep %d add "
-                  "%d padded %d strided %d kT %d qoT %d scale x%g seed %u",
-                  (long long)b, (long long)hq, (long long)hkv, (long long)s,
-                  (long long)t, (long long)d, (long long)(dv ? dv : d), causal,
-                  (long long)window, (long long)sinks, (long long)block,
-                  (long long)layoutBlock, (int)keep, (int)add, fullyPadded,
-                  strided, kTransposed, qoTransposed, scaleMul, testSeed());
+    std::snprintf(
+        buf, sizeof(buf),
+        "b %lld hq %lld hkv %lld s %lld t %lld d %lld dv %lld causal "
+        "%d window %lld sinks %lld block %lld layout %lld keep %d add "
+        "%d padded %d strided %d kT %d qoT %d scale x%g seed %u",
+        (long long)b, (long long)hq, (long long)hkv, (long long)s, (long long)t,
+        (long long)d, (long long)(dv ? dv : d), causal, (long long)window,
+        (long long)sinks, (long long)block, (long long)layoutBlock, (int)keep,
+        (int)add, fullyPadded, strided, kTransposed, qoTransposed, scaleMul,
+        testSeed());
     return buf;
   }
 };
@@ -314,8 +315,8 @@ protected:
     std::vector<double> ref(c.b * c.hq * c.s * pr.dv);
     naive(pr.p, ref.data());
     const bool decodeOk = pr.p.ks[3] == 1 && pr.p.vs[3] == 1;
-    for (Params::Path path : {Params::Path::Auto, Params::Path::Prefill,
-                              Params::Path::Decode}) {
+    for (Params::Path path :
+         {Params::Path::Auto, Params::Path::Prefill, Params::Path::Decode}) {
       if (path == Params::Path::Decode && !decodeOk)
         continue;
       for (int64_t chunks : {int64_t(0), int64_t(3)}) {
@@ -373,8 +374,8 @@ TEST_P(AttentionTest, OddLengths) {
     checkCase(c);
   }
   // Queries at the end of the keys (position offset t - s), and s > t.
-  for (auto st : {std::pair<int64_t, int64_t>{7, 129}, {33, 257}, {64, 65},
-                  {5, 3}}) {
+  for (auto st :
+       {std::pair<int64_t, int64_t>{7, 129}, {33, 257}, {64, 65}, {5, 3}}) {
     Case c;
     c.hq = 4;
     c.hkv = 2;
@@ -616,13 +617,13 @@ TEST_P(AttentionTest, EmptyTilesNotRead) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllIsas, AttentionTest,
-    ::testing::Values(isa::Level::Generic, isa::Level::Avx2,
-                      isa::Level::Avx512),
-    [](const ::testing::TestParamInfo<isa::Level> &info) {
-      return std::string(isa::name(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(AllIsas, AttentionTest,
+                         ::testing::Values(isa::Level::Generic,
+                                           isa::Level::Avx2,
+                                           isa::Level::Avx512),
+                         [](const ::testing::TestParamInfo<isa::Level> &info) {
+                           return std::string(isa::name(info.param));
+                         });
 
 /// The exp every level's softmax uses (the ISA versions are the same
 /// polynomial in vector registers): a few ulp, exact at the special points.
@@ -666,8 +667,7 @@ struct Descriptors {
                   osz[4] = {p.b, p.hq, p.s, p.dv};
     q = desc4(pr.q.data(), p.q, qsz, p.qs);
     k = desc4(pr.kv.data(), p.k, ksz, p.ks);
-    v = desc4(pr.vOwn.empty() ? pr.kv.data() : pr.vOwn.data(), p.v, vsz,
-              p.vs);
+    v = desc4(pr.vOwn.empty() ? pr.kv.data() : pr.vOwn.data(), p.v, vsz, p.vs);
     out = desc4(pr.out.data(), p.out, osz, p.os);
     std::memset(&keep, 0, sizeof(keep));
     std::memset(&add, 0, sizeof(add));
@@ -810,10 +810,9 @@ TEST(AttentionEntry, Errors) {
       for (int64_t h = 0; h < d.out.sizes[1]; ++h)
         for (int64_t i = 0; i < d.out.sizes[2]; ++i)
           for (int64_t x = 0; x < d.out.sizes[3]; ++x)
-            nans += std::isnan(pr.p.out[b * d.out.strides[0] +
-                                        h * d.out.strides[1] +
-                                        i * d.out.strides[2] +
-                                        x * d.out.strides[3]]);
+            nans += std::isnan(
+                pr.p.out[b * d.out.strides[0] + h * d.out.strides[1] +
+                         i * d.out.strides[2] + x * d.out.strides[3]]);
     EXPECT_EQ(nans, cells);
   }
 }

@@ -76,8 +76,9 @@ uint64_t structBits(const Params &p, const RowBlock &rb, int64_t j) {
     for (int64_t i = ilo; i <= ihi;) {
       const int64_t pos = p.pos(i);
       const int64_t runEnd =
-          pos < 0 ? std::min(ihi, i - pos - 1)
-                  : std::min(ihi, i + (p.layoutBlock - pos % p.layoutBlock) - 1);
+          pos < 0
+              ? std::min(ihi, i - pos - 1)
+              : std::min(ihi, i + (p.layoutBlock - pos % p.layoutBlock) - 1);
       if (!layoutAt(p, pos, j))
         bits &= ~(lowBits(runEnd - i + 1) << (i - rb.i0));
       i = runEnd + 1;
@@ -133,9 +134,9 @@ Tile tileMask(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
   // Without skipping, classification is not trusted at all: every tile is
   // checked per element (what the equality test compares against).
   const TileKind kind =
-      p.skipTiles ? classify(p, p.pos(rb.i0), p.pos(rb.i0 + rb.nq - 1), j0,
-                             j0 + nk - 1)
-                  : TileKind::Partial;
+      p.skipTiles
+          ? classify(p, p.pos(rb.i0), p.pos(rb.i0 + rb.nq - 1), j0, j0 + nk - 1)
+          : TileKind::Partial;
   if (kind == TileKind::Empty)
     return {TileMask::Skip, 0, 0};
   if (kind == TileKind::Full && !p.keep)
@@ -356,9 +357,8 @@ void run(const Params &p, const Kernels &ks) {
   };
 
   if (chunks == 1) {
-    parallelRun(blocks, [&](int64_t task) {
-      fn(p, blockAt(task), 0, p.t, nullptr);
-    });
+    parallelRun(blocks,
+                [&](int64_t task) { fn(p, blockAt(task), 0, p.t, nullptr); });
     return;
   }
   // Per (block, chunk): m [kMaxLanes], l [kMaxLanes], acc [kMaxLanes][dv].
@@ -404,8 +404,7 @@ using tfcrt::attn::Params;
 
 const char *kDims[4] = {"b", "h", "s", "t"};
 
-template <typename Ref>
-bool nonEmpty(const Ref *r, int rank) {
+template <typename Ref> bool nonEmpty(const Ref *r, int rank) {
   for (int i = 0; i < rank; ++i)
     if (r->sizes[i] == 0)
       return false;
@@ -413,12 +412,12 @@ bool nonEmpty(const Ref *r, int rank) {
 }
 
 /// Fills the checked Params; returns an error message or "".
-std::string
-buildParams(tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
-            tfcrt_memref4_i8 *keep, tfcrt_memref4_f32 *add,
-            tfcrt_memref4_f32 *out, float scale, int64_t causal,
-            int64_t window, int64_t sinks, int64_t block,
-            tfcrt_memref2_i8 *layout, int64_t layoutBlock, Params &p) {
+std::string buildParams(tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k,
+                        tfcrt_memref4_f32 *v, tfcrt_memref4_i8 *keep,
+                        tfcrt_memref4_f32 *add, tfcrt_memref4_f32 *out,
+                        float scale, int64_t causal, int64_t window,
+                        int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+                        int64_t layoutBlock, Params &p) {
   if (!q || !k || !v || !out)
     return "null q, k, v or out descriptor";
   const struct {
@@ -514,7 +513,8 @@ buildParams(tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
   }
   if (layout && !none(layout->sizes, 2)) {
     if (layoutBlock <= 0)
-      return format("layout given with layout_block %lld", (long long)layoutBlock);
+      return format("layout given with layout_block %lld",
+                    (long long)layoutBlock);
     const int64_t need = (p.t + layoutBlock - 1) / layoutBlock;
     if (layout->sizes[0] < need || layout->sizes[1] < need)
       return format("layout [%lld, %lld] is smaller than [%lld, %lld] (t %lld, "

@@ -55,14 +55,15 @@ TFC_AVX2 inline __m256 exp256(__m256 x) {
 /// All-ones lanes where bit L of `byte` is set.
 TFC_AVX2 inline __m256 laneMask(unsigned byte) {
   const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-  const __m256i b = _mm256_and_si256(_mm256_set1_epi32(static_cast<int>(byte)), bit);
+  const __m256i b =
+      _mm256_and_si256(_mm256_set1_epi32(static_cast<int>(byte)), bit);
   return _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, bit));
 }
 
 TFC_AVX2 inline __m256i tailMask(int64_t n) {
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min<int64_t>(n, 8))),
-                            idx);
+  return _mm256_cmpgt_epi32(
+      _mm256_set1_epi32(static_cast<int>(std::min<int64_t>(n, 8))), idx);
 }
 
 TFC_AVX2 inline float hsum(__m256 v) {
@@ -245,10 +246,10 @@ TFC_AVX2 void storeOut(const Params &p, const RowBlock &rb, int V,
       transpose8(r);
       for (int L = 0; L < 8; ++L)
         if (rows[L])
-          _mm256_maskstore_ps(rows[L] + c0, mk,
-                              inv[L] == 0.0f
-                                  ? _mm256_setzero_ps()
-                                  : _mm256_mul_ps(r[L], _mm256_set1_ps(inv[L])));
+          _mm256_maskstore_ps(
+              rows[L] + c0, mk,
+              inv[L] == 0.0f ? _mm256_setzero_ps()
+                             : _mm256_mul_ps(r[L], _mm256_set1_ps(inv[L])));
     }
   }
 }
@@ -285,7 +286,8 @@ TFC_AVX2 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     addShr = addShared(p);
     addGather = addLaneOffsets(p, rb, offs);
     for (int x = 0; x < V; ++x)
-      off[x] = _mm256_load_si256(reinterpret_cast<const __m256i *>(offs + 8 * x));
+      off[x] =
+          _mm256_load_si256(reinterpret_cast<const __m256i *>(offs + 8 * x));
     for (int L = 0; L < lanes; ++L)
       wideOff[L] = (L / rb.nq) * p.addS[1] + (L % rb.nq) * p.addS[2];
   }
@@ -461,8 +463,8 @@ TFC_AVX2 void decode(const Params &p, const RowBlock &rb, int64_t ja,
 
   uint64_t tileBits[kMaxLanes];
   for (int64_t t0 = ja; t0 < jb; t0 += kDecodeKeyTile) {
-    const Tile tile =
-        tileMask(p, rb, t0, std::min<int64_t>(kDecodeKeyTile, jb - t0), tileBits);
+    const Tile tile = tileMask(
+        p, rb, t0, std::min<int64_t>(kDecodeKeyTile, jb - t0), tileBits);
     const TileMask tm = tile.mask;
     if (tm == TileMask::Skip)
       continue;

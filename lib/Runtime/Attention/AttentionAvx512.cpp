@@ -82,8 +82,8 @@ TFC_AVX512 inline __mmask16 tailMask(int64_t n) {
 
 /// S^T[0..R)[lanes] = K[0..R) . Q^T (R keys at k, k + skt, ...).
 template <int R, int V, bool UnitD>
-TFC_AVX512 void qkKeys(const float *qT, int64_t d, const float *k,
-                       int64_t skt, int64_t skd, float *sOut) {
+TFC_AVX512 void qkKeys(const float *qT, int64_t d, const float *k, int64_t skt,
+                       int64_t skd, float *sOut) {
   const int64_t sd = UnitD ? 1 : skd;
   __m512 acc[R][V];
 #pragma GCC unroll 8
@@ -268,10 +268,10 @@ TFC_AVX512 void storeOut(const Params &p, const RowBlock &rb, int V,
       transpose16(r);
       for (int L = 0; L < 16; ++L)
         if (rows[L])
-          _mm512_mask_storeu_ps(rows[L] + c0, mk,
-                                inv[L] == 0.0f
-                                    ? _mm512_setzero_ps()
-                                    : _mm512_mul_ps(r[L], _mm512_set1_ps(inv[L])));
+          _mm512_mask_storeu_ps(
+              rows[L] + c0, mk,
+              inv[L] == 0.0f ? _mm512_setzero_ps()
+                             : _mm512_mul_ps(r[L], _mm512_set1_ps(inv[L])));
     }
   }
 }
@@ -282,8 +282,8 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
   const int lanes = rb.lanes();
   const int64_t d = p.d, dv = p.dv;
   float *qT = scratch((d + dv + kKeyTile + 2) * kLanes);
-  float *oT = qT + d * kLanes;       // [dv][32]
-  float *sT = oT + dv * kLanes;      // [kKeyTile][32]
+  float *oT = qT + d * kLanes;          // [dv][32]
+  float *sT = oT + dv * kLanes;         // [kKeyTile][32]
   float *mOut = sT + kKeyTile * kLanes; // [32]
   float *lOut = mOut + kLanes;          // [32]
 
@@ -347,10 +347,9 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
       for (int x = 0; x < V; ++x) {
         float *at = sT + jj * kLanes + 16 * x;
         __m512 s = _mm512_load_ps(at);
-        const __mmask16 km =
-            tm == TileMask::Bits
-                ? static_cast<__mmask16>(bits[jj] >> (16 * x))
-                : static_cast<__mmask16>(0xFFFF);
+        const __mmask16 km = tm == TileMask::Bits
+                                 ? static_cast<__mmask16>(bits[jj] >> (16 * x))
+                                 : static_cast<__mmask16>(0xFFFF);
         if (p.add) {
           __m512 a;
           if (addShr || addGather) {
@@ -434,9 +433,8 @@ TFC_AVX512 inline __m512 reduce16(const __m512 *x) {
   const __m512 v23 =
       _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(2, 0, 2, 0)),
                     _mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(3, 1, 3, 1)));
-  return _mm512_add_ps(
-      _mm512_shuffle_f32x4(v01, v23, _MM_SHUFFLE(2, 0, 2, 0)),
-      _mm512_shuffle_f32x4(v01, v23, _MM_SHUFFLE(3, 1, 3, 1)));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(v01, v23, _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_f32x4(v01, v23, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
 /// o[0..dv) = alpha * o + sum_j pr[j] * V[j][0..dv), NV zmm per pass.
@@ -470,8 +468,8 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
   const int64_t d = p.d, dv = p.dv;
   const int64_t dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
   float *qb = scratch(R * (dp + dvp + kDecodeKeyTile));
-  float *o = qb + R * dp;        // [R][dvp]
-  float *sc = o + R * dvp;       // [R][kDecodeKeyTile]
+  float *o = qb + R * dp;  // [R][dvp]
+  float *sc = o + R * dvp; // [R][kDecodeKeyTile]
   float m[kDecodeLanes], l[kDecodeLanes];
   const float *addRow[kDecodeLanes] = {};
   for (int r = 0; r < R; ++r) {
@@ -493,8 +491,8 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
 
   uint64_t tileBits[kMaxLanes];
   for (int64_t t0 = ja; t0 < jb; t0 += kDecodeKeyTile) {
-    const Tile tile =
-        tileMask(p, rb, t0, std::min<int64_t>(kDecodeKeyTile, jb - t0), tileBits);
+    const Tile tile = tileMask(
+        p, rb, t0, std::min<int64_t>(kDecodeKeyTile, jb - t0), tileBits);
     const TileMask tm = tile.mask;
     if (tm == TileMask::Skip)
       continue;
@@ -599,7 +597,7 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
 } // namespace
 
 const Kernels &kernelsAvx512() {
-  static const Kernels k = {"avx512", kLanes,       kKeyTile,     &prefill,
+  static const Kernels k = {"avx512",     kLanes,         kKeyTile, &prefill,
                             kDecodeLanes, kDecodeKeyTile, &decode};
   return k;
 }

@@ -127,7 +127,7 @@ void block(const Params &p, const RowBlock &rb, int64_t ja, int64_t jb,
 } // namespace
 
 const Kernels &kernelsGeneric() {
-  static const Kernels k = {"generic", kLanes, kKeyTile, &block,
+  static const Kernels k = {"generic",         kLanes,   kKeyTile, &block,
                             /*decodeLanes=*/8, kKeyTile, &block};
   return k;
 }
@@ -166,8 +166,9 @@ void naive(const Params &p, double *out) {
             const double e = std::exp(row[j] - mx);
             sum += e;
             for (int64_t c = 0; c < p.dv; ++c)
-              acc[c] += e * p.v[b * p.vs[0] + g * p.vs[1] + j * p.vs[2] +
-                                c * p.vs[3]];
+              acc[c] +=
+                  e *
+                  p.v[b * p.vs[0] + g * p.vs[1] + j * p.vs[2] + c * p.vs[3]];
           }
         }
         double *o = out + ((b * p.hq + h) * p.s + i) * p.dv;
