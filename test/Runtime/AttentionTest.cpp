@@ -348,6 +348,21 @@ TEST_P(AttentionTest, HeadsAndGroups) {
     }
 }
 
+TEST_P(AttentionTest, ManyHeadsPerKvHead) {
+  // A group wider than any block (MQA with 40 heads): head sub-groups.
+  Case c;
+  c.hq = 40;
+  c.hkv = 1;
+  c.s = 3;
+  c.t = 70;
+  c.d = 16;
+  c.causal = true;
+  c.keep = MaskKind::Full;
+  checkCase(c);
+  c.s = 1;
+  checkCase(c);
+}
+
 TEST_P(AttentionTest, HeadDims) {
   for (int64_t d : {16, 32, 64, 80, 128}) {
     Case c;
