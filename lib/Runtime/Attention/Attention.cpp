@@ -1,0 +1,576 @@
+//===- Attention.cpp - tfcrt_attention_f32: checks, tiles, threads --------===//
+//
+// The C entry checks the descriptors against each other (a mismatch is a
+// compiler bug: kernelError + NaN output, never an out-of-bounds read), then
+// cuts the call into row blocks (Attention.h) and, when there are too few
+// of them to feed the threads (decode: one block per (batch, kv head)), each
+// block's keys into chunks that run as separate tasks and are combined from
+// their partial max / sum / accumulator (flash-decoding).
+//
+// The structural conditions are intervals in the query position for a fixed
+// key j (causal: p >= j; window: p <= j + window - 1 unless j is a sink;
+// block: p in j's block), so a tile's visible lanes per key are one run of
+// bits per head, computed in O(1); the layout splits that run at multiples
+// of layout_block. A query at a negative position (s > t) has no layout row
+// and sees nothing under a layout.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Attention.h"
+
+#include "../Internal.h"
+#include "../Isa.h"
+#include "tfc/Runtime/tfc_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tfcrt {
+namespace attn {
+
+namespace {
+
+int64_t floorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+uint64_t lowBits(int64_t n) {
+  return n >= 64 ? ~uint64_t(0) : (uint64_t(1) << n) - 1;
+}
+
+bool layoutAt(const Params &p, int64_t pos, int64_t j) {
+  if (pos < 0)
+    return false;
+  return p.layout[(pos / p.layoutBlock) * p.layoutS[0] +
+                  (j / p.layoutBlock) * p.layoutS[1]] != 0;
+}
+
+/// Lanes of one head's rows [i0, i0 + nq) that see key j structurally.
+uint64_t structBits(const Params &p, const RowBlock &rb, int64_t j) {
+  const int64_t big = std::numeric_limits<int64_t>::max() / 4;
+  int64_t lo = -big, hi = big; // visible positions [lo, hi]
+  if (p.causal)
+    lo = std::max(lo, j);
+  if (p.window > 0 && j >= p.sinks)
+    hi = std::min(hi, j + p.window - 1);
+  if (p.block > 0) {
+    const int64_t start = (j / p.block) * p.block;
+    lo = std::max(lo, start);
+    hi = std::min(hi, start + p.block - 1);
+  }
+  const int64_t off = p.t - p.s;
+  const int64_t ilo = std::max(lo - off, rb.i0);
+  const int64_t ihi = std::min(hi - off, rb.i0 + rb.nq - 1);
+  if (ilo > ihi)
+    return 0;
+  uint64_t bits = lowBits(ihi - ilo + 1) << (ilo - rb.i0);
+  if (p.layout) {
+    // Runs of rows that share a layout row.
+    for (int64_t i = ilo; i <= ihi;) {
+      const int64_t pos = p.pos(i);
+      const int64_t runEnd =
+          pos < 0
+              ? std::min(ihi, i - pos - 1)
+              : std::min(ihi, i + (p.layoutBlock - pos % p.layoutBlock) - 1);
+      if (!layoutAt(p, pos, j))
+        bits &= ~(lowBits(runEnd - i + 1) << (i - rb.i0));
+      i = runEnd + 1;
+    }
+  }
+  return bits;
+}
+
+} // namespace
+
+TileKind classify(const Params &p, int64_t p0, int64_t p1, int64_t j0,
+                  int64_t j1) {
+  bool all = true;
+  if (p.causal) {
+    if (j0 > p1)
+      return TileKind::Empty;
+    all &= j1 <= p0;
+  }
+  if (p.window > 0) {
+    const bool allWin = p1 - j0 < p.window, noWin = p0 - j1 >= p.window;
+    const bool allSink = j1 < p.sinks, noSink = j0 >= p.sinks;
+    if (noWin && noSink)
+      return TileKind::Empty;
+    all &= allWin || allSink;
+  }
+  if (p.block > 0) {
+    const int64_t qa = floorDiv(p0, p.block), qb = floorDiv(p1, p.block);
+    const int64_t ka = j0 / p.block, kb = j1 / p.block;
+    if (qb < ka || kb < qa)
+      return TileKind::Empty;
+    all &= qa == qb && ka == kb && qa == ka;
+  }
+  if (p.layout) {
+    if (p1 < 0)
+      return TileKind::Empty;
+    all &= p0 >= 0;
+    bool any = false;
+    for (int64_t r = std::max<int64_t>(p0, 0) / p.layoutBlock;
+         r <= p1 / p.layoutBlock; ++r)
+      for (int64_t c = j0 / p.layoutBlock; c <= j1 / p.layoutBlock; ++c) {
+        const bool on = p.layout[r * p.layoutS[0] + c * p.layoutS[1]] != 0;
+        any |= on;
+        all &= on;
+      }
+    if (!any)
+      return TileKind::Empty;
+  }
+  return all ? TileKind::Full : TileKind::Partial;
+}
+
+Tile tileMask(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
+              uint64_t *bits) {
+  // Without skipping, classification is not trusted at all: every tile is
+  // checked per element (what the equality test compares against).
+  const TileKind kind =
+      p.skipTiles
+          ? classify(p, p.pos(rb.i0), p.pos(rb.i0 + rb.nq - 1), j0, j0 + nk - 1)
+          : TileKind::Partial;
+  if (kind == TileKind::Empty)
+    return {TileMask::Skip, 0, 0};
+  if (kind == TileKind::Full && !p.keep)
+    return {TileMask::None, 0, nk};
+  const int nq = static_cast<int>(rb.nq);
+  const uint64_t rowMask = lowBits(nq);
+  for (int64_t jj = 0; jj < nk; ++jj)
+    bits[jj] = kind == TileKind::Full ? rowMask : structBits(p, rb, j0 + jj);
+  auto replicate = [&] {
+    for (int64_t jj = 0; jj < nk; ++jj) {
+      uint64_t one = bits[jj], all = 0;
+      for (int64_t hh = 0; hh < rb.nh; ++hh)
+        all |= one << (hh * nq);
+      bits[jj] = all;
+    }
+  };
+  if (!p.keep) {
+    replicate();
+  } else {
+    const uint8_t *kb = p.keep + rb.b * p.keepS[0];
+    const int64_t sh = p.keepS[1], si = p.keepS[2], sj = p.keepS[3];
+    if (sh == 0 && si == 0) { // padding mask [b, 1, 1, t]: one byte per key
+      for (int64_t jj = 0; jj < nk; ++jj)
+        if (!kb[(j0 + jj) * sj])
+          bits[jj] = 0;
+      replicate();
+    } else {
+      // Per head only if the mask varies by head; rows as one run each.
+      const int64_t heads = sh == 0 ? 1 : rb.nh;
+      if (sh != 0)
+        replicate();
+      for (int64_t hh = 0; hh < heads; ++hh)
+        for (int64_t ii = 0; ii < nq; ++ii) {
+          const uint8_t *row = kb + (rb.h0 + hh) * sh + (rb.i0 + ii) * si;
+          const uint64_t clear = ~(uint64_t(1) << (hh * nq + ii));
+          for (int64_t jj = 0; jj < nk; ++jj)
+            if (!row[(j0 + jj) * sj])
+              bits[jj] &= clear;
+        }
+      if (sh == 0)
+        replicate();
+    }
+  }
+  if (!p.skipTiles)
+    return {TileMask::Bits, 0, nk};
+  const uint64_t laneMask = lowBits(rb.lanes());
+  uint64_t all = laneMask;
+  int64_t lo = nk, hi = 0;
+  for (int64_t jj = 0; jj < nk; ++jj) {
+    all &= bits[jj];
+    if (bits[jj]) {
+      lo = std::min(lo, jj);
+      hi = jj + 1;
+    }
+  }
+  if (lo >= hi)
+    return {TileMask::Skip, 0, 0};
+  return {all == laneMask ? TileMask::None : TileMask::Bits, lo, hi};
+}
+
+bool visible(const Params &p, int64_t b, int64_t h, int64_t i, int64_t j) {
+  const int64_t pos = p.pos(i);
+  if (p.keep && !p.keep[b * p.keepS[0] + h * p.keepS[1] + i * p.keepS[2] +
+                        j * p.keepS[3]])
+    return false;
+  if (p.causal && j > pos)
+    return false;
+  if (p.window > 0 && !(pos - j < p.window || j < p.sinks))
+    return false;
+  if (p.block > 0 && floorDiv(pos, p.block) != j / p.block)
+    return false;
+  if (p.layout && !layoutAt(p, pos, j))
+    return false;
+  return true;
+}
+
+//===-- helpers for the levels --------------------------------------------===//
+
+float *scratch(int64_t floats) {
+  struct Buffer {
+    std::unique_ptr<float[]> raw;
+    int64_t capacity = 0;
+  };
+  thread_local Buffer buf;
+  if (floats > buf.capacity) {
+    buf.capacity = std::max<int64_t>(floats, 2 * buf.capacity);
+    buf.raw.reset(new float[buf.capacity + 16]);
+  }
+  auto at = reinterpret_cast<uintptr_t>(buf.raw.get());
+  return reinterpret_cast<float *>((at + 63) & ~uintptr_t(63));
+}
+
+const float *addBase(const Params &p, const RowBlock &rb) {
+  return p.add + rb.b * p.addS[0] + rb.h0 * p.addS[1] + rb.i0 * p.addS[2];
+}
+
+bool addShared(const Params &p) { return p.addS[1] == 0 && p.addS[2] == 0; }
+
+bool addLaneOffsets(const Params &p, const RowBlock &rb, int32_t *off) {
+  bool fits = true;
+  for (int L = 0; L < kMaxLanes; ++L) {
+    int64_t o = 0;
+    if (L < rb.lanes())
+      o = (L / rb.nq) * p.addS[1] + (L % rb.nq) * p.addS[2];
+    fits &= o >= 0 && o <= std::numeric_limits<int32_t>::max();
+    off[L] = fits ? static_cast<int32_t>(o) : 0;
+  }
+  return fits;
+}
+
+void finishBlock(const Params &p, const RowBlock &rb, const float *m,
+                 const float *l, const float *acc, int64_t accLaneStride,
+                 int64_t accColStride, const Partial *partial) {
+  const int lanes = rb.lanes();
+  for (int L = 0; L < lanes; ++L) {
+    const float *a = acc + L * accLaneStride;
+    if (partial) {
+      partial->m[L] = m[L];
+      partial->l[L] = l[L];
+      for (int64_t c = 0; c < p.dv; ++c)
+        partial->acc[L * p.dv + c] = a[c * accColStride];
+      continue;
+    }
+    float *o = p.out + rb.b * p.os[0] + (rb.h0 + L / rb.nq) * p.os[1] +
+               (rb.i0 + L % rb.nq) * p.os[2];
+    const float inv = l[L] == 0.0f ? 0.0f : 1.0f / l[L];
+    for (int64_t c = 0; c < p.dv; ++c)
+      o[c * p.os[3]] = l[L] == 0.0f ? 0.0f : a[c * accColStride] * inv;
+  }
+}
+
+//===-- threading ---------------------------------------------------------===//
+
+namespace {
+
+/// Keys a chunk takes at least before splitting pays for its combine.
+constexpr int64_t kMinChunkKeys = 256;
+
+void combine(const Params &p, const RowBlock &rb, const float *parts,
+             int64_t chunks, int64_t partStride) {
+  const int lanes = rb.lanes();
+  std::vector<double> acc(p.dv);
+  for (int L = 0; L < lanes; ++L) {
+    float mx = -INFINITY;
+    for (int64_t c = 0; c < chunks; ++c)
+      mx = std::max(mx, parts[c * partStride + L]);
+    std::fill(acc.begin(), acc.end(), 0.0);
+    double sum = 0;
+    if (mx != -INFINITY) {
+      for (int64_t c = 0; c < chunks; ++c) {
+        const float *part = parts + c * partStride;
+        if (part[L] == -INFINITY)
+          continue;
+        const double w = std::exp(static_cast<double>(part[L]) - mx);
+        sum += w * part[kMaxLanes + L];
+        const float *a = part + 2 * kMaxLanes + L * p.dv;
+        for (int64_t x = 0; x < p.dv; ++x)
+          acc[x] += w * a[x];
+      }
+    }
+    float *o = p.out + rb.b * p.os[0] + (rb.h0 + L / rb.nq) * p.os[1] +
+               (rb.i0 + L % rb.nq) * p.os[2];
+    for (int64_t x = 0; x < p.dv; ++x)
+      o[x * p.os[3]] = sum == 0 ? 0.0f : static_cast<float>(acc[x] / sum);
+  }
+}
+
+} // namespace
+
+void run(const Params &p, const Kernels &ks) {
+  if (p.b == 0 || p.hq == 0 || p.s == 0 || p.dv == 0)
+    return;
+  const int64_t group = p.group();
+  const bool unitD = p.ks[3] == 1 && p.vs[3] == 1;
+  bool decode = p.path == Params::Path::Decode ||
+                (p.path == Params::Path::Auto && group * p.s <= ks.decodeLanes);
+  decode &= unitD;
+  const BlockFn fn = decode ? ks.decode : ks.prefill;
+  const int64_t cap = decode ? ks.decodeLanes : ks.prefillLanes;
+  const int64_t keyTile = decode ? ks.decodeKeyTile : ks.prefillKeyTile;
+
+  // Row blocks: a kv group's heads x as many query rows as fit.
+  const int64_t nh = std::min(group, cap);
+  const int64_t nq = std::min(p.s, std::max<int64_t>(1, cap / nh));
+  const int64_t headBlocks = ceilDiv(group, nh), qBlocks = ceilDiv(p.s, nq);
+  const int64_t blocks = p.b * p.hkv * headBlocks * qBlocks;
+
+  int64_t chunks = 1;
+  if (p.forceChunks > 0) {
+    chunks = p.forceChunks;
+  } else {
+    const int64_t want = 4 * static_cast<int64_t>(numThreads());
+    if (blocks < want)
+      chunks = std::max<int64_t>(
+          1, std::min(ceilDiv(want, blocks), p.t / kMinChunkKeys));
+  }
+  int64_t chunkKeys = std::max<int64_t>(1, ceilDiv(p.t, chunks));
+  chunkKeys = ceilDiv(chunkKeys, keyTile) * keyTile;
+  chunks = p.t == 0 ? 1 : ceilDiv(p.t, chunkKeys);
+
+  auto blockAt = [&](int64_t idx) {
+    // The query blocks of one (batch, kv head) run back to back, so its K/V
+    // stay in cache; later ones first: under causal masking they cost the
+    // most, and the pool hands tasks out in order, so the cheap ones fill
+    // the end.
+    RowBlock rb;
+    const int64_t qb = qBlocks - 1 - idx % qBlocks;
+    idx /= qBlocks;
+    const int64_t hb = idx % headBlocks;
+    idx /= headBlocks;
+    rb.g = idx % p.hkv;
+    rb.b = idx / p.hkv;
+    rb.h0 = rb.g * group + hb * nh;
+    rb.nh = std::min(nh, group - hb * nh);
+    rb.i0 = qb * nq;
+    rb.nq = std::min(nq, p.s - rb.i0);
+    return rb;
+  };
+
+  if (chunks == 1) {
+    parallelRun(blocks,
+                [&](int64_t task) { fn(p, blockAt(task), 0, p.t, nullptr); });
+    return;
+  }
+  // Per (block, chunk): m [kMaxLanes], l [kMaxLanes], acc [kMaxLanes][dv].
+  const int64_t partStride = kMaxLanes * (2 + p.dv);
+  std::vector<float> parts(blocks * chunks * partStride);
+  parallelRun(blocks * chunks, [&](int64_t task) {
+    float *part = parts.data() + task * partStride;
+    Partial out{part, part + kMaxLanes, part + 2 * kMaxLanes};
+    const int64_t c = task % chunks;
+    const int64_t ja = c * chunkKeys, jb = std::min(p.t, ja + chunkKeys);
+    fn(p, blockAt(task / chunks), ja, jb, &out);
+  });
+  parallelRun(blocks, [&](int64_t blk) {
+    combine(p, blockAt(blk), parts.data() + blk * chunks * partStride, chunks,
+            partStride);
+  });
+}
+
+const Kernels &kernelsBest() {
+  static const Kernels &best = []() -> const Kernels & {
+    switch (isa::features().level) {
+    case isa::Level::Avx512:
+      return kernelsAvx512();
+    case isa::Level::Avx2:
+      return kernelsAvx2();
+    case isa::Level::Generic:
+      break;
+    }
+    return kernelsGeneric();
+  }();
+  return best;
+}
+
+} // namespace attn
+} // namespace tfcrt
+
+//===-- the C entry -------------------------------------------------------===//
+
+namespace {
+
+using tfcrt::format;
+using tfcrt::attn::Params;
+
+const char *kDims[4] = {"b", "h", "s", "t"};
+
+template <typename Ref> bool nonEmpty(const Ref *r, int rank) {
+  for (int i = 0; i < rank; ++i)
+    if (r->sizes[i] == 0)
+      return false;
+  return true;
+}
+
+/// Fills the checked Params; returns an error message or "".
+std::string buildParams(tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k,
+                        tfcrt_memref4_f32 *v, tfcrt_memref4_i8 *keep,
+                        tfcrt_memref4_f32 *add, tfcrt_memref4_f32 *out,
+                        float scale, int64_t causal, int64_t window,
+                        int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+                        int64_t layoutBlock, Params &p) {
+  if (!q || !k || !v || !out)
+    return "null q, k, v or out descriptor";
+  const struct {
+    const char *name;
+    tfcrt_memref4_f32 *r;
+  } dense[] = {{"q", q}, {"k", k}, {"v", v}, {"out", out}};
+  for (const auto &x : dense) {
+    for (int i = 0; i < 4; ++i)
+      if (x.r->sizes[i] < 0)
+        return format("%s dim %d has negative size %lld", x.name, i,
+                      (long long)x.r->sizes[i]);
+    if (!x.r->aligned && nonEmpty(x.r, 4))
+      return format("%s has no data", x.name);
+  }
+  p.b = q->sizes[0];
+  p.hq = q->sizes[1];
+  p.s = q->sizes[2];
+  p.d = q->sizes[3];
+  p.hkv = k->sizes[1];
+  p.t = k->sizes[2];
+  p.dv = v->sizes[3];
+  auto shape = [](const tfcrt_memref4_f32 *r) {
+    return format("[%lld, %lld, %lld, %lld]", (long long)r->sizes[0],
+                  (long long)r->sizes[1], (long long)r->sizes[2],
+                  (long long)r->sizes[3]);
+  };
+  const std::string shapes = " (q " + shape(q) + ", k " + shape(k) + ", v " +
+                             shape(v) + ", out " + shape(out) + ")";
+  if (k->sizes[0] != p.b || v->sizes[0] != p.b || out->sizes[0] != p.b)
+    return "batch sizes differ" + shapes;
+  if (k->sizes[3] != p.d)
+    return format("k head dim %lld differs from q's %lld",
+                  (long long)k->sizes[3], (long long)p.d) +
+           shapes;
+  if (v->sizes[1] != p.hkv || v->sizes[2] != p.t)
+    return "v [b, hkv, t] differs from k's" + shapes;
+  if (p.hkv == 0 ? p.hq != 0 : p.hq % p.hkv != 0)
+    return format("hq %lld is not a multiple of hkv %lld", (long long)p.hq,
+                  (long long)p.hkv) +
+           shapes;
+  if (out->sizes[1] != p.hq || out->sizes[2] != p.s || out->sizes[3] != p.dv)
+    return "out is not [b, hq, s, dv]" + shapes;
+  if (window < 0 || sinks < 0 || block < 0)
+    return format("negative window %lld, sinks %lld or block %lld",
+                  (long long)window, (long long)sinks, (long long)block);
+
+  auto dense4 = [](const tfcrt_memref4_f32 *r, const float *&ptr,
+                   int64_t *strides) {
+    ptr = r->aligned ? r->aligned + r->offset : nullptr;
+    for (int i = 0; i < 4; ++i)
+      strides[i] = r->strides[i];
+  };
+  dense4(q, p.q, p.qs);
+  dense4(k, p.k, p.ks);
+  dense4(v, p.v, p.vs);
+  const float *o;
+  dense4(out, o, p.os);
+  p.out = const_cast<float *>(o);
+
+  const int64_t full[4] = {p.b, p.hq, p.s, p.t};
+  auto mask = [&](const char *name, const int64_t *sizes,
+                  const int64_t *strides, bool hasData,
+                  int64_t *bs) -> std::string {
+    for (int i = 0; i < 4; ++i) {
+      if (sizes[i] != 1 && sizes[i] != full[i])
+        return format("%s dim %d (%s) has size %lld, expected 1 or %lld", name,
+                      i, kDims[i], (long long)sizes[i], (long long)full[i]);
+      bs[i] = sizes[i] == 1 ? 0 : strides[i];
+    }
+    if (!hasData)
+      return format("%s has no data", name);
+    return "";
+  };
+  auto none = [](const int64_t *sizes, int rank) {
+    for (int i = 0; i < rank; ++i)
+      if (sizes[i] != 0)
+        return false;
+    return true;
+  };
+  if (keep && !none(keep->sizes, 4)) {
+    std::string e = mask("mask_keep", keep->sizes, keep->strides,
+                         keep->aligned != nullptr, p.keepS);
+    if (!e.empty())
+      return e;
+    p.keep = reinterpret_cast<const uint8_t *>(keep->aligned + keep->offset);
+  }
+  if (add && !none(add->sizes, 4)) {
+    std::string e = mask("mask_add", add->sizes, add->strides,
+                         add->aligned != nullptr, p.addS);
+    if (!e.empty())
+      return e;
+    p.add = add->aligned + add->offset;
+  }
+  if (layout && !none(layout->sizes, 2)) {
+    if (layoutBlock <= 0)
+      return format("layout given with layout_block %lld",
+                    (long long)layoutBlock);
+    const int64_t need = (p.t + layoutBlock - 1) / layoutBlock;
+    if (layout->sizes[0] < need || layout->sizes[1] < need)
+      return format("layout [%lld, %lld] is smaller than [%lld, %lld] (t %lld, "
+                    "layout_block %lld)",
+                    (long long)layout->sizes[0], (long long)layout->sizes[1],
+                    (long long)need, (long long)need, (long long)p.t,
+                    (long long)layoutBlock);
+    if (!layout->aligned && need > 0)
+      return "layout has no data";
+    p.layout =
+        reinterpret_cast<const uint8_t *>(layout->aligned + layout->offset);
+    p.layoutRows = layout->sizes[0];
+    p.layoutCols = layout->sizes[1];
+    p.layoutS[0] = layout->strides[0];
+    p.layoutS[1] = layout->strides[1];
+    p.layoutBlock = layoutBlock;
+  }
+  p.scale = scale;
+  p.causal = causal != 0;
+  p.window = window;
+  p.sinks = sinks;
+  p.block = block;
+  return "";
+}
+
+void fillNaN(tfcrt_memref4_f32 *out) {
+  if (!out || !out->aligned)
+    return;
+  for (int i = 0; i < 4; ++i)
+    if (out->sizes[i] <= 0)
+      return;
+  float *o = out->aligned + out->offset;
+  for (int64_t a = 0; a < out->sizes[0]; ++a)
+    for (int64_t b = 0; b < out->sizes[1]; ++b)
+      for (int64_t c = 0; c < out->sizes[2]; ++c)
+        for (int64_t d = 0; d < out->sizes[3]; ++d)
+          o[a * out->strides[0] + b * out->strides[1] + c * out->strides[2] +
+            d * out->strides[3]] = NAN;
+}
+
+} // namespace
+
+TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_f32(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block) {
+  Params p;
+  const std::string err =
+      buildParams(q, k, v, mask_keep, mask_add, out, scale, causal, window,
+                  sinks, block, layout, layout_block, p);
+  if (!err.empty()) {
+    fillNaN(out);
+    tfcrt::kernelError(TFC_ERR_INTERNAL, "tfcrt_attention_f32: " + err);
+    return;
+  }
+  tfcrt::attn::run(p, tfcrt::attn::kernelsBest());
+}

@@ -1,0 +1,585 @@
+//===- AttentionAvx2.cpp - AVX2+FMA attention blocks ----------------------===//
+//
+// The AVX-512 design (AttentionAvx512.cpp) on 16 ymm registers: prefill
+// blocks of 16 query lanes (2 ymm), register blocks of 6 keys x 2 ymm for S
+// and 6 value columns x 2 ymm for O (12 accumulators + 2 operands + 1
+// broadcast); decode blocks reduce 8 keys at a time. Every function carries
+// a target attribute and lives in an anonymous namespace.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Attention.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#define TFC_AVX2 __attribute__((target("avx2,fma")))
+
+namespace tfcrt {
+namespace attn {
+namespace {
+
+constexpr int kLanes = 16;
+constexpr int kKeyTile = 64;
+constexpr int kQkKeys = 6;
+constexpr int kPvCols = 6;
+constexpr int kDecodeLanes = 8;
+constexpr int kDecodeKeyTile = 64;
+
+/// exp(x) as exp512 in AVX-512 (Cephes, exactly 1 at 0, 0 below ln FLT_MIN).
+TFC_AVX2 inline __m256 exp256(__m256 x) {
+  const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3365f), _CMP_LT_OQ);
+  x = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f),
+                    _mm256_max_ps(_mm256_set1_ps(-87.3365f), x));
+  const __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507E-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073E-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894E-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459E-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201E-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), r);
+  y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+  const __m256i e = _mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
+}
+
+/// All-ones lanes where bit L of `byte` is set.
+TFC_AVX2 inline __m256 laneMask(unsigned byte) {
+  const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i b =
+      _mm256_and_si256(_mm256_set1_epi32(static_cast<int>(byte)), bit);
+  return _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, bit));
+}
+
+TFC_AVX2 inline __m256i tailMask(int64_t n) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(
+      _mm256_set1_epi32(static_cast<int>(std::min<int64_t>(n, 8))), idx);
+}
+
+TFC_AVX2 inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+TFC_AVX2 inline float hmax(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+//===-- prefill -----------------------------------------------------------===//
+
+template <int R, int V, bool UnitD>
+TFC_AVX2 void qkKeys(const float *qT, int64_t d, const float *k, int64_t skt,
+                     int64_t skd, float *sOut) {
+  const int64_t sd = UnitD ? 1 : skd;
+  __m256 acc[R][V];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = _mm256_setzero_ps();
+  const float *kr[R];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r)
+    kr[r] = k + r * skt;
+  for (int64_t c = 0; c < d; ++c) {
+    __m256 q[V];
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      q[v] = _mm256_load_ps(qT + c * kLanes + 8 * v);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 kb = _mm256_broadcast_ss(kr[r] + c * sd);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v)
+        acc[r][v] = _mm256_fmadd_ps(kb, q[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      _mm256_store_ps(sOut + r * kLanes + 8 * v, acc[r][v]);
+}
+
+template <int C, int V, bool UnitD>
+TFC_AVX2 void pvCols(float *oT, const __m256 *alpha, const float *pT,
+                     int64_t nk, const float *v, int64_t svt, int64_t svd) {
+  const int64_t sd = UnitD ? 1 : svd;
+  __m256 acc[C][V];
+#pragma GCC unroll 6
+  for (int c = 0; c < C; ++c)
+#pragma GCC unroll 2
+    for (int x = 0; x < V; ++x)
+      acc[c][x] =
+          _mm256_mul_ps(_mm256_load_ps(oT + c * kLanes + 8 * x), alpha[x]);
+  for (int64_t j = 0; j < nk; ++j) {
+    __m256 pr[V];
+#pragma GCC unroll 2
+    for (int x = 0; x < V; ++x)
+      pr[x] = _mm256_load_ps(pT + j * kLanes + 8 * x);
+    const float *vr = v + j * svt;
+#pragma GCC unroll 6
+    for (int c = 0; c < C; ++c) {
+      const __m256 vb = _mm256_broadcast_ss(vr + c * sd);
+#pragma GCC unroll 2
+      for (int x = 0; x < V; ++x)
+        acc[c][x] = _mm256_fmadd_ps(vb, pr[x], acc[c][x]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int c = 0; c < C; ++c)
+#pragma GCC unroll 2
+    for (int x = 0; x < V; ++x)
+      _mm256_store_ps(oT + c * kLanes + 8 * x, acc[c][x]);
+}
+
+using QkFn = void (*)(const float *, int64_t, const float *, int64_t, int64_t,
+                      float *);
+using PvFn = void (*)(float *, const __m256 *, const float *, int64_t,
+                      const float *, int64_t, int64_t);
+
+template <int V, bool U> struct Tables {
+  static constexpr QkFn qk[kQkKeys] = {&qkKeys<1, V, U>, &qkKeys<2, V, U>,
+                                       &qkKeys<3, V, U>, &qkKeys<4, V, U>,
+                                       &qkKeys<5, V, U>, &qkKeys<6, V, U>};
+  static constexpr PvFn pv[kPvCols] = {&pvCols<1, V, U>, &pvCols<2, V, U>,
+                                       &pvCols<3, V, U>, &pvCols<4, V, U>,
+                                       &pvCols<5, V, U>, &pvCols<6, V, U>};
+};
+template <int V, bool U> constexpr QkFn Tables<V, U>::qk[kQkKeys];
+template <int V, bool U> constexpr PvFn Tables<V, U>::pv[kPvCols];
+static_assert(kQkKeys == 6 && kPvCols == 6, "update Tables");
+
+/// r[i] := column i of the 8 x 8 matrix whose rows are r[0..8).
+TFC_AVX2 inline void transpose8(__m256 *r) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int g = 0; g < 2; ++g) {
+    u[4 * g] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+    u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+    u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+    u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+  }
+  for (int m = 0; m < 4; ++m) {
+    r[m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x20);
+    r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
+  }
+}
+
+inline const float *qRow(const Params &p, const RowBlock &rb, int L) {
+  if (L >= rb.lanes())
+    return nullptr;
+  return p.q + rb.b * p.qs[0] + (rb.h0 + L / rb.nq) * p.qs[1] +
+         (rb.i0 + L % rb.nq) * p.qs[2];
+}
+
+/// qT[c][8x + L] = scale * q[lane 8x + L][c]; lanes past rb.lanes() are 0.
+TFC_AVX2 void packQ(const Params &p, const RowBlock &rb, int V, float *qT) {
+  const int64_t d = p.d;
+  if (p.qs[3] != 1) {
+    for (int L = 0; L < 8 * V; ++L) {
+      const float *qr = qRow(p, rb, L);
+      for (int64_t c = 0; c < d; ++c)
+        qT[c * kLanes + L] = qr ? p.scale * qr[c * p.qs[3]] : 0.0f;
+    }
+    return;
+  }
+  const __m256 scale = _mm256_set1_ps(p.scale);
+  for (int x = 0; x < V; ++x) {
+    const float *rows[8];
+    for (int L = 0; L < 8; ++L)
+      rows[L] = qRow(p, rb, 8 * x + L);
+    for (int64_t c0 = 0; c0 < d; c0 += 8) {
+      const __m256i mk = tailMask(d - c0);
+      __m256 r[8];
+      for (int L = 0; L < 8; ++L)
+        r[L] = rows[L] ? _mm256_maskload_ps(rows[L] + c0, mk)
+                       : _mm256_setzero_ps();
+      transpose8(r);
+      for (int64_t cc = 0; cc < 8 && c0 + cc < d; ++cc)
+        _mm256_store_ps(qT + (c0 + cc) * kLanes + 8 * x,
+                        _mm256_mul_ps(r[cc], scale));
+    }
+  }
+}
+
+/// out[lane L] = O^T[:, L] / l[L] (0 where l is 0); unit column stride.
+TFC_AVX2 void storeOut(const Params &p, const RowBlock &rb, int V,
+                       const float *oT, const float *l) {
+  const int lanes = rb.lanes();
+  const int64_t dv = p.dv;
+  for (int x = 0; x < V; ++x) {
+    float *rows[8];
+    float inv[8];
+    for (int L = 0; L < 8; ++L) {
+      const int lane = 8 * x + L;
+      rows[L] = lane < lanes ? p.out + rb.b * p.os[0] +
+                                   (rb.h0 + lane / rb.nq) * p.os[1] +
+                                   (rb.i0 + lane % rb.nq) * p.os[2]
+                             : nullptr;
+      inv[L] = lane < lanes && l[lane] != 0.0f ? 1.0f / l[lane] : 0.0f;
+    }
+    for (int64_t c0 = 0; c0 < dv; c0 += 8) {
+      const __m256i mk = tailMask(dv - c0);
+      __m256 r[8];
+      for (int cc = 0; cc < 8; ++cc)
+        r[cc] = c0 + cc < dv ? _mm256_load_ps(oT + (c0 + cc) * kLanes + 8 * x)
+                             : _mm256_setzero_ps();
+      transpose8(r);
+      for (int L = 0; L < 8; ++L)
+        if (rows[L])
+          _mm256_maskstore_ps(
+              rows[L] + c0, mk,
+              inv[L] == 0.0f ? _mm256_setzero_ps()
+                             : _mm256_mul_ps(r[L], _mm256_set1_ps(inv[L])));
+    }
+  }
+}
+
+template <int V>
+TFC_AVX2 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
+                          int64_t jb, const Partial *partial) {
+  const int lanes = rb.lanes();
+  const int64_t d = p.d, dv = p.dv;
+  float *qT = scratch((d + dv + kKeyTile + 2) * kLanes);
+  float *oT = qT + d * kLanes;          // [dv][16]
+  float *sT = oT + dv * kLanes;         // [kKeyTile][16]
+  float *mOut = sT + kKeyTile * kLanes; // [16]
+  float *lOut = mOut + kLanes;          // [16]
+
+  packQ(p, rb, V, qT);
+  for (int64_t c = 0; c < dv; ++c)
+    for (int x = 0; x < V; ++x)
+      _mm256_store_ps(oT + c * kLanes + 8 * x, _mm256_setzero_ps());
+  __m256 m[V], l[V];
+  for (int x = 0; x < V; ++x) {
+    m[x] = _mm256_set1_ps(-INFINITY);
+    l[x] = _mm256_setzero_ps();
+  }
+
+  // mask_add: broadcast, gathered (lane offsets fit in int32) or per lane.
+  const float *addAt = nullptr;
+  bool addShr = false, addGather = false;
+  alignas(64) int32_t offs[kMaxLanes];
+  __m256i off[V];
+  int64_t wideOff[kLanes] = {};
+  if (p.add) {
+    addAt = addBase(p, rb);
+    addShr = addShared(p);
+    addGather = addLaneOffsets(p, rb, offs);
+    for (int x = 0; x < V; ++x)
+      off[x] =
+          _mm256_load_si256(reinterpret_cast<const __m256i *>(offs + 8 * x));
+    for (int L = 0; L < lanes; ++L)
+      wideOff[L] = (L / rb.nq) * p.addS[1] + (L % rb.nq) * p.addS[2];
+  }
+
+  const bool unitK = p.ks[3] == 1, unitV = p.vs[3] == 1;
+  const QkFn *qk = unitK ? Tables<V, true>::qk : Tables<V, false>::qk;
+  const PvFn *pv = unitV ? Tables<V, true>::pv : Tables<V, false>::pv;
+  const float *kb = p.k + rb.b * p.ks[0] + rb.g * p.ks[1];
+  const float *vb = p.v + rb.b * p.vs[0] + rb.g * p.vs[1];
+  const __m256 ninf = _mm256_set1_ps(-INFINITY), zero = _mm256_setzero_ps();
+
+  uint64_t tileBits[kMaxLanes];
+  // Wide heads take half tiles (AttentionAvx512.cpp).
+  const int64_t keyTile = d + dv > 192 ? kKeyTile / 2 : kKeyTile;
+  for (int64_t t0 = ja; t0 < jb; t0 += keyTile) {
+    const Tile tile =
+        tileMask(p, rb, t0, std::min<int64_t>(keyTile, jb - t0), tileBits);
+    const TileMask tm = tile.mask;
+    if (tm == TileMask::Skip)
+      continue;
+    // Keys [j0, j0 + nk) of the tile; bits[jj] is key j0 + jj's.
+    const int64_t j0 = t0 + tile.lo, nk = tile.hi - tile.lo;
+    const uint64_t *bits = tileBits + tile.lo;
+    for (int64_t jj = 0; jj < nk; jj += kQkKeys) {
+      const int r = static_cast<int>(std::min<int64_t>(kQkKeys, nk - jj));
+      qk[r - 1](qT, d, kb + (j0 + jj) * p.ks[2], p.ks[2], p.ks[3],
+                sT + jj * kLanes);
+    }
+    __m256 mx[V];
+    for (int x = 0; x < V; ++x)
+      mx[x] = m[x];
+    for (int64_t jj = 0; jj < nk; ++jj) {
+      const int64_t j = j0 + jj;
+      for (int x = 0; x < V; ++x) {
+        float *at = sT + jj * kLanes + 8 * x;
+        __m256 s = _mm256_load_ps(at);
+        const __m256 km =
+            tm == TileMask::Bits
+                ? laneMask(static_cast<unsigned>((bits[jj] >> (8 * x)) & 0xFF))
+                : _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+        if (p.add) {
+          const float *a0 = addAt + j * p.addS[3];
+          __m256 a;
+          if (addShr) {
+            a = _mm256_broadcast_ss(a0);
+          } else if (addGather) {
+            a = _mm256_i32gather_ps(a0, off[x], 4);
+          } else {
+            alignas(32) float tmp[8] = {};
+            for (int L = 0; L < 8 && 8 * x + L < lanes; ++L)
+              tmp[L] = a0[wideOff[8 * x + L]];
+            a = _mm256_load_ps(tmp);
+          }
+          s = _mm256_add_ps(s, _mm256_and_ps(a, km));
+        }
+        if (tm == TileMask::Bits)
+          s = _mm256_blendv_ps(ninf, s, km);
+        _mm256_store_ps(at, s);
+        mx[x] = _mm256_max_ps(mx[x], s);
+      }
+    }
+    __m256 ref[V], alpha[V], sum[V];
+    for (int x = 0; x < V; ++x) {
+      const __m256 dead = _mm256_cmp_ps(mx[x], ninf, _CMP_EQ_OQ);
+      ref[x] = _mm256_blendv_ps(mx[x], zero, dead);
+      alpha[x] = exp256(_mm256_sub_ps(m[x], ref[x]));
+      m[x] = mx[x];
+      sum[x] = zero;
+    }
+    for (int64_t jj = 0; jj < nk; ++jj)
+      for (int x = 0; x < V; ++x) {
+        float *at = sT + jj * kLanes + 8 * x;
+        const __m256 e = exp256(_mm256_sub_ps(_mm256_load_ps(at), ref[x]));
+        _mm256_store_ps(at, e);
+        sum[x] = _mm256_add_ps(sum[x], e);
+      }
+    for (int x = 0; x < V; ++x)
+      l[x] = _mm256_fmadd_ps(l[x], alpha[x], sum[x]);
+    const float *vt = vb + j0 * p.vs[2];
+    for (int64_t c = 0; c < dv; c += kPvCols) {
+      const int cols = static_cast<int>(std::min<int64_t>(kPvCols, dv - c));
+      pv[cols - 1](oT + c * kLanes, alpha, sT, nk, vt + c * p.vs[3], p.vs[2],
+                   p.vs[3]);
+    }
+  }
+  for (int x = 0; x < V; ++x) {
+    _mm256_store_ps(mOut + 8 * x, m[x]);
+    _mm256_store_ps(lOut + 8 * x, l[x]);
+  }
+  if (!partial && p.os[3] == 1)
+    storeOut(p, rb, V, oT, lOut);
+  else
+    finishBlock(p, rb, mOut, lOut, oT, 1, kLanes, partial);
+}
+
+TFC_AVX2 void prefill(const Params &p, const RowBlock &rb, int64_t ja,
+                      int64_t jb, const Partial *partial) {
+  if (rb.lanes() <= 8)
+    prefillImpl<1>(p, rb, ja, jb, partial);
+  else
+    prefillImpl<2>(p, rb, ja, jb, partial);
+}
+
+//===-- decode ------------------------------------------------------------===//
+
+/// out[k] = sum of the lanes of x[k], k < 8 (transpose-add tree).
+TFC_AVX2 inline __m256 reduce8(const __m256 *x) {
+  __m256 t[4];
+  for (int i = 0; i < 4; ++i)
+    t[i] = _mm256_add_ps(_mm256_unpacklo_ps(x[2 * i], x[2 * i + 1]),
+                         _mm256_unpackhi_ps(x[2 * i], x[2 * i + 1]));
+  __m256 u[2];
+  for (int i = 0; i < 2; ++i) {
+    const __m256d a = _mm256_castps_pd(t[2 * i]),
+                  b = _mm256_castps_pd(t[2 * i + 1]);
+    u[i] = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(a, b)),
+                         _mm256_castpd_ps(_mm256_unpackhi_pd(a, b)));
+  }
+  return _mm256_add_ps(_mm256_permute2f128_ps(u[0], u[1], 0x20),
+                       _mm256_permute2f128_ps(u[0], u[1], 0x31));
+}
+
+template <int NV>
+TFC_AVX2 void pvRow(float *o, float alpha, const float *pr, int64_t nk,
+                    const float *v, int64_t svt, int64_t c0, int64_t dv) {
+  const __m256i last = tailMask(dv - c0 - 8 * (NV - 1));
+  __m256 acc[NV];
+  const __m256 a = _mm256_set1_ps(alpha);
+#pragma GCC unroll 4
+  for (int x = 0; x < NV; ++x)
+    acc[x] = _mm256_mul_ps(_mm256_load_ps(o + c0 + 8 * x), a);
+  for (int64_t j = 0; j < nk; ++j) {
+    const __m256 pb = _mm256_broadcast_ss(pr + j);
+    const float *vr = v + j * svt + c0;
+#pragma GCC unroll 4
+    for (int x = 0; x < NV; ++x) {
+      const __m256 vv = x == NV - 1 ? _mm256_maskload_ps(vr + 8 * x, last)
+                                    : _mm256_loadu_ps(vr + 8 * x);
+      acc[x] = _mm256_fmadd_ps(pb, vv, acc[x]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int x = 0; x < NV; ++x)
+    _mm256_store_ps(o + c0 + 8 * x, acc[x]);
+}
+
+TFC_AVX2 void decode(const Params &p, const RowBlock &rb, int64_t ja,
+                     int64_t jb, const Partial *partial) {
+  const int R = rb.lanes();
+  const int64_t d = p.d, dv = p.dv;
+  const int64_t dp = (d + 7) / 8 * 8, dvp = (dv + 7) / 8 * 8;
+  float *qb = scratch(R * (dp + dvp + kDecodeKeyTile));
+  float *o = qb + R * dp;  // [R][dvp]
+  float *sc = o + R * dvp; // [R][kDecodeKeyTile]
+  float m[kDecodeLanes], l[kDecodeLanes];
+  const float *addRow[kDecodeLanes] = {};
+  for (int r = 0; r < R; ++r) {
+    const int64_t h = rb.h0 + r / rb.nq, i = rb.i0 + r % rb.nq;
+    const float *qr = p.q + rb.b * p.qs[0] + h * p.qs[1] + i * p.qs[2];
+    for (int64_t c = 0; c < dp; ++c)
+      qb[r * dp + c] = c < d ? p.scale * qr[c * p.qs[3]] : 0.0f;
+    std::fill(o + r * dvp, o + (r + 1) * dvp, 0.0f);
+    m[r] = -INFINITY;
+    l[r] = 0;
+    if (p.add)
+      addRow[r] = p.add + rb.b * p.addS[0] + h * p.addS[1] + i * p.addS[2];
+  }
+  const float *kb = p.k + rb.b * p.ks[0] + rb.g * p.ks[1];
+  const float *vb = p.v + rb.b * p.vs[0] + rb.g * p.vs[1];
+  const int64_t skt = p.ks[2], svt = p.vs[2];
+  const __m256i dTail = tailMask(d % 8 == 0 ? 8 : d % 8);
+  const __m256 ninf = _mm256_set1_ps(-INFINITY);
+
+  uint64_t tileBits[kMaxLanes];
+  for (int64_t t0 = ja; t0 < jb; t0 += kDecodeKeyTile) {
+    const Tile tile = tileMask(
+        p, rb, t0, std::min<int64_t>(kDecodeKeyTile, jb - t0), tileBits);
+    const TileMask tm = tile.mask;
+    if (tm == TileMask::Skip)
+      continue;
+    // Keys [j0, j0 + nk) of the tile; bits[jj] is key j0 + jj's.
+    const int64_t j0 = t0 + tile.lo, nk = tile.hi - tile.lo;
+    const uint64_t *bits = tileBits + tile.lo;
+    for (int r = 0; r < R; ++r) {
+      const float *qr = qb + r * dp;
+      float *sr = sc + r * kDecodeKeyTile;
+      for (int64_t g = 0; g < nk; g += 8) {
+        const int64_t n = std::min<int64_t>(8, nk - g);
+        __m256 dots[8];
+        for (int jj = 0; jj < 8; ++jj) {
+          if (jj >= n) {
+            dots[jj] = _mm256_setzero_ps();
+            continue;
+          }
+          const float *kr = kb + (j0 + g + jj) * skt;
+          __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+          int64_t c = 0;
+          for (; c + 16 <= d; c += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_load_ps(qr + c),
+                                 _mm256_loadu_ps(kr + c), a0);
+            a1 = _mm256_fmadd_ps(_mm256_load_ps(qr + c + 8),
+                                 _mm256_loadu_ps(kr + c + 8), a1);
+          }
+          for (; c < d; c += 8) {
+            const __m256 kv = c + 8 <= d ? _mm256_loadu_ps(kr + c)
+                                         : _mm256_maskload_ps(kr + c, dTail);
+            a0 = _mm256_fmadd_ps(_mm256_load_ps(qr + c), kv, a0);
+          }
+          dots[jj] = _mm256_add_ps(a0, a1);
+        }
+        _mm256_store_ps(sr + g, reduce8(dots));
+      }
+      __m256 mxv = ninf;
+      for (int64_t g = 0; g < nk; g += 8) {
+        const int64_t n = std::min<int64_t>(8, nk - g);
+        unsigned mk = (1u << n) - 1;
+        if (tm == TileMask::Bits) {
+          mk = 0;
+          for (int64_t jj = 0; jj < n; ++jj)
+            mk |= static_cast<unsigned>((bits[g + jj] >> r) & 1) << jj;
+        }
+        const __m256 km = laneMask(mk);
+        __m256 s = _mm256_load_ps(sr + g);
+        if (p.add) {
+          const float *at = addRow[r] + (j0 + g) * p.addS[3];
+          __m256 a;
+          if (p.addS[3] == 1) {
+            a = _mm256_maskload_ps(at, _mm256_castps_si256(km));
+          } else {
+            alignas(32) float tmp[8] = {};
+            for (int64_t jj = 0; jj < n; ++jj)
+              tmp[jj] = at[jj * p.addS[3]];
+            a = _mm256_load_ps(tmp);
+          }
+          s = _mm256_add_ps(s, _mm256_and_ps(a, km));
+        }
+        s = _mm256_blendv_ps(ninf, s, km);
+        _mm256_store_ps(sr + g, s);
+        mxv = _mm256_max_ps(mxv, s);
+      }
+      const float mx = std::max(m[r], hmax(mxv));
+      const float ref = mx == -INFINITY ? 0.0f : mx;
+      const float alpha = std::exp(m[r] - ref);
+      const __m256 refv = _mm256_set1_ps(ref);
+      __m256 sum = _mm256_setzero_ps();
+      for (int64_t g = 0; g < nk; g += 8) {
+        const __m256 e = exp256(_mm256_sub_ps(_mm256_load_ps(sr + g), refv));
+        _mm256_store_ps(sr + g, e);
+        sum = _mm256_add_ps(sum, e);
+      }
+      l[r] = l[r] * alpha + hsum(sum);
+      m[r] = mx;
+      float *orow = o + r * dvp;
+      const float *vt = vb + j0 * svt;
+      for (int64_t c0 = 0; c0 < dv; c0 += 32) {
+        switch (std::min<int64_t>(4, (dv - c0 + 7) / 8)) {
+        case 1:
+          pvRow<1>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          break;
+        case 2:
+          pvRow<2>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          break;
+        case 3:
+          pvRow<3>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          break;
+        default:
+          pvRow<4>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          break;
+        }
+      }
+    }
+  }
+  finishBlock(p, rb, m, l, o, dvp, 1, partial);
+}
+
+} // namespace
+
+const Kernels &kernelsAvx2() {
+  static const Kernels k = {"avx2",       kLanes,         kKeyTile, &prefill,
+                            kDecodeLanes, kDecodeKeyTile, &decode};
+  return k;
+}
+
+} // namespace attn
+} // namespace tfcrt
+
+#else // not x86-64: never selected
+
+namespace tfcrt {
+namespace attn {
+const Kernels &kernelsAvx2() { return kernelsGeneric(); }
+} // namespace attn
+} // namespace tfcrt
+
+#endif
