@@ -93,7 +93,7 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
 }
 
 std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
-  return frontendPipeline(o) + (o.cpuKernels ? ",tfc-cpu-kernels{attention=false}" : "") +
+  return frontendPipeline(o) + (o.cpuKernels ? ",tfc-cpu-kernels" : "") +
          ",tfc-to-linalg,canonicalize,cse,tfc-fuse-elementwise,"
          "canonicalize,cse";
 }
