@@ -210,6 +210,38 @@ def TfcToLinalg : Pass<"tfc-to-linalg", "ModuleOp"> {
     "::mlir::bufferization::BufferizationDialect"];
 }
 
+def TfcQuantize : Pass<"tfc-quantize", "ModuleOp"> {
+  let summary = "Quantize weights (and activations) per a recipe: tfc.linear / gated_mlp / embedding / attention -> quantized ops";
+  let description = [{
+    Runs after raising (and partitioning) and before tfc-kv-cache
+    (docs/DESIGN.md "Quantization"). The recipe is a preset (int8-dynamic,
+    int8-static, w8, w4, mixed, bf16, fp16) or a JSON file assigning a
+    scheme per op class (embedding, qkv, attention, out_proj, mlp, lm_head)
+    and per layer by name pattern, with a skip list (lib/Transforms/
+    QuantRecipe.h). Linears become tfc.qlinear (weights rounded to nearest on
+    the scheme's grid), gated MLPs tfc.qgated_mlp, embeddings
+    tfc.qembedding, attention gets per-row int8 q / k / v; bf16 / fp16
+    schemes convert the weight constants. Every considered op gets a
+    `tfc.quant` string attribute naming its class and scheme. Unknown keys,
+    impossible group sizes and schemes an op cannot take are errors naming
+    the key / op.
+  }];
+  let options = [
+    Option<"recipeOpt", "recipe", "std::string", "\"int8-dynamic\"",
+           "Preset name or path of a JSON recipe">,
+    Option<"group", "group", "int64_t", "-1",
+           "Group size along k for w8/w4/mixed (32, 64, 128; 0 = per "
+           "channel; -1 = the preset's)">,
+    Option<"symmetric", "symmetric", "std::string", "\"\"",
+           "sym or asym to override the preset (empty: the preset's)">,
+    Option<"stats", "stats", "std::string", "\"\"",
+           "Calibration statistics file (tfc-calibrate) for static "
+           "activation scales and GPTQ">
+  ];
+  let dependentDialects = ["::mlir::tfc::TfcDialect",
+    "::mlir::arith::ArithDialect"];
+}
+
 def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
   let summary = "Lower tfc.linear / gated_mlp / attention to libtfcrt kernel calls (CPU), packing constant weights";
   let description = [{

@@ -57,7 +57,8 @@ def Tfc_QuantizeOp : Tfc_Op<"quantize"> {
     `q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax)`, with
     [qmin, qmax] = [0, 2^bits - 1] when `unsigned`, else
     [-2^(bits-1), 2^(bits-1) - 1]. `scale` (f32) and the optional
-    `zero_point` (i8, code domain; 0 when absent) are quant params of x (see
+    `zero_point` (i8 storage, code domain, read with the codes' signedness;
+    0 when absent) are quant params of x (see
     the file comment: 1, the dim, or groups along `group_axis`). Result: i8
     codes of x's shape.
   }];

@@ -85,6 +85,12 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
          "tfc-raise-rotary,tfc-raise-attention),canonicalize,cse";
   if (!o.partition.empty())
     p += ",tfc-partition{strategy=" + o.partition + "},canonicalize,cse";
+  if (!o.quantize.empty())
+    p += ",tfc-quantize{recipe=" + o.quantize +
+         " group=" + std::to_string(o.quantGroup) +
+         (o.quantSym.empty() ? "" : " symmetric=" + o.quantSym) +
+         (o.calibStats.empty() ? "" : " stats=" + o.calibStats) +
+         "},canonicalize,cse";
   if (o.kvCache)
     p += ",tfc-kv-cache{max-len=" + std::to_string(o.kvMaxLen) +
          " window=" + std::to_string(o.kvWindow) +

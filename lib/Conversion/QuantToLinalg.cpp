@@ -113,7 +113,7 @@ Value dequantize(OpBuilder &b, Location loc, Value q, Value scale, Value zp,
           Value z = tensor::ExtractOp::create(
               nb, nl, zp,
               paramIndex(nb, nl, zp, qt.getShape(), iv, group, groupAxis));
-          c = arith::SubFOp::create(nb, nl, c, codeToF32(nb, nl, z, false));
+          c = arith::SubFOp::create(nb, nl, c, codeToF32(nb, nl, z, isUnsigned));
         }
         Value s = tensor::ExtractOp::create(
             nb, nl, scale,
@@ -355,11 +355,10 @@ LogicalResult mlir::tfc::lowering::lowerQuantOp(OpBuilder &b, Operation *op) {
                               nb, nl, zp,
                               paramIndex(nb, nl, zp, xt.getShape(), iv, group,
                                          axis)),
-                          false);
+                          isUnsigned);
           Value q = quantizeScalar(nb, nl, xv, s, z, lo, hi);
           // Codes in i8 storage: unsigned 128..255 wrap to negative bytes.
           Value qi = arith::FPToSIOp::create(nb, nl, nb.getI32Type(), q);
-          (void)isUnsigned;
           return arith::TruncIOp::create(nb, nl, nb.getIntegerType(8), qi);
         }));
   } else if (auto o = dyn_cast<DequantizeOp>(op)) {
@@ -486,7 +485,7 @@ LogicalResult mlir::tfc::lowering::lowerQuantOp(OpBuilder &b, Operation *op) {
           if (zp) {
             Value zv = tensor::ExtractOp::create(
                 nb, nl, zp, paramIndex(nb, nl, zp, tt.getShape(), at, group, 1));
-            c = arith::SubFOp::create(nb, nl, c, codeToF32(nb, nl, zv, false));
+            c = arith::SubFOp::create(nb, nl, c, codeToF32(nb, nl, zv, isUnsigned));
           }
           Value s = tensor::ExtractOp::create(
               nb, nl, scale, paramIndex(nb, nl, scale, tt.getShape(), at, group, 1));

@@ -109,6 +109,29 @@ static cl::opt<std::string> partitionOpt(
     cl::desc("Split the model over N ranks (--tfc-partition): pipeline "
              "stages or tensor shards; run it under mpirun (docs/RUNTIME.md)"));
 
+// Quantization and mixed precision (--tfc-quantize; docs/DESIGN.md
+// "Quantization").
+static cl::opt<std::string> quantizeOpt(
+    "quantize", cl::value_desc("RECIPE"),
+    cl::desc("Quantize per a recipe: int8-dynamic, int8-static, w8, w4, "
+             "mixed, bf16, fp16, or a .json recipe file"));
+static cl::opt<int> quantGroupOpt(
+    "quant-group", cl::init(-1), cl::value_desc("32|64|128"),
+    cl::desc("Group size along k for w8/w4/mixed (0: per output channel)"));
+static cl::opt<bool> quantSymOpt("quant-sym", cl::init(false),
+                                 cl::desc("Symmetric weights (w8/w4/mixed)"));
+static cl::opt<bool> quantAsymOpt(
+    "quant-asym", cl::init(false),
+    cl::desc("Asymmetric weights with zero points (w8/w4/mixed)"));
+static cl::opt<std::string> calibStatsOpt(
+    "calib-stats", cl::value_desc("FILE"),
+    cl::desc("Calibration statistics from tfc-calibrate (int8-static, GPTQ)"));
+static cl::opt<std::string> precisionOpt(
+    "precision", cl::value_desc("fp32|bf16|fp16"), cl::init("fp32"),
+    cl::desc("Linear layers' weights and products in bf16 / fp16 with fp32 "
+             "accumulation (norms, softmax, residual adds stay fp32); the "
+             "same as --quantize=bf16 / fp16"));
+
 static std::string sanitize(StringRef s) {
   std::string out;
   for (char c : s)
@@ -231,6 +254,27 @@ int main(int argc, char **argv) {
 
   tfc::PipelineOptions po;
   po.partition = partitionOpt;
+  if (quantSymOpt && quantAsymOpt)
+    return fail("--quant-sym and --quant-asym exclude each other");
+  if (precisionOpt != "fp32" && precisionOpt != "bf16" &&
+      precisionOpt != "fp16")
+    return fail("--precision=" + precisionOpt +
+                ": expected fp32, bf16 or fp16");
+  if (precisionOpt != "fp32" && !quantizeOpt.empty())
+    return fail("--precision=" + precisionOpt + " and --quantize=" +
+                quantizeOpt +
+                " both choose the linear layers' format: use a JSON recipe "
+                "to mix them");
+  po.quantize = precisionOpt != "fp32" ? std::string(precisionOpt)
+                                       : std::string(quantizeOpt);
+  if (po.quantize.empty() &&
+      (quantGroupOpt != -1 || quantSymOpt || quantAsymOpt ||
+       !calibStatsOpt.empty()))
+    return fail("--quant-group / --quant-sym / --quant-asym / --calib-stats "
+                "go with --quantize");
+  po.quantGroup = quantGroupOpt;
+  po.quantSym = quantSymOpt ? "sym" : quantAsymOpt ? "asym" : "";
+  po.calibStats = calibStatsOpt;
   po.kvCache = kvCache;
   po.kvMaxLen = kvStaticLen ? kvMaxLen : 0;
   po.kvWindow = kvWindowOpt;

@@ -1,0 +1,91 @@
+//===- QuantMath.cpp - round-to-nearest weight quantization ---------------===//
+#include "QuantMath.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir::tfc::quant;
+
+QuantizedWeight mlir::tfc::quant::roundToNearest(const float *w, int64_t k,
+                                                 int64_t n, bool transposed,
+                                                 int64_t bits, int64_t group,
+                                                 bool symmetric, Grid grid) {
+  QuantizedWeight q;
+  q.k = k;
+  q.n = n;
+  int64_t g = group > 0 ? group : k;
+  q.groups = (k + g - 1) / g;
+  q.codes.resize(static_cast<size_t>(k * n));
+  q.scales.resize(static_cast<size_t>(q.groups * n));
+  if (!symmetric)
+    q.zeros.resize(static_cast<size_t>(q.groups * n));
+  q.unsignedCodes = !symmetric;
+  auto at = [&](int64_t kk, int64_t j) {
+    return transposed ? w[j * k + kk] : w[kk * n + j];
+  };
+  const double levels = double((int64_t(1) << bits) - 1);
+  for (int64_t gi = 0; gi < q.groups; ++gi) {
+    int64_t k0 = gi * g, k1 = std::min(k, k0 + g);
+    for (int64_t j = 0; j < n; ++j) {
+      double mn = 0.0, mx = 0.0, amax = 0.0;
+      for (int64_t kk = k0; kk < k1; ++kk) {
+        double v = at(kk, j);
+        mn = std::min(mn, v);
+        mx = std::max(mx, v);
+        amax = std::max(amax, std::fabs(v));
+      }
+      double scale, zero = 0.0, lo, hi;
+      if (symmetric) {
+        if (grid == Grid::Int8Kernel) {
+          scale = amax / 127.0;
+          lo = -127.0;
+          hi = 127.0;
+        } else {
+          scale = 2.0 * amax / levels;
+          lo = -double(int64_t(1) << (bits - 1));
+          hi = double((int64_t(1) << (bits - 1)) - 1);
+        }
+      } else {
+        scale = (mx - mn) / levels;
+        lo = 0.0;
+        hi = levels;
+      }
+      if (!(scale > 0.0))
+        scale = 1.0; // an all-zero group: any scale, codes 0 (or zero)
+      if (!symmetric)
+        zero = std::clamp(std::nearbyint(-mn / scale), lo, hi);
+      q.scales[gi * n + j] = static_cast<float>(scale);
+      if (!symmetric)
+        q.zeros[gi * n + j] = static_cast<int8_t>(
+            static_cast<int32_t>(zero)); // 0..255 as a byte
+      float fs = static_cast<float>(scale);
+      for (int64_t kk = k0; kk < k1; ++kk) {
+        // Round half to even in f32, as the reference lowering does.
+        double c = std::nearbyint(at(kk, j) / fs) + zero;
+        c = std::clamp(c, lo, hi);
+        q.codes[kk * n + j] = static_cast<int8_t>(static_cast<int32_t>(c));
+      }
+    }
+  }
+  return q;
+}
+
+std::vector<float> mlir::tfc::quant::dequantize(const QuantizedWeight &q,
+                                                int64_t group) {
+  std::vector<float> out(static_cast<size_t>(q.k * q.n));
+  int64_t g = group > 0 ? group : q.k;
+  for (int64_t kk = 0; kk < q.k; ++kk)
+    for (int64_t j = 0; j < q.n; ++j) {
+      int64_t gi = kk / g;
+      int32_t c = q.unsignedCodes
+                      ? static_cast<int32_t>(
+                            static_cast<uint8_t>(q.codes[kk * q.n + j]))
+                      : q.codes[kk * q.n + j];
+      int32_t z = q.zeros.empty()
+                      ? 0
+                      : static_cast<int32_t>(
+                            static_cast<uint8_t>(q.zeros[gi * q.n + j]));
+      out[kk * q.n + j] = static_cast<float>(c - z) * q.scales[gi * q.n + j];
+    }
+  return out;
+}

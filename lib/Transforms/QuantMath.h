@@ -1,0 +1,43 @@
+//===- QuantMath.h - round-to-nearest weight quantization -------*- C++ -*-===//
+//
+// The grids --tfc-quantize puts weights on (the baseline GPTQ is compared
+// with). Weights are W [k, n] (x W); groups run along k, one scale per
+// (group, output column). Two symmetric grids:
+//   - int8 x int8 kernels (activations row/tensor/static): codes in
+//     [-127, 127], scale = max|w| / 127 (what VNNI / maddubs take exactly);
+//   - weight-only (GPTQ's convention): scale = 2 max|w| / (2^bits - 1),
+//     codes in [-2^(bits-1), 2^(bits-1) - 1] (all 16 levels of int4).
+// Asymmetric: the range [min(w, 0), max(w, 0)] on unsigned codes
+// [0, 2^bits - 1], zero = round(-min / scale).
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_LIB_TRANSFORMS_QUANTMATH_H
+#define TFC_LIB_TRANSFORMS_QUANTMATH_H
+
+#include <cstdint>
+#include <vector>
+
+namespace mlir::tfc::quant {
+
+struct QuantizedWeight {
+  int64_t k = 0, n = 0, groups = 1; // scales [groups, n]
+  std::vector<int8_t> codes;        // [k, n]
+  std::vector<float> scales;        // [groups, n]
+  std::vector<int8_t> zeros;        // [groups, n], empty when symmetric
+  bool unsignedCodes = false;
+};
+
+enum class Grid { Int8Kernel, WeightOnly };
+
+/// Round-to-nearest (half to even) of W; `w` is [k, n] row-major, or [n, k]
+/// when `transposed`. group 0 = one group of k.
+QuantizedWeight roundToNearest(const float *w, int64_t k, int64_t n,
+                               bool transposed, int64_t bits, int64_t group,
+                               bool symmetric, Grid grid);
+
+/// The dequantized weight [k, n] (for error reports and tests).
+std::vector<float> dequantize(const QuantizedWeight &q, int64_t group);
+
+} // namespace mlir::tfc::quant
+
+#endif
