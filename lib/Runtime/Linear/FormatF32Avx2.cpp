@@ -28,6 +28,8 @@ namespace {
 constexpr int kMR = 6;
 constexpr int kP = 32;
 constexpr int64_t kKC = 384;
+/// Up to this many rows, the few-rows (streaming) order.
+constexpr int64_t kStreamRows = 3 * kMR;
 
 thread_local GrowBuffer packedRows;
 
@@ -144,22 +146,34 @@ TFC_AVX2 void compute(const tfc_pack_header &h, const Rows &x,
   const float *w = reinterpret_cast<const float *>(
       reinterpret_cast<const char *>(&h) + h.data_offset);
   const int64_t k = h.k, rows = i1 - i0;
-  if (rows <= kMR) {
+  if (rows <= kStreamRows) {
+    // Whole k per tile, panels outer (each panel from memory once), rows in
+    // up to 3 even groups of <= 6.
+    const int64_t groups = (rows + kMR - 1) / kMR;
     float *ap = static_cast<float *>(
         packedRows.get(static_cast<size_t>(rows * k) * sizeof(float)));
     if (!ap)
       return tileFailed(out, rows, (p1 - p0) * kP, ldo);
-    packRows(x, i0, rows, 0, k, rows, ap);
+    int64_t g0[4];
+    for (int64_t g = 0; g <= groups; ++g)
+      g0[g] = rows * g / groups;
+    for (int64_t g = 0; g < groups; ++g)
+      packRows(x, i0 + g0[g], g0[g + 1] - g0[g], 0, k, g0[g + 1] - g0[g],
+               ap + g0[g] * k);
     for (int64_t q = p0; q < p1; ++q) {
       const float *b = w + q * k * kP;
-      float *o = out + (q - p0) * kP;
-      if (rows == 1) {
-        tileFull<1>(k, ap, 1, b, o, ldo);
-      } else if (rows == 2) {
-        tileFull<2>(k, ap, 2, b, o, ldo);
-      } else {
-        kHalves[rows - 1](k, ap, rows, b, o, ldo, false);
-        kHalves[rows - 1](k, ap, rows, b + 16, o + 16, ldo, false);
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t r = g0[g + 1] - g0[g];
+        const float *a = ap + g0[g] * k;
+        float *o = out + g0[g] * ldo + (q - p0) * kP;
+        if (r == 1) {
+          tileFull<1>(k, a, 1, b, o, ldo);
+        } else if (r == 2) {
+          tileFull<2>(k, a, 2, b, o, ldo);
+        } else {
+          kHalves[r - 1](k, a, r, b, o, ldo, false);
+          kHalves[r - 1](k, a, r, b + 16, o + 16, ldo, false);
+        }
       }
     }
     return;

@@ -5,8 +5,8 @@
 // micro-kernel (Gemm/KernelsAvx512.cpp), so nothing of W is packed per
 // call; only the rows of x are (into [kc][R] micro-panels, R <= 14).
 //
-// Few rows (<= 14, decode): one micro-panel of all rows over the whole of
-// k, panels in turn: each panel streams from memory once, contiguously.
+// Few rows (<= 28, decode): one or two micro-panels over the whole of k,
+// panels in turn: each panel streams from memory once, contiguously.
 // With 1-4 rows the tile keeps 2-4 independent accumulator sets along k,
 // so that weights already in L2/L3 are not bound by the FMA latency.
 // Many rows: Goto-style, k blocked (KC), the x micro-panel in L1 and the
@@ -34,6 +34,8 @@ namespace {
 constexpr int kMR = 14;
 constexpr int kP = 32;
 constexpr int64_t kKC = 384;
+/// Up to this many rows, the few-rows (streaming) order.
+constexpr int64_t kStreamRows = 2 * kMR;
 
 thread_local GrowBuffer packedRows;
 
@@ -128,15 +130,26 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
   const float *w = reinterpret_cast<const float *>(
       reinterpret_cast<const char *>(&h) + h.data_offset);
   const int64_t k = h.k, rows = i1 - i0;
-  if (rows <= kMR) {
+  if (rows <= kStreamRows) {
+    // Whole k per tile, panels outer: each panel comes from memory once and
+    // from L1/L2 for a second micro-panel. Rows split evenly (16 = 8 + 8).
+    const int64_t groups = (rows + kMR - 1) / kMR;
     float *ap = static_cast<float *>(
         packedRows.get(static_cast<size_t>(rows * k) * sizeof(float)));
     if (!ap)
       return tileFailed(out, rows, (p1 - p0) * kP, ldo);
-    packRows(x, i0, rows, 0, k, rows, ap);
-    const TileFn fn = kTiles[rows - 1];
+    int64_t g0[3];
+    for (int64_t g = 0; g <= groups; ++g)
+      g0[g] = rows * g / groups;
+    for (int64_t g = 0; g < groups; ++g)
+      packRows(x, i0 + g0[g], g0[g + 1] - g0[g], 0, k, g0[g + 1] - g0[g],
+               ap + g0[g] * k);
     for (int64_t q = p0; q < p1; ++q)
-      fn(k, ap, rows, w + q * k * kP, out + (q - p0) * kP, ldo, false);
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t r = g0[g + 1] - g0[g];
+        kTiles[r - 1](k, ap + g0[g] * k, r, w + q * k * kP,
+                      out + g0[g] * ldo + (q - p0) * kP, ldo, false);
+      }
     return;
   }
   const int64_t kBlocks = (k + kKC - 1) / kKC;
