@@ -173,7 +173,9 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
   }
 }
 
-constexpr FormatImpl kImpl = {nullptr, nullptr, &compute, 8 * kMR,
+// Row blocks of 4 micro-panels: at m = 4096 2-4 % faster than 5 or 8 (the
+// tile and the packed rows stay in L2 beside the B slices).
+constexpr FormatImpl kImpl = {nullptr, nullptr, &compute, 4 * kMR,
                               "f32-avx512"};
 
 } // namespace
