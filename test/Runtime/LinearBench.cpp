@@ -257,15 +257,17 @@ enum Epi { kPlain, kGelu, kResidual };
 
 void callLinear(isa::Level level, const Layer &L, int copy, Operands &o,
                 int64_t m, Epi epi) {
-  tfcrt_memref3_f32 x = {o.x.get(), o.x.get(), 0, {1, m, L.k}, {m * L.k, L.k, 1}};
-  tfcrt_memref3_f32 y = {o.y.get(), o.y.get(), 0, {1, m, L.n}, {m * L.n, L.n, 1}};
-  tfcrt_memref3_f32 res = {o.res.get(), o.res.get(), 0, {1, m, L.n},
-                           {m * L.n, L.n, 1}};
+  tfcrt_memref3_f32 x = {
+      o.x.get(), o.x.get(), 0, {1, m, L.k}, {m * L.k, L.k, 1}};
+  tfcrt_memref3_f32 y = {
+      o.y.get(), o.y.get(), 0, {1, m, L.n}, {m * L.n, L.n, 1}};
+  tfcrt_memref3_f32 res = {
+      o.res.get(), o.res.get(), 0, {1, m, L.n}, {m * L.n, L.n, 1}};
   tfcrt_memref3_f32 none = {};
   int8_t *blob = static_cast<int8_t *>(L.blobs[copy].get());
   tfcrt_memref1_i8 w = {blob, blob, 0, {static_cast<int64_t>(L.bytes)}, {1}};
-  tfcrt_memref1_f32 bias = {o.bias.get(), o.bias.get(), 0,
-                            {epi == kPlain ? 0 : L.n}, {1}};
+  tfcrt_memref1_f32 bias = {
+      o.bias.get(), o.bias.get(), 0, {epi == kPlain ? 0 : L.n}, {1}};
   linear::linearAt(level, &x, &w, &bias, epi == kResidual ? &res : &none, &y,
                    epi == kGelu ? TFCRT_ACT_GELU : TFCRT_ACT_NONE);
 }
@@ -316,8 +318,8 @@ void runPrefill(isa::Level level, int threads, double budget, double peak) {
           timeIt([&] { callLinear(level, L, 0, o, m, kGelu); }, budget);
       const Timing resid =
           timeIt([&] { callLinear(level, L, 0, o, m, kResidual); }, budget);
-      const Timing g = timeIt(
-          [&] { callGemm(gemmIsa(level), L, 0, o, m, true); }, budget);
+      const Timing g =
+          timeIt([&] { callGemm(gemmIsa(level), L, 0, o, m, true); }, budget);
       char label[64];
       std::snprintf(label, sizeof(label), "%lld x %lld x %lld", (long long)m,
                     (long long)k, (long long)n);
@@ -350,8 +352,8 @@ void runDecode(isa::Level level, int threads, double budget) {
           timeIt([&] { callLinear(level, L, 0, o, m, kPlain); }, budget);
       const Timing cold = timeIt(
           [&] { callLinear(level, L, c++ % copies, o, m, kPlain); }, budget);
-      const Timing gh = timeIt(
-          [&] { callGemm(gemmIsa(level), L, 0, o, m, false); }, budget);
+      const Timing gh =
+          timeIt([&] { callGemm(gemmIsa(level), L, 0, o, m, false); }, budget);
       const Timing gc = timeIt(
           [&] { callGemm(gemmIsa(level), L, c++ % copies, o, m, false); },
           budget);
@@ -360,8 +362,8 @@ void runDecode(isa::Level level, int threads, double budget) {
                     (long long)k, (long long)n);
       std::printf("%-20s %9.1f %7.1f (%6.1f) %7.1f (%6.1f) %7.1f (%6.1f) "
                   "%7.1f (%6.1f)\n",
-                  label, mb, gbs(hot), gbm(hot), gbs(cold), gbm(cold),
-                  gbs(gh), gbm(gh), gbs(gc), gbm(gc));
+                  label, mb, gbs(hot), gbm(hot), gbs(cold), gbm(cold), gbs(gh),
+                  gbm(gh), gbs(gc), gbm(gc));
     }
   }
 }
@@ -417,8 +419,8 @@ int main(int argc, char **argv) {
   }
   double peakGf = 0;
   if (peak || prefill) {
-    peakGf = measurePeak(level == isa::Level::Generic ? isa::Level::Avx2
-                                                      : level);
+    peakGf =
+        measurePeak(level == isa::Level::Generic ? isa::Level::Avx2 : level);
     std::printf("isa %s: measured single-core fp32 FMA peak %.1f GFLOP/s\n",
                 isa::name(level), peakGf);
   }

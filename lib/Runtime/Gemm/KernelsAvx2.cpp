@@ -101,8 +101,7 @@ TFC_AVX2 inline __m256i laneMask(int64_t n) {
   static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
                                     0,  0,  0,  0,  0,  0,  0,  0};
   const int64_t c = n < 0 ? 0 : n > 8 ? 8 : n;
-  return _mm256_loadu_si256(
-      reinterpret_cast<const __m256i *>(table + 8 - c));
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(table + 8 - c));
 }
 
 /// Row-major B, few rows of A: as KernelsAvx512.cpp's smallRowMajorB, each
@@ -253,8 +252,8 @@ TFC_AVX2 void smallColTile(const float *const *arow, const float *const *brow,
       const __m256 av = _mm256_maskload_ps(arow[r] + k, mk);
 #pragma GCC unroll 4
       for (int q = 0; q < 4; ++q)
-        acc[0][r][q] = _mm256_fmadd_ps(
-            av, _mm256_maskload_ps(brow[q] + k, mk), acc[0][r][q]);
+        acc[0][r][q] = _mm256_fmadd_ps(av, _mm256_maskload_ps(brow[q] + k, mk),
+                                       acc[0][r][q]);
     }
   }
   for (int r = 0; r < R; ++r)

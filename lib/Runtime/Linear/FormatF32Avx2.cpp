@@ -101,8 +101,8 @@ TFC_AVX2 void tileFull(int64_t kc, const float *ap, int64_t lda,
       const __m256 av = _mm256_broadcast_ss(ap + kk * lda + i);
 #pragma GCC unroll 4
       for (int v = 0; v < 4; ++v)
-        acc[0][i][v] = _mm256_fmadd_ps(
-            av, _mm256_load_ps(bp + kk * kP + 8 * v), acc[0][i][v]);
+        acc[0][i][v] = _mm256_fmadd_ps(av, _mm256_load_ps(bp + kk * kP + 8 * v),
+                                       acc[0][i][v]);
     }
   }
 #pragma GCC unroll 2
@@ -116,8 +116,8 @@ TFC_AVX2 void tileFull(int64_t kc, const float *ap, int64_t lda,
     }
 }
 
-using HalfFn = void (*)(int64_t, const float *, int64_t, const float *,
-                        float *, int64_t, bool);
+using HalfFn = void (*)(int64_t, const float *, int64_t, const float *, float *,
+                        int64_t, bool);
 constexpr HalfFn kHalves[kMR] = {&tileHalf<1>, &tileHalf<2>, &tileHalf<3>,
                                  &tileHalf<4>, &tileHalf<5>, &tileHalf<6>};
 
@@ -202,8 +202,7 @@ TFC_AVX2 void compute(const tfc_pack_header &h, const Rows &x,
   }
 }
 
-constexpr FormatImpl kImpl = {nullptr, nullptr, &compute, 16 * kMR,
-                              "f32-avx2"};
+constexpr FormatImpl kImpl = {nullptr, nullptr, &compute, 16 * kMR, "f32-avx2"};
 
 } // namespace
 

@@ -58,8 +58,7 @@ void fillNaN(const tfcrt_memref3_f32 *y) {
 
 std::string dims(const tfcrt_memref3_f32 *d) {
   return "[" + std::to_string(d->sizes[0]) + ", " +
-         std::to_string(d->sizes[1]) + ", " + std::to_string(d->sizes[2]) +
-         "]";
+         std::to_string(d->sizes[1]) + ", " + std::to_string(d->sizes[2]) + "]";
 }
 
 /// Everything a task needs, fixed before the parallel region.
@@ -206,8 +205,8 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
     return fail(TFC_ERR_INTERNAL, "null x, weight or y descriptor");
   for (int d = 0; d < 3; ++d)
     if (xd->sizes[d] < 0 || yd->sizes[d] < 0)
-      return fail(TFC_ERR_INTERNAL, "negative size in x " + dims(xd) +
-                                        " or y " + dims(yd));
+      return fail(TFC_ERR_INTERNAL,
+                  "negative size in x " + dims(xd) + " or y " + dims(yd));
   if (wd->sizes[0] < 0 || (wd->sizes[0] > 1 && wd->strides[0] != 1))
     return fail(TFC_ERR_INTERNAL, "the weight blob view is not contiguous");
 
@@ -221,8 +220,8 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
   // Built only for a message: decode makes hundreds of calls a step.
   auto what = [&] {
     return std::string(pack::formatName(h->format)) + " blob (layout version " +
-           std::to_string(h->version) + ", k " + std::to_string(h->k) +
-           ", n " + std::to_string(h->n) + (gated ? ", gated" : "") + "): ";
+           std::to_string(h->version) + ", k " + std::to_string(h->k) + ", n " +
+           std::to_string(h->n) + (gated ? ", gated" : "") + "): ";
   };
   if (reinterpret_cast<uintptr_t>(blob) % TFC_PACK_ALIGN != 0)
     return fail(TFC_ERR_INTERNAL,
@@ -245,16 +244,14 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
                                       std::to_string(nOut));
   if (xd->sizes[1] != m || (xd->sizes[0] != batch && xd->sizes[0] != 1))
     return fail(TFC_ERR_INTERNAL, what() + "x " + dims(xd) + " and y " +
-                                      dims(yd) +
-                                      " disagree on batch or rows");
+                                      dims(yd) + " disagree on batch or rows");
   const bool hasBias = biasd && biasd->aligned && biasd->sizes[0] != 0;
   if (hasBias && gated)
     return fail(TFC_ERR_INTERNAL, what() + "a gated blob takes no bias");
   if (hasBias && biasd->sizes[0] != nOut)
-    return fail(TFC_ERR_INTERNAL, what() + "bias has " +
-                                      std::to_string(biasd->sizes[0]) +
-                                      " entries, expected " +
-                                      std::to_string(nOut));
+    return fail(TFC_ERR_INTERNAL,
+                what() + "bias has " + std::to_string(biasd->sizes[0]) +
+                    " entries, expected " + std::to_string(nOut));
   const bool hasRes = resd && resd->aligned &&
                       (resd->sizes[0] | resd->sizes[1] | resd->sizes[2]) != 0;
   if (hasRes && (resd->sizes[1] != m || resd->sizes[2] != nOut ||
@@ -262,8 +259,8 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
     return fail(TFC_ERR_INTERNAL, what() + "residual " + dims(resd) +
                                       " does not match y " + dims(yd));
   if (act < TFCRT_ACT_NONE || act > TFCRT_ACT_RELU)
-    return fail(TFC_ERR_INTERNAL, what() + "unknown activation " +
-                                      std::to_string(act));
+    return fail(TFC_ERR_INTERNAL,
+                what() + "unknown activation " + std::to_string(act));
   if (batch == 0 || m == 0)
     return;
 
@@ -330,11 +327,11 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
     p.rowBlocks = ceilDiv(p.rows, impl->rowBlock);
     const int64_t rowTasks = p.items * p.rowBlocks;
     if (threads > 1 && p.items == 1 && rowTasks % threads != 0)
-      p.rowBlocks = std::min(ceilDiv(p.rows, 8),
-                             ceilDiv(p.rowBlocks, threads) * threads);
+      p.rowBlocks =
+          std::min(ceilDiv(p.rows, 8), ceilDiv(p.rowBlocks, threads) * threads);
     if (p.items * p.rowBlocks < threads)
-      p.colSlices = std::min<int64_t>(
-          p.panels, ceilDiv(threads, p.items * p.rowBlocks));
+      p.colSlices =
+          std::min<int64_t>(p.panels, ceilDiv(threads, p.items * p.rowBlocks));
   }
   const int64_t blockRows = ceilDiv(p.rows, p.rowBlocks);
   const int64_t slicePanels = ceilDiv(p.panels, p.colSlices);
@@ -344,9 +341,8 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
 
   std::atomic<bool> ok{true};
   if (impl->prepare && impl->scratchBytes) {
-    p.scratchStride =
-        (impl->scratchBytes(*h, p.rows) + TFC_PACK_ALIGN - 1) / TFC_PACK_ALIGN *
-        TFC_PACK_ALIGN;
+    p.scratchStride = (impl->scratchBytes(*h, p.rows) + TFC_PACK_ALIGN - 1) /
+                      TFC_PACK_ALIGN * TFC_PACK_ALIGN;
     p.scratch = static_cast<char *>(
         scratchBuffer.get(p.scratchStride * static_cast<size_t>(p.items)));
     if (!p.scratch)
@@ -381,8 +377,7 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_linear(tfcrt_memref3_f32 *x,
                                             tfcrt_memref1_i8 *w,
                                             tfcrt_memref1_f32 *bias,
                                             tfcrt_memref3_f32 *residual,
-                                            tfcrt_memref3_f32 *y,
-                                            int64_t act) {
-  tfcrt::linear::linearAt(tfcrt::isa::features().level, x, w, bias, residual,
-                          y, act);
+                                            tfcrt_memref3_f32 *y, int64_t act) {
+  tfcrt::linear::linearAt(tfcrt::isa::features().level, x, w, bias, residual, y,
+                          act);
 }
