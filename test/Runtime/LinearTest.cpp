@@ -365,7 +365,7 @@ TEST(LinearF32Compute, EveryLevelOddShapes) {
     }
 }
 
-//===-- the driver ----------------------------------------------------------===//
+//===-- the driver --------------------------------------------------------===//
 
 TEST_P(LinearThreads, OddShapesAllOptions) {
   // Every m / k / n of the sweep; the options rotate with the case number
@@ -490,7 +490,7 @@ INSTANTIATE_TEST_SUITE_P(Threads, LinearThreads, ::testing::Values(1, 3),
                            return "threads" + std::to_string(info.param);
                          });
 
-//===-- activations ---------------------------------------------------------===//
+//===-- activations -------------------------------------------------------===//
 
 TEST(LinearEpilogue, ActivationAccuracy) {
   // x over [-30, 30] (dense near 0) through every level's epilogue, against
@@ -564,7 +564,7 @@ TEST(LinearEpilogue, NanPropagates) {
   }
 }
 
-//===-- errors --------------------------------------------------------------===//
+//===-- errors ------------------------------------------------------------===//
 
 /// A valid call (x [1, 4, 40], W [40, 24]) whose parts the error tests
 /// break one at a time.
