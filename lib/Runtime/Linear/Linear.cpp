@@ -82,6 +82,7 @@ struct Plan {
   char *scratch = nullptr;
   size_t scratchStride = 0;
   int64_t rowBlocks = 1, colSlices = 1, chunkPanels = 1;
+  int64_t sliceUnit = 1; // slice and chunk boundaries: multiples of this
 };
 
 /// y row `i` of batch item `b`, columns [j0, j0 + count): the epilogue of
@@ -145,8 +146,11 @@ bool runTask(const Plan &p, int64_t task) {
   const int64_t cs = task % p.colSlices;
   const int64_t r0 = p.rows * rb / p.rowBlocks;
   const int64_t r1 = p.rows * (rb + 1) / p.rowBlocks;
-  const int64_t q0 = p.panels * cs / p.colSlices;
-  const int64_t q1 = p.panels * (cs + 1) / p.colSlices;
+  const int64_t units = ceilDiv(p.panels, p.sliceUnit);
+  const int64_t q0 =
+      std::min(p.panels, p.sliceUnit * (units * cs / p.colSlices));
+  const int64_t q1 =
+      std::min(p.panels, p.sliceUnit * (units * (cs + 1) / p.colSlices));
   if (r0 >= r1 || q0 >= q1)
     return true;
   Rows x;
@@ -319,10 +323,15 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
 
   // Work split.
   if (p.rows <= impl->rowBlock) {
+    // Few rows: threads split the panels. Several slices per thread, handed
+    // out dynamically, so that a worker the OS has descheduled holds up
+    // little; on multiples of 4 panels (the decode kernels stream 4 at once).
     p.rowBlocks = 1;
-    p.colSlices = p.items >= threads
-                      ? 1
-                      : std::min<int64_t>(p.panels, ceilDiv(threads, p.items));
+    if (p.items < threads) {
+      p.sliceUnit = 4;
+      p.colSlices = std::min<int64_t>(ceilDiv(p.panels, p.sliceUnit),
+                                      4 * ceilDiv(threads, p.items));
+    }
   } else {
     p.rowBlocks = ceilDiv(p.rows, impl->rowBlock);
     const int64_t rowTasks = p.items * p.rowBlocks;
@@ -338,6 +347,7 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
   const int64_t maxChunk =
       std::max<int64_t>(1, kTileBytes / (4 * p.P * blockRows));
   p.chunkPanels = ceilDiv(slicePanels, ceilDiv(slicePanels, maxChunk));
+  p.chunkPanels = ceilDiv(p.chunkPanels, p.sliceUnit) * p.sliceUnit;
 
   std::atomic<bool> ok{true};
   if (impl->prepare && impl->scratchBytes) {
