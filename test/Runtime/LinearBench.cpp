@@ -15,7 +15,8 @@
 //            copies totalling > 96 MB so each call reads from DRAM, as a
 //            model's decode step does; the GEMM uses row-major B. The cold
 //            runs of linear, GEMM and a plain vector read of the same bytes
-//            alternate call by call (a fair comparison on a busy machine);
+//            alternate call by call (a fair comparison on a busy machine;
+//            the read runs on the same threads as the kernels);
 //            c/read = linear's cold median / the read loop's
 // Each figure is the best of repeated runs over --ms milliseconds (the
 // median in parentheses where shown): the machine is shared.
@@ -335,6 +336,36 @@ void runPrefill(isa::Level level, int threads, double budget, double peak) {
     }
 }
 
+/// Sums `bytes` of floats at `p` on the runtime's threads (the same pool
+/// and thread count as the kernels).
+float readAll(const void *p, uint64_t bytes) {
+  struct Ctx {
+    const float *p;
+    uint64_t floats;
+    int64_t parts;
+    float sum[64];
+  } ctx{static_cast<const float *>(p),
+        bytes / 4,
+        std::min(64, tfc_get_num_threads()),
+        {}};
+  tfcrt_parallel_for(
+      ctx.parts,
+      [](void *v, int64_t b, int64_t e) {
+        Ctx &c = *static_cast<Ctx *>(v);
+        for (int64_t t = b; t < e; ++t) {
+          const uint64_t lo = c.floats * t / c.parts / 64 * 64;
+          const uint64_t hi = c.floats * (t + 1) / c.parts / 64 * 64;
+#if defined(__x86_64__)
+          c.sum[t] = sumAvx2(c.p + lo, hi - lo);
+#else
+          c.sum[t] = hi > lo ? c.p[lo] : 0.0f;
+#endif
+        }
+      },
+      &ctx);
+  return ctx.sum[0];
+}
+
 /// Best and median of each of several functions, run in turn call by call
 /// so that all of them see the same neighbours.
 template <size_t N>
@@ -389,12 +420,7 @@ void runDecode(isa::Level level, int threads, double budget) {
           [&](int c) { callLinear(level, L, c % copies, o, m, kPlain); },
           [&](int c) { callGemm(gemmIsa(level), L, c % copies, o, m, false); },
           [&](int c) {
-#if defined(__x86_64__)
-            sink =
-                sink +
-                sumAvx2(static_cast<const float *>(L.blobs[c % copies].get()),
-                        L.bytes / 4);
-#endif
+            sink = sink + readAll(L.blobs[c % copies].get(), L.bytes);
           }};
       const std::vector<Timing> cold = timeInterleaved(fns, 3 * budget);
       char label[64];
