@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -218,7 +219,10 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
   std::string err;
   if (!pack::validate(blob, static_cast<uint64_t>(wd->sizes[0]), err))
     return fail(TFC_ERR_UNSUPPORTED, err);
-  const tfc_pack_header *h = reinterpret_cast<const tfc_pack_header *>(blob);
+  // A copy until the alignment is known (the kernels get the blob itself).
+  tfc_pack_header hdr;
+  std::memcpy(&hdr, blob, sizeof(hdr));
+  const tfc_pack_header *h = &hdr;
   const bool gated = h->flags & TFC_PACK_FLAG_GATED;
   const int64_t nOut = gated ? h->n / 2 : h->n;
   // Built only for a message: decode makes hundreds of calls a step.
@@ -230,6 +234,7 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
   if (reinterpret_cast<uintptr_t>(blob) % TFC_PACK_ALIGN != 0)
     return fail(TFC_ERR_INTERNAL,
                 what() + "the blob is not 64-byte aligned in memory");
+  h = reinterpret_cast<const tfc_pack_header *>(blob);
   const FormatImpl *impl = findFormatImpl(h->format, level);
   if (!impl || !impl->compute)
     return fail(TFC_ERR_UNSUPPORTED,
