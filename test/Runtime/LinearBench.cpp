@@ -9,7 +9,8 @@
 //            read / s) over 256 MB buffers, 1 and 2 threads
 //   prefill  GFLOP/s of MiniLM-sized layers, m = 128 and 4096, plain and
 //            with the bias + GELU / bias + residual epilogues, against
-//            tfcrt::gemm::run (unpacked weights, bias, same ISA)
+//            tfcrt::gemm::run (unpacked weights, bias, same ISA); the four
+//            alternate call by call
 //   decode   GB/s of weight bytes streamed, m = 1 and 4: "hot" reuses one
 //            blob (it stays in L2/L3 when it fits), "cold" rotates through
 //            copies totalling > 96 MB so each call reads from DRAM, as a
@@ -302,6 +303,32 @@ gemm::Isa gemmIsa(isa::Level l) {
                                  : gemm::Isa::Generic;
 }
 
+/// Best and median of each of several functions, run in turn call by call
+/// so that all of them see the same neighbours.
+template <size_t N>
+std::vector<Timing> timeInterleaved(const std::function<void(int)> (&fns)[N],
+                                    double budget) {
+  std::vector<std::vector<double>> times(N);
+  int call = 0;
+  for (size_t f = 0; f < N; ++f)
+    fns[f](call++);
+  const double start = now();
+  while (times[0].size() < 5 ||
+         (now() - start < budget && times[0].size() < 2000)) {
+    for (size_t f = 0; f < N; ++f) {
+      const double t0 = clockNow();
+      fns[f](call++);
+      times[f].push_back(clockNow() - t0);
+    }
+  }
+  std::vector<Timing> out;
+  for (std::vector<double> &t : times) {
+    std::sort(t.begin(), t.end());
+    out.push_back({t.front(), t[t.size() / 2]});
+  }
+  return out;
+}
+
 void runPrefill(isa::Level level, int threads, double budget, double peak) {
   std::printf("\nprefill, %s, %d thread(s): GFLOP/s best (median); "
               "%% of %d x the measured peak\n",
@@ -317,14 +344,13 @@ void runPrefill(isa::Level level, int threads, double budget, double peak) {
       const double flops = 2.0 * m * k * n;
       auto gf = [&](Timing t) { return flops / t.best / 1e9; };
       auto gfm = [&](Timing t) { return flops / t.median / 1e9; };
-      const Timing plain =
-          timeIt([&] { callLinear(level, L, 0, o, m, kPlain); }, budget);
-      const Timing gelu =
-          timeIt([&] { callLinear(level, L, 0, o, m, kGelu); }, budget);
-      const Timing resid =
-          timeIt([&] { callLinear(level, L, 0, o, m, kResidual); }, budget);
-      const Timing g =
-          timeIt([&] { callGemm(gemmIsa(level), L, 0, o, m, true); }, budget);
+      const std::function<void(int)> fns[4] = {
+          [&](int) { callLinear(level, L, 0, o, m, kPlain); },
+          [&](int) { callLinear(level, L, 0, o, m, kGelu); },
+          [&](int) { callLinear(level, L, 0, o, m, kResidual); },
+          [&](int) { callGemm(gemmIsa(level), L, 0, o, m, true); }};
+      const std::vector<Timing> t = timeInterleaved(fns, 4 * budget);
+      const Timing plain = t[0], gelu = t[1], resid = t[2], g = t[3];
       char label[64];
       std::snprintf(label, sizeof(label), "%lld x %lld x %lld", (long long)m,
                     (long long)k, (long long)n);
@@ -364,32 +390,6 @@ float readAll(const void *p, uint64_t bytes) {
       },
       &ctx);
   return ctx.sum[0];
-}
-
-/// Best and median of each of several functions, run in turn call by call
-/// so that all of them see the same neighbours.
-template <size_t N>
-std::vector<Timing> timeInterleaved(const std::function<void(int)> (&fns)[N],
-                                    double budget) {
-  std::vector<std::vector<double>> times(N);
-  int call = 0;
-  for (size_t f = 0; f < N; ++f)
-    fns[f](call++);
-  const double start = now();
-  while (times[0].size() < 5 ||
-         (now() - start < budget && times[0].size() < 2000)) {
-    for (size_t f = 0; f < N; ++f) {
-      const double t0 = clockNow();
-      fns[f](call++);
-      times[f].push_back(clockNow() - t0);
-    }
-  }
-  std::vector<Timing> out;
-  for (std::vector<double> &t : times) {
-    std::sort(t.begin(), t.end());
-    out.push_back({t.front(), t[t.size() / 2]});
-  }
-  return out;
 }
 
 void runDecode(isa::Level level, int threads, double budget) {
