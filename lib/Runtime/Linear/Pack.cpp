@@ -122,12 +122,14 @@ bool layoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
     return false;
   }
 
-  const u128 panels = (static_cast<u128>(n) + f->panel - 1) / f->panel;
-  const u128 kPadded =
-      (static_cast<u128>(k) + f->kStep - 1) / f->kStep * f->kStep;
+  // Divisions in 64 bits (k, n > 0), products in 128: no overflow, and no
+  // 128-bit division helper from libgcc.
+  const uint64_t uk = static_cast<uint64_t>(k), un = static_cast<uint64_t>(n);
+  const u128 panels = (un - 1) / f->panel + 1;
+  const u128 kPadded = ((uk - 1) / f->kStep + 1) * f->kStep;
   const u128 data = panels * kPadded * f->panel * f->bits / 8;
-  const int64_t g = group == 0 ? k : group;
-  const u128 groups = (static_cast<u128>(k) + g - 1) / g;
+  const uint64_t g = group == 0 ? uk : static_cast<uint64_t>(group);
+  const u128 groups = (uk - 1) / g + 1;
   u128 scales = 0, zeros = 0, extra = 0;
   if (f->channelScales)
     scales = static_cast<u128>(n) * 4;
