@@ -125,8 +125,8 @@ Weights makeWeights(int64_t k, int64_t nOut, bool gated, bool transposed,
   EXPECT_EQ(posix_memalign(&p, 64, l.total), 0);
   r.blob.reset(p);
   r.bytes = l.total;
-  EXPECT_TRUE(pack::packF32(stored.data(), k, r.n, transposed, flags, p,
-                            l.total, err))
+  EXPECT_TRUE(
+      pack::packF32(stored.data(), k, r.n, transposed, flags, p, l.total, err))
       << err;
   return r;
 }
@@ -183,9 +183,9 @@ struct Case {
                   "%lld) seed %u",
                   (long long)m, (long long)k, (long long)nOut, transposed,
                   gated, bias, residual, act, (long long)xBatch,
-                  (long long)yBatch, (long long)resBatch,
-                  (long long)xColStride, (long long)xRowPad, xColMajor,
-                  (long long)yColStride, (long long)yRowPad, testSeed());
+                  (long long)yBatch, (long long)resBatch, (long long)xColStride,
+                  (long long)xRowPad, xColMajor, (long long)yColStride,
+                  (long long)yRowPad, testSeed());
     return buf;
   }
 };
@@ -209,8 +209,8 @@ void checkCase(const Case &c, std::mt19937 &rng) {
                          0,
                          {static_cast<int64_t>(w.bytes)},
                          {1}};
-  tfcrt_memref1_f32 bd = {bias.data(), bias.data(), 1, {c.bias ? c.nOut : 0},
-                          {1}};
+  tfcrt_memref1_f32 bd = {
+      bias.data(), bias.data(), 1, {c.bias ? c.nOut : 0}, {1}};
   tfcrt_memref3_f32 none = {};
   const tfcrt_memref3_f32 *rd = c.residual ? &res.d : &none;
 
@@ -324,8 +324,8 @@ TEST(LinearF32Compute, EveryLevelOddShapes) {
         for (int64_t i = 0; i < m; ++i)
           for (int64_t kk = 0; kk < k; ++kk)
             for (int64_t j = 0; j < n; ++j) {
-              const double v = static_cast<double>(x[i * ldx + kk]) *
-                               w.m[kk * n + j];
+              const double v =
+                  static_cast<double>(x[i * ldx + kk]) * w.m[kk * n + j];
               ref[i * panels * 32 + j] += v;
               mag[i * panels * 32 + j] += std::fabs(v);
             }
@@ -338,8 +338,8 @@ TEST(LinearF32Compute, EveryLevelOddShapes) {
             const int64_t q0 = sub ? p0 : 0, q1 = sub ? p1 : panels;
             const int64_t ldo = (q1 - q0) * 32 + 5;
             std::vector<float> out((a1 - a0) * ldo, 1234.f);
-            impl->compute(w.header(), rows, nullptr, a0, a1, q0, q1,
-                          out.data(), ldo);
+            impl->compute(w.header(), rows, nullptr, a0, a1, q0, q1, out.data(),
+                          ldo);
             int reported = 0;
             for (int64_t i = a0; i < a1; ++i)
               for (int64_t c = q0 * 32; c < q1 * 32; ++c) {
@@ -365,7 +365,7 @@ TEST(LinearF32Compute, EveryLevelOddShapes) {
     }
 }
 
-//===-- the driver ---------------------------------------------------------===//
+//===-- the driver --------------------------------------------------------===//
 
 TEST_P(LinearThreads, OddShapesAllOptions) {
   // Every m / k / n of the sweep; the options rotate with the case number
@@ -422,10 +422,10 @@ TEST_P(LinearThreads, StridedOperands) {
     c.bias = true;
     c.residual = true;
     c.act = TFCRT_ACT_SILU;
-    c.xRowPad = (bits & 1) ? 9 : 0;     // row stride > k
-    c.xColStride = (bits & 2) ? 3 : 1;  // column stride > 1
-    c.xColMajor = (bits & 4) != 0;      // x stored transposed
-    c.yColStride = (bits & 1) ? 2 : 1;  // strided y (and residual below)
+    c.xRowPad = (bits & 1) ? 9 : 0;    // row stride > k
+    c.xColStride = (bits & 2) ? 3 : 1; // column stride > 1
+    c.xColMajor = (bits & 4) != 0;     // x stored transposed
+    c.yColStride = (bits & 1) ? 2 : 1; // strided y (and residual below)
     c.yRowPad = (bits & 2) ? 7 : 0;
     c.gated = bits == 5;
     c.bias = !c.gated;
@@ -490,7 +490,7 @@ INSTANTIATE_TEST_SUITE_P(Threads, LinearThreads, ::testing::Values(1, 3),
                            return "threads" + std::to_string(info.param);
                          });
 
-//===-- activations --------------------------------------------------------===//
+//===-- activations -------------------------------------------------------===//
 
 TEST(LinearEpilogue, ActivationAccuracy) {
   // x over [-30, 30] (dense near 0) through every level's epilogue, against
@@ -564,7 +564,7 @@ TEST(LinearEpilogue, NanPropagates) {
   }
 }
 
-//===-- errors -------------------------------------------------------------===//
+//===-- errors ------------------------------------------------------------===//
 
 /// A valid call (x [1, 4, 40], W [40, 24]) whose parts the error tests
 /// break one at a time.
@@ -616,9 +616,9 @@ TEST(LinearEntry, ErrorsFillNanAndNameTheBlob) {
     ErrorCall c;
     c.header().version = TFC_PACK_VERSION + 1;
     EXPECT_EQ(c.run(msg), TFC_ERR_UNSUPPORTED);
-    EXPECT_NE(msg.find("layout version " +
-                       std::to_string(TFC_PACK_VERSION + 1)),
-              std::string::npos)
+    EXPECT_NE(
+        msg.find("layout version " + std::to_string(TFC_PACK_VERSION + 1)),
+        std::string::npos)
         << msg;
     EXPECT_NE(msg.find("reads version " + std::to_string(TFC_PACK_VERSION)),
               std::string::npos)
@@ -782,8 +782,8 @@ TEST(LinearPack, LayoutSizes) {
 
       for (int64_t g : {int64_t(0), int64_t(32), int64_t(128)}) {
         const int64_t groups = g ? cdiv(k, g) : 1;
-        ASSERT_TRUE(pack::layoutOf(TFC_PACK_W8, k, n, g, TFC_PACK_FLAG_ASYM,
-                                   l, err))
+        ASSERT_TRUE(
+            pack::layoutOf(TFC_PACK_W8, k, n, g, TFC_PACK_FLAG_ASYM, l, err))
             << err;
         EXPECT_EQ(l.panel, 32u);
         EXPECT_EQ(l.scales, up(128 + cdiv(n, 32) * k * 32));
@@ -852,7 +852,12 @@ TEST(LinearPack, ValidateTruncatedAndCorrupt) {
   corrupt([&] { h.scales_offset = 64; }, "scales_offset");
   corrupt([&] { h.k = 51; }, "total_bytes"); // k no longer fits the size
   corrupt([&] { h.n = 0; }, "positive");
-  corrupt([&] { h.flags = TFC_PACK_FLAG_GATED; h.n = 39; }, "even n");
+  corrupt(
+      [&] {
+        h.flags = TFC_PACK_FLAG_GATED;
+        h.n = 39;
+      },
+      "even n");
   corrupt([&] { h.group = 32; }, "no groups");
   h = good;
   EXPECT_TRUE(pack::validate(w.blob.get(), w.bytes, err)) << err;
@@ -885,8 +890,8 @@ TEST(LinearPack, HeaderPaddingAndTranspose) {
 
 TEST(LinearPack, GatedColumnOrder) {
   for (uint32_t P : {16u, 32u})
-    for (int64_t h : {int64_t(1), int64_t(8), int64_t(16), int64_t(40),
-                      int64_t(45)}) {
+    for (int64_t h :
+         {int64_t(1), int64_t(8), int64_t(16), int64_t(40), int64_t(45)}) {
       const std::vector<int64_t> order = pack::gatedColumnOrder(h, P);
       ASSERT_EQ(static_cast<int64_t>(order.size()), 2 * h);
       std::vector<int> seen(2 * h, 0);

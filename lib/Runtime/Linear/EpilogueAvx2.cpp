@@ -145,8 +145,8 @@ TFC_AVX2 void gatedT(const float *gate, const float *up, const float *res,
   }
   if (j < count) {
     const int64_t r = count - j;
-    __m256 v = _mm256_mul_ps(actV<Act>(loadTail(gate + j, r)),
-                             loadTail(up + j, r));
+    __m256 v =
+        _mm256_mul_ps(actV<Act>(loadTail(gate + j, r)), loadTail(up + j, r));
     if (res)
       v = _mm256_add_ps(v, loadTail(res + j, r));
     storeTail(y + j, v, r);

@@ -54,16 +54,16 @@ TFC_AVX512 inline __m512 expV(__m512 x) {
 
 TFC_AVX512 inline __m512 sigmoidV(__m512 v) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, expV(_mm512_sub_ps(
-                                                   _mm512_setzero_ps(), v))));
+  return _mm512_div_ps(
+      one, _mm512_add_ps(one, expV(_mm512_sub_ps(_mm512_setzero_ps(), v))));
 }
 
 TFC_AVX512 inline __m512 geluV(__m512 x) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 z = _mm512_mul_ps(_mm512_abs_ps(x),
-                                 _mm512_set1_ps(0.70710678118654752f));
-  const __m512 t = _mm512_div_ps(
-      one, _mm512_fmadd_ps(z, _mm512_set1_ps(0.5f), one));
+  const __m512 z =
+      _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
+  const __m512 t =
+      _mm512_div_ps(one, _mm512_fmadd_ps(z, _mm512_set1_ps(0.5f), one));
   __m512 p = _mm512_set1_ps(0.17087277f);
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
@@ -76,8 +76,8 @@ TFC_AVX512 inline __m512 geluV(__m512 x) {
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
   p = _mm512_fnmadd_ps(z, z, p); // -z^2 + poly
   // e = erfc(z) / 2
-  const __m512 e = _mm512_mul_ps(_mm512_mul_ps(t, _mm512_set1_ps(0.5f)),
-                                 expV(p));
+  const __m512 e =
+      _mm512_mul_ps(_mm512_mul_ps(t, _mm512_set1_ps(0.5f)), expV(p));
   const __mmask16 pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
   const __m512 phi = _mm512_mask_sub_ps(e, pos, one, e);
   return _mm512_mul_ps(x, phi);
@@ -85,9 +85,9 @@ TFC_AVX512 inline __m512 geluV(__m512 x) {
 
 TFC_AVX512 inline __m512 geluTanhV(__m512 x) {
   const __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
-  const __m512 u2 = _mm512_mul_ps(
-      _mm512_fmadd_ps(x3, _mm512_set1_ps(0.044715f), x),
-      _mm512_set1_ps(2.0f * 0.79788456080286536f));
+  const __m512 u2 =
+      _mm512_mul_ps(_mm512_fmadd_ps(x3, _mm512_set1_ps(0.044715f), x),
+                    _mm512_set1_ps(2.0f * 0.79788456080286536f));
   return _mm512_mul_ps(x, sigmoidV(u2));
 }
 

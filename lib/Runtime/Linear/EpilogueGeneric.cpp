@@ -1,7 +1,8 @@
 //===- EpilogueGeneric.cpp - bias, activation, residual in plain C++ ------===//
 //
-// The portable epilogue: libm's erfc and exp in float. GELU is written with erfc so that x * Phi(x) keeps its
-// relative accuracy for negative x (1 + erf(z) cancels there).
+// The portable epilogue: libm's erfc and exp in float. GELU is written with
+// erfc so that x * Phi(x) keeps its relative accuracy for negative x (1 +
+// erf(z) cancels there).
 //
 //===----------------------------------------------------------------------===//
 

@@ -16,8 +16,7 @@ constexpr int kP = 32;
 constexpr int kMR = 4;
 
 template <int R>
-void tile(const Rows &x, int64_t i0, const float *bp, float *out,
-          int64_t ldo) {
+void tile(const Rows &x, int64_t i0, const float *bp, float *out, int64_t ldo) {
   float acc[R][kP] = {};
   const float *rows[R];
   for (int i = 0; i < R; ++i)

@@ -29,14 +29,12 @@ const FormatImpl *formatImpl(uint32_t format, isa::Level level) {
 // strong one out of libtfcrt.a (archive members are only pulled in for
 // undefined symbols), so static links would silently lose the formats.
 #ifndef TFCRT_LINEAR_QUANT_FORMATS
-__attribute__((weak)) const FormatImpl *quantFormatImpl(uint32_t,
-                                                        isa::Level) {
+__attribute__((weak)) const FormatImpl *quantFormatImpl(uint32_t, isa::Level) {
   return nullptr;
 }
 #endif
 #ifndef TFCRT_LINEAR_SPARSE_FORMATS
-__attribute__((weak)) const FormatImpl *sparseFormatImpl(uint32_t,
-                                                         isa::Level) {
+__attribute__((weak)) const FormatImpl *sparseFormatImpl(uint32_t, isa::Level) {
   return nullptr;
 }
 #endif

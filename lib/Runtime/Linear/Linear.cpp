@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -58,8 +59,7 @@ void fillNaN(const tfcrt_memref3_f32 *y) {
 
 std::string dims(const tfcrt_memref3_f32 *d) {
   return "[" + std::to_string(d->sizes[0]) + ", " +
-         std::to_string(d->sizes[1]) + ", " + std::to_string(d->sizes[2]) +
-         "]";
+         std::to_string(d->sizes[1]) + ", " + std::to_string(d->sizes[2]) + "]";
 }
 
 /// Everything a task needs, fixed before the parallel region.
@@ -83,6 +83,7 @@ struct Plan {
   char *scratch = nullptr;
   size_t scratchStride = 0;
   int64_t rowBlocks = 1, colSlices = 1, chunkPanels = 1;
+  int64_t sliceUnit = 1; // slice and chunk boundaries: multiples of this
 };
 
 /// y row `i` of batch item `b`, columns [j0, j0 + count): the epilogue of
@@ -146,8 +147,11 @@ bool runTask(const Plan &p, int64_t task) {
   const int64_t cs = task % p.colSlices;
   const int64_t r0 = p.rows * rb / p.rowBlocks;
   const int64_t r1 = p.rows * (rb + 1) / p.rowBlocks;
-  const int64_t q0 = p.panels * cs / p.colSlices;
-  const int64_t q1 = p.panels * (cs + 1) / p.colSlices;
+  const int64_t units = ceilDiv(p.panels, p.sliceUnit);
+  const int64_t q0 =
+      std::min(p.panels, p.sliceUnit * (units * cs / p.colSlices));
+  const int64_t q1 =
+      std::min(p.panels, p.sliceUnit * (units * (cs + 1) / p.colSlices));
   if (r0 >= r1 || q0 >= q1)
     return true;
   Rows x;
@@ -206,8 +210,8 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
     return fail(TFC_ERR_INTERNAL, "null x, weight or y descriptor");
   for (int d = 0; d < 3; ++d)
     if (xd->sizes[d] < 0 || yd->sizes[d] < 0)
-      return fail(TFC_ERR_INTERNAL, "negative size in x " + dims(xd) +
-                                        " or y " + dims(yd));
+      return fail(TFC_ERR_INTERNAL,
+                  "negative size in x " + dims(xd) + " or y " + dims(yd));
   if (wd->sizes[0] < 0 || (wd->sizes[0] > 1 && wd->strides[0] != 1))
     return fail(TFC_ERR_INTERNAL, "the weight blob view is not contiguous");
 
@@ -215,18 +219,22 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
   std::string err;
   if (!pack::validate(blob, static_cast<uint64_t>(wd->sizes[0]), err))
     return fail(TFC_ERR_UNSUPPORTED, err);
-  const tfc_pack_header *h = reinterpret_cast<const tfc_pack_header *>(blob);
+  // A copy until the alignment is known (the kernels get the blob itself).
+  tfc_pack_header hdr;
+  std::memcpy(&hdr, blob, sizeof(hdr));
+  const tfc_pack_header *h = &hdr;
   const bool gated = h->flags & TFC_PACK_FLAG_GATED;
   const int64_t nOut = gated ? h->n / 2 : h->n;
   // Built only for a message: decode makes hundreds of calls a step.
   auto what = [&] {
     return std::string(pack::formatName(h->format)) + " blob (layout version " +
-           std::to_string(h->version) + ", k " + std::to_string(h->k) +
-           ", n " + std::to_string(h->n) + (gated ? ", gated" : "") + "): ";
+           std::to_string(h->version) + ", k " + std::to_string(h->k) + ", n " +
+           std::to_string(h->n) + (gated ? ", gated" : "") + "): ";
   };
   if (reinterpret_cast<uintptr_t>(blob) % TFC_PACK_ALIGN != 0)
     return fail(TFC_ERR_INTERNAL,
                 what() + "the blob is not 64-byte aligned in memory");
+  h = reinterpret_cast<const tfc_pack_header *>(blob);
   const FormatImpl *impl = findFormatImpl(h->format, level);
   if (!impl || !impl->compute)
     return fail(TFC_ERR_UNSUPPORTED,
@@ -245,16 +253,14 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
                                       std::to_string(nOut));
   if (xd->sizes[1] != m || (xd->sizes[0] != batch && xd->sizes[0] != 1))
     return fail(TFC_ERR_INTERNAL, what() + "x " + dims(xd) + " and y " +
-                                      dims(yd) +
-                                      " disagree on batch or rows");
+                                      dims(yd) + " disagree on batch or rows");
   const bool hasBias = biasd && biasd->aligned && biasd->sizes[0] != 0;
   if (hasBias && gated)
     return fail(TFC_ERR_INTERNAL, what() + "a gated blob takes no bias");
   if (hasBias && biasd->sizes[0] != nOut)
-    return fail(TFC_ERR_INTERNAL, what() + "bias has " +
-                                      std::to_string(biasd->sizes[0]) +
-                                      " entries, expected " +
-                                      std::to_string(nOut));
+    return fail(TFC_ERR_INTERNAL,
+                what() + "bias has " + std::to_string(biasd->sizes[0]) +
+                    " entries, expected " + std::to_string(nOut));
   const bool hasRes = resd && resd->aligned &&
                       (resd->sizes[0] | resd->sizes[1] | resd->sizes[2]) != 0;
   if (hasRes && (resd->sizes[1] != m || resd->sizes[2] != nOut ||
@@ -262,8 +268,8 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
     return fail(TFC_ERR_INTERNAL, what() + "residual " + dims(resd) +
                                       " does not match y " + dims(yd));
   if (act < TFCRT_ACT_NONE || act > TFCRT_ACT_RELU)
-    return fail(TFC_ERR_INTERNAL, what() + "unknown activation " +
-                                      std::to_string(act));
+    return fail(TFC_ERR_INTERNAL,
+                what() + "unknown activation " + std::to_string(act));
   if (batch == 0 || m == 0)
     return;
 
@@ -322,31 +328,36 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
 
   // Work split.
   if (p.rows <= impl->rowBlock) {
+    // Few rows: threads split the panels. Several slices per thread, handed
+    // out dynamically, so that a worker the OS has descheduled holds up
+    // little; on multiples of 4 panels (the decode kernels stream 4 at once).
     p.rowBlocks = 1;
-    p.colSlices = p.items >= threads
-                      ? 1
-                      : std::min<int64_t>(p.panels, ceilDiv(threads, p.items));
+    if (p.items < threads) {
+      p.sliceUnit = 4;
+      p.colSlices = std::min<int64_t>(ceilDiv(p.panels, p.sliceUnit),
+                                      4 * ceilDiv(threads, p.items));
+    }
   } else {
     p.rowBlocks = ceilDiv(p.rows, impl->rowBlock);
     const int64_t rowTasks = p.items * p.rowBlocks;
     if (threads > 1 && p.items == 1 && rowTasks % threads != 0)
-      p.rowBlocks = std::min(ceilDiv(p.rows, 8),
-                             ceilDiv(p.rowBlocks, threads) * threads);
+      p.rowBlocks =
+          std::min(ceilDiv(p.rows, 8), ceilDiv(p.rowBlocks, threads) * threads);
     if (p.items * p.rowBlocks < threads)
-      p.colSlices = std::min<int64_t>(
-          p.panels, ceilDiv(threads, p.items * p.rowBlocks));
+      p.colSlices =
+          std::min<int64_t>(p.panels, ceilDiv(threads, p.items * p.rowBlocks));
   }
   const int64_t blockRows = ceilDiv(p.rows, p.rowBlocks);
   const int64_t slicePanels = ceilDiv(p.panels, p.colSlices);
   const int64_t maxChunk =
       std::max<int64_t>(1, kTileBytes / (4 * p.P * blockRows));
   p.chunkPanels = ceilDiv(slicePanels, ceilDiv(slicePanels, maxChunk));
+  p.chunkPanels = ceilDiv(p.chunkPanels, p.sliceUnit) * p.sliceUnit;
 
   std::atomic<bool> ok{true};
   if (impl->prepare && impl->scratchBytes) {
-    p.scratchStride =
-        (impl->scratchBytes(*h, p.rows) + TFC_PACK_ALIGN - 1) / TFC_PACK_ALIGN *
-        TFC_PACK_ALIGN;
+    p.scratchStride = (impl->scratchBytes(*h, p.rows) + TFC_PACK_ALIGN - 1) /
+                      TFC_PACK_ALIGN * TFC_PACK_ALIGN;
     p.scratch = static_cast<char *>(
         scratchBuffer.get(p.scratchStride * static_cast<size_t>(p.items)));
     if (!p.scratch)
@@ -381,8 +392,7 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_linear(tfcrt_memref3_f32 *x,
                                             tfcrt_memref1_i8 *w,
                                             tfcrt_memref1_f32 *bias,
                                             tfcrt_memref3_f32 *residual,
-                                            tfcrt_memref3_f32 *y,
-                                            int64_t act) {
-  tfcrt::linear::linearAt(tfcrt::isa::features().level, x, w, bias, residual,
-                          y, act);
+                                            tfcrt_memref3_f32 *y, int64_t act) {
+  tfcrt::linear::linearAt(tfcrt::isa::features().level, x, w, bias, residual, y,
+                          act);
 }

@@ -53,11 +53,11 @@ void tileFailed(float *out, int64_t rows, int64_t cols, int64_t ldo);
 /// pointers unit stride, `bias` / `res` may be null.
 struct EpilogueKernels {
   /// y[j] = act(acc[j] + bias[j]) + res[j], j < count.
-  void (*dense)(const float *acc, const float *bias, const float *res,
-                float *y, int64_t count, int act);
+  void (*dense)(const float *acc, const float *bias, const float *res, float *y,
+                int64_t count, int act);
   /// y[j] = act(gate[j]) * up[j] + res[j], j < count.
-  void (*gated)(const float *gate, const float *up, const float *res,
-                float *y, int64_t count, int act);
+  void (*gated)(const float *gate, const float *up, const float *res, float *y,
+                int64_t count, int act);
   const char *name;
 };
 

@@ -21,9 +21,9 @@ namespace {
 ///   format panel data (bytes)                          scales   zeros    extra
 ///   F32    32    ceil(n/32) * k * 32 * 4               -        -        -
 ///   BF16   32    ceil(n/32) * ceil(k/2) * 32 * 2 * 2   -        -        -
-///   S8     16    ceil(n/16) * ceil(k/4) * 16 * 4       f32[n]   -        i32[n]
-///   W8     32    ceil(n/32) * k * 32                   f32[G,n] f32[G,n] -
-///   W4     32    ceil(n/32) * k * 16                   f32[G,n] f32[G,n] -
+///   S8     16    ceil(n/16) * ceil(k/4) * 16 * 4       f32[n]   - i32[n] W8 32
+///   ceil(n/32) * k * 32                   f32[G,n] f32[G,n] - W4     32
+///   ceil(n/32) * k * 16                   f32[G,n] f32[G,n] -
 ///
 /// (W8/W4 zeros only with TFC_PACK_FLAG_ASYM; S8 extra = column sums.)
 /// Written as data = ceil(n/P) * roundUp(k, kStep) * P * bits / 8, so one
@@ -33,12 +33,12 @@ struct FormatInfo {
   uint32_t format;
   const char *name;
   uint32_t panel;
-  uint32_t kStep;      // k is padded to a multiple of this in `data`
-  uint32_t bits;       // bits per stored weight
-  bool channelScales;  // scales f32[n]
-  bool groupScales;    // scales f32[G, n] (and zeros with ASYM)
-  bool columnSums;     // extra i32[n]
-  uint32_t flags;      // flags the format accepts
+  uint32_t kStep;     // k is padded to a multiple of this in `data`
+  uint32_t bits;      // bits per stored weight
+  bool channelScales; // scales f32[n]
+  bool groupScales;   // scales f32[G, n] (and zeros with ASYM)
+  bool columnSums;    // extra i32[n]
+  uint32_t flags;     // flags the format accepts
 };
 
 constexpr FormatInfo kFormats[] = {
@@ -101,20 +101,20 @@ bool layoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
   }
   if (flags & ~f->flags) {
     err = what() + fmt("flags 0x%llx include bits the format does not take "
-                     "(allowed: 0x%llx)",
-                     flags, f->flags);
+                       "(allowed: 0x%llx)",
+                       flags, f->flags);
     return false;
   }
   if ((flags & TFC_PACK_FLAG_GATED) && n % 2 != 0) {
     err = what() + fmt("a gated blob needs an even n (gate and up halves), "
-                     "got n = %lld",
-                     n);
+                       "got n = %lld",
+                       n);
     return false;
   }
   if (f->groupScales) {
     if (group != 0 && group != 32 && group != 64 && group != 128) {
-      err = what() + fmt("group %lld is not 0 (per column), 32, 64 or 128",
-                       group);
+      err = what() +
+            fmt("group %lld is not 0 (per column), 32, 64 or 128", group);
       return false;
     }
   } else if (group != 0) {
@@ -122,12 +122,14 @@ bool layoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
     return false;
   }
 
-  const u128 panels = (static_cast<u128>(n) + f->panel - 1) / f->panel;
-  const u128 kPadded =
-      (static_cast<u128>(k) + f->kStep - 1) / f->kStep * f->kStep;
+  // Divisions in 64 bits (k, n > 0), products in 128: no overflow, and no
+  // 128-bit division helper from libgcc.
+  const uint64_t uk = static_cast<uint64_t>(k), un = static_cast<uint64_t>(n);
+  const u128 panels = (un - 1) / f->panel + 1;
+  const u128 kPadded = ((uk - 1) / f->kStep + 1) * f->kStep;
   const u128 data = panels * kPadded * f->panel * f->bits / 8;
-  const int64_t g = group == 0 ? k : group;
-  const u128 groups = (static_cast<u128>(k) + g - 1) / g;
+  const uint64_t g = group == 0 ? uk : static_cast<uint64_t>(group);
+  const u128 groups = (uk - 1) / g + 1;
   u128 scales = 0, zeros = 0, extra = 0;
   if (f->channelScales)
     scales = static_cast<u128>(n) * 4;
@@ -213,8 +215,8 @@ bool validate(const void *blob, uint64_t bytes, std::string &err) {
   Layout l;
   std::string why;
   if (!layoutOf(h.format, h.k, h.n, h.group, h.flags, l, why)) {
-    err = "packed weight blob (layout version " +
-          std::to_string(h.version) + "): " + why;
+    err = "packed weight blob (layout version " + std::to_string(h.version) +
+          "): " + why;
     return false;
   }
   auto what = [&] { // only for messages: the runtime validates every call

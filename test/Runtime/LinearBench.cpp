@@ -1,0 +1,508 @@
+//===- LinearBench.cpp - tfcrt_linear against the machine and the GEMM ----===//
+//
+// Built only with -DTFC_BUILD_BENCH=ON (target tfcrt-linear-bench).
+//   tfcrt-linear-bench [--threads 1,2] [--isa avx512|avx2|generic] [--ms T]
+//                      [--cpu-time] [peak] [bw] [prefill] [decode]
+// (no section names: all four)
+//   peak     fp32 FMA peak of one core, measured (independent FMA chains)
+//   bw       memcpy (bytes copied / s) and a read-only vector sum (bytes
+//            read / s) over 256 MB buffers, 1 and 2 threads
+//   prefill  GFLOP/s of MiniLM-sized layers, m = 128 and 4096, plain and
+//            with the bias + GELU / bias + residual epilogues, against
+//            tfcrt::gemm::run (unpacked weights, bias, same ISA); the four
+//            alternate call by call
+//   decode   GB/s of weight bytes streamed, m = 1 and 4: "hot" reuses one
+//            blob (it stays in L2/L3 when it fits), "cold" rotates through
+//            copies totalling > 96 MB so each call reads from DRAM, as a
+//            model's decode step does; the GEMM uses row-major B. The cold
+//            runs of linear, GEMM and a plain vector read of the same bytes
+//            alternate call by call (a fair comparison on a busy machine;
+//            the read runs on the same threads as the kernels);
+//            c/read = linear's cold median / the read loop's
+// Each figure is the best of repeated runs over --ms milliseconds (the
+// median in parentheses where shown): the machine is shared.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Gemm/Gemm.h"
+#include "Isa.h"
+#include "Linear/LinearInternal.h"
+#include "Linear/Pack.h"
+#include "tfc/Runtime/tfc_kernels.h"
+#include "tfc/Runtime/tfc_runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <time.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+using namespace tfcrt;
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// --cpu-time: one-thread runs timed by the thread's CPU clock, which
+/// leaves out the time the thread was preempted (on a shared machine the
+/// wall clock of a 10 ms call almost always includes someone else's slice).
+bool useCpuClock = false;
+double clockNow() {
+  if (!useCpuClock)
+    return now();
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+struct Timing {
+  double best, median;
+};
+template <typename F> Timing timeIt(F &&fn, double budget) {
+  fn();
+  std::vector<double> times;
+  const double start = now();
+  while (times.size() < 5 || (now() - start < budget && times.size() < 2000)) {
+    const double t0 = clockNow();
+    fn();
+    times.push_back(clockNow() - t0);
+  }
+  std::sort(times.begin(), times.end());
+  return {times.front(), times[times.size() / 2]};
+}
+
+struct FreeDeleter {
+  void operator()(void *p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<float, FreeDeleter>;
+Buffer alloc(size_t floats) {
+  void *p = nullptr;
+  if (posix_memalign(&p, 64, std::max<size_t>(floats, 16) * sizeof(float)))
+    std::abort();
+  std::memset(p, 0, floats * sizeof(float)); // touch every page
+  return Buffer(static_cast<float *>(p));
+}
+
+//===-- peak and bandwidth ------------------------------------------------===//
+
+#if defined(__x86_64__)
+// The empty asm keeps each chain in a register and in order: without it
+// clang rewrites the 16 chains and measures half the machine.
+__attribute__((target("avx512f"))) double peakAvx512(long iters) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i)
+    acc[i] = _mm512_set1_ps(0.001f * i);
+  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.0001f);
+  const double t0 = clockNow();
+  for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) {
+      acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+      __asm__ volatile("" : "+v"(acc[i]));
+    }
+  }
+  const double t = clockNow() - t0;
+  return 2.0 * 16 * 12 * iters / t / 1e9;
+}
+__attribute__((target("avx2,fma"))) double peakAvx2(long iters) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i)
+    acc[i] = _mm256_set1_ps(0.001f * i);
+  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.0001f);
+  const double t0 = clockNow();
+  for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) {
+      acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+      __asm__ volatile("" : "+x"(acc[i]));
+    }
+  }
+  const double t = clockNow() - t0;
+  return 2.0 * 8 * 12 * iters / t / 1e9;
+}
+__attribute__((target("avx2"))) float sumAvx2(const float *p, size_t n) {
+  __m256 s[8];
+  for (int v = 0; v < 8; ++v)
+    s[v] = _mm256_setzero_ps();
+  for (size_t i = 0; i + 64 <= n; i += 64)
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; ++v)
+      s[v] = _mm256_add_ps(s[v], _mm256_load_ps(p + i + 8 * v));
+  for (int v = 1; v < 8; ++v)
+    s[0] = _mm256_add_ps(s[0], s[v]);
+  alignas(32) float t[8];
+  _mm256_store_ps(t, s[0]);
+  return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+#endif
+
+double measurePeak(isa::Level level) {
+  double best = 0;
+#if defined(__x86_64__)
+  for (int r = 0; r < 7; ++r)
+    best = std::max(best, level == isa::Level::Avx512 ? peakAvx512(20000000)
+                                                      : peakAvx2(20000000));
+#endif
+  return best;
+}
+
+/// Best GB/s over `reps` runs of fn(t, threads) on `threads` threads.
+template <typename F>
+double bandwidth(int threads, double bytes, int reps, F &&fn) {
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    if (threads == 1) { // on this thread: the --cpu-time clock applies
+      const double t0 = clockNow();
+      fn(0, 1);
+      best = std::max(best, bytes / (clockNow() - t0) / 1e9);
+      continue;
+    }
+    std::vector<std::thread> pool;
+    const double t0 = now();
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] { fn(t, threads); });
+    for (std::thread &th : pool)
+      th.join();
+    best = std::max(best, bytes / (now() - t0) / 1e9);
+  }
+  return best;
+}
+
+void runBandwidth() {
+  const size_t floats = size_t(64) << 20; // 256 MB
+  Buffer src = alloc(floats), dst = alloc(floats);
+  for (size_t i = 0; i < floats; i += 1024)
+    src.get()[i] = 1.0f;
+  std::printf("\nmemory bandwidth (256 MB buffers, best of 10; 1 thread on "
+              "the %s clock, 2 threads wall clock)\n",
+              useCpuClock ? "thread CPU" : "wall");
+  std::printf("%-8s %22s %22s\n", "threads", "memcpy GB/s (copied)",
+              "read GB/s (vector sum)");
+  for (int threads : {1, 2}) {
+    const double copy = bandwidth(threads, floats * 4.0, 10, [&](int t, int T) {
+      const size_t a = floats * t / T, b = floats * (t + 1) / T;
+      std::memcpy(dst.get() + a, src.get() + a, (b - a) * sizeof(float));
+    });
+    volatile float sink = 0;
+    double read = 0;
+#if defined(__x86_64__)
+    read = bandwidth(threads, floats * 4.0, 10, [&](int t, int T) {
+      const size_t a = floats * t / T, b = floats * (t + 1) / T;
+      sink = sink + sumAvx2(src.get() + a, b - a);
+    });
+#endif
+    std::printf("%-8d %22.1f %22.1f\n", threads, copy, read);
+  }
+}
+
+//===-- linear layers -----------------------------------------------------===//
+
+/// A packed weight (and copies, for the cold runs) plus the unpacked one.
+struct Layer {
+  int64_t k, n;
+  std::vector<float> w; // [k, n]
+  std::vector<std::unique_ptr<void, FreeDeleter>> blobs;
+  std::vector<Buffer> wCopies; // for the GEMM's cold runs
+  uint64_t bytes = 0;
+  Layer(int64_t k_, int64_t n_, int copies) : k(k_), n(n_) {
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> d(-1.f, 1.f);
+    w.resize(static_cast<size_t>(k * n));
+    for (float &v : w)
+      v = d(rng);
+    pack::Layout l;
+    std::string err;
+    if (!pack::layoutOf(TFC_PACK_F32, k, n, 0, 0, l, err))
+      std::abort();
+    bytes = l.total;
+    for (int c = 0; c < copies; ++c) {
+      void *p = nullptr;
+      if (posix_memalign(&p, 64, l.total) ||
+          !pack::packF32(w.data(), k, n, false, 0, p, l.total, err))
+        std::abort();
+      blobs.emplace_back(p);
+      Buffer b = alloc(w.size());
+      std::memcpy(b.get(), w.data(), w.size() * sizeof(float));
+      wCopies.push_back(std::move(b));
+    }
+  }
+};
+
+struct Operands {
+  Buffer x, y, res, bias;
+  Operands(int64_t m, int64_t k, int64_t n)
+      : x(alloc(m * k)), y(alloc(m * n)), res(alloc(m * n)), bias(alloc(n)) {
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> d(-1.f, 1.f);
+    for (int64_t i = 0; i < m * k; ++i)
+      x.get()[i] = d(rng);
+    for (int64_t i = 0; i < m * n; ++i)
+      res.get()[i] = d(rng);
+    for (int64_t i = 0; i < n; ++i)
+      bias.get()[i] = d(rng);
+  }
+};
+
+enum Epi { kPlain, kGelu, kResidual };
+
+void callLinear(isa::Level level, const Layer &L, int copy, Operands &o,
+                int64_t m, Epi epi) {
+  tfcrt_memref3_f32 x = {
+      o.x.get(), o.x.get(), 0, {1, m, L.k}, {m * L.k, L.k, 1}};
+  tfcrt_memref3_f32 y = {
+      o.y.get(), o.y.get(), 0, {1, m, L.n}, {m * L.n, L.n, 1}};
+  tfcrt_memref3_f32 res = {
+      o.res.get(), o.res.get(), 0, {1, m, L.n}, {m * L.n, L.n, 1}};
+  tfcrt_memref3_f32 none = {};
+  int8_t *blob = static_cast<int8_t *>(L.blobs[copy].get());
+  tfcrt_memref1_i8 w = {blob, blob, 0, {static_cast<int64_t>(L.bytes)}, {1}};
+  tfcrt_memref1_f32 bias = {
+      o.bias.get(), o.bias.get(), 0, {epi == kPlain ? 0 : L.n}, {1}};
+  linear::linearAt(level, &x, &w, &bias, epi == kResidual ? &res : &none, &y,
+                   epi == kGelu ? TFCRT_ACT_GELU : TFCRT_ACT_NONE);
+}
+
+void callGemm(gemm::Isa isa, const Layer &L, int copy, Operands &o, int64_t m,
+              bool bias) {
+  gemm::Problem p;
+  p.m = m;
+  p.n = L.n;
+  p.k = L.k;
+  p.a = o.x.get();
+  p.sam = L.k;
+  p.sak = 1;
+  p.b = L.wCopies[copy].get();
+  p.sbk = L.n;
+  p.sbn = 1;
+  p.c = o.y.get();
+  p.scm = L.n;
+  p.scn = 1;
+  p.bias = bias ? o.bias.get() : nullptr;
+  gemm::run(p, isa);
+}
+
+gemm::Isa gemmIsa(isa::Level l) {
+  return l == isa::Level::Avx512 ? gemm::Isa::Avx512
+         : l == isa::Level::Avx2 ? gemm::Isa::Avx2
+                                 : gemm::Isa::Generic;
+}
+
+/// Best and median of each of several functions, run in turn call by call
+/// so that all of them see the same neighbours.
+template <size_t N>
+std::vector<Timing> timeInterleaved(const std::function<void(int)> (&fns)[N],
+                                    double budget) {
+  std::vector<std::vector<double>> times(N);
+  int call = 0;
+  for (size_t f = 0; f < N; ++f)
+    fns[f](call++);
+  const double start = now();
+  while (times[0].size() < 5 ||
+         (now() - start < budget && times[0].size() < 2000)) {
+    for (size_t f = 0; f < N; ++f) {
+      const double t0 = clockNow();
+      fns[f](call++);
+      times[f].push_back(clockNow() - t0);
+    }
+  }
+  std::vector<Timing> out;
+  for (std::vector<double> &t : times) {
+    std::sort(t.begin(), t.end());
+    out.push_back({t.front(), t[t.size() / 2]});
+  }
+  return out;
+}
+
+void runPrefill(isa::Level level, int threads, double budget, double peak) {
+  std::printf("\nprefill, %s, %d thread(s): GFLOP/s best (median); "
+              "%% of %d x the measured peak\n",
+              isa::name(level), threads, threads);
+  std::printf("%-22s %16s %8s %16s %16s %16s\n", "m x k x n", "linear", "%peak",
+              "+bias+GELU", "+bias+residual", "gemm::run+bias");
+  const int64_t shapes[][2] = {{384, 384}, {384, 1536}, {1536, 384}};
+  for (int64_t m : {int64_t(128), int64_t(4096)})
+    for (const auto &s : shapes) {
+      const int64_t k = s[0], n = s[1];
+      Layer L(k, n, 1);
+      Operands o(m, k, n);
+      const double flops = 2.0 * m * k * n;
+      auto gf = [&](Timing t) { return flops / t.best / 1e9; };
+      auto gfm = [&](Timing t) { return flops / t.median / 1e9; };
+      const std::function<void(int)> fns[4] = {
+          [&](int) { callLinear(level, L, 0, o, m, kPlain); },
+          [&](int) { callLinear(level, L, 0, o, m, kGelu); },
+          [&](int) { callLinear(level, L, 0, o, m, kResidual); },
+          [&](int) { callGemm(gemmIsa(level), L, 0, o, m, true); }};
+      const std::vector<Timing> t = timeInterleaved(fns, 4 * budget);
+      const Timing plain = t[0], gelu = t[1], resid = t[2], g = t[3];
+      char label[64];
+      std::snprintf(label, sizeof(label), "%lld x %lld x %lld", (long long)m,
+                    (long long)k, (long long)n);
+      std::printf("%-22s %7.1f (%6.1f) %7.1f%% %7.1f (%6.1f) %7.1f (%6.1f) "
+                  "%7.1f (%6.1f)\n",
+                  label, gf(plain), gfm(plain),
+                  100.0 * gf(plain) / (peak * threads), gf(gelu), gfm(gelu),
+                  gf(resid), gfm(resid), gf(g), gfm(g));
+    }
+}
+
+/// Sums `bytes` of floats at `p` on the runtime's threads (the same pool
+/// and thread count as the kernels).
+float readAll(const void *p, uint64_t bytes) {
+  struct Ctx {
+    const float *p;
+    uint64_t floats;
+    int64_t parts;
+    float sum[64];
+  } ctx{static_cast<const float *>(p),
+        bytes / 4,
+        std::min(64, tfc_get_num_threads()),
+        {}};
+  tfcrt_parallel_for(
+      ctx.parts,
+      [](void *v, int64_t b, int64_t e) {
+        Ctx &c = *static_cast<Ctx *>(v);
+        for (int64_t t = b; t < e; ++t) {
+          const uint64_t lo = c.floats * t / c.parts / 64 * 64;
+          const uint64_t hi = c.floats * (t + 1) / c.parts / 64 * 64;
+#if defined(__x86_64__)
+          c.sum[t] = sumAvx2(c.p + lo, hi - lo);
+#else
+          c.sum[t] = hi > lo ? c.p[lo] : 0.0f;
+#endif
+        }
+      },
+      &ctx);
+  return ctx.sum[0];
+}
+
+void runDecode(isa::Level level, int threads, double budget) {
+  std::printf("\ndecode, %s, %d thread(s): GB/s of weights, best (median)\n"
+              "hot: one blob again and again; cold: rotating copies (> 96 MB) "
+              "so W comes from DRAM,\nlinear / gemm::run (row-major B) / a "
+              "plain read of the same bytes interleaved call by call\n",
+              isa::name(level), threads);
+  std::printf("%-17s %6s %14s %14s | %14s %14s %14s %6s\n", "m x k x n", "MB",
+              "hot", "gemm hot", "cold", "gemm cold", "read cold", "c/read");
+  const int64_t shapes[][2] = {
+      {576, 576}, {576, 1536}, {1536, 576}, {576, 49152}};
+  for (const auto &s : shapes) {
+    const int64_t k = s[0], n = s[1];
+    const double mb = 4.0 * k * n / 1e6;
+    const int copies = std::max(2, static_cast<int>(96.0 / mb + 0.999));
+    Layer L(k, n, copies);
+    for (int64_t m : {int64_t(1), int64_t(4)}) {
+      Operands o(m, k, n);
+      auto gbs = [&](Timing t) { return L.bytes / t.best / 1e9; };
+      auto gbm = [&](Timing t) { return L.bytes / t.median / 1e9; };
+      const Timing hot =
+          timeIt([&] { callLinear(level, L, 0, o, m, kPlain); }, budget);
+      const Timing gh =
+          timeIt([&] { callGemm(gemmIsa(level), L, 0, o, m, false); }, budget);
+      volatile float sink = 0;
+      const std::function<void(int)> fns[3] = {
+          [&](int c) { callLinear(level, L, c % copies, o, m, kPlain); },
+          [&](int c) { callGemm(gemmIsa(level), L, c % copies, o, m, false); },
+          [&](int c) {
+            sink = sink + readAll(L.blobs[c % copies].get(), L.bytes);
+          }};
+      const std::vector<Timing> cold = timeInterleaved(fns, 3 * budget);
+      char label[64];
+      std::snprintf(label, sizeof(label), "%lld x %lld x %lld", (long long)m,
+                    (long long)k, (long long)n);
+      std::printf("%-17s %6.1f %6.1f (%5.1f) %6.1f (%5.1f) | %6.1f (%5.1f) "
+                  "%6.1f (%5.1f) %6.1f (%5.1f) %5.0f%%\n",
+                  label, mb, gbs(hot), gbm(hot), gbs(gh), gbm(gh), gbs(cold[0]),
+                  gbm(cold[0]), gbs(cold[1]), gbm(cold[1]), gbs(cold[2]),
+                  gbm(cold[2]), 100.0 * gbm(cold[0]) / gbm(cold[2]));
+    }
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<int> threadCounts = {1, 2};
+  isa::Level level = isa::hardwareLevel();
+  double budget = 0.5;
+  bool peak = false, bw = false, prefill = false, decode = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--threads" && i + 1 < argc) {
+      threadCounts.clear();
+      for (const char *p = argv[++i]; *p;) {
+        threadCounts.push_back(std::atoi(p));
+        while (*p && *p != ',')
+          ++p;
+        if (*p == ',')
+          ++p;
+      }
+    } else if (a == "--isa" && i + 1 < argc) {
+      const std::string v = argv[++i];
+      level = v == "avx512" ? isa::Level::Avx512
+              : v == "avx2" ? isa::Level::Avx2
+                            : isa::Level::Generic;
+    } else if (a == "--cpu-time") {
+      useCpuClock = true;
+    } else if (a == "--ms" && i + 1 < argc) {
+      budget = std::atof(argv[++i]) / 1000.0;
+    } else if (a == "peak") {
+      peak = true;
+    } else if (a == "bw") {
+      bw = true;
+    } else if (a == "prefill") {
+      prefill = true;
+    } else if (a == "decode") {
+      decode = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: %s [--threads 1,2] [--isa avx512|avx2|generic] "
+                   "[--ms T] [--cpu-time] [peak] [bw] [prefill] [decode]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  if (!peak && !bw && !prefill && !decode)
+    peak = bw = prefill = decode = true;
+  if (!isa::supported(level)) {
+    std::fprintf(stderr, "ISA %s not supported here\n", isa::name(level));
+    return 1;
+  }
+  double peakGf = 0;
+  if (peak || prefill) {
+    peakGf =
+        measurePeak(level == isa::Level::Generic ? isa::Level::Avx2 : level);
+    std::printf("isa %s: measured single-core fp32 FMA peak %.1f GFLOP/s\n",
+                isa::name(level), peakGf);
+  }
+  if (bw)
+    runBandwidth();
+  for (int threads : threadCounts) {
+    if (useCpuClock && threads != 1) {
+      std::printf("\n(--cpu-time: skipping %d threads)\n", threads);
+      continue;
+    }
+    tfc_set_num_threads(threads);
+    if (prefill)
+      runPrefill(level, threads, budget, peakGf);
+    if (decode)
+      runDecode(level, threads, budget);
+  }
+  return 0;
+}
