@@ -165,8 +165,11 @@ struct CpuKernelsPass
           b, loc, RankedTensorType::get({m, shape.back()}, type.getElementType()),
           t, re);
     }
-    Value rows = tensor::DimOp::create(b, loc, flat, 0);
-    SmallVector<OpFoldResult> outShape = {b.getIndexAttr(1), OpFoldResult(rows),
+    OpFoldResult rows =
+        m == ShapedType::kDynamic
+            ? OpFoldResult(tensor::DimOp::create(b, loc, flat, 0).getResult())
+            : OpFoldResult(b.getIndexAttr(m));
+    SmallVector<OpFoldResult> outShape = {b.getIndexAttr(1), rows,
                                           b.getIndexAttr(shape.back())};
     return tensor::ExpandShapeOp::create(
         b, loc, RankedTensorType::get({1, m, shape.back()}, type.getElementType()),
@@ -271,7 +274,10 @@ struct CpuKernelsPass
         SmallVector<ReassociationIndices>{{0, 1}, {2}});
     SmallVector<OpFoldResult> shape;
     for (int64_t i = 0; i + 1 < rtt(x).getRank(); ++i)
-      shape.push_back(OpFoldResult(tensor::DimOp::create(b, loc, x, i)));
+      shape.push_back(
+          rtt(x).isDynamicDim(i)
+              ? OpFoldResult(tensor::DimOp::create(b, loc, x, i).getResult())
+              : OpFoldResult(b.getIndexAttr(rtt(x).getDimSize(i))));
     shape.push_back(b.getIndexAttr(nOut));
     if (resultType.getRank() == 2)
       return tensor::CastOp::create(b, loc, resultType, flat);
