@@ -220,6 +220,18 @@ const FormatImpl *bf16Generic();
 const FormatImpl *bf16Avx2();
 const FormatImpl *bf16Avx512Bf16(); // AVX512_BF16 (vdpbf16ps)
 
+/// Vector activation quantization shared by the S8 and W prepare() of one
+/// ISA (FormatS8Avx2.cpp / FormatS8Avx512.cpp; call only on a CPU that has
+/// the ISA). absMax: max |x[t * sk]| over t < len, NaN left out and
+/// reported in *nan. quantize: q[t] = quantizeAct(x[t * sk], inv) ^ flip
+/// (flip 0x80 stores u8 = s8 + 128); returns the sum of the s8 codes.
+float absMaxAvx2(const float *x, int64_t len, int64_t sk, bool *nan);
+int32_t quantizeAvx2(const float *x, int64_t len, int64_t sk, float inv,
+                     int8_t *q, uint8_t flip);
+float absMaxAvx512(const float *x, int64_t len, int64_t sk, bool *nan);
+int32_t quantizeAvx512(const float *x, int64_t len, int64_t sk, float inv,
+                       int8_t *q, uint8_t flip);
+
 /// The strategy quantFormatImpl uses for W8/W4 at `level` (the measured
 /// choice; docs/RUNTIME.md "Quantized linear kernels").
 WStrategy chosenStrategy(isa::Level level, bool vnni);

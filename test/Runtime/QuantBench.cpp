@@ -1,0 +1,510 @@
+//===- QuantBench.cpp - speed of the quantized linear formats -------------===//
+//
+// Built only with -DTFC_BUILD_BENCH=ON (target tfcrt-quant-bench).
+//   tfcrt-quant-bench [--threads N] [--ms T] [mem] [s8] [decode] [stack]
+//   mem     memcpy and read-only bandwidth of a 256 MB buffer
+//   s8      GOP/s of TFC_PACK_S8 per level at MiniLM shapes vs f32
+//           (tfcrt::gemm::run on the same shapes)
+//   decode  ns per call and GB/s of packed bytes for W8 / W4 (both
+//           strategies), BF16 and f32 at m = 1, 4; weights rotate over
+//           copies of > 256 MB in all, so every call streams from DRAM
+//   stack   SmolLM2-135M's 30 layers (7 linears each) + the 576 x 49152 LM
+//           head at m = 1: ms per token
+// Work is split into tasks of (row block x panel range) over the runtime's
+// thread pool as the tfcrt_linear driver does. Each figure is the median
+// of repeated timed runs (best in brackets).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Gemm/Gemm.h"
+#include "Internal.h"
+#include "Linear/FormatQuant.h"
+#include "tfc/Runtime/tfc_runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+using namespace tfcrt;
+using namespace tfcrt::linear;
+using namespace tfcrt::linear::quant;
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+double gMs = 300; // time per measurement
+
+struct Timing {
+  double median, best;
+};
+
+/// Runs fn repeatedly for about gMs (at least 3 times after one warm-up).
+template <typename F> Timing timeIt(F &&fn) {
+  fn();
+  std::vector<double> t;
+  const double end = now() + gMs * 1e-3;
+  while (t.size() < 3 || (now() < end && t.size() < 100000)) {
+    const double t0 = now();
+    fn();
+    t.push_back(now() - t0);
+  }
+  std::sort(t.begin(), t.end());
+  return {t[t.size() / 2], t[0]};
+}
+
+struct Aligned {
+  std::unique_ptr<unsigned char[]> mem;
+  unsigned char *p = nullptr;
+  size_t size = 0;
+  explicit Aligned(size_t n) : mem(new unsigned char[n + 64]), size(n) {
+    p = alignScratch(mem.get());
+    std::memset(p, 0, n);
+  }
+};
+
+//===-- running a format as the driver does -------------------------------===//
+
+void runFormat(const FormatImpl &f, const tfc_pack_header &h, const Rows &x,
+               unsigned char *scratch, float *out, int64_t ldo) {
+  const int threads = tfc_get_num_threads();
+  if (f.prepare) {
+    const int64_t chunks = x.m >= 64 ? threads * 4 : 1;
+    parallelRun(chunks, [&](int64_t t) {
+      f.prepare(h, x, x.m * t / chunks, x.m * (t + 1) / chunks, scratch);
+    });
+  }
+  const int64_t np = ceilDiv(h.n, h.panel);
+  const int64_t rowTasks = ceilDiv(x.m, f.rowBlock);
+  const int64_t panelTasks =
+      std::max<int64_t>(1, std::min<int64_t>(np, ceilDiv(threads * 4, rowTasks)));
+  parallelRun(rowTasks * panelTasks, [&](int64_t t) {
+    const int64_t rb = t / panelTasks, pt = t % panelTasks;
+    const int64_t i0 = rb * f.rowBlock, i1 = std::min(x.m, i0 + f.rowBlock);
+    const int64_t q0 = np * pt / panelTasks, q1 = np * (pt + 1) / panelTasks;
+    if (q0 < q1)
+      f.compute(h, x, scratch, i0, i1, q0, q1, out + i0 * ldo + q0 * h.panel,
+                ldo);
+  });
+}
+
+/// A packed blob of random content for `format` (W8/W4 with group 32,
+/// symmetric; S8 dynamic).
+Aligned makeBlob(uint32_t format, int64_t k, int64_t n, std::mt19937 &rng) {
+  pack::Layout l;
+  std::string err;
+  const int64_t group = format == TFC_PACK_W8 || format == TFC_PACK_W4 ? 32 : 0;
+  if (!pack::quantLayoutOf(format, k, n, group, 0, l, err)) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    std::exit(1);
+  }
+  Aligned blob(l.total);
+  std::uniform_int_distribution<int> code(format == TFC_PACK_W4 ? 0 : -127,
+                                          format == TFC_PACK_W4 ? 15 : 127);
+  std::vector<int8_t> q(k * n);
+  for (int8_t &v : q)
+    v = static_cast<int8_t>(code(rng));
+  std::vector<float> s(ceilDiv(k, 32) * n, 0.01f), w;
+  bool ok = false;
+  if (format == TFC_PACK_BF16) {
+    w.resize(k * n);
+    for (size_t i = 0; i < w.size(); ++i)
+      w[i] = q[i] * 0.01f;
+    ok = pack::packBf16(w.data(), k, n, false, 0, blob.p, l.total, err);
+  } else if (format == TFC_PACK_S8) {
+    ok = pack::packS8(q.data(), s.data(), k, n, false, 0, 0, 0, blob.p,
+                      l.total, err);
+  } else {
+    ok = pack::packWeightOnly(format, q.data(), s.data(), nullptr, k, n, group,
+                              false, 0, blob.p, l.total, err);
+  }
+  if (!ok) {
+    std::fprintf(stderr, "packing: %s\n", err.c_str());
+    std::exit(1);
+  }
+  return blob;
+}
+
+std::vector<float> randomRows(int64_t m, int64_t k, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> d(-1, 1);
+  std::vector<float> x(m * k);
+  for (float &v : x)
+    v = d(rng);
+  return x;
+}
+
+//===-- mem ---------------------------------------------------------------===//
+
+__attribute__((target("avx512f"))) float readAvx512(const float *p,
+                                                    size_t n) {
+  __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
+                 _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (size_t i = 0; i + 64 <= n; i += 64)
+    for (int j = 0; j < 4; ++j)
+      a[j] = _mm512_add_ps(a[j], _mm512_load_ps(p + i + 16 * j));
+  return _mm512_reduce_add_ps(
+      _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])));
+}
+
+void benchMem() {
+  const size_t bytes = size_t(256) << 20;
+  Aligned a(bytes), b(bytes);
+  std::memset(a.p, 1, bytes);
+  const int threads = tfc_get_num_threads();
+  auto copy = [&] {
+    parallelRun(threads, [&](int64_t t) {
+      const size_t lo = bytes * t / threads, hi = bytes * (t + 1) / threads;
+      std::memcpy(b.p + lo, a.p + lo, hi - lo);
+    });
+  };
+  Timing tc = timeIt(copy);
+  std::printf("memcpy %d thread(s): %.1f GB/s copied (best %.1f)\n", threads,
+              bytes / tc.median / 1e9, bytes / tc.best / 1e9);
+  if (!isa::supported(isa::Level::Avx512))
+    return;
+  float sink = 0;
+  auto read = [&] {
+    parallelRun(threads, [&](int64_t t) {
+      const size_t lo = bytes / 4 * t / threads,
+                   hi = bytes / 4 * (t + 1) / threads;
+      sink += readAvx512(reinterpret_cast<const float *>(a.p) + lo, hi - lo);
+    });
+  };
+  Timing tr = timeIt(read);
+  std::printf("read   %d thread(s): %.1f GB/s (best %.1f)%s\n", threads,
+              bytes / tr.median / 1e9, bytes / tr.best / 1e9,
+              sink == 1.0f ? " " : "");
+}
+
+//===-- s8 ----------------------------------------------------------------===//
+
+struct Impl {
+  const char *name;
+  const FormatImpl *f;
+};
+
+bool cpuHas(const char *what) {
+  if (!std::strcmp(what, "vnni"))
+    return isa::supported(isa::Level::Avx512) &&
+           __builtin_cpu_supports("avx512vnni");
+  return isa::supported(isa::Level::Avx512) &&
+         __builtin_cpu_supports("avx512bf16");
+}
+
+void benchS8() {
+  std::mt19937 rng(1);
+  const int64_t shapes[3][2] = {{384, 384}, {384, 1536}, {1536, 384}};
+  std::vector<Impl> impls;
+  if (cpuHas("vnni"))
+    impls.push_back({"s8 avx512-vnni", s8Avx512Vnni()});
+  if (isa::supported(isa::Level::Avx2))
+    impls.push_back({"s8 avx2", s8Avx2()});
+  impls.push_back({"s8 generic", s8Generic()});
+  std::printf("\nS8 GOP/s (%d thread(s)), m x k x n; f32 = gemm::run\n",
+              tfc_get_num_threads());
+  for (int64_t m : {128, 4096})
+    for (const auto &sh : shapes) {
+      const int64_t k = sh[0], n = sh[1];
+      const double ops = 2.0 * m * k * n;
+      const std::vector<float> x = randomRows(m, k, rng);
+      Aligned blob = makeBlob(TFC_PACK_S8, k, n, rng);
+      const tfc_pack_header &h =
+          *reinterpret_cast<const tfc_pack_header *>(blob.p);
+      std::vector<float> out(m * ceilDiv(n, 16) * 16);
+      Rows r;
+      r.x = x.data();
+      r.m = m;
+      r.k = k;
+      r.sm = k;
+      std::printf("%5lld x %4lld x %4lld:", (long long)m, (long long)k,
+                  (long long)n);
+      for (const Impl &im : impls) {
+        if (!im.f || (m > 128 && !std::strcmp(im.name, "s8 generic")))
+          continue;
+        Aligned scratch(im.f->scratchBytes(h, m));
+        Timing t = timeIt([&] {
+          runFormat(*im.f, h, r, scratch.p, out.data(), ceilDiv(n, 16) * 16);
+        });
+        std::printf("  %s %6.1f", im.name, ops / t.median / 1e9);
+      }
+      std::vector<float> w = randomRows(k, n, rng);
+      for (gemm::Isa gi : {gemm::Isa::Avx512, gemm::Isa::Avx2}) {
+        if (!gemm::isaSupported(gi))
+          continue;
+        gemm::Problem p;
+        p.m = m;
+        p.n = n;
+        p.k = k;
+        p.a = x.data();
+        p.sam = k;
+        p.sak = 1;
+        p.b = w.data();
+        p.sbk = n;
+        p.sbn = 1;
+        p.c = out.data();
+        p.scm = n;
+        p.scn = 1;
+        Timing t = timeIt([&] { gemm::run(p, gi); });
+        std::printf("  f32 %s %6.1f", gemm::isaName(gi), ops / t.median / 1e9);
+      }
+      std::printf("\n");
+    }
+}
+
+//===-- decode ------------------------------------------------------------===//
+
+/// Copies of one blob totalling more than the caches (>= 256 MB).
+struct Rotation {
+  std::vector<Aligned> blobs;
+  size_t next = 0;
+  Rotation(uint32_t format, int64_t k, int64_t n, std::mt19937 &rng) {
+    Aligned first = makeBlob(format, k, n, rng);
+    const size_t copies =
+        std::max<size_t>(2, (size_t(256) << 20) / first.size + 1);
+    for (size_t c = 1; c < copies; ++c) {
+      Aligned b(first.size);
+      std::memcpy(b.p, first.p, first.size);
+      blobs.push_back(std::move(b));
+    }
+    blobs.push_back(std::move(first));
+  }
+  const tfc_pack_header &take() {
+    const Aligned &b = blobs[next];
+    next = (next + 1) % blobs.size();
+    return *reinterpret_cast<const tfc_pack_header *>(b.p);
+  }
+  size_t bytes() const { return blobs[0].size; }
+};
+
+std::vector<Impl> decodeImpls(uint32_t format) {
+  std::vector<Impl> v;
+  const bool a512 = isa::supported(isa::Level::Avx512),
+             a2 = isa::supported(isa::Level::Avx2);
+  if (format == TFC_PACK_BF16) {
+    if (cpuHas("bf16"))
+      v.push_back({"avx512-bf16", bf16Avx512Bf16()});
+    if (a2)
+      v.push_back({"avx2", bf16Avx2()});
+    return v;
+  }
+  if (cpuHas("vnni"))
+    v.push_back({"avx512 int8act", wAvx512(format, WStrategy::Int8Act)});
+  if (a512)
+    v.push_back({"avx512 f32act", wAvx512(format, WStrategy::F32Act)});
+  if (a2) {
+    v.push_back({"avx2 int8act", wAvx2(format, WStrategy::Int8Act)});
+    v.push_back({"avx2 f32act", wAvx2(format, WStrategy::F32Act)});
+  }
+  return v;
+}
+
+/// f32 with row-major B streamed by gemm::run (the few-rows path), over
+/// rotating copies as well.
+Timing f32Decode(int64_t m, int64_t k, int64_t n, gemm::Isa gi,
+                 std::mt19937 &rng, size_t &bytes) {
+  std::vector<float> x = randomRows(m, k, rng), out(m * n);
+  bytes = size_t(k) * n * 4;
+  const size_t copies = std::max<size_t>(2, (size_t(256) << 20) / bytes + 1);
+  std::vector<std::vector<float>> ws(copies, randomRows(k, n, rng));
+  size_t next = 0;
+  return timeIt([&] {
+    gemm::Problem p;
+    p.m = m;
+    p.n = n;
+    p.k = k;
+    p.a = x.data();
+    p.sam = k;
+    p.sak = 1;
+    p.b = ws[next].data();
+    next = (next + 1) % copies;
+    p.sbk = n;
+    p.sbn = 1;
+    p.c = out.data();
+    p.scm = n;
+    p.scn = 1;
+    gemm::run(p, gi);
+  });
+}
+
+void benchDecode() {
+  std::mt19937 rng(2);
+  const int64_t shapes[4][2] = {{576, 576}, {576, 1536}, {1536, 576},
+                                {576, 49152}};
+  std::printf("\nDecode (%d thread(s)): us per call [GB/s of weight bytes], "
+              "weights streamed from DRAM\n",
+              tfc_get_num_threads());
+  for (int64_t m : {1, 4})
+    for (const auto &sh : shapes) {
+      const int64_t k = sh[0], n = sh[1];
+      std::printf("m %lld  %4lld x %5lld\n", (long long)m, (long long)k,
+                  (long long)n);
+      const std::vector<float> x = randomRows(m, k, rng);
+      Rows r;
+      r.x = x.data();
+      r.m = m;
+      r.k = k;
+      r.sm = k;
+      std::vector<float> out(m * (ceilDiv(n, 32) * 32));
+      for (gemm::Isa gi : {gemm::Isa::Avx512, gemm::Isa::Avx2}) {
+        if (!gemm::isaSupported(gi))
+          continue;
+        size_t bytes;
+        Timing t = f32Decode(m, k, n, gi, rng, bytes);
+        std::printf("    f32 %-18s %9.1f us [%5.1f GB/s]\n", gemm::isaName(gi),
+                    t.median * 1e6, bytes / t.median / 1e9);
+      }
+      for (uint32_t format : {TFC_PACK_BF16, TFC_PACK_W8, TFC_PACK_W4}) {
+        Rotation rot(format, k, n, rng);
+        for (const Impl &im : decodeImpls(format)) {
+          if (!im.f)
+            continue;
+          const tfc_pack_header &h0 = rot.take();
+          Aligned scratch(im.f->scratchBytes(h0, m));
+          Timing t = timeIt([&] {
+            runFormat(*im.f, rot.take(), r, scratch.p, out.data(),
+                      ceilDiv(n, 32) * 32);
+          });
+          std::printf("    %-4s %-18s %9.1f us [%5.1f GB/s]\n",
+                      format == TFC_PACK_BF16 ? "bf16"
+                      : format == TFC_PACK_W8 ? "w8"
+                                              : "w4",
+                      im.name, t.median * 1e6, rot.bytes() / t.median / 1e9);
+        }
+      }
+    }
+}
+
+//===-- stack -------------------------------------------------------------===//
+
+void benchStack() {
+  std::mt19937 rng(3);
+  // SmolLM2-135M: hidden 576, kv 192 (3 heads of 64), MLP 1536, 30 layers.
+  const int64_t layer[7][2] = {{576, 576}, {576, 192}, {576, 192}, {576, 576},
+                               {576, 1536}, {576, 1536}, {1536, 576}};
+  std::printf("\nSmolLM2-135M decode, m = 1, 30 layers x 7 linears + LM head "
+              "576 x 49152 (%d thread(s)): ms per token [GB/s]\n",
+              tfc_get_num_threads());
+  const std::vector<float> x = randomRows(1, 1536, rng);
+  std::vector<float> out(49152);
+  for (uint32_t format : {TFC_PACK_BF16, TFC_PACK_W8, TFC_PACK_W4}) {
+    std::vector<Aligned> blobs;
+    size_t bytes = 0;
+    for (int l = 0; l < 30; ++l)
+      for (const auto &sh : layer)
+        blobs.push_back(makeBlob(format, sh[0], sh[1], rng));
+    blobs.push_back(makeBlob(format, 576, 49152, rng));
+    for (const Aligned &b : blobs)
+      bytes += b.size;
+    for (const Impl &im : decodeImpls(format)) {
+      if (!im.f)
+        continue;
+      Aligned scratch(im.f->scratchBytes(
+          *reinterpret_cast<const tfc_pack_header *>(blobs.back().p), 1));
+      Timing t = timeIt([&] {
+        for (const Aligned &b : blobs) {
+          const tfc_pack_header &h =
+              *reinterpret_cast<const tfc_pack_header *>(b.p);
+          Rows r;
+          r.x = x.data();
+          r.m = 1;
+          r.k = h.k;
+          r.sm = h.k;
+          runFormat(*im.f, h, r, scratch.p, out.data(), 49152);
+        }
+      });
+      std::printf("    %-4s %-18s %7.2f ms [%5.1f GB/s, %.0f MB]\n",
+                  format == TFC_PACK_BF16 ? "bf16"
+                  : format == TFC_PACK_W8 ? "w8"
+                                          : "w4",
+                  im.name, t.median * 1e3, bytes / t.median / 1e9, bytes / 1e6);
+    }
+  }
+  // f32: the same matrices row-major through gemm::run's few-rows path.
+  std::vector<std::vector<float>> ws;
+  size_t bytes = 0;
+  for (int l = 0; l < 30; ++l)
+    for (const auto &sh : layer)
+      ws.push_back(randomRows(sh[0], sh[1], rng));
+  ws.push_back(randomRows(576, 49152, rng));
+  for (const auto &w : ws)
+    bytes += w.size() * 4;
+  for (gemm::Isa gi : {gemm::Isa::Avx512, gemm::Isa::Avx2}) {
+    if (!gemm::isaSupported(gi))
+      continue;
+    Timing t = timeIt([&] {
+      size_t i = 0;
+      for (int l = 0; l <= 30; ++l)
+        for (int j = 0; j < (l < 30 ? 7 : 1); ++j, ++i) {
+          const int64_t k = l < 30 ? layer[j][0] : 576,
+                        n = l < 30 ? layer[j][1] : 49152;
+          gemm::Problem p;
+          p.m = 1;
+          p.n = n;
+          p.k = k;
+          p.a = x.data();
+          p.sam = k;
+          p.sak = 1;
+          p.b = ws[i].data();
+          p.sbk = n;
+          p.sbn = 1;
+          p.c = out.data();
+          p.scm = n;
+          p.scn = 1;
+          gemm::run(p, gi);
+        }
+    });
+    std::printf("    f32  %-18s %7.2f ms [%5.1f GB/s, %.0f MB]\n",
+                gemm::isaName(gi), t.median * 1e3, bytes / t.median / 1e9,
+                bytes / 1e6);
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<std::string> what;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--threads" && i + 1 < argc)
+      tfc_set_num_threads(std::atoi(argv[++i]));
+    else if (a == "--ms" && i + 1 < argc)
+      gMs = std::atof(argv[++i]);
+    else if (a == "mem" || a == "s8" || a == "decode" || a == "stack")
+      what.push_back(a);
+    else {
+      std::fprintf(stderr,
+                   "usage: tfcrt-quant-bench [--threads N] [--ms T] [mem] "
+                   "[s8] [decode] [stack]\n");
+      return 2;
+    }
+  }
+  if (what.empty())
+    what = {"mem", "s8", "decode", "stack"};
+  std::printf("isa: %s (hardware %s), threads %d\n", isa::describe(),
+              isa::name(isa::hardwareLevel()), tfc_get_num_threads());
+  for (const std::string &w : what) {
+    if (w == "mem")
+      benchMem();
+    else if (w == "s8")
+      benchS8();
+    else if (w == "decode")
+      benchDecode();
+    else
+      benchStack();
+  }
+  return 0;
+}
