@@ -312,31 +312,79 @@ std::vector<Impl> decodeImpls(uint32_t format) {
   return v;
 }
 
-/// f32 with row-major B streamed by gemm::run (the few-rows path), over
-/// rotating copies as well.
-Timing f32Decode(int64_t m, int64_t k, int64_t n, gemm::Isa gi,
-                 std::mt19937 &rng, size_t &bytes) {
-  std::vector<float> x = randomRows(m, k, rng), out(m * n);
-  bytes = size_t(k) * n * 4;
+/// The f32 baseline for decode until the TFC_PACK_F32 kernel lands: W
+/// packed as that format's panels [ceil(n/32)][k][32], each streamed once
+/// for all m (<= 4) rows with 2 zmm per row and k unrolled by 2 -- as fast
+/// as a plain read loop on this machine.
+template <int M>
+__attribute__((target("avx512f,fma"))) void f32PanelGemv(
+    const float *x, int64_t k, const float *w, int64_t np, float *out,
+    int64_t ldo) {
+  for (int64_t p = 0; p < np; ++p) {
+    const float *wp = w + p * k * 32;
+    __m512 acc[M][4];
+    for (int r = 0; r < M; ++r)
+      for (int v = 0; v < 4; ++v)
+        acc[r][v] = _mm512_setzero_ps();
+    int64_t kk = 0;
+    for (; kk + 2 <= k; kk += 2) {
+      const __m512 b0 = _mm512_load_ps(wp + kk * 32),
+                   b1 = _mm512_load_ps(wp + kk * 32 + 16),
+                   b2 = _mm512_load_ps(wp + kk * 32 + 32),
+                   b3 = _mm512_load_ps(wp + kk * 32 + 48);
+      for (int r = 0; r < M; ++r) {
+        const __m512 a0 = _mm512_set1_ps(x[r * k + kk]),
+                     a1 = _mm512_set1_ps(x[r * k + kk + 1]);
+        acc[r][0] = _mm512_fmadd_ps(a0, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(a0, b1, acc[r][1]);
+        acc[r][2] = _mm512_fmadd_ps(a1, b2, acc[r][2]);
+        acc[r][3] = _mm512_fmadd_ps(a1, b3, acc[r][3]);
+      }
+    }
+    for (; kk < k; ++kk)
+      for (int r = 0; r < M; ++r) {
+        const __m512 a = _mm512_set1_ps(x[r * k + kk]);
+        acc[r][0] = _mm512_fmadd_ps(a, _mm512_load_ps(wp + kk * 32), acc[r][0]);
+        acc[r][1] =
+            _mm512_fmadd_ps(a, _mm512_load_ps(wp + kk * 32 + 16), acc[r][1]);
+      }
+    for (int r = 0; r < M; ++r) {
+      _mm512_storeu_ps(out + r * ldo + p * 32,
+                       _mm512_add_ps(acc[r][0], acc[r][2]));
+      _mm512_storeu_ps(out + r * ldo + p * 32 + 16,
+                       _mm512_add_ps(acc[r][1], acc[r][3]));
+    }
+  }
+}
+
+/// One f32 panel product split over the threads by panels (m 1 or 4).
+void f32PanelRun(int64_t m, const float *x, int64_t k, const float *w,
+                 int64_t np, float *out) {
+  const int64_t tasks = std::min<int64_t>(np, tfc_get_num_threads() * 4);
+  parallelRun(tasks, [&](int64_t t) {
+    const int64_t q0 = np * t / tasks, q1 = np * (t + 1) / tasks;
+    if (m == 1)
+      f32PanelGemv<1>(x, k, w + q0 * k * 32, q1 - q0, out + q0 * 32, np * 32);
+    else
+      f32PanelGemv<4>(x, k, w + q0 * k * 32, q1 - q0, out + q0 * 32, np * 32);
+  });
+}
+
+/// f32 panels over rotating copies.
+Timing f32Decode(int64_t m, int64_t k, int64_t n, std::mt19937 &rng,
+                 size_t &bytes) {
+  const int64_t np = ceilDiv(n, 32);
+  std::vector<float> x = randomRows(m, k, rng), out(m * np * 32);
+  bytes = size_t(k) * np * 32 * 4;
   const size_t copies = std::max<size_t>(2, (size_t(256) << 20) / bytes + 1);
-  std::vector<std::vector<float>> ws(copies, randomRows(k, n, rng));
+  std::vector<Aligned> ws;
+  for (size_t c = 0; c < copies; ++c)
+    ws.emplace_back(bytes);
   size_t next = 0;
   return timeIt([&] {
-    gemm::Problem p;
-    p.m = m;
-    p.n = n;
-    p.k = k;
-    p.a = x.data();
-    p.sam = k;
-    p.sak = 1;
-    p.b = ws[next].data();
+    const float *w = reinterpret_cast<const float *>(ws[next].p);
     next = (next + 1) % copies;
-    p.sbk = n;
-    p.sbn = 1;
-    p.c = out.data();
-    p.scm = n;
-    p.scn = 1;
-    gemm::run(p, gi);
+    f32PanelRun(m, x.data(), k, w, np, out.data());
   });
 }
 
@@ -359,12 +407,10 @@ void benchDecode() {
       r.k = k;
       r.sm = k;
       std::vector<float> out(m * (ceilDiv(n, 32) * 32));
-      for (gemm::Isa gi : {gemm::Isa::Avx512, gemm::Isa::Avx2}) {
-        if (!gemm::isaSupported(gi))
-          continue;
+      if (isa::supported(isa::Level::Avx512)) {
         size_t bytes;
-        Timing t = f32Decode(m, k, n, gi, rng, bytes);
-        std::printf("    f32 %-18s %9.1f us [%5.1f GB/s]\n", gemm::isaName(gi),
+        Timing t = f32Decode(m, k, n, rng, bytes);
+        std::printf("    f32  %-18s %9.1f us [%5.1f GB/s]\n", "avx512 panels",
                     t.median * 1e6, bytes / t.median / 1e9);
       }
       for (uint32_t format : {TFC_PACK_BF16, TFC_PACK_W8, TFC_PACK_W4}) {
@@ -433,44 +479,31 @@ void benchStack() {
                   im.name, t.median * 1e3, bytes / t.median / 1e9, bytes / 1e6);
     }
   }
-  // f32: the same matrices row-major through gemm::run's few-rows path.
-  std::vector<std::vector<float>> ws;
+  // f32: the same matrices as TFC_PACK_F32-style panels.
+  if (!isa::supported(isa::Level::Avx512))
+    return;
+  std::vector<Aligned> ws;
   size_t bytes = 0;
-  for (int l = 0; l < 30; ++l)
-    for (const auto &sh : layer)
-      ws.push_back(randomRows(sh[0], sh[1], rng));
-  ws.push_back(randomRows(576, 49152, rng));
-  for (const auto &w : ws)
-    bytes += w.size() * 4;
-  for (gemm::Isa gi : {gemm::Isa::Avx512, gemm::Isa::Avx2}) {
-    if (!gemm::isaSupported(gi))
-      continue;
-    Timing t = timeIt([&] {
-      size_t i = 0;
-      for (int l = 0; l <= 30; ++l)
-        for (int j = 0; j < (l < 30 ? 7 : 1); ++j, ++i) {
-          const int64_t k = l < 30 ? layer[j][0] : 576,
-                        n = l < 30 ? layer[j][1] : 49152;
-          gemm::Problem p;
-          p.m = 1;
-          p.n = n;
-          p.k = k;
-          p.a = x.data();
-          p.sam = k;
-          p.sak = 1;
-          p.b = ws[i].data();
-          p.sbk = n;
-          p.sbn = 1;
-          p.c = out.data();
-          p.scm = n;
-          p.scn = 1;
-          gemm::run(p, gi);
-        }
-    });
-    std::printf("    f32  %-18s %7.2f ms [%5.1f GB/s, %.0f MB]\n",
-                gemm::isaName(gi), t.median * 1e3, bytes / t.median / 1e9,
-                bytes / 1e6);
-  }
+  for (int l = 0; l <= 30; ++l)
+    for (int j = 0; j < (l < 30 ? 7 : 1); ++j) {
+      const int64_t k = l < 30 ? layer[j][0] : 576,
+                    n = l < 30 ? layer[j][1] : 49152;
+      ws.emplace_back(size_t(k) * ceilDiv(n, 32) * 32 * 4);
+      bytes += ws.back().size;
+    }
+  Timing t = timeIt([&] {
+    size_t i = 0;
+    for (int l = 0; l <= 30; ++l)
+      for (int j = 0; j < (l < 30 ? 7 : 1); ++j, ++i) {
+        const int64_t k = l < 30 ? layer[j][0] : 576,
+                      n = l < 30 ? layer[j][1] : 49152;
+        f32PanelRun(1, x.data(), k, reinterpret_cast<const float *>(ws[i].p),
+                    ceilDiv(n, 32), out.data());
+      }
+  });
+  std::printf("    f32  %-18s %7.2f ms [%5.1f GB/s, %.0f MB]\n",
+              "avx512 panels", t.median * 1e3, bytes / t.median / 1e9,
+              bytes / 1e6);
 }
 
 } // namespace

@@ -109,7 +109,7 @@ TFC_AVX2 void qTile(const int8_t *q, int64_t ldq, const float *sx,
         __m256i acc[R][2];
         for (int r = 0; r < R; ++r)
           acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-#pragma GCC unroll 8
+#pragma GCC unroll 2
         for (int s = 0; s < 8; ++s) {
           __m256i w0, w1;
           if (W4) {
