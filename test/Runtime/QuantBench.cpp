@@ -1,13 +1,17 @@
 //===- QuantBench.cpp - speed of the quantized linear formats -------------===//
 //
 // Built only with -DTFC_BUILD_BENCH=ON (target tfcrt-quant-bench).
-//   tfcrt-quant-bench [--threads N] [--ms T] [mem] [s8] [decode] [stack]
+//   tfcrt-quant-bench [--threads N] [--ms T] [--hot] [mem] [s8] [decode]
+//                     [prefill] [stack]
 //   mem     memcpy and read-only bandwidth of a 256 MB buffer
 //   s8      GOP/s of TFC_PACK_S8 per level at MiniLM shapes vs f32
 //           (tfcrt::gemm::run on the same shapes)
 //   decode  ns per call and GB/s of packed bytes for W8 / W4 (both
 //           strategies), BF16 and f32 at m = 1, 4; weights rotate over
 //           copies of > 256 MB in all, so every call streams from DRAM
+//           (--hot: one copy, so small shapes run from cache: the kernels'
+//           compute speed)
+//   prefill GOP/s at m = 64 (a prompt) for the same formats vs f32
 //   stack   SmolLM2-135M's 30 layers (7 linears each) + the 576 x 49152 LM
 //           head at m = 1: ms per token
 // Work is split into tasks of (row block x panel range) over the runtime's
@@ -47,7 +51,8 @@ double now() {
       .count();
 }
 
-double gMs = 300; // time per measurement
+double gMs = 300;     // time per measurement
+bool gHot = false;    // decode: one copy of each weight (in cache if small)
 
 struct Timing {
   double median, best;
@@ -274,7 +279,7 @@ struct Rotation {
   Rotation(uint32_t format, int64_t k, int64_t n, std::mt19937 &rng) {
     Aligned first = makeBlob(format, k, n, rng);
     const size_t copies =
-        std::max<size_t>(2, (size_t(256) << 20) / first.size + 1);
+        gHot ? 1 : std::max<size_t>(2, (size_t(256) << 20) / first.size + 1);
     for (size_t c = 1; c < copies; ++c) {
       Aligned b(first.size);
       std::memcpy(b.p, first.p, first.size);
@@ -376,7 +381,8 @@ Timing f32Decode(int64_t m, int64_t k, int64_t n, std::mt19937 &rng,
   const int64_t np = ceilDiv(n, 32);
   std::vector<float> x = randomRows(m, k, rng), out(m * np * 32);
   bytes = size_t(k) * np * 32 * 4;
-  const size_t copies = std::max<size_t>(2, (size_t(256) << 20) / bytes + 1);
+  const size_t copies =
+      gHot ? 1 : std::max<size_t>(2, (size_t(256) << 20) / bytes + 1);
   std::vector<Aligned> ws;
   for (size_t c = 0; c < copies; ++c)
     ws.emplace_back(bytes);
@@ -434,6 +440,69 @@ void benchDecode() {
     }
 }
 
+//===-- prefill -----------------------------------------------------------===//
+
+/// m = 64 (a prompt with w4 / w8 weights): GOP/s with the weights in
+/// cache, against f32 gemm::run on the same shapes.
+void benchPrefill() {
+  std::mt19937 rng(4);
+  const int64_t m = 64;
+  const int64_t shapes[3][2] = {{576, 576}, {576, 1536}, {1536, 576}};
+  std::printf("\nPrefill m = 64 (%d thread(s)): GOP/s, weights in cache\n",
+              tfc_get_num_threads());
+  for (const auto &sh : shapes) {
+    const int64_t k = sh[0], n = sh[1];
+    const double ops = 2.0 * m * k * n;
+    const std::vector<float> x = randomRows(m, k, rng);
+    Rows r;
+    r.x = x.data();
+    r.m = m;
+    r.k = k;
+    r.sm = k;
+    std::vector<float> out(m * (ceilDiv(n, 32) * 32));
+    std::printf("%4lld x %4lld:", (long long)k, (long long)n);
+    for (uint32_t format : {TFC_PACK_BF16, TFC_PACK_W8, TFC_PACK_W4}) {
+      Aligned blob = makeBlob(format, k, n, rng);
+      const tfc_pack_header &h =
+          *reinterpret_cast<const tfc_pack_header *>(blob.p);
+      for (const Impl &im : decodeImpls(format)) {
+        if (!im.f)
+          continue;
+        Aligned scratch(im.f->scratchBytes(h, m));
+        Timing t = timeIt([&] {
+          runFormat(*im.f, h, r, scratch.p, out.data(), ceilDiv(n, 32) * 32);
+        });
+        std::printf("  %s %s %.1f",
+                    format == TFC_PACK_BF16 ? "bf16"
+                    : format == TFC_PACK_W8 ? "w8"
+                                            : "w4",
+                    im.name, ops / t.median / 1e9);
+      }
+    }
+    std::vector<float> w = randomRows(k, n, rng);
+    for (gemm::Isa gi : {gemm::Isa::Avx512, gemm::Isa::Avx2}) {
+      if (!gemm::isaSupported(gi))
+        continue;
+      gemm::Problem p;
+      p.m = m;
+      p.n = n;
+      p.k = k;
+      p.a = x.data();
+      p.sam = k;
+      p.sak = 1;
+      p.b = w.data();
+      p.sbk = n;
+      p.sbn = 1;
+      p.c = out.data();
+      p.scm = n;
+      p.scn = 1;
+      Timing t = timeIt([&] { gemm::run(p, gi); });
+      std::printf("  f32 %s %.1f", gemm::isaName(gi), ops / t.median / 1e9);
+    }
+    std::printf("\n");
+  }
+}
+
 //===-- stack -------------------------------------------------------------===//
 
 void benchStack() {
@@ -458,8 +527,13 @@ void benchStack() {
     for (const Impl &im : decodeImpls(format)) {
       if (!im.f)
         continue;
-      Aligned scratch(im.f->scratchBytes(
-          *reinterpret_cast<const tfc_pack_header *>(blobs.back().p), 1));
+      size_t sbytes = 0;
+      for (const Aligned &b : blobs)
+        sbytes = std::max(sbytes,
+                          im.f->scratchBytes(
+                              *reinterpret_cast<const tfc_pack_header *>(b.p),
+                              1));
+      Aligned scratch(sbytes);
       Timing t = timeIt([&] {
         for (const Aligned &b : blobs) {
           const tfc_pack_header &h =
@@ -514,19 +588,22 @@ int main(int argc, char **argv) {
     const std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc)
       tfc_set_num_threads(std::atoi(argv[++i]));
+    else if (a == "--hot")
+      gHot = true;
     else if (a == "--ms" && i + 1 < argc)
       gMs = std::atof(argv[++i]);
-    else if (a == "mem" || a == "s8" || a == "decode" || a == "stack")
+    else if (a == "mem" || a == "s8" || a == "decode" || a == "prefill" ||
+             a == "stack")
       what.push_back(a);
     else {
       std::fprintf(stderr,
-                   "usage: tfcrt-quant-bench [--threads N] [--ms T] [mem] "
-                   "[s8] [decode] [stack]\n");
+                   "usage: tfcrt-quant-bench [--threads N] [--ms T] [--hot] [mem] "
+                   "[s8] [decode] [prefill] [stack]\n");
       return 2;
     }
   }
   if (what.empty())
-    what = {"mem", "s8", "decode", "stack"};
+    what = {"mem", "s8", "decode", "prefill", "stack"};
   std::printf("isa: %s (hardware %s), threads %d\n", isa::describe(),
               isa::name(isa::hardwareLevel()), tfc_get_num_threads());
   for (const std::string &w : what) {
@@ -536,6 +613,8 @@ int main(int argc, char **argv) {
       benchS8();
     else if (w == "decode")
       benchDecode();
+    else if (w == "prefill")
+      benchPrefill();
     else
       benchStack();
   }
