@@ -2,7 +2,7 @@
 //
 // Built only with -DTFC_BUILD_BENCH=ON (target tfcrt-quant-bench).
 //   tfcrt-quant-bench [--threads N] [--ms T] [--hot] [mem] [s8] [decode]
-//                     [prefill] [stack]
+//                     [prefill] [accuracy] [stack]
 //   mem     memcpy and read-only bandwidth of a 256 MB buffer
 //   s8      GOP/s of TFC_PACK_S8 per level at MiniLM shapes vs f32
 //           (tfcrt::gemm::run on the same shapes)
@@ -12,6 +12,7 @@
 //           (--hot: one copy, so small shapes run from cache: the kernels'
 //           compute speed)
 //   prefill GOP/s at m = 64 (a prompt) for the same formats vs f32
+//   accuracy  output error of the two W8 / W4 activation strategies
 //   stack   SmolLM2-135M's 30 layers (7 linears each) + the 576 x 49152 LM
 //           head at m = 1: ms per token
 // Work is split into tasks of (row block x panel range) over the runtime's
@@ -27,6 +28,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -503,6 +505,75 @@ void benchPrefill() {
   }
 }
 
+//===-- accuracy ----------------------------------------------------------===//
+
+/// What quantizing the activations costs (Int8Act vs F32Act): RMS of the
+/// output error relative to the RMS output, against the exact product of
+/// the dequantized W4 / W8 weights with the f32 activations, for Gaussian
+/// activations with a few large outliers (as in LLM hidden states).
+void benchAccuracy() {
+  std::mt19937 rng(5);
+  const int64_t m = 8, k = 576, n = 1536;
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> x(m * k);
+  for (float &v : x)
+    v = nd(rng);
+  for (int64_t i = 0; i < m; ++i)
+    x[i * k + (i * 37) % k] = 40.0f;
+  Rows r;
+  r.x = x.data();
+  r.m = m;
+  r.k = k;
+  r.sm = k;
+  std::printf("\nAccuracy, %lld x %lld x %lld, Gaussian x with outliers: "
+              "relative RMS error vs exact\n",
+              (long long)m, (long long)k, (long long)n);
+  for (uint32_t format : {TFC_PACK_W8, TFC_PACK_W4})
+    for (int64_t group : {32, 128}) {
+      const bool w4 = format == TFC_PACK_W4;
+      std::uniform_int_distribution<int> code(w4 ? 0 : -128, w4 ? 15 : 127);
+      std::vector<int8_t> q(k * n);
+      for (int8_t &v : q)
+        v = static_cast<int8_t>(code(rng));
+      std::vector<float> sc(ceilDiv(k, group) * n);
+      for (float &v : sc)
+        v = 0.01f + 0.001f * nd(rng);
+      pack::Layout l;
+      std::string err;
+      pack::quantLayoutOf(format, k, n, group, 0, l, err);
+      Aligned blob(l.total);
+      pack::packWeightOnly(format, q.data(), sc.data(), nullptr, k, n, group,
+                           false, 0, blob.p, l.total, err);
+      const tfc_pack_header &h =
+          *reinterpret_cast<const tfc_pack_header *>(blob.p);
+      std::vector<double> ref(m * n);
+      double rms = 0;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double y = 0;
+          for (int64_t kk = 0; kk < k; ++kk)
+            y += double(x[i * k + kk]) * sc[(kk / group) * n + j] *
+                 (q[kk * n + j] - (w4 ? 8 : 0));
+          ref[i * n + j] = y;
+          rms += y * y;
+        }
+      rms = std::sqrt(rms / (m * n));
+      std::printf("  %s group %3lld:", w4 ? "w4" : "w8", (long long)group);
+      for (WStrategy st : {WStrategy::Int8Act, WStrategy::F32Act}) {
+        const FormatImpl *f = wGeneric(format, st);
+        Aligned scratch(f->scratchBytes(h, m));
+        std::vector<float> out(m * n);
+        runFormat(*f, h, r, scratch.p, out.data(), n);
+        double e = 0;
+        for (int64_t i = 0; i < m * n; ++i)
+          e += (out[i] - ref[i]) * (out[i] - ref[i]);
+        std::printf("  %s %.2e", st == WStrategy::Int8Act ? "int8act" : "f32act",
+                    std::sqrt(e / (m * n)) / rms);
+      }
+      std::printf("\n");
+    }
+}
+
 //===-- stack -------------------------------------------------------------===//
 
 void benchStack() {
@@ -593,17 +664,17 @@ int main(int argc, char **argv) {
     else if (a == "--ms" && i + 1 < argc)
       gMs = std::atof(argv[++i]);
     else if (a == "mem" || a == "s8" || a == "decode" || a == "prefill" ||
-             a == "stack")
+             a == "accuracy" || a == "stack")
       what.push_back(a);
     else {
       std::fprintf(stderr,
                    "usage: tfcrt-quant-bench [--threads N] [--ms T] [--hot] [mem] "
-                   "[s8] [decode] [prefill] [stack]\n");
+                   "[s8] [decode] [prefill] [accuracy] [stack]\n");
       return 2;
     }
   }
   if (what.empty())
-    what = {"mem", "s8", "decode", "prefill", "stack"};
+    what = {"mem", "s8", "decode", "prefill", "accuracy", "stack"};
   std::printf("isa: %s (hardware %s), threads %d\n", isa::describe(),
               isa::name(isa::hardwareLevel()), tfc_get_num_threads());
   for (const std::string &w : what) {
@@ -615,6 +686,8 @@ int main(int argc, char **argv) {
       benchDecode();
     else if (w == "prefill")
       benchPrefill();
+    else if (w == "accuracy")
+      benchAccuracy();
     else
       benchStack();
   }
