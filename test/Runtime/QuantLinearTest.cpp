@@ -304,7 +304,7 @@ Bytes packBf16Random(int64_t k, int64_t n, bool transposed, std::mt19937 &rng,
 TEST(QuantBf16, MatchesReference) {
   std::mt19937 rng(testSeed());
   for (const Level &lv : bf16Levels())
-    forEachShape(2000000, [&](int64_t m, int64_t k, int64_t n, int idx) {
+    forEachShape(1000000, [&](int64_t m, int64_t k, int64_t n, int idx) {
       SCOPED_TRACE(fmt("bf16 %s m %lld k %lld n %lld seed %u", lv.name.c_str(),
                        (long long)m, (long long)k, (long long)n, testSeed()));
       std::vector<float> w;
