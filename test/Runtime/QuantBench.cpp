@@ -1,9 +1,10 @@
 //===- QuantBench.cpp - speed of the quantized linear formats -------------===//
 //
 // Built only with -DTFC_BUILD_BENCH=ON (target tfcrt-quant-bench).
-//   tfcrt-quant-bench [--threads N] [--ms T] [--hot] [--best] [mem] [s8]
-//                     [decode] [prefill] [accuracy] [stack]
-//   mem     memcpy and read-only bandwidth of a 256 MB buffer
+//   tfcrt-quant-bench [--threads N] [--ms T] [--hot] [--best]
+//                     [--only bf16|w8|w4|f32] [mem] [s8] [decode] [prefill]
+//                     [accuracy] [stack]
+//   mem     memcpy and read-only bandwidth (16 MB pieces of 512 MB)
 //   s8      GOP/s of TFC_PACK_S8 per level at MiniLM shapes vs f32
 //           (tfcrt::gemm::run on the same shapes)
 //   decode  ns per call and GB/s of packed bytes for W8 / W4 (both
@@ -56,6 +57,7 @@ double now() {
 double gMs = 300;     // time per measurement
 bool gHot = false;    // decode: one copy of each weight (in cache if small)
 bool gBest = false;   // report the best run instead of the median
+std::string gOnly;    // decode / stack: only this format (bf16, w8, w4, f32)
 
 struct Timing {
   double median, best;
@@ -74,6 +76,11 @@ template <typename F> Timing timeIt(F &&fn) {
   std::sort(t.begin(), t.end());
   return {gBest ? t[0] : t[t.size() / 2], t[0]};
 }
+
+const char *formatName(uint32_t format) {
+  return format == TFC_PACK_BF16 ? "bf16" : format == TFC_PACK_W8 ? "w8" : "w4";
+}
+bool wanted(const char *name) { return gOnly.empty() || gOnly == name; }
 
 struct Aligned {
   std::unique_ptr<unsigned char[]> mem;
@@ -168,33 +175,40 @@ __attribute__((target("avx512f"))) float readAvx512(const float *p,
       _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])));
 }
 
+/// memcpy and read bandwidth, timed per 16 MB chunk of a 512 MB buffer
+/// (chunks rotate, so every one comes from DRAM): short timed pieces, so
+/// that --best means something on a busy machine.
 void benchMem() {
-  const size_t bytes = size_t(256) << 20;
+  const size_t bytes = size_t(512) << 20, chunk = size_t(16) << 20;
   Aligned a(bytes), b(bytes);
   std::memset(a.p, 1, bytes);
   const int threads = tfc_get_num_threads();
+  size_t at = 0;
   auto copy = [&] {
     parallelRun(threads, [&](int64_t t) {
-      const size_t lo = bytes * t / threads, hi = bytes * (t + 1) / threads;
-      std::memcpy(b.p + lo, a.p + lo, hi - lo);
+      const size_t lo = chunk * t / threads, hi = chunk * (t + 1) / threads;
+      std::memcpy(b.p + at + lo, a.p + at + lo, hi - lo);
     });
+    at = (at + chunk) % bytes;
   };
   Timing tc = timeIt(copy);
   std::printf("memcpy %d thread(s): %.1f GB/s copied (best %.1f)\n", threads,
-              bytes / tc.median / 1e9, bytes / tc.best / 1e9);
+              chunk / tc.median / 1e9, chunk / tc.best / 1e9);
   if (!isa::supported(isa::Level::Avx512))
     return;
   float sink = 0;
   auto read = [&] {
     parallelRun(threads, [&](int64_t t) {
-      const size_t lo = bytes / 4 * t / threads,
-                   hi = bytes / 4 * (t + 1) / threads;
-      sink += readAvx512(reinterpret_cast<const float *>(a.p) + lo, hi - lo);
+      const size_t lo = chunk / 4 * t / threads,
+                   hi = chunk / 4 * (t + 1) / threads;
+      sink += readAvx512(reinterpret_cast<const float *>(a.p + at) + lo,
+                         hi - lo);
     });
+    at = (at + chunk) % bytes;
   };
   Timing tr = timeIt(read);
   std::printf("read   %d thread(s): %.1f GB/s (best %.1f)%s\n", threads,
-              bytes / tr.median / 1e9, bytes / tr.best / 1e9,
+              chunk / tr.median / 1e9, chunk / tr.best / 1e9,
               sink == 1.0f ? " " : "");
 }
 
@@ -416,13 +430,15 @@ void benchDecode() {
       r.k = k;
       r.sm = k;
       std::vector<float> out(m * (ceilDiv(n, 32) * 32));
-      if (isa::supported(isa::Level::Avx512)) {
+      if (isa::supported(isa::Level::Avx512) && wanted("f32")) {
         size_t bytes;
         Timing t = f32Decode(m, k, n, rng, bytes);
         std::printf("    f32  %-18s %9.1f us [%5.1f GB/s]\n", "avx512 panels",
                     t.median * 1e6, bytes / t.median / 1e9);
       }
       for (uint32_t format : {TFC_PACK_BF16, TFC_PACK_W8, TFC_PACK_W4}) {
+        if (!wanted(formatName(format)))
+          continue;
         Rotation rot(format, k, n, rng);
         for (const Impl &im : decodeImpls(format)) {
           if (!im.f)
@@ -577,6 +593,29 @@ void benchAccuracy() {
 
 //===-- stack -------------------------------------------------------------===//
 
+/// A token = calls 0 .. count-1 of fn, in order. The median is of whole
+/// tokens; the best (--best) sums each call's fastest time over the runs,
+/// so that one descheduling on a busy machine does not spoil a token.
+template <typename F> Timing timeToken(size_t count, F &&fn) {
+  std::vector<double> best(count, 1e30), tokens;
+  const double end = now() + gMs * 1e-3;
+  for (int it = 0; it < 4 || now() < end; ++it) {
+    const double t0 = now();
+    for (size_t i = 0; i < count; ++i) {
+      const double c0 = now();
+      fn(i);
+      best[i] = std::min(best[i], now() - c0);
+    }
+    if (it) // the first one warms up
+      tokens.push_back(now() - t0);
+  }
+  std::sort(tokens.begin(), tokens.end());
+  double sum = 0;
+  for (double b : best)
+    sum += b;
+  return {gBest ? sum : tokens[tokens.size() / 2], sum};
+}
+
 void benchStack() {
   std::mt19937 rng(3);
   // SmolLM2-135M: hidden 576, kv 192 (3 heads of 64), MLP 1536, 30 layers.
@@ -588,6 +627,8 @@ void benchStack() {
   const std::vector<float> x = randomRows(1, 1536, rng);
   std::vector<float> out(49152);
   for (uint32_t format : {TFC_PACK_BF16, TFC_PACK_W8, TFC_PACK_W4}) {
+    if (!wanted(formatName(format)))
+      continue;
     std::vector<Aligned> blobs;
     size_t bytes = 0;
     for (int l = 0; l < 30; ++l)
@@ -606,17 +647,15 @@ void benchStack() {
                               *reinterpret_cast<const tfc_pack_header *>(b.p),
                               1));
       Aligned scratch(sbytes);
-      Timing t = timeIt([&] {
-        for (const Aligned &b : blobs) {
-          const tfc_pack_header &h =
-              *reinterpret_cast<const tfc_pack_header *>(b.p);
-          Rows r;
-          r.x = x.data();
-          r.m = 1;
-          r.k = h.k;
-          r.sm = h.k;
-          runFormat(*im.f, h, r, scratch.p, out.data(), 49152);
-        }
+      Timing t = timeToken(blobs.size(), [&](size_t i) {
+        const tfc_pack_header &h =
+            *reinterpret_cast<const tfc_pack_header *>(blobs[i].p);
+        Rows r;
+        r.x = x.data();
+        r.m = 1;
+        r.k = h.k;
+        r.sm = h.k;
+        runFormat(*im.f, h, r, scratch.p, out.data(), 49152);
       });
       std::printf("    %-4s %-18s %7.2f ms [%5.1f GB/s, %.0f MB]\n",
                   format == TFC_PACK_BF16 ? "bf16"
@@ -626,7 +665,7 @@ void benchStack() {
     }
   }
   // f32: the same matrices as TFC_PACK_F32-style panels.
-  if (!isa::supported(isa::Level::Avx512))
+  if (!isa::supported(isa::Level::Avx512) || !wanted("f32"))
     return;
   std::vector<Aligned> ws;
   size_t bytes = 0;
@@ -637,15 +676,12 @@ void benchStack() {
       ws.emplace_back(size_t(k) * ceilDiv(n, 32) * 32 * 4);
       bytes += ws.back().size;
     }
-  Timing t = timeIt([&] {
-    size_t i = 0;
-    for (int l = 0; l <= 30; ++l)
-      for (int j = 0; j < (l < 30 ? 7 : 1); ++j, ++i) {
-        const int64_t k = l < 30 ? layer[j][0] : 576,
-                      n = l < 30 ? layer[j][1] : 49152;
-        f32PanelRun(1, x.data(), k, reinterpret_cast<const float *>(ws[i].p),
-                    ceilDiv(n, 32), out.data());
-      }
+  Timing t = timeToken(ws.size(), [&](size_t i) {
+    const int64_t l = i / 7, j = i % 7;
+    const int64_t k = l < 30 ? layer[j][0] : 576,
+                  n = l < 30 ? layer[j][1] : 49152;
+    f32PanelRun(1, x.data(), k, reinterpret_cast<const float *>(ws[i].p),
+                ceilDiv(n, 32), out.data());
   });
   std::printf("    f32  %-18s %7.2f ms [%5.1f GB/s, %.0f MB]\n",
               "avx512 panels", t.median * 1e3, bytes / t.median / 1e9,
@@ -664,6 +700,8 @@ int main(int argc, char **argv) {
       gHot = true;
     else if (a == "--best")
       gBest = true;
+    else if (a == "--only" && i + 1 < argc)
+      gOnly = argv[++i];
     else if (a == "--ms" && i + 1 < argc)
       gMs = std::atof(argv[++i]);
     else if (a == "mem" || a == "s8" || a == "decode" || a == "prefill" ||
@@ -672,6 +710,7 @@ int main(int argc, char **argv) {
     else {
       std::fprintf(stderr,
                    "usage: tfcrt-quant-bench [--threads N] [--ms T] [--hot] [--best] "
+                   "[--only bf16|w8|w4|f32] "
                    "[mem] "
                    "[s8] [decode] [prefill] [accuracy] [stack]\n");
       return 2;
