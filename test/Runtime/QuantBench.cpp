@@ -2,7 +2,8 @@
 //
 // Built only with -DTFC_BUILD_BENCH=ON (target tfcrt-quant-bench).
 //   tfcrt-quant-bench [--threads N] [--ms T] [--hot] [--best]
-//                     [--only bf16|w8|w4|f32] [mem] [s8] [decode] [prefill]
+//                     [--only bf16|w8|w4|f32] [--impl NAME] [mem] [s8]
+//                     [decode] [prefill]
 //                     [accuracy] [stack]
 //   mem     memcpy and read-only bandwidth (16 MB pieces of 512 MB)
 //   s8      GOP/s of TFC_PACK_S8 per level at MiniLM shapes vs f32
@@ -58,6 +59,7 @@ double gMs = 300;     // time per measurement
 bool gHot = false;    // decode: one copy of each weight (in cache if small)
 bool gBest = false;   // report the best run instead of the median
 std::string gOnly;    // decode / stack: only this format (bf16, w8, w4, f32)
+std::string gImpl;    // decode / stack: only kernels whose name contains it
 
 struct Timing {
   double median, best;
@@ -312,7 +314,16 @@ struct Rotation {
   size_t bytes() const { return blobs[0].size; }
 };
 
+std::vector<Impl> decodeImplsAll(uint32_t format);
 std::vector<Impl> decodeImpls(uint32_t format) {
+  std::vector<Impl> v;
+  for (const Impl &im : decodeImplsAll(format))
+    if (gImpl.empty() || std::strstr(im.name, gImpl.c_str()))
+      v.push_back(im);
+  return v;
+}
+
+std::vector<Impl> decodeImplsAll(uint32_t format) {
   std::vector<Impl> v;
   const bool a512 = isa::supported(isa::Level::Avx512),
              a2 = isa::supported(isa::Level::Avx2);
@@ -413,8 +424,8 @@ Timing f32Decode(int64_t m, int64_t k, int64_t n, std::mt19937 &rng,
 
 void benchDecode() {
   std::mt19937 rng(2);
-  const int64_t shapes[4][2] = {{576, 576}, {576, 1536}, {1536, 576},
-                                {576, 49152}};
+  const int64_t shapes[5][2] = {{576, 192},  {576, 576},  {576, 1536},
+                                {1536, 576}, {576, 49152}};
   std::printf("\nDecode (%d thread(s)): us per call [GB/s of weight bytes], "
               "weights streamed from DRAM\n",
               tfc_get_num_threads());
@@ -702,6 +713,8 @@ int main(int argc, char **argv) {
       gBest = true;
     else if (a == "--only" && i + 1 < argc)
       gOnly = argv[++i];
+    else if (a == "--impl" && i + 1 < argc)
+      gImpl = argv[++i];
     else if (a == "--ms" && i + 1 < argc)
       gMs = std::atof(argv[++i]);
     else if (a == "mem" || a == "s8" || a == "decode" || a == "prefill" ||
@@ -710,7 +723,7 @@ int main(int argc, char **argv) {
     else {
       std::fprintf(stderr,
                    "usage: tfcrt-quant-bench [--threads N] [--ms T] [--hot] [--best] "
-                   "[--only bf16|w8|w4|f32] "
+                   "[--only bf16|w8|w4|f32] [--impl NAME] "
                    "[mem] "
                    "[s8] [decode] [prefill] [accuracy] [stack]\n");
       return 2;
