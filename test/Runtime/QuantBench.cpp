@@ -34,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -604,50 +605,46 @@ void benchAccuracy() {
 
 //===-- stack -------------------------------------------------------------===//
 
-/// A token = calls 0 .. count-1 of fn, in order. The median is of whole
-/// tokens; the best (--best) sums each call's fastest time over the runs,
-/// so that one descheduling on a busy machine does not spoil a token.
-template <typename F> Timing timeToken(size_t count, F &&fn) {
-  std::vector<double> best(count, 1e30), tokens;
-  const double end = now() + gMs * 1e-3;
-  for (int it = 0; it < 4 || now() < end; ++it) {
-    const double t0 = now();
-    for (size_t i = 0; i < count; ++i) {
-      const double c0 = now();
-      fn(i);
-      best[i] = std::min(best[i], now() - c0);
-    }
-    if (it) // the first one warms up
-      tokens.push_back(now() - t0);
-  }
-  std::sort(tokens.begin(), tokens.end());
-  double sum = 0;
-  for (double b : best)
-    sum += b;
-  return {gBest ? sum : tokens[tokens.size() / 2], sum};
-}
+/// One variant of the stack: its name, bytes and how to run call i.
+struct StackVariant {
+  std::string name;
+  size_t bytes = 0;
+  std::function<void(size_t)> call;
+  std::vector<double> best; // per call
+  std::vector<double> tokens;
+};
 
 void benchStack() {
   std::mt19937 rng(3);
   // SmolLM2-135M: hidden 576, kv 192 (3 heads of 64), MLP 1536, 30 layers.
   const int64_t layer[7][2] = {{576, 576}, {576, 192}, {576, 192}, {576, 576},
                                {576, 1536}, {576, 1536}, {1536, 576}};
+  const size_t calls = 30 * 7 + 1;
+  auto shapeOf = [&](size_t i, int64_t &k, int64_t &n) {
+    k = i < 210 ? layer[i % 7][0] : 576;
+    n = i < 210 ? layer[i % 7][1] : 49152;
+  };
   std::printf("\nSmolLM2-135M decode, m = 1, 30 layers x 7 linears + LM head "
               "576 x 49152 (%d thread(s)): ms per token [GB/s]\n",
               tfc_get_num_threads());
   const std::vector<float> x = randomRows(1, 1536, rng);
   std::vector<float> out(49152);
+  std::vector<std::vector<Aligned>> store;
+  store.reserve(4); // the variants hold references to its elements
+  std::vector<Aligned> scratches;
+  std::vector<StackVariant> vs;
   for (uint32_t format : {TFC_PACK_BF16, TFC_PACK_W8, TFC_PACK_W4}) {
     if (!wanted(formatName(format)))
       continue;
-    std::vector<Aligned> blobs;
+    store.emplace_back();
+    std::vector<Aligned> &blobs = store.back();
     size_t bytes = 0;
-    for (int l = 0; l < 30; ++l)
-      for (const auto &sh : layer)
-        blobs.push_back(makeBlob(format, sh[0], sh[1], rng));
-    blobs.push_back(makeBlob(format, 576, 49152, rng));
-    for (const Aligned &b : blobs)
-      bytes += b.size;
+    for (size_t i = 0; i < calls; ++i) {
+      int64_t k, n;
+      shapeOf(i, k, n);
+      blobs.push_back(makeBlob(format, k, n, rng));
+      bytes += blobs.back().size;
+    }
     for (const Impl &im : decodeImpls(format)) {
       if (!im.f)
         continue;
@@ -657,8 +654,13 @@ void benchStack() {
                           im.f->scratchBytes(
                               *reinterpret_cast<const tfc_pack_header *>(b.p),
                               1));
-      Aligned scratch(sbytes);
-      Timing t = timeToken(blobs.size(), [&](size_t i) {
+      scratches.emplace_back(sbytes);
+      unsigned char *scratch = scratches.back().p;
+      const FormatImpl *f = im.f;
+      StackVariant v;
+      v.name = std::string(formatName(format)) + " " + im.name;
+      v.bytes = bytes;
+      v.call = [&blobs, f, scratch, &x, &out](size_t i) {
         const tfc_pack_header &h =
             *reinterpret_cast<const tfc_pack_header *>(blobs[i].p);
         Rows r;
@@ -666,37 +668,58 @@ void benchStack() {
         r.m = 1;
         r.k = h.k;
         r.sm = h.k;
-        runFormat(*im.f, h, r, scratch.p, out.data(), 49152);
-      });
-      std::printf("    %-4s %-18s %7.2f ms [%5.1f GB/s, %.0f MB]\n",
-                  format == TFC_PACK_BF16 ? "bf16"
-                  : format == TFC_PACK_W8 ? "w8"
-                                          : "w4",
-                  im.name, t.median * 1e3, bytes / t.median / 1e9, bytes / 1e6);
+        runFormat(*f, h, r, scratch, out.data(), 49152);
+      };
+      vs.push_back(std::move(v));
     }
   }
   // f32: the same matrices as TFC_PACK_F32-style panels.
-  if (!isa::supported(isa::Level::Avx512) || !wanted("f32"))
-    return;
-  std::vector<Aligned> ws;
-  size_t bytes = 0;
-  for (int l = 0; l <= 30; ++l)
-    for (int j = 0; j < (l < 30 ? 7 : 1); ++j) {
-      const int64_t k = l < 30 ? layer[j][0] : 576,
-                    n = l < 30 ? layer[j][1] : 49152;
+  if (isa::supported(isa::Level::Avx512) && wanted("f32")) {
+    store.emplace_back();
+    std::vector<Aligned> &ws = store.back();
+    StackVariant v;
+    for (size_t i = 0; i < calls; ++i) {
+      int64_t k, n;
+      shapeOf(i, k, n);
       ws.emplace_back(size_t(k) * ceilDiv(n, 32) * 32 * 4);
-      bytes += ws.back().size;
+      v.bytes += ws.back().size;
     }
-  Timing t = timeToken(ws.size(), [&](size_t i) {
-    const int64_t l = i / 7, j = i % 7;
-    const int64_t k = l < 30 ? layer[j][0] : 576,
-                  n = l < 30 ? layer[j][1] : 49152;
-    f32PanelRun(1, x.data(), k, reinterpret_cast<const float *>(ws[i].p),
-                ceilDiv(n, 32), out.data());
-  });
-  std::printf("    f32  %-18s %7.2f ms [%5.1f GB/s, %.0f MB]\n",
-              "avx512 panels", t.median * 1e3, bytes / t.median / 1e9,
-              bytes / 1e6);
+    v.name = "f32 avx512 panels";
+    v.call = [&ws, &x, &out, shapeOf](size_t i) {
+      int64_t k, n;
+      shapeOf(i, k, n);
+      f32PanelRun(1, x.data(), k, reinterpret_cast<const float *>(ws[i].p),
+                  ceilDiv(n, 32), out.data());
+    };
+    vs.push_back(std::move(v));
+  }
+  // Tokens of every variant in turn, so that all see the same machine
+  // (a busy machine's load changes by the second). The median is of whole
+  // tokens; the best (--best) sums each call's fastest time over the runs,
+  // so that one descheduling does not spoil a token.
+  for (StackVariant &v : vs)
+    v.best.assign(calls, 1e30);
+  const double end = now() + gMs * 1e-3 * vs.size();
+  for (int it = 0; it < 4 || now() < end; ++it)
+    for (StackVariant &v : vs) {
+      const double t0 = now();
+      for (size_t i = 0; i < calls; ++i) {
+        const double c0 = now();
+        v.call(i);
+        v.best[i] = std::min(v.best[i], now() - c0);
+      }
+      if (it) // the first one warms up
+        v.tokens.push_back(now() - t0);
+    }
+  for (StackVariant &v : vs) {
+    std::sort(v.tokens.begin(), v.tokens.end());
+    double sum = 0;
+    for (double b : v.best)
+      sum += b;
+    const double t = gBest ? sum : v.tokens[v.tokens.size() / 2];
+    std::printf("    %-24s %7.2f ms [%5.1f GB/s, %.0f MB]\n", v.name.c_str(),
+                t * 1e3, v.bytes / t / 1e9, v.bytes / 1e6);
+  }
 }
 
 } // namespace
