@@ -56,11 +56,11 @@ double now() {
       .count();
 }
 
-double gMs = 300;     // time per measurement
-bool gHot = false;    // decode: one copy of each weight (in cache if small)
-bool gBest = false;   // report the best run instead of the median
-std::string gOnly;    // decode / stack: only this format (bf16, w8, w4, f32)
-std::string gImpl;    // decode / stack: only kernels whose name contains it
+double gMs = 300;   // time per measurement
+bool gHot = false;  // decode: one copy of each weight (in cache if small)
+bool gBest = false; // report the best run instead of the median
+std::string gOnly;  // decode / stack: only this format (bf16, w8, w4, f32)
+std::string gImpl;  // decode / stack: only kernels whose name contains it
 
 struct Timing {
   double median, best;
@@ -108,8 +108,8 @@ void runFormat(const FormatImpl &f, const tfc_pack_header &h, const Rows &x,
   }
   const int64_t np = ceilDiv(h.n, h.panel);
   const int64_t rowTasks = ceilDiv(x.m, f.rowBlock);
-  const int64_t panelTasks =
-      std::max<int64_t>(1, std::min<int64_t>(np, ceilDiv(threads * 4, rowTasks)));
+  const int64_t panelTasks = std::max<int64_t>(
+      1, std::min<int64_t>(np, ceilDiv(threads * 4, rowTasks)));
   parallelRun(rowTasks * panelTasks, [&](int64_t t) {
     const int64_t rb = t / panelTasks, pt = t % panelTasks;
     const int64_t i0 = rb * f.rowBlock, i1 = std::min(x.m, i0 + f.rowBlock);
@@ -144,8 +144,8 @@ Aligned makeBlob(uint32_t format, int64_t k, int64_t n, std::mt19937 &rng) {
       w[i] = q[i] * 0.01f;
     ok = pack::packBf16(w.data(), k, n, false, 0, blob.p, l.total, err);
   } else if (format == TFC_PACK_S8) {
-    ok = pack::packS8(q.data(), s.data(), k, n, false, 0, 0, 0, blob.p,
-                      l.total, err);
+    ok = pack::packS8(q.data(), s.data(), k, n, false, 0, 0, 0, blob.p, l.total,
+                      err);
   } else {
     ok = pack::packWeightOnly(format, q.data(), s.data(), nullptr, k, n, group,
                               false, 0, blob.p, l.total, err);
@@ -167,10 +167,9 @@ std::vector<float> randomRows(int64_t m, int64_t k, std::mt19937 &rng) {
 
 //===-- mem ---------------------------------------------------------------===//
 
-__attribute__((target("avx512f"))) float readAvx512(const float *p,
-                                                    size_t n) {
-  __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
-                 _mm512_setzero_ps(), _mm512_setzero_ps()};
+__attribute__((target("avx512f"))) float readAvx512(const float *p, size_t n) {
+  __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                 _mm512_setzero_ps()};
   for (size_t i = 0; i + 64 <= n; i += 64)
     for (int j = 0; j < 4; ++j)
       a[j] = _mm512_add_ps(a[j], _mm512_load_ps(p + i + 16 * j));
@@ -204,8 +203,8 @@ void benchMem() {
     parallelRun(threads, [&](int64_t t) {
       const size_t lo = chunk / 4 * t / threads,
                    hi = chunk / 4 * (t + 1) / threads;
-      sink += readAvx512(reinterpret_cast<const float *>(a.p + at) + lo,
-                         hi - lo);
+      sink +=
+          readAvx512(reinterpret_cast<const float *>(a.p + at) + lo, hi - lo);
     });
     at = (at + chunk) % bytes;
   };
@@ -351,9 +350,9 @@ std::vector<Impl> decodeImplsAll(uint32_t format) {
 /// for all m (<= 4) rows with 2 zmm per row and k unrolled by 2 -- as fast
 /// as a plain read loop on this machine.
 template <int M>
-__attribute__((target("avx512f,fma"))) void f32PanelGemv(
-    const float *x, int64_t k, const float *w, int64_t np, float *out,
-    int64_t ldo) {
+__attribute__((target("avx512f,fma"))) void
+f32PanelGemv(const float *x, int64_t k, const float *w, int64_t np, float *out,
+             int64_t ldo) {
   for (int64_t p = 0; p < np; ++p) {
     const float *wp = w + p * k * 32;
     __m512 acc[M][4];
@@ -425,8 +424,8 @@ Timing f32Decode(int64_t m, int64_t k, int64_t n, std::mt19937 &rng,
 
 void benchDecode() {
   std::mt19937 rng(2);
-  const int64_t shapes[5][2] = {{576, 192},  {576, 576},  {576, 1536},
-                                {1536, 576}, {576, 49152}};
+  const int64_t shapes[5][2] = {
+      {576, 192}, {576, 576}, {576, 1536}, {1536, 576}, {576, 49152}};
   std::printf("\nDecode (%d thread(s)): us per call [GB/s of weight bytes], "
               "weights streamed from DRAM\n",
               tfc_get_num_threads());
@@ -596,7 +595,8 @@ void benchAccuracy() {
         double e = 0;
         for (int64_t i = 0; i < m * n; ++i)
           e += (out[i] - ref[i]) * (out[i] - ref[i]);
-        std::printf("  %s %.2e", st == WStrategy::Int8Act ? "int8act" : "f32act",
+        std::printf("  %s %.2e",
+                    st == WStrategy::Int8Act ? "int8act" : "f32act",
                     std::sqrt(e / (m * n)) / rms);
       }
       std::printf("\n");
@@ -617,7 +617,7 @@ struct StackVariant {
 void benchStack() {
   std::mt19937 rng(3);
   // SmolLM2-135M: hidden 576, kv 192 (3 heads of 64), MLP 1536, 30 layers.
-  const int64_t layer[7][2] = {{576, 576}, {576, 192}, {576, 192}, {576, 576},
+  const int64_t layer[7][2] = {{576, 576},  {576, 192},  {576, 192}, {576, 576},
                                {576, 1536}, {576, 1536}, {1536, 576}};
   const size_t calls = 30 * 7 + 1;
   auto shapeOf = [&](size_t i, int64_t &k, int64_t &n) {
@@ -650,10 +650,9 @@ void benchStack() {
         continue;
       size_t sbytes = 0;
       for (const Aligned &b : blobs)
-        sbytes = std::max(sbytes,
-                          im.f->scratchBytes(
-                              *reinterpret_cast<const tfc_pack_header *>(b.p),
-                              1));
+        sbytes = std::max(
+            sbytes, im.f->scratchBytes(
+                        *reinterpret_cast<const tfc_pack_header *>(b.p), 1));
       scratches.emplace_back(sbytes);
       unsigned char *scratch = scratches.back().p;
       const FormatImpl *f = im.f;
@@ -744,11 +743,12 @@ int main(int argc, char **argv) {
              a == "accuracy" || a == "stack")
       what.push_back(a);
     else {
-      std::fprintf(stderr,
-                   "usage: tfcrt-quant-bench [--threads N] [--ms T] [--hot] [--best] "
-                   "[--only bf16|w8|w4|f32] [--impl NAME] "
-                   "[mem] "
-                   "[s8] [decode] [prefill] [accuracy] [stack]\n");
+      std::fprintf(
+          stderr,
+          "usage: tfcrt-quant-bench [--threads N] [--ms T] [--hot] [--best] "
+          "[--only bf16|w8|w4|f32] [--impl NAME] "
+          "[mem] "
+          "[s8] [decode] [prefill] [accuracy] [stack]\n");
       return 2;
     }
   }

@@ -17,8 +17,8 @@
 
 #include <algorithm>
 #include <cfloat>
-#include <cstdarg>
 #include <cmath>
+#include <cstdarg>
 #include <cstring>
 #include <random>
 #include <string>
@@ -165,9 +165,9 @@ Input randomInput(int64_t m, int64_t k, std::mt19937 &rng) {
 /// ranges split), as the driver may; the output is [m][panels * P] with
 /// garbage-filled padding columns beyond, NaN where nothing was written.
 /// `scratchCopy` receives the prepared scratch.
-std::vector<float> runFormat(const FormatImpl &f, const tfc_pack_header &h,
-                             const Input &in, int64_t &ldo,
-                             std::vector<unsigned char> *scratchCopy = nullptr) {
+std::vector<float>
+runFormat(const FormatImpl &f, const tfc_pack_header &h, const Input &in,
+          int64_t &ldo, std::vector<unsigned char> *scratchCopy = nullptr) {
   const Rows x = in.rows();
   const int64_t np = ceilDiv(h.n, h.panel);
   ldo = np * h.panel + 3;
@@ -204,17 +204,16 @@ void expectNear(const std::vector<float> &out, int64_t ldo,
       const float v = out[i * ldo + j];
       if (j >= n) {
         if (v != 0.0f) {
-          ADD_FAILURE() << "padded column " << j << " row " << i << " is "
-                        << v;
+          ADD_FAILURE() << "padded column " << j << " row " << i << " is " << v;
           ++bad;
         }
         continue;
       }
       const double e = ref[i * n + j], d = std::fabs(v - e);
       if (!(d <= bnd[i * n + j])) {
-        ADD_FAILURE() << "row " << i << " col " << j << ": " << v << " vs "
-                      << e << " (|diff| " << d << " > bound "
-                      << bnd[i * n + j] << ")";
+        ADD_FAILURE() << "row " << i << " col " << j << ": " << v << " vs " << e
+                      << " (|diff| " << d << " > bound " << bnd[i * n + j]
+                      << ")";
         ++bad;
       }
     }
@@ -240,13 +239,13 @@ Quantized quantizeScalar(const std::vector<float> &x, bool isStatic,
   float amax = 0;
   for (float v : x)
     amax = std::max(amax, std::fabs(v));
-  const float inv = isStatic ? 1.0f / staticScale
-                             : (amax > 0 ? 127.0f / amax : 0.0f);
+  const float inv =
+      isStatic ? 1.0f / staticScale : (amax > 0 ? 127.0f / amax : 0.0f);
   r.scalef = isStatic ? staticScale : amax / 127.0f;
   r.scale = r.scalef;
   for (float v : x)
-    r.q.push_back(static_cast<int>(
-        std::clamp(std::nearbyint(v * inv), -127.0f, 127.0f)));
+    r.q.push_back(
+        static_cast<int>(std::clamp(std::nearbyint(v * inv), -127.0f, 127.0f)));
   return r;
 }
 
@@ -259,7 +258,8 @@ std::vector<float> rowOf(const Input &in, int64_t i, int64_t k0, int64_t k1) {
 
 } // namespace
 
-//===-- shapes --------------------------------------------------------------===//
+//===-- shapes
+//--------------------------------------------------------------===//
 
 const int64_t kMs[] = {1, 2, 3, 5, 8, 13, 16, 17, 64, 129};
 const int64_t kKs[] = {1, 3, 31, 32, 33, 64, 100, 384, 576, 1536};
@@ -280,7 +280,8 @@ template <typename F> void forEachShape(int64_t budget, F &&fn) {
 
 constexpr double kEps = FLT_EPSILON;
 
-//===-- BF16 ----------------------------------------------------------------===//
+//===-- BF16
+//----------------------------------------------------------------===//
 
 Bytes packBf16Random(int64_t k, int64_t n, bool transposed, std::mt19937 &rng,
                      std::vector<float> &w) {
@@ -311,7 +312,8 @@ TEST(QuantBf16, MatchesReference) {
       Bytes blob = packBf16Random(k, n, idx % 2, rng, w);
       const Input in = randomInput(m, k, rng);
       int64_t ldo;
-      const std::vector<float> out = runFormat(*lv.impl, blob.header(), in, ldo);
+      const std::vector<float> out =
+          runFormat(*lv.impl, blob.header(), in, ldo);
       std::vector<double> ref(m * n), bnd(m * n);
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
@@ -332,7 +334,8 @@ TEST(QuantBf16, MatchesReference) {
     });
 }
 
-//===-- S8 ------------------------------------------------------------------===//
+//===-- S8
+//------------------------------------------------------------------===//
 
 struct S8Case {
   std::vector<int8_t> q; // [k, n]
@@ -341,7 +344,8 @@ struct S8Case {
 };
 
 S8Case packS8Random(int64_t k, int64_t n, bool transposed, uint32_t flags,
-                    float actScale, std::mt19937 &rng, bool unitScales = false) {
+                    float actScale, std::mt19937 &rng,
+                    bool unitScales = false) {
   S8Case c;
   std::uniform_int_distribution<int> code(-127, 127);
   c.q.resize(k * n);
@@ -358,9 +362,9 @@ S8Case packS8Random(int64_t k, int64_t n, bool transposed, uint32_t flags,
   std::string err;
   EXPECT_TRUE(pack::quantLayoutOf(TFC_PACK_S8, k, n, 0, flags, l, err)) << err;
   c.blob = Bytes(l.total);
-  EXPECT_TRUE(pack::packS8(transposed ? qt.data() : c.q.data(),
-                           c.scales.data(), k, n, transposed, flags, actScale,
-                           0, c.blob.p, l.total, err))
+  EXPECT_TRUE(pack::packS8(transposed ? qt.data() : c.q.data(), c.scales.data(),
+                           k, n, transposed, flags, actScale, 0, c.blob.p,
+                           l.total, err))
       << err;
   return c;
 }
@@ -418,8 +422,8 @@ TEST(QuantS8, IntegerSumsIdenticalOnEveryLevel) {
   for (int64_t k : {1, 5, 64, 333, 1536})
     for (int64_t m : {1, 7, 24}) {
       const int64_t n = 48 + k % 7;
-      SCOPED_TRACE(fmt("m %lld k %lld seed %u", (long long)m, (long long)k,
-                       testSeed()));
+      SCOPED_TRACE(
+          fmt("m %lld k %lld seed %u", (long long)m, (long long)k, testSeed()));
       Input in{m, k, k, 1, std::vector<float>(m * k)};
       for (float &v : in.data)
         v = static_cast<float>(code(rng));
@@ -464,9 +468,9 @@ TEST(QuantS8, ActivationQuantizationMatchesScalar) {
           in.data[2 * in.sm + kk * in.sk] = float(kk % 11) - 5.5f;
         in.data[2 * in.sm] = 127.0f;
         const float actScale = 0.01f;
-        const S8Case c = packS8Random(
-            k, 8, false, isStatic ? TFC_PACK_FLAG_ACT_STATIC : 0, actScale,
-            rng);
+        const S8Case c =
+            packS8Random(k, 8, false, isStatic ? TFC_PACK_FLAG_ACT_STATIC : 0,
+                         actScale, rng);
         int64_t ldo;
         std::vector<unsigned char> sc;
         runFormat(*lv.impl, c.blob.header(), in, ldo, &sc);
@@ -493,7 +497,8 @@ TEST(QuantS8, NanRowGivesNanOutputs) {
     in.data[1 * in.sm + 5 * in.sk] = std::nanf("");
     const S8Case c = packS8Random(70, 20, false, 0, 0, rng);
     int64_t ldo;
-    const std::vector<float> out = runFormat(*lv.impl, c.blob.header(), in, ldo);
+    const std::vector<float> out =
+        runFormat(*lv.impl, c.blob.header(), in, ldo);
     for (int64_t j = 0; j < 20; ++j) {
       EXPECT_TRUE(std::isnan(out[ldo + j])) << lv.name << " col " << j;
       EXPECT_FALSE(std::isnan(out[j])) << lv.name << " col " << j;
@@ -501,13 +506,14 @@ TEST(QuantS8, NanRowGivesNanOutputs) {
   }
 }
 
-//===-- W8 / W4 -------------------------------------------------------------===//
+//===-- W8 / W4
+//-------------------------------------------------------------===//
 
 struct WCase {
   uint32_t format;
   int64_t k, n, group, groups; // groups of the caller's [ceil(k/g), n]
   bool asym;
-  std::vector<int8_t> q;          // [k, n] the caller's codes
+  std::vector<int8_t> q;            // [k, n] the caller's codes
   std::vector<float> scales, zeros; // [groups, n]
   Bytes blob{0};
   int u(int64_t kk, int64_t j) const {
@@ -524,8 +530,7 @@ struct WCase {
 WCase packWRandom(uint32_t format, int64_t k, int64_t n, int64_t group,
                   bool asym, bool transposed, std::mt19937 &rng,
                   bool unitScales = false) {
-  WCase c{format, k, n, group, ceilDiv(k, group ? group : k), asym, {}, {},
-          {}};
+  WCase c{format, k, n, group, ceilDiv(k, group ? group : k), asym, {}, {}, {}};
   const bool w4 = format == TFC_PACK_W4;
   std::uniform_int_distribution<int> code(w4 ? 0 : -128, w4 ? 15 : 127);
   std::uniform_int_distribution<int> zero(w4 ? 0 : -20, w4 ? 15 : 20);
@@ -552,10 +557,10 @@ WCase packWRandom(uint32_t format, int64_t k, int64_t n, int64_t group,
   std::string err;
   EXPECT_TRUE(pack::quantLayoutOf(format, k, n, group, flags, l, err)) << err;
   c.blob = Bytes(l.total);
-  EXPECT_TRUE(pack::packWeightOnly(
-      format, transposed ? qt.data() : c.q.data(), c.scales.data(),
-      asym ? c.zeros.data() : nullptr, k, n, group, transposed, flags,
-      c.blob.p, l.total, err))
+  EXPECT_TRUE(pack::packWeightOnly(format, transposed ? qt.data() : c.q.data(),
+                                   c.scales.data(),
+                                   asym ? c.zeros.data() : nullptr, k, n, group,
+                                   transposed, flags, c.blob.p, l.total, err))
       << err;
   return c;
 }
@@ -583,8 +588,8 @@ void wReferenceInt8(const WCase &c, const Input &in, std::vector<double> &ref,
         }
         const double s = c.scales[g * n + j], sx = qb[b].scale;
         y += s * sx * (double(acc) - c.zu(g, j) * double(qsum));
-        a += std::fabs(s * sx) * (std::fabs(double(acc)) +
-                                  std::fabs(c.zu(g, j) * double(qsum)));
+        a += std::fabs(s * sx) *
+             (std::fabs(double(acc)) + std::fabs(c.zu(g, j) * double(qsum)));
       }
       ref[i * n + j] = y;
       bnd[i * n + j] = 2.0 * (bpg + c.groups + 4) * kEps * a + 1e-30;
@@ -607,8 +612,8 @@ void wReferenceF32(const WCase &c, const Input &in, std::vector<double> &ref,
         a += std::fabs(s * x) * (c.u(kk, j) + std::fabs(c.zu(g, j)));
       }
       ref[i * n + j] = y;
-      bnd[i * n + j] = 2.0 * (std::min(gs, k) + c.groups + 8) * kEps * a +
-                       1e-30;
+      bnd[i * n + j] =
+          2.0 * (std::min(gs, k) + c.groups + 8) * kEps * a + 1e-30;
     }
 }
 
@@ -635,8 +640,7 @@ TEST_P(QuantW, MatchesReference) {
       SCOPED_TRACE(fmt("%s m %lld k %lld n %lld group %lld asym %d seed %u",
                        lv.name.c_str(), (long long)m, (long long)k,
                        (long long)n, (long long)group, asym, testSeed()));
-      const WCase c =
-          packWRandom(P.format, k, n, group, asym, transposed, rng);
+      const WCase c = packWRandom(P.format, k, n, group, asym, transposed, rng);
       const Input in = randomInput(m, k, rng);
       int64_t ldo;
       const std::vector<float> out =
@@ -752,13 +756,12 @@ TEST(QuantWInt8Act, ActivationQuantizationMatchesScalar) {
             const Quantized qx = quantizeScalar(
                 rowOf(in, i, b * kActBlock, (b + 1) * kActBlock), false, 0);
             float sx;
-            std::memcpy(&sx, sc.data() + sl.sxOffset + 4 * (i * sl.nbA + b),
-                        4);
+            std::memcpy(&sx, sc.data() + sl.sxOffset + 4 * (i * sl.nbA + b), 4);
             EXPECT_EQ(sx, qx.scalef) << "row " << i << " block " << b;
             int sum = 0;
             for (int t = 0; t < kActBlock; ++t) {
-              const int v = static_cast<int8_t>(
-                  sc[i * sl.kpA + b * kActBlock + t]);
+              const int v =
+                  static_cast<int8_t>(sc[i * sl.kpA + b * kActBlock + t]);
               const int want = size_t(t) < qx.q.size() ? qx.q[t] : 0;
               EXPECT_EQ(v, want) << "row " << i << " k " << b * kActBlock + t;
               sum += want;
@@ -792,7 +795,8 @@ TEST(QuantWInt8Act, NanBlockGivesNanOutputs) {
     }
 }
 
-//===-- packers and layouts -------------------------------------------------===//
+//===-- packers and layouts
+//-------------------------------------------------===//
 
 TEST(QuantPack, TransposedInputPacksTheSameBlob) {
   std::mt19937 rng(testSeed());
@@ -824,8 +828,8 @@ TEST(QuantPack, TransposedInputPacksTheSameBlob) {
       std::mt19937 r1(testSeed() + k + n), r2 = r1;
       const S8Case s1 = packS8Random(k, n, false, 0, 0, r1);
       const S8Case s2 = packS8Random(k, n, true, 0, 0, r2);
-      EXPECT_EQ(0, std::memcmp(s1.blob.p, s2.blob.p,
-                               s1.blob.header().total_bytes))
+      EXPECT_EQ(0,
+                std::memcmp(s1.blob.p, s2.blob.p, s1.blob.header().total_bytes))
           << "s8 " << k << "x" << n;
     }
 }
@@ -853,15 +857,15 @@ TEST(QuantPack, LayoutsAndHeaders) {
                      (long long)c.n));
     pack::Layout l;
     std::string err;
-    ASSERT_TRUE(pack::quantLayoutOf(c.format, c.k, c.n, c.group, c.flags, l,
-                                    err))
+    ASSERT_TRUE(
+        pack::quantLayoutOf(c.format, c.k, c.n, c.group, c.flags, l, err))
         << err;
     EXPECT_EQ(l.panel, c.panel);
     EXPECT_EQ(l.data, TFC_PACK_HEADER_SIZE);
     uint64_t at = align64(l.data + c.data);
-    for (auto [off, size] : {std::pair{l.scales, c.scales},
-                             std::pair{l.zeros, c.zeros},
-                             std::pair{l.extra, c.extra}}) {
+    for (auto [off, size] :
+         {std::pair{l.scales, c.scales}, std::pair{l.zeros, c.zeros},
+          std::pair{l.extra, c.extra}}) {
       if (!size) {
         EXPECT_EQ(off, 0u);
         continue;
@@ -871,8 +875,8 @@ TEST(QuantPack, LayoutsAndHeaders) {
     }
     EXPECT_EQ(l.total, at);
     Bytes blob(l.total);
-    ASSERT_TRUE(pack::writeQuantHeader(c.format, c.k, c.n, c.group, c.flags,
-                                       0, 0, blob.p, l.total, err));
+    ASSERT_TRUE(pack::writeQuantHeader(c.format, c.k, c.n, c.group, c.flags, 0,
+                                       0, blob.p, l.total, err));
     const tfc_pack_header &h = blob.header();
     EXPECT_EQ(h.magic, TFC_PACK_MAGIC);
     EXPECT_EQ(h.version, TFC_PACK_VERSION);
@@ -898,8 +902,8 @@ TEST(QuantPack, Errors) {
   layoutFails(TFC_PACK_W8, 64, 63, 0, TFC_PACK_FLAG_GATED, "even n");
   layoutFails(TFC_PACK_S8, 64, 64, 0, TFC_PACK_FLAG_ASYM, "flags 0x1");
   layoutFails(TFC_PACK_F32, 64, 64, 0, 0, "not one of the quantized");
-  ASSERT_TRUE(pack::quantLayoutOf(TFC_PACK_W4, 64, 64, 0, TFC_PACK_FLAG_GATED,
-                                  l, err));
+  ASSERT_TRUE(
+      pack::quantLayoutOf(TFC_PACK_W4, 64, 64, 0, TFC_PACK_FLAG_GATED, l, err));
 
   std::vector<unsigned char> buf(1 << 16);
   std::vector<int8_t> q(8 * 4, 3);
@@ -910,15 +914,15 @@ TEST(QuantPack, Errors) {
     err.clear();
   };
   q[2 * 4 + 1] = 16;
-  expectErr(pack::packWeightOnly(TFC_PACK_W4, q.data(), s.data(), nullptr, 8,
-                                 4, 0, false, 0, buf.data(), buf.size(), err),
+  expectErr(pack::packWeightOnly(TFC_PACK_W4, q.data(), s.data(), nullptr, 8, 4,
+                                 0, false, 0, buf.data(), buf.size(), err),
             "code 16 at k = 2, column 1 is outside 0..15");
   q[2 * 4 + 1] = 3;
   expectErr(pack::packWeightOnly(TFC_PACK_W4, q.data(), s.data(), z.data(), 8,
                                  4, 0, false, 0, buf.data(), buf.size(), err),
             "without TFC_PACK_FLAG_ASYM");
-  expectErr(pack::packWeightOnly(TFC_PACK_W4, q.data(), s.data(), nullptr, 8,
-                                 4, 0, false, TFC_PACK_FLAG_ASYM, buf.data(),
+  expectErr(pack::packWeightOnly(TFC_PACK_W4, q.data(), s.data(), nullptr, 8, 4,
+                                 0, false, TFC_PACK_FLAG_ASYM, buf.data(),
                                  buf.size(), err),
             "ASYM without zero points");
   z[1] = 16.0f;
@@ -927,15 +931,15 @@ TEST(QuantPack, Errors) {
                                  buf.size(), err),
             "zero point of group 0, column 1 is 16");
   s[1] = std::nanf("");
-  expectErr(pack::packWeightOnly(TFC_PACK_W8, q.data(), s.data(), nullptr, 8,
-                                 4, 0, false, 0, buf.data(), buf.size(), err),
+  expectErr(pack::packWeightOnly(TFC_PACK_W8, q.data(), s.data(), nullptr, 8, 4,
+                                 0, false, 0, buf.data(), buf.size(), err),
             "scale of group 0, column 1");
   s[1] = 0.5f;
-  expectErr(pack::packWeightOnly(TFC_PACK_W8, q.data(), s.data(), nullptr, 8,
-                                 4, 0, false, 0, buf.data(), 100, err),
+  expectErr(pack::packWeightOnly(TFC_PACK_W8, q.data(), s.data(), nullptr, 8, 4,
+                                 0, false, 0, buf.data(), 100, err),
             "the buffer has 100");
-  expectErr(pack::packWeightOnly(TFC_PACK_S8, q.data(), s.data(), nullptr, 8,
-                                 4, 0, false, 0, buf.data(), buf.size(), err),
+  expectErr(pack::packWeightOnly(TFC_PACK_S8, q.data(), s.data(), nullptr, 8, 4,
+                                 0, false, 0, buf.data(), buf.size(), err),
             "is not TFC_PACK_W8 or TFC_PACK_W4");
   q[7] = -128;
   expectErr(pack::packS8(q.data(), s.data(), 8, 4, false, 0, 0, 0, buf.data(),

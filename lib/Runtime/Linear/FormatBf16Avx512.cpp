@@ -47,7 +47,7 @@ TFC_BF16 void prepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
     }
     for (int64_t kk = 0; kk < width; kk += 32) {
       const int64_t left = x.k - kk;
-      const __mmask16 m0 = left >= 16  ? __mmask16(0xFFFF)
+      const __mmask16 m0 = left >= 16 ? __mmask16(0xFFFF)
                            : left > 0 ? __mmask16((1u << left) - 1)
                                       : 0;
       const __mmask16 m1 = left >= 32  ? __mmask16(0xFFFF)
@@ -80,8 +80,8 @@ TFC_BF16 void tile(const uint32_t *a, int64_t lda, const uint16_t *w,
     }
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(
-          static_cast<int>(a[r * lda + kk]));
+      const __m512bh av =
+          (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * lda + kk]));
 #pragma GCC unroll 4
       for (int v = 0; v < 2 * P; ++v)
         acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, b[v]);

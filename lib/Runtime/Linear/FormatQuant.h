@@ -1,4 +1,5 @@
-//===- FormatQuant.h - the bf16 and integer formats of tfcrt_linear -*- C++ -*-//
+//===- FormatQuant.h - the bf16 and integer formats of tfcrt_linear -*- C++
+//-*-//
 //
 // Exact layouts of TFC_PACK_BF16, TFC_PACK_S8, TFC_PACK_W8 and TFC_PACK_W4
 // (this file is authoritative; PackedWeights.h has the summary), the scratch
@@ -204,7 +205,8 @@ inline int8_t quantizeAct(float x, float inv) {
   return static_cast<int8_t>(static_cast<int>((v + big) - big));
 }
 
-//===-- per-level kernels --------------------------------------------------===//
+//===-- per-level kernels
+//--------------------------------------------------===//
 
 enum class WStrategy { Int8Act = 0, F32Act = 1 };
 

@@ -125,8 +125,7 @@ TFC_AVX2 void prepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
 /// R rows x one panel (16 columns), all of k.
 template <int R>
 TFC_AVX2 void tile(const int8_t *a, int64_t lda, const int8_t *w, int64_t k4,
-                   const float *sx, const float *sw, float *out,
-                   int64_t ldo) {
+                   const float *sx, const float *sw, float *out, int64_t ldo) {
   __m256i acc[R][2];
   for (int r = 0; r < R; ++r)
     acc[r][0] = acc[r][1] = _mm256_setzero_si256();
@@ -176,8 +175,8 @@ TFC_AVX2 void compute(const tfc_pack_header &h, const Rows &x,
     for (int64_t i = i0; i < i1; i += kR) {
       const int r = i1 - i < kR ? static_cast<int>(i1 - i) : kR;
       kTiles[r - 1](reinterpret_cast<const int8_t *>(base + i * sl.rowBytes),
-                    sl.rowBytes, data + p * panelBytes, k4, sx + i,
-                    sw + p * 16, out + (i - i0) * ldo + (p - p0) * 16, ldo);
+                    sl.rowBytes, data + p * panelBytes, k4, sx + i, sw + p * 16,
+                    out + (i - i0) * ldo + (p - p0) * 16, ldo);
     }
 }
 

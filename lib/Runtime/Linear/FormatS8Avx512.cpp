@@ -23,9 +23,11 @@
 #include <cmath>
 #include <cstring>
 
-#define TFC_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#define TFC_AVX512                                                             \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
 #define TFC_VNNI                                                               \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma")))
+  __attribute__((                                                              \
+      target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma")))
 
 namespace tfcrt {
 namespace linear {
@@ -142,13 +144,13 @@ TFC_VNNI void tile(const uint8_t *a, int64_t lda, const int8_t *w,
   }
 #pragma GCC unroll 3
   for (int v = 0; v < V; ++v) {
-    const __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512(colSums + 16 * v), 7);
+    const __m512i corr =
+        _mm512_slli_epi32(_mm512_loadu_si512(colSums + 16 * v), 7);
     const __m512 swv = _mm512_loadu_ps(sw + 16 * v);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512 t = _mm512_mul_ps(_mm512_set1_ps(sx[r]), swv);
-      const __m512 y =
-          _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], corr));
+      const __m512 y = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], corr));
       _mm512_storeu_ps(out + r * ldo + 16 * v, _mm512_mul_ps(y, t));
     }
   }

@@ -72,8 +72,8 @@ TFC_AVX2 void qPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
       const int64_t len = std::min<int64_t>(kActBlock, x.k - k0);
       bool nan;
       const float amax = absMaxAvx2(row + k0 * x.sk, len, x.sk, &nan);
-      const int32_t sum = quantizeAvx2(row + k0 * x.sk, len, x.sk,
-                                       actInverse(amax), q + k0, 0);
+      const int32_t sum =
+          quantizeAvx2(row + k0 * x.sk, len, x.sk, actInverse(amax), q + k0, 0);
       sx[b] = nan ? __builtin_nanf("") : actScale(amax);
       const float t = sx[b] * static_cast<float>(sum); // not fused: as generic
       ag[b / blocksPerGroup] += t;
@@ -88,10 +88,10 @@ template <bool W4> inline int columnOf(int half, int v) {
 
 /// R rows x one panel, both halves per group; out accumulates over groups.
 template <int R, bool W4>
-TFC_AVX2 void qTile(const int8_t *q, int64_t ldq, const float *sx,
-                    int64_t ldsx, const float *ag, int64_t ldag,
-                    const uint8_t *panel, const float *sc, const float *zp,
-                    float zconst, const WGeom &geo, float *out, int64_t ldo) {
+TFC_AVX2 void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
+                    const float *ag, int64_t ldag, const uint8_t *panel,
+                    const float *sc, const float *zp, float zconst,
+                    const WGeom &geo, float *out, int64_t ldo) {
   constexpr int64_t kStep = W4 ? 64 : 128;
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i nib = _mm256_set1_epi8(0x0F), bias = _mm256_set1_epi8(-128);
@@ -155,9 +155,9 @@ TFC_AVX2 void qTile(const int8_t *q, int64_t ldq, const float *sx,
       for (int v = 0; v < 2; ++v) {
         const int c = columnOf<W4>(half, v);
         const __m256 s = _mm256_loadu_ps(sc + g * 32 + c);
-        const __m256 z = _mm256_sub_ps(
-            zp ? _mm256_loadu_ps(zp + g * 32 + c) : _mm256_set1_ps(zconst),
-            _mm256_set1_ps(zshift));
+        const __m256 z = _mm256_sub_ps(zp ? _mm256_loadu_ps(zp + g * 32 + c)
+                                          : _mm256_set1_ps(zconst),
+                                       _mm256_set1_ps(zshift));
         for (int r = 0; r < R; ++r) {
           const __m256 a = _mm256_set1_ps(ag[r * ldag + g]);
           float *o = out + r * ldo + c;
@@ -248,8 +248,8 @@ TFC_AVX2 void fTile(const float *x, const float *xs, const uint8_t *panel,
   for (int64_t g = 0; g < geo.groups; ++g) {
     const int64_t kk0 = g * geo.gs / 4;
     const int64_t kk1 = std::min((g + 1) * geo.gs, geo.kp) / 4;
-    const __m256 xsum = _mm256_broadcast_ps(
-        reinterpret_cast<const __m128 *>(xs + 4 * g));
+    const __m256 xsum =
+        _mm256_broadcast_ps(reinterpret_cast<const __m128 *>(xs + 4 * g));
     for (int half = 0; half < 2; ++half) {
       __m256 acc[8];
       for (int j = 0; j < 8; ++j)
@@ -260,8 +260,8 @@ TFC_AVX2 void fTile(const float *x, const float *xs, const uint8_t *panel,
             _mm256_broadcast_ps(reinterpret_cast<const __m128 *>(x + 4 * kk));
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j) {
-          const __m256i e = _mm256_cvtepu8_epi32(_mm_loadl_epi64(
-              reinterpret_cast<const __m128i *>(pb + 8 * j)));
+          const __m256i e = _mm256_cvtepu8_epi32(
+              _mm_loadl_epi64(reinterpret_cast<const __m128i *>(pb + 8 * j)));
           if (W4) {
             acc[j] = _mm256_fmadd_ps(
                 xv, _mm256_cvtepi32_ps(_mm256_and_si256(e, nib)), acc[j]);
@@ -279,8 +279,8 @@ TFC_AVX2 void fTile(const float *x, const float *xs, const uint8_t *panel,
       for (int j = 0; j < 8; ++j) {
         const int c = colF<W4>(half, j);
         const __m256 s = _mm256_permutevar8x32_ps(
-            _mm256_castps128_ps256(_mm_castpd_ps(
-                _mm_load_sd(reinterpret_cast<const double *>(sc + g * 32 + c)))),
+            _mm256_castps128_ps256(_mm_castpd_ps(_mm_load_sd(
+                reinterpret_cast<const double *>(sc + g * 32 + c)))),
             spread);
         const __m256 z =
             zp ? _mm256_permutevar8x32_ps(

@@ -92,10 +92,10 @@ TFC_AVX512 void qPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
 
 /// R rows x one panel (32 columns), all groups.
 template <int R, bool W4>
-TFC_VNNI void qTile(const int8_t *q, int64_t ldq, const float *sx,
-                    int64_t ldsx, const float *ag, int64_t ldag,
-                    const uint8_t *panel, const float *sc, const float *zp,
-                    float zconst, const WGeom &geo, float *out, int64_t ldo) {
+TFC_VNNI void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
+                    const float *ag, int64_t ldag, const uint8_t *panel,
+                    const float *sc, const float *zp, float zconst,
+                    const WGeom &geo, float *out, int64_t ldo) {
   constexpr int64_t kStep = W4 ? 64 : 128; // bytes per 4 k
   const __m512i nib = _mm512_set1_epi8(0x0F);
   __m512 y[R][2];
@@ -144,7 +144,8 @@ TFC_VNNI void qTile(const int8_t *q, int64_t ldq, const float *sx,
     }
     const float *s = sc + g * 32;
     const __m512 s0 = _mm512_loadu_ps(s), s1 = _mm512_loadu_ps(s + 16);
-    const __m512 z0 = zp ? _mm512_loadu_ps(zp + g * 32) : _mm512_set1_ps(zconst);
+    const __m512 z0 =
+        zp ? _mm512_loadu_ps(zp + g * 32) : _mm512_set1_ps(zconst);
     const __m512 z1 =
         zp ? _mm512_loadu_ps(zp + g * 32 + 16) : _mm512_set1_ps(zconst);
 #pragma GCC unroll 4
@@ -284,13 +285,14 @@ TFC_AVX512 void fTile(const float *x, int64_t ldx, const float *xs,
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
       const __m512 s = spread4(sc + g * 32 + 4 * j);
-      const __m512 z = zp ? spread4(zp + g * 32 + 4 * j) : _mm512_set1_ps(zconst);
+      const __m512 z =
+          zp ? spread4(zp + g * 32 + 4 * j) : _mm512_set1_ps(zconst);
 #pragma GCC unroll 2
       for (int r = 0; r < R; ++r) {
         const __m512 xsum =
             _mm512_broadcast_f32x4(_mm_loadu_ps(xs + r * ldxs + 4 * g));
-        y[r][j] = _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, xsum, acc[r][j]),
-                                  y[r][j]);
+        y[r][j] =
+            _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, xsum, acc[r][j]), y[r][j]);
       }
     }
   }
@@ -336,8 +338,8 @@ TFC_AVX512 void fCompute(const tfc_pack_header &h, const Rows &x,
     for (int64_t i = i0; i < i1; i += kFR) {
       const int r = i1 - i < kFR ? static_cast<int>(i1 - i) : kFR;
       tiles[r - 1](xr + i * sl.kpA, sl.kpA, sums + i * sl.gA * 4, sl.gA * 4,
-                   blob.data + p * blob.panelBytes, sc, zp, blob.zeroConst,
-                   geo, out + (i - i0) * ldo + (p - p0) * 32, ldo);
+                   blob.data + p * blob.panelBytes, sc, zp, blob.zeroConst, geo,
+                   out + (i - i0) * ldo + (p - p0) * 32, ldo);
     }
   }
 }

@@ -117,8 +117,8 @@ void qCompute(const tfc_pack_header &h, const Rows &x, const void *scratch,
             yg[c] += sx[b] * static_cast<float>(acc[c]);
         }
         const float *s = blob.scales + (p * geo.groups + g) * 32;
-        const float *z = blob.zeros ? blob.zeros + (p * geo.groups + g) * 32
-                                    : nullptr;
+        const float *z =
+            blob.zeros ? blob.zeros + (p * geo.groups + g) * 32 : nullptr;
         for (int c = 0; c < 32; ++c)
           y[c] += s[c] * (yg[c] - (z ? z[c] : blob.zeroConst) * ag[g]);
       }
@@ -182,11 +182,11 @@ void fCompute(const tfc_pack_header &h, const Rows &x, const void *scratch,
             for (int j = 0; j < 4; ++j)
               acc[c] += xr[4 * kk + j] *
                         static_cast<float>(code<W4>(panel, kk, c, j));
-        const float xs = sums[g * 4] + sums[g * 4 + 1] + sums[g * 4 + 2] +
-                         sums[g * 4 + 3];
+        const float xs =
+            sums[g * 4] + sums[g * 4 + 1] + sums[g * 4 + 2] + sums[g * 4 + 3];
         const float *s = blob.scales + (p * geo.groups + g) * 32;
-        const float *z = blob.zeros ? blob.zeros + (p * geo.groups + g) * 32
-                                    : nullptr;
+        const float *z =
+            blob.zeros ? blob.zeros + (p * geo.groups + g) * 32 : nullptr;
         for (int c = 0; c < 32; ++c)
           y[c] += s[c] * (acc[c] - (z ? z[c] : blob.zeroConst) * xs);
       }

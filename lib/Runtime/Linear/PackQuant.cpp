@@ -177,10 +177,9 @@ bool writeQuantHeader(uint32_t format, int64_t k, int64_t n, int64_t group,
 namespace {
 
 /// Header, zeroed sections; returns the header (in dst) or nullptr.
-tfc_pack_header *startBlob(uint32_t format, int64_t k, int64_t n,
-                           int64_t group, uint32_t flags, float actScale,
-                           int32_t actZero, void *dst, uint64_t dstBytes,
-                           std::string &err) {
+tfc_pack_header *startBlob(uint32_t format, int64_t k, int64_t n, int64_t group,
+                           uint32_t flags, float actScale, int32_t actZero,
+                           void *dst, uint64_t dstBytes, std::string &err) {
   Layout l;
   if (!quantLayoutOf(format, k, n, group, flags, l, err))
     return nullptr;
@@ -253,8 +252,8 @@ bool packS8(const int8_t *q, const float *scales, int64_t k, int64_t n,
     }
   for (int64_t i = 0; i < k * n; ++i)
     if (q[i] == -128) {
-      const int64_t r = transposed ? i % k : i / n, c = transposed ? i / k
-                                                                   : i % n;
+      const int64_t r = transposed ? i % k : i / n,
+                    c = transposed ? i / k : i % n;
       err = str("TFC_PACK_S8: code -128 at k = %lld, column %lld: weights "
                 "must be symmetric (-127..127)",
                 (long long)r, (long long)c);
