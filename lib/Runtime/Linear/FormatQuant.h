@@ -127,6 +127,25 @@ struct WGeom {
   }
 };
 
+/// The sections of a W8/W4 blob; zeros is null without ASYM (zeroConst:
+/// the implied zero point in the stored-code domain).
+struct WBlob {
+  const uint8_t *data;
+  const float *scales, *zeros;
+  float zeroConst;
+  int64_t panelBytes;
+  WBlob(const tfc_pack_header &h, const WGeom &geo) {
+    const unsigned char *b = reinterpret_cast<const unsigned char *>(&h);
+    data = b + h.data_offset;
+    scales = reinterpret_cast<const float *>(b + h.scales_offset);
+    zeros = h.flags & TFC_PACK_FLAG_ASYM
+                ? reinterpret_cast<const float *>(b + h.zeros_offset)
+                : nullptr;
+    zeroConst = h.format == TFC_PACK_W4 ? 8.0f : 128.0f;
+    panelBytes = geo.kp * (h.format == TFC_PACK_W4 ? 16 : 32);
+  }
+};
+
 /// Int8Act: rows of s8 codes [m][kpA], then block scales f32 [m][nbA],
 /// then group terms A f32 [m][gA] (each row 64-byte aligned).
 struct WQScratch {

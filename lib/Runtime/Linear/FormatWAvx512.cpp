@@ -39,23 +39,6 @@ namespace linear {
 namespace quant {
 namespace {
 
-struct Blob {
-  const uint8_t *data;
-  const float *scales, *zeros;
-  float zeroConst;
-  int64_t panelBytes;
-  explicit Blob(const tfc_pack_header &h, const WGeom &geo) {
-    const unsigned char *b = reinterpret_cast<const unsigned char *>(&h);
-    data = b + h.data_offset;
-    scales = reinterpret_cast<const float *>(b + h.scales_offset);
-    zeros = h.flags & TFC_PACK_FLAG_ASYM
-                ? reinterpret_cast<const float *>(b + h.zeros_offset)
-                : nullptr;
-    zeroConst = h.format == TFC_PACK_W4 ? 8.0f : 128.0f;
-    panelBytes = geo.kp * (h.format == TFC_PACK_W4 ? 16 : 32);
-  }
-};
-
 //===-- Int8Act -----------------------------------------------------------===//
 
 size_t qScratchBytes(const tfc_pack_header &h, int64_t m) {
@@ -175,7 +158,7 @@ TFC_VNNI void qCompute(const tfc_pack_header &h, const Rows &x,
                                          &qTile<3, W4>, &qTile<4, W4>};
   const WGeom geo(h);
   const WQScratch sl(h, x.m);
-  const Blob blob(h, geo);
+  const WBlob blob(h, geo);
   const unsigned char *base = alignScratch(scratch);
   const int8_t *q = reinterpret_cast<const int8_t *>(base);
   const float *sx = reinterpret_cast<const float *>(base + sl.sxOffset);
@@ -328,7 +311,7 @@ TFC_AVX512 void fCompute(const tfc_pack_header &h, const Rows &x,
   static constexpr FTileFn tiles[kFR] = {&fTile<1, W4>, &fTile<2, W4>};
   const WGeom geo(h);
   const WFScratch sl(h, x.m);
-  const Blob blob(h, geo);
+  const WBlob blob(h, geo);
   const unsigned char *base = alignScratch(scratch);
   const float *xr = reinterpret_cast<const float *>(base);
   const float *sums = reinterpret_cast<const float *>(base + sl.sumOffset);

@@ -26,21 +26,6 @@ inline int code(const uint8_t *panel, int64_t kk, int c, int j) {
   return panel[(kk * 32 + c) * 4 + j];
 }
 
-struct Blob {
-  const uint8_t *data;
-  const float *scales, *zeros;
-  float zeroConst;
-  explicit Blob(const tfc_pack_header &h) {
-    const unsigned char *b = reinterpret_cast<const unsigned char *>(&h);
-    data = b + h.data_offset;
-    scales = reinterpret_cast<const float *>(b + h.scales_offset);
-    zeros = h.flags & TFC_PACK_FLAG_ASYM
-                ? reinterpret_cast<const float *>(b + h.zeros_offset)
-                : nullptr;
-    zeroConst = h.format == TFC_PACK_W4 ? 8.0f : 128.0f;
-  }
-};
-
 //===-- Int8Act -----------------------------------------------------------===//
 
 size_t qScratchBytes(const tfc_pack_header &h, int64_t m) {
@@ -91,9 +76,8 @@ void qCompute(const tfc_pack_header &h, const Rows &x, const void *scratch,
               int64_t ldo) {
   const WGeom geo(h);
   const WQScratch sl(h, x.m);
-  const Blob blob(h);
+  const WBlob blob(h, geo);
   const unsigned char *base = alignScratch(scratch);
-  const int64_t panelBytes = geo.kp * (W4 ? 16 : 32);
   for (int64_t i = i0; i < i1; ++i) {
     const int8_t *q = reinterpret_cast<const int8_t *>(base + i * sl.kpA);
     const float *sx =
@@ -101,7 +85,7 @@ void qCompute(const tfc_pack_header &h, const Rows &x, const void *scratch,
     const float *ag =
         reinterpret_cast<const float *>(base + sl.aOffset) + i * sl.gA;
     for (int64_t p = p0; p < p1; ++p) {
-      const uint8_t *panel = blob.data + p * panelBytes;
+      const uint8_t *panel = blob.data + p * blob.panelBytes;
       float y[32] = {};
       for (int64_t g = 0; g < geo.groups; ++g) {
         const int64_t b0 = g * geo.gs / kActBlock;
@@ -163,15 +147,14 @@ void fCompute(const tfc_pack_header &h, const Rows &x, const void *scratch,
               int64_t ldo) {
   const WGeom geo(h);
   const WFScratch sl(h, x.m);
-  const Blob blob(h);
+  const WBlob blob(h, geo);
   const unsigned char *base = alignScratch(scratch);
-  const int64_t panelBytes = geo.kp * (W4 ? 16 : 32);
   for (int64_t i = i0; i < i1; ++i) {
     const float *xr = reinterpret_cast<const float *>(base) + i * sl.kpA;
     const float *sums =
         reinterpret_cast<const float *>(base + sl.sumOffset) + i * sl.gA * 4;
     for (int64_t p = p0; p < p1; ++p) {
-      const uint8_t *panel = blob.data + p * panelBytes;
+      const uint8_t *panel = blob.data + p * blob.panelBytes;
       float y[32] = {};
       for (int64_t g = 0; g < geo.groups; ++g) {
         const int64_t kk0 = g * geo.gs / 4;
