@@ -966,3 +966,40 @@ TEST(QuantPack, Errors) {
                            buf.data(), buf.size(), err),
             "flags 0x1 not allowed");
 }
+
+TEST(QuantDispatch, LevelsAndExtensions) {
+  using isa::Level;
+  for (uint32_t f : {TFC_PACK_BF16, TFC_PACK_S8, TFC_PACK_W8, TFC_PACK_W4})
+    EXPECT_NE(quantFormatImplFor(f, Level::Generic, false, false), nullptr)
+        << "format " << f;
+  EXPECT_EQ(quantFormatImplFor(TFC_PACK_F32, Level::Generic, true, true),
+            nullptr);
+  EXPECT_EQ(quantFormatImplFor(TFC_PACK_SPARSE_FIRST, Level::Avx2, true, true),
+            nullptr);
+#if defined(__x86_64__)
+  // Without the extension the AVX-512 level has nothing (the driver then
+  // takes the AVX2 kernel); with it, the extension's kernel.
+  EXPECT_EQ(quantFormatImplFor(TFC_PACK_S8, Level::Avx512, false, true),
+            nullptr);
+  EXPECT_EQ(quantFormatImplFor(TFC_PACK_S8, Level::Avx512, true, false),
+            s8Avx512Vnni());
+  EXPECT_EQ(quantFormatImplFor(TFC_PACK_BF16, Level::Avx512, true, false),
+            nullptr);
+  EXPECT_EQ(quantFormatImplFor(TFC_PACK_BF16, Level::Avx512, false, true),
+            bf16Avx512Bf16());
+  EXPECT_EQ(quantFormatImplFor(TFC_PACK_S8, Level::Avx2, false, false),
+            s8Avx2());
+  for (uint32_t f : {TFC_PACK_W8, TFC_PACK_W4}) {
+    EXPECT_EQ(quantFormatImplFor(f, Level::Avx512, true, false),
+              wAvx512(f, chosenStrategy(Level::Avx512, true)));
+    EXPECT_EQ(quantFormatImplFor(f, Level::Avx2, false, false),
+              wAvx2(f, chosenStrategy(Level::Avx2, false)));
+    EXPECT_EQ(chosenStrategy(Level::Avx512, true), WStrategy::Int8Act);
+    EXPECT_EQ(quantFormatImplFor(f, Level::Avx512, false, false), nullptr);
+  }
+#endif
+  // What the driver sees follows this machine's features.
+  const isa::Features &ft = isa::features();
+  EXPECT_EQ(quantFormatImpl(TFC_PACK_S8, ft.level),
+            quantFormatImplFor(TFC_PACK_S8, ft.level, ft.vnni, ft.bf16));
+}
