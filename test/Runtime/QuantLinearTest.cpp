@@ -902,6 +902,8 @@ TEST(QuantPack, Errors) {
   layoutFails(TFC_PACK_W8, 64, 63, 0, TFC_PACK_FLAG_GATED, "even n");
   layoutFails(TFC_PACK_S8, 64, 64, 0, TFC_PACK_FLAG_ASYM, "flags 0x1");
   layoutFails(TFC_PACK_F32, 64, 64, 0, 0, "not one of the quantized");
+  layoutFails(TFC_PACK_S8, (1 << 17) + 1, 64, 0, 0,
+              "int32 sums could overflow");
   ASSERT_TRUE(
       pack::quantLayoutOf(TFC_PACK_W4, 64, 64, 0, TFC_PACK_FLAG_GATED, l, err));
 

@@ -15,7 +15,8 @@
 //   data  u16 [ceil(n/32)][ceil(k/2)][32][2]  bf16 of W[2*kk + j][32*p + c]
 //                                             at [p][kk][c][j] (nearest even)
 //
-// TFC_PACK_S8 (panel 16, group 0; flags GATED, ACT_STATIC)
+// TFC_PACK_S8 (panel 16, group 0; flags GATED, ACT_STATIC; k <= 2^17 so
+//   that the int32 sums cannot overflow)
 //   data   s8  [ceil(n/16)][ceil(k/4)][16][4]  q[4*kk + j][16*p + c] at
 //                                              [p][kk][c][j]; -127..127
 //   scales f32 [ceil(n/16) * 16]   per output channel

@@ -47,6 +47,7 @@ std::string str(const char *fmt, ...) {
 
 /// Largest k or n accepted: keeps every offset and int32 sum in range.
 constexpr int64_t kMaxDim = int64_t(1) << 30;
+constexpr int64_t kMaxS8K = int64_t(1) << 17;
 
 } // namespace
 
@@ -73,6 +74,13 @@ bool quantLayoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
   if (k < 1 || n < 1 || k > kMaxDim || n > kMaxDim) {
     err = str("%s: k = %lld and n = %lld must be in [1, 2^30]", fname,
               (long long)k, (long long)n);
+    return false;
+  }
+  // S8's int32 sums are exact while k * 127 * 127 < 2^31.
+  if (format == TFC_PACK_S8 && k > kMaxS8K) {
+    err = str("TFC_PACK_S8: k = %lld is above %lld, where the int32 sums "
+              "could overflow",
+              (long long)k, (long long)kMaxS8K);
     return false;
   }
   if (flags & ~allowed) {
