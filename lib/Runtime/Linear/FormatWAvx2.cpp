@@ -6,10 +6,11 @@
 // a whole panel's accumulators.
 //
 // Int8Act: W4 codes (u8 0..15) times s8 activations by vpmaddubsw cannot
-// saturate (2 * 15 * 127); W8 codes u8 (0..255) could, so W8 takes the sign
-// trick of the S8 kernel on q = u - 128: |q| (u8 <= 128) times sign(q) * x
-// (|x| <= 127): pairs <= 2 * 128 * 127 = 32512 < 32767; its sums are of
-// q, so the zero point used is zu - 128.
+// saturate (2 * 15 * 127), nor can a whole block's int16 sums (16 * 15 *
+// 127 = 30480), so W4 widens to int32 once per block. W8 codes (u8 0..255)
+// could saturate, so W8 takes the sign trick of the S8 kernel on q = u -
+// 128: |q| (u8 <= 128) times sign(q) * x (|x| <= 127), pairs <= 2 * 128 *
+// 127 = 32512; its sums are of q, so the zero point used is zu - 128.
 // F32Act: as on AVX-512, lanes are (column, k mod 4): a ymm holds 2 columns
 // x 4 consecutive k.
 //
@@ -119,14 +120,28 @@ TFC_AVX2 void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
             const __m256i xv = _mm256_set1_epi32(bits);
             const __m256i x0 = W4 ? xv : _mm256_sign_epi8(xv, w0);
             const __m256i x1 = W4 ? xv : _mm256_sign_epi8(xv, w1);
-            acc[r][0] = _mm256_add_epi32(
-                acc[r][0],
-                _mm256_madd_epi16(_mm256_maddubs_epi16(a0, x0), ones));
-            acc[r][1] = _mm256_add_epi32(
-                acc[r][1],
-                _mm256_madd_epi16(_mm256_maddubs_epi16(a1, x1), ones));
+            if (W4) {
+              // int16 sums of a block: 16 products of <= 15 x 127 each,
+              // at most 30480, so vpmaddwd waits for the block's end.
+              acc[r][0] =
+                  _mm256_add_epi16(acc[r][0], _mm256_maddubs_epi16(a0, x0));
+              acc[r][1] =
+                  _mm256_add_epi16(acc[r][1], _mm256_maddubs_epi16(a1, x1));
+            } else {
+              acc[r][0] = _mm256_add_epi32(
+                  acc[r][0],
+                  _mm256_madd_epi16(_mm256_maddubs_epi16(a0, x0), ones));
+              acc[r][1] = _mm256_add_epi32(
+                  acc[r][1],
+                  _mm256_madd_epi16(_mm256_maddubs_epi16(a1, x1), ones));
+            }
           }
         }
+        if (W4)
+          for (int r = 0; r < R; ++r) {
+            acc[r][0] = _mm256_madd_epi16(acc[r][0], ones);
+            acc[r][1] = _mm256_madd_epi16(acc[r][1], ones);
+          }
         for (int r = 0; r < R; ++r) {
           const __m256 s = _mm256_set1_ps(sx[r * ldsx + b]);
           yg[r][0] =
