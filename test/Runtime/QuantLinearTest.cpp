@@ -1005,3 +1005,67 @@ TEST(QuantDispatch, LevelsAndExtensions) {
   EXPECT_EQ(quantFormatImpl(TFC_PACK_S8, ft.level),
             quantFormatImplFor(TFC_PACK_S8, ft.level, ft.vnni, ft.bf16));
 }
+
+/// The largest products the kernels' int16 steps see (S8 and W8's sign
+/// trick pairs of 127 x 127 and 128 x 127, W4's int16 block sums of 16 x
+/// 15 x 127): exact on every level.
+TEST(QuantExtremes, NoSaturation) {
+  const int64_t k = 96, n = 40, m = 3;
+  for (float sign : {1.0f, -1.0f}) {
+    // Every activation +-127 (row scale 1, block scales 1).
+    Input in{m, k, k, 1, std::vector<float>(m * k, 127.0f * sign)};
+    for (int64_t kk = 0; kk < k; kk += 2)
+      in.data[2 * k + kk] = -in.data[2 * k + kk]; // row 2 alternates
+    for (int8_t code : {int8_t(127), int8_t(-127)}) {
+      std::vector<int8_t> q(k * n, code);
+      std::vector<float> s(n, 1.0f);
+      pack::Layout l;
+      std::string err;
+      ASSERT_TRUE(pack::quantLayoutOf(TFC_PACK_S8, k, n, 0, 0, l, err));
+      Bytes blob(l.total);
+      ASSERT_TRUE(pack::packS8(q.data(), s.data(), k, n, false, 0, 0, 0, blob.p,
+                               l.total, err));
+      for (const Level &lv : s8Levels()) {
+        int64_t ldo;
+        const std::vector<float> out =
+            runFormat(*lv.impl, blob.header(), in, ldo);
+        for (int64_t i = 0; i < m; ++i) {
+          int64_t want = 0;
+          for (int64_t kk = 0; kk < k; ++kk)
+            want += int64_t(in.data[i * k + kk]) * code;
+          EXPECT_EQ(out[i * ldo + 5], float(want))
+              << "s8 " << lv.name << " code " << int(code) << " row " << i;
+        }
+      }
+    }
+    for (uint32_t format : {TFC_PACK_W8, TFC_PACK_W4})
+      for (int code : {0, 15, -128, 127}) {
+        const bool w4 = format == TFC_PACK_W4;
+        if (w4 != (code == 0 || code == 15))
+          continue;
+        std::vector<int8_t> q(k * n, static_cast<int8_t>(code));
+        std::vector<float> s(n, 1.0f), z(n, 0.0f);
+        pack::Layout l;
+        std::string err;
+        ASSERT_TRUE(
+            pack::quantLayoutOf(format, k, n, 0, TFC_PACK_FLAG_ASYM, l, err));
+        Bytes blob(l.total);
+        ASSERT_TRUE(pack::packWeightOnly(format, q.data(), s.data(), z.data(),
+                                         k, n, 0, false, TFC_PACK_FLAG_ASYM,
+                                         blob.p, l.total, err));
+        for (const Level &lv : wLevels(format, WStrategy::Int8Act)) {
+          int64_t ldo;
+          const std::vector<float> out =
+              runFormat(*lv.impl, blob.header(), in, ldo);
+          for (int64_t i = 0; i < m; ++i) {
+            int64_t want = 0;
+            for (int64_t kk = 0; kk < k; ++kk)
+              want += int64_t(in.data[i * k + kk]) * code;
+            EXPECT_EQ(out[i * ldo + 5], float(want))
+                << (format == TFC_PACK_W4 ? "w4 " : "w8 ") << lv.name
+                << " code " << code << " row " << i;
+          }
+        }
+      }
+  }
+}
