@@ -1,5 +1,4 @@
-//===- FormatQuant.h - the bf16 and integer formats of tfcrt_linear -*- C++
-//-*-//
+//===- FormatQuant.h - bf16 and integer formats of tfcrt_linear -*- C++ -*-===//
 //
 // Exact layouts of TFC_PACK_BF16, TFC_PACK_S8, TFC_PACK_W8 and TFC_PACK_W4
 // (this file is authoritative; PackedWeights.h has the summary), the scratch
@@ -48,6 +47,9 @@
 //   zeros  f32 [ceil(n/32)][G][32]   zeros, ASYM only) are one contiguous
 //                                    stream beside its codes
 //   Padded codes are 0 (their activations are 0, so they add nothing).
+//
+// Packers (Pack.h): `transposed` applies to the codes / weights only; the
+// scales and zero points are always [ceil(k/g)][n] (S8: [n]) as given.
 //
 // Activation strategies of W8 / W4 (both kept; quantFormatImpl picks):
 //   Int8Act: prepare() quantizes each row per block of 32 k to s8 (the S8
