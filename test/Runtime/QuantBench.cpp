@@ -18,8 +18,9 @@
 //   stack   SmolLM2-135M's 30 layers (7 linears each) + the 576 x 49152 LM
 //           head at m = 1: ms per token
 // Work is split into tasks of (row block x panel range) over the runtime's
-// thread pool as the tfcrt_linear driver does. Each figure is the median
-// of repeated timed runs (--best: the fastest run, for a busy machine).
+// thread pool as the tfcrt_linear driver does (at least ~64 KB of weights
+// a task). Each figure is the median of repeated timed runs (--best: the
+// fastest run, for a busy machine).
 //
 //===----------------------------------------------------------------------===//
 
@@ -108,8 +109,14 @@ void runFormat(const FormatImpl &f, const tfc_pack_header &h, const Rows &x,
   }
   const int64_t np = ceilDiv(h.n, h.panel);
   const int64_t rowTasks = ceilDiv(x.m, f.rowBlock);
-  const int64_t panelTasks = std::max<int64_t>(
-      1, std::min<int64_t>(np, ceilDiv(threads * 4, rowTasks)));
+  // At least ~64 KB of weights (or 64 rows) a task: a smaller split costs
+  // more in wake-ups than it saves (SmolLM2's k / v projections are 60 KB
+  // in W4).
+  const int64_t minTasks = std::max<int64_t>(
+      1, static_cast<int64_t>(h.total_bytes >> 16) / rowTasks);
+  const int64_t panelTasks =
+      std::max<int64_t>(1, std::min({np, ceilDiv(threads * 4, rowTasks),
+                                     x.m >= 64 ? np : minTasks}));
   parallelRun(rowTasks * panelTasks, [&](int64_t t) {
     const int64_t rb = t / panelTasks, pt = t % panelTasks;
     const int64_t i0 = rb * f.rowBlock, i1 = std::min(x.m, i0 + f.rowBlock);
