@@ -41,9 +41,11 @@
 #include <string>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__) // GCC 12's AVX-512 headers
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+#include <immintrin.h>
 
 using namespace tfcrt;
 using namespace tfcrt::linear;

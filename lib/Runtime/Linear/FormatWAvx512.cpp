@@ -23,6 +23,12 @@
 #include "FormatQuant.h"
 
 #if defined(__x86_64__)
+// GCC 12's AVX-512 headers seed some intrinsics with _mm512_undefined_*(),
+// which -Wuninitialized reports falsely once they are inlined here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <algorithm>
