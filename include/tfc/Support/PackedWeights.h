@@ -36,8 +36,9 @@ enum tfc_pack_format {
    * columns past the end zero. */
   TFC_PACK_BF16 = 2,
   /* int8 x int8 -> int32 GEMM with activations quantized at run time (per
-   * row, asymmetric u8) or statically (TFC_PACK_FLAG_ACT_STATIC: per-tensor
-   * scale/zero point in the header). Weights symmetric s8 per output
+   * row, symmetric s8, scale max|x| / 127) or statically
+   * (TFC_PACK_FLAG_ACT_STATIC: per-tensor act_scale in the header, act_zero
+   * 0). Weights symmetric s8 per output
    * channel (group == 0) in VNNI order: [ceil(n/16)][ceil(k/4)][16][4];
    * sections: scales f32[n], column sums i32[n] (sum over k of W[:, j], for
    * the activation zero point). */

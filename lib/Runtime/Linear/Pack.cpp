@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Pack.h"
+#include "FormatQuant.h"
 
 #include <cmath>
 #include <cstdio>
@@ -87,6 +88,11 @@ const char *formatName(uint32_t format) {
 bool layoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
               uint32_t flags, Layout &out, std::string &err) {
   out = Layout();
+  // The quantized formats' layouts are defined with their kernels
+  // (FormatQuant.h); this table keeps only their names and flags.
+  if (format == TFC_PACK_BF16 || format == TFC_PACK_S8 ||
+      format == TFC_PACK_W8 || format == TFC_PACK_W4)
+    return quantLayoutOf(format, k, n, group, flags, out, err);
   const FormatInfo *f = findFormat(format);
   if (!f) {
     err = fmt("unknown packed format %lld (this build knows f32 = 1, bf16 = "

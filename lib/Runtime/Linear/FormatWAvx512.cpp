@@ -1,0 +1,364 @@
+//===- FormatWAvx512.cpp - TFC_PACK_W8 / W4 with AVX-512 ------------------===//
+//
+// Target attributes on functions in an anonymous namespace only (see
+// Gemm/KernelsAvx512.cpp for why). Both activation strategies of
+// FormatQuant.h:
+//
+// Int8Act (AVX512_VNNI): per k step of 4 one 64-byte load holds 4 k x 32
+// columns of W4 codes (low nibbles: columns 0-15, high: 16-31; two ands and
+// a shift make the two u8 operands) or half of W8's; each row broadcasts 4
+// s8 activations and issues two vpdpbusd (u8 codes x s8 activations, 64
+// multiply-adds each). Per block of 32 k the int32 sums are converted and
+// scaled by the block's activation scale; per group the weight scale and
+// zero point term apply. Tile: up to 4 rows x 32 columns: 8 int32 + 8 block
+// + 8 output accumulators.
+//
+// F32Act: codes widened to f32 (vpmovzxbd straight from memory, then
+// vcvtdq2ps) in the VNNI order, so a zmm holds 4 columns x 4 consecutive k
+// and the activations are a broadcast of 4 consecutive x; the 4 lanes of a
+// column are added at the end.
+//
+//===----------------------------------------------------------------------===//
+
+#include "FormatQuant.h"
+
+#if defined(__x86_64__)
+// GCC 12's AVX-512 headers seed some intrinsics with _mm512_undefined_*(),
+// which -Wuninitialized reports falsely once they are inlined here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#define TFC_AVX512                                                             \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#define TFC_VNNI                                                               \
+  __attribute__((                                                              \
+      target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma")))
+
+namespace tfcrt {
+namespace linear {
+namespace quant {
+namespace {
+
+//===-- Int8Act -----------------------------------------------------------===//
+
+size_t qScratchBytes(const tfc_pack_header &h, int64_t m) {
+  return WQScratch(h, m).bytes;
+}
+
+TFC_AVX512 void qPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
+                         int64_t i1, void *scratch) {
+  const WGeom geo(h);
+  const WQScratch sl(h, x.m);
+  unsigned char *base = alignScratch(scratch);
+  const int64_t blocksPerGroup = geo.gs / kActBlock;
+  for (int64_t i = i0; i < i1; ++i) {
+    int8_t *q = reinterpret_cast<int8_t *>(base + i * sl.kpA);
+    float *sx = reinterpret_cast<float *>(base + sl.sxOffset) + i * sl.nbA;
+    float *ag = reinterpret_cast<float *>(base + sl.aOffset) + i * sl.gA;
+    const float *row = x.x + i * x.sm;
+    std::memset(q, 0, sl.kpA);
+    for (int64_t g = 0; g < geo.groups; ++g)
+      ag[g] = 0.0f;
+    for (int64_t b = 0; b < geo.blocks; ++b) {
+      const int64_t k0 = b * kActBlock;
+      const int64_t len = std::min<int64_t>(kActBlock, x.k - k0);
+      bool nan;
+      const float amax = absMaxAvx512(row + k0 * x.sk, len, x.sk, &nan);
+      const int32_t sum = quantizeAvx512(row + k0 * x.sk, len, x.sk,
+                                         actInverse(amax), q + k0, 0);
+      sx[b] = nan ? __builtin_nanf("") : actScale(amax);
+      const float t = sx[b] * static_cast<float>(sum); // not fused: as generic
+      ag[b / blocksPerGroup] += t;
+    }
+  }
+}
+
+/// R rows x one panel (32 columns), all groups.
+template <int R, bool W4>
+TFC_VNNI void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
+                    const float *ag, int64_t ldag, const uint8_t *panel,
+                    const float *sc, const float *zp, float zconst,
+                    const WGeom &geo, float *out, int64_t ldo) {
+  constexpr int64_t kStep = W4 ? 64 : 128; // bytes per 4 k
+  const __m512i nib = _mm512_set1_epi8(0x0F);
+  __m512 y[R][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+    y[r][0] = y[r][1] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < geo.groups; ++g) {
+    const int64_t b0 = g * geo.gs / kActBlock;
+    const int64_t b1 = std::min((g + 1) * geo.gs, geo.kp) / kActBlock;
+    __m512 yg[R][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+      yg[r][0] = yg[r][1] = _mm512_setzero_ps();
+    for (int64_t b = b0; b < b1; ++b) {
+      const uint8_t *pb = panel + b * 8 * kStep;
+      __m512i acc[R][2];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r)
+        acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int s = 0; s < 8; ++s) {
+        __m512i lo, hi;
+        if (W4) {
+          const __m512i v = _mm512_loadu_si512(pb + s * kStep);
+          lo = _mm512_and_si512(v, nib);
+          hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+        } else {
+          lo = _mm512_loadu_si512(pb + s * kStep);
+          hi = _mm512_loadu_si512(pb + s * kStep + 64);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          int32_t bits;
+          std::memcpy(&bits, q + r * ldq + b * kActBlock + 4 * s, 4);
+          const __m512i xv = _mm512_set1_epi32(bits);
+          acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], lo, xv);
+          acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], hi, xv);
+        }
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m512 s = _mm512_set1_ps(sx[r * ldsx + b]);
+        yg[r][0] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(acc[r][0]), yg[r][0]);
+        yg[r][1] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(acc[r][1]), yg[r][1]);
+      }
+    }
+    const float *s = sc + g * 32;
+    const __m512 s0 = _mm512_loadu_ps(s), s1 = _mm512_loadu_ps(s + 16);
+    const __m512 z0 =
+        zp ? _mm512_loadu_ps(zp + g * 32) : _mm512_set1_ps(zconst);
+    const __m512 z1 =
+        zp ? _mm512_loadu_ps(zp + g * 32 + 16) : _mm512_set1_ps(zconst);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 a = _mm512_set1_ps(ag[r * ldag + g]);
+      y[r][0] = _mm512_fmadd_ps(s0, _mm512_fnmadd_ps(z0, a, yg[r][0]), y[r][0]);
+      y[r][1] = _mm512_fmadd_ps(s1, _mm512_fnmadd_ps(z1, a, yg[r][1]), y[r][1]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    _mm512_storeu_ps(out + r * ldo, y[r][0]);
+    _mm512_storeu_ps(out + r * ldo + 16, y[r][1]);
+  }
+}
+
+constexpr int kQR = 4;
+using QTileFn = void (*)(const int8_t *, int64_t, const float *, int64_t,
+                         const float *, int64_t, const uint8_t *, const float *,
+                         const float *, float, const WGeom &, float *, int64_t);
+
+template <bool W4>
+TFC_VNNI void qCompute(const tfc_pack_header &h, const Rows &x,
+                       const void *scratch, int64_t i0, int64_t i1, int64_t p0,
+                       int64_t p1, float *out, int64_t ldo) {
+  static constexpr QTileFn tiles[kQR] = {&qTile<1, W4>, &qTile<2, W4>,
+                                         &qTile<3, W4>, &qTile<4, W4>};
+  const WGeom geo(h);
+  const WQScratch sl(h, x.m);
+  const WBlob blob(h, geo);
+  const unsigned char *base = alignScratch(scratch);
+  const int8_t *q = reinterpret_cast<const int8_t *>(base);
+  const float *sx = reinterpret_cast<const float *>(base + sl.sxOffset);
+  const float *ag = reinterpret_cast<const float *>(base + sl.aOffset);
+  for (int64_t p = p0; p < p1; ++p) {
+    const float *sc = blob.scales + p * geo.groups * 32;
+    const float *zp = blob.zeros ? blob.zeros + p * geo.groups * 32 : nullptr;
+    for (int64_t i = i0; i < i1; i += kQR) {
+      const int r = i1 - i < kQR ? static_cast<int>(i1 - i) : kQR;
+      tiles[r - 1](q + i * sl.kpA, sl.kpA, sx + i * sl.nbA, sl.nbA,
+                   ag + i * sl.gA, sl.gA, blob.data + p * blob.panelBytes, sc,
+                   zp, blob.zeroConst, geo,
+                   out + (i - i0) * ldo + (p - p0) * 32, ldo);
+    }
+  }
+}
+
+//===-- F32Act ------------------------------------------------------------===//
+
+size_t fScratchBytes(const tfc_pack_header &h, int64_t m) {
+  return WFScratch(h, m).bytes;
+}
+
+TFC_AVX512 void fPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
+                         int64_t i1, void *scratch) {
+  const WGeom geo(h);
+  const WFScratch sl(h, x.m);
+  unsigned char *base = alignScratch(scratch);
+  for (int64_t i = i0; i < i1; ++i) {
+    float *xr = reinterpret_cast<float *>(base) + i * sl.kpA;
+    float *sums =
+        reinterpret_cast<float *>(base + sl.sumOffset) + i * sl.gA * 4;
+    const float *row = x.x + i * x.sm;
+    if (x.sk == 1) {
+      std::memcpy(xr, row, x.k * sizeof(float));
+    } else {
+      for (int64_t kk = 0; kk < x.k; ++kk)
+        xr[kk] = row[kk * x.sk];
+    }
+    std::memset(xr + x.k, 0, (sl.kpA - x.k) * sizeof(float));
+    for (int64_t g = 0; g < geo.groups; ++g) {
+      const int64_t k1 = std::min((g + 1) * geo.gs, geo.kp);
+      __m128 s = _mm_setzero_ps();
+      for (int64_t kk = g * geo.gs; kk < k1; kk += 4)
+        s = _mm_add_ps(s, _mm_loadu_ps(xr + kk));
+      _mm_storeu_ps(sums + g * 4, s);
+    }
+  }
+}
+
+/// Scales of columns 4j .. 4j + 3, each repeated over its 4 lanes.
+TFC_AVX512 inline __m512 spread4(const float *p) {
+  const __m512i idx =
+      _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_loadu_ps(p)));
+}
+
+/// R (<= 2) rows x one panel; lanes of accumulator j are (column 4j + l / 4,
+/// k = 4i + l % 4).
+template <int R, bool W4>
+TFC_AVX512 void fTile(const float *x, int64_t ldx, const float *xs,
+                      int64_t ldxs, const uint8_t *panel, const float *sc,
+                      const float *zp, float zconst, const WGeom &geo,
+                      float *out, int64_t ldo) {
+  constexpr int64_t kStep = W4 ? 64 : 128;
+  const __m512i nib = _mm512_set1_epi32(0x0F);
+  __m512 y[R][8];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 8; ++j)
+      y[r][j] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < geo.groups; ++g) {
+    const int64_t kk0 = g * geo.gs / 4;
+    const int64_t kk1 = std::min((g + 1) * geo.gs, geo.kp) / 4;
+    __m512 acc[R][8];
+#pragma GCC unroll 2
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j)
+        acc[r][j] = _mm512_setzero_ps();
+    for (int64_t kk = kk0; kk < kk1; ++kk) {
+      const uint8_t *pb = panel + kk * kStep;
+      __m512 xv[R];
+#pragma GCC unroll 2
+      for (int r = 0; r < R; ++r)
+        xv[r] = _mm512_broadcast_f32x4(_mm_loadu_ps(x + r * ldx + 4 * kk));
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        __m512 w0, w1;
+        if (W4) {
+          const __m512i e = _mm512_cvtepu8_epi32(
+              _mm_loadu_si128(reinterpret_cast<const __m128i *>(pb + 16 * j)));
+          w0 = _mm512_cvtepi32_ps(_mm512_and_si512(e, nib));
+          w1 = _mm512_cvtepi32_ps(_mm512_srli_epi32(e, 4));
+        } else {
+          w0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+              _mm_loadu_si128(reinterpret_cast<const __m128i *>(pb + 16 * j))));
+          w1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+              reinterpret_cast<const __m128i *>(pb + 64 + 16 * j))));
+        }
+#pragma GCC unroll 2
+        for (int r = 0; r < R; ++r) {
+          acc[r][j] = _mm512_fmadd_ps(xv[r], w0, acc[r][j]);
+          acc[r][4 + j] = _mm512_fmadd_ps(xv[r], w1, acc[r][4 + j]);
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      const __m512 s = spread4(sc + g * 32 + 4 * j);
+      const __m512 z =
+          zp ? spread4(zp + g * 32 + 4 * j) : _mm512_set1_ps(zconst);
+#pragma GCC unroll 2
+      for (int r = 0; r < R; ++r) {
+        const __m512 xsum =
+            _mm512_broadcast_f32x4(_mm_loadu_ps(xs + r * ldxs + 4 * g));
+        y[r][j] =
+            _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, xsum, acc[r][j]), y[r][j]);
+      }
+    }
+  }
+  // Add the 4 lanes of each column: two rounds of pairwise sums.
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 8; j += 4) {
+      // a + b per pair of lanes, then per quad, for 4 accumulators at once.
+      __m512 t[4];
+      for (int u = 0; u < 4; ++u)
+        t[u] = _mm512_add_ps(y[r][j + u],
+                             _mm512_permute_ps(y[r][j + u], 0xB1)); // l ^ 1
+      for (int u = 0; u < 4; ++u)
+        t[u] = _mm512_add_ps(t[u], _mm512_permute_ps(t[u], 0x4E)); // l ^ 2
+      // Lane 4c of t[u] is column 4(j + u) + c; gather the 16 sums.
+      const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4,
+                                            8, 12, 16, 20, 24, 28);
+      const __m512 ab = _mm512_permutex2var_ps(t[0], idx, t[1]);
+      const __m512 cd = _mm512_permutex2var_ps(t[2], idx, t[3]);
+      _mm512_storeu_ps(out + r * ldo + 4 * j,
+                       _mm512_shuffle_f32x4(ab, cd, 0x44));
+    }
+}
+
+constexpr int kFR = 2;
+using FTileFn = void (*)(const float *, int64_t, const float *, int64_t,
+                         const uint8_t *, const float *, const float *, float,
+                         const WGeom &, float *, int64_t);
+
+template <bool W4>
+TFC_AVX512 void fCompute(const tfc_pack_header &h, const Rows &x,
+                         const void *scratch, int64_t i0, int64_t i1,
+                         int64_t p0, int64_t p1, float *out, int64_t ldo) {
+  static constexpr FTileFn tiles[kFR] = {&fTile<1, W4>, &fTile<2, W4>};
+  const WGeom geo(h);
+  const WFScratch sl(h, x.m);
+  const WBlob blob(h, geo);
+  const unsigned char *base = alignScratch(scratch);
+  const float *xr = reinterpret_cast<const float *>(base);
+  const float *sums = reinterpret_cast<const float *>(base + sl.sumOffset);
+  for (int64_t p = p0; p < p1; ++p) {
+    const float *sc = blob.scales + p * geo.groups * 32;
+    const float *zp = blob.zeros ? blob.zeros + p * geo.groups * 32 : nullptr;
+    for (int64_t i = i0; i < i1; i += kFR) {
+      const int r = i1 - i < kFR ? static_cast<int>(i1 - i) : kFR;
+      tiles[r - 1](xr + i * sl.kpA, sl.kpA, sums + i * sl.gA * 4, sl.gA * 4,
+                   blob.data + p * blob.panelBytes, sc, zp, blob.zeroConst, geo,
+                   out + (i - i0) * ldo + (p - p0) * 32, ldo);
+    }
+  }
+}
+
+const FormatImpl kImpls[2][2] = {
+    {{&qScratchBytes, &qPrepare, &qCompute<false>, 64, "w8-int8act-avx512"},
+     {&fScratchBytes, &fPrepare, &fCompute<false>, 64, "w8-f32act-avx512"}},
+    {{&qScratchBytes, &qPrepare, &qCompute<true>, 64, "w4-int8act-avx512"},
+     {&fScratchBytes, &fPrepare, &fCompute<true>, 64, "w4-f32act-avx512"}}};
+
+} // namespace
+
+const FormatImpl *wAvx512(uint32_t format, WStrategy s) {
+  if (format != TFC_PACK_W8 && format != TFC_PACK_W4)
+    return nullptr;
+  return &kImpls[format == TFC_PACK_W4][static_cast<int>(s)];
+}
+
+} // namespace quant
+} // namespace linear
+} // namespace tfcrt
+
+#else
+
+namespace tfcrt {
+namespace linear {
+namespace quant {
+const FormatImpl *wAvx512(uint32_t, WStrategy) { return nullptr; }
+} // namespace quant
+} // namespace linear
+} // namespace tfcrt
+
+#endif
