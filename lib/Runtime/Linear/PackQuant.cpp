@@ -21,7 +21,7 @@ using namespace linear::quant;
 
 namespace {
 
-const char *formatName(uint32_t format) {
+const char *quantFormatName(uint32_t format) {
   switch (format) {
   case TFC_PACK_BF16:
     return "TFC_PACK_BF16";
@@ -53,7 +53,7 @@ constexpr int64_t kMaxS8K = int64_t(1) << 17;
 
 bool quantLayoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
                    uint32_t flags, Layout &out, std::string &err) {
-  const char *fname = formatName(format);
+  const char *fname = quantFormatName(format);
   uint32_t allowed = TFC_PACK_FLAG_GATED;
   switch (format) {
   case TFC_PACK_BF16:
@@ -156,7 +156,7 @@ bool writeQuantHeader(uint32_t format, int64_t k, int64_t n, int64_t group,
   if (!dst || dstBytes < l.total) {
     err = str("%s [%lld x %lld]: the blob needs %llu bytes, the buffer has "
               "%llu",
-              formatName(format), (long long)k, (long long)n,
+              quantFormatName(format), (long long)k, (long long)n,
               (unsigned long long)l.total,
               (unsigned long long)(dst ? dstBytes : 0));
     return false;
@@ -194,7 +194,7 @@ tfc_pack_header *startBlob(uint32_t format, int64_t k, int64_t n, int64_t group,
   if (!dst || dstBytes < l.total) {
     err = str("%s [%lld x %lld]: the blob needs %llu bytes, the buffer has "
               "%llu",
-              formatName(format), (long long)k, (long long)n,
+              quantFormatName(format), (long long)k, (long long)n,
               (unsigned long long)l.total,
               (unsigned long long)(dst ? dstBytes : 0));
     return nullptr;
@@ -295,7 +295,7 @@ bool packWeightOnly(uint32_t format, const int8_t *q, const float *scales,
               format);
     return false;
   }
-  const char *fname = formatName(format);
+  const char *fname = quantFormatName(format);
   const bool w4 = format == TFC_PACK_W4, asym = flags & TFC_PACK_FLAG_ASYM;
   if (!q || !scales) {
     err = str("%s: no codes or scales given", fname);
