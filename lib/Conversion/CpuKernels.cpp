@@ -95,6 +95,44 @@ std::optional<ConstF32> constF32(Value v) {
   return std::nullopt;
 }
 
+/// The raw bytes of a constant tensor of any element type (nullopt when not
+/// a constant); `hasData` false when elided.
+struct ConstBytes {
+  ArrayRef<char> bytes;
+  bool hasData = false;
+  RankedTensorType type;
+};
+std::optional<ConstBytes> constBytes(Value v) {
+  auto c = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
+  if (!c)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(c.getType());
+  if (!type || !type.hasStaticShape())
+    return std::nullopt;
+  ConstBytes out;
+  out.type = type;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+    if (AsmResourceBlob *blob = res.getRawHandle().getBlob()) {
+      out.bytes = blob->getData();
+      out.hasData = true;
+    }
+    return out;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+    if (dense.isSplat() || type.getElementType().isInteger(1))
+      return std::nullopt;
+    out.bytes = dense.getRawData();
+    out.hasData = true;
+    return out;
+  }
+  return std::nullopt;
+}
+
+/// A quantized weight as the IR holds it (TfcQuantOps.td).
+struct QWeightRef {
+  Value codes, scales, zeros;
+};
+
 struct CpuKernelsPass
     : public tfc::impl::TfcCpuKernelsBase<CpuKernelsPass> {
   using TfcCpuKernelsBase::TfcCpuKernelsBase;
@@ -102,6 +140,7 @@ struct CpuKernelsPass
   ModuleOp module;
   int blobCounter = 0;
   bool packedSomething = false;
+  bool f16Remarked = false;
 
   /// Declares `name` (private, C interface) unless the module has it.
   void declare(StringRef name, TypeRange args) {
@@ -246,6 +285,207 @@ struct CpuKernelsPass
     return view(b, loc, c);
   }
 
+  /// The i8 constant holding a blob of `bytes` bytes (elided when `data` is
+  /// empty), as a read-only view.
+  Value blobConstant(OpBuilder &b, Location loc, Operation *forDiag,
+                     ArrayRef<char> data, uint64_t bytes, StringRef kind) {
+    auto type = RankedTensorType::get({(int64_t)bytes}, b.getIntegerType(8));
+    std::string key = ("packed_" + kind + "_" + Twine(blobCounter++)).str();
+    Attribute attr;
+    if (data.empty())
+      attr = DenseResourceElementsAttr::get(
+          type, DenseResourceElementsHandle::getManagerInterface(
+                    b.getContext())
+                    .insert(key));
+    else
+      attr = DenseResourceElementsAttr::get(
+          type, key,
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(data, TFC_PACK_ALIGN));
+    packedSomething = true;
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(
+        &forDiag->getParentOfType<func::FuncOp>().front());
+    Value c = arith::ConstantOp::create(b, loc, cast<TypedAttr>(attr));
+    return view(b, loc, c);
+  }
+
+  /// A bf16 weight [k, n] (or [n, k] transposed) packed as TFC_PACK_BF16;
+  /// an f16 one as TFC_PACK_F32 (exact; this CPU path has no f16 kernel).
+  FailureOr<Value> packHalf(OpBuilder &b, Location loc, Value w, bool transposed,
+                            Operation *forDiag) {
+    std::optional<ConstBytes> c = constBytes(w);
+    if (!c)
+      return failure();
+    Type et = c->type.getElementType();
+    bool bf = et.isBF16();
+    if (!bf && !et.isF16())
+      return failure();
+    int64_t k = c->type.getDimSize(transposed ? 1 : 0);
+    int64_t n = c->type.getDimSize(transposed ? 0 : 1);
+    uint32_t format = bf ? TFC_PACK_BF16 : TFC_PACK_F32;
+    tfcrt::pack::Layout layout;
+    std::string err;
+    if (!tfcrt::pack::layoutOf(format, k, n, 0, 0, layout, err)) {
+      forDiag->emitRemark() << "kept on the reference path: " << err;
+      return failure();
+    }
+    if (!f16Remarked && !bf) {
+      forDiag->emitRemark()
+          << "fp16 weights run through the f32 kernel on the CPU (no fp16 "
+             "arithmetic on Zen 3 / Zen 4): same results, no speed-up";
+      f16Remarked = true;
+    }
+    if (!c->hasData)
+      return blobConstant(b, loc, forDiag, {}, layout.total, bf ? "bf16" : "f16");
+    std::vector<float> f(static_cast<size_t>(k * n));
+    const uint16_t *h = reinterpret_cast<const uint16_t *>(c->bytes.data());
+    for (size_t i = 0; i < f.size(); ++i) {
+      APFloat v(bf ? APFloat::BFloat() : APFloat::IEEEhalf(),
+                APInt(16, h[i]));
+      bool lost;
+      v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+      f[i] = v.convertToFloat();
+    }
+    std::vector<char> blob(layout.total);
+    bool ok = bf ? tfcrt::pack::packBf16(f.data(), k, n, transposed, 0,
+                                         blob.data(), blob.size(), err)
+                 : tfcrt::pack::packF32(f.data(), k, n, transposed, 0,
+                                        blob.data(), blob.size(), err);
+    if (!ok) {
+      forDiag->emitError() << "packing the weight failed: " << err;
+      return failure();
+    }
+    return blobConstant(b, loc, forDiag, blob, layout.total, bf ? "bf16" : "f16");
+  }
+
+  /// Packs quantized weights (one, or gate + up as a gated blob) for the
+  /// kernel the scheme needs: S8 for int8 x int8 activations (row /
+  /// static), W8 / W4 for weight-only (none / block32). Fails (with a
+  /// remark) for schemes no kernel takes: they keep the reference lowering.
+  FailureOr<Value> packQuant(OpBuilder &b, Location loc, Operation *forDiag,
+                             QWeightRef gate, std::optional<QWeightRef> up,
+                             int64_t bits, bool isUnsigned, int64_t group,
+                             QuantActivation act, std::optional<double> actScale,
+                             std::optional<int64_t> actZp) {
+    auto remark = [&](const Twine &why) -> FailureOr<Value> {
+      forDiag->emitRemark() << "kept on the reference path (dequantize + f32 "
+                               "matmul): "
+                            << why;
+      return failure();
+    };
+    std::optional<ConstBytes> q = constBytes(gate.codes),
+                              sc = constBytes(gate.scales),
+                              z = constBytes(gate.zeros);
+    std::optional<ConstBytes> q2, sc2, z2;
+    if (up) {
+      q2 = constBytes(up->codes);
+      sc2 = constBytes(up->scales);
+      z2 = constBytes(up->zeros);
+    }
+    if (!q || !sc || (gate.zeros && !z) ||
+        (up && (!q2 || !sc2 || (up->zeros && !z2))))
+      return remark("weights that are not constants");
+    int64_t k = q->type.getDimSize(0), nEach = q->type.getDimSize(1);
+    int64_t n = up ? 2 * nEach : nEach;
+    bool hasZ = static_cast<bool>(gate.zeros);
+    uint32_t format;
+    uint32_t flags = up ? TFC_PACK_FLAG_GATED : 0u;
+    bool int8Act = act == QuantActivation::row || act == QuantActivation::static_;
+    if (act == QuantActivation::tensor)
+      return remark("per-tensor asymmetric uint8 activations (ONNX "
+                    "DynamicQuantizeLinear) have no kernel");
+    if (int8Act) {
+      if (bits != 8 || group != 0 || hasZ || isUnsigned)
+        return remark("int8 x int8 needs symmetric 8-bit per-channel weights");
+      if (act == QuantActivation::static_ && actZp.value_or(0) != 0)
+        return remark("static activations with a zero point (uint8) have no "
+                      "kernel");
+      format = TFC_PACK_S8;
+      if (act == QuantActivation::static_)
+        flags |= TFC_PACK_FLAG_ACT_STATIC;
+    } else {
+      if (bits != 8 && bits != 4)
+        return remark("weight-only kernels take 4- or 8-bit codes");
+      if (group != 0 && group != 32 && group != 64 && group != 128)
+        return remark("weight-only kernels take groups of 32, 64 or 128");
+      format = bits == 8 ? TFC_PACK_W8 : TFC_PACK_W4;
+      if (hasZ)
+        flags |= TFC_PACK_FLAG_ASYM;
+      if (act == QuantActivation::none)
+        flags |= TFC_PACK_FLAG_ACT_F32;
+    }
+    tfcrt::pack::Layout layout;
+    std::string err;
+    if (!tfcrt::pack::layoutOf(format, k, n, group, flags, layout, err))
+      return remark(err);
+    StringRef kind = format == TFC_PACK_S8 ? "s8"
+                     : format == TFC_PACK_W8 ? "w8"
+                                             : "w4";
+    bool data = q->hasData && sc->hasData && (!hasZ || z->hasData) &&
+                (!up || (q2->hasData && sc2->hasData && (!hasZ || z2->hasData)));
+    if (!data)
+      return blobConstant(b, loc, forDiag, {}, layout.total, kind);
+    int64_t groups = sc->type.getDimSize(0);
+    // Codes, scales, zeros of the (gated) [k, n] matrix in packing order,
+    // codes and zeros in the kernel's domain (Pack.h).
+    std::vector<int64_t> order;
+    if (up)
+      order = tfcrt::pack::gatedColumnOrder(nEach, layout.panel);
+    auto col = [&](int64_t c, bool &second) {
+      int64_t src = up ? order[c] : c;
+      second = src >= nEach;
+      return second ? src - nEach : src;
+    };
+    auto codeOf = [&](const ConstBytes &cb, int64_t kk, int64_t j) -> int32_t {
+      int8_t raw = cb.bytes[kk * nEach + j];
+      int32_t v = isUnsigned ? int32_t(uint8_t(raw)) : int32_t(raw);
+      if (format == TFC_PACK_W4 && !isUnsigned)
+        v += 8; // signed [-8, 7] -> the kernel's 0..15 around 8
+      if (format == TFC_PACK_W8 && isUnsigned)
+        v -= 128; // unsigned [0, 255] -> -128..127 (zeros shift alike)
+      return v;
+    };
+    std::vector<int8_t> codes(static_cast<size_t>(k * n));
+    std::vector<float> scales(static_cast<size_t>(groups * n));
+    std::vector<float> zeros(hasZ ? groups * n : 0);
+    const float *s1 = reinterpret_cast<const float *>(sc->bytes.data());
+    const float *s2 = up ? reinterpret_cast<const float *>(sc2->bytes.data())
+                         : nullptr;
+    for (int64_t c = 0; c < n; ++c) {
+      bool second;
+      int64_t j = col(c, second);
+      const ConstBytes &qc = second ? *q2 : *q;
+      for (int64_t kk = 0; kk < k; ++kk)
+        codes[kk * n + c] = static_cast<int8_t>(codeOf(qc, kk, j));
+      for (int64_t g = 0; g < groups; ++g) {
+        scales[g * n + c] = (second ? s2 : s1)[g * nEach + j];
+        if (hasZ) {
+          int8_t raw = (second ? *z2 : *z).bytes[g * nEach + j];
+          int32_t zv = isUnsigned ? int32_t(uint8_t(raw)) : int32_t(raw);
+          if (format == TFC_PACK_W8 && isUnsigned)
+            zv -= 128;
+          zeros[g * n + c] = static_cast<float>(zv);
+        }
+      }
+    }
+    std::vector<char> blob(layout.total);
+    bool ok;
+    if (format == TFC_PACK_S8)
+      ok = tfcrt::pack::packS8(codes.data(), scales.data(), k, n, false, flags,
+                               actScale ? float(*actScale) : 0.0f, 0,
+                               blob.data(), blob.size(), err);
+    else
+      ok = tfcrt::pack::packWeightOnly(format, codes.data(), scales.data(),
+                                       hasZ ? zeros.data() : nullptr, k, n,
+                                       group, false, flags, blob.data(),
+                                       blob.size(), err);
+    if (!ok) {
+      forDiag->emitError() << "packing the quantized weight failed: " << err;
+      return failure();
+    }
+    return blobConstant(b, loc, forDiag, blob, layout.total, kind);
+  }
+
   /// Emits y = act(x W + bias) + residual with W the packed `blob`; returns
   /// y with x's leading dims and last dim `nOut`.
   Value emitLinear(OpBuilder &b, Location loc, Value x, Value blob, Value bias,
@@ -331,6 +571,9 @@ struct CpuKernelsPass
     if (!xt.getElementType().isF32() || xt.getRank() < 2 || wt.getRank() != 2 ||
         !wt.hasStaticShape())
       return;
+    Type wet = wt.getElementType();
+    if (!wet.isF32() && !wet.isBF16() && !wet.isF16())
+      return;
     // Fuse an activation, then a residual add, that only this linear feeds.
     SmallVector<Operation *> chain = {op};
     Value result = op.getResult();
@@ -349,8 +592,11 @@ struct CpuKernelsPass
     Operation *last = chain.back();
     OpBuilder b(last);
     Location loc = classLoc(op, "linear");
-    FailureOr<Value> blob = packF32(b, loc, op.getWeight(), Value(),
-                                    op.getTransposeWeight(), op);
+    FailureOr<Value> blob =
+        wt.getElementType().isF32()
+            ? packF32(b, loc, op.getWeight(), Value(), op.getTransposeWeight(),
+                      op)
+            : packHalf(b, loc, op.getWeight(), op.getTransposeWeight(), op);
     if (failed(blob))
       return;
     int64_t n = wt.getShape()[op.getTransposeWeight() ? 0 : 1];
@@ -362,6 +608,154 @@ struct CpuKernelsPass
       o->erase();
   }
 
+  /// The activation / residual chain after a linear-like op's result.
+  SmallVector<Operation *> epilogueChain(Operation *op, int64_t &act,
+                                         Value &residual) {
+    SmallVector<Operation *> chain = {op};
+    Value result = op->getResult(0);
+    act = TFCRT_ACT_NONE;
+    if (result.hasOneUse())
+      if (auto u = dyn_cast<UnaryOp>(*result.getUsers().begin()))
+        if (actOf(u.getFn()) >= 0 &&
+            u.getResult().getType() == result.getType()) {
+          act = actOf(u.getFn());
+          chain.push_back(u);
+          result = u.getResult();
+        }
+    auto [add, res] = residualAdd(result);
+    residual = res;
+    if (add)
+      chain.push_back(add);
+    return chain;
+  }
+
+  void lowerQLinear(QLinearOp op) {
+    auto xt = rtt(op.getInput());
+    if (xt.getRank() < 2 || !rtt(op.getWeight()).hasStaticShape())
+      return;
+    int64_t act;
+    Value residual;
+    SmallVector<Operation *> chain = epilogueChain(op, act, residual);
+    Operation *last = chain.back();
+    OpBuilder b(last);
+    Location loc = classLoc(op, "qlinear");
+    std::optional<double> as;
+    if (op.getActScaleAttr())
+      as = op.getActScaleAttr().getValueAsDouble();
+    FailureOr<Value> blob = packQuant(
+        b, loc, op, {op.getWeight(), op.getScale(), op.getZeroPoint()},
+        std::nullopt, op.getBits(), op.getUnsignedCodes(), op.getGroup(),
+        op.getActivation(), as, op.getActZeroPoint());
+    if (failed(blob))
+      return;
+    Value y = emitLinear(b, loc, op.getInput(), *blob, op.getBias(), residual,
+                         act, rtt(op.getWeight()).getDimSize(1),
+                         cast<RankedTensorType>(last->getResult(0).getType()));
+    last->getResult(0).replaceAllUsesWith(y);
+    for (Operation *o : llvm::reverse(chain))
+      o->erase();
+  }
+
+  void lowerQGatedMlp(QGatedMlpOp op) {
+    auto xt = rtt(op.getInput());
+    int64_t act = actOf(op.getAct());
+    if (xt.getRank() < 2 || act < 0)
+      return;
+    auto [add, residual] = residualAdd(op.getResult());
+    Operation *last = add ? add.getOperation() : op.getOperation();
+    OpBuilder b(last);
+    Location loc = classLoc(op, "qgated_mlp");
+    bool hasZ = !op.getZeroPoints().empty();
+    auto z = [&](int i) { return hasZ ? op.getZeroPoints()[i] : Value(); };
+    FailureOr<Value> gu = packQuant(
+        b, loc, op, {op.getWGate(), op.getSGate(), z(0)},
+        QWeightRef{op.getWUp(), op.getSUp(), z(1)}, op.getBits(),
+        op.getUnsignedCodes(), op.getGroup(), op.getActivation(), std::nullopt,
+        std::nullopt);
+    if (failed(gu))
+      return;
+    FailureOr<Value> down = packQuant(
+        b, loc, op, {op.getWDown(), op.getSDown(), z(2)}, std::nullopt,
+        op.getBits(), op.getUnsignedCodes(), op.getGroup(), op.getActivation(),
+        std::nullopt, std::nullopt);
+    if (failed(down))
+      return;
+    int64_t h = rtt(op.getWGate()).getDimSize(1);
+    SmallVector<int64_t> hs(xt.getShape());
+    hs.back() = h;
+    Value hidden = emitLinear(b, loc, op.getInput(), *gu, Value(), Value(), act,
+                              h, RankedTensorType::get(hs, b.getF32Type()));
+    Value y = emitLinear(b, loc, hidden, *down, Value(), residual,
+                         TFCRT_ACT_NONE, rtt(op.getWDown()).getDimSize(1),
+                         cast<RankedTensorType>(last->getResult(0).getType()));
+    last->getResult(0).replaceAllUsesWith(y);
+    if (add)
+      add->erase();
+    op->erase();
+  }
+
+  /// A gated MLP with bf16 / f16 weights: gate + up as one gated blob.
+  void lowerHalfGatedMlp(GatedMlpOp op, int64_t act) {
+    std::optional<ConstBytes> g = constBytes(op.getWGate()),
+                              u = constBytes(op.getWUp());
+    if (!g || !u || !g->hasData || !u->hasData)
+      return;
+    auto [add, residual] = residualAdd(op.getResult());
+    Operation *last = add ? add.getOperation() : op.getOperation();
+    OpBuilder b(last);
+    Location loc = classLoc(op, "gated_mlp");
+    // Interleave gate and up as one [k, 2h] half-precision constant.
+    int64_t k = g->type.getDimSize(0), h = g->type.getDimSize(1);
+    Type et = g->type.getElementType();
+    bool bf = et.isBF16();
+    tfcrt::pack::Layout layout;
+    std::string err;
+    if (!tfcrt::pack::layoutOf(bf ? TFC_PACK_BF16 : TFC_PACK_F32, k, 2 * h, 0,
+                               TFC_PACK_FLAG_GATED, layout, err))
+      return;
+    std::vector<int64_t> order = tfcrt::pack::gatedColumnOrder(h, layout.panel);
+    std::vector<float> f(static_cast<size_t>(k * 2 * h));
+    const uint16_t *gp = reinterpret_cast<const uint16_t *>(g->bytes.data());
+    const uint16_t *up = reinterpret_cast<const uint16_t *>(u->bytes.data());
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t c = 0; c < 2 * h; ++c) {
+        int64_t src = order[c];
+        uint16_t bits = src < h ? gp[kk * h + src] : up[kk * h + src - h];
+        APFloat v(bf ? APFloat::BFloat() : APFloat::IEEEhalf(),
+                  APInt(16, bits));
+        bool lost;
+        v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+        f[kk * 2 * h + c] = v.convertToFloat();
+      }
+    std::vector<char> blob(layout.total);
+    bool ok = bf ? tfcrt::pack::packBf16(f.data(), k, 2 * h, false,
+                                         TFC_PACK_FLAG_GATED, blob.data(),
+                                         blob.size(), err)
+                 : tfcrt::pack::packF32(f.data(), k, 2 * h, false,
+                                        TFC_PACK_FLAG_GATED, blob.data(),
+                                        blob.size(), err);
+    if (!ok) {
+      op->emitError() << "packing the weight failed: " << err;
+      return;
+    }
+    Value gu = blobConstant(b, loc, op, blob, layout.total, "gated_half");
+    FailureOr<Value> down = packHalf(b, loc, op.getWDown(), false, op);
+    if (failed(down))
+      return;
+    auto xt = rtt(op.getInput());
+    SmallVector<int64_t> hs(xt.getShape());
+    hs.back() = h;
+    Value hidden = emitLinear(b, loc, op.getInput(), gu, Value(), Value(), act,
+                              h, RankedTensorType::get(hs, b.getF32Type()));
+    Value y = emitLinear(b, loc, hidden, *down, Value(), residual,
+                         TFCRT_ACT_NONE, rtt(op.getWDown()).getDimSize(1),
+                         cast<RankedTensorType>(last->getResult(0).getType()));
+    last->getResult(0).replaceAllUsesWith(y);
+    if (add)
+      add->erase();
+    op->erase();
+  }
+
   void lowerGatedMlp(GatedMlpOp op) {
     auto xt = rtt(op.getInput());
     if (!xt.getElementType().isF32() || xt.getRank() < 2)
@@ -370,6 +764,8 @@ struct CpuKernelsPass
     auto wg = rtt(op.getWGate()), wd = rtt(op.getWDown());
     if (act < 0 || !wg.hasStaticShape() || !wd.hasStaticShape())
       return;
+    if (!wg.getElementType().isF32())
+      return lowerHalfGatedMlp(op, act);
     auto [add, residual] = residualAdd(op.getResult());
     Operation *last = add ? add.getOperation() : op.getOperation();
     OpBuilder b(last);
@@ -480,7 +876,7 @@ struct CpuKernelsPass
     module = getOperation();
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
-      if (isa<LinearOp, GatedMlpOp, AttentionOp>(op))
+      if (isa<LinearOp, GatedMlpOp, AttentionOp, QLinearOp, QGatedMlpOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -490,6 +886,12 @@ struct CpuKernelsPass
       } else if (auto g = dyn_cast<GatedMlpOp>(op)) {
         if (linear)
           lowerGatedMlp(g);
+      } else if (auto q = dyn_cast<QLinearOp>(op)) {
+        if (linear)
+          lowerQLinear(q);
+      } else if (auto q = dyn_cast<QGatedMlpOp>(op)) {
+        if (linear)
+          lowerQGatedMlp(q);
       } else if (auto a = dyn_cast<AttentionOp>(op)) {
         if (attention)
           lowerAttention(a);

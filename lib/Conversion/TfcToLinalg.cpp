@@ -125,8 +125,34 @@ Value lowerNorm(OpBuilder &b, Location loc, Value x, Value scale, Value bias,
       });
 }
 
+/// Mixed precision: a bf16 / f16 weight multiplies x rounded to its type;
+/// the products accumulate in f32 (TfcOps.td, tfc.linear). Returns (x, w)
+/// as f32 tensors with those roundings applied.
+std::pair<Value, Value> roundToWeightType(OpBuilder &b, Location loc, Value x,
+                                          Value w) {
+  auto wt = rtt(w);
+  Type half = wt.getElementType();
+  if (half.isF32() || !isa<FloatType>(half))
+    return {x, w};
+  Type f32 = b.getF32Type();
+  auto xt = rtt(x);
+  Value xr = buildElementwise(
+      b, loc, RankedTensorType::get(xt.getShape(), f32), ValueRange{x},
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value t = arith::TruncFOp::create(nb, nl, half, a[0]);
+        return arith::ExtFOp::create(nb, nl, f32, t);
+      });
+  Value wf = buildElementwise(
+      b, loc, RankedTensorType::get(wt.getShape(), f32), ValueRange{w},
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        return arith::ExtFOp::create(nb, nl, f32, a[0]);
+      });
+  return {xr, wf};
+}
+
 Value lowerLinear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
                   bool transposeW, RankedTensorType resultType) {
+  std::tie(x, w) = roundToWeightType(b, loc, x, w);
   if (transposeW) {
     auto wt = rtt(w);
     SmallVector<OpFoldResult> s = sizesOf(b, loc, w);
@@ -419,8 +445,10 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op) {
             SmallVector<int64_t> hs(xt.getShape());
             hs.back() = wg.getShape()[1];
             auto ht = RankedTensorType::get(hs, xt.getElementType());
-            Value g = buildMatmul(b, loc, o.getInput(), o.getWGate(), ht);
-            Value u = buildMatmul(b, loc, o.getInput(), o.getWUp(), ht);
+            auto [xg, wgF] = roundToWeightType(b, loc, o.getInput(), o.getWGate());
+            auto [xu, wuF] = roundToWeightType(b, loc, o.getInput(), o.getWUp());
+            Value g = buildMatmul(b, loc, xg, wgF, ht);
+            Value u = buildMatmul(b, loc, xu, wuF, ht);
             UnaryKind act = o.getActivation();
             Type et = xt.getElementType();
             Value h = buildElementwise(
@@ -429,7 +457,8 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op) {
                   return arith::MulFOp::create(
                       nb, nl, scalarUnary(nb, nl, act, a[0], et), a[1]);
                 });
-            return buildMatmul(b, loc, h, o.getWDown(), rtt(o.getResult()));
+            auto [hd, wdF] = roundToWeightType(b, loc, h, o.getWDown());
+            return buildMatmul(b, loc, hd, wdF, rtt(o.getResult()));
           })
           .Case<RotaryOp>([&](RotaryOp o) {
             auto type = rtt(o.getResult());

@@ -993,10 +993,18 @@ TEST(QuantDispatch, LevelsAndExtensions) {
             s8Avx2());
   for (uint32_t f : {TFC_PACK_W8, TFC_PACK_W4}) {
     EXPECT_EQ(quantFormatImplFor(f, Level::Avx512, true, false),
-              wAvx512(f, chosenStrategy(Level::Avx512, true)));
+              wAvx512(f, WStrategy::Int8Act));
     EXPECT_EQ(quantFormatImplFor(f, Level::Avx2, false, false),
-              wAvx2(f, chosenStrategy(Level::Avx2, false)));
-    EXPECT_EQ(chosenStrategy(Level::Avx512, true), WStrategy::Int8Act);
+              wAvx2(f, WStrategy::Int8Act));
+    EXPECT_EQ(quantFormatImplFor(f | kFormatKeyActF32, Level::Avx512, true,
+                                 false),
+              wAvx512(f, WStrategy::F32Act));
+    EXPECT_EQ(quantFormatImplFor(f | kFormatKeyActF32, Level::Avx2, false,
+                                 false),
+              wAvx2(f, WStrategy::F32Act));
+    EXPECT_EQ(quantFormatImplFor(TFC_PACK_S8 | kFormatKeyActF32, Level::Avx2,
+                                 false, false),
+              nullptr);
     EXPECT_EQ(quantFormatImplFor(f, Level::Avx512, false, false), nullptr);
   }
 #endif

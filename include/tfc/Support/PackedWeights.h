@@ -65,6 +65,10 @@ enum tfc_pack_format {
                                        of the same range (P = the format's
                                        panel width); the kernel's output is
                                        act(gate) * up, n / 2 columns */
+#define TFC_PACK_FLAG_ACT_F32 8u /* TFC_PACK_W8 / W4: keep activations in
+                                    f32 (tfc.qlinear activation `none`);
+                                    without it they are quantized per block
+                                    of 32 to s8 (activation `block32`) */
 #define TFC_PACK_FLAG_ACT_STATIC 4u /* TFC_PACK_S8: activations use
                                        act_scale / act_zero (calibrated)
                                        instead of per-row run-time ones */

@@ -55,6 +55,10 @@ struct FormatImpl {
   const char *name = "";
 };
 
+/// Added to a format in the lookups below when the blob has
+/// TFC_PACK_FLAG_ACT_F32 (W8 / W4: the f32-activation strategy).
+constexpr uint32_t kFormatKeyActF32 = 0x10000u;
+
 /// The implementation of `format` at `level`, or nullptr when the format
 /// has none there (the driver then tries the next lower level; every
 /// format has a generic one). Formats.cpp (with the driver) answers

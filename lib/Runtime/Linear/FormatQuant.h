@@ -258,7 +258,8 @@ int32_t quantizeAvx512(const float *x, int64_t len, int64_t sk, float inv,
 
 /// The strategy quantFormatImpl uses for W8/W4 at `level` (the measured
 /// choice; docs/RUNTIME.md "Quantized linear kernels").
-WStrategy chosenStrategy(isa::Level level, bool vnni);
+/// The strategy a lookup key asks for (kFormatKeyActF32: F32Act).
+WStrategy chosenStrategy(uint32_t key);
 
 /// The implementation of `format` at exactly `level` with extension bits
 /// `vnni` / `bf16`, or nullptr (what quantFormatImpl answers for the

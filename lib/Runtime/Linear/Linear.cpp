@@ -235,7 +235,10 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
     return fail(TFC_ERR_INTERNAL,
                 what() + "the blob is not 64-byte aligned in memory");
   h = reinterpret_cast<const tfc_pack_header *>(blob);
-  const FormatImpl *impl = findFormatImpl(h->format, level);
+  // W8/W4 with ACT_F32 select their f32-activation kernels (Format.h key).
+  const uint32_t key =
+      h->format | ((h->flags & TFC_PACK_FLAG_ACT_F32) ? kFormatKeyActF32 : 0u);
+  const FormatImpl *impl = findFormatImpl(key, level);
   if (!impl || !impl->compute)
     return fail(TFC_ERR_UNSUPPORTED,
                 what() + "this runtime has no kernel for the format");

@@ -49,9 +49,9 @@ constexpr FormatInfo kFormats[] = {
     {TFC_PACK_S8, "s8", 16, 4, 8, true, false, true,
      TFC_PACK_FLAG_GATED | TFC_PACK_FLAG_ACT_STATIC},
     {TFC_PACK_W8, "w8", 32, 1, 8, false, true, false,
-     TFC_PACK_FLAG_GATED | TFC_PACK_FLAG_ASYM},
+     TFC_PACK_FLAG_GATED | TFC_PACK_FLAG_ASYM | TFC_PACK_FLAG_ACT_F32},
     {TFC_PACK_W4, "w4", 32, 1, 4, false, true, false,
-     TFC_PACK_FLAG_GATED | TFC_PACK_FLAG_ASYM},
+     TFC_PACK_FLAG_GATED | TFC_PACK_FLAG_ASYM | TFC_PACK_FLAG_ACT_F32},
 };
 
 const FormatInfo *findFormat(uint32_t format) {

@@ -63,7 +63,7 @@ bool quantLayoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
     break;
   case TFC_PACK_W8:
   case TFC_PACK_W4:
-    allowed |= TFC_PACK_FLAG_ASYM;
+    allowed |= TFC_PACK_FLAG_ASYM | TFC_PACK_FLAG_ACT_F32;
     break;
   default:
     err = str("format %u is not one of the quantized formats (bf16, s8, w8, "
