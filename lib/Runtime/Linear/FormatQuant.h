@@ -160,8 +160,10 @@ struct WQScratch {
     nbA = ceilDiv(g.blocks, 16) * 16;
     gA = ceilDiv(g.groups, 16) * 16;
     sxOffset = static_cast<uint64_t>(m * kpA);
+    // Per row and block the sum of the block's codes (f32, an exact
+    // integer): the zero-point term is taken out per block, exactly.
     aOffset = sxOffset + static_cast<uint64_t>(m * nbA * 4);
-    bytes = aOffset + static_cast<uint64_t>(m * gA * 4) + 64;
+    bytes = aOffset + static_cast<uint64_t>(m * nbA * 4) + 64;
   }
 };
 

@@ -42,15 +42,12 @@ TFC_AVX2 void qPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
   const WGeom geo(h);
   const WQScratch sl(h, x.m);
   unsigned char *base = alignScratch(scratch);
-  const int64_t blocksPerGroup = geo.gs / kActBlock;
   for (int64_t i = i0; i < i1; ++i) {
     int8_t *q = reinterpret_cast<int8_t *>(base + i * sl.kpA);
     float *sx = reinterpret_cast<float *>(base + sl.sxOffset) + i * sl.nbA;
-    float *ag = reinterpret_cast<float *>(base + sl.aOffset) + i * sl.gA;
+    float *qs = reinterpret_cast<float *>(base + sl.aOffset) + i * sl.nbA;
     const float *row = x.x + i * x.sm;
     std::memset(q, 0, sl.kpA);
-    for (int64_t g = 0; g < geo.groups; ++g)
-      ag[g] = 0.0f;
     for (int64_t b = 0; b < geo.blocks; ++b) {
       const int64_t k0 = b * kActBlock;
       const int64_t len = std::min<int64_t>(kActBlock, x.k - k0);
@@ -59,8 +56,7 @@ TFC_AVX2 void qPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
       const int32_t sum =
           quantizeAvx2(row + k0 * x.sk, len, x.sk, actInverse(amax), q + k0, 0);
       sx[b] = nan ? __builtin_nanf("") : actScale(amax);
-      const float t = sx[b] * static_cast<float>(sum); // not fused: as generic
-      ag[b / blocksPerGroup] += t;
+      qs[b] = static_cast<float>(sum);
     }
   }
 }
@@ -88,6 +84,13 @@ TFC_AVX2 void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
       __m256 yg[R][2];
       for (int r = 0; r < R; ++r)
         yg[r][0] = yg[r][1] = _mm256_setzero_ps();
+      __m256 zv[2];
+      for (int v = 0; v < 2; ++v) {
+        const int c = columnOf<W4>(half, v);
+        zv[v] = _mm256_sub_ps(zp ? _mm256_loadu_ps(zp + g * 32 + c)
+                                 : _mm256_set1_ps(zconst),
+                              _mm256_set1_ps(zshift));
+      }
       for (int64_t b = b0; b < b1; ++b) {
         const uint8_t *pb = panel + b * 8 * kStep + half * (kStep / 2);
         __m256i acc[R][2];
@@ -144,24 +147,23 @@ TFC_AVX2 void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
           }
         for (int r = 0; r < R; ++r) {
           const __m256 s = _mm256_set1_ps(sx[r * ldsx + b]);
-          yg[r][0] =
-              _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(acc[r][0]), yg[r][0]);
-          yg[r][1] =
-              _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(acc[r][1]), yg[r][1]);
+          const __m256 qsum = _mm256_set1_ps(ag[r * ldag + b]);
+          // acc - z * qsum: integers below 2^24, exact in f32.
+          yg[r][0] = _mm256_fmadd_ps(
+              s, _mm256_fnmadd_ps(zv[0], qsum, _mm256_cvtepi32_ps(acc[r][0])),
+              yg[r][0]);
+          yg[r][1] = _mm256_fmadd_ps(
+              s, _mm256_fnmadd_ps(zv[1], qsum, _mm256_cvtepi32_ps(acc[r][1])),
+              yg[r][1]);
         }
       }
       for (int v = 0; v < 2; ++v) {
         const int c = columnOf<W4>(half, v);
         const __m256 s = _mm256_loadu_ps(sc + g * 32 + c);
-        const __m256 z = _mm256_sub_ps(zp ? _mm256_loadu_ps(zp + g * 32 + c)
-                                          : _mm256_set1_ps(zconst),
-                                       _mm256_set1_ps(zshift));
         for (int r = 0; r < R; ++r) {
-          const __m256 a = _mm256_set1_ps(ag[r * ldag + g]);
           float *o = out + r * ldo + c;
           const __m256 prev = g ? _mm256_loadu_ps(o) : _mm256_setzero_ps();
-          _mm256_storeu_ps(
-              o, _mm256_fmadd_ps(s, _mm256_fnmadd_ps(z, a, yg[r][v]), prev));
+          _mm256_storeu_ps(o, _mm256_fmadd_ps(s, yg[r][v], prev));
         }
       }
     }
@@ -191,7 +193,7 @@ TFC_AVX2 void qCompute(const tfc_pack_header &h, const Rows &x,
     for (int64_t i = i0; i < i1; i += kQR) {
       const int r = i1 - i < kQR ? static_cast<int>(i1 - i) : kQR;
       tiles[r - 1](q + i * sl.kpA, sl.kpA, sx + i * sl.nbA, sl.nbA,
-                   ag + i * sl.gA, sl.gA, blob.data + p * blob.panelBytes, sc,
+                   ag + i * sl.nbA, sl.nbA, blob.data + p * blob.panelBytes, sc,
                    zp, blob.zeroConst, geo,
                    out + (i - i0) * ldo + (p - p0) * 32, ldo);
     }
@@ -242,6 +244,8 @@ TFC_AVX2 void fTile(const float *x, const float *xs, const uint8_t *panel,
   constexpr int64_t kStep = W4 ? 64 : 128;
   const __m256i nib = _mm256_set1_epi32(0x0F);
   const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+  const __m256i center = _mm256_set1_epi32(W4 ? 8 : 128);
+  const __m256 centerF = _mm256_set1_ps(W4 ? 8.0f : 128.0f);
   alignas(32) float y[2][8][8] = {};
   for (int64_t g = 0; g < geo.groups; ++g) {
     const int64_t kk0 = g * geo.gs / 4;
@@ -260,17 +264,27 @@ TFC_AVX2 void fTile(const float *x, const float *xs, const uint8_t *panel,
         for (int j = 0; j < 4; ++j) {
           const __m256i e = _mm256_cvtepu8_epi32(
               _mm_loadl_epi64(reinterpret_cast<const __m128i *>(pb + 8 * j)));
+          // Codes centred (u - 8 / u - 128, exact) so that the zero-point
+          // term below is small: with raw u, x u and z sum(x) cancel.
           if (W4) {
             acc[j] = _mm256_fmadd_ps(
-                xv, _mm256_cvtepi32_ps(_mm256_and_si256(e, nib)), acc[j]);
+                xv,
+                _mm256_cvtepi32_ps(
+                    _mm256_sub_epi32(_mm256_and_si256(e, nib), center)),
+                acc[j]);
             acc[4 + j] = _mm256_fmadd_ps(
-                xv, _mm256_cvtepi32_ps(_mm256_srli_epi32(e, 4)), acc[4 + j]);
+                xv,
+                _mm256_cvtepi32_ps(
+                    _mm256_sub_epi32(_mm256_srli_epi32(e, 4), center)),
+                acc[4 + j]);
           } else {
             const __m256i e1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(
                 reinterpret_cast<const __m128i *>(pb + 32 + 8 * j)));
-            acc[j] = _mm256_fmadd_ps(xv, _mm256_cvtepi32_ps(e), acc[j]);
-            acc[4 + j] =
-                _mm256_fmadd_ps(xv, _mm256_cvtepi32_ps(e1), acc[4 + j]);
+            acc[j] = _mm256_fmadd_ps(
+                xv, _mm256_cvtepi32_ps(_mm256_sub_epi32(e, center)), acc[j]);
+            acc[4 + j] = _mm256_fmadd_ps(
+                xv, _mm256_cvtepi32_ps(_mm256_sub_epi32(e1, center)),
+                acc[4 + j]);
           }
         }
       }
@@ -280,12 +294,13 @@ TFC_AVX2 void fTile(const float *x, const float *xs, const uint8_t *panel,
             _mm256_castps128_ps256(_mm_castpd_ps(_mm_load_sd(
                 reinterpret_cast<const double *>(sc + g * 32 + c)))),
             spread);
-        const __m256 z =
+        const __m256 z = _mm256_sub_ps(
             zp ? _mm256_permutevar8x32_ps(
                      _mm256_castps128_ps256(_mm_castpd_ps(_mm_load_sd(
                          reinterpret_cast<const double *>(zp + g * 32 + c)))),
                      spread)
-               : _mm256_set1_ps(zconst);
+               : _mm256_set1_ps(zconst),
+            centerF);
         _mm256_store_ps(y[half][j],
                         _mm256_fmadd_ps(s, _mm256_fnmadd_ps(z, xsum, acc[j]),
                                         _mm256_load_ps(y[half][j])));

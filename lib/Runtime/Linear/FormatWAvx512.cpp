@@ -56,15 +56,12 @@ TFC_AVX512 void qPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
   const WGeom geo(h);
   const WQScratch sl(h, x.m);
   unsigned char *base = alignScratch(scratch);
-  const int64_t blocksPerGroup = geo.gs / kActBlock;
   for (int64_t i = i0; i < i1; ++i) {
     int8_t *q = reinterpret_cast<int8_t *>(base + i * sl.kpA);
     float *sx = reinterpret_cast<float *>(base + sl.sxOffset) + i * sl.nbA;
-    float *ag = reinterpret_cast<float *>(base + sl.aOffset) + i * sl.gA;
+    float *qs = reinterpret_cast<float *>(base + sl.aOffset) + i * sl.nbA;
     const float *row = x.x + i * x.sm;
     std::memset(q, 0, sl.kpA);
-    for (int64_t g = 0; g < geo.groups; ++g)
-      ag[g] = 0.0f;
     for (int64_t b = 0; b < geo.blocks; ++b) {
       const int64_t k0 = b * kActBlock;
       const int64_t len = std::min<int64_t>(kActBlock, x.k - k0);
@@ -73,8 +70,7 @@ TFC_AVX512 void qPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
       const int32_t sum = quantizeAvx512(row + k0 * x.sk, len, x.sk,
                                          actInverse(amax), q + k0, 0);
       sx[b] = nan ? __builtin_nanf("") : actScale(amax);
-      const float t = sx[b] * static_cast<float>(sum); // not fused: as generic
-      ag[b / blocksPerGroup] += t;
+      qs[b] = static_cast<float>(sum);
     }
   }
 }
@@ -98,6 +94,10 @@ TFC_VNNI void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r)
       yg[r][0] = yg[r][1] = _mm512_setzero_ps();
+    const __m512 z0 =
+        zp ? _mm512_loadu_ps(zp + g * 32) : _mm512_set1_ps(zconst);
+    const __m512 z1 =
+        zp ? _mm512_loadu_ps(zp + g * 32 + 16) : _mm512_set1_ps(zconst);
     for (int64_t b = b0; b < b1; ++b) {
       const uint8_t *pb = panel + b * 8 * kStep;
       __m512i acc[R][2];
@@ -127,21 +127,22 @@ TFC_VNNI void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const __m512 s = _mm512_set1_ps(sx[r * ldsx + b]);
-        yg[r][0] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(acc[r][0]), yg[r][0]);
-        yg[r][1] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(acc[r][1]), yg[r][1]);
+        const __m512 qsum = _mm512_set1_ps(ag[r * ldag + b]);
+        // acc - z * qsum: integers below 2^24, exact in f32.
+        yg[r][0] = _mm512_fmadd_ps(
+            s, _mm512_fnmadd_ps(z0, qsum, _mm512_cvtepi32_ps(acc[r][0])),
+            yg[r][0]);
+        yg[r][1] = _mm512_fmadd_ps(
+            s, _mm512_fnmadd_ps(z1, qsum, _mm512_cvtepi32_ps(acc[r][1])),
+            yg[r][1]);
       }
     }
     const float *s = sc + g * 32;
     const __m512 s0 = _mm512_loadu_ps(s), s1 = _mm512_loadu_ps(s + 16);
-    const __m512 z0 =
-        zp ? _mm512_loadu_ps(zp + g * 32) : _mm512_set1_ps(zconst);
-    const __m512 z1 =
-        zp ? _mm512_loadu_ps(zp + g * 32 + 16) : _mm512_set1_ps(zconst);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const __m512 a = _mm512_set1_ps(ag[r * ldag + g]);
-      y[r][0] = _mm512_fmadd_ps(s0, _mm512_fnmadd_ps(z0, a, yg[r][0]), y[r][0]);
-      y[r][1] = _mm512_fmadd_ps(s1, _mm512_fnmadd_ps(z1, a, yg[r][1]), y[r][1]);
+      y[r][0] = _mm512_fmadd_ps(s0, yg[r][0], y[r][0]);
+      y[r][1] = _mm512_fmadd_ps(s1, yg[r][1], y[r][1]);
     }
   }
 #pragma GCC unroll 4
@@ -175,7 +176,7 @@ TFC_VNNI void qCompute(const tfc_pack_header &h, const Rows &x,
     for (int64_t i = i0; i < i1; i += kQR) {
       const int r = i1 - i < kQR ? static_cast<int>(i1 - i) : kQR;
       tiles[r - 1](q + i * sl.kpA, sl.kpA, sx + i * sl.nbA, sl.nbA,
-                   ag + i * sl.gA, sl.gA, blob.data + p * blob.panelBytes, sc,
+                   ag + i * sl.nbA, sl.nbA, blob.data + p * blob.panelBytes, sc,
                    zp, blob.zeroConst, geo,
                    out + (i - i0) * ldo + (p - p0) * 32, ldo);
     }
@@ -231,6 +232,8 @@ TFC_AVX512 void fTile(const float *x, int64_t ldx, const float *xs,
                       float *out, int64_t ldo) {
   constexpr int64_t kStep = W4 ? 64 : 128;
   const __m512i nib = _mm512_set1_epi32(0x0F);
+  const __m512i center = _mm512_set1_epi32(W4 ? 8 : 128);
+  const __m512 centerF = _mm512_set1_ps(W4 ? 8.0f : 128.0f);
   __m512 y[R][8];
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < 8; ++j)
@@ -253,16 +256,24 @@ TFC_AVX512 void fTile(const float *x, int64_t ldx, const float *xs,
 #pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) {
         __m512 w0, w1;
+        // Codes centred (u - 8 / u - 128, exact) so that the zero-point
+        // term below is small: with raw u, x u and z sum(x) cancel.
         if (W4) {
           const __m512i e = _mm512_cvtepu8_epi32(
               _mm_loadu_si128(reinterpret_cast<const __m128i *>(pb + 16 * j)));
-          w0 = _mm512_cvtepi32_ps(_mm512_and_si512(e, nib));
-          w1 = _mm512_cvtepi32_ps(_mm512_srli_epi32(e, 4));
+          w0 = _mm512_cvtepi32_ps(
+              _mm512_sub_epi32(_mm512_and_si512(e, nib), center));
+          w1 = _mm512_cvtepi32_ps(
+              _mm512_sub_epi32(_mm512_srli_epi32(e, 4), center));
         } else {
-          w0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
-              _mm_loadu_si128(reinterpret_cast<const __m128i *>(pb + 16 * j))));
-          w1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
-              reinterpret_cast<const __m128i *>(pb + 64 + 16 * j))));
+          w0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+              _mm512_cvtepu8_epi32(_mm_loadu_si128(
+                  reinterpret_cast<const __m128i *>(pb + 16 * j))),
+              center));
+          w1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+              _mm512_cvtepu8_epi32(_mm_loadu_si128(
+                  reinterpret_cast<const __m128i *>(pb + 64 + 16 * j))),
+              center));
         }
 #pragma GCC unroll 2
         for (int r = 0; r < R; ++r) {
@@ -274,8 +285,8 @@ TFC_AVX512 void fTile(const float *x, int64_t ldx, const float *xs,
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
       const __m512 s = spread4(sc + g * 32 + 4 * j);
-      const __m512 z =
-          zp ? spread4(zp + g * 32 + 4 * j) : _mm512_set1_ps(zconst);
+      const __m512 z = _mm512_sub_ps(
+          zp ? spread4(zp + g * 32 + 4 * j) : _mm512_set1_ps(zconst), centerF);
 #pragma GCC unroll 2
       for (int r = 0; r < R; ++r) {
         const __m512 xsum =

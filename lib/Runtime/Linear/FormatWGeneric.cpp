@@ -40,12 +40,9 @@ void qPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0, int64_t i1,
   for (int64_t i = i0; i < i1; ++i) {
     int8_t *q = reinterpret_cast<int8_t *>(base + i * sl.kpA);
     float *sx = reinterpret_cast<float *>(base + sl.sxOffset) + i * sl.nbA;
-    float *ag = reinterpret_cast<float *>(base + sl.aOffset) + i * sl.gA;
+    float *qs = reinterpret_cast<float *>(base + sl.aOffset) + i * sl.nbA;
     const float *row = x.x + i * x.sm;
     std::memset(q, 0, sl.kpA);
-    const int64_t blocksPerGroup = geo.gs / kActBlock;
-    for (int64_t g = 0; g < geo.groups; ++g)
-      ag[g] = 0.0f;
     for (int64_t b = 0; b < geo.blocks; ++b) {
       const int64_t k0 = b * kActBlock;
       const int64_t k1 = k0 + kActBlock < x.k ? k0 + kActBlock : x.k;
@@ -63,9 +60,7 @@ void qPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0, int64_t i1,
         sum += q[kk];
       }
       sx[b] = nan ? std::nanf("") : actScale(amax);
-      // Two statements: no fused multiply-add, so every level agrees.
-      const float t = sx[b] * static_cast<float>(sum);
-      ag[b / blocksPerGroup] += t;
+      qs[b] = static_cast<float>(sum);
     }
   }
 }
@@ -82,8 +77,8 @@ void qCompute(const tfc_pack_header &h, const Rows &x, const void *scratch,
     const int8_t *q = reinterpret_cast<const int8_t *>(base + i * sl.kpA);
     const float *sx =
         reinterpret_cast<const float *>(base + sl.sxOffset) + i * sl.nbA;
-    const float *ag =
-        reinterpret_cast<const float *>(base + sl.aOffset) + i * sl.gA;
+    const float *qs =
+        reinterpret_cast<const float *>(base + sl.aOffset) + i * sl.nbA;
     for (int64_t p = p0; p < p1; ++p) {
       const uint8_t *panel = blob.data + p * blob.panelBytes;
       float y[32] = {};
@@ -91,20 +86,24 @@ void qCompute(const tfc_pack_header &h, const Rows &x, const void *scratch,
         const int64_t b0 = g * geo.gs / kActBlock;
         const int64_t b1 = std::min((g + 1) * geo.gs, geo.kp) / kActBlock;
         float yg[32] = {};
+        const float *s = blob.scales + (p * geo.groups + g) * 32;
+        const float *z =
+            blob.zeros ? blob.zeros + (p * geo.groups + g) * 32 : nullptr;
         for (int64_t b = b0; b < b1; ++b) {
           int32_t acc[32] = {};
           for (int64_t kk = b * 8; kk < b * 8 + 8; ++kk)
             for (int c = 0; c < 32; ++c)
               for (int j = 0; j < 4; ++j)
                 acc[c] += code<W4>(panel, kk, c, j) * q[4 * kk + j];
-          for (int c = 0; c < 32; ++c)
-            yg[c] += sx[b] * static_cast<float>(acc[c]);
+          for (int c = 0; c < 32; ++c) {
+            // Exact: integers below 2^24 (FormatQuant.h).
+            const float d = static_cast<float>(acc[c]) -
+                            (z ? z[c] : blob.zeroConst) * qs[b];
+            yg[c] += sx[b] * d;
+          }
         }
-        const float *s = blob.scales + (p * geo.groups + g) * 32;
-        const float *z =
-            blob.zeros ? blob.zeros + (p * geo.groups + g) * 32 : nullptr;
         for (int c = 0; c < 32; ++c)
-          y[c] += s[c] * (yg[c] - (z ? z[c] : blob.zeroConst) * ag[g]);
+          y[c] += s[c] * yg[c];
       }
       std::memcpy(out + (i - i0) * ldo + (p - p0) * 32, y, sizeof(y));
     }
@@ -149,6 +148,8 @@ void fCompute(const tfc_pack_header &h, const Rows &x, const void *scratch,
   const WFScratch sl(h, x.m);
   const WBlob blob(h, geo);
   const unsigned char *base = alignScratch(scratch);
+  // Codes centred so that the zero-point term stays small (see AVX-512).
+  constexpr int kCenter = W4 ? 8 : 128;
   for (int64_t i = i0; i < i1; ++i) {
     const float *xr = reinterpret_cast<const float *>(base) + i * sl.kpA;
     const float *sums =
@@ -164,14 +165,14 @@ void fCompute(const tfc_pack_header &h, const Rows &x, const void *scratch,
           for (int c = 0; c < 32; ++c)
             for (int j = 0; j < 4; ++j)
               acc[c] += xr[4 * kk + j] *
-                        static_cast<float>(code<W4>(panel, kk, c, j));
+                        static_cast<float>(code<W4>(panel, kk, c, j) - kCenter);
         const float xs =
             sums[g * 4] + sums[g * 4 + 1] + sums[g * 4 + 2] + sums[g * 4 + 3];
         const float *s = blob.scales + (p * geo.groups + g) * 32;
         const float *z =
             blob.zeros ? blob.zeros + (p * geo.groups + g) * 32 : nullptr;
         for (int c = 0; c < 32; ++c)
-          y[c] += s[c] * (acc[c] - (z ? z[c] : blob.zeroConst) * xs);
+          y[c] += s[c] * (acc[c] - ((z ? z[c] : blob.zeroConst) - kCenter) * xs);
       }
       std::memcpy(out + (i - i0) * ldo + (p - p0) * 32, y, sizeof(y));
     }

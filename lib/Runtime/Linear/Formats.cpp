@@ -17,7 +17,7 @@ const FormatImpl *formatImpl(uint32_t format, isa::Level level) {
     }
     return nullptr;
   }
-  if (format >= TFC_PACK_SPARSE_FIRST)
+  if ((format & ~kFormatKeyActF32) >= TFC_PACK_SPARSE_FIRST)
     return sparseFormatImpl(format, level);
   return quantFormatImpl(format, level);
 }
