@@ -204,7 +204,8 @@ int tfc_get_micro_batches(void);
 void tfc_set_num_threads(int threads);
 int tfc_get_num_threads(void);
 
-/* Memory accounting of buffers allocated by compiled code. */
+/* Memory accounting of buffers allocated by compiled code. Versioned
+ * ("Versioned structs" below): fields are only ever appended. */
 typedef struct tfc_memory_stats {
   uint64_t current_bytes;
   uint64_t peak_bytes;
@@ -213,7 +214,8 @@ typedef struct tfc_memory_stats {
 void tfc_memory_stats_get(tfc_memory_stats *stats);
 void tfc_memory_stats_reset_peak(void);
 
-/* Per-op-class profile (filled when the model was compiled with --profile). */
+/* Per-op-class profile (filled when the model was compiled with --profile).
+ * Versioned ("Versioned structs" below): fields are only ever appended. */
 typedef struct tfc_profile_entry {
   const char *op_class;
   uint64_t calls;
@@ -237,6 +239,8 @@ size_t tfc_profile_get(const tfc_model *model, tfc_profile_entry *entries,
  * model must outlive its sessions. */
 typedef struct tfc_session tfc_session;
 
+/* Versioned ("Versioned structs" below): fields are only ever appended;
+ * binaries built before `ring` get the 80 bytes up to `steps`. */
 typedef struct tfc_session_info {
   int64_t batch;
   int64_t max_len;  /* tokens per sequence the cache holds */
