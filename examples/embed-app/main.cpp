@@ -85,7 +85,8 @@ bool generate(tfc_model *model, tfc_cache *cache, int steps,
       return false;
     // logits [1, n, vocab]
     int64_t vocab = logits.shape[2];
-    const float *last = static_cast<const float *>(logits.data) + (n - 1) * vocab;
+    const float *last =
+        static_cast<const float *>(logits.data) + (n - 1) * vocab;
     int64_t best = 0;
     for (int64_t v = 1; v < vocab; ++v)
       if (last[v] > last[best])
@@ -132,10 +133,10 @@ int main(int argc, char **argv) {
   if (!ok)
     return fail("running the model");
   std::printf("%s\n", detokenize(first, pieces).c_str());
-  std::fprintf(stderr, "model '%s': %zu tokens; cache: %llu hits, %llu misses\n",
-               tfc_stories_desc.name, first.size() - 1,
-               (unsigned long long)stats.hits,
-               (unsigned long long)stats.misses);
+  std::fprintf(
+      stderr, "model '%s': %zu tokens; cache: %llu hits, %llu misses\n",
+      tfc_stories_desc.name, first.size() - 1, (unsigned long long)stats.hits,
+      (unsigned long long)stats.misses);
   if (second != first) {
     std::fprintf(stderr, "embed-app: the cached pass generated other tokens\n");
     return 1;

@@ -177,9 +177,9 @@ tfc_status checkTensors(const char *what, const char *kind,
   for (size_t i = 0; i < n; ++i) {
     uint64_t bytes;
     if (!tensorBytes(ts[i], bytes))
-      return setError(TFC_ERR_INVALID_ARGUMENT,
-                      format("%s: %s #%zu has a bad dtype, rank or shape",
-                             what, kind, i));
+      return setError(
+          TFC_ERR_INVALID_ARGUMENT,
+          format("%s: %s #%zu has a bad dtype, rank or shape", what, kind, i));
     if (bytes && !ts[i].data)
       return setError(TFC_ERR_INVALID_ARGUMENT,
                       format("%s: %s #%zu has no data", what, kind, i));
@@ -282,8 +282,9 @@ struct tfc_cache {
     ++stats.evictions;
     auto it = buckets.find(victim->hash);
     auto &bucket = it->second;
-    bucket.erase(std::find_if(bucket.begin(), bucket.end(),
-                              [&](const auto &e) { return e.get() == victim; }));
+    bucket.erase(std::find_if(bucket.begin(), bucket.end(), [&](const auto &e) {
+      return e.get() == victim;
+    }));
     if (bucket.empty())
       buckets.erase(it);
   }
@@ -353,11 +354,10 @@ tfc_status lookup(tfc_cache *cache, const tfc_model *model,
                                   model->signature.inputs.size(), model);
       s != TFC_OK)
     return s;
-  if (numOutputs != model->signature.outputs.size() ||
-      (numOutputs && !outputs))
+  if (numOutputs != model->signature.outputs.size() || (numOutputs && !outputs))
     return setError(TFC_ERR_INVALID_ARGUMENT,
-                    format("%s: model has %zu outputs, got room for %zu",
-                           what, model->signature.outputs.size(), numOutputs));
+                    format("%s: model has %zu outputs, got room for %zu", what,
+                           model->signature.outputs.size(), numOutputs));
   for (size_t i = 0; i < numOutputs; ++i)
     outputs[i] = tfc_tensor{};
   buildKey(model, inputs, numInputs, key);
@@ -471,8 +471,7 @@ template <typename F> tfc_status guarded(const char *what, F &&f) {
 TFCRT_EXPORT tfc_status tfc_cache_lookup(tfc_cache *cache,
                                          const tfc_model *model,
                                          const tfc_tensor *inputs,
-                                         size_t num_inputs,
-                                         tfc_tensor *outputs,
+                                         size_t num_inputs, tfc_tensor *outputs,
                                          size_t num_outputs, int *hit) {
   return guarded("tfc_cache_lookup", [&] {
     std::vector<unsigned char> key;
@@ -485,12 +484,9 @@ TFCRT_EXPORT tfc_status tfc_cache_lookup(tfc_cache *cache,
   });
 }
 
-TFCRT_EXPORT tfc_status tfc_cache_insert(tfc_cache *cache,
-                                         const tfc_model *model,
-                                         const tfc_tensor *inputs,
-                                         size_t num_inputs,
-                                         const tfc_tensor *outputs,
-                                         size_t num_outputs) {
+TFCRT_EXPORT tfc_status tfc_cache_insert(
+    tfc_cache *cache, const tfc_model *model, const tfc_tensor *inputs,
+    size_t num_inputs, const tfc_tensor *outputs, size_t num_outputs) {
   if (!cache || !model || !model->desc)
     return setError(TFC_ERR_INVALID_ARGUMENT,
                     "tfc_cache_insert: NULL cache or model");
@@ -511,8 +507,7 @@ TFCRT_EXPORT tfc_status tfc_cache_insert(tfc_cache *cache,
   });
 }
 
-TFCRT_EXPORT tfc_status tfc_model_run_cached(tfc_model *model,
-                                             tfc_cache *cache,
+TFCRT_EXPORT tfc_status tfc_model_run_cached(tfc_model *model, tfc_cache *cache,
                                              const tfc_tensor *inputs,
                                              size_t num_inputs,
                                              tfc_tensor *outputs,

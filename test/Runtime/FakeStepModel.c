@@ -43,8 +43,8 @@ typedef struct {
 enum { kVocab = 4 };
 
 static int64_t at2(const MemRef2 *m, int64_t i, int64_t j) {
-  return ((const int64_t *)m->aligned)[m->offset + i * m->strides[0] +
-                                       j * m->strides[1]];
+  return ((const int64_t *)
+              m->aligned)[m->offset + i * m->strides[0] + j * m->strides[1]];
 }
 
 static MemRef3 newLogits(int64_t batch, int64_t n) {
@@ -99,31 +99,29 @@ static void fakeStep(MemRef3 *result, MemRef1 *weights, MemRef2 *ids,
 static const char kSignature[] = "in input_ids i64 2 batch seq\n"
                                  "in attention_mask i64 2 batch seq\n"
                                  "out logits f32 3 batch seq 4\n";
-static const char kStepSignature[] =
-    "in input_ids i64 2 batch n\n"
-    "in attention_mask i64 2 batch T\n"
-    "in past i64 0\n"
-    "in cache f32 6 1 2 batch 1 max_len 2\n"
-    "out logits f32 3 batch n 4\n";
+static const char kStepSignature[] = "in input_ids i64 2 batch n\n"
+                                     "in attention_mask i64 2 batch T\n"
+                                     "in past i64 0\n"
+                                     "in cache f32 6 1 2 batch 1 max_len 2\n"
+                                     "out logits f32 3 batch n 4\n";
 
-const tfc_model_desc tfc_fakestep_desc = {
-    TFC_ABI_VERSION,
-    2,
-    1,
-    TFC_MODEL_FLAG_KV_CACHE,
-    "fakestep",
-    kSignature,
-    (void *)fakeMain,
-    0,
-    0,
-    "",
-    (void *)fakeStep,
-    kStepSignature,
-    64,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0};
+const tfc_model_desc tfc_fakestep_desc = {TFC_ABI_VERSION,
+                                          2,
+                                          1,
+                                          TFC_MODEL_FLAG_KV_CACHE,
+                                          "fakestep",
+                                          kSignature,
+                                          (void *)fakeMain,
+                                          0,
+                                          0,
+                                          "",
+                                          (void *)fakeStep,
+                                          kStepSignature,
+                                          64,
+                                          0,
+                                          0,
+                                          0,
+                                          0,
+                                          0,
+                                          0,
+                                          0};

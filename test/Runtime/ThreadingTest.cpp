@@ -60,11 +60,11 @@ TEST(Threading, PoolEnteredFromSeveralThreads) {
 
 TEST(Threading, OneModelRunOnSeveralThreadsWithTheProfiler) {
   tfc_model *model = nullptr;
-  ASSERT_EQ(tfc_model_load(&tfc_fake_desc,
-                           (std::string(FAKE_MODEL_DIR) + "/fake_model.tfcw")
-                               .c_str(),
-                           &model),
-            TFC_OK)
+  ASSERT_EQ(
+      tfc_model_load(&tfc_fake_desc,
+                     (std::string(FAKE_MODEL_DIR) + "/fake_model.tfcw").c_str(),
+                     &model),
+      TFC_OK)
       << tfc_last_error();
   tfc_profile_enable(1);
   std::atomic<int> bad{0};

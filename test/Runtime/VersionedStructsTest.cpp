@@ -42,8 +42,7 @@ protected:
         << tfc_last_error();
     int64_t tokens[2 * 3] = {5, 7, 9, 1, 2, 3};
     tfc_tensor logits;
-    ASSERT_EQ(tfc_session_prefill(session, tokens, 3, nullptr, &logits),
-              TFC_OK)
+    ASSERT_EQ(tfc_session_prefill(session, tokens, 3, nullptr, &logits), TFC_OK)
         << tfc_last_error();
     // logits[b, i, v] = v + running sum of the ids (FakeStepModel.c).
     const float *l = static_cast<const float *>(logits.data);
@@ -171,11 +170,11 @@ TEST(VersionedStructs, MemoryStatsAndProfileEntries) {
   tfc_model_free(model);
 
   // fake_model.c has two op classes.
-  ASSERT_EQ(tfc_model_load(&tfc_fake_desc,
-                           (std::string(FAKE_MODEL_DIR) + "/fake_model.tfcw")
-                               .c_str(),
-                           &model),
-            TFC_OK);
+  ASSERT_EQ(
+      tfc_model_load(&tfc_fake_desc,
+                     (std::string(FAKE_MODEL_DIR) + "/fake_model.tfcw").c_str(),
+                     &model),
+      TFC_OK);
   tfc_profile_enable(1);
   tfc_profile_reset();
   float x[4] = {1, 2, 3, 4};
