@@ -13,7 +13,8 @@
 #                       whole suite there (docs/RELIABILITY.md)
 #   TFC_SANITIZED_RUNTIME=0|1  after the suites, build the runtime alone
 #                       under ASan+UBSan (build-rt-asan-ubsan) and run its
-#                       ctest suite; default 1 in CI (CI=true), else 0
+#                       ctest suite (tfcrt.*, tfcrun.*); default 1 in CI
+#                       (CI=true), else 0
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -67,16 +68,22 @@ set -e
 lit_passed=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 lit_failed=$(sed -n 's/^ *Failed: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 set -e
-# The runtime's ctest suite (libtfcrt, tfc-run, tokenizer, examples) built
-# alone under ASan+UBSan: the part of the sanitized run that fits CI's time.
+# The runtime's ctest suite (libtfcrt and tfc-run: unit tests, tfc-run on
+# the fake model, multi-rank) built alone under ASan+UBSan: the part of the
+# sanitized run that fits CI's time.
 rt_total=0 rt_failed=0 rt_rc=0
 if [ "${TFC_SANITIZED_RUNTIME:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}" = 1 ]; then
   stamp "runtime under ASan+UBSan (build-rt-asan-ubsan)"
   : >"$log"
   set +e
-  TFC_SANITIZE=address,undefined TFC_BUILD="$root/build-rt-asan-ubsan" \
+  rtb=$root/build-rt-asan-ubsan
+  TFC_SANITIZE=address,undefined TFC_BUILD="$rtb" \
+    TFC_BUILD_TARGETS="tfcrt-tests tfc-run make-fake-model-data fake_model" \
     scripts/build.sh -DTFC_RUNTIME_ONLY=ON -DTFC_SHARED_DIR="$root/../shared" &&
-    ctest --test-dir "$root/build-rt-asan-ubsan" --output-on-failure -j2 | tee "$log"
+    { ! ninja -C "$rtb" -t targets all | grep -q '^tfcrt-dist-test:' ||
+      ninja -C "$rtb" tfcrt-dist-test; } &&
+    ctest --test-dir "$rtb" -R '^(tfcrt|tfcrun)[.]' --output-on-failure -j2 |
+    tee "$log"
   rt_rc=$?
   set -e
   rt_total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
