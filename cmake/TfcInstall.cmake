@@ -27,6 +27,15 @@ foreach(lib tfcrt tfcrt_static)
     "$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>"
     "$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/tfc/Runtime>")
 endforeach()
+# A sanitized build's runtime needs the sanitizer runtimes in whatever links
+# it: say so in its usage requirements (and in tfcrt.pc below).
+set(TFC_PC_SANITIZE "")
+if(TFC_SANITIZE)
+  foreach(lib tfcrt tfcrt_static)
+    target_link_options(${lib} INTERFACE -fsanitize=${TFC_SANITIZE})
+  endforeach()
+  set(TFC_PC_SANITIZE " -fsanitize=${TFC_SANITIZE}")
+endif()
 set_target_properties(tfcrt PROPERTIES EXPORT_NAME tfcrt)
 set_target_properties(tfcrt_static PROPERTIES EXPORT_NAME tfcrt_static)
 

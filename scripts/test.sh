@@ -28,8 +28,11 @@ build=${TFC_BUILD:-$root/build${san_dir:+-$san_dir}}
 export TFC_BUILD=$build
 # Sanitizer reports end the process with a signal, so that `not CMD` in a
 # lit test (which accepts any failure exit but not a crash) cannot hide one.
+# allow_user_poisoning=0: LLVM's BumpPtrAllocator, inlined into our
+# instrumented code, poisons slabs that the uninstrumented libMLIR.so then
+# allocates from without unpoisoning (a false use-after-poison).
 symbolizer=/usr/lib/llvm-22/bin/llvm-symbolizer
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:check_initialization_order=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:check_initialization_order=1:allow_user_poisoning=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:abort_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
 if [ -x "$symbolizer" ]; then
