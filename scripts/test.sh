@@ -7,11 +7,37 @@
 #   TFC_SKIP_SETUP=1    do not run scripts/setup.sh (packages already there)
 #   TFC_NO_MODELS=1     skip fetching/exporting the PyPI models: only the
 #                       stories260K executed tests run (shared/ models)
+#   TFC_SANITIZE=address,undefined (or thread)
+#                       build everything with those sanitizers in its own
+#                       folder (build-asan-ubsan, build-tsan) and run the
+#                       whole suite there (docs/RELIABILITY.md)
+#   TFC_SANITIZED_RUNTIME=0|1  after the suites, build the runtime alone
+#                       under ASan+UBSan (build-rt-asan-ubsan) and run its
+#                       ctest suite (tfcrt.*, tfcrun.*); default 1 in CI
+#                       (CI=true), else 0
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 venv=${TFC_VENV:-$root/.venv}
-build=${TFC_BUILD:-$root/build}
+san=${TFC_SANITIZE:-}
+san_dir=
+if [ -n "$san" ]; then
+  san_dir=$(echo "$san" | sed -e 's/address/asan/; s/undefined/ubsan/; s/thread/tsan/; s/,/-/g')
+fi
+build=${TFC_BUILD:-$root/build${san_dir:+-$san_dir}}
+export TFC_BUILD=$build
+# Sanitizer reports end the process with a signal, so that `not CMD` in a
+# lit test (which accepts any failure exit but not a crash) cannot hide one.
+# allow_user_poisoning=0: LLVM's BumpPtrAllocator, inlined into our
+# instrumented code, poisons slabs that the uninstrumented libMLIR.so then
+# allocates from without unpoisoning (a false use-after-poison).
+symbolizer=/usr/lib/llvm-22/bin/llvm-symbolizer
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:check_initialization_order=1:allow_user_poisoning=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:abort_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
+if [ -x "$symbolizer" ]; then
+  export ASAN_SYMBOLIZER_PATH=$symbolizer UBSAN_SYMBOLIZER_PATH=$symbolizer
+fi
 start=$(date +%s)
 stamp() { echo "== $1 ($(( $(date +%s) - start )) s)"; }
 
@@ -44,10 +70,32 @@ lit_rc=${PIPESTATUS[0]}
 set -e
 lit_passed=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 lit_failed=$(sed -n 's/^ *Failed: *\([0-9]*\).*/\1/p' "$log" | tail -1)
+set -e
+# The runtime's ctest suite (libtfcrt and tfc-run: unit tests, tfc-run on
+# the fake model, multi-rank) built alone under ASan+UBSan: the part of the
+# sanitized run that fits CI's time.
+rt_total=0 rt_failed=0 rt_rc=0
+if [ "${TFC_SANITIZED_RUNTIME:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}" = 1 ]; then
+  stamp "runtime under ASan+UBSan (build-rt-asan-ubsan)"
+  : >"$log"
+  set +e
+  rtb=$root/build-rt-asan-ubsan
+  TFC_SANITIZE=address,undefined TFC_BUILD="$rtb" \
+    TFC_BUILD_TARGETS="tfcrt-tests tfc-run make-fake-model-data fake_model" \
+    scripts/build.sh -DTFC_RUNTIME_ONLY=ON -DTFC_SHARED_DIR="$root/../shared" &&
+    { ! ninja -C "$rtb" -t targets all | grep -q '^tfcrt-dist-test:' ||
+      ninja -C "$rtb" tfcrt-dist-test; } &&
+    ctest --test-dir "$rtb" -R '^(tfcrt|tfcrun)[.]' --output-on-failure -j2 |
+    tee "$log"
+  rt_rc=$?
+  set -e
+  rt_total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+  rt_failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
+fi
 stamp "done"
-passed=$(( ${ctest_total:-0} - ${ctest_failed:-0} + ${lit_passed:-0} ))
-failed=$(( ${ctest_failed:-0} + ${lit_failed:-0} ))
-if [ "$ctest_rc" -ne 0 ] || [ "$lit_rc" -ne 0 ]; then
+passed=$(( ${ctest_total:-0} - ${ctest_failed:-0} + ${lit_passed:-0} + ${rt_total:-0} - ${rt_failed:-0} ))
+failed=$(( ${ctest_failed:-0} + ${lit_failed:-0} + ${rt_failed:-0} ))
+if [ "$ctest_rc" -ne 0 ] || [ "$lit_rc" -ne 0 ] || [ "$rt_rc" -ne 0 ]; then
   failed=$(( failed > 0 ? failed : 1 ))
 fi
 echo "$passed passed, $failed failed"

@@ -44,6 +44,10 @@ bool parseArgs(int argc, const char *const *argv, bool linked, Options &out,
       out.json = true;
       continue;
     }
+    if (a == "--stats") {
+      out.stats = true;
+      continue;
+    }
     // Options with a value: "--flag VALUE" or "--flag=VALUE".
     std::string value;
     std::string flag = a;
@@ -54,7 +58,7 @@ bool parseArgs(int argc, const char *const *argv, bool linked, Options &out,
     } else {
       static const char *const withValue[] = {
           "-m", "--model", "--tokenizer", "--weights", "--max-len",
-          "--batch", "--pairs", "--threads"};
+          "--batch", "--pairs", "--threads", "--cache-mb"};
       bool known = false;
       for (const char *f : withValue)
         known |= a == f;
@@ -90,6 +94,10 @@ bool parseArgs(int argc, const char *const *argv, bool linked, Options &out,
       if (!parseCount(flag, value.c_str(), 1, n, error))
         return false;
       out.batch = n;
+    } else if (flag == "--cache-mb") {
+      if (!parseCount(flag, value.c_str(), 1, n, error))
+        return false;
+      out.cacheMb = n;
     } else if (flag == "--threads") {
       if (!parseCount(flag, value.c_str(), 1, n, error))
         return false;
@@ -123,7 +131,8 @@ std::string usage(const char *argv0, bool linked) {
   u += argv0;
   u += linked ? "" : " -m MODEL.so";
   u += " --tokenizer MODEL_DIR [--weights W.tfcw] [--max-len N] [--batch N]\n"
-       "       [--threads N] [--json] [--pairs FILE | TEXT...]\n\n"
+       "       [--threads N] [--cache-mb N] [--stats] [--json]\n"
+       "       [--pairs FILE | TEXT...]\n\n"
        "Embeds texts with a BERT-style encoder compiled by tfc: mean pooling "
        "over the\nattention mask, then L2 normalization.\n\n";
   if (!linked)
@@ -142,6 +151,12 @@ std::string usage(const char *argv0, bool linked) {
        "is padded\n"
        "                        to its longest text\n"
        "  --threads N           runtime threads (default: all cores)\n"
+       "  --cache-mb N          result cache of N MB: each text is one model "
+       "call\n"
+       "                        (batch 1) whose result a repeated text reuses\n"
+       "  --stats               on stderr: texts, time, and the cache's hits, "
+       "misses\n"
+       "                        and hit rate\n"
        "  --json                print {\"embeddings\": [[...], ...]} (or "
        "{\"similarities\": [...]})\n"
        "  --pairs FILE          tab-separated sentence pairs (STS-B layout or "

@@ -16,6 +16,8 @@ struct Options {
   size_t maxLen = 0;     // --max-len: 0 = from the model folder, else 512
   size_t batch = 32;     // --batch
   int threads = 0;       // --threads: 0 = the runtime's default
+  size_t cacheMb = 0;    // --cache-mb: 0 = no result cache
+  bool stats = false;    // --stats: cache counters and timing on stderr
   bool json = false;     // --json
   bool help = false;     // -h / --help
   std::vector<std::string> texts;

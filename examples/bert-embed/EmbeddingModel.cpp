@@ -11,8 +11,23 @@ using tfc::tokenizer::BatchOptions;
 using tfc::tokenizer::Status;
 
 EmbeddingModel::~EmbeddingModel() {
+  tfc_cache_free(cache);
   if (model)
     tfc_model_free(model);
+}
+
+bool EmbeddingModel::enableCache(uint64_t bytes, std::string &error) {
+  tfc_cache_free(cache);
+  cache = nullptr;
+  if (tfc_cache_create(bytes, &cache) != TFC_OK) {
+    error = std::string("creating the result cache: ") + tfc_last_error();
+    return false;
+  }
+  return true;
+}
+
+bool EmbeddingModel::cacheStats(tfc_cache_stats &stats) const {
+  return cache && tfc_cache_get_stats(cache, &stats) == TFC_OK;
 }
 
 static std::string runtimeError(const char *what, tfc_status s) {
@@ -86,6 +101,8 @@ bool EmbeddingModel::embed(const tfc::tokenizer::Tokenizer &tokenizer,
   }
   if (plan.staticBatch > 0)
     batchSize = static_cast<size_t>(plan.staticBatch);
+  else if (cache)
+    batchSize = 1; // one cache entry per text
   for (size_t first = 0; first < texts.size(); first += batchSize) {
     size_t count = std::min(batchSize, texts.size() - first);
     std::vector<std::string> chunk(texts.begin() + first,
@@ -103,8 +120,9 @@ bool EmbeddingModel::embed(const tfc::tokenizer::Tokenizer &tokenizer,
     std::vector<std::vector<int32_t>> scratch;
     std::vector<tfc_tensor> inputs = makeInputTensors(plan, batch, scratch);
     std::vector<tfc_tensor> outputs(plan.numOutputs);
-    tfc_status s = tfc_model_run(model, inputs.data(), inputs.size(),
-                                 outputs.data(), outputs.size());
+    tfc_status s = tfc_model_run_cached(model, cache, inputs.data(),
+                                        inputs.size(), outputs.data(),
+                                        outputs.size());
     if (s != TFC_OK) {
       error = runtimeError("running the model", s);
       return false;

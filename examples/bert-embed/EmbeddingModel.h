@@ -31,6 +31,14 @@ public:
 
   const ModelLayout &layout() const { return plan; }
 
+  /// Runs every later call through a result cache of `bytes`
+  /// (tfc_model_run_cached). The unit a cache entry holds is one model call,
+  /// so embed() then gives each text its own call (batch 1, unpadded) unless
+  /// the model has a static batch: a text that comes again is a hit.
+  bool enableCache(uint64_t bytes, std::string &error);
+  /// The cache's counters; false without a cache.
+  bool cacheStats(tfc_cache_stats &stats) const;
+
   /// Embeds `texts`, `batchSize` at a time, each batch padded to its longest
   /// text (or to the model's static sequence length) and truncated to
   /// `maxLength` tokens. Appends [texts, dim] to `embeddings` and the
@@ -44,6 +52,7 @@ private:
   bool inspect(std::string &error);
 
   tfc_model *model = nullptr;
+  tfc_cache *cache = nullptr;
   ModelLayout plan;
 };
 

@@ -2,7 +2,7 @@
 //
 //   bert-embed -m out/model.so --tokenizer MODEL_DIR [--weights W.tfcw]
 //              [--max-len N] [--batch N] [--threads N] [--json]
-//              [--pairs FILE | TEXT...]
+//              [--cache-mb N] [--stats] [--pairs FILE | TEXT...]
 //
 // Tokenizes (tfc_tokenizer), runs the model (libtfcrt), mean-pools the first
 // output over the attention mask and L2-normalizes, as sentence-transformers
@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -124,6 +125,10 @@ int main(int argc, char **argv) {
     return fail(error);
 #endif
 
+  if (opt.cacheMb > 0 &&
+      !model.enableCache(static_cast<uint64_t>(opt.cacheMb) << 20, error))
+    return fail(error);
+
   // The texts: pairs (first sentences, then second ones), arguments, or
   // stdin lines.
   std::vector<SentencePair> pairs;
@@ -148,9 +153,31 @@ int main(int argc, char **argv) {
 
   std::vector<float> emb, norms; // [texts, dim], [texts]
   size_t dim = 0;
+  auto t0 = std::chrono::steady_clock::now();
   if (!model.embed(*tokenizer, texts, opt.batch, maxLen, emb, norms, dim,
                    error))
     return fail(error);
+  if (opt.stats) {
+    double s = std::chrono::duration<double>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count();
+    std::fprintf(stderr, "embedded %zu texts in %.3f s (%.1f texts/s)\n",
+                 texts.size(), s, s > 0 ? texts.size() / s : 0.0);
+    tfc_cache_stats cs;
+    if (model.cacheStats(cs)) {
+      uint64_t lookups = cs.hits + cs.misses;
+      std::fprintf(stderr,
+                   "cache: %llu hits, %llu misses, hit rate %.1f%%; %llu "
+                   "entries, %.2f of %.2f MB, %llu evictions\n",
+                   (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+                   lookups ? 100.0 * cs.hits / lookups : 0.0,
+                   (unsigned long long)cs.entries, cs.bytes / 1048576.0,
+                   cs.capacity_bytes / 1048576.0,
+                   (unsigned long long)cs.evictions);
+    } else {
+      std::fprintf(stderr, "cache: none (--cache-mb N)\n");
+    }
+  }
 
   if (!opt.pairs.empty()) {
     size_t n = pairs.size();

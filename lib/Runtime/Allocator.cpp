@@ -206,7 +206,7 @@ TFCRT_EXPORT void _mlir_memref_to_llvm_free(void *ptr) {
   tfcrt::trackedFree(ptr);
 }
 
-TFCRT_EXPORT void tfc_memory_stats_get(tfc_memory_stats *stats) {
+TFCRT_EXPORT void(tfc_memory_stats_get)(tfc_memory_stats *stats) {
   if (!stats)
     return;
   AllocState &s = state();

@@ -116,9 +116,9 @@ TFCRT_EXPORT void tfc_profile_reset(void) {
   }
 }
 
-TFCRT_EXPORT size_t tfc_profile_get(const tfc_model *model,
-                                    tfc_profile_entry *entries,
-                                    size_t capacity) {
+TFCRT_EXPORT size_t(tfc_profile_get)(const tfc_model *model,
+                                     tfc_profile_entry *entries,
+                                     size_t capacity) {
   if (!model)
     return 0;
   size_t n = model->opClasses.size();

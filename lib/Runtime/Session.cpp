@@ -374,24 +374,43 @@ TFCRT_EXPORT tfc_status tfc_session_fork(const tfc_session *session,
   });
 }
 
-TFCRT_EXPORT tfc_status tfc_session_get_info(const tfc_session *session,
-                                             tfc_session_info *info) {
-  if (!session || !info)
+// The caller's struct may be an older (smaller) or newer (larger) layout
+// than ours ("Versioned structs", tfc_runtime.h): fill ours, copy the prefix
+// both know and zero the rest of theirs.
+TFCRT_EXPORT tfc_status tfc_session_get_info_sized(const tfc_session *session,
+                                                   tfc_session_info *out,
+                                                   size_t out_size) {
+  if (!session || !out)
     return setError(TFC_ERR_INVALID_ARGUMENT, "tfc_session_get_info: NULL");
-  info->batch = session->batch;
-  info->max_len = session->maxLen;
-  info->position = session->position;
-  info->layers = session->layers;
-  info->kv_heads = session->heads;
-  info->head_dim = session->headDim;
-  info->window = static_cast<int64_t>(session->model->desc->kv_window);
-  if (session->ring && !info->window)
-    info->window = session->maxLen; // the model's own window
-  info->ring = session->ring;
-  info->cache_bytes = session->cacheBytes;
-  info->cache_allocations = session->cacheAllocations;
-  info->steps = session->steps;
+  if (out_size < TFC_SESSION_INFO_V1_SIZE)
+    return setError(TFC_ERR_INVALID_ARGUMENT,
+                    format("tfc_session_get_info: struct size %zu is below "
+                           "the first layout's %u bytes",
+                           out_size, TFC_SESSION_INFO_V1_SIZE));
+  tfc_session_info info{};
+  info.batch = session->batch;
+  info.max_len = session->maxLen;
+  info.position = session->position;
+  info.layers = session->layers;
+  info.kv_heads = session->heads;
+  info.head_dim = session->headDim;
+  info.window = static_cast<int64_t>(session->model->desc->kv_window);
+  if (session->ring && !info.window)
+    info.window = session->maxLen; // the model's own window
+  info.ring = session->ring;
+  info.cache_bytes = session->cacheBytes;
+  info.cache_allocations = session->cacheAllocations;
+  info.steps = session->steps;
+  std::memset(out, 0, out_size);
+  std::memcpy(out, &info, std::min(out_size, sizeof(info)));
   return TFC_OK;
+}
+
+// Binaries built before tfc_session_info had `ring` call this symbol with
+// an 80-byte struct: write only that much.
+TFCRT_EXPORT tfc_status(tfc_session_get_info)(const tfc_session *session,
+                                              tfc_session_info *info) {
+  return tfc_session_get_info_sized(session, info, TFC_SESSION_INFO_V1_SIZE);
 }
 
 TFCRT_EXPORT void tfc_session_free(tfc_session *session) { delete session; }

@@ -3,7 +3,7 @@
 //   tfc-run MODEL.so [--weights W.tfcw] --inputs in.npz [--prefix P]
 //           [--reference ref.npz [--atol A] [--rtol R]] [--outputs out.npz]
 //           [--bench [--warmup N] [--iters N]] [--json] [--threads N]
-//           [--profile]
+//           [--profile] [--cache-mb N [--stats]]
 //   tfc-run MODEL.so --inputs prompt.npz --decode N [--max-len M]
 //           [--prefill-chunk C] [--bench] [--outputs out.npz]   (Decode.cpp)
 //
@@ -58,6 +58,9 @@ const char *kUsage =
     "  --json          print one JSON object on stdout instead of text\n"
     "  --threads N     runtime threads (default: all cores)\n"
     "  --profile       time per op class (model compiled with --profile)\n"
+    "  --cache-mb N    run through a result cache of N MB (tfc_model_run_cached;\n"
+    "                  with --bench the timed runs are hits)\n"
+    "  --stats         print the cache's hits, misses and hit rate\n"
     "  --decode N      KV-cache session (model compiled with --kv-cache):\n"
     "                  prefill the inputs, N greedy decode steps, check them\n"
     "                  against the full-sequence entry; --bench: tokens/s\n"
@@ -82,6 +85,8 @@ struct Options {
   bool dataParallel = false;
   int microBatches = 0; // 0: the runtime's default (TFC_MICRO_BATCHES)
   std::string perplexity; // Perplexity.cpp
+  double cacheMb = 0;     // --cache-mb: 0 = no result cache
+  bool cacheStats = false; // --stats
   int context = 0, stride = 0, maxChunks = 0, batch = 1;
 };
 
@@ -173,6 +178,12 @@ Options parseArgs(int argc, char **argv) {
       const char *v = value();
       if (!parseInt(v, o.microBatches, 1))
         usageError(a + " needs a positive integer, got '" + v + "'");
+    } else if (a == "--cache-mb") {
+      const char *v = value();
+      if (!parseDouble(v, o.cacheMb) || o.cacheMb <= 0)
+        usageError(a + " needs a positive number, got '" + v + "'");
+    } else if (a == "--stats") {
+      o.cacheStats = true;
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--profile") {
@@ -187,6 +198,12 @@ Options parseArgs(int argc, char **argv) {
   }
   if (o.model.empty())
     usageError("no model given");
+  if (o.cacheStats && o.cacheMb <= 0)
+    usageError("--stats reports the result cache: give --cache-mb N");
+  if (o.cacheMb > 0 && (o.dataParallel || o.decode >= 0 ||
+                        !o.perplexity.empty()))
+    usageError("--cache-mb caches whole-model runs; it does not combine with "
+               "--data-parallel, --decode or --perplexity");
   return o;
 }
 
@@ -350,6 +367,7 @@ public:
   explicit Runner(const Options &o) : opt(o) {}
   ~Runner() {
     freeOutputs();
+    tfc_cache_free(cache);
     tfc_model_free(model);
   }
 
@@ -382,6 +400,7 @@ private:
   std::vector<tfc_tensor> inputs;
   std::vector<tfc_tensor> outputs;
   Report rep;
+  tfc_cache *cache = nullptr; // --cache-mb
 };
 
 #ifdef TFC_RUN_LINKED
@@ -514,8 +533,8 @@ int Runner::runOnce() {
       opt.dataParallel
           ? tfc_model_run_data_parallel(model, inputs.data(), inputs.size(),
                                         outputs.data(), outputs.size())
-          : tfc_model_run(model, inputs.data(), inputs.size(),
-                          outputs.data(), outputs.size());
+          : tfc_model_run_cached(model, cache, inputs.data(), inputs.size(),
+                                 outputs.data(), outputs.size());
   if (s != TFC_OK) {
     outputs.clear();
     return fail(std::string("run failed (") + tfc_status_string(s) +
@@ -539,6 +558,10 @@ int Runner::run() {
   }
   if (int rc = prepareInputs())
     return rc;
+  if (opt.cacheMb > 0 &&
+      tfc_cache_create(static_cast<uint64_t>(opt.cacheMb * 1024 * 1024),
+                       &cache) != TFC_OK)
+    return fail(tfc_last_error());
   if (opt.decode >= 0) {
     DecodeOptions d;
     d.steps = opt.decode;
@@ -696,6 +719,19 @@ void Runner::printText(bool allPass) const {
   }
   std::printf("  peak memory: RSS %.1f MB, runtime allocations %.2f MB\n",
               peakRssMb(), mem.peak_bytes / 1e6);
+  if (opt.cacheStats) {
+    tfc_cache_stats cs{};
+    tfc_cache_get_stats(cache, &cs);
+    uint64_t lookups = cs.hits + cs.misses;
+    std::printf("cache: %llu hits, %llu misses, hit rate %.1f%%; %llu "
+                "entries, %.3f of %.3f MB, %llu evictions, %llu too large\n",
+                (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+                lookups ? 100.0 * cs.hits / lookups : 0.0,
+                (unsigned long long)cs.entries, cs.bytes / 1048576.0,
+                cs.capacity_bytes / 1048576.0,
+                (unsigned long long)cs.evictions,
+                (unsigned long long)cs.rejected);
+  }
   if (opt.profile) {
     if (rep.profile.empty()) {
       std::printf("profile: the model has no op classes (compile it with "
@@ -775,6 +811,20 @@ void Runner::printJson(bool allPass) const {
     field("pass", allPass ? "true" : "false");
     field("atol", jsonNumber(opt.atol));
     field("rtol", jsonNumber(opt.rtol));
+  }
+  if (cache) {
+    tfc_cache_stats cs{};
+    tfc_cache_get_stats(cache, &cs);
+    uint64_t lookups = cs.hits + cs.misses;
+    field("cache",
+          "{\"hits\": " + std::to_string(cs.hits) +
+              ", \"misses\": " + std::to_string(cs.misses) +
+              ", \"hit_rate\": " +
+              jsonNumber(lookups ? double(cs.hits) / lookups : 0.0) +
+              ", \"entries\": " + std::to_string(cs.entries) +
+              ", \"bytes\": " + std::to_string(cs.bytes) +
+              ", \"capacity_bytes\": " + std::to_string(cs.capacity_bytes) +
+              ", \"evictions\": " + std::to_string(cs.evictions) + "}");
   }
   if (opt.profile) {
     std::string prof = "[";

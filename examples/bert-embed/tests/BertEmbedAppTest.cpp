@@ -253,3 +253,31 @@ TEST(BertEmbedApp, LinkedModel) {
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("linked in"), std::string::npos) << r.err;
 }
+
+// --cache-mb: each text is one cached call; repeated texts are hits and get
+// exactly the embeddings of an uncached run.
+TEST(BertEmbedApp, ResultCache) {
+  std::vector<std::string> texts = {kTexts[0], kTexts[1], kTexts[0],
+                                    kTexts[2], kTexts[1], kTexts[0]};
+  std::string quoted;
+  for (const std::string &t : texts)
+    quoted += " '" + t + "'";
+  Result cached = run(sharedArgs() + " --json --cache-mb 1 --stats" + quoted);
+  ASSERT_EQ(cached.status, 0) << cached.err;
+  expectEmbeddings(cached.out, expected(texts));
+  EXPECT_NE(cached.err.find("cache: 3 hits, 3 misses, hit rate 50.0%; 3 "
+                            "entries"),
+            std::string::npos)
+      << cached.err;
+  EXPECT_NE(cached.err.find("embedded 6 texts in "), std::string::npos);
+  Result plain = run(sharedArgs() + " --json --batch 1" + quoted);
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_EQ(plain.out, cached.out);
+  Result none = run(sharedArgs() + " --stats" + quoted);
+  EXPECT_NE(none.err.find("cache: none"), std::string::npos) << none.err;
+  Result bad = run(sharedArgs() + " --cache-mb 0 x");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("--cache-mb needs an integer >= 1"),
+            std::string::npos)
+      << bad.err;
+}

@@ -224,7 +224,8 @@ int tfc_get_micro_batches(void);
 void tfc_set_num_threads(int threads);
 int tfc_get_num_threads(void);
 
-/* Memory accounting of buffers allocated by compiled code. */
+/* Memory accounting of buffers allocated by compiled code. Versioned
+ * ("Versioned structs" below): fields are only ever appended. */
 typedef struct tfc_memory_stats {
   uint64_t current_bytes;
   uint64_t peak_bytes;
@@ -233,7 +234,8 @@ typedef struct tfc_memory_stats {
 void tfc_memory_stats_get(tfc_memory_stats *stats);
 void tfc_memory_stats_reset_peak(void);
 
-/* Per-op-class profile (filled when the model was compiled with --profile). */
+/* Per-op-class profile (filled when the model was compiled with --profile).
+ * Versioned ("Versioned structs" below): fields are only ever appended. */
 typedef struct tfc_profile_entry {
   const char *op_class;
   uint64_t calls;
@@ -257,6 +259,8 @@ size_t tfc_profile_get(const tfc_model *model, tfc_profile_entry *entries,
  * model must outlive its sessions. */
 typedef struct tfc_session tfc_session;
 
+/* Versioned ("Versioned structs" below): fields are only ever appended;
+ * binaries built before `ring` get the 80 bytes up to `steps`. */
 typedef struct tfc_session_info {
   int64_t batch;
   int64_t max_len;  /* tokens per sequence the cache holds */
@@ -323,6 +327,115 @@ void tfc_dist_abort(int code);
  * fails with TFC_ERR_COMM ("no answer ... a rank died or hangs"); default
  * 60, or env TFC_DIST_TIMEOUT. */
 void tfc_dist_set_timeout(double seconds);
+
+/*===-- Result cache (docs/RUNTIME.md, "Result cache") --------------------===*
+ * An LFU inference-result cache: the outputs of a run, stored under a key
+ * made of the model's identity (desc name, signature, flags, weights size
+ * and hash, the entry: "main") and every input's dtype, shape and bytes.
+ * The key is hashed with SipHash-2-4-128 (random key per cache) to find a
+ * bucket, and a hit compares the whole stored key: two inputs that differ
+ * in one byte never share a result, whatever their hashes.
+ *   - bounded by bytes (key + outputs + bookkeeping of each entry); a result
+ *     larger than the whole cache is not stored (stats.rejected);
+ *   - eviction: LFU with dynamic aging (LFU-DA): an entry's priority is
+ *     L + its hit count, L the priority of the last entry evicted, so keys
+ *     that were hot once but no longer are used fall behind new ones and
+ *     leave; among equal priorities the least recently used goes first;
+ *   - thread-safe: one cache may serve several threads and several models;
+ *     a miss is computed outside the lock (two threads missing on one key
+ *     both run the model; the second insertion is a no-op).
+ * Only the stateless entry is cached. KV-cache sessions (prefill/decode)
+ * are NOT: a step's result depends on the session's cache, not only on its
+ * arguments. In a multi-rank job (tfc_dist_size() > 1) tfc_model_run_cached
+ * runs without the cache (stats.bypassed): a hit on one rank and a miss on
+ * another would leave the other ranks waiting in a collective. */
+typedef struct tfc_cache tfc_cache;
+
+/* Counters of a cache; versioned (see "Versioned structs" below). */
+typedef struct tfc_cache_stats {
+  uint64_t hits;
+  uint64_t misses;
+  uint64_t insertions;
+  uint64_t evictions;  /* entries removed to make room */
+  uint64_t rejected;   /* results larger than the cache: not stored */
+  uint64_t collisions; /* lookups whose hash matched a different key */
+  uint64_t bypassed;   /* tfc_model_run_cached calls that ran uncached */
+  uint64_t entries;    /* entries held now */
+  uint64_t bytes;      /* bytes charged for them */
+  uint64_t capacity_bytes;
+} tfc_cache_stats;
+
+/* A cache of at most capacity_bytes (> 0). */
+tfc_status tfc_cache_create(uint64_t capacity_bytes, tfc_cache **out);
+/* Frees the cache and its entries (tensors handed out stay valid). */
+void tfc_cache_free(tfc_cache *cache);
+/* Drops every entry; keeps the counters. */
+void tfc_cache_clear(tfc_cache *cache);
+/* Looks the inputs up for `model`: on a hit (*hit = 1) each outputs[i]
+ * receives a runtime-owned copy of the stored result (tfc_tensor_free);
+ * on a miss (*hit = 0) the outputs are zeroed. Inputs are validated as by
+ * tfc_model_run only on a miss, when the model runs. */
+tfc_status tfc_cache_lookup(tfc_cache *cache, const tfc_model *model,
+                            const tfc_tensor *inputs, size_t num_inputs,
+                            tfc_tensor *outputs, size_t num_outputs, int *hit);
+/* Stores a copy of `outputs` as the result of `inputs` on `model` (an entry
+ * already there for the same key is kept). */
+tfc_status tfc_cache_insert(tfc_cache *cache, const tfc_model *model,
+                            const tfc_tensor *inputs, size_t num_inputs,
+                            const tfc_tensor *outputs, size_t num_outputs);
+/* tfc_model_run through `cache` (NULL: tfc_model_run): lookup, and on a
+ * miss run and insert. The outputs are runtime-owned either way. */
+tfc_status tfc_model_run_cached(tfc_model *model, tfc_cache *cache,
+                                const tfc_tensor *inputs, size_t num_inputs,
+                                tfc_tensor *outputs, size_t num_outputs);
+
+/*===-- Versioned structs -------------------------------------------------===*
+ * The structs the runtime fills (tfc_session_info, tfc_memory_stats,
+ * tfc_profile_entry, tfc_cache_stats) only ever grow at their end: a field,
+ * once released, keeps its offset. Every getter has a _sized form that takes
+ * the size of the struct as the caller's header declares it; the runtime
+ * writes min(that size, its own) bytes and zeroes the rest of the caller's
+ * struct, so an old binary on a new runtime gets the fields it knows and
+ * nothing past its struct's end, and a new binary on an old runtime reads
+ * zero in the fields the runtime does not know. The plain names below are
+ * macros that pass sizeof of the struct this header declares; the exported
+ * plain symbols, which binaries built against older headers call, fill the
+ * first released layout (the _V1_SIZE bytes):
+ *   tfc_session_info  80 bytes (up to `steps`; `ring` came later)
+ *   tfc_memory_stats  24 bytes, tfc_profile_entry 24 bytes (per entry),
+ *   tfc_cache_stats   80 bytes.
+ * A _sized call with a size below the V1 size is TFC_ERR_INVALID_ARGUMENT
+ * (tfc_memory_stats_get_sized then writes nothing; tfc_profile_get_sized
+ * returns 0). Define TFC_NO_SIZED_MACROS to call the V1 symbols directly. */
+#define TFC_SESSION_INFO_V1_SIZE 80u
+#define TFC_MEMORY_STATS_V1_SIZE 24u
+#define TFC_PROFILE_ENTRY_V1_SIZE 24u
+#define TFC_CACHE_STATS_V1_SIZE 80u
+
+tfc_status tfc_session_get_info_sized(const tfc_session *session,
+                                      tfc_session_info *info,
+                                      size_t info_size);
+void tfc_memory_stats_get_sized(tfc_memory_stats *stats, size_t stats_size);
+/* Entries are entry_size bytes apart in `entries`. */
+size_t tfc_profile_get_sized(const tfc_model *model,
+                             tfc_profile_entry *entries, size_t capacity,
+                             size_t entry_size);
+tfc_status tfc_cache_get_stats_sized(const tfc_cache *cache,
+                                     tfc_cache_stats *stats,
+                                     size_t stats_size);
+tfc_status tfc_cache_get_stats(const tfc_cache *cache, tfc_cache_stats *stats);
+
+#ifndef TFC_NO_SIZED_MACROS
+#define tfc_session_get_info(session, info)                                    \
+  tfc_session_get_info_sized((session), (info), sizeof(tfc_session_info))
+#define tfc_memory_stats_get(stats)                                            \
+  tfc_memory_stats_get_sized((stats), sizeof(tfc_memory_stats))
+#define tfc_profile_get(model, entries, capacity)                              \
+  tfc_profile_get_sized((model), (entries), (capacity),                       \
+                        sizeof(tfc_profile_entry))
+#define tfc_cache_get_stats(cache, stats)                                      \
+  tfc_cache_get_stats_sized((cache), (stats), sizeof(tfc_cache_stats))
+#endif
 
 #ifdef __cplusplus
 }
