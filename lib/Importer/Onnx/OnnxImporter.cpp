@@ -591,6 +591,11 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     FailureOr<Tv> tv = importTensor(t, "initializer '" + t.name() + "'");
     if (failed(tv))
       return failure();
+    // Weights keep their ONNX name (--tfc-prune's masks and ONNX export).
+    if (tv->tensor)
+      if (auto c = tv->tensor.getDefiningOp<arith::ConstantOp>())
+        if (isa<DenseResourceElementsAttr>(c.getValue()))
+          c->setAttr("tfc.onnx_name", b.getStringAttr(t.name()));
     values[t.name()] = *tv;
   }
 
