@@ -3,6 +3,7 @@
 //   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]]
+//       [--prune=METHOD --sparsity=S ... [--export-onnx OUT.onnx]]
 //
 // Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
 // emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
@@ -131,6 +132,42 @@ static cl::opt<std::string> precisionOpt(
     cl::desc("Linear layers' weights and products in bf16 / fp16 with fp32 "
              "accumulation (norms, softmax, residual adds stay fp32); the "
              "same as --quantize=bf16 / fp16"));
+
+// Pruning (--tfc-prune; docs/DESIGN.md "Pruning").
+static cl::opt<std::string> pruneOpt(
+    "prune", cl::value_desc("METHOD"),
+    cl::desc("Prune linear layers: magnitude, nm:2:4, nm:4:8, heads:K, "
+             "ffn:F or mask=FILE (.npz / .safetensors by initializer name)"));
+static cl::opt<double> sparsityOpt(
+    "sparsity", cl::init(0.5), cl::value_desc("S"),
+    cl::desc("With --prune=magnitude: fraction of weights to zero"));
+static cl::opt<std::string> pruneScopeOpt(
+    "prune-scope", cl::init("layer"), cl::value_desc("layer|global"),
+    cl::desc("Per-weight threshold (layer) or one over all (global)"));
+static cl::opt<int64_t> pruneStepsOpt(
+    "prune-steps", cl::init(1), cl::value_desc("K"),
+    cl::desc("Iterative pruning: K rounds of increasing sparsity"));
+static cl::opt<std::string> pruneClassesOpt(
+    "prune-classes", cl::init("qkv,out_proj,mlp"),
+    cl::value_desc("qkv,out_proj,mlp,lm_head"),
+    cl::desc("Op classes --prune touches"));
+static cl::opt<std::string> pruneLayersOpt(
+    "prune-layers", cl::init(""), cl::value_desc("GLOB"),
+    cl::desc("Only ops whose ONNX node name matches GLOB"));
+static cl::opt<int64_t> pruneNormOpt(
+    "norm", cl::init(2), cl::value_desc("1|2"),
+    cl::desc("Ln norm scoring heads / channels (--prune=heads:K / ffn:F)"));
+static cl::opt<std::string> pruneGqaOpt(
+    "prune-gqa", cl::init("groups"), cl::value_desc("groups|within"),
+    cl::desc("heads:K on GQA: remove whole kv groups or q heads evenly "
+             "within every group"));
+static cl::opt<std::string> exportOnnxOpt(
+    "export-onnx", cl::value_desc("OUT.onnx"),
+    cl::desc("With --prune: write the pruned model as ONNX (plus "
+             "OUT.masks.npz and OUT.prune.json)"));
+static cl::opt<bool> noDetectSparsity(
+    "no-detect-sparsity", cl::init(false),
+    cl::desc("Do not mark layers whose weights already hold many zeros"));
 
 static std::string sanitize(StringRef s) {
   std::string out;
@@ -275,6 +312,25 @@ int main(int argc, char **argv) {
   po.quantGroup = quantGroupOpt;
   po.quantSym = quantSymOpt ? "sym" : quantAsymOpt ? "asym" : "";
   po.calibStats = calibStatsOpt;
+  std::string exportStem;
+  if (!exportOnnxOpt.empty()) {
+    if (pruneOpt.empty())
+      return fail("--export-onnx goes with --prune");
+    exportStem = exportOnnxOpt;
+    if (StringRef(exportStem).ends_with(".onnx"))
+      exportStem.resize(exportStem.size() - 5);
+  }
+  if (!pruneOpt.empty() || !noDetectSparsity) {
+    std::string m = pruneOpt.empty() ? "none" : std::string(pruneOpt);
+    po.prune = "method=" + m + " sparsity=" + std::to_string(sparsityOpt) +
+               " scope=" + pruneScopeOpt +
+               " steps=" + std::to_string(pruneStepsOpt) +
+               " classes=" + pruneClassesOpt +
+               (pruneLayersOpt.empty() ? "" : " layers=" + pruneLayersOpt) +
+               " norm=" + std::to_string(pruneNormOpt) + " gqa=" + pruneGqaOpt +
+               (noDetectSparsity ? "" : " detect=true") +
+               (exportStem.empty() ? "" : " export=" + exportStem);
+  }
   po.kvCache = kvCache;
   po.kvMaxLen = kvStaticLen ? kvMaxLen : 0;
   po.kvWindow = kvWindowOpt;
@@ -293,14 +349,40 @@ int main(int argc, char **argv) {
       return failure();
     return pm.run(*module);
   };
+  // --export-onnx: the pass wrote STEM.prune.json / .masks.npz; the script
+  // rewrites the original ONNX with them.
+  auto exportOnnx = [&]() -> int {
+    if (exportStem.empty())
+      return 0;
+    const char *pyEnv = getenv("TFC_PYTHON");
+    std::string py = pyEnv ? pyEnv : TFC_DEFAULT_PYTHON;
+    ErrorOr<std::string> pyPath = sys::findProgramByName(py);
+    if (!pyPath)
+      return fail("--export-onnx: cannot find Python '" + py +
+                  "' (set TFC_PYTHON; it needs onnx and numpy)");
+    std::string script = TFC_SCRIPTS_DIR "/export_pruned_onnx.py";
+    std::string json = exportStem + ".prune.json";
+    SmallVector<StringRef> args = {*pyPath, script, inputPath, json, "-o",
+                                   exportOnnxOpt};
+    std::string msg;
+    int rc = sys::ExecuteAndWait(*pyPath, args, std::nullopt, {}, 0, 0, &msg);
+    if (rc != 0)
+      return fail("--export-onnx: " + script + " failed" +
+                  (msg.empty() ? "" : ": " + msg));
+    return 0;
+  };
   if (emitKind == "tfc") {
     if (failed(runPipeline(tfc::frontendPipeline(po))))
       return fail("the tfc passes failed");
+    if (int rc = exportOnnx())
+      return rc;
     return writeText(".tfc.mlir", [&](raw_ostream &os) { printModule(*module, os); });
   }
   if (failed(runPipeline(tfc::toLinalgPipeline(po))))
     return fail("lowering to linalg failed");
   phase("lowering to linalg");
+  if (int rc = exportOnnx())
+    return rc;
   if (emitKind == "linalg")
     return writeText(".linalg.mlir", [&](raw_ostream &os) { printModule(*module, os); });
   std::string stepName, stepSignature;
