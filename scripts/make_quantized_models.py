@@ -20,7 +20,9 @@ executed tests (test/e2e/quant-import-*.test) and docs/ACCURACY.md use:
 
 and beside each <name>.ref.npz (keys case<k>_<input>, case<k>_<output>, as
 scripts/make_refs.py) from ONNX Runtime (CPUExecutionProvider, default
-session options: its fused integer kernels) running the quantized file.
+session options: its fused integer kernels) running the quantized file, and
+<name>.ref-plain.npz from ORT with ORT_DISABLE_ALL (each ONNX op as the spec
+says: the semantics tfc's import keeps).
 MiniLM cases: STS-B test sentences at batch 1, 8 and 32 (padded); stories260K:
 the inputs of the shipped stories260K.ts.ref.npz.
 
@@ -53,13 +55,13 @@ def shared_dir():
 
 
 def sts_sentences(path, limit=None):
-    """Distinct sentences of an STS-B file in file order (tab-split, the last
-    two columns; sentences may hold quotes, so never parsed as CSV)."""
+    """Distinct sentences of an STS-B file in file order (tab-split, columns 6
+    and 7; sentences may hold quotes, so never parsed as CSV)."""
     out, seen = [], set()
     with open(path, encoding="utf-8") as f:
         for line in f:
             cols = line.rstrip("\n").split("\t")
-            for s in cols[-2:]:
+            for s in cols[5:7]:
                 if s not in seen:
                     seen.add(s)
                     out.append(s)
@@ -91,6 +93,19 @@ def write_refs(model, cases):
     path = Path(str(model)[: -len(".onnx")] + ".ref.npz")
     np.savez_compressed(path, **ref)
     log(f"wrote {path} ({len(cases)} cases, onnxruntime {ort.__version__})")
+    # The graph's literal ONNX semantics (no fusion into ORT's integer
+    # kernels): what tfc's import reproduces up to f32 rounding.
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
+    plain = dict(ref)
+    for k, feeds in enumerate(cases):
+        feeds = {n: v for n, v in feeds.items() if n in names}
+        for o, v in zip(sess.get_outputs(), sess.run(None, feeds)):
+            plain[f"case{k}_{o.name}"] = v.astype(np.float32)
+    path = Path(str(model)[: -len(".onnx")] + ".ref-plain.npz")
+    np.savez_compressed(path, **plain)
+    log(f"wrote {path} (ORT_DISABLE_ALL)")
 
 
 def minilm_cases(tok, shared):

@@ -298,7 +298,7 @@ void mlir::tfc::onnx_import::raiseQuantPatterns(GraphImporter &g,
       muls.push_back(m);
     else if (auto m = dyn_cast<MatmulOp>(op))
       mms.push_back(m);
-    any |= isa<QuantizeOp, DequantizeOp, DynamicQuantizeOp>(op);
+    any |= isa<QuantizeOp, DequantizeOp, DynamicQuantizeOp, QLinearOp>(op);
   });
   if (!any)
     return;
