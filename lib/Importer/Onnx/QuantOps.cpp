@@ -273,6 +273,37 @@ LogicalResult importQuantizeLinear(GraphImporter &g,
     }
   }
   auto qt = RankedTensorType::get(xt.getShape(), g.b.getIntegerType(8));
+  // A constant input (a QAT export's fake-quantized weight) folds to
+  // constant codes, which the raise then treats as stored codes.
+  std::optional<ConstData> xc = constData(*x), sc = constData(p->scale);
+  std::optional<ConstData> zc = p->zp ? constData(p->zp) : std::nullopt;
+  if (xc && sc && (!p->zp || zc)) {
+    int64_t rank = xt.getRank(), n = xc->size();
+    auto ps = sc->type.getShape();
+    double lo = ct.isUnsigned ? 0 : -(1 << (ct.bits - 1));
+    double hi = ct.isUnsigned ? (1 << ct.bits) - 1 : (1 << (ct.bits - 1)) - 1;
+    std::vector<char> codes(n);
+    SmallVector<int64_t> idx(rank, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t at = 0;
+      if (sc->size() > 1)
+        for (int64_t d = 0; d < rank; ++d) {
+          int64_t j = ps[d] == 1 ? 0 : idx[d];
+          if (p->group && d == p->groupAxis && ps[d] != xt.getDimSize(d))
+            j = idx[d] / p->group;
+          at = at * ps[d] + j;
+        }
+      double z = zc ? codeValue(zc->at<int8_t>(at), ct.isUnsigned) : 0;
+      double q = std::nearbyint(double(xc->at<float>(i) / sc->at<float>(at))) + z;
+      codes[i] = char(int(std::min(std::max(q, lo), hi)));
+      for (int64_t d = rank - 1; d >= 0 && ++idx[d] == xt.getDimSize(d); --d)
+        idx[d] = 0;
+    }
+    Value r = g.constantFromBytes(qt, codes);
+    g.codeTypes[r] = ct;
+    g.setOutput(node, 0, r);
+    return success();
+  }
   Value r = QuantizeOp::create(
       g.b, g.loc, qt, *x, p->scale, p->zp, g.b.getI64IntegerAttr(ct.bits),
       g.b.getBoolAttr(ct.isUnsigned), g.b.getI64IntegerAttr(p->group),
