@@ -6,8 +6,10 @@ The ORT side of docs/ACCURACY.md's quantization rows: the same measure as
 model's tokenizer (max 256 tokens), batches of --batch texts padded to their
 longest, the first output mean-pooled over the attention mask, cosine of
 each pair, Spearman (average ranks for ties, as scipy.stats.spearmanr)
-against the gold scores. Texts go in pair order (s1, s2, s1, s2, ...); the sentences are columns 6
-and 7 (some lines have 9 columns).
+against the gold scores. Texts go in bert-embed's order (every first
+sentence, then every second one), so the batches hold the same texts -- which
+matters for per-tensor dynamic quantization, whose scale depends on the whole
+batch. The sentences are columns 6 and 7 (some lines have 9 columns).
 
 Usage: scripts/stsb_spearman_ort.py MODEL.onnx [--pairs sts-test.csv]
        [--tokenizer .cache/models/minilm] [--batch 32] [--threads 2]
@@ -55,12 +57,14 @@ def main():
     import onnxruntime as ort
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(a.tokenizer)
-    gold, texts = [], []
+    gold, firsts, seconds = [], [], []
     with open(a.pairs, encoding="utf-8") as f:
         for line in f:
             cols = line.rstrip("\n").split("\t")
             gold.append(float(cols[4]))
-            texts += [cols[5], cols[6]]
+            firsts.append(cols[5])
+            seconds.append(cols[6])
+    texts = firsts + seconds
     so = ort.SessionOptions()
     so.intra_op_num_threads = a.threads
     if a.no_opt:
@@ -77,7 +81,8 @@ def main():
         emb.append((h * m).sum(1) / np.maximum(m.sum(1), 1e-9))
     e = np.concatenate(emb)
     e /= np.linalg.norm(e, axis=1, keepdims=True)
-    cos = (e[0::2] * e[1::2]).sum(1)
+    n = len(gold)
+    cos = (e[:n] * e[n:]).sum(1)
     print(f"spearman: {spearman(cos, gold):.4f} ({len(gold)} pairs, onnxruntime {ort.__version__}"
           f"{', ORT_DISABLE_ALL' if a.no_opt else ''})")
 

@@ -1,6 +1,6 @@
-//===- QuantContribOps.cpp - com.microsoft MatMulNBits -> tfc.qlinear -----===//
+//===- QuantContribOps.cpp - com.microsoft quantized matmuls -> qlinear ---===//
 //
-// ONNX Runtime's weight-only block-quantized matmul (contrib op spec,
+// MatMulNBits, ONNX Runtime's weight-only block-quantized matmul (contrib op spec,
 // onnxruntime/core/graph/contrib_ops/contrib_defs.cc and docs/ContribOperators.md):
 //   Y = A @ dequant(B)^T (+ bias), A [.., K] float,
 //   B uint8 [N, k_blocks, blob], k_blocks = ceil(K / block_size),
@@ -15,6 +15,8 @@
 // symmetric), which is the same value and needs no zero-point term.
 // accuracy_level 4 (ORT computes with A quantized per block to int8) maps
 // to activation block32; lower levels compute in float: activation none.
+// DynamicQuantizeMatMul (ORT's fusion of quantize_dynamic's chain, found in
+// models saved after ORT's optimizer) -> activation `tensor`.
 //
 //===----------------------------------------------------------------------===//
 #include "QuantImport.h"
@@ -135,8 +137,85 @@ LogicalResult importMatMulNBits(GraphImporter &g, const onnx::NodeProto &node) {
   return success();
 }
 
+/// com.microsoft DynamicQuantizeMatMul (what ORT's optimizer fuses
+/// quantize_dynamic's chain into, and saves in optimized models): A f32
+/// quantized per tensor to uint8 at run time (DynamicQuantizeLinear), B
+/// int8 / uint8 [K, N] with b_scale and optional b_zero_point (scalar or
+/// [N]), optional bias [N] -> tfc.qlinear activation `tensor`.
+LogicalResult importDynamicQuantizeMatMul(GraphImporter &g,
+                                          const onnx::NodeProto &node) {
+  FailureOr<Value> a = g.tensorInput(node, 0), bv = g.tensorInput(node, 1),
+                   sv = g.tensorInput(node, 2);
+  if (failed(a) || failed(bv) || failed(sv))
+    return failure();
+  auto at = rtt(*a);
+  if (!at.getElementType().isF32() || at.getRank() < 1)
+    return g.fail(node, "A must be f32 of rank >= 1");
+  std::optional<ConstData> bd = constData(*bv), sd = constData(*sv);
+  if (!bd || bd->type.getRank() != 2 || !bd->type.getElementType().isInteger(8))
+    return g.fail(node, "B must be a constant 2-D int8 / uint8 tensor");
+  int64_t k = bd->type.getDimSize(0), n = bd->type.getDimSize(1);
+  if (!at.isDynamicDim(at.getRank() - 1) && at.getShape().back() != k)
+    return g.fail(node, "A's last dim must be B's rows " + Twine(k));
+  if (!sd || !sd->type.getElementType().isF32() ||
+      (sd->size() != 1 && sd->size() != n))
+    return g.fail(node, "b_scale must be a constant f32 scalar or [N]");
+  QCodeType ct = codeTypeOf(g, *bv);
+  Value zp;
+  if (g.hasInput(node, 3)) {
+    FailureOr<Value> zv = g.tensorInput(node, 3);
+    if (failed(zv))
+      return failure();
+    std::optional<ConstData> zd = constData(*zv);
+    if (!zd || zd->size() != sd->size() ||
+        !zd->type.getElementType().isInteger(8))
+      return g.fail(node, "b_zero_point must be a constant like b_scale");
+    auto it = g.codeTypes.find(*zv);
+    if (it != g.codeTypes.end())
+      ct = it->second;
+    bool any = llvm::any_of(zd->bytes, [](char c) { return c != 0; });
+    if (any || ct.isUnsigned) {
+      std::vector<char> z(n);
+      for (int64_t c = 0; c < n; ++c)
+        z[c] = zd->bytes[zd->size() == 1 ? 0 : c];
+      zp = g.constantFromBytes(RankedTensorType::get({1, n}, g.b.getIntegerType(8)),
+                               z);
+    }
+  }
+  std::vector<char> s(n * 4);
+  for (int64_t c = 0; c < n; ++c) {
+    float v = sd->at<float>(sd->size() == 1 ? 0 : c);
+    std::memcpy(s.data() + c * 4, &v, 4);
+  }
+  Value scale =
+      g.constantFromBytes(RankedTensorType::get({1, n}, g.b.getF32Type()), s);
+  Value bias;
+  if (g.hasInput(node, 4)) {
+    FailureOr<Value> bb = g.tensorInput(node, 4);
+    if (failed(bb))
+      return failure();
+    bias = *bb;
+    auto bt = rtt(bias);
+    if (!bt.getElementType().isF32() || bt.getRank() != 1 ||
+        bt.getDimSize(0) != n)
+      return g.fail(node, "bias must be f32 [N]");
+  }
+  SmallVector<Value> od = g.dims(*a);
+  od.back() = g.cIndex(n);
+  Value r = QLinearOp::create(
+      g.b, g.loc, g.typeFromDims(od, g.b.getF32Type()), *a, *bv, scale, zp,
+      bias, g.b.getI64IntegerAttr(8), g.b.getBoolAttr(ct.isUnsigned),
+      g.b.getI64IntegerAttr(0),
+      QuantActivationAttr::get(g.b.getContext(), QuantActivation::tensor),
+      FloatAttr(), IntegerAttr());
+  g.recordDims(r, od);
+  g.setOutput(node, 0, r);
+  return success();
+}
+
 } // namespace
 
 void mlir::tfc::onnx_import::registerQuantContribOps(HandlerMap &m) {
   m["com.microsoft.MatMulNBits"] = importMatMulNBits;
+  m["com.microsoft.DynamicQuantizeMatMul"] = importDynamicQuantizeMatMul;
 }

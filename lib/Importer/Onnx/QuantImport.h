@@ -41,7 +41,7 @@ inline int64_t codeValue(int8_t raw, bool isUnsigned) {
   return isUnsigned ? int64_t(uint8_t(raw)) : int64_t(raw);
 }
 
-/// com.microsoft MatMulNBits (QuantContribOps.cpp).
+/// com.microsoft MatMulNBits, DynamicQuantizeMatMul (QuantContribOps.cpp).
 void registerQuantContribOps(HandlerMap &m);
 
 } // namespace mlir::tfc::onnx_import

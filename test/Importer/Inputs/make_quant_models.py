@@ -16,6 +16,8 @@ says). Also the malformed models of the error checks (err_*.onnx, no refs).
           weight with zero points, block 16 (y2)
   nbits   com.microsoft MatMulNBits, K = 40 (a partial last block), block 32:
           packed 4-bit zero points (y1); none (default 8) + bias (y2)
+  dqmm    com.microsoft DynamicQuantizeMatMul: uint8 weights per column with
+          zero points + bias (y1), int8 per tensor (y2)
 """
 import os
 import sys
@@ -182,6 +184,21 @@ save("nbits", [
     c("bb", pack_nbits(qb, BS)), c("sb", (rng.random(N * 2) * 0.1 + 0.01).astype(np.float32)),
     c("bias", rng.standard_normal(N).astype(np.float32))],
    ms=True, cases=[{"x": xs(1, 3, K)}, {"x": xs(2, 3, K)}])
+
+# com.microsoft DynamicQuantizeMatMul: uint8 B per column with zero points
+# and a bias (y1); int8 B, one scale, no zero point (y2).
+save("dqmm", [
+    helper.make_node("DynamicQuantizeMatMul", ["x", "bu", "su", "zu", "bias"], ["y1"],
+                     name="dqmm_u8", domain="com.microsoft"),
+    helper.make_node("DynamicQuantizeMatMul", ["x", "bs8", "ss"], ["y2"], name="dqmm_s8",
+                     domain="com.microsoft"),
+], [vi("x", F, ["batch", 5, 16])], [vi("y1", F, ["batch", 5, 8]), vi("y2", F, ["batch", 5, 6])],
+   [c("bu", rng.integers(0, 256, (16, 8)).astype(np.uint8)),
+    c("su", (rng.random(8) * 0.02 + 0.005).astype(np.float32)),
+    c("zu", rng.integers(100, 156, 8).astype(np.uint8)),
+    c("bias", rng.standard_normal(8).astype(np.float32)),
+    c("bs8", rng.integers(-127, 128, (16, 6)).astype(np.int8)), c("ss", np.float32(0.01))],
+   ms=True, cases=[{"x": xs(1, 5, 16)}, {"x": xs(2, 5, 16)}])
 
 # accuracy_level 4: activations per block of 32 (IR check only).
 save("nbits_acc4", [
