@@ -1,7 +1,8 @@
 //===- QuantContribOps.cpp - com.microsoft quantized matmuls -> qlinear ---===//
 //
-// MatMulNBits, ONNX Runtime's weight-only block-quantized matmul (contrib op spec,
-// onnxruntime/core/graph/contrib_ops/contrib_defs.cc and docs/ContribOperators.md):
+// MatMulNBits, ONNX Runtime's weight-only block-quantized matmul (contrib op
+// spec, onnxruntime/core/graph/contrib_ops/contrib_defs.cc and
+// docs/ContribOperators.md):
 //   Y = A @ dequant(B)^T (+ bias), A [.., K] float,
 //   B uint8 [N, k_blocks, blob], k_blocks = ceil(K / block_size),
 //     blob = block_size * bits / 8, codes packed low bits first along K;
@@ -40,8 +41,8 @@ LogicalResult importMatMulNBits(GraphImporter &g, const onnx::NodeProto &node) {
   if (bits != 4 && bits != 8)
     return g.fail(node, "bits = " + Twine(bits) + " is not supported (4 or 8)");
   if (bs < 16 || (bs & (bs - 1)))
-    return g.fail(node, "block_size must be a power of 2 >= 16, got " +
-                            Twine(bs));
+    return g.fail(node,
+                  "block_size must be a power of 2 >= 16, got " + Twine(bs));
   if (g.hasInput(node, 4))
     return g.fail(node, "g_idx (act-order) is not supported");
   int64_t kb = (k + bs - 1) / bs, blob = bs * bits / 8;
@@ -81,7 +82,8 @@ LogicalResult importMatMulNBits(GraphImporter &g, const onnx::NodeProto &node) {
                           "packed zero points only)");
     if (zd->size() != n * zRow)
       return g.fail(node, "zero_points must hold N * ceil(k_blocks * bits / "
-                          "8) = " + Twine(n * zRow) + " bytes");
+                          "8) = " +
+                              Twine(n * zRow) + " bytes");
   }
   Value bias;
   if (g.hasInput(node, 5)) {
@@ -126,12 +128,12 @@ LogicalResult importMatMulNBits(GraphImporter &g, const onnx::NodeProto &node) {
   od.back() = g.cIndex(n);
   QuantActivation act =
       level >= 4 ? QuantActivation::block32 : QuantActivation::none;
-  Value r = QLinearOp::create(
-      g.b, g.loc, g.typeFromDims(od, g.b.getF32Type()), *a, w, s, z, bias,
-      g.b.getI64IntegerAttr(bits), g.b.getBoolAttr(static_cast<bool>(zd)),
-      g.b.getI64IntegerAttr(bs),
-      QuantActivationAttr::get(g.b.getContext(), act), FloatAttr(),
-      IntegerAttr());
+  Value r = QLinearOp::create(g.b, g.loc, g.typeFromDims(od, g.b.getF32Type()),
+                              *a, w, s, z, bias, g.b.getI64IntegerAttr(bits),
+                              g.b.getBoolAttr(static_cast<bool>(zd)),
+                              g.b.getI64IntegerAttr(bs),
+                              QuantActivationAttr::get(g.b.getContext(), act),
+                              FloatAttr(), IntegerAttr());
   g.recordDims(r, od);
   g.setOutput(node, 0, r);
   return success();
@@ -178,8 +180,8 @@ LogicalResult importDynamicQuantizeMatMul(GraphImporter &g,
       std::vector<char> z(n);
       for (int64_t c = 0; c < n; ++c)
         z[c] = zd->bytes[zd->size() == 1 ? 0 : c];
-      zp = g.constantFromBytes(RankedTensorType::get({1, n}, g.b.getIntegerType(8)),
-                               z);
+      zp = g.constantFromBytes(
+          RankedTensorType::get({1, n}, g.b.getIntegerType(8)), z);
     }
   }
   std::vector<char> s(n * 4);

@@ -1,4 +1,4 @@
-//===- QuantImport.h - helpers shared by the quantized-op importers -*- C++ -*-//
+//===- QuantImport.h - shared by the quantized-op importers ----*- C++ -*-===//
 //
 // Constant data access and code-type lookup for QuantOps.cpp,
 // QuantContribOps.cpp and QuantRaise.cpp (docs/DESIGN.md "Import of

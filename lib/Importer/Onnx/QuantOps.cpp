@@ -143,8 +143,9 @@ FailureOr<QParams> quantParams(GraphImporter &g, const onnx::NodeProto &node,
     return g.fail(node, "block_size must be >= 0, got " + Twine(block));
   auto axisOr = normAxis(GraphImporter::attrInt(node, "axis", 1),
                          std::max<int64_t>(rank, 1));
-  bool perTensor = st.getRank() == 0 || (block == 0 && st.getNumElements() == 1 &&
-                                         st.getRank() == 1);
+  bool perTensor =
+      st.getRank() == 0 ||
+      (block == 0 && st.getNumElements() == 1 && st.getRank() == 1);
   if (perTensor) {
     p.scale = reshapeTo(g, p.scale, {});
     if (p.zp)
@@ -152,19 +153,20 @@ FailureOr<QParams> quantParams(GraphImporter &g, const onnx::NodeProto &node,
     return p;
   }
   if (failed(axisOr) || rank == 0)
-    return g.fail(node, "axis " + Twine(GraphImporter::attrInt(node, "axis", 1)) +
+    return g.fail(node, "axis " +
+                            Twine(GraphImporter::attrInt(node, "axis", 1)) +
                             " is out of range for rank " + Twine(rank));
   int64_t axis = *axisOr;
   int64_t d = dataType.getDimSize(axis);
   if (block > 0) {
     if (st.getRank() != rank)
-      return g.fail(node, "blocked scale must have the data's rank " +
-                              Twine(rank));
+      return g.fail(node,
+                    "blocked scale must have the data's rank " + Twine(rank));
     for (int64_t i = 0; i < rank; ++i) {
-      int64_t want = i == axis ? (ShapedType::isDynamic(d)
-                                      ? ShapedType::kDynamic
-                                      : (d + block - 1) / block)
-                               : dataType.getDimSize(i);
+      int64_t want = i == axis
+                         ? (ShapedType::isDynamic(d) ? ShapedType::kDynamic
+                                                     : (d + block - 1) / block)
+                         : dataType.getDimSize(i);
       if (!ShapedType::isDynamic(want) && st.getDimSize(i) != want)
         return g.fail(node, "blocked scale dim " + Twine(i) + " is " +
                                 Twine(st.getDimSize(i)) + ", expected " +
@@ -215,8 +217,9 @@ LogicalResult importDequantizeLinear(GraphImporter &g,
     // int32 (a quantized bias): (x - zp) * scale in f32.
     auto bin = [&](BinaryKind k, Value l, Value r) -> Value {
       FailureOr<SmallVector<Value>> d = g.broadcastDims({l, r});
-      Value v = BinaryOp::create(g.b, g.loc, g.typeFromDims(*d, g.b.getF32Type()),
-                                 l, r, BinaryKindAttr::get(g.b.getContext(), k));
+      Value v =
+          BinaryOp::create(g.b, g.loc, g.typeFromDims(*d, g.b.getF32Type()), l,
+                           r, BinaryKindAttr::get(g.b.getContext(), k));
       g.recordDims(v, *d);
       return v;
     };
@@ -263,10 +266,18 @@ LogicalResult importQuantizeLinear(GraphImporter &g,
     ct = codeTypeOf(g, p->zp);
   } else if (int64_t od = GraphImporter::attrInt(node, "output_dtype", 0)) {
     switch (od) {
-    case onnx::TensorProto::UINT8: ct = {8, true}; break;
-    case onnx::TensorProto::INT8: ct = {8, false}; break;
-    case kOnnxUint4: ct = {4, true}; break;
-    case kOnnxInt4: ct = {4, false}; break;
+    case onnx::TensorProto::UINT8:
+      ct = {8, true};
+      break;
+    case onnx::TensorProto::INT8:
+      ct = {8, false};
+      break;
+    case kOnnxUint4:
+      ct = {4, true};
+      break;
+    case kOnnxInt4:
+      ct = {4, false};
+      break;
     default:
       return g.fail(node, "output_dtype " + Twine(od) +
                               " is not an 8- or 4-bit integer type");
@@ -294,7 +305,8 @@ LogicalResult importQuantizeLinear(GraphImporter &g,
           at = at * ps[d] + j;
         }
       double z = zc ? codeValue(zc->at<int8_t>(at), ct.isUnsigned) : 0;
-      double q = std::nearbyint(double(xc->at<float>(i) / sc->at<float>(at))) + z;
+      double q =
+          std::nearbyint(double(xc->at<float>(i) / sc->at<float>(at))) + z;
       codes[i] = char(int(std::min(std::max(q, lo), hi)));
       for (int64_t d = rank - 1; d >= 0 && ++idx[d] == xt.getDimSize(d); --d)
         idx[d] = 0;
@@ -339,8 +351,8 @@ LogicalResult importDynamicQuantizeLinear(GraphImporter &g,
 }
 
 /// Codes minus zero point as exact f32: tfc.dequantize with scale 1.
-FailureOr<Value> centred(GraphImporter &g, const onnx::NodeProto &node,
-                         Value q, int zpInput, bool perColumn) {
+FailureOr<Value> centred(GraphImporter &g, const onnx::NodeProto &node, Value q,
+                         int zpInput, bool perColumn) {
   auto qt = rtt(q);
   if (!qt.getElementType().isInteger(8))
     return g.fail(node, "operands must be int8 or uint8");
@@ -368,11 +380,10 @@ FailureOr<Value> centred(GraphImporter &g, const onnx::NodeProto &node,
   QCodeType ct = nodeCodeType(g, q, zp);
   Value one = g.scalarConstant(g.b.getF32Type(), 1.0);
   auto ft = RankedTensorType::get(qt.getShape(), g.b.getF32Type());
-  Value r = DequantizeOp::create(g.b, g.loc, ft, q, one, zp,
-                                 g.b.getI64IntegerAttr(ct.bits),
-                                 g.b.getBoolAttr(ct.isUnsigned),
-                                 g.b.getI64IntegerAttr(0),
-                                 g.b.getI64IntegerAttr(0));
+  Value r = DequantizeOp::create(
+      g.b, g.loc, ft, q, one, zp, g.b.getI64IntegerAttr(ct.bits),
+      g.b.getBoolAttr(ct.isUnsigned), g.b.getI64IntegerAttr(0),
+      g.b.getI64IntegerAttr(0));
   g.recordDims(r, g.dims(q));
   return r;
 }

@@ -189,14 +189,14 @@ bool raiseDynamic(GraphImporter &g, BinaryOp mul) {
     if (wsd->size() != 1 && wsd->size() != n)
       continue;
     // Ws as [1, n] quant params of the [k, n] codes.
-    Value scale2 = reshapeTo(g, ws, wsd->size() == 1 ? SmallVector<int64_t>{}
-                                                     : SmallVector<int64_t>{1, n});
+    Value scale2 = reshapeTo(g, ws,
+                             wsd->size() == 1 ? SmallVector<int64_t>{}
+                                              : SmallVector<int64_t>{1, n});
     std::string why;
     g.b.setInsertionPoint(mul);
     QCodeType ct = codeTypeOf(g, dqb.getInput());
-    FailureOr<QWeight> w =
-        buildWeight(g, dqb.getInput(), scale2, dqb.getZeroPoint(), 0, 0, ct,
-                    false, why);
+    FailureOr<QWeight> w = buildWeight(
+        g, dqb.getInput(), scale2, dqb.getZeroPoint(), 0, 0, ct, false, why);
     if (failed(w))
       continue;
     auto rt = rtt(mul.getResult());
@@ -317,9 +317,9 @@ void mlir::tfc::onnx_import::raiseQuantPatterns(GraphImporter &g,
   func.walk([&](Operation *op) {
     if (auto dq = dyn_cast<DequantizeOp>(op)) {
       bool matmulInteger = llvm::any_of(dq->getUsers(), [](Operation *u) {
-        return isa<MatmulOp>(u) && llvm::any_of(u->getUsers(), [](Operation *c) {
-                 return isa<CastOp>(c);
-               });
+        return isa<MatmulOp>(u) &&
+               llvm::any_of(u->getUsers(),
+                            [](Operation *c) { return isa<CastOp>(c); });
       });
       if (matmulInteger)
         op->emitRemark() << "MatMulInteger '" << nodeName(op)
