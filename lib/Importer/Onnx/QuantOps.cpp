@@ -393,8 +393,8 @@ LogicalResult importMatMulInteger(GraphImporter &g,
   FailureOr<Value> a = g.tensorInput(node, 0), bm = g.tensorInput(node, 1);
   if (failed(a) || failed(bm))
     return failure();
-  if (rtt(*a).getRank() < 2 || rtt(*bm).getRank() != 2)
-    return g.fail(node, "only A of rank >= 2 times a 2-D B is supported");
+  if (rtt(*a).getRank() < 2 || rtt(*bm).getRank() < 2)
+    return g.fail(node, "A and B must have rank >= 2");
   FailureOr<Value> af = centred(g, node, *a, 2, false);
   if (failed(af))
     return failure();
@@ -402,12 +402,25 @@ LogicalResult importMatMulInteger(GraphImporter &g,
   if (failed(bf))
     return failure();
   SmallVector<Value> ad = g.dims(*af), bd = g.dims(*bf);
-  std::optional<int64_t> k1 = g.constIndex(ad.back()), k2 = g.constIndex(bd[0]);
+  std::optional<int64_t> k1 = g.constIndex(ad.back()),
+                         k2 = g.constIndex(bd[bd.size() - 2]);
   if (k1 && k2 && *k1 != *k2)
     return g.fail(node, "contraction dims differ: " + Twine(*k1) + " vs " +
                             Twine(*k2));
-  SmallVector<Value> od(ad);
-  od.back() = bd[1];
+  // Batch dims broadcast as numpy.matmul's (both operands may carry them:
+  // quantize_dynamic with MatMulConstBOnly off quantizes attention too).
+  size_t ab = ad.size() - 2, bb = bd.size() - 2, nb = std::max(ab, bb);
+  SmallVector<Value> od;
+  for (size_t i = 0; i < nb; ++i) {
+    Value x = i < ab ? ad[ab - 1 - i] : Value();
+    Value y = i < bb ? bd[bb - 1 - i] : Value();
+    od.insert(od.begin(), !x ? y
+                          : !y || g.constIndex(x) != std::optional<int64_t>(1)
+                              ? x
+                              : y);
+  }
+  od.push_back(ad[ad.size() - 2]);
+  od.push_back(bd.back());
   Value m = MatmulOp::create(g.b, g.loc, g.typeFromDims(od, g.b.getF32Type()),
                              *af, *bf);
   g.recordDims(m, od);

@@ -316,11 +316,17 @@ void mlir::tfc::onnx_import::raiseQuantPatterns(GraphImporter &g,
   // What is left runs as imported: say so, naming the node.
   func.walk([&](Operation *op) {
     if (auto dq = dyn_cast<DequantizeOp>(op)) {
-      bool matmulInteger = llvm::any_of(dq->getUsers(), [](Operation *u) {
+      // MatMulInteger's fallback: one remark, on its A operand.
+      bool matmulInteger = llvm::any_of(dq->getUsers(), [&](Operation *u) {
         return isa<MatmulOp>(u) &&
                llvm::any_of(u->getUsers(),
                             [](Operation *c) { return isa<CastOp>(c); });
       });
+      bool isA = llvm::any_of(dq->getUsers(), [&](Operation *u) {
+        return isa<MatmulOp>(u) && u->getOperand(0) == dq.getResult();
+      });
+      if (matmulInteger && !isA)
+        return;
       if (matmulInteger)
         op->emitRemark() << "MatMulInteger '" << nodeName(op)
                          << "' is not raised to tfc.qlinear: an f32 matmul "

@@ -8,6 +8,8 @@ says). Also the malformed models of the error checks (err_*.onnx, no refs).
           MatMulInteger + Cast + Mul(scale, Mul(x_scale, w_scale)), int8
           weights per column (y1, + bias Add), uint8 weights per tensor with a
           zero point (y2); a uint8 table Gather + DequantizeLinear (emb)
+  qdyn_att  both MatMulInteger operands from DynamicQuantizeLinear, batched
+          (broadcast batch dims): not raised, runs as imported
   qdq     opset 13 QDQ: uint8 activation pair + int8 per-column weight DQ ->
           MatMul (y1) and its output Q/DQ pair (y); Gemm transB with a weight
           DQ per row of [N, K] and an int8 symmetric activation pair (y2); a
@@ -102,6 +104,18 @@ save("qdyn", [
     c("table", table), c("ts", np.float32(0.03)), c("tz", np.uint8(120))],
    cases=[{"x": xs(1, 5, 16), "ids": np.array([[0, 9, 4]], np.int64)},
           {"x": xs(3, 5, 16), "ids": rng.integers(0, 10, (3, 3)).astype(np.int64)}])
+
+# quantize_dynamic with MatMulConstBOnly off: both operands quantized at run
+# time, batched (attention's products): not raisable, runs as imported.
+save("qdyn_att", [
+    node("DynamicQuantizeLinear", ["q"], ["qq", "qs", "qz"], "dql_q"),
+    node("DynamicQuantizeLinear", ["k"], ["kq", "ks", "kz"], "dql_k"),
+    node("MatMulInteger", ["qq", "kq", "qz", "kz"], ["m"], "mmi_att"),
+    node("Cast", ["m"], ["mf"], "cast", to=F),
+    node("Mul", ["qs", "ks"], ["s"], "scales"),
+    node("Mul", ["mf", "s"], ["y"], "mul"),
+], [vi("q", F, ["batch", 2, 4, 8]), vi("k", F, ["batch", 1, 8, 5])], [vi("y", F, ["batch", 2, 4, 5])],
+   [], cases=[{"q": xs(1, 2, 4, 8), "k": xs(1, 1, 8, 5)}, {"q": xs(3, 2, 4, 8), "k": xs(3, 1, 8, 5)}])
 
 # ---- qdq -----------------------------------------------------------------
 wq = rng.integers(-127, 128, (16, 8)).astype(np.int8)
