@@ -84,6 +84,11 @@ static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
 static cl::opt<bool> profileOpt("profile",
                                 cl::desc("Insert per-op-class timing hooks (tfc-run --profile reports them)"),
                                 cl::init(false));
+static cl::opt<bool> remarksOpt(
+    "remarks",
+    cl::desc("Print remarks (quantized patterns not raised at import, ops "
+             "kept on the reference path) to stderr"),
+    cl::init(false));
 static cl::opt<bool> timing("time", cl::desc("Print compile-time phases"),
                             cl::init(false));
 static cl::opt<std::string> kvCacheOpt(
@@ -233,6 +238,14 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   context.disableMultithreading();
+  // Remarks go to stderr with --remarks; errors keep their own path.
+  ScopedDiagnosticHandler remarkHandler(&context, [](Diagnostic &d) {
+    if (d.getSeverity() != DiagnosticSeverity::Remark)
+      return failure();
+    if (remarksOpt)
+      errs() << d.getLocation() << ": remark: " << d.str() << "\n";
+    return success();
+  });
 
   auto t0 = std::chrono::steady_clock::now();
   auto phase = [&](const char *what) {
