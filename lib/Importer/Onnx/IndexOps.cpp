@@ -72,7 +72,8 @@ LogicalResult importGatherElements(GraphImporter &g,
 // operands are transposed to [batch, m, k] / [batch, k, n], flattened to 3-D,
 // multiplied, and the product is reshaped and transposed to the output. A
 // letter that appears in one operand only and not in the output (a plain sum)
-// is refused.
+// is refused. With exactly one m, n and k letter the batch dims stay as they
+// are (rank-4 attention products remain rank 4).
 
 struct EinsumSpec {
   SmallVector<std::string> inputs;
@@ -206,12 +207,21 @@ LogicalResult importEinsum(GraphImporter &g, const onnx::NodeProto &node) {
   SmallVector<int64_t> pb = permTo(sb, batch + k + n);
   Value x = isIdentity(pa) ? *a : g.transpose(*a, pa);
   Value y = isIdentity(pb) ? *b : g.transpose(*b, pb);
-  Value nb = product(batch), nm = product(m), nn = product(n),
-        nk = product(k);
-  x = g.reshape(x, {nb, nm, nk});
-  y = g.reshape(y, {nb, nk, nn});
-  SmallVector<Value> pd = {nb, nm, nn};
   Type et = at.getElementType();
+  SmallVector<Value> pd;
+  if (m.size() == 1 && n.size() == 1 && k.size() == 1) {
+    // One letter each: a batched matmul as it is ([b, h, i, d] x
+    // [b, h, d, j] stays rank 4, so attention raising sees it).
+    for (char c : batch + m)
+      pd.push_back(dimOf(c));
+    pd.push_back(dimOf(n[0]));
+  } else {
+    Value nb = product(batch), nm = product(m), nn = product(n),
+          nk = product(k);
+    x = g.reshape(x, {nb, nm, nk});
+    y = g.reshape(y, {nb, nk, nn});
+    pd = {nb, nm, nn};
+  }
   Value r = MatmulOp::create(g.b, g.loc, g.typeFromDims(pd, et), x, y);
   g.recordDims(r, pd);
   std::string prodLetters = batch + m + n;
