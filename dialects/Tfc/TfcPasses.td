@@ -18,7 +18,8 @@ def TfcRaiseLinear : Pass<"tfc-raise-linear", "func::FuncOp"> {
     constant weight whose every use is a `tensor.extract_slice` of its last
     dim (static offset and size, the whole of the other dims, unit strides),
     as fused `qkv_proj` / `gate_up_proj` exports produce, becomes one
-    `tfc.linear` per slice over those weight columns (and bias entries).
+    `tfc.linear` per slice over those weight columns (and bias entries). A
+    `tensor.extract_slice` that provably takes its whole source is dropped.
     Anything else (non-constant or batched weights, other gather axes, 2-D
     biases, a fused product with another use) is left alone.
   }];

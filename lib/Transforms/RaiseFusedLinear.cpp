@@ -10,7 +10,8 @@
 // raisings then see ordinary q/k/v and gate/up projections, and the tensor
 // partition shards them like any other. Overlapping slices are fine (each
 // gets its own copy of the columns); a linear with any other use is left
-// alone.
+// alone. A slice that provably takes all of its source is dropped too (the
+// rotary part of a partial-rotary model whose rotary covers the whole head).
 //
 //===----------------------------------------------------------------------===//
 #include "RaiseFusedLinear.h"
@@ -165,9 +166,45 @@ struct SplitFusedLinear : OpRewritePattern<LinearOp> {
   }
 };
 
+/// A slice that provably takes the whole source (zero offsets, unit strides,
+/// every size the source's dim) is the source. Canonicalization cannot see
+/// it when the sizes are dynamic values of another tensor (Phi-3's
+/// `q[..., :rotary_dim]` with a full-width rotary).
+struct DropWholeSlice : OpRewritePattern<tensor::ExtractSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::ExtractSliceOp s,
+                                PatternRewriter &rewriter) const override {
+    Value src = s.getSource();
+    auto st = rtt(src);
+    if (rtt(s.getResult()).getRank() != st.getRank())
+      return failure();
+    SmallVector<OpFoldResult> offs = s.getMixedOffsets(),
+                              sizes = s.getMixedSizes(),
+                              strides = s.getMixedStrides();
+    for (int64_t i = 0; i < st.getRank(); ++i) {
+      if (getConstantIntValue(offs[i]) != std::optional<int64_t>(0) ||
+          getConstantIntValue(strides[i]) != std::optional<int64_t>(1))
+        return failure();
+      DimRef taken;
+      if (std::optional<int64_t> c = getConstantIntValue(sizes[i]))
+        taken.size = *c;
+      else
+        taken = resolveSize(cast<Value>(sizes[i]));
+      if (!sameDim(resolveDim(src, i), taken))
+        return failure();
+    }
+    if (src.getType() == s.getResult().getType())
+      rewriter.replaceOp(s, src);
+    else
+      rewriter.replaceOpWithNewOp<tensor::CastOp>(s, s.getResult().getType(),
+                                                  src);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::tfc::raise::populateSplitFusedLinearPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<SplitFusedLinear>(patterns.getContext());
+  patterns.add<SplitFusedLinear, DropWholeSlice>(patterns.getContext());
 }
