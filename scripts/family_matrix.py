@@ -117,6 +117,22 @@ FAMILIES = {
 }
 
 
+# Why a pattern stays generic, or how a family-specific one is handled
+# (the matrix's notes column).
+NOTES = {
+    "enc": "dense MLP (linear, gelu, linear): linears and the activation raised, no gated MLP",
+    "mpnet": "relative position bias added before the mask: folded into the attention's float mask",
+    "llama3_bias": "MLP with biases: tfc.gated_mlp has no bias operands, so gate/up/down stay tfc.linear + silu + mul",
+    "phi3": "fused qkv_proj / gate_up_proj split by tfc-raise-linear; tensor partition shards them (test/e2e/partition-phi3.test)",
+    "gemma2": "attention logit soft-capping (tanh(s/50)*50 before the mask): tfc.attention has no soft-cap, so attention stays generic; final logit soft-capping stays tanh ops",
+    "gemma3": "q/k RMSNorm raised; alternating sliding/global layers",
+    "stablelm": "partial rotary (25% of head_dim): rotary raised on the rotated slice, the rest passes through a concat",
+    "olmo": "LayerNorm without weights (scale 1, no bias) raised as tfc.layer_norm",
+    "llama3": "llama3 rope scaling only changes the constant inverse frequencies",
+    "qwen3": "q/k RMSNorm per head raised (9 norms)",
+}
+
+
 def die(msg):
     print(f"family_matrix.py: error: {msg}", file=sys.stderr)
     sys.exit(1)
@@ -299,12 +315,20 @@ def write_table(path, rows):
     lines = ["| family | exporter | pattern | status | max abs err vs ORT | "
              "raised (attention / norm / gated MLP / linear / rotary) |",
              "|---|---|---|---|---|---|"]
+    notes = {}
     for r in rows:
         c = r.get("raised")
         raised = (" / ".join(str(c[k]) for k, _ in RAISED) if c else "-")
         err = f"{r['max_err']:.1e}" if "max_err" in r else "-"
         lines.append(f"| {r['family']} | {r['style']} | {r['what']} | "
                      f"{r['status']} | {err} | {raised} |")
+        kind = FAMILIES[r["family"]]["kind"]
+        note = NOTES.get(r["family"]) or NOTES.get(kind)
+        if note:
+            notes[r["family"]] = note
+    if notes:
+        lines += ["", "Notes (what stays generic, and why):", ""]
+        lines += [f"- {f}: {n}" for f, n in notes.items()]
     remarks = sorted({(r["family"], m) for r in rows for m in r.get("remarks", [])})
     if remarks:
         lines += ["", "Patterns left generic (tfc's remarks):", ""]
