@@ -14,9 +14,14 @@ def TfcRaiseLinear : Pass<"tfc-raise-linear", "func::FuncOp"> {
     then not duplicated). A following `tfc.binary add` of a 1-D constant [n]
     (either operand order, no broadcasting of the product) folds in as the
     bias when the linear has no other use. `tfc.gather` on axis 0 of a 2-D
-    constant table with integer ids becomes `tfc.embedding`. Anything else
-    (non-constant or batched weights, other gather axes, 2-D biases) is left
-    alone.
+    constant table with integer ids becomes `tfc.embedding`. A linear with a
+    constant weight whose every use is a `tensor.extract_slice` of its last
+    dim (static offset and size, the whole of the other dims, unit strides),
+    as fused `qkv_proj` / `gate_up_proj` exports produce, becomes one
+    `tfc.linear` per slice over those weight columns (and bias entries). A
+    `tensor.extract_slice` that provably takes its whole source is dropped.
+    Anything else (non-constant or batched weights, other gather axes, 2-D
+    biases, a fused product with another use) is left alone.
   }];
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }

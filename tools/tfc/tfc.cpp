@@ -38,7 +38,12 @@ using namespace mlir;
 using namespace llvm;
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
-                                      cl::Required);
+                                      cl::Optional);
+static cl::opt<bool> listOnnxOps(
+    "list-onnx-ops",
+    cl::desc("Print the ONNX op types the importer handles, one a line "
+             "(other domains as <domain>.<op>), and exit"),
+    cl::init(false));
 static cl::opt<std::string> outputPath("o", cl::desc("Output path stem (out/model) or - for stdout"),
                                        cl::value_desc("path"), cl::init(""));
 static cl::opt<std::string> emitKind(
@@ -202,6 +207,13 @@ int main(int argc, char **argv) {
   tfc::registerTfcPipelines();
   tfc::registerTfcGpuPasses();
   cl::ParseCommandLineOptions(argc, argv, "tfc: ahead-of-time compiler for Transformer ONNX models\n");
+  if (listOnnxOps) {
+    for (const std::string &op : tfc::onnxImporterOpTypes())
+      outs() << op << "\n";
+    return 0;
+  }
+  if (inputPath.empty())
+    return fail("no input model (usage: tfc <model.onnx> [options])");
 
   static const char *kinds[] = {"onnx", "tfc", "linalg", "llvm", "obj", "shared"};
   if (!llvm::is_contained(kinds, StringRef(emitKind)))

@@ -27,15 +27,30 @@ void mlir::tfc::registerImporterDialects(DialectRegistry &registry) {
                   tensor::TensorDialect>();
 }
 
+/// The registry: every op family file adds its handlers here.
+static void registerAllOps(HandlerMap &m) {
+  registerElementwiseOps(m);
+  registerShapeOps(m);
+  registerMathOps(m);
+  registerIndexOps(m);
+  registerQuantOps(m);
+}
+
 GraphImporter::GraphImporter(MLIRContext *ctx, ModuleOp module,
                              std::string modelDir,
                              const OnnxImportOptions &options)
     : b(ctx), loc(UnknownLoc::get(ctx)), ctx(ctx), module(module),
       modelDir(std::move(modelDir)), options(options) {
-  registerElementwiseOps(handlers);
-  registerShapeOps(handlers);
-  registerMathOps(handlers);
-  registerQuantOps(handlers);
+  registerAllOps(handlers);
+}
+
+std::vector<std::string> mlir::tfc::onnxImporterOpTypes() {
+  HandlerMap m;
+  registerAllOps(m);
+  std::vector<std::string> out;
+  for (const auto &kv : m)
+    out.push_back(kv.first);
+  return out;
 }
 
 LogicalResult GraphImporter::fail(const onnx::NodeProto &node,
@@ -539,14 +554,15 @@ Value GraphImporter::transpose(Value input, ArrayRef<int64_t> perm) {
 }
 
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
-  std::string key = node.op_type();
-  if (node.domain() == "com.microsoft")
-    key = "com.microsoft." + key; // contrib ops (QuantContribOps.cpp)
-  else if (!node.domain().empty() && node.domain() != "ai.onnx")
-    return fail(node, "unsupported operator domain '" + node.domain() + "'");
-  auto it = handlers.find(key);
+  // Ops of other domains are registered as "<domain>.<op type>" (contrib
+  // ops: QuantContribOps.cpp).
+  bool dflt = node.domain().empty() || node.domain() == "ai.onnx";
+  auto it = handlers.find(dflt ? node.op_type()
+                               : node.domain() + "." + node.op_type());
   if (it == handlers.end() && node.domain() == "com.microsoft")
     return fail(node, "unsupported com.microsoft contrib op");
+  if (it == handlers.end() && !dflt)
+    return fail(node, "unsupported operator domain '" + node.domain() + "'");
   if (it == handlers.end())
     return fail(node, "unsupported op type");
   loc = NameLoc::get(b.getStringAttr(node.name().empty() ? node.op_type()
