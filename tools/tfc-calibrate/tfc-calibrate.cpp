@@ -2,7 +2,7 @@
 //
 //   tfc-calibrate model.onnx --data FILE [--tokenizer PATH] [--calib-samples N]
 //       [--seq-len L] [--mode auto|sentences|windows] [--hessians]
-//       [--threads T] [--tfc PATH] [--tfc-arg ARG]... -o stats.json
+//       [--num-threads T] [--tfc PATH] [--tfc-arg ARG]... -o stats.json
 //
 // Compiles the fp32 model with observers (`tfc --observe --emit=shared`, the
 // driver found next to this tool), runs it through libtfcrt on the
@@ -64,7 +64,7 @@ static cl::opt<bool> hessiansOpt(
     "hessians", cl::init(false),
     cl::desc("Also accumulate H = sum x^T x per observed tensor (GPTQ, "
              "SparseGPT): k*k doubles each"));
-static cl::opt<int> threadsOpt("threads", cl::init(0),
+static cl::opt<int> threadsOpt("num-threads", cl::init(0),
                                cl::desc("Runtime threads (0: default)"));
 static cl::opt<std::string> tfcOpt(
     "tfc", cl::desc("The tfc driver (default: next to this tool)"),
@@ -247,7 +247,7 @@ int main(int argc, char **argv) {
   // 4. Run.
   tfc_observer_set(observe, &col);
   size_t numOut = tfc_model_num_outputs(model);
-  auto tRun = std::chrono::steady_clock::now();
+  auto tRun = std::chrono::steady_clock::now(), tLine = tRun;
   size_t every = std::max<size_t>(1, samples.size() / 20);
   for (size_t s = 0; s < samples.size(); ++s) {
     std::vector<tfc_tensor> in;
@@ -291,9 +291,19 @@ int main(int argc, char **argv) {
       error = col.error;
       break;
     }
-    if (!quiet && ((s + 1) % every == 0 || s + 1 == samples.size()))
-      errs() << format("tfc-calibrate: %zu/%zu samples, %.1f s\n", s + 1,
-                       samples.size(), seconds(tRun));
+    // A line per 5% of the samples, at most one per second (and the last).
+    bool last = s + 1 == samples.size();
+    if (!quiet && (last || ((s + 1) % every == 0 &&
+                            seconds(tLine) >= 1.0))) {
+      double t = seconds(tRun);
+      errs() << format("tfc-calibrate: %zu/%zu samples, %.1f s", s + 1,
+                       samples.size(), t);
+      if (!last)
+        errs() << format(", ~%.0f s left",
+                         t / double(s + 1) * double(samples.size() - s - 1));
+      errs() << "\n";
+      tLine = std::chrono::steady_clock::now();
+    }
   }
   tfc_observer_set(nullptr, nullptr);
   tfc_model_free(model);
