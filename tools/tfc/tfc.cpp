@@ -4,6 +4,8 @@
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]]
 //       [--prune=METHOD --sparsity=S ... [--export-onnx OUT.onnx]]
+//       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
+//       [--observe]   (calibration build: writes out/model.observers.json)
 //
 // Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
 // emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
@@ -27,7 +29,9 @@
 #include "tfc/Runtime/tfc_runtime.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
@@ -137,6 +141,22 @@ static cl::opt<bool> quantAsymOpt(
 static cl::opt<std::string> calibStatsOpt(
     "calib-stats", cl::value_desc("FILE"),
     cl::desc("Calibration statistics from tfc-calibrate (int8-static, GPTQ)"));
+static cl::opt<std::string> quantMethodOpt(
+    "quant-method", cl::value_desc("rtn|gptq"),
+    cl::desc("Weight rounding: rtn (round to nearest, the default) or gptq "
+             "(needs --calib-stats with Hessians: tfc-calibrate --hessians)"));
+static cl::opt<std::string> calibRangeOpt(
+    "calib-range", cl::value_desc("minmax|p99.9|p99.99|p99.999|mse"),
+    cl::desc("Range of the calibrated (int8-static) activation scales: "
+             "min/max, a percentile of |x|, or the MSE-optimal clipping "
+             "(default mse)"));
+static cl::opt<bool> gptqActOrderOpt(
+    "gptq-act-order", cl::init(false),
+    cl::desc("GPTQ: quantize columns in order of decreasing Hessian diagonal"));
+static cl::opt<bool> observeOpt(
+    "observe", cl::init(false),
+    cl::desc("Calibration build (tfc-calibrate): observe every linear layer's "
+             "input (tfc-insert-observers) and write <stem>.observers.json"));
 static cl::opt<std::string> precisionOpt(
     "precision", cl::value_desc("fp32|bf16|fp16"), cl::init("fp32"),
     cl::desc("Linear layers' weights and products in bf16 / fp16 with fp32 "
@@ -198,6 +218,42 @@ static void printModule(ModuleOp m, raw_ostream &os) {
   flags.elideLargeElementsAttrs(16);
   flags.elideLargeResourceString(64);
   m.print(os, flags);
+}
+
+/// The side table of tfc.observe ids (tfc-insert-observers' module
+/// attribute `tfc.observers`) as JSON for tfc-calibrate.
+static LogicalResult writeObserverTable(ModuleOp module, StringRef path,
+                                        StringRef name, std::string &error) {
+  auto table = module->getAttrOfType<ArrayAttr>("tfc.observers");
+  if (!table) {
+    error = "the observer pass left no tfc.observers table";
+    return failure();
+  }
+  json::Array tensors;
+  for (Attribute a : table) {
+    auto d = cast<DictionaryAttr>(a);
+    json::Array ops;
+    for (Attribute o : d.getAs<ArrayAttr>("ops"))
+      ops.push_back(cast<StringAttr>(o).str());
+    tensors.push_back(json::Object{
+        {"id", d.getAs<IntegerAttr>("id").getInt()},
+        {"name", d.getAs<StringAttr>("name").str()},
+        {"k", d.getAs<IntegerAttr>("k").getInt()},
+        {"ops", std::move(ops)}});
+  }
+  std::error_code ec;
+  raw_fd_ostream os(path, ec);
+  if (ec) {
+    error = ("cannot write '" + path + "': " + ec.message()).str();
+    return failure();
+  }
+  os << formatv("{0:2}", json::Value(json::Object{
+                             {"format", "tfc-observers"},
+                             {"version", 1},
+                             {"model", name.str()},
+                             {"tensors", std::move(tensors)}}))
+     << "\n";
+  return success();
 }
 
 int main(int argc, char **argv) {
@@ -334,6 +390,22 @@ int main(int argc, char **argv) {
        !calibStatsOpt.empty()))
     return fail("--quant-group / --quant-sym / --quant-asym / --calib-stats "
                 "go with --quantize");
+  if (po.quantize.empty() && (!quantMethodOpt.empty() ||
+                              !calibRangeOpt.empty() || gptqActOrderOpt))
+    return fail("--quant-method / --calib-range / --gptq-act-order go with "
+                "--quantize");
+  if (!quantMethodOpt.empty() && quantMethodOpt != "rtn" &&
+      quantMethodOpt != "gptq")
+    return fail("--quant-method=" + quantMethodOpt + ": expected rtn or gptq");
+  if (observeOpt && (!po.quantize.empty() || !po.partition.empty() ||
+                     kvCache || cuda))
+    return fail("--observe (a calibration build of the fp32 model) does not "
+                "go with --quantize / --precision / --partition / "
+                "--kv-cache / --target=cuda");
+  po.observe = observeOpt;
+  po.quantMethod = quantMethodOpt;
+  po.calibRange = calibRangeOpt;
+  po.gptqActOrder = gptqActOrderOpt;
   po.quantGroup = quantGroupOpt;
   po.quantSym = quantSymOpt ? "sym" : quantAsymOpt ? "asym" : "";
   po.calibStats = calibStatsOpt;
@@ -408,6 +480,11 @@ int main(int argc, char **argv) {
   phase("lowering to linalg");
   if (int rc = exportOnnx())
     return rc;
+  if (observeOpt && !stem.empty() && stem != "-") {
+    if (failed(writeObserverTable(*module, stem + ".observers.json", name,
+                                  error)))
+      return fail(error);
+  }
   if (emitKind == "linalg")
     return writeText(".linalg.mlir", [&](raw_ostream &os) { printModule(*module, os); });
   std::string stepName, stepSignature;
