@@ -2,7 +2,8 @@
 //
 //   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
-//       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]]
+//       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]
+//       [--kv-dtype=f32|f16|int8]]
 //
 // Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
 // emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
