@@ -380,8 +380,7 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
                 SmallVector<OpFoldResult> &sizes) {
     offsets = {
         b.getIndexAttr(layer), b.getIndexAttr(kv), zero, zero, pos, zero};
-    sizes = {
-        one, one, batch, b.getIndexAttr(heads), len, b.getIndexAttr(last)};
+    sizes = {one, one, batch, b.getIndexAttr(heads), len, b.getIndexAttr(last)};
   };
   SmallVector<OpFoldResult> strides(6, one), offsets, sizes;
   auto rowsOf = [&](Value buffer, int64_t last) {
@@ -618,8 +617,7 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     else if (maxLen > 0)
       ml = maxLen;
     if (dtype != KvDtype::F32 && !s.elemType.isF32())
-      return layers.front().op.emitOpError(
-          "cannot be cached as ")
+      return layers.front().op.emitOpError("cannot be cached as ")
              << kvDtype << ": its keys / values are " << s.elemType
              << ", not f32";
     int64_t numLayers = layers.size();

@@ -124,7 +124,8 @@ struct KvProblem {
       for (int64_t g = 0; g < c.hkv; ++g)
         for (int64_t j = 0; j < c.t; ++j)
           for (int64_t x = 0; x < c.d; ++x)
-            vmax = std::max<double>(vmax, std::fabs(kvAt(p, true, bi, g, j, x)));
+            vmax =
+                std::max<double>(vmax, std::fabs(kvAt(p, true, bi, g, j, x)));
     out.assign(c.b * c.hq * c.s * c.d, NAN);
     p.out = out.data();
     std::copy(qs, qs + 4, p.os);
@@ -337,15 +338,15 @@ TEST(AttentionKv, Entries) {
       } else {
         auto k = desc<int8_t, tfcrt_memref4_i8>(pr.codes.data(), 0, kvSizes,
                                                 pr.p.ks);
-        auto v = desc<int8_t, tfcrt_memref4_i8>(pr.codes.data(), vOff,
-                                                kvSizes, pr.p.vs);
+        auto v = desc<int8_t, tfcrt_memref4_i8>(pr.codes.data(), vOff, kvSizes,
+                                                pr.p.vs);
         auto ks = desc<float, tfcrt_memref4_f32>(pr.scales.data(), 0, scSizes,
                                                  scStrides);
         auto vs = desc<float, tfcrt_memref4_f32>(
             pr.scales.data(), c.b * c.hkv * pr.maxLen, scSizes, scStrides);
         _mlir_ciface_tfcrt_attention_kv_i8(&q, &k, &ks, &v, &vs, &keep, &add,
-                                           &out, pr.p.scale, 1, c.window, 0,
-                                           0, &layout, 0);
+                                           &out, pr.p.scale, 1, c.window, 0, 0,
+                                           &layout, 0);
         // A scale view of the wrong length: an error naming it, NaN out.
         auto bad = ks;
         bad.sizes[2] = c.t - 1;
@@ -353,8 +354,8 @@ TEST(AttentionKv, Entries) {
         EXPECT_EQ(takeKernelError(msg), TFC_OK) << msg;
         std::vector<float> keepOut = pr.out;
         _mlir_ciface_tfcrt_attention_kv_i8(&q, &k, &bad, &v, &vs, &keep, &add,
-                                           &out, pr.p.scale, 1, c.window, 0,
-                                           0, &layout, 0);
+                                           &out, pr.p.scale, 1, c.window, 0, 0,
+                                           &layout, 0);
         EXPECT_EQ(takeKernelError(msg), TFC_ERR_INTERNAL);
         EXPECT_NE(msg.find("k_scale is [2, 2, 39, 1], expected [2, 2, 40, 1]"),
                   std::string::npos)

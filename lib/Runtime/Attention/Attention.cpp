@@ -299,8 +299,8 @@ float kvAt(const Params &p, bool value, int64_t b, int64_t g, int64_t j,
     return halfToFloat(static_cast<const uint16_t *>(value ? p.vq : p.kq)[at]);
   case Params::KvType::I8: {
     const int64_t *ss = value ? p.vss : p.kss;
-    const float sc = (value ? p.vScale : p.kScale)[b * ss[0] + g * ss[1] +
-                                                   j * ss[2]];
+    const float sc =
+        (value ? p.vScale : p.kScale)[b * ss[0] + g * ss[1] + j * ss[2]];
     return static_cast<float>(
                static_cast<const int8_t *>(value ? p.vq : p.kq)[at]) *
            sc;
@@ -323,8 +323,8 @@ float *kvScratch(int64_t floats) {
 /// Keys [lo, hi) of [ja, jb) that some lane of rb may see structurally (a
 /// superset: mask_keep, block and layout only remove keys); every key a
 /// level loads lies in it, except with !skipTiles (all keys).
-void visibleRange(const Params &p, const RowBlock &rb, int64_t ja,
-                  int64_t jb, int64_t &lo, int64_t &hi) {
+void visibleRange(const Params &p, const RowBlock &rb, int64_t ja, int64_t jb,
+                  int64_t &lo, int64_t &hi) {
   lo = ja;
   hi = jb;
   if (!p.skipTiles)
@@ -733,10 +733,10 @@ void quantizedEntry(const char *entry, Params::KvType kv, tfcrt_memref4_f32 *q,
   }
   p.kv = kv;
   p.k = p.v = nullptr;
-  p.kq = k->aligned ? static_cast<const Elem *>(k->aligned) + k->offset
-                    : nullptr;
-  p.vq = v->aligned ? static_cast<const Elem *>(v->aligned) + v->offset
-                    : nullptr;
+  p.kq =
+      k->aligned ? static_cast<const Elem *>(k->aligned) + k->offset : nullptr;
+  p.vq =
+      v->aligned ? static_cast<const Elem *>(v->aligned) + v->offset : nullptr;
   tfcrt::attn::run(p, tfcrt::attn::kernelsBest());
 }
 } // namespace

@@ -454,8 +454,8 @@ TFC_AVX2F16 void pvRow(float *o, float alpha, const float *pr, int64_t nk,
     const T *vr = v + j * svt + c0;
 #pragma GCC unroll 4
     for (int x = 0; x < NV; ++x) {
-      const __m256 vv = x == NV - 1 && lastN < 8 ? ld8(vr + 8 * x, lastN)
-                                                 : ld8(vr + 8 * x);
+      const __m256 vv =
+          x == NV - 1 && lastN < 8 ? ld8(vr + 8 * x, lastN) : ld8(vr + 8 * x);
       acc[x] = _mm256_fmadd_ps(pb, vv, acc[x]);
     }
   }
@@ -485,8 +485,8 @@ TFC_AVX2F16 void decode(const Params &p, const RowBlock &rb, int64_t ja,
   const int64_t d = p.d, dv = p.dv;
   const int64_t dp = (d + 7) / 8 * 8, dvp = (dv + 7) / 8 * 8;
   float *qb = scratch(R * (dp + dvp + kDecodeKeyTile) + kDecodeKeyTile);
-  float *o = qb + R * dp;  // [R][dvp]
-  float *sc = o + R * dvp; // [R][kDecodeKeyTile]
+  float *o = qb + R * dp;              // [R][dvp]
+  float *sc = o + R * dvp;             // [R][kDecodeKeyTile]
   float *pq = sc + R * kDecodeKeyTile; // [kDecodeKeyTile] p * v scale (I8)
   const float *kScale = nullptr, *vScale = nullptr;
   if constexpr (kI8) {

@@ -505,8 +505,8 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
   const int64_t d = p.d, dv = p.dv;
   const int64_t dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
   float *qb = scratch(R * (dp + dvp + kDecodeKeyTile) + kDecodeKeyTile);
-  float *o = qb + R * dp;  // [R][dvp]
-  float *sc = o + R * dvp; // [R][kDecodeKeyTile]
+  float *o = qb + R * dp;              // [R][dvp]
+  float *sc = o + R * dvp;             // [R][kDecodeKeyTile]
   float *pq = sc + R * kDecodeKeyTile; // [kDecodeKeyTile] p * v scale (I8)
   const float *kScale = nullptr, *vScale = nullptr;
   if constexpr (kI8) {
@@ -559,13 +559,12 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
           int64_t c = 0;
           for (; c + 32 <= d; c += 32) {
             a0 = _mm512_fmadd_ps(_mm512_load_ps(qr + c), ld16(kr + c), a0);
-            a1 = _mm512_fmadd_ps(_mm512_load_ps(qr + c + 16),
-                                 ld16(kr + c + 16), a1);
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(qr + c + 16), ld16(kr + c + 16),
+                                 a1);
           }
           for (; c < d; c += 16) {
             const __mmask16 mk = c + 16 <= d ? 0xFFFF : dTail;
-            a0 = _mm512_fmadd_ps(_mm512_load_ps(qr + c), ld16(kr + c, mk),
-                                 a0);
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(qr + c), ld16(kr + c, mk), a0);
           }
           dots[jj] = _mm512_add_ps(a0, a1);
         }
@@ -652,11 +651,10 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
 } // namespace
 
 const Kernels &kernelsAvx512() {
-  static const Kernels k = {"avx512",          kLanes,
-                            kKeyTile,          &prefill,
-                            kDecodeLanes,      kDecodeKeyTile,
-                            &decode<float>,    &decode<uint16_t>,
-                            &decode<int8_t>};
+  static const Kernels k = {
+      "avx512",       kLanes,         kKeyTile,       &prefill,
+      kDecodeLanes,   kDecodeKeyTile, &decode<float>, &decode<uint16_t>,
+      &decode<int8_t>};
   return k;
 }
 
