@@ -3,7 +3,7 @@
 // Built with -DTFC_BUILD_BENCH=ON (target tfcrt-attention-kv-bench); not run
 // by ctest.
 //   tfcrt-attention-kv-bench [--threads N] [--t T] [--layers L] [--batch B]
-//                            [--reps R]
+//                            [--reps R] [--generic 0|1]
 // One decode step's attention of a SmolLM2-shaped model (9 query heads, 3
 // kv heads of 64) over L layers, each with its own cache [2, B, 3, T, 64]
 // in the session's layout (so the step streams L x the cache, as a real
@@ -30,7 +30,7 @@ using namespace tfcrt;
 using namespace tfcrt::attn;
 
 int main(int argc, char **argv) {
-  int threads = 1, reps = 15;
+  int threads = 1, reps = 15, generic = 1;
   int64_t t = 4096, layers = 30, batch = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -45,6 +45,8 @@ int main(int argc, char **argv) {
       batch = v;
     else if (a == "--reps")
       reps = static_cast<int>(v);
+    else if (a == "--generic")
+      generic = static_cast<int>(v);
   }
   tfc_set_num_threads(threads);
   const int64_t hq = 9, hkv = 3, d = 64;
@@ -67,7 +69,9 @@ int main(int argc, char **argv) {
     isa::Level level;
     const Kernels *ks;
   };
-  std::vector<Level> levels = {{isa::Level::Generic, &kernelsGeneric()}};
+  std::vector<Level> levels;
+  if (generic)
+    levels.push_back({isa::Level::Generic, &kernelsGeneric()});
   if (isa::supported(isa::Level::Avx2))
     levels.push_back({isa::Level::Avx2, &kernelsAvx2()});
   if (isa::supported(isa::Level::Avx512))
