@@ -156,6 +156,14 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     communication ops in program order (a stage's recv then receives the
     previous stage's step output [b, n, d]). Refused: several entries
     without `tfc.part`, a part without attention.
+    `kv-dtype=f16|int8` (docs/DESIGN.md "KV cache", "Cache dtype"): the new
+    rows are written as `tfc.cast` to f16, or as `tfc.dynamic_quantize
+    per_row` codes (i8 cache) plus their scales into a second argument
+    `cache_scales memref<L x 2 x b x hkv x max_len x 1 x f32>` after
+    `cache`; the attention reads `tfc.cast` back to f32 / `tfc.dequantize`
+    of the codes and scales it read. The main entry's attentions read K/V
+    through the same round trip, so both entries (and perplexity) see the
+    values the cache holds. Refused: with-past exports, another dtype.
   }];
   let options = [
     Option<"maxLen", "max-len", "int64_t", "0",
@@ -163,7 +171,11 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     Option<"window", "window", "int64_t", "0",
            "Sliding attention window W > 0: a query sees keys i - j < W (both entries)">,
     Option<"evict", "evict", "bool", "false",
-           "Ring-buffer cache of the window's size: the oldest positions are evicted">
+           "Ring-buffer cache of the window's size: the oldest positions are evicted">,
+    Option<"kvDtype", "kv-dtype", "std::string", "\"f32\"",
+           "Cache element type: f32, f16 (K/V rounded to half), int8 (per head "
+           "and token symmetric codes + an f32 scale, a cache_scales argument); "
+           "the main entry's attention reads K/V through the same rounding">
   ];
   let dependentDialects = ["::mlir::tfc::TfcDialect",
     "::mlir::bufferization::BufferizationDialect",

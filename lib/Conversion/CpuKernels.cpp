@@ -12,7 +12,9 @@
 //   tfc.gated_mlp (constant weights) [-> add]
 //     => tfcrt_linear(x, gate+up gated blob, act) then tfcrt_linear(h, down)
 //        (+ residual);
-//   tfc.attention => tfcrt_attention_f32 (blocked attention; the op's masks
+//   tfc.attention => tfcrt_attention_f32 (blocked attention; K/V that are a
+//   quantized KV cache's f16 / int8 values read back: tfcrt_attention_kv_f16
+//   / _i8 on the stored tensors; the op's masks
 //        as broadcastable views, causal / window as arguments).
 //
 // Operands go through `bufferization.to_buffer` with fully dynamic strided
@@ -49,6 +51,8 @@ namespace {
 
 constexpr const char *kLinear = "tfcrt_linear";
 constexpr const char *kAttention = "tfcrt_attention_f32";
+constexpr const char *kAttentionKvF16 = "tfcrt_attention_kv_f16";
+constexpr const char *kAttentionKvI8 = "tfcrt_attention_kv_i8";
 
 RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
@@ -820,6 +824,34 @@ struct CpuKernelsPass
         b, loc, RankedTensorType::get(shape, type.getElementType()), t, re, out);
   }
 
+  /// K and V of `op` as a quantized KV cache stores them (tfc --kv-dtype):
+  /// both `tfc.cast` from f16, or both `tfc.dequantize` of signed 8-bit
+  /// codes with per-row scales [b, h, t, 1] and no zero point. Fills
+  /// stored[2] (and scales[2]); returns the entry to call, or null.
+  const char *quantizedKv(AttentionOp op, Value *stored, Value *scales) {
+    Value kv[2] = {op.getKey(), op.getValue()};
+    int f16 = 0, i8 = 0;
+    for (int i = 0; i < 2; ++i) {
+      if (auto c = kv[i].getDefiningOp<CastOp>()) {
+        if (rtt(c.getInput()).getElementType().isF16()) {
+          stored[i] = c.getInput();
+          ++f16;
+        }
+      } else if (auto dq = kv[i].getDefiningOp<DequantizeOp>()) {
+        auto st = rtt(dq.getScale());
+        if (rtt(dq.getInput()).getElementType().isInteger(8) &&
+            dq.getBits() == 8 && !dq.getUnsignedCodes() &&
+            !dq.getZeroPoint() && dq.getGroup() == 0 && st.getRank() == 4 &&
+            st.getDimSize(3) == 1) {
+          stored[i] = dq.getInput();
+          scales[i] = dq.getScale();
+          ++i8;
+        }
+      }
+    }
+    return f16 == 2 ? kAttentionKvF16 : i8 == 2 ? kAttentionKvI8 : nullptr;
+  }
+
   void lowerAttention(AttentionOp op) {
     auto qt = rtt(op.getQuery());
     if (!qt.getElementType().isF32() || qt.getRank() != 4 ||
@@ -858,18 +890,35 @@ struct CpuKernelsPass
     };
     Value scale = arith::ConstantOp::create(
         b, loc, b.getF32FloatAttr(op.getScale().convertToDouble()));
-    SmallVector<Value> args = {
-        view(b, loc, op.getQuery()), view(b, loc, op.getKey()),
-        view(b, loc, op.getValue()), keep, addMask, outV, scale,
-        i64c(op.getCausal() ? 1 : 0), i64c(op.getWindow()), i64c(0), i64c(0),
-        none(b, loc, 2, i8), i64c(0)};
-    declare(kAttention, ValueRange(args).getTypes());
-    func::CallOp::create(b, loc, kAttention, TypeRange{}, args);
+    // A quantized KV cache's K/V are read as stored (the dequantize / cast
+    // then has no other use and disappears).
+    Value stored[2], scales[2];
+    const char *entry = quantizedKv(op, stored, scales);
+    SmallVector<Value> args = {view(b, loc, op.getQuery())};
+    if (entry == kAttentionKvI8)
+      args.append({view(b, loc, stored[0]), view(b, loc, scales[0]),
+                   view(b, loc, stored[1]), view(b, loc, scales[1])});
+    else if (entry)
+      args.append({view(b, loc, stored[0]), view(b, loc, stored[1])});
+    else
+      args.append({view(b, loc, op.getKey()), view(b, loc, op.getValue())});
+    if (!entry)
+      entry = kAttention;
+    args.append({keep, addMask, outV, scale, i64c(op.getCausal() ? 1 : 0),
+                 i64c(op.getWindow()), i64c(0), i64c(0), none(b, loc, 2, i8),
+                 i64c(0)});
+    declare(entry, ValueRange(args).getTypes());
+    func::CallOp::create(b, loc, entry, TypeRange{}, args);
     Value y = bufferization::ToTensorOp::create(b, loc, rt, out,
                                                 /*restrict=*/true,
                                                 /*writable=*/true);
+    Value kv[2] = {op.getKey(), op.getValue()};
     op.getResult().replaceAllUsesWith(y);
     op->erase();
+    if (stored[0])
+      for (int i = 0; i < (kv[0] == kv[1] ? 1 : 2); ++i)
+        if (Operation *d = kv[i].getDefiningOp(); d && d->use_empty())
+          d->erase();
   }
 
   void runOnOperation() override {

@@ -100,7 +100,9 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
   if (o.kvCache)
     p += ",tfc-kv-cache{max-len=" + std::to_string(o.kvMaxLen) +
          " window=" + std::to_string(o.kvWindow) +
-         (o.kvEvict ? " evict=true" : "") + "},canonicalize,cse";
+         (o.kvEvict ? " evict=true" : "") +
+         (o.kvDtype != "f32" ? " kv-dtype=" + o.kvDtype : "") +
+         "},canonicalize,cse";
   return p;
 }
 

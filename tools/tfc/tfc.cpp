@@ -2,7 +2,8 @@
 //
 //   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
-//       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]]
+//       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]
+//       [--kv-dtype=f32|f16|int8]]
 //       [--prune=METHOD --sparsity=S ... [--export-onnx OUT.onnx]]
 //       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
 //       [--observe]   (calibration build: writes out/model.observers.json)
@@ -118,6 +119,11 @@ static cl::opt<bool> kvEvict(
     cl::desc("With --kv-cache: sliding-window eviction, a ring cache of W "
              "slots (--kv-window=W or the model's own window): sessions "
              "decode without end in bounded memory"));
+static cl::opt<std::string> kvDtypeOpt(
+    "kv-dtype", cl::init("f32"), cl::value_desc("f32|f16|int8"),
+    cl::desc("With --kv-cache: the cache's element type: f16, or int8 codes "
+             "per head and token with an f32 scale; the full-sequence entry "
+             "reads K/V through the same rounding (docs/DESIGN.md)"));
 
 static cl::opt<std::string> partitionOpt(
     "partition", cl::value_desc("pipeline:N|tensor:N"),
@@ -367,6 +373,10 @@ int main(int argc, char **argv) {
       ((kvWindowOpt || kvStaticLen || kvEvict) && !kvCache))
     return fail("--kv-window / --kv-static-len / --kv-evict need --kv-cache "
                 "(window >= 0)");
+  if (kvDtypeOpt != "f32" && kvDtypeOpt != "f16" && kvDtypeOpt != "int8")
+    return fail("--kv-dtype=" + kvDtypeOpt + ": expected f32, f16 or int8");
+  if (kvDtypeOpt.getNumOccurrences() && !kvCache)
+    return fail("--kv-dtype needs --kv-cache");
   if (kvEvict && kvStaticLen)
     return fail("--kv-evict sizes the cache by the window: no --kv-static-len");
 
@@ -432,6 +442,7 @@ int main(int argc, char **argv) {
   po.kvMaxLen = kvStaticLen ? kvMaxLen : 0;
   po.kvWindow = kvWindowOpt;
   po.kvEvict = kvEvict;
+  po.kvDtype = kvDtypeOpt;
   po.raise = !noRaise;
   po.kernels = !noKernels;
   po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;

@@ -19,6 +19,7 @@ struct PipelineOptions {
   int64_t kvMaxLen = 0;        //   static cache length (0: dynamic)
   int64_t kvWindow = 0;        //   sliding attention window (0: none)
   bool kvEvict = false;        //   ring cache of the window's size
+  std::string kvDtype = "f32"; //   cache element type: f32 | f16 | int8
   std::string quantize;        // tfc-quantize recipe ("" = none)
   int64_t quantGroup = -1;     //   --quant-group (-1: the preset's)
   std::string quantSym;        //   "sym" / "asym" / "" (the preset's)

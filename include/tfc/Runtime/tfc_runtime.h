@@ -288,6 +288,10 @@ typedef struct tfc_session_info {
    * without bound and only the last max_len positions (>= window) are kept,
    * which is all a sliding-window model attends to. */
   int64_t ring;
+  /* tfc_dtype of the cached K/V (tfc --kv-dtype): TFC_DTYPE_F32, _F16, or
+   * _I8 (codes; cache_bytes then includes an f32 scale per head and token).
+   * Added after `ring`: 0 (F32) from a runtime that predates it. */
+  int64_t cache_dtype;
 } tfc_session_info;
 
 /* Creates a session for `batch` sequences of at most `max_len` tokens
