@@ -214,13 +214,30 @@ FailureOr<std::string> GraphImporter::readExternal(const onnx::TensorProto &t,
                                                    StringRef what) {
   std::string location;
   int64_t offset = 0, length = -1;
+  // A non-negative decimal below 10^18 (std::stoll threw on "abc" and
+  // overflowed on huge values: found by fuzzing, test/Fuzz/corpus/onnx).
+  auto parseSize = [](const std::string &v, int64_t &out) {
+    if (v.empty() || v.size() > 18)
+      return false;
+    int64_t r = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9')
+        return false;
+      r = r * 10 + (c - '0');
+    }
+    out = r;
+    return true;
+  };
   for (const auto &kv : t.external_data()) {
-    if (kv.key() == "location")
+    if (kv.key() == "location") {
       location = kv.value();
-    else if (kv.key() == "offset")
-      offset = std::stoll(kv.value());
-    else if (kv.key() == "length")
-      length = std::stoll(kv.value());
+    } else if ((kv.key() == "offset" || kv.key() == "length") &&
+               !parseSize(kv.value(),
+                          kv.key() == "offset" ? offset : length)) {
+      (void)fail(what + ": external data " + kv.key() + " '" + kv.value() +
+                 "' is not a non-negative integer below 10^18");
+      return failure();
+    }
   }
   if (location.empty() || location.find("..") != std::string::npos ||
       location[0] == '/') {
@@ -238,7 +255,7 @@ FailureOr<std::string> GraphImporter::readExternal(const onnx::TensorProto &t,
   int64_t size = in.tellg();
   if (length < 0)
     length = size - offset;
-  if (offset < 0 || offset + length > size) {
+  if (offset > size || length > size - offset) {
     (void)fail(what + ": external data range [" + Twine(offset) + ", " +
                Twine(offset + length) + ") is outside '" + path + "' (" +
                Twine(size) + " bytes)");
