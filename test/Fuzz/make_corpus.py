@@ -625,6 +625,6 @@ if __name__ == "__main__":
     npz_corpus()
     gguf_corpus()
     tokjson_corpus()
-    total = sum(written.values())
-    print(f"make_corpus: {total} files in {OUT}: " +
-          ", ".join(f"{k} {v}" for k, v in sorted(written.items())))
+    counts = {t: len(os.listdir(os.path.join(OUT, t))) for t in written}
+    print(f"make_corpus: {sum(counts.values())} files in {OUT}: " +
+          ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

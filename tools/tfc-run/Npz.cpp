@@ -551,6 +551,15 @@ bool readNpz(const std::string &path, std::map<std::string, NpyArray> &out,
     std::vector<uint8_t> inflated;
     const uint8_t *payload = z + dataAt;
     if (method == 8) {
+      // Deflate expands at most 1032:1; a larger claimed size is a corrupt
+      // header, and was a 379-byte file that made the reader allocate and
+      // clear a gigabyte (found by fuzzing: test/Fuzz/corpus/npz).
+      if (usize > csize * 1032ull + 1024) {
+        error = what + ": claims " + std::to_string(usize) +
+                " bytes inflated from " + std::to_string(csize) +
+                " compressed (more than deflate can expand: corrupt file)";
+        return false;
+      }
       if (!inflateRaw(z + dataAt, csize, usize, inflated)) {
         error = what + ": corrupt deflate stream";
         return false;

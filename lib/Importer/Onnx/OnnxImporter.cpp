@@ -283,10 +283,25 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
       (void)fail(what + ": negative dim in initializer");
       return failure();
     }
+    // 2^56 bytes at 8 per element: far past any real file, and no product
+    // below it overflows (huge dims wrapped n; found by fuzzing).
+    if (d > 0 && n > (int64_t(1) << 53) / d) {
+      (void)fail(what + ": initializer dims are too large");
+      return failure();
+    }
     n *= d;
   }
   auto type = RankedTensorType::get(shape, *et);
   int64_t width = et->isInteger(1) ? 1 : (et->getIntOrFloatBitWidth() / 8);
+  // Typed fields take at least a byte per element (half a byte for 4-bit
+  // types): refuse a shape the tensor cannot fill before allocating n
+  // elements for it (test/Fuzz/corpus/onnx/crash-583f...: length_error).
+  if (!t.has_raw_data() && t.data_location() != onnx::TensorProto::EXTERNAL &&
+      n > 2 * static_cast<int64_t>(t.ByteSizeLong()) + 2) {
+    (void)fail(what + ": " + Twine(n) +
+               " elements declared, more than the tensor's data can hold");
+    return failure();
+  }
   std::string raw;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     FailureOr<std::string> r = readExternal(t, what);
