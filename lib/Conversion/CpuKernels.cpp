@@ -564,9 +564,25 @@ struct CpuKernelsPass
   }
 
   /// Location with the op class the profiler attributes the call to.
-  static Location classLoc(Operation *op, StringRef cls) {
-    return FusedLoc::get(op->getContext(), {op->getLoc()},
-                         StringAttr::get(op->getContext(), cls));
+  /// The ops of `fused` other than `op` (an activation, a residual add the
+  /// kernel's epilogue takes over) keep their own op class and location
+  /// inside it, so the profiler names them too (InsertProfiling.cpp).
+  static Location classLoc(Operation *op, StringRef cls,
+                           ArrayRef<Operation *> fused = {}) {
+    MLIRContext *ctx = op->getContext();
+    SmallVector<Location> locs = {op->getLoc()};
+    for (Operation *f : fused) {
+      if (f == op)
+        continue;
+      std::string name = f->getName().stripDialect().str();
+      if (auto u = dyn_cast<UnaryOp>(f))
+        name += "." + stringifyUnaryKind(u.getFn()).str();
+      else if (auto bo = dyn_cast<BinaryOp>(f))
+        name += "." + stringifyBinaryKind(bo.getFn()).str();
+      locs.push_back(
+          FusedLoc::get(ctx, {f->getLoc()}, StringAttr::get(ctx, name)));
+    }
+    return FusedLoc::get(ctx, locs, StringAttr::get(ctx, cls));
   }
 
   void lowerLinear(LinearOp op) {
@@ -595,7 +611,7 @@ struct CpuKernelsPass
       chain.push_back(add);
     Operation *last = chain.back();
     OpBuilder b(last);
-    Location loc = classLoc(op, "linear");
+    Location loc = classLoc(op, "linear", chain);
     FailureOr<Value> blob =
         wt.getElementType().isF32()
             ? packF32(b, loc, op.getWeight(), Value(), op.getTransposeWeight(),
@@ -642,7 +658,7 @@ struct CpuKernelsPass
     SmallVector<Operation *> chain = epilogueChain(op, act, residual);
     Operation *last = chain.back();
     OpBuilder b(last);
-    Location loc = classLoc(op, "qlinear");
+    Location loc = classLoc(op, "qlinear", chain);
     std::optional<double> as;
     if (op.getActScaleAttr())
       as = op.getActScaleAttr().getValueAsDouble();
@@ -668,7 +684,7 @@ struct CpuKernelsPass
     auto [add, residual] = residualAdd(op.getResult());
     Operation *last = add ? add.getOperation() : op.getOperation();
     OpBuilder b(last);
-    Location loc = classLoc(op, "qgated_mlp");
+    Location loc = classLoc(op, "qgated_mlp", {last});
     bool hasZ = !op.getZeroPoints().empty();
     auto z = [&](int i) { return hasZ ? op.getZeroPoints()[i] : Value(); };
     FailureOr<Value> gu = packQuant(
@@ -707,7 +723,7 @@ struct CpuKernelsPass
     auto [add, residual] = residualAdd(op.getResult());
     Operation *last = add ? add.getOperation() : op.getOperation();
     OpBuilder b(last);
-    Location loc = classLoc(op, "gated_mlp");
+    Location loc = classLoc(op, "gated_mlp", {last});
     // Interleave gate and up as one [k, 2h] half-precision constant.
     int64_t k = g->type.getDimSize(0), h = g->type.getDimSize(1);
     Type et = g->type.getElementType();
@@ -773,7 +789,7 @@ struct CpuKernelsPass
     auto [add, residual] = residualAdd(op.getResult());
     Operation *last = add ? add.getOperation() : op.getOperation();
     OpBuilder b(last);
-    Location loc = classLoc(op, "gated_mlp");
+    Location loc = classLoc(op, "gated_mlp", {last});
     FailureOr<Value> gu =
         packF32(b, loc, op.getWGate(), op.getWUp(), false, op);
     if (failed(gu))

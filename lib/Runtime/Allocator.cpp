@@ -69,6 +69,13 @@ AllocState &state() {
   return *s;
 }
 
+/// The tracer's memory counter (tfc_trace_start); called with s.mutex held
+/// so the samples are in the order of the changes.
+void traceLive(const AllocState &s) {
+  if (tfcrt::trace::active.load(std::memory_order_relaxed))
+    tfcrt::trace::memory(s.current);
+}
+
 bool isPowerOfTwo(uint64_t x) { return x && !(x & (x - 1)); }
 
 void *managedAlloc(AllocState &s, uint64_t size, uint64_t alignment) {
@@ -88,6 +95,7 @@ void *managedAlloc(AllocState &s, uint64_t size, uint64_t alignment) {
     s.current += size;
     if (s.current > s.peak)
       s.peak = s.current;
+    traceLive(s);
     ++s.numAllocs;
   } catch (...) {
     s.failures.fetch_add(1); // as in trackedAlloc: valid but untracked
@@ -124,6 +132,7 @@ void *trackedAlloc(uint64_t size, uint64_t alignment) {
       s.current += size;
       if (s.current > s.peak)
         s.peak = s.current;
+      traceLive(s);
       ++s.numAllocs;
       return p;
     }
@@ -142,6 +151,7 @@ void *trackedAlloc(uint64_t size, uint64_t alignment) {
     s.current += size;
     if (s.current > s.peak)
       s.peak = s.current;
+    traceLive(s);
     ++s.numAllocs;
     ++s.systemAllocs;
   } catch (...) {
@@ -164,6 +174,7 @@ void trackedFree(void *ptr) {
       return; // not ours (or already freed): freeing it could corrupt the heap
     Block b = it->second;
     s.current -= b.size;
+    traceLive(s);
     s.live.erase(it);
     auto m = s.managed.find(ptr);
     if (m != s.managed.end()) {

@@ -122,19 +122,7 @@ tfc_status finishLoad(tfc_model *m, const tfc_model_desc *desc,
                            (unsigned long long)desc->weights_size));
   }
 
-  if (desc->op_classes) {
-    std::string all = desc->op_classes;
-    size_t begin = 0;
-    while (begin < all.size()) {
-      size_t end = all.find('\n', begin);
-      if (end == std::string::npos)
-        end = all.size();
-      if (end > begin)
-        m->opClasses.push_back(all.substr(begin, end - begin));
-      begin = end + 1;
-    }
-  }
-  m->profile.reset(new ProfileCounter[m->opClasses.size() + 1]);
+  loadProfileSites(m);
   if (desc->flags & TFC_MODEL_FLAG_CUDA) {
     tfc_status s = gpuLoadModel(m);
     if (s != TFC_OK)
@@ -291,12 +279,6 @@ void copyStrided(char *dst, const char *src, size_t elem, int32_t rank,
 }
 
 /// Scope guard: sets this thread's profiled model for the run.
-struct CurrentModelScope {
-  explicit CurrentModelScope(tfc_model *m)
-      : previous(setCurrentProfiledModel(m)) {}
-  ~CurrentModelScope() { setCurrentProfiledModel(previous); }
-  tfc_model *previous;
-};
 
 } // namespace
 
@@ -492,7 +474,7 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
     takeKernelError(stale);
   }
   {
-    CurrentModelScope scope(model);
+    ProfiledRunScope scope(model);
     if (!callEntry(entry, sig.outputs.empty() ? nullptr : results.data(),
                    weightsDesc, inputDescs, numInputs))
       return setError(TFC_ERR_UNSUPPORTED, "too many inputs");

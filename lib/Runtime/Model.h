@@ -17,20 +17,34 @@ struct ProfileCounter {
   std::atomic<uint64_t> nanos{0};
 };
 
+/// One profiling site: a kernel call of the compiled code (one line of
+/// desc->op_classes).
+struct ProfileSite {
+  std::string opClass;
+  std::string tfcOps;    // space-separated
+  std::string onnxNodes; // newline-separated
+  size_t classIndex = 0; // into tfc_model::opClasses
+};
+
 struct tfc_model {
   const tfc_model_desc *desc = nullptr;
   void *library = nullptr; // dlopen handle, or null for a linked-in model
   std::string libraryPath;
   tfcrt::Signature signature;
   tfcrt::WeightsFile weights;
-  std::vector<std::string> opClasses;
-  std::unique_ptr<ProfileCounter[]> profile; // one per op class
+  std::vector<ProfileSite> sites;            // indexed by the hooks' id
+  std::vector<std::string> opClasses;        // distinct, in order of sites
+  std::unique_ptr<ProfileCounter[]> profile; // one per site
+  uint64_t serial = 0; // unique per load in this process (the tracer's key)
   void *gpuWeights = nullptr; // GPU model: managed copy of the weights
   // TFC_MODEL_FLAG_PARTITIONED: desc->part_signatures parsed, one per part.
   std::vector<tfcrt::Signature> partSignatures;
 };
 
 namespace tfcrt {
+/// Parses desc->op_classes into model->sites / opClasses and allocates the
+/// counters (Profiler.cpp).
+void loadProfileSites(tfc_model *model);
 /// Adds/removes a model from the registry tfc_profile_reset walks.
 void registerModel(tfc_model *model);
 void unregisterModel(tfc_model *model);

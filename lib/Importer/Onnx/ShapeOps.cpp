@@ -551,6 +551,8 @@ LogicalResult importSplit(GraphImporter &g, const onnx::NodeProto &node) {
   if (failed(axis))
     return g.fail(node, "axis out of range");
   int n = node.output_size();
+  if (n == 0) // divided by zero below (found by fuzzing, test/Fuzz)
+    return g.fail(node, "Split has no outputs");
   SmallVector<Value> parts;
   if (g.hasInput(node, 1)) {
     FailureOr<SmallVector<Value>> s = g.elemsInput(node, 1);
@@ -566,8 +568,8 @@ LogicalResult importSplit(GraphImporter &g, const onnx::NodeProto &node) {
       return g.fail(node, "even split of a dynamic dim is not supported");
     int64_t chunk = (*total + n - 1) / n;
     for (int i = 0; i < n; ++i)
-      parts.push_back(
-          g.cIndex(std::min<int64_t>(chunk, *total - chunk * i)));
+      parts.push_back(g.cIndex(std::max<int64_t>(
+          0, std::min<int64_t>(chunk, *total - chunk * i))));
   }
   if ((int)parts.size() != n)
     return g.fail(node, "split sizes do not match the number of outputs");
