@@ -3,6 +3,7 @@
 //   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]]
+//       [--sparse=auto|off|force]
 //
 // Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
 // emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
@@ -78,6 +79,11 @@ static cl::opt<bool> noRaise("no-raise", cl::desc("Skip the raising passes"),
 static cl::opt<bool> noKernels("no-kernels",
                                cl::desc("Lower matmuls as plain loops instead of libtfcrt kernels"),
                                cl::init(false));
+static cl::opt<std::string> sparseOpt(
+    "sparse", cl::init("auto"), cl::value_desc("auto|off|force"),
+    cl::desc("Sparse weight encodings on the CPU: auto (a cost model picks "
+             "per weight from its zeros; remarks say which and why), off, "
+             "force (every f32 weight sparse)"));
 static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
                              cl::init(3), cl::Prefix);
 static cl::opt<bool> profileOpt("profile",
@@ -283,6 +289,9 @@ int main(int argc, char **argv) {
   po.kernels = !noKernels;
   po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;
   po.profile = profileOpt;
+  if (sparseOpt != "auto" && sparseOpt != "off" && sparseOpt != "force")
+    return fail("--sparse=" + sparseOpt + " is not auto, off or force");
+  po.sparse = sparseOpt;
   std::string weightsPath =
       (stem.empty() || stem == "-" || textual) ? "" : stem + ".tfcw";
   po.weightsPath = weightsPath;

@@ -23,6 +23,7 @@ struct PipelineOptions {
   int64_t quantGroup = -1;     //   --quant-group (-1: the preset's)
   std::string quantSym;        //   "sym" / "asym" / "" (the preset's)
   std::string calibStats;      //   --calib-stats FILE
+  std::string sparse = "auto"; // tfc-cpu-kernels sparse= (auto|off|force)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).

@@ -111,7 +111,7 @@ namespace sparse {
 /// Many-rows MASK kernels take the skip (per stored value) path on panels
 /// with a lower density than this (measured: docs/DESIGN.md); the kernels
 /// themselves are declared in SparseKernels.h.
-constexpr double kSkipDensity = 0.30;
+constexpr double kSkipDensity = 0.15;
 } // namespace sparse
 } // namespace linear
 } // namespace tfcrt

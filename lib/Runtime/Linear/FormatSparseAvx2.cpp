@@ -27,14 +27,19 @@ constexpr int kSkipRows = 32;
 
 thread_local GrowBuffer packedRows, skipAcc;
 
-/// perm[b][l]: for a set bit l of byte b, the number of set bits below it.
+/// perm[b][l]: for a set bit l of byte b, the number of set bits below it;
+/// keep[b][l]: all ones for a set bit (a table, not a compare: on Intel a
+/// broadcast of the byte would add two port-5 uops to vpermps' one).
 struct ExpandTable {
   alignas(32) int32_t perm[256][8];
+  alignas(32) int32_t keep[256][8];
   ExpandTable() {
     for (int b = 0; b < 256; ++b) {
       int at = 0;
-      for (int l = 0; l < 8; ++l)
+      for (int l = 0; l < 8; ++l) {
         perm[b][l] = (b >> l & 1) ? at++ : 0;
+        keep[b][l] = (b >> l & 1) ? -1 : 0;
+      }
     }
   }
 };
@@ -49,10 +54,10 @@ TFC_AVX2 inline __m256 expand8(const ExpandTable &t, unsigned mb,
   const __m256i perm =
       _mm256_load_si256(reinterpret_cast<const __m256i *>(t.perm[mb]));
   const __m256 r = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), perm);
-  const __m256i sel = _mm256_and_si256(
-      _mm256_set1_epi32(static_cast<int>(mb)), bits);
   v += __builtin_popcount(mb);
-  return _mm256_and_ps(r, _mm256_castsi256_ps(_mm256_cmpeq_epi32(sel, bits)));
+  (void)bits;
+  return _mm256_and_ps(r, _mm256_load_ps(reinterpret_cast<const float *>(
+                              t.keep[mb])));
 }
 
 TFC_AVX2 inline __m256i laneBits() {
@@ -176,7 +181,7 @@ void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
       }
     return;
   }
-  if (mv.density(p0, p1) < kSkipDensity)
+  if (rows >= 17 && mv.density(p0, p1) < kSkipDensity)
     return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
   viaDense(f32Avx2(), h, x, i0, i1, p0, p1, out, ldo,
            [&](int64_t q, float *dst) { densifyMask(mv, q, dst); });
@@ -282,9 +287,11 @@ void compute24(const tfc_pack_header &h, const Rows &x, const void *,
            [&](int64_t q, float *dst) { densify24(v, h.k, q, dst); });
 }
 
-constexpr FormatImpl kMask = {nullptr, nullptr, &computeMask, kSkipRows,
+// Row blocks of the F32 AVX2 kernel's (96): viaDense densifies a task's
+// panels once per row block.
+constexpr FormatImpl kMask = {nullptr, nullptr, &computeMask, 96,
                               "sparse-mask-avx2"};
-constexpr FormatImpl k24 = {nullptr, nullptr, &compute24, 36,
+constexpr FormatImpl k24 = {nullptr, nullptr, &compute24, 96,
                             "sparse-2:4-avx2"};
 
 } // namespace

@@ -6,10 +6,12 @@
 // Zen 4) over unaligned loads of the next values (the data section has 32
 // floats of padding past the end). 2:4: x[4g .. 4g+4) broadcast to the
 // four 128-bit lanes and vpermilps'd by the 2-bit positions.
-// Many rows: SparseKernels.h's viaDense (the F32 AVX-512 kernel on
-// densified panels), or for sparse MASK panels the skip path: x transposed
-// ([k][16 * NV] rows), one FMA of 16 rows per stored value into
-// accumulators [32][16 * NV] in L1.
+// Many rows: tiles of 12 (MASK) or 8 (2:4) rows over one panel at a time,
+// the same arithmetic per stored value as the dense kernel (vexpandps /
+// vpermilps are cheap next to the FMAs, measured: densifying panels for
+// the F32 kernel instead was slower); for MASK panels below kSkipDensity
+// with 17+ rows the skip path: x transposed ([k][16 * NV] rows), one FMA
+// of 16 rows per stored value into accumulators [32][16 * NV] in L1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,8 +33,11 @@ namespace {
 
 /// Up to this many rows, the streaming (decode) kernels.
 constexpr int64_t kStreamRows = 4;
-/// Rows per skip-path pass (16 per zmm).
+/// Rows per skip-path pass (16 per zmm), and the fewest rows it takes.
 constexpr int kSkipRows = 32;
+constexpr int64_t kSkipMinRows = 17;
+/// Rows of a many-rows tile (2 kMR accumulators + 2 expanded rows + 1).
+constexpr int kMR = 12;
 
 thread_local GrowBuffer packedRows, skipAcc;
 
@@ -55,7 +60,7 @@ TFC_AVX512 void tileMask(int64_t k, const float *ap, const MaskView &mv,
   for (int j = 0; j < NP; ++j) {
     mk[j] = mv.panelMasks(q + j);
     v[j] = mv.panelValues(q + j);
-#pragma GCC unroll 4
+#pragma GCC unroll 12
     for (int i = 0; i < R; ++i)
       acc[i][j][0] = acc[i][j][1] = _mm512_setzero_ps();
   }
@@ -71,7 +76,7 @@ TFC_AVX512 void tileMask(int64_t k, const float *ap, const MaskView &mv,
       b[j][1] = _mm512_maskz_expand_ps(hi, _mm512_loadu_ps(v[j]));
       v[j] += __builtin_popcount(hi);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 12
     for (int i = 0; i < R; ++i) {
       const __m512 a = _mm512_set1_ps(ap[kk * R + i]);
 #pragma GCC unroll 4
@@ -81,7 +86,7 @@ TFC_AVX512 void tileMask(int64_t k, const float *ap, const MaskView &mv,
       }
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 12
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
@@ -101,7 +106,14 @@ TFC_AVX512 void streamMask(int64_t k, const float *ap, const MaskView &mv,
     tileMask<R, 1>(k, ap, mv, q, out + (q - p0) * kP, ldo);
 }
 
-TFC_AVX512 void densifyMask(const MaskView &mv, int64_t q, float *dst) {
+using MaskTileFn = void (*)(int64_t, const float *, const MaskView &, int64_t,
+                           float *, int64_t);
+constexpr MaskTileFn kMaskTiles[kMR] = {
+    &tileMask<1, 1>, &tileMask<2, 1>, &tileMask<3, 1>,  &tileMask<4, 1>,
+    &tileMask<5, 1>, &tileMask<6, 1>, &tileMask<7, 1>,  &tileMask<8, 1>,
+    &tileMask<9, 1>, &tileMask<10, 1>, &tileMask<11, 1>, &tileMask<12, 1>};
+
+[[maybe_unused]] TFC_AVX512 void densifyMask(const MaskView &mv, int64_t q, float *dst) {
   const uint32_t *mk = mv.panelMasks(q);
   const float *v = mv.panelValues(q);
   for (int64_t kk = 0; kk < mv.k; ++kk) {
@@ -194,10 +206,22 @@ TFC_AVX512 void computeMask(const tfc_pack_header &h, const Rows &x,
       return streamMask<4>(h.k, ap, mv, p0, p1, out, ldo);
     }
   }
-  if (mv.density(p0, p1) < kSkipDensity)
+  if (rows >= kSkipMinRows && mv.density(p0, p1) < kSkipDensity)
     return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
-  viaDense(f32Avx512(), h, x, i0, i1, p0, p1, out, ldo,
-           [&](int64_t q, float *dst) { densifyMask(mv, q, dst); });
+  // Tiles of up to kMR rows, panels inner: a panel is expanded once per
+  // tile (2 vexpandps per k row against 2 kMR FMAs) and comes from L2 for
+  // the next tile.
+  float *ap = static_cast<float *>(
+      packedRows.get(static_cast<size_t>(rows * h.k) * sizeof(float)));
+  if (!ap)
+    return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+  for (int64_t r0 = 0; r0 < rows; r0 += kMR) {
+    const int r = static_cast<int>(std::min<int64_t>(kMR, rows - r0));
+    float *a = ap + r0 * h.k;
+    packRowsK(x, i0 + r0, r, a);
+    for (int64_t q = p0; q < p1; ++q)
+      kMaskTiles[r - 1](h.k, a, mv, q, out + r0 * ldo + (q - p0) * kP, ldo);
+  }
 }
 
 //===-- 2:4 ---------------------------------------------------------------===//
@@ -275,7 +299,14 @@ TFC_AVX512 void stream24(const View24 &v, const float *ap, int64_t p0,
     tile24<R, 1>(v, ap, q, out + (q - p0) * kP, ldo);
 }
 
-TFC_AVX512 void densify24(const View24 &v, int64_t k, int64_t q, float *dst) {
+constexpr int k24Rows = 8;
+using Tile24Fn = void (*)(const View24 &, const float *, int64_t, float *,
+                          int64_t);
+constexpr Tile24Fn k24Tiles[k24Rows] = {
+    &tile24<1, 1>, &tile24<2, 1>, &tile24<3, 1>, &tile24<4, 1>,
+    &tile24<5, 1>, &tile24<6, 1>, &tile24<7, 1>, &tile24<8, 1>};
+
+[[maybe_unused]] TFC_AVX512 void densify24(const View24 &v, int64_t k, int64_t q, float *dst) {
   const float *vals = v.panelValues(q);
   const unsigned char *idx = v.panelIndex(q);
   const __m512i three = _mm512_set1_epi32(3);
@@ -324,8 +355,19 @@ TFC_AVX512 void compute24(const tfc_pack_header &h, const Rows &x,
       return stream24<4>(v, ap, p0, p1, out, ldo);
     }
   }
-  viaDense(f32Avx512(), h, x, i0, i1, p0, p1, out, ldo,
-           [&](int64_t q, float *dst) { densify24(v, h.k, q, dst); });
+  // Tiles of up to k24Rows rows, panels inner (4 vpermilps + 4 FMAs per
+  // row and group of 4 k: the dense kernel's 8 FMAs).
+  float *ap = static_cast<float *>(packedRows.get(
+      static_cast<size_t>(rows * v.groups * 4) * sizeof(float)));
+  if (!ap)
+    return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+  for (int64_t r0 = 0; r0 < rows; r0 += k24Rows) {
+    const int r = static_cast<int>(std::min<int64_t>(k24Rows, rows - r0));
+    float *a = ap + r0 * v.groups * 4;
+    packRows24(x, i0 + r0, r, v.groups, a);
+    for (int64_t q = p0; q < p1; ++q)
+      k24Tiles[r - 1](v, a, q, out + r0 * ldo + (q - p0) * kP, ldo);
+  }
 }
 
 constexpr FormatImpl kMask = {nullptr, nullptr, &computeMask, kSkipRows,

@@ -249,19 +249,31 @@ SparsityStats analyzeSparsity(const float *w, int64_t k, int64_t n,
 
 //===-- the cost model ----------------------------------------------------===//
 //
-// Decode (few rows) streams the weight from memory: time ~ bytes read over
-// what the kernel sustains. Dense f32 reads 128 bytes per panel row; MASK
-// 4 + 128 d (d = density); 2:4 68. The kernels sustain a fraction of the
-// dense kernel's bandwidth (kEff*, measured at m = 1 on shapes that do not
-// fit in cache). Prefill (many rows) is compute-bound: MASK expands dense
-// panels (kMaskExpand x dense time) or, below kSkipDensity, costs
-// kMaskSkip x d x dense time; 2:4 costs k24Many x dense time. A weight
-// goes sparse where decode is predicted at least kMinGain faster and
-// prefill at most kMaxLoss slower.
+// Time relative to the dense F32 kernel, as functions of the density d
+// fitted to tfcrt-sparse-bench (1 thread, docs/DESIGN.md "Sparse encodings
+// and kernels"; SmolLM2 and MiniLM shapes):
+//   decode (m = 1, weights from DRAM): bytes-bound until the expansion
+//     costs more than the bytes saved:
+//       AVX-512 MASK  max(0.26, (4/128 + d) / 0.80)
+//       AVX2    MASK  0.30 + 1.4 d        (no vexpandps: a table + vpermps)
+//       2:4           0.62 (AVX-512), 0.60 (AVX2)
+//   prefill (m = 16 .. 128, compute-bound):
+//       AVX-512 MASK  1.25, or 7.5 d on the skip path (d < kSkipDensity)
+//       AVX2    MASK  1.35, or 5 d on the skip path
+//       2:4           1.05 (AVX-512), 1.40 (AVX2)
+// The weights file is the same for Zen 3 (AVX2) and Zen 4 (AVX-512). A
+// weight goes sparse where decode is predicted at least kMinGain faster on
+// AVX-512 and no slower on AVX2, and prefill on AVX-512 at most kMaxLoss
+// slower: decode-bound LLMs gain, and an encoder's prefill loses little.
 namespace {
-constexpr double kEffMask = 0.85, kEff24 = 0.90;
-constexpr double kMaskExpand = 1.15, kMaskSkip = 3.0, k24Many = 1.25;
-constexpr double kMinGain = 1.25, kMaxLoss = 1.30;
+constexpr double kMinGain = 1.4, kMaxLoss = 1.3;
+
+double maskDecode512(double d) { return std::max(0.26, (4.0 / 128 + d) / 0.8); }
+double maskDecode2(double d) { return 0.30 + 1.4 * d; }
+double maskMany512(double d) {
+  return d < linear::sparse::kSkipDensity ? std::min(1.25, 7.5 * d) : 1.25;
+}
+constexpr double k24Decode512 = 0.62, k24Decode2 = 0.60, k24Many512 = 1.05;
 
 std::string pct(double v) {
   char b[32];
@@ -278,51 +290,59 @@ std::string times(double v) {
 SparseChoice chooseSparseFormat(const SparsityStats &s, SparseMode mode) {
   SparseChoice c;
   const double sparsity = s.fraction(), d = 1.0 - sparsity;
-  // Decode time relative to dense (bytes / efficiency).
-  const double maskDecode = (4.0 + 128.0 * d) / 128.0 / kEffMask;
-  const double s24Decode = 68.0 / 128.0 / kEff24;
-  const double maskMany =
-      d < linear::sparse::kSkipDensity ? std::min(kMaskExpand, kMaskSkip * d)
-                                       : kMaskExpand;
-  // Sparsity where MASK decode breaks even with the required gain.
-  const double breakEven = 1.0 - (kEffMask / kMinGain - 4.0 / 128.0);
-  const bool use24 = s.is24 && s24Decode <= maskDecode;
-  const double decode = use24 ? s24Decode : maskDecode;
-  const double many = use24 ? k24Many : maskMany;
+  // The sparsity where MASK starts to pay (both decode conditions hold).
+  double breakEven = 1.0;
+  for (int i = 0; i <= 1000; ++i) {
+    const double dd = 1.0 - i / 1000.0;
+    if (1.0 / maskDecode512(dd) >= kMinGain && maskDecode2(dd) <= 1.0 &&
+        maskMany512(dd) <= kMaxLoss) {
+      breakEven = i / 1000.0;
+      break;
+    }
+  }
+  const bool use24 = s.is24 && k24Decode512 <= maskDecode512(d);
+  const double dec512 = use24 ? k24Decode512 : maskDecode512(d);
+  const double dec2 = use24 ? k24Decode2 : maskDecode2(d);
+  const double many = use24 ? k24Many512 : maskMany512(d);
   const uint32_t format = use24 ? TFC_PACK_SPARSE_24 : TFC_PACK_SPARSE_MASK;
+  const double bytes = use24 ? 68.0 / 128 : (4.0 + 128.0 * d) / 128;
   const std::string pattern = s.is24   ? ", 2:4 along k"
                               : s.is48 ? ", 4:8 along k"
                                        : "";
+  const std::string predicted = "predicted decode " + times(1.0 / dec512) +
+                                " (AVX-512) / " + times(1.0 / dec2) +
+                                " (AVX2), prefill " + times(1.0 / many);
+  c.predictedSpeedup = 1.0 / dec512;
+  c.bytesRatio = bytes;
   if (mode == SparseMode::Off) {
     c.why = "dense: sparse encodings off (sparsity " + pct(sparsity) + ")";
+    c.predictedSpeedup = 1.0;
+    c.bytesRatio = 1.0;
     return c;
   }
+  const std::string name = use24 ? "sparse-2:4" : "sparse-mask";
   if (mode == SparseMode::Force) {
     c.format = format;
-    c.predictedSpeedup = 1.0 / decode;
-    c.bytesRatio = decode * (use24 ? kEff24 : kEffMask);
-    c.why = std::string(use24 ? "sparse-2:4" : "sparse-mask") +
-            ": forced (sparsity " + pct(sparsity) + pattern +
-            ", predicted decode " + times(1.0 / decode) + ")";
+    c.why = name + ": forced (sparsity " + pct(sparsity) + pattern + ", " +
+            predicted + ")";
     return c;
   }
   if (s.zeros == 0) {
     c.why = "dense: no zeros";
+    c.predictedSpeedup = 1.0;
+    c.bytesRatio = 1.0;
     return c;
   }
-  if (1.0 / decode < kMinGain || many > kMaxLoss) {
+  if (1.0 / dec512 < kMinGain || dec2 > 1.0 || many > kMaxLoss) {
     c.why = "dense: sparsity " + pct(sparsity) + pattern + " below the " +
-            pct(breakEven) + " break-even (predicted decode " +
-            times(1.0 / decode) + ")";
+            pct(breakEven) + " break-even (" + predicted + ")";
+    c.predictedSpeedup = 1.0;
+    c.bytesRatio = 1.0;
     return c;
   }
   c.format = format;
-  c.predictedSpeedup = 1.0 / decode;
-  c.bytesRatio = decode * (use24 ? kEff24 : kEffMask);
-  c.why = std::string(use24 ? "sparse-2:4" : "sparse-mask") + ": sparsity " +
-          pct(sparsity) + pattern + ", predicted decode " +
-          times(1.0 / decode) + ", prefill " + times(1.0 / many) +
-          " of dense, " + pct(c.bytesRatio) + " of the dense bytes";
+  c.why = name + ": sparsity " + pct(sparsity) + pattern + ", " + predicted +
+          ", " + pct(bytes) + " of the dense bytes";
   return c;
 }
 

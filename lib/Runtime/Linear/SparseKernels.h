@@ -1,11 +1,12 @@
 //===- SparseKernels.h - the sparse formats' kernels, shared parts -*- C++ -*-===//
 //
 // Views of the sections (layouts in FormatSparse.h) and the many-rows
-// strategy every level shares: a chunk of panels is densified into a
-// thread-local TFC_PACK_F32 blob and the level's F32 kernel runs on it, so
-// prefill costs the dense kernel plus a decompression that is amortized
-// over the rows (MASK panels below kSkipDensity take the skip path
-// instead, in the ISA files).
+// strategy of the levels without cheap expansion (generic has its own
+// reference loop; AVX2): the task's panels are densified into one
+// thread-local TFC_PACK_F32 blob and the level's F32 kernel runs on it
+// once (it packs x once for all panels), so prefill costs the dense kernel
+// plus a decompression amortized over the rows (MASK panels below
+// kSkipDensity take the skip path instead, in the ISA files).
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_RUNTIME_LINEAR_SPARSEKERNELS_H
@@ -64,7 +65,7 @@ struct View24 {
 };
 
 /// Densified panels per chunk: at most this many bytes of f32.
-constexpr int64_t kDenseChunkBytes = 256 * 1024;
+constexpr int64_t kDenseChunkBytes = 8 << 20;
 
 /// out (+ panel offsets) = x W for panels [p0, p1) through `f32`'s compute
 /// on densified copies; densify(q, dst) writes panel q as [k][32] f32 at
