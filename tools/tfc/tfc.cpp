@@ -3,7 +3,7 @@
 //   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]]
-//       [--sparse=auto|off|force]
+//       [--sparse=auto|off|force] [--remarks]
 //
 // Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
 // emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
@@ -84,6 +84,10 @@ static cl::opt<std::string> sparseOpt(
     cl::desc("Sparse weight encodings on the CPU: auto (a cost model picks "
              "per weight from its zeros; remarks say which and why), off, "
              "force (every f32 weight sparse)"));
+static cl::opt<bool> remarksOpt(
+    "remarks", cl::init(false),
+    cl::desc("Print the passes' remarks to stderr (e.g. which sparse or "
+             "dense encoding each weight got, and why)"));
 static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
                              cl::init(3), cl::Prefix);
 static cl::opt<bool> profileOpt("profile",
@@ -200,6 +204,16 @@ int main(int argc, char **argv) {
   registerAllExtensions(registry);
   registry.insert<tfc::TfcDialect>();
   MLIRContext context(registry);
+  // --remarks: the passes' remarks (the sparse encoding of each weight,
+  // what kept an op on the reference path) on stderr; errors go on to the
+  // default handler.
+  if (remarksOpt)
+    context.getDiagEngine().registerHandler([](Diagnostic &d) {
+      if (d.getSeverity() != DiagnosticSeverity::Remark)
+        return failure();
+      llvm::errs() << d.getLocation() << ": remark: " << d.str() << "\n";
+      return success();
+    });
   context.loadAllAvailableDialects();
   context.disableMultithreading();
 
