@@ -5,7 +5,7 @@
 //                      [--ms-list 1,16,128] [--shape NAME] [--csv]
 // For SmolLM2-135M shapes (q/o 576x576, kv 576x192, gate+up 576x2x1536
 // gated, down 1536x576) and MiniLM shapes (384x384, 384x1536, 1536x384):
-// dense f32 against MASK at 50/70/90 % random zeros and against 2:4, for
+// dense f32 against MASK at 50/70/80/90 % random zeros and against 2:4, for
 // m = 1, 16, 128 rows. m = 1 rotates through copies of the weight totalling
 // > 192 MB, so each call reads from DRAM (decode); more rows reuse one blob
 // (prefill is compute-bound). Dense and sparse calls alternate; each figure
@@ -132,6 +132,7 @@ int main(int argc, char **argv) {
       {"minilm.down", 1536, 384, false}};
   const Variant variants[] = {{"mask50", TFC_PACK_SPARSE_MASK, 0.5},
                               {"mask70", TFC_PACK_SPARSE_MASK, 0.7},
+                              {"mask80", TFC_PACK_SPARSE_MASK, 0.8},
                               {"mask90", TFC_PACK_SPARSE_MASK, 0.9},
                               {"2:4", TFC_PACK_SPARSE_24, -1},
                               {"mask2:4", TFC_PACK_SPARSE_MASK, -1}};

@@ -66,38 +66,47 @@ TFC_AVX2 inline __m256i laneBits() {
 
 //===-- MASK --------------------------------------------------------------===//
 
-template <int R>
+/// R rows x NP consecutive panels (NP concurrent streams of masks and
+/// values keep more DRAM requests in flight: one row reads 2 panels).
+template <int R, int NP>
 TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0,
                        const MaskView &mv, int64_t q, float *out,
                        int64_t ldo) {
   const ExpandTable &t = expandTable();
   const __m256i bits = laneBits();
-  __m256 acc[R][4];
+  __m256 acc[R][NP][4];
   for (int i = 0; i < R; ++i)
-    for (int c = 0; c < 4; ++c)
-      acc[i][c] = _mm256_setzero_ps();
-  const uint32_t *mk = mv.panelMasks(q);
-  const float *v = mv.panelValues(q);
+    for (int j = 0; j < NP; ++j)
+      for (int c = 0; c < 4; ++c)
+        acc[i][j][c] = _mm256_setzero_ps();
+  const uint32_t *mk[NP];
+  const float *v[NP];
+  for (int j = 0; j < NP; ++j) {
+    mk[j] = mv.panelMasks(q + j);
+    v[j] = mv.panelValues(q + j);
+  }
   const float *xr[R];
   for (int i = 0; i < R; ++i)
     xr[i] = x.x + (i0 + i) * x.sm;
   for (int64_t kk = 0; kk < k; ++kk) {
-    const uint32_t m = mk[kk];
-    if (!m)
-      continue;
     __m256 a[R];
     for (int i = 0; i < R; ++i)
       a[i] = _mm256_set1_ps(xr[i][kk * x.sk]);
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j) {
+      const uint32_t m = mk[j][kk];
 #pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
-      const __m256 b = expand8(t, (m >> (8 * c)) & 255u, v, bits);
-      for (int i = 0; i < R; ++i)
-        acc[i][c] = _mm256_fmadd_ps(a[i], b, acc[i][c]);
+      for (int c = 0; c < 4; ++c) {
+        const __m256 b = expand8(t, (m >> (8 * c)) & 255u, v[j], bits);
+        for (int i = 0; i < R; ++i)
+          acc[i][j][c] = _mm256_fmadd_ps(a[i], b, acc[i][j][c]);
+      }
     }
   }
   for (int i = 0; i < R; ++i)
-    for (int c = 0; c < 4; ++c)
-      _mm256_storeu_ps(out + i * ldo + 8 * c, acc[i][c]);
+    for (int j = 0; j < NP; ++j)
+      for (int c = 0; c < 4; ++c)
+        _mm256_storeu_ps(out + i * ldo + j * kP + 8 * c, acc[i][j][c]);
 }
 
 TFC_AVX2 void densifyMask(const MaskView &mv, int64_t q, float *dst) {
@@ -170,18 +179,26 @@ void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
                  int64_t ldo) {
   const MaskView mv(h);
   const int64_t rows = i1 - i0;
+  if (rows == 1) {
+    int64_t q = p0;
+    for (; q + 2 <= p1; q += 2)
+      tileMask<1, 2>(h.k, x, i0, mv, q, out + (q - p0) * kP, ldo);
+    for (; q < p1; ++q)
+      tileMask<1, 1>(h.k, x, i0, mv, q, out + (q - p0) * kP, ldo);
+    return;
+  }
   if (rows <= kStreamRows) {
     for (int64_t q = p0; q < p1; ++q)
       for (int64_t i = i0; i < i1; i += 2) {
         float *o = out + (i - i0) * ldo + (q - p0) * kP;
         if (i1 - i >= 2)
-          tileMask<2>(h.k, x, i, mv, q, o, ldo);
+          tileMask<2, 1>(h.k, x, i, mv, q, o, ldo);
         else
-          tileMask<1>(h.k, x, i, mv, q, o, ldo);
+          tileMask<1, 1>(h.k, x, i, mv, q, o, ldo);
       }
     return;
   }
-  if (rows >= 17 && mv.density(p0, p1) < kSkipDensity)
+  if (rows >= 17 && mv.density(p0, p1) < skipDensity())
     return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
   viaDense(f32Avx2(), h, x, i0, i1, p0, p1, out, ldo,
            [&](int64_t q, float *dst) { densifyMask(mv, q, dst); });

@@ -34,7 +34,7 @@ namespace {
 /// Up to this many rows, the streaming (decode) kernels.
 constexpr int64_t kStreamRows = 4;
 /// Rows per skip-path pass (16 per zmm), and the fewest rows it takes.
-constexpr int kSkipRows = 32;
+constexpr int kSkipRows = 64;
 constexpr int64_t kSkipMinRows = 17;
 /// Rows of a many-rows tile (2 kMR accumulators + 2 expanded rows + 1).
 constexpr int kMR = 12;
@@ -142,19 +142,24 @@ TFC_AVX512 void skipPanel(int64_t k, const float *xt, const uint32_t *mk,
     if (!m)
       continue;
     __m512 xv[NV];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int r = 0; r < NV; ++r)
       xv[r] = _mm512_load_ps(xt + kk * W + r * 16);
     for (; m; m &= m - 1) {
       float *a = acc + __builtin_ctz(m) * W;
       const __m512 w = _mm512_set1_ps(*v++);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int r = 0; r < NV; ++r)
         _mm512_store_ps(a + r * 16, _mm512_fmadd_ps(w, xv[r],
                                                      _mm512_load_ps(a + r * 16)));
     }
   }
 }
+
+using SkipFn = void (*)(int64_t, const float *, const uint32_t *,
+                       const float *, float *);
+constexpr SkipFn kSkipFns[4] = {&skipPanel<1>, &skipPanel<2>, &skipPanel<3>,
+                                &skipPanel<4>};
 
 void skipMask(const MaskView &mv, const Rows &x, int64_t i0, int64_t i1,
               int64_t p0, int64_t p1, float *out, int64_t ldo) {
@@ -173,10 +178,7 @@ void skipMask(const MaskView &mv, const Rows &x, int64_t i0, int64_t i1,
       for (int i = 0; i < w; ++i)
         xt[kk * w + i] = i < rows ? x.x[(r0 + i) * x.sm + kk * x.sk] : 0.0f;
     for (int64_t q = p0; q < p1; ++q) {
-      if (nv == 1)
-        skipPanel<1>(k, xt, mv.panelMasks(q), mv.panelValues(q), acc);
-      else
-        skipPanel<2>(k, xt, mv.panelMasks(q), mv.panelValues(q), acc);
+      kSkipFns[nv - 1](k, xt, mv.panelMasks(q), mv.panelValues(q), acc);
       for (int i = 0; i < rows; ++i)
         for (int c = 0; c < kP; ++c)
           o[i * ldo + (q - p0) * kP + c] = acc[c * w + i];
@@ -206,7 +208,7 @@ TFC_AVX512 void computeMask(const tfc_pack_header &h, const Rows &x,
       return streamMask<4>(h.k, ap, mv, p0, p1, out, ldo);
     }
   }
-  if (rows >= kSkipMinRows && mv.density(p0, p1) < kSkipDensity)
+  if (rows >= kSkipMinRows && mv.density(p0, p1) < skipDensity())
     return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
   // Tiles of up to kMR rows, panels inner: a panel is expanded once per
   // tile (2 vexpandps per k row against 2 kMR FMAs) and comes from L2 for
@@ -215,8 +217,12 @@ TFC_AVX512 void computeMask(const tfc_pack_header &h, const Rows &x,
       packedRows.get(static_cast<size_t>(rows * h.k) * sizeof(float)));
   if (!ap)
     return tileFailed(out, rows, (p1 - p0) * kP, ldo);
-  for (int64_t r0 = 0; r0 < rows; r0 += kMR) {
-    const int r = static_cast<int>(std::min<int64_t>(kMR, rows - r0));
+  // Rows split evenly (16 = 8 + 8, not 12 + 4: a short tile is bound by
+  // the expansion, not the FMAs).
+  const int64_t tiles = (rows + kMR - 1) / kMR;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t r0 = rows * t / tiles;
+    const int r = static_cast<int>(rows * (t + 1) / tiles - r0);
     float *a = ap + r0 * h.k;
     packRowsK(x, i0 + r0, r, a);
     for (int64_t q = p0; q < p1; ++q)
@@ -361,8 +367,10 @@ TFC_AVX512 void compute24(const tfc_pack_header &h, const Rows &x,
       static_cast<size_t>(rows * v.groups * 4) * sizeof(float)));
   if (!ap)
     return tileFailed(out, rows, (p1 - p0) * kP, ldo);
-  for (int64_t r0 = 0; r0 < rows; r0 += k24Rows) {
-    const int r = static_cast<int>(std::min<int64_t>(k24Rows, rows - r0));
+  const int64_t tiles = (rows + k24Rows - 1) / k24Rows;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t r0 = rows * t / tiles;
+    const int r = static_cast<int>(rows * (t + 1) / tiles - r0);
     float *a = ap + r0 * v.groups * 4;
     packRows24(x, i0 + r0, r, v.groups, a);
     for (int64_t q = p0; q < p1; ++q)

@@ -16,6 +16,7 @@
 #include "LinearInternal.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace tfcrt {
@@ -23,6 +24,16 @@ namespace linear {
 namespace sparse {
 
 constexpr int kP = 32;
+
+/// kSkipDensity, or TFCRT_SPARSE_SKIP_DENSITY (calibration with
+/// tfcrt-sparse-bench; read once).
+inline double skipDensity() {
+  static const double d = [] {
+    const char *e = std::getenv("TFCRT_SPARSE_SKIP_DENSITY");
+    return e && *e ? std::atof(e) : kSkipDensity;
+  }();
+  return d;
+}
 
 /// Views of a MASK blob's sections.
 struct MaskView {
