@@ -110,8 +110,10 @@ namespace linear {
 namespace sparse {
 /// Many-rows MASK kernels take the skip (per stored value) path on panels
 /// with a lower density than this (measured: docs/DESIGN.md); the kernels
-/// themselves are declared in SparseKernels.h.
-constexpr double kSkipDensity = 0.15;
+/// themselves are declared in SparseKernels.h. AVX-512 (64 rows per pass)
+/// and AVX2 (32 rows, against the densified F32 kernel) differ.
+constexpr double kSkipDensity = 0.40;
+constexpr double kSkipDensityAvx2 = 0.15;
 } // namespace sparse
 } // namespace linear
 } // namespace tfcrt

@@ -6,7 +6,7 @@
 // 2:4 uses vpermilps on x[4g .. 4g+4) broadcast to both 128-bit lanes.
 // Few rows (1-2 per tile; 3-4 as two tiles): one panel streams at a time.
 // Many rows: viaDense with the F32 AVX2 kernel, or the MASK skip path
-// (8 rows per ymm, up to 32 rows) on panels below kSkipDensity.
+// (8 rows per ymm, up to 32 rows) on panels below kSkipDensityAvx2.
 //
 //===----------------------------------------------------------------------===//
 
@@ -198,7 +198,7 @@ void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
       }
     return;
   }
-  if (rows >= 17 && mv.density(p0, p1) < skipDensity())
+  if (rows >= 17 && mv.density(p0, p1) < skipDensity(kSkipDensityAvx2))
     return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
   viaDense(f32Avx2(), h, x, i0, i1, p0, p1, out, ldo,
            [&](int64_t q, float *dst) { densifyMask(mv, q, dst); });

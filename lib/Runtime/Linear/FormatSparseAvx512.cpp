@@ -208,7 +208,7 @@ TFC_AVX512 void computeMask(const tfc_pack_header &h, const Rows &x,
       return streamMask<4>(h.k, ap, mv, p0, p1, out, ldo);
     }
   }
-  if (rows >= kSkipMinRows && mv.density(p0, p1) < skipDensity())
+  if (rows >= kSkipMinRows && mv.density(p0, p1) < skipDensity(kSkipDensity))
     return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
   // Tiles of up to kMR rows, panels inner: a panel is expanded once per
   // tile (2 vexpandps per k row against 2 kMR FMAs) and comes from L2 for

@@ -258,8 +258,8 @@ SparsityStats analyzeSparsity(const float *w, int64_t k, int64_t n,
 //       AVX2    MASK  0.30 + 1.4 d        (no vexpandps: a table + vpermps)
 //       2:4           0.62 (AVX-512), 0.60 (AVX2)
 //   prefill (m = 16 .. 128, compute-bound):
-//       AVX-512 MASK  1.25, or 7.5 d on the skip path (d < kSkipDensity)
-//       AVX2    MASK  1.35, or 5 d on the skip path
+//       AVX-512 MASK  1.25, or 0.3 + 2 d on the skip path (d < 0.40)
+//       AVX2    MASK  1.35, or 5 d on the skip path (d < 0.15)
 //       2:4           1.05 (AVX-512), 1.40 (AVX2)
 // The weights file is the same for Zen 3 (AVX2) and Zen 4 (AVX-512). A
 // weight goes sparse where decode is predicted at least kMinGain faster on
@@ -271,7 +271,8 @@ constexpr double kMinGain = 1.4, kMaxLoss = 1.3;
 double maskDecode512(double d) { return std::max(0.26, (4.0 / 128 + d) / 0.8); }
 double maskDecode2(double d) { return 0.30 + 1.4 * d; }
 double maskMany512(double d) {
-  return d < linear::sparse::kSkipDensity ? std::min(1.25, 7.5 * d) : 1.25;
+  return d < linear::sparse::kSkipDensity ? std::min(1.25, 0.3 + 2.0 * d)
+                                          : 1.25;
 }
 constexpr double k24Decode512 = 0.62, k24Decode2 = 0.60, k24Many512 = 1.05;
 

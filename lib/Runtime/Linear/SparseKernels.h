@@ -25,14 +25,14 @@ namespace sparse {
 
 constexpr int kP = 32;
 
-/// kSkipDensity, or TFCRT_SPARSE_SKIP_DENSITY (calibration with
+/// `level`'s default, or TFCRT_SPARSE_SKIP_DENSITY (calibration with
 /// tfcrt-sparse-bench; read once).
-inline double skipDensity() {
-  static const double d = [] {
+inline double skipDensity(double level) {
+  static const double env = [] {
     const char *e = std::getenv("TFCRT_SPARSE_SKIP_DENSITY");
-    return e && *e ? std::atof(e) : kSkipDensity;
+    return e && *e ? std::atof(e) : -1.0;
   }();
-  return d;
+  return env >= 0 ? env : level;
 }
 
 /// Views of a MASK blob's sections.
