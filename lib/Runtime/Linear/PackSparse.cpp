@@ -254,13 +254,13 @@ SparsityStats analyzeSparsity(const float *w, int64_t k, int64_t n,
 // and kernels"; SmolLM2 and MiniLM shapes):
 //   decode (m = 1, weights from DRAM): bytes-bound until the expansion
 //     costs more than the bytes saved:
-//       AVX-512 MASK  max(0.26, (4/128 + d) / 0.80)
-//       AVX2    MASK  0.30 + 1.4 d        (no vexpandps: a table + vpermps)
-//       2:4           0.62 (AVX-512), 0.60 (AVX2)
+//       AVX-512 MASK  max(0.30, (4/128 + d) / 0.74)
+//       AVX2    MASK  0.30 + 0.9 d        (no vexpandps: a table + vpermps)
+//       2:4           0.65 (AVX-512), 0.59 (AVX2)
 //   prefill (m = 16 .. 128, compute-bound):
-//       AVX-512 MASK  1.25, or 0.3 + 2 d on the skip path (d < 0.40)
-//       AVX2    MASK  1.35, or 5 d on the skip path (d < 0.15)
-//       2:4           1.05 (AVX-512), 1.40 (AVX2)
+//       AVX-512 MASK  1.30, or 0.3 + 2 d on the skip path (d < 0.40)
+//       AVX2    MASK  1.35, or 0.5 on the skip path (d < 0.15)
+//       2:4           1.14 (AVX-512), 1.40 (AVX2)
 // The weights file is the same for Zen 3 (AVX2) and Zen 4 (AVX-512). A
 // weight goes sparse where decode is predicted at least kMinGain faster on
 // AVX-512 and no slower on AVX2, and prefill on AVX-512 at most kMaxLoss
@@ -268,13 +268,15 @@ SparsityStats analyzeSparsity(const float *w, int64_t k, int64_t n,
 namespace {
 constexpr double kMinGain = 1.4, kMaxLoss = 1.3;
 
-double maskDecode512(double d) { return std::max(0.26, (4.0 / 128 + d) / 0.8); }
-double maskDecode2(double d) { return 0.30 + 1.4 * d; }
-double maskMany512(double d) {
-  return d < linear::sparse::kSkipDensity ? std::min(1.25, 0.3 + 2.0 * d)
-                                          : 1.25;
+double maskDecode512(double d) {
+  return std::max(0.30, (4.0 / 128 + d) / 0.74);
 }
-constexpr double k24Decode512 = 0.62, k24Decode2 = 0.60, k24Many512 = 1.05;
+double maskDecode2(double d) { return 0.30 + 0.9 * d; }
+double maskMany512(double d) {
+  return d < linear::sparse::kSkipDensity ? std::min(1.30, 0.3 + 2.0 * d)
+                                          : 1.30;
+}
+constexpr double k24Decode512 = 0.65, k24Decode2 = 0.59, k24Many512 = 1.14;
 
 std::string pct(double v) {
   char b[32];
