@@ -289,12 +289,25 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     or dynamic-shaped weights, other dtypes) keep the reference lowering. An
     elided weight (printed IR) gives an elided blob of the right size. Sets
     the module attribute `tfc.pack_version` when it packed a weight.
+
+    Sparse encodings (docs/DESIGN.md "Sparse encodings and kernels"): the
+    zeros of each constant f32 weight (linear, gated_mlp) are counted and
+    its N:M pattern along k detected (2:4, 4:8) at compile time, whatever
+    made them (tfc-prune, an imported pruned model); a cost model chooses
+    TFC_PACK_SPARSE_MASK or TFC_PACK_SPARSE_24 where it predicts them
+    faster than dense, and a remark on the op gives the encoding and why
+    (every weight chosen sparse, and every weight with 5 % zeros or more
+    kept dense). `sparse=off` keeps every weight dense, `sparse=force`
+    makes every f32 weight sparse (tests). An unknown value is an error.
   }];
   let options = [
     Option<"linear", "linear", "bool", "true",
            "Lower tfc.linear and tfc.gated_mlp">,
     Option<"attention", "attention", "bool", "true",
-           "Lower tfc.attention">
+           "Lower tfc.attention">,
+    Option<"sparse", "sparse", "std::string", "\"auto\"",
+           "Sparse weight encodings: auto (the cost model picks per "
+           "weight), off (always dense), force (every f32 weight sparse)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
     "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect",

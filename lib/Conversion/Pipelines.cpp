@@ -107,7 +107,10 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
 }
 
 std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
-  return frontendPipeline(o) + (o.cpuKernels ? ",tfc-cpu-kernels" : "") +
+  std::string kernels = ",tfc-cpu-kernels";
+  if (o.sparse != "auto")
+    kernels += "{sparse=" + o.sparse + "}";
+  return frontendPipeline(o) + (o.cpuKernels ? kernels : "") +
          ",tfc-to-linalg,canonicalize,cse,tfc-fuse-elementwise,"
          "canonicalize,cse";
 }

@@ -7,6 +7,7 @@
 //       [--prune=METHOD --sparsity=S ... [--export-onnx OUT.onnx]]
 //       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
 //       [--observe]   (calibration build: writes out/model.observers.json)
+//       [--sparse=auto|off|force] [--remarks]
 //
 // Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
 // emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
@@ -89,6 +90,11 @@ static cl::opt<bool> noRaise("no-raise", cl::desc("Skip the raising passes"),
 static cl::opt<bool> noKernels("no-kernels",
                                cl::desc("Lower matmuls as plain loops instead of libtfcrt kernels"),
                                cl::init(false));
+static cl::opt<std::string> sparseOpt(
+    "sparse", cl::init("auto"), cl::value_desc("auto|off|force"),
+    cl::desc("Sparse weight encodings on the CPU: auto (a cost model picks "
+             "per weight from its zeros; remarks say which and why), off, "
+             "force (every f32 weight sparse)"));
 static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
                              cl::init(3), cl::Prefix);
 static cl::opt<bool> profileOpt("profile",
@@ -97,7 +103,8 @@ static cl::opt<bool> profileOpt("profile",
 static cl::opt<bool> remarksOpt(
     "remarks",
     cl::desc("Print remarks (quantized patterns not raised at import, ops "
-             "kept on the reference path) to stderr"),
+             "kept on the reference path, the sparse or dense encoding of "
+             "each weight and why) to stderr"),
     cl::init(false));
 static cl::opt<bool> timing("time", cl::desc("Print compile-time phases"),
                             cl::init(false));
@@ -447,6 +454,9 @@ int main(int argc, char **argv) {
   po.kernels = !noKernels;
   po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;
   po.profile = profileOpt;
+  if (sparseOpt != "auto" && sparseOpt != "off" && sparseOpt != "force")
+    return fail("--sparse=" + sparseOpt + " is not auto, off or force");
+  po.sparse = sparseOpt;
   std::string weightsPath =
       (stem.empty() || stem == "-" || textual) ? "" : stem + ".tfcw";
   po.weightsPath = weightsPath;

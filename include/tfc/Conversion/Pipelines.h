@@ -29,6 +29,7 @@ struct PipelineOptions {
   std::string calibRange;      //   --calib-range (static activations)
   bool gptqActOrder = false;   //   --gptq-act-order
   bool observe = false;        // tfc-insert-observers (tfc --observe)
+  std::string sparse = "auto"; // tfc-cpu-kernels sparse= (auto|off|force)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).
