@@ -31,9 +31,6 @@ struct AllocState {
   std::unordered_multimap<uint64_t, void *> cache; // bytes -> free block
   uint64_t cachedBytes = 0;
   std::unordered_map<void *, void *> owned;  // output data -> base
-  // Blocks of CUDA managed memory (during a GPU model's run; Cuda/Cuda.h):
-  // pointer handed out -> cuMemAllocManaged base. Never cached.
-  std::unordered_map<void *, void *> managed;
   uint64_t current = 0;
   uint64_t peak = 0;
   uint64_t numAllocs = 0;
@@ -49,30 +46,6 @@ AllocState &state() {
 
 bool isPowerOfTwo(uint64_t x) { return x && !(x & (x - 1)); }
 
-void *managedAlloc(AllocState &s, uint64_t size, uint64_t alignment) {
-  // cuMemAllocManaged aligns to at least 256 bytes; more is over-allocated.
-  uint64_t extra = alignment > 256 ? alignment : 0;
-  void *base = tfcrt::cuda::managedAlloc((size ? size : 1) + extra);
-  if (!base) {
-    s.failures.fetch_add(1);
-    return nullptr;
-  }
-  uintptr_t a = reinterpret_cast<uintptr_t>(base);
-  void *p = reinterpret_cast<void *>((a + alignment - 1) & ~(alignment - 1));
-  try {
-    std::lock_guard<std::mutex> lock(s.mutex);
-    s.live.emplace(p, size);
-    s.managed.emplace(p, base);
-    s.current += size;
-    if (s.current > s.peak)
-      s.peak = s.current;
-    ++s.numAllocs;
-  } catch (...) {
-    s.failures.fetch_add(1); // as in trackedAlloc: valid but untracked
-  }
-  return p;
-}
-
 } // namespace
 
 namespace tfcrt {
@@ -85,8 +58,15 @@ void *trackedAlloc(uint64_t size, uint64_t alignment) {
     s.failures.fetch_add(1);
     return nullptr;
   }
-  if (tfcrt::cuda::managedAllocsActive())
-    return managedAlloc(s, size, alignment);
+  // During a GPU model's run: device memory from the model's pool, freed
+  // as a whole when the next run starts (Cuda/Cuda.h); untracked, so that
+  // trackedFree ignores it and outputs are always downloaded.
+  if (tfcrt::cuda::deviceAllocsActive()) {
+    void *p = tfcrt::cuda::deviceAlloc(size, alignment);
+    if (!p)
+      s.failures.fetch_add(1);
+    return p;
+  }
   // A zero-byte buffer still gets a unique, freeable address.
   uint64_t bytes = size ? size : 1;
   void *p = nullptr;
@@ -128,7 +108,6 @@ void trackedFree(void *ptr) {
   if (!ptr)
     return;
   AllocState &s = state();
-  void *managedBase = nullptr;
   {
     std::lock_guard<std::mutex> lock(s.mutex);
     auto it = s.live.find(ptr);
@@ -137,29 +116,20 @@ void trackedFree(void *ptr) {
     uint64_t size = it->second;
     s.current -= size;
     s.live.erase(it);
-    auto m = s.managed.find(ptr);
-    if (m != s.managed.end()) {
-      managedBase = m->second;
-      s.managed.erase(m);
-    } else {
-      // Only 64-byte aligned blocks are cached: all but explicitly
-      // over-aligned allocations, whose alignment we do not record.
-      uint64_t bytes = size ? size : 1;
-      if (bytes >= kCacheMinBytes && s.cachedBytes + bytes <= kCacheMaxBytes &&
-          (reinterpret_cast<uintptr_t>(ptr) % 64) == 0) {
-        try {
-          s.cache.emplace(bytes, ptr);
-          s.cachedBytes += bytes;
-          return;
-        } catch (...) {
-        }
+    // Only 64-byte aligned blocks are cached: all but explicitly
+    // over-aligned allocations, whose alignment we do not record.
+    uint64_t bytes = size ? size : 1;
+    if (bytes >= kCacheMinBytes && s.cachedBytes + bytes <= kCacheMaxBytes &&
+        (reinterpret_cast<uintptr_t>(ptr) % 64) == 0) {
+      try {
+        s.cache.emplace(bytes, ptr);
+        s.cachedBytes += bytes;
+        return;
+      } catch (...) {
       }
     }
   }
-  if (managedBase)
-    tfcrt::cuda::managedFree(managedBase);
-  else
-    std::free(ptr);
+  std::free(ptr);
 }
 
 bool isTrackedAllocation(const void *ptr) {

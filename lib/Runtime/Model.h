@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace tfcrt::cuda {
+struct DeviceModel;
+}
+
 /// Per-op-class counters of one model; updated lock-free by the profiler.
 struct ProfileCounter {
   std::atomic<uint64_t> calls{0};
@@ -25,7 +29,7 @@ struct tfc_model {
   tfcrt::WeightsFile weights;
   std::vector<std::string> opClasses;
   std::unique_ptr<ProfileCounter[]> profile; // one per op class
-  void *gpuWeights = nullptr; // GPU model: managed copy of the weights
+  tfcrt::cuda::DeviceModel *gpu = nullptr; // GPU model: weights, stream, pool
   // TFC_MODEL_FLAG_PARTITIONED: desc->part_signatures parsed, one per part.
   std::vector<tfcrt::Signature> partSignatures;
 };
