@@ -11,7 +11,8 @@
 #       present, MiniLM (weights rounded to float16 values so that they
 #       travel packed, scripts/gpu_minilm_cases.py; references from ONNX
 #       Runtime on that model, including the 1x128 and 32x128 benchmark
-#       shapes; also with --cuda-gemm=false) with --target=cuda
+#       shapes; also with --cuda-gemm=false if TFC_GPU_MINILM_LOOPS is set)
+#       with --target=cuda
 #       --emit=shared into DIR, builds a CUDA-enabled tfc-run (runtime
 #       only), and copies what the run needs (scripts, runtime sources), so
 #       that DIR alone can travel.
@@ -61,15 +62,21 @@ prepare() {
   compile s260k_ts "$shared/stories260K.ts.onnx" "$shared/stories260K.ts.ref.npz"
   compile s260k_ts_ptx "$shared/stories260K.ts.onnx" "$shared/stories260K.ts.ref.npz" --cuda-format=isa
   compile s260k_ts_loops "$shared/stories260K.ts.onnx" "$shared/stories260K.ts.ref.npz" --cuda-gemm=false
+  # Same constants, same weights file: one travels.
+  rm -f "$dir/s260k_ts_ptx.tfcw" "$dir/s260k_ts_loops.tfcw"
+  sed -i 's/^s260k_ts_\(ptx\|loops\) .*/& s260k_ts/' "$dir/models.txt"
   compile s260k_dynamo "$shared/stories260K.dynamo.onnx" "$shared/stories260K.dynamo.ref.npz"
   if [[ -f "$cache/minilm.ts.onnx" ]]; then
     "$py" "$root/scripts/gpu_minilm_cases.py" "$cache/minilm.ts.onnx" \
       "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz"
     compile minilm "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz"
-    compile minilm_loops "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-gemm=false
-    # One weights file for both builds (same constants), packed to travel.
-    rm -f "$dir/minilm16.ts.onnx" "$dir/minilm_loops.tfcw"
-    sed -i 's/^minilm_loops .*/& minilm/' "$dir/models.txt"
+    if [[ -n "${TFC_GPU_MINILM_LOOPS:-}" ]]; then # 2.7 MB more to carry
+      compile minilm_loops "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-gemm=false
+      rm -f "$dir/minilm_loops.tfcw"
+      sed -i 's/^minilm_loops .*/& minilm/' "$dir/models.txt"
+    fi
+    # The weights file, packed to travel (scripts/device_pack.py).
+    rm -f "$dir/minilm16.ts.onnx"
     mkdir -p "$dir/pack"
     "$py" "$root/scripts/device_pack.py" pack "$dir/pack" "$dir/minilm.tfcw"
     rm -f "$dir/minilm.tfcw"
