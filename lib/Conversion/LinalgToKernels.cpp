@@ -114,6 +114,23 @@ Value transposedConstant(Value v) {
   return tr.getInput();
 }
 
+/// True iff every use of `out` other than `fill` and `mm` (and memref.dim)
+/// comes after `mm` in its block: the zeros written by `fill` are read by
+/// nothing but `mm`, which overwrites them.
+bool onlyUsedAfter(Operation *fill, Operation *mm, Value out) {
+  Block *block = mm->getBlock();
+  if (fill->getBlock() != block)
+    return false;
+  for (Operation *u : out.getUsers()) {
+    if (u == fill || u == mm || isa<memref::DimOp>(u))
+      continue;
+    Operation *at = block->findAncestorOpInBlock(*u);
+    if (!at || !mm->isBeforeInBlock(at))
+      return false;
+  }
+  return true;
+}
+
 struct LinalgToKernelsPass
     : public tfc::impl::TfcLinalgToKernelsBase<LinalgToKernelsPass> {
   using TfcLinalgToKernelsBase::TfcLinalgToKernelsBase;
@@ -181,6 +198,9 @@ struct LinalgToKernelsPass
     for (auto [op, init] : matmuls) {
       auto lop = cast<linalg::LinalgOp>(op);
       Value out = lop.getDpsInitOperand(0)->get();
+      // Decided before the views of `out` for the call exist.
+      bool dropFill = gpu && isa<linalg::FillOp>(init) &&
+                      onlyUsedAfter(init, op, out);
       b.setInsertionPoint(op);
       Location loc = op->getLoc();
       Value a = as3d(b, loc, lop.getDpsInputOperand(0)->get());
@@ -197,12 +217,17 @@ struct LinalgToKernelsPass
       std::string kernel =
           declare(cast<MemRefType>(out.getType()).getElementType());
       func::CallOp::create(b, loc, kernel, TypeRange{}, ValueRange{a, w, c});
-      op->erase();
       // The kernel overwrites its output, so a copy of zeros into it is dead.
       // A fill is kept: CSE may have shared the filled buffer as the source
       // of copies for other matmuls.
-      if (isa<memref::CopyOp>(init))
+      if (isa<memref::CopyOp>(init)) {
         init->erase();
+      } else if (dropFill) {
+        // On the GPU a fill is a kernel launch: drop it when nothing but
+        // the matmul (and code after it) uses the buffer.
+        init->erase();
+      }
+      op->erase();
     }
     // Transposed copies no kernel reads any more: drop them.
     for (Operation *alloc : transposed) {
