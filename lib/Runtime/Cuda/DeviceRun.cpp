@@ -105,6 +105,7 @@ struct RunState {
   bool allocs = false; // compiled code is running
   bool replay = false;
   bool capture = false;
+  bool finished = false; // finishRun synchronized the stream
   uint64_t trace = 0;
   RunStats stats;
 };
@@ -397,6 +398,7 @@ void *download(const void *src, uint64_t bytes) {
 
 bool finishRun() {
   DeviceModel &m = *run.model;
+  run.finished = true;
   const Driver *d = driver();
   if (d) {
     // Even after an error: the next run may reuse the pool only when the
@@ -410,6 +412,11 @@ bool finishRun() {
 
 void endRun() {
   DeviceModel *m = run.model;
+  // A run that ended early (an input could not be staged) may still have
+  // copies in flight from the pinned staging that the next run reuses.
+  if (m && !run.finished)
+    if (const Driver *d = driver())
+      d->cuStreamSynchronize(m->stream);
   lastStatsTls = run.stats;
   static const bool stats = std::getenv("TFC_CUDA_STATS") != nullptr;
   if (stats)

@@ -63,10 +63,16 @@ Lt &lt() {
                           ? std::string(name)
                           : format("libcublasLt.so.%d", CUBLAS_VER_MAJOR);
     void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+    std::string why = h ? "" : dlerror();
+    // The toolkit's folders, when the loader's path does not have them.
+    for (const char *dir : {"/usr/local/cuda/lib64/",
+                            "/usr/local/cuda/targets/x86_64-linux/lib/"})
+      if (!h && !(name && *name))
+        h = dlopen((dir + lib).c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-      const char *why = dlerror();
-      l->error = format("cannot load cuBLASLt (%s): %s", lib.c_str(),
-                        why ? why : "unknown reason");
+      l->error = format("cannot load cuBLASLt (%s; set TFC_CUBLASLT_LIBRARY): "
+                        "%s",
+                        lib.c_str(), why.c_str());
       return l;
     }
 #define TFC_LT_RESOLVE(fn)                                                     \
