@@ -320,7 +320,14 @@ def TfcLinalgToKernels : Pass<"tfc-linalg-to-kernels", "ModuleOp"> {
     After bufferization, `linalg.batch_matmul` / `linalg.matmul` (optionally
     with a transposed or broadcast operand expressed through strides) on f32
     memrefs become calls to `tfcrt_matmul_f32` taking strided 3-D memrefs.
+    With `target=cuda` (the GPU pipeline) they become calls to
+    `tfcrt_gpu_matmul_{f32,f16,bf16}` (cuBLASLt during a GPU run), for f32,
+    f16 and bf16 operands of one type.
   }];
+  let options = [
+    Option<"target", "target", "std::string", "\"cpu\"",
+           "cpu (tfcrt_matmul_f32) or cuda (tfcrt_gpu_matmul_<type>)">,
+  ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect"];
 }
 

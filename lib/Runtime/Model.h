@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace tfcrt::cuda {
+struct DeviceModel;
+}
+
 /// Per-op-class counters of one model; updated lock-free by the profiler.
 struct ProfileCounter {
   std::atomic<uint64_t> calls{0};
@@ -36,7 +40,7 @@ struct tfc_model {
   std::vector<std::string> opClasses;        // distinct, in order of sites
   std::unique_ptr<ProfileCounter[]> profile; // one per site
   uint64_t serial = 0; // unique per load in this process (the tracer's key)
-  void *gpuWeights = nullptr; // GPU model: managed copy of the weights
+  tfcrt::cuda::DeviceModel *gpu = nullptr; // GPU model: weights, stream, pool
   // TFC_MODEL_FLAG_PARTITIONED: desc->part_signatures parsed, one per part.
   std::vector<tfcrt::Signature> partSignatures;
 };

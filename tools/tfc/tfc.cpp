@@ -80,6 +80,12 @@ static cl::opt<std::string> cudaPath(
     cl::desc("CUDA toolkit for --target=cuda (libdevice, ptxas); default: "
              "$CUDA_ROOT, $CUDA_HOME, $CUDA_PATH or /usr/local/cuda"),
     cl::init(""));
+static cl::opt<bool> cudaGemm(
+    "cuda-gemm",
+    cl::desc("With --target=cuda: matmuls as cuBLASLt calls (default); "
+             "--cuda-gemm=false keeps them as plain GPU loops (the reference "
+             "mapping)"),
+    cl::init(true));
 static cl::opt<bool> cudaEmulate(
     "cuda-emulate-on-host", cl::Hidden,
     cl::desc("With --target=cuda: run the GPU-mapped loops on the CPU "
@@ -570,6 +576,7 @@ int main(int argc, char **argv) {
     go.chip = cudaChip;
     go.format = cudaFormat;
     go.emulateOnHost = cudaEmulate;
+    go.gemm = cudaGemm;
     if (!cudaEmulate && failed(tfc::findCudaToolkit(cudaPath, go.toolkitPath, error)))
       return fail(error);
     DialectRegistry gpuTranslation;

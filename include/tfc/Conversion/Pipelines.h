@@ -55,6 +55,7 @@ struct GpuPipelineOptions {
   std::string toolkitPath;         // CUDA toolkit: libdevice, ptxas ("" =
                                    // MLIR's search: CUDA_ROOT/HOME/PATH)
   int64_t blockSize = 256;         // threads per block (tfc-gpu-map-loops)
+  bool gemm = true;                // matmuls through cuBLASLt (else loops)
   bool emulateOnHost = false;      // stop after the loop mapping and run the
                                    // mapped loops on the CPU (tests)
 };
