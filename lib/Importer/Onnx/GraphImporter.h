@@ -43,6 +43,7 @@ using HandlerMap = std::map<std::string, NodeHandler>;
 void registerElementwiseOps(HandlerMap &map);
 void registerShapeOps(HandlerMap &map);
 void registerMathOps(HandlerMap &map);
+void registerIndexOps(HandlerMap &map);
 void registerQuantOps(HandlerMap &map); // QuantOps.cpp, QuantContribOps.cpp
 
 /// How the bits of an integer tensor read when the IR type (signless iN)

@@ -27,15 +27,30 @@ void mlir::tfc::registerImporterDialects(DialectRegistry &registry) {
                   tensor::TensorDialect>();
 }
 
+/// The registry: every op family file adds its handlers here.
+static void registerAllOps(HandlerMap &m) {
+  registerElementwiseOps(m);
+  registerShapeOps(m);
+  registerMathOps(m);
+  registerIndexOps(m);
+  registerQuantOps(m);
+}
+
 GraphImporter::GraphImporter(MLIRContext *ctx, ModuleOp module,
                              std::string modelDir,
                              const OnnxImportOptions &options)
     : b(ctx), loc(UnknownLoc::get(ctx)), ctx(ctx), module(module),
       modelDir(std::move(modelDir)), options(options) {
-  registerElementwiseOps(handlers);
-  registerShapeOps(handlers);
-  registerMathOps(handlers);
-  registerQuantOps(handlers);
+  registerAllOps(handlers);
+}
+
+std::vector<std::string> mlir::tfc::onnxImporterOpTypes() {
+  HandlerMap m;
+  registerAllOps(m);
+  std::vector<std::string> out;
+  for (const auto &kv : m)
+    out.push_back(kv.first);
+  return out;
 }
 
 LogicalResult GraphImporter::fail(const onnx::NodeProto &node,
@@ -539,14 +554,15 @@ Value GraphImporter::transpose(Value input, ArrayRef<int64_t> perm) {
 }
 
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
-  std::string key = node.op_type();
-  if (node.domain() == "com.microsoft")
-    key = "com.microsoft." + key; // contrib ops (QuantContribOps.cpp)
-  else if (!node.domain().empty() && node.domain() != "ai.onnx")
-    return fail(node, "unsupported operator domain '" + node.domain() + "'");
-  auto it = handlers.find(key);
+  // Ops of other domains are registered as "<domain>.<op type>" (contrib
+  // ops: QuantContribOps.cpp).
+  bool dflt = node.domain().empty() || node.domain() == "ai.onnx";
+  auto it = handlers.find(dflt ? node.op_type()
+                               : node.domain() + "." + node.op_type());
   if (it == handlers.end() && node.domain() == "com.microsoft")
     return fail(node, "unsupported com.microsoft contrib op");
+  if (it == handlers.end() && !dflt)
+    return fail(node, "unsupported operator domain '" + node.domain() + "'");
   if (it == handlers.end())
     return fail(node, "unsupported op type");
   loc = NameLoc::get(b.getStringAttr(node.name().empty() ? node.op_type()
@@ -563,12 +579,106 @@ static std::string sanitize(StringRef s) {
   return out;
 }
 
+/// An ONNX sparse_initializer as a dense TensorProto (raw little-endian
+/// data): `values` [NNZ] scattered at `indices` ([NNZ] linear or [NNZ, rank]
+/// coordinates) into zeros of shape `dims`. Fails naming the tensor.
+static LogicalResult densifySparse(const onnx::SparseTensorProto &sp,
+                                   onnx::TensorProto &out, std::string &err) {
+  const onnx::TensorProto &vals = sp.values();
+  std::string what = "sparse initializer '" + vals.name() + "'";
+  int width = 0;
+  switch (vals.data_type()) {
+  case onnx::TensorProto::FLOAT: case onnx::TensorProto::INT32: width = 4; break;
+  case onnx::TensorProto::DOUBLE: case onnx::TensorProto::INT64: width = 8; break;
+  case onnx::TensorProto::FLOAT16: case onnx::TensorProto::BFLOAT16: width = 2; break;
+  case onnx::TensorProto::INT8: case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::BOOL: width = 1; break;
+  default:
+    err = what + ": unsupported element type " + std::to_string(vals.data_type());
+    return failure();
+  }
+  int64_t nnz = vals.dims_size() == 1 ? vals.dims(0) : -1;
+  std::string vbytes;
+  if (vals.has_raw_data()) {
+    vbytes = vals.raw_data();
+  } else if (vals.data_type() == onnx::TensorProto::FLOAT) {
+    vbytes.assign(reinterpret_cast<const char *>(vals.float_data().data()),
+                  vals.float_data_size() * 4);
+  } else if (vals.data_type() == onnx::TensorProto::DOUBLE) {
+    vbytes.assign(reinterpret_cast<const char *>(vals.double_data().data()),
+                  vals.double_data_size() * 8);
+  } else if (vals.data_type() == onnx::TensorProto::INT64) {
+    vbytes.assign(reinterpret_cast<const char *>(vals.int64_data().data()),
+                  vals.int64_data_size() * 8);
+  } else if (vals.data_type() == onnx::TensorProto::INT32) {
+    vbytes.assign(reinterpret_cast<const char *>(vals.int32_data().data()),
+                  vals.int32_data_size() * 4);
+  } else {
+    err = what + ": values must be in raw_data for this element type";
+    return failure();
+  }
+  if (nnz < 0 || (int64_t)vbytes.size() != nnz * width) {
+    err = what + ": values are not a 1-D tensor of its element count";
+    return failure();
+  }
+  const onnx::TensorProto &idx = sp.indices();
+  std::vector<int64_t> ind;
+  if (idx.has_raw_data()) {
+    ind.resize(idx.raw_data().size() / 8);
+    memcpy(ind.data(), idx.raw_data().data(), ind.size() * 8);
+  } else {
+    ind.assign(idx.int64_data().begin(), idx.int64_data().end());
+  }
+  int64_t rank = sp.dims_size(), total = 1;
+  SmallVector<int64_t> strides(rank, 1);
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    strides[i] = total;
+    total *= sp.dims(i);
+  }
+  bool coords = idx.dims_size() == 2;
+  if (idx.data_type() != onnx::TensorProto::INT64 ||
+      (int64_t)ind.size() != nnz * (coords ? rank : 1) ||
+      (coords && idx.dims(1) != rank)) {
+    err = what + ": indices must be int64 [NNZ] or [NNZ, rank]";
+    return failure();
+  }
+  std::string dense(total * width, '\0');
+  for (int64_t i = 0; i < nnz; ++i) {
+    int64_t lin = 0;
+    if (coords) {
+      for (int64_t d = 0; d < rank; ++d) {
+        int64_t c = ind[i * rank + d];
+        if (c < 0 || c >= sp.dims(d)) {
+          err = what + ": index " + std::to_string(c) + " out of range";
+          return failure();
+        }
+        lin += c * strides[d];
+      }
+    } else {
+      lin = ind[i];
+    }
+    if (lin < 0 || lin >= total) {
+      err = what + ": index " + std::to_string(lin) + " out of range";
+      return failure();
+    }
+    memcpy(&dense[lin * width], &vbytes[i * width], width);
+  }
+  out.set_name(vals.name());
+  out.set_data_type(vals.data_type());
+  for (int64_t d : sp.dims())
+    out.add_dims(d);
+  out.set_raw_data(dense);
+  return success();
+}
+
 LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
                                          int64_t opsetVersion) {
   opset = opsetVersion;
   std::set<std::string> initNames;
   for (const auto &t : graph.initializer())
     initNames.insert(t.name());
+  for (const auto &t : graph.sparse_initializer())
+    initNames.insert(t.values().name());
 
   // Function signature from the graph inputs that are not initializers.
   SmallVector<Type> argTypes;
@@ -641,7 +751,29 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     FailureOr<Tv> tv = importTensor(t, "initializer '" + t.name() + "'");
     if (failed(tv))
       return failure();
+    // Weights keep their ONNX name (--tfc-prune's masks and ONNX export).
+    if (tv->tensor)
+      if (auto c = tv->tensor.getDefiningOp<arith::ConstantOp>())
+        if (isa<DenseResourceElementsAttr>(c.getValue()))
+          c->setAttr("tfc.onnx_name", b.getStringAttr(t.name()));
     values[t.name()] = *tv;
+  }
+  // Sparse initializers are densified: the zeros then take the path of any
+  // imported zeros (--tfc-prune's detection, docs/DESIGN.md "Pruning").
+  for (const auto &sp : graph.sparse_initializer()) {
+    onnx::TensorProto dense;
+    std::string err;
+    if (failed(densifySparse(sp, dense, err)))
+      return fail(err);
+    FailureOr<Tv> tv =
+        importTensor(dense, "sparse initializer '" + dense.name() + "'");
+    if (failed(tv))
+      return failure();
+    if (tv->tensor)
+      if (auto c = tv->tensor.getDefiningOp<arith::ConstantOp>())
+        if (isa<DenseResourceElementsAttr>(c.getValue()))
+          c->setAttr("tfc.onnx_name", b.getStringAttr(dense.name()));
+    values[dense.name()] = *tv;
   }
 
   for (const auto &node : graph.node())
