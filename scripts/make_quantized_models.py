@@ -9,6 +9,8 @@ executed tests (test/e2e/quant-import-*.test) and docs/ACCURACY.md use:
                         minilm.ts.onnx: DynamicQuantizeLinear + MatMulInteger,
                         int8 weights per channel (per_channel=True), uint8
                         embedding tables (DequantizeLinear after Gather)
+  minilm.qdyn-pt.onnx   the same with quantize_dynamic's defaults (weights per
+                        tensor)
   minilm.qdq.onnx       quantize_static, QuantFormat.QDQ: QuantizeLinear /
                         DequantizeLinear pairs, uint8 activations calibrated
                         (MinMax) on --calib N STS-B dev sentences, int8
@@ -113,10 +115,10 @@ def minilm_cases(tok, shared):
     return [minilm_feeds(tok, g) for g in (s[0:1], s[1:9], s[9:41])]
 
 
-def make_dynamic(src, out, tok, shared):
+def make_dynamic(src, out, tok, shared, per_channel=True):
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    dst = out / "minilm.qdyn.onnx"
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+    dst = out / ("minilm.qdyn.onnx" if per_channel else "minilm.qdyn-pt.onnx")
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel)
     log(f"wrote {dst}")
     write_refs(dst, minilm_cases(tok, shared))
 
@@ -161,20 +163,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / ".cache" / "onnx")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TFC_CACHE", ROOT / ".cache")))
-    ap.add_argument("--only", nargs="*", default=["qdyn", "qdq", "nbits", "nbits-sym"],
-                    choices=["qdyn", "qdq", "nbits", "nbits-sym"])
+    ap.add_argument("--only", nargs="*", default=["qdyn", "qdyn-pt", "qdq", "nbits", "nbits-sym"],
+                    choices=["qdyn", "qdyn-pt", "qdq", "nbits", "nbits-sym"])
     ap.add_argument("--calib", type=int, default=64, help="STS-B dev sentences for quantize_static")
     a = ap.parse_args()
     shared = shared_dir()
     a.out.mkdir(parents=True, exist_ok=True)
     src = a.cache / "onnx" / "minilm.ts.onnx"
     tok = None
-    if {"qdyn", "qdq"} & set(a.only):
+    if {"qdyn", "qdyn-pt", "qdq"} & set(a.only):
         if not src.is_file():
             sys.exit(f"make_quantized_models.py: error: {src} missing (scripts/export_models.py)")
         tok = minilm_tokenizer(a.cache)
     if "qdyn" in a.only:
         make_dynamic(src, a.out, tok, shared)
+    if "qdyn-pt" in a.only:
+        make_dynamic(src, a.out, tok, shared, per_channel=False)
     if "qdq" in a.only:
         make_static(src, a.out, tok, shared, a.calib)
     if "nbits" in a.only:

@@ -61,8 +61,10 @@ LogicalResult importMatMulNBits(GraphImporter &g, const onnx::NodeProto &node) {
   std::optional<ConstData> bd = constData(*bv), sd = constData(*sv);
   if (!bd || !sd)
     return g.fail(node, "B and scales must be constants");
-  if (bd->type.getShape() != ArrayRef<int64_t>{n, kb, blob} ||
-      !bd->type.getElementType().isInteger(8))
+  // [N, k_blocks, blob]; some exporters write it as [N, k_blocks * blob].
+  bool shapeOk = bd->type.getShape() == ArrayRef<int64_t>{n, kb, blob} ||
+                 bd->type.getShape() == ArrayRef<int64_t>{n, kb * blob};
+  if (!shapeOk || !bd->type.getElementType().isInteger(8))
     return g.fail(node, "B must be uint8 [N, k_blocks, blob] = [" + Twine(n) +
                             ", " + Twine(kb) + ", " + Twine(blob) + "]");
   if (!sd->type.getElementType().isF32() || sd->size() != n * kb)

@@ -20,6 +20,8 @@
 //     constant uint8 s, z (z != 0) gives activation `static` on x itself
 //     (same grid: [0, 255] around z); other activation Q/DQ pairs stay as
 //     they are in front of an activation-`none` qlinear.
+//  3. quantize_dynamic's tables: DequantizeLinear(Gather(codes, ids)) per
+//     tensor -> tfc.qembedding.
 //
 //===----------------------------------------------------------------------===//
 #include "QuantImport.h"
@@ -279,11 +281,48 @@ void raiseWeightDQ(GraphImporter &g, MatmulOp mm) {
   mm.getResult().replaceAllUsesWith(q);
 }
 
+/// Pattern 3 (quantize_dynamic's embedding tables): DequantizeLinear of a
+/// Gather of constant codes [vocab, dim] along axis 0, per tensor ->
+/// tfc.qembedding (scale / zero point repeated per row: [vocab, 1]).
+/// In-range ids read the same row either way (Gather's negative ids count
+/// from the end, as qembedding's do).
+bool raiseEmbedding(GraphImporter &g, DequantizeOp dq) {
+  auto gather = dq.getInput().getDefiningOp<GatherOp>();
+  if (!gather || gather.getAxis() != 0 || dq.getGroup() != 0)
+    return false;
+  std::optional<ConstData> table = constData(gather.getInput());
+  std::optional<float> s = constF32Scalar(dq.getScale());
+  std::optional<ConstData> z =
+      dq.getZeroPoint() ? constData(dq.getZeroPoint()) : std::nullopt;
+  if (!table || table->type.getRank() != 2 || !s ||
+      (dq.getZeroPoint() && (!z || z->size() != 1)))
+    return false;
+  int64_t vocab = table->type.getDimSize(0);
+  std::vector<char> sc(vocab * 4), zc;
+  for (int64_t v = 0; v < vocab; ++v)
+    std::memcpy(sc.data() + v * 4, &*s, 4);
+  g.b.setInsertionPoint(dq);
+  Type i8 = g.b.getIntegerType(8);
+  Value scale = g.constantFromBytes(
+      RankedTensorType::get({vocab, 1}, g.b.getF32Type()), sc);
+  Value zp;
+  if (z && (z->bytes[0] != 0 || dq.getUnsignedCodes())) {
+    zc.assign(vocab, z->bytes[0]);
+    zp = g.constantFromBytes(RankedTensorType::get({vocab, 1}, i8), zc);
+  }
+  Value r = QEmbeddingOp::create(
+      g.b, dq.getLoc(), dq.getResult().getType(), gather.getInput(), scale, zp,
+      gather.getIndices(), g.b.getI64IntegerAttr(dq.getBits()),
+      g.b.getBoolAttr(dq.getUnsignedCodes()), g.b.getI64IntegerAttr(0));
+  dq.getResult().replaceAllUsesWith(r);
+  return true;
+}
+
 bool isDeadRemovable(Operation *op) {
   if (!op->use_empty() || op->getNumRegions())
     return false;
   return isa<arith::ConstantOp, QuantizeOp, DequantizeOp, DynamicQuantizeOp,
-             MatmulOp, CastOp, BinaryOp, TransposeOp, ReshapeOp>(op);
+             MatmulOp, CastOp, BinaryOp, TransposeOp, ReshapeOp, GatherOp>(op);
 }
 
 } // namespace
@@ -292,12 +331,15 @@ void mlir::tfc::onnx_import::raiseQuantPatterns(GraphImporter &g,
                                                 func::FuncOp func) {
   SmallVector<BinaryOp> muls;
   SmallVector<MatmulOp> mms;
+  SmallVector<DequantizeOp> dqs;
   bool any = false;
   func.walk([&](Operation *op) {
     if (auto m = dyn_cast<BinaryOp>(op))
       muls.push_back(m);
     else if (auto m = dyn_cast<MatmulOp>(op))
       mms.push_back(m);
+    else if (auto d = dyn_cast<DequantizeOp>(op))
+      dqs.push_back(d);
     any |= isa<QuantizeOp, DequantizeOp, DynamicQuantizeOp, QLinearOp>(op);
   });
   if (!any)
@@ -308,6 +350,9 @@ void mlir::tfc::onnx_import::raiseQuantPatterns(GraphImporter &g,
   for (MatmulOp m : mms)
     if (!m->use_empty())
       raiseWeightDQ(g, m);
+  for (DequantizeOp d : dqs)
+    if (!d->use_empty())
+      (void)raiseEmbedding(g, d);
   // Drop what the raised ops replaced (reverse order frees chains).
   Block &body = func.getBody().front();
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))

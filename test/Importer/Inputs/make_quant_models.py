@@ -18,6 +18,8 @@ says). Also the malformed models of the error checks (err_*.onnx, no refs).
           weight with zero points, block 16 (y2)
   nbits   com.microsoft MatMulNBits, K = 40 (a partial last block), block 32:
           packed 4-bit zero points (y1); none (default 8) + bias (y2)
+  nbits8  8-bit MatMulNBits, block 16, with zero points (y1) and without
+          (default 128, y2)
   dqmm    com.microsoft DynamicQuantizeMatMul: uint8 weights per column with
           zero points + bias (y1), int8 per tensor (y2)
 """
@@ -213,6 +215,32 @@ save("dqmm", [
     c("bias", rng.standard_normal(8).astype(np.float32)),
     c("bs8", rng.integers(-127, 128, (16, 6)).astype(np.int8)), c("ss", np.float32(0.01))],
    ms=True, cases=[{"x": xs(1, 5, 16)}, {"x": xs(2, 5, 16)}])
+
+# 8-bit MatMulNBits, block 16: zero points one byte each (y1); none: ORT's
+# default 128 (y2).
+q8a = rng.integers(0, 256, (K, N)).astype(np.uint8)
+q8b = rng.integers(0, 256, (K, N)).astype(np.uint8)
+kb16 = (K + 15) // 16
+
+
+def pack8(q, bs):
+    k, n = q.shape
+    kb = (k + bs - 1) // bs
+    pad = np.zeros((kb * bs, n), np.uint8)
+    pad[:k] = q
+    return pad.T.reshape(n, kb, bs).copy()
+
+
+save("nbits8", [
+    helper.make_node("MatMulNBits", ["x", "ba", "sa", "za"], ["y1"], name="nbits8_zp",
+                     domain="com.microsoft", K=K, N=N, bits=8, block_size=16),
+    helper.make_node("MatMulNBits", ["x", "bb", "sb"], ["y2"], name="nbits8_sym",
+                     domain="com.microsoft", K=K, N=N, bits=8, block_size=16),
+], [vi("x", F, ["batch", K])], [vi("y1", F, ["batch", N]), vi("y2", F, ["batch", N])],
+   [c("ba", pack8(q8a, 16)), c("sa", (rng.random(N * kb16) * 0.01).astype(np.float32)),
+    c("za", rng.integers(100, 156, N * kb16).astype(np.uint8)),
+    c("bb", pack8(q8b, 16)), c("sb", (rng.random(N * kb16) * 0.01).astype(np.float32))],
+   ms=True, cases=[{"x": xs(1, K)}, {"x": xs(3, K)}])
 
 # accuracy_level 4: activations per block of 32 (IR check only).
 save("nbits_acc4", [
