@@ -181,6 +181,9 @@ static LogicalResult importBinary(GraphImporter &g,
     }
     if (failed(g.broadcastDims({result, r})))
       return g.fail(node, "operand shapes are not broadcast-compatible");
+    if (kind == BinaryKind::pow &&
+        !isa<FloatType>(cast<RankedTensorType>(result.getType()).getElementType()))
+      return g.fail(node, "unsupported element type: Pow of an integer base");
     if (kind == BinaryKind::mod) {
       FailureOr<Value> m = emitMod(g, node, result, r);
       if (failed(m))

@@ -587,6 +587,9 @@ LogicalResult importSplit(GraphImporter &g, const onnx::NodeProto &node) {
     offsets[*axis] = off;
     if (auto c = g.constIndex(off))
       offsets[*axis] = g.b.getIndexAttr(*c);
+    // An empty part may start at the end (see importSlice).
+    if (g.constIndex(parts[i]) == std::optional<int64_t>(0))
+      offsets[*axis] = g.b.getIndexAttr(0);
     Value r = tensor::ExtractSliceOp::create(
         g.b, g.loc, g.typeFromDims(outDims, et), *x, offsets, sizes, strides);
     g.recordDims(r, outDims);
