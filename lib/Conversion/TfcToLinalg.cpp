@@ -693,7 +693,8 @@ void copyAliasedResults(Operation *root) {
       Value root = v;
       while (Operation *d = root.getDefiningOp()) {
         if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
-                 tensor::ExtractSliceOp, tensor::CastOp, tensor::ReshapeOp>(d))
+                 tensor::ExtractSliceOp, tensor::CastOp, tensor::ReshapeOp,
+                 ReshapeOp>(d))
           break;
         root = d->getOperand(0);
       }

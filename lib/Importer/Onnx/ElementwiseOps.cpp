@@ -364,6 +364,11 @@ static LogicalResult importIdentity(GraphImporter &g,
   FailureOr<Tv *> in = g.input(node, 0);
   if (failed(in))
     return failure();
+  // Dropout is the identity at inference; training mode (random masks) is not.
+  if (node.op_type() == "Dropout" && g.hasInput(node, 2) &&
+      g.constScalar(node, 2) != std::optional<double>(0.0))
+    return g.fail(node, "unsupported input training_mode (not a constant "
+                        "false: training dropout)");
   Tv copy = **in;
   if (copy.tensor)
     g.setOutput(node, 0, copy.tensor);

@@ -547,6 +547,13 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     if (!in.type().has_tensor_type())
       return fail("graph input '" + in.name() + "' is not a tensor");
     const auto &tt = in.type().tensor_type();
+    // uint8 constants import as signless i8 bytes; a uint8 graph input would
+    // be compared and divided as signed, so it is refused until unsigned
+    // tensors exist.
+    if (tt.elem_type() == onnx::TensorProto::UINT8)
+      return fail("graph input '" + in.name() +
+                  "': unsupported element type uint8 (unsigned tensors are "
+                  "not supported yet)");
     FailureOr<Type> et =
         convertElemType(tt.elem_type(), "graph input '" + in.name() + "'");
     if (failed(et))
