@@ -125,10 +125,7 @@ std::string mlir::tfc::cpuLoweringPipeline(const PipelineOptions &o) {
        "tfc-math-approx,convert-scf-to-cf,tfc-lower-reshape-views,"
        "expand-strided-metadata,"
        "lower-affine,finalize-memref-to-llvm{use-generic-functions=true},"
-       "convert-math-to-llvm,convert-math-to-libm,"
-       // bf16 <-> f32 as integer ops: LLVM would call compiler-rt's
-       // __truncsfbf2, which the model libraries do not link.
-       "arith-expand{include-bf16=true},convert-arith-to-llvm,"
+       "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
        "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
        "convert-vector-to-llvm,finalize-memref-to-llvm{use-generic-functions=true},"
        "convert-arith-to-llvm,convert-func-to-llvm,"
