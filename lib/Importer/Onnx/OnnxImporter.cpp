@@ -219,7 +219,11 @@ FailureOr<Type> GraphImporter::convertElemType(int32_t t, StringRef what) {
   case onnx::TensorProto::UINT8: return Type(b.getIntegerType(8));
   case onnx::TensorProto::BOOL: return Type(b.getI1Type());
   default:
-    if (failed(fail(what + ": unsupported element type " + Twine(t))))
+    if (failed(fail(what + ": unsupported element type " +
+                    (onnx::TensorProto_DataType_IsValid(t)
+                         ? onnx::TensorProto_DataType_Name(
+                               (onnx::TensorProto_DataType)t)
+                         : std::to_string(t)))))
       return failure();
     return failure();
   }

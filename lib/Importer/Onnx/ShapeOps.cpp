@@ -99,6 +99,35 @@ FailureOr<SmallVector<Value>> resolveReshape(GraphImporter &g,
                                              ArrayRef<Value> target,
                                              bool allowZero) {
   SmallVector<Value> out;
+  // A target known only at run time (a shape input): 0 (copy the input dim,
+  // unless allowzero) and -1 (infer) are resolved with selects.
+  if (llvm::any_of(target, [&](Value t) { return !g.constIndex(t); })) {
+    OpBuilder &b = g.b;
+    Location loc = g.loc;
+    auto eq = [&](Value v, int64_t c) {
+      return b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, v,
+                                           g.cIndex(c));
+    };
+    for (auto [i, t] : llvm::enumerate(target)) {
+      Value v = t;
+      if (!allowZero && i < inDims.size())
+        v = b.createOrFold<arith::SelectOp>(loc, eq(t, 0), inDims[i], v);
+      out.push_back(v);
+    }
+    Value known = g.cIndex(1);
+    for (Value v : out)
+      known = b.createOrFold<arith::MulIOp>(
+          loc, known, b.createOrFold<arith::SelectOp>(loc, eq(v, -1),
+                                                      g.cIndex(1), v));
+    // (A 0 among the other dims leaves nothing to infer: avoid dividing by it.)
+    known = b.createOrFold<arith::SelectOp>(loc, eq(known, 0), g.cIndex(1),
+                                            known);
+    Value inferred =
+        b.createOrFold<arith::DivSIOp>(loc, mulAll(g, inDims), known);
+    for (Value &v : out)
+      v = b.createOrFold<arith::SelectOp>(loc, eq(v, -1), inferred, v);
+    return out;
+  }
   int inferAt = -1;
   for (auto [i, t] : llvm::enumerate(target)) {
     std::optional<int64_t> c = g.constIndex(t);
