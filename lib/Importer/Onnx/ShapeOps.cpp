@@ -99,9 +99,13 @@ FailureOr<SmallVector<Value>> resolveReshape(GraphImporter &g,
                                              ArrayRef<Value> target,
                                              bool allowZero) {
   SmallVector<Value> out;
-  // A target known only at run time (a shape input): 0 (copy the input dim,
-  // unless allowzero) and -1 (infer) are resolved with selects.
-  if (llvm::any_of(target, [&](Value t) { return !g.constIndex(t); })) {
+  // A target read at run time from a tensor (a shape input, not the dims of
+  // a tensor): 0 (copy the input dim, unless allowzero) and -1 (infer) are
+  // resolved with selects. Exporters' shape sub-graphs, made of dims and
+  // constants, take the symbolic path below and keep their static dims.
+  if (llvm::any_of(target, [&](Value t) {
+        return !g.constIndex(t) && t.getDefiningOp<arith::IndexCastOp>();
+      })) {
     OpBuilder &b = g.b;
     Location loc = g.loc;
     auto eq = [&](Value v, int64_t c) {
