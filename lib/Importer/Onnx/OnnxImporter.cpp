@@ -223,7 +223,11 @@ FailureOr<Type> GraphImporter::convertElemType(int32_t t, StringRef what) {
   case kOnnxInt4:
   case kOnnxUint4: return Type(b.getIntegerType(8));
   default:
-    if (failed(fail(what + ": unsupported element type " + Twine(t))))
+    if (failed(fail(what + ": unsupported element type " +
+                    (onnx::TensorProto_DataType_IsValid(t)
+                         ? onnx::TensorProto_DataType_Name(
+                               (onnx::TensorProto_DataType)t)
+                         : std::to_string(t)))))
       return failure();
     return failure();
   }
@@ -721,6 +725,13 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     if (!in.type().has_tensor_type())
       return fail("graph input '" + in.name() + "' is not a tensor");
     const auto &tt = in.type().tensor_type();
+    // uint8 constants import as signless i8 bytes; a uint8 graph input would
+    // be compared and divided as signed, so it is refused until unsigned
+    // tensors exist.
+    if (tt.elem_type() == onnx::TensorProto::UINT8)
+      return fail("graph input '" + in.name() +
+                  "': unsupported element type uint8 (unsigned tensors are "
+                  "not supported yet)");
     FailureOr<Type> et =
         convertElemType(tt.elem_type(), "graph input '" + in.name() + "'");
     if (failed(et))

@@ -99,6 +99,39 @@ FailureOr<SmallVector<Value>> resolveReshape(GraphImporter &g,
                                              ArrayRef<Value> target,
                                              bool allowZero) {
   SmallVector<Value> out;
+  // A target read at run time from a tensor (a shape input, not the dims of
+  // a tensor): 0 (copy the input dim, unless allowzero) and -1 (infer) are
+  // resolved with selects. Exporters' shape sub-graphs, made of dims and
+  // constants, take the symbolic path below and keep their static dims.
+  if (llvm::any_of(target, [&](Value t) {
+        return !g.constIndex(t) && t.getDefiningOp<arith::IndexCastOp>();
+      })) {
+    OpBuilder &b = g.b;
+    Location loc = g.loc;
+    auto eq = [&](Value v, int64_t c) {
+      return b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, v,
+                                           g.cIndex(c));
+    };
+    for (auto [i, t] : llvm::enumerate(target)) {
+      Value v = t;
+      if (!allowZero && i < inDims.size())
+        v = b.createOrFold<arith::SelectOp>(loc, eq(t, 0), inDims[i], v);
+      out.push_back(v);
+    }
+    Value known = g.cIndex(1);
+    for (Value v : out)
+      known = b.createOrFold<arith::MulIOp>(
+          loc, known, b.createOrFold<arith::SelectOp>(loc, eq(v, -1),
+                                                      g.cIndex(1), v));
+    // (A 0 among the other dims leaves nothing to infer: avoid dividing by it.)
+    known = b.createOrFold<arith::SelectOp>(loc, eq(known, 0), g.cIndex(1),
+                                            known);
+    Value inferred =
+        b.createOrFold<arith::DivSIOp>(loc, mulAll(g, inDims), known);
+    for (Value &v : out)
+      v = b.createOrFold<arith::SelectOp>(loc, eq(v, -1), inferred, v);
+    return out;
+  }
   int inferAt = -1;
   for (auto [i, t] : llvm::enumerate(target)) {
     std::optional<int64_t> c = g.constIndex(t);
@@ -589,6 +622,9 @@ LogicalResult importSplit(GraphImporter &g, const onnx::NodeProto &node) {
     offsets[*axis] = off;
     if (auto c = g.constIndex(off))
       offsets[*axis] = g.b.getIndexAttr(*c);
+    // An empty part may start at the end (see importSlice).
+    if (g.constIndex(parts[i]) == std::optional<int64_t>(0))
+      offsets[*axis] = g.b.getIndexAttr(0);
     Value r = tensor::ExtractSliceOp::create(
         g.b, g.loc, g.typeFromDims(outDims, et), *x, offsets, sizes, strides);
     g.recordDims(r, outDims);
