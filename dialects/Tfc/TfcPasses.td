@@ -14,9 +14,14 @@ def TfcRaiseLinear : Pass<"tfc-raise-linear", "func::FuncOp"> {
     then not duplicated). A following `tfc.binary add` of a 1-D constant [n]
     (either operand order, no broadcasting of the product) folds in as the
     bias when the linear has no other use. `tfc.gather` on axis 0 of a 2-D
-    constant table with integer ids becomes `tfc.embedding`. Anything else
-    (non-constant or batched weights, other gather axes, 2-D biases) is left
-    alone.
+    constant table with integer ids becomes `tfc.embedding`. A linear with a
+    constant weight whose every use is a `tensor.extract_slice` of its last
+    dim (static offset and size, the whole of the other dims, unit strides),
+    as fused `qkv_proj` / `gate_up_proj` exports produce, becomes one
+    `tfc.linear` per slice over those weight columns (and bias entries). A
+    `tensor.extract_slice` that provably takes its whole source is dropped.
+    Anything else (non-constant or batched weights, other gather axes, 2-D
+    biases, a fused product with another use) is left alone.
   }];
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
@@ -313,6 +318,49 @@ def TfcExternalizeWeights : Pass<"tfc-externalize-weights", "ModuleOp"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def TfcPrune : Pass<"tfc-prune", "ModuleOp"> {
+  let summary = "Prune linear layers: zeros (magnitude, N:M, masks) or whole heads and MLP channels";
+  let description = [{
+    docs/DESIGN.md "Pruning". Runs after raising, before partition /
+    quantize / kv-cache. Unstructured and N:M methods replace each selected
+    weight by a new constant with zeros and set `tfc.sparsity = {pattern,
+    n, m, ratio, method}` on the op (a checked hint for the kernel
+    lowering); `heads:K` / `ffn:F` remove whole attention heads (GQA-aware)
+    or MLP channels and shrink every shape between (q/k/v/o and their
+    biases, reshapes, transposes, rotary, the attention's head counts;
+    gate/up/down), marking ops `tfc.pruned`. `mask=FILE` applies user
+    masks keyed by ONNX initializer name. With `detect`, ops whose weights
+    already hold >= 25 % zeros get `tfc.sparsity` (method "imported").
+    With `export`, writes STEM.prune.json and STEM.masks.npz for
+    scripts/export_pruned_onnx.py. Bad options, masks and patterns that do
+    not divide are errors naming the option / op / initializer.
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"none\"",
+           "magnitude, nm:N:M, heads:K, ffn:F, mask=FILE or none">,
+    Option<"sparsity", "sparsity", "double", "0.5",
+           "Fraction of weights to zero (magnitude)">,
+    Option<"scope", "scope", "std::string", "\"layer\"",
+           "layer (each weight its own threshold) or global (one)">,
+    Option<"steps", "steps", "int64_t", "1",
+           "Rounds of increasing sparsity, re-scoring after each">,
+    Option<"classes", "classes", "std::string", "\"qkv,out_proj,mlp\"",
+           "Op classes to prune (qkv, out_proj, mlp, lm_head)">,
+    Option<"layers", "layers", "std::string", "\"\"",
+           "Glob over the ONNX node name (empty: all)">,
+    Option<"norm", "norm", "int64_t", "2",
+           "Ln norm of head / channel scores (1 or 2)">,
+    Option<"gqa", "gqa", "std::string", "\"groups\"",
+           "heads:K with GQA: remove whole kv groups (groups) or q heads "
+           "evenly within every group (within)">,
+    Option<"detect", "detect", "bool", "false",
+           "Mark ops whose weights already carry >= 25 % zeros">,
+    Option<"exportStem", "export", "std::string", "\"\"",
+           "Write STEM.prune.json + STEM.masks.npz (ONNX export)">
+  ];
+  let dependentDialects = ["::mlir::tfc::TfcDialect",
+    "::mlir::arith::ArithDialect"];
+}
 
 def TfcInsertObservers : Pass<"tfc-insert-observers", "ModuleOp"> {
   let summary = "Insert tfc.observe before the inputs of every linear / gated MLP (calibration builds only)";

@@ -83,6 +83,8 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
   if (o.raise)
     p += ",func.func(tfc-raise-linear,tfc-raise-norms,tfc-raise-activations,"
          "tfc-raise-rotary,tfc-raise-attention),canonicalize,cse";
+  if (!o.prune.empty())
+    p += ",tfc-prune{" + o.prune + "},canonicalize,cse";
   if (!o.partition.empty())
     p += ",tfc-partition{strategy=" + o.partition + "},canonicalize,cse";
   if (!o.quantize.empty())

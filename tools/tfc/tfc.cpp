@@ -3,6 +3,7 @@
 //   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]]
+//       [--prune=METHOD --sparsity=S ... [--export-onnx OUT.onnx]]
 //       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
 //       [--observe]   (calibration build: writes out/model.observers.json)
 //
@@ -41,7 +42,12 @@ using namespace mlir;
 using namespace llvm;
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
-                                      cl::Required);
+                                      cl::Optional);
+static cl::opt<bool> listOnnxOps(
+    "list-onnx-ops",
+    cl::desc("Print the ONNX op types the importer handles, one a line "
+             "(other domains as <domain>.<op>), and exit"),
+    cl::init(false));
 static cl::opt<std::string> outputPath("o", cl::desc("Output path stem (out/model) or - for stdout"),
                                        cl::value_desc("path"), cl::init(""));
 static cl::opt<std::string> emitKind(
@@ -87,6 +93,11 @@ static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
 static cl::opt<bool> profileOpt("profile",
                                 cl::desc("Insert per-op-class timing hooks (tfc-run --profile reports them)"),
                                 cl::init(false));
+static cl::opt<bool> remarksOpt(
+    "remarks",
+    cl::desc("Print remarks (quantized patterns not raised at import, ops "
+             "kept on the reference path) to stderr"),
+    cl::init(false));
 static cl::opt<bool> timing("time", cl::desc("Print compile-time phases"),
                             cl::init(false));
 static cl::opt<std::string> kvCacheOpt(
@@ -152,6 +163,42 @@ static cl::opt<std::string> precisionOpt(
              "accumulation (norms, softmax, residual adds stay fp32); the "
              "same as --quantize=bf16 / fp16"));
 
+// Pruning (--tfc-prune; docs/DESIGN.md "Pruning").
+static cl::opt<std::string> pruneOpt(
+    "prune", cl::value_desc("METHOD"),
+    cl::desc("Prune linear layers: magnitude, nm:2:4, nm:4:8, heads:K, "
+             "ffn:F or mask=FILE (.npz / .safetensors by initializer name)"));
+static cl::opt<double> sparsityOpt(
+    "sparsity", cl::init(0.5), cl::value_desc("S"),
+    cl::desc("With --prune=magnitude: fraction of weights to zero"));
+static cl::opt<std::string> pruneScopeOpt(
+    "prune-scope", cl::init("layer"), cl::value_desc("layer|global"),
+    cl::desc("Per-weight threshold (layer) or one over all (global)"));
+static cl::opt<int64_t> pruneStepsOpt(
+    "prune-steps", cl::init(1), cl::value_desc("K"),
+    cl::desc("Iterative pruning: K rounds of increasing sparsity"));
+static cl::opt<std::string> pruneClassesOpt(
+    "prune-classes", cl::init("qkv,out_proj,mlp"),
+    cl::value_desc("qkv,out_proj,mlp,lm_head"),
+    cl::desc("Op classes --prune touches"));
+static cl::opt<std::string> pruneLayersOpt(
+    "prune-layers", cl::init(""), cl::value_desc("GLOB"),
+    cl::desc("Only ops whose ONNX node name matches GLOB"));
+static cl::opt<int64_t> pruneNormOpt(
+    "norm", cl::init(2), cl::value_desc("1|2"),
+    cl::desc("Ln norm scoring heads / channels (--prune=heads:K / ffn:F)"));
+static cl::opt<std::string> pruneGqaOpt(
+    "prune-gqa", cl::init("groups"), cl::value_desc("groups|within"),
+    cl::desc("heads:K on GQA: remove whole kv groups or q heads evenly "
+             "within every group"));
+static cl::opt<std::string> exportOnnxOpt(
+    "export-onnx", cl::value_desc("OUT.onnx"),
+    cl::desc("With --prune: write the pruned model as ONNX (plus "
+             "OUT.masks.npz and OUT.prune.json)"));
+static cl::opt<bool> noDetectSparsity(
+    "no-detect-sparsity", cl::init(false),
+    cl::desc("Do not mark layers whose weights already hold many zeros"));
+
 static std::string sanitize(StringRef s) {
   std::string out;
   for (char c : s)
@@ -216,6 +263,13 @@ int main(int argc, char **argv) {
   tfc::registerTfcPipelines();
   tfc::registerTfcGpuPasses();
   cl::ParseCommandLineOptions(argc, argv, "tfc: ahead-of-time compiler for Transformer ONNX models\n");
+  if (listOnnxOps) {
+    for (const std::string &op : tfc::onnxImporterOpTypes())
+      outs() << op << "\n";
+    return 0;
+  }
+  if (inputPath.empty())
+    return fail("no input model (usage: tfc <model.onnx> [options])");
 
   static const char *kinds[] = {"onnx", "tfc", "linalg", "llvm", "obj", "shared"};
   if (!llvm::is_contained(kinds, StringRef(emitKind)))
@@ -252,6 +306,14 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   context.disableMultithreading();
+  // Remarks go to stderr with --remarks; errors keep their own path.
+  ScopedDiagnosticHandler remarkHandler(&context, [](Diagnostic &d) {
+    if (d.getSeverity() != DiagnosticSeverity::Remark)
+      return failure();
+    if (remarksOpt)
+      errs() << d.getLocation() << ": remark: " << d.str() << "\n";
+    return success();
+  });
 
   auto t0 = std::chrono::steady_clock::now();
   auto phase = [&](const char *what) {
@@ -347,6 +409,25 @@ int main(int argc, char **argv) {
   po.quantGroup = quantGroupOpt;
   po.quantSym = quantSymOpt ? "sym" : quantAsymOpt ? "asym" : "";
   po.calibStats = calibStatsOpt;
+  std::string exportStem;
+  if (!exportOnnxOpt.empty()) {
+    if (pruneOpt.empty())
+      return fail("--export-onnx goes with --prune");
+    exportStem = exportOnnxOpt;
+    if (StringRef(exportStem).ends_with(".onnx"))
+      exportStem.resize(exportStem.size() - 5);
+  }
+  if (!pruneOpt.empty() || !noDetectSparsity) {
+    std::string m = pruneOpt.empty() ? "none" : std::string(pruneOpt);
+    po.prune = "method=" + m + " sparsity=" + std::to_string(sparsityOpt) +
+               " scope=" + pruneScopeOpt +
+               " steps=" + std::to_string(pruneStepsOpt) +
+               " classes=" + pruneClassesOpt +
+               (pruneLayersOpt.empty() ? "" : " layers=" + pruneLayersOpt) +
+               " norm=" + std::to_string(pruneNormOpt) + " gqa=" + pruneGqaOpt +
+               (noDetectSparsity ? "" : " detect=true") +
+               (exportStem.empty() ? "" : " export=" + exportStem);
+  }
   po.kvCache = kvCache;
   po.kvMaxLen = kvStaticLen ? kvMaxLen : 0;
   po.kvWindow = kvWindowOpt;
@@ -365,14 +446,40 @@ int main(int argc, char **argv) {
       return failure();
     return pm.run(*module);
   };
+  // --export-onnx: the pass wrote STEM.prune.json / .masks.npz; the script
+  // rewrites the original ONNX with them.
+  auto exportOnnx = [&]() -> int {
+    if (exportStem.empty())
+      return 0;
+    const char *pyEnv = getenv("TFC_PYTHON");
+    std::string py = pyEnv ? pyEnv : TFC_DEFAULT_PYTHON;
+    ErrorOr<std::string> pyPath = sys::findProgramByName(py);
+    if (!pyPath)
+      return fail("--export-onnx: cannot find Python '" + py +
+                  "' (set TFC_PYTHON; it needs onnx and numpy)");
+    std::string script = TFC_SCRIPTS_DIR "/export_pruned_onnx.py";
+    std::string json = exportStem + ".prune.json";
+    SmallVector<StringRef> args = {*pyPath, script, inputPath, json, "-o",
+                                   exportOnnxOpt};
+    std::string msg;
+    int rc = sys::ExecuteAndWait(*pyPath, args, std::nullopt, {}, 0, 0, &msg);
+    if (rc != 0)
+      return fail("--export-onnx: " + script + " failed" +
+                  (msg.empty() ? "" : ": " + msg));
+    return 0;
+  };
   if (emitKind == "tfc") {
     if (failed(runPipeline(tfc::frontendPipeline(po))))
       return fail("the tfc passes failed");
+    if (int rc = exportOnnx())
+      return rc;
     return writeText(".tfc.mlir", [&](raw_ostream &os) { printModule(*module, os); });
   }
   if (failed(runPipeline(tfc::toLinalgPipeline(po))))
     return fail("lowering to linalg failed");
   phase("lowering to linalg");
+  if (int rc = exportOnnx())
+    return rc;
   if (observeOpt && !stem.empty() && stem != "-") {
     if (failed(writeObserverTable(*module, stem + ".observers.json", name,
                                   error)))

@@ -230,6 +230,9 @@ typedef struct tfc_memory_stats {
   uint64_t current_bytes;
   uint64_t peak_bytes;
   uint64_t num_allocs;
+  /* Since version 2: of num_allocs, those the system allocator served (the
+   * rest reused a freed buffer of the same size); 0 from older runtimes. */
+  uint64_t system_allocs;
 } tfc_memory_stats;
 void tfc_memory_stats_get(tfc_memory_stats *stats);
 void tfc_memory_stats_reset_peak(void);
