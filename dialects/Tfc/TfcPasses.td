@@ -257,10 +257,11 @@ def TfcQuantize : Pass<"tfc-quantize", "ModuleOp"> {
     Option<"method", "method", "std::string", "\"\"",
            "Weight rounding: rtn or gptq (empty: the recipe's; gptq needs "
            "Hessians in the stats file)">,
-    Option<"actRange", "act-range", "std::string", "\"mse\"",
+    Option<"actRange", "act-range", "std::string", "\"p99.99\"",
            "Static activation range from the stats: minmax, p99.9, p99.99, "
            "p99.999 (percentiles of |x|) or mse (the clipping that "
-           "minimizes the int8 rounding + clipping error)">,
+           "minimizes the int8 rounding + clipping error); the default "
+           "p99.99 was the best on MiniLM STS-B (docs/ACCURACY.md)">,
     Option<"actOrder", "act-order", "bool", "false",
            "GPTQ: quantize columns in order of decreasing Hessian diagonal">,
     Option<"damp", "damp", "double", "0.01",
