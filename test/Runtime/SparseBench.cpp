@@ -50,8 +50,8 @@ struct Blob {
   }
 };
 
-bool packAs(uint32_t format, const std::vector<float> &w, int64_t k,
-            int64_t n, uint32_t flags, Blob &b) {
+bool packAs(uint32_t format, const std::vector<float> &w, int64_t k, int64_t n,
+            uint32_t flags, Blob &b) {
   std::string err;
   pack::Layout l;
   bool ok;
@@ -116,8 +116,9 @@ int main(int argc, char **argv) {
               : v == "avx2" ? isa::Level::Avx2
                             : isa::Level::Generic;
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--isa L] [--ms T] "
-                           "[--ms-list 1,16,128] [--shape S] [--csv]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--threads N] [--isa L] [--ms T] "
+                   "[--ms-list 1,16,128] [--shape S] [--csv]\n",
                    argv[0]);
       return 2;
     }
@@ -126,9 +127,9 @@ int main(int argc, char **argv) {
   std::printf("# %s, level %s, %d thread(s), %.0f ms per case\n",
               isa::cpuName(), isa::name(level), threads, ms);
   const Shape shapes[] = {
-      {"smollm2.q", 576, 576, false},   {"smollm2.kv", 576, 192, false},
+      {"smollm2.q", 576, 576, false},       {"smollm2.kv", 576, 192, false},
       {"smollm2.gate_up", 576, 3072, true}, {"smollm2.down", 1536, 576, false},
-      {"minilm.qkvo", 384, 384, false}, {"minilm.up", 384, 1536, false},
+      {"minilm.qkvo", 384, 384, false},     {"minilm.up", 384, 1536, false},
       {"minilm.down", 1536, 384, false}};
   const Variant variants[] = {{"mask50", TFC_PACK_SPARSE_MASK, 0.5},
                               {"mask70", TFC_PACK_SPARSE_MASK, 0.7},
@@ -181,10 +182,10 @@ int main(int argc, char **argv) {
         std::vector<float> x(m * s.k), y(m * nOut);
         for (float &e : x)
           e = u(rng);
-        tfcrt_memref3_f32 xd = {x.data(), x.data(), 0, {1, m, s.k},
-                                {m * s.k, s.k, 1}};
-        tfcrt_memref3_f32 yd = {y.data(), y.data(), 0, {1, m, nOut},
-                                {m * nOut, nOut, 1}};
+        tfcrt_memref3_f32 xd = {
+            x.data(), x.data(), 0, {1, m, s.k}, {m * s.k, s.k, 1}};
+        tfcrt_memref3_f32 yd = {
+            y.data(), y.data(), 0, {1, m, nOut}, {m * nOut, nOut, 1}};
         tfcrt_memref1_f32 none1 = {};
         tfcrt_memref3_f32 none3 = {};
         const int64_t act = s.gated ? TFCRT_ACT_SILU : TFCRT_ACT_NONE;
@@ -208,7 +209,8 @@ int main(int argc, char **argv) {
         }
         std::sort(td.begin(), td.end());
         std::sort(ts.begin(), ts.end());
-        const double md = td[td.size() / 2] * 1e6, msp = ts[ts.size() / 2] * 1e6;
+        const double md = td[td.size() / 2] * 1e6,
+                     msp = ts[ts.size() / 2] * 1e6;
         const double ratio = double(sparse[0].size) / double(dense[0].size);
         std::printf(csv ? "%s,%lld,%lld,%lld,%s,%.2f,%.2f,%.3f,%.3f\n"
                         : "%-16s %5lld %5lld %4lld %-8s %10.2f %10.2f %8.2f "

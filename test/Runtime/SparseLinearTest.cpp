@@ -77,9 +77,8 @@ bool pack(uint32_t format, const std::vector<float> &w, int64_t k, int64_t n,
     const uint64_t nnz = pack::sparseNnz(format, w.data(), k, n, false);
     ok = pack::sparseLayoutOf(format, k, n, 0, flags, nnz, l, err);
     b.bytes.assign(l.total + 64, 0);
-    ok = ok &&
-         pack::packSparse(format, w.data(), k, n, false, flags, b.p(), l.total,
-                          err);
+    ok = ok && pack::packSparse(format, w.data(), k, n, false, flags, b.p(),
+                                l.total, err);
   }
   b.size = l.total;
   EXPECT_TRUE(ok) << err;
@@ -93,17 +92,23 @@ std::vector<float> run(isa::Level level, Blob &blob, int64_t k, int64_t nOut,
   std::vector<float> y(m * nOut, 0.0f);
   float *xp = const_cast<float *>(x.data());
   tfcrt_memref3_f32 xd = {xp, xp, 0, {1, m, k}, {m * k, k, 1}};
-  tfcrt_memref3_f32 yd = {y.data(), y.data(), 0, {1, m, nOut},
-                          {m * nOut, nOut, 1}};
+  tfcrt_memref3_f32 yd = {
+      y.data(), y.data(), 0, {1, m, nOut}, {m * nOut, nOut, 1}};
   tfcrt_memref1_i8 wd = {blob.p(), blob.p(), 0, {(int64_t)blob.size}, {1}};
   tfcrt_memref1_f32 bd = {};
   tfcrt_memref3_f32 rd = {};
   if (bias)
-    bd = {const_cast<float *>(bias->data()), const_cast<float *>(bias->data()),
-          0, {nOut}, {1}};
+    bd = {const_cast<float *>(bias->data()),
+          const_cast<float *>(bias->data()),
+          0,
+          {nOut},
+          {1}};
   if (res)
-    rd = {const_cast<float *>(res->data()), const_cast<float *>(res->data()), 0,
-          {1, m, nOut}, {m * nOut, nOut, 1}};
+    rd = {const_cast<float *>(res->data()),
+          const_cast<float *>(res->data()),
+          0,
+          {1, m, nOut},
+          {m * nOut, nOut, 1}};
   linear::linearAt(level, &xd, &wd, &bd, &rd, &yd, act);
   std::string msg;
   if (takeKernelError(msg) != TFC_OK)
@@ -133,14 +138,18 @@ struct Case {
 
 TEST(SparseLinear, EveryLevelMatchesDenseAndGeneric) {
   std::mt19937 rng(77);
-  std::vector<Case> cases = {
-      {37, 45, 0.5, false, 0},       {64, 96, 0.7, false, 0},
-      {130, 33, 0.9, false, 0},      {97, 70, 0.99, false, 0},
-      {200, 64, 0.0, false, 0},      {576, 100, 0.8, false, 0},
-      {51, 66, 0.6, false, TFC_PACK_FLAG_GATED},
-      {38, 45, 0.5, true, 0},        {130, 97, 0.5, true, 0},
-      {64, 64, 0.5, true, TFC_PACK_FLAG_GATED}, {1, 5, 0.3, false, 0},
-      {3, 40, 0.5, true, 0}};
+  std::vector<Case> cases = {{37, 45, 0.5, false, 0},
+                             {64, 96, 0.7, false, 0},
+                             {130, 33, 0.9, false, 0},
+                             {97, 70, 0.99, false, 0},
+                             {200, 64, 0.0, false, 0},
+                             {576, 100, 0.8, false, 0},
+                             {51, 66, 0.6, false, TFC_PACK_FLAG_GATED},
+                             {38, 45, 0.5, true, 0},
+                             {130, 97, 0.5, true, 0},
+                             {64, 64, 0.5, true, TFC_PACK_FLAG_GATED},
+                             {1, 5, 0.3, false, 0},
+                             {3, 40, 0.5, true, 0}};
   std::uniform_real_distribution<float> u(-2.0f, 3.0f);
   for (const Case &c : cases) {
     const uint32_t format = c.nm24 ? TFC_PACK_SPARSE_24 : TFC_PACK_SPARSE_MASK;
@@ -163,7 +172,7 @@ TEST(SparseLinear, EveryLevelMatchesDenseAndGeneric) {
           v = u(rng);
         for (float &v : res)
           v = u(rng);
-        const int64_t act = gated ? TFCRT_ACT_SILU
+        const int64_t act = gated   ? TFCRT_ACT_SILU
                             : m % 2 ? TFCRT_ACT_GELU
                                     : TFCRT_ACT_NONE;
         const std::vector<float> *b = gated ? nullptr : &bias;

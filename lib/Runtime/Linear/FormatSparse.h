@@ -1,4 +1,5 @@
-//===- FormatSparse.h - sparse formats of tfcrt_linear -----------*- C++ -*-===//
+//===- FormatSparse.h - sparse formats of tfcrt_linear -----------*- C++
+//-*-===//
 //
 // Exact layouts of TFC_PACK_SPARSE_MASK and TFC_PACK_SPARSE_24 (this file is
 // authoritative; PackedWeights.h has the summary), their packers, the
@@ -78,9 +79,9 @@ bool packSparse(uint32_t format, const float *w, int64_t k, int64_t n,
 /// The zeros of a weight and its N:M pattern along k.
 struct SparsityStats {
   int64_t k = 0, n = 0;
-  uint64_t zeros = 0;   // exact zeros (+0 and -0)
-  bool is24 = false;    // every column's groups of 4 k: <= 2 nonzeros
-  bool is48 = false;    // groups of 8: <= 4 nonzeros
+  uint64_t zeros = 0; // exact zeros (+0 and -0)
+  bool is24 = false;  // every column's groups of 4 k: <= 2 nonzeros
+  bool is48 = false;  // groups of 8: <= 4 nonzeros
   double fraction() const {
     return k * n ? static_cast<double>(zeros) / (double(k) * double(n)) : 0;
   }

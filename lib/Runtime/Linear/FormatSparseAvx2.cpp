@@ -56,8 +56,8 @@ TFC_AVX2 inline __m256 expand8(const ExpandTable &t, unsigned mb,
   const __m256 r = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), perm);
   v += __builtin_popcount(mb);
   (void)bits;
-  return _mm256_and_ps(r, _mm256_load_ps(reinterpret_cast<const float *>(
-                              t.keep[mb])));
+  return _mm256_and_ps(
+      r, _mm256_load_ps(reinterpret_cast<const float *>(t.keep[mb])));
 }
 
 TFC_AVX2 inline __m256i laneBits() {
@@ -69,9 +69,8 @@ TFC_AVX2 inline __m256i laneBits() {
 /// R rows x NP consecutive panels (NP concurrent streams of masks and
 /// values keep more DRAM requests in flight: one row reads 2 panels).
 template <int R, int NP>
-TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0,
-                       const MaskView &mv, int64_t q, float *out,
-                       int64_t ldo) {
+TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
+                       int64_t q, float *out, int64_t ldo) {
   const ExpandTable &t = expandTable();
   const __m256i bits = laneBits();
   __m256 acc[R][NP][4];
@@ -210,8 +209,8 @@ void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
 /// group g: nibble bytes 0-7 hold columns 0-7 / 16-23, bytes 8-15 columns
 /// 8-15 / 24-31.
 TFC_AVX2 inline __m256i quarterIndex(const unsigned char *idx, int cq) {
-  const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64(
-      reinterpret_cast<const __m128i *>(idx + (cq & 1) * 8)));
+  const __m256i b = _mm256_cvtepu8_epi32(
+      _mm_loadl_epi64(reinterpret_cast<const __m128i *>(idx + (cq & 1) * 8)));
   return cq >= 2 ? _mm256_srli_epi32(b, 4) : b;
 }
 
@@ -248,10 +247,10 @@ TFC_AVX2 void tile24(const View24 &v, const Rows &x, int64_t i0, int64_t q,
       const __m256 v0 = _mm256_load_ps(w + 8 * c);
       const __m256 v1 = _mm256_load_ps(w + 32 + 8 * c);
       for (int i = 0; i < R; ++i) {
-        acc[i][c] = _mm256_fmadd_ps(_mm256_permutevar_ps(xb[i], i0v), v0,
-                                    acc[i][c]);
-        acc[i][c] = _mm256_fmadd_ps(_mm256_permutevar_ps(xb[i], i1v), v1,
-                                    acc[i][c]);
+        acc[i][c] =
+            _mm256_fmadd_ps(_mm256_permutevar_ps(xb[i], i0v), v0, acc[i][c]);
+        acc[i][c] =
+            _mm256_fmadd_ps(_mm256_permutevar_ps(xb[i], i1v), v1, acc[i][c]);
       }
     }
   }
@@ -276,8 +275,7 @@ TFC_AVX2 void densify24(const View24 &v, int64_t k, int64_t q, float *dst) {
         const __m256i jv = _mm256_set1_epi32(j);
         const __m256 r = _mm256_or_ps(
             _mm256_and_ps(v0, _mm256_castsi256_ps(_mm256_cmpeq_epi32(p0, jv))),
-            _mm256_and_ps(v1,
-                          _mm256_castsi256_ps(_mm256_cmpeq_epi32(p1, jv))));
+            _mm256_and_ps(v1, _mm256_castsi256_ps(_mm256_cmpeq_epi32(p1, jv))));
         _mm256_store_ps(dst + (4 * g + j) * kP + 8 * c, r);
       }
     }

@@ -107,13 +107,14 @@ TFC_AVX512 void streamMask(int64_t k, const float *ap, const MaskView &mv,
 }
 
 using MaskTileFn = void (*)(int64_t, const float *, const MaskView &, int64_t,
-                           float *, int64_t);
+                            float *, int64_t);
 constexpr MaskTileFn kMaskTiles[kMR] = {
-    &tileMask<1, 1>, &tileMask<2, 1>, &tileMask<3, 1>,  &tileMask<4, 1>,
-    &tileMask<5, 1>, &tileMask<6, 1>, &tileMask<7, 1>,  &tileMask<8, 1>,
+    &tileMask<1, 1>, &tileMask<2, 1>,  &tileMask<3, 1>,  &tileMask<4, 1>,
+    &tileMask<5, 1>, &tileMask<6, 1>,  &tileMask<7, 1>,  &tileMask<8, 1>,
     &tileMask<9, 1>, &tileMask<10, 1>, &tileMask<11, 1>, &tileMask<12, 1>};
 
-[[maybe_unused]] TFC_AVX512 void densifyMask(const MaskView &mv, int64_t q, float *dst) {
+[[maybe_unused]] TFC_AVX512 void densifyMask(const MaskView &mv, int64_t q,
+                                             float *dst) {
   const uint32_t *mk = mv.panelMasks(q);
   const float *v = mv.panelValues(q);
   for (int64_t kk = 0; kk < mv.k; ++kk) {
@@ -150,14 +151,14 @@ TFC_AVX512 void skipPanel(int64_t k, const float *xt, const uint32_t *mk,
       const __m512 w = _mm512_set1_ps(*v++);
 #pragma GCC unroll 4
       for (int r = 0; r < NV; ++r)
-        _mm512_store_ps(a + r * 16, _mm512_fmadd_ps(w, xv[r],
-                                                     _mm512_load_ps(a + r * 16)));
+        _mm512_store_ps(a + r * 16,
+                        _mm512_fmadd_ps(w, xv[r], _mm512_load_ps(a + r * 16)));
     }
   }
 }
 
-using SkipFn = void (*)(int64_t, const float *, const uint32_t *,
-                       const float *, float *);
+using SkipFn = void (*)(int64_t, const float *, const uint32_t *, const float *,
+                        float *);
 constexpr SkipFn kSkipFns[4] = {&skipPanel<1>, &skipPanel<2>, &skipPanel<3>,
                                 &skipPanel<4>};
 
@@ -244,8 +245,8 @@ void packRows24(const Rows &x, int64_t i0, int R, int64_t groups, float *ap) {
 }
 
 template <int R, int NP>
-TFC_AVX512 void tile24(const View24 &v, const float *ap, int64_t q,
-                       float *out, int64_t ldo) {
+TFC_AVX512 void tile24(const View24 &v, const float *ap, int64_t q, float *out,
+                       int64_t ldo) {
   __m512 acc[R][NP][2];
 #pragma GCC unroll 4
   for (int i = 0; i < R; ++i)
@@ -262,8 +263,8 @@ TFC_AVX512 void tile24(const View24 &v, const float *ap, int64_t q,
   for (int64_t g = 0; g < v.groups; ++g) {
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
-      const __m512i iv = _mm512_cvtepu8_epi32(_mm_loadu_si128(
-          reinterpret_cast<const __m128i *>(idx[j] + g * 16)));
+      const __m512i iv = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(idx[j] + g * 16)));
       const __m512i i0l = iv, i1l = _mm512_srli_epi32(iv, 2);
       const __m512i i0h = _mm512_srli_epi32(iv, 4),
                     i1h = _mm512_srli_epi32(iv, 6);
@@ -274,14 +275,14 @@ TFC_AVX512 void tile24(const View24 &v, const float *ap, int64_t q,
       for (int i = 0; i < R; ++i) {
         const __m512 xb =
             _mm512_broadcast_f32x4(_mm_loadu_ps(ap + (g * R + i) * 4));
-        acc[i][j][0] = _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i0l), v0l,
-                                       acc[i][j][0]);
-        acc[i][j][1] = _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i0h), v0h,
-                                       acc[i][j][1]);
-        acc[i][j][0] = _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i1l), v1l,
-                                       acc[i][j][0]);
-        acc[i][j][1] = _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i1h), v1h,
-                                       acc[i][j][1]);
+        acc[i][j][0] =
+            _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i0l), v0l, acc[i][j][0]);
+        acc[i][j][1] =
+            _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i0h), v0h, acc[i][j][1]);
+        acc[i][j][0] =
+            _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i1l), v1l, acc[i][j][0]);
+        acc[i][j][1] =
+            _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i1h), v1h, acc[i][j][1]);
       }
     }
   }
@@ -312,7 +313,8 @@ constexpr Tile24Fn k24Tiles[k24Rows] = {
     &tile24<1, 1>, &tile24<2, 1>, &tile24<3, 1>, &tile24<4, 1>,
     &tile24<5, 1>, &tile24<6, 1>, &tile24<7, 1>, &tile24<8, 1>};
 
-[[maybe_unused]] TFC_AVX512 void densify24(const View24 &v, int64_t k, int64_t q, float *dst) {
+[[maybe_unused]] TFC_AVX512 void densify24(const View24 &v, int64_t k,
+                                           int64_t q, float *dst) {
   const float *vals = v.panelValues(q);
   const unsigned char *idx = v.panelIndex(q);
   const __m512i three = _mm512_set1_epi32(3);
@@ -328,9 +330,9 @@ constexpr Tile24Fn k24Tiles[k24Rows] = {
     for (int j = 0; j < 4 && 4 * g + j < k; ++j) {
       const __m512i jv = _mm512_set1_epi32(j);
       for (int half = 0; half < 2; ++half) {
-        __m512 r = _mm512_maskz_mov_ps(
-            _mm512_cmpeq_epi32_mask(pos[0][half], jv),
-            _mm512_load_ps(w + half * 16));
+        __m512 r =
+            _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(pos[0][half], jv),
+                                _mm512_load_ps(w + half * 16));
         r = _mm512_mask_mov_ps(r, _mm512_cmpeq_epi32_mask(pos[1][half], jv),
                                _mm512_load_ps(w + 32 + half * 16));
         _mm512_store_ps(dst + (4 * g + j) * kP + half * 16, r);
@@ -339,9 +341,9 @@ constexpr Tile24Fn k24Tiles[k24Rows] = {
   }
 }
 
-TFC_AVX512 void compute24(const tfc_pack_header &h, const Rows &x,
-                          const void *, int64_t i0, int64_t i1, int64_t p0,
-                          int64_t p1, float *out, int64_t ldo) {
+TFC_AVX512 void compute24(const tfc_pack_header &h, const Rows &x, const void *,
+                          int64_t i0, int64_t i1, int64_t p0, int64_t p1,
+                          float *out, int64_t ldo) {
   const View24 v(h);
   const int64_t rows = i1 - i0;
   if (rows <= kStreamRows) {
@@ -363,8 +365,8 @@ TFC_AVX512 void compute24(const tfc_pack_header &h, const Rows &x,
   }
   // Tiles of up to k24Rows rows, panels inner (4 vpermilps + 4 FMAs per
   // row and group of 4 k: the dense kernel's 8 FMAs).
-  float *ap = static_cast<float *>(packedRows.get(
-      static_cast<size_t>(rows * v.groups * 4) * sizeof(float)));
+  float *ap = static_cast<float *>(
+      packedRows.get(static_cast<size_t>(rows * v.groups * 4) * sizeof(float)));
   if (!ap)
     return tileFailed(out, rows, (p1 - p0) * kP, ldo);
   const int64_t tiles = (rows + k24Rows - 1) / k24Rows;

@@ -51,8 +51,9 @@ bool sparseLayoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
   auto what = [&] { return std::string("format ") + name + ": "; };
   // 2^40 keeps every product below in 64 bits.
   if (k < 1 || n < 1 || k > (int64_t(1) << 40) || n > (int64_t(1) << 40)) {
-    err = what() + "k = " + std::to_string(k) + " and n = " +
-          std::to_string(n) + " must be positive (and below 2^40)";
+    err = what() + "k = " + std::to_string(k) +
+          " and n = " + std::to_string(n) +
+          " must be positive (and below 2^40)";
     return false;
   }
   if (flags & ~TFC_PACK_FLAG_GATED) {

@@ -1,4 +1,5 @@
-//===- SparseKernels.h - the sparse formats' kernels, shared parts -*- C++ -*-===//
+//===- SparseKernels.h - the sparse formats' kernels, shared parts -*- C++
+//-*-===//
 //
 // Views of the sections (layouts in FormatSparse.h) and the many-rows
 // strategy of the levels without cheap expansion (generic has its own
