@@ -600,6 +600,7 @@ void wReferenceInt8(const WCase &c, const Input &in, std::vector<double> &ref,
 void wReferenceF32(const WCase &c, const Input &in, std::vector<double> &ref,
                    std::vector<double> &bnd) {
   const int64_t m = in.m, k = c.k, n = c.n, gs = c.gs();
+  const double mid = c.format == TFC_PACK_W4 ? 8 : 128;
   ref.assign(m * n, 0);
   bnd.assign(m * n, 0);
   for (int64_t i = 0; i < m; ++i)
@@ -609,7 +610,12 @@ void wReferenceF32(const WCase &c, const Input &in, std::vector<double> &ref,
         const int64_t g = kk / gs;
         const double x = in.at(i, kk), s = c.scales[g * n + j];
         y += s * x * (c.u(kk, j) - c.zu(g, j));
-        a += std::fabs(s * x) * (c.u(kk, j) + std::fabs(c.zu(g, j)));
+        // The kernels sum codes centred on `mid` (u - mid, then z - mid
+        // times the group's sum of x): their partial sums are bounded by
+        // these magnitudes, not by u and z alone (u = 0 is |0 - mid|).
+        a += std::fabs(s * x) * (c.u(kk, j) + std::fabs(c.zu(g, j)) +
+                                 std::fabs(c.u(kk, j) - mid) +
+                                 std::fabs(c.zu(g, j) - mid));
       }
       ref[i * n + j] = y;
       bnd[i * n + j] =
