@@ -134,6 +134,15 @@ run() {
     python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
   fi
   runner="$(pick_runner "${1:-}")"
+  # cuBLASLt: the loader's path, the toolkit (the runtime looks there too),
+  # else PyTorch's nvidia-cublas wheel.
+  if [[ -z "${TFC_CUBLASLT_LIBRARY:-}" ]] && ! ldconfig -p 2>/dev/null | grep -q 'libcublasLt.so.13 ' &&
+    ! ls /usr/local/cuda/lib64/libcublasLt.so.13 >/dev/null 2>&1; then
+    local lt
+    lt=$(python3 -c 'import nvidia.cublas as c, os; print(os.path.join(list(c.__path__)[0], "lib", "libcublasLt.so.13"))' 2>/dev/null || true)
+    [[ -n "$lt" && -f "$lt" ]] && export TFC_CUBLASLT_LIBRARY="$lt"
+  fi
+  echo "== cuBLASLt: ${TFC_CUBLASLT_LIBRARY:-libcublasLt.so.13 (loader path or /usr/local/cuda)}"
   echo "== device"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 ||
     echo "(nvidia-smi failed)"
@@ -153,9 +162,9 @@ run() {
       # The third run replays a graph (eager, captured, replayed); the timed
       # runs after it are replays too.
       TFC_CUDA_STATS=1 "$runner" "${common[@]}" --runs 3 --outputs "$out/g.npz" \
-        --bench --warmup 2 --iters 20 >"$log" 2>&1 || rc=$?
+        --bench --warmup 2 --iters ${TFC_GPU_ITERS:-20} >"$log" 2>&1 || rc=$?
       TFC_CUDA_GRAPHS=0 "$runner" "${common[@]}" --outputs "$out/e.npz" \
-        --bench --warmup 2 --iters 20 >"$log.eager" 2>&1 || rc2=$?
+        --bench --warmup 2 --iters ${TFC_GPU_ITERS:-20} >"$log.eager" 2>&1 || rc2=$?
       local line shape abs rel verdict everdict median emedian same stats
       line=$(grep -m1 "^check " "$log" || true)
       shape=$(grep -m1 "^output " "$log" | sed 's/.*\[\(.*\)\].*/\1/; s/, /x/g' || true)
@@ -182,6 +191,10 @@ print('yes' if all(np.array_equal(a[k], b[k]) for k in a.files) else 'NO')" 2>/d
       fi
       if [[ $rc2 -ne 0 || "$everdict" != PASS ]]; then
         sed 's/^/    e| /' "$log.eager" | head -12
+      fi
+      if [[ $rc2 -ne 0 ]]; then # name the kernel: synchronize after each launch
+        TFC_CUDA_SYNC=1 TFC_CUDA_GRAPHS=0 "$runner" "${common[@]}" 2>&1 | tail -4 |
+          sed 's/^/    s| /' || true
       fi
     done
   done <"$dir/models.txt"

@@ -369,7 +369,9 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   if (g.gemm)
     p += ",tfc-linalg-to-kernels{target=cuda}";
   p += ",convert-linalg-to-parallel-loops,canonicalize,cse";
-  p += ",func.func(tfc-gpu-device-memory,canonicalize)";
+  // No canonicalize before the mapping: it would inline the one-iteration
+  // loops that keep host stores on the GPU.
+  p += ",func.func(tfc-gpu-device-memory)";
   p +=
       ",func.func(tfc-gpu-map-loops{block-size=" + std::to_string(g.blockSize) +
       "}";

@@ -39,3 +39,4 @@ func.func @host_read(%s: memref<1xi64>) -> i64 {
   %v = memref.load %s[%c0] : memref<1xi64>
   return %v : i64
 }
+
