@@ -156,6 +156,14 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     communication ops in program order (a stage's recv then receives the
     previous stage's step output [b, n, d]). Refused: several entries
     without `tfc.part`, a part without attention.
+    `kv-dtype=f16|int8` (docs/DESIGN.md "KV cache", "Cache dtype"): the new
+    rows are written as `tfc.cast` to f16, or as `tfc.dynamic_quantize
+    per_row` codes (i8 cache) plus their scales into a second argument
+    `cache_scales memref<L x 2 x b x hkv x max_len x 1 x f32>` after
+    `cache`; the attention reads `tfc.cast` back to f32 / `tfc.dequantize`
+    of the codes and scales it read. The main entry's attentions read K/V
+    through the same round trip, so both entries (and perplexity) see the
+    values the cache holds. Refused: with-past exports, another dtype.
   }];
   let options = [
     Option<"maxLen", "max-len", "int64_t", "0",
@@ -163,7 +171,11 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     Option<"window", "window", "int64_t", "0",
            "Sliding attention window W > 0: a query sees keys i - j < W (both entries)">,
     Option<"evict", "evict", "bool", "false",
-           "Ring-buffer cache of the window's size: the oldest positions are evicted">
+           "Ring-buffer cache of the window's size: the oldest positions are evicted">,
+    Option<"kvDtype", "kv-dtype", "std::string", "\"f32\"",
+           "Cache element type: f32, f16 (K/V rounded to half), int8 (per head "
+           "and token symmetric codes + an f32 scale, a cache_scales argument); "
+           "the main entry's attention reads K/V through the same rounding">
   ];
   let dependentDialects = ["::mlir::tfc::TfcDialect",
     "::mlir::bufferization::BufferizationDialect",
@@ -245,10 +257,11 @@ def TfcQuantize : Pass<"tfc-quantize", "ModuleOp"> {
     Option<"method", "method", "std::string", "\"\"",
            "Weight rounding: rtn or gptq (empty: the recipe's; gptq needs "
            "Hessians in the stats file)">,
-    Option<"actRange", "act-range", "std::string", "\"mse\"",
+    Option<"actRange", "act-range", "std::string", "\"p99.99\"",
            "Static activation range from the stats: minmax, p99.9, p99.99, "
            "p99.999 (percentiles of |x|) or mse (the clipping that "
-           "minimizes the int8 rounding + clipping error)">,
+           "minimizes the int8 rounding + clipping error); the default "
+           "p99.99 was the best on MiniLM STS-B (docs/ACCURACY.md)">,
     Option<"actOrder", "act-order", "bool", "false",
            "GPTQ: quantize columns in order of decreasing Hessian diagonal">,
     Option<"damp", "damp", "double", "0.01",
@@ -277,12 +290,25 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     or dynamic-shaped weights, other dtypes) keep the reference lowering. An
     elided weight (printed IR) gives an elided blob of the right size. Sets
     the module attribute `tfc.pack_version` when it packed a weight.
+
+    Sparse encodings (docs/DESIGN.md "Sparse encodings and kernels"): the
+    zeros of each constant f32 weight (linear, gated_mlp) are counted and
+    its N:M pattern along k detected (2:4, 4:8) at compile time, whatever
+    made them (tfc-prune, an imported pruned model); a cost model chooses
+    TFC_PACK_SPARSE_MASK or TFC_PACK_SPARSE_24 where it predicts them
+    faster than dense, and a remark on the op gives the encoding and why
+    (every weight chosen sparse, and every weight with 5 % zeros or more
+    kept dense). `sparse=off` keeps every weight dense, `sparse=force`
+    makes every f32 weight sparse (tests). An unknown value is an error.
   }];
   let options = [
     Option<"linear", "linear", "bool", "true",
            "Lower tfc.linear and tfc.gated_mlp">,
     Option<"attention", "attention", "bool", "true",
-           "Lower tfc.attention">
+           "Lower tfc.attention">,
+    Option<"sparse", "sparse", "std::string", "\"auto\"",
+           "Sparse weight encodings: auto (the cost model picks per "
+           "weight), off (always dense), force (every f32 weight sparse)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
     "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect",
@@ -295,7 +321,14 @@ def TfcLinalgToKernels : Pass<"tfc-linalg-to-kernels", "ModuleOp"> {
     After bufferization, `linalg.batch_matmul` / `linalg.matmul` (optionally
     with a transposed or broadcast operand expressed through strides) on f32
     memrefs become calls to `tfcrt_matmul_f32` taking strided 3-D memrefs.
+    With `target=cuda` (the GPU pipeline) they become calls to
+    `tfcrt_gpu_matmul_{f32,f16,bf16}` (cuBLASLt during a GPU run), for f32,
+    f16 and bf16 operands of one type.
   }];
+  let options = [
+    Option<"target", "target", "std::string", "\"cpu\"",
+           "cpu (tfcrt_matmul_f32) or cuda (tfcrt_gpu_matmul_<type>)">,
+  ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect"];
 }
 

@@ -12,8 +12,14 @@
 //   tfc.gated_mlp (constant weights) [-> add]
 //     => tfcrt_linear(x, gate+up gated blob, act) then tfcrt_linear(h, down)
 //        (+ residual);
-//   tfc.attention => tfcrt_attention_f32 (blocked attention; the op's masks
+//   tfc.attention => tfcrt_attention_f32 (blocked attention; K/V that are a
+//   quantized KV cache's f16 / int8 values read back: tfcrt_attention_kv_f16
+//   / _i8 on the stored tensors; the op's masks
 //        as broadcastable views, causal / window as arguments).
+//
+// f32 weights with zeros may be packed in a sparse format instead (the
+// cost model of FormatSparse.h, option `sparse`; a remark says which and
+// why): the kernel call is the same, the blob's header names the format.
 //
 // Operands go through `bufferization.to_buffer` with fully dynamic strided
 // layouts (no copy for views: the kernels take any strides); results are
@@ -23,6 +29,7 @@
 // oracle: `tfc --no-kernels` compiles without this pass.
 //
 //===----------------------------------------------------------------------===//
+#include "../Runtime/Linear/FormatSparse.h"
 #include "../Runtime/Linear/Pack.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -44,11 +51,14 @@ namespace mlir::tfc {
 
 using namespace mlir;
 using namespace mlir::tfc;
+namespace pack = tfcrt::pack;
 
 namespace {
 
 constexpr const char *kLinear = "tfcrt_linear";
 constexpr const char *kAttention = "tfcrt_attention_f32";
+constexpr const char *kAttentionKvF16 = "tfcrt_attention_kv_f16";
+constexpr const char *kAttentionKvI8 = "tfcrt_attention_kv_i8";
 
 RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
@@ -138,6 +148,7 @@ struct CpuKernelsPass
   using TfcCpuKernelsBase::TfcCpuKernelsBase;
 
   ModuleOp module;
+  pack::SparseMode sparseMode = pack::SparseMode::Auto;
   int blobCounter = 0;
   bool packedSomething = false;
   bool f16Remarked = false;
@@ -215,6 +226,46 @@ struct CpuKernelsPass
         flat, SmallVector<ReassociationIndices>{{0, 1}, {2}}, outShape);
   }
 
+  /// The sparse part (docs/DESIGN.md "Sparse encodings and kernels"): W's
+  /// zeros and N:M pattern, the cost model's choice, a remark; a sparse
+  /// blob in `blob` (with its key and type) when chosen, else `blob` stays
+  /// empty (pack dense). False only when packing failed (error emitted).
+  bool packSparseIfWorth(const float *w, int64_t k, int64_t n, bool transposed,
+                         uint32_t flags, Operation *forDiag, StringRef what,
+                         std::vector<char> &blob, std::string &key,
+                         RankedTensorType &type) {
+    if (sparseMode == pack::SparseMode::Off)
+      return true;
+    pack::SparsityStats stats = pack::analyzeSparsity(w, k, n, transposed);
+    pack::SparseChoice choice = pack::chooseSparseFormat(stats, sparseMode);
+    if (choice.format != TFC_PACK_F32 || stats.fraction() >= 0.05)
+      forDiag->emitRemark() << what << " [" << k << ", " << n
+                            << "]: " << choice.why;
+    if (choice.format == TFC_PACK_F32)
+      return true;
+    const uint64_t nnz =
+        pack::sparseNnz(choice.format, w, k, n, transposed);
+    pack::Layout layout;
+    std::string err;
+    if (!pack::sparseLayoutOf(choice.format, k, n, 0, flags, nnz, layout,
+                              err)) {
+      forDiag->emitError() << "sparse packing failed: " << err;
+      return false;
+    }
+    blob.resize(layout.total);
+    if (!pack::packSparse(choice.format, w, k, n, transposed, flags,
+                          blob.data(), blob.size(), err)) {
+      forDiag->emitError() << "sparse packing failed: " << err;
+      return false;
+    }
+    key = (choice.format == TFC_PACK_SPARSE_24 ? "packed_sparse24_"
+                                               : "packed_sparsemask_") +
+          std::to_string(blobCounter++);
+    type = RankedTensorType::get({(int64_t)layout.total},
+                                 IntegerType::get(forDiag->getContext(), 8));
+    return true;
+  }
+
   /// The packed blob of W (a constant [k, n], or [n, k] when transposed; or
   /// the gate and up weights of a gated MLP) as an i8 constant.
   FailureOr<Value> packF32(OpBuilder &b, Location loc, Value w, Value up,
@@ -266,11 +317,17 @@ struct CpuKernelsPass
         data = src.data();
         transposed = false;
       }
-      std::vector<char> blob(layout.total);
-      if (!tfcrt::pack::packF32(data, k, nTotal, transposed, flags,
-                                blob.data(), blob.size(), err)) {
-        forDiag->emitError() << "packing the weight failed: " << err;
+      std::vector<char> blob;
+      if (!packSparseIfWorth(data, k, nTotal, transposed, flags, forDiag,
+                             up ? "gate+up" : "weight", blob, key, type))
         return failure();
+      if (blob.empty()) {
+        blob.resize(layout.total);
+        if (!tfcrt::pack::packF32(data, k, nTotal, transposed, flags,
+                                  blob.data(), blob.size(), err)) {
+          forDiag->emitError() << "packing the weight failed: " << err;
+          return failure();
+        }
       }
       attr = DenseResourceElementsAttr::get(
           type, key,
@@ -560,9 +617,25 @@ struct CpuKernelsPass
   }
 
   /// Location with the op class the profiler attributes the call to.
-  static Location classLoc(Operation *op, StringRef cls) {
-    return FusedLoc::get(op->getContext(), {op->getLoc()},
-                         StringAttr::get(op->getContext(), cls));
+  /// The ops of `fused` other than `op` (an activation, a residual add the
+  /// kernel's epilogue takes over) keep their own op class and location
+  /// inside it, so the profiler names them too (InsertProfiling.cpp).
+  static Location classLoc(Operation *op, StringRef cls,
+                           ArrayRef<Operation *> fused = {}) {
+    MLIRContext *ctx = op->getContext();
+    SmallVector<Location> locs = {op->getLoc()};
+    for (Operation *f : fused) {
+      if (f == op)
+        continue;
+      std::string name = f->getName().stripDialect().str();
+      if (auto u = dyn_cast<UnaryOp>(f))
+        name += "." + stringifyUnaryKind(u.getFn()).str();
+      else if (auto bo = dyn_cast<BinaryOp>(f))
+        name += "." + stringifyBinaryKind(bo.getFn()).str();
+      locs.push_back(
+          FusedLoc::get(ctx, {f->getLoc()}, StringAttr::get(ctx, name)));
+    }
+    return FusedLoc::get(ctx, locs, StringAttr::get(ctx, cls));
   }
 
   void lowerLinear(LinearOp op) {
@@ -591,7 +664,7 @@ struct CpuKernelsPass
       chain.push_back(add);
     Operation *last = chain.back();
     OpBuilder b(last);
-    Location loc = classLoc(op, "linear");
+    Location loc = classLoc(op, "linear", chain);
     FailureOr<Value> blob =
         wt.getElementType().isF32()
             ? packF32(b, loc, op.getWeight(), Value(), op.getTransposeWeight(),
@@ -638,7 +711,7 @@ struct CpuKernelsPass
     SmallVector<Operation *> chain = epilogueChain(op, act, residual);
     Operation *last = chain.back();
     OpBuilder b(last);
-    Location loc = classLoc(op, "qlinear");
+    Location loc = classLoc(op, "qlinear", chain);
     std::optional<double> as;
     if (op.getActScaleAttr())
       as = op.getActScaleAttr().getValueAsDouble();
@@ -664,7 +737,7 @@ struct CpuKernelsPass
     auto [add, residual] = residualAdd(op.getResult());
     Operation *last = add ? add.getOperation() : op.getOperation();
     OpBuilder b(last);
-    Location loc = classLoc(op, "qgated_mlp");
+    Location loc = classLoc(op, "qgated_mlp", {last});
     bool hasZ = !op.getZeroPoints().empty();
     auto z = [&](int i) { return hasZ ? op.getZeroPoints()[i] : Value(); };
     FailureOr<Value> gu = packQuant(
@@ -703,7 +776,7 @@ struct CpuKernelsPass
     auto [add, residual] = residualAdd(op.getResult());
     Operation *last = add ? add.getOperation() : op.getOperation();
     OpBuilder b(last);
-    Location loc = classLoc(op, "gated_mlp");
+    Location loc = classLoc(op, "gated_mlp", {last});
     // Interleave gate and up as one [k, 2h] half-precision constant.
     int64_t k = g->type.getDimSize(0), h = g->type.getDimSize(1);
     Type et = g->type.getElementType();
@@ -769,7 +842,7 @@ struct CpuKernelsPass
     auto [add, residual] = residualAdd(op.getResult());
     Operation *last = add ? add.getOperation() : op.getOperation();
     OpBuilder b(last);
-    Location loc = classLoc(op, "gated_mlp");
+    Location loc = classLoc(op, "gated_mlp", {last});
     FailureOr<Value> gu =
         packF32(b, loc, op.getWGate(), op.getWUp(), false, op);
     if (failed(gu))
@@ -820,6 +893,34 @@ struct CpuKernelsPass
         b, loc, RankedTensorType::get(shape, type.getElementType()), t, re, out);
   }
 
+  /// K and V of `op` as a quantized KV cache stores them (tfc --kv-dtype):
+  /// both `tfc.cast` from f16, or both `tfc.dequantize` of signed 8-bit
+  /// codes with per-row scales [b, h, t, 1] and no zero point. Fills
+  /// stored[2] (and scales[2]); returns the entry to call, or null.
+  const char *quantizedKv(AttentionOp op, Value *stored, Value *scales) {
+    Value kv[2] = {op.getKey(), op.getValue()};
+    int f16 = 0, i8 = 0;
+    for (int i = 0; i < 2; ++i) {
+      if (auto c = kv[i].getDefiningOp<CastOp>()) {
+        if (rtt(c.getInput()).getElementType().isF16()) {
+          stored[i] = c.getInput();
+          ++f16;
+        }
+      } else if (auto dq = kv[i].getDefiningOp<DequantizeOp>()) {
+        auto st = rtt(dq.getScale());
+        if (rtt(dq.getInput()).getElementType().isInteger(8) &&
+            dq.getBits() == 8 && !dq.getUnsignedCodes() &&
+            !dq.getZeroPoint() && dq.getGroup() == 0 && st.getRank() == 4 &&
+            st.getDimSize(3) == 1) {
+          stored[i] = dq.getInput();
+          scales[i] = dq.getScale();
+          ++i8;
+        }
+      }
+    }
+    return f16 == 2 ? kAttentionKvF16 : i8 == 2 ? kAttentionKvI8 : nullptr;
+  }
+
   void lowerAttention(AttentionOp op) {
     auto qt = rtt(op.getQuery());
     if (!qt.getElementType().isF32() || qt.getRank() != 4 ||
@@ -858,22 +959,50 @@ struct CpuKernelsPass
     };
     Value scale = arith::ConstantOp::create(
         b, loc, b.getF32FloatAttr(op.getScale().convertToDouble()));
-    SmallVector<Value> args = {
-        view(b, loc, op.getQuery()), view(b, loc, op.getKey()),
-        view(b, loc, op.getValue()), keep, addMask, outV, scale,
-        i64c(op.getCausal() ? 1 : 0), i64c(op.getWindow()), i64c(0), i64c(0),
-        none(b, loc, 2, i8), i64c(0)};
-    declare(kAttention, ValueRange(args).getTypes());
-    func::CallOp::create(b, loc, kAttention, TypeRange{}, args);
+    // A quantized KV cache's K/V are read as stored (the dequantize / cast
+    // then has no other use and disappears).
+    Value stored[2], scales[2];
+    const char *entry = quantizedKv(op, stored, scales);
+    SmallVector<Value> args = {view(b, loc, op.getQuery())};
+    if (entry == kAttentionKvI8)
+      args.append({view(b, loc, stored[0]), view(b, loc, scales[0]),
+                   view(b, loc, stored[1]), view(b, loc, scales[1])});
+    else if (entry)
+      args.append({view(b, loc, stored[0]), view(b, loc, stored[1])});
+    else
+      args.append({view(b, loc, op.getKey()), view(b, loc, op.getValue())});
+    if (!entry)
+      entry = kAttention;
+    args.append({keep, addMask, outV, scale, i64c(op.getCausal() ? 1 : 0),
+                 i64c(op.getWindow()), i64c(0), i64c(0), none(b, loc, 2, i8),
+                 i64c(0)});
+    declare(entry, ValueRange(args).getTypes());
+    func::CallOp::create(b, loc, entry, TypeRange{}, args);
     Value y = bufferization::ToTensorOp::create(b, loc, rt, out,
                                                 /*restrict=*/true,
                                                 /*writable=*/true);
+    Value kv[2] = {op.getKey(), op.getValue()};
     op.getResult().replaceAllUsesWith(y);
     op->erase();
+    if (stored[0])
+      for (int i = 0; i < (kv[0] == kv[1] ? 1 : 2); ++i)
+        if (Operation *d = kv[i].getDefiningOp(); d && d->use_empty())
+          d->erase();
   }
 
   void runOnOperation() override {
     module = getOperation();
+    if (sparse == "auto")
+      sparseMode = pack::SparseMode::Auto;
+    else if (sparse == "off")
+      sparseMode = pack::SparseMode::Off;
+    else if (sparse == "force")
+      sparseMode = pack::SparseMode::Force;
+    else {
+      module.emitError() << "tfc-cpu-kernels: sparse=" << sparse
+                         << " is not auto, off or force";
+      return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<LinearOp, GatedMlpOp, AttentionOp, QLinearOp, QGatedMlpOp>(op))

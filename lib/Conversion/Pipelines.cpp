@@ -100,12 +100,17 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
   if (o.kvCache)
     p += ",tfc-kv-cache{max-len=" + std::to_string(o.kvMaxLen) +
          " window=" + std::to_string(o.kvWindow) +
-         (o.kvEvict ? " evict=true" : "") + "},canonicalize,cse";
+         (o.kvEvict ? " evict=true" : "") +
+         (o.kvDtype != "f32" ? " kv-dtype=" + o.kvDtype : "") +
+         "},canonicalize,cse";
   return p;
 }
 
 std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
-  return frontendPipeline(o) + (o.cpuKernels ? ",tfc-cpu-kernels" : "") +
+  std::string kernels = ",tfc-cpu-kernels";
+  if (o.sparse != "auto")
+    kernels += "{sparse=" + o.sparse + "}";
+  return frontendPipeline(o) + (o.cpuKernels ? kernels : "") +
          ",tfc-to-linalg,canonicalize,cse,tfc-fuse-elementwise,"
          "canonicalize,cse";
 }

@@ -678,8 +678,39 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op) {
   return success();
 }
 
+/// A returned tensor that is a function argument or a constant, possibly
+/// through reshapes / slices / casts (an Identity, Shape or Split model),
+/// becomes a copy: the entry ABI hands every result back in a buffer of its
+/// own, and such a value bufferizes to an alias of an input or a global.
+void copyAliasedResults(Operation *root) {
+  root->walk([&](func::ReturnOp ret) {
+    OpBuilder b(ret);
+    for (OpOperand &use : ret->getOpOperands()) {
+      Value v = use.get();
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      if (!type)
+        continue;
+      Value root = v;
+      while (Operation *d = root.getDefiningOp()) {
+        if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
+                 tensor::ExtractSliceOp, tensor::CastOp, tensor::ReshapeOp,
+                 ReshapeOp>(d))
+          break;
+        root = d->getOperand(0);
+      }
+      if (!isa<BlockArgument>(root) && !root.getDefiningOp<arith::ConstantOp>())
+        continue;
+      Location loc = ret.getLoc();
+      Value init = tensor::EmptyOp::create(
+          b, loc, tensor::getMixedSizes(b, loc, v), type.getElementType());
+      use.set(linalg::CopyOp::create(b, loc, v, init).getResult(0));
+    }
+  });
+}
+
 struct TfcToLinalgPass : public tfc::impl::TfcToLinalgBase<TfcToLinalgPass> {
   void runOnOperation() override {
+    copyAliasedResults(getOperation());
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {
       if (isa<TfcDialect>(op->getDialect()))

@@ -52,9 +52,6 @@ struct AllocState {
   std::multimap<uint64_t, void *> cache;  // capacity -> free block
   uint64_t cachedBytes = 0;
   std::unordered_map<void *, void *> owned;  // output data -> base
-  // Blocks of CUDA managed memory (during a GPU model's run; Cuda/Cuda.h):
-  // pointer handed out -> cuMemAllocManaged base. Never cached.
-  std::unordered_map<void *, void *> managed;
   uint64_t current = 0;
   uint64_t peak = 0;
   uint64_t numAllocs = 0;
@@ -69,31 +66,14 @@ AllocState &state() {
   return *s;
 }
 
-bool isPowerOfTwo(uint64_t x) { return x && !(x & (x - 1)); }
-
-void *managedAlloc(AllocState &s, uint64_t size, uint64_t alignment) {
-  // cuMemAllocManaged aligns to at least 256 bytes; more is over-allocated.
-  uint64_t extra = alignment > 256 ? alignment : 0;
-  void *base = tfcrt::cuda::managedAlloc((size ? size : 1) + extra);
-  if (!base) {
-    s.failures.fetch_add(1);
-    return nullptr;
-  }
-  uintptr_t a = reinterpret_cast<uintptr_t>(base);
-  void *p = reinterpret_cast<void *>((a + alignment - 1) & ~(alignment - 1));
-  try {
-    std::lock_guard<std::mutex> lock(s.mutex);
-    s.live.emplace(p, Block{size, size});
-    s.managed.emplace(p, base);
-    s.current += size;
-    if (s.current > s.peak)
-      s.peak = s.current;
-    ++s.numAllocs;
-  } catch (...) {
-    s.failures.fetch_add(1); // as in trackedAlloc: valid but untracked
-  }
-  return p;
+/// The tracer's memory counter (tfc_trace_start); called with s.mutex held
+/// so the samples are in the order of the changes.
+void traceLive(const AllocState &s) {
+  if (tfcrt::trace::active.load(std::memory_order_relaxed))
+    tfcrt::trace::memory(s.current);
 }
+
+bool isPowerOfTwo(uint64_t x) { return x && !(x & (x - 1)); }
 
 } // namespace
 
@@ -107,8 +87,15 @@ void *trackedAlloc(uint64_t size, uint64_t alignment) {
     s.failures.fetch_add(1);
     return nullptr;
   }
-  if (tfcrt::cuda::managedAllocsActive())
-    return managedAlloc(s, size, alignment);
+  // During a GPU model's run: device memory from the model's pool, freed
+  // as a whole when the next run starts (Cuda/Cuda.h); untracked, so that
+  // trackedFree ignores it and outputs are always downloaded.
+  if (tfcrt::cuda::deviceAllocsActive()) {
+    void *p = tfcrt::cuda::deviceAlloc(size, alignment);
+    if (!p)
+      s.failures.fetch_add(1);
+    return p;
+  }
   // A zero-byte buffer still gets a unique, freeable address.
   uint64_t bytes = sizeClass(size ? size : 1);
   void *p = nullptr;
@@ -124,6 +111,7 @@ void *trackedAlloc(uint64_t size, uint64_t alignment) {
       s.current += size;
       if (s.current > s.peak)
         s.peak = s.current;
+      traceLive(s);
       ++s.numAllocs;
       return p;
     }
@@ -142,6 +130,7 @@ void *trackedAlloc(uint64_t size, uint64_t alignment) {
     s.current += size;
     if (s.current > s.peak)
       s.peak = s.current;
+    traceLive(s);
     ++s.numAllocs;
     ++s.systemAllocs;
   } catch (...) {
@@ -156,7 +145,6 @@ void trackedFree(void *ptr) {
   if (!ptr)
     return;
   AllocState &s = state();
-  void *managedBase = nullptr;
   {
     std::lock_guard<std::mutex> lock(s.mutex);
     auto it = s.live.find(ptr);
@@ -164,28 +152,20 @@ void trackedFree(void *ptr) {
       return; // not ours (or already freed): freeing it could corrupt the heap
     Block b = it->second;
     s.current -= b.size;
+    traceLive(s);
     s.live.erase(it);
-    auto m = s.managed.find(ptr);
-    if (m != s.managed.end()) {
-      managedBase = m->second;
-      s.managed.erase(m);
-    } else {
-      // Every block is at least 64-byte aligned (over-aligned ones serve
-      // 64-byte requests later).
-      if (s.cachedBytes + b.capacity <= kCacheMaxBytes) {
-        try {
-          s.cache.emplace(b.capacity, ptr);
-          s.cachedBytes += b.capacity;
-          return;
-        } catch (...) {
-        }
+    // Every block is at least 64-byte aligned (over-aligned ones serve
+    // 64-byte requests later).
+    if (s.cachedBytes + b.capacity <= kCacheMaxBytes) {
+      try {
+        s.cache.emplace(b.capacity, ptr);
+        s.cachedBytes += b.capacity;
+        return;
+      } catch (...) {
       }
     }
   }
-  if (managedBase)
-    tfcrt::cuda::managedFree(managedBase);
-  else
-    std::free(ptr);
+  std::free(ptr);
 }
 
 bool isTrackedAllocation(const void *ptr) {

@@ -15,6 +15,10 @@
 // full mask: the cache holds R = max_len slots (position p in slot p mod R,
 // the compiled step computes every slot index itself, always < R), so the
 // position is unbounded; the mask history is then a ring of R entries too.
+// A quantized cache (tfc --kv-dtype): `cache` is f16, or i8 codes with a
+// fifth input cache_scales f32 [L, 2, b, h, max_len, 1]; the scales live in
+// the same block right after the codes (64-byte aligned), inside the guard
+// zones, so a fork still copies one range and cache_bytes counts both.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,7 +42,8 @@ struct tfc_session {
   int64_t batch = 0, maxLen = 0, position = 0;
   int64_t layers = 0, heads = 0, headDim = 0;
   tfc_dtype cacheDtype = TFC_DTYPE_F32;
-  uint64_t cacheBytes = 0, cacheAllocations = 0, steps = 0;
+  // codes + padding + scales; scalesOffset = 0 without scales
+  uint64_t cacheBytes = 0, scalesOffset = 0, cacheAllocations = 0, steps = 0;
   void *block = nullptr;            // tracked allocation: guard, cache, guard
   void *cache = nullptr;            // block + kGuardBytes
   std::vector<int64_t> maskHistory; // [batch, maxLen] (ring: slots)
@@ -49,7 +54,7 @@ struct tfc_session {
   bool ring = false, stale = false;
   std::vector<tfc_tensor> outputs; // of the last call, owned
   // Input positions in the step signature.
-  int idsAt = -1, maskAt = -1, pastAt = -1, cacheAt = -1;
+  int idsAt = -1, maskAt = -1, pastAt = -1, cacheAt = -1, scalesAt = -1;
 
   ~tfc_session() {
     releaseOutputs();
@@ -84,8 +89,8 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
   std::string error;
   if (!parseSignatureText(desc, desc.step_signature, s.sig, error))
     return setError(TFC_ERR_CORRUPT, "step signature: " + error);
-  if (s.sig.inputs.size() > 4)
-    return setError(TFC_ERR_UNSUPPORTED, "step entry takes more than 4 inputs");
+  if (s.sig.inputs.size() > 5)
+    return setError(TFC_ERR_UNSUPPORTED, "step entry takes more than 5 inputs");
   for (size_t i = 0; i < s.sig.inputs.size(); ++i) {
     const TensorSpec &t = s.sig.inputs[i];
     int at = static_cast<int>(i);
@@ -99,14 +104,20 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
     else if (t.name == "past" && t.rank == 0 && t.dtype == TFC_DTYPE_I64)
       s.pastAt = at;
     else if (t.name == "cache" && t.rank == 6 && t.dims[0] > 0 &&
-             t.dims[1] == 2 && t.dims[3] > 0 && t.dims[5] > 0)
+             t.dims[1] == 2 && t.dims[3] > 0 && t.dims[5] > 0 &&
+             (t.dtype == TFC_DTYPE_F32 || t.dtype == TFC_DTYPE_F16 ||
+              t.dtype == TFC_DTYPE_I8))
       s.cacheAt = at;
+    else if (t.name == "cache_scales" && t.rank == 6 &&
+             t.dtype == TFC_DTYPE_F32 && t.dims[5] == 1)
+      s.scalesAt = at;
     else
       return setError(TFC_ERR_UNSUPPORTED,
                       format("step entry input '%s' is not one a session "
                              "provides (input_ids i64 [b, n], attention_mask "
                              "i64 [b, T] or window_mask i64 [b, R + n], past "
-                             "i64, cache [L, 2, b, h, max_len, d])",
+                             "i64, cache f32|f16|i8 [L, 2, b, h, max_len, d], "
+                             "cache_scales f32 [L, 2, b, h, max_len, 1])",
                              t.name.c_str()));
   }
   // A pipeline stage other than the last returns nothing: its logits come
@@ -124,6 +135,18 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
   s.heads = c.dims[3];
   s.headDim = c.dims[5];
   s.cacheDtype = c.dtype;
+  if ((c.dtype == TFC_DTYPE_I8) != (s.scalesAt >= 0))
+    return setError(TFC_ERR_CORRUPT,
+                    "step signature: an i8 cache needs cache_scales (and "
+                    "only it)");
+  if (s.scalesAt >= 0) {
+    const TensorSpec &sc = s.sig.inputs[s.scalesAt];
+    for (int i : {0, 1, 3, 4})
+      if (sc.dims[i] != c.dims[i])
+        return setError(TFC_ERR_CORRUPT, "step signature: cache_scales is "
+                                         "not [L, 2, b, h, max_len, 1] of "
+                                         "the cache");
+  }
   return TFC_OK;
 }
 
@@ -162,6 +185,11 @@ tfc_status allocate(tfc_model *model, int64_t batch, int64_t maxLen,
     return setError(TFC_ERR_OUT_OF_MEMORY,
                     "tfc_session_create: the cache would be too large");
   s->cacheBytes = static_cast<uint64_t>(bytes);
+  if (s->scalesAt >= 0) {
+    // f32 scales [L, 2, b, h, max_len, 1] after the codes, 64-byte aligned.
+    s->scalesOffset = (s->cacheBytes + 63) / 64 * 64;
+    s->cacheBytes = s->scalesOffset + s->cacheBytes / s->headDim * 4;
+  }
   s->block = trackedAlloc(s->cacheBytes + 2 * kGuardBytes);
   if (!s->block)
     return setError(TFC_ERR_OUT_OF_MEMORY,
@@ -242,7 +270,7 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
       row[at + i] = mask ? (mask[b * n + i] != 0) : 1;
   }
 
-  tfc_tensor in[4] = {};
+  tfc_tensor in[5] = {};
   auto set = [&](int at, tfc_dtype dt, std::initializer_list<int64_t> shape,
                  const void *data) {
     tfc_tensor &t = in[at];
@@ -259,6 +287,10 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   set(s->pastAt, TFC_DTYPE_I64, {}, &past);
   set(s->cacheAt, s->cacheDtype,
       {s->layers, 2, s->batch, s->heads, s->maxLen, s->headDim}, s->cache);
+  if (s->scalesAt >= 0)
+    set(s->scalesAt, TFC_DTYPE_F32,
+        {s->layers, 2, s->batch, s->heads, s->maxLen, 1},
+        static_cast<char *>(s->cache) + s->scalesOffset);
   tfc_status st =
       runEntry(s->model, s->stepEntry, s->sig, in, s->sig.inputs.size(),
                s->outputs.data(), s->sig.outputs.size());
@@ -398,6 +430,7 @@ TFCRT_EXPORT tfc_status tfc_session_get_info_sized(const tfc_session *session,
   if (session->ring && !info.window)
     info.window = session->maxLen; // the model's own window
   info.ring = session->ring;
+  info.cache_dtype = session->cacheDtype;
   info.cache_bytes = session->cacheBytes;
   info.cache_allocations = session->cacheAllocations;
   info.steps = session->steps;

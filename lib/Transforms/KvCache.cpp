@@ -127,6 +127,47 @@ SmallVector<int64_t> broadcastShape(RankedTensorType a, RankedTensorType b) {
   return out;
 }
 
+/// What the cache stores per K/V element (option kv-dtype).
+enum class KvDtype { F32, F16, I8 };
+
+std::optional<KvDtype> parseKvDtype(StringRef s) {
+  if (s == "f32")
+    return KvDtype::F32;
+  if (s == "f16")
+    return KvDtype::F16;
+  if (s == "int8")
+    return KvDtype::I8;
+  return std::nullopt;
+}
+
+/// f32 rows [.., d] as the cache stores them: f16 (tfc.cast), or int8 codes
+/// per row (head and token) with their f32 scales [.., 1]
+/// (tfc.dynamic_quantize per_row: symmetric, scale max|x| / 127).
+std::pair<Value, Value> toCache(OpBuilder &b, Location loc, Value rows,
+                                KvDtype dt) {
+  auto t = rtt(rows);
+  if (dt == KvDtype::F16)
+    return {CastOp::create(b, loc, t.clone(b.getF16Type()), rows), Value()};
+  SmallVector<int64_t> rowShape(t.getShape());
+  rowShape.back() = 1;
+  Type i8 = b.getIntegerType(8);
+  auto q = DynamicQuantizeOp::create(
+      b, loc, t.clone(i8), RankedTensorType::get(rowShape, b.getF32Type()),
+      RankedTensorType::get(rowShape, i8), rows, b.getBoolAttr(true));
+  return {q.getResult(), q.getScale()};
+}
+
+/// What the cache stores back in f32 (the attention's operand).
+Value fromCache(OpBuilder &b, Location loc, Value stored, Value scales,
+                KvDtype dt) {
+  auto t = rtt(stored).clone(b.getF32Type());
+  if (dt == KvDtype::F16)
+    return CastOp::create(b, loc, t, stored);
+  auto i64 = [&](int64_t x) { return b.getI64IntegerAttr(x); };
+  return DequantizeOp::create(b, loc, t, stored, scales, Value(), i64(8),
+                              b.getBoolAttr(false), i64(0), i64(0));
+}
+
 /// One tfc.attention of the step and what its mask proved.
 struct Layer {
   AttentionOp op;
@@ -143,6 +184,11 @@ struct StepBuilder {
   // the new tokens' first row in the recomputed mask (past; ring: R).
   Value batch, n, pastIdx, total, maskPast;
   Value cacheTensor; // threaded through the insert_slices
+  // kv-dtype int8: the scales argument [L, 2, b, hkv, max_len, 1] and its
+  // tensor, threaded like cacheTensor.
+  KvDtype dtype = KvDtype::F32;
+  BlockArgument scales;
+  Value scalesTensor;
   int64_t heads = 0, headDim = 0;
   Type elemType;
   DenseMap<Value, Value> maskAtTotal;
@@ -327,57 +373,82 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
     mask = andValid(b, loc, mask);
 
   OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
-  // Rows [pos, pos + len) of cache[layer, kv].
-  auto at = [&](int64_t kv, OpFoldResult pos, OpFoldResult len,
+  // Rows [pos, pos + len) of buffer[layer, kv] (the cache, or with int8 the
+  // scales, whose last dim is 1).
+  auto at = [&](int64_t kv, OpFoldResult pos, OpFoldResult len, int64_t last,
                 SmallVector<OpFoldResult> &offsets,
                 SmallVector<OpFoldResult> &sizes) {
     offsets = {
         b.getIndexAttr(layer), b.getIndexAttr(kv), zero, zero, pos, zero};
-    sizes = {
-        one, one, batch, b.getIndexAttr(heads), len, b.getIndexAttr(headDim)};
+    sizes = {one, one, batch, b.getIndexAttr(heads), len, b.getIndexAttr(last)};
   };
   SmallVector<OpFoldResult> strides(6, one), offsets, sizes;
-  auto rowsType = RankedTensorType::get(
-      {ShapedType::kDynamic, heads, ShapedType::kDynamic, headDim}, elemType);
-  auto read = [&](int64_t kv, OpFoldResult pos, OpFoldResult len) -> Value {
-    at(kv, pos, len, offsets, sizes);
-    return tensor::ExtractSliceOp::create(b, loc, rowsType, cacheTensor,
+  auto rowsOf = [&](Value buffer, int64_t last) {
+    return RankedTensorType::get(
+        {ShapedType::kDynamic, heads, ShapedType::kDynamic, last},
+        rtt(buffer).getElementType());
+  };
+  // buffer: true = the scales.
+  auto read = [&](bool sc, int64_t kv, OpFoldResult pos,
+                  OpFoldResult len) -> Value {
+    Value buf = sc ? scalesTensor : cacheTensor;
+    int64_t last = sc ? 1 : headDim;
+    at(kv, pos, len, last, offsets, sizes);
+    return tensor::ExtractSliceOp::create(b, loc, rowsOf(buf, last), buf,
                                           offsets, sizes, strides);
   };
-  auto write = [&](int64_t kv, Value src, OpFoldResult pos, OpFoldResult len) {
-    at(kv, pos, len, offsets, sizes);
-    cacheTensor = tensor::InsertSliceOp::create(b, loc, src, cacheTensor,
-                                                offsets, sizes, strides);
+  auto write = [&](bool sc, int64_t kv, Value src, OpFoldResult pos,
+                   OpFoldResult len) {
+    Value &buf = sc ? scalesTensor : cacheTensor;
+    at(kv, pos, len, sc ? 1 : headDim, offsets, sizes);
+    buf = tensor::InsertSliceOp::create(b, loc, src, buf, offsets, sizes,
+                                        strides);
   };
-  Value rows[2] = {k, v}, all[2];
+  // The new rows as the cache stores them (codes, scales).
+  Value rows[2] = {k, v}, srows[2] = {}, all[2];
+  if (dtype != KvDtype::F32)
+    for (int64_t kv = 0; kv < 2; ++kv)
+      std::tie(rows[kv], srows[kv]) = toCache(b, loc, rows[kv], dtype);
+  const int nbuf = scales ? 2 : 1; // cache (and scales)
+  Value stored[2][2];              // [kv][buffer] rows the attention reads
   if (!ring) {
     // cache[layer, kv, :, :, past:past+n, :] = new rows; read [0, T).
     for (int64_t kv = 0; kv < 2; ++kv)
-      write(kv, rows[kv], pastIdx, n);
+      for (int sc = 0; sc < nbuf; ++sc)
+        write(sc, kv, sc ? srows[kv] : rows[kv], pastIdx, n);
     for (int64_t kv = 0; kv < 2; ++kv)
-      all[kv] = read(kv, zero, total);
+      for (int sc = 0; sc < nbuf; ++sc)
+        stored[kv][sc] = read(sc, kv, zero, total);
   } else {
     // Read the ring oldest first, then the new rows: positions
     // past - R .. past + n - 1 ([b, h, R + n, d]); then write the last
     // min(n, R) new rows into their slots.
     for (int64_t kv = 0; kv < 2; ++kv)
-      all[kv] = tensor::ConcatOp::create(
-          b, loc, (int64_t)2,
-          ValueRange{read(kv, ringStart, ringHead), read(kv, zero, ringStart),
-                     rows[kv]});
-    for (int64_t kv = 0; kv < 2; ++kv) {
-      auto part = [&](Value from, Value len) -> Value {
-        return tensor::ExtractSliceOp::create(
-            b, loc, rowsType, rows[kv],
-            SmallVector<OpFoldResult>{zero, zero, from, zero},
-            SmallVector<OpFoldResult>{batch, b.getIndexAttr(heads), len,
-                                      b.getIndexAttr(headDim)},
-            SmallVector<OpFoldResult>(4, one));
-      };
-      write(kv, part(skip, first), slot, first);
-      write(kv, part(second, rest), zero, rest);
-    }
+      for (int sc = 0; sc < nbuf; ++sc)
+        stored[kv][sc] = tensor::ConcatOp::create(
+            b, loc, (int64_t)2,
+            ValueRange{read(sc, kv, ringStart, ringHead),
+                       read(sc, kv, zero, ringStart),
+                       sc ? srows[kv] : rows[kv]});
+    for (int64_t kv = 0; kv < 2; ++kv)
+      for (int sc = 0; sc < nbuf; ++sc) {
+        Value src = sc ? srows[kv] : rows[kv];
+        auto part = [&](Value from, Value len) -> Value {
+          return tensor::ExtractSliceOp::create(
+              b, loc, rowsOf(src, rtt(src).getDimSize(3)), src,
+              SmallVector<OpFoldResult>{zero, zero, from, zero},
+              SmallVector<OpFoldResult>{batch, b.getIndexAttr(heads), len,
+                                        b.getIndexAttr(rtt(src).getDimSize(3))},
+              SmallVector<OpFoldResult>(4, one));
+        };
+        write(sc, kv, part(skip, first), slot, first);
+        write(sc, kv, part(second, rest), zero, rest);
+      }
   }
+  for (int64_t kv = 0; kv < 2; ++kv)
+    all[kv] = dtype == KvDtype::F32
+                  ? stored[kv][0]
+                  : fromCache(b, loc, stored[kv][0], stored[kv][1], dtype);
   auto cached = AttentionOp::create(b, loc, a.getType(), q, all[0], all[1],
                                     mask, a.getScaleAttr(), b.getBoolAttr(true),
                                     b.getI64IntegerAttr(l.window));
@@ -439,6 +510,15 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     if (evict && maxLen > 0)
       return main.emitError("tfc-kv-cache: evict sizes the cache by the "
                             "window; it takes no max-len");
+    std::optional<KvDtype> dt = parseKvDtype(kvDtype);
+    if (!dt)
+      return main.emitError("tfc-kv-cache: kv-dtype '")
+             << kvDtype << "' is not one of f32, f16, int8";
+    if (*dt != KvDtype::F32 && kvcache::hasPastInputs(main))
+      return main.emitError("tfc-kv-cache: kv-dtype ")
+             << kvDtype
+             << " is not supported for with-past exports yet (export the "
+                "model without past inputs)";
     if (evict && kvcache::hasPastInputs(main))
       return main.emitError("tfc-kv-cache: evict is not supported for "
                             "with-past exports (their graph reads the past "
@@ -481,10 +561,21 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     // The step: a clone of main with new arguments.
     func::FuncOp step = kvcache::cloneAsStep(main);
     if (failed(build(step, ids.getArgNumber(),
-                     mask ? (int)mask.getArgNumber() : -1))) {
+                     mask ? (int)mask.getArgNumber() : -1, *dt))) {
       step.erase();
       return failure();
     }
+    // The full-sequence entry reads K/V through the cache's rounding, so
+    // that both entries compute the same function (and perplexity measures
+    // the cache's precision).
+    if (*dt != KvDtype::F32)
+      for (AttentionOp a : mainAttention) {
+        OpBuilder b(a);
+        for (unsigned i = 1; i <= 2; ++i) {
+          auto [stored, sc] = toCache(b, a.getLoc(), a->getOperand(i), *dt);
+          a->setOperand(i, fromCache(b, a.getLoc(), stored, sc, *dt));
+        }
+      }
     // The window applies to the full-sequence entry too, so that both
     // entries compute the same function.
     if (window > 0)
@@ -494,12 +585,14 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     return success();
   }
 
-  LogicalResult build(func::FuncOp step, unsigned idsNo, int maskNo) {
+  LogicalResult build(func::FuncOp step, unsigned idsNo, int maskNo,
+                      KvDtype dtype) {
     MLIRContext *ctx = step.getContext();
     Location loc = step.getLoc();
     OpBuilder b(ctx);
     StepBuilder s;
     s.step = step;
+    s.dtype = dtype;
     s.ids = step.getArgument(idsNo);
 
     // Attentions first: their key/value shapes and windows give the cache
@@ -523,11 +616,20 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
       ml = s.ring;
     else if (maxLen > 0)
       ml = maxLen;
+    if (dtype != KvDtype::F32 && !s.elemType.isF32())
+      return layers.front().op.emitOpError("cannot be cached as ")
+             << kvDtype << ": its keys / values are " << s.elemType
+             << ", not f32";
     int64_t numLayers = layers.size();
     SmallVector<int64_t> cacheShape = {numLayers, 2,  ShapedType::kDynamic,
                                        s.heads,   ml, s.headDim};
-    auto cacheMemref = MemRefType::get(cacheShape, s.elemType);
-    auto cacheTensorType = RankedTensorType::get(cacheShape, s.elemType);
+    Type stored = dtype == KvDtype::F16  ? Type(b.getF16Type())
+                  : dtype == KvDtype::I8 ? Type(b.getIntegerType(8))
+                                         : s.elemType;
+    auto cacheMemref = MemRefType::get(cacheShape, stored);
+    auto cacheTensorType = RankedTensorType::get(cacheShape, stored);
+    SmallVector<int64_t> scalesShape(cacheShape);
+    scalesShape.back() = 1;
 
     // New arguments after the old ones, then the old mask is dropped:
     // (input_ids, attention_mask [b, T] (ring: window_mask [b, R + n]),
@@ -565,6 +667,17 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
       return failure();
     s.past = step.getArgument(at - 2);
     s.cache = step.getArgument(at - 1);
+    if (dtype == KvDtype::I8) {
+      if (failed(step.insertArgument(
+              at++, MemRefType::get(scalesShape, b.getF32Type()),
+              kvcache::argAttrs(b, "cache_scales",
+                                {str(cacheShape[0]), "2", batchSym,
+                                 str(s.heads), ml > 0 ? str(ml) : "max_len",
+                                 "1"}),
+              loc)))
+        return failure();
+      s.scales = step.getArgument(at - 1);
+    }
 
     Block &body = step.getBody().front();
     b.setInsertionPointToStart(&body);
@@ -593,6 +706,10 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     s.cacheTensor = bufferization::ToTensorOp::create(
         b, loc, cacheTensorType, s.cache, /*restrict=*/true,
         /*writable=*/true);
+    if (s.scales)
+      s.scalesTensor = bufferization::ToTensorOp::create(
+          b, loc, RankedTensorType::get(scalesShape, b.getF32Type()), s.scales,
+          /*restrict=*/true, /*writable=*/true);
 
     // Positions 0..n-1 of the new tokens (collected before masks are
     // recomputed, whose clones count keys 0..T-1).
@@ -615,6 +732,10 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     bufferization::MaterializeInDestinationOp::create(
         b, loc, TypeRange{}, s.cacheTensor, s.cache, /*restrict=*/true,
         /*writable=*/true);
+    if (s.scales)
+      bufferization::MaterializeInDestinationOp::create(
+          b, loc, TypeRange{}, s.scalesTensor, s.scales, /*restrict=*/true,
+          /*writable=*/true);
 
     for (RangeOp r : positions) {
       b.setInsertionPoint(r);

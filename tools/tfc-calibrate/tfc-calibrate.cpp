@@ -151,6 +151,13 @@ int main(int argc, char **argv) {
   if (samplesOpt <= 0)
     return fail("--calib-samples must be positive");
 
+  if (!StringRef(dataPath).ends_with(".npz") && tokenizerPath.empty())
+    return fail("text data needs --tokenizer (the model's own: a Hugging "
+                "Face folder, tokenizer.json, .gguf, SentencePiece .model or "
+                "llama2.c .bin)");
+  if (!sys::fs::exists(dataPath))
+    return fail("cannot read the data '" + dataPath + "'");
+
   // 1. The observed compile.
   std::string tfc = tfcOpt;
   if (tfc.empty()) {

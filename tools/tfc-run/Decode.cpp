@@ -255,13 +255,16 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
   tfc_session_get_info(forked, &info);
   std::printf("session: batch %lld, max_len %lld, %lld layers x %lld kv "
               "heads x %lld head dim, window %lld%s, cache %.2f MB allocated "
-              "%llu time(s)\n",
+              "%llu time(s)%s\n",
               (long long)info.batch, (long long)info.max_len,
               (long long)info.layers, (long long)info.kv_heads,
               (long long)info.head_dim, (long long)info.window,
               info.ring ? " (ring: older positions evicted)" : "",
               info.cache_bytes / 1e6,
-              (unsigned long long)info.cache_allocations);
+              (unsigned long long)info.cache_allocations,
+              info.cache_dtype == TFC_DTYPE_F16  ? ", K/V f16"
+              : info.cache_dtype == TFC_DTYPE_I8 ? ", K/V int8 + f32 scales"
+                                                 : "");
   for (int64_t i = 0; i < b; ++i) {
     std::printf("generated[%lld]:", (long long)i);
     for (int s = 0; s < o.steps; ++s)

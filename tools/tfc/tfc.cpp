@@ -2,10 +2,12 @@
 //
 //   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
-//       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]]
+//       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]
+//       [--kv-dtype=f32|f16|int8]]
 //       [--prune=METHOD --sparsity=S ... [--export-onnx OUT.onnx]]
 //       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
 //       [--observe]   (calibration build: writes out/model.observers.json)
+//       [--sparse=auto|off|force] [--remarks]
 //
 // Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
 // emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
@@ -78,6 +80,12 @@ static cl::opt<std::string> cudaPath(
     cl::desc("CUDA toolkit for --target=cuda (libdevice, ptxas); default: "
              "$CUDA_ROOT, $CUDA_HOME, $CUDA_PATH or /usr/local/cuda"),
     cl::init(""));
+static cl::opt<bool> cudaGemm(
+    "cuda-gemm",
+    cl::desc("With --target=cuda: matmuls as cuBLASLt calls (default); "
+             "--cuda-gemm=false keeps them as plain GPU loops (the reference "
+             "mapping)"),
+    cl::init(true));
 static cl::opt<bool> cudaEmulate(
     "cuda-emulate-on-host", cl::Hidden,
     cl::desc("With --target=cuda: run the GPU-mapped loops on the CPU "
@@ -88,6 +96,11 @@ static cl::opt<bool> noRaise("no-raise", cl::desc("Skip the raising passes"),
 static cl::opt<bool> noKernels("no-kernels",
                                cl::desc("Lower matmuls as plain loops instead of libtfcrt kernels"),
                                cl::init(false));
+static cl::opt<std::string> sparseOpt(
+    "sparse", cl::init("auto"), cl::value_desc("auto|off|force"),
+    cl::desc("Sparse weight encodings on the CPU: auto (a cost model picks "
+             "per weight from its zeros; remarks say which and why), off, "
+             "force (every f32 weight sparse)"));
 static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
                              cl::init(3), cl::Prefix);
 static cl::opt<bool> profileOpt("profile",
@@ -96,7 +109,8 @@ static cl::opt<bool> profileOpt("profile",
 static cl::opt<bool> remarksOpt(
     "remarks",
     cl::desc("Print remarks (quantized patterns not raised at import, ops "
-             "kept on the reference path) to stderr"),
+             "kept on the reference path, the sparse or dense encoding of "
+             "each weight and why) to stderr"),
     cl::init(false));
 static cl::opt<bool> timing("time", cl::desc("Print compile-time phases"),
                             cl::init(false));
@@ -118,6 +132,11 @@ static cl::opt<bool> kvEvict(
     cl::desc("With --kv-cache: sliding-window eviction, a ring cache of W "
              "slots (--kv-window=W or the model's own window): sessions "
              "decode without end in bounded memory"));
+static cl::opt<std::string> kvDtypeOpt(
+    "kv-dtype", cl::init("f32"), cl::value_desc("f32|f16|int8"),
+    cl::desc("With --kv-cache: the cache's element type: f16, or int8 codes "
+             "per head and token with an f32 scale; the full-sequence entry "
+             "reads K/V through the same rounding (docs/DESIGN.md)"));
 
 static cl::opt<std::string> partitionOpt(
     "partition", cl::value_desc("pipeline:N|tensor:N"),
@@ -149,7 +168,7 @@ static cl::opt<std::string> calibRangeOpt(
     "calib-range", cl::value_desc("minmax|p99.9|p99.99|p99.999|mse"),
     cl::desc("Range of the calibrated (int8-static) activation scales: "
              "min/max, a percentile of |x|, or the MSE-optimal clipping "
-             "(default mse)"));
+             "(default p99.99: the best on MiniLM STS-B)"));
 static cl::opt<bool> gptqActOrderOpt(
     "gptq-act-order", cl::init(false),
     cl::desc("GPTQ: quantize columns in order of decreasing Hessian diagonal"));
@@ -367,6 +386,10 @@ int main(int argc, char **argv) {
       ((kvWindowOpt || kvStaticLen || kvEvict) && !kvCache))
     return fail("--kv-window / --kv-static-len / --kv-evict need --kv-cache "
                 "(window >= 0)");
+  if (kvDtypeOpt != "f32" && kvDtypeOpt != "f16" && kvDtypeOpt != "int8")
+    return fail("--kv-dtype=" + kvDtypeOpt + ": expected f32, f16 or int8");
+  if (kvDtypeOpt.getNumOccurrences() && !kvCache)
+    return fail("--kv-dtype needs --kv-cache");
   if (kvEvict && kvStaticLen)
     return fail("--kv-evict sizes the cache by the window: no --kv-static-len");
 
@@ -432,10 +455,14 @@ int main(int argc, char **argv) {
   po.kvMaxLen = kvStaticLen ? kvMaxLen : 0;
   po.kvWindow = kvWindowOpt;
   po.kvEvict = kvEvict;
+  po.kvDtype = kvDtypeOpt;
   po.raise = !noRaise;
   po.kernels = !noKernels;
   po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;
   po.profile = profileOpt;
+  if (sparseOpt != "auto" && sparseOpt != "off" && sparseOpt != "force")
+    return fail("--sparse=" + sparseOpt + " is not auto, off or force");
+  po.sparse = sparseOpt;
   std::string weightsPath =
       (stem.empty() || stem == "-" || textual) ? "" : stem + ".tfcw";
   po.weightsPath = weightsPath;
@@ -549,6 +576,7 @@ int main(int argc, char **argv) {
     go.chip = cudaChip;
     go.format = cudaFormat;
     go.emulateOnHost = cudaEmulate;
+    go.gemm = cudaGemm;
     if (!cudaEmulate && failed(tfc::findCudaToolkit(cudaPath, go.toolkitPath, error)))
       return fail(error);
     DialectRegistry gpuTranslation;

@@ -19,6 +19,7 @@ struct PipelineOptions {
   int64_t kvMaxLen = 0;        //   static cache length (0: dynamic)
   int64_t kvWindow = 0;        //   sliding attention window (0: none)
   bool kvEvict = false;        //   ring cache of the window's size
+  std::string kvDtype = "f32"; //   cache element type: f32 | f16 | int8
   std::string quantize;        // tfc-quantize recipe ("" = none)
   int64_t quantGroup = -1;     //   --quant-group (-1: the preset's)
   std::string quantSym;        //   "sym" / "asym" / "" (the preset's)
@@ -28,6 +29,7 @@ struct PipelineOptions {
   std::string calibRange;      //   --calib-range (static activations)
   bool gptqActOrder = false;   //   --gptq-act-order
   bool observe = false;        // tfc-insert-observers (tfc --observe)
+  std::string sparse = "auto"; // tfc-cpu-kernels sparse= (auto|off|force)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).
@@ -53,6 +55,7 @@ struct GpuPipelineOptions {
   std::string toolkitPath;         // CUDA toolkit: libdevice, ptxas ("" =
                                    // MLIR's search: CUDA_ROOT/HOME/PATH)
   int64_t blockSize = 256;         // threads per block (tfc-gpu-map-loops)
+  bool gemm = true;                // matmuls through cuBLASLt (else loops)
   bool emulateOnHost = false;      // stop after the loop mapping and run the
                                    // mapped loops on the CPU (tests)
 };

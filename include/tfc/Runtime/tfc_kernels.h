@@ -138,6 +138,32 @@ void _mlir_ciface_tfcrt_attention_f32(
     int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
     int64_t layout_block);
 
+/* The same over a quantized KV cache (tfc --kv-dtype, docs/DESIGN.md "KV
+ * cache"): k / v hold IEEE half bits (f16), or int8 codes with one f32 scale
+ * per (batch, kv head, key) in k_scale / v_scale [b, hkv, t, 1]: key j's
+ * element c is k[.., j, c] * k_scale[.., j, 0]. The kernel converts K/V per
+ * tile as it reads them (no f32 copy of the cache). */
+typedef struct tfcrt_memref4_f16 {
+  uint16_t *allocated;
+  uint16_t *aligned;
+  int64_t offset;
+  int64_t sizes[4];
+  int64_t strides[4];
+} tfcrt_memref4_f16;
+void _mlir_ciface_tfcrt_attention_kv_f16(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f16 *k, tfcrt_memref4_f16 *v,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block);
+void _mlir_ciface_tfcrt_attention_kv_i8(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_i8 *k, tfcrt_memref4_f32 *k_scale,
+    tfcrt_memref4_i8 *v, tfcrt_memref4_f32 *v_scale,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block);
+
 /*===-- Communication (partitioned models, docs/DESIGN.md "Parallelism") --===*
  * Called by the code of a model compiled with tfc --partition, on every rank
  * in the same order. Tensors are contiguous f32 buffers passed as MLIR

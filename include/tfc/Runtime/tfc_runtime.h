@@ -111,8 +111,12 @@ typedef struct tfc_model_desc {
   void *entry; /* see the ABI comment above */
   uint64_t weights_size; /* bytes of the .tfcw data section */
   uint64_t weights_hash; /* tfc_hash64 of the data section */
-  /* Newline-separated names of op classes for the profiler; an id passed to
-   * tfcrt_prof_enter/exit is an index into this list. May be "". */
+  /* The profiler's site table, one line per id passed to
+   * tfcrt_prof_enter/exit (tfc --profile; "" otherwise). A line is
+   * tab-separated fields: the op class the time is charged to, then
+   * (optional) the tfc ops the kernel was lowered from, space-separated,
+   * then (optional) one field per ONNX node name it came from. Models
+   * compiled before sites existed have the op class alone on each line. */
   const char *op_classes;
   /* Only when flags & TFC_MODEL_FLAG_KV_CACHE (docs/DESIGN.md, "KV cache"):
    * step_entry is the C interface of
@@ -246,9 +250,47 @@ typedef struct tfc_profile_entry {
 } tfc_profile_entry;
 void tfc_profile_enable(int enable);
 void tfc_profile_reset(void);
-/* Copies up to `capacity` entries for `model`; returns the number there are. */
+/* Copies up to `capacity` entries for `model`, one per op class (the sum of
+ * its sites); returns the number there are. */
 size_t tfc_profile_get(const tfc_model *model, tfc_profile_entry *entries,
                        size_t capacity);
+
+/* Per-site profile: one entry per kernel call site of the compiled code,
+ * with what it was lowered from (tfc_model_desc.op_classes). The strings
+ * belong to the model. Versioned like tfc_profile_entry (V1 below). */
+typedef struct tfc_profile_site {
+  const char *op_class;   /* what tfc_profile_get charges the time to */
+  const char *tfc_ops;    /* tfc ops lowered into the kernel, e.g.
+                             "tfc.linear tfc.unary.silu"; "" if unknown */
+  const char *onnx_nodes; /* ONNX node names, newline-separated; "" if none */
+  uint64_t calls;
+  double total_ms;
+} tfc_profile_site;
+/* Entries are entry_size bytes apart (sizeof(tfc_profile_site) through the
+ * macro below); returns the number of sites (0 and nothing written when
+ * entry_size is below TFC_PROFILE_SITE_V1_SIZE). */
+size_t tfc_profile_sites_get_sized(const tfc_model *model,
+                                   tfc_profile_site *entries, size_t capacity,
+                                   size_t entry_size);
+#define TFC_PROFILE_SITE_V1_SIZE 40u
+#define tfc_profile_sites_get(model, entries, capacity)                        \
+  tfc_profile_sites_get_sized((model), (entries), (capacity),                 \
+                              sizeof(tfc_profile_site))
+
+/* Chrome trace (the JSON "traceEvents" format that Perfetto and
+ * chrome://tracing open) of the runs of profiled models: one slice per
+ * kernel call named after its ONNX nodes, one per tfc_model_run / session
+ * step, the thread pool's chunks on one track per worker, and a counter of
+ * the runtime's live allocations. tfc_trace_start clears what an earlier
+ * trace recorded and records at most `max_events` events (0: a default of
+ * 4M); it turns the profiling hooks on for its duration. Call start, stop
+ * and write while no model runs. tfc_trace_write writes what was recorded
+ * (also after stop) to `path`. docs/RUNTIME.md, "Profiling". */
+tfc_status tfc_trace_start(size_t max_events);
+void tfc_trace_stop(void);
+tfc_status tfc_trace_write(const char *path);
+/* Events recorded and events dropped (over max_events or out of memory). */
+void tfc_trace_counts(uint64_t *recorded, uint64_t *dropped);
 
 /*===-- Calibration observers (models compiled with tfc --observe) -------===*
  * Such a model calls the observer with every tensor a linear layer reads
@@ -288,6 +330,10 @@ typedef struct tfc_session_info {
    * without bound and only the last max_len positions (>= window) are kept,
    * which is all a sliding-window model attends to. */
   int64_t ring;
+  /* tfc_dtype of the cached K/V (tfc --kv-dtype): TFC_DTYPE_F32, _F16, or
+   * _I8 (codes; cache_bytes then includes an f32 scale per head and token).
+   * Added after `ring`: 0 (F32) from a runtime that predates it. */
+  int64_t cache_dtype;
 } tfc_session_info;
 
 /* Creates a session for `batch` sequences of at most `max_len` tokens

@@ -181,6 +181,9 @@ static LogicalResult importBinary(GraphImporter &g,
     }
     if (failed(g.broadcastDims({result, r})))
       return g.fail(node, "operand shapes are not broadcast-compatible");
+    if (kind == BinaryKind::pow &&
+        !isa<FloatType>(cast<RankedTensorType>(result.getType()).getElementType()))
+      return g.fail(node, "unsupported element type: Pow of an integer base");
     if (kind == BinaryKind::mod) {
       FailureOr<Value> m = emitMod(g, node, result, r);
       if (failed(m))
@@ -361,6 +364,11 @@ static LogicalResult importIdentity(GraphImporter &g,
   FailureOr<Tv *> in = g.input(node, 0);
   if (failed(in))
     return failure();
+  // Dropout is the identity at inference; training mode (random masks) is not.
+  if (node.op_type() == "Dropout" && g.hasInput(node, 2) &&
+      g.constScalar(node, 2) != std::optional<double>(0.0))
+    return g.fail(node, "unsupported input training_mode (not a constant "
+                        "false: training dropout)");
   Tv copy = **in;
   if (copy.tensor)
     g.setOutput(node, 0, copy.tensor);

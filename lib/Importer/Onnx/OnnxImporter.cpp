@@ -223,7 +223,11 @@ FailureOr<Type> GraphImporter::convertElemType(int32_t t, StringRef what) {
   case kOnnxInt4:
   case kOnnxUint4: return Type(b.getIntegerType(8));
   default:
-    if (failed(fail(what + ": unsupported element type " + Twine(t))))
+    if (failed(fail(what + ": unsupported element type " +
+                    (onnx::TensorProto_DataType_IsValid(t)
+                         ? onnx::TensorProto_DataType_Name(
+                               (onnx::TensorProto_DataType)t)
+                         : std::to_string(t)))))
       return failure();
     return failure();
   }
@@ -233,13 +237,30 @@ FailureOr<std::string> GraphImporter::readExternal(const onnx::TensorProto &t,
                                                    StringRef what) {
   std::string location;
   int64_t offset = 0, length = -1;
+  // A non-negative decimal below 10^18 (std::stoll threw on "abc" and
+  // overflowed on huge values: found by fuzzing, test/Fuzz/corpus/onnx).
+  auto parseSize = [](const std::string &v, int64_t &out) {
+    if (v.empty() || v.size() > 18)
+      return false;
+    int64_t r = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9')
+        return false;
+      r = r * 10 + (c - '0');
+    }
+    out = r;
+    return true;
+  };
   for (const auto &kv : t.external_data()) {
-    if (kv.key() == "location")
+    if (kv.key() == "location") {
       location = kv.value();
-    else if (kv.key() == "offset")
-      offset = std::stoll(kv.value());
-    else if (kv.key() == "length")
-      length = std::stoll(kv.value());
+    } else if ((kv.key() == "offset" || kv.key() == "length") &&
+               !parseSize(kv.value(),
+                          kv.key() == "offset" ? offset : length)) {
+      (void)fail(what + ": external data " + kv.key() + " '" + kv.value() +
+                 "' is not a non-negative integer below 10^18");
+      return failure();
+    }
   }
   if (location.empty() || location.find("..") != std::string::npos ||
       location[0] == '/') {
@@ -257,7 +278,7 @@ FailureOr<std::string> GraphImporter::readExternal(const onnx::TensorProto &t,
   int64_t size = in.tellg();
   if (length < 0)
     length = size - offset;
-  if (offset < 0 || offset + length > size) {
+  if (offset > size || length > size - offset) {
     (void)fail(what + ": external data range [" + Twine(offset) + ", " +
                Twine(offset + length) + ") is outside '" + path + "' (" +
                Twine(size) + " bytes)");
@@ -285,10 +306,25 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
       (void)fail(what + ": negative dim in initializer");
       return failure();
     }
+    // 2^56 bytes at 8 per element: far past any real file, and no product
+    // below it overflows (huge dims wrapped n; found by fuzzing).
+    if (d > 0 && n > (int64_t(1) << 53) / d) {
+      (void)fail(what + ": initializer dims are too large");
+      return failure();
+    }
     n *= d;
   }
   auto type = RankedTensorType::get(shape, *et);
   int64_t width = et->isInteger(1) ? 1 : (et->getIntOrFloatBitWidth() / 8);
+  // Typed fields take at least a byte per element (half a byte for 4-bit
+  // types): refuse a shape the tensor cannot fill before allocating n
+  // elements for it (test/Fuzz/corpus/onnx/crash-583f...: length_error).
+  if (!t.has_raw_data() && t.data_location() != onnx::TensorProto::EXTERNAL &&
+      n > 2 * static_cast<int64_t>(t.ByteSizeLong()) + 2) {
+    (void)fail(what + ": " + Twine(n) +
+               " elements declared, more than the tensor's data can hold");
+    return failure();
+  }
   std::string raw;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     FailureOr<std::string> r = readExternal(t, what);
@@ -695,6 +731,13 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     if (!in.type().has_tensor_type())
       return fail("graph input '" + in.name() + "' is not a tensor");
     const auto &tt = in.type().tensor_type();
+    // uint8 constants import as signless i8 bytes; a uint8 graph input would
+    // be compared and divided as signed, so it is refused until unsigned
+    // tensors exist.
+    if (tt.elem_type() == onnx::TensorProto::UINT8)
+      return fail("graph input '" + in.name() +
+                  "': unsupported element type uint8 (unsigned tensors are "
+                  "not supported yet)");
     FailureOr<Type> et =
         convertElemType(tt.elem_type(), "graph input '" + in.name() + "'");
     if (failed(et))

@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -268,6 +269,99 @@ void finishBlock(const Params &p, const RowBlock &rb, const float *m,
   }
 }
 
+//===-- quantized K/V -----------------------------------------------------===//
+
+float halfToFloat(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  const uint32_t exp = (h >> 10) & 0x1F, man = h & 0x3FF;
+  uint32_t bits;
+  if (exp == 0x1F) { // inf / NaN
+    bits = sign | 0x7F800000u | (man << 13);
+  } else if (exp != 0) { // normal
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  } else { // zero or subnormal: man * 2^-24, exact in float
+    float f = static_cast<float>(man) * 5.9604644775390625e-8f;
+    return sign ? -f : f;
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+float kvAt(const Params &p, bool value, int64_t b, int64_t g, int64_t j,
+           int64_t c) {
+  const int64_t *st = value ? p.vs : p.ks;
+  const int64_t at = b * st[0] + g * st[1] + j * st[2] + c * st[3];
+  switch (p.kv) {
+  case Params::KvType::F32:
+    return (value ? p.v : p.k)[at];
+  case Params::KvType::F16:
+    return halfToFloat(static_cast<const uint16_t *>(value ? p.vq : p.kq)[at]);
+  case Params::KvType::I8: {
+    const int64_t *ss = value ? p.vss : p.kss;
+    const float sc =
+        (value ? p.vScale : p.kScale)[b * ss[0] + g * ss[1] + j * ss[2]];
+    return static_cast<float>(
+               static_cast<const int8_t *>(value ? p.vq : p.kq)[at]) *
+           sc;
+  }
+  }
+  return 0.0f;
+}
+
+namespace {
+
+/// A second per-thread buffer (the f32 copy of K/V; scratch() is the
+/// level's own).
+float *kvScratch(int64_t floats) {
+  thread_local std::vector<float> buf;
+  if (static_cast<int64_t>(buf.size()) < floats)
+    buf.resize(static_cast<size_t>(std::max<int64_t>(floats, 2 * buf.size())));
+  return buf.data();
+}
+
+/// Keys [lo, hi) of [ja, jb) that some lane of rb may see structurally (a
+/// superset: mask_keep, block and layout only remove keys); every key a
+/// level loads lies in it, except with !skipTiles (all keys).
+void visibleRange(const Params &p, const RowBlock &rb, int64_t ja, int64_t jb,
+                  int64_t &lo, int64_t &hi) {
+  lo = ja;
+  hi = jb;
+  if (!p.skipTiles)
+    return;
+  if (p.causal)
+    hi = std::min(hi, p.pos(rb.i0 + rb.nq - 1) + 1);
+  if (p.window > 0 && p.sinks == 0)
+    lo = std::max(lo, p.pos(rb.i0) - p.window + 1);
+  hi = std::max(hi, lo);
+}
+
+/// Runs `fn` (an f32 block) on an f32 copy of the K/V rows rb can see.
+void dequantBlock(const Params &p, const RowBlock &rb, int64_t ja, int64_t jb,
+                  const Partial *partial, BlockFn fn) {
+  int64_t lo, hi;
+  visibleRange(p, rb, ja, jb, lo, hi);
+  // Rows [0, hi) are addressable, only [lo, hi) written (and read).
+  float *kf = kvScratch(hi * (p.d + p.dv));
+  float *vf = kf + hi * p.d;
+  for (int64_t j = lo; j < hi; ++j) {
+    for (int64_t c = 0; c < p.d; ++c)
+      kf[j * p.d + c] = kvAt(p, false, rb.b, rb.g, j, c);
+    for (int64_t c = 0; c < p.dv; ++c)
+      vf[j * p.dv + c] = kvAt(p, true, rb.b, rb.g, j, c);
+  }
+  Params f = p;
+  f.kv = Params::KvType::F32;
+  f.k = kf;
+  f.v = vf;
+  const int64_t ks[4] = {0, 0, p.d, 1}, vs[4] = {0, 0, p.dv, 1};
+  std::copy(ks, ks + 4, f.ks);
+  std::copy(vs, vs + 4, f.vs);
+  fn(f, rb, ja, jb, partial);
+}
+
+} // namespace
+
 //===-- threading ---------------------------------------------------------===//
 
 namespace {
@@ -314,7 +408,23 @@ void run(const Params &p, const Kernels &ks) {
   bool decode = p.path == Params::Path::Decode ||
                 (p.path == Params::Path::Auto && group * p.s <= ks.decodeLanes);
   decode &= unitD;
-  const BlockFn fn = decode ? ks.decode : ks.prefill;
+  BlockFn fn = decode ? ks.decode : ks.prefill;
+  // Quantized K/V: the level's native decode, or its f32 block on a copy.
+  BlockFn native = nullptr;
+  if (decode && p.kv == Params::KvType::F16)
+    native = ks.decodeF16;
+  else if (decode && p.kv == Params::KvType::I8)
+    native = ks.decodeI8;
+  if (p.kv != Params::KvType::F32)
+    fn = native;
+  const BlockFn f32Fn = decode ? ks.decode : ks.prefill;
+  auto call = [&](const RowBlock &rb, int64_t ja, int64_t jb,
+                  const Partial *part) {
+    if (fn)
+      fn(p, rb, ja, jb, part);
+    else
+      dequantBlock(p, rb, ja, jb, part, f32Fn);
+  };
   const int64_t cap = decode ? ks.decodeLanes : ks.prefillLanes;
   const int64_t keyTile = decode ? ks.decodeKeyTile : ks.prefillKeyTile;
 
@@ -358,7 +468,7 @@ void run(const Params &p, const Kernels &ks) {
 
   if (chunks == 1) {
     parallelRun(blocks,
-                [&](int64_t task) { fn(p, blockAt(task), 0, p.t, nullptr); });
+                [&](int64_t task) { call(blockAt(task), 0, p.t, nullptr); });
     return;
   }
   // Per (block, chunk): m [kMaxLanes], l [kMaxLanes], acc [kMaxLanes][dv].
@@ -369,7 +479,7 @@ void run(const Params &p, const Kernels &ks) {
     Partial out{part, part + kMaxLanes, part + 2 * kMaxLanes};
     const int64_t c = task % chunks;
     const int64_t ja = c * chunkKeys, jb = std::min(p.t, ja + chunkKeys);
-    fn(p, blockAt(task / chunks), ja, jb, &out);
+    call(blockAt(task / chunks), ja, jb, &out);
   });
   parallelRun(blocks, [&](int64_t blk) {
     combine(p, blockAt(blk), parts.data() + blk * chunks * partStride, chunks,
@@ -556,6 +666,105 @@ void fillNaN(tfcrt_memref4_f32 *out) {
 }
 
 } // namespace
+
+namespace {
+
+/// Checks a [b, hkv, t, 1] scale descriptor against p; fills ptr/strides.
+std::string scaleParams(const char *name, tfcrt_memref4_f32 *s, const Params &p,
+                        const float *&ptr, int64_t *strides) {
+  if (!s)
+    return format("null %s descriptor", name);
+  if (s->sizes[0] != p.b || s->sizes[1] != p.hkv || s->sizes[2] != p.t ||
+      s->sizes[3] != 1)
+    return format("%s is [%lld, %lld, %lld, %lld], expected [%lld, %lld, "
+                  "%lld, 1]",
+                  name, (long long)s->sizes[0], (long long)s->sizes[1],
+                  (long long)s->sizes[2], (long long)s->sizes[3],
+                  (long long)p.b, (long long)p.hkv, (long long)p.t);
+  if (!s->aligned && p.b * p.hkv * p.t > 0)
+    return format("%s has no data", name);
+  ptr = s->aligned ? s->aligned + s->offset : nullptr;
+  for (int i = 0; i < 3; ++i)
+    strides[i] = s->strides[i];
+  return "";
+}
+
+/// A quantized K/V descriptor seen as an f32 one for buildParams' shape
+/// checks (its pointer is only tested for null there).
+template <typename Ref> tfcrt_memref4_f32 shapeOf(const Ref *r) {
+  tfcrt_memref4_f32 f{};
+  if (!r)
+    return f;
+  f.aligned = reinterpret_cast<float *>(r->aligned);
+  f.offset = 0;
+  for (int i = 0; i < 4; ++i) {
+    f.sizes[i] = r->sizes[i];
+    f.strides[i] = r->strides[i];
+  }
+  return f;
+}
+
+template <typename Ref, typename Elem>
+void quantizedEntry(const char *entry, Params::KvType kv, tfcrt_memref4_f32 *q,
+                    Ref *k, tfcrt_memref4_f32 *kScale, Ref *v,
+                    tfcrt_memref4_f32 *vScale, tfcrt_memref4_i8 *mask_keep,
+                    tfcrt_memref4_f32 *mask_add, tfcrt_memref4_f32 *out,
+                    float scale, int64_t causal, int64_t window, int64_t sinks,
+                    int64_t block, tfcrt_memref2_i8 *layout,
+                    int64_t layout_block) {
+  Params p;
+  std::string err;
+  if (!k || !v) {
+    err = "null k or v descriptor";
+  } else {
+    tfcrt_memref4_f32 kf = shapeOf(k), vf = shapeOf(v);
+    err = buildParams(q, &kf, &vf, mask_keep, mask_add, out, scale, causal,
+                      window, sinks, block, layout, layout_block, p);
+  }
+  if (err.empty() && kv == Params::KvType::I8) {
+    err = scaleParams("k_scale", kScale, p, p.kScale, p.kss);
+    if (err.empty())
+      err = scaleParams("v_scale", vScale, p, p.vScale, p.vss);
+  }
+  if (!err.empty()) {
+    fillNaN(out);
+    tfcrt::kernelError(TFC_ERR_INTERNAL, std::string(entry) + ": " + err);
+    return;
+  }
+  p.kv = kv;
+  p.k = p.v = nullptr;
+  p.kq =
+      k->aligned ? static_cast<const Elem *>(k->aligned) + k->offset : nullptr;
+  p.vq =
+      v->aligned ? static_cast<const Elem *>(v->aligned) + v->offset : nullptr;
+  tfcrt::attn::run(p, tfcrt::attn::kernelsBest());
+}
+} // namespace
+
+TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_kv_f16(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f16 *k, tfcrt_memref4_f16 *v,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block) {
+  quantizedEntry<tfcrt_memref4_f16, uint16_t>(
+      "tfcrt_attention_kv_f16", Params::KvType::F16, q, k, nullptr, v, nullptr,
+      mask_keep, mask_add, out, scale, causal, window, sinks, block, layout,
+      layout_block);
+}
+
+TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_kv_i8(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_i8 *k, tfcrt_memref4_f32 *k_scale,
+    tfcrt_memref4_i8 *v, tfcrt_memref4_f32 *v_scale,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block) {
+  quantizedEntry<tfcrt_memref4_i8, int8_t>(
+      "tfcrt_attention_kv_i8", Params::KvType::I8, q, k, k_scale, v, v_scale,
+      mask_keep, mask_add, out, scale, causal, window, sinks, block, layout,
+      layout_block);
+}
 
 TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_f32(
     tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,

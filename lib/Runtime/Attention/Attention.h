@@ -20,6 +20,16 @@
 // mask_keep). Both are shared by every ISA level; the levels differ only in
 // how they compute a block (`BlockFn`).
 //
+// Quantized K/V (tfc --kv-dtype, _mlir_ciface_tfcrt_attention_kv_f16 / _i8):
+// Params::kv says what kq / vq hold -- f16 bits, or int8 codes with one f32
+// scale per (batch, kv head, key) in kScale / vScale. A level's decodeF16 /
+// decodeI8 read them directly (converted per tile in registers; the int8
+// scale multiplies the key's dot product and, folded into the probability,
+// the value row). Every other block (prefill, a level without a native
+// variant) runs the level's f32 block on a per-thread f32 copy of just the
+// keys the block can see (dequantBlock), which costs d + dv conversions per
+// key and row block.
+//
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_RUNTIME_ATTENTION_ATTENTION_H
 #define TFC_LIB_RUNTIME_ATTENTION_ATTENTION_H
@@ -39,6 +49,14 @@ struct Params {
   int64_t ks[4] = {};
   const float *v = nullptr; // [b, hkv, t, dv]
   int64_t vs[4] = {};
+  // Quantized K/V: kv != F32 reads kq / vq (strides ks / vs) instead of k /
+  // v; I8 also kScale / vScale [b, hkv, t] (strides kss / vss): key j's
+  // element c is kq[..j..c] * kScale[..j].
+  enum class KvType { F32, F16, I8 };
+  KvType kv = KvType::F32;
+  const void *kq = nullptr, *vq = nullptr;
+  const float *kScale = nullptr, *vScale = nullptr;
+  int64_t kss[3] = {}, vss[3] = {};
   float *out = nullptr; // [b, hq, s, dv]
   int64_t os[4] = {};
   const uint8_t *keep = nullptr; // broadcast to [b, hq, s, t]; null: none
@@ -126,6 +144,10 @@ struct Kernels {
   int decodeLanes; // a kv group's heads x s rows up to this take `decode`
   int decodeKeyTile;
   BlockFn decode; // needs unit stride along d of k and v
+  // Decode on quantized K/V read directly (unit stride along d); null: the
+  // f32 decode on a dequantized copy.
+  BlockFn decodeF16 = nullptr;
+  BlockFn decodeI8 = nullptr;
 };
 
 const Kernels &kernelsGeneric();
@@ -140,6 +162,11 @@ void run(const Params &p, const Kernels &ks);
 /// Tests only: materializes every score row [t] in double precision and
 /// applies the contract literally (no tiles). Single-threaded.
 void naive(const Params &p, double *out /* [b, hq, s, dv] contiguous */);
+/// Element (b, g, j, c) of quantized K (kv = false) or V as f32.
+float kvAt(const Params &p, bool value, int64_t b, int64_t g, int64_t j,
+           int64_t c);
+/// IEEE half bits -> float (exact).
+float halfToFloat(uint16_t h);
 /// The contract's per-element visibility (mask_keep included).
 bool visible(const Params &p, int64_t b, int64_t h, int64_t i, int64_t j);
 

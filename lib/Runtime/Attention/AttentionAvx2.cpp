@@ -15,8 +15,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #define TFC_AVX2 __attribute__((target("avx2,fma")))
+// The decode blocks also read f16 K/V (tfc --kv-dtype=f16): F16C, which
+// every AVX2 CPU has; kernelsAvx2 checks it all the same.
+#define TFC_AVX2F16 __attribute__((target("avx2,fma,f16c")))
 
 namespace tfcrt {
 namespace attn {
@@ -410,10 +414,36 @@ TFC_AVX2 inline __m256 reduce8(const __m256 *x) {
                        _mm256_permute2f128_ps(u[0], u[1], 0x31));
 }
 
-template <int NV>
-TFC_AVX2 void pvRow(float *o, float alpha, const float *pr, int64_t nk,
-                    const float *v, int64_t svt, int64_t c0, int64_t dv) {
-  const __m256i last = tailMask(dv - c0 - 8 * (NV - 1));
+/// 8 K/V elements as floats: f32, f16 bits or int8 codes; with n: only the
+/// first n (< 8) are read, the rest are 0.
+TFC_AVX2 inline __m256 ld8(const float *p) { return _mm256_loadu_ps(p); }
+TFC_AVX2 inline __m256 ld8(const float *p, int64_t n) {
+  return _mm256_maskload_ps(p, tailMask(n));
+}
+TFC_AVX2F16 inline __m256 ld8(const uint16_t *p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+}
+TFC_AVX2F16 inline __m256 ld8(const uint16_t *p, int64_t n) {
+  alignas(16) uint16_t tmp[8] = {};
+  for (int64_t i = 0; i < n && i < 8; ++i)
+    tmp[i] = p[i];
+  return ld8(tmp);
+}
+TFC_AVX2 inline __m256 ld8(const int8_t *p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+      _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p))));
+}
+TFC_AVX2 inline __m256 ld8(const int8_t *p, int64_t n) {
+  alignas(16) int8_t tmp[8] = {};
+  for (int64_t i = 0; i < n && i < 8; ++i)
+    tmp[i] = p[i];
+  return ld8(tmp);
+}
+
+template <int NV, typename T>
+TFC_AVX2F16 void pvRow(float *o, float alpha, const float *pr, int64_t nk,
+                       const T *v, int64_t svt, int64_t c0, int64_t dv) {
+  const int64_t lastN = std::min<int64_t>(8, dv - c0 - 8 * (NV - 1));
   __m256 acc[NV];
   const __m256 a = _mm256_set1_ps(alpha);
 #pragma GCC unroll 4
@@ -421,11 +451,11 @@ TFC_AVX2 void pvRow(float *o, float alpha, const float *pr, int64_t nk,
     acc[x] = _mm256_mul_ps(_mm256_load_ps(o + c0 + 8 * x), a);
   for (int64_t j = 0; j < nk; ++j) {
     const __m256 pb = _mm256_broadcast_ss(pr + j);
-    const float *vr = v + j * svt + c0;
+    const T *vr = v + j * svt + c0;
 #pragma GCC unroll 4
     for (int x = 0; x < NV; ++x) {
-      const __m256 vv = x == NV - 1 ? _mm256_maskload_ps(vr + 8 * x, last)
-                                    : _mm256_loadu_ps(vr + 8 * x);
+      const __m256 vv =
+          x == NV - 1 && lastN < 8 ? ld8(vr + 8 * x, lastN) : ld8(vr + 8 * x);
       acc[x] = _mm256_fmadd_ps(pb, vv, acc[x]);
     }
   }
@@ -434,14 +464,35 @@ TFC_AVX2 void pvRow(float *o, float alpha, const float *pr, int64_t nk,
     _mm256_store_ps(o + c0 + 8 * x, acc[x]);
 }
 
-TFC_AVX2 void decode(const Params &p, const RowBlock &rb, int64_t ja,
-                     int64_t jb, const Partial *partial) {
+/// K (value = false) or V of rb's batch item and kv head, as T.
+template <typename T>
+inline const T *kvBase(const Params &p, const RowBlock &rb, bool value) {
+  const int64_t *st = value ? p.vs : p.ks;
+  const int64_t at = rb.b * st[0] + rb.g * st[1];
+  if constexpr (std::is_same_v<T, float>)
+    return (value ? p.v : p.k) + at;
+  else
+    return static_cast<const T *>(value ? p.vq : p.kq) + at;
+}
+
+/// T = float (f32 K/V), uint16_t (f16 bits) or int8_t (codes: the key scale
+/// multiplies the dot product, the value scale the probability).
+template <typename T>
+TFC_AVX2F16 void decode(const Params &p, const RowBlock &rb, int64_t ja,
+                        int64_t jb, const Partial *partial) {
+  constexpr bool kI8 = std::is_same_v<T, int8_t>;
   const int R = rb.lanes();
   const int64_t d = p.d, dv = p.dv;
   const int64_t dp = (d + 7) / 8 * 8, dvp = (dv + 7) / 8 * 8;
-  float *qb = scratch(R * (dp + dvp + kDecodeKeyTile));
-  float *o = qb + R * dp;  // [R][dvp]
-  float *sc = o + R * dvp; // [R][kDecodeKeyTile]
+  float *qb = scratch(R * (dp + dvp + kDecodeKeyTile) + kDecodeKeyTile);
+  float *o = qb + R * dp;              // [R][dvp]
+  float *sc = o + R * dvp;             // [R][kDecodeKeyTile]
+  float *pq = sc + R * kDecodeKeyTile; // [kDecodeKeyTile] p * v scale (I8)
+  const float *kScale = nullptr, *vScale = nullptr;
+  if constexpr (kI8) {
+    kScale = p.kScale + rb.b * p.kss[0] + rb.g * p.kss[1];
+    vScale = p.vScale + rb.b * p.vss[0] + rb.g * p.vss[1];
+  }
   float m[kDecodeLanes], l[kDecodeLanes];
   const float *addRow[kDecodeLanes] = {};
   for (int r = 0; r < R; ++r) {
@@ -455,10 +506,10 @@ TFC_AVX2 void decode(const Params &p, const RowBlock &rb, int64_t ja,
     if (p.add)
       addRow[r] = p.add + rb.b * p.addS[0] + h * p.addS[1] + i * p.addS[2];
   }
-  const float *kb = p.k + rb.b * p.ks[0] + rb.g * p.ks[1];
-  const float *vb = p.v + rb.b * p.vs[0] + rb.g * p.vs[1];
+  const T *kb = kvBase<T>(p, rb, false);
+  const T *vb = kvBase<T>(p, rb, true);
   const int64_t skt = p.ks[2], svt = p.vs[2];
-  const __m256i dTail = tailMask(d % 8 == 0 ? 8 : d % 8);
+  const int64_t dTail = d % 8 == 0 ? 8 : d % 8;
   const __m256 ninf = _mm256_set1_ps(-INFINITY);
 
   uint64_t tileBits[kMaxLanes];
@@ -482,23 +533,28 @@ TFC_AVX2 void decode(const Params &p, const RowBlock &rb, int64_t ja,
             dots[jj] = _mm256_setzero_ps();
             continue;
           }
-          const float *kr = kb + (j0 + g + jj) * skt;
+          const T *kr = kb + (j0 + g + jj) * skt;
           __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
           int64_t c = 0;
           for (; c + 16 <= d; c += 16) {
-            a0 = _mm256_fmadd_ps(_mm256_load_ps(qr + c),
-                                 _mm256_loadu_ps(kr + c), a0);
-            a1 = _mm256_fmadd_ps(_mm256_load_ps(qr + c + 8),
-                                 _mm256_loadu_ps(kr + c + 8), a1);
+            a0 = _mm256_fmadd_ps(_mm256_load_ps(qr + c), ld8(kr + c), a0);
+            a1 = _mm256_fmadd_ps(_mm256_load_ps(qr + c + 8), ld8(kr + c + 8),
+                                 a1);
           }
           for (; c < d; c += 8) {
-            const __m256 kv = c + 8 <= d ? _mm256_loadu_ps(kr + c)
-                                         : _mm256_maskload_ps(kr + c, dTail);
+            const __m256 kv = c + 8 <= d ? ld8(kr + c) : ld8(kr + c, dTail);
             a0 = _mm256_fmadd_ps(_mm256_load_ps(qr + c), kv, a0);
           }
           dots[jj] = _mm256_add_ps(a0, a1);
         }
-        _mm256_store_ps(sr + g, reduce8(dots));
+        __m256 dot = reduce8(dots);
+        if constexpr (kI8) {
+          alignas(32) float ks[8] = {};
+          for (int64_t jj = 0; jj < n; ++jj)
+            ks[jj] = kScale[(j0 + g + jj) * p.kss[2]];
+          dot = _mm256_mul_ps(dot, _mm256_load_ps(ks));
+        }
+        _mm256_store_ps(sr + g, dot);
       }
       __m256 mxv = ninf;
       for (int64_t g = 0; g < nk; g += 8) {
@@ -541,20 +597,26 @@ TFC_AVX2 void decode(const Params &p, const RowBlock &rb, int64_t ja,
       l[r] = l[r] * alpha + hsum(sum);
       m[r] = mx;
       float *orow = o + r * dvp;
-      const float *vt = vb + j0 * svt;
+      const T *vt = vb + j0 * svt;
+      const float *pr = sr;
+      if constexpr (kI8) {
+        for (int64_t jj = 0; jj < nk; ++jj)
+          pq[jj] = sr[jj] * vScale[(j0 + jj) * p.vss[2]];
+        pr = pq;
+      }
       for (int64_t c0 = 0; c0 < dv; c0 += 32) {
         switch (std::min<int64_t>(4, (dv - c0 + 7) / 8)) {
         case 1:
-          pvRow<1>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          pvRow<1>(orow, alpha, pr, nk, vt, svt, c0, dv);
           break;
         case 2:
-          pvRow<2>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          pvRow<2>(orow, alpha, pr, nk, vt, svt, c0, dv);
           break;
         case 3:
-          pvRow<3>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          pvRow<3>(orow, alpha, pr, nk, vt, svt, c0, dv);
           break;
         default:
-          pvRow<4>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          pvRow<4>(orow, alpha, pr, nk, vt, svt, c0, dv);
           break;
         }
       }
@@ -566,8 +628,18 @@ TFC_AVX2 void decode(const Params &p, const RowBlock &rb, int64_t ja,
 } // namespace
 
 const Kernels &kernelsAvx2() {
-  static const Kernels k = {"avx2",       kLanes,         kKeyTile, &prefill,
-                            kDecodeLanes, kDecodeKeyTile, &decode};
+  // Without F16C (no such AVX2 CPU is known) the decode blocks, compiled
+  // with it, are not used: the generic decode takes over.
+  static const bool f16c = __builtin_cpu_supports("f16c");
+  static const Kernels k = {"avx2",
+                            kLanes,
+                            kKeyTile,
+                            &prefill,
+                            kDecodeLanes,
+                            kDecodeKeyTile,
+                            f16c ? &decode<float> : kernelsGeneric().decode,
+                            f16c ? &decode<uint16_t> : nullptr,
+                            f16c ? &decode<int8_t> : nullptr};
   return k;
 }
 

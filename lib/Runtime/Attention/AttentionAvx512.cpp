@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #define TFC_AVX512                                                             \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
@@ -437,10 +438,31 @@ TFC_AVX512 inline __m512 reduce16(const __m512 *x) {
                        _mm512_shuffle_f32x4(v01, v23, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
+/// 16 K/V elements as floats: f32, f16 bits or int8 codes (masked: 0 past
+/// the mask, never read there).
+TFC_AVX512 inline __m512 ld16(const float *p) { return _mm512_loadu_ps(p); }
+TFC_AVX512 inline __m512 ld16(const float *p, __mmask16 m) {
+  return _mm512_maskz_loadu_ps(m, p);
+}
+TFC_AVX512 inline __m512 ld16(const uint16_t *p) {
+  return _mm512_cvtph_ps(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+}
+TFC_AVX512 inline __m512 ld16(const uint16_t *p, __mmask16 m) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+TFC_AVX512 inline __m512 ld16(const int8_t *p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+      _mm_loadu_si128(reinterpret_cast<const __m128i *>(p))));
+}
+TFC_AVX512 inline __m512 ld16(const int8_t *p, __mmask16 m) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p)));
+}
+
 /// o[0..dv) = alpha * o + sum_j pr[j] * V[j][0..dv), NV zmm per pass.
-template <int NV>
+template <int NV, typename T>
 TFC_AVX512 void pvRow(float *o, float alpha, const float *pr, int64_t nk,
-                      const float *v, int64_t svt, int64_t c0, int64_t dv) {
+                      const T *v, int64_t svt, int64_t c0, int64_t dv) {
   const __mmask16 last = tailMask(dv - c0 - 16 * (NV - 1));
   __m512 acc[NV];
   const __m512 a = _mm512_set1_ps(alpha);
@@ -449,11 +471,11 @@ TFC_AVX512 void pvRow(float *o, float alpha, const float *pr, int64_t nk,
     acc[x] = _mm512_mul_ps(_mm512_load_ps(o + c0 + 16 * x), a);
   for (int64_t j = 0; j < nk; ++j) {
     const __m512 pb = _mm512_set1_ps(pr[j]);
-    const float *vr = v + j * svt + c0;
+    const T *vr = v + j * svt + c0;
 #pragma GCC unroll 4
     for (int x = 0; x < NV; ++x) {
-      const __m512 vv = x == NV - 1 ? _mm512_maskz_loadu_ps(last, vr + 16 * x)
-                                    : _mm512_loadu_ps(vr + 16 * x);
+      const __m512 vv =
+          x == NV - 1 ? ld16(vr + 16 * x, last) : ld16(vr + 16 * x);
       acc[x] = _mm512_fmadd_ps(pb, vv, acc[x]);
     }
   }
@@ -462,14 +484,35 @@ TFC_AVX512 void pvRow(float *o, float alpha, const float *pr, int64_t nk,
     _mm512_store_ps(o + c0 + 16 * x, acc[x]);
 }
 
+/// K (value = false) or V of rb's batch item and kv head, as T.
+template <typename T>
+inline const T *kvBase(const Params &p, const RowBlock &rb, bool value) {
+  const int64_t *st = value ? p.vs : p.ks;
+  const int64_t at = rb.b * st[0] + rb.g * st[1];
+  if constexpr (std::is_same_v<T, float>)
+    return (value ? p.v : p.k) + at;
+  else
+    return static_cast<const T *>(value ? p.vq : p.kq) + at;
+}
+
+/// T = float (f32 K/V), uint16_t (f16 bits) or int8_t (codes: the key scale
+/// multiplies the dot product, the value scale the probability).
+template <typename T>
 TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
                        int64_t jb, const Partial *partial) {
+  constexpr bool kI8 = std::is_same_v<T, int8_t>;
   const int R = rb.lanes();
   const int64_t d = p.d, dv = p.dv;
   const int64_t dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
-  float *qb = scratch(R * (dp + dvp + kDecodeKeyTile));
-  float *o = qb + R * dp;  // [R][dvp]
-  float *sc = o + R * dvp; // [R][kDecodeKeyTile]
+  float *qb = scratch(R * (dp + dvp + kDecodeKeyTile) + kDecodeKeyTile);
+  float *o = qb + R * dp;              // [R][dvp]
+  float *sc = o + R * dvp;             // [R][kDecodeKeyTile]
+  float *pq = sc + R * kDecodeKeyTile; // [kDecodeKeyTile] p * v scale (I8)
+  const float *kScale = nullptr, *vScale = nullptr;
+  if constexpr (kI8) {
+    kScale = p.kScale + rb.b * p.kss[0] + rb.g * p.kss[1];
+    vScale = p.vScale + rb.b * p.vss[0] + rb.g * p.vss[1];
+  }
   float m[kDecodeLanes], l[kDecodeLanes];
   const float *addRow[kDecodeLanes] = {};
   for (int r = 0; r < R; ++r) {
@@ -483,8 +526,8 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
     if (p.add)
       addRow[r] = p.add + rb.b * p.addS[0] + h * p.addS[1] + i * p.addS[2];
   }
-  const float *kb = p.k + rb.b * p.ks[0] + rb.g * p.ks[1];
-  const float *vb = p.v + rb.b * p.vs[0] + rb.g * p.vs[1];
+  const T *kb = kvBase<T>(p, rb, false);
+  const T *vb = kvBase<T>(p, rb, true);
   const int64_t skt = p.ks[2], svt = p.vs[2];
   const __mmask16 dTail = tailMask(d % 16 == 0 ? 16 : d % 16);
   const __m512 ninf = _mm512_set1_ps(-INFINITY);
@@ -511,23 +554,28 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
             dots[jj] = _mm512_setzero_ps();
             continue;
           }
-          const float *kr = kb + (j0 + g + jj) * skt;
+          const T *kr = kb + (j0 + g + jj) * skt;
           __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
           int64_t c = 0;
           for (; c + 32 <= d; c += 32) {
-            a0 = _mm512_fmadd_ps(_mm512_load_ps(qr + c),
-                                 _mm512_loadu_ps(kr + c), a0);
-            a1 = _mm512_fmadd_ps(_mm512_load_ps(qr + c + 16),
-                                 _mm512_loadu_ps(kr + c + 16), a1);
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(qr + c), ld16(kr + c), a0);
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(qr + c + 16), ld16(kr + c + 16),
+                                 a1);
           }
           for (; c < d; c += 16) {
             const __mmask16 mk = c + 16 <= d ? 0xFFFF : dTail;
-            a0 = _mm512_fmadd_ps(_mm512_load_ps(qr + c),
-                                 _mm512_maskz_loadu_ps(mk, kr + c), a0);
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(qr + c), ld16(kr + c, mk), a0);
           }
           dots[jj] = _mm512_add_ps(a0, a1);
         }
-        _mm512_store_ps(sr + g, reduce16(dots));
+        __m512 dot = reduce16(dots);
+        if constexpr (kI8) {
+          alignas(64) float ks[16] = {};
+          for (int64_t jj = 0; jj < n; ++jj)
+            ks[jj] = kScale[(j0 + g + jj) * p.kss[2]];
+          dot = _mm512_mul_ps(dot, _mm512_load_ps(ks));
+        }
+        _mm512_store_ps(sr + g, dot);
       }
       // Masks, max, probabilities.
       __m512 mxv = ninf;
@@ -572,20 +620,26 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
       m[r] = mx;
       // O row += P V over the tile, 4 zmm of columns per pass.
       float *orow = o + r * dvp;
-      const float *vt = vb + j0 * svt;
+      const T *vt = vb + j0 * svt;
+      const float *pr = sr;
+      if constexpr (kI8) {
+        for (int64_t jj = 0; jj < nk; ++jj)
+          pq[jj] = sr[jj] * vScale[(j0 + jj) * p.vss[2]];
+        pr = pq;
+      }
       for (int64_t c0 = 0; c0 < dv; c0 += 64) {
         switch (std::min<int64_t>(4, (dv - c0 + 15) / 16)) {
         case 1:
-          pvRow<1>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          pvRow<1>(orow, alpha, pr, nk, vt, svt, c0, dv);
           break;
         case 2:
-          pvRow<2>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          pvRow<2>(orow, alpha, pr, nk, vt, svt, c0, dv);
           break;
         case 3:
-          pvRow<3>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          pvRow<3>(orow, alpha, pr, nk, vt, svt, c0, dv);
           break;
         default:
-          pvRow<4>(orow, alpha, sr, nk, vt, svt, c0, dv);
+          pvRow<4>(orow, alpha, pr, nk, vt, svt, c0, dv);
           break;
         }
       }
@@ -597,8 +651,10 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
 } // namespace
 
 const Kernels &kernelsAvx512() {
-  static const Kernels k = {"avx512",     kLanes,         kKeyTile, &prefill,
-                            kDecodeLanes, kDecodeKeyTile, &decode};
+  static const Kernels k = {
+      "avx512",       kLanes,         kKeyTile,       &prefill,
+      kDecodeLanes,   kDecodeKeyTile, &decode<float>, &decode<uint16_t>,
+      &decode<int8_t>};
   return k;
 }
 

@@ -6,7 +6,8 @@
 // count, so the compiler vectorizes them for the baseline ISA (exp included:
 // expPoly). One function serves both prefill and decode shapes.
 //
-// `naive` is the contract taken literally in double precision: every score
+// `naive` is the contract taken literally in double precision (quantized
+// K/V read element by element through kvAt): every score
 // row [t] materialized, masked element by element, softmax, times v. Only the
 // tests use it.
 //
@@ -145,7 +146,7 @@ void naive(const Params &p, double *out) {
           for (int64_t c = 0; c < p.d; ++c)
             dot += static_cast<double>(p.q[b * p.qs[0] + h * p.qs[1] +
                                            i * p.qs[2] + c * p.qs[3]]) *
-                   p.k[b * p.ks[0] + g * p.ks[1] + j * p.ks[2] + c * p.ks[3]];
+                   kvAt(p, false, b, g, j, c);
           double sc = dot * p.scale;
           if (!visible(p, b, h, i, j))
             sc = -INFINITY;
@@ -166,9 +167,7 @@ void naive(const Params &p, double *out) {
             const double e = std::exp(row[j] - mx);
             sum += e;
             for (int64_t c = 0; c < p.dv; ++c)
-              acc[c] +=
-                  e *
-                  p.v[b * p.vs[0] + g * p.vs[1] + j * p.vs[2] + c * p.vs[3]];
+              acc[c] += e * kvAt(p, true, b, g, j, c);
           }
         }
         double *o = out + ((b * p.hq + h) * p.s + i) * p.dv;

@@ -1,0 +1,372 @@
+//===- AttentionKvTest.cpp - attention over a quantized KV cache ----------===//
+//
+// tfc --kv-dtype=f16|int8: K/V as f16 bits, or int8 codes with one f32
+// scale per (batch, kv head, key). Every ISA level (each forced in turn, as
+// TFCRT_ISA would) is run on the decode path (the native f16 / int8 blocks
+// of avx2 and avx512, which convert in registers), the prefill path (the
+// level's f32 block on a dequantized copy of the visible keys) and the key
+// split, and compared with attn::naive, which reads the same quantized
+// values element by element (kvAt) in double precision, and with the
+// generic level. The C entries tfcrt_attention_kv_f16 / _i8 are checked the
+// same way, plus their descriptor errors.
+//
+// Tolerance: as AttentionTest.cpp, 1e-5 * max |v| (the dequantized values
+// are exact floats, so the quantized paths add no error of their own).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Attention/Attention.h"
+#include "Internal.h"
+#include "Isa.h"
+#include "tfc/Runtime/tfc_kernels.h"
+#include "tfc/Runtime/tfc_runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace tfcrt;
+using namespace tfcrt::attn;
+
+namespace {
+
+unsigned seed() {
+  static const unsigned s = std::random_device{}();
+  return s;
+}
+
+using Kv = Params::KvType;
+
+struct KvCase {
+  int64_t b = 1, hq = 1, hkv = 1, s = 1, t = 1, d = 64;
+  bool causal = true;
+  int64_t window = 0, sinks = 0;
+  bool pad = false; // a [b, 1, 1, t] keep mask with padding at the start
+  std::string str() const {
+    char buf[200];
+    std::snprintf(buf, sizeof(buf),
+                  "b %lld hq %lld hkv %lld s %lld t %lld d %lld causal %d "
+                  "window %lld sinks %lld pad %d seed %u",
+                  (long long)b, (long long)hq, (long long)hkv, (long long)s,
+                  (long long)t, (long long)d, causal, (long long)window,
+                  (long long)sinks, pad, seed());
+    return buf;
+  }
+};
+
+/// A problem whose K/V are rows [0, t) of a session-style cache
+/// [2, b, hkv, maxLen, d] of f16 bits or int8 codes (+ scales
+/// [2, b, hkv, maxLen]).
+struct KvProblem {
+  KvCase c;
+  Kv kv;
+  int64_t maxLen;
+  std::vector<float> q, out, scales;
+  std::vector<uint16_t> half;
+  std::vector<int8_t> codes;
+  std::vector<uint8_t> keep;
+  Params p;
+  double vmax = 0;
+
+  KvProblem(const KvCase &cs, Kv type, std::mt19937 &rng)
+      : c(cs), kv(type), maxLen(cs.t + 5) {
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    p.b = c.b, p.hq = c.hq, p.hkv = c.hkv, p.s = c.s, p.t = c.t, p.d = c.d;
+    p.dv = c.d;
+    q.resize(c.b * c.hq * c.s * c.d);
+    for (float &x : q)
+      x = u(rng);
+    p.q = q.data();
+    const int64_t qs[4] = {c.hq * c.s * c.d, c.s * c.d, c.d, 1};
+    std::copy(qs, qs + 4, p.qs);
+    const int64_t rows = 2 * c.b * c.hkv * maxLen, n = rows * c.d;
+    const int64_t st[4] = {c.hkv * maxLen * c.d, maxLen * c.d, c.d, 1};
+    std::copy(st, st + 4, p.ks);
+    std::copy(st, st + 4, p.vs);
+    p.kv = kv;
+    if (kv == Kv::F16) {
+      // Random finite halves: sign, exponent 8..17 (2^-7 .. 4), mantissa;
+      // some zeros and subnormals.
+      std::uniform_int_distribution<int> e(8, 17), m(0, 1023), pick(0, 49);
+      half.resize(n);
+      for (uint16_t &h : half) {
+        const int k = pick(rng);
+        h = k == 0   ? 0
+            : k == 1 ? static_cast<uint16_t>(m(rng)) // subnormal
+                     : static_cast<uint16_t>((e(rng) << 10) | m(rng));
+        if (pick(rng) < 25)
+          h |= 0x8000;
+      }
+      p.kq = half.data();
+      p.vq = half.data() + n / 2;
+    } else {
+      std::uniform_int_distribution<int> code(-127, 127);
+      std::uniform_real_distribution<float> sc(0.001f, 0.05f);
+      codes.resize(n);
+      for (int8_t &x : codes)
+        x = static_cast<int8_t>(code(rng));
+      scales.resize(rows);
+      for (float &x : scales)
+        x = sc(rng);
+      p.kq = codes.data();
+      p.vq = codes.data() + n / 2;
+      p.kScale = scales.data();
+      p.vScale = scales.data() + rows / 2;
+      const int64_t ss[3] = {c.hkv * maxLen, maxLen, 1};
+      std::copy(ss, ss + 3, p.kss);
+      std::copy(ss, ss + 3, p.vss);
+    }
+    for (int64_t bi = 0; bi < c.b; ++bi)
+      for (int64_t g = 0; g < c.hkv; ++g)
+        for (int64_t j = 0; j < c.t; ++j)
+          for (int64_t x = 0; x < c.d; ++x)
+            vmax =
+                std::max<double>(vmax, std::fabs(kvAt(p, true, bi, g, j, x)));
+    out.assign(c.b * c.hq * c.s * c.d, NAN);
+    p.out = out.data();
+    std::copy(qs, qs + 4, p.os);
+    p.scale = 1.0f / std::sqrt(static_cast<float>(c.d));
+    p.causal = c.causal;
+    p.window = c.window;
+    p.sinks = c.sinks;
+    if (c.pad) {
+      keep.resize(c.b * c.t);
+      for (int64_t bi = 0; bi < c.b; ++bi)
+        for (int64_t j = 0; j < c.t; ++j)
+          keep[bi * c.t + j] = j >= 2 * bi;
+      p.keep = keep.data();
+      const int64_t ks[4] = {c.t, 0, 0, 1};
+      std::copy(ks, ks + 4, p.keepS);
+    }
+  }
+
+  void check(const std::vector<double> &ref, const std::vector<float> &got,
+             const std::string &what) const {
+    SCOPED_TRACE(what + ": " + c.str());
+    const double tol = 1e-5 * vmax;
+    int bad = 0;
+    double worst = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      const double err = std::fabs(got[i] - ref[i]);
+      worst = std::max(worst, std::isnan(err) ? 1e30 : err);
+      if (!(err <= tol) && bad++ < 5)
+        ADD_FAILURE() << "out[" << i << "] = " << got[i] << ", reference "
+                      << ref[i] << " (tolerance " << tol << ")";
+    }
+    EXPECT_EQ(bad, 0) << "worst error " << worst;
+  }
+};
+
+const Kernels &kernelsFor(isa::Level level) {
+  switch (level) {
+  case isa::Level::Avx512:
+    return kernelsAvx512();
+  case isa::Level::Avx2:
+    return kernelsAvx2();
+  case isa::Level::Generic:
+    break;
+  }
+  return kernelsGeneric();
+}
+
+class AttentionKvTest
+    : public ::testing::TestWithParam<std::tuple<isa::Level, Kv>> {
+protected:
+  void SetUp() override {
+    if (!isa::supported(level()))
+      GTEST_SKIP() << isa::name(level()) << " not supported on this CPU";
+    tfc_set_num_threads(3);
+  }
+  void TearDown() override { tfc_set_num_threads(0); }
+  isa::Level level() const { return std::get<0>(GetParam()); }
+  Kv kv() const { return std::get<1>(GetParam()); }
+
+  void checkCase(const KvCase &c) {
+    KvProblem pr(c, kv(), rng);
+    std::vector<double> ref(pr.out.size());
+    naive(pr.p, ref.data());
+    const Kernels &ks = kernelsFor(level());
+    for (Params::Path path : {Params::Path::Decode, Params::Path::Prefill})
+      for (int64_t chunks : {int64_t(0), int64_t(3)}) {
+        Params p = pr.p;
+        p.path = path;
+        p.forceChunks = chunks;
+        std::fill(pr.out.begin(), pr.out.end(), NAN);
+        run(p, ks);
+        const std::string what = std::string(ks.name) + " path " +
+                                 std::to_string(static_cast<int>(path)) +
+                                 " chunks " + std::to_string(chunks);
+        pr.check(ref, pr.out, what + " vs naive");
+        // The same call at the generic level.
+        std::vector<float> mine = pr.out;
+        std::fill(pr.out.begin(), pr.out.end(), NAN);
+        run(p, kernelsGeneric());
+        std::vector<double> gen(pr.out.begin(), pr.out.end());
+        pr.check(gen, mine, what + " vs generic");
+      }
+  }
+  std::mt19937 rng{seed()};
+};
+
+TEST_P(AttentionKvTest, NativeDecodeAtSimdLevels) {
+  const Kernels &ks = kernelsFor(level());
+  const bool native = level() != isa::Level::Generic;
+  EXPECT_EQ(ks.decodeI8 != nullptr, native);
+  if (level() == isa::Level::Avx512)
+    EXPECT_NE(ks.decodeF16, nullptr);
+}
+
+TEST_P(AttentionKvTest, Decode) {
+  for (int64_t t : {1, 7, 100, 1000})
+    for (int64_t group : {1, 3})
+      for (int64_t d : {64, 8, 20}) {
+        KvCase c;
+        c.b = 2;
+        c.hkv = 2;
+        c.hq = 2 * group;
+        c.t = t;
+        c.d = d;
+        checkCase(c);
+      }
+}
+
+TEST_P(AttentionKvTest, FewQueriesWindowPadding) {
+  KvCase c;
+  c.b = 2;
+  c.hq = 3;
+  c.hkv = 1;
+  c.s = 4;
+  c.t = 300;
+  c.d = 80;
+  c.window = 64;
+  c.sinks = 4;
+  c.pad = true;
+  checkCase(c);
+  c.sinks = 0;
+  checkCase(c);
+}
+
+TEST_P(AttentionKvTest, Prefill) {
+  KvCase c;
+  c.b = 1;
+  c.hq = 4;
+  c.hkv = 2;
+  c.s = c.t = 70;
+  c.d = 24;
+  checkCase(c);
+  c.causal = false;
+  c.pad = true;
+  checkCase(c);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllIsas, AttentionKvTest,
+    ::testing::Combine(::testing::Values(isa::Level::Generic, isa::Level::Avx2,
+                                         isa::Level::Avx512),
+                       ::testing::Values(Kv::F16, Kv::I8)),
+    [](const ::testing::TestParamInfo<std::tuple<isa::Level, Kv>> &info) {
+      return std::string(isa::name(std::get<0>(info.param))) +
+             (std::get<1>(info.param) == Kv::F16 ? "_f16" : "_i8");
+    });
+
+TEST(AttentionKv, HalfToFloat) {
+  EXPECT_EQ(halfToFloat(0x3C00), 1.0f);
+  EXPECT_EQ(halfToFloat(0xC000), -2.0f);
+  EXPECT_EQ(halfToFloat(0x7BFF), 65504.0f);
+  EXPECT_EQ(halfToFloat(0x0001), std::ldexp(1.0f, -24));
+  EXPECT_EQ(halfToFloat(0x03FF), 1023 * std::ldexp(1.0f, -24));
+  EXPECT_EQ(halfToFloat(0x3555), 0.333251953125f);
+  EXPECT_TRUE(std::isinf(halfToFloat(0x7C00)));
+  EXPECT_TRUE(std::isnan(halfToFloat(0x7E00)));
+  EXPECT_TRUE(std::signbit(halfToFloat(0x8000)));
+}
+
+template <typename T, typename Ref>
+Ref desc(const T *base, int64_t offset, const int64_t *sizes,
+         const int64_t *strides) {
+  Ref r{};
+  r.allocated = r.aligned = const_cast<T *>(base);
+  r.offset = offset;
+  for (int i = 0; i < 4; ++i) {
+    r.sizes[i] = sizes[i];
+    r.strides[i] = strides[i];
+  }
+  return r;
+}
+
+/// The C entries on a session-style cache view, against naive.
+TEST(AttentionKv, Entries) {
+  std::mt19937 rng(seed());
+  for (Kv kv : {Kv::F16, Kv::I8})
+    for (int64_t s : {1, 9}) {
+      KvCase c;
+      c.b = 2;
+      c.hq = 6;
+      c.hkv = 2;
+      c.s = s;
+      c.t = 40;
+      c.d = 32;
+      c.window = 16;
+      KvProblem pr(c, kv, rng);
+      std::vector<double> ref(pr.out.size());
+      naive(pr.p, ref.data());
+      const int64_t qSizes[4] = {c.b, c.hq, c.s, c.d};
+      const int64_t kvSizes[4] = {c.b, c.hkv, c.t, c.d};
+      const int64_t scSizes[4] = {c.b, c.hkv, c.t, 1};
+      const int64_t scStrides[4] = {c.hkv * pr.maxLen, pr.maxLen, 1, 1};
+      const int64_t none[4] = {0, 0, 0, 0};
+      auto q = desc<float, tfcrt_memref4_f32>(pr.q.data(), 0, qSizes, pr.p.qs);
+      auto out =
+          desc<float, tfcrt_memref4_f32>(pr.out.data(), 0, qSizes, pr.p.os);
+      tfcrt_memref4_i8 keep{};
+      tfcrt_memref4_f32 add{};
+      tfcrt_memref2_i8 layout{};
+      (void)none;
+      const int64_t vOff = c.b * c.hkv * pr.maxLen * c.d;
+      if (kv == Kv::F16) {
+        auto k = desc<uint16_t, tfcrt_memref4_f16>(pr.half.data(), 0, kvSizes,
+                                                   pr.p.ks);
+        auto v = desc<uint16_t, tfcrt_memref4_f16>(pr.half.data(), vOff,
+                                                   kvSizes, pr.p.vs);
+        _mlir_ciface_tfcrt_attention_kv_f16(&q, &k, &v, &keep, &add, &out,
+                                            pr.p.scale, 1, c.window, 0, 0,
+                                            &layout, 0);
+      } else {
+        auto k = desc<int8_t, tfcrt_memref4_i8>(pr.codes.data(), 0, kvSizes,
+                                                pr.p.ks);
+        auto v = desc<int8_t, tfcrt_memref4_i8>(pr.codes.data(), vOff, kvSizes,
+                                                pr.p.vs);
+        auto ks = desc<float, tfcrt_memref4_f32>(pr.scales.data(), 0, scSizes,
+                                                 scStrides);
+        auto vs = desc<float, tfcrt_memref4_f32>(
+            pr.scales.data(), c.b * c.hkv * pr.maxLen, scSizes, scStrides);
+        _mlir_ciface_tfcrt_attention_kv_i8(&q, &k, &ks, &v, &vs, &keep, &add,
+                                           &out, pr.p.scale, 1, c.window, 0, 0,
+                                           &layout, 0);
+        // A scale view of the wrong length: an error naming it, NaN out.
+        auto bad = ks;
+        bad.sizes[2] = c.t - 1;
+        std::string msg;
+        EXPECT_EQ(takeKernelError(msg), TFC_OK) << msg;
+        std::vector<float> keepOut = pr.out;
+        _mlir_ciface_tfcrt_attention_kv_i8(&q, &k, &bad, &v, &vs, &keep, &add,
+                                           &out, pr.p.scale, 1, c.window, 0, 0,
+                                           &layout, 0);
+        EXPECT_EQ(takeKernelError(msg), TFC_ERR_INTERNAL);
+        EXPECT_NE(msg.find("k_scale is [2, 2, 39, 1], expected [2, 2, 40, 1]"),
+                  std::string::npos)
+            << msg;
+        EXPECT_TRUE(std::isnan(pr.out[0]));
+        pr.out = keepOut;
+      }
+      std::string msg;
+      EXPECT_EQ(takeKernelError(msg), TFC_OK) << msg;
+      pr.check(ref, pr.out, kv == Kv::F16 ? "f16 entry" : "i8 entry");
+    }
+}
+
+} // namespace
