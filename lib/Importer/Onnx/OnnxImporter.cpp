@@ -600,8 +600,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
     for (const auto &h : handlers)
       if (StringRef(h.first).consume_front("com.microsoft."))
         known += (known.empty() ? "" : ", ") + h.first.substr(14);
-    return fail(node, "unsupported operator domain 'com.microsoft' for this "
-                      "op (contrib ops tfc imports: " + known + ")");
+    return fail(node, "unsupported com.microsoft contrib op (tfc imports: " +
+                          known + ")");
   }
   if (it == handlers.end() && !dflt)
     return fail(node, "unsupported operator domain '" + node.domain() + "'");
