@@ -595,8 +595,14 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   bool dflt = node.domain().empty() || node.domain() == "ai.onnx";
   auto it = handlers.find(dflt ? node.op_type()
                                : node.domain() + "." + node.op_type());
-  if (it == handlers.end() && node.domain() == "com.microsoft")
-    return fail(node, "unsupported com.microsoft contrib op");
+  if (it == handlers.end() && node.domain() == "com.microsoft") {
+    std::string known;
+    for (const auto &h : handlers)
+      if (StringRef(h.first).consume_front("com.microsoft."))
+        known += (known.empty() ? "" : ", ") + h.first.substr(14);
+    return fail(node, "unsupported com.microsoft contrib op (tfc imports: " +
+                          known + ")");
+  }
   if (it == handlers.end() && !dflt)
     return fail(node, "unsupported operator domain '" + node.domain() + "'");
   if (it == handlers.end())

@@ -269,8 +269,9 @@ save("err_contrib", [
 ], [vi("x", F, [4, 4])], [vi("y", F, [4, 4])], [], ms=True)
 save("err_azp", [
     node("MatMulInteger", ["a", "b", "az"], ["y"], "mmi_rowzp"),
-], [vi("a", T.UINT8, [3, 4])], [vi("y", T.INT32, [3, 2])],
-   [c("b", np.ones((4, 2), np.int8)), c("az", np.array([1, 2, 3], np.uint8))])
+], [], [vi("y", T.INT32, [3, 2])],
+   [c("a", np.ones((3, 4), np.uint8)), c("b", np.ones((4, 2), np.int8)),
+    c("az", np.array([1, 2, 3], np.uint8))])
 save("err_f16scale", [
     node("DequantizeLinear", ["w", "s"], ["y"], "dq_f16"),
 ], [], [vi("y", T.FLOAT16, [4])],
