@@ -14,9 +14,14 @@ def TfcRaiseLinear : Pass<"tfc-raise-linear", "func::FuncOp"> {
     then not duplicated). A following `tfc.binary add` of a 1-D constant [n]
     (either operand order, no broadcasting of the product) folds in as the
     bias when the linear has no other use. `tfc.gather` on axis 0 of a 2-D
-    constant table with integer ids becomes `tfc.embedding`. Anything else
-    (non-constant or batched weights, other gather axes, 2-D biases) is left
-    alone.
+    constant table with integer ids becomes `tfc.embedding`. A linear with a
+    constant weight whose every use is a `tensor.extract_slice` of its last
+    dim (static offset and size, the whole of the other dims, unit strides),
+    as fused `qkv_proj` / `gate_up_proj` exports produce, becomes one
+    `tfc.linear` per slice over those weight columns (and bias entries). A
+    `tensor.extract_slice` that provably takes its whole source is dropped.
+    Anything else (non-constant or batched weights, other gather axes, 2-D
+    biases, a fused product with another use) is left alone.
   }];
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
@@ -236,7 +241,19 @@ def TfcQuantize : Pass<"tfc-quantize", "ModuleOp"> {
            "sym or asym to override the preset (empty: the preset's)">,
     Option<"stats", "stats", "std::string", "\"\"",
            "Calibration statistics file (tfc-calibrate) for static "
-           "activation scales and GPTQ">
+           "activation scales and GPTQ">,
+    Option<"method", "method", "std::string", "\"\"",
+           "Weight rounding: rtn or gptq (empty: the recipe's; gptq needs "
+           "Hessians in the stats file)">,
+    Option<"actRange", "act-range", "std::string", "\"mse\"",
+           "Static activation range from the stats: minmax, p99.9, p99.99, "
+           "p99.999 (percentiles of |x|) or mse (the clipping that "
+           "minimizes the int8 rounding + clipping error)">,
+    Option<"actOrder", "act-order", "bool", "false",
+           "GPTQ: quantize columns in order of decreasing Hessian diagonal">,
+    Option<"damp", "damp", "double", "0.01",
+           "GPTQ: damping added to the Hessian diagonal, as a fraction of "
+           "its mean">
   ];
   let dependentDialects = ["::mlir::tfc::TfcDialect",
     "::mlir::arith::ArithDialect"];
@@ -342,6 +359,24 @@ def TfcPrune : Pass<"tfc-prune", "ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::tfc::TfcDialect",
     "::mlir::arith::ArithDialect"];
+}
+
+def TfcInsertObservers : Pass<"tfc-insert-observers", "ModuleOp"> {
+  let summary = "Insert tfc.observe before the inputs of every linear / gated MLP (calibration builds only)";
+  let description = [{
+    For `tfc --observe` (tfc-calibrate): every tensor that feeds a
+    `tfc.linear` (once per tensor: q, k and v projections share one) and
+    every `tfc.gated_mlp` input gets a `tfc.observe` with a fresh id; a
+    gated MLP is first split into its linears (gate, up, act * up, down) so
+    that the down projection's input is observed too. The module gets
+    `tfc.observers`, the side table: per id the tensor's name, its feature
+    dim k and the keys of the ops that read it (lib/Transforms/CalibKeys.h:
+    the ONNX node name; a gated MLP's down projection is "<key>#down"),
+    which the driver writes to `<stem>.observers.json`. Runs where
+    tfc-quantize would (after raising), so the keys match. Refuses nothing;
+    ops with a non-f32 input are not observed.
+  }];
+  let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
 
 #endif // TFC_PASSES_TD

@@ -4,6 +4,8 @@
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]]
 //       [--prune=METHOD --sparsity=S ... [--export-onnx OUT.onnx]]
+//       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
+//       [--observe]   (calibration build: writes out/model.observers.json)
 //
 // Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
 // emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
@@ -27,7 +29,9 @@
 #include "tfc/Runtime/tfc_runtime.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
@@ -38,7 +42,12 @@ using namespace mlir;
 using namespace llvm;
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
-                                      cl::Required);
+                                      cl::Optional);
+static cl::opt<bool> listOnnxOps(
+    "list-onnx-ops",
+    cl::desc("Print the ONNX op types the importer handles, one a line "
+             "(other domains as <domain>.<op>), and exit"),
+    cl::init(false));
 static cl::opt<std::string> outputPath("o", cl::desc("Output path stem (out/model) or - for stdout"),
                                        cl::value_desc("path"), cl::init(""));
 static cl::opt<std::string> emitKind(
@@ -84,6 +93,11 @@ static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
 static cl::opt<bool> profileOpt("profile",
                                 cl::desc("Insert per-op-class timing hooks (tfc-run --profile reports them)"),
                                 cl::init(false));
+static cl::opt<bool> remarksOpt(
+    "remarks",
+    cl::desc("Print remarks (quantized patterns not raised at import, ops "
+             "kept on the reference path) to stderr"),
+    cl::init(false));
 static cl::opt<bool> timing("time", cl::desc("Print compile-time phases"),
                             cl::init(false));
 static cl::opt<std::string> kvCacheOpt(
@@ -127,6 +141,22 @@ static cl::opt<bool> quantAsymOpt(
 static cl::opt<std::string> calibStatsOpt(
     "calib-stats", cl::value_desc("FILE"),
     cl::desc("Calibration statistics from tfc-calibrate (int8-static, GPTQ)"));
+static cl::opt<std::string> quantMethodOpt(
+    "quant-method", cl::value_desc("rtn|gptq"),
+    cl::desc("Weight rounding: rtn (round to nearest, the default) or gptq "
+             "(needs --calib-stats with Hessians: tfc-calibrate --hessians)"));
+static cl::opt<std::string> calibRangeOpt(
+    "calib-range", cl::value_desc("minmax|p99.9|p99.99|p99.999|mse"),
+    cl::desc("Range of the calibrated (int8-static) activation scales: "
+             "min/max, a percentile of |x|, or the MSE-optimal clipping "
+             "(default mse)"));
+static cl::opt<bool> gptqActOrderOpt(
+    "gptq-act-order", cl::init(false),
+    cl::desc("GPTQ: quantize columns in order of decreasing Hessian diagonal"));
+static cl::opt<bool> observeOpt(
+    "observe", cl::init(false),
+    cl::desc("Calibration build (tfc-calibrate): observe every linear layer's "
+             "input (tfc-insert-observers) and write <stem>.observers.json"));
 static cl::opt<std::string> precisionOpt(
     "precision", cl::value_desc("fp32|bf16|fp16"), cl::init("fp32"),
     cl::desc("Linear layers' weights and products in bf16 / fp16 with fp32 "
@@ -190,6 +220,42 @@ static void printModule(ModuleOp m, raw_ostream &os) {
   m.print(os, flags);
 }
 
+/// The side table of tfc.observe ids (tfc-insert-observers' module
+/// attribute `tfc.observers`) as JSON for tfc-calibrate.
+static LogicalResult writeObserverTable(ModuleOp module, StringRef path,
+                                        StringRef name, std::string &error) {
+  auto table = module->getAttrOfType<ArrayAttr>("tfc.observers");
+  if (!table) {
+    error = "the observer pass left no tfc.observers table";
+    return failure();
+  }
+  json::Array tensors;
+  for (Attribute a : table) {
+    auto d = cast<DictionaryAttr>(a);
+    json::Array ops;
+    for (Attribute o : d.getAs<ArrayAttr>("ops"))
+      ops.push_back(cast<StringAttr>(o).str());
+    tensors.push_back(json::Object{
+        {"id", d.getAs<IntegerAttr>("id").getInt()},
+        {"name", d.getAs<StringAttr>("name").str()},
+        {"k", d.getAs<IntegerAttr>("k").getInt()},
+        {"ops", std::move(ops)}});
+  }
+  std::error_code ec;
+  raw_fd_ostream os(path, ec);
+  if (ec) {
+    error = ("cannot write '" + path + "': " + ec.message()).str();
+    return failure();
+  }
+  os << formatv("{0:2}", json::Value(json::Object{
+                             {"format", "tfc-observers"},
+                             {"version", 1},
+                             {"model", name.str()},
+                             {"tensors", std::move(tensors)}}))
+     << "\n";
+  return success();
+}
+
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
   registerAllPasses();
@@ -197,6 +263,13 @@ int main(int argc, char **argv) {
   tfc::registerTfcPipelines();
   tfc::registerTfcGpuPasses();
   cl::ParseCommandLineOptions(argc, argv, "tfc: ahead-of-time compiler for Transformer ONNX models\n");
+  if (listOnnxOps) {
+    for (const std::string &op : tfc::onnxImporterOpTypes())
+      outs() << op << "\n";
+    return 0;
+  }
+  if (inputPath.empty())
+    return fail("no input model (usage: tfc <model.onnx> [options])");
 
   static const char *kinds[] = {"onnx", "tfc", "linalg", "llvm", "obj", "shared"};
   if (!llvm::is_contained(kinds, StringRef(emitKind)))
@@ -233,6 +306,14 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   context.disableMultithreading();
+  // Remarks go to stderr with --remarks; errors keep their own path.
+  ScopedDiagnosticHandler remarkHandler(&context, [](Diagnostic &d) {
+    if (d.getSeverity() != DiagnosticSeverity::Remark)
+      return failure();
+    if (remarksOpt)
+      errs() << d.getLocation() << ": remark: " << d.str() << "\n";
+    return success();
+  });
 
   auto t0 = std::chrono::steady_clock::now();
   auto phase = [&](const char *what) {
@@ -309,6 +390,22 @@ int main(int argc, char **argv) {
        !calibStatsOpt.empty()))
     return fail("--quant-group / --quant-sym / --quant-asym / --calib-stats "
                 "go with --quantize");
+  if (po.quantize.empty() && (!quantMethodOpt.empty() ||
+                              !calibRangeOpt.empty() || gptqActOrderOpt))
+    return fail("--quant-method / --calib-range / --gptq-act-order go with "
+                "--quantize");
+  if (!quantMethodOpt.empty() && quantMethodOpt != "rtn" &&
+      quantMethodOpt != "gptq")
+    return fail("--quant-method=" + quantMethodOpt + ": expected rtn or gptq");
+  if (observeOpt && (!po.quantize.empty() || !po.partition.empty() ||
+                     kvCache || cuda))
+    return fail("--observe (a calibration build of the fp32 model) does not "
+                "go with --quantize / --precision / --partition / "
+                "--kv-cache / --target=cuda");
+  po.observe = observeOpt;
+  po.quantMethod = quantMethodOpt;
+  po.calibRange = calibRangeOpt;
+  po.gptqActOrder = gptqActOrderOpt;
   po.quantGroup = quantGroupOpt;
   po.quantSym = quantSymOpt ? "sym" : quantAsymOpt ? "asym" : "";
   po.calibStats = calibStatsOpt;
@@ -383,6 +480,11 @@ int main(int argc, char **argv) {
   phase("lowering to linalg");
   if (int rc = exportOnnx())
     return rc;
+  if (observeOpt && !stem.empty() && stem != "-") {
+    if (failed(writeObserverTable(*module, stem + ".observers.json", name,
+                                  error)))
+      return fail(error);
+  }
   if (emitKind == "linalg")
     return writeText(".linalg.mlir", [&](raw_ostream &os) { printModule(*module, os); });
   std::string stepName, stepSignature;

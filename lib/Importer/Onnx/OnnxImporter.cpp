@@ -27,14 +27,30 @@ void mlir::tfc::registerImporterDialects(DialectRegistry &registry) {
                   tensor::TensorDialect>();
 }
 
+/// The registry: every op family file adds its handlers here.
+static void registerAllOps(HandlerMap &m) {
+  registerElementwiseOps(m);
+  registerShapeOps(m);
+  registerMathOps(m);
+  registerIndexOps(m);
+  registerQuantOps(m);
+}
+
 GraphImporter::GraphImporter(MLIRContext *ctx, ModuleOp module,
                              std::string modelDir,
                              const OnnxImportOptions &options)
     : b(ctx), loc(UnknownLoc::get(ctx)), ctx(ctx), module(module),
       modelDir(std::move(modelDir)), options(options) {
-  registerElementwiseOps(handlers);
-  registerShapeOps(handlers);
-  registerMathOps(handlers);
+  registerAllOps(handlers);
+}
+
+std::vector<std::string> mlir::tfc::onnxImporterOpTypes() {
+  HandlerMap m;
+  registerAllOps(m);
+  std::vector<std::string> out;
+  for (const auto &kv : m)
+    out.push_back(kv.first);
+  return out;
 }
 
 LogicalResult GraphImporter::fail(const onnx::NodeProto &node,
@@ -203,6 +219,9 @@ FailureOr<Type> GraphImporter::convertElemType(int32_t t, StringRef what) {
   case onnx::TensorProto::INT8: return Type(b.getI8Type());
   case onnx::TensorProto::UINT8: return Type(b.getIntegerType(8));
   case onnx::TensorProto::BOOL: return Type(b.getI1Type());
+  // Quantized codes: one per i8 (GraphImporter::codeTypes says how to read).
+  case kOnnxInt4:
+  case kOnnxUint4: return Type(b.getIntegerType(8));
   default:
     if (failed(fail(what + ": unsupported element type " + Twine(t))))
       return failure();
@@ -301,6 +320,12 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
       have = t.int32_data_size();
       for (int64_t i = 0; i < n && have == n; ++i) put(i, (int32_t)t.int32_data(i));
       break;
+    case kOnnxInt4:
+    case kOnnxUint4:
+      // Two codes per int32_data entry's low byte, as in raw_data.
+      n = (n + 1) / 2;
+      raw.resize(n);
+      [[fallthrough]];
     case onnx::TensorProto::INT8:
     case onnx::TensorProto::UINT8:
     case onnx::TensorProto::BOOL:
@@ -321,6 +346,26 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
       return failure();
     }
   }
+  bool int4 = t.data_type() == kOnnxInt4 ||
+              t.data_type() == kOnnxUint4;
+  if (int4) {
+    // Packed two per byte, low nibble first: one code per i8 byte.
+    n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    if ((int64_t)raw.size() != (n + 1) / 2) {
+      (void)fail(what + ": expected " + Twine((n + 1) / 2) +
+                 " bytes of packed 4-bit data, got " + Twine(raw.size()));
+      return failure();
+    }
+    std::string codes(n, '\0');
+    bool sign = t.data_type() == kOnnxInt4;
+    for (int64_t i = 0; i < n; ++i) {
+      int v = ((unsigned char)raw[i / 2] >> (4 * (i % 2))) & 15;
+      codes[i] = (char)(sign && v >= 8 ? v - 16 : v);
+    }
+    raw = std::move(codes);
+  }
   if ((int64_t)raw.size() != n * width) {
     (void)fail(what + ": expected " + Twine(n * width) + " bytes of data, got " +
                Twine(raw.size()));
@@ -334,14 +379,8 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
     for (char c : raw)
       bits.push_back(c != 0);
     attr = DenseElementsAttr::get(type, ArrayRef<bool>(bits));
-  } else if ((int64_t)raw.size() >= options.resourceThresholdBytes) {
-    auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-        ArrayRef<char>(raw.data(), raw.size()), alignof(std::max_align_t));
-    std::string key = "w" + std::to_string(resourceCounter++);
-    attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
   } else {
-    attr = DenseElementsAttr::getFromRawBuffer(
-        type, ArrayRef<char>(raw.data(), raw.size()));
+    attr = bytesAttr(type, ArrayRef<char>(raw.data(), raw.size()));
   }
   // Small integer tensors also get index elements for shape arithmetic.
   if (isa<IntegerType>(*et) && shape.size() <= 1 && n <= 64) {
@@ -356,7 +395,9 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
         int32_t x;
         std::memcpy(&x, raw.data() + i * 4, 4);
         v = x;
-      } else
+      } else if (t.data_type() == onnx::TensorProto::UINT8)
+        v = (uint8_t)raw[i];
+      else
         v = (int8_t)raw[i];
       elems.push_back(cIndex(v));
     }
@@ -364,7 +405,26 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
     tv.elemShape = shape;
   }
   tv.tensor = constantTensor(attr);
+  if (t.data_type() == onnx::TensorProto::UINT8)
+    codeTypes[tv.tensor] = {8, true};
+  else if (int4)
+    codeTypes[tv.tensor] = {4, t.data_type() == kOnnxUint4};
   return tv;
+}
+
+Attribute GraphImporter::bytesAttr(RankedTensorType type, ArrayRef<char> raw) {
+  if ((int64_t)raw.size() >= options.resourceThresholdBytes) {
+    auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        raw, alignof(std::max_align_t));
+    std::string key = "w" + std::to_string(resourceCounter++);
+    return DenseResourceElementsAttr::get(type, key, std::move(blob));
+  }
+  return DenseElementsAttr::getFromRawBuffer(type, raw);
+}
+
+Value GraphImporter::constantFromBytes(RankedTensorType type,
+                                       ArrayRef<char> raw) {
+  return constantTensor(bytesAttr(type, raw));
 }
 
 FailureOr<Tv *> GraphImporter::input(const onnx::NodeProto &node, int i) {
@@ -494,9 +554,15 @@ Value GraphImporter::transpose(Value input, ArrayRef<int64_t> perm) {
 }
 
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
-  if (!node.domain().empty() && node.domain() != "ai.onnx")
+  // Ops of other domains are registered as "<domain>.<op type>" (contrib
+  // ops: QuantContribOps.cpp).
+  bool dflt = node.domain().empty() || node.domain() == "ai.onnx";
+  auto it = handlers.find(dflt ? node.op_type()
+                               : node.domain() + "." + node.op_type());
+  if (it == handlers.end() && node.domain() == "com.microsoft")
+    return fail(node, "unsupported com.microsoft contrib op");
+  if (it == handlers.end() && !dflt)
     return fail(node, "unsupported operator domain '" + node.domain() + "'");
-  auto it = handlers.find(node.op_type());
   if (it == handlers.end())
     return fail(node, "unsupported op type");
   loc = NameLoc::get(b.getStringAttr(node.name().empty() ? node.op_type()
@@ -754,6 +820,7 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     func.setResultAttr(i, "tfc.dims", b.getArrayAttr(info.second));
   }
   func->setAttr("tfc.entry", b.getUnitAttr());
+  raiseQuantPatterns(*this, func);
   return success();
 }
 

@@ -505,6 +505,11 @@ LogicalResult importSlice(GraphImporter &g, const onnx::NodeProto &node) {
     if (steps[i] != 1)
       len = g.b.createOrFold<arith::CeilDivSIOp>(g.loc, len,
                                                  g.cIndex(steps[i]));
+    // An empty slice may start at the end (x[..., d:], e.g. the pass-through
+    // part of a rotary that covers the whole head); extract_slice wants its
+    // static offsets inside the source, and any offset is the same then.
+    if (g.constIndex(len) == std::optional<int64_t>(0))
+      s = g.cIndex(0);
     offsets[*ax] = s;
     sizes[*ax] = len;
     strides[*ax] = g.b.getIndexAttr(steps[i]);
