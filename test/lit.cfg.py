@@ -16,7 +16,7 @@ config.environment["LLVM_DISABLE_SYMBOLIZATION"] = "1"
 config.substitutions.append(("%shared", config.tfc_shared_dir))
 config.substitutions.append(("%cache", config.tfc_cache_dir))
 config.substitutions.append(("%tfc_python", config.python_executable))
-llvm_config.add_tool_substitutions(["tfc", "tfc-opt", "tfc-run", "tfc-link-run"], [config.tfc_tools_dir])
+llvm_config.add_tool_substitutions(["tfc", "tfc-opt", "tfc-run", "tfc-link-run", "tfc-calibrate", "tfc-calibration-tests"], [config.tfc_tools_dir])
 llvm_config.add_tool_substitutions(["FileCheck", "not", "count"], [config.llvm_tools_dir])
 if os.path.isdir(config.tfc_shared_dir):
     config.available_features.add("shared-models")

@@ -412,6 +412,7 @@ def Tfc_AttentionOp : Tfc_Op<"attention"> {
 
 
 include "TfcQuantOps.td"
+include "TfcCalibOps.td"
 
 //===----------------------------------------------------------------------===//
 // Parallelism ops (--tfc-partition; docs/DESIGN.md "Parallelism")

@@ -718,7 +718,7 @@ struct TfcToLinalgPass : public tfc::impl::TfcToLinalgBase<TfcToLinalgPass> {
     });
     OpBuilder b(&getContext());
     for (Operation *op : ops) {
-      bool comm = isa<AllReduceOp, AllGatherOp, SendOp, RecvOp>(op);
+      bool comm = isa<AllReduceOp, AllGatherOp, SendOp, RecvOp, ObserveOp>(op);
       LogicalResult r = comm               ? lowerCommOp(b, op)
                         : isQuantOp(op)    ? lowerQuantOp(b, op)
                                            : lowerOp(b, op);

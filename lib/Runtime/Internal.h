@@ -34,6 +34,8 @@ tfc_status takeKernelError(std::string &msg);
 std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 //===-- allocator (Allocator.cpp) -----------------------------------------===//
+/// The whole current tfc_memory_stats (the exported getters copy from it).
+void memoryStats(tfc_memory_stats *stats);
 /// 64-byte aligned, tracked allocation (what compiled code gets). Returns
 /// nullptr and counts a failure when memory is exhausted.
 void *trackedAlloc(uint64_t size, uint64_t alignment = 64);

@@ -121,6 +121,25 @@ TEST_F(ModelTest, RunProducesOwnedAndCopiedOutputs) {
   tfc_tensor_free(&out[0]); // double free is harmless
 }
 
+// The allocator keeps freed buffers for reuse by size: a second identical
+// run takes every buffer from the first one's (a decode step then makes no
+// system allocation).
+TEST_F(ModelTest, SecondRunReusesEveryBuffer) {
+  tfc_tensor out[3];
+  ASSERT_EQ(tfc_model_run(model, in, 2, out, 3), TFC_OK) << tfc_last_error();
+  for (tfc_tensor &t : out)
+    tfc_tensor_free(&t);
+  tfc_memory_stats before, after;
+  tfc_memory_stats_get_sized(&before, sizeof(before));
+  ASSERT_EQ(tfc_model_run(model, in, 2, out, 3), TFC_OK) << tfc_last_error();
+  for (tfc_tensor &t : out)
+    tfc_tensor_free(&t);
+  tfc_memory_stats_get_sized(&after, sizeof(after));
+  EXPECT_GT(after.num_allocs, before.num_allocs);
+  EXPECT_EQ(after.system_allocs, before.system_allocs);
+  EXPECT_EQ(after.current_bytes, before.current_bytes);
+}
+
 TEST_F(ModelTest, RejectsBadInputs) {
   tfc_tensor out[3];
   tfc_tensor bad[2] = {in[0], in[1]};

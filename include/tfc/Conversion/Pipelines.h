@@ -23,6 +23,11 @@ struct PipelineOptions {
   int64_t quantGroup = -1;     //   --quant-group (-1: the preset's)
   std::string quantSym;        //   "sym" / "asym" / "" (the preset's)
   std::string calibStats;      //   --calib-stats FILE
+  std::string prune;           // tfc-prune options ("" = no pass)
+  std::string quantMethod;     //   --quant-method rtn|gptq ("" = recipe's)
+  std::string calibRange;      //   --calib-range (static activations)
+  bool gptqActOrder = false;   //   --gptq-act-order
+  bool observe = false;        // tfc-insert-observers (tfc --observe)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).

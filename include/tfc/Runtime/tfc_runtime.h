@@ -230,6 +230,9 @@ typedef struct tfc_memory_stats {
   uint64_t current_bytes;
   uint64_t peak_bytes;
   uint64_t num_allocs;
+  /* Since version 2: of num_allocs, those the system allocator served (the
+   * rest reused a freed buffer of the same size); 0 from older runtimes. */
+  uint64_t system_allocs;
 } tfc_memory_stats;
 void tfc_memory_stats_get(tfc_memory_stats *stats);
 void tfc_memory_stats_reset_peak(void);
@@ -246,6 +249,17 @@ void tfc_profile_reset(void);
 /* Copies up to `capacity` entries for `model`; returns the number there are. */
 size_t tfc_profile_get(const tfc_model *model, tfc_profile_entry *entries,
                        size_t capacity);
+
+/*===-- Calibration observers (models compiled with tfc --observe) -------===*
+ * Such a model calls the observer with every tensor a linear layer reads
+ * (id: the entry of <stem>.observers.json naming the tensor and its
+ * readers; data: contiguous f32 of `shape`, valid during the call only), on
+ * the thread that runs the model, before the layer runs. One observer per
+ * process; NULL removes it. Models compiled without --observe never call
+ * it. tfc-calibrate (docs/DESIGN.md "Calibration") is the user. */
+typedef void (*tfc_observer_fn)(void *user, int64_t id, const float *data,
+                                int32_t rank, const int64_t *shape);
+void tfc_observer_set(tfc_observer_fn fn, void *user);
 
 /*===-- KV-cache sessions (models compiled with tfc --kv-cache) ----------===*
  * A session decodes `batch` sequences token by token through the model's
