@@ -189,6 +189,10 @@ def run_one(a, d, op):
             t = onnx.TensorProto()
             t.ParseFromString((ds / f"input_{k}.pb").read_bytes())
             feeds[name] = numpy_helper.to_array(t)
+            # tfc imports uint8 as signless bytes (only quantized ops take a
+            # uint8 graph input, reading it as unsigned codes): same bytes.
+            if feeds[name].dtype == np.uint8:
+                feeds[name] = feeds[name].view(np.int8)
         np.savez(work / "in.npz", **feeds)
         r = subprocess.run([a.tfc_run, str(work / "m.so"), "--inputs",
                             str(work / "in.npz"), "--outputs",
