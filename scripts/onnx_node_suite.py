@@ -144,12 +144,15 @@ def run_one(a, d, op):
     tol = {"rtol": RTOL, "atol": ATOL}
     if (d / "tolerance.json").is_file():
         tol = json.loads((d / "tolerance.json").read_text())
-    # tfc-run exchanges tensors as .npz, which has no bfloat16.
-    bf16 = onnx.TensorProto.BFLOAT16
-    if any(v.type.tensor_type.elem_type == bf16
-           for v in list(m.graph.input) + list(m.graph.output)):
-        res.update(outcome="skipped", why="bfloat16 inputs/outputs cannot "
-                   "go through tfc-run's .npz files")
+    # tfc-run exchanges tensors as .npz, which has no bfloat16 and no 4-bit
+    # integers (numpy gives them as opaque void types).
+    TP = onnx.TensorProto
+    if any(v.type.tensor_type.elem_type == TP.BFLOAT16
+           for v in list(m.graph.input) + list(m.graph.output)) or any(
+               v.type.tensor_type.elem_type in (TP.INT4, TP.UINT4)
+               for v in m.graph.input):
+        res.update(outcome="skipped", why="bfloat16 / 4-bit inputs or "
+                   "outputs cannot go through tfc-run's .npz files")
         return res
     inits = {t.name for t in m.graph.initializer}
     in_names = [i.name for i in m.graph.input if i.name not in inits]
@@ -186,6 +189,10 @@ def run_one(a, d, op):
             t = onnx.TensorProto()
             t.ParseFromString((ds / f"input_{k}.pb").read_bytes())
             feeds[name] = numpy_helper.to_array(t)
+            # tfc imports uint8 as signless bytes (only quantized ops take a
+            # uint8 graph input, reading it as unsigned codes): same bytes.
+            if feeds[name].dtype == np.uint8:
+                feeds[name] = feeds[name].view(np.int8)
         np.savez(work / "in.npz", **feeds)
         r = subprocess.run([a.tfc_run, str(work / "m.so"), "--inputs",
                             str(work / "in.npz"), "--outputs",
@@ -250,7 +257,7 @@ def write_table(path, results, data_note):
     tot = {k: sum(p[k] for p in per.values()) for k in
            ["run", "pass", "unsupported", "error", "wrong", "skipped"]}
     lines = [data_note, "",
-             "| op type | run | passed | unsupported (clear error) | error | wrong | skipped (bf16 I/O) |",
+             "| op type | run | passed | unsupported (clear error) | error | wrong | skipped (bf16 / int4 I/O) |",
              "|---|---|---|---|---|---|---|"]
     for op in sorted(per):
         p = per[op]

@@ -731,13 +731,22 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     if (!in.type().has_tensor_type())
       return fail("graph input '" + in.name() + "' is not a tensor");
     const auto &tt = in.type().tensor_type();
-    // uint8 constants import as signless i8 bytes; a uint8 graph input would
-    // be compared and divided as signed, so it is refused until unsigned
-    // tensors exist.
+    // uint8 imports as signless i8 bytes, which only the quantized matmuls
+    // read as unsigned codes; a uint8 graph input that reaches any other op
+    // would be read as signed (DequantizeLinear of a uint8 input gave wrong
+    // answers in ONNX's node tests), so it is refused.
     if (tt.elem_type() == onnx::TensorProto::UINT8)
-      return fail("graph input '" + in.name() +
-                  "': unsupported element type uint8 (unsigned tensors are "
-                  "not supported yet)");
+      for (const auto &n : graph.node())
+        for (const auto &i : n.input())
+          if (i == in.name() &&
+              !llvm::is_contained({"MatMulInteger", "DynamicQuantizeMatMul",
+                                   "MatMulNBits"},
+                                  n.op_type()))
+            return fail("graph input '" + in.name() +
+                        "': unsupported element type uint8 into node '" +
+                        n.name() + "' (" + n.op_type() +
+                        "): unsigned tensors are read only as quantized "
+                        "codes");
     FailureOr<Type> et =
         convertElemType(tt.elem_type(), "graph input '" + in.name() + "'");
     if (failed(et))
