@@ -19,6 +19,8 @@ usage: scripts/setup.sh [--no-apt] [--no-venv] [--no-export] [--force] [-h|--hel
   --no-export  install only scripts/requirements.txt (no torch/transformers;
                enough for tests, references and bench_ort.py)
   --no-torch   same as --no-export
+  --bench      also install scripts/requirements-bench.txt (OpenVINO, a peer of
+               scripts/bench_table.py)
   --force      reinstall the pip packages even if the stamp matches
 
 Environment: TFC_VENV (venv path, default <repo>/.venv), PYTHON (interpreter used
@@ -29,12 +31,14 @@ EOF
 DO_APT=1
 DO_VENV=1
 DO_EXPORT=1
+DO_BENCH=0
 FORCE=0
 for arg in "$@"; do
   case "$arg" in
     --no-apt) DO_APT=0 ;;
     --no-venv) DO_VENV=0 ;;
     --no-export | --no-torch) DO_EXPORT=0 ;;
+    --bench) DO_BENCH=1 ;;
     --force) FORCE=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
@@ -93,6 +97,7 @@ install_venv() {
   local py="$VENV/bin/python"
   local reqs=("$SCRIPTS/requirements.txt")
   ((DO_EXPORT)) && reqs+=("$SCRIPTS/requirements-export.txt")
+  ((DO_BENCH)) && reqs+=("$SCRIPTS/requirements-bench.txt")
   for r in "${reqs[@]}"; do [[ -f "$r" ]] || die "missing $r"; done
 
   # The stamp names what was installed: the interpreter and the requirement

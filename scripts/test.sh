@@ -15,6 +15,10 @@
 #                       under ASan+UBSan (build-rt-asan-ubsan) and run its
 #                       ctest suite (tfcrt.*, tfcrun.*); default 1 in CI
 #                       (CI=true), else 0
+#   TFC_FUZZ_SECONDS=N  after the suites, build the libFuzzer targets
+#                       (build-fuzz) and run each for N seconds on its seed
+#                       corpus (scripts/fuzz.sh); default 20 in CI, else 0
+#                       (the corpus replay, ctest tfc.fuzz.*, always runs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -92,10 +96,20 @@ if [ "${TFC_SANITIZED_RUNTIME:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}" = 1
   rt_total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
   rt_failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
 fi
+fuzz_rc=0
+fuzz_secs=${TFC_FUZZ_SECONDS:-$([ "${CI:-}" = true ] && echo 20 || echo 0)}
+if [ "$fuzz_secs" -gt 0 ] && [ -z "$san" ]; then
+  stamp "fuzzers, ${fuzz_secs}s each (build-fuzz)"
+  set +e
+  scripts/fuzz.sh "$fuzz_secs"
+  fuzz_rc=$?
+  set -e
+fi
 stamp "done"
 passed=$(( ${ctest_total:-0} - ${ctest_failed:-0} + ${lit_passed:-0} + ${rt_total:-0} - ${rt_failed:-0} ))
 failed=$(( ${ctest_failed:-0} + ${lit_failed:-0} + ${rt_failed:-0} ))
-if [ "$ctest_rc" -ne 0 ] || [ "$lit_rc" -ne 0 ] || [ "$rt_rc" -ne 0 ]; then
+if [ "$ctest_rc" -ne 0 ] || [ "$lit_rc" -ne 0 ] || [ "$rt_rc" -ne 0 ] ||
+  [ "$fuzz_rc" -ne 0 ]; then
   failed=$(( failed > 0 ? failed : 1 ))
 fi
 echo "$passed passed, $failed failed"

@@ -16,7 +16,7 @@ config.environment["LLVM_DISABLE_SYMBOLIZATION"] = "1"
 config.substitutions.append(("%shared", config.tfc_shared_dir))
 config.substitutions.append(("%cache", config.tfc_cache_dir))
 config.substitutions.append(("%tfc_python", config.python_executable))
-llvm_config.add_tool_substitutions(["tfc", "tfc-opt", "tfc-run", "tfc-link-run"], [config.tfc_tools_dir])
+llvm_config.add_tool_substitutions(["tfc", "tfc-opt", "tfc-run", "tfc-link-run", "tfc-calibrate", "tfc-calibration-tests"], [config.tfc_tools_dir])
 llvm_config.add_tool_substitutions(["FileCheck", "not", "count"], [config.llvm_tools_dir])
 if os.path.isdir(config.tfc_shared_dir):
     config.available_features.add("shared-models")
@@ -36,3 +36,13 @@ config.substitutions.append(
 for m in ["minilm", "smollm2", "qwen2_tiny", "mistral_tiny"]:
     if os.path.exists(os.path.join(config.tfc_cache_dir, "onnx", m + ".ts.onnx")):
         config.available_features.add("model-" + m)
+# Headless-browser tests (test/Scripts/report-render.test): Debian's
+# chromium (scripts/apt-packages.txt). Without it those tests are UNSUPPORTED.
+chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+if chromium:
+    config.available_features.add("chromium")
+    config.substitutions.append(("%chromium", chromium))
+else:
+    lit_config.note("chromium not found: the headless-browser report test "
+                    "(test/Scripts/report-render.test) is UNSUPPORTED; "
+                    "apt-get install chromium to run it")

@@ -272,6 +272,38 @@ def Tfc_RangeOp : Tfc_Op<"range"> {
   let hasVerifier = 1;
 }
 
+def Tfc_CumSumOp : Tfc_Op<"cumsum"> {
+  let summary = "cumulative sum along one axis (ONNX CumSum)";
+  let description = [{
+    `result[.., i, ..] = sum(input[.., k, ..])` over k <= i along `axis`
+    (non-negative); `exclusive` drops k == i, `reverse` sums k >= i instead.
+    Result has the input's type. Exporters emit it for RoBERTa-style position
+    ids (`cumsum(mask) * mask + pad`).
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis,
+                   DefaultValuedAttr<BoolAttr, "false">:$exclusive,
+                   DefaultValuedAttr<BoolAttr, "false">:$reverse);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tfc_GatherElementsOp : Tfc_Op<"gather_elements"> {
+  let summary = "ONNX GatherElements";
+  let description = [{
+    `result[i0, .., ia, ..] = input[i0, .., indices[i0, .., ia, ..], ..]`
+    with the index replacing dim `axis` (non-negative); `indices` has the
+    input's rank and the result has the indices' shape. Negative indices
+    count from the end; out-of-range ones are clamped (ONNX leaves them
+    undefined).
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$indices,
+                   I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input `[` $indices `]` attr-dict `:` type($input) `,` type($indices) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Transformer ops
 //===----------------------------------------------------------------------===//
@@ -380,6 +412,7 @@ def Tfc_AttentionOp : Tfc_Op<"attention"> {
 
 
 include "TfcQuantOps.td"
+include "TfcCalibOps.td"
 
 //===----------------------------------------------------------------------===//
 // Parallelism ops (--tfc-partition; docs/DESIGN.md "Parallelism")

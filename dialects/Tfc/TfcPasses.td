@@ -14,9 +14,14 @@ def TfcRaiseLinear : Pass<"tfc-raise-linear", "func::FuncOp"> {
     then not duplicated). A following `tfc.binary add` of a 1-D constant [n]
     (either operand order, no broadcasting of the product) folds in as the
     bias when the linear has no other use. `tfc.gather` on axis 0 of a 2-D
-    constant table with integer ids becomes `tfc.embedding`. Anything else
-    (non-constant or batched weights, other gather axes, 2-D biases) is left
-    alone.
+    constant table with integer ids becomes `tfc.embedding`. A linear with a
+    constant weight whose every use is a `tensor.extract_slice` of its last
+    dim (static offset and size, the whole of the other dims, unit strides),
+    as fused `qkv_proj` / `gate_up_proj` exports produce, becomes one
+    `tfc.linear` per slice over those weight columns (and bias entries). A
+    `tensor.extract_slice` that provably takes its whole source is dropped.
+    Anything else (non-constant or batched weights, other gather axes, 2-D
+    biases, a fused product with another use) is left alone.
   }];
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
@@ -248,7 +253,20 @@ def TfcQuantize : Pass<"tfc-quantize", "ModuleOp"> {
            "sym or asym to override the preset (empty: the preset's)">,
     Option<"stats", "stats", "std::string", "\"\"",
            "Calibration statistics file (tfc-calibrate) for static "
-           "activation scales and GPTQ">
+           "activation scales and GPTQ">,
+    Option<"method", "method", "std::string", "\"\"",
+           "Weight rounding: rtn or gptq (empty: the recipe's; gptq needs "
+           "Hessians in the stats file)">,
+    Option<"actRange", "act-range", "std::string", "\"p99.99\"",
+           "Static activation range from the stats: minmax, p99.9, p99.99, "
+           "p99.999 (percentiles of |x|) or mse (the clipping that "
+           "minimizes the int8 rounding + clipping error); the default "
+           "p99.99 was the best on MiniLM STS-B (docs/ACCURACY.md)">,
+    Option<"actOrder", "act-order", "bool", "false",
+           "GPTQ: quantize columns in order of decreasing Hessian diagonal">,
+    Option<"damp", "damp", "double", "0.01",
+           "GPTQ: damping added to the Hessian diagonal, as a fraction of "
+           "its mean">
   ];
   let dependentDialects = ["::mlir::tfc::TfcDialect",
     "::mlir::arith::ArithDialect"];
@@ -272,12 +290,25 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     or dynamic-shaped weights, other dtypes) keep the reference lowering. An
     elided weight (printed IR) gives an elided blob of the right size. Sets
     the module attribute `tfc.pack_version` when it packed a weight.
+
+    Sparse encodings (docs/DESIGN.md "Sparse encodings and kernels"): the
+    zeros of each constant f32 weight (linear, gated_mlp) are counted and
+    its N:M pattern along k detected (2:4, 4:8) at compile time, whatever
+    made them (tfc-prune, an imported pruned model); a cost model chooses
+    TFC_PACK_SPARSE_MASK or TFC_PACK_SPARSE_24 where it predicts them
+    faster than dense, and a remark on the op gives the encoding and why
+    (every weight chosen sparse, and every weight with 5 % zeros or more
+    kept dense). `sparse=off` keeps every weight dense, `sparse=force`
+    makes every f32 weight sparse (tests). An unknown value is an error.
   }];
   let options = [
     Option<"linear", "linear", "bool", "true",
            "Lower tfc.linear and tfc.gated_mlp">,
     Option<"attention", "attention", "bool", "true",
-           "Lower tfc.attention">
+           "Lower tfc.attention">,
+    Option<"sparse", "sparse", "std::string", "\"auto\"",
+           "Sparse weight encodings: auto (the cost model picks per "
+           "weight), off (always dense), force (every f32 weight sparse)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
     "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect",
@@ -290,7 +321,14 @@ def TfcLinalgToKernels : Pass<"tfc-linalg-to-kernels", "ModuleOp"> {
     After bufferization, `linalg.batch_matmul` / `linalg.matmul` (optionally
     with a transposed or broadcast operand expressed through strides) on f32
     memrefs become calls to `tfcrt_matmul_f32` taking strided 3-D memrefs.
+    With `target=cuda` (the GPU pipeline) they become calls to
+    `tfcrt_gpu_matmul_{f32,f16,bf16}` (cuBLASLt during a GPU run), for f32,
+    f16 and bf16 operands of one type.
   }];
+  let options = [
+    Option<"target", "target", "std::string", "\"cpu\"",
+           "cpu (tfcrt_matmul_f32) or cuda (tfcrt_gpu_matmul_<type>)">,
+  ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect"];
 }
 
@@ -310,6 +348,68 @@ def TfcExternalizeWeights : Pass<"tfc-externalize-weights", "ModuleOp"> {
            "Constants smaller than this stay in the object">
   ];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def TfcPrune : Pass<"tfc-prune", "ModuleOp"> {
+  let summary = "Prune linear layers: zeros (magnitude, N:M, masks) or whole heads and MLP channels";
+  let description = [{
+    docs/DESIGN.md "Pruning". Runs after raising, before partition /
+    quantize / kv-cache. Unstructured and N:M methods replace each selected
+    weight by a new constant with zeros and set `tfc.sparsity = {pattern,
+    n, m, ratio, method}` on the op (a checked hint for the kernel
+    lowering); `heads:K` / `ffn:F` remove whole attention heads (GQA-aware)
+    or MLP channels and shrink every shape between (q/k/v/o and their
+    biases, reshapes, transposes, rotary, the attention's head counts;
+    gate/up/down), marking ops `tfc.pruned`. `mask=FILE` applies user
+    masks keyed by ONNX initializer name. With `detect`, ops whose weights
+    already hold >= 25 % zeros get `tfc.sparsity` (method "imported").
+    With `export`, writes STEM.prune.json and STEM.masks.npz for
+    scripts/export_pruned_onnx.py. Bad options, masks and patterns that do
+    not divide are errors naming the option / op / initializer.
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"none\"",
+           "magnitude, nm:N:M, heads:K, ffn:F, mask=FILE or none">,
+    Option<"sparsity", "sparsity", "double", "0.5",
+           "Fraction of weights to zero (magnitude)">,
+    Option<"scope", "scope", "std::string", "\"layer\"",
+           "layer (each weight its own threshold) or global (one)">,
+    Option<"steps", "steps", "int64_t", "1",
+           "Rounds of increasing sparsity, re-scoring after each">,
+    Option<"classes", "classes", "std::string", "\"qkv,out_proj,mlp\"",
+           "Op classes to prune (qkv, out_proj, mlp, lm_head)">,
+    Option<"layers", "layers", "std::string", "\"\"",
+           "Glob over the ONNX node name (empty: all)">,
+    Option<"norm", "norm", "int64_t", "2",
+           "Ln norm of head / channel scores (1 or 2)">,
+    Option<"gqa", "gqa", "std::string", "\"groups\"",
+           "heads:K with GQA: remove whole kv groups (groups) or q heads "
+           "evenly within every group (within)">,
+    Option<"detect", "detect", "bool", "false",
+           "Mark ops whose weights already carry >= 25 % zeros">,
+    Option<"exportStem", "export", "std::string", "\"\"",
+           "Write STEM.prune.json + STEM.masks.npz (ONNX export)">
+  ];
+  let dependentDialects = ["::mlir::tfc::TfcDialect",
+    "::mlir::arith::ArithDialect"];
+}
+
+def TfcInsertObservers : Pass<"tfc-insert-observers", "ModuleOp"> {
+  let summary = "Insert tfc.observe before the inputs of every linear / gated MLP (calibration builds only)";
+  let description = [{
+    For `tfc --observe` (tfc-calibrate): every tensor that feeds a
+    `tfc.linear` (once per tensor: q, k and v projections share one) and
+    every `tfc.gated_mlp` input gets a `tfc.observe` with a fresh id; a
+    gated MLP is first split into its linears (gate, up, act * up, down) so
+    that the down projection's input is observed too. The module gets
+    `tfc.observers`, the side table: per id the tensor's name, its feature
+    dim k and the keys of the ops that read it (lib/Transforms/CalibKeys.h:
+    the ONNX node name; a gated MLP's down projection is "<key>#down"),
+    which the driver writes to `<stem>.observers.json`. Runs where
+    tfc-quantize would (after raising), so the keys match. Refuses nothing;
+    ops with a non-f32 input are not observed.
+  }];
+  let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
 
 #endif // TFC_PASSES_TD

@@ -17,6 +17,10 @@
 //   / _i8 on the stored tensors; the op's masks
 //        as broadcastable views, causal / window as arguments).
 //
+// f32 weights with zeros may be packed in a sparse format instead (the
+// cost model of FormatSparse.h, option `sparse`; a remark says which and
+// why): the kernel call is the same, the blob's header names the format.
+//
 // Operands go through `bufferization.to_buffer` with fully dynamic strided
 // layouts (no copy for views: the kernels take any strides); results are
 // buffers the call fills, back in the tensor world through `to_tensor
@@ -25,6 +29,7 @@
 // oracle: `tfc --no-kernels` compiles without this pass.
 //
 //===----------------------------------------------------------------------===//
+#include "../Runtime/Linear/FormatSparse.h"
 #include "../Runtime/Linear/Pack.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -46,6 +51,7 @@ namespace mlir::tfc {
 
 using namespace mlir;
 using namespace mlir::tfc;
+namespace pack = tfcrt::pack;
 
 namespace {
 
@@ -142,6 +148,7 @@ struct CpuKernelsPass
   using TfcCpuKernelsBase::TfcCpuKernelsBase;
 
   ModuleOp module;
+  pack::SparseMode sparseMode = pack::SparseMode::Auto;
   int blobCounter = 0;
   bool packedSomething = false;
   bool f16Remarked = false;
@@ -219,6 +226,46 @@ struct CpuKernelsPass
         flat, SmallVector<ReassociationIndices>{{0, 1}, {2}}, outShape);
   }
 
+  /// The sparse part (docs/DESIGN.md "Sparse encodings and kernels"): W's
+  /// zeros and N:M pattern, the cost model's choice, a remark; a sparse
+  /// blob in `blob` (with its key and type) when chosen, else `blob` stays
+  /// empty (pack dense). False only when packing failed (error emitted).
+  bool packSparseIfWorth(const float *w, int64_t k, int64_t n, bool transposed,
+                         uint32_t flags, Operation *forDiag, StringRef what,
+                         std::vector<char> &blob, std::string &key,
+                         RankedTensorType &type) {
+    if (sparseMode == pack::SparseMode::Off)
+      return true;
+    pack::SparsityStats stats = pack::analyzeSparsity(w, k, n, transposed);
+    pack::SparseChoice choice = pack::chooseSparseFormat(stats, sparseMode);
+    if (choice.format != TFC_PACK_F32 || stats.fraction() >= 0.05)
+      forDiag->emitRemark() << what << " [" << k << ", " << n
+                            << "]: " << choice.why;
+    if (choice.format == TFC_PACK_F32)
+      return true;
+    const uint64_t nnz =
+        pack::sparseNnz(choice.format, w, k, n, transposed);
+    pack::Layout layout;
+    std::string err;
+    if (!pack::sparseLayoutOf(choice.format, k, n, 0, flags, nnz, layout,
+                              err)) {
+      forDiag->emitError() << "sparse packing failed: " << err;
+      return false;
+    }
+    blob.resize(layout.total);
+    if (!pack::packSparse(choice.format, w, k, n, transposed, flags,
+                          blob.data(), blob.size(), err)) {
+      forDiag->emitError() << "sparse packing failed: " << err;
+      return false;
+    }
+    key = (choice.format == TFC_PACK_SPARSE_24 ? "packed_sparse24_"
+                                               : "packed_sparsemask_") +
+          std::to_string(blobCounter++);
+    type = RankedTensorType::get({(int64_t)layout.total},
+                                 IntegerType::get(forDiag->getContext(), 8));
+    return true;
+  }
+
   /// The packed blob of W (a constant [k, n], or [n, k] when transposed; or
   /// the gate and up weights of a gated MLP) as an i8 constant.
   FailureOr<Value> packF32(OpBuilder &b, Location loc, Value w, Value up,
@@ -270,11 +317,17 @@ struct CpuKernelsPass
         data = src.data();
         transposed = false;
       }
-      std::vector<char> blob(layout.total);
-      if (!tfcrt::pack::packF32(data, k, nTotal, transposed, flags,
-                                blob.data(), blob.size(), err)) {
-        forDiag->emitError() << "packing the weight failed: " << err;
+      std::vector<char> blob;
+      if (!packSparseIfWorth(data, k, nTotal, transposed, flags, forDiag,
+                             up ? "gate+up" : "weight", blob, key, type))
         return failure();
+      if (blob.empty()) {
+        blob.resize(layout.total);
+        if (!tfcrt::pack::packF32(data, k, nTotal, transposed, flags,
+                                  blob.data(), blob.size(), err)) {
+          forDiag->emitError() << "packing the weight failed: " << err;
+          return failure();
+        }
       }
       attr = DenseResourceElementsAttr::get(
           type, key,
@@ -564,9 +617,25 @@ struct CpuKernelsPass
   }
 
   /// Location with the op class the profiler attributes the call to.
-  static Location classLoc(Operation *op, StringRef cls) {
-    return FusedLoc::get(op->getContext(), {op->getLoc()},
-                         StringAttr::get(op->getContext(), cls));
+  /// The ops of `fused` other than `op` (an activation, a residual add the
+  /// kernel's epilogue takes over) keep their own op class and location
+  /// inside it, so the profiler names them too (InsertProfiling.cpp).
+  static Location classLoc(Operation *op, StringRef cls,
+                           ArrayRef<Operation *> fused = {}) {
+    MLIRContext *ctx = op->getContext();
+    SmallVector<Location> locs = {op->getLoc()};
+    for (Operation *f : fused) {
+      if (f == op)
+        continue;
+      std::string name = f->getName().stripDialect().str();
+      if (auto u = dyn_cast<UnaryOp>(f))
+        name += "." + stringifyUnaryKind(u.getFn()).str();
+      else if (auto bo = dyn_cast<BinaryOp>(f))
+        name += "." + stringifyBinaryKind(bo.getFn()).str();
+      locs.push_back(
+          FusedLoc::get(ctx, {f->getLoc()}, StringAttr::get(ctx, name)));
+    }
+    return FusedLoc::get(ctx, locs, StringAttr::get(ctx, cls));
   }
 
   void lowerLinear(LinearOp op) {
@@ -595,7 +664,7 @@ struct CpuKernelsPass
       chain.push_back(add);
     Operation *last = chain.back();
     OpBuilder b(last);
-    Location loc = classLoc(op, "linear");
+    Location loc = classLoc(op, "linear", chain);
     FailureOr<Value> blob =
         wt.getElementType().isF32()
             ? packF32(b, loc, op.getWeight(), Value(), op.getTransposeWeight(),
@@ -642,7 +711,7 @@ struct CpuKernelsPass
     SmallVector<Operation *> chain = epilogueChain(op, act, residual);
     Operation *last = chain.back();
     OpBuilder b(last);
-    Location loc = classLoc(op, "qlinear");
+    Location loc = classLoc(op, "qlinear", chain);
     std::optional<double> as;
     if (op.getActScaleAttr())
       as = op.getActScaleAttr().getValueAsDouble();
@@ -668,7 +737,7 @@ struct CpuKernelsPass
     auto [add, residual] = residualAdd(op.getResult());
     Operation *last = add ? add.getOperation() : op.getOperation();
     OpBuilder b(last);
-    Location loc = classLoc(op, "qgated_mlp");
+    Location loc = classLoc(op, "qgated_mlp", {last});
     bool hasZ = !op.getZeroPoints().empty();
     auto z = [&](int i) { return hasZ ? op.getZeroPoints()[i] : Value(); };
     FailureOr<Value> gu = packQuant(
@@ -707,7 +776,7 @@ struct CpuKernelsPass
     auto [add, residual] = residualAdd(op.getResult());
     Operation *last = add ? add.getOperation() : op.getOperation();
     OpBuilder b(last);
-    Location loc = classLoc(op, "gated_mlp");
+    Location loc = classLoc(op, "gated_mlp", {last});
     // Interleave gate and up as one [k, 2h] half-precision constant.
     int64_t k = g->type.getDimSize(0), h = g->type.getDimSize(1);
     Type et = g->type.getElementType();
@@ -773,7 +842,7 @@ struct CpuKernelsPass
     auto [add, residual] = residualAdd(op.getResult());
     Operation *last = add ? add.getOperation() : op.getOperation();
     OpBuilder b(last);
-    Location loc = classLoc(op, "gated_mlp");
+    Location loc = classLoc(op, "gated_mlp", {last});
     FailureOr<Value> gu =
         packF32(b, loc, op.getWGate(), op.getWUp(), false, op);
     if (failed(gu))
@@ -923,6 +992,17 @@ struct CpuKernelsPass
 
   void runOnOperation() override {
     module = getOperation();
+    if (sparse == "auto")
+      sparseMode = pack::SparseMode::Auto;
+    else if (sparse == "off")
+      sparseMode = pack::SparseMode::Off;
+    else if (sparse == "force")
+      sparseMode = pack::SparseMode::Force;
+    else {
+      module.emitError() << "tfc-cpu-kernels: sparse=" << sparse
+                         << " is not auto, off or force";
+      return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<LinearOp, GatedMlpOp, AttentionOp, QLinearOp, QGatedMlpOp>(op))

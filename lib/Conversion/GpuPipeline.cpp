@@ -44,27 +44,41 @@ using namespace mlir;
 namespace {
 
 /// Replaces each memref.get_global in a host function by a fresh buffer
-/// holding a copy: globals live in the object's read-only data, which a
-/// kernel cannot read, while buffers from the runtime's allocator are
-/// device-accessible for a GPU model. Runs before buffer deallocation, which
-/// then frees the copies.
+/// filled by `tfcrt_gpu_upload(dst, src, bytes)`: globals live in the
+/// object's read-only data, which a kernel cannot read, while buffers from
+/// the runtime's allocator are device memory during a GPU run (the runtime
+/// uploads each constant once and copies it on the device). Runs before
+/// buffer deallocation, which then frees the copies.
 struct GpuCopyConstantsPass
     : public PassWrapper<GpuCopyConstantsPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuCopyConstantsPass)
   StringRef getArgument() const override { return "tfc-gpu-copy-constants"; }
   StringRef getDescription() const override {
     return "Copy each memref.get_global of a host function into an allocated "
-           "buffer (which a GPU kernel can read); refuses non-static globals";
+           "buffer (tfcrt_gpu_upload: device memory during a GPU run); "
+           "refuses non-static globals";
   }
   void getDependentDialects(DialectRegistry &r) const override {
-    r.insert<memref::MemRefDialect>();
+    r.insert<memref::MemRefDialect, arith::ArithDialect, func::FuncDialect>();
   }
   void runOnOperation() override {
+    ModuleOp module = getOperation();
     SmallVector<memref::GetGlobalOp> gets;
-    getOperation().walk([&](func::FuncOp f) {
+    module.walk([&](func::FuncOp f) {
       f.walk([&](memref::GetGlobalOp g) { gets.push_back(g); });
     });
+    if (gets.empty())
+      return;
     OpBuilder b(&getContext());
+    Type i64 = b.getI64Type();
+    constexpr StringLiteral kUpload = "tfcrt_gpu_upload";
+    if (!module.lookupSymbol<func::FuncOp>(kUpload)) {
+      b.setInsertionPointToStart(module.getBody());
+      auto decl = func::FuncOp::create(
+          b, module.getLoc(), kUpload,
+          b.getFunctionType({i64, i64, i64}, {}));
+      decl.setPrivate();
+    }
     for (memref::GetGlobalOp g : gets) {
       MemRefType t = g.getType();
       if (!t.hasStaticShape() || !t.getLayout().isIdentity()) {
@@ -72,12 +86,128 @@ struct GpuCopyConstantsPass
             << t << " is not a static identity-layout memref";
         return signalPassFailure();
       }
+      Location loc = g.getLoc();
       b.setInsertionPointAfter(g);
       auto buf = memref::AllocOp::create(
-          b, g.getLoc(), MemRefType::get(t.getShape(), t.getElementType()));
+          b, loc, MemRefType::get(t.getShape(), t.getElementType()));
       g.getResult().replaceAllUsesWith(buf.getResult());
-      memref::CopyOp::create(b, g.getLoc(), g.getResult(), buf.getResult());
+      int64_t elemBytes =
+          (t.getElementType().getIntOrFloatBitWidth() + 7) / 8;
+      auto ptr = [&](Value m) -> Value {
+        Value idx = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, m);
+        return arith::IndexCastOp::create(b, loc, i64, idx);
+      };
+      Value bytes = arith::ConstantIntOp::create(
+          b, loc, i64, t.getNumElements() * elemBytes);
+      func::CallOp::create(b, loc, kUpload, TypeRange{},
+                           ValueRange{ptr(buf), ptr(g.getResult()), bytes});
     }
+  }
+};
+
+/// True iff `op` is host code: not inside a loop that becomes a kernel.
+bool onHost(Operation *op) {
+  return !op->getParentOfType<scf::ParallelOp>() &&
+         !op->getParentOfType<gpu::LaunchOp>() &&
+         !op->getParentOfType<gpu::GPUModuleOp>();
+}
+
+/// Buffers are device memory during a GPU run, so host code must not touch
+/// their contents. After convert-linalg-to-parallel-loops, in host code:
+///   - memref.copy becomes an scf.parallel nest of loads and stores (a
+///     kernel once mapped);
+///   - a memref.store, or a host scf.for whose body reads or writes memory
+///     (a linalg op with no parallel dim), is wrapped into a one-iteration
+///     scf.parallel: one GPU thread runs it;
+///   - a memref.load whose value host code needs is an error.
+struct GpuDeviceMemoryPass
+    : public PassWrapper<GpuDeviceMemoryPass, OperationPass<func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuDeviceMemoryPass)
+  StringRef getArgument() const override { return "tfc-gpu-device-memory"; }
+  StringRef getDescription() const override {
+    return "Move the buffer accesses of host code into GPU loops "
+           "(memref.copy -> scf.parallel; host stores and loops over memory "
+           "-> one-thread scf.parallel); host loads are refused";
+  }
+  void getDependentDialects(DialectRegistry &r) const override {
+    r.insert<arith::ArithDialect, scf::SCFDialect, memref::MemRefDialect>();
+  }
+
+  static bool touchesMemory(Operation *op) {
+    bool any = false;
+    op->walk([&](Operation *o) {
+      if (isa<memref::LoadOp, memref::StoreOp, memref::CopyOp>(o))
+        any = true;
+    });
+    return any;
+  }
+
+  static void wrapOneThread(Operation *op) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    auto par = scf::ParallelOp::create(b, loc, ValueRange{c0}, ValueRange{c1},
+                                       ValueRange{c1});
+    op->moveBefore(par.getBody()->getTerminator());
+  }
+
+  void runOnOperation() override {
+    func::FuncOp f = getOperation();
+    if (f.isExternal())
+      return;
+    bool failedAny = false;
+    SmallVector<memref::CopyOp> copies;
+    SmallVector<Operation *> wrap;
+    f.walk([&](Operation *op) {
+      if (!onHost(op))
+        return;
+      if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+        copies.push_back(copy);
+      } else if (isa<memref::StoreOp>(op)) {
+        if (!op->getParentOfType<scf::ForOp>())
+          wrap.push_back(op);
+      } else if (auto loop = dyn_cast<scf::ForOp>(op)) {
+        if (!loop->getParentOfType<scf::ForOp>() && loop.getNumResults() == 0 &&
+            touchesMemory(loop))
+          wrap.push_back(op);
+      } else if (isa<memref::LoadOp>(op) && !op->getParentOfType<scf::ForOp>()) {
+        op->emitOpError("tfc-gpu-device-memory: host code reads a buffer, "
+                        "which is device memory on the GPU");
+        failedAny = true;
+      }
+    });
+    if (failedAny)
+      return signalPassFailure();
+    for (memref::CopyOp copy : copies) {
+      OpBuilder b(copy);
+      Location loc = copy.getLoc();
+      Value src = copy.getSource(), dst = copy.getTarget();
+      auto t = cast<MemRefType>(src.getType());
+      Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+      Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+      SmallVector<Value> lbs, ubs, steps;
+      for (int64_t k = 0; k < t.getRank(); ++k) {
+        lbs.push_back(c0);
+        ubs.push_back(memref::DimOp::create(b, loc, src, k));
+        steps.push_back(c1);
+      }
+      if (t.getRank() == 0) {
+        lbs.push_back(c0);
+        ubs.push_back(c1);
+        steps.push_back(c1);
+      }
+      auto par = scf::ParallelOp::create(b, loc, lbs, ubs, steps);
+      b.setInsertionPoint(par.getBody()->getTerminator());
+      SmallVector<Value> ivs(par.getInductionVars());
+      if (t.getRank() == 0)
+        ivs.clear();
+      Value v = memref::LoadOp::create(b, loc, src, ivs);
+      memref::StoreOp::create(b, loc, v, dst, ivs);
+      copy.erase();
+    }
+    for (Operation *op : wrap)
+      wrapOneThread(op);
   }
 };
 
@@ -235,7 +365,11 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   p += ",tfc-externalize-weights{output=" + o.weightsPath + " min-bytes=1}";
   p += ",tfc-gpu-copy-constants";
   p += ",buffer-deallocation-pipeline,canonicalize";
+  // Matmuls: cuBLASLt calls from host code (tfcrt_gpu_matmul_<type>).
+  if (g.gemm)
+    p += ",tfc-linalg-to-kernels{target=cuda}";
   p += ",convert-linalg-to-parallel-loops,canonicalize,cse";
+  p += ",func.func(tfc-gpu-device-memory,canonicalize)";
   p +=
       ",func.func(tfc-gpu-map-loops{block-size=" + std::to_string(g.blockSize) +
       "}";
@@ -299,5 +433,6 @@ void mlir::tfc::registerGpuTranslations(DialectRegistry &registry) {
 
 void mlir::tfc::registerTfcGpuPasses() {
   PassRegistration<GpuCopyConstantsPass>();
+  PassRegistration<GpuDeviceMemoryPass>();
   PassRegistration<GpuMapLoopsPass>();
 }

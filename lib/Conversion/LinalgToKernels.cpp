@@ -16,9 +16,9 @@ namespace {
 
 constexpr const char *kMatmulKernel = "tfcrt_matmul_f32";
 
-MemRefType strided3(MLIRContext *ctx) {
+MemRefType strided3(MLIRContext *ctx, Type elem = {}) {
   int64_t d = ShapedType::kDynamic;
-  return MemRefType::get({d, d, d}, Float32Type::get(ctx),
+  return MemRefType::get({d, d, d}, elem ? elem : Float32Type::get(ctx),
                          StridedLayoutAttr::get(ctx, d, {d, d, d}));
 }
 
@@ -26,8 +26,9 @@ MemRefType strided3(MLIRContext *ctx) {
 /// unit batch dim with stride 0).
 Value as3d(OpBuilder &b, Location loc, Value m) {
   auto t = cast<MemRefType>(m.getType());
+  MemRefType s3 = strided3(b.getContext(), t.getElementType());
   if (t.getRank() == 3)
-    return memref::CastOp::create(b, loc, strided3(b.getContext()), m);
+    return memref::CastOp::create(b, loc, s3, m);
   auto md = memref::ExtractStridedMetadataOp::create(b, loc, m);
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)}, strides = {
                                                              b.getIndexAttr(0)};
@@ -35,8 +36,7 @@ Value as3d(OpBuilder &b, Location loc, Value m) {
     sizes.push_back(s);
   for (Value s : md.getStrides())
     strides.push_back(s);
-  return memref::ReinterpretCastOp::create(b, loc, strided3(b.getContext()),
-                                           md.getBaseBuffer(),
+  return memref::ReinterpretCastOp::create(b, loc, s3, md.getBaseBuffer(),
                                            OpFoldResult(md.getOffset()), sizes,
                                            strides);
 }
@@ -114,11 +114,45 @@ Value transposedConstant(Value v) {
   return tr.getInput();
 }
 
+/// True iff every use of `out` other than `fill` and `mm` (and memref.dim)
+/// comes after `mm` in its block: the zeros written by `fill` are read by
+/// nothing but `mm`, which overwrites them.
+bool onlyUsedAfter(Operation *fill, Operation *mm, Value out) {
+  Block *block = mm->getBlock();
+  if (fill->getBlock() != block)
+    return false;
+  for (Operation *u : out.getUsers()) {
+    if (u == fill || u == mm || isa<memref::DimOp>(u))
+      continue;
+    Operation *at = block->findAncestorOpInBlock(*u);
+    if (!at || !mm->isBeforeInBlock(at))
+      return false;
+  }
+  return true;
+}
+
 struct LinalgToKernelsPass
     : public tfc::impl::TfcLinalgToKernelsBase<LinalgToKernelsPass> {
+  using TfcLinalgToKernelsBase::TfcLinalgToKernelsBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    bool gpu = target == "cuda";
+    if (!gpu && target != "cpu") {
+      module.emitError("tfc-linalg-to-kernels: unknown target '")
+          << target << "' (expected cpu or cuda)";
+      return signalPassFailure();
+    }
+    // The kernel for an element type, or "" when there is none.
+    auto kernelFor = [&](Type t) -> std::string {
+      if (t.isF32())
+        return gpu ? "tfcrt_gpu_matmul_f32" : kMatmulKernel;
+      if (gpu && t.isF16())
+        return "tfcrt_gpu_matmul_f16";
+      if (gpu && t.isBF16())
+        return "tfcrt_gpu_matmul_bf16";
+      return "";
+    };
     // Each matmul with the op that zero-initializes its output.
     SmallVector<std::pair<Operation *, Operation *>> matmuls;
     module.walk([&](Operation *op) {
@@ -134,8 +168,11 @@ struct LinalgToKernelsPass
       if (auto bmOp = dyn_cast<linalg::BatchMatmulOp>(op))
         if (bmOp.hasUserDefinedMaps())
           return;
+      Type elem = cast<MemRefType>(op->getOperand(0).getType()).getElementType();
+      if (kernelFor(elem).empty())
+        return;
       for (Value v : op->getOperands())
-        if (!cast<MemRefType>(v.getType()).getElementType().isF32())
+        if (cast<MemRefType>(v.getType()).getElementType() != elem)
           return;
       if (Operation *init =
               zeroInitBefore(op, lop.getDpsInitOperand(0)->get()))
@@ -144,19 +181,26 @@ struct LinalgToKernelsPass
     if (matmuls.empty())
       return;
     OpBuilder b(ctx);
-    auto fnType = b.getFunctionType(
-        {strided3(ctx), strided3(ctx), strided3(ctx)}, {});
-    if (!module.lookupSymbol<func::FuncOp>(kMatmulKernel)) {
-      b.setInsertionPointToStart(module.getBody());
-      auto decl = func::FuncOp::create(b, module.getLoc(), kMatmulKernel,
-                                       fnType);
-      decl.setPrivate();
-      decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-    }
+    auto declare = [&](Type elem) {
+      std::string name = kernelFor(elem);
+      if (!module.lookupSymbol<func::FuncOp>(name)) {
+        MemRefType s3 = strided3(ctx, elem);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(module.getBody());
+        auto decl = func::FuncOp::create(b, module.getLoc(), name,
+                                         b.getFunctionType({s3, s3, s3}, {}));
+        decl.setPrivate();
+        decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+      }
+      return name;
+    };
     SetVector<Operation *> transposed; // allocs now read through views
     for (auto [op, init] : matmuls) {
       auto lop = cast<linalg::LinalgOp>(op);
       Value out = lop.getDpsInitOperand(0)->get();
+      // Decided before the views of `out` for the call exist.
+      bool dropFill = gpu && isa<linalg::FillOp>(init) &&
+                      onlyUsedAfter(init, op, out);
       b.setInsertionPoint(op);
       Location loc = op->getLoc();
       Value a = as3d(b, loc, lop.getDpsInputOperand(0)->get());
@@ -170,14 +214,20 @@ struct LinalgToKernelsPass
       }
       Value w = as3d(b, loc, rhs);
       Value c = as3d(b, loc, out);
-      func::CallOp::create(b, loc, kMatmulKernel, TypeRange{},
-                           ValueRange{a, w, c});
-      op->erase();
+      std::string kernel =
+          declare(cast<MemRefType>(out.getType()).getElementType());
+      func::CallOp::create(b, loc, kernel, TypeRange{}, ValueRange{a, w, c});
       // The kernel overwrites its output, so a copy of zeros into it is dead.
       // A fill is kept: CSE may have shared the filled buffer as the source
       // of copies for other matmuls.
-      if (isa<memref::CopyOp>(init))
+      if (isa<memref::CopyOp>(init)) {
         init->erase();
+      } else if (dropFill) {
+        // On the GPU a fill is a kernel launch: drop it when nothing but
+        // the matmul (and code after it) uses the buffer.
+        init->erase();
+      }
+      op->erase();
     }
     // Transposed copies no kernel reads any more: drop them.
     for (Operation *alloc : transposed) {

@@ -2,6 +2,7 @@
 //
 // Part of tfc-to-linalg. tfc.all_reduce / all_gather / send / recv become
 // calls of the communication kernels of include/tfc/Runtime/tfc_kernels.h
+// (and tfc.observe, in calibration builds, a call of tfcrt_observe)
 // on contiguous buffers, still on tensors (before one-shot bufferization):
 //   - an input is first copied into a fresh tensor (linalg.copy into
 //     tensor.empty), so its buffer has the identity layout the kernels
@@ -211,6 +212,16 @@ LogicalResult mlir::tfc::lowering::lowerCommOp(OpBuilder &b, Operation *op) {
     func::CallOp::create(b, loc, "tfcrt_send_f32", TypeRange{},
                          ValueRange{in, i64Const(b, loc, send.getPeer()),
                                     i64Const(b, loc, send.getTag())});
+    op->erase();
+    return success();
+  }
+  if (auto obs = dyn_cast<ObserveOp>(op)) {
+    // Calibration builds (tfc --observe): tfcrt_observe(id, x) hands a
+    // contiguous copy of x to the application's observer.
+    declare(op, "tfcrt_observe", {i64, uf});
+    Value in = inputBuffer(b, loc, obs.getInput());
+    func::CallOp::create(b, loc, "tfcrt_observe", TypeRange{},
+                         ValueRange{i64Const(b, loc, obs.getId()), in});
     op->erase();
     return success();
   }

@@ -358,6 +358,11 @@ Value lowering::buildReshape(OpBuilder &b, Location loc, Value input,
   if (!flatType.isDynamicDim(0) && !resultType.hasStaticShape())
     flat = tensor::CastOp::create(
         b, loc, RankedTensorType::get({ShapedType::kDynamic}, et), flat);
+  // A dynamic source (a dim known only as 1) into a static result: the flat
+  // size is the result's.
+  if (flatType.isDynamicDim(0) && resultType.hasStaticShape())
+    flat = tensor::CastOp::create(
+        b, loc, RankedTensorType::get({resultType.getNumElements()}, et), flat);
   ReassociationIndices all;
   for (int64_t i = 0; i < rank; ++i)
     all.push_back(i);

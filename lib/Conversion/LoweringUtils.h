@@ -68,7 +68,7 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value input, int64_t axis,
 
 /// LowerComm.cpp: tfc.all_reduce / all_gather / send / recv -> calls of
 /// libtfcrt's communication kernels on contiguous buffers (still on
-/// tensors). Fails on any other op.
+/// tensors); tfc.observe -> tfcrt_observe. Fails on any other op.
 LogicalResult lowerCommOp(OpBuilder &b, Operation *op);
 
 /// QuantToLinalg.cpp: the reference lowering of the quantization ops

@@ -6,7 +6,8 @@
 // loops apart. This pass moves every top-level scf.for/scf.parallel nest of
 // the entry into a private `noinline` function taking the values it uses
 // (constants are re-materialized inside, so static trip counts stay static).
-// The call boundary is also where per-kernel profiling hooks go.
+// The call boundary is also where per-kernel profiling hooks go
+// (InsertProfiling.cpp).
 //
 // A top-level scf.parallel (what convert-linalg-to-parallel-loops makes of a
 // linalg op's parallel dims) becomes a *parallel body*: a function
@@ -274,78 +275,4 @@ struct OutlineKernelsPass
 
 std::unique_ptr<Pass> mlir::tfc::createOutlineKernelsPass() {
   return std::make_unique<OutlineKernelsPass>();
-}
-
-//===----------------------------------------------------------------------===//
-// tfc-insert-profiling
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-/// The op class a location carries (set by tfc-to-linalg), or "other".
-std::string opClassOf(Location loc) {
-  std::string found;
-  loc->walk([&](Location l) {
-    if (auto f = dyn_cast<FusedLoc>(l))
-      if (auto s = dyn_cast_or_null<StringAttr>(f.getMetadata())) {
-        found = s.str();
-        return WalkResult::interrupt();
-      }
-    return WalkResult::advance();
-  });
-  return found.empty() ? "other" : found;
-}
-
-struct InsertProfilingPass
-    : public PassWrapper<InsertProfilingPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(InsertProfilingPass)
-  StringRef getArgument() const override { return "tfc-insert-profiling"; }
-  StringRef getDescription() const override {
-    return "Wrap each kernel call of the entry function in tfcrt_prof_enter/"
-           "exit calls keyed by op class; records the classes in the module "
-           "attribute tfc.op_classes";
-  }
-  void runOnOperation() override {
-    ModuleOp module = getOperation();
-    SmallVector<func::FuncOp> entries = entryFunctions(module);
-    if (entries.empty())
-      return;
-    OpBuilder b(&getContext());
-    auto i64 = b.getI64Type();
-    auto hookType = b.getFunctionType({i64}, {});
-    for (const char *name : {"tfcrt_prof_enter", "tfcrt_prof_exit"})
-      if (!module.lookupSymbol(name)) {
-        b.setInsertionPointToStart(module.getBody());
-        func::FuncOp::create(b, module.getLoc(), name, hookType).setPrivate();
-      }
-    llvm::StringMap<int64_t> ids;
-    SmallVector<Attribute> names;
-    SmallVector<func::CallOp> calls;
-    for (func::FuncOp entry : entries)
-      entry.walk([&](func::CallOp c) {
-        if (!c.getCallee().starts_with("tfcrt_prof"))
-          calls.push_back(c);
-      });
-    for (func::CallOp c : calls) {
-      std::string cls = opClassOf(c.getLoc());
-      auto it = ids.try_emplace(cls, (int64_t)names.size());
-      if (it.second)
-        names.push_back(b.getStringAttr(cls));
-      b.setInsertionPoint(c);
-      Value id = arith::ConstantOp::create(b, c.getLoc(),
-                                           b.getI64IntegerAttr(it.first->second));
-      func::CallOp::create(b, c.getLoc(), "tfcrt_prof_enter", TypeRange{},
-                           ValueRange{id});
-      b.setInsertionPointAfter(c);
-      func::CallOp::create(b, c.getLoc(), "tfcrt_prof_exit", TypeRange{},
-                           ValueRange{id});
-    }
-    module->setAttr("tfc.op_classes", b.getArrayAttr(names));
-  }
-};
-
-} // namespace
-
-std::unique_ptr<Pass> mlir::tfc::createInsertProfilingPass() {
-  return std::make_unique<InsertProfilingPass>();
 }

@@ -83,6 +83,8 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
   if (o.raise)
     p += ",func.func(tfc-raise-linear,tfc-raise-norms,tfc-raise-activations,"
          "tfc-raise-rotary,tfc-raise-attention),canonicalize,cse";
+  if (!o.prune.empty())
+    p += ",tfc-prune{" + o.prune + "},canonicalize,cse";
   if (!o.partition.empty())
     p += ",tfc-partition{strategy=" + o.partition + "},canonicalize,cse";
   if (!o.quantize.empty())
@@ -90,7 +92,11 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
          " group=" + std::to_string(o.quantGroup) +
          (o.quantSym.empty() ? "" : " symmetric=" + o.quantSym) +
          (o.calibStats.empty() ? "" : " stats=" + o.calibStats) +
-         "},canonicalize,cse";
+         (o.quantMethod.empty() ? "" : " method=" + o.quantMethod) +
+         (o.calibRange.empty() ? "" : " act-range=" + o.calibRange) +
+         (o.gptqActOrder ? " act-order=true" : "") + "},canonicalize,cse";
+  if (o.observe)
+    p += ",tfc-insert-observers";
   if (o.kvCache)
     p += ",tfc-kv-cache{max-len=" + std::to_string(o.kvMaxLen) +
          " window=" + std::to_string(o.kvWindow) +
@@ -101,7 +107,10 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
 }
 
 std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
-  return frontendPipeline(o) + (o.cpuKernels ? ",tfc-cpu-kernels" : "") +
+  std::string kernels = ",tfc-cpu-kernels";
+  if (o.sparse != "auto")
+    kernels += "{sparse=" + o.sparse + "}";
+  return frontendPipeline(o) + (o.cpuKernels ? kernels : "") +
          ",tfc-to-linalg,canonicalize,cse,tfc-fuse-elementwise,"
          "canonicalize,cse";
 }

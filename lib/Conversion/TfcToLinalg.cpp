@@ -68,6 +68,46 @@ Value buildIndexed(OpBuilder &b, Location loc, RankedTensorType type,
   return r;
 }
 
+/// CumSum as a reduction over a second copy of the axis (k), keeping the
+/// terms whose k is in range of i: O(n^2) along the axis, which is the
+/// sequence for the position ids that use it.
+Value lowerCumSum(OpBuilder &b, Location loc, CumSumOp o) {
+  auto t = rtt(o.getInput());
+  Type et = t.getElementType();
+  int64_t rank = t.getRank(), axis = o.getAxis();
+  bool excl = o.getExclusive(), rev = o.getReverse();
+  MLIRContext *ctx = b.getContext();
+  TypedAttr zeroAttr = isa<FloatType>(et) ? (TypedAttr)b.getFloatAttr(et, 0.0)
+                                          : (TypedAttr)b.getIntegerAttr(et, 0);
+  Value zero = arith::ConstantOp::create(b, loc, zeroAttr);
+  Value init = tensor::EmptyOp::create(b, loc, sizesOf(b, loc, o.getInput()), et);
+  init = linalg::FillOp::create(b, loc, zero, init).getResult(0);
+  SmallVector<AffineExpr> in;
+  for (int64_t i = 0; i < rank; ++i)
+    in.push_back(getAffineDimExpr(i == axis ? rank : i, ctx));
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(rank + 1, 0, in, ctx),
+      AffineMap::getMultiDimIdentityMap(rank + 1, ctx).getMajorSubMap(rank)};
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  arith::CmpIPredicate p = rev ? (excl ? arith::CmpIPredicate::sgt
+                                       : arith::CmpIPredicate::sge)
+                               : (excl ? arith::CmpIPredicate::slt
+                                       : arith::CmpIPredicate::sle);
+  auto g = linalg::GenericOp::create(
+      b, loc, init.getType(), ValueRange{o.getInput()}, ValueRange{init}, maps,
+      iters, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value i = linalg::IndexOp::create(nb, nl, axis);
+        Value k = linalg::IndexOp::create(nb, nl, rank);
+        Value keep = arith::CmpIOp::create(nb, nl, p, k, i);
+        Value z = arith::ConstantOp::create(nb, nl, zeroAttr);
+        Value term = arith::SelectOp::create(nb, nl, keep, a[0], z);
+        linalg::YieldOp::create(
+            nb, nl, scalarBinary(nb, nl, BinaryKind::add, a[1], term));
+      });
+  return g.getResult(0);
+}
+
 SmallVector<OpFoldResult> resultSizes(OpBuilder &b, RankedTensorType type,
                                       ValueRange dynDims) {
   SmallVector<OpFoldResult> out;
@@ -373,6 +413,20 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op) {
                   return elementAt(nb, nl, o.getInput(), xi);
                 });
           })
+          .Case<GatherElementsOp>([&](GatherElementsOp o) {
+            auto type = rtt(o.getResult());
+            int64_t axis = o.getAxis();
+            Value axisSize = tensor::DimOp::create(b, loc, o.getInput(), axis);
+            return buildIndexed(
+                b, loc, type, sizesOf(b, loc, o.getIndices()),
+                [&](OpBuilder &nb, Location nl, ValueRange iv) {
+                  Value raw = elementAt(nb, nl, o.getIndices(), iv);
+                  SmallVector<Value> xi(iv.begin(), iv.end());
+                  xi[axis] = normIndex(nb, nl, raw, axisSize);
+                  return elementAt(nb, nl, o.getInput(), xi);
+                });
+          })
+          .Case<CumSumOp>([&](CumSumOp o) { return lowerCumSum(b, loc, o); })
           .Case<EmbeddingOp>([&](EmbeddingOp o) {
             auto type = rtt(o.getResult());
             int64_t ir = rtt(o.getIds()).getRank();
@@ -624,8 +678,39 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op) {
   return success();
 }
 
+/// A returned tensor that is a function argument or a constant, possibly
+/// through reshapes / slices / casts (an Identity, Shape or Split model),
+/// becomes a copy: the entry ABI hands every result back in a buffer of its
+/// own, and such a value bufferizes to an alias of an input or a global.
+void copyAliasedResults(Operation *root) {
+  root->walk([&](func::ReturnOp ret) {
+    OpBuilder b(ret);
+    for (OpOperand &use : ret->getOpOperands()) {
+      Value v = use.get();
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      if (!type)
+        continue;
+      Value root = v;
+      while (Operation *d = root.getDefiningOp()) {
+        if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
+                 tensor::ExtractSliceOp, tensor::CastOp, tensor::ReshapeOp,
+                 ReshapeOp>(d))
+          break;
+        root = d->getOperand(0);
+      }
+      if (!isa<BlockArgument>(root) && !root.getDefiningOp<arith::ConstantOp>())
+        continue;
+      Location loc = ret.getLoc();
+      Value init = tensor::EmptyOp::create(
+          b, loc, tensor::getMixedSizes(b, loc, v), type.getElementType());
+      use.set(linalg::CopyOp::create(b, loc, v, init).getResult(0));
+    }
+  });
+}
+
 struct TfcToLinalgPass : public tfc::impl::TfcToLinalgBase<TfcToLinalgPass> {
   void runOnOperation() override {
+    copyAliasedResults(getOperation());
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {
       if (isa<TfcDialect>(op->getDialect()))
@@ -633,7 +718,7 @@ struct TfcToLinalgPass : public tfc::impl::TfcToLinalgBase<TfcToLinalgPass> {
     });
     OpBuilder b(&getContext());
     for (Operation *op : ops) {
-      bool comm = isa<AllReduceOp, AllGatherOp, SendOp, RecvOp>(op);
+      bool comm = isa<AllReduceOp, AllGatherOp, SendOp, RecvOp, ObserveOp>(op);
       LogicalResult r = comm               ? lowerCommOp(b, op)
                         : isQuantOp(op)    ? lowerQuantOp(b, op)
                                            : lowerOp(b, op);

@@ -13,30 +13,49 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
 namespace {
 
-// Freed blocks of at least kCacheMinBytes are kept for reuse by size: a
-// model allocates the same buffers on every run, and handing large blocks
-// back to the OS made each run pay page faults for fresh memory (10% of a
-// MiniLM batch-32 run). Bounded by kCacheMaxBytes; not counted as live.
-constexpr uint64_t kCacheMinBytes = 64 * 1024;
+// Freed blocks are kept for reuse: a model allocates the same buffers on
+// every run, so after the first run no buffer reaches the system allocator --
+// handing large blocks back to the OS made each run pay page faults for fresh
+// memory (10% of a MiniLM batch-32 run), and the several hundred small
+// buffers of a decode step each cost a malloc/free pair. Requests are rounded
+// up to size classes (multiples of 64 bytes up to 1 KiB, then 8 classes per
+// power of two: at most 12.5% slack) and a request takes the smallest cached
+// block of its class or up to twice it, and a block below 1 MiB is allocated
+// half as large again as asked, so the buffers that grow with the decode
+// position (masks, scores, an imported model's present K/V) keep reusing the
+// same blocks and re-allocate only every ~50% of growth. Bounded by kCacheMaxBytes; cached blocks are not live.
 constexpr uint64_t kCacheMaxBytes = 2ull << 30;
+
+uint64_t sizeClass(uint64_t bytes) {
+  if (bytes <= 1024)
+    return (bytes + 63) & ~uint64_t(63);
+  uint64_t p = uint64_t(1) << (63 - __builtin_clzll(bytes));
+  uint64_t step = p / 8;
+  return (bytes + step - 1) / step * step;
+}
+
+struct Block {
+  uint64_t size;     // requested (what the accounting counts)
+  uint64_t capacity; // allocated
+};
 
 struct AllocState {
   std::mutex mutex;
-  std::unordered_map<void *, uint64_t> live; // base -> bytes
-  std::unordered_multimap<uint64_t, void *> cache; // bytes -> free block
+  std::unordered_map<void *, Block> live; // base -> block
+  std::multimap<uint64_t, void *> cache;  // capacity -> free block
   uint64_t cachedBytes = 0;
   std::unordered_map<void *, void *> owned;  // output data -> base
-  // Blocks of CUDA managed memory (during a GPU model's run; Cuda/Cuda.h):
-  // pointer handed out -> cuMemAllocManaged base. Never cached.
-  std::unordered_map<void *, void *> managed;
   uint64_t current = 0;
   uint64_t peak = 0;
   uint64_t numAllocs = 0;
+  uint64_t systemAllocs = 0; // of numAllocs, those posix_memalign served
   std::atomic<uint64_t> failures{0};
 };
 
@@ -47,31 +66,14 @@ AllocState &state() {
   return *s;
 }
 
-bool isPowerOfTwo(uint64_t x) { return x && !(x & (x - 1)); }
-
-void *managedAlloc(AllocState &s, uint64_t size, uint64_t alignment) {
-  // cuMemAllocManaged aligns to at least 256 bytes; more is over-allocated.
-  uint64_t extra = alignment > 256 ? alignment : 0;
-  void *base = tfcrt::cuda::managedAlloc((size ? size : 1) + extra);
-  if (!base) {
-    s.failures.fetch_add(1);
-    return nullptr;
-  }
-  uintptr_t a = reinterpret_cast<uintptr_t>(base);
-  void *p = reinterpret_cast<void *>((a + alignment - 1) & ~(alignment - 1));
-  try {
-    std::lock_guard<std::mutex> lock(s.mutex);
-    s.live.emplace(p, size);
-    s.managed.emplace(p, base);
-    s.current += size;
-    if (s.current > s.peak)
-      s.peak = s.current;
-    ++s.numAllocs;
-  } catch (...) {
-    s.failures.fetch_add(1); // as in trackedAlloc: valid but untracked
-  }
-  return p;
+/// The tracer's memory counter (tfc_trace_start); called with s.mutex held
+/// so the samples are in the order of the changes.
+void traceLive(const AllocState &s) {
+  if (tfcrt::trace::active.load(std::memory_order_relaxed))
+    tfcrt::trace::memory(s.current);
 }
+
+bool isPowerOfTwo(uint64_t x) { return x && !(x & (x - 1)); }
 
 } // namespace
 
@@ -85,37 +87,52 @@ void *trackedAlloc(uint64_t size, uint64_t alignment) {
     s.failures.fetch_add(1);
     return nullptr;
   }
-  if (tfcrt::cuda::managedAllocsActive())
-    return managedAlloc(s, size, alignment);
+  // During a GPU model's run: device memory from the model's pool, freed
+  // as a whole when the next run starts (Cuda/Cuda.h); untracked, so that
+  // trackedFree ignores it and outputs are always downloaded.
+  if (tfcrt::cuda::deviceAllocsActive()) {
+    void *p = tfcrt::cuda::deviceAlloc(size, alignment);
+    if (!p)
+      s.failures.fetch_add(1);
+    return p;
+  }
   // A zero-byte buffer still gets a unique, freeable address.
-  uint64_t bytes = size ? size : 1;
+  uint64_t bytes = sizeClass(size ? size : 1);
   void *p = nullptr;
-  if (alignment == 64 && bytes >= kCacheMinBytes) {
+  if (alignment == 64) {
     std::lock_guard<std::mutex> lock(s.mutex);
-    auto it = s.cache.find(bytes);
-    if (it != s.cache.end()) {
+    auto it = s.cache.lower_bound(bytes);
+    if (it != s.cache.end() && it->first <= 2 * bytes) {
       p = it->second;
+      uint64_t capacity = it->first;
       s.cache.erase(it);
-      s.cachedBytes -= bytes;
-      s.live.emplace(p, size);
+      s.cachedBytes -= capacity;
+      s.live.emplace(p, Block{size, capacity});
       s.current += size;
       if (s.current > s.peak)
         s.peak = s.current;
+      traceLive(s);
       ++s.numAllocs;
       return p;
     }
   }
+  // A miss below 1 MiB is most often a buffer that grows with the decode
+  // position: give it room to grow by half before the next miss.
+  if (bytes < (uint64_t(1) << 20))
+    bytes = sizeClass(bytes + bytes / 2);
   if (posix_memalign(&p, alignment, bytes) != 0 || !p) {
     s.failures.fetch_add(1);
     return nullptr;
   }
   try {
     std::lock_guard<std::mutex> lock(s.mutex);
-    s.live.emplace(p, size);
+    s.live.emplace(p, Block{size, bytes});
     s.current += size;
     if (s.current > s.peak)
       s.peak = s.current;
+    traceLive(s);
     ++s.numAllocs;
+    ++s.systemAllocs;
   } catch (...) {
     // The map could not grow: hand out the buffer untracked rather than
     // NULL (which compiled code cannot survive), and report the failure.
@@ -128,38 +145,27 @@ void trackedFree(void *ptr) {
   if (!ptr)
     return;
   AllocState &s = state();
-  void *managedBase = nullptr;
   {
     std::lock_guard<std::mutex> lock(s.mutex);
     auto it = s.live.find(ptr);
     if (it == s.live.end())
       return; // not ours (or already freed): freeing it could corrupt the heap
-    uint64_t size = it->second;
-    s.current -= size;
+    Block b = it->second;
+    s.current -= b.size;
+    traceLive(s);
     s.live.erase(it);
-    auto m = s.managed.find(ptr);
-    if (m != s.managed.end()) {
-      managedBase = m->second;
-      s.managed.erase(m);
-    } else {
-      // Only 64-byte aligned blocks are cached: all but explicitly
-      // over-aligned allocations, whose alignment we do not record.
-      uint64_t bytes = size ? size : 1;
-      if (bytes >= kCacheMinBytes && s.cachedBytes + bytes <= kCacheMaxBytes &&
-          (reinterpret_cast<uintptr_t>(ptr) % 64) == 0) {
-        try {
-          s.cache.emplace(bytes, ptr);
-          s.cachedBytes += bytes;
-          return;
-        } catch (...) {
-        }
+    // Every block is at least 64-byte aligned (over-aligned ones serve
+    // 64-byte requests later).
+    if (s.cachedBytes + b.capacity <= kCacheMaxBytes) {
+      try {
+        s.cache.emplace(b.capacity, ptr);
+        s.cachedBytes += b.capacity;
+        return;
+      } catch (...) {
       }
     }
   }
-  if (managedBase)
-    tfcrt::cuda::managedFree(managedBase);
-  else
-    std::free(ptr);
+  std::free(ptr);
 }
 
 bool isTrackedAllocation(const void *ptr) {
@@ -206,14 +212,25 @@ TFCRT_EXPORT void _mlir_memref_to_llvm_free(void *ptr) {
   tfcrt::trackedFree(ptr);
 }
 
-TFCRT_EXPORT void(tfc_memory_stats_get)(tfc_memory_stats *stats) {
-  if (!stats)
-    return;
+namespace tfcrt {
+void memoryStats(tfc_memory_stats *stats) {
   AllocState &s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   stats->current_bytes = s.current;
   stats->peak_bytes = s.peak;
   stats->num_allocs = s.numAllocs;
+  stats->system_allocs = s.systemAllocs;
+}
+} // namespace tfcrt
+
+// The plain symbol keeps the first released layout (binaries built against
+// older headers): the V1 prefix only.
+TFCRT_EXPORT void(tfc_memory_stats_get)(tfc_memory_stats *stats) {
+  if (!stats)
+    return;
+  tfc_memory_stats full{};
+  tfcrt::memoryStats(&full);
+  std::memcpy(stats, &full, TFC_MEMORY_STATS_V1_SIZE);
 }
 
 TFCRT_EXPORT void tfc_memory_stats_reset_peak(void) {

@@ -56,9 +56,9 @@ bool broadcast(void *buf, int64_t bytes, int root, const char *what);
 
 namespace tfcrt::nccl {
 /// True iff the calling thread runs a GPU model and NCCL is usable: the
-/// communication kernels' buffers are then device (managed) memory and go
-/// through NCCL. Without NCCL they go through MPI (managed memory is
-/// host-accessible), which is correct but slower.
+/// communication kernels' buffers are then device memory and go
+/// through NCCL. Without NCCL they would go through MPI, which cannot read
+/// device memory: multi-rank GPU runs need NCCL.
 bool active();
 /// Sets NCCL up (a collective over every rank: they agree whether all have
 /// NCCL, then share the unique id) if it is not yet. Called by every rank

@@ -8,6 +8,7 @@
 
 #include "tfc/Runtime/tfc_runtime.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -34,6 +35,8 @@ tfc_status takeKernelError(std::string &msg);
 std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 //===-- allocator (Allocator.cpp) -----------------------------------------===//
+/// The whole current tfc_memory_stats (the exported getters copy from it).
+void memoryStats(tfc_memory_stats *stats);
 /// 64-byte aligned, tracked allocation (what compiled code gets). Returns
 /// nullptr and counts a failure when memory is exhausted.
 void *trackedAlloc(uint64_t size, uint64_t alignment = 64);
@@ -68,6 +71,40 @@ int numThreads();
 /// Sets the model whose op classes tfcrt_prof_enter/exit on this thread
 /// account to (nullptr: none). Returns the previous one.
 tfc_model *setCurrentProfiledModel(tfc_model *model);
+/// One run of `model`'s compiled code on this thread: the profiler charges
+/// the hooks to it, and the tracer records the run as a slice.
+struct ProfiledRunScope {
+  explicit ProfiledRunScope(tfc_model *model);
+  ~ProfiledRunScope();
+  ProfiledRunScope(const ProfiledRunScope &) = delete;
+  ProfiledRunScope &operator=(const ProfiledRunScope &) = delete;
+  tfc_model *model;
+  tfc_model *previous;
+  int64_t startNs; // -1 when not tracing
+};
+
+//===-- tracer (Trace.cpp) ------------------------------------------------===//
+namespace trace {
+/// Nonzero while tfc_trace_start is in effect; read with relaxed order on
+/// every hot path, so keep it the only cost when tracing is off.
+extern std::atomic<bool> active;
+int64_t nowNs();
+/// A kernel call of site `site` of the model with serial `model`.
+void kernel(uint64_t model, int32_t site, int64_t startNs, int64_t endNs);
+/// One task of a thread-pool region opened by site `site` (-1: none).
+void chunk(uint64_t model, int32_t site, int64_t task, int64_t startNs,
+           int64_t endNs);
+/// One run of the model's entry (main or KV-cache step).
+void run(const tfc_model *model, int64_t startNs, int64_t endNs);
+/// The allocator's live bytes after an allocation or free.
+void memory(uint64_t liveBytes);
+/// This thread is pool worker `index` (named so in the trace).
+void setWorkerIndex(int index);
+} // namespace trace
+
+/// The innermost profiled site open on this thread and its model's serial
+/// (site -1 when none): a pool region records who opened it.
+void currentSite(uint64_t &model, int32_t &site);
 
 } // namespace tfcrt
 

@@ -122,19 +122,7 @@ tfc_status finishLoad(tfc_model *m, const tfc_model_desc *desc,
                            (unsigned long long)desc->weights_size));
   }
 
-  if (desc->op_classes) {
-    std::string all = desc->op_classes;
-    size_t begin = 0;
-    while (begin < all.size()) {
-      size_t end = all.find('\n', begin);
-      if (end == std::string::npos)
-        end = all.size();
-      if (end > begin)
-        m->opClasses.push_back(all.substr(begin, end - begin));
-      begin = end + 1;
-    }
-  }
-  m->profile.reset(new ProfileCounter[m->opClasses.size() + 1]);
+  loadProfileSites(m);
   if (desc->flags & TFC_MODEL_FLAG_CUDA) {
     tfc_status s = gpuLoadModel(m);
     if (s != TFC_OK)
@@ -291,12 +279,6 @@ void copyStrided(char *dst, const char *src, size_t elem, int32_t rank,
 }
 
 /// Scope guard: sets this thread's profiled model for the run.
-struct CurrentModelScope {
-  explicit CurrentModelScope(tfc_model *m)
-      : previous(setCurrentProfiledModel(m)) {}
-  ~CurrentModelScope() { setCurrentProfiledModel(previous); }
-  tfc_model *previous;
-};
 
 } // namespace
 
@@ -446,15 +428,14 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
       return s;
   }
 
-  // A GPU model reads managed copies of the weights and inputs.
-  GpuRun gpu(model->desc->flags & TFC_MODEL_FLAG_CUDA);
+  // A GPU model reads device copies of the weights and inputs.
+  GpuRun gpu(model);
   // Descriptors: weights (rank 1), inputs, then results one after another.
   int64_t weightsDesc[5];
   int64_t weightsSize = static_cast<int64_t>(model->weights.dataSize());
   fillDescriptor(weightsDesc,
-                 gpu.active() && model->gpuWeights ? model->gpuWeights
-                                                   : model->weights.data(),
-                 1, &weightsSize);
+                 gpu.active() ? gpu.weights() : model->weights.data(), 1,
+                 &weightsSize);
   std::vector<int64_t> inputWords;
   std::vector<size_t> inputAt;
   for (size_t i = 0; i < numInputs; ++i) {
@@ -492,12 +473,47 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
     takeKernelError(stale);
   }
   {
-    CurrentModelScope scope(model);
-    if (!callEntry(entry, sig.outputs.empty() ? nullptr : results.data(),
-                   weightsDesc, inputDescs, numInputs))
+    ProfiledRunScope scope(model);
+    bool called = true;
+    std::string shapeKey;
+    if (gpu.active()) // one CUDA graph per input shape
+      for (size_t i = 0; i < numInputs; ++i) {
+        shapeKey += format("%d:", (int)inputs[i].dtype);
+        for (int32_t d = 0; d < inputs[i].rank; ++d)
+          shapeKey += format("%lld,", (long long)inputs[i].shape[d]);
+        shapeKey += ';';
+      }
+    gpu.call(shapeKey, [&] {
+      called = callEntry(entry, sig.outputs.empty() ? nullptr : results.data(),
+                         weightsDesc, inputDescs, numInputs);
+    });
+    if (!called)
       return setError(TFC_ERR_UNSUPPORTED, "too many inputs");
   }
   bool allocFailed = allocFailures() != failuresBefore;
+  // A GPU model's outputs are device buffers: download each one's span into
+  // pinned memory, then synchronize once.
+  std::vector<const char *> downloaded(numOutputs, nullptr);
+  if (gpu.active())
+    for (size_t i = 0; i < numOutputs; ++i) {
+      const TensorSpec &spec = sig.outputs[i];
+      const int64_t *d = &results[resultAt[i]];
+      char *aligned;
+      std::memcpy(&aligned, &d[1], sizeof(void *));
+      size_t elem = tfc_dtype_size(spec.dtype);
+      int64_t last = 0;
+      bool empty = false;
+      for (int32_t k = 0; k < spec.rank; ++k) {
+        if (d[3 + k] <= 0)
+          empty = true;
+        else
+          last += (d[3 + k] - 1) * d[3 + spec.rank + k];
+      }
+      if (!empty && last >= 0)
+        downloaded[i] = static_cast<const char *>(
+            gpu.download(aligned + d[2] * static_cast<int64_t>(elem),
+                         static_cast<size_t>(last + 1) * elem));
+    }
   std::string gpuError;
   tfc_status gpuStatus = gpu.finish(gpuError);
   std::string kernelMessage;
@@ -559,13 +575,15 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
     }
     if (status != TFC_OK)
       break;
-    char *src =
+    const char *src =
         static_cast<char *>(aligned) + d[2] * static_cast<int64_t>(elem);
-    if (allocated && contiguous && !taken.count(allocated) &&
-        !gpu.isStaged(allocated) && isTrackedAllocation(allocated)) {
+    if (gpu.active()) // the downloaded copy (GPU buffers are never taken)
+      src = downloaded[i];
+    if (!gpu.active() && allocated && contiguous && !taken.count(allocated) &&
+        isTrackedAllocation(allocated)) {
       taken.insert(allocated);
-      t.data = src;
-      registerOwnedOutput(src, allocated);
+      t.data = const_cast<char *>(src);
+      registerOwnedOutput(t.data, allocated);
       continue;
     }
     // Aliases an input, the weights, another output, or is strided: copy.
@@ -575,6 +593,13 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
       status = TFC_ERR_OUT_OF_MEMORY;
       error = format("out of memory copying output '%s' (%zu bytes)",
                      spec.name.c_str(), bytes);
+      break;
+    }
+    if (count > 0 && !src) {
+      status = TFC_ERR_INTERNAL;
+      error = format("output '%s' could not be downloaded from the GPU",
+                     spec.name.c_str());
+      trackedFree(copy);
       break;
     }
     if (count > 0)

@@ -11,10 +11,23 @@
 #include <string>
 #include <vector>
 
+namespace tfcrt::cuda {
+struct DeviceModel;
+}
+
 /// Per-op-class counters of one model; updated lock-free by the profiler.
 struct ProfileCounter {
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> nanos{0};
+};
+
+/// One profiling site: a kernel call of the compiled code (one line of
+/// desc->op_classes).
+struct ProfileSite {
+  std::string opClass;
+  std::string tfcOps;    // space-separated
+  std::string onnxNodes; // newline-separated
+  size_t classIndex = 0; // into tfc_model::opClasses
 };
 
 struct tfc_model {
@@ -23,14 +36,19 @@ struct tfc_model {
   std::string libraryPath;
   tfcrt::Signature signature;
   tfcrt::WeightsFile weights;
-  std::vector<std::string> opClasses;
-  std::unique_ptr<ProfileCounter[]> profile; // one per op class
-  void *gpuWeights = nullptr; // GPU model: managed copy of the weights
+  std::vector<ProfileSite> sites;            // indexed by the hooks' id
+  std::vector<std::string> opClasses;        // distinct, in order of sites
+  std::unique_ptr<ProfileCounter[]> profile; // one per site
+  uint64_t serial = 0; // unique per load in this process (the tracer's key)
+  tfcrt::cuda::DeviceModel *gpu = nullptr; // GPU model: weights, stream, pool
   // TFC_MODEL_FLAG_PARTITIONED: desc->part_signatures parsed, one per part.
   std::vector<tfcrt::Signature> partSignatures;
 };
 
 namespace tfcrt {
+/// Parses desc->op_classes into model->sites / opClasses and allocates the
+/// counters (Profiler.cpp).
+void loadProfileSites(tfc_model *model);
 /// Adds/removes a model from the registry tfc_profile_reset walks.
 void registerModel(tfc_model *model);
 void unregisterModel(tfc_model *model);

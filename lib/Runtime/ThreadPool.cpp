@@ -55,6 +55,11 @@ struct Job {
   std::atomic<int64_t> done{0};
   std::mutex doneMutex;
   std::condition_variable doneCv;
+  // Set when a trace is recording: each task is a slice on its thread's
+  // track, attributed to the profiled site that opened the region.
+  bool traced = false;
+  uint64_t model = 0;
+  int32_t site = -1;
 
   /// Runs tasks until none is left.
   void drain() {
@@ -62,7 +67,13 @@ struct Job {
       int64_t t = next.fetch_add(1, std::memory_order_relaxed);
       if (t >= tasks)
         return;
-      fn(ctx, t);
+      if (traced) {
+        int64_t start = tfcrt::trace::nowNs();
+        fn(ctx, t);
+        tfcrt::trace::chunk(model, site, t, start, tfcrt::trace::nowNs());
+      } else {
+        fn(ctx, t);
+      }
       if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) {
         std::lock_guard<std::mutex> lock(doneMutex);
         doneCv.notify_all();
@@ -120,6 +131,10 @@ public:
     job->fn = fn;
     job->ctx = ctx;
     job->tasks = numTasks;
+    if (tfcrt::trace::active.load(std::memory_order_relaxed)) {
+      job->traced = true;
+      tfcrt::currentSite(job->model, job->site);
+    }
     {
       std::lock_guard<std::mutex> lock(wakeMutex);
       std::atomic_store_explicit(&current, job, std::memory_order_release);
@@ -144,8 +159,9 @@ private:
 
   /// `seen`: the generation when the worker was created; a region started
   /// before the thread got to run must not be missed.
-  void workerLoop(uint64_t seen) {
+  void workerLoop(uint64_t seen, int index) {
     inParallelRegion = true;
+    tfcrt::trace::setWorkerIndex(index);
     for (;;) {
       // Spin, then sleep, until a new region starts.
       auto spinUntil = std::chrono::steady_clock::now() + kSpinTime;
@@ -180,7 +196,7 @@ private:
     const uint64_t gen = generation.load();
     for (int i = 0; i + 1 < want; ++i) {
       try {
-        workers.emplace_back([this, gen] { workerLoop(gen); });
+        workers.emplace_back([this, gen, i] { workerLoop(gen, i + 1); });
       } catch (...) {
         break; // fewer threads than asked for is still correct
       }

@@ -16,13 +16,16 @@
 #include <cstring>
 #include <vector>
 
-// The plain symbols tfc_memory_stats_get (Allocator.cpp) and tfc_profile_get
-// (Profiler.cpp) fill the whole current struct, which is still the first
-// layout. Whoever grows one of these structs must make its plain symbol
-// write only the V1 prefix (e.g. call the _sized form with the V1 size), or
-// old binaries get bytes written past their struct.
-static_assert(sizeof(tfc_memory_stats) == TFC_MEMORY_STATS_V1_SIZE,
-              "tfc_memory_stats grew: keep tfc_memory_stats_get at V1");
+// The plain symbol tfc_profile_get (Profiler.cpp) fills the whole current
+// struct, which is still the first layout. Whoever grows it must make its
+// plain symbol write only the V1 prefix (e.g. call the _sized form with the
+// V1 size), or old binaries get bytes written past their struct.
+// tfc_memory_stats grew (system_allocs): its plain symbol writes the V1
+// prefix (Allocator.cpp).
+static_assert(offsetof(tfc_memory_stats, system_allocs) ==
+                  TFC_MEMORY_STATS_V1_SIZE,
+              "tfc_memory_stats's first layout ends where system_allocs "
+              "starts");
 static_assert(sizeof(tfc_profile_entry) == TFC_PROFILE_ENTRY_V1_SIZE,
               "tfc_profile_entry grew: keep tfc_profile_get at V1");
 static_assert(offsetof(tfc_session_info, ring) == TFC_SESSION_INFO_V1_SIZE,
@@ -35,7 +38,7 @@ TFCRT_EXPORT void tfc_memory_stats_get_sized(tfc_memory_stats *stats,
   if (!stats || stats_size < TFC_MEMORY_STATS_V1_SIZE)
     return;
   tfc_memory_stats full{};
-  (tfc_memory_stats_get)(&full);
+  tfcrt::memoryStats(&full);
   std::memset(stats, 0, stats_size);
   std::memcpy(stats, &full, std::min(stats_size, sizeof(full)));
 }

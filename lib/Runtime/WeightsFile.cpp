@@ -133,8 +133,20 @@ tfc_status WeightsFile::open(const std::string &path, bool checkExpected,
     if (rank > TFC_MAX_RANK || at + 8ull * rank + 4 > header)
       return fail(format("entry %u has a bad rank %u or runs past the header",
                          i, rank));
-    for (uint32_t d = 0; d < rank; ++d)
-      e.dims.push_back(static_cast<int64_t>(readU64(p + at + 8ull * d)));
+    // The dims and dtype describe the entry (for tools); the data is only
+    // ever addressed by offset, but a negative or overflowing shape or an
+    // unknown dtype is a corrupt table (found by fuzzing, test/Fuzz).
+    uint64_t elements = 1;
+    for (uint32_t d = 0; d < rank; ++d) {
+      int64_t dim = static_cast<int64_t>(readU64(p + at + 8ull * d));
+      if (dim < 0 || (dim > 0 && elements > (UINT64_MAX >> 8) / dim))
+        return fail(format("entry %u has a negative or overflowing dim %lld",
+                           i, (long long)dim));
+      elements *= static_cast<uint64_t>(dim);
+      e.dims.push_back(dim);
+    }
+    if (e.dtype > TFC_DTYPE_BOOL)
+      return fail(format("entry %u has an unknown dtype %u", i, e.dtype));
     at += 8ull * rank;
     uint32_t nameLen = readU32(p + at);
     at += 4;

@@ -185,14 +185,21 @@ Status loadBpe(const json &root, const json *config,
   // Added tokens may lie past the model's vocabulary: extend it first.
   auto added = root.find("added_tokens");
   std::vector<AddedToken> addedTokens;
+  if (added != root.end() && !added->is_array() && !added->is_null())
+    return Status::error("added_tokens must be an array");
   if (added != root.end() && added->is_array()) {
     bool grow = false;
     for (const json &a : *added) {
       if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() ||
           !a.contains("content") || !a["content"].is_string())
         return Status::error("malformed entry in added_tokens");
+      // get<int32_t> wrapped ids past 2^31 (found by fuzzing, test/Fuzz).
+      int64_t id = a["id"].get<int64_t>();
+      if (id < 0 || id > INT32_MAX)
+        return Status::error("added token id " + std::to_string(id) +
+                             " is out of range");
       AddedToken t;
-      t.id = a["id"].get<int32_t>();
+      t.id = static_cast<int32_t>(id);
       t.content = a["content"].get<std::string>();
       t.normalized = false; // no normalizer: raw and normalized text agree
       t.special = boolField(a, "special", false);

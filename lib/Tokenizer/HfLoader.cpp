@@ -310,13 +310,20 @@ Status loadFromJson(const json &root, std::unique_ptr<Tokenizer> &out,
   tok->setTemplate(prefix, suffix);
 
   auto added = root.find("added_tokens");
+  if (added != root.end() && !added->is_array() && !added->is_null())
+    return Status::error("added_tokens must be an array");
   if (added != root.end() && added->is_array()) {
     for (const json &a : *added) {
       if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() ||
           !a.contains("content") || !a["content"].is_string())
         return Status::error("malformed entry in added_tokens");
+      // get<int32_t> wrapped ids past 2^31 (found by fuzzing, test/Fuzz).
+      int64_t id = a["id"].get<int64_t>();
+      if (id < 0 || id > INT32_MAX)
+        return Status::error("added token id " + std::to_string(id) +
+                             " is out of range");
       AddedToken t;
-      t.id = a["id"].get<int32_t>();
+      t.id = static_cast<int32_t>(id);
       t.content = a["content"].get<std::string>();
       TFC_TRY(getBool(a, "normalized", t.normalized));
       // Normalized added tokens are matched in normalized text, so their

@@ -6,6 +6,39 @@
 
 using namespace mlir::tfc::quant;
 
+GroupGrid mlir::tfc::quant::gridFor(double mn, double mx, double amax,
+                                    int64_t bits, bool symmetric, Grid grid) {
+  const double levels = double((int64_t(1) << bits) - 1);
+  GroupGrid g;
+  if (symmetric) {
+    if (grid == Grid::Int8Kernel) {
+      g.scale = amax / 127.0;
+      g.lo = -127.0;
+      g.hi = 127.0;
+    } else {
+      g.scale = 2.0 * amax / levels;
+      g.lo = -double(int64_t(1) << (bits - 1));
+      g.hi = double((int64_t(1) << (bits - 1)) - 1);
+    }
+  } else {
+    g.scale = (mx - mn) / levels;
+    g.lo = 0.0;
+    g.hi = levels;
+  }
+  if (!(g.scale > 0.0))
+    g.scale = 1.0; // an all-zero group: any scale, codes 0 (or zero)
+  if (!symmetric)
+    g.zero = std::clamp(std::nearbyint(-mn / g.scale), g.lo, g.hi);
+  g.fscale = static_cast<float>(g.scale);
+  return g;
+}
+
+double GroupGrid::code(double v) const {
+  // Round half to even in f32, as the reference lowering does.
+  double c = std::nearbyint(v / fscale) + zero;
+  return std::clamp(c, lo, hi);
+}
+
 QuantizedWeight mlir::tfc::quant::roundToNearest(const float *w, int64_t k,
                                                  int64_t n, bool transposed,
                                                  int64_t bits, int64_t group,
@@ -23,7 +56,6 @@ QuantizedWeight mlir::tfc::quant::roundToNearest(const float *w, int64_t k,
   auto at = [&](int64_t kk, int64_t j) {
     return transposed ? w[j * k + kk] : w[kk * n + j];
   };
-  const double levels = double((int64_t(1) << bits) - 1);
   for (int64_t gi = 0; gi < q.groups; ++gi) {
     int64_t k0 = gi * g, k1 = std::min(k, k0 + g);
     for (int64_t j = 0; j < n; ++j) {
@@ -34,35 +66,13 @@ QuantizedWeight mlir::tfc::quant::roundToNearest(const float *w, int64_t k,
         mx = std::max(mx, v);
         amax = std::max(amax, std::fabs(v));
       }
-      double scale, zero = 0.0, lo, hi;
-      if (symmetric) {
-        if (grid == Grid::Int8Kernel) {
-          scale = amax / 127.0;
-          lo = -127.0;
-          hi = 127.0;
-        } else {
-          scale = 2.0 * amax / levels;
-          lo = -double(int64_t(1) << (bits - 1));
-          hi = double((int64_t(1) << (bits - 1)) - 1);
-        }
-      } else {
-        scale = (mx - mn) / levels;
-        lo = 0.0;
-        hi = levels;
-      }
-      if (!(scale > 0.0))
-        scale = 1.0; // an all-zero group: any scale, codes 0 (or zero)
-      if (!symmetric)
-        zero = std::clamp(std::nearbyint(-mn / scale), lo, hi);
-      q.scales[gi * n + j] = static_cast<float>(scale);
+      GroupGrid gg = gridFor(mn, mx, amax, bits, symmetric, grid);
+      q.scales[gi * n + j] = static_cast<float>(gg.scale);
       if (!symmetric)
         q.zeros[gi * n + j] = static_cast<int8_t>(
-            static_cast<int32_t>(zero)); // 0..255 as a byte
-      float fs = static_cast<float>(scale);
+            static_cast<int32_t>(gg.zero)); // 0..255 as a byte
       for (int64_t kk = k0; kk < k1; ++kk) {
-        // Round half to even in f32, as the reference lowering does.
-        double c = std::nearbyint(at(kk, j) / fs) + zero;
-        c = std::clamp(c, lo, hi);
+        double c = gg.code(at(kk, j));
         q.codes[kk * n + j] = static_cast<int8_t>(static_cast<int32_t>(c));
       }
     }

@@ -29,6 +29,19 @@ struct QuantizedWeight {
 
 enum class Grid { Int8Kernel, WeightOnly };
 
+/// The grid of one group: code = clamp(round(v / fscale) + zero, lo, hi),
+/// value = (code - zero) * fscale.
+struct GroupGrid {
+  double scale = 1, zero = 0, lo = 0, hi = 0;
+  float fscale = 1;
+  double code(double v) const;
+  double value(double code) const { return (code - zero) * fscale; }
+};
+/// The grid for a group whose values span [mn, mx] (mn <= 0 <= mx after
+/// widening to include 0) with max |v| = amax.
+GroupGrid gridFor(double mn, double mx, double amax, int64_t bits,
+                  bool symmetric, Grid grid);
+
 /// Round-to-nearest (half to even) of W; `w` is [k, n] row-major, or [n, k]
 /// when `transposed`. group 0 = one group of k.
 QuantizedWeight roundToNearest(const float *w, int64_t k, int64_t n,

@@ -14,12 +14,19 @@
 // transposes), `mlp` (other linears, gated MLPs), `embedding`, `attention`.
 // Every op the pass looked at gets `tfc.quant = "<class>: <scheme>"` (or
 // "fp32 (skipped)"), so --emit=tfc shows the choice on every op. Weights are
-// rounded to nearest here; GPTQ and calibrated activation scales come from a
-// stats file (tfc-calibrate) when the recipe needs them.
+// rounded to nearest (QuantMath.h) or, with method gptq, by GPTQ (Gptq.h)
+// with the Hessians of a stats file (tfc-calibrate --hessians); static
+// activation scales are the stats file's clipping threshold (act-range) /
+// 127, symmetric int8 (what the S8 kernel takes). A gated MLP with static
+// activations is split into its three linears, each with its input's scale.
+// Stats are found by op key (CalibKeys.h).
 //
 //===----------------------------------------------------------------------===//
+#include "CalibKeys.h"
+#include "Gptq.h"
 #include "QuantMath.h"
 #include "QuantRecipe.h"
+#include "tfc/Calibration/Stats.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -41,19 +48,6 @@ using namespace mlir::tfc::quant;
 namespace {
 
 RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-/// The first name the importer put in `loc` (the ONNX node name), or "".
-std::string nameOf(Location loc) {
-  std::string found;
-  loc->walk([&](Location l) {
-    if (auto n = dyn_cast<NameLoc>(l)) {
-      found = n.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return found;
-}
 
 /// A constant f32 tensor's data (nullopt when not a constant or elided).
 struct ConstData {
@@ -101,11 +95,38 @@ bool isPassThrough(Operation *op) {
              tensor::ExpandShapeOp>(op);
 }
 
-struct QuantizePass : public tfc::impl::TfcQuantizeBase<QuantizePass> {
+struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
   using TfcQuantizeBase::TfcQuantizeBase;
 
   Recipe recipe;
   int counter = 0;
+  std::string methodName;          // rtn | gptq
+  std::shared_ptr<::tfc::calib::StatsFile> statsFile; // shared: passes are cloned
+  llvm::DenseMap<Operation *, std::string> keys; // CalibKeys.h
+  bool hadError = false;
+
+  /// The stats of the tensor op `key` reads; an error naming the op when
+  /// there are none or their k differs.
+  const ::tfc::calib::TensorRecord *statsFor(Operation *op, StringRef key,
+                                           int64_t k, StringRef why) {
+    const ::tfc::calib::TensorRecord *r =
+        statsFile ? statsFile->forOp(key.str()) : nullptr;
+    if (!r) {
+      op->emitError() << "stats '" << stats << "' have no statistics for op '"
+                      << key << "' (needed for " << why
+                      << "): calibrate the same model";
+      hadError = true;
+      return nullptr;
+    }
+    if (r->k != k) {
+      op->emitError() << "stats '" << stats << "': op '" << key
+                      << "' reads k = " << k << " features but its tensor '"
+                      << r->name << "' has k = " << r->k;
+      hadError = true;
+      return nullptr;
+    }
+    return r;
+  }
 
   /// Does `v` reach an attention operand (0..2) through pass-through ops?
   bool feedsAttention(Value v, int depth = 0) {
@@ -195,7 +216,8 @@ struct QuantizePass : public tfc::impl::TfcQuantizeBase<QuantizePass> {
 
   /// Quantizes the [k, n] (or transposed [n, k]) constant `w`.
   FailureOr<QConsts> quantizeWeight(OpBuilder &b, Operation *op, Value w,
-                                    bool transposed, const Scheme &s) {
+                                    bool transposed, const Scheme &s,
+                                    StringRef key) {
     std::optional<ConstData> d = constF32(w);
     if (!d)
       return failure();
@@ -209,9 +231,33 @@ struct QuantizePass : public tfc::impl::TfcQuantizeBase<QuantizePass> {
     int64_t g = s.group > 0 ? s.group : k;
     int64_t groups = (k + g - 1) / g;
     QuantizedWeight q;
-    if (!d->elided)
+    if (!d->elided && methodName == "gptq") {
+      const ::tfc::calib::TensorRecord *r = statsFor(op, key, k, "GPTQ");
+      const double *h = r ? statsFile->hessian(*r) : nullptr;
+      if (r && !h) {
+        op->emitError() << "stats '" << stats << "' have no Hessian for op '"
+                        << key << "': run tfc-calibrate with --hessians";
+        hadError = true;
+      }
+      if (!h)
+        return failure();
+      GptqOptions go;
+      go.damp = damp;
+      go.actOrder = actOrder;
+      std::string error;
+      std::optional<QuantizedWeight> g =
+          gptq(d->values.data(), k, n, transposed, h, s.bits, s.group,
+               s.symmetric, grid, go, error);
+      if (!g) {
+        op->emitError() << "GPTQ of op '" << key << "': " << error;
+        hadError = true;
+        return failure();
+      }
+      q = std::move(*g);
+    } else if (!d->elided) {
       q = roundToNearest(d->values.data(), k, n, transposed, s.bits, s.group,
                          s.symmetric, grid);
+    }
     Type i8 = b.getIntegerType(8);
     QConsts c;
     c.codes = constant(b, op, RankedTensorType::get({k, n}, i8),
@@ -263,7 +309,7 @@ struct QuantizePass : public tfc::impl::TfcQuantizeBase<QuantizePass> {
   /// codes without zero points; asymmetric ones unsigned with zero points.
   static bool unsignedCodes(const Scheme &s) { return !s.symmetric; }
 
-  LogicalResult rewriteLinear(LinearOp op, const Scheme &s) {
+  LogicalResult rewriteLinear(LinearOp op, const Scheme &s, StringRef key) {
     OpBuilder b(op);
     if (s.isFloat()) {
       FailureOr<Value> w = floatWeight(b, op, op.getWeight(), s);
@@ -272,23 +318,35 @@ struct QuantizePass : public tfc::impl::TfcQuantizeBase<QuantizePass> {
       op.getWeightMutable().assign(*w);
       return success();
     }
+    FloatAttr actScale;
+    if (s.activations == QuantActivation::static_) {
+      int64_t k = rtt(op.getInput()).getShape().back();
+      const ::tfc::calib::TensorRecord *r =
+          statsFor(op, key, k, "static activation scales");
+      if (!r)
+        return success();
+      double clip = r->clip.at(actRange);
+      // Symmetric int8 (zero point 0): the S8 kernel's static mode.
+      actScale = b.getF32FloatAttr(clip > 0 ? clip / 127.0 : 1.0);
+    }
     FailureOr<QConsts> c = quantizeWeight(b, op, op.getWeight(),
-                                          op.getTransposeWeight(), s);
+                                          op.getTransposeWeight(), s, key);
     if (failed(c))
       return success();
     auto q = QLinearOp::create(
         b, op.getLoc(), op.getResult().getType(), op.getInput(), c->codes,
         c->scales, c->zeros, op.getBias(), i64(b, s.bits),
         b.getBoolAttr(unsignedCodes(s)), i64(b, s.group),
-        QuantActivationAttr::get(b.getContext(), s.activations),
-        /*act_scale=*/FloatAttr(), /*act_zero_point=*/IntegerAttr());
+        QuantActivationAttr::get(b.getContext(), s.activations), actScale,
+        /*act_zero_point=*/IntegerAttr());
     q->setAttr("tfc.quant", op->getAttr("tfc.quant"));
     op.getResult().replaceAllUsesWith(q.getResult());
     op->erase();
     return success();
   }
 
-  LogicalResult rewriteGatedMlp(GatedMlpOp op, const Scheme &s) {
+  LogicalResult rewriteGatedMlp(GatedMlpOp op, const Scheme &s,
+                                StringRef key) {
     OpBuilder b(op);
     if (s.isFloat()) {
       FailureOr<Value> g = floatWeight(b, op, op.getWGate(), s);
@@ -301,12 +359,23 @@ struct QuantizePass : public tfc::impl::TfcQuantizeBase<QuantizePass> {
       op.getWDownMutable().assign(*d);
       return success();
     }
-    if (s.activations == QuantActivation::static_)
-      return op->emitError("activation 'static' on a gated MLP: give the "
-                           "mlp class 'row' or 'none'");
-    FailureOr<QConsts> g = quantizeWeight(b, op, op.getWGate(), false, s);
-    FailureOr<QConsts> u = quantizeWeight(b, op, op.getWUp(), false, s);
-    FailureOr<QConsts> d = quantizeWeight(b, op, op.getWDown(), false, s);
+    if (s.activations == QuantActivation::static_) {
+      // One static scale per linear: the gate and up projections share
+      // the input's, the down projection gets its own input's.
+      Attribute tag = op->getAttr("tfc.quant");
+      calib::GatedMlpParts parts = calib::splitGatedMlp(op);
+      op->erase();
+      for (LinearOp l : {parts.gate, parts.up, parts.down})
+        l->setAttr("tfc.quant", tag);
+      if (failed(rewriteLinear(parts.gate, s, key)) ||
+          failed(rewriteLinear(parts.up, s, key)))
+        return failure();
+      return rewriteLinear(parts.down, s, calib::downKey(key.str()));
+    }
+    FailureOr<QConsts> g = quantizeWeight(b, op, op.getWGate(), false, s, key);
+    FailureOr<QConsts> u = quantizeWeight(b, op, op.getWUp(), false, s, key);
+    FailureOr<QConsts> d = quantizeWeight(b, op, op.getWDown(), false, s,
+                                          calib::downKey(key.str()));
     if (failed(g) || failed(u) || failed(d))
       return success();
     SmallVector<Value> zps;
@@ -427,11 +496,39 @@ struct QuantizePass : public tfc::impl::TfcQuantizeBase<QuantizePass> {
              "Hessians): run tfc-calibrate and pass --calib-stats FILE";
       return signalPassFailure();
     }
-    if (recipe.method == "gptq" || !stats.empty()) {
-      module.emitError("--calib-stats / GPTQ are not wired into "
-                       "--tfc-quantize yet");
+    methodName = method.empty() ? recipe.method : std::string(method);
+    if (methodName != "rtn" && methodName != "gptq") {
+      module.emitError("tfc-quantize: method must be rtn or gptq, got '")
+          << methodName << "'";
       return signalPassFailure();
     }
+    if (!llvm::is_contained(::tfc::calib::clipMethods(), actRange)) {
+      module.emitError("tfc-quantize: act-range must be minmax, p99.9, "
+                       "p99.99, p99.999 or mse, got '")
+          << actRange << "'";
+      return signalPassFailure();
+    }
+    if (methodName == "gptq" && stats.empty()) {
+      module.emitError("--quant-method=gptq needs --calib-stats FILE with "
+                       "Hessians (tfc-calibrate --hessians)");
+      return signalPassFailure();
+    }
+    if (!stats.empty()) {
+      statsFile = std::make_shared<::tfc::calib::StatsFile>();
+      if (!statsFile->load(stats, error)) {
+        module.emitError(error);
+        return signalPassFailure();
+      }
+      if (methodName == "gptq" && !statsFile->hasHessians()) {
+        module.emitError("stats '")
+            << stats
+            << "' have no Hessians, which GPTQ needs: run tfc-calibrate "
+               "with --hessians";
+        return signalPassFailure();
+      }
+    }
+    for (auto &[op, key] : calib::keyedOps(module))
+      keys[op] = key;
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<LinearOp, GatedMlpOp, EmbeddingOp, AttentionOp>(op))
@@ -440,7 +537,8 @@ struct QuantizePass : public tfc::impl::TfcQuantizeBase<QuantizePass> {
     bool failedAny = false;
     for (Operation *op : ops) {
       OpClass cls = classify(op);
-      std::string name = nameOf(op->getLoc());
+      std::string name = calib::nameOf(op->getLoc());
+      std::string key = keys.lookup(op);
       Choice c = recipe.choose(cls, name);
       OpBuilder b(op);
       if (c.skip) {
@@ -461,9 +559,9 @@ struct QuantizePass : public tfc::impl::TfcQuantizeBase<QuantizePass> {
                                   c.scheme.describe()));
       LogicalResult res = success();
       if (auto l = dyn_cast<LinearOp>(op))
-        res = rewriteLinear(l, c.scheme);
+        res = rewriteLinear(l, c.scheme, key);
       else if (auto g = dyn_cast<GatedMlpOp>(op))
-        res = rewriteGatedMlp(g, c.scheme);
+        res = rewriteGatedMlp(g, c.scheme, key);
       else if (auto e = dyn_cast<EmbeddingOp>(op))
         res = rewriteEmbedding(e, c.scheme);
       else if (auto a = dyn_cast<AttentionOp>(op))
@@ -471,7 +569,7 @@ struct QuantizePass : public tfc::impl::TfcQuantizeBase<QuantizePass> {
       if (failed(res))
         failedAny = true;
     }
-    if (failedAny)
+    if (failedAny || hadError)
       signalPassFailure();
   }
 };

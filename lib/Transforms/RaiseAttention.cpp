@@ -5,6 +5,8 @@
 //   S = softmax(L, axis 3)
 //   L = A + M | M + A                   float mask M; M = select(c, 0, -inf)
 //                                       becomes the i1 mask c
+//     | (A + B) + M                     float bias B and mask M (MPNet's
+//                                       relative position bias): mask B + M
 //     | select(c, A, -inf)              i1 mask c
 //     | A
 //   A = Z * c | c * Z | Z / c ...       scalar scales, multiplied together
@@ -167,6 +169,20 @@ bool batchDimsAgree(Value a, Value b) {
   return true;
 }
 
+/// The ONNX broadcast of two ranked types (a static 1 gives way; two
+/// dynamic dims stay dynamic).
+RankedTensorType broadcastType(RankedTensorType a, RankedTensorType b) {
+  int64_t r = std::max(a.getRank(), b.getRank());
+  SmallVector<int64_t> shape(r, 1);
+  for (int64_t i = 0; i < r; ++i) {
+    int64_t x = i < a.getRank() ? a.getDimSize(a.getRank() - 1 - i) : 1;
+    int64_t y = i < b.getRank() ? b.getDimSize(b.getRank() - 1 - i) : 1;
+    int64_t d = x == 1 ? y : (y == 1 ? x : (ShapedType::isDynamic(x) ? y : x));
+    shape[r - 1 - i] = d;
+  }
+  return RankedTensorType::get(shape, a.getElementType());
+}
+
 struct AttentionPattern : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -220,6 +236,30 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
         mask = m;
         return true;
       });
+      // (scores + bias) + mask, bias a float position bias (MPNet, T5-style
+      // relative attention): one float mask bias + mask.
+      Value bias, outer;
+      if (!mask)
+        matchEitherOrder(add, [&](Value inner, Value m2) {
+          auto in = binaryOf(inner, BinaryKind::add);
+          if (!in || !inner.hasOneUse() || !maskOk(m2) ||
+              rtt(m2).getElementType().isInteger(1))
+            return false;
+          return matchEitherOrder(in, [&](Value a, Value m1) {
+            if (!maskOk(m1) || rtt(m1).getElementType().isInteger(1) ||
+                !matchScores(a))
+              return false;
+            bias = m1;
+            outer = m2;
+            return true;
+          });
+        });
+      if (bias) {
+        RankedTensorType bt = broadcastType(rtt(bias), rtt(outer));
+        mask = BinaryOp::create(
+            rewriter, pv.getLoc(), bt, bias, outer,
+            BinaryKindAttr::get(rewriter.getContext(), BinaryKind::add));
+      }
       if (!mask)
         return rewriter.notifyMatchFailure(pv, "add is not scores + mask");
       // select(c, 0, -inf) added is the i1 mask c.

@@ -4,9 +4,12 @@
 // constant [n, k], kept as `transpose_weight` so a tied embedding table is
 // not duplicated) becomes tfc.linear; a following tfc.binary add of a 1-D
 // constant [n] folds in as the bias. tfc.gather on axis 0 of a 2-D constant
-// table with integer indices becomes tfc.embedding.
+// table with integer indices becomes tfc.embedding. A linear whose every use
+// is a slice of its last dim (fused qkv_proj / gate_up_proj) is split into
+// one linear per slice (RaiseFusedLinear.cpp).
 //
 //===----------------------------------------------------------------------===//
+#include "RaiseFusedLinear.h"
 #include "RaiseUtils.h"
 #include "tfc/Transforms/Passes.h"
 
@@ -101,6 +104,7 @@ struct RaiseLinearPass : tfc::impl::TfcRaiseLinearBase<RaiseLinearPass> {
     RewritePatternSet patterns(&getContext());
     patterns.add<MatmulToLinear, FoldLinearBias, GatherToEmbedding>(
         &getContext());
+    populateSplitFusedLinearPatterns(patterns);
     // Not converging is no error: whatever was raised is valid IR.
     (void)applyPatternsGreedily(getOperation(), std::move(patterns),
                                 raiseConfig());

@@ -4,6 +4,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 #include <cmath>
 
@@ -286,9 +288,52 @@ Value raise::splatVector(OpBuilder &b, Location loc, Type et, int64_t n,
   return arith::ConstantOp::create(b, loc, type, attr);
 }
 
+namespace {
+/// A raising pattern replaces a subgraph by one op (attention from a dozen
+/// ONNX nodes). The ops that die with the replaced root -- the producers
+/// used only by it, transitively, and by nothing the new op still reads --
+/// lend their locations (the importer's ONNX node names) to the new op, so
+/// the profiler names every node a raised kernel computes
+/// (InsertProfiling.cpp). The new op's own location stays first: the first
+/// name is still the root's (Quantize's recipes key on it). Stateless, so
+/// one instance serves every pass and thread.
+struct FuseAbsorbedLocations : RewriterBase::Listener {
+  void notifyOperationReplaced(Operation *op, ValueRange values) override {
+    Operation *r = values.empty() ? nullptr : values.front().getDefiningOp();
+    if (!r || r == op || r->hasTrait<OpTrait::ConstantLike>())
+      return;
+    constexpr size_t kMaxAbsorbed = 256; // bounds the walk on huge graphs
+    llvm::SmallPtrSet<Operation *, 16> dead;
+    dead.insert(op);
+    SmallVector<Location> locs = {r->getLoc(), op->getLoc()};
+    SmallVector<Operation *> work;
+    auto producers = [&](Operation *o) {
+      for (Value v : o->getOperands())
+        if (Operation *d = v.getDefiningOp())
+          work.push_back(d);
+    };
+    producers(op);
+    while (!work.empty() && dead.size() < kMaxAbsorbed) {
+      Operation *d = work.pop_back_val();
+      if (dead.contains(d) || d == r || d->getNumRegions() ||
+          d->hasTrait<OpTrait::ConstantLike>() || !isMemoryEffectFree(d) ||
+          !llvm::all_of(d->getUsers(),
+                        [&](Operation *u) { return dead.contains(u); }))
+        continue;
+      dead.insert(d);
+      locs.push_back(d->getLoc());
+      producers(d);
+    }
+    r->setLoc(FusedLoc::get(r->getContext(), locs));
+  }
+};
+} // namespace
+
 GreedyRewriteConfig raise::raiseConfig() {
+  static FuseAbsorbedLocations fuseLocations;
   GreedyRewriteConfig config;
   config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
   config.setUseTopDownTraversal(true);
+  config.setListener(&fuseLocations);
   return config;
 }

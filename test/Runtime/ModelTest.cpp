@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -121,6 +122,25 @@ TEST_F(ModelTest, RunProducesOwnedAndCopiedOutputs) {
   tfc_tensor_free(&out[0]); // double free is harmless
 }
 
+// The allocator keeps freed buffers for reuse by size: a second identical
+// run takes every buffer from the first one's (a decode step then makes no
+// system allocation).
+TEST_F(ModelTest, SecondRunReusesEveryBuffer) {
+  tfc_tensor out[3];
+  ASSERT_EQ(tfc_model_run(model, in, 2, out, 3), TFC_OK) << tfc_last_error();
+  for (tfc_tensor &t : out)
+    tfc_tensor_free(&t);
+  tfc_memory_stats before, after;
+  tfc_memory_stats_get_sized(&before, sizeof(before));
+  ASSERT_EQ(tfc_model_run(model, in, 2, out, 3), TFC_OK) << tfc_last_error();
+  for (tfc_tensor &t : out)
+    tfc_tensor_free(&t);
+  tfc_memory_stats_get_sized(&after, sizeof(after));
+  EXPECT_GT(after.num_allocs, before.num_allocs);
+  EXPECT_EQ(after.system_allocs, before.system_allocs);
+  EXPECT_EQ(after.current_bytes, before.current_bytes);
+}
+
 TEST_F(ModelTest, RejectsBadInputs) {
   tfc_tensor out[3];
   tfc_tensor bad[2] = {in[0], in[1]};
@@ -201,6 +221,84 @@ TEST_F(ModelTest, ProfilePerOpClass) {
   // Hooks outside a run are ignored (no current model).
   tfcrt_prof_enter(0);
   tfcrt_prof_exit(0);
+}
+
+TEST_F(ModelTest, ProfileSites) {
+  tfc_profile_enable(1);
+  tfc_profile_reset();
+  tfc_tensor out[3];
+  ASSERT_EQ(tfc_model_run(model, in, 2, out, 3), TFC_OK);
+  for (tfc_tensor &t : out)
+    tfc_tensor_free(&t);
+  tfc_profile_enable(0);
+  ASSERT_EQ(tfc_profile_sites_get(model, nullptr, 0), 2u);
+  tfc_profile_site s[2];
+  ASSERT_EQ(tfc_profile_sites_get(model, s, 2), 2u);
+  EXPECT_STREQ(s[0].op_class, "scale_add");
+  EXPECT_STREQ(s[0].tfc_ops, "tfc.binary.mul tfc.binary.add");
+  EXPECT_STREQ(s[0].onnx_nodes, "Mul_0\nAdd_1");
+  EXPECT_EQ(s[0].calls, 1u);
+  EXPECT_STREQ(s[1].op_class, "matmul");
+  EXPECT_STREQ(s[1].tfc_ops, "");
+  EXPECT_STREQ(s[1].onnx_nodes, "");
+  // An entry size below the first layout writes nothing.
+  EXPECT_EQ(tfc_profile_sites_get_sized(model, s, 2, 8), 0u);
+}
+
+TEST_F(ModelTest, ChromeTrace) {
+  ASSERT_EQ(tfc_trace_start(0), TFC_OK);
+  tfc_tensor out[3];
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_EQ(tfc_model_run(model, in, 2, out, 3), TFC_OK);
+    for (tfc_tensor &t : out)
+      tfc_tensor_free(&t);
+  }
+  tfc_trace_stop();
+  // Runs after the stop are not recorded.
+  ASSERT_EQ(tfc_model_run(model, in, 2, out, 3), TFC_OK);
+  for (tfc_tensor &t : out)
+    tfc_tensor_free(&t);
+  std::string path = ::testing::TempDir() + "/tfc_trace_test.json";
+  ASSERT_EQ(tfc_trace_write(path.c_str()), TFC_OK) << tfc_last_error();
+  FILE *f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;)
+    text.append(buf, n);
+  std::fclose(f);
+  std::remove(path.c_str());
+  auto count = [&](const std::string &needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos;
+         at = text.find(needle, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(text.rfind("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [", 0),
+            0u);
+  EXPECT_EQ(count("\"cat\": \"run\", \"name\": \"run fake\""), 2u);
+  // Site 0 is named after its first ONNX node; site 1 has only a class.
+  EXPECT_EQ(count("\"name\": \"Mul_0 (+1)\""), 2u);
+  EXPECT_EQ(count("\"onnx_nodes\": [\"Mul_0\", \"Add_1\"]"), 2u);
+  EXPECT_EQ(count("\"cat\": \"kernel\", \"name\": \"matmul\""), 2u);
+  EXPECT_GE(count("\"name\": \"runtime allocations\""), 2u);
+  EXPECT_EQ(count("\"name\": \"thread_name\""), 1u);
+  uint64_t recorded = 0, dropped = 1;
+  tfc_trace_counts(&recorded, &dropped);
+  EXPECT_GT(recorded, 0u);
+  EXPECT_EQ(dropped, 0u);
+
+  // The event bound holds: 3 events, the rest dropped.
+  ASSERT_EQ(tfc_trace_start(3), TFC_OK);
+  ASSERT_EQ(tfc_model_run(model, in, 2, out, 3), TFC_OK);
+  for (tfc_tensor &t : out)
+    tfc_tensor_free(&t);
+  tfc_trace_stop();
+  tfc_trace_counts(&recorded, &dropped);
+  EXPECT_EQ(recorded, 3u);
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(tfc_trace_write("/nonexistent-dir/t.json"), TFC_ERR_IO);
 }
 
 TEST_F(ModelTest, SharedLibraryAndConcurrentRuns) {

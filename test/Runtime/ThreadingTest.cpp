@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -67,6 +68,9 @@ TEST(Threading, OneModelRunOnSeveralThreadsWithTheProfiler) {
       TFC_OK)
       << tfc_last_error();
   tfc_profile_enable(1);
+  // The tracer records from every thread at once (Trace.cpp's per-thread
+  // buffers; the first event of a thread registers its buffer).
+  ASSERT_EQ(tfc_trace_start(0), TFC_OK);
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
@@ -100,6 +104,14 @@ TEST(Threading, OneModelRunOnSeveralThreadsWithTheProfiler) {
   for (auto &th : threads)
     th.join();
   tfc_profile_enable(0);
+  tfc_trace_stop();
+  uint64_t recorded = 0, dropped = 1;
+  tfc_trace_counts(&recorded, &dropped);
+  EXPECT_GE(recorded, 3u * 30u * 3u); // a run and two kernels per run
+  EXPECT_EQ(dropped, 0u);
+  std::string trace = ::testing::TempDir() + "/tfc_threads_trace.json";
+  EXPECT_EQ(tfc_trace_write(trace.c_str()), TFC_OK) << tfc_last_error();
+  std::remove(trace.c_str());
   tfc_profile_entry e[2];
   EXPECT_EQ(tfc_profile_get(model, e, 2), 2u);
   EXPECT_EQ(bad.load(), 0);

@@ -99,7 +99,9 @@ const tfc_model_desc tfc_fake_desc = {
     (void *)&fakeEntry,
     FAKE_WEIGHTS_SIZE,
     FAKE_WEIGHTS_HASH,
-    "scale_add\nmatmul\n",
+    /* Sites: op class, tfc ops, ONNX nodes (tab-separated); the second
+     * line is an op class alone, as models compiled before sites had. */
+    "scale_add\ttfc.binary.mul tfc.binary.add\tMul_0\tAdd_1\nmatmul\n",
 };
 
 /* The alias a shared library exports; not when linked into the unit test,

@@ -320,9 +320,22 @@ bool parseNpy(const uint8_t *data, size_t size, const std::string &what,
       return fail("Fortran-order array; save it in C order "
                   "(np.ascontiguousarray)");
   }
+  size_t payload = size - headerAt - headerLen;
+  // The data must be there before we allocate for the shape: a 120-byte
+  // file whose header claimed 54 GB made the reader try to allocate them
+  // (found by fuzzing: test/Fuzz/corpus/npz).
+  uint64_t elements = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && elements > (UINT64_MAX >> 4) / d))
+      return fail("array too large (shape " + shapeString(shape) + ")");
+    elements *= static_cast<uint64_t>(d);
+  }
+  if (elements * elementSize(dtype) > payload)
+    return fail("truncated data: " + std::to_string(payload) + " bytes for " +
+                std::to_string(elements * elementSize(dtype)) +
+                " expected by shape " + shapeString(shape));
   if (!out.allocate(dtype, shape))
     return fail("array too large (shape " + shapeString(shape) + ")");
-  size_t payload = size - headerAt - headerLen;
   if (payload < out.numBytes())
     return fail("truncated data: " + std::to_string(payload) + " bytes for " +
                 std::to_string(out.numBytes()) + " expected by shape " +
@@ -551,6 +564,15 @@ bool readNpz(const std::string &path, std::map<std::string, NpyArray> &out,
     std::vector<uint8_t> inflated;
     const uint8_t *payload = z + dataAt;
     if (method == 8) {
+      // Deflate expands at most 1032:1; a larger claimed size is a corrupt
+      // header, and was a 379-byte file that made the reader allocate and
+      // clear a gigabyte (found by fuzzing: test/Fuzz/corpus/npz).
+      if (usize > csize * 1032ull + 1024) {
+        error = what + ": claims " + std::to_string(usize) +
+                " bytes inflated from " + std::to_string(csize) +
+                " compressed (more than deflate can expand: corrupt file)";
+        return false;
+      }
       if (!inflateRaw(z + dataAt, csize, usize, inflated)) {
         error = what + ": corrupt deflate stream";
         return false;

@@ -3,7 +3,7 @@
 //   tfc-run MODEL.so [--weights W.tfcw] --inputs in.npz [--prefix P]
 //           [--reference ref.npz [--atol A] [--rtol R]] [--outputs out.npz]
 //           [--bench [--warmup N] [--iters N]] [--json] [--threads N]
-//           [--profile] [--cache-mb N [--stats]]
+//           [--profile] [--trace out.json] [--cache-mb N [--stats]]
 //   tfc-run MODEL.so --inputs prompt.npz --decode N [--max-len M]
 //           [--prefill-chunk C] [--bench] [--outputs out.npz]   (Decode.cpp)
 //
@@ -17,6 +17,7 @@
 #include "Isa.h"
 #include "Npz.h"
 #include "Perplexity.h"
+#include "Profile.h"
 #include "Signature.h"
 #include "tfc/Runtime/tfc_runtime.h"
 
@@ -44,7 +45,7 @@ const char *kUsage =
     "               [--reference ref.npz [--atol A] [--rtol R]] [--outputs "
     "out.npz]\n"
     "               [--bench [--warmup N] [--iters N]] [--json] [--threads N] "
-    "[--profile]\n"
+    "[--profile] [--trace F]\n"
     "  --weights W     weights file (default: MODEL with .so replaced by "
     ".tfcw)\n"
     "  --inputs F      .npz with one array per model input (key: prefix+name)\n"
@@ -54,10 +55,14 @@ const char *kUsage =
     "                  |out-ref| <= atol + rtol*|ref| (default atol 1e-4, "
     "rtol 1e-4)\n"
     "  --outputs F     write the outputs to an .npz (keys: output names)\n"
+    "  --runs N        check / write the outputs of the N-th run (default 1)\n"
     "  --bench         time --warmup (3) then --iters (20) runs\n"
     "  --json          print one JSON object on stdout instead of text\n"
     "  --threads N     runtime threads (default: all cores)\n"
-    "  --profile       time per op class (model compiled with --profile)\n"
+    "  --profile       time per op class and per kernel site with its ONNX\n"
+    "                  nodes (model compiled with --profile)\n"
+    "  --trace F       write a Chrome trace (Perfetto, chrome://tracing) of\n"
+    "                  the timed runs to F: kernels, pool threads, memory\n"
     "  --cache-mb N    run through a result cache of N MB (tfc_model_run_cached;\n"
     "                  with --bench the timed runs are hits)\n"
     "  --stats         print the cache's hits, misses and hit rate\n"
@@ -80,6 +85,8 @@ struct Options {
   std::optional<std::string> refPrefix; // default: prefix
   double atol = 1e-4, rtol = 1e-4;
   bool bench = false, json = false, profile = false;
+  std::string trace; // --trace FILE
+  int runs = 1; // --runs: the outputs checked / written are the last run's
   int warmup = 3, iters = 20, threads = 0;
   int decode = -1, maxLen = 0, prefillChunk = 0;
   bool dataParallel = false;
@@ -172,6 +179,10 @@ Options parseArgs(int argc, char **argv) {
         usageError(a + " needs a non-negative integer, got '" + v + "'");
     } else if (a == "--bench") {
       o.bench = true;
+    } else if (a == "--runs") {
+      const char *v = value();
+      if (!parseInt(v, o.runs, 1))
+        usageError(a + " needs a positive integer, got '" + v + "'");
     } else if (a == "--data-parallel") {
       o.dataParallel = true;
     } else if (a == "--micro-batches") {
@@ -188,6 +199,8 @@ Options parseArgs(int argc, char **argv) {
       o.json = true;
     } else if (a == "--profile") {
       o.profile = true;
+    } else if (a == "--trace") {
+      o.trace = value();
     } else if (!a.empty() && a[0] == '-') {
       usageError("unknown option '" + a + "'");
     } else if (o.model.empty()) {
@@ -198,6 +211,10 @@ Options parseArgs(int argc, char **argv) {
   }
   if (o.model.empty())
     usageError("no model given");
+  if (!o.trace.empty() && (o.dataParallel || o.decode >= 0 ||
+                           !o.perplexity.empty()))
+    usageError("--trace records whole-model runs; it does not combine with "
+               "--data-parallel, --decode or --perplexity");
   if (o.cacheStats && o.cacheMb <= 0)
     usageError("--stats reports the result cache: give --cache-mb N");
   if (o.cacheMb > 0 && (o.dataParallel || o.decode >= 0 ||
@@ -231,43 +248,6 @@ std::string dimsString(const tfc_model *m, size_t i, bool input) {
                                 ? specs[i].symbols[d]
                                 : std::to_string(specs[i].dims[d]));
   return s + "]";
-}
-
-std::string jsonEscape(const std::string &s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-    case '"':
-      o += "\\\"";
-      break;
-    case '\\':
-      o += "\\\\";
-      break;
-    case '\n':
-      o += "\\n";
-      break;
-    case '\t':
-      o += "\\t";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-        o += buf;
-      } else {
-        o += c;
-      }
-    }
-  }
-  return o;
-}
-
-std::string jsonNumber(double v) {
-  if (!std::isfinite(v))
-    return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
 }
 
 /// Comparison of one output with its reference.
@@ -358,7 +338,7 @@ struct Report {
   int64_t batch = -1;
   std::string batchSymbol;
   uint64_t codeBytes = 0, weightsBytes = 0;
-  std::vector<tfc_profile_entry> profile;
+  ProfileData profile;
   int profiledRuns = 0;
 };
 
@@ -390,6 +370,7 @@ private:
   int loadModel();
   int prepareInputs();
   int runOnce();
+  int writeTrace();
   void printText(bool allPass) const;
   void printJson(bool allPass) const;
 
@@ -543,6 +524,26 @@ int Runner::runOnce() {
   return 0;
 }
 
+/// --trace: stops the trace begun before the timed runs and writes it.
+int Runner::writeTrace() {
+  tfc_trace_stop();
+  if (tfc_trace_write(opt.trace.c_str()) != TFC_OK)
+    return fail(tfc_last_error());
+  uint64_t recorded = 0, dropped = 0;
+  tfc_trace_counts(&recorded, &dropped);
+  std::fprintf(stderr, "tfc-run: trace of %d run(s): %llu events%s written "
+               "to '%s'%s\n",
+               rep.profiledRuns, (unsigned long long)recorded,
+               dropped ? (" (" + std::to_string(dropped) + " dropped)").c_str()
+                       : "",
+               opt.trace.c_str(),
+               tfc_profile_get(model, nullptr, 0)
+                   ? ""
+                   : "; the model has no profiling sites, so only runs and "
+                     "memory (compile it with --profile for kernels)");
+  return 0;
+}
+
 int Runner::run() {
   if (int rc = loadModel())
     return rc;
@@ -588,8 +589,15 @@ int Runner::run() {
   }
   tfc_profile_enable(opt.profile ? 1 : 0);
   tfc_profile_reset();
+  if (!opt.trace.empty() && !opt.bench)
+    tfc_trace_start(0);
 
-  // First run: the outputs we check and write.
+  // Runs before the one whose outputs we check (--runs N: e.g. a GPU
+  // model's third run of a shape replays a CUDA graph).
+  for (int i = 1; i < opt.runs; ++i)
+    if (int rc = runOnce())
+      return rc;
+  // First (or N-th) run: the outputs we check and write.
   double t0 = nowMs();
   if (int rc = runOnce())
     return rc;
@@ -642,6 +650,8 @@ int Runner::run() {
         return rc;
     rep.warmup = opt.warmup;
     tfc_profile_reset();
+    if (!opt.trace.empty())
+      tfc_trace_start(0);
     for (int i = 0; i < opt.iters; ++i) {
       double s = nowMs();
       if (int rc = runOnce())
@@ -653,15 +663,11 @@ int Runner::run() {
     rep.timesMs.push_back(firstMs);
     rep.profiledRuns = 1;
   }
-  if (opt.profile) {
-    size_t n = tfc_profile_get(model, nullptr, 0);
-    rep.profile.resize(n);
-    tfc_profile_get(model, rep.profile.data(), n);
-    std::sort(rep.profile.begin(), rep.profile.end(),
-              [](const tfc_profile_entry &a, const tfc_profile_entry &b) {
-                return a.total_ms > b.total_ms;
-              });
-  }
+  if (opt.profile)
+    rep.profile = collectProfile(model, rep.profiledRuns);
+  if (!opt.trace.empty())
+    if (int rc = writeTrace())
+      return rc;
   freeOutputs();
 
   bool allPass = true;
@@ -732,23 +738,8 @@ void Runner::printText(bool allPass) const {
                 (unsigned long long)cs.evictions,
                 (unsigned long long)cs.rejected);
   }
-  if (opt.profile) {
-    if (rep.profile.empty()) {
-      std::printf("profile: the model has no op classes (compile it with "
-                  "--profile)\n");
-    } else {
-      double total = 0;
-      for (const auto &e : rep.profile)
-        total += e.total_ms;
-      std::printf("profile over %d run(s): %-24s %10s %12s %8s\n",
-                  rep.profiledRuns, "op class", "calls/run", "ms/run", "%");
-      for (const auto &e : rep.profile)
-        std::printf("  %-40s %10.1f %12.4f %7.1f%%\n", e.op_class,
-                    static_cast<double>(e.calls) / rep.profiledRuns,
-                    e.total_ms / rep.profiledRuns,
-                    total > 0 ? 100.0 * e.total_ms / total : 0.0);
-    }
-  }
+  if (opt.profile)
+    printProfileText(rep.profile);
 }
 
 void Runner::printJson(bool allPass) const {
@@ -827,17 +818,12 @@ void Runner::printJson(bool allPass) const {
               ", \"evictions\": " + std::to_string(cs.evictions) + "}");
   }
   if (opt.profile) {
-    std::string prof = "[";
-    for (size_t i = 0; i < rep.profile.size(); ++i) {
-      const auto &e = rep.profile[i];
-      prof += std::string(i ? ", " : "") + "{\"op_class\": " + str(e.op_class) +
-              ", \"calls_per_run\": " +
-              jsonNumber(static_cast<double>(e.calls) / rep.profiledRuns) +
-              ", \"ms_per_run\": " + jsonNumber(e.total_ms / rep.profiledRuns) +
-              "}";
-    }
-    field("profile", prof + "]");
+    if (j.size() > 1)
+      j += ", ";
+    j += profileJson(rep.profile);
   }
+  if (!opt.trace.empty())
+    field("trace", str(opt.trace));
   j += "}";
   std::printf("%s\n", j.c_str());
 }

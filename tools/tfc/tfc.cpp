@@ -4,6 +4,10 @@
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]
 //       [--kv-dtype=f32|f16|int8]]
+//       [--prune=METHOD --sparsity=S ... [--export-onnx OUT.onnx]]
+//       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
+//       [--observe]   (calibration build: writes out/model.observers.json)
+//       [--sparse=auto|off|force] [--remarks]
 //
 // Writes out/model.o (or .so), out/model.h and out/model.tfcw; textual
 // emits write out/model.<level>.mlir / .ll, or stdout with `-o -`.
@@ -27,7 +31,9 @@
 #include "tfc/Runtime/tfc_runtime.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
@@ -38,7 +44,12 @@ using namespace mlir;
 using namespace llvm;
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
-                                      cl::Required);
+                                      cl::Optional);
+static cl::opt<bool> listOnnxOps(
+    "list-onnx-ops",
+    cl::desc("Print the ONNX op types the importer handles, one a line "
+             "(other domains as <domain>.<op>), and exit"),
+    cl::init(false));
 static cl::opt<std::string> outputPath("o", cl::desc("Output path stem (out/model) or - for stdout"),
                                        cl::value_desc("path"), cl::init(""));
 static cl::opt<std::string> emitKind(
@@ -69,6 +80,12 @@ static cl::opt<std::string> cudaPath(
     cl::desc("CUDA toolkit for --target=cuda (libdevice, ptxas); default: "
              "$CUDA_ROOT, $CUDA_HOME, $CUDA_PATH or /usr/local/cuda"),
     cl::init(""));
+static cl::opt<bool> cudaGemm(
+    "cuda-gemm",
+    cl::desc("With --target=cuda: matmuls as cuBLASLt calls (default); "
+             "--cuda-gemm=false keeps them as plain GPU loops (the reference "
+             "mapping)"),
+    cl::init(true));
 static cl::opt<bool> cudaEmulate(
     "cuda-emulate-on-host", cl::Hidden,
     cl::desc("With --target=cuda: run the GPU-mapped loops on the CPU "
@@ -79,11 +96,22 @@ static cl::opt<bool> noRaise("no-raise", cl::desc("Skip the raising passes"),
 static cl::opt<bool> noKernels("no-kernels",
                                cl::desc("Lower matmuls as plain loops instead of libtfcrt kernels"),
                                cl::init(false));
+static cl::opt<std::string> sparseOpt(
+    "sparse", cl::init("auto"), cl::value_desc("auto|off|force"),
+    cl::desc("Sparse weight encodings on the CPU: auto (a cost model picks "
+             "per weight from its zeros; remarks say which and why), off, "
+             "force (every f32 weight sparse)"));
 static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
                              cl::init(3), cl::Prefix);
 static cl::opt<bool> profileOpt("profile",
                                 cl::desc("Insert per-op-class timing hooks (tfc-run --profile reports them)"),
                                 cl::init(false));
+static cl::opt<bool> remarksOpt(
+    "remarks",
+    cl::desc("Print remarks (quantized patterns not raised at import, ops "
+             "kept on the reference path, the sparse or dense encoding of "
+             "each weight and why) to stderr"),
+    cl::init(false));
 static cl::opt<bool> timing("time", cl::desc("Print compile-time phases"),
                             cl::init(false));
 static cl::opt<std::string> kvCacheOpt(
@@ -132,11 +160,63 @@ static cl::opt<bool> quantAsymOpt(
 static cl::opt<std::string> calibStatsOpt(
     "calib-stats", cl::value_desc("FILE"),
     cl::desc("Calibration statistics from tfc-calibrate (int8-static, GPTQ)"));
+static cl::opt<std::string> quantMethodOpt(
+    "quant-method", cl::value_desc("rtn|gptq"),
+    cl::desc("Weight rounding: rtn (round to nearest, the default) or gptq "
+             "(needs --calib-stats with Hessians: tfc-calibrate --hessians)"));
+static cl::opt<std::string> calibRangeOpt(
+    "calib-range", cl::value_desc("minmax|p99.9|p99.99|p99.999|mse"),
+    cl::desc("Range of the calibrated (int8-static) activation scales: "
+             "min/max, a percentile of |x|, or the MSE-optimal clipping "
+             "(default p99.99: the best on MiniLM STS-B)"));
+static cl::opt<bool> gptqActOrderOpt(
+    "gptq-act-order", cl::init(false),
+    cl::desc("GPTQ: quantize columns in order of decreasing Hessian diagonal"));
+static cl::opt<bool> observeOpt(
+    "observe", cl::init(false),
+    cl::desc("Calibration build (tfc-calibrate): observe every linear layer's "
+             "input (tfc-insert-observers) and write <stem>.observers.json"));
 static cl::opt<std::string> precisionOpt(
     "precision", cl::value_desc("fp32|bf16|fp16"), cl::init("fp32"),
     cl::desc("Linear layers' weights and products in bf16 / fp16 with fp32 "
              "accumulation (norms, softmax, residual adds stay fp32); the "
              "same as --quantize=bf16 / fp16"));
+
+// Pruning (--tfc-prune; docs/DESIGN.md "Pruning").
+static cl::opt<std::string> pruneOpt(
+    "prune", cl::value_desc("METHOD"),
+    cl::desc("Prune linear layers: magnitude, nm:2:4, nm:4:8, heads:K, "
+             "ffn:F or mask=FILE (.npz / .safetensors by initializer name)"));
+static cl::opt<double> sparsityOpt(
+    "sparsity", cl::init(0.5), cl::value_desc("S"),
+    cl::desc("With --prune=magnitude: fraction of weights to zero"));
+static cl::opt<std::string> pruneScopeOpt(
+    "prune-scope", cl::init("layer"), cl::value_desc("layer|global"),
+    cl::desc("Per-weight threshold (layer) or one over all (global)"));
+static cl::opt<int64_t> pruneStepsOpt(
+    "prune-steps", cl::init(1), cl::value_desc("K"),
+    cl::desc("Iterative pruning: K rounds of increasing sparsity"));
+static cl::opt<std::string> pruneClassesOpt(
+    "prune-classes", cl::init("qkv,out_proj,mlp"),
+    cl::value_desc("qkv,out_proj,mlp,lm_head"),
+    cl::desc("Op classes --prune touches"));
+static cl::opt<std::string> pruneLayersOpt(
+    "prune-layers", cl::init(""), cl::value_desc("GLOB"),
+    cl::desc("Only ops whose ONNX node name matches GLOB"));
+static cl::opt<int64_t> pruneNormOpt(
+    "norm", cl::init(2), cl::value_desc("1|2"),
+    cl::desc("Ln norm scoring heads / channels (--prune=heads:K / ffn:F)"));
+static cl::opt<std::string> pruneGqaOpt(
+    "prune-gqa", cl::init("groups"), cl::value_desc("groups|within"),
+    cl::desc("heads:K on GQA: remove whole kv groups or q heads evenly "
+             "within every group"));
+static cl::opt<std::string> exportOnnxOpt(
+    "export-onnx", cl::value_desc("OUT.onnx"),
+    cl::desc("With --prune: write the pruned model as ONNX (plus "
+             "OUT.masks.npz and OUT.prune.json)"));
+static cl::opt<bool> noDetectSparsity(
+    "no-detect-sparsity", cl::init(false),
+    cl::desc("Do not mark layers whose weights already hold many zeros"));
 
 static std::string sanitize(StringRef s) {
   std::string out;
@@ -159,6 +239,42 @@ static void printModule(ModuleOp m, raw_ostream &os) {
   m.print(os, flags);
 }
 
+/// The side table of tfc.observe ids (tfc-insert-observers' module
+/// attribute `tfc.observers`) as JSON for tfc-calibrate.
+static LogicalResult writeObserverTable(ModuleOp module, StringRef path,
+                                        StringRef name, std::string &error) {
+  auto table = module->getAttrOfType<ArrayAttr>("tfc.observers");
+  if (!table) {
+    error = "the observer pass left no tfc.observers table";
+    return failure();
+  }
+  json::Array tensors;
+  for (Attribute a : table) {
+    auto d = cast<DictionaryAttr>(a);
+    json::Array ops;
+    for (Attribute o : d.getAs<ArrayAttr>("ops"))
+      ops.push_back(cast<StringAttr>(o).str());
+    tensors.push_back(json::Object{
+        {"id", d.getAs<IntegerAttr>("id").getInt()},
+        {"name", d.getAs<StringAttr>("name").str()},
+        {"k", d.getAs<IntegerAttr>("k").getInt()},
+        {"ops", std::move(ops)}});
+  }
+  std::error_code ec;
+  raw_fd_ostream os(path, ec);
+  if (ec) {
+    error = ("cannot write '" + path + "': " + ec.message()).str();
+    return failure();
+  }
+  os << formatv("{0:2}", json::Value(json::Object{
+                             {"format", "tfc-observers"},
+                             {"version", 1},
+                             {"model", name.str()},
+                             {"tensors", std::move(tensors)}}))
+     << "\n";
+  return success();
+}
+
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
   registerAllPasses();
@@ -166,6 +282,13 @@ int main(int argc, char **argv) {
   tfc::registerTfcPipelines();
   tfc::registerTfcGpuPasses();
   cl::ParseCommandLineOptions(argc, argv, "tfc: ahead-of-time compiler for Transformer ONNX models\n");
+  if (listOnnxOps) {
+    for (const std::string &op : tfc::onnxImporterOpTypes())
+      outs() << op << "\n";
+    return 0;
+  }
+  if (inputPath.empty())
+    return fail("no input model (usage: tfc <model.onnx> [options])");
 
   static const char *kinds[] = {"onnx", "tfc", "linalg", "llvm", "obj", "shared"};
   if (!llvm::is_contained(kinds, StringRef(emitKind)))
@@ -202,6 +325,14 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   context.disableMultithreading();
+  // Remarks go to stderr with --remarks; errors keep their own path.
+  ScopedDiagnosticHandler remarkHandler(&context, [](Diagnostic &d) {
+    if (d.getSeverity() != DiagnosticSeverity::Remark)
+      return failure();
+    if (remarksOpt)
+      errs() << d.getLocation() << ": remark: " << d.str() << "\n";
+    return success();
+  });
 
   auto t0 = std::chrono::steady_clock::now();
   auto phase = [&](const char *what) {
@@ -282,9 +413,44 @@ int main(int argc, char **argv) {
        !calibStatsOpt.empty()))
     return fail("--quant-group / --quant-sym / --quant-asym / --calib-stats "
                 "go with --quantize");
+  if (po.quantize.empty() && (!quantMethodOpt.empty() ||
+                              !calibRangeOpt.empty() || gptqActOrderOpt))
+    return fail("--quant-method / --calib-range / --gptq-act-order go with "
+                "--quantize");
+  if (!quantMethodOpt.empty() && quantMethodOpt != "rtn" &&
+      quantMethodOpt != "gptq")
+    return fail("--quant-method=" + quantMethodOpt + ": expected rtn or gptq");
+  if (observeOpt && (!po.quantize.empty() || !po.partition.empty() ||
+                     kvCache || cuda))
+    return fail("--observe (a calibration build of the fp32 model) does not "
+                "go with --quantize / --precision / --partition / "
+                "--kv-cache / --target=cuda");
+  po.observe = observeOpt;
+  po.quantMethod = quantMethodOpt;
+  po.calibRange = calibRangeOpt;
+  po.gptqActOrder = gptqActOrderOpt;
   po.quantGroup = quantGroupOpt;
   po.quantSym = quantSymOpt ? "sym" : quantAsymOpt ? "asym" : "";
   po.calibStats = calibStatsOpt;
+  std::string exportStem;
+  if (!exportOnnxOpt.empty()) {
+    if (pruneOpt.empty())
+      return fail("--export-onnx goes with --prune");
+    exportStem = exportOnnxOpt;
+    if (StringRef(exportStem).ends_with(".onnx"))
+      exportStem.resize(exportStem.size() - 5);
+  }
+  if (!pruneOpt.empty() || !noDetectSparsity) {
+    std::string m = pruneOpt.empty() ? "none" : std::string(pruneOpt);
+    po.prune = "method=" + m + " sparsity=" + std::to_string(sparsityOpt) +
+               " scope=" + pruneScopeOpt +
+               " steps=" + std::to_string(pruneStepsOpt) +
+               " classes=" + pruneClassesOpt +
+               (pruneLayersOpt.empty() ? "" : " layers=" + pruneLayersOpt) +
+               " norm=" + std::to_string(pruneNormOpt) + " gqa=" + pruneGqaOpt +
+               (noDetectSparsity ? "" : " detect=true") +
+               (exportStem.empty() ? "" : " export=" + exportStem);
+  }
   po.kvCache = kvCache;
   po.kvMaxLen = kvStaticLen ? kvMaxLen : 0;
   po.kvWindow = kvWindowOpt;
@@ -294,6 +460,9 @@ int main(int argc, char **argv) {
   po.kernels = !noKernels;
   po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;
   po.profile = profileOpt;
+  if (sparseOpt != "auto" && sparseOpt != "off" && sparseOpt != "force")
+    return fail("--sparse=" + sparseOpt + " is not auto, off or force");
+  po.sparse = sparseOpt;
   std::string weightsPath =
       (stem.empty() || stem == "-" || textual) ? "" : stem + ".tfcw";
   po.weightsPath = weightsPath;
@@ -304,14 +473,45 @@ int main(int argc, char **argv) {
       return failure();
     return pm.run(*module);
   };
+  // --export-onnx: the pass wrote STEM.prune.json / .masks.npz; the script
+  // rewrites the original ONNX with them.
+  auto exportOnnx = [&]() -> int {
+    if (exportStem.empty())
+      return 0;
+    const char *pyEnv = getenv("TFC_PYTHON");
+    std::string py = pyEnv ? pyEnv : TFC_DEFAULT_PYTHON;
+    ErrorOr<std::string> pyPath = sys::findProgramByName(py);
+    if (!pyPath)
+      return fail("--export-onnx: cannot find Python '" + py +
+                  "' (set TFC_PYTHON; it needs onnx and numpy)");
+    std::string script = TFC_SCRIPTS_DIR "/export_pruned_onnx.py";
+    std::string json = exportStem + ".prune.json";
+    SmallVector<StringRef> args = {*pyPath, script, inputPath, json, "-o",
+                                   exportOnnxOpt};
+    std::string msg;
+    int rc = sys::ExecuteAndWait(*pyPath, args, std::nullopt, {}, 0, 0, &msg);
+    if (rc != 0)
+      return fail("--export-onnx: " + script + " failed" +
+                  (msg.empty() ? "" : ": " + msg));
+    return 0;
+  };
   if (emitKind == "tfc") {
     if (failed(runPipeline(tfc::frontendPipeline(po))))
       return fail("the tfc passes failed");
+    if (int rc = exportOnnx())
+      return rc;
     return writeText(".tfc.mlir", [&](raw_ostream &os) { printModule(*module, os); });
   }
   if (failed(runPipeline(tfc::toLinalgPipeline(po))))
     return fail("lowering to linalg failed");
   phase("lowering to linalg");
+  if (int rc = exportOnnx())
+    return rc;
+  if (observeOpt && !stem.empty() && stem != "-") {
+    if (failed(writeObserverTable(*module, stem + ".observers.json", name,
+                                  error)))
+      return fail(error);
+  }
   if (emitKind == "linalg")
     return writeText(".linalg.mlir", [&](raw_ostream &os) { printModule(*module, os); });
   std::string stepName, stepSignature;
@@ -376,6 +576,7 @@ int main(int argc, char **argv) {
     go.chip = cudaChip;
     go.format = cudaFormat;
     go.emulateOnHost = cudaEmulate;
+    go.gemm = cudaGemm;
     if (!cudaEmulate && failed(tfc::findCudaToolkit(cudaPath, go.toolkitPath, error)))
       return fail(error);
     DialectRegistry gpuTranslation;

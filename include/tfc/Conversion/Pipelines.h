@@ -24,6 +24,12 @@ struct PipelineOptions {
   int64_t quantGroup = -1;     //   --quant-group (-1: the preset's)
   std::string quantSym;        //   "sym" / "asym" / "" (the preset's)
   std::string calibStats;      //   --calib-stats FILE
+  std::string prune;           // tfc-prune options ("" = no pass)
+  std::string quantMethod;     //   --quant-method rtn|gptq ("" = recipe's)
+  std::string calibRange;      //   --calib-range (static activations)
+  bool gptqActOrder = false;   //   --gptq-act-order
+  bool observe = false;        // tfc-insert-observers (tfc --observe)
+  std::string sparse = "auto"; // tfc-cpu-kernels sparse= (auto|off|force)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).
@@ -49,6 +55,7 @@ struct GpuPipelineOptions {
   std::string toolkitPath;         // CUDA toolkit: libdevice, ptxas ("" =
                                    // MLIR's search: CUDA_ROOT/HOME/PATH)
   int64_t blockSize = 256;         // threads per block (tfc-gpu-map-loops)
+  bool gemm = true;                // matmuls through cuBLASLt (else loops)
   bool emulateOnHost = false;      // stop after the loop mapping and run the
                                    // mapped loops on the CPU (tests)
 };

@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include <string>
+#include <vector>
 
 namespace mlir::tfc {
 
@@ -22,6 +23,11 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext *context,
                                       const std::string &path,
                                       const OnnxImportOptions &options,
                                       std::string &error);
+
+/// The op types the importer has a handler for, sorted (ops of other domains
+/// as "<domain>.<op type>"). A handler may still refuse some attributes or
+/// element types with a diagnostic.
+std::vector<std::string> onnxImporterOpTypes();
 
 /// Dialects the importer creates ops from.
 void registerImporterDialects(DialectRegistry &registry);

@@ -210,6 +210,11 @@ void tfcrt_parallel_work(int64_t n, int64_t work,
                          void (*fn)(void *ctx, int64_t begin, int64_t end),
                          void *ctx);
 
+/* Calibration builds (tfc --observe): hands a tensor a linear layer reads to
+ * the observer registered with tfc_observer_set (nothing without one). id
+ * indexes the <stem>.observers.json side table. */
+void _mlir_ciface_tfcrt_observe(int64_t id, tfcrt_unranked_memref *x);
+
 /* Profiling hooks inserted by --profile: id indexes desc->op_classes. */
 void tfcrt_prof_enter(int64_t id);
 void tfcrt_prof_exit(int64_t id);

@@ -111,8 +111,12 @@ typedef struct tfc_model_desc {
   void *entry; /* see the ABI comment above */
   uint64_t weights_size; /* bytes of the .tfcw data section */
   uint64_t weights_hash; /* tfc_hash64 of the data section */
-  /* Newline-separated names of op classes for the profiler; an id passed to
-   * tfcrt_prof_enter/exit is an index into this list. May be "". */
+  /* The profiler's site table, one line per id passed to
+   * tfcrt_prof_enter/exit (tfc --profile; "" otherwise). A line is
+   * tab-separated fields: the op class the time is charged to, then
+   * (optional) the tfc ops the kernel was lowered from, space-separated,
+   * then (optional) one field per ONNX node name it came from. Models
+   * compiled before sites existed have the op class alone on each line. */
   const char *op_classes;
   /* Only when flags & TFC_MODEL_FLAG_KV_CACHE (docs/DESIGN.md, "KV cache"):
    * step_entry is the C interface of
@@ -230,6 +234,9 @@ typedef struct tfc_memory_stats {
   uint64_t current_bytes;
   uint64_t peak_bytes;
   uint64_t num_allocs;
+  /* Since version 2: of num_allocs, those the system allocator served (the
+   * rest reused a freed buffer of the same size); 0 from older runtimes. */
+  uint64_t system_allocs;
 } tfc_memory_stats;
 void tfc_memory_stats_get(tfc_memory_stats *stats);
 void tfc_memory_stats_reset_peak(void);
@@ -243,9 +250,58 @@ typedef struct tfc_profile_entry {
 } tfc_profile_entry;
 void tfc_profile_enable(int enable);
 void tfc_profile_reset(void);
-/* Copies up to `capacity` entries for `model`; returns the number there are. */
+/* Copies up to `capacity` entries for `model`, one per op class (the sum of
+ * its sites); returns the number there are. */
 size_t tfc_profile_get(const tfc_model *model, tfc_profile_entry *entries,
                        size_t capacity);
+
+/* Per-site profile: one entry per kernel call site of the compiled code,
+ * with what it was lowered from (tfc_model_desc.op_classes). The strings
+ * belong to the model. Versioned like tfc_profile_entry (V1 below). */
+typedef struct tfc_profile_site {
+  const char *op_class;   /* what tfc_profile_get charges the time to */
+  const char *tfc_ops;    /* tfc ops lowered into the kernel, e.g.
+                             "tfc.linear tfc.unary.silu"; "" if unknown */
+  const char *onnx_nodes; /* ONNX node names, newline-separated; "" if none */
+  uint64_t calls;
+  double total_ms;
+} tfc_profile_site;
+/* Entries are entry_size bytes apart (sizeof(tfc_profile_site) through the
+ * macro below); returns the number of sites (0 and nothing written when
+ * entry_size is below TFC_PROFILE_SITE_V1_SIZE). */
+size_t tfc_profile_sites_get_sized(const tfc_model *model,
+                                   tfc_profile_site *entries, size_t capacity,
+                                   size_t entry_size);
+#define TFC_PROFILE_SITE_V1_SIZE 40u
+#define tfc_profile_sites_get(model, entries, capacity)                        \
+  tfc_profile_sites_get_sized((model), (entries), (capacity),                 \
+                              sizeof(tfc_profile_site))
+
+/* Chrome trace (the JSON "traceEvents" format that Perfetto and
+ * chrome://tracing open) of the runs of profiled models: one slice per
+ * kernel call named after its ONNX nodes, one per tfc_model_run / session
+ * step, the thread pool's chunks on one track per worker, and a counter of
+ * the runtime's live allocations. tfc_trace_start clears what an earlier
+ * trace recorded and records at most `max_events` events (0: a default of
+ * 4M); it turns the profiling hooks on for its duration. Call start, stop
+ * and write while no model runs. tfc_trace_write writes what was recorded
+ * (also after stop) to `path`. docs/RUNTIME.md, "Profiling". */
+tfc_status tfc_trace_start(size_t max_events);
+void tfc_trace_stop(void);
+tfc_status tfc_trace_write(const char *path);
+/* Events recorded and events dropped (over max_events or out of memory). */
+void tfc_trace_counts(uint64_t *recorded, uint64_t *dropped);
+
+/*===-- Calibration observers (models compiled with tfc --observe) -------===*
+ * Such a model calls the observer with every tensor a linear layer reads
+ * (id: the entry of <stem>.observers.json naming the tensor and its
+ * readers; data: contiguous f32 of `shape`, valid during the call only), on
+ * the thread that runs the model, before the layer runs. One observer per
+ * process; NULL removes it. Models compiled without --observe never call
+ * it. tfc-calibrate (docs/DESIGN.md "Calibration") is the user. */
+typedef void (*tfc_observer_fn)(void *user, int64_t id, const float *data,
+                                int32_t rank, const int64_t *shape);
+void tfc_observer_set(tfc_observer_fn fn, void *user);
 
 /*===-- KV-cache sessions (models compiled with tfc --kv-cache) ----------===*
  * A session decodes `batch` sequences token by token through the model's

@@ -52,8 +52,18 @@ enum tfc_pack_format {
    * first); unsigned 0..15 with a zero point (8 for symmetric). Sections as
    * for TFC_PACK_W8. */
   TFC_PACK_W4 = 5,
-  /* Sparse formats (pruning) start at 16. */
-  TFC_PACK_SPARSE_FIRST = 16
+  /* Sparse formats (pruning) start at 16; exact layouts in
+   * lib/Runtime/Linear/FormatSparse.h. Both use panels of 32 columns (the
+   * F32 gated column order applies unchanged). */
+  TFC_PACK_SPARSE_FIRST = 16,
+  /* Unstructured: per panel and k row a u32 mask of the nonzero columns
+   * (extra section, after the panels' value offsets) and the nonzero f32
+   * values in order (data section; `nnz` of them). */
+  TFC_PACK_SPARSE_MASK = 16,
+  /* 2:4 along k: per column and group of 4 consecutive k at most 2
+   * nonzeros, stored as 2 f32 values (data) and two 2-bit positions in a
+   * nibble (extra). */
+  TFC_PACK_SPARSE_24 = 17
 };
 
 /* tfc_pack_header.flags */
@@ -90,7 +100,8 @@ typedef struct tfc_pack_header {
   uint64_t total_bytes;  /* header + every section, a multiple of 64 */
   uint32_t panel;        /* panel width in columns (32 or 16) */
   uint32_t reserved0;
-  uint8_t reserved[128 - 96];
+  uint64_t nnz; /* sparse formats: stored values (sizes depend on it) */
+  uint8_t reserved[128 - 104];
 } tfc_pack_header;
 
 #ifdef __cplusplus

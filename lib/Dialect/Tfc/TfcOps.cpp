@@ -271,6 +271,35 @@ LogicalResult GatherNdOp::verify() {
   return success();
 }
 
+LogicalResult CumSumOp::verify() {
+  auto in = rtt(getInput()), out = rtt(getResult());
+  if (failed(verifyAxis(*this, getAxis(), in.getRank())))
+    return failure();
+  if (in.getElementType() != out.getElementType() ||
+      failed(verifyCompatibleShape(in, out)))
+    return emitOpError("result must have the input's type");
+  if (!isa<FloatType, IntegerType>(in.getElementType()) ||
+      in.getElementType().isInteger(1))
+    return emitOpError("needs float or integer (not i1) elements");
+  return success();
+}
+
+LogicalResult GatherElementsOp::verify() {
+  auto in = rtt(getInput()), idx = rtt(getIndices()), out = rtt(getResult());
+  if (!isa<IntegerType>(idx.getElementType()))
+    return emitOpError("indices must be integers");
+  if (failed(verifyAxis(*this, getAxis(), in.getRank())))
+    return failure();
+  if (idx.getRank() != in.getRank())
+    return emitOpError("indices must have the input's rank ")
+           << in.getRank();
+  if (out.getElementType() != in.getElementType() ||
+      failed(verifyCompatibleShape(idx.getShape(), out.getShape())))
+    return emitOpError("result must have the indices' shape and the input's "
+                       "element type");
+  return success();
+}
+
 LogicalResult RangeOp::verify() {
   auto out = rtt(getResult());
   if (out.getRank() != 1)

@@ -91,6 +91,43 @@ static Value emitBinary(GraphImporter &g, BinaryKind kind, Value l, Value r) {
   return v;
 }
 
+static Value emitCmp(GraphImporter &g, CmpPredicate p, Value l, Value r) {
+  FailureOr<SmallVector<Value>> d = g.broadcastDims({l, r});
+  Value v = CmpOp::create(g.b, g.loc, g.typeFromDims(*d, g.b.getI1Type()), l,
+                          r, CmpPredicateAttr::get(g.b.getContext(), p));
+  g.recordDims(v, *d);
+  return v;
+}
+
+/// ONNX Mod. tfc.binary mod truncates (C fmod: the sign of the dividend),
+/// which is `fmod=1`; the default `fmod=0` on integers takes the divisor's
+/// sign (Python %): r = a rem b, plus b where r != 0 and r, b differ in sign.
+/// Floats require fmod=1 (ONNX's rule).
+static FailureOr<Value> emitMod(GraphImporter &g, const onnx::NodeProto &node,
+                                Value a, Value b) {
+  Type et = cast<RankedTensorType>(a.getType()).getElementType();
+  bool fmod = GraphImporter::attrInt(node, "fmod", 0) != 0;
+  if (isa<FloatType>(et) && !fmod)
+    return g.fail(node, "unsupported attribute fmod=0 on float operands "
+                        "(ONNX requires fmod=1 for floats)");
+  if (!isa<FloatType>(et) && !isa<IntegerType>(et))
+    return g.fail(node, "unsupported element type");
+  Value r = emitBinary(g, BinaryKind::mod, a, b);
+  if (fmod)
+    return r;
+  Value zero = g.scalarConstant(et, 0);
+  Value nonzero = emitCmp(g, CmpPredicate::ne, r, zero);
+  Value rNeg = emitCmp(g, CmpPredicate::lt, r, zero);
+  Value bNeg = emitCmp(g, CmpPredicate::lt, b, zero);
+  Value fix = emitBinary(g, BinaryKind::and_, nonzero,
+                         emitBinary(g, BinaryKind::xor_, rNeg, bNeg));
+  Value shifted = emitBinary(g, BinaryKind::add, r, b);
+  SmallVector<Value> d = g.dims(shifted);
+  Value v = SelectOp::create(g.b, g.loc, shifted.getType(), fix, shifted, r);
+  g.recordDims(v, d);
+  return v;
+}
+
 static LogicalResult importBinary(GraphImporter &g,
                                   const onnx::NodeProto &node) {
   StringRef op = node.op_type();
@@ -144,6 +181,16 @@ static LogicalResult importBinary(GraphImporter &g,
     }
     if (failed(g.broadcastDims({result, r})))
       return g.fail(node, "operand shapes are not broadcast-compatible");
+    if (kind == BinaryKind::pow &&
+        !isa<FloatType>(cast<RankedTensorType>(result.getType()).getElementType()))
+      return g.fail(node, "unsupported element type: Pow of an integer base");
+    if (kind == BinaryKind::mod) {
+      FailureOr<Value> m = emitMod(g, node, result, r);
+      if (failed(m))
+        return failure();
+      result = *m;
+      continue;
+    }
     result = emitBinary(g, kind, result, r);
   }
   g.setOutput(node, 0, result);
@@ -317,6 +364,11 @@ static LogicalResult importIdentity(GraphImporter &g,
   FailureOr<Tv *> in = g.input(node, 0);
   if (failed(in))
     return failure();
+  // Dropout is the identity at inference; training mode (random masks) is not.
+  if (node.op_type() == "Dropout" && g.hasInput(node, 2) &&
+      g.constScalar(node, 2) != std::optional<double>(0.0))
+    return g.fail(node, "unsupported input training_mode (not a constant "
+                        "false: training dropout)");
   Tv copy = **in;
   if (copy.tensor)
     g.setOutput(node, 0, copy.tensor);

@@ -43,6 +43,18 @@ using HandlerMap = std::map<std::string, NodeHandler>;
 void registerElementwiseOps(HandlerMap &map);
 void registerShapeOps(HandlerMap &map);
 void registerMathOps(HandlerMap &map);
+void registerIndexOps(HandlerMap &map);
+void registerQuantOps(HandlerMap &map); // QuantOps.cpp, QuantContribOps.cpp
+
+/// How the bits of an integer tensor read when the IR type (signless iN)
+/// does not say: uint8 / int4 / uint4 tensors are stored one code per i8.
+/// TensorProto.DataType values newer than the vendored onnx.proto (IR 10).
+constexpr int32_t kOnnxUint4 = 21, kOnnxInt4 = 22;
+
+struct QCodeType {
+  int64_t bits = 8;
+  bool isUnsigned = false;
+};
 
 class GraphImporter {
 public:
@@ -114,6 +126,14 @@ public:
   FailureOr<Tv> importTensor(const onnx::TensorProto &t, StringRef what);
   FailureOr<Type> convertElemType(int32_t onnxType, StringRef what);
 
+  /// A constant of `type` from raw row-major bytes (a resource blob above
+  /// the importer's size threshold, like initializers).
+  Value constantFromBytes(RankedTensorType type, ArrayRef<char> raw);
+  Attribute bytesAttr(RankedTensorType type, ArrayRef<char> raw);
+  /// Codes whose signedness / width the IR type does not carry (set for
+  /// uint8 / int4 / uint4 initializers and quantize results).
+  DenseMap<Value, QCodeType> codeTypes;
+
   /// Common op builders.
   Value reshape(Value input, ArrayRef<Value> newDims);
   Value transpose(Value input, ArrayRef<int64_t> perm);
@@ -133,6 +153,11 @@ private:
   FailureOr<std::string> readExternal(const onnx::TensorProto &t,
                                       StringRef what);
 };
+
+/// After the whole graph is imported: raises the quantized patterns
+/// (DynamicQuantizeLinear + MatMulInteger, weight DequantizeLinear + MatMul)
+/// to tfc.qlinear and remarks on every Q/DQ left as is (QuantRaise.cpp).
+void raiseQuantPatterns(GraphImporter &g, func::FuncOp func);
 
 /// Normalizes a possibly negative axis; fails if out of range.
 inline FailureOr<int64_t> normAxis(int64_t axis, int64_t rank) {

@@ -217,9 +217,88 @@ LogicalResult importLayerNorm(GraphImporter &g, const onnx::NodeProto &node) {
   return success();
 }
 
+/// SimplifiedLayerNormalization (ORT's RMSNorm in the default domain) and
+/// com.microsoft SkipLayerNormalization / SkipSimplifiedLayerNormalization:
+/// norm(input + skip (+ bias)) over the last axis, output 3 being the sum.
+LogicalResult importFusedNorm(GraphImporter &g, const onnx::NodeProto &node) {
+  StringRef op = node.op_type();
+  bool skip = op.starts_with("Skip");
+  bool rms = op.contains("Simplified");
+  FailureOr<Value> x = g.tensorInput(node, 0);
+  if (failed(x))
+    return failure();
+  auto t = cast<RankedTensorType>(x->getType());
+  if (!isa<FloatType>(t.getElementType()) || t.getRank() == 0)
+    return g.fail(node, "needs a float input of rank >= 1");
+  if (!skip) {
+    FailureOr<int64_t> axis =
+        normAxis(GraphImporter::attrInt(node, "axis", -1), t.getRank());
+    if (failed(axis) || *axis != t.getRank() - 1)
+      return g.fail(node, "unsupported attribute axis: only the last axis");
+  }
+  for (int i = 1; i < node.output_size(); ++i)
+    if (!node.output(i).empty() && !(skip && i == 3))
+      return g.fail(node, "unsupported output #" + Twine(i) +
+                              " (mean / inverse std dev)");
+  Value sum = *x;
+  auto add = [&](Value l, Value r) {
+    FailureOr<SmallVector<Value>> d = g.broadcastDims({l, r});
+    Value v = BinaryOp::create(g.b, g.loc, g.typeFromDims(*d, t.getElementType()),
+                               l, r, BinaryKindAttr::get(g.b.getContext(),
+                                                         BinaryKind::add));
+    g.recordDims(v, *d);
+    return v;
+  };
+  int scaleIdx = 1, biasIdx = rms ? -1 : 2;
+  if (skip) {
+    FailureOr<Value> s = g.tensorInput(node, 1);
+    if (failed(s))
+      return failure();
+    if (failed(g.broadcastDims({sum, *s})))
+      return g.fail(node, "skip does not broadcast to the input");
+    sum = add(sum, *s);
+    scaleIdx = 2;
+    biasIdx = rms ? -1 : 3;
+    int addBias = rms ? 3 : 4;
+    if (g.hasInput(node, addBias)) {
+      FailureOr<Value> bb = g.tensorInput(node, addBias);
+      if (failed(bb))
+        return failure();
+      sum = add(sum, *bb);
+    }
+  }
+  FailureOr<Value> scale = g.tensorInput(node, scaleIdx);
+  if (failed(scale))
+    return failure();
+  Value bias;
+  if (biasIdx >= 0 && g.hasInput(node, biasIdx)) {
+    FailureOr<Value> bv = g.tensorInput(node, biasIdx);
+    if (failed(bv))
+      return failure();
+    bias = *bv;
+  }
+  if (cast<RankedTensorType>(scale->getType()).getRank() != 1 ||
+      (bias && cast<RankedTensorType>(bias.getType()).getRank() != 1))
+    return g.fail(node, "scale and bias must be 1-D");
+  double eps = GraphImporter::attrFloat(node, "epsilon", 1e-5f);
+  auto st = cast<RankedTensorType>(sum.getType());
+  Value r = rms ? (Value)RmsNormOp::create(g.b, g.loc, st, sum, *scale,
+                                           g.b.getF64FloatAttr(eps))
+                : (Value)LayerNormOp::create(g.b, g.loc, st, sum, *scale, bias,
+                                             g.b.getF64FloatAttr(eps));
+  g.recordDims(r, g.dims(sum));
+  g.setOutput(node, 0, r);
+  if (skip)
+    g.setOutput(node, 3, sum);
+  return success();
+}
+
 } // namespace
 
 void mlir::tfc::onnx_import::registerMathOps(HandlerMap &m) {
+  m["SimplifiedLayerNormalization"] = importFusedNorm;
+  m["com.microsoft.SkipLayerNormalization"] = importFusedNorm;
+  m["com.microsoft.SkipSimplifiedLayerNormalization"] = importFusedNorm;
   m["MatMul"] = importMatMul;
   m["Gemm"] = importGemm;
   m["Softmax"] = importSoftmax;

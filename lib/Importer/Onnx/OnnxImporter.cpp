@@ -27,14 +27,30 @@ void mlir::tfc::registerImporterDialects(DialectRegistry &registry) {
                   tensor::TensorDialect>();
 }
 
+/// The registry: every op family file adds its handlers here.
+static void registerAllOps(HandlerMap &m) {
+  registerElementwiseOps(m);
+  registerShapeOps(m);
+  registerMathOps(m);
+  registerIndexOps(m);
+  registerQuantOps(m);
+}
+
 GraphImporter::GraphImporter(MLIRContext *ctx, ModuleOp module,
                              std::string modelDir,
                              const OnnxImportOptions &options)
     : b(ctx), loc(UnknownLoc::get(ctx)), ctx(ctx), module(module),
       modelDir(std::move(modelDir)), options(options) {
-  registerElementwiseOps(handlers);
-  registerShapeOps(handlers);
-  registerMathOps(handlers);
+  registerAllOps(handlers);
+}
+
+std::vector<std::string> mlir::tfc::onnxImporterOpTypes() {
+  HandlerMap m;
+  registerAllOps(m);
+  std::vector<std::string> out;
+  for (const auto &kv : m)
+    out.push_back(kv.first);
+  return out;
 }
 
 LogicalResult GraphImporter::fail(const onnx::NodeProto &node,
@@ -203,8 +219,15 @@ FailureOr<Type> GraphImporter::convertElemType(int32_t t, StringRef what) {
   case onnx::TensorProto::INT8: return Type(b.getI8Type());
   case onnx::TensorProto::UINT8: return Type(b.getIntegerType(8));
   case onnx::TensorProto::BOOL: return Type(b.getI1Type());
+  // Quantized codes: one per i8 (GraphImporter::codeTypes says how to read).
+  case kOnnxInt4:
+  case kOnnxUint4: return Type(b.getIntegerType(8));
   default:
-    if (failed(fail(what + ": unsupported element type " + Twine(t))))
+    if (failed(fail(what + ": unsupported element type " +
+                    (onnx::TensorProto_DataType_IsValid(t)
+                         ? onnx::TensorProto_DataType_Name(
+                               (onnx::TensorProto_DataType)t)
+                         : std::to_string(t)))))
       return failure();
     return failure();
   }
@@ -214,13 +237,30 @@ FailureOr<std::string> GraphImporter::readExternal(const onnx::TensorProto &t,
                                                    StringRef what) {
   std::string location;
   int64_t offset = 0, length = -1;
+  // A non-negative decimal below 10^18 (std::stoll threw on "abc" and
+  // overflowed on huge values: found by fuzzing, test/Fuzz/corpus/onnx).
+  auto parseSize = [](const std::string &v, int64_t &out) {
+    if (v.empty() || v.size() > 18)
+      return false;
+    int64_t r = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9')
+        return false;
+      r = r * 10 + (c - '0');
+    }
+    out = r;
+    return true;
+  };
   for (const auto &kv : t.external_data()) {
-    if (kv.key() == "location")
+    if (kv.key() == "location") {
       location = kv.value();
-    else if (kv.key() == "offset")
-      offset = std::stoll(kv.value());
-    else if (kv.key() == "length")
-      length = std::stoll(kv.value());
+    } else if ((kv.key() == "offset" || kv.key() == "length") &&
+               !parseSize(kv.value(),
+                          kv.key() == "offset" ? offset : length)) {
+      (void)fail(what + ": external data " + kv.key() + " '" + kv.value() +
+                 "' is not a non-negative integer below 10^18");
+      return failure();
+    }
   }
   if (location.empty() || location.find("..") != std::string::npos ||
       location[0] == '/') {
@@ -238,7 +278,7 @@ FailureOr<std::string> GraphImporter::readExternal(const onnx::TensorProto &t,
   int64_t size = in.tellg();
   if (length < 0)
     length = size - offset;
-  if (offset < 0 || offset + length > size) {
+  if (offset > size || length > size - offset) {
     (void)fail(what + ": external data range [" + Twine(offset) + ", " +
                Twine(offset + length) + ") is outside '" + path + "' (" +
                Twine(size) + " bytes)");
@@ -266,10 +306,25 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
       (void)fail(what + ": negative dim in initializer");
       return failure();
     }
+    // 2^56 bytes at 8 per element: far past any real file, and no product
+    // below it overflows (huge dims wrapped n; found by fuzzing).
+    if (d > 0 && n > (int64_t(1) << 53) / d) {
+      (void)fail(what + ": initializer dims are too large");
+      return failure();
+    }
     n *= d;
   }
   auto type = RankedTensorType::get(shape, *et);
   int64_t width = et->isInteger(1) ? 1 : (et->getIntOrFloatBitWidth() / 8);
+  // Typed fields take at least a byte per element (half a byte for 4-bit
+  // types): refuse a shape the tensor cannot fill before allocating n
+  // elements for it (test/Fuzz/corpus/onnx/crash-583f...: length_error).
+  if (!t.has_raw_data() && t.data_location() != onnx::TensorProto::EXTERNAL &&
+      n > 2 * static_cast<int64_t>(t.ByteSizeLong()) + 2) {
+    (void)fail(what + ": " + Twine(n) +
+               " elements declared, more than the tensor's data can hold");
+    return failure();
+  }
   std::string raw;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     FailureOr<std::string> r = readExternal(t, what);
@@ -301,6 +356,12 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
       have = t.int32_data_size();
       for (int64_t i = 0; i < n && have == n; ++i) put(i, (int32_t)t.int32_data(i));
       break;
+    case kOnnxInt4:
+    case kOnnxUint4:
+      // Two codes per int32_data entry's low byte, as in raw_data.
+      n = (n + 1) / 2;
+      raw.resize(n);
+      [[fallthrough]];
     case onnx::TensorProto::INT8:
     case onnx::TensorProto::UINT8:
     case onnx::TensorProto::BOOL:
@@ -321,6 +382,26 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
       return failure();
     }
   }
+  bool int4 = t.data_type() == kOnnxInt4 ||
+              t.data_type() == kOnnxUint4;
+  if (int4) {
+    // Packed two per byte, low nibble first: one code per i8 byte.
+    n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    if ((int64_t)raw.size() != (n + 1) / 2) {
+      (void)fail(what + ": expected " + Twine((n + 1) / 2) +
+                 " bytes of packed 4-bit data, got " + Twine(raw.size()));
+      return failure();
+    }
+    std::string codes(n, '\0');
+    bool sign = t.data_type() == kOnnxInt4;
+    for (int64_t i = 0; i < n; ++i) {
+      int v = ((unsigned char)raw[i / 2] >> (4 * (i % 2))) & 15;
+      codes[i] = (char)(sign && v >= 8 ? v - 16 : v);
+    }
+    raw = std::move(codes);
+  }
   if ((int64_t)raw.size() != n * width) {
     (void)fail(what + ": expected " + Twine(n * width) + " bytes of data, got " +
                Twine(raw.size()));
@@ -334,14 +415,8 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
     for (char c : raw)
       bits.push_back(c != 0);
     attr = DenseElementsAttr::get(type, ArrayRef<bool>(bits));
-  } else if ((int64_t)raw.size() >= options.resourceThresholdBytes) {
-    auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-        ArrayRef<char>(raw.data(), raw.size()), alignof(std::max_align_t));
-    std::string key = "w" + std::to_string(resourceCounter++);
-    attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
   } else {
-    attr = DenseElementsAttr::getFromRawBuffer(
-        type, ArrayRef<char>(raw.data(), raw.size()));
+    attr = bytesAttr(type, ArrayRef<char>(raw.data(), raw.size()));
   }
   // Small integer tensors also get index elements for shape arithmetic.
   if (isa<IntegerType>(*et) && shape.size() <= 1 && n <= 64) {
@@ -356,7 +431,9 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
         int32_t x;
         std::memcpy(&x, raw.data() + i * 4, 4);
         v = x;
-      } else
+      } else if (t.data_type() == onnx::TensorProto::UINT8)
+        v = (uint8_t)raw[i];
+      else
         v = (int8_t)raw[i];
       elems.push_back(cIndex(v));
     }
@@ -364,7 +441,26 @@ FailureOr<Tv> GraphImporter::importTensor(const onnx::TensorProto &t,
     tv.elemShape = shape;
   }
   tv.tensor = constantTensor(attr);
+  if (t.data_type() == onnx::TensorProto::UINT8)
+    codeTypes[tv.tensor] = {8, true};
+  else if (int4)
+    codeTypes[tv.tensor] = {4, t.data_type() == kOnnxUint4};
   return tv;
+}
+
+Attribute GraphImporter::bytesAttr(RankedTensorType type, ArrayRef<char> raw) {
+  if ((int64_t)raw.size() >= options.resourceThresholdBytes) {
+    auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        raw, alignof(std::max_align_t));
+    std::string key = "w" + std::to_string(resourceCounter++);
+    return DenseResourceElementsAttr::get(type, key, std::move(blob));
+  }
+  return DenseElementsAttr::getFromRawBuffer(type, raw);
+}
+
+Value GraphImporter::constantFromBytes(RankedTensorType type,
+                                       ArrayRef<char> raw) {
+  return constantTensor(bytesAttr(type, raw));
 }
 
 FailureOr<Tv *> GraphImporter::input(const onnx::NodeProto &node, int i) {
@@ -494,9 +590,15 @@ Value GraphImporter::transpose(Value input, ArrayRef<int64_t> perm) {
 }
 
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
-  if (!node.domain().empty() && node.domain() != "ai.onnx")
+  // Ops of other domains are registered as "<domain>.<op type>" (contrib
+  // ops: QuantContribOps.cpp).
+  bool dflt = node.domain().empty() || node.domain() == "ai.onnx";
+  auto it = handlers.find(dflt ? node.op_type()
+                               : node.domain() + "." + node.op_type());
+  if (it == handlers.end() && node.domain() == "com.microsoft")
+    return fail(node, "unsupported com.microsoft contrib op");
+  if (it == handlers.end() && !dflt)
     return fail(node, "unsupported operator domain '" + node.domain() + "'");
-  auto it = handlers.find(node.op_type());
   if (it == handlers.end())
     return fail(node, "unsupported op type");
   loc = NameLoc::get(b.getStringAttr(node.name().empty() ? node.op_type()
@@ -513,12 +615,106 @@ static std::string sanitize(StringRef s) {
   return out;
 }
 
+/// An ONNX sparse_initializer as a dense TensorProto (raw little-endian
+/// data): `values` [NNZ] scattered at `indices` ([NNZ] linear or [NNZ, rank]
+/// coordinates) into zeros of shape `dims`. Fails naming the tensor.
+static LogicalResult densifySparse(const onnx::SparseTensorProto &sp,
+                                   onnx::TensorProto &out, std::string &err) {
+  const onnx::TensorProto &vals = sp.values();
+  std::string what = "sparse initializer '" + vals.name() + "'";
+  int width = 0;
+  switch (vals.data_type()) {
+  case onnx::TensorProto::FLOAT: case onnx::TensorProto::INT32: width = 4; break;
+  case onnx::TensorProto::DOUBLE: case onnx::TensorProto::INT64: width = 8; break;
+  case onnx::TensorProto::FLOAT16: case onnx::TensorProto::BFLOAT16: width = 2; break;
+  case onnx::TensorProto::INT8: case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::BOOL: width = 1; break;
+  default:
+    err = what + ": unsupported element type " + std::to_string(vals.data_type());
+    return failure();
+  }
+  int64_t nnz = vals.dims_size() == 1 ? vals.dims(0) : -1;
+  std::string vbytes;
+  if (vals.has_raw_data()) {
+    vbytes = vals.raw_data();
+  } else if (vals.data_type() == onnx::TensorProto::FLOAT) {
+    vbytes.assign(reinterpret_cast<const char *>(vals.float_data().data()),
+                  vals.float_data_size() * 4);
+  } else if (vals.data_type() == onnx::TensorProto::DOUBLE) {
+    vbytes.assign(reinterpret_cast<const char *>(vals.double_data().data()),
+                  vals.double_data_size() * 8);
+  } else if (vals.data_type() == onnx::TensorProto::INT64) {
+    vbytes.assign(reinterpret_cast<const char *>(vals.int64_data().data()),
+                  vals.int64_data_size() * 8);
+  } else if (vals.data_type() == onnx::TensorProto::INT32) {
+    vbytes.assign(reinterpret_cast<const char *>(vals.int32_data().data()),
+                  vals.int32_data_size() * 4);
+  } else {
+    err = what + ": values must be in raw_data for this element type";
+    return failure();
+  }
+  if (nnz < 0 || (int64_t)vbytes.size() != nnz * width) {
+    err = what + ": values are not a 1-D tensor of its element count";
+    return failure();
+  }
+  const onnx::TensorProto &idx = sp.indices();
+  std::vector<int64_t> ind;
+  if (idx.has_raw_data()) {
+    ind.resize(idx.raw_data().size() / 8);
+    memcpy(ind.data(), idx.raw_data().data(), ind.size() * 8);
+  } else {
+    ind.assign(idx.int64_data().begin(), idx.int64_data().end());
+  }
+  int64_t rank = sp.dims_size(), total = 1;
+  SmallVector<int64_t> strides(rank, 1);
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    strides[i] = total;
+    total *= sp.dims(i);
+  }
+  bool coords = idx.dims_size() == 2;
+  if (idx.data_type() != onnx::TensorProto::INT64 ||
+      (int64_t)ind.size() != nnz * (coords ? rank : 1) ||
+      (coords && idx.dims(1) != rank)) {
+    err = what + ": indices must be int64 [NNZ] or [NNZ, rank]";
+    return failure();
+  }
+  std::string dense(total * width, '\0');
+  for (int64_t i = 0; i < nnz; ++i) {
+    int64_t lin = 0;
+    if (coords) {
+      for (int64_t d = 0; d < rank; ++d) {
+        int64_t c = ind[i * rank + d];
+        if (c < 0 || c >= sp.dims(d)) {
+          err = what + ": index " + std::to_string(c) + " out of range";
+          return failure();
+        }
+        lin += c * strides[d];
+      }
+    } else {
+      lin = ind[i];
+    }
+    if (lin < 0 || lin >= total) {
+      err = what + ": index " + std::to_string(lin) + " out of range";
+      return failure();
+    }
+    memcpy(&dense[lin * width], &vbytes[i * width], width);
+  }
+  out.set_name(vals.name());
+  out.set_data_type(vals.data_type());
+  for (int64_t d : sp.dims())
+    out.add_dims(d);
+  out.set_raw_data(dense);
+  return success();
+}
+
 LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
                                          int64_t opsetVersion) {
   opset = opsetVersion;
   std::set<std::string> initNames;
   for (const auto &t : graph.initializer())
     initNames.insert(t.name());
+  for (const auto &t : graph.sparse_initializer())
+    initNames.insert(t.values().name());
 
   // Function signature from the graph inputs that are not initializers.
   SmallVector<Type> argTypes;
@@ -529,6 +725,13 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     if (!in.type().has_tensor_type())
       return fail("graph input '" + in.name() + "' is not a tensor");
     const auto &tt = in.type().tensor_type();
+    // uint8 constants import as signless i8 bytes; a uint8 graph input would
+    // be compared and divided as signed, so it is refused until unsigned
+    // tensors exist.
+    if (tt.elem_type() == onnx::TensorProto::UINT8)
+      return fail("graph input '" + in.name() +
+                  "': unsupported element type uint8 (unsigned tensors are "
+                  "not supported yet)");
     FailureOr<Type> et =
         convertElemType(tt.elem_type(), "graph input '" + in.name() + "'");
     if (failed(et))
@@ -591,7 +794,29 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     FailureOr<Tv> tv = importTensor(t, "initializer '" + t.name() + "'");
     if (failed(tv))
       return failure();
+    // Weights keep their ONNX name (--tfc-prune's masks and ONNX export).
+    if (tv->tensor)
+      if (auto c = tv->tensor.getDefiningOp<arith::ConstantOp>())
+        if (isa<DenseResourceElementsAttr>(c.getValue()))
+          c->setAttr("tfc.onnx_name", b.getStringAttr(t.name()));
     values[t.name()] = *tv;
+  }
+  // Sparse initializers are densified: the zeros then take the path of any
+  // imported zeros (--tfc-prune's detection, docs/DESIGN.md "Pruning").
+  for (const auto &sp : graph.sparse_initializer()) {
+    onnx::TensorProto dense;
+    std::string err;
+    if (failed(densifySparse(sp, dense, err)))
+      return fail(err);
+    FailureOr<Tv> tv =
+        importTensor(dense, "sparse initializer '" + dense.name() + "'");
+    if (failed(tv))
+      return failure();
+    if (tv->tensor)
+      if (auto c = tv->tensor.getDefiningOp<arith::ConstantOp>())
+        if (isa<DenseResourceElementsAttr>(c.getValue()))
+          c->setAttr("tfc.onnx_name", b.getStringAttr(dense.name()));
+    values[dense.name()] = *tv;
   }
 
   for (const auto &node : graph.node())
@@ -638,6 +863,7 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     func.setResultAttr(i, "tfc.dims", b.getArrayAttr(info.second));
   }
   func->setAttr("tfc.entry", b.getUnitAttr());
+  raiseQuantPatterns(*this, func);
   return success();
 }
 

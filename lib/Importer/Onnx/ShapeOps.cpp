@@ -99,6 +99,39 @@ FailureOr<SmallVector<Value>> resolveReshape(GraphImporter &g,
                                              ArrayRef<Value> target,
                                              bool allowZero) {
   SmallVector<Value> out;
+  // A target read at run time from a tensor (a shape input, not the dims of
+  // a tensor): 0 (copy the input dim, unless allowzero) and -1 (infer) are
+  // resolved with selects. Exporters' shape sub-graphs, made of dims and
+  // constants, take the symbolic path below and keep their static dims.
+  if (llvm::any_of(target, [&](Value t) {
+        return !g.constIndex(t) && t.getDefiningOp<arith::IndexCastOp>();
+      })) {
+    OpBuilder &b = g.b;
+    Location loc = g.loc;
+    auto eq = [&](Value v, int64_t c) {
+      return b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, v,
+                                           g.cIndex(c));
+    };
+    for (auto [i, t] : llvm::enumerate(target)) {
+      Value v = t;
+      if (!allowZero && i < inDims.size())
+        v = b.createOrFold<arith::SelectOp>(loc, eq(t, 0), inDims[i], v);
+      out.push_back(v);
+    }
+    Value known = g.cIndex(1);
+    for (Value v : out)
+      known = b.createOrFold<arith::MulIOp>(
+          loc, known, b.createOrFold<arith::SelectOp>(loc, eq(v, -1),
+                                                      g.cIndex(1), v));
+    // (A 0 among the other dims leaves nothing to infer: avoid dividing by it.)
+    known = b.createOrFold<arith::SelectOp>(loc, eq(known, 0), g.cIndex(1),
+                                            known);
+    Value inferred =
+        b.createOrFold<arith::DivSIOp>(loc, mulAll(g, inDims), known);
+    for (Value &v : out)
+      v = b.createOrFold<arith::SelectOp>(loc, eq(v, -1), inferred, v);
+    return out;
+  }
   int inferAt = -1;
   for (auto [i, t] : llvm::enumerate(target)) {
     std::optional<int64_t> c = g.constIndex(t);
@@ -505,6 +538,11 @@ LogicalResult importSlice(GraphImporter &g, const onnx::NodeProto &node) {
     if (steps[i] != 1)
       len = g.b.createOrFold<arith::CeilDivSIOp>(g.loc, len,
                                                  g.cIndex(steps[i]));
+    // An empty slice may start at the end (x[..., d:], e.g. the pass-through
+    // part of a rotary that covers the whole head); extract_slice wants its
+    // static offsets inside the source, and any offset is the same then.
+    if (g.constIndex(len) == std::optional<int64_t>(0))
+      s = g.cIndex(0);
     offsets[*ax] = s;
     sizes[*ax] = len;
     strides[*ax] = g.b.getIndexAttr(steps[i]);
@@ -546,6 +584,8 @@ LogicalResult importSplit(GraphImporter &g, const onnx::NodeProto &node) {
   if (failed(axis))
     return g.fail(node, "axis out of range");
   int n = node.output_size();
+  if (n == 0) // divided by zero below (found by fuzzing, test/Fuzz)
+    return g.fail(node, "Split has no outputs");
   SmallVector<Value> parts;
   if (g.hasInput(node, 1)) {
     FailureOr<SmallVector<Value>> s = g.elemsInput(node, 1);
@@ -561,8 +601,8 @@ LogicalResult importSplit(GraphImporter &g, const onnx::NodeProto &node) {
       return g.fail(node, "even split of a dynamic dim is not supported");
     int64_t chunk = (*total + n - 1) / n;
     for (int i = 0; i < n; ++i)
-      parts.push_back(
-          g.cIndex(std::min<int64_t>(chunk, *total - chunk * i)));
+      parts.push_back(g.cIndex(std::max<int64_t>(
+          0, std::min<int64_t>(chunk, *total - chunk * i))));
   }
   if ((int)parts.size() != n)
     return g.fail(node, "split sizes do not match the number of outputs");
@@ -582,6 +622,9 @@ LogicalResult importSplit(GraphImporter &g, const onnx::NodeProto &node) {
     offsets[*axis] = off;
     if (auto c = g.constIndex(off))
       offsets[*axis] = g.b.getIndexAttr(*c);
+    // An empty part may start at the end (see importSlice).
+    if (g.constIndex(parts[i]) == std::optional<int64_t>(0))
+      offsets[*axis] = g.b.getIndexAttr(0);
     Value r = tensor::ExtractSliceOp::create(
         g.b, g.loc, g.typeFromDims(outDims, et), *x, offsets, sizes, strides);
     g.recordDims(r, outDims);

@@ -1,17 +1,23 @@
 //===- Cuda.h - the runtime's CUDA-driver layer (internal) ------*- C++ -*-===//
 //
 // What the rest of libtfcrt needs from the GPU side. Two implementations:
-// CudaDriver.cpp (TFC_ENABLE_CUDA=ON: the CUDA driver, loaded with dlopen at
+// the CUDA files (TFC_ENABLE_CUDA=ON: the CUDA driver, loaded with dlopen at
 // first use, so that a CUDA-enabled runtime still runs CPU models on a
 // machine without a driver) and NoCuda.cpp (every GPU model is refused).
 // MgpuWrappers.cpp / NoCuda.cpp also define the mgpu* functions that code
 // from MLIR's gpu-to-llvm lowering calls.
 //
-// Memory model (docs/DESIGN.md, "GPU"): while a GPU model runs, every buffer
-// the compiled code allocates, the staged inputs and the weights are CUDA
-// managed memory, readable by host code and kernels alike. Only this layer
-// and Allocator.cpp know that; moving to device memory + explicit copies
-// changes these functions, not the compiled code's ABI.
+// Execution model (docs/DESIGN.md, "The GPU target"): a GPU model owns
+// device memory only. At load: the weights are uploaded once, a stream
+// (non-blocking), a memory pool and a cuBLASLt workspace are created. A run
+// takes the model (one run at a time per model), stages its inputs into the
+// pool, calls the compiled code with every allocation served from the pool
+// (bump allocation, reset per run, so the same shapes give the same
+// addresses) and every launch / copy / GEMM enqueued on the model's stream,
+// queues the outputs' downloads, and synchronizes once. The second run of an
+// input shape is captured as a CUDA graph; later runs of that shape replay
+// it (the host code still runs, with GPU work suppressed, to produce the
+// output descriptors). TFC_CUDA_GRAPHS=0 turns graphs off.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_RUNTIME_CUDA_CUDA_H
@@ -20,6 +26,7 @@
 #include "Internal.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace tfcrt::cuda {
@@ -35,19 +42,51 @@ tfc_status ensureDevice(std::string &error);
 /// "NVIDIA H100 80GB HBM3 (sm_90)", or "" before ensureDevice succeeded.
 std::string deviceName();
 
-/// Managed (host- and device-accessible) memory; nullptr on failure, with
-/// the reason recorded as this thread's CUDA error.
-void *managedAlloc(uint64_t bytes);
-void managedFree(void *ptr);
+/// The GPU side of one loaded model (stream, pool, weights, graphs).
+struct DeviceModel;
 
-/// While set on a thread, trackedAlloc hands out managed memory (set by
-/// tfc_model_run for a GPU model).
-bool managedAllocsActive();
-void setManagedAllocs(bool on);
+/// Uploads `bytes` of weights and creates the model's stream, pool and
+/// workspace. TFC_ERR_OUT_OF_MEMORY / TFC_ERR_INTERNAL with `error` set.
+tfc_status loadDeviceModel(const void *weights, uint64_t bytes,
+                           DeviceModel **out, std::string &error);
+void freeDeviceModel(DeviceModel *model);
+/// The device copy of the weights (nullptr for a model without weights).
+void *deviceWeights(DeviceModel *model);
+
+//===-- one run of a GPU model on the calling thread ----------------------===//
+// beginRun .. endRun bracket a run; between them the functions below act on
+// that run. beginRun waits for the model's previous run (of any thread).
+
+/// Starts a run: clears this thread's CUDA error and resets the pool.
+void beginRun(DeviceModel *model);
+/// A device copy of `bytes` host bytes at `src` (from the pool; the upload
+/// is enqueued). nullptr when out of memory.
+void *stageInput(const void *src, uint64_t bytes);
+/// Calls the compiled code (`entry`) with allocations served from the pool;
+/// `shapeKey` names the input shapes (one CUDA graph per key).
+void runCompiled(const std::string &shapeKey, const std::function<void()> &entry);
+/// Enqueues the download of `bytes` device bytes at `src`; returns the host
+/// (pinned) address that holds them once finishRun succeeded, or nullptr.
+void *download(const void *src, uint64_t bytes);
+/// Synchronizes the stream once; false if the run had a CUDA error.
+bool finishRun();
+/// Ends the run (releases the model for the next one).
+void endRun();
+
+/// True while compiled code of a GPU run executes on this thread: buffers
+/// then come from the model's pool (device memory).
+bool deviceAllocsActive();
+/// A block of the current run's pool (freed when the next run starts);
+/// nullptr on failure, with the reason recorded as this thread's error.
+void *deviceAlloc(uint64_t bytes, uint64_t alignment);
+
+/// tfcrt_gpu_upload during a run: copies the constant at host address `src`
+/// (uploaded once per model) into the device buffer `dst`.
+void uploadConstant(void *dst, const void *src, uint64_t bytes);
 
 /// The first CUDA error recorded on this thread since clearError (by mgpu*
-/// calls of the compiled code or by managedAlloc). After an error the
-/// launcher skips further work on this thread until cleared.
+/// calls of the compiled code or by the run functions above). After an
+/// error the launcher skips further work on this thread until cleared.
 bool hasError();
 std::string error();
 void clearError();
@@ -56,6 +95,15 @@ void clearError();
 /// call mgpuModuleLoad when the library is loaded), and the first reason.
 uint64_t moduleLoadFailures();
 std::string firstModuleLoadError();
+
+/// Counters of the calling thread's last run, for tests and --bench:
+/// kernel launches, GEMMs and copies enqueued (0 when replayed), and how the
+/// run executed: 'e' eager, 'c' captured, 'r' replayed.
+struct RunStats {
+  uint64_t launches = 0, gemms = 0, copies = 0;
+  char mode = 'e';
+};
+RunStats lastRunStats();
 
 } // namespace tfcrt::cuda
 

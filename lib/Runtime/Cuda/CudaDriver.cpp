@@ -1,4 +1,4 @@
-//===- CudaDriver.cpp - driver loading, device, errors, managed memory ----===//
+//===- CudaDriver.cpp - driver loading, device, errors --------------------===//
 
 #include "CudaDriver.h"
 #include "Cuda.h"
@@ -15,7 +15,6 @@ struct ThreadState {
   bool failed = false;
   std::string error;
   bool contextCurrent = false;
-  bool managedAllocs = false;
 };
 thread_local ThreadState tls;
 
@@ -103,14 +102,6 @@ void load(LoadState &s) {
   if ((r = d.cuDeviceGet(&d.device, dist::localRank() % count)) !=
       CUDA_SUCCESS)
     return fail(r, "cuDeviceGet");
-  int managed = 0;
-  if ((r = d.cuDeviceGetAttribute(&managed, CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY,
-                                  d.device)) != CUDA_SUCCESS)
-    return fail(r, "cuDeviceGetAttribute(MANAGED_MEMORY)");
-  if (!managed) {
-    s.error = "CUDA device 0 does not support managed memory";
-    return;
-  }
   if ((r = d.cuDevicePrimaryCtxRetain(&d.context, d.device)) != CUDA_SUCCESS)
     return fail(r, "cuDevicePrimaryCtxRetain");
   char name[256] = {};
@@ -185,29 +176,6 @@ std::string deviceName() {
   LoadState &s = loadState();
   return s.ok ? s.name : std::string();
 }
-
-void *managedAlloc(uint64_t bytes) {
-  const Driver *d = driver();
-  if (!d)
-    return nullptr;
-  CUdeviceptr p = 0;
-  if (!check(d->cuMemAllocManaged(&p, bytes ? bytes : 1, CU_MEM_ATTACH_GLOBAL),
-             "cuMemAllocManaged",
-             format("(%llu bytes)", (unsigned long long)bytes)))
-    return nullptr;
-  return reinterpret_cast<void *>(p);
-}
-
-void managedFree(void *ptr) {
-  if (!ptr)
-    return;
-  const Driver *d = driver();
-  if (d)
-    check(d->cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
-}
-
-bool managedAllocsActive() { return tls.managedAllocs; }
-void setManagedAllocs(bool on) { tls.managedAllocs = on; }
 
 bool hasError() { return tls.failed; }
 std::string error() { return tls.error; }

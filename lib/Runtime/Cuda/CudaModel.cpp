@@ -4,9 +4,6 @@
 #include "Cuda.h"
 #include "Model.h"
 
-#include <algorithm>
-#include <cstring>
-
 namespace tfcrt {
 
 tfc_status gpuLoadModel(tfc_model *m) {
@@ -19,62 +16,50 @@ tfc_status gpuLoadModel(tfc_model *m) {
                            "%s",
                            (unsigned long long)cuda::moduleLoadFailures(),
                            cuda::firstModuleLoadError().c_str()));
-  uint64_t bytes = m->weights.dataSize();
-  if (bytes == 0)
-    return TFC_OK;
-  cuda::clearError();
-  m->gpuWeights = cuda::managedAlloc(bytes);
-  if (!m->gpuWeights) {
-    tfc_status s =
-        setError(TFC_ERR_OUT_OF_MEMORY,
-                 format("cannot allocate %llu bytes of managed memory for the "
-                        "weights: %s",
-                        (unsigned long long)bytes, cuda::error().c_str()));
-    cuda::clearError();
-    return s;
-  }
-  std::memcpy(m->gpuWeights, m->weights.data(), bytes);
+  tfc_status s = cuda::loadDeviceModel(m->weights.data(), m->weights.dataSize(),
+                                       &m->gpu, error);
+  if (s != TFC_OK)
+    return setError(s, "loading the model onto the GPU: " + error);
   return TFC_OK;
 }
 
 void gpuFreeModel(tfc_model *m) {
-  if (m->gpuWeights)
-    cuda::managedFree(m->gpuWeights);
-  m->gpuWeights = nullptr;
+  cuda::freeDeviceModel(m->gpu);
+  m->gpu = nullptr;
 }
 
-GpuRun::GpuRun(bool active) : isActive(active) {
-  if (!isActive)
-    return;
-  cuda::clearError();
-  previous = cuda::managedAllocsActive();
-  cuda::setManagedAllocs(true);
+GpuRun::GpuRun(tfc_model *m)
+    : model(m), isActive(m && (m->desc->flags & TFC_MODEL_FLAG_CUDA) &&
+                         m->gpu) {
+  if (isActive)
+    cuda::beginRun(model->gpu);
 }
 
 GpuRun::~GpuRun() {
-  if (!isActive)
-    return;
-  for (void *p : staged)
-    trackedFree(p);
-  cuda::setManagedAllocs(previous);
+  if (isActive)
+    cuda::endRun();
 }
+
+void *GpuRun::weights() const { return cuda::deviceWeights(model->gpu); }
 
 void *GpuRun::stage(const void *src, size_t bytes) {
-  void *p = trackedAlloc(bytes); // managed: the run is active
-  if (!p)
-    return nullptr;
-  staged.push_back(p);
-  if (bytes)
-    std::memcpy(p, src, bytes);
-  return p;
+  return cuda::stageInput(src, bytes);
 }
 
-bool GpuRun::isStaged(const void *p) const {
-  return std::find(staged.begin(), staged.end(), p) != staged.end();
+void GpuRun::call(const std::string &shapeKey,
+                  const std::function<void()> &entry) {
+  if (isActive)
+    cuda::runCompiled(shapeKey, entry);
+  else
+    entry();
 }
 
-tfc_status GpuRun::finish(std::string &error) const {
-  if (!isActive || !cuda::hasError())
+void *GpuRun::download(const void *src, size_t bytes) {
+  return cuda::download(src, bytes);
+}
+
+tfc_status GpuRun::finish(std::string &error) {
+  if (!isActive || cuda::finishRun())
     return TFC_OK;
   error = cuda::error();
   return TFC_ERR_INTERNAL;

@@ -9,41 +9,47 @@
 
 #include "Internal.h"
 
+#include <functional>
 #include <string>
-#include <vector>
 
 namespace tfcrt {
 
-/// Checks the device and the model's kernel modules, and copies the weights
-/// into managed memory (model->gpuWeights). TFC_ERR_UNSUPPORTED without a
-/// CUDA runtime or device, TFC_ERR_INTERNAL when a kernel module failed to
-/// load; the message is set.
+/// Checks the device and the model's kernel modules, uploads the weights and
+/// creates the model's stream and pool (model->gpu). TFC_ERR_UNSUPPORTED
+/// without a CUDA runtime or device, TFC_ERR_INTERNAL when a kernel module
+/// failed to load; the message is set.
 tfc_status gpuLoadModel(tfc_model *model);
 void gpuFreeModel(tfc_model *model);
 
 /// One run of a GPU model on the calling thread (inactive for a CPU model):
-/// compiled code's allocations are managed memory while it lives, inputs
-/// are staged into managed buffers, and CUDA errors of the run are collected.
+/// inputs are staged into device memory, the compiled code runs with device
+/// allocations on the model's stream (as a CUDA graph from the second run of
+/// a shape on), outputs are downloaded, and the run synchronizes once
+/// (Cuda/Cuda.h). Holds the model for the run's duration.
 class GpuRun {
 public:
-  explicit GpuRun(bool active);
+  explicit GpuRun(tfc_model *model);
   ~GpuRun();
   GpuRun(const GpuRun &) = delete;
   GpuRun &operator=(const GpuRun &) = delete;
 
   bool active() const { return isActive; }
-  /// A managed copy of `bytes` bytes at `src` (freed with the run), or
-  /// nullptr when out of memory.
+  /// The device copy of the weights.
+  void *weights() const;
+  /// A device copy of `bytes` bytes at `src`, or nullptr when out of memory.
   void *stage(const void *src, size_t bytes);
-  /// True iff `p` is a buffer from stage (an output aliasing it is copied).
-  bool isStaged(const void *p) const;
-  /// TFC_OK, or TFC_ERR_INTERNAL with the run's first CUDA error in `error`.
-  tfc_status finish(std::string &error) const;
+  /// Runs the compiled code; `shapeKey` identifies the input shapes.
+  void call(const std::string &shapeKey, const std::function<void()> &entry);
+  /// Enqueues the download of `bytes` device bytes at `src`: the returned
+  /// host address holds them after finish(). nullptr on failure.
+  void *download(const void *src, size_t bytes);
+  /// Synchronizes; TFC_OK, or TFC_ERR_INTERNAL with the run's first CUDA
+  /// error in `error`.
+  tfc_status finish(std::string &error);
 
 private:
+  tfc_model *model;
   bool isActive;
-  bool previous = false;
-  std::vector<void *> staged;
 };
 
 } // namespace tfcrt

@@ -7,7 +7,10 @@
 //     library (mgpuModuleLoad / mgpuModuleLoadJIT) and unloaded by its
 //     destructor;
 //   - each gpu.launch_func becomes GetFunction, StreamCreate, LaunchKernel,
-//     StreamSynchronize, StreamDestroy.
+//     StreamSynchronize, StreamDestroy. During a run (DeviceRun.cpp) the
+//     stream is the model's: StreamCreate returns it, Synchronize and Destroy
+//     of it do nothing (the run synchronizes once at its end), launches are
+//     asynchronous, and while a graph is replayed nothing is enqueued.
 // Nothing here aborts: a failure is recorded as the calling thread's CUDA
 // error (Cuda.h), later work on that thread is skipped, and tfc_model_run
 // turns the error into TFC_ERR_INTERNAL with its message.
@@ -16,6 +19,7 @@
 
 #include "Cuda.h"
 #include "CudaDriver.h"
+#include "DeviceRun.h"
 
 #include <mutex>
 #include <unordered_map>
@@ -95,6 +99,9 @@ TFCRT_EXPORT void mgpuModuleUnload(void *module) {
 }
 
 TFCRT_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
+  // A replayed graph launches nothing: any non-null handle will do.
+  if (replaying())
+    return module;
   const Driver *d = ready();
   if (!d)
     return nullptr;
@@ -119,6 +126,8 @@ TFCRT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
                                    intptr_t blockZ, int32_t smem, void *stream,
                                    void **params, void **extra,
                                    uint64_t /*paramsCount*/) {
+  if (replaying())
+    return;
   const Driver *d = ready();
   if (!d || !function)
     return;
@@ -134,9 +143,17 @@ TFCRT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
         format("('%s', grid %ld x %ld x %ld, block %ld x %ld x %ld)",
                nameOf(f).c_str(), (long)gridX, (long)gridY, (long)gridZ,
                (long)blockX, (long)blockY, (long)blockZ));
+  if (CUstream rs = runStream()) {
+    count(Work::Launch);
+    if (syncEachLaunch() && !capturing())
+      check(d->cuStreamSynchronize(rs), "cuStreamSynchronize",
+            format("(after kernel '%s')", nameOf(f).c_str()));
+  }
 }
 
 TFCRT_EXPORT void *mgpuStreamCreate() {
+  if (CUstream rs = runStream())
+    return rs; // the model's stream
   const Driver *d = ready();
   if (!d)
     return nullptr;
@@ -148,13 +165,15 @@ TFCRT_EXPORT void *mgpuStreamCreate() {
 
 TFCRT_EXPORT void mgpuStreamDestroy(void *stream) {
   // Destroyed even after an error: the stream is ours to release.
-  if (!stream)
+  if (!stream || stream == runStream())
     return;
   if (const Driver *d = driver())
     check(d->cuStreamDestroy(static_cast<CUstream>(stream)), "cuStreamDestroy");
 }
 
 TFCRT_EXPORT void mgpuStreamSynchronize(void *stream) {
+  if (stream && stream == runStream())
+    return; // the run synchronizes once, at its end
   const Driver *d = ready();
   if (!d || !stream)
     return;
@@ -235,6 +254,8 @@ TFCRT_EXPORT void mgpuMemFree(void *ptr, void * /*stream*/) {
 
 TFCRT_EXPORT void mgpuMemcpy(void *dst, void *src, uint64_t bytes,
                              void *stream) {
+  if (replaying())
+    return;
   const Driver *d = ready();
   if (!d || bytes == 0)
     return;
@@ -246,6 +267,8 @@ TFCRT_EXPORT void mgpuMemcpy(void *dst, void *src, uint64_t bytes,
 
 TFCRT_EXPORT void mgpuMemset32(void *dst, uint32_t value, uint64_t count,
                                void *stream) {
+  if (replaying())
+    return;
   const Driver *d = ready();
   if (!d || count == 0)
     return;
@@ -256,6 +279,8 @@ TFCRT_EXPORT void mgpuMemset32(void *dst, uint32_t value, uint64_t count,
 
 TFCRT_EXPORT void mgpuMemset16(void *dst, uint16_t value, uint64_t count,
                                void *stream) {
+  if (replaying())
+    return;
   const Driver *d = ready();
   if (!d || count == 0)
     return;

@@ -1,12 +1,12 @@
 //===- Nccl.cpp - device buffers of the communication kernels over NCCL ---===//
 //
 // During a GPU model's run the communication kernels (Dist.cpp) receive
-// device (managed) pointers; with more than one rank they go through NCCL.
+// device pointers; with more than one rank they go through NCCL.
 // libnccl.so.2 is dlopen'ed at the first such call (TFC_NCCL_LIBRARY, else
 // the loader's path; PyTorch's nvidia-nccl wheel puts it in
 // site-packages/nvidia/nccl/lib), so the runtime loads without NCCL. The
 // ranks agree first: NCCL is used only if every rank loaded it, otherwise
-// all of them fall back to MPI over the managed buffers (correct, slower).
+// all of them fall back to MPI, which cannot read device buffers (an error).
 // The communicator is created once (ncclUniqueId broadcast over MPI) on our
 // own stream. Each operation synchronizes the context first (the compiled
 // code's kernels run on per-launch streams), enqueues, then polls
@@ -22,6 +22,7 @@
 
 #include "Cuda.h"
 #include "CudaDriver.h"
+#include "DeviceRun.h"
 #include "Dist.h"
 
 #include <cstdio>
@@ -137,6 +138,13 @@ bool before(const char *what) {
     dist::fail(what, "no CUDA context for the NCCL call");
     return false;
   }
+  // The run's launches are asynchronous on the model's stream: wait for
+  // them (multi-rank runs use no CUDA graphs, DeviceRun.cpp).
+  if (CUstream rs = cuda::runStream())
+    if (d->cuStreamSynchronize(rs) != CUDA_SUCCESS) {
+      dist::fail(what, "cuStreamSynchronize failed before the NCCL call");
+      return false;
+    }
   CUresult r = d->cuCtxSynchronize();
   if (r == CUDA_ERROR_CONTEXT_IS_DESTROYED) {
     // Seen on H100 with CUDA 13 / NCCL 2.28 once NCCL's CUDA runtime has
@@ -199,7 +207,7 @@ bool after(ncclResult_t enqueued, const char *what) {
 } // namespace
 
 bool active() {
-  if (!cuda::managedAllocsActive() || dist::size() < 2)
+  if (!cuda::deviceAllocsActive() || dist::size() < 2)
     return false;
   State &s = state();
   std::call_once(s.once, [&] { setUp(s); });

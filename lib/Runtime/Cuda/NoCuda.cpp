@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Cuda.h"
+#include "GpuGemm.h"
 
 namespace tfcrt::cuda {
 
@@ -21,10 +22,26 @@ tfc_status ensureDevice(std::string &error) {
 }
 
 std::string deviceName() { return std::string(); }
-void *managedAlloc(uint64_t) { return nullptr; }
-void managedFree(void *) {}
-bool managedAllocsActive() { return false; }
-void setManagedAllocs(bool) {}
+tfc_status loadDeviceModel(const void *, uint64_t, DeviceModel **out,
+                           std::string &error) {
+  *out = nullptr;
+  return ensureDevice(error);
+}
+void freeDeviceModel(DeviceModel *) {}
+void *deviceWeights(DeviceModel *) { return nullptr; }
+void beginRun(DeviceModel *) {}
+void *stageInput(const void *, uint64_t) { return nullptr; }
+void runCompiled(const std::string &, const std::function<void()> &entry) {
+  entry();
+}
+void *download(const void *, uint64_t) { return nullptr; }
+bool finishRun() { return true; }
+void endRun() {}
+bool deviceAllocsActive() { return false; }
+void *deviceAlloc(uint64_t, uint64_t) { return nullptr; }
+void uploadConstant(void *, const void *, uint64_t) {}
+void gemm(GemmType, const Memref3 *, const Memref3 *, const Memref3 *) {}
+RunStats lastRunStats() { return RunStats(); }
 bool hasError() { return false; }
 std::string error() { return std::string(); }
 void clearError() {}

@@ -7,6 +7,7 @@
 
 #include "Pack.h"
 #include "FormatQuant.h"
+#include "FormatSparse.h"
 
 #include <cmath>
 #include <cstdio>
@@ -82,6 +83,10 @@ constexpr uint64_t kMaxBlobBytes = uint64_t(1) << 50;
 const char *formatName(uint32_t format) {
   if (const FormatInfo *f = findFormat(format))
     return f->name;
+  if (format == TFC_PACK_SPARSE_MASK)
+    return "sparse-mask";
+  if (format == TFC_PACK_SPARSE_24)
+    return "sparse-2:4";
   return format >= TFC_PACK_SPARSE_FIRST ? "sparse" : "unknown";
 }
 
@@ -93,6 +98,14 @@ bool layoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
   if (format == TFC_PACK_BF16 || format == TFC_PACK_S8 ||
       format == TFC_PACK_W8 || format == TFC_PACK_W4)
     return quantLayoutOf(format, k, n, group, flags, out, err);
+  // Sparse sizes depend on the contents: the largest blob (every value
+  // stored) here; packers and validate() use sparseLayoutOf with the count.
+  if (format >= TFC_PACK_SPARSE_FIRST)
+    return sparseLayoutOf(format, k, n, group, flags,
+                          k > 0 && n > 0 ? static_cast<uint64_t>(k) *
+                                               static_cast<uint64_t>(n)
+                                         : 0,
+                          out, err);
   const FormatInfo *f = findFormat(format);
   if (!f) {
     err = fmt("unknown packed format %lld (this build knows f32 = 1, bf16 = "
@@ -212,7 +225,9 @@ bool validate(const void *blob, uint64_t bytes, std::string &err) {
               h.format, h.version, TFC_PACK_VERSION);
     return false;
   }
-  if (!findFormat(h.format)) {
+  const bool sparse = h.format == TFC_PACK_SPARSE_MASK ||
+                      h.format == TFC_PACK_SPARSE_24;
+  if (!sparse && !findFormat(h.format)) {
     err = fmt("packed weight blob has unknown format %lld (layout version "
               "%lld)",
               h.format, h.version);
@@ -220,7 +235,9 @@ bool validate(const void *blob, uint64_t bytes, std::string &err) {
   }
   Layout l;
   std::string why;
-  if (!layoutOf(h.format, h.k, h.n, h.group, h.flags, l, why)) {
+  if (sparse ? !sparseLayoutOf(h.format, h.k, h.n, h.group, h.flags, h.nnz,
+                               l, why)
+             : !layoutOf(h.format, h.k, h.n, h.group, h.flags, l, why)) {
     err = "packed weight blob (layout version " + std::to_string(h.version) +
           "): " + why;
     return false;

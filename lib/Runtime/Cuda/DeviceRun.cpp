@@ -1,0 +1,514 @@
+//===- DeviceRun.cpp - device memory, one stream, CUDA graphs per shape ---===//
+//
+// The execution model of a GPU model (Cuda.h; docs/DESIGN.md, "The GPU
+// target"):
+//   - load: the weights are uploaded once (cuMemAlloc + cuMemcpyHtoD); the
+//     model gets a non-blocking stream, a device pool whose first chunk is
+//     sized at load (TFC_CUDA_POOL_MB, default 256), a cuBLASLt workspace
+//     (TFC_CUDA_WORKSPACE_MB, default 32) and pinned host staging;
+//   - a run: the pool is reset and serves every buffer by bump allocation
+//     (frees are no-ops until the next run), so one input shape always gets
+//     the same addresses; inputs go host -> pinned -> device, launches,
+//     copies and GEMMs are enqueued on the model's stream, outputs come back
+//     into pinned memory, and the run synchronizes once;
+//   - graphs: the first run of a shape runs eagerly (warm-up: modules,
+//     cuBLASLt algorithms and constant uploads happen there), the second is
+//     captured (cuStreamBeginCapture) and launched as a graph, later ones
+//     replay it: the host code runs again with GPU work suppressed, which
+//     rebuilds the output descriptors, and the allocation trace (sizes and
+//     alignments in order) must equal the captured one, else the graph is
+//     dropped and the run goes eager. At most TFC_CUDA_GRAPH_CACHE graphs
+//     (default 16) per model, least recently used dropped first.
+//     TFC_CUDA_GRAPHS=0 turns graphs off; multi-rank runs (NCCL
+//     synchronizes inside the run) never use them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Cuda.h"
+#include "CudaDriver.h"
+#include "DeviceRun.h"
+#include "Dist.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+namespace tfcrt::cuda {
+
+namespace {
+
+uint64_t envMB(const char *name, uint64_t fallback) {
+  const char *v = std::getenv(name);
+  if (!v || !*v)
+    return fallback;
+  char *end = nullptr;
+  unsigned long long x = std::strtoull(v, &end, 10);
+  return (end && *end == 0) ? x : fallback;
+}
+
+bool envOff(const char *name) {
+  const char *v = std::getenv(name);
+  return v && (std::strcmp(v, "0") == 0 || std::strcmp(v, "off") == 0);
+}
+
+struct Chunk {
+  CUdeviceptr base = 0;
+  uint64_t size = 0;
+};
+struct HostBlock {
+  char *base = nullptr;
+  uint64_t size = 0;
+};
+struct Graph {
+  CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
+  uint64_t trace = 0;
+  uint64_t lastUse = 0;
+};
+
+uint64_t mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  return h * 0x100000001b3ull;
+}
+
+uint64_t alignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+} // namespace
+
+struct DeviceModel {
+  std::mutex mutex; // one run at a time
+  CUstream stream = nullptr;
+  CUdeviceptr weights = 0;
+  std::vector<Chunk> chunks;
+  size_t chunk = 0;    // bump position: chunks[chunk] at offset
+  uint64_t offset = 0;
+  std::vector<HostBlock> pinned;
+  size_t pinnedBlock = 0;
+  uint64_t pinnedOffset = 0;
+  CUdeviceptr workspace = 0;
+  uint64_t workspaceBytes = 0;
+  std::map<std::string, Graph> graphs;
+  std::set<std::string> warmed, noGraph;
+  uint64_t clock = 0;
+  std::unordered_map<const void *, CUdeviceptr> constants;
+};
+
+namespace {
+
+struct RunState {
+  DeviceModel *model = nullptr;
+  bool allocs = false; // compiled code is running
+  bool replay = false;
+  bool capture = false;
+  bool finished = false; // finishRun synchronized the stream
+  uint64_t trace = 0;
+  RunStats stats;
+};
+thread_local RunState run;
+thread_local RunStats lastStatsTls;
+
+void *poolAlloc(DeviceModel &m, uint64_t bytes, uint64_t alignment) {
+  run.trace = mix(mix(run.trace, bytes), alignment);
+  if (alignment < 256)
+    alignment = 256;
+  uint64_t need = bytes ? bytes : 1;
+  while (m.chunk < m.chunks.size()) {
+    uint64_t at = alignUp(m.offset, alignment);
+    if (at + need <= m.chunks[m.chunk].size) {
+      m.offset = at + need;
+      return reinterpret_cast<void *>(m.chunks[m.chunk].base + at);
+    }
+    ++m.chunk;
+    m.offset = 0;
+  }
+  const Driver *d = driver();
+  if (!d)
+    return nullptr;
+  uint64_t grow = m.chunks.empty() ? 0 : m.chunks.back().size * 2;
+  uint64_t size = alignUp(need + alignment, 2 << 20);
+  if (size < grow)
+    size = grow;
+  Chunk c;
+  c.size = size;
+  if (!check(d->cuMemAlloc(&c.base, size), "cuMemAlloc",
+             format("(growing the device pool by %llu bytes)",
+                    (unsigned long long)size)))
+    return nullptr;
+  m.chunks.push_back(c);
+  m.chunk = m.chunks.size() - 1;
+  uint64_t at = alignUp(0, alignment);
+  m.offset = at + need;
+  return reinterpret_cast<void *>(c.base + at);
+}
+
+void *pinnedAlloc(DeviceModel &m, uint64_t bytes) {
+  uint64_t need = alignUp(bytes ? bytes : 1, 256);
+  while (m.pinnedBlock < m.pinned.size()) {
+    HostBlock &b = m.pinned[m.pinnedBlock];
+    if (m.pinnedOffset + need <= b.size) {
+      void *p = b.base + m.pinnedOffset;
+      m.pinnedOffset += need;
+      return p;
+    }
+    ++m.pinnedBlock;
+    m.pinnedOffset = 0;
+  }
+  const Driver *d = driver();
+  if (!d)
+    return nullptr;
+  uint64_t size = need < (4u << 20) ? (4u << 20) : alignUp(need, 1 << 20);
+  void *p = nullptr;
+  if (!check(d->cuMemAllocHost(&p, size), "cuMemAllocHost",
+             format("(%llu bytes)", (unsigned long long)size)))
+    return nullptr;
+  m.pinned.push_back({static_cast<char *>(p), size});
+  m.pinnedBlock = m.pinned.size() - 1;
+  m.pinnedOffset = need;
+  return p;
+}
+
+void dropGraph(const Driver *d, Graph &g) {
+  if (g.exec)
+    check(d->cuGraphExecDestroy(g.exec), "cuGraphExecDestroy");
+  if (g.graph)
+    check(d->cuGraphDestroy(g.graph), "cuGraphDestroy");
+  g = Graph();
+}
+
+void evict(const Driver *d, DeviceModel &m) {
+  static const uint64_t cap = envMB("TFC_CUDA_GRAPH_CACHE", 16);
+  while (m.graphs.size() > (cap ? cap : 1)) {
+    auto oldest = m.graphs.begin();
+    for (auto it = m.graphs.begin(); it != m.graphs.end(); ++it)
+      if (it->second.lastUse < oldest->second.lastUse)
+        oldest = it;
+    dropGraph(d, oldest->second);
+    m.graphs.erase(oldest);
+  }
+}
+
+void callCompiled(const std::function<void()> &entry) {
+  run.allocs = true;
+  entry();
+  run.allocs = false;
+}
+
+} // namespace
+
+//===-- load ---------------------------------------------------------------===//
+
+tfc_status loadDeviceModel(const void *weights, uint64_t bytes,
+                           DeviceModel **out, std::string &error) {
+  *out = nullptr;
+  clearError();
+  const Driver *d = driver();
+  if (!d) {
+    error = cuda::error();
+    clearError();
+    return TFC_ERR_UNSUPPORTED;
+  }
+  auto *m = new DeviceModel();
+  auto fail = [&](tfc_status s) {
+    error = cuda::error();
+    clearError();
+    freeDeviceModel(m);
+    return s;
+  };
+  if (!check(d->cuStreamCreate(&m->stream, CU_STREAM_NON_BLOCKING),
+             "cuStreamCreate"))
+    return fail(TFC_ERR_INTERNAL);
+  if (bytes) {
+    if (!check(d->cuMemAlloc(&m->weights, bytes), "cuMemAlloc",
+               format("(%llu bytes of weights)", (unsigned long long)bytes)))
+      return fail(TFC_ERR_OUT_OF_MEMORY);
+    if (!check(d->cuMemcpyHtoD(m->weights, weights, bytes),
+               "cuMemcpyHtoD", "(weights)"))
+      return fail(TFC_ERR_INTERNAL);
+  }
+  uint64_t pool = envMB("TFC_CUDA_POOL_MB", 256) << 20;
+  if (pool) {
+    Chunk c;
+    c.size = pool;
+    if (!check(d->cuMemAlloc(&c.base, pool), "cuMemAlloc",
+               format("(device pool of %llu bytes; TFC_CUDA_POOL_MB)",
+                      (unsigned long long)pool)))
+      return fail(TFC_ERR_OUT_OF_MEMORY);
+    m->chunks.push_back(c);
+  }
+  m->workspaceBytes = envMB("TFC_CUDA_WORKSPACE_MB", 32) << 20;
+  if (m->workspaceBytes &&
+      !check(d->cuMemAlloc(&m->workspace, m->workspaceBytes), "cuMemAlloc",
+             "(cuBLASLt workspace; TFC_CUDA_WORKSPACE_MB)"))
+    return fail(TFC_ERR_OUT_OF_MEMORY);
+  *out = m;
+  return TFC_OK;
+}
+
+void freeDeviceModel(DeviceModel *m) {
+  if (!m)
+    return;
+  if (const Driver *d = driver()) {
+    if (m->stream)
+      check(d->cuStreamSynchronize(m->stream), "cuStreamSynchronize");
+    for (auto &[key, g] : m->graphs)
+      dropGraph(d, g);
+    for (Chunk &c : m->chunks)
+      check(d->cuMemFree(c.base), "cuMemFree");
+    for (HostBlock &b : m->pinned)
+      check(d->cuMemFreeHost(b.base), "cuMemFreeHost");
+    for (auto &[host, dev] : m->constants)
+      check(d->cuMemFree(dev), "cuMemFree");
+    if (m->workspace)
+      check(d->cuMemFree(m->workspace), "cuMemFree");
+    if (m->weights)
+      check(d->cuMemFree(m->weights), "cuMemFree");
+    if (m->stream)
+      check(d->cuStreamDestroy(m->stream), "cuStreamDestroy");
+  }
+  delete m;
+}
+
+void *deviceWeights(DeviceModel *m) {
+  return m ? reinterpret_cast<void *>(m->weights) : nullptr;
+}
+
+//===-- a run --------------------------------------------------------------===//
+
+void beginRun(DeviceModel *m) {
+  m->mutex.lock();
+  clearError();
+  run = RunState();
+  run.model = m;
+  m->chunk = 0;
+  m->offset = 0;
+  m->pinnedBlock = 0;
+  m->pinnedOffset = 0;
+  driver(); // context current on this thread (records an error if none)
+}
+
+void *stageInput(const void *src, uint64_t bytes) {
+  DeviceModel &m = *run.model;
+  void *dev = poolAlloc(m, bytes, 256);
+  if (!dev || bytes == 0)
+    return dev;
+  void *host = pinnedAlloc(m, bytes);
+  const Driver *d = driver();
+  if (!host || !d)
+    return nullptr;
+  std::memcpy(host, src, bytes);
+  if (!check(d->cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(dev), host,
+                                  bytes, m.stream),
+             "cuMemcpyHtoDAsync", "(input)"))
+    return nullptr;
+  return dev;
+}
+
+void runCompiled(const std::string &key, const std::function<void()> &entry) {
+  DeviceModel &m = *run.model;
+  const Driver *d = hasError() ? nullptr : driver();
+  static const bool graphsOff = envOff("TFC_CUDA_GRAPHS");
+  if (!d || graphsOff || dist::size() > 1 || m.noGraph.count(key)) {
+    callCompiled(entry);
+    return;
+  }
+  ++m.clock;
+  auto it = m.graphs.find(key);
+  if (it != m.graphs.end()) {
+    uint64_t before = run.trace;
+    RunStats saved = run.stats;
+    run.replay = true;
+    callCompiled(entry);
+    run.replay = false;
+    if (hasError())
+      return;
+    if (run.trace == it->second.trace) {
+      it->second.lastUse = m.clock;
+      run.stats = saved;
+      run.stats.mode = 'r';
+      check(d->cuGraphLaunch(it->second.exec, m.stream), "cuGraphLaunch");
+      return;
+    }
+    // The host code allocated differently: the graph does not fit.
+    dropGraph(d, it->second);
+    m.graphs.erase(it);
+    m.noGraph.insert(key);
+    run.trace = before;
+    callCompiled(entry);
+    return;
+  }
+  if (!m.warmed.count(key)) {
+    m.warmed.insert(key);
+    callCompiled(entry);
+    return;
+  }
+  // Second run of this shape: capture it.
+  if (!check(d->cuStreamBeginCapture(m.stream, CU_STREAM_CAPTURE_MODE_RELAXED),
+             "cuStreamBeginCapture"))
+    return;
+  run.capture = true;
+  callCompiled(entry);
+  run.capture = false;
+  CUgraph graph = nullptr;
+  CUresult r = d->cuStreamEndCapture(m.stream, &graph);
+  if (hasError()) {
+    if (graph)
+      d->cuGraphDestroy(graph);
+    return;
+  }
+  Graph g;
+  g.graph = graph;
+  if (r == CUDA_SUCCESS && graph &&
+      d->cuGraphInstantiateWithFlags(&g.exec, graph, 0) == CUDA_SUCCESS) {
+    g.trace = run.trace;
+    g.lastUse = m.clock;
+    run.stats.mode = 'c';
+    if (!check(d->cuGraphLaunch(g.exec, m.stream), "cuGraphLaunch")) {
+      dropGraph(d, g);
+      return;
+    }
+    m.graphs[key] = g;
+    evict(d, m);
+    return;
+  }
+  // Capture or instantiation failed: this shape runs eagerly from now on.
+  dropGraph(d, g);
+  m.noGraph.insert(key);
+  run.stats = RunStats();
+  callCompiled(entry);
+}
+
+void *download(const void *src, uint64_t bytes) {
+  DeviceModel &m = *run.model;
+  void *host = pinnedAlloc(m, bytes);
+  const Driver *d = driver();
+  if (!host || !d)
+    return nullptr;
+  if (bytes && !hasError() &&
+      !check(d->cuMemcpyDtoHAsync(host, reinterpret_cast<CUdeviceptr>(src),
+                                  bytes, m.stream),
+             "cuMemcpyDtoHAsync", "(output)"))
+    return nullptr;
+  return host;
+}
+
+bool finishRun() {
+  DeviceModel &m = *run.model;
+  run.finished = true;
+  const Driver *d = driver();
+  if (d) {
+    // Even after an error: the next run may reuse the pool only when the
+    // stream is idle.
+    CUresult r = d->cuStreamSynchronize(m.stream);
+    check(r, "cuStreamSynchronize", "(end of the run; TFC_CUDA_SYNC=1 names "
+                                    "the kernel)");
+  }
+  return !hasError();
+}
+
+void endRun() {
+  DeviceModel *m = run.model;
+  // A run that ended early (an input could not be staged) may still have
+  // copies in flight from the pinned staging that the next run reuses.
+  if (m && !run.finished)
+    if (const Driver *d = driver())
+      d->cuStreamSynchronize(m->stream);
+  lastStatsTls = run.stats;
+  static const bool stats = std::getenv("TFC_CUDA_STATS") != nullptr;
+  if (stats)
+    std::fprintf(stderr,
+                 "tfc: cuda run: %s, %llu kernel launches, %llu GEMMs, %llu "
+                 "copies enqueued\n",
+                 run.stats.mode == 'r'   ? "graph replayed"
+                 : run.stats.mode == 'c' ? "graph captured"
+                                         : "eager",
+                 (unsigned long long)run.stats.launches,
+                 (unsigned long long)run.stats.gemms,
+                 (unsigned long long)run.stats.copies);
+  run = RunState();
+  if (m)
+    m->mutex.unlock();
+}
+
+RunStats lastRunStats() { return lastStatsTls; }
+
+bool deviceAllocsActive() { return run.allocs; }
+
+void *deviceAlloc(uint64_t bytes, uint64_t alignment) {
+  if (!run.model)
+    return nullptr;
+  return poolAlloc(*run.model, bytes, alignment);
+}
+
+//===-- DeviceRun.h ---------------------------------------------------------===//
+
+CUstream runStream() { return run.model ? run.model->stream : nullptr; }
+bool replaying() { return run.replay; }
+bool capturing() { return run.capture; }
+
+bool syncEachLaunch() {
+  static const bool on = [] {
+    const char *v = std::getenv("TFC_CUDA_SYNC");
+    return v && std::strcmp(v, "1") == 0;
+  }();
+  return on;
+}
+
+void count(Work w) {
+  switch (w) {
+  case Work::Launch:
+    ++run.stats.launches;
+    break;
+  case Work::Gemm:
+    ++run.stats.gemms;
+    break;
+  case Work::Copy:
+    ++run.stats.copies;
+    break;
+  }
+}
+
+CUdeviceptr gemmWorkspace(uint64_t &bytes) {
+  bytes = run.model ? run.model->workspaceBytes : 0;
+  return run.model ? run.model->workspace : 0;
+}
+
+CUdeviceptr deviceConstant(const void *host, uint64_t bytes) {
+  DeviceModel &m = *run.model;
+  auto it = m.constants.find(host);
+  if (it != m.constants.end())
+    return it->second;
+  const Driver *d = driver();
+  if (!d)
+    return 0;
+  CUdeviceptr p = 0;
+  if (!check(d->cuMemAlloc(&p, bytes ? bytes : 1), "cuMemAlloc",
+             "(a constant)"))
+    return 0;
+  if (bytes && !check(d->cuMemcpyHtoD(p, host, bytes), "cuMemcpyHtoD",
+                      "(a constant)")) {
+    d->cuMemFree(p);
+    return 0;
+  }
+  m.constants.emplace(host, p);
+  return p;
+}
+
+void uploadConstant(void *dst, const void *src, uint64_t bytes) {
+  if (replaying() || hasError() || !run.model)
+    return;
+  CUdeviceptr c = deviceConstant(src, bytes);
+  const Driver *d = driver();
+  if (!c || !d)
+    return;
+  count(Work::Copy);
+  check(d->cuMemcpyDtoDAsync(reinterpret_cast<CUdeviceptr>(dst), c, bytes,
+                             run.model->stream),
+        "cuMemcpyDtoDAsync", "(a constant)");
+}
+
+} // namespace tfcrt::cuda

@@ -1,0 +1,36 @@
+//===- DeviceRun.h - the current GPU run, for the CUDA files ----*- C++ -*-===//
+//
+// Only the TFC_ENABLE_CUDA=ON files include this: what the mgpu* wrappers and
+// the GEMMs need from the run in progress on the calling thread (Cuda.h's
+// beginRun .. endRun).
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_LIB_RUNTIME_CUDA_DEVICERUN_H
+#define TFC_LIB_RUNTIME_CUDA_DEVICERUN_H
+
+#include <cuda.h>
+#include <cstdint>
+
+namespace tfcrt::cuda {
+
+/// The model's stream while a run is in progress on this thread, else null.
+CUstream runStream();
+/// True while the host code of a run executes only to rebuild the output
+/// descriptors of a replayed CUDA graph: no GPU work may be enqueued.
+bool replaying();
+/// True while the run's stream is being captured into a CUDA graph.
+bool capturing();
+/// TFC_CUDA_SYNC=1: synchronize after every launch of an eager run (to name
+/// the kernel that faulted).
+bool syncEachLaunch();
+enum class Work { Launch, Gemm, Copy };
+void count(Work w);
+/// The model's cuBLASLt workspace (allocated at load).
+CUdeviceptr gemmWorkspace(uint64_t &bytes);
+/// A device copy of a constant in host memory (uploaded at its first use,
+/// kept with the model), or 0 with the error recorded.
+CUdeviceptr deviceConstant(const void *host, uint64_t bytes);
+
+} // namespace tfcrt::cuda
+
+#endif // TFC_LIB_RUNTIME_CUDA_DEVICERUN_H

@@ -1,0 +1,354 @@
+//===- Gemm.cpp - matmuls of GPU models through cuBLASLt ------------------===//
+//
+// tfc-gpu-gemm (lib/Conversion/GpuPipeline.cpp) turns linalg.matmul /
+// batch_matmul of a GPU model into calls of tfcrt_gpu_matmul_<type>(A, B,
+// C) on rank-3 strided views (GpuGemm.cpp routes them here during a run).
+// C[b] = A[b] x B[b], row-major in memref terms; cuBLASLt is column-major,
+// so we compute C^T = B^T x A^T: a row-major matrix is its transpose in
+// column-major order with the same leading dimension, and a column-major
+// (transposed) view becomes op T.
+//
+// libcublasLt.so.<major> is dlopen'ed at the first GEMM (no link-time
+// dependency; TFC_CUBLASLT_LIBRARY overrides the name). Per shape, layout,
+// type and alignment the descriptors and the heuristic's first algorithm are
+// built once and cached (the first run of a shape is eager, so a captured
+// graph never queries the heuristic); the workspace is the model's
+// (DeviceRun.cpp). f32 uses CUBLAS_COMPUTE_32F (TF32 only with
+// TFC_CUDA_TF32=1); f16 / bf16 accumulate in f32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Cuda.h"
+#include "CudaDriver.h"
+#include "DeviceRun.h"
+#include "GpuGemm.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <cublasLt.h>
+#include <dlfcn.h>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+namespace tfcrt::cuda {
+namespace {
+
+#define TFC_CUBLASLT_FUNCTIONS(X)                                              \
+  X(cublasLtCreate)                                                            \
+  X(cublasLtMatmulDescCreate)                                                  \
+  X(cublasLtMatmulDescSetAttribute)                                            \
+  X(cublasLtMatrixLayoutCreate)                                                \
+  X(cublasLtMatrixLayoutSetAttribute)                                          \
+  X(cublasLtMatmulPreferenceCreate)                                            \
+  X(cublasLtMatmulPreferenceSetAttribute)                                      \
+  X(cublasLtMatmulPreferenceDestroy)                                           \
+  X(cublasLtMatmulAlgoGetHeuristic)                                            \
+  X(cublasLtMatmul)
+
+struct Lt {
+#define TFC_LT_DECLARE(fn) decltype(&::fn) fn = nullptr;
+  TFC_CUBLASLT_FUNCTIONS(TFC_LT_DECLARE)
+#undef TFC_LT_DECLARE
+  cublasLtHandle_t handle = nullptr;
+  bool ok = false;
+  std::string error;
+};
+
+Lt &lt() {
+  static Lt *s = [] {
+    auto *l = new Lt();
+    const char *name = std::getenv("TFC_CUBLASLT_LIBRARY");
+    std::string lib = name && *name
+                          ? std::string(name)
+                          : format("libcublasLt.so.%d", CUBLAS_VER_MAJOR);
+    void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+    std::string why = h ? "" : dlerror();
+    // The toolkit's folders, when the loader's path does not have them.
+    for (const char *dir : {"/usr/local/cuda/lib64/",
+                            "/usr/local/cuda/targets/x86_64-linux/lib/"})
+      if (!h && !(name && *name))
+        h = dlopen((dir + lib).c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      l->error = format("cannot load cuBLASLt (%s; set TFC_CUBLASLT_LIBRARY): "
+                        "%s",
+                        lib.c_str(), why.c_str());
+      return l;
+    }
+#define TFC_LT_RESOLVE(fn)                                                     \
+  l->fn = reinterpret_cast<decltype(l->fn)>(dlsym(h, #fn));                    \
+  if (!l->fn) {                                                                \
+    l->error = "cuBLASLt lacks " #fn;                                          \
+    return l;                                                                  \
+  }
+    TFC_CUBLASLT_FUNCTIONS(TFC_LT_RESOLVE)
+#undef TFC_LT_RESOLVE
+    cublasStatus_t st = l->cublasLtCreate(&l->handle);
+    if (st != CUBLAS_STATUS_SUCCESS) {
+      l->error = format("cublasLtCreate failed (status %d)", (int)st);
+      return l;
+    }
+    l->ok = true;
+    return l;
+  }();
+  return *s;
+}
+
+/// One operand as cuBLASLt sees it: a column-major rows x cols matrix with
+/// leading dimension ld, used as op(trans).
+struct Operand {
+  uint64_t rows = 0, cols = 0;
+  int64_t ld = 0, batchStride = 0;
+  bool trans = false;
+};
+
+/// The column-major description of X^T for a row-major-indexed R x C view
+/// X with strides (sr, sc): X^T is C x R. Fails when neither stride is 1.
+bool transposedView(int64_t R, int64_t C, int64_t sr, int64_t sc,
+                    Operand &o) {
+  // A unit dim's stride is free: pick the one that makes a valid layout.
+  if (C == 1)
+    sc = 1;
+  if (sc == 1 && (R == 1 || sr >= C)) {
+    o.rows = C;
+    o.cols = R;
+    o.ld = R == 1 ? (C > 0 ? C : 1) : sr;
+    o.trans = false;
+    return true;
+  }
+  if (R == 1)
+    sr = 1;
+  if (sr == 1 && (C == 1 || sc >= R)) {
+    o.rows = R; // stored column-major R x C = X itself: X^T is op T
+    o.cols = C;
+    o.ld = C == 1 ? (R > 0 ? R : 1) : sc;
+    o.trans = true;
+    return true;
+  }
+  return false;
+}
+
+struct Plan {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo;
+  bool ok = false;
+};
+
+using Key = std::tuple<int, uint64_t, uint64_t, uint64_t, uint64_t, int64_t,
+                       int64_t, int64_t, bool, bool, int64_t, int64_t,
+                       int64_t, int, int>;
+
+struct Cache {
+  std::mutex mutex;
+  std::map<Key, Plan> plans;
+};
+Cache &cache() {
+  static Cache *c = new Cache();
+  return *c;
+}
+
+int alignmentOf(const void *p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  int al = 256;
+  while (al > 1 && (a % al))
+    al /= 2;
+  return al;
+}
+
+bool ltCheck(cublasStatus_t st, const char *what) {
+  if (st == CUBLAS_STATUS_SUCCESS)
+    return true;
+  recordError(format("%s failed (cuBLAS status %d)", what, (int)st));
+  return false;
+}
+
+cudaDataType_t dataType(GemmType t) {
+  switch (t) {
+  case GemmType::F16:
+    return CUDA_R_16F;
+  case GemmType::BF16:
+    return CUDA_R_16BF;
+  default:
+    return CUDA_R_32F;
+  }
+}
+
+size_t elemBytes(GemmType t) { return t == GemmType::F32 ? 4 : 2; }
+
+} // namespace
+
+void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
+          const Memref3 *C) {
+  if (replaying())
+    return;
+  if (hasError())
+    return;
+  Lt &l = lt();
+  if (!l.ok) {
+    recordError(l.error);
+    return;
+  }
+  CUstream stream = runStream();
+  const int64_t batch = C->sizes[0], M = C->sizes[1], N = C->sizes[2];
+  const int64_t K = A->sizes[2];
+  if (A->sizes[1] != M || B->sizes[1] != K || B->sizes[2] != N ||
+      (A->sizes[0] != batch && A->sizes[0] != 1) ||
+      (B->sizes[0] != batch && B->sizes[0] != 1)) {
+    recordError(format("tfcrt_gpu_matmul: shapes [%lld,%lld,%lld] x "
+                       "[%lld,%lld,%lld] -> [%lld,%lld,%lld] disagree",
+                       (long long)A->sizes[0], (long long)A->sizes[1],
+                       (long long)A->sizes[2], (long long)B->sizes[0],
+                       (long long)B->sizes[1], (long long)B->sizes[2],
+                       (long long)batch, (long long)M, (long long)N));
+    return;
+  }
+  if (batch == 0 || M == 0 || N == 0)
+    return;
+  size_t eb = elemBytes(type);
+  char *pa = A->aligned + A->offset * eb, *pb = B->aligned + B->offset * eb,
+       *pc = C->aligned + C->offset * eb;
+  const Driver *d = driver();
+  if (!d)
+    return;
+  if (K == 0) { // C = 0: C is a buffer of ours, row-major
+    if (C->strides[2] == 1 && C->strides[1] == N &&
+        (batch == 1 || C->strides[0] == M * N)) {
+      check(d->cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(pc), 0,
+                               batch * M * N * eb, stream),
+            "cuMemsetD8Async", "(matmul with k = 0)");
+      return;
+    }
+    recordError("tfcrt_gpu_matmul: k = 0 into a strided result");
+    return;
+  }
+  // D = C^T (N x M) = P x Q with P = B^T (N x K), Q = A^T (K x M).
+  Operand P, Q, D;
+  bool okP = transposedView(K, N, B->strides[1], B->strides[2], P);
+  bool okQ = transposedView(M, K, A->strides[1], A->strides[2], Q);
+  bool okD = transposedView(M, N, C->strides[1], C->strides[2], D) &&
+             !D.trans;
+  if (!okP || !okQ || !okD) {
+    recordError(format("tfcrt_gpu_matmul: a view cuBLASLt cannot read "
+                       "(strides A [%lld,%lld], B [%lld,%lld], C [%lld,%lld])",
+                       (long long)A->strides[1], (long long)A->strides[2],
+                       (long long)B->strides[1], (long long)B->strides[2],
+                       (long long)C->strides[1], (long long)C->strides[2]));
+    return;
+  }
+  P.batchStride = B->sizes[0] == 1 ? 0 : B->strides[0];
+  Q.batchStride = A->sizes[0] == 1 ? 0 : A->strides[0];
+  D.batchStride = batch == 1 ? 0 : C->strides[0];
+  static const bool tf32 = [] {
+    const char *v = std::getenv("TFC_CUDA_TF32");
+    return v && std::strcmp(v, "1") == 0;
+  }();
+  Key key{(int)type,     (uint64_t)batch, (uint64_t)M,  (uint64_t)N,
+          (uint64_t)K,   P.ld,            Q.ld,         D.ld,
+          P.trans,       Q.trans,         P.batchStride, Q.batchStride,
+          D.batchStride, alignmentOf(pa) * 1000 + alignmentOf(pb),
+          alignmentOf(pc) * 2 + (tf32 ? 1 : 0)};
+  Plan *plan = nullptr;
+  {
+    Cache &c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.plans.find(key);
+    if (it != c.plans.end()) {
+      plan = &it->second;
+    } else {
+      Plan p;
+      cudaDataType_t dt = dataType(type);
+      cublasComputeType_t ct =
+          type == GemmType::F32 && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                        : CUBLAS_COMPUTE_32F;
+      bool ok =
+          ltCheck(l.cublasLtMatmulDescCreate(&p.desc, ct, CUDA_R_32F),
+                  "cublasLtMatmulDescCreate");
+      cublasOperation_t ta = P.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+      cublasOperation_t tb = Q.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+      ok = ok && ltCheck(l.cublasLtMatmulDescSetAttribute(
+                             p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta,
+                             sizeof(ta)),
+                         "cublasLtMatmulDescSetAttribute(TRANSA)");
+      ok = ok && ltCheck(l.cublasLtMatmulDescSetAttribute(
+                             p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb,
+                             sizeof(tb)),
+                         "cublasLtMatmulDescSetAttribute(TRANSB)");
+      auto layout = [&](cublasLtMatrixLayout_t *lay, const Operand &o) {
+        int32_t count = static_cast<int32_t>(batch);
+        int64_t stride = o.batchStride;
+        return ltCheck(l.cublasLtMatrixLayoutCreate(lay, dt, o.rows, o.cols,
+                                                    o.ld),
+                       "cublasLtMatrixLayoutCreate") &&
+               ltCheck(l.cublasLtMatrixLayoutSetAttribute(
+                           *lay, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
+                           sizeof(count)),
+                       "cublasLtMatrixLayoutSetAttribute(BATCH_COUNT)") &&
+               ltCheck(l.cublasLtMatrixLayoutSetAttribute(
+                           *lay, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
+                           &stride, sizeof(stride)),
+                       "cublasLtMatrixLayoutSetAttribute(BATCH_OFFSET)");
+      };
+      ok = ok && layout(&p.a, P) && layout(&p.b, Q) && layout(&p.c, D);
+      uint64_t wsBytes = 0;
+      gemmWorkspace(wsBytes);
+      cublasLtMatmulPreference_t pref = nullptr;
+      ok = ok && ltCheck(l.cublasLtMatmulPreferenceCreate(&pref),
+                         "cublasLtMatmulPreferenceCreate");
+      uint32_t alA = alignmentOf(pb), alB = alignmentOf(pa),
+               alC = alignmentOf(pc);
+      ok = ok &&
+           ltCheck(l.cublasLtMatmulPreferenceSetAttribute(
+                       pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                       &wsBytes, sizeof(wsBytes)),
+                   "cublasLtMatmulPreferenceSetAttribute") &&
+           ltCheck(l.cublasLtMatmulPreferenceSetAttribute(
+                       pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &alA,
+                       sizeof(alA)),
+                   "cublasLtMatmulPreferenceSetAttribute") &&
+           ltCheck(l.cublasLtMatmulPreferenceSetAttribute(
+                       pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &alB,
+                       sizeof(alB)),
+                   "cublasLtMatmulPreferenceSetAttribute") &&
+           ltCheck(l.cublasLtMatmulPreferenceSetAttribute(
+                       pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alC,
+                       sizeof(alC)),
+                   "cublasLtMatmulPreferenceSetAttribute") &&
+           ltCheck(l.cublasLtMatmulPreferenceSetAttribute(
+                       pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alC,
+                       sizeof(alC)),
+                   "cublasLtMatmulPreferenceSetAttribute");
+      cublasLtMatmulHeuristicResult_t result;
+      int found = 0;
+      ok = ok && ltCheck(l.cublasLtMatmulAlgoGetHeuristic(
+                             l.handle, p.desc, p.a, p.b, p.c, p.c, pref, 1,
+                             &result, &found),
+                         "cublasLtMatmulAlgoGetHeuristic");
+      if (pref)
+        l.cublasLtMatmulPreferenceDestroy(pref);
+      if (ok && found == 0) {
+        recordError(format("cuBLASLt has no algorithm for %lld x [%lld x "
+                           "%lld] x [%lld x %lld]",
+                           (long long)batch, (long long)M, (long long)K,
+                           (long long)K, (long long)N));
+        ok = false;
+      }
+      if (!ok)
+        return; // the incomplete plan is not cached (nor its descriptors)
+      p.algo = result.algo;
+      p.ok = true;
+      plan = &c.plans.emplace(key, p).first->second;
+    }
+  }
+  uint64_t wsBytes = 0;
+  CUdeviceptr ws = gemmWorkspace(wsBytes);
+  float alpha = 1.0f, beta = 0.0f;
+  count(Work::Gemm);
+  ltCheck(l.cublasLtMatmul(l.handle, plan->desc, &alpha, pb, plan->a, pa,
+                           plan->b, &beta, pc, plan->c, pc, plan->c,
+                           &plan->algo, reinterpret_cast<void *>(ws), wsBytes,
+                           reinterpret_cast<cudaStream_t>(stream)),
+          "cublasLtMatmul");
+}
+
+} // namespace tfcrt::cuda

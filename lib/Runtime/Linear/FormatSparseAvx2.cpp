@@ -1,0 +1,332 @@
+//===- FormatSparseAvx2.cpp - sparse formats on AVX2 + FMA ----------------===//
+//
+// AVX2 has no expand instruction: a MASK byte (8 columns) selects one of
+// 256 permutations (an 8 KB table built once) for vpermps over an
+// unaligned load of the next values, and the zero lanes are masked off.
+// 2:4 uses vpermilps on x[4g .. 4g+4) broadcast to both 128-bit lanes.
+// Few rows (1-2 per tile; 3-4 as two tiles): one panel streams at a time.
+// Many rows: viaDense with the F32 AVX2 kernel, or the MASK skip path
+// (8 rows per ymm, up to 32 rows) on panels below kSkipDensityAvx2.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SparseKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TFC_AVX2 __attribute__((target("avx2,fma,popcnt,bmi")))
+
+namespace tfcrt {
+namespace linear {
+namespace sparse {
+namespace {
+
+constexpr int64_t kStreamRows = 4;
+constexpr int kSkipRows = 32;
+
+thread_local GrowBuffer packedRows, skipAcc;
+
+/// perm[b][l]: for a set bit l of byte b, the number of set bits below it;
+/// keep[b][l]: all ones for a set bit (a table, not a compare: on Intel a
+/// broadcast of the byte would add two port-5 uops to vpermps' one).
+struct ExpandTable {
+  alignas(32) int32_t perm[256][8];
+  alignas(32) int32_t keep[256][8];
+  ExpandTable() {
+    for (int b = 0; b < 256; ++b) {
+      int at = 0;
+      for (int l = 0; l < 8; ++l) {
+        perm[b][l] = (b >> l & 1) ? at++ : 0;
+        keep[b][l] = (b >> l & 1) ? -1 : 0;
+      }
+    }
+  }
+};
+const ExpandTable &expandTable() {
+  static const ExpandTable t;
+  return t;
+}
+
+/// The 8 columns of byte `mb` from the values at `v` (advanced).
+TFC_AVX2 inline __m256 expand8(const ExpandTable &t, unsigned mb,
+                               const float *&v, __m256i bits) {
+  const __m256i perm =
+      _mm256_load_si256(reinterpret_cast<const __m256i *>(t.perm[mb]));
+  const __m256 r = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), perm);
+  v += __builtin_popcount(mb);
+  (void)bits;
+  return _mm256_and_ps(
+      r, _mm256_load_ps(reinterpret_cast<const float *>(t.keep[mb])));
+}
+
+TFC_AVX2 inline __m256i laneBits() {
+  return _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+}
+
+//===-- MASK --------------------------------------------------------------===//
+
+/// R rows x NP consecutive panels (NP concurrent streams of masks and
+/// values keep more DRAM requests in flight: one row reads 2 panels).
+template <int R, int NP>
+TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
+                       int64_t q, float *out, int64_t ldo) {
+  const ExpandTable &t = expandTable();
+  const __m256i bits = laneBits();
+  __m256 acc[R][NP][4];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < NP; ++j)
+      for (int c = 0; c < 4; ++c)
+        acc[i][j][c] = _mm256_setzero_ps();
+  const uint32_t *mk[NP];
+  const float *v[NP];
+  for (int j = 0; j < NP; ++j) {
+    mk[j] = mv.panelMasks(q + j);
+    v[j] = mv.panelValues(q + j);
+  }
+  const float *xr[R];
+  for (int i = 0; i < R; ++i)
+    xr[i] = x.x + (i0 + i) * x.sm;
+  for (int64_t kk = 0; kk < k; ++kk) {
+    __m256 a[R];
+    for (int i = 0; i < R; ++i)
+      a[i] = _mm256_set1_ps(xr[i][kk * x.sk]);
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j) {
+      const uint32_t m = mk[j][kk];
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        const __m256 b = expand8(t, (m >> (8 * c)) & 255u, v[j], bits);
+        for (int i = 0; i < R; ++i)
+          acc[i][j][c] = _mm256_fmadd_ps(a[i], b, acc[i][j][c]);
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < NP; ++j)
+      for (int c = 0; c < 4; ++c)
+        _mm256_storeu_ps(out + i * ldo + j * kP + 8 * c, acc[i][j][c]);
+}
+
+TFC_AVX2 void densifyMask(const MaskView &mv, int64_t q, float *dst) {
+  const ExpandTable &t = expandTable();
+  const __m256i bits = laneBits();
+  const uint32_t *mk = mv.panelMasks(q);
+  const float *v = mv.panelValues(q);
+  for (int64_t kk = 0; kk < mv.k; ++kk)
+    for (int c = 0; c < 4; ++c)
+      _mm256_store_ps(dst + kk * kP + 8 * c,
+                      expand8(t, (mk[kk] >> (8 * c)) & 255u, v, bits));
+}
+
+template <int NV>
+TFC_AVX2 void skipPanel(int64_t k, const float *xt, const uint32_t *mk,
+                        const float *v, float *acc) {
+  constexpr int W = NV * 8;
+  for (int c = 0; c < kP * NV; ++c)
+    _mm256_store_ps(acc + c * 8, _mm256_setzero_ps());
+  for (int64_t kk = 0; kk < k; ++kk) {
+    uint32_t m = mk[kk];
+    if (!m)
+      continue;
+    __m256 xv[NV];
+#pragma GCC unroll 4
+    for (int r = 0; r < NV; ++r)
+      xv[r] = _mm256_load_ps(xt + kk * W + r * 8);
+    for (; m; m &= m - 1) {
+      float *a = acc + __builtin_ctz(m) * W;
+      const __m256 w = _mm256_set1_ps(*v++);
+#pragma GCC unroll 4
+      for (int r = 0; r < NV; ++r)
+        _mm256_store_ps(a + r * 8,
+                        _mm256_fmadd_ps(w, xv[r], _mm256_load_ps(a + r * 8)));
+    }
+  }
+}
+
+void skipMask(const MaskView &mv, const Rows &x, int64_t i0, int64_t i1,
+              int64_t p0, int64_t p1, float *out, int64_t ldo) {
+  using Fn = void (*)(int64_t, const float *, const uint32_t *, const float *,
+                      float *);
+  constexpr Fn kFns[4] = {&skipPanel<1>, &skipPanel<2>, &skipPanel<3>,
+                          &skipPanel<4>};
+  const int64_t k = x.k;
+  for (int64_t r0 = i0; r0 < i1; r0 += kSkipRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kSkipRows, i1 - r0));
+    const int nv = (rows + 7) / 8, w = nv * 8;
+    float *xt = static_cast<float *>(
+        packedRows.get(static_cast<size_t>(k * w) * sizeof(float)));
+    float *acc = static_cast<float *>(
+        skipAcc.get(static_cast<size_t>(kP * w) * sizeof(float)));
+    float *o = out + (r0 - i0) * ldo;
+    if (!xt || !acc)
+      return tileFailed(o, rows, (p1 - p0) * kP, ldo);
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int i = 0; i < w; ++i)
+        xt[kk * w + i] = i < rows ? x.x[(r0 + i) * x.sm + kk * x.sk] : 0.0f;
+    for (int64_t q = p0; q < p1; ++q) {
+      kFns[nv - 1](k, xt, mv.panelMasks(q), mv.panelValues(q), acc);
+      for (int i = 0; i < rows; ++i)
+        for (int c = 0; c < kP; ++c)
+          o[i * ldo + (q - p0) * kP + c] = acc[c * w + i];
+    }
+  }
+}
+
+void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
+                 int64_t i0, int64_t i1, int64_t p0, int64_t p1, float *out,
+                 int64_t ldo) {
+  const MaskView mv(h);
+  const int64_t rows = i1 - i0;
+  if (rows == 1) {
+    int64_t q = p0;
+    for (; q + 2 <= p1; q += 2)
+      tileMask<1, 2>(h.k, x, i0, mv, q, out + (q - p0) * kP, ldo);
+    for (; q < p1; ++q)
+      tileMask<1, 1>(h.k, x, i0, mv, q, out + (q - p0) * kP, ldo);
+    return;
+  }
+  if (rows <= kStreamRows) {
+    for (int64_t q = p0; q < p1; ++q)
+      for (int64_t i = i0; i < i1; i += 2) {
+        float *o = out + (i - i0) * ldo + (q - p0) * kP;
+        if (i1 - i >= 2)
+          tileMask<2, 1>(h.k, x, i, mv, q, o, ldo);
+        else
+          tileMask<1, 1>(h.k, x, i, mv, q, o, ldo);
+      }
+    return;
+  }
+  if (rows >= 17 && mv.density(p0, p1) < skipDensity(kSkipDensityAvx2))
+    return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
+  viaDense(f32Avx2(), h, x, i0, i1, p0, p1, out, ldo,
+           [&](int64_t q, float *dst) { densifyMask(mv, q, dst); });
+}
+
+//===-- 2:4 ---------------------------------------------------------------===//
+
+/// Positions of a quarter (8 columns: cq = 0..3 is columns 8cq..8cq+8) of
+/// group g: nibble bytes 0-7 hold columns 0-7 / 16-23, bytes 8-15 columns
+/// 8-15 / 24-31.
+TFC_AVX2 inline __m256i quarterIndex(const unsigned char *idx, int cq) {
+  const __m256i b = _mm256_cvtepu8_epi32(
+      _mm_loadl_epi64(reinterpret_cast<const __m128i *>(idx + (cq & 1) * 8)));
+  return cq >= 2 ? _mm256_srli_epi32(b, 4) : b;
+}
+
+template <int R>
+TFC_AVX2 void tile24(const View24 &v, const Rows &x, int64_t i0, int64_t q,
+                     float *out, int64_t ldo) {
+  __m256 acc[R][4];
+  for (int i = 0; i < R; ++i)
+    for (int c = 0; c < 4; ++c)
+      acc[i][c] = _mm256_setzero_ps();
+  const float *vals = v.panelValues(q);
+  const unsigned char *idx = v.panelIndex(q);
+  const float *xr[R];
+  for (int i = 0; i < R; ++i)
+    xr[i] = x.x + (i0 + i) * x.sm;
+  for (int64_t g = 0; g < v.groups; ++g) {
+    __m256 xb[R];
+    for (int i = 0; i < R; ++i) {
+      if (4 * g + 4 <= x.k && x.sk == 1) {
+        xb[i] = _mm256_broadcast_ps(
+            reinterpret_cast<const __m128 *>(xr[i] + 4 * g));
+      } else {
+        alignas(16) float a[4];
+        for (int j = 0; j < 4; ++j)
+          a[j] = 4 * g + j < x.k ? xr[i][(4 * g + j) * x.sk] : 0.0f;
+        xb[i] = _mm256_broadcast_ps(reinterpret_cast<const __m128 *>(a));
+      }
+    }
+    const float *w = vals + g * 64;
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      const __m256i i0v = quarterIndex(idx + g * 16, c);
+      const __m256i i1v = _mm256_srli_epi32(i0v, 2);
+      const __m256 v0 = _mm256_load_ps(w + 8 * c);
+      const __m256 v1 = _mm256_load_ps(w + 32 + 8 * c);
+      for (int i = 0; i < R; ++i) {
+        acc[i][c] =
+            _mm256_fmadd_ps(_mm256_permutevar_ps(xb[i], i0v), v0, acc[i][c]);
+        acc[i][c] =
+            _mm256_fmadd_ps(_mm256_permutevar_ps(xb[i], i1v), v1, acc[i][c]);
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int c = 0; c < 4; ++c)
+      _mm256_storeu_ps(out + i * ldo + 8 * c, acc[i][c]);
+}
+
+TFC_AVX2 void densify24(const View24 &v, int64_t k, int64_t q, float *dst) {
+  const float *vals = v.panelValues(q);
+  const unsigned char *idx = v.panelIndex(q);
+  const __m256i three = _mm256_set1_epi32(3);
+  for (int64_t g = 0; g < v.groups; ++g) {
+    const float *w = vals + g * 64;
+    for (int c = 0; c < 4; ++c) {
+      const __m256i iv = quarterIndex(idx + g * 16, c);
+      const __m256i p0 = _mm256_and_si256(iv, three);
+      const __m256i p1 = _mm256_and_si256(_mm256_srli_epi32(iv, 2), three);
+      const __m256 v0 = _mm256_load_ps(w + 8 * c);
+      const __m256 v1 = _mm256_load_ps(w + 32 + 8 * c);
+      for (int j = 0; j < 4 && 4 * g + j < k; ++j) {
+        const __m256i jv = _mm256_set1_epi32(j);
+        const __m256 r = _mm256_or_ps(
+            _mm256_and_ps(v0, _mm256_castsi256_ps(_mm256_cmpeq_epi32(p0, jv))),
+            _mm256_and_ps(v1, _mm256_castsi256_ps(_mm256_cmpeq_epi32(p1, jv))));
+        _mm256_store_ps(dst + (4 * g + j) * kP + 8 * c, r);
+      }
+    }
+  }
+}
+
+void compute24(const tfc_pack_header &h, const Rows &x, const void *,
+               int64_t i0, int64_t i1, int64_t p0, int64_t p1, float *out,
+               int64_t ldo) {
+  const View24 v(h);
+  const int64_t rows = i1 - i0;
+  if (rows <= kStreamRows) {
+    for (int64_t q = p0; q < p1; ++q)
+      for (int64_t i = i0; i < i1; i += 2) {
+        float *o = out + (i - i0) * ldo + (q - p0) * kP;
+        if (i1 - i >= 2)
+          tile24<2>(v, x, i, q, o, ldo);
+        else
+          tile24<1>(v, x, i, q, o, ldo);
+      }
+    return;
+  }
+  viaDense(f32Avx2(), h, x, i0, i1, p0, p1, out, ldo,
+           [&](int64_t q, float *dst) { densify24(v, h.k, q, dst); });
+}
+
+// Row blocks of the F32 AVX2 kernel's (96): viaDense densifies a task's
+// panels once per row block.
+constexpr FormatImpl kMask = {nullptr, nullptr, &computeMask, 96,
+                              "sparse-mask-avx2"};
+constexpr FormatImpl k24 = {nullptr, nullptr, &compute24, 96,
+                            "sparse-2:4-avx2"};
+
+} // namespace
+
+const FormatImpl *maskAvx2() { return &kMask; }
+const FormatImpl *s24Avx2() { return &k24; }
+
+} // namespace sparse
+} // namespace linear
+} // namespace tfcrt
+
+#else
+
+namespace tfcrt {
+namespace linear {
+namespace sparse {
+const FormatImpl *maskAvx2() { return nullptr; }
+const FormatImpl *s24Avx2() { return nullptr; }
+} // namespace sparse
+} // namespace linear
+} // namespace tfcrt
+
+#endif

@@ -1,0 +1,408 @@
+//===- FormatSparseAvx512.cpp - sparse formats on AVX-512 -----------------===//
+//
+// Few rows (decode, memory-bound): the panels stream once, in 2 or 4
+// concurrent streams like the F32 kernel. MASK: per k row, vexpandps of
+// two 16-bit halves of the mask (register form: the memory form is slow on
+// Zen 4) over unaligned loads of the next values (the data section has 32
+// floats of padding past the end). 2:4: x[4g .. 4g+4) broadcast to the
+// four 128-bit lanes and vpermilps'd by the 2-bit positions.
+// Many rows: tiles of 12 (MASK) or 8 (2:4) rows over one panel at a time,
+// the same arithmetic per stored value as the dense kernel (vexpandps /
+// vpermilps are cheap next to the FMAs, measured: densifying panels for
+// the F32 kernel instead was slower); for MASK panels below kSkipDensity
+// with 17+ rows the skip path: x transposed ([k][16 * NV] rows), one FMA
+// of 16 rows per stored value into accumulators [32][16 * NV] in L1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SparseKernels.h"
+
+#if defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#define TFC_AVX512 __attribute__((target("avx512f,avx2,fma,popcnt,bmi")))
+
+namespace tfcrt {
+namespace linear {
+namespace sparse {
+namespace {
+
+/// Up to this many rows, the streaming (decode) kernels.
+constexpr int64_t kStreamRows = 4;
+/// Rows per skip-path pass (16 per zmm), and the fewest rows it takes.
+constexpr int kSkipRows = 64;
+constexpr int64_t kSkipMinRows = 17;
+/// Rows of a many-rows tile (2 kMR accumulators + 2 expanded rows + 1).
+constexpr int kMR = 12;
+
+thread_local GrowBuffer packedRows, skipAcc;
+
+/// ap[kk * R + i] = x[i0 + i][kk] (MASK decode layout [k][R]).
+void packRowsK(const Rows &x, int64_t i0, int R, float *ap) {
+  for (int64_t kk = 0; kk < x.k; ++kk)
+    for (int i = 0; i < R; ++i)
+      ap[kk * R + i] = x.x[(i0 + i) * x.sm + kk * x.sk];
+}
+
+//===-- MASK --------------------------------------------------------------===//
+
+template <int R, int NP>
+TFC_AVX512 void tileMask(int64_t k, const float *ap, const MaskView &mv,
+                         int64_t q, float *out, int64_t ldo) {
+  __m512 acc[R][NP][2];
+  const uint32_t *mk[NP];
+  const float *v[NP];
+#pragma GCC unroll 4
+  for (int j = 0; j < NP; ++j) {
+    mk[j] = mv.panelMasks(q + j);
+    v[j] = mv.panelValues(q + j);
+#pragma GCC unroll 12
+    for (int i = 0; i < R; ++i)
+      acc[i][j][0] = acc[i][j][1] = _mm512_setzero_ps();
+  }
+  for (int64_t kk = 0; kk < k; ++kk) {
+    __m512 b[NP][2];
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) {
+      const uint32_t m = mk[j][kk];
+      const __mmask16 lo = static_cast<__mmask16>(m);
+      const __mmask16 hi = static_cast<__mmask16>(m >> 16);
+      b[j][0] = _mm512_maskz_expand_ps(lo, _mm512_loadu_ps(v[j]));
+      v[j] += __builtin_popcount(lo);
+      b[j][1] = _mm512_maskz_expand_ps(hi, _mm512_loadu_ps(v[j]));
+      v[j] += __builtin_popcount(hi);
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < R; ++i) {
+      const __m512 a = _mm512_set1_ps(ap[kk * R + i]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NP; ++j) {
+        acc[i][j][0] = _mm512_fmadd_ps(a, b[j][0], acc[i][j][0]);
+        acc[i][j][1] = _mm512_fmadd_ps(a, b[j][1], acc[i][j][1]);
+      }
+    }
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) {
+      _mm512_storeu_ps(out + i * ldo + j * kP, acc[i][j][0]);
+      _mm512_storeu_ps(out + i * ldo + j * kP + 16, acc[i][j][1]);
+    }
+}
+
+template <int R>
+TFC_AVX512 void streamMask(int64_t k, const float *ap, const MaskView &mv,
+                           int64_t p0, int64_t p1, float *out, int64_t ldo) {
+  constexpr int NP = R <= 2 ? 4 : 2;
+  int64_t q = p0;
+  for (; q + NP <= p1; q += NP)
+    tileMask<R, NP>(k, ap, mv, q, out + (q - p0) * kP, ldo);
+  for (; q < p1; ++q)
+    tileMask<R, 1>(k, ap, mv, q, out + (q - p0) * kP, ldo);
+}
+
+using MaskTileFn = void (*)(int64_t, const float *, const MaskView &, int64_t,
+                            float *, int64_t);
+constexpr MaskTileFn kMaskTiles[kMR] = {
+    &tileMask<1, 1>, &tileMask<2, 1>,  &tileMask<3, 1>,  &tileMask<4, 1>,
+    &tileMask<5, 1>, &tileMask<6, 1>,  &tileMask<7, 1>,  &tileMask<8, 1>,
+    &tileMask<9, 1>, &tileMask<10, 1>, &tileMask<11, 1>, &tileMask<12, 1>};
+
+[[maybe_unused]] TFC_AVX512 void densifyMask(const MaskView &mv, int64_t q,
+                                             float *dst) {
+  const uint32_t *mk = mv.panelMasks(q);
+  const float *v = mv.panelValues(q);
+  for (int64_t kk = 0; kk < mv.k; ++kk) {
+    const uint32_t m = mk[kk];
+    const __mmask16 lo = static_cast<__mmask16>(m);
+    const __mmask16 hi = static_cast<__mmask16>(m >> 16);
+    _mm512_store_ps(dst + kk * kP,
+                    _mm512_maskz_expand_ps(lo, _mm512_loadu_ps(v)));
+    v += __builtin_popcount(lo);
+    _mm512_store_ps(dst + kk * kP + 16,
+                    _mm512_maskz_expand_ps(hi, _mm512_loadu_ps(v)));
+    v += __builtin_popcount(hi);
+  }
+}
+
+/// Skip path, one panel, NV * 16 rows of xt ([k][NV * 16]) into acc
+/// ([32][NV * 16]).
+template <int NV>
+TFC_AVX512 void skipPanel(int64_t k, const float *xt, const uint32_t *mk,
+                          const float *v, float *acc) {
+  constexpr int W = NV * 16;
+  for (int c = 0; c < kP * NV; ++c)
+    _mm512_store_ps(acc + c * 16, _mm512_setzero_ps());
+  for (int64_t kk = 0; kk < k; ++kk) {
+    uint32_t m = mk[kk];
+    if (!m)
+      continue;
+    __m512 xv[NV];
+#pragma GCC unroll 4
+    for (int r = 0; r < NV; ++r)
+      xv[r] = _mm512_load_ps(xt + kk * W + r * 16);
+    for (; m; m &= m - 1) {
+      float *a = acc + __builtin_ctz(m) * W;
+      const __m512 w = _mm512_set1_ps(*v++);
+#pragma GCC unroll 4
+      for (int r = 0; r < NV; ++r)
+        _mm512_store_ps(a + r * 16,
+                        _mm512_fmadd_ps(w, xv[r], _mm512_load_ps(a + r * 16)));
+    }
+  }
+}
+
+using SkipFn = void (*)(int64_t, const float *, const uint32_t *, const float *,
+                        float *);
+constexpr SkipFn kSkipFns[4] = {&skipPanel<1>, &skipPanel<2>, &skipPanel<3>,
+                                &skipPanel<4>};
+
+void skipMask(const MaskView &mv, const Rows &x, int64_t i0, int64_t i1,
+              int64_t p0, int64_t p1, float *out, int64_t ldo) {
+  const int64_t k = x.k;
+  for (int64_t r0 = i0; r0 < i1; r0 += kSkipRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kSkipRows, i1 - r0));
+    const int nv = (rows + 15) / 16, w = nv * 16;
+    float *xt = static_cast<float *>(
+        packedRows.get(static_cast<size_t>(k * w) * sizeof(float)));
+    float *acc = static_cast<float *>(
+        skipAcc.get(static_cast<size_t>(kP * w) * sizeof(float)));
+    float *o = out + (r0 - i0) * ldo;
+    if (!xt || !acc)
+      return tileFailed(o, rows, (p1 - p0) * kP, ldo);
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int i = 0; i < w; ++i)
+        xt[kk * w + i] = i < rows ? x.x[(r0 + i) * x.sm + kk * x.sk] : 0.0f;
+    for (int64_t q = p0; q < p1; ++q) {
+      kSkipFns[nv - 1](k, xt, mv.panelMasks(q), mv.panelValues(q), acc);
+      for (int i = 0; i < rows; ++i)
+        for (int c = 0; c < kP; ++c)
+          o[i * ldo + (q - p0) * kP + c] = acc[c * w + i];
+    }
+  }
+}
+
+TFC_AVX512 void computeMask(const tfc_pack_header &h, const Rows &x,
+                            const void *, int64_t i0, int64_t i1, int64_t p0,
+                            int64_t p1, float *out, int64_t ldo) {
+  const MaskView mv(h);
+  const int64_t rows = i1 - i0;
+  if (rows <= kStreamRows) {
+    float *ap = static_cast<float *>(
+        packedRows.get(static_cast<size_t>(rows * h.k) * sizeof(float)));
+    if (!ap)
+      return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+    packRowsK(x, i0, static_cast<int>(rows), ap);
+    switch (rows) {
+    case 1:
+      return streamMask<1>(h.k, ap, mv, p0, p1, out, ldo);
+    case 2:
+      return streamMask<2>(h.k, ap, mv, p0, p1, out, ldo);
+    case 3:
+      return streamMask<3>(h.k, ap, mv, p0, p1, out, ldo);
+    default:
+      return streamMask<4>(h.k, ap, mv, p0, p1, out, ldo);
+    }
+  }
+  if (rows >= kSkipMinRows && mv.density(p0, p1) < skipDensity(kSkipDensity))
+    return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
+  // Tiles of up to kMR rows, panels inner: a panel is expanded once per
+  // tile (2 vexpandps per k row against 2 kMR FMAs) and comes from L2 for
+  // the next tile.
+  float *ap = static_cast<float *>(
+      packedRows.get(static_cast<size_t>(rows * h.k) * sizeof(float)));
+  if (!ap)
+    return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+  // Rows split evenly (16 = 8 + 8, not 12 + 4: a short tile is bound by
+  // the expansion, not the FMAs).
+  const int64_t tiles = (rows + kMR - 1) / kMR;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t r0 = rows * t / tiles;
+    const int r = static_cast<int>(rows * (t + 1) / tiles - r0);
+    float *a = ap + r0 * h.k;
+    packRowsK(x, i0 + r0, r, a);
+    for (int64_t q = p0; q < p1; ++q)
+      kMaskTiles[r - 1](h.k, a, mv, q, out + r0 * ldo + (q - p0) * kP, ldo);
+  }
+}
+
+//===-- 2:4 ---------------------------------------------------------------===//
+
+/// ap [G][R][4]: x[i0 + i][4g + j] at (g * R + i) * 4 + j, zero past k.
+void packRows24(const Rows &x, int64_t i0, int R, int64_t groups, float *ap) {
+  for (int64_t g = 0; g < groups; ++g)
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < 4; ++j) {
+        const int64_t kk = 4 * g + j;
+        ap[(g * R + i) * 4 + j] =
+            kk < x.k ? x.x[(i0 + i) * x.sm + kk * x.sk] : 0.0f;
+      }
+}
+
+template <int R, int NP>
+TFC_AVX512 void tile24(const View24 &v, const float *ap, int64_t q, float *out,
+                       int64_t ldo) {
+  __m512 acc[R][NP][2];
+#pragma GCC unroll 4
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j)
+      acc[i][j][0] = acc[i][j][1] = _mm512_setzero_ps();
+  const float *vals[NP];
+  const unsigned char *idx[NP];
+#pragma GCC unroll 4
+  for (int j = 0; j < NP; ++j) {
+    vals[j] = v.panelValues(q + j);
+    idx[j] = v.panelIndex(q + j);
+  }
+  for (int64_t g = 0; g < v.groups; ++g) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) {
+      const __m512i iv = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(idx[j] + g * 16)));
+      const __m512i i0l = iv, i1l = _mm512_srli_epi32(iv, 2);
+      const __m512i i0h = _mm512_srli_epi32(iv, 4),
+                    i1h = _mm512_srli_epi32(iv, 6);
+      const float *w = vals[j] + g * 64;
+      const __m512 v0l = _mm512_load_ps(w), v0h = _mm512_load_ps(w + 16);
+      const __m512 v1l = _mm512_load_ps(w + 32), v1h = _mm512_load_ps(w + 48);
+#pragma GCC unroll 4
+      for (int i = 0; i < R; ++i) {
+        const __m512 xb =
+            _mm512_broadcast_f32x4(_mm_loadu_ps(ap + (g * R + i) * 4));
+        acc[i][j][0] =
+            _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i0l), v0l, acc[i][j][0]);
+        acc[i][j][1] =
+            _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i0h), v0h, acc[i][j][1]);
+        acc[i][j][0] =
+            _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i1l), v1l, acc[i][j][0]);
+        acc[i][j][1] =
+            _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i1h), v1h, acc[i][j][1]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) {
+      _mm512_storeu_ps(out + i * ldo + j * kP, acc[i][j][0]);
+      _mm512_storeu_ps(out + i * ldo + j * kP + 16, acc[i][j][1]);
+    }
+}
+
+template <int R>
+TFC_AVX512 void stream24(const View24 &v, const float *ap, int64_t p0,
+                         int64_t p1, float *out, int64_t ldo) {
+  constexpr int NP = R <= 2 ? 2 : 1;
+  int64_t q = p0;
+  for (; q + NP <= p1; q += NP)
+    tile24<R, NP>(v, ap, q, out + (q - p0) * kP, ldo);
+  for (; q < p1; ++q)
+    tile24<R, 1>(v, ap, q, out + (q - p0) * kP, ldo);
+}
+
+constexpr int k24Rows = 8;
+using Tile24Fn = void (*)(const View24 &, const float *, int64_t, float *,
+                          int64_t);
+constexpr Tile24Fn k24Tiles[k24Rows] = {
+    &tile24<1, 1>, &tile24<2, 1>, &tile24<3, 1>, &tile24<4, 1>,
+    &tile24<5, 1>, &tile24<6, 1>, &tile24<7, 1>, &tile24<8, 1>};
+
+[[maybe_unused]] TFC_AVX512 void densify24(const View24 &v, int64_t k,
+                                           int64_t q, float *dst) {
+  const float *vals = v.panelValues(q);
+  const unsigned char *idx = v.panelIndex(q);
+  const __m512i three = _mm512_set1_epi32(3);
+  for (int64_t g = 0; g < v.groups; ++g) {
+    const __m512i iv = _mm512_cvtepu8_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(idx + g * 16)));
+    const __m512i pos[2][2] = {
+        {_mm512_and_si512(iv, three),
+         _mm512_and_si512(_mm512_srli_epi32(iv, 4), three)},
+        {_mm512_and_si512(_mm512_srli_epi32(iv, 2), three),
+         _mm512_srli_epi32(iv, 6)}};
+    const float *w = vals + g * 64;
+    for (int j = 0; j < 4 && 4 * g + j < k; ++j) {
+      const __m512i jv = _mm512_set1_epi32(j);
+      for (int half = 0; half < 2; ++half) {
+        __m512 r =
+            _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(pos[0][half], jv),
+                                _mm512_load_ps(w + half * 16));
+        r = _mm512_mask_mov_ps(r, _mm512_cmpeq_epi32_mask(pos[1][half], jv),
+                               _mm512_load_ps(w + 32 + half * 16));
+        _mm512_store_ps(dst + (4 * g + j) * kP + half * 16, r);
+      }
+    }
+  }
+}
+
+TFC_AVX512 void compute24(const tfc_pack_header &h, const Rows &x, const void *,
+                          int64_t i0, int64_t i1, int64_t p0, int64_t p1,
+                          float *out, int64_t ldo) {
+  const View24 v(h);
+  const int64_t rows = i1 - i0;
+  if (rows <= kStreamRows) {
+    float *ap = static_cast<float *>(packedRows.get(
+        static_cast<size_t>(rows * v.groups * 4) * sizeof(float)));
+    if (!ap)
+      return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+    packRows24(x, i0, static_cast<int>(rows), v.groups, ap);
+    switch (rows) {
+    case 1:
+      return stream24<1>(v, ap, p0, p1, out, ldo);
+    case 2:
+      return stream24<2>(v, ap, p0, p1, out, ldo);
+    case 3:
+      return stream24<3>(v, ap, p0, p1, out, ldo);
+    default:
+      return stream24<4>(v, ap, p0, p1, out, ldo);
+    }
+  }
+  // Tiles of up to k24Rows rows, panels inner (4 vpermilps + 4 FMAs per
+  // row and group of 4 k: the dense kernel's 8 FMAs).
+  float *ap = static_cast<float *>(
+      packedRows.get(static_cast<size_t>(rows * v.groups * 4) * sizeof(float)));
+  if (!ap)
+    return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+  const int64_t tiles = (rows + k24Rows - 1) / k24Rows;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t r0 = rows * t / tiles;
+    const int r = static_cast<int>(rows * (t + 1) / tiles - r0);
+    float *a = ap + r0 * v.groups * 4;
+    packRows24(x, i0 + r0, r, v.groups, a);
+    for (int64_t q = p0; q < p1; ++q)
+      k24Tiles[r - 1](v, a, q, out + r0 * ldo + (q - p0) * kP, ldo);
+  }
+}
+
+constexpr FormatImpl kMask = {nullptr, nullptr, &computeMask, kSkipRows,
+                              "sparse-mask-avx512"};
+constexpr FormatImpl k24 = {nullptr, nullptr, &compute24, 28,
+                            "sparse-2:4-avx512"};
+
+} // namespace
+
+const FormatImpl *maskAvx512() { return &kMask; }
+const FormatImpl *s24Avx512() { return &k24; }
+
+} // namespace sparse
+} // namespace linear
+} // namespace tfcrt
+
+#else
+
+namespace tfcrt {
+namespace linear {
+namespace sparse {
+const FormatImpl *maskAvx512() { return nullptr; }
+const FormatImpl *s24Avx512() { return nullptr; }
+} // namespace sparse
+} // namespace linear
+} // namespace tfcrt
+
+#endif

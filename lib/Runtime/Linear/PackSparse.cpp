@@ -1,0 +1,354 @@
+//===- PackSparse.cpp - sparse layouts, packers and the cost model --------===//
+//
+// Part of the `tfcpack` library (libtfcrt and the compiler). Layouts in
+// FormatSparse.h; the cost model's constants are measured
+// (docs/DESIGN.md "Sparse encodings and kernels", tfcrt-sparse-bench).
+//
+//===----------------------------------------------------------------------===//
+
+#include "FormatSparse.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+namespace tfcrt {
+namespace pack {
+namespace {
+
+constexpr int64_t P = 32;
+
+uint64_t alignUp(uint64_t v) {
+  return (v + TFC_PACK_ALIGN - 1) / TFC_PACK_ALIGN * TFC_PACK_ALIGN;
+}
+
+/// W[kk][c] of a [k, n] (or transposed [n, k]) matrix.
+struct Weight {
+  const float *w;
+  int64_t k, n;
+  bool t;
+  float at(int64_t kk, int64_t c) const {
+    return t ? w[c * k + kk] : w[kk * n + c];
+  }
+};
+
+} // namespace
+
+bool sparseLayoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
+                    uint32_t flags, uint64_t nnz, Layout &out,
+                    std::string &err) {
+  out = Layout();
+  const char *name = format == TFC_PACK_SPARSE_MASK ? "sparse-mask"
+                     : format == TFC_PACK_SPARSE_24 ? "sparse-2:4"
+                                                    : nullptr;
+  if (!name) {
+    err = "unknown sparse format " + std::to_string(format) +
+          " (this build knows sparse-mask = 16, sparse-2:4 = 17)";
+    return false;
+  }
+  auto what = [&] { return std::string("format ") + name + ": "; };
+  // 2^40 keeps every product below in 64 bits.
+  if (k < 1 || n < 1 || k > (int64_t(1) << 40) || n > (int64_t(1) << 40)) {
+    err = what() + "k = " + std::to_string(k) +
+          " and n = " + std::to_string(n) +
+          " must be positive (and below 2^40)";
+    return false;
+  }
+  if (flags & ~TFC_PACK_FLAG_GATED) {
+    err = what() + "flags " + std::to_string(flags) +
+          " include bits the format does not take (allowed: GATED)";
+    return false;
+  }
+  if ((flags & TFC_PACK_FLAG_GATED) && n % 2 != 0) {
+    err = what() + "a gated blob needs an even n, got " + std::to_string(n);
+    return false;
+  }
+  if (group != 0) {
+    err = what() + "group " + std::to_string(group) +
+          " given, but the format has no groups";
+    return false;
+  }
+  const uint64_t panels = static_cast<uint64_t>((n + P - 1) / P);
+  uint64_t data, extra;
+  if (format == TFC_PACK_SPARSE_MASK) {
+    if (nnz > panels * P * static_cast<uint64_t>(k)) {
+      err = what() + "nnz " + std::to_string(nnz) + " exceeds k * n";
+      return false;
+    }
+    data = (nnz + 32) * 4;
+    extra = alignUp((panels + 1) * 8) + panels * static_cast<uint64_t>(k) * 4;
+  } else {
+    const uint64_t groups = static_cast<uint64_t>((k + 3) / 4);
+    data = panels * groups * 64 * 4;
+    extra = panels * groups * 16;
+  }
+  if (data + extra > (uint64_t(1) << 50)) {
+    err = what() + "the blob would exceed 2^50 bytes";
+    return false;
+  }
+  uint64_t at = TFC_PACK_HEADER_SIZE;
+  out.panel = P;
+  out.data = at;
+  at = alignUp(at + data);
+  out.extra = at;
+  at = alignUp(at + extra);
+  out.total = at;
+  return true;
+}
+
+uint64_t sparseNnz(uint32_t format, const float *w, int64_t k, int64_t n,
+                   bool transposed) {
+  const uint64_t panels = static_cast<uint64_t>((n + P - 1) / P);
+  if (format == TFC_PACK_SPARSE_24)
+    return panels * static_cast<uint64_t>((k + 3) / 4) * 64;
+  uint64_t nnz = 0;
+  for (int64_t i = 0; i < k * n; ++i)
+    nnz += w[i] != 0.0f;
+  (void)transposed;
+  return nnz;
+}
+
+bool packSparse(uint32_t format, const float *w, int64_t k, int64_t n,
+                bool transposed, uint32_t flags, void *dst, uint64_t dstBytes,
+                std::string &err) {
+  if (!w || !dst) {
+    err = "packSparse: null weight or destination";
+    return false;
+  }
+  const uint64_t nnz = sparseNnz(format, w, k, n, transposed);
+  Layout l;
+  if (!sparseLayoutOf(format, k, n, 0, flags, nnz, l, err))
+    return false;
+  if (dstBytes < l.total) {
+    err = "packSparse: the blob needs " + std::to_string(l.total) +
+          " bytes, the buffer has " + std::to_string(dstBytes);
+    return false;
+  }
+  std::memset(dst, 0, static_cast<size_t>(l.total));
+  tfc_pack_header h;
+  std::memset(&h, 0, sizeof(h));
+  h.magic = TFC_PACK_MAGIC;
+  h.version = TFC_PACK_VERSION;
+  h.format = format;
+  h.flags = flags;
+  h.k = k;
+  h.n = n;
+  h.data_offset = l.data;
+  h.extra_offset = l.extra;
+  h.total_bytes = l.total;
+  h.panel = l.panel;
+  h.nnz = nnz;
+  char *base = static_cast<char *>(dst);
+  std::memcpy(base, &h, sizeof(h));
+  const Weight W{w, k, n, transposed};
+  const int64_t panels = (n + P - 1) / P;
+  // dst need not be aligned: everything goes through memcpy.
+  auto put = [](char *p, const void *v, size_t bytes) {
+    std::memcpy(p, v, bytes);
+  };
+  if (format == TFC_PACK_SPARSE_MASK) {
+    char *vals = base + l.data;
+    char *starts = base + l.extra;
+    char *masks = starts + alignUp(static_cast<uint64_t>(panels + 1) * 8);
+    uint64_t at = 0;
+    for (int64_t p = 0; p < panels; ++p) {
+      put(starts + p * 8, &at, 8);
+      const int64_t cols = std::min<int64_t>(P, n - p * P);
+      for (int64_t kk = 0; kk < k; ++kk) {
+        uint32_t m = 0;
+        for (int64_t c = 0; c < cols; ++c) {
+          const float v = W.at(kk, p * P + c);
+          if (v != 0.0f) {
+            m |= uint32_t(1) << c;
+            put(vals + at * 4, &v, 4);
+            ++at;
+          }
+        }
+        put(masks + (p * k + kk) * 4, &m, 4);
+      }
+    }
+    put(starts + panels * 8, &at, 8);
+    return true;
+  }
+  // 2:4
+  const int64_t groups = (k + 3) / 4;
+  char *vals = base + l.data;
+  char *index = base + l.extra;
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t cols = std::min<int64_t>(P, n - p * P);
+    for (int64_t g = 0; g < groups; ++g) {
+      float v[2][P] = {};
+      unsigned char idx[P] = {};
+      for (int64_t c = 0; c < cols; ++c) {
+        int pos[2] = {-1, -1}, found = 0;
+        for (int j = 0; j < 4 && 4 * g + j < k; ++j) {
+          if (W.at(4 * g + j, p * P + c) == 0.0f)
+            continue;
+          if (found == 2) {
+            err = "sparse-2:4: column " + std::to_string(p * P + c) +
+                  " has more than 2 nonzeros in k rows [" +
+                  std::to_string(4 * g) + ", " + std::to_string(4 * g + 4) +
+                  ")";
+            return false;
+          }
+          pos[found++] = j;
+        }
+        // Free positions for the missing values (distinct, increasing).
+        if (found == 0) {
+          pos[0] = 0;
+          pos[1] = 1;
+        } else if (found == 1) {
+          pos[1] = pos[0] == 3 ? 3 : pos[0] + 1;
+          if (pos[0] == 3)
+            pos[0] = 2;
+        }
+        for (int j = 0; j < 2; ++j) {
+          const int64_t kk = 4 * g + pos[j];
+          v[j][c] = kk < k ? W.at(kk, p * P + c) : 0.0f;
+        }
+        idx[c] = static_cast<unsigned char>(pos[0] | pos[1] << 2);
+      }
+      put(vals + ((p * groups + g) * 64) * 4, v, sizeof(v));
+      unsigned char nib[16];
+      for (int c = 0; c < 16; ++c)
+        nib[c] = static_cast<unsigned char>(idx[c] | idx[c + 16] << 4);
+      put(index + (p * groups + g) * 16, nib, 16);
+    }
+  }
+  return true;
+}
+
+SparsityStats analyzeSparsity(const float *w, int64_t k, int64_t n,
+                              bool transposed) {
+  SparsityStats s;
+  s.k = k;
+  s.n = n;
+  if (!w || k < 1 || n < 1)
+    return s;
+  const Weight W{w, k, n, transposed};
+  for (int64_t i = 0; i < k * n; ++i)
+    s.zeros += w[i] == 0.0f;
+  // N:M along k per column; a partial last group counts its present k.
+  s.is24 = s.is48 = s.zeros > 0;
+  std::vector<int> count(static_cast<size_t>(n));
+  for (int M : {4, 8}) {
+    bool ok = s.zeros > 0;
+    for (int64_t g = 0; ok && g < k; g += M) {
+      std::fill(count.begin(), count.end(), 0);
+      for (int64_t kk = g; kk < std::min<int64_t>(k, g + M); ++kk)
+        for (int64_t c = 0; c < n; ++c)
+          count[c] += W.at(kk, c) != 0.0f;
+      for (int64_t c = 0; ok && c < n; ++c)
+        ok = count[c] <= M / 2;
+    }
+    (M == 4 ? s.is24 : s.is48) = ok;
+  }
+  return s;
+}
+
+//===-- the cost model ----------------------------------------------------===//
+//
+// Time relative to the dense F32 kernel, as functions of the density d
+// fitted to tfcrt-sparse-bench (1 thread, docs/DESIGN.md "Sparse encodings
+// and kernels"; SmolLM2 and MiniLM shapes):
+//   decode (m = 1, weights from DRAM): bytes-bound until the expansion
+//     costs more than the bytes saved:
+//       AVX-512 MASK  max(0.30, (4/128 + d) / 0.74)
+//       AVX2    MASK  0.30 + 0.9 d        (no vexpandps: a table + vpermps)
+//       2:4           0.65 (AVX-512), 0.59 (AVX2)
+//   prefill (m = 16 .. 128, compute-bound):
+//       AVX-512 MASK  1.30, or 0.3 + 2 d on the skip path (d < 0.40)
+//       AVX2    MASK  1.35, or 0.5 on the skip path (d < 0.15)
+//       2:4           1.14 (AVX-512), 1.40 (AVX2)
+// The weights file is the same for Zen 3 (AVX2) and Zen 4 (AVX-512). A
+// weight goes sparse where decode is predicted at least kMinGain faster on
+// AVX-512 and no slower on AVX2, and prefill on AVX-512 at most kMaxLoss
+// slower: decode-bound LLMs gain, and an encoder's prefill loses little.
+namespace {
+constexpr double kMinGain = 1.4, kMaxLoss = 1.3;
+
+double maskDecode512(double d) {
+  return std::max(0.30, (4.0 / 128 + d) / 0.74);
+}
+double maskDecode2(double d) { return 0.30 + 0.9 * d; }
+double maskMany512(double d) {
+  return d < linear::sparse::kSkipDensity ? std::min(1.30, 0.3 + 2.0 * d)
+                                          : 1.30;
+}
+constexpr double k24Decode512 = 0.65, k24Decode2 = 0.59, k24Many512 = 1.14;
+
+std::string pct(double v) {
+  char b[32];
+  std::snprintf(b, sizeof(b), "%.0f%%", 100.0 * v);
+  return b;
+}
+std::string times(double v) {
+  char b[32];
+  std::snprintf(b, sizeof(b), "%.2fx", v);
+  return b;
+}
+} // namespace
+
+SparseChoice chooseSparseFormat(const SparsityStats &s, SparseMode mode) {
+  SparseChoice c;
+  const double sparsity = s.fraction(), d = 1.0 - sparsity;
+  // The sparsity where MASK starts to pay (both decode conditions hold).
+  double breakEven = 1.0;
+  for (int i = 0; i <= 1000; ++i) {
+    const double dd = 1.0 - i / 1000.0;
+    if (1.0 / maskDecode512(dd) >= kMinGain && maskDecode2(dd) <= 1.0 &&
+        maskMany512(dd) <= kMaxLoss) {
+      breakEven = i / 1000.0;
+      break;
+    }
+  }
+  const bool use24 = s.is24 && k24Decode512 <= maskDecode512(d);
+  const double dec512 = use24 ? k24Decode512 : maskDecode512(d);
+  const double dec2 = use24 ? k24Decode2 : maskDecode2(d);
+  const double many = use24 ? k24Many512 : maskMany512(d);
+  const uint32_t format = use24 ? TFC_PACK_SPARSE_24 : TFC_PACK_SPARSE_MASK;
+  const double bytes = use24 ? 68.0 / 128 : (4.0 + 128.0 * d) / 128;
+  const std::string pattern = s.is24   ? ", 2:4 along k"
+                              : s.is48 ? ", 4:8 along k"
+                                       : "";
+  const std::string predicted = "predicted decode " + times(1.0 / dec512) +
+                                " (AVX-512) / " + times(1.0 / dec2) +
+                                " (AVX2), prefill " + times(1.0 / many);
+  c.predictedSpeedup = 1.0 / dec512;
+  c.bytesRatio = bytes;
+  if (mode == SparseMode::Off) {
+    c.why = "dense: sparse encodings off (sparsity " + pct(sparsity) + ")";
+    c.predictedSpeedup = 1.0;
+    c.bytesRatio = 1.0;
+    return c;
+  }
+  const std::string name = use24 ? "sparse-2:4" : "sparse-mask";
+  if (mode == SparseMode::Force) {
+    c.format = format;
+    c.why = name + ": forced (sparsity " + pct(sparsity) + pattern + ", " +
+            predicted + ")";
+    return c;
+  }
+  if (s.zeros == 0) {
+    c.why = "dense: no zeros";
+    c.predictedSpeedup = 1.0;
+    c.bytesRatio = 1.0;
+    return c;
+  }
+  if (1.0 / dec512 < kMinGain || dec2 > 1.0 || many > kMaxLoss) {
+    c.why = "dense: sparsity " + pct(sparsity) + pattern + " below the " +
+            pct(breakEven) + " break-even (" + predicted + ")";
+    c.predictedSpeedup = 1.0;
+    c.bytesRatio = 1.0;
+    return c;
+  }
+  c.format = format;
+  c.why = name + ": sparsity " + pct(sparsity) + pattern + ", " + predicted +
+          ", " + pct(bytes) + " of the dense bytes";
+  return c;
+}
+
+} // namespace pack
+} // namespace tfcrt

@@ -1,0 +1,140 @@
+//===- Gptq.cpp - GPTQ weight quantization --------------------------------===//
+#include "Gptq.h"
+
+#include "tfc/Calibration/Hessian.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+using namespace mlir::tfc::quant;
+
+std::optional<QuantizedWeight>
+mlir::tfc::quant::gptq(const float *w, int64_t k, int64_t n, bool transposed,
+                       const double *hessian, int64_t bits, int64_t group,
+                       bool symmetric, Grid grid, const GptqOptions &o,
+                       std::string &error) {
+  int64_t g = group > 0 ? group : k;
+  int64_t groups = (k + g - 1) / g;
+  // Row r of `wr` is input feature perm[r]: [k, n] in visiting order.
+  std::vector<int64_t> perm(static_cast<size_t>(k));
+  std::iota(perm.begin(), perm.end(), 0);
+  if (o.actOrder)
+    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
+      return hessian[a * k + a] > hessian[b * k + b];
+    });
+  std::vector<double> h(static_cast<size_t>(k * k));
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      h[i * k + j] = hessian[perm[i] * k + perm[j]];
+  std::vector<double> wr(static_cast<size_t>(k * n));
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      wr[i * n + j] = transposed ? w[j * k + perm[i]] : w[perm[i] * n + j];
+  std::vector<char> dead;
+  std::string why;
+  std::vector<double> u;
+  double damp = o.damp;
+  for (int attempt = 0;; ++attempt) {
+    u = h;
+    if (::tfc::calib::invertedCholeskyUpper(u, k, damp, dead, why))
+      break;
+    if (attempt == 3) {
+      error = why;
+      return std::nullopt;
+    }
+    damp *= 10; // as AutoGPTQ does when the factorization fails
+  }
+  for (int64_t i = 0; i < k; ++i)
+    if (dead[i])
+      std::fill(wr.begin() + i * n, wr.begin() + (i + 1) * n, 0.0);
+
+  QuantizedWeight q;
+  q.k = k;
+  q.n = n;
+  q.groups = groups;
+  q.unsignedCodes = !symmetric;
+  q.codes.assign(static_cast<size_t>(k * n), 0);
+  q.scales.assign(static_cast<size_t>(groups * n), 1.0f);
+  if (!symmetric)
+    q.zeros.assign(static_cast<size_t>(groups * n), 0);
+  std::vector<GroupGrid> grids(static_cast<size_t>(groups * n));
+  auto setGroup = [&](int64_t gi, int64_t j, double mn, double mx,
+                      double amax) {
+    GroupGrid gg = gridFor(mn, mx, amax, bits, symmetric, grid);
+    grids[gi * n + j] = gg;
+    q.scales[gi * n + j] = static_cast<float>(gg.scale);
+    if (!symmetric)
+      q.zeros[gi * n + j] =
+          static_cast<int8_t>(static_cast<int32_t>(gg.zero));
+  };
+  // Group parameters from the weights of rows [k0, k1) of the original
+  // order; `src(kk, j)` reads feature kk.
+  auto computeGroup = [&](int64_t gi, auto src) {
+    int64_t k0 = gi * g, k1 = std::min(k, k0 + g);
+    for (int64_t j = 0; j < n; ++j) {
+      double mn = 0, mx = 0, amax = 0;
+      for (int64_t kk = k0; kk < k1; ++kk) {
+        double v = src(kk, j);
+        mn = std::min(mn, v);
+        mx = std::max(mx, v);
+        amax = std::max(amax, std::fabs(v));
+      }
+      setGroup(gi, j, mn, mx, amax);
+    }
+  };
+  std::vector<int64_t> pos(static_cast<size_t>(k)); // feature -> row of wr
+  for (int64_t i = 0; i < k; ++i)
+    pos[perm[i]] = i;
+  if (o.actOrder)
+    for (int64_t gi = 0; gi < groups; ++gi)
+      computeGroup(gi,
+                   [&](int64_t kk, int64_t j) { return wr[pos[kk] * n + j]; });
+
+  const int64_t bs = std::max<int64_t>(1, o.block);
+  std::vector<double> err(static_cast<size_t>(bs * n));
+  for (int64_t i1 = 0; i1 < k; i1 += bs) {
+    int64_t i2 = std::min(k, i1 + bs);
+    for (int64_t i = i1; i < i2; ++i) {
+      int64_t feat = perm[i];
+      int64_t gi = feat / g;
+      // Without act-order rows come in feature order: a group's
+      // parameters come from its rows as updated so far.
+      if (!o.actOrder && feat % g == 0)
+        computeGroup(gi, [&](int64_t kk, int64_t j) {
+          return wr[kk * n + j];
+        });
+      double d = u[i * k + i];
+      double *row = wr.data() + i * n;
+      double *e = err.data() + (i - i1) * n;
+      for (int64_t j = 0; j < n; ++j) {
+        const GroupGrid &gg = grids[gi * n + j];
+        double c = gg.code(static_cast<float>(row[j]));
+        q.codes[feat * n + j] = static_cast<int8_t>(static_cast<int32_t>(c));
+        e[j] = (row[j] - gg.value(c)) / d;
+      }
+      // Feed the error into the block's later rows.
+      for (int64_t r = i + 1; r < i2; ++r) {
+        double c = u[i * k + r];
+        if (c == 0)
+          continue;
+        double *wrow = wr.data() + r * n;
+        for (int64_t j = 0; j < n; ++j)
+          wrow[j] -= e[j] * c;
+      }
+    }
+    // ... and, once per block, into every row after it.
+    for (int64_t r = i2; r < k; ++r) {
+      double *wrow = wr.data() + r * n;
+      for (int64_t i = i1; i < i2; ++i) {
+        double c = u[i * k + r];
+        if (c == 0)
+          continue;
+        const double *e = err.data() + (i - i1) * n;
+        for (int64_t j = 0; j < n; ++j)
+          wrow[j] -= e[j] * c;
+      }
+    }
+  }
+  return q;
+}

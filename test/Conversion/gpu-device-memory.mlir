@@ -1,0 +1,41 @@
+// RUN: tfc-opt %s --split-input-file --verify-diagnostics --pass-pipeline="builtin.module(func.func(tfc-gpu-device-memory))" | FileCheck %s
+
+// Buffers are device memory during a GPU run: host code's copies become
+// parallel loops (kernels once mapped), host stores and host loops over
+// memory run in one GPU thread, and shape arithmetic stays on the host.
+// CHECK-LABEL: func.func @host_code
+// CHECK-SAME:    (%[[A:.*]]: memref<?x4xf32>, %[[B:.*]]: memref<?x4xf32>, %[[S:.*]]: memref<1xi64>, %[[V:.*]]: i64, %[[R:.*]]: memref<f32>)
+// CHECK:         memref.dim %[[A]]
+// CHECK:         scf.parallel (%[[I:.*]], %[[J:.*]]) = ({{.*}}) to ({{.*}})
+// CHECK:           %[[X:.*]] = memref.load %[[A]][%[[I]], %[[J]]]
+// CHECK:           memref.store %[[X]], %[[B]][%[[I]], %[[J]]]
+// CHECK:         scf.parallel (%{{.*}}) = (%c0{{.*}}) to (%c1{{.*}})
+// CHECK-NEXT:      memref.store %[[V]], %[[S]][%c0]
+// CHECK:         scf.parallel (%{{.*}}) = (%c0{{.*}}) to (%c1{{.*}})
+// CHECK-NEXT:      scf.for
+// CHECK-NOT:     memref.copy
+func.func @host_code(%a: memref<?x4xf32>, %b: memref<?x4xf32>, %s: memref<1xi64>, %v: i64, %r: memref<f32>) -> index {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %n = memref.dim %a, %c0 : memref<?x4xf32>
+  memref.copy %a, %b : memref<?x4xf32> to memref<?x4xf32>
+  memref.store %v, %s[%c0] : memref<1xi64>
+  scf.for %j = %c0 to %c4 step %c1 {
+    %x = memref.load %b[%c0, %j] : memref<?x4xf32>
+    %acc = memref.load %r[] : memref<f32>
+    %y = arith.addf %x, %acc : f32
+    memref.store %y, %r[] : memref<f32>
+  }
+  return %n : index
+}
+
+// -----
+
+// A value host code would read from a buffer cannot be had.
+func.func @host_read(%s: memref<1xi64>) -> i64 {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{tfc-gpu-device-memory: host code reads a buffer}}
+  %v = memref.load %s[%c0] : memref<1xi64>
+  return %v : i64
+}
