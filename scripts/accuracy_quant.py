@@ -128,24 +128,6 @@ def stsb_pairs():
     return out
 
 
-def spearman(x, y):
-    def rank(v):
-        order = np.argsort(v, kind="mergesort")
-        r = np.empty(len(v))
-        r[order] = np.arange(len(v))
-        # average ranks of ties
-        vs = np.asarray(v)[order]
-        i = 0
-        while i < len(vs):
-            j = i
-            while j + 1 < len(vs) and vs[j + 1] == vs[i]:
-                j += 1
-            r[order[i:j + 1]] = (i + j) / 2
-            i = j + 1
-        return r
-    return float(np.corrcoef(rank(np.asarray(x)), rank(np.asarray(y)))[0, 1])
-
-
 def part_stsb():
     model = root / ".cache" / "onnx" / "minilm.ts.onnx"
     pairs = stsb_pairs()
@@ -168,43 +150,17 @@ def part_stsb():
 
 
 def ort_qdyn_stsb(model, pairs):
-    import onnxruntime as ort
+    """ONNX Runtime running its own quantize_dynamic (per channel) model,
+    measured like bert-embed (scripts/stsb_spearman_ort.py: mean pooling over
+    the attention mask, batches of 32 in bert-embed's order)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from tokenizers import Tokenizer
     qm = work / "minilm.ort_qdyn.onnx"
     if not qm.exists():
         quantize_dynamic(str(model), str(qm), per_channel=True, weight_type=QuantType.QInt8)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = a.threads
-    sess = ort.InferenceSession(str(qm), so, providers=["CPUExecutionProvider"])
-    tok = Tokenizer.from_file(str(root / ".cache" / "models" / "minilm" / "tokenizer.json"))
-    tok.enable_truncation(256)
-    names = {i.name for i in sess.get_inputs()}
-    gold, a_txt, b_txt = [], [], []
-    for line in pairs.read_text(encoding="utf-8").splitlines():
-        f = line.split("\t")
-        if len(f) < 7:
-            continue
-        gold.append(float(f[4]))
-        a_txt.append(f[5])
-        b_txt.append(f[6])
-
-    def embed(texts):
-        out = []
-        for t in texts:
-            e = tok.encode(t)
-            feeds = {"input_ids": np.array([e.ids], np.int64), "attention_mask": np.array([e.attention_mask], np.int64)}
-            if "token_type_ids" in names:
-                feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
-            h = sess.run(None, feeds)[0][0]
-            v = h.mean(0)
-            out.append(v / np.linalg.norm(v))
-        return np.array(out)
-
-    ea, eb = embed(a_txt), embed(b_txt)
-    sims = (ea * eb).sum(1)
+    r = sh([py, root / "scripts" / "stsb_spearman_ort.py", qm, "--pairs", pairs, "--threads", a.threads])
+    m = re.search(r"spearman: (-?[0-9.]+)", r.stdout + r.stderr)
     row = {"part": "stsb", "config": "ORT quantize_dynamic (run by ONNX Runtime)",
-           "spearman": 100 * spearman(sims, gold), "weights_mb": qm.stat().st_size / 1e6}
+           "spearman": 100 * float(m.group(1)), "weights_mb": qm.stat().st_size / 1e6}
     print(f"  stsb ort-qdyn: {row}", file=sys.stderr)
     return row
 
