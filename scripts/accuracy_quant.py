@@ -45,7 +45,7 @@ CONFIGS = {
     "w4-g64-rtn": ["--quantize=w4", "--quant-group=64"],
     "w4-g128-gptq": ["--quantize=w4", "--quant-group=128", "--quant-method=gptq", "@calib"],
     "mixed": ["--quantize=mixed"],
-    "int8-kv": ["--kv-dtype=int8"],
+    "int8-kv": ["--kv-cache", "--kv-dtype=int8"],
 }
 PARTS = {
     "stsb": ["fp32", "int8-dynamic", "int8-static", "bf16", "w8", "mixed"],
