@@ -5,7 +5,7 @@
 // `qkv` (feeds an attention's q / k / v through reshapes, transposes,
 // rotary, slices), `out_proj` (consumes an attention's result through
 // reshapes and transposes), `mlp` (other linears, gated MLPs), `embedding`,
-// `attention`. The same rules as Quantize.cpp's classification, shared.
+// `attention`. One classification for both passes.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_TRANSFORMS_OPCLASS_H

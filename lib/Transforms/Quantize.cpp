@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 #include "CalibKeys.h"
 #include "Gptq.h"
+#include "OpClass.h"
 #include "QuantMath.h"
 #include "QuantRecipe.h"
 #include "tfc/Calibration/Stats.h"
@@ -87,14 +88,6 @@ std::optional<ConstData> constF32(Value v) {
   return std::nullopt;
 }
 
-/// Ops a value flows through unchanged in meaning between a projection and
-/// its attention (reshape / transpose / rotary / slices / casts).
-bool isPassThrough(Operation *op) {
-  return isa<ReshapeOp, TransposeOp, RotaryOp, ExpandOp, CastOp,
-             tensor::ExtractSliceOp, tensor::CastOp, tensor::CollapseShapeOp,
-             tensor::ExpandShapeOp>(op);
-}
-
 struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
   using TfcQuantizeBase::TfcQuantizeBase;
 
@@ -126,68 +119,6 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
       return nullptr;
     }
     return r;
-  }
-
-  /// Does `v` reach an attention operand (0..2) through pass-through ops?
-  bool feedsAttention(Value v, int depth = 0) {
-    if (depth > 8)
-      return false;
-    for (OpOperand &use : v.getUses()) {
-      Operation *u = use.getOwner();
-      if (auto a = dyn_cast<AttentionOp>(u))
-        if (use.getOperandNumber() <= 2)
-          return true;
-      if (isPassThrough(u))
-        for (Value r : u->getResults())
-          if (feedsAttention(r, depth + 1))
-            return true;
-    }
-    return false;
-  }
-
-  /// Does `v` come from an attention result through pass-through ops?
-  bool fromAttention(Value v, int depth = 0) {
-    if (depth > 8)
-      return false;
-    Operation *d = v.getDefiningOp();
-    if (!d)
-      return false;
-    if (isa<AttentionOp>(d))
-      return true;
-    if (isPassThrough(d))
-      return fromAttention(d->getOperand(0), depth + 1);
-    return false;
-  }
-
-  /// Does `v` reach the entry's return through pass-through ops?
-  bool returned(Value v, int depth = 0) {
-    if (depth > 8)
-      return false;
-    for (OpOperand &use : v.getUses()) {
-      Operation *u = use.getOwner();
-      if (isa<func::ReturnOp>(u))
-        return true;
-      if (isPassThrough(u) && returned(u->getResult(0), depth + 1))
-        return true;
-    }
-    return false;
-  }
-
-  OpClass classify(Operation *op) {
-    if (isa<EmbeddingOp>(op))
-      return OpClass::Embedding;
-    if (isa<AttentionOp>(op))
-      return OpClass::Attention;
-    if (isa<GatedMlpOp>(op))
-      return OpClass::Mlp;
-    auto l = cast<LinearOp>(op);
-    if (returned(l.getResult()))
-      return OpClass::LmHead;
-    if (feedsAttention(l.getResult()))
-      return OpClass::Qkv;
-    if (fromAttention(l.getInput()))
-      return OpClass::OutProj;
-    return OpClass::Mlp;
   }
 
   /// A new constant of `type` with raw `bytes` (a resource blob), in the
@@ -536,7 +467,7 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
     });
     bool failedAny = false;
     for (Operation *op : ops) {
-      OpClass cls = classify(op);
+      OpClass cls = classifyOp(op);
       std::string name = calib::nameOf(op->getLoc());
       std::string key = keys.lookup(op);
       Choice c = recipe.choose(cls, name);
