@@ -90,6 +90,26 @@ const char *formatName(uint32_t format) {
   return format >= TFC_PACK_SPARSE_FIRST ? "sparse" : "unknown";
 }
 
+tfc_pack_header headerOf(uint32_t format, int64_t k, int64_t n, int64_t group,
+                         uint32_t flags, const Layout &l) {
+  tfc_pack_header h;
+  std::memset(&h, 0, sizeof(h));
+  h.magic = TFC_PACK_MAGIC;
+  h.version = TFC_PACK_VERSION;
+  h.format = format;
+  h.flags = flags;
+  h.k = k;
+  h.n = n;
+  h.group = group;
+  h.data_offset = l.data;
+  h.scales_offset = l.scales;
+  h.zeros_offset = l.zeros;
+  h.extra_offset = l.extra;
+  h.total_bytes = l.total;
+  h.panel = l.panel;
+  return h;
+}
+
 bool layoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
               uint32_t flags, Layout &out, std::string &err) {
   out = Layout();
@@ -296,21 +316,7 @@ bool writeHeader(uint32_t format, int64_t k, int64_t n, int64_t group,
   // Padding between sections (and past n / k in the data) reads as zero,
   // and a blob's bytes depend only on its contents (weights file hashes).
   std::memset(dst, 0, static_cast<size_t>(l.total));
-  tfc_pack_header h;
-  std::memset(&h, 0, sizeof(h));
-  h.magic = TFC_PACK_MAGIC;
-  h.version = TFC_PACK_VERSION;
-  h.format = format;
-  h.flags = flags;
-  h.k = k;
-  h.n = n;
-  h.group = group;
-  h.data_offset = l.data;
-  h.scales_offset = l.scales;
-  h.zeros_offset = l.zeros;
-  h.extra_offset = l.extra;
-  h.total_bytes = l.total;
-  h.panel = l.panel;
+  const tfc_pack_header h = headerOf(format, k, n, group, flags, l);
   std::memcpy(dst, &h, sizeof(h));
   return true;
 }

@@ -51,6 +51,12 @@ struct Layout {
 bool layoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
               uint32_t flags, Layout &out, std::string &err);
 
+/// The header of a blob with layout `l`: magic, version, format, flags,
+/// shape, group and section offsets; the rest (act_scale / act_zero, nnz)
+/// zero, for the format's packer to fill.
+tfc_pack_header headerOf(uint32_t format, int64_t k, int64_t n, int64_t group,
+                         uint32_t flags, const Layout &l);
+
 /// Column order of a gated blob: position c of the packed matrix holds
 /// column order[c] of concat(gate, up) ([k, 2h]); `panel` is the format's
 /// panel width.

@@ -161,23 +161,9 @@ bool writeQuantHeader(uint32_t format, int64_t k, int64_t n, int64_t group,
               (unsigned long long)(dst ? dstBytes : 0));
     return false;
   }
-  tfc_pack_header h;
-  std::memset(&h, 0, sizeof(h));
-  h.magic = TFC_PACK_MAGIC;
-  h.version = TFC_PACK_VERSION;
-  h.format = format;
-  h.flags = flags;
-  h.k = k;
-  h.n = n;
-  h.group = group;
+  tfc_pack_header h = headerOf(format, k, n, group, flags, l);
   h.act_scale = actScale;
   h.act_zero = actZero;
-  h.data_offset = l.data;
-  h.scales_offset = l.scales;
-  h.zeros_offset = l.zeros;
-  h.extra_offset = l.extra;
-  h.total_bytes = l.total;
-  h.panel = l.panel;
   std::memcpy(dst, &h, sizeof(h));
   return true;
 }

@@ -127,18 +127,7 @@ bool packSparse(uint32_t format, const float *w, int64_t k, int64_t n,
     return false;
   }
   std::memset(dst, 0, static_cast<size_t>(l.total));
-  tfc_pack_header h;
-  std::memset(&h, 0, sizeof(h));
-  h.magic = TFC_PACK_MAGIC;
-  h.version = TFC_PACK_VERSION;
-  h.format = format;
-  h.flags = flags;
-  h.k = k;
-  h.n = n;
-  h.data_offset = l.data;
-  h.extra_offset = l.extra;
-  h.total_bytes = l.total;
-  h.panel = l.panel;
+  tfc_pack_header h = headerOf(format, k, n, 0, flags, l);
   h.nnz = nnz;
   char *base = static_cast<char *>(dst);
   std::memcpy(base, &h, sizeof(h));
