@@ -277,7 +277,8 @@ def check_one(a, name, style):
         return row
     work = a.work / stem
     work.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run([a.tfc, str(model), "--emit=tfc", "-o", str(work / "m")],
+    r = subprocess.run([a.tfc, str(model), "--emit=tfc", "--remarks", "-o",
+                        str(work / "m")],
                        capture_output=True, text=True)
     if r.returncode:
         err = r.stderr.strip()

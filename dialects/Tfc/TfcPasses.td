@@ -218,8 +218,15 @@ def TfcToLinalg : Pass<"tfc-to-linalg", "ModuleOp"> {
   let description = [{
     The reference lowering: each op becomes linalg.generic / named linalg
     ops on tensors with dynamic sizes taken from operands. Faster strategies
-    are checked against it.
+    are checked against it. Half-precision (f16 / bf16) ops that sum many
+    terms (matmul, linear, gated_mlp, softmax, sum / mean / prod reductions,
+    layer / RMS norm, attention) compute in f32 and round once.
   }];
+  let options = [
+    Option<"nativeHalfMatmul", "native-half-matmul", "bool", "false",
+           "keep half-precision tfc.matmul in its type (for a GEMM library "
+           "that accumulates in f32, e.g. cuBLAS on --target=cuda)">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",

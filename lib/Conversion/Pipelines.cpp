@@ -111,7 +111,9 @@ std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
   if (o.sparse != "auto")
     kernels += "{sparse=" + o.sparse + "}";
   return frontendPipeline(o) + (o.cpuKernels ? kernels : "") +
-         ",tfc-to-linalg,canonicalize,cse,tfc-fuse-elementwise,"
+         ",tfc-to-linalg" +
+         (o.nativeHalfMatmul ? "{native-half-matmul=true}" : "") +
+         ",canonicalize,cse,tfc-fuse-elementwise,"
          "canonicalize,cse";
 }
 

@@ -197,6 +197,46 @@ struct RaiseActivationsPass
     RewritePatternSet mlp(&getContext());
     mlp.add<GatedMlpPattern>(&getContext());
     (void)applyPatternsGreedily(getOperation(), std::move(mlp), raiseConfig());
+    remarkUnraisedMlps(getOperation());
+  }
+
+  /// A remark (tfc --remarks) for each act(x Wg) * (x Wu) -> linear that
+  /// stayed three linears because of biases or transposed weights.
+  static void remarkUnraisedMlps(Operation *root) {
+    root->walk([](LinearOp down) {
+      auto h = binaryOf(down.getInput(), BinaryKind::mul);
+      if (!h)
+        return;
+      LinearOp gate, up;
+      matchEitherOrder(h, [&](Value a, Value b) {
+        auto u = def<UnaryOp>(a);
+        if (!u || (u.getFn() != UnaryKind::silu && u.getFn() != UnaryKind::gelu &&
+                   u.getFn() != UnaryKind::gelu_tanh))
+          return false;
+        auto g = def<LinearOp>(u.getInput());
+        auto p = def<LinearOp>(b);
+        if (!g || !p || g.getInput() != p.getInput())
+          return false;
+        gate = g;
+        up = p;
+        return true;
+      });
+      if (!gate)
+        return;
+      bool bias = gate.getBias() || up.getBias() || down.getBias();
+      bool transposed = gate.getTransposeWeight() || up.getTransposeWeight() ||
+                        down.getTransposeWeight();
+      if (bias)
+        down.emitRemark() << "gated MLP stays tfc.linear + activation + mul: "
+                             "its projections have biases (tfc.gated_mlp has "
+                             "no bias operands)";
+      else if (transposed)
+        down.emitRemark() << "gated MLP stays tfc.linear + activation + mul: "
+                             "transposed weights";
+      else
+        down.emitRemark() << "gated MLP stays tfc.linear + activation + mul: "
+                             "an intermediate has other uses";
+    });
   }
 };
 

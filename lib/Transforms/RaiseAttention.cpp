@@ -329,6 +329,56 @@ struct RaiseAttentionPass
     patterns.add<AttentionPattern>(&getContext());
     (void)applyPatternsGreedily(getOperation(), std::move(patterns),
                                 raiseConfig());
+    remarkUnraised(getOperation());
+  }
+
+  /// A remark (tfc --remarks) for each attention-shaped softmax -- rank 4,
+  /// last axis, feeding a matmul -- that stayed generic, saying why.
+  static void remarkUnraised(Operation *root) {
+    root->walk([](SoftmaxOp sm) {
+      auto t = rtt(sm.getResult());
+      if (t.getRank() != 4 || sm.getAxis() != 3)
+        return;
+      bool feedsMatmul = llvm::any_of(sm->getUsers(), [](Operation *u) {
+        if (isa<MatmulOp>(u))
+          return true;
+        return isa<SelectOp>(u) && llvm::any_of(u->getUsers(), [](Operation *w) {
+                 return isa<MatmulOp>(w);
+               });
+      });
+      if (!feedsMatmul)
+        return;
+      // Walk back from the logits through elementwise ops to q k^T.
+      bool softcap = false, scores = false;
+      SmallVector<Value> work = {sm.getInput()};
+      for (int steps = 0; !work.empty() && steps < 16; ++steps) {
+        Value v = work.pop_back_val();
+        Operation *d = v.getDefiningOp();
+        if (!d)
+          continue;
+        if (isa<MatmulOp>(d)) {
+          scores = true;
+          continue;
+        }
+        if (auto u = dyn_cast<UnaryOp>(d); u && u.getFn() == UnaryKind::tanh)
+          softcap = true;
+        if (isa<UnaryOp, BinaryOp, SelectOp, CastOp>(d))
+          for (Value o : d->getOperands())
+            if (auto ot = dyn_cast<RankedTensorType>(o.getType());
+                ot && ot.getRank() == 4)
+              work.push_back(o);
+      }
+      if (!scores)
+        return;
+      if (softcap)
+        sm.emitRemark()
+            << "attention stays generic: logit soft-capping (tanh(s/c)*c "
+               "between q*k^T and the softmax); tfc.attention has no soft-cap";
+      else
+        sm.emitRemark()
+            << "attention stays generic: the ops between q*k^T and the "
+               "softmax are not a scale, a mask or a position bias";
+    });
   }
 };
 

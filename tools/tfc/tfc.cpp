@@ -460,6 +460,7 @@ int main(int argc, char **argv) {
   po.kernels = !noKernels;
   po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;
   po.profile = profileOpt;
+  po.nativeHalfMatmul = cuda && cudaGemm;
   if (sparseOpt != "auto" && sparseOpt != "off" && sparseOpt != "force")
     return fail("--sparse=" + sparseOpt + " is not auto, off or force");
   po.sparse = sparseOpt;

@@ -30,6 +30,8 @@ struct PipelineOptions {
   bool gptqActOrder = false;   //   --gptq-act-order
   bool observe = false;        // tfc-insert-observers (tfc --observe)
   std::string sparse = "auto"; // tfc-cpu-kernels sparse= (auto|off|force)
+  bool nativeHalfMatmul = false; // tfc-to-linalg: half matmuls stay half
+                                 // (CUDA: cuBLAS accumulates them in f32)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).
