@@ -6,7 +6,11 @@
 // methods (PruneStructured.cpp) shrink shapes. Methods:
 //   magnitude      |w| per weight (scope layer) or one threshold over all
 //                  selected weights (scope global), in `steps` rounds
-//   nm:N:M         keep the N largest |w| of every M along k, per column
+//   wanda          |w| * ||x_j||_2 per output (PruneCalib.cpp; stats=FILE)
+//   sparsegpt      SparseGPT's OBS reconstruction (PruneCalib.cpp; stats
+//                  with Hessians)
+//   nm:N:M         keep the N best of every M along k, per column, by
+//                  `score` (magnitude, wanda or sparsegpt)
 //   mask=FILE      .npz / .safetensors keyed by ONNX initializer name
 //   heads:K, ffn:F structured (PruneStructured.cpp)
 //   none           only detect imported zeros (`detect`)
@@ -171,22 +175,6 @@ RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 //===----------------------------------------------------------------------===//
 // Weights of an op and their geometry
 //===----------------------------------------------------------------------===//
-
-/// One weight operand: element (kk, nn) of the logical [k, n] matrix lives
-/// at kk * n + nn, or nn * k + kk when transposed.
-struct Weight {
-  Operation *op;
-  unsigned operand;
-  bool transposed;
-  int64_t k, n;
-  std::vector<float> data;
-  std::string what; // for messages: "'<node>' w_gate"
-
-  Value value() const { return op->getOperand(operand); }
-  size_t index(int64_t kk, int64_t nn) const {
-    return transposed ? nn * k + kk : kk * n + nn;
-  }
-};
 
 /// The weight operands of a linear (1) or gated MLP (3).
 SmallVector<std::pair<unsigned, bool>> weightOperands(Operation *op) {
@@ -360,7 +348,7 @@ bool readMaskFile(const std::string &path,
 // The pass
 //===----------------------------------------------------------------------===//
 
-struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
+struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
   using TfcPruneBase::TfcPruneBase;
 
   std::set<OpClass> classSet;
@@ -470,9 +458,34 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
     return success();
   }
 
-  /// magnitude / nm over the selected ops.
+  /// One weight by a calibration-aware score (or magnitude N:M).
+  LogicalResult scoreAndPrune(Weight &w, Score score, double target,
+                              int64_t nKeep, int64_t m, CalibInputs &calib) {
+    if (score == Score::SparseGpt) {
+      const double *h = calib.hessian(w);
+      if (!h)
+        return failure();
+      return sparseGptWeight(w, h, target, nKeep, m, block, damp);
+    }
+    std::vector<float> s;
+    if (score == Score::Wanda) {
+      const double *sq = calib.sqNorms(w);
+      if (!sq)
+        return failure();
+      s = wandaScores(w, sq);
+    } else {
+      s = magnitudeScores(w.data);
+    }
+    if (m)
+      zeroNm(w, s, nKeep, m);
+    else
+      zeroLowestPerOutput(w, s, target);
+    return success();
+  }
+
+  /// magnitude / wanda / sparsegpt / nm over the selected ops.
   LogicalResult pruneScores(ArrayRef<Operation *> ops, int64_t nKeep,
-                            int64_t m) {
+                            int64_t m, Score score, CalibInputs &calib) {
     std::vector<SmallVector<Weight>> all(ops.size());
     for (size_t i = 0; i < ops.size(); ++i)
       if (failed(loadWeights(ops[i], all[i])))
@@ -485,23 +498,18 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
                    << nKeep << ":" << m << ": k = " << w.k << " of " << w.what
                    << " is not a multiple of " << m;
       for (auto &ws : all)
-        for (Weight &w : ws) {
-          std::vector<float> s = magnitudeScores(w.data);
-          std::vector<std::pair<float, int64_t>> grp(m);
-          for (int64_t nn = 0; nn < w.n; ++nn)
-            for (int64_t g = 0; g < w.k; g += m) {
-              for (int64_t j = 0; j < m; ++j)
-                grp[j] = {s[w.index(g + j, nn)], j};
-              std::sort(grp.begin(), grp.end(), [](auto a, auto b) {
-                return a.first < b.first ||
-                       (a.first == b.first && a.second < b.second);
-              });
-              for (int64_t j = 0; j < m - nKeep; ++j)
-                w.data[w.index(g + grp[j].second, nn)] = 0.0f;
-            }
-        }
+        for (Weight &w : ws)
+          if (failed(scoreAndPrune(w, score, 0.0, nKeep, m, calib)))
+            return failure();
     } else {
       int64_t k = std::max<int64_t>(1, steps);
+      if (score != Score::Magnitude) {
+        for (auto &ws : all)
+          for (Weight &w : ws)
+            if (failed(scoreAndPrune(w, score, sparsity, 0, 0, calib)))
+              return failure();
+        k = 0;
+      }
       for (int64_t step = 1; step <= k; ++step) {
         double target = sparsity * double(step) / double(k);
         if (scope == "global") {
@@ -547,7 +555,11 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
         }
       }
     }
-    std::string how = m ? "nm-magnitude" : "magnitude";
+    std::string how = score == Score::Wanda       ? "wanda"
+                      : score == Score::SparseGpt ? "sparsegpt"
+                                                  : "magnitude";
+    if (m)
+      how = "nm-" + how;
     for (size_t i = 0; i < ops.size(); ++i) {
       for (Weight &w : all[i])
         store(w);
@@ -638,7 +650,8 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
       return signalPassFailure();
     StringRef m(method);
     bool structured = m.starts_with("heads:") || m.starts_with("ffn:");
-    bool needsSparsity = m == "magnitude";
+    bool needsSparsity =
+        m == "magnitude" || m == "wanda" || m == "sparsegpt";
     if (needsSparsity && (!(sparsity > 0.0) || !(sparsity < 1.0))) {
       module.emitError("tfc-prune: sparsity must be in (0, 1), got ")
           << sparsity;
@@ -662,6 +675,60 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
           << gqa << "'";
       return signalPassFailure();
     }
+    // The score: the method's own, or `score` for nm:N:M.
+    Score sc = Score::Magnitude;
+    StringRef scoreName = score.empty() ? StringRef("magnitude") : score;
+    if (m == "wanda" || m == "sparsegpt") {
+      if (!score.empty() && score != m) {
+        module.emitError("tfc-prune: score '")
+            << score << "' does not go with method '" << m
+            << "' (score chooses the N:M ranking: nm:N:M score=" << score
+            << ")";
+        return signalPassFailure();
+      }
+      scoreName = m;
+    } else if (!score.empty() && !m.starts_with("nm:")) {
+      module.emitError("tfc-prune: score '")
+          << score << "' goes with nm:N:M (method is '" << m << "')";
+      return signalPassFailure();
+    }
+    if (scoreName == "wanda")
+      sc = Score::Wanda;
+    else if (scoreName == "sparsegpt")
+      sc = Score::SparseGpt;
+    else if (scoreName != "magnitude") {
+      module.emitError("tfc-prune: score must be magnitude, wanda or "
+                       "sparsegpt, got '")
+          << score << "'";
+      return signalPassFailure();
+    }
+    if (sc != Score::Magnitude && (scope != "layer" || steps != 1)) {
+      module.emitError("tfc-prune: ")
+          << scoreName
+          << " prunes once per output row: scope=global and steps > 1 go "
+             "with magnitude only";
+      return signalPassFailure();
+    }
+    if (sc == Score::SparseGpt && !exportStem.empty()) {
+      module.emitError(
+          "tfc-prune: export with sparsegpt is not supported: the export "
+          "writes masks, and SparseGPT also changes the kept weights");
+      return signalPassFailure();
+    }
+    if (!(damp > 0) || block < 1) {
+      module.emitError("tfc-prune: damp must be > 0 and block >= 1");
+      return signalPassFailure();
+    }
+    CalibInputs calib;
+    if (sc != Score::Magnitude &&
+        failed(calib.load(module, stats, scoreName, sc == Score::SparseGpt)))
+      return signalPassFailure();
+    if (sc == Score::Magnitude && !stats.empty() && m != "none" &&
+        !m.empty()) {
+      module.emitError("tfc-prune: stats go with wanda or sparsegpt (method '")
+          << m << "', score magnitude)";
+      return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (selected(op))
@@ -670,8 +737,8 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
     LogicalResult res = success();
     if (m == "none" || m.empty()) {
       // detection only
-    } else if (m == "magnitude") {
-      res = pruneScores(ops, 0, 0);
+    } else if (m == "magnitude" || m == "wanda" || m == "sparsegpt") {
+      res = pruneScores(ops, 0, 0, sc, calib);
     } else if (m.starts_with("nm:")) {
       int64_t n2 = 0, m2 = 0;
       auto [a, bstr] = m.drop_front(3).split(':');
@@ -681,7 +748,12 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
             << m << "': expected nm:N:M with 0 < N < M <= 64";
         return signalPassFailure();
       }
-      res = pruneScores(ops, n2, m2);
+      if (sc == Score::SparseGpt && block % m2 != 0) {
+        module.emitError("tfc-prune: block = ")
+            << block << " is not a multiple of M = " << m2;
+        return signalPassFailure();
+      }
+      res = pruneScores(ops, n2, m2, sc, calib);
     } else if (m.starts_with("mask=")) {
       res = pruneMask(ops, m.drop_front(5));
     } else if (structured) {
@@ -705,15 +777,11 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
       res = pruneStructured(
           module, so, [&](Operation *op) { return selected(op); },
           exportStem.empty() ? nullptr : &recorder);
-    } else if (m == "wanda" || m == "sparsegpt") {
-      module.emitError("tfc-prune: method '")
-          << m << "' needs the calibration library (not wired in yet)";
-      return signalPassFailure();
     } else {
       module.emitError("tfc-prune: unknown method '")
           << m
-          << "' (expected magnitude, nm:N:M, heads:K, ffn:F, mask=FILE or "
-             "none)";
+          << "' (expected magnitude, wanda, sparsegpt, nm:N:M, heads:K, "
+             "ffn:F, mask=FILE or none)";
       return signalPassFailure();
     }
     if (failed(res))
