@@ -750,7 +750,8 @@ struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
       }
       if (sc == Score::SparseGpt && block % m2 != 0) {
         module.emitError("tfc-prune: block = ")
-            << block << " is not a multiple of M = " << m2;
+            << static_cast<int64_t>(block) << " is not a multiple of M = "
+            << m2;
         return signalPassFailure();
       }
       res = pruneScores(ops, n2, m2, sc, calib);

@@ -2,10 +2,11 @@
 format of include/tfc/Calibration/Stats.h) from hand-given calibration rows,
 for the --tfc-prune wanda / sparsegpt tests.
 
-    write_stats(out, [(name, ops, X), ...], hessians=True)
+    write_stats(out, [(name, ops, X[, with_hessian]), ...], hessians=True)
 
 X: [rows, k] inputs of the ops `ops` read; channel_sq_norms = sum_rows x^2
-and (hessians) H = X^T X, as tfc-calibrate accumulates them."""
+and (hessians, unless the tensor's with_hessian is False) H = X^T X, as
+tfc-calibrate accumulates them."""
 import json
 import struct
 
@@ -14,7 +15,7 @@ import numpy as np
 
 def write_stats(out, tensors, hessians=True):
     blobs, recs, off = [], [], 64
-    for name, ops, x in tensors:
+    for name, ops, x, *flag in tensors:
         x = np.asarray(x, np.float64)
         k = x.shape[1]
         rec = {"name": name, "ops": list(ops), "k": k, "rows": x.shape[0],
@@ -24,7 +25,7 @@ def write_stats(out, tensors, hessians=True):
         rec["channel_sq_norms"] = {"offset": off, "shape": [k]}
         blobs.append((off, (x * x).sum(0)))
         off = (off + 8 * k + 63) // 64 * 64
-        if hessians:
+        if hessians and (not flag or flag[0]):
             rec["hessian"] = {"offset": off, "shape": [k, k]}
             blobs.append((off, (x.T @ x).ravel()))
             off = (off + 8 * k * k + 63) // 64 * 64

@@ -1,5 +1,5 @@
 """Stats for prune-wanda.mlir: hand-written calibration rows. Usage:
-wanda_stats.py OUT [--no-hessians] [--no-down]
+wanda_stats.py OUT [--no-hessians] [--no-down] [--no-down-hessian]
 
 x (read by fc, fct and mlp's gate / up): one row per feature, so the
 squared norms are [100, 1, 0.25, 0.01] (||x_j|| = 10, 1, 0.5, 0.1).
@@ -14,5 +14,6 @@ x = [[10, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0.5, 0], [0, 0, 0, 0.1]]
 down = [[0.1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 10]]
 tensors = [("x", ["fc", "fct", "mlp"], x)]
 if "--no-down" not in sys.argv:
-    tensors.append(("h", ["mlp#down"], down))
+    tensors.append(("h", ["mlp#down"], down,
+                    "--no-down-hessian" not in sys.argv))
 write_stats(sys.argv[1], tensors, hessians="--no-hessians" not in sys.argv)
