@@ -12,8 +12,8 @@ using namespace tfc::calib;
 bool tfc::calib::sparseGpt(std::vector<double> &w, int64_t k, int64_t n,
                            const double *hessian, const SparseGptOptions &o,
                            std::string &error) {
-  if (o.m > 0 && (o.nKeep <= 0 || o.nKeep >= o.m || k % o.m != 0 ||
-                  o.block % o.m != 0)) {
+  if (o.m > 0 &&
+      (o.nKeep <= 0 || o.nKeep >= o.m || k % o.m != 0 || o.block % o.m != 0)) {
     error = "N:M needs 0 < N < M, M dividing k and the block size";
     return false;
   }

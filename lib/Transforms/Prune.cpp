@@ -484,8 +484,8 @@ struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
   }
 
   /// magnitude / wanda / sparsegpt / nm over the selected ops.
-  LogicalResult pruneScores(ArrayRef<Operation *> ops, int64_t nKeep,
-                            int64_t m, Score score, CalibInputs &calib) {
+  LogicalResult pruneScores(ArrayRef<Operation *> ops, int64_t nKeep, int64_t m,
+                            Score score, CalibInputs &calib) {
     std::vector<SmallVector<Weight>> all(ops.size());
     for (size_t i = 0; i < ops.size(); ++i)
       if (failed(loadWeights(ops[i], all[i])))
@@ -650,8 +650,7 @@ struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
       return signalPassFailure();
     StringRef m(method);
     bool structured = m.starts_with("heads:") || m.starts_with("ffn:");
-    bool needsSparsity =
-        m == "magnitude" || m == "wanda" || m == "sparsegpt";
+    bool needsSparsity = m == "magnitude" || m == "wanda" || m == "sparsegpt";
     if (needsSparsity && (!(sparsity > 0.0) || !(sparsity < 1.0))) {
       module.emitError("tfc-prune: sparsity must be in (0, 1), got ")
           << sparsity;
@@ -723,8 +722,7 @@ struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
     if (sc != Score::Magnitude &&
         failed(calib.load(module, stats, scoreName, sc == Score::SparseGpt)))
       return signalPassFailure();
-    if (sc == Score::Magnitude && !stats.empty() && m != "none" &&
-        !m.empty()) {
+    if (sc == Score::Magnitude && !stats.empty() && m != "none" && !m.empty()) {
       module.emitError("tfc-prune: stats go with wanda or sparsegpt (method '")
           << m << "', score magnitude)";
       return signalPassFailure();
@@ -750,8 +748,8 @@ struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
       }
       if (sc == Score::SparseGpt && block % m2 != 0) {
         module.emitError("tfc-prune: block = ")
-            << static_cast<int64_t>(block) << " is not a multiple of M = "
-            << m2;
+            << static_cast<int64_t>(block)
+            << " is not a multiple of M = " << m2;
         return signalPassFailure();
       }
       res = pruneScores(ops, n2, m2, sc, calib);

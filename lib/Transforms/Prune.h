@@ -83,9 +83,9 @@ void zeroNm(Weight &w, const std::vector<float> &score, int64_t nKeep,
             int64_t m);
 /// SparseGPT on `w` (unstructured `sparsity` or nKeep:m) with its Hessian:
 /// the kept weights are reconstructed too. An error on the op on failure.
-LogicalResult sparseGptWeight(Weight &w, const double *hessian,
-                              double sparsity, int64_t nKeep, int64_t m,
-                              int64_t block, double damp);
+LogicalResult sparseGptWeight(Weight &w, const double *hessian, double sparsity,
+                              int64_t nKeep, int64_t m, int64_t block,
+                              double damp);
 
 /// A static f32 constant's elements (a copy), nullopt when `v` is not one;
 /// `elided` is set for a resource without data (printed IR).

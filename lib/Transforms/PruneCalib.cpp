@@ -57,8 +57,8 @@ const void *CalibInputs::record(const Weight &w, StringRef need) {
   const ::tfc::calib::TensorRecord *r = file->forOp(key);
   if (!r) {
     w.op->emitError("tfc-prune: stats '")
-        << path << "' have no statistics for op '" << key << "' (the "
-        << w.what << ", needed for " << method << "): calibrate the same model";
+        << path << "' have no statistics for op '" << key << "' (the " << w.what
+        << ", needed for " << method << "): calibrate the same model";
     return nullptr;
   }
   if (r->k != w.k) {
@@ -130,8 +130,8 @@ void prune::zeroNm(Weight &w, const std::vector<float> &score, int64_t nKeep,
 }
 
 LogicalResult prune::sparseGptWeight(Weight &w, const double *hessian,
-                                     double sparsity, int64_t nKeep,
-                                     int64_t m, int64_t block, double damp) {
+                                     double sparsity, int64_t nKeep, int64_t m,
+                                     int64_t block, double damp) {
   std::vector<double> wr(static_cast<size_t>(w.k * w.n));
   for (int64_t kk = 0; kk < w.k; ++kk)
     for (int64_t nn = 0; nn < w.n; ++nn)

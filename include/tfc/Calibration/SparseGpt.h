@@ -28,7 +28,7 @@
 namespace tfc::calib {
 
 struct SparseGptOptions {
-  double sparsity = 0.5; // unstructured (when m == 0)
+  double sparsity = 0.5;    // unstructured (when m == 0)
   int64_t nKeep = 0, m = 0; // N:M when m > 0
   int64_t block = 128;      // a multiple of m
   double damp = 0.01;
