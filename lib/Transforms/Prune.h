@@ -3,8 +3,8 @@
 // --tfc-prune (docs/DESIGN.md "Pruning"): Prune.cpp holds the pass, the
 // unstructured / N:M / mask methods and the export records;
 // PruneCalib.cpp the calibration-aware scores (Wanda, SparseGPT) and their
-// statistics; PruneStructured.cpp removes whole attention heads and MLP
-// channels.
+// statistics; PruneMask.cpp reads mask files; PruneStructured.cpp removes
+// whole attention heads and MLP channels.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_TRANSFORMS_PRUNE_H
@@ -119,6 +119,18 @@ private:
   std::map<Operation *, Entry> entries;
   std::vector<Operation *> order;
 };
+
+/// A parsed mask file: name -> (shape, keep bytes).
+struct MaskEntry {
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> keep;
+  bool used = false;
+};
+
+/// Reads a .npz or .safetensors mask file; false with `error` naming the
+/// file and tensor.
+bool readMaskFile(const std::string &path,
+                  std::map<std::string, MaskEntry> &out, std::string &error);
 
 /// Options of the structured methods.
 struct StructuredOptions {
