@@ -3,8 +3,13 @@
 # and after fine-tuning with the masks held fixed (docs/ACCURACY.md
 # "Pruning"). Deterministic; safe to run under load (everything niced).
 #   scripts/prune_accuracy.sh [OUT_DIR] [METHOD...]     (default /tmp/prune-acc)
-# METHOD: fp32 | magnitude:S | nm:2:4 | heads:K | ffn:F ; a trailing "+ft"
-# also fine-tunes (scripts/finetune_pruned.py) and re-evaluates.
+# METHOD: fp32 | magnitude:S | wanda:S | sparsegpt:S | nm:2:4 |
+# nm:2:4@wanda | nm:2:4@sparsegpt | heads:K | ffn:F ; a trailing "+ft" also
+# fine-tunes (scripts/finetune_pruned.py) and re-evaluates (not with
+# sparsegpt: its export is refused). wanda / sparsegpt read calibration
+# statistics that tfc-calibrate measures once on STS-B *train* sentences
+# (CALIB_SAMPLES, default 2048; never the test split):
+# $OUT/minilm.train.calib.json, and with Hessians minilm.train.hess.calib.json.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-/tmp/prune-acc}; shift || true
@@ -19,7 +24,19 @@ test_csv=${STS_TEST:-$root/../shared/data/stsbenchmark/sts-test.csv}
 [ -f "$test_csv" ] || test_csv=/work/shared/data/stsbenchmark/sts-test.csv
 train_csv=$(dirname "$test_csv")/sts-train.csv
 steps=${FT_STEPS:-300}
+calib=${CALIB_SAMPLES:-2048}
 mkdir -p "$out"
+stats=$out/minilm.train.calib.json
+hstats=$out/minilm.train.hess.calib.json
+calib_stats() {
+  [ -f "$stats" ] || nice -n 10 "$(dirname "$tfc")/tfc-calibrate" "$onnx" --data "$train_csv" \
+    --tokenizer "$tok" --calib-samples "$calib" --threads 2 -o "$stats" >"$out/calib.log" 2>&1
+}
+hess_stats() {
+  [ -f "$hstats" ] || nice -n 10 "$(dirname "$tfc")/tfc-calibrate" "$onnx" --data "$train_csv" \
+    --tokenizer "$tok" --calib-samples "$calib" --threads 2 --hessians -o "$hstats" \
+    >"$out/calib.hess.log" 2>&1
+}
 spearman() { # model.so -> Spearman on stderr's last line
   nice -n 10 "$embed" -m "$1" --tokenizer "$tok" --pairs "$test_csv" --batch 32 --threads 2 \
     2>"$1.stsb.log" >/dev/null
@@ -28,15 +45,21 @@ spearman() { # model.so -> Spearman on stderr's last line
 for spec in "${methods[@]}"; do
   ft=0
   case $spec in *+ft) ft=1; spec=${spec%+ft} ;; esac
-  name=$(echo "$spec" | tr ':.' '__')
+  name=$(echo "$spec" | tr ':.@' '___')
   args=()
   case $spec in
     fp32) ;;
     magnitude:*) args=(--prune=magnitude --sparsity="${spec#magnitude:}") ;;
+    wanda:*) calib_stats; args=(--prune=wanda --sparsity="${spec#wanda:}" --calib-stats "$stats") ;;
+    nm:*@wanda) calib_stats; args=(--prune="${spec%@wanda}" --prune-score=wanda --calib-stats "$stats") ;;
+    sparsegpt:*) hess_stats; args=(--prune=sparsegpt --sparsity="${spec#sparsegpt:}" --calib-stats "$hstats") ;;
+    nm:*@sparsegpt) hess_stats; args=(--prune="${spec%@sparsegpt}" --prune-score=sparsegpt --calib-stats "$hstats") ;;
     *) args=(--prune="$spec") ;;
   esac
   if [ ${#args[@]} -gt 0 ]; then
-    nice -n 10 "$tfc" "$onnx" "${args[@]}" --export-onnx "$out/$name.onnx" --emit=shared -o "$out/$name" 2>/dev/null
+    exp=(--export-onnx "$out/$name.onnx")
+    case $spec in *sparsegpt*) exp=() ;; esac # SparseGPT's export is refused
+    nice -n 10 "$tfc" "$onnx" "${args[@]}" ${exp[@]+"${exp[@]}"} --emit=shared -o "$out/$name" 2>/dev/null
   else
     nice -n 10 "$tfc" "$onnx" --emit=shared -o "$out/$name"
   fi

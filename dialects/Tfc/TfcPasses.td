@@ -358,7 +358,7 @@ def TfcExternalizeWeights : Pass<"tfc-externalize-weights", "ModuleOp"> {
 }
 
 def TfcPrune : Pass<"tfc-prune", "ModuleOp"> {
-  let summary = "Prune linear layers: zeros (magnitude, N:M, masks) or whole heads and MLP channels";
+  let summary = "Prune linear layers: zeros (magnitude, Wanda, SparseGPT, N:M, masks) or whole heads and MLP channels";
   let description = [{
     docs/DESIGN.md "Pruning". Runs after raising, before partition /
     quantize / kv-cache. Unstructured and N:M methods replace each selected
@@ -367,7 +367,12 @@ def TfcPrune : Pass<"tfc-prune", "ModuleOp"> {
     lowering); `heads:K` / `ffn:F` remove whole attention heads (GQA-aware)
     or MLP channels and shrink every shape between (q/k/v/o and their
     biases, reshapes, transposes, rotary, the attention's head counts;
-    gate/up/down), marking ops `tfc.pruned`. `mask=FILE` applies user
+    gate/up/down), marking ops `tfc.pruned`. `wanda` (|w| * ||x_j||_2 per
+    output) and `sparsegpt` (OBS reconstruction, blocked, damped) read a
+    tfc-calibrate stats file (`stats`; sparsegpt needs its Hessians) keyed
+    like tfc-quantize's; `score` ranks nm:N:M by wanda / sparsegpt. A
+    missing file, op or Hessian is an error naming the op and key.
+    `mask=FILE` applies user
     masks keyed by ONNX initializer name. With `detect`, ops whose weights
     already hold >= 25 % zeros get `tfc.sparsity` (method "imported").
     With `export`, writes STEM.prune.json and STEM.masks.npz for
@@ -376,9 +381,18 @@ def TfcPrune : Pass<"tfc-prune", "ModuleOp"> {
   }];
   let options = [
     Option<"method", "method", "std::string", "\"none\"",
-           "magnitude, nm:N:M, heads:K, ffn:F, mask=FILE or none">,
+           "magnitude, wanda, sparsegpt, nm:N:M, heads:K, ffn:F, mask=FILE "
+           "or none">,
     Option<"sparsity", "sparsity", "double", "0.5",
-           "Fraction of weights to zero (magnitude)">,
+           "Fraction of weights to zero (magnitude, wanda, sparsegpt)">,
+    Option<"score", "score", "std::string", "\"\"",
+           "nm:N:M ranking: magnitude (default), wanda or sparsegpt">,
+    Option<"stats", "stats", "std::string", "\"\"",
+           "tfc-calibrate stats file (wanda; sparsegpt with Hessians)">,
+    Option<"damp", "damp", "double", "0.01",
+           "sparsegpt: dampening, a fraction of the Hessian's mean diagonal">,
+    Option<"block", "block", "int64_t", "128",
+           "sparsegpt: rows (inputs) per block of the sweep and mask choice">,
     Option<"scope", "scope", "std::string", "\"layer\"",
            "layer (each weight its own threshold) or global (one)">,
     Option<"steps", "steps", "int64_t", "1",

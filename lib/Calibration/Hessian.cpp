@@ -1,6 +1,7 @@
 //===- Hessian.cpp - damped inverse Cholesky for GPTQ / SparseGPT ---------===//
 #include "tfc/Calibration/Hessian.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace tfc::calib;
@@ -96,4 +97,67 @@ bool tfc::calib::invertedCholeskyUpper(std::vector<double> &h, int64_t k,
       inv[j * k + i] = 0;
     }
   return true;
+}
+
+bool tfc::calib::dampedInverseFactor(const std::vector<double> &hessian,
+                                     int64_t k, double damp,
+                                     std::vector<double> &u,
+                                     std::vector<char> &dead,
+                                     std::string &error) {
+  std::string why;
+  for (int attempt = 0;; ++attempt) {
+    u = hessian;
+    if (invertedCholeskyUpper(u, k, damp, dead, why))
+      return true;
+    if (attempt == 3) {
+      error = why;
+      return false;
+    }
+    damp *= 10;
+  }
+}
+
+void tfc::calib::obsSweep(std::vector<double> &w, int64_t k, int64_t n,
+                          const std::vector<double> &u, int64_t block,
+                          const SweepBlockFn &startBlock,
+                          const SweepRowFn &compress) {
+  const int64_t bs = std::max<int64_t>(1, block);
+  std::vector<double> err(static_cast<size_t>(bs * n));
+  std::vector<double> out(static_cast<size_t>(n));
+  for (int64_t i1 = 0; i1 < k; i1 += bs) {
+    int64_t i2 = std::min(k, i1 + bs);
+    if (startBlock)
+      startBlock(i1, i2);
+    for (int64_t i = i1; i < i2; ++i) {
+      double *row = w.data() + i * n;
+      compress(i, row, out.data());
+      double d = u[i * k + i];
+      double *e = err.data() + (i - i1) * n;
+      for (int64_t j = 0; j < n; ++j) {
+        e[j] = (row[j] - out[j]) / d;
+        row[j] = out[j];
+      }
+      // Feed the error into the block's later rows.
+      for (int64_t r = i + 1; r < i2; ++r) {
+        double c = u[i * k + r];
+        if (c == 0)
+          continue;
+        double *wrow = w.data() + r * n;
+        for (int64_t j = 0; j < n; ++j)
+          wrow[j] -= e[j] * c;
+      }
+    }
+    // ... and, once per block, into every row after it.
+    for (int64_t r = i2; r < k; ++r) {
+      double *wrow = w.data() + r * n;
+      for (int64_t i = i1; i < i2; ++i) {
+        double c = u[i * k + r];
+        if (c == 0)
+          continue;
+        const double *e = err.data() + (i - i1) * n;
+        for (int64_t j = 0; j < n; ++j)
+          wrow[j] -= e[j] * c;
+      }
+    }
+  }
 }

@@ -32,19 +32,9 @@ mlir::tfc::quant::gptq(const float *w, int64_t k, int64_t n, bool transposed,
     for (int64_t j = 0; j < n; ++j)
       wr[i * n + j] = transposed ? w[j * k + perm[i]] : w[perm[i] * n + j];
   std::vector<char> dead;
-  std::string why;
   std::vector<double> u;
-  double damp = o.damp;
-  for (int attempt = 0;; ++attempt) {
-    u = h;
-    if (::tfc::calib::invertedCholeskyUpper(u, k, damp, dead, why))
-      break;
-    if (attempt == 3) {
-      error = why;
-      return std::nullopt;
-    }
-    damp *= 10; // as AutoGPTQ does when the factorization fails
-  }
+  if (!::tfc::calib::dampedInverseFactor(h, k, o.damp, u, dead, error))
+    return std::nullopt;
   for (int64_t i = 0; i < k; ++i)
     if (dead[i])
       std::fill(wr.begin() + i * n, wr.begin() + (i + 1) * n, 0.0);
@@ -91,50 +81,24 @@ mlir::tfc::quant::gptq(const float *w, int64_t k, int64_t n, bool transposed,
       computeGroup(gi,
                    [&](int64_t kk, int64_t j) { return wr[pos[kk] * n + j]; });
 
-  const int64_t bs = std::max<int64_t>(1, o.block);
-  std::vector<double> err(static_cast<size_t>(bs * n));
-  for (int64_t i1 = 0; i1 < k; i1 += bs) {
-    int64_t i2 = std::min(k, i1 + bs);
-    for (int64_t i = i1; i < i2; ++i) {
-      int64_t feat = perm[i];
-      int64_t gi = feat / g;
-      // Without act-order rows come in feature order: a group's
-      // parameters come from its rows as updated so far.
-      if (!o.actOrder && feat % g == 0)
-        computeGroup(gi, [&](int64_t kk, int64_t j) {
-          return wr[kk * n + j];
-        });
-      double d = u[i * k + i];
-      double *row = wr.data() + i * n;
-      double *e = err.data() + (i - i1) * n;
-      for (int64_t j = 0; j < n; ++j) {
-        const GroupGrid &gg = grids[gi * n + j];
-        double c = gg.code(static_cast<float>(row[j]));
-        q.codes[feat * n + j] = static_cast<int8_t>(static_cast<int32_t>(c));
-        e[j] = (row[j] - gg.value(c)) / d;
-      }
-      // Feed the error into the block's later rows.
-      for (int64_t r = i + 1; r < i2; ++r) {
-        double c = u[i * k + r];
-        if (c == 0)
-          continue;
-        double *wrow = wr.data() + r * n;
-        for (int64_t j = 0; j < n; ++j)
-          wrow[j] -= e[j] * c;
-      }
-    }
-    // ... and, once per block, into every row after it.
-    for (int64_t r = i2; r < k; ++r) {
-      double *wrow = wr.data() + r * n;
-      for (int64_t i = i1; i < i2; ++i) {
-        double c = u[i * k + r];
-        if (c == 0)
-          continue;
-        const double *e = err.data() + (i - i1) * n;
-        for (int64_t j = 0; j < n; ++j)
-          wrow[j] -= e[j] * c;
-      }
-    }
-  }
+  ::tfc::calib::obsSweep(
+      wr, k, n, u, o.block, nullptr,
+      [&](int64_t i, const double *row, double *out) {
+        int64_t feat = perm[i];
+        int64_t gi = feat / g;
+        // Without act-order rows come in feature order: a group's
+        // parameters come from its rows as updated so far.
+        if (!o.actOrder && feat % g == 0)
+          computeGroup(gi, [&](int64_t kk, int64_t j) {
+            return wr[kk * n + j];
+          });
+        for (int64_t j = 0; j < n; ++j) {
+          const GroupGrid &gg = grids[gi * n + j];
+          double c = gg.code(static_cast<float>(row[j]));
+          q.codes[feat * n + j] =
+              static_cast<int8_t>(static_cast<int32_t>(c));
+          out[j] = gg.value(c);
+        }
+      });
   return q;
 }

@@ -6,7 +6,11 @@
 // methods (PruneStructured.cpp) shrink shapes. Methods:
 //   magnitude      |w| per weight (scope layer) or one threshold over all
 //                  selected weights (scope global), in `steps` rounds
-//   nm:N:M         keep the N largest |w| of every M along k, per column
+//   wanda          |w| * ||x_j||_2 per output (PruneCalib.cpp; stats=FILE)
+//   sparsegpt      SparseGPT's OBS reconstruction (PruneCalib.cpp; stats
+//                  with Hessians)
+//   nm:N:M         keep the N best of every M along k, per column, by
+//                  `score` (magnitude, wanda or sparsegpt)
 //   mask=FILE      .npz / .safetensors keyed by ONNX initializer name
 //   heads:K, ffn:F structured (PruneStructured.cpp)
 //   none           only detect imported zeros (`detect`)
@@ -172,22 +176,6 @@ RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 // Weights of an op and their geometry
 //===----------------------------------------------------------------------===//
 
-/// One weight operand: element (kk, nn) of the logical [k, n] matrix lives
-/// at kk * n + nn, or nn * k + kk when transposed.
-struct Weight {
-  Operation *op;
-  unsigned operand;
-  bool transposed;
-  int64_t k, n;
-  std::vector<float> data;
-  std::string what; // for messages: "'<node>' w_gate"
-
-  Value value() const { return op->getOperand(operand); }
-  size_t index(int64_t kk, int64_t nn) const {
-    return transposed ? nn * k + kk : kk * n + nn;
-  }
-};
-
 /// The weight operands of a linear (1) or gated MLP (3).
 SmallVector<std::pair<unsigned, bool>> weightOperands(Operation *op) {
   if (auto l = dyn_cast<LinearOp>(op))
@@ -239,128 +227,11 @@ std::vector<float> magnitudeScores(const std::vector<float> &w) {
   return s;
 }
 
-/// A parsed mask file: name -> (shape, keep bytes).
-struct MaskEntry {
-  std::vector<int64_t> shape;
-  std::vector<uint8_t> keep;
-  bool used = false;
-};
-
-bool readSafetensors(const std::string &path,
-                     std::map<std::string, MaskEntry> &out,
-                     std::string &error) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
-  if (!buf) {
-    error = "cannot read mask file '" + path + "': " + buf.getError().message();
-    return false;
-  }
-  StringRef all = (*buf)->getBuffer();
-  if (all.size() < 8) {
-    error = "mask file '" + path + "': not a safetensors file (too short)";
-    return false;
-  }
-  uint64_t hlen = 0;
-  memcpy(&hlen, all.data(), 8);
-  if (hlen > all.size() - 8) {
-    error = "mask file '" + path + "': header length beyond the file";
-    return false;
-  }
-  auto json = llvm::json::parse(all.substr(8, hlen));
-  if (!json) {
-    error = "mask file '" + path + "': bad header: " + toString(json.takeError());
-    return false;
-  }
-  const llvm::json::Object *obj = json->getAsObject();
-  if (!obj) {
-    error = "mask file '" + path + "': the header is not an object";
-    return false;
-  }
-  const char *base = all.data() + 8 + hlen;
-  size_t dataSize = all.size() - 8 - hlen;
-  for (const auto &kv : *obj) {
-    std::string name = kv.first.str();
-    if (name == "__metadata__")
-      continue;
-    const llvm::json::Object *t = kv.second.getAsObject();
-    auto fail = [&](const Twine &why) {
-      error = ("mask file '" + path + "', tensor '" + name + "': " + why).str();
-      return false;
-    };
-    if (!t)
-      return fail("not an object");
-    std::optional<StringRef> dtype = t->getString("dtype");
-    const llvm::json::Array *shape = t->getArray("shape");
-    const llvm::json::Array *offs = t->getArray("data_offsets");
-    if (!dtype || !shape || !offs || offs->size() != 2)
-      return fail("needs dtype, shape and data_offsets");
-    static const std::map<std::string, int> widths = {
-        {"BOOL", 1}, {"U8", 1}, {"I8", 1}, {"F16", 2}, {"BF16", 2},
-        {"I32", 4},  {"F32", 4}, {"I64", 8}, {"F64", 8}};
-    auto w = widths.find(dtype->str());
-    if (w == widths.end())
-      return fail("unsupported dtype " + *dtype);
-    MaskEntry e;
-    int64_t count = 1;
-    for (const auto &d : *shape) {
-      std::optional<int64_t> v = d.getAsInteger();
-      if (!v || *v < 0)
-        return fail("bad shape");
-      e.shape.push_back(*v);
-      count *= *v;
-    }
-    std::optional<int64_t> b0 = (*offs)[0].getAsInteger(),
-                           b1 = (*offs)[1].getAsInteger();
-    if (!b0 || !b1 || *b0 < 0 || *b1 < *b0 || (size_t)*b1 > dataSize ||
-        *b1 - *b0 != count * w->second)
-      return fail("data_offsets do not match the shape");
-    e.keep.resize(count);
-    const char *p = base + *b0;
-    for (int64_t i = 0; i < count; ++i) {
-      bool nz = false;
-      for (int j = 0; j < w->second; ++j)
-        nz |= p[i * w->second + j] != 0;
-      // -0.0 is "zero" too for float masks.
-      if (nz && (*dtype == "F32" || *dtype == "F64" || *dtype == "F16" ||
-                 *dtype == "BF16")) {
-        nz = false;
-        for (int j = 0; j < w->second - 1; ++j)
-          nz |= p[i * w->second + j] != 0;
-        nz |= (p[i * w->second + w->second - 1] & 0x7f) != 0;
-      }
-      e.keep[i] = nz;
-    }
-    out[name] = std::move(e);
-  }
-  return true;
-}
-
-bool readMaskFile(const std::string &path,
-                  std::map<std::string, MaskEntry> &out, std::string &error) {
-  if (StringRef(path).ends_with(".safetensors"))
-    return readSafetensors(path, out, error);
-  if (!StringRef(path).ends_with(".npz")) {
-    error = "mask file '" + path + "': expected .npz or .safetensors";
-    return false;
-  }
-  std::map<std::string, tfcrun::NpyArray> arrays;
-  if (!tfcrun::readNpz(path, arrays, error))
-    return false;
-  for (auto &[name, a] : arrays) {
-    MaskEntry e;
-    e.shape = a.shape();
-    e.keep.resize(a.numElements());
-    for (int64_t i = 0; i < a.numElements(); ++i)
-      e.keep[i] = a.at(i) != 0.0;
-    out[name] = std::move(e);
-  }
-  return true;
-}
-
 //===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
-struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
+struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
   using TfcPruneBase::TfcPruneBase;
 
   std::set<OpClass> classSet;
@@ -470,9 +341,34 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
     return success();
   }
 
-  /// magnitude / nm over the selected ops.
-  LogicalResult pruneScores(ArrayRef<Operation *> ops, int64_t nKeep,
-                            int64_t m) {
+  /// One weight by a calibration-aware score (or magnitude N:M).
+  LogicalResult scoreAndPrune(Weight &w, Score score, double target,
+                              int64_t nKeep, int64_t m, CalibInputs &calib) {
+    if (score == Score::SparseGpt) {
+      const double *h = calib.hessian(w);
+      if (!h)
+        return failure();
+      return sparseGptWeight(w, h, target, nKeep, m, block, damp);
+    }
+    std::vector<float> s;
+    if (score == Score::Wanda) {
+      const double *sq = calib.sqNorms(w);
+      if (!sq)
+        return failure();
+      s = wandaScores(w, sq);
+    } else {
+      s = magnitudeScores(w.data);
+    }
+    if (m)
+      zeroNm(w, s, nKeep, m);
+    else
+      zeroLowestPerOutput(w, s, target);
+    return success();
+  }
+
+  /// magnitude / wanda / sparsegpt / nm over the selected ops.
+  LogicalResult pruneScores(ArrayRef<Operation *> ops, int64_t nKeep, int64_t m,
+                            Score score, CalibInputs &calib) {
     std::vector<SmallVector<Weight>> all(ops.size());
     for (size_t i = 0; i < ops.size(); ++i)
       if (failed(loadWeights(ops[i], all[i])))
@@ -485,23 +381,18 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
                    << nKeep << ":" << m << ": k = " << w.k << " of " << w.what
                    << " is not a multiple of " << m;
       for (auto &ws : all)
-        for (Weight &w : ws) {
-          std::vector<float> s = magnitudeScores(w.data);
-          std::vector<std::pair<float, int64_t>> grp(m);
-          for (int64_t nn = 0; nn < w.n; ++nn)
-            for (int64_t g = 0; g < w.k; g += m) {
-              for (int64_t j = 0; j < m; ++j)
-                grp[j] = {s[w.index(g + j, nn)], j};
-              std::sort(grp.begin(), grp.end(), [](auto a, auto b) {
-                return a.first < b.first ||
-                       (a.first == b.first && a.second < b.second);
-              });
-              for (int64_t j = 0; j < m - nKeep; ++j)
-                w.data[w.index(g + grp[j].second, nn)] = 0.0f;
-            }
-        }
+        for (Weight &w : ws)
+          if (failed(scoreAndPrune(w, score, 0.0, nKeep, m, calib)))
+            return failure();
     } else {
       int64_t k = std::max<int64_t>(1, steps);
+      if (score != Score::Magnitude) {
+        for (auto &ws : all)
+          for (Weight &w : ws)
+            if (failed(scoreAndPrune(w, score, sparsity, 0, 0, calib)))
+              return failure();
+        k = 0;
+      }
       for (int64_t step = 1; step <= k; ++step) {
         double target = sparsity * double(step) / double(k);
         if (scope == "global") {
@@ -547,7 +438,11 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
         }
       }
     }
-    std::string how = m ? "nm-magnitude" : "magnitude";
+    std::string how = score == Score::Wanda       ? "wanda"
+                      : score == Score::SparseGpt ? "sparsegpt"
+                                                  : "magnitude";
+    if (m)
+      how = "nm-" + how;
     for (size_t i = 0; i < ops.size(); ++i) {
       for (Weight &w : all[i])
         store(w);
@@ -638,7 +533,7 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
       return signalPassFailure();
     StringRef m(method);
     bool structured = m.starts_with("heads:") || m.starts_with("ffn:");
-    bool needsSparsity = m == "magnitude";
+    bool needsSparsity = m == "magnitude" || m == "wanda" || m == "sparsegpt";
     if (needsSparsity && (!(sparsity > 0.0) || !(sparsity < 1.0))) {
       module.emitError("tfc-prune: sparsity must be in (0, 1), got ")
           << sparsity;
@@ -662,6 +557,59 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
           << gqa << "'";
       return signalPassFailure();
     }
+    // The score: the method's own, or `score` for nm:N:M.
+    Score sc = Score::Magnitude;
+    StringRef scoreName = score.empty() ? StringRef("magnitude") : score;
+    if (m == "wanda" || m == "sparsegpt") {
+      if (!score.empty() && score != m) {
+        module.emitError("tfc-prune: score '")
+            << score << "' does not go with method '" << m
+            << "' (score chooses the N:M ranking: nm:N:M score=" << score
+            << ")";
+        return signalPassFailure();
+      }
+      scoreName = m;
+    } else if (!score.empty() && !m.starts_with("nm:")) {
+      module.emitError("tfc-prune: score '")
+          << score << "' goes with nm:N:M (method is '" << m << "')";
+      return signalPassFailure();
+    }
+    if (scoreName == "wanda")
+      sc = Score::Wanda;
+    else if (scoreName == "sparsegpt")
+      sc = Score::SparseGpt;
+    else if (scoreName != "magnitude") {
+      module.emitError("tfc-prune: score must be magnitude, wanda or "
+                       "sparsegpt, got '")
+          << score << "'";
+      return signalPassFailure();
+    }
+    if (sc != Score::Magnitude && (scope != "layer" || steps != 1)) {
+      module.emitError("tfc-prune: ")
+          << scoreName
+          << " prunes once per output row: scope=global and steps > 1 go "
+             "with magnitude only";
+      return signalPassFailure();
+    }
+    if (sc == Score::SparseGpt && !exportStem.empty()) {
+      module.emitError(
+          "tfc-prune: export with sparsegpt is not supported: the export "
+          "writes masks, and SparseGPT also changes the kept weights");
+      return signalPassFailure();
+    }
+    if (!(damp > 0) || block < 1) {
+      module.emitError("tfc-prune: damp must be > 0 and block >= 1");
+      return signalPassFailure();
+    }
+    CalibInputs calib;
+    if (sc != Score::Magnitude &&
+        failed(calib.load(module, stats, scoreName, sc == Score::SparseGpt)))
+      return signalPassFailure();
+    if (sc == Score::Magnitude && !stats.empty() && m != "none" && !m.empty()) {
+      module.emitError("tfc-prune: stats go with wanda or sparsegpt (method '")
+          << m << "', score magnitude)";
+      return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (selected(op))
@@ -670,8 +618,8 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
     LogicalResult res = success();
     if (m == "none" || m.empty()) {
       // detection only
-    } else if (m == "magnitude") {
-      res = pruneScores(ops, 0, 0);
+    } else if (m == "magnitude" || m == "wanda" || m == "sparsegpt") {
+      res = pruneScores(ops, 0, 0, sc, calib);
     } else if (m.starts_with("nm:")) {
       int64_t n2 = 0, m2 = 0;
       auto [a, bstr] = m.drop_front(3).split(':');
@@ -681,7 +629,13 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
             << m << "': expected nm:N:M with 0 < N < M <= 64";
         return signalPassFailure();
       }
-      res = pruneScores(ops, n2, m2);
+      if (sc == Score::SparseGpt && block % m2 != 0) {
+        module.emitError("tfc-prune: block = ")
+            << static_cast<int64_t>(block)
+            << " is not a multiple of M = " << m2;
+        return signalPassFailure();
+      }
+      res = pruneScores(ops, n2, m2, sc, calib);
     } else if (m.starts_with("mask=")) {
       res = pruneMask(ops, m.drop_front(5));
     } else if (structured) {
@@ -705,15 +659,11 @@ struct PrunePass : public tfc::impl::TfcPruneBase<PrunePass> {
       res = pruneStructured(
           module, so, [&](Operation *op) { return selected(op); },
           exportStem.empty() ? nullptr : &recorder);
-    } else if (m == "wanda" || m == "sparsegpt") {
-      module.emitError("tfc-prune: method '")
-          << m << "' needs the calibration library (not wired in yet)";
-      return signalPassFailure();
     } else {
       module.emitError("tfc-prune: unknown method '")
           << m
-          << "' (expected magnitude, nm:N:M, heads:K, ffn:F, mask=FILE or "
-             "none)";
+          << "' (expected magnitude, wanda, sparsegpt, nm:N:M, heads:K, "
+             "ffn:F, mask=FILE or none)";
       return signalPassFailure();
     }
     if (failed(res))

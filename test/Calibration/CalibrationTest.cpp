@@ -5,12 +5,15 @@
 // range doubles); the stats file round-trips; the damped inverse Cholesky
 // factor satisfies U^T U (H + damp) = I; GPTQ on a small random layer with
 // correlated inputs has a smaller output error ||XW - XQ||_F than
-// round-to-nearest on the same grid, with and without act-order.
+// round-to-nearest on the same grid, with and without act-order; SparseGPT
+// prunes exactly the requested share per block / keeps the N:M pattern and
+// has a smaller output error than the same mask without reconstruction.
 //
 //===----------------------------------------------------------------------===//
 #include "Gptq.h"
 #include "QuantMath.h"
 #include "tfc/Calibration/Hessian.h"
+#include "tfc/Calibration/SparseGpt.h"
 #include "tfc/Calibration/Stats.h"
 
 #include <gtest/gtest.h>
@@ -269,6 +272,66 @@ TEST(Gptq, DeadInputsGetZeroWeights) {
   ASSERT_TRUE(q) << error;
   for (int64_t j = 0; j < n; ++j)
     EXPECT_EQ(q->codes[2 * n + j], 0);
+}
+
+/// ||X (W - V)||_F^2 for X [rows, k], W and V [k, n] (V in double).
+double sparseError(const Layer &l, const std::vector<double> &v) {
+  double err = 0;
+  for (int64_t r = 0; r < l.rows; ++r)
+    for (int64_t j = 0; j < l.n; ++j) {
+      double a = 0;
+      for (int64_t i = 0; i < l.k; ++i)
+        a += double(l.x[r * l.k + i]) * (l.w[i * l.n + j] - v[i * l.n + j]);
+      err += a * a;
+    }
+  return err;
+}
+
+void expectSparseGptBeatsMask(int64_t nKeep, int64_t m) {
+  Layer l;
+  std::vector<double> w(l.w.begin(), l.w.end());
+  SparseGptOptions o;
+  o.sparsity = 0.5;
+  o.nKeep = nKeep;
+  o.m = m;
+  o.block = 16; // four blocks
+  std::string error;
+  ASSERT_TRUE(sparseGpt(w, l.k, l.n, l.h.data(), o, error)) << error;
+  std::vector<double> masked(l.w.size());
+  int64_t zeros = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    masked[i] = w[i] == 0 ? 0.0 : l.w[i];
+    zeros += w[i] == 0;
+  }
+  EXPECT_EQ(zeros, l.k * l.n / 2);
+  if (m)
+    for (int64_t j = 0; j < l.n; ++j)
+      for (int64_t g = 0; g < l.k; g += m) {
+        int64_t nz = 0;
+        for (int64_t i = g; i < g + m; ++i)
+          nz += w[i * l.n + j] != 0;
+        EXPECT_LE(nz, nKeep);
+      }
+  double eS = sparseError(l, w), eM = sparseError(l, masked);
+  std::printf("sparsegpt/mask-only error %.3f\n", eS / eM);
+  EXPECT_LT(eS, 0.9 * eM);
+}
+
+TEST(SparseGpt, Unstructured50BeatsItsMaskAlone) {
+  expectSparseGptBeatsMask(0, 0);
+}
+TEST(SparseGpt, TwoFourBeatsItsMaskAlone) { expectSparseGptBeatsMask(2, 4); }
+
+TEST(SparseGpt, RefusesBadNm) {
+  std::vector<double> w(8 * 2, 1.0), h(8 * 8, 0.0);
+  for (int64_t i = 0; i < 8; ++i)
+    h[i * 8 + i] = 1.0;
+  SparseGptOptions o;
+  o.nKeep = 4;
+  o.m = 2;
+  std::string error;
+  EXPECT_FALSE(sparseGpt(w, 8, 2, h.data(), o, error));
+  EXPECT_NE(error.find("0 < N < M"), std::string::npos);
 }
 
 } // namespace

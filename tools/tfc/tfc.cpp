@@ -4,7 +4,8 @@
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]
 //       [--kv-dtype=f32|f16|int8]]
-//       [--prune=METHOD --sparsity=S ... [--export-onnx OUT.onnx]]
+//       [--prune=METHOD --sparsity=S [--prune-score=S] [--calib-stats F]
+//        ... [--export-onnx OUT.onnx]]
 //       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
 //       [--observe]   (calibration build: writes out/model.observers.json)
 //       [--sparse=auto|off|force] [--remarks]
@@ -159,7 +160,8 @@ static cl::opt<bool> quantAsymOpt(
     cl::desc("Asymmetric weights with zero points (w8/w4/mixed)"));
 static cl::opt<std::string> calibStatsOpt(
     "calib-stats", cl::value_desc("FILE"),
-    cl::desc("Calibration statistics from tfc-calibrate (int8-static, GPTQ)"));
+    cl::desc("Calibration statistics from tfc-calibrate (int8-static, GPTQ, "
+             "--prune=wanda / sparsegpt)"));
 static cl::opt<std::string> quantMethodOpt(
     "quant-method", cl::value_desc("rtn|gptq"),
     cl::desc("Weight rounding: rtn (round to nearest, the default) or gptq "
@@ -185,11 +187,20 @@ static cl::opt<std::string> precisionOpt(
 // Pruning (--tfc-prune; docs/DESIGN.md "Pruning").
 static cl::opt<std::string> pruneOpt(
     "prune", cl::value_desc("METHOD"),
-    cl::desc("Prune linear layers: magnitude, nm:2:4, nm:4:8, heads:K, "
-             "ffn:F or mask=FILE (.npz / .safetensors by initializer name)"));
+    cl::desc("Prune linear layers: magnitude, wanda, sparsegpt, nm:2:4, "
+             "nm:4:8, heads:K, ffn:F or mask=FILE (.npz / .safetensors by "
+             "initializer name); wanda / sparsegpt need --calib-stats"));
 static cl::opt<double> sparsityOpt(
     "sparsity", cl::init(0.5), cl::value_desc("S"),
-    cl::desc("With --prune=magnitude: fraction of weights to zero"));
+    cl::desc("With --prune=magnitude / wanda / sparsegpt: fraction of "
+             "weights to zero"));
+static cl::opt<std::string> pruneScoreOpt(
+    "prune-score", cl::init(""), cl::value_desc("magnitude|wanda|sparsegpt"),
+    cl::desc("With --prune=nm:N:M: how weights are ranked (wanda / sparsegpt "
+             "need --calib-stats; sparsegpt with Hessians)"));
+static cl::opt<double> pruneDampOpt(
+    "prune-damp", cl::init(0.01), cl::value_desc("D"),
+    cl::desc("SparseGPT dampening (fraction of the Hessian's mean diagonal)"));
 static cl::opt<std::string> pruneScopeOpt(
     "prune-scope", cl::init("layer"), cl::value_desc("layer|global"),
     cl::desc("Per-weight threshold (layer) or one over all (global)"));
@@ -408,11 +419,20 @@ int main(int argc, char **argv) {
                 "to mix them");
   po.quantize = precisionOpt != "fp32" ? std::string(precisionOpt)
                                        : std::string(quantizeOpt);
+  // Pruning methods that read calibration statistics.
+  std::string pruneScore = pruneScoreOpt;
+  if (pruneScore.empty() && (pruneOpt == "wanda" || pruneOpt == "sparsegpt"))
+    pruneScore = pruneOpt;
+  bool pruneNeedsStats = pruneScore == "wanda" || pruneScore == "sparsegpt";
   if (po.quantize.empty() &&
-      (quantGroupOpt != -1 || quantSymOpt || quantAsymOpt ||
-       !calibStatsOpt.empty()))
-    return fail("--quant-group / --quant-sym / --quant-asym / --calib-stats "
-                "go with --quantize");
+      (quantGroupOpt != -1 || quantSymOpt || quantAsymOpt))
+    return fail("--quant-group / --quant-sym / --quant-asym go with "
+                "--quantize");
+  if (po.quantize.empty() && !calibStatsOpt.empty() && !pruneNeedsStats)
+    return fail("--calib-stats goes with --quantize or --prune=wanda / "
+                "sparsegpt (or --prune-score=wanda / sparsegpt)");
+  if (!pruneScoreOpt.empty() && pruneOpt.empty())
+    return fail("--prune-score goes with --prune=nm:N:M");
   if (po.quantize.empty() && (!quantMethodOpt.empty() ||
                               !calibRangeOpt.empty() || gptqActOrderOpt))
     return fail("--quant-method / --calib-range / --gptq-act-order go with "
@@ -431,7 +451,7 @@ int main(int argc, char **argv) {
   po.gptqActOrder = gptqActOrderOpt;
   po.quantGroup = quantGroupOpt;
   po.quantSym = quantSymOpt ? "sym" : quantAsymOpt ? "asym" : "";
-  po.calibStats = calibStatsOpt;
+  po.calibStats = po.quantize.empty() ? "" : std::string(calibStatsOpt);
   std::string exportStem;
   if (!exportOnnxOpt.empty()) {
     if (pruneOpt.empty())
@@ -448,6 +468,12 @@ int main(int argc, char **argv) {
                " classes=" + pruneClassesOpt +
                (pruneLayersOpt.empty() ? "" : " layers=" + pruneLayersOpt) +
                " norm=" + std::to_string(pruneNormOpt) + " gqa=" + pruneGqaOpt +
+               (pruneScoreOpt.empty() ? "" : " score=" + pruneScoreOpt) +
+               (pruneNeedsStats && !calibStatsOpt.empty()
+                    ? " stats=" + calibStatsOpt
+                    : "") +
+               (pruneNeedsStats ? " damp=" + std::to_string(pruneDampOpt)
+                                : "") +
                (noDetectSparsity ? "" : " detect=true") +
                (exportStem.empty() ? "" : " export=" + exportStem);
   }
