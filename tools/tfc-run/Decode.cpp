@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 #include "Decode.h"
 #include "Npz.h"
+#include "Profile.h"
 
 #include <algorithm>
 #include <chrono>
@@ -142,6 +143,11 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
     *keep = copy;
   }
 
+  // --profile: only the decode steps of this run are counted.
+  if (o.profile) {
+    tfc_profile_enable(1);
+    tfc_profile_reset();
+  }
   std::vector<int64_t> next;
   std::vector<float> forked; // the late fork's logits [b, 1, V]
   tfc_memory_stats m0{};
@@ -199,6 +205,8 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
       forked.clear();
     }
   }
+  if (o.profile)
+    tfc_profile_enable(0);
   tfc_session_info info{};
   tfc_session_get_info(s, &info);
   if (keep) {
@@ -242,8 +250,10 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
 
   tfc_session *forked = nullptr;
   Run r;
+  DecodeOptions first = o;
+  first.profile = false; // only a bench repetition is profiled
   if (int rc = generate(model, b, len, static_cast<const int64_t *>(ids->data),
-                        maskData, o, r, &forked)) {
+                        maskData, first, r, &forked)) {
     tfc_session_free(forked);
     return rc;
   }
@@ -394,6 +404,7 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
     for (int it = 0; it < o.iters; ++it) {
       Run x;
       DecodeOptions q = o;
+      q.profile = o.profile && it + 1 == o.iters;
       if (int rc =
               generate(model, b, len, static_cast<const int64_t *>(ids->data),
                        maskData, q, x))
@@ -415,6 +426,12 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
                   (long long)b, (long long)len + 1, (long long)total, sm,
                   steps[steps.size() / 10], steps[steps.size() * 9 / 10],
                   b * 1000.0 / sm);
+    }
+    if (o.profile && o.steps > 0) {
+      std::printf("profile of the last repetition's %d decode steps (times "
+                  "per step):\n",
+                  o.steps);
+      printProfileText(collectProfile(model, o.steps));
     }
   }
   std::printf("%s\n", pass ? "PASS" : "FAIL");

@@ -24,6 +24,8 @@ struct DecodeOptions {
   bool bench = false;
   int iters = 3;       // timed repetitions of prefill + decode
   std::string outputs; // .npz with tokens and logits
+  bool profile = false; // --profile: per op class over the last bench
+                        // repetition's decode steps (per step)
 };
 
 /// Prefills a session with the prompt in `inputs` (the main entry's inputs:
