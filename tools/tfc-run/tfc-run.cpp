@@ -581,6 +581,10 @@ int Runner::run() {
     d.iters = opt.bench ? std::max(1, std::min(opt.iters, 5)) : 0;
     d.outputs = opt.outputs;
     d.profile = opt.profile && opt.bench;
+    d.json = opt.json;
+    d.weightsBytes = rep.weightsBytes;
+    if (opt.bench || opt.json)
+      d.weights = rep.weightsByClass;
     std::vector<std::string> names;
     for (size_t i = 0; i < inputs.size(); ++i) {
       const char *name = nullptr;
