@@ -62,6 +62,28 @@ constexpr const char *kAttentionKvI8 = "tfcrt_attention_kv_i8";
 
 RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
+/// Records in a packed blob's header (tfc_pack_header.op_class) the class
+/// the weight serves: the one --tfc-quantize annotated `op` with (its
+/// `tfc.quant` = "CLASS: scheme"), else the op's kind without the q of a
+/// quantized variant (linear, gated_mlp). tfc-run reports weights bytes and
+/// precision per class from it.
+void stampOpClass(MutableArrayRef<char> blob, Operation *op) {
+  if (blob.size() < sizeof(tfc_pack_header))
+    return;
+  std::string cls;
+  if (auto a = op->getAttrOfType<StringAttr>("tfc.quant"))
+    cls = a.getValue().split(':').first.trim().str();
+  if (cls.empty()) {
+    cls = op->getName().stripDialect().str();
+    if (cls.size() > 1 && cls[0] == 'q')
+      cls.erase(0, 1);
+  }
+  char field[sizeof(tfc_pack_header::op_class)] = {};
+  std::memcpy(field, cls.data(), std::min(cls.size(), sizeof(field) - 1));
+  std::memcpy(blob.data() + offsetof(tfc_pack_header, op_class), field,
+              sizeof(field));
+}
+
 /// memref<d0 x .. x T, strided<[?, ..], offset: ?>> with every dim dynamic.
 MemRefType anyStrided(MLIRContext *ctx, int64_t rank, Type elem) {
   SmallVector<int64_t> shape(rank, ShapedType::kDynamic);
@@ -329,6 +351,7 @@ struct CpuKernelsPass
           return failure();
         }
       }
+      stampOpClass(blob, forDiag);
       attr = DenseResourceElementsAttr::get(
           type, key,
           HeapAsmResourceBlob::allocateAndCopyWithAlign(
@@ -354,10 +377,14 @@ struct CpuKernelsPass
           type, DenseResourceElementsHandle::getManagerInterface(
                     b.getContext())
                     .insert(key));
-    else
+    else {
+      std::vector<char> stamped(data.begin(), data.end());
+      stampOpClass(stamped, forDiag);
       attr = DenseResourceElementsAttr::get(
           type, key,
-          HeapAsmResourceBlob::allocateAndCopyWithAlign(data, TFC_PACK_ALIGN));
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(stamped),
+                                                        TFC_PACK_ALIGN));
+    }
     packedSomething = true;
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(

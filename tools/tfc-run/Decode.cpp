@@ -16,6 +16,8 @@
 //===----------------------------------------------------------------------===//
 #include "Decode.h"
 #include "Npz.h"
+#include "Isa.h"
+#include "Profile.h"
 
 #include <algorithm>
 #include <chrono>
@@ -142,6 +144,11 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
     *keep = copy;
   }
 
+  // --profile: only the decode steps of this run are counted.
+  if (o.profile) {
+    tfc_profile_enable(1);
+    tfc_profile_reset();
+  }
   std::vector<int64_t> next;
   std::vector<float> forked; // the late fork's logits [b, 1, V]
   tfc_memory_stats m0{};
@@ -199,6 +206,8 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
       forked.clear();
     }
   }
+  if (o.profile)
+    tfc_profile_enable(0);
   tfc_session_info info{};
   tfc_session_get_info(s, &info);
   if (keep) {
@@ -240,10 +249,14 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
   const int64_t *maskData =
       mask ? static_cast<const int64_t *>(mask->data) : nullptr;
 
+  // --json: the report's lines go to stderr, one JSON object to stdout.
+  FILE *txt = o.json ? stderr : stdout;
   tfc_session *forked = nullptr;
   Run r;
+  DecodeOptions first = o;
+  first.profile = false; // only a bench repetition is profiled
   if (int rc = generate(model, b, len, static_cast<const int64_t *>(ids->data),
-                        maskData, o, r, &forked)) {
+                        maskData, first, r, &forked)) {
     tfc_session_free(forked);
     return rc;
   }
@@ -253,7 +266,7 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
 
   tfc_session_info info{};
   tfc_session_get_info(forked, &info);
-  std::printf("session: batch %lld, max_len %lld, %lld layers x %lld kv "
+  std::fprintf(txt, "session: batch %lld, max_len %lld, %lld layers x %lld kv "
               "heads x %lld head dim, window %lld%s, cache %.2f MB allocated "
               "%llu time(s)%s\n",
               (long long)info.batch, (long long)info.max_len,
@@ -266,10 +279,10 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
               : info.cache_dtype == TFC_DTYPE_I8 ? ", K/V int8 + f32 scales"
                                                  : "");
   for (int64_t i = 0; i < b; ++i) {
-    std::printf("generated[%lld]:", (long long)i);
+    std::fprintf(txt, "generated[%lld]:", (long long)i);
     for (int s = 0; s < o.steps; ++s)
-      std::printf(" %lld", (long long)r.tokens[i * total + len + s]);
-    std::printf("\n");
+      std::fprintf(txt, " %lld", (long long)r.tokens[i * total + len + s]);
+    std::fprintf(txt, "\n");
   }
 
   // 2. The fork continues like the original.
@@ -288,20 +301,20 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
     for (int64_t i = 0; i < b && same; ++i)
       same = std::memcmp(p + i * vocab, &r.logits[(i * total + len) * vocab],
                          sizeof(float) * vocab) == 0;
-    std::printf("fork after prefill: first decode step %s\n",
+    std::fprintf(txt, "fork after prefill: first decode step %s\n",
                 same ? "identical: PASS" : "differs: FAIL");
     pass &= same;
   }
   tfc_session_free(forked);
   if (r.lateFork >= 0) {
     long long at = len + r.lateAt;
-    std::printf("fork at position %lld%s: next decode step identical: %s\n",
+    std::fprintf(txt, "fork at position %lld%s: next decode step identical: %s\n",
                 at, info.ring && at > info.max_len ? " (ring wrapped)" : "",
                 r.lateFork ? "PASS" : "FAIL");
     pass &= r.lateFork == 1;
   }
   if (r.reset >= 0) {
-    std::printf("reset, prefill again: logits identical: %s\n",
+    std::fprintf(txt, "reset, prefill again: logits identical: %s\n",
                 r.reset ? "PASS" : "FAIL");
     pass &= r.reset == 1;
   }
@@ -315,7 +328,7 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
     bool ok = r.minAllocs == r.maxAllocs && r.liveGrowth <= 0 &&
               (o.steps <= 1 ||
                r.systemAllocs < static_cast<uint64_t>(o.steps - 1));
-    std::printf("decode memory: %llu..%llu runtime allocations per step, "
+    std::fprintf(txt, "decode memory: %llu..%llu runtime allocations per step, "
                 "system allocations in steps 2..%d: %llu, live bytes change "
                 "over %d steps: %lld: %s; temporaries peak %.3f MB (cache "
                 "%.3f MB)\n",
@@ -328,6 +341,7 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
   }
 
   // 1. Against the full-sequence entry on the same tokens.
+  double maxAbsVsFull = NAN;
   if (o.check) {
     tfc_tensor in[2] = {};
     size_t nin = tfc_model_num_inputs(model);
@@ -364,11 +378,12 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
       }
     for (size_t i = 0; i < nout; ++i)
       tfc_tensor_free(&out[i]);
-    std::printf("prefill %lld + decode %d vs full sequence: %lld positions, "
+    std::fprintf(txt, "prefill %lld + decode %d vs full sequence: %lld positions, "
                 "max abs err %.3g (atol %g, rtol %g): %s\n",
                 (long long)len, o.steps, (long long)compared, maxAbs, o.atol,
                 o.rtol, bad ? "FAIL" : "PASS");
     pass &= bad == 0;
+    maxAbsVsFull = maxAbs;
   }
 
   if (!o.outputs.empty()) {
@@ -389,11 +404,14 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
       return fail(error);
   }
 
+  ProfileData profile;
+  double prefillMedian = NAN, stepMedian = NAN, stepP10 = NAN, stepP90 = NAN;
   if (o.bench) {
     std::vector<double> prefill, steps;
     for (int it = 0; it < o.iters; ++it) {
       Run x;
       DecodeOptions q = o;
+      q.profile = o.profile && it + 1 == o.iters;
       if (int rc =
               generate(model, b, len, static_cast<const int64_t *>(ids->data),
                        maskData, q, x))
@@ -404,20 +422,83 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
     std::sort(prefill.begin(), prefill.end());
     std::sort(steps.begin(), steps.end());
     double pm = prefill[prefill.size() / 2];
-    std::printf("bench (%d threads, %d repetitions): prefill %lld x %lld "
+    std::fprintf(txt, "bench (%d threads, %d repetitions): prefill %lld x %lld "
                 "tokens: median %.3f ms (%.1f tokens/s)\n",
                 tfc_get_num_threads(), o.iters, (long long)b, (long long)len,
                 pm, b * len * 1000.0 / pm);
     if (!steps.empty()) {
       double sm = steps[steps.size() / 2];
-      std::printf("  decode step (batch %lld, context %lld..%lld): median "
+      std::fprintf(txt, "  decode step (batch %lld, context %lld..%lld): median "
                   "%.3f ms, p10 %.3f, p90 %.3f (%.1f tokens/s)\n",
                   (long long)b, (long long)len + 1, (long long)total, sm,
                   steps[steps.size() / 10], steps[steps.size() * 9 / 10],
                   b * 1000.0 / sm);
     }
+    for (const WeightsClassRow &w : o.weights)
+      std::fprintf(txt, "  weights %-12s %-24s %10.2f MB in %lld tensor(s)\n",
+                   w.opClass.c_str(), w.precision.c_str(), w.bytes / 1e6,
+                   (long long)w.tensors);
+    if (o.profile && o.steps > 0) {
+      profile = collectProfile(model, o.steps);
+      if (!o.json) {
+        std::printf("profile of the last repetition's %d decode steps "
+                    "(times per step):\n",
+                    o.steps);
+        printProfileText(profile);
+      }
+    }
+    if (!steps.empty()) {
+      stepMedian = steps[steps.size() / 2];
+      stepP10 = steps[steps.size() / 10];
+      stepP90 = steps[steps.size() * 9 / 10];
+    }
+    prefillMedian = prefill[prefill.size() / 2];
   }
-  std::printf("%s\n", pass ? "PASS" : "FAIL");
+  std::fprintf(txt, "%s\n", pass ? "PASS" : "FAIL");
+  if (o.json) {
+    std::string j = "{\"ok\": " + std::string(pass ? "true" : "false");
+    auto field = [&](const char *k, const std::string &v) {
+      j += std::string(", \"") + k + "\": " + v;
+    };
+    field("mode", "\"decode\"");
+    field("threads", std::to_string(tfc_get_num_threads()));
+    field("kernel_isa", "\"" + jsonEscape(tfcrt::isa::describe()) + "\"");
+    field("cpu", "\"" + jsonEscape(tfcrt::isa::cpuName()) + "\"");
+    field("batch", std::to_string(b));
+    field("prompt_tokens", std::to_string(len));
+    field("decode_steps", std::to_string(o.steps));
+    field("max_abs_err_vs_full", jsonNumber(maxAbsVsFull));
+    std::string gen = "[";
+    for (int64_t i = 0; i < b; ++i) {
+      gen += i ? ", [" : "[";
+      for (int s = 0; s < o.steps; ++s)
+        gen += (s ? ", " : "") + std::to_string(r.tokens[i * total + len + s]);
+      gen += "]";
+    }
+    field("generated", gen + "]");
+    if (o.bench) {
+      field("iters", std::to_string(o.iters));
+      field("prefill_median_ms", jsonNumber(prefillMedian));
+      field("step_median_ms", jsonNumber(stepMedian));
+      field("step_p10_ms", jsonNumber(stepP10));
+      field("step_p90_ms", jsonNumber(stepP90));
+      field("tokens_per_s", jsonNumber(b * 1000.0 / stepMedian));
+    }
+    field("weights_bytes", std::to_string(o.weightsBytes));
+    std::string w = "[";
+    for (size_t i = 0; i < o.weights.size(); ++i) {
+      const WeightsClassRow &x = o.weights[i];
+      w += std::string(i ? ", " : "") + "{\"op_class\": \"" +
+           jsonEscape(x.opClass) + "\", \"precision\": \"" +
+           jsonEscape(x.precision) +
+           "\", \"tensors\": " + std::to_string(x.tensors) +
+           ", \"bytes\": " + std::to_string(x.bytes) + "}";
+    }
+    field("weights_by_class", w + "]");
+    if (o.profile && o.bench)
+      j += ", " + profileJson(profile);
+    std::printf("%s}\n", j.c_str());
+  }
   return pass ? 0 : 1;
 }
 

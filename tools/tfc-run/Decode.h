@@ -2,6 +2,7 @@
 #ifndef TFC_TOOLS_TFCRUN_DECODE_H
 #define TFC_TOOLS_TFCRUN_DECODE_H
 
+#include "WeightsInfo.h"
 #include "tfc/Runtime/tfc_runtime.h"
 
 #include <string>
@@ -24,6 +25,11 @@ struct DecodeOptions {
   bool bench = false;
   int iters = 3;       // timed repetitions of prefill + decode
   std::string outputs; // .npz with tokens and logits
+  bool json = false;    // --json: text to stderr, one JSON object to stdout
+  uint64_t weightsBytes = 0;            // the .tfcw file's size
+  std::vector<WeightsClassRow> weights; // per op class (--bench, --json)
+  bool profile = false; // --profile: per op class over the last bench
+                        // repetition's decode steps (per step)
 };
 
 /// Prefills a session with the prompt in `inputs` (the main entry's inputs:

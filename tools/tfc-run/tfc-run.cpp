@@ -19,6 +19,7 @@
 #include "Perplexity.h"
 #include "Profile.h"
 #include "Signature.h"
+#include "WeightsInfo.h"
 #include "tfc/Runtime/tfc_runtime.h"
 
 #include <algorithm>
@@ -340,6 +341,8 @@ struct Report {
   uint64_t codeBytes = 0, weightsBytes = 0;
   ProfileData profile;
   int profiledRuns = 0;
+  std::vector<WeightsClassRow> weightsByClass; // bytes, precision per class
+  std::string weightsInfoError;
 };
 
 class Runner {
@@ -373,6 +376,7 @@ private:
   int writeTrace();
   void printText(bool allPass) const;
   void printJson(bool allPass) const;
+  void printWeightsByClass() const;
 
   const Options &opt;
   std::string weightsPath;
@@ -547,6 +551,9 @@ int Runner::writeTrace() {
 int Runner::run() {
   if (int rc = loadModel())
     return rc;
+  if (!weightsPath.empty() &&
+      !weightsByClass(weightsPath, rep.weightsByClass, rep.weightsInfoError))
+    rep.weightsByClass.clear();
   if (!opt.perplexity.empty()) {
     PerplexityOptions p;
     p.tokens = opt.perplexity;
@@ -573,6 +580,11 @@ int Runner::run() {
     d.bench = opt.bench;
     d.iters = opt.bench ? std::max(1, std::min(opt.iters, 5)) : 0;
     d.outputs = opt.outputs;
+    d.profile = opt.profile && opt.bench;
+    d.json = opt.json;
+    d.weightsBytes = rep.weightsBytes;
+    if (opt.bench || opt.json)
+      d.weights = rep.weightsByClass;
     std::vector<std::string> names;
     for (size_t i = 0; i < inputs.size(); ++i) {
       const char *name = nullptr;
@@ -686,6 +698,16 @@ double peakRssMb() {
   return ru.ru_maxrss / 1024.0; // KiB on Linux
 }
 
+/// One line per (op class, precision) of the weights file (--bench).
+void Runner::printWeightsByClass() const {
+  if (!rep.weightsInfoError.empty())
+    std::printf("  weights by op class: %s\n", rep.weightsInfoError.c_str());
+  for (const WeightsClassRow &r : rep.weightsByClass)
+    std::printf("  weights %-12s %-24s %10.2f MB in %lld tensor(s)\n",
+                r.opClass.c_str(), r.precision.c_str(), r.bytes / 1e6,
+                (long long)r.tensors);
+}
+
 void Runner::printText(bool allPass) const {
   std::printf("model '%s' (%s, code %.2f MB; weights %s, %.2f MB), %d "
               "threads, kernels %s on %s\n",
@@ -720,6 +742,7 @@ void Runner::printText(bool allPass) const {
       std::printf(", %.1f samples/s (%s = %lld)", rep.batch * 1000.0 / median,
                   rep.batchSymbol.c_str(), (long long)rep.batch);
     std::printf("\n");
+    printWeightsByClass();
   } else {
     std::printf("latency: %.3f ms (one run; --bench for statistics)\n", median);
   }
@@ -782,6 +805,19 @@ void Runner::printJson(bool allPass) const {
   field("peak_alloc_mb", jsonNumber(mem.peak_bytes / 1e6));
   field("code_bytes", std::to_string(rep.codeBytes));
   field("weights_bytes", std::to_string(rep.weightsBytes));
+  {
+    std::string w = "[";
+    for (size_t i = 0; i < rep.weightsByClass.size(); ++i) {
+      const WeightsClassRow &r = rep.weightsByClass[i];
+      w += std::string(i ? ", " : "") + "{\"op_class\": " + str(r.opClass) +
+           ", \"precision\": " + str(r.precision) +
+           ", \"tensors\": " + std::to_string(r.tensors) +
+           ", \"bytes\": " + std::to_string(r.bytes) + "}";
+    }
+    field("weights_by_class", w + "]");
+    if (!rep.weightsInfoError.empty())
+      field("weights_by_class_error", str(rep.weightsInfoError));
+  }
   std::string outs = "[";
   for (size_t i = 0; i < rep.outputLines.size(); ++i)
     outs += (i ? ", " : "") + str(rep.outputLines[i]);

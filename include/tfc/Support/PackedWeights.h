@@ -101,7 +101,13 @@ typedef struct tfc_pack_header {
   uint32_t panel;        /* panel width in columns (32 or 16) */
   uint32_t reserved0;
   uint64_t nnz; /* sparse formats: stored values (sizes depend on it) */
-  uint8_t reserved[128 - 104];
+  /* The op class the compiler packed the weight for (--tfc-quantize's
+   * classes: qkv, out_proj, mlp, lm_head, ...; else the op's kind, linear
+   * or gated_mlp), NUL-padded; all zero when unknown. Informational only
+   * (tfc-run's per-class precision report): kernels ignore it, so it was
+   * added without a layout version change. */
+  char op_class[16];
+  uint8_t reserved[128 - 120];
 } tfc_pack_header;
 
 #ifdef __cplusplus

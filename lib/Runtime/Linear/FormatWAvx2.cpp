@@ -67,6 +67,9 @@ template <bool W4> inline int columnOf(int half, int v) {
 }
 
 /// R rows x one panel, both halves per group; out accumulates over groups.
+/// Prefetch distance of the Int8Act kernels, in blocks of 32 k.
+constexpr int64_t kPrefetchBlocks = 8;
+
 template <int R, bool W4>
 TFC_AVX2 void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
                     const float *ag, int64_t ldag, const uint8_t *panel,
@@ -93,6 +96,13 @@ TFC_AVX2 void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
       }
       for (int64_t b = b0; b < b1; ++b) {
         const uint8_t *pb = panel + b * 8 * kStep + half * (kStep / 2);
+        // Software prefetch kPrefetchBlocks ahead (as in FormatWAvx512.cpp);
+        // the second half re-reads the group from cache.
+        if (half == 0)
+          for (int64_t l = 0; l < 8 * kStep; l += 64)
+            _mm_prefetch(reinterpret_cast<const char *>(pb) +
+                             kPrefetchBlocks * 8 * kStep + l,
+                         _MM_HINT_T0);
         __m256i acc[R][2];
         for (int r = 0; r < R; ++r)
           acc[r][0] = acc[r][1] = _mm256_setzero_si256();
