@@ -17,6 +17,13 @@ Reports the median step of each round, the median over rounds (tokens/s =
 after the prefill) as a cross-check. n_threads = n_threads_batch = T; every
 other context parameter is llama.cpp's default (flash attention: auto).
 A warmup round of W steps precedes the timed ones (not reported).
+
+--prefill-batch 1 feeds the prompt one token at a time: llama.cpp 0.3.36's
+default native build on a CPU with AMX puts Q8_0 / Q4_0 weights in its AMX
+buffer, whose matmul segfaults for batches of more than a few tokens on this
+VM (ggml_backend_amx_mul_mat; llama.cpp issue 20824 reports the same crash);
+one-token batches, i.e. every decode step, run. The prompt is excluded from
+the timing either way. --no-extra-bufts avoids the AMX (and repack) buffers.
 """
 import argparse, json, statistics, sys, time
 
@@ -36,7 +43,11 @@ def main():
     p.add_argument("--steps", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=1)
-    p.add_argument("--warmup-steps", type=int, default=8)
+    p.add_argument("--warmup-steps", type=int, default=32)
+    p.add_argument("--prefill-batch", type=int, default=0,
+                   help="feed the prompt in llama_decode calls of this many tokens (0: all at once)")
+    p.add_argument("--no-extra-bufts", action="store_true",
+                   help="llama_model_params.use_extra_bufts = false: no AMX / repacked weight buffers")
     p.add_argument("--json", action="store_true")
     p.add_argument("--system-info", action="store_true", help="print llama_print_system_info() and exit")
     a = p.parse_args()
@@ -54,6 +65,8 @@ def main():
 
     mp = L.llama_model_default_params()
     mp.n_gpu_layers = 0
+    if a.no_extra_bufts:
+        mp.use_extra_bufts = False
     model = L.llama_model_load_from_file(a.model.encode(), mp)
     if not model:
         sys.exit(f"bench_decode_llamacpp.py: cannot load {a.model}")
@@ -79,7 +92,9 @@ def main():
     def one_round(steps):
         L.llama_memory_clear(mem, True)
         t0 = time.perf_counter()
-        logits = decode(ids)
+        b = a.prefill_batch or len(ids)
+        for i in range(0, len(ids), b):
+            logits = decode(ids[i:i + b])
         prefill = (time.perf_counter() - t0) * 1e3
         L.llama_perf_context_reset(ctx)
         times, toks = [], []
@@ -98,12 +113,14 @@ def main():
     med_steps = [statistics.median(r[1]) for r in rounds]
     perf = rounds[-1][3]
     res = {"model": a.model, "prompt_tokens": len(ids), "steps": a.steps, "threads": a.threads,
+           "prefill_batch": a.prefill_batch or len(ids), "extra_bufts": not a.no_extra_bufts,
            "rounds": a.rounds, "prefill_ms": statistics.median(r[0] for r in rounds),
            "decode_median_ms": statistics.median(med_steps), "decode_round_medians_ms": med_steps,
            "decode_mean_ms": statistics.mean(t for r in rounds for t in r[1]),
            "decode_tokens_per_s": 1e3 / statistics.median(med_steps),
            "perf_eval_ms_per_token": perf.t_eval_ms / perf.n_eval if perf.n_eval else None,
            "perf_n_eval": perf.n_eval, "first_tokens": rounds[-1][2][:8],
+           "last_round_steps_ms": [round(t, 3) for t in rounds[-1][1]],
            "llama_cpp_python": L.__version__, "system_info": system_info()}
     L.llama_free(ctx)
     L.llama_model_free(model)

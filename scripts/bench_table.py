@@ -120,9 +120,12 @@ def llamacpp_model(kind):
 
 def llamacpp_decode(gguf, prompt):
     """Median decode step (ms) of one llama.cpp process: one round of
-    a.decode_steps steps after the prompt."""
+    a.decode_steps steps after the prompt, llama.cpp's default model and
+    context parameters. The prompt goes in one token per llama_decode (its
+    AMX matmul crashes on larger batches: bench_decode_llamacpp.py)."""
     out = json.loads(run([py, root / "scripts" / "bench_decode_llamacpp.py", gguf, "--prompt", prompt,
-                          "--steps", a.decode_steps, "--threads", a.threads, "--rounds", 1, "--json"]))
+                          "--steps", a.decode_steps, "--threads", a.threads, "--rounds", 1, "--json",
+                          "--prefill-batch", 1]))
     llama_info.update({"llama_cpp_python": out["llama_cpp_python"], "system_info": out["system_info"]})
     return out["decode_median_ms"]
 
@@ -171,7 +174,7 @@ def lscpu_text():
     want = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16",
             "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"]
     return (f"lscpu: {name.group(1).strip() if name else '?'}, flags "
-            + " ".join(f for f in want if f in flags) + "; no " + " ".join(f for f in want if f not in flags))
+            + " ".join(f for f in want if f in flags) + ("; no " + " ".join(f for f in want if f not in flags) if set(want) - flags else ""))
 
 
 def have_ov():
