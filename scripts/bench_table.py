@@ -200,7 +200,8 @@ def med(xs):
 
 
 
-results = {"date": datetime.date.today().isoformat(), "threads": a.threads, "rows": []}
+results = {"date": datetime.date.today().isoformat(), "threads": a.threads, "rows": [],
+           "load_before": os.getloadavg()[0]}
 info = {}
 llama_info = {}
 compile_times = {}
@@ -402,6 +403,8 @@ ort_v = onnxruntime.__version__
 ov_v = __import__("openvino").get_version().split("-")[0] if ov_ok else "not installed"
 isa_cap = env.get("TFCRT_ISA", "")
 lscpu = lscpu_text()
+results["load_after"] = os.getloadavg()[0]
+load_max = max(results["load_before"], results["load_after"])
 results.update({"cpu": info.get("cpu"), "kernel_isa": info.get("kernel_isa"), "isa_cap": isa_cap,
                 "lscpu": lscpu, "ort_version": ort_v, "ov_version": ov_v, "compile_s": compile_times,
                 "llama_cpp": llama_info})
@@ -417,7 +420,10 @@ lines = [f"CPU: {info.get('cpu')}; tfc kernels: {info.get('kernel_isa')}"
          + f"; {a.threads} threads; ONNX Runtime {ort_v}; OpenVINO {ov_v}"
          + (f"; llama.cpp via llama-cpp-python {llama_v}" if llama_v else "")
          + f"; {results['date']}; {a.rounds} alternating rounds x {a.iters} iterations, medians.",
-         "", lscpu + "."]
+         "", lscpu + ".",
+         "", f"1-minute load average {results['load_before']:.2f} before, {results['load_after']:.2f} after the run"
+         + (f" on {os.cpu_count()} CPUs: UNDER LOAD, the timings are noise, not a result."
+            if load_max > 0.8 * (os.cpu_count() or 2) + 0.9 else ".")]
 if llama_info.get("system_info"):
     lines += ["", "llama.cpp (llama_print_system_info): `" + llama_info["system_info"] + "`"]
 if results["rows"]:
