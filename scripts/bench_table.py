@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The CPU benchmark table of issue 13: tfc against ONNX Runtime and OpenVINO.
+"""The CPU benchmark table of issues 13 and 8: tfc against ONNX Runtime,
+OpenVINO and llama.cpp.
 
-  bench_table.py [--rows minilm,prefill,decode] [--threads 2] [--rounds 5]
-                 [--iters 10] [--write-docs] [--json OUT.json]
+  bench_table.py [--rows minilm,prefill,decode,qdecode,quant] [--threads 2]
+                 [--rounds 5] [--iters 10] [--write-docs] [--json OUT.json]
 
 Rows (all fp32, same inputs for every engine, the engines alternating round
 by round so they see the same machine state; the figure per engine is the
@@ -18,14 +19,17 @@ median over rounds of each round's median):
                       made by scripts/export_with_past.py when missing), and
                       the copy-bandwidth roofline (fp32 weight bytes read per
                       step / measured single-process copy bandwidth)
-The header names the CPU (model, Zen generation where AMD), the kernel ISA
-path tfc dispatched to, the peers' versions and the compile times. With
---write-docs the table replaces the block between the bench_table markers in
-docs/PERFORMANCE.md. TFCRT_ISA=avx2 (or generic) in the environment caps
+The header names the CPU (model, Zen generation where AMD; lscpu's model name
+and its AVX2 / AVX-512 / VNNI / AMX flags), the kernel ISA path tfc
+dispatched to, the peers' versions, the CPU features llama.cpp's ggml
+reports and the compile times. With --write-docs the table replaces the
+block between the bench_table markers in docs/PERFORMANCE.md: `bench_table
+ISA` for a run with the minilm and prefill rows, `bench_table ISA ROWS`
+(e.g. decode+qdecode) for a run of other rows only. TFCRT_ISA=avx2 (or generic) in the environment caps
 tfc's kernels, so one machine reports each path.
 
-OpenVINO comes from PyPI (scripts/setup.sh --bench); without it its column
-says "not installed". A pause precedes every measured process (this VM runs
+OpenVINO and llama-cpp-python come from PyPI (scripts/setup.sh --bench);
+without them their columns say "not installed" (qdecode needs llama.cpp). A pause precedes every measured process (this VM runs
 a process started right after a large one exited slower for seconds).
 """
 import argparse, datetime, json, os, re, statistics, subprocess, sys, time
@@ -67,13 +71,15 @@ if len(sys.argv) > 1 and sys.argv[1] == "--_ov":
     sys.exit(0)
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-p.add_argument("--rows", default="minilm,prefill,decode", help="any of minilm,prefill,decode,quant")
+p.add_argument("--rows", default="minilm,prefill,decode", help="any of minilm,prefill,decode,qdecode,quant")
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--rounds", type=int, default=5)
 p.add_argument("--iters", type=int, default=10)
 p.add_argument("--decode-steps", type=int, default=64)
 p.add_argument("--tfc-build", default=str(root / "build"))
 p.add_argument("--workdir", default=str(root / ".cache" / "bench_table"))
+p.add_argument("--llamacpp-dir", default=str(root / ".cache" / "llamacpp"),
+               help="the GGUF files of scripts/make_llamacpp_models.py")
 p.add_argument("--pause", type=float, default=3.0)
 p.add_argument("--write-docs", action="store_true")
 p.add_argument("--json", help="also write the results as JSON here")
@@ -93,6 +99,82 @@ def run(cmd, **kw):
         sys.exit(f"bench_table.py: command failed ({r.returncode}): {' '.join(map(str, cmd))}\n"
                  f"{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     return r.stdout
+
+
+def have_llamacpp():
+    try:
+        import llama_cpp  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def llamacpp_model(kind):
+    """.cache/llamacpp/smollm2.KIND.gguf, made when missing."""
+    f = Path(a.llamacpp_dir) / f"smollm2.{kind}.gguf"
+    if not f.exists():
+        run([py, root / "scripts" / "make_llamacpp_models.py", "--out", a.llamacpp_dir, "--types", kind,
+             "--threads", a.threads])
+    return f
+
+
+def llamacpp_decode(gguf, prompt):
+    """Median decode step (ms) of one llama.cpp process: one round of
+    a.decode_steps steps after the prompt, llama.cpp's default model and
+    context parameters. The prompt goes in one token per llama_decode (its
+    AMX matmul crashes on larger batches: bench_decode_llamacpp.py)."""
+    out = json.loads(run([py, root / "scripts" / "bench_decode_llamacpp.py", gguf, "--prompt", prompt,
+                          "--steps", a.decode_steps, "--threads", a.threads, "--rounds", 1, "--json",
+                          "--prefill-batch", 1]))
+    llama_info.update({"llama_cpp_python": out["llama_cpp_python"], "system_info": out["system_info"]})
+    return out["decode_median_ms"]
+
+
+def tfc_decode(stem, prompt):
+    """Median decode step (ms) of tfc-run --decode, and its check line (the
+    decode steps against the full-sequence entry). A quantized build's check
+    may fail at 1e-4 (prefill and decode round activations per row the same
+    way, but their kernels differ); its bench line is still read."""
+    cmd = [bin_ / "tfc-run", str(stem) + ".so", "--inputs", prompt, "--prefix", "case0_", "--decode",
+           a.decode_steps, "--bench", "--iters", 1, "--threads", a.threads]
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env)
+    out = r.stdout + r.stderr
+    m = re.search(r"decode step .*?median ([0-9.]+) ms", out)
+    if not m:
+        sys.exit(f"bench_table.py: no decode step median in tfc-run's output ({r.returncode}):\n"
+                 + out[-2000:])
+    c = re.search(r"vs full sequence: .*?max abs err ([0-9.eE+-]+).*?: (PASS|FAIL)", out)
+    return float(m.group(1)), (f"{c.group(2)} (max abs err {float(c.group(1)):.2g})" if c else "no check")
+
+
+def tfc_info(stem, prompt):
+    """cpu / kernel_isa of tfc-run (one unchecked forward, JSON)."""
+    global info
+    if info.get("kernel_isa"):
+        return
+    r = subprocess.run([str(c) for c in [bin_ / "tfc-run", str(stem) + ".so", "--inputs", prompt, "--prefix",
+                                         "case0_", "--json", "--threads", a.threads]],
+                       capture_output=True, text=True, env=env)
+    m = re.search(r"\{.*\}", r.stdout, re.S)
+    if m:
+        out = json.loads(m.group(0))
+        info = {k: out.get(k) for k in ("cpu", "kernel_isa", "gemm_isa")}
+
+
+def lscpu_text():
+    """lscpu's model name and which of the AVX2 / AVX-512 / VNNI / AMX flags
+    the CPU reports."""
+    try:
+        txt = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    except OSError:
+        return "lscpu not available"
+    name = re.search(r"Model name:\s*(.*)", txt)
+    fm = re.search(r"Flags:\s*(.*)", txt)
+    flags = set(fm.group(1).split()) if fm else set()
+    want = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+            "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"]
+    return (f"lscpu: {name.group(1).strip() if name else '?'}, flags "
+            + " ".join(f for f in want if f in flags) + ("; no " + " ".join(f for f in want if f not in flags) if set(want) - flags else ""))
 
 
 def have_ov():
@@ -118,8 +200,10 @@ def med(xs):
 
 
 
-results = {"date": datetime.date.today().isoformat(), "threads": a.threads, "rows": []}
+results = {"date": datetime.date.today().isoformat(), "threads": a.threads, "rows": [],
+           "load_before": os.getloadavg()[0]}
 info = {}
+llama_info = {}
 compile_times = {}
 
 
@@ -207,20 +291,21 @@ def decode_row():
         run([py, root / "scripts" / "export_with_past.py", root / ".cache" / "models" / "smollm2", withpast,
              "--gguf", "SmolLM2-135M-Instruct.Q4_1.gguf"])
     prompt = onnx_dir / "smollm2.ts.ref.npz"
-    t, o = [], []
+    tfc_info(stem, prompt)
+    lc = llamacpp_model("f32") if have_llamacpp() else None
+    t, o, l = [], [], []
     for r in range(a.rounds):
         time.sleep(a.pause)
-        out = run([bin_ / "tfc-run", str(stem) + ".so", "--inputs", prompt, "--prefix", "case0_", "--decode",
-                   a.decode_steps, "--bench", "--iters", 1, "--threads", a.threads])
-        m = re.search(r"decode step .*?median ([0-9.]+) ms", out)
-        if not m:
-            sys.exit("bench_table.py: no decode step median in tfc-run's output:\n" + out[-2000:])
-        t.append(float(m.group(1)))
+        t.append(tfc_decode(stem, prompt)[0])
         time.sleep(a.pause)
         oo = json.loads(run([py, root / "scripts" / "bench_decode_ort.py", withpast, "--prompt", prompt,
                              "--steps", a.decode_steps, "--threads", a.threads, "--json"]))
         o.append(oo["decode_median_ms"])
-        print(f"  decode round {r + 1}: tfc {t[-1]:.2f} ms/step, ORT {o[-1]:.2f} ms/step", file=sys.stderr)
+        if lc:
+            time.sleep(a.pause)
+            l.append(llamacpp_decode(lc, prompt))
+        print(f"  decode round {r + 1}: tfc {t[-1]:.2f} ms/step, ORT {o[-1]:.2f} ms/step"
+              + (f", llama.cpp F32 {l[-1]:.2f} ms/step" if l else ""), file=sys.stderr)
     bw = copy_bandwidth_gbs()
     # Bytes a decode step must read: every matrix a MatMul / Gemm reads
     # (through a Transpose too), once; an embedding table only a Gather
@@ -240,8 +325,52 @@ def decode_row():
     weights = sum(int(np.prod(inits[x].dims)) * 4 for x in used)
     results["rows"].append({"workload": f"SmolLM2 decode ({a.decode_steps} steps after the 53-token prompt)",
                             "unit": "ms/step", "tfc": med(t), "ort": med(o), "ov": None,
+                            "llama": med(l) if l else None, "llama_rounds": l,
                             "tfc_rounds": t, "ort_rounds": o, "copy_gbs": bw, "weight_bytes": weights,
                             "roofline_ms": weights / (bw * 1e9) * 1e3})
+
+
+def qdecode_rows():
+    """tfc fp32 / w8 / w4 (g32 symmetric) decode against llama.cpp Q8_0 and
+    Q4_0, all alternating round by round."""
+    if not have_llamacpp():
+        sys.exit("bench_table.py: the qdecode rows need llama-cpp-python (scripts/setup.sh --bench)")
+    model = onnx_dir / "smollm2.ts.onnx"
+    prompt = onnx_dir / "smollm2.ts.ref.npz"
+    builds = {"fp32": ["--kv-cache"], "w8": ["--kv-cache", "--quantize=w8"],
+              "w4": ["--kv-cache", "--quantize=w4", "--quant-group=32", "--quant-sym"]}
+    stems = {}
+    for k, flags in builds.items():
+        stems[k] = work / ("smollm2_kv" if k == "fp32" else f"smollm2_kv_{k}g32" if k == "w4" else f"smollm2_kv_{k}")
+        ct = compile_tfc(model, stems[k], flags)
+        if ct is not None:
+            compile_times["smollm2.ts.onnx " + " ".join(flags)] = ct
+    tfc_info(stems["fp32"], prompt)
+    ggufs = {"w8": llamacpp_model("q8_0"), "w4": llamacpp_model("q4_0")}
+    t = {k: [] for k in builds}
+    l = {k: [] for k in ggufs}
+    checks = {}
+    for r in range(a.rounds):
+        for k in builds:
+            time.sleep(a.pause)
+            ms, checks[k] = tfc_decode(stems[k], prompt)
+            t[k].append(ms)
+            if k in ggufs:
+                time.sleep(a.pause)
+                l[k].append(llamacpp_decode(ggufs[k], prompt))
+        print(f"  qdecode round {r + 1}: tfc fp32 {t['fp32'][-1]:.2f}, w8 {t['w8'][-1]:.2f}, w4 {t['w4'][-1]:.2f}"
+              f" ms/step; llama.cpp Q8_0 {l['w8'][-1]:.2f}, Q4_0 {l['w4'][-1]:.2f} ms/step", file=sys.stderr)
+    names = {"w8": ("tfc --quantize=w8 (per channel, symmetric)", "llama.cpp Q8_0"),
+             "w4": ("tfc --quantize=w4 --quant-group=32 --quant-sym", "llama.cpp Q4_0")}
+    bars = {"w8": 1.8, "w4": 3.0}
+    fp32 = med(t["fp32"])
+    results["qdecode"] = {"fp32_ms": fp32, "fp32_rounds": t["fp32"], "fp32_check": checks["fp32"],
+                          "rows": []}
+    for k in ("w8", "w4"):
+        results["qdecode"]["rows"].append({
+            "tfc": names[k][0], "peer": names[k][1], "tfc_ms": med(t[k]), "llama_ms": med(l[k]),
+            "tfc_rounds": t[k], "llama_rounds": l[k], "vs_fp32": fp32 / med(t[k]), "bar_vs_fp32": bars[k],
+            "vs_llama": med(l[k]) / med(t[k]), "check": checks[k], "gguf": str(ggufs[k])})
 
 
 ov_ok = have_ov()
@@ -266,13 +395,20 @@ if "prefill" in rows:
     forward_row("SmolLM2 prefill 512 tokens", m, work / "smollm2", 1, 512, ov_ok)
 if "decode" in rows:
     decode_row()
+if "qdecode" in rows:
+    qdecode_rows()
 
 import onnxruntime
 ort_v = onnxruntime.__version__
 ov_v = __import__("openvino").get_version().split("-")[0] if ov_ok else "not installed"
 isa_cap = env.get("TFCRT_ISA", "")
+lscpu = lscpu_text()
+results["load_after"] = os.getloadavg()[0]
+load_max = max(results["load_before"], results["load_after"])
 results.update({"cpu": info.get("cpu"), "kernel_isa": info.get("kernel_isa"), "isa_cap": isa_cap,
-                "ort_version": ort_v, "ov_version": ov_v, "compile_s": compile_times})
+                "lscpu": lscpu, "ort_version": ort_v, "ov_version": ov_v, "compile_s": compile_times,
+                "llama_cpp": llama_info})
+llama_v = llama_info.get("llama_cpp_python")
 
 
 def fmt(x):
@@ -281,22 +417,49 @@ def fmt(x):
 
 lines = [f"CPU: {info.get('cpu')}; tfc kernels: {info.get('kernel_isa')}"
          + (f" (capped by TFCRT_ISA={isa_cap})" if isa_cap else "")
-         + f"; {a.threads} threads; ONNX Runtime {ort_v}; OpenVINO {ov_v}; {results['date']}; "
-         f"{a.rounds} alternating rounds x {a.iters} iterations, medians.", "",
-         "| workload | tfc | ONNX Runtime | OpenVINO | tfc / ORT | tfc / OpenVINO | check |",
-         "|---|---|---|---|---|---|---|"]
+         + f"; {a.threads} threads; ONNX Runtime {ort_v}; OpenVINO {ov_v}"
+         + (f"; llama.cpp via llama-cpp-python {llama_v}" if llama_v else "")
+         + f"; {results['date']}; {a.rounds} alternating rounds x {a.iters} iterations, medians.",
+         "", lscpu + ".",
+         "", f"1-minute load average {results['load_before']:.2f} before, {results['load_after']:.2f} after the run"
+         + (f" on {os.cpu_count()} CPUs: UNDER LOAD, the timings are noise, not a result."
+            if load_max > 0.8 * (os.cpu_count() or 2) + 0.9 else ".")]
+if llama_info.get("system_info"):
+    lines += ["", "llama.cpp (llama_print_system_info): `" + llama_info["system_info"] + "`"]
+if results["rows"]:
+    lines += ["", "| workload | tfc | ONNX Runtime | OpenVINO | llama.cpp | tfc / ORT | tfc / OpenVINO "
+              "| tfc / llama.cpp | check |", "|---|---|---|---|---|---|---|---|---|"]
 for r in results["rows"]:
     u = r["unit"]
     ratio_o = r["tfc"] / r["ort"]
     ratio_v = r["tfc"] / r["ov"] if r.get("ov") else None
+    ratio_l = r["tfc"] / r["llama"] if r.get("llama") else None
     extra = r.get("check", "")
     if "roofline_ms" in r:
-        extra = (f"{1e3 / r['tfc']:.1f} vs {1e3 / r['ort']:.1f} tokens/s; roofline {r['roofline_ms']:.1f} ms "
+        extra = (f"tokens/s: tfc {1e3 / r['tfc']:.1f}, ORT {1e3 / r['ort']:.1f}"
+                 + (f", llama.cpp F32 {1e3 / r['llama']:.1f}" if r.get("llama") else "")
+                 + f"; roofline {r['roofline_ms']:.1f} ms "
                  f"({r['weight_bytes'] / 1e6:.0f} MB at {r['copy_gbs']:.1f} GB/s copy): tfc at "
                  f"{100 * r['roofline_ms'] / r['tfc']:.0f}%")
     lines.append(f"| {r['workload']} | {fmt(r['tfc'])} {u} | {fmt(r['ort'])} {u} | "
-                 f"{fmt(r.get('ov')) + ' ' + u if r.get('ov') else '–'} | {ratio_o:.2f} | "
-                 f"{fmt(ratio_v) if ratio_v else '–'} | {extra} |")
+                 f"{fmt(r.get('ov')) + ' ' + u if r.get('ov') else '–'} | "
+                 f"{fmt(r.get('llama')) + ' ' + u if r.get('llama') else '–'} | {ratio_o:.2f} | "
+                 f"{fmt(ratio_v) if ratio_v else '–'} | {f'{ratio_l:.2f}' if ratio_l else '–'} | {extra} |")
+if "qdecode" in results:
+    q = results["qdecode"]
+    fp = q["fp32_ms"]
+    lines += ["", f"Weight-only quantized decode (issue 8), SmolLM2 {a.decode_steps} steps after the 53-token "
+              f"prompt, tokens/s (higher is better); tfc fp32 --kv-cache in the same rounds: "
+              f"{1e3 / fp:.1f} tokens/s ({fmt(fp)} ms/step).", "",
+              "| tfc build | tfc tokens/s | peer | peer tokens/s | tfc / peer | tfc vs tfc fp32 | bars "
+              "(>= peer; >= N x fp32) | decode vs full-sequence check |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in q["rows"]:
+        ok_peer = "met" if r["vs_llama"] >= 1 else "NOT met"
+        ok_fp = "met" if r["vs_fp32"] >= r["bar_vs_fp32"] else "NOT met"
+        lines.append(f"| {r['tfc']} | {1e3 / r['tfc_ms']:.1f} | {r['peer']} | {1e3 / r['llama_ms']:.1f} | "
+                     f"{r['vs_llama']:.2f}x | {r['vs_fp32']:.2f}x | {ok_peer}; {r['bar_vs_fp32']:g}x {ok_fp} | "
+                     f"{r['check']} |")
 if compile_times:
     lines += ["", "Compile times (this run, under the same conditions): "
               + ", ".join(f"{k} {v:.1f} s" for k, v in compile_times.items())]
@@ -308,6 +471,8 @@ if a.write_docs:
     doc = root / "docs" / "PERFORMANCE.md"
     s = doc.read_text()
     tag = f"bench_table {info.get('kernel_isa')}"
+    if not {"minilm", "prefill"} <= set(rows):
+        tag += " " + "+".join(rows)
     begin, end = f"<!-- {tag}: begin -->", f"<!-- {tag}: end -->"
     cmd = "`" + ("TFCRT_ISA=" + isa_cap + " " if isa_cap else "") + "scripts/bench_table.py " + " ".join(
         sys.argv[1:]) + "`"

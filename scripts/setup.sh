@@ -8,6 +8,11 @@
 #     benchmarks) and, unless --no-export, scripts/requirements-export.txt
 #     (torch, transformers, ... for exporting). pip runs only when the pinned
 #     set changed since the last successful install (a stamp file in the venv).
+#  4. with --bench, also scripts/requirements-bench.txt (OpenVINO, llama.cpp):
+#     llama-cpp-python is an sdist that compiles llama.cpp; it is built once
+#     (llama.cpp's default native CPU build, as a user's `pip install` does)
+#     into a wheel cached under ${TFC_CACHE:-<repo>/.cache}/wheels/native-<hash
+#     of the CPU flags and compiler>/, and reinstalls come from that wheel.
 set -euo pipefail
 
 usage() {
@@ -19,12 +24,15 @@ usage: scripts/setup.sh [--no-apt] [--no-venv] [--no-export] [--force] [-h|--hel
   --no-export  install only scripts/requirements.txt (no torch/transformers;
                enough for tests, references and bench_ort.py)
   --no-torch   same as --no-export
-  --bench      also install scripts/requirements-bench.txt (OpenVINO, a peer of
-               scripts/bench_table.py)
+  --bench      also install scripts/requirements-bench.txt (OpenVINO and
+               llama-cpp-python, peers of scripts/bench_table.py); the first
+               time builds llama.cpp from source (~25 min on 2 busy cores)
+               and caches the wheel under .cache/wheels/native-*/
   --force      reinstall the pip packages even if the stamp matches
 
 Environment: TFC_VENV (venv path, default <repo>/.venv), PYTHON (interpreter used
-to create the venv, default python3).
+to create the venv, default python3), TFC_CACHE (wheel cache parent, default
+<repo>/.cache).
 EOF
 }
 
@@ -48,6 +56,7 @@ done
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SCRIPTS="$ROOT/scripts"
 VENV="${TFC_VENV:-$ROOT/.venv}"
+CACHE="${TFC_CACHE:-$ROOT/.cache}"
 PYTHON="${PYTHON:-python3}"
 
 log() { echo "setup.sh: $*" >&2; }
@@ -120,11 +129,43 @@ install_venv() {
     --upgrade pip==25.3
   local args=()
   for r in "${reqs[@]}"; do args+=(-r "$r"); done
+  if ((DO_BENCH)); then
+    local wheels
+    wheels="$(build_llamacpp_wheel "$py")"
+    args+=(--find-links "$wheels")
+  fi
   "$py" -m pip install --disable-pip-version-check --progress-bar off "${args[@]}"
   rm -rf "$stamp_dir"
   mkdir -p "$stamp_dir"
   touch "$stamp_dir/$want" "$stamp_dir/$base_want"
   log "done; activate with: source $VENV/bin/activate"
+}
+
+# llama-cpp-python's wheel, built once per (CPU flags, compiler, version): a
+# native build runs only on CPUs with the same features. Prints the folder.
+build_llamacpp_wheel() {
+  local py="$1" ver key dir
+  ver="$(sed -n 's/^llama-cpp-python==\([^ #]*\).*/\1/p' "$SCRIPTS/requirements-bench.txt")"
+  [[ -n "$ver" ]] || die "no llama-cpp-python==VERSION pin in requirements-bench.txt"
+  key="$({ grep -m1 '^flags' /proc/cpuinfo; c++ --version 2>/dev/null | head -1; } |
+    sha256sum | cut -c1-12)"
+  dir="$CACHE/wheels/native-$key"
+  if compgen -G "$dir/llama_cpp_python-$ver-*.whl" >/dev/null; then
+    log "llama-cpp-python $ver: cached wheel in $dir"
+  else
+    command -v cmake >/dev/null 2>&1 && command -v c++ >/dev/null 2>&1 ||
+      die "building llama-cpp-python needs cmake and a C++ compiler (scripts/apt-packages.txt)"
+    log "building llama-cpp-python $ver from source into $dir (llama.cpp, native CPU build; slow)"
+    mkdir -p "$dir"
+    local t0=$SECONDS
+    # SOURCE_DATE_EPOCH would turn llama.cpp's GGML_NATIVE default off.
+    env -u SOURCE_DATE_EPOCH CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+      "$py" -m pip wheel --no-deps --disable-pip-version-check --progress-bar off \
+      -w "$dir" "llama-cpp-python==$ver" >&2 ||
+      die "building llama-cpp-python $ver failed"
+    log "llama-cpp-python $ver built in $((SECONDS - t0)) s"
+  fi
+  echo "$dir"
 }
 
 ((DO_APT)) && install_apt
