@@ -30,7 +30,11 @@
 #       -DTFC_ENABLE_CUDA=ON). Logs go to $OUT (else DIR/out). Exit status 1
 #       if any case fails.
 #
-# DIR/models.txt lists "name reference.npz atol rtol [weights-of]" per line;
+# TFC_GPU_ONLY=REGEX runs only the models whose name it matches; TFC_GPU_HALF=0
+# (prepare) skips the fp16 / bf16 builds.
+#
+# DIR/models.txt lists "name reference.npz atol rtol [weights-of]" per line
+# (atol "cos:C": embeddings cosine >= C instead);
 # each name has DIR/name.so and DIR/name.tfcw (or the named model's .tfcw).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,16 +74,41 @@ prepare() {
     "$py" "$root/scripts/gpu_minilm_cases.py" "$cache/minilm.ts.onnx" \
       "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz"
     compile minilm "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz"
+    # Same weights as another build: only one .tfcw travels.
+    same_weights() { # name of
+      rm -f "$dir/$1.tfcw"
+      sed -i "s/^$1 .*/& $2/" "$dir/models.txt"
+    }
+    # The plain mapping of row reductions (one thread per row), the
+    # reference of tfc-gpu-row-reductions.
+    compile minilm_rowthread "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-reduce=false
+    same_weights minilm_rowthread minilm
     if [[ -n "${TFC_GPU_MINILM_LOOPS:-}" ]]; then # 2.7 MB more to carry
       compile minilm_loops "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-gemm=false
-      rm -f "$dir/minilm_loops.tfcw"
-      sed -i 's/^minilm_loops .*/& minilm/' "$dir/models.txt"
+      same_weights minilm_loops minilm
     fi
-    # The weights file, packed to travel (scripts/device_pack.py).
+    # Half precision (--precision=fp16 / bf16: half GEMMs in cuBLASLt with
+    # f32 accumulation, norms / softmax in f32), checked by the cosine of
+    # the embeddings against ONNX Runtime's f32 ones (atol "cos:0.999").
+    # Their weights are rebuilt from minilm.tfcw on the device
+    # (device_pack.py: f32 weights rounded to half).
+    if [[ "${TFC_GPU_HALF:-1}" != 0 ]]; then
+      local p
+      for p in fp16 bf16; do
+        compile minilm_$p "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --precision=$p
+        sed -i "s/^\(minilm_$p [^ ]*\) 1e-4 1e-4/\1 cos:0.999 0/" "$dir/models.txt"
+      done
+      compile minilm_fp16_rowthread "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --precision=fp16 --cuda-row-reduce=false
+      sed -i "s/^\(minilm_fp16_rowthread [^ ]*\) 1e-4 1e-4/\1 cos:0.999 0/" "$dir/models.txt"
+      same_weights minilm_fp16_rowthread minilm_fp16
+    fi
+    # The weights files, packed to travel (scripts/device_pack.py; the
+    # first one whole, the others as what differs from it).
     rm -f "$dir/minilm16.ts.onnx"
     mkdir -p "$dir/pack"
-    "$py" "$root/scripts/device_pack.py" pack "$dir/pack" "$dir/minilm.tfcw"
-    rm -f "$dir/minilm.tfcw"
+    "$py" "$root/scripts/device_pack.py" pack "$dir/pack" "$dir/minilm.tfcw" \
+      $(ls "$dir"/minilm_*.tfcw 2>/dev/null)
+    rm -f "$dir"/minilm*.tfcw
   else
     echo "no $cache/minilm.ts.onnx (scripts/export_models.py): MiniLM skipped"
   fi
@@ -93,6 +122,8 @@ prepare() {
     "$root/scripts/gpu_torch_peer.py" "$dir/"
   (cd "$root" && git ls-files -z CMakeLists.txt cmake include lib/Runtime \
     tools/tfc-run | tar --null -T - -czf "$dir/src.tar.gz")
+  # The model libraries (mostly cubins) shrink 7x: gzipped to travel.
+  gzip -9 -f "$dir"/*.so
   du -sh "$dir"
 }
 
@@ -130,6 +161,10 @@ field() { # log pattern -> first match of sed pattern
 run() {
   local runner out="${OUT:-$dir/out}"
   mkdir -p "$out"
+  local z
+  for z in "$dir"/*.so.gz; do
+    [[ -e "$z" ]] && gunzip -f "$z"
+  done
   if [[ -d "$dir/pack" ]]; then
     python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
   fi
@@ -148,11 +183,20 @@ run() {
     echo "(nvidia-smi failed)"
   echo "== runner: $runner"
   echo "== models (cubins for sm_90 unless _ptx; _loops: matmuls as plain loops, the reference mapping)"
-  local fmt='%-14s %-5s %-11s %-8s %-8s %-5s %-5s %-4s %-8s %-8s %s\n'
+  local fmt='%-21s %-5s %-11s %-8s %-8s %-5s %-5s %-4s %-8s %-8s %s\n'
   printf "$fmt" model case shape max_abs max_rel graph eager same ms_graph ms_eager launch/gemm
   local failed=0 total=0
   while read -r name ref atol rtol wof; do
     [[ -z "$name" ]] && continue
+    if [[ -n "${TFC_GPU_ONLY:-}" ]] && ! grep -qE "^(${TFC_GPU_ONLY})\$" <<<"$name"; then
+      continue
+    fi
+    # "cos:C": half precision, checked by cosine >= C against the f32
+    # reference (tfc-run's own check is made to pass; the cosine decides).
+    local cosmin=""
+    if [[ "$atol" == cos:* ]]; then
+      cosmin="${atol#cos:}" atol=1e30 rtol=0
+    fi
     local weights="$dir/${wof:-$name}.tfcw"
     for k in $(cases_of "$dir/$ref"); do
       total=$((total + 1))
@@ -178,6 +222,30 @@ run() {
 import numpy as np
 a, b = np.load('$out/g.npz'), np.load('$out/e.npz')
 print('yes' if all(np.array_equal(a[k], b[k]) for k in a.files) else 'NO')" 2>/dev/null || echo '-')
+      if [[ -n "$cosmin" ]]; then
+        # Per token (min over tokens of real rows) and per sentence (mean
+        # pooled over the mask, min over rows); rel = the token cosine.
+        local cos
+        cos=$(python3 - "$out/g.npz" "$dir/$ref" "case$k" "$cosmin" <<'PY' 2>&1 || true
+import sys, numpy as np
+g, ref, c, cmin = np.load(sys.argv[1]), np.load(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+key = sorted(k for k in g.files)[0]
+out = g[key].astype(np.float64)
+exp = ref[f"{c}_{key}"].astype(np.float64)
+mask = ref[f"{c}_attention_mask"].astype(bool)
+def cos(a, b):
+    return (a * b).sum(-1) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-30)
+tok = cos(out, exp)[mask].min()
+m = mask[..., None]
+sent = cos((out * m).sum(1) / m.sum(1), (exp * m).sum(1) / m.sum(1)).min()
+print(f"{tok:.6f} {sent:.6f} {'PASS' if min(tok, sent) >= cmin and np.isfinite(out).all() else 'FAIL'}")
+PY
+)
+        rel="tok$(cut -d' ' -f1 <<<"$cos")"
+        abs="$abs/sent$(cut -d' ' -f2 <<<"$cos")"
+        [[ "$(cut -d' ' -f3 <<<"$cos")" == PASS ]] || verdict=FAIL
+        [[ "$verdict" == PASS ]] || echo "    | cosine check: $cos"
+      fi
       rm -f "$out/g.npz" "$out/e.npz"
       stats=$(field "$log" 's/.*cuda run: eager, \([0-9]*\) kernel launches, \([0-9]*\) GEMMs.*/\1\/\2/p')
       if [[ $rc -ne 0 || "$verdict" != PASS || $rc2 -ne 0 || "$everdict" != PASS || "$same" != yes ]]; then

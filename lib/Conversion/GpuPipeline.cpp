@@ -8,6 +8,8 @@
 //   tfc-gpu-copy-constants                 what stays in the object (i1) is
 //                                          copied into a runtime buffer
 //   buffer-deallocation-pipeline
+//   tfc-gpu-row-reductions{block-size}     reductions over the last loop ->
+//                                          one block per row (own file)
 //   convert-linalg-to-parallel-loops       parallel dims -> scf.parallel,
 //                                          reductions -> scf.for inside
 //   tfc-gpu-map-loops{block-size}          each top-level scf.parallel ->
@@ -336,8 +338,10 @@ struct GpuMapLoopsPass
     }
     SmallVector<scf::ParallelOp> outer;
     getOperation().walk([&](scf::ParallelOp p) {
+      // Loops that carry a mapping already (tfc-gpu-row-reductions) stay.
       if (!p->getParentOfType<scf::ParallelOp>() &&
-          !p->getParentOfType<gpu::LaunchOp>())
+          !p->getParentOfType<gpu::LaunchOp>() &&
+          !p->hasAttr(gpu::getMappingAttrName()))
         outer.push_back(p);
     });
     for (scf::ParallelOp p : outer)
@@ -368,6 +372,12 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   // Matmuls: cuBLASLt calls from host code (tfcrt_gpu_matmul_<type>).
   if (g.gemm)
     p += ",tfc-linalg-to-kernels{target=cuda}";
+  // Row reductions (softmax / norm sums, reduce over the last axis): one
+  // block per row with a block reduction, unless the plain mapping is asked
+  // for; host emulation has no blocks to reduce over.
+  if (g.rowReduceBlock > 0 && !g.emulateOnHost)
+    p += ",func.func(tfc-gpu-row-reductions{block-size=" +
+         std::to_string(g.rowReduceBlock) + "})";
   p += ",convert-linalg-to-parallel-loops,canonicalize,cse";
   // No canonicalize before the mapping: it would inline the one-iteration
   // loops that keep host stores on the GPU.
@@ -437,4 +447,5 @@ void mlir::tfc::registerTfcGpuPasses() {
   PassRegistration<GpuCopyConstantsPass>();
   PassRegistration<GpuDeviceMemoryPass>();
   PassRegistration<GpuMapLoopsPass>();
+  registerGpuRowReductionsPass();
 }

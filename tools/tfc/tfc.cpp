@@ -87,6 +87,13 @@ static cl::opt<bool> cudaGemm(
              "--cuda-gemm=false keeps them as plain GPU loops (the reference "
              "mapping)"),
     cl::init(true));
+static cl::opt<bool> cudaRowReduce(
+    "cuda-row-reduce",
+    cl::desc("With --target=cuda: reductions over the last axis (softmax, "
+             "norms, reduce) as one thread block per row with a block "
+             "reduction (default); --cuda-row-reduce=false keeps one thread "
+             "per row (the reference mapping)"),
+    cl::init(true));
 static cl::opt<bool> cudaEmulate(
     "cuda-emulate-on-host", cl::Hidden,
     cl::desc("With --target=cuda: run the GPU-mapped loops on the CPU "
@@ -604,6 +611,7 @@ int main(int argc, char **argv) {
     go.format = cudaFormat;
     go.emulateOnHost = cudaEmulate;
     go.gemm = cudaGemm;
+    go.rowReduceBlock = cudaRowReduce ? 128 : 0;
     if (!cudaEmulate && failed(tfc::findCudaToolkit(cudaPath, go.toolkitPath, error)))
       return fail(error);
     DialectRegistry gpuTranslation;
