@@ -11,7 +11,9 @@
 #       present, MiniLM (weights rounded to float16 values so that they
 #       travel packed, scripts/gpu_minilm_cases.py; references from ONNX
 #       Runtime on that model, including the 1x128 and 32x128 benchmark
-#       shapes; also with --cuda-gemm=false if TFC_GPU_MINILM_LOOPS is set)
+#       shapes; also with --cuda-gemm=false if TFC_GPU_MINILM_LOOPS is set,
+#       with --cuda-row-reduce=false (the plain mapping of row reductions),
+#       and with --precision=fp16 / bf16, checked by cosine)
 #       with --target=cuda
 #       --emit=shared into DIR, builds a CUDA-enabled tfc-run (runtime
 #       only), and copies what the run needs (scripts, runtime sources), so
@@ -30,6 +32,10 @@
 #       -DTFC_ENABLE_CUDA=ON). Logs go to $OUT (else DIR/out). Exit status 1
 #       if any case fails.
 #
+#   scripts/gpu_check.sh profile DIR [TFC_RUN]
+#       On the GPU machine: where an eager run's time goes, per launch / GEMM
+#       (TFC_CUDA_KTIME=1; TFC_PROFILE_CASE, default 4).
+#
 # TFC_GPU_ONLY=REGEX runs only the models whose name it matches; TFC_GPU_HALF=0
 # (prepare) skips the fp16 / bf16 builds.
 #
@@ -41,7 +47,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode="${1:-}"
 dir="${2:-}"
 if [[ -z "$mode" || -z "$dir" ]]; then
-  sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -275,9 +281,35 @@ PY
   [[ $failed -eq 0 ]]
 }
 
+# Where an eager run's time goes (TFC_CUDA_KTIME=1: the runtime synchronizes
+# after every launch / GEMM and times each on the host clock, launch latency
+# included; Nsight Compute could not attach to tfc-run on the lent H200):
+# totals per kind and the costliest items (launch order, grid, block; for a
+# GEMM: M*N and batch). The third eager run of TFC_PROFILE_CASE (default 4:
+# MiniLM 32x128) for each model TFC_GPU_ONLY selects.
+profile() {
+  local runner k="${TFC_PROFILE_CASE:-4}" z
+  for z in "$dir"/*.so.gz; do
+    [[ -e "$z" ]] && gunzip -f "$z"
+  done
+  [[ -d "$dir/pack" ]] && python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
+  runner="$(pick_runner "${1:-}")"
+  while read -r name ref atol rtol wof; do
+    [[ -z "$name" ]] && continue
+    if [[ -n "${TFC_GPU_ONLY:-}" ]] && ! grep -qE "^(${TFC_GPU_ONLY})\$" <<<"$name"; then
+      continue
+    fi
+    echo "== $name case$k (eager, TFC_CUDA_KTIME=1)"
+    TFC_CUDA_GRAPHS=0 TFC_CUDA_KTIME=1 timeout 120 "$runner" "$dir/$name.so" \
+      --weights "$dir/${wof:-$name}.tfcw" --inputs "$dir/$ref" \
+      --prefix "case${k}_" --runs 3 2>&1 | grep "ktime" | tail -17 | head -13 || true
+  done <"$dir/models.txt"
+}
+
 case "$mode" in
 prepare) prepare ;;
 run) run "${3:-}" ;;
+profile) profile "${3:-}" ;;
 *)
   echo "unknown mode '$mode' (prepare or run)" >&2
   exit 2
