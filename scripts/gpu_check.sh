@@ -85,10 +85,14 @@ prepare() {
       rm -f "$dir/$1.tfcw"
       sed -i "s/^$1 .*/& $2/" "$dir/models.txt"
     }
-    # The plain mapping of row reductions (one thread per row), the
-    # reference of tfc-gpu-row-reductions.
-    compile minilm_rowthread "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-reduce=false
+    # The plain mapping (one thread per row of a reduction, one per element
+    # elsewhere), the reference of tfc-gpu-row-reductions and of
+    # --cuda-per-thread; and the row reductions alone (_pt1).
+    local plain=(--cuda-row-reduce=false --cuda-per-thread=1)
+    compile minilm_rowthread "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" "${plain[@]}"
     same_weights minilm_rowthread minilm
+    compile minilm_pt1 "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-per-thread=1
+    same_weights minilm_pt1 minilm
     if [[ -n "${TFC_GPU_MINILM_LOOPS:-}" ]]; then # 2.7 MB more to carry
       compile minilm_loops "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-gemm=false
       same_weights minilm_loops minilm
@@ -99,14 +103,18 @@ prepare() {
     # Their weights are rebuilt from minilm.tfcw on the device
     # (device_pack.py: f32 weights rounded to half).
     if [[ "${TFC_GPU_HALF:-1}" != 0 ]]; then
-      local p
-      for p in fp16 bf16; do
-        compile minilm_$p "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --precision=$p
-        sed -i "s/^\(minilm_$p [^ ]*\) 1e-4 1e-4/\1 cos:0.999 0/" "$dir/models.txt"
-      done
-      compile minilm_fp16_rowthread "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --precision=fp16 --cuda-row-reduce=false
-      sed -i "s/^\(minilm_fp16_rowthread [^ ]*\) 1e-4 1e-4/\1 cos:0.999 0/" "$dir/models.txt"
+      half() { # name precision [flags...]
+        local n="$1" p="$2"
+        shift 2
+        compile "$n" "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --precision="$p" "$@"
+        sed -i "s/^\($n [^ ]*\) 1e-4 1e-4/\1 cos:0.999 0/" "$dir/models.txt"
+      }
+      half minilm_fp16 fp16
+      half minilm_bf16 bf16
+      half minilm_fp16_rowthread fp16 "${plain[@]}"
       same_weights minilm_fp16_rowthread minilm_fp16
+      half minilm_fp16_pt1 fp16 --cuda-per-thread=1
+      same_weights minilm_fp16_pt1 minilm_fp16
     fi
     # The weights files, packed to travel (scripts/device_pack.py; the
     # first one whole, the others as what differs from it).

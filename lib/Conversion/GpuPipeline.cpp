@@ -241,7 +241,13 @@ LogicalResult serializeParallel(scf::ParallelOp loop) {
 ///     { lin = blk * B + thr; if (lin < N) { i_k = delinearize(lin) ... } }
 /// with N = prod(trip counts), mapped to (block_x, thread_x): one thread per
 /// iteration of the original loop, a 1-D grid (no 65535 limit of grid y/z).
-LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
+/// With `perThread` = V > 1 each thread runs V consecutive iterations of the
+/// innermost dim (its trip count becomes ceildiv(trip, V) in N and the
+/// delinearization, each of the V bodies guarded by i < trip): the index
+/// arithmetic (integer div / rem by the trip counts) is paid once per V
+/// elements.
+LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize,
+                        int64_t perThread) {
   if (loop.getNumResults() != 0)
     return failure();
   SmallVector<scf::ParallelOp> nested;
@@ -261,12 +267,20 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
   Value cB = arith::ConstantIndexOp::create(b, loc, blockSize);
   SmallVector<Value> trips;
   Value total = c1;
-  for (auto [lb, ub, step] :
-       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+  int64_t rank = loop.getNumLoops();
+  Value innerTrip, cV;
+  for (auto [k, lb, ub, step] :
+       llvm::enumerate(loop.getLowerBound(), loop.getUpperBound(),
+                       loop.getStep())) {
     Value span = arith::SubIOp::create(b, loc, ub, lb);
     // Empty or negative range: zero trips (a 0-block grid is not launched).
     span = arith::MaxSIOp::create(b, loc, span, c0);
     Value trip = arith::CeilDivUIOp::create(b, loc, span, step);
+    if (perThread > 1 && static_cast<int64_t>(k) == rank - 1) {
+      innerTrip = trip;
+      cV = arith::ConstantIndexOp::create(b, loc, perThread);
+      trip = arith::CeilDivUIOp::create(b, loc, trip, cV);
+    }
     trips.push_back(trip);
     total = arith::MulIOp::create(b, loc, total, trip);
   }
@@ -283,17 +297,35 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
   b.setInsertionPointToStart(&guard.getThenRegion().front());
   IRMapping map;
   Value rest = lin;
-  int64_t rank = loop.getNumLoops();
+  Value innerBase;
   for (int64_t k = rank - 1; k >= 0; --k) {
     Value idx = rest;
     if (k > 0) {
       idx = arith::RemUIOp::create(b, loc, rest, trips[k]);
       rest = arith::DivUIOp::create(b, loc, rest, trips[k]);
     }
+    if (innerTrip && k == rank - 1) {
+      innerBase = arith::MulIOp::create(b, loc, idx, cV);
+      continue;
+    }
     Value iv = arith::AddIOp::create(
         b, loc, loop.getLowerBound()[k],
         arith::MulIOp::create(b, loc, idx, loop.getStep()[k]));
     map.map(loop.getInductionVars()[k], iv);
+  }
+  if (innerTrip) {
+    // V consecutive innermost iterations (a constant trip count: unrolled).
+    auto each = scf::ForOp::create(b, loc, c0, cV, c1);
+    b.setInsertionPointToStart(each.getBody());
+    Value i = arith::AddIOp::create(b, loc, innerBase, each.getInductionVar());
+    Value in = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
+                                     innerTrip);
+    auto g = scf::IfOp::create(b, loc, in, /*withElse=*/false);
+    b.setInsertionPointToStart(&g.getThenRegion().front());
+    Value iv = arith::AddIOp::create(
+        b, loc, loop.getLowerBound()[rank - 1],
+        arith::MulIOp::create(b, loc, i, loop.getStep()[rank - 1]));
+    map.map(loop.getInductionVars()[rank - 1], iv);
   }
   for (Operation &op : loop.getBody()->without_terminator())
     b.clone(op, map);
@@ -315,7 +347,10 @@ struct GpuMapLoopsPass
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuMapLoopsPass)
   GpuMapLoopsPass() = default;
   GpuMapLoopsPass(const GpuMapLoopsPass &o) : PassWrapper(o) {}
-  explicit GpuMapLoopsPass(int64_t b) { blockSize = b; }
+  GpuMapLoopsPass(int64_t b, int64_t v) {
+    blockSize = b;
+    perThread = v;
+  }
   StringRef getArgument() const override { return "tfc-gpu-map-loops"; }
   StringRef getDescription() const override {
     return "Map every outermost scf.parallel to a 1-D GPU grid (one thread "
@@ -328,8 +363,19 @@ struct GpuMapLoopsPass
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Threads per block"),
                             llvm::cl::init(256)};
+  Option<int64_t> perThread{
+      *this, "per-thread",
+      llvm::cl::desc("Consecutive innermost iterations per thread (1: one "
+                     "thread per iteration, the plain mapping)"),
+      llvm::cl::init(1)};
 
   void runOnOperation() override {
+    if (perThread < 1 || perThread > 64) {
+      getOperation().emitError("tfc-gpu-map-loops: per-thread must be in "
+                               "[1, 64], got ")
+          << static_cast<int64_t>(perThread);
+      return signalPassFailure();
+    }
     if (blockSize <= 0 || blockSize > 1024) {
       getOperation().emitError("tfc-gpu-map-loops: block-size must be in "
                                "[1, 1024], got ")
@@ -345,7 +391,7 @@ struct GpuMapLoopsPass
         outer.push_back(p);
     });
     for (scf::ParallelOp p : outer)
-      (void)mapToGrid(p, blockSize); // a loop it refuses stays on the host
+      (void)mapToGrid(p, blockSize, perThread); // refused: stays on the host
   }
 };
 
@@ -355,8 +401,9 @@ std::unique_ptr<Pass> mlir::tfc::createGpuCopyConstantsPass() {
   return std::make_unique<GpuCopyConstantsPass>();
 }
 
-std::unique_ptr<Pass> mlir::tfc::createGpuMapLoopsPass(int64_t blockSize) {
-  return std::make_unique<GpuMapLoopsPass>(blockSize);
+std::unique_ptr<Pass> mlir::tfc::createGpuMapLoopsPass(int64_t blockSize,
+                                                       int64_t perThread) {
+  return std::make_unique<GpuMapLoopsPass>(blockSize, perThread);
 }
 
 std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
@@ -384,7 +431,7 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   p += ",func.func(tfc-gpu-device-memory)";
   p +=
       ",func.func(tfc-gpu-map-loops{block-size=" + std::to_string(g.blockSize) +
-      "}";
+      " per-thread=" + std::to_string(g.perThread) + "}";
   // Host emulation (tests without a GPU): the mapped loops run as plain
   // loops on the CPU, which checks everything above numerically.
   const char *hostTail =

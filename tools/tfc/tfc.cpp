@@ -94,6 +94,12 @@ static cl::opt<bool> cudaRowReduce(
              "reduction (default); --cuda-row-reduce=false keeps one thread "
              "per row (the reference mapping)"),
     cl::init(true));
+static cl::opt<int> cudaPerThread(
+    "cuda-per-thread",
+    cl::desc("With --target=cuda: consecutive innermost iterations each GPU "
+             "thread runs in elementwise kernels (default 4; 1: one thread "
+             "per element, the plain mapping)"),
+    cl::init(4));
 static cl::opt<bool> cudaEmulate(
     "cuda-emulate-on-host", cl::Hidden,
     cl::desc("With --target=cuda: run the GPU-mapped loops on the CPU "
@@ -612,6 +618,10 @@ int main(int argc, char **argv) {
     go.emulateOnHost = cudaEmulate;
     go.gemm = cudaGemm;
     go.rowReduceBlock = cudaRowReduce ? 128 : 0;
+    if (cudaPerThread < 1 || cudaPerThread > 64)
+      return fail("--cuda-per-thread=" + std::to_string(cudaPerThread) +
+                  ": expected 1 to 64");
+    go.perThread = cudaPerThread;
     if (!cudaEmulate && failed(tfc::findCudaToolkit(cudaPath, go.toolkitPath, error)))
       return fail(error);
     DialectRegistry gpuTranslation;

@@ -57,6 +57,7 @@ struct GpuPipelineOptions {
   std::string toolkitPath;         // CUDA toolkit: libdevice, ptxas ("" =
                                    // MLIR's search: CUDA_ROOT/HOME/PATH)
   int64_t blockSize = 256;         // threads per block (tfc-gpu-map-loops)
+  int64_t perThread = 4;           // innermost iterations per thread (there)
   bool gemm = true;                // matmuls through cuBLASLt (else loops)
   int64_t rowReduceBlock = 128;    // tfc-gpu-row-reductions' threads per
                                    // block (0: the plain mapping)
@@ -67,7 +68,8 @@ struct GpuPipelineOptions {
 std::string gpuLoweringPipeline(const PipelineOptions &o,
                                 const GpuPipelineOptions &g);
 std::unique_ptr<Pass> createGpuCopyConstantsPass();
-std::unique_ptr<Pass> createGpuMapLoopsPass(int64_t blockSize = 256);
+std::unique_ptr<Pass> createGpuMapLoopsPass(int64_t blockSize = 256,
+                                            int64_t perThread = 1);
 /// Row reductions as one block per row (GpuRowReductions.cpp).
 std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128);
 void registerGpuRowReductionsPass();
