@@ -245,9 +245,10 @@ LogicalResult serializeParallel(scf::ParallelOp loop) {
 /// innermost dim (its trip count becomes ceildiv(trip, V) in N and the
 /// delinearization, each of the V bodies guarded by i < trip): the index
 /// arithmetic (integer div / rem by the trip counts) is paid once per V
-/// elements.
+/// elements. V is chosen on the host: `perThread` when N >= `perThreadMin`,
+/// else 1.
 LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize,
-                        int64_t perThread) {
+                        int64_t perThread, int64_t perThreadMin) {
   if (loop.getNumResults() != 0)
     return failure();
   SmallVector<scf::ParallelOp> nested;
@@ -266,9 +267,8 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize,
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   Value cB = arith::ConstantIndexOp::create(b, loc, blockSize);
   SmallVector<Value> trips;
-  Value total = c1;
+  Value total = c1, outer = c1;
   int64_t rank = loop.getNumLoops();
-  Value innerTrip, cV;
   for (auto [k, lb, ub, step] :
        llvm::enumerate(loop.getLowerBound(), loop.getUpperBound(),
                        loop.getStep())) {
@@ -276,13 +276,24 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize,
     // Empty or negative range: zero trips (a 0-block grid is not launched).
     span = arith::MaxSIOp::create(b, loc, span, c0);
     Value trip = arith::CeilDivUIOp::create(b, loc, span, step);
-    if (perThread > 1 && static_cast<int64_t>(k) == rank - 1) {
-      innerTrip = trip;
-      cV = arith::ConstantIndexOp::create(b, loc, perThread);
-      trip = arith::CeilDivUIOp::create(b, loc, trip, cV);
-    }
     trips.push_back(trip);
     total = arith::MulIOp::create(b, loc, total, trip);
+    if (static_cast<int64_t>(k) < rank - 1)
+      outer = arith::MulIOp::create(b, loc, outer, trip);
+  }
+  // V iterations per thread only for loops of at least `perThreadMin`
+  // iterations (decided on the host: small ops keep one thread per element,
+  // so that they still fill the GPU).
+  Value innerTrip, cV;
+  if (perThread > 1 && rank > 0) {
+    innerTrip = trips[rank - 1];
+    Value big = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::uge, total,
+        arith::ConstantIndexOp::create(b, loc, perThreadMin));
+    cV = arith::SelectOp::create(
+        b, loc, big, arith::ConstantIndexOp::create(b, loc, perThread), c1);
+    trips[rank - 1] = arith::CeilDivUIOp::create(b, loc, innerTrip, cV);
+    total = arith::MulIOp::create(b, loc, outer, trips[rank - 1]);
   }
   Value blocks = arith::CeilDivUIOp::create(b, loc, total, cB);
   auto grid = scf::ParallelOp::create(
@@ -347,9 +358,10 @@ struct GpuMapLoopsPass
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuMapLoopsPass)
   GpuMapLoopsPass() = default;
   GpuMapLoopsPass(const GpuMapLoopsPass &o) : PassWrapper(o) {}
-  GpuMapLoopsPass(int64_t b, int64_t v) {
+  GpuMapLoopsPass(int64_t b, int64_t v, int64_t vMin) {
     blockSize = b;
     perThread = v;
+    perThreadMin = vMin;
   }
   StringRef getArgument() const override { return "tfc-gpu-map-loops"; }
   StringRef getDescription() const override {
@@ -368,6 +380,11 @@ struct GpuMapLoopsPass
       llvm::cl::desc("Consecutive innermost iterations per thread (1: one "
                      "thread per iteration, the plain mapping)"),
       llvm::cl::init(1)};
+  Option<int64_t> perThreadMin{
+      *this, "per-thread-min",
+      llvm::cl::desc("Iterations a loop needs (at run time) for per-thread > 1 "
+                     "to apply"),
+      llvm::cl::init(0)};
 
   void runOnOperation() override {
     if (perThread < 1 || perThread > 64) {
@@ -391,7 +408,8 @@ struct GpuMapLoopsPass
         outer.push_back(p);
     });
     for (scf::ParallelOp p : outer)
-      (void)mapToGrid(p, blockSize, perThread); // refused: stays on the host
+      (void)mapToGrid(p, blockSize, perThread,
+                      perThreadMin); // refused: stays on the host
   }
 };
 
@@ -402,8 +420,9 @@ std::unique_ptr<Pass> mlir::tfc::createGpuCopyConstantsPass() {
 }
 
 std::unique_ptr<Pass> mlir::tfc::createGpuMapLoopsPass(int64_t blockSize,
-                                                       int64_t perThread) {
-  return std::make_unique<GpuMapLoopsPass>(blockSize, perThread);
+                                                       int64_t perThread,
+                                                       int64_t perThreadMin) {
+  return std::make_unique<GpuMapLoopsPass>(blockSize, perThread, perThreadMin);
 }
 
 std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
@@ -431,7 +450,8 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   p += ",func.func(tfc-gpu-device-memory)";
   p +=
       ",func.func(tfc-gpu-map-loops{block-size=" + std::to_string(g.blockSize) +
-      " per-thread=" + std::to_string(g.perThread) + "}";
+      " per-thread=" + std::to_string(g.perThread) +
+      " per-thread-min=" + std::to_string(g.perThreadMin) + "}";
   // Host emulation (tests without a GPU): the mapped loops run as plain
   // loops on the CPU, which checks everything above numerically.
   const char *hostTail =

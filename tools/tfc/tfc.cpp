@@ -617,7 +617,8 @@ int main(int argc, char **argv) {
     go.format = cudaFormat;
     go.emulateOnHost = cudaEmulate;
     go.gemm = cudaGemm;
-    go.rowReduceBlock = cudaRowReduce ? 128 : 0;
+    if (!cudaRowReduce)
+      go.rowReduceBlock = 0;
     if (cudaPerThread < 1 || cudaPerThread > 64)
       return fail("--cuda-per-thread=" + std::to_string(cudaPerThread) +
                   ": expected 1 to 64");
