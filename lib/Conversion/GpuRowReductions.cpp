@@ -190,7 +190,8 @@ LogicalResult rewrite(linalg::GenericOp op, const RowReduction &rr,
   }
   Value partial = loop.getResult(0);
   Value all = gpu::AllReduceOp::create(
-      b, loc, partial, gpu::AllReduceOperationAttr::get(b.getContext(), rr.kind),
+      b, loc, partial,
+      gpu::AllReduceOperationAttr::get(b.getContext(), rr.kind),
       b.getUnitAttr());
   // Thread 0 folds the block's value into the output (its initial value).
   Value first =

@@ -474,9 +474,11 @@ void endRun() {
     static const char *kinds[] = {"kernel", "gemm", "copy"};
     for (size_t i = 0; i < order.size() && i < 16; ++i) {
       const RunState::Timed &t = run.timed[order[i]];
-      std::fprintf(stderr, "tfc: cuda ktime: #%-4zu %-6s %9.1f us  grid %lld block %lld\n",
-                   order[i], kinds[int(t.what)], t.us, (long long)t.grid,
-                   (long long)t.block);
+      std::fprintf(
+          stderr,
+          "tfc: cuda ktime: #%-4zu %-6s %9.1f us  grid %lld block %lld\n",
+          order[i], kinds[int(t.what)], t.us, (long long)t.grid,
+          (long long)t.block);
     }
   }
   run = RunState();
