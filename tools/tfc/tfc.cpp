@@ -100,6 +100,12 @@ static cl::opt<int> cudaPerThread(
              "thread runs in elementwise kernels (default 4; 1: one thread "
              "per element, the plain mapping)"),
     cl::init(4));
+static cl::opt<int64_t> cudaPerThreadMin(
+    "cuda-per-thread-min", cl::Hidden,
+    cl::desc("With --target=cuda: loops need this many iterations (at run "
+             "time) for --cuda-per-thread to apply (default 2^20; 0 in "
+             "tests, so that small models take the V-per-thread path)"),
+    cl::init(int64_t(1) << 20));
 static cl::opt<bool> cudaEmulate(
     "cuda-emulate-on-host", cl::Hidden,
     cl::desc("With --target=cuda: run the GPU-mapped loops on the CPU "
@@ -623,6 +629,9 @@ int main(int argc, char **argv) {
       return fail("--cuda-per-thread=" + std::to_string(cudaPerThread) +
                   ": expected 1 to 64");
     go.perThread = cudaPerThread;
+    if (cudaPerThreadMin < 0)
+      return fail("--cuda-per-thread-min must be >= 0");
+    go.perThreadMin = cudaPerThreadMin;
     if (!cudaEmulate && failed(tfc::findCudaToolkit(cudaPath, go.toolkitPath, error)))
       return fail(error);
     DialectRegistry gpuTranslation;
