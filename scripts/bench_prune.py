@@ -84,8 +84,20 @@ def sparse_summary(stem):
 
 
 med = statistics.median
+def busy_jiffies():
+    """Non-idle CPU time of the whole machine (/proc/stat), in seconds."""
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return (sum(f) - f[3] - f[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 results = {"date": datetime.date.today().isoformat(), "threads": a.threads, "rows": [],
            "load_before": os.getloadavg()[0]}
+t_start, busy_start, own_start = time.time(), busy_jiffies(), own_cpu()
 info = {}
 compile_times = {}
 
@@ -159,14 +171,21 @@ if "decode" in rows:
             lambda s: bench_decode(s, prompt), "ms/step")
 
 results["load_after"] = os.getloadavg()[0]
+# The load average lags by minutes; what other processes took during the
+# run is the machine's busy CPU time less this script's and its children's.
+wall = time.time() - t_start
+others = max(0.0, busy_jiffies() - busy_start - (own_cpu() - own_start))
+ncpu = os.cpu_count() or 1
+results["others_cpu_s"], results["wall_s"] = others, wall
+others_pct = 100.0 * others / (wall * ncpu)
 lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
 model_name = re.search(r"Model name:\s*(.*)", lscpu)
 isa_cap = os.environ.get("TFCRT_ISA", "")
 lines = [f"CPU: {model_name.group(1) if model_name else '?'} ({info.get('cpu')}); tfc kernels: "
          f"{info.get('kernel_isa')}{' (capped by TFCRT_ISA=' + isa_cap + ')' if isa_cap else ''}; "
          f"{a.threads} threads; {results['date']}; {a.rounds} alternating rounds, medians; "
-         f"1-minute load average {results['load_before']:.2f} before, {results['load_after']:.2f} after"
-         + (" (UNDER LOAD: not a result)" if max(results['load_before'], results['load_after']) > 2.5 else "")
+         f"other processes took {others:.0f} CPU-s of the {wall:.0f} s x {ncpu} CPUs the run lasted "
+         f"({others_pct:.1f}%)" + (" (UNDER LOAD: not a result)" if others_pct > 10 else "")
          + ".", ""]
 if "minilm_check" in results:
     lines.append(f"Dense MiniLM build against ONNX Runtime at 1e-3: {results['minilm_check']}.")
