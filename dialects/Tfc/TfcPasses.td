@@ -292,7 +292,11 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     packed together as one gated blob (the epilogue computes act(gate) *
     up), then the down projection (+ a fused residual add). `tfc.attention`
     with f32 operands becomes `tfcrt_attention_f32` (masks passed as
-    broadcastable rank-4 views). Operands are read through strided views
+    broadcastable rank-4 views); q / k / v that are `tfc.transpose`
+    [0, 2, 1, 3] of a [b, s, h, d] tensor are passed as permuted strided
+    views of it, and a result used only by that transpose is written in the
+    [b, s, h, d] layout, so the head transposes cost no copies
+    (`fold-transposes=false` keeps them). Operands are read through strided views
     (no copies); results are fresh buffers. Ops it cannot take (non-constant
     or dynamic-shaped weights, other dtypes) keep the reference lowering. An
     elided weight (printed IR) gives an elided blob of the right size. Sets
@@ -313,6 +317,10 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
            "Lower tfc.linear and tfc.gated_mlp">,
     Option<"attention", "attention", "bool", "true",
            "Lower tfc.attention">,
+    Option<"tfcTransposeFold", "fold-transposes", "bool", "true",
+           "Read q/k/v given as tfc.transpose [0, 2, 1, 3] of [b, s, h, d] "
+           "through permuted strided views, and write a result whose only "
+           "use is that transpose in the merged layout (no copies)">,
     Option<"sparse", "sparse", "std::string", "\"auto\"",
            "Sparse weight encodings: auto (the cost model picks per "
            "weight), off (always dense), force (every f32 weight sparse)">
