@@ -11,7 +11,9 @@
 #       present, MiniLM (weights rounded to float16 values so that they
 #       travel packed, scripts/gpu_minilm_cases.py; references from ONNX
 #       Runtime on that model, including the 1x128 and 32x128 benchmark
-#       shapes; also with --cuda-gemm=false if TFC_GPU_MINILM_LOOPS is set)
+#       shapes; also with --cuda-gemm=false if TFC_GPU_MINILM_LOOPS is set,
+#       with --cuda-row-reduce=false (the plain mapping of row reductions),
+#       and with --precision=fp16 / bf16, checked by cosine)
 #       with --target=cuda
 #       --emit=shared into DIR, builds a CUDA-enabled tfc-run (runtime
 #       only), and copies what the run needs (scripts, runtime sources), so
@@ -30,14 +32,22 @@
 #       -DTFC_ENABLE_CUDA=ON). Logs go to $OUT (else DIR/out). Exit status 1
 #       if any case fails.
 #
-# DIR/models.txt lists "name reference.npz atol rtol [weights-of]" per line;
+#   scripts/gpu_check.sh profile DIR [TFC_RUN]
+#       On the GPU machine: where an eager run's time goes, per launch / GEMM
+#       (TFC_CUDA_KTIME=1; TFC_PROFILE_CASE, default 4).
+#
+# TFC_GPU_ONLY=REGEX runs only the models whose name it matches; TFC_GPU_HALF=0
+# (prepare) skips the fp16 / bf16 builds.
+#
+# DIR/models.txt lists "name reference.npz atol rtol [weights-of]" per line
+# (atol "cos:C": embeddings cosine >= C instead);
 # each name has DIR/name.so and DIR/name.tfcw (or the named model's .tfcw).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode="${1:-}"
 dir="${2:-}"
 if [[ -z "$mode" || -z "$dir" ]]; then
-  sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -70,16 +80,49 @@ prepare() {
     "$py" "$root/scripts/gpu_minilm_cases.py" "$cache/minilm.ts.onnx" \
       "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz"
     compile minilm "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz"
+    # Same weights as another build: only one .tfcw travels.
+    same_weights() { # name of
+      rm -f "$dir/$1.tfcw"
+      sed -i "s/^$1 .*/& $2/" "$dir/models.txt"
+    }
+    # The plain mapping (one thread per row of a reduction, one per element
+    # elsewhere), the reference of tfc-gpu-row-reductions and of
+    # --cuda-per-thread; and the row reductions alone (_pt1).
+    local plain=(--cuda-row-reduce=false --cuda-per-thread=1)
+    compile minilm_rowthread "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" "${plain[@]}"
+    same_weights minilm_rowthread minilm
+    compile minilm_pt1 "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-per-thread=1
+    same_weights minilm_pt1 minilm
     if [[ -n "${TFC_GPU_MINILM_LOOPS:-}" ]]; then # 2.7 MB more to carry
       compile minilm_loops "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-gemm=false
-      rm -f "$dir/minilm_loops.tfcw"
-      sed -i 's/^minilm_loops .*/& minilm/' "$dir/models.txt"
+      same_weights minilm_loops minilm
     fi
-    # The weights file, packed to travel (scripts/device_pack.py).
+    # Half precision (--precision=fp16 / bf16: half GEMMs in cuBLASLt with
+    # f32 accumulation, norms / softmax in f32), checked by the cosine of
+    # the embeddings against ONNX Runtime's f32 ones (atol "cos:0.999").
+    # Their weights are rebuilt from minilm.tfcw on the device
+    # (device_pack.py: f32 weights rounded to half).
+    if [[ "${TFC_GPU_HALF:-1}" != 0 ]]; then
+      half() { # name precision [flags...]
+        local n="$1" p="$2"
+        shift 2
+        compile "$n" "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --precision="$p" "$@"
+        sed -i "s/^\($n [^ ]*\) 1e-4 1e-4/\1 cos:0.999 0/" "$dir/models.txt"
+      }
+      half minilm_fp16 fp16
+      half minilm_bf16 bf16
+      half minilm_fp16_rowthread fp16 "${plain[@]}"
+      same_weights minilm_fp16_rowthread minilm_fp16
+      half minilm_fp16_pt1 fp16 --cuda-per-thread=1
+      same_weights minilm_fp16_pt1 minilm_fp16
+    fi
+    # The weights files, packed to travel (scripts/device_pack.py; the
+    # first one whole, the others as what differs from it).
     rm -f "$dir/minilm16.ts.onnx"
     mkdir -p "$dir/pack"
-    "$py" "$root/scripts/device_pack.py" pack "$dir/pack" "$dir/minilm.tfcw"
-    rm -f "$dir/minilm.tfcw"
+    "$py" "$root/scripts/device_pack.py" pack "$dir/pack" "$dir/minilm.tfcw" \
+      $(ls "$dir"/minilm_*.tfcw 2>/dev/null)
+    rm -f "$dir"/minilm*.tfcw
   else
     echo "no $cache/minilm.ts.onnx (scripts/export_models.py): MiniLM skipped"
   fi
@@ -93,6 +136,8 @@ prepare() {
     "$root/scripts/gpu_torch_peer.py" "$dir/"
   (cd "$root" && git ls-files -z CMakeLists.txt cmake include lib/Runtime \
     tools/tfc-run | tar --null -T - -czf "$dir/src.tar.gz")
+  # The model libraries (mostly cubins) shrink 7x: gzipped to travel.
+  gzip -9 -f "$dir"/*.so
   du -sh "$dir"
 }
 
@@ -130,6 +175,10 @@ field() { # log pattern -> first match of sed pattern
 run() {
   local runner out="${OUT:-$dir/out}"
   mkdir -p "$out"
+  local z
+  for z in "$dir"/*.so.gz; do
+    [[ -e "$z" ]] && gunzip -f "$z"
+  done
   if [[ -d "$dir/pack" ]]; then
     python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
   fi
@@ -148,11 +197,20 @@ run() {
     echo "(nvidia-smi failed)"
   echo "== runner: $runner"
   echo "== models (cubins for sm_90 unless _ptx; _loops: matmuls as plain loops, the reference mapping)"
-  local fmt='%-14s %-5s %-11s %-8s %-8s %-5s %-5s %-4s %-8s %-8s %s\n'
+  local fmt='%-21s %-5s %-11s %-8s %-8s %-5s %-5s %-4s %-8s %-8s %s\n'
   printf "$fmt" model case shape max_abs max_rel graph eager same ms_graph ms_eager launch/gemm
   local failed=0 total=0
   while read -r name ref atol rtol wof; do
     [[ -z "$name" ]] && continue
+    if [[ -n "${TFC_GPU_ONLY:-}" ]] && ! grep -qE "^(${TFC_GPU_ONLY})\$" <<<"$name"; then
+      continue
+    fi
+    # "cos:C": half precision, checked by cosine >= C against the f32
+    # reference (tfc-run's own check is made to pass; the cosine decides).
+    local cosmin=""
+    if [[ "$atol" == cos:* ]]; then
+      cosmin="${atol#cos:}" atol=1e30 rtol=0
+    fi
     local weights="$dir/${wof:-$name}.tfcw"
     for k in $(cases_of "$dir/$ref"); do
       total=$((total + 1))
@@ -178,6 +236,30 @@ run() {
 import numpy as np
 a, b = np.load('$out/g.npz'), np.load('$out/e.npz')
 print('yes' if all(np.array_equal(a[k], b[k]) for k in a.files) else 'NO')" 2>/dev/null || echo '-')
+      if [[ -n "$cosmin" ]]; then
+        # Per token (min over tokens of real rows) and per sentence (mean
+        # pooled over the mask, min over rows); rel = the token cosine.
+        local cos
+        cos=$(python3 - "$out/g.npz" "$dir/$ref" "case$k" "$cosmin" <<'PY' 2>&1 || true
+import sys, numpy as np
+g, ref, c, cmin = np.load(sys.argv[1]), np.load(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+key = sorted(k for k in g.files)[0]
+out = g[key].astype(np.float64)
+exp = ref[f"{c}_{key}"].astype(np.float64)
+mask = ref[f"{c}_attention_mask"].astype(bool)
+def cos(a, b):
+    return (a * b).sum(-1) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-30)
+tok = cos(out, exp)[mask].min()
+m = mask[..., None]
+sent = cos((out * m).sum(1) / m.sum(1), (exp * m).sum(1) / m.sum(1)).min()
+print(f"{tok:.6f} {sent:.6f} {'PASS' if min(tok, sent) >= cmin and np.isfinite(out).all() else 'FAIL'}")
+PY
+)
+        rel="tok$(cut -d' ' -f1 <<<"$cos")"
+        abs="$abs/sent$(cut -d' ' -f2 <<<"$cos")"
+        [[ "$(cut -d' ' -f3 <<<"$cos")" == PASS ]] || verdict=FAIL
+        [[ "$verdict" == PASS ]] || echo "    | cosine check: $cos"
+      fi
       rm -f "$out/g.npz" "$out/e.npz"
       stats=$(field "$log" 's/.*cuda run: eager, \([0-9]*\) kernel launches, \([0-9]*\) GEMMs.*/\1\/\2/p')
       if [[ $rc -ne 0 || "$verdict" != PASS || $rc2 -ne 0 || "$everdict" != PASS || "$same" != yes ]]; then
@@ -207,9 +289,35 @@ print('yes' if all(np.array_equal(a[k], b[k]) for k in a.files) else 'NO')" 2>/d
   [[ $failed -eq 0 ]]
 }
 
+# Where an eager run's time goes (TFC_CUDA_KTIME=1: the runtime synchronizes
+# after every launch / GEMM and times each on the host clock, launch latency
+# included; Nsight Compute could not attach to tfc-run on the lent H200):
+# totals per kind and the costliest items (launch order, grid, block; for a
+# GEMM: M*N and batch). The third eager run of TFC_PROFILE_CASE (default 4:
+# MiniLM 32x128) for each model TFC_GPU_ONLY selects.
+profile() {
+  local runner k="${TFC_PROFILE_CASE:-4}" z
+  for z in "$dir"/*.so.gz; do
+    [[ -e "$z" ]] && gunzip -f "$z"
+  done
+  [[ -d "$dir/pack" ]] && python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
+  runner="$(pick_runner "${1:-}")"
+  while read -r name ref atol rtol wof; do
+    [[ -z "$name" ]] && continue
+    if [[ -n "${TFC_GPU_ONLY:-}" ]] && ! grep -qE "^(${TFC_GPU_ONLY})\$" <<<"$name"; then
+      continue
+    fi
+    echo "== $name case$k (eager, TFC_CUDA_KTIME=1)"
+    TFC_CUDA_GRAPHS=0 TFC_CUDA_KTIME=1 timeout 120 "$runner" "$dir/$name.so" \
+      --weights "$dir/${wof:-$name}.tfcw" --inputs "$dir/$ref" \
+      --prefix "case${k}_" --runs 3 2>&1 | grep "ktime" | tail -17 | head -13 || true
+  done <"$dir/models.txt"
+}
+
 case "$mode" in
 prepare) prepare ;;
 run) run "${3:-}" ;;
+profile) profile "${3:-}" ;;
 *)
   echo "unknown mode '$mode' (prepare or run)" >&2
   exit 2

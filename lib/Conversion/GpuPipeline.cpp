@@ -8,6 +8,8 @@
 //   tfc-gpu-copy-constants                 what stays in the object (i1) is
 //                                          copied into a runtime buffer
 //   buffer-deallocation-pipeline
+//   tfc-gpu-row-reductions{block-size}     reductions over the last loop ->
+//                                          one block per row (own file)
 //   convert-linalg-to-parallel-loops       parallel dims -> scf.parallel,
 //                                          reductions -> scf.for inside
 //   tfc-gpu-map-loops{block-size}          each top-level scf.parallel ->
@@ -239,7 +241,14 @@ LogicalResult serializeParallel(scf::ParallelOp loop) {
 ///     { lin = blk * B + thr; if (lin < N) { i_k = delinearize(lin) ... } }
 /// with N = prod(trip counts), mapped to (block_x, thread_x): one thread per
 /// iteration of the original loop, a 1-D grid (no 65535 limit of grid y/z).
-LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
+/// With `perThread` = V > 1 each thread runs V consecutive iterations of the
+/// innermost dim (its trip count becomes ceildiv(trip, V) in N and the
+/// delinearization, each of the V bodies guarded by i < trip): the index
+/// arithmetic (integer div / rem by the trip counts) is paid once per V
+/// elements. V is chosen on the host: `perThread` when N >= `perThreadMin`,
+/// else 1.
+LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize,
+                        int64_t perThread, int64_t perThreadMin) {
   if (loop.getNumResults() != 0)
     return failure();
   SmallVector<scf::ParallelOp> nested;
@@ -258,15 +267,33 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   Value cB = arith::ConstantIndexOp::create(b, loc, blockSize);
   SmallVector<Value> trips;
-  Value total = c1;
-  for (auto [lb, ub, step] :
-       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+  Value total = c1, outer = c1;
+  int64_t rank = loop.getNumLoops();
+  for (auto [k, lb, ub, step] :
+       llvm::enumerate(loop.getLowerBound(), loop.getUpperBound(),
+                       loop.getStep())) {
     Value span = arith::SubIOp::create(b, loc, ub, lb);
     // Empty or negative range: zero trips (a 0-block grid is not launched).
     span = arith::MaxSIOp::create(b, loc, span, c0);
     Value trip = arith::CeilDivUIOp::create(b, loc, span, step);
     trips.push_back(trip);
     total = arith::MulIOp::create(b, loc, total, trip);
+    if (static_cast<int64_t>(k) < rank - 1)
+      outer = arith::MulIOp::create(b, loc, outer, trip);
+  }
+  // V iterations per thread only for loops of at least `perThreadMin`
+  // iterations (decided on the host: small ops keep one thread per element,
+  // so that they still fill the GPU).
+  Value innerTrip, cV;
+  if (perThread > 1 && rank > 0) {
+    innerTrip = trips[rank - 1];
+    Value big = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::uge, total,
+        arith::ConstantIndexOp::create(b, loc, perThreadMin));
+    cV = arith::SelectOp::create(
+        b, loc, big, arith::ConstantIndexOp::create(b, loc, perThread), c1);
+    trips[rank - 1] = arith::CeilDivUIOp::create(b, loc, innerTrip, cV);
+    total = arith::MulIOp::create(b, loc, outer, trips[rank - 1]);
   }
   Value blocks = arith::CeilDivUIOp::create(b, loc, total, cB);
   auto grid = scf::ParallelOp::create(
@@ -281,17 +308,35 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
   b.setInsertionPointToStart(&guard.getThenRegion().front());
   IRMapping map;
   Value rest = lin;
-  int64_t rank = loop.getNumLoops();
+  Value innerBase;
   for (int64_t k = rank - 1; k >= 0; --k) {
     Value idx = rest;
     if (k > 0) {
       idx = arith::RemUIOp::create(b, loc, rest, trips[k]);
       rest = arith::DivUIOp::create(b, loc, rest, trips[k]);
     }
+    if (innerTrip && k == rank - 1) {
+      innerBase = arith::MulIOp::create(b, loc, idx, cV);
+      continue;
+    }
     Value iv = arith::AddIOp::create(
         b, loc, loop.getLowerBound()[k],
         arith::MulIOp::create(b, loc, idx, loop.getStep()[k]));
     map.map(loop.getInductionVars()[k], iv);
+  }
+  if (innerTrip) {
+    // V consecutive innermost iterations (a constant trip count: unrolled).
+    auto each = scf::ForOp::create(b, loc, c0, cV, c1);
+    b.setInsertionPointToStart(each.getBody());
+    Value i = arith::AddIOp::create(b, loc, innerBase, each.getInductionVar());
+    Value in = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
+                                     innerTrip);
+    auto g = scf::IfOp::create(b, loc, in, /*withElse=*/false);
+    b.setInsertionPointToStart(&g.getThenRegion().front());
+    Value iv = arith::AddIOp::create(
+        b, loc, loop.getLowerBound()[rank - 1],
+        arith::MulIOp::create(b, loc, i, loop.getStep()[rank - 1]));
+    map.map(loop.getInductionVars()[rank - 1], iv);
   }
   for (Operation &op : loop.getBody()->without_terminator())
     b.clone(op, map);
@@ -313,7 +358,11 @@ struct GpuMapLoopsPass
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuMapLoopsPass)
   GpuMapLoopsPass() = default;
   GpuMapLoopsPass(const GpuMapLoopsPass &o) : PassWrapper(o) {}
-  explicit GpuMapLoopsPass(int64_t b) { blockSize = b; }
+  GpuMapLoopsPass(int64_t b, int64_t v, int64_t vMin) {
+    blockSize = b;
+    perThread = v;
+    perThreadMin = vMin;
+  }
   StringRef getArgument() const override { return "tfc-gpu-map-loops"; }
   StringRef getDescription() const override {
     return "Map every outermost scf.parallel to a 1-D GPU grid (one thread "
@@ -326,8 +375,24 @@ struct GpuMapLoopsPass
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Threads per block"),
                             llvm::cl::init(256)};
+  Option<int64_t> perThread{
+      *this, "per-thread",
+      llvm::cl::desc("Consecutive innermost iterations per thread (1: one "
+                     "thread per iteration, the plain mapping)"),
+      llvm::cl::init(1)};
+  Option<int64_t> perThreadMin{
+      *this, "per-thread-min",
+      llvm::cl::desc("Iterations a loop needs (at run time) for per-thread > 1 "
+                     "to apply"),
+      llvm::cl::init(0)};
 
   void runOnOperation() override {
+    if (perThread < 1 || perThread > 64) {
+      getOperation().emitError("tfc-gpu-map-loops: per-thread must be in "
+                               "[1, 64], got ")
+          << static_cast<int64_t>(perThread);
+      return signalPassFailure();
+    }
     if (blockSize <= 0 || blockSize > 1024) {
       getOperation().emitError("tfc-gpu-map-loops: block-size must be in "
                                "[1, 1024], got ")
@@ -336,12 +401,15 @@ struct GpuMapLoopsPass
     }
     SmallVector<scf::ParallelOp> outer;
     getOperation().walk([&](scf::ParallelOp p) {
+      // Loops that carry a mapping already (tfc-gpu-row-reductions) stay.
       if (!p->getParentOfType<scf::ParallelOp>() &&
-          !p->getParentOfType<gpu::LaunchOp>())
+          !p->getParentOfType<gpu::LaunchOp>() &&
+          !p->hasAttr(gpu::getMappingAttrName()))
         outer.push_back(p);
     });
     for (scf::ParallelOp p : outer)
-      (void)mapToGrid(p, blockSize); // a loop it refuses stays on the host
+      (void)mapToGrid(p, blockSize, perThread,
+                      perThreadMin); // refused: stays on the host
   }
 };
 
@@ -351,8 +419,10 @@ std::unique_ptr<Pass> mlir::tfc::createGpuCopyConstantsPass() {
   return std::make_unique<GpuCopyConstantsPass>();
 }
 
-std::unique_ptr<Pass> mlir::tfc::createGpuMapLoopsPass(int64_t blockSize) {
-  return std::make_unique<GpuMapLoopsPass>(blockSize);
+std::unique_ptr<Pass> mlir::tfc::createGpuMapLoopsPass(int64_t blockSize,
+                                                       int64_t perThread,
+                                                       int64_t perThreadMin) {
+  return std::make_unique<GpuMapLoopsPass>(blockSize, perThread, perThreadMin);
 }
 
 std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
@@ -368,13 +438,20 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   // Matmuls: cuBLASLt calls from host code (tfcrt_gpu_matmul_<type>).
   if (g.gemm)
     p += ",tfc-linalg-to-kernels{target=cuda}";
+  // Row reductions (softmax / norm sums, reduce over the last axis): one
+  // block per row with a block reduction, unless the plain mapping is asked
+  // for; host emulation has no blocks to reduce over.
+  if (g.rowReduceBlock > 0 && !g.emulateOnHost)
+    p += ",func.func(tfc-gpu-row-reductions{block-size=" +
+         std::to_string(g.rowReduceBlock) + "})";
   p += ",convert-linalg-to-parallel-loops,canonicalize,cse";
   // No canonicalize before the mapping: it would inline the one-iteration
   // loops that keep host stores on the GPU.
   p += ",func.func(tfc-gpu-device-memory)";
   p +=
       ",func.func(tfc-gpu-map-loops{block-size=" + std::to_string(g.blockSize) +
-      "}";
+      " per-thread=" + std::to_string(g.perThread) +
+      " per-thread-min=" + std::to_string(g.perThreadMin) + "}";
   // Host emulation (tests without a GPU): the mapped loops run as plain
   // loops on the CPU, which checks everything above numerically.
   const char *hostTail =
@@ -437,4 +514,5 @@ void mlir::tfc::registerTfcGpuPasses() {
   PassRegistration<GpuCopyConstantsPass>();
   PassRegistration<GpuDeviceMemoryPass>();
   PassRegistration<GpuMapLoopsPass>();
+  registerGpuRowReductionsPass();
 }

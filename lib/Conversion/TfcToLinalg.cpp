@@ -190,9 +190,45 @@ std::pair<Value, Value> roundToWeightType(OpBuilder &b, Location loc, Value x,
   return {xr, wf};
 }
 
+/// With `native-half-matmul` (--target=cuda, cuBLASLt): x rounded to the
+/// half weight's type and a half x half matmul, which the GEMM library
+/// accumulates in f32 and rounds to half once; the product is widened back
+/// to the result type together with the bias add. Returns null when `w` is
+/// not half (or x is not f32): the caller takes the plain path.
+Value halfGemm(OpBuilder &b, Location loc, Value x, Value w, Value bias,
+               RankedTensorType resultType) {
+  Type half = rtt(w).getElementType();
+  Type et = resultType.getElementType();
+  if (!(half.isF16() || half.isBF16()) || !rtt(x).getElementType().isF32() ||
+      !et.isF32())
+    return {};
+  auto xt = rtt(x);
+  Value xh = buildElementwise(
+      b, loc, RankedTensorType::get(xt.getShape(), half), ValueRange{x},
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        return arith::TruncFOp::create(nb, nl, half, a[0]);
+      });
+  Value yh = buildMatmul(b, loc, xh, w, resultType.clone(half));
+  SmallVector<Value> operands = {yh};
+  if (bias)
+    operands.push_back(bias);
+  return buildElementwise(
+      b, loc, resultType, operands,
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value y = arith::ExtFOp::create(nb, nl, et, a[0]);
+        if (a.size() > 1)
+          y = arith::AddFOp::create(nb, nl, y, a[1]);
+        return y;
+      });
+}
+
 Value lowerLinear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
-                  bool transposeW, RankedTensorType resultType) {
-  std::tie(x, w) = roundToWeightType(b, loc, x, w);
+                  bool transposeW, RankedTensorType resultType,
+                  bool nativeHalf) {
+  Type we = rtt(w).getElementType();
+  bool halfW = we.isF16() || we.isBF16();
+  if (!(nativeHalf && halfW))
+    std::tie(x, w) = roundToWeightType(b, loc, x, w);
   if (transposeW) {
     auto wt = rtt(w);
     SmallVector<OpFoldResult> s = sizesOf(b, loc, w);
@@ -201,6 +237,11 @@ Value lowerLinear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
     w = linalg::TransposeOp::create(b, loc, w, init, ArrayRef<int64_t>{1, 0})
             .getResult()[0];
   }
+  if (nativeHalf && halfW)
+    if (Value y = halfGemm(b, loc, x, w, bias, resultType))
+      return y;
+  if (nativeHalf && halfW) // not an f32 activation: widen as on the CPU
+    std::tie(x, w) = roundToWeightType(b, loc, x, w);
   Value y = buildMatmul(b, loc, x, w, resultType);
   if (!bias)
     return y;
@@ -221,7 +262,7 @@ std::string opClass(Operation *op) {
   return name;
 }
 
-LogicalResult lowerOp(OpBuilder &b, Operation *op) {
+LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf) {
   // Everything lowered from `op` carries its op class in the location, so
   // the profiler can attribute the loops and kernel calls made from it.
   Location loc = FusedLoc::get(b.getContext(), {op->getLoc()},
@@ -483,7 +524,8 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op) {
           })
           .Case<LinearOp>([&](LinearOp o) {
             return lowerLinear(b, loc, o.getInput(), o.getWeight(), o.getBias(),
-                               o.getTransposeWeight(), rtt(o.getResult()));
+                               o.getTransposeWeight(), rtt(o.getResult()),
+                               nativeHalf);
           })
           .Case<LayerNormOp>([&](LayerNormOp o) {
             return lowerNorm(b, loc, o.getInput(), o.getScale(), o.getBias(),
@@ -499,10 +541,19 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op) {
             SmallVector<int64_t> hs(xt.getShape());
             hs.back() = wg.getShape()[1];
             auto ht = RankedTensorType::get(hs, xt.getElementType());
-            auto [xg, wgF] = roundToWeightType(b, loc, o.getInput(), o.getWGate());
-            auto [xu, wuF] = roundToWeightType(b, loc, o.getInput(), o.getWUp());
-            Value g = buildMatmul(b, loc, xg, wgF, ht);
-            Value u = buildMatmul(b, loc, xu, wuF, ht);
+            Value g, u;
+            if (nativeHalf) {
+              g = halfGemm(b, loc, o.getInput(), o.getWGate(), {}, ht);
+              u = halfGemm(b, loc, o.getInput(), o.getWUp(), {}, ht);
+            }
+            if (!g || !u) {
+              auto [xg, wgF] =
+                  roundToWeightType(b, loc, o.getInput(), o.getWGate());
+              auto [xu, wuF] =
+                  roundToWeightType(b, loc, o.getInput(), o.getWUp());
+              g = buildMatmul(b, loc, xg, wgF, ht);
+              u = buildMatmul(b, loc, xu, wuF, ht);
+            }
             UnaryKind act = o.getActivation();
             Type et = xt.getElementType();
             Value h = buildElementwise(
@@ -511,6 +562,10 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op) {
                   return arith::MulFOp::create(
                       nb, nl, scalarUnary(nb, nl, act, a[0], et), a[1]);
                 });
+            if (nativeHalf)
+              if (Value y = halfGemm(b, loc, h, o.getWDown(), {},
+                                     rtt(o.getResult())))
+                return y;
             auto [hd, wdF] = roundToWeightType(b, loc, h, o.getWDown());
             return buildMatmul(b, loc, hd, wdF, rtt(o.getResult()));
           })
@@ -788,7 +843,7 @@ struct TfcToLinalgPass : public tfc::impl::TfcToLinalgBase<TfcToLinalgPass> {
       bool comm = isa<AllReduceOp, AllGatherOp, SendOp, RecvOp, ObserveOp>(op);
       LogicalResult r = comm               ? lowerCommOp(b, op)
                         : isQuantOp(op)    ? lowerQuantOp(b, op)
-                                           : lowerOp(b, op);
+                                           : lowerOp(b, op, nativeHalfMatmul);
       if (failed(r))
         return signalPassFailure();
     }

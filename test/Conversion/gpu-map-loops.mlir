@@ -1,8 +1,35 @@
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{block-size=128}))" -split-input-file | FileCheck %s
+// RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{block-size=128 per-thread=4 per-thread-min=1024}))" -split-input-file | FileCheck %s --check-prefix=VEC
+// RUN: not tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{per-thread=0}))" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADV
 
 // A 2-D parallel loop becomes one 1-D grid: ceildiv(n * 384, 128) blocks of
 // 128 threads, a guard on the linear index, and the indices recovered by
 // rem/div (innermost dim fastest).
+// per-thread=4 (the pipeline's default, for loops of >= 2^20 iterations):
+// V = (N >= 1024 ? 4 : 1) on the host, the innermost trip count becomes
+// ceildiv(384, V) in the grid and the delinearization, and each thread runs
+// V consecutive iterations, each guarded by i < 384.
+// VEC-LABEL: func.func @elementwise
+// VEC-DAG:     %[[C128:.*]] = arith.constant 128 : index
+// VEC:         %[[MIN:.*]] = arith.constant 1024 : index
+// VEC-NEXT:    %[[BIG:.*]] = arith.cmpi uge, %{{.*}}, %[[MIN]]
+// VEC:         %[[C4:.*]] = arith.constant 4 : index
+// VEC:         %[[V:.*]] = arith.select %[[BIG]], %[[C4]], %{{.*}} : index
+// VEC:         %[[INNER:.*]] = arith.ceildivui %[[TRIP:.*]], %[[V]]
+// VEC:         %[[TOTAL:.*]] = arith.muli %{{.*}}, %[[INNER]]
+// VEC:         %[[BLOCKS:.*]] = arith.ceildivui %[[TOTAL]], %[[C128]]
+// VEC:         scf.parallel ({{.*}}) to (%[[BLOCKS]], %[[C128]])
+// VEC:           %[[IDX:.*]] = arith.remui %[[LIN:.*]], %[[INNER]]
+// VEC:           arith.divui %[[LIN]], %[[INNER]]
+// VEC:           %[[BASE:.*]] = arith.muli %[[IDX]], %[[V]]
+// VEC:           scf.for %[[J:.*]] = %{{.*}} to %[[V]]
+// VEC:             %[[I:.*]] = arith.addi %[[BASE]], %[[J]]
+// VEC:             %[[OK:.*]] = arith.cmpi ult, %[[I]], %[[TRIP]]
+// VEC:             scf.if %[[OK]] {
+// VEC:               memref.load
+// VEC:               math.exp
+// VEC:               memref.store
+// BADV: tfc-gpu-map-loops: per-thread must be in [1, 64], got 0
 // CHECK-LABEL: func.func @elementwise
 // CHECK-DAG:     %[[C128:.*]] = arith.constant 128 : index
 // CHECK:         %[[BLOCKS:.*]] = arith.ceildivui %[[TOTAL:.*]], %[[C128]]

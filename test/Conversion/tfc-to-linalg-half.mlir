@@ -56,3 +56,23 @@ func.func @matmul_f32(%a: tensor<2x4x8xf32>, %b: tensor<2x8x5xf32>) -> tensor<2x
   %0 = tfc.matmul %a, %b : tensor<2x4x8xf32>, tensor<2x8x5xf32> -> tensor<2x4x5xf32>
   return %0 : tensor<2x4x5xf32>
 }
+
+// -----
+
+// A linear layer with an fp16 weight (--precision=fp16): on the CPU the
+// weight is widened per element and the product is f32; with
+// native-half-matmul (--target=cuda) x is rounded to f16, the matmul is
+// f16 x f16 (cuBLASLt accumulates in f32) and the bias add widens it back.
+// CHECK-LABEL: func @linear_f16_weight
+// CHECK: arith.extf {{.*}} : f16 to f32
+// CHECK: linalg.matmul ins({{.*}} : tensor<4x8xf32>, tensor<8x5xf32>)
+// NATIVE-LABEL: func @linear_f16_weight
+// NATIVE: arith.truncf {{.*}} : f32 to f16
+// NATIVE: linalg.matmul ins({{.*}} : tensor<4x8xf16>, tensor<8x5xf16>) outs({{.*}} : tensor<4x5xf16>)
+// NATIVE: arith.extf {{.*}} : f16 to f32
+// NATIVE-NEXT: arith.addf {{.*}} : f32
+// NATIVE-NOT: linalg.matmul
+func.func @linear_f16_weight(%x: tensor<4x8xf32>, %w: tensor<8x5xf16>, %b: tensor<5xf32>) -> tensor<4x5xf32> {
+  %0 = tfc.linear %x, %w bias %b : tensor<5xf32> : tensor<4x8xf32>, tensor<8x5xf16> -> tensor<4x5xf32>
+  return %0 : tensor<4x5xf32>
+}

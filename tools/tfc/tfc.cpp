@@ -87,6 +87,19 @@ static cl::opt<bool> cudaGemm(
              "--cuda-gemm=false keeps them as plain GPU loops (the reference "
              "mapping)"),
     cl::init(true));
+static cl::opt<bool> cudaRowReduce(
+    "cuda-row-reduce",
+    cl::desc("With --target=cuda: reductions over the last axis (softmax, "
+             "norms, reduce) as one thread block per row with a block "
+             "reduction (default); --cuda-row-reduce=false keeps one thread "
+             "per row (the reference mapping)"),
+    cl::init(true));
+static cl::opt<int> cudaPerThread(
+    "cuda-per-thread",
+    cl::desc("With --target=cuda: consecutive innermost iterations each GPU "
+             "thread runs in elementwise kernels (default 4; 1: one thread "
+             "per element, the plain mapping)"),
+    cl::init(4));
 static cl::opt<bool> cudaEmulate(
     "cuda-emulate-on-host", cl::Hidden,
     cl::desc("With --target=cuda: run the GPU-mapped loops on the CPU "
@@ -604,6 +617,12 @@ int main(int argc, char **argv) {
     go.format = cudaFormat;
     go.emulateOnHost = cudaEmulate;
     go.gemm = cudaGemm;
+    if (!cudaRowReduce)
+      go.rowReduceBlock = 0;
+    if (cudaPerThread < 1 || cudaPerThread > 64)
+      return fail("--cuda-per-thread=" + std::to_string(cudaPerThread) +
+                  ": expected 1 to 64");
+    go.perThread = cudaPerThread;
     if (!cudaEmulate && failed(tfc::findCudaToolkit(cudaPath, go.toolkitPath, error)))
       return fail(error);
     DialectRegistry gpuTranslation;

@@ -57,7 +57,11 @@ struct GpuPipelineOptions {
   std::string toolkitPath;         // CUDA toolkit: libdevice, ptxas ("" =
                                    // MLIR's search: CUDA_ROOT/HOME/PATH)
   int64_t blockSize = 256;         // threads per block (tfc-gpu-map-loops)
+  int64_t perThread = 4;           // innermost iterations per thread (there)
+  int64_t perThreadMin = 1 << 20;  // ... for loops of at least this many
   bool gemm = true;                // matmuls through cuBLASLt (else loops)
+  int64_t rowReduceBlock = 32;     // tfc-gpu-row-reductions' threads per
+                                   // block (0: the plain mapping)
   bool emulateOnHost = false;      // stop after the loop mapping and run the
                                    // mapped loops on the CPU (tests)
 };
@@ -65,8 +69,14 @@ struct GpuPipelineOptions {
 std::string gpuLoweringPipeline(const PipelineOptions &o,
                                 const GpuPipelineOptions &g);
 std::unique_ptr<Pass> createGpuCopyConstantsPass();
-std::unique_ptr<Pass> createGpuMapLoopsPass(int64_t blockSize = 256);
-/// Registers tfc-gpu-copy-constants and tfc-gpu-map-loops.
+std::unique_ptr<Pass> createGpuMapLoopsPass(int64_t blockSize = 256,
+                                            int64_t perThread = 1,
+                                            int64_t perThreadMin = 0);
+/// Row reductions as one block per row (GpuRowReductions.cpp).
+std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128);
+void registerGpuRowReductionsPass();
+/// Registers tfc-gpu-copy-constants, tfc-gpu-row-reductions and
+/// tfc-gpu-map-loops.
 void registerTfcGpuPasses();
 /// The CUDA toolkit to compile kernels with: `explicitPath`, else $CUDA_ROOT,
 /// $CUDA_HOME, $CUDA_PATH, else /usr/local/cuda; fails (with `error`) when

@@ -29,6 +29,8 @@
 #include "DeviceRun.h"
 #include "Dist.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -108,6 +110,15 @@ struct RunState {
   bool finished = false; // finishRun synchronized the stream
   uint64_t trace = 0;
   RunStats stats;
+  // TFC_CUDA_KTIME=1 (eager runs): each launch / GEMM / copy synchronized
+  // and timed on the host clock from the previous one.
+  struct Timed {
+    Work what;
+    int64_t grid, block;
+    double us;
+  };
+  std::vector<Timed> timed;
+  std::chrono::steady_clock::time_point mark;
 };
 thread_local RunState run;
 thread_local RunStats lastStatsTls;
@@ -192,7 +203,21 @@ void evict(const Driver *d, DeviceModel &m) {
   }
 }
 
+bool timeEachWork() {
+  static const bool on = [] {
+    const char *v = std::getenv("TFC_CUDA_KTIME");
+    return v && std::strcmp(v, "1") == 0;
+  }();
+  return on;
+}
+
 void callCompiled(const std::function<void()> &entry) {
+  if (timeEachWork() && !run.capture && !run.replay && run.model) {
+    if (const Driver *d = driver())
+      d->cuStreamSynchronize(run.model->stream);
+    run.timed.clear();
+    run.mark = std::chrono::steady_clock::now();
+  }
   run.allocs = true;
   entry();
   run.allocs = false;
@@ -429,6 +454,33 @@ void endRun() {
                  (unsigned long long)run.stats.launches,
                  (unsigned long long)run.stats.gemms,
                  (unsigned long long)run.stats.copies);
+  if (timeEachWork() && !run.timed.empty()) {
+    double sum[3] = {0, 0, 0}, floor = 1e30;
+    for (const RunState::Timed &t : run.timed) {
+      sum[int(t.what)] += t.us;
+      floor = std::min(floor, t.us);
+    }
+    std::fprintf(stderr,
+                 "tfc: cuda ktime: %zu items (each synchronized; host clock, "
+                 "launch latency included, smallest %.1f us): kernels %.1f "
+                 "us, GEMMs %.1f us, copies %.1f us\n",
+                 run.timed.size(), floor, sum[0], sum[1], sum[2]);
+    std::vector<size_t> order(run.timed.size());
+    for (size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    std::sort(order.begin(), order.end(), [](size_t a, size_t b) {
+      return run.timed[a].us > run.timed[b].us;
+    });
+    static const char *kinds[] = {"kernel", "gemm", "copy"};
+    for (size_t i = 0; i < order.size() && i < 16; ++i) {
+      const RunState::Timed &t = run.timed[order[i]];
+      std::fprintf(
+          stderr,
+          "tfc: cuda ktime: #%-4zu %-6s %9.1f us  grid %lld block %lld\n",
+          order[i], kinds[int(t.what)], t.us, (long long)t.grid,
+          (long long)t.block);
+    }
+  }
   run = RunState();
   if (m)
     m->mutex.unlock();
@@ -458,7 +510,17 @@ bool syncEachLaunch() {
   return on;
 }
 
-void count(Work w) {
+void count(Work w, int64_t grid, int64_t block) {
+  if (timeEachWork() && !run.capture && !run.replay && run.model &&
+      run.allocs) {
+    if (const Driver *d = driver())
+      d->cuStreamSynchronize(run.model->stream);
+    auto now = std::chrono::steady_clock::now();
+    run.timed.push_back(
+        {w, grid, block,
+         std::chrono::duration<double, std::micro>(now - run.mark).count()});
+    run.mark = now;
+  }
   switch (w) {
   case Work::Launch:
     ++run.stats.launches;

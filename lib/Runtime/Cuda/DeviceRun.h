@@ -24,7 +24,10 @@ bool capturing();
 /// the kernel that faulted).
 bool syncEachLaunch();
 enum class Work { Launch, Gemm, Copy };
-void count(Work w);
+/// Counts enqueued work for TFC_CUDA_STATS; with TFC_CUDA_KTIME=1 (eager
+/// runs) also synchronizes and times it (grid / block: a launch's blocks and
+/// threads per block), printed at the end of the run.
+void count(Work w, int64_t grid = 0, int64_t block = 0);
 /// The model's cuBLASLt workspace (allocated at load).
 CUdeviceptr gemmWorkspace(uint64_t &bytes);
 /// A device copy of a constant in host memory (uploaded at its first use,

@@ -144,7 +144,7 @@ TFCRT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
                nameOf(f).c_str(), (long)gridX, (long)gridY, (long)gridZ,
                (long)blockX, (long)blockY, (long)blockZ));
   if (CUstream rs = runStream()) {
-    count(Work::Launch);
+    count(Work::Launch, gridX * gridY * gridZ, blockX * blockY * blockZ);
     if (syncEachLaunch() && !capturing())
       check(d->cuStreamSynchronize(rs), "cuStreamSynchronize",
             format("(after kernel '%s')", nameOf(f).c_str()));

@@ -1,0 +1,278 @@
+//===- GpuRowReductions.cpp - row reductions as one GPU block per row -----===//
+//
+// tfc-gpu-row-reductions{block-size}: a linalg.generic on buffers whose last
+// loop is its only reduction (the max / sum of softmax, the mean / variance
+// sums of layer_norm and rms_norm, tfc.reduce over the last axis) becomes
+//
+//   scf.parallel (%row, %t) = (0, 0) to (rows, B)   {block_x, thread_x}
+//     ivs = delinearize(%row)
+//     %p = scf.for %k = %t to K step B iter_args(%a = neutral) {
+//            %x = <the generic's body at (ivs, %k)>; combine(%a, %x) }
+//     %r = gpu.all_reduce <combine> %p uniform
+//     scf.if (%t == 0) { out[ivs] = combine(out[ivs], %r) }
+//
+// one block per output element ("row"), its B threads striding over the row
+// (consecutive threads read consecutive elements), and a block reduction that
+// convert-gpu-to-nvvm lowers to warp shuffles plus shared memory. The plain
+// mapping (tfc-gpu-map-loops: one thread per output element that loops over
+// the whole row) stays reachable: the pass is simply not run
+// (tfc --cuda-row-reduce=false), and it is the reference tests compare with.
+//
+// Only combiners that gpu.all_reduce names (add, mul, max / min of floats and
+// signed integers) on 32-bit element types are mapped; the rest keep the
+// plain mapping. The loop must be at the top level of a function (host code).
+//
+//===----------------------------------------------------------------------===//
+#include "tfc/Conversion/Pipelines.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+namespace {
+
+/// The gpu.all_reduce operation of a combiner, if it has one.
+std::optional<gpu::AllReduceOperation> reduceKind(Operation *op) {
+  using K = gpu::AllReduceOperation;
+  if (isa<arith::AddFOp, arith::AddIOp>(op))
+    return K::ADD;
+  if (isa<arith::MulFOp, arith::MulIOp>(op))
+    return K::MUL;
+  if (isa<arith::MaximumFOp>(op))
+    return K::MAXIMUMF;
+  if (isa<arith::MinimumFOp>(op))
+    return K::MINIMUMF;
+  if (isa<arith::MaxNumFOp>(op))
+    return K::MAXNUMF;
+  if (isa<arith::MinNumFOp>(op))
+    return K::MINNUMF;
+  if (isa<arith::MaxSIOp>(op))
+    return K::MAXSI;
+  if (isa<arith::MinSIOp>(op))
+    return K::MINSI;
+  return std::nullopt;
+}
+
+/// What a generic must look like to be mapped: the combiner (the op that
+/// the yield returns, with the output's block argument as one operand and
+/// that argument used nowhere else), its all_reduce kind and neutral value.
+struct RowReduction {
+  Operation *combine = nullptr;
+  gpu::AllReduceOperation kind;
+  TypedAttr neutral;
+};
+
+std::optional<RowReduction> match(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op->getNumRegions() != 1)
+    return std::nullopt;
+  unsigned n = op.getNumLoops();
+  if (n == 0 || op.getNumReductionLoops() != 1 ||
+      op.getIteratorTypesArray()[n - 1] != utils::IteratorType::reduction)
+    return std::nullopt;
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (outMap.isFunctionOfDim(n - 1))
+    return std::nullopt;
+  Block &body = op.getRegion().front();
+  BlockArgument outArg = body.getArguments().back();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (yield.getNumOperands() != 1 || !outArg.hasOneUse())
+    return std::nullopt;
+  Operation *comb = yield.getOperand(0).getDefiningOp();
+  if (!comb || comb->getBlock() != &body || comb->getNumOperands() != 2 ||
+      *outArg.getUsers().begin() != comb)
+    return std::nullopt;
+  Type et = outArg.getType();
+  if (!(et.isF32() || et.isInteger(32)))
+    return std::nullopt;
+  std::optional<gpu::AllReduceOperation> kind = reduceKind(comb);
+  std::optional<TypedAttr> neutral = arith::getNeutralElement(comb);
+  if (!kind || !neutral)
+    return std::nullopt;
+  // Plain scalar code only (no nested regions) in the body.
+  for (Operation &o : body.without_terminator())
+    if (o.getNumRegions() != 0)
+      return std::nullopt;
+  return RowReduction{comb, *kind, *neutral};
+}
+
+/// Loads operand `opnd` of `op` at the loop indices `ivs`.
+Value loadAt(OpBuilder &b, Location loc, linalg::GenericOp op, OpOperand *opnd,
+             ValueRange ivs) {
+  Value v = opnd->get();
+  if (!isa<MemRefType>(v.getType()))
+    return v; // a scalar operand
+  AffineMap map = op.getMatchingIndexingMap(opnd);
+  SmallVector<Value> idx;
+  for (unsigned r = 0; r < map.getNumResults(); ++r)
+    idx.push_back(
+        affine::AffineApplyOp::create(b, loc, map.getSubMap({r}), ivs));
+  return memref::LoadOp::create(b, loc, v, idx);
+}
+
+LogicalResult rewrite(linalg::GenericOp op, const RowReduction &rr,
+                      int64_t blockSize) {
+  unsigned n = op.getNumLoops();
+  // A grid of one (or no) block: canonicalization would fold the row loop
+  // away, leaving a thread loop that the plain mapping would guard. Keep the
+  // plain mapping for it.
+  SmallVector<int64_t> staticRanges = op.getStaticLoopRanges();
+  int64_t staticRows = 1;
+  for (unsigned d = 0; d + 1 < n; ++d)
+    staticRows = ShapedType::isDynamic(staticRanges[d]) || staticRows < 0
+                     ? -1
+                     : staticRows * staticRanges[d];
+  if (staticRows >= 0 && staticRows <= 1)
+    return failure();
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  SmallVector<Range, 4> ranges =
+      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc);
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value cB = arith::ConstantIndexOp::create(b, loc, blockSize);
+  // Rows: the product of the parallel trip counts (offsets 0, strides 1).
+  SmallVector<Value> trips;
+  Value rows = c1;
+  for (unsigned d = 0; d + 1 < n; ++d) {
+    Value t = getValueOrCreateConstantIndexOp(b, loc, ranges[d].size);
+    trips.push_back(t);
+    rows = arith::MulIOp::create(b, loc, rows, t);
+  }
+  Value len = getValueOrCreateConstantIndexOp(b, loc, ranges[n - 1].size);
+  auto grid = scf::ParallelOp::create(b, loc, ValueRange{c0, c0},
+                                      ValueRange{rows, cB}, ValueRange{c1, c1});
+  b.setInsertionPointToStart(grid.getBody());
+  Value row = grid.getInductionVars()[0], thr = grid.getInductionVars()[1];
+  SmallVector<Value> ivs(n);
+  Value rest = row;
+  for (int64_t d = static_cast<int64_t>(n) - 2; d >= 0; --d) {
+    if (d > 0) {
+      ivs[d] = arith::RemUIOp::create(b, loc, rest, trips[d]);
+      rest = arith::DivUIOp::create(b, loc, rest, trips[d]);
+    } else {
+      ivs[d] = rest;
+    }
+  }
+  Block &body = op.getRegion().front();
+  BlockArgument outArg = body.getArguments().back();
+  Value neutral = arith::ConstantOp::create(b, loc, rr.neutral);
+  // Each thread: its partial over k = t, t + B, ... (coalesced across the
+  // block's threads).
+  auto loop = scf::ForOp::create(b, loc, thr, len, cB, ValueRange{neutral});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    ivs[n - 1] = loop.getInductionVar();
+    IRMapping map;
+    for (OpOperand *in : op.getDpsInputOperands())
+      map.map(body.getArgument(in->getOperandNumber()),
+              loadAt(b, loc, op, in, ivs));
+    map.map(outArg, loop.getRegionIterArgs()[0]);
+    for (Operation &o : body.without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(o)) {
+        map.map(index.getResult(), ivs[index.getDim()]);
+        continue;
+      }
+      b.clone(o, map);
+    }
+    scf::YieldOp::create(b, loc, map.lookup(rr.combine->getResult(0)));
+  }
+  Value partial = loop.getResult(0);
+  Value all = gpu::AllReduceOp::create(
+      b, loc, partial,
+      gpu::AllReduceOperationAttr::get(b.getContext(), rr.kind),
+      b.getUnitAttr());
+  // Thread 0 folds the block's value into the output (its initial value).
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thr, c0);
+  auto ifOp = scf::IfOp::create(b, loc, first, /*withElse=*/false);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  ivs[n - 1] = c0;
+  OpOperand *out = op.getDpsInitOperand(0);
+  AffineMap outMap = op.getMatchingIndexingMap(out);
+  SmallVector<Value> idx;
+  for (unsigned r = 0; r < outMap.getNumResults(); ++r)
+    idx.push_back(
+        affine::AffineApplyOp::create(b, loc, outMap.getSubMap({r}), ivs));
+  Value old = memref::LoadOp::create(b, loc, out->get(), idx);
+  IRMapping fold;
+  fold.map(outArg, old);
+  Value x = rr.combine->getOperand(0) == outArg ? rr.combine->getOperand(1)
+                                                : rr.combine->getOperand(0);
+  fold.map(x, all);
+  Value v = b.clone(*rr.combine, fold)->getResult(0);
+  memref::StoreOp::create(b, loc, v, out->get(), idx);
+
+  MLIRContext *ctx = op.getContext();
+  AffineMap id = b.getDimIdentityMap();
+  auto dim = [&](gpu::Processor p) {
+    return gpu::ParallelLoopDimMappingAttr::get(ctx, p, id, id);
+  };
+  if (failed(gpu::setMappingAttr(
+          grid, {dim(gpu::Processor::BlockX), dim(gpu::Processor::ThreadX)})))
+    return failure();
+  op.erase();
+  return success();
+}
+
+struct GpuRowReductionsPass
+    : public PassWrapper<GpuRowReductionsPass, OperationPass<func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuRowReductionsPass)
+  GpuRowReductionsPass() = default;
+  GpuRowReductionsPass(const GpuRowReductionsPass &o) : PassWrapper(o) {}
+  explicit GpuRowReductionsPass(int64_t b) { blockSize = b; }
+  StringRef getArgument() const override { return "tfc-gpu-row-reductions"; }
+  StringRef getDescription() const override {
+    return "Map each linalg.generic (buffers) whose last loop is its only "
+           "reduction to one GPU block per output element: threads stride "
+           "over the row, then a block reduction (gpu.all_reduce)";
+  }
+  void getDependentDialects(DialectRegistry &r) const override {
+    r.insert<affine::AffineDialect, arith::ArithDialect, scf::SCFDialect,
+             gpu::GPUDialect, memref::MemRefDialect>();
+  }
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("Threads per block (one row each)"),
+                            llvm::cl::init(128)};
+
+  void runOnOperation() override {
+    if (blockSize < 32 || blockSize > 1024 || blockSize % 32 != 0) {
+      getOperation().emitError("tfc-gpu-row-reductions: block-size must be a "
+                               "multiple of 32 in [32, 1024], got ")
+          << static_cast<int64_t>(blockSize);
+      return signalPassFailure();
+    }
+    SmallVector<std::pair<linalg::GenericOp, RowReduction>> todo;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (op->getParentOfType<scf::ParallelOp>() ||
+          op->getParentOfType<scf::ForOp>() ||
+          op->getParentOfType<gpu::LaunchOp>())
+        return;
+      if (std::optional<RowReduction> rr = match(op))
+        todo.push_back({op, *rr});
+    });
+    for (auto &[op, rr] : todo)
+      (void)rewrite(op, rr, blockSize); // refused: the plain mapping
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Pass> mlir::tfc::createGpuRowReductionsPass(int64_t blockSize) {
+  return std::make_unique<GpuRowReductionsPass>(blockSize);
+}
+
+void mlir::tfc::registerGpuRowReductionsPass() {
+  PassRegistration<GpuRowReductionsPass>();
+}
