@@ -445,10 +445,15 @@ def TfcSparsifyAttention : Pass<"tfc-sparsify-attention", "ModuleOp"> {
                               columns per row (mt19937_64 seeded by X, drawn
                               among columns <= r for a causal op)
     (`local`, `sink` and `block-local` items may be combined, comma
-    separated; `dense` changes nothing). The structure is ANDed with the
-    op's own (a window already there keeps the smaller). local / sink need
-    a causal op (the window is one-sided): on a non-causal op they are an
-    error; block-local and bigbird apply to any op. Every changed op gets
+    separated; `dense` changes nothing; `causal` only does the following).
+    A non-causal op whose mask (i1, or select(c, 0, fill <= -1e30)) is
+    proven causal by tfc-raise-attention's analysis (as tfc-kv-cache does)
+    first becomes causal = true with the residual mask (a padded query row
+    that sees no key then gives 0, not the average a finite fill gives).
+    The structure is ANDed with the op's own (a window already there keeps
+    the smaller). local / sink need a causal op (the window is one-sided):
+    on a non-causal op they are an error; block-local and bigbird apply to
+    any op. Every changed op gets
     a remark with the fraction of the query-key pairs its previous
     structure kept that it still keeps at a `ref-len` tokens long sequence.
     An unknown kind or key, a missing or non-positive value, sink without

@@ -86,7 +86,7 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
   if (!o.prune.empty())
     p += ",tfc-prune{" + o.prune + "},canonicalize,cse";
   if (!o.attention.empty())
-    p += ",tfc-sparsify-attention{pattern=" + o.attention + "}";
+    p += ",tfc-sparsify-attention{pattern=" + o.attention + "},canonicalize,cse";
   if (!o.partition.empty())
     p += ",tfc-partition{strategy=" + o.partition + "},canonicalize,cse";
   if (!o.quantize.empty())

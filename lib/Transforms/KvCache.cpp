@@ -100,9 +100,9 @@ bool isIntMatrix(Value v) {
   return t && t.getRank() == 2 && isa<IntegerType>(t.getElementType());
 }
 
-/// The i1 condition of a float mask `select(c, 0, fill)` whose fill is -inf
-/// or a huge negative finite value (the dynamo export's float min), or null.
-Value boolMaskOf(Value mask) {
+} // namespace
+
+Value kvcache::boolMaskOf(Value mask) {
   if (!mask)
     return {};
   if (rtt(mask).getElementType().isInteger(1))
@@ -116,6 +116,9 @@ Value boolMaskOf(Value mask) {
     return {};
   return sel.getCond();
 }
+
+namespace {
+using kvcache::boolMaskOf;
 
 /// Static dims of `a` and `b` broadcast together (right-aligned, numpy).
 SmallVector<int64_t> broadcastShape(RankedTensorType a, RankedTensorType b) {

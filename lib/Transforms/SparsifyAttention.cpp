@@ -8,6 +8,8 @@
 // attention time falls with the kept fraction the remark reports.
 //
 //===----------------------------------------------------------------------===//
+#include "KvCache.h"
+#include "RaiseAttention.h"
 #include "tfc/Dialect/Tfc/TfcDialect.h"
 #include "tfc/Transforms/Passes.h"
 
@@ -37,6 +39,7 @@ struct Pattern {
   int64_t bbBlock = 0, bbWindow = 3, bbGlobal = 2, bbRandom = 3;
   uint64_t bbSeed = 0;
   bool dense = false;
+  bool causalOnly = false;
 };
 
 /// Parses `pattern`; on failure returns the message (naming the bad key).
@@ -57,6 +60,10 @@ std::optional<std::string> parsePattern(StringRef text, Pattern &p) {
                        "block-local:B or bigbird:block=B,...)");
   if (text == "dense") {
     p.dense = true;
+    return std::nullopt;
+  }
+  if (text == "causal") {
+    p.causalOnly = true;
     return std::nullopt;
   }
   if (text.consume_front("bigbird:")) {
@@ -118,7 +125,8 @@ std::optional<std::string> parsePattern(StringRef text, Pattern &p) {
                          "bigbird:block=B,window=K,global=G,random=R,seed=X");
     else
       return "unknown pattern key '" + key.str() +
-             "' (expected local, sink, block-local, bigbird or dense)";
+             "' (expected local, sink, block-local, bigbird, causal or "
+             "dense)";
     if (err)
       return err;
   }
@@ -230,7 +238,37 @@ struct SparsifyAttentionPass
         return signalPassFailure();
   }
 
+  /// A non-causal op whose mask (i1, or select(c, 0, -inf / float min))
+  /// provably holds the causal term (tfc-raise-attention's analysis, as
+  /// tfc-kv-cache uses it) becomes causal = true with the residual mask, so
+  /// the kernel skips the tiles above the diagonal. Only a query row that
+  /// sees no key at all (a padded position) changes: 0 instead of the
+  /// average that a finite fill gives.
+  void proveCausal(AttentionOp op) {
+    if (op.getCausal())
+      return;
+    Value c = kvcache::boolMaskOf(op.getMask());
+    if (!c)
+      return;
+    PatternRewriter rewriter(op.getContext());
+    rewriter.setInsertionPoint(op);
+    raise::MaskInfo info = raise::analyzeBoolMask(
+        rewriter, op.getLoc(), c, op.getQuery(), op.getKey());
+    if (!info.causal)
+      return;
+    op.setCausal(true);
+    if (info.window)
+      op.setWindow(op.getWindow()
+                       ? std::min<int64_t>(op.getWindow(), info.window)
+                       : info.window);
+    if (info.mask)
+      op.getMaskMutable().assign(info.mask);
+    else
+      op.getMaskMutable().clear();
+  }
+
   LogicalResult apply(AttentionOp op, const Pattern &pat) {
+    proveCausal(op);
     if ((pat.local || pat.sinks) && !op.getCausal())
       return op.emitOpError("is not causal: pattern '")
              << pattern

@@ -9,7 +9,7 @@
 // RUN: not tfc-opt %s -tfc-sparsify-attention="pattern=bigbird:window=3" 2>&1 | FileCheck %s --check-prefix=BBBLOCK
 // RUN: not tfc-opt %s -tfc-sparsify-attention="pattern=bigbird:block=-2" 2>&1 | FileCheck %s --check-prefix=BBNEG
 // RUN: not tfc-opt %s -tfc-sparsify-attention 2>&1 | FileCheck %s --check-prefix=EMPTY
-// KEY: error: tfc-sparsify-attention: pattern 'locl:4': unknown pattern key 'locl' (expected local, sink, block-local, bigbird or dense)
+// KEY: error: tfc-sparsify-attention: pattern 'locl:4': unknown pattern key 'locl' (expected local, sink, block-local, bigbird, causal or dense)
 // ZERO: error: tfc-sparsify-attention: pattern 'local:0': 'local' needs a positive integer, got '0'
 // NUM: error: tfc-sparsify-attention: pattern 'local:x': 'local' needs a positive integer, got 'x'
 // SINK: error: tfc-sparsify-attention: pattern 'sink:4': 'sink' needs 'local'
