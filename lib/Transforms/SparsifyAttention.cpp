@@ -252,8 +252,8 @@ struct SparsifyAttentionPass
       return;
     PatternRewriter rewriter(op.getContext());
     rewriter.setInsertionPoint(op);
-    raise::MaskInfo info = raise::analyzeBoolMask(
-        rewriter, op.getLoc(), c, op.getQuery(), op.getKey());
+    raise::MaskInfo info = raise::analyzeBoolMask(rewriter, op.getLoc(), c,
+                                                  op.getQuery(), op.getKey());
     if (!info.causal)
       return;
     op.setCausal(true);
@@ -323,8 +323,8 @@ struct SparsifyAttentionPass
     llvm::raw_string_ostream(pct) << llvm::format("%.1f", 100.0 * frac);
     op.emitRemark() << "attention pattern '" << pattern << "' keeps " << pct
                     << "% of the " << (before.causal ? "causal " : "")
-                    << "query-key pairs at length " << len << " ("
-                    << keptPairs << " of " << basePairs << ")";
+                    << "query-key pairs at length " << len << " (" << keptPairs
+                    << " of " << basePairs << ")";
     return success();
   }
 
