@@ -15,7 +15,8 @@
 //   tfc.attention => tfcrt_attention_f32 (blocked attention; K/V that are a
 //   quantized KV cache's f16 / int8 values read back: tfcrt_attention_kv_f16
 //   / _i8 on the stored tensors; the op's masks
-//        as broadcastable views, causal / window as arguments).
+//        as broadcastable views, causal / window / sinks / block as
+//        arguments, a block layout as a constant i8 [P, Q] view).
 //
 // f32 weights with zeros may be packed in a sparse format instead (the
 // cost model of FormatSparse.h, option `sparse`; a remark says which and
@@ -1049,9 +1050,15 @@ struct CpuKernelsPass
       args.append({headsView(b, loc, kv[0]), headsView(b, loc, kv[1])});
     if (!entry)
       entry = kAttention;
+    // Block pattern (tfc-sparsify-attention bigbird): a constant i8 [P, Q].
+    Value layout = none(b, loc, 2, i8);
+    if (auto l = op.getLayoutAttr()) {
+      Value c = arith::ConstantOp::create(b, loc, cast<TypedAttr>(l));
+      layout = view(b, loc, c);
+    }
     args.append({keep, addMask, outV, scale, i64c(op.getCausal() ? 1 : 0),
-                 i64c(op.getWindow()), i64c(0), i64c(0), none(b, loc, 2, i8),
-                 i64c(0)});
+                 i64c(op.getWindow()), i64c(op.getSinks()),
+                 i64c(op.getBlock()), layout, i64c(op.getLayoutBlock())});
     declare(entry, ValueRange(args).getTypes());
     func::CallOp::create(b, loc, entry, TypeRange{}, args);
     Value y = bufferization::ToTensorOp::create(b, loc, allocType, out,
