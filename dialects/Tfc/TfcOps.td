@@ -398,13 +398,23 @@ def Tfc_AttentionOp : Tfc_Op<"attention"> {
     `scores = scale * q k^T`, then, in order: `mask` (optional, broadcastable
     to [b, hq, s, t]; i1 keeps where true, float is added), `causal` (query
     position i, counted as i + t - s, sees key j <= i), `window` > 0 (also
-    requires i - j < window), softmax over t (a fully masked row gives 0,
-    not NaN), times v. Result `[b, hq, s, dv]`.
+    requires i - j < window, unless j < `sinks`: the first `sinks` keys
+    stay visible, StreamingLLM), `block` > 0 (block-local: i / block ==
+    j / block), `layout` (a dense i8 [P, Q] block pattern with
+    `layout_block` = lb > 0: requires layout[i / lb][j / lb] != 0;
+    P >= ceil(t / lb) and Q >= ceil(t / lb) at run time), softmax over t
+    (a fully masked row gives 0, not NaN), times v. Result `[b, hq, s, dv]`.
+    The structure attributes are set by tfc-sparsify-attention
+    (docs/DESIGN.md "Attention patterns").
   }];
   let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
                    AnyRankedTensor:$value, Optional<AnyRankedTensor>:$mask,
                    F64Attr:$scale, BoolAttr:$causal,
-                   DefaultValuedAttr<I64Attr, "0">:$window);
+                   DefaultValuedAttr<I64Attr, "0">:$window,
+                   DefaultValuedAttr<I64Attr, "0">:$sinks,
+                   DefaultValuedAttr<I64Attr, "0">:$block,
+                   OptionalAttr<AnyIntElementsAttr>:$layout,
+                   DefaultValuedAttr<I64Attr, "0">:$layout_block);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$query `,` $key `,` $value (`mask` $mask^ `:` type($mask))? attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)";
   let hasVerifier = 1;

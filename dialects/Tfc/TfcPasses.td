@@ -150,6 +150,17 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     from window_mask (n -> R + n, rows [R, R + n)) and-ed with window_mask
     != 0; then the last min(n, R) new rows go into their slots (two inserts
     when they wrap). Refused for with-past exports and with `max-len`.
+    `sinks=S` (or the ops' own `sinks`, tfc-sparsify-attention sink:S):
+    every attention keeps keys 0..S-1 visible beyond its window; with
+    `evict` the cache gets S sink slots in front of the ring ([L, 2, b,
+    hkv, S + R, d]; positions < S are also written there, before the
+    read), the step reads [sink slots ++ ring ++ new rows] with `sinks` = S
+    and a mask that shows sink slot j to query position p only when
+    p - j >= window (nearer, position j is seen in the ring); window_mask
+    is then [b, S + R + n] (the session sizes it by the slot count), and its
+    first S columns are not used (sinks ignore padding). A ring with
+    block-local / layout structure, or layers with different sinks, is
+    refused.
     After tfc-partition (entries `tfc_<name>_p<k>_main` with `tfc.part = k`)
     every part gets its own step `tfc_<name>_p<k>_step` (same `tfc.part`)
     with a cache of its own layers / kv heads; a step keeps its part's
@@ -172,6 +183,9 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
            "Sliding attention window W > 0: a query sees keys i - j < W (both entries)">,
     Option<"evict", "evict", "bool", "false",
            "Ring-buffer cache of the window's size: the oldest positions are evicted">,
+    Option<"sinks", "sinks", "int64_t", "0",
+           "Sink keys S (StreamingLLM): positions 0..S-1 stay visible past "
+           "the window (both entries); with evict, S slots never evicted">,
     Option<"kvDtype", "kv-dtype", "std::string", "\"f32\"",
            "Cache element type: f32, f16 (K/V rounded to half), int8 (per head "
            "and token symmetric codes + an f32 scale, a cache_scales argument); "
@@ -292,7 +306,11 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     packed together as one gated blob (the epilogue computes act(gate) *
     up), then the down projection (+ a fused residual add). `tfc.attention`
     with f32 operands becomes `tfcrt_attention_f32` (masks passed as
-    broadcastable rank-4 views). Operands are read through strided views
+    broadcastable rank-4 views); q / k / v that are `tfc.transpose`
+    [0, 2, 1, 3] of a [b, s, h, d] tensor are passed as permuted strided
+    views of it, and a result used only by that transpose is written in the
+    [b, s, h, d] layout, so the head transposes cost no copies
+    (`fold-transposes=false` keeps them). Operands are read through strided views
     (no copies); results are fresh buffers. Ops it cannot take (non-constant
     or dynamic-shaped weights, other dtypes) keep the reference lowering. An
     elided weight (printed IR) gives an elided blob of the right size. Sets
@@ -313,6 +331,10 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
            "Lower tfc.linear and tfc.gated_mlp">,
     Option<"attention", "attention", "bool", "true",
            "Lower tfc.attention">,
+    Option<"tfcTransposeFold", "fold-transposes", "bool", "true",
+           "Read q/k/v given as tfc.transpose [0, 2, 1, 3] of [b, s, h, d] "
+           "through permuted strided views, and write a result whose only "
+           "use is that transpose in the merged layout (no copies)">,
     Option<"sparse", "sparse", "std::string", "\"auto\"",
            "Sparse weight encodings: auto (the cost model picks per "
            "weight), off (always dense), force (every f32 weight sparse)">
@@ -413,6 +435,48 @@ def TfcPrune : Pass<"tfc-prune", "ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::tfc::TfcDialect",
     "::mlir::arith::ArithDialect"];
+}
+
+def TfcSparsifyAttention : Pass<"tfc-sparsify-attention", "ModuleOp"> {
+  let summary = "Give every tfc.attention a sparse structure: local, block-local, sink+local or BigBird";
+  let description = [{
+    docs/DESIGN.md "Attention patterns". Runs after raising and pruning,
+    before partition / kv-cache. `pattern` is one of
+      local:W                 sliding window (a query sees its last W keys)
+      sink:S,local:W          StreamingLLM: the window plus the first S keys
+      block-local:B           attention within blocks of B tokens (grouped)
+      bigbird:block=B,window=K,global=G,random=R,seed=X
+                              a block layout [P, P] (P = ceil(max-len / B),
+                              or of the static key length): block row r
+                              sees columns |r - c| <= K / 2, the first G
+                              block rows / columns are global, and R random
+                              columns per row (mt19937_64 seeded by X, drawn
+                              among columns <= r for a causal op)
+    (`local`, `sink` and `block-local` items may be combined, comma
+    separated; `dense` changes nothing; `causal` only does the following).
+    A non-causal op whose mask (i1, or select(c, 0, fill <= -1e30)) is
+    proven causal by tfc-raise-attention's analysis (as tfc-kv-cache does)
+    first becomes causal = true with the residual mask (a padded query row
+    that sees no key then gives 0, not the average a finite fill gives).
+    The structure is ANDed with the op's own (a window already there keeps
+    the smaller). local / sink need a causal op (the window is one-sided):
+    on a non-causal op they are an error; block-local and bigbird apply to
+    any op. Every changed op gets
+    a remark with the fraction of the query-key pairs its previous
+    structure kept that it still keeps at a `ref-len` tokens long sequence.
+    An unknown kind or key, a missing or non-positive value, sink without
+    local, or a duplicate key is an error naming it.
+  }];
+  let options = [
+    Option<"pattern", "pattern", "std::string", "\"\"",
+           "local:W, sink:S,local:W, block-local:B, "
+           "bigbird:block=B,window=K,global=G,random=R,seed=X or dense">,
+    Option<"refLen", "ref-len", "int64_t", "2048",
+           "Sequence length at which the kept fraction is reported">,
+    Option<"maxLen", "max-len", "int64_t", "8192",
+           "bigbird: tokens the layout covers when the key length is dynamic">
+  ];
+  let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
 
 def TfcInsertObservers : Pass<"tfc-insert-observers", "ModuleOp"> {

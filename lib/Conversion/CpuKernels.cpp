@@ -15,7 +15,8 @@
 //   tfc.attention => tfcrt_attention_f32 (blocked attention; K/V that are a
 //   quantized KV cache's f16 / int8 values read back: tfcrt_attention_kv_f16
 //   / _i8 on the stored tensors; the op's masks
-//        as broadcastable views, causal / window as arguments).
+//        as broadcastable views, causal / window / sinks / block as
+//        arguments, a block layout as a constant i8 [P, Q] view).
 //
 // f32 weights with zeros may be packed in a sparse format instead (the
 // cost model of FormatSparse.h, option `sparse`; a remark says which and
@@ -948,6 +949,30 @@ struct CpuKernelsPass
     return f16 == 2 ? kAttentionKvF16 : i8 == 2 ? kAttentionKvI8 : nullptr;
   }
 
+  /// Whether `v` is tfc.transpose(x, [0, 2, 1, 3]): heads split out of a
+  /// [b, s, h, d] tensor, the way exporters feed attention.
+  static TransposeOp headsTranspose(Value v) {
+    auto t = v.getDefiningOp<TransposeOp>();
+    if (t && t.getPerm() == ArrayRef<int64_t>{0, 2, 1, 3})
+      return t;
+    return nullptr;
+  }
+
+  /// A [b, h, s, d] operand of the attention kernel. When it is a heads
+  /// transpose of x [b, s, h, d], the kernel reads x through a permuted
+  /// strided view (memref.transpose) and the copy disappears.
+  Value headsView(OpBuilder &b, Location loc, Value t) {
+    TransposeOp tr = headsTranspose(t);
+    if (!tr || !tfcTransposeFold)
+      return view(b, loc, t);
+    Value x = view(b, loc, tr.getInput());
+    auto perm = AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1, 3},
+                                             b.getContext());
+    Value v = memref::TransposeOp::create(b, loc, x, AffineMapAttr::get(perm));
+    return memref::CastOp::create(
+        b, loc, anyStrided(b.getContext(), 4, rtt(t).getElementType()), v);
+  }
+
   void lowerAttention(AttentionOp op) {
     auto qt = rtt(op.getQuery());
     if (!qt.getElementType().isF32() || qt.getRank() != 4 ||
@@ -971,16 +996,40 @@ struct CpuKernelsPass
         return;
     }
     auto rt = cast<RankedTensorType>(op.getResult().getType());
+    // A result whose only use merges the heads back ([b, hq, s, dv] ->
+    // [b, s, hq, dv]) is written in that layout directly.
+    TransposeOp outTr;
+    if (tfcTransposeFold && op.getResult().hasOneUse())
+      if (auto t = dyn_cast<TransposeOp>(*op.getResult().getUsers().begin()))
+        if (t.getPerm() == ArrayRef<int64_t>{0, 2, 1, 3})
+          outTr = t;
+    auto allocType =
+        outTr ? cast<RankedTensorType>(outTr.getResult().getType()) : rt;
     SmallVector<Value> dyn;
     for (int64_t i = 0; i < 4; ++i)
-      if (rt.isDynamicDim(i)) {
-        // [b, hq, s, dv]: b, hq, s from q, dv from v.
-        Value src = i == 3 ? op.getValue() : op.getQuery();
-        dyn.push_back(tensor::DimOp::create(b, loc, src, i));
+      if (allocType.isDynamicDim(i)) {
+        // [b, hq, s, dv]: b, hq, s from q, dv from v (dims 1 and 2 swap
+        // for the merged layout).
+        int64_t d = outTr && (i == 1 || i == 2) ? 3 - i : i;
+        Value src = d == 3 ? op.getValue() : op.getQuery();
+        // Through a folded heads transpose, from its input (perm [0, 2, 1,
+        // 3] is its own inverse), so that the transpose is left unused.
+        if (TransposeOp tr = headsTranspose(src); tr && tfcTransposeFold) {
+          src = tr.getInput();
+          d = d == 1 || d == 2 ? 3 - d : d;
+        }
+        dyn.push_back(tensor::DimOp::create(b, loc, src, d));
       }
-    auto outType = MemRefType::get(rt.getShape(), f32);
+    auto outType = MemRefType::get(allocType.getShape(), f32);
     Value out = memref::AllocOp::create(b, loc, outType, dyn);
     Value outV = memref::CastOp::create(b, loc, anyStrided(ctx, 4, f32), out);
+    if (outTr) {
+      auto perm = AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1, 3},
+                                               ctx);
+      outV = memref::CastOp::create(
+          b, loc, anyStrided(ctx, 4, f32),
+          memref::TransposeOp::create(b, loc, outV, AffineMapAttr::get(perm)));
+    }
     auto i64c = [&](int64_t v) -> Value {
       return arith::ConstantIntOp::create(b, loc, v, 64);
     };
@@ -990,27 +1039,42 @@ struct CpuKernelsPass
     // then has no other use and disappears).
     Value stored[2], scales[2];
     const char *entry = quantizedKv(op, stored, scales);
-    SmallVector<Value> args = {view(b, loc, op.getQuery())};
+    Value q = op.getQuery(), kv[2] = {op.getKey(), op.getValue()};
+    SmallVector<Value> args = {headsView(b, loc, q)};
     if (entry == kAttentionKvI8)
       args.append({view(b, loc, stored[0]), view(b, loc, scales[0]),
                    view(b, loc, stored[1]), view(b, loc, scales[1])});
     else if (entry)
       args.append({view(b, loc, stored[0]), view(b, loc, stored[1])});
     else
-      args.append({view(b, loc, op.getKey()), view(b, loc, op.getValue())});
+      args.append({headsView(b, loc, kv[0]), headsView(b, loc, kv[1])});
     if (!entry)
       entry = kAttention;
+    // Block pattern (tfc-sparsify-attention bigbird): a constant i8 [P, Q].
+    Value layout = none(b, loc, 2, i8);
+    if (auto l = op.getLayoutAttr()) {
+      Value c = arith::ConstantOp::create(b, loc, cast<TypedAttr>(l));
+      layout = view(b, loc, c);
+    }
     args.append({keep, addMask, outV, scale, i64c(op.getCausal() ? 1 : 0),
-                 i64c(op.getWindow()), i64c(0), i64c(0), none(b, loc, 2, i8),
-                 i64c(0)});
+                 i64c(op.getWindow()), i64c(op.getSinks()),
+                 i64c(op.getBlock()), layout, i64c(op.getLayoutBlock())});
     declare(entry, ValueRange(args).getTypes());
     func::CallOp::create(b, loc, entry, TypeRange{}, args);
-    Value y = bufferization::ToTensorOp::create(b, loc, rt, out,
+    Value y = bufferization::ToTensorOp::create(b, loc, allocType, out,
                                                 /*restrict=*/true,
                                                 /*writable=*/true);
-    Value kv[2] = {op.getKey(), op.getValue()};
-    op.getResult().replaceAllUsesWith(y);
+    if (outTr) {
+      outTr.getResult().replaceAllUsesWith(y);
+      outTr->erase();
+    } else {
+      op.getResult().replaceAllUsesWith(y);
+    }
     op->erase();
+    // Heads transposes read through views are left without a use.
+    for (Value v : {q, kv[0], kv[1]})
+      if (TransposeOp tr = headsTranspose(v); tr && tr->use_empty())
+        tr->erase();
     if (stored[0])
       for (int i = 0; i < (kv[0] == kv[1] ? 1 : 2); ++i)
         if (Operation *d = kv[i].getDefiningOp(); d && d->use_empty())

@@ -85,6 +85,8 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
          "tfc-raise-rotary,tfc-raise-attention),canonicalize,cse";
   if (!o.prune.empty())
     p += ",tfc-prune{" + o.prune + "},canonicalize,cse";
+  if (!o.attention.empty())
+    p += ",tfc-sparsify-attention{pattern=" + o.attention + "},canonicalize,cse";
   if (!o.partition.empty())
     p += ",tfc-partition{strategy=" + o.partition + "},canonicalize,cse";
   if (!o.quantize.empty())
@@ -101,6 +103,7 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
     p += ",tfc-kv-cache{max-len=" + std::to_string(o.kvMaxLen) +
          " window=" + std::to_string(o.kvWindow) +
          (o.kvEvict ? " evict=true" : "") +
+         (o.kvSinks ? " sinks=" + std::to_string(o.kvSinks) : "") +
          (o.kvDtype != "f32" ? " kv-dtype=" + o.kvDtype : "") +
          "},canonicalize,cse";
   return p;

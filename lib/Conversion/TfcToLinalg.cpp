@@ -649,7 +649,12 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf) {
             Value scores = buildMatmul(b, loc, o.getQuery(), kT, st);
             double scale = o.getScale().convertToDouble();
             bool causal = o.getCausal();
-            int64_t window = o.getWindow();
+            int64_t window = o.getWindow(), sinks = o.getSinks(),
+                    block = o.getBlock(), lb = o.getLayoutBlock();
+            Value layout;
+            if (auto l = o.getLayoutAttr())
+              layout = arith::ConstantOp::create(b, loc, cast<TypedAttr>(l));
+            bool structure = causal || window > 0 || block > 0 || layout;
             Value sLen = tensor::DimOp::create(b, loc, o.getQuery(), 2);
             Value tLen = tensor::DimOp::create(b, loc, k, 2);
             SmallVector<Value> operands = {scores};
@@ -694,7 +699,7 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf) {
                         else
                           s = arith::AddFOp::create(nb, nl, s, m);
                       }
-                      if (causal || window > 0) {
+                      if (structure) {
                         Value i = linalg::IndexOp::create(nb, nl, 2);
                         Value j = linalg::IndexOp::create(nb, nl, 3);
                         // query position i + (t - s)
@@ -705,12 +710,52 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf) {
                         if (causal)
                           ok = arith::CmpIOp::create(
                               nb, nl, arith::CmpIPredicate::sle, j, qi);
+                        auto idx = [&](int64_t x) -> Value {
+                          return arith::ConstantIndexOp::create(nb, nl, x);
+                        };
                         if (window > 0) {
                           Value diff = arith::SubIOp::create(nb, nl, qi, j);
                           Value w = arith::CmpIOp::create(
                               nb, nl, arith::CmpIPredicate::slt, diff,
-                              arith::ConstantIndexOp::create(nb, nl, window));
+                              idx(window));
+                          if (sinks > 0) // StreamingLLM sink keys
+                            w = arith::OrIOp::create(
+                                nb, nl, w,
+                                arith::CmpIOp::create(
+                                    nb, nl, arith::CmpIPredicate::slt, j,
+                                    idx(sinks)));
                           ok = arith::AndIOp::create(nb, nl, ok, w);
+                        }
+                        if (block > 0) { // block-local: same block of keys
+                          Value same = arith::CmpIOp::create(
+                              nb, nl, arith::CmpIPredicate::eq,
+                              arith::FloorDivSIOp::create(nb, nl, qi,
+                                                          idx(block)),
+                              arith::FloorDivSIOp::create(nb, nl, j,
+                                                          idx(block)));
+                          ok = arith::AndIOp::create(nb, nl, ok, same);
+                        }
+                        if (layout) {
+                          // layout[qi / lb][j / lb] != 0; a query at a
+                          // negative position (s > t) sees nothing. The
+                          // row index is clamped so the read stays in
+                          // bounds (the select discards it).
+                          Value nonneg = arith::CmpIOp::create(
+                              nb, nl, arith::CmpIPredicate::sge, qi, idx(0));
+                          Value r = arith::DivSIOp::create(
+                              nb, nl,
+                              arith::MaxSIOp::create(nb, nl, qi, idx(0)),
+                              idx(lb));
+                          Value c = arith::DivSIOp::create(nb, nl, j, idx(lb));
+                          Value cell = tensor::ExtractOp::create(
+                              nb, nl, layout, ValueRange{r, c});
+                          Value on = arith::CmpIOp::create(
+                              nb, nl, arith::CmpIPredicate::ne, cell,
+                              arith::ConstantIntOp::create(
+                                  nb, nl, cell.getType(), 0));
+                          ok = arith::AndIOp::create(
+                              nb, nl, ok,
+                              arith::AndIOp::create(nb, nl, nonneg, on));
                         }
                         s = arith::SelectOp::create(nb, nl, ok, s, ninf);
                       }

@@ -15,6 +15,10 @@
 // full mask: the cache holds R = max_len slots (position p in slot p mod R,
 // the compiled step computes every slot index itself, always < R), so the
 // position is unbounded; the mask history is then a ring of R entries too.
+// A ring with sink slots (tfc --kv-sinks=S) also takes sink_mask [b, S], the
+// mask of positions 0..S-1 (kept apart from the ring history; entries of
+// positions not reached yet are 0, and the step only reads sink slots of
+// positions it has seen).
 // A quantized cache (tfc --kv-dtype): `cache` is f16, or i8 codes with a
 // fifth input cache_scales f32 [L, 2, b, h, max_len, 1]; the scales live in
 // the same block right after the codes (64-byte aligned), inside the guard
@@ -52,9 +56,14 @@ struct tfc_session {
   // step that failed may have overwritten slots: the session then needs a
   // reset.
   bool ring = false, stale = false;
+  // Sink slots (input sink_mask [b, S]): the mask of positions 0..S-1, and
+  // its copy with the new tokens' entries passed to a step.
+  int64_t sinks = 0;
+  std::vector<int64_t> sinkHistory, sinkScratch;
   std::vector<tfc_tensor> outputs; // of the last call, owned
   // Input positions in the step signature.
-  int idsAt = -1, maskAt = -1, pastAt = -1, cacheAt = -1, scalesAt = -1;
+  int idsAt = -1, maskAt = -1, pastAt = -1, cacheAt = -1, scalesAt = -1,
+      sinkMaskAt = -1;
 
   ~tfc_session() {
     releaseOutputs();
@@ -89,8 +98,8 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
   std::string error;
   if (!parseSignatureText(desc, desc.step_signature, s.sig, error))
     return setError(TFC_ERR_CORRUPT, "step signature: " + error);
-  if (s.sig.inputs.size() > 5)
-    return setError(TFC_ERR_UNSUPPORTED, "step entry takes more than 5 inputs");
+  if (s.sig.inputs.size() > 6)
+    return setError(TFC_ERR_UNSUPPORTED, "step entry takes more than 6 inputs");
   for (size_t i = 0; i < s.sig.inputs.size(); ++i) {
     const TensorSpec &t = s.sig.inputs[i];
     int at = static_cast<int>(i);
@@ -101,6 +110,9 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
       s.maskAt = at;
     else if (t.name == "window_mask" && t.rank == 2 && t.dtype == TFC_DTYPE_I64)
       s.maskAt = at, s.ring = true;
+    else if (t.name == "sink_mask" && t.rank == 2 &&
+             t.dtype == TFC_DTYPE_I64 && t.dims[1] > 0)
+      s.sinkMaskAt = at, s.sinks = t.dims[1];
     else if (t.name == "past" && t.rank == 0 && t.dtype == TFC_DTYPE_I64)
       s.pastAt = at;
     else if (t.name == "cache" && t.rank == 6 && t.dims[0] > 0 &&
@@ -115,7 +127,8 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
       return setError(TFC_ERR_UNSUPPORTED,
                       format("step entry input '%s' is not one a session "
                              "provides (input_ids i64 [b, n], attention_mask "
-                             "i64 [b, T] or window_mask i64 [b, R + n], past "
+                             "i64 [b, T] or window_mask i64 [b, R + n], "
+                             "sink_mask i64 [b, S], past "
                              "i64, cache f32|f16|i8 [L, 2, b, h, max_len, d], "
                              "cache_scales f32 [L, 2, b, h, max_len, 1])",
                              t.name.c_str()));
@@ -128,6 +141,9 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
     return setError(TFC_ERR_CORRUPT, "step signature lacks input_ids, past, "
                                      "cache or an output");
   const TensorSpec &c = s.sig.inputs[s.cacheAt];
+  if (s.sinkMaskAt >= 0 && (!s.ring || c.dims[4] <= s.sinks))
+    return setError(TFC_ERR_CORRUPT, "step signature: sink_mask goes with a "
+                                     "ring cache of more than S slots");
   if (s.ring && c.dims[4] <= 0)
     return setError(TFC_ERR_CORRUPT, "step signature: a ring cache (input "
                                      "window_mask) needs a static slot count");
@@ -205,6 +221,7 @@ tfc_status allocate(tfc_model *model, int64_t batch, int64_t maxLen,
   std::memset(s->cache, 0, s->cacheBytes);
   size_t tokens = static_cast<size_t>(batch * maxLen);
   s->maskHistory.assign(tokens, 0);
+  s->sinkHistory.assign(static_cast<size_t>(batch * s->sinks), 0);
   s->maskScratch.assign(tokens, 0);
   s->outputs.assign(std::max<size_t>(s->sig.outputs.size(), 1), tfc_tensor{});
   *out = s.release();
@@ -270,7 +287,17 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
       row[at + i] = mask ? (mask[b * n + i] != 0) : 1;
   }
 
-  tfc_tensor in[5] = {};
+  // Sink positions among the new tokens: their mask before the call (the
+  // step writes their sink slots before it reads them).
+  if (s->sinks) {
+    s->sinkScratch = s->sinkHistory;
+    for (int64_t b = 0; b < s->batch; ++b)
+      for (int64_t i = 0; i < n && past + i < s->sinks; ++i)
+        s->sinkScratch[b * s->sinks + past + i] =
+            mask ? (mask[b * n + i] != 0) : 1;
+  }
+
+  tfc_tensor in[6] = {};
   auto set = [&](int at, tfc_dtype dt, std::initializer_list<int64_t> shape,
                  const void *data) {
     tfc_tensor &t = in[at];
@@ -284,6 +311,9 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   set(s->idsAt, TFC_DTYPE_I64, {s->batch, n}, tokens);
   if (s->maskAt >= 0)
     set(s->maskAt, TFC_DTYPE_I64, {s->batch, cols}, s->maskScratch.data());
+  if (s->sinkMaskAt >= 0)
+    set(s->sinkMaskAt, TFC_DTYPE_I64, {s->batch, s->sinks},
+        s->sinkScratch.data());
   set(s->pastAt, TFC_DTYPE_I64, {}, &past);
   set(s->cacheAt, s->cacheDtype,
       {s->layers, 2, s->batch, s->heads, s->maxLen, s->headDim}, s->cache);
@@ -318,6 +348,8 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
     else
       std::copy(row, row + n, hist + past);
   }
+  if (s->sinks)
+    s->sinkHistory.swap(s->sinkScratch);
   s->position = total;
   ++s->steps;
   if (logits)
@@ -399,6 +431,7 @@ TFCRT_EXPORT tfc_status tfc_session_fork(const tfc_session *session,
     std::unique_ptr<tfc_session> copy(raw);
     std::memcpy(copy->cache, session->cache, session->cacheBytes);
     copy->maskHistory = session->maskHistory;
+    copy->sinkHistory = session->sinkHistory;
     copy->position = session->position;
     copy->stale = session->stale;
     *out = copy.release();
@@ -428,7 +461,7 @@ TFCRT_EXPORT tfc_status tfc_session_get_info_sized(const tfc_session *session,
   info.head_dim = session->headDim;
   info.window = static_cast<int64_t>(session->model->desc->kv_window);
   if (session->ring && !info.window)
-    info.window = session->maxLen; // the model's own window
+    info.window = session->maxLen - session->sinks; // the model's own
   info.ring = session->ring;
   info.cache_dtype = session->cacheDtype;
   info.cache_bytes = session->cacheBytes;

@@ -81,8 +81,16 @@ mlir::tfc::quant::gptq(const float *w, int64_t k, int64_t n, bool transposed,
       computeGroup(gi,
                    [&](int64_t kk, int64_t j) { return wr[pos[kk] * n + j]; });
 
+  // A group's parameters are computed when its first row is reached, from
+  // its rows as updated so far: every one of them must already hold the
+  // error of every earlier row. Rows past the current block get the block's
+  // errors only at its end, so a group must not straddle a block boundary
+  // it does not start at: blocks a multiple of the group or dividing it.
+  int64_t block = std::max<int64_t>(1, o.block);
+  if (!o.actOrder && g < k && block % g != 0 && g % block != 0)
+    block = std::gcd(block, g);
   ::tfc::calib::obsSweep(
-      wr, k, n, u, o.block, nullptr,
+      wr, k, n, u, block, nullptr,
       [&](int64_t i, const double *row, double *out) {
         int64_t feat = perm[i];
         int64_t gi = feat / g;

@@ -9,7 +9,9 @@
 // `block` rows and lazily for the rest; a group's scale / zero point is
 // computed from the (already updated) weights when its first row is
 // reached, on the same grid as round-to-nearest (QuantMath.h), so the
-// result is a QuantizedWeight the same ops and kernels take. act-order
+// result is a QuantizedWeight the same ops and kernels take (a block that
+// is neither a multiple nor a divisor of the group is lowered to their
+// gcd, so that a group's rows all hold the earlier rows' error). act-order
 // visits rows by decreasing H[i][i] with group parameters computed up front
 // from the original weights ("static groups": the groups stay contiguous
 // along k, which the packed formats need). Inputs never seen (H[i][i] = 0)

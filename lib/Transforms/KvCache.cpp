@@ -17,6 +17,9 @@
 // same causal / window attributes and mask recomputation (for a sequence of
 // R + n, whose mask the runtime passes) apply; the new rows are written
 // after the read, so a chunk's queries still see the rows it overwrites.
+// With sinks S (StreamingLLM) the cache has S more slots in front of the
+// ring holding positions 0..S-1 for good; see rewrite() for how they are
+// read.
 // Soundness rests on the model being causal (proven per attention): the
 // full-sequence model's rows [past, past + n) at length T depend only on
 // the first T tokens, and the cached rows [0, past) are what earlier steps
@@ -97,9 +100,9 @@ bool isIntMatrix(Value v) {
   return t && t.getRank() == 2 && isa<IntegerType>(t.getElementType());
 }
 
-/// The i1 condition of a float mask `select(c, 0, fill)` whose fill is -inf
-/// or a huge negative finite value (the dynamo export's float min), or null.
-Value boolMaskOf(Value mask) {
+} // namespace
+
+Value kvcache::boolMaskOf(Value mask) {
   if (!mask)
     return {};
   if (rtt(mask).getElementType().isInteger(1))
@@ -113,6 +116,9 @@ Value boolMaskOf(Value mask) {
     return {};
   return sel.getCond();
 }
+
+namespace {
+using kvcache::boolMaskOf;
 
 /// Static dims of `a` and `b` broadcast together (right-aligned, numpy).
 SmallVector<int64_t> broadcastShape(RankedTensorType a, RankedTensorType b) {
@@ -173,6 +179,7 @@ struct Layer {
   AttentionOp op;
   MaskInfo info;      // causal proven; info.mask = the residual (or null)
   int64_t window = 0; // the step's window (op's, proven, option's: smallest)
+  int64_t sinks = 0;  // the step's sink keys (op's or option's: largest)
 };
 
 /// Builds the step function in place of a clone of the main entry.
@@ -197,6 +204,11 @@ struct StepBuilder {
   // to slot `slot`, [second, n) (rest rows) to slot 0; i1 [b, 1, 1, R + n]
   // key validity.
   int64_t ring = 0;
+  // Sink slots [0, sinkSlots) in front of the ring (positions 0..S-1); the
+  // ring is then slots [S, S + R).
+  int64_t sinkSlots = 0;
+  Value sinkAt, sinkCount; // new rows [0, sinkCount) go to slot sinkAt
+  BlockArgument sinkMask;  // [b, S] i64: the mask of positions 0..S-1
   Value ringStart, ringHead, skip, slot, first, second, rest, valid;
 
   /// True for `tensor.dim x, 1` of the new tokens or of the mask slice: the
@@ -212,9 +224,11 @@ struct StepBuilder {
   }
 
   FailureOr<Value> recomputeMask(OpBuilder &b, Value mask, Location loc);
-  FailureOr<Layer> analyze(AttentionOp a, int64_t windowOpt);
+  FailureOr<Layer> analyze(AttentionOp a, int64_t windowOpt,
+                           int64_t sinksOpt);
   LogicalResult rewrite(Layer &l, int64_t layer);
   Value andValid(OpBuilder &b, Location loc, Value mask);
+  Value withSinks(OpBuilder &b, Location loc, Value mask, int64_t window);
 };
 
 /// `mask` (computed for the n new tokens) recomputed for all T positions and
@@ -287,7 +301,8 @@ FailureOr<Value> StepBuilder::recomputeMask(OpBuilder &b, Value mask,
   return full;
 }
 
-FailureOr<Layer> StepBuilder::analyze(AttentionOp a, int64_t windowOpt) {
+FailureOr<Layer> StepBuilder::analyze(AttentionOp a, int64_t windowOpt,
+                                      int64_t sinksOpt) {
   Location loc = a.getLoc();
   Value q = a.getQuery(), k = a.getKey(), v = a.getValue();
   auto kt = rtt(k), vt = rtt(v);
@@ -335,6 +350,12 @@ FailureOr<Layer> StepBuilder::analyze(AttentionOp a, int64_t windowOpt) {
   l.window = info.window;
   if (windowOpt > 0)
     l.window = l.window ? std::min(l.window, windowOpt) : windowOpt;
+  l.sinks = std::max<int64_t>(a.getSinks(), sinksOpt);
+  if (l.sinks && !l.window)
+    return a.emitOpError("has sink keys (")
+           << l.sinks
+           << ") but no sliding window: sinks are what a window keeps "
+              "visible (give --kv-window=W or --attention=sink:S,local:W)";
   return l;
 }
 
@@ -356,6 +377,77 @@ Value StepBuilder::andValid(OpBuilder &b, Location loc, Value mask) {
   return SelectOp::create(b, loc, type, valid, mask, ninf);
 }
 
+/// Ring mode with S sink slots: keys are [sink slots 0..S-1, the ring,
+/// the new rows] (total = S + R + n); key j >= S is position
+/// past - S - R + j, so the op's causal / window terms hold for it as for
+/// consecutive positions (with `sinks` = S, the first S keys pass the
+/// window term). Sink slot j is the key of position j for query i (position
+/// past + i) only when past + i - j >= window: nearer, position j is a
+/// ring or new row inside the window, and seen there (so never twice, and
+/// never before it exists). Sink slots take their padding from sink_mask
+/// (window_mask's columns are the ring's), the other keys keep `mask`.
+Value StepBuilder::withSinks(OpBuilder &b, Location loc, Value mask,
+                             int64_t window) {
+  auto i1 = b.getI1Type();
+  Value sIdx = arith::ConstantIndexOp::create(b, loc, sinkSlots);
+  Value wIdx = arith::ConstantIndexOp::create(b, loc, window);
+  Value lastSink = arith::ConstantIndexOp::create(b, loc, sinkSlots - 1);
+  auto sinkOkType = RankedTensorType::get(
+      {ShapedType::kDynamic, 1, ShapedType::kDynamic, ShapedType::kDynamic},
+      i1);
+  Value sinkOk = tensor::GenerateOp::create(
+      b, loc, sinkOkType, ValueRange{batch, n, total},
+      [&](OpBuilder &nb, Location nl, ValueRange iv) {
+        Value isSink = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                             iv[3], sIdx);
+        Value p = arith::AddIOp::create(nb, nl, pastIdx, iv[2]);
+        Value far = arith::CmpIOp::create(
+            nb, nl, arith::CmpIPredicate::uge, p,
+            arith::AddIOp::create(nb, nl, iv[3], wIdx));
+        // sink_mask[b, j] (read clamped; only sink columns use it).
+        Value col = arith::MinUIOp::create(nb, nl, iv[3], lastSink);
+        Value m = tensor::ExtractOp::create(nb, nl, sinkMask,
+                                            ValueRange{iv[0], col});
+        Value present = arith::CmpIOp::create(
+            nb, nl, arith::CmpIPredicate::ne, m,
+            arith::ConstantIntOp::create(nb, nl, m.getType(), 0));
+        Value ok = arith::AndIOp::create(
+            nb, nl, arith::AndIOp::create(nb, nl, isSink, far), present);
+        tensor::YieldOp::create(nb, nl, ok);
+      });
+  auto colType =
+      RankedTensorType::get({1, 1, 1, ShapedType::kDynamic}, i1);
+  Value notSink = tensor::GenerateOp::create(
+      b, loc, colType, ValueRange{total},
+      [&](OpBuilder &nb, Location nl, ValueRange iv) {
+        tensor::YieldOp::create(
+            nb, nl,
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge, iv[3],
+                                  sIdx)
+                .getResult());
+      });
+  auto mt = rtt(mask);
+  auto type = [&](Value x, Value y, Type et) {
+    return RankedTensorType::get(broadcastShape(rtt(x), rtt(y)), et);
+  };
+  if (mt.getElementType().isInteger(1)) {
+    Value keep = BinaryOp::create(b, loc, type(notSink, mask, i1), notSink,
+                                  mask, BinaryKind::and_);
+    return BinaryOp::create(b, loc, type(sinkOk, keep, i1), sinkOk, keep,
+                            BinaryKind::or_);
+  }
+  Type et = mt.getElementType();
+  auto scalar = RankedTensorType::get({}, et);
+  auto cst = [&](double v) -> Value {
+    return arith::ConstantOp::create(
+        b, loc, scalar, DenseElementsAttr::get(scalar, b.getFloatAttr(et, v)));
+  };
+  Value rest = SelectOp::create(b, loc, type(notSink, mask, et), notSink, mask,
+                                cst(-INFINITY));
+  return SelectOp::create(b, loc, type(sinkOk, rest, et), sinkOk, cst(0.0),
+                          rest);
+}
+
 LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
   AttentionOp a = l.op;
   OpBuilder b(a);
@@ -371,6 +463,8 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
   }
   if (ring)
     mask = andValid(b, loc, mask);
+  if (ring && sinkSlots)
+    mask = withSinks(b, loc, mask, l.window);
 
   OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
   // Rows [pos, pos + len) of buffer[layer, kv] (the cache, or with int8 the
@@ -422,14 +516,45 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
   } else {
     // Read the ring oldest first, then the new rows: positions
     // past - R .. past + n - 1 ([b, h, R + n, d]); then write the last
-    // min(n, R) new rows into their slots.
+    // min(n, R) new rows into their slots. With sinks the S sink slots come
+    // first (written before the read: a chunk that holds positions < S and
+    // is longer than the window sees them as sinks too).
+    auto rowsPart = [&](Value src, OpFoldResult from,
+                        OpFoldResult len) -> Value {
+      return tensor::ExtractSliceOp::create(
+          b, loc, rowsOf(src, rtt(src).getDimSize(3)), src,
+          SmallVector<OpFoldResult>{zero, zero, from, zero},
+          SmallVector<OpFoldResult>{batch, b.getIndexAttr(heads), len,
+                                    b.getIndexAttr(rtt(src).getDimSize(3))},
+          SmallVector<OpFoldResult>(4, one));
+    };
+    if (sinkSlots)
+      for (int64_t kv = 0; kv < 2; ++kv)
+        for (int sc = 0; sc < nbuf; ++sc) {
+          Value src = sc ? srows[kv] : rows[kv];
+          write(sc, kv, rowsPart(src, zero, sinkCount), sinkAt, sinkCount);
+        }
+    // The ring's first slot (S) and slot `at` of the ring as a cache slot.
+    Value baseIdx =
+        sinkSlots ? arith::ConstantIndexOp::create(b, loc, sinkSlots) : Value();
+    OpFoldResult base = sinkSlots ? OpFoldResult(baseIdx) : zero;
+    auto inRing = [&](Value at) -> OpFoldResult {
+      if (!sinkSlots)
+        return at;
+      return arith::AddIOp::create(b, loc, baseIdx, at).getResult();
+    };
+    OpFoldResult headAt = inRing(ringStart);
     for (int64_t kv = 0; kv < 2; ++kv)
-      for (int sc = 0; sc < nbuf; ++sc)
-        stored[kv][sc] = tensor::ConcatOp::create(
-            b, loc, (int64_t)2,
-            ValueRange{read(sc, kv, ringStart, ringHead),
-                       read(sc, kv, zero, ringStart),
-                       sc ? srows[kv] : rows[kv]});
+      for (int sc = 0; sc < nbuf; ++sc) {
+        SmallVector<Value> parts;
+        if (sinkSlots)
+          parts.push_back(read(sc, kv, zero, baseIdx)); // slots [0, S)
+        parts.append({read(sc, kv, headAt, ringHead),
+                      read(sc, kv, base, ringStart),
+                      sc ? srows[kv] : rows[kv]});
+        stored[kv][sc] =
+            tensor::ConcatOp::create(b, loc, (int64_t)2, ValueRange(parts));
+      }
     for (int64_t kv = 0; kv < 2; ++kv)
       for (int sc = 0; sc < nbuf; ++sc) {
         Value src = sc ? srows[kv] : rows[kv];
@@ -441,8 +566,8 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
                                         b.getIndexAttr(rtt(src).getDimSize(3))},
               SmallVector<OpFoldResult>(4, one));
         };
-        write(sc, kv, part(skip, first), slot, first);
-        write(sc, kv, part(second, rest), zero, rest);
+        write(sc, kv, part(skip, first), inRing(slot), first);
+        write(sc, kv, part(second, rest), base, rest);
       }
   }
   for (int64_t kv = 0; kv < 2; ++kv)
@@ -451,7 +576,10 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
                   : fromCache(b, loc, stored[kv][0], stored[kv][1], dtype);
   auto cached = AttentionOp::create(b, loc, a.getType(), q, all[0], all[1],
                                     mask, a.getScaleAttr(), b.getBoolAttr(true),
-                                    b.getI64IntegerAttr(l.window));
+                                    b.getI64IntegerAttr(l.window),
+                                    b.getI64IntegerAttr(l.sinks),
+                                    a.getBlockAttr(), a.getLayoutAttr(),
+                                    a.getLayoutBlockAttr());
   a.replaceAllUsesWith(cached.getResult());
   a.erase();
   return success();
@@ -505,8 +633,9 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
                        "partition so that every part holds some)"
                      : "' (nothing to cache: not a decoder, or attention was "
                        "not raised)");
-    if (maxLen < 0 || window < 0)
-      return main.emitError("tfc-kv-cache: max-len and window must be >= 0");
+    if (maxLen < 0 || window < 0 || sinks < 0)
+      return main.emitError(
+          "tfc-kv-cache: max-len, window and sinks must be >= 0");
     if (evict && maxLen > 0)
       return main.emitError("tfc-kv-cache: evict sizes the cache by the "
                             "window; it takes no max-len");
@@ -576,12 +705,15 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
           a->setOperand(i, fromCache(b, a.getLoc(), stored, sc, *dt));
         }
       }
-    // The window applies to the full-sequence entry too, so that both
-    // entries compute the same function.
-    if (window > 0)
-      for (AttentionOp a : mainAttention)
+    // The window and sinks apply to the full-sequence entry too, so that
+    // both entries compute the same function.
+    for (AttentionOp a : mainAttention) {
+      if (window > 0)
         a.setWindow(a.getWindow() ? std::min<int64_t>(a.getWindow(), window)
                                   : (int64_t)window);
+      if (sinks > 0 && a.getWindow())
+        a.setSinks(std::max<int64_t>(a.getSinks(), sinks));
+    }
     return success();
   }
 
@@ -601,19 +733,29 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     SmallVector<AttentionOp> attention;
     step.walk([&](AttentionOp a) { attention.push_back(a); });
     for (AttentionOp a : attention) {
-      FailureOr<Layer> l = s.analyze(a, window);
+      FailureOr<Layer> l = s.analyze(a, window, sinks);
       if (failed(l))
         return failure();
+      if (evict && (a.getBlock() || a.getLayoutAttr()))
+        return a.emitOpError("has a block-local / block layout structure: "
+                             "a ring cache reads positions out of order, "
+                             "which only a window (and sinks) allow");
+      if (evict && !layers.empty() && layers.front().sinks != l->sinks)
+        return a.emitOpError("has ")
+               << l->sinks << " sink keys, the first layer "
+               << layers.front().sinks
+               << " (a ring cache has one set of sink slots)";
       if (evict && !l->window)
         return a.emitOpError("has no sliding window: eviction (a ring of "
                              "the window's size) needs one on every "
                              "attention (give --kv-window=W)");
       s.ring = evict ? std::max(s.ring, l->window) : 0;
+      s.sinkSlots = evict ? l->sinks : 0;
       layers.push_back(*l);
     }
     int64_t ml = ShapedType::kDynamic;
     if (s.ring)
-      ml = s.ring;
+      ml = s.sinkSlots + s.ring;
     else if (maxLen > 0)
       ml = maxLen;
     if (dtype != KvDtype::F32 && !s.elemType.isF32())
@@ -656,6 +798,7 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
       s.fullMask = step.getArgument(at - 1);
     }
     auto pastType = RankedTensorType::get({}, b.getI64Type());
+    unsigned pastAt = at;
     if (failed(step.insertArgument(at++, pastType,
                                    kvcache::argAttrs(b, "past", {}), loc)) ||
         failed(step.insertArgument(
@@ -665,8 +808,18 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
                                ml > 0 ? str(ml) : "max_len", str(s.headDim)}),
             loc)))
       return failure();
-    s.past = step.getArgument(at - 2);
-    s.cache = step.getArgument(at - 1);
+    if (s.sinkSlots) {
+      if (failed(step.insertArgument(
+              at++,
+              RankedTensorType::get({ShapedType::kDynamic, s.sinkSlots},
+                                    b.getI64Type()),
+              kvcache::argAttrs(b, "sink_mask", {batchSym, str(s.sinkSlots)}),
+              loc)))
+        return failure();
+      s.sinkMask = step.getArgument(at - 1);
+    }
+    s.past = step.getArgument(pastAt);
+    s.cache = step.getArgument(pastAt + 1);
     if (dtype == KvDtype::I8) {
       if (failed(step.insertArgument(
               at++, MemRefType::get(scalesShape, b.getF32Type()),
@@ -685,7 +838,8 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
     s.n = tensor::DimOp::create(b, loc, s.ids, 1);
     Value pastI64 = tensor::ExtractOp::create(b, loc, s.past, ValueRange{});
     s.pastIdx = arith::IndexCastOp::create(b, loc, b.getIndexType(), pastI64);
-    s.maskPast = s.ring ? Value(arith::ConstantIndexOp::create(b, loc, s.ring))
+    s.maskPast = s.ring ? Value(arith::ConstantIndexOp::create(
+                              b, loc, s.sinkSlots + s.ring))
                         : s.pastIdx;
     if (s.fullMask) {
       s.total = tensor::DimOp::create(b, loc, s.fullMask, 1);
@@ -755,7 +909,14 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
   /// Ring mode: the slot arithmetic shared by all layers and the key
   /// validity (window_mask != 0, which is 0 before position 0).
   static void buildRingIndices(OpBuilder &b, Location loc, StepBuilder &s) {
-    Value r = s.maskPast; // R
+    Value r = arith::ConstantIndexOp::create(b, loc, s.ring); // R
+    if (s.sinkSlots) {
+      // Positions [past, min(past + n, S)) go to their sink slots.
+      Value sIdx = arith::ConstantIndexOp::create(b, loc, s.sinkSlots);
+      s.sinkAt = arith::MinUIOp::create(b, loc, s.pastIdx, sIdx);
+      s.sinkCount = arith::MinUIOp::create(
+          b, loc, s.n, arith::SubIOp::create(b, loc, sIdx, s.sinkAt));
+    }
     s.ringStart = arith::RemUIOp::create(b, loc, s.pastIdx, r);
     s.ringHead = arith::SubIOp::create(b, loc, r, s.ringStart);
     Value m = arith::MinUIOp::create(b, loc, s.n, r); // rows kept

@@ -20,6 +20,11 @@ DictionaryAttr argAttrs(OpBuilder &b, StringRef name,
 /// Erases the ops of `f` whose results are unused and that have no effects.
 void eraseDeadOps(func::FuncOp f);
 
+/// The i1 condition of a float mask `select(c, 0, fill)` whose fill is -inf
+/// or a huge negative finite value (the exporters' float min), the mask
+/// itself when it is i1, or null.
+Value boolMaskOf(Value mask);
+
 /// True when `main` takes Optimum-style past_key_values.<l>.key/value inputs.
 bool hasPastInputs(func::FuncOp main);
 /// KvCacheImported.cpp: maps a with-past export onto the two entries --

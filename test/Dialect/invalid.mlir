@@ -77,3 +77,35 @@ func.func @unary_int(%x: tensor<4xi64>) -> tensor<4xi64> {
   %0 = tfc.unary sqrt %x : tensor<4xi64> -> tensor<4xi64>
   return %0 : tensor<4xi64>
 }
+
+// -----
+
+func.func @attention_sinks_without_window(%q: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  // expected-error @+1 {{sinks (4) need a window}}
+  %0 = tfc.attention %q, %q, %q {scale = 0.25 : f64, causal = true, sinks = 4} : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  return %0 : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+func.func @attention_layout_small(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
+  // expected-error @+1 {{layout has 2 block rows, the key length 16 needs 4}}
+  %0 = tfc.attention %q, %q, %q {scale = 0.25 : f64, causal = true, layout = dense<1> : tensor<2x4xi8>, layout_block = 4} : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32> -> tensor<1x2x16x8xf32>
+  return %0 : tensor<1x2x16x8xf32>
+}
+
+// -----
+
+func.func @attention_layout_type(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
+  // expected-error @+1 {{layout must be a 2-D i8 block pattern [P, Q]}}
+  %0 = tfc.attention %q, %q, %q {scale = 0.25 : f64, causal = true, layout = dense<1> : tensor<16xi8>, layout_block = 4} : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32> -> tensor<1x2x16x8xf32>
+  return %0 : tensor<1x2x16x8xf32>
+}
+
+// -----
+
+func.func @attention_layout_block(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
+  // expected-error @+1 {{layout needs layout_block > 0}}
+  %0 = tfc.attention %q, %q, %q {scale = 0.25 : f64, causal = true, layout = dense<1> : tensor<4x4xi8>} : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32> -> tensor<1x2x16x8xf32>
+  return %0 : tensor<1x2x16x8xf32>
+}

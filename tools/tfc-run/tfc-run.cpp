@@ -583,8 +583,7 @@ int Runner::run() {
     d.profile = opt.profile && opt.bench;
     d.json = opt.json;
     d.weightsBytes = rep.weightsBytes;
-    if (opt.bench || opt.json)
-      d.weights = rep.weightsByClass;
+    d.weights = rep.weightsByClass; // also decides the check (Decode.cpp)
     std::vector<std::string> names;
     for (size_t i = 0; i < inputs.size(); ++i) {
       const char *name = nullptr;

@@ -3,7 +3,7 @@
 //   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]
-//       [--kv-dtype=f32|f16|int8]]
+//       [--kv-dtype=f32|f16|int8] [--kv-sinks=S]] [--attention=PATTERN]
 //       [--prune=METHOD --sparsity=S [--prune-score=S] [--calib-stats F]
 //        ... [--export-onnx OUT.onnx]]
 //       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
@@ -152,6 +152,17 @@ static cl::opt<bool> kvEvict(
     cl::desc("With --kv-cache: sliding-window eviction, a ring cache of W "
              "slots (--kv-window=W or the model's own window): sessions "
              "decode without end in bounded memory"));
+static cl::opt<int64_t> kvSinksOpt(
+    "kv-sinks", cl::init(0), cl::value_desc("S"),
+    cl::desc("With --kv-cache and a window: the first S positions stay "
+             "visible (StreamingLLM sinks) in both entries; with --kv-evict "
+             "the ring keeps S sink slots that are never evicted"));
+static cl::opt<std::string> attentionOpt(
+    "attention", cl::init(""), cl::value_desc("PATTERN"),
+    cl::desc("Sparse attention (--tfc-sparsify-attention): local:W, "
+             "sink:S,local:W, block-local:B or "
+             "bigbird:block=B,window=K,global=G,random=R,seed=X; --remarks "
+             "prints the kept fraction per attention"));
 static cl::opt<std::string> kvDtypeOpt(
     "kv-dtype", cl::init("f32"), cl::value_desc("f32|f16|int8"),
     cl::desc("With --kv-cache: the cache's element type: f16, or int8 codes "
@@ -420,6 +431,8 @@ int main(int argc, char **argv) {
     return fail("--kv-dtype=" + kvDtypeOpt + ": expected f32, f16 or int8");
   if (kvDtypeOpt.getNumOccurrences() && !kvCache)
     return fail("--kv-dtype needs --kv-cache");
+  if (kvSinksOpt < 0 || (kvSinksOpt && !kvCache))
+    return fail("--kv-sinks needs --kv-cache (sinks >= 0)");
   if (kvEvict && kvStaticLen)
     return fail("--kv-evict sizes the cache by the window: no --kv-static-len");
 
@@ -500,6 +513,8 @@ int main(int argc, char **argv) {
   po.kvMaxLen = kvStaticLen ? kvMaxLen : 0;
   po.kvWindow = kvWindowOpt;
   po.kvEvict = kvEvict;
+  po.kvSinks = kvSinksOpt;
+  po.attention = attentionOpt;
   po.kvDtype = kvDtypeOpt;
   po.raise = !noRaise;
   po.kernels = !noKernels;

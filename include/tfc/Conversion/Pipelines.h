@@ -19,12 +19,14 @@ struct PipelineOptions {
   int64_t kvMaxLen = 0;        //   static cache length (0: dynamic)
   int64_t kvWindow = 0;        //   sliding attention window (0: none)
   bool kvEvict = false;        //   ring cache of the window's size
+  int64_t kvSinks = 0;         //   sink keys (and ring sink slots)
   std::string kvDtype = "f32"; //   cache element type: f32 | f16 | int8
   std::string quantize;        // tfc-quantize recipe ("" = none)
   int64_t quantGroup = -1;     //   --quant-group (-1: the preset's)
   std::string quantSym;        //   "sym" / "asym" / "" (the preset's)
   std::string calibStats;      //   --calib-stats FILE
   std::string prune;           // tfc-prune options ("" = no pass)
+  std::string attention;       // tfc-sparsify-attention pattern ("" = none)
   std::string quantMethod;     //   --quant-method rtn|gptq ("" = recipe's)
   std::string calibRange;      //   --calib-range (static activations)
   bool gptqActOrder = false;   //   --gptq-act-order

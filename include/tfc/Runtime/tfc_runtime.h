@@ -133,7 +133,10 @@ typedef struct tfc_model_desc {
    * attention window both entries apply. With tfc --kv-evict the step takes
    * window_mask [b, R + n] (the mask of positions [past - R, past + n), 0
    * before position 0) instead of attention_mask, and the cache's max_len
-   * dim is the static slot count R of a ring (position p in slot p mod R). */
+   * dim is the static slot count R of a ring (position p in slot p mod R).
+   * With tfc --kv-sinks=S as well, the ring has S sink slots in front (the
+   * max_len dim is S + R, window_mask [b, S + R + n]) and the step also
+   * takes sink_mask [b, S] i64, the mask of positions 0..S-1. */
   void *step_entry;
   const char *step_signature;
   uint64_t kv_max_len;

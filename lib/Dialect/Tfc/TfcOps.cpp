@@ -406,8 +406,41 @@ LogicalResult AttentionOp::verify() {
   int64_t dq = q.getShape()[3], dk = k.getShape()[3];
   if (!ShapedType::isDynamic(dq) && !ShapedType::isDynamic(dk) && dq != dk)
     return emitOpError("query and key head dims differ");
-  if (getWindow() < 0)
+  if ((int64_t)getWindow() < 0)
     return emitOpError("window must be >= 0");
+  if ((int64_t)getSinks() < 0 || (int64_t)getBlock() < 0 ||
+      (int64_t)getLayoutBlock() < 0)
+    return emitOpError("sinks, block and layout_block must be >= 0");
+  if (getSinks() > 0 && getWindow() == 0)
+    return emitOpError("sinks (")
+           << getSinks() << ") need a window: they are the keys a window "
+           << "keeps visible";
+  if (auto l = getLayoutAttr()) {
+    auto lt = cast<ShapedType>(l.getType());
+    if (lt.getRank() != 2 || !lt.getElementType().isInteger(8))
+      return emitOpError("layout must be a 2-D i8 block pattern [P, Q], got ")
+             << lt;
+    if ((int64_t)getLayoutBlock() <= 0)
+      return emitOpError("layout needs layout_block > 0 (tokens per block)");
+    auto check = [&](int64_t len, int64_t have, const char *what)
+        -> LogicalResult {
+      if (ShapedType::isDynamic(len))
+        return success();
+      int64_t lb = getLayoutBlock();
+      int64_t need = (len + lb - 1) / lb;
+      if (have < need)
+        return emitOpError("layout has ")
+               << have << " block " << what << ", the key length " << len
+               << " needs " << need;
+      return success();
+    };
+    int64_t t = k.getShape()[2];
+    if (failed(check(t, lt.getDimSize(0), "rows")) ||
+        failed(check(t, lt.getDimSize(1), "columns")))
+      return failure();
+  } else if (getLayoutBlock() != 0) {
+    return emitOpError("layout_block without a layout");
+  }
   if (getMask() && rtt(getMask()).getRank() > 4)
     return emitOpError("mask rank must be <= 4");
   return success();
