@@ -965,12 +965,19 @@ struct CpuKernelsPass
     TransposeOp tr = headsTranspose(t);
     if (!tr || !tfcTransposeFold)
       return view(b, loc, t);
-    Value x = view(b, loc, tr.getInput());
+    return swapHeads(b, loc, view(b, loc, tr.getInput()));
+  }
+
+  /// The [b, s, h, d] <-> [b, h, s, d] view of a rank-4 strided memref.
+  Value swapHeads(OpBuilder &b, Location loc, Value m) {
     auto perm = AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1, 3},
                                              b.getContext());
-    Value v = memref::TransposeOp::create(b, loc, x, AffineMapAttr::get(perm));
+    Value v = memref::TransposeOp::create(b, loc, m, AffineMapAttr::get(perm));
     return memref::CastOp::create(
-        b, loc, anyStrided(b.getContext(), 4, rtt(t).getElementType()), v);
+        b, loc,
+        anyStrided(b.getContext(), 4,
+                   cast<MemRefType>(m.getType()).getElementType()),
+        v);
   }
 
   void lowerAttention(AttentionOp op) {
@@ -1023,13 +1030,8 @@ struct CpuKernelsPass
     auto outType = MemRefType::get(allocType.getShape(), f32);
     Value out = memref::AllocOp::create(b, loc, outType, dyn);
     Value outV = memref::CastOp::create(b, loc, anyStrided(ctx, 4, f32), out);
-    if (outTr) {
-      auto perm = AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1, 3},
-                                               ctx);
-      outV = memref::CastOp::create(
-          b, loc, anyStrided(ctx, 4, f32),
-          memref::TransposeOp::create(b, loc, outV, AffineMapAttr::get(perm)));
-    }
+    if (outTr)
+      outV = swapHeads(b, loc, outV);
     auto i64c = [&](int64_t v) -> Value {
       return arith::ConstantIntOp::create(b, loc, v, 64);
     };

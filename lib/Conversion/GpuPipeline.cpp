@@ -25,6 +25,8 @@
 //===----------------------------------------------------------------------===//
 #include "tfc/Conversion/Pipelines.h"
 
+#include "GpuMapping.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -341,13 +343,7 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize,
   for (Operation &op : loop.getBody()->without_terminator())
     b.clone(op, map);
 
-  MLIRContext *ctx = loop.getContext();
-  AffineMap id = b.getDimIdentityMap();
-  auto dim = [&](gpu::Processor p) {
-    return gpu::ParallelLoopDimMappingAttr::get(ctx, p, id, id);
-  };
-  if (failed(gpu::setMappingAttr(
-          grid, {dim(gpu::Processor::BlockX), dim(gpu::Processor::ThreadX)})))
+  if (failed(mlir::tfc::mapBlocksThreads(grid)))
     return failure();
   loop.erase();
   return success();
@@ -481,6 +477,16 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   p += "}";
   // Host side: the CPU pipeline's LLVM lowering, plus the launches.
   return p + hostTail;
+}
+
+LogicalResult mlir::tfc::mapBlocksThreads(scf::ParallelOp grid) {
+  MLIRContext *ctx = grid.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(1, ctx);
+  auto dim = [&](gpu::Processor p) {
+    return gpu::ParallelLoopDimMappingAttr::get(ctx, p, id, id);
+  };
+  return gpu::setMappingAttr(
+      grid, {dim(gpu::Processor::BlockX), dim(gpu::Processor::ThreadX)});
 }
 
 LogicalResult mlir::tfc::findCudaToolkit(StringRef explicitPath,

@@ -25,6 +25,8 @@
 //===----------------------------------------------------------------------===//
 #include "tfc/Conversion/Pipelines.h"
 
+#include "GpuMapping.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -214,13 +216,7 @@ LogicalResult rewrite(linalg::GenericOp op, const RowReduction &rr,
   Value v = b.clone(*rr.combine, fold)->getResult(0);
   memref::StoreOp::create(b, loc, v, out->get(), idx);
 
-  MLIRContext *ctx = op.getContext();
-  AffineMap id = b.getDimIdentityMap();
-  auto dim = [&](gpu::Processor p) {
-    return gpu::ParallelLoopDimMappingAttr::get(ctx, p, id, id);
-  };
-  if (failed(gpu::setMappingAttr(
-          grid, {dim(gpu::Processor::BlockX), dim(gpu::Processor::ThreadX)})))
+  if (failed(mlir::tfc::mapBlocksThreads(grid)))
     return failure();
   op.erase();
   return success();
