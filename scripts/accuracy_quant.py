@@ -27,6 +27,8 @@ not built yet) is reported as such, not skipped silently.
 import argparse, datetime, json, os, re, subprocess, sys, time
 from pathlib import Path
 
+from doc_blocks import write_block
+
 import numpy as np
 
 root = Path(__file__).resolve().parent.parent
@@ -281,10 +283,5 @@ if a.json:
     Path(a.json).write_text(json.dumps(results, indent=1))
 if a.write_docs:
     doc = root / "docs" / "ACCURACY.md"
-    s = doc.read_text()
-    tag = "accuracy_quant " + a.part + (f" max-chunks {a.max_chunks}" if a.max_chunks else "")
-    begin, end = f"<!-- {tag}: begin -->", f"<!-- {tag}: end -->"
-    block = f"{begin}\n`scripts/accuracy_quant.py {' '.join(sys.argv[1:])}`\n\n{t}\n{end}"
-    s = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, s, flags=re.S) if begin in s \
-        else s.rstrip() + "\n\n" + block + "\n"
-    doc.write_text(s)
+    write_block(doc, "accuracy_quant " + a.part + (f" max-chunks {a.max_chunks}" if a.max_chunks else ""),
+                f"scripts/accuracy_quant.py {' '.join(sys.argv[1:])}", t)

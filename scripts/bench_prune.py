@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from doc_blocks import write_block
+
 root = Path(__file__).resolve().parent.parent
 p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 p.add_argument("--rows", default="minilm,decode")
@@ -203,15 +205,7 @@ if a.json:
     Path(a.json).write_text(json.dumps(results, indent=1))
 if a.write_docs:
     doc = root / "docs" / "PERFORMANCE.md"
-    s = doc.read_text()
-    tag = f"bench_prune {info.get('kernel_isa')} {'+'.join(rows)}"
-    begin, end = f"<!-- {tag}: begin -->", f"<!-- {tag}: end -->"
-    cmd = "`" + (f"TFCRT_ISA={isa_cap} " if isa_cap else "") + "scripts/bench_prune.py " + " ".join(
-        sys.argv[1:]) + "`"
-    block = f"{begin}\n{cmd}\n\n{table}\n{end}"
-    if begin in s:
-        s = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, s, flags=re.S)
-    else:
-        s = s.rstrip() + "\n\n" + block + "\n"
-    doc.write_text(s)
+    write_block(doc, f"bench_prune {info.get('kernel_isa')} {'+'.join(rows)}",
+                (f"TFCRT_ISA={isa_cap} " if isa_cap else "") + "scripts/bench_prune.py " + " ".join(sys.argv[1:]),
+                table)
     print(f"bench_prune.py: wrote the table into {doc}", file=sys.stderr)

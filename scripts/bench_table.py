@@ -35,6 +35,8 @@ a process started right after a large one exited slower for seconds).
 import argparse, datetime, json, os, re, statistics, subprocess, sys, time
 from pathlib import Path
 
+from doc_blocks import write_block
+
 root = Path(__file__).resolve().parent.parent
 py = sys.executable
 
@@ -475,17 +477,9 @@ if a.json:
     Path(a.json).write_text(json.dumps(results, indent=1))
 if a.write_docs:
     doc = root / "docs" / "PERFORMANCE.md"
-    s = doc.read_text()
     tag = f"bench_table {info.get('kernel_isa')}"
     if not {"minilm", "prefill"} <= set(rows):
         tag += " " + "+".join(rows)
-    begin, end = f"<!-- {tag}: begin -->", f"<!-- {tag}: end -->"
-    cmd = "`" + ("TFCRT_ISA=" + isa_cap + " " if isa_cap else "") + "scripts/bench_table.py " + " ".join(
-        sys.argv[1:]) + "`"
-    block = f"{begin}\n{cmd}\n\n{table}\n{end}"
-    if begin in s:
-        s = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, s, flags=re.S)
-    else:
-        s = s.rstrip() + "\n\n" + block + "\n"
-    doc.write_text(s)
+    write_block(doc, tag, ("TFCRT_ISA=" + isa_cap + " " if isa_cap else "") + "scripts/bench_table.py "
+                + " ".join(sys.argv[1:]), table)
     print(f"bench_table.py: wrote the table into {doc}", file=sys.stderr)
