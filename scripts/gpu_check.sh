@@ -13,7 +13,7 @@
 #       Runtime on that model, including the 1x128 and 32x128 benchmark
 #       shapes; also with --cuda-gemm=false if TFC_GPU_MINILM_LOOPS is set,
 #       with --cuda-row-reduce=false (the plain mapping of row reductions),
-#       and with --precision=fp16 / bf16, checked by cosine)
+#       with --cuda-row-fuse=false (one kernel per row op: _nofuse), and with --precision=fp16 / bf16, checked by cosine)
 #       with --target=cuda
 #       --emit=shared into DIR, builds a CUDA-enabled tfc-run (runtime
 #       only), and copies what the run needs (scripts, runtime sources), so
@@ -87,12 +87,14 @@ prepare() {
     }
     # The plain mapping (one thread per row of a reduction, one per element
     # elsewhere), the reference of tfc-gpu-row-reductions and of
-    # --cuda-per-thread; and the row reductions alone (_pt1).
+    # --cuda-per-thread.
     local plain=(--cuda-row-reduce=false --cuda-per-thread=1)
     compile minilm_rowthread "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" "${plain[@]}"
     same_weights minilm_rowthread minilm
-    compile minilm_pt1 "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-per-thread=1
-    same_weights minilm_pt1 minilm
+    # The previous default (one kernel per row op): the reference of the
+    # row-chain fusion (--cuda-row-fuse).
+    compile minilm_nofuse "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-fuse=false
+    same_weights minilm_nofuse minilm
     if [[ -n "${TFC_GPU_MINILM_LOOPS:-}" ]]; then # 2.7 MB more to carry
       compile minilm_loops "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-gemm=false
       same_weights minilm_loops minilm
@@ -113,8 +115,8 @@ prepare() {
       half minilm_bf16 bf16
       half minilm_fp16_rowthread fp16 "${plain[@]}"
       same_weights minilm_fp16_rowthread minilm_fp16
-      half minilm_fp16_pt1 fp16 --cuda-per-thread=1
-      same_weights minilm_fp16_pt1 minilm_fp16
+      half minilm_fp16_nofuse fp16 --cuda-row-fuse=false
+      same_weights minilm_fp16_nofuse minilm_fp16
     fi
     # The weights files, packed to travel (scripts/device_pack.py; the
     # first one whole, the others as what differs from it).

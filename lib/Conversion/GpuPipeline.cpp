@@ -439,7 +439,8 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   // for; host emulation has no blocks to reduce over.
   if (g.rowReduceBlock > 0 && !g.emulateOnHost)
     p += ",func.func(tfc-gpu-row-reductions{block-size=" +
-         std::to_string(g.rowReduceBlock) + "})";
+         std::to_string(g.rowReduceBlock) +
+         " fuse=" + (g.rowFuse ? "true" : "false") + "})";
   p += ",convert-linalg-to-parallel-loops,canonicalize,cse";
   // No canonicalize before the mapping: it would inline the one-iteration
   // loops that keep host stores on the GPU.

@@ -36,6 +36,9 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassRegistry.h"
 
@@ -222,12 +225,590 @@ LogicalResult rewrite(linalg::GenericOp op, const RowReduction &rr,
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Row chains: consecutive row ops fused into one kernel (option `fuse`).
+//
+// A layer norm is fill, copy, sum, x - mean, fill, sum of squares, the
+// normalization, the rounding to half; a softmax is the scale + mask, fill,
+// max, exp, fill, sum, div. Each op works row by row on the same rows, so
+// the run of them becomes one block per row that runs the ops one after the
+// other, separated by gpu.barrier:
+//
+//   scf.parallel (%row, %t) = (0, 0) to (rows, B)   {block_x, thread_x}
+//     ivs = delinearize(%row)
+//     op 1 (elementwise over the row: k = t, t + B, ...; a reduction as
+//           above; a row-scalar fill / copy: thread 0)
+//     gpu.barrier
+//     op 2 ...
+//
+// A barrier makes the global-memory writes of the block visible to all its
+// threads, so each op sees what the ops before it wrote for its row. The
+// chain is sound when no block reads or writes another row's part of a
+// buffer the chain writes: every buffer written in the chain is a
+// memref.alloc, and every access of it in the chain (directly, or through an
+// expand_shape that only adds unit dims) indexes its leading dims by the row
+// indices (d0, ..., d_{R-1}); a row buffer may be indexed in any way along its
+// last dim, which the whole block finishes before the next barrier.
+// Ops between the chain's ops may only be host-side shape code (allocation,
+// dims, views, index arithmetic); anything else ends the chain.
+//===----------------------------------------------------------------------===//
+
+/// A dim compared across buffers: a constant, or (an opaque base value, its
+/// dim index) after looking through allocs, dims, casts and reshapes.
+struct CanonDim {
+  int64_t constant = ShapedType::kDynamic;
+  Value base;
+  int64_t index = -1;
+  bool operator==(const CanonDim &o) const {
+    return constant == o.constant && base == o.base && index == o.index;
+  }
+};
+
+CanonDim canonDim(Value buf, int64_t d, int depth = 0);
+
+CanonDim canonValue(Value v, int depth) {
+  if (std::optional<int64_t> c = getConstantIntValue(v))
+    return CanonDim{*c, {}, -1};
+  if (depth < 32)
+    if (auto dim = v.getDefiningOp<memref::DimOp>())
+      if (std::optional<int64_t> i = dim.getConstantIndex())
+        return canonDim(dim.getSource(), *i, depth + 1);
+  return CanonDim{ShapedType::kDynamic, v, -1};
+}
+
+CanonDim canonDim(Value buf, int64_t d, int depth) {
+  auto t = cast<MemRefType>(buf.getType());
+  if (!t.isDynamicDim(d))
+    return CanonDim{t.getDimSize(d), {}, -1};
+  Operation *def = buf.getDefiningOp();
+  if (def && depth < 32) {
+    if (auto a = dyn_cast<memref::AllocOp>(def))
+      return canonValue(a.getDynamicSizes()[t.getDynamicDimIndex(d)],
+                        depth + 1);
+    if (auto e = dyn_cast<memref::ExpandShapeOp>(def)) {
+      OpFoldResult f = e.getMixedOutputShape()[d];
+      if (auto attr = dyn_cast<Attribute>(f))
+        return CanonDim{cast<IntegerAttr>(attr).getInt(), {}, -1};
+      return canonValue(cast<Value>(f), depth + 1);
+    }
+    if (auto c = dyn_cast<memref::CastOp>(def))
+      return canonDim(c.getSource(), d, depth + 1);
+    if (auto c = dyn_cast<memref::CollapseShapeOp>(def)) {
+      // A group of one dynamic dim and static 1s is that dim.
+      ReassociationIndices g = c.getReassociationIndices()[d];
+      auto st = c.getSrcType();
+      int64_t dyn = -1, dynCount = 0;
+      bool ones = true;
+      for (int64_t s : g) {
+        if (st.isDynamicDim(s)) {
+          dyn = s;
+          ++dynCount;
+        } else if (st.getDimSize(s) != 1) {
+          ones = false;
+        }
+      }
+      if (ones && dynCount == 1)
+        return canonDim(c.getSrc(), dyn, depth + 1);
+    }
+  }
+  return CanonDim{ShapedType::kDynamic, buf, d};
+}
+
+/// The allocation a buffer operand views, and the positions of the view's
+/// dims that are dims of the allocation (the rest are unit dims the view
+/// added). Null when the view is anything else.
+struct Root {
+  memref::AllocOp alloc;
+  SmallVector<int64_t> keep; // view dim -> kept (in order)
+  bool direct = true;        // the operand is the allocation itself
+};
+
+Root rootOf(Value v) {
+  Root r;
+  if (auto a = v.getDefiningOp<memref::AllocOp>()) {
+    r.alloc = a;
+    for (int64_t i = 0, e = a.getType().getRank(); i < e; ++i)
+      r.keep.push_back(i);
+    return r;
+  }
+  if (auto e = v.getDefiningOp<memref::ExpandShapeOp>()) {
+    auto a = e.getSrc().getDefiningOp<memref::AllocOp>();
+    if (!a)
+      return r;
+    // Each group: one source dim, plus static unit dims the view adds.
+    auto rt = e.getResultType();
+    SmallVector<int64_t> keep;
+    for (ReassociationIndices g : e.getReassociationIndices()) {
+      int64_t kept = -1;
+      for (int64_t i : g)
+        if (rt.isDynamicDim(i) || rt.getDimSize(i) != 1) {
+          if (kept >= 0)
+            return r; // a real split: not a unit-dim view
+          kept = i;
+        }
+      if (kept < 0)
+        kept = g.front(); // a source unit dim (all ones)
+      keep.push_back(kept);
+    }
+    r.alloc = a;
+    r.keep = keep;
+    r.direct = false;
+  }
+  return r;
+}
+
+/// The root allocation behind a view chain, for alias checks (null when it
+/// is not an allocation: an argument, a global, ...).
+Operation *allocBehind(Value v) {
+  for (int i = 0; i < 64; ++i) {
+    Operation *d = v.getDefiningOp();
+    if (!d)
+      return nullptr;
+    if (isa<memref::AllocOp>(d))
+      return d;
+    if (auto view = dyn_cast<ViewLikeOpInterface>(d)) {
+      v = view.getViewSource();
+      continue;
+    }
+    return nullptr;
+  }
+  return nullptr;
+}
+
+/// One op of a chain: a generic (reduction or all-parallel), a fill or a
+/// copy, over `n` loops; the first R are the rows.
+struct ChainOp {
+  Operation *op;
+  unsigned n;                       // loops (generic) or rank (fill / copy)
+  std::optional<RowReduction> red;  // set for a row reduction
+};
+
+/// Loop count, as for a generic, of a fill / copy / generic; 0 if not a
+/// candidate.
+unsigned chainLoops(Operation *op, std::optional<RowReduction> &red) {
+  red.reset();
+  if (auto g = dyn_cast<linalg::GenericOp>(op)) {
+    if (!g.hasPureBufferSemantics())
+      return 0;
+    for (Operation &o : g.getRegion().front().without_terminator())
+      if (o.getNumRegions() != 0)
+        return 0;
+    unsigned n = g.getNumLoops();
+    if (n < 1)
+      return 0;
+    if (g.getNumReductionLoops() == 0)
+      return n;
+    red = match(g);
+    return red ? n : 0;
+  }
+  if (auto f = dyn_cast<linalg::FillOp>(op)) {
+    if (!f.hasPureBufferSemantics())
+      return 0;
+    auto t = dyn_cast<MemRefType>(f.getDpsInitOperand(0)->get().getType());
+    return t && t.getRank() > 0 ? t.getRank() : 0;
+  }
+  if (auto c = dyn_cast<memref::CopyOp>(op)) {
+    auto s = cast<MemRefType>(c.getSource().getType());
+    auto t = cast<MemRefType>(c.getTarget().getType());
+    if (s.getRank() != t.getRank() || s.getRank() == 0 ||
+        !s.getLayout().isIdentity() || !t.getLayout().isIdentity())
+      return 0;
+    for (int64_t d = 0; d < s.getRank(); ++d)
+      if (!(canonDim(c.getSource(), d) == canonDim(c.getTarget(), d)))
+        return 0;
+    return s.getRank();
+  }
+  return 0;
+}
+
+/// The buffer operands of a chain op with their indexing maps over its n
+/// loops and whether the op writes them.
+struct Access {
+  Value buf;
+  AffineMap map;
+  bool write;
+};
+
+SmallVector<Access> accessesOf(Operation *op, unsigned n) {
+  SmallVector<Access> out;
+  MLIRContext *ctx = op->getContext();
+  if (auto g = dyn_cast<linalg::GenericOp>(op)) {
+    for (OpOperand &o : g->getOpOperands())
+      if (isa<MemRefType>(o.get().getType()))
+        out.push_back({o.get(), g.getMatchingIndexingMap(&o),
+                       g.isDpsInit(&o)});
+  } else if (auto f = dyn_cast<linalg::FillOp>(op)) {
+    out.push_back({f.getDpsInitOperand(0)->get(),
+                   AffineMap::getMultiDimIdentityMap(n, ctx), true});
+  } else if (auto c = dyn_cast<memref::CopyOp>(op)) {
+    out.push_back(
+        {c.getSource(), AffineMap::getMultiDimIdentityMap(n, ctx), false});
+    out.push_back(
+        {c.getTarget(), AffineMap::getMultiDimIdentityMap(n, ctx), true});
+  }
+  return out;
+}
+
+/// The row sizes (first R loops) of a chain op, or failure.
+FailureOr<SmallVector<CanonDim>> rowSizes(Operation *op, unsigned n,
+                                          unsigned R) {
+  // Every loop of these ops is the dim of an identity-indexed written
+  // buffer (generics: checked by rowLocal on their outputs below), except
+  // a reduction's last loop.
+  SmallVector<CanonDim> rows;
+  for (const Access &a : accessesOf(op, n)) {
+    if (!a.write)
+      continue;
+    for (unsigned d = 0; d < R; ++d) {
+      if (a.map.getNumResults() <= d || a.map.getResult(d) !=
+                                            getAffineDimExpr(d, op->getContext()))
+        return failure();
+      rows.push_back(canonDim(a.buf, d));
+    }
+    return rows;
+  }
+  return failure();
+}
+
+/// Whether an access with `map` over the op's loops, to a buffer whose
+/// root allocation is `root` (unit dims of the view dropped), touches only
+/// the current row's part of it: the root's first R dims are indexed by
+/// d0..d_{R-1}, and the root has R dims (row-scalar) or R + 1 (a row).
+bool rowLocal(Root root, AffineMap map, unsigned R, MLIRContext *ctx) {
+  if (!root.alloc)
+    return false;
+  int64_t rank = root.alloc.getType().getRank();
+  if (rank != static_cast<int64_t>(R) && rank != static_cast<int64_t>(R) + 1)
+    return false;
+  if (static_cast<int64_t>(root.keep.size()) != rank)
+    return false;
+  for (unsigned d = 0; d < R; ++d) {
+    int64_t viewDim = root.keep[d];
+    if (viewDim >= static_cast<int64_t>(map.getNumResults()) ||
+        map.getResult(viewDim) != getAffineDimExpr(d, ctx))
+      return false;
+  }
+  return true;
+}
+
+/// A host op that may sit between the chain's ops: no access to buffer
+/// contents.
+bool transparent(Operation *op) {
+  if (isa<memref::AllocOp, memref::DimOp, memref::ExpandShapeOp,
+          memref::CollapseShapeOp, memref::CastOp, memref::SubViewOp,
+          memref::ReinterpretCastOp, memref::ExtractStridedMetadataOp,
+          memref::ExtractAlignedPointerAsIndexOp, memref::GetGlobalOp>(op))
+    return true;
+  return op->getNumRegions() == 0 && isMemoryEffectFree(op);
+}
+
+struct Chain {
+  SmallVector<ChainOp> ops;
+  SmallVector<CanonDim> rows;
+  unsigned R = 0;
+  // Every buffer root the chain writes, and every access to any root.
+  llvm::SmallPtrSet<Operation *, 8> written;
+  SmallVector<std::pair<Operation *, bool>> accesses; // (root, row-local)
+  bool hasReduction() const {
+    for (const ChainOp &c : ops)
+      if (c.red)
+        return true;
+    return false;
+  }
+};
+
+/// Tries to append `op` (n loops) to `chain`; false when it does not fit.
+/// An empty chain takes R = `firstR` (default: n - 1, the op's rows, at
+/// least 1).
+bool tryAppend(Chain &chain, Operation *op, unsigned n,
+               std::optional<RowReduction> red, unsigned firstR = 0) {
+  MLIRContext *ctx = op->getContext();
+  // A rank-1 fill / op starting a chain is row-scalar over its one dim
+  // (the fill of a softmax's [rows] maxima).
+  unsigned R = chain.ops.empty() ? (firstR ? firstR : std::max(n - 1, 1u))
+                                 : chain.R;
+  if (R < 1)
+    return false;
+  // Reductions: the last loop reduces, so n = R + 1; others: R or R + 1.
+  if (red ? n != R + 1 : (n != R && n != R + 1))
+    return false;
+  if (auto g = dyn_cast<linalg::GenericOp>(op); g && !red)
+    for (OpOperand &o : g.getDpsInitsMutable())
+      if (!g.getMatchingIndexingMap(&o).isIdentity())
+        return false;
+  FailureOr<SmallVector<CanonDim>> rows = rowSizes(op, n, R);
+  if (failed(rows))
+    return false;
+  if (!chain.ops.empty() && *rows != chain.rows)
+    return false;
+  // Memory: writes only into allocations, row-locally; every access to a
+  // root the chain (with this op) writes is row-local.
+  SmallVector<Access> acc = accessesOf(op, n);
+  llvm::SmallPtrSet<Operation *, 8> written = chain.written;
+  SmallVector<std::pair<Operation *, bool>> mine;
+  for (const Access &a : acc) {
+    Operation *root = allocBehind(a.buf);
+    bool local = rowLocal(rootOf(a.buf), a.map, R, ctx);
+    if (a.write) {
+      if (!root || !local)
+        return false;
+      written.insert(root);
+    }
+    mine.push_back({root, local});
+  }
+  auto all = chain.accesses;
+  all.append(mine.begin(), mine.end());
+  for (auto &[root, local] : all)
+    if (root && written.contains(root) && !local)
+      return false;
+  // Nothing else may read a root this op writes (a different root can not
+  // alias an allocation); accesses without a root are not to it.
+  if (chain.ops.empty()) {
+    chain.R = R;
+    chain.rows = *rows;
+  }
+  chain.written = std::move(written);
+  chain.accesses = std::move(all);
+  chain.ops.push_back({op, n, red});
+  return true;
+}
+
+/// The element of `opnd` at loop indices `ivs` through `map`.
+SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map,
+                             ValueRange ivs) {
+  SmallVector<Value> idx;
+  for (unsigned r = 0; r < map.getNumResults(); ++r)
+    idx.push_back(
+        affine::AffineApplyOp::create(b, loc, map.getSubMap({r}), ivs));
+  return idx;
+}
+
+/// Emits the body of one chain op for the current row (`rowIvs`) and
+/// thread `thr`: a loop over the last dim (k = t, t + B, ...), or thread 0
+/// alone for a row-scalar op.
+void emitChainOp(OpBuilder &b, Location loc, const ChainOp &c, unsigned R,
+                 ValueRange rowIvs, Value thr, Value cB, Value c0,
+                 Value len) {
+  SmallVector<Value> ivs(rowIvs.begin(), rowIvs.end());
+  ivs.resize(c.n);
+  auto elementAt = [&](OpBuilder &ib, ValueRange at) {
+    if (auto f = dyn_cast<linalg::FillOp>(c.op)) {
+      memref::StoreOp::create(ib, loc, f.getDpsInputOperand(0)->get(),
+                              f.getDpsInitOperand(0)->get(), at);
+      return;
+    }
+    if (auto cp = dyn_cast<memref::CopyOp>(c.op)) {
+      Value v = memref::LoadOp::create(ib, loc, cp.getSource(), at);
+      memref::StoreOp::create(ib, loc, v, cp.getTarget(), at);
+      return;
+    }
+    auto g = cast<linalg::GenericOp>(c.op);
+    Block &body = g.getRegion().front();
+    IRMapping map;
+    for (OpOperand &o : g->getOpOperands()) {
+      BlockArgument arg = body.getArgument(o.getOperandNumber());
+      if (arg.use_empty())
+        continue;
+      map.map(arg, loadAt(ib, loc, g, &o, at));
+    }
+    for (Operation &o : body.without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(o)) {
+        map.map(index.getResult(), at[index.getDim()]);
+        continue;
+      }
+      ib.clone(o, map);
+    }
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    for (auto [i, init] : llvm::enumerate(g.getDpsInitsMutable())) {
+      Value v = map.lookupOrDefault(yield.getOperand(i));
+      memref::StoreOp::create(
+          ib, loc, v, init.get(),
+          indicesAt(ib, loc, g.getMatchingIndexingMap(&init), at));
+    }
+  };
+  if (c.red) {
+    auto g = cast<linalg::GenericOp>(c.op);
+    const RowReduction &rr = *c.red;
+    Block &body = g.getRegion().front();
+    BlockArgument outArg = body.getArguments().back();
+    Value neutral = arith::ConstantOp::create(b, loc, rr.neutral);
+    auto loop = scf::ForOp::create(b, loc, thr, len, cB, ValueRange{neutral});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      ivs[c.n - 1] = loop.getInductionVar();
+      IRMapping map;
+      for (OpOperand *in : g.getDpsInputOperands())
+        map.map(body.getArgument(in->getOperandNumber()),
+                loadAt(b, loc, g, in, ivs));
+      map.map(outArg, loop.getRegionIterArgs()[0]);
+      for (Operation &o : body.without_terminator()) {
+        if (auto index = dyn_cast<linalg::IndexOp>(o)) {
+          map.map(index.getResult(), ivs[index.getDim()]);
+          continue;
+        }
+        b.clone(o, map);
+      }
+      scf::YieldOp::create(b, loc, map.lookup(rr.combine->getResult(0)));
+    }
+    Value all = gpu::AllReduceOp::create(
+        b, loc, loop.getResult(0),
+        gpu::AllReduceOperationAttr::get(b.getContext(), rr.kind),
+        b.getUnitAttr());
+    Value first =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thr, c0);
+    auto ifOp = scf::IfOp::create(b, loc, first, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    ivs[c.n - 1] = c0;
+    OpOperand *out = g.getDpsInitOperand(0);
+    SmallVector<Value> idx =
+        indicesAt(b, loc, g.getMatchingIndexingMap(out), ivs);
+    Value old = memref::LoadOp::create(b, loc, out->get(), idx);
+    IRMapping fold;
+    fold.map(outArg, old);
+    Value x = rr.combine->getOperand(0) == outArg ? rr.combine->getOperand(1)
+                                                  : rr.combine->getOperand(0);
+    fold.map(x, all);
+    Value v = b.clone(*rr.combine, fold)->getResult(0);
+    memref::StoreOp::create(b, loc, v, out->get(), idx);
+    return;
+  }
+  if (c.n == R) { // row-scalar: thread 0
+    Value first =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thr, c0);
+    auto ifOp = scf::IfOp::create(b, loc, first, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    elementAt(b, ivs);
+    return;
+  }
+  auto loop = scf::ForOp::create(b, loc, thr, len, cB);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  ivs[c.n - 1] = loop.getInductionVar();
+  elementAt(b, ivs);
+}
+
+/// The trip count of loop `d` of a chain op, created at `b`.
+Value loopSize(OpBuilder &b, Location loc, Operation *op, unsigned d) {
+  if (auto l = dyn_cast<linalg::LinalgOp>(op)) {
+    SmallVector<Range, 4> ranges = l.createLoopRanges(b, loc);
+    return getValueOrCreateConstantIndexOp(b, loc, ranges[d].size);
+  }
+  auto c = cast<memref::CopyOp>(op);
+  return memref::DimOp::create(b, loc, c.getTarget(), d);
+}
+
+LogicalResult fuseChain(Chain &chain, int64_t blockSize) {
+  unsigned R = chain.R;
+  int64_t staticRows = 1;
+  for (const CanonDim &d : chain.rows)
+    staticRows = d.constant == ShapedType::kDynamic || staticRows < 0
+                     ? -1
+                     : staticRows * d.constant;
+  if (staticRows >= 0 && staticRows <= 1)
+    return failure();
+  Operation *last = chain.ops.back().op;
+  OpBuilder b(last);
+  Location loc = chain.ops.front().op->getLoc();
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value cB = arith::ConstantIndexOp::create(b, loc, blockSize);
+  // Rows from the first op; each op's own last-dim length.
+  Operation *first = chain.ops.front().op;
+  SmallVector<Value> trips;
+  Value rows = c1;
+  for (unsigned d = 0; d < R; ++d) {
+    Value t = loopSize(b, loc, first, d);
+    trips.push_back(t);
+    rows = arith::MulIOp::create(b, loc, rows, t);
+  }
+  SmallVector<Value> lens;
+  for (const ChainOp &c : chain.ops)
+    lens.push_back(c.n == R ? Value() : loopSize(b, loc, c.op, c.n - 1));
+  auto grid = scf::ParallelOp::create(b, loc, ValueRange{c0, c0},
+                                      ValueRange{rows, cB}, ValueRange{c1, c1});
+  b.setInsertionPointToStart(grid.getBody());
+  Value row = grid.getInductionVars()[0], thr = grid.getInductionVars()[1];
+  SmallVector<Value> rowIvs(R);
+  Value rest = row;
+  for (int64_t d = static_cast<int64_t>(R) - 1; d >= 0; --d) {
+    if (d > 0) {
+      rowIvs[d] = arith::RemUIOp::create(b, loc, rest, trips[d]);
+      rest = arith::DivUIOp::create(b, loc, rest, trips[d]);
+    } else {
+      rowIvs[d] = rest;
+    }
+  }
+  for (auto [i, c] : llvm::enumerate(chain.ops)) {
+    if (i > 0)
+      gpu::BarrierOp::create(b, loc);
+    emitChainOp(b, loc, c, R, rowIvs, thr, cB, c0, lens[i]);
+  }
+  if (failed(mlir::tfc::mapBlocksThreads(grid)))
+    return failure();
+  for (ChainOp &c : chain.ops)
+    c.op->erase();
+  return success();
+}
+
+/// Finds the chains of the function's top-level ops and fuses those with a
+/// reduction and at least two ops; returns how many.
+unsigned fuseRowChains(func::FuncOp f, int64_t blockSize) {
+  std::vector<Chain> done;
+  Chain cur;
+  auto close = [&]() {
+    if (cur.ops.size() >= 2 && cur.hasReduction())
+      done.push_back(std::move(cur));
+    cur = Chain();
+  };
+  for (Block &block : f.getBody())
+    for (Operation &op : block) {
+      std::optional<RowReduction> red;
+      unsigned n = chainLoops(&op, red);
+      if (n > 0) {
+        if (tryAppend(cur, &op, n, red))
+          continue;
+        // A chain without a reduction yet (fills, copies, elementwise ops)
+        // may have taken its rows too wide: retry it with this op's rows
+        // (a fill of the [b, s] sums before a reduction over [b, s, k]).
+        if (!cur.hasReduction() && !cur.ops.empty() && n >= 2) {
+          Chain retry;
+          bool ok = true;
+          for (const ChainOp &c : cur.ops)
+            ok = ok && tryAppend(retry, c.op, c.n, c.red, n - 1);
+          if (ok && tryAppend(retry, &op, n, red)) {
+            cur = std::move(retry);
+            continue;
+          }
+        }
+        close();
+        if (!tryAppend(cur, &op, n, red))
+          cur = Chain();
+        continue;
+      }
+      if (!cur.ops.empty() && transparent(&op))
+        continue;
+      close();
+    }
+  close();
+  unsigned fused = 0;
+  for (Chain &c : done)
+    if (succeeded(fuseChain(c, blockSize)))
+      ++fused;
+  return fused;
+}
+
 struct GpuRowReductionsPass
     : public PassWrapper<GpuRowReductionsPass, OperationPass<func::FuncOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuRowReductionsPass)
   GpuRowReductionsPass() = default;
   GpuRowReductionsPass(const GpuRowReductionsPass &o) : PassWrapper(o) {}
-  explicit GpuRowReductionsPass(int64_t b) { blockSize = b; }
+  GpuRowReductionsPass(int64_t b, bool f) {
+    blockSize = b;
+    fuse = f;
+  }
   StringRef getArgument() const override { return "tfc-gpu-row-reductions"; }
   StringRef getDescription() const override {
     return "Map each linalg.generic (buffers) whose last loop is its only "
@@ -238,6 +819,12 @@ struct GpuRowReductionsPass
     r.insert<affine::AffineDialect, arith::ArithDialect, scf::SCFDialect,
              gpu::GPUDialect, memref::MemRefDialect>();
   }
+  Option<bool> fuse{*this, "fuse",
+                    llvm::cl::desc("Fuse runs of row ops (norms, softmax: "
+                                   "elementwise, fill, copy and reductions "
+                                   "over the same rows) into one block per "
+                                   "row"),
+                    llvm::cl::init(false)};
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Threads per block (one row each)"),
                             llvm::cl::init(128)};
@@ -249,6 +836,8 @@ struct GpuRowReductionsPass
           << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
+    if (fuse)
+      (void)fuseRowChains(getOperation(), blockSize);
     SmallVector<std::pair<linalg::GenericOp, RowReduction>> todo;
     getOperation().walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<scf::ParallelOp>() ||
@@ -265,8 +854,9 @@ struct GpuRowReductionsPass
 
 } // namespace
 
-std::unique_ptr<Pass> mlir::tfc::createGpuRowReductionsPass(int64_t blockSize) {
-  return std::make_unique<GpuRowReductionsPass>(blockSize);
+std::unique_ptr<Pass> mlir::tfc::createGpuRowReductionsPass(int64_t blockSize,
+                                                             bool fuse) {
+  return std::make_unique<GpuRowReductionsPass>(blockSize, fuse);
 }
 
 void mlir::tfc::registerGpuRowReductionsPass() {

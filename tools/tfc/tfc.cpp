@@ -94,6 +94,14 @@ static cl::opt<bool> cudaRowReduce(
              "reduction (default); --cuda-row-reduce=false keeps one thread "
              "per row (the reference mapping)"),
     cl::init(true));
+static cl::opt<bool> cudaRowFuse(
+    "cuda-row-fuse",
+    cl::desc("With --target=cuda: runs of row ops over the same rows (a "
+             "norm's sums and elementwise steps, a softmax's max, exp, sum "
+             "and div, with the adds and roundings around them) as one "
+             "kernel, one block per row (default); --cuda-row-fuse=false: "
+             "one kernel per op"),
+    cl::init(true));
 static cl::opt<int> cudaPerThread(
     "cuda-per-thread",
     cl::desc("With --target=cuda: consecutive innermost iterations each GPU "
@@ -640,6 +648,7 @@ int main(int argc, char **argv) {
     go.gemm = cudaGemm;
     if (!cudaRowReduce)
       go.rowReduceBlock = 0;
+    go.rowFuse = cudaRowFuse;
     if (cudaPerThread < 1 || cudaPerThread > 64)
       return fail("--cuda-per-thread=" + std::to_string(cudaPerThread) +
                   ": expected 1 to 64");

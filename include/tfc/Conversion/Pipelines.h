@@ -64,6 +64,8 @@ struct GpuPipelineOptions {
   bool gemm = true;                // matmuls through cuBLASLt (else loops)
   int64_t rowReduceBlock = 32;     // tfc-gpu-row-reductions' threads per
                                    // block (0: the plain mapping)
+  bool rowFuse = true;             // ... and runs of row ops (norms,
+                                   // softmax) fused into one kernel
   bool emulateOnHost = false;      // stop after the loop mapping and run the
                                    // mapped loops on the CPU (tests)
 };
@@ -75,7 +77,8 @@ std::unique_ptr<Pass> createGpuMapLoopsPass(int64_t blockSize = 256,
                                             int64_t perThread = 1,
                                             int64_t perThreadMin = 0);
 /// Row reductions as one block per row (GpuRowReductions.cpp).
-std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128);
+std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128,
+                                                 bool fuse = false);
 void registerGpuRowReductionsPass();
 /// Registers tfc-gpu-copy-constants, tfc-gpu-row-reductions and
 /// tfc-gpu-map-loops.
