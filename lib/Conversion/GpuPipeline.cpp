@@ -440,7 +440,9 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   if (g.rowReduceBlock > 0 && !g.emulateOnHost)
     p += ",func.func(tfc-gpu-row-reductions{block-size=" +
          std::to_string(g.rowReduceBlock) +
-         " fuse=" + (g.rowFuse ? "true" : "false") + "})";
+         " fuse=" + (g.rowFuse ? "true" : "false") +
+         " warp-rows=" + std::to_string(g.rowWarps) +
+         " remat=" + (g.rowRemat ? "true" : "false") + "})";
   p += ",convert-linalg-to-parallel-loops,canonicalize,cse";
   // No canonicalize before the mapping: it would inline the one-iteration
   // loops that keep host stores on the GPU.

@@ -32,6 +32,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -583,33 +584,290 @@ SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map,
   return idx;
 }
 
-/// Emits the body of one chain op for the current row (`rowIvs`) and
-/// thread `thr`: a loop over the last dim (k = t, t + B, ...), or thread 0
-/// alone for a row-scalar op.
-void emitChainOp(OpBuilder &b, Location loc, const ChainOp &c, unsigned R,
-                 ValueRange rowIvs, Value thr, Value cB, Value c0,
-                 Value len) {
-  SmallVector<Value> ivs(rowIvs.begin(), rowIvs.end());
-  ivs.resize(c.n);
-  auto elementAt = [&](OpBuilder &ib, ValueRange at) {
+/// How a chain op reads one of its operands (see ChainPlan).
+enum class ReadKind {
+  Memory,  // a load (or a scalar operand)
+  Scalar,  // the row's value of a row-scalar buffer, known to every thread
+  Version, // an element a rematerialized producer recomputes
+};
+
+/// What fusing a chain keeps out of memory:
+/// - Row scalars in registers. After a fill, a copy, a row-scalar op or a
+///   reduction (whose block / warp reduction gives every thread the row's
+///   value) every thread knows the row's value of that buffer, so later
+///   reads of it (the max in exp(x - max), the mean in x - mean) use the
+///   value instead of a load. Thread 0 still stores it.
+/// - Rematerialized intermediates. An elementwise op over the row and its
+///   last dim whose result (the "version" of the buffer it writes, often in
+///   place) is read only by later chain ops at the same element, and is dead
+///   after the chain (a later chain op overwrites the buffer, or the buffer
+///   is an allocation nothing else uses but memref.dealloc), is not emitted:
+///   its readers recompute the element from the op's inputs (the softmax's
+///   scaled scores and exponentials, the norm's residual sum and centred
+///   values never go to memory). Its inputs must read the same values at
+///   every reader: row scalars captured where the op stood, other
+///   rematerialized versions (recursively), or memory that no chain op
+///   writes between the op and its last (transitive) reader.
+struct ChainPlan {
+  struct Op {
+    SmallVector<ReadKind> kind;   // per operand
+    SmallVector<int> version;     // producer index, for ReadKind::Version
+    bool candidate = false;       // could be rematerialized
+    bool dropped = false;         // is rematerialized (not emitted)
+  };
+  SmallVector<Op> ops;
+};
+
+/// Whether `v` read with `map` is exactly the current row's element of a
+/// row-scalar buffer (an allocation of R dims, maybe viewed with unit dims).
+bool rowScalarRead(Value v, AffineMap map, unsigned R) {
+  Root r = rootOf(v);
+  return r.alloc && r.alloc.getType().getRank() == static_cast<int64_t>(R) &&
+         rowLocal(r, map, R, v.getContext());
+}
+
+/// An elementwise op writing a whole version of an allocation: all-parallel
+/// over the row and its last dim, one output, the allocation itself with
+/// the identity map, its old value unread.
+bool producerShape(const ChainOp &c, unsigned R) {
+  auto g = dyn_cast<linalg::GenericOp>(c.op);
+  if (!g || c.red || c.n != R + 1 || g.getNumDpsInits() != 1)
+    return false;
+  OpOperand *init = g.getDpsInitOperand(0);
+  return init->get().getDefiningOp<memref::AllocOp>() &&
+         g.getMatchingIndexingMap(init).isIdentity() &&
+         g.getRegion().front().getArgument(init->getOperandNumber()).use_empty();
+}
+
+ChainPlan planChain(const Chain &chain, bool remat) {
+  unsigned R = chain.R, N = chain.ops.size();
+  ChainPlan plan;
+  plan.ops.resize(N);
+  llvm::DenseMap<Operation *, unsigned> pos;
+  for (auto [i, c] : llvm::enumerate(chain.ops))
+    pos[c.op] = i;
+  // Forward simulation: which row scalars are known, which op wrote each
+  // root last; every read of a root with the writer whose version it sees.
+  llvm::SmallPtrSet<Operation *, 8> known;
+  llvm::DenseMap<Operation *, int> lastWriter;
+  struct Read {
+    unsigned op;
+    int version;
+    bool exact; // a ReadKind::Version read of that version
+  };
+  llvm::DenseMap<Operation *, SmallVector<Read>> readsOf; // by root
+  SmallVector<llvm::SmallPtrSet<Operation *, 4>> writes(N);
+  for (auto [i, c] : llvm::enumerate(chain.ops)) {
+    ChainPlan::Op &po = plan.ops[i];
+    plan.ops[i].candidate = remat && producerShape(c, R);
+    unsigned nOperands = c.op->getNumOperands();
+    po.kind.assign(nOperands, ReadKind::Memory);
+    po.version.assign(nOperands, -1);
+    auto noteRead = [&](Operation *root, bool exact) {
+      if (!root)
+        return;
+      auto it = lastWriter.find(root);
+      readsOf[root].push_back(
+          {static_cast<unsigned>(i), it == lastWriter.end() ? -1 : it->second,
+           exact});
+    };
+    if (auto g = dyn_cast<linalg::GenericOp>(c.op)) {
+      Block &body = g.getRegion().front();
+      for (OpOperand &o : g->getOpOperands()) {
+        Value v = o.get();
+        if (!isa<MemRefType>(v.getType()))
+          continue;
+        Operation *root = allocBehind(v);
+        bool isInit = g.isDpsInit(&o);
+        if (isInit && body.getArgument(o.getOperandNumber()).use_empty())
+          continue; // written, not read
+        if (isInit) { // a reduction's accumulator: loaded by thread 0
+          noteRead(root, false);
+          continue;
+        }
+        AffineMap map = g.getMatchingIndexingMap(&o);
+        unsigned k = o.getOperandNumber();
+        if (remat && root && known.contains(root) &&
+            rowScalarRead(v, map, R)) {
+          po.kind[k] = ReadKind::Scalar;
+          noteRead(root, false);
+          continue;
+        }
+        auto w = root ? lastWriter.find(root) : lastWriter.end();
+        if (w != lastWriter.end() && w->second >= 0 &&
+            plan.ops[w->second].candidate && v == root->getResult(0) &&
+            map.isIdentity() && c.n == R + 1) {
+          po.kind[k] = ReadKind::Version;
+          po.version[k] = w->second;
+          noteRead(root, true);
+          continue;
+        }
+        noteRead(root, false);
+      }
+    } else if (auto cp = dyn_cast<memref::CopyOp>(c.op)) {
+      Operation *root = allocBehind(cp.getSource());
+      if (remat && c.n == R && root && known.contains(root))
+        po.kind[0] = ReadKind::Scalar;
+      noteRead(root, false);
+    }
+    // Writes: the roots, and whether each is a known row scalar now.
+    for (const Access &a : accessesOf(c.op, c.n)) {
+      if (!a.write)
+        continue;
+      Operation *root = allocBehind(a.buf);
+      writes[i].insert(root);
+      bool rowScalar = c.n == R;
+      bool keepKnown = c.red && known.contains(root);
+      if (rowScalar || keepKnown)
+        known.insert(root);
+      else
+        known.erase(root);
+      lastWriter[root] = i;
+    }
+  }
+  // The last op that may evaluate each candidate's version: its readers,
+  // and (as candidates may be dropped) their own last evaluators.
+  SmallVector<unsigned> lastUse(N, 0);
+  SmallVector<SmallVector<unsigned>> readers(N);
+  SmallVector<bool> onlyExact(N, true), overwritten(N, false);
+  for (auto &[root, reads] : readsOf)
+    for (const Read &r : reads)
+      if (r.version >= 0) {
+        readers[r.version].push_back(r.op);
+        if (!r.exact)
+          onlyExact[r.version] = false;
+      }
+  for (unsigned i = 0; i < N; ++i)
+    for (unsigned j = i + 1; j < N && plan.ops[i].candidate; ++j)
+      if (writes[j].contains(allocBehind(
+              cast<linalg::GenericOp>(chain.ops[i].op).getDpsInitOperand(0)
+                  ->get()))) {
+        overwritten[i] = true;
+        break;
+      }
+  for (int i = static_cast<int>(N) - 1; i >= 0; --i) {
+    unsigned last = i;
+    for (unsigned j : readers[i])
+      last = std::max(last, plan.ops[j].candidate ? std::max(j, lastUse[j]) : j);
+    lastUse[i] = last;
+  }
+  for (unsigned i = 0; i < N; ++i) {
+    ChainPlan::Op &po = plan.ops[i];
+    if (!po.candidate || !onlyExact[i])
+      continue;
+    auto g = cast<linalg::GenericOp>(chain.ops[i].op);
+    Value buf = g.getDpsInitOperand(0)->get();
+    if (!overwritten[i]) { // dead after the chain: nothing else uses it
+      bool dead = true;
+      for (Operation *u : buf.getUsers())
+        if (!pos.count(u) && !isa<memref::DeallocOp>(u))
+          dead = false;
+      if (!dead)
+        continue;
+    }
+    bool stable = true;
+    for (OpOperand *in : g.getDpsInputOperands()) {
+      unsigned k = in->getOperandNumber();
+      if (po.kind[k] == ReadKind::Scalar ||
+          (po.kind[k] == ReadKind::Version && plan.ops[po.version[k]].dropped))
+        continue;
+      Operation *root = allocBehind(in->get());
+      if (!root)
+        continue; // not an allocation: no chain op writes it
+      for (unsigned j = i + 1; j <= lastUse[i] && stable; ++j)
+        stable = !writes[j].contains(root);
+    }
+    po.dropped = stable;
+  }
+  // A read of a version whose producer stays emitted is a load.
+  for (ChainPlan::Op &po : plan.ops)
+    for (auto [k, kind] : llvm::enumerate(po.kind))
+      if (kind == ReadKind::Version && !plan.ops[po.version[k]].dropped)
+        kind = ReadKind::Memory;
+  return plan;
+}
+
+/// Emits a chain's ops for one row, following its plan.
+struct ChainEmitter {
+  const Chain &chain;
+  const ChainPlan &plan;
+  OpBuilder &b;
+  Location loc;
+  ValueRange rowIvs;
+  Value thr, cB, c0;
+  bool warp;
+  llvm::DenseMap<Operation *, Value> scalar; // root -> the row's value
+  SmallVector<llvm::DenseMap<unsigned, Value>> captured; // per op, operand
+
+  ChainEmitter(const Chain &chain, const ChainPlan &plan, OpBuilder &b,
+               Location loc, ValueRange rowIvs, Value thr, Value cB, Value c0,
+               bool warp)
+      : chain(chain), plan(plan), b(b), loc(loc), rowIvs(rowIvs), thr(thr),
+        cB(cB), c0(c0), warp(warp), captured(chain.ops.size()) {}
+
+  /// Operand `o` of chain op `i` (a generic) at loop indices `ivs`.
+  Value operandAt(OpBuilder &ib, unsigned i, OpOperand *o, ValueRange ivs,
+                  bool atOp) {
+    auto g = cast<linalg::GenericOp>(chain.ops[i].op);
+    unsigned k = o->getOperandNumber();
+    const ChainPlan::Op &po = plan.ops[i];
+    if (k < po.kind.size() && po.kind[k] == ReadKind::Scalar) {
+      if (atOp)
+        return scalar.lookup(allocBehind(o->get()));
+      return captured[i].lookup(k);
+    }
+    if (k < po.kind.size() && po.kind[k] == ReadKind::Version)
+      return recompute(ib, po.version[k], ivs);
+    return loadAt(ib, loc, g, o, ivs);
+  }
+
+  /// The element of dropped producer `p`'s version at `ivs`.
+  Value recompute(OpBuilder &ib, unsigned p, ValueRange ivs) {
+    auto g = cast<linalg::GenericOp>(chain.ops[p].op);
+    Block &body = g.getRegion().front();
+    IRMapping map;
+    for (OpOperand *in : g.getDpsInputOperands()) {
+      BlockArgument arg = body.getArgument(in->getOperandNumber());
+      if (!arg.use_empty())
+        map.map(arg, operandAt(ib, p, in, ivs, /*atOp=*/false));
+    }
+    for (Operation &o : body.without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(o)) {
+        map.map(index.getResult(), ivs[index.getDim()]);
+        continue;
+      }
+      ib.clone(o, map);
+    }
+    return map.lookupOrDefault(
+        cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
+  }
+
+  /// The values op `i` (not a reduction) stores at `at`, with the buffers.
+  SmallVector<std::pair<Value, SmallVector<Value>>>
+  valuesAt(OpBuilder &ib, unsigned i, ValueRange at, SmallVector<Value> &bufs) {
+    const ChainOp &c = chain.ops[i];
+    SmallVector<std::pair<Value, SmallVector<Value>>> out;
     if (auto f = dyn_cast<linalg::FillOp>(c.op)) {
-      memref::StoreOp::create(ib, loc, f.getDpsInputOperand(0)->get(),
-                              f.getDpsInitOperand(0)->get(), at);
-      return;
+      bufs.push_back(f.getDpsInitOperand(0)->get());
+      out.push_back({f.getDpsInputOperand(0)->get(), SmallVector<Value>(at)});
+      return out;
     }
     if (auto cp = dyn_cast<memref::CopyOp>(c.op)) {
-      Value v = memref::LoadOp::create(ib, loc, cp.getSource(), at);
-      memref::StoreOp::create(ib, loc, v, cp.getTarget(), at);
-      return;
+      Value v = plan.ops[i].kind[0] == ReadKind::Scalar
+                    ? scalar.lookup(allocBehind(cp.getSource()))
+                    : memref::LoadOp::create(ib, loc, cp.getSource(), at)
+                          .getResult();
+      bufs.push_back(cp.getTarget());
+      out.push_back({v, SmallVector<Value>(at)});
+      return out;
     }
     auto g = cast<linalg::GenericOp>(c.op);
     Block &body = g.getRegion().front();
     IRMapping map;
     for (OpOperand &o : g->getOpOperands()) {
       BlockArgument arg = body.getArgument(o.getOperandNumber());
-      if (arg.use_empty())
-        continue;
-      map.map(arg, loadAt(ib, loc, g, &o, at));
+      if (!arg.use_empty())
+        map.map(arg, operandAt(ib, i, &o, at, /*atOp=*/true));
     }
     for (Operation &o : body.without_terminator()) {
       if (auto index = dyn_cast<linalg::IndexOp>(o)) {
@@ -619,14 +877,59 @@ void emitChainOp(OpBuilder &b, Location loc, const ChainOp &c, unsigned R,
       ib.clone(o, map);
     }
     auto yield = cast<linalg::YieldOp>(body.getTerminator());
-    for (auto [i, init] : llvm::enumerate(g.getDpsInitsMutable())) {
-      Value v = map.lookupOrDefault(yield.getOperand(i));
-      memref::StoreOp::create(
-          ib, loc, v, init.get(),
-          indicesAt(ib, loc, g.getMatchingIndexingMap(&init), at));
+    for (auto [r, init] : llvm::enumerate(g.getDpsInitsMutable())) {
+      bufs.push_back(init.get());
+      out.push_back({map.lookupOrDefault(yield.getOperand(r)),
+                     indicesAt(ib, loc, g.getMatchingIndexingMap(&init), at)});
     }
-  };
-  if (c.red) {
+    return out;
+  }
+
+  void forget(unsigned i) {
+    for (const Access &a : accessesOf(chain.ops[i].op, chain.ops[i].n))
+      if (a.write)
+        scalar.erase(allocBehind(a.buf));
+  }
+
+  /// Emits op `i` for the current row: a loop over the last dim (k = t,
+  /// t + B, ...), or for a row-scalar op its value in every thread and the
+  /// store by thread 0.
+  void emit(unsigned i, Value len) {
+    const ChainOp &c = chain.ops[i];
+    SmallVector<Value> ivs(rowIvs.begin(), rowIvs.end());
+    ivs.resize(c.n);
+    if (c.red) {
+      emitReduction(i, ivs, len);
+      return;
+    }
+    if (c.n == chain.R) { // row-scalar: every thread computes, thread 0 stores
+      SmallVector<Value> bufs;
+      auto vals = valuesAt(b, i, ivs, bufs);
+      forget(i);
+      Value first =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thr, c0);
+      auto ifOp = scf::IfOp::create(b, loc, first, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      for (auto [k, vi] : llvm::enumerate(vals)) {
+        memref::StoreOp::create(b, loc, vi.first, bufs[k], vi.second);
+        scalar[allocBehind(bufs[k])] = vi.first;
+      }
+      return;
+    }
+    forget(i);
+    auto loop = scf::ForOp::create(b, loc, thr, len, cB);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    ivs[c.n - 1] = loop.getInductionVar();
+    SmallVector<Value> bufs;
+    auto vals = valuesAt(b, i, ivs, bufs);
+    for (auto [k, vi] : llvm::enumerate(vals))
+      memref::StoreOp::create(b, loc, vi.first, bufs[k], vi.second);
+  }
+
+  void emitReduction(unsigned i, SmallVector<Value> &ivs, Value len) {
+    const ChainOp &c = chain.ops[i];
     auto g = cast<linalg::GenericOp>(c.op);
     const RowReduction &rr = *c.red;
     Block &body = g.getRegion().front();
@@ -640,7 +943,7 @@ void emitChainOp(OpBuilder &b, Location loc, const ChainOp &c, unsigned R,
       IRMapping map;
       for (OpOperand *in : g.getDpsInputOperands())
         map.map(body.getArgument(in->getOperandNumber()),
-                loadAt(b, loc, g, in, ivs));
+                operandAt(b, i, in, ivs, /*atOp=*/true));
       map.map(outArg, loop.getRegionIterArgs()[0]);
       for (Operation &o : body.without_terminator()) {
         if (auto index = dyn_cast<linalg::IndexOp>(o)) {
@@ -651,44 +954,74 @@ void emitChainOp(OpBuilder &b, Location loc, const ChainOp &c, unsigned R,
       }
       scf::YieldOp::create(b, loc, map.lookup(rr.combine->getResult(0)));
     }
-    Value all = gpu::AllReduceOp::create(
-        b, loc, loop.getResult(0),
-        gpu::AllReduceOperationAttr::get(b.getContext(), rr.kind),
-        b.getUnitAttr());
-    Value first =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thr, c0);
-    auto ifOp = scf::IfOp::create(b, loc, first, /*withElse=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    ivs[c.n - 1] = c0;
-    OpOperand *out = g.getDpsInitOperand(0);
-    SmallVector<Value> idx =
-        indicesAt(b, loc, g.getMatchingIndexingMap(out), ivs);
-    Value old = memref::LoadOp::create(b, loc, out->get(), idx);
-    IRMapping fold;
-    fold.map(outArg, old);
     Value x = rr.combine->getOperand(0) == outArg ? rr.combine->getOperand(1)
                                                   : rr.combine->getOperand(0);
-    fold.map(x, all);
-    Value v = b.clone(*rr.combine, fold)->getResult(0);
-    memref::StoreOp::create(b, loc, v, out->get(), idx);
-    return;
-  }
-  if (c.n == R) { // row-scalar: thread 0
+    Value all;
+    if (warp) {
+      // One warp per row: a butterfly of shuffles leaves the row's value in
+      // every lane (no shared memory, no block barrier).
+      all = loop.getResult(0);
+      Value width = arith::ConstantIntOp::create(b, loc, 32, 32);
+      for (int64_t off = 16; off >= 1; off /= 2) {
+        Value o = arith::ConstantIntOp::create(b, loc, off, 32);
+        Value other = gpu::ShuffleOp::create(b, loc, all, o, width,
+                                             gpu::ShuffleMode::XOR)
+                          .getShuffleResult();
+        IRMapping step;
+        step.map(outArg, all);
+        step.map(x, other);
+        all = b.clone(*rr.combine, step)->getResult(0);
+      }
+    } else {
+      all = gpu::AllReduceOp::create(
+          b, loc, loop.getResult(0),
+          gpu::AllReduceOperationAttr::get(b.getContext(), rr.kind),
+          b.getUnitAttr());
+    }
+    OpOperand *out = g.getDpsInitOperand(0);
+    Operation *root = allocBehind(out->get());
+    // The row's new value, in every thread when the old one is known.
+    Value known = scalar.lookup(root);
+    Value updated;
+    if (known) {
+      IRMapping fold;
+      fold.map(outArg, known);
+      fold.map(x, all);
+      updated = b.clone(*rr.combine, fold)->getResult(0);
+    }
+    scalar.erase(root);
     Value first =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thr, c0);
     auto ifOp = scf::IfOp::create(b, loc, first, /*withElse=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    elementAt(b, ivs);
-    return;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      ivs[c.n - 1] = c0;
+      SmallVector<Value> idx =
+          indicesAt(b, loc, g.getMatchingIndexingMap(out), ivs);
+      Value v = updated;
+      if (!v) {
+        Value old = memref::LoadOp::create(b, loc, out->get(), idx);
+        IRMapping fold;
+        fold.map(outArg, old);
+        fold.map(x, all);
+        v = b.clone(*rr.combine, fold)->getResult(0);
+      }
+      memref::StoreOp::create(b, loc, v, out->get(), idx);
+    }
+    if (updated)
+      scalar[root] = updated;
   }
-  auto loop = scf::ForOp::create(b, loc, thr, len, cB);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(loop.getBody());
-  ivs[c.n - 1] = loop.getInductionVar();
-  elementAt(b, ivs);
-}
+
+  /// Captures what dropped op `i` reads as row scalars, where it stood.
+  void capture(unsigned i) {
+    const ChainPlan::Op &po = plan.ops[i];
+    for (auto [k, kind] : llvm::enumerate(po.kind))
+      if (kind == ReadKind::Scalar)
+        captured[i][k] = scalar.lookup(allocBehind(chain.ops[i].op->getOperand(k)));
+    forget(i);
+  }
+};
 
 /// The trip count of loop `d` of a chain op, created at `b`.
 Value loopSize(OpBuilder &b, Location loc, Operation *op, unsigned d) {
@@ -700,7 +1033,11 @@ Value loopSize(OpBuilder &b, Location loc, Operation *op, unsigned d) {
   return memref::DimOp::create(b, loc, c.getTarget(), d);
 }
 
-LogicalResult fuseChain(Chain &chain, int64_t blockSize) {
+/// Fuses `chain` into one scf.parallel: a block of `blockSize` threads per
+/// row, or with `warpRows` > 0 a warp (32 lanes) per row and `warpRows`
+/// rows per block.
+LogicalResult fuseChain(Chain &chain, int64_t blockSize, int64_t warpRows,
+                        bool rematerialize) {
   unsigned R = chain.R;
   int64_t staticRows = 1;
   for (const CanonDim &d : chain.rows)
@@ -714,7 +1051,8 @@ LogicalResult fuseChain(Chain &chain, int64_t blockSize) {
   Location loc = chain.ops.front().op->getLoc();
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Value cB = arith::ConstantIndexOp::create(b, loc, blockSize);
+  bool warp = warpRows > 0;
+  Value cB = arith::ConstantIndexOp::create(b, loc, warp ? 32 : blockSize);
   // Rows from the first op; each op's own last-dim length.
   Operation *first = chain.ops.front().op;
   SmallVector<Value> trips;
@@ -727,10 +1065,32 @@ LogicalResult fuseChain(Chain &chain, int64_t blockSize) {
   SmallVector<Value> lens;
   for (const ChainOp &c : chain.ops)
     lens.push_back(c.n == R ? Value() : loopSize(b, loc, c.op, c.n - 1));
+  Value blocks = rows, threads = cB;
+  if (warp) {
+    Value cW = arith::ConstantIndexOp::create(b, loc, warpRows);
+    blocks = arith::CeilDivUIOp::create(b, loc, rows, cW);
+    threads = arith::ConstantIndexOp::create(b, loc, 32 * warpRows);
+  }
   auto grid = scf::ParallelOp::create(b, loc, ValueRange{c0, c0},
-                                      ValueRange{rows, cB}, ValueRange{c1, c1});
+                                      ValueRange{blocks, threads},
+                                      ValueRange{c1, c1});
   b.setInsertionPointToStart(grid.getBody());
   Value row = grid.getInductionVars()[0], thr = grid.getInductionVars()[1];
+  if (warp) {
+    // Row g * W + t / 32, lane t % 32; the rows past the end (the last
+    // block) do nothing. The condition is the same for a whole warp, so
+    // the shuffles and warp barriers inside see all 32 lanes.
+    Value cW = arith::ConstantIndexOp::create(b, loc, warpRows);
+    Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
+    row = arith::AddIOp::create(b, loc,
+                                arith::MulIOp::create(b, loc, row, cW),
+                                arith::DivUIOp::create(b, loc, thr, c32));
+    thr = arith::RemUIOp::create(b, loc, thr, c32);
+    Value inside =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rows);
+    auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  }
   SmallVector<Value> rowIvs(R);
   Value rest = row;
   for (int64_t d = static_cast<int64_t>(R) - 1; d >= 0; --d) {
@@ -741,10 +1101,23 @@ LogicalResult fuseChain(Chain &chain, int64_t blockSize) {
       rowIvs[d] = rest;
     }
   }
+  ChainPlan plan = planChain(chain, rematerialize);
+  ChainEmitter em(chain, plan, b, loc, rowIvs, thr, cB, c0, warp);
+  bool emitted = false;
   for (auto [i, c] : llvm::enumerate(chain.ops)) {
-    if (i > 0)
+    if (plan.ops[i].dropped) {
+      em.capture(i); // recomputed where it is read
+      continue;
+    }
+    // Between ops: the block's barrier, or the warp's (__syncwarp, which
+    // orders the lanes' memory accesses as bar.sync does the block's).
+    if (emitted && warp)
+      NVVM::SyncWarpOp::create(
+          b, loc, arith::ConstantIntOp::create(b, loc, -1, 32));
+    else if (emitted)
       gpu::BarrierOp::create(b, loc);
-    emitChainOp(b, loc, c, R, rowIvs, thr, cB, c0, lens[i]);
+    em.emit(i, lens[i]);
+    emitted = true;
   }
   if (failed(mlir::tfc::mapBlocksThreads(grid)))
     return failure();
@@ -755,7 +1128,8 @@ LogicalResult fuseChain(Chain &chain, int64_t blockSize) {
 
 /// Finds the chains of the function's top-level ops and fuses those with a
 /// reduction and at least two ops; returns how many.
-unsigned fuseRowChains(func::FuncOp f, int64_t blockSize) {
+unsigned fuseRowChains(func::FuncOp f, int64_t blockSize, int64_t warpRows,
+                       bool rematerialize) {
   std::vector<Chain> done;
   Chain cur;
   auto close = [&]() {
@@ -795,7 +1169,7 @@ unsigned fuseRowChains(func::FuncOp f, int64_t blockSize) {
   close();
   unsigned fused = 0;
   for (Chain &c : done)
-    if (succeeded(fuseChain(c, blockSize)))
+    if (succeeded(fuseChain(c, blockSize, warpRows, rematerialize)))
       ++fused;
   return fused;
 }
@@ -805,9 +1179,11 @@ struct GpuRowReductionsPass
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuRowReductionsPass)
   GpuRowReductionsPass() = default;
   GpuRowReductionsPass(const GpuRowReductionsPass &o) : PassWrapper(o) {}
-  GpuRowReductionsPass(int64_t b, bool f) {
+  GpuRowReductionsPass(int64_t b, bool f, int64_t w, bool r) {
     blockSize = b;
     fuse = f;
+    warpRows = w;
+    remat = r;
   }
   StringRef getArgument() const override { return "tfc-gpu-row-reductions"; }
   StringRef getDescription() const override {
@@ -817,7 +1193,7 @@ struct GpuRowReductionsPass
   }
   void getDependentDialects(DialectRegistry &r) const override {
     r.insert<affine::AffineDialect, arith::ArithDialect, scf::SCFDialect,
-             gpu::GPUDialect, memref::MemRefDialect>();
+             gpu::GPUDialect, memref::MemRefDialect, NVVM::NVVMDialect>();
   }
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("Fuse runs of row ops (norms, softmax: "
@@ -825,6 +1201,18 @@ struct GpuRowReductionsPass
                                    "over the same rows) into one block per "
                                    "row"),
                     llvm::cl::init(false)};
+  Option<bool> remat{
+      *this, "remat",
+      llvm::cl::desc("With fuse: recompute a chain's elementwise "
+                     "intermediates where later ops read them instead of "
+                     "storing them"),
+      llvm::cl::init(false)};
+  Option<int64_t> warpRows{
+      *this, "warp-rows",
+      llvm::cl::desc("With fuse: a warp per row of a chain and this many "
+                     "rows per block (0: a block of block-size threads per "
+                     "row)"),
+      llvm::cl::init(0)};
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Threads per block (one row each)"),
                             llvm::cl::init(128)};
@@ -836,8 +1224,14 @@ struct GpuRowReductionsPass
           << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
+    if (warpRows < 0 || warpRows > 32) {
+      getOperation().emitError("tfc-gpu-row-reductions: warp-rows must be "
+                               "in [0, 32], got ")
+          << static_cast<int64_t>(warpRows);
+      return signalPassFailure();
+    }
     if (fuse)
-      (void)fuseRowChains(getOperation(), blockSize);
+      (void)fuseRowChains(getOperation(), blockSize, warpRows, remat);
     SmallVector<std::pair<linalg::GenericOp, RowReduction>> todo;
     getOperation().walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<scf::ParallelOp>() ||
@@ -855,8 +1249,11 @@ struct GpuRowReductionsPass
 } // namespace
 
 std::unique_ptr<Pass> mlir::tfc::createGpuRowReductionsPass(int64_t blockSize,
-                                                             bool fuse) {
-  return std::make_unique<GpuRowReductionsPass>(blockSize, fuse);
+                                                             bool fuse,
+                                                             int64_t warpRows,
+                                                             bool remat) {
+  return std::make_unique<GpuRowReductionsPass>(blockSize, fuse, warpRows,
+                                                remat);
 }
 
 void mlir::tfc::registerGpuRowReductionsPass() {

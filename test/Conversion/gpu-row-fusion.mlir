@@ -1,6 +1,10 @@
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=128 fuse=true}))" -split-input-file | FileCheck %s
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=128 fuse=false}))" -split-input-file | FileCheck %s --check-prefix=NOFUSE
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=128 fuse=true}),convert-linalg-to-parallel-loops,canonicalize,cse,func.func(tfc-gpu-map-loops{block-size=256},convert-parallel-loops-to-gpu),gpu-kernel-outlining,lower-affine,convert-scf-to-cf,canonicalize,cse,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},gpu.module(convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})" -split-input-file | FileCheck %s --check-prefix=PTX
+// RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=128 fuse=true warp-rows=4}))" -split-input-file | FileCheck %s --check-prefix=WARP
+// RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=128 fuse=true warp-rows=4}),convert-linalg-to-parallel-loops,canonicalize,cse,func.func(tfc-gpu-map-loops{block-size=256},convert-parallel-loops-to-gpu),gpu-kernel-outlining,lower-affine,convert-scf-to-cf,canonicalize,cse,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},gpu.module(convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})" -split-input-file | FileCheck %s --check-prefix=PTXW
+// RUN: not tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=128 fuse=true warp-rows=33}))" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=32 fuse=true remat=true}))" -split-input-file | FileCheck %s --check-prefix=REMAT
 
 // Row chains (GpuRowReductions.cpp, option fuse): a softmax over the rows of
 // a [rows, 64] buffer is fill, max, exp, fill, sum, div, six kernels in the
@@ -51,6 +55,36 @@
 // PTX-SAME:    bar.sync
 // PTX-SAME:    div.rn.f32
 // PTX-NOT:   gpu.binary @softmax_kernel_0
+// warp-rows=4: a warp per row, four rows per block of 128 threads (row =
+// block * 4 + t / 32, lane = t % 32, the rows past the end skipped); the
+// reductions are butterflies of shuffles that leave the value in every
+// lane, and the ops are separated by the warp's barrier (__syncwarp), not
+// the block's.
+// WARP-LABEL: func.func @softmax
+// WARP:         %[[BLOCKS:.*]] = arith.ceildivui %{{.*}}, %[[C4:.*]] : index
+// WARP:         scf.parallel (%[[G:.*]], %[[T:.*]]) = (%{{.*}}, %{{.*}}) to (%[[BLOCKS]], %{{.*}})
+// WARP:           %[[ROW:.*]] = arith.addi
+// WARP:           %[[LANE:.*]] = arith.remui %[[T]]
+// WARP:           %[[IN:.*]] = arith.cmpi ult, %[[ROW]]
+// WARP:           scf.if %[[IN]] {
+// WARP:             nvvm.bar.warp.sync
+// WARP:             scf.for %{{.*}} = %[[LANE]] to
+// WARP:             gpu.shuffle  xor %{{.*}}, %[[C16:.*]], %[[W:.*]] : f32
+// WARP-COUNT-4:     gpu.shuffle  xor
+// WARP:             nvvm.bar.warp.sync
+// WARP:             math.exp
+// WARP-NOT:         gpu.all_reduce
+// WARP-NOT:         gpu.barrier
+// WARP:             arith.divf
+// WARP:         return
+
+// PTXW-LABEL: gpu.binary @softmax_kernel
+// PTXW-SAME:    bar.warp.sync
+// PTXW-SAME:    shfl.sync.bfly
+// PTXW-SAME:    div.rn.f32
+
+// BAD: warp-rows must be in [0, 32], got 33
+
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
 func.func @softmax(%x: memref<?x64xf32>) -> memref<?x64xf32> {
@@ -169,4 +203,141 @@ func.func @writes_argument(%x: memref<?x64xf32>, %sum: memref<?xf32>, %y: memref
     linalg.yield %r : f32
   }
   return
+}
+
+// -----
+
+// MiniLM's softmax as bufferization leaves it: in place on one buffer
+// (%s: scale + mask, exp, div), one row buffer reused for the max and then
+// the sum. With remat=true the max and the sum stay in registers after
+// their block reductions, the scaled scores and the exponentials are
+// recomputed where they are read (never stored), and the only full-row
+// store is the result's. The max the exponentials need is the SSA value
+// of the max reduction, not a load of the row buffer, which holds the sum
+// by then.
+// REMAT-LABEL: func.func @softmax_inplace
+// REMAT:         scf.parallel
+// REMAT:           %[[MAXP:.*]] = scf.for
+// REMAT:             arith.mulf
+// REMAT:             arith.addf
+// REMAT:             arith.maximumf
+// REMAT-NOT:         memref.store
+// REMAT:           %[[MAXR:.*]] = gpu.all_reduce  maximumf %[[MAXP]]
+// REMAT:           %[[MAX:.*]] = arith.maximumf %[[MAXR]], %{{.*}} : f32
+// REMAT:           %[[SUMP:.*]] = scf.for
+// REMAT-NOT:         memref.store
+// REMAT:             %[[D:.*]] = arith.subf %{{.*}}, %[[MAX]] : f32
+// REMAT:             math.exp %[[D]]
+// REMAT:           %[[SUMR:.*]] = gpu.all_reduce  add %[[SUMP]]
+// REMAT:           %[[SUM:.*]] = arith.addf %[[SUMR]], %{{.*}} : f32
+// REMAT:           scf.for
+// REMAT:             arith.subf %{{.*}}, %[[MAX]] : f32
+// REMAT:             %[[E:.*]] = math.exp
+// REMAT:             %[[Q:.*]] = arith.divf %[[E]], %[[SUM]] : f32
+// REMAT:             memref.store %[[Q]], %[[S:.*]][
+// REMAT:           scf.reduce
+// REMAT:         return %[[S]]
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func @softmax_inplace(%x: memref<?x64xf32>, %mask: memref<?x64xf32>) -> memref<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?x64xf32>
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %scale = arith.constant 0.125 : f32
+  %s = memref.alloc(%n) : memref<?x64xf32>
+  linalg.generic {indexing_maps = [#map, #map, #map],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x, %mask : memref<?x64xf32>, memref<?x64xf32>) outs(%s : memref<?x64xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %t = arith.mulf %a, %scale : f32
+    %u = arith.addf %t, %m : f32
+    linalg.yield %u : f32
+  }
+  %r = memref.alloc(%n) : memref<?xf32>
+  linalg.fill ins(%ninf : f32) outs(%r : memref<?xf32>)
+  linalg.generic {indexing_maps = [#map, #row],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%s : memref<?x64xf32>) outs(%r : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %v = arith.maximumf %a, %acc : f32
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#map, #row, #map],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%s, %r : memref<?x64xf32>, memref<?xf32>) outs(%s : memref<?x64xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %d = arith.subf %a, %m : f32
+    %e = math.exp %d : f32
+    linalg.yield %e : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%r : memref<?xf32>)
+  linalg.generic {indexing_maps = [#map, #row],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%s : memref<?x64xf32>) outs(%r : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %v = arith.addf %a, %acc : f32
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#map, #row, #map],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%s, %r : memref<?x64xf32>, memref<?xf32>) outs(%s : memref<?x64xf32>) {
+  ^bb0(%a: f32, %q: f32, %o: f32):
+    %v = arith.divf %a, %q : f32
+    linalg.yield %v : f32
+  }
+  return %s : memref<?x64xf32>
+}
+
+// -----
+
+// Not rematerialized: the centred values %c are returned (live after the
+// chain), so the op that computes them is emitted and its readers load.
+// The mean is still a register.
+// REMAT-LABEL: func.func @live_intermediate
+// REMAT:         scf.parallel
+// REMAT:           %[[SUMR:.*]] = gpu.all_reduce  add
+// REMAT:           %[[MEAN:.*]] = arith.addf %[[SUMR]], %{{.*}} : f32
+// REMAT:           scf.for
+// REMAT:             arith.subf %{{.*}}, %[[MEAN]] : f32
+// REMAT:             memref.store
+// REMAT:           gpu.barrier
+// REMAT:           scf.for
+// REMAT:             %[[L:.*]] = memref.load %[[C:.*]][
+// REMAT:             arith.mulf %[[L]], %[[L]]
+// REMAT:         return %[[C]]
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func @live_intermediate(%x: memref<?x64xf32>) -> (memref<?x64xf32>, memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?x64xf32>
+  %zero = arith.constant 0.0 : f32
+  %sum = memref.alloc(%n) : memref<?xf32>
+  linalg.fill ins(%zero : f32) outs(%sum : memref<?xf32>)
+  linalg.generic {indexing_maps = [#map, #row],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x64xf32>) outs(%sum : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %v = arith.addf %a, %acc : f32
+    linalg.yield %v : f32
+  }
+  %c = memref.alloc(%n) : memref<?x64xf32>
+  linalg.generic {indexing_maps = [#map, #row, #map],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum : memref<?x64xf32>, memref<?xf32>) outs(%c : memref<?x64xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %d = arith.subf %a, %m : f32
+    linalg.yield %d : f32
+  }
+  %sq = memref.alloc(%n) : memref<?xf32>
+  linalg.fill ins(%zero : f32) outs(%sq : memref<?xf32>)
+  linalg.generic {indexing_maps = [#map, #row],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%c : memref<?x64xf32>) outs(%sq : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %p = arith.mulf %a, %a : f32
+    %v = arith.addf %p, %acc : f32
+    linalg.yield %v : f32
+  }
+  return %c, %sq : memref<?x64xf32>, memref<?xf32>
 }

@@ -99,8 +99,21 @@ static cl::opt<bool> cudaRowFuse(
     cl::desc("With --target=cuda: runs of row ops over the same rows (a "
              "norm's sums and elementwise steps, a softmax's max, exp, sum "
              "and div, with the adds and roundings around them) as one "
-             "kernel, one block per row (default); --cuda-row-fuse=false: "
+             "kernel, a warp (or block) per row (default); --cuda-row-fuse=false: "
              "one kernel per op"),
+    cl::init(true));
+static cl::opt<int> cudaRowWarps(
+    "cuda-row-warps",
+    cl::desc("With --target=cuda and --cuda-row-fuse: one warp per row of a "
+             "fused run of row ops, this many rows per block; 0: a block of "
+             "32 threads per row (default; measured as fast on the H200)"),
+    cl::init(0));
+static cl::opt<bool> cudaRowRemat(
+    "cuda-row-remat",
+    cl::desc("With --target=cuda and --cuda-row-fuse: a fused run's "
+             "elementwise intermediates (a softmax's exponentials, a norm's "
+             "centred values) recomputed where later ops read them instead "
+             "of stored to memory (default on)"),
     cl::init(true));
 static cl::opt<int> cudaPerThread(
     "cuda-per-thread",
@@ -649,6 +662,11 @@ int main(int argc, char **argv) {
     if (!cudaRowReduce)
       go.rowReduceBlock = 0;
     go.rowFuse = cudaRowFuse;
+    if (cudaRowWarps < 0 || cudaRowWarps > 32)
+      return fail("--cuda-row-warps=" + std::to_string(cudaRowWarps) +
+                  ": expected 0 to 32");
+    go.rowWarps = cudaRowWarps;
+    go.rowRemat = cudaRowRemat;
     if (cudaPerThread < 1 || cudaPerThread > 64)
       return fail("--cuda-per-thread=" + std::to_string(cudaPerThread) +
                   ": expected 1 to 64");

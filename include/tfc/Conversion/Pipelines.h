@@ -66,6 +66,10 @@ struct GpuPipelineOptions {
                                    // block (0: the plain mapping)
   bool rowFuse = true;             // ... and runs of row ops (norms,
                                    // softmax) fused into one kernel
+  int64_t rowWarps = 0;            // ... a warp per row of such a run,
+                                   // this many rows per block (0: a block)
+  bool rowRemat = true;            // ... its elementwise intermediates
+                                   // recomputed where read, not stored
   bool emulateOnHost = false;      // stop after the loop mapping and run the
                                    // mapped loops on the CPU (tests)
 };
@@ -78,7 +82,9 @@ std::unique_ptr<Pass> createGpuMapLoopsPass(int64_t blockSize = 256,
                                             int64_t perThreadMin = 0);
 /// Row reductions as one block per row (GpuRowReductions.cpp).
 std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128,
-                                                 bool fuse = false);
+                                                 bool fuse = false,
+                                                 int64_t warpRows = 0,
+                                                 bool remat = false);
 void registerGpuRowReductionsPass();
 /// Registers tfc-gpu-copy-constants, tfc-gpu-row-reductions and
 /// tfc-gpu-map-loops.
