@@ -706,7 +706,10 @@ ChainPlan planChain(const Chain &chain, bool remat) {
       }
     } else if (auto cp = dyn_cast<memref::CopyOp>(c.op)) {
       Operation *root = allocBehind(cp.getSource());
-      if (remat && c.n == R && root && known.contains(root))
+      if (remat && c.n == R && root && known.contains(root) &&
+          rowScalarRead(cp.getSource(),
+                        AffineMap::getMultiDimIdentityMap(R, c.op->getContext()),
+                        R))
         po.kind[0] = ReadKind::Scalar;
       noteRead(root, false);
     }
