@@ -14,8 +14,8 @@
 #       shapes; also with --cuda-gemm=false if TFC_GPU_MINILM_LOOPS is set,
 #       with --cuda-row-reduce=false (the plain mapping of row reductions),
 #       with --cuda-row-fuse=false (one kernel per row op: _nofuse), with
-#       --cuda-row-remat=false (intermediates stored: _noremat), with
-#       --cuda-row-warps=4 (a warp per fused row: _warp), and with
+#       --cuda-row-unroll=1 (one row element per thread and loop
+#       iteration: _unroll1), and with
 #       --precision=fp16 / bf16, checked by cosine) with --target=cuda
 #       --emit=shared into DIR, builds a CUDA-enabled tfc-run (runtime
 #       only), and copies what the run needs (scripts, runtime sources), so
@@ -97,8 +97,8 @@ prepare() {
     # row-chain fusion (--cuda-row-fuse).
     compile minilm_nofuse "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-fuse=false
     same_weights minilm_nofuse minilm
-    compile minilm_noremat "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-remat=false
-    same_weights minilm_noremat minilm
+    compile minilm_unroll1 "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-unroll=1
+    same_weights minilm_unroll1 minilm
     if [[ -n "${TFC_GPU_MINILM_LOOPS:-}" ]]; then # 2.7 MB more to carry
       compile minilm_loops "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-gemm=false
       same_weights minilm_loops minilm
@@ -121,10 +121,8 @@ prepare() {
       same_weights minilm_fp16_rowthread minilm_fp16
       half minilm_fp16_nofuse fp16 --cuda-row-fuse=false
       same_weights minilm_fp16_nofuse minilm_fp16
-      half minilm_fp16_noremat fp16 --cuda-row-remat=false
-      same_weights minilm_fp16_noremat minilm_fp16
-      half minilm_fp16_warp fp16 --cuda-row-warps=4
-      same_weights minilm_fp16_warp minilm_fp16
+      half minilm_fp16_unroll1 fp16 --cuda-row-unroll=1
+      same_weights minilm_fp16_unroll1 minilm_fp16
     fi
     # The weights files, packed to travel (scripts/device_pack.py; the
     # first one whole, the others as what differs from it).

@@ -442,7 +442,8 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
          std::to_string(g.rowReduceBlock) +
          " fuse=" + (g.rowFuse ? "true" : "false") +
          " warp-rows=" + std::to_string(g.rowWarps) +
-         " remat=" + (g.rowRemat ? "true" : "false") + "})";
+         " remat=" + (g.rowRemat ? "true" : "false") +
+         " unroll=" + std::to_string(g.rowUnroll) + "})";
   p += ",convert-linalg-to-parallel-loops,canonicalize,cse";
   // No canonicalize before the mapping: it would inline the one-iteration
   // loops that keep host stores on the GPU.

@@ -799,6 +799,7 @@ struct ChainEmitter {
   ValueRange rowIvs;
   Value thr, cB, c0;
   bool warp;
+  int64_t unroll = 1; // row elements each thread handles per loop iteration
   llvm::DenseMap<Operation *, Value> scalar; // root -> the row's value
   SmallVector<llvm::DenseMap<unsigned, Value>> captured; // per op, operand
 
@@ -807,6 +808,45 @@ struct ChainEmitter {
                bool warp)
       : chain(chain), plan(plan), b(b), loc(loc), rowIvs(rowIvs), thr(thr),
         cB(cB), c0(c0), warp(warp), captured(chain.ops.size()) {}
+
+  /// The row loop `for k0 = thr to len step B * U`, and in its body the U
+  /// element indices k0 + u B, each clamped to the row (len - 1) and with
+  /// whether it is inside. The clamped loads of all U elements come before
+  /// any use, so a thread has U loads in flight instead of one (the loops
+  /// were latency-bound: one dependent load per iteration), and a row
+  /// shorter than U B still reads only valid elements. Callers guard
+  /// stores and mask reductions with `inside`.
+  struct Unrolled {
+    scf::ForOp loop;
+    SmallVector<Value> k, inside; // inside[0] is null: always inside
+  };
+  Unrolled rowLoop(Value len, ValueRange iterArgs) {
+    Unrolled u;
+    int64_t U = std::max<int64_t>(unroll, 1);
+    Value step = cB;
+    if (U > 1)
+      step = arith::MulIOp::create(
+          b, loc, cB, arith::ConstantIndexOp::create(b, loc, U));
+    u.loop = scf::ForOp::create(b, loc, thr, len, step, iterArgs);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(u.loop.getBody());
+    Value k0 = u.loop.getInductionVar();
+    u.k.push_back(k0);
+    u.inside.push_back(Value());
+    if (U > 1) {
+      Value last = arith::SubIOp::create(
+          b, loc, len, arith::ConstantIndexOp::create(b, loc, 1));
+      Value k = k0;
+      for (int64_t j = 1; j < U; ++j) {
+        k = arith::AddIOp::create(b, loc, k, cB);
+        Value in =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, len);
+        u.k.push_back(arith::SelectOp::create(b, loc, in, k, last));
+        u.inside.push_back(in);
+      }
+    }
+    return u;
+  }
 
   /// Operand `o` of chain op `i` (a generic) at loop indices `ivs`.
   Value operandAt(OpBuilder &ib, unsigned i, OpOperand *o, ValueRange ivs,
@@ -921,14 +961,26 @@ struct ChainEmitter {
       return;
     }
     forget(i);
-    auto loop = scf::ForOp::create(b, loc, thr, len, cB);
+    Unrolled u = rowLoop(len, {});
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    ivs[c.n - 1] = loop.getInductionVar();
-    SmallVector<Value> bufs;
-    auto vals = valuesAt(b, i, ivs, bufs);
-    for (auto [k, vi] : llvm::enumerate(vals))
-      memref::StoreOp::create(b, loc, vi.first, bufs[k], vi.second);
+    b.setInsertionPoint(u.loop.getBody()->getTerminator());
+    // Every element's values first (the loads of all U together), then
+    // the stores, those past the row's end skipped.
+    SmallVector<SmallVector<Value>> bufs(u.k.size());
+    SmallVector<SmallVector<std::pair<Value, SmallVector<Value>>>> vals;
+    for (auto [j, k] : llvm::enumerate(u.k)) {
+      ivs[c.n - 1] = k;
+      vals.push_back(valuesAt(b, i, ivs, bufs[j]));
+    }
+    for (auto [j, v] : llvm::enumerate(vals)) {
+      OpBuilder::InsertionGuard g2(b);
+      if (u.inside[j]) {
+        auto ifOp = scf::IfOp::create(b, loc, u.inside[j], /*withElse=*/false);
+        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      }
+      for (auto [k, vi] : llvm::enumerate(v))
+        memref::StoreOp::create(b, loc, vi.first, bufs[j][k], vi.second);
+    }
   }
 
   void emitReduction(unsigned i, SmallVector<Value> &ivs, Value len) {
@@ -938,24 +990,34 @@ struct ChainEmitter {
     Block &body = g.getRegion().front();
     BlockArgument outArg = body.getArguments().back();
     Value neutral = arith::ConstantOp::create(b, loc, rr.neutral);
-    auto loop = scf::ForOp::create(b, loc, thr, len, cB, ValueRange{neutral});
+    Unrolled u = rowLoop(len, ValueRange{neutral});
+    scf::ForOp loop = u.loop;
     {
       OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      ivs[c.n - 1] = loop.getInductionVar();
-      IRMapping map;
-      for (OpOperand *in : g.getDpsInputOperands())
-        map.map(body.getArgument(in->getOperandNumber()),
-                operandAt(b, i, in, ivs, /*atOp=*/true));
-      map.map(outArg, loop.getRegionIterArgs()[0]);
-      for (Operation &o : body.without_terminator()) {
-        if (auto index = dyn_cast<linalg::IndexOp>(o)) {
-          map.map(index.getResult(), ivs[index.getDim()]);
-          continue;
+      b.setInsertionPointToEnd(loop.getBody()); // after rowLoop's indices
+      Value acc = loop.getRegionIterArgs()[0];
+      for (auto [j, k] : llvm::enumerate(u.k)) {
+        ivs[c.n - 1] = k;
+        IRMapping map;
+        for (OpOperand *in : g.getDpsInputOperands())
+          map.map(body.getArgument(in->getOperandNumber()),
+                  operandAt(b, i, in, ivs, /*atOp=*/true));
+        map.map(outArg, acc);
+        for (Operation &o : body.without_terminator()) {
+          if (auto index = dyn_cast<linalg::IndexOp>(o)) {
+            map.map(index.getResult(), ivs[index.getDim()]);
+            continue;
+          }
+          b.clone(o, map);
         }
-        b.clone(o, map);
+        Value next = map.lookup(rr.combine->getResult(0));
+        // An element past the row's end (a clamped duplicate) adds nothing.
+        acc = u.inside[j] ? arith::SelectOp::create(b, loc, u.inside[j], next,
+                                                    acc)
+                                .getResult()
+                          : next;
       }
-      scf::YieldOp::create(b, loc, map.lookup(rr.combine->getResult(0)));
+      scf::YieldOp::create(b, loc, acc);
     }
     Value x = rr.combine->getOperand(0) == outArg ? rr.combine->getOperand(1)
                                                   : rr.combine->getOperand(0);
@@ -1040,7 +1102,7 @@ Value loopSize(OpBuilder &b, Location loc, Operation *op, unsigned d) {
 /// row, or with `warpRows` > 0 a warp (32 lanes) per row and `warpRows`
 /// rows per block.
 LogicalResult fuseChain(Chain &chain, int64_t blockSize, int64_t warpRows,
-                        bool rematerialize) {
+                        bool rematerialize, int64_t unroll) {
   unsigned R = chain.R;
   int64_t staticRows = 1;
   for (const CanonDim &d : chain.rows)
@@ -1106,6 +1168,7 @@ LogicalResult fuseChain(Chain &chain, int64_t blockSize, int64_t warpRows,
   }
   ChainPlan plan = planChain(chain, rematerialize);
   ChainEmitter em(chain, plan, b, loc, rowIvs, thr, cB, c0, warp);
+  em.unroll = unroll;
   bool emitted = false;
   for (auto [i, c] : llvm::enumerate(chain.ops)) {
     if (plan.ops[i].dropped) {
@@ -1132,7 +1195,7 @@ LogicalResult fuseChain(Chain &chain, int64_t blockSize, int64_t warpRows,
 /// Finds the chains of the function's top-level ops and fuses those with a
 /// reduction and at least two ops; returns how many.
 unsigned fuseRowChains(func::FuncOp f, int64_t blockSize, int64_t warpRows,
-                       bool rematerialize) {
+                       bool rematerialize, int64_t unroll) {
   std::vector<Chain> done;
   Chain cur;
   auto close = [&]() {
@@ -1172,7 +1235,7 @@ unsigned fuseRowChains(func::FuncOp f, int64_t blockSize, int64_t warpRows,
   close();
   unsigned fused = 0;
   for (Chain &c : done)
-    if (succeeded(fuseChain(c, blockSize, warpRows, rematerialize)))
+    if (succeeded(fuseChain(c, blockSize, warpRows, rematerialize, unroll)))
       ++fused;
   return fused;
 }
@@ -1182,11 +1245,12 @@ struct GpuRowReductionsPass
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuRowReductionsPass)
   GpuRowReductionsPass() = default;
   GpuRowReductionsPass(const GpuRowReductionsPass &o) : PassWrapper(o) {}
-  GpuRowReductionsPass(int64_t b, bool f, int64_t w, bool r) {
+  GpuRowReductionsPass(int64_t b, bool f, int64_t w, bool r, int64_t u) {
     blockSize = b;
     fuse = f;
     warpRows = w;
     remat = r;
+    unroll = u;
   }
   StringRef getArgument() const override { return "tfc-gpu-row-reductions"; }
   StringRef getDescription() const override {
@@ -1210,6 +1274,11 @@ struct GpuRowReductionsPass
                      "intermediates where later ops read them instead of "
                      "storing them"),
       llvm::cl::init(false)};
+  Option<int64_t> unroll{
+      *this, "unroll",
+      llvm::cl::desc("With fuse: row elements each thread loads together "
+                     "per loop iteration (1: one)"),
+      llvm::cl::init(1)};
   Option<int64_t> warpRows{
       *this, "warp-rows",
       llvm::cl::desc("With fuse: a warp per row of a chain and this many "
@@ -1233,8 +1302,14 @@ struct GpuRowReductionsPass
           << static_cast<int64_t>(warpRows);
       return signalPassFailure();
     }
+    if (unroll < 1 || unroll > 16) {
+      getOperation().emitError("tfc-gpu-row-reductions: unroll must be in "
+                               "[1, 16], got ")
+          << static_cast<int64_t>(unroll);
+      return signalPassFailure();
+    }
     if (fuse)
-      (void)fuseRowChains(getOperation(), blockSize, warpRows, remat);
+      (void)fuseRowChains(getOperation(), blockSize, warpRows, remat, unroll);
     SmallVector<std::pair<linalg::GenericOp, RowReduction>> todo;
     getOperation().walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<scf::ParallelOp>() ||
@@ -1254,9 +1329,10 @@ struct GpuRowReductionsPass
 std::unique_ptr<Pass> mlir::tfc::createGpuRowReductionsPass(int64_t blockSize,
                                                              bool fuse,
                                                              int64_t warpRows,
-                                                             bool remat) {
+                                                             bool remat,
+                                                             int64_t unroll) {
   return std::make_unique<GpuRowReductionsPass>(blockSize, fuse, warpRows,
-                                                remat);
+                                                remat, unroll);
 }
 
 void mlir::tfc::registerGpuRowReductionsPass() {

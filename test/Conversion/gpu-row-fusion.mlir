@@ -5,6 +5,8 @@
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=128 fuse=true warp-rows=4}),convert-linalg-to-parallel-loops,canonicalize,cse,func.func(tfc-gpu-map-loops{block-size=256},convert-parallel-loops-to-gpu),gpu-kernel-outlining,lower-affine,convert-scf-to-cf,canonicalize,cse,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},gpu.module(convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})" -split-input-file | FileCheck %s --check-prefix=PTXW
 // RUN: not tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=128 fuse=true warp-rows=33}))" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=32 fuse=true remat=true}))" -split-input-file | FileCheck %s --check-prefix=REMAT
+// RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=32 fuse=true remat=true unroll=2}))" -split-input-file | FileCheck %s --check-prefix=UNROLL
+// RUN: not tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=32 fuse=true unroll=17}))" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADU
 
 // Row chains (GpuRowReductions.cpp, option fuse): a softmax over the rows of
 // a [rows, 64] buffer is fill, max, exp, fill, sum, div, six kernels in the
@@ -237,6 +239,33 @@ func.func @writes_argument(%x: memref<?x64xf32>, %sum: memref<?xf32>, %y: memref
 // REMAT:             memref.store %[[Q]], %[[S:.*]][
 // REMAT:           scf.reduce
 // REMAT:         return %[[S]]
+// unroll=2: each iteration of a row loop handles k and k + 32 (clamped to
+// the row's last element when past it), both elements' loads before any
+// use; a reduction masks the second with a select, a store is guarded.
+// UNROLL-LABEL: func.func @softmax_inplace
+// UNROLL:         %[[STEP:.*]] = arith.muli %[[B:c32[_0-9]*]], %{{.*}} : index
+// UNROLL:         scf.for %[[K:.*]] = %{{.*}} to %[[LEN:.*]] step %[[STEP]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// UNROLL:           %[[LAST:.*]] = arith.subi %[[LEN]]
+// UNROLL:           %[[K2:.*]] = arith.addi %[[K]], %[[B]]
+// UNROLL:           %[[IN:.*]] = arith.cmpi ult, %[[K2]], %[[LEN]]
+// UNROLL:           arith.select %[[IN]], %[[K2]], %[[LAST]] : index
+// UNROLL:           %[[M1:.*]] = arith.maximumf %{{.*}}, %[[ACC]]
+// UNROLL:           %[[M2:.*]] = arith.maximumf %{{.*}}, %[[M1]]
+// UNROLL:           %[[M:.*]] = arith.select %[[IN]], %[[M2]], %[[M1]] : f32
+// UNROLL:           scf.yield %[[M]]
+// UNROLL:         gpu.all_reduce  maximumf
+// UNROLL:         scf.for
+// UNROLL:         gpu.all_reduce  add
+// UNROLL:         scf.for
+// UNROLL:           arith.cmpi ult
+// UNROLL:           arith.divf
+// UNROLL:           arith.divf
+// UNROLL:           memref.store
+// UNROLL:           scf.if
+// UNROLL-NEXT:        memref.store
+
+// BADU: unroll must be in [1, 16], got 17
+
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
 func.func @softmax_inplace(%x: memref<?x64xf32>, %mask: memref<?x64xf32>) -> memref<?x64xf32> {

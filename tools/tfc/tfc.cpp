@@ -108,6 +108,12 @@ static cl::opt<int> cudaRowWarps(
              "fused run of row ops, this many rows per block; 0: a block of "
              "32 threads per row (default; measured as fast on the H200)"),
     cl::init(0));
+static cl::opt<int> cudaRowUnroll(
+    "cuda-row-unroll",
+    cl::desc("With --target=cuda and --cuda-row-fuse: row elements each "
+             "thread of a fused run of row ops loads together (default 4; "
+             "1: one load in flight per thread)"),
+    cl::init(4));
 static cl::opt<bool> cudaRowRemat(
     "cuda-row-remat",
     cl::desc("With --target=cuda and --cuda-row-fuse: a fused run's "
@@ -667,6 +673,10 @@ int main(int argc, char **argv) {
                   ": expected 0 to 32");
     go.rowWarps = cudaRowWarps;
     go.rowRemat = cudaRowRemat;
+    if (cudaRowUnroll < 1 || cudaRowUnroll > 16)
+      return fail("--cuda-row-unroll=" + std::to_string(cudaRowUnroll) +
+                  ": expected 1 to 16");
+    go.rowUnroll = cudaRowUnroll;
     if (cudaPerThread < 1 || cudaPerThread > 64)
       return fail("--cuda-per-thread=" + std::to_string(cudaPerThread) +
                   ": expected 1 to 64");

@@ -70,6 +70,7 @@ struct GpuPipelineOptions {
                                    // this many rows per block (0: a block)
   bool rowRemat = true;            // ... its elementwise intermediates
                                    // recomputed where read, not stored
+  int64_t rowUnroll = 4;           // ... row elements a thread loads at once
   bool emulateOnHost = false;      // stop after the loop mapping and run the
                                    // mapped loops on the CPU (tests)
 };
@@ -84,7 +85,8 @@ std::unique_ptr<Pass> createGpuMapLoopsPass(int64_t blockSize = 256,
 std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128,
                                                  bool fuse = false,
                                                  int64_t warpRows = 0,
-                                                 bool remat = false);
+                                                 bool remat = false,
+                                                 int64_t unroll = 1);
 void registerGpuRowReductionsPass();
 /// Registers tfc-gpu-copy-constants, tfc-gpu-row-reductions and
 /// tfc-gpu-map-loops.
