@@ -15,7 +15,8 @@
 #       with --cuda-row-reduce=false (the plain mapping of row reductions),
 #       with --cuda-row-fuse=false (one kernel per row op: _nofuse), with
 #       --cuda-row-unroll=1 (one row element per thread and loop
-#       iteration: _unroll1), and with
+#       iteration: _unroll1), with --cuda-row-warps=4 (a warp per fused
+#       row, 4 rows a block: _warp), and with
 #       --precision=fp16 / bf16, checked by cosine) with --target=cuda
 #       --emit=shared into DIR, builds a CUDA-enabled tfc-run (runtime
 #       only), and copies what the run needs (scripts, runtime sources), so
@@ -99,6 +100,8 @@ prepare() {
     same_weights minilm_nofuse minilm
     compile minilm_unroll1 "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-unroll=1
     same_weights minilm_unroll1 minilm
+    compile minilm_warp "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-warps=4
+    same_weights minilm_warp minilm
     if [[ -n "${TFC_GPU_MINILM_LOOPS:-}" ]]; then # 2.7 MB more to carry
       compile minilm_loops "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-gemm=false
       same_weights minilm_loops minilm
@@ -123,6 +126,8 @@ prepare() {
       same_weights minilm_fp16_nofuse minilm_fp16
       half minilm_fp16_unroll1 fp16 --cuda-row-unroll=1
       same_weights minilm_fp16_unroll1 minilm_fp16
+      half minilm_fp16_warp fp16 --cuda-row-warps=4
+      same_weights minilm_fp16_warp minilm_fp16
     fi
     # The weights files, packed to travel (scripts/device_pack.py; the
     # first one whole, the others as what differs from it).
