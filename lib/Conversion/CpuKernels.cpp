@@ -1133,15 +1133,14 @@ struct CpuKernelsPass
     for (int64_t i = 0; i < 2; ++i)
       if (t2.isDynamicDim(i))
         dyn.push_back(tensor::DimOp::create(b, loc, x2, i));
-    Value out =
-        memref::AllocOp::create(b, loc, MemRefType::get(t2.getShape(), f32), dyn);
+    Value out = memref::AllocOp::create(
+        b, loc, MemRefType::get(t2.getShape(), f32), dyn);
     SmallVector<Value> args = {view(b, loc, x2), view(b, loc, scale)};
     if (!rms)
       args.push_back(bias ? view(b, loc, bias) : none(b, loc, 1, f32));
     args.push_back(
         memref::CastOp::create(b, loc, anyStrided(ctx, 2, f32), out));
-    args.push_back(
-        arith::ConstantOp::create(b, loc, b.getF32FloatAttr(eps)));
+    args.push_back(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(eps)));
     const char *entry = rms ? kRmsNorm : kLayerNorm;
     declare(entry, ValueRange(args).getTypes());
     func::CallOp::create(b, loc, entry, TypeRange{}, args);

@@ -19,9 +19,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Norm/Norm.h"
 #include "Internal.h"
 #include "Isa.h"
-#include "Norm/Norm.h"
 #include "tfc/Runtime/tfc_kernels.h"
 #include "tfc/Runtime/tfc_runtime.h"
 
@@ -102,9 +102,9 @@ struct Problem {
   }
 
   std::string str() const {
-    return "rows " + std::to_string(rows) + " n " + std::to_string(n) +
-           " cs " + std::to_string(cs) + " rms " + std::to_string(rms) +
-           " beta " + std::to_string(p.beta != nullptr) + " seed " +
+    return "rows " + std::to_string(rows) + " n " + std::to_string(n) + " cs " +
+           std::to_string(cs) + " rms " + std::to_string(rms) + " beta " +
+           std::to_string(p.beta != nullptr) + " seed " +
            std::to_string(testSeed());
   }
 
@@ -137,9 +137,8 @@ struct Problem {
       for (int64_t j = 0; j < n; ++j) {
         const double got = at(y, r, j), want = ref[r * n + j];
         const double zz = std::fabs(z[r * n + j]);
-        const double tol =
-            kTol * (std::fabs(gamma[j]) * (1 + zz) +
-                    (p.beta ? std::fabs(beta[j]) : 0.0));
+        const double tol = kTol * (std::fabs(gamma[j]) * (1 + zz) +
+                                   (p.beta ? std::fabs(beta[j]) : 0.0));
         worst = std::max(worst, std::fabs(got - want) / tol);
         if (!(std::fabs(got - want) <= tol) && bad++ < 5)
           ADD_FAILURE() << what << " " << str() << ": y[" << r << "][" << j
@@ -193,8 +192,8 @@ TEST_P(NormTest, MatchesGenericAndOracle) {
           std::vector<double> want(rows * n);
           for (int64_t r = 0; r < rows; ++r)
             for (int64_t j = 0; j < n; ++j)
-              want[r * n + j] = z[r * n + j] * pr.gamma[j] +
-                                (pr.p.beta ? pr.beta[j] : 0.0);
+              want[r * n + j] =
+                  z[r * n + j] * pr.gamma[j] + (pr.p.beta ? pr.beta[j] : 0.0);
           // The generic level against the contract.
           run(pr.p, kernelsGeneric());
           pr.check(want, z, "generic vs oracle");

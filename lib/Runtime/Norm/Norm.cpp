@@ -119,8 +119,7 @@ std::string buildParams(tfcrt_memref2_f32 *x, tfcrt_memref1_f32 *gamma,
 }
 
 void entry(const char *name, tfcrt_memref2_f32 *x, tfcrt_memref1_f32 *gamma,
-           tfcrt_memref1_f32 *beta, tfcrt_memref2_f32 *y, float eps,
-           bool rms) {
+           tfcrt_memref1_f32 *beta, tfcrt_memref2_f32 *y, float eps, bool rms) {
   Params p;
   const std::string err = buildParams(x, gamma, beta, y, eps, rms, p);
   if (!err.empty()) {

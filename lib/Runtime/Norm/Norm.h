@@ -41,8 +41,8 @@ struct Params {
 
   /// Whether every row of x, y and gamma / beta are contiguous along n.
   bool unitStride() const {
-    return (n <= 1 || (xs[1] == 1 && ys[1] == 1 && gs == 1 &&
-                       (!beta || bs == 1)));
+    return (n <= 1 ||
+            (xs[1] == 1 && ys[1] == 1 && gs == 1 && (!beta || bs == 1)));
   }
 };
 
