@@ -294,7 +294,7 @@ def TfcQuantize : Pass<"tfc-quantize", "ModuleOp"> {
 }
 
 def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
-  let summary = "Lower tfc.linear / gated_mlp / attention to libtfcrt kernel calls (CPU), packing constant weights";
+  let summary = "Lower tfc.linear / gated_mlp / attention / layer_norm / rms_norm to libtfcrt kernel calls (CPU), packing constant weights";
   let description = [{
     Runs before tfc-to-linalg on the CPU target (docs/DESIGN.md "CPU
     kernels"). `tfc.linear` with a constant f32 weight of static shape
@@ -310,7 +310,9 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     [0, 2, 1, 3] of a [b, s, h, d] tensor are passed as permuted strided
     views of it, and a result used only by that transpose is written in the
     [b, s, h, d] layout, so the head transposes cost no copies
-    (`fold-transposes=false` keeps them). Operands are read through strided views
+    (`fold-transposes=false` keeps them). `tfc.layer_norm` / `tfc.rms_norm`
+    with f32 input, scale and bias become `tfcrt_layer_norm_f32` /
+    `tfcrt_rms_norm_f32` on the input collapsed to [rows, n]. Operands are read through strided views
     (no copies); results are fresh buffers. Ops it cannot take (non-constant
     or dynamic-shaped weights, other dtypes) keep the reference lowering. An
     elided weight (printed IR) gives an elided blob of the right size. Sets
@@ -331,6 +333,8 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
            "Lower tfc.linear and tfc.gated_mlp">,
     Option<"attention", "attention", "bool", "true",
            "Lower tfc.attention">,
+    Option<"norm", "norm", "bool", "true",
+           "Lower tfc.layer_norm and tfc.rms_norm">,
     Option<"tfcTransposeFold", "fold-transposes", "bool", "true",
            "Read q/k/v given as tfc.transpose [0, 2, 1, 3] of [b, s, h, d] "
            "through permuted strided views, and write a result whose only "

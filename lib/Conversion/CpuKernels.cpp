@@ -12,6 +12,8 @@
 //   tfc.gated_mlp (constant weights) [-> add]
 //     => tfcrt_linear(x, gate+up gated blob, act) then tfcrt_linear(h, down)
 //        (+ residual);
+//   tfc.layer_norm / tfc.rms_norm (f32) => tfcrt_layer_norm_f32 /
+//   tfcrt_rms_norm_f32 on the input viewed as [rows, n];
 //   tfc.attention => tfcrt_attention_f32 (blocked attention; K/V that are a
 //   quantized KV cache's f16 / int8 values read back: tfcrt_attention_kv_f16
 //   / _i8 on the stored tensors; the op's masks
@@ -60,6 +62,8 @@ constexpr const char *kLinear = "tfcrt_linear";
 constexpr const char *kAttention = "tfcrt_attention_f32";
 constexpr const char *kAttentionKvF16 = "tfcrt_attention_kv_f16";
 constexpr const char *kAttentionKvI8 = "tfcrt_attention_kv_i8";
+constexpr const char *kLayerNorm = "tfcrt_layer_norm_f32";
+constexpr const char *kRmsNorm = "tfcrt_rms_norm_f32";
 
 RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
@@ -1083,6 +1087,75 @@ struct CpuKernelsPass
           d->erase();
   }
 
+  /// tfc.layer_norm / tfc.rms_norm with f32 input, scale and bias =>
+  /// tfcrt_layer_norm_f32 / tfcrt_rms_norm_f32 on the input viewed as
+  /// [rows, n] (the op always normalizes the last dim); the result is that
+  /// [rows, n] buffer reshaped back.
+  void lowerNorm(Operation *op, Value x, Value scale, Value bias, double eps,
+                 bool rms) {
+    auto xt = rtt(x);
+    auto f32Vector = [](Value v) {
+      return rtt(v).getElementType().isF32() && rtt(v).getRank() == 1;
+    };
+    if (!xt.getElementType().isF32() || xt.getRank() < 1 ||
+        op->getResult(0).getType() != xt || !f32Vector(scale) ||
+        (bias && !f32Vector(bias)))
+      return;
+    OpBuilder b(op);
+    Location loc = classLoc(op, rms ? "rms_norm" : "layer_norm");
+    MLIRContext *ctx = b.getContext();
+    Type f32 = b.getF32Type();
+    const int64_t r = xt.getRank();
+    ArrayRef<int64_t> shape = xt.getShape();
+    // [d0, .., dr-2, n] <-> [d0*..*dr-2, n]; [n] <-> [1, n].
+    SmallVector<ReassociationIndices> re(1);
+    int64_t rows = 1;
+    for (int64_t i = 0; i + 1 < r; ++i) {
+      re[0].push_back(i);
+      rows = ShapedType::isDynamic(rows) || xt.isDynamicDim(i)
+                 ? ShapedType::kDynamic
+                 : rows * shape[i];
+    }
+    if (r == 1)
+      re[0] = {0, 1};
+    else
+      re.push_back({r - 1});
+    auto t2 = RankedTensorType::get({rows, shape.back()}, f32);
+    Value x2 = x;
+    if (r == 1)
+      x2 = tensor::ExpandShapeOp::create(
+          b, loc, t2, x, re,
+          SmallVector<OpFoldResult>{b.getIndexAttr(1),
+                                    tensor::getMixedSize(b, loc, x, 0)});
+    else if (r > 2)
+      x2 = tensor::CollapseShapeOp::create(b, loc, t2, x, re);
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < 2; ++i)
+      if (t2.isDynamicDim(i))
+        dyn.push_back(tensor::DimOp::create(b, loc, x2, i));
+    Value out = memref::AllocOp::create(
+        b, loc, MemRefType::get(t2.getShape(), f32), dyn);
+    SmallVector<Value> args = {view(b, loc, x2), view(b, loc, scale)};
+    if (!rms)
+      args.push_back(bias ? view(b, loc, bias) : none(b, loc, 1, f32));
+    args.push_back(
+        memref::CastOp::create(b, loc, anyStrided(ctx, 2, f32), out));
+    args.push_back(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(eps)));
+    const char *entry = rms ? kRmsNorm : kLayerNorm;
+    declare(entry, ValueRange(args).getTypes());
+    func::CallOp::create(b, loc, entry, TypeRange{}, args);
+    Value y = bufferization::ToTensorOp::create(b, loc, t2, out,
+                                                /*restrict=*/true,
+                                                /*writable=*/true);
+    if (r == 1)
+      y = tensor::CollapseShapeOp::create(b, loc, xt, y, re);
+    else if (r > 2)
+      y = tensor::ExpandShapeOp::create(b, loc, xt, y, re,
+                                        tensor::getMixedSizes(b, loc, x));
+    op->getResult(0).replaceAllUsesWith(y);
+    op->erase();
+  }
+
   void runOnOperation() override {
     module = getOperation();
     if (sparse == "auto")
@@ -1098,7 +1171,8 @@ struct CpuKernelsPass
     }
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
-      if (isa<LinearOp, GatedMlpOp, AttentionOp, QLinearOp, QGatedMlpOp>(op))
+      if (isa<LinearOp, GatedMlpOp, AttentionOp, QLinearOp, QGatedMlpOp,
+              LayerNormOp, RmsNormOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -1117,6 +1191,14 @@ struct CpuKernelsPass
       } else if (auto a = dyn_cast<AttentionOp>(op)) {
         if (attention)
           lowerAttention(a);
+      } else if (auto n = dyn_cast<LayerNormOp>(op)) {
+        if (norm)
+          lowerNorm(n, n.getInput(), n.getScale(), n.getBias(),
+                    n.getEpsilon().convertToDouble(), /*rms=*/false);
+      } else if (auto n = dyn_cast<RmsNormOp>(op)) {
+        if (norm)
+          lowerNorm(n, n.getInput(), n.getScale(), Value(),
+                    n.getEpsilon().convertToDouble(), /*rms=*/true);
       }
     }
     if (packedSomething)

@@ -30,6 +30,15 @@ typedef struct tfcrt_memref1_i64 {
   int64_t sizes[1];
   int64_t strides[1];
 } tfcrt_memref1_i64;
+
+typedef struct tfcrt_memref2_f32 {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} tfcrt_memref2_f32;
+
 typedef struct tfcrt_memref3_f32 {
   float *allocated;
   float *aligned;
@@ -163,6 +172,24 @@ void _mlir_ciface_tfcrt_attention_kv_i8(
     tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
     int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
     int64_t layout_block);
+
+/*===-- Normalization (docs/DESIGN.md "CPU kernels") ----------------------===*
+ * tfc.layer_norm / tfc.rms_norm over the last axis (dialects/Tfc/TfcOps.td),
+ * x viewed as [rows, n] (any strides; rows independent):
+ *   layer_norm  y = (x - mean) / sqrt(var + eps) * gamma (+ beta), mean and
+ *               the biased variance over the row
+ *   rms_norm    y = x / sqrt(mean(x^2) + eps) * gamma
+ *   gamma [n], beta [n] or sizes 0 for none, y [rows, n] (overwritten).
+ * Sums in f32. Shapes that disagree fail the run (tfcrt_kernel_error, y
+ * filled with NaN). Multi-threaded over rows; a small call (one decode
+ * row) runs on the caller. */
+void _mlir_ciface_tfcrt_layer_norm_f32(tfcrt_memref2_f32 *x,
+                                       tfcrt_memref1_f32 *gamma,
+                                       tfcrt_memref1_f32 *beta,
+                                       tfcrt_memref2_f32 *y, float eps);
+void _mlir_ciface_tfcrt_rms_norm_f32(tfcrt_memref2_f32 *x,
+                                     tfcrt_memref1_f32 *gamma,
+                                     tfcrt_memref2_f32 *y, float eps);
 
 /*===-- Communication (partitioned models, docs/DESIGN.md "Parallelism") --===*
  * Called by the code of a model compiled with tfc --partition, on every rank
