@@ -1,0 +1,48 @@
+//===- GpuRowReductions.h - shared by the row-reduction passes --*- C++ -*-===//
+//
+// What GpuRowReductions.cpp (one block per row reduction) and GpuRowChains.cpp
+// (runs of row ops fused into one kernel) share: the shape of a row
+// reduction, element loads at loop indices, and the chain fusion entry.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_LIB_CONVERSION_GPUROWREDUCTIONS_H
+#define TFC_LIB_CONVERSION_GPUROWREDUCTIONS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+
+#include <optional>
+
+namespace mlir::tfc::rowops {
+
+/// What a generic must look like to be mapped: the combiner (the op that
+/// the yield returns, with the output's block argument as one operand and
+/// that argument used nowhere else), its all_reduce kind and neutral value.
+struct RowReduction {
+  Operation *combine = nullptr;
+  gpu::AllReduceOperation kind;
+  TypedAttr neutral;
+};
+
+/// The row reduction `op` is, if it is one that can be mapped.
+std::optional<RowReduction> matchRowReduction(linalg::GenericOp op);
+
+/// Loads operand `opnd` of `op` at the loop indices `ivs` (a scalar
+/// operand is returned as is).
+Value loadAt(OpBuilder &b, Location loc, linalg::GenericOp op, OpOperand *opnd,
+             ValueRange ivs);
+
+/// The indices `map` gives at loop indices `ivs`.
+SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map,
+                             ValueRange ivs);
+
+/// Fuses the runs of row ops among `f`'s top-level ops (GpuRowChains.cpp);
+/// returns how many chains became kernels.
+unsigned fuseRowChains(func::FuncOp f, int64_t blockSize, int64_t warpRows,
+                       bool rematerialize, int64_t unroll);
+
+} // namespace mlir::tfc::rowops
+
+#endif // TFC_LIB_CONVERSION_GPUROWREDUCTIONS_H
