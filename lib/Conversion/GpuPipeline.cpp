@@ -238,6 +238,28 @@ LogicalResult serializeParallel(scf::ParallelOp loop) {
   return success();
 }
 
+/// Whether `loop`'s body is straight-line code whose only side effects are
+/// memref.store and in which no load follows a store (elementwise ops).
+bool straightLine(scf::ParallelOp loop) {
+  bool stored = false;
+  for (Operation &op : loop.getBody()->without_terminator()) {
+    if (op.getNumRegions() != 0)
+      return false;
+    if (isa<memref::StoreOp>(op)) {
+      stored = true;
+      continue;
+    }
+    if (isa<memref::LoadOp>(op)) {
+      if (stored)
+        return false;
+      continue;
+    }
+    if (!isMemoryEffectFree(&op))
+      return false;
+  }
+  return true;
+}
+
 /// Rewrites a top-level scf.parallel over dims (i_0 .. i_{r-1}) into
 ///   scf.parallel (%blk, %thr) = (0, 0) to (ceildiv(N, B), B)
 ///     { lin = blk * B + thr; if (lin < N) { i_k = delinearize(lin) ... } }
@@ -326,8 +348,59 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize,
         arith::MulIOp::create(b, loc, idx, loop.getStep()[k]));
     map.map(loop.getInductionVars()[k], iv);
   }
+  // A straight-line body (no regions, no side effects but stores, no load
+  // after a store): the V iterations are emitted one after the other with
+  // their loads at indices clamped to the thread's first element (always
+  // valid) and their stores last, each guarded by (j < V && i < trip). So
+  // a thread has the loads of all V elements in flight at once (the guarded
+  // loop below issues one element's loads per guard); iterations of an
+  // scf.parallel are independent, so moving one's stores after another's
+  // loads keeps the semantics.
+  if (innerTrip && straightLine(loop)) {
+    Value first = arith::AddIOp::create(
+        b, loc, loop.getLowerBound()[rank - 1],
+        arith::MulIOp::create(b, loc, innerBase, loop.getStep()[rank - 1]));
+    SmallVector<std::pair<Value, IRMapping>> bodies;
+    for (int64_t j = 0; j < perThread; ++j) {
+      IRMapping mj = map;
+      Value inside;
+      Value iv = first;
+      if (j > 0) {
+        Value cj = arith::ConstantIndexOp::create(b, loc, j);
+        Value i = arith::AddIOp::create(b, loc, innerBase, cj);
+        inside = arith::AndIOp::create(
+            b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, cj, cV),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
+                                  innerTrip));
+        Value at = arith::AddIOp::create(
+            b, loc, loop.getLowerBound()[rank - 1],
+            arith::MulIOp::create(b, loc, i, loop.getStep()[rank - 1]));
+        iv = arith::SelectOp::create(b, loc, inside, at, first);
+      }
+      mj.map(loop.getInductionVars()[rank - 1], iv);
+      for (Operation &op : loop.getBody()->without_terminator())
+        if (!isa<memref::StoreOp>(op))
+          b.clone(op, mj);
+      bodies.push_back({inside, std::move(mj)});
+    }
+    for (auto &[inside, mj] : bodies) {
+      OpBuilder::InsertionGuard g(b);
+      if (inside) {
+        auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      }
+      for (Operation &op : loop.getBody()->without_terminator())
+        if (isa<memref::StoreOp>(op))
+          b.clone(op, mj);
+    }
+    if (failed(mlir::tfc::mapBlocksThreads(grid)))
+      return failure();
+    loop.erase();
+    return success();
+  }
   if (innerTrip) {
-    // V consecutive innermost iterations (a constant trip count: unrolled).
+    // V consecutive innermost iterations, each guarded.
     auto each = scf::ForOp::create(b, loc, c0, cV, c1);
     b.setInsertionPointToStart(each.getBody());
     Value i = arith::AddIOp::create(b, loc, innerBase, each.getInductionVar());

@@ -8,7 +8,10 @@
 // per-thread=4 (the pipeline's default, for loops of >= 2^20 iterations):
 // V = (N >= 1024 ? 4 : 1) on the host, the innermost trip count becomes
 // ceildiv(384, V) in the grid and the delinearization, and each thread runs
-// V consecutive iterations, each guarded by i < 384.
+// V consecutive iterations: the body is straight-line, so the V bodies are
+// emitted one after the other, the loads of element j at an index clamped
+// to the thread's first element when j >= V or i >= 384, and the stores
+// last, each but the first guarded (all loads in flight before any use).
 // VEC-LABEL: func.func @elementwise
 // VEC-DAG:     %[[C128:.*]] = arith.constant 128 : index
 // VEC:         %[[MIN:.*]] = arith.constant 1024 : index
@@ -22,13 +25,20 @@
 // VEC:           %[[IDX:.*]] = arith.remui %[[LIN:.*]], %[[INNER]]
 // VEC:           arith.divui %[[LIN]], %[[INNER]]
 // VEC:           %[[BASE:.*]] = arith.muli %[[IDX]], %[[V]]
-// VEC:           scf.for %[[J:.*]] = %{{.*}} to %[[V]]
-// VEC:             %[[I:.*]] = arith.addi %[[BASE]], %[[J]]
-// VEC:             %[[OK:.*]] = arith.cmpi ult, %[[I]], %[[TRIP]]
-// VEC:             scf.if %[[OK]] {
-// VEC:               memref.load
-// VEC:               math.exp
-// VEC:               memref.store
+// VEC:           memref.load %{{.*}}[%{{.*}}, %[[FIRST:[0-9a-z_]+]]]
+// VEC:           %[[E0:.*]] = math.exp
+// VEC:           %[[I1:.*]] = arith.addi %[[BASE]], %[[C1:.*]] : index
+// VEC:           %[[J1:.*]] = arith.cmpi ult, %[[C1]], %[[V]]
+// VEC:           %[[T1:.*]] = arith.cmpi ult, %[[I1]], %[[TRIP]]
+// VEC:           %[[OK1:.*]] = arith.andi %[[J1]], %[[T1]]
+// VEC:           %[[K1:.*]] = arith.select %[[OK1]], %{{.*}}, %[[FIRST]]
+// VEC:           memref.load %{{.*}}[%{{.*}}, %[[K1]]]
+// VEC-NOT:       memref.store
+// VEC:           math.exp
+// VEC-COUNT-2:   memref.load
+// VEC:           memref.store %[[E0]], %{{.*}}[%{{.*}}, %[[FIRST]]]
+// VEC-NEXT:      scf.if %[[OK1]] {
+// VEC-NEXT:        memref.store %{{.*}}, %{{.*}}[%{{.*}}, %[[K1]]]
 // BADV: tfc-gpu-map-loops: per-thread must be in [1, 64], got 0
 // CHECK-LABEL: func.func @elementwise
 // CHECK-DAG:     %[[C128:.*]] = arith.constant 128 : index
