@@ -40,6 +40,22 @@ const char *describe();
 /// and, for AMD, the Zen generation ("AMD EPYC (family 25 model 17, Zen 4)").
 const char *cpuName();
 
+/// The kernel table of features().level among a kind's three (each a
+/// static table of function pointers: asking for one runs none of its code).
+template <typename Kernels>
+const Kernels &byLevel(const Kernels &generic, const Kernels &avx2,
+                       const Kernels &avx512) {
+  switch (features().level) {
+  case Level::Avx512:
+    return avx512;
+  case Level::Avx2:
+    return avx2;
+  case Level::Generic:
+    break;
+  }
+  return generic;
+}
+
 } // namespace isa
 } // namespace tfcrt
 

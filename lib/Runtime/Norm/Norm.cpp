@@ -39,17 +39,8 @@ void run(const Params &p, const Kernels &ks) {
 }
 
 const Kernels &kernelsBest() {
-  static const Kernels &best = []() -> const Kernels & {
-    switch (isa::features().level) {
-    case isa::Level::Avx512:
-      return kernelsAvx512();
-    case isa::Level::Avx2:
-      return kernelsAvx2();
-    case isa::Level::Generic:
-      break;
-    }
-    return kernelsGeneric();
-  }();
+  static const Kernels &best =
+      isa::byLevel(kernelsGeneric(), kernelsAvx2(), kernelsAvx512());
   return best;
 }
 
