@@ -260,6 +260,51 @@ bool straightLine(scf::ParallelOp loop) {
   return true;
 }
 
+/// Emits the V = `perThread` iterations of a straight-line body for one
+/// thread (see mapToGrid): clamped loads first, guarded stores last.
+void emitStraightLineBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
+                            const IRMapping &map, Value innerBase,
+                            Value innerTrip, Value cV, int64_t perThread) {
+  int64_t rank = loop.getNumLoops();
+  Value first = arith::AddIOp::create(
+      b, loc, loop.getLowerBound()[rank - 1],
+      arith::MulIOp::create(b, loc, innerBase, loop.getStep()[rank - 1]));
+  SmallVector<std::pair<Value, IRMapping>> bodies;
+  for (int64_t j = 0; j < perThread; ++j) {
+    IRMapping mj = map;
+    Value inside;
+    Value iv = first;
+    if (j > 0) {
+      Value cj = arith::ConstantIndexOp::create(b, loc, j);
+      Value i = arith::AddIOp::create(b, loc, innerBase, cj);
+      inside = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, cj, cV),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
+                                innerTrip));
+      Value at = arith::AddIOp::create(
+          b, loc, loop.getLowerBound()[rank - 1],
+          arith::MulIOp::create(b, loc, i, loop.getStep()[rank - 1]));
+      iv = arith::SelectOp::create(b, loc, inside, at, first);
+    }
+    mj.map(loop.getInductionVars()[rank - 1], iv);
+    for (Operation &op : loop.getBody()->without_terminator())
+      if (!isa<memref::StoreOp>(op))
+        b.clone(op, mj);
+    bodies.push_back({inside, std::move(mj)});
+  }
+  for (auto &[inside, mj] : bodies) {
+    OpBuilder::InsertionGuard g(b);
+    if (inside) {
+      auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    }
+    for (Operation &op : loop.getBody()->without_terminator())
+      if (isa<memref::StoreOp>(op))
+        b.clone(op, mj);
+  }
+}
+
 /// Rewrites a top-level scf.parallel over dims (i_0 .. i_{r-1}) into
 ///   scf.parallel (%blk, %thr) = (0, 0) to (ceildiv(N, B), B)
 ///     { lin = blk * B + thr; if (lin < N) { i_k = delinearize(lin) ... } }
@@ -357,64 +402,27 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize,
   // scf.parallel are independent, so moving one's stores after another's
   // loads keeps the semantics.
   if (innerTrip && straightLine(loop)) {
-    Value first = arith::AddIOp::create(
-        b, loc, loop.getLowerBound()[rank - 1],
-        arith::MulIOp::create(b, loc, innerBase, loop.getStep()[rank - 1]));
-    SmallVector<std::pair<Value, IRMapping>> bodies;
-    for (int64_t j = 0; j < perThread; ++j) {
-      IRMapping mj = map;
-      Value inside;
-      Value iv = first;
-      if (j > 0) {
-        Value cj = arith::ConstantIndexOp::create(b, loc, j);
-        Value i = arith::AddIOp::create(b, loc, innerBase, cj);
-        inside = arith::AndIOp::create(
-            b, loc,
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, cj, cV),
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
-                                  innerTrip));
-        Value at = arith::AddIOp::create(
-            b, loc, loop.getLowerBound()[rank - 1],
-            arith::MulIOp::create(b, loc, i, loop.getStep()[rank - 1]));
-        iv = arith::SelectOp::create(b, loc, inside, at, first);
-      }
-      mj.map(loop.getInductionVars()[rank - 1], iv);
-      for (Operation &op : loop.getBody()->without_terminator())
-        if (!isa<memref::StoreOp>(op))
-          b.clone(op, mj);
-      bodies.push_back({inside, std::move(mj)});
+    emitStraightLineBodies(b, loc, loop, map, innerBase, innerTrip, cV,
+                           perThread);
+  } else {
+    if (innerTrip) {
+      // V consecutive innermost iterations, each guarded.
+      auto each = scf::ForOp::create(b, loc, c0, cV, c1);
+      b.setInsertionPointToStart(each.getBody());
+      Value i =
+          arith::AddIOp::create(b, loc, innerBase, each.getInductionVar());
+      Value in = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
+                                       innerTrip);
+      auto g = scf::IfOp::create(b, loc, in, /*withElse=*/false);
+      b.setInsertionPointToStart(&g.getThenRegion().front());
+      Value iv = arith::AddIOp::create(
+          b, loc, loop.getLowerBound()[rank - 1],
+          arith::MulIOp::create(b, loc, i, loop.getStep()[rank - 1]));
+      map.map(loop.getInductionVars()[rank - 1], iv);
     }
-    for (auto &[inside, mj] : bodies) {
-      OpBuilder::InsertionGuard g(b);
-      if (inside) {
-        auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
-        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      }
-      for (Operation &op : loop.getBody()->without_terminator())
-        if (isa<memref::StoreOp>(op))
-          b.clone(op, mj);
-    }
-    if (failed(mlir::tfc::mapBlocksThreads(grid)))
-      return failure();
-    loop.erase();
-    return success();
+    for (Operation &op : loop.getBody()->without_terminator())
+      b.clone(op, map);
   }
-  if (innerTrip) {
-    // V consecutive innermost iterations, each guarded.
-    auto each = scf::ForOp::create(b, loc, c0, cV, c1);
-    b.setInsertionPointToStart(each.getBody());
-    Value i = arith::AddIOp::create(b, loc, innerBase, each.getInductionVar());
-    Value in = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
-                                     innerTrip);
-    auto g = scf::IfOp::create(b, loc, in, /*withElse=*/false);
-    b.setInsertionPointToStart(&g.getThenRegion().front());
-    Value iv = arith::AddIOp::create(
-        b, loc, loop.getLowerBound()[rank - 1],
-        arith::MulIOp::create(b, loc, i, loop.getStep()[rank - 1]));
-    map.map(loop.getInductionVars()[rank - 1], iv);
-  }
-  for (Operation &op : loop.getBody()->without_terminator())
-    b.clone(op, map);
 
   if (failed(mlir::tfc::mapBlocksThreads(grid)))
     return failure();
