@@ -44,7 +44,10 @@ if [ -x "$symbolizer" ]; then
   export ASAN_SYMBOLIZER_PATH=$symbolizer UBSAN_SYMBOLIZER_PATH=$symbolizer
 fi
 start=$(date +%s)
-stamp() { echo "== $1 ($(( $(date +%s) - start )) s)"; }
+# Each stage names the disk space left (CI once failed on a full disk).
+stamp() {
+  echo "== $1 ($(( $(date +%s) - start )) s, $(df -Ph "$root" | awk 'NR == 2 { print $4 }') free)"
+}
 
 if [ -z "${TFC_SKIP_SETUP:-}" ]; then
   stamp "setup"
