@@ -60,11 +60,20 @@ struct Case {
   bool causal = false;
   int64_t window = 0, sinks = 0;
   bool padMask = false; // bool mask [b, 1, 1, t], random padding per item
+  // What a compiled BERT passes (tfc --emit=linalg on MiniLM): q/k/v/out
+  // read in place from [b, s, h, d] (no transposes), and the exporter's
+  // additive mask materialized as f32 [b, 1, s, t] (every row the same; 0
+  // everywhere here: no padding). 2: the mask as [b, 1, 1, t]; 3: none.
+  int model = 0;
 };
 
 const Case kCases[] = {
     {"minilm", 32, 12, 12, 128, 128, 32, false, 0, 0, true},
     {"minilm-b1", 1, 12, 12, 128, 128, 32, false, 0, 0, true},
+    {"minilm-model", 32, 12, 12, 128, 128, 32, false, 0, 0, false, 1},
+    {"minilm-model-b1", 1, 12, 12, 128, 128, 32, false, 0, 0, false, 1},
+    {"minilm-model-bcast", 32, 12, 12, 128, 128, 32, false, 0, 0, false, 2},
+    {"minilm-model-nomask", 32, 12, 12, 128, 128, 32, false, 0, 0, false, 3},
     {"smollm-53", 1, 9, 3, 53, 53, 64, true},
     {"smollm-512", 1, 9, 3, 512, 512, 64, true},
     {"smollm-2048", 1, 9, 3, 2048, 2048, 64, true},
@@ -81,6 +90,7 @@ struct Data {
   Params p;
   std::vector<float> q, k, v, out;
   std::vector<uint8_t> keep;
+  std::vector<float> add;
   double visiblePairs = 0;
 
   explicit Data(const Case &c) {
@@ -107,6 +117,21 @@ struct Data {
     std::memcpy(p.os, qs, sizeof(qs));
     std::memcpy(p.ks, ks, sizeof(ks));
     std::memcpy(p.vs, ks, sizeof(ks));
+    if (c.model) {
+      // [b, s, h, d] buffers; k and v without the cache's spare rows.
+      const int64_t bshd[4] = {c.s * c.hq * c.d, c.d, c.hq * c.d, 1};
+      const int64_t kv[4] = {c.t * c.hkv * c.d, c.d, c.hkv * c.d, 1};
+      std::memcpy(p.qs, bshd, sizeof(bshd));
+      std::memcpy(p.os, bshd, sizeof(bshd));
+      std::memcpy(p.ks, kv, sizeof(kv));
+      std::memcpy(p.vs, kv, sizeof(kv));
+      if (c.model != 3) {
+        add.assign(c.b * c.s * c.t, 0.0f);
+        p.add = add.data();
+        const int64_t as[4] = {c.s * c.t, 0, c.model == 2 ? 0 : c.t, 1};
+        std::memcpy(p.addS, as, sizeof(as));
+      }
+    }
     p.k = k.data();
     p.v = v.data();
     p.out = out.data();
