@@ -44,10 +44,13 @@ unsigned testSeed() {
   return seed;
 }
 
-enum class MaskKind { None, Pad, BatchRows, Rows, Full };
+enum class MaskKind { None, Pad, BatchRows, Rows, Full, SameRows, SameButOne };
 
 /// One problem. Mask shapes: Pad [b,1,1,t], BatchRows [b,1,s,t], Rows
-/// [1,1,s,t], Full [b,hq,s,t].
+/// [1,1,s,t], Full [b,hq,s,t]; SameRows [b,hq,s,t] whose rows are equal
+/// within each batch item (an exporter's materialized padding mask: the
+/// runtime broadcasts one row), SameButOne the same with one element of the
+/// last row changed (must not be taken for equal rows).
 struct Case {
   int64_t b = 1, hq = 1, hkv = 1, s = 1, t = 1, d = 16, dv = 0; // dv 0: = d
   bool causal = false;
@@ -77,10 +80,12 @@ struct Case {
 };
 
 void maskShape(MaskKind kind, const Case &c, int64_t *shape) {
-  const int64_t all[5][4] = {{0, 0, 0, 0},
+  const int64_t all[7][4] = {{0, 0, 0, 0},
                              {c.b, 1, 1, c.t},
                              {c.b, 1, c.s, c.t},
                              {1, 1, c.s, c.t},
+                             {c.b, c.hq, c.s, c.t},
+                             {c.b, c.hq, c.s, c.t},
                              {c.b, c.hq, c.s, c.t}};
   for (int i = 0; i < 4; ++i)
     shape[i] = all[static_cast<int>(kind)][i];
@@ -226,6 +231,15 @@ struct Problem {
       std::bernoulli_distribution blocked(0.1);
       for (float &x : add)
         x = blocked(rng) ? -INFINITY : a(rng);
+      if (c.add == MaskKind::SameRows || c.add == MaskKind::SameButOne) {
+        const int64_t rows = c.hq * c.s;
+        for (int64_t bi = 0; bi < c.b; ++bi)
+          for (int64_t r = 1; r < rows; ++r)
+            std::copy_n(add.begin() + bi * rows * c.t, c.t,
+                        add.begin() + (bi * rows + r) * c.t);
+        if (c.add == MaskKind::SameButOne)
+          add.back() = add.back() == 0.5f ? 0.25f : 0.5f;
+      }
       p.add = add.data();
     }
     if (c.layoutBlock > 0) {
@@ -464,6 +478,15 @@ TEST_P(AttentionTest, Masks) {
     m.add = k; // additive, with some -inf
     checkCase(m);
     m.keep = MaskKind::Pad; // both at once
+    checkCase(m);
+  }
+  for (MaskKind k : {MaskKind::SameRows, MaskKind::SameButOne}) {
+    Case m = c;
+    m.keep = MaskKind::None;
+    m.causal = false;
+    m.add = k;
+    checkCase(m);
+    m.s = m.t = 130; // more than one row block and key tile
     checkCase(m);
   }
   Case a = c;
