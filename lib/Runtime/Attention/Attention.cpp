@@ -249,6 +249,47 @@ bool addLaneOffsets(const Params &p, const RowBlock &rb, int32_t *off) {
   return fits;
 }
 
+namespace {
+/// Rows [0, n) of `cols` floats, `stride` floats apart.
+void prefetchRows(const float *base, int64_t stride, int64_t n, int64_t cols,
+                  bool write) {
+  for (int64_t j = 0; j < n; ++j) {
+    const char *row = reinterpret_cast<const char *>(base + j * stride);
+    for (int64_t c = 0; c < cols * 4; c += 64) {
+      if (write)
+        __builtin_prefetch(row + c, 1, 3);
+      else
+        __builtin_prefetch(row + c, 0, 3);
+    }
+  }
+}
+} // namespace
+
+void prefetchBlock(const Params &p, const RowBlock &rb) {
+  if (p.qs[3] == 1 && p.qs[2] != p.d && rb.g + 1 < p.hkv)
+    for (int64_t hh = 0; hh < rb.nh; ++hh)
+      prefetchRows(p.q + rb.b * p.qs[0] + (rb.h0 + rb.nh + hh) * p.qs[1] +
+                       rb.i0 * p.qs[2],
+                   p.qs[2], rb.nq, p.d, false);
+  if (p.os[3] == 1 && p.os[2] != p.dv)
+    for (int64_t hh = 0; hh < rb.nh; ++hh)
+      prefetchRows(p.out + rb.b * p.os[0] + (rb.h0 + hh) * p.os[1] +
+                       rb.i0 * p.os[2],
+                   p.os[2], rb.nq, p.dv, true);
+}
+
+void prefetchTile(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
+                  int64_t n0, int64_t n1) {
+  if (p.kv != Params::KvType::F32)
+    return;
+  if (p.vs[3] == 1 && p.vs[2] != p.dv)
+    prefetchRows(p.v + rb.b * p.vs[0] + rb.g * p.vs[1] + j0 * p.vs[2],
+                 p.vs[2], nk, p.dv, false);
+  if (p.ks[3] == 1 && p.ks[2] != p.d && n1 > n0)
+    prefetchRows(p.k + rb.b * p.ks[0] + rb.g * p.ks[1] + n0 * p.ks[2],
+                 p.ks[2], n1 - n0, p.d, false);
+}
+
 void finishBlock(const Params &p, const RowBlock &rb, const float *m,
                  const float *l, const float *acc, int64_t accLaneStride,
                  int64_t accColStride, const Partial *partial) {
@@ -494,17 +535,20 @@ void run(const Params &given, const Kernels &ks) {
   chunks = p.t == 0 ? 1 : ceilDiv(p.t, chunkKeys);
 
   auto blockAt = [&](int64_t idx) {
-    // The query blocks of one (batch, kv head) run back to back, so its K/V
-    // stay in cache; later ones first: under causal masking they cost the
-    // most, and the pool hands tasks out in order, so the cheap ones fill
-    // the end.
+    // The kv heads of one (batch, query block) run back to back: with q and
+    // out read in place from [b, s, h, d] (no transposes), consecutive
+    // blocks touch adjacent cache lines of the same rows (MiniLM-shaped
+    // call: 6% faster than heads outer, alternating runs); one batch item's
+    // K/V (384 KB for MiniLM) stay in L2 across its query blocks. Later
+    // query blocks first: under causal masking they cost the most, and the
+    // pool hands tasks out in order, so the cheap ones fill the end.
     RowBlock rb;
-    const int64_t qb = qBlocks - 1 - idx % qBlocks;
-    idx /= qBlocks;
     const int64_t hb = idx % headBlocks;
     idx /= headBlocks;
     rb.g = idx % p.hkv;
-    rb.b = idx / p.hkv;
+    idx /= p.hkv;
+    const int64_t qb = qBlocks - 1 - idx % qBlocks;
+    rb.b = idx / qBlocks;
     rb.h0 = rb.g * group + hb * nh;
     rb.nh = std::min(nh, group - hb * nh);
     rb.i0 = qb * nq;

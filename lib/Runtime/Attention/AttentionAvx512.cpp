@@ -288,6 +288,7 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
   float *mOut = sT + kKeyTile * kLanes; // [32]
   float *lOut = mOut + kLanes;          // [32]
 
+  prefetchBlock(p, rb);
   packQ(p, rb, V, qT);
   for (int64_t c = 0; c < dv; ++c)
     for (int x = 0; x < V; ++x)
@@ -334,6 +335,7 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     // Keys [j0, j0 + nk) of the tile; bits[jj] is key j0 + jj's.
     const int64_t j0 = t0 + tile.lo, nk = tile.hi - tile.lo;
     const uint64_t *bits = tileBits + tile.lo;
+    prefetchTile(p, rb, j0, nk, t0 + keyTile, std::min(jb, t0 + 2 * keyTile));
     for (int64_t jj = 0; jj < nk; jj += kQkKeys) {
       const int r = static_cast<int>(std::min<int64_t>(kQkKeys, nk - jj));
       qk[r - 1](qT, d, kb + (j0 + jj) * p.ks[2], p.ks[2], p.ks[3],
