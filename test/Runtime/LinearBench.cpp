@@ -32,6 +32,7 @@
 #include "tfc/Runtime/tfc_runtime.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -329,16 +330,25 @@ std::vector<Timing> timeInterleaved(const std::function<void(int)> (&fns)[N],
   return out;
 }
 
+/// --shape MxKxN (repeatable): the prefill section's shapes instead of
+/// MiniLM's (e.g. SmolLM2's 53-token prefill: 53x576x3072).
+std::vector<std::array<int64_t, 3>> customShapes;
+
 void runPrefill(isa::Level level, int threads, double budget, double peak) {
   std::printf("\nprefill, %s, %d thread(s): GFLOP/s best (median); "
               "%% of %d x the measured peak\n",
               isa::name(level), threads, threads);
   std::printf("%-22s %16s %8s %16s %16s %16s\n", "m x k x n", "linear", "%peak",
               "+bias+GELU", "+bias+residual", "gemm::run+bias");
-  const int64_t shapes[][2] = {{384, 384}, {384, 1536}, {1536, 384}};
-  for (int64_t m : {int64_t(128), int64_t(4096)})
-    for (const auto &s : shapes) {
-      const int64_t k = s[0], n = s[1];
+  std::vector<std::array<int64_t, 3>> mkn = customShapes;
+  if (mkn.empty())
+    for (int64_t m : {int64_t(128), int64_t(4096)})
+      for (const auto &kn : {std::array<int64_t, 2>{384, 384},
+                             std::array<int64_t, 2>{384, 1536},
+                             std::array<int64_t, 2>{1536, 384}})
+        mkn.push_back({m, kn[0], kn[1]});
+  for (const auto &s : mkn) {
+      const int64_t m = s[0], k = s[1], n = s[2];
       Layer L(k, n, 1);
       Operands o(m, k, n);
       const double flops = 2.0 * m * k * n;
@@ -462,6 +472,14 @@ int main(int argc, char **argv) {
       useCpuClock = true;
     } else if (a == "--ms" && i + 1 < argc) {
       budget = std::atof(argv[++i]) / 1000.0;
+    } else if (a == "--shape" && i + 1 < argc) {
+      long long m = 0, k = 0, n = 0;
+      if (std::sscanf(argv[++i], "%lldx%lldx%lld", &m, &k, &n) != 3 || m <= 0 ||
+          k <= 0 || n <= 0) {
+        std::fprintf(stderr, "--shape wants MxKxN, got '%s'\n", argv[i]);
+        return 2;
+      }
+      customShapes.push_back({m, k, n});
     } else if (a == "peak") {
       peak = true;
     } else if (a == "bw") {
@@ -473,7 +491,8 @@ int main(int argc, char **argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--threads 1,2] [--isa avx512|avx2|generic] "
-                   "[--ms T] [--cpu-time] [peak] [bw] [prefill] [decode]\n",
+                   "[--ms T] [--cpu-time] [--shape MxKxN ...] [peak] [bw] [prefill] "
+                   "[decode]\n",
                    argv[0]);
       return 2;
     }

@@ -30,6 +30,11 @@ struct Rows {
   const float *x = nullptr;
   int64_t m = 0, k = 0;
   int64_t sm = 0, sk = 1;
+  /// Unique to one tfcrt_linear call and batch item (0: unknown): a kernel
+  /// may reuse what it derived from these rows for an earlier task of the
+  /// same call on the same thread (the f32 kernels' packed rows: the few-rows
+  /// order hands each thread several panel slices of the same rows).
+  uint64_t call = 0;
 };
 
 struct FormatImpl {

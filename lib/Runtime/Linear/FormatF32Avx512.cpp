@@ -43,6 +43,13 @@ constexpr int kMaxGroups = 4;
 constexpr int64_t kStreamRows = kMaxGroups * kMR;
 
 thread_local GrowBuffer packedRows;
+/// What packedRows holds in the few-rows order: rows [i0, i1) of call
+/// `call` (Rows::call; 0: nothing reusable).
+struct PackedKey {
+  uint64_t call = 0;
+  int64_t i0 = 0, i1 = 0;
+};
+thread_local PackedKey packedKey;
 
 /// U sets of accumulators along k for R rows (<= 24 zmm in all).
 template <int R> constexpr int unrollFor() {
@@ -50,9 +57,12 @@ template <int R> constexpr int unrollFor() {
 }
 
 /// out[i][0..32) (+)= sum_kk ap[kk * lda + i] * bp[kk * 32 + 0..32), i < R.
+/// pf (not null): the panel after bp, prefetched into L2 along the way (the
+/// first of several row groups over a panel that comes from memory).
 template <int R>
 TFC_AVX512 void tile(int64_t kc, const float *ap, int64_t lda, const float *bp,
-                     float *out, int64_t ldo, bool accumulate) {
+                     float *out, int64_t ldo, bool accumulate,
+                     const float *pf = nullptr) {
   constexpr int U = unrollFor<R>();
   __m512 acc[U][R][2];
 #pragma GCC unroll 4
@@ -62,6 +72,13 @@ TFC_AVX512 void tile(int64_t kc, const float *ap, int64_t lda, const float *bp,
       acc[u][i][0] = acc[u][i][1] = _mm512_setzero_ps();
   int64_t kk = 0;
   for (; kk + U <= kc; kk += U) {
+    if (pf)
+      for (int u = 0; u < U; ++u) {
+        _mm_prefetch(reinterpret_cast<const char *>(pf + (kk + u) * kP),
+                     _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char *>(pf + (kk + u) * kP + 16),
+                     _MM_HINT_T1);
+      }
 #pragma GCC unroll 4
     for (int u = 0; u < U; ++u) {
       const __m512 b0 = _mm512_load_ps(bp + (kk + u) * kP);
@@ -153,7 +170,7 @@ constexpr StreamFn kStreamTiles[kMaxStreamRows] = {
     &tileStreams<4, 2>, &tileStreams<5, 2>, &tileStreams<6, 2>};
 
 using TileFn = void (*)(int64_t, const float *, int64_t, const float *, float *,
-                        int64_t, bool);
+                        int64_t, bool, const float *);
 constexpr TileFn kTiles[kMR] = {
     &tile<1>, &tile<2>, &tile<3>,  &tile<4>,  &tile<5>,  &tile<6>,  &tile<7>,
     &tile<8>, &tile<9>, &tile<10>, &tile<11>, &tile<12>, &tile<13>, &tile<14>};
@@ -193,9 +210,16 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
     int64_t g0[kMaxGroups + 1];
     for (int64_t g = 0; g <= groups; ++g)
       g0[g] = rows * g / groups;
-    for (int64_t g = 0; g < groups; ++g)
-      packRows(x, i0 + g0[g], g0[g + 1] - g0[g], 0, k, g0[g + 1] - g0[g],
-               ap + g0[g] * k);
+    // Another panel slice of rows this thread packed for the same call:
+    // packed already (SmolLM2's 53-token prefill packed its rows 8 times
+    // per call, 12% of the run).
+    const bool packed = x.call != 0 && packedKey.call == x.call &&
+                        packedKey.i0 == i0 && packedKey.i1 == i1;
+    if (!packed)
+      for (int64_t g = 0; g < groups; ++g)
+        packRows(x, i0 + g0[g], g0[g + 1] - g0[g], 0, k, g0[g + 1] - g0[g],
+                 ap + g0[g] * k);
+    packedKey = {x.call, i0, i1};
     int64_t q = p0;
     if (groups == 1 && rows <= kMaxStreamRows) {
       const int np = streamsFor(static_cast<int>(rows));
@@ -206,11 +230,18 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
     for (; q < p1; ++q)
       for (int64_t g = 0; g < groups; ++g) {
         const int64_t r = g0[g + 1] - g0[g];
+        // Several groups: the first prefetches the next panel (SmolLM2's
+        // 53-row prefill reads its 540 MB of weights once, 13-14 rows per
+        // group at a time: one sequential stream per thread otherwise).
+        const float *next = groups > 1 && g == 0 && q + 1 < p1
+                                ? w + (q + 1) * k * kP
+                                : nullptr;
         kTiles[r - 1](k, ap + g0[g] * k, r, w + q * k * kP,
-                      out + g0[g] * ldo + (q - p0) * kP, ldo, false);
+                      out + g0[g] * ldo + (q - p0) * kP, ldo, false, next);
       }
     return;
   }
+  packedKey = {};
   const int64_t kBlocks = (k + kKC - 1) / kKC;
   const int64_t kcMax = (k + kBlocks - 1) / kBlocks;
   const int64_t panels = (rows + kMR - 1) / kMR;
@@ -227,7 +258,7 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
       const float *a = ap + r0 * kc;
       for (int64_t q = p0; q < p1; ++q)
         fn(kc, a, kMR, w + (q * k + pc) * kP, out + r0 * ldo + (q - p0) * kP,
-           ldo, pc > 0);
+           ldo, pc > 0, nullptr);
     }
   }
 }

@@ -84,7 +84,11 @@ struct Plan {
   size_t scratchStride = 0;
   int64_t rowBlocks = 1, colSlices = 1, chunkPanels = 1;
   int64_t sliceUnit = 1; // slice and chunk boundaries: multiples of this
+  uint64_t call = 0;     // Rows::call of batch item 0 (items follow it)
 };
+
+/// Rows::call ids: each call takes `items` consecutive ones.
+std::atomic<uint64_t> nextCall{1};
 
 /// y row `i` of batch item `b`, columns [j0, j0 + count): the epilogue of
 /// tile row `t` (its columns from j0's panel on).
@@ -160,6 +164,7 @@ bool runTask(const Plan &p, int64_t task) {
   x.k = p.h->k;
   x.sm = p.sxm;
   x.sk = p.sxk;
+  x.call = p.call + static_cast<uint64_t>(it);
   const void *scratch = p.scratch ? p.scratch + it * p.scratchStride : nullptr;
   for (int64_t qa = q0; qa < q1; qa += p.chunkPanels) {
     const int64_t qb = std::min(q1, qa + p.chunkPanels);
@@ -321,6 +326,9 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
   } else {
     p.items = batch;
   }
+
+  p.call = nextCall.fetch_add(static_cast<uint64_t>(p.items),
+                              std::memory_order_relaxed);
 
   // Threads: none for tiny work (decode's small projections).
   const int64_t cols = p.panels * p.P;
