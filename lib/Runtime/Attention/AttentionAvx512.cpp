@@ -81,10 +81,15 @@ TFC_AVX512 inline __mmask16 tailMask(int64_t n) {
 
 //===-- prefill -----------------------------------------------------------===//
 
-/// S^T[0..R)[lanes] = K[0..R) . Q^T (R keys at k, k + skt, ...).
+/// S^T[0..R)[lanes] = K[0..R) . Q^T (R keys at k, k + skt, ...). mx (not
+/// null: a tile every lane sees whole, with no mask or one mask_add value
+/// per key): adds addKeys[r * addStride] (when not null) to key r's scores
+/// and folds them into the running max mx[V] while they are in registers,
+/// so the tile needs no separate mask pass (bitwise the same result).
 template <int R, int V, bool UnitD>
 TFC_AVX512 void qkKeys(const float *qT, int64_t d, const float *k, int64_t skt,
-                       int64_t skd, float *sOut) {
+                       int64_t skd, float *sOut, const float *addKeys,
+                       int64_t addStride, __m512 *mx) {
   const int64_t sd = UnitD ? 1 : skd;
   __m512 acc[R][V];
 #pragma GCC unroll 8
@@ -107,6 +112,19 @@ TFC_AVX512 void qkKeys(const float *qT, int64_t d, const float *k, int64_t skt,
 #pragma GCC unroll 2
       for (int v = 0; v < V; ++v)
         acc[r][v] = _mm512_fmadd_ps(kb, q[v], acc[r][v]);
+    }
+  }
+  if (mx) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 a =
+          addKeys ? _mm512_set1_ps(addKeys[r * addStride]) : _mm512_setzero_ps();
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) {
+        if (addKeys)
+          acc[r][v] = _mm512_add_ps(acc[r][v], a);
+        mx[v] = _mm512_max_ps(mx[v], acc[r][v]);
+      }
     }
   }
 #pragma GCC unroll 8
@@ -150,7 +168,7 @@ TFC_AVX512 void pvCols(float *oT, const __m512 *alpha, const float *pT,
 }
 
 using QkFn = void (*)(const float *, int64_t, const float *, int64_t, int64_t,
-                      float *);
+                      float *, const float *, int64_t, __m512 *);
 using PvFn = void (*)(float *, const __m512 *, const float *, int64_t,
                       const float *, int64_t, int64_t);
 
@@ -336,16 +354,20 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     const int64_t j0 = t0 + tile.lo, nk = tile.hi - tile.lo;
     const uint64_t *bits = tileBits + tile.lo;
     prefetchTile(p, rb, j0, nk, t0 + keyTile, std::min(jb, t0 + 2 * keyTile));
-    for (int64_t jj = 0; jj < nk; jj += kQkKeys) {
-      const int r = static_cast<int>(std::min<int64_t>(kQkKeys, nk - jj));
-      qk[r - 1](qT, d, kb + (j0 + jj) * p.ks[2], p.ks[2], p.ks[3],
-                sT + jj * kLanes);
-    }
-    // Masks and the tile's max.
+    // Masks and the tile's max: folded into QK^T when every lane sees every
+    // key and mask_add is one value per key (MiniLM's padding mask).
     __m512 mx[V];
     for (int x = 0; x < V; ++x)
       mx[x] = m[x];
-    for (int64_t jj = 0; jj < nk; ++jj) {
+    const bool fused = tm == TileMask::None && (!p.add || addShr);
+    for (int64_t jj = 0; jj < nk; jj += kQkKeys) {
+      const int r = static_cast<int>(std::min<int64_t>(kQkKeys, nk - jj));
+      qk[r - 1](qT, d, kb + (j0 + jj) * p.ks[2], p.ks[2], p.ks[3],
+                sT + jj * kLanes,
+                fused && p.add ? addAt + (j0 + jj) * p.addS[3] : nullptr,
+                p.addS[3], fused ? mx : nullptr);
+    }
+    for (int64_t jj = 0; jj < nk && !fused; ++jj) {
       const int64_t j = j0 + jj;
       for (int x = 0; x < V; ++x) {
         float *at = sT + jj * kLanes + 16 * x;
