@@ -342,8 +342,14 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
 
   uint64_t tileBits[kMaxLanes];
   // Wide heads take half tiles, so that the V rows of a tile and P^T stay
-  // in L1 while the PV loop sweeps the value columns.
-  const int64_t keyTile = d + dv > 192 ? kKeyTile / 2 : kKeyTile;
+  // in L1 while the PV loop sweeps the value columns; so do K/V rows read in
+  // place far apart (>= 1 KB: [b, s, h, d]), whose
+  // lines fall into few L1 sets (MiniLM batch 32: attention 4% faster in
+  // the model, 3 alternating runs of --profile).
+  const bool stridedKv = (p.ks[2] != d && p.ks[2] >= 256) ||
+                         (p.vs[2] != dv && p.vs[2] >= 256);
+  const int64_t keyTile =
+      d + dv > 192 || stridedKv ? kKeyTile / 2 : kKeyTile;
   for (int64_t t0 = ja; t0 < jb; t0 += keyTile) {
     const Tile tile =
         tileMask(p, rb, t0, std::min<int64_t>(keyTile, jb - t0), tileBits);
