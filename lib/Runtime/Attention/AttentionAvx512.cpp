@@ -5,14 +5,18 @@
 // into a shared symbol. Only reached when the CPU supports AVX-512
 // (kernelsBest / the tests check isa::supported).
 //
-// Prefill blocks put query rows in the vector lanes (32 lanes = 2 zmm): with
-// Q^T packed [d][32] once per block, S^T[j][:] = sum_c K[j][c] * Q^T[c][:]
-// broadcasts K elements where they lie (any strides, no K packing), the
-// online softmax is vertical (per-lane max / sum, no horizontal reductions),
-// and O^T[c][:] += V[j][c] * P^T[j][:] again broadcasts V. Register blocks:
-// 8 keys x 2 zmm for S (16 accumulators, 10 loads per 16 FMAs), 8 value
-// columns x 2 zmm for O. Key tile 64: Q^T + P^T + O^T of one block plus the
-// K/V rows in flight stay within L1/L2 for d, dv <= 128.
+// Prefill blocks put query rows in the vector lanes (up to 64 lanes = 4
+// zmm): with Q^T packed [d][16 V] once per block, S^T[j][:] = sum_c K[j][c]
+// * Q^T[c][:] broadcasts K elements where they lie (any strides, no K
+// packing), the online softmax is vertical (per-lane max / sum, no
+// horizontal reductions), and O^T[c][:] += V[j][c] * P^T[j][:] again
+// broadcasts V. Register blocks: 8 keys x 2 zmm for S (16 accumulators, 10
+// loads per 16 FMAs) up to 32 lanes, 4 keys x 4 zmm (8 loads per 16 FMAs)
+// up to 64; the same for O over value columns. 64-lane blocks read each K/V
+// row once per 64 query rows instead of 32 (measured against 32-lane
+// blocks, alternating: MiniLM-shaped call -6%, SmolLM2 512 / 2048 tokens
+// -12% / -15%). Key tile 64: Q^T + P^T + O^T of one block plus the K/V rows
+// in flight stay within L1/L2 for d, dv <= 128.
 //
 // Decode blocks (a kv group's heads x s rows <= 8 lanes) vectorize over d
 // instead: per key a dot product of zmm chunks, 16 keys reduced to one
@@ -43,10 +47,16 @@ namespace tfcrt {
 namespace attn {
 namespace {
 
-constexpr int kLanes = 32;
+/// Lanes of a prefill block at most (4 zmm); a block of V lane groups keeps
+/// its Q^T, S^T and O^T rows 16 V floats apart.
+constexpr int kLanes = 64;
 constexpr int kKeyTile = 64;
+/// Keys per qkKeys call and value columns per pvCols call: 16 accumulators
+/// for V <= 2 lane groups (8 x V), 16 for V = 3, 4 (4 x V).
 constexpr int kQkKeys = 8;
 constexpr int kPvCols = 8;
+constexpr int qkKeysFor(int V) { return V <= 2 ? 8 : 4; }
+constexpr int pvColsFor(int V) { return V <= 2 ? 8 : 4; }
 constexpr int kDecodeLanes = 8;
 constexpr int kDecodeKeyTile = 64;
 
@@ -94,7 +104,7 @@ TFC_AVX512 void qkKeys(const float *qT, int64_t d, const float *k, int64_t skt,
   __m512 acc[R][V];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int v = 0; v < V; ++v)
       acc[r][v] = _mm512_setzero_ps();
   const float *kr[R];
@@ -103,13 +113,13 @@ TFC_AVX512 void qkKeys(const float *qT, int64_t d, const float *k, int64_t skt,
     kr[r] = k + r * skt;
   for (int64_t c = 0; c < d; ++c) {
     __m512 q[V];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int v = 0; v < V; ++v)
-      q[v] = _mm512_load_ps(qT + c * kLanes + 16 * v);
+      q[v] = _mm512_load_ps(qT + c * 16 * V + 16 * v);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512 kb = _mm512_set1_ps(kr[r][c * sd]);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int v = 0; v < V; ++v)
         acc[r][v] = _mm512_fmadd_ps(kb, q[v], acc[r][v]);
     }
@@ -119,7 +129,7 @@ TFC_AVX512 void qkKeys(const float *qT, int64_t d, const float *k, int64_t skt,
     for (int r = 0; r < R; ++r) {
       const __m512 a =
           addKeys ? _mm512_set1_ps(addKeys[r * addStride]) : _mm512_setzero_ps();
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int v = 0; v < V; ++v) {
         if (addKeys)
           acc[r][v] = _mm512_add_ps(acc[r][v], a);
@@ -129,9 +139,9 @@ TFC_AVX512 void qkKeys(const float *qT, int64_t d, const float *k, int64_t skt,
   }
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int v = 0; v < V; ++v)
-      _mm512_store_ps(sOut + r * kLanes + 16 * v, acc[r][v]);
+      _mm512_store_ps(sOut + r * 16 * V + 16 * v, acc[r][v]);
 }
 
 /// O^T[0..C)[lanes] = alpha * O^T + sum_j V[j][0..C) P^T[j].
@@ -142,29 +152,29 @@ TFC_AVX512 void pvCols(float *oT, const __m512 *alpha, const float *pT,
   __m512 acc[C][V];
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int x = 0; x < V; ++x)
       acc[c][x] =
-          _mm512_mul_ps(_mm512_load_ps(oT + c * kLanes + 16 * x), alpha[x]);
+          _mm512_mul_ps(_mm512_load_ps(oT + c * 16 * V + 16 * x), alpha[x]);
   for (int64_t j = 0; j < nk; ++j) {
     __m512 pr[V];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int x = 0; x < V; ++x)
-      pr[x] = _mm512_load_ps(pT + j * kLanes + 16 * x);
+      pr[x] = _mm512_load_ps(pT + j * 16 * V + 16 * x);
     const float *vr = v + j * svt;
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
       const __m512 vb = _mm512_set1_ps(vr[c * sd]);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int x = 0; x < V; ++x)
         acc[c][x] = _mm512_fmadd_ps(vb, pr[x], acc[c][x]);
     }
   }
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int x = 0; x < V; ++x)
-      _mm512_store_ps(oT + c * kLanes + 16 * x, acc[c][x]);
+      _mm512_store_ps(oT + c * 16 * V + 16 * x, acc[c][x]);
 }
 
 using QkFn = void (*)(const float *, int64_t, const float *, int64_t, int64_t,
@@ -172,17 +182,26 @@ using QkFn = void (*)(const float *, int64_t, const float *, int64_t, int64_t,
 using PvFn = void (*)(float *, const __m512 *, const float *, int64_t,
                       const float *, int64_t, int64_t);
 
+/// qk[r - 1]: r keys, pv[c - 1]: c columns, up to qkKeysFor(V) /
+/// pvColsFor(V) (entries past that repeat the last: never called).
 template <int V, bool U> struct Tables {
+  static constexpr int Q = qkKeysFor(V), P = pvColsFor(V);
+  static constexpr int q(int r) { return r < Q ? r : Q; }
+  static constexpr int c(int n) { return n < P ? n : P; }
   static constexpr QkFn qk[kQkKeys] = {
-      &qkKeys<1, V, U>, &qkKeys<2, V, U>, &qkKeys<3, V, U>, &qkKeys<4, V, U>,
-      &qkKeys<5, V, U>, &qkKeys<6, V, U>, &qkKeys<7, V, U>, &qkKeys<8, V, U>};
+      &qkKeys<q(1), V, U>, &qkKeys<q(2), V, U>, &qkKeys<q(3), V, U>,
+      &qkKeys<q(4), V, U>, &qkKeys<q(5), V, U>, &qkKeys<q(6), V, U>,
+      &qkKeys<q(7), V, U>, &qkKeys<q(8), V, U>};
   static constexpr PvFn pv[kPvCols] = {
-      &pvCols<1, V, U>, &pvCols<2, V, U>, &pvCols<3, V, U>, &pvCols<4, V, U>,
-      &pvCols<5, V, U>, &pvCols<6, V, U>, &pvCols<7, V, U>, &pvCols<8, V, U>};
+      &pvCols<c(1), V, U>, &pvCols<c(2), V, U>, &pvCols<c(3), V, U>,
+      &pvCols<c(4), V, U>, &pvCols<c(5), V, U>, &pvCols<c(6), V, U>,
+      &pvCols<c(7), V, U>, &pvCols<c(8), V, U>};
 };
 template <int V, bool U> constexpr QkFn Tables<V, U>::qk[kQkKeys];
 template <int V, bool U> constexpr PvFn Tables<V, U>::pv[kPvCols];
-static_assert(kQkKeys == 8 && kPvCols == 8, "update Tables");
+static_assert(kQkKeys == 8 && kPvCols == 8 && qkKeysFor(1) <= kQkKeys &&
+                  pvColsFor(1) <= kPvCols,
+              "update Tables");
 
 /// mask_add for key j on every lane: one value for all lanes, or gathered
 /// at the lanes' offsets from `base`.
@@ -238,7 +257,7 @@ TFC_AVX512 void packQ(const Params &p, const RowBlock &rb, int V, float *qT) {
     for (int L = 0; L < 16 * V; ++L) {
       const float *qr = qRow(p, rb, L);
       for (int64_t c = 0; c < d; ++c)
-        qT[c * kLanes + L] = qr ? p.scale * qr[c * p.qs[3]] : 0.0f;
+        qT[c * 16 * V + L] = qr ? p.scale * qr[c * p.qs[3]] : 0.0f;
     }
     return;
   }
@@ -255,7 +274,7 @@ TFC_AVX512 void packQ(const Params &p, const RowBlock &rb, int V, float *qT) {
                        : _mm512_setzero_ps();
       transpose16(r);
       for (int64_t cc = 0; cc < 16 && c0 + cc < d; ++cc)
-        _mm512_store_ps(qT + (c0 + cc) * kLanes + 16 * x,
+        _mm512_store_ps(qT + (c0 + cc) * 16 * V + 16 * x,
                         _mm512_mul_ps(r[cc], scale));
     }
   }
@@ -282,7 +301,7 @@ TFC_AVX512 void storeOut(const Params &p, const RowBlock &rb, int V,
       const __mmask16 mk = tailMask(dv - c0);
       __m512 r[16];
       for (int cc = 0; cc < 16; ++cc)
-        r[cc] = c0 + cc < dv ? _mm512_load_ps(oT + (c0 + cc) * kLanes + 16 * x)
+        r[cc] = c0 + cc < dv ? _mm512_load_ps(oT + (c0 + cc) * 16 * V + 16 * x)
                              : _mm512_setzero_ps();
       transpose16(r);
       for (int L = 0; L < 16; ++L)
@@ -300,17 +319,18 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
                             int64_t jb, const Partial *partial) {
   const int lanes = rb.lanes();
   const int64_t d = p.d, dv = p.dv;
-  float *qT = scratch((d + dv + kKeyTile + 2) * kLanes);
-  float *oT = qT + d * kLanes;          // [dv][32]
-  float *sT = oT + dv * kLanes;         // [kKeyTile][32]
-  float *mOut = sT + kKeyTile * kLanes; // [32]
-  float *lOut = mOut + kLanes;          // [32]
+  constexpr int LS = 16 * V; // lanes of the block's rows
+  float *qT = scratch((d + dv + kKeyTile + 2) * LS);
+  float *oT = qT + d * LS;          // [dv][LS]
+  float *sT = oT + dv * LS;         // [kKeyTile][LS]
+  float *mOut = sT + kKeyTile * LS; // [LS]
+  float *lOut = mOut + LS;          // [LS]
 
   prefetchBlock(p, rb);
   packQ(p, rb, V, qT);
   for (int64_t c = 0; c < dv; ++c)
     for (int x = 0; x < V; ++x)
-      _mm512_store_ps(oT + c * kLanes + 16 * x, _mm512_setzero_ps());
+      _mm512_store_ps(oT + c * LS + 16 * x, _mm512_setzero_ps());
   __m512 m[V], l[V];
   for (int x = 0; x < V; ++x) {
     m[x] = _mm512_set1_ps(-INFINITY);
@@ -322,7 +342,7 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
   bool addShr = false, addGather = false;
   alignas(64) int32_t offs[kMaxLanes];
   __m512i off[V];
-  int64_t wideOff[kLanes] = {};
+  int64_t wideOff[LS] = {};
   if (p.add) {
     addAt = addBase(p, rb);
     addShr = addShared(p);
@@ -366,17 +386,18 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     for (int x = 0; x < V; ++x)
       mx[x] = m[x];
     const bool fused = tm == TileMask::None && (!p.add || addShr);
-    for (int64_t jj = 0; jj < nk; jj += kQkKeys) {
-      const int r = static_cast<int>(std::min<int64_t>(kQkKeys, nk - jj));
+    constexpr int QK = qkKeysFor(V), PVC = pvColsFor(V);
+    for (int64_t jj = 0; jj < nk; jj += QK) {
+      const int r = static_cast<int>(std::min<int64_t>(QK, nk - jj));
       qk[r - 1](qT, d, kb + (j0 + jj) * p.ks[2], p.ks[2], p.ks[3],
-                sT + jj * kLanes,
+                sT + jj * LS,
                 fused && p.add ? addAt + (j0 + jj) * p.addS[3] : nullptr,
                 p.addS[3], fused ? mx : nullptr);
     }
     for (int64_t jj = 0; jj < nk && !fused; ++jj) {
       const int64_t j = j0 + jj;
       for (int x = 0; x < V; ++x) {
-        float *at = sT + jj * kLanes + 16 * x;
+        float *at = sT + jj * LS + 16 * x;
         __m512 s = _mm512_load_ps(at);
         const __mmask16 km = tm == TileMask::Bits
                                  ? static_cast<__mmask16>(bits[jj] >> (16 * x))
@@ -410,7 +431,7 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     }
     for (int64_t jj = 0; jj < nk; ++jj)
       for (int x = 0; x < V; ++x) {
-        float *at = sT + jj * kLanes + 16 * x;
+        float *at = sT + jj * LS + 16 * x;
         const __m512 e = exp512(_mm512_sub_ps(_mm512_load_ps(at), ref[x]));
         _mm512_store_ps(at, e);
         sum[x] = _mm512_add_ps(sum[x], e);
@@ -418,9 +439,9 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     for (int x = 0; x < V; ++x)
       l[x] = _mm512_fmadd_ps(l[x], alpha[x], sum[x]);
     const float *vt = vb + j0 * p.vs[2];
-    for (int64_t c = 0; c < dv; c += kPvCols) {
-      const int cols = static_cast<int>(std::min<int64_t>(kPvCols, dv - c));
-      pv[cols - 1](oT + c * kLanes, alpha, sT, nk, vt + c * p.vs[3], p.vs[2],
+    for (int64_t c = 0; c < dv; c += PVC) {
+      const int cols = static_cast<int>(std::min<int64_t>(PVC, dv - c));
+      pv[cols - 1](oT + c * LS, alpha, sT, nk, vt + c * p.vs[3], p.vs[2],
                    p.vs[3]);
     }
   }
@@ -431,15 +452,20 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
   if (!partial && p.os[3] == 1)
     storeOut(p, rb, V, oT, lOut);
   else
-    finishBlock(p, rb, mOut, lOut, oT, 1, kLanes, partial);
+    finishBlock(p, rb, mOut, lOut, oT, 1, LS, partial);
 }
 
 TFC_AVX512 void prefill(const Params &p, const RowBlock &rb, int64_t ja,
                         int64_t jb, const Partial *partial) {
-  if (rb.lanes() <= 16)
+  const int lanes = rb.lanes();
+  if (lanes <= 16)
     prefillImpl<1>(p, rb, ja, jb, partial);
-  else
+  else if (lanes <= 32)
     prefillImpl<2>(p, rb, ja, jb, partial);
+  else if (lanes <= 48)
+    prefillImpl<3>(p, rb, ja, jb, partial);
+  else
+    prefillImpl<4>(p, rb, ja, jb, partial);
 }
 
 //===-- decode ------------------------------------------------------------===//
