@@ -468,6 +468,54 @@ TEST_P(LinearThreads, Batches) {
   checkCase(c, rng);
 }
 
+TEST_P(LinearThreads, RowsRewrittenBetweenCallsAreRepacked) {
+  // The f32 kernels pack x's rows once per thread and call (Rows::call) and
+  // reuse them for the other panel slices of that call. A model reuses its
+  // buffers: the same x pointer with new contents in the next call must
+  // give exactly what a fresh buffer gives, at every level. 53 rows x 1000
+  // columns: several panel slices per thread (the prefill shape).
+  const int64_t m = 53, k = 100, n = 1000;
+  Weights w = makeWeights(k, n, false, false, rng);
+  tfcrt_memref1_i8 wd = {static_cast<int8_t *>(w.blob.get()),
+                         static_cast<int8_t *>(w.blob.get()),
+                         0,
+                         {static_cast<int64_t>(w.bytes)},
+                         {1}};
+  tfcrt_memref1_f32 nob = {};
+  tfcrt_memref3_f32 none = {};
+  for (Level level : levels()) {
+    SCOPED_TRACE(std::string("level ") + isa::name(level));
+    Tensor x(1, m, k, 1, 0, 0), fresh(1, m, k, 1, 0, 0);
+    Tensor y1(1, m, n, 1, 0, 0), y2(1, m, n, 1, 0, 0);
+    x.fill(rng);
+    linear::linearAt(level, &x.d, &wd, &nob, &none, &y1.d, TFCRT_ACT_NONE);
+    x.fill(rng); // same buffer, new rows
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        fresh.at(0, i, j) = x.at(0, i, j);
+    linear::linearAt(level, &x.d, &wd, &nob, &none, &y1.d, TFCRT_ACT_NONE);
+    linear::linearAt(level, &fresh.d, &wd, &nob, &none, &y2.d,
+                     TFCRT_ACT_NONE);
+    std::string msg;
+    ASSERT_EQ(takeKernelError(msg), TFC_OK) << msg;
+    // Both against the product of the new rows in double.
+    int64_t wrong1 = 0, wrong2 = 0;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0, mag = 0;
+        for (int64_t kk = 0; kk < k; ++kk) {
+          acc += double(x.at(0, i, kk)) * w.w[kk * n + j];
+          mag += std::fabs(double(x.at(0, i, kk)) * w.w[kk * n + j]);
+        }
+        const double tol = 2.0 * (k + 2) * FLT_EPSILON * mag + 1e-30;
+        wrong1 += !(std::fabs(y1.at(0, i, j) - acc) <= tol);
+        wrong2 += !(std::fabs(y2.at(0, i, j) - acc) <= tol);
+      }
+    EXPECT_EQ(wrong1, 0) << "the rewritten buffer: stale packed rows";
+    EXPECT_EQ(wrong2, 0) << "a fresh buffer after it: stale packed rows";
+  }
+}
+
 TEST_P(LinearThreads, DecodeShapesSplitOverThreads) {
   // Enough work to be split; panels divided among threads.
   Case c;
