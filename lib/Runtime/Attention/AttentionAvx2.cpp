@@ -86,9 +86,12 @@ TFC_AVX2 inline float hmax(__m256 v) {
 
 //===-- prefill -----------------------------------------------------------===//
 
+/// As in AttentionAvx512.cpp: mx (not null) takes the mask value per key
+/// and the running max in registers, for whole tiles.
 template <int R, int V, bool UnitD>
 TFC_AVX2 void qkKeys(const float *qT, int64_t d, const float *k, int64_t skt,
-                     int64_t skd, float *sOut) {
+                     int64_t skd, float *sOut, const float *addKeys,
+                     int64_t addStride, __m256 *mx) {
   const int64_t sd = UnitD ? 1 : skd;
   __m256 acc[R][V];
 #pragma GCC unroll 6
@@ -111,6 +114,19 @@ TFC_AVX2 void qkKeys(const float *qT, int64_t d, const float *k, int64_t skt,
 #pragma GCC unroll 2
       for (int v = 0; v < V; ++v)
         acc[r][v] = _mm256_fmadd_ps(kb, q[v], acc[r][v]);
+    }
+  }
+  if (mx) {
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 a = addKeys ? _mm256_broadcast_ss(addKeys + r * addStride)
+                               : _mm256_setzero_ps();
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) {
+        if (addKeys)
+          acc[r][v] = _mm256_add_ps(acc[r][v], a);
+        mx[v] = _mm256_max_ps(mx[v], acc[r][v]);
+      }
     }
   }
 #pragma GCC unroll 6
@@ -153,7 +169,7 @@ TFC_AVX2 void pvCols(float *oT, const __m256 *alpha, const float *pT,
 }
 
 using QkFn = void (*)(const float *, int64_t, const float *, int64_t, int64_t,
-                      float *);
+                      float *, const float *, int64_t, __m256 *);
 using PvFn = void (*)(float *, const __m256 *, const float *, int64_t,
                       const float *, int64_t, int64_t);
 
@@ -317,15 +333,18 @@ TFC_AVX2 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     const int64_t j0 = t0 + tile.lo, nk = tile.hi - tile.lo;
     const uint64_t *bits = tileBits + tile.lo;
     prefetchTile(p, rb, j0, nk, t0 + keyTile, std::min(jb, t0 + 2 * keyTile));
-    for (int64_t jj = 0; jj < nk; jj += kQkKeys) {
-      const int r = static_cast<int>(std::min<int64_t>(kQkKeys, nk - jj));
-      qk[r - 1](qT, d, kb + (j0 + jj) * p.ks[2], p.ks[2], p.ks[3],
-                sT + jj * kLanes);
-    }
     __m256 mx[V];
     for (int x = 0; x < V; ++x)
       mx[x] = m[x];
-    for (int64_t jj = 0; jj < nk; ++jj) {
+    const bool fused = tm == TileMask::None && (!p.add || addShr);
+    for (int64_t jj = 0; jj < nk; jj += kQkKeys) {
+      const int r = static_cast<int>(std::min<int64_t>(kQkKeys, nk - jj));
+      qk[r - 1](qT, d, kb + (j0 + jj) * p.ks[2], p.ks[2], p.ks[3],
+                sT + jj * kLanes,
+                fused && p.add ? addAt + (j0 + jj) * p.addS[3] : nullptr,
+                p.addS[3], fused ? mx : nullptr);
+    }
+    for (int64_t jj = 0; jj < nk && !fused; ++jj) {
       const int64_t j = j0 + jj;
       for (int x = 0; x < V; ++x) {
         float *at = sT + jj * kLanes + 8 * x;
