@@ -13,6 +13,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "../Simd.h"
+
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
@@ -33,7 +35,8 @@ constexpr int kPvCols = 6;
 constexpr int kDecodeLanes = 8;
 constexpr int kDecodeKeyTile = 64;
 
-/// exp(x) as exp512 in AVX-512 (Cephes, exactly 1 at 0, 0 below ln FLT_MIN).
+/// exp(x) as simd::expNoDenormal on AVX-512 (Simd.h: Cephes, exactly 1 at 0,
+/// 0 below ln FLT_MIN).
 TFC_AVX2 inline __m256 exp256(__m256 x) {
   const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3365f), _CMP_LT_OQ);
   x = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f),
@@ -64,18 +67,7 @@ TFC_AVX2 inline __m256 laneMask(unsigned byte) {
   return _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, bit));
 }
 
-TFC_AVX2 inline __m256i tailMask(int64_t n) {
-  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(
-      _mm256_set1_epi32(static_cast<int>(std::min<int64_t>(n, 8))), idx);
-}
-
-TFC_AVX2 inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using simd::hsum;
 
 TFC_AVX2 inline float hmax(__m256 v) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -228,7 +220,7 @@ TFC_AVX2 void packQ(const Params &p, const RowBlock &rb, int V, float *qT) {
     for (int L = 0; L < 8; ++L)
       rows[L] = qRow(p, rb, 8 * x + L);
     for (int64_t c0 = 0; c0 < d; c0 += 8) {
-      const __m256i mk = tailMask(d - c0);
+      const __m256i mk = simd::tailMask8(d - c0);
       __m256 r[8];
       for (int L = 0; L < 8; ++L)
         r[L] = rows[L] ? _mm256_maskload_ps(rows[L] + c0, mk)
@@ -258,7 +250,7 @@ TFC_AVX2 void storeOut(const Params &p, const RowBlock &rb, int V,
       inv[L] = lane < lanes && l[lane] != 0.0f ? 1.0f / l[lane] : 0.0f;
     }
     for (int64_t c0 = 0; c0 < dv; c0 += 8) {
-      const __m256i mk = tailMask(dv - c0);
+      const __m256i mk = simd::tailMask8(dv - c0);
       __m256 r[8];
       for (int cc = 0; cc < 8; ++cc)
         r[cc] = c0 + cc < dv ? _mm256_load_ps(oT + (c0 + cc) * kLanes + 8 * x)
@@ -439,7 +431,7 @@ TFC_AVX2 inline __m256 reduce8(const __m256 *x) {
 /// first n (< 8) are read, the rest are 0.
 TFC_AVX2 inline __m256 ld8(const float *p) { return _mm256_loadu_ps(p); }
 TFC_AVX2 inline __m256 ld8(const float *p, int64_t n) {
-  return _mm256_maskload_ps(p, tailMask(n));
+  return _mm256_maskload_ps(p, simd::tailMask8(n));
 }
 TFC_AVX2F16 inline __m256 ld8(const uint16_t *p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));

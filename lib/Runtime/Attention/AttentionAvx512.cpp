@@ -36,6 +36,8 @@
 #endif
 #include <immintrin.h>
 
+#include "../Simd.h"
+
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
@@ -59,30 +61,6 @@ constexpr int qkKeysFor(int V) { return V <= 2 ? 8 : 4; }
 constexpr int pvColsFor(int V) { return V <= 2 ? 8 : 4; }
 constexpr int kDecodeLanes = 8;
 constexpr int kDecodeKeyTile = 64;
-
-/// exp(x) in float (Cephes polynomial, ~1 ulp); exactly 1 at 0, and exactly
-/// 0 below ln(FLT_MIN) (so -inf scores give 0, never a denormal weight).
-TFC_AVX512 inline __m512 exp512(__m512 x) {
-  const __mmask16 under =
-      _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3365f), _CMP_LT_OQ);
-  x = _mm512_min_ps(_mm512_set1_ps(88.3762626647949f),
-                    _mm512_max_ps(_mm512_set1_ps(-87.3365f), x));
-  const __m512 n = _mm512_roundscale_ps(
-      _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 y = _mm512_set1_ps(1.9875691500E-4f);
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507E-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073E-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894E-2f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459E-1f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201E-1f));
-  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), r);
-  y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
-  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~under),
-                             _mm512_scalef_ps(y, n));
-}
 
 TFC_AVX512 inline __mmask16 tailMask(int64_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xFFFF)
@@ -425,14 +403,14 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     for (int x = 0; x < V; ++x) {
       const __mmask16 dead = _mm512_cmp_ps_mask(mx[x], ninf, _CMP_EQ_OQ);
       ref[x] = _mm512_mask_blend_ps(dead, mx[x], zero);
-      alpha[x] = exp512(_mm512_sub_ps(m[x], ref[x]));
+      alpha[x] = simd::expNoDenormal(_mm512_sub_ps(m[x], ref[x]));
       m[x] = mx[x];
       sum[x] = zero;
     }
     for (int64_t jj = 0; jj < nk; ++jj)
       for (int x = 0; x < V; ++x) {
         float *at = sT + jj * LS + 16 * x;
-        const __m512 e = exp512(_mm512_sub_ps(_mm512_load_ps(at), ref[x]));
+        const __m512 e = simd::expNoDenormal(_mm512_sub_ps(_mm512_load_ps(at), ref[x]));
         _mm512_store_ps(at, e);
         sum[x] = _mm512_add_ps(sum[x], e);
       }
@@ -668,7 +646,7 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
       const __m512 refv = _mm512_set1_ps(ref);
       __m512 sum = _mm512_setzero_ps();
       for (int64_t g = 0; g < nk; g += 16) {
-        const __m512 e = exp512(_mm512_sub_ps(_mm512_load_ps(sr + g), refv));
+        const __m512 e = simd::expNoDenormal(_mm512_sub_ps(_mm512_load_ps(sr + g), refv));
         _mm512_store_ps(sr + g, e);
         sum = _mm512_add_ps(sum, e);
       }

@@ -14,6 +14,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "../Simd.h"
+
 #define TFC_AVX2 __attribute__((target("avx2,fma")))
 
 namespace tfcrt {
@@ -206,12 +208,7 @@ TFC_AVX2 void smallRowMajorB(const Problem &p, int64_t bi, int64_t j0,
   }
 }
 
-TFC_AVX2 inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using simd::hsum;
 
 /// R rows x 4 columns of C for B stored transposed (sbk == 1): dot products
 /// along k, 8 lanes at a time. One row keeps two accumulators per column

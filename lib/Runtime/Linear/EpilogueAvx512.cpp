@@ -26,6 +26,8 @@
 #endif
 #include <immintrin.h>
 
+#include "../Simd.h"
+
 #define TFC_AVX512                                                             \
   __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
 
@@ -33,31 +35,11 @@ namespace tfcrt {
 namespace linear {
 namespace {
 
+/// exp(x), exactly 0 below ln(FLT_MIN) instead of a denormal (measured: a
+/// denormal per vector put bias + GELU at half the GEMM's speed on random
+/// data, whose GELU inputs reach -20); arguments clamped at 88.7.
 TFC_AVX512 inline __m512 expV(__m512 x) {
-  // Exactly 0 below ln(FLT_MIN) instead of a denormal: a denormal result
-  // costs a microcode assist per vector on Intel cores without FTZ (measured:
-  // bias + GELU at half the GEMM's speed on random data, whose GELU inputs
-  // reach -20). Clamped so that n stays in scalef's range; max/min keep a
-  // NaN (the second operand is returned when either is NaN).
-  const __mmask16 under =
-      _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3365f), _CMP_LT_OQ);
-  x = _mm512_min_ps(_mm512_set1_ps(88.7f),
-                    _mm512_max_ps(_mm512_set1_ps(-87.3365f), x));
-  const __m512 n = _mm512_roundscale_ps(
-      _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
-  p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
-  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~under),
-                             _mm512_scalef_ps(p, n));
+  return simd::expNoDenormal(x, 88.7f);
 }
 
 /// 1 / a: vrcp14ps (relative error < 2^-14) and one Newton step (~2^-28),

@@ -14,24 +14,15 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "../Simd.h"
+
 #define TFC_AVX2 __attribute__((target("avx2,fma")))
 
 namespace tfcrt {
 namespace norm {
 namespace {
 
-TFC_AVX2 inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-/// Lanes [0, k) set, k in [0, 8).
-TFC_AVX2 inline __m256i tailMask(int64_t k) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+using simd::hsum;
 
 /// sum of x[0, n).
 TFC_AVX2 inline float rowSum(const float *x, int64_t n, __m256i tm) {
@@ -77,7 +68,7 @@ template <bool Rms, bool Beta>
 TFC_AVX2 void rowsT(const Params &p, int64_t r0, int64_t r1) {
   const int64_t n = p.n;
   const float nf = static_cast<float>(n);
-  const __m256i tm = tailMask(n % 8);
+  const __m256i tm = simd::tailMask8(n % 8);
   for (int64_t r = r0; r < r1; ++r) {
     const float *x = p.x + r * p.xs[0];
     float *y = p.y + r * p.ys[0];
