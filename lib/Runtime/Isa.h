@@ -40,12 +40,12 @@ const char *describe();
 /// and, for AMD, the Zen generation ("AMD EPYC (family 25 model 17, Zen 4)").
 const char *cpuName();
 
-/// The kernel table of features().level among a kind's three (each a
-/// static table of function pointers: asking for one runs none of its code).
+/// The kernel table of `level` among a kind's three (each a static table of
+/// function pointers: asking for one runs none of its code).
 template <typename Kernels>
-const Kernels &byLevel(const Kernels &generic, const Kernels &avx2,
-                       const Kernels &avx512) {
-  switch (features().level) {
+const Kernels &byLevel(Level level, const Kernels &generic,
+                       const Kernels &avx2, const Kernels &avx512) {
+  switch (level) {
   case Level::Avx512:
     return avx512;
   case Level::Avx2:
@@ -54,6 +54,12 @@ const Kernels &byLevel(const Kernels &generic, const Kernels &avx2,
     break;
   }
   return generic;
+}
+/// The same for features().level, the level the running kernels use.
+template <typename Kernels>
+const Kernels &byLevel(const Kernels &generic, const Kernels &avx2,
+                       const Kernels &avx512) {
+  return byLevel(features().level, generic, avx2, avx512);
 }
 
 } // namespace isa

@@ -46,15 +46,7 @@ unsigned testSeed() {
 }
 
 const Kernels &kernelsFor(isa::Level level) {
-  switch (level) {
-  case isa::Level::Avx512:
-    return kernelsAvx512();
-  case isa::Level::Avx2:
-    return kernelsAvx2();
-  case isa::Level::Generic:
-    break;
-  }
-  return kernelsGeneric();
+  return isa::byLevel(level, kernelsGeneric(), kernelsAvx2(), kernelsAvx512());
 }
 
 /// One problem: x rows inside a buffer with row stride n + 5 (column

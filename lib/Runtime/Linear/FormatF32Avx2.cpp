@@ -32,13 +32,9 @@ constexpr int64_t kKC = 384;
 constexpr int64_t kStreamRows = 3 * kMR;
 
 thread_local GrowBuffer packedRows;
-/// What packedRows holds in the blocked order: rows [i0, i1) of call `call`
-/// (Rows::call; 0: nothing reusable), every k block.
-struct PackedKey {
-  uint64_t call = 0;
-  int64_t i0 = 0, i1 = 0;
-};
-thread_local PackedKey packedKey;
+/// What packedRows holds in the blocked order, every k block (reset by the
+/// few-rows one).
+thread_local PackedRowsKey packedKey;
 
 /// out[i][0..16) (+)= sum_kk ap[kk * lda + i] * bp[kk * 32 + 0..16), i < R.
 /// B rows LDB floats apart: kP in the packed panels, 16 in the staged copy.
@@ -256,9 +252,7 @@ TFC_AVX2 void compute(const tfc_pack_header &h, const Rows &x,
       stagedSlice.get(static_cast<size_t>(kcMax * 16) * sizeof(float)));
   if (!apAll || !sb)
     return tileFailed(out, rows, (p1 - p0) * kP, ldo);
-  const bool packed = x.call != 0 && packedKey.call == x.call &&
-                      packedKey.i0 == i0 && packedKey.i1 == i1;
-  if (!packed)
+  if (!packedKey.holds(x, i0, i1))
     for (int64_t pc = 0, bi = 0; pc < k; pc += kcMax, ++bi)
       packRows(x, i0, rows, pc, k - pc < kcMax ? k - pc : kcMax, kMR,
                apAll + bi * blockFloats);

@@ -43,13 +43,8 @@ constexpr int kMaxGroups = 4;
 constexpr int64_t kStreamRows = kMaxGroups * kMR;
 
 thread_local GrowBuffer packedRows;
-/// What packedRows holds in the few-rows order: rows [i0, i1) of call
-/// `call` (Rows::call; 0: nothing reusable).
-struct PackedKey {
-  uint64_t call = 0;
-  int64_t i0 = 0, i1 = 0;
-};
-thread_local PackedKey packedKey;
+/// What packedRows holds in the few-rows order (reset by the blocked one).
+thread_local PackedRowsKey packedKey;
 
 /// U sets of accumulators along k for R rows (<= 24 zmm in all).
 template <int R> constexpr int unrollFor() {
@@ -213,9 +208,7 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
     // Another panel slice of rows this thread packed for the same call:
     // packed already (SmolLM2's 53-token prefill packed its rows 8 times
     // per call, 12% of the run).
-    const bool packed = x.call != 0 && packedKey.call == x.call &&
-                        packedKey.i0 == i0 && packedKey.i1 == i1;
-    if (!packed)
+    if (!packedKey.holds(x, i0, i1))
       for (int64_t g = 0; g < groups; ++g)
         packRows(x, i0 + g0[g], g0[g + 1] - g0[g], 0, k, g0[g + 1] - g0[g],
                  ap + g0[g] * k);

@@ -45,6 +45,17 @@ private:
   size_t cap = 0;
 };
 
+/// Which rows a kernel's packed-rows buffer holds: rows [i0, i1) of call
+/// `call` (Rows::call). A thread handed several panel slices of one call
+/// packs the rows once (the f32 kernels).
+struct PackedRowsKey {
+  uint64_t call = 0; // 0: nothing reusable
+  int64_t i0 = 0, i1 = 0;
+  bool holds(const Rows &x, int64_t r0, int64_t r1) const {
+    return x.call != 0 && call == x.call && i0 == r0 && i1 == r1;
+  }
+};
+
 /// For a compute() that cannot get its scratch memory: records the error
 /// (tfcrt::kernelError) and fills its tile with NaN.
 void tileFailed(float *out, int64_t rows, int64_t cols, int64_t ldo);
