@@ -11,18 +11,21 @@
 #       present, MiniLM (weights rounded to float16 values so that they
 #       travel packed, scripts/gpu_minilm_cases.py; references from ONNX
 #       Runtime on that model, including the 1x128 and 32x128 benchmark
-#       shapes; also with --cuda-gemm=false if TFC_GPU_MINILM_LOOPS is set,
-#       with --cuda-row-reduce=false (the plain mapping of row reductions),
-#       with --cuda-row-fuse=false (one kernel per row op: _nofuse), with
-#       --cuda-row-unroll=1 (one row element per thread and loop
-#       iteration: _unroll1), with --cuda-row-warps=4 (a warp per fused
-#       row, 4 rows a block: _warp), and with
-#       --precision=fp16 / bf16, checked by cosine) with --target=cuda
-#       --emit=shared into DIR, builds a CUDA-enabled tfc-run (runtime
-#       only), and copies what the run needs (scripts, runtime sources), so
-#       that DIR alone can travel.
+#       shapes; also with --cuda-attention=true (_attn: the fused f32
+#       attention kernel), with --precision=fp16 / bf16 (checked by cosine;
+#       fused attention on the tensor cores) and fp16 with
+#       --cuda-attention=false (_noattn: its linalg reference); with
+#       TFC_GPU_EXTRA=1 also the plain mapping (_rowthread), one kernel per
+#       row op (_nofuse), one row element per thread (_unroll1) and a warp
+#       per fused row (_warp); with --cuda-gemm=false if
+#       TFC_GPU_MINILM_LOOPS is set) with --target=cuda --emit=shared into
+#       DIR, builds a CUDA-enabled tfc-run and tfcrt-gpu-attention-test
+#       (runtime only), and copies what the run needs (scripts, runtime
+#       sources), so that DIR alone can travel.
 #   scripts/gpu_check.sh run DIR [TFC_RUN]
-#       On the GPU machine (no LLVM needed): prints the device, then for every
+#       On the GPU machine (no LLVM needed): prints the device, runs
+#       tfcrt-gpu-attention-test (the fused attention kernels against the
+#       contract, then timed on MiniLM's shapes), then for every
 #       model and reference case the max abs / rel error of the third run
 #       (eager, captured, replayed graph) and PASS/FAIL, whether the eager
 #       run without graphs (TFC_CUDA_GRAPHS=0) also passes and equals the
@@ -50,7 +53,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode="${1:-}"
 dir="${2:-}"
 if [[ -z "$mode" || -z "$dir" ]]; then
-  sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -91,17 +94,26 @@ prepare() {
     # The plain mapping (one thread per row of a reduction, one per element
     # elsewhere), the reference of tfc-gpu-row-reductions and of
     # --cuda-per-thread.
-    local plain=(--cuda-row-reduce=false --cuda-per-thread=1)
-    compile minilm_rowthread "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" "${plain[@]}"
-    same_weights minilm_rowthread minilm
-    # The previous default (one kernel per row op): the reference of the
-    # row-chain fusion (--cuda-row-fuse).
-    compile minilm_nofuse "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-fuse=false
-    same_weights minilm_nofuse minilm
-    compile minilm_unroll1 "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-unroll=1
-    same_weights minilm_unroll1 minilm
-    compile minilm_warp "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-warps=4
-    same_weights minilm_warp minilm
+    local plain=(--cuda-row-reduce=false --cuda-per-thread=1
+      --cuda-attention=false)
+    # The fused attention kernel in f32 (--cuda-attention=true; fp32's
+    # default is the linalg lowering, which measured faster).
+    compile minilm_attn "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-attention=true
+    same_weights minilm_attn minilm
+    # Earlier experiments' variants (TFC_GPU_EXTRA=1; together they would
+    # take the directory past the 64 MiB the device tool carries): the plain
+    # mapping, one kernel per row op, one row element per thread, a warp per
+    # fused row.
+    if [[ "${TFC_GPU_EXTRA:-0}" != 0 ]]; then
+      compile minilm_rowthread "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" "${plain[@]}"
+      same_weights minilm_rowthread minilm
+      compile minilm_nofuse "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-fuse=false --cuda-attention=false
+      same_weights minilm_nofuse minilm
+      compile minilm_unroll1 "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-unroll=1
+      same_weights minilm_unroll1 minilm
+      compile minilm_warp "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-warps=4
+      same_weights minilm_warp minilm
+    fi
     if [[ -n "${TFC_GPU_MINILM_LOOPS:-}" ]]; then # 2.7 MB more to carry
       compile minilm_loops "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-gemm=false
       same_weights minilm_loops minilm
@@ -120,14 +132,20 @@ prepare() {
       }
       half minilm_fp16 fp16
       half minilm_bf16 bf16
-      half minilm_fp16_rowthread fp16 "${plain[@]}"
-      same_weights minilm_fp16_rowthread minilm_fp16
-      half minilm_fp16_nofuse fp16 --cuda-row-fuse=false
-      same_weights minilm_fp16_nofuse minilm_fp16
-      half minilm_fp16_unroll1 fp16 --cuda-row-unroll=1
-      same_weights minilm_fp16_unroll1 minilm_fp16
-      half minilm_fp16_warp fp16 --cuda-row-warps=4
-      same_weights minilm_fp16_warp minilm_fp16
+      # The linalg lowering of attention (batched GEMMs + the fused
+      # softmax): the reference of the fused kernel in half precision.
+      half minilm_fp16_noattn fp16 --cuda-attention=false
+      same_weights minilm_fp16_noattn minilm_fp16
+      if [[ "${TFC_GPU_EXTRA:-0}" != 0 ]]; then
+        half minilm_fp16_rowthread fp16 "${plain[@]}"
+        same_weights minilm_fp16_rowthread minilm_fp16
+        half minilm_fp16_nofuse fp16 --cuda-row-fuse=false --cuda-attention=false
+        same_weights minilm_fp16_nofuse minilm_fp16
+        half minilm_fp16_unroll1 fp16 --cuda-row-unroll=1
+        same_weights minilm_fp16_unroll1 minilm_fp16
+        half minilm_fp16_warp fp16 --cuda-row-warps=4
+        same_weights minilm_fp16_warp minilm_fp16
+      fi
     fi
     # The weights files, packed to travel (scripts/device_pack.py; the
     # first one whole, the others as what differs from it).
@@ -142,13 +160,15 @@ prepare() {
   echo "building a CUDA-enabled tfc-run"
   cmake -G Ninja -S "$root" -B "$dir/.rt-build" -DTFC_RUNTIME_ONLY=ON \
     -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$dir/.rt-build" tfc-run >/dev/null
-  cp "$dir/.rt-build/bin/tfc-run" "$dir/tfc-run"
+  ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test >/dev/null
+  cp "$dir/.rt-build/bin/tfc-run" "$dir/.rt-build/bin/tfcrt-gpu-attention-test" \
+    "$dir/"
   rm -rf "$dir/.rt-build"
   cp "$root/scripts/gpu_check.sh" "$root/scripts/device_pack.py" \
     "$root/scripts/gpu_torch_peer.py" "$dir/"
   (cd "$root" && git ls-files -z CMakeLists.txt cmake include lib/Runtime \
-    tools/tfc-run | tar --null -T - -czf "$dir/src.tar.gz")
+    tools/tfc-run test/Runtime/GpuAttentionTest.cpp |
+    tar --null -T - -czf "$dir/src.tar.gz")
   # The model libraries (mostly cubins) shrink 7x: gzipped to travel.
   gzip -9 -f "$dir"/*.so
   du -sh "$dir"
@@ -168,7 +188,7 @@ pick_runner() {
     fi
     cmake -G Ninja -S "$src" -B "$src/build-gpu" -DTFC_RUNTIME_ONLY=ON \
       -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >&2
-    ninja -C "$src/build-gpu" tfc-run >&2
+    ninja -C "$src/build-gpu" tfc-run tfcrt-gpu-attention-test >&2
     echo "$src/build-gpu/bin/tfc-run"
   fi
 }
@@ -209,10 +229,21 @@ run() {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 ||
     echo "(nvidia-smi failed)"
   echo "== runner: $runner"
+  # The fused attention kernels against the contract (every mode, odd
+  # shapes, every mask and structure), then their time on MiniLM's shapes.
+  local at="$(dirname "$runner")/tfcrt-gpu-attention-test"
+  [[ -x "$at" ]] || at="$dir/tfcrt-gpu-attention-test"
+  if [[ -x "$at" ]]; then
+    echo "== tfcrt-gpu-attention-test"
+    "$at" || failed_kernels=1
+    "$at" --bench || true
+  else
+    echo "== no tfcrt-gpu-attention-test beside the runner"
+  fi
   echo "== models (cubins for sm_90 unless _ptx; _loops: matmuls as plain loops, the reference mapping)"
   local fmt='%-21s %-5s %-11s %-8s %-8s %-5s %-5s %-4s %-8s %-8s %s\n'
   printf "$fmt" model case shape max_abs max_rel graph eager same ms_graph ms_eager launch/gemm
-  local failed=0 total=0
+  local failed=${failed_kernels:-0} total=0
   while read -r name ref atol rtol wof; do
     [[ -z "$name" ]] && continue
     if [[ -n "${TFC_GPU_ONLY:-}" ]] && ! grep -qE "^(${TFC_GPU_ONLY})\$" <<<"$name"; then

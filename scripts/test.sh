@@ -101,6 +101,26 @@ if [ "${TFC_SANITIZED_RUNTIME:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}" = 1
   rt_total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
   rt_failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
 fi
+# The CUDA-enabled runtime (runtime only, build-rt-cuda): the GPU launcher,
+# cuBLASLt GEMMs and the fused attention kernels (nvcc), which the main
+# build (TFC_ENABLE_CUDA=OFF) does not compile. Its test
+# (tfcrt-gpu-attention-test) needs a GPU and is skipped without one
+# (scripts/gpu_check.sh runs it on the H200). On when nvcc is found;
+# TFC_CUDA_RUNTIME=0 skips it.
+cuda_rc=0
+nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+if [ "${TFC_CUDA_RUNTIME:-1}" = 1 ] && [ -x "$nvcc_bin" ] && [ -z "$san" ]; then
+  stamp "CUDA runtime (build-rt-cuda, nvcc)"
+  set +e
+  crb=$root/build-rt-cuda
+  cmake -G Ninja -S "$root" -B "$crb" -DTFC_RUNTIME_ONLY=ON \
+    -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CUDA_COMPILER="$nvcc_bin" >/dev/null &&
+    ninja -C "$crb" tfc-run tfcrt-gpu-attention-test &&
+    ctest --test-dir "$crb" -R '^tfcrt[.]gpu_attention$' --output-on-failure
+  cuda_rc=$?
+  set -e
+fi
 fuzz_rc=0
 # A short bounded fuzz in CI (20 s per target): build-fuzz recompiles the
 # importer, dialect, tokenizer and runtime with ASan + libFuzzer
@@ -120,7 +140,7 @@ stamp "done"
 passed=$(( ${ctest_total:-0} - ${ctest_failed:-0} + ${lit_passed:-0} + ${rt_total:-0} - ${rt_failed:-0} ))
 failed=$(( ${ctest_failed:-0} + ${lit_failed:-0} + ${rt_failed:-0} ))
 if [ "$ctest_rc" -ne 0 ] || [ "$lit_rc" -ne 0 ] || [ "$rt_rc" -ne 0 ] ||
-  [ "$fuzz_rc" -ne 0 ]; then
+  [ "$fuzz_rc" -ne 0 ] || [ "$cuda_rc" -ne 0 ]; then
   failed=$(( failed > 0 ? failed : 1 ))
 fi
 echo "$passed passed, $failed failed"

@@ -327,12 +327,23 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     (every weight chosen sparse, and every weight with 5 % zeros or more
     kept dense). `sparse=off` keeps every weight dense, `sparse=force`
     makes every f32 weight sparse (tests). An unknown value is an error.
+
+    With `gpu=f32|f16|bf16` (the CUDA target, docs/DESIGN.md "The GPU
+    target") only `tfc.attention` is lowered, to `tfcrt_gpu_attention_f32` /
+    `_f16mma` / `_bf16mma` with the same operands (one fused kernel on the
+    device), when its head dims are static and at most 256; the rest keeps
+    the linalg lowering.
   }];
   let options = [
     Option<"linear", "linear", "bool", "true",
            "Lower tfc.linear and tfc.gated_mlp">,
     Option<"attention", "attention", "bool", "true",
            "Lower tfc.attention">,
+    Option<"gpu", "gpu", "std::string", "\"\"",
+           "--target=cuda: lower only tfc.attention, to the fused GPU "
+           "kernel tfcrt_gpu_attention_f32 (gpu=f32) or its tensor-core "
+           "variants _f16mma / _bf16mma (gpu=f16 / bf16); head dims must be "
+           "static and at most 256. Empty: the CPU kernels">,
     Option<"norm", "norm", "bool", "true",
            "Lower tfc.layer_norm and tfc.rms_norm">,
     Option<"tfcTransposeFold", "fold-transposes", "bool", "true",

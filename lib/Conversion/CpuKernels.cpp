@@ -989,6 +989,15 @@ struct CpuKernelsPass
     if (!qt.getElementType().isF32() || qt.getRank() != 4 ||
         rtt(op.getKey()).getRank() != 4 || rtt(op.getValue()).getRank() != 4)
       return;
+    // The GPU kernels keep a row of q and of the output in registers or
+    // shared memory: static head dims of at most 256, f32 K / V.
+    if (gpuEntry) {
+      auto kt = rtt(op.getKey()), vt = rtt(op.getValue());
+      if (!kt.getElementType().isF32() || !vt.getElementType().isF32() ||
+          qt.isDynamicDim(3) || vt.isDynamicDim(3) || qt.getDimSize(3) > 256 ||
+          vt.getDimSize(3) > 256)
+        return;
+    }
     Value mask = op.getMask();
     if (mask && rtt(mask).getRank() > 4)
       return;
@@ -1044,7 +1053,7 @@ struct CpuKernelsPass
     // A quantized KV cache's K/V are read as stored (the dequantize / cast
     // then has no other use and disappears).
     Value stored[2], scales[2];
-    const char *entry = quantizedKv(op, stored, scales);
+    const char *entry = gpuEntry ? nullptr : quantizedKv(op, stored, scales);
     Value q = op.getQuery(), kv[2] = {op.getKey(), op.getValue()};
     SmallVector<Value> args = {headsView(b, loc, q)};
     if (entry == kAttentionKvI8)
@@ -1055,7 +1064,7 @@ struct CpuKernelsPass
     else
       args.append({headsView(b, loc, kv[0]), headsView(b, loc, kv[1])});
     if (!entry)
-      entry = kAttention;
+      entry = gpuEntry ? gpuEntry : kAttention;
     // Block pattern (tfc-sparsify-attention bigbird): a constant i8 [P, Q].
     Value layout = none(b, loc, 2, i8);
     if (auto l = op.getLayoutAttr()) {
@@ -1156,8 +1165,22 @@ struct CpuKernelsPass
     op->erase();
   }
 
+  /// The GPU attention entry (option gpu), else null (the CPU kernels).
+  const char *gpuEntry = nullptr;
+
   void runOnOperation() override {
     module = getOperation();
+    if (gpu == "f32")
+      gpuEntry = "tfcrt_gpu_attention_f32";
+    else if (gpu == "f16")
+      gpuEntry = "tfcrt_gpu_attention_f16mma";
+    else if (gpu == "bf16")
+      gpuEntry = "tfcrt_gpu_attention_bf16mma";
+    else if (!gpu.empty()) {
+      module.emitError() << "tfc-cpu-kernels: gpu=" << gpu
+                         << " is not f32, f16 or bf16";
+      return signalPassFailure();
+    }
     if (sparse == "auto")
       sparseMode = pack::SparseMode::Auto;
     else if (sparse == "off")
@@ -1176,6 +1199,11 @@ struct CpuKernelsPass
         ops.push_back(op);
     });
     for (Operation *op : ops) {
+      if (gpuEntry) { // the GPU target: attention only
+        if (auto a = dyn_cast<AttentionOp>(op))
+          lowerAttention(a);
+        continue;
+      }
       if (auto l = dyn_cast<LinearOp>(op)) {
         if (linear)
           lowerLinear(l);

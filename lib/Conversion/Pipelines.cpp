@@ -113,7 +113,10 @@ std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
   std::string kernels = ",tfc-cpu-kernels";
   if (o.sparse != "auto")
     kernels += "{sparse=" + o.sparse + "}";
-  return frontendPipeline(o) + (o.cpuKernels ? kernels : "") +
+  if (!o.cpuKernels && !o.gpuAttention.empty())
+    kernels = ",tfc-cpu-kernels{gpu=" + o.gpuAttention + "}";
+  return frontendPipeline(o) +
+         (o.cpuKernels || !o.gpuAttention.empty() ? kernels : "") +
          ",tfc-to-linalg" +
          (o.nativeHalfMatmul ? "{native-half-matmul=true}" : "") +
          ",canonicalize,cse,tfc-fuse-elementwise,"

@@ -87,6 +87,16 @@ static cl::opt<bool> cudaGemm(
              "--cuda-gemm=false keeps them as plain GPU loops (the reference "
              "mapping)"),
     cl::init(true));
+static cl::opt<std::string> cudaAttention(
+    "cuda-attention",
+    cl::desc("With --target=cuda: true = each attention as one fused kernel "
+             "(flash-style, online softmax; f16 / bf16 tensor cores with "
+             "--precision=fp16 / bf16), false = the linalg lowering (batched "
+             "cuBLASLt GEMMs + a fused softmax kernel, the reference), auto "
+             "(default) = fused with --precision=fp16 / bf16, linalg in fp32 "
+             "(where the f32 kernel measured slower on the H200: "
+             "docs/PERFORMANCE.md)"),
+    cl::init("auto"));
 static cl::opt<bool> cudaRowReduce(
     "cuda-row-reduce",
     cl::desc("With --target=cuda: reductions over the last axis (softmax, "
@@ -548,6 +558,17 @@ int main(int argc, char **argv) {
   po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;
   po.profile = profileOpt;
   po.nativeHalfMatmul = cuda && cudaGemm;
+  if (cudaAttention != "auto" && cudaAttention != "true" &&
+      cudaAttention != "false")
+    return fail("--cuda-attention=" + cudaAttention +
+                ": expected true, false or auto");
+  const bool fusedAttention =
+      cudaAttention == "true" ||
+      (cudaAttention == "auto" && precisionOpt != "fp32");
+  if (cuda && fusedAttention && !noKernels)
+    po.gpuAttention = precisionOpt == "fp32" ? "f32"
+                      : precisionOpt == "fp16" ? "f16"
+                                               : "bf16";
   if (sparseOpt != "auto" && sparseOpt != "off" && sparseOpt != "force")
     return fail("--sparse=" + sparseOpt + " is not auto, off or force");
   po.sparse = sparseOpt;

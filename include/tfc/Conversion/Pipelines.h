@@ -34,6 +34,8 @@ struct PipelineOptions {
   std::string sparse = "auto"; // tfc-cpu-kernels sparse= (auto|off|force)
   bool nativeHalfMatmul = false; // tfc-to-linalg: half matmuls stay half
                                  // (CUDA: cuBLAS accumulates them in f32)
+  std::string gpuAttention;      // CUDA: tfc.attention -> the fused kernel
+                                 // (f32 | f16 | bf16 products; "" = linalg)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).

@@ -147,6 +147,31 @@ void _mlir_ciface_tfcrt_attention_f32(
     int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
     int64_t layout_block);
 
+/* The same on a --target=cuda model's device buffers (docs/DESIGN.md "The
+ * GPU target"): one fused kernel on the run's stream; _f32 computes the
+ * products in f32, _f16mma / _bf16mma round q, k, v and the probabilities
+ * to f16 / bf16 for the tensor cores (f32 accumulation and softmax). Head
+ * dims up to 256. Outside a GPU run (--cuda-emulate-on-host) they run
+ * tfcrt_attention_f32. */
+void _mlir_ciface_tfcrt_gpu_attention_f32(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block);
+void _mlir_ciface_tfcrt_gpu_attention_f16mma(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block);
+void _mlir_ciface_tfcrt_gpu_attention_bf16mma(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block);
+
 /* The same over a quantized KV cache (tfc --kv-dtype, docs/DESIGN.md "KV
  * cache"): k / v hold IEEE half bits (f16), or int8 codes with one f32 scale
  * per (batch, kv head, key) in k_scale / v_scale [b, hkv, t, 1]: key j's

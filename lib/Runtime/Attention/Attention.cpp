@@ -847,6 +847,15 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_kv_i8(
       layout_block);
 }
 
+std::string tfcrt::attn::paramsFromEntry(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
+    tfcrt_memref4_i8 *keep, tfcrt_memref4_f32 *add, tfcrt_memref4_f32 *out,
+    float scale, int64_t causal, int64_t window, int64_t sinks, int64_t block,
+    tfcrt_memref2_i8 *layout, int64_t layoutBlock, Params &p) {
+  return buildParams(q, k, v, keep, add, out, scale, causal, window, sinks,
+                     block, layout, layoutBlock, p);
+}
+
 TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_f32(
     tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
     tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,

@@ -34,7 +34,10 @@
 #ifndef TFC_LIB_RUNTIME_ATTENTION_ATTENTION_H
 #define TFC_LIB_RUNTIME_ATTENTION_ATTENTION_H
 
+#include "tfc/Runtime/tfc_kernels.h"
+
 #include <cstdint>
+#include <string>
 
 namespace tfcrt {
 namespace attn {
@@ -155,6 +158,17 @@ const Kernels &kernelsAvx2();   // only valid if isa::supported(Avx2)
 const Kernels &kernelsAvx512(); // only valid if isa::supported(Avx512)
 /// The kernels of the running level (isa::features(), TFCRT_ISA cap).
 const Kernels &kernelsBest();
+
+/// The C entry's checks of its descriptors against each other: fills `p`,
+/// or returns why not. Reads no element (so device pointers are fine: the
+/// GPU entries use it too).
+std::string paramsFromEntry(tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k,
+                            tfcrt_memref4_f32 *v, tfcrt_memref4_i8 *keep,
+                            tfcrt_memref4_f32 *add, tfcrt_memref4_f32 *out,
+                            float scale, int64_t causal, int64_t window,
+                            int64_t sinks, int64_t block,
+                            tfcrt_memref2_i8 *layout, int64_t layoutBlock,
+                            Params &p);
 
 /// Checks nothing; runs the whole call with `ks` on the thread pool.
 void run(const Params &p, const Kernels &ks);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Cuda.h"
+#include "AttentionLaunch.h"
 #include "GpuGemm.h"
 
 namespace tfcrt::cuda {
@@ -41,6 +42,12 @@ bool deviceAllocsActive() { return false; }
 void *deviceAlloc(uint64_t, uint64_t) { return nullptr; }
 void uploadConstant(void *, const void *, uint64_t) {}
 void gemm(GemmType, const Memref3 *, const Memref3 *, const Memref3 *) {}
+void runAttention(const attn::Params &, AttnMode, const std::string &) {}
+bool launchAttention(const attn::Params &, AttnMode, void *, std::string &error,
+                     int64_t *, int64_t *) {
+  error = "this libtfcrt was built without CUDA";
+  return false;
+}
 RunStats lastRunStats() { return RunStats(); }
 bool hasError() { return false; }
 std::string error() { return std::string(); }

@@ -1,0 +1,227 @@
+//===- AttentionLaunch.cpp - loads and launches the fused attention kernels ===//
+//
+// TFC_ENABLE_CUDA=ON only. The kernels (AttentionKernels.cu) are compiled by
+// nvcc at build time into a fatbin that CMake embeds as the byte array
+// tfcrt_attention_fatbin; the first call loads it into device 0's primary
+// context (cuModuleLoadDataEx), resolves every kernel and allows the
+// tensor-core ones their dynamic shared memory. A call then picks the kernel
+// by mode and head dim and launches it on the given stream (asynchronous,
+// capturable into a CUDA graph: no allocation, no synchronization).
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttentionLaunch.h"
+#include "Cuda.h"
+#include "CudaDriver.h"
+#include "DeviceRun.h"
+#include "GpuAttention.h"
+
+#include <cstdlib>
+#include <mutex>
+
+extern "C" const unsigned char tfcrt_attention_fatbin[];
+
+namespace tfcrt::cuda {
+namespace {
+
+constexpr int kSimtDims[] = {16, 32, 64, 128, 256};
+constexpr int kMmaDims[] = {32, 64, 128};
+
+struct AttnModule {
+  bool ok = false;
+  std::string error;
+  CUfunction simt[5] = {};
+  CUfunction mma[2][3][2] = {}; // [f16, bf16][32, 64, 128][1, 4 warps]
+  int sms = 0;                   // streaming multiprocessors of device 0
+};
+
+constexpr int kMmaWarpChoices[2] = {1, 4};
+
+const AttnModule &attnModule(const Driver *d) {
+  static std::mutex mutex;
+  static AttnModule *mod = nullptr;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (mod)
+    return *mod;
+  mod = new AttnModule();
+  CUmodule m = nullptr;
+  CUresult r = d->cuModuleLoadDataEx(&m, tfcrt_attention_fatbin, 0, nullptr,
+                                     nullptr);
+  if (r != CUDA_SUCCESS) {
+    const char *name = nullptr;
+    d->cuGetErrorName(r, &name);
+    mod->error = format("cannot load the attention kernels' fatbin (%s): this "
+                        "libtfcrt has them for sm_90 (and PTX for newer)",
+                        name ? name : "?");
+    return *mod;
+  }
+  auto get = [&](const std::string &name, CUfunction &f) {
+    if (d->cuModuleGetFunction(&f, m, name.c_str()) != CUDA_SUCCESS) {
+      mod->error = "the attention fatbin lacks kernel " + name;
+      return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 5; ++i)
+    if (!get(format("tfc_attn_simt_%d", kSimtDims[i]), mod->simt[i]))
+      return *mod;
+  const char *types[2] = {"f16", "bf16"};
+  for (int t = 0; t < 2; ++t)
+    for (int i = 0; i < 3; ++i)
+      for (int w = 0; w < 2; ++w) {
+        CUfunction &f = mod->mma[t][i][w];
+        const std::string name =
+            format("tfc_attn_mma_%s_%d_w%d", types[t], kMmaDims[i],
+                   kMmaWarpChoices[w]);
+        if (!get(name, f))
+          return *mod;
+        const int bytes =
+            static_cast<int>(mmaSmemBytes(kMmaDims[i], kMmaWarpChoices[w]));
+        if (d->cuFuncSetAttribute(
+                f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes) !=
+            CUDA_SUCCESS) {
+          mod->error = format("cannot give %s %d bytes of shared memory",
+                              name.c_str(), bytes);
+          return *mod;
+        }
+      }
+  if (d->cuDeviceGetAttribute(&mod->sms,
+                              CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                              d->device) != CUDA_SUCCESS ||
+      mod->sms <= 0)
+    mod->sms = 132;
+  mod->ok = true;
+  return *mod;
+}
+
+} // namespace
+
+bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
+                     std::string &error, int64_t *grid, int64_t *block) {
+  const Driver *d = driver();
+  if (!d) {
+    error = "no CUDA driver";
+    return false;
+  }
+  const AttnModule &mod = attnModule(d);
+  if (!mod.ok) {
+    error = mod.error;
+    return false;
+  }
+  if (p.b == 0 || p.hq == 0 || p.s == 0 || p.dv == 0)
+    return true; // an empty result
+  if (p.hq > 65535 || p.b > 65535) {
+    error = format("%lld heads or batch %lld exceed the grid (65535)",
+                   (long long)p.hq, (long long)p.b);
+    return false;
+  }
+  GpuAttnArgs a{};
+  a.q = p.q;
+  a.k = p.k;
+  a.v = p.v;
+  a.out = p.out;
+  a.keep = p.keep;
+  a.add = p.add;
+  a.layout = p.layout;
+  for (int i = 0; i < 4; ++i) {
+    a.qs[i] = p.qs[i];
+    a.ks[i] = p.ks[i];
+    a.vs[i] = p.vs[i];
+    a.os[i] = p.os[i];
+    a.keepS[i] = p.keepS[i];
+    a.addS[i] = p.addS[i];
+  }
+  a.layoutS[0] = p.layoutS[0];
+  a.layoutS[1] = p.layoutS[1];
+  a.b = p.b;
+  a.hq = p.hq;
+  a.hkv = p.hkv;
+  a.s = p.s;
+  a.t = p.t;
+  a.d = p.d;
+  a.dv = p.dv;
+  a.window = p.window;
+  a.sinks = p.sinks;
+  a.block = p.block;
+  a.layoutBlock = p.layoutBlock;
+  a.scale = p.scale;
+  a.causal = p.causal ? 1 : 0;
+
+  const int64_t dmax = p.d > p.dv ? p.d : p.dv;
+  CUfunction f = nullptr;
+  unsigned threads = 0, smem = 0, rows = 0;
+  if (mode != AttnMode::F32 && dmax <= 128) {
+    const int i = dmax <= 32 ? 0 : dmax <= 64 ? 1 : 2;
+    // Blocks of 4 warps (64 rows) share each K / V tile among more rows;
+    // with fewer than two such blocks per SM (MiniLM at batch 1: 24), blocks
+    // of one warp put 4x as many SMs to work.
+    const int64_t blocks4 = (p.s + 63) / 64 * p.hq * p.b;
+    int w = blocks4 < 2 * static_cast<int64_t>(mod.sms) ? 0 : 1;
+    // TFCRT_GPU_ATTN_WARPS=1|4 forces the block size (measurements).
+    static const int forced = [] {
+      const char *e = std::getenv("TFCRT_GPU_ATTN_WARPS");
+      return e ? std::atoi(e) : 0;
+    }();
+    if (forced == 1 || forced == 4)
+      w = forced == 1 ? 0 : 1;
+    f = mod.mma[mode == AttnMode::BF16 ? 1 : 0][i][w];
+    threads = 32 * kMmaWarpChoices[w];
+    smem = static_cast<unsigned>(mmaSmemBytes(kMmaDims[i], kMmaWarpChoices[w]));
+    rows = 16 * kMmaWarpChoices[w];
+  } else {
+    int i = 0;
+    while (i < 5 && kSimtDims[i] < dmax)
+      ++i;
+    if (i == 5) {
+      error = format("head dims %lld / %lld exceed 256", (long long)p.d,
+                     (long long)p.dv);
+      return false;
+    }
+    f = mod.simt[i];
+    threads = kSimtRows * kSimtSplit;
+    rows = kSimtRows;
+  }
+  const unsigned gx = static_cast<unsigned>((p.s + rows - 1) / rows);
+  void *params[] = {&a};
+  CUresult r = d->cuLaunchKernel(f, gx, static_cast<unsigned>(p.hq),
+                                 static_cast<unsigned>(p.b), threads, 1, 1,
+                                 smem, static_cast<CUstream>(stream), params,
+                                 nullptr);
+  if (r != CUDA_SUCCESS) {
+    const char *name = nullptr;
+    d->cuGetErrorName(r, &name);
+    error = format("cuLaunchKernel failed (%s; grid %u x %lld x %lld, %u "
+                   "threads, %u bytes of shared memory)",
+                   name ? name : "?", gx, (long long)p.hq, (long long)p.b,
+                   threads, smem);
+    return false;
+  }
+  if (grid)
+    *grid = static_cast<int64_t>(gx) * p.hq * p.b;
+  if (block)
+    *block = threads;
+  return true;
+}
+
+void runAttention(const attn::Params &p, AttnMode mode,
+                  const std::string &paramError) {
+  if (replaying() || hasError())
+    return;
+  if (!paramError.empty()) {
+    recordError("tfcrt_gpu_attention: " + paramError);
+    return;
+  }
+  CUstream stream = runStream();
+  std::string error;
+  int64_t grid = 0, block = 0;
+  if (!launchAttention(p, mode, stream, error, &grid, &block)) {
+    recordError("tfcrt_gpu_attention: " + error);
+    return;
+  }
+  count(Work::Launch, grid, block);
+  if (syncEachLaunch() && !capturing())
+    check(driver()->cuStreamSynchronize(stream), "cuStreamSynchronize",
+          "(after tfcrt_gpu_attention)");
+}
+
+} // namespace tfcrt::cuda

@@ -1,0 +1,63 @@
+//===- GpuAttention.h - the fused GPU attention kernels' contract -*- C++ -*-===//
+//
+// Shared by the kernels (AttentionKernels.cu, compiled by nvcc into a fatbin
+// embedded in libtfcrt) and their host side (AttentionLaunch.cpp,
+// GpuAttention.cpp): one call's arguments as a plain struct passed by value
+// to every kernel, and the kernels' tile sizes and shared-memory layout.
+//
+// Semantics are those of tfcrt_attention_f32 (include/tfc/Runtime/
+// tfc_kernels.h, lib/Runtime/Attention/Attention.h): q [b, hq, s, d], k [b,
+// hkv, t, d], v [b, hkv, t, dv], out [b, hq, s, dv], any element strides;
+// query row i at position i + t - s; score = scale * q.k + mask_add, keys
+// hidden by the structure (causal, window + sinks, block, layout) or by
+// mask_keep weigh nothing; a row that sees no key is 0.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_LIB_RUNTIME_CUDA_GPUATTENTION_H
+#define TFC_LIB_RUNTIME_CUDA_GPUATTENTION_H
+
+namespace tfcrt::cuda {
+
+/// One attention call on device pointers (offsets applied; strides in
+/// elements; masks with stride 0 on broadcast dims; null = absent).
+struct GpuAttnArgs {
+  const float *q, *k, *v;
+  float *out;
+  const unsigned char *keep;
+  const float *add;
+  const unsigned char *layout;
+  long long qs[4], ks[4], vs[4], os[4], keepS[4], addS[4], layoutS[2];
+  long long b, hq, hkv, s, t, d, dv;
+  long long window, sinks, block, layoutBlock;
+  float scale;
+  int causal;
+};
+
+/// The f32 kernels (tfc_attn_simt_<D>): kSimtSplit threads per query row
+/// (each with D / kSimtSplit of q and of the accumulator in registers),
+/// kSimtRows rows a block, key tiles of kSimtKeys(D) keys staged in shared
+/// memory (D >= max(d, dv), D in 16, 32, 64, 128, 256).
+constexpr int kSimtRows = 64, kSimtSplit = 4;
+constexpr int kSimtKeys(int D) { return D >= 128 ? 16 : 32; }
+
+/// The tensor-core kernels (tfc_attn_mma_{f16,bf16}_<D>_w<W>, D in 32, 64,
+/// 128, W in 1, 4): W warps of 16 query rows, key tiles of 64; q, k, v
+/// rounded to the half type in shared memory, scores and the output
+/// accumulated in f32.
+constexpr int kMmaKeys = 64;
+constexpr int mmaLdq(int D) { return D + 8; }     // half elements
+constexpr int kMmaLds = kMmaKeys + 4;             // f32 scores
+constexpr int kMmaLdp = kMmaKeys + 8;             // half probabilities
+constexpr int mmaLdo(int D) { return D + 4; }     // f32 output
+/// Dynamic shared memory of one block of W warps: Q [16 W][ldq], K and V
+/// [64][ldq] (half), per warp S [16][lds] f32, P [16][ldp] half and O
+/// [16][ldo] f32.
+constexpr long long mmaSmemBytes(int D, int W) {
+  return (long long)(16 * W + 2 * kMmaKeys) * mmaLdq(D) * 2 +
+         (long long)W * 16 * kMmaLds * 4 + (long long)W * 16 * kMmaLdp * 2 +
+         (long long)W * 16 * mmaLdo(D) * 4;
+}
+
+} // namespace tfcrt::cuda
+
+#endif // TFC_LIB_RUNTIME_CUDA_GPUATTENTION_H

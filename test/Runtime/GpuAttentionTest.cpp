@@ -1,0 +1,417 @@
+//===- GpuAttentionTest.cpp - the fused GPU attention against the contract ===//
+//
+// tfcrt-gpu-attention-test (built with TFC_ENABLE_CUDA=ON; run on a GPU
+// machine: exit 77 = skipped when there is no device). Every case runs the
+// three kernel families (f32, f16 and bf16 tensor cores) on random inputs
+// and compares them with attn::naive, the contract applied literally in
+// double precision (lib/Runtime/Attention): f32 within 2e-5; the half modes
+// against naive on q / k / v rounded to the half type first (what the
+// kernel multiplies), within the rounding of the probabilities (f16 4e-3,
+// bf16 3e-2). Cases: MiniLM's padding mask over [b, s, h, d] strided views,
+// causal GQA, decode rows (s = 1), s > t, sliding window + sinks,
+// block-local, a BigBird layout, mask_keep with rows that see nothing,
+// head dims 8 / 24 / 40 / 128 / 200, t = 0.
+//
+//   tfcrt-gpu-attention-test            the cases
+//   tfcrt-gpu-attention-test --bench    MiniLM-shaped calls timed with
+//                                       CUDA events (median of 50)
+//
+//===----------------------------------------------------------------------===//
+
+#include "Attention/Attention.h"
+#include "Cuda/AttentionLaunch.h"
+#include "Cuda/Cuda.h"
+#include "Cuda/CudaDriver.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace tfcrt;
+using tfcrt::cuda::AttnMode;
+
+namespace {
+
+const cuda::Driver *D = nullptr;
+
+bool ok(CUresult r, const char *what) {
+  if (r == CUDA_SUCCESS)
+    return true;
+  const char *name = nullptr;
+  D->cuGetErrorName(r, &name);
+  std::fprintf(stderr, "%s failed: %s\n", what, name ? name : "?");
+  return false;
+}
+
+struct DevBuf {
+  CUdeviceptr p = 0;
+  size_t bytes = 0;
+  explicit DevBuf(size_t n) : bytes(n) {
+    if (n)
+      ok(D->cuMemAlloc(&p, n), "cuMemAlloc");
+  }
+  ~DevBuf() {
+    if (p)
+      D->cuMemFree(p);
+  }
+  void put(const void *h) {
+    if (bytes)
+      ok(D->cuMemcpyHtoD(p, h, bytes), "cuMemcpyHtoD");
+  }
+};
+
+float roundTo(AttnMode m, float x) {
+  if (m == AttnMode::F16)
+    return static_cast<float>(static_cast<_Float16>(x));
+  if (m == AttnMode::BF16) {
+    uint32_t b;
+    std::memcpy(&b, &x, 4);
+    b += 0x7fff + ((b >> 16) & 1);
+    b &= 0xffff0000u;
+    std::memcpy(&x, &b, 4);
+  }
+  return x;
+}
+
+struct Case {
+  std::string name;
+  int64_t b = 1, hq = 1, hkv = 1, s = 1, t = 1, d = 16, dv = 16;
+  bool bshd = false; // q / k / v / out as views of [b, s, h, d] buffers
+  bool causal = false;
+  int64_t window = 0, sinks = 0, block = 0, layoutBlock = 0;
+  int maskAdd = 0;  // 0 none, 1 [b, 1, 1, t] padding, 2 full random
+  int maskKeep = 0; // 0 none, 1 [b, hq, s, t] random with empty rows
+};
+
+/// Strides (elements) of a [b, h, n, c] view of a contiguous buffer laid
+/// out [b, h, n, c] or, with bshd, [b, n, h, c].
+void strides(const Case &c, int64_t h, int64_t n, int64_t w, bool bshd,
+             int64_t *st) {
+  if (bshd) {
+    st[0] = n * h * w;
+    st[1] = w;
+    st[2] = h * w;
+    st[3] = 1;
+  } else {
+    st[0] = h * n * w;
+    st[1] = n * w;
+    st[2] = w;
+    st[3] = 1;
+  }
+}
+
+/// Runs one case in every mode; returns the number of failures.
+int runCase(const Case &c, CUstream stream) {
+  std::mt19937 rng(1234 + c.s * 7 + c.t * 13 + c.d);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const int64_t nq = c.b * c.hq * c.s * c.d, nk = c.b * c.hkv * c.t * c.d;
+  const int64_t nv = c.b * c.hkv * c.t * c.dv, no = c.b * c.hq * c.s * c.dv;
+  std::vector<float> q(nq), k(nk), v(nv);
+  for (float &x : q)
+    x = 1.5f * u(rng);
+  for (float &x : k)
+    x = 1.5f * u(rng);
+  for (float &x : v)
+    x = u(rng);
+  std::vector<float> add;
+  int64_t addSizes[4] = {0, 0, 0, 0};
+  if (c.maskAdd == 1) {
+    add.assign(c.b * c.t, 0.0f);
+    for (int64_t bi = 0; bi < c.b; ++bi)
+      for (int64_t j = c.t - bi * (c.t / 4); j < c.t; ++j)
+        add[bi * c.t + j] = -10000.0f; // the exporters' padding
+    int64_t sz[4] = {c.b, 1, 1, c.t};
+    std::memcpy(addSizes, sz, sizeof sz);
+  } else if (c.maskAdd == 2) {
+    add.resize(c.b * c.hq * c.s * c.t);
+    for (float &x : add)
+      x = u(rng);
+    int64_t sz[4] = {c.b, c.hq, c.s, c.t};
+    std::memcpy(addSizes, sz, sizeof sz);
+  }
+  std::vector<uint8_t> keep;
+  if (c.maskKeep) {
+    keep.resize(c.b * c.hq * c.s * c.t);
+    for (size_t e = 0; e < keep.size(); ++e)
+      keep[e] = (rng() % 4) != 0;
+    // Every third row of the first head sees nothing.
+    for (int64_t i = 0; i < c.s; i += 3)
+      std::fill_n(keep.begin() + i * c.t, c.t, 0);
+  }
+  std::vector<uint8_t> layout;
+  int64_t lrows = 0;
+  if (c.layoutBlock) {
+    lrows = (c.t + c.layoutBlock - 1) / c.layoutBlock;
+    layout.resize(lrows * lrows);
+    for (uint8_t &x : layout)
+      x = (rng() % 3) != 0;
+  }
+
+  attn::Params p;
+  p.b = c.b;
+  p.hq = c.hq;
+  p.hkv = c.hkv;
+  p.s = c.s;
+  p.t = c.t;
+  p.d = c.d;
+  p.dv = c.dv;
+  strides(c, c.hq, c.s, c.d, c.bshd, p.qs);
+  strides(c, c.hkv, c.t, c.d, c.bshd, p.ks);
+  strides(c, c.hkv, c.t, c.dv, c.bshd, p.vs);
+  strides(c, c.hq, c.s, c.dv, c.bshd, p.os);
+  p.scale = 1.0f / std::sqrt(static_cast<float>(c.d));
+  p.causal = c.causal;
+  p.window = c.window;
+  p.sinks = c.sinks;
+  p.block = c.block;
+  if (!add.empty()) {
+    const int64_t full[4] = {c.b, c.hq, c.s, c.t};
+    int64_t st = 1;
+    for (int i = 3; i >= 0; --i) {
+      p.addS[i] = addSizes[i] == 1 ? 0 : st;
+      st *= addSizes[i];
+      (void)full;
+    }
+  }
+  if (!keep.empty()) {
+    p.keepS[3] = 1;
+    p.keepS[2] = c.t;
+    p.keepS[1] = c.s * c.t;
+    p.keepS[0] = c.hq * c.s * c.t;
+  }
+  if (!layout.empty()) {
+    p.layoutRows = p.layoutCols = lrows;
+    p.layoutS[0] = lrows;
+    p.layoutS[1] = 1;
+    p.layoutBlock = c.layoutBlock;
+  }
+
+  DevBuf dq(nq * 4), dk(nk * 4), dvb(nv * 4), dout(no * 4);
+  DevBuf dadd(add.size() * 4), dkeep(keep.size()), dlay(layout.size());
+  dq.put(q.data());
+  dk.put(k.data());
+  dvb.put(v.data());
+  dadd.put(add.data());
+  dkeep.put(keep.data());
+  dlay.put(layout.data());
+
+  int failures = 0;
+  for (AttnMode mode : {AttnMode::F32, AttnMode::F16, AttnMode::BF16}) {
+    const char *mname = mode == AttnMode::F32   ? "f32"
+                        : mode == AttnMode::F16 ? "f16"
+                                                : "bf16";
+    // Reference: naive over the inputs the kernel multiplies.
+    std::vector<float> qr(q), kr(k), vr(v);
+    for (auto *vec : {&qr, &kr, &vr})
+      for (float &x : *vec)
+        x = roundTo(mode, x);
+    attn::Params h = p;
+    h.q = qr.data();
+    h.k = kr.data();
+    h.v = vr.data();
+    h.add = add.empty() ? nullptr : add.data();
+    h.keep = keep.empty() ? nullptr : keep.data();
+    h.layout = layout.empty() ? nullptr : layout.data();
+    std::vector<double> ref(no);
+    // naive writes [b, hq, s, dv] contiguous whatever p.os says.
+    attn::naive(h, ref.data());
+
+    attn::Params g = p;
+    g.q = reinterpret_cast<const float *>(dq.p);
+    g.k = reinterpret_cast<const float *>(dk.p);
+    g.v = reinterpret_cast<const float *>(dvb.p);
+    g.out = reinterpret_cast<float *>(dout.p);
+    g.add = add.empty() ? nullptr : reinterpret_cast<const float *>(dadd.p);
+    g.keep = keep.empty() ? nullptr : reinterpret_cast<const uint8_t *>(dkeep.p);
+    g.layout =
+        layout.empty() ? nullptr : reinterpret_cast<const uint8_t *>(dlay.p);
+    std::vector<float> nan(no, NAN);
+    dout.put(nan.data());
+    std::string err;
+    if (!cuda::launchAttention(g, mode, stream, err)) {
+      std::printf("FAIL %-26s %-4s launch: %s\n", c.name.c_str(), mname,
+                  err.c_str());
+      ++failures;
+      continue;
+    }
+    if (!ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
+      ++failures;
+      continue;
+    }
+    std::vector<float> out(no);
+    if (no)
+      ok(D->cuMemcpyDtoHAsync(out.data(), dout.p, no * 4, stream), "DtoH");
+    D->cuStreamSynchronize(stream);
+    const double tol = mode == AttnMode::F32   ? 2e-5
+                       : mode == AttnMode::F16 ? 4e-3
+                                               : 3e-2;
+    double worst = 0;
+    int64_t bad = 0, zeroRowsWrong = 0;
+    for (int64_t bi = 0; bi < c.b; ++bi)
+      for (int64_t hh = 0; hh < c.hq; ++hh)
+        for (int64_t i = 0; i < c.s; ++i)
+          for (int64_t e = 0; e < c.dv; ++e) {
+            const double r = ref[((bi * c.hq + hh) * c.s + i) * c.dv + e];
+            const float o = out[bi * p.os[0] + hh * p.os[1] + i * p.os[2] +
+                                e * p.os[3]];
+            const double diff = std::fabs(o - r);
+            if (!(diff <= tol * (1 + std::fabs(r))))
+              ++bad;
+            if (r == 0.0 && o != 0.0f)
+              ++zeroRowsWrong;
+            if (diff > worst || std::isnan(o))
+              worst = std::isnan(o) ? INFINITY : diff;
+          }
+    const bool pass = bad == 0 && zeroRowsWrong == 0;
+    std::printf("%s %-26s %-4s max abs err %.3g (tol %.0e)%s\n",
+                pass ? "PASS" : "FAIL", c.name.c_str(), mname, worst, tol,
+                zeroRowsWrong ? " (rows that see nothing are not 0)" : "");
+    failures += !pass;
+  }
+  return failures;
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> cs;
+  auto add = [&](Case c) { cs.push_back(c); };
+  Case c;
+  c = Case();
+  c.name = "minilm b2 padding bshd";
+  c.b = 2, c.hq = c.hkv = 12, c.s = c.t = 128, c.d = c.dv = 32;
+  c.bshd = true, c.maskAdd = 1;
+  add(c);
+  c = Case();
+  c.name = "causal gqa 9/3 d64 s53";
+  c.hq = 9, c.hkv = 3, c.s = c.t = 53, c.d = c.dv = 64, c.causal = true;
+  c.bshd = true;
+  add(c);
+  c = Case();
+  c.name = "decode s1 t300 d8";
+  c.b = 2, c.hq = 8, c.hkv = 4, c.s = 1, c.t = 300, c.d = c.dv = 8;
+  c.causal = true;
+  add(c);
+  c = Case();
+  c.name = "s>t causal 70/40";
+  c.hq = 2, c.hkv = 1, c.s = 70, c.t = 40, c.d = c.dv = 16, c.causal = true;
+  add(c);
+  c = Case();
+  c.name = "window50 sinks4 s200";
+  c.hq = 4, c.hkv = 2, c.s = c.t = 200, c.d = c.dv = 64, c.causal = true;
+  c.window = 50, c.sinks = 4;
+  add(c);
+  c = Case();
+  c.name = "block32 d24 dv40";
+  c.hq = 3, c.hkv = 3, c.s = c.t = 100, c.d = 24, c.dv = 40, c.block = 32;
+  add(c);
+  c = Case();
+  c.name = "layout16 s96";
+  c.hq = 2, c.hkv = 2, c.s = c.t = 96, c.d = c.dv = 32, c.layoutBlock = 16;
+  add(c);
+  c = Case();
+  c.name = "keep + full add s37 t45";
+  c.b = 2, c.hq = 2, c.hkv = 1, c.s = 37, c.t = 45, c.d = c.dv = 16;
+  c.maskKeep = 1, c.maskAdd = 2;
+  add(c);
+  c = Case();
+  c.name = "d128 causal s130";
+  c.hq = 2, c.hkv = 1, c.s = c.t = 130, c.d = c.dv = 128, c.causal = true;
+  add(c);
+  c = Case();
+  c.name = "d200 s33";
+  c.hq = 1, c.hkv = 1, c.s = c.t = 33, c.d = c.dv = 200;
+  add(c);
+  c = Case();
+  c.name = "t0";
+  c.hq = 2, c.hkv = 2, c.s = 3, c.t = 0, c.d = c.dv = 16;
+  add(c);
+  return cs;
+}
+
+int bench(CUstream stream) {
+  // MiniLM-L6 at batch 32 x 128 and 1 x 128: [b, s, 12, 32] views, padding.
+  for (int64_t b : {1, 32}) {
+    Case c;
+    c.b = b, c.hq = c.hkv = 12, c.s = c.t = 128, c.d = c.dv = 32;
+    attn::Params p;
+    p.b = b, p.hq = p.hkv = 12, p.s = p.t = 128, p.d = p.dv = 32;
+    strides(c, 12, 128, 32, true, p.qs);
+    std::memcpy(p.ks, p.qs, sizeof p.qs);
+    std::memcpy(p.vs, p.qs, sizeof p.qs);
+    std::memcpy(p.os, p.qs, sizeof p.qs);
+    p.scale = 0.17f;
+    const int64_t n = b * 128 * 12 * 32;
+    DevBuf dq(n * 4), dk(n * 4), dv(n * 4), dout(n * 4), dadd(b * 128 * 4);
+    std::vector<float> host(n, 0.01f), mask(b * 128, 0.0f);
+    dq.put(host.data());
+    dk.put(host.data());
+    dv.put(host.data());
+    dadd.put(mask.data());
+    p.q = reinterpret_cast<const float *>(dq.p);
+    p.k = reinterpret_cast<const float *>(dk.p);
+    p.v = reinterpret_cast<const float *>(dv.p);
+    p.out = reinterpret_cast<float *>(dout.p);
+    p.add = reinterpret_cast<const float *>(dadd.p);
+    p.addS[0] = 128, p.addS[3] = 1;
+    CUevent e0, e1;
+    D->cuEventCreate(&e0, 0);
+    D->cuEventCreate(&e1, 0);
+    for (AttnMode mode : {AttnMode::F32, AttnMode::F16, AttnMode::BF16}) {
+      std::string err;
+      std::vector<float> ms;
+      for (int it = 0; it < 60; ++it) {
+        D->cuEventRecord(e0, stream);
+        if (!cuda::launchAttention(p, mode, stream, err)) {
+          std::printf("launch failed: %s\n", err.c_str());
+          return 1;
+        }
+        D->cuEventRecord(e1, stream);
+        D->cuEventSynchronize(e1);
+        float t = 0;
+        D->cuEventElapsedTime(&t, e0, e1);
+        if (it >= 10)
+          ms.push_back(t);
+      }
+      std::sort(ms.begin(), ms.end());
+      const double flop = 4.0 * b * 12 * 128 * 128 * 32;
+      std::printf("bench minilm b%-2lld %-4s median %.1f us (%.1f TFLOP/s)\n",
+                  (long long)b,
+                  mode == AttnMode::F32   ? "f32"
+                  : mode == AttnMode::F16 ? "f16"
+                                          : "bf16",
+                  ms[ms.size() / 2] * 1e3, flop / (ms[ms.size() / 2] * 1e-3) / 1e12);
+    }
+    D->cuEventDestroy(e0);
+    D->cuEventDestroy(e1);
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string why;
+  if (cuda::ensureDevice(why) != TFC_OK) {
+    std::printf("SKIP: %s\n", why.c_str());
+    return 77;
+  }
+  D = cuda::driver();
+  if (!D) {
+    std::printf("SKIP: no driver (%s)\n", cuda::error().c_str());
+    return 77;
+  }
+  std::printf("device: %s\n", cuda::deviceName().c_str());
+  CUstream stream;
+  if (!ok(D->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate"))
+    return 1;
+  if (argc > 1 && std::string(argv[1]) == "--bench")
+    return bench(stream);
+  int failures = 0;
+  for (const Case &c : cases())
+    failures += runCase(c, stream);
+  std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
+  return failures ? 1 : 0;
+}
