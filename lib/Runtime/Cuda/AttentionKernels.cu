@@ -9,20 +9,20 @@
 // m and sum l per query row, the accumulator rescaled by exp(m_old - m_new)),
 // so the [s, t] scores are never stored. A tile that no query row of the
 // block can see (causal, window + sinks, block-local, block layout) is
-// skipped without loading it; inside a tile every (row, key) pair is checked
-// against the structure and mask_keep, and mask_add is added to the score.
+// skipped without loading it; a tile that every row sees (and no mask_keep)
+// needs no per-element check; otherwise every (row, key) pair is checked
+// against the structure and mask_keep. mask_add is added to the score.
 //
-//   tfc_attn_simt_<D>      f32 (the --precision=f32 path): 4 threads per
-//                          query row, each with a quarter of q and of the
-//                          accumulator in registers (the dot products summed
-//                          by warp shuffles), K / V tiles in shared memory.
-//   tfc_attn_mma_<T>_<D>_w<W>  f16 / bf16 tensor cores (WMMA 16x16x16, f32
-//                          accumulation): W warps a block (1 when there are
-//                          too few blocks of 4 to fill the GPU), a warp per
-//                          16 query rows; S = Q K^T
-//                          to shared memory, the softmax by lane pairs (one
-//                          row each), P rounded to T, O += P V with O in
-//                          shared memory (rescaled there between tiles).
+//   tfc_attn_simt_<D>       f32 (--cuda-attention=true in fp32): 4 threads
+//                           per query row, each with a quarter of q and of
+//                           the accumulator in registers (the dot products
+//                           summed by warp shuffles), K / V tiles in shared
+//                           memory.
+//   tfc_attn_mma_<T>_<D>_w4 f16 / bf16 tensor cores (mma.sync m16n8k16, f32
+//                           accumulation) in FlashAttention-2's layout: 4
+//                           warps a block, a warp per 16 query rows, S, P
+//                           and O in registers, Q / K / V^T in shared
+//                           memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,7 +31,6 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <math_constants.h>
-#include <mma.h>
 
 using tfcrt::cuda::GpuAttnArgs;
 
@@ -368,65 +367,208 @@ __device__ __forceinline__ void attnSimt(const GpuAttnArgs &a) {
 
 //===-- f16 / bf16 tensor cores: a warp per 16 query rows -----------------===//
 
+/// Two floats as a packed pair of T (the lower column in the low half).
+template <typename T> __device__ __forceinline__ unsigned pack2(float lo,
+                                                                float hi);
+template <> __device__ __forceinline__ unsigned pack2<__half>(float lo,
+                                                              float hi) {
+  __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<unsigned *>(&h);
+}
+template <>
+__device__ __forceinline__ unsigned pack2<__nv_bfloat16>(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<unsigned *>(&h);
+}
+
+/// c += a (16 x 16, row major) x b (16 x 8, column major): one
+/// mma.sync.m16n8k16 with f32 accumulation. Fragments as the PTX ISA lays
+/// them out (g = lane / 4, q = lane % 4): a0 = A[g][2q, 2q+1], a1 = A[g+8]
+/// [2q..], a2 = A[g][2q+8..], a3 = A[g+8][2q+8..]; b0 = B[2q, 2q+1][g], b1 =
+/// B[2q+8..][g]; c0, c1 = C[g][2q, 2q+1], c2, c3 = C[g+8][2q, 2q+1].
+template <typename T>
+__device__ __forceinline__ void mma16816(float *c, const unsigned *a,
+                                         unsigned b0, unsigned b1);
+template <>
+__device__ __forceinline__ void mma16816<__half>(float *c, const unsigned *a,
+                                                 unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+               "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0),
+                 "r"(b1));
+}
+template <>
+__device__ __forceinline__ void
+mma16816<__nv_bfloat16>(float *c, const unsigned *a, unsigned b0,
+                        unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+               "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0),
+                 "r"(b1));
+}
+
+/// Like stageTile, but stores the tile transposed: dst[c * ld + r] (V^T,
+/// whose rows are the B fragments of P V). Element by element.
+template <typename T, int ROWS, int D, int THREADS>
+__device__ __noinline__ void stageTileT(T *dst, int ld, const float *src,
+                                        long long r0, long long nrows,
+                                        long long rs, long long cs,
+                                        long long ncols, int tid) {
+  constexpr int N = ROWS * D;
+  constexpr int PER = (N + THREADS - 1) / THREADS;
+  constexpr int CH = PER < 16 ? PER : 16;
+#pragma unroll 1
+  for (int c0 = 0; c0 < PER; c0 += CH) {
+    float v[CH];
+#pragma unroll
+    for (int u = 0; u < CH; ++u) {
+      const int e = tid + (c0 + u) * THREADS;
+      const int r = e / D, c = e % D;
+      const long long row = r0 + r;
+      v[u] = (c0 + u < PER && e < N && row < nrows && c < ncols)
+                 ? src[row * rs + c * cs]
+                 : 0.0f;
+    }
+#pragma unroll
+    for (int u = 0; u < CH; ++u) {
+      const int e = tid + (c0 + u) * THREADS;
+      if (c0 + u < PER && e < N)
+        dst[(e % D) * ld + e / D] = toHalf<T>(v[u]);
+    }
+  }
+}
+
+/// Stages a key tile: K [BN][ld] as rows and V transposed (V^T [D][ldv]),
+/// both rounded to T. When both views have unit column stride and 16-byte
+/// aligned rows, each thread issues its float4 loads of K and of V (up to
+/// 8 of each) before any store: one memory latency per tile, not two.
+template <typename T, int BN, int D, int THREADS>
+__device__ __forceinline__ void stageKV(T *Ks, int ldk, T *Vt, int ldv,
+                                        const float *kb, const float *vb,
+                                        long long j0, const GpuAttnArgs &a,
+                                        int tid) {
+  const bool vec =
+      a.ks[3] == 1 && a.ks[2] % 4 == 0 && a.d % 4 == 0 &&
+      (reinterpret_cast<unsigned long long>(kb) & 15) == 0 && a.vs[3] == 1 &&
+      a.vs[2] % 4 == 0 && a.dv % 4 == 0 &&
+      (reinterpret_cast<unsigned long long>(vb) & 15) == 0;
+  if (!vec) {
+    stageTile<T, BN, D, THREADS>(Ks, ldk, kb, j0, a.t, a.ks[2], a.ks[3], a.d,
+                                 tid);
+    stageTileT<T, BN, D, THREADS>(Vt, ldv, vb, j0, a.t, a.vs[2], a.vs[3],
+                                  a.dv, tid);
+    return;
+  }
+  constexpr int N4 = BN * D / 4, D4 = D / 4;
+  constexpr int PER4 = (N4 + THREADS - 1) / THREADS;
+  constexpr int CH4 = PER4 < 8 ? PER4 : 8;
+#pragma unroll 1
+  for (int c0 = 0; c0 < PER4; c0 += CH4) {
+    float4 kv[CH4], vv[CH4];
+#pragma unroll
+    for (int u = 0; u < CH4; ++u) {
+      const int e = tid + (c0 + u) * THREADS;
+      const int r = e / D4, c = (e % D4) * 4;
+      const long long j = j0 + r;
+      const bool in = c0 + u < PER4 && e < N4 && j < a.t;
+      const float4 z = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      kv[u] = in && c < a.d
+                  ? *reinterpret_cast<const float4 *>(kb + j * a.ks[2] + c)
+                  : z;
+      vv[u] = in && c < a.dv
+                  ? *reinterpret_cast<const float4 *>(vb + j * a.vs[2] + c)
+                  : z;
+    }
+#pragma unroll
+    for (int u = 0; u < CH4; ++u) {
+      const int e = tid + (c0 + u) * THREADS;
+      if (c0 + u < PER4 && e < N4) {
+        const int r = e / D4, c = (e % D4) * 4;
+        store4<T>(Ks + r * ldk + c, kv[u]);
+        Vt[(c + 0) * ldv + r] = toHalf<T>(vv[u].x);
+        Vt[(c + 1) * ldv + r] = toHalf<T>(vv[u].y);
+        Vt[(c + 2) * ldv + r] = toHalf<T>(vv[u].z);
+        Vt[(c + 3) * ldv + r] = toHalf<T>(vv[u].w);
+      }
+    }
+  }
+}
+
+/// The FlashAttention-2 arrangement: a warp owns 16 query rows; S = Q K^T
+/// (16 x 64 per key tile) stays in the mma accumulators (each thread holds
+/// rows g and g + 8, columns 8 n + 2q, 2q + 1), the softmax runs on them
+/// with the row's max and sum reduced over the quad (lanes 4g..4g+3), and
+/// the probabilities rounded to T are, fragment for fragment, the A operand
+/// of O += P V (O in registers too). Shared memory holds only Q, K and V^T.
 template <typename T, int D, int W>
 __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
-  using namespace nvcuda;
   using tfcrt::cuda::kMmaKeys;
-  using tfcrt::cuda::kMmaLdp;
-  using tfcrt::cuda::kMmaLds;
-  constexpr int BM = 16 * W, BN = kMmaKeys;
-  constexpr int LDQ = tfcrt::cuda::mmaLdq(D), LDS = kMmaLds, LDP = kMmaLdp;
-  constexpr int LDO = tfcrt::cuda::mmaLdo(D);
-  static_assert(D % 16 == 0 && BN % 16 == 0 && BM == 16 * W, "tile shapes");
+  constexpr int BM = 16 * W, BN = kMmaKeys, NB = BN / 8, NO = D / 8;
+  constexpr int LDQ = tfcrt::cuda::mmaLdq(D), LDV = tfcrt::cuda::kMmaLdv;
+  static_assert(D % 16 == 0 && BN % 16 == 0, "tile shapes");
   extern __shared__ __align__(128) unsigned char smem[];
   T *Qs = reinterpret_cast<T *>(smem);
   T *Ks = Qs + BM * LDQ;
-  T *Vs = Ks + BN * LDQ;
-  float *Sall = reinterpret_cast<float *>(Vs + BN * LDQ);
-  T *Pall = reinterpret_cast<T *>(Sall + W * 16 * LDS);
-  float *Oall = reinterpret_cast<float *>(Pall + W * 16 * LDP);
+  T *Vt = Ks + BN * LDQ; // [D][LDV]
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int g = lane >> 2, qd = lane & 3;
   const long long bi = blockIdx.z, h = blockIdx.y;
   const long long i0 = (long long)blockIdx.x * BM;
-  const long long g = h / (a.hq / a.hkv);
+  const long long kvh = h / (a.hq / a.hkv);
   const long long off = a.t - a.s;
-  float *Sw = Sall + warp * 16 * LDS;
-  T *Pw = Pall + warp * 16 * LDP;
-  float *Ow = Oall + warp * 16 * LDO;
 
-  // Q tile (rounded to T), the warp's accumulator zeroed.
   const float *qb = a.q + bi * a.qs[0] + h * a.qs[1];
   stageTile<T, BM, D, 32 * W>(Qs, LDQ, qb, i0, a.s, a.qs[2], a.qs[3], a.d,
                               tid);
-  for (int e = lane; e < 16 * D; e += 32)
-    Ow[(e / D) * LDO + e % D] = 0.0f;
-
-  // Lanes r and r + 16 own row r of the warp, columns [half * BN / 2,
-  // (half + 1) * BN / 2) of a tile (lanes 0-7 then read S rows 0-7: no
-  // shared-memory bank conflicts with LDS = BN + 4).
-  const int r = lane & 15, half = lane >> 4;
-  const int cb = half * (BN / 2);
-  const long long iRow = i0 + warp * 16 + r;
-  const bool rowOk = iRow < a.s;
-  const long long p = iRow + off;
-  const float *addRow =
-      a.add ? a.add + bi * a.addS[0] + h * a.addS[1] + iRow * a.addS[2]
-            : nullptr;
-  const unsigned char *keepRow =
-      a.keep ? a.keep + bi * a.keepS[0] + h * a.keepS[1] + iRow * a.keepS[2]
-             : nullptr;
-  // mask_add rows read as float4 (unit stride along t, 16-byte aligned).
+  __syncthreads();
+  // The warp's Q as A fragments, for the whole key loop.
+  unsigned qa[D / 16][4];
+  {
+    const T *q0 = Qs + (warp * 16 + g) * LDQ + 2 * qd;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      qa[kk][0] = *reinterpret_cast<const unsigned *>(q0 + kk * 16);
+      qa[kk][1] = *reinterpret_cast<const unsigned *>(q0 + 8 * LDQ + kk * 16);
+      qa[kk][2] = *reinterpret_cast<const unsigned *>(q0 + kk * 16 + 8);
+      qa[kk][3] =
+          *reinterpret_cast<const unsigned *>(q0 + 8 * LDQ + kk * 16 + 8);
+    }
+  }
+  // This thread's two rows: g and g + 8 of the warp.
+  long long iRow[2], p[2];
+  bool rowOk[2];
+  const float *addRow[2];
+  const unsigned char *keepRow[2];
+#pragma unroll
+  for (int x = 0; x < 2; ++x) {
+    iRow[x] = i0 + warp * 16 + g + 8 * x;
+    rowOk[x] = iRow[x] < a.s;
+    p[x] = iRow[x] + off;
+    addRow[x] = a.add ? a.add + bi * a.addS[0] + h * a.addS[1] +
+                            iRow[x] * a.addS[2]
+                      : nullptr;
+    keepRow[x] = a.keep ? a.keep + bi * a.keepS[0] + h * a.keepS[1] +
+                              iRow[x] * a.keepS[2]
+                        : nullptr;
+  }
+  // mask_add read as float2 (unit stride along t, 8-byte aligned rows).
   const bool addVec =
-      a.add && a.addS[3] == 1 && a.addS[2] % 4 == 0 && a.addS[1] % 4 == 0 &&
-      a.addS[0] % 4 == 0 &&
-      (reinterpret_cast<unsigned long long>(a.add) & 15) == 0;
-  float m = -CUDART_INF_F, l = 0.0f;
+      a.add && a.addS[3] == 1 && a.addS[2] % 2 == 0 && a.addS[1] % 2 == 0 &&
+      a.addS[0] % 2 == 0 &&
+      (reinterpret_cast<unsigned long long>(a.add) & 7) == 0;
+  float o[NO][4];
+#pragma unroll
+  for (int n = 0; n < NO; ++n)
+    o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+  float m[2] = {-CUDART_INF_F, -CUDART_INF_F}, l[2] = {0.0f, 0.0f};
 
   const long long iLast = (i0 + BM < a.s ? i0 + BM : a.s) - 1;
   const long long p0 = i0 + off, p1 = iLast + off;
-  const float *kb = a.k + bi * a.ks[0] + g * a.ks[1];
-  const float *vb = a.v + bi * a.vs[0] + g * a.vs[1];
+  const float *kb = a.k + bi * a.ks[0] + kvh * a.ks[1];
+  const float *vb = a.v + bi * a.vs[0] + kvh * a.vs[1];
   long long jEnd = a.t;
   if (a.causal && p1 + 1 < jEnd)
     jEnd = p1 + 1 > 0 ? p1 + 1 : 0;
@@ -434,137 +576,123 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
     const long long j1 = (j0 + BN < a.t ? j0 + BN : a.t) - 1;
     if (tileEmpty(a, p0, p1, j0, j1))
       continue;
-    __syncthreads(); // Q stored / the previous tile's K and V read
-    stageTile<T, BN, D, 32 * W>(Ks, LDQ, kb, j0, a.t, a.ks[2], a.ks[3], a.d,
-                                tid);
-    stageTile<T, BN, D, 32 * W>(Vs, LDQ, vb, j0, a.t, a.vs[2], a.vs[3], a.dv,
-                                tid);
+    __syncthreads(); // the previous tile's K and V^T are read
+    stageKV<T, BN, D, 32 * W>(Ks, LDQ, Vt, LDV, kb, vb, j0, a, tid);
     __syncthreads();
 
-    // S = Q_w K^T (16 x BN), f32.
+    // S = Q K^T: NB blocks of 8 keys; b fragments straight from K's rows.
+    float sc[NB][4];
 #pragma unroll
-    for (int n = 0; n < BN / 16; ++n) {
-      wmma::fragment<wmma::accumulator, 16, 16, 16, float> sf;
-      wmma::fill_fragment(sf, 0.0f);
+    for (int n = 0; n < NB; ++n) {
+      sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.0f;
+      const T *k0 = Ks + (n * 8 + g) * LDQ + 2 * qd;
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> af;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> bf;
-        wmma::load_matrix_sync(af, Qs + warp * 16 * LDQ + kk * 16, LDQ);
-        wmma::load_matrix_sync(bf, Ks + n * 16 * LDQ + kk * 16, LDQ);
-        wmma::mma_sync(sf, af, bf, sf);
-      }
-      wmma::store_matrix_sync(Sw + n * 16, sf, LDS, wmma::mem_row_major);
+      for (int kk = 0; kk < D / 16; ++kk)
+        mma16816<T>(sc[n], qa[kk],
+                    *reinterpret_cast<const unsigned *>(k0 + kk * 16),
+                    *reinterpret_cast<const unsigned *>(k0 + kk * 16 + 8));
     }
-    __syncwarp();
 
-    // Online softmax of row r over the lane's BN / 2 columns, in two
-    // passes of float4 (the max, then exp and sum) so that the scores stay
-    // in shared memory, not registers. A tile inside t that every row sees
-    // structurally (and no mask_keep) skips the per-element checks; the
-    // first pass writes the masked scores back to S (-inf: not seen).
+    // Scale, mask, structure; the rows' max over the quad.
     const bool inside = j0 + BN <= a.t;
     const bool full = inside && !a.keep && tileFull(a, p0, p1, j0, j1);
-    float *srow = Sw + r * LDS + cb;
-    float tmax = -CUDART_INF_F;
+    float tmax[2] = {-CUDART_INF_F, -CUDART_INF_F};
 #pragma unroll
-    for (int k = 0; k < BN / 8; ++k) {
-      float4 v = *reinterpret_cast<const float4 *>(srow + 4 * k);
-      float4 madd = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-      const long long jb = j0 + cb + 4 * k;
-      if (addRow) {
-        if (addVec && inside) {
-          madd = *reinterpret_cast<const float4 *>(addRow + jb);
-        } else {
-          madd.x = jb < a.t ? addRow[jb * a.addS[3]] : 0.0f;
-          madd.y = jb + 1 < a.t ? addRow[(jb + 1) * a.addS[3]] : 0.0f;
-          madd.z = jb + 2 < a.t ? addRow[(jb + 2) * a.addS[3]] : 0.0f;
-          madd.w = jb + 3 < a.t ? addRow[(jb + 3) * a.addS[3]] : 0.0f;
+    for (int n = 0; n < NB; ++n) {
+      const long long j = j0 + n * 8 + 2 * qd;
+#pragma unroll
+      for (int x = 0; x < 2; ++x) {
+        float2 madd = make_float2(0.0f, 0.0f);
+        if (addRow[x]) {
+          if (addVec && inside) {
+            madd = *reinterpret_cast<const float2 *>(addRow[x] + j);
+          } else {
+            madd.x = j < a.t ? addRow[x][j * a.addS[3]] : 0.0f;
+            madd.y = j + 1 < a.t ? addRow[x][(j + 1) * a.addS[3]] : 0.0f;
+          }
         }
-      }
-      v.x = fmaf(v.x, a.scale, madd.x);
-      v.y = fmaf(v.y, a.scale, madd.y);
-      v.z = fmaf(v.z, a.scale, madd.z);
-      v.w = fmaf(v.w, a.scale, madd.w);
-      if (!rowOk) {
-        v = make_float4(-CUDART_INF_F, -CUDART_INF_F, -CUDART_INF_F,
-                        -CUDART_INF_F);
-      } else if (!full) {
-        if (!(jb < a.t && sees(a, keepRow, p, jb)))
-          v.x = -CUDART_INF_F;
-        if (!(jb + 1 < a.t && sees(a, keepRow, p, jb + 1)))
-          v.y = -CUDART_INF_F;
-        if (!(jb + 2 < a.t && sees(a, keepRow, p, jb + 2)))
-          v.z = -CUDART_INF_F;
-        if (!(jb + 3 < a.t && sees(a, keepRow, p, jb + 3)))
-          v.w = -CUDART_INF_F;
-      }
-      *reinterpret_cast<float4 *>(srow + 4 * k) = v;
-      tmax = fmaxf(tmax, fmaxf(fmaxf(v.x, v.y), fmaxf(v.z, v.w)));
-    }
-    tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 16));
-    const float mNew = fmaxf(m, tmax);
-    float alpha = 1.0f, sum = 0.0f;
-    T *prow = Pw + r * LDP + cb;
-    if (mNew != -CUDART_INF_F) {
-      alpha = __expf(m - mNew);
-#pragma unroll
-      for (int k = 0; k < BN / 8; ++k) {
-        const float4 v = *reinterpret_cast<const float4 *>(srow + 4 * k);
-        float4 e;
-        e.x = __expf(v.x - mNew);
-        e.y = __expf(v.y - mNew);
-        e.z = __expf(v.z - mNew);
-        e.w = __expf(v.w - mNew);
-        sum += (e.x + e.y) + (e.z + e.w);
-        store4<T>(prow + 4 * k, e);
-      }
-    } else {
-#pragma unroll
-      for (int k = 0; k < BN / 8; ++k)
-        store4<T>(prow + 4 * k, make_float4(0.0f, 0.0f, 0.0f, 0.0f));
-    }
-    sum += __shfl_xor_sync(0xffffffffu, sum, 16);
-    l = l * alpha + sum;
-    m = mNew;
-    if (alpha != 1.0f) {
-      float *orow = Ow + r * LDO + half * (D / 2);
-#pragma unroll
-      for (int k = 0; k < D / 8; ++k) {
-        float4 o = *reinterpret_cast<float4 *>(orow + 4 * k);
-        o.x *= alpha;
-        o.y *= alpha;
-        o.z *= alpha;
-        o.w *= alpha;
-        *reinterpret_cast<float4 *>(orow + 4 * k) = o;
+        float v0 = fmaf(sc[n][2 * x], a.scale, madd.x);
+        float v1 = fmaf(sc[n][2 * x + 1], a.scale, madd.y);
+        if (!rowOk[x]) {
+          v0 = v1 = -CUDART_INF_F;
+        } else if (!full) {
+          if (!(j < a.t && sees(a, keepRow[x], p[x], j)))
+            v0 = -CUDART_INF_F;
+          if (!(j + 1 < a.t && sees(a, keepRow[x], p[x], j + 1)))
+            v1 = -CUDART_INF_F;
+        }
+        sc[n][2 * x] = v0;
+        sc[n][2 * x + 1] = v1;
+        tmax[x] = fmaxf(tmax[x], fmaxf(v0, v1));
       }
     }
-    __syncwarp();
-
-    // O_w += P_w V (16 x D), f32 in shared memory.
+    float alpha[2], mNew[2];
 #pragma unroll
-    for (int n = 0; n < D / 16; ++n) {
-      wmma::fragment<wmma::accumulator, 16, 16, 16, float> of;
-      wmma::load_matrix_sync(of, Ow + n * 16, LDO, wmma::mem_row_major);
-#pragma unroll
-      for (int kk = 0; kk < BN / 16; ++kk) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> pf;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> vf;
-        wmma::load_matrix_sync(pf, Pw + kk * 16, LDP);
-        wmma::load_matrix_sync(vf, Vs + kk * 16 * LDQ + n * 16, LDQ);
-        wmma::mma_sync(of, pf, vf, of);
-      }
-      wmma::store_matrix_sync(Ow + n * 16, of, LDO, wmma::mem_row_major);
+    for (int x = 0; x < 2; ++x) {
+      tmax[x] = fmaxf(tmax[x], __shfl_xor_sync(0xffffffffu, tmax[x], 1));
+      tmax[x] = fmaxf(tmax[x], __shfl_xor_sync(0xffffffffu, tmax[x], 2));
+      mNew[x] = fmaxf(m[x], tmax[x]);
+      // Nothing seen yet: keep the accumulators (0) and weigh nothing.
+      alpha[x] = mNew[x] == -CUDART_INF_F ? 1.0f : __expf(m[x] - mNew[x]);
+      m[x] = mNew[x];
+      l[x] *= alpha[x];
     }
-    __syncwarp();
+#pragma unroll
+    for (int n = 0; n < NB; ++n)
+#pragma unroll
+      for (int x = 0; x < 2; ++x)
+#pragma unroll
+        for (int y = 0; y < 2; ++y) {
+          const float e = mNew[x] == -CUDART_INF_F
+                              ? 0.0f
+                              : __expf(sc[n][2 * x + y] - mNew[x]);
+          sc[n][2 * x + y] = e;
+          l[x] += e; // this thread's part; the quad is summed at the end
+        }
+#pragma unroll
+    for (int n = 0; n < NO; ++n) {
+      o[n][0] *= alpha[0];
+      o[n][1] *= alpha[0];
+      o[n][2] *= alpha[1];
+      o[n][3] *= alpha[1];
+    }
+    // O += P V: P's accumulators are, per 16 keys, an A fragment.
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+      unsigned pa[4];
+      pa[0] = pack2<T>(sc[2 * kk][0], sc[2 * kk][1]);
+      pa[1] = pack2<T>(sc[2 * kk][2], sc[2 * kk][3]);
+      pa[2] = pack2<T>(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
+      pa[3] = pack2<T>(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+#pragma unroll
+      for (int n = 0; n < NO; ++n) {
+        const T *v0 = Vt + (n * 8 + g) * LDV + kk * 16 + 2 * qd;
+        mma16816<T>(o[n], pa, *reinterpret_cast<const unsigned *>(v0),
+                    *reinterpret_cast<const unsigned *>(v0 + 8));
+      }
+    }
   }
-  __syncwarp();
-  if (!rowOk)
-    return;
-  const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-  float *op = a.out + bi * a.os[0] + h * a.os[1] + iRow * a.os[2];
-  for (int c = half * (D / 2); c < (half + 1) * (D / 2) && c < a.dv; ++c)
-    op[c * a.os[3]] = Ow[r * LDO + c] * inv;
+  float inv[2];
+#pragma unroll
+  for (int x = 0; x < 2; ++x) {
+    l[x] += __shfl_xor_sync(0xffffffffu, l[x], 1);
+    l[x] += __shfl_xor_sync(0xffffffffu, l[x], 2);
+    inv[x] = l[x] > 0.0f ? 1.0f / l[x] : 0.0f;
+  }
+#pragma unroll
+  for (int x = 0; x < 2; ++x) {
+    if (!rowOk[x])
+      continue;
+    float *op = a.out + bi * a.os[0] + h * a.os[1] + iRow[x] * a.os[2];
+#pragma unroll
+    for (int n = 0; n < NO; ++n) {
+      const int c = n * 8 + 2 * qd;
+      if (c < a.dv)
+        op[c * a.os[3]] = o[n][2 * x] * inv[x];
+      if (c + 1 < a.dv)
+        op[(c + 1) * a.os[3]] = o[n][2 * x + 1] * inv[x];
+    }
+  }
 }
 
 } // namespace
@@ -582,13 +710,11 @@ TFC_ATTN_SIMT(128)
 TFC_ATTN_SIMT(256)
 
 #define TFC_ATTN_MMA(NAME, T, D, W)                                            \
-  extern "C" __global__ void __launch_bounds__(32 * W, W == 4 ? 4 : 16)      \
+  extern "C" __global__ void __launch_bounds__(32 * W)                         \
       tfc_attn_mma_##NAME##_##D##_w##W(GpuAttnArgs a) {                        \
     attnMma<T, D, W>(a);                                                       \
   }
-#define TFC_ATTN_MMA_W(NAME, T, D)                                             \
-  TFC_ATTN_MMA(NAME, T, D, 1)                                                  \
-  TFC_ATTN_MMA(NAME, T, D, 4)
+#define TFC_ATTN_MMA_W(NAME, T, D) TFC_ATTN_MMA(NAME, T, D, 4)
 TFC_ATTN_MMA_W(f16, __half, 32)
 TFC_ATTN_MMA_W(f16, __half, 64)
 TFC_ATTN_MMA_W(f16, __half, 128)

@@ -16,7 +16,6 @@
 #include "DeviceRun.h"
 #include "GpuAttention.h"
 
-#include <cstdlib>
 #include <mutex>
 
 extern "C" const unsigned char tfcrt_attention_fatbin[];
@@ -31,11 +30,8 @@ struct AttnModule {
   bool ok = false;
   std::string error;
   CUfunction simt[5] = {};
-  CUfunction mma[2][3][2] = {}; // [f16, bf16][32, 64, 128][1, 4 warps]
-  int sms = 0;                   // streaming multiprocessors of device 0
+  CUfunction mma[2][3] = {}; // [f16, bf16][32, 64, 128]
 };
-
-constexpr int kMmaWarpChoices[2] = {1, 4};
 
 const AttnModule &attnModule(const Driver *d) {
   static std::mutex mutex;
@@ -67,29 +63,21 @@ const AttnModule &attnModule(const Driver *d) {
       return *mod;
   const char *types[2] = {"f16", "bf16"};
   for (int t = 0; t < 2; ++t)
-    for (int i = 0; i < 3; ++i)
-      for (int w = 0; w < 2; ++w) {
-        CUfunction &f = mod->mma[t][i][w];
-        const std::string name =
-            format("tfc_attn_mma_%s_%d_w%d", types[t], kMmaDims[i],
-                   kMmaWarpChoices[w]);
-        if (!get(name, f))
-          return *mod;
-        const int bytes =
-            static_cast<int>(mmaSmemBytes(kMmaDims[i], kMmaWarpChoices[w]));
-        if (d->cuFuncSetAttribute(
-                f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes) !=
-            CUDA_SUCCESS) {
-          mod->error = format("cannot give %s %d bytes of shared memory",
-                              name.c_str(), bytes);
-          return *mod;
-        }
+    for (int i = 0; i < 3; ++i) {
+      CUfunction &f = mod->mma[t][i];
+      const std::string name = format("tfc_attn_mma_%s_%d_w%d", types[t],
+                                      kMmaDims[i], kMmaWarps);
+      if (!get(name, f))
+        return *mod;
+      const int bytes = static_cast<int>(mmaSmemBytes(kMmaDims[i], kMmaWarps));
+      if (d->cuFuncSetAttribute(
+              f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes) !=
+          CUDA_SUCCESS) {
+        mod->error = format("cannot give %s %d bytes of shared memory",
+                            name.c_str(), bytes);
+        return *mod;
       }
-  if (d->cuDeviceGetAttribute(&mod->sms,
-                              CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
-                              d->device) != CUDA_SUCCESS ||
-      mod->sms <= 0)
-    mod->sms = 132;
+    }
   mod->ok = true;
   return *mod;
 }
@@ -152,22 +140,10 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   unsigned threads = 0, smem = 0, rows = 0;
   if (mode != AttnMode::F32 && dmax <= 128) {
     const int i = dmax <= 32 ? 0 : dmax <= 64 ? 1 : 2;
-    // Blocks of 4 warps (64 rows) share each K / V tile among more rows;
-    // with fewer than two such blocks per SM (MiniLM at batch 1: 24), blocks
-    // of one warp put 4x as many SMs to work.
-    const int64_t blocks4 = (p.s + 63) / 64 * p.hq * p.b;
-    int w = blocks4 < 2 * static_cast<int64_t>(mod.sms) ? 0 : 1;
-    // TFCRT_GPU_ATTN_WARPS=1|4 forces the block size (measurements).
-    static const int forced = [] {
-      const char *e = std::getenv("TFCRT_GPU_ATTN_WARPS");
-      return e ? std::atoi(e) : 0;
-    }();
-    if (forced == 1 || forced == 4)
-      w = forced == 1 ? 0 : 1;
-    f = mod.mma[mode == AttnMode::BF16 ? 1 : 0][i][w];
-    threads = 32 * kMmaWarpChoices[w];
-    smem = static_cast<unsigned>(mmaSmemBytes(kMmaDims[i], kMmaWarpChoices[w]));
-    rows = 16 * kMmaWarpChoices[w];
+    f = mod.mma[mode == AttnMode::BF16 ? 1 : 0][i];
+    threads = 32 * kMmaWarps;
+    smem = static_cast<unsigned>(mmaSmemBytes(kMmaDims[i], kMmaWarps));
+    rows = 16 * kMmaWarps;
   } else {
     int i = 0;
     while (i < 5 && kSimtDims[i] < dmax)

@@ -40,22 +40,16 @@ struct GpuAttnArgs {
 constexpr int kSimtRows = 64, kSimtSplit = 4;
 constexpr int kSimtKeys(int D) { return D >= 128 ? 16 : 32; }
 
-/// The tensor-core kernels (tfc_attn_mma_{f16,bf16}_<D>_w<W>, D in 32, 64,
-/// 128, W in 1, 4): W warps of 16 query rows, key tiles of 64; q, k, v
-/// rounded to the half type in shared memory, scores and the output
-/// accumulated in f32.
-constexpr int kMmaKeys = 64;
-constexpr int mmaLdq(int D) { return D + 8; }     // half elements
-constexpr int kMmaLds = kMmaKeys + 4;             // f32 scores
-constexpr int kMmaLdp = kMmaKeys + 8;             // half probabilities
-constexpr int mmaLdo(int D) { return D + 4; }     // f32 output
-/// Dynamic shared memory of one block of W warps: Q [16 W][ldq], K and V
-/// [64][ldq] (half), per warp S [16][lds] f32, P [16][ldp] half and O
-/// [16][ldo] f32.
+/// The tensor-core kernels (tfc_attn_mma_{f16,bf16}_<D>_w4, D in 32, 64,
+/// 128): kMmaWarps warps of 16 query rows, key tiles of 64; q, k, v
+/// rounded to the half type in shared memory (Q [16 W][ldq], K [64][ldq],
+/// V^T [D][ldv]), scores, probabilities and the output in registers.
+constexpr int kMmaKeys = 64, kMmaWarps = 4;
+constexpr int mmaLdq(int D) { return D + 8; } // half elements
+constexpr int kMmaLdv = kMmaKeys + 8;         // half elements
 constexpr long long mmaSmemBytes(int D, int W) {
-  return (long long)(16 * W + 2 * kMmaKeys) * mmaLdq(D) * 2 +
-         (long long)W * 16 * kMmaLds * 4 + (long long)W * 16 * kMmaLdp * 2 +
-         (long long)W * 16 * mmaLdo(D) * 4;
+  return (long long)(16 * W + kMmaKeys) * mmaLdq(D) * 2 +
+         (long long)D * kMmaLdv * 2;
 }
 
 } // namespace tfcrt::cuda
