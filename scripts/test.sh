@@ -115,7 +115,7 @@ if [ "${TFC_CUDA_RUNTIME:-1}" = 1 ] && [ -x "$nvcc_bin" ] && [ -z "$san" ]; then
   crb=$root/build-rt-cuda
   cmake -G Ninja -S "$root" -B "$crb" -DTFC_RUNTIME_ONLY=ON \
     -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_CUDA_COMPILER="$nvcc_bin" >/dev/null &&
+    -DCUDAToolkit_ROOT="$(dirname "$(dirname "$nvcc_bin")")" >/dev/null &&
     ninja -C "$crb" tfc-run tfcrt-gpu-attention-test &&
     ctest --test-dir "$crb" -R '^tfcrt[.]gpu_attention$' --output-on-failure
   cuda_rc=$?
