@@ -30,7 +30,9 @@
 #       (eager, captured, replayed graph) and PASS/FAIL, whether the eager
 #       run without graphs (TFC_CUDA_GRAPHS=0) also passes and equals the
 #       graph's output bit for bit, the median latency of 20 runs with and
-#       without graphs, and the kernel launches / GEMMs of an eager run.
+#       without graphs (host clock), the graph runs' median device time
+#       (CUDA events, without the outputs' download) and the kernel launches
+#       / GEMMs of an eager run.
 #       Then PyTorch on the MiniLM shapes (scripts/gpu_torch_peer.py;
 #       TFC_TORCH_PEER=0 skips it, TFC_TORCH_ARGS adds arguments). Uses
 #       TFC_RUN, else DIR/tfc-run if it starts there, else builds the runtime
@@ -53,7 +55,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode="${1:-}"
 dir="${2:-}"
 if [[ -z "$mode" || -z "$dir" ]]; then
-  sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -241,8 +243,12 @@ run() {
     echo "== no tfcrt-gpu-attention-test beside the runner"
   fi
   echo "== models (cubins for sm_90 unless _ptx; _loops: matmuls as plain loops, the reference mapping)"
-  local fmt='%-21s %-5s %-11s %-8s %-8s %-5s %-5s %-4s %-8s %-8s %s\n'
-  printf "$fmt" model case shape max_abs max_rel graph eager same ms_graph ms_eager launch/gemm
+  # ms_graph / ms_eager: tfc-run --bench's host-clock medians (inputs staged,
+  # outputs downloaded); ms_dev: the graph runs' device time from CUDA
+  # events (inputs on the device, outputs not downloaded: how PyTorch's
+  # numbers below are taken).
+  local fmt='%-21s %-5s %-11s %-8s %-8s %-5s %-5s %-4s %-8s %-8s %-8s %s\n'
+  printf "$fmt" model case shape max_abs max_rel graph eager same ms_graph ms_dev ms_eager launch/gemm
   local failed=${failed_kernels:-0} total=0
   while read -r name ref atol rtol wof; do
     [[ -z "$name" ]] && continue
@@ -276,6 +282,10 @@ run() {
       everdict=$(grep -m1 "^check " "$log.eager" | sed -n 's/.*: \(PASS\|FAIL\)$/\1/p' || true)
       median=$(field "$log" 's/.*latency ms: median \([0-9.]*\).*/\1/p')
       emedian=$(field "$log.eager" 's/.*latency ms: median \([0-9.]*\).*/\1/p')
+      local dev
+      dev=$(grep -o "; device [0-9.]* ms" "$log" | tail -n "${TFC_GPU_ITERS:-20}" |
+        awk '{print $3}' | sort -n |
+        awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}')
       same=$(python3 -c "
 import numpy as np
 a, b = np.load('$out/g.npz'), np.load('$out/e.npz')
@@ -311,7 +321,7 @@ PY
       fi
       printf "$fmt" "$name" "case$k" "${shape:--}" "${abs:--}" "${rel:--}" \
         "${verdict:-ERR$rc}" "${everdict:-ERR$rc2}" "$same" "${median:--}" \
-        "${emedian:--}" "${stats:--}"
+        "${dev:--}" "${emedian:--}" "${stats:--}"
       if [[ $rc -ne 0 || "$verdict" != PASS ]]; then
         grep -v "^tfc: cuda run" "$log" | sed 's/^/    | /' | head -12
       fi

@@ -97,11 +97,15 @@ uint64_t moduleLoadFailures();
 std::string firstModuleLoadError();
 
 /// Counters of the calling thread's last run, for tests and --bench:
-/// kernel launches, GEMMs and copies enqueued (0 when replayed), and how the
-/// run executed: 'e' eager, 'c' captured, 'r' replayed.
+/// kernel launches, GEMMs and copies enqueued (0 when replayed), how the
+/// run executed: 'e' eager, 'c' captured, 'r' replayed, and its device time.
 struct RunStats {
   uint64_t launches = 0, gemms = 0, copies = 0;
   char mode = 'e';
+  /// Device time (CUDA events on the model's stream) from the inputs being
+  /// staged to the end of the compiled code's work, and to the end of the
+  /// outputs' downloads; -1 when not measured (an error).
+  double deviceMs = -1, deviceWithOutputsMs = -1;
 };
 RunStats lastRunStats();
 

@@ -98,6 +98,9 @@ struct DeviceModel {
   std::set<std::string> warmed, noGraph;
   uint64_t clock = 0;
   std::unordered_map<const void *, CUdeviceptr> constants;
+  // Recorded on the stream around a run's compiled code (inputs staged
+  // before start) and after its downloads: the device time of a run.
+  CUevent start = nullptr, computed = nullptr, downloaded = nullptr;
 };
 
 namespace {
@@ -108,6 +111,7 @@ struct RunState {
   bool replay = false;
   bool capture = false;
   bool finished = false; // finishRun synchronized the stream
+  bool timing = false;   // the model's start / computed events recorded
   uint64_t trace = 0;
   RunStats stats;
   // TFC_CUDA_KTIME=1 (eager runs): each launch / GEMM / copy synchronized
@@ -247,6 +251,9 @@ tfc_status loadDeviceModel(const void *weights, uint64_t bytes,
   if (!check(d->cuStreamCreate(&m->stream, CU_STREAM_NON_BLOCKING),
              "cuStreamCreate"))
     return fail(TFC_ERR_INTERNAL);
+  for (CUevent *e : {&m->start, &m->computed, &m->downloaded})
+    if (!check(d->cuEventCreate(e, CU_EVENT_DEFAULT), "cuEventCreate"))
+      return fail(TFC_ERR_INTERNAL);
   if (bytes) {
     if (!check(d->cuMemAlloc(&m->weights, bytes), "cuMemAlloc",
                format("(%llu bytes of weights)", (unsigned long long)bytes)))
@@ -292,6 +299,9 @@ void freeDeviceModel(DeviceModel *m) {
       check(d->cuMemFree(m->workspace), "cuMemFree");
     if (m->weights)
       check(d->cuMemFree(m->weights), "cuMemFree");
+    for (CUevent e : {m->start, m->computed, m->downloaded})
+      if (e)
+        check(d->cuEventDestroy(e), "cuEventDestroy");
     if (m->stream)
       check(d->cuStreamDestroy(m->stream), "cuStreamDestroy");
   }
@@ -333,7 +343,23 @@ void *stageInput(const void *src, uint64_t bytes) {
   return dev;
 }
 
+void runCompiledOnStream(const std::string &key,
+                         const std::function<void()> &entry);
+
 void runCompiled(const std::string &key, const std::function<void()> &entry) {
+  DeviceModel &m = *run.model;
+  const Driver *d = hasError() ? nullptr : driver();
+  // The run's device time: from here (inputs staged) to the end of the
+  // compiled code's work, and to the end of the outputs' downloads
+  // (finishRun). Events are not timed under TFC_CUDA_KTIME's syncs.
+  run.timing = d && check(d->cuEventRecord(m.start, m.stream), "cuEventRecord");
+  runCompiledOnStream(key, entry);
+  if (run.timing && !hasError())
+    run.timing = check(d->cuEventRecord(m.computed, m.stream), "cuEventRecord");
+}
+
+void runCompiledOnStream(const std::string &key,
+                         const std::function<void()> &entry) {
   DeviceModel &m = *run.model;
   const Driver *d = hasError() ? nullptr : driver();
   static const bool graphsOff = envOff("TFC_CUDA_GRAPHS");
@@ -428,9 +454,19 @@ bool finishRun() {
   if (d) {
     // Even after an error: the next run may reuse the pool only when the
     // stream is idle.
+    const bool timed =
+        run.timing && !hasError() &&
+        check(d->cuEventRecord(m.downloaded, m.stream), "cuEventRecord");
     CUresult r = d->cuStreamSynchronize(m.stream);
     check(r, "cuStreamSynchronize", "(end of the run; TFC_CUDA_SYNC=1 names "
                                     "the kernel)");
+    float compute = 0, total = 0;
+    if (timed && !hasError() &&
+        d->cuEventElapsedTime(&compute, m.start, m.computed) == CUDA_SUCCESS &&
+        d->cuEventElapsedTime(&total, m.start, m.downloaded) == CUDA_SUCCESS) {
+      run.stats.deviceMs = compute;
+      run.stats.deviceWithOutputsMs = total;
+    }
   }
   return !hasError();
 }
@@ -447,13 +483,15 @@ void endRun() {
   if (stats)
     std::fprintf(stderr,
                  "tfc: cuda run: %s, %llu kernel launches, %llu GEMMs, %llu "
-                 "copies enqueued\n",
+                 "copies enqueued; device %.3f ms (%.3f ms with the outputs' "
+                 "download)\n",
                  run.stats.mode == 'r'   ? "graph replayed"
                  : run.stats.mode == 'c' ? "graph captured"
                                          : "eager",
                  (unsigned long long)run.stats.launches,
                  (unsigned long long)run.stats.gemms,
-                 (unsigned long long)run.stats.copies);
+                 (unsigned long long)run.stats.copies, run.stats.deviceMs,
+                 run.stats.deviceWithOutputsMs);
   if (timeEachWork() && !run.timed.empty()) {
     double sum[3] = {0, 0, 0}, floor = 1e30;
     for (const RunState::Timed &t : run.timed) {
