@@ -11,10 +11,10 @@
 #       present, MiniLM (weights rounded to float16 values so that they
 #       travel packed, scripts/gpu_minilm_cases.py; references from ONNX
 #       Runtime on that model, including the 1x128 and 32x128 benchmark
-#       shapes; also with --cuda-attention=true (_attn: the fused f32
-#       attention kernel), with --precision=fp16 / bf16 (checked by cosine;
-#       fused attention on the tensor cores) and fp16 with
-#       --cuda-attention=false (_noattn: its linalg reference); with
+#       shapes; also with --cuda-attention=false (_noattn: the linalg
+#       lowering of attention, the fused kernel's reference), with
+#       --precision=fp16 / bf16 (checked by cosine; fused attention on the
+#       tensor cores) and fp16 with --cuda-attention=false; with
 #       TFC_GPU_EXTRA=1 also the plain mapping (_rowthread), one kernel per
 #       row op (_nofuse), one row element per thread (_unroll1) and a warp
 #       per fused row (_warp); with --cuda-gemm=false if
@@ -98,10 +98,10 @@ prepare() {
     # --cuda-per-thread.
     local plain=(--cuda-row-reduce=false --cuda-per-thread=1
       --cuda-attention=false)
-    # The fused attention kernel in f32 (--cuda-attention=true; fp32's
-    # default is the linalg lowering, which measured faster).
-    compile minilm_attn "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-attention=true
-    same_weights minilm_attn minilm
+    # The linalg lowering of attention (batched GEMMs + the fused softmax):
+    # the reference of the fused attention kernel (--cuda-attention).
+    compile minilm_noattn "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-attention=false
+    same_weights minilm_noattn minilm
     # Earlier experiments' variants (TFC_GPU_EXTRA=1; together they would
     # take the directory past the 64 MiB the device tool carries): the plain
     # mapping, one kernel per row op, one row element per thread, a warp per

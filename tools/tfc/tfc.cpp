@@ -89,13 +89,12 @@ static cl::opt<bool> cudaGemm(
     cl::init(true));
 static cl::opt<std::string> cudaAttention(
     "cuda-attention",
-    cl::desc("With --target=cuda: true = each attention as one fused kernel "
-             "(flash-style, online softmax; f16 / bf16 tensor cores with "
-             "--precision=fp16 / bf16), false = the linalg lowering (batched "
-             "cuBLASLt GEMMs + a fused softmax kernel, the reference), auto "
-             "(default) = fused with --precision=fp16 / bf16, linalg in fp32 "
-             "(where the f32 kernel measured slower on the H200: "
-             "docs/PERFORMANCE.md)"),
+    cl::desc("With --target=cuda: true or auto (default) = each attention "
+             "with static head dims up to 256 as one fused kernel "
+             "(flash-style, online softmax; f32 register tiles, or f16 / "
+             "bf16 tensor cores with --precision=fp16 / bf16), false = the "
+             "linalg lowering (batched cuBLASLt GEMMs + a fused softmax "
+             "kernel, the reference)"),
     cl::init("auto"));
 static cl::opt<bool> cudaRowReduce(
     "cuda-row-reduce",
@@ -562,9 +561,7 @@ int main(int argc, char **argv) {
       cudaAttention != "false")
     return fail("--cuda-attention=" + cudaAttention +
                 ": expected true, false or auto");
-  const bool fusedAttention =
-      cudaAttention == "true" ||
-      (cudaAttention == "auto" && precisionOpt != "fp32");
+  const bool fusedAttention = cudaAttention != "false";
   if (cuda && fusedAttention && !noKernels)
     po.gpuAttention = precisionOpt == "fp32" ? "f32"
                       : precisionOpt == "fp16" ? "f16"

@@ -13,11 +13,15 @@
 // needs no per-element check; otherwise every (row, key) pair is checked
 // against the structure and mask_keep. mask_add is added to the score.
 //
-//   tfc_attn_simt_<D>       f32 (--cuda-attention=true in fp32): 4 threads
-//                           per query row, each with a quarter of q and of
-//                           the accumulator in registers (the dot products
-//                           summed by warp shuffles), K / V tiles in shared
-//                           memory.
+//   tfc_attn_tile_<D>       f32, head dims up to 128: a SIMT GEMM, each of
+//                           256 threads 4 rows x 4 keys of S (Q^T, K^T in
+//                           shared memory) and 4 rows of O (P^T, V in shared
+//                           memory).
+//   tfc_attn_simt_<D>       f32, head dims up to 256 (the launcher uses it
+//                           above 128): 4 threads per query row, each with a
+//                           quarter of q and of the accumulator in registers
+//                           (the dot products summed by warp shuffles), K /
+//                           V tiles in shared memory.
 //   tfc_attn_mma_<T>_<D>_w4 f16 / bf16 tensor cores (mma.sync m16n8k16, f32
 //                           accumulation) in FlashAttention-2's layout: 4
 //                           warps a block, a warp per 16 query rows, S, P
@@ -365,6 +369,214 @@ __device__ __forceinline__ void attnSimt(const GpuAttnArgs &a) {
       op[(cb + c) * a.os[3]] = acc[c] * inv;
 }
 
+//===-- f32: register tiles (4 rows x 4 keys a thread) ---------------------===//
+
+/// f32 flash attention as a SIMT GEMM: 256 threads, 64 query rows x 64 keys
+/// a tile. Thread (tr, tc) = (tid / 16, tid % 16) computes S for rows
+/// 4 tr .. 4 tr + 3 and keys 4 tc .. 4 tc + 3 from Q^T and K^T in shared
+/// memory (two float4 loads feed 16 FMAs), runs the online softmax of its
+/// 4 rows with the other 15 threads of its half warp (shuffles), writes P^T
+/// to shared memory and accumulates O for its 4 rows and D / 16 columns
+/// from P^T and V. Sums per row are this thread's part until the end.
+template <int D>
+__device__ __forceinline__ void attnTile(const GpuAttnArgs &a) {
+  constexpr int BM = tfcrt::cuda::kTileRows, BN = tfcrt::cuda::kTileKeys;
+  constexpr int T = 256, DC = D / 16;
+  constexpr int LQ = BM + 4, LK = BN + 4, LV = D + 4, LP = BM + 4;
+  static_assert(D % 16 == 0 && BM == 64 && BN == 64, "tile shapes");
+  static_assert((D * LQ + D * LK + BN * LV + BN * LP) * 4 ==
+                    tfcrt::cuda::tileSmemBytes(D),
+                "shared memory layout");
+  extern __shared__ __align__(16) unsigned char smemf[];
+  float *Qt = reinterpret_cast<float *>(smemf); // [D][LQ]
+  float *Kt = Qt + D * LQ;                      // [D][LK]
+  float *Vs = Kt + D * LK;                      // [BN][LV]
+  float *Pt = Vs + BN * LV;                     // [BN][LP]
+  const int tid = threadIdx.x, tr = tid / 16, tc = tid % 16;
+  const long long bi = blockIdx.z, h = blockIdx.y;
+  const long long i0 = (long long)blockIdx.x * BM;
+  const long long kvh = h / (a.hq / a.hkv);
+  const long long off = a.t - a.s;
+  const float *qb = a.q + bi * a.qs[0] + h * a.qs[1];
+  const float *kb = a.k + bi * a.ks[0] + kvh * a.ks[1];
+  const float *vb = a.v + bi * a.vs[0] + kvh * a.vs[1];
+
+  // Q^T, once.
+  for (int e = tid; e < BM * D; e += T) {
+    const int r = e / D, c = e % D;
+    const long long i = i0 + r;
+    Qt[c * LQ + r] = (i < a.s && c < a.d) ? qb[i * a.qs[2] + c * a.qs[3]]
+                                          : 0.0f;
+  }
+  long long iRow[4], p[4];
+  bool rowOk[4];
+  const float *addRow[4];
+  const unsigned char *keepRow[4];
+#pragma unroll
+  for (int x = 0; x < 4; ++x) {
+    iRow[x] = i0 + tr * 4 + x;
+    rowOk[x] = iRow[x] < a.s;
+    p[x] = iRow[x] + off;
+    addRow[x] = a.add ? a.add + bi * a.addS[0] + h * a.addS[1] +
+                            iRow[x] * a.addS[2]
+                      : nullptr;
+    keepRow[x] = a.keep ? a.keep + bi * a.keepS[0] + h * a.keepS[1] +
+                              iRow[x] * a.keepS[2]
+                        : nullptr;
+  }
+  const bool addVec =
+      a.add && a.addS[3] == 1 && a.addS[2] % 4 == 0 && a.addS[1] % 4 == 0 &&
+      a.addS[0] % 4 == 0 &&
+      (reinterpret_cast<unsigned long long>(a.add) & 15) == 0;
+  float o[4][DC];
+#pragma unroll
+  for (int x = 0; x < 4; ++x)
+#pragma unroll
+    for (int c = 0; c < DC; ++c)
+      o[x][c] = 0.0f;
+  float m[4], l[4];
+#pragma unroll
+  for (int x = 0; x < 4; ++x) {
+    m[x] = -CUDART_INF_F;
+    l[x] = 0.0f;
+  }
+  const long long iLast = (i0 + BM < a.s ? i0 + BM : a.s) - 1;
+  const long long p0 = i0 + off, p1 = iLast + off;
+  long long jEnd = a.t;
+  if (a.causal && p1 + 1 < jEnd)
+    jEnd = p1 + 1 > 0 ? p1 + 1 : 0;
+  for (long long j0 = 0; j0 < jEnd; j0 += BN) {
+    const long long j1 = (j0 + BN < a.t ? j0 + BN : a.t) - 1;
+    if (tileEmpty(a, p0, p1, j0, j1))
+      continue;
+    __syncthreads(); // Q^T stored / the previous tile's K^T, V, P^T read
+    // K^T and V: each thread's loads (8 a pass) before its stores.
+    {
+      constexpr int PER = BN * D / T;
+      constexpr int CH = PER < 8 ? PER : 8;
+#pragma unroll 1
+      for (int c0 = 0; c0 < PER; c0 += CH) {
+        float kv[CH], vv[CH];
+#pragma unroll
+        for (int u = 0; u < CH; ++u) {
+          const int e = tid + (c0 + u) * T;
+          const int r = e / D, c = e % D;
+          const long long j = j0 + r;
+          kv[u] = (j < a.t && c < a.d) ? kb[j * a.ks[2] + c * a.ks[3]] : 0.0f;
+          vv[u] = (j < a.t && c < a.dv) ? vb[j * a.vs[2] + c * a.vs[3]] : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < CH; ++u) {
+          const int e = tid + (c0 + u) * T;
+          const int r = e / D, c = e % D;
+          Kt[c * LK + r] = kv[u];
+          Vs[r * LV + c] = vv[u];
+        }
+      }
+    }
+    __syncthreads();
+    // S: 4 rows x 4 keys.
+    float sc[4][4];
+#pragma unroll
+    for (int x = 0; x < 4; ++x)
+#pragma unroll
+      for (int y = 0; y < 4; ++y)
+        sc[x][y] = 0.0f;
+#pragma unroll 8
+    for (int c = 0; c < D; ++c) {
+      const float4 qv = *reinterpret_cast<const float4 *>(Qt + c * LQ + tr * 4);
+      const float4 kv = *reinterpret_cast<const float4 *>(Kt + c * LK + tc * 4);
+      const float qa[4] = {qv.x, qv.y, qv.z, qv.w};
+      const float ka[4] = {kv.x, kv.y, kv.z, kv.w};
+#pragma unroll
+      for (int x = 0; x < 4; ++x)
+#pragma unroll
+        for (int y = 0; y < 4; ++y)
+          sc[x][y] = fmaf(qa[x], ka[y], sc[x][y]);
+    }
+    // Scale, mask, structure; the rows' max over the half warp.
+    const bool inside = j0 + BN <= a.t;
+    const bool full = inside && !a.keep && tileFull(a, p0, p1, j0, j1);
+    const long long jb = j0 + tc * 4;
+    float alpha[4], mNew[4];
+#pragma unroll
+    for (int x = 0; x < 4; ++x) {
+      float madd[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      if (addRow[x]) {
+        if (addVec && inside) {
+          const float4 v4 = *reinterpret_cast<const float4 *>(addRow[x] + jb);
+          madd[0] = v4.x;
+          madd[1] = v4.y;
+          madd[2] = v4.z;
+          madd[3] = v4.w;
+        } else {
+#pragma unroll
+          for (int y = 0; y < 4; ++y)
+            madd[y] = jb + y < a.t ? addRow[x][(jb + y) * a.addS[3]] : 0.0f;
+        }
+      }
+      float tmax = -CUDART_INF_F;
+#pragma unroll
+      for (int y = 0; y < 4; ++y) {
+        float v = fmaf(sc[x][y], a.scale, madd[y]);
+        if (!rowOk[x])
+          v = -CUDART_INF_F;
+        else if (!full && !(jb + y < a.t && sees(a, keepRow[x], p[x], jb + y)))
+          v = -CUDART_INF_F;
+        sc[x][y] = v;
+        tmax = fmaxf(tmax, v);
+      }
+#pragma unroll
+      for (int o2 = 1; o2 < 16; o2 *= 2)
+        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, o2));
+      mNew[x] = fmaxf(m[x], tmax);
+      alpha[x] = mNew[x] == -CUDART_INF_F ? 1.0f : __expf(m[x] - mNew[x]);
+      m[x] = mNew[x];
+      l[x] *= alpha[x];
+      float pr[4];
+#pragma unroll
+      for (int y = 0; y < 4; ++y) {
+        pr[y] = mNew[x] == -CUDART_INF_F ? 0.0f : __expf(sc[x][y] - mNew[x]);
+        l[x] += pr[y];
+        Pt[(tc * 4 + y) * LP + tr * 4 + x] = pr[y];
+      }
+#pragma unroll
+      for (int c = 0; c < DC; ++c)
+        o[x][c] *= alpha[x];
+    }
+    __syncthreads();
+    // O (4 rows x DC columns) += P V over the tile's keys.
+#pragma unroll 4
+    for (int j = 0; j < BN; ++j) {
+      const float4 pv = *reinterpret_cast<const float4 *>(Pt + j * LP + tr * 4);
+      const float pa[4] = {pv.x, pv.y, pv.z, pv.w};
+      float vr[DC];
+#pragma unroll
+      for (int c = 0; c < DC; ++c)
+        vr[c] = Vs[j * LV + tc * DC + c];
+#pragma unroll
+      for (int x = 0; x < 4; ++x)
+#pragma unroll
+        for (int c = 0; c < DC; ++c)
+          o[x][c] = fmaf(pa[x], vr[c], o[x][c]);
+    }
+  }
+#pragma unroll
+  for (int x = 0; x < 4; ++x) {
+#pragma unroll
+    for (int o2 = 1; o2 < 16; o2 *= 2)
+      l[x] += __shfl_xor_sync(0xffffffffu, l[x], o2);
+    if (!rowOk[x])
+      continue;
+    const float inv = l[x] > 0.0f ? 1.0f / l[x] : 0.0f;
+    float *op = a.out + bi * a.os[0] + h * a.os[1] + iRow[x] * a.os[2];
+#pragma unroll
+    for (int c = 0; c < DC; ++c)
+      if (tc * DC + c < a.dv)
+        op[(tc * DC + c) * a.os[3]] = o[x][c] * inv;
+  }
+}
+
 //===-- f16 / bf16 tensor cores: a warp per 16 query rows -----------------===//
 
 /// Two floats as a packed pair of T (the lower column in the low half).
@@ -703,6 +915,16 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
       tfc_attn_simt_##D(GpuAttnArgs a) {                                       \
     attnSimt<D>(a);                                                            \
   }
+#define TFC_ATTN_TILE(D)                                                       \
+  extern "C" __global__ void __launch_bounds__(256, 2)                         \
+      tfc_attn_tile_##D(GpuAttnArgs a) {                                       \
+    attnTile<D>(a);                                                            \
+  }
+TFC_ATTN_TILE(16)
+TFC_ATTN_TILE(32)
+TFC_ATTN_TILE(64)
+TFC_ATTN_TILE(128)
+
 TFC_ATTN_SIMT(16)
 TFC_ATTN_SIMT(32)
 TFC_ATTN_SIMT(64)

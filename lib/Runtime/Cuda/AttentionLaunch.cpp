@@ -24,12 +24,14 @@ namespace tfcrt::cuda {
 namespace {
 
 constexpr int kSimtDims[] = {16, 32, 64, 128, 256};
+constexpr int kTileDims[] = {16, 32, 64, 128};
 constexpr int kMmaDims[] = {32, 64, 128};
 
 struct AttnModule {
   bool ok = false;
   std::string error;
   CUfunction simt[5] = {};
+  CUfunction tile[4] = {}; // f32 register tiles, head dims up to 128
   CUfunction mma[2][3] = {}; // [f16, bf16][32, 64, 128]
 };
 
@@ -61,22 +63,31 @@ const AttnModule &attnModule(const Driver *d) {
   for (int i = 0; i < 5; ++i)
     if (!get(format("tfc_attn_simt_%d", kSimtDims[i]), mod->simt[i]))
       return *mod;
+  auto allowSmem = [&](CUfunction f, const std::string &name, long long b) {
+    const int bytes = static_cast<int>(b);
+    if (d->cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                              bytes) != CUDA_SUCCESS) {
+      mod->error = format("cannot give %s %d bytes of shared memory",
+                          name.c_str(), bytes);
+      return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 4; ++i) {
+    const std::string name = format("tfc_attn_tile_%d", kTileDims[i]);
+    if (!get(name, mod->tile[i]) ||
+        !allowSmem(mod->tile[i], name, tileSmemBytes(kTileDims[i])))
+      return *mod;
+  }
   const char *types[2] = {"f16", "bf16"};
   for (int t = 0; t < 2; ++t)
     for (int i = 0; i < 3; ++i) {
       CUfunction &f = mod->mma[t][i];
       const std::string name = format("tfc_attn_mma_%s_%d_w%d", types[t],
                                       kMmaDims[i], kMmaWarps);
-      if (!get(name, f))
+      if (!get(name, f) ||
+          !allowSmem(f, name, mmaSmemBytes(kMmaDims[i], kMmaWarps)))
         return *mod;
-      const int bytes = static_cast<int>(mmaSmemBytes(kMmaDims[i], kMmaWarps));
-      if (d->cuFuncSetAttribute(
-              f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes) !=
-          CUDA_SUCCESS) {
-        mod->error = format("cannot give %s %d bytes of shared memory",
-                            name.c_str(), bytes);
-        return *mod;
-      }
     }
   mod->ok = true;
   return *mod;
@@ -144,6 +155,14 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     threads = 32 * kMmaWarps;
     smem = static_cast<unsigned>(mmaSmemBytes(kMmaDims[i], kMmaWarps));
     rows = 16 * kMmaWarps;
+  } else if (dmax <= 128) {
+    int i = 0;
+    while (kTileDims[i] < dmax)
+      ++i;
+    f = mod.tile[i];
+    threads = 256;
+    smem = static_cast<unsigned>(tileSmemBytes(kTileDims[i]));
+    rows = kTileRows;
   } else {
     int i = 0;
     while (i < 5 && kSimtDims[i] < dmax)

@@ -40,6 +40,18 @@ struct GpuAttnArgs {
 constexpr int kSimtRows = 64, kSimtSplit = 4;
 constexpr int kSimtKeys(int D) { return D >= 128 ? 16 : 32; }
 
+/// The f32 register-tile kernels (tfc_attn_tile_<D>, D in 16, 32, 64, 128):
+/// 256 threads, 64 query rows x 64 keys a tile, each thread 4 rows x 4 keys
+/// of S and 4 rows x D / 16 columns of O; Q^T, K^T, V and P^T in (dynamic)
+/// shared memory, rows padded by 4 floats.
+constexpr int kTileRows = 64, kTileKeys = 64;
+constexpr long long tileSmemBytes(int D) {
+  return ((long long)D * (kTileRows + 4) + (long long)D * (kTileKeys + 4) +
+          (long long)kTileKeys * (D + 4) +
+          (long long)kTileKeys * (kTileRows + 4)) *
+         4;
+}
+
 /// The tensor-core kernels (tfc_attn_mma_{f16,bf16}_<D>_w4, D in 32, 64,
 /// 128): kMmaWarps warps of 16 query rows, key tiles of 64; q, k, v
 /// rounded to the half type in shared memory (Q [16 W][ldq], K [64][ldq],
