@@ -1,0 +1,346 @@
+//===- AttentionMma.cuh - the tensor-core fused attention kernel's body -===//
+//
+// Included by AttentionKernels.cu only: attnMma (f16 / bf16, mma.sync
+// m16n8k16 in FlashAttention-2's register layout) and its helpers.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_LIB_RUNTIME_CUDA_ATTENTIONMMA_CUH
+#define TFC_LIB_RUNTIME_CUDA_ATTENTIONMMA_CUH
+
+#include "AttentionDevice.cuh"
+
+namespace tfcrt::cuda::attn_device {
+
+//===-- f16 / bf16 tensor cores: a warp per 16 query rows -----------------===//
+
+/// Two floats as a packed pair of T (the lower column in the low half).
+template <typename T> __device__ __forceinline__ unsigned pack2(float lo,
+                                                                float hi);
+template <> __device__ __forceinline__ unsigned pack2<__half>(float lo,
+                                                              float hi) {
+  __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<unsigned *>(&h);
+}
+template <>
+__device__ __forceinline__ unsigned pack2<__nv_bfloat16>(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<unsigned *>(&h);
+}
+
+/// c += a (16 x 16, row major) x b (16 x 8, column major): one
+/// mma.sync.m16n8k16 with f32 accumulation. Fragments as the PTX ISA lays
+/// them out (g = lane / 4, q = lane % 4): a0 = A[g][2q, 2q+1], a1 = A[g+8]
+/// [2q..], a2 = A[g][2q+8..], a3 = A[g+8][2q+8..]; b0 = B[2q, 2q+1][g], b1 =
+/// B[2q+8..][g]; c0, c1 = C[g][2q, 2q+1], c2, c3 = C[g+8][2q, 2q+1].
+template <typename T>
+__device__ __forceinline__ void mma16816(float *c, const unsigned *a,
+                                         unsigned b0, unsigned b1);
+template <>
+__device__ __forceinline__ void mma16816<__half>(float *c, const unsigned *a,
+                                                 unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+               "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0),
+                 "r"(b1));
+}
+template <>
+__device__ __forceinline__ void
+mma16816<__nv_bfloat16>(float *c, const unsigned *a, unsigned b0,
+                        unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+               "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0),
+                 "r"(b1));
+}
+
+/// Like stageTile, but stores the tile transposed: dst[c * ld + r] (V^T,
+/// whose rows are the B fragments of P V). Element by element.
+template <typename T, int ROWS, int D, int THREADS>
+__device__ __noinline__ void stageTileT(T *dst, int ld, const float *src,
+                                        long long r0, long long nrows,
+                                        long long rs, long long cs,
+                                        long long ncols, int tid) {
+  constexpr int N = ROWS * D;
+  constexpr int PER = (N + THREADS - 1) / THREADS;
+  constexpr int CH = PER < 16 ? PER : 16;
+#pragma unroll 1
+  for (int c0 = 0; c0 < PER; c0 += CH) {
+    float v[CH];
+#pragma unroll
+    for (int u = 0; u < CH; ++u) {
+      const int e = tid + (c0 + u) * THREADS;
+      const int r = e / D, c = e % D;
+      const long long row = r0 + r;
+      v[u] = (c0 + u < PER && e < N && row < nrows && c < ncols)
+                 ? src[row * rs + c * cs]
+                 : 0.0f;
+    }
+#pragma unroll
+    for (int u = 0; u < CH; ++u) {
+      const int e = tid + (c0 + u) * THREADS;
+      if (c0 + u < PER && e < N)
+        dst[(e % D) * ld + e / D] = toHalf<T>(v[u]);
+    }
+  }
+}
+
+/// Stages a key tile: K [BN][ld] as rows and V transposed (V^T [D][ldv]),
+/// both rounded to T. When both views have unit column stride and 16-byte
+/// aligned rows, each thread issues its float4 loads of K and of V (up to
+/// 8 of each) before any store: one memory latency per tile, not two.
+template <typename T, int BN, int D, int THREADS>
+__device__ __forceinline__ void stageKV(T *Ks, int ldk, T *Vt, int ldv,
+                                        const float *kb, const float *vb,
+                                        long long j0, const GpuAttnArgs &a,
+                                        int tid) {
+  const bool vec =
+      a.ks[3] == 1 && a.ks[2] % 4 == 0 && a.d % 4 == 0 &&
+      (reinterpret_cast<unsigned long long>(kb) & 15) == 0 && a.vs[3] == 1 &&
+      a.vs[2] % 4 == 0 && a.dv % 4 == 0 &&
+      (reinterpret_cast<unsigned long long>(vb) & 15) == 0;
+  if (!vec) {
+    stageTile<T, BN, D, THREADS>(Ks, ldk, kb, j0, a.t, a.ks[2], a.ks[3], a.d,
+                                 tid);
+    stageTileT<T, BN, D, THREADS>(Vt, ldv, vb, j0, a.t, a.vs[2], a.vs[3],
+                                  a.dv, tid);
+    return;
+  }
+  constexpr int N4 = BN * D / 4, D4 = D / 4;
+  constexpr int PER4 = (N4 + THREADS - 1) / THREADS;
+  constexpr int CH4 = PER4 < 8 ? PER4 : 8;
+#pragma unroll 1
+  for (int c0 = 0; c0 < PER4; c0 += CH4) {
+    float4 kv[CH4], vv[CH4];
+#pragma unroll
+    for (int u = 0; u < CH4; ++u) {
+      const int e = tid + (c0 + u) * THREADS;
+      const int r = e / D4, c = (e % D4) * 4;
+      const long long j = j0 + r;
+      const bool in = c0 + u < PER4 && e < N4 && j < a.t;
+      const float4 z = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      kv[u] = in && c < a.d
+                  ? *reinterpret_cast<const float4 *>(kb + j * a.ks[2] + c)
+                  : z;
+      vv[u] = in && c < a.dv
+                  ? *reinterpret_cast<const float4 *>(vb + j * a.vs[2] + c)
+                  : z;
+    }
+#pragma unroll
+    for (int u = 0; u < CH4; ++u) {
+      const int e = tid + (c0 + u) * THREADS;
+      if (c0 + u < PER4 && e < N4) {
+        const int r = e / D4, c = (e % D4) * 4;
+        store4<T>(Ks + r * ldk + c, kv[u]);
+        Vt[(c + 0) * ldv + r] = toHalf<T>(vv[u].x);
+        Vt[(c + 1) * ldv + r] = toHalf<T>(vv[u].y);
+        Vt[(c + 2) * ldv + r] = toHalf<T>(vv[u].z);
+        Vt[(c + 3) * ldv + r] = toHalf<T>(vv[u].w);
+      }
+    }
+  }
+}
+
+/// The FlashAttention-2 arrangement: a warp owns 16 query rows; S = Q K^T
+/// (16 x 64 per key tile) stays in the mma accumulators (each thread holds
+/// rows g and g + 8, columns 8 n + 2q, 2q + 1), the softmax runs on them
+/// with the row's max and sum reduced over the quad (lanes 4g..4g+3), and
+/// the probabilities rounded to T are, fragment for fragment, the A operand
+/// of O += P V (O in registers too). Shared memory holds only Q, K and V^T.
+template <typename T, int D, int W>
+__device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
+  using tfcrt::cuda::kMmaKeys;
+  constexpr int BM = 16 * W, BN = kMmaKeys, NB = BN / 8, NO = D / 8;
+  constexpr int LDQ = tfcrt::cuda::mmaLdq(D), LDV = tfcrt::cuda::kMmaLdv;
+  static_assert(D % 16 == 0 && BN % 16 == 0, "tile shapes");
+  extern __shared__ __align__(128) unsigned char smem[];
+  T *Qs = reinterpret_cast<T *>(smem);
+  T *Ks = Qs + BM * LDQ;
+  T *Vt = Ks + BN * LDQ; // [D][LDV]
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int g = lane >> 2, qd = lane & 3;
+  const long long bi = blockIdx.z, h = blockIdx.y;
+  const long long i0 = (long long)blockIdx.x * BM;
+  const long long kvh = h / (a.hq / a.hkv);
+  const long long off = a.t - a.s;
+
+  const float *qb = a.q + bi * a.qs[0] + h * a.qs[1];
+  stageTile<T, BM, D, 32 * W>(Qs, LDQ, qb, i0, a.s, a.qs[2], a.qs[3], a.d,
+                              tid);
+  __syncthreads();
+  // The warp's Q as A fragments, for the whole key loop.
+  unsigned qa[D / 16][4];
+  {
+    const T *q0 = Qs + (warp * 16 + g) * LDQ + 2 * qd;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      qa[kk][0] = *reinterpret_cast<const unsigned *>(q0 + kk * 16);
+      qa[kk][1] = *reinterpret_cast<const unsigned *>(q0 + 8 * LDQ + kk * 16);
+      qa[kk][2] = *reinterpret_cast<const unsigned *>(q0 + kk * 16 + 8);
+      qa[kk][3] =
+          *reinterpret_cast<const unsigned *>(q0 + 8 * LDQ + kk * 16 + 8);
+    }
+  }
+  // This thread's two rows: g and g + 8 of the warp.
+  long long iRow[2], p[2];
+  bool rowOk[2];
+  const float *addRow[2];
+  const unsigned char *keepRow[2];
+#pragma unroll
+  for (int x = 0; x < 2; ++x) {
+    iRow[x] = i0 + warp * 16 + g + 8 * x;
+    rowOk[x] = iRow[x] < a.s;
+    p[x] = iRow[x] + off;
+    addRow[x] = a.add ? a.add + bi * a.addS[0] + h * a.addS[1] +
+                            iRow[x] * a.addS[2]
+                      : nullptr;
+    keepRow[x] = a.keep ? a.keep + bi * a.keepS[0] + h * a.keepS[1] +
+                              iRow[x] * a.keepS[2]
+                        : nullptr;
+  }
+  // mask_add read as float2 (unit stride along t, 8-byte aligned rows).
+  const bool addVec =
+      a.add && a.addS[3] == 1 && a.addS[2] % 2 == 0 && a.addS[1] % 2 == 0 &&
+      a.addS[0] % 2 == 0 &&
+      (reinterpret_cast<unsigned long long>(a.add) & 7) == 0;
+  float o[NO][4];
+#pragma unroll
+  for (int n = 0; n < NO; ++n)
+    o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+  float m[2] = {-CUDART_INF_F, -CUDART_INF_F}, l[2] = {0.0f, 0.0f};
+
+  const long long iLast = (i0 + BM < a.s ? i0 + BM : a.s) - 1;
+  const long long p0 = i0 + off, p1 = iLast + off;
+  const float *kb = a.k + bi * a.ks[0] + kvh * a.ks[1];
+  const float *vb = a.v + bi * a.vs[0] + kvh * a.vs[1];
+  long long jEnd = a.t;
+  if (a.causal && p1 + 1 < jEnd)
+    jEnd = p1 + 1 > 0 ? p1 + 1 : 0;
+  for (long long j0 = 0; j0 < jEnd; j0 += BN) {
+    const long long j1 = (j0 + BN < a.t ? j0 + BN : a.t) - 1;
+    if (tileEmpty(a, p0, p1, j0, j1))
+      continue;
+    __syncthreads(); // the previous tile's K and V^T are read
+    stageKV<T, BN, D, 32 * W>(Ks, LDQ, Vt, LDV, kb, vb, j0, a, tid);
+    __syncthreads();
+
+    // S = Q K^T: NB blocks of 8 keys; b fragments straight from K's rows.
+    float sc[NB][4];
+#pragma unroll
+    for (int n = 0; n < NB; ++n) {
+      sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.0f;
+      const T *k0 = Ks + (n * 8 + g) * LDQ + 2 * qd;
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk)
+        mma16816<T>(sc[n], qa[kk],
+                    *reinterpret_cast<const unsigned *>(k0 + kk * 16),
+                    *reinterpret_cast<const unsigned *>(k0 + kk * 16 + 8));
+    }
+
+    // Scale, mask, structure; the rows' max over the quad.
+    const bool inside = j0 + BN <= a.t;
+    const bool full = inside && !a.keep && tileFull(a, p0, p1, j0, j1);
+    float tmax[2] = {-CUDART_INF_F, -CUDART_INF_F};
+#pragma unroll
+    for (int n = 0; n < NB; ++n) {
+      const long long j = j0 + n * 8 + 2 * qd;
+#pragma unroll
+      for (int x = 0; x < 2; ++x) {
+        float2 madd = make_float2(0.0f, 0.0f);
+        if (addRow[x]) {
+          if (addVec && inside) {
+            madd = *reinterpret_cast<const float2 *>(addRow[x] + j);
+          } else {
+            madd.x = j < a.t ? addRow[x][j * a.addS[3]] : 0.0f;
+            madd.y = j + 1 < a.t ? addRow[x][(j + 1) * a.addS[3]] : 0.0f;
+          }
+        }
+        float v0 = fmaf(sc[n][2 * x], a.scale, madd.x);
+        float v1 = fmaf(sc[n][2 * x + 1], a.scale, madd.y);
+        if (!rowOk[x]) {
+          v0 = v1 = -CUDART_INF_F;
+        } else if (!full) {
+          if (!(j < a.t && sees(a, keepRow[x], p[x], j)))
+            v0 = -CUDART_INF_F;
+          if (!(j + 1 < a.t && sees(a, keepRow[x], p[x], j + 1)))
+            v1 = -CUDART_INF_F;
+        }
+        sc[n][2 * x] = v0;
+        sc[n][2 * x + 1] = v1;
+        tmax[x] = fmaxf(tmax[x], fmaxf(v0, v1));
+      }
+    }
+    float alpha[2], mNew[2];
+#pragma unroll
+    for (int x = 0; x < 2; ++x) {
+      tmax[x] = fmaxf(tmax[x], __shfl_xor_sync(0xffffffffu, tmax[x], 1));
+      tmax[x] = fmaxf(tmax[x], __shfl_xor_sync(0xffffffffu, tmax[x], 2));
+      mNew[x] = fmaxf(m[x], tmax[x]);
+      // Nothing seen yet: keep the accumulators (0) and weigh nothing.
+      alpha[x] = mNew[x] == -CUDART_INF_F ? 1.0f : __expf(m[x] - mNew[x]);
+      m[x] = mNew[x];
+      l[x] *= alpha[x];
+    }
+#pragma unroll
+    for (int n = 0; n < NB; ++n)
+#pragma unroll
+      for (int x = 0; x < 2; ++x)
+#pragma unroll
+        for (int y = 0; y < 2; ++y) {
+          const float e = mNew[x] == -CUDART_INF_F
+                              ? 0.0f
+                              : __expf(sc[n][2 * x + y] - mNew[x]);
+          sc[n][2 * x + y] = e;
+          l[x] += e; // this thread's part; the quad is summed at the end
+        }
+#pragma unroll
+    for (int n = 0; n < NO; ++n) {
+      o[n][0] *= alpha[0];
+      o[n][1] *= alpha[0];
+      o[n][2] *= alpha[1];
+      o[n][3] *= alpha[1];
+    }
+    // O += P V: P's accumulators are, per 16 keys, an A fragment.
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+      unsigned pa[4];
+      pa[0] = pack2<T>(sc[2 * kk][0], sc[2 * kk][1]);
+      pa[1] = pack2<T>(sc[2 * kk][2], sc[2 * kk][3]);
+      pa[2] = pack2<T>(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
+      pa[3] = pack2<T>(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+#pragma unroll
+      for (int n = 0; n < NO; ++n) {
+        const T *v0 = Vt + (n * 8 + g) * LDV + kk * 16 + 2 * qd;
+        mma16816<T>(o[n], pa, *reinterpret_cast<const unsigned *>(v0),
+                    *reinterpret_cast<const unsigned *>(v0 + 8));
+      }
+    }
+  }
+  float inv[2];
+#pragma unroll
+  for (int x = 0; x < 2; ++x) {
+    l[x] += __shfl_xor_sync(0xffffffffu, l[x], 1);
+    l[x] += __shfl_xor_sync(0xffffffffu, l[x], 2);
+    inv[x] = l[x] > 0.0f ? 1.0f / l[x] : 0.0f;
+  }
+#pragma unroll
+  for (int x = 0; x < 2; ++x) {
+    if (!rowOk[x])
+      continue;
+    float *op = a.out + bi * a.os[0] + h * a.os[1] + iRow[x] * a.os[2];
+#pragma unroll
+    for (int n = 0; n < NO; ++n) {
+      const int c = n * 8 + 2 * qd;
+      if (c < a.dv)
+        op[c * a.os[3]] = o[n][2 * x] * inv[x];
+      if (c + 1 < a.dv)
+        op[(c + 1) * a.os[3]] = o[n][2 * x + 1] * inv[x];
+    }
+  }
+}
+
+} // namespace tfcrt::cuda::attn_device
+
+#endif // TFC_LIB_RUNTIME_CUDA_ATTENTIONMMA_CUH
