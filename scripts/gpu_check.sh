@@ -174,6 +174,15 @@ prepare() {
   # The model libraries (mostly cubins) shrink 7x: gzipped to travel.
   gzip -9 -f "$dir"/*.so
   du -sh "$dir"
+  # The device tool carries the checkout (tracked and untracked files that
+  # git does not ignore) plus DIR: 64 MiB in all.
+  local kb repo_kb
+  kb=$(du -sk "$dir" | cut -f1)
+  repo_kb=$(cd "$root" && { git ls-files -z; git ls-files -z --others --exclude-standard; } |
+    xargs -0 du -ck 2>/dev/null | tail -1 | cut -f1)
+  if [[ $((kb + repo_kb)) -gt $((62 * 1024)) ]]; then
+    echo "warning: $dir ($((kb / 1024)) MiB) and the checkout ($((repo_kb / 1024)) MiB) come near the device tool's 64 MiB: drop builds (TFC_GPU_EXTRA=0, TFC_GPU_HALF=0)" >&2
+  fi
 }
 
 pick_runner() {
