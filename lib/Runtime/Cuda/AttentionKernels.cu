@@ -19,8 +19,8 @@
 //                           256 threads 4 rows x 4 keys of S (Q^T, K^T in
 //                           shared memory) and 4 rows of O (P^T, V in shared
 //                           memory).
-//   tfc_attn_simt_<D>       f32, head dims up to 256 (the launcher uses it
-//                           above 128): 4 threads per query row, each with a
+//   tfc_attn_simt_256       f32, head dims 129 to 256: 4 threads per query
+//                           row, each with a
 //                           quarter of q and of the accumulator in registers
 //                           (the dot products summed by warp shuffles), K /
 //                           V tiles in shared memory.
@@ -54,10 +54,6 @@ TFC_ATTN_TILE(32)
 TFC_ATTN_TILE(64)
 TFC_ATTN_TILE(128)
 
-TFC_ATTN_SIMT(16)
-TFC_ATTN_SIMT(32)
-TFC_ATTN_SIMT(64)
-TFC_ATTN_SIMT(128)
 TFC_ATTN_SIMT(256)
 
 #define TFC_ATTN_MMA(NAME, T, D, W)                                            \

@@ -23,15 +23,14 @@ extern "C" const unsigned char tfcrt_attention_fatbin[];
 namespace tfcrt::cuda {
 namespace {
 
-constexpr int kSimtDims[] = {16, 32, 64, 128, 256};
 constexpr int kTileDims[] = {16, 32, 64, 128};
 constexpr int kMmaDims[] = {32, 64, 128};
 
 struct AttnModule {
   bool ok = false;
   std::string error;
-  CUfunction simt[5] = {};
   CUfunction tile[4] = {}; // f32 register tiles, head dims up to 128
+  CUfunction simt256 = {};  // f32, head dims 129 to 256
   CUfunction mma[2][3] = {}; // [f16, bf16][32, 64, 128]
 };
 
@@ -60,9 +59,8 @@ const AttnModule &attnModule(const Driver *d) {
     }
     return true;
   };
-  for (int i = 0; i < 5; ++i)
-    if (!get(format("tfc_attn_simt_%d", kSimtDims[i]), mod->simt[i]))
-      return *mod;
+  if (!get("tfc_attn_simt_256", mod->simt256))
+    return *mod;
   auto allowSmem = [&](CUfunction f, const std::string &name, long long b) {
     const int bytes = static_cast<int>(b);
     if (d->cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
@@ -163,18 +161,14 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     threads = 256;
     smem = static_cast<unsigned>(tileSmemBytes(kTileDims[i]));
     rows = kTileRows;
-  } else {
-    int i = 0;
-    while (i < 5 && kSimtDims[i] < dmax)
-      ++i;
-    if (i == 5) {
-      error = format("head dims %lld / %lld exceed 256", (long long)p.d,
-                     (long long)p.dv);
-      return false;
-    }
-    f = mod.simt[i];
+  } else if (dmax <= 256) {
+    f = mod.simt256;
     threads = kSimtRows * kSimtSplit;
     rows = kSimtRows;
+  } else {
+    error = format("head dims %lld / %lld exceed 256", (long long)p.d,
+                   (long long)p.dv);
+    return false;
   }
   const unsigned gx = static_cast<unsigned>((p.s + rows - 1) / rows);
   void *params[] = {&a};

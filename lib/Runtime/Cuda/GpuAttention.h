@@ -33,10 +33,10 @@ struct GpuAttnArgs {
   int causal;
 };
 
-/// The f32 kernels (tfc_attn_simt_<D>): kSimtSplit threads per query row
-/// (each with D / kSimtSplit of q and of the accumulator in registers),
-/// kSimtRows rows a block, key tiles of kSimtKeys(D) keys staged in shared
-/// memory (D >= max(d, dv), D in 16, 32, 64, 128, 256).
+/// The f32 kernel for head dims 129 to 256 (tfc_attn_simt_256): kSimtSplit
+/// threads per query row (each with D / kSimtSplit of q and of the
+/// accumulator in registers), kSimtRows rows a block, key tiles of
+/// kSimtKeys(D) keys staged in shared memory.
 constexpr int kSimtRows = 64, kSimtSplit = 4;
 constexpr int kSimtKeys(int D) { return D >= 128 ? 16 : 32; }
 
