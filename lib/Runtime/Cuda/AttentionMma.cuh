@@ -55,37 +55,6 @@ mma16816<__nv_bfloat16>(float *c, const unsigned *a, unsigned b0,
                  "r"(b1));
 }
 
-/// Like stageTile, but stores the tile transposed: dst[c * ld + r] (V^T,
-/// whose rows are the B fragments of P V). Element by element.
-template <typename T, int ROWS, int D, int THREADS>
-__device__ __noinline__ void stageTileT(T *dst, int ld, const float *src,
-                                        long long r0, long long nrows,
-                                        long long rs, long long cs,
-                                        long long ncols, int tid) {
-  constexpr int N = ROWS * D;
-  constexpr int PER = (N + THREADS - 1) / THREADS;
-  constexpr int CH = PER < 16 ? PER : 16;
-#pragma unroll 1
-  for (int c0 = 0; c0 < PER; c0 += CH) {
-    float v[CH];
-#pragma unroll
-    for (int u = 0; u < CH; ++u) {
-      const int e = tid + (c0 + u) * THREADS;
-      const int r = e / D, c = e % D;
-      const long long row = r0 + r;
-      v[u] = (c0 + u < PER && e < N && row < nrows && c < ncols)
-                 ? src[row * rs + c * cs]
-                 : 0.0f;
-    }
-#pragma unroll
-    for (int u = 0; u < CH; ++u) {
-      const int e = tid + (c0 + u) * THREADS;
-      if (c0 + u < PER && e < N)
-        dst[(e % D) * ld + e / D] = toHalf<T>(v[u]);
-    }
-  }
-}
-
 /// Stages a key tile: K [BN][ld] as rows and V transposed (V^T [D][ldv]),
 /// both rounded to T. When both views have unit column stride and 16-byte
 /// aligned rows, each thread issues its float4 loads of K and of V (up to
@@ -103,8 +72,8 @@ __device__ __forceinline__ void stageKV(T *Ks, int ldk, T *Vt, int ldv,
   if (!vec) {
     stageTile<T, BN, D, THREADS>(Ks, ldk, kb, j0, a.t, a.ks[2], a.ks[3], a.d,
                                  tid);
-    stageTileT<T, BN, D, THREADS>(Vt, ldv, vb, j0, a.t, a.vs[2], a.vs[3],
-                                  a.dv, tid);
+    stageTileScalar<T, BN, D, THREADS, true>(Vt, ldv, vb, j0, a.t, a.vs[2],
+                                             a.vs[3], a.dv, tid);
     return;
   }
   constexpr int N4 = BN * D / 4, D4 = D / 4;
