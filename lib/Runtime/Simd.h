@@ -31,6 +31,33 @@ TFC_SIMD_AVX2 inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+/// exp(x) on 8 lanes: the Cephes polynomial of expNoDenormal (below), 2^n
+/// built in the exponent bits; exactly 0 below `minArg` (-inf gives 0, no
+/// denormal results), arguments clamped to [minArg, maxArg]; min / max
+/// return their second operand for a NaN, so NaN stays NaN.
+TFC_SIMD_AVX2 inline __m256 exp8NoDenormal(__m256 x, float minArg,
+                                           float maxArg) {
+  const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(minArg), _CMP_LT_OQ);
+  x = _mm256_min_ps(_mm256_set1_ps(maxArg),
+                    _mm256_max_ps(_mm256_set1_ps(minArg), x));
+  const __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507E-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073E-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894E-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459E-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201E-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), r);
+  y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+  const __m256i e = _mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
+}
+
 /// Lanes [0, min(n, 8)) all ones (a vmaskmov mask).
 TFC_SIMD_AVX2 inline __m256i tailMask8(int64_t n) {
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

@@ -13,33 +13,17 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "../Simd.h"
+
 #define TFC_AVX2 __attribute__((target("avx2,fma")))
 
 namespace tfcrt {
 namespace linear {
 namespace {
 
+/// exp(x), 0 below -87.3 (the header's clamps).
 TFC_AVX2 inline __m256 expV(__m256 x) {
-  const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
-  // min/max return their second operand for a NaN: NaN is kept.
-  x = _mm256_min_ps(_mm256_set1_ps(88.3f),
-                    _mm256_max_ps(_mm256_set1_ps(-87.3f), x));
-  const __m256 n =
-      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
-  p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
-  const __m256i e = _mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+  return simd::exp8NoDenormal(x, -87.3f, 88.3f);
 }
 
 /// 1 / a: vrcpps (relative error < 1.5 * 2^-12) and one Newton step
