@@ -168,13 +168,11 @@ int runCase(const Case &c, CUstream stream) {
   p.window = c.window;
   p.sinks = c.sinks;
   p.block = c.block;
-  if (!add.empty()) {
-    const int64_t full[4] = {c.b, c.hq, c.s, c.t};
+  if (!add.empty()) { // contiguous, stride 0 on the broadcast dims
     int64_t st = 1;
     for (int i = 3; i >= 0; --i) {
       p.addS[i] = addSizes[i] == 1 ? 0 : st;
       st *= addSizes[i];
-      (void)full;
     }
   }
   if (!keep.empty()) {
