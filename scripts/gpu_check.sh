@@ -11,11 +11,12 @@
 #       present, MiniLM (weights rounded to float16 values so that they
 #       travel packed, scripts/gpu_minilm_cases.py; references from ONNX
 #       Runtime on that model, including the 1x128 and 32x128 benchmark
-#       shapes; also with --cuda-attention=false (_noattn: the linalg
-#       lowering of attention, the fused kernel's reference), with
+#       shapes; also with --cuda-linear=false (_nolin: bias adds as
+#       elementwise kernels, the GEMM epilogues' reference), with
 #       --precision=fp16 / bf16 (checked by cosine; fused attention on the
-#       tensor cores) and fp16 with --cuda-attention=false; with
-#       TFC_GPU_EXTRA=1 also the plain mapping (_rowthread), one kernel per
+#       tensor cores) and fp16 with --cuda-linear=false; with
+#       TFC_GPU_EXTRA=1 also --cuda-attention=false (_noattn: the linalg
+#       lowering of attention), the plain mapping (_rowthread), one kernel per
 #       row op (_nofuse), one row element per thread (_unroll1) and a warp
 #       per fused row (_warp); with --cuda-gemm=false if
 #       TFC_GPU_MINILM_LOOPS is set) with --target=cuda --emit=shared into
@@ -98,15 +99,18 @@ prepare() {
     # --cuda-per-thread.
     local plain=(--cuda-row-reduce=false --cuda-per-thread=1
       --cuda-attention=false)
-    # The linalg lowering of attention (batched GEMMs + the fused softmax):
-    # the reference of the fused attention kernel (--cuda-attention).
-    compile minilm_noattn "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-attention=false
-    same_weights minilm_noattn minilm
+    # Linear layers as a GEMM then elementwise kernels (the bias add): the
+    # reference of the GEMM epilogues (--cuda-linear).
+    compile minilm_nolin "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-linear=false
+    same_weights minilm_nolin minilm
     # Earlier experiments' variants (TFC_GPU_EXTRA=1; together they would
-    # take the directory past the 64 MiB the device tool carries): the plain
-    # mapping, one kernel per row op, one row element per thread, a warp per
-    # fused row.
+    # take the directory past the 64 MiB the device tool carries): the
+    # linalg lowering of attention (batched GEMMs + the fused softmax, the
+    # fused kernel's reference), the plain mapping, one kernel per row op,
+    # one row element per thread, a warp per fused row.
     if [[ "${TFC_GPU_EXTRA:-0}" != 0 ]]; then
+      compile minilm_noattn "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-attention=false
+      same_weights minilm_noattn minilm
       compile minilm_rowthread "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" "${plain[@]}"
       same_weights minilm_rowthread minilm
       compile minilm_nofuse "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" --cuda-row-fuse=false --cuda-attention=false
@@ -134,11 +138,13 @@ prepare() {
       }
       half minilm_fp16 fp16
       half minilm_bf16 bf16
-      # The linalg lowering of attention (batched GEMMs + the fused
-      # softmax): the reference of the fused kernel in half precision.
-      half minilm_fp16_noattn fp16 --cuda-attention=false
-      same_weights minilm_fp16_noattn minilm_fp16
+      # A GEMM writing a half product, then a kernel widening it with the
+      # bias add: the reference of the epilogues in half precision.
+      half minilm_fp16_nolin fp16 --cuda-linear=false
+      same_weights minilm_fp16_nolin minilm_fp16
       if [[ "${TFC_GPU_EXTRA:-0}" != 0 ]]; then
+        half minilm_fp16_noattn fp16 --cuda-attention=false
+        same_weights minilm_fp16_noattn minilm_fp16
         half minilm_fp16_rowthread fp16 "${plain[@]}"
         same_weights minilm_fp16_rowthread minilm_fp16
         half minilm_fp16_nofuse fp16 --cuda-row-fuse=false --cuda-attention=false

@@ -333,6 +333,15 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     `_f16mma` / `_bf16mma` with the same operands (one fused kernel on the
     device), when its head dims are static and at most 256; the rest keeps
     the linalg lowering.
+
+    With `gpu-linear` (the CUDA target with cuBLASLt GEMMs) `tfc.linear` with
+    an f32 activation and a static rank-2 f32 / f16 / bf16 weight becomes
+    `tfcrt_gpu_linear_f32` / `_f16` / `_bf16`: one GEMM with an f32 result
+    whose epilogue adds the bias, then a fused single-use `tfc.unary`
+    gelu_tanh / relu (cuBLASLt's activations; erf GELU and SiLU stay
+    separate) or else a fused single-use residual `tfc.binary add`. A half
+    weight's activation is first rounded to its type (`tfc.cast`, shared by
+    the linears that read the same x).
   }];
   let options = [
     Option<"linear", "linear", "bool", "true",
@@ -344,6 +353,10 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
            "kernel tfcrt_gpu_attention_f32 (gpu=f32) or its tensor-core "
            "variants _f16mma / _bf16mma (gpu=f16 / bf16); head dims must be "
            "static and at most 256. Empty: the CPU kernels">,
+    Option<"gpuLinear", "gpu-linear", "bool", "false",
+           "--target=cuda: lower tfc.linear to tfcrt_gpu_linear_* (one "
+           "cuBLASLt GEMM with the bias, activation or residual in its "
+           "epilogue, f32 result); only GPU lowerings run">,
     Option<"norm", "norm", "bool", "true",
            "Lower tfc.layer_norm and tfc.rms_norm">,
     Option<"tfcTransposeFold", "fold-transposes", "bool", "true",

@@ -594,6 +594,14 @@ struct CpuKernelsPass
     SmallVector<Value> args = {view(b, loc, x3), blob, biasV, resV, outV, actV};
     declare(kLinear, ValueRange(args).getTypes());
     func::CallOp::create(b, loc, kLinear, TypeRange{}, args);
+    return resultOf(b, loc, out, x, nOut, resultType);
+  }
+
+  /// The f32 [1, M, n] buffer `out` written by a kernel call as a tensor of
+  /// `resultType` (x's leading dims, then n).
+  Value resultOf(OpBuilder &b, Location loc, Value out, Value x, int64_t nOut,
+                 RankedTensorType resultType) {
+    Type f32 = b.getF32Type();
     Value y = bufferization::ToTensorOp::create(
         b, loc, RankedTensorType::get({1, ShapedType::kDynamic, nOut}, f32),
         out, /*restrict=*/true, /*writable=*/true);
@@ -614,6 +622,14 @@ struct CpuKernelsPass
     for (int64_t i = 0; i + 1 < resultType.getRank(); ++i)
       re[0].push_back(i);
     re.push_back({resultType.getRank() - 1});
+    int64_t m = 1; // a static product of the leading dims: a static flat dim
+    for (int64_t i = 0; i + 1 < resultType.getRank(); ++i)
+      m = (m == ShapedType::kDynamic || resultType.isDynamicDim(i))
+              ? ShapedType::kDynamic
+              : m * resultType.getDimSize(i);
+    if (m != ShapedType::kDynamic)
+      flat = tensor::CastOp::create(
+          b, loc, RankedTensorType::get({m, nOut}, f32), flat);
     return tensor::ExpandShapeOp::create(b, loc, resultType, flat, re, shape);
   }
 
@@ -708,6 +724,93 @@ struct CpuKernelsPass
     Value y = emitLinear(b, loc, op.getInput(), *blob, op.getBias(), residual,
                          act, n,
                          cast<RankedTensorType>(last->getResult(0).getType()));
+    last->getResult(0).replaceAllUsesWith(y);
+    for (Operation *o : llvm::reverse(chain))
+      o->erase();
+  }
+
+  /// --target=cuda (gpu-linear): tfc.linear as one cuBLASLt GEMM whose
+  /// epilogue adds the bias, then a tanh-GELU / ReLU or a residual, into an
+  /// f32 result (tfcrt_gpu_linear_*); a half weight's x is rounded first.
+  void lowerGpuLinear(LinearOp op) {
+    auto xt = rtt(op.getInput());
+    auto wt = rtt(op.getWeight());
+    auto rt = rtt(op.getResult());
+    if (!xt.getElementType().isF32() || !rt.getElementType().isF32() ||
+        xt.getRank() < 2 || wt.getRank() != 2 || !wt.hasStaticShape())
+      return;
+    Type wet = wt.getElementType();
+    const char *callee = wet.isF32()    ? "tfcrt_gpu_linear_f32"
+                         : wet.isF16()  ? "tfcrt_gpu_linear_f16"
+                         : wet.isBF16() ? "tfcrt_gpu_linear_bf16"
+                                        : nullptr;
+    Value bias = op.getBias();
+    if (!callee || (bias && (rtt(bias).getRank() != 1 ||
+                             !rtt(bias).getElementType().isF32())))
+      return;
+    const int64_t n = wt.getShape()[op.getTransposeWeight() ? 0 : 1];
+    // cuBLASLt's epilogue: act(x w + bias) + residual, with act one of its
+    // own (its GELU is the tanh form) and a residual only without one.
+    SmallVector<Operation *> chain = {op};
+    Value result = op.getResult();
+    int64_t act = TFCRT_ACT_NONE;
+    Value residual;
+    if (result.hasOneUse())
+      if (auto u = dyn_cast<UnaryOp>(*result.getUsers().begin())) {
+        if (actOf(u.getFn()) < 0)
+          ; // not an activation
+        else if ((u.getFn() == UnaryKind::gelu_tanh ||
+                  u.getFn() == UnaryKind::relu) &&
+                 u.getResult().getType() == result.getType()) {
+          act = actOf(u.getFn());
+          chain.push_back(u);
+          result = u.getResult();
+        } else {
+          // An activation the epilogue lacks (erf GELU, SiLU): the linalg
+          // lowering fuses the bias add (and the widening of a half
+          // product) into the activation's kernel, which reads the
+          // product once, half-sized with a half weight.
+          return;
+        }
+      }
+    if (act == TFCRT_ACT_NONE) {
+      auto [add, res] = residualAdd(result);
+      if (add && !wet.isF32())
+        return; // the add (and the norm after it) reads the half product
+      if (add) {
+        chain.push_back(add);
+        residual = res;
+      }
+    }
+    Operation *last = chain.back();
+    OpBuilder b(last);
+    Location loc = classLoc(op, "linear", chain);
+    MLIRContext *ctx = b.getContext();
+    Type f32 = b.getF32Type();
+    Value x = op.getInput();
+    if (!wet.isF32())
+      x = CastOp::create(b, loc, xt.clone(wet), x);
+    Value x3 = as3d(b, loc, x);
+    Value rows = tensor::DimOp::create(b, loc, x3, 1);
+    auto outType = MemRefType::get({1, ShapedType::kDynamic, n}, f32);
+    Value out = memref::AllocOp::create(b, loc, outType, ValueRange{rows});
+    Value biasV = bias ? view(b, loc, bias) : none(b, loc, 1, f32);
+    Value resV = residual ? view(b, loc, as3d(b, loc, residual))
+                          : none(b, loc, 3, f32);
+    Value outV = memref::CastOp::create(b, loc, anyStrided(ctx, 3, f32), out);
+    SmallVector<Value> args = {
+        view(b, loc, x3),
+        view(b, loc, op.getWeight()),
+        biasV,
+        resV,
+        outV,
+        arith::ConstantIntOp::create(b, loc, op.getTransposeWeight() ? 1 : 0,
+                                     64),
+        arith::ConstantIntOp::create(b, loc, act, 64)};
+    declare(callee, ValueRange(args).getTypes());
+    func::CallOp::create(b, loc, callee, TypeRange{}, args);
+    Value y = resultOf(b, loc, out, op.getInput(), n,
+                       cast<RankedTensorType>(last->getResult(0).getType()));
     last->getResult(0).replaceAllUsesWith(y);
     for (Operation *o : llvm::reverse(chain))
       o->erase();
@@ -1199,9 +1302,14 @@ struct CpuKernelsPass
         ops.push_back(op);
     });
     for (Operation *op : ops) {
-      if (gpuEntry) { // the GPU target: attention only
-        if (auto a = dyn_cast<AttentionOp>(op))
-          lowerAttention(a);
+      if (gpuEntry || gpuLinear) { // the GPU target: its own entries only
+        if (auto a = dyn_cast<AttentionOp>(op)) {
+          if (gpuEntry && attention)
+            lowerAttention(a);
+        } else if (auto l = dyn_cast<LinearOp>(op)) {
+          if (gpuLinear && linear)
+            lowerGpuLinear(l);
+        }
         continue;
       }
       if (auto l = dyn_cast<LinearOp>(op)) {

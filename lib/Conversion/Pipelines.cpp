@@ -113,10 +113,14 @@ std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
   std::string kernels = ",tfc-cpu-kernels";
   if (o.sparse != "auto")
     kernels += "{sparse=" + o.sparse + "}";
-  if (!o.cpuKernels && !o.gpuAttention.empty())
-    kernels = ",tfc-cpu-kernels{gpu=" + o.gpuAttention + "}";
+  const bool gpuKernels = !o.gpuAttention.empty() || o.gpuLinear;
+  if (!o.cpuKernels && gpuKernels)
+    kernels = ",tfc-cpu-kernels{" +
+              (o.gpuAttention.empty() ? std::string("attention=false")
+                                      : "gpu=" + o.gpuAttention) +
+              (o.gpuLinear ? " gpu-linear=true" : "") + "}";
   return frontendPipeline(o) +
-         (o.cpuKernels || !o.gpuAttention.empty() ? kernels : "") +
+         (o.cpuKernels || gpuKernels ? kernels : "") +
          ",tfc-to-linalg" +
          (o.nativeHalfMatmul ? "{native-half-matmul=true}" : "") +
          ",canonicalize,cse,tfc-fuse-elementwise,"

@@ -96,6 +96,13 @@ static cl::opt<std::string> cudaAttention(
              "linalg lowering (batched cuBLASLt GEMMs + a fused softmax "
              "kernel, the reference)"),
     cl::init("auto"));
+static cl::opt<bool> cudaLinear(
+    "cuda-linear",
+    cl::desc("With --target=cuda and cuBLASLt GEMMs: each linear layer as "
+             "one GEMM with an f32 result whose epilogue adds the bias (and "
+             "a tanh-GELU / ReLU or a residual add) (default); false = a GEMM "
+             "then elementwise kernels (the reference)"),
+    cl::init(true));
 static cl::opt<bool> cudaRowReduce(
     "cuda-row-reduce",
     cl::desc("With --target=cuda: reductions over the last axis (softmax, "
@@ -557,6 +564,7 @@ int main(int argc, char **argv) {
   po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;
   po.profile = profileOpt;
   po.nativeHalfMatmul = cuda && cudaGemm;
+  po.gpuLinear = cuda && cudaGemm && cudaLinear && !noKernels;
   if (cudaAttention != "auto" && cudaAttention != "true" &&
       cudaAttention != "false")
     return fail("--cuda-attention=" + cudaAttention +

@@ -36,6 +36,8 @@ struct PipelineOptions {
                                  // (CUDA: cuBLAS accumulates them in f32)
   std::string gpuAttention;      // CUDA: tfc.attention -> the fused kernel
                                  // (f32 | f16 | bf16 products; "" = linalg)
+  bool gpuLinear = false;         // CUDA: tfc.linear -> one cuBLASLt GEMM
+                                 // with its epilogue (tfcrt_gpu_linear_*)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).

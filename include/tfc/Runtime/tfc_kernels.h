@@ -172,6 +172,25 @@ void _mlir_ciface_tfcrt_gpu_attention_bf16mma(
     int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
     int64_t layout_block);
 
+/* A linear layer of a --target=cuda model as one cuBLASLt GEMM with its
+ * epilogue (tfc-cpu-kernels{gpu-linear}, docs/DESIGN.md "The GPU target"):
+ *   out[0, i, j] = act(sum_k x[0, i, k] w[k, j] + bias[j]) + residual[0, i, j]
+ * x [1, M, K] and w [K, N] (with transpose_w: [N, K]) are rank-3 / rank-2
+ * descriptors of the entry's type (_f32: float; _f16 / _bf16: IEEE half /
+ * bfloat16 bits), products accumulated in f32; bias f32 [N] and residual f32
+ * [1, M, N] have all sizes 0 when absent (a residual only with act none);
+ * out f32 [1, M, N]. act: TFCRT_ACT_NONE, _RELU or _GELU_TANH (cuBLASLt's
+ * GELU is the tanh form). Outside a GPU run (--cuda-emulate-on-host) it
+ * computes on the host. */
+#define TFCRT_GPU_LINEAR_DECL(NAME)                                            \
+  void _mlir_ciface_tfcrt_gpu_linear_##NAME(                                   \
+      tfcrt_memref3_f32 *x, tfcrt_memref2_f32 *w, tfcrt_memref1_f32 *bias,     \
+      tfcrt_memref3_f32 *residual, tfcrt_memref3_f32 *out,                     \
+      int64_t transpose_w, int64_t act)
+TFCRT_GPU_LINEAR_DECL(f32);
+TFCRT_GPU_LINEAR_DECL(f16);
+TFCRT_GPU_LINEAR_DECL(bf16);
+
 /* The same over a quantized KV cache (tfc --kv-dtype, docs/DESIGN.md "KV
  * cache"): k / v hold IEEE half bits (f16), or int8 codes with one f32 scale
  * per (batch, kv head, key) in k_scale / v_scale [b, hkv, t, 1]: key j's

@@ -22,6 +22,7 @@
 #include "CudaDriver.h"
 #include "DeviceRun.h"
 #include "GpuGemm.h"
+#include "tfc/Runtime/tfc_kernels.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -29,7 +30,7 @@
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
-#include <tuple>
+#include <array>
 
 namespace tfcrt::cuda {
 namespace {
@@ -130,14 +131,14 @@ bool transposedView(int64_t R, int64_t C, int64_t sr, int64_t sc,
 
 struct Plan {
   cublasLtMatmulDesc_t desc = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  /// c: the result D; r: the residual C added with beta 1 (or c).
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr, r = nullptr;
   cublasLtMatmulAlgo_t algo;
   bool ok = false;
 };
 
-using Key = std::tuple<int, uint64_t, uint64_t, uint64_t, uint64_t, int64_t,
-                       int64_t, int64_t, bool, bool, int64_t, int64_t,
-                       int64_t, int, int>;
+/// Everything a plan depends on: types, shape, layouts, alignments, epilogue.
+using Key = std::array<int64_t, 20>;
 
 struct Cache {
   std::mutex mutex;
@@ -180,6 +181,11 @@ size_t elemBytes(GemmType t) { return t == GemmType::F32 ? 4 : 2; }
 
 void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
           const Memref3 *C) {
+  gemm(type, A, B, C, type, Epilogue());
+}
+
+void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
+          GemmType outType, const Epilogue &ep) {
   if (replaying())
     return;
   if (hasError())
@@ -203,19 +209,32 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
                        (long long)batch, (long long)M, (long long)N));
     return;
   }
+  const Memref3 *Rm = ep.residual;
+  if (Rm && (Rm->sizes[0] != batch || Rm->sizes[1] != M ||
+             Rm->sizes[2] != N || ep.act != TFCRT_ACT_NONE)) {
+    recordError("tfcrt_gpu_linear: the residual's shape differs from the "
+                "result's, or an activation precedes it");
+    return;
+  }
+  const bool epilogue = ep.bias || ep.act != TFCRT_ACT_NONE || Rm;
   if (batch == 0 || M == 0 || N == 0)
     return;
-  size_t eb = elemBytes(type);
+  size_t eb = elemBytes(type), ob = elemBytes(outType);
   char *pa = A->aligned + A->offset * eb, *pb = B->aligned + B->offset * eb,
-       *pc = C->aligned + C->offset * eb;
+       *pc = C->aligned + C->offset * ob;
+  char *pr = Rm ? Rm->aligned + Rm->offset * ob : pc;
   const Driver *d = driver();
   if (!d)
     return;
   if (K == 0) { // C = 0: C is a buffer of ours, row-major
+    if (epilogue) {
+      recordError("tfcrt_gpu_linear: k = 0");
+      return;
+    }
     if (C->strides[2] == 1 && C->strides[1] == N &&
         (batch == 1 || C->strides[0] == M * N)) {
       check(d->cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(pc), 0,
-                               batch * M * N * eb, stream),
+                               batch * M * N * ob, stream),
             "cuMemsetD8Async", "(matmul with k = 0)");
       return;
     }
@@ -223,11 +242,14 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
     return;
   }
   // D = C^T (N x M) = P x Q with P = B^T (N x K), Q = A^T (K x M).
-  Operand P, Q, D;
+  Operand P, Q, D, R;
   bool okP = transposedView(K, N, B->strides[1], B->strides[2], P);
   bool okQ = transposedView(M, K, A->strides[1], A->strides[2], Q);
   bool okD = transposedView(M, N, C->strides[1], C->strides[2], D) &&
              !D.trans;
+  if (Rm)
+    okD = okD &&
+          transposedView(M, N, Rm->strides[1], Rm->strides[2], R) && !R.trans;
   if (!okP || !okQ || !okD) {
     recordError(format("tfcrt_gpu_matmul: a view cuBLASLt cannot read "
                        "(strides A [%lld,%lld], B [%lld,%lld], C [%lld,%lld])",
@@ -239,25 +261,55 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
   P.batchStride = B->sizes[0] == 1 ? 0 : B->strides[0];
   Q.batchStride = A->sizes[0] == 1 ? 0 : A->strides[0];
   D.batchStride = batch == 1 ? 0 : C->strides[0];
+  if (Rm)
+    R.batchStride = batch == 1 ? 0 : Rm->strides[0];
+  cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
+  if (ep.act == TFCRT_ACT_RELU)
+    epi = ep.bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
+  else if (ep.act == TFCRT_ACT_GELU_TANH) // cuBLASLt's GELU is the tanh form
+    epi = ep.bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
+  else if (ep.act != TFCRT_ACT_NONE) {
+    recordError(format("tfcrt_gpu_linear: activation %d is not one the GEMM "
+                       "epilogue has",
+                       ep.act));
+    return;
+  } else if (ep.bias)
+    epi = CUBLASLT_EPILOGUE_BIAS;
   static const bool tf32 = [] {
     const char *v = std::getenv("TFC_CUDA_TF32");
     return v && std::strcmp(v, "1") == 0;
   }();
-  Key key{(int)type,     (uint64_t)batch, (uint64_t)M,  (uint64_t)N,
-          (uint64_t)K,   P.ld,            Q.ld,         D.ld,
-          P.trans,       Q.trans,         P.batchStride, Q.batchStride,
-          D.batchStride, alignmentOf(pa) * 1000 + alignmentOf(pb),
-          alignmentOf(pc) * 2 + (tf32 ? 1 : 0)};
+  Key key{(int)type,
+          (int)outType,
+          batch,
+          M,
+          N,
+          K,
+          P.ld,
+          Q.ld,
+          D.ld,
+          P.trans * 2 + Q.trans,
+          P.batchStride,
+          Q.batchStride,
+          D.batchStride,
+          alignmentOf(pa) * 1000 + alignmentOf(pb),
+          alignmentOf(pc) * 2 + (tf32 ? 1 : 0),
+          (int)epi,
+          Rm ? 1 : 0,
+          Rm ? R.ld : 0,
+          Rm ? R.batchStride : 0,
+          Rm ? alignmentOf(pr) : 0};
   Plan *plan = nullptr;
+  // Held through the enqueue: the bias pointer is set on the shared plan.
+  Cache &c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
   {
-    Cache &c = cache();
-    std::lock_guard<std::mutex> lock(c.mutex);
     auto it = c.plans.find(key);
     if (it != c.plans.end()) {
       plan = &it->second;
     } else {
       Plan p;
-      cudaDataType_t dt = dataType(type);
+      cudaDataType_t dt = dataType(type), odt = dataType(outType);
       cublasComputeType_t ct =
           type == GemmType::F32 && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
                                         : CUBLAS_COMPUTE_32F;
@@ -274,10 +326,23 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
                              p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb,
                              sizeof(tb)),
                          "cublasLtMatmulDescSetAttribute(TRANSB)");
-      auto layout = [&](cublasLtMatrixLayout_t *lay, const Operand &o) {
+      if (epi != CUBLASLT_EPILOGUE_DEFAULT) {
+        cudaDataType_t bt = CUDA_R_32F;
+        ok = ok &&
+             ltCheck(l.cublasLtMatmulDescSetAttribute(
+                         p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
+                         sizeof(epi)),
+                     "cublasLtMatmulDescSetAttribute(EPILOGUE)") &&
+             ltCheck(l.cublasLtMatmulDescSetAttribute(
+                         p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt,
+                         sizeof(bt)),
+                     "cublasLtMatmulDescSetAttribute(BIAS_DATA_TYPE)");
+      }
+      auto layout = [&](cublasLtMatrixLayout_t *lay, const Operand &o,
+                        cudaDataType_t t) {
         int32_t count = static_cast<int32_t>(batch);
         int64_t stride = o.batchStride;
-        return ltCheck(l.cublasLtMatrixLayoutCreate(lay, dt, o.rows, o.cols,
+        return ltCheck(l.cublasLtMatrixLayoutCreate(lay, t, o.rows, o.cols,
                                                     o.ld),
                        "cublasLtMatrixLayoutCreate") &&
                ltCheck(l.cublasLtMatrixLayoutSetAttribute(
@@ -289,14 +354,19 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
                            &stride, sizeof(stride)),
                        "cublasLtMatrixLayoutSetAttribute(BATCH_OFFSET)");
       };
-      ok = ok && layout(&p.a, P) && layout(&p.b, Q) && layout(&p.c, D);
+      ok = ok && layout(&p.a, P, dt) && layout(&p.b, Q, dt) &&
+           layout(&p.c, D, odt);
+      if (Rm)
+        ok = ok && layout(&p.r, R, odt);
+      else
+        p.r = p.c;
       uint64_t wsBytes = 0;
       gemmWorkspace(wsBytes);
       cublasLtMatmulPreference_t pref = nullptr;
       ok = ok && ltCheck(l.cublasLtMatmulPreferenceCreate(&pref),
                          "cublasLtMatmulPreferenceCreate");
       uint32_t alA = alignmentOf(pb), alB = alignmentOf(pa),
-               alC = alignmentOf(pc);
+               alC = alignmentOf(pr), alD = alignmentOf(pc);
       ok = ok &&
            ltCheck(l.cublasLtMatmulPreferenceSetAttribute(
                        pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
@@ -315,13 +385,13 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
                        sizeof(alC)),
                    "cublasLtMatmulPreferenceSetAttribute") &&
            ltCheck(l.cublasLtMatmulPreferenceSetAttribute(
-                       pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alC,
-                       sizeof(alC)),
+                       pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alD,
+                       sizeof(alD)),
                    "cublasLtMatmulPreferenceSetAttribute");
       cublasLtMatmulHeuristicResult_t result;
       int found = 0;
       ok = ok && ltCheck(l.cublasLtMatmulAlgoGetHeuristic(
-                             l.handle, p.desc, p.a, p.b, p.c, p.c, pref, 1,
+                             l.handle, p.desc, p.a, p.b, p.r, p.c, pref, 1,
                              &result, &found),
                          "cublasLtMatmulAlgoGetHeuristic");
       if (pref)
@@ -340,11 +410,16 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
       plan = &c.plans.emplace(key, p).first->second;
     }
   }
+  if (ep.bias && !ltCheck(l.cublasLtMatmulDescSetAttribute(
+                              plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                              &ep.bias, sizeof(ep.bias)),
+                          "cublasLtMatmulDescSetAttribute(BIAS_POINTER)"))
+    return;
   uint64_t wsBytes = 0;
   CUdeviceptr ws = gemmWorkspace(wsBytes);
-  float alpha = 1.0f, beta = 0.0f;
+  float alpha = 1.0f, beta = Rm ? 1.0f : 0.0f;
   ltCheck(l.cublasLtMatmul(l.handle, plan->desc, &alpha, pb, plan->a, pa,
-                           plan->b, &beta, pc, plan->c, pc, plan->c,
+                           plan->b, &beta, pr, plan->r, pc, plan->c,
                            &plan->algo, reinterpret_cast<void *>(ws), wsBytes,
                            reinterpret_cast<cudaStream_t>(stream)),
           "cublasLtMatmul");

@@ -16,6 +16,7 @@
 #include "Internal.h"
 #include "tfc/Runtime/tfc_kernels.h"
 
+#include <cmath>
 #include <cstring>
 
 using namespace tfcrt;
@@ -91,6 +92,91 @@ void matmul(GemmType t, Memref3 *a, Memref3 *b, Memref3 *c) {
     hostMatmul(t, a, b, c);
 }
 
+float activate(int act, float v) {
+  switch (act) {
+  case TFCRT_ACT_RELU:
+    return v > 0 ? v : 0;
+  case TFCRT_ACT_GELU_TANH: {
+    const float c = 0.7978845608028654f; // sqrt(2 / pi)
+    return 0.5f * v * (1.0f + std::tanh(c * (v + 0.044715f * v * v * v)));
+  }
+  default:
+    return v;
+  }
+}
+
+/// tfcrt_gpu_linear_*: x [1, M, K], w [K, N] (or [N, K] with transposeW).
+void linear(GemmType t, Memref3 *x, tfcrt_memref2_f32 *w,
+            tfcrt_memref1_f32 *bias, Memref3 *residual, Memref3 *out,
+            int64_t transposeW, int64_t act) {
+  // w as a rank-3 [1, K, N] view.
+  Memref3 w3;
+  w3.allocated = reinterpret_cast<char *>(w->allocated);
+  w3.aligned = reinterpret_cast<char *>(w->aligned);
+  w3.offset = w->offset;
+  const int i = transposeW ? 1 : 0, j = transposeW ? 0 : 1;
+  w3.sizes[0] = 1;
+  w3.sizes[1] = w->sizes[i];
+  w3.sizes[2] = w->sizes[j];
+  w3.strides[0] = w->sizes[0] * w->sizes[1];
+  w3.strides[1] = w->strides[i];
+  w3.strides[2] = w->strides[j];
+  const bool hasBias = bias->sizes[0] != 0;
+  const bool hasResidual = residual->sizes[1] != 0 || residual->sizes[2] != 0;
+  const int64_t M = out->sizes[1], N = out->sizes[2];
+  if ((hasBias && bias->sizes[0] != N) || x->sizes[2] != w3.sizes[1] ||
+      w3.sizes[2] != N || x->sizes[1] != M) {
+    kernelError(TFC_ERR_SHAPE, format("tfcrt_gpu_linear: shapes x [%lld, %lld], w [%lld, "
+                    "%lld], out [%lld, %lld] disagree",
+                    (long long)x->sizes[1], (long long)x->sizes[2],
+                    (long long)w3.sizes[1], (long long)w3.sizes[2],
+                    (long long)M, (long long)N));
+    return;
+  }
+  if (deviceAllocsActive()) {
+    Epilogue ep;
+    ep.bias = hasBias ? bias->aligned + bias->offset : nullptr;
+    ep.act = static_cast<int>(act);
+    ep.residual = hasResidual ? residual : nullptr;
+    gemm(t, x, &w3, out, GemmType::F32, ep);
+    return;
+  }
+  // The host version (emulation): the product, then the epilogue.
+  if (t == GemmType::F32) {
+    _mlir_ciface_tfcrt_matmul_f32(reinterpret_cast<tfcrt_memref3_f32 *>(x),
+                                  reinterpret_cast<tfcrt_memref3_f32 *>(&w3),
+                                  reinterpret_cast<tfcrt_memref3_f32 *>(out));
+  } else {
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t c = 0; c < N; ++c) {
+        float acc = 0;
+        for (int64_t k = 0; k < x->sizes[2]; ++k)
+          acc += load(t, x->aligned + 2 * (x->offset + r * x->strides[1] +
+                                           k * x->strides[2])) *
+                 load(t, w3.aligned + 2 * (w3.offset + k * w3.strides[1] +
+                                           c * w3.strides[2]));
+        store(GemmType::F32,
+              out->aligned +
+                  4 * (out->offset + r * out->strides[1] + c * out->strides[2]),
+              acc);
+      }
+  }
+  float *o = reinterpret_cast<float *>(out->aligned) + out->offset;
+  const float *res =
+      hasResidual ? reinterpret_cast<float *>(residual->aligned) +
+                        residual->offset
+                  : nullptr;
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t c = 0; c < N; ++c) {
+      float &v = o[r * out->strides[1] + c * out->strides[2]];
+      if (hasBias)
+        v += bias->aligned[bias->offset + c * bias->strides[0]];
+      v = activate(static_cast<int>(act), v);
+      if (res)
+        v += res[r * residual->strides[1] + c * residual->strides[2]];
+    }
+}
+
 } // namespace
 
 TFCRT_EXPORT void _mlir_ciface_tfcrt_gpu_matmul_f32(Memref3 *a, Memref3 *b,
@@ -116,3 +202,13 @@ TFCRT_EXPORT void tfcrt_gpu_upload(int64_t dst, int64_t src, int64_t bytes) {
   else
     std::memcpy(d, s, static_cast<size_t>(bytes));
 }
+
+#define TFC_GPU_LINEAR_ENTRY(NAME, TYPE)                                       \
+  TFCRT_EXPORT TFCRT_GPU_LINEAR_DECL(NAME) {                                   \
+    linear(TYPE, reinterpret_cast<Memref3 *>(x), w, bias,                      \
+           reinterpret_cast<Memref3 *>(residual),                              \
+           reinterpret_cast<Memref3 *>(out), transpose_w, act);                \
+  }
+TFC_GPU_LINEAR_ENTRY(f32, GemmType::F32)
+TFC_GPU_LINEAR_ENTRY(f16, GemmType::F16)
+TFC_GPU_LINEAR_ENTRY(bf16, GemmType::BF16)

@@ -17,10 +17,21 @@ struct Memref3 {
   int64_t strides[3];
 };
 
+/// What a linear layer adds to its product inside the GEMM (cuBLASLt's
+/// epilogue): C = act(A x B + bias) + residual.
+struct Epilogue {
+  const void *bias = nullptr;        ///< f32 [N] on the device, or null
+  int act = 0;                       ///< TFCRT_ACT_NONE, _RELU or _GELU_TANH
+  const Memref3 *residual = nullptr; ///< f32 like C, or null (act must be none)
+};
+
 /// C[b] = A[b] x B[b] on the current run's stream through cuBLASLt (Gemm.cpp;
 /// only called while deviceAllocsActive()). Errors are recorded.
 void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
           const Memref3 *C);
+/// The same with C of type `out` (f32, or `type`) and an epilogue.
+void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
+          GemmType out, const Epilogue &ep);
 
 } // namespace tfcrt::cuda
 

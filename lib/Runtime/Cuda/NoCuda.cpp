@@ -42,6 +42,8 @@ bool deviceAllocsActive() { return false; }
 void *deviceAlloc(uint64_t, uint64_t) { return nullptr; }
 void uploadConstant(void *, const void *, uint64_t) {}
 void gemm(GemmType, const Memref3 *, const Memref3 *, const Memref3 *) {}
+void gemm(GemmType, const Memref3 *, const Memref3 *, const Memref3 *,
+          GemmType, const Epilogue &) {}
 void runAttention(const attn::Params &, AttnMode, const std::string &) {}
 bool launchAttention(const attn::Params &, AttnMode, void *, std::string &error,
                      int64_t *, int64_t *) {
