@@ -580,6 +580,18 @@ struct CpuKernelsPass
   Value emitLinear(OpBuilder &b, Location loc, Value x, Value blob, Value bias,
                    Value residual, int64_t act, int64_t nOut,
                    RankedTensorType resultType) {
+    return emitLinearCall(b, loc, kLinear, x, x, [&] { return blob; }, bias,
+                          residual, {act}, nOut, resultType);
+  }
+
+  /// callee(x as [1, M, k], weight(), bias, residual, out, ints...) into a
+  /// fresh f32 [1, M, nOut] buffer `out` (tfcrt_linear and the GPU's
+  /// tfcrt_gpu_linear_*), returned as a tensor of `resultType` whose leading
+  /// dims are `shapeOf`'s.
+  Value emitLinearCall(OpBuilder &b, Location loc, StringRef callee, Value x,
+                       Value shapeOf, function_ref<Value()> weight, Value bias,
+                       Value residual, ArrayRef<int64_t> ints, int64_t nOut,
+                       RankedTensorType resultType) {
     MLIRContext *ctx = b.getContext();
     Type f32 = b.getF32Type();
     Value x3 = as3d(b, loc, x);
@@ -590,11 +602,14 @@ struct CpuKernelsPass
     Value resV = residual ? view(b, loc, as3d(b, loc, residual))
                           : none(b, loc, 3, f32);
     Value outV = memref::CastOp::create(b, loc, anyStrided(ctx, 3, f32), out);
-    Value actV = arith::ConstantIntOp::create(b, loc, act, 64);
-    SmallVector<Value> args = {view(b, loc, x3), blob, biasV, resV, outV, actV};
-    declare(kLinear, ValueRange(args).getTypes());
-    func::CallOp::create(b, loc, kLinear, TypeRange{}, args);
-    return resultOf(b, loc, out, x, nOut, resultType);
+    SmallVector<Value> intV;
+    for (int64_t v : ints)
+      intV.push_back(arith::ConstantIntOp::create(b, loc, v, 64));
+    SmallVector<Value> args = {view(b, loc, x3), weight(), biasV, resV, outV};
+    args.append(intV);
+    declare(callee, ValueRange(args).getTypes());
+    func::CallOp::create(b, loc, callee, TypeRange{}, args);
+    return resultOf(b, loc, out, shapeOf, nOut, resultType);
   }
 
   /// The f32 [1, M, n] buffer `out` written by a kernel call as a tensor of
@@ -785,32 +800,14 @@ struct CpuKernelsPass
     Operation *last = chain.back();
     OpBuilder b(last);
     Location loc = classLoc(op, "linear", chain);
-    MLIRContext *ctx = b.getContext();
-    Type f32 = b.getF32Type();
     Value x = op.getInput();
     if (!wet.isF32())
       x = CastOp::create(b, loc, xt.clone(wet), x);
-    Value x3 = as3d(b, loc, x);
-    Value rows = tensor::DimOp::create(b, loc, x3, 1);
-    auto outType = MemRefType::get({1, ShapedType::kDynamic, n}, f32);
-    Value out = memref::AllocOp::create(b, loc, outType, ValueRange{rows});
-    Value biasV = bias ? view(b, loc, bias) : none(b, loc, 1, f32);
-    Value resV = residual ? view(b, loc, as3d(b, loc, residual))
-                          : none(b, loc, 3, f32);
-    Value outV = memref::CastOp::create(b, loc, anyStrided(ctx, 3, f32), out);
-    SmallVector<Value> args = {
-        view(b, loc, x3),
-        view(b, loc, op.getWeight()),
-        biasV,
-        resV,
-        outV,
-        arith::ConstantIntOp::create(b, loc, op.getTransposeWeight() ? 1 : 0,
-                                     64),
-        arith::ConstantIntOp::create(b, loc, act, 64)};
-    declare(callee, ValueRange(args).getTypes());
-    func::CallOp::create(b, loc, callee, TypeRange{}, args);
-    Value y = resultOf(b, loc, out, op.getInput(), n,
-                       cast<RankedTensorType>(last->getResult(0).getType()));
+    Value y = emitLinearCall(
+        b, loc, callee, x, op.getInput(),
+        [&] { return view(b, loc, op.getWeight()); }, bias, residual,
+        {op.getTransposeWeight() ? 1 : 0, act}, n,
+        cast<RankedTensorType>(last->getResult(0).getType()));
     last->getResult(0).replaceAllUsesWith(y);
     for (Operation *o : llvm::reverse(chain))
       o->erase();

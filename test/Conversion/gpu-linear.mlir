@@ -16,9 +16,9 @@
 // CHECK-LABEL: func.func @qkv_half
 // CHECK: %[[XH:.*]] = tfc.cast %arg0 : tensor<?x?x8xf32> -> tensor<?x?x8xf16>
 // CHECK-NOT: tfc.cast
+// CHECK: %[[Z:.*]] = arith.constant 0 : i64
 // CHECK: %[[X3:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<1x?x8xf16>
 // CHECK: %[[XV:.*]] = memref.cast %[[X3]]
-// CHECK: %[[Z:.*]] = arith.constant 0 : i64
 // CHECK: call @tfcrt_gpu_linear_f16(%[[XV]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[Z]], %[[Z]]) : (memref<?x?x?xf16, strided<[?, ?, ?], offset: ?>>, memref<?x?xf16, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i64, i64) -> ()
 // CHECK: call @tfcrt_gpu_linear_f16(%[[XV]],
 // CHECK-NOT: tfc.linear
