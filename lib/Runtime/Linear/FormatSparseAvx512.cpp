@@ -68,13 +68,16 @@ TFC_AVX512 void tileMask(int64_t k, const float *ap, const MaskView &mv,
     __m512 b[NP][2];
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
+      // The values pointer advances by one popcount of the whole mask per
+      // k row (a one-add chain); the upper half's offset is off that chain.
       const uint32_t m = mk[j][kk];
       const __mmask16 lo = static_cast<__mmask16>(m);
       const __mmask16 hi = static_cast<__mmask16>(m >> 16);
-      b[j][0] = _mm512_maskz_expand_ps(lo, _mm512_loadu_ps(v[j]));
-      v[j] += __builtin_popcount(lo);
-      b[j][1] = _mm512_maskz_expand_ps(hi, _mm512_loadu_ps(v[j]));
-      v[j] += __builtin_popcount(hi);
+      const float *vj = v[j];
+      b[j][0] = _mm512_maskz_expand_ps(lo, _mm512_loadu_ps(vj));
+      b[j][1] = _mm512_maskz_expand_ps(
+          hi, _mm512_loadu_ps(vj + __builtin_popcount(lo)));
+      v[j] = vj + __builtin_popcount(m);
     }
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i) {
