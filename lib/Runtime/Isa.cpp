@@ -83,7 +83,16 @@ const Features &features() {
     }
     if (r.level >= Level::Avx2)
       r.f16c = __builtin_cpu_supports("f16c");
+    // Zen 5, 70%-sparse SmolLM2 decode, alternating: 10.9-12.0 ms/step with
+    // vexpandps, 8.6-9.2 with the AVX2 table (docs/PERFORMANCE.md).
+    r.slowExpand = __builtin_cpu_is("amd");
 #endif
+    if (const char *e = std::getenv("TFCRT_EXPAND")) {
+      if (std::strcmp(e, "table") == 0)
+        r.slowExpand = true;
+      else if (std::strcmp(e, "native") == 0)
+        r.slowExpand = false;
+    }
     return r;
   }();
   return f;

@@ -22,6 +22,10 @@ struct Features {
   bool vnni = false;            // AVX512_VNNI (needs level Avx512)
   bool bf16 = false;            // AVX512_BF16 (needs level Avx512)
   bool f16c = false;            // F16C (needs level >= Avx2)
+  /// vexpandps is slower than a vpermps table (AMD Zen 4 / 5: the sparse
+  /// MASK decode tiles take the AVX2 table kernel; TFCRT_EXPAND=table or
+  /// native forces either).
+  bool slowExpand = false;
 };
 
 /// What this CPU and OS support, capped by TFCRT_ISA; computed once.

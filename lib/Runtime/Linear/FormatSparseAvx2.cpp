@@ -93,13 +93,22 @@ TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
       a[i] = _mm256_set1_ps(xr[i][kk * x.sk]);
 #pragma GCC unroll 2
     for (int j = 0; j < NP; ++j) {
+      // Each byte's values start at the popcount of the bytes below it:
+      // offsets from the mask alone, so the values pointer advances by one
+      // add per k row instead of a chain of four popcounts.
       const uint32_t m = mk[j][kk];
+      const float *vj = v[j];
+      const int off[4] = {0, __builtin_popcount(m & 0xFFu),
+                          __builtin_popcount(m & 0xFFFFu),
+                          __builtin_popcount(m & 0xFFFFFFu)};
 #pragma GCC unroll 4
       for (int c = 0; c < 4; ++c) {
-        const __m256 b = expand8(t, (m >> (8 * c)) & 255u, v[j], bits);
+        const float *vc = vj + off[c];
+        const __m256 b = expand8(t, (m >> (8 * c)) & 255u, vc, bits);
         for (int i = 0; i < R; ++i)
           acc[i][j][c] = _mm256_fmadd_ps(a[i], b, acc[i][j][c]);
       }
+      v[j] = vj + __builtin_popcount(m);
     }
   }
   for (int i = 0; i < R; ++i)

@@ -195,6 +195,11 @@ TFC_AVX512 void computeMask(const tfc_pack_header &h, const Rows &x,
                             int64_t p1, float *out, int64_t ldo) {
   const MaskView mv(h);
   const int64_t rows = i1 - i0;
+  // Few rows are bound by the expansion: where vexpandps is slow, the AVX2
+  // kernel's permutation table expands faster (isa::Features::slowExpand).
+  if (rows <= kStreamRows && isa::features().slowExpand)
+    if (const FormatImpl *table = maskAvx2())
+      return table->compute(h, x, nullptr, i0, i1, p0, p1, out, ldo);
   if (rows <= kStreamRows) {
     float *ap = static_cast<float *>(
         packedRows.get(static_cast<size_t>(rows * h.k) * sizeof(float)));
