@@ -134,6 +134,15 @@ void linear(GemmType t, Memref3 *x, tfcrt_memref2_f32 *w,
     return;
   }
   if (deviceAllocsActive()) {
+    if (hasBias && N > 1 && bias->strides[0] != 1) {
+      // cuBLASLt's epilogue reads the bias as a contiguous vector.
+      kernelError(TFC_ERR_UNSUPPORTED,
+                  format("tfcrt_gpu_linear: a bias with stride %lld (the GEMM "
+                         "epilogue needs a contiguous one; compile with "
+                         "--cuda-linear=false)",
+                         (long long)bias->strides[0]));
+      return;
+    }
     Epilogue ep;
     ep.bias = hasBias ? bias->aligned + bias->offset : nullptr;
     ep.act = static_cast<int>(act);
