@@ -56,15 +56,25 @@ TFC_ATTN_TILE(128)
 
 TFC_ATTN_SIMT(256)
 
-#define TFC_ATTN_MMA(NAME, T, D, W)                                            \
-  extern "C" __global__ void __launch_bounds__(32 * W)                         \
-      tfc_attn_mma_##NAME##_##D##_w##W(GpuAttnArgs a) {                        \
+// Blocks per SM the tensor-core kernels at head dim 32 ask the compiler to
+// fit (registers capped to match); unset: no cap. An experiment's knob
+// (cmake -DTFC_ATTN_NVCC_FLAGS=-DTFC_ATTN_MMA_MIN_BLOCKS=4: 128 registers,
+// 4 blocks of 4 warps per SM instead of 3 at 167 registers).
+#ifdef TFC_ATTN_MMA_MIN_BLOCKS
+#define TFC_ATTN_MMA_LB32(W) __launch_bounds__(32 * W, TFC_ATTN_MMA_MIN_BLOCKS)
+#else
+#define TFC_ATTN_MMA_LB32(W) __launch_bounds__(32 * W)
+#endif
+#define TFC_ATTN_MMA(NAME, T, D, W, BOUNDS)                                    \
+  extern "C" __global__ void BOUNDS tfc_attn_mma_##NAME##_##D##_w##W(          \
+      GpuAttnArgs a) {                                                         \
     attnMma<T, D, W>(a);                                                       \
   }
-#define TFC_ATTN_MMA_W(NAME, T, D) TFC_ATTN_MMA(NAME, T, D, 4)
-TFC_ATTN_MMA_W(f16, __half, 32)
+#define TFC_ATTN_MMA_W(NAME, T, D)                                             \
+  TFC_ATTN_MMA(NAME, T, D, 4, __launch_bounds__(32 * 4))
+TFC_ATTN_MMA(f16, __half, 32, 4, TFC_ATTN_MMA_LB32(4))
 TFC_ATTN_MMA_W(f16, __half, 64)
 TFC_ATTN_MMA_W(f16, __half, 128)
-TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 32)
+TFC_ATTN_MMA(bf16, __nv_bfloat16, 32, 4, TFC_ATTN_MMA_LB32(4))
 TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 64)
 TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 128)
