@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from doc_blocks import write_block
+from doc_blocks import cpu_key, write_block
 
 root = Path(__file__).resolve().parent.parent
 p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -205,7 +205,8 @@ if a.json:
     Path(a.json).write_text(json.dumps(results, indent=1))
 if a.write_docs:
     doc = root / "docs" / "PERFORMANCE.md"
-    write_block(doc, f"bench_prune {info.get('kernel_isa')} {'+'.join(rows)}",
+    write_block(doc, f"bench_prune {info.get('kernel_isa')} {'+'.join(rows)}"
+                + (" " + cpu_key(info.get("cpu")) if cpu_key(info.get("cpu")) else ""),
                 (f"TFCRT_ISA={isa_cap} " if isa_cap else "") + "scripts/bench_prune.py " + " ".join(sys.argv[1:]),
                 table)
     print(f"bench_prune.py: wrote the table into {doc}", file=sys.stderr)

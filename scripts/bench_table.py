@@ -24,7 +24,7 @@ and its AVX2 / AVX-512 / VNNI / AMX flags), the kernel ISA path tfc
 dispatched to, the peers' versions, the CPU features llama.cpp's ggml
 reports and the compile times. With --write-docs the table replaces the
 block between the bench_table markers in docs/PERFORMANCE.md: `bench_table
-ISA` for a run with the minilm and prefill rows, `bench_table ISA ROWS`
+ISA CPU` for a run with the minilm and prefill rows, `bench_table ISA ROWS CPU`
 (e.g. decode+qdecode) for a run of other rows only. TFCRT_ISA=avx2 (or generic) in the environment caps
 tfc's kernels, so one machine reports each path.
 
@@ -35,7 +35,7 @@ a process started right after a large one exited slower for seconds).
 import argparse, datetime, json, os, re, statistics, subprocess, sys, time
 from pathlib import Path
 
-from doc_blocks import write_block
+from doc_blocks import cpu_key, write_block
 
 root = Path(__file__).resolve().parent.parent
 py = sys.executable
@@ -480,6 +480,8 @@ if a.write_docs:
     tag = f"bench_table {info.get('kernel_isa')}"
     if not {"minilm", "prefill"} <= set(rows):
         tag += " " + "+".join(rows)
+    if cpu_key(info.get("cpu")):
+        tag += " " + cpu_key(info.get("cpu"))
     write_block(doc, tag, ("TFCRT_ISA=" + isa_cap + " " if isa_cap else "") + "scripts/bench_table.py "
                 + " ".join(sys.argv[1:]), table)
     print(f"bench_table.py: wrote the table into {doc}", file=sys.stderr)
