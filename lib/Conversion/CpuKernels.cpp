@@ -711,20 +711,9 @@ struct CpuKernelsPass
     if (!wet.isF32() && !wet.isBF16() && !wet.isF16())
       return;
     // Fuse an activation, then a residual add, that only this linear feeds.
-    SmallVector<Operation *> chain = {op};
-    Value result = op.getResult();
-    int64_t act = TFCRT_ACT_NONE;
-    if (result.hasOneUse())
-      if (auto u = dyn_cast<UnaryOp>(*result.getUsers().begin()))
-        if (actOf(u.getFn()) >= 0 &&
-            u.getResult().getType() == result.getType()) {
-          act = actOf(u.getFn());
-          chain.push_back(u);
-          result = u.getResult();
-        }
-    auto [add, residual] = residualAdd(result);
-    if (add)
-      chain.push_back(add);
+    int64_t act;
+    Value residual;
+    SmallVector<Operation *> chain = epilogueChain(op, act, residual);
     Operation *last = chain.back();
     OpBuilder b(last);
     Location loc = classLoc(op, "linear", chain);
@@ -766,37 +755,22 @@ struct CpuKernelsPass
     const int64_t n = wt.getShape()[op.getTransposeWeight() ? 0 : 1];
     // cuBLASLt's epilogue: act(x w + bias) + residual, with act one of its
     // own (its GELU is the tanh form) and a residual only without one.
-    SmallVector<Operation *> chain = {op};
-    Value result = op.getResult();
-    int64_t act = TFCRT_ACT_NONE;
+    int64_t act;
     Value residual;
-    if (result.hasOneUse())
-      if (auto u = dyn_cast<UnaryOp>(*result.getUsers().begin())) {
-        if (actOf(u.getFn()) < 0)
-          ; // not an activation
-        else if ((u.getFn() == UnaryKind::gelu_tanh ||
-                  u.getFn() == UnaryKind::relu) &&
-                 u.getResult().getType() == result.getType()) {
-          act = actOf(u.getFn());
-          chain.push_back(u);
-          result = u.getResult();
-        } else {
-          // An activation the epilogue lacks (erf GELU, SiLU): the linalg
-          // lowering fuses the bias add (and the widening of a half
-          // product) into the activation's kernel, which reads the
-          // product once, half-sized with a half weight.
-          return;
-        }
-      }
-    if (act == TFCRT_ACT_NONE) {
-      auto [add, res] = residualAdd(result);
-      if (add && !wet.isF32())
-        return; // the add (and the norm after it) reads the half product
-      if (add) {
-        chain.push_back(add);
-        residual = res;
-      }
+    SmallVector<Operation *> chain = epilogueChain(op, act, residual);
+    if (act != TFCRT_ACT_NONE && act != TFCRT_ACT_GELU_TANH &&
+        act != TFCRT_ACT_RELU)
+      // An activation the epilogue lacks (erf GELU, SiLU): the linalg
+      // lowering fuses the bias add (and the widening of a half product)
+      // into the activation's kernel, which reads the product once,
+      // half-sized with a half weight.
+      return;
+    if (residual && act != TFCRT_ACT_NONE) { // the add stays its own op
+      chain.pop_back();
+      residual = Value();
     }
+    if (residual && !wet.isF32())
+      return; // the add (and the norm after it) reads the half product
     Operation *last = chain.back();
     OpBuilder b(last);
     Location loc = classLoc(op, "linear", chain);
