@@ -140,12 +140,14 @@ void _mlir_ciface_tfcrt_linear(tfcrt_memref3_f32 *x, tfcrt_memref1_i8 *w,
  *   added to the scaled score of visible keys. Softmax over visible keys;
  *   a query that sees no key gets 0. Tiles that no key of which is visible
  *   are skipped, so the work falls with the kept fraction. */
-void _mlir_ciface_tfcrt_attention_f32(
-    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
-    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
-    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
-    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
-    int64_t layout_block);
+/* The attention entries' parameters (this one and the GPU's below). */
+#define TFCRT_ATTENTION_PARAMS                                                 \
+  tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,            \
+      tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,                \
+      tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,     \
+      int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,                  \
+      int64_t layout_block
+void _mlir_ciface_tfcrt_attention_f32(TFCRT_ATTENTION_PARAMS);
 
 /* The same on a --target=cuda model's device buffers (docs/DESIGN.md "The
  * GPU target"): one fused kernel on the run's stream; _f32 computes the
@@ -153,24 +155,9 @@ void _mlir_ciface_tfcrt_attention_f32(
  * to f16 / bf16 for the tensor cores (f32 accumulation and softmax). Head
  * dims up to 256. Outside a GPU run (--cuda-emulate-on-host) they run
  * tfcrt_attention_f32. */
-void _mlir_ciface_tfcrt_gpu_attention_f32(
-    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
-    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
-    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
-    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
-    int64_t layout_block);
-void _mlir_ciface_tfcrt_gpu_attention_f16mma(
-    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
-    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
-    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
-    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
-    int64_t layout_block);
-void _mlir_ciface_tfcrt_gpu_attention_bf16mma(
-    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
-    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
-    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
-    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
-    int64_t layout_block);
+void _mlir_ciface_tfcrt_gpu_attention_f32(TFCRT_ATTENTION_PARAMS);
+void _mlir_ciface_tfcrt_gpu_attention_f16mma(TFCRT_ATTENTION_PARAMS);
+void _mlir_ciface_tfcrt_gpu_attention_bf16mma(TFCRT_ATTENTION_PARAMS);
 
 /* A linear layer of a --target=cuda model as one cuBLASLt GEMM with its
  * epilogue (tfc-cpu-kernels{gpu-linear}, docs/DESIGN.md "The GPU target"):

@@ -138,7 +138,7 @@ struct Plan {
 };
 
 /// Everything a plan depends on: types, shape, layouts, alignments, epilogue.
-using Key = std::array<int64_t, 20>;
+using Key = std::array<int64_t, 19>;
 
 struct Cache {
   std::mutex mutex;
@@ -295,8 +295,7 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
           alignmentOf(pa) * 1000 + alignmentOf(pb),
           alignmentOf(pc) * 2 + (tf32 ? 1 : 0),
           (int)epi,
-          Rm ? 1 : 0,
-          Rm ? R.ld : 0,
+          Rm ? R.ld : 0, // a residual's ld is >= 1
           Rm ? R.batchStride : 0,
           Rm ? alignmentOf(pr) : 0};
   Plan *plan = nullptr;

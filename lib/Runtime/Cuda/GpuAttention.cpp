@@ -43,11 +43,7 @@ void entry(cuda::AttnMode mode, tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k,
 
 #define TFC_GPU_ATTENTION_ENTRY(NAME, MODE)                                    \
   TFCRT_EXPORT void _mlir_ciface_tfcrt_gpu_attention_##NAME(                   \
-      tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,        \
-      tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,                \
-      tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,     \
-      int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,                  \
-      int64_t layout_block) {                                                  \
+      TFCRT_ATTENTION_PARAMS) {                                                \
     entry(MODE, q, k, v, mask_keep, mask_add, out, scale, causal, window,      \
           sinks, block, layout, layout_block);                                 \
   }

@@ -14,10 +14,11 @@
 #include "Cuda.h"
 #include "GpuGemm.h"
 #include "Internal.h"
+#include "../Linear/LinearInternal.h"
 #include "tfc/Runtime/tfc_kernels.h"
 
-#include <cmath>
 #include <cstring>
+#include <vector>
 
 using namespace tfcrt;
 using namespace tfcrt::cuda;
@@ -57,15 +58,15 @@ void store(GemmType t, char *p, float v) {
 }
 
 /// The host version (emulation): f32 through the CPU GEMM, 16-bit types with
-/// plain loops accumulating in f32.
-void hostMatmul(GemmType t, Memref3 *a, Memref3 *b, Memref3 *c) {
+/// plain loops accumulating in f32; C of type `out` (f32, or t).
+void hostMatmul(GemmType t, Memref3 *a, Memref3 *b, Memref3 *c, GemmType out) {
   if (t == GemmType::F32) {
     _mlir_ciface_tfcrt_matmul_f32(reinterpret_cast<tfcrt_memref3_f32 *>(a),
                                   reinterpret_cast<tfcrt_memref3_f32 *>(b),
                                   reinterpret_cast<tfcrt_memref3_f32 *>(c));
     return;
   }
-  const int64_t eb = 2;
+  const int64_t eb = 2, ob = out == GemmType::F32 ? 4 : 2;
   for (int64_t n = 0; n < c->sizes[0]; ++n)
     for (int64_t i = 0; i < c->sizes[1]; ++i)
       for (int64_t j = 0; j < c->sizes[2]; ++j) {
@@ -79,8 +80,8 @@ void hostMatmul(GemmType t, Memref3 *a, Memref3 *b, Memref3 *c) {
                                             k * b->strides[1] +
                                             j * b->strides[2]));
         }
-        store(t, c->aligned + eb * (c->offset + n * c->strides[0] +
-                                    i * c->strides[1] + j * c->strides[2]),
+        store(out, c->aligned + ob * (c->offset + n * c->strides[0] +
+                                      i * c->strides[1] + j * c->strides[2]),
               acc);
       }
 }
@@ -89,26 +90,13 @@ void matmul(GemmType t, Memref3 *a, Memref3 *b, Memref3 *c) {
   if (deviceAllocsActive())
     gemm(t, a, b, c);
   else
-    hostMatmul(t, a, b, c);
-}
-
-float activate(int act, float v) {
-  switch (act) {
-  case TFCRT_ACT_RELU:
-    return v > 0 ? v : 0;
-  case TFCRT_ACT_GELU_TANH: {
-    const float c = 0.7978845608028654f; // sqrt(2 / pi)
-    return 0.5f * v * (1.0f + std::tanh(c * (v + 0.044715f * v * v * v)));
-  }
-  default:
-    return v;
-  }
+    hostMatmul(t, a, b, c, t);
 }
 
 /// tfcrt_gpu_linear_*: x [1, M, K], w [K, N] (or [N, K] with transposeW).
-void linear(GemmType t, Memref3 *x, tfcrt_memref2_f32 *w,
-            tfcrt_memref1_f32 *bias, Memref3 *residual, Memref3 *out,
-            int64_t transposeW, int64_t act) {
+void gpuLinear(GemmType t, Memref3 *x, tfcrt_memref2_f32 *w,
+               tfcrt_memref1_f32 *bias, Memref3 *residual, Memref3 *out,
+               int64_t transposeW, int64_t act) {
   // w as a rank-3 [1, K, N] view.
   Memref3 w3;
   w3.allocated = reinterpret_cast<char *>(w->allocated);
@@ -126,11 +114,12 @@ void linear(GemmType t, Memref3 *x, tfcrt_memref2_f32 *w,
   const int64_t M = out->sizes[1], N = out->sizes[2];
   if ((hasBias && bias->sizes[0] != N) || x->sizes[2] != w3.sizes[1] ||
       w3.sizes[2] != N || x->sizes[1] != M) {
-    kernelError(TFC_ERR_SHAPE, format("tfcrt_gpu_linear: shapes x [%lld, %lld], w [%lld, "
-                    "%lld], out [%lld, %lld] disagree",
-                    (long long)x->sizes[1], (long long)x->sizes[2],
-                    (long long)w3.sizes[1], (long long)w3.sizes[2],
-                    (long long)M, (long long)N));
+    kernelError(TFC_ERR_SHAPE,
+                format("tfcrt_gpu_linear: shapes x [%lld, %lld], w [%lld, "
+                       "%lld], out [%lld, %lld] disagree",
+                       (long long)x->sizes[1], (long long)x->sizes[2],
+                       (long long)w3.sizes[1], (long long)w3.sizes[2],
+                       (long long)M, (long long)N));
     return;
   }
   if (deviceAllocsActive()) {
@@ -150,40 +139,28 @@ void linear(GemmType t, Memref3 *x, tfcrt_memref2_f32 *w,
     gemm(t, x, &w3, out, GemmType::F32, ep);
     return;
   }
-  // The host version (emulation): the product, then the epilogue.
-  if (t == GemmType::F32) {
-    _mlir_ciface_tfcrt_matmul_f32(reinterpret_cast<tfcrt_memref3_f32 *>(x),
-                                  reinterpret_cast<tfcrt_memref3_f32 *>(&w3),
-                                  reinterpret_cast<tfcrt_memref3_f32 *>(out));
-  } else {
-    for (int64_t r = 0; r < M; ++r)
-      for (int64_t c = 0; c < N; ++c) {
-        float acc = 0;
-        for (int64_t k = 0; k < x->sizes[2]; ++k)
-          acc += load(t, x->aligned + 2 * (x->offset + r * x->strides[1] +
-                                           k * x->strides[2])) *
-                 load(t, w3.aligned + 2 * (w3.offset + k * w3.strides[1] +
-                                           c * w3.strides[2]));
-        store(GemmType::F32,
-              out->aligned +
-                  4 * (out->offset + r * out->strides[1] + c * out->strides[2]),
-              acc);
-      }
-  }
+  // The host version (emulation): the product, then the CPU kernels'
+  // reference epilogue (EpilogueGeneric.cpp) on rows gathered to unit stride.
+  hostMatmul(t, x, &w3, out, GemmType::F32);
+  const linear::EpilogueKernels &epi = linear::epilogueGeneric();
+  std::vector<float> b(hasBias ? N : 0), res(hasResidual ? N : 0), row(N);
+  for (int64_t c = 0; c < static_cast<int64_t>(b.size()); ++c)
+    b[c] = bias->aligned[bias->offset + c * bias->strides[0]];
   float *o = reinterpret_cast<float *>(out->aligned) + out->offset;
-  const float *res =
-      hasResidual ? reinterpret_cast<float *>(residual->aligned) +
-                        residual->offset
-                  : nullptr;
-  for (int64_t r = 0; r < M; ++r)
+  const float *rp = hasResidual ? reinterpret_cast<float *>(residual->aligned) +
+                                      residual->offset
+                                : nullptr;
+  for (int64_t r = 0; r < M; ++r) {
     for (int64_t c = 0; c < N; ++c) {
-      float &v = o[r * out->strides[1] + c * out->strides[2]];
-      if (hasBias)
-        v += bias->aligned[bias->offset + c * bias->strides[0]];
-      v = activate(static_cast<int>(act), v);
-      if (res)
-        v += res[r * residual->strides[1] + c * residual->strides[2]];
+      row[c] = o[r * out->strides[1] + c * out->strides[2]];
+      if (rp)
+        res[c] = rp[r * residual->strides[1] + c * residual->strides[2]];
     }
+    epi.dense(row.data(), hasBias ? b.data() : nullptr,
+              rp ? res.data() : nullptr, row.data(), N, static_cast<int>(act));
+    for (int64_t c = 0; c < N; ++c)
+      o[r * out->strides[1] + c * out->strides[2]] = row[c];
+  }
 }
 
 } // namespace
@@ -214,9 +191,9 @@ TFCRT_EXPORT void tfcrt_gpu_upload(int64_t dst, int64_t src, int64_t bytes) {
 
 #define TFC_GPU_LINEAR_ENTRY(NAME, TYPE)                                       \
   TFCRT_EXPORT TFCRT_GPU_LINEAR_DECL(NAME) {                                   \
-    linear(TYPE, reinterpret_cast<Memref3 *>(x), w, bias,                      \
-           reinterpret_cast<Memref3 *>(residual),                              \
-           reinterpret_cast<Memref3 *>(out), transpose_w, act);                \
+    gpuLinear(TYPE, reinterpret_cast<Memref3 *>(x), w, bias,                   \
+              reinterpret_cast<Memref3 *>(residual),                           \
+              reinterpret_cast<Memref3 *>(out), transpose_w, act);             \
   }
 TFC_GPU_LINEAR_ENTRY(f32, GemmType::F32)
 TFC_GPU_LINEAR_ENTRY(f16, GemmType::F16)
