@@ -83,9 +83,9 @@ const Features &features() {
     }
     if (r.level >= Level::Avx2)
       r.f16c = __builtin_cpu_supports("f16c");
-    // Zen 5, 70%-sparse SmolLM2 decode, alternating: 10.9-12.0 ms/step with
-    // vexpandps, 8.6-9.2 with the AVX2 table (docs/PERFORMANCE.md).
-    r.slowExpand = __builtin_cpu_is("amd");
+    // No CPU we run on needs the table: the Zen 5 figures that once chose
+    // it for AMD measured vexpandps's memory form, which the compiler had
+    // folded the loads into (docs/PERFORMANCE.md, "Sparse decode on AMD").
 #endif
     if (const char *e = std::getenv("TFCRT_EXPAND")) {
       if (std::strcmp(e, "table") == 0)

@@ -22,9 +22,10 @@ struct Features {
   bool vnni = false;            // AVX512_VNNI (needs level Avx512)
   bool bf16 = false;            // AVX512_BF16 (needs level Avx512)
   bool f16c = false;            // F16C (needs level >= Avx2)
-  /// vexpandps is slower than a vpermps table (AMD Zen 4 / 5: the sparse
-  /// MASK decode tiles take the AVX2 table kernel; TFCRT_EXPAND=table or
-  /// native forces either).
+  /// The sparse MASK decode tiles of the AVX-512 level take the AVX2
+  /// permutation-table kernel instead of vexpandps (off by default: the
+  /// register form is faster on every CPU measured; TFCRT_EXPAND=table or
+  /// native forces either, and the tests run both).
   bool slowExpand = false;
 };
 
