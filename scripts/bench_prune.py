@@ -113,9 +113,11 @@ def bench_forward(stem, inputs):
 
 
 def bench_decode(stem, prompt):
+    global info
     out = json.loads(run([bin_ / "tfc-run", str(stem) + ".so", "--inputs", prompt, "--prefix", "case0_",
                           "--decode", a.decode_steps, "--bench", "--iters", 1, "--json", "--threads",
                           a.threads], check=False).stdout)
+    info = {k: out.get(k) for k in ("cpu", "kernel_isa")}
     return out["step_median_ms"], out.get("weights_bytes")
 
 
@@ -131,12 +133,16 @@ def measure(label, variants, fn, unit):
             sizes[n] = sz
         print(f"  {label} round {r + 1}: " + ", ".join(f"{n} {times[n][-1]:.2f}" for n, _ in variants),
               file=sys.stderr)
-    base = med(times[variants[0][0]])
+    # Speedup: the median of the per-round ratios (each against the dense
+    # run of its own round), not the ratio of the medians: the memory
+    # bandwidth of the VMs we run on can change ~1.4x within minutes, and a
+    # round's runs are seconds apart.
+    dense = times[variants[0][0]]
     for n, stem in variants:
-        m = med(times[n])
-        results["rows"].append({"workload": label, "build": n, "median": m, "unit": unit,
-                                "speedup": base / m, "weights_bytes": sizes[n],
-                                "encodings": sparse_summary(stem)})
+        ratios = [d / t for d, t in zip(dense, times[n])]
+        results["rows"].append({"workload": label, "build": n, "median": med(times[n]), "unit": unit,
+                                "speedup": med(ratios), "round_ratios": ratios,
+                                "weights_bytes": sizes[n], "encodings": sparse_summary(stem)})
 
 
 if "minilm" in rows:
@@ -185,18 +191,20 @@ model_name = re.search(r"Model name:\s*(.*)", lscpu)
 isa_cap = os.environ.get("TFCRT_ISA", "")
 lines = [f"CPU: {model_name.group(1) if model_name else '?'} ({info.get('cpu')}); tfc kernels: "
          f"{info.get('kernel_isa')}{' (capped by TFCRT_ISA=' + isa_cap + ')' if isa_cap else ''}; "
-         f"{a.threads} threads; {results['date']}; {a.rounds} alternating rounds, medians; "
+         f"{a.threads} threads; {results['date']}; {a.rounds} alternating rounds, medians (speedups: median of the same-round ratios); "
          f"other processes took {others:.0f} CPU-s of the {wall:.0f} s x {ncpu} CPUs the run lasted "
          f"({others_pct:.1f}%)" + (" (UNDER LOAD: not a result)" if others_pct > 10 else "")
          + ".", ""]
 if "minilm_check" in results:
     lines.append(f"Dense MiniLM build against ONNX Runtime at 1e-3: {results['minilm_check']}.")
     lines.append("")
-lines += ["| workload | tfc build | median | x dense | .tfcw bytes | encodings (cost model) |",
-          "|---|---|---|---|---|---|"]
+lines += ["| workload | tfc build | median | x dense (median of rounds) | per-round x dense | .tfcw bytes | "
+          "encodings (cost model) |",
+          "|---|---|---|---|---|---|---|"]
 for r in results["rows"]:
+    rr = " ".join(f"{x:.2f}" for x in r["round_ratios"]) if r["build"] != "dense" else "-"
     lines.append(f"| {r['workload']} | {r['build']} | {r['median']:.2f} {r['unit']} | {r['speedup']:.2f} | "
-                 f"{r['weights_bytes']} | {r['encodings'] or '-'} |")
+                 f"{rr} | {r['weights_bytes']} | {r['encodings'] or '-'} |")
 if compile_times:
     lines += ["", "Compile times: " + ", ".join(f"{k} {v:.1f} s" for k, v in compile_times.items())]
 table = "\n".join(lines)
