@@ -83,6 +83,7 @@ const Features &features() {
     }
     if (r.level >= Level::Avx2)
       r.f16c = __builtin_cpu_supports("f16c");
+    r.amd = __builtin_cpu_is("amd");
     // No CPU we run on needs the table: the Zen 5 figures that once chose
     // it for AMD measured vexpandps's memory form, which the compiler had
     // folded the loads into (docs/PERFORMANCE.md, "Sparse decode on AMD").

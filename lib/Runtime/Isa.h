@@ -27,6 +27,9 @@ struct Features {
   /// register form is faster on every CPU measured; TFCRT_EXPAND=table or
   /// native forces either, and the tests run both).
   bool slowExpand = false;
+  /// An AMD CPU: thresholds that were measured per vendor (the AVX2 sparse
+  /// MASK kernels' skip path, FormatSparse.h).
+  bool amd = false;
 };
 
 /// What this CPU and OS support, capped by TFCRT_ISA; computed once.

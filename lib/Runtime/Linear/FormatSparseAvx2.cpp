@@ -7,7 +7,8 @@
 // Few rows (1-2 per tile; 3-4 as two tiles): one panel after the other,
 // masks and values prefetched 4 KB ahead (each one sequential stream).
 // Many rows: viaDense with the F32 AVX2 kernel, or the MASK skip path
-// (8 rows per ymm, up to 32 rows) on panels below kSkipDensityAvx2.
+// (8 rows per ymm, up to 32 rows) on panels below kSkipDensityAvx2
+// (kSkipDensityAvx2Amd on AMD).
 //
 //===----------------------------------------------------------------------===//
 
@@ -207,7 +208,9 @@ void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
       }
     return;
   }
-  if (rows >= 17 && mv.density(p0, p1) < skipDensity(kSkipDensityAvx2))
+  const double skip =
+      isa::features().amd ? kSkipDensityAvx2Amd : kSkipDensityAvx2;
+  if (rows >= 17 && mv.density(p0, p1) < skipDensity(skip))
     return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
   viaDense(f32Avx2(), h, x, i0, i1, p0, p1, out, ldo,
            [&](int64_t q, float *dst) { densifyMask(mv, q, dst); });
