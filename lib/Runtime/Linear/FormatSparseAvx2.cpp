@@ -52,18 +52,13 @@ const ExpandTable &expandTable() {
 
 /// The 8 columns of byte `mb` from the values at `v` (advanced).
 TFC_AVX2 inline __m256 expand8(const ExpandTable &t, unsigned mb,
-                               const float *&v, __m256i bits) {
+                               const float *&v) {
   const __m256i perm =
       _mm256_load_si256(reinterpret_cast<const __m256i *>(t.perm[mb]));
   const __m256 r = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), perm);
   v += __builtin_popcount(mb);
-  (void)bits;
   return _mm256_and_ps(
       r, _mm256_load_ps(reinterpret_cast<const float *>(t.keep[mb])));
-}
-
-TFC_AVX2 inline __m256i laneBits() {
-  return _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
 }
 
 //===-- MASK --------------------------------------------------------------===//
@@ -82,7 +77,6 @@ template <int R>
 TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
                        int64_t q, float *out, int64_t ldo) {
   const ExpandTable &t = expandTable();
-  const __m256i bits = laneBits();
   __m256 acc[R][4];
   for (int i = 0; i < R; ++i)
     for (int c = 0; c < 4; ++c)
@@ -111,7 +105,7 @@ TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       const float *vc = v + off[c];
-      const __m256 b = expand8(t, (m >> (8 * c)) & 255u, vc, bits);
+      const __m256 b = expand8(t, (m >> (8 * c)) & 255u, vc);
       for (int i = 0; i < R; ++i)
         acc[i][c] = _mm256_fmadd_ps(a[i], b, acc[i][c]);
     }
@@ -124,13 +118,12 @@ TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
 
 TFC_AVX2 void densifyMask(const MaskView &mv, int64_t q, float *dst) {
   const ExpandTable &t = expandTable();
-  const __m256i bits = laneBits();
   const uint32_t *mk = mv.panelMasks(q);
   const float *v = mv.panelValues(q);
   for (int64_t kk = 0; kk < mv.k; ++kk)
     for (int c = 0; c < 4; ++c)
       _mm256_store_ps(dst + kk * kP + 8 * c,
-                      expand8(t, (mk[kk] >> (8 * c)) & 255u, v, bits));
+                      expand8(t, (mk[kk] >> (8 * c)) & 255u, v));
 }
 
 template <int NV>
