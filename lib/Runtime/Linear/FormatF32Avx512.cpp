@@ -36,10 +36,10 @@ namespace {
 constexpr int kMR = 14;
 constexpr int kP = 32;
 constexpr int64_t kKC = 384;
-/// Up to this many rows (4 micro-panels), the few-rows (streaming) order;
+/// Up to this many rows (8 micro-panels), the few-rows (streaming) order;
 /// also the row block the driver hands out (Linear.cpp), so W is streamed
 /// once per this many rows.
-constexpr int kMaxGroups = 4;
+constexpr int kMaxGroups = 8;
 constexpr int64_t kStreamRows = kMaxGroups * kMR;
 
 thread_local GrowBuffer packedRows;
@@ -256,9 +256,13 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
   }
 }
 
-// Row blocks of 4 micro-panels (56 rows), so that the driver always gets
-// the few-rows order (whole k, panels outer) and streams W once per 56 rows.
-// Measured against 2 micro-panels (28 rows), 2 threads, alternating runs of
+// Row blocks of 8 micro-panels (112 rows), so that the driver always gets
+// the few-rows order (whole k, panels outer) and streams W once per 112
+// rows. 8 against 4 (56 rows), Zen 5, 2 threads, alternating runs: MiniLM
+// batch 1 (128 rows: 2 row blocks instead of 4, so W, 42 MB > L3, is read
+// twice instead of 4 times) 8.05-8.21 -> 7.62-7.73 ms; SmolLM2 prefill 53
+// and 512 tokens and MiniLM batch 32 unchanged.
+// 4 against 2 micro-panels (28 rows), 2 threads, alternating runs of
 // the same models: SmolLM2 prefill 53 tokens 94 -> 85 ms (the driver split
 // 53 rows into two row blocks, each thread streaming all 540 MB of W; now
 // the threads split the panels), 512 tokens 688 -> 610 ms, MiniLM batch 1
