@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -607,6 +608,86 @@ TEST_P(AttentionTest, SkippedTilesBitIdentical) {
             << cs.str() << " path " << static_cast<int>(path) << " chunks "
             << chunks;
       }
+  }
+}
+
+/// A causal mask given as mask_add (an exporter's finite fill above the
+/// diagonal, as SmolLM2's graphs build it) is recognized and its tiles past
+/// the diagonal skipped, with the same bits as computing them; a mask that
+/// shows one visible key past the diagonal, or hides a diagonal, is not.
+TEST_P(AttentionTest, CausalAddMaskSkipsTiles) {
+  for (int64_t s : {int64_t(300), int64_t(200)}) {
+    Case c;
+    c.b = 2;
+    c.hq = 4;
+    c.hkv = 2;
+    c.s = s;
+    c.t = 300;
+    c.d = 32;
+    c.add = MaskKind::BatchRows;
+    Problem pr(c, rng);
+    std::uniform_real_distribution<float> a(-2.f, 2.f);
+    const float fill = -std::numeric_limits<float>::max();
+    for (int64_t bi = 0; bi < c.b; ++bi)
+      for (int64_t i = 0; i < c.s; ++i)
+        for (int64_t j = 0; j < c.t; ++j)
+          pr.add[(bi * c.s + i) * c.t + j] =
+              j > pr.p.pos(i) ? fill : (j % 7 == 3 ? fill : a(rng));
+    // Keys j % 7 == 3 are masked below the diagonal too (padding), but
+    // never a row's own position.
+    for (int64_t bi = 0; bi < c.b; ++bi)
+      for (int64_t i = 0; i < c.s; ++i)
+        pr.add[(bi * c.s + i) * c.t + pr.p.pos(i)] = 0.5f;
+    EXPECT_EQ(addCausal(pr.p), CausalAdd::WithValues) << c.str();
+    std::vector<double> ref(c.b * c.hq * c.s * pr.dv);
+    naive(pr.p, ref.data());
+    for (Params::Path path : {Params::Path::Prefill, Params::Path::Auto}) {
+      Params p = pr.p;
+      p.path = path;
+      pr.resetOut();
+      run(p, ks());
+      pr.check(ref, std::string(ks().name) + " causal mask_add");
+      const std::vector<float> skipped = pr.out;
+      p.skipTiles = false; // every tile computed, the mask added
+      pr.resetOut();
+      run(p, ks());
+      EXPECT_EQ(0, std::memcmp(skipped.data(), pr.out.data(),
+                               skipped.size() * sizeof(float)))
+          << c.str() << " path " << static_cast<int>(path);
+    }
+    // Not causal: one key past the diagonal visible; a hidden diagonal.
+    float &past = pr.add[(1 * c.s + 5) * c.t + pr.p.pos(5) + 2];
+    past = 0.0f;
+    EXPECT_EQ(addCausal(pr.p), CausalAdd::No) << c.str();
+    past = fill;
+    EXPECT_EQ(addCausal(pr.p), CausalAdd::WithValues) << c.str();
+    Params causal = pr.p;
+    causal.causal = true; // already causal: nothing to detect
+    EXPECT_EQ(addCausal(causal), CausalAdd::No);
+    // Zeros where visible (the exporters' plain causal mask): the mask is
+    // dropped; same bits as adding it everywhere.
+    for (int64_t bi = 0; bi < c.b; ++bi)
+      for (int64_t i = 0; i < c.s; ++i)
+        for (int64_t j = 0; j < c.t; ++j)
+          pr.add[(bi * c.s + i) * c.t + j] =
+              j > pr.p.pos(i) ? fill : (i % 2 ? -0.0f : 0.0f);
+    EXPECT_EQ(addCausal(pr.p), CausalAdd::Only) << c.str();
+    naive(pr.p, ref.data());
+    {
+      Params p = pr.p;
+      pr.resetOut();
+      run(p, ks());
+      pr.check(ref, std::string(ks().name) + " causal-only mask_add");
+      const std::vector<float> dropped = pr.out;
+      p.skipTiles = false;
+      pr.resetOut();
+      run(p, ks());
+      EXPECT_EQ(0, std::memcmp(dropped.data(), pr.out.data(),
+                               dropped.size() * sizeof(float)))
+          << c.str() << " causal-only";
+    }
+    pr.add[(0 * c.s + 9) * c.t + pr.p.pos(9)] = fill;
+    EXPECT_EQ(addCausal(pr.p), CausalAdd::No) << c.str();
   }
 }
 

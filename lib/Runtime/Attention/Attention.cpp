@@ -501,10 +501,57 @@ bool addRowsEqual(const Params &p) {
 
 } // namespace
 
+CausalAdd addCausal(const Params &p) {
+  if (p.causal || !p.add || p.s < 2 || p.t == 0)
+    return CausalAdd::No;
+  const int64_t hn = p.addS[1] == 0 ? 1 : p.hq;
+  const int64_t bn = p.addS[0] == 0 ? 1 : p.b;
+  std::atomic<bool> causal{true}, zeros{true};
+  auto item = [&](int64_t b) {
+    bool allZero = true;
+    for (int64_t h = 0; h < hn; ++h)
+      for (int64_t i = 0; i < p.s; ++i) {
+        if (!causal.load(std::memory_order_relaxed))
+          return;
+        const int64_t pos = p.pos(i);
+        const float *row = p.add + b * p.addS[0] + h * p.addS[1] +
+                           i * p.addS[2];
+        // The diagonal visible (so the row's running max is finite before
+        // any key past it), every key past it masked off.
+        bool ok = pos >= 0 && pos < p.t && row[pos * p.addS[3]] > kMaskedOff;
+        for (int64_t j = pos + 1; j < p.t && ok; ++j)
+          ok = row[j * p.addS[3]] <= kMaskedOff;
+        if (!ok)
+          causal.store(false, std::memory_order_relaxed);
+        for (int64_t j = 0; j <= pos && allZero; ++j)
+          allZero = row[j * p.addS[3]] == 0.0f;
+      }
+    if (!allZero)
+      zeros.store(false, std::memory_order_relaxed);
+  };
+  if (bn > 1)
+    parallelRun(bn, item);
+  else
+    item(0);
+  if (!causal.load())
+    return CausalAdd::No;
+  return zeros.load() ? CausalAdd::Only : CausalAdd::WithValues;
+}
+
 void run(const Params &given, const Kernels &ks) {
   if (given.b == 0 || given.hq == 0 || given.s == 0 || given.dv == 0)
     return;
   Params p = given;
+  // An exporter's causal mask as finite fill (SmolLM2: torch.finfo.min
+  // above the diagonal) that the compiler could not prove: the tiles past
+  // the diagonal are skipped as under `causal`, with the same result bit
+  // for bit (their exp() terms are exactly 0 against a finite running max).
+  if (const CausalAdd c = p.skipTiles ? addCausal(p) : CausalAdd::No;
+      c != CausalAdd::No) {
+    p.causal = true;
+    if (c == CausalAdd::Only) // adding +-0 to a score changes no bit
+      p.add = nullptr;
+  }
   if (p.add && !addShared(p) && p.t > 0 && addRowsEqual(p))
     p.addS[1] = p.addS[2] = 0; // one row per batch item: broadcast it
   const int64_t group = p.group();

@@ -224,6 +224,17 @@ const float *addBase(const Params &p, const RowBlock &rb);
 /// True when every lane of rb reads the same mask_add row (broadcast).
 bool addShared(const Params &p);
 
+/// mask_add values at or below this mask a key off: exp() of such a score
+/// less any finite running max is exactly 0.
+constexpr float kMaskedOff = -1e30f;
+/// Whether a call that is not causal has a causal mask_add: every query
+/// row's key at its own position above kMaskedOff and every later key at
+/// or below it (every batch item and head the mask has); Only when the
+/// visible keys' values are all 0 besides. run() then skips the tiles past
+/// the diagonal, and for Only drops the mask (bitwise the same result).
+enum class CausalAdd { No, WithValues, Only };
+CausalAdd addCausal(const Params &p);
+
 /// Software prefetches for a prefill block, for rows the hardware
 /// prefetchers miss (q, out, K and V read in place from [b, s, h, d] have
 /// rows 1.5 KB apart in MiniLM; MiniLM-shaped call 25% faster with both):
