@@ -506,33 +506,41 @@ CausalAdd addCausal(const Params &p) {
     return CausalAdd::No;
   const int64_t hn = p.addS[1] == 0 ? 1 : p.hq;
   const int64_t bn = p.addS[0] == 0 ? 1 : p.b;
+  // Tasks of up to 64 query rows of one batch item and head: a 2048-token
+  // mask is 16 MB, read once per call.
+  constexpr int64_t kRows = 64;
+  const int64_t chunks = (p.s + kRows - 1) / kRows;
   std::atomic<bool> causal{true}, zeros{true};
-  auto item = [&](int64_t b) {
+  auto task = [&](int64_t t) {
+    const int64_t b = t / (hn * chunks), h = t / chunks % hn;
+    const int64_t i0 = t % chunks * kRows, i1 = std::min(p.s, i0 + kRows);
     bool allZero = true;
-    for (int64_t h = 0; h < hn; ++h)
-      for (int64_t i = 0; i < p.s; ++i) {
-        if (!causal.load(std::memory_order_relaxed))
-          return;
-        const int64_t pos = p.pos(i);
-        const float *row = p.add + b * p.addS[0] + h * p.addS[1] +
-                           i * p.addS[2];
-        // The diagonal visible (so the row's running max is finite before
-        // any key past it), every key past it masked off.
-        bool ok = pos >= 0 && pos < p.t && row[pos * p.addS[3]] > kMaskedOff;
-        for (int64_t j = pos + 1; j < p.t && ok; ++j)
-          ok = row[j * p.addS[3]] <= kMaskedOff;
-        if (!ok)
-          causal.store(false, std::memory_order_relaxed);
-        for (int64_t j = 0; j <= pos && allZero; ++j)
-          allZero = row[j * p.addS[3]] == 0.0f;
-      }
+    for (int64_t i = i0; i < i1; ++i) {
+      if (!causal.load(std::memory_order_relaxed))
+        return;
+      const int64_t pos = p.pos(i);
+      const float *row =
+          p.add + b * p.addS[0] + h * p.addS[1] + i * p.addS[2];
+      // The diagonal visible (so the row's running max is finite before
+      // any key past it), every key past it masked off.
+      bool ok = pos >= 0 && pos < p.t && row[pos * p.addS[3]] > kMaskedOff;
+      for (int64_t j = pos + 1; j < p.t && ok; ++j)
+        ok = row[j * p.addS[3]] <= kMaskedOff;
+      if (!ok)
+        causal.store(false, std::memory_order_relaxed);
+      for (int64_t j = 0; j <= pos && allZero; ++j)
+        allZero = row[j * p.addS[3]] == 0.0f;
+    }
     if (!allZero)
       zeros.store(false, std::memory_order_relaxed);
   };
-  if (bn > 1)
-    parallelRun(bn, item);
-  else
-    item(0);
+  // Most masks that are not causal show it in their first row (a padding
+  // mask sees the key after the first query's): no threads for those.
+  task(0);
+  if (!causal.load())
+    return CausalAdd::No;
+  if (const int64_t rest = bn * hn * chunks - 1; rest > 0)
+    parallelRun(rest, [&](int64_t t) { task(t + 1); });
   if (!causal.load())
     return CausalAdd::No;
   return zeros.load() ? CausalAdd::Only : CausalAdd::WithValues;
