@@ -249,7 +249,7 @@ SparsityStats analyzeSparsity(const float *w, int64_t k, int64_t n,
 //       2:4           0.65 (AVX-512), 0.59 (AVX2)
 //   prefill (m = 16 .. 128, compute-bound):
 //       AVX-512 MASK  1.30, or 0.3 + 2 d on the skip path (d < 0.40)
-//       AVX2    MASK  1.35, or 0.5 on the skip path (d < 0.15)
+//       AVX2    MASK  1.35, or 0.5 on the skip path (d < 0.15; AMD 0.40)
 //       2:4           1.14 (AVX-512), 1.40 (AVX2)
 // The weights file is the same for Zen 3 (AVX2) and Zen 4 (AVX-512). A
 // weight goes sparse where decode is predicted at least kMinGain faster on
