@@ -616,6 +616,8 @@ TEST_P(AttentionTest, SkippedTilesBitIdentical) {
 /// the diagonal skipped, with the same bits as computing them; a mask that
 /// shows one visible key past the diagonal, or hides a diagonal, is not.
 TEST_P(AttentionTest, CausalAddMaskSkipsTiles) {
+  const float fill = -std::numeric_limits<float>::max();
+  std::uniform_real_distribution<float> a(-2.f, 2.f);
   for (int64_t s : {int64_t(300), int64_t(200)}) {
     Case c;
     c.b = 2;
@@ -626,36 +628,41 @@ TEST_P(AttentionTest, CausalAddMaskSkipsTiles) {
     c.d = 32;
     c.add = MaskKind::BatchRows;
     Problem pr(c, rng);
-    std::uniform_real_distribution<float> a(-2.f, 2.f);
-    const float fill = -std::numeric_limits<float>::max();
-    for (int64_t bi = 0; bi < c.b; ++bi)
-      for (int64_t i = 0; i < c.s; ++i)
-        for (int64_t j = 0; j < c.t; ++j)
-          pr.add[(bi * c.s + i) * c.t + j] =
-              j > pr.p.pos(i) ? fill : (j % 7 == 3 ? fill : a(rng));
-    // Keys j % 7 == 3 are masked below the diagonal too (padding), but
-    // never a row's own position.
-    for (int64_t bi = 0; bi < c.b; ++bi)
-      for (int64_t i = 0; i < c.s; ++i)
-        pr.add[(bi * c.s + i) * c.t + pr.p.pos(i)] = 0.5f;
-    EXPECT_EQ(addCausal(pr.p), CausalAdd::WithValues) << c.str();
-    std::vector<double> ref(c.b * c.hq * c.s * pr.dv);
-    naive(pr.p, ref.data());
-    for (Params::Path path : {Params::Path::Prefill, Params::Path::Auto}) {
+    // The fill past each row's position, visible(i, j) up to it.
+    auto setMask = [&](auto visible) {
+      for (int64_t bi = 0; bi < c.b; ++bi)
+        for (int64_t i = 0; i < c.s; ++i)
+          for (int64_t j = 0; j < c.t; ++j)
+            pr.add[(bi * c.s + i) * c.t + j] =
+                j > pr.p.pos(i) ? fill : visible(i, j);
+    };
+    // Against naive, and bit for bit against every tile computed with the
+    // mask added (skipTiles = false also turns the recognition off).
+    auto check = [&](Params::Path path, const std::string &what) {
+      std::vector<double> ref(c.b * c.hq * c.s * pr.dv);
+      naive(pr.p, ref.data());
       Params p = pr.p;
       p.path = path;
       pr.resetOut();
       run(p, ks());
-      pr.check(ref, std::string(ks().name) + " causal mask_add");
+      pr.check(ref, std::string(ks().name) + " " + what);
       const std::vector<float> skipped = pr.out;
-      p.skipTiles = false; // every tile computed, the mask added
+      p.skipTiles = false;
       pr.resetOut();
       run(p, ks());
       EXPECT_EQ(0, std::memcmp(skipped.data(), pr.out.data(),
                                skipped.size() * sizeof(float)))
-          << c.str() << " path " << static_cast<int>(path);
-    }
-    // Not causal: one key past the diagonal visible; a hidden diagonal.
+          << c.str() << " " << what << " path " << static_cast<int>(path);
+    };
+    // Keys j % 7 == 3 are masked below the diagonal too (padding), but
+    // never a row's own position.
+    setMask([&](int64_t i, int64_t j) {
+      return j == pr.p.pos(i) ? 0.5f : j % 7 == 3 ? fill : a(rng);
+    });
+    EXPECT_EQ(addCausal(pr.p), CausalAdd::WithValues) << c.str();
+    for (Params::Path path : {Params::Path::Prefill, Params::Path::Auto})
+      check(path, "causal mask_add");
+    // Not causal: one key past the diagonal visible.
     float &past = pr.add[(1 * c.s + 5) * c.t + pr.p.pos(5) + 2];
     past = 0.0f;
     EXPECT_EQ(addCausal(pr.p), CausalAdd::No) << c.str();
@@ -666,26 +673,10 @@ TEST_P(AttentionTest, CausalAddMaskSkipsTiles) {
     EXPECT_EQ(addCausal(causal), CausalAdd::No);
     // Zeros where visible (the exporters' plain causal mask): the mask is
     // dropped; same bits as adding it everywhere.
-    for (int64_t bi = 0; bi < c.b; ++bi)
-      for (int64_t i = 0; i < c.s; ++i)
-        for (int64_t j = 0; j < c.t; ++j)
-          pr.add[(bi * c.s + i) * c.t + j] =
-              j > pr.p.pos(i) ? fill : (i % 2 ? -0.0f : 0.0f);
+    setMask([](int64_t i, int64_t) { return i % 2 ? -0.0f : 0.0f; });
     EXPECT_EQ(addCausal(pr.p), CausalAdd::Only) << c.str();
-    naive(pr.p, ref.data());
-    {
-      Params p = pr.p;
-      pr.resetOut();
-      run(p, ks());
-      pr.check(ref, std::string(ks().name) + " causal-only mask_add");
-      const std::vector<float> dropped = pr.out;
-      p.skipTiles = false;
-      pr.resetOut();
-      run(p, ks());
-      EXPECT_EQ(0, std::memcmp(dropped.data(), pr.out.data(),
-                               dropped.size() * sizeof(float)))
-          << c.str() << " causal-only";
-    }
+    check(Params::Path::Auto, "causal-only mask_add");
+    // Not causal: a hidden diagonal.
     pr.add[(0 * c.s + 9) * c.t + pr.p.pos(9)] = fill;
     EXPECT_EQ(addCausal(pr.p), CausalAdd::No) << c.str();
   }

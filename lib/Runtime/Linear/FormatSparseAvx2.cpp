@@ -50,14 +50,27 @@ const ExpandTable &expandTable() {
   return t;
 }
 
-/// The 8 columns of byte `mb` from the values at `v` (advanced).
+/// The 8 columns of byte `mb` from the values at `v`.
 TFC_AVX2 inline __m256 expand8(const ExpandTable &t, unsigned mb,
-                               const float *&v) {
+                               const float *v) {
   const __m256i perm =
       _mm256_load_si256(reinterpret_cast<const __m256i *>(t.perm[mb]));
   const __m256 r = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), perm);
-  v += __builtin_popcount(mb);
   return _mm256_blendv_ps(r, _mm256_setzero_ps(), _mm256_castsi256_ps(perm));
+}
+
+/// The 32 columns of mask row `m` from the values at `v` (not advanced).
+/// Each byte's values start at the popcount of the bytes below it: offsets
+/// from the mask alone, so a caller advances its values pointer by one add
+/// per k row instead of a chain of four popcounts.
+TFC_AVX2 inline void expandRow(const ExpandTable &t, uint32_t m,
+                               const float *v, __m256 b[4]) {
+  const int off[4] = {0, __builtin_popcount(m & 0xFFu),
+                      __builtin_popcount(m & 0xFFFFu),
+                      __builtin_popcount(m & 0xFFFFFFu)};
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c)
+    b[c] = expand8(t, (m >> (8 * c)) & 255u, v + off[c]);
 }
 
 //===-- MASK --------------------------------------------------------------===//
@@ -91,24 +104,16 @@ TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
                    _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char *>(v + kPrefetchValues),
                  _MM_HINT_T0);
-    // Each byte's values start at the popcount of the bytes below it:
-    // offsets from the mask alone, so the values pointer advances by one
-    // add per k row instead of a chain of four popcounts.
     const uint32_t m = mk[kk];
-    const int off[4] = {0, __builtin_popcount(m & 0xFFu),
-                        __builtin_popcount(m & 0xFFFFu),
-                        __builtin_popcount(m & 0xFFFFFFu)};
-    __m256 a[R];
-    for (int i = 0; i < R; ++i)
-      a[i] = _mm256_set1_ps(xr[i][kk * x.sk]);
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
-      const float *vc = v + off[c];
-      const __m256 b = expand8(t, (m >> (8 * c)) & 255u, vc);
-      for (int i = 0; i < R; ++i)
-        acc[i][c] = _mm256_fmadd_ps(a[i], b, acc[i][c]);
-    }
+    __m256 b[4];
+    expandRow(t, m, v, b);
     v += __builtin_popcount(m);
+    for (int i = 0; i < R; ++i) {
+      const __m256 a = _mm256_set1_ps(xr[i][kk * x.sk]);
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c)
+        acc[i][c] = _mm256_fmadd_ps(a, b[c], acc[i][c]);
+    }
   }
   for (int i = 0; i < R; ++i)
     for (int c = 0; c < 4; ++c)
@@ -119,10 +124,13 @@ TFC_AVX2 void densifyMask(const MaskView &mv, int64_t q, float *dst) {
   const ExpandTable &t = expandTable();
   const uint32_t *mk = mv.panelMasks(q);
   const float *v = mv.panelValues(q);
-  for (int64_t kk = 0; kk < mv.k; ++kk)
+  for (int64_t kk = 0; kk < mv.k; ++kk) {
+    __m256 b[4];
+    expandRow(t, mk[kk], v, b);
     for (int c = 0; c < 4; ++c)
-      _mm256_store_ps(dst + kk * kP + 8 * c,
-                      expand8(t, (mk[kk] >> (8 * c)) & 255u, v));
+      _mm256_store_ps(dst + kk * kP + 8 * c, b[c]);
+    v += __builtin_popcount(mk[kk]);
+  }
 }
 
 template <int NV>
