@@ -407,7 +407,8 @@ namespace {
 
 tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
                     const tfc_tensor *inputs, size_t numInputs,
-                    tfc_tensor *outputs, size_t numOutputs) {
+                    tfc_tensor *outputs, size_t numOutputs,
+                    uint32_t deviceInputs = 0) {
   if (numInputs != sig.inputs.size() || (numInputs && !inputs))
     return setError(TFC_ERR_INVALID_ARGUMENT,
                     format("model '%s' takes %zu inputs, got %zu",
@@ -445,7 +446,14 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
   Desc inputDescs[kMaxInputs];
   for (size_t i = 0; i < numInputs; ++i) {
     const void *data = inputs[i].data;
-    if (gpu.active()) {
+    bool onDevice = deviceInputs >> i & 1;
+    if (gpu.active() && inputs[i].rank == 0 && !onDevice) {
+      // Host code may read a scalar input (a step's `past`), kernels too.
+      if (!(data = gpu.stageScalar(data, tfc_dtype_size(inputs[i].dtype))))
+        return setError(TFC_ERR_OUT_OF_MEMORY,
+                        format("input '%s': cannot stage it for the GPU",
+                               sig.inputs[i].name.c_str()));
+    } else if (gpu.active() && !onDevice) {
       size_t bytes = tfc_dtype_size(inputs[i].dtype);
       for (int32_t d = 0; d < inputs[i].rank; ++d)
         bytes *= static_cast<size_t>(inputs[i].shape[d]);
@@ -476,11 +484,22 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
     ProfiledRunScope scope(model);
     bool called = true;
     std::string shapeKey;
-    if (gpu.active()) // one CUDA graph per input shape
+    // One CUDA graph per input shape; the graph also bakes in the values
+    // host code read (scalar inputs) and the addresses of inputs already on
+    // the device (a session's cache).
+    if (gpu.active())
       for (size_t i = 0; i < numInputs; ++i) {
         shapeKey += format("%d:", (int)inputs[i].dtype);
         for (int32_t d = 0; d < inputs[i].rank; ++d)
           shapeKey += format("%lld,", (long long)inputs[i].shape[d]);
+        if (deviceInputs >> i & 1)
+          shapeKey += format("@%p", inputs[i].data);
+        else if (inputs[i].rank == 0) {
+          uint64_t v = 0;
+          std::memcpy(&v, inputs[i].data,
+                      std::min<size_t>(8, tfc_dtype_size(inputs[i].dtype)));
+          shapeKey += format("=%llu", (unsigned long long)v);
+        }
         shapeKey += ';';
       }
     gpu.call(shapeKey, [&] {
@@ -635,10 +654,12 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
 
 tfc_status tfcrt::runEntry(tfc_model *model, void *entry, const Signature &sig,
                            const tfc_tensor *inputs, size_t numInputs,
-                           tfc_tensor *outputs, size_t numOutputs) {
+                           tfc_tensor *outputs, size_t numOutputs,
+                           uint32_t deviceInputs) {
   if (sig.inputs.size() > kMaxInputs)
     return setError(TFC_ERR_UNSUPPORTED, "too many inputs");
-  return runModel(model, entry, sig, inputs, numInputs, outputs, numOutputs);
+  return runModel(model, entry, sig, inputs, numInputs, outputs, numOutputs,
+                  deviceInputs);
 }
 
 TFCRT_EXPORT tfc_status tfc_model_run(tfc_model *model,

@@ -23,9 +23,15 @@
 // fifth input cache_scales f32 [L, 2, b, h, max_len, 1]; the scales live in
 // the same block right after the codes (64-byte aligned), inside the guard
 // zones, so a fork still copies one range and cache_bytes counts both.
+// A GPU model (--target=cuda) keeps the cache in device memory (cuMemAlloc,
+// zeroed), passed to the step as is; `past` goes in pinned memory that the
+// compiled host code reads (Cuda.h stageScalar). No guard zones there: the
+// host cannot check device memory without a copy and a synchronization per
+// step; the bound check before the step is the same.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Cuda/Cuda.h"
 #include "Model.h"
 
 #include <algorithm>
@@ -49,7 +55,8 @@ struct tfc_session {
   // codes + padding + scales; scalesOffset = 0 without scales
   uint64_t cacheBytes = 0, scalesOffset = 0, cacheAllocations = 0, steps = 0;
   void *block = nullptr;            // tracked allocation: guard, cache, guard
-  void *cache = nullptr;            // block + kGuardBytes
+  void *cache = nullptr;            // block + kGuardBytes (GPU: device memory)
+  bool device = false;              // the cache is device memory
   std::vector<int64_t> maskHistory; // [batch, maxLen] (ring: slots)
   std::vector<int64_t> maskScratch; // [batch, T] (ring: [batch, R + n])
   // Ring cache (the step takes window_mask; maskAt is its input). A ring
@@ -67,7 +74,10 @@ struct tfc_session {
 
   ~tfc_session() {
     releaseOutputs();
-    trackedFree(block);
+    if (device)
+      cuda::freeDevice(cache);
+    else
+      trackedFree(block);
   }
   void releaseOutputs() {
     for (tfc_tensor &t : outputs)
@@ -92,9 +102,12 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
                     format("model '%s' has no KV-cache step entry (compile it "
                            "with tfc --kv-cache)",
                            desc.name ? desc.name : "?"));
-  if (desc.flags & TFC_MODEL_FLAG_CUDA)
+  if ((desc.flags & TFC_MODEL_FLAG_CUDA) &&
+      (desc.flags & TFC_MODEL_FLAG_PARTITIONED))
     return setError(TFC_ERR_UNSUPPORTED,
-                    "KV-cache sessions are not supported for GPU models yet");
+                    "KV-cache sessions of partitioned GPU models are not "
+                    "supported yet");
+  s.device = desc.flags & TFC_MODEL_FLAG_CUDA;
   std::string error;
   if (!parseSignatureText(desc, desc.step_signature, s.sig, error))
     return setError(TFC_ERR_CORRUPT, "step signature: " + error);
@@ -206,19 +219,31 @@ tfc_status allocate(tfc_model *model, int64_t batch, int64_t maxLen,
     s->scalesOffset = (s->cacheBytes + 63) / 64 * 64;
     s->cacheBytes = s->scalesOffset + s->cacheBytes / s->headDim * 4;
   }
-  s->block = trackedAlloc(s->cacheBytes + 2 * kGuardBytes);
-  if (!s->block)
-    return setError(TFC_ERR_OUT_OF_MEMORY,
-                    format("tfc_session_create: cannot allocate the cache "
-                           "(%llu bytes)",
-                           (unsigned long long)s->cacheBytes));
+  if (s->device) {
+    s->cache = cuda::allocDevice(s->cacheBytes);
+    if (!s->cache) {
+      std::string why = cuda::error();
+      cuda::clearError();
+      return setError(TFC_ERR_OUT_OF_MEMORY,
+                      format("tfc_session_create: cannot allocate the cache "
+                             "(%llu bytes) on the GPU: %s",
+                             (unsigned long long)s->cacheBytes, why.c_str()));
+    }
+  } else {
+    s->block = trackedAlloc(s->cacheBytes + 2 * kGuardBytes);
+    if (!s->block)
+      return setError(TFC_ERR_OUT_OF_MEMORY,
+                      format("tfc_session_create: cannot allocate the cache "
+                             "(%llu bytes)",
+                             (unsigned long long)s->cacheBytes));
+    s->cache = static_cast<char *>(s->block) + kGuardBytes;
+    std::memset(s->block, kGuardByte, kGuardBytes);
+    std::memset(static_cast<char *>(s->cache) + s->cacheBytes, kGuardByte,
+                kGuardBytes);
+    // Rows >= position are never read; zeroed for determinism only.
+    std::memset(s->cache, 0, s->cacheBytes);
+  }
   ++s->cacheAllocations;
-  s->cache = static_cast<char *>(s->block) + kGuardBytes;
-  std::memset(s->block, kGuardByte, kGuardBytes);
-  std::memset(static_cast<char *>(s->cache) + s->cacheBytes, kGuardByte,
-              kGuardBytes);
-  // Rows >= position are never read; zeroed for determinism only.
-  std::memset(s->cache, 0, s->cacheBytes);
   size_t tokens = static_cast<size_t>(batch * maxLen);
   s->maskHistory.assign(tokens, 0);
   s->sinkHistory.assign(static_cast<size_t>(batch * s->sinks), 0);
@@ -230,6 +255,8 @@ tfc_status allocate(tfc_model *model, int64_t batch, int64_t maxLen,
 
 /// True when both guard zones around the cache still hold their pattern.
 bool guardsIntact(const tfc_session *s) {
+  if (s->device)
+    return true;
   const unsigned char *lo = static_cast<const unsigned char *>(s->block);
   const unsigned char *hi =
       static_cast<const unsigned char *>(s->cache) + s->cacheBytes;
@@ -321,9 +348,12 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
     set(s->scalesAt, TFC_DTYPE_F32,
         {s->layers, 2, s->batch, s->heads, s->maxLen, 1},
         static_cast<char *>(s->cache) + s->scalesOffset);
+  uint32_t onDevice = 0;
+  if (s->device)
+    onDevice = 1u << s->cacheAt | (s->scalesAt >= 0 ? 1u << s->scalesAt : 0u);
   tfc_status st =
       runEntry(s->model, s->stepEntry, s->sig, in, s->sig.inputs.size(),
-               s->outputs.data(), s->sig.outputs.size());
+               s->outputs.data(), s->sig.outputs.size(), onDevice);
   if (st == TFC_OK)
     st = shareSessionLogits(s);
   if (!guardsIntact(s)) {
@@ -429,7 +459,15 @@ TFCRT_EXPORT tfc_status tfc_session_fork(const tfc_session *session,
     if (st != TFC_OK)
       return st;
     std::unique_ptr<tfc_session> copy(raw);
-    std::memcpy(copy->cache, session->cache, session->cacheBytes);
+    if (copy->device) {
+      if (!cuda::copyDevice(copy->cache, session->cache, session->cacheBytes)) {
+        std::string why = cuda::error();
+        cuda::clearError();
+        return setError(TFC_ERR_INTERNAL, "tfc_session_fork: " + why);
+      }
+    } else {
+      std::memcpy(copy->cache, session->cache, session->cacheBytes);
+    }
     copy->maskHistory = session->maskHistory;
     copy->sinkHistory = session->sinkHistory;
     copy->position = session->position;

@@ -40,3 +40,26 @@ func.func @host_read(%s: memref<1xi64>) -> i64 {
   return %v : i64
 }
 
+
+// -----
+
+// A rank-0 integer argument is the exception: the runtime passes such inputs
+// of a GPU model in pinned host memory that both sides read (a KV-cache
+// step's `past`, which sets the rows it writes), so host code may load it.
+// A rank-0 float argument, or one reached through a view that is not a
+// cast, is still refused.
+// CHECK-LABEL: func.func @host_scalar
+// CHECK:         %[[P:.*]] = memref.load %arg0[] : memref<i64>
+// CHECK:         return %[[P]]
+func.func @host_scalar(%past: memref<i64>) -> i64 {
+  %p = memref.load %past[] : memref<i64>
+  return %p : i64
+}
+
+// -----
+
+func.func @host_scalar_f32(%x: memref<f32>) -> f32 {
+  // expected-error @+1 {{tfc-gpu-device-memory: host code reads a buffer}}
+  %v = memref.load %x[] : memref<f32>
+  return %v : f32
+}

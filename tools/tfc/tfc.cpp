@@ -464,8 +464,6 @@ int main(int argc, char **argv) {
       (StringRef(kvCacheOpt).getAsInteger(10, kvMaxLen) || kvMaxLen <= 0))
     return fail("--kv-cache=" + kvCacheOpt +
                 ": expected a positive maximum length");
-  if (kvCache && cuda)
-    return fail("--kv-cache is not supported with --target=cuda yet");
   if (kvWindowOpt < 0 ||
       ((kvWindowOpt || kvStaticLen || kvEvict) && !kvCache))
     return fail("--kv-window / --kv-static-len / --kv-evict need --kv-cache "

@@ -62,6 +62,11 @@ void beginRun(DeviceModel *model);
 /// A device copy of `bytes` host bytes at `src` (from the pool; the upload
 /// is enqueued). nullptr when out of memory.
 void *stageInput(const void *src, uint64_t bytes);
+/// A rank-0 input (a KV-cache step's `past`): copied into the run's pinned
+/// staging, which host code and kernels both read (unified addressing), so
+/// the compiled host code may use its value (docs/DESIGN.md "Scalar
+/// inputs"). nullptr when out of memory.
+void *stageScalar(const void *src, uint64_t bytes);
 /// Calls the compiled code (`entry`) with allocations served from the pool;
 /// `shapeKey` names the input shapes (one CUDA graph per key).
 void runCompiled(const std::string &shapeKey, const std::function<void()> &entry);
@@ -83,6 +88,14 @@ void *deviceAlloc(uint64_t bytes, uint64_t alignment);
 /// tfcrt_gpu_upload during a run: copies the constant at host address `src`
 /// (uploaded once per model) into the device buffer `dst`.
 void uploadConstant(void *dst, const void *src, uint64_t bytes);
+
+/// Device memory outside every run's pool (a session's KV cache), zeroed;
+/// nullptr with the reason recorded as this thread's error. The stream of
+/// no model is involved: these calls synchronize.
+void *allocDevice(uint64_t bytes);
+void freeDevice(void *p);
+/// A synchronous device-to-device copy (a session's fork); false on error.
+bool copyDevice(void *dst, const void *src, uint64_t bytes);
 
 /// The first CUDA error recorded on this thread since clearError (by mgpu*
 /// calls of the compiled code or by the run functions above). After an

@@ -46,6 +46,10 @@ void *GpuRun::stage(const void *src, size_t bytes) {
   return cuda::stageInput(src, bytes);
 }
 
+void *GpuRun::stageScalar(const void *src, size_t bytes) {
+  return cuda::stageScalar(src, bytes);
+}
+
 void GpuRun::call(const std::string &shapeKey,
                   const std::function<void()> &entry) {
   if (isActive)

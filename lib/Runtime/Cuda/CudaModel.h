@@ -38,6 +38,8 @@ public:
   void *weights() const;
   /// A device copy of `bytes` bytes at `src`, or nullptr when out of memory.
   void *stage(const void *src, size_t bytes);
+  /// A rank-0 input in pinned memory that host code and kernels both read.
+  void *stageScalar(const void *src, size_t bytes);
   /// Runs the compiled code; `shapeKey` identifies the input shapes.
   void call(const std::string &shapeKey, const std::function<void()> &entry);
   /// Enqueues the download of `bytes` device bytes at `src`: the returned

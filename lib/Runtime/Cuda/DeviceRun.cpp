@@ -343,6 +343,47 @@ void *stageInput(const void *src, uint64_t bytes) {
   return dev;
 }
 
+void *stageScalar(const void *src, uint64_t bytes) {
+  // Same position in the pinned staging for the same inputs, so a replayed
+  // graph reads this run's value (the shape key holds the value anyway:
+  // host code may have used it).
+  void *host = pinnedAlloc(*run.model, bytes);
+  if (host && bytes)
+    std::memcpy(host, src, bytes);
+  return host;
+}
+
+void *allocDevice(uint64_t bytes) {
+  const Driver *d = driver();
+  CUdeviceptr p = 0;
+  if (!d || !check(d->cuMemAlloc(&p, bytes ? bytes : 1), "cuMemAlloc",
+                   format("(%llu bytes: a session's KV cache)",
+                          (unsigned long long)bytes)))
+    return nullptr;
+  if (!check(d->cuMemsetD8Async(p, 0, bytes, nullptr), "cuMemsetD8Async") ||
+      !check(d->cuStreamSynchronize(nullptr), "cuStreamSynchronize")) {
+    d->cuMemFree(p);
+    return nullptr;
+  }
+  return reinterpret_cast<void *>(p);
+}
+
+void freeDevice(void *p) {
+  if (p)
+    if (const Driver *d = driver())
+      check(d->cuMemFree(reinterpret_cast<CUdeviceptr>(p)), "cuMemFree");
+}
+
+bool copyDevice(void *dst, const void *src, uint64_t bytes) {
+  const Driver *d = driver();
+  return d &&
+         check(d->cuMemcpyDtoDAsync(reinterpret_cast<CUdeviceptr>(dst),
+                                    reinterpret_cast<CUdeviceptr>(src), bytes,
+                                    nullptr),
+               "cuMemcpyDtoDAsync", "(a session's fork)") &&
+         check(d->cuStreamSynchronize(nullptr), "cuStreamSynchronize");
+}
+
 void runCompiledOnStream(const std::string &key,
                          const std::function<void()> &entry);
 
@@ -393,6 +434,10 @@ void runCompiledOnStream(const std::string &key,
     return;
   }
   if (!m.warmed.count(key)) {
+    // Decode steps make a new key each (the cache length and `past` are in
+    // it): keep the set bounded.
+    if (m.warmed.size() >= 4096)
+      m.warmed.clear();
     m.warmed.insert(key);
     callCompiled(entry);
     return;

@@ -32,6 +32,10 @@ void freeDeviceModel(DeviceModel *) {}
 void *deviceWeights(DeviceModel *) { return nullptr; }
 void beginRun(DeviceModel *) {}
 void *stageInput(const void *, uint64_t) { return nullptr; }
+void *stageScalar(const void *, uint64_t) { return nullptr; }
+void *allocDevice(uint64_t) { return nullptr; }
+void freeDevice(void *) {}
+bool copyDevice(void *, const void *, uint64_t) { return false; }
 void runCompiled(const std::string &, const std::function<void()> &entry) {
   entry();
 }

