@@ -15,13 +15,33 @@ base file at unpack time (and checked by the file's SHA-256).
   device_pack.py groups DIR MAX_MB     part paths in groups of <= MAX_MB (one
                                        line per device call's carry)
   device_pack.py unpack DIR OUTDIR     every complete file in DIR -> OUTDIR
+
+A .tfcw compiled from a model whose weights all come from a GGUF file can
+travel by reference to that GGUF (~100 MB of Q4_1/Q8_0 blocks instead of
+300-650 MB of f32/bf16): pack-gguf loads the HF model from the GGUF as
+scripts/export_models.py does (float32; transformers dequantizes with numpy on
+the CPU, so every machine gets the same bits), and finds for each entry of
+each .tfcw an HF tensor and a transform (identity or 2-D transpose, kept f32
+or rounded to f16 / bf16) whose bytes equal the entry's; everything else
+(headers, padding, computed constants) travels as raw bytes. unpack-gguf
+rebuilds the GGUF from its parts (left in OUTDIR, loadable by transformers),
+then every .tfcw byte for byte, and checks each entry and each file's SHA-256.
+It needs numpy, torch, transformers and gguf (a pure-python wheel: install it
+with `pip install --no-deps --target=DIR` and put DIR on PYTHONPATH).
+  device_pack.py pack-gguf DIR GGUF FILE.tfcw...   the GGUF in parts (as
+                              `pack`) + DIR/gguf-recipe.json + DIR/gguf-raw.z
+  device_pack.py unpack-gguf DIR OUTDIR            the GGUF and the .tfcw
+                              files -> OUTDIR (exit 1 naming what differs)
+(`groups DIR 48` then lists SmolLM2-135M's pack as two calls' carry.)
 """
-import hashlib, json, os, struct, sys, zlib
+import hashlib, json, os, struct, sys, time, zlib
+from collections import Counter
 
 import numpy as np
 
 BLOCK = 24 << 20  # input bytes per part: parts of 15-24 MB pack ~2-3 to a call
 MAX_PART = 58 << 20  # a part and the working tree must fit one call
+RECIPE, RAW = "gguf-recipe.json", "gguf-raw.z"  # pack-gguf's files
 
 
 def shuffle(b: bytes) -> bytes:
@@ -47,8 +67,8 @@ def tfcw_data_key(path):
 
 
 def tfcw_entries(path):
-    """[(offset, nbytes, dtype)] of a .tfcw file's entry table, and the
-    header size."""
+    """[(offset, nbytes, dtype, dims, name)] of a .tfcw file's entry table,
+    and the header size."""
     with open(path, "rb") as f:
         head = f.read(40)
         hs, = struct.unpack_from("<Q", head, 8)
@@ -57,10 +77,11 @@ def tfcw_entries(path):
     pos, out = 0, []
     for _ in range(n):
         off, nb, dt, rank = struct.unpack_from("<QQII", table, pos)
+        dims = struct.unpack_from(f"<{rank}q", table, pos + 24)
         pos += 24 + 8 * rank
         nl, = struct.unpack_from("<I", table, pos)
+        out.append((off, nb, dt, dims, table[pos + 4:pos + 4 + nl].decode()))
         pos += 4 + nl
-        out.append((off, nb, dt))
     return out, hs
 
 
@@ -86,7 +107,7 @@ def derive(base, f):
     bent, bhs = tfcw_entries(base)
     bdata = open(base, "rb").read()[bhs:]
     index = {}
-    for off, nb, dt in bent:
+    for off, nb, dt, *_ in bent:
         raw = bdata[off:off + nb]
         index.setdefault(hashlib.sha1(raw).digest(), ("copy", off, nb))
         if dt == 0 and nb % 4 == 0:
@@ -97,7 +118,7 @@ def derive(base, f):
     fent, fhs = tfcw_entries(f)
     data = bytearray(open(f, "rb").read())
     ops = []
-    for off, nb, dt in fent:
+    for off, nb, dt, *_ in fent:
         if nb < 4096:
             continue
         hit = index.get(hashlib.sha1(data[fhs + off:fhs + off + nb]).digest())
@@ -173,10 +194,17 @@ def pack(out, files):
         print(f"{name}: {os.path.getsize(f)} -> {total} bytes in {len(parts)} parts")
 
 
+def metas(d):
+    """The packed files' .json in DIR (not pack-gguf's recipe)."""
+    return sorted(x for x in os.listdir(d) if x.endswith(".json") and x != RECIPE)
+
+
 def groups(d, max_mb):
     cur, size = [], 0
-    for m in sorted(x for x in os.listdir(d) if x.endswith(".json")):
-        meta = json.load(open(os.path.join(d, m)))
+    items = [(m, json.load(open(os.path.join(d, m)))) for m in metas(d)]
+    if os.path.exists(os.path.join(d, RECIPE)):
+        items.append((RECIPE, {"parts": [[RAW, 0]]}))
+    for m, meta in items:
         for p in [q for q, _ in meta["parts"]] + ([meta["header"]] if "header" in meta else []):
             s = os.path.getsize(os.path.join(d, p))
             if cur and size + s > max_mb << 20:
@@ -192,10 +220,9 @@ def groups(d, max_mb):
 def unpack(d, out):
     os.makedirs(out, exist_ok=True)
     bad = 0
-    metas = [json.load(open(os.path.join(d, m)))
-             for m in sorted(x for x in os.listdir(d) if x.endswith(".json"))]
     # Whole files first, then those derived from them, then header-only ones.
-    for meta in sorted(metas, key=lambda m: 2 if "base" in m else "derived" in m):
+    for meta in sorted((json.load(open(os.path.join(d, m))) for m in metas(d)),
+                       key=lambda m: 2 if "base" in m else "derived" in m):
         if "base" in meta:
             base = os.path.join(out, meta["base"])
             key = tfcw_data_key(base) if os.path.exists(base) else None
@@ -250,12 +277,134 @@ def unpack(d, out):
         ok = h.hexdigest() == meta["sha256"]
         print(f"{meta['name']}: {'ok' if ok else 'SHA-256 MISMATCH'}")
         bad += not ok
-    sys.exit(1 if bad else 0)
+    return bad
+
+
+def hf_state(gguf):
+    """{name: contiguous f32 numpy array} of the HF model loaded from `gguf`
+    exactly as scripts/export_models.py loads it."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the device has no network
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM
+    model = AutoModelForCausalLM.from_pretrained(
+        os.path.dirname(os.path.abspath(gguf)), gguf_file=os.path.basename(gguf),
+        dtype=torch.float32, attn_implementation="eager")
+    return {k: np.ascontiguousarray(v.numpy()) for k, v in model.state_dict().items()
+            if v.dtype == torch.float32}
+
+
+def render(a, tr, conv):
+    """The bytes of HF tensor `a` transposed ("t") or not ("id"), in f32 or
+    rounded to f16 / bf16 (to_half: as tfc rounds)."""
+    if tr == "t":
+        a = np.ascontiguousarray(a.T)
+    return a.tobytes() if conv == "f32" else to_half(a, conv)
+
+
+def digest(b):
+    return hashlib.sha256(b).hexdigest()[:16]
+
+
+def versions():
+    from importlib.metadata import version
+    return {p: version(p) for p in ("numpy", "torch", "transformers", "gguf")}
+
+
+def pack_gguf(d, gguf, files):
+    t0 = time.time()
+    pack(d, [gguf])
+    t1 = time.time()
+    sd = hf_state(gguf)
+    t2 = time.time()
+    images = [open(f, "rb").read() for f in files]
+    want = {}  # digest of an entry's bytes -> [(file index, file offset, nbytes, name)]
+    for i, f in enumerate(files):
+        ents, hs = tfcw_entries(f)
+        for off, nb, dt, dims, name in ents:
+            want.setdefault(digest(images[i][hs + off:hs + off + nb]), []).append(
+                (i, hs + off, nb, name))
+    sizes = {e[2] for es in want.values() for e in es}
+    ops = [[] for _ in files]  # per file: [offset, nbytes, entry, hf, tr, conv, digest]
+    for hf, a in sd.items():
+        for tr in ("id", "t") if a.ndim == 2 else ("id",):
+            for conv, w in (("f32", 4), ("f16", 2), ("bf16", 2)):
+                if a.size * w not in sizes:
+                    continue
+                h = digest(render(a, tr, conv))
+                for i, off, nb, name in want.pop(h, []):
+                    ops[i].append([off, nb, name, hf, tr, conv, h])
+    # Whatever no entry covers (the header, padding, unmatched entries)
+    # travels as raw [file offset, length, blob offset] ranges.
+    recipe = {"gguf": os.path.basename(gguf), "versions": versions(), "files": []}
+    blob = bytearray()
+    for i, (f, img, fops) in enumerate(zip(files, images, ops)):
+        fops.sort()
+        raws, pos = [], 0
+        for off, nb, *_ in fops + [[len(img), 0]]:
+            if off > pos:
+                raws.append([pos, off - pos, len(blob)])
+                blob += img[pos:off]
+            pos = off + nb
+        recipe["files"].append({"name": os.path.basename(f), "size": len(img),
+                                "sha256": hashlib.sha256(img).hexdigest(),
+                                "ops": fops, "raw": raws})
+        how = Counter(f"{op[4]}/{op[5]}" for op in fops)
+        unmatched = [e[3] for es in want.values() for e in es if e[0] == i]
+        print(f"{os.path.basename(f)}: {len(fops)} entries, {sum(op[1] for op in fops)} "
+              f"bytes by reference ({dict(how)}); {sum(r[1] for r in raws)} bytes raw "
+              f"(header, padding, entries {unmatched})")
+    with open(os.path.join(d, RAW), "wb") as dst:
+        dst.write(zlib.compress(bytes(blob), 9))
+    with open(os.path.join(d, RECIPE), "w") as dst:
+        json.dump(recipe, dst)
+    print(f"{RAW}: {len(blob)} -> {os.path.getsize(os.path.join(d, RAW))} bytes; {RECIPE}: "
+          f"{os.path.getsize(os.path.join(d, RECIPE))} bytes; GGUF parts {t1 - t0:.1f} s, "
+          f"HF load {t2 - t1:.1f} s, matching {time.time() - t2:.1f} s")
+
+
+def unpack_gguf(d, out):
+    t0 = time.time()
+    recipe = json.load(open(os.path.join(d, RECIPE)))
+    gguf = os.path.join(out, recipe["gguf"])
+    if unpack(d, out) or not os.path.exists(gguf):
+        sys.exit(f"{recipe['gguf']}: not rebuilt from {d}")
+    v = versions()
+    if v != recipe["versions"]:
+        print(f"note: packed with {recipe['versions']}, unpacking with {v}", file=sys.stderr)
+    t1 = time.time()
+    sd = hf_state(gguf)
+    t2 = time.time()
+    blob = zlib.decompress(open(os.path.join(d, RAW), "rb").read())
+    bad = 0
+    for f in recipe["files"]:
+        data = bytearray(f["size"])
+        for off, n, boff in f["raw"]:
+            data[off:off + n] = blob[boff:boff + n]
+        for off, nb, name, hf, tr, conv, h in f["ops"]:
+            b = render(sd[hf], tr, conv) if hf in sd else b""
+            if len(b) != nb or digest(b) != h:
+                print(f"{f['name']}: entry {name} (from {hf}, {tr}, {conv}) MISMATCH",
+                      file=sys.stderr)
+                bad += 1
+                continue
+            data[off:off + nb] = b
+        ok = hashlib.sha256(data).hexdigest() == f["sha256"]
+        with open(os.path.join(out, f["name"]), "wb") as dst:
+            dst.write(data)
+        print(f"{f['name']}: {'ok' if ok else 'SHA-256 MISMATCH'} "
+              f"({len(f['ops'])} entries from {recipe['gguf']})")
+        bad += not ok
+    print(f"GGUF {t1 - t0:.1f} s, HF load {t2 - t1:.1f} s, .tfcw {time.time() - t2:.1f} s")
+    return bad
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4 or sys.argv[1] not in ("pack", "groups", "unpack"):
+    cmds = {"pack": lambda a: pack(a[0], a[1:]),
+            "groups": lambda a: groups(a[0], int(a[1])),
+            "unpack": lambda a: unpack(a[0], a[1]),
+            "pack-gguf": lambda a: pack_gguf(a[0], a[1], a[2:]),
+            "unpack-gguf": lambda a: unpack_gguf(a[0], a[1])}
+    if len(sys.argv) < 4 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
-    {"pack": lambda: pack(sys.argv[2], sys.argv[3:]),
-     "groups": lambda: groups(sys.argv[2], int(sys.argv[3])),
-     "unpack": lambda: unpack(sys.argv[2], sys.argv[3])}[sys.argv[1]]()
+    sys.exit(1 if cmds[sys.argv[1]](sys.argv[2:]) else 0)
