@@ -34,6 +34,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -123,7 +124,16 @@ bool onHost(Operation *op) {
 ///   - a memref.store, or a host scf.for whose body reads or writes memory
 ///     (a linalg op with no parallel dim), is wrapped into a one-iteration
 ///     scf.parallel: one GPU thread runs it;
-///   - a memref.load whose value host code needs is an error.
+///   - a memref.load whose value host code needs is an error, except from a
+///     rank-0 integer argument (a scalar input, which the runtime passes in
+///     pinned memory both sides read);
+///   - values a GPU loop takes from host code and that derive from such a
+///     scalar (its load, integer arithmetic on it, views whose offsets or
+///     sizes use it) are recomputed inside the loop, so that the kernel
+///     reads the scalar itself and the launch does not bake its value in
+///     (a KV-cache step's `past`: its CUDA graph then serves every
+///     position). A function whose host code is left without such a read
+///     gets `tfc.scalars_on_device`.
 struct GpuDeviceMemoryPass
     : public PassWrapper<GpuDeviceMemoryPass, OperationPass<func::FuncOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuDeviceMemoryPass)
@@ -161,6 +171,99 @@ struct GpuDeviceMemoryPass
     return arg && t && t.getRank() == 0 &&
            isa<func::FuncOp>(arg.getOwner()->getParentOp()) &&
            t.getElementType().isSignlessInteger();
+  }
+
+  /// True iff `v` is computed on the host from a scalar argument's load by
+  /// ops that can be recomputed in a kernel (integer arithmetic, casts,
+  /// views).
+  static bool fromScalar(Value v, DenseMap<Value, bool> &memo) {
+    auto it = memo.find(v);
+    if (it != memo.end())
+      return it->second;
+    memo[v] = false; // no cycles in SSA, but keep the walk finite
+    bool result = false;
+    if (Operation *def = v.getDefiningOp()) {
+      if (auto load = dyn_cast<memref::LoadOp>(def)) {
+        result = isHostScalarArg(load.getMemRef());
+      } else if (isa<arith::ArithDialect>(def->getDialect()) ||
+                 isa<memref::SubViewOp, memref::CastOp,
+                     memref::ReinterpretCastOp, memref::ExpandShapeOp,
+                     memref::CollapseShapeOp, memref::DimOp>(def)) {
+        if (def->getNumRegions() == 0)
+          for (Value o : def->getOperands())
+            result |= fromScalar(o, memo);
+      }
+    }
+    return memo[v] = result;
+  }
+
+  /// Clones into `b`'s block the host ops that compute `v` from scalar
+  /// loads (values that do not derive from a scalar are used as they are).
+  static Value cloneChain(OpBuilder &b, Value v, IRMapping &map,
+                          DenseMap<Value, bool> &memo) {
+    if (Value m = map.lookupOrNull(v))
+      return m;
+    if (!fromScalar(v, memo))
+      return v;
+    Operation *def = v.getDefiningOp();
+    for (Value o : def->getOperands())
+      map.map(o, cloneChain(b, o, map, memo));
+    Operation *c = b.clone(*def, map);
+    return c->getResult(cast<OpResult>(v).getResultNumber());
+  }
+
+  /// Recomputes inside each top-level GPU loop the values it takes from the
+  /// host that derive from a scalar argument.
+  static void sinkScalars(func::FuncOp f) {
+    DenseMap<Value, bool> memo;
+    SmallVector<scf::ParallelOp> loops;
+    for (Operation &op : f.getBody().getOps())
+      if (auto p = dyn_cast<scf::ParallelOp>(op))
+        loops.push_back(p);
+    f.walk([&](scf::ParallelOp p) {
+      if (onHost(p) && p->getParentOp() != f.getOperation() &&
+          !p->getParentOfType<scf::ForOp>())
+        loops.push_back(p); // under host control flow (scf.if)
+    });
+    for (scf::ParallelOp p : loops) {
+      llvm::SetVector<Value> above;
+      getUsedValuesDefinedAbove(p.getRegion(), above);
+      OpBuilder b(p.getBody(), p.getBody()->begin());
+      IRMapping map;
+      for (Value v : above) {
+        if (!fromScalar(v, memo))
+          continue;
+        Value inner = cloneChain(b, v, map, memo);
+        replaceAllUsesInRegionWith(v, inner, p.getRegion());
+      }
+    }
+    // The host copies left without users.
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      SmallVector<Operation *> dead;
+      f.walk([&](Operation *op) {
+        if (onHost(op) && op->getNumResults() && op->use_empty() &&
+            op->getNumRegions() == 0 && !isa<func::CallOp>(op) &&
+            llvm::all_of(op->getResults(),
+                         [&](Value r) { return fromScalar(r, memo); }))
+          dead.push_back(op);
+      });
+      for (Operation *op : dead)
+        op->erase();
+      changed = !dead.empty();
+    }
+    bool hostReads = false;
+    f.walk([&](memref::LoadOp load) {
+      if (onHost(load) && isHostScalarArg(load.getMemRef()))
+        hostReads = true;
+    });
+    bool hasScalars = llvm::any_of(f.getArguments(), [](BlockArgument a) {
+      auto t = dyn_cast<MemRefType>(a.getType());
+      return t && t.getRank() == 0;
+    });
+    if (hasScalars && !hostReads)
+      f->setAttr("tfc.scalars_on_device", UnitAttr::get(f.getContext()));
   }
 
   static void wrapOneThread(Operation *op) {
@@ -231,6 +334,7 @@ struct GpuDeviceMemoryPass
     }
     for (Operation *op : wrap)
       wrapOneThread(op);
+    sinkScalars(f);
   }
 };
 

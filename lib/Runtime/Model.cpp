@@ -485,8 +485,12 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
     bool called = true;
     std::string shapeKey;
     // One CUDA graph per input shape; the graph also bakes in the values
-    // host code read (scalar inputs) and the addresses of inputs already on
-    // the device (a session's cache).
+    // host code read (scalar inputs, unless the compiler moved every read of
+    // them into kernels) and the addresses of inputs already on the device
+    // (a session's cache).
+    const bool scalarsInKey =
+        !(entry == model->desc->step_entry &&
+          (model->desc->flags & TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE));
     if (gpu.active())
       for (size_t i = 0; i < numInputs; ++i) {
         shapeKey += format("%d:", (int)inputs[i].dtype);
@@ -494,7 +498,7 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
           shapeKey += format("%lld,", (long long)inputs[i].shape[d]);
         if (deviceInputs >> i & 1)
           shapeKey += format("@%p", inputs[i].data);
-        else if (inputs[i].rank == 0) {
+        else if (inputs[i].rank == 0 && scalarsInKey) {
           uint64_t v = 0;
           std::memcpy(&v, inputs[i].data,
                       std::min<size_t>(8, tfc_dtype_size(inputs[i].dtype)));

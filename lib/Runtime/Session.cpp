@@ -35,6 +35,7 @@
 #include "Model.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -57,6 +58,10 @@ struct tfc_session {
   void *block = nullptr;            // tracked allocation: guard, cache, guard
   void *cache = nullptr;            // block + kGuardBytes (GPU: device memory)
   bool device = false;              // the cache is device memory
+  // Decode steps attend over all max_len rows (mask zero past the
+  // position): one shape, so one CUDA graph for every position
+  // (TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE).
+  bool fullDecode = false;
   std::vector<int64_t> maskHistory; // [batch, maxLen] (ring: slots)
   std::vector<int64_t> maskScratch; // [batch, T] (ring: [batch, R + n])
   // Ring cache (the step takes window_mask; maskAt is its input). A ring
@@ -108,6 +113,10 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
                     "KV-cache sessions of partitioned GPU models are not "
                     "supported yet");
   s.device = desc.flags & TFC_MODEL_FLAG_CUDA;
+  // (Also for a GPU build emulated on the host, which tests it without a
+  // GPU; TFC_SESSION_EXACT_T=1 keeps [b, T] masks, one shape per step.)
+  s.fullDecode = (desc.flags & TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE) &&
+                 !std::getenv("TFC_SESSION_EXACT_T");
   std::string error;
   if (!parseSignatureText(desc, desc.step_signature, s.sig, error))
     return setError(TFC_ERR_CORRUPT, "step signature: " + error);
@@ -299,7 +308,11 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   // Ring: the window mask [b, R + n] of positions [past - R, T), 0 before
   // position 0 (empty slots).
   const int64_t R = s->maxLen, at = s->ring ? R : past;
-  const int64_t cols = s->ring ? R + n : total;
+  // A GPU decode step may attend over the whole cache: the rows past the
+  // position are masked out, and causal alignment holds for one query row
+  // (it sees every key), so every decode step has the same shapes.
+  const bool whole = s->fullDecode && !s->ring && n == 1;
+  const int64_t cols = s->ring ? R + n : whole ? s->maxLen : total;
   if (s->maskScratch.size() < static_cast<size_t>(s->batch * cols))
     s->maskScratch.resize(static_cast<size_t>(s->batch * cols));
   for (int64_t b = 0; b < s->batch; ++b) {
@@ -312,6 +325,8 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
       std::copy(hist, hist + past, row);
     for (int64_t i = 0; i < n; ++i)
       row[at + i] = mask ? (mask[b * n + i] != 0) : 1;
+    if (whole)
+      std::fill(row + total, row + cols, 0);
   }
 
   // Sink positions among the new tokens: their mask before the call (the

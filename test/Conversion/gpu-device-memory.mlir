@@ -63,3 +63,53 @@ func.func @host_scalar_f32(%x: memref<f32>) -> f32 {
   %v = memref.load %x[] : memref<f32>
   return %v : f32
 }
+
+// -----
+
+// What a GPU loop takes from host code and derives from a scalar argument
+// (its load, integer arithmetic, a view at an offset from it) is recomputed
+// inside the loop: the kernel reads `past` itself, so a CUDA graph captured
+// at one position replays at every other. With no host read left, the
+// function is marked tfc.scalars_on_device.
+// CHECK-LABEL: func.func @sink_past
+// CHECK-SAME:    attributes {tfc.scalars_on_device}
+// CHECK-NOT:     memref.load %arg0
+// CHECK:         scf.parallel (%[[I:.*]], %[[K:.*]]) =
+// CHECK-NEXT:      %[[P:.*]] = memref.load %arg0[] : memref<i64>
+// CHECK-NEXT:      %[[O:.*]] = arith.index_cast %[[P]] : i64 to index
+// CHECK-NEXT:      %[[V:.*]] = memref.subview %arg2[%[[O]], 0] [%{{.*}}, 4] [1, 1]
+// CHECK:           memref.store %{{.*}}, %[[V]][%[[I]], %[[K]]]
+// CHECK:         scf.parallel (%[[J:.*]]) =
+// CHECK-NEXT:      %[[P2:.*]] = memref.load %arg0[] : memref<i64>
+// CHECK:           %[[Q:.*]] = arith.addi %[[P2]],
+// CHECK:           memref.store %[[Q]], %arg3[%[[J]]]
+func.func @sink_past(%past: memref<i64>, %new: memref<?x4xf32>, %cache: memref<64x4xf32>, %pos: memref<?xi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %p = memref.load %past[] : memref<i64>
+  %o = arith.index_cast %p : i64 to index
+  %n = memref.dim %new, %c0 : memref<?x4xf32>
+  %v = memref.subview %cache[%o, 0] [%n, 4] [1, 1] : memref<64x4xf32> to memref<?x4xf32, strided<[4, 1], offset: ?>>
+  memref.copy %new, %v : memref<?x4xf32> to memref<?x4xf32, strided<[4, 1], offset: ?>>
+  scf.parallel (%j) = (%c0) to (%n) step (%c1) {
+    %ji = arith.index_cast %j : index to i64
+    %q = arith.addi %p, %ji : i64
+    memref.store %q, %pos[%j] : memref<?xi64>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Host code that still needs the value (here an allocation's size) keeps
+// its read, and the function is not marked.
+// CHECK-LABEL: func.func @host_needs_past
+// CHECK-NOT:     tfc.scalars_on_device
+// CHECK:         memref.load %arg0[]
+func.func @host_needs_past(%past: memref<i64>) -> memref<?xf32> {
+  %p = memref.load %past[] : memref<i64>
+  %o = arith.index_cast %p : i64 to index
+  %a = memref.alloc(%o) : memref<?xf32>
+  return %a : memref<?xf32>
+}

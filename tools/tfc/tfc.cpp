@@ -737,6 +737,14 @@ int main(int argc, char **argv) {
   }
   if (cuda && !cudaEmulate)
     info.flags |= TFC_MODEL_FLAG_CUDA;
+  // The GPU step's host code reads no scalar input (tfc-gpu-device-memory
+  // moved every read of `past` into the kernels): one CUDA graph serves
+  // every position.
+  if (Operation *step = stepName.empty()
+                            ? nullptr
+                            : SymbolTable::lookupSymbolIn(*module, stepName))
+    if (cuda && step->hasAttr("tfc.scalars_on_device"))
+      info.flags |= TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE;
   info.partitionKind = partitionKind;
   info.parts = parts;
   if (auto classes = (*module)->getAttrOfType<ArrayAttr>("tfc.op_classes"))

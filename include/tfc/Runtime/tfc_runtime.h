@@ -83,6 +83,14 @@ typedef enum tfc_dtype {
  * fields (the KV-cache and partition fields are then present, zero). */
 #define TFC_MODEL_FLAG_REQUIREMENTS 8u
 
+/* tfc_model_desc.flags: the step entry of a GPU model (--target=cuda
+ * --kv-cache) reads its scalar inputs (past) only in kernels, never in host
+ * code, so a CUDA graph captured at one position replays at any other; the
+ * runtime then keys the step's graphs on shapes alone, and a session runs
+ * decode steps over the whole cache (attention_mask [b, max_len], zero past
+ * the position), which makes every decode step the same shape. */
+#define TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE 16u
+
 /* tfc_model_desc.required_isa bits: instruction sets the compiled code
  * itself uses (tfc --cpu; the default x86-64-v3 needs AVX2 + FMA). The
  * runtime's kernels dispatch on their own, so this is only about the
