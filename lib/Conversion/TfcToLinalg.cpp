@@ -569,13 +569,71 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf) {
             auto [hd, wdF] = roundToWeightType(b, loc, h, o.getWDown());
             return buildMatmul(b, loc, hd, wdF, rtt(o.getResult()));
           })
-          .Case<RotaryOp>([&](RotaryOp o) {
+          .Case<RotaryOp>([&](RotaryOp o) -> Value {
             auto type = rtt(o.getResult());
             Value x = o.getInput();
+            bool interleaved = o.getStyle() == RotaryStyle::interleaved;
+            // On the GPU (native-half-matmul: the CUDA target), a rotary of
+            // the heads transpose of a projection, [b, s, h, d] -> [b, h,
+            // s, d], reads the projection itself: one kernel instead of a
+            // transposed copy and then the rotary (cos / sin broadcast over
+            // b and h, [1, 1, s, d] as the exporters make them). Same
+            // arithmetic, element for element.
+            auto tr = x.getDefiningOp<TransposeOp>();
+            auto bcastBH = [](Value t) {
+              auto tt = rtt(t);
+              return tt.getRank() == 4 && tt.getShape()[0] == 1 &&
+                     tt.getShape()[1] == 1;
+            };
+            if (nativeHalf && tr && rtt(x).getRank() == 4 &&
+                tr.getPerm() == ArrayRef<int64_t>{0, 2, 1, 3} &&
+                bcastBH(o.getCos()) && bcastBH(o.getSin())) {
+              Value src = tr.getInput();
+              SmallVector<OpFoldResult> ss = sizesOf(b, loc, src);
+              SmallVector<OpFoldResult> sizes = {ss[0], ss[2], ss[1], ss[3]};
+              Value half = arith::DivUIOp::create(
+                  b, loc, tensor::DimOp::create(b, loc, src, 3),
+                  arith::ConstantIndexOp::create(b, loc, 2));
+              return buildIndexed(
+                  b, loc, type, sizes,
+                  [&](OpBuilder &nb, Location nl, ValueRange iv) -> Value {
+                    Value j = iv[3];
+                    Value pj, first;
+                    if (!interleaved) {
+                      first = arith::CmpIOp::create(
+                          nb, nl, arith::CmpIPredicate::ult, j, half);
+                      pj = arith::SelectOp::create(
+                          nb, nl, first, arith::AddIOp::create(nb, nl, j, half),
+                          arith::SubIOp::create(nb, nl, j, half));
+                    } else {
+                      Value one = arith::ConstantIndexOp::create(nb, nl, 1);
+                      Value odd = arith::AndIOp::create(nb, nl, j, one);
+                      first = arith::CmpIOp::create(
+                          nb, nl, arith::CmpIPredicate::eq, odd,
+                          arith::ConstantIndexOp::create(nb, nl, 0));
+                      pj = arith::XOrIOp::create(nb, nl, j, one);
+                    }
+                    Value xv = elementAt(nb, nl, src, {iv[0], iv[2], iv[1], j});
+                    Value v = elementAt(nb, nl, src, {iv[0], iv[2], iv[1], pj});
+                    Value n = arith::NegFOp::create(nb, nl, v);
+                    Value partner = arith::SelectOp::create(nb, nl, first, n, v);
+                    Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+                    auto bc = [&](Value t) {
+                      auto sh = rtt(t).getShape();
+                      SmallVector<Value> at = {zero, zero};
+                      for (int k : {2, 3})
+                        at.push_back(sh[k] == 1 ? zero : iv[k]);
+                      return elementAt(nb, nl, t, at);
+                    };
+                    return arith::AddFOp::create(
+                        nb, nl,
+                        arith::MulFOp::create(nb, nl, xv, bc(o.getCos())),
+                        arith::MulFOp::create(nb, nl, partner, bc(o.getSin())));
+                  });
+            }
             Value half = arith::DivUIOp::create(
                 b, loc, tensor::DimOp::create(b, loc, x, 3),
                 arith::ConstantIndexOp::create(b, loc, 2));
-            bool interleaved = o.getStyle() == RotaryStyle::interleaved;
             // Partner element and its sign, from the loop indices.
             Value partner = buildIndexed(
                 b, loc, type, sizesOf(b, loc, x),
