@@ -579,14 +579,19 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf) {
             // transposed copy and then the rotary (cos / sin broadcast over
             // b and h, [1, 1, s, d] as the exporters make them). Same
             // arithmetic, element for element.
-            auto tr = x.getDefiningOp<TransposeOp>();
+            // (The transpose is already lowered: a linalg.transpose,
+            // maybe behind a tensor.cast.)
+            Value xt = x;
+            if (auto c = xt.getDefiningOp<tensor::CastOp>())
+              xt = c.getSource();
+            auto tr = xt.getDefiningOp<linalg::TransposeOp>();
             auto bcastBH = [](Value t) {
               auto tt = rtt(t);
               return tt.getRank() == 4 && tt.getShape()[0] == 1 &&
                      tt.getShape()[1] == 1;
             };
             if (nativeHalf && tr && rtt(x).getRank() == 4 &&
-                tr.getPerm() == ArrayRef<int64_t>{0, 2, 1, 3} &&
+                tr.getPermutation() == ArrayRef<int64_t>{0, 2, 1, 3} &&
                 bcastBH(o.getCos()) && bcastBH(o.getSin())) {
               Value src = tr.getInput();
               SmallVector<OpFoldResult> ss = sizesOf(b, loc, src);
