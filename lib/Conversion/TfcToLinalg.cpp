@@ -10,6 +10,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "tfc/Transforms/Passes.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -220,6 +222,52 @@ Value halfGemm(OpBuilder &b, Location loc, Value x, Value w, Value bias,
           y = arith::AddFOp::create(nb, nl, y, a[1]);
         return y;
       });
+}
+
+/// The constants `a` [k, n1] and `b` [k, n2] side by side, [k, n1 + n2]
+/// (a new constant), or null when either is not a constant with its data
+/// (a splat, a computed weight).
+Value concatColumns(OpBuilder &b, Location loc, Value a, Value c) {
+  auto ca = a.getDefiningOp<arith::ConstantOp>();
+  auto cc = c.getDefiningOp<arith::ConstantOp>();
+  if (!ca || !cc)
+    return {};
+  auto ta = dyn_cast<RankedTensorType>(ca.getType());
+  auto tc = dyn_cast<RankedTensorType>(cc.getType());
+  if (!ta || !tc || ta.getRank() != 2 || tc.getRank() != 2 ||
+      !ta.hasStaticShape() || !tc.hasStaticShape() ||
+      ta.getShape()[0] != tc.getShape()[0] ||
+      ta.getElementType() != tc.getElementType() ||
+      ta.getElementTypeBitWidth() % 8 != 0)
+    return {};
+  auto bytes = [](arith::ConstantOp k) -> std::optional<ArrayRef<char>> {
+    if (auto d = dyn_cast<DenseElementsAttr>(k.getValue()))
+      return d.isSplat() ? std::nullopt
+                         : std::optional<ArrayRef<char>>(d.getRawData());
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(k.getValue()))
+      if (AsmResourceBlob *blob = r.getRawHandle().getBlob())
+        return blob->getData();
+    return std::nullopt;
+  };
+  std::optional<ArrayRef<char>> da = bytes(ca), dc = bytes(cc);
+  int64_t elem = ta.getElementTypeBitWidth() / 8, k = ta.getShape()[0];
+  int64_t ra = ta.getShape()[1] * elem, rc = tc.getShape()[1] * elem;
+  if (!da || !dc || (int64_t)da->size() != k * ra ||
+      (int64_t)dc->size() != k * rc)
+    return {};
+  std::vector<char> out;
+  out.reserve(k * (ra + rc));
+  for (int64_t i = 0; i < k; ++i) {
+    out.insert(out.end(), da->begin() + i * ra, da->begin() + (i + 1) * ra);
+    out.insert(out.end(), dc->begin() + i * rc, dc->begin() + (i + 1) * rc);
+  }
+  auto type = RankedTensorType::get(
+      {k, ta.getShape()[1] + tc.getShape()[1]}, ta.getElementType());
+  auto attr = DenseResourceElementsAttr::get(
+      type, "tfc_concat",
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(out),
+                                                    alignof(std::max_align_t)));
+  return arith::ConstantOp::create(b, loc, attr);
 }
 
 Value lowerLinear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
@@ -542,6 +590,52 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf) {
             hs.back() = wg.getShape()[1];
             auto ht = RankedTensorType::get(hs, xt.getElementType());
             Value g, u;
+            Type whalf = wg.getElementType();
+            // GPU, half weights: gate and up as one GEMM over the two
+            // weights side by side ([d, 2h], a new constant), its half
+            // product read as two column slices by the activation's kernel:
+            // one launch fewer per layer, the same roundings.
+            Value wgu;
+            if (nativeHalf && (whalf.isF16() || whalf.isBF16()) &&
+                xt.getElementType().isF32())
+              wgu = concatColumns(b, loc, o.getWGate(), o.getWUp());
+            if (wgu) {
+              Value xh = buildElementwise(
+                  b, loc, RankedTensorType::get(xt.getShape(), whalf),
+                  ValueRange{o.getInput()},
+                  [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                    return arith::TruncFOp::create(nb, nl, whalf, a[0]);
+                  });
+              int64_t h = wg.getShape()[1];
+              SmallVector<int64_t> ps(xt.getShape());
+              ps.back() = 2 * h;
+              Value p = buildMatmul(b, loc, xh, wgu,
+                                    RankedTensorType::get(ps, whalf));
+              SmallVector<OpFoldResult> sz = sizesOf(b, loc, p);
+              sz.back() = b.getIndexAttr(h);
+              SmallVector<OpFoldResult> zero(ps.size(), b.getIndexAttr(0)),
+                  one(ps.size(), b.getIndexAttr(1)), at = zero;
+              at.back() = b.getIndexAttr(h);
+              auto slice = [&](ArrayRef<OpFoldResult> off) -> Value {
+                return tensor::ExtractSliceOp::create(b, loc, p, off, sz, one);
+              };
+              Value gs = slice(zero), us = slice(at);
+              UnaryKind act = o.getActivation();
+              Type et = xt.getElementType();
+              Value hv = buildElementwise(
+                  b, loc, ht, ValueRange{gs, us},
+                  [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                    Value gf = arith::ExtFOp::create(nb, nl, et, a[0]);
+                    Value uf = arith::ExtFOp::create(nb, nl, et, a[1]);
+                    return arith::MulFOp::create(
+                        nb, nl, scalarUnary(nb, nl, act, gf, et), uf);
+                  });
+              if (Value y = halfGemm(b, loc, hv, o.getWDown(), {},
+                                     rtt(o.getResult())))
+                return y;
+              auto [hd, wdF] = roundToWeightType(b, loc, hv, o.getWDown());
+              return buildMatmul(b, loc, hd, wdF, rtt(o.getResult()));
+            }
             if (nativeHalf) {
               g = halfGemm(b, loc, o.getInput(), o.getWGate(), {}, ht);
               u = halfGemm(b, loc, o.getInput(), o.getWUp(), {}, ht);
