@@ -155,7 +155,11 @@ run() {
   local p="$dir/smollm2_prompts.npz"
   for m in smollm2 smollm2_bf16; do
     echo "-- $m: case 0 (24 tokens) against ONNX Runtime's logits"
-    local tol=(--atol 1e-4 --rtol 1e-4)
+    local tol=(--atol 1e-4 --rtol 1e-4) dtol=(--atol 1e-3 --rtol 1e-3)
+    # bf16 against ONNX Runtime's f32: judged by the greedy tokens below.
+    # Decode against the full-sequence entry: 1e-3, since cuBLASLt's f32
+    # GEMMs sum in another order for another row count (M = batch in a
+    # decode step, batch x T in the full sequence): 8e-5 .. 9e-4 measured.
     [[ $m == *bf16 ]] && tol=(--atol 1e30 --rtol 0)
     TFC_CUDA_STATS=1 "$r" "$dir/$m.so" --inputs "$dir/smollm2_ref0.npz" --prefix case0_ \
       --reference "$dir/smollm2_ref0.npz" "${tol[@]}" --runs 3 --outputs "$out/$m.case0.npz" \
@@ -170,9 +174,25 @@ run() {
     local b
     for b in 1 8 32; do
       echo "-- $m: decode, batch $b (32-token prompt + 64 steps; checked against the full-sequence entry)"
-      "$r" "$dir/$m.so" --inputs "$p" --prefix "b${b}_" --decode 64 --bench \
-        "${tol[@]}" >"$out/$m.b$b.log" 2>&1 || failed=1
-      grep -E 'PASS|FAIL|decode step|prefill|error' "$out/$m.b$b.log" | grep -v '^generated' | head -8
+      TFC_CUDA_STATS=1 "$r" "$dir/$m.so" --inputs "$p" --prefix "b${b}_" --decode 64 --bench \
+        "${dtol[@]}" >"$out/$m.b$b.log" 2>&1 || failed=1
+      grep -E 'PASS|FAIL|decode step|prefill|error' "$out/$m.b$b.log" | grep -v -E '^generated|^tfc: cuda run' | head -8
+      # How the decode steps ran (1-row runs: eager / captured / replayed
+      # graph) and the replayed steps' device time (CUDA events).
+      python3 - "$out/$m.b$b.log" <<'PY'
+import re, statistics, sys
+modes, dev = {}, []
+for line in open(sys.argv[1]):
+    m = re.match(r"tfc: cuda run: ([a-z ]+), .*; device ([0-9.]+) ms", line)
+    if m:
+        modes[m.group(1)] = modes.get(m.group(1), 0) + 1
+        if m.group(1) == "graph replayed":
+            dev.append(float(m.group(2)))
+print("  runs:", ", ".join(f"{k} {v}" for k, v in sorted(modes.items())))
+if dev:
+    print(f"  replayed runs, device ms: median {statistics.median(dev):.3f} (of {len(dev)})")
+PY
+      grep '^tfc: cuda run: eager' "$out/$m.b$b.log" | tail -1 | sed 's/^/  last eager: /' 
     done
     grep '^generated\[0\]' "$out/$m.b1.log" | head -1 >"$out/$m.greedy.txt" || true
   done
