@@ -21,7 +21,8 @@ travel by reference to that GGUF (~100 MB of Q4_1/Q8_0 blocks instead of
 300-650 MB of f32/bf16): pack-gguf loads the HF model from the GGUF as
 scripts/export_models.py does (float32; transformers dequantizes with numpy on
 the CPU, so every machine gets the same bits), and finds for each entry of
-each .tfcw an HF tensor and a transform (identity or 2-D transpose, kept f32
+each .tfcw an HF tensor and a transform (identity or 2-D transpose, or two
+tensors of one module transposed side by side, kept f32
 or rounded to f16 / bf16) whose bytes equal the entry's; everything else
 (headers, padding, computed constants) travels as raw bytes. unpack-gguf
 rebuilds the GGUF from its parts (left in OUTDIR, loadable by transformers),
@@ -295,11 +296,23 @@ def hf_state(gguf):
 
 
 def render(a, tr, conv):
-    """The bytes of HF tensor `a` transposed ("t") or not ("id"), in f32 or
-    rounded to f16 / bf16 (to_half: as tfc rounds)."""
+    """The bytes of HF tensor `a` transposed ("t") or not ("id"), or of two
+    tensors `a` = (A, B) transposed and side by side ("tcat": [A^T B^T], how
+    tfc's GPU lowering joins gate and up projections), in f32 or rounded to
+    f16 / bf16 (to_half: as tfc rounds)."""
     if tr == "t":
         a = np.ascontiguousarray(a.T)
+    elif tr == "tcat":
+        a = np.ascontiguousarray(np.concatenate([a[0].T, a[1].T], axis=1))
     return a.tobytes() if conv == "f32" else to_half(a, conv)
+
+
+def hf_tensor(sd, hf):
+    """sd[hf], or the pair (A, B) for hf = "A|B" (None if a name is missing)."""
+    names = hf.split("|")
+    if not all(n in sd for n in names):
+        return None
+    return sd[names[0]] if len(names) == 1 else tuple(sd[n] for n in names)
 
 
 def digest(b):
@@ -334,6 +347,24 @@ def pack_gguf(d, gguf, files):
                 h = digest(render(a, tr, conv))
                 for i, off, nb, name in want.pop(h, []):
                     ops[i].append([off, nb, name, hf, tr, conv, h])
+    # Pairs of 2-D tensors of one module with the same input size, joined
+    # ("tcat": gate and up of a gated MLP).
+    parents = {}
+    for hf, a in sd.items():
+        if a.ndim == 2:
+            parents.setdefault(hf.rsplit(".", 2)[0], []).append(hf)
+    for names in parents.values():
+        for x in names:
+            for y in names:
+                if x == y or sd[x].shape[1] != sd[y].shape[1]:
+                    continue
+                pair = (sd[x], sd[y])
+                for conv, w in (("f32", 4), ("f16", 2), ("bf16", 2)):
+                    if (sd[x].size + sd[y].size) * w not in sizes:
+                        continue
+                    h = digest(render(pair, "tcat", conv))
+                    for i, off, nb, name in want.pop(h, []):
+                        ops[i].append([off, nb, name, f"{x}|{y}", "tcat", conv, h])
     # Whatever no entry covers (the header, padding, unmatched entries)
     # travels as raw [file offset, length, blob offset] ranges.
     recipe = {"gguf": os.path.basename(gguf), "versions": versions(), "files": []}
@@ -382,7 +413,8 @@ def unpack_gguf(d, out):
         for off, n, boff in f["raw"]:
             data[off:off + n] = blob[boff:boff + n]
         for off, nb, name, hf, tr, conv, h in f["ops"]:
-            b = render(sd[hf], tr, conv) if hf in sd else b""
+            a = hf_tensor(sd, hf)
+            b = render(a, tr, conv) if a is not None else b""
             if len(b) != nb or digest(b) != h:
                 print(f"{f['name']}: entry {name} (from {hf}, {tr}, {conv}) MISMATCH",
                       file=sys.stderr)

@@ -227,11 +227,19 @@ Value halfGemm(OpBuilder &b, Location loc, Value x, Value w, Value bias,
 /// The constants `a` [k, n1] and `b` [k, n2] side by side, [k, n1 + n2]
 /// (a new constant), or null when either is not a constant with its data
 /// (a splat, a computed weight).
-Value concatColumns(OpBuilder &b, Location loc, Value a, Value c) {
+/// Made once per pair of weights (a KV-cache model's main and step entries
+/// hold the same constants: one copy in the weights file).
+using ConcatCache = DenseMap<std::pair<Attribute, Attribute>, TypedAttr>;
+
+Value concatColumns(OpBuilder &b, Location loc, Value a, Value c,
+                    ConcatCache &cache) {
   auto ca = a.getDefiningOp<arith::ConstantOp>();
   auto cc = c.getDefiningOp<arith::ConstantOp>();
   if (!ca || !cc)
     return {};
+  auto key = std::make_pair(ca.getValue(), cc.getValue());
+  if (auto it = cache.find(key); it != cache.end())
+    return arith::ConstantOp::create(b, loc, it->second);
   auto ta = dyn_cast<RankedTensorType>(ca.getType());
   auto tc = dyn_cast<RankedTensorType>(cc.getType());
   if (!ta || !tc || ta.getRank() != 2 || tc.getRank() != 2 ||
@@ -267,6 +275,7 @@ Value concatColumns(OpBuilder &b, Location loc, Value a, Value c) {
       type, "tfc_concat",
       HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(out),
                                                     alignof(std::max_align_t)));
+  cache[key] = attr;
   return arith::ConstantOp::create(b, loc, attr);
 }
 
@@ -310,7 +319,8 @@ std::string opClass(Operation *op) {
   return name;
 }
 
-LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf) {
+LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
+                      ConcatCache &concats) {
   // Everything lowered from `op` carries its op class in the location, so
   // the profiler can attribute the loops and kernel calls made from it.
   Location loc = FusedLoc::get(b.getContext(), {op->getLoc()},
@@ -598,7 +608,7 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf) {
             Value wgu;
             if (nativeHalf && (whalf.isF16() || whalf.isBF16()) &&
                 xt.getElementType().isF32())
-              wgu = concatColumns(b, loc, o.getWGate(), o.getWUp());
+              wgu = concatColumns(b, loc, o.getWGate(), o.getWUp(), concats);
             if (wgu) {
               Value xh = buildElementwise(
                   b, loc, RankedTensorType::get(xt.getShape(), whalf),
@@ -1041,11 +1051,12 @@ struct TfcToLinalgPass : public tfc::impl::TfcToLinalgBase<TfcToLinalgPass> {
         ops.push_back(op);
     });
     OpBuilder b(&getContext());
+    ConcatCache concats;
     for (Operation *op : ops) {
       bool comm = isa<AllReduceOp, AllGatherOp, SendOp, RecvOp, ObserveOp>(op);
       LogicalResult r = comm               ? lowerCommOp(b, op)
                         : isQuantOp(op)    ? lowerQuantOp(b, op)
-                                           : lowerOp(b, op, nativeHalfMatmul);
+                                           : lowerOp(b, op, nativeHalfMatmul, concats);
       if (failed(r))
         return signalPassFailure();
     }
