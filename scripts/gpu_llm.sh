@@ -153,6 +153,19 @@ run() {
   cp /tmp/tfc-gguf/* "$dir-gguf2"/* "$dir/gpack/"
   python3 "$dir/device_pack.py" unpack-gguf "$dir/gpack" "$dir" || return 1
   local p="$dir/smollm2_prompts.npz"
+  if [[ -n "${TFC_LLM_PROFILE:-}" ]]; then
+    # Where an eager decode step's time goes (TFC_CUDA_KTIME=1: each launch
+    # / GEMM synchronized and timed on the host clock), then the prefill's.
+    echo "== smollm2_bf16: eager decode steps, TFC_CUDA_KTIME=1 (last step shown)"
+    TFC_CUDA_GRAPHS=0 TFC_CUDA_KTIME=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix b1_ \
+      --decode 4 --atol 1e-3 --rtol 1e-3 >"$out/ktime.decode.log" 2>&1 || true
+    grep 'ktime' "$out/ktime.decode.log" | tail -n 17
+    echo "== smollm2_bf16: prefill 512, TFC_CUDA_KTIME=1"
+    TFC_CUDA_GRAPHS=0 TFC_CUDA_KTIME=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix p512_ \
+      --runs 2 >"$out/ktime.p512.log" 2>&1 || true
+    grep 'ktime' "$out/ktime.p512.log" | tail -n 17
+    return $failed
+  fi
   for m in smollm2 smollm2_bf16; do
     echo "-- $m: case 0 (24 tokens) against ONNX Runtime's logits"
     local tol=(--atol 1e-4 --rtol 1e-4) dtol=(--atol 1e-3 --rtol 1e-3)
