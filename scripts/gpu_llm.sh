@@ -166,7 +166,7 @@ run() {
     grep 'ktime' "$out/ktime.p512.log" | tail -n 17
     return $failed
   fi
-  for m in smollm2 smollm2_bf16; do
+  for m in ${TFC_LLM_MODELS:-smollm2 smollm2_bf16}; do
     echo "-- $m: case 0 (24 tokens) against ONNX Runtime's logits"
     local tol=(--atol 1e-4 --rtol 1e-4) dtol=(--atol 1e-3 --rtol 1e-3)
     # bf16 against ONNX Runtime's f32: judged by the greedy tokens below.

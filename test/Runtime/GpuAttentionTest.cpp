@@ -84,7 +84,9 @@ struct Case {
   bool causal = false;
   int64_t window = 0, sinks = 0, block = 0, layoutBlock = 0;
   int maskAdd = 0;  // 0 none, 1 [b, 1, 1, t] padding, 2 full random
-  int maskKeep = 0; // 0 none, 1 [b, hq, s, t] random with empty rows
+  int maskKeep = 0; // 0 none, 1 [b, hq, s, t] random with empty rows,
+                    // 2 [b, 1, 1, t] padding (a KV-cache step's mask):
+                    // item 0 keeps keys [0, t/12 + 1), item 1 [t/3, t - 5)
 };
 
 /// Strides (elements) of a [b, h, n, c] view of a contiguous buffer laid
@@ -134,7 +136,14 @@ int runCase(const Case &c, CUstream stream) {
     std::memcpy(addSizes, sz, sizeof sz);
   }
   std::vector<uint8_t> keep;
-  if (c.maskKeep) {
+  if (c.maskKeep == 2) {
+    keep.assign(c.b * c.t, 0);
+    for (int64_t bi = 0; bi < c.b; ++bi) {
+      int64_t from = bi == 0 ? 0 : c.t / 3, to = bi == 0 ? c.t / 12 + 1 : c.t - 5;
+      for (int64_t j = from; j < to && j < c.t; ++j)
+        keep[bi * c.t + j] = 1;
+    }
+  } else if (c.maskKeep) {
     keep.resize(c.b * c.hq * c.s * c.t);
     for (size_t e = 0; e < keep.size(); ++e)
       keep[e] = (rng() % 4) != 0;
@@ -175,7 +184,12 @@ int runCase(const Case &c, CUstream stream) {
       st *= addSizes[i];
     }
   }
-  if (!keep.empty()) {
+  if (c.maskKeep == 2) { // [b, 1, 1, t]: stride 0 over heads and rows
+    p.keepS[3] = 1;
+    p.keepS[2] = 0;
+    p.keepS[1] = 0;
+    p.keepS[0] = c.t;
+  } else if (!keep.empty()) {
     p.keepS[3] = 1;
     p.keepS[2] = c.t;
     p.keepS[1] = c.s * c.t;
@@ -315,6 +329,16 @@ std::vector<Case> cases() {
   c.maskKeep = 1, c.maskAdd = 2;
   add(c);
   c = Case();
+  c.name = "decode keep pad s1 t512";
+  c.b = 2, c.hq = 9, c.hkv = 3, c.s = 1, c.t = 512, c.d = c.dv = 64;
+  c.causal = true, c.maskKeep = 2;
+  add(c);
+  c = Case();
+  c.name = "keep pad causal s150";
+  c.b = 2, c.hq = 4, c.hkv = 2, c.s = c.t = 150, c.d = c.dv = 32;
+  c.causal = true, c.bshd = true, c.maskKeep = 2;
+  add(c);
+  c = Case();
   c.name = "d128 causal s130";
   c.hq = 2, c.hkv = 1, c.s = c.t = 130, c.d = c.dv = 128, c.causal = true;
   add(c);
@@ -381,6 +405,62 @@ int bench(CUstream stream) {
                   : mode == AttnMode::F16 ? "f16"
                                           : "bf16",
                   ms[ms.size() / 2] * 1e3, flop / (ms[ms.size() / 2] * 1e-3) / 1e12);
+    }
+    D->cuEventDestroy(e0);
+    D->cuEventDestroy(e1);
+  }
+  // SmolLM2-135M's attention (9 / 3 heads, d 64, [b, h, t, d] cache rows,
+  // causal, a [1, 1, 1, t] keep mask): a decode step over a 512-row cache of
+  // which `valid` rows are filled, and a 512-token prefill.
+  for (int64_t s : {int64_t(1), int64_t(512)}) {
+    const int64_t t = 512, valid = s == 1 ? 96 : 512;
+    attn::Params p;
+    p.b = 1, p.hq = 9, p.hkv = 3, p.s = s, p.t = t, p.d = p.dv = 64;
+    Case c;
+    strides(c, 9, s, 64, false, p.qs);
+    strides(c, 3, t, 64, false, p.ks);
+    std::memcpy(p.vs, p.ks, sizeof p.ks);
+    std::memcpy(p.os, p.qs, sizeof p.qs);
+    p.scale = 0.125f;
+    p.causal = true;
+    DevBuf dq(9 * s * 64 * 4), dk(3 * t * 64 * 4), dv(3 * t * 64 * 4),
+        dout(9 * s * 64 * 4), dkeep(t);
+    std::vector<float> hq(9 * s * 64, 0.01f), hk(3 * t * 64, 0.01f);
+    std::vector<uint8_t> keep(t, 0);
+    std::fill_n(keep.begin(), valid, 1);
+    dq.put(hq.data());
+    dk.put(hk.data());
+    dv.put(hk.data());
+    dkeep.put(keep.data());
+    p.q = reinterpret_cast<const float *>(dq.p);
+    p.k = reinterpret_cast<const float *>(dk.p);
+    p.v = reinterpret_cast<const float *>(dv.p);
+    p.out = reinterpret_cast<float *>(dout.p);
+    p.keep = reinterpret_cast<const uint8_t *>(dkeep.p);
+    p.keepS[0] = t, p.keepS[3] = 1;
+    CUevent e0, e1;
+    D->cuEventCreate(&e0, 0);
+    D->cuEventCreate(&e1, 0);
+    for (AttnMode mode : {AttnMode::F16, AttnMode::BF16}) {
+      std::string err;
+      std::vector<float> ms;
+      for (int it = 0; it < 60; ++it) {
+        D->cuEventRecord(e0, stream);
+        if (!cuda::launchAttention(p, mode, stream, err)) {
+          std::printf("launch failed: %s\n", err.c_str());
+          return 1;
+        }
+        D->cuEventRecord(e1, stream);
+        D->cuEventSynchronize(e1);
+        float tm = 0;
+        D->cuEventElapsedTime(&tm, e0, e1);
+        if (it >= 10)
+          ms.push_back(tm);
+      }
+      std::sort(ms.begin(), ms.end());
+      std::printf("bench smollm2 %-7s %-4s median %.1f us (t %lld, %lld rows kept)\n",
+                  s == 1 ? "decode" : "prefill", mode == AttnMode::F16 ? "f16" : "bf16",
+                  ms[ms.size() / 2] * 1e3, (long long)t, (long long)valid);
     }
     D->cuEventDestroy(e0);
     D->cuEventDestroy(e1);

@@ -191,6 +191,24 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
     const long long j1 = (j0 + BN < a.t ? j0 + BN : a.t) - 1;
     if (tileEmpty(a, p0, p1, j0, j1))
       continue;
+    // A padding mask (one keep row for every query row; a decode step's
+    // mask over the whole cache): a tile it hides entirely is skipped, a
+    // tile it keeps entirely needs no per-element test of it.
+    bool keepAll = !a.keep;
+#ifndef TFC_ATTN_NO_KEEP_SKIP // (the build without it: a measurement's baseline)
+    if (a.keep && a.keepS[2] == 0) {
+      const unsigned char *kr = a.keep + bi * a.keepS[0] + h * a.keepS[1];
+      bool any = false, all = true;
+      for (long long j = j0 + tid; j <= j1; j += 32 * W) {
+        const bool k = kr[j * a.keepS[3]] != 0;
+        any |= k;
+        all &= k;
+      }
+      if (!__syncthreads_or(any))
+        continue;
+      keepAll = __syncthreads_and(all);
+    }
+#endif
     __syncthreads(); // the previous tile's K and V^T are read
     stageKV<T, BN, D, 32 * W>(Ks, LDQ, Vt, LDV, kb, vb, j0, a, tid);
     __syncthreads();
@@ -210,7 +228,7 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
 
     // Scale, mask, structure; the rows' max over the quad.
     const bool inside = j0 + BN <= a.t;
-    const bool full = inside && !a.keep && tileFull(a, p0, p1, j0, j1);
+    const bool full = inside && keepAll && tileFull(a, p0, p1, j0, j1);
     float tmax[2] = {-CUDART_INF_F, -CUDART_INF_F};
 #pragma unroll
     for (int n = 0; n < NB; ++n) {
