@@ -76,7 +76,25 @@ for b in (1, 8, 32):  # 32-token prompts, one per row
     p[f"b{b}_input_ids"] = rows
     p[f"b{b}_attention_mask"] = np.ones_like(rows)
 np.savez(out / "smollm2_prompts.npz", **p)
+# The first 5 MT-Bench questions in the model's chat template (bf16 against
+# f32: greedy tokens).
+import json
+from transformers import AutoTokenizer
+hf = AutoTokenizer.from_pretrained(cache / "models" / "smollm2" / "hf")
+mt = {}
+lines = (shared / "data" / "prompts" / "mt_bench_questions.jsonl").read_text().splitlines()
+for i, line in enumerate(lines[:5]):
+    q = json.loads(line)["turns"][0]
+    text = hf.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True,
+                                  tokenize=False)
+    ids = np.array(hf(text, add_special_tokens=False)["input_ids"], dtype=np.int64)[None]
+    mt[f"mt{i}_input_ids"] = ids
+    mt[f"mt{i}_attention_mask"] = np.ones_like(ids)
+np.savez(out / "smollm2_mtbench.npz", **mt)
 PY
+    "$py" "$root/scripts/tokenize_for_ppl.py" --tokenizer "$cache/models/smollm2/hf/tokenizer.json" \
+      "$shared/data/wikitext-2-raw/wiki.test.raw" -o "$dir/wiki.tokens"
+    gzip -9 -f "$dir/wiki.tokens"
     "$py" "$root/scripts/device_pack.py" pack-gguf "$dir/gpack" \
       "$cache/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" \
       "$dir/smollm2.tfcw" "$dir/smollm2_bf16.tfcw"
@@ -209,6 +227,27 @@ PY
     done
     grep '^generated\[0\]' "$out/$m.b1.log" | head -1 >"$out/$m.greedy.txt" || true
   done
+  if [[ -f "$dir/smollm2_mtbench.npz" && -z "${TFC_LLM_MODELS:-}" ]]; then
+    echo "-- bf16 against f32: 64 greedy tokens on 5 MT-Bench prompts, perplexity of the first 50 windows of wiki.test.raw"
+    local i same=0
+    for i in 0 1 2 3 4; do
+      for m in smollm2 smollm2_bf16; do
+        "$r" "$dir/$m.so" --inputs "$dir/smollm2_mtbench.npz" --prefix "mt${i}_" --decode 64 \
+          --atol 1e30 --rtol 0 2>&1 | grep '^generated\[0\]' >"$out/$m.mt$i.txt" || true
+      done
+      if [[ -s "$out/smollm2.mt$i.txt" ]] && cmp -s "$out/smollm2.mt$i.txt" "$out/smollm2_bf16.mt$i.txt"; then
+        same=$((same + 1)); echo "   prompt $i: identical"
+      else
+        echo "   prompt $i: differ"; cat "$out/smollm2.mt$i.txt" "$out/smollm2_bf16.mt$i.txt" | cut -c1-150
+      fi
+    done
+    echo "   identical on $same of 5 prompts"
+    [[ -f "$dir/wiki.tokens.gz" ]] && gunzip -f "$dir/wiki.tokens.gz"
+    for m in smollm2 smollm2_bf16; do
+      "$r" "$dir/$m.so" --perplexity "$dir/wiki.tokens" --context 512 --stride 512 --max-chunks 50 2>&1 |
+        grep -i -E 'perplexity|ppl' | head -3 | sed "s/^/   $m: /"
+    done
+  fi
   echo "-- greedy tokens, bf16 against f32 (batch 1, 64 steps)"
   if cmp -s "$out/smollm2.greedy.txt" "$out/smollm2_bf16.greedy.txt"; then echo identical; else
     echo differ; cat "$out/smollm2.greedy.txt" "$out/smollm2_bf16.greedy.txt"; fi
