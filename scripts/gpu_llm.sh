@@ -227,7 +227,7 @@ PY
     done
     grep '^generated\[0\]' "$out/$m.b1.log" | head -1 >"$out/$m.greedy.txt" || true
   done
-  if [[ -f "$dir/smollm2_mtbench.npz" && -z "${TFC_LLM_MODELS:-}" ]]; then
+  if [[ -f "$dir/smollm2_mtbench.npz" && "${TFC_LLM_MTBENCH:-1}" != 0 ]]; then
     echo "-- bf16 against f32: 64 greedy tokens on 5 MT-Bench prompts, perplexity of the first 50 windows of wiki.test.raw"
     local i same=0
     for i in 0 1 2 3 4; do
