@@ -677,6 +677,25 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
             auto type = rtt(o.getResult());
             Value x = o.getInput();
             bool interleaved = o.getStyle() == RotaryStyle::interleaved;
+            // Index j's rotate-half partner, and whether j takes it negated
+            // (the first half; the even element of an interleaved pair).
+            auto partnerOf = [&](OpBuilder &nb, Location nl, Value j,
+                                 Value half) -> std::pair<Value, Value> {
+              if (!interleaved) {
+                Value first = arith::CmpIOp::create(
+                    nb, nl, arith::CmpIPredicate::ult, j, half);
+                return {arith::SelectOp::create(
+                            nb, nl, first, arith::AddIOp::create(nb, nl, j, half),
+                            arith::SubIOp::create(nb, nl, j, half)),
+                        first};
+              }
+              Value one = arith::ConstantIndexOp::create(nb, nl, 1);
+              Value odd = arith::AndIOp::create(nb, nl, j, one);
+              return {arith::XOrIOp::create(nb, nl, j, one),
+                      arith::CmpIOp::create(
+                          nb, nl, arith::CmpIPredicate::eq, odd,
+                          arith::ConstantIndexOp::create(nb, nl, 0))};
+            };
             // On the GPU (native-half-matmul: the CUDA target), a rotary of
             // the heads transpose of a projection, [b, s, h, d] -> [b, h,
             // s, d], reads the projection itself: one kernel instead of a
@@ -707,21 +726,7 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
                   b, loc, type, sizes,
                   [&](OpBuilder &nb, Location nl, ValueRange iv) -> Value {
                     Value j = iv[3];
-                    Value pj, first;
-                    if (!interleaved) {
-                      first = arith::CmpIOp::create(
-                          nb, nl, arith::CmpIPredicate::ult, j, half);
-                      pj = arith::SelectOp::create(
-                          nb, nl, first, arith::AddIOp::create(nb, nl, j, half),
-                          arith::SubIOp::create(nb, nl, j, half));
-                    } else {
-                      Value one = arith::ConstantIndexOp::create(nb, nl, 1);
-                      Value odd = arith::AndIOp::create(nb, nl, j, one);
-                      first = arith::CmpIOp::create(
-                          nb, nl, arith::CmpIPredicate::eq, odd,
-                          arith::ConstantIndexOp::create(nb, nl, 0));
-                      pj = arith::XOrIOp::create(nb, nl, j, one);
-                    }
+                    auto [pj, first] = partnerOf(nb, nl, j, half);
                     Value xv = elementAt(nb, nl, src, {iv[0], iv[2], iv[1], j});
                     Value v = elementAt(nb, nl, src, {iv[0], iv[2], iv[1], pj});
                     Value n = arith::NegFOp::create(nb, nl, v);
@@ -748,21 +753,7 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
                 b, loc, type, sizesOf(b, loc, x),
                 [&](OpBuilder &nb, Location nl, ValueRange iv) -> Value {
                   Value j = iv[3];
-                  Value pj, first;
-                  if (!interleaved) {
-                    first = arith::CmpIOp::create(
-                        nb, nl, arith::CmpIPredicate::ult, j, half);
-                    pj = arith::SelectOp::create(
-                        nb, nl, first, arith::AddIOp::create(nb, nl, j, half),
-                        arith::SubIOp::create(nb, nl, j, half));
-                  } else {
-                    Value one = arith::ConstantIndexOp::create(nb, nl, 1);
-                    Value odd = arith::AndIOp::create(nb, nl, j, one);
-                    first = arith::CmpIOp::create(
-                        nb, nl, arith::CmpIPredicate::eq, odd,
-                        arith::ConstantIndexOp::create(nb, nl, 0));
-                    pj = arith::XOrIOp::create(nb, nl, j, one);
-                  }
+                  auto [pj, first] = partnerOf(nb, nl, j, half);
                   Value v = elementAt(nb, nl, x, {iv[0], iv[1], iv[2], pj});
                   Value n = arith::NegFOp::create(nb, nl, v);
                   return arith::SelectOp::create(nb, nl, first, n, v);
