@@ -59,7 +59,8 @@ TFC_ATTN_SIMT(256)
 // Blocks per SM the tensor-core kernels at head dim 32 ask the compiler to
 // fit (registers capped to match); unset: no cap. An experiment's knob
 // (cmake -DTFC_ATTN_NVCC_FLAGS=-DTFC_ATTN_MMA_MIN_BLOCKS=4: 128 registers,
-// 4 blocks of 4 warps per SM instead of 3 at 167 registers).
+// 4 blocks of 4 warps per SM instead of 3 at 167 registers). Measured on
+// the H200: slower (MiniLM b32 f16 37 -> 41 us; docs/PERFORMANCE.md).
 #ifdef TFC_ATTN_MMA_MIN_BLOCKS
 #define TFC_ATTN_MMA_LB32(W) __launch_bounds__(32 * W, TFC_ATTN_MMA_MIN_BLOCKS)
 #else
