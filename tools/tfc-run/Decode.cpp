@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace tfcrun {
@@ -278,6 +279,14 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
               info.cache_dtype == TFC_DTYPE_F16  ? ", K/V f16"
               : info.cache_dtype == TFC_DTYPE_I8 ? ", K/V int8 + f32 scales"
                                                  : "");
+  // A GPU step whose host code reads no scalar input: its decode steps run
+  // over the whole cache, one shape (one CUDA graph) for every position.
+  if (tfc_model_get_desc(model)->flags &
+          TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE &&
+      !info.ring && !std::getenv("TFC_SESSION_EXACT_T"))
+    std::fprintf(txt, "decode steps: over all %lld cache rows (one shape "
+                      "for every position)\n",
+                 (long long)info.max_len);
   for (int64_t i = 0; i < b; ++i) {
     std::fprintf(txt, "generated[%lld]:", (long long)i);
     for (int s = 0; s < o.steps; ++s)
