@@ -34,6 +34,7 @@
 //===----------------------------------------------------------------------===//
 #include "../Runtime/Linear/FormatSparse.h"
 #include "../Runtime/Linear/Pack.h"
+#include "LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -55,6 +56,8 @@ namespace mlir::tfc {
 using namespace mlir;
 using namespace mlir::tfc;
 namespace pack = tfcrt::pack;
+using mlir::tfc::lowering::ConstBytes;
+using mlir::tfc::lowering::constBytes;
 
 namespace {
 
@@ -127,39 +130,6 @@ std::optional<ConstF32> constF32(Value v) {
     out.bytes = dense.getRawData();
     out.hasData = true;
     out.key = "dense";
-    return out;
-  }
-  return std::nullopt;
-}
-
-/// The raw bytes of a constant tensor of any element type (nullopt when not
-/// a constant); `hasData` false when elided.
-struct ConstBytes {
-  ArrayRef<char> bytes;
-  bool hasData = false;
-  RankedTensorType type;
-};
-std::optional<ConstBytes> constBytes(Value v) {
-  auto c = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
-  if (!c)
-    return std::nullopt;
-  auto type = dyn_cast<RankedTensorType>(c.getType());
-  if (!type || !type.hasStaticShape())
-    return std::nullopt;
-  ConstBytes out;
-  out.type = type;
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
-    if (AsmResourceBlob *blob = res.getRawHandle().getBlob()) {
-      out.bytes = blob->getData();
-      out.hasData = true;
-    }
-    return out;
-  }
-  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
-    if (dense.isSplat() || type.getElementType().isInteger(1))
-      return std::nullopt;
-    out.bytes = dense.getRawData();
-    out.hasData = true;
     return out;
   }
   return std::nullopt;

@@ -216,14 +216,12 @@ struct GpuDeviceMemoryPass
   /// host that derive from a scalar argument.
   static void sinkScalars(func::FuncOp f) {
     DenseMap<Value, bool> memo;
+    // The loops that become kernels: not inside another one (at the top
+    // level or under host control flow such as scf.if).
     SmallVector<scf::ParallelOp> loops;
-    for (Operation &op : f.getBody().getOps())
-      if (auto p = dyn_cast<scf::ParallelOp>(op))
-        loops.push_back(p);
     f.walk([&](scf::ParallelOp p) {
-      if (onHost(p) && p->getParentOp() != f.getOperation() &&
-          !p->getParentOfType<scf::ForOp>())
-        loops.push_back(p); // under host control flow (scf.if)
+      if (onHost(p) && !p->getParentOfType<scf::ForOp>())
+        loops.push_back(p);
     });
     for (scf::ParallelOp p : loops) {
       llvm::SetVector<Value> above;

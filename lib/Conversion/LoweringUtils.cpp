@@ -4,10 +4,37 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 using namespace mlir;
 using namespace mlir::tfc;
 using namespace mlir::tfc::lowering;
+
+std::optional<ConstBytes> lowering::constBytes(Value v) {
+  auto c = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
+  if (!c)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(c.getType());
+  if (!type || !type.hasStaticShape())
+    return std::nullopt;
+  ConstBytes out;
+  out.type = type;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+    if (AsmResourceBlob *blob = res.getRawHandle().getBlob()) {
+      out.bytes = blob->getData();
+      out.hasData = true;
+    }
+    return out;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+    if (dense.isSplat() || type.getElementType().isInteger(1))
+      return std::nullopt;
+    out.bytes = dense.getRawData();
+    out.hasData = true;
+    return out;
+  }
+  return std::nullopt;
+}
 
 SmallVector<OpFoldResult> lowering::sizesOf(OpBuilder &b, Location loc,
                                             Value v) {

@@ -13,6 +13,16 @@ namespace mlir::tfc::lowering {
 
 using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
+/// The raw bytes of a constant tensor of any element type (nullopt when not
+/// a constant with a static shape, or a splat / i1 dense one); `hasData`
+/// false when its resource data is elided.
+struct ConstBytes {
+  ArrayRef<char> bytes;
+  bool hasData = false;
+  RankedTensorType type;
+};
+std::optional<ConstBytes> constBytes(Value v);
+
 /// Sizes of a ranked tensor value as OpFoldResults (static as attributes).
 SmallVector<OpFoldResult> sizesOf(OpBuilder &b, Location loc, Value v);
 

@@ -192,6 +192,15 @@ std::pair<Value, Value> roundToWeightType(OpBuilder &b, Location loc, Value x,
   return {xr, wf};
 }
 
+/// `x` rounded elementwise to the float type `t` (a new tensor).
+Value roundTo(OpBuilder &b, Location loc, Value x, Type t) {
+  return buildElementwise(
+      b, loc, RankedTensorType::get(rtt(x).getShape(), t), ValueRange{x},
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        return arith::TruncFOp::create(nb, nl, t, a[0]);
+      });
+}
+
 /// With `native-half-matmul` (--target=cuda, cuBLASLt): x rounded to the
 /// half weight's type and a half x half matmul, which the GEMM library
 /// accumulates in f32 and rounds to half once; the product is widened back
@@ -204,13 +213,8 @@ Value halfGemm(OpBuilder &b, Location loc, Value x, Value w, Value bias,
   if (!(half.isF16() || half.isBF16()) || !rtt(x).getElementType().isF32() ||
       !et.isF32())
     return {};
-  auto xt = rtt(x);
-  Value xh = buildElementwise(
-      b, loc, RankedTensorType::get(xt.getShape(), half), ValueRange{x},
-      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-        return arith::TruncFOp::create(nb, nl, half, a[0]);
-      });
-  Value yh = buildMatmul(b, loc, xh, w, resultType.clone(half));
+  Value yh = buildMatmul(b, loc, roundTo(b, loc, x, half), w,
+                         resultType.clone(half));
   SmallVector<Value> operands = {yh};
   if (bias)
     operands.push_back(bias);
@@ -224,13 +228,14 @@ Value halfGemm(OpBuilder &b, Location loc, Value x, Value w, Value bias,
       });
 }
 
-/// The constants `a` [k, n1] and `b` [k, n2] side by side, [k, n1 + n2]
-/// (a new constant), or null when either is not a constant with its data
-/// (a splat, a computed weight).
-/// Made once per pair of weights (a KV-cache model's main and step entries
-/// hold the same constants: one copy in the weights file).
+/// Joined weights already made, per pair of constants (a KV-cache model's
+/// main and step entries hold the same constants: one copy in the weights
+/// file).
 using ConcatCache = DenseMap<std::pair<Attribute, Attribute>, TypedAttr>;
 
+/// The constants `a` [k, n1] and `c` [k, n2] side by side, [k, n1 + n2]
+/// (a new constant), or null when either is not a constant with its data
+/// (a splat, a computed weight).
 Value concatColumns(OpBuilder &b, Location loc, Value a, Value c,
                     ConcatCache &cache) {
   auto ca = a.getDefiningOp<arith::ConstantOp>();
@@ -240,34 +245,26 @@ Value concatColumns(OpBuilder &b, Location loc, Value a, Value c,
   auto key = std::make_pair(ca.getValue(), cc.getValue());
   if (auto it = cache.find(key); it != cache.end())
     return arith::ConstantOp::create(b, loc, it->second);
-  auto ta = dyn_cast<RankedTensorType>(ca.getType());
-  auto tc = dyn_cast<RankedTensorType>(cc.getType());
-  if (!ta || !tc || ta.getRank() != 2 || tc.getRank() != 2 ||
-      !ta.hasStaticShape() || !tc.hasStaticShape() ||
+  std::optional<ConstBytes> da = constBytes(a), dc = constBytes(c);
+  if (!da || !dc || !da->hasData || !dc->hasData)
+    return {};
+  RankedTensorType ta = da->type, tc = dc->type;
+  if (ta.getRank() != 2 || tc.getRank() != 2 ||
       ta.getShape()[0] != tc.getShape()[0] ||
       ta.getElementType() != tc.getElementType() ||
       ta.getElementTypeBitWidth() % 8 != 0)
     return {};
-  auto bytes = [](arith::ConstantOp k) -> std::optional<ArrayRef<char>> {
-    if (auto d = dyn_cast<DenseElementsAttr>(k.getValue()))
-      return d.isSplat() ? std::nullopt
-                         : std::optional<ArrayRef<char>>(d.getRawData());
-    if (auto r = dyn_cast<DenseResourceElementsAttr>(k.getValue()))
-      if (AsmResourceBlob *blob = r.getRawHandle().getBlob())
-        return blob->getData();
-    return std::nullopt;
-  };
-  std::optional<ArrayRef<char>> da = bytes(ca), dc = bytes(cc);
   int64_t elem = ta.getElementTypeBitWidth() / 8, k = ta.getShape()[0];
   int64_t ra = ta.getShape()[1] * elem, rc = tc.getShape()[1] * elem;
-  if (!da || !dc || (int64_t)da->size() != k * ra ||
-      (int64_t)dc->size() != k * rc)
+  if ((int64_t)da->bytes.size() != k * ra || (int64_t)dc->bytes.size() != k * rc)
     return {};
   std::vector<char> out;
   out.reserve(k * (ra + rc));
   for (int64_t i = 0; i < k; ++i) {
-    out.insert(out.end(), da->begin() + i * ra, da->begin() + (i + 1) * ra);
-    out.insert(out.end(), dc->begin() + i * rc, dc->begin() + (i + 1) * rc);
+    out.insert(out.end(), da->bytes.begin() + i * ra,
+               da->bytes.begin() + (i + 1) * ra);
+    out.insert(out.end(), dc->bytes.begin() + i * rc,
+               dc->bytes.begin() + (i + 1) * rc);
   }
   auto type = RankedTensorType::get(
       {k, ta.getShape()[1] + tc.getShape()[1]}, ta.getElementType());
@@ -610,12 +607,7 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
                 xt.getElementType().isF32())
               wgu = concatColumns(b, loc, o.getWGate(), o.getWUp(), concats);
             if (wgu) {
-              Value xh = buildElementwise(
-                  b, loc, RankedTensorType::get(xt.getShape(), whalf),
-                  ValueRange{o.getInput()},
-                  [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                    return arith::TruncFOp::create(nb, nl, whalf, a[0]);
-                  });
+              Value xh = roundTo(b, loc, o.getInput(), whalf);
               int64_t h = wg.getShape()[1];
               SmallVector<int64_t> ps(xt.getShape());
               ps.back() = 2 * h;

@@ -106,6 +106,10 @@ void strides(const Case &c, int64_t h, int64_t n, int64_t w, bool bshd,
   }
 }
 
+const char *modeName(AttnMode mode) {
+  return mode == AttnMode::F32 ? "f32" : mode == AttnMode::F16 ? "f16" : "bf16";
+}
+
 /// Runs one case in every mode; returns the number of failures.
 int runCase(const Case &c, CUstream stream) {
   std::mt19937 rng(1234 + c.s * 7 + c.t * 13 + c.d);
@@ -213,9 +217,7 @@ int runCase(const Case &c, CUstream stream) {
 
   int failures = 0;
   for (AttnMode mode : {AttnMode::F32, AttnMode::F16, AttnMode::BF16}) {
-    const char *mname = mode == AttnMode::F32   ? "f32"
-                        : mode == AttnMode::F16 ? "f16"
-                                                : "bf16";
+    const char *mname = modeName(mode);
     // Reference: naive over the inputs the kernel multiplies.
     std::vector<float> qr(q), kr(k), vr(v);
     for (auto *vec : {&qr, &kr, &vr})
@@ -353,6 +355,36 @@ std::vector<Case> cases() {
   return cs;
 }
 
+/// The median of 50 timed launches (CUDA events, after 10 untimed), in
+/// microseconds; -1 when a launch fails (printed).
+double medianUs(const attn::Params &p, AttnMode mode, CUstream stream) {
+  CUevent e0, e1;
+  D->cuEventCreate(&e0, 0);
+  D->cuEventCreate(&e1, 0);
+  std::string err;
+  std::vector<float> ms;
+  for (int it = 0; it < 60; ++it) {
+    D->cuEventRecord(e0, stream);
+    if (!cuda::launchAttention(p, mode, stream, err)) {
+      std::printf("launch failed: %s\n", err.c_str());
+      ms.clear();
+      break;
+    }
+    D->cuEventRecord(e1, stream);
+    D->cuEventSynchronize(e1);
+    float t = 0;
+    D->cuEventElapsedTime(&t, e0, e1);
+    if (it >= 10)
+      ms.push_back(t);
+  }
+  D->cuEventDestroy(e0);
+  D->cuEventDestroy(e1);
+  if (ms.empty())
+    return -1;
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2] * 1e3;
+}
+
 int bench(CUstream stream) {
   // MiniLM-L6 at batch 32 x 128 and 1 x 128: [b, s, 12, 32] views, padding.
   for (int64_t b : {1, 32}) {
@@ -378,36 +410,14 @@ int bench(CUstream stream) {
     p.out = reinterpret_cast<float *>(dout.p);
     p.add = reinterpret_cast<const float *>(dadd.p);
     p.addS[0] = 128, p.addS[3] = 1;
-    CUevent e0, e1;
-    D->cuEventCreate(&e0, 0);
-    D->cuEventCreate(&e1, 0);
     for (AttnMode mode : {AttnMode::F32, AttnMode::F16, AttnMode::BF16}) {
-      std::string err;
-      std::vector<float> ms;
-      for (int it = 0; it < 60; ++it) {
-        D->cuEventRecord(e0, stream);
-        if (!cuda::launchAttention(p, mode, stream, err)) {
-          std::printf("launch failed: %s\n", err.c_str());
-          return 1;
-        }
-        D->cuEventRecord(e1, stream);
-        D->cuEventSynchronize(e1);
-        float t = 0;
-        D->cuEventElapsedTime(&t, e0, e1);
-        if (it >= 10)
-          ms.push_back(t);
-      }
-      std::sort(ms.begin(), ms.end());
+      const double us = medianUs(p, mode, stream);
+      if (us < 0)
+        return 1;
       const double flop = 4.0 * b * 12 * 128 * 128 * 32;
       std::printf("bench minilm b%-2lld %-4s median %.1f us (%.1f TFLOP/s)\n",
-                  (long long)b,
-                  mode == AttnMode::F32   ? "f32"
-                  : mode == AttnMode::F16 ? "f16"
-                                          : "bf16",
-                  ms[ms.size() / 2] * 1e3, flop / (ms[ms.size() / 2] * 1e-3) / 1e12);
+                  (long long)b, modeName(mode), us, flop / (us * 1e-6) / 1e12);
     }
-    D->cuEventDestroy(e0);
-    D->cuEventDestroy(e1);
   }
   // SmolLM2-135M's attention (9 / 3 heads, d 64, [b, h, t, d] cache rows,
   // causal, a [1, 1, 1, t] keep mask): a decode step over a 512-row cache of
@@ -438,32 +448,14 @@ int bench(CUstream stream) {
     p.out = reinterpret_cast<float *>(dout.p);
     p.keep = reinterpret_cast<const uint8_t *>(dkeep.p);
     p.keepS[0] = t, p.keepS[3] = 1;
-    CUevent e0, e1;
-    D->cuEventCreate(&e0, 0);
-    D->cuEventCreate(&e1, 0);
     for (AttnMode mode : {AttnMode::F16, AttnMode::BF16}) {
-      std::string err;
-      std::vector<float> ms;
-      for (int it = 0; it < 60; ++it) {
-        D->cuEventRecord(e0, stream);
-        if (!cuda::launchAttention(p, mode, stream, err)) {
-          std::printf("launch failed: %s\n", err.c_str());
-          return 1;
-        }
-        D->cuEventRecord(e1, stream);
-        D->cuEventSynchronize(e1);
-        float tm = 0;
-        D->cuEventElapsedTime(&tm, e0, e1);
-        if (it >= 10)
-          ms.push_back(tm);
-      }
-      std::sort(ms.begin(), ms.end());
+      const double us = medianUs(p, mode, stream);
+      if (us < 0)
+        return 1;
       std::printf("bench smollm2 %-7s %-4s median %.1f us (t %lld, %lld rows kept)\n",
-                  s == 1 ? "decode" : "prefill", mode == AttnMode::F16 ? "f16" : "bf16",
-                  ms[ms.size() / 2] * 1e3, (long long)t, (long long)valid);
+                  s == 1 ? "decode" : "prefill", modeName(mode), us,
+                  (long long)t, (long long)valid);
     }
-    D->cuEventDestroy(e0);
-    D->cuEventDestroy(e1);
   }
   return 0;
 }
