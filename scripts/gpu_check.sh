@@ -172,8 +172,8 @@ prepare() {
   cp "$dir/.rt-build/bin/tfc-run" "$dir/.rt-build/bin/tfcrt-gpu-attention-test" \
     "$dir/"
   rm -rf "$dir/.rt-build"
-  cp "$root/scripts/gpu_check.sh" "$root/scripts/device_pack.py" \
-    "$root/scripts/gpu_torch_peer.py" "$dir/"
+  cp "$root/scripts/gpu_check.sh" "$root/scripts/gpu_cublaslt.sh" \
+    "$root/scripts/device_pack.py" "$root/scripts/gpu_torch_peer.py" "$dir/"
   (cd "$root" && git ls-files -z CMakeLists.txt cmake include lib/Runtime \
     tools/tfc-run test/Runtime/GpuAttentionTest.cpp |
     tar --null -T - -czf "$dir/src.tar.gz")
@@ -235,12 +235,8 @@ run() {
   runner="$(pick_runner "${1:-}")"
   # cuBLASLt: the loader's path, the toolkit (the runtime looks there too),
   # else PyTorch's nvidia-cublas wheel.
-  if [[ -z "${TFC_CUBLASLT_LIBRARY:-}" ]] && ! ldconfig -p 2>/dev/null | grep -q 'libcublasLt.so.13 ' &&
-    ! ls /usr/local/cuda/lib64/libcublasLt.so.13 >/dev/null 2>&1; then
-    local lt
-    lt=$(python3 -c 'import nvidia.cublas as c, os; print(os.path.join(list(c.__path__)[0], "lib", "libcublasLt.so.13"))' 2>/dev/null || true)
-    [[ -n "$lt" && -f "$lt" ]] && export TFC_CUBLASLT_LIBRARY="$lt"
-  fi
+  source "$here/gpu_cublaslt.sh"
+  find_cublaslt
   echo "== cuBLASLt: ${TFC_CUBLASLT_LIBRARY:-libcublasLt.so.13 (loader path or /usr/local/cuda)}"
   echo "== device"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 ||

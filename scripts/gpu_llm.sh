@@ -116,7 +116,7 @@ PY
   ninja -C "$dir/.rt-build" tfc-run >/dev/null
   cp "$dir/.rt-build/bin/tfc-run" "$dir/"
   rm -rf "$dir/.rt-build"
-  cp "$root/scripts/gpu_llm.sh" "$root/scripts/device_pack.py" "$dir/"
+  cp "$root/scripts/gpu_llm.sh" "$root/scripts/gpu_cublaslt.sh" "$root/scripts/device_pack.py" "$dir/"
   [[ -f "$root/scripts/gpu_torch_smollm2.py" ]] && cp "$root/scripts/gpu_torch_smollm2.py" "$dir/"
   rm -f "$dir"/*.o "$dir"/*.h
   gzip -9 -f "$dir"/*.so
@@ -129,16 +129,6 @@ stash() {
   ls -la /tmp/tfc-gguf
 }
 
-cublaslt() {
-  if [[ -z "${TFC_CUBLASLT_LIBRARY:-}" ]] && ! ldconfig -p 2>/dev/null | grep -q 'libcublasLt.so.13 ' &&
-    ! ls /usr/local/cuda/lib64/libcublasLt.so.13 >/dev/null 2>&1; then
-    local lt
-    lt=$(python3 -c 'import nvidia.cublas as c, os; print(os.path.join(list(c.__path__)[0], "lib", "libcublasLt.so.13"))' 2>/dev/null || true)
-    [[ -n "$lt" && -f "$lt" ]] && export TFC_CUBLASLT_LIBRARY="$lt"
-  fi
-  return 0
-}
-
 run() {
   local out="${OUT:-$dir/out}" r="$dir/tfc-run" failed=0
   mkdir -p "$out"
@@ -146,7 +136,8 @@ run() {
   for z in "$dir"/*.so.gz; do
     [[ -e "$z" ]] && gunzip -f "$z"
   done
-  cublaslt
+  source "$here/gpu_cublaslt.sh"
+  find_cublaslt
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true
   local st="$dir/stories260K.ts.ref.npz"
   echo "== stories260K: KV-cache sessions on the GPU (tfc-run --decode)"
