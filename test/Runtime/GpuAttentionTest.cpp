@@ -10,7 +10,11 @@
 // bf16 3e-2). Cases: MiniLM's padding mask over [b, s, h, d] strided views,
 // causal GQA, decode rows (s = 1), s > t, sliding window + sinks,
 // block-local, a BigBird layout, mask_keep with rows that see nothing,
-// head dims 8 / 24 / 40 / 128 / 200, t = 0.
+// head dims 8 / 24 / 40 / 128 / 200, t = 0. Calls of at most kDecMaxS
+// rows take the decode kernel; they run twice, with scratch memory (keys
+// split over blocks, merged by the last one) and without (one block per
+// row group), and the decode cases cover its row groups (GQA x rows), long
+// caches, windows, masks and head dims up to 256.
 //
 //   tfcrt-gpu-attention-test            the cases
 //   tfcrt-gpu-attention-test --bench    MiniLM-shaped calls timed with
@@ -22,10 +26,12 @@
 #include "Cuda/AttentionLaunch.h"
 #include "Cuda/Cuda.h"
 #include "Cuda/CudaDriver.h"
+#include "Cuda/GpuAttention.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -37,6 +43,7 @@ using tfcrt::cuda::AttnMode;
 namespace {
 
 const cuda::Driver *D = nullptr;
+cuda::AttnScratch scratch; // for the decode kernel's splits (zeroed once)
 
 bool ok(CUresult r, const char *what) {
   if (r == CUDA_SUCCESS)
@@ -216,8 +223,12 @@ int runCase(const Case &c, CUstream stream) {
   dlay.put(layout.data());
 
   int failures = 0;
+  const bool decode = c.s <= cuda::kDecMaxS;
+  for (int pass = 0; pass < (decode ? 2 : 1); ++pass)
   for (AttnMode mode : {AttnMode::F32, AttnMode::F16, AttnMode::BF16}) {
     const char *mname = modeName(mode);
+    const char *how = !decode ? "" : pass == 0 ? " split" : " unsplit";
+    cuda::AttnScratch none;
     // Reference: naive over the inputs the kernel multiplies.
     std::vector<float> qr(q), kr(k), vr(v);
     for (auto *vec : {&qr, &kr, &vr})
@@ -246,9 +257,11 @@ int runCase(const Case &c, CUstream stream) {
     std::vector<float> nan(no, NAN);
     dout.put(nan.data());
     std::string err;
-    if (!cuda::launchAttention(g, mode, stream, err)) {
-      std::printf("FAIL %-26s %-4s launch: %s\n", c.name.c_str(), mname,
-                  err.c_str());
+    int64_t grid = 0, block = 0;
+    if (!cuda::launchAttention(g, mode, stream, err, &grid, &block,
+                               pass == 0 ? scratch : none)) {
+      std::printf("FAIL %-26s %-4s%s launch: %s\n", c.name.c_str(), mname,
+                  how, err.c_str());
       ++failures;
       continue;
     }
@@ -280,11 +293,12 @@ int runCase(const Case &c, CUstream stream) {
             if (diff > worst || std::isnan(o))
               worst = std::isnan(o) ? INFINITY : diff;
           }
-    const bool pass = bad == 0 && zeroRowsWrong == 0;
-    std::printf("%s %-26s %-4s max abs err %.3g (tol %.0e)%s\n",
-                pass ? "PASS" : "FAIL", c.name.c_str(), mname, worst, tol,
+    const bool good = bad == 0 && zeroRowsWrong == 0;
+    std::printf("%s %-26s %-4s%s max abs err %.3g (tol %.0e; %lld blocks)%s\n",
+                good ? "PASS" : "FAIL", c.name.c_str(), mname, how, worst, tol,
+                (long long)grid,
                 zeroRowsWrong ? " (rows that see nothing are not 0)" : "");
-    failures += !pass;
+    failures += !good;
   }
   return failures;
 }
@@ -349,6 +363,41 @@ std::vector<Case> cases() {
   c.hq = 1, c.hkv = 1, c.s = c.t = 33, c.d = c.dv = 200;
   add(c);
   c = Case();
+  c.name = "decode s1 t2000 win sinks";
+  c.b = 2, c.hq = 9, c.hkv = 3, c.s = 1, c.t = 2000, c.d = c.dv = 64;
+  c.causal = true, c.window = 700, c.sinks = 4, c.bshd = true;
+  add(c);
+  c = Case();
+  c.name = "decode s4 t700 d128 add";
+  c.b = 1, c.hq = 3, c.hkv = 3, c.s = 4, c.t = 700, c.d = c.dv = 128;
+  c.causal = true, c.maskAdd = 2;
+  add(c);
+  c = Case();
+  c.name = "decode s3 gqa 8/2 keep";
+  c.b = 2, c.hq = 8, c.hkv = 2, c.s = 3, c.t = 261, c.d = c.dv = 64;
+  c.maskKeep = 1;
+  add(c);
+  c = Case();
+  c.name = "decode s8 d200 t333";
+  c.b = 1, c.hq = 2, c.hkv = 1, c.s = 8, c.t = 333, c.d = c.dv = 200;
+  c.causal = true;
+  add(c);
+  c = Case();
+  c.name = "decode s2 block32 d24 dv40";
+  c.b = 3, c.hq = 4, c.hkv = 4, c.s = 2, c.t = 100, c.d = 24, c.dv = 40;
+  c.block = 32, c.maskAdd = 1;
+  add(c);
+  c = Case();
+  c.name = "decode s1 b32 t512 pad";
+  c.b = 32, c.hq = 9, c.hkv = 3, c.s = 1, c.t = 512, c.d = c.dv = 64;
+  c.causal = true, c.maskKeep = 2;
+  add(c);
+  c = Case();
+  c.name = "decode s5 layout16 t96";
+  c.hq = 2, c.hkv = 2, c.s = 5, c.t = 96, c.d = c.dv = 32, c.layoutBlock = 16;
+  c.causal = true;
+  add(c);
+  c = Case();
   c.name = "t0";
   c.hq = 2, c.hkv = 2, c.s = 3, c.t = 0, c.d = c.dv = 16;
   add(c);
@@ -365,7 +414,8 @@ double medianUs(const attn::Params &p, AttnMode mode, CUstream stream) {
   std::vector<float> ms;
   for (int it = 0; it < 60; ++it) {
     D->cuEventRecord(e0, stream);
-    if (!cuda::launchAttention(p, mode, stream, err)) {
+    if (!cuda::launchAttention(p, mode, stream, err, nullptr, nullptr,
+                               scratch)) {
       std::printf("launch failed: %s\n", err.c_str());
       ms.clear();
       break;
@@ -420,12 +470,16 @@ int bench(CUstream stream) {
     }
   }
   // SmolLM2-135M's attention (9 / 3 heads, d 64, [b, h, t, d] cache rows,
-  // causal, a [1, 1, 1, t] keep mask): a decode step over a 512-row cache of
-  // which `valid` rows are filled, and a 512-token prefill.
-  for (int64_t s : {int64_t(1), int64_t(512)}) {
-    const int64_t t = 512, valid = s == 1 ? 96 : 512;
+  // causal, a [b, 1, 1, t] keep mask): decode steps over a t-row cache of
+  // which `valid` rows are filled (batch 1 and 32), and a 512-token prefill.
+  struct Shape {
+    int64_t b, s, t, valid;
+  };
+  for (Shape sh : {Shape{1, 1, 512, 96}, Shape{1, 1, 2048, 1500},
+                   Shape{32, 1, 512, 96}, Shape{1, 512, 512, 512}}) {
+    const int64_t b = sh.b, s = sh.s, t = sh.t, valid = sh.valid;
     attn::Params p;
-    p.b = 1, p.hq = 9, p.hkv = 3, p.s = s, p.t = t, p.d = p.dv = 64;
+    p.b = b, p.hq = 9, p.hkv = 3, p.s = s, p.t = t, p.d = p.dv = 64;
     Case c;
     strides(c, 9, s, 64, false, p.qs);
     strides(c, 3, t, 64, false, p.ks);
@@ -433,11 +487,12 @@ int bench(CUstream stream) {
     std::memcpy(p.os, p.qs, sizeof p.qs);
     p.scale = 0.125f;
     p.causal = true;
-    DevBuf dq(9 * s * 64 * 4), dk(3 * t * 64 * 4), dv(3 * t * 64 * 4),
-        dout(9 * s * 64 * 4), dkeep(t);
-    std::vector<float> hq(9 * s * 64, 0.01f), hk(3 * t * 64, 0.01f);
-    std::vector<uint8_t> keep(t, 0);
-    std::fill_n(keep.begin(), valid, 1);
+    DevBuf dq(b * 9 * s * 64 * 4), dk(b * 3 * t * 64 * 4),
+        dv(b * 3 * t * 64 * 4), dout(b * 9 * s * 64 * 4), dkeep(b * t);
+    std::vector<float> hq(b * 9 * s * 64, 0.01f), hk(b * 3 * t * 64, 0.01f);
+    std::vector<uint8_t> keep(b * t, 0);
+    for (int64_t bi = 0; bi < b; ++bi)
+      std::fill_n(keep.begin() + bi * t, valid, 1);
     dq.put(hq.data());
     dk.put(hk.data());
     dv.put(hk.data());
@@ -448,13 +503,14 @@ int bench(CUstream stream) {
     p.out = reinterpret_cast<float *>(dout.p);
     p.keep = reinterpret_cast<const uint8_t *>(dkeep.p);
     p.keepS[0] = t, p.keepS[3] = 1;
-    for (AttnMode mode : {AttnMode::F16, AttnMode::BF16}) {
+    for (AttnMode mode : {AttnMode::F32, AttnMode::BF16}) {
       const double us = medianUs(p, mode, stream);
       if (us < 0)
         return 1;
-      std::printf("bench smollm2 %-7s %-4s median %.1f us (t %lld, %lld rows kept)\n",
-                  s == 1 ? "decode" : "prefill", modeName(mode), us,
-                  (long long)t, (long long)valid);
+      std::printf("bench smollm2 %-7s b%-2lld %-4s median %.1f us (t %lld, "
+                  "%lld rows kept)\n",
+                  s == 1 ? "decode" : "prefill", (long long)b, modeName(mode),
+                  us, (long long)t, (long long)valid);
     }
   }
   return 0;
@@ -463,6 +519,10 @@ int bench(CUstream stream) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // The decode kernel is opt-in in the runtime for now; this test is what
+  // validates it (TFC_ATTN_DECODE=0 here: the other kernels on the same
+  // calls, for comparisons).
+  setenv("TFC_ATTN_DECODE", "1", /*overwrite=*/0);
   std::string why;
   if (cuda::ensureDevice(why) != TFC_OK) {
     std::printf("SKIP: %s\n", why.c_str());
@@ -477,6 +537,13 @@ int main(int argc, char **argv) {
   CUstream stream;
   if (!ok(D->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate"))
     return 1;
+  CUdeviceptr scratchBase = 0;
+  scratch.bytes = 4 << 20;
+  if (!ok(D->cuMemAlloc(&scratchBase, scratch.bytes), "cuMemAlloc") ||
+      !ok(D->cuMemsetD8Async(scratchBase, 0, scratch.bytes, stream),
+          "cuMemsetD8Async"))
+    return 1;
+  scratch.base = scratchBase;
   if (argc > 1 && std::string(argv[1]) == "--bench")
     return bench(stream);
   int failures = 0;

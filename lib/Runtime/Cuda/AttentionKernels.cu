@@ -24,6 +24,10 @@
 //                           quarter of q and of the accumulator in registers
 //                           (the dot products summed by warp shuffles), K /
 //                           V tiles in shared memory.
+//   tfc_attn_dec_r<R>_<DK>  any mode, at most kDecMaxS query rows (decode):
+//                           keys split over blocks, R rows of a GQA group
+//                           a block, one key per lane, the splits merged by
+//                           the last block (AttentionDecode.cuh).
 //   tfc_attn_mma_<T>_<D>_w4 f16 / bf16 tensor cores (mma.sync m16n8k16, f32
 //                           accumulation) in FlashAttention-2's layout: 4
 //                           warps a block, a warp per 16 query rows, S, P
@@ -32,6 +36,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AttentionDecode.cuh"
 #include "AttentionF32.cuh"
 #include "AttentionMma.cuh"
 
@@ -79,3 +84,16 @@ TFC_ATTN_MMA_W(f16, __half, 128)
 TFC_ATTN_MMA(bf16, __nv_bfloat16, 32, 4, TFC_ATTN_MMA_LB32(4))
 TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 64)
 TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 128)
+
+#define TFC_ATTN_DEC(R, DK)                                                    \
+  extern "C" __global__ void __launch_bounds__(32 * tfcrt::cuda::kDecWarps)   \
+      tfc_attn_dec_r##R##_##DK(GpuAttnArgs a) {                                \
+    attnDecode<R, DK>(a);                                                      \
+  }
+#define TFC_ATTN_DEC_R(R)                                                      \
+  TFC_ATTN_DEC(R, 32) TFC_ATTN_DEC(R, 64) TFC_ATTN_DEC(R, 128)                 \
+      TFC_ATTN_DEC(R, 256)
+TFC_ATTN_DEC_R(1)
+TFC_ATTN_DEC_R(2)
+TFC_ATTN_DEC_R(4)
+TFC_ATTN_DEC_R(8)

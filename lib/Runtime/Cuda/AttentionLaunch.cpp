@@ -6,7 +6,11 @@
 // context (cuModuleLoadDataEx), resolves every kernel and allows the
 // tensor-core ones their dynamic shared memory. A call then picks the kernel
 // by mode and head dim and launches it on the given stream (asynchronous,
-// capturable into a CUDA graph: no allocation, no synchronization).
+// capturable into a CUDA graph: no allocation, no synchronization). Calls of
+// at most kDecMaxS query rows (decode steps) take the decode kernel (opt-in
+// for now: TFC_ATTN_DECODE=1), which
+// splits the keys over enough blocks to fill the GPU when it has scratch
+// memory for the partials (the model's, DeviceRun's attnScratch).
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +20,7 @@
 #include "DeviceRun.h"
 #include "GpuAttention.h"
 
+#include <cstdlib>
 #include <mutex>
 
 extern "C" const unsigned char tfcrt_attention_fatbin[];
@@ -25,6 +30,8 @@ namespace {
 
 constexpr int kTileDims[] = {16, 32, 64, 128};
 constexpr int kMmaDims[] = {32, 64, 128};
+constexpr int kDecRowsList[] = {1, 2, 4, 8};
+constexpr int kDecDims[] = {32, 64, 128, 256};
 
 struct AttnModule {
   bool ok = false;
@@ -32,6 +39,8 @@ struct AttnModule {
   CUfunction tile[4] = {}; // f32 register tiles, head dims up to 128
   CUfunction simt256 = {};  // f32, head dims 129 to 256
   CUfunction mma[2][3] = {}; // [f16, bf16][32, 64, 128]
+  CUfunction dec[4][4] = {};  // [1, 2, 4, 8 rows][32, 64, 128, 256]
+  int sms = 0;                // multiprocessors of device 0
 };
 
 const AttnModule &attnModule(const Driver *d) {
@@ -87,14 +96,47 @@ const AttnModule &attnModule(const Driver *d) {
           !allowSmem(f, name, mmaSmemBytes(kMmaDims[i], kMmaWarps)))
         return *mod;
     }
+  for (int r = 0; r < 4; ++r)
+    for (int i = 0; i < 4; ++i)
+      if (!get(format("tfc_attn_dec_r%d_%d", kDecRowsList[r], kDecDims[i]),
+               mod->dec[r][i]))
+        return *mod;
+  if (d->cuDeviceGetAttribute(&mod->sms,
+                              CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                              d->device) != CUDA_SUCCESS ||
+      mod->sms <= 0)
+    mod->sms = 1;
   mod->ok = true;
   return *mod;
+}
+
+/// TFC_ATTN_DECODE_CHUNK: the fewest keys a decode block takes (default 64;
+/// a multiple of 32) — an experiment's knob.
+long long decodeMinChunk() {
+  static const long long v = [] {
+    const char *e = std::getenv("TFC_ATTN_DECODE_CHUNK");
+    long long x = e && *e ? std::atoll(e) : 64;
+    return x >= 32 ? (x + 31) / 32 * 32 : 64;
+  }();
+  return v;
+}
+
+/// TFC_ATTN_DECODE=1 sends calls of few rows to the decode kernel. Opt-in
+/// until tfcrt-gpu-attention-test has passed on a GPU with it (written in a
+/// session without device time; the test turns it on for itself).
+bool decodeKernelOn() {
+  static const bool on = [] {
+    const char *e = std::getenv("TFC_ATTN_DECODE");
+    return e && std::string(e) == "1";
+  }();
+  return on;
 }
 
 } // namespace
 
 bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
-                     std::string &error, int64_t *grid, int64_t *block) {
+                     std::string &error, int64_t *grid, int64_t *block,
+                     const AttnScratch &scratch) {
   const Driver *d = driver();
   if (!d) {
     error = "no CUDA driver";
@@ -145,6 +187,75 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   a.causal = p.causal ? 1 : 0;
 
   const int64_t dmax = p.d > p.dv ? p.d : p.dv;
+  a.round = mode == AttnMode::F16 ? 1 : mode == AttnMode::BF16 ? 2 : 0;
+  a.splits = a.chunk = a.rowGroups = 1;
+  if (p.s <= kDecMaxS && dmax <= 256 && decodeKernelOn()) {
+    // Rows of a block: the GQA group's heads x the query rows, up to 8.
+    const long long rows = (p.hq / p.hkv) * p.s;
+    int ri = 0;
+    while (ri < 3 && kDecRowsList[ri] < rows)
+      ++ri;
+    const int R = kDecRowsList[ri];
+    int di = 0;
+    while (kDecDims[di] < dmax)
+      ++di;
+    a.rowGroups = (rows + R - 1) / R;
+    const long long groups = p.b * p.hkv * a.rowGroups;
+    if (p.hkv * a.rowGroups > 65535) {
+      error = format("%lld kv heads x %lld row groups exceed the grid (65535)",
+                     (long long)p.hkv, a.rowGroups);
+      return false;
+    }
+    // Splits: about two blocks per multiprocessor, each of at least
+    // decodeMinChunk keys, as many as the scratch holds.
+    long long splits = (2LL * mod.sms + groups - 1) / groups;
+    const long long minChunk = decodeMinChunk();
+    const long long maxSplits = (p.t + minChunk - 1) / minChunk;
+    if (splits > maxSplits)
+      splits = maxSplits;
+    const long long partBytes = decPartFloats(R, kDecDims[di]) * 4;
+    const long long room =
+        scratch.bytes > (uint64_t)kDecCounters * 4
+            ? (long long)(scratch.bytes - kDecCounters * 4) / (groups * partBytes)
+            : 0;
+    if (splits > room)
+      splits = room;
+    if (groups > kDecCounters || splits < 2)
+      splits = 1;
+    a.splits = splits;
+    a.chunk = (p.t + splits - 1) / splits;
+    a.chunk = (a.chunk + 31) / 32 * 32;
+    if (a.chunk < 32)
+      a.chunk = 32;
+    a.splits = (p.t + a.chunk - 1) / a.chunk;
+    if (a.splits < 1)
+      a.splits = 1;
+    a.count = reinterpret_cast<unsigned *>(scratch.base);
+    a.part = reinterpret_cast<float *>(scratch.base + kDecCounters * 4);
+    if (a.splits == 1)
+      a.count = nullptr, a.part = nullptr;
+    CUfunction f = mod.dec[ri][di];
+    const unsigned threads = 32 * kDecWarps;
+    void *params[] = {&a};
+    CUresult r = d->cuLaunchKernel(
+        f, static_cast<unsigned>(a.splits),
+        static_cast<unsigned>(p.hkv * a.rowGroups), static_cast<unsigned>(p.b),
+        threads, 1, 1, 0, static_cast<CUstream>(stream), params, nullptr);
+    if (r != CUDA_SUCCESS) {
+      const char *name = nullptr;
+      d->cuGetErrorName(r, &name);
+      error = format("cuLaunchKernel failed (%s; decode kernel, grid %lld x "
+                     "%lld x %lld)",
+                     name ? name : "?", a.splits, p.hkv * a.rowGroups,
+                     (long long)p.b);
+      return false;
+    }
+    if (grid)
+      *grid = a.splits * p.hkv * a.rowGroups * p.b;
+    if (block)
+      *block = threads;
+    return true;
+  }
   CUfunction f = nullptr;
   unsigned threads = 0, smem = 0, rows = 0;
   if (mode != AttnMode::F32 && dmax <= 128) {
@@ -203,7 +314,9 @@ void runAttention(const attn::Params &p, AttnMode mode,
   CUstream stream = runStream();
   std::string error;
   int64_t grid = 0, block = 0;
-  if (!launchAttention(p, mode, stream, error, &grid, &block)) {
+  AttnScratch scratch;
+  scratch.base = attnScratch(scratch.bytes);
+  if (!launchAttention(p, mode, stream, error, &grid, &block, scratch)) {
     recordError("tfcrt_gpu_attention: " + error);
     return;
   }

@@ -27,12 +27,21 @@ enum class AttnMode { F32, F16, BF16 };
 void runAttention(const attn::Params &p, AttnMode mode,
                   const std::string &paramError);
 
+/// Device memory the decode kernel may use to split a call's keys over
+/// blocks: kDecCounters zeroed counters (GpuAttention.h), then partials.
+/// Left at zero (no scratch), calls of few rows run unsplit.
+struct AttnScratch {
+  uint64_t base = 0; // a CUdeviceptr
+  uint64_t bytes = 0;
+};
+
 /// Launches the call on `stream` (a CUstream; device pointers in p). False
 /// with `error` set when the kernels cannot load or the shapes are out of
 /// their range (head dims > 256). grid / block: what was launched.
 bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
                      std::string &error, int64_t *grid = nullptr,
-                     int64_t *block = nullptr);
+                     int64_t *block = nullptr,
+                     const AttnScratch &scratch = AttnScratch());
 
 } // namespace tfcrt::cuda
 

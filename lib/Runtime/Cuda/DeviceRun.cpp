@@ -5,7 +5,9 @@
 //   - load: the weights are uploaded once (cuMemAlloc + cuMemcpyHtoD); the
 //     model gets a non-blocking stream, a device pool whose first chunk is
 //     sized at load (TFC_CUDA_POOL_MB, default 256), a cuBLASLt workspace
-//     (TFC_CUDA_WORKSPACE_MB, default 32) and pinned host staging;
+//     (TFC_CUDA_WORKSPACE_MB, default 32), the decode attention's scratch
+//     (TFC_CUDA_ATTN_SCRATCH_MB, default 4: its counters zeroed once) and
+//     pinned host staging;
 //   - a run: the pool is reset and serves every buffer by bump allocation
 //     (frees are no-ops until the next run), so one input shape always gets
 //     the same addresses; inputs go host -> pinned -> device, launches,
@@ -94,6 +96,8 @@ struct DeviceModel {
   uint64_t pinnedOffset = 0;
   CUdeviceptr workspace = 0;
   uint64_t workspaceBytes = 0;
+  CUdeviceptr attnScratch = 0;
+  uint64_t attnScratchBytes = 0;
   std::map<std::string, Graph> graphs;
   std::set<std::string> warmed, noGraph;
   uint64_t clock = 0;
@@ -277,6 +281,14 @@ tfc_status loadDeviceModel(const void *weights, uint64_t bytes,
       !check(d->cuMemAlloc(&m->workspace, m->workspaceBytes), "cuMemAlloc",
              "(cuBLASLt workspace; TFC_CUDA_WORKSPACE_MB)"))
     return fail(TFC_ERR_OUT_OF_MEMORY);
+  m->attnScratchBytes = envMB("TFC_CUDA_ATTN_SCRATCH_MB", 4) << 20;
+  if (m->attnScratchBytes &&
+      (!check(d->cuMemAlloc(&m->attnScratch, m->attnScratchBytes),
+              "cuMemAlloc", "(attention scratch; TFC_CUDA_ATTN_SCRATCH_MB)") ||
+       !check(d->cuMemsetD8Async(m->attnScratch, 0, m->attnScratchBytes,
+                                   m->stream),
+              "cuMemsetD8Async", "(attention scratch)")))
+    return fail(TFC_ERR_OUT_OF_MEMORY);
   *out = m;
   return TFC_OK;
 }
@@ -297,6 +309,8 @@ void freeDeviceModel(DeviceModel *m) {
       check(d->cuMemFree(dev), "cuMemFree");
     if (m->workspace)
       check(d->cuMemFree(m->workspace), "cuMemFree");
+    if (m->attnScratch)
+      check(d->cuMemFree(m->attnScratch), "cuMemFree");
     if (m->weights)
       check(d->cuMemFree(m->weights), "cuMemFree");
     for (CUevent e : {m->start, m->computed, m->downloaded})
@@ -620,6 +634,11 @@ void count(Work w, int64_t grid, int64_t block) {
 CUdeviceptr gemmWorkspace(uint64_t &bytes) {
   bytes = run.model ? run.model->workspaceBytes : 0;
   return run.model ? run.model->workspace : 0;
+}
+
+CUdeviceptr attnScratch(uint64_t &bytes) {
+  bytes = run.model ? run.model->attnScratchBytes : 0;
+  return run.model ? run.model->attnScratch : 0;
 }
 
 CUdeviceptr deviceConstant(const void *host, uint64_t bytes) {

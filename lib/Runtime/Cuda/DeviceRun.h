@@ -30,6 +30,9 @@ enum class Work { Launch, Gemm, Copy };
 void count(Work w, int64_t grid = 0, int64_t block = 0);
 /// The model's cuBLASLt workspace (allocated at load).
 CUdeviceptr gemmWorkspace(uint64_t &bytes);
+/// The model's scratch for the decode attention's split keys (allocated at
+/// load, its counters zeroed; AttentionLaunch.h's AttnScratch).
+CUdeviceptr attnScratch(uint64_t &bytes);
 /// A device copy of a constant in host memory (uploaded at its first use,
 /// kept with the model), or 0 with the error recorded.
 CUdeviceptr deviceConstant(const void *host, uint64_t bytes);

@@ -31,6 +31,14 @@ struct GpuAttnArgs {
   long long window, sinks, block, layoutBlock;
   float scale;
   int causal;
+  // The decode kernel (tfc_attn_dec_*) only: keys split over `splits`
+  // blocks of `chunk` keys, rows in `rowGroups` groups of R; partials in
+  // `part`, one arrival counter per (item, kv head, row group) in `count`
+  // (zero between calls); q / k / v rounded to f16 (round 1) or bf16 (2).
+  float *part;
+  unsigned *count;
+  long long splits, chunk, rowGroups;
+  int round;
 };
 
 /// The f32 kernel for head dims 129 to 256 (tfc_attn_simt_256): kSimtSplit
@@ -62,6 +70,18 @@ constexpr int kMmaLdv = kMmaKeys + 8;         // half elements
 constexpr long long mmaSmemBytes(int D, int W) {
   return (long long)(16 * W + kMmaKeys) * mmaLdq(D) * 2 +
          (long long)D * kMmaLdv * 2;
+}
+
+/// The decode kernels (tfc_attn_dec_r<R>_<DK>, R in 1, 2, 4, 8 rows a
+/// block, DK in 32, 64, 128, 256): calls with at most kDecMaxS query rows,
+/// kDecWarps warps a block, one key per lane; a split's partial is
+/// decPartFloats(R, DK) floats (R x DK unnormalized outputs, then each
+/// row's max and sum). The scratch buffer a launch may use starts with
+/// kDecCounters arrival counters (zeroed once), then the partials.
+constexpr int kDecWarps = 4, kDecMaxS = 8;
+constexpr long long kDecCounters = 16384;
+constexpr long long decPartFloats(int R, int DK) {
+  return (long long)R * DK + 2LL * R;
 }
 
 } // namespace tfcrt::cuda

@@ -1,0 +1,333 @@
+//===- AttentionDecode.cuh - the fused attention for a few query rows ---===//
+//
+// Included by AttentionKernels.cu only: attnDecode, the kernel for calls
+// with at most kDecMaxS query rows (decode steps, short chunks) over any
+// number of keys (flash-decoding): the keys are split over blocks, each
+// block runs the online softmax over its share and leaves a partial (row
+// max, sum and unnormalized output) in the scratch buffer, and the last
+// block of a (batch item, kv head, row group) to finish merges them (an
+// atomic counter per group, reset by that block; no second launch).
+//
+// A block takes R rows of one kv head's group: GQA's query heads of that
+// kv head times the query rows, so each key is loaded once for every head
+// that shares it. 4 warps walk the block's keys in tiles of 32, one key
+// per lane: the lane loads its key's row (float4), scores it against the
+// R rows of q in shared memory and prefetches its value row into L1; the
+// warp's online softmax per row needs one max reduction per tile; then
+// O += P V runs key by key with the probability broadcast from its lane
+// and each lane owning DK / 32 output columns. Keys nobody sees (the
+// structure, mask_keep: a decode step's mask over the whole cache) are not
+// loaded, and a tile with none visible costs one ballot.
+//
+// All products and the softmax are f32. In the half modes q, k and v are
+// rounded to the half type as they are loaded, like the tensor-core
+// kernel's inputs (the probabilities are not rounded).
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_LIB_RUNTIME_CUDA_ATTENTIONDECODE_CUH
+#define TFC_LIB_RUNTIME_CUDA_ATTENTIONDECODE_CUH
+
+#include "AttentionDevice.cuh"
+
+namespace tfcrt::cuda::attn_device {
+
+/// x rounded to the half type of `mode` (GpuAttnArgs::round), as f32.
+__device__ __forceinline__ float roundMode(float x, int mode) {
+  if (mode == 1)
+    return __half2float(__float2half_rn(x));
+  if (mode == 2)
+    return __bfloat162float(__float2bfloat16_rn(x));
+  return x;
+}
+
+__device__ __forceinline__ float warpMax(float x) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+  return x;
+}
+
+__device__ __forceinline__ float warpSum(float x) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+    x += __shfl_xor_sync(0xffffffffu, x, o);
+  return x;
+}
+
+/// e^(m - mmax) as the weight of a partial with row max m (0 when the
+/// partial saw nothing).
+__device__ __forceinline__ float partWeight(float m, float mmax) {
+  return m == -CUDART_INF_F ? 0.0f : __expf(m - mmax);
+}
+
+template <int R, int DK>
+__device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
+  constexpr int W = tfcrt::cuda::kDecWarps, NV = DK / 32;
+  constexpr int PART = tfcrt::cuda::decPartFloats(R, DK);
+  static_assert(DK % 32 == 0, "columns per lane");
+  __shared__ __align__(16) float qsm[R][DK];
+  __shared__ float wm[W][R], wl[W][R];
+  __shared__ __align__(16) float wacc[W][R][DK];
+  __shared__ int lastBlock;
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const long long bi = blockIdx.z;
+  const long long kvh = blockIdx.y / a.rowGroups, rg = blockIdx.y % a.rowGroups;
+  const long long split = blockIdx.x;
+  const long long G = a.hq / a.hkv, nrows = G * a.s, r0 = rg * R;
+  const int nr = static_cast<int>(nrows - r0 < R ? nrows - r0 : R);
+  const long long off = a.t - a.s;
+
+  // q of the block's rows (row r: head kvh * G + (r0 + r) / s, query row
+  // (r0 + r) % s), rounded; 0 past d and past the last row.
+  for (int e = tid; e < R * DK; e += 32 * W) {
+    const int r = e / DK, c = e % DK;
+    float x = 0.0f;
+    if (r < nr && c < a.d) {
+      const long long rr = r0 + r, h = kvh * G + rr / a.s, i = rr % a.s;
+      x = roundMode(a.q[bi * a.qs[0] + h * a.qs[1] + i * a.qs[2] + c * a.qs[3]],
+                    a.round);
+    }
+    qsm[r][c] = x;
+  }
+  long long pos[R];
+  const float *addRow[R];
+  const unsigned char *keepRow[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const long long rr = r0 + (r < nr ? r : 0);
+    const long long h = kvh * G + rr / a.s, i = rr % a.s;
+    pos[r] = i + off;
+    addRow[r] = a.add ? a.add + bi * a.addS[0] + h * a.addS[1] + i * a.addS[2]
+                      : nullptr;
+    keepRow[r] = a.keep ? a.keep + bi * a.keepS[0] + h * a.keepS[1] +
+                              i * a.keepS[2]
+                        : nullptr;
+  }
+  __syncthreads();
+
+  float m[R], l[R], acc[R][NV];
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    m[r] = -CUDART_INF_F;
+    l[r] = 0.0f;
+#pragma unroll
+    for (int v = 0; v < NV; ++v)
+      acc[r][v] = 0.0f;
+  }
+
+  const long long kBeg = split * a.chunk;
+  long long kEnd = kBeg + a.chunk < a.t ? kBeg + a.chunk : a.t;
+  // The query positions of every row of the call: a conservative range for
+  // the structure's tile tests.
+  const long long p0 = off, p1 = off + a.s - 1;
+  if (a.causal && p1 + 1 < kEnd)
+    kEnd = p1 + 1;
+  const float *kb = a.k + bi * a.ks[0] + kvh * a.ks[1];
+  const float *vb = a.v + bi * a.vs[0] + kvh * a.vs[1];
+  const bool vecK = a.ks[3] == 1 && a.ks[2] % 4 == 0 && a.d % 4 == 0 &&
+                    (reinterpret_cast<unsigned long long>(kb) & 15) == 0;
+  const bool vecV = NV > 1 && a.vs[3] == 1 && a.vs[2] % NV == 0 &&
+                    a.dv % NV == 0 &&
+                    (reinterpret_cast<unsigned long long>(vb) &
+                     (NV >= 4 ? 15 : 4 * NV - 1)) == 0;
+  const int c0 = lane * NV; // this lane's output columns c0 .. c0 + NV - 1
+
+  for (long long jb = kBeg + warp * 32; jb < kEnd; jb += 32 * W) {
+    const long long jl = (jb + 31 < kEnd ? jb + 31 : kEnd - 1);
+    if (tileEmpty(a, p0, p1, jb, jl))
+      continue;
+    const long long j = jb + lane;
+    bool vis[R];
+    bool any = false;
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      vis[r] = r < nr && j < kEnd && sees(a, keepRow[r], pos[r], j);
+      any |= vis[r];
+    }
+    const unsigned live = __ballot_sync(0xffffffffu, any);
+    if (!live)
+      continue;
+    float sc[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      sc[r] = 0.0f;
+    if (any) {
+      const float *vr = vb + j * a.vs[2];
+#pragma unroll
+      for (int c = 0; c < DK; c += 32)
+        if (c < a.dv)
+          asm volatile("prefetch.global.L1 [%0];" ::"l"(
+              __cvta_generic_to_global(vr + c * a.vs[3])));
+      const float *kr = kb + j * a.ks[2];
+      if (vecK) {
+#pragma unroll
+        for (int c = 0; c < DK; c += 4) {
+          if (c < a.d) {
+            float4 kv = *reinterpret_cast<const float4 *>(kr + c);
+            kv.x = roundMode(kv.x, a.round);
+            kv.y = roundMode(kv.y, a.round);
+            kv.z = roundMode(kv.z, a.round);
+            kv.w = roundMode(kv.w, a.round);
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+              const float4 qv = *reinterpret_cast<const float4 *>(&qsm[r][c]);
+              sc[r] = fmaf(qv.x, kv.x, sc[r]);
+              sc[r] = fmaf(qv.y, kv.y, sc[r]);
+              sc[r] = fmaf(qv.z, kv.z, sc[r]);
+              sc[r] = fmaf(qv.w, kv.w, sc[r]);
+            }
+          }
+        }
+      } else {
+#pragma unroll 8
+        for (int c = 0; c < DK; ++c) {
+          if (c < a.d) {
+            const float kv = roundMode(kr[c * a.ks[3]], a.round);
+#pragma unroll
+            for (int r = 0; r < R; ++r)
+              sc[r] = fmaf(qsm[r][c], kv, sc[r]);
+          }
+        }
+      }
+    }
+    // Online softmax per row over this tile.
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      float s = -CUDART_INF_F;
+      if (vis[r])
+        s = fmaf(sc[r], a.scale, addRow[r] ? addRow[r][j * a.addS[3]] : 0.0f);
+      const float mNew = fmaxf(m[r], warpMax(s));
+      const float alpha =
+          mNew == -CUDART_INF_F ? 1.0f : __expf(m[r] - mNew);
+      m[r] = mNew;
+      l[r] *= alpha;
+#pragma unroll
+      for (int v = 0; v < NV; ++v)
+        acc[r][v] *= alpha;
+      const float e = s == -CUDART_INF_F ? 0.0f : __expf(s - mNew);
+      l[r] += e;
+      sc[r] = e;
+    }
+    // O += P V, key by key; the probability comes from the key's lane.
+#pragma unroll 8
+    for (int jj = 0; jj < 32; ++jj) {
+      if (!((live >> jj) & 1u))
+        continue;
+      const float *vr = vb + (jb + jj) * a.vs[2];
+      float vv[NV];
+      if (vecV) {
+        if (c0 < a.dv) {
+          if constexpr (NV == 2) {
+            const float2 x = *reinterpret_cast<const float2 *>(vr + c0);
+            vv[0] = x.x, vv[1] = x.y;
+          } else {
+#pragma unroll
+            for (int v = 0; v < NV; v += 4) {
+              const float4 x = *reinterpret_cast<const float4 *>(vr + c0 + v);
+              vv[v] = x.x, vv[v + 1] = x.y, vv[v + 2] = x.z, vv[v + 3] = x.w;
+            }
+          }
+        } else {
+#pragma unroll
+          for (int v = 0; v < NV; ++v)
+            vv[v] = 0.0f;
+        }
+      } else {
+#pragma unroll
+        for (int v = 0; v < NV; ++v)
+          vv[v] = c0 + v < a.dv ? vr[(c0 + v) * a.vs[3]] : 0.0f;
+      }
+#pragma unroll
+      for (int v = 0; v < NV; ++v)
+        vv[v] = roundMode(vv[v], a.round);
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const float pj = __shfl_sync(0xffffffffu, sc[r], jj);
+#pragma unroll
+        for (int v = 0; v < NV; ++v)
+          acc[r][v] = fmaf(pj, vv[v], acc[r][v]);
+      }
+    }
+  }
+
+  // Merge the warps.
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    l[r] = warpSum(l[r]);
+    if (lane == 0) {
+      wm[warp][r] = m[r];
+      wl[warp][r] = l[r];
+    }
+#pragma unroll
+    for (int v = 0; v < NV; ++v)
+      wacc[warp][r][c0 + v] = acc[r][v];
+  }
+  __syncthreads();
+  const long long slot = (bi * a.hkv + kvh) * a.rowGroups + rg;
+  float *part = a.splits > 1 ? a.part + (slot * a.splits + split) * PART
+                             : nullptr;
+  for (int e = tid; e < R * DK; e += 32 * W) {
+    const int r = e / DK, c = e % DK;
+    float M = -CUDART_INF_F;
+#pragma unroll
+    for (int w = 0; w < W; ++w)
+      M = fmaxf(M, wm[w][r]);
+    float L = 0.0f, A = 0.0f;
+#pragma unroll
+    for (int w = 0; w < W; ++w) {
+      const float f = partWeight(wm[w][r], M);
+      L = fmaf(wl[w][r], f, L);
+      A = fmaf(wacc[w][r][c], f, A);
+    }
+    if (!part) {
+      if (r < nr && c < a.dv) {
+        const long long rr = r0 + r, h = kvh * G + rr / a.s, i = rr % a.s;
+        a.out[bi * a.os[0] + h * a.os[1] + i * a.os[2] + c * a.os[3]] =
+            L > 0.0f ? A / L : 0.0f;
+      }
+    } else {
+      part[r * DK + c] = A;
+      if (c == 0) {
+        part[R * DK + 2 * r] = M;
+        part[R * DK + 2 * r + 1] = L;
+      }
+    }
+  }
+  if (!part)
+    return;
+  // The last block of the slot to get here merges the splits.
+  __threadfence();
+  __syncthreads();
+  if (tid == 0)
+    lastBlock = atomicAdd(a.count + slot, 1u) == a.splits - 1;
+  __syncthreads();
+  if (!lastBlock)
+    return;
+  __threadfence();
+  const float *parts = a.part + slot * a.splits * PART;
+  for (int e = tid; e < R * DK; e += 32 * W) {
+    const int r = e / DK, c = e % DK;
+    if (r >= nr || c >= a.dv)
+      continue;
+    float M = -CUDART_INF_F;
+    for (long long sp = 0; sp < a.splits; ++sp)
+      M = fmaxf(M, __ldcg(parts + sp * PART + R * DK + 2 * r));
+    float L = 0.0f, A = 0.0f;
+    for (long long sp = 0; sp < a.splits; ++sp) {
+      const float *ps = parts + sp * PART;
+      const float f = partWeight(__ldcg(ps + R * DK + 2 * r), M);
+      L = fmaf(__ldcg(ps + R * DK + 2 * r + 1), f, L);
+      A = fmaf(__ldcg(ps + r * DK + c), f, A);
+    }
+    const long long rr = r0 + r, h = kvh * G + rr / a.s, i = rr % a.s;
+    a.out[bi * a.os[0] + h * a.os[1] + i * a.os[2] + c * a.os[3]] =
+        L > 0.0f ? A / L : 0.0f;
+  }
+  if (tid == 0)
+    a.count[slot] = 0; // ready for the next call (and the graph's replay)
+}
+
+} // namespace tfcrt::cuda::attn_device
+
+#endif // TFC_LIB_RUNTIME_CUDA_ATTENTIONDECODE_CUH
