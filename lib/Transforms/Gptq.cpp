@@ -49,28 +49,23 @@ mlir::tfc::quant::gptq(const float *w, int64_t k, int64_t n, bool transposed,
   if (!symmetric)
     q.zeros.assign(static_cast<size_t>(groups * n), 0);
   std::vector<GroupGrid> grids(static_cast<size_t>(groups * n));
-  auto setGroup = [&](int64_t gi, int64_t j, double mn, double mx,
-                      double amax) {
-    GroupGrid gg = gridFor(mn, mx, amax, bits, symmetric, grid);
-    grids[gi * n + j] = gg;
-    q.scales[gi * n + j] = static_cast<float>(gg.scale);
-    if (!symmetric)
-      q.zeros[gi * n + j] =
-          static_cast<int8_t>(static_cast<int32_t>(gg.zero));
-  };
   // Group parameters from the weights of rows [k0, k1) of the original
   // order; `src(kk, j)` reads feature kk.
+  std::vector<double> col(static_cast<size_t>(g)), diag(static_cast<size_t>(g));
   auto computeGroup = [&](int64_t gi, auto src) {
     int64_t k0 = gi * g, k1 = std::min(k, k0 + g);
+    for (int64_t kk = k0; kk < k1; ++kk)
+      diag[kk - k0] = hessian[kk * k + kk];
     for (int64_t j = 0; j < n; ++j) {
-      double mn = 0, mx = 0, amax = 0;
-      for (int64_t kk = k0; kk < k1; ++kk) {
-        double v = src(kk, j);
-        mn = std::min(mn, v);
-        mx = std::max(mx, v);
-        amax = std::max(amax, std::fabs(v));
-      }
-      setGroup(gi, j, mn, mx, amax);
+      for (int64_t kk = k0; kk < k1; ++kk)
+        col[kk - k0] = src(kk, j);
+      GroupGrid gg = chooseGrid(col.data(), k1 - k0, 1, diag.data(), bits,
+                                symmetric, grid, o.clip);
+      grids[gi * n + j] = gg;
+      q.scales[gi * n + j] = static_cast<float>(gg.scale);
+      if (!symmetric)
+        q.zeros[gi * n + j] =
+            static_cast<int8_t>(static_cast<int32_t>(gg.zero));
     }
   };
   std::vector<int64_t> pos(static_cast<size_t>(k)); // feature -> row of wr

@@ -15,7 +15,9 @@
 // visits rows by decreasing H[i][i] with group parameters computed up front
 // from the original weights ("static groups": the groups stay contiguous
 // along k, which the packed formats need). Inputs never seen (H[i][i] = 0)
-// get zero weights.
+// get zero weights. A group's grid is its min / max or, with `clip`, the
+// best of the shrunk grids (QuantMath.h; HMse weighs each feature by its
+// Hessian diagonal).
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_TRANSFORMS_GPTQ_H
@@ -32,6 +34,7 @@ struct GptqOptions {
   double damp = 0.01;
   int64_t block = 128;
   bool actOrder = false;
+  Clip clip = Clip::MinMax; // each group's grid (QuantMath.h chooseGrid)
 };
 
 /// `w` [k, n] row-major (or [n, k] when `transposed`), `hessian` [k, k].

@@ -33,6 +33,52 @@ GroupGrid mlir::tfc::quant::gridFor(double mn, double mx, double amax,
   return g;
 }
 
+std::optional<Clip> mlir::tfc::quant::clipFromName(const std::string &name) {
+  if (name == "minmax")
+    return Clip::MinMax;
+  if (name == "mse")
+    return Clip::Mse;
+  if (name == "hmse")
+    return Clip::HMse;
+  return std::nullopt;
+}
+
+GroupGrid mlir::tfc::quant::chooseGrid(const double *v, int64_t m,
+                                       int64_t stride, const double *d,
+                                       int64_t bits, bool symmetric,
+                                       Grid grid, Clip clip) {
+  double mn = 0.0, mx = 0.0, amax = 0.0;
+  for (int64_t i = 0; i < m; ++i) {
+    const double x = v[i * stride];
+    mn = std::min(mn, x);
+    mx = std::max(mx, x);
+    amax = std::max(amax, std::fabs(x));
+  }
+  GroupGrid best = gridFor(mn, mx, amax, bits, symmetric, grid);
+  if (clip == Clip::MinMax || amax == 0.0)
+    return best;
+  auto error = [&](const GroupGrid &g) {
+    double e = 0.0;
+    for (int64_t i = 0; i < m; ++i) {
+      const double x = v[i * stride];
+      const double r = std::fabs(g.value(g.code(x)) - x);
+      e += clip == Clip::HMse ? (d ? d[i] : 1.0) * r * r : std::pow(r, 2.4);
+    }
+    return e;
+  };
+  double bestErr = error(best);
+  for (int i = 1; i < 80; ++i) {
+    const double p = 1.0 - i / 100.0;
+    GroupGrid g = gridFor(p * mn, p * mx, p * amax, bits, symmetric, grid);
+    const double e = error(g);
+    if (e < bestErr) {
+      bestErr = e;
+      best = g;
+    }
+  }
+  return best;
+}
+
 double GroupGrid::code(double v) const {
   // Round half to even in f32, as the reference lowering does.
   double c = std::nearbyint(v / fscale) + zero;
@@ -42,7 +88,9 @@ double GroupGrid::code(double v) const {
 QuantizedWeight mlir::tfc::quant::roundToNearest(const float *w, int64_t k,
                                                  int64_t n, bool transposed,
                                                  int64_t bits, int64_t group,
-                                                 bool symmetric, Grid grid) {
+                                                 bool symmetric, Grid grid,
+                                                 Clip clip,
+                                                 const double *diag) {
   QuantizedWeight q;
   q.k = k;
   q.n = n;
@@ -56,17 +104,15 @@ QuantizedWeight mlir::tfc::quant::roundToNearest(const float *w, int64_t k,
   auto at = [&](int64_t kk, int64_t j) {
     return transposed ? w[j * k + kk] : w[kk * n + j];
   };
+  std::vector<double> col(static_cast<size_t>(g));
   for (int64_t gi = 0; gi < q.groups; ++gi) {
     int64_t k0 = gi * g, k1 = std::min(k, k0 + g);
     for (int64_t j = 0; j < n; ++j) {
-      double mn = 0.0, mx = 0.0, amax = 0.0;
-      for (int64_t kk = k0; kk < k1; ++kk) {
-        double v = at(kk, j);
-        mn = std::min(mn, v);
-        mx = std::max(mx, v);
-        amax = std::max(amax, std::fabs(v));
-      }
-      GroupGrid gg = gridFor(mn, mx, amax, bits, symmetric, grid);
+      for (int64_t kk = k0; kk < k1; ++kk)
+        col[kk - k0] = at(kk, j);
+      GroupGrid gg = chooseGrid(col.data(), k1 - k0, 1,
+                                diag ? diag + k0 : nullptr, bits, symmetric,
+                                grid, clip);
       q.scales[gi * n + j] = static_cast<float>(gg.scale);
       if (!symmetric)
         q.zeros[gi * n + j] = static_cast<int8_t>(

@@ -15,6 +15,8 @@
 #define TFC_LIB_TRANSFORMS_QUANTMATH_H
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace mlir::tfc::quant {
@@ -42,11 +44,29 @@ struct GroupGrid {
 GroupGrid gridFor(double mn, double mx, double amax, int64_t bits,
                   bool symmetric, Grid grid);
 
+/// How a group's grid is chosen: from its min / max (the default), or by a
+/// search over grids shrunk to p x [min, max] (p = 1, 0.99, .., 0.21, as
+/// GPTQ's reference `Quantizer(mse=True)`) for the least rounding error:
+/// sum |q(v) - v|^2.4 (`Mse`, the reference's norm), or sum d_i (q(v_i) -
+/// v_i)^2 with d_i the Hessian diagonal of the value's input feature
+/// (`HMse`: the error the layer's output sees, to first order; GPTQ only).
+enum class Clip { MinMax, Mse, HMse };
+std::optional<Clip> clipFromName(const std::string &name);
+
+/// The grid of the m values v[0], v[stride], .. (feature weights d[i], or
+/// null) under `clip`.
+GroupGrid chooseGrid(const double *v, int64_t m, int64_t stride,
+                     const double *d, int64_t bits, bool symmetric, Grid grid,
+                     Clip clip);
+
 /// Round-to-nearest (half to even) of W; `w` is [k, n] row-major, or [n, k]
-/// when `transposed`. group 0 = one group of k.
+/// when `transposed`. group 0 = one group of k. Each group's grid by `clip`
+/// (HMse weighs feature i by diag[i], the Hessian's diagonal: required).
 QuantizedWeight roundToNearest(const float *w, int64_t k, int64_t n,
                                bool transposed, int64_t bits, int64_t group,
-                               bool symmetric, Grid grid);
+                               bool symmetric, Grid grid,
+                               Clip clip = Clip::MinMax,
+                               const double *diag = nullptr);
 
 /// The dequantized weight [k, n] (for error reports and tests).
 std::vector<float> dequantize(const QuantizedWeight &q, int64_t group);

@@ -134,6 +134,13 @@ std::optional<Recipe> parseJson(llvm::StringRef path, std::string &error) {
         return std::nullopt;
       }
       r.method = m->str();
+    } else if (key == "clip") {
+      auto c = kv.second.getAsString();
+      if (!c || (*c != "minmax" && *c != "mse" && *c != "hmse")) {
+        error = "recipe clip: must be \"minmax\", \"mse\" or \"hmse\"";
+        return std::nullopt;
+      }
+      r.clip = c->str();
     } else if (key == "classes") {
       const llvm::json::Object *cls = kv.second.getAsObject();
       if (!cls) {
@@ -208,7 +215,7 @@ std::optional<Recipe> parseJson(llvm::StringRef path, std::string &error) {
       }
     } else {
       error = "recipe '" + path.str() + "': unknown key '" + key.str() +
-              "' (expected method, classes, layers, skip)";
+              "' (expected method, clip, classes, layers, skip)";
       return std::nullopt;
     }
   }
@@ -253,7 +260,7 @@ std::string Scheme::describe() const {
 }
 
 bool Recipe::needsStats() const {
-  if (method == "gptq")
+  if (method == "gptq" || clip == "hmse")
     return true;
   for (const auto &kv : classes)
     if (!kv.second.skip &&

@@ -5,7 +5,7 @@
 // with a skip list. Presets (int8-dynamic, int8-static, w8, w4, mixed, bf16)
 // are recipes; a JSON file gives any other (docs/DESIGN.md "Quantization"):
 //
-//   {"method": "rtn" | "gptq",
+//   {"method": "rtn" | "gptq", "clip": "minmax" | "mse" | "hmse",
 //    "classes": {"qkv": {"bits": 4, "group": 128, "symmetric": false,
 //                        "activations": "none"}, "lm_head": "skip", ...},
 //    "layers": [{"match": "*layers.0.*", "bits": 8}, {"match": "*down*",
@@ -64,6 +64,7 @@ struct LayerRule {
 struct Recipe {
   std::string name; // preset name or file path, for messages
   std::string method = "rtn";
+  std::string clip = "minmax"; // how group grids are chosen (QuantMath.h)
   std::map<OpClass, Choice> classes;
   std::vector<LayerRule> layers;
   std::vector<std::string> skip;

@@ -175,6 +175,7 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
       GptqOptions go;
       go.damp = damp;
       go.actOrder = actOrder;
+      go.clip = *clipFromName(recipe.clip);
       std::string error;
       std::optional<QuantizedWeight> g =
           gptq(d->values.data(), k, n, transposed, h, s.bits, s.group,
@@ -186,8 +187,27 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
       }
       q = std::move(*g);
     } else if (!d->elided) {
+      // clip hmse: each group's grid weighs its features by the Hessian's
+      // diagonal (the calibration stats').
+      std::vector<double> diag;
+      if (recipe.clip == "hmse") {
+        const ::tfc::calib::TensorRecord *r =
+            statsFor(op, key, k, "clip \"hmse\"");
+        const double *h = r ? statsFile->hessian(*r) : nullptr;
+        if (r && !h) {
+          op->emitError() << "stats '" << stats << "' have no Hessian for op '"
+                          << key << "': run tfc-calibrate with --hessians";
+          hadError = true;
+        }
+        if (!h)
+          return failure();
+        diag.resize(static_cast<size_t>(k));
+        for (int64_t i = 0; i < k; ++i)
+          diag[i] = h[i * k + i];
+      }
       q = roundToNearest(d->values.data(), k, n, transposed, s.bits, s.group,
-                         s.symmetric, grid);
+                         s.symmetric, grid, *clipFromName(recipe.clip),
+                         diag.empty() ? nullptr : diag.data());
     }
     Type i8 = b.getIntegerType(8);
     QConsts c;
@@ -439,6 +459,13 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
           << actRange << "'";
       return signalPassFailure();
     }
+    if (recipe.clip == "hmse" && stats.empty()) {
+      module.emitError("recipe '")
+          << recipe.name
+          << "': clip \"hmse\" weighs by the Hessians' diagonals: pass "
+             "--calib-stats FILE (tfc-calibrate --hessians)";
+      return signalPassFailure();
+    }
     if (methodName == "gptq" && stats.empty()) {
       module.emitError("--quant-method=gptq needs --calib-stats FILE with "
                        "Hessians (tfc-calibrate --hessians)");
@@ -485,9 +512,15 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
         failedAny = true;
         continue;
       }
+      // The recipe's grid search shows on the weights it chose (linears
+      // and gated MLPs; embeddings stay on min / max grids).
+      std::string clipNote;
+      if (recipe.clip != "minmax" && !c.scheme.isFloat() &&
+          isa<LinearOp, GatedMlpOp>(op))
+        clipNote = " clip=" + recipe.clip;
       op->setAttr("tfc.quant",
                   b.getStringAttr(std::string(className(cls)) + ": " +
-                                  c.scheme.describe()));
+                                  c.scheme.describe() + clipNote));
       LogicalResult res = success();
       if (auto l = dyn_cast<LinearOp>(op))
         res = rewriteLinear(l, c.scheme, key);

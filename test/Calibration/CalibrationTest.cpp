@@ -274,6 +274,85 @@ TEST(Gptq, DeadInputsGetZeroWeights) {
     EXPECT_EQ(q->codes[2 * n + j], 0);
 }
 
+// The grid search (QuantMath.h chooseGrid): candidate p = 1 is min / max,
+// so a search never does worse than min / max on its own measure. With an
+// outlier in a group of small weights, a Hessian weight that says its
+// feature does not matter makes the search clip it (a finer grid for the
+// rest), and one that says it matters most keeps it on the grid.
+TEST(QuantGrid, SearchClipsOutliersOnlyWhereTheHessianAllows) {
+  const std::vector<float> vf = randn(64, 31, 0.02f);
+  std::vector<double> v(vf.begin(), vf.end());
+  v[9] = 0.5; // the outlier
+  const auto mm = chooseGrid(v.data(), 64, 1, nullptr, 4, false,
+                             Grid::WeightOnly, Clip::MinMax);
+  double mn = 0, mx = 0;
+  for (double x : v)
+    mn = std::min(mn, x), mx = std::max(mx, x);
+  const auto ref = gridFor(mn, mx, std::max(-mn, mx), 4, false,
+                           Grid::WeightOnly);
+  EXPECT_EQ(mm.scale, ref.scale);
+  EXPECT_EQ(mm.zero, ref.zero);
+  auto err = [&](const GroupGrid &g, const double *d, double e) {
+    double s = 0;
+    for (int i = 0; i < 64; ++i) {
+      double r = std::fabs(g.value(g.code(v[i])) - v[i]);
+      s += (d ? d[i] : 1.0) * std::pow(r, e);
+    }
+    return s;
+  };
+  const auto mse = chooseGrid(v.data(), 64, 1, nullptr, 4, false,
+                              Grid::WeightOnly, Clip::Mse);
+  EXPECT_LE(mse.scale, mm.scale);
+  EXPECT_LE(err(mse, nullptr, 2.4), err(mm, nullptr, 2.4));
+  std::vector<double> heavy(64, 1.0), light(64, 1.0);
+  heavy[9] = 1e6; // the outlier's feature matters most
+  light[9] = 1e-6;
+  const auto gh = chooseGrid(v.data(), 64, 1, heavy.data(), 4, false,
+                             Grid::WeightOnly, Clip::HMse);
+  const auto gl = chooseGrid(v.data(), 64, 1, light.data(), 4, false,
+                             Grid::WeightOnly, Clip::HMse);
+  EXPECT_LE(err(gh, heavy.data(), 2.0), err(mm, heavy.data(), 2.0));
+  EXPECT_LE(err(gl, light.data(), 2.0), err(mm, light.data(), 2.0));
+  EXPECT_LT(std::fabs(gh.value(gh.code(v[9])) - v[9]), 0.02);
+  EXPECT_LT(gl.scale, 0.8 * mm.scale); // the outlier clipped
+  EXPECT_GT(std::fabs(gl.value(gl.code(v[9])) - v[9]), 0.1);
+  // Every code on the grid, whatever the clip.
+  for (const GroupGrid *g : {&mm, &mse, &gh, &gl})
+    for (double x : v) {
+      const double c = g->code(x);
+      EXPECT_GE(c, 0.0);
+      EXPECT_LE(c, 15.0);
+    }
+}
+
+// GPTQ with the Hessian-weighted grid against round-to-nearest on the same
+// grid search: the error feedback still pays.
+TEST(Gptq, HmseGridBeatsRoundToNearestWithIt) {
+  Layer l;
+  std::vector<double> diag(l.k);
+  for (int64_t i = 0; i < l.k; ++i)
+    diag[i] = l.h[i * l.k + i];
+  QuantizedWeight rtn =
+      roundToNearest(l.w.data(), l.k, l.n, false, 4, 32, false,
+                     Grid::WeightOnly, Clip::HMse, diag.data());
+  QuantizedWeight rtnMm = roundToNearest(l.w.data(), l.k, l.n, false, 4, 32,
+                                         false, Grid::WeightOnly);
+  GptqOptions o;
+  o.block = 16;
+  o.clip = Clip::HMse;
+  std::string error;
+  auto g = gptq(l.w.data(), l.k, l.n, false, l.h.data(), 4, 32, false,
+                Grid::WeightOnly, o, error);
+  ASSERT_TRUE(g) << error;
+  double eR = outputError(l.x, l.rows, l.w, rtn, 32);
+  double eMm = outputError(l.x, l.rows, l.w, rtnMm, 32);
+  double eG = outputError(l.x, l.rows, l.w, *g, 32);
+  std::printf("rtn-hmse/rtn %.3f gptq-hmse/rtn-hmse %.3f\n", eR / eMm,
+              eG / eR);
+  EXPECT_LT(eR, eMm); // the weighted search alone helps the output
+  EXPECT_LT(eG, 0.8 * eR);
+}
+
 /// ||X (W - V)||_F^2 for X [rows, k], W and V [k, n] (V in double).
 double sparseError(const Layer &l, const std::vector<double> &v) {
   double err = 0;
