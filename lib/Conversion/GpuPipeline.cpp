@@ -14,6 +14,8 @@
 //                                          reductions -> scf.for inside
 //   tfc-gpu-map-loops{block-size}          each top-level scf.parallel ->
 //                                          one 1-D grid of blocks x threads
+//   tfc-gpu-merge-kernels                  consecutive independent grids ->
+//                                          one launch (own file)
 //   convert-parallel-loops-to-gpu, gpu-kernel-outlining
 //   nvvm-attach-target, convert-gpu-to-nvvm, gpu-module-to-binary
 //   host: the CPU pipeline's LLVM lowering + gpu-to-llvm (mgpu* calls that
@@ -659,6 +661,10 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
       ",func.func(tfc-gpu-map-loops{block-size=" + std::to_string(g.blockSize) +
       " per-thread=" + std::to_string(g.perThread) +
       " per-thread-min=" + std::to_string(g.perThreadMin) + "}";
+  // Consecutive independent grids (a layer's rotaries of q and k and the
+  // copy of v into the KV cache) as one launch each.
+  if (g.mergeKernels)
+    p += ",tfc-gpu-merge-kernels";
   // Host emulation (tests without a GPU): the mapped loops run as plain
   // loops on the CPU, which checks everything above numerically.
   const char *hostTail =
@@ -732,4 +738,5 @@ void mlir::tfc::registerTfcGpuPasses() {
   PassRegistration<GpuDeviceMemoryPass>();
   PassRegistration<GpuMapLoopsPass>();
   registerGpuRowReductionsPass();
+  registerGpuMergeKernelsPass();
 }

@@ -137,6 +137,13 @@ static cl::opt<bool> cudaRowRemat(
              "centred values) recomputed where later ops read them instead "
              "of stored to memory (default on)"),
     cl::init(true));
+static cl::opt<bool> cudaMergeKernels(
+    "cuda-merge-kernels",
+    cl::desc("With --target=cuda: consecutive elementwise kernels that touch "
+             "no common memory (a layer's rotaries of q and k and the copy of "
+             "v into the KV cache) as one launch (default); false: one launch "
+             "each"),
+    cl::init(true));
 static cl::opt<int> cudaPerThread(
     "cuda-per-thread",
     cl::desc("With --target=cuda: consecutive innermost iterations each GPU "
@@ -692,6 +699,7 @@ int main(int argc, char **argv) {
     if (!cudaRowReduce)
       go.rowReduceBlock = 0;
     go.rowFuse = cudaRowFuse;
+    go.mergeKernels = cudaMergeKernels;
     if (cudaRowWarps < 0 || cudaRowWarps > 32)
       return fail("--cuda-row-warps=" + std::to_string(cudaRowWarps) +
                   ": expected 0 to 32");

@@ -75,6 +75,8 @@ struct GpuPipelineOptions {
   bool rowRemat = true;            // ... its elementwise intermediates
                                    // recomputed where read, not stored
   int64_t rowUnroll = 4;           // ... row elements a thread loads at once
+  bool mergeKernels = true;        // consecutive independent grids as one
+                                   // launch (tfc-gpu-merge-kernels)
   bool emulateOnHost = false;      // stop after the loop mapping and run the
                                    // mapped loops on the CPU (tests)
 };
@@ -92,8 +94,11 @@ std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128,
                                                  bool remat = false,
                                                  int64_t unroll = 1);
 void registerGpuRowReductionsPass();
-/// Registers tfc-gpu-copy-constants, tfc-gpu-row-reductions and
-/// tfc-gpu-map-loops.
+/// Consecutive independent grids as one launch (GpuMergeKernels.cpp).
+std::unique_ptr<Pass> createGpuMergeKernelsPass();
+void registerGpuMergeKernelsPass();
+/// Registers tfc-gpu-copy-constants, tfc-gpu-row-reductions,
+/// tfc-gpu-map-loops and tfc-gpu-merge-kernels.
 void registerTfcGpuPasses();
 /// The CUDA toolkit to compile kernels with: `explicitPath`, else $CUDA_ROOT,
 /// $CUDA_HOME, $CUDA_PATH, else /usr/local/cuda; fails (with `error`) when
