@@ -35,7 +35,7 @@ with `pip install --no-deps --target=DIR` and put DIR on PYTHONPATH).
                               files -> OUTDIR (exit 1 naming what differs)
 (`groups DIR 48` then lists SmolLM2-135M's pack as two calls' carry.)
 """
-import hashlib, json, os, struct, sys, time, zlib
+import hashlib, itertools, json, os, struct, sys, time, zlib
 from collections import Counter
 
 import numpy as np
@@ -296,19 +296,20 @@ def hf_state(gguf):
 
 
 def render(a, tr, conv):
-    """The bytes of HF tensor `a` transposed ("t") or not ("id"), or of two
-    tensors `a` = (A, B) transposed and side by side ("tcat": [A^T B^T], how
-    tfc's GPU lowering joins gate and up projections), in f32 or rounded to
-    f16 / bf16 (to_half: as tfc rounds)."""
+    """The bytes of HF tensor `a` transposed ("t") or not ("id"), or of
+    tensors `a` = (A, B, ...) transposed and side by side ("tcat": [A^T B^T
+    ...], how tfc's GPU lowering joins gate and up projections, and q, k and
+    v), in f32 or rounded to f16 / bf16 (to_half: as tfc rounds)."""
     if tr == "t":
         a = np.ascontiguousarray(a.T)
     elif tr == "tcat":
-        a = np.ascontiguousarray(np.concatenate([a[0].T, a[1].T], axis=1))
+        a = np.ascontiguousarray(np.concatenate([x.T for x in a], axis=1))
     return a.tobytes() if conv == "f32" else to_half(a, conv)
 
 
 def hf_tensor(sd, hf):
-    """sd[hf], or the pair (A, B) for hf = "A|B" (None if a name is missing)."""
+    """sd[hf], or the tuple (A, B, ...) for hf = "A|B|..." (None if a name is
+    missing)."""
     names = hf.split("|")
     if not all(n in sd for n in names):
         return None
@@ -347,24 +348,25 @@ def pack_gguf(d, gguf, files):
                 h = digest(render(a, tr, conv))
                 for i, off, nb, name in want.pop(h, []):
                     ops[i].append([off, nb, name, hf, tr, conv, h])
-    # Pairs of 2-D tensors of one module with the same input size, joined
-    # ("tcat": gate and up of a gated MLP).
+    # 2-D tensors of one module with the same input size, joined ("tcat"):
+    # pairs in any order (gate and up of a gated MLP), triples in the state
+    # dict's order (an attention's q, k and v).
     parents = {}
     for hf, a in sd.items():
         if a.ndim == 2:
             parents.setdefault(hf.rsplit(".", 2)[0], []).append(hf)
     for names in parents.values():
-        for x in names:
-            for y in names:
-                if x == y or sd[x].shape[1] != sd[y].shape[1]:
+        groups = [(x, y) for x in names for y in names if x != y]
+        groups += list(itertools.combinations(names, 3))
+        for g in groups:
+            if len({sd[x].shape[1] for x in g}) != 1:
+                continue
+            for conv, w in (("f32", 4), ("f16", 2), ("bf16", 2)):
+                if sum(sd[x].size for x in g) * w not in sizes:
                     continue
-                pair = (sd[x], sd[y])
-                for conv, w in (("f32", 4), ("f16", 2), ("bf16", 2)):
-                    if (sd[x].size + sd[y].size) * w not in sizes:
-                        continue
-                    h = digest(render(pair, "tcat", conv))
-                    for i, off, nb, name in want.pop(h, []):
-                        ops[i].append([off, nb, name, f"{x}|{y}", "tcat", conv, h])
+                h = digest(render(tuple(sd[x] for x in g), "tcat", conv))
+                for i, off, nb, name in want.pop(h, []):
+                    ops[i].append([off, nb, name, "|".join(g), "tcat", conv, h])
     # Whatever no entry covers (the header, padding, unmatched entries)
     # travels as raw [file offset, length, blob offset] ranges.
     recipe = {"gguf": os.path.basename(gguf), "versions": versions(), "files": []}

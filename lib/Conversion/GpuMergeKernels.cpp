@@ -1,10 +1,11 @@
 //===- GpuMergeKernels.cpp - independent 1-D grids as one launch ----------===//
 //
 // tfc-gpu-merge-kernels (after tfc-gpu-map-loops): two consecutive grid loops
+// (mapped to block x, thread x)
 //
-//   scf.parallel (%b, %t) = (0, 0) to (%nA, T) { A(%b, %t) }   {block_x, thread_x}
-//   <host shape code: constants, index arithmetic, dims, views, allocations>
-//   scf.parallel (%b, %t) = (0, 0) to (%nB, T) { B(%b, %t) }   {block_x, thread_x}
+//   scf.parallel (%b, %t) = (0, 0) to (%nA, T) { A(%b, %t) }
+//   <host shape code: constants, index arithmetic, dims, views, allocs>
+//   scf.parallel (%b, %t) = (0, 0) to (%nB, T) { B(%b, %t) }
 //
 // that touch no common memory (neither writes what the other reads or
 // writes) become one launch of %nA + %nB blocks:
@@ -214,8 +215,7 @@ bool movable(Operation &op) {
 
 /// Merges grid `a` into the later grid `b` (see the file comment) when they
 /// are independent; returns the merged loop, or null.
-scf::ParallelOp tryMerge(scf::ParallelOp a, scf::ParallelOp b,
-                         func::FuncOp f) {
+scf::ParallelOp tryMerge(scf::ParallelOp a, scf::ParallelOp b, func::FuncOp f) {
   std::optional<int64_t> ta = gridThreads(a), tb = gridThreads(b);
   if (!ta || !tb || *ta != *tb)
     return {};
@@ -244,9 +244,9 @@ scf::ParallelOp tryMerge(scf::ParallelOp a, scf::ParallelOp b,
   Location loc = FusedLoc::get(f.getContext(), {a.getLoc(), b.getLoc()});
   Value nA = a.getUpperBound()[0];
   Value total = arith::AddIOp::create(bld, loc, nA, b.getUpperBound()[0]);
-  auto merged = scf::ParallelOp::create(
-      bld, loc, b.getLowerBound(), ValueRange{total, b.getUpperBound()[1]},
-      b.getStep());
+  auto merged = scf::ParallelOp::create(bld, loc, b.getLowerBound(),
+                                        ValueRange{total, b.getUpperBound()[1]},
+                                        b.getStep());
   merged->setAttr(gpu::getMappingAttrName(),
                   b->getAttr(gpu::getMappingAttrName()));
   bld.setInsertionPointToStart(merged.getBody());

@@ -739,4 +739,5 @@ void mlir::tfc::registerTfcGpuPasses() {
   PassRegistration<GpuMapLoopsPass>();
   registerGpuRowReductionsPass();
   registerGpuMergeKernelsPass();
+  registerGpuJoinLinearsPass();
 }

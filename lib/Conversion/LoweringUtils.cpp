@@ -36,6 +36,69 @@ std::optional<ConstBytes> lowering::constBytes(Value v) {
   return std::nullopt;
 }
 
+Value lowering::concatConstants(OpBuilder &b, Location loc,
+                                ArrayRef<Value> parts, int64_t axis,
+                                ConcatCache &cache) {
+  if (parts.empty())
+    return {};
+  SmallVector<Attribute> key;
+  for (Value v : parts) {
+    auto c = v.getDefiningOp<arith::ConstantOp>();
+    if (!c)
+      return {};
+    key.push_back(c.getValue());
+  }
+  key.push_back(b.getI64IntegerAttr(axis));
+  ArrayAttr keyAttr = b.getArrayAttr(key);
+  if (auto it = cache.find(keyAttr); it != cache.end())
+    return arith::ConstantOp::create(b, loc, it->second);
+  SmallVector<ConstBytes> data;
+  for (Value v : parts) {
+    std::optional<ConstBytes> d = constBytes(v);
+    if (!d || !d->hasData)
+      return {};
+    data.push_back(*d);
+  }
+  RankedTensorType t0 = data.front().type;
+  int64_t rank = t0.getRank();
+  if ((rank != 1 && rank != 2) || axis < 0 || axis >= rank ||
+      t0.getElementTypeBitWidth() % 8 != 0)
+    return {};
+  int64_t elem = t0.getElementTypeBitWidth() / 8;
+  int64_t joined = 0; // the result's size along `axis`
+  for (const ConstBytes &d : data) {
+    if (d.type.getRank() != rank ||
+        d.type.getElementType() != t0.getElementType() ||
+        (int64_t)d.bytes.size() != d.type.getNumElements() * elem)
+      return {};
+    for (int64_t i = 0; i < rank; ++i)
+      if (i != axis && d.type.getShape()[i] != t0.getShape()[i])
+        return {};
+    joined += d.type.getShape()[axis];
+  }
+  // Along the last axis each of the k rows takes every part's row in turn;
+  // along axis 0 of a matrix (or a vector) the parts follow each other.
+  int64_t rows = axis == rank - 1 && rank == 2 ? t0.getShape()[0] : 1;
+  std::vector<char> out;
+  out.reserve(rows == 1 ? joined * (rank == 2 ? t0.getShape()[1] : 1) * elem
+                        : rows * joined * elem);
+  for (int64_t r = 0; r < rows; ++r)
+    for (const ConstBytes &d : data) {
+      int64_t rowBytes = (int64_t)d.bytes.size() / rows;
+      out.insert(out.end(), d.bytes.begin() + r * rowBytes,
+                 d.bytes.begin() + (r + 1) * rowBytes);
+    }
+  SmallVector<int64_t> shape(t0.getShape());
+  shape[axis] = joined;
+  auto type = RankedTensorType::get(shape, t0.getElementType());
+  auto attr = DenseResourceElementsAttr::get(
+      type, "tfc_concat",
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(out),
+                                                    alignof(std::max_align_t)));
+  cache[keyAttr] = attr;
+  return arith::ConstantOp::create(b, loc, attr);
+}
+
 SmallVector<OpFoldResult> lowering::sizesOf(OpBuilder &b, Location loc,
                                             Value v) {
   return tensor::getMixedSizes(b, loc, v);

@@ -23,6 +23,19 @@ struct ConstBytes {
 };
 std::optional<ConstBytes> constBytes(Value v);
 
+/// Joined constants already made, keyed by the parts' values and the axis
+/// (a KV-cache model's main and step entries hold the same constants: one
+/// copy in the weights file).
+using ConcatCache = DenseMap<Attribute, TypedAttr>;
+
+/// The constants `parts` joined along `axis` (a new constant): rank-2
+/// [k, n_i] side by side along axis 1 ([k, sum n_i]: gate | up, q | k | v),
+/// rank 1 or 2 one after the other along axis 0. Null when a part is not a
+/// constant with its data (a splat, an elided or computed weight) or the
+/// parts' types do not fit together.
+Value concatConstants(OpBuilder &b, Location loc, ArrayRef<Value> parts,
+                      int64_t axis, ConcatCache &cache);
+
 /// Sizes of a ranked tensor value as OpFoldResults (static as attributes).
 SmallVector<OpFoldResult> sizesOf(OpBuilder &b, Location loc, Value v);
 

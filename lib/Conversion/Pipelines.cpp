@@ -119,7 +119,10 @@ std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
               (o.gpuAttention.empty() ? std::string("attention=false")
                                       : "gpu=" + o.gpuAttention) +
               (o.gpuLinear ? " gpu-linear=true" : "") + "}";
+  // CUDA: an attention's q / k / v projections as one GEMM, before the
+  // linears become GEMM calls.
   return frontendPipeline(o) +
+         (o.gpuJoinLinears ? ",tfc-gpu-join-linears" : "") +
          (o.cpuKernels || gpuKernels ? kernels : "") +
          ",tfc-to-linalg" +
          (o.nativeHalfMatmul ? "{native-half-matmul=true}" : "") +

@@ -228,54 +228,6 @@ Value halfGemm(OpBuilder &b, Location loc, Value x, Value w, Value bias,
       });
 }
 
-/// Joined weights already made, per pair of constants (a KV-cache model's
-/// main and step entries hold the same constants: one copy in the weights
-/// file).
-using ConcatCache = DenseMap<std::pair<Attribute, Attribute>, TypedAttr>;
-
-/// The constants `a` [k, n1] and `c` [k, n2] side by side, [k, n1 + n2]
-/// (a new constant), or null when either is not a constant with its data
-/// (a splat, a computed weight).
-Value concatColumns(OpBuilder &b, Location loc, Value a, Value c,
-                    ConcatCache &cache) {
-  auto ca = a.getDefiningOp<arith::ConstantOp>();
-  auto cc = c.getDefiningOp<arith::ConstantOp>();
-  if (!ca || !cc)
-    return {};
-  auto key = std::make_pair(ca.getValue(), cc.getValue());
-  if (auto it = cache.find(key); it != cache.end())
-    return arith::ConstantOp::create(b, loc, it->second);
-  std::optional<ConstBytes> da = constBytes(a), dc = constBytes(c);
-  if (!da || !dc || !da->hasData || !dc->hasData)
-    return {};
-  RankedTensorType ta = da->type, tc = dc->type;
-  if (ta.getRank() != 2 || tc.getRank() != 2 ||
-      ta.getShape()[0] != tc.getShape()[0] ||
-      ta.getElementType() != tc.getElementType() ||
-      ta.getElementTypeBitWidth() % 8 != 0)
-    return {};
-  int64_t elem = ta.getElementTypeBitWidth() / 8, k = ta.getShape()[0];
-  int64_t ra = ta.getShape()[1] * elem, rc = tc.getShape()[1] * elem;
-  if ((int64_t)da->bytes.size() != k * ra || (int64_t)dc->bytes.size() != k * rc)
-    return {};
-  std::vector<char> out;
-  out.reserve(k * (ra + rc));
-  for (int64_t i = 0; i < k; ++i) {
-    out.insert(out.end(), da->bytes.begin() + i * ra,
-               da->bytes.begin() + (i + 1) * ra);
-    out.insert(out.end(), dc->bytes.begin() + i * rc,
-               dc->bytes.begin() + (i + 1) * rc);
-  }
-  auto type = RankedTensorType::get(
-      {k, ta.getShape()[1] + tc.getShape()[1]}, ta.getElementType());
-  auto attr = DenseResourceElementsAttr::get(
-      type, "tfc_concat",
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(out),
-                                                    alignof(std::max_align_t)));
-  cache[key] = attr;
-  return arith::ConstantOp::create(b, loc, attr);
-}
-
 Value lowerLinear(OpBuilder &b, Location loc, Value x, Value w, Value bias,
                   bool transposeW, RankedTensorType resultType,
                   bool nativeHalf) {
@@ -605,7 +557,8 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
             Value wgu;
             if (nativeHalf && (whalf.isF16() || whalf.isBF16()) &&
                 xt.getElementType().isF32())
-              wgu = concatColumns(b, loc, o.getWGate(), o.getWUp(), concats);
+              wgu = concatConstants(b, loc, {o.getWGate(), o.getWUp()},
+                                    /*axis=*/1, concats);
             if (wgu) {
               Value xh = roundTo(b, loc, o.getInput(), whalf);
               int64_t h = wg.getShape()[1];

@@ -103,6 +103,13 @@ static cl::opt<bool> cudaLinear(
              "a tanh-GELU / ReLU or a residual add) (default); false = a GEMM "
              "then elementwise kernels (the reference)"),
     cl::init(true));
+static cl::opt<bool> cudaJoinLinears(
+    "cuda-join-linears",
+    cl::desc("With --target=cuda and cuBLASLt GEMMs: the projections that "
+             "read one activation and are split into heads (an attention's "
+             "q / k / v) as one GEMM over their weights side by side "
+             "(default); false: one GEMM each"),
+    cl::init(true));
 static cl::opt<bool> cudaRowReduce(
     "cuda-row-reduce",
     cl::desc("With --target=cuda: reductions over the last axis (softmax, "
@@ -570,6 +577,7 @@ int main(int argc, char **argv) {
   po.profile = profileOpt;
   po.nativeHalfMatmul = cuda && cudaGemm;
   po.gpuLinear = cuda && cudaGemm && cudaLinear && !noKernels;
+  po.gpuJoinLinears = cuda && cudaGemm && cudaJoinLinears && !noKernels;
   if (cudaAttention != "auto" && cudaAttention != "true" &&
       cudaAttention != "false")
     return fail("--cuda-attention=" + cudaAttention +
