@@ -115,7 +115,10 @@ tfc_status parseStep(const tfc_model_desc &modelDesc, tfc_session &s) {
   s.device = desc.flags & TFC_MODEL_FLAG_CUDA;
   // (Also for a GPU build emulated on the host, which tests it without a
   // GPU; TFC_SESSION_EXACT_T=1 keeps [b, T] masks, one shape per step.)
+  // Not with a sliding window / blocks / a layout in the attention: those
+  // need the step's true query positions.
   s.fullDecode = (desc.flags & TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE) &&
+                 !(desc.flags & TFC_MODEL_FLAG_STEP_POSITIONAL_ATTENTION) &&
                  !std::getenv("TFC_SESSION_EXACT_T");
   std::string error;
   if (!parseSignatureText(desc, desc.step_signature, s.sig, error))

@@ -580,6 +580,12 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
                                     b.getI64IntegerAttr(l.sinks),
                                     a.getBlockAttr(), a.getLayoutAttr(),
                                     a.getLayoutBlockAttr());
+  // Structure that depends on the query's position beyond causality (a
+  // sliding window, blocks, a block layout) must see the step's true
+  // positions: a GPU session may not run decode steps over the whole cache
+  // (TFC_MODEL_FLAG_STEP_POSITIONAL_ATTENTION).
+  if (l.window > 0 || a.getBlock() > 0 || a.getLayout())
+    step->setAttr("tfc.positional_attention", b.getUnitAttr());
   a.replaceAllUsesWith(cached.getResult());
   a.erase();
   return success();

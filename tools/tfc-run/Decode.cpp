@@ -281,9 +281,10 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
                                                  : "");
   // A GPU step whose host code reads no scalar input: its decode steps run
   // over the whole cache, one shape (one CUDA graph) for every position.
-  if (tfc_model_get_desc(model)->flags &
-          TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE &&
-      !info.ring && !std::getenv("TFC_SESSION_EXACT_T"))
+  const uint32_t flags = tfc_model_get_desc(model)->flags;
+  if ((flags & TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE) &&
+      !(flags & TFC_MODEL_FLAG_STEP_POSITIONAL_ATTENTION) && !info.ring &&
+      !std::getenv("TFC_SESSION_EXACT_T"))
     std::fprintf(txt, "decode steps: over all %lld cache rows (one shape "
                       "for every position)\n",
                  (long long)info.max_len);

@@ -759,8 +759,13 @@ int main(int argc, char **argv) {
   if (Operation *step = stepName.empty()
                             ? nullptr
                             : SymbolTable::lookupSymbolIn(*module, stepName))
+  {
     if (cuda && step->hasAttr("tfc.scalars_on_device"))
       info.flags |= TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE;
+    // Windows / blocks / layouts need each decode step's true positions.
+    if (step->hasAttr("tfc.positional_attention"))
+      info.flags |= TFC_MODEL_FLAG_STEP_POSITIONAL_ATTENTION;
+  }
   info.partitionKind = partitionKind;
   info.parts = parts;
   if (auto classes = (*module)->getAttrOfType<ArrayAttr>("tfc.op_classes"))

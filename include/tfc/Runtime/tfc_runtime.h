@@ -91,6 +91,14 @@ typedef enum tfc_dtype {
  * the position), which makes every decode step the same shape. */
 #define TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE 16u
 
+/* tfc_model_desc.flags: the step entry's attention has structure that depends
+ * on the query's position beyond causality (a sliding window, blocks, a block
+ * layout). Decode steps must then see their true positions ([b, T] masks):
+ * a session does not run them over the whole cache even with
+ * TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE (a query aligned to the last of
+ * max_len keys would apply its window there). */
+#define TFC_MODEL_FLAG_STEP_POSITIONAL_ATTENTION 32u
+
 /* tfc_model_desc.required_isa bits: instruction sets the compiled code
  * itself uses (tfc --cpu; the default x86-64-v3 needs AVX2 + FMA). The
  * runtime's kernels dispatch on their own, so this is only about the
