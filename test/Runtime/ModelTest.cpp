@@ -405,3 +405,35 @@ TEST(Names, StatusAndDtype) {
 }
 
 } // namespace
+
+// The runtime's __truncsfbf2 (Builtins.cpp), which GPU models emulated on
+// the host call for f32 -> bf16: round to nearest even on the upper 16 bits,
+// infinities kept, NaN quiet.
+#if defined(__x86_64__)
+extern "C" _Float16 __truncsfbf2(float);
+TEST(Builtins, TruncSfBf2RoundsToNearestEven) {
+  auto bits = [](float x) {
+    _Float16 h = __truncsfbf2(x);
+    uint16_t b;
+    std::memcpy(&b, &h, 2);
+    return b;
+  };
+  auto fromBits = [](uint32_t u) {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  };
+  EXPECT_EQ(bits(1.0f), 0x3f80);
+  EXPECT_EQ(bits(-2.5f), 0xc020);
+  EXPECT_EQ(bits(fromBits(0x3f808000u)), 0x3f80); // tie, even stays
+  EXPECT_EQ(bits(fromBits(0x3f818000u)), 0x3f82); // tie, odd rounds up
+  EXPECT_EQ(bits(fromBits(0x3f808001u)), 0x3f81); // above the tie
+  EXPECT_EQ(bits(fromBits(0x7f7fffffu)), 0x7f80); // max float -> inf
+  EXPECT_EQ(bits(INFINITY), 0x7f80);
+  EXPECT_EQ(bits(-INFINITY), 0xff80);
+  const uint16_t nan = bits(fromBits(0x7f800001u));
+  EXPECT_EQ(nan & 0x7f80, 0x7f80);
+  EXPECT_NE(nan & 0x7f, 0); // still a NaN, and quiet
+  EXPECT_NE(nan & 0x40, 0);
+}
+#endif
