@@ -283,6 +283,9 @@ def TfcQuantize : Pass<"tfc-quantize", "ModuleOp"> {
            "p99.999 (percentiles of |x|) or mse (the clipping that "
            "minimizes the int8 rounding + clipping error); the default "
            "p99.99 was the best on MiniLM STS-B (docs/ACCURACY.md)">,
+    Option<"clip", "clip", "std::string", "\"\"",
+           "Weight grids: minmax, mse or hmse (a search weighted by the "
+           "Hessians' diagonals; needs stats); empty: the recipe's">,
     Option<"actOrder", "act-order", "bool", "false",
            "GPTQ: quantize columns in order of decreasing Hessian diagonal">,
     Option<"damp", "damp", "double", "0.01",

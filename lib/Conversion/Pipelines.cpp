@@ -96,7 +96,9 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
          (o.calibStats.empty() ? "" : " stats=" + o.calibStats) +
          (o.quantMethod.empty() ? "" : " method=" + o.quantMethod) +
          (o.calibRange.empty() ? "" : " act-range=" + o.calibRange) +
-         (o.gptqActOrder ? " act-order=true" : "") + "},canonicalize,cse";
+         (o.gptqActOrder ? " act-order=true" : "") +
+         (o.quantClip.empty() ? "" : " clip=" + o.quantClip) +
+         "},canonicalize,cse";
   if (o.observe)
     p += ",tfc-insert-observers";
   if (o.kvCache)

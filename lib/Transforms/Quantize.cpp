@@ -440,6 +440,15 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
       return signalPassFailure();
     }
     recipe = *r;
+    if (!clip.empty()) {
+      if (clip != "minmax" && clip != "mse" && clip != "hmse") {
+        module.emitError("tfc-quantize: clip must be minmax, mse or hmse, "
+                         "got '")
+            << clip << "'";
+        return signalPassFailure();
+      }
+      recipe.clip = clip;
+    }
     if (recipe.needsStats() && stats.empty()) {
       module.emitError("--quantize=")
           << recipe.name

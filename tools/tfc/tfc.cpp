@@ -258,6 +258,13 @@ static cl::opt<std::string> calibRangeOpt(
     cl::desc("Range of the calibrated (int8-static) activation scales: "
              "min/max, a percentile of |x|, or the MSE-optimal clipping "
              "(default p99.99: the best on MiniLM STS-B)"));
+static cl::opt<std::string> quantClipOpt(
+    "quant-clip", cl::value_desc("minmax|mse|hmse"),
+    cl::desc("How each weight group's grid is chosen: its min / max (the "
+             "default), the shrunk grid with the least rounding error (mse), "
+             "or with the least error weighted by the Hessian's diagonal "
+             "(hmse: needs --calib-stats with Hessians; with GPTQ, the best "
+             "at 4 bits: docs/ACCURACY.md)"));
 static cl::opt<bool> gptqActOrderOpt(
     "gptq-act-order", cl::init(false),
     cl::desc("GPTQ: quantize columns in order of decreasing Hessian diagonal"));
@@ -521,9 +528,14 @@ int main(int argc, char **argv) {
   if (!pruneScoreOpt.empty() && pruneOpt.empty())
     return fail("--prune-score goes with --prune=nm:N:M");
   if (po.quantize.empty() && (!quantMethodOpt.empty() ||
-                              !calibRangeOpt.empty() || gptqActOrderOpt))
-    return fail("--quant-method / --calib-range / --gptq-act-order go with "
-                "--quantize");
+                              !calibRangeOpt.empty() || gptqActOrderOpt ||
+                              !quantClipOpt.empty()))
+    return fail("--quant-method / --calib-range / --gptq-act-order / "
+                "--quant-clip go with --quantize");
+  if (!quantClipOpt.empty() && quantClipOpt != "minmax" &&
+      quantClipOpt != "mse" && quantClipOpt != "hmse")
+    return fail("--quant-clip=" + quantClipOpt +
+                ": expected minmax, mse or hmse");
   if (!quantMethodOpt.empty() && quantMethodOpt != "rtn" &&
       quantMethodOpt != "gptq")
     return fail("--quant-method=" + quantMethodOpt + ": expected rtn or gptq");
@@ -536,6 +548,7 @@ int main(int argc, char **argv) {
   po.quantMethod = quantMethodOpt;
   po.calibRange = calibRangeOpt;
   po.gptqActOrder = gptqActOrderOpt;
+  po.quantClip = quantClipOpt;
   po.quantGroup = quantGroupOpt;
   po.quantSym = quantSymOpt ? "sym" : quantAsymOpt ? "asym" : "";
   po.calibStats = po.quantize.empty() ? "" : std::string(calibStatsOpt);

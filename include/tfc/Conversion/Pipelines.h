@@ -30,6 +30,7 @@ struct PipelineOptions {
   std::string quantMethod;     //   --quant-method rtn|gptq ("" = recipe's)
   std::string calibRange;      //   --calib-range (static activations)
   bool gptqActOrder = false;   //   --gptq-act-order
+  std::string quantClip;       //   --quant-clip minmax|mse|hmse ("" = recipe's)
   bool observe = false;        // tfc-insert-observers (tfc --observe)
   std::string sparse = "auto"; // tfc-cpu-kernels sparse= (auto|off|force)
   bool nativeHalfMatmul = false; // tfc-to-linalg: half matmuls stay half
