@@ -117,12 +117,11 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
   }
 
   const long long kBeg = split * a.chunk;
-  long long kEnd = kBeg + a.chunk < a.t ? kBeg + a.chunk : a.t;
+  const long long kEnd = kBeg + a.chunk < a.t ? kBeg + a.chunk : a.t;
   // The query positions of every row of the call: a conservative range for
-  // the structure's tile tests.
+  // the structure's tile tests (the last row sits at t - 1, so causality
+  // alone never shortens the range).
   const long long p0 = off, p1 = off + a.s - 1;
-  if (a.causal && p1 + 1 < kEnd)
-    kEnd = p1 + 1;
   const float *kb = a.k + bi * a.ks[0] + kvh * a.ks[1];
   const float *vb = a.v + bi * a.vs[0] + kvh * a.vs[1];
   const bool vecK = a.ks[3] == 1 && a.ks[2] % 4 == 0 && a.d % 4 == 0 &&
