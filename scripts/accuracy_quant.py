@@ -46,13 +46,20 @@ CONFIGS = {
     "w4-g128-rtn": ["--quantize=w4", "--quant-group=128"],
     "w4-g64-rtn": ["--quantize=w4", "--quant-group=64"],
     "w4-g128-gptq": ["--quantize=w4", "--quant-group=128", "--quant-method=gptq", "@calib"],
+    # The w4 preset's scheme as a JSON recipe whose "clip" picks each group's
+    # grid by the Hessian-weighted rounding error (docs/DESIGN.md "GPTQ").
+    "w4-g128-rtn-hmse": ["@recipe:rtn:hmse", "@calib"],
+    "w4-g128-gptq-hmse": ["@recipe:gptq:hmse", "@calib"],
+    "w4-g128-gptq-hmse-ao": ["@recipe:gptq:hmse", "@calib", "--gptq-act-order"],
     "mixed": ["--quantize=mixed"],
     "int8-kv": ["--kv-cache", "--kv-dtype=int8"],
 }
 PARTS = {
     "stsb": ["fp32", "int8-dynamic", "int8-static", "bf16", "w8", "mixed"],
-    "ppl": ["fp32", "w8", "w4-g128-rtn", "w4-g64-rtn", "w4-g128-gptq", "mixed", "int8-kv"],
-    "kl": ["fp32", "w8", "w4-g128-rtn", "w4-g128-gptq", "mixed", "int8-kv"],
+    "ppl": ["fp32", "w8", "w4-g128-rtn", "w4-g64-rtn", "w4-g128-gptq", "w4-g128-rtn-hmse",
+            "w4-g128-gptq-hmse", "w4-g128-gptq-hmse-ao", "mixed", "int8-kv"],
+    "kl": ["fp32", "w8", "w4-g128-rtn", "w4-g128-gptq", "w4-g128-rtn-hmse", "w4-g128-gptq-hmse",
+           "w4-g128-gptq-hmse-ao", "mixed", "int8-kv"],
 }
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -104,7 +111,17 @@ def build(model, name, kind, extra=()):
     """Compiles `model` with configuration `name`; returns (stem, error)."""
     flags = []
     for f in CONFIGS[name]:
-        if f == "@calib":
+        if f.startswith("@recipe:"):
+            # The w4 preset (4-bit asymmetric, groups of 128, block32
+            # activations, every linear incl. the LM head) with a method and clip.
+            _, method, clip = f.split(":")
+            scheme = {"bits": 4, "group": 128, "symmetric": False, "activations": "block32"}
+            recipe = {"method": method, "clip": clip,
+                      "classes": {c: scheme for c in ("qkv", "out_proj", "mlp", "lm_head")}}
+            path = work / f"recipe.{method}.{clip}.json"
+            path.write_text(json.dumps(recipe))
+            flags.append(f"--quantize={path}")
+        elif f == "@calib":
             st = calib_stats(model, kind)
             if st is None:
                 return None, "tfc-calibrate not built"
