@@ -24,7 +24,7 @@
 // CHECK-SAME: %[[WM:[a-z0-9]+]]: tensor<?x?xi64> {tfc.dims = ["batch", "window_total"], tfc.name = "window_mask"},
 // CHECK-SAME: %[[PAST:[a-z0-9]+]]: tensor<i64> {tfc.dims = [], tfc.name = "past"},
 // CHECK-SAME: %[[CACHE:[a-z0-9]+]]: memref<1x2x?x2x3x4xf32> {tfc.dims = ["1", "2", "batch", "2", "3", "4"], tfc.name = "cache"})
-// CHECK-SAME: attributes {llvm.emit_c_interface, tfc.step_entry}
+// CHECK-SAME: attributes {llvm.emit_c_interface, tfc.positional_attention, tfc.step_entry}
 // CHECK-DAG: %[[B:.*]] = tensor.dim %[[IDS]], %c0
 // CHECK-DAG: %[[N:.*]] = tensor.dim %[[IDS]], %c1
 // CHECK-DAG: %[[P64:.*]] = tensor.extract %[[PAST]][] : tensor<i64>
