@@ -28,13 +28,15 @@
 #       bf16, and compares bf16's greedy tokens with f32's; then PyTorch on
 #       the same weights (scripts/gpu_torch_smollm2.py; TFC_TORCH_PEER=0
 #       skips it, TFC_TORCH_ARGS adds arguments). Logs in $OUT (else DIR/out).
-#       TFC_LLM_ONLY=s260k runs only the stories260K part.
+#       TFC_LLM_ONLY=s260k runs only the stories260K part; TFC_LLM_DECODE_AB=1
+#       adds bf16 batch-1 decode with the decode attention kernel off and on
+#       (TFC_ATTN_DECODE=0 / 1, alternating).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode="${1:-}"
 dir="${2:-}"
 if [[ -z "$mode" || -z "$dir" ]]; then
-  sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -218,6 +220,20 @@ PY
     done
     grep '^generated\[0\]' "$out/$m.b1.log" | head -1 >"$out/$m.greedy.txt" || true
   done
+  if [[ "${TFC_LLM_DECODE_AB:-}" == 1 && -f "$dir/smollm2_bf16.so" ]]; then
+    # The decode attention kernel (opt-in until it has run on a GPU) off and
+    # on, alternating, on the same build: bf16, batch 1, checked as above.
+    echo "-- smollm2_bf16: decode b1 with TFC_ATTN_DECODE=0 / 1 (alternating, 2 rounds)"
+    local round k
+    for round in 1 2; do
+      for k in 0 1; do
+        TFC_ATTN_DECODE=$k TFC_CUDA_STATS=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix b1_ \
+          --decode 64 --bench --atol 1e-3 --rtol 1e-3 >"$out/ab.$k.$round.log" 2>&1 || failed=1
+        echo "   round $round, TFC_ATTN_DECODE=$k: $(grep -E 'PASS|FAIL|decode step' "$out/ab.$k.$round.log" |
+          grep -v -E '^tfc: cuda run|^generated' | head -3 | tr '\n' ' ')"
+      done
+    done
+  fi
   if [[ -f "$dir/smollm2_mtbench.npz" && "${TFC_LLM_MTBENCH:-1}" != 0 ]]; then
     echo "-- bf16 against f32: 64 greedy tokens on 5 MT-Bench prompts, perplexity of the first 50 windows of wiki.test.raw"
     local i same=0
