@@ -8,9 +8,9 @@
 // by mode and head dim and launches it on the given stream (asynchronous,
 // capturable into a CUDA graph: no allocation, no synchronization). Calls of
 // at most kDecMaxS query rows (decode steps) take the decode kernel (opt-in
-// for now: TFC_ATTN_DECODE=1), which
-// splits the keys over enough blocks to fill the GPU when it has scratch
-// memory for the partials (the model's, DeviceRun's attnScratch).
+// for now: TFC_ATTN_DECODE=1), which splits the keys over enough blocks to
+// fill the GPU when it has scratch memory for the partials (the model's,
+// DeviceRun's attnScratch).
 //
 //===----------------------------------------------------------------------===//
 
