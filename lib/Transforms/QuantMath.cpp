@@ -43,6 +43,18 @@ std::optional<Clip> mlir::tfc::quant::clipFromName(const std::string &name) {
   return std::nullopt;
 }
 
+const char *mlir::tfc::quant::clipName(Clip clip) {
+  switch (clip) {
+  case Clip::MinMax:
+    return "minmax";
+  case Clip::Mse:
+    return "mse";
+  case Clip::HMse:
+    return "hmse";
+  }
+  return "minmax";
+}
+
 GroupGrid mlir::tfc::quant::chooseGrid(const double *v, int64_t m,
                                        int64_t stride, const double *d,
                                        int64_t bits, bool symmetric,

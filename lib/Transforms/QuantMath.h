@@ -49,9 +49,12 @@ GroupGrid gridFor(double mn, double mx, double amax, int64_t bits,
 /// GPTQ's reference `Quantizer(mse=True)`) for the least rounding error:
 /// sum |q(v) - v|^2.4 (`Mse`, the reference's norm), or sum d_i (q(v_i) -
 /// v_i)^2 with d_i the Hessian diagonal of the value's input feature
-/// (`HMse`: the error the layer's output sees, to first order; GPTQ only).
+/// (`HMse`: the error the layer's output sees, to first order; needs
+/// calibration Hessians).
 enum class Clip { MinMax, Mse, HMse };
+/// "minmax" / "mse" / "hmse" and back (nullopt for any other name).
 std::optional<Clip> clipFromName(const std::string &name);
+const char *clipName(Clip clip);
 
 /// The grid of the m values v[0], v[stride], .. (feature weights d[i], or
 /// null) under `clip`.

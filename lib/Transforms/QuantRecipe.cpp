@@ -136,11 +136,12 @@ std::optional<Recipe> parseJson(llvm::StringRef path, std::string &error) {
       r.method = m->str();
     } else if (key == "clip") {
       auto c = kv.second.getAsString();
-      if (!c || (*c != "minmax" && *c != "mse" && *c != "hmse")) {
+      std::optional<Clip> clip = c ? clipFromName(c->str()) : std::nullopt;
+      if (!clip) {
         error = "recipe clip: must be \"minmax\", \"mse\" or \"hmse\"";
         return std::nullopt;
       }
-      r.clip = c->str();
+      r.clip = *clip;
     } else if (key == "classes") {
       const llvm::json::Object *cls = kv.second.getAsObject();
       if (!cls) {
@@ -260,7 +261,7 @@ std::string Scheme::describe() const {
 }
 
 bool Recipe::needsStats() const {
-  if (method == "gptq" || clip == "hmse")
+  if (method == "gptq" || clip == Clip::HMse)
     return true;
   for (const auto &kv : classes)
     if (!kv.second.skip &&

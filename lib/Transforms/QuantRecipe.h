@@ -20,6 +20,7 @@
 #ifndef TFC_LIB_TRANSFORMS_QUANTRECIPE_H
 #define TFC_LIB_TRANSFORMS_QUANTRECIPE_H
 
+#include "QuantMath.h"
 #include "tfc/Dialect/Tfc/TfcDialect.h"
 
 #include <map>
@@ -64,7 +65,7 @@ struct LayerRule {
 struct Recipe {
   std::string name; // preset name or file path, for messages
   std::string method = "rtn";
-  std::string clip = "minmax"; // how group grids are chosen (QuantMath.h)
+  Clip clip = Clip::MinMax; // how group grids are chosen (QuantMath.h)
   std::map<OpClass, Choice> classes;
   std::vector<LayerRule> layers;
   std::vector<std::string> skip;

@@ -121,6 +121,20 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
     return r;
   }
 
+  /// The Hessian [k, k] of the tensor op `key` reads (needed for `why`);
+  /// null with an error naming the op when the stats have none.
+  const double *hessianFor(Operation *op, StringRef key, int64_t k,
+                           StringRef why) {
+    const ::tfc::calib::TensorRecord *r = statsFor(op, key, k, why);
+    const double *h = r ? statsFile->hessian(*r) : nullptr;
+    if (r && !h) {
+      op->emitError() << "stats '" << stats << "' have no Hessian for op '"
+                      << key << "': run tfc-calibrate with --hessians";
+      hadError = true;
+    }
+    return h;
+  }
+
   /// A new constant of `type` with raw `bytes` (a resource blob), in the
   /// entry block of `at`'s function.
   Value constant(OpBuilder &b, Operation *at, RankedTensorType type,
@@ -163,19 +177,13 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
     int64_t groups = (k + g - 1) / g;
     QuantizedWeight q;
     if (!d->elided && methodName == "gptq") {
-      const ::tfc::calib::TensorRecord *r = statsFor(op, key, k, "GPTQ");
-      const double *h = r ? statsFile->hessian(*r) : nullptr;
-      if (r && !h) {
-        op->emitError() << "stats '" << stats << "' have no Hessian for op '"
-                        << key << "': run tfc-calibrate with --hessians";
-        hadError = true;
-      }
+      const double *h = hessianFor(op, key, k, "GPTQ");
       if (!h)
         return failure();
       GptqOptions go;
       go.damp = damp;
       go.actOrder = actOrder;
-      go.clip = *clipFromName(recipe.clip);
+      go.clip = recipe.clip;
       std::string error;
       std::optional<QuantizedWeight> g =
           gptq(d->values.data(), k, n, transposed, h, s.bits, s.group,
@@ -190,15 +198,8 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
       // clip hmse: each group's grid weighs its features by the Hessian's
       // diagonal (the calibration stats').
       std::vector<double> diag;
-      if (recipe.clip == "hmse") {
-        const ::tfc::calib::TensorRecord *r =
-            statsFor(op, key, k, "clip \"hmse\"");
-        const double *h = r ? statsFile->hessian(*r) : nullptr;
-        if (r && !h) {
-          op->emitError() << "stats '" << stats << "' have no Hessian for op '"
-                          << key << "': run tfc-calibrate with --hessians";
-          hadError = true;
-        }
+      if (recipe.clip == Clip::HMse) {
+        const double *h = hessianFor(op, key, k, "clip \"hmse\"");
         if (!h)
           return failure();
         diag.resize(static_cast<size_t>(k));
@@ -206,7 +207,7 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
           diag[i] = h[i * k + i];
       }
       q = roundToNearest(d->values.data(), k, n, transposed, s.bits, s.group,
-                         s.symmetric, grid, *clipFromName(recipe.clip),
+                         s.symmetric, grid, recipe.clip,
                          diag.empty() ? nullptr : diag.data());
     }
     Type i8 = b.getIntegerType(8);
@@ -441,19 +442,21 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
     }
     recipe = *r;
     if (!clip.empty()) {
-      if (clip != "minmax" && clip != "mse" && clip != "hmse") {
+      std::optional<Clip> c = clipFromName(clip);
+      if (!c) {
         module.emitError("tfc-quantize: clip must be minmax, mse or hmse, "
                          "got '")
             << clip << "'";
         return signalPassFailure();
       }
-      recipe.clip = clip;
+      recipe.clip = *c;
     }
     if (recipe.needsStats() && stats.empty()) {
       module.emitError("--quantize=")
           << recipe.name
-          << " needs calibration statistics (activation scales or GPTQ "
-             "Hessians): run tfc-calibrate and pass --calib-stats FILE";
+          << " needs calibration statistics (activation scales, or Hessians "
+             "for GPTQ or clip hmse): run tfc-calibrate and pass --calib-stats "
+             "FILE";
       return signalPassFailure();
     }
     methodName = method.empty() ? recipe.method : std::string(method);
@@ -466,13 +469,6 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
       module.emitError("tfc-quantize: act-range must be minmax, p99.9, "
                        "p99.99, p99.999 or mse, got '")
           << actRange << "'";
-      return signalPassFailure();
-    }
-    if (recipe.clip == "hmse" && stats.empty()) {
-      module.emitError("recipe '")
-          << recipe.name
-          << "': clip \"hmse\" weighs by the Hessians' diagonals: pass "
-             "--calib-stats FILE (tfc-calibrate --hessians)";
       return signalPassFailure();
     }
     if (methodName == "gptq" && stats.empty()) {
@@ -524,9 +520,9 @@ struct QuantizePass : public mlir::tfc::impl::TfcQuantizeBase<QuantizePass> {
       // The recipe's grid search shows on the weights it chose (linears
       // and gated MLPs; embeddings stay on min / max grids).
       std::string clipNote;
-      if (recipe.clip != "minmax" && !c.scheme.isFloat() &&
+      if (recipe.clip != Clip::MinMax && !c.scheme.isFloat() &&
           isa<LinearOp, GatedMlpOp>(op))
-        clipNote = " clip=" + recipe.clip;
+        clipNote = std::string(" clip=") + clipName(recipe.clip);
       op->setAttr("tfc.quant",
                   b.getStringAttr(std::string(className(cls)) + ": " +
                                   c.scheme.describe() + clipNote));
