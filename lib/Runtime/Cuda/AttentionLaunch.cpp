@@ -20,6 +20,7 @@
 #include "DeviceRun.h"
 #include "GpuAttention.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
@@ -222,14 +223,11 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
       splits = room;
     if (groups > kDecCounters || splits < 2)
       splits = 1;
-    a.splits = splits;
-    a.chunk = (p.t + splits - 1) / splits;
-    a.chunk = (a.chunk + 31) / 32 * 32;
+    // Chunks of whole 32-key tiles; the splits that cover t with them.
+    a.chunk = ((p.t + splits - 1) / splits + 31) / 32 * 32;
     if (a.chunk < 32)
       a.chunk = 32;
-    a.splits = (p.t + a.chunk - 1) / a.chunk;
-    if (a.splits < 1)
-      a.splits = 1;
+    a.splits = std::max<long long>(1, (p.t + a.chunk - 1) / a.chunk);
     a.count = reinterpret_cast<unsigned *>(scratch.base);
     a.part = reinterpret_cast<float *>(scratch.base + kDecCounters * 4);
     if (a.splits == 1)
