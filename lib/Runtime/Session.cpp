@@ -520,6 +520,7 @@ TFCRT_EXPORT tfc_status tfc_session_get_info_sized(const tfc_session *session,
     info.window = session->maxLen - session->sinks; // the model's own
   info.ring = session->ring;
   info.cache_dtype = session->cacheDtype;
+  info.whole_cache_decode = session->fullDecode && !session->ring;
   info.cache_bytes = session->cacheBytes;
   info.cache_allocations = session->cacheAllocations;
   info.steps = session->steps;

@@ -105,6 +105,7 @@ TEST_F(SessionInfoTest, CurrentHeaderGetsEveryField) {
   ASSERT_EQ(tfc_session_get_info(session, &info), TFC_OK);
   expectV1Fields(*reinterpret_cast<SessionInfoV1 *>(&info));
   EXPECT_EQ(info.ring, 0);
+  EXPECT_EQ(info.whole_cache_decode, 0); // a CPU model
   EXPECT_EQ(info.position, 4);
 }
 

@@ -279,12 +279,9 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
               info.cache_dtype == TFC_DTYPE_F16  ? ", K/V f16"
               : info.cache_dtype == TFC_DTYPE_I8 ? ", K/V int8 + f32 scales"
                                                  : "");
-  // A GPU step whose host code reads no scalar input: its decode steps run
-  // over the whole cache, one shape (one CUDA graph) for every position.
-  const uint32_t flags = tfc_model_get_desc(model)->flags;
-  if ((flags & TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE) &&
-      !(flags & TFC_MODEL_FLAG_STEP_POSITIONAL_ATTENTION) && !info.ring &&
-      !std::getenv("TFC_SESSION_EXACT_T"))
+  // The session runs decode steps over the whole cache (a GPU step): one
+  // shape (one CUDA graph) for every position.
+  if (info.whole_cache_decode)
     std::fprintf(txt, "decode steps: over all %lld cache rows (one shape "
                       "for every position)\n",
                  (long long)info.max_len);

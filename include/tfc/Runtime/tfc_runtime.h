@@ -353,6 +353,12 @@ typedef struct tfc_session_info {
    * _I8 (codes; cache_bytes then includes an f32 scale per head and token).
    * Added after `ring`: 0 (F32) from a runtime that predates it. */
   int64_t cache_dtype;
+  /* 1: decode steps (one token, linear cache) run over all max_len cache
+   * rows, masked past the position: one shape, so one CUDA graph, for every
+   * position (a GPU step with TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE and
+   * without TFC_MODEL_FLAG_STEP_POSITIONAL_ATTENTION, TFC_SESSION_EXACT_T
+   * unset). Added after `cache_dtype`: 0 from a runtime that predates it. */
+  int64_t whole_cache_decode;
 } tfc_session_info;
 
 /* Creates a session for `batch` sequences of at most `max_len` tokens
