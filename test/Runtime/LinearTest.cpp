@@ -278,6 +278,17 @@ void checkCase(const Case &c, std::mt19937 &rng) {
     for (size_t q = 0; q < y.buf.size(); ++q)
       if (!inside[q] && y.buf[q] != before[q] && reported++ < 5)
         ADD_FAILURE() << "wrote outside y at buffer index " << q;
+    // The epilogue applied per tile by the format (computeInto, where it
+    // has one) and as the driver's pass over a tile buffer: the same bits.
+    Tensor y2(c.yBatch, c.m, c.nOut, c.yColStride, c.yRowPad, c.yBatchPad);
+    linear::setFusedEpilogue(false);
+    linear::linearAt(level, &x.d, &wd, &bd, rd, &y2.d, c.act);
+    linear::setFusedEpilogue(true);
+    for (size_t q = 0; q < y.buf.size(); ++q)
+      if (std::memcmp(&y.buf[q], &y2.buf[q], sizeof(float)) != 0 &&
+          reported++ < 5)
+        ADD_FAILURE() << "per-tile and pass epilogues differ at buffer index "
+                      << q << ": " << y.buf[q] << " vs " << y2.buf[q];
     EXPECT_EQ(reported, 0);
   }
 }

@@ -181,7 +181,7 @@ void gated(const float *gate, const float *up, const float *res, float *y,
 } // namespace
 
 const EpilogueKernels &epilogueAvx2() {
-  static const EpilogueKernels k = {&dense, &gated, "avx2"};
+  static const EpilogueKernels k = {&dense, &gated, "avx2", nullptr};
   return k;
 }
 

@@ -52,7 +52,7 @@ void gated(const float *gate, const float *up, const float *res, float *y,
 } // namespace
 
 const EpilogueKernels &epilogueGeneric() {
-  static const EpilogueKernels k = {&dense, &gated, "generic"};
+  static const EpilogueKernels k = {&dense, &gated, "generic", nullptr};
   return k;
 }
 

@@ -37,6 +37,27 @@ struct Rows {
   uint64_t call = 0;
 };
 
+/// Where a format that applies the epilogue itself (computeInto) writes:
+/// output row r (relative to the task's first row) at y + r * ldy, output
+/// column c at + c; res (null: none) likewise with ldr; bias[c] (null:
+/// none); act a TFCRT_ACT_*; gated: each panel of P columns is P / 2 gate
+/// then P / 2 up columns, giving P / 2 output columns act(gate) * up.
+struct TileOut {
+  float *y = nullptr;
+  int64_t ldy = 0;
+  const float *bias = nullptr;
+  const float *res = nullptr;
+  int64_t ldr = 0;
+  int act = 0;
+  bool gated = false;
+  /// Finishes `rows` x `cols` accumulators (row stride lda, panel columns:
+  /// for a gated tile cols / 2 gate then cols / 2 up) into output rows
+  /// [r0, r0 + rows) from output column c0, and prefetches the lines of
+  /// the next tile of the same rows (columns from c0 + its output columns).
+  void (*tile)(const float *acc, int64_t lda, int rows, int cols,
+               const TileOut &o, int64_t r0, int64_t c0) = nullptr;
+};
+
 struct FormatImpl {
   /// Scratch bytes prepare() needs for m rows (0: prepare is not called).
   size_t (*scratchBytes)(const tfc_pack_header &h, int64_t m) = nullptr;
@@ -58,6 +79,14 @@ struct FormatImpl {
   /// the most rows for which it streams panels (the small-m path).
   int rowBlock = 64;
   const char *name = "";
+  /// Optional: compute() with the epilogue applied to each finished tile
+  /// while it is in registers / L1 and the result written to o.y directly
+  /// (the driver's separate pass over a tile buffer cost 10-18 % of a
+  /// MiniLM-sized GEMM). Panel q's columns are output columns from q * P
+  /// (q * P / 2 gated), the last panel's cut at h.n.
+  void (*computeInto)(const tfc_pack_header &h, const Rows &x,
+                      const void *scratch, int64_t i0, int64_t i1, int64_t p0,
+                      int64_t p1, const TileOut &o) = nullptr;
 };
 
 /// Added to a format in the lookups below when the blob has

@@ -27,6 +27,8 @@
 #endif
 #include <immintrin.h>
 
+#include <algorithm>
+
 #define TFC_AVX512 __attribute__((target("avx512f,avx2,fma")))
 
 namespace tfcrt {
@@ -51,13 +53,13 @@ template <int R> constexpr int unrollFor() {
   return R == 1 ? 4 : R <= 4 ? 2 : 1;
 }
 
-/// out[i][0..32) (+)= sum_kk ap[kk * lda + i] * bp[kk * 32 + 0..32), i < R.
+/// s[i][0..32) = sum_kk ap[kk * lda + i] * bp[kk * 32 + 0..32), i < R.
 /// pf (not null): the panel after bp, prefetched into L2 along the way (the
 /// first of several row groups over a panel that comes from memory).
 template <int R>
-TFC_AVX512 void tile(int64_t kc, const float *ap, int64_t lda, const float *bp,
-                     float *out, int64_t ldo, bool accumulate,
-                     const float *pf = nullptr) {
+TFC_AVX512 inline __attribute__((always_inline)) void
+dotTile(int64_t kc, const float *ap, int64_t lda, const float *bp,
+        const float *pf, __m512 (&s)[R][2]) {
   constexpr int U = unrollFor<R>();
   __m512 acc[U][R][2];
 #pragma GCC unroll 4
@@ -99,13 +101,27 @@ TFC_AVX512 void tile(int64_t kc, const float *ap, int64_t lda, const float *bp,
   }
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
-    __m512 s0 = acc[0][i][0], s1 = acc[0][i][1];
+    s[i][0] = acc[0][i][0];
+    s[i][1] = acc[0][i][1];
 #pragma GCC unroll 4
     for (int u = 1; u < U; ++u) {
-      s0 = _mm512_add_ps(s0, acc[u][i][0]);
-      s1 = _mm512_add_ps(s1, acc[u][i][1]);
+      s[i][0] = _mm512_add_ps(s[i][0], acc[u][i][0]);
+      s[i][1] = _mm512_add_ps(s[i][1], acc[u][i][1]);
     }
+  }
+}
+
+/// out[i][0..32) (+)= the tile (dotTile), i < R.
+template <int R>
+TFC_AVX512 void tile(int64_t kc, const float *ap, int64_t lda, const float *bp,
+                     float *out, int64_t ldo, bool accumulate,
+                     const float *pf = nullptr) {
+  __m512 s[R][2];
+  dotTile<R>(kc, ap, lda, bp, pf, s);
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
     float *o = out + i * ldo;
+    __m512 s0 = s[i][0], s1 = s[i][1];
     if (accumulate) {
       s0 = _mm512_add_ps(s0, _mm512_loadu_ps(o));
       s1 = _mm512_add_ps(s1, _mm512_loadu_ps(o + 16));
@@ -113,6 +129,23 @@ TFC_AVX512 void tile(int64_t kc, const float *ap, int64_t lda, const float *bp,
     _mm512_storeu_ps(o, s0);
     _mm512_storeu_ps(o + 16, s1);
   }
+}
+
+/// The tile (dotTile) finished by o.tile into output rows [r0, r0 + R),
+/// `cols` of its 32 columns valid, output columns from c0.
+template <int R>
+TFC_AVX512 void tileInto(int64_t kc, const float *ap, int64_t lda,
+                         const float *bp, const float *pf, const TileOut &o,
+                         int64_t r0, int cols, int64_t c0) {
+  __m512 s[R][2];
+  dotTile<R>(kc, ap, lda, bp, pf, s);
+  alignas(64) float buf[R][kP];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    _mm512_store_ps(buf[i], s[i][0]);
+    _mm512_store_ps(buf[i] + 16, s[i][1]);
+  }
+  o.tile(&buf[0][0], kP, R, cols, o, r0, c0);
 }
 
 /// R rows against NP consecutive panels at once: NP concurrent sequential
@@ -170,6 +203,14 @@ constexpr TileFn kTiles[kMR] = {
     &tile<1>, &tile<2>, &tile<3>,  &tile<4>,  &tile<5>,  &tile<6>,  &tile<7>,
     &tile<8>, &tile<9>, &tile<10>, &tile<11>, &tile<12>, &tile<13>, &tile<14>};
 
+using TileIntoFn = void (*)(int64_t, const float *, int64_t, const float *,
+                            const float *, const TileOut &, int64_t, int,
+                            int64_t);
+constexpr TileIntoFn kTilesInto[kMR] = {
+    &tileInto<1>,  &tileInto<2>,  &tileInto<3>,  &tileInto<4>,  &tileInto<5>,
+    &tileInto<6>,  &tileInto<7>,  &tileInto<8>,  &tileInto<9>,  &tileInto<10>,
+    &tileInto<11>, &tileInto<12>, &tileInto<13>, &tileInto<14>};
+
 /// Rows [i0, i0 + rows) x k range [pc, pc + kc) of x into micro-panels of
 /// kMR rows, [kc][lda] each (lda = kMR, or rows when rows <= kMR).
 void packRows(const Rows &x, int64_t i0, int64_t rows, int64_t pc, int64_t kc,
@@ -188,6 +229,84 @@ void packRows(const Rows &x, int64_t i0, int64_t rows, int64_t pc, int64_t kc,
   }
 }
 
+/// The few-rows order (rows <= kStreamRows): whole k per tile, panels
+/// outer, so that each panel comes from memory once and from L1/L2 for the
+/// other row groups (rows split evenly: 16 = 8 + 8). `streams(q, np, ap)`
+/// runs np panels from q for a lone group of <= kMaxStreamRows rows;
+/// `one(g, rowsInGroup, q, apGroup, next)` one tile. False: no memory.
+template <typename Streams, typename One>
+TFC_AVX512 bool fewRows(const tfc_pack_header &h, const Rows &x, int64_t i0,
+                        int64_t i1, int64_t p0, int64_t p1, Streams &&streams,
+                        One &&one) {
+  const float *w = reinterpret_cast<const float *>(
+      reinterpret_cast<const char *>(&h) + h.data_offset);
+  const int64_t k = h.k, rows = i1 - i0;
+  const int64_t groups = (rows + kMR - 1) / kMR;
+  float *ap = static_cast<float *>(
+      packedRows.get(static_cast<size_t>(rows * k) * sizeof(float)));
+  if (!ap)
+    return false;
+  int64_t g0[kMaxGroups + 1];
+  for (int64_t g = 0; g <= groups; ++g)
+    g0[g] = rows * g / groups;
+  // Another panel slice of rows this thread packed for the same call:
+  // packed already (SmolLM2's 53-token prefill packed its rows 8 times
+  // per call, 12% of the run).
+  if (!packedKey.holds(x, i0, i1))
+    for (int64_t g = 0; g < groups; ++g)
+      packRows(x, i0 + g0[g], g0[g + 1] - g0[g], 0, k, g0[g + 1] - g0[g],
+               ap + g0[g] * k);
+  packedKey = {x.call, i0, i1};
+  int64_t q = p0;
+  if (groups == 1 && rows <= kMaxStreamRows) {
+    const int np = streamsFor(static_cast<int>(rows));
+    for (; q + np <= p1; q += np)
+      streams(q, np, ap, w + q * k * kP);
+  }
+  for (; q < p1; ++q)
+    for (int64_t g = 0; g < groups; ++g) {
+      // Several groups: the first prefetches the next panel (SmolLM2's
+      // 53-row prefill reads its 540 MB of weights once, 13-14 rows per
+      // group at a time: one sequential stream per thread otherwise).
+      const float *next =
+          groups > 1 && g == 0 && q + 1 < p1 ? w + (q + 1) * k * kP : nullptr;
+      one(g0[g], g0[g + 1] - g0[g], q, ap + g0[g] * k, w + q * k * kP, next);
+    }
+  return true;
+}
+
+TFC_AVX512 void computeInto(const tfc_pack_header &h, const Rows &x,
+                            const void * /*scratch*/, int64_t i0, int64_t i1,
+                            int64_t p0, int64_t p1, const TileOut &o) {
+  const int64_t k = h.k, rows = i1 - i0;
+  // Valid columns of panel q and its first output column.
+  auto cols = [&](int64_t q) {
+    return static_cast<int>(std::min<int64_t>(kP, h.n - q * kP));
+  };
+  auto c0 = [&](int64_t q) { return o.gated ? q * kP / 2 : q * kP; };
+  const bool ok = fewRows(
+      h, x, i0, i1, p0, p1,
+      [&](int64_t q, int np, const float *ap, const float *bp) {
+        alignas(64) float buf[kMaxStreamRows * 4 * kP];
+        kStreamTiles[rows - 1](k, ap, rows, bp, k * kP, buf, np * kP);
+        for (int j = 0; j < np; ++j)
+          o.tile(buf + j * kP, np * kP, static_cast<int>(rows), cols(q + j),
+                 o, 0, c0(q + j));
+      },
+      [&](int64_t r0, int64_t r, int64_t q, const float *ap, const float *bp,
+          const float *next) {
+        kTilesInto[r - 1](k, ap, r, bp, next, o, r0, cols(q), c0(q));
+      });
+  if (!ok) {
+    alignas(64) float nan[kP];
+    tileFailed(nan, 1, kP, kP);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t q = p0; q < p1; ++q)
+        for (int c = 0; c < (o.gated ? cols(q) / 2 : cols(q)); ++c)
+          o.y[r * o.ldy + c0(q) + c] = nan[0];
+  }
+}
+
 TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
                         const void * /*scratch*/, int64_t i0, int64_t i1,
                         int64_t p0, int64_t p1, float *out, int64_t ldo) {
@@ -195,43 +314,19 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
       reinterpret_cast<const char *>(&h) + h.data_offset);
   const int64_t k = h.k, rows = i1 - i0;
   if (rows <= kStreamRows) {
-    // Whole k per tile, panels outer: each panel comes from memory once and
-    // from L1/L2 for a second micro-panel. Rows split evenly (16 = 8 + 8).
-    const int64_t groups = (rows + kMR - 1) / kMR;
-    float *ap = static_cast<float *>(
-        packedRows.get(static_cast<size_t>(rows * k) * sizeof(float)));
-    if (!ap)
-      return tileFailed(out, rows, (p1 - p0) * kP, ldo);
-    int64_t g0[kMaxGroups + 1];
-    for (int64_t g = 0; g <= groups; ++g)
-      g0[g] = rows * g / groups;
-    // Another panel slice of rows this thread packed for the same call:
-    // packed already (SmolLM2's 53-token prefill packed its rows 8 times
-    // per call, 12% of the run).
-    if (!packedKey.holds(x, i0, i1))
-      for (int64_t g = 0; g < groups; ++g)
-        packRows(x, i0 + g0[g], g0[g + 1] - g0[g], 0, k, g0[g + 1] - g0[g],
-                 ap + g0[g] * k);
-    packedKey = {x.call, i0, i1};
-    int64_t q = p0;
-    if (groups == 1 && rows <= kMaxStreamRows) {
-      const int np = streamsFor(static_cast<int>(rows));
-      for (; q + np <= p1; q += np)
-        kStreamTiles[rows - 1](k, ap, rows, w + q * k * kP, k * kP,
-                               out + (q - p0) * kP, ldo);
-    }
-    for (; q < p1; ++q)
-      for (int64_t g = 0; g < groups; ++g) {
-        const int64_t r = g0[g + 1] - g0[g];
-        // Several groups: the first prefetches the next panel (SmolLM2's
-        // 53-row prefill reads its 540 MB of weights once, 13-14 rows per
-        // group at a time: one sequential stream per thread otherwise).
-        const float *next = groups > 1 && g == 0 && q + 1 < p1
-                                ? w + (q + 1) * k * kP
-                                : nullptr;
-        kTiles[r - 1](k, ap + g0[g] * k, r, w + q * k * kP,
-                      out + g0[g] * ldo + (q - p0) * kP, ldo, false, next);
-      }
+    const bool ok = fewRows(
+        h, x, i0, i1, p0, p1,
+        [&](int64_t q, int, const float *ap, const float *bp) {
+          kStreamTiles[rows - 1](k, ap, rows, bp, k * kP, out + (q - p0) * kP,
+                                 ldo);
+        },
+        [&](int64_t r0, int64_t r, int64_t q, const float *ap, const float *bp,
+            const float *next) {
+          kTiles[r - 1](k, ap, r, bp, out + r0 * ldo + (q - p0) * kP, ldo,
+                        false, next);
+        });
+    if (!ok)
+      tileFailed(out, rows, (p1 - p0) * kP, ldo);
     return;
   }
   packedKey = {};
@@ -268,8 +363,8 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
 // the threads split the panels), 512 tokens 688 -> 610 ms, MiniLM batch 1
 // 4% faster, batch 32 unchanged. The 28-row blocks had been measured as
 // fast or up to 5 % faster than 56-row blocks in the Goto order.
-constexpr FormatImpl kImpl = {nullptr, nullptr, &compute, kStreamRows,
-                              "f32-avx512"};
+constexpr FormatImpl kImpl = {nullptr,      nullptr,      &compute,
+                              kStreamRows,  "f32-avx512", &computeInto};
 
 } // namespace
 

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -85,7 +86,25 @@ struct Plan {
   int64_t rowBlocks = 1, colSlices = 1, chunkPanels = 1;
   int64_t sliceUnit = 1; // slice and chunk boundaries: multiples of this
   uint64_t call = 0;     // Rows::call of batch item 0 (items follow it)
+  bool fused = false;    // impl->computeInto applies the epilogue
 };
+
+/// TFC_LINEAR_FUSED=0: the epilogue as a pass over a tile buffer even where
+/// the format can apply it per tile (comparisons, debugging); the tests
+/// switch it with setFusedEpilogue.
+std::atomic<int> fusedState{-1}; // -1: not read from the environment yet
+
+bool fusedAllowed() {
+  int s = fusedState.load(std::memory_order_relaxed);
+  if (s < 0) {
+    const char *e = std::getenv("TFC_LINEAR_FUSED");
+    s = (e && e[0] == '0') ? 0 : 1;
+    int expected = -1;
+    if (!fusedState.compare_exchange_strong(expected, s))
+      s = expected;
+  }
+  return s != 0;
+}
 
 /// Rows::call ids: each call takes `items` consecutive ones.
 std::atomic<uint64_t> nextCall{1};
@@ -166,6 +185,20 @@ bool runTask(const Plan &p, int64_t task) {
   x.sk = p.sxk;
   x.call = p.call + static_cast<uint64_t>(it);
   const void *scratch = p.scratch ? p.scratch + it * p.scratchStride : nullptr;
+  if (p.fused) {
+    // The format finishes each tile itself, straight into y.
+    TileOut o;
+    o.y = p.y + it * p.syb + r0 * p.sym;
+    o.ldy = p.sym;
+    o.bias = p.bias;
+    o.res = p.res ? p.res + it * p.srb + r0 * p.srm : nullptr;
+    o.ldr = p.srm;
+    o.act = p.act;
+    o.gated = p.gated;
+    o.tile = p.epi->tile;
+    p.impl->computeInto(*p.h, x, scratch, r0, r1, q0, q1, o);
+    return true;
+  }
   for (int64_t qa = q0; qa < q1; qa += p.chunkPanels) {
     const int64_t qb = std::min(q1, qa + p.chunkPanels);
     int64_t ldt = (qb - qa) * p.P;
@@ -193,6 +226,8 @@ template <typename F> void forTasks(int64_t tasks, int threads, F &&f) {
 }
 
 } // namespace
+
+void setFusedEpilogue(bool on) { fusedState.store(on ? 1 : 0); }
 
 void tileFailed(float *out, int64_t rows, int64_t cols, int64_t ldo) {
   kernelError(TFC_ERR_OUT_OF_MEMORY,
@@ -326,6 +361,9 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
   } else {
     p.items = batch;
   }
+
+  p.fused = impl->computeInto && p.epi->tile && p.fan == 1 && p.syn == 1 &&
+            (!p.res || p.srn == 1) && fusedAllowed();
 
   p.call = nextCall.fetch_add(static_cast<uint64_t>(p.items),
                               std::memory_order_relaxed);

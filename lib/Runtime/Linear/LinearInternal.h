@@ -56,6 +56,11 @@ struct PackedRowsKey {
   }
 };
 
+/// Whether formats with FormatImpl::computeInto apply the epilogue per tile
+/// (default, unless TFC_LINEAR_FUSED=0) or the driver runs it as a pass over
+/// a tile buffer; for the tests that compare the two.
+void setFusedEpilogue(bool on);
+
 /// For a compute() that cannot get its scratch memory: records the error
 /// (tfcrt::kernelError) and fills its tile with NaN.
 void tileFailed(float *out, int64_t rows, int64_t cols, int64_t ldo);
@@ -70,6 +75,10 @@ struct EpilogueKernels {
   void (*gated)(const float *gate, const float *up, const float *res, float *y,
                 int64_t count, int act);
   const char *name;
+  /// TileOut::tile for this level (nullptr: none; the driver then runs the
+  /// epilogue as a pass over the tile buffer).
+  void (*tile)(const float *acc, int64_t lda, int rows, int cols,
+               const TileOut &o, int64_t r0, int64_t c0);
 };
 
 const EpilogueKernels &epilogueGeneric();
