@@ -739,5 +739,5 @@ void mlir::tfc::registerTfcGpuPasses() {
   PassRegistration<GpuMapLoopsPass>();
   registerGpuRowReductionsPass();
   registerGpuMergeKernelsPass();
-  registerGpuJoinLinearsPass();
+  registerJoinLinearsPass();
 }

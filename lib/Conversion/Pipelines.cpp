@@ -124,7 +124,7 @@ std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
   // CUDA: an attention's q / k / v projections as one GEMM, before the
   // linears become GEMM calls.
   return frontendPipeline(o) +
-         (o.gpuJoinLinears ? ",tfc-gpu-join-linears" : "") +
+         (o.joinLinears ? ",tfc-join-linears" : "") +
          (o.cpuKernels || gpuKernels ? kernels : "") +
          ",tfc-to-linalg" +
          (o.nativeHalfMatmul ? "{native-half-matmul=true}" : "") +

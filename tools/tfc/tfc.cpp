@@ -103,12 +103,12 @@ static cl::opt<bool> cudaLinear(
              "a tanh-GELU / ReLU or a residual add) (default); false = a GEMM "
              "then elementwise kernels (the reference)"),
     cl::init(true));
-static cl::opt<bool> cudaJoinLinears(
-    "cuda-join-linears",
-    cl::desc("With --target=cuda and cuBLASLt GEMMs: the projections that "
-             "read one activation and are split into heads (an attention's "
-             "q / k / v) as one GEMM over their weights side by side "
-             "(default); false: one GEMM each"),
+static cl::opt<bool> joinLinearsOpt(
+    "join-linears",
+    cl::desc("The projections that read one activation and are split into "
+             "heads (an attention's q / k / v) as one linear over their "
+             "weights side by side (default; CPU with the kernels, CUDA with "
+             "the cuBLASLt GEMMs); false: one linear each"),
     cl::init(true));
 static cl::opt<bool> cudaRowReduce(
     "cuda-row-reduce",
@@ -590,7 +590,8 @@ int main(int argc, char **argv) {
   po.profile = profileOpt;
   po.nativeHalfMatmul = cuda && cudaGemm;
   po.gpuLinear = cuda && cudaGemm && cudaLinear && !noKernels;
-  po.gpuJoinLinears = cuda && cudaGemm && cudaJoinLinears && !noKernels;
+  po.joinLinears =
+      joinLinearsOpt && !noKernels && (po.cpuKernels || (cuda && cudaGemm));
   if (cudaAttention != "auto" && cudaAttention != "true" &&
       cudaAttention != "false")
     return fail("--cuda-attention=" + cudaAttention +

@@ -39,8 +39,8 @@ struct PipelineOptions {
                                  // (f32 | f16 | bf16 products; "" = linalg)
   bool gpuLinear = false;         // CUDA: tfc.linear -> one cuBLASLt GEMM
                                  // with its epilogue (tfcrt_gpu_linear_*)
-  bool gpuJoinLinears = false;   // CUDA: q / k / v projections as one linear
-                                 // (tfc-gpu-join-linears)
+  bool joinLinears = false;      // q / k / v projections as one linear
+                                 // (tfc-join-linears; CPU kernels, CUDA)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).
@@ -97,14 +97,14 @@ std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128,
                                                  bool remat = false,
                                                  int64_t unroll = 1);
 void registerGpuRowReductionsPass();
-/// Sibling projections as one linear (GpuJoinLinears.cpp).
-std::unique_ptr<Pass> createGpuJoinLinearsPass();
-void registerGpuJoinLinearsPass();
+/// Sibling projections as one linear (JoinLinears.cpp).
+std::unique_ptr<Pass> createJoinLinearsPass();
+void registerJoinLinearsPass();
 /// Consecutive independent grids as one launch (GpuMergeKernels.cpp).
 std::unique_ptr<Pass> createGpuMergeKernelsPass();
 void registerGpuMergeKernelsPass();
 /// Registers tfc-gpu-copy-constants, tfc-gpu-row-reductions,
-/// tfc-gpu-map-loops, tfc-gpu-merge-kernels and tfc-gpu-join-linears.
+/// tfc-gpu-map-loops, tfc-gpu-merge-kernels and tfc-join-linears.
 void registerTfcGpuPasses();
 /// The CUDA toolkit to compile kernels with: `explicitPath`, else $CUDA_ROOT,
 /// $CUDA_HOME, $CUDA_PATH, else /usr/local/cuda; fails (with `error`) when

@@ -272,16 +272,33 @@ void prefetchBlock(const Params &p, const RowBlock &rb) {
   // it computes: MiniLM-shaped calls (590 KB per item) spend a fifth of
   // their time in the first touches of strided rows otherwise. Items
   // larger than kNextItemBytes would only evict what is in use.
+  // q, k and v may be views of one tensor (the projections joined into one
+  // GEMM: heads side by side in each row), so their items' byte ranges are
+  // merged first and a shared range is fetched, and counted, once.
   constexpr int64_t kNextItemBytes = 768 << 10;
   if (rb.h0 == 0 && rb.i0 + rb.nq == p.s && rb.b + 1 < p.b &&
-      p.kv == Params::KvType::F32 &&
-      4 * (p.qs[0] + p.ks[0] + p.vs[0]) <= kNextItemBytes) {
+      p.kv == Params::KvType::F32) {
+    std::pair<const char *, const char *> r[3];
+    int n = 0;
     for (auto [base, stride] : {std::pair(p.q, p.qs[0]), std::pair(p.k, p.ks[0]),
                                 std::pair(p.v, p.vs[0])}) {
       const char *c = reinterpret_cast<const char *>(base + (rb.b + 1) * stride);
-      for (int64_t o = 0; o < 4 * stride; o += 64)
-        __builtin_prefetch(c + o, 0, 2);
+      r[n++] = {c, c + 4 * stride};
     }
+    std::sort(r, r + n);
+    int m = 0;
+    for (int i = 1; i < n; ++i)
+      if (r[i].first <= r[m].second)
+        r[m].second = std::max(r[m].second, r[i].second);
+      else
+        r[++m] = r[i];
+    int64_t bytes = 0;
+    for (int i = 0; i <= m; ++i)
+      bytes += r[i].second - r[i].first;
+    if (bytes <= kNextItemBytes)
+      for (int i = 0; i <= m; ++i)
+        for (const char *c = r[i].first; c < r[i].second; c += 64)
+          __builtin_prefetch(c, 0, 2);
   }
   if (p.qs[3] == 1 && p.qs[2] != p.d && rb.g + 1 < p.hkv)
     for (int64_t hh = 0; hh < rb.nh; ++hh)

@@ -1,7 +1,7 @@
-// RUN: tfc-opt %s --tfc-gpu-join-linears -split-input-file | FileCheck %s
-// RUN: tfc-opt %s --tfc-gpu-join-linears "--tfc-cpu-kernels=attention=false gpu-linear=true" --cse -split-input-file | FileCheck %s --check-prefix=CALL
+// RUN: tfc-opt %s --tfc-join-linears -split-input-file | FileCheck %s
+// RUN: tfc-opt %s --tfc-join-linears "--tfc-cpu-kernels=attention=false gpu-linear=true" --cse -split-input-file | FileCheck %s --check-prefix=CALL
 
-// tfc-gpu-join-linears (--target=cuda): the linears that read one activation
+// tfc-join-linears (--target=cuda): the linears that read one activation
 // and whose results are each split into heads of one size -- an attention's
 // q / k / v projections -- become one linear over their weights side by side
 // (a new constant: each row of the joined [k, nq + nk + nv] weight is the

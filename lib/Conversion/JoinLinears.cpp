@@ -1,7 +1,8 @@
-//===- GpuJoinLinears.cpp - sibling projections as one GEMM (CUDA) --------===//
+//===- JoinLinears.cpp - sibling projections as one GEMM ------------------===//
 //
-// tfc-gpu-join-linears (the CUDA target with cuBLASLt GEMMs, before
-// tfc-cpu-kernels{gpu-linear}): the linears that read one activation and
+// tfc-join-linears (before tfc-cpu-kernels: the CPU target with its linear
+// kernels, and CUDA with cuBLASLt GEMMs): the linears that read one
+// activation and
 // whose results are each split into heads of one head size -- an
 // attention's q, k and v projections --
 //
@@ -19,8 +20,10 @@
 //   %q4 = tensor.extract_slice %h[0, .., 0, 0] [.., nq / d, d]
 //   %k4 = tensor.extract_slice %h[0, .., nq / d, 0] [.., nk / d, d]  ...
 //
-// One GEMM instead of three (a decode step's GEMMs are launch-bound), with
-// every output element the same dot product as before. The head slices are
+// One GEMM instead of three (on the GPU a decode step's GEMMs are
+// launch-bound; on the CPU a wider GEMM runs closer to the FMA peak and
+// packs its rows once), with every output element the same dot product as
+// before. The head slices are
 // views (strided in the heads dim): the rotary, the heads transposes and the
 // attention read them in place, so no copy replaces the saved launches.
 // Why heads: a slice of the flat [.., n] product would be non-contiguous,
@@ -161,10 +164,10 @@ bool join(ArrayRef<Projection> group, lowering::ConcatCache &cache) {
   return true;
 }
 
-struct GpuJoinLinearsPass
-    : public PassWrapper<GpuJoinLinearsPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuJoinLinearsPass)
-  StringRef getArgument() const override { return "tfc-gpu-join-linears"; }
+struct JoinLinearsPass
+    : public PassWrapper<JoinLinearsPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(JoinLinearsPass)
+  StringRef getArgument() const override { return "tfc-join-linears"; }
   StringRef getDescription() const override {
     return "Join the linears that read one activation and whose results are "
            "split into heads of one size (q / k / v) into one linear over a "
@@ -195,10 +198,10 @@ struct GpuJoinLinearsPass
 
 } // namespace
 
-std::unique_ptr<Pass> mlir::tfc::createGpuJoinLinearsPass() {
-  return std::make_unique<GpuJoinLinearsPass>();
+std::unique_ptr<Pass> mlir::tfc::createJoinLinearsPass() {
+  return std::make_unique<JoinLinearsPass>();
 }
 
-void mlir::tfc::registerGpuJoinLinearsPass() {
-  PassRegistration<GpuJoinLinearsPass>();
+void mlir::tfc::registerJoinLinearsPass() {
+  PassRegistration<JoinLinearsPass>();
 }
