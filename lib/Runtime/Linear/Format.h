@@ -87,6 +87,9 @@ struct FormatImpl {
   void (*computeInto)(const tfc_pack_header &h, const Rows &x,
                       const void *scratch, int64_t i0, int64_t i1, int64_t p0,
                       int64_t p1, const TileOut &o) = nullptr;
+  /// Rows up to which the threads split the panels of one row block
+  /// (0: rowBlock); more rows are split into row blocks of <= rowBlock.
+  int panelSplitRows = 0;
 };
 
 /// Added to a format in the lookups below when the blob has

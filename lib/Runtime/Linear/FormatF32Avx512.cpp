@@ -38,11 +38,16 @@ namespace {
 constexpr int kMR = 14;
 constexpr int kP = 32;
 constexpr int64_t kKC = 384;
-/// Up to this many rows (8 micro-panels), the few-rows (streaming) order;
-/// also the row block the driver hands out (Linear.cpp), so W is streamed
-/// once per this many rows.
-constexpr int kMaxGroups = 8;
+/// Up to this many rows (10 micro-panels), the few-rows (streaming) order;
+/// also the largest row block the driver hands out (Linear.cpp), so W is
+/// streamed once per up to this many rows.
+constexpr int kMaxGroups = 10;
 constexpr int64_t kStreamRows = kMaxGroups * kMR;
+/// Up to this many rows the driver's threads split the panels of one row
+/// block (a 53-token prompt: W read once per call); more rows go in row
+/// blocks of up to kStreamRows (MiniLM's 128 rows: two of 64, one per
+/// thread, 16% faster than 128 rows with the panels split).
+constexpr int kPanelSplitRows = 8 * kMR;
 
 thread_local GrowBuffer packedRows;
 /// What packedRows holds in the few-rows order (reset by the blocked one).
@@ -351,10 +356,14 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
   }
 }
 
-// Row blocks of 8 micro-panels (112 rows), so that the driver always gets
-// the few-rows order (whole k, panels outer) and streams W once per 112
-// rows. 8 against 4 (56 rows), Zen 5, 2 threads, alternating runs: MiniLM
-// batch 1 (128 rows: 2 row blocks instead of 4, so W, 42 MB > L3, is read
+// Row blocks of up to 10 micro-panels (140 rows), so that the driver always
+// gets the few-rows order (whole k, panels outer) and streams W once per
+// block: 10 against 8 (SmolLM2's 512-token prompt in 4 row blocks of 128
+// instead of 6 of 85, so its 113 MB lm_head is streamed 4 times, not 6):
+// SmolLM2 prefill of 512 tokens, 5 alternating rounds, 325.5 / 341.3 / 339.4
+// / 342.5 / 328.1 -> 323.1 / 336.0 / 336.6 / 339.2 / 326.6 ms (MiniLM batch
+// 1 and 32 unchanged). 8 against 4 (56 rows), Zen 5, 2 threads,
+// alternating runs: MiniLM batch 1 (128 rows: 2 row blocks instead of 4, so W, 42 MB > L3, is read
 // twice instead of 4 times) 8.05-8.21 -> 7.62-7.73 ms; SmolLM2 prefill 53
 // and 512 tokens and MiniLM batch 32 unchanged.
 // 4 against 2 micro-panels (28 rows), 2 threads, alternating runs of
@@ -363,8 +372,9 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
 // the threads split the panels), 512 tokens 688 -> 610 ms, MiniLM batch 1
 // 4% faster, batch 32 unchanged. The 28-row blocks had been measured as
 // fast or up to 5 % faster than 56-row blocks in the Goto order.
-constexpr FormatImpl kImpl = {nullptr,      nullptr,      &compute,
-                              kStreamRows,  "f32-avx512", &computeInto};
+constexpr FormatImpl kImpl = {nullptr,     nullptr,      &compute,
+                              kStreamRows, "f32-avx512", &computeInto,
+                              kPanelSplitRows};
 
 } // namespace
 

@@ -376,7 +376,7 @@ void linearAt(isa::Level level, const tfcrt_memref3_f32 *xd,
   const int threads = micros < kSerialMicros ? 1 : numThreads();
 
   // Work split.
-  if (p.rows <= impl->rowBlock) {
+  if (p.rows <= (impl->panelSplitRows ? impl->panelSplitRows : impl->rowBlock)) {
     // Few rows: threads split the panels. Several slices per thread, handed
     // out dynamically, so that a worker the OS has descheduled holds up
     // little; on multiples of 4 panels (the decode kernels stream 4 at once).
