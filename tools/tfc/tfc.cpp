@@ -5,7 +5,7 @@
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]
 //       [--kv-dtype=f32|f16|int8] [--kv-sinks=S]] [--attention=PATTERN]
 //       [--prune=METHOD --sparsity=S [--prune-score=S] [--calib-stats F]
-//        ... [--export-onnx OUT.onnx]]
+//        ... [--export-onnx OUT.onnx [--export-shrink]]]
 //       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
 //       [--observe]   (calibration build: writes out/model.observers.json)
 //       [--sparse=auto|off|force] [--remarks]
@@ -319,6 +319,11 @@ static cl::opt<std::string> exportOnnxOpt(
     "export-onnx", cl::value_desc("OUT.onnx"),
     cl::desc("With --prune: write the pruned model as ONNX (plus "
              "OUT.masks.npz and OUT.prune.json)"));
+static cl::opt<bool> exportShrinkOpt(
+    "export-shrink", cl::init(false),
+    cl::desc("With --export-onnx: also remove the FFN channels the export "
+             "carries as zeros from its weights (scripts/shrink_onnx_ffn.py; "
+             "ONNX Runtime then runs the smaller shapes; heads stay zeros)"));
 static cl::opt<bool> noDetectSparsity(
     "no-detect-sparsity", cl::init(false),
     cl::desc("Do not mark layers whose weights already hold many zeros"));
@@ -553,6 +558,8 @@ int main(int argc, char **argv) {
   po.quantSym = quantSymOpt ? "sym" : quantAsymOpt ? "asym" : "";
   po.calibStats = po.quantize.empty() ? "" : std::string(calibStatsOpt);
   std::string exportStem;
+  if (exportShrinkOpt && exportOnnxOpt.empty())
+    return fail("--export-shrink goes with --export-onnx");
   if (!exportOnnxOpt.empty()) {
     if (pruneOpt.empty())
       return fail("--export-onnx goes with --prune");
@@ -633,6 +640,19 @@ int main(int argc, char **argv) {
     int rc = sys::ExecuteAndWait(*pyPath, args, std::nullopt, {}, 0, 0, &msg);
     if (rc != 0)
       return fail("--export-onnx: " + script + " failed" +
+                  (msg.empty() ? "" : ": " + msg));
+    if (!exportShrinkOpt)
+      return 0;
+    // In place: OUT.onnx and its masks, sliced the same way.
+    std::string shrink = TFC_SCRIPTS_DIR "/shrink_onnx_ffn.py";
+    StringRef outStem = StringRef(exportOnnxOpt);
+    outStem.consume_back(".onnx");
+    std::string masks = (outStem + ".masks.npz").str();
+    SmallVector<StringRef> sargs = {*pyPath, shrink,      exportOnnxOpt, "-o",
+                                    exportOnnxOpt, "--masks", masks};
+    rc = sys::ExecuteAndWait(*pyPath, sargs, std::nullopt, {}, 0, 0, &msg);
+    if (rc != 0)
+      return fail("--export-shrink: " + shrink + " failed" +
                   (msg.empty() ? "" : ": " + msg));
     return 0;
   };
