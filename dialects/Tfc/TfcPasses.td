@@ -297,7 +297,7 @@ def TfcQuantize : Pass<"tfc-quantize", "ModuleOp"> {
 }
 
 def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
-  let summary = "Lower tfc.linear / gated_mlp / attention / layer_norm / rms_norm to libtfcrt kernel calls (CPU), packing constant weights";
+  let summary = "Lower tfc.linear / gated_mlp / attention / layer_norm / rms_norm / embedding to libtfcrt kernel calls (CPU), packing constant weights";
   let description = [{
     Runs before tfc-to-linalg on the CPU target (docs/DESIGN.md "CPU
     kernels"). `tfc.linear` with a constant f32 weight of static shape
@@ -315,7 +315,9 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     [b, s, h, d] layout, so the head transposes cost no copies
     (`fold-transposes=false` keeps them). `tfc.layer_norm` / `tfc.rms_norm`
     with f32 input, scale and bias become `tfcrt_layer_norm_f32` /
-    `tfcrt_rms_norm_f32` on the input collapsed to [rows, n]. Operands are read through strided views
+    `tfcrt_rms_norm_f32` on the input collapsed to [rows, n]. `tfc.embedding`
+    with an f32 table [vocab, d] and signless integer ids of rank 1 or 2
+    becomes `tfcrt_embedding_f32` (ids widened to i64, read in place). Operands are read through strided views
     (no copies); results are fresh buffers. Ops it cannot take (non-constant
     or dynamic-shaped weights, other dtypes) keep the reference lowering. An
     elided weight (printed IR) gives an elided blob of the right size. Sets
@@ -362,6 +364,8 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
            "epilogue, f32 result); only GPU lowerings run">,
     Option<"norm", "norm", "bool", "true",
            "Lower tfc.layer_norm and tfc.rms_norm">,
+    Option<"embedding", "embedding", "bool", "true",
+           "Lower tfc.embedding with an f32 table">,
     Option<"tfcTransposeFold", "fold-transposes", "bool", "true",
            "Read q/k/v given as tfc.transpose [0, 2, 1, 3] of [b, s, h, d] "
            "through permuted strided views, and write a result whose only "

@@ -14,6 +14,8 @@
 //        (+ residual);
 //   tfc.layer_norm / tfc.rms_norm (f32) => tfcrt_layer_norm_f32 /
 //   tfcrt_rms_norm_f32 on the input viewed as [rows, n];
+//   tfc.embedding (f32 table, ids of rank 1 or 2) => tfcrt_embedding_f32
+//   (rows copied whole);
 //   tfc.attention => tfcrt_attention_f32 (blocked attention; K/V that are a
 //   quantized KV cache's f16 / int8 values read back: tfcrt_attention_kv_f16
 //   / _i8 on the stored tensors; the op's masks
@@ -67,6 +69,7 @@ constexpr const char *kAttentionKvF16 = "tfcrt_attention_kv_f16";
 constexpr const char *kAttentionKvI8 = "tfcrt_attention_kv_i8";
 constexpr const char *kLayerNorm = "tfcrt_layer_norm_f32";
 constexpr const char *kRmsNorm = "tfcrt_rms_norm_f32";
+constexpr const char *kEmbedding = "tfcrt_embedding_f32";
 
 RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
@@ -1209,6 +1212,81 @@ struct CpuKernelsPass
     op->erase();
   }
 
+  /// tfc.embedding with an f32 table [vocab, d] and signless integer ids of
+  /// rank 1 or 2 => tfcrt_embedding_f32 on the ids (widened to i64; rank 1
+  /// as [1, n]) into a fresh [B, S, d] buffer. The ids are passed as a
+  /// strided view, never collapsed (the position ids are a slice of a
+  /// constant). The reference lowering's gather, fused with the adds after
+  /// it, ran as a scalar loop that loaded and clamped its id per element;
+  /// the adds stay an elementwise generic (vectorized).
+  void lowerEmbedding(EmbeddingOp op) {
+    auto tt = rtt(op.getTable());
+    auto it = rtt(op.getIds());
+    auto idsInt = dyn_cast<IntegerType>(it.getElementType());
+    const int64_t r = it.getRank();
+    if (!tt.getElementType().isF32() || tt.getRank() != 2 || !idsInt ||
+        !idsInt.isSignless() || idsInt.getWidth() > 64 || r < 1 || r > 2)
+      return;
+    OpBuilder b(op);
+    Location loc = classLoc(op, "embedding");
+    MLIRContext *ctx = b.getContext();
+    Type f32 = b.getF32Type(), i64 = b.getI64Type();
+    Value ids = op.getIds();
+    if (idsInt.getWidth() != 64) {
+      // Signless ids are signed (ONNX Gather indices; the reference
+      // lowering's index_cast sign-extends too).
+      auto wide = RankedTensorType::get(it.getShape(), i64);
+      SmallVector<Value> dyn;
+      for (int64_t i = 0; i < r; ++i)
+        if (it.isDynamicDim(i))
+          dyn.push_back(tensor::DimOp::create(b, loc, ids, i));
+      Value init = tensor::EmptyOp::create(b, loc, it.getShape(), i64, dyn);
+      SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(r));
+      SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
+      ids = linalg::GenericOp::create(
+                b, loc, wide, ValueRange{ids}, ValueRange{init}, maps, iters,
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value w = arith::ExtSIOp::create(nb, nl, i64, a[0]);
+                  linalg::YieldOp::create(nb, nl, w);
+                })
+                .getResult(0);
+    }
+    if (r == 1)
+      ids = tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get({1, it.getDimSize(0)}, i64), ids,
+          SmallVector<ReassociationIndices>{{0, 1}},
+          SmallVector<OpFoldResult>{b.getIndexAttr(1),
+                                    tensor::getMixedSize(b, loc, ids, 0)});
+    auto i2 = rtt(ids);
+    const int64_t d = tt.getDimSize(1);
+    auto t3 = RankedTensorType::get({i2.getDimSize(0), i2.getDimSize(1), d}, f32);
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < 2; ++i)
+      if (i2.isDynamicDim(i))
+        dyn.push_back(tensor::DimOp::create(b, loc, ids, i));
+    if (ShapedType::isDynamic(d))
+      dyn.push_back(tensor::DimOp::create(b, loc, op.getTable(), 1));
+    Value out = memref::AllocOp::create(
+        b, loc, MemRefType::get(t3.getShape(), f32), dyn);
+    SmallVector<Value> args = {
+        view(b, loc, ids), view(b, loc, op.getTable()),
+        memref::CastOp::create(b, loc, anyStrided(ctx, 3, f32), out)};
+    declare(kEmbedding, ValueRange(args).getTypes());
+    func::CallOp::create(b, loc, kEmbedding, TypeRange{}, args);
+    Value y = bufferization::ToTensorOp::create(b, loc, t3, out,
+                                                /*restrict=*/true,
+                                                /*writable=*/true);
+    auto rt = rtt(op.getResult());
+    if (r == 1)
+      y = tensor::CollapseShapeOp::create(
+          b, loc, RankedTensorType::get({i2.getDimSize(1), d}, f32), y,
+          SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    if (y.getType() != Type(rt))
+      y = tensor::CastOp::create(b, loc, rt, y);
+    op->getResult(0).replaceAllUsesWith(y);
+    op->erase();
+  }
+
   /// The GPU attention entry (option gpu), else null (the CPU kernels).
   const char *gpuEntry = nullptr;
 
@@ -1239,7 +1317,7 @@ struct CpuKernelsPass
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<LinearOp, GatedMlpOp, AttentionOp, QLinearOp, QGatedMlpOp,
-              LayerNormOp, RmsNormOp>(op))
+              LayerNormOp, RmsNormOp, EmbeddingOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -1276,6 +1354,9 @@ struct CpuKernelsPass
         if (norm)
           lowerNorm(n, n.getInput(), n.getScale(), Value(),
                     n.getEpsilon().convertToDouble(), /*rms=*/true);
+      } else if (auto e = dyn_cast<EmbeddingOp>(op)) {
+        if (embedding)
+          lowerEmbedding(e);
       }
     }
     if (packedSomething)

@@ -31,6 +31,14 @@ typedef struct tfcrt_memref1_i64 {
   int64_t strides[1];
 } tfcrt_memref1_i64;
 
+typedef struct tfcrt_memref2_i64 {
+  int64_t *allocated;
+  int64_t *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} tfcrt_memref2_i64;
+
 typedef struct tfcrt_memref2_f32 {
   float *allocated;
   float *aligned;
@@ -221,6 +229,16 @@ void _mlir_ciface_tfcrt_layer_norm_f32(tfcrt_memref2_f32 *x,
 void _mlir_ciface_tfcrt_rms_norm_f32(tfcrt_memref2_f32 *x,
                                      tfcrt_memref1_f32 *gamma,
                                      tfcrt_memref2_f32 *y, float eps);
+
+/*===-- Embedding (docs/DESIGN.md "CPU kernels") ---------------------------===*
+ * f32 tfc.embedding: out[b][s][:] = table[k][:] with k = ids[b][s] (+ vocab
+ * when negative), clamped to [0, vocab - 1] (the reference lowering's rule).
+ * ids [B, S], table [vocab, d], out [B, S, d]; any strides (ids of rank 1
+ * come as [1, n]). Shapes that disagree fail the run (out filled with NaN).
+ * Rows copied in parallel when the call is large. */
+void _mlir_ciface_tfcrt_embedding_f32(tfcrt_memref2_i64 *ids,
+                                      tfcrt_memref2_f32 *table,
+                                      tfcrt_memref3_f32 *out);
 
 /*===-- Communication (partitioned models, docs/DESIGN.md "Parallelism") --===*
  * Called by the code of a model compiled with tfc --partition, on every rank
