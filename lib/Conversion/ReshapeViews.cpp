@@ -38,6 +38,22 @@ SmallVector<OpFoldResult> rowMajorStrides(OpBuilder &b, Location loc,
   return strides;
 }
 
+/// Whether replaceWithReinterpret takes `src` -> `resultType`: an identity
+/// source with an identity result, or a 1-D unit-stride source at an offset.
+/// Checked before a pattern creates anything: a pattern that builds ops
+/// (the collapse's memref.dim) and then fails makes the greedy driver
+/// erase them and try again, forever (a [1, ?] slice of a constant,
+/// collapsed, never converged and failed the pass without a word).
+bool canReinterpret(MemRefType srcType, MemRefType resultType) {
+  if (srcType.getLayout().isIdentity())
+    return resultType.getLayout().isIdentity();
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return srcType.getRank() == 1 &&
+         succeeded(srcType.getStridesAndOffset(strides, offset)) &&
+         strides[0] == 1;
+}
+
 LogicalResult replaceWithReinterpret(PatternRewriter &rw, Operation *op,
                                      Value src, MemRefType resultType,
                                      ArrayRef<OpFoldResult> sizes) {
@@ -70,6 +86,8 @@ struct ExpandToReinterpret : OpRewritePattern<memref::ExpandShapeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(memref::ExpandShapeOp op,
                                 PatternRewriter &rw) const override {
+    if (!canReinterpret(op.getSrcType(), op.getResultType()))
+      return failure();
     return replaceWithReinterpret(rw, op, op.getSrc(), op.getResultType(),
                                   op.getMixedOutputShape());
   }
@@ -79,6 +97,8 @@ struct CollapseToReinterpret : OpRewritePattern<memref::CollapseShapeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(memref::CollapseShapeOp op,
                                 PatternRewriter &rw) const override {
+    if (!canReinterpret(op.getSrcType(), op.getResultType()))
+      return failure();
     Location loc = op.getLoc();
     SmallVector<OpFoldResult> sizes;
     auto srcType = op.getSrcType();
@@ -117,8 +137,11 @@ struct LowerReshapeViewsPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<ExpandToReinterpret, CollapseToReinterpret>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns)))) {
+      getOperation().emitError(
+          "tfc-lower-reshape-views: the reshape rewrites did not converge");
       signalPassFailure();
+    }
   }
 };
 } // namespace
