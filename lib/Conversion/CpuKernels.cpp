@@ -1235,21 +1235,11 @@ struct CpuKernelsPass
     if (idsInt.getWidth() != 64) {
       // Signless ids are signed (ONNX Gather indices; the reference
       // lowering's index_cast sign-extends too).
-      auto wide = RankedTensorType::get(it.getShape(), i64);
-      SmallVector<Value> dyn;
-      for (int64_t i = 0; i < r; ++i)
-        if (it.isDynamicDim(i))
-          dyn.push_back(tensor::DimOp::create(b, loc, ids, i));
-      Value init = tensor::EmptyOp::create(b, loc, it.getShape(), i64, dyn);
-      SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(r));
-      SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
-      ids = linalg::GenericOp::create(
-                b, loc, wide, ValueRange{ids}, ValueRange{init}, maps, iters,
-                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                  Value w = arith::ExtSIOp::create(nb, nl, i64, a[0]);
-                  linalg::YieldOp::create(nb, nl, w);
-                })
-                .getResult(0);
+      ids = lowering::buildElementwise(
+          b, loc, RankedTensorType::get(it.getShape(), i64), ids,
+          [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+            return arith::ExtSIOp::create(nb, nl, i64, a[0]);
+          });
     }
     if (r == 1)
       ids = tensor::ExpandShapeOp::create(

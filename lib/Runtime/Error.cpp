@@ -1,10 +1,12 @@
 //===- Error.cpp - last-error message and enum names ----------------------===//
 
 #include "Internal.h"
+#include "tfc/Runtime/tfc_kernels.h"
 
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <limits>
 #include <mutex>
 
 namespace {
@@ -45,6 +47,18 @@ tfc_status takeKernelError(std::string &msg) {
   kernelErrorStatus = TFC_OK;
   kernelErrorSet.store(false, std::memory_order_release);
   return s;
+}
+
+void fillNaN(const tfcrt_memref3_f32 *y) {
+  if (!y || !y->aligned || y->sizes[0] < 0 || y->sizes[1] < 0 ||
+      y->sizes[2] < 0)
+    return;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  float *base = y->aligned + y->offset;
+  for (int64_t b = 0; b < y->sizes[0]; ++b)
+    for (int64_t i = 0; i < y->sizes[1]; ++i)
+      for (int64_t j = 0; j < y->sizes[2]; ++j)
+        base[b * y->strides[0] + i * y->strides[1] + j * y->strides[2]] = nan;
 }
 
 std::string format(const char *fmt, ...) {

@@ -14,6 +14,8 @@
 #include <string>
 #include <type_traits>
 
+struct tfcrt_memref3_f32; // tfc/Runtime/tfc_kernels.h
+
 // Everything is built with -fvisibility=hidden; the C API is exported.
 #define TFCRT_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -31,6 +33,9 @@ void clearError();
 void kernelError(tfc_status status, const std::string &msg);
 /// Takes and clears the recorded kernel error; TFC_OK if there is none.
 tfc_status takeKernelError(std::string &msg);
+/// Fills a kernel's [b, m, n] output with NaN after a kernelError (nothing
+/// for a null descriptor or a negative size).
+void fillNaN(const tfcrt_memref3_f32 *y);
 /// printf-style formatting into a std::string.
 std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -17,21 +17,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <string>
 
 namespace {
-
-void fillNaN(tfcrt_memref3_f32 *y) {
-  if (!y || !y->aligned || y->sizes[0] <= 0 || y->sizes[1] <= 0 ||
-      y->sizes[2] <= 0)
-    return;
-  for (int64_t b = 0; b < y->sizes[0]; ++b)
-    for (int64_t r = 0; r < y->sizes[1]; ++r)
-      for (int64_t j = 0; j < y->sizes[2]; ++j)
-        y->aligned[y->offset + b * y->strides[0] + r * y->strides[1] +
-                   j * y->strides[2]] = std::numeric_limits<float>::quiet_NaN();
-}
 
 std::string dims(const int64_t *sizes, int rank) {
   std::string s = "[";
@@ -46,7 +34,7 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_embedding_f32(tfcrt_memref2_i64 *ids,
                                                    tfcrt_memref2_f32 *table,
                                                    tfcrt_memref3_f32 *out) {
   auto fail = [&](const std::string &msg) {
-    fillNaN(out);
+    tfcrt::fillNaN(out);
     tfcrt::kernelError(TFC_ERR_INTERNAL, "tfcrt_embedding_f32: " + msg);
   };
   if (!ids || !table || !out || !table->aligned || !out->aligned)

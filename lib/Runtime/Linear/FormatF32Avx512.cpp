@@ -302,13 +302,13 @@ TFC_AVX512 void computeInto(const tfc_pack_header &h, const Rows &x,
           const float *next) {
         kTilesInto[r - 1](k, ap, r, bp, next, o, r0, cols(q), c0(q));
       });
-  if (!ok) {
-    alignas(64) float nan[kP];
-    tileFailed(nan, 1, kP, kP);
+  if (!ok) { // records the error; y gets NaN where the tiles would go
+    float nan;
+    tileFailed(&nan, 1, 1, 1);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t q = p0; q < p1; ++q)
         for (int c = 0; c < (o.gated ? cols(q) / 2 : cols(q)); ++c)
-          o.y[r * o.ldy + c0(q) + c] = nan[0];
+          o.y[r * o.ldy + c0(q) + c] = nan;
   }
 }
 

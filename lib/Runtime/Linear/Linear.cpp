@@ -46,18 +46,6 @@ thread_local GrowBuffer tileBuffer, rowBuffer, scratchBuffer, biasBuffer;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-void fillNaN(const tfcrt_memref3_f32 *y) {
-  if (!y || !y->aligned || y->sizes[0] < 0 || y->sizes[1] < 0 ||
-      y->sizes[2] < 0)
-    return;
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  float *base = y->aligned + y->offset;
-  for (int64_t b = 0; b < y->sizes[0]; ++b)
-    for (int64_t i = 0; i < y->sizes[1]; ++i)
-      for (int64_t j = 0; j < y->sizes[2]; ++j)
-        base[b * y->strides[0] + i * y->strides[1] + j * y->strides[2]] = nan;
-}
-
 std::string dims(const tfcrt_memref3_f32 *d) {
   return "[" + std::to_string(d->sizes[0]) + ", " +
          std::to_string(d->sizes[1]) + ", " + std::to_string(d->sizes[2]) + "]";
