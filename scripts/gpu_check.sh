@@ -20,13 +20,14 @@
 #       row op (_nofuse), one row element per thread (_unroll1) and a warp
 #       per fused row (_warp); with --cuda-gemm=false if
 #       TFC_GPU_MINILM_LOOPS is set) with --target=cuda --emit=shared into
-#       DIR, builds a CUDA-enabled tfc-run and tfcrt-gpu-attention-test
-#       (runtime only), and copies what the run needs (scripts, runtime
+#       DIR, builds a CUDA-enabled tfc-run, tfcrt-gpu-attention-test and
+#       tfcrt-gpu-gemv-test (runtime only), and copies what the run needs (scripts, runtime
 #       sources), so that DIR alone can travel.
 #   scripts/gpu_check.sh run DIR [TFC_RUN]
 #       On the GPU machine (no LLVM needed): prints the device, runs
 #       tfcrt-gpu-attention-test (the fused attention kernels against the
-#       contract, then timed on MiniLM's shapes), then for every
+#       contract, then timed on MiniLM's shapes) and tfcrt-gpu-gemv-test
+#       (the few-row GEMM kernels, checked and timed), then for every
 #       model and reference case the max abs / rel error of the third run
 #       (eager, captured, replayed graph) and PASS/FAIL, whether the eager
 #       run without graphs (TFC_CUDA_GRAPHS=0) also passes and equals the
@@ -168,14 +169,14 @@ prepare() {
   echo "building a CUDA-enabled tfc-run"
   cmake -G Ninja -S "$root" -B "$dir/.rt-build" -DTFC_RUNTIME_ONLY=ON \
     -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test >/dev/null
+  ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
   cp "$dir/.rt-build/bin/tfc-run" "$dir/.rt-build/bin/tfcrt-gpu-attention-test" \
-    "$dir/"
+    "$dir/.rt-build/bin/tfcrt-gpu-gemv-test" "$dir/"
   rm -rf "$dir/.rt-build"
   cp "$root/scripts/gpu_check.sh" "$root/scripts/gpu_cublaslt.sh" \
     "$root/scripts/device_pack.py" "$root/scripts/gpu_torch_peer.py" "$dir/"
   (cd "$root" && git ls-files -z CMakeLists.txt cmake include lib/Runtime \
-    tools/tfc-run test/Runtime/GpuAttentionTest.cpp |
+    tools/tfc-run test/Runtime/GpuAttentionTest.cpp test/Runtime/GpuGemvTest.cpp |
     tar --null -T - -czf "$dir/src.tar.gz")
   # The model libraries (mostly cubins) shrink 7x: gzipped to travel.
   gzip -9 -f "$dir"/*.so
@@ -205,7 +206,7 @@ pick_runner() {
     fi
     cmake -G Ninja -S "$src" -B "$src/build-gpu" -DTFC_RUNTIME_ONLY=ON \
       -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >&2
-    ninja -C "$src/build-gpu" tfc-run tfcrt-gpu-attention-test >&2
+    ninja -C "$src/build-gpu" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >&2
     echo "$src/build-gpu/bin/tfc-run"
   fi
 }
@@ -252,6 +253,13 @@ run() {
     "$at" --bench || true
   else
     echo "== no tfcrt-gpu-attention-test beside the runner"
+  fi
+  local gt="$(dirname "$runner")/tfcrt-gpu-gemv-test"
+  [[ -x "$gt" ]] || gt="$dir/tfcrt-gpu-gemv-test"
+  if [[ -x "$gt" ]]; then
+    echo "== tfcrt-gpu-gemv-test"
+    "$gt" | grep -v '^ok ' || failed_kernels=1
+    "$gt" --bench || true
   fi
   echo "== models (cubins for sm_90 unless _ptx; _loops: matmuls as plain loops, the reference mapping)"
   # ms_graph / ms_eager: tfc-run --bench's host-clock medians (inputs staged,

@@ -29,14 +29,15 @@
 #       the same weights (scripts/gpu_torch_smollm2.py; TFC_TORCH_PEER=0
 #       skips it, TFC_TORCH_ARGS adds arguments). Logs in $OUT (else DIR/out).
 #       TFC_LLM_ONLY=s260k runs only the stories260K part; TFC_LLM_DECODE_AB=1
-#       adds bf16 batch-1 decode with the decode attention kernel off and on
-#       (TFC_ATTN_DECODE=0 / 1, alternating).
+#       adds bf16 decode under runtime variants, alternating
+#       (TFC_LLM_AB_VARIANTS, '|'-separated environment assignments, default
+#       TFC_ATTN_DECODE=0|TFC_ATTN_DECODE=1; TFC_LLM_AB_BATCHES, default 1).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode="${1:-}"
 dir="${2:-}"
 if [[ -z "$mode" || -z "$dir" ]]; then
-  sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
   exit 2
 fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -221,16 +222,23 @@ PY
     grep '^generated\[0\]' "$out/$m.b1.log" | head -1 >"$out/$m.greedy.txt" || true
   done
   if [[ "${TFC_LLM_DECODE_AB:-}" == 1 && -f "$dir/smollm2_bf16.so" ]]; then
-    # The decode attention kernel (opt-in until it has run on a GPU) off and
-    # on, alternating, on the same build: bf16, batch 1, checked as above.
-    echo "-- smollm2_bf16: decode b1 with TFC_ATTN_DECODE=0 / 1 (alternating, 2 rounds)"
-    local round k
-    for round in 1 2; do
-      for k in 0 1; do
-        TFC_ATTN_DECODE=$k TFC_CUDA_STATS=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix b1_ \
-          --decode 64 --bench --atol 1e-3 --rtol 1e-3 >"$out/ab.$k.$round.log" 2>&1 || failed=1
-        echo "   round $round, TFC_ATTN_DECODE=$k: $(grep -E 'PASS|FAIL|decode step' "$out/ab.$k.$round.log" |
-          grep -v -E '^tfc: cuda run|^generated' | head -3 | tr '\n' ' ')"
+    # Runtime variants (opt-in kernels not yet the default) alternating on
+    # the same build: bf16 decode, checked as above. TFC_LLM_AB_VARIANTS:
+    # variants separated by '|', each environment assignments (default: the
+    # decode attention kernel off / on); TFC_LLM_AB_BATCHES (default 1).
+    local variants="${TFC_LLM_AB_VARIANTS:-TFC_ATTN_DECODE=0|TFC_ATTN_DECODE=1}"
+    local round v b i
+    IFS='|' read -r -a vlist <<<"$variants"
+    for b in ${TFC_LLM_AB_BATCHES:-1}; do
+      echo "-- smollm2_bf16: decode b$b, variants alternating (2 rounds)"
+      for round in 1 2; do
+        for i in "${!vlist[@]}"; do
+          v="${vlist[$i]}"
+          env $v TFC_CUDA_STATS=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix "b${b}_" \
+            --decode 64 --bench --atol 1e-3 --rtol 1e-3 >"$out/ab.b$b.$i.$round.log" 2>&1 || failed=1
+          echo "   round $round, $v: $(grep -E 'PASS|FAIL|decode step' "$out/ab.b$b.$i.$round.log" |
+            grep -v -E '^tfc: cuda run|^generated' | head -3 | tr '\n' ' ')"
+        done
       done
     done
   fi

@@ -14,13 +14,17 @@
 // built once and cached (the first run of a shape is eager, so a captured
 // graph never queries the heuristic); the workspace is the model's
 // (DeviceRun.cpp). f32 uses CUBLAS_COMPUTE_32F (TF32 only with
-// TFC_CUDA_TF32=1); f16 / bf16 accumulate in f32.
+// TFC_CUDA_TF32=1); f16 / bf16 accumulate in f32. Calls of at most
+// kGemvMaxM rows go to our GEMV kernels instead when they suit them
+// (GemvLaunch.h; TFC_CUDA_GEMV=1 for now).
 //
 //===----------------------------------------------------------------------===//
 
 #include "Cuda.h"
 #include "CudaDriver.h"
 #include "DeviceRun.h"
+#include "Gemv.h"
+#include "GemvLaunch.h"
 #include "GpuGemm.h"
 #include "tfc/Runtime/tfc_kernels.h"
 
@@ -239,6 +243,19 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
       return;
     }
     recordError("tfcrt_gpu_matmul: k = 0 into a strided result");
+    return;
+  }
+  // A few rows (decode steps): the GEMV kernels read B once with every load
+  // in flight, where cuBLASLt's tiles would idle (TFC_CUDA_GEMV=1 for now).
+  if (M <= kGemvMaxM && gemvEnabled() &&
+      gemvSuits(type, A, B, C, outType, ep)) {
+    std::string error;
+    int64_t grid = 0;
+    if (!launchGemv(type, A, B, C, outType, ep, stream, error, &grid)) {
+      recordError("tfcrt_gpu_matmul: " + error);
+      return;
+    }
+    count(Work::Gemm, M * N, batch);
     return;
   }
   // D = C^T (N x M) = P x Q with P = B^T (N x K), Q = A^T (K x M).

@@ -1,0 +1,224 @@
+//===- GemvKernels.cu - GEMMs of few rows (decode steps) ----------------===//
+//
+// tfc_gemv_<T>_m<MM>: C[b] = A[b] x B[b] (+ residual) (+ bias) (then the
+// activation) for at most MM rows of A (1, 2, 4 or 8; calls of fewer rows
+// take the next instance), T = f32, f16 or bf16, f32 accumulation. Gemv.h
+// has the argument block, GemvLaunch.cpp the choice and the launch; nvcc
+// compiles this file into a fatbin that libtfcrt embeds (no CUDA runtime).
+//
+// A block owns kGemvColThreads x (16 / sizeof T) consecutive columns of one
+// batch item. Its threads are laid out as kGemvColThreads column threads x
+// KL = kGemvThreads / kGemvColThreads K lanes. The block walks K in steps of
+// kGemvUnroll x KL rows: K lane l loads its 16 bytes (8 halves / 4 floats)
+// of rows l, l + KL, ... of the step, all kGemvUnroll loads in flight before
+// the first product, while the block stages the step's A elements (every
+// row of A) in shared memory as f32. So B is read once per call, whatever
+// the number of rows, in as many blocks as column groups. The K lanes' partial sums are
+// added by warp shuffles (8 lanes a warp), then across the warps through
+// shared memory, in a fixed order: the result does not depend on timing.
+// The epilogue adds the residual, then the bias (cuBLASLt's order: the
+// residual is its C with beta = 1), applies the activation and stores C.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Gemv.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+using tfcrt::cuda::GemvArgs;
+using tfcrt::cuda::kGemvColThreads;
+using tfcrt::cuda::kGemvThreads;
+using tfcrt::cuda::kGemvUnroll;
+
+namespace {
+
+template <typename T> struct Elem;
+template <> struct Elem<float> {
+  static constexpr int kVec = 4;
+  __device__ static float load(const float *p) { return __ldg(p); }
+  __device__ static void store(float *p, float v) { *p = v; }
+  __device__ static void unpack(const uint4 &u, float *f) {
+    f[0] = __uint_as_float(u.x);
+    f[1] = __uint_as_float(u.y);
+    f[2] = __uint_as_float(u.z);
+    f[3] = __uint_as_float(u.w);
+  }
+};
+template <> struct Elem<__half> {
+  static constexpr int kVec = 8;
+  __device__ static float load(const __half *p) { return __half2float(__ldg(p)); }
+  __device__ static void store(__half *p, float v) { *p = __float2half_rn(v); }
+  __device__ static void unpack(const uint4 &u, float *f) {
+    const unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 p = __half22float2(*reinterpret_cast<const __half2 *>(&w[i]));
+      f[2 * i] = p.x;
+      f[2 * i + 1] = p.y;
+    }
+  }
+};
+template <> struct Elem<__nv_bfloat16> {
+  static constexpr int kVec = 8;
+  __device__ static float load(const __nv_bfloat16 *p) {
+    return __bfloat162float(__ldg(p));
+  }
+  __device__ static void store(__nv_bfloat16 *p, float v) {
+    *p = __float2bfloat16_rn(v);
+  }
+  __device__ static void unpack(const uint4 &u, float *f) {
+    const unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      // bf16 to f32 is a shift: the low half is element 2i.
+      f[2 * i] = __uint_as_float(w[i] << 16);
+      f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+  }
+};
+
+/// 16 bytes of B through the read-only path. Volatile, so that the compiler
+/// keeps every load of a step ahead of the step's barrier (left to itself,
+/// it moved most of them after it, to save registers: one memory latency
+/// per load instead of one per step).
+__device__ __forceinline__ uint4 loadB(const void *p) {
+  uint4 r;
+  asm volatile("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+               : "l"(p));
+  return r;
+}
+
+template <typename T, int MM> __device__ void gemv(const GemvArgs &g) {
+  using E = Elem<T>;
+  constexpr int V = E::kVec;
+  constexpr int CT = kGemvColThreads, KL = kGemvThreads / CT;
+  constexpr int U = kGemvUnroll;
+  constexpr int COLS = CT * V, WARPS = kGemvThreads / 32;
+  static_assert(32 % CT == 0, "column threads must divide a warp");
+  constexpr int CHUNK = U * KL; // rows of B a block takes per step
+  __shared__ float red[WARPS][MM][COLS];
+  __shared__ float xs[MM][CHUNK]; // A's rows of the step, as f32
+
+  const int tc = threadIdx.x % CT, kl = threadIdx.x / CT;
+  const long long bi = blockIdx.y;
+  const int nBase = blockIdx.x * COLS;
+  const int n0 = nBase + tc * V;
+  const bool colIn = n0 < g.n;
+  const T *A = static_cast<const T *>(g.a) + bi * g.aBatch;
+  const T *bp = static_cast<const T *>(g.b) + bi * g.bBatch + n0;
+
+  float acc[MM][V];
+#pragma unroll
+  for (int m = 0; m < MM; ++m)
+#pragma unroll
+    for (int v = 0; v < V; ++v)
+      acc[m][v] = 0.0f;
+
+  // Steps of CHUNK rows, the same for every thread (barriers inside): the
+  // step's B loads are issued first, then A's rows are staged into shared
+  // memory by the whole block while they are in flight, then the products.
+  for (int k0 = 0; k0 < g.k; k0 += CHUNK) {
+    uint4 w[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int k = k0 + u * KL + kl;
+      w[u] = make_uint4(0, 0, 0, 0);
+      if (colIn && k < g.k)
+        w[u] = loadB(bp + static_cast<long long>(k) * g.bRow);
+    }
+    constexpr int XS = MM * CHUNK / kGemvThreads; // A elements a thread stages
+    static_assert(MM * CHUNK % kGemvThreads == 0, "whole staging rounds");
+    float xv[XS];
+#pragma unroll
+    for (int j = 0; j < XS; ++j) { // all loads first, then the stores
+      const int i = threadIdx.x + j * kGemvThreads;
+      const int m = i / CHUNK, k = k0 + i % CHUNK;
+      xv[j] = 0.0f;
+      if (m < g.m && k < g.k)
+        xv[j] = E::load(A + m * g.aRow + static_cast<long long>(k) * g.aCol);
+    }
+#pragma unroll
+    for (int j = 0; j < XS; ++j) {
+      const int i = threadIdx.x + j * kGemvThreads;
+      xs[i / CHUNK][i % CHUNK] = xv[j];
+    }
+    __syncthreads();
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      float wf[V];
+      E::unpack(w[u], wf);
+#pragma unroll
+      for (int m = 0; m < MM; ++m) {
+        const float x = xs[m][u * KL + kl];
+#pragma unroll
+        for (int v = 0; v < V; ++v)
+          acc[m][v] = fmaf(x, wf[v], acc[m][v]);
+      }
+    }
+    __syncthreads();
+  }
+
+  // The K lanes of a warp (lane / CT) added by shuffles, then the warps.
+#pragma unroll
+  for (int m = 0; m < MM; ++m)
+#pragma unroll
+    for (int v = 0; v < V; ++v) {
+      float s = acc[m][v];
+#pragma unroll
+      for (int off = CT; off < 32; off *= 2)
+        s += __shfl_xor_sync(0xffffffffu, s, off);
+      acc[m][v] = s;
+    }
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  if (lane < CT) {
+#pragma unroll
+    for (int m = 0; m < MM; ++m)
+#pragma unroll
+      for (int v = 0; v < V; ++v)
+        red[warp][m][lane * V + v] = acc[m][v];
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < MM * COLS; i += kGemvThreads) {
+    const int m = i / COLS, col = i % COLS, n = nBase + col;
+    if (m >= g.m || n >= g.n)
+      continue;
+    float x = 0.0f;
+#pragma unroll
+    for (int w = 0; w < WARPS; ++w)
+      x += red[w][m][col];
+    if (g.res) {
+      const long long r = bi * g.rBatch + m * g.rRow + n;
+      x += g.outHalf ? E::load(static_cast<const T *>(g.res) + r)
+                     : static_cast<const float *>(g.res)[r];
+    }
+    if (g.bias)
+      x += g.bias[n];
+    if (g.act == 1) {
+      x = fmaxf(x, 0.0f);
+    } else if (g.act == 2) {
+      const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+      x = 0.5f * x * (1.0f + tanhf(u));
+    }
+    const long long o = bi * g.cBatch + m * g.cRow + n;
+    if (g.outHalf)
+      E::store(static_cast<T *>(g.c) + o, x);
+    else
+      static_cast<float *>(g.c)[o] = x;
+  }
+}
+
+} // namespace
+
+#define TFC_GEMV(NAME, T, MM)                                                  \
+  extern "C" __global__ void __launch_bounds__(kGemvThreads, 1)                 \
+      tfc_gemv_##NAME##_m##MM(GemvArgs g) {                                    \
+    gemv<T, MM>(g);                                                            \
+  }
+#define TFC_GEMV_M(NAME, T)                                                    \
+  TFC_GEMV(NAME, T, 1) TFC_GEMV(NAME, T, 2) TFC_GEMV(NAME, T, 4)               \
+      TFC_GEMV(NAME, T, 8)
+TFC_GEMV_M(f32, float)
+TFC_GEMV_M(f16, __half)
+TFC_GEMV_M(bf16, __nv_bfloat16)

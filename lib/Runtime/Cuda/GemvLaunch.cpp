@@ -1,0 +1,181 @@
+//===- GemvLaunch.cpp - loads and launches the few-row GEMM kernels -------===//
+//
+// TFC_ENABLE_CUDA=ON only. The kernels (GemvKernels.cu) are compiled by nvcc
+// at build time into a fatbin that CMake embeds as tfcrt_gemv_fatbin; the
+// first call loads it into the current context with the driver and resolves
+// every instance. A launch is asynchronous and capturable (no allocation,
+// no synchronization).
+//
+//===----------------------------------------------------------------------===//
+
+#include "GemvLaunch.h"
+#include "Cuda.h"
+#include "CudaDriver.h"
+#include "Gemv.h"
+#include "Internal.h"
+#include "tfc/Runtime/tfc_kernels.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+extern "C" const unsigned char tfcrt_gemv_fatbin[];
+
+namespace tfcrt::cuda {
+namespace {
+
+constexpr int kRows[] = {1, 2, 4, 8};
+
+struct GemvModule {
+  bool ok = false;
+  std::string error;
+  CUfunction f[3][4] = {}; // [f32, f16, bf16][1, 2, 4, 8 rows]
+};
+
+const GemvModule &gemvModule(const Driver *d) {
+  static std::mutex mutex;
+  static GemvModule *mod = nullptr;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (mod)
+    return *mod;
+  mod = new GemvModule();
+  CUmodule m = nullptr;
+  CUresult r =
+      d->cuModuleLoadDataEx(&m, tfcrt_gemv_fatbin, 0, nullptr, nullptr);
+  if (r != CUDA_SUCCESS) {
+    const char *name = nullptr;
+    d->cuGetErrorName(r, &name);
+    mod->error = format("cannot load the GEMV kernels' fatbin (%s): this "
+                        "libtfcrt has them for sm_90 (and PTX for newer)",
+                        name ? name : "?");
+    return *mod;
+  }
+  const char *types[3] = {"f32", "f16", "bf16"};
+  for (int t = 0; t < 3; ++t)
+    for (int i = 0; i < 4; ++i) {
+      const std::string name = format("tfc_gemv_%s_m%d", types[t], kRows[i]);
+      if (d->cuModuleGetFunction(&mod->f[t][i], m, name.c_str()) !=
+          CUDA_SUCCESS) {
+        mod->error = "the GEMV fatbin lacks kernel " + name;
+        return *mod;
+      }
+    }
+  mod->ok = true;
+  return *mod;
+}
+
+size_t elemBytes(GemmType t) { return t == GemmType::F32 ? 4 : 2; }
+
+char *base(const Memref3 *m, size_t eb) {
+  return m->aligned + m->offset * static_cast<int64_t>(eb);
+}
+
+} // namespace
+
+bool gemvEnabled() {
+  static const bool on = [] {
+    const char *e = std::getenv("TFC_CUDA_GEMV");
+    return e && std::strcmp(e, "1") == 0;
+  }();
+  return on;
+}
+
+bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B,
+               const Memref3 *C, GemmType out, const Epilogue &ep,
+               std::string *why) {
+  auto no = [&](const char *reason) {
+    if (why)
+      *why = reason;
+    return false;
+  };
+  const int64_t batch = C->sizes[0], M = C->sizes[1], N = C->sizes[2];
+  const int64_t K = A->sizes[2];
+  const size_t eb = elemBytes(t);
+  const int64_t vec = 16 / static_cast<int64_t>(eb);
+  if (M < 1 || M > kGemvMaxM)
+    return no("more rows than the GEMV kernels take");
+  if (N < 1 || K < 1 || batch < 1 || batch > 65535 || N > (1LL << 30) ||
+      K > (1LL << 30))
+    return no("sizes out of the GEMV kernels' range");
+  if (out != GemmType::F32 && out != t)
+    return no("an output type other than f32 or the input type");
+  if (ep.act != TFCRT_ACT_NONE && ep.act != TFCRT_ACT_RELU &&
+      ep.act != TFCRT_ACT_GELU_TANH)
+    return no("an activation the GEMV kernels lack");
+  if (B->strides[2] != 1 || N % vec != 0 || B->strides[1] % vec != 0 ||
+      (B->sizes[0] != 1 && B->strides[0] % vec != 0) ||
+      reinterpret_cast<uintptr_t>(base(B, eb)) % 16 != 0)
+    return no("B's rows are not 16-byte vectors");
+  if (N > 1 && C->strides[2] != 1)
+    return no("C's columns are strided");
+  if (ep.residual) {
+    const Memref3 *R = ep.residual;
+    if (N > 1 && R->strides[2] != 1)
+      return no("the residual's columns are strided");
+  }
+  return true;
+}
+
+bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
+                const Memref3 *C, GemmType out, const Epilogue &ep,
+                void *stream, std::string &error, int64_t *grid) {
+  const Driver *d = driver();
+  if (!d) {
+    error = "no CUDA driver";
+    return false;
+  }
+  const GemvModule &mod = gemvModule(d);
+  if (!mod.ok) {
+    error = mod.error;
+    return false;
+  }
+  const int64_t batch = C->sizes[0], M = C->sizes[1], N = C->sizes[2];
+  const int64_t K = A->sizes[2];
+  const size_t eb = elemBytes(t), ob = elemBytes(out);
+  const bool outHalf = out != GemmType::F32;
+  GemvArgs g{};
+  g.a = base(A, eb);
+  g.b = base(B, eb);
+  g.c = base(C, ob);
+  g.bias = static_cast<const float *>(ep.bias);
+  g.res = ep.residual ? base(ep.residual, ob) : nullptr;
+  g.aBatch = A->sizes[0] == 1 ? 0 : A->strides[0];
+  g.aRow = A->strides[1];
+  g.aCol = A->strides[2];
+  g.bBatch = B->sizes[0] == 1 ? 0 : B->strides[0];
+  g.bRow = B->strides[1];
+  g.cBatch = batch == 1 ? 0 : C->strides[0];
+  g.cRow = C->strides[1];
+  if (ep.residual) {
+    g.rBatch = batch == 1 ? 0 : ep.residual->strides[0];
+    g.rRow = ep.residual->strides[1];
+  }
+  g.m = static_cast<int>(M);
+  g.n = static_cast<int>(N);
+  g.k = static_cast<int>(K);
+  g.act = ep.act == TFCRT_ACT_RELU ? 1 : ep.act == TFCRT_ACT_GELU_TANH ? 2 : 0;
+  g.outHalf = outHalf ? 1 : 0;
+  int ri = 0;
+  while (kRows[ri] < M)
+    ++ri;
+  const int ti = t == GemmType::F32 ? 0 : t == GemmType::F16 ? 1 : 2;
+  const int64_t cols = kGemvColThreads * (16 / static_cast<int64_t>(eb));
+  const unsigned gx = static_cast<unsigned>((N + cols - 1) / cols);
+  void *params[] = {&g};
+  CUresult r = d->cuLaunchKernel(mod.f[ti][ri], gx,
+                                 static_cast<unsigned>(batch), 1, kGemvThreads,
+                                 1, 1, 0, static_cast<CUstream>(stream),
+                                 params, nullptr);
+  if (r != CUDA_SUCCESS) {
+    const char *name = nullptr;
+    d->cuGetErrorName(r, &name);
+    error = format("cuLaunchKernel failed (%s; GEMV kernel, grid %u x %lld)",
+                   name ? name : "?", gx, (long long)batch);
+    return false;
+  }
+  if (grid)
+    *grid = static_cast<int64_t>(gx) * batch;
+  return true;
+}
+
+} // namespace tfcrt::cuda

@@ -1,0 +1,42 @@
+//===- GemvLaunch.h - GEMMs of few rows, host side --------------*- C++ -*-===//
+//
+// Gemm.cpp sends a GEMM of at most kGemvMaxM rows here (when TFC_CUDA_GEMV
+// allows it) before it asks cuBLASLt; GemvLaunch.cpp loads the embedded
+// kernels (GemvKernels.cu) and launches one. Tests launch directly on a
+// stream of their own.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_LIB_RUNTIME_CUDA_GEMVLAUNCH_H
+#define TFC_LIB_RUNTIME_CUDA_GEMVLAUNCH_H
+
+#include "GpuGemm.h"
+
+#include <cstdint>
+#include <string>
+
+namespace tfcrt::cuda {
+
+/// TFC_CUDA_GEMV=1: GEMMs of few rows take the GEMV kernels. Opt-in until
+/// tfcrt-gpu-gemv-test has passed on a GPU (written in a session whose
+/// device came too late to run it).
+bool gemvEnabled();
+
+/// Whether the kernels take this call: at most kGemvMaxM rows, B's and C's
+/// (and the residual's) columns contiguous, B's rows 16-byte aligned, N a
+/// multiple of 16 bytes' worth of elements, an activation the kernels have.
+/// `why` says what stops it otherwise.
+bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B,
+               const Memref3 *C, GemmType out, const Epilogue &ep,
+               std::string *why = nullptr);
+
+/// Enqueues C = act(A x B + residual + bias) on `stream` (a CUstream;
+/// device pointers in the descriptors) for a call that gemvSuits. False
+/// with `error` set when the kernels cannot load or the launch fails.
+/// grid: the blocks launched.
+bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
+                const Memref3 *C, GemmType out, const Epilogue &ep,
+                void *stream, std::string &error, int64_t *grid = nullptr);
+
+} // namespace tfcrt::cuda
+
+#endif // TFC_LIB_RUNTIME_CUDA_GEMVLAUNCH_H

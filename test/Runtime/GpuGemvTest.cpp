@@ -1,0 +1,477 @@
+//===- GpuGemvTest.cpp - the few-row GEMM kernels against a host reference -===//
+//
+// tfcrt-gpu-gemv-test (built with TFC_ENABLE_CUDA=ON; exit 77 without a GPU):
+// launches the GEMV kernels (lib/Runtime/Cuda/GemvKernels.cu) directly on
+// random inputs and checks every output element against a double-precision
+// reference on the same (rounded) inputs, in every type (f32, f16, bf16; f32
+// or half results), for 1..8 rows, odd K (one and several steps of the
+// kernel), N from one column group to many, bias / ReLU / tanh-GELU /
+// residual epilogues, strided A (row-major with padding and transposed),
+// padded B and C rows, batches with B shared or per item. C is poisoned
+// first (0xff bytes: NaN in every type), and the padding between its rows
+// must stay poisoned. It also checks which calls gemvSuits refuses.
+//
+//   tfcrt-gpu-gemv-test           the checks
+//   tfcrt-gpu-gemv-test --bench   SmolLM2-135M's decode shapes, CUDA events,
+//                                 weights rotated through more than the L2
+//
+//===----------------------------------------------------------------------===//
+
+#include "Cuda/Cuda.h"
+#include "Cuda/CudaDriver.h"
+#include "Cuda/Gemv.h"
+#include "Cuda/GemvLaunch.h"
+#include "tfc/Runtime/tfc_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace tfcrt;
+using tfcrt::cuda::GemmType;
+using tfcrt::cuda::Memref3;
+
+namespace {
+
+const cuda::Driver *D = nullptr;
+
+bool ok(CUresult r, const char *what) {
+  if (r == CUDA_SUCCESS)
+    return true;
+  const char *name = nullptr;
+  D->cuGetErrorName(r, &name);
+  std::fprintf(stderr, "%s failed: %s\n", what, name ? name : "?");
+  return false;
+}
+
+struct DevBuf {
+  CUdeviceptr p = 0;
+  size_t bytes = 0;
+  explicit DevBuf(size_t n) : bytes(n) {
+    if (n && !ok(D->cuMemAlloc(&p, n), "cuMemAlloc"))
+      p = 0;
+  }
+  ~DevBuf() {
+    if (p)
+      D->cuMemFree(p);
+  }
+  DevBuf(const DevBuf &) = delete;
+  DevBuf &operator=(const DevBuf &) = delete;
+};
+
+size_t elemBytes(GemmType t) { return t == GemmType::F32 ? 4 : 2; }
+const char *typeName(GemmType t) {
+  return t == GemmType::F32 ? "f32" : t == GemmType::F16 ? "f16" : "bf16";
+}
+
+/// x rounded to type t and its bit pattern (little-endian bytes in `out`).
+float encode(GemmType t, float x, unsigned char *out) {
+  if (t == GemmType::F32) {
+    std::memcpy(out, &x, 4);
+    return x;
+  }
+  if (t == GemmType::F16) {
+    _Float16 h = static_cast<_Float16>(x);
+    std::memcpy(out, &h, 2);
+    return static_cast<float>(h);
+  }
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  b += 0x7fff + ((b >> 16) & 1);
+  uint16_t h = static_cast<uint16_t>(b >> 16);
+  std::memcpy(out, &h, 2);
+  uint32_t back = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &back, 4);
+  return f;
+}
+
+float decode(GemmType t, const unsigned char *p) {
+  if (t == GemmType::F32) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  if (t == GemmType::F16) {
+    _Float16 v;
+    std::memcpy(&v, &h, 2);
+    return static_cast<float>(v);
+  }
+  uint32_t b = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+
+struct Case {
+  std::string name;
+  GemmType t = GemmType::BF16, out = GemmType::F32;
+  int64_t batch = 1, m = 1, n = 64, k = 64;
+  bool bias = false, residual = false, aTransposed = false, bShared = true;
+  int act = TFCRT_ACT_NONE;
+  int64_t aPad = 0, bPad = 0, cPad = 0; // extra elements per row
+};
+
+/// A host matrix set [batch][rows][cols] with row stride `ld` (>= cols),
+/// uploaded as type t; `vals` keeps the rounded values.
+struct HostMat {
+  int64_t batch, rows, cols, ld;
+  std::vector<unsigned char> bytes;
+  std::vector<float> vals;
+};
+
+HostMat randomMat(GemmType t, int64_t batch, int64_t rows, int64_t cols,
+                  int64_t ld, std::mt19937 &rng) {
+  HostMat h{batch, rows, cols, ld, {}, {}};
+  const size_t eb = elemBytes(t);
+  h.bytes.assign(batch * rows * ld * eb, 0);
+  h.vals.assign(batch * rows * ld, 0.0f);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t i = 0; i < batch * rows * ld; ++i)
+    h.vals[i] = encode(t, u(rng), &h.bytes[i * eb]);
+  return h;
+}
+
+int runCase(const Case &c, std::mt19937 &rng, CUstream stream) {
+  const size_t eb = elemBytes(c.t), ob = elemBytes(c.out);
+  const int64_t B = c.batch, M = c.m, N = c.n, K = c.k;
+  // A: [B][M][K] row-major (ld K + aPad), or transposed: stored [B][K][M].
+  HostMat a = c.aTransposed ? randomMat(c.t, B, K, M, M + c.aPad, rng)
+                            : randomMat(c.t, B, M, K, K + c.aPad, rng);
+  const int64_t bBatches = c.bShared ? 1 : B;
+  HostMat w = randomMat(c.t, bBatches, K, N, N + c.bPad, rng);
+  std::vector<float> bias(N);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (float &x : bias)
+    x = u(rng);
+  const int64_t ldc = N + c.cPad;
+  HostMat res = randomMat(c.out, B, M, N, ldc, rng);
+
+  DevBuf da(a.bytes.size()), dw(w.bytes.size()), dc(B * M * ldc * ob),
+      dbias(N * 4), dres(res.bytes.size());
+  if (!da.p || !dw.p || !dc.p || !dbias.p || !dres.p)
+    return 1;
+  ok(D->cuMemcpyHtoD(da.p, a.bytes.data(), a.bytes.size()), "HtoD");
+  ok(D->cuMemcpyHtoD(dw.p, w.bytes.data(), w.bytes.size()), "HtoD");
+  ok(D->cuMemcpyHtoD(dbias.p, bias.data(), N * 4), "HtoD");
+  ok(D->cuMemcpyHtoD(dres.p, res.bytes.data(), res.bytes.size()), "HtoD");
+  ok(D->cuMemsetD8Async(dc.p, 0xff, dc.bytes, stream), "cuMemsetD8Async");
+
+  Memref3 A{}, W{}, C{}, R{};
+  A.aligned = A.allocated = reinterpret_cast<char *>(da.p);
+  A.sizes[0] = B, A.sizes[1] = M, A.sizes[2] = K;
+  if (c.aTransposed) {
+    A.strides[0] = K * (M + c.aPad), A.strides[1] = 1,
+    A.strides[2] = M + c.aPad;
+  } else {
+    A.strides[0] = M * (K + c.aPad), A.strides[1] = K + c.aPad,
+    A.strides[2] = 1;
+  }
+  W.aligned = W.allocated = reinterpret_cast<char *>(dw.p);
+  W.sizes[0] = bBatches, W.sizes[1] = K, W.sizes[2] = N;
+  W.strides[0] = K * (N + c.bPad), W.strides[1] = N + c.bPad, W.strides[2] = 1;
+  C.aligned = C.allocated = reinterpret_cast<char *>(dc.p);
+  C.sizes[0] = B, C.sizes[1] = M, C.sizes[2] = N;
+  C.strides[0] = M * ldc, C.strides[1] = ldc, C.strides[2] = 1;
+  R = C;
+  R.aligned = R.allocated = reinterpret_cast<char *>(dres.p);
+  cuda::Epilogue ep;
+  ep.bias = c.bias ? reinterpret_cast<const void *>(dbias.p) : nullptr;
+  ep.act = c.act;
+  ep.residual = c.residual ? &R : nullptr;
+
+  std::string why;
+  if (!cuda::gemvSuits(c.t, &A, &W, &C, c.out, ep, &why)) {
+    std::printf("FAIL %s: refused (%s)\n", c.name.c_str(), why.c_str());
+    return 1;
+  }
+  std::string err;
+  if (!cuda::launchGemv(c.t, &A, &W, &C, c.out, ep, stream, err) ||
+      !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
+    std::printf("FAIL %s: %s\n", c.name.c_str(), err.c_str());
+    return 1;
+  }
+  std::vector<unsigned char> got(dc.bytes);
+  if (!ok(D->cuMemcpyDtoHAsync(got.data(), dc.p, dc.bytes, stream),
+          "cuMemcpyDtoHAsync") ||
+      !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize"))
+    return 1;
+
+  const double halfEps = c.out == GemmType::F16    ? 1.0 / 2048
+                         : c.out == GemmType::BF16 ? 1.0 / 256
+                                                   : 0.0;
+  double worst = 0;
+  int64_t bad = 0, padTouched = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < ldc; ++j) {
+        const unsigned char *p = &got[((b * M + i) * ldc + j) * ob];
+        if (j >= N) { // padding: must still be 0xff
+          for (size_t q = 0; q < ob; ++q)
+            padTouched += p[q] != 0xff;
+          continue;
+        }
+        double s = 0, mag = 0;
+        for (int64_t kk = 0; kk < K; ++kk) {
+          const double x =
+              c.aTransposed ? a.vals[(b * K + kk) * (M + c.aPad) + i]
+                            : a.vals[(b * M + i) * (K + c.aPad) + kk];
+          const double y =
+              w.vals[((c.bShared ? 0 : b) * K + kk) * (N + c.bPad) + j];
+          s += x * y;
+          mag += std::fabs(x * y);
+        }
+        if (c.residual) {
+          const double r = res.vals[(b * M + i) * ldc + j];
+          s += r;
+          mag += std::fabs(r);
+        }
+        if (c.bias) {
+          s += bias[j];
+          mag += std::fabs(bias[j]);
+        }
+        if (c.act == TFCRT_ACT_RELU)
+          s = std::max(s, 0.0);
+        else if (c.act == TFCRT_ACT_GELU_TANH)
+          s = 0.5 * s *
+              (1.0 + std::tanh(0.7978845608028654 * (s + 0.044715 * s * s * s)));
+        const double v = decode(c.out, p);
+        const double err = std::fabs(v - s);
+        const double tol = 2e-6 * mag + 1e-6 + halfEps * std::fabs(s);
+        if (!(err <= tol)) { // NaN (unwritten) fails too
+          if (bad < 3)
+            std::printf("  %s: [%lld, %lld, %lld] got %.7g want %.7g\n",
+                        c.name.c_str(), (long long)b, (long long)i,
+                        (long long)j, v, s);
+          ++bad;
+        }
+        if (err > worst)
+          worst = err;
+      }
+  if (bad || padTouched) {
+    std::printf("FAIL %s: %lld wrong, %lld padding bytes written\n",
+                c.name.c_str(), (long long)bad, (long long)padTouched);
+    return 1;
+  }
+  std::printf("ok   %-44s max abs err %.3g\n", c.name.c_str(), worst);
+  return 0;
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> v;
+  for (GemmType t : {GemmType::F32, GemmType::F16, GemmType::BF16}) {
+    const int64_t vec = 16 / elemBytes(t);
+    struct Shape {
+      int64_t m, n, k;
+    };
+    for (Shape s : {Shape{1, vec, 1}, Shape{1, 40, 7}, Shape{3, 64, 77},
+                    Shape{2, 96, 768}, Shape{5, 200, 769},
+                    Shape{8, 576, 1536}, Shape{1, 960, 576},
+                    Shape{7, 136, 2000}, Shape{4, 1000, 333}}) {
+      if (s.n % vec)
+        continue;
+      Case c;
+      c.t = t;
+      c.m = s.m, c.n = s.n, c.k = s.k;
+      c.name = std::string(typeName(t)) + " m" + std::to_string(s.m) + " n" +
+               std::to_string(s.n) + " k" + std::to_string(s.k);
+      v.push_back(c);
+    }
+    // Epilogues, with f32 and (for halves) half results.
+    std::vector<GemmType> outs = {GemmType::F32};
+    if (t != GemmType::F32)
+      outs.push_back(t);
+    for (GemmType out : outs) {
+      const std::string on =
+          std::string(typeName(t)) + "->" + typeName(out) + " ";
+      Case c;
+      c.t = t, c.out = out, c.m = 3, c.n = 8 * vec, c.k = 100;
+      c.bias = true;
+      c.name = on + "bias";
+      v.push_back(c);
+      c.act = TFCRT_ACT_RELU;
+      c.name = on + "bias relu";
+      v.push_back(c);
+      c.act = TFCRT_ACT_GELU_TANH;
+      c.name = on + "bias gelu";
+      v.push_back(c);
+      c.act = TFCRT_ACT_NONE;
+      c.bias = false;
+      c.residual = true;
+      c.m = 8, c.n = 576, c.k = 1536;
+      c.name = on + "residual m8 n576 k1536";
+      v.push_back(c);
+      c.bias = true;
+      c.m = 1, c.n = 576, c.k = 576;
+      c.name = on + "residual bias m1";
+      v.push_back(c);
+    }
+    // Layouts.
+    Case c;
+    c.t = t, c.m = 4, c.n = 24 * vec, c.k = 130;
+    c.aPad = 3, c.bPad = vec, c.cPad = 5;
+    c.name = std::string(typeName(t)) + " padded A / B / C rows";
+    v.push_back(c);
+    c.aTransposed = true;
+    c.aPad = 1;
+    c.name = std::string(typeName(t)) + " transposed A";
+    v.push_back(c);
+    c.aTransposed = false;
+    c.batch = 3;
+    c.residual = true;
+    c.name = std::string(typeName(t)) + " batch 3, B shared";
+    v.push_back(c);
+    c.bShared = false;
+    c.bias = true;
+    c.name = std::string(typeName(t)) + " batch 3, B per item";
+    v.push_back(c);
+  }
+  return v;
+}
+
+/// gemvSuits must refuse what the kernels cannot do.
+int refusals() {
+  int failures = 0;
+  char dummy alignas(16)[64];
+  auto view = [&](int64_t b, int64_t r, int64_t c, int64_t sr, int64_t sc) {
+    Memref3 m{};
+    m.allocated = m.aligned = dummy;
+    m.sizes[0] = b, m.sizes[1] = r, m.sizes[2] = c;
+    m.strides[0] = r * sr, m.strides[1] = sr, m.strides[2] = sc;
+    return m;
+  };
+  struct Refusal {
+    const char *name;
+    Memref3 A, B, C;
+    GemmType out;
+    int act;
+  };
+  const GemmType h = GemmType::BF16;
+  std::vector<Refusal> rs = {
+      {"9 rows", view(1, 9, 64, 64, 1), view(1, 64, 64, 64, 1),
+       view(1, 9, 64, 64, 1), GemmType::F32, TFCRT_ACT_NONE},
+      {"N not a multiple of 8 halves", view(1, 1, 64, 64, 1),
+       view(1, 64, 60, 60, 1), view(1, 1, 60, 60, 1), GemmType::F32,
+       TFCRT_ACT_NONE},
+      {"B transposed", view(1, 1, 64, 64, 1), view(1, 64, 64, 1, 64),
+       view(1, 1, 64, 64, 1), GemmType::F32, TFCRT_ACT_NONE},
+      {"B row stride not 16 bytes", view(1, 1, 64, 64, 1),
+       view(1, 64, 64, 68, 1), view(1, 1, 64, 64, 1), GemmType::F32,
+       TFCRT_ACT_NONE},
+      {"C columns strided", view(1, 1, 64, 64, 1), view(1, 64, 64, 64, 1),
+       view(1, 1, 64, 128, 2), GemmType::F32, TFCRT_ACT_NONE},
+      {"erf GELU", view(1, 1, 64, 64, 1), view(1, 64, 64, 64, 1),
+       view(1, 1, 64, 64, 1), GemmType::F32, TFCRT_ACT_GELU},
+  };
+  for (const Refusal &r : rs) {
+    cuda::Epilogue ep;
+    ep.act = r.act;
+    std::string why;
+    if (cuda::gemvSuits(h, &r.A, &r.B, &r.C, r.out, ep, &why)) {
+      std::printf("FAIL refusal %s: accepted\n", r.name);
+      ++failures;
+    } else {
+      std::printf("ok   refuses %s (%s)\n", r.name, why.c_str());
+    }
+  }
+  return failures;
+}
+
+int bench(CUstream stream) {
+  // SmolLM2-135M's decode GEMMs: q|k|v, o, gate|up, down, lm_head.
+  struct Shape {
+    const char *name;
+    int64_t k, n;
+  };
+  const Shape shapes[] = {{"qkv", 576, 960},
+                          {"o", 576, 576},
+                          {"gate|up", 576, 3072},
+                          {"down", 1536, 576},
+                          {"lm_head", 576, 49152}};
+  CUevent e0, e1;
+  D->cuEventCreate(&e0, 0);
+  D->cuEventCreate(&e1, 0);
+  for (GemmType t : {GemmType::BF16, GemmType::F32})
+    for (int64_t m : {1, 8})
+      for (const Shape &s : shapes) {
+        const size_t eb = elemBytes(t), wBytes = s.k * s.n * eb;
+        // Enough copies of the weights that each launch reads from HBM.
+        const int copies =
+            static_cast<int>(std::max<size_t>(2, (256u << 20) / wBytes));
+        DevBuf dw(wBytes * copies), da(m * s.k * eb), dc(m * s.n * 4);
+        if (!dw.p || !da.p || !dc.p)
+          return 1;
+        // Nonzero weights and activations (0x3c3c: 1.18 in bf16).
+        D->cuMemsetD8Async(dw.p, 0x3c, dw.bytes, stream);
+        D->cuMemsetD8Async(da.p, 0x3c, da.bytes, stream);
+        Memref3 A{}, W{}, C{};
+        A.aligned = reinterpret_cast<char *>(da.p);
+        A.sizes[0] = 1, A.sizes[1] = m, A.sizes[2] = s.k;
+        A.strides[0] = m * s.k, A.strides[1] = s.k, A.strides[2] = 1;
+        W.sizes[0] = 1, W.sizes[1] = s.k, W.sizes[2] = s.n;
+        W.strides[0] = s.k * s.n, W.strides[1] = s.n, W.strides[2] = 1;
+        C.aligned = reinterpret_cast<char *>(dc.p);
+        C.sizes[0] = 1, C.sizes[1] = m, C.sizes[2] = s.n;
+        C.strides[0] = m * s.n, C.strides[1] = s.n, C.strides[2] = 1;
+        cuda::Epilogue ep;
+        std::vector<float> us;
+        std::string err;
+        for (int it = 0; it < 210; ++it) {
+          W.aligned = reinterpret_cast<char *>(dw.p + (it % copies) * wBytes);
+          D->cuEventRecord(e0, stream);
+          if (!cuda::launchGemv(t, &A, &W, &C, GemmType::F32, ep, stream,
+                                err)) {
+            std::printf("launch failed: %s\n", err.c_str());
+            return 1;
+          }
+          D->cuEventRecord(e1, stream);
+          D->cuEventSynchronize(e1);
+          float ms = 0;
+          D->cuEventElapsedTime(&ms, e0, e1);
+          if (it >= 10)
+            us.push_back(ms * 1e3f);
+        }
+        std::sort(us.begin(), us.end());
+        const double med = us[us.size() / 2];
+        std::printf("bench gemv %-4s m%lld %-8s k%-5lld n%-6lld median %6.2f "
+                    "us  %7.1f GB/s (weights)\n",
+                    typeName(t), (long long)m, s.name, (long long)s.k,
+                    (long long)s.n, med, wBytes / (med * 1e-6) / 1e9);
+      }
+  D->cuEventDestroy(e0);
+  D->cuEventDestroy(e1);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string why;
+  if (cuda::ensureDevice(why) != TFC_OK) {
+    std::printf("SKIP: %s\n", why.c_str());
+    return 77;
+  }
+  D = cuda::driver();
+  if (!D) {
+    std::printf("SKIP: no driver (%s)\n", cuda::error().c_str());
+    return 77;
+  }
+  std::printf("device: %s\n", cuda::deviceName().c_str());
+  CUstream stream;
+  if (!ok(D->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate"))
+    return 1;
+  if (argc > 1 && std::string(argv[1]) == "--bench")
+    return bench(stream);
+  int failures = refusals();
+  std::mt19937 rng(1234);
+  for (const Case &c : cases())
+    failures += runCase(c, rng, stream);
+  std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
+  return failures ? 1 : 0;
+}
