@@ -32,6 +32,9 @@
 #       adds bf16 decode under runtime variants, alternating
 #       (TFC_LLM_AB_VARIANTS, '|'-separated environment assignments, default
 #       TFC_ATTN_DECODE=0|TFC_ATTN_DECODE=1; TFC_LLM_AB_BATCHES, default 1).
+#       TFC_LLM_PROFILE=1 only times an eager bf16 decode step and prefill
+#       kernel by kernel (TFC_CUDA_KTIME); =after does that after the rest.
+#       The rebuilt GGUF is kept in /tmp/tfc-gguf-full for later calls.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode="${1:-}"
@@ -132,6 +135,20 @@ stash() {
   ls -la /tmp/tfc-gguf
 }
 
+profile() { # MODEL.so PROMPTS.npz OUT RUNNER
+  # Where an eager decode step's time goes (TFC_CUDA_KTIME=1: each launch
+  # / GEMM synchronized and timed on the host clock), then the prefill's.
+  local so="$1" p="$2" out="$3" r="$4"
+  echo "== $(basename "$so"): eager decode steps, TFC_CUDA_KTIME=1 (last step shown)"
+  TFC_CUDA_GRAPHS=0 TFC_CUDA_KTIME=1 "$r" "$so" --inputs "$p" --prefix b1_ \
+    --decode 4 --atol 1e-3 --rtol 1e-3 >"$out/ktime.decode.log" 2>&1 || true
+  grep 'ktime' "$out/ktime.decode.log" | tail -n 17
+  echo "== $(basename "$so"): prefill 512, TFC_CUDA_KTIME=1"
+  TFC_CUDA_GRAPHS=0 TFC_CUDA_KTIME=1 "$r" "$so" --inputs "$p" --prefix p512_ \
+    --runs 2 >"$out/ktime.p512.log" 2>&1 || true
+  grep 'ktime' "$out/ktime.p512.log" | tail -n 17
+}
+
 run() {
   local out="${OUT:-$dir/out}" r="$dir/tfc-run" failed=0
   mkdir -p "$out"
@@ -165,17 +182,10 @@ run() {
   cp /tmp/tfc-gguf/* "$dir-gguf2"/* "$dir/gpack/"
   python3 "$dir/device_pack.py" unpack-gguf "$dir/gpack" "$dir" || return 1
   local p="$dir/smollm2_prompts.npz"
-  if [[ -n "${TFC_LLM_PROFILE:-}" ]]; then
-    # Where an eager decode step's time goes (TFC_CUDA_KTIME=1: each launch
-    # / GEMM synchronized and timed on the host clock), then the prefill's.
-    echo "== smollm2_bf16: eager decode steps, TFC_CUDA_KTIME=1 (last step shown)"
-    TFC_CUDA_GRAPHS=0 TFC_CUDA_KTIME=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix b1_ \
-      --decode 4 --atol 1e-3 --rtol 1e-3 >"$out/ktime.decode.log" 2>&1 || true
-    grep 'ktime' "$out/ktime.decode.log" | tail -n 17
-    echo "== smollm2_bf16: prefill 512, TFC_CUDA_KTIME=1"
-    TFC_CUDA_GRAPHS=0 TFC_CUDA_KTIME=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix p512_ \
-      --runs 2 >"$out/ktime.p512.log" 2>&1 || true
-    grep 'ktime' "$out/ktime.p512.log" | tail -n 17
+  # The rebuilt GGUF stays for later calls on this machine (the PyTorch peer).
+  mkdir -p /tmp/tfc-gguf-full && cp "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" /tmp/tfc-gguf-full/
+  if [[ "${TFC_LLM_PROFILE:-}" == 1 ]]; then
+    profile "$dir/smollm2_bf16.so" "$p" "$out" "$r"
     return $failed
   fi
   for m in ${TFC_LLM_MODELS:-smollm2 smollm2_bf16}; do
@@ -266,6 +276,9 @@ PY
   echo "-- greedy tokens, bf16 against f32 (batch 1, 64 steps)"
   if cmp -s "$out/smollm2.greedy.txt" "$out/smollm2_bf16.greedy.txt"; then echo identical; else
     echo differ; cat "$out/smollm2.greedy.txt" "$out/smollm2_bf16.greedy.txt"; fi
+  if [[ "${TFC_LLM_PROFILE:-}" == after ]]; then
+    profile "$dir/smollm2_bf16.so" "$p" "$out" "$r"
+  fi
   if [[ "${TFC_TORCH_PEER:-1}" != 0 && -f "$dir/gpu_torch_smollm2.py" ]]; then
     echo "== PyTorch (gpu_torch_smollm2.py ${TFC_TORCH_ARGS:-})"
     timeout "${TFC_TORCH_TIMEOUT:-300}" python3 "$dir/gpu_torch_smollm2.py" \
