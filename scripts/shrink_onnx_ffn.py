@@ -10,8 +10,8 @@ the gate * up product) by MatMuls whose weights are initializers [k, F]; a
 channel j whose down-projection row and every up / gate column are all zero
 contributes exactly 0, so the channel is sliced out of those weights and of
 the [F] initializers (biases) on the way: ONNX Runtime then runs the shrunk
-model, with the same function, on smaller shapes. Attention heads are left as
-zeros: their count is baked into the exporters' Reshape constants.
+model, with the same function, on smaller shapes. Zero attention heads are
+shrink_onnx_heads.py's (--export-shrink runs it after this script).
 
 Only what provably keeps the function is sliced: every intermediate tensor
 must be consumed inside the FFN alone, every initializer touched must have

@@ -321,9 +321,10 @@ static cl::opt<std::string> exportOnnxOpt(
              "OUT.masks.npz and OUT.prune.json)"));
 static cl::opt<bool> exportShrinkOpt(
     "export-shrink", cl::init(false),
-    cl::desc("With --export-onnx: also remove the FFN channels the export "
-             "carries as zeros from its weights (scripts/shrink_onnx_ffn.py; "
-             "ONNX Runtime then runs the smaller shapes; heads stay zeros)"));
+    cl::desc("With --export-onnx: also remove the FFN channels and attention "
+             "heads the export carries as zeros from its weights and shape "
+             "constants (scripts/shrink_onnx_ffn.py, shrink_onnx_heads.py; "
+             "ONNX Runtime then runs the smaller shapes)"));
 static cl::opt<bool> noDetectSparsity(
     "no-detect-sparsity", cl::init(false),
     cl::desc("Do not mark layers whose weights already hold many zeros"));
@@ -643,17 +644,20 @@ int main(int argc, char **argv) {
                   (msg.empty() ? "" : ": " + msg));
     if (!exportShrinkOpt)
       return 0;
-    // In place: OUT.onnx and its masks, sliced the same way.
-    std::string shrink = TFC_SCRIPTS_DIR "/shrink_onnx_ffn.py";
+    // In place: OUT.onnx and its masks, sliced the same way; FFN channels,
+    // then heads (they touch different weights).
     StringRef outStem = StringRef(exportOnnxOpt);
     outStem.consume_back(".onnx");
     std::string masks = (outStem + ".masks.npz").str();
-    SmallVector<StringRef> sargs = {*pyPath, shrink,      exportOnnxOpt, "-o",
-                                    exportOnnxOpt, "--masks", masks};
-    rc = sys::ExecuteAndWait(*pyPath, sargs, std::nullopt, {}, 0, 0, &msg);
-    if (rc != 0)
-      return fail("--export-shrink: " + shrink + " failed" +
-                  (msg.empty() ? "" : ": " + msg));
+    for (const char *name : {"shrink_onnx_ffn.py", "shrink_onnx_heads.py"}) {
+      std::string shrink = std::string(TFC_SCRIPTS_DIR "/") + name;
+      SmallVector<StringRef> sargs = {*pyPath, shrink,  exportOnnxOpt, "-o",
+                                      exportOnnxOpt, "--masks", masks};
+      rc = sys::ExecuteAndWait(*pyPath, sargs, std::nullopt, {}, 0, 0, &msg);
+      if (rc != 0)
+        return fail("--export-shrink: " + shrink + " failed" +
+                    (msg.empty() ? "" : ": " + msg));
+    }
     return 0;
   };
   if (emitKind == "tfc") {
