@@ -651,8 +651,9 @@ int main(int argc, char **argv) {
     std::string masks = (outStem + ".masks.npz").str();
     for (const char *name : {"shrink_onnx_ffn.py", "shrink_onnx_heads.py"}) {
       std::string shrink = std::string(TFC_SCRIPTS_DIR "/") + name;
-      SmallVector<StringRef> sargs = {*pyPath, shrink,  exportOnnxOpt, "-o",
-                                      exportOnnxOpt, "--masks", masks};
+      SmallVector<StringRef> sargs = {*pyPath, shrink,        exportOnnxOpt,
+                                      "-o",    exportOnnxOpt, "--masks",
+                                      masks};
       rc = sys::ExecuteAndWait(*pyPath, sargs, std::nullopt, {}, 0, 0, &msg);
       if (rc != 0)
         return fail("--export-shrink: " + shrink + " failed" +
