@@ -196,6 +196,14 @@ run() {
     # GEMMs sum in another order for another row count (M = batch in a
     # decode step, batch x T in the full sequence): 8e-5 .. 9e-4 measured.
     [[ $m == *bf16 ]] && tol=(--atol 1e30 --rtol 0)
+    # bf16 decode against bf16's full-sequence entry: the decode attention
+    # kernel keeps the probabilities in f32 where the prefill's tensor-core
+    # kernel rounds them to bf16, so the logits part by bf16 roundings
+    # through 30 layers (max abs 0.38 / 0.49-0.60 / 0.82 at batch 1 / 8 / 32
+    # on an H100, 2026-12-05; 0 with TFC_ATTN_DECODE=0, the same kernel
+    # both ways). A consistency check at that scale; bf16's accuracy is
+    # judged by the greedy tokens and the perplexity below.
+    [[ $m == *bf16 ]] && dtol=(--atol 1 --rtol 0.02)
     TFC_CUDA_STATS=1 "$r" "$dir/$m.so" --inputs "$dir/smollm2_ref0.npz" --prefix case0_ \
       --reference "$dir/smollm2_ref0.npz" "${tol[@]}" --runs 3 --outputs "$out/$m.case0.npz" \
       2>&1 | grep -v '^tfc: cuda run' | tail -n 4 || failed=1
@@ -232,8 +240,7 @@ PY
     grep '^generated\[0\]' "$out/$m.b1.log" | head -1 >"$out/$m.greedy.txt" || true
   done
   if [[ "${TFC_LLM_DECODE_AB:-}" == 1 && -f "$dir/smollm2_bf16.so" ]]; then
-    # Runtime variants (opt-in kernels not yet the default) alternating on
-    # the same build: bf16 decode, checked as above. TFC_LLM_AB_VARIANTS:
+    # Runtime variants (kernels on / off) alternating on the same build: bf16 decode, checked as above. TFC_LLM_AB_VARIANTS:
     # variants separated by '|', each environment assignments (default: the
     # decode attention kernel off / on); TFC_LLM_AB_BATCHES (default 1).
     local variants="${TFC_LLM_AB_VARIANTS:-TFC_ATTN_DECODE=0|TFC_ATTN_DECODE=1}"

@@ -532,10 +532,9 @@ int bench(CUstream stream) {
 } // namespace
 
 int main(int argc, char **argv) {
-  // The decode kernel is opt-in in the runtime for now; this test is what
-  // validates it (TFC_ATTN_DECODE=0 here: the other kernels on the same
-  // calls, for comparisons).
-  setenv("TFC_ATTN_DECODE", "1", /*overwrite=*/0);
+  // Calls of few rows take the decode kernel (the runtime's default;
+  // TFC_ATTN_DECODE=0 here: the other kernels on the same calls, for
+  // comparisons).
   std::string why;
   if (cuda::ensureDevice(why) != TFC_OK) {
     std::printf("SKIP: %s\n", why.c_str());

@@ -7,8 +7,8 @@
 // tensor-core ones their dynamic shared memory. A call then picks the kernel
 // by mode and head dim and launches it on the given stream (asynchronous,
 // capturable into a CUDA graph: no allocation, no synchronization). Calls of
-// at most kDecMaxS query rows (decode steps) take the decode kernel (opt-in
-// for now: TFC_ATTN_DECODE=1), which splits the keys over enough blocks to
+// at most kDecMaxS query rows (decode steps) take the decode kernel
+// (TFC_ATTN_DECODE=0 turns it off), which splits the keys over enough blocks to
 // fill the GPU when it has scratch memory for the partials (the model's,
 // DeviceRun's attnScratch).
 //
@@ -122,13 +122,13 @@ long long decodeMinChunk() {
   return v;
 }
 
-/// TFC_ATTN_DECODE=1 sends calls of few rows to the decode kernel. Opt-in
-/// until tfcrt-gpu-attention-test has passed on a GPU with it (written in a
-/// session without device time; the test turns it on for itself).
+/// Calls of few rows take the decode kernel unless TFC_ATTN_DECODE=0 (it
+/// passed tfcrt-gpu-attention-test on an H100 on 2026-12-05 and made
+/// SmolLM2's bf16 decode step 3.3 -> 2.0 ms; docs/PERFORMANCE.md).
 bool decodeKernelOn() {
   static const bool on = [] {
     const char *e = std::getenv("TFC_ATTN_DECODE");
-    return e && std::string(e) == "1";
+    return !(e && std::string(e) == "0");
   }();
   return on;
 }

@@ -14,9 +14,9 @@
 // built once and cached (the first run of a shape is eager, so a captured
 // graph never queries the heuristic); the workspace is the model's
 // (DeviceRun.cpp). f32 uses CUBLAS_COMPUTE_32F (TF32 only with
-// TFC_CUDA_TF32=1); f16 / bf16 accumulate in f32. Calls of at most
+// TFC_CUDA_TF32=1); f16 / bf16 accumulate in f32. f32 calls of at most
 // kGemvMaxM rows go to our GEMV kernels instead when they suit them
-// (GemvLaunch.h; TFC_CUDA_GEMV=1 for now).
+// (GemvLaunch.h; TFC_CUDA_GEMV=0 / 1: none / every type).
 //
 //===----------------------------------------------------------------------===//
 
@@ -246,8 +246,8 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
     return;
   }
   // A few rows (decode steps): the GEMV kernels read B once with every load
-  // in flight, where cuBLASLt's tiles would idle (TFC_CUDA_GEMV=1 for now).
-  if (M <= kGemvMaxM && gemvEnabled() &&
+  // in flight (f32 by default; GemvLaunch.h says why not the half types).
+  if (M <= kGemvMaxM && gemvEnabled(type) &&
       gemvSuits(type, A, B, C, outType, ep)) {
     std::string error;
     int64_t grid = 0;

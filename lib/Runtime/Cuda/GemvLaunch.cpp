@@ -72,12 +72,17 @@ char *base(const Memref3 *m, size_t eb) {
 
 } // namespace
 
-bool gemvEnabled() {
-  static const bool on = [] {
+bool gemvEnabled(GemmType t) {
+  // -1: f32 only (default), 0: none, 1: every type.
+  static const int mode = [] {
     const char *e = std::getenv("TFC_CUDA_GEMV");
-    return e && std::strcmp(e, "1") == 0;
+    if (e && std::strcmp(e, "0") == 0)
+      return 0;
+    if (e && std::strcmp(e, "1") == 0)
+      return 1;
+    return -1;
   }();
-  return on;
+  return mode == 1 || (mode == -1 && t == GemmType::F32);
 }
 
 bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B,

@@ -16,10 +16,13 @@
 
 namespace tfcrt::cuda {
 
-/// TFC_CUDA_GEMV=1: GEMMs of few rows take the GEMV kernels. Opt-in until
-/// tfcrt-gpu-gemv-test has passed on a GPU (written in a session whose
-/// device came too late to run it).
-bool gemvEnabled();
+/// Whether GEMMs of few rows of type t take the GEMV kernels: f32 by
+/// default; f16 / bf16 only with TFC_CUDA_GEMV=1, none with TFC_CUDA_GEMV=0.
+/// Measured on an H100 (2026-12-05, SmolLM2 decode, docs/PERFORMANCE.md):
+/// f32 steps 10-14 % faster than with cuBLASLt; bf16 the same at batch 1
+/// and 45 % slower at batch 8, where the 8-row kernel (234 registers, one
+/// block an SM) loses to cuBLASLt's.
+bool gemvEnabled(GemmType t);
 
 /// Whether the kernels take this call: at most kGemvMaxM rows, B's and C's
 /// (and the residual's) columns contiguous, B's rows 16-byte aligned, N a
