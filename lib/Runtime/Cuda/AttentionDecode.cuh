@@ -309,6 +309,44 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
     const int r = e / DK, c = e % DK;
     if (r >= nr || c >= a.dv)
       continue;
+#ifdef TFC_ATTN_DEC_MERGE8
+    // Not yet run on a GPU (the session's device time ran out): built only
+    // with -DTFC_ATTN_NVCC_FLAGS=-DTFC_ATTN_DEC_MERGE8 until
+    // tfcrt-gpu-attention-test passes with it there.
+    // One pass, eight splits at a time with their 24 loads issued together,
+    // merged into a running (M, L, A) like the online softmax: fewer L2 round
+    // trips in the last block (a prediction, not measured).
+    constexpr int U = 8;
+    float M = -CUDART_INF_F, L = 0.0f, A = 0.0f;
+    for (long long sp0 = 0; sp0 < a.splits; sp0 += U) {
+      float pm[U], pl[U], pa[U];
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        pm[u] = -CUDART_INF_F, pl[u] = 0.0f, pa[u] = 0.0f;
+        if (sp0 + u < a.splits) {
+          const float *ps = parts + (sp0 + u) * PART;
+          pm[u] = __ldcg(ps + R * DK + 2 * r);
+          pl[u] = __ldcg(ps + R * DK + 2 * r + 1);
+          pa[u] = __ldcg(ps + r * DK + c);
+        }
+      }
+      float Mn = M;
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        Mn = fmaxf(Mn, pm[u]);
+      const float g = partWeight(M, Mn);
+      L *= g;
+      A *= g;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const float f = partWeight(pm[u], Mn);
+        L = fmaf(pl[u], f, L);
+        A = fmaf(pa[u], f, A);
+      }
+      M = Mn;
+    }
+#else
+    // Two passes over the splits: the max, then the weighted sums.
     float M = -CUDART_INF_F;
     for (long long sp = 0; sp < a.splits; ++sp)
       M = fmaxf(M, __ldcg(parts + sp * PART + R * DK + 2 * r));
@@ -319,6 +357,7 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
       L = fmaf(__ldcg(ps + R * DK + 2 * r + 1), f, L);
       A = fmaf(__ldcg(ps + r * DK + c), f, A);
     }
+#endif
     const long long rr = r0 + r, h = kvh * G + rr / a.s, i = rr % a.s;
     a.out[bi * a.os[0] + h * a.os[1] + i * a.os[2] + c * a.os[3]] =
         L > 0.0f ? A / L : 0.0f;
