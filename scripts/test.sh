@@ -102,11 +102,11 @@ if [ "${TFC_SANITIZED_RUNTIME:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}" = 1
   rt_failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
 fi
 # The CUDA-enabled runtime (runtime only, build-rt-cuda): the GPU launcher,
-# cuBLASLt GEMMs and the fused attention kernels (nvcc), which the main
-# build (TFC_ENABLE_CUDA=OFF) does not compile. Its test
-# (tfcrt-gpu-attention-test) needs a GPU and is skipped without one
-# (scripts/gpu_check.sh runs it on the H200). On when nvcc is found;
-# TFC_CUDA_RUNTIME=0 skips it.
+# cuBLASLt GEMMs, the fused attention and the few-row GEMM kernels (nvcc),
+# which the main build (TFC_ENABLE_CUDA=OFF) does not compile. Their tests
+# (tfcrt-gpu-attention-test, tfcrt-gpu-gemv-test) need a GPU and are
+# skipped without one (scripts/gpu_check.sh and gpu_llm.sh run them on the
+# device machine). On when nvcc is found; TFC_CUDA_RUNTIME=0 skips it.
 cuda_rc=0
 nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 if [ "${TFC_CUDA_RUNTIME:-1}" = 1 ] && [ -x "$nvcc_bin" ] && [ -z "$san" ]; then
@@ -116,8 +116,8 @@ if [ "${TFC_CUDA_RUNTIME:-1}" = 1 ] && [ -x "$nvcc_bin" ] && [ -z "$san" ]; then
   cmake -G Ninja -S "$root" -B "$crb" -DTFC_RUNTIME_ONLY=ON \
     -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release \
     -DCUDAToolkit_ROOT="$(dirname "$(dirname "$nvcc_bin")")" >/dev/null &&
-    ninja -C "$crb" tfc-run tfcrt-gpu-attention-test &&
-    ctest --test-dir "$crb" -R '^tfcrt[.]gpu_attention$' --output-on-failure
+    ninja -C "$crb" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test &&
+    ctest --test-dir "$crb" -R '^tfcrt[.]gpu_(attention|gemv)$' --output-on-failure
   cuda_rc=$?
   set -e
 fi
