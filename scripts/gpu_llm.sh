@@ -32,6 +32,8 @@
 #       adds bf16 decode under runtime variants, alternating
 #       (TFC_LLM_AB_VARIANTS, '|'-separated environment assignments, default
 #       TFC_ATTN_DECODE=0|TFC_ATTN_DECODE=1; TFC_LLM_AB_BATCHES, default 1).
+#       With smollm2_bf16_pdl.so (prepare builds it unless TFC_LLM_PDL=0):
+#       that build (--cuda-pdl) against smollm2_bf16, alternating.
 #       TFC_LLM_PROFILE=1 only times an eager bf16 decode step and prefill
 #       kernel by kernel (TFC_CUDA_KTIME); =after does that after the rest.
 #       The rebuilt GGUF is kept in /tmp/tfc-gguf-full for later calls.
@@ -63,6 +65,14 @@ prepare() {
     local onnx="$cache/onnx/smollm2.ts.onnx"
     "$tfc" "$onnx" --target=cuda --kv-cache --emit=shared -o "$dir/smollm2"
     "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 --emit=shared -o "$dir/smollm2_bf16"
+    # The same model with programmatic dependent launch (--cuda-pdl): its
+    # weights file is smollm2_bf16's (checked), copied there at run time.
+    if [[ "${TFC_LLM_PDL:-1}" != 0 ]]; then
+      "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 --cuda-pdl --emit=shared \
+        -o "$dir/smollm2_bf16_pdl"
+      cmp "$dir/smollm2_bf16.tfcw" "$dir/smollm2_bf16_pdl.tfcw"
+      rm -f "$dir/smollm2_bf16_pdl.tfcw"
+    fi
     "$py" - "$cache" "$shared" "$dir" <<'PY'
 import sys, numpy as np
 from pathlib import Path
@@ -255,6 +265,29 @@ PY
             --decode 64 --bench --atol 1e-3 --rtol 1e-3 >"$out/ab.b$b.$i.$round.log" 2>&1 || failed=1
           echo "   round $round, $v: $(grep -E 'PASS|FAIL|decode step' "$out/ab.b$b.$i.$round.log" |
             grep -v -E '^tfc: cuda run|^generated' | head -3 | tr '\n' ' ')"
+        done
+      done
+    done
+  fi
+  if [[ -f "$dir/smollm2_bf16_pdl.so" ]]; then
+    # Programmatic dependent launch (tfc --cuda-pdl) against the same build
+    # without it, alternating: the 512-token prefill's device time and bf16
+    # decode at batch 1 and 8 (checked against the full-sequence entry).
+    cp "$dir/smollm2_bf16.tfcw" "$dir/smollm2_bf16_pdl.tfcw"
+    echo "-- smollm2_bf16 against smollm2_bf16_pdl (--cuda-pdl), alternating (2 rounds)"
+    local round m2 b2
+    for round in 1 2; do
+      for m2 in smollm2_bf16 smollm2_bf16_pdl; do
+        TFC_CUDA_STATS=1 "$r" "$dir/$m2.so" --inputs "$p" --prefix p512_ --bench --warmup 3 \
+          --iters 20 >"$out/pdl.$m2.p512.$round.log" 2>&1 || failed=1
+        echo "   round $round, $m2: prefill 512 device ms $(grep -o "; device [0-9.]* ms" \
+          "$out/pdl.$m2.p512.$round.log" | tail -n 20 | awk '{print $3}' | sort -n |
+          awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}')"
+        for b2 in 1 8; do
+          TFC_CUDA_STATS=1 "$r" "$dir/$m2.so" --inputs "$p" --prefix "b${b2}_" --decode 64 --bench \
+            --atol 1 --rtol 0.02 >"$out/pdl.$m2.b$b2.$round.log" 2>&1 || failed=1
+          echo "   round $round, $m2, b$b2: $(grep -E 'vs full|decode step \(' \
+            "$out/pdl.$m2.b$b2.$round.log" | tr '\n' ' ')"
         done
       done
     done

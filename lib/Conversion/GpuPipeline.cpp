@@ -686,7 +686,8 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   // Device side: kernels -> NVVM -> cubin (or PTX that the driver JITs).
   p += ",nvvm-attach-target{chip=" + g.chip + " features=" + g.features +
        " O=" + std::to_string(g.optLevel) + "}";
-  p += ",gpu.module(strip-debuginfo,convert-gpu-to-nvvm,canonicalize,cse,"
+  p += std::string(",gpu.module(strip-debuginfo,") +
+       (g.pdl ? "tfc-gpu-pdl," : "") + "convert-gpu-to-nvvm,canonicalize,cse,"
        "reconcile-unrealized-casts)";
   p += ",gpu-module-to-binary{format=" + g.format;
   if (!g.toolkitPath.empty())
@@ -739,5 +740,6 @@ void mlir::tfc::registerTfcGpuPasses() {
   PassRegistration<GpuMapLoopsPass>();
   registerGpuRowReductionsPass();
   registerGpuMergeKernelsPass();
+  registerGpuPdlPass();
   registerJoinLinearsPass();
 }

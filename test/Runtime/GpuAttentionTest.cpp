@@ -258,8 +258,11 @@ int runCase(const Case &c, CUstream stream) {
     dout.put(nan.data());
     std::string err;
     int64_t grid = 0, block = 0;
+    // The first pass launches with programmatic dependent launch (the
+    // kernels' griddepcontrol path; a no-op wait on this stream).
     if (!cuda::launchAttention(g, mode, stream, err, &grid, &block,
-                               pass == 0 ? scratch : none)) {
+                               pass == 0 ? scratch : none,
+                               /*pdl=*/pass == 0)) {
       std::printf("FAIL %-26s %-4s%s launch: %s\n", c.name.c_str(), mname,
                   how, err.c_str());
       ++failures;

@@ -1,4 +1,5 @@
-//===- GpuGemvTest.cpp - the few-row GEMM kernels against a host reference -===//
+//===- GpuGemvTest.cpp - the few-row GEMM kernels against a host reference
+//-===//
 //
 // tfcrt-gpu-gemv-test (built with TFC_ENABLE_CUDA=ON; exit 77 without a GPU):
 // launches the GEMV kernels (lib/Runtime/Cuda/GemvKernels.cu) directly on
@@ -191,69 +192,78 @@ int runCase(const Case &c, std::mt19937 &rng, CUstream stream) {
     std::printf("FAIL %s: refused (%s)\n", c.name.c_str(), why.c_str());
     return 1;
   }
-  std::string err;
-  if (!cuda::launchGemv(c.t, &A, &W, &C, c.out, ep, stream, err) ||
-      !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
-    std::printf("FAIL %s: %s\n", c.name.c_str(), err.c_str());
-    return 1;
-  }
-  std::vector<unsigned char> got(dc.bytes);
-  if (!ok(D->cuMemcpyDtoHAsync(got.data(), dc.p, dc.bytes, stream),
-          "cuMemcpyDtoHAsync") ||
-      !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize"))
-    return 1;
-
-  const double halfEps = c.out == GemmType::F16    ? 1.0 / 2048
-                         : c.out == GemmType::BF16 ? 1.0 / 256
-                                                   : 0.0;
-  double worst = 0;
+  // Twice: a plain launch, then one with programmatic dependent launch (the
+  // kernels' griddepcontrol path); C poisoned before each.
   int64_t bad = 0, padTouched = 0;
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < ldc; ++j) {
-        const unsigned char *p = &got[((b * M + i) * ldc + j) * ob];
-        if (j >= N) { // padding: must still be 0xff
-          for (size_t q = 0; q < ob; ++q)
-            padTouched += p[q] != 0xff;
-          continue;
+  double worst = 0;
+  for (bool pdl : {false, true}) {
+    if (pdl && !ok(D->cuMemsetD8Async(dc.p, 0xff, dc.bytes, stream),
+                   "cuMemsetD8Async"))
+      return 1;
+    std::string err;
+    if (!cuda::launchGemv(c.t, &A, &W, &C, c.out, ep, stream, err, nullptr,
+                          pdl) ||
+        !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
+      std::printf("FAIL %s: %s\n", c.name.c_str(), err.c_str());
+      return 1;
+    }
+    std::vector<unsigned char> got(dc.bytes);
+    if (!ok(D->cuMemcpyDtoHAsync(got.data(), dc.p, dc.bytes, stream),
+            "cuMemcpyDtoHAsync") ||
+        !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize"))
+      return 1;
+
+    const double halfEps = c.out == GemmType::F16    ? 1.0 / 2048
+                           : c.out == GemmType::BF16 ? 1.0 / 256
+                                                     : 0.0;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < ldc; ++j) {
+          const unsigned char *p = &got[((b * M + i) * ldc + j) * ob];
+          if (j >= N) { // padding: must still be 0xff
+            for (size_t q = 0; q < ob; ++q)
+              padTouched += p[q] != 0xff;
+            continue;
+          }
+          double s = 0, mag = 0;
+          for (int64_t kk = 0; kk < K; ++kk) {
+            const double x = c.aTransposed
+                                 ? a.vals[(b * K + kk) * (M + c.aPad) + i]
+                                 : a.vals[(b * M + i) * (K + c.aPad) + kk];
+            const double y =
+                w.vals[((c.bShared ? 0 : b) * K + kk) * (N + c.bPad) + j];
+            s += x * y;
+            mag += std::fabs(x * y);
+          }
+          if (c.residual) {
+            const double r = res.vals[(b * M + i) * ldc + j];
+            s += r;
+            mag += std::fabs(r);
+          }
+          if (c.bias) {
+            s += bias[j];
+            mag += std::fabs(bias[j]);
+          }
+          if (c.act == TFCRT_ACT_RELU)
+            s = std::max(s, 0.0);
+          else if (c.act == TFCRT_ACT_GELU_TANH)
+            s = 0.5 * s *
+                (1.0 +
+                 std::tanh(0.7978845608028654 * (s + 0.044715 * s * s * s)));
+          const double v = decode(c.out, p);
+          const double err = std::fabs(v - s);
+          const double tol = 2e-6 * mag + 1e-6 + halfEps * std::fabs(s);
+          if (!(err <= tol)) { // NaN (unwritten) fails too
+            if (bad < 3)
+              std::printf("  %s: [%lld, %lld, %lld] got %.7g want %.7g\n",
+                          c.name.c_str(), (long long)b, (long long)i,
+                          (long long)j, v, s);
+            ++bad;
+          }
+          if (err > worst)
+            worst = err;
         }
-        double s = 0, mag = 0;
-        for (int64_t kk = 0; kk < K; ++kk) {
-          const double x =
-              c.aTransposed ? a.vals[(b * K + kk) * (M + c.aPad) + i]
-                            : a.vals[(b * M + i) * (K + c.aPad) + kk];
-          const double y =
-              w.vals[((c.bShared ? 0 : b) * K + kk) * (N + c.bPad) + j];
-          s += x * y;
-          mag += std::fabs(x * y);
-        }
-        if (c.residual) {
-          const double r = res.vals[(b * M + i) * ldc + j];
-          s += r;
-          mag += std::fabs(r);
-        }
-        if (c.bias) {
-          s += bias[j];
-          mag += std::fabs(bias[j]);
-        }
-        if (c.act == TFCRT_ACT_RELU)
-          s = std::max(s, 0.0);
-        else if (c.act == TFCRT_ACT_GELU_TANH)
-          s = 0.5 * s *
-              (1.0 + std::tanh(0.7978845608028654 * (s + 0.044715 * s * s * s)));
-        const double v = decode(c.out, p);
-        const double err = std::fabs(v - s);
-        const double tol = 2e-6 * mag + 1e-6 + halfEps * std::fabs(s);
-        if (!(err <= tol)) { // NaN (unwritten) fails too
-          if (bad < 3)
-            std::printf("  %s: [%lld, %lld, %lld] got %.7g want %.7g\n",
-                        c.name.c_str(), (long long)b, (long long)i,
-                        (long long)j, v, s);
-          ++bad;
-        }
-        if (err > worst)
-          worst = err;
-      }
+  }
   if (bad || padTouched) {
     std::printf("FAIL %s: %lld wrong, %lld padding bytes written\n",
                 c.name.c_str(), (long long)bad, (long long)padTouched);
@@ -270,10 +280,10 @@ std::vector<Case> cases() {
     struct Shape {
       int64_t m, n, k;
     };
-    for (Shape s : {Shape{1, vec, 1}, Shape{1, 40, 7}, Shape{3, 64, 77},
-                    Shape{2, 96, 768}, Shape{5, 200, 769},
-                    Shape{8, 576, 1536}, Shape{1, 960, 576},
-                    Shape{7, 136, 2000}, Shape{4, 1000, 333}}) {
+    for (Shape s :
+         {Shape{1, vec, 1}, Shape{1, 40, 7}, Shape{3, 64, 77},
+          Shape{2, 96, 768}, Shape{5, 200, 769}, Shape{8, 576, 1536},
+          Shape{1, 960, 576}, Shape{7, 136, 2000}, Shape{4, 1000, 333}}) {
       if (s.n % vec)
         continue;
       Case c;

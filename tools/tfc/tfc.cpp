@@ -151,6 +151,15 @@ static cl::opt<bool> cudaMergeKernels(
              "v into the KV cache) as one launch (default); false: one launch "
              "each"),
     cl::init(true));
+static cl::opt<bool> cudaPdl(
+    "cuda-pdl",
+    cl::desc("With --target=cuda: every kernel begins with griddepcontrol "
+             "wait + launch_dependents, and the model asks the runtime to "
+             "launch kernels with programmatic dependent launch, so that each "
+             "launch's blocks wait on the GPU while the previous kernel runs "
+             "(Hopper; TFC_CUDA_PDL=0 at run time turns the launches off). "
+             "Default off until measured"),
+    cl::init(false));
 static cl::opt<int> cudaPerThread(
     "cuda-per-thread",
     cl::desc("With --target=cuda: consecutive innermost iterations each GPU "
@@ -747,6 +756,7 @@ int main(int argc, char **argv) {
       go.rowReduceBlock = 0;
     go.rowFuse = cudaRowFuse;
     go.mergeKernels = cudaMergeKernels;
+    go.pdl = cudaPdl && !cudaEmulate;
     if (cudaRowWarps < 0 || cudaRowWarps > 32)
       return fail("--cuda-row-warps=" + std::to_string(cudaRowWarps) +
                   ": expected 0 to 32");
@@ -792,6 +802,8 @@ int main(int argc, char **argv) {
   }
   if (cuda && !cudaEmulate)
     info.flags |= TFC_MODEL_FLAG_CUDA;
+  if (cuda && cudaPdl && !cudaEmulate)
+    info.flags |= TFC_MODEL_FLAG_CUDA_PDL;
   // The GPU step's host code reads no scalar input (tfc-gpu-device-memory
   // moved every read of `past` into the kernels): one CUDA graph serves
   // every position.

@@ -80,6 +80,9 @@ struct GpuPipelineOptions {
   int64_t rowUnroll = 4;           // ... row elements a thread loads at once
   bool mergeKernels = true;        // consecutive independent grids as one
                                    // launch (tfc-gpu-merge-kernels)
+  bool pdl = false;                // kernels begin with griddepcontrol
+                                   // (tfc-gpu-pdl: programmatic dependent
+                                   // launch)
   bool emulateOnHost = false;      // stop after the loop mapping and run the
                                    // mapped loops on the CPU (tests)
 };
@@ -103,8 +106,11 @@ void registerJoinLinearsPass();
 /// Consecutive independent grids as one launch (GpuMergeKernels.cpp).
 std::unique_ptr<Pass> createGpuMergeKernelsPass();
 void registerGpuMergeKernelsPass();
+/// Kernels that wait for / release the next launch (GpuPdl.cpp).
+std::unique_ptr<Pass> createGpuPdlPass();
+void registerGpuPdlPass();
 /// Registers tfc-gpu-copy-constants, tfc-gpu-row-reductions,
-/// tfc-gpu-map-loops, tfc-gpu-merge-kernels and tfc-join-linears.
+/// tfc-gpu-map-loops, tfc-gpu-merge-kernels, tfc-gpu-pdl and tfc-join-linears.
 void registerTfcGpuPasses();
 /// The CUDA toolkit to compile kernels with: `explicitPath`, else $CUDA_ROOT,
 /// $CUDA_HOME, $CUDA_PATH, else /usr/local/cuda; fails (with `error`) when

@@ -99,6 +99,13 @@ typedef enum tfc_dtype {
  * max_len keys would apply its window there). */
 #define TFC_MODEL_FLAG_STEP_POSITIONAL_ATTENTION 32u
 
+/* tfc_model_desc.flags: every kernel of the GPU model begins with
+ * griddepcontrol.wait (tfc --cuda-pdl), so the runtime launches them, and
+ * its own attention and GEMV kernels, with programmatic stream
+ * serialization (Hopper's programmatic dependent launch); TFC_CUDA_PDL=0 in
+ * the environment launches them plainly. */
+#define TFC_MODEL_FLAG_CUDA_PDL 64u
+
 /* tfc_model_desc.required_isa bits: instruction sets the compiled code
  * itself uses (tfc --cpu; the default x86-64-v3 needs AVX2 + FMA). The
  * runtime's kernels dispatch on their own, so this is only about the

@@ -43,15 +43,26 @@
 using tfcrt::cuda::GpuAttnArgs;
 using namespace tfcrt::cuda::attn_device;
 
+/// A kernel launched with programmatic dependent launch waits for the one
+/// before it (its stores visible) before reading anything, then lets the
+/// next one be scheduled.
+__device__ __forceinline__ void pdlEnter(const GpuAttnArgs &a) {
+  if (a.pdl)
+    asm volatile("griddepcontrol.wait;\n\tgriddepcontrol.launch_dependents;" ::
+                     : "memory");
+}
+
 #define TFC_ATTN_SIMT(D)                                                       \
   extern "C" __global__ void __launch_bounds__(                               \
       tfcrt::cuda::kSimtRows * tfcrt::cuda::kSimtSplit)                        \
       tfc_attn_simt_##D(GpuAttnArgs a) {                                       \
+    pdlEnter(a);                                                               \
     attnSimt<D>(a);                                                            \
   }
 #define TFC_ATTN_TILE(D)                                                       \
   extern "C" __global__ void __launch_bounds__(256, 2)                         \
       tfc_attn_tile_##D(GpuAttnArgs a) {                                       \
+    pdlEnter(a);                                                               \
     attnTile<D>(a);                                                            \
   }
 TFC_ATTN_TILE(16)
@@ -74,6 +85,7 @@ TFC_ATTN_SIMT(256)
 #define TFC_ATTN_MMA(NAME, T, D, W, BOUNDS)                                    \
   extern "C" __global__ void BOUNDS tfc_attn_mma_##NAME##_##D##_w##W(          \
       GpuAttnArgs a) {                                                         \
+    pdlEnter(a);                                                               \
     attnMma<T, D, W>(a);                                                       \
   }
 #define TFC_ATTN_MMA_W(NAME, T, D)                                             \
@@ -88,6 +100,7 @@ TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 128)
 #define TFC_ATTN_DEC(R, DK)                                                    \
   extern "C" __global__ void __launch_bounds__(32 * tfcrt::cuda::kDecWarps)   \
       tfc_attn_dec_r##R##_##DK(GpuAttnArgs a) {                                \
+    pdlEnter(a);                                                               \
     attnDecode<R, DK>(a);                                                      \
   }
 #define TFC_ATTN_DEC_R(R)                                                      \

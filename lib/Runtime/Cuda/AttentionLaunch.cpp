@@ -137,7 +137,7 @@ bool decodeKernelOn() {
 
 bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
                      std::string &error, int64_t *grid, int64_t *block,
-                     const AttnScratch &scratch) {
+                     const AttnScratch &scratch, bool pdl) {
   const Driver *d = driver();
   if (!d) {
     error = "no CUDA driver";
@@ -186,6 +186,7 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   a.layoutBlock = p.layoutBlock;
   a.scale = p.scale;
   a.causal = p.causal ? 1 : 0;
+  a.pdl = pdl ? 1 : 0;
 
   const int64_t dmax = p.d > p.dv ? p.d : p.dv;
   a.round = mode == AttnMode::F16 ? 1 : mode == AttnMode::BF16 ? 2 : 0;
@@ -235,10 +236,10 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     CUfunction f = mod.dec[ri][di];
     const unsigned threads = 32 * kDecWarps;
     void *params[] = {&a};
-    CUresult r = d->cuLaunchKernel(
+    CUresult r = launchKernel(
         f, static_cast<unsigned>(a.splits),
         static_cast<unsigned>(p.hkv * a.rowGroups), static_cast<unsigned>(p.b),
-        threads, 1, 1, 0, static_cast<CUstream>(stream), params, nullptr);
+        threads, 1, 1, 0, static_cast<CUstream>(stream), params, nullptr, pdl);
     if (r != CUDA_SUCCESS) {
       const char *name = nullptr;
       d->cuGetErrorName(r, &name);
@@ -281,10 +282,10 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   }
   const unsigned gx = static_cast<unsigned>((p.s + rows - 1) / rows);
   void *params[] = {&a};
-  CUresult r = d->cuLaunchKernel(f, gx, static_cast<unsigned>(p.hq),
-                                 static_cast<unsigned>(p.b), threads, 1, 1,
-                                 smem, static_cast<CUstream>(stream), params,
-                                 nullptr);
+  CUresult r = launchKernel(f, gx, static_cast<unsigned>(p.hq),
+                            static_cast<unsigned>(p.b), threads, 1, 1, smem,
+                            static_cast<CUstream>(stream), params, nullptr,
+                            pdl);
   if (r != CUDA_SUCCESS) {
     const char *name = nullptr;
     d->cuGetErrorName(r, &name);
@@ -314,7 +315,8 @@ void runAttention(const attn::Params &p, AttnMode mode,
   int64_t grid = 0, block = 0;
   AttnScratch scratch;
   scratch.base = attnScratch(scratch.bytes);
-  if (!launchAttention(p, mode, stream, error, &grid, &block, scratch)) {
+  if (!launchAttention(p, mode, stream, error, &grid, &block, scratch,
+                       pdlLaunches())) {
     recordError("tfcrt_gpu_attention: " + error);
     return;
   }

@@ -38,10 +38,13 @@ struct AttnScratch {
 /// Launches the call on `stream` (a CUstream; device pointers in p). False
 /// with `error` set when the kernels cannot load or the shapes are out of
 /// their range (head dims > 256). grid / block: what was launched.
+/// pdl: with programmatic dependent launch (the kernel waits for the
+/// previous one first).
 bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
                      std::string &error, int64_t *grid = nullptr,
                      int64_t *block = nullptr,
-                     const AttnScratch &scratch = AttnScratch());
+                     const AttnScratch &scratch = AttnScratch(),
+                     bool pdl = false);
 
 } // namespace tfcrt::cuda
 

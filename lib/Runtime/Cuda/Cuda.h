@@ -50,6 +50,10 @@ struct DeviceModel;
 tfc_status loadDeviceModel(const void *weights, uint64_t bytes,
                            DeviceModel **out, std::string &error);
 void freeDeviceModel(DeviceModel *model);
+/// The model's kernels begin with griddepcontrol.wait (TFC_MODEL_FLAG_CUDA_PDL):
+/// its runs launch kernels with programmatic dependent launch, unless
+/// TFC_CUDA_PDL=0.
+void setModelPdl(DeviceModel *model, bool on);
 /// The device copy of the weights (nullptr for a model without weights).
 void *deviceWeights(DeviceModel *model);
 

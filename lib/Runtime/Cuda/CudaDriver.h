@@ -31,6 +31,7 @@ namespace tfcrt::cuda {
   X(cuModuleUnload)                                                            \
   X(cuModuleGetFunction)                                                       \
   X(cuLaunchKernel)                                                            \
+  X(cuLaunchKernelEx)                                                          \
   X(cuFuncSetAttribute)                                                        \
   X(cuStreamCreate)                                                            \
   X(cuStreamDestroy)                                                           \

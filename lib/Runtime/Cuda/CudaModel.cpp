@@ -20,6 +20,7 @@ tfc_status gpuLoadModel(tfc_model *m) {
                                        &m->gpu, error);
   if (s != TFC_OK)
     return setError(s, "loading the model onto the GPU: " + error);
+  cuda::setModelPdl(m->gpu, (m->desc->flags & TFC_MODEL_FLAG_CUDA_PDL) != 0);
   return TFC_OK;
 }
 

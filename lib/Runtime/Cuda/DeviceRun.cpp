@@ -86,6 +86,7 @@ uint64_t alignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 struct DeviceModel {
   std::mutex mutex; // one run at a time
+  bool pdl = false; // TFC_MODEL_FLAG_CUDA_PDL and not TFC_CUDA_PDL=0
   CUstream stream = nullptr;
   CUdeviceptr weights = 0;
   std::vector<Chunk> chunks;
@@ -596,6 +597,38 @@ void *deviceAlloc(uint64_t bytes, uint64_t alignment) {
 //===-- DeviceRun.h ---------------------------------------------------------===//
 
 CUstream runStream() { return run.model ? run.model->stream : nullptr; }
+bool pdlLaunches() { return run.model && run.model->pdl; }
+
+void setModelPdl(DeviceModel *m, bool on) {
+  static const bool allowed = [] {
+    const char *e = std::getenv("TFC_CUDA_PDL");
+    return !(e && std::string(e) == "0");
+  }();
+  if (m)
+    m->pdl = on && allowed;
+}
+
+CUresult launchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
+                      unsigned bx, unsigned by, unsigned bz, unsigned smem,
+                      CUstream stream, void **params, void **extra, bool pdl) {
+  const Driver *d = driver();
+  if (!d)
+    return CUDA_ERROR_NOT_INITIALIZED;
+  if (!pdl)
+    return d->cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, params,
+                             extra);
+  CUlaunchAttribute attr{};
+  attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  attr.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig cfg{};
+  cfg.gridDimX = gx, cfg.gridDimY = gy, cfg.gridDimZ = gz;
+  cfg.blockDimX = bx, cfg.blockDimY = by, cfg.blockDimZ = bz;
+  cfg.sharedMemBytes = smem;
+  cfg.hStream = stream;
+  cfg.attrs = &attr;
+  cfg.numAttrs = 1;
+  return d->cuLaunchKernelEx(&cfg, f, params, extra);
+}
 bool replaying() { return run.replay; }
 bool capturing() { return run.capture; }
 

@@ -251,7 +251,8 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
       gemvSuits(type, A, B, C, outType, ep)) {
     std::string error;
     int64_t grid = 0;
-    if (!launchGemv(type, A, B, C, outType, ep, stream, error, &grid)) {
+    if (!launchGemv(type, A, B, C, outType, ep, stream, error, &grid,
+                    pdlLaunches())) {
       recordError("tfcrt_gpu_matmul: " + error);
       return;
     }

@@ -44,6 +44,8 @@ struct GemvArgs {
   int m, n, k;
   int act;     // 0 none, 1 ReLU, 2 tanh-GELU
   int outHalf; // 1: C (and the residual) of type T, 0: f32
+  int pdl;     // launched with programmatic dependent launch: wait for the
+               // previous kernel (griddepcontrol) after the first B loads
 };
 
 } // namespace tfcrt::cuda

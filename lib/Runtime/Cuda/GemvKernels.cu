@@ -36,7 +36,10 @@ namespace {
 template <typename T> struct Elem;
 template <> struct Elem<float> {
   static constexpr int kVec = 4;
-  __device__ static float load(const float *p) { return __ldg(p); }
+  // Plain loads (not the read-only path) for A and the residual: ptxas may
+  // move read-only loads above griddepcontrol.wait (seen in the SASS), and
+  // the kernel before may still be writing them then.
+  __device__ static float load(const float *p) { return *p; }
   __device__ static void store(float *p, float v) { *p = v; }
   __device__ static void unpack(const uint4 &u, float *f) {
     f[0] = __uint_as_float(u.x);
@@ -47,7 +50,7 @@ template <> struct Elem<float> {
 };
 template <> struct Elem<__half> {
   static constexpr int kVec = 8;
-  __device__ static float load(const __half *p) { return __half2float(__ldg(p)); }
+  __device__ static float load(const __half *p) { return __half2float(*p); }
   __device__ static void store(__half *p, float v) { *p = __float2half_rn(v); }
   __device__ static void unpack(const uint4 &u, float *f) {
     const unsigned w[4] = {u.x, u.y, u.z, u.w};
@@ -62,7 +65,7 @@ template <> struct Elem<__half> {
 template <> struct Elem<__nv_bfloat16> {
   static constexpr int kVec = 8;
   __device__ static float load(const __nv_bfloat16 *p) {
-    return __bfloat162float(__ldg(p));
+    return __bfloat162float(*p);
   }
   __device__ static void store(__nv_bfloat16 *p, float v) {
     *p = __float2bfloat16_rn(v);
@@ -128,6 +131,12 @@ template <typename T, int MM> __device__ void gemv(const GemvArgs &g) {
       if (colIn && k < g.k)
         w[u] = loadB(bp + static_cast<long long>(k) * g.bRow);
     }
+    // Launched early (programmatic dependent launch): the weights are
+    // constants, so the first step's B loads go out before the wait for
+    // the kernel that writes A; then the next kernel may be scheduled.
+    if (g.pdl && k0 == 0)
+      asm volatile("griddepcontrol.wait;\n\tgriddepcontrol.launch_dependents;" ::
+                       : "memory");
     constexpr int XS = MM * CHUNK / kGemvThreads; // A elements a thread stages
     static_assert(MM * CHUNK % kGemvThreads == 0, "whole staging rounds");
     float xv[XS];

@@ -11,6 +11,7 @@
 #include "GemvLaunch.h"
 #include "Cuda.h"
 #include "CudaDriver.h"
+#include "DeviceRun.h"
 #include "Gemv.h"
 #include "Internal.h"
 #include "tfc/Runtime/tfc_kernels.h"
@@ -85,9 +86,8 @@ bool gemvEnabled(GemmType t) {
   return mode == 1 || (mode == -1 && t == GemmType::F32);
 }
 
-bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B,
-               const Memref3 *C, GemmType out, const Epilogue &ep,
-               std::string *why) {
+bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B, const Memref3 *C,
+               GemmType out, const Epilogue &ep, std::string *why) {
   auto no = [&](const char *reason) {
     if (why)
       *why = reason;
@@ -123,7 +123,7 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B,
 
 bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
                 const Memref3 *C, GemmType out, const Epilogue &ep,
-                void *stream, std::string &error, int64_t *grid) {
+                void *stream, std::string &error, int64_t *grid, bool pdl) {
   const Driver *d = driver();
   if (!d) {
     error = "no CUDA driver";
@@ -160,6 +160,7 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   g.k = static_cast<int>(K);
   g.act = ep.act == TFCRT_ACT_RELU ? 1 : ep.act == TFCRT_ACT_GELU_TANH ? 2 : 0;
   g.outHalf = outHalf ? 1 : 0;
+  g.pdl = pdl ? 1 : 0;
   int ri = 0;
   while (kRows[ri] < M)
     ++ri;
@@ -167,10 +168,9 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   const int64_t cols = kGemvColThreads * (16 / static_cast<int64_t>(eb));
   const unsigned gx = static_cast<unsigned>((N + cols - 1) / cols);
   void *params[] = {&g};
-  CUresult r = d->cuLaunchKernel(mod.f[ti][ri], gx,
-                                 static_cast<unsigned>(batch), 1, kGemvThreads,
-                                 1, 1, 0, static_cast<CUstream>(stream),
-                                 params, nullptr);
+  CUresult r = launchKernel(
+      mod.f[ti][ri], gx, static_cast<unsigned>(batch), 1, kGemvThreads, 1, 1, 0,
+      static_cast<CUstream>(stream), params, nullptr, pdl);
   if (r != CUDA_SUCCESS) {
     const char *name = nullptr;
     d->cuGetErrorName(r, &name);

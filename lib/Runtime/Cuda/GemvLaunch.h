@@ -36,9 +36,12 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B,
 /// device pointers in the descriptors) for a call that gemvSuits. False
 /// with `error` set when the kernels cannot load or the launch fails.
 /// grid: the blocks launched.
+/// pdl: with programmatic dependent launch (the kernel waits for the
+/// previous one after issuing its first weight loads).
 bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
                 const Memref3 *C, GemmType out, const Epilogue &ep,
-                void *stream, std::string &error, int64_t *grid = nullptr);
+                void *stream, std::string &error, int64_t *grid = nullptr,
+                bool pdl = false);
 
 } // namespace tfcrt::cuda
 

@@ -39,6 +39,9 @@ struct GpuAttnArgs {
   unsigned *count;
   long long splits, chunk, rowGroups;
   int round;
+  // Launched with programmatic dependent launch: every kernel first waits
+  // for the previous one in the stream (griddepcontrol).
+  int pdl;
 };
 
 /// The f32 kernel for head dims 129 to 256 (tfc_attn_simt_256): kSimtSplit

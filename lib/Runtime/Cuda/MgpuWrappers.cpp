@@ -137,8 +137,11 @@ TFCRT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
     return;
   auto f = static_cast<CUfunction>(function);
   lastLaunched = f;
-  check(d->cuLaunchKernel(f, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
-                          static_cast<CUstream>(stream), params, extra),
+  // Within a run of a --cuda-pdl model, with programmatic dependent launch
+  // (its kernels wait with griddepcontrol first).
+  check(launchKernel(f, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
+                     static_cast<CUstream>(stream), params, extra,
+                     runStream() != nullptr && pdlLaunches()),
         "cuLaunchKernel",
         format("('%s', grid %ld x %ld x %ld, block %ld x %ld x %ld)",
                nameOf(f).c_str(), (long)gridX, (long)gridY, (long)gridZ,

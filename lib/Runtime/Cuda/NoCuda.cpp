@@ -29,6 +29,7 @@ tfc_status loadDeviceModel(const void *, uint64_t, DeviceModel **out,
   return ensureDevice(error);
 }
 void freeDeviceModel(DeviceModel *) {}
+void setModelPdl(DeviceModel *, bool) {}
 void *deviceWeights(DeviceModel *) { return nullptr; }
 void beginRun(DeviceModel *) {}
 void *stageInput(const void *, uint64_t) { return nullptr; }
