@@ -65,13 +65,11 @@ prepare() {
     local onnx="$cache/onnx/smollm2.ts.onnx"
     "$tfc" "$onnx" --target=cuda --kv-cache --emit=shared -o "$dir/smollm2"
     "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 --emit=shared -o "$dir/smollm2_bf16"
-    # The same model with programmatic dependent launch (--cuda-pdl): its
-    # weights file is smollm2_bf16's (checked), copied there at run time.
+    # The same model with programmatic dependent launch (--cuda-pdl); its
+    # weights file travels by reference to the GGUF like the others.
     if [[ "${TFC_LLM_PDL:-1}" != 0 ]]; then
       "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 --cuda-pdl --emit=shared \
         -o "$dir/smollm2_bf16_pdl"
-      cmp "$dir/smollm2_bf16.tfcw" "$dir/smollm2_bf16_pdl.tfcw"
-      rm -f "$dir/smollm2_bf16_pdl.tfcw"
     fi
     "$py" - "$cache" "$shared" "$dir" <<'PY'
 import sys, numpy as np
@@ -113,7 +111,7 @@ PY
     gzip -9 -f "$dir/wiki.tokens"
     "$py" "$root/scripts/device_pack.py" pack-gguf "$dir/gpack" \
       "$cache/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" \
-      "$dir/smollm2.tfcw" "$dir/smollm2_bf16.tfcw"
+      "$dir/smollm2.tfcw" "$dir/smollm2_bf16.tfcw" $(ls "$dir/smollm2_bf16_pdl.tfcw" 2>/dev/null)
     rm -f "$dir"/smollm2*.tfcw
     # The GGUF's parts: one per device call.
     mkdir -p "$dir-gguf1" "$dir-gguf2"
@@ -135,7 +133,9 @@ PY
   cp "$root/scripts/gpu_llm.sh" "$root/scripts/gpu_cublaslt.sh" "$root/scripts/device_pack.py" "$dir/"
   [[ -f "$root/scripts/gpu_torch_smollm2.py" ]] && cp "$root/scripts/gpu_torch_smollm2.py" "$dir/"
   rm -f "$dir"/*.o "$dir"/*.h
-  gzip -9 -f "$dir"/*.so
+  # Gzipped to travel (the second call carries DIR and the GGUF's second
+  # half: about 66 of the device tool's 64 MiB-and-change with the checkout).
+  gzip -9 -f "$dir"/*.so "$dir/tfc-run"
   du -sh "$dir" "$dir-gguf1" "$dir-gguf2" 2>/dev/null || true
 }
 
@@ -163,9 +163,10 @@ run() {
   local out="${OUT:-$dir/out}" r="$dir/tfc-run" failed=0
   mkdir -p "$out"
   local z
-  for z in "$dir"/*.so.gz; do
+  for z in "$dir"/*.so.gz "$dir/tfc-run.gz"; do
     [[ -e "$z" ]] && gunzip -f "$z"
   done
+  chmod +x "$r"
   source "$here/gpu_cublaslt.sh"
   find_cublaslt
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true
@@ -273,7 +274,6 @@ PY
     # Programmatic dependent launch (tfc --cuda-pdl) against the same build
     # without it, alternating: the 512-token prefill's device time and bf16
     # decode at batch 1 and 8 (checked against the full-sequence entry).
-    cp "$dir/smollm2_bf16.tfcw" "$dir/smollm2_bf16_pdl.tfcw"
     echo "-- smollm2_bf16 against smollm2_bf16_pdl (--cuda-pdl), alternating (2 rounds)"
     local round m2 b2
     for round in 1 2; do
