@@ -15,8 +15,11 @@
 #       DIR-gguf1 and DIR-gguf2, one per device call (64 MiB a call). Builds a
 #       CUDA-enabled tfc-run (runtime only) into DIR.
 #   scripts/gpu_llm.sh stash DIR
-#       On the GPU machine, in the first call (carry DIR-gguf1): keeps the
-#       GGUF's first part in /tmp/tfc-gguf for the next call.
+#       On the GPU machine, in the first call (carry DIR-gguf1 alone, and run
+#       DIR-gguf1/gpu_llm.sh): keeps the GGUF's first part and the inputs that
+#       came with it in /tmp/tfc-gguf for the next call, and runs the GPU
+#       kernel tests that came with it (tfcrt-gpu-attention-test,
+#       tfcrt-gpu-gemv-test).
 #   scripts/gpu_llm.sh run DIR
 #       On the GPU machine. stories260K: tfc-run --decode (a chunked prefill
 #       and greedy decode steps through a session whose cache lives on the
@@ -127,14 +130,23 @@ PY
   echo "building a CUDA-enabled tfc-run"
   cmake -G Ninja -S "$root" -B "$dir/.rt-build" -DTFC_RUNTIME_ONLY=ON \
     -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$dir/.rt-build" tfc-run >/dev/null
+  ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
   cp "$dir/.rt-build/bin/tfc-run" "$dir/"
+  # The first call (DIR-gguf1) also runs the GPU kernel tests.
+  if [[ -d "$dir-gguf1" ]]; then
+    gzip -9 -c "$dir/.rt-build/bin/tfcrt-gpu-attention-test" >"$dir-gguf1/tfcrt-gpu-attention-test.gz"
+    gzip -9 -c "$dir/.rt-build/bin/tfcrt-gpu-gemv-test" >"$dir-gguf1/tfcrt-gpu-gemv-test.gz"
+    cp "$root/scripts/gpu_llm.sh" "$dir-gguf1/"
+    # Inputs only the SmolLM2 part reads travel with the first call too
+    # (the second one is near the device tool's 64 MiB).
+    mv "$dir/smollm2_ref0.npz" "$dir/wiki.tokens.gz" "$dir-gguf1/" 2>/dev/null || true
+  fi
   rm -rf "$dir/.rt-build"
   cp "$root/scripts/gpu_llm.sh" "$root/scripts/gpu_cublaslt.sh" "$root/scripts/device_pack.py" "$dir/"
   [[ -f "$root/scripts/gpu_torch_smollm2.py" ]] && cp "$root/scripts/gpu_torch_smollm2.py" "$dir/"
   rm -f "$dir"/*.o "$dir"/*.h
-  # Gzipped to travel (the second call carries DIR and the GGUF's second
-  # half: about 66 of the device tool's 64 MiB-and-change with the checkout).
+  # Gzipped to travel (each call carries the checkout, about 8 MB, and one
+  # GGUF half, about 45 MB, of the device tool's 64 MiB).
   gzip -9 -f "$dir"/*.so "$dir/tfc-run"
   du -sh "$dir" "$dir-gguf1" "$dir-gguf2" 2>/dev/null || true
 }
@@ -143,6 +155,17 @@ stash() {
   mkdir -p /tmp/tfc-gguf
   cp "$dir-gguf1"/* /tmp/tfc-gguf/
   ls -la /tmp/tfc-gguf
+  # The GPU kernel tests when they came along: every case against the
+  # reference, then --bench (TFC_LLM_STASH_TESTS=0 skips them).
+  local t
+  for t in tfcrt-gpu-attention-test tfcrt-gpu-gemv-test; do
+    if [[ -f /tmp/tfc-gguf/$t.gz && "${TFC_LLM_STASH_TESTS:-1}" != 0 ]]; then
+      gunzip -c /tmp/tfc-gguf/$t.gz >/tmp/$t && chmod +x /tmp/$t
+      echo "== $t"
+      /tmp/$t | grep -v -E '^ *ok' || true
+      /tmp/$t --bench | grep -E 'smollm2|gemv bf16 m1|gemv f32 m1' || true
+    fi
+  done
 }
 
 profile() { # MODEL.so PROMPTS.npz OUT RUNNER
@@ -190,7 +213,12 @@ run() {
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
     --target /tmp/tfc-site "$dir"/whl/*.whl
   export PYTHONPATH=/tmp/tfc-site${PYTHONPATH:+:$PYTHONPATH}
-  cp /tmp/tfc-gguf/* "$dir-gguf2"/* "$dir/gpack/"
+  cp /tmp/tfc-gguf/*.gguf.p* "$dir-gguf2"/*.gguf.p* "$dir/gpack/"
+  # Inputs that came with the first call.
+  local extra
+  for extra in smollm2_ref0.npz wiki.tokens.gz; do
+    [[ -f /tmp/tfc-gguf/$extra && ! -f "$dir/$extra" ]] && cp /tmp/tfc-gguf/$extra "$dir/"
+  done
   python3 "$dir/device_pack.py" unpack-gguf "$dir/gpack" "$dir" || return 1
   local p="$dir/smollm2_prompts.npz"
   # The rebuilt GGUF stays for later calls on this machine (the PyTorch peer).
