@@ -176,7 +176,8 @@ prepare() {
   cp "$root/scripts/gpu_check.sh" "$root/scripts/gpu_cublaslt.sh" \
     "$root/scripts/device_pack.py" "$root/scripts/gpu_torch_peer.py" "$dir/"
   (cd "$root" && git ls-files -z CMakeLists.txt cmake include lib/Runtime \
-    tools/tfc-run test/Runtime/GpuAttentionTest.cpp test/Runtime/GpuGemvTest.cpp |
+    tools/tfc-run test/Runtime/GpuAttentionTest.cpp test/Runtime/GpuGemvTest.cpp \
+    test/Runtime/GpuTestUtil.h |
     tar --null -T - -czf "$dir/src.tar.gz")
   # The model libraries (mostly cubins) shrink 7x: gzipped to travel.
   gzip -9 -f "$dir"/*.so

@@ -27,6 +27,7 @@
 #include "Cuda/Cuda.h"
 #include "Cuda/CudaDriver.h"
 #include "Cuda/GpuAttention.h"
+#include "GpuTestUtil.h"
 
 #include <algorithm>
 #include <cmath>
@@ -38,38 +39,12 @@
 #include <vector>
 
 using namespace tfcrt;
+using namespace tfcrt::gputest;
 using tfcrt::cuda::AttnMode;
 
 namespace {
 
-const cuda::Driver *D = nullptr;
 cuda::AttnScratch scratch; // for the decode kernel's splits (zeroed once)
-
-bool ok(CUresult r, const char *what) {
-  if (r == CUDA_SUCCESS)
-    return true;
-  const char *name = nullptr;
-  D->cuGetErrorName(r, &name);
-  std::fprintf(stderr, "%s failed: %s\n", what, name ? name : "?");
-  return false;
-}
-
-struct DevBuf {
-  CUdeviceptr p = 0;
-  size_t bytes = 0;
-  explicit DevBuf(size_t n) : bytes(n) {
-    if (n)
-      ok(D->cuMemAlloc(&p, n), "cuMemAlloc");
-  }
-  ~DevBuf() {
-    if (p)
-      D->cuMemFree(p);
-  }
-  void put(const void *h) {
-    if (bytes)
-      ok(D->cuMemcpyHtoD(p, h, bytes), "cuMemcpyHtoD");
-  }
-};
 
 float roundTo(AttnMode m, float x) {
   if (m == AttnMode::F16)
@@ -538,20 +513,9 @@ int main(int argc, char **argv) {
   // Calls of few rows take the decode kernel (the runtime's default;
   // TFC_ATTN_DECODE=0 here: the other kernels on the same calls, for
   // comparisons).
-  std::string why;
-  if (cuda::ensureDevice(why) != TFC_OK) {
-    std::printf("SKIP: %s\n", why.c_str());
-    return 77;
-  }
-  D = cuda::driver();
-  if (!D) {
-    std::printf("SKIP: no driver (%s)\n", cuda::error().c_str());
-    return 77;
-  }
-  std::printf("device: %s\n", cuda::deviceName().c_str());
-  CUstream stream;
-  if (!ok(D->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate"))
-    return 1;
+  CUstream stream = nullptr;
+  if (int rc = openDevice(stream))
+    return rc;
   CUdeviceptr scratchBase = 0;
   scratch.bytes = 4 << 20;
   if (!ok(D->cuMemAlloc(&scratchBase, scratch.bytes), "cuMemAlloc") ||

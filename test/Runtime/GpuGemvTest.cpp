@@ -22,92 +22,33 @@
 #include "Cuda/CudaDriver.h"
 #include "Cuda/Gemv.h"
 #include "Cuda/GemvLaunch.h"
+#include "GpuTestUtil.h"
 #include "tfc/Runtime/tfc_kernels.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 using namespace tfcrt;
+using namespace tfcrt::gputest;
 using tfcrt::cuda::GemmType;
 using tfcrt::cuda::Memref3;
 
 namespace {
 
-const cuda::Driver *D = nullptr;
+using cuda::elemBytes;
 
-bool ok(CUresult r, const char *what) {
-  if (r == CUDA_SUCCESS)
-    return true;
-  const char *name = nullptr;
-  D->cuGetErrorName(r, &name);
-  std::fprintf(stderr, "%s failed: %s\n", what, name ? name : "?");
-  return false;
-}
-
-struct DevBuf {
-  CUdeviceptr p = 0;
-  size_t bytes = 0;
-  explicit DevBuf(size_t n) : bytes(n) {
-    if (n && !ok(D->cuMemAlloc(&p, n), "cuMemAlloc"))
-      p = 0;
-  }
-  ~DevBuf() {
-    if (p)
-      D->cuMemFree(p);
-  }
-  DevBuf(const DevBuf &) = delete;
-  DevBuf &operator=(const DevBuf &) = delete;
-};
-
-size_t elemBytes(GemmType t) { return t == GemmType::F32 ? 4 : 2; }
 const char *typeName(GemmType t) {
   return t == GemmType::F32 ? "f32" : t == GemmType::F16 ? "f16" : "bf16";
 }
 
-/// x rounded to type t and its bit pattern (little-endian bytes in `out`).
+/// x rounded to type t, its bytes written to `out`.
 float encode(GemmType t, float x, unsigned char *out) {
-  if (t == GemmType::F32) {
-    std::memcpy(out, &x, 4);
-    return x;
-  }
-  if (t == GemmType::F16) {
-    _Float16 h = static_cast<_Float16>(x);
-    std::memcpy(out, &h, 2);
-    return static_cast<float>(h);
-  }
-  uint32_t b;
-  std::memcpy(&b, &x, 4);
-  b += 0x7fff + ((b >> 16) & 1);
-  uint16_t h = static_cast<uint16_t>(b >> 16);
-  std::memcpy(out, &h, 2);
-  uint32_t back = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &back, 4);
-  return f;
-}
-
-float decode(GemmType t, const unsigned char *p) {
-  if (t == GemmType::F32) {
-    float f;
-    std::memcpy(&f, p, 4);
-    return f;
-  }
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  if (t == GemmType::F16) {
-    _Float16 v;
-    std::memcpy(&v, &h, 2);
-    return static_cast<float>(v);
-  }
-  uint32_t b = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
+  cuda::storeElem(t, out, x);
+  return cuda::loadElem(t, out);
 }
 
 struct Case {
@@ -250,7 +191,7 @@ int runCase(const Case &c, std::mt19937 &rng, CUstream stream) {
             s = 0.5 * s *
                 (1.0 +
                  std::tanh(0.7978845608028654 * (s + 0.044715 * s * s * s)));
-          const double v = decode(c.out, p);
+          const double v = cuda::loadElem(c.out, p);
           const double err = std::fabs(v - s);
           const double tol = 2e-6 * mag + 1e-6 + halfEps * std::fabs(s);
           if (!(err <= tol)) { // NaN (unwritten) fails too
@@ -462,20 +403,9 @@ int bench(CUstream stream) {
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string why;
-  if (cuda::ensureDevice(why) != TFC_OK) {
-    std::printf("SKIP: %s\n", why.c_str());
-    return 77;
-  }
-  D = cuda::driver();
-  if (!D) {
-    std::printf("SKIP: no driver (%s)\n", cuda::error().c_str());
-    return 77;
-  }
-  std::printf("device: %s\n", cuda::deviceName().c_str());
-  CUstream stream;
-  if (!ok(D->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate"))
-    return 1;
+  CUstream stream = nullptr;
+  if (int rc = openDevice(stream))
+    return rc;
   if (argc > 1 && std::string(argv[1]) == "--bench")
     return bench(stream);
   int failures = refusals();

@@ -55,11 +55,9 @@ const AttnModule &attnModule(const Driver *d) {
   CUresult r = d->cuModuleLoadDataEx(&m, tfcrt_attention_fatbin, 0, nullptr,
                                      nullptr);
   if (r != CUDA_SUCCESS) {
-    const char *name = nullptr;
-    d->cuGetErrorName(r, &name);
     mod->error = format("cannot load the attention kernels' fatbin (%s): this "
                         "libtfcrt has them for sm_90 (and PTX for newer)",
-                        name ? name : "?");
+                        resultName(d, r));
     return *mod;
   }
   auto get = [&](const std::string &name, CUfunction &f) {
@@ -237,15 +235,13 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     const unsigned threads = 32 * kDecWarps;
     void *params[] = {&a};
     CUresult r = launchKernel(
-        f, static_cast<unsigned>(a.splits),
+        d, f, static_cast<unsigned>(a.splits),
         static_cast<unsigned>(p.hkv * a.rowGroups), static_cast<unsigned>(p.b),
         threads, 1, 1, 0, static_cast<CUstream>(stream), params, nullptr, pdl);
     if (r != CUDA_SUCCESS) {
-      const char *name = nullptr;
-      d->cuGetErrorName(r, &name);
       error = format("cuLaunchKernel failed (%s; decode kernel, grid %lld x "
                      "%lld x %lld)",
-                     name ? name : "?", a.splits, p.hkv * a.rowGroups,
+                     resultName(d, r), a.splits, p.hkv * a.rowGroups,
                      (long long)p.b);
       return false;
     }
@@ -282,16 +278,14 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   }
   const unsigned gx = static_cast<unsigned>((p.s + rows - 1) / rows);
   void *params[] = {&a};
-  CUresult r = launchKernel(f, gx, static_cast<unsigned>(p.hq),
+  CUresult r = launchKernel(d, f, gx, static_cast<unsigned>(p.hq),
                             static_cast<unsigned>(p.b), threads, 1, 1, smem,
                             static_cast<CUstream>(stream), params, nullptr,
                             pdl);
   if (r != CUDA_SUCCESS) {
-    const char *name = nullptr;
-    d->cuGetErrorName(r, &name);
     error = format("cuLaunchKernel failed (%s; grid %u x %lld x %lld, %u "
                    "threads, %u bytes of shared memory)",
-                   name ? name : "?", gx, (long long)p.hq, (long long)p.b,
+                   resultName(d, r), gx, (long long)p.hq, (long long)p.b,
                    threads, smem);
     return false;
   }

@@ -191,4 +191,11 @@ std::string firstModuleLoadError() {
   return m.first;
 }
 
+const char *resultName(const Driver *d, CUresult r) {
+  const char *name = nullptr;
+  if (d && d->cuGetErrorName)
+    d->cuGetErrorName(r, &name);
+  return name ? name : "?";
+}
+
 } // namespace tfcrt::cuda

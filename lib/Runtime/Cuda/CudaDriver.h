@@ -81,6 +81,9 @@ struct Driver {
 /// calling thread.
 const Driver *driver();
 
+/// The name of `r` (CUDA_ERROR_...), or "?" when the driver has none.
+const char *resultName(const Driver *d, CUresult r);
+
 /// Records `what` failed with `result` as this thread's CUDA error (the
 /// first one since clearError wins). Returns false iff result != success.
 bool check(CUresult result, const char *what, const std::string &detail = "");

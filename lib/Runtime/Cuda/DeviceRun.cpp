@@ -608,12 +608,10 @@ void setModelPdl(DeviceModel *m, bool on) {
     m->pdl = on && allowed;
 }
 
-CUresult launchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
-                      unsigned bx, unsigned by, unsigned bz, unsigned smem,
-                      CUstream stream, void **params, void **extra, bool pdl) {
-  const Driver *d = driver();
-  if (!d)
-    return CUDA_ERROR_NOT_INITIALIZED;
+CUresult launchKernel(const Driver *d, CUfunction f, unsigned gx, unsigned gy,
+                      unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                      unsigned smem, CUstream stream, void **params,
+                      void **extra, bool pdl) {
   if (!pdl)
     return d->cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, params,
                              extra);

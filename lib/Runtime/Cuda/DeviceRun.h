@@ -27,12 +27,14 @@ bool syncEachLaunch();
 /// (TFC_MODEL_FLAG_CUDA_PDL: its kernels begin with griddepcontrol.wait) and
 /// TFC_CUDA_PDL is not 0.
 bool pdlLaunches();
+struct Driver;
 /// cuLaunchKernel, or with `pdl` cuLaunchKernelEx with programmatic stream
 /// serialization allowed (the kernel must wait with griddepcontrol before
 /// it reads what earlier work in the stream wrote).
-CUresult launchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
-                      unsigned bx, unsigned by, unsigned bz, unsigned smem,
-                      CUstream stream, void **params, void **extra, bool pdl);
+CUresult launchKernel(const Driver *d, CUfunction f, unsigned gx, unsigned gy,
+                      unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                      unsigned smem, CUstream stream, void **params,
+                      void **extra, bool pdl);
 enum class Work { Launch, Gemm, Copy };
 /// Counts enqueued work for TFC_CUDA_STATS; with TFC_CUDA_KTIME=1 (eager
 /// runs) also synchronizes and times it (grid / block: a launch's blocks and

@@ -179,8 +179,6 @@ cudaDataType_t dataType(GemmType t) {
   }
 }
 
-size_t elemBytes(GemmType t) { return t == GemmType::F32 ? 4 : 2; }
-
 } // namespace
 
 void gemm(GemmType type, const Memref3 *A, const Memref3 *B,

@@ -44,11 +44,9 @@ const GemvModule &gemvModule(const Driver *d) {
   CUresult r =
       d->cuModuleLoadDataEx(&m, tfcrt_gemv_fatbin, 0, nullptr, nullptr);
   if (r != CUDA_SUCCESS) {
-    const char *name = nullptr;
-    d->cuGetErrorName(r, &name);
     mod->error = format("cannot load the GEMV kernels' fatbin (%s): this "
                         "libtfcrt has them for sm_90 (and PTX for newer)",
-                        name ? name : "?");
+                        resultName(d, r));
     return *mod;
   }
   const char *types[3] = {"f32", "f16", "bf16"};
@@ -64,8 +62,6 @@ const GemvModule &gemvModule(const Driver *d) {
   mod->ok = true;
   return *mod;
 }
-
-size_t elemBytes(GemmType t) { return t == GemmType::F32 ? 4 : 2; }
 
 char *base(const Memref3 *m, size_t eb) {
   return m->aligned + m->offset * static_cast<int64_t>(eb);
@@ -169,13 +165,11 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   const unsigned gx = static_cast<unsigned>((N + cols - 1) / cols);
   void *params[] = {&g};
   CUresult r = launchKernel(
-      mod.f[ti][ri], gx, static_cast<unsigned>(batch), 1, kGemvThreads, 1, 1, 0,
+      d, mod.f[ti][ri], gx, static_cast<unsigned>(batch), 1, kGemvThreads, 1, 1, 0,
       static_cast<CUstream>(stream), params, nullptr, pdl);
   if (r != CUDA_SUCCESS) {
-    const char *name = nullptr;
-    d->cuGetErrorName(r, &name);
     error = format("cuLaunchKernel failed (%s; GEMV kernel, grid %u x %lld)",
-                   name ? name : "?", gx, (long long)batch);
+                   resultName(d, r), gx, (long long)batch);
     return false;
   }
   if (grid)

@@ -23,9 +23,11 @@
 using namespace tfcrt;
 using namespace tfcrt::cuda;
 
-namespace {
+size_t tfcrt::cuda::elemBytes(GemmType t) {
+  return t == GemmType::F32 ? 4 : 2;
+}
 
-float load(GemmType t, const char *p) {
+float tfcrt::cuda::loadElem(GemmType t, const void *p) {
   if (t == GemmType::F32) {
     float f;
     std::memcpy(&f, p, 4);
@@ -39,10 +41,12 @@ float load(GemmType t, const char *p) {
     std::memcpy(&f, &bits, 4);
     return f;
   }
-  return static_cast<float>(*reinterpret_cast<const _Float16 *>(&h));
+  _Float16 v;
+  std::memcpy(&v, &h, 2);
+  return static_cast<float>(v);
 }
 
-void store(GemmType t, char *p, float v) {
+void tfcrt::cuda::storeElem(GemmType t, void *p, float v) {
   if (t == GemmType::F32) {
     std::memcpy(p, &v, 4);
   } else if (t == GemmType::BF16) {
@@ -57,6 +61,8 @@ void store(GemmType t, char *p, float v) {
   }
 }
 
+namespace {
+
 /// The host version (emulation): f32 through the CPU GEMM, 16-bit types with
 /// plain loops accumulating in f32; C of type `out` (f32, or t).
 void hostMatmul(GemmType t, Memref3 *a, Memref3 *b, Memref3 *c, GemmType out) {
@@ -66,21 +72,21 @@ void hostMatmul(GemmType t, Memref3 *a, Memref3 *b, Memref3 *c, GemmType out) {
                                   reinterpret_cast<tfcrt_memref3_f32 *>(c));
     return;
   }
-  const int64_t eb = 2, ob = out == GemmType::F32 ? 4 : 2;
+  const int64_t eb = 2, ob = static_cast<int64_t>(elemBytes(out));
   for (int64_t n = 0; n < c->sizes[0]; ++n)
     for (int64_t i = 0; i < c->sizes[1]; ++i)
       for (int64_t j = 0; j < c->sizes[2]; ++j) {
         float acc = 0;
         for (int64_t k = 0; k < a->sizes[2]; ++k) {
           int64_t na = a->sizes[0] == 1 ? 0 : n, nb = b->sizes[0] == 1 ? 0 : n;
-          acc += load(t, a->aligned + eb * (a->offset + na * a->strides[0] +
+          acc += loadElem(t, a->aligned + eb * (a->offset + na * a->strides[0] +
                                             i * a->strides[1] +
                                             k * a->strides[2])) *
-                 load(t, b->aligned + eb * (b->offset + nb * b->strides[0] +
+                 loadElem(t, b->aligned + eb * (b->offset + nb * b->strides[0] +
                                             k * b->strides[1] +
                                             j * b->strides[2]));
         }
-        store(out, c->aligned + ob * (c->offset + n * c->strides[0] +
+        storeElem(out, c->aligned + ob * (c->offset + n * c->strides[0] +
                                       i * c->strides[1] + j * c->strides[2]),
               acc);
       }

@@ -2,11 +2,19 @@
 #ifndef TFC_LIB_RUNTIME_CUDA_GPUGEMM_H
 #define TFC_LIB_RUNTIME_CUDA_GPUGEMM_H
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tfcrt::cuda {
 
 enum class GemmType { F32, F16, BF16 };
+
+/// Bytes of one element (4 or 2).
+size_t elemBytes(GemmType t);
+/// One element at p as f32, and v stored at p rounded to the type (to
+/// nearest even): the host versions of the GEMMs and tests use them.
+float loadElem(GemmType t, const void *p);
+void storeElem(GemmType t, void *p, float v);
 
 /// A rank-3 strided memref descriptor of any element type.
 struct Memref3 {

@@ -72,10 +72,8 @@ CUmodule loadModule(const void *data, const char *how, int optLevel) {
   CUresult r =
       d->cuModuleLoadDataEx(&module, data, optLevel >= 0 ? 3 : 2, opts, values);
   if (r != CUDA_SUCCESS) {
-    const char *name = nullptr;
-    d->cuGetErrorName(r, &name);
     recordModuleLoadError(format("%s of a kernel module failed: %s%s%s", how,
-                                 name ? name : "?", log[0] ? ": " : "", log));
+                                 resultName(d, r), log[0] ? ": " : "", log));
     return nullptr;
   }
   return module;
@@ -139,7 +137,7 @@ TFCRT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
   lastLaunched = f;
   // Within a run of a --cuda-pdl model, with programmatic dependent launch
   // (its kernels wait with griddepcontrol first).
-  check(launchKernel(f, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
+  check(launchKernel(d, f, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
                      static_cast<CUstream>(stream), params, extra,
                      runStream() != nullptr && pdlLaunches()),
         "cuLaunchKernel",

@@ -158,12 +158,9 @@ bool before(const char *what) {
     r = CUDA_SUCCESS;
   }
   if (r != CUDA_SUCCESS) {
-    const char *name = "?";
-    if (d->cuGetErrorName)
-      d->cuGetErrorName(r, &name);
     dist::fail(what, std::string("cuCtxSynchronize failed before the NCCL "
                                  "call: ") +
-                         name);
+                         resultName(d, r));
     return false;
   }
   return true;
