@@ -35,10 +35,21 @@
 #       adds bf16 decode under runtime variants, alternating
 #       (TFC_LLM_AB_VARIANTS, '|'-separated environment assignments, default
 #       TFC_ATTN_DECODE=0|TFC_ATTN_DECODE=1; TFC_LLM_AB_BATCHES, default 1).
-#       With smollm2_bf16_pdl.so (prepare builds it unless TFC_LLM_PDL=0):
-#       that build (--cuda-pdl) against smollm2_bf16, alternating.
+#       With smollm2_bf16_<NAME>.so (prepare builds it: NAME from
+#       TFC_LLM_AB_NAME, default pdl, with the flags TFC_LLM_AB_FLAGS, default
+#       --cuda-pdl; TFC_LLM_AB_NAME=none builds none): that build against
+#       smollm2_bf16, alternating. TFC_LLM_SKIP_S260K=1 skips stories260K.
 #       TFC_LLM_PROFILE=1 only times an eager bf16 decode step and prefill
 #       kernel by kernel (TFC_CUDA_KTIME); =after does that after the rest.
+#       TFC_LLM_CUPTI=1 only traces (=after: after the rest; DIR/cupti: libtfc-cupti-trace.so and
+#       libcupti.so.13, which prepare adds) the replayed graphs of the bf16
+#       decode steps at batch 1 and 8 and of the 512-token prefill, kernel by
+#       kernel, and PyTorch's torch.compile(mode="reduce-overhead") decode
+#       step at batch 1, then prints scripts/cupti_summary.py's tables
+#       (TFC_LLM_CUPTI_VARIANTS: '|'-separated environment assignments,
+#       each traced at batch 1 too, default TFC_CUDA_GEMV=1;
+#       TFC_LLM_CUPTI_BATCHES, default "1 8"; TFC_LLM_CUPTI_PREFILL=0 skips
+#       the prefill).
 #       The rebuilt GGUF is kept in /tmp/tfc-gguf-full for later calls.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,11 +79,14 @@ prepare() {
     local onnx="$cache/onnx/smollm2.ts.onnx"
     "$tfc" "$onnx" --target=cuda --kv-cache --emit=shared -o "$dir/smollm2"
     "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 --emit=shared -o "$dir/smollm2_bf16"
-    # The same model with programmatic dependent launch (--cuda-pdl); its
-    # weights file travels by reference to the GGUF like the others.
-    if [[ "${TFC_LLM_PDL:-1}" != 0 ]]; then
-      "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 --cuda-pdl --emit=shared \
-        -o "$dir/smollm2_bf16_pdl"
+    # The same model with other flags, for an A/B run (default: programmatic
+    # dependent launch, --cuda-pdl); its weights file travels by reference
+    # to the GGUF like the others.
+    local abname="${TFC_LLM_AB_NAME:-pdl}"
+    if [[ "$abname" != none ]]; then
+      # shellcheck disable=SC2086
+      "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 ${TFC_LLM_AB_FLAGS:---cuda-pdl} \
+        --emit=shared -o "$dir/smollm2_bf16_$abname"
     fi
     "$py" - "$cache" "$shared" "$dir" <<'PY'
 import sys, numpy as np
@@ -114,7 +128,7 @@ PY
     gzip -9 -f "$dir/wiki.tokens"
     "$py" "$root/scripts/device_pack.py" pack-gguf "$dir/gpack" \
       "$cache/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" \
-      "$dir/smollm2.tfcw" "$dir/smollm2_bf16.tfcw" $(ls "$dir/smollm2_bf16_pdl.tfcw" 2>/dev/null)
+      "$dir/smollm2.tfcw" "$dir/smollm2_bf16.tfcw" $(ls "$dir"/smollm2_bf16_*.tfcw 2>/dev/null)
     rm -f "$dir"/smollm2*.tfcw
     # The GGUF's parts: one per device call.
     mkdir -p "$dir-gguf1" "$dir-gguf2"
@@ -132,6 +146,15 @@ PY
     -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
   ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
   cp "$dir/.rt-build/bin/tfc-run" "$dir/"
+  # The kernel tracer (TFC_LLM_CUPTI=1) and the CUPTI it links, gzipped
+  # (1.5 MB): the GPU machine's Python packages may not have libcupti.
+  if ninja -C "$dir/.rt-build" tfc-cupti-trace >/dev/null 2>&1; then
+    local cupti
+    cupti="$(ldd "$dir/.rt-build/lib/libtfc-cupti-trace.so" | awk '/libcupti/ {print $3}')"
+    mkdir -p "$dir/cupti"
+    cp "$dir/.rt-build/lib/libtfc-cupti-trace.so" "$root/scripts/cupti_summary.py" "$dir/cupti/"
+    [[ -n "$cupti" ]] && gzip -9 -c "$cupti" >"$dir/cupti/$(basename "$cupti").gz"
+  fi
   # The first call (DIR-gguf1) also runs the GPU kernel tests.
   if [[ -d "$dir-gguf1" ]]; then
     gzip -9 -c "$dir/.rt-build/bin/tfcrt-gpu-attention-test" >"$dir-gguf1/tfcrt-gpu-attention-test.gz"
@@ -182,6 +205,57 @@ profile() { # MODEL.so PROMPTS.npz OUT RUNNER
   grep 'ktime' "$out/ktime.p512.log" | tail -n 17
 }
 
+trace() { # PROMPTS.npz OUT RUNNER
+  # Kernel by kernel on the GPU's clock, CUDA graphs' nodes included
+  # (libtfc-cupti-trace.so, scripts/cupti_summary.py).
+  local p="$1" out="$2" r="$3" c="$dir/cupti"
+  if [[ ! -f "$c/libtfc-cupti-trace.so" ]]; then
+    echo "== no tracer in $c (prepare builds it where the toolkit has CUPTI)"
+    return 1
+  fi
+  local z
+  for z in "$c"/*.gz; do [[ -e "$z" ]] && gunzip -f "$z"; done
+  local pre=(env LD_LIBRARY_PATH="$c${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    LD_PRELOAD="$c/libtfc-cupti-trace.so")
+  local so m="${TFC_LLM_CUPTI_MODELS:-smollm2_bf16}" b
+  for so in $m; do
+    for b in ${TFC_LLM_CUPTI_BATCHES:-1 8}; do
+      echo "== $so: decode b$b, replayed graphs traced"
+      "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.$so.b$b.csv" "$r" "$dir/$so.so" --inputs "$p" \
+        --prefix "b${b}_" --decode 64 --bench --atol 1 --rtol 0.02 >"$out/cupti.$so.b$b.log" 2>&1 || true
+      grep -o 'decode step (batch.*' "$out/cupti.$so.b$b.log" | head -1
+      python3 "$c/cupti_summary.py" "$out/cupti.$so.b$b.csv" --rows "${TFC_LLM_CUPTI_ROWS:-12}" \
+        --full "$out/cupti.$so.b$b.txt" || true
+    done
+    local v vi=0 vlist
+    IFS='|' read -r -a vlist <<<"${TFC_LLM_CUPTI_VARIANTS:-TFC_CUDA_GEMV=1}"
+    for v in "${vlist[@]}"; do
+      vi=$((vi + 1))
+      echo "== $so: decode b1 with $v, replayed graphs traced"
+      # shellcheck disable=SC2086
+      "${pre[@]}" $v TFC_CUPTI_OUT="$out/cupti.$so.b1.v$vi.csv" "$r" "$dir/$so.so" --inputs "$p" \
+        --prefix b1_ --decode 64 --bench --atol 1 --rtol 0.02 >"$out/cupti.$so.b1.v$vi.log" 2>&1 || true
+      grep -E -o 'max abs err.*|decode step \(batch.*' "$out/cupti.$so.b1.v$vi.log" | head -2
+      python3 "$c/cupti_summary.py" "$out/cupti.$so.b1.v$vi.csv" --rows "${TFC_LLM_CUPTI_VROWS:-0}" || true
+    done
+    [[ "${TFC_LLM_CUPTI_PREFILL:-1}" == 0 ]] && continue
+    echo "== $so: prefill 512, replayed graphs traced"
+    "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.$so.p512.csv" "$r" "$dir/$so.so" --inputs "$p" \
+      --prefix p512_ --bench --warmup 3 --iters 20 >"$out/cupti.$so.p512.log" 2>&1 || true
+    python3 "$c/cupti_summary.py" "$out/cupti.$so.p512.csv" --rows 0 || true
+  done
+  if [[ "${TFC_TORCH_PEER:-1}" != 0 && -f "$dir/gpu_torch_smollm2.py" ]]; then
+    echo "== PyTorch torch.compile(mode=reduce-overhead) decode b1, replayed graphs traced"
+    "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.torch.b1.csv" timeout "${TFC_TORCH_TIMEOUT:-300}" \
+      python3 "$dir/gpu_torch_smollm2.py" --gguf "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" \
+      --dtypes bf16 --batches 1 --skip-prefill --compile --compile-modes reduce-overhead \
+      --new-tokens 64 --gen-iters 1 --budget-s 150 2>&1 | grep -v -i warn | tail -n 12 || true
+    python3 "$c/cupti_summary.py" "$out/cupti.torch.b1.csv" --top 2 --rows 24 \
+      --full "$out/cupti.torch.b1.txt" || true
+  fi
+  rm -f "$out"/cupti.*.csv
+}
+
 run() {
   local out="${OUT:-$dir/out}" r="$dir/tfc-run" failed=0
   mkdir -p "$out"
@@ -197,6 +271,7 @@ run() {
   echo "== stories260K: KV-cache sessions on the GPU (tfc-run --decode)"
   local m
   for m in s260k_kv s260k_ring; do
+    [[ "${TFC_LLM_SKIP_S260K:-}" == 1 ]] && break
     for graphs in 1 0; do
       echo "-- $m, TFC_CUDA_GRAPHS=$graphs"
       TFC_CUDA_GRAPHS=$graphs "$r" "$dir/$m.so" --inputs "$st" --prefix case1_ \
@@ -225,6 +300,10 @@ run() {
   mkdir -p /tmp/tfc-gguf-full && cp "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" /tmp/tfc-gguf-full/
   if [[ "${TFC_LLM_PROFILE:-}" == 1 ]]; then
     profile "$dir/smollm2_bf16.so" "$p" "$out" "$r"
+    return $failed
+  fi
+  if [[ "${TFC_LLM_CUPTI:-}" == 1 ]]; then
+    trace "$p" "$out" "$r"
     return $failed
   fi
   for m in ${TFC_LLM_MODELS:-smollm2 smollm2_bf16}; do
@@ -298,14 +377,18 @@ PY
       done
     done
   fi
-  if [[ -f "$dir/smollm2_bf16_pdl.so" ]]; then
-    # Programmatic dependent launch (tfc --cuda-pdl) against the same build
-    # without it, alternating: the 512-token prefill's device time and bf16
-    # decode at batch 1 and 8 (checked against the full-sequence entry).
-    echo "-- smollm2_bf16 against smollm2_bf16_pdl (--cuda-pdl), alternating (2 rounds)"
+  local alt
+  for alt in "$dir"/smollm2_bf16_*.so; do
+    [[ -f "$alt" ]] || continue
+    alt="$(basename "$alt" .so)"
+    # Another build of the same model (prepare's TFC_LLM_AB_NAME / _FLAGS:
+    # --cuda-pdl, say) against the default one, alternating: the 512-token
+    # prefill's device time and bf16 decode at batch 1 and 8 (checked
+    # against the full-sequence entry).
+    echo "-- smollm2_bf16 against $alt, alternating (2 rounds)"
     local round m2 b2
     for round in 1 2; do
-      for m2 in smollm2_bf16 smollm2_bf16_pdl; do
+      for m2 in smollm2_bf16 "$alt"; do
         TFC_CUDA_STATS=1 "$r" "$dir/$m2.so" --inputs "$p" --prefix p512_ --bench --warmup 3 \
           --iters 20 >"$out/pdl.$m2.p512.$round.log" 2>&1 || failed=1
         echo "   round $round, $m2: prefill 512 device ms $(grep -o "; device [0-9.]* ms" \
@@ -319,7 +402,7 @@ PY
         done
       done
     done
-  fi
+  done
   if [[ -f "$dir/smollm2_mtbench.npz" && "${TFC_LLM_MTBENCH:-1}" != 0 ]]; then
     echo "-- bf16 against f32: 64 greedy tokens on 5 MT-Bench prompts, perplexity of the first 50 windows of wiki.test.raw"
     local i same=0
@@ -346,6 +429,10 @@ PY
     echo differ; cat "$out/smollm2.greedy.txt" "$out/smollm2_bf16.greedy.txt"; fi
   if [[ "${TFC_LLM_PROFILE:-}" == after ]]; then
     profile "$dir/smollm2_bf16.so" "$p" "$out" "$r"
+  fi
+  if [[ "${TFC_LLM_CUPTI:-}" == after ]]; then
+    trace "$p" "$out" "$r"
+    return $failed
   fi
   if [[ "${TFC_TORCH_PEER:-1}" != 0 && -f "$dir/gpu_torch_smollm2.py" ]]; then
     echo "== PyTorch (gpu_torch_smollm2.py ${TFC_TORCH_ARGS:-})"

@@ -742,4 +742,5 @@ void mlir::tfc::registerTfcGpuPasses() {
   registerGpuMergeKernelsPass();
   registerGpuPdlPass();
   registerJoinLinearsPass();
+  registerGpuAttentionHalfOutPass();
 }

@@ -128,6 +128,7 @@ std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
          (o.cpuKernels || gpuKernels ? kernels : "") +
          ",tfc-to-linalg" +
          (o.nativeHalfMatmul ? "{native-half-matmul=true}" : "") +
+         (o.gpuAttentionHalfOut ? ",tfc-gpu-attention-half-out" : "") +
          ",canonicalize,cse,tfc-fuse-elementwise,"
          "canonicalize,cse";
 }

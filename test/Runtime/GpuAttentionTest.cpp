@@ -27,6 +27,7 @@
 #include "Cuda/Cuda.h"
 #include "Cuda/CudaDriver.h"
 #include "Cuda/GpuAttention.h"
+#include "Cuda/GpuGemm.h"
 #include "GpuTestUtil.h"
 
 #include <algorithm>
@@ -277,6 +278,53 @@ int runCase(const Case &c, CUstream stream) {
                 (long long)grid,
                 zeroRowsWrong ? " (rows that see nothing are not 0)" : "");
     failures += !good;
+    // The half modes again with a half out (tfcrt_gpu_attention_*_hout):
+    // every element must be the f32 result above rounded to nearest even,
+    // bit for bit, and the padding between rows (os) untouched.
+    if (mode != AttnMode::F32) {
+      const cuda::GemmType ht = mode == AttnMode::BF16 ? cuda::GemmType::BF16
+                                                       : cuda::GemmType::F16;
+      DevBuf dh(no * 2);
+      std::vector<uint16_t> fill(no, 0x7e01), hout(no, 0);
+      dh.put(fill.data());
+      attn::Params gh = g;
+      gh.out = reinterpret_cast<float *>(dh.p);
+      gh.outType = mode == AttnMode::BF16 ? attn::Params::OutType::BF16
+                                          : attn::Params::OutType::F16;
+      int64_t diffs = 0, padWrong = 0;
+      if (!cuda::launchAttention(gh, mode, stream, err, nullptr, nullptr,
+                                 pass == 0 ? scratch : none, pass == 0) ||
+          !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
+        std::printf("FAIL %-26s %-4s%s half out launch: %s\n", c.name.c_str(),
+                    mname, how, err.c_str());
+        ++failures;
+        continue;
+      }
+      if (no)
+        ok(D->cuMemcpyDtoHAsync(hout.data(), dh.p, no * 2, stream), "DtoH");
+      D->cuStreamSynchronize(stream);
+      std::vector<char> written(no, 0);
+      for (int64_t bi = 0; bi < c.b; ++bi)
+        for (int64_t hh = 0; hh < c.hq; ++hh)
+          for (int64_t i = 0; i < c.s; ++i)
+            for (int64_t e = 0; e < c.dv; ++e) {
+              const int64_t at = bi * p.os[0] + hh * p.os[1] + i * p.os[2] +
+                                 e * p.os[3];
+              uint16_t want = 0;
+              cuda::storeElem(ht, &want, out[at]);
+              diffs += hout[at] != want;
+              written[at] = 1;
+            }
+      for (int64_t at = 0; at < no; ++at)
+        padWrong += !written[at] && hout[at] != 0x7e01;
+      const bool hgood = diffs == 0 && padWrong == 0;
+      std::printf("%s %-26s %-4s%s half out: %lld of %lld elements differ "
+                  "from the f32 result rounded, %lld padding elements "
+                  "written\n",
+                  hgood ? "PASS" : "FAIL", c.name.c_str(), mname, how,
+                  (long long)diffs, (long long)no, (long long)padWrong);
+      failures += !hgood;
+    }
   }
   return failures;
 }

@@ -160,6 +160,14 @@ static cl::opt<bool> cudaPdl(
              "(Hopper; TFC_CUDA_PDL=0 at run time turns the launches off). "
              "Default off until measured"),
     cl::init(false));
+static cl::opt<bool> cudaAttnHalfOut(
+    "cuda-attention-half-out",
+    cl::desc("With --target=cuda and --precision=fp16 / bf16: an attention "
+             "whose result is only rounded to half for the output projection "
+             "writes the half result itself (one launch fewer per layer, the "
+             "same bits; default); false: an f32 result and a rounding "
+             "kernel"),
+    cl::init(true));
 static cl::opt<int> cudaPerThread(
     "cuda-per-thread",
     cl::desc("With --target=cuda: consecutive innermost iterations each GPU "
@@ -618,6 +626,8 @@ int main(int argc, char **argv) {
     po.gpuAttention = precisionOpt == "fp32" ? "f32"
                       : precisionOpt == "fp16" ? "f16"
                                                : "bf16";
+  po.gpuAttentionHalfOut = cudaAttnHalfOut && po.nativeHalfMatmul &&
+                           (po.gpuAttention == "f16" || po.gpuAttention == "bf16");
   if (sparseOpt != "auto" && sparseOpt != "off" && sparseOpt != "force")
     return fail("--sparse=" + sparseOpt + " is not auto, off or force");
   po.sparse = sparseOpt;

@@ -41,6 +41,9 @@ struct PipelineOptions {
                                  // with its epilogue (tfcrt_gpu_linear_*)
   bool joinLinears = false;      // q / k / v projections as one linear
                                  // (tfc-join-linears; CPU kernels, CUDA)
+  bool gpuAttentionHalfOut = false; // CUDA half: the attention call writes
+                                 // the half result the output projection
+                                 // reads (tfc-gpu-attention-half-out)
 };
 
 /// Textual pipelines (for tfc-opt and the driver).
@@ -109,8 +112,13 @@ void registerGpuMergeKernelsPass();
 /// Kernels that wait for / release the next launch (GpuPdl.cpp).
 std::unique_ptr<Pass> createGpuPdlPass();
 void registerGpuPdlPass();
+/// A half attention call that writes the half result its reader rounds to
+/// (GpuAttentionHalfOut.cpp).
+std::unique_ptr<Pass> createGpuAttentionHalfOutPass();
+void registerGpuAttentionHalfOutPass();
 /// Registers tfc-gpu-copy-constants, tfc-gpu-row-reductions,
-/// tfc-gpu-map-loops, tfc-gpu-merge-kernels, tfc-gpu-pdl and tfc-join-linears.
+/// tfc-gpu-map-loops, tfc-gpu-merge-kernels, tfc-gpu-pdl, tfc-join-linears and
+/// tfc-gpu-attention-half-out.
 void registerTfcGpuPasses();
 /// The CUDA toolkit to compile kernels with: `explicitPath`, else $CUDA_ROOT,
 /// $CUDA_HOME, $CUDA_PATH, else /usr/local/cuda; fails (with `error`) when

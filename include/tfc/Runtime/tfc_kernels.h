@@ -198,6 +198,19 @@ typedef struct tfcrt_memref4_f16 {
   int64_t sizes[4];
   int64_t strides[4];
 } tfcrt_memref4_f16;
+/* tfcrt_gpu_attention_f16mma / _bf16mma into an f16 / bf16 out (IEEE half
+ * or bfloat16 bits), each element the f32 result rounded to nearest even
+ * (tfc-gpu-attention-half-out: the output projection's half GEMM reads it
+ * without a rounding kernel in between). */
+#define TFCRT_ATTENTION_HOUT_PARAMS                                            \
+  tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,            \
+      tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,                \
+      tfcrt_memref4_f16 *out, float scale, int64_t causal, int64_t window,     \
+      int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,                  \
+      int64_t layout_block
+void _mlir_ciface_tfcrt_gpu_attention_f16mma_hout(TFCRT_ATTENTION_HOUT_PARAMS);
+void _mlir_ciface_tfcrt_gpu_attention_bf16mma_hout(
+    TFCRT_ATTENTION_HOUT_PARAMS);
 void _mlir_ciface_tfcrt_attention_kv_f16(
     tfcrt_memref4_f32 *q, tfcrt_memref4_f16 *k, tfcrt_memref4_f16 *v,
     tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,

@@ -62,6 +62,10 @@ struct Params {
   int64_t kss[3] = {}, vss[3] = {};
   float *out = nullptr; // [b, hq, s, dv]
   int64_t os[4] = {};
+  /// The GPU kernels only (tfcrt_gpu_attention_*_hout): out holds f16 /
+  /// bf16 elements, each rounded to nearest even from the f32 result.
+  enum class OutType { F32, F16, BF16 };
+  OutType outType = OutType::F32;
   const uint8_t *keep = nullptr; // broadcast to [b, hq, s, t]; null: none
   int64_t keepS[4] = {};
   const float *add = nullptr; // broadcast to [b, hq, s, t]; null: none

@@ -209,12 +209,9 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
       sc[r] = e;
     }
     // O += P V, key by key; the probability comes from the key's lane.
-#pragma unroll 8
-    for (int jj = 0; jj < 32; ++jj) {
-      if (!((live >> jj) & 1u))
-        continue;
+    // This lane's NV columns of key jj's value row (0 past dv).
+    auto loadV = [&](int jj, float *vv) {
       const float *vr = vb + (jb + jj) * a.vs[2];
-      float vv[NV];
       if (vecV) {
         if (c0 < a.dv) {
           if constexpr (NV == 2) {
@@ -240,12 +237,53 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
 #pragma unroll
       for (int v = 0; v < NV; ++v)
         vv[v] = roundMode(vv[v], a.round);
+    };
+    if (a.fast) {
+      // Eight keys at a time: their value loads issued together, then the
+      // products in the same key order as below (the same sums).
+      constexpr int U = 8;
+#pragma unroll 1
+      for (int j0 = 0; j0 < 32; j0 += U) {
+        const unsigned bits = (live >> j0) & ((1u << U) - 1u);
+        if (!bits)
+          continue;
+        float vv[U][NV];
 #pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const float pj = __shfl_sync(0xffffffffu, sc[r], jj);
+        for (int u = 0; u < U; ++u) {
+          if ((bits >> u) & 1u)
+            loadV(j0 + u, vv[u]);
+          else
 #pragma unroll
-        for (int v = 0; v < NV; ++v)
-          acc[r][v] = fmaf(pj, vv[v], acc[r][v]);
+            for (int v = 0; v < NV; ++v)
+              vv[u][v] = 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          if (!((bits >> u) & 1u))
+            continue;
+#pragma unroll
+          for (int r = 0; r < R; ++r) {
+            const float pj = __shfl_sync(0xffffffffu, sc[r], j0 + u);
+#pragma unroll
+            for (int v = 0; v < NV; ++v)
+              acc[r][v] = fmaf(pj, vv[u][v], acc[r][v]);
+          }
+        }
+      }
+    } else {
+#pragma unroll 8
+      for (int jj = 0; jj < 32; ++jj) {
+        if (!((live >> jj) & 1u))
+          continue;
+        float vv[NV];
+        loadV(jj, vv);
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+          const float pj = __shfl_sync(0xffffffffu, sc[r], jj);
+#pragma unroll
+          for (int v = 0; v < NV; ++v)
+            acc[r][v] = fmaf(pj, vv[v], acc[r][v]);
+        }
       }
     }
   }
@@ -282,8 +320,8 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
     if (!part) {
       if (r < nr && c < a.dv) {
         const long long rr = r0 + r, h = kvh * G + rr / a.s, i = rr % a.s;
-        a.out[bi * a.os[0] + h * a.os[1] + i * a.os[2] + c * a.os[3]] =
-            L > 0.0f ? A / L : 0.0f;
+        storeOut(a, bi * a.os[0] + h * a.os[1] + i * a.os[2] + c * a.os[3],
+                 L > 0.0f ? A / L : 0.0f);
       }
     } else {
       part[r * DK + c] = A;
@@ -309,15 +347,13 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
     const int r = e / DK, c = e % DK;
     if (r >= nr || c >= a.dv)
       continue;
-#ifdef TFC_ATTN_DEC_MERGE8
-    // Not yet run on a GPU (the session's device time ran out): built only
-    // with -DTFC_ATTN_NVCC_FLAGS=-DTFC_ATTN_DEC_MERGE8 until
-    // tfcrt-gpu-attention-test passes with it there.
+    float M = -CUDART_INF_F, L = 0.0f, A = 0.0f;
+    if (a.fast) {
     // One pass, eight splits at a time with their 24 loads issued together,
     // merged into a running (M, L, A) like the online softmax: fewer L2 round
-    // trips in the last block (a prediction, not measured).
+    // trips in the last block. (The order of the sums differs from the two
+    // passes below: not the same bits.)
     constexpr int U = 8;
-    float M = -CUDART_INF_F, L = 0.0f, A = 0.0f;
     for (long long sp0 = 0; sp0 < a.splits; sp0 += U) {
       float pm[U], pl[U], pa[U];
 #pragma unroll
@@ -345,22 +381,20 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
       }
       M = Mn;
     }
-#else
+    } else {
     // Two passes over the splits: the max, then the weighted sums.
-    float M = -CUDART_INF_F;
     for (long long sp = 0; sp < a.splits; ++sp)
       M = fmaxf(M, __ldcg(parts + sp * PART + R * DK + 2 * r));
-    float L = 0.0f, A = 0.0f;
     for (long long sp = 0; sp < a.splits; ++sp) {
       const float *ps = parts + sp * PART;
       const float f = partWeight(__ldcg(ps + R * DK + 2 * r), M);
       L = fmaf(__ldcg(ps + R * DK + 2 * r + 1), f, L);
       A = fmaf(__ldcg(ps + r * DK + c), f, A);
     }
-#endif
+    }
     const long long rr = r0 + r, h = kvh * G + rr / a.s, i = rr % a.s;
-    a.out[bi * a.os[0] + h * a.os[1] + i * a.os[2] + c * a.os[3]] =
-        L > 0.0f ? A / L : 0.0f;
+    storeOut(a, bi * a.os[0] + h * a.os[1] + i * a.os[2] + c * a.os[3],
+             L > 0.0f ? A / L : 0.0f);
   }
   if (tid == 0)
     a.count[slot] = 0; // ready for the next call (and the graph's replay)

@@ -124,6 +124,19 @@ __device__ __forceinline__ __nv_bfloat16 toHalf<__nv_bfloat16>(float x) {
   return __float2bfloat16_rn(x);
 }
 
+/// Stores output element idx (in elements from a.out) in the call's output
+/// type, rounded to nearest even: the bits tfc-to-linalg's truncf of an f32
+/// result would give (tfc-gpu-attention-half-out).
+__device__ __forceinline__ void storeOut(const GpuAttnArgs &a, long long idx,
+                                         float v) {
+  if (a.outType == 2)
+    reinterpret_cast<__nv_bfloat16 *>(a.out)[idx] = __float2bfloat16_rn(v);
+  else if (a.outType == 1)
+    reinterpret_cast<__half *>(a.out)[idx] = __float2half_rn(v);
+  else
+    a.out[idx] = v;
+}
+
 /// Stores 4 floats at p as T (16-byte aligned for f32, 8 for half types).
 template <typename T> __device__ __forceinline__ void store4(T *p, float4 v);
 template <> __device__ __forceinline__ void store4<float>(float *p, float4 v) {

@@ -130,11 +130,11 @@ __device__ __forceinline__ void attnSimt(const GpuAttnArgs &a) {
   if (!rowOk)
     return;
   const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-  float *op = a.out + bi * a.os[0] + h * a.os[1] + i * a.os[2];
+  const long long op = bi * a.os[0] + h * a.os[1] + i * a.os[2];
 #pragma unroll
   for (int c = 0; c < DP; ++c)
     if (cb + c < a.dv)
-      op[(cb + c) * a.os[3]] = acc[c] * inv;
+      storeOut(a, op + (cb + c) * a.os[3], acc[c] * inv);
 }
 
 //===-- f32: register tiles (4 rows x 4 keys a thread) ---------------------===//
@@ -337,11 +337,11 @@ __device__ __forceinline__ void attnTile(const GpuAttnArgs &a) {
     if (!rowOk[x])
       continue;
     const float inv = l[x] > 0.0f ? 1.0f / l[x] : 0.0f;
-    float *op = a.out + bi * a.os[0] + h * a.os[1] + iRow[x] * a.os[2];
+    const long long op = bi * a.os[0] + h * a.os[1] + iRow[x] * a.os[2];
 #pragma unroll
     for (int c = 0; c < DC; ++c)
       if (tc * DC + c < a.dv)
-        op[(tc * DC + c) * a.os[3]] = o[x][c] * inv;
+        storeOut(a, op + (tc * DC + c) * a.os[3], o[x][c] * inv);
   }
 }
 

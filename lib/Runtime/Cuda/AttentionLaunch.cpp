@@ -131,6 +131,17 @@ bool decodeKernelOn() {
   return on;
 }
 
+/// TFC_ATTN_DEC_FAST=1: the decode kernel's value loads eight keys at a
+/// time and its one-pass merge of the splits (off by default until measured
+/// on a GPU; AttentionDecode.cuh).
+bool decodeFast() {
+  static const bool on = [] {
+    const char *e = std::getenv("TFC_ATTN_DEC_FAST");
+    return e && std::string(e) == "1";
+  }();
+  return on;
+}
+
 } // namespace
 
 bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
@@ -185,6 +196,10 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   a.scale = p.scale;
   a.causal = p.causal ? 1 : 0;
   a.pdl = pdl ? 1 : 0;
+  a.fast = decodeFast() ? 1 : 0;
+  a.outType = p.outType == attn::Params::OutType::BF16  ? 2
+              : p.outType == attn::Params::OutType::F16 ? 1
+                                                        : 0;
 
   const int64_t dmax = p.d > p.dv ? p.d : p.dv;
   a.round = mode == AttnMode::F16 ? 1 : mode == AttnMode::BF16 ? 2 : 0;

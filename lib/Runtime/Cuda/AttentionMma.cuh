@@ -319,14 +319,14 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   for (int x = 0; x < 2; ++x) {
     if (!rowOk[x])
       continue;
-    float *op = a.out + bi * a.os[0] + h * a.os[1] + iRow[x] * a.os[2];
+    const long long op = bi * a.os[0] + h * a.os[1] + iRow[x] * a.os[2];
 #pragma unroll
     for (int n = 0; n < NO; ++n) {
       const int c = n * 8 + 2 * qd;
       if (c < a.dv)
-        op[c * a.os[3]] = o[n][2 * x] * inv[x];
+        storeOut(a, op + c * a.os[3], o[n][2 * x] * inv[x]);
       if (c + 1 < a.dv)
-        op[(c + 1) * a.os[3]] = o[n][2 * x + 1] * inv[x];
+        storeOut(a, op + (c + 1) * a.os[3], o[n][2 * x + 1] * inv[x]);
     }
   }
 }

@@ -42,6 +42,12 @@ struct GpuAttnArgs {
   // Launched with programmatic dependent launch: every kernel first waits
   // for the previous one in the stream (griddepcontrol).
   int pdl;
+  // out's element type: 0 f32, 1 f16, 2 bf16 (each element computed in f32
+  // and rounded to nearest even as it is stored).
+  int outType;
+  // The decode kernel only: value rows loaded eight keys at a time and the
+  // splits merged in one pass (TFC_ATTN_DEC_FAST=1; AttentionDecode.cuh).
+  int fast;
 };
 
 /// The f32 kernel for head dims 129 to 256 (tfc_attn_simt_256): kSimtSplit
