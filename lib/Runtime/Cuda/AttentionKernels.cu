@@ -97,12 +97,17 @@ TFC_ATTN_MMA(bf16, __nv_bfloat16, 32, 4, TFC_ATTN_MMA_LB32(4))
 TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 64)
 TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 128)
 
-#define TFC_ATTN_DEC(R, DK)                                                    \
+// tfc_attn_dec_r<R>_<DK> (f32), tfc_attn_dec_f16_r<R>_<DK> and
+// tfc_attn_dec_bf16_r<R>_<DK> (q, k, v rounded to the half type).
+#define TFC_ATTN_DEC_M(PRE, MODE, R, DK)                                       \
   extern "C" __global__ void __launch_bounds__(32 * tfcrt::cuda::kDecWarps)   \
-      tfc_attn_dec_r##R##_##DK(GpuAttnArgs a) {                                \
+      tfc_attn_dec_##PRE##r##R##_##DK(GpuAttnArgs a) {                         \
     pdlEnter(a);                                                               \
-    attnDecode<R, DK>(a);                                                      \
+    attnDecode<R, DK, MODE>(a);                                                \
   }
+#define TFC_ATTN_DEC(R, DK)                                                    \
+  TFC_ATTN_DEC_M(, 0, R, DK)                                                   \
+  TFC_ATTN_DEC_M(f16_, 1, R, DK) TFC_ATTN_DEC_M(bf16_, 2, R, DK)
 #define TFC_ATTN_DEC_R(R)                                                      \
   TFC_ATTN_DEC(R, 32) TFC_ATTN_DEC(R, 64) TFC_ATTN_DEC(R, 128)                 \
       TFC_ATTN_DEC(R, 256)

@@ -46,7 +46,7 @@ struct GpuAttnArgs {
   // and rounded to nearest even as it is stored).
   int outType;
   // The decode kernel only: value rows loaded eight keys at a time and the
-  // splits merged in one pass (TFC_ATTN_DEC_FAST=1; AttentionDecode.cuh).
+  // splits merged in one pass (default; TFC_ATTN_DEC_FAST=0 turns it off).
   int fast;
 };
 
