@@ -64,9 +64,18 @@ __device__ __forceinline__ float partWeight(float m, float mmax) {
 /// none, 1 f16, 2 bf16), a template argument so that the rounding is
 /// straight-line code in the key loops (a run-time mode there made every
 /// bf16 call ~5 us slower than f32 on an H100).
-template <int R, int DK, int MODE>
+/// WIDE (TFC_ATTN_DEC_WIDE=1, prepared, not yet run on a GPU): O += P V
+/// over four groups of 8 lanes, each taking every fourth key of the tile
+/// and DK / 8 columns a lane, the groups' sums added by two shuffles at
+/// the end: a chain of 8 keys a tile instead of 32, and a small loop body
+/// (the key-serial loop was ~1/3 of the warp's instructions and most of its
+/// instruction-cache misses: docs/PERFORMANCE.md). Only where R x DK / 8
+/// accumulators fit (kDecWideFits).
+template <int R, int DK, int MODE, bool WIDE = false>
 __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
   constexpr int W = tfcrt::cuda::kDecWarps, NV = DK / 32;
+  constexpr int LG = 8, NW = DK / LG; // WIDE: lanes a group, columns a lane
+  static_assert(!WIDE || tfcrt::cuda::kDecWideFits(R, DK), "WIDE registers");
   constexpr int PART = tfcrt::cuda::decPartFloats(R, DK);
   static_assert(DK % 32 == 0, "columns per lane");
   __shared__ __align__(16) float qsm[R][DK];
@@ -76,22 +85,55 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const long long bi = blockIdx.z;
-  const long long kvh = blockIdx.y / a.rowGroups, rg = blockIdx.y % a.rowGroups;
+  // WIDE (the prepared variant) divides in 32 bits (the launcher bounds
+  // heads and row groups by the grid's 65535): a 64-bit division is a
+  // ~70-instruction call.
+  const int rgs = static_cast<int>(a.rowGroups);
+  const long long kvh = WIDE ? static_cast<int>(blockIdx.y) / rgs
+                             : blockIdx.y / a.rowGroups,
+                  rg = WIDE ? static_cast<int>(blockIdx.y) % rgs
+                            : blockIdx.y % a.rowGroups;
   const long long split = blockIdx.x;
-  const long long G = a.hq / a.hkv, nrows = G * a.s, r0 = rg * R;
+  const long long G = WIDE ? static_cast<int>(a.hq) / static_cast<int>(a.hkv)
+                           : a.hq / a.hkv,
+                  nrows = G * a.s, r0 = rg * R;
   const int nr = static_cast<int>(nrows - r0 < R ? nrows - r0 : R);
   const long long off = a.t - a.s;
 
-  // q of the block's rows (row r: head kvh * G + (r0 + r) / s, query row
-  // (r0 + r) % s), rounded; 0 past d and past the last row.
+  // Row r's head and query row (head kvh * G + (r0 + r) / s, query row
+  // (r0 + r) % s; rows past the last one as row 0). WIDE works them out
+  // once (s is at most kDecMaxS: 32-bit divisions) and the loops below read
+  // them from shared memory; otherwise each use divides 64-bit numbers.
+  __shared__ long long rowH[WIDE ? R : 1], rowI[WIDE ? R : 1];
+  if constexpr (WIDE) {
+    if (tid < R) {
+      const int rr = static_cast<int>(r0) + (tid < nr ? tid : 0);
+      const int s32 = static_cast<int>(a.s);
+      rowH[tid] = kvh * G + rr / s32;
+      rowI[tid] = rr % s32;
+    }
+    __syncthreads();
+  }
+  auto hOf = [&](int r) -> long long {
+    if constexpr (WIDE)
+      return rowH[r];
+    else
+      return kvh * G + (r0 + r) / a.s;
+  };
+  auto iOf = [&](int r) -> long long {
+    if constexpr (WIDE)
+      return rowI[r];
+    else
+      return (r0 + r) % a.s;
+  };
+  // q of the block's rows, rounded; 0 past d and past the last row.
   for (int e = tid; e < R * DK; e += 32 * W) {
     const int r = e / DK, c = e % DK;
     float x = 0.0f;
-    if (r < nr && c < a.d) {
-      const long long rr = r0 + r, h = kvh * G + rr / a.s, i = rr % a.s;
-      x = roundMode(a.q[bi * a.qs[0] + h * a.qs[1] + i * a.qs[2] + c * a.qs[3]],
+    if (r < nr && c < a.d)
+      x = roundMode(a.q[bi * a.qs[0] + hOf(r) * a.qs[1] + iOf(r) * a.qs[2] +
+                        c * a.qs[3]],
                     MODE);
-    }
     qsm[r][c] = x;
   }
   long long pos[R];
@@ -99,8 +141,8 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
   const unsigned char *keepRow[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-    const long long rr = r0 + (r < nr ? r : 0);
-    const long long h = kvh * G + rr / a.s, i = rr % a.s;
+    const int rc = r < nr ? r : 0;
+    const long long h = hOf(rc), i = iOf(rc);
     pos[r] = i + off;
     addRow[r] = a.add ? a.add + bi * a.addS[0] + h * a.addS[1] + i * a.addS[2]
                       : nullptr;
@@ -111,6 +153,7 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
   __syncthreads();
 
   float m[R], l[R], acc[R][NV];
+  float accw[WIDE ? R : 1][WIDE ? NW : 1]; // WIDE's accumulators
 #pragma unroll
   for (int r = 0; r < R; ++r) {
     m[r] = -CUDART_INF_F;
@@ -118,6 +161,13 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
 #pragma unroll
     for (int v = 0; v < NV; ++v)
       acc[r][v] = 0.0f;
+  }
+  if constexpr (WIDE) {
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int v = 0; v < NW; ++v)
+        accw[r][v] = 0.0f;
   }
 
   const long long kBeg = split * a.chunk;
@@ -205,9 +255,15 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
           mNew == -CUDART_INF_F ? 1.0f : __expf(m[r] - mNew);
       m[r] = mNew;
       l[r] *= alpha;
+      if constexpr (WIDE) {
 #pragma unroll
-      for (int v = 0; v < NV; ++v)
-        acc[r][v] *= alpha;
+        for (int v = 0; v < NW; ++v)
+          accw[r][v] *= alpha;
+      } else {
+#pragma unroll
+        for (int v = 0; v < NV; ++v)
+          acc[r][v] *= alpha;
+      }
       const float e = s == -CUDART_INF_F ? 0.0f : __expf(s - mNew);
       l[r] += e;
       sc[r] = e;
@@ -242,7 +298,45 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
       for (int v = 0; v < NV; ++v)
         vv[v] = roundMode(vv[v], MODE);
     };
-    if (a.fast) {
+    if constexpr (WIDE) {
+      // Group g = lane / 8 takes keys g, g + 4, .., g + 28 of the tile;
+      // its lane lg = lane % 8 owns columns lg * NW .. lg * NW + NW - 1.
+      const int g = lane / LG, cw = (lane % LG) * NW;
+      const bool vecW = a.vs[3] == 1 && a.vs[2] % 4 == 0 &&
+                        (reinterpret_cast<unsigned long long>(vb) & 15) == 0;
+#pragma unroll 2
+      for (int it = 0; it < 32 / 4; ++it) {
+        const int jj = it * 4 + g;
+        const bool on = (live >> jj) & 1u;
+        float pr[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+          pr[r] = __shfl_sync(0xffffffffu, sc[r], jj);
+        if (!on)
+          continue;
+        const float *vr = vb + (jb + jj) * a.vs[2];
+        float vv[NW];
+        if (vecW && cw + NW <= a.dv) {
+#pragma unroll
+          for (int v = 0; v < NW; v += 4) {
+            const float4 x = *reinterpret_cast<const float4 *>(vr + cw + v);
+            vv[v] = x.x, vv[v + 1] = x.y, vv[v + 2] = x.z, vv[v + 3] = x.w;
+          }
+        } else {
+#pragma unroll
+          for (int v = 0; v < NW; ++v)
+            vv[v] = cw + v < a.dv ? vr[(cw + v) * a.vs[3]] : 0.0f;
+        }
+#pragma unroll
+        for (int v = 0; v < NW; ++v)
+          vv[v] = roundMode(vv[v], MODE);
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+#pragma unroll
+          for (int v = 0; v < NW; ++v)
+            accw[r][v] = fmaf(pr[r], vv[v], accw[r][v]);
+      }
+    } else if (a.fast) {
       // Eight keys at a time: their value loads issued together, then the
       // products in the same key order as below (the same sums).
       constexpr int U = 8;
@@ -300,9 +394,21 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
       wm[warp][r] = m[r];
       wl[warp][r] = l[r];
     }
+    if constexpr (WIDE) {
+      // The four groups' sums (lanes lg, lg + 8, lg + 16, lg + 24).
 #pragma unroll
-    for (int v = 0; v < NV; ++v)
-      wacc[warp][r][c0 + v] = acc[r][v];
+      for (int v = 0; v < NW; ++v) {
+        float x = accw[r][v];
+        x += __shfl_xor_sync(0xffffffffu, x, 8);
+        x += __shfl_xor_sync(0xffffffffu, x, 16);
+        if (lane < LG)
+          wacc[warp][r][lane * NW + v] = x;
+      }
+    } else {
+#pragma unroll
+      for (int v = 0; v < NV; ++v)
+        wacc[warp][r][c0 + v] = acc[r][v];
+    }
   }
   __syncthreads();
   const long long slot = (bi * a.hkv + kvh) * a.rowGroups + rg;
@@ -322,11 +428,11 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
       A = fmaf(wacc[w][r][c], f, A);
     }
     if (!part) {
-      if (r < nr && c < a.dv) {
-        const long long rr = r0 + r, h = kvh * G + rr / a.s, i = rr % a.s;
-        storeOut(a, bi * a.os[0] + h * a.os[1] + i * a.os[2] + c * a.os[3],
+      if (r < nr && c < a.dv)
+        storeOut(a,
+                 bi * a.os[0] + hOf(r) * a.os[1] + iOf(r) * a.os[2] +
+                     c * a.os[3],
                  L > 0.0f ? A / L : 0.0f);
-      }
     } else {
       part[r * DK + c] = A;
       if (c == 0) {
@@ -396,8 +502,9 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
       A = fmaf(__ldcg(ps + r * DK + c), f, A);
     }
     }
-    const long long rr = r0 + r, h = kvh * G + rr / a.s, i = rr % a.s;
-    storeOut(a, bi * a.os[0] + h * a.os[1] + i * a.os[2] + c * a.os[3],
+    storeOut(a,
+             bi * a.os[0] + hOf(r) * a.os[1] + iOf(r) * a.os[2] +
+                 c * a.os[3],
              L > 0.0f ? A / L : 0.0f);
   }
   if (tid == 0)

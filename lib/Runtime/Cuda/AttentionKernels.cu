@@ -108,6 +108,27 @@ TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 128)
 #define TFC_ATTN_DEC(R, DK)                                                    \
   TFC_ATTN_DEC_M(, 0, R, DK)                                                   \
   TFC_ATTN_DEC_M(f16_, 1, R, DK) TFC_ATTN_DEC_M(bf16_, 2, R, DK)
+// The WIDE value loop (TFC_ATTN_DEC_WIDE=1), where kDecWideFits:
+// tfc_attn_dec_[f16_|bf16_]w_r<R>_<DK>.
+#define TFC_ATTN_DEC_WM(PRE, MODE, R, DK)                                      \
+  extern "C" __global__ void __launch_bounds__(32 * tfcrt::cuda::kDecWarps)   \
+      tfc_attn_dec_##PRE##w_r##R##_##DK(GpuAttnArgs a) {                       \
+    pdlEnter(a);                                                               \
+    attnDecode<R, DK, MODE, true>(a);                                          \
+  }
+#define TFC_ATTN_DEC_W(R, DK)                                                  \
+  TFC_ATTN_DEC_WM(, 0, R, DK)                                                  \
+  TFC_ATTN_DEC_WM(f16_, 1, R, DK) TFC_ATTN_DEC_WM(bf16_, 2, R, DK)
+TFC_ATTN_DEC_W(1, 32)
+TFC_ATTN_DEC_W(1, 64)
+TFC_ATTN_DEC_W(1, 128)
+TFC_ATTN_DEC_W(1, 256)
+TFC_ATTN_DEC_W(2, 32)
+TFC_ATTN_DEC_W(2, 64)
+TFC_ATTN_DEC_W(2, 128)
+TFC_ATTN_DEC_W(4, 32)
+TFC_ATTN_DEC_W(4, 64)
+TFC_ATTN_DEC_W(8, 32)
 #define TFC_ATTN_DEC_R(R)                                                      \
   TFC_ATTN_DEC(R, 32) TFC_ATTN_DEC(R, 64) TFC_ATTN_DEC(R, 128)                 \
       TFC_ATTN_DEC(R, 256)

@@ -42,6 +42,8 @@ struct AttnModule {
   CUfunction mma[2][3] = {}; // [f16, bf16][32, 64, 128]
   CUfunction dec[3][4][4] = {}; // [f32, f16, bf16][1, 2, 4, 8 rows]
                                 // [32, 64, 128, 256]
+  CUfunction decWide[3][4][4] = {}; // the same, WIDE (null where it does
+                                    // not fit: kDecWideFits)
   int sms = 0;                // multiprocessors of device 0
 };
 
@@ -102,7 +104,11 @@ const AttnModule &attnModule(const Driver *d) {
       for (int i = 0; i < 4; ++i)
         if (!get(format("tfc_attn_dec_%sr%d_%d", decPre[t], kDecRowsList[r],
                         kDecDims[i]),
-                 mod->dec[t][r][i]))
+                 mod->dec[t][r][i]) ||
+            (kDecWideFits(kDecRowsList[r], kDecDims[i]) &&
+             !get(format("tfc_attn_dec_%sw_r%d_%d", decPre[t],
+                         kDecRowsList[r], kDecDims[i]),
+                  mod->decWide[t][r][i])))
           return *mod;
   if (d->cuDeviceGetAttribute(&mod->sms,
                               CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
@@ -144,6 +150,17 @@ bool decodeFast() {
   static const bool on = [] {
     const char *e = std::getenv("TFC_ATTN_DEC_FAST");
     return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
+
+/// TFC_ATTN_DEC_WIDE=1: the decode kernel's value loop over four lane
+/// groups (AttentionDecode.cuh, WIDE), where it fits. Prepared, not yet run
+/// on a GPU: off until tfcrt-gpu-attention-test passes with it there.
+bool decodeWide() {
+  static const bool on = [] {
+    const char *e = std::getenv("TFC_ATTN_DEC_WIDE");
+    return e && std::string(e) == "1";
   }();
   return on;
 }
@@ -252,7 +269,9 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     a.part = reinterpret_cast<float *>(scratch.base + kDecCounters * 4);
     if (a.splits == 1)
       a.count = nullptr, a.part = nullptr;
-    CUfunction f = mod.dec[a.round][ri][di];
+    CUfunction f = decodeWide() && mod.decWide[a.round][ri][di]
+                       ? mod.decWide[a.round][ri][di]
+                       : mod.dec[a.round][ri][di];
     const unsigned threads = 32 * kDecWarps;
     void *params[] = {&a};
     CUresult r = launchKernel(
