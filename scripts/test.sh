@@ -103,7 +103,8 @@ if [ "${TFC_SANITIZED_RUNTIME:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}" = 1
 fi
 # The CUDA-enabled runtime (runtime only, build-rt-cuda): the GPU launcher,
 # cuBLASLt GEMMs, the fused attention and the few-row GEMM kernels (nvcc),
-# which the main build (TFC_ENABLE_CUDA=OFF) does not compile. Their tests
+# which the main build (TFC_ENABLE_CUDA=OFF) does not compile, and the CUPTI
+# kernel tracer where the toolkit has CUPTI. Their tests
 # (tfcrt-gpu-attention-test, tfcrt-gpu-gemv-test) need a GPU and are
 # skipped without one (scripts/gpu_check.sh and gpu_llm.sh run them on the
 # device machine). On when nvcc is found; TFC_CUDA_RUNTIME=0 skips it.
@@ -116,7 +117,8 @@ if [ "${TFC_CUDA_RUNTIME:-1}" = 1 ] && [ -x "$nvcc_bin" ] && [ -z "$san" ]; then
   cmake -G Ninja -S "$root" -B "$crb" -DTFC_RUNTIME_ONLY=ON \
     -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release \
     -DCUDAToolkit_ROOT="$(dirname "$(dirname "$nvcc_bin")")" >/dev/null &&
-    ninja -C "$crb" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test &&
+    ninja -C "$crb" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test \
+      $(ninja -C "$crb" -t targets all 2>/dev/null | grep -q '^tfc-cupti-trace:' && echo tfc-cupti-trace) &&
     ctest --test-dir "$crb" -R '^tfcrt[.]gpu_(attention|gemv)$' --output-on-failure
   cuda_rc=$?
   set -e
