@@ -19,7 +19,8 @@
 #       DIR-gguf1/gpu_llm.sh): keeps the GGUF's first part and the inputs that
 #       came with it in /tmp/tfc-gguf for the next call, and runs the GPU
 #       kernel tests that came with it (tfcrt-gpu-attention-test,
-#       tfcrt-gpu-gemv-test).
+#       tfcrt-gpu-gemv-test; TFC_LLM_STASH_VARIANTS: '|'-separated runtime
+#       variants, each run of them).
 #   scripts/gpu_llm.sh run DIR
 #       On the GPU machine. stories260K: tfc-run --decode (a chunked prefill
 #       and greedy decode steps through a session whose cache lives on the
@@ -179,14 +180,26 @@ stash() {
   cp "$dir-gguf1"/* /tmp/tfc-gguf/
   ls -la /tmp/tfc-gguf
   # The GPU kernel tests when they came along: every case against the
-  # reference, then --bench (TFC_LLM_STASH_TESTS=0 skips them).
-  local t
+  # reference (the counts and any FAIL line), then --bench
+  # (TFC_LLM_STASH_TESTS=0 skips them). TFC_LLM_STASH_VARIANTS: '|'-separated
+  # environment assignments, each a run of both (e.g.
+  # "TFC_ATTN_DEC_WIDE=0|TFC_ATTN_DEC_WIDE=1"); default one plain run.
+  local t v vlist
+  IFS='|' read -r -a vlist <<<"${TFC_LLM_STASH_VARIANTS:-}"
+  [[ ${#vlist[@]} == 0 ]] && vlist=("")
   for t in tfcrt-gpu-attention-test tfcrt-gpu-gemv-test; do
     if [[ -f /tmp/tfc-gguf/$t.gz && "${TFC_LLM_STASH_TESTS:-1}" != 0 ]]; then
       gunzip -c /tmp/tfc-gguf/$t.gz >/tmp/$t && chmod +x /tmp/$t
-      echo "== $t"
-      /tmp/$t | grep -v -E '^ *ok' || true
-      /tmp/$t --bench | grep -E 'smollm2|gemv bf16 m1|gemv f32 m1' || true
+      for v in "${vlist[@]}"; do
+        echo "== $t${v:+ ($v)}"
+        # shellcheck disable=SC2086
+        local rc=0
+        env $v /tmp/$t >/tmp/$t.log 2>&1 || rc=$?
+        echo "exit $rc: $(grep -c '^PASS' /tmp/$t.log) PASS, $(grep -c '^FAIL' /tmp/$t.log) FAIL"
+        grep -E '^FAIL|^device|^SKIP' /tmp/$t.log | head -n 12
+        # shellcheck disable=SC2086
+        env $v /tmp/$t --bench | grep -E 'smollm2|gemv bf16 m1|gemv f32 m1' || true
+      done
     fi
   done
 }
