@@ -382,10 +382,11 @@ PY
       for round in 1 2; do
         for i in "${!vlist[@]}"; do
           v="${vlist[$i]}"
+          # shellcheck disable=SC2086
           env $v TFC_CUDA_STATS=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix "b${b}_" \
-            --decode 64 --bench --atol 1e-3 --rtol 1e-3 >"$out/ab.b$b.$i.$round.log" 2>&1 || failed=1
-          echo "   round $round, $v: $(grep -E 'PASS|FAIL|decode step' "$out/ab.b$b.$i.$round.log" |
-            grep -v -E '^tfc: cuda run|^generated' | head -3 | tr '\n' ' ')"
+            --decode 64 --bench --atol 1 --rtol 0.02 >"$out/ab.b$b.$i.$round.log" 2>&1 || failed=1
+          echo "   round $round, $v: $(grep -E 'vs full|decode step \(' \
+            "$out/ab.b$b.$i.$round.log" | tr '\n' ' ')"
         done
       done
     done
