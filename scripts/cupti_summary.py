@@ -5,14 +5,17 @@
     python3 scripts/cupti_summary.py k.csv [--last 50] [--rows 40] [--full FILE]
 
 Every kernel a graph replay runs carries the replay's correlation id (one
-cuGraphLaunch), so a replay is the kernels of one id. The replays of the most
-common length (a decode step's graph, say) are lined up node by node: for the
+cuGraphLaunch), so a replay is the kernels of one id, in the order they
+started (graphs whose branches run concurrently would line up by start time,
+not by node). The replays of the most common (graph, length) (a decode step's
+graph, say) are lined up node by node: for the
 last --last of them, each node's median duration and the median gap before it
 (its start minus the previous node's end: launch latency, dependencies
 resolving). Prints the replay's span, the sums of durations and gaps, time per
 kernel class (tfc's generated kernels, tfc's attention / GEMV kernels, cuBLAS,
 Triton, PyTorch's own), and the first --rows nodes; --full writes every node.
---length picks another replay length (the list of lengths is printed).
+--length picks another replay length (the list is printed). Records without
+timestamps (CUPTI could not time them) are left out and counted.
 """
 import argparse
 import collections
@@ -57,7 +60,7 @@ def main():
     a = ap.parse_args()
 
     groups = collections.OrderedDict()
-    eager = 0
+    eager = untimed = 0
     with open(a.csv, newline="") as f:
         rd = csv.reader(f)
         header = next(rd, None)
@@ -67,6 +70,9 @@ def main():
             if len(row) < 14:
                 continue
             start, end, corr, graph = int(row[0]), int(row[1]), int(row[2]), int(row[3])
+            if start == 0 and end == 0:
+                untimed += 1
+                continue
             rec = (start, end, int(row[6]) * int(row[7]) * int(row[8]),
                    int(row[9]) * int(row[10]) * int(row[11]), int(row[12]), ",".join(row[13:]))
             if graph == 0:
@@ -78,10 +84,16 @@ def main():
     lengths = collections.Counter(len(g) for g in groups.values())
     print(f"{a.label}replays by length (kernels: count): "
           + ", ".join(f"{n}: {c}" for n, c in lengths.most_common(8))
-          + f"; eager kernels {eager}")
-    todo = [a.length] if a.length else [n for n, _ in lengths.most_common(a.top)]
-    for k, length in enumerate(todo):
-        summarize(a, groups, length, a.full if k == 0 else None)
+          + f"; eager kernels {eager}" + (f"; untimed {untimed}" if untimed else ""))
+    # One graph at a time: replays of different graphs are not mixed even
+    # when they have as many kernels.
+    kinds = collections.Counter((g, len(v)) for (g, _), v in groups.items())
+    todo = [k for k, _ in kinds.most_common()]
+    if a.length:
+        todo = [k for k in todo if k[1] == a.length][:1]
+    for k, key in enumerate(todo[: 1 if a.length else a.top]):
+        summarize(a, {gk: v for gk, v in groups.items() if gk[0] == key[0]}, key[1],
+                  a.full if k == 0 else None)
 
 
 def summarize(a, groups, length, full):

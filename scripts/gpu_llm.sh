@@ -234,6 +234,7 @@ trace() { # PROMPTS.npz OUT RUNNER
   for so in $m; do
     for b in ${TFC_LLM_CUPTI_BATCHES:-1 8}; do
       echo "== $so: decode b$b, replayed graphs traced"
+      rm -f "$out/cupti.$so.b$b.csv"*
       "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.$so.b$b.csv" "$r" "$dir/$so.so" --inputs "$p" \
         --prefix "b${b}_" --decode 64 --bench --atol 1 --rtol 0.02 >"$out/cupti.$so.b$b.log" 2>&1 || true
       grep -o 'decode step (batch.*' "$out/cupti.$so.b$b.log" | head -1
@@ -245,6 +246,7 @@ trace() { # PROMPTS.npz OUT RUNNER
     for v in "${vlist[@]}"; do
       vi=$((vi + 1))
       echo "== $so: decode b1 with $v, replayed graphs traced"
+      rm -f "$out/cupti.$so.b1.v$vi.csv"*
       # shellcheck disable=SC2086
       "${pre[@]}" $v TFC_CUPTI_OUT="$out/cupti.$so.b1.v$vi.csv" "$r" "$dir/$so.so" --inputs "$p" \
         --prefix b1_ --decode 64 --bench --atol 1 --rtol 0.02 >"$out/cupti.$so.b1.v$vi.log" 2>&1 || true
@@ -253,12 +255,14 @@ trace() { # PROMPTS.npz OUT RUNNER
     done
     [[ "${TFC_LLM_CUPTI_PREFILL:-1}" == 0 ]] && continue
     echo "== $so: prefill 512, replayed graphs traced"
+    rm -f "$out/cupti.$so.p512.csv"*
     "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.$so.p512.csv" "$r" "$dir/$so.so" --inputs "$p" \
       --prefix p512_ --bench --warmup 3 --iters 20 >"$out/cupti.$so.p512.log" 2>&1 || true
     python3 "$c/cupti_summary.py" "$out/cupti.$so.p512.csv" --rows 0 || true
   done
   if [[ "${TFC_TORCH_PEER:-1}" != 0 && -f "$dir/gpu_torch_smollm2.py" ]]; then
     echo "== PyTorch torch.compile(mode=reduce-overhead) decode b1, replayed graphs traced"
+    rm -f "$out/cupti.torch.b1.csv"*
     "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.torch.b1.csv" timeout "${TFC_TORCH_TIMEOUT:-300}" \
       python3 "$dir/gpu_torch_smollm2.py" --gguf "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" \
       --dtypes bf16 --batches 1 --skip-prefill --compile --compile-modes reduce-overhead \
@@ -266,7 +270,7 @@ trace() { # PROMPTS.npz OUT RUNNER
     python3 "$c/cupti_summary.py" "$out/cupti.torch.b1.csv" --top 2 --rows 24 \
       --full "$out/cupti.torch.b1.txt" || true
   fi
-  rm -f "$out"/cupti.*.csv
+  rm -f "$out"/cupti.*.csv*
 }
 
 run() {

@@ -55,9 +55,9 @@ Type truncTarget(linalg::GenericOp g) {
   if (!t || !y || t.getIn() != body.getArgument(0) ||
       y.getNumOperands() != 1 || y.getOperand(0) != t.getResult())
     return {};
-  if (t.getRoundingmodeAttr() || t.getFastmathAttr() != nullptr &&
-                                     t.getFastmath() !=
-                                         arith::FastMathFlags::none)
+  if (t.getRoundingmodeAttr() ||
+      (t.getFastmathAttr() != nullptr &&
+       t.getFastmath() != arith::FastMathFlags::none))
     return {};
   Type in = t.getIn().getType(), out = t.getType();
   if (!in.isF32() || !(out.isF16() || out.isBF16()))
@@ -117,6 +117,11 @@ struct GpuAttentionHalfOutPass
         !alloc.getType().getLayout().isIdentity())
       return;
     std::reverse(views.begin(), views.end());
+    // Without views the call must take the buffer as its result only (it is
+    // replaced there alone).
+    if (views.empty() &&
+        llvm::count(call.getOperands(), alloc.getResult()) != 1)
+      return;
     bufferization::ToTensorOp toTensor;
     for (Operation *u : alloc->getUsers()) {
       if (!views.empty() && u == views.front())
@@ -163,12 +168,20 @@ struct GpuAttentionHalfOutPass
     Type half = truncTarget(round);
     if (!half || half.isBF16() != bf16)
       return;
+    // The reshaped half result must be exactly the generic's result (a
+    // generic may also cast static / dynamic dims).
+    if (RankedTensorType::get(cast<RankedTensorType>(r.getType()).getShape(),
+                              half) != round->getResult(0).getType())
+      return;
+    std::string name = call.getCallee().str() + "_hout";
 
     OpBuilder b(alloc);
     MLIRContext *ctx = module.getContext();
     auto at = alloc.getType();
     auto newAlloc = memref::AllocOp::create(
-        b, alloc.getLoc(), MemRefType::get(at.getShape(), half),
+        b, alloc.getLoc(),
+        MemRefType::get(at.getShape(), half, at.getLayout(),
+                        at.getMemorySpace()),
         alloc.getDynamicSizes(), alloc.getSymbolOperands(),
         alloc.getAlignmentAttr());
     // The views again, on the half buffer.
@@ -188,14 +201,26 @@ struct GpuAttentionHalfOutPass
     }
     SmallVector<Value> args(call.getOperands());
     args[5] = hv;
-    std::string name = call.getCallee().str() + "_hout";
-    if (!module.lookupSymbol<func::FuncOp>(name)) {
+    if (auto fn = module.lookupSymbol<func::FuncOp>(name)) {
+      if (fn.getFunctionType() !=
+          FunctionType::get(ctx, ValueRange(args).getTypes(), {})) {
+        // Another signature under that name: leave this call alone (the
+        // views made above go again).
+        for (Value v = hv; v != newAlloc.getResult();) {
+          Operation *d = v.getDefiningOp();
+          v = d->getOperand(0);
+          d->erase();
+        }
+        newAlloc->erase();
+        return;
+      }
+    } else {
       OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-      auto fn = func::FuncOp::create(
+      auto decl = func::FuncOp::create(
           mb, call.getLoc(), name,
           FunctionType::get(ctx, ValueRange(args).getTypes(), {}));
-      fn.setPrivate();
-      fn->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+      decl.setPrivate();
+      decl->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
     }
     func::CallOp::create(b, call.getLoc(), name, TypeRange{}, args);
     // The result, reshaped as before, replaces the rounding generic's.

@@ -43,9 +43,21 @@ struct AttnModule {
   CUfunction dec[3][4][4] = {}; // [f32, f16, bf16][1, 2, 4, 8 rows]
                                 // [32, 64, 128, 256]
   CUfunction decWide[3][4][4] = {}; // the same, WIDE (null where it does
-                                    // not fit: kDecWideFits)
+                                    // not fit, kDecWideFits, or while
+                                    // TFC_ATTN_DEC_WIDE is off: not loaded)
   int sms = 0;                // multiprocessors of device 0
 };
+
+/// TFC_ATTN_DEC_WIDE=1: the decode kernel's value loop over four lane
+/// groups (AttentionDecode.cuh, WIDE), where it fits. Prepared, not yet run
+/// on a GPU: off until tfcrt-gpu-attention-test passes with it there.
+bool decodeWide() {
+  static const bool on = [] {
+    const char *e = std::getenv("TFC_ATTN_DEC_WIDE");
+    return e && std::string(e) == "1";
+  }();
+  return on;
+}
 
 const AttnModule &attnModule(const Driver *d) {
   static std::mutex mutex;
@@ -105,7 +117,7 @@ const AttnModule &attnModule(const Driver *d) {
         if (!get(format("tfc_attn_dec_%sr%d_%d", decPre[t], kDecRowsList[r],
                         kDecDims[i]),
                  mod->dec[t][r][i]) ||
-            (kDecWideFits(kDecRowsList[r], kDecDims[i]) &&
+            (decodeWide() && kDecWideFits(kDecRowsList[r], kDecDims[i]) &&
              !get(format("tfc_attn_dec_%sw_r%d_%d", decPre[t],
                          kDecRowsList[r], kDecDims[i]),
                   mod->decWide[t][r][i])))
@@ -154,16 +166,6 @@ bool decodeFast() {
   return on;
 }
 
-/// TFC_ATTN_DEC_WIDE=1: the decode kernel's value loop over four lane
-/// groups (AttentionDecode.cuh, WIDE), where it fits. Prepared, not yet run
-/// on a GPU: off until tfcrt-gpu-attention-test passes with it there.
-bool decodeWide() {
-  static const bool on = [] {
-    const char *e = std::getenv("TFC_ATTN_DEC_WIDE");
-    return e && std::string(e) == "1";
-  }();
-  return on;
-}
 
 } // namespace
 

@@ -15,21 +15,59 @@
 //
 // CUPTI adds a little time to each kernel it records; compare a traced
 // run's totals with an untraced one's before trusting small differences.
+// LD_PRELOAD reaches every child process too (timeout, python's workers,
+// ptxas): a process opens the file only when its first records arrive, the
+// first one takes FILE itself (created exclusively) and any other FILE.<pid>,
+// so no process truncates another's records.
 //
 //===----------------------------------------------------------------------===//
 
 #include <cupti.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string>
+
+// The kernel record of the CUPTI these headers come with: CUDA 13's is
+// version 10, older toolkits' version 9 (the fields read here are in both).
+#if defined(CUPTI_API_VERSION) && CUPTI_API_VERSION >= 130000
+using KernelRecord = CUpti_ActivityKernel10;
+#else
+using KernelRecord = CUpti_ActivityKernel9;
+#endif
 
 namespace {
 
-FILE *out = nullptr;
+std::string path;      // TFC_CUPTI_OUT
+bool enabled = false;  // CUPTI records kernels for this process
+FILE *out = nullptr;   // opened at the first records
 std::mutex outMutex;
 size_t dropped = 0;
+
+/// FILE if this process is the first to create it, else FILE.<pid>; the
+/// CSV header first.
+FILE *openOut() {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  std::string p = path;
+  if (fd < 0) {
+    p = path + "." + std::to_string(::getpid());
+    fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
+  if (fd < 0) {
+    std::fprintf(stderr, "tfc-cupti-trace: cannot write %s\n", p.c_str());
+    return nullptr;
+  }
+  FILE *f = ::fdopen(fd, "w");
+  if (f)
+    std::fprintf(f, "start,end,correlation,graph,node,stream,gx,gy,gz,bx,"
+                    "by,bz,regs,name\n");
+  return f;
+}
 
 void CUPTIAPI bufferRequested(uint8_t **buffer, size_t *size,
                               size_t *maxRecords) {
@@ -42,13 +80,15 @@ void CUPTIAPI bufferRequested(uint8_t **buffer, size_t *size,
 void CUPTIAPI bufferCompleted(CUcontext ctx, uint32_t streamId,
                               uint8_t *buffer, size_t /*size*/, size_t valid) {
   std::lock_guard<std::mutex> lock(outMutex);
+  if (!out && valid > 0)
+    out = openOut();
   CUpti_Activity *rec = nullptr;
   while (out && cuptiActivityGetNextRecord(buffer, valid, &rec) ==
                     CUPTI_SUCCESS) {
     if (rec->kind != CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL &&
         rec->kind != CUPTI_ACTIVITY_KIND_KERNEL)
       continue;
-    const auto *k = reinterpret_cast<const CUpti_ActivityKernel10 *>(rec);
+    const auto *k = reinterpret_cast<const KernelRecord *>(rec);
     std::fprintf(out, "%llu,%llu,%u,%u,%llu,%u,%d,%d,%d,%d,%d,%d,%u,%s\n",
                  (unsigned long long)k->start, (unsigned long long)k->end,
                  k->correlationId, k->graphId,
@@ -72,32 +112,24 @@ bool check(CUptiResult r, const char *what) {
 }
 
 __attribute__((constructor)) void start() {
-  const char *path = std::getenv("TFC_CUPTI_OUT");
-  if (!path || !*path)
+  const char *p = std::getenv("TFC_CUPTI_OUT");
+  if (!p || !*p)
     return;
-  out = std::fopen(path, "w");
-  if (!out) {
-    std::fprintf(stderr, "tfc-cupti-trace: cannot write %s\n", path);
-    return;
-  }
-  std::fprintf(out, "start,end,correlation,graph,node,stream,gx,gy,gz,bx,"
-                    "by,bz,regs,name\n");
-  if (!check(cuptiActivityRegisterCallbacks(bufferRequested,
-                                            bufferCompleted),
-             "cuptiActivityRegisterCallbacks") ||
-      !check(cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL),
-             "cuptiActivityEnable")) {
-    std::fclose(out);
-    out = nullptr;
-  }
+  path = p;
+  enabled = check(cuptiActivityRegisterCallbacks(bufferRequested,
+                                                 bufferCompleted),
+                  "cuptiActivityRegisterCallbacks") &&
+            check(cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL),
+                  "cuptiActivityEnable");
 }
 
 __attribute__((destructor)) void finish() {
-  if (!out)
+  if (!enabled)
     return;
   cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
   std::lock_guard<std::mutex> lock(outMutex);
-  std::fclose(out);
+  if (out)
+    std::fclose(out);
   out = nullptr;
   if (dropped)
     std::fprintf(stderr, "tfc-cupti-trace: %zu records dropped\n", dropped);

@@ -52,8 +52,12 @@ void tfcrt::cuda::storeElem(GemmType t, void *p, float v) {
   } else if (t == GemmType::BF16) {
     uint32_t bits;
     std::memcpy(&bits, &v, 4);
-    bits += 0x7fff + ((bits >> 16) & 1); // round to nearest even
-    uint16_t h = static_cast<uint16_t>(bits >> 16);
+    uint16_t h;
+    if ((bits & 0x7fffffffu) > 0x7f800000u) // NaN stays a (quiet) NaN
+      h = static_cast<uint16_t>((bits >> 16) | 0x0040u);
+    else
+      h = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1)) >>
+                                16); // round to nearest even
     std::memcpy(p, &h, 2);
   } else {
     _Float16 h = static_cast<_Float16>(v);
