@@ -61,6 +61,9 @@ def main():
 
     groups = collections.OrderedDict()
     eager = untimed = 0
+    import os
+    if not os.path.exists(a.csv):
+        sys.exit(f"{a.csv}: no trace (the program ran no kernel, or the tracer could not start)")
     with open(a.csv, newline="") as f:
         rd = csv.reader(f)
         header = next(rd, None)

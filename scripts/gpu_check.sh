@@ -45,6 +45,13 @@
 #   scripts/gpu_check.sh profile DIR [TFC_RUN]
 #       On the GPU machine: where an eager run's time goes, per launch / GEMM
 #       (TFC_CUDA_KTIME=1; TFC_PROFILE_CASE, default 4).
+#   scripts/gpu_check.sh trace DIR [TFC_RUN]
+#       On the GPU machine: the replayed graph of TFC_PROFILE_CASE (default
+#       4: MiniLM 32x128) kernel by kernel on the GPU's clock (DIR/cupti:
+#       libtfc-cupti-trace.so, which prepare adds where the toolkit has
+#       CUPTI; scripts/cupti_summary.py) for each model TFC_GPU_ONLY selects
+#       (default minilm_fp16 and minilm), then PyTorch's CUDA graphs of the same shape
+#       (gpu_torch_peer.py --compile; TFC_TORCH_PEER=0 skips it).
 #
 # TFC_GPU_ONLY=REGEX runs only the models whose name it matches; TFC_GPU_HALF=0
 # (prepare) skips the fp16 / bf16 builds.
@@ -57,7 +64,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode="${1:-}"
 dir="${2:-}"
 if [[ -z "$mode" || -z "$dir" ]]; then
-  sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,59p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -172,6 +179,14 @@ prepare() {
   ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
   cp "$dir/.rt-build/bin/tfc-run" "$dir/.rt-build/bin/tfcrt-gpu-attention-test" \
     "$dir/.rt-build/bin/tfcrt-gpu-gemv-test" "$dir/"
+  # The kernel tracer (trace) and the CUPTI it links, gzipped (1.5 MB).
+  if ninja -C "$dir/.rt-build" tfc-cupti-trace >/dev/null 2>&1; then
+    local cupti
+    cupti="$(ldd "$dir/.rt-build/lib/libtfc-cupti-trace.so" | awk '/libcupti/ {print $3}')"
+    mkdir -p "$dir/cupti"
+    cp "$dir/.rt-build/lib/libtfc-cupti-trace.so" "$root/scripts/cupti_summary.py" "$dir/cupti/"
+    [[ -n "$cupti" ]] && gzip -9 -c "$cupti" >"$dir/cupti/$(basename "$cupti").gz"
+  fi
   rm -rf "$dir/.rt-build"
   cp "$root/scripts/gpu_check.sh" "$root/scripts/gpu_cublaslt.sh" \
     "$root/scripts/device_pack.py" "$root/scripts/gpu_torch_peer.py" "$dir/"
@@ -179,8 +194,10 @@ prepare() {
     tools/tfc-run test/Runtime/GpuAttentionTest.cpp test/Runtime/GpuGemvTest.cpp \
     test/Runtime/GpuTestUtil.h |
     tar --null -T - -czf "$dir/src.tar.gz")
-  # The model libraries (mostly cubins) shrink 7x: gzipped to travel.
-  gzip -9 -f "$dir"/*.so
+  # The model libraries (mostly cubins) shrink 7x, the runner and the kernel
+  # tests (the attention fatbin) 2x: gzipped to travel.
+  gzip -9 -f "$dir"/*.so "$dir/tfc-run" "$dir/tfcrt-gpu-attention-test" \
+    "$dir/tfcrt-gpu-gemv-test"
   du -sh "$dir"
   # The device tool carries the checkout (tracked and untracked files that
   # git does not ignore) plus DIR: 64 MiB in all.
@@ -228,9 +245,10 @@ run() {
   local runner out="${OUT:-$dir/out}"
   mkdir -p "$out"
   local z
-  for z in "$dir"/*.so.gz; do
+  for z in "$dir"/*.so.gz "$dir"/tfc-run.gz "$dir"/tfcrt-gpu-*-test.gz; do
     [[ -e "$z" ]] && gunzip -f "$z"
   done
+  chmod +x "$dir"/tfc-run "$dir"/tfcrt-gpu-*-test 2>/dev/null || true
   if [[ -d "$dir/pack" ]]; then
     python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
   fi
@@ -371,9 +389,10 @@ PY
 # MiniLM 32x128) for each model TFC_GPU_ONLY selects.
 profile() {
   local runner k="${TFC_PROFILE_CASE:-4}" z
-  for z in "$dir"/*.so.gz; do
+  for z in "$dir"/*.so.gz "$dir"/tfc-run.gz "$dir"/tfcrt-gpu-*-test.gz; do
     [[ -e "$z" ]] && gunzip -f "$z"
   done
+  chmod +x "$dir"/tfc-run "$dir"/tfcrt-gpu-*-test 2>/dev/null || true
   [[ -d "$dir/pack" ]] && python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
   runner="$(pick_runner "${1:-}")"
   while read -r name ref atol rtol wof; do
@@ -388,12 +407,54 @@ profile() {
   done <"$dir/models.txt"
 }
 
+# The replayed graph kernel by kernel (CUPTI), next to PyTorch's graphs.
+trace() {
+  local runner k="${TFC_PROFILE_CASE:-4}" z c="$dir/cupti" out="${OUT:-$dir/out}"
+  mkdir -p "$out"
+  if [[ ! -f "$c/libtfc-cupti-trace.so" ]]; then
+    echo "no tracer in $c (prepare adds it where the toolkit has CUPTI)"
+    return 1
+  fi
+  for z in "$dir"/*.so.gz "$dir"/tfc-run.gz "$dir"/tfcrt-gpu-*-test.gz "$c"/*.gz; do
+    [[ -e "$z" ]] && gunzip -f "$z"
+  done
+  chmod +x "$dir"/tfc-run "$dir"/tfcrt-gpu-*-test 2>/dev/null || true
+  [[ -d "$dir/pack" ]] && python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
+  runner="$(pick_runner "${1:-}")"
+  local pre=(env LD_LIBRARY_PATH="$c${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    LD_PRELOAD="$c/libtfc-cupti-trace.so")
+  while read -r name ref atol rtol wof; do
+    [[ -z "$name" ]] && continue
+    if ! grep -qE "^(${TFC_GPU_ONLY:-minilm_fp16|minilm})\$" <<<"$name"; then
+      continue
+    fi
+    echo "== $name case$k, replayed graphs traced"
+    rm -f "$out/cupti.$name.csv"*
+    "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.$name.csv" timeout 120 "$runner" "$dir/$name.so" \
+      --weights "$dir/${wof:-$name}.tfcw" --inputs "$dir/$ref" --prefix "case${k}_" \
+      --runs 30 >"$out/cupti.$name.log" 2>&1 || true
+    python3 "$c/cupti_summary.py" "$out/cupti.$name.csv" --rows "${TFC_TRACE_ROWS:-24}" \
+      --full "$out/cupti.$name.txt" || true
+  done <"$dir/models.txt"
+  if [[ "${TFC_TORCH_PEER:-1}" != 0 ]]; then
+    echo "== PyTorch (gpu_torch_peer.py --compile ${TFC_TORCH_ARGS:---shapes 32x128}), graphs traced"
+    rm -f "$out/cupti.torch.csv"*
+    # shellcheck disable=SC2086
+    "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.torch.csv" timeout "${TFC_TORCH_TIMEOUT:-300}" \
+      python3 "$here/gpu_torch_peer.py" --compile ${TFC_TORCH_ARGS:---shapes 32x128} 2>&1 |
+      grep -v -i warn | tail -n 8 || true
+    python3 "$c/cupti_summary.py" "$out/cupti.torch.csv" --top 4 --rows 0 || true
+  fi
+  rm -f "$out"/cupti.*.csv*
+}
+
 case "$mode" in
 prepare) prepare ;;
 run) run "${3:-}" ;;
 profile) profile "${3:-}" ;;
+trace) trace "${3:-}" ;;
 *)
-  echo "unknown mode '$mode' (prepare or run)" >&2
+  echo "unknown mode '$mode' (prepare, run, profile or trace)" >&2
   exit 2
   ;;
 esac
