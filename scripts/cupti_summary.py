@@ -20,6 +20,7 @@ timestamps (CUPTI could not time them) are left out and counted.
 import argparse
 import collections
 import csv
+import os
 import statistics
 import sys
 
@@ -61,7 +62,6 @@ def main():
 
     groups = collections.OrderedDict()
     eager = untimed = 0
-    import os
     if not os.path.exists(a.csv):
         sys.exit(f"{a.csv}: no trace (the program ran no kernel, or the tracer could not start)")
     with open(a.csv, newline="") as f:

@@ -179,14 +179,9 @@ prepare() {
   ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
   cp "$dir/.rt-build/bin/tfc-run" "$dir/.rt-build/bin/tfcrt-gpu-attention-test" \
     "$dir/.rt-build/bin/tfcrt-gpu-gemv-test" "$dir/"
-  # The kernel tracer (trace) and the CUPTI it links, gzipped (1.5 MB).
-  if ninja -C "$dir/.rt-build" tfc-cupti-trace >/dev/null 2>&1; then
-    local cupti
-    cupti="$(ldd "$dir/.rt-build/lib/libtfc-cupti-trace.so" | awk '/libcupti/ {print $3}')"
-    mkdir -p "$dir/cupti"
-    cp "$dir/.rt-build/lib/libtfc-cupti-trace.so" "$root/scripts/cupti_summary.py" "$dir/cupti/"
-    [[ -n "$cupti" ]] && gzip -9 -c "$cupti" >"$dir/cupti/$(basename "$cupti").gz"
-  fi
+  # The kernel tracer (trace).
+  source "$root/scripts/gpu_cublaslt.sh"
+  cupti_pack "$dir/.rt-build" "$dir"
   rm -rf "$dir/.rt-build"
   cp "$root/scripts/gpu_check.sh" "$root/scripts/gpu_cublaslt.sh" \
     "$root/scripts/device_pack.py" "$root/scripts/gpu_torch_peer.py" "$dir/"
@@ -409,41 +404,35 @@ profile() {
 
 # The replayed graph kernel by kernel (CUPTI), next to PyTorch's graphs.
 trace() {
-  local runner k="${TFC_PROFILE_CASE:-4}" z c="$dir/cupti" out="${OUT:-$dir/out}"
+  local runner k="${TFC_PROFILE_CASE:-4}" z out="${OUT:-$dir/out}"
   mkdir -p "$out"
-  if [[ ! -f "$c/libtfc-cupti-trace.so" ]]; then
-    echo "no tracer in $c (prepare adds it where the toolkit has CUPTI)"
-    return 1
-  fi
-  for z in "$dir"/*.so.gz "$dir"/tfc-run.gz "$dir"/tfcrt-gpu-*-test.gz "$c"/*.gz; do
+  source "$here/gpu_cublaslt.sh"
+  cupti_setup "$dir" || return 1
+  for z in "$dir"/*.so.gz "$dir"/tfc-run.gz "$dir"/tfcrt-gpu-*-test.gz; do
     [[ -e "$z" ]] && gunzip -f "$z"
   done
   chmod +x "$dir"/tfc-run "$dir"/tfcrt-gpu-*-test 2>/dev/null || true
   [[ -d "$dir/pack" ]] && python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
   runner="$(pick_runner "${1:-}")"
-  local pre=(env LD_LIBRARY_PATH="$c${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    LD_PRELOAD="$c/libtfc-cupti-trace.so")
   while read -r name ref atol rtol wof; do
     [[ -z "$name" ]] && continue
     if ! grep -qE "^(${TFC_GPU_ONLY:-minilm_fp16|minilm})\$" <<<"$name"; then
       continue
     fi
     echo "== $name case$k, replayed graphs traced"
-    rm -f "$out/cupti.$name.csv"*
-    "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.$name.csv" timeout 120 "$runner" "$dir/$name.so" \
+    cupti_run "$out/cupti.$name.csv" timeout 120 "$runner" "$dir/$name.so" \
       --weights "$dir/${wof:-$name}.tfcw" --inputs "$dir/$ref" --prefix "case${k}_" \
       --runs 30 >"$out/cupti.$name.log" 2>&1 || true
-    python3 "$c/cupti_summary.py" "$out/cupti.$name.csv" --rows "${TFC_TRACE_ROWS:-24}" \
+    cupti_summary "$out/cupti.$name.csv" --rows "${TFC_TRACE_ROWS:-24}" \
       --full "$out/cupti.$name.txt" || true
   done <"$dir/models.txt"
   if [[ "${TFC_TORCH_PEER:-1}" != 0 ]]; then
     echo "== PyTorch (gpu_torch_peer.py --compile ${TFC_TORCH_ARGS:---shapes 32x128}), graphs traced"
-    rm -f "$out/cupti.torch.csv"*
     # shellcheck disable=SC2086
-    "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.torch.csv" timeout "${TFC_TORCH_TIMEOUT:-300}" \
+    cupti_run "$out/cupti.torch.csv" timeout "${TFC_TORCH_TIMEOUT:-300}" \
       python3 "$here/gpu_torch_peer.py" --compile ${TFC_TORCH_ARGS:---shapes 32x128} 2>&1 |
       grep -v -i warn | tail -n 8 || true
-    python3 "$c/cupti_summary.py" "$out/cupti.torch.csv" --top 4 --rows 0 || true
+    cupti_summary "$out/cupti.torch.csv" --top 4 --rows 0 || true
   fi
   rm -f "$out"/cupti.*.csv*
 }

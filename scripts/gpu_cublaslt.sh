@@ -1,4 +1,6 @@
-# Sourced by scripts/gpu_check.sh and scripts/gpu_llm.sh on the GPU machine.
+# Sourced by scripts/gpu_check.sh and scripts/gpu_llm.sh: what both need on
+# the GPU machine (find_cublaslt, the CUPTI kernel tracer) and when they
+# prepare a bundle (cupti_pack).
 # find_cublaslt: sets TFC_CUBLASLT_LIBRARY when libcublasLt.so.13 is neither
 # on the loader's path nor in the toolkit (where the runtime looks too):
 # PyTorch's nvidia-cublas wheel then has it.
@@ -10,4 +12,50 @@ find_cublaslt() {
     [[ -n "$lt" && -f "$lt" ]] && export TFC_CUBLASLT_LIBRARY="$lt"
   fi
   return 0
+}
+
+# cupti_pack BUILD DIR: into DIR/cupti, the kernel tracer of a CUDA runtime
+# build (target tfc-cupti-trace, which exists where the toolkit has CUPTI),
+# the libcupti it links (gzipped, 1.5 MB: the GPU machine's Python packages
+# may lack it) and cupti_summary.py. Nothing when BUILD cannot make it.
+cupti_pack() {
+  local build="$1" dest="$2/cupti" lib
+  ninja -C "$build" tfc-cupti-trace >/dev/null 2>&1 || return 0
+  lib="$(ldd "$build/lib/libtfc-cupti-trace.so" | awk '/libcupti/ {print $3}')"
+  mkdir -p "$dest"
+  cp "$build/lib/libtfc-cupti-trace.so" \
+    "$(dirname "${BASH_SOURCE[0]}")/cupti_summary.py" "$dest/"
+  [[ -n "$lib" ]] && gzip -9 -c "$lib" >"$dest/$(basename "$lib").gz"
+  return 0
+}
+
+# cupti_setup DIR: unpacks DIR/cupti (cupti_pack's) for cupti_run and
+# cupti_summary; fails, saying so, when DIR has no tracer.
+cupti_setup() {
+  CUPTI_DIR="$1/cupti"
+  if [[ ! -f "$CUPTI_DIR/libtfc-cupti-trace.so" ]]; then
+    echo "== no tracer in $CUPTI_DIR (prepare adds it where the toolkit has CUPTI)"
+    return 1
+  fi
+  local z
+  for z in "$CUPTI_DIR"/*.gz; do
+    [[ -e "$z" ]] && gunzip -f "$z"
+  done
+  return 0
+}
+
+# cupti_run CSV COMMAND...: COMMAND with the tracer preloaded, its kernels
+# written to CSV (an earlier CSV and CSV.<pid> files removed first: the
+# tracer never overwrites one).
+cupti_run() {
+  local csv="$1"
+  shift
+  rm -f "$csv" "$csv".*
+  LD_LIBRARY_PATH="$CUPTI_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    LD_PRELOAD="$CUPTI_DIR/libtfc-cupti-trace.so" TFC_CUPTI_OUT="$csv" "$@"
+}
+
+# cupti_summary ARGS...: the packed scripts/cupti_summary.py.
+cupti_summary() {
+  python3 "$CUPTI_DIR/cupti_summary.py" "$@"
 }

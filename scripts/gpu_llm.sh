@@ -147,15 +147,9 @@ PY
     -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
   ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
   cp "$dir/.rt-build/bin/tfc-run" "$dir/"
-  # The kernel tracer (TFC_LLM_CUPTI=1) and the CUPTI it links, gzipped
-  # (1.5 MB): the GPU machine's Python packages may not have libcupti.
-  if ninja -C "$dir/.rt-build" tfc-cupti-trace >/dev/null 2>&1; then
-    local cupti
-    cupti="$(ldd "$dir/.rt-build/lib/libtfc-cupti-trace.so" | awk '/libcupti/ {print $3}')"
-    mkdir -p "$dir/cupti"
-    cp "$dir/.rt-build/lib/libtfc-cupti-trace.so" "$root/scripts/cupti_summary.py" "$dir/cupti/"
-    [[ -n "$cupti" ]] && gzip -9 -c "$cupti" >"$dir/cupti/$(basename "$cupti").gz"
-  fi
+  # The kernel tracer (TFC_LLM_CUPTI=1).
+  source "$root/scripts/gpu_cublaslt.sh"
+  cupti_pack "$dir/.rt-build" "$dir"
   # The first call (DIR-gguf1) also runs the GPU kernel tests.
   if [[ -d "$dir-gguf1" ]]; then
     gzip -9 -c "$dir/.rt-build/bin/tfcrt-gpu-attention-test" >"$dir-gguf1/tfcrt-gpu-attention-test.gz"
@@ -220,25 +214,17 @@ profile() { # MODEL.so PROMPTS.npz OUT RUNNER
 
 trace() { # PROMPTS.npz OUT RUNNER
   # Kernel by kernel on the GPU's clock, CUDA graphs' nodes included
-  # (libtfc-cupti-trace.so, scripts/cupti_summary.py).
-  local p="$1" out="$2" r="$3" c="$dir/cupti"
-  if [[ ! -f "$c/libtfc-cupti-trace.so" ]]; then
-    echo "== no tracer in $c (prepare builds it where the toolkit has CUPTI)"
-    return 1
-  fi
-  local z
-  for z in "$c"/*.gz; do [[ -e "$z" ]] && gunzip -f "$z"; done
-  local pre=(env LD_LIBRARY_PATH="$c${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    LD_PRELOAD="$c/libtfc-cupti-trace.so")
+  # (libtfc-cupti-trace.so, scripts/cupti_summary.py; gpu_cublaslt.sh).
+  local p="$1" out="$2" r="$3"
+  cupti_setup "$dir" || return 1
   local so m="${TFC_LLM_CUPTI_MODELS:-smollm2_bf16}" b
   for so in $m; do
     for b in ${TFC_LLM_CUPTI_BATCHES:-1 8}; do
       echo "== $so: decode b$b, replayed graphs traced"
-      rm -f "$out/cupti.$so.b$b.csv"*
-      "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.$so.b$b.csv" "$r" "$dir/$so.so" --inputs "$p" \
-        --prefix "b${b}_" --decode 64 --bench --atol 1 --rtol 0.02 >"$out/cupti.$so.b$b.log" 2>&1 || true
+      cupti_run "$out/cupti.$so.b$b.csv" "$r" "$dir/$so.so" --inputs "$p" --prefix "b${b}_" \
+        --decode 64 --bench --atol 1 --rtol 0.02 >"$out/cupti.$so.b$b.log" 2>&1 || true
       grep -o 'decode step (batch.*' "$out/cupti.$so.b$b.log" | head -1
-      python3 "$c/cupti_summary.py" "$out/cupti.$so.b$b.csv" --rows "${TFC_LLM_CUPTI_ROWS:-12}" \
+      cupti_summary "$out/cupti.$so.b$b.csv" --rows "${TFC_LLM_CUPTI_ROWS:-12}" \
         --full "$out/cupti.$so.b$b.txt" || true
     done
     local v vi=0 vlist
@@ -246,29 +232,25 @@ trace() { # PROMPTS.npz OUT RUNNER
     for v in "${vlist[@]}"; do
       vi=$((vi + 1))
       echo "== $so: decode b1 with $v, replayed graphs traced"
-      rm -f "$out/cupti.$so.b1.v$vi.csv"*
       # shellcheck disable=SC2086
-      "${pre[@]}" $v TFC_CUPTI_OUT="$out/cupti.$so.b1.v$vi.csv" "$r" "$dir/$so.so" --inputs "$p" \
+      cupti_run "$out/cupti.$so.b1.v$vi.csv" env $v "$r" "$dir/$so.so" --inputs "$p" \
         --prefix b1_ --decode 64 --bench --atol 1 --rtol 0.02 >"$out/cupti.$so.b1.v$vi.log" 2>&1 || true
       grep -E -o 'max abs err.*|decode step \(batch.*' "$out/cupti.$so.b1.v$vi.log" | head -2
-      python3 "$c/cupti_summary.py" "$out/cupti.$so.b1.v$vi.csv" --rows "${TFC_LLM_CUPTI_VROWS:-0}" || true
+      cupti_summary "$out/cupti.$so.b1.v$vi.csv" --rows "${TFC_LLM_CUPTI_VROWS:-0}" || true
     done
     [[ "${TFC_LLM_CUPTI_PREFILL:-1}" == 0 ]] && continue
     echo "== $so: prefill 512, replayed graphs traced"
-    rm -f "$out/cupti.$so.p512.csv"*
-    "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.$so.p512.csv" "$r" "$dir/$so.so" --inputs "$p" \
-      --prefix p512_ --bench --warmup 3 --iters 20 >"$out/cupti.$so.p512.log" 2>&1 || true
-    python3 "$c/cupti_summary.py" "$out/cupti.$so.p512.csv" --rows 0 || true
+    cupti_run "$out/cupti.$so.p512.csv" "$r" "$dir/$so.so" --inputs "$p" --prefix p512_ \
+      --bench --warmup 3 --iters 20 >"$out/cupti.$so.p512.log" 2>&1 || true
+    cupti_summary "$out/cupti.$so.p512.csv" --rows 0 || true
   done
   if [[ "${TFC_TORCH_PEER:-1}" != 0 && -f "$dir/gpu_torch_smollm2.py" ]]; then
     echo "== PyTorch torch.compile(mode=reduce-overhead) decode b1, replayed graphs traced"
-    rm -f "$out/cupti.torch.b1.csv"*
-    "${pre[@]}" TFC_CUPTI_OUT="$out/cupti.torch.b1.csv" timeout "${TFC_TORCH_TIMEOUT:-300}" \
+    cupti_run "$out/cupti.torch.b1.csv" timeout "${TFC_TORCH_TIMEOUT:-300}" \
       python3 "$dir/gpu_torch_smollm2.py" --gguf "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" \
       --dtypes bf16 --batches 1 --skip-prefill --compile --compile-modes reduce-overhead \
       --new-tokens 64 --gen-iters 1 --budget-s 150 2>&1 | grep -v -i warn | tail -n 12 || true
-    python3 "$c/cupti_summary.py" "$out/cupti.torch.b1.csv" --top 2 --rows 24 \
-      --full "$out/cupti.torch.b1.txt" || true
+    cupti_summary "$out/cupti.torch.b1.csv" --top 2 --rows 24 --full "$out/cupti.torch.b1.txt" || true
   fi
   rm -f "$out"/cupti.*.csv*
 }

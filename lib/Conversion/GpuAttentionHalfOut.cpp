@@ -173,24 +173,36 @@ struct GpuAttentionHalfOutPass
     if (RankedTensorType::get(cast<RankedTensorType>(r.getType()).getShape(),
                               half) != round->getResult(0).getType())
       return;
+    // A memref type with the half element type.
+    auto halfOf = [&](Type t) -> MemRefType {
+      auto mt = cast<MemRefType>(t);
+      return MemRefType::get(mt.getShape(), half, mt.getLayout(),
+                             mt.getMemorySpace());
+    };
+    MLIRContext *ctx = module.getContext();
+    SmallVector<Type> argTypes(call.getOperandTypes());
+    argTypes[5] = halfOf(argTypes[5]);
+    auto calleeType = FunctionType::get(ctx, argTypes, {});
     std::string name = call.getCallee().str() + "_hout";
+    auto decl = module.lookupSymbol<func::FuncOp>(name);
+    if (decl && decl.getFunctionType() != calleeType)
+      return; // another signature under that name: leave this call alone
+    if (!decl) {
+      OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+      decl = func::FuncOp::create(mb, call.getLoc(), name, calleeType);
+      decl.setPrivate();
+      decl->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+    }
 
     OpBuilder b(alloc);
-    MLIRContext *ctx = module.getContext();
-    auto at = alloc.getType();
     auto newAlloc = memref::AllocOp::create(
-        b, alloc.getLoc(),
-        MemRefType::get(at.getShape(), half, at.getLayout(),
-                        at.getMemorySpace()),
-        alloc.getDynamicSizes(), alloc.getSymbolOperands(),
-        alloc.getAlignmentAttr());
+        b, alloc.getLoc(), halfOf(alloc.getType()), alloc.getDynamicSizes(),
+        alloc.getSymbolOperands(), alloc.getAlignmentAttr());
     // The views again, on the half buffer.
     b.setInsertionPoint(call);
     Value hv = newAlloc.getResult();
     for (Operation *op : views) {
-      auto mt = cast<MemRefType>(op->getResult(0).getType());
-      Type nt = MemRefType::get(mt.getShape(), half, mt.getLayout(),
-                                mt.getMemorySpace());
+      Type nt = halfOf(op->getResult(0).getType());
       if (auto cst = dyn_cast<memref::CastOp>(op))
         hv = memref::CastOp::create(b, cst.getLoc(), nt, hv);
       else {
@@ -201,27 +213,6 @@ struct GpuAttentionHalfOutPass
     }
     SmallVector<Value> args(call.getOperands());
     args[5] = hv;
-    if (auto fn = module.lookupSymbol<func::FuncOp>(name)) {
-      if (fn.getFunctionType() !=
-          FunctionType::get(ctx, ValueRange(args).getTypes(), {})) {
-        // Another signature under that name: leave this call alone (the
-        // views made above go again).
-        for (Value v = hv; v != newAlloc.getResult();) {
-          Operation *d = v.getDefiningOp();
-          v = d->getOperand(0);
-          d->erase();
-        }
-        newAlloc->erase();
-        return;
-      }
-    } else {
-      OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-      auto decl = func::FuncOp::create(
-          mb, call.getLoc(), name,
-          FunctionType::get(ctx, ValueRange(args).getTypes(), {}));
-      decl.setPrivate();
-      decl->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-    }
     func::CallOp::create(b, call.getLoc(), name, TypeRange{}, args);
     // The result, reshaped as before, replaces the rounding generic's.
     b.setInsertionPoint(toTensor);

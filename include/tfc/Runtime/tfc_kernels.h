@@ -148,13 +148,14 @@ void _mlir_ciface_tfcrt_linear(tfcrt_memref3_f32 *x, tfcrt_memref1_i8 *w,
  *   added to the scaled score of visible keys. Softmax over visible keys;
  *   a query that sees no key gets 0. Tiles that no key of which is visible
  *   are skipped, so the work falls with the kept fraction. */
-/* The attention entries' parameters (this one and the GPU's below). */
-#define TFCRT_ATTENTION_PARAMS                                                 \
+/* The attention entries' parameters (this one and the GPU's below), out
+ * a descriptor of type OUT_T. */
+#define TFCRT_ATTENTION_PARAMS_OUT(OUT_T)                                      \
   tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,            \
-      tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,                \
-      tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,     \
-      int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,                  \
-      int64_t layout_block
+      tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add, OUT_T *out,    \
+      float scale, int64_t causal, int64_t window, int64_t sinks,              \
+      int64_t block, tfcrt_memref2_i8 *layout, int64_t layout_block
+#define TFCRT_ATTENTION_PARAMS TFCRT_ATTENTION_PARAMS_OUT(tfcrt_memref4_f32)
 void _mlir_ciface_tfcrt_attention_f32(TFCRT_ATTENTION_PARAMS);
 
 /* The same on a --target=cuda model's device buffers (docs/DESIGN.md "The
@@ -202,12 +203,7 @@ typedef struct tfcrt_memref4_f16 {
  * or bfloat16 bits), each element the f32 result rounded to nearest even
  * (tfc-gpu-attention-half-out: the output projection's half GEMM reads it
  * without a rounding kernel in between). */
-#define TFCRT_ATTENTION_HOUT_PARAMS                                            \
-  tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,            \
-      tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,                \
-      tfcrt_memref4_f16 *out, float scale, int64_t causal, int64_t window,     \
-      int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,                  \
-      int64_t layout_block
+#define TFCRT_ATTENTION_HOUT_PARAMS TFCRT_ATTENTION_PARAMS_OUT(tfcrt_memref4_f16)
 void _mlir_ciface_tfcrt_gpu_attention_f16mma_hout(TFCRT_ATTENTION_HOUT_PARAMS);
 void _mlir_ciface_tfcrt_gpu_attention_bf16mma_hout(
     TFCRT_ATTENTION_HOUT_PARAMS);

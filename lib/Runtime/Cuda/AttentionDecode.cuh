@@ -29,6 +29,8 @@
 
 #include "AttentionDevice.cuh"
 
+#include <type_traits>
+
 namespace tfcrt::cuda::attn_device {
 
 /// x rounded to the half type of `mode` (GpuAttnArgs::round), as f32.
@@ -269,41 +271,51 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
       sc[r] = e;
     }
     // O += P V, key by key; the probability comes from the key's lane.
-    // This lane's NV columns of key jj's value row (0 past dv).
-    auto loadV = [&](int jj, float *vv) {
+    // Columns col .. col + N - 1 of key jj's value row, rounded (0 past
+    // dv): vector loads when vec (then col < dv means all N are there),
+    // else one element at a time.
+    auto loadCols = [&](auto n, int jj, int col, bool vec, float *vv) {
+      constexpr int N = decltype(n)::value;
       const float *vr = vb + (jb + jj) * a.vs[2];
-      if (vecV) {
-        if (c0 < a.dv) {
-          if constexpr (NV == 2) {
-            const float2 x = *reinterpret_cast<const float2 *>(vr + c0);
+      if (vec) {
+        if (col < a.dv) {
+          if constexpr (N == 2) {
+            const float2 x = *reinterpret_cast<const float2 *>(vr + col);
             vv[0] = x.x, vv[1] = x.y;
           } else {
 #pragma unroll
-            for (int v = 0; v < NV; v += 4) {
-              const float4 x = *reinterpret_cast<const float4 *>(vr + c0 + v);
+            for (int v = 0; v < N; v += 4) {
+              const float4 x = *reinterpret_cast<const float4 *>(vr + col + v);
               vv[v] = x.x, vv[v + 1] = x.y, vv[v + 2] = x.z, vv[v + 3] = x.w;
             }
           }
         } else {
 #pragma unroll
-          for (int v = 0; v < NV; ++v)
+          for (int v = 0; v < N; ++v)
             vv[v] = 0.0f;
         }
       } else {
 #pragma unroll
-        for (int v = 0; v < NV; ++v)
-          vv[v] = c0 + v < a.dv ? vr[(c0 + v) * a.vs[3]] : 0.0f;
+        for (int v = 0; v < N; ++v)
+          vv[v] = col + v < a.dv ? vr[(col + v) * a.vs[3]] : 0.0f;
       }
 #pragma unroll
-      for (int v = 0; v < NV; ++v)
+      for (int v = 0; v < N; ++v)
         vv[v] = roundMode(vv[v], MODE);
+    };
+    // This lane's NV columns (vecV: dv is a multiple of NV).
+    auto loadV = [&](int jj, float *vv) {
+      loadCols(std::integral_constant<int, NV>(), jj, c0, vecV, vv);
     };
     if constexpr (WIDE) {
       // Group g = lane / 8 takes keys g, g + 4, .., g + 28 of the tile;
       // its lane lg = lane % 8 owns columns lg * NW .. lg * NW + NW - 1.
       const int g = lane / LG, cw = (lane % LG) * NW;
+      // Vector loads where this lane's NW columns are all below dv or all
+      // past it (a lane straddling dv loads one element at a time).
       const bool vecW = a.vs[3] == 1 && a.vs[2] % 4 == 0 &&
-                        (reinterpret_cast<unsigned long long>(vb) & 15) == 0;
+                        (reinterpret_cast<unsigned long long>(vb) & 15) == 0 &&
+                        (cw + NW <= a.dv || cw >= a.dv);
 #pragma unroll 2
       for (int it = 0; it < 32 / 4; ++it) {
         const int jj = it * 4 + g;
@@ -314,22 +326,8 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
           pr[r] = __shfl_sync(0xffffffffu, sc[r], jj);
         if (!on)
           continue;
-        const float *vr = vb + (jb + jj) * a.vs[2];
         float vv[NW];
-        if (vecW && cw + NW <= a.dv) {
-#pragma unroll
-          for (int v = 0; v < NW; v += 4) {
-            const float4 x = *reinterpret_cast<const float4 *>(vr + cw + v);
-            vv[v] = x.x, vv[v + 1] = x.y, vv[v + 2] = x.z, vv[v + 3] = x.w;
-          }
-        } else {
-#pragma unroll
-          for (int v = 0; v < NW; ++v)
-            vv[v] = cw + v < a.dv ? vr[(cw + v) * a.vs[3]] : 0.0f;
-        }
-#pragma unroll
-        for (int v = 0; v < NW; ++v)
-          vv[v] = roundMode(vv[v], MODE);
+        loadCols(std::integral_constant<int, NW>(), jj, cw, vecW, vv);
 #pragma unroll
         for (int r = 0; r < R; ++r)
 #pragma unroll

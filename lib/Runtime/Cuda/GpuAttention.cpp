@@ -27,11 +27,14 @@ using namespace tfcrt;
 
 namespace {
 
+/// halfOut: out describes (sizes, strides) a buffer of f16 / bf16 elements
+/// at halfOut instead (entryHalfOut's device path; never on the host).
 void entry(cuda::AttnMode mode, tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k,
            tfcrt_memref4_f32 *v, tfcrt_memref4_i8 *keep,
            tfcrt_memref4_f32 *add, tfcrt_memref4_f32 *out, float scale,
            int64_t causal, int64_t window, int64_t sinks, int64_t block,
-           tfcrt_memref2_i8 *layout, int64_t layoutBlock) {
+           tfcrt_memref2_i8 *layout, int64_t layoutBlock,
+           uint16_t *halfOut = nullptr) {
   if (!cuda::deviceAllocsActive()) {
     _mlir_ciface_tfcrt_attention_f32(q, k, v, keep, add, out, scale, causal,
                                      window, sinks, block, layout,
@@ -42,6 +45,11 @@ void entry(cuda::AttnMode mode, tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k,
   const std::string err =
       attn::paramsFromEntry(q, k, v, keep, add, out, scale, causal, window,
                             sinks, block, layout, layoutBlock, p);
+  if (halfOut) {
+    p.out = reinterpret_cast<float *>(halfOut);
+    p.outType = mode == cuda::AttnMode::BF16 ? attn::Params::OutType::BF16
+                                             : attn::Params::OutType::F16;
+  }
   cuda::runAttention(p, mode, err);
 }
 
@@ -82,25 +90,17 @@ void entryHalfOut(cuda::AttnMode mode, tfcrt_memref4_f32 *q,
     return;
   }
   // The f32 descriptor's checks and strides are the half one's: only the
-  // element type differs, which the kernel is told.
+  // element type differs, which the kernel is told; the data pointer goes
+  // apart, offset in half elements (the alias's arithmetic counts floats).
   tfcrt_memref4_f32 alias{};
   alias.allocated = reinterpret_cast<float *>(out->allocated);
   alias.aligned = reinterpret_cast<float *>(out->aligned);
-  alias.offset = 0;
   for (int i = 0; i < 4; ++i) {
     alias.sizes[i] = out->sizes[i];
     alias.strides[i] = out->strides[i];
   }
-  attn::Params p;
-  const std::string err =
-      attn::paramsFromEntry(q, k, v, keep, add, &alias, scale, causal, window,
-                            sinks, block, layout, layoutBlock, p);
-  // The offset in half elements (the alias's pointer arithmetic would
-  // count floats).
-  p.out = reinterpret_cast<float *>(out->aligned + out->offset);
-  p.outType = mode == cuda::AttnMode::BF16 ? attn::Params::OutType::BF16
-                                           : attn::Params::OutType::F16;
-  cuda::runAttention(p, mode, err);
+  entry(mode, q, k, v, keep, add, &alias, scale, causal, window, sinks, block,
+        layout, layoutBlock, out->aligned + out->offset);
 }
 
 } // namespace
