@@ -177,7 +177,7 @@ stash() {
   # reference (the counts and any FAIL line), then --bench
   # (TFC_LLM_STASH_TESTS=0 skips them). TFC_LLM_STASH_VARIANTS: '|'-separated
   # environment assignments, each a run of both (e.g.
-  # "TFC_ATTN_DEC_WIDE=0|TFC_ATTN_DEC_WIDE=1"); default one plain run.
+  # "TFC_ATTN_DEC_GROUP=0|TFC_ATTN_DEC_GROUP=1"); default one plain run.
   local t v vlist
   IFS='|' read -r -a vlist <<<"${TFC_LLM_STASH_VARIANTS:-}"
   [[ ${#vlist[@]} == 0 ]] && vlist=("")
@@ -225,7 +225,8 @@ trace() { # PROMPTS.npz OUT RUNNER
         --decode 64 --bench --atol 1 --rtol 0.02 >"$out/cupti.$so.b$b.log" 2>&1 || true
       grep -o 'decode step (batch.*' "$out/cupti.$so.b$b.log" | head -1
       cupti_summary "$out/cupti.$so.b$b.csv" --rows "${TFC_LLM_CUPTI_ROWS:-12}" \
-        --full "$out/cupti.$so.b$b.txt" || true
+        --full "$out/cupti.$so.b$b.txt" ||
+        { ls "$out" | grep -c "cupti.$so.b$b.csv" ; grep -i -m3 'cupti\|error' "$out/cupti.$so.b$b.log"; } || true
     done
     local v vi=0 vlist
     IFS='|' read -r -a vlist <<<"${TFC_LLM_CUPTI_VARIANTS:-TFC_CUDA_GEMV=1}"

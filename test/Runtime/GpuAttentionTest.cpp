@@ -433,6 +433,18 @@ std::vector<Case> cases() {
   c.causal = true;
   add(c);
   c = Case();
+  // The lane-group decode kernel's divided structures: blocks with 6 rows
+  // (two row groups, the second of 2), a layout.
+  c.name = "decode s2 gqa 9/3 d128 block64";
+  c.b = 2, c.hq = 9, c.hkv = 3, c.s = 2, c.t = 400, c.d = c.dv = 128;
+  c.causal = true, c.block = 64, c.maskKeep = 2;
+  add(c);
+  c = Case();
+  c.name = "decode s1 layout16 t200 d64";
+  c.hq = 4, c.hkv = 2, c.s = 1, c.t = 200, c.d = c.dv = 64, c.layoutBlock = 16;
+  c.causal = true;
+  add(c);
+  c = Case();
   c.name = "t0";
   c.hq = 2, c.hkv = 2, c.s = 3, c.t = 0, c.d = c.dv = 16;
   add(c);

@@ -62,23 +62,129 @@ __device__ __forceinline__ float partWeight(float m, float mmax) {
   return m == -CUDART_INF_F ? 0.0f : __expf(m - mmax);
 }
 
+/// The end of a decode block (both kernels): the kDecWarps partials in
+/// shared memory (each warp's row max wm, sum wl and unnormalized output
+/// wacc) merged into the output (one split) or into the block's partial in
+/// the scratch; then the last block of the (item, kv head, row group) to
+/// arrive merges the splits' partials into the output. outIdx(r, c): the
+/// output element of the block's row r, column c. Every thread calls it.
+template <int R, int DK, typename OutIdx>
+__device__ __forceinline__ void
+decodeFinish(const GpuAttnArgs &a, const float (&wm)[tfcrt::cuda::kDecWarps][R],
+             const float (&wl)[tfcrt::cuda::kDecWarps][R],
+             const float (&wacc)[tfcrt::cuda::kDecWarps][R][DK],
+             int &lastBlock, long long bi, long long kvh, long long rg,
+             long long split, int nr, OutIdx outIdx) {
+  constexpr int W = tfcrt::cuda::kDecWarps;
+  constexpr int PART = tfcrt::cuda::decPartFloats(R, DK);
+  const int tid = threadIdx.x;
+  const long long slot = (bi * a.hkv + kvh) * a.rowGroups + rg;
+  float *part = a.splits > 1 ? a.part + (slot * a.splits + split) * PART
+                             : nullptr;
+  for (int e = tid; e < R * DK; e += 32 * W) {
+    const int r = e / DK, c = e % DK;
+    float M = -CUDART_INF_F;
+#pragma unroll
+    for (int w = 0; w < W; ++w)
+      M = fmaxf(M, wm[w][r]);
+    float L = 0.0f, A = 0.0f;
+#pragma unroll
+    for (int w = 0; w < W; ++w) {
+      const float f = partWeight(wm[w][r], M);
+      L = fmaf(wl[w][r], f, L);
+      A = fmaf(wacc[w][r][c], f, A);
+    }
+    if (!part) {
+      if (r < nr && c < a.dv)
+        storeOut(a, outIdx(r, c), L > 0.0f ? A / L : 0.0f);
+    } else {
+      part[r * DK + c] = A;
+      if (c == 0) {
+        part[R * DK + 2 * r] = M;
+        part[R * DK + 2 * r + 1] = L;
+      }
+    }
+  }
+  if (!part)
+    return;
+  // The last block of the slot to get here merges the splits. Thread 0
+  // alone fences (CUTLASS's semaphore pattern: the barrier orders the
+  // block's partial stores before its release fence and arrival, and its
+  // acquire fence before the other threads' L2 loads); a fence in every
+  // thread cost each warp ~670 cycles of membar stalls (Nsight Compute).
+  __syncthreads();
+  if (tid == 0) {
+    asm volatile("fence.acq_rel.gpu;" ::: "memory");
+    lastBlock = atomicAdd(a.count + slot, 1u) == a.splits - 1;
+    if (lastBlock)
+      asm volatile("fence.acq_rel.gpu;" ::: "memory");
+  }
+  __syncthreads();
+  if (!lastBlock)
+    return;
+  const float *parts = a.part + slot * a.splits * PART;
+  for (int e = tid; e < R * DK; e += 32 * W) {
+    const int r = e / DK, c = e % DK;
+    if (r >= nr || c >= a.dv)
+      continue;
+    float M = -CUDART_INF_F, L = 0.0f, A = 0.0f;
+    if (a.fast) {
+    // One pass, eight splits at a time with their 24 loads issued together,
+    // merged into a running (M, L, A) like the online softmax: fewer L2 round
+    // trips in the last block. (The order of the sums differs from the two
+    // passes below: not the same bits.)
+    constexpr int U = 8;
+    for (long long sp0 = 0; sp0 < a.splits; sp0 += U) {
+      float pm[U], pl[U], pa[U];
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        pm[u] = -CUDART_INF_F, pl[u] = 0.0f, pa[u] = 0.0f;
+        if (sp0 + u < a.splits) {
+          const float *ps = parts + (sp0 + u) * PART;
+          pm[u] = __ldcg(ps + R * DK + 2 * r);
+          pl[u] = __ldcg(ps + R * DK + 2 * r + 1);
+          pa[u] = __ldcg(ps + r * DK + c);
+        }
+      }
+      float Mn = M;
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        Mn = fmaxf(Mn, pm[u]);
+      const float g = partWeight(M, Mn);
+      L *= g;
+      A *= g;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const float f = partWeight(pm[u], Mn);
+        L = fmaf(pl[u], f, L);
+        A = fmaf(pa[u], f, A);
+      }
+      M = Mn;
+    }
+    } else {
+    // Two passes over the splits: the max, then the weighted sums.
+    for (long long sp = 0; sp < a.splits; ++sp)
+      M = fmaxf(M, __ldcg(parts + sp * PART + R * DK + 2 * r));
+    for (long long sp = 0; sp < a.splits; ++sp) {
+      const float *ps = parts + sp * PART;
+      const float f = partWeight(__ldcg(ps + R * DK + 2 * r), M);
+      L = fmaf(__ldcg(ps + R * DK + 2 * r + 1), f, L);
+      A = fmaf(__ldcg(ps + r * DK + c), f, A);
+    }
+    }
+    storeOut(a, outIdx(r, c), L > 0.0f ? A / L : 0.0f);
+  }
+  if (tid == 0)
+    a.count[slot] = 0; // ready for the next call (and the graph's replay)
+}
+
 /// MODE: the half type q, k and v are rounded to (GpuAttnArgs::round: 0
 /// none, 1 f16, 2 bf16), a template argument so that the rounding is
 /// straight-line code in the key loops (a run-time mode there made every
 /// bf16 call ~5 us slower than f32 on an H100).
-/// WIDE (TFC_ATTN_DEC_WIDE=1, prepared, not yet run on a GPU): O += P V
-/// over four groups of 8 lanes, each taking every fourth key of the tile
-/// and DK / 8 columns a lane, the groups' sums added by two shuffles at
-/// the end: a chain of 8 keys a tile instead of 32, and a small loop body
-/// (the key-serial loop was ~1/3 of the warp's instructions and most of its
-/// instruction-cache misses: docs/PERFORMANCE.md). Only where R x DK / 8
-/// accumulators fit (kDecWideFits).
-template <int R, int DK, int MODE, bool WIDE = false>
+template <int R, int DK, int MODE>
 __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
   constexpr int W = tfcrt::cuda::kDecWarps, NV = DK / 32;
-  constexpr int LG = 8, NW = DK / LG; // WIDE: lanes a group, columns a lane
-  static_assert(!WIDE || tfcrt::cuda::kDecWideFits(R, DK), "WIDE registers");
-  constexpr int PART = tfcrt::cuda::decPartFloats(R, DK);
   static_assert(DK % 32 == 0, "columns per lane");
   __shared__ __align__(16) float qsm[R][DK];
   __shared__ float wm[W][R], wl[W][R];
@@ -87,47 +193,16 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const long long bi = blockIdx.z;
-  // WIDE (the prepared variant) divides in 32 bits (the launcher bounds
-  // heads and row groups by the grid's 65535): a 64-bit division is a
-  // ~70-instruction call.
-  const int rgs = static_cast<int>(a.rowGroups);
-  const long long kvh = WIDE ? static_cast<int>(blockIdx.y) / rgs
-                             : blockIdx.y / a.rowGroups,
-                  rg = WIDE ? static_cast<int>(blockIdx.y) % rgs
-                            : blockIdx.y % a.rowGroups;
+  const long long kvh = blockIdx.y / a.rowGroups, rg = blockIdx.y % a.rowGroups;
   const long long split = blockIdx.x;
-  const long long G = WIDE ? static_cast<int>(a.hq) / static_cast<int>(a.hkv)
-                           : a.hq / a.hkv,
-                  nrows = G * a.s, r0 = rg * R;
+  const long long G = a.hq / a.hkv, nrows = G * a.s, r0 = rg * R;
   const int nr = static_cast<int>(nrows - r0 < R ? nrows - r0 : R);
   const long long off = a.t - a.s;
 
   // Row r's head and query row (head kvh * G + (r0 + r) / s, query row
-  // (r0 + r) % s; rows past the last one as row 0). WIDE works them out
-  // once (s is at most kDecMaxS: 32-bit divisions) and the loops below read
-  // them from shared memory; otherwise each use divides 64-bit numbers.
-  __shared__ long long rowH[WIDE ? R : 1], rowI[WIDE ? R : 1];
-  if constexpr (WIDE) {
-    if (tid < R) {
-      const int rr = static_cast<int>(r0) + (tid < nr ? tid : 0);
-      const int s32 = static_cast<int>(a.s);
-      rowH[tid] = kvh * G + rr / s32;
-      rowI[tid] = rr % s32;
-    }
-    __syncthreads();
-  }
-  auto hOf = [&](int r) -> long long {
-    if constexpr (WIDE)
-      return rowH[r];
-    else
-      return kvh * G + (r0 + r) / a.s;
-  };
-  auto iOf = [&](int r) -> long long {
-    if constexpr (WIDE)
-      return rowI[r];
-    else
-      return (r0 + r) % a.s;
-  };
+  // (r0 + r) % s; rows past the last one as row 0).
+  auto hOf = [&](int r) -> long long { return kvh * G + (r0 + r) / a.s; };
+  auto iOf = [&](int r) -> long long { return (r0 + r) % a.s; };
   // q of the block's rows, rounded; 0 past d and past the last row.
   for (int e = tid; e < R * DK; e += 32 * W) {
     const int r = e / DK, c = e % DK;
@@ -155,7 +230,6 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
   __syncthreads();
 
   float m[R], l[R], acc[R][NV];
-  float accw[WIDE ? R : 1][WIDE ? NW : 1]; // WIDE's accumulators
 #pragma unroll
   for (int r = 0; r < R; ++r) {
     m[r] = -CUDART_INF_F;
@@ -163,13 +237,6 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
 #pragma unroll
     for (int v = 0; v < NV; ++v)
       acc[r][v] = 0.0f;
-  }
-  if constexpr (WIDE) {
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-      for (int v = 0; v < NW; ++v)
-        accw[r][v] = 0.0f;
   }
 
   const long long kBeg = split * a.chunk;
@@ -257,15 +324,9 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
           mNew == -CUDART_INF_F ? 1.0f : __expf(m[r] - mNew);
       m[r] = mNew;
       l[r] *= alpha;
-      if constexpr (WIDE) {
 #pragma unroll
-        for (int v = 0; v < NW; ++v)
-          accw[r][v] *= alpha;
-      } else {
-#pragma unroll
-        for (int v = 0; v < NV; ++v)
-          acc[r][v] *= alpha;
-      }
+      for (int v = 0; v < NV; ++v)
+        acc[r][v] *= alpha;
       const float e = s == -CUDART_INF_F ? 0.0f : __expf(s - mNew);
       l[r] += e;
       sc[r] = e;
@@ -307,34 +368,7 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
     auto loadV = [&](int jj, float *vv) {
       loadCols(std::integral_constant<int, NV>(), jj, c0, vecV, vv);
     };
-    if constexpr (WIDE) {
-      // Group g = lane / 8 takes keys g, g + 4, .., g + 28 of the tile;
-      // its lane lg = lane % 8 owns columns lg * NW .. lg * NW + NW - 1.
-      const int g = lane / LG, cw = (lane % LG) * NW;
-      // Vector loads where this lane's NW columns are all below dv or all
-      // past it (a lane straddling dv loads one element at a time).
-      const bool vecW = a.vs[3] == 1 && a.vs[2] % 4 == 0 &&
-                        (reinterpret_cast<unsigned long long>(vb) & 15) == 0 &&
-                        (cw + NW <= a.dv || cw >= a.dv);
-#pragma unroll 2
-      for (int it = 0; it < 32 / 4; ++it) {
-        const int jj = it * 4 + g;
-        const bool on = (live >> jj) & 1u;
-        float pr[R];
-#pragma unroll
-        for (int r = 0; r < R; ++r)
-          pr[r] = __shfl_sync(0xffffffffu, sc[r], jj);
-        if (!on)
-          continue;
-        float vv[NW];
-        loadCols(std::integral_constant<int, NW>(), jj, cw, vecW, vv);
-#pragma unroll
-        for (int r = 0; r < R; ++r)
-#pragma unroll
-          for (int v = 0; v < NW; ++v)
-            accw[r][v] = fmaf(pr[r], vv[v], accw[r][v]);
-      }
-    } else if (a.fast) {
+    if (a.fast) {
       // Eight keys at a time: their value loads issued together, then the
       // products in the same key order as below (the same sums).
       constexpr int U = 8;
@@ -392,121 +426,16 @@ __device__ __forceinline__ void attnDecode(const GpuAttnArgs &a) {
       wm[warp][r] = m[r];
       wl[warp][r] = l[r];
     }
-    if constexpr (WIDE) {
-      // The four groups' sums (lanes lg, lg + 8, lg + 16, lg + 24).
 #pragma unroll
-      for (int v = 0; v < NW; ++v) {
-        float x = accw[r][v];
-        x += __shfl_xor_sync(0xffffffffu, x, 8);
-        x += __shfl_xor_sync(0xffffffffu, x, 16);
-        if (lane < LG)
-          wacc[warp][r][lane * NW + v] = x;
-      }
-    } else {
-#pragma unroll
-      for (int v = 0; v < NV; ++v)
-        wacc[warp][r][c0 + v] = acc[r][v];
-    }
+    for (int v = 0; v < NV; ++v)
+      wacc[warp][r][c0 + v] = acc[r][v];
   }
   __syncthreads();
-  const long long slot = (bi * a.hkv + kvh) * a.rowGroups + rg;
-  float *part = a.splits > 1 ? a.part + (slot * a.splits + split) * PART
-                             : nullptr;
-  for (int e = tid; e < R * DK; e += 32 * W) {
-    const int r = e / DK, c = e % DK;
-    float M = -CUDART_INF_F;
-#pragma unroll
-    for (int w = 0; w < W; ++w)
-      M = fmaxf(M, wm[w][r]);
-    float L = 0.0f, A = 0.0f;
-#pragma unroll
-    for (int w = 0; w < W; ++w) {
-      const float f = partWeight(wm[w][r], M);
-      L = fmaf(wl[w][r], f, L);
-      A = fmaf(wacc[w][r][c], f, A);
-    }
-    if (!part) {
-      if (r < nr && c < a.dv)
-        storeOut(a,
-                 bi * a.os[0] + hOf(r) * a.os[1] + iOf(r) * a.os[2] +
-                     c * a.os[3],
-                 L > 0.0f ? A / L : 0.0f);
-    } else {
-      part[r * DK + c] = A;
-      if (c == 0) {
-        part[R * DK + 2 * r] = M;
-        part[R * DK + 2 * r + 1] = L;
-      }
-    }
-  }
-  if (!part)
-    return;
-  // The last block of the slot to get here merges the splits.
-  __threadfence();
-  __syncthreads();
-  if (tid == 0)
-    lastBlock = atomicAdd(a.count + slot, 1u) == a.splits - 1;
-  __syncthreads();
-  if (!lastBlock)
-    return;
-  __threadfence();
-  const float *parts = a.part + slot * a.splits * PART;
-  for (int e = tid; e < R * DK; e += 32 * W) {
-    const int r = e / DK, c = e % DK;
-    if (r >= nr || c >= a.dv)
-      continue;
-    float M = -CUDART_INF_F, L = 0.0f, A = 0.0f;
-    if (a.fast) {
-    // One pass, eight splits at a time with their 24 loads issued together,
-    // merged into a running (M, L, A) like the online softmax: fewer L2 round
-    // trips in the last block. (The order of the sums differs from the two
-    // passes below: not the same bits.)
-    constexpr int U = 8;
-    for (long long sp0 = 0; sp0 < a.splits; sp0 += U) {
-      float pm[U], pl[U], pa[U];
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        pm[u] = -CUDART_INF_F, pl[u] = 0.0f, pa[u] = 0.0f;
-        if (sp0 + u < a.splits) {
-          const float *ps = parts + (sp0 + u) * PART;
-          pm[u] = __ldcg(ps + R * DK + 2 * r);
-          pl[u] = __ldcg(ps + R * DK + 2 * r + 1);
-          pa[u] = __ldcg(ps + r * DK + c);
-        }
-      }
-      float Mn = M;
-#pragma unroll
-      for (int u = 0; u < U; ++u)
-        Mn = fmaxf(Mn, pm[u]);
-      const float g = partWeight(M, Mn);
-      L *= g;
-      A *= g;
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const float f = partWeight(pm[u], Mn);
-        L = fmaf(pl[u], f, L);
-        A = fmaf(pa[u], f, A);
-      }
-      M = Mn;
-    }
-    } else {
-    // Two passes over the splits: the max, then the weighted sums.
-    for (long long sp = 0; sp < a.splits; ++sp)
-      M = fmaxf(M, __ldcg(parts + sp * PART + R * DK + 2 * r));
-    for (long long sp = 0; sp < a.splits; ++sp) {
-      const float *ps = parts + sp * PART;
-      const float f = partWeight(__ldcg(ps + R * DK + 2 * r), M);
-      L = fmaf(__ldcg(ps + R * DK + 2 * r + 1), f, L);
-      A = fmaf(__ldcg(ps + r * DK + c), f, A);
-    }
-    }
-    storeOut(a,
-             bi * a.os[0] + hOf(r) * a.os[1] + iOf(r) * a.os[2] +
-                 c * a.os[3],
-             L > 0.0f ? A / L : 0.0f);
-  }
-  if (tid == 0)
-    a.count[slot] = 0; // ready for the next call (and the graph's replay)
+  decodeFinish<R, DK>(a, wm, wl, wacc, lastBlock, bi, kvh, rg, split, nr,
+                      [&](int r, int c) {
+                        return bi * a.os[0] + hOf(r) * a.os[1] +
+                               iOf(r) * a.os[2] + c * a.os[3];
+                      });
 }
 
 } // namespace tfcrt::cuda::attn_device

@@ -28,6 +28,10 @@
 //                           keys split over blocks, R rows of a GQA group
 //                           a block, one key per lane, the splits merged by
 //                           the last block (AttentionDecode.cuh).
+//   tfc_attn_decg_r<R>_<DK> the decode kernel for head dims 64 / 128 of
+//                           aligned unit-stride k / v rows, R of 1 to 4
+//                           rows: a group of DK / 8 lanes a key
+//                           (AttentionDecodeGroup.cuh).
 //   tfc_attn_mma_<T>_<D>_w4 f16 / bf16 tensor cores (mma.sync m16n8k16, f32
 //                           accumulation) in FlashAttention-2's layout: 4
 //                           warps a block, a warp per 16 query rows, S, P
@@ -37,6 +41,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AttentionDecode.cuh"
+#include "AttentionDecodeGroup.cuh"
 #include "AttentionF32.cuh"
 #include "AttentionMma.cuh"
 
@@ -108,27 +113,6 @@ TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 128)
 #define TFC_ATTN_DEC(R, DK)                                                    \
   TFC_ATTN_DEC_M(, 0, R, DK)                                                   \
   TFC_ATTN_DEC_M(f16_, 1, R, DK) TFC_ATTN_DEC_M(bf16_, 2, R, DK)
-// The WIDE value loop (TFC_ATTN_DEC_WIDE=1), where kDecWideFits:
-// tfc_attn_dec_[f16_|bf16_]w_r<R>_<DK>.
-#define TFC_ATTN_DEC_WM(PRE, MODE, R, DK)                                      \
-  extern "C" __global__ void __launch_bounds__(32 * tfcrt::cuda::kDecWarps)   \
-      tfc_attn_dec_##PRE##w_r##R##_##DK(GpuAttnArgs a) {                       \
-    pdlEnter(a);                                                               \
-    attnDecode<R, DK, MODE, true>(a);                                          \
-  }
-#define TFC_ATTN_DEC_W(R, DK)                                                  \
-  TFC_ATTN_DEC_WM(, 0, R, DK)                                                  \
-  TFC_ATTN_DEC_WM(f16_, 1, R, DK) TFC_ATTN_DEC_WM(bf16_, 2, R, DK)
-TFC_ATTN_DEC_W(1, 32)
-TFC_ATTN_DEC_W(1, 64)
-TFC_ATTN_DEC_W(1, 128)
-TFC_ATTN_DEC_W(1, 256)
-TFC_ATTN_DEC_W(2, 32)
-TFC_ATTN_DEC_W(2, 64)
-TFC_ATTN_DEC_W(2, 128)
-TFC_ATTN_DEC_W(4, 32)
-TFC_ATTN_DEC_W(4, 64)
-TFC_ATTN_DEC_W(8, 32)
 #define TFC_ATTN_DEC_R(R)                                                      \
   TFC_ATTN_DEC(R, 32) TFC_ATTN_DEC(R, 64) TFC_ATTN_DEC(R, 128)                 \
       TFC_ATTN_DEC(R, 256)
@@ -136,3 +120,20 @@ TFC_ATTN_DEC_R(1)
 TFC_ATTN_DEC_R(2)
 TFC_ATTN_DEC_R(4)
 TFC_ATTN_DEC_R(8)
+
+// tfc_attn_decg_[f16_|bf16_]r<R>_<DK>: the lane-group decode kernel
+// (AttentionDecodeGroup.cuh), R in 1 to 4, DK in 64 and 128.
+#define TFC_ATTN_DECG_M(PRE, MODE, R, DK)                                      \
+  extern "C" __global__ void __launch_bounds__(32 * tfcrt::cuda::kDecWarps)   \
+      tfc_attn_decg_##PRE##r##R##_##DK(const __grid_constant__ GpuAttnArgs a) { \
+    pdlEnter(a);                                                               \
+    attnDecodeGroup<R, DK, MODE>(a);                                           \
+  }
+#define TFC_ATTN_DECG(R, DK)                                                   \
+  TFC_ATTN_DECG_M(, 0, R, DK)                                                  \
+  TFC_ATTN_DECG_M(f16_, 1, R, DK) TFC_ATTN_DECG_M(bf16_, 2, R, DK)
+#define TFC_ATTN_DECG_R(R) TFC_ATTN_DECG(R, 64) TFC_ATTN_DECG(R, 128)
+TFC_ATTN_DECG_R(1)
+TFC_ATTN_DECG_R(2)
+TFC_ATTN_DECG_R(3)
+TFC_ATTN_DECG_R(4)

@@ -21,6 +21,7 @@
 #include "GpuAttention.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 
@@ -42,21 +43,34 @@ struct AttnModule {
   CUfunction mma[2][3] = {}; // [f16, bf16][32, 64, 128]
   CUfunction dec[3][4][4] = {}; // [f32, f16, bf16][1, 2, 4, 8 rows]
                                 // [32, 64, 128, 256]
-  CUfunction decWide[3][4][4] = {}; // the same, WIDE (null where it does
-                                    // not fit, kDecWideFits, or while
-                                    // TFC_ATTN_DEC_WIDE is off: not loaded)
+  CUfunction decGroup[3][4][2] = {}; // tfc_attn_decg_*: [f32, f16, bf16]
+                                     // [1 to 4 rows][64, 128]
   int sms = 0;                // multiprocessors of device 0
 };
 
-/// TFC_ATTN_DEC_WIDE=1: the decode kernel's value loop over four lane
-/// groups (AttentionDecode.cuh, WIDE), where it fits. Prepared, not yet run
-/// on a GPU: off until tfcrt-gpu-attention-test passes with it there.
-bool decodeWide() {
+/// The lane-group decode kernel (AttentionDecodeGroup.cuh) where the call's
+/// layout allows it (decodeGroupFits), unless TFC_ATTN_DEC_GROUP=0.
+bool decodeGroup() {
   static const bool on = [] {
-    const char *e = std::getenv("TFC_ATTN_DEC_WIDE");
-    return e && std::string(e) == "1";
+    const char *e = std::getenv("TFC_ATTN_DEC_GROUP");
+    return !(e && std::string(e) == "0");
   }();
   return on;
+}
+
+/// Whether the lane-group decode kernel takes a call: head dim 64 or 128
+/// for both products, k and v rows of unit column stride whose float4
+/// groups are 16-byte aligned (every stride it steps by a multiple of 4
+/// floats, the bases aligned).
+bool decodeGroupFits(const attn::Params &p) {
+  if (p.d != p.dv || (p.d != 64 && p.d != 128))
+    return false;
+  auto rowsAligned = [&](const float *base, const int64_t *st, int64_t hs) {
+    return st[3] == 1 && st[2] % 4 == 0 && (p.b == 1 || st[0] % 4 == 0) &&
+           (hs == 1 || st[1] % 4 == 0) &&
+           (reinterpret_cast<uintptr_t>(base) & 15) == 0;
+  };
+  return rowsAligned(p.k, p.ks, p.hkv) && rowsAligned(p.v, p.vs, p.hkv);
 }
 
 const AttnModule &attnModule(const Driver *d) {
@@ -116,11 +130,14 @@ const AttnModule &attnModule(const Driver *d) {
       for (int i = 0; i < 4; ++i)
         if (!get(format("tfc_attn_dec_%sr%d_%d", decPre[t], kDecRowsList[r],
                         kDecDims[i]),
-                 mod->dec[t][r][i]) ||
-            (decodeWide() && kDecWideFits(kDecRowsList[r], kDecDims[i]) &&
-             !get(format("tfc_attn_dec_%sw_r%d_%d", decPre[t],
-                         kDecRowsList[r], kDecDims[i]),
-                  mod->decWide[t][r][i])))
+                 mod->dec[t][r][i]))
+          return *mod;
+  for (int t = 0; t < 3; ++t)
+    for (int r = 0; r < 4; ++r)
+      for (int i = 0; i < 2; ++i)
+        if (!get(format("tfc_attn_decg_%sr%d_%d", decPre[t], r + 1,
+                        i ? 128 : 64),
+                 mod->decGroup[t][r][i]))
           return *mod;
   if (d->cuDeviceGetAttribute(&mod->sms,
                               CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
@@ -153,10 +170,11 @@ bool decodeKernelOn() {
   return on;
 }
 
-/// The decode kernel's value loads eight keys at a time and its one-pass
-/// merge of the splits (AttentionDecode.cuh), unless TFC_ATTN_DEC_FAST=0.
-/// On by default since tfcrt-gpu-attention-test passed with it on an H100
-/// (2026-12-05), where a SmolLM2 decode call took 15-20 % less time in f32
+/// The general decode kernel's value loads eight keys at a time
+/// (AttentionDecode.cuh), unless TFC_ATTN_DEC_FAST=0. On by default since
+/// tfcrt-gpu-attention-test passed with it on an H100 (2026-12-05), where
+/// with the one-pass merge of the splits it then came with (since replaced
+/// by decodeFinish's) a SmolLM2 decode call took 15-20 % less time in f32
 /// and 0-10 % less in bf16 (docs/PERFORMANCE.md).
 bool decodeFast() {
   static const bool on = [] {
@@ -232,10 +250,13 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   if (p.s <= kDecMaxS && dmax <= 256 && decodeKernelOn()) {
     // Rows of a block: the GQA group's heads x the query rows, up to 8.
     const long long rows = (p.hq / p.hkv) * p.s;
+    const bool group = decodeGroup() && decodeGroupFits(p);
     int ri = 0;
     while (ri < 3 && kDecRowsList[ri] < rows)
       ++ri;
-    const int R = kDecRowsList[ri];
+    // The lane-group kernel: all the rows up to 4, else groups of 4.
+    const int R = group ? static_cast<int>(rows < 4 ? rows : 4)
+                        : kDecRowsList[ri];
     int di = 0;
     while (kDecDims[di] < dmax)
       ++di;
@@ -253,6 +274,8 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     const long long maxSplits = (p.t + minChunk - 1) / minChunk;
     if (splits > maxSplits)
       splits = maxSplits;
+    if (splits > kDecMaxSplits)
+      splits = kDecMaxSplits;
     const long long partBytes = decPartFloats(R, kDecDims[di]) * 4;
     const long long room =
         scratch.bytes > (uint64_t)kDecCounters * 4
@@ -271,9 +294,8 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     a.part = reinterpret_cast<float *>(scratch.base + kDecCounters * 4);
     if (a.splits == 1)
       a.count = nullptr, a.part = nullptr;
-    CUfunction f = decodeWide() && mod.decWide[a.round][ri][di]
-                       ? mod.decWide[a.round][ri][di]
-                       : mod.dec[a.round][ri][di];
+    CUfunction f = group ? mod.decGroup[a.round][R - 1][p.d == 128 ? 1 : 0]
+                         : mod.dec[a.round][ri][di];
     const unsigned threads = 32 * kDecWarps;
     void *params[] = {&a};
     CUresult r = launchKernel(

@@ -45,8 +45,8 @@ struct GpuAttnArgs {
   // out's element type: 0 f32, 1 f16, 2 bf16 (each element computed in f32
   // and rounded to nearest even as it is stored).
   int outType;
-  // The decode kernel only: value rows loaded eight keys at a time and the
-  // splits merged in one pass (default; TFC_ATTN_DEC_FAST=0 turns it off).
+  // The general decode kernel only: value rows loaded eight keys at a time
+  // (default; TFC_ATTN_DEC_FAST=0 turns it off).
   int fast;
 };
 
@@ -88,11 +88,9 @@ constexpr long long mmaSmemBytes(int D, int W) {
 /// row's max and sum). The scratch buffer a launch may use starts with
 /// kDecCounters arrival counters (zeroed once), then the partials.
 constexpr int kDecWarps = 4, kDecMaxS = 8;
-/// Whether the decode kernel's WIDE value loop (TFC_ATTN_DEC_WIDE=1) has a
-/// version for R rows of head dim DK: R x DK / 8 accumulators a lane, at
-/// most 32 (so R = 1 up to DK 256, 2 up to 128, 4 up to 64, 8 at 32).
-constexpr bool kDecWideFits(int R, int DK) { return R * (DK / 8) <= 32; }
 constexpr long long kDecCounters = 16384;
+/// The most splits a call's keys take.
+constexpr long long kDecMaxSplits = 128;
 constexpr long long decPartFloats(int R, int DK) {
   return (long long)R * DK + 2LL * R;
 }
