@@ -68,6 +68,12 @@ __device__ __forceinline__ float partWeight(float m, float mmax) {
 /// the scratch; then the last block of the (item, kv head, row group) to
 /// arrive merges the splits' partials into the output. outIdx(r, c): the
 /// output element of the block's row r, column c. Every thread calls it.
+///
+/// The weights e^(m - max) are worked out once per (warp, row) and once per
+/// (split, row), in shared memory, and the sums run over float4 columns:
+/// the last block's merge with a weight per element cost ~1,600
+/// instructions a warp, as much as the rest of the lane-group kernel
+/// (Nsight Compute's source counters; docs/PERFORMANCE.md).
 template <int R, int DK, typename OutIdx>
 __device__ __forceinline__ void
 decodeFinish(const GpuAttnArgs &a, const float (&wm)[tfcrt::cuda::kDecWarps][R],
@@ -77,36 +83,61 @@ decodeFinish(const GpuAttnArgs &a, const float (&wm)[tfcrt::cuda::kDecWarps][R],
              long long split, int nr, OutIdx outIdx) {
   constexpr int W = tfcrt::cuda::kDecWarps;
   constexpr int PART = tfcrt::cuda::decPartFloats(R, DK);
-  const int tid = threadIdx.x;
+  constexpr int C4 = DK / 4; // float4 columns of a row
+  static_assert(PART % 4 == 0 && DK % 4 == 0, "float4 partials");
+  __shared__ float fw[W][R], bm[R], bl[R];
+  __shared__ float sw[R][tfcrt::cuda::kDecMaxSplits];
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  // The block's rows: their max, each warp's weight and the sum.
+  if (tid < R) {
+    float M = -CUDART_INF_F, L = 0.0f;
+#pragma unroll
+    for (int w = 0; w < W; ++w)
+      M = fmaxf(M, wm[w][tid]);
+#pragma unroll
+    for (int w = 0; w < W; ++w) {
+      const float f = partWeight(wm[w][tid], M);
+      fw[w][tid] = f;
+      L = fmaf(wl[w][tid], f, L);
+    }
+    bm[tid] = M;
+    bl[tid] = L;
+  }
+  __syncthreads();
+  // Row r's output (or partial) for columns c .. c + 3.
+  auto store4 = [&](int r, int c, float4 A, float L) {
+    const float x[4] = {A.x, A.y, A.z, A.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      if (c + i < a.dv)
+        storeOut(a, outIdx(r, c + i), L > 0.0f ? x[i] / L : 0.0f);
+  };
   const long long slot = (bi * a.hkv + kvh) * a.rowGroups + rg;
   float *part = a.splits > 1 ? a.part + (slot * a.splits + split) * PART
                              : nullptr;
-  for (int e = tid; e < R * DK; e += 32 * W) {
-    const int r = e / DK, c = e % DK;
-    float M = -CUDART_INF_F;
-#pragma unroll
-    for (int w = 0; w < W; ++w)
-      M = fmaxf(M, wm[w][r]);
-    float L = 0.0f, A = 0.0f;
+  for (int e = tid; e < R * C4; e += 32 * W) {
+    const int r = e / C4, c = (e % C4) * 4;
+    float4 A = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
     for (int w = 0; w < W; ++w) {
-      const float f = partWeight(wm[w][r], M);
-      L = fmaf(wl[w][r], f, L);
-      A = fmaf(wacc[w][r][c], f, A);
+      const float f = fw[w][r];
+      const float4 x = *reinterpret_cast<const float4 *>(&wacc[w][r][c]);
+      A.x = fmaf(x.x, f, A.x), A.y = fmaf(x.y, f, A.y);
+      A.z = fmaf(x.z, f, A.z), A.w = fmaf(x.w, f, A.w);
     }
     if (!part) {
-      if (r < nr && c < a.dv)
-        storeOut(a, outIdx(r, c), L > 0.0f ? A / L : 0.0f);
+      if (r < nr)
+        store4(r, c, A, bl[r]);
     } else {
-      part[r * DK + c] = A;
-      if (c == 0) {
-        part[R * DK + 2 * r] = M;
-        part[R * DK + 2 * r + 1] = L;
-      }
+      *reinterpret_cast<float4 *>(part + r * DK + c) = A;
     }
   }
   if (!part)
     return;
+  if (tid < R) {
+    part[R * DK + 2 * tid] = bm[tid];
+    part[R * DK + 2 * tid + 1] = bl[tid];
+  }
   // The last block of the slot to get here merges the splits. Thread 0
   // alone fences (CUTLASS's semaphore pattern: the barrier orders the
   // block's partial stores before its release fence and arrival, and its
@@ -123,56 +154,52 @@ decodeFinish(const GpuAttnArgs &a, const float (&wm)[tfcrt::cuda::kDecWarps][R],
   if (!lastBlock)
     return;
   const float *parts = a.part + slot * a.splits * PART;
-  for (int e = tid; e < R * DK; e += 32 * W) {
-    const int r = e / DK, c = e % DK;
-    if (r >= nr || c >= a.dv)
-      continue;
-    float M = -CUDART_INF_F, L = 0.0f, A = 0.0f;
-    if (a.fast) {
-    // One pass, eight splits at a time with their 24 loads issued together,
-    // merged into a running (M, L, A) like the online softmax: fewer L2 round
-    // trips in the last block. (The order of the sums differs from the two
-    // passes below: not the same bits.)
-    constexpr int U = 8;
-    for (long long sp0 = 0; sp0 < a.splits; sp0 += U) {
-      float pm[U], pl[U], pa[U];
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        pm[u] = -CUDART_INF_F, pl[u] = 0.0f, pa[u] = 0.0f;
-        if (sp0 + u < a.splits) {
-          const float *ps = parts + (sp0 + u) * PART;
-          pm[u] = __ldcg(ps + R * DK + 2 * r);
-          pl[u] = __ldcg(ps + R * DK + 2 * r + 1);
-          pa[u] = __ldcg(ps + r * DK + c);
-        }
-      }
-      float Mn = M;
-#pragma unroll
-      for (int u = 0; u < U; ++u)
-        Mn = fmaxf(Mn, pm[u]);
-      const float g = partWeight(M, Mn);
-      L *= g;
-      A *= g;
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const float f = partWeight(pm[u], Mn);
-        L = fmaf(pl[u], f, L);
-        A = fmaf(pa[u], f, A);
-      }
-      M = Mn;
-    }
-    } else {
-    // Two passes over the splits: the max, then the weighted sums.
-    for (long long sp = 0; sp < a.splits; ++sp)
+  const int S = static_cast<int>(a.splits); // <= kDecMaxSplits (launcher)
+  // A warp per row: the max over the splits, their weights, the sum.
+  for (int r = warp; r < R; r += W) {
+    float M = -CUDART_INF_F;
+    for (int sp = lane; sp < S; sp += 32)
       M = fmaxf(M, __ldcg(parts + sp * PART + R * DK + 2 * r));
-    for (long long sp = 0; sp < a.splits; ++sp) {
-      const float *ps = parts + sp * PART;
-      const float f = partWeight(__ldcg(ps + R * DK + 2 * r), M);
-      L = fmaf(__ldcg(ps + R * DK + 2 * r + 1), f, L);
-      A = fmaf(__ldcg(ps + r * DK + c), f, A);
+    M = warpMax(M);
+    float L = 0.0f;
+    for (int sp = lane; sp < S; sp += 32) {
+      const float *ps = parts + sp * PART + R * DK + 2 * r;
+      const float f = partWeight(__ldcg(ps), M);
+      sw[r][sp] = f;
+      L = fmaf(__ldcg(ps + 1), f, L);
     }
+    L = warpSum(L);
+    if (lane == 0)
+      bl[r] = L;
+  }
+  __syncthreads();
+  for (int e = tid; e < R * C4; e += 32 * W) {
+    const int r = e / C4, c = (e % C4) * 4;
+    if (r >= nr)
+      continue;
+    const float *pc = parts + r * DK + c;
+    float4 A = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    // Eight splits' loads issued together.
+    int sp = 0;
+    for (; sp + 8 <= S; sp += 8) {
+      float4 x[8];
+#pragma unroll
+      for (int u = 0; u < 8; ++u)
+        x[u] = __ldcg(reinterpret_cast<const float4 *>(pc + (sp + u) * PART));
+#pragma unroll
+      for (int u = 0; u < 8; ++u) {
+        const float f = sw[r][sp + u];
+        A.x = fmaf(x[u].x, f, A.x), A.y = fmaf(x[u].y, f, A.y);
+        A.z = fmaf(x[u].z, f, A.z), A.w = fmaf(x[u].w, f, A.w);
+      }
     }
-    storeOut(a, outIdx(r, c), L > 0.0f ? A / L : 0.0f);
+    for (; sp < S; ++sp) {
+      const float4 x = __ldcg(reinterpret_cast<const float4 *>(pc + sp * PART));
+      const float f = sw[r][sp];
+      A.x = fmaf(x.x, f, A.x), A.y = fmaf(x.y, f, A.y);
+      A.z = fmaf(x.z, f, A.z), A.w = fmaf(x.w, f, A.w);
+    }
+    store4(r, c, A, bl[r]);
   }
   if (tid == 0)
     a.count[slot] = 0; // ready for the next call (and the graph's replay)

@@ -275,24 +275,30 @@ __device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a) {
     }
   }
 
-  // Merge the warp's groups (lanes lg, lg + LK, ..), then the warps through
-  // shared memory (decodeFinish).
+  // Merge the warp's groups (lanes lg, lg + LK, ..): each scales its sums
+  // to the warp's max, then plain shuffle sums (one exp a row, not one a
+  // round); the warps merge through shared memory (decodeFinish).
 #pragma unroll
-  for (int o = LK; o < 32; o <<= 1) {
+  for (int r = 0; r < R; ++r) {
+    float M = m[r];
 #pragma unroll
-    for (int r = 0; r < R; ++r) {
-      const float mo = __shfl_xor_sync(0xffffffffu, m[r], o);
-      const float lo = __shfl_xor_sync(0xffffffffu, l[r], o);
-      const float M = fmaxf(m[r], mo);
-      const float f = partWeight(m[r], M), fo = partWeight(mo, M);
-      l[r] = fmaf(l[r], f, lo * fo);
+    for (int o = LK; o < 32; o <<= 1)
+      M = fmaxf(M, __shfl_xor_sync(0xffffffffu, M, o));
+    const float f = partWeight(m[r], M);
+    float L = l[r] * f;
 #pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        const float ao = __shfl_xor_sync(0xffffffffu, acc[r][e], o);
-        acc[r][e] = fmaf(acc[r][e], f, ao * fo);
-      }
-      m[r] = M;
+    for (int o = LK; o < 32; o <<= 1)
+      L += __shfl_xor_sync(0xffffffffu, L, o);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      float x = acc[r][e] * f;
+#pragma unroll
+      for (int o = LK; o < 32; o <<= 1)
+        x += __shfl_xor_sync(0xffffffffu, x, o);
+      acc[r][e] = x;
     }
+    m[r] = M;
+    l[r] = L;
   }
   if (gi == 0) {
 #pragma unroll

@@ -43,15 +43,18 @@ using KernelRecord = CUpti_ActivityKernel9;
 
 namespace {
 
-std::string path;      // TFC_CUPTI_OUT
 bool enabled = false;  // CUPTI records kernels for this process
 FILE *out = nullptr;   // opened at the first records
 std::mutex outMutex;
 size_t dropped = 0;
 
 /// FILE if this process is the first to create it, else FILE.<pid>; the
-/// CSV header first.
+/// CSV header first. (TFC_CUPTI_OUT is read here, not kept in a global
+/// std::string: start() can run before this file's static constructors,
+/// which then emptied the string, and every trace went to ./.<pid>.)
 FILE *openOut() {
+  const char *e = std::getenv("TFC_CUPTI_OUT");
+  const std::string path = e ? e : "";
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
   std::string p = path;
   if (fd < 0) {
@@ -115,7 +118,6 @@ __attribute__((constructor)) void start() {
   const char *p = std::getenv("TFC_CUPTI_OUT");
   if (!p || !*p)
     return;
-  path = p;
   enabled = check(cuptiActivityRegisterCallbacks(bufferRequested,
                                                  bufferCompleted),
                   "cuptiActivityRegisterCallbacks") &&

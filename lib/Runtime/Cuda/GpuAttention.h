@@ -89,10 +89,13 @@ constexpr long long mmaSmemBytes(int D, int W) {
 /// kDecCounters arrival counters (zeroed once), then the partials.
 constexpr int kDecWarps = 4, kDecMaxS = 8;
 constexpr long long kDecCounters = 16384;
-/// The most splits a call's keys take.
+/// The most splits a call's keys take (the last block keeps a weight per
+/// split and row in shared memory).
 constexpr long long kDecMaxSplits = 128;
+/// A partial: R x DK outputs, then each row's max and sum, padded to whole
+/// float4s (the merge reads and writes it in float4s).
 constexpr long long decPartFloats(int R, int DK) {
-  return (long long)R * DK + 2LL * R;
+  return (long long)R * DK + (2LL * R + 3) / 4 * 4;
 }
 
 } // namespace tfcrt::cuda
