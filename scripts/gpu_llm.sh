@@ -406,9 +406,11 @@ PY
   done
   if [[ -f "$dir/smollm2_mtbench.npz" && "${TFC_LLM_MTBENCH:-1}" != 0 ]]; then
     echo "-- bf16 against f32: 64 greedy tokens on 5 MT-Bench prompts, perplexity of the first 50 windows of wiki.test.raw"
-    local i same=0
+    local i same=0 alts=() a
+    for a in "$dir"/smollm2_bf16_*.so; do [[ -f "$a" ]] && alts+=("$(basename "$a" .so)"); done
+    declare -A asame=()
     for i in 0 1 2 3 4; do
-      for m in smollm2 smollm2_bf16; do
+      for m in smollm2 smollm2_bf16 "${alts[@]}"; do
         "$r" "$dir/$m.so" --inputs "$dir/smollm2_mtbench.npz" --prefix "mt${i}_" --decode 64 \
           --atol 1e30 --rtol 0 2>&1 | grep '^generated\[0\]' >"$out/$m.mt$i.txt" || true
       done
@@ -417,8 +419,14 @@ PY
       else
         echo "   prompt $i: differ"; cat "$out/smollm2.mt$i.txt" "$out/smollm2_bf16.mt$i.txt" | cut -c1-150
       fi
+      # The A/B builds (prepare's TFC_LLM_AB_NAME) against f32 too.
+      for a in "${alts[@]}"; do
+        [[ -s "$out/smollm2.mt$i.txt" ]] && cmp -s "$out/smollm2.mt$i.txt" "$out/$a.mt$i.txt" &&
+          asame[$a]=$((${asame[$a]:-0} + 1))
+      done
     done
     echo "   identical on $same of 5 prompts"
+    for a in "${alts[@]}"; do echo "   $a: identical on ${asame[$a]:-0} of 5 prompts"; done
     [[ -f "$dir/wiki.tokens.gz" ]] && gunzip -f "$dir/wiki.tokens.gz"
     for m in smollm2 smollm2_bf16; do
       "$r" "$dir/$m.so" --perplexity "$dir/wiki.tokens" --context 512 --stride 512 --max-chunks 50 2>&1 |
@@ -444,10 +452,25 @@ PY
   return $failed
 }
 
+# The device tool returns at most 8 files from $OUT: with TFC_LLM_PACK_LOGS=1
+# (or under $OUT) run's per-step logs, traces and token files go into one
+# $OUT/logs.tgz, so a console log the caller keeps in $OUT comes back too.
+pack_logs() {
+  local o="${OUT:-}"
+  [[ -n "$o" && -d "$o" && "${TFC_LLM_PACK_LOGS:-1}" != 0 ]] || return 0
+  (cd "$o" && ls | grep -E '\.(log|txt|csv)$' | grep -v -x -E "${TFC_LLM_KEEP_LOG:-run\.log}" |
+    tar czf logs.tgz --remove-files -T - 2>/dev/null) || true
+}
+
 case "$mode" in
 prepare) prepare ;;
 stash) stash ;;
-run) run ;;
+run)
+  rc=0
+  run || rc=$?
+  pack_logs
+  exit $rc
+  ;;
 *)
   echo "unknown mode '$mode' (prepare, stash or run)" >&2
   exit 2

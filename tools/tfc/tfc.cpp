@@ -131,6 +131,13 @@ static cl::opt<int> cudaRowWarps(
              "fused run of row ops, this many rows per block; 0: a block of "
              "32 threads per row (default; measured as fast on the H200)"),
     cl::init(0));
+static cl::opt<int> cudaRowBlock(
+    "cuda-row-block",
+    cl::desc("With --target=cuda: threads of the block that takes a row of a "
+             "row reduction or fused run of row ops (32 to 1024, a multiple "
+             "of 32; default 32, a warp, measured best on MiniLM's 4,096 "
+             "rows; a decode step's one or few rows may want more)"),
+    cl::init(32));
 static cl::opt<int> cudaRowUnroll(
     "cuda-row-unroll",
     cl::desc("With --target=cuda and --cuda-row-fuse: row elements each "
@@ -762,6 +769,10 @@ int main(int argc, char **argv) {
     go.format = cudaFormat;
     go.emulateOnHost = cudaEmulate;
     go.gemm = cudaGemm;
+    if (cudaRowBlock < 32 || cudaRowBlock > 1024 || cudaRowBlock % 32 != 0)
+      return fail("--cuda-row-block=" + std::to_string(cudaRowBlock) +
+                  ": expected a multiple of 32 from 32 to 1024");
+    go.rowReduceBlock = cudaRowBlock;
     if (!cudaRowReduce)
       go.rowReduceBlock = 0;
     go.rowFuse = cudaRowFuse;
