@@ -101,6 +101,17 @@ TFC_ATTN_MMA_W(f16, __half, 128)
 TFC_ATTN_MMA(bf16, __nv_bfloat16, 32, 4, TFC_ATTN_MMA_LB32(4))
 TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 64)
 TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 128)
+// A mask_add shared by every head and query row staged per key tile
+// (default; TFC_ATTN_MMA_MASK=0 off; AttentionMma.cuh, MS):
+// tfc_attn_mma_ms_{f16,bf16}_32_w4.
+#define TFC_ATTN_MMA_MS(NAME, T)                                               \
+  extern "C" __global__ void TFC_ATTN_MMA_LB32(4)                             \
+      tfc_attn_mma_ms_##NAME##_32_w4(GpuAttnArgs a) {                          \
+    pdlEnter(a);                                                               \
+    attnMma<T, 32, 4, true>(a);                                                \
+  }
+TFC_ATTN_MMA_MS(f16, __half)
+TFC_ATTN_MMA_MS(bf16, __nv_bfloat16)
 
 // tfc_attn_dec_r<R>_<DK> (f32), tfc_attn_dec_f16_r<R>_<DK> and
 // tfc_attn_dec_bf16_r<R>_<DK> (q, k, v rounded to the half type).

@@ -41,12 +41,27 @@ struct AttnModule {
   CUfunction tile[4] = {}; // f32 register tiles, head dims up to 128
   CUfunction simt256 = {};  // f32, head dims 129 to 256
   CUfunction mma[2][3] = {}; // [f16, bf16][32, 64, 128]
+  CUfunction mmaMs[2] = {};  // head dim 32 with a staged shared mask_add:
+                             // [f16, bf16] (not loaded with TFC_ATTN_MMA_MASK=0)
   CUfunction dec[3][4][4] = {}; // [f32, f16, bf16][1, 2, 4, 8 rows]
                                 // [32, 64, 128, 256]
   CUfunction decGroup[3][4][2] = {}; // tfc_attn_decg_*: [f32, f16, bf16]
                                      // [1 to 4 rows][64, 128]
   int sms = 0;                // multiprocessors of device 0
 };
+
+/// The tensor-core kernel at head dim 32 stages a mask_add shared by every
+/// head and query row in shared memory per key tile (AttentionMma.cuh, MS),
+/// unless TFC_ATTN_MMA_MASK=0. On since tfcrt-gpu-attention-test passed with
+/// it on an H100 (2026-12-05), where MiniLM's 32x128 call went from 38.3 to
+/// 31.0 us and its 1x128 call from 19.4 to 15.0 us (docs/PERFORMANCE.md).
+bool mmaMaskStage() {
+  static const bool on = [] {
+    const char *e = std::getenv("TFC_ATTN_MMA_MASK");
+    return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
 
 /// The lane-group decode kernel (AttentionDecodeGroup.cuh) where the call's
 /// layout allows it (decodeGroupFits), unless TFC_ATTN_DEC_GROUP=0.
@@ -122,6 +137,14 @@ const AttnModule &attnModule(const Driver *d) {
                                       kMmaDims[i], kMmaWarps);
       if (!get(name, f) ||
           !allowSmem(f, name, mmaSmemBytes(kMmaDims[i], kMmaWarps)))
+        return *mod;
+    }
+  if (mmaMaskStage())
+    for (int t = 0; t < 2; ++t) {
+      const std::string name = format("tfc_attn_mma_ms_%s_32_w%d", types[t],
+                                      kMmaWarps);
+      if (!get(name, mod->mmaMs[t]) ||
+          !allowSmem(mod->mmaMs[t], name, mmaSmemBytes(32, kMmaWarps)))
         return *mod;
     }
   const char *decPre[3] = {"", "f16_", "bf16_"};
@@ -320,6 +343,9 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   if (mode != AttnMode::F32 && dmax <= 128) {
     const int i = dmax <= 32 ? 0 : dmax <= 64 ? 1 : 2;
     f = mod.mma[mode == AttnMode::BF16 ? 1 : 0][i];
+    if (i == 0 && p.add && p.addS[1] == 0 && p.addS[2] == 0 &&
+        mod.mmaMs[mode == AttnMode::BF16 ? 1 : 0])
+      f = mod.mmaMs[mode == AttnMode::BF16 ? 1 : 0];
     threads = 32 * kMmaWarps;
     smem = static_cast<unsigned>(mmaSmemBytes(kMmaDims[i], kMmaWarps));
     rows = 16 * kMmaWarps;

@@ -117,7 +117,10 @@ __device__ __forceinline__ void stageKV(T *Ks, int ldk, T *Vt, int ldv,
 /// with the row's max and sum reduced over the quad (lanes 4g..4g+3), and
 /// the probabilities rounded to T are, fragment for fragment, the A operand
 /// of O += P V (O in registers too). Shared memory holds only Q, K and V^T.
-template <typename T, int D, int W>
+/// MS (head dim 32, the default there; TFC_ATTN_MMA_MASK=0 turns it off):
+/// the call's mask_add is shared by every head and query row of an item
+/// (the launcher checks it) and is staged per key tile in shared memory.
+template <typename T, int D, int W, bool MS = false>
 __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   using tfcrt::cuda::kMmaKeys;
   constexpr int BM = 16 * W, BN = kMmaKeys, NB = BN / 8, NO = D / 8;
@@ -184,6 +187,14 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   const long long p0 = i0 + off, p1 = iLast + off;
   const float *kb = a.k + bi * a.ks[0] + kvh * a.ks[1];
   const float *vb = a.v + bi * a.vs[0] + kvh * a.vs[1];
+  // MS: the mask_add, shared by every head and query row of the item
+  // ([b, 1, 1, t]: the exporters' padding), staged per key tile in shared
+  // memory with K and V instead of each thread loading its 16 values from
+  // global memory after the products (Nsight Compute put MiniLM's top
+  // long-scoreboard stalls on the FMAs waiting for those loads;
+  // docs/PERFORMANCE.md).
+  [[maybe_unused]] float *Ms = reinterpret_cast<float *>(Vt + D * LDV); // [BN]
+  [[maybe_unused]] const float *addItem = a.add + bi * a.addS[0];
   long long jEnd = a.t;
   if (a.causal && p1 + 1 < jEnd)
     jEnd = p1 + 1 > 0 ? p1 + 1 : 0;
@@ -213,7 +224,16 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
     }
 #endif
     __syncthreads(); // the previous tile's K and V^T are read
+    [[maybe_unused]] float mv = 0.0f; // loaded with K and V, stored after
+    if constexpr (MS) {
+      if (tid < BN)
+        mv = j0 + tid < a.t ? addItem[(j0 + tid) * a.addS[3]] : 0.0f;
+    }
     stageKV<T, BN, D, 32 * W>(Ks, LDQ, Vt, LDV, kb, vb, j0, a, tid);
+    if constexpr (MS) {
+      if (tid < BN)
+        Ms[tid] = mv;
+    }
     __syncthreads();
 
     // S = Q K^T: NB blocks of 8 keys; b fragments straight from K's rows.
@@ -239,7 +259,9 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
 #pragma unroll
       for (int x = 0; x < 2; ++x) {
         float2 madd = make_float2(0.0f, 0.0f);
-        if (addRow[x]) {
+        if constexpr (MS) {
+          madd = make_float2(Ms[n * 8 + 2 * qd], Ms[n * 8 + 2 * qd + 1]);
+        } else if (addRow[x]) {
           if (addVec && inside) {
             madd = *reinterpret_cast<const float2 *>(addRow[x] + j);
           } else {

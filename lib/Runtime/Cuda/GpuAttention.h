@@ -78,7 +78,7 @@ constexpr int mmaLdq(int D) { return D + 8; } // half elements
 constexpr int kMmaLdv = kMmaKeys + 8;         // half elements
 constexpr long long mmaSmemBytes(int D, int W) {
   return (long long)(16 * W + kMmaKeys) * mmaLdq(D) * 2 +
-         (long long)D * kMmaLdv * 2;
+         (long long)D * kMmaLdv * 2 + (long long)kMmaKeys * 4;
 }
 
 /// The decode kernels (tfc_attn_dec_r<R>_<DK>, R in 1, 2, 4, 8 rows a
