@@ -18,7 +18,8 @@
 #       TFC_GPU_EXTRA=1 also --cuda-attention=false (_noattn: the linalg
 #       lowering of attention), the plain mapping (_rowthread), one kernel per
 #       row op (_nofuse), one row element per thread (_unroll1) and a warp
-#       per fused row (_warp); with --cuda-gemm=false if
+#       per fused row (_warp); with TFC_GPU_ROWBLOCK=N fp32 and fp16 with
+#       --cuda-row-block=N (_rbN); with --cuda-gemm=false if
 #       TFC_GPU_MINILM_LOOPS is set) with --target=cuda --emit=shared into
 #       DIR, builds a CUDA-enabled tfc-run, tfcrt-gpu-attention-test and
 #       tfcrt-gpu-gemv-test (runtime only), and copies what the run needs (scripts, runtime
@@ -150,6 +151,16 @@ prepare() {
       # bias add: the reference of the epilogues in half precision.
       half minilm_fp16_nolin fp16 --cuda-linear=false
       same_weights minilm_fp16_nolin minilm_fp16
+      # TFC_GPU_ROWBLOCK=N: fp32 and fp16 builds with N threads a row op
+      # (--cuda-row-block; the default is 32): whether a decode step's win
+      # (docs/PERFORMANCE.md) costs MiniLM's 4,096 rows anything.
+      if [[ -n "${TFC_GPU_ROWBLOCK:-}" ]]; then
+        compile "minilm_rb$TFC_GPU_ROWBLOCK" "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" \
+          --cuda-row-block="$TFC_GPU_ROWBLOCK"
+        same_weights "minilm_rb$TFC_GPU_ROWBLOCK" minilm
+        half "minilm_fp16_rb$TFC_GPU_ROWBLOCK" fp16 --cuda-row-block="$TFC_GPU_ROWBLOCK"
+        same_weights "minilm_fp16_rb$TFC_GPU_ROWBLOCK" minilm_fp16
+      fi
       if [[ "${TFC_GPU_EXTRA:-0}" != 0 ]]; then
         half minilm_fp16_noattn fp16 --cuda-attention=false
         same_weights minilm_fp16_noattn minilm_fp16

@@ -112,6 +112,16 @@ TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 128)
   }
 TFC_ATTN_MMA_MS(f16, __half)
 TFC_ATTN_MMA_MS(bf16, __nv_bfloat16)
+// K / V by cp.async two key tiles ahead (TFC_ATTN_MMA_CPA=1;
+// AttentionMma.cuh, CPA): tfc_attn_mma_cpa_{f16,bf16}_32_w4.
+#define TFC_ATTN_MMA_CPA(NAME, T)                                              \
+  extern "C" __global__ void TFC_ATTN_MMA_LB32(4)                             \
+      tfc_attn_mma_cpa_##NAME##_32_w4(GpuAttnArgs a) {                         \
+    pdlEnter(a);                                                               \
+    attnMma<T, 32, 4, false, true>(a);                                         \
+  }
+TFC_ATTN_MMA_CPA(f16, __half)
+TFC_ATTN_MMA_CPA(bf16, __nv_bfloat16)
 
 // tfc_attn_dec_r<R>_<DK> (f32), tfc_attn_dec_f16_r<R>_<DK> and
 // tfc_attn_dec_bf16_r<R>_<DK> (q, k, v rounded to the half type).

@@ -43,6 +43,8 @@ struct AttnModule {
   CUfunction mma[2][3] = {}; // [f16, bf16][32, 64, 128]
   CUfunction mmaMs[2] = {};  // head dim 32 with a staged shared mask_add:
                              // [f16, bf16] (not loaded with TFC_ATTN_MMA_MASK=0)
+  CUfunction mmaCpa[2] = {}; // head dim 32, cp.async staging: [f16, bf16]
+                             // (loaded only with TFC_ATTN_MMA_CPA=1)
   CUfunction dec[3][4][4] = {}; // [f32, f16, bf16][1, 2, 4, 8 rows]
                                 // [32, 64, 128, 256]
   CUfunction decGroup[3][4][2] = {}; // tfc_attn_decg_*: [f32, f16, bf16]
@@ -61,6 +63,29 @@ bool mmaMaskStage() {
     return !(e && std::string(e) == "0");
   }();
   return on;
+}
+
+/// TFC_ATTN_MMA_CPA=1: the tensor-core kernel at head dim 32 stages K / V
+/// (and a shared mask_add) by cp.async, two key tiles ahead
+/// (AttentionMma.cuh, CPA). Prepared, not yet run on a GPU: off until
+/// tfcrt-gpu-attention-test passes with it there.
+bool mmaCpAsync() {
+  static const bool on = [] {
+    const char *e = std::getenv("TFC_ATTN_MMA_CPA");
+    return e && std::string(e) == "1";
+  }();
+  return on;
+}
+
+/// Whether a call's K and V rows suit cp.async's 16-byte copies (unit
+/// column stride, every stride a multiple of 4 floats, bases aligned).
+bool kvRowsAligned(const attn::Params &p) {
+  auto ok = [&](const float *base, const int64_t *st, int64_t cols) {
+    return st[3] == 1 && st[2] % 4 == 0 && cols % 4 == 0 &&
+           (p.b == 1 || st[0] % 4 == 0) && (p.hkv == 1 || st[1] % 4 == 0) &&
+           (reinterpret_cast<uintptr_t>(base) & 15) == 0;
+  };
+  return ok(p.k, p.ks, p.d) && ok(p.v, p.vs, p.dv);
 }
 
 /// The lane-group decode kernel (AttentionDecodeGroup.cuh) where the call's
@@ -145,6 +170,14 @@ const AttnModule &attnModule(const Driver *d) {
                                       kMmaWarps);
       if (!get(name, mod->mmaMs[t]) ||
           !allowSmem(mod->mmaMs[t], name, mmaSmemBytes(32, kMmaWarps)))
+        return *mod;
+    }
+  if (mmaCpAsync())
+    for (int t = 0; t < 2; ++t) {
+      const std::string name = format("tfc_attn_mma_cpa_%s_32_w%d", types[t],
+                                      kMmaWarps);
+      if (!get(name, mod->mmaCpa[t]) ||
+          !allowSmem(mod->mmaCpa[t], name, mmaCpaSmemBytes(32, kMmaWarps)))
         return *mod;
     }
   const char *decPre[3] = {"", "f16_", "bf16_"};
@@ -348,6 +381,11 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
       f = mod.mmaMs[mode == AttnMode::BF16 ? 1 : 0];
     threads = 32 * kMmaWarps;
     smem = static_cast<unsigned>(mmaSmemBytes(kMmaDims[i], kMmaWarps));
+    if (i == 0 && mod.mmaCpa[mode == AttnMode::BF16 ? 1 : 0] &&
+        (!p.add || (p.addS[1] == 0 && p.addS[2] == 0)) && kvRowsAligned(p)) {
+      f = mod.mmaCpa[mode == AttnMode::BF16 ? 1 : 0];
+      smem = static_cast<unsigned>(mmaCpaSmemBytes(32, kMmaWarps));
+    }
     rows = 16 * kMmaWarps;
   } else if (dmax <= 128) {
     int i = 0;

@@ -80,6 +80,11 @@ constexpr long long mmaSmemBytes(int D, int W) {
   return (long long)(16 * W + kMmaKeys) * mmaLdq(D) * 2 +
          (long long)D * kMmaLdv * 2 + (long long)kMmaKeys * 4;
 }
+/// The cp.async variant (tfc_attn_mma_cpa_*) adds two f32 staging buffers
+/// of a key tile's K and V rows and mask_add values.
+constexpr long long mmaCpaSmemBytes(int D, int W) {
+  return mmaSmemBytes(D, W) + (4LL * kMmaKeys * D + 2LL * kMmaKeys) * 4;
+}
 
 /// The decode kernels (tfc_attn_dec_r<R>_<DK>, R in 1, 2, 4, 8 rows a
 /// block, DK in 32, 64, 128, 256): calls with at most kDecMaxS query rows,
