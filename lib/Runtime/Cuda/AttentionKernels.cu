@@ -122,6 +122,16 @@ TFC_ATTN_MMA_MS(bf16, __nv_bfloat16)
   }
 TFC_ATTN_MMA_CPA(f16, __half)
 TFC_ATTN_MMA_CPA(bf16, __nv_bfloat16)
+// A shared mask_keep row staged per key tile (TFC_ATTN_MMA_KEEP=1;
+// AttentionMma.cuh, KS): tfc_attn_mma_ks_{f16,bf16}_64_w4.
+#define TFC_ATTN_MMA_KS(NAME, T)                                               \
+  extern "C" __global__ void __launch_bounds__(32 * 4)                        \
+      tfc_attn_mma_ks_##NAME##_64_w4(GpuAttnArgs a) {                          \
+    pdlEnter(a);                                                               \
+    attnMma<T, 64, 4, false, false, true>(a);                                  \
+  }
+TFC_ATTN_MMA_KS(f16, __half)
+TFC_ATTN_MMA_KS(bf16, __nv_bfloat16)
 
 // tfc_attn_dec_r<R>_<DK> (f32), tfc_attn_dec_f16_r<R>_<DK> and
 // tfc_attn_dec_bf16_r<R>_<DK> (q, k, v rounded to the half type).

@@ -45,6 +45,8 @@ struct AttnModule {
                              // [f16, bf16] (not loaded with TFC_ATTN_MMA_MASK=0)
   CUfunction mmaCpa[2] = {}; // head dim 32, cp.async staging: [f16, bf16]
                              // (loaded only with TFC_ATTN_MMA_CPA=1)
+  CUfunction mmaKs[2] = {};  // head dim 64, a shared keep row staged:
+                             // [f16, bf16] (loaded only with TFC_ATTN_MMA_KEEP=1)
   CUfunction dec[3][4][4] = {}; // [f32, f16, bf16][1, 2, 4, 8 rows]
                                 // [32, 64, 128, 256]
   CUfunction decGroup[3][4][2] = {}; // tfc_attn_decg_*: [f32, f16, bf16]
@@ -72,6 +74,17 @@ bool mmaMaskStage() {
 bool mmaCpAsync() {
   static const bool on = [] {
     const char *e = std::getenv("TFC_ATTN_MMA_CPA");
+    return e && std::string(e) == "1";
+  }();
+  return on;
+}
+
+/// TFC_ATTN_MMA_KEEP=1: the tensor-core kernel at head dim 64 stages a
+/// mask_keep row shared by every head and query row per key tile
+/// (AttentionMma.cuh, KS). Prepared, not yet run on a GPU.
+bool mmaKeepStage() {
+  static const bool on = [] {
+    const char *e = std::getenv("TFC_ATTN_MMA_KEEP");
     return e && std::string(e) == "1";
   }();
   return on;
@@ -170,6 +183,15 @@ const AttnModule &attnModule(const Driver *d) {
                                       kMmaWarps);
       if (!get(name, mod->mmaMs[t]) ||
           !allowSmem(mod->mmaMs[t], name, mmaSmemBytes(32, kMmaWarps)))
+        return *mod;
+    }
+  if (mmaKeepStage())
+    for (int t = 0; t < 2; ++t) {
+      const std::string name = format("tfc_attn_mma_ks_%s_64_w%d", types[t],
+                                      kMmaWarps);
+      if (!get(name, mod->mmaKs[t]) ||
+          !allowSmem(mod->mmaKs[t], name,
+                     mmaSmemBytes(64, kMmaWarps) + kMmaKeys))
         return *mod;
     }
   if (mmaCpAsync())
@@ -381,6 +403,11 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
       f = mod.mmaMs[mode == AttnMode::BF16 ? 1 : 0];
     threads = 32 * kMmaWarps;
     smem = static_cast<unsigned>(mmaSmemBytes(kMmaDims[i], kMmaWarps));
+    if (i == 1 && mod.mmaKs[mode == AttnMode::BF16 ? 1 : 0] && p.keep &&
+        p.keepS[1] == 0 && p.keepS[2] == 0) {
+      f = mod.mmaKs[mode == AttnMode::BF16 ? 1 : 0];
+      smem = static_cast<unsigned>(mmaSmemBytes(64, kMmaWarps) + kMmaKeys);
+    }
     if (i == 0 && mod.mmaCpa[mode == AttnMode::BF16 ? 1 : 0] &&
         (!p.add || (p.addS[1] == 0 && p.addS[2] == 0)) && kvRowsAligned(p)) {
       f = mod.mmaCpa[mode == AttnMode::BF16 ? 1 : 0];

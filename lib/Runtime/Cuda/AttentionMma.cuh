@@ -153,7 +153,14 @@ template <int N> __device__ __forceinline__ void cpAsyncWait() {
 /// takes it only for unit-stride, 16-byte-aligned K / V rows and no
 /// mask_add or a shared one. Registers stay as the default kernel's (the
 /// register prefetch cost a block an SM and was slower: docs/PERFORMANCE.md).
-template <typename T, int D, int W, bool MS = false, bool CPA = false>
+/// KS (TFC_ATTN_MMA_KEEP=1, head dim 64; prepared, not yet run on a GPU):
+/// the call's mask_keep is one row shared by every head and query row of
+/// an item (a prefill's padding / cache mask; the launcher checks it): its
+/// 64 bytes of a key tile are staged in shared memory with K and V, and a
+/// tile the row keeps entirely takes the no-check path (causality alone,
+/// tileFull) instead of a global byte load per element.
+template <typename T, int D, int W, bool MS = false, bool CPA = false,
+          bool KS = false>
 __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   using tfcrt::cuda::kMmaKeys;
   constexpr int BM = 16 * W, BN = kMmaKeys, NB = BN / 8, NO = D / 8;
@@ -287,6 +294,11 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   // docs/PERFORMANCE.md).
   [[maybe_unused]] float *Ms = reinterpret_cast<float *>(Vt + D * LDV); // [BN]
   [[maybe_unused]] const float *addItem = a.add + bi * a.addS[0];
+  // KS: the tile's keep bytes, after the default layout.
+  [[maybe_unused]] unsigned char *Kp =
+      reinterpret_cast<unsigned char *>(smem + tfcrt::cuda::mmaSmemBytes(D, W));
+  [[maybe_unused]] const unsigned char *keepItem =
+      a.keep ? a.keep + bi * a.keepS[0] : nullptr;
   long long jEnd = a.t;
   if (a.causal && p1 + 1 < jEnd)
     jEnd = p1 + 1 > 0 ? p1 + 1 : 0;
@@ -354,12 +366,23 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
       if (tid < BN)
         mv = j0 + tid < a.t ? addItem[(j0 + tid) * a.addS[3]] : 0.0f;
     }
+    [[maybe_unused]] unsigned char kv8 = 1;
+    if constexpr (KS) {
+      if (tid < BN)
+        kv8 = j0 + tid < a.t ? keepItem[(j0 + tid) * a.keepS[3]] : 0;
+    }
     stageKV<T, BN, D, 32 * W>(Ks, LDQ, Vt, LDV, kb, vb, j0, a, tid);
     if constexpr (MS) {
       if (tid < BN)
         Ms[tid] = mv;
     }
-    __syncthreads();
+    if constexpr (KS) {
+      if (tid < BN)
+        Kp[tid] = kv8;
+      keepAll = __syncthreads_and(tid >= BN || kv8 != 0);
+    } else {
+      __syncthreads();
+    }
     }
 
     // S = Q K^T: NB blocks of 8 keys; b fragments straight from K's rows.
@@ -403,10 +426,18 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
         if (!rowOk[x]) {
           v0 = v1 = -CUDART_INF_F;
         } else if (!full) {
+          if constexpr (KS) {
+            const int jj = n * 8 + 2 * qd; // j - j0
+            if (!(j < a.t && structVisible(a, p[x], j) && Kp[jj]))
+              v0 = -CUDART_INF_F;
+            if (!(j + 1 < a.t && structVisible(a, p[x], j + 1) && Kp[jj + 1]))
+              v1 = -CUDART_INF_F;
+          } else {
           if (!(j < a.t && sees(a, keepRow[x], p[x], j)))
             v0 = -CUDART_INF_F;
           if (!(j + 1 < a.t && sees(a, keepRow[x], p[x], j + 1)))
             v1 = -CUDART_INF_F;
+          }
         }
         sc[n][2 * x] = v0;
         sc[n][2 * x + 1] = v1;
