@@ -397,22 +397,24 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   unsigned threads = 0, smem = 0, rows = 0;
   if (mode != AttnMode::F32 && dmax <= 128) {
     const int i = dmax <= 32 ? 0 : dmax <= 64 ? 1 : 2;
-    f = mod.mma[mode == AttnMode::BF16 ? 1 : 0][i];
-    if (i == 0 && p.add && p.addS[1] == 0 && p.addS[2] == 0 &&
-        mod.mmaMs[mode == AttnMode::BF16 ? 1 : 0])
-      f = mod.mmaMs[mode == AttnMode::BF16 ? 1 : 0];
-    threads = 32 * kMmaWarps;
+    const int t = mode == AttnMode::BF16 ? 1 : 0;
+    // Variants (AttentionMma.cuh): a mask_add / mask_keep row shared by
+    // every head and query row staged per key tile; K / V by cp.async.
+    const bool sharedAdd = p.add && p.addS[1] == 0 && p.addS[2] == 0;
+    const bool sharedKeep = p.keep && p.keepS[1] == 0 && p.keepS[2] == 0;
+    f = mod.mma[t][i];
     smem = static_cast<unsigned>(mmaSmemBytes(kMmaDims[i], kMmaWarps));
-    if (i == 1 && mod.mmaKs[mode == AttnMode::BF16 ? 1 : 0] && p.keep &&
-        p.keepS[1] == 0 && p.keepS[2] == 0) {
-      f = mod.mmaKs[mode == AttnMode::BF16 ? 1 : 0];
+    if (i == 0 && sharedAdd && mod.mmaMs[t])
+      f = mod.mmaMs[t];
+    if (i == 1 && sharedKeep && mod.mmaKs[t]) {
+      f = mod.mmaKs[t];
       smem = static_cast<unsigned>(mmaSmemBytes(64, kMmaWarps) + kMmaKeys);
     }
-    if (i == 0 && mod.mmaCpa[mode == AttnMode::BF16 ? 1 : 0] &&
-        (!p.add || (p.addS[1] == 0 && p.addS[2] == 0)) && kvRowsAligned(p)) {
-      f = mod.mmaCpa[mode == AttnMode::BF16 ? 1 : 0];
+    if (i == 0 && mod.mmaCpa[t] && (!p.add || sharedAdd) && kvRowsAligned(p)) {
+      f = mod.mmaCpa[t];
       smem = static_cast<unsigned>(mmaCpaSmemBytes(32, kMmaWarps));
     }
+    threads = 32 * kMmaWarps;
     rows = 16 * kMmaWarps;
   } else if (dmax <= 128) {
     int i = 0;
