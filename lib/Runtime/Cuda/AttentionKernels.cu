@@ -37,6 +37,11 @@
 //                           warps a block, a warp per 16 query rows, S, P
 //                           and O in registers, Q / K / V^T in shared
 //                           memory.
+//                           Variants (AttentionMma.cuh): _ms_ (D 32, a
+//                           shared mask_add row staged per key tile; the
+//                           default there), _cpa_ (D 32, cp.async staging,
+//                           TFC_ATTN_MMA_CPA=1) and _ks_ (D 64, a shared
+//                           mask_keep row staged, TFC_ATTN_MMA_KEEP=1).
 //
 //===----------------------------------------------------------------------===//
 
