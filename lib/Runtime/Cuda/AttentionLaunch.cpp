@@ -60,10 +60,7 @@ struct AttnModule {
 /// it on an H100 (2026-12-05), where MiniLM's 32x128 call went from 38.3 to
 /// 31.0 us and its 1x128 call from 19.4 to 15.0 us (docs/PERFORMANCE.md).
 bool mmaMaskStage() {
-  static const bool on = [] {
-    const char *e = std::getenv("TFC_ATTN_MMA_MASK");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool on = envSwitch("TFC_ATTN_MMA_MASK", true);
   return on;
 }
 
@@ -72,10 +69,7 @@ bool mmaMaskStage() {
 /// (AttentionMma.cuh, CPA). Prepared, not yet run on a GPU: off until
 /// tfcrt-gpu-attention-test passes with it there.
 bool mmaCpAsync() {
-  static const bool on = [] {
-    const char *e = std::getenv("TFC_ATTN_MMA_CPA");
-    return e && std::string(e) == "1";
-  }();
+  static const bool on = envSwitch("TFC_ATTN_MMA_CPA", false);
   return on;
 }
 
@@ -83,15 +77,14 @@ bool mmaCpAsync() {
 /// mask_keep row shared by every head and query row per key tile
 /// (AttentionMma.cuh, KS). Prepared, not yet run on a GPU.
 bool mmaKeepStage() {
-  static const bool on = [] {
-    const char *e = std::getenv("TFC_ATTN_MMA_KEEP");
-    return e && std::string(e) == "1";
-  }();
+  static const bool on = envSwitch("TFC_ATTN_MMA_KEEP", false);
   return on;
 }
 
-/// Whether a call's K and V rows suit cp.async's 16-byte copies (unit
-/// column stride, every stride a multiple of 4 floats, bases aligned).
+/// Whether a call's K and V rows are whole, 16-byte-aligned float4 groups
+/// (unit column stride, every stride a multiple of 4 floats, bases
+/// aligned): the lane-group decode kernel's float4 loads, cp.async's
+/// 16-byte copies.
 bool kvRowsAligned(const attn::Params &p) {
   auto ok = [&](const float *base, const int64_t *st, int64_t cols) {
     return st[3] == 1 && st[2] % 4 == 0 && cols % 4 == 0 &&
@@ -104,26 +97,15 @@ bool kvRowsAligned(const attn::Params &p) {
 /// The lane-group decode kernel (AttentionDecodeGroup.cuh) where the call's
 /// layout allows it (decodeGroupFits), unless TFC_ATTN_DEC_GROUP=0.
 bool decodeGroup() {
-  static const bool on = [] {
-    const char *e = std::getenv("TFC_ATTN_DEC_GROUP");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool on = envSwitch("TFC_ATTN_DEC_GROUP", true);
   return on;
 }
 
 /// Whether the lane-group decode kernel takes a call: head dim 64 or 128
-/// for both products, k and v rows of unit column stride whose float4
-/// groups are 16-byte aligned (every stride it steps by a multiple of 4
-/// floats, the bases aligned).
+/// for both products, k and v rows whose float4 groups are 16-byte aligned
+/// (kvRowsAligned).
 bool decodeGroupFits(const attn::Params &p) {
-  if (p.d != p.dv || (p.d != 64 && p.d != 128))
-    return false;
-  auto rowsAligned = [&](const float *base, const int64_t *st, int64_t hs) {
-    return st[3] == 1 && st[2] % 4 == 0 && (p.b == 1 || st[0] % 4 == 0) &&
-           (hs == 1 || st[1] % 4 == 0) &&
-           (reinterpret_cast<uintptr_t>(base) & 15) == 0;
-  };
-  return rowsAligned(p.k, p.ks, p.hkv) && rowsAligned(p.v, p.vs, p.hkv);
+  return p.d == p.dv && (p.d == 64 || p.d == 128) && kvRowsAligned(p);
 }
 
 const AttnModule &attnModule(const Driver *d) {
@@ -177,31 +159,27 @@ const AttnModule &attnModule(const Driver *d) {
           !allowSmem(f, name, mmaSmemBytes(kMmaDims[i], kMmaWarps)))
         return *mod;
     }
-  if (mmaMaskStage())
+  // The tensor-core variants an environment switch asks for:
+  // tfc_attn_mma_<kind>_{f16,bf16}_<D>_w4.
+  auto variant = [&](bool on, const char *kind, int dim, CUfunction (&fs)[2],
+                     long long bytes) {
+    if (!on)
+      return true;
     for (int t = 0; t < 2; ++t) {
-      const std::string name = format("tfc_attn_mma_ms_%s_32_w%d", types[t],
-                                      kMmaWarps);
-      if (!get(name, mod->mmaMs[t]) ||
-          !allowSmem(mod->mmaMs[t], name, mmaSmemBytes(32, kMmaWarps)))
-        return *mod;
+      const std::string name =
+          format("tfc_attn_mma_%s_%s_%d_w%d", kind, types[t], dim, kMmaWarps);
+      if (!get(name, fs[t]) || !allowSmem(fs[t], name, bytes))
+        return false;
     }
-  if (mmaKeepStage())
-    for (int t = 0; t < 2; ++t) {
-      const std::string name = format("tfc_attn_mma_ks_%s_64_w%d", types[t],
-                                      kMmaWarps);
-      if (!get(name, mod->mmaKs[t]) ||
-          !allowSmem(mod->mmaKs[t], name,
-                     mmaSmemBytes(64, kMmaWarps) + kMmaKeys))
-        return *mod;
-    }
-  if (mmaCpAsync())
-    for (int t = 0; t < 2; ++t) {
-      const std::string name = format("tfc_attn_mma_cpa_%s_32_w%d", types[t],
-                                      kMmaWarps);
-      if (!get(name, mod->mmaCpa[t]) ||
-          !allowSmem(mod->mmaCpa[t], name, mmaCpaSmemBytes(32, kMmaWarps)))
-        return *mod;
-    }
+    return true;
+  };
+  if (!variant(mmaMaskStage(), "ms", 32, mod->mmaMs,
+               mmaSmemBytes(32, kMmaWarps)) ||
+      !variant(mmaKeepStage(), "ks", 64, mod->mmaKs,
+               mmaKsSmemBytes(64, kMmaWarps)) ||
+      !variant(mmaCpAsync(), "cpa", 32, mod->mmaCpa,
+               mmaCpaSmemBytes(32, kMmaWarps)))
+    return *mod;
   const char *decPre[3] = {"", "f16_", "bf16_"};
   for (int t = 0; t < 3; ++t)
     for (int r = 0; r < 4; ++r)
@@ -241,10 +219,7 @@ long long decodeMinChunk() {
 /// passed tfcrt-gpu-attention-test on an H100 on 2026-12-05 and made
 /// SmolLM2's bf16 decode step 3.3 -> 2.0 ms; docs/PERFORMANCE.md).
 bool decodeKernelOn() {
-  static const bool on = [] {
-    const char *e = std::getenv("TFC_ATTN_DECODE");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool on = envSwitch("TFC_ATTN_DECODE", true);
   return on;
 }
 
@@ -255,10 +230,7 @@ bool decodeKernelOn() {
 /// by decodeFinish's) a SmolLM2 decode call took 15-20 % less time in f32
 /// and 0-10 % less in bf16 (docs/PERFORMANCE.md).
 bool decodeFast() {
-  static const bool on = [] {
-    const char *e = std::getenv("TFC_ATTN_DEC_FAST");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool on = envSwitch("TFC_ATTN_DEC_FAST", true);
   return on;
 }
 
@@ -408,7 +380,7 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
       f = mod.mmaMs[t];
     if (i == 1 && sharedKeep && mod.mmaKs[t]) {
       f = mod.mmaKs[t];
-      smem = static_cast<unsigned>(mmaSmemBytes(64, kMmaWarps) + kMmaKeys);
+      smem = static_cast<unsigned>(mmaKsSmemBytes(64, kMmaWarps));
     }
     if (i == 0 && mod.mmaCpa[t] && (!p.add || sharedAdd) && kvRowsAligned(p)) {
       f = mod.mmaCpa[t];

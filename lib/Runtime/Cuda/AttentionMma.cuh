@@ -55,6 +55,18 @@ mma16816<__nv_bfloat16>(float *c, const unsigned *a, unsigned b0,
                  "r"(b1));
 }
 
+/// Stores columns c .. c + 3 of key row r: K's as a row of Ks [.][ldk], V's
+/// into V^T (Vt [D][ldv]), both rounded to T.
+template <typename T>
+__device__ __forceinline__ void storeKV4(T *Ks, int ldk, T *Vt, int ldv,
+                                         int r, int c, float4 k, float4 v) {
+  store4<T>(Ks + r * ldk + c, k);
+  Vt[(c + 0) * ldv + r] = toHalf<T>(v.x);
+  Vt[(c + 1) * ldv + r] = toHalf<T>(v.y);
+  Vt[(c + 2) * ldv + r] = toHalf<T>(v.z);
+  Vt[(c + 3) * ldv + r] = toHalf<T>(v.w);
+}
+
 /// Stages a key tile: K [BN][ld] as rows and V transposed (V^T [D][ldv]),
 /// both rounded to T. When both views have unit column stride and 16-byte
 /// aligned rows, each thread issues its float4 loads of K and of V (up to
@@ -99,14 +111,8 @@ __device__ __forceinline__ void stageKV(T *Ks, int ldk, T *Vt, int ldv,
 #pragma unroll
     for (int u = 0; u < CH4; ++u) {
       const int e = tid + (c0 + u) * THREADS;
-      if (c0 + u < PER4 && e < N4) {
-        const int r = e / D4, c = (e % D4) * 4;
-        store4<T>(Ks + r * ldk + c, kv[u]);
-        Vt[(c + 0) * ldv + r] = toHalf<T>(vv[u].x);
-        Vt[(c + 1) * ldv + r] = toHalf<T>(vv[u].y);
-        Vt[(c + 2) * ldv + r] = toHalf<T>(vv[u].z);
-        Vt[(c + 3) * ldv + r] = toHalf<T>(vv[u].w);
-      }
+      if (c0 + u < PER4 && e < N4)
+        storeKV4<T>(Ks, ldk, Vt, ldv, e / D4, (e % D4) * 4, kv[u], vv[u]);
     }
   }
 }
@@ -232,10 +238,10 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
     jIss = cpaNext(0);
     cpaIssue(jIss, 0);
     cpAsyncCommit();
-    jIss = jIss < cpEnd ? cpaNext(jIss + BN) : cpEnd;
+    jIss = cpaNext(jIss + BN);
     cpaIssue(jIss, 1);
     cpAsyncCommit();
-    jIss = jIss < cpEnd ? cpaNext(jIss + BN) : cpEnd;
+    jIss = cpaNext(jIss + BN);
   }
   [[maybe_unused]] int visit = 0; // CPA: tiles visited, buffer visit % 2
   stageTile<T, BM, D, 32 * W>(Qs, LDQ, qb, i0, a.s, a.qs[2], a.qs[3], a.d,
@@ -341,15 +347,10 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
         const int e = tid + u * 32 * W;
         if (e < N4) {
           const int row = e / D4, c = (e % D4) * 4;
-          const float4 kx =
-              *reinterpret_cast<const float4 *>(Kf + (buf * BN + row) * D + c);
-          const float4 vx =
-              *reinterpret_cast<const float4 *>(Vf + (buf * BN + row) * D + c);
-          store4<T>(Ks + row * LDQ + c, kx);
-          Vt[(c + 0) * LDV + row] = toHalf<T>(vx.x);
-          Vt[(c + 1) * LDV + row] = toHalf<T>(vx.y);
-          Vt[(c + 2) * LDV + row] = toHalf<T>(vx.z);
-          Vt[(c + 3) * LDV + row] = toHalf<T>(vx.w);
+          storeKV4<T>(
+              Ks, LDQ, Vt, LDV, row, c,
+              *reinterpret_cast<const float4 *>(Kf + (buf * BN + row) * D + c),
+              *reinterpret_cast<const float4 *>(Vf + (buf * BN + row) * D + c));
         }
       }
       if (cpM && tid < BN)
@@ -357,7 +358,7 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
       __syncthreads();
       cpaIssue(jIss, buf);
       cpAsyncCommit();
-      jIss = jIss < cpEnd ? cpaNext(jIss + BN) : cpEnd;
+      jIss = cpaNext(jIss + BN);
       ++visit;
     } else {
     __syncthreads(); // the previous tile's K and V^T are read

@@ -213,10 +213,7 @@ void evict(const Driver *d, DeviceModel &m) {
 }
 
 bool timeEachWork() {
-  static const bool on = [] {
-    const char *v = std::getenv("TFC_CUDA_KTIME");
-    return v && std::strcmp(v, "1") == 0;
-  }();
+  static const bool on = envSwitch("TFC_CUDA_KTIME", false);
   return on;
 }
 
@@ -600,10 +597,7 @@ CUstream runStream() { return run.model ? run.model->stream : nullptr; }
 bool pdlLaunches() { return run.model && run.model->pdl; }
 
 void setModelPdl(DeviceModel *m, bool on) {
-  static const bool allowed = [] {
-    const char *e = std::getenv("TFC_CUDA_PDL");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool allowed = envSwitch("TFC_CUDA_PDL", true);
   if (m)
     m->pdl = on && allowed;
 }
@@ -631,11 +625,15 @@ bool replaying() { return run.replay; }
 bool capturing() { return run.capture; }
 
 bool syncEachLaunch() {
-  static const bool on = [] {
-    const char *v = std::getenv("TFC_CUDA_SYNC");
-    return v && std::strcmp(v, "1") == 0;
-  }();
+  static const bool on = envSwitch("TFC_CUDA_SYNC", false);
   return on;
+}
+
+bool envSwitch(const char *name, bool dflt) {
+  const char *v = std::getenv(name);
+  if (!v)
+    return dflt;
+  return dflt ? std::strcmp(v, "0") != 0 : std::strcmp(v, "1") == 0;
 }
 
 void count(Work w, int64_t grid, int64_t block) {

@@ -23,6 +23,10 @@ bool capturing();
 /// TFC_CUDA_SYNC=1: synchronize after every launch of an eager run (to name
 /// the kernel that faulted).
 bool syncEachLaunch();
+/// An environment switch read once by the caller (keep it in a static):
+/// unset, `dflt`; a default-on switch is off only when set to "0", a
+/// default-off one on only when set to "1".
+bool envSwitch(const char *name, bool dflt);
 /// True when the run's model asked for programmatic dependent launch
 /// (TFC_MODEL_FLAG_CUDA_PDL: its kernels begin with griddepcontrol.wait) and
 /// TFC_CUDA_PDL is not 0.

@@ -291,10 +291,7 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
     return;
   } else if (ep.bias)
     epi = CUBLASLT_EPILOGUE_BIAS;
-  static const bool tf32 = [] {
-    const char *v = std::getenv("TFC_CUDA_TF32");
-    return v && std::strcmp(v, "1") == 0;
-  }();
+  static const bool tf32 = envSwitch("TFC_CUDA_TF32", false);
   Key key{(int)type,
           (int)outType,
           batch,

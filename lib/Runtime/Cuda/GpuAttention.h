@@ -85,6 +85,10 @@ constexpr long long mmaSmemBytes(int D, int W) {
 constexpr long long mmaCpaSmemBytes(int D, int W) {
   return mmaSmemBytes(D, W) + (4LL * kMmaKeys * D + 2LL * kMmaKeys) * 4;
 }
+/// The staged-keep variant (tfc_attn_mma_ks_*) adds a key tile's keep bytes.
+constexpr long long mmaKsSmemBytes(int D, int W) {
+  return mmaSmemBytes(D, W) + kMmaKeys;
+}
 
 /// The decode kernels (tfc_attn_dec_r<R>_<DK>, R in 1, 2, 4, 8 rows a
 /// block, DK in 32, 64, 128, 256): calls with at most kDecMaxS query rows,
