@@ -247,9 +247,9 @@ field() { # log pattern -> first match of sed pattern
   sed -n "$2" "$1" 2>/dev/null | head -1
 }
 
-run() {
-  local runner out="${OUT:-$dir/out}"
-  mkdir -p "$out"
+# Unpacks what prepare gzipped and packed (the model libraries, the runner,
+# the kernel tests, the weights files) in place; run, profile and trace.
+unpack_bundle() {
   local z
   for z in "$dir"/*.so.gz "$dir"/tfc-run.gz "$dir"/tfcrt-gpu-*-test.gz; do
     [[ -e "$z" ]] && gunzip -f "$z"
@@ -258,6 +258,12 @@ run() {
   if [[ -d "$dir/pack" ]]; then
     python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
   fi
+}
+
+run() {
+  local runner out="${OUT:-$dir/out}"
+  mkdir -p "$out"
+  unpack_bundle
   runner="$(pick_runner "${1:-}")"
   # cuBLASLt: the loader's path, the toolkit (the runtime looks there too),
   # else PyTorch's nvidia-cublas wheel.
@@ -394,12 +400,8 @@ PY
 # GEMM: M*N and batch). The third eager run of TFC_PROFILE_CASE (default 4:
 # MiniLM 32x128) for each model TFC_GPU_ONLY selects.
 profile() {
-  local runner k="${TFC_PROFILE_CASE:-4}" z
-  for z in "$dir"/*.so.gz "$dir"/tfc-run.gz "$dir"/tfcrt-gpu-*-test.gz; do
-    [[ -e "$z" ]] && gunzip -f "$z"
-  done
-  chmod +x "$dir"/tfc-run "$dir"/tfcrt-gpu-*-test 2>/dev/null || true
-  [[ -d "$dir/pack" ]] && python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
+  local runner k="${TFC_PROFILE_CASE:-4}"
+  unpack_bundle
   runner="$(pick_runner "${1:-}")"
   while read -r name ref atol rtol wof; do
     [[ -z "$name" ]] && continue
@@ -415,15 +417,11 @@ profile() {
 
 # The replayed graph kernel by kernel (CUPTI), next to PyTorch's graphs.
 trace() {
-  local runner k="${TFC_PROFILE_CASE:-4}" z out="${OUT:-$dir/out}"
+  local runner k="${TFC_PROFILE_CASE:-4}" out="${OUT:-$dir/out}"
   mkdir -p "$out"
   source "$here/gpu_cublaslt.sh"
   cupti_setup "$dir" || return 1
-  for z in "$dir"/*.so.gz "$dir"/tfc-run.gz "$dir"/tfcrt-gpu-*-test.gz; do
-    [[ -e "$z" ]] && gunzip -f "$z"
-  done
-  chmod +x "$dir"/tfc-run "$dir"/tfcrt-gpu-*-test 2>/dev/null || true
-  [[ -d "$dir/pack" ]] && python3 "$here/device_pack.py" unpack "$dir/pack" "$dir" >/dev/null
+  unpack_bundle
   runner="$(pick_runner "${1:-}")"
   while read -r name ref atol rtol wof; do
     [[ -z "$name" ]] && continue
