@@ -6,7 +6,10 @@
 // block runs the online softmax over its share and leaves a partial (row
 // max, sum and unnormalized output) in the scratch buffer, and the last
 // block of a (batch item, kv head, row group) to finish merges them (an
-// atomic counter per group, reset by that block; no second launch).
+// atomic counter per group, reset by that block; no second launch). Where
+// the splits are at most kDecClusterMax, the launcher makes them one thread
+// block cluster and they merge through distributed shared memory instead
+// (GpuAttnArgs::cmerge): no partial travels through L2, no fence, no atomic.
 //
 // A block takes R rows of one kv head's group: GQA's query heads of that
 // kv head times the query rows, so each key is loaded once for every head
@@ -29,6 +32,7 @@
 
 #include "AttentionDevice.cuh"
 
+#include <cooperative_groups.h>
 #include <type_traits>
 
 namespace tfcrt::cuda::attn_device {
@@ -69,6 +73,16 @@ __device__ __forceinline__ float partWeight(float m, float mmax) {
 /// arrive merges the splits' partials into the output. outIdx(r, c): the
 /// output element of the block's row r, column c. Every thread calls it.
 ///
+/// a.cmerge (the splits of a slot are one cluster along x, at most
+/// kDecClusterMax blocks): each block leaves its partial in its own shared
+/// memory (the output sums over wacc[0], the max and sum in bm / bl), and
+/// after a cluster barrier block rank 0 reads every block's through
+/// distributed shared memory and writes the output; a second barrier keeps
+/// the other blocks (and their shared memory) until it has read them. The
+/// global merge costs a partial's store, a release fence, the arrival
+/// atomic and two dependent loads of the partials from L2, each a memory
+/// round trip on the decode step's critical path.
+///
 /// The weights e^(m - max) are worked out once per (warp, row) and once per
 /// (split, row), in shared memory, and the sums run over float4 columns:
 /// the last block's merge with a weight per element cost ~1,600
@@ -78,14 +92,14 @@ template <int R, int DK, typename OutIdx>
 __device__ __forceinline__ void
 decodeFinish(const GpuAttnArgs &a, const float (&wm)[tfcrt::cuda::kDecWarps][R],
              const float (&wl)[tfcrt::cuda::kDecWarps][R],
-             const float (&wacc)[tfcrt::cuda::kDecWarps][R][DK],
+             float (&wacc)[tfcrt::cuda::kDecWarps][R][DK],
              int &lastBlock, long long bi, long long kvh, long long rg,
              long long split, int nr, OutIdx outIdx) {
   constexpr int W = tfcrt::cuda::kDecWarps;
   constexpr int PART = tfcrt::cuda::decPartFloats(R, DK);
   constexpr int C4 = DK / 4; // float4 columns of a row
   static_assert(PART % 4 == 0 && DK % 4 == 0, "float4 partials");
-  __shared__ float fw[W][R], bm[R], bl[R];
+  __shared__ float fw[W][R], bm[R], bl[R], cl[R];
   __shared__ float sw[R][tfcrt::cuda::kDecMaxSplits];
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   // The block's rows: their max, each warp's weight and the sum.
@@ -113,8 +127,10 @@ decodeFinish(const GpuAttnArgs &a, const float (&wm)[tfcrt::cuda::kDecWarps][R],
         storeOut(a, outIdx(r, c + i), L > 0.0f ? x[i] / L : 0.0f);
   };
   const long long slot = (bi * a.hkv + kvh) * a.rowGroups + rg;
-  float *part = a.splits > 1 ? a.part + (slot * a.splits + split) * PART
-                             : nullptr;
+  const bool cmerge = a.cmerge && a.splits > 1;
+  float *part = a.splits > 1 && !cmerge
+                    ? a.part + (slot * a.splits + split) * PART
+                    : nullptr;
   for (int e = tid; e < R * C4; e += 32 * W) {
     const int r = e / C4, c = (e % C4) * 4;
     float4 A = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
@@ -125,12 +141,58 @@ decodeFinish(const GpuAttnArgs &a, const float (&wm)[tfcrt::cuda::kDecWarps][R],
       A.x = fmaf(x.x, f, A.x), A.y = fmaf(x.y, f, A.y);
       A.z = fmaf(x.z, f, A.z), A.w = fmaf(x.w, f, A.w);
     }
-    if (!part) {
+    if (cmerge) {
+      // In place: this thread alone read wacc[.][r][c .. c + 3].
+      *reinterpret_cast<float4 *>(&wacc[0][r][c]) = A;
+    } else if (!part) {
       if (r < nr)
         store4(r, c, A, bl[r]);
     } else {
       *reinterpret_cast<float4 *>(part + r * DK + c) = A;
     }
+  }
+  if (cmerge) {
+    namespace cg = cooperative_groups;
+    cg::cluster_group cluster = cg::this_cluster();
+    cluster.sync(); // every block's partial is in its shared memory
+    if (cluster.block_rank() == 0) {
+      const int S = static_cast<int>(a.splits); // <= kDecClusterMax < 32
+      for (int r = warp; r < R; r += W) {
+        const float ms = lane < S ? *cluster.map_shared_rank(&bm[r], lane)
+                                  : -CUDART_INF_F;
+        const float ls =
+            lane < S ? *cluster.map_shared_rank(&bl[r], lane) : 0.0f;
+        const float f = partWeight(ms, warpMax(ms));
+        if (lane < S)
+          sw[r][lane] = f;
+        const float L = warpSum(ls * f);
+        if (lane == 0)
+          cl[r] = L;
+      }
+      __syncthreads();
+      for (int e = tid; e < R * C4; e += 32 * W) {
+        const int r = e / C4, c = (e % C4) * 4;
+        if (r >= nr)
+          continue;
+        float4 x[tfcrt::cuda::kDecClusterMax];
+#pragma unroll
+        for (int sp = 0; sp < tfcrt::cuda::kDecClusterMax; ++sp)
+          if (sp < S)
+            x[sp] = *cluster.map_shared_rank(
+                reinterpret_cast<const float4 *>(&wacc[0][r][c]), sp);
+        float4 A = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+        for (int sp = 0; sp < tfcrt::cuda::kDecClusterMax; ++sp)
+          if (sp < S) {
+            const float f = sw[r][sp];
+            A.x = fmaf(x[sp].x, f, A.x), A.y = fmaf(x[sp].y, f, A.y);
+            A.z = fmaf(x[sp].z, f, A.z), A.w = fmaf(x[sp].w, f, A.w);
+          }
+        store4(r, c, A, cl[r]);
+      }
+    }
+    cluster.sync(); // rank 0 has read every block's shared memory
+    return;
   }
   if (!part)
     return;

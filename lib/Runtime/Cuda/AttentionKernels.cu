@@ -39,9 +39,8 @@
 //                           memory.
 //                           Variants (AttentionMma.cuh): _ms_ (D 32, a
 //                           shared mask_add row staged per key tile; the
-//                           default there), _cpa_ (D 32, cp.async staging,
-//                           TFC_ATTN_MMA_CPA=1) and _ks_ (D 64, a shared
-//                           mask_keep row staged, TFC_ATTN_MMA_KEEP=1).
+//                           default there) and _ks_ (D 64, a shared
+//                           mask_keep row staged; the default there).
 //
 //===----------------------------------------------------------------------===//
 
@@ -117,23 +116,13 @@ TFC_ATTN_MMA_W(bf16, __nv_bfloat16, 128)
   }
 TFC_ATTN_MMA_MS(f16, __half)
 TFC_ATTN_MMA_MS(bf16, __nv_bfloat16)
-// K / V by cp.async two key tiles ahead (TFC_ATTN_MMA_CPA=1;
-// AttentionMma.cuh, CPA): tfc_attn_mma_cpa_{f16,bf16}_32_w4.
-#define TFC_ATTN_MMA_CPA(NAME, T)                                              \
-  extern "C" __global__ void TFC_ATTN_MMA_LB32(4)                             \
-      tfc_attn_mma_cpa_##NAME##_32_w4(GpuAttnArgs a) {                         \
-    pdlEnter(a);                                                               \
-    attnMma<T, 32, 4, false, true>(a);                                         \
-  }
-TFC_ATTN_MMA_CPA(f16, __half)
-TFC_ATTN_MMA_CPA(bf16, __nv_bfloat16)
-// A shared mask_keep row staged per key tile (TFC_ATTN_MMA_KEEP=1;
-// AttentionMma.cuh, KS): tfc_attn_mma_ks_{f16,bf16}_64_w4.
+// A shared mask_keep row staged per key tile (default; TFC_ATTN_MMA_KEEP=0
+// off; AttentionMma.cuh, KS): tfc_attn_mma_ks_{f16,bf16}_64_w4.
 #define TFC_ATTN_MMA_KS(NAME, T)                                               \
   extern "C" __global__ void __launch_bounds__(32 * 4)                        \
       tfc_attn_mma_ks_##NAME##_64_w4(GpuAttnArgs a) {                          \
     pdlEnter(a);                                                               \
-    attnMma<T, 64, 4, false, false, true>(a);                                  \
+    attnMma<T, 64, 4, false, true>(a);                                         \
   }
 TFC_ATTN_MMA_KS(f16, __half)
 TFC_ATTN_MMA_KS(bf16, __nv_bfloat16)

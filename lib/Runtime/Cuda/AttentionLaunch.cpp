@@ -43,10 +43,8 @@ struct AttnModule {
   CUfunction mma[2][3] = {}; // [f16, bf16][32, 64, 128]
   CUfunction mmaMs[2] = {};  // head dim 32 with a staged shared mask_add:
                              // [f16, bf16] (not loaded with TFC_ATTN_MMA_MASK=0)
-  CUfunction mmaCpa[2] = {}; // head dim 32, cp.async staging: [f16, bf16]
-                             // (loaded only with TFC_ATTN_MMA_CPA=1)
   CUfunction mmaKs[2] = {};  // head dim 64, a shared keep row staged:
-                             // [f16, bf16] (loaded only with TFC_ATTN_MMA_KEEP=1)
+                             // [f16, bf16] (not loaded with TFC_ATTN_MMA_KEEP=0)
   CUfunction dec[3][4][4] = {}; // [f32, f16, bf16][1, 2, 4, 8 rows]
                                 // [32, 64, 128, 256]
   CUfunction decGroup[3][4][2] = {}; // tfc_attn_decg_*: [f32, f16, bf16]
@@ -64,27 +62,19 @@ bool mmaMaskStage() {
   return on;
 }
 
-/// TFC_ATTN_MMA_CPA=1: the tensor-core kernel at head dim 32 stages K / V
-/// (and a shared mask_add) by cp.async, two key tiles ahead
-/// (AttentionMma.cuh, CPA). Prepared, not yet run on a GPU: off until
-/// tfcrt-gpu-attention-test passes with it there.
-bool mmaCpAsync() {
-  static const bool on = envSwitch("TFC_ATTN_MMA_CPA", false);
-  return on;
-}
-
-/// TFC_ATTN_MMA_KEEP=1: the tensor-core kernel at head dim 64 stages a
-/// mask_keep row shared by every head and query row per key tile
-/// (AttentionMma.cuh, KS). Prepared, not yet run on a GPU.
+/// The tensor-core kernel at head dim 64 stages a mask_keep row shared by
+/// every head and query row per key tile (AttentionMma.cuh, KS), unless
+/// TFC_ATTN_MMA_KEEP=0. On since tfcrt-gpu-attention-test passed with it on
+/// an H100 (2026-12-05), where SmolLM2's 512-token prefill call went from
+/// 105 to 56 us (docs/PERFORMANCE.md).
 bool mmaKeepStage() {
-  static const bool on = envSwitch("TFC_ATTN_MMA_KEEP", false);
+  static const bool on = envSwitch("TFC_ATTN_MMA_KEEP", true);
   return on;
 }
 
 /// Whether a call's K and V rows are whole, 16-byte-aligned float4 groups
 /// (unit column stride, every stride a multiple of 4 floats, bases
-/// aligned): the lane-group decode kernel's float4 loads, cp.async's
-/// 16-byte copies.
+/// aligned): the lane-group decode kernel's float4 loads.
 bool kvRowsAligned(const attn::Params &p) {
   auto ok = [&](const float *base, const int64_t *st, int64_t cols) {
     return st[3] == 1 && st[2] % 4 == 0 && cols % 4 == 0 &&
@@ -98,6 +88,15 @@ bool kvRowsAligned(const attn::Params &p) {
 /// layout allows it (decodeGroupFits), unless TFC_ATTN_DEC_GROUP=0.
 bool decodeGroup() {
   static const bool on = envSwitch("TFC_ATTN_DEC_GROUP", true);
+  return on;
+}
+
+/// Splits of at most kDecClusterMax blocks merge as one thread block
+/// cluster through distributed shared memory (AttentionDecode.cuh,
+/// decodeFinish) unless TFC_ATTN_DEC_CLUSTER=0: the global merge's fence,
+/// atomic and L2 round trips are most of a short decode call's time.
+bool decodeCluster() {
+  static const bool on = envSwitch("TFC_ATTN_DEC_CLUSTER", true);
   return on;
 }
 
@@ -176,9 +175,7 @@ const AttnModule &attnModule(const Driver *d) {
   if (!variant(mmaMaskStage(), "ms", 32, mod->mmaMs,
                mmaSmemBytes(32, kMmaWarps)) ||
       !variant(mmaKeepStage(), "ks", 64, mod->mmaKs,
-               mmaKsSmemBytes(64, kMmaWarps)) ||
-      !variant(mmaCpAsync(), "cpa", 32, mod->mmaCpa,
-               mmaCpaSmemBytes(32, kMmaWarps)))
+               mmaKsSmemBytes(64, kMmaWarps)))
     return *mod;
   const char *decPre[3] = {"", "f16_", "bf16_"};
   for (int t = 0; t < 3; ++t)
@@ -290,6 +287,7 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   a.causal = p.causal ? 1 : 0;
   a.pdl = pdl ? 1 : 0;
   a.fast = decodeFast() ? 1 : 0;
+  a.cmerge = 0;
   a.outType = p.outType == attn::Params::OutType::BF16  ? 2
               : p.outType == attn::Params::OutType::F16 ? 1
                                                         : 0;
@@ -342,7 +340,8 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     a.splits = std::max<long long>(1, (p.t + a.chunk - 1) / a.chunk);
     a.count = reinterpret_cast<unsigned *>(scratch.base);
     a.part = reinterpret_cast<float *>(scratch.base + kDecCounters * 4);
-    if (a.splits == 1)
+    a.cmerge = a.splits > 1 && a.splits <= kDecClusterMax && decodeCluster();
+    if (a.splits == 1 || a.cmerge)
       a.count = nullptr, a.part = nullptr;
     CUfunction f = group ? mod.decGroup[a.round][R - 1][p.d == 128 ? 1 : 0]
                          : mod.dec[a.round][ri][di];
@@ -351,7 +350,8 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     CUresult r = launchKernel(
         d, f, static_cast<unsigned>(a.splits),
         static_cast<unsigned>(p.hkv * a.rowGroups), static_cast<unsigned>(p.b),
-        threads, 1, 1, 0, static_cast<CUstream>(stream), params, nullptr, pdl);
+        threads, 1, 1, 0, static_cast<CUstream>(stream), params, nullptr, pdl,
+        a.cmerge ? static_cast<unsigned>(a.splits) : 0);
     if (r != CUDA_SUCCESS) {
       error = format("cuLaunchKernel failed (%s; decode kernel, grid %lld x "
                      "%lld x %lld)",
@@ -371,7 +371,7 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     const int i = dmax <= 32 ? 0 : dmax <= 64 ? 1 : 2;
     const int t = mode == AttnMode::BF16 ? 1 : 0;
     // Variants (AttentionMma.cuh): a mask_add / mask_keep row shared by
-    // every head and query row staged per key tile; K / V by cp.async.
+    // every head and query row staged per key tile.
     const bool sharedAdd = p.add && p.addS[1] == 0 && p.addS[2] == 0;
     const bool sharedKeep = p.keep && p.keepS[1] == 0 && p.keepS[2] == 0;
     f = mod.mma[t][i];
@@ -381,10 +381,6 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     if (i == 1 && sharedKeep && mod.mmaKs[t]) {
       f = mod.mmaKs[t];
       smem = static_cast<unsigned>(mmaKsSmemBytes(64, kMmaWarps));
-    }
-    if (i == 0 && mod.mmaCpa[t] && (!p.add || sharedAdd) && kvRowsAligned(p)) {
-      f = mod.mmaCpa[t];
-      smem = static_cast<unsigned>(mmaCpaSmemBytes(32, kMmaWarps));
     }
     threads = 32 * kMmaWarps;
     rows = 16 * kMmaWarps;

@@ -117,30 +117,6 @@ __device__ __forceinline__ void stageKV(T *Ks, int ldk, T *Vt, int ldv,
   }
 }
 
-/// cp.async of 16 (4) bytes from global memory into shared memory, the
-/// destination zero-filled when !pred (src then only has to be a valid
-/// address); commit closes a group, wait<N> waits for all but the newest N.
-__device__ __forceinline__ void cpAsync16(void *dst, const void *src,
-                                          bool pred) {
-  const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d),
-               "l"(src), "r"(pred ? 16 : 0)
-               : "memory");
-}
-__device__ __forceinline__ void cpAsync4(void *dst, const void *src,
-                                         bool pred) {
-  const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(d),
-               "l"(src), "r"(pred ? 4 : 0)
-               : "memory");
-}
-__device__ __forceinline__ void cpAsyncCommit() {
-  asm volatile("cp.async.commit_group;" ::: "memory");
-}
-template <int N> __device__ __forceinline__ void cpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
-
 /// The FlashAttention-2 arrangement: a warp owns 16 query rows; S = Q K^T
 /// (16 x 64 per key tile) stays in the mma accumulators (each thread holds
 /// rows g and g + 8, columns 8 n + 2q, 2q + 1), the softmax runs on them
@@ -150,23 +126,15 @@ template <int N> __device__ __forceinline__ void cpAsyncWait() {
 /// MS (head dim 32, the default there; TFC_ATTN_MMA_MASK=0 turns it off):
 /// the call's mask_add is shared by every head and query row of an item
 /// (the launcher checks it) and is staged per key tile in shared memory.
-/// CPA (TFC_ATTN_MMA_CPA=1, head dim 32; prepared, not yet run on a GPU):
-/// K, V (and a shared mask_add row) travel by cp.async into two f32
-/// staging buffers in shared memory, the first two visible key tiles
-/// issued before Q is staged and each later one as soon as its buffer is
-/// free, so a tile's loads overlap the previous tile's products; each tile
-/// is converted to T in shared memory before its products. The launcher
-/// takes it only for unit-stride, 16-byte-aligned K / V rows and no
-/// mask_add or a shared one. Registers stay as the default kernel's (the
-/// register prefetch cost a block an SM and was slower: docs/PERFORMANCE.md).
-/// KS (TFC_ATTN_MMA_KEEP=1, head dim 64; prepared, not yet run on a GPU):
+/// KS (head dim 64, the default there; TFC_ATTN_MMA_KEEP=0 turns it off):
 /// the call's mask_keep is one row shared by every head and query row of
 /// an item (a prefill's padding / cache mask; the launcher checks it): its
-/// 64 bytes of a key tile are staged in shared memory with K and V, and a
-/// tile the row keeps entirely takes the no-check path (causality alone,
-/// tileFull) instead of a global byte load per element.
-template <typename T, int D, int W, bool MS = false, bool CPA = false,
-          bool KS = false>
+/// 64 bytes of a key tile are staged in shared memory with K and V, a tile
+/// the row hides entirely is skipped, and a tile it keeps entirely takes
+/// the no-check path (causality alone, tileFull) instead of a global byte
+/// load per element (SmolLM2's 512-token prefill call: 105 -> 56 us on an
+/// H100, docs/PERFORMANCE.md).
+template <typename T, int D, int W, bool MS = false, bool KS = false>
 __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   using tfcrt::cuda::kMmaKeys;
   constexpr int BM = 16 * W, BN = kMmaKeys, NB = BN / 8, NO = D / 8;
@@ -185,65 +153,6 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   const long long off = a.t - a.s;
 
   const float *qb = a.q + bi * a.qs[0] + h * a.qs[1];
-  // CPA: the staging buffers after the default layout, Kf / Vf [2][BN][D]
-  // and Mf [2][BN] floats; the first two visible tiles issued now.
-  [[maybe_unused]] float *Kf = nullptr, *Vf = nullptr, *Mf = nullptr;
-  [[maybe_unused]] long long jIss = 0;
-  auto cpaTileEnd = [&](long long j) { return (j + BN < a.t ? j + BN : a.t) - 1; };
-  [[maybe_unused]] const long long cpP0 = i0 + off;
-  [[maybe_unused]] const long long cpP1 =
-      (i0 + BM < a.s ? i0 + BM : a.s) - 1 + off;
-  [[maybe_unused]] long long cpEnd = a.t;
-  [[maybe_unused]] const float *cpK =
-      a.k + bi * a.ks[0] + kvh * a.ks[1];
-  [[maybe_unused]] const float *cpV =
-      a.v + bi * a.vs[0] + kvh * a.vs[1];
-  [[maybe_unused]] const float *cpM = a.add ? a.add + bi * a.addS[0] : nullptr;
-  auto cpaNext = [&](long long j) {
-    while (j < cpEnd && tileEmpty(a, cpP0, cpP1, j, cpaTileEnd(j)))
-      j += BN;
-    return j;
-  };
-  auto cpaIssue = [&](long long j, int buf) {
-    if (j >= cpEnd)
-      return;
-    constexpr int N4 = BN * D / 4, D4 = D / 4;
-    constexpr int PER4 = (N4 + 32 * W - 1) / (32 * W);
-#pragma unroll
-    for (int u = 0; u < PER4; ++u) {
-      const int e = tid + u * 32 * W;
-      if (e < N4) {
-        const int row = e / D4, c = (e % D4) * 4;
-        const long long jj = j + row;
-        const bool inK = jj < a.t && c < a.d, inV = jj < a.t && c < a.dv;
-        cpAsync16(Kf + (buf * BN + row) * D + c,
-                  inK ? cpK + jj * a.ks[2] + c : cpK, inK);
-        cpAsync16(Vf + (buf * BN + row) * D + c,
-                  inV ? cpV + jj * a.vs[2] + c : cpV, inV);
-      }
-    }
-    if (cpM && tid < BN) {
-      const long long jj = j + tid;
-      cpAsync4(Mf + buf * BN + tid, jj < a.t ? cpM + jj * a.addS[3] : cpM,
-               jj < a.t);
-    }
-  };
-  if constexpr (CPA) {
-    static_assert(tfcrt::cuda::mmaSmemBytes(D, W) % 16 == 0, "staging");
-    Kf = reinterpret_cast<float *>(smem + tfcrt::cuda::mmaSmemBytes(D, W));
-    Vf = Kf + 2 * BN * D;
-    Mf = Vf + 2 * BN * D;
-    if (a.causal && cpP1 + 1 < cpEnd)
-      cpEnd = cpP1 + 1 > 0 ? cpP1 + 1 : 0;
-    jIss = cpaNext(0);
-    cpaIssue(jIss, 0);
-    cpAsyncCommit();
-    jIss = cpaNext(jIss + BN);
-    cpaIssue(jIss, 1);
-    cpAsyncCommit();
-    jIss = cpaNext(jIss + BN);
-  }
-  [[maybe_unused]] int visit = 0; // CPA: tiles visited, buffer visit % 2
   stageTile<T, BM, D, 32 * W>(Qs, LDQ, qb, i0, a.s, a.qs[2], a.qs[3], a.d,
                               tid);
   __syncthreads();
@@ -316,51 +225,6 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
     // mask over the whole cache): a tile it hides entirely is skipped, a
     // tile it keeps entirely needs no per-element test of it.
     bool keepAll = !a.keep;
-// Not yet run on a GPU (the session's device time ran out): opt-in until
-// tfcrt-gpu-attention-test has passed with it on one. Build with
-// -DTFC_ATTN_NVCC_FLAGS=-DTFC_ATTN_KEEP_SKIP.
-#ifdef TFC_ATTN_KEEP_SKIP
-    if (!CPA && a.keep && a.keepS[2] == 0) {
-      const unsigned char *kr = a.keep + bi * a.keepS[0] + h * a.keepS[1];
-      bool any = false, all = true;
-      for (long long j = j0 + tid; j <= j1; j += 32 * W) {
-        const bool k = kr[j * a.keepS[3]] != 0;
-        any |= k;
-        all &= k;
-      }
-      if (!__syncthreads_or(any))
-        continue;
-      keepAll = __syncthreads_and(all);
-    }
-#endif
-    if constexpr (CPA) {
-      // This tile's group has landed (all but the newest one), every
-      // thread's copies are visible and the previous tile's K and V^T read:
-      // convert it, then its buffer takes the tile after next.
-      cpAsyncWait<1>();
-      __syncthreads();
-      const int buf = visit & 1;
-      constexpr int N4 = BN * D / 4, D4 = D / 4;
-      constexpr int PER4 = (N4 + 32 * W - 1) / (32 * W);
-#pragma unroll
-      for (int u = 0; u < PER4; ++u) {
-        const int e = tid + u * 32 * W;
-        if (e < N4) {
-          const int row = e / D4, c = (e % D4) * 4;
-          storeKV4<T>(
-              Ks, LDQ, Vt, LDV, row, c,
-              *reinterpret_cast<const float4 *>(Kf + (buf * BN + row) * D + c),
-              *reinterpret_cast<const float4 *>(Vf + (buf * BN + row) * D + c));
-        }
-      }
-      if (cpM && tid < BN)
-        Ms[tid] = Mf[buf * BN + tid];
-      __syncthreads();
-      cpaIssue(jIss, buf);
-      cpAsyncCommit();
-      jIss = cpaNext(jIss + BN);
-      ++visit;
-    } else {
     __syncthreads(); // the previous tile's K and V^T are read
     [[maybe_unused]] float mv = 0.0f; // loaded with K and V, stored after
     if constexpr (MS) {
@@ -380,10 +244,13 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
     if constexpr (KS) {
       if (tid < BN)
         Kp[tid] = kv8;
+      // Both reductions are block-wide: every thread skips the tile or
+      // none does.
+      if (!__syncthreads_or(tid < BN && kv8 != 0))
+        continue;
       keepAll = __syncthreads_and(tid >= BN || kv8 != 0);
     } else {
       __syncthreads();
-    }
     }
 
     // S = Q K^T: NB blocks of 8 keys; b fragments straight from K's rows.
@@ -411,9 +278,6 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
         float2 madd = make_float2(0.0f, 0.0f);
         if constexpr (MS) {
           madd = make_float2(Ms[n * 8 + 2 * qd], Ms[n * 8 + 2 * qd + 1]);
-        } else if constexpr (CPA) {
-          if (addRow[x])
-            madd = make_float2(Ms[n * 8 + 2 * qd], Ms[n * 8 + 2 * qd + 1]);
         } else if (addRow[x]) {
           if (addVec && inside) {
             madd = *reinterpret_cast<const float2 *>(addRow[x] + j);

@@ -605,20 +605,29 @@ void setModelPdl(DeviceModel *m, bool on) {
 CUresult launchKernel(const Driver *d, CUfunction f, unsigned gx, unsigned gy,
                       unsigned gz, unsigned bx, unsigned by, unsigned bz,
                       unsigned smem, CUstream stream, void **params,
-                      void **extra, bool pdl) {
-  if (!pdl)
+                      void **extra, bool pdl, unsigned clusterX) {
+  if (!pdl && !clusterX)
     return d->cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, params,
                              extra);
-  CUlaunchAttribute attr{};
-  attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-  attr.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchAttribute attr[2] = {};
+  unsigned n = 0;
+  if (pdl) {
+    attr[n].id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr[n++].value.programmaticStreamSerializationAllowed = 1;
+  }
+  if (clusterX) {
+    attr[n].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    attr[n].value.clusterDim.x = clusterX;
+    attr[n].value.clusterDim.y = 1;
+    attr[n++].value.clusterDim.z = 1;
+  }
   CUlaunchConfig cfg{};
   cfg.gridDimX = gx, cfg.gridDimY = gy, cfg.gridDimZ = gz;
   cfg.blockDimX = bx, cfg.blockDimY = by, cfg.blockDimZ = bz;
   cfg.sharedMemBytes = smem;
   cfg.hStream = stream;
-  cfg.attrs = &attr;
-  cfg.numAttrs = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = n;
   return d->cuLaunchKernelEx(&cfg, f, params, extra);
 }
 bool replaying() { return run.replay; }

@@ -32,13 +32,14 @@ bool envSwitch(const char *name, bool dflt);
 /// TFC_CUDA_PDL is not 0.
 bool pdlLaunches();
 struct Driver;
-/// cuLaunchKernel, or with `pdl` cuLaunchKernelEx with programmatic stream
-/// serialization allowed (the kernel must wait with griddepcontrol before
-/// it reads what earlier work in the stream wrote).
+/// cuLaunchKernel, or cuLaunchKernelEx with `pdl` (programmatic stream
+/// serialization allowed: the kernel must wait with griddepcontrol before
+/// it reads what earlier work in the stream wrote) and / or `clusterX`
+/// (thread block clusters of clusterX x 1 x 1 blocks; gx a multiple of it).
 CUresult launchKernel(const Driver *d, CUfunction f, unsigned gx, unsigned gy,
                       unsigned gz, unsigned bx, unsigned by, unsigned bz,
                       unsigned smem, CUstream stream, void **params,
-                      void **extra, bool pdl);
+                      void **extra, bool pdl, unsigned clusterX = 0);
 enum class Work { Launch, Gemm, Copy };
 /// Counts enqueued work for TFC_CUDA_STATS; with TFC_CUDA_KTIME=1 (eager
 /// runs) also synchronizes and times it (grid / block: a launch's blocks and

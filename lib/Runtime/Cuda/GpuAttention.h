@@ -48,6 +48,10 @@ struct GpuAttnArgs {
   // The general decode kernel only: value rows loaded eight keys at a time
   // (default; TFC_ATTN_DEC_FAST=0 turns it off).
   int fast;
+  // The decode kernels: the splits of a slot are one thread block cluster
+  // (grid x = splits <= kDecClusterMax) and merge through distributed
+  // shared memory (AttentionDecode.cuh, decodeFinish); part / count unused.
+  int cmerge;
 };
 
 /// The f32 kernel for head dims 129 to 256 (tfc_attn_simt_256): kSimtSplit
@@ -80,11 +84,6 @@ constexpr long long mmaSmemBytes(int D, int W) {
   return (long long)(16 * W + kMmaKeys) * mmaLdq(D) * 2 +
          (long long)D * kMmaLdv * 2 + (long long)kMmaKeys * 4;
 }
-/// The cp.async variant (tfc_attn_mma_cpa_*) adds two f32 staging buffers
-/// of a key tile's K and V rows and mask_add values.
-constexpr long long mmaCpaSmemBytes(int D, int W) {
-  return mmaSmemBytes(D, W) + (4LL * kMmaKeys * D + 2LL * kMmaKeys) * 4;
-}
 /// The staged-keep variant (tfc_attn_mma_ks_*) adds a key tile's keep bytes.
 constexpr long long mmaKsSmemBytes(int D, int W) {
   return mmaSmemBytes(D, W) + kMmaKeys;
@@ -101,6 +100,9 @@ constexpr long long kDecCounters = 16384;
 /// The most splits a call's keys take (the last block keeps a weight per
 /// split and row in shared memory).
 constexpr long long kDecMaxSplits = 128;
+/// The most splits that merge as one thread block cluster (GpuAttnArgs::
+/// cmerge): the portable cluster size.
+constexpr int kDecClusterMax = 8;
 /// A partial: R x DK outputs, then each row's max and sum, padded to whole
 /// float4s (the merge reads and writes it in float4s).
 constexpr long long decPartFloats(int R, int DK) {
