@@ -222,7 +222,7 @@ trace() { # PROMPTS.npz OUT RUNNER
     for b in ${TFC_LLM_CUPTI_BATCHES:-1 8}; do
       echo "== $so: decode b$b, replayed graphs traced"
       cupti_run "$out/cupti.$so.b$b.csv" "$r" "$dir/$so.so" --inputs "$p" --prefix "b${b}_" \
-        --decode 64 --bench --atol 1 --rtol 0.02 >"$out/cupti.$so.b$b.log" 2>&1 || true
+        --decode 64 --bench --atol 2 --rtol 0.02 >"$out/cupti.$so.b$b.log" 2>&1 || true
       grep -o 'decode step (batch.*' "$out/cupti.$so.b$b.log" | head -1
       cupti_summary "$out/cupti.$so.b$b.csv" --rows "${TFC_LLM_CUPTI_ROWS:-12}" \
         --full "$out/cupti.$so.b$b.txt" ||
@@ -235,7 +235,7 @@ trace() { # PROMPTS.npz OUT RUNNER
       echo "== $so: decode b1 with $v, replayed graphs traced"
       # shellcheck disable=SC2086
       cupti_run "$out/cupti.$so.b1.v$vi.csv" env $v "$r" "$dir/$so.so" --inputs "$p" \
-        --prefix b1_ --decode 64 --bench --atol 1 --rtol 0.02 >"$out/cupti.$so.b1.v$vi.log" 2>&1 || true
+        --prefix b1_ --decode 64 --bench --atol 2 --rtol 0.02 >"$out/cupti.$so.b1.v$vi.log" 2>&1 || true
       grep -E -o 'max abs err.*|decode step \(batch.*' "$out/cupti.$so.b1.v$vi.log" | head -2
       cupti_summary "$out/cupti.$so.b1.v$vi.csv" --rows "${TFC_LLM_CUPTI_VROWS:-0}" || true
     done
@@ -319,9 +319,13 @@ run() {
     # kernel rounds them to bf16, so the logits part by bf16 roundings
     # through 30 layers (max abs 0.38 / 0.49-0.60 / 0.82 at batch 1 / 8 / 32
     # on an H100, 2026-12-05; 0 with TFC_ATTN_DECODE=0, the same kernel
-    # both ways). A consistency check at that scale; bf16's accuracy is
-    # judged by the greedy tokens and the perplexity below.
-    [[ $m == *bf16 ]] && dtol=(--atol 1 --rtol 0.02)
+    # both ways). Since the row kernels take 256 threads a row in grids of
+    # at most 1,024 rows and 32 in larger ones, batch 32's prefill (1,024
+    # rows) and its full sequence (3,072) also sum their norms in another
+    # order: 1.59 at batch 32 on an H200 (f32 stays within 1e-3 there). A
+    # consistency check at that scale; bf16's accuracy is judged by the
+    # greedy tokens and the perplexity below.
+    [[ $m == *bf16 ]] && dtol=(--atol 2 --rtol 0.02)
     TFC_CUDA_STATS=1 "$r" "$dir/$m.so" --inputs "$dir/smollm2_ref0.npz" --prefix case0_ \
       --reference "$dir/smollm2_ref0.npz" "${tol[@]}" --runs 3 --outputs "$out/$m.case0.npz" \
       2>&1 | grep -v '^tfc: cuda run' | tail -n 4 || failed=1
@@ -371,7 +375,7 @@ PY
           v="${vlist[$i]}"
           # shellcheck disable=SC2086
           env $v TFC_CUDA_STATS=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix "b${b}_" \
-            --decode 64 --bench --atol 1 --rtol 0.02 >"$out/ab.b$b.$i.$round.log" 2>&1 || failed=1
+            --decode 64 --bench --atol 2 --rtol 0.02 >"$out/ab.b$b.$i.$round.log" 2>&1 || failed=1
           echo "   round $round, $v: $(grep -E 'vs full|decode step \(' \
             "$out/ab.b$b.$i.$round.log" | tr '\n' ' ')"
         done
@@ -397,7 +401,7 @@ PY
           awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}')"
         for b2 in 1 8; do
           TFC_CUDA_STATS=1 "$r" "$dir/$m2.so" --inputs "$p" --prefix "b${b2}_" --decode 64 --bench \
-            --atol 1 --rtol 0.02 >"$out/pdl.$m2.b$b2.$round.log" 2>&1 || failed=1
+            --atol 2 --rtol 0.02 >"$out/pdl.$m2.b$b2.$round.log" 2>&1 || failed=1
           echo "   round $round, $m2, b$b2: $(grep -E 'vs full|decode step \(' \
             "$out/pdl.$m2.b$b2.$round.log" | tr '\n' ' ')"
         done

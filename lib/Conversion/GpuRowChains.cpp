@@ -901,7 +901,7 @@ Value loopSize(OpBuilder &b, Location loc, Operation *op, unsigned d) {
 /// Fuses `chain` into one scf.parallel: a block of `blockSize` threads per
 /// row, or with `warpRows` > 0 a warp (32 lanes) per row and `warpRows`
 /// rows per block.
-LogicalResult fuseChain(Chain &chain, int64_t blockSize, int64_t warpRows,
+LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
                         bool rematerialize, int64_t unroll) {
   unsigned R = chain.R;
   int64_t staticRows = 1;
@@ -917,7 +917,6 @@ LogicalResult fuseChain(Chain &chain, int64_t blockSize, int64_t warpRows,
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   bool warp = warpRows > 0;
-  Value cB = arith::ConstantIndexOp::create(b, loc, warp ? 32 : blockSize);
   // Rows from the first op; each op's own last-dim length.
   Operation *first = chain.ops.front().op;
   SmallVector<Value> trips;
@@ -927,6 +926,8 @@ LogicalResult fuseChain(Chain &chain, int64_t blockSize, int64_t warpRows,
     trips.push_back(t);
     rows = arith::MulIOp::create(b, loc, rows, t);
   }
+  Value cB = warp ? arith::ConstantIndexOp::create(b, loc, 32)
+                  : block.threads(b, loc, rows, staticRows);
   SmallVector<Value> lens;
   for (const ChainOp &c : chain.ops)
     lens.push_back(c.n == R ? Value() : loopSize(b, loc, c.op, c.n - 1));
@@ -997,8 +998,9 @@ LogicalResult fuseChain(Chain &chain, int64_t blockSize, int64_t warpRows,
 
 /// Finds the chains of the function's top-level ops and fuses those with a
 /// reduction and at least two ops; returns how many.
-unsigned mlir::tfc::rowops::fuseRowChains(func::FuncOp f, int64_t blockSize, int64_t warpRows,
-                       bool rematerialize, int64_t unroll) {
+unsigned mlir::tfc::rowops::fuseRowChains(func::FuncOp f, const RowBlock &rb,
+                                          int64_t warpRows, bool rematerialize,
+                                          int64_t unroll) {
   std::vector<Chain> done;
   Chain cur;
   auto close = [&]() {
@@ -1038,7 +1040,7 @@ unsigned mlir::tfc::rowops::fuseRowChains(func::FuncOp f, int64_t blockSize, int
   close();
   unsigned fused = 0;
   for (Chain &c : done)
-    if (succeeded(fuseChain(c, blockSize, warpRows, rematerialize, unroll)))
+    if (succeeded(fuseChain(c, rb, warpRows, rematerialize, unroll)))
       ++fused;
   return fused;
 }

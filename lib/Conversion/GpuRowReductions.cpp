@@ -132,6 +132,21 @@ SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map,
   return idx;
 }
 
+Value RowBlock::threads(OpBuilder &b, Location loc, Value rows,
+                        int64_t staticRows) const {
+  if (fewRows <= 0 || fewSize <= 0 || fewSize == size)
+    return arith::ConstantIndexOp::create(b, loc, size);
+  if (staticRows >= 0)
+    return arith::ConstantIndexOp::create(b, loc,
+                                          staticRows <= fewRows ? fewSize : size);
+  Value few = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ule, rows,
+      arith::ConstantIndexOp::create(b, loc, fewRows));
+  return arith::SelectOp::create(b, loc, few,
+                                 arith::ConstantIndexOp::create(b, loc, fewSize),
+                                 arith::ConstantIndexOp::create(b, loc, size));
+}
+
 } // namespace mlir::tfc::rowops
 
 using namespace mlir::tfc::rowops;
@@ -139,7 +154,7 @@ using namespace mlir::tfc::rowops;
 namespace {
 
 LogicalResult rewrite(linalg::GenericOp op, const RowReduction &rr,
-                      int64_t blockSize) {
+                      const RowBlock &block) {
   unsigned n = op.getNumLoops();
   // A grid of one (or no) block: canonicalization would fold the row loop
   // away, leaving a thread loop that the plain mapping would guard. Keep the
@@ -158,7 +173,6 @@ LogicalResult rewrite(linalg::GenericOp op, const RowReduction &rr,
       cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc);
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Value cB = arith::ConstantIndexOp::create(b, loc, blockSize);
   // Rows: the product of the parallel trip counts (offsets 0, strides 1).
   SmallVector<Value> trips;
   Value rows = c1;
@@ -167,6 +181,7 @@ LogicalResult rewrite(linalg::GenericOp op, const RowReduction &rr,
     trips.push_back(t);
     rows = arith::MulIOp::create(b, loc, rows, t);
   }
+  Value cB = block.threads(b, loc, rows, staticRows);
   Value len = getValueOrCreateConstantIndexOp(b, loc, ranges[n - 1].size);
   auto grid = scf::ParallelOp::create(b, loc, ValueRange{c0, c0},
                                       ValueRange{rows, cB}, ValueRange{c1, c1});
@@ -243,8 +258,11 @@ struct GpuRowReductionsPass
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuRowReductionsPass)
   GpuRowReductionsPass() = default;
   GpuRowReductionsPass(const GpuRowReductionsPass &o) : PassWrapper(o) {}
-  GpuRowReductionsPass(int64_t b, bool f, int64_t w, bool r, int64_t u) {
+  GpuRowReductionsPass(int64_t b, bool f, int64_t w, bool r, int64_t u,
+                       int64_t fr, int64_t fb) {
     blockSize = b;
+    fewRows = fr;
+    fewBlockSize = fb;
     fuse = f;
     warpRows = w;
     remat = r;
@@ -286,6 +304,16 @@ struct GpuRowReductionsPass
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Threads per block (one row each)"),
                             llvm::cl::init(128)};
+  Option<int64_t> fewRows{
+      *this, "few-rows",
+      llvm::cl::desc("Grids of at most this many rows take blocks of "
+                     "few-block-size threads (0: never)"),
+      llvm::cl::init(0)};
+  Option<int64_t> fewBlockSize{
+      *this, "few-block-size",
+      llvm::cl::desc("Threads per block (one row each) of a grid of at most "
+                     "few-rows rows"),
+      llvm::cl::init(0)};
 
   void runOnOperation() override {
     if (blockSize < 32 || blockSize > 1024 || blockSize % 32 != 0) {
@@ -306,8 +334,19 @@ struct GpuRowReductionsPass
           << static_cast<int64_t>(unroll);
       return signalPassFailure();
     }
+    if (fewRows < 0 || (fewRows > 0 && (fewBlockSize < 32 ||
+                                         fewBlockSize > 1024 ||
+                                         fewBlockSize % 32 != 0))) {
+      getOperation().emitError("tfc-gpu-row-reductions: few-rows must be >= "
+                               "0 and few-block-size a multiple of 32 in "
+                               "[32, 1024], got ")
+          << static_cast<int64_t>(fewRows) << " / "
+          << static_cast<int64_t>(fewBlockSize);
+      return signalPassFailure();
+    }
+    RowBlock block{blockSize, fewRows, fewBlockSize};
     if (fuse)
-      (void)fuseRowChains(getOperation(), blockSize, warpRows, remat, unroll);
+      (void)fuseRowChains(getOperation(), block, warpRows, remat, unroll);
     SmallVector<std::pair<linalg::GenericOp, RowReduction>> todo;
     getOperation().walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<scf::ParallelOp>() ||
@@ -318,7 +357,7 @@ struct GpuRowReductionsPass
         todo.push_back({op, *rr});
     });
     for (auto &[op, rr] : todo)
-      (void)rewrite(op, rr, blockSize); // refused: the plain mapping
+      (void)rewrite(op, rr, block); // refused: the plain mapping
   }
 };
 
@@ -328,9 +367,12 @@ std::unique_ptr<Pass> mlir::tfc::createGpuRowReductionsPass(int64_t blockSize,
                                                              bool fuse,
                                                              int64_t warpRows,
                                                              bool remat,
-                                                             int64_t unroll) {
+                                                             int64_t unroll,
+                                                             int64_t fewRows,
+                                                             int64_t fewBlock) {
   return std::make_unique<GpuRowReductionsPass>(blockSize, fuse, warpRows,
-                                                remat, unroll);
+                                                remat, unroll, fewRows,
+                                                fewBlock);
 }
 
 void mlir::tfc::registerGpuRowReductionsPass() {

@@ -38,9 +38,22 @@ Value loadAt(OpBuilder &b, Location loc, linalg::GenericOp op, OpOperand *opnd,
 SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map,
                              ValueRange ivs);
 
+/// The threads of the block that takes a row: `size`, or `fewSize` where
+/// the grid has at most `fewRows` rows (fewRows 0: always `size`). Few rows
+/// (a decode step's 1 to 32, a short prefill's hundreds) leave most SMs idle
+/// with a warp a row; thousands (MiniLM's 4,096) fill them and want small
+/// blocks (docs/PERFORMANCE.md). Decided at compile time where the row count
+/// is static, else at run time by a select on it (the kernels' loops and
+/// block reductions take the block size as a value).
+struct RowBlock {
+  int64_t size = 32, fewRows = 0, fewSize = 0;
+  Value threads(OpBuilder &b, Location loc, Value rows,
+                int64_t staticRows) const;
+};
+
 /// Fuses the runs of row ops among `f`'s top-level ops (GpuRowChains.cpp);
 /// returns how many chains became kernels.
-unsigned fuseRowChains(func::FuncOp f, int64_t blockSize, int64_t warpRows,
+unsigned fuseRowChains(func::FuncOp f, const RowBlock &block, int64_t warpRows,
                        bool rematerialize, int64_t unroll);
 
 } // namespace mlir::tfc::rowops

@@ -310,10 +310,36 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
                               kx->source, kx->perm);
     }
     MaskInfo info;
-    if (mask && rtt(mask).getElementType().isInteger(1))
+    if (mask && rtt(mask).getElementType().isInteger(1)) {
       info = analyzeBoolMask(rewriter, loc, mask, q, k);
-    else
+    } else {
       info.mask = mask;
+      // A float mask select(c, a, b) of scalars: c without its always-true
+      // terms and broadcasts (exact: the op broadcasts its mask), so an
+      // exporter's [b, 1, s, t] expansion of a padding row stays the row
+      // [b, 1, 1, t] (the GPU kernels stage one shared row per key tile).
+      auto sel = mask ? def<SelectOp>(mask) : SelectOp();
+      if (sel && rtt(sel.getCond()).getElementType().isInteger(1) &&
+          rtt(sel.getLhs()).getNumElements() == 1 &&
+          rtt(sel.getRhs()).getNumElements() == 1) {
+        Value c = dropTrueMaskTerms(rewriter, loc, sel.getCond(), q, k);
+        if (!c) {
+          // Always true: every score gets the same lhs, which softmax
+          // ignores; a finite one keeps the mask (an infinite one would
+          // make every row NaN in the source: keep it as it is).
+          std::optional<double> a = scalarFloat(sel.getLhs());
+          if (a && *a == 0.0)
+            info.mask = Value();
+        } else if (c != sel.getCond() &&
+                   rtt(c).getRank() == rtt(mask).getRank()) {
+          info.mask = SelectOp::create(
+              rewriter, loc,
+              RankedTensorType::get(rtt(c).getShape(),
+                                    rtt(mask).getElementType()),
+              c, sel.getLhs(), sel.getRhs());
+        }
+      }
+    }
     rewriter.replaceOpWithNewOp<AttentionOp>(
         pv, pv.getResult().getType(), q, k, v, info.mask,
         rewriter.getF64FloatAttr(scale), rewriter.getBoolAttr(info.causal),

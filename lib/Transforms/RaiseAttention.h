@@ -22,6 +22,13 @@ struct MaskInfo {
 MaskInfo analyzeBoolMask(PatternRewriter &rewriter, Location loc, Value mask,
                          Value query, Value key);
 
+/// The i1 mask `mask` with only its always-true terms and its broadcasts
+/// (tfc.expand) dropped: causal and window terms stay, so it is exact for
+/// the condition of a finite-fill float mask too. A null Value when nothing
+/// is left (always true); `mask` itself when nothing was dropped.
+Value dropTrueMaskTerms(PatternRewriter &rewriter, Location loc, Value mask,
+                        Value query, Value key);
+
 } // namespace mlir::tfc::raise
 
 #endif

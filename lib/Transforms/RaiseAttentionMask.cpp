@@ -15,6 +15,11 @@
 //   i >= c, j >= c with c <= 0              -> always true, dropped.
 // Every other term stays in the residual mask (their AND). Sound because
 // the op applies mask, causal and window as one conjunction.
+// dropTrueMaskTerms drops only the always-true terms and the broadcasts:
+// for the condition of a float mask select(c, 0, fill) with a finite fill,
+// which must not be split (HF's padding mask for encoders, expanded by the
+// exporter to [b, 1, s, t] and AND-ed with `arange(s) >= 0`, becomes the
+// [b, 1, 1, t] padding row it is).
 //
 //===----------------------------------------------------------------------===//
 #include "RaiseAttention.h"
@@ -200,8 +205,12 @@ Term classify(Value term, const DimRef &s, const DimRef &t) {
 
 } // namespace
 
-MaskInfo raise::analyzeBoolMask(PatternRewriter &rewriter, Location loc,
-                                Value mask, Value query, Value key) {
+namespace {
+
+/// analyzeBoolMask, or with `onlyTrue` dropTrueMaskTerms (causal and window
+/// terms stay in the residual).
+MaskInfo splitBoolMask(PatternRewriter &rewriter, Location loc, Value mask,
+                       Value query, Value key, bool onlyTrue) {
   MaskInfo unchanged;
   unchanged.mask = mask;
   DimRef s = resolveDim(query, 2), t = resolveDim(key, 2);
@@ -209,6 +218,7 @@ MaskInfo raise::analyzeBoolMask(PatternRewriter &rewriter, Location loc,
     return unchanged;
 
   SmallVector<Value> terms, work = {mask};
+  bool stripped = false; // an expand or a splat true dropped
   while (!work.empty()) {
     Value v = work.pop_back_val();
     if (auto a = binaryOf(v, BinaryKind::and_)) {
@@ -216,16 +226,21 @@ MaskInfo raise::analyzeBoolMask(PatternRewriter &rewriter, Location loc,
       work.push_back(a.getLhs());
     } else if (auto e = def<ExpandOp>(v)) {
       work.push_back(e.getInput());
+      stripped = true;
     } else if (!isSplatTrue(v)) {
       terms.push_back(v);
+    } else {
+      stripped = true;
     }
   }
 
   MaskInfo info;
   SmallVector<Value> residual;
-  bool changed = false;
+  bool changed = onlyTrue && stripped;
   for (Value term : terms) {
     Term c = classify(term, s, t);
+    if (onlyTrue && c.kind != TermKind::alwaysTrue)
+      c.kind = TermKind::other;
     switch (c.kind) {
     case TermKind::other:
       residual.push_back(term);
@@ -257,4 +272,17 @@ MaskInfo raise::analyzeBoolMask(PatternRewriter &rewriter, Location loc,
                                  BinaryKind::and_);
   }
   return info;
+}
+
+} // namespace
+
+MaskInfo raise::analyzeBoolMask(PatternRewriter &rewriter, Location loc,
+                                Value mask, Value query, Value key) {
+  return splitBoolMask(rewriter, loc, mask, query, key, /*onlyTrue=*/false);
+}
+
+Value raise::dropTrueMaskTerms(PatternRewriter &rewriter, Location loc,
+                               Value mask, Value query, Value key) {
+  return splitBoolMask(rewriter, loc, mask, query, key, /*onlyTrue=*/true)
+      .mask;
 }

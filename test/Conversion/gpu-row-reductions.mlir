@@ -10,8 +10,8 @@
 // The mapping attribute keeps tfc-gpu-map-loops off the loop.
 
 // CHECK-LABEL: func.func @softmax_denominator
-// CHECK:         %[[C128:.*]] = arith.constant 128 : index
 // CHECK:         %[[ROWS:.*]] = arith.muli
+// CHECK:         %[[C128:.*]] = arith.constant 128 : index
 // CHECK:         scf.parallel (%[[R:.*]], %[[T:.*]]) = (%[[C0:.*]], %{{.*}}) to (%[[ROWS]], %[[C128]])
 // CHECK:           %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK:           %[[P:.*]] = scf.for %[[K:.*]] = %[[T]] to %{{.*}} step %[[C128]] iter_args(%[[A:.*]] = %[[ZERO]]) -> (f32)

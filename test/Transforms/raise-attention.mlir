@@ -155,6 +155,59 @@ func.func @causal_window(%ids: tensor<?x?xi64>, %xq: tensor<?x?x64xf32>, %xk: te
 
 // -----
 
+// An encoder's padding mask as HF exports it (all-MiniLM-L6-v2, TorchScript):
+// the [b, 1, 1, t] padding row AND-ed with `arange(s) >= 0` and expanded to
+// [b, 1, s, t], then a float select with a finite fill (-FLT_MAX). The fill
+// is finite, so nothing moves to causal / window, but the always-true term
+// and the expansion go: the mask stays the [b, 1, 1, t] row (a new select of
+// the same scalars), which the op broadcasts. A second select whose
+// condition is only always-true terms adds 0 everywhere: no mask.
+// CHECK-LABEL: func @encoder_padding
+// CHECK-SAME: %[[PAD:[^:]*]]: tensor<?x1x1x?xi1>
+// CHECK: %[[M:.*]] = tfc.select %[[PAD]], %{{.*}}, %{{.*}} : tensor<?x1x1x?xi1>, tensor<f32>, tensor<f32> -> tensor<?x1x1x?xf32>
+// CHECK: tfc.attention {{.*}} mask %[[M]] : tensor<?x1x1x?xf32> {causal = false, scale = 2.500000e-01 : f64}
+// CHECK: tfc.attention %{{[^ ]*}}, %{{[^ ]*}}, %{{[^ ]*}} {causal = false
+func.func @encoder_padding(%ids: tensor<?x?xi64>, %xq: tensor<?x?x64xf32>, %xk: tensor<?x?x64xf32>, %pad: tensor<?x1x1x?xi1>) -> (tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %ids, %c0 : tensor<?x?xi64>
+  %s = tensor.dim %ids, %c1 : tensor<?x?xi64>
+  %q4 = tfc.reshape %xq[%b, %s] : tensor<?x?x64xf32> -> tensor<?x?x4x16xf32>
+  %q = tfc.transpose %q4 {perm = array<i64: 0, 2, 1, 3>} : tensor<?x?x4x16xf32> -> tensor<?x4x?x16xf32>
+  %k4 = tfc.reshape %xk[%b, %s] : tensor<?x?x64xf32> -> tensor<?x?x4x16xf32>
+  %k = tfc.transpose %k4 {perm = array<i64: 0, 2, 1, 3>} : tensor<?x?x4x16xf32> -> tensor<?x4x?x16xf32>
+  %n = arith.maxsi %s, %c0 : index
+  %zero = arith.constant dense<0> : tensor<i64>
+  %one = arith.constant dense<1> : tensor<i64>
+  %yes = arith.constant dense<true> : tensor<i1>
+  %fmin = arith.constant dense<-3.40282347E+38> : tensor<f32>
+  %fzero = arith.constant dense<0.0> : tensor<f32>
+  %scale = arith.constant dense<0.25> : tensor<f32>
+  %r = tfc.range %zero, %one, %n : tensor<i64>, tensor<i64> -> tensor<?xi64>
+  %r3 = tfc.reshape %r[%n] : tensor<?xi64> -> tensor<1x1x?xi64>
+  %qi = tfc.reshape %r3[%n] : tensor<1x1x?xi64> -> tensor<1x1x?x1xi64>
+  %ge = tfc.cmp ge %qi, %zero : tensor<1x1x?x1xi64>, tensor<i64> -> tensor<1x1x?x1xi1>
+  %y = tfc.expand %yes : tensor<i1> -> tensor<i1>
+  %t0 = tfc.binary and %y, %ge : tensor<i1>, tensor<1x1x?x1xi1> -> tensor<1x1x?x1xi1>
+  %m2 = tfc.binary and %t0, %pad : tensor<1x1x?x1xi1>, tensor<?x1x1x?xi1> -> tensor<?x1x?x?xi1>
+  %m = tfc.expand %m2[%b, %n, %n] : tensor<?x1x?x?xi1> -> tensor<?x1x?x?xi1>
+  %fm = tfc.select %m, %fzero, %fmin : tensor<?x1x?x?xi1>, tensor<f32>, tensor<f32> -> tensor<?x1x?x?xf32>
+  %kt = tfc.transpose %k {perm = array<i64: 0, 1, 3, 2>} : tensor<?x4x?x16xf32> -> tensor<?x4x16x?xf32>
+  %sc = tfc.matmul %q, %kt : tensor<?x4x?x16xf32>, tensor<?x4x16x?xf32> -> tensor<?x4x?x?xf32>
+  %ss = tfc.binary mul %sc, %scale : tensor<?x4x?x?xf32>, tensor<f32> -> tensor<?x4x?x?xf32>
+  %l = tfc.binary add %ss, %fm : tensor<?x4x?x?xf32>, tensor<?x1x?x?xf32> -> tensor<?x4x?x?xf32>
+  %p = tfc.softmax %l {axis = 3 : i64} : tensor<?x4x?x?xf32> -> tensor<?x4x?x?xf32>
+  %o = tfc.matmul %p, %k : tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>
+  %ge2 = tfc.expand %ge[%b, %n, %n] : tensor<1x1x?x1xi1> -> tensor<?x1x?x?xi1>
+  %fm2 = tfc.select %ge2, %fzero, %fmin : tensor<?x1x?x?xi1>, tensor<f32>, tensor<f32> -> tensor<?x1x?x?xf32>
+  %l2 = tfc.binary add %ss, %fm2 : tensor<?x4x?x?xf32>, tensor<?x1x?x?xf32> -> tensor<?x4x?x?xf32>
+  %p2 = tfc.softmax %l2 {axis = 3 : i64} : tensor<?x4x?x?xf32> -> tensor<?x4x?x?xf32>
+  %o2 = tfc.matmul %p2, %k : tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>
+  return %o, %o2 : tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32>
+}
+
+// -----
+
 // Not provable: the key positions are shifted by one (j <= i + 1), and the
 // positions' range length is an unrelated index %n, so the terms stay in
 // the mask and causal stays false.

@@ -136,8 +136,23 @@ static cl::opt<int> cudaRowBlock(
     cl::desc("With --target=cuda: threads of the block that takes a row of a "
              "row reduction or fused run of row ops (32 to 1024, a multiple "
              "of 32; default 32, a warp, measured best on MiniLM's 4,096 "
-             "rows; a decode step's one or few rows may want more)"),
+             "rows), except in grids of at most --cuda-row-few-rows rows "
+             "(--cuda-row-block-few); given alone, it is the size of every "
+             "such block"),
     cl::init(32));
+static cl::opt<int> cudaRowBlockFew(
+    "cuda-row-block-few",
+    cl::desc("With --target=cuda: threads of the block that takes a row in "
+             "a grid of at most --cuda-row-few-rows rows (default 256: a "
+             "decode step's few rows on one warp each leave most SMs idle; "
+             "0: --cuda-row-block everywhere). Chosen at run time where "
+             "the row count is dynamic"),
+    cl::init(256));
+static cl::opt<int> cudaRowFewRows(
+    "cuda-row-few-rows",
+    cl::desc("With --target=cuda: the most rows a grid of row ops has to "
+             "take --cuda-row-block-few threads a row (default 1024)"),
+    cl::init(1024));
 static cl::opt<int> cudaRowUnroll(
     "cuda-row-unroll",
     cl::desc("With --target=cuda and --cuda-row-fuse: row elements each "
@@ -775,6 +790,21 @@ int main(int argc, char **argv) {
     go.rowReduceBlock = cudaRowBlock;
     if (!cudaRowReduce)
       go.rowReduceBlock = 0;
+    if (cudaRowBlockFew != 0 &&
+        (cudaRowBlockFew < 32 || cudaRowBlockFew > 1024 ||
+         cudaRowBlockFew % 32 != 0))
+      return fail("--cuda-row-block-few=" + std::to_string(cudaRowBlockFew) +
+                  ": expected 0 or a multiple of 32 from 32 to 1024");
+    if (cudaRowFewRows < 0)
+      return fail("--cuda-row-few-rows=" + std::to_string(cudaRowFewRows) +
+                  ": expected 0 or more");
+    // --cuda-row-block alone keeps one block size for every grid.
+    const bool fewAsked = cudaRowBlockFew.getNumOccurrences() > 0 ||
+                          cudaRowFewRows.getNumOccurrences() > 0;
+    go.rowFewBlock = cudaRowBlockFew;
+    go.rowFewRows = cudaRowBlock.getNumOccurrences() > 0 && !fewAsked
+                        ? 0
+                        : static_cast<int64_t>(cudaRowFewRows);
     go.rowFuse = cudaRowFuse;
     go.mergeKernels = cudaMergeKernels;
     go.pdl = cudaPdl && !cudaEmulate;

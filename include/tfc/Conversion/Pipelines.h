@@ -74,6 +74,9 @@ struct GpuPipelineOptions {
   bool gemm = true;                // matmuls through cuBLASLt (else loops)
   int64_t rowReduceBlock = 32;     // tfc-gpu-row-reductions' threads per
                                    // block (0: the plain mapping)
+  int64_t rowFewRows = 1024;       // ... grids of at most this many rows
+  int64_t rowFewBlock = 256;       // ... take blocks of this many threads
+                                   // (0 / 0: always rowReduceBlock)
   bool rowFuse = true;             // ... and runs of row ops (norms,
                                    // softmax) fused into one kernel
   int64_t rowWarps = 0;            // ... a warp per row of such a run,
@@ -101,7 +104,9 @@ std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128,
                                                  bool fuse = false,
                                                  int64_t warpRows = 0,
                                                  bool remat = false,
-                                                 int64_t unroll = 1);
+                                                 int64_t unroll = 1,
+                                                 int64_t fewRows = 0,
+                                                 int64_t fewBlock = 0);
 void registerGpuRowReductionsPass();
 /// Sibling projections as one linear (JoinLinears.cpp).
 std::unique_ptr<Pass> createJoinLinearsPass();
