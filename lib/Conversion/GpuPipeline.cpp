@@ -389,11 +389,14 @@ void emitScalarBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
                       const IRMapping &map, Value innerBase, Value innerTrip,
                       Value cV, int64_t perThread);
 
-/// A load or store of the body that reads / writes V consecutive elements
-/// across a thread's V iterations: its last index is the innermost
-/// induction variable, its other indices do not depend on it, and its
-/// memref's last stride is statically 1.
-bool contiguousAccess(Operation *op, scf::ParallelOp loop) {
+/// A load or store of the body that reads / writes V = `perThread`
+/// consecutive elements across a thread's V iterations, aligned to V
+/// elements wherever the memref's base pointer is: its last index is the
+/// innermost induction variable, its other indices do not depend on it, the
+/// memref's last stride is 1 and its offset and other strides are multiples
+/// of V (statically: an identity layout whose last dim is, or a strided one
+/// with static offset and strides).
+bool contiguousAccess(Operation *op, scf::ParallelOp loop, int64_t perThread) {
   Value iv = loop.getInductionVars().back();
   Value mem;
   ValueRange idx;
@@ -406,15 +409,30 @@ bool contiguousAccess(Operation *op, scf::ParallelOp loop) {
   } else {
     return false;
   }
+  // A view made inside the body (per iteration) is not one memref for the
+  // V iterations.
+  if (mem.getDefiningOp() && loop->isProperAncestor(mem.getDefiningOp()))
+    return false;
   auto t = cast<MemRefType>(mem.getType());
   if (t.getRank() == 0 || idx.back() != iv ||
       !t.getElementType().isIntOrFloat() ||
       t.getElementType().getIntOrFloatBitWidth() % 8 != 0)
     return false;
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  if (failed(t.getStridesAndOffset(strides, offset)) || strides.back() != 1)
-    return false;
+  if (t.getLayout().isIdentity()) {
+    if (ShapedType::isDynamic(t.getShape().back()) ||
+        t.getShape().back() % perThread != 0)
+      return false;
+  } else {
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(t.getStridesAndOffset(strides, offset)) ||
+        strides.back() != 1 || ShapedType::isDynamic(offset) ||
+        offset % perThread != 0)
+      return false;
+    for (int64_t st : ArrayRef<int64_t>(strides).drop_back())
+      if (ShapedType::isDynamic(st) || st % perThread != 0)
+        return false;
+  }
   for (Value v : idx.drop_back())
     if (v == iv || (v.getDefiningOp() &&
                     loop->isProperAncestor(v.getDefiningOp())))
@@ -438,7 +456,7 @@ void emitVectorBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
   };
   for (Operation &op : loop.getBody()->without_terminator()) {
     auto l = dyn_cast<memref::LoadOp>(op);
-    if (!l || !contiguousAccess(&op, loop))
+    if (!l || !contiguousAccess(&op, loop, perThread))
       continue;
     SmallVector<Value> idx;
     for (Value v : l.getIndices().drop_back())
@@ -473,7 +491,7 @@ void emitVectorBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
     auto st = dyn_cast<memref::StoreOp>(op);
     if (!st)
       continue;
-    if (!contiguousAccess(&op, loop)) {
+    if (!contiguousAccess(&op, loop, perThread)) {
       for (IRMapping &mj : bodies)
         b.clone(op, mj);
       continue;
@@ -493,11 +511,10 @@ void emitVectorBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
 }
 
 /// Whether every contiguous access of the body may be a V-element vector:
-/// true when the thread's V iterations are all inside (`full`) and, for
-/// each such memref, its first element's address and every stride but the
-/// last are multiples of V elements (then every thread's chunk is aligned
-/// to V elements: the chunks start at multiples of V). The address test is
-/// uniform over the grid.
+/// each such memref's base pointer is aligned to V elements (its offset and
+/// strides are multiples of V: contiguousAccess), so every thread's chunk,
+/// which starts at a multiple of V, is aligned. The test is uniform over
+/// the grid.
 Value vectorOk(OpBuilder &b, Location loc, scf::ParallelOp loop,
                const IRMapping &map, int64_t perThread) {
   Value ok;
@@ -507,7 +524,7 @@ Value vectorOk(OpBuilder &b, Location loc, scf::ParallelOp loop,
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   llvm::SmallPtrSet<Value, 8> seen;
   for (Operation &op : loop.getBody()->without_terminator()) {
-    if (!contiguousAccess(&op, loop))
+    if (!contiguousAccess(&op, loop, perThread))
       continue;
     Value mem = isa<memref::LoadOp>(op) ? cast<memref::LoadOp>(op).getMemRef()
                                         : cast<memref::StoreOp>(op).getMemRef();
@@ -517,21 +534,11 @@ Value vectorOk(OpBuilder &b, Location loc, scf::ParallelOp loop,
     auto t = cast<MemRefType>(mem.getType());
     int64_t bytes = t.getElementType().getIntOrFloatBitWidth() / 8;
     Value cA = arith::ConstantIndexOp::create(b, loc, perThread * bytes);
-    Value cVe = arith::ConstantIndexOp::create(b, loc, perThread);
-    auto md = memref::ExtractStridedMetadataOp::create(b, loc, mem);
     Value base =
         memref::ExtractAlignedPointerAsIndexOp::create(b, loc, mem);
-    Value addr = arith::AddIOp::create(
-        b, loc, base,
-        arith::MulIOp::create(b, loc, md.getOffset(),
-                              arith::ConstantIndexOp::create(b, loc, bytes)));
     andWith(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                  arith::RemUIOp::create(b, loc, addr, cA),
+                                  arith::RemUIOp::create(b, loc, base, cA),
                                   c0));
-    for (Value st : md.getStrides().drop_back())
-      andWith(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                    arith::RemUIOp::create(b, loc, st, cVe),
-                                    c0));
   }
   return ok;
 }
@@ -557,7 +564,7 @@ void emitStraightLineBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
                    matchPattern(loop.getStep()[rank - 1], m_One()) &&
                    llvm::any_of(loop.getBody()->without_terminator(),
                                 [&](Operation &op) {
-                                  return contiguousAccess(&op, loop);
+                                  return contiguousAccess(&op, loop, perThread);
                                 });
   if (vectorize) {
     Value cVec = arith::ConstantIndexOp::create(b, loc, perThread);

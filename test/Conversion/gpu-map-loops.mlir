@@ -25,6 +25,21 @@
 // VEC:           %[[IDX:.*]] = arith.remui %[[LIN:.*]], %[[INNER]]
 // VEC:           arith.divui %[[LIN]], %[[INNER]]
 // VEC:           %[[BASE:.*]] = arith.muli %[[IDX]], %[[V]]
+// Rows of 384 (a multiple of V) in identity layouts: a thread whose V
+// elements are all inside (V = 4 here and base + 4 <= 384) and whose
+// memrefs' base pointers are 16-byte aligned (a uniform test) loads and
+// stores them as one vector each; the scalar bodies are the else branch.
+// VEC:           %[[FULL:.*]] = arith.andi
+// VEC:           %[[PA:.*]] = memref.extract_aligned_pointer_as_index %arg0
+// VEC:           arith.remui %[[PA]], %[[C16:.*]] : index
+// VEC:           memref.extract_aligned_pointer_as_index %arg1
+// VEC:           scf.if %{{.*}} {
+// VEC-NEXT:        %[[VL:.*]] = vector.load %arg0[%{{.*}}, %[[BASE]]] {alignment = 16 : i64} : memref<?x384xf32>, vector<4xf32>
+// VEC-NEXT:        vector.extract %[[VL]][0]
+// VEC-COUNT-4:     math.exp
+// VEC:             %[[VS:.*]] = vector.from_elements
+// VEC-NEXT:        vector.store %[[VS]], %arg1[%{{.*}}, %[[BASE]]] {alignment = 16 : i64} : memref<?x384xf32>, vector<4xf32>
+// VEC-NEXT:      } else {
 // VEC:           memref.load %{{.*}}[%{{.*}}, %[[FIRST:[0-9a-z_]+]]]
 // VEC:           %[[E0:.*]] = math.exp
 // VEC:           %[[I1:.*]] = arith.addi %[[BASE]], %[[C1:.*]] : index
@@ -63,6 +78,47 @@ func.func @elementwise(%a: memref<?x384xf32>, %b: memref<?x384xf32>) {
     %v = memref.load %a[%i, %j] : memref<?x384xf32>
     %e = math.exp %v : f32
     memref.store %e, %b[%i, %j] : memref<?x384xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A dynamic row length (alignment of each row unknown): no vector path; a
+// bias read along the rows ([384], identity) still is one, and the
+// broadcast read of a per-row scale is not (its index is not the column).
+// VEC-LABEL: func.func @dynamic_rows
+// VEC-NOT:     vector.load %arg0
+// VEC-LABEL: func.func @bias_rows
+// VEC:         vector.load %arg1[%{{.*}}] {alignment = 16 : i64} : memref<384xf32>, vector<4xf32>
+// VEC-NOT:     vector.load %arg2
+// VEC:         vector.store
+func.func @dynamic_rows(%a: memref<?x?xf32>, %b: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = memref.dim %a, %c0 : memref<?x?xf32>
+  %m = memref.dim %a, %c1 : memref<?x?xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%n, %m) step (%c1, %c1) {
+    %v = memref.load %a[%i, %j] : memref<?x?xf32>
+    %e = math.exp %v : f32
+    memref.store %e, %b[%i, %j] : memref<?x?xf32>
+    scf.reduce
+  }
+  return
+}
+func.func @bias_rows(%a: memref<?x384xf32>, %bias: memref<384xf32>, %s: memref<?xf32>, %o: memref<?x384xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c384 = arith.constant 384 : index
+  %n = memref.dim %a, %c0 : memref<?x384xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%n, %c384) step (%c1, %c1) {
+    %v = memref.load %a[%i, %j] : memref<?x384xf32>
+    %bb = memref.load %bias[%j] : memref<384xf32>
+    %k = memref.load %s[%i] : memref<?xf32>
+    %x = arith.addf %v, %bb : f32
+    %y = arith.mulf %x, %k : f32
+    memref.store %y, %o[%i, %j] : memref<?x384xf32>
     scf.reduce
   }
   return
