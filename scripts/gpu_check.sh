@@ -19,7 +19,9 @@
 #       lowering of attention), the plain mapping (_rowthread), one kernel per
 #       row op (_nofuse), one row element per thread (_unroll1) and a warp
 #       per fused row (_warp); with TFC_GPU_ROWBLOCK=N fp32 and fp16 with
-#       --cuda-row-block=N (_rbN); with --cuda-gemm=false if
+#       --cuda-row-block=N (_rbN); with TFC_GPU_AB_NAME=X and
+#       TFC_GPU_AB_FLAGS="flags" fp32 and fp16 with those flags (_X, _fp16_X);
+#       with --cuda-gemm=false if
 #       TFC_GPU_MINILM_LOOPS is set) with --target=cuda --emit=shared into
 #       DIR, builds a CUDA-enabled tfc-run, tfcrt-gpu-attention-test and
 #       tfcrt-gpu-gemv-test (runtime only), and copies what the run needs (scripts, runtime
@@ -160,6 +162,18 @@ prepare() {
         same_weights "minilm_rb$TFC_GPU_ROWBLOCK" minilm
         half "minilm_fp16_rb$TFC_GPU_ROWBLOCK" fp16 --cuda-row-block="$TFC_GPU_ROWBLOCK"
         same_weights "minilm_fp16_rb$TFC_GPU_ROWBLOCK" minilm_fp16
+      fi
+      # TFC_GPU_AB_NAME=X TFC_GPU_AB_FLAGS="...": fp32 and fp16 builds
+      # minilm_X / minilm_fp16_X with those tfc flags (an A/B against the
+      # defaults, e.g. X=novec with --cuda-vector-rows=false).
+      if [[ -n "${TFC_GPU_AB_NAME:-}" ]]; then
+        # shellcheck disable=SC2086
+        compile "minilm_$TFC_GPU_AB_NAME" "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" \
+          ${TFC_GPU_AB_FLAGS:-}
+        same_weights "minilm_$TFC_GPU_AB_NAME" minilm
+        # shellcheck disable=SC2086
+        half "minilm_fp16_$TFC_GPU_AB_NAME" fp16 ${TFC_GPU_AB_FLAGS:-}
+        same_weights "minilm_fp16_$TFC_GPU_AB_NAME" minilm_fp16
       fi
       if [[ "${TFC_GPU_EXTRA:-0}" != 0 ]]; then
         half minilm_fp16_noattn fp16 --cuda-attention=false

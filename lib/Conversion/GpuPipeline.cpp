@@ -554,11 +554,12 @@ Value vectorOk(OpBuilder &b, Location loc, scf::ParallelOp loop,
 /// rest.
 void emitStraightLineBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
                             const IRMapping &map, Value innerBase,
-                            Value innerTrip, Value cV, int64_t perThread) {
+                            Value innerTrip, Value cV, int64_t perThread,
+                            bool vectorRows) {
   int64_t rank = loop.getNumLoops();
   // The vector path: V a power of two up to 8, the innermost loop from 0
   // by 1 (so iteration j is element innerBase + j), a contiguous access.
-  bool vectorize = perThread > 1 && perThread <= 8 &&
+  bool vectorize = vectorRows && perThread > 1 && perThread <= 8 &&
                    llvm::isPowerOf2_64(perThread) &&
                    matchPattern(loop.getLowerBound()[rank - 1], m_Zero()) &&
                    matchPattern(loop.getStep()[rank - 1], m_One()) &&
@@ -645,7 +646,8 @@ void emitScalarBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
 /// elements. V is chosen on the host: `perThread` when N >= `perThreadMin`,
 /// else 1.
 LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize,
-                        int64_t perThread, int64_t perThreadMin) {
+                        int64_t perThread, int64_t perThreadMin,
+                        bool vectorRows) {
   if (loop.getNumResults() != 0)
     return failure();
   SmallVector<scf::ParallelOp> nested;
@@ -731,7 +733,7 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize,
   // loads keeps the semantics.
   if (innerTrip && straightLine(loop)) {
     emitStraightLineBodies(b, loc, loop, map, innerBase, innerTrip, cV,
-                           perThread);
+                           perThread, vectorRows);
   } else {
     if (innerTrip) {
       // V consecutive innermost iterations, each guarded.
@@ -763,10 +765,11 @@ struct GpuMapLoopsPass
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuMapLoopsPass)
   GpuMapLoopsPass() = default;
   GpuMapLoopsPass(const GpuMapLoopsPass &o) : PassWrapper(o) {}
-  GpuMapLoopsPass(int64_t b, int64_t v, int64_t vMin) {
+  GpuMapLoopsPass(int64_t b, int64_t v, int64_t vMin, bool vr) {
     blockSize = b;
     perThread = v;
     perThreadMin = vMin;
+    vectorRows = vr;
   }
   StringRef getArgument() const override { return "tfc-gpu-map-loops"; }
   StringRef getDescription() const override {
@@ -786,6 +789,12 @@ struct GpuMapLoopsPass
       llvm::cl::desc("Consecutive innermost iterations per thread (1: one "
                      "thread per iteration, the plain mapping)"),
       llvm::cl::init(1)};
+  Option<bool> vectorRows{
+      *this, "vector-rows",
+      llvm::cl::desc("With per-thread > 1: a thread's consecutive elements "
+                     "of a contiguous, aligned row as one vector load / "
+                     "store"),
+      llvm::cl::init(true)};
   Option<int64_t> perThreadMin{
       *this, "per-thread-min",
       llvm::cl::desc("Iterations a loop needs (at run time) for per-thread > 1 "
@@ -814,8 +823,8 @@ struct GpuMapLoopsPass
         outer.push_back(p);
     });
     for (scf::ParallelOp p : outer)
-      (void)mapToGrid(p, blockSize, perThread,
-                      perThreadMin); // refused: stays on the host
+      (void)mapToGrid(p, blockSize, perThread, perThreadMin,
+                      vectorRows); // refused: stays on the host
   }
 };
 
@@ -827,8 +836,10 @@ std::unique_ptr<Pass> mlir::tfc::createGpuCopyConstantsPass() {
 
 std::unique_ptr<Pass> mlir::tfc::createGpuMapLoopsPass(int64_t blockSize,
                                                        int64_t perThread,
-                                                       int64_t perThreadMin) {
-  return std::make_unique<GpuMapLoopsPass>(blockSize, perThread, perThreadMin);
+                                                       int64_t perThreadMin,
+                                                       bool vectorRows) {
+  return std::make_unique<GpuMapLoopsPass>(blockSize, perThread, perThreadMin,
+                                           vectorRows);
 }
 
 std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
@@ -868,7 +879,8 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
   p +=
       ",func.func(tfc-gpu-map-loops{block-size=" + std::to_string(g.blockSize) +
       " per-thread=" + std::to_string(g.perThread) +
-      " per-thread-min=" + std::to_string(g.perThreadMin) + "}";
+      " per-thread-min=" + std::to_string(g.perThreadMin) +
+      " vector-rows=" + (g.vectorRows ? "true" : "false") + "}";
   // Consecutive independent grids (a layer's rotaries of q and k and the
   // copy of v into the KV cache) as one launch each.
   if (g.mergeKernels)

@@ -1,6 +1,8 @@
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{block-size=128}))" -split-input-file | FileCheck %s
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{block-size=128 per-thread=4 per-thread-min=1024}))" -split-input-file | FileCheck %s --check-prefix=VEC
 // RUN: not tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{per-thread=0}))" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADV
+// RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{block-size=128 per-thread=4 per-thread-min=1024 vector-rows=false}))" -split-input-file | FileCheck %s --check-prefix=NOVEC
+// NOVEC-NOT: vector.
 
 // A 2-D parallel loop becomes one 1-D grid: ceildiv(n * 384, 128) blocks of
 // 128 threads, a guard on the linear index, and the indices recovered by

@@ -196,6 +196,12 @@ static cl::opt<int> cudaPerThread(
              "thread runs in elementwise kernels (default 4; 1: one thread "
              "per element, the plain mapping)"),
     cl::init(4));
+static cl::opt<bool> cudaVectorRows(
+    "cuda-vector-rows",
+    cl::desc("With --target=cuda and --cuda-per-thread > 1: a thread's "
+             "consecutive elements of a contiguous, aligned row load and "
+             "store as one vector (default); false: one scalar access each"),
+    cl::init(true));
 static cl::opt<int64_t> cudaPerThreadMin(
     "cuda-per-thread-min", cl::Hidden,
     cl::desc("With --target=cuda: loops need this many iterations (at run "
@@ -824,6 +830,7 @@ int main(int argc, char **argv) {
     if (cudaPerThreadMin < 0)
       return fail("--cuda-per-thread-min must be >= 0");
     go.perThreadMin = cudaPerThreadMin;
+    go.vectorRows = cudaVectorRows;
     if (!cudaEmulate && failed(tfc::findCudaToolkit(cudaPath, go.toolkitPath, error)))
       return fail(error);
     DialectRegistry gpuTranslation;

@@ -70,6 +70,7 @@ struct GpuPipelineOptions {
                                    // MLIR's search: CUDA_ROOT/HOME/PATH)
   int64_t blockSize = 256;         // threads per block (tfc-gpu-map-loops)
   int64_t perThread = 4;           // innermost iterations per thread (there)
+  bool vectorRows = true;          // ... aligned contiguous rows as vectors
   int64_t perThreadMin = 1 << 20;  // ... for loops of at least this many
   bool gemm = true;                // matmuls through cuBLASLt (else loops)
   int64_t rowReduceBlock = 32;     // tfc-gpu-row-reductions' threads per
@@ -98,7 +99,8 @@ std::string gpuLoweringPipeline(const PipelineOptions &o,
 std::unique_ptr<Pass> createGpuCopyConstantsPass();
 std::unique_ptr<Pass> createGpuMapLoopsPass(int64_t blockSize = 256,
                                             int64_t perThread = 1,
-                                            int64_t perThreadMin = 0);
+                                            int64_t perThreadMin = 0,
+                                            bool vectorRows = true);
 /// Row reductions as one block per row (GpuRowReductions.cpp).
 std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128,
                                                  bool fuse = false,
