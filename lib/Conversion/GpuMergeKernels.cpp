@@ -23,13 +23,14 @@
 // bodies and a thread runs the same code as before, with the block index
 // shifted for B: the same arithmetic, element for element.
 //
-// Independence is decided per pair of accesses (memref.load / store in the
-// bodies, through views back to a root buffer): different allocations, an
-// allocation and anything else, and different arguments of an entry function
-// (the runtime passes each input and the cache as its own buffer) are
-// different memory; accesses of one root are disjoint when the subviews they
-// go through from the root have disjoint static ranges in some dimension
-// (the K and V halves of a layer's cache: [l, 0, ...] and [l, 1, ...]).
+// Independence is decided per pair of accesses (memref.load / store and
+// vector.load / store in the bodies, through views back to a root buffer):
+// different allocations, an allocation and anything else, and different
+// arguments of an entry function (the runtime passes each input and the
+// cache as its own buffer) are different memory; accesses of one root are
+// disjoint when the subviews they go through from the root have disjoint
+// static ranges in some dimension (the K and V halves of a layer's cache:
+// [l, 0, ...] and [l, 1, ...]).
 // Anything else in a body with a memory effect (a call, an atomic), a GPU
 // op (barriers, block reductions: the row kernels, whose block size differs
 // anyway), a different thread count, or host code between the loops that
@@ -43,6 +44,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -132,6 +134,14 @@ std::optional<SmallVector<Access>> accessesOf(scf::ParallelOp loop) {
       out.push_back({root, range, false});
     } else if (auto s = dyn_cast<memref::StoreOp>(op)) {
       auto [root, range] = rootOf(s.getMemRef());
+      out.push_back({root, range, true});
+    } else if (auto vl = dyn_cast<vector::LoadOp>(op)) {
+      // tfc-gpu-map-loops' vector rows: the same elements as the scalar
+      // bodies beside them.
+      auto [root, range] = rootOf(vl.getBase());
+      out.push_back({root, range, false});
+    } else if (auto vs = dyn_cast<vector::StoreOp>(op)) {
+      auto [root, range] = rootOf(vs.getBase());
       out.push_back({root, range, true});
     } else if (!op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() &&
                !isa<memref::AllocaOp>(op) && !isMemoryEffectFree(op)) {

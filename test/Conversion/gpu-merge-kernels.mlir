@@ -1,5 +1,6 @@
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{block-size=128},tfc-gpu-merge-kernels))" -split-input-file | FileCheck %s
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{block-size=128},tfc-gpu-merge-kernels,convert-parallel-loops-to-gpu),gpu-kernel-outlining)" -split-input-file | FileCheck %s --check-prefix=LAUNCH
+// RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-map-loops{block-size=128 per-thread=4 per-thread-min=1},tfc-gpu-merge-kernels))" -split-input-file | FileCheck %s --check-prefix=VMERGE
 
 // tfc-gpu-merge-kernels: consecutive grids of tfc-gpu-map-loops that touch
 // no common memory become one launch of nA + nB blocks whose blocks branch
@@ -68,6 +69,42 @@ func.func @independent(%a: memref<?xf32>, %c: memref<?xf32>) -> (memref<?xf32>, 
     scf.reduce
   }
   return %x, %y, %z : memref<?xf32>, memref<?xf32>, memref<?xf32>
+}
+
+// -----
+
+// Grids whose rows became vector loads and stores (tfc-gpu-map-loops'
+// vector rows, per-thread=4 and rows of 64) merge as well: their vector
+// accesses count as the accesses they are.
+// VMERGE-LABEL: func.func @vector_rows
+// VMERGE:         scf.parallel
+// VMERGE:           vector.load %arg0
+// VMERGE:           vector.store
+// VMERGE:           vector.load %arg1
+// VMERGE:           vector.store
+// VMERGE-NOT:     scf.parallel
+// VMERGE:         return
+func.func @vector_rows(%a: memref<?x64xf32>, %c: memref<?x64xf32>) -> (memref<?x64xf32>, memref<?x64xf32>) attributes {tfc.entry} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %n = memref.dim %a, %c0 : memref<?x64xf32>
+  %x = memref.alloc(%n) : memref<?x64xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%n, %c64) step (%c1, %c1) {
+    %v = memref.load %a[%i, %j] : memref<?x64xf32>
+    %e = math.exp %v : f32
+    memref.store %e, %x[%i, %j] : memref<?x64xf32>
+    scf.reduce
+  }
+  %m = memref.dim %c, %c0 : memref<?x64xf32>
+  %y = memref.alloc(%m) : memref<?x64xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%m, %c64) step (%c1, %c1) {
+    %v = memref.load %c[%i, %j] : memref<?x64xf32>
+    %e = math.sqrt %v : f32
+    memref.store %e, %y[%i, %j] : memref<?x64xf32>
+    scf.reduce
+  }
+  return %x, %y : memref<?x64xf32>, memref<?x64xf32>
 }
 
 // -----
