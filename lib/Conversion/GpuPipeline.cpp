@@ -416,7 +416,8 @@ bool contiguousAccess(Operation *op, scf::ParallelOp loop, int64_t perThread) {
   auto t = cast<MemRefType>(mem.getType());
   if (t.getRank() == 0 || idx.back() != iv ||
       !t.getElementType().isIntOrFloat() ||
-      t.getElementType().getIntOrFloatBitWidth() % 8 != 0)
+      t.getElementType().getIntOrFloatBitWidth() < 8 ||
+      !llvm::isPowerOf2_64(t.getElementType().getIntOrFloatBitWidth()))
     return false;
   if (t.getLayout().isIdentity()) {
     if (ShapedType::isDynamic(t.getShape().back()) ||

@@ -334,12 +334,12 @@ struct GpuRowReductionsPass
           << static_cast<int64_t>(unroll);
       return signalPassFailure();
     }
-    if (fewRows < 0 || (fewRows > 0 && (fewBlockSize < 32 ||
-                                         fewBlockSize > 1024 ||
-                                         fewBlockSize % 32 != 0))) {
+    if (fewRows < 0 || (fewRows > 0 && fewBlockSize != 0 &&
+                        (fewBlockSize < 32 || fewBlockSize > 1024 ||
+                         fewBlockSize % 32 != 0))) {
       getOperation().emitError("tfc-gpu-row-reductions: few-rows must be >= "
-                               "0 and few-block-size a multiple of 32 in "
-                               "[32, 1024], got ")
+                               "0 and few-block-size 0 (off) or a multiple of "
+                               "32 in [32, 1024], got ")
           << static_cast<int64_t>(fewRows) << " / "
           << static_cast<int64_t>(fewBlockSize);
       return signalPassFailure();

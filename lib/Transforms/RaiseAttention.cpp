@@ -320,6 +320,8 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
       // [b, 1, 1, t] (the GPU kernels stage one shared row per key tile).
       auto sel = mask ? def<SelectOp>(mask) : SelectOp();
       if (sel && rtt(sel.getCond()).getElementType().isInteger(1) &&
+          rtt(sel.getLhs()).hasStaticShape() &&
+          rtt(sel.getRhs()).hasStaticShape() &&
           rtt(sel.getLhs()).getNumElements() == 1 &&
           rtt(sel.getRhs()).getNumElements() == 1) {
         Value c = dropTrueMaskTerms(rewriter, loc, sel.getCond(), q, k);

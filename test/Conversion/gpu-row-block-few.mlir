@@ -1,6 +1,7 @@
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=32 few-rows=1024 few-block-size=256 fuse=true}))" -split-input-file | FileCheck %s
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=32 few-rows=1024 few-block-size=256 fuse=true}),convert-linalg-to-parallel-loops,canonicalize,cse,func.func(tfc-gpu-map-loops{block-size=256},convert-parallel-loops-to-gpu),gpu-kernel-outlining,lower-affine,convert-scf-to-cf,canonicalize,cse,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},gpu.module(convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})" -split-input-file | FileCheck %s --check-prefix=PTX
 // RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=32 fuse=true}))" -split-input-file | FileCheck %s --check-prefix=FIXED
+// RUN: tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=32 few-rows=1024 few-block-size=0 fuse=true}))" -split-input-file | FileCheck %s --check-prefix=FIXED
 // RUN: not tfc-opt %s --pass-pipeline="builtin.module(func.func(tfc-gpu-row-reductions{block-size=32 few-rows=1024 few-block-size=100}))" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 
 // The block that takes a row has block-size threads, or few-block-size where
@@ -30,13 +31,13 @@
 // PTX-SAME:    shfl.sync.bfly
 // PTX-SAME:    bar.sync
 
-// Without few-rows: one constant size, as before.
+// Without few-rows (or with few-block-size=0, off): one constant size.
 // FIXED-LABEL: func.func @rms_dynamic
 // FIXED-NOT:     arith.select
 // FIXED:         %[[C32:.*]] = arith.constant 32 : index
 // FIXED:         scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %[[C32]])
 
-// BAD: few-rows must be >= 0 and few-block-size a multiple of 32 in [32, 1024], got 1024 / 100
+// BAD: few-rows must be >= 0 and few-block-size 0 (off) or a multiple of 32 in [32, 1024], got 1024 / 100
 
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>

@@ -808,7 +808,8 @@ int main(int argc, char **argv) {
     const bool fewAsked = cudaRowBlockFew.getNumOccurrences() > 0 ||
                           cudaRowFewRows.getNumOccurrences() > 0;
     go.rowFewBlock = cudaRowBlockFew;
-    go.rowFewRows = cudaRowBlock.getNumOccurrences() > 0 && !fewAsked
+    go.rowFewRows = cudaRowBlockFew == 0 ||
+                            (cudaRowBlock.getNumOccurrences() > 0 && !fewAsked)
                         ? 0
                         : static_cast<int64_t>(cudaRowFewRows);
     go.rowFuse = cudaRowFuse;

@@ -347,11 +347,23 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
                          : mod.dec[a.round][ri][di];
     const unsigned threads = 32 * kDecWarps;
     void *params[] = {&a};
-    CUresult r = launchKernel(
-        d, f, static_cast<unsigned>(a.splits),
-        static_cast<unsigned>(p.hkv * a.rowGroups), static_cast<unsigned>(p.b),
-        threads, 1, 1, 0, static_cast<CUstream>(stream), params, nullptr, pdl,
-        a.cmerge ? static_cast<unsigned>(a.splits) : 0);
+    auto launch = [&] {
+      return launchKernel(
+          d, f, static_cast<unsigned>(a.splits),
+          static_cast<unsigned>(p.hkv * a.rowGroups),
+          static_cast<unsigned>(p.b), threads, 1, 1, 0,
+          static_cast<CUstream>(stream), params, nullptr, pdl,
+          a.cmerge ? static_cast<unsigned>(a.splits) : 0);
+    };
+    CUresult r = launch();
+    if (r != CUDA_SUCCESS && a.cmerge) {
+      // A device or partition that refuses the cluster: the global merge
+      // (its scratch was sized above).
+      a.cmerge = 0;
+      a.count = reinterpret_cast<unsigned *>(scratch.base);
+      a.part = reinterpret_cast<float *>(scratch.base + kDecCounters * 4);
+      r = launch();
+    }
     if (r != CUDA_SUCCESS) {
       error = format("cuLaunchKernel failed (%s; decode kernel, grid %lld x "
                      "%lld x %lld)",
