@@ -395,8 +395,8 @@ void emitScalarBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
 /// innermost induction variable, its other indices do not depend on it, the
 /// memref's last stride is 1 and its offset and other strides are multiples
 /// of V (statically: an identity layout whose last dim is, or a strided one
-/// with static offset and strides).
-bool contiguousAccess(Operation *op, scf::ParallelOp loop, int64_t perThread) {
+/// with static offset and strides). Returns that memref, or null.
+Value contiguousMemRef(Operation *op, scf::ParallelOp loop, int64_t perThread) {
   Value iv = loop.getInductionVars().back();
   Value mem;
   ValueRange idx;
@@ -407,38 +407,38 @@ bool contiguousAccess(Operation *op, scf::ParallelOp loop, int64_t perThread) {
     mem = st.getMemRef();
     idx = st.getIndices();
   } else {
-    return false;
+    return Value();
   }
   // A view made inside the body (per iteration) is not one memref for the
   // V iterations.
   if (mem.getDefiningOp() && loop->isProperAncestor(mem.getDefiningOp()))
-    return false;
+    return Value();
   auto t = cast<MemRefType>(mem.getType());
   if (t.getRank() == 0 || idx.back() != iv ||
       !t.getElementType().isIntOrFloat() ||
       t.getElementType().getIntOrFloatBitWidth() < 8 ||
       !llvm::isPowerOf2_64(t.getElementType().getIntOrFloatBitWidth()))
-    return false;
+    return Value();
   if (t.getLayout().isIdentity()) {
     if (ShapedType::isDynamic(t.getShape().back()) ||
         t.getShape().back() % perThread != 0)
-      return false;
+      return Value();
   } else {
     SmallVector<int64_t> strides;
     int64_t offset;
     if (failed(t.getStridesAndOffset(strides, offset)) ||
         strides.back() != 1 || ShapedType::isDynamic(offset) ||
         offset % perThread != 0)
-      return false;
+      return Value();
     for (int64_t st : ArrayRef<int64_t>(strides).drop_back())
       if (ShapedType::isDynamic(st) || st % perThread != 0)
-        return false;
+        return Value();
   }
   for (Value v : idx.drop_back())
     if (v == iv || (v.getDefiningOp() &&
                     loop->isProperAncestor(v.getDefiningOp())))
-      return false;
-  return true;
+      return Value();
+  return mem;
 }
 
 /// The V = `perThread` iterations of a straight-line body as vectors where
@@ -457,7 +457,7 @@ void emitVectorBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
   };
   for (Operation &op : loop.getBody()->without_terminator()) {
     auto l = dyn_cast<memref::LoadOp>(op);
-    if (!l || !contiguousAccess(&op, loop, perThread))
+    if (!l || !contiguousMemRef(&op, loop, perThread))
       continue;
     SmallVector<Value> idx;
     for (Value v : l.getIndices().drop_back())
@@ -492,7 +492,7 @@ void emitVectorBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
     auto st = dyn_cast<memref::StoreOp>(op);
     if (!st)
       continue;
-    if (!contiguousAccess(&op, loop, perThread)) {
+    if (!contiguousMemRef(&op, loop, perThread)) {
       for (IRMapping &mj : bodies)
         b.clone(op, mj);
       continue;
@@ -513,11 +513,11 @@ void emitVectorBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
 
 /// Whether every contiguous access of the body may be a V-element vector:
 /// each such memref's base pointer is aligned to V elements (its offset and
-/// strides are multiples of V: contiguousAccess), so every thread's chunk,
+/// strides are multiples of V: contiguousMemRef), so every thread's chunk,
 /// which starts at a multiple of V, is aligned. The test is uniform over
 /// the grid.
 Value vectorOk(OpBuilder &b, Location loc, scf::ParallelOp loop,
-               const IRMapping &map, int64_t perThread) {
+               int64_t perThread) {
   Value ok;
   auto andWith = [&](Value c) {
     ok = ok ? arith::AndIOp::create(b, loc, ok, c).getResult() : c;
@@ -525,12 +525,8 @@ Value vectorOk(OpBuilder &b, Location loc, scf::ParallelOp loop,
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   llvm::SmallPtrSet<Value, 8> seen;
   for (Operation &op : loop.getBody()->without_terminator()) {
-    if (!contiguousAccess(&op, loop, perThread))
-      continue;
-    Value mem = isa<memref::LoadOp>(op) ? cast<memref::LoadOp>(op).getMemRef()
-                                        : cast<memref::StoreOp>(op).getMemRef();
-    mem = map.lookupOrDefault(mem);
-    if (!seen.insert(mem).second)
+    Value mem = contiguousMemRef(&op, loop, perThread);
+    if (!mem || !seen.insert(mem).second)
       continue;
     auto t = cast<MemRefType>(mem.getType());
     int64_t bytes = t.getElementType().getIntOrFloatBitWidth() / 8;
@@ -566,7 +562,8 @@ void emitStraightLineBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
                    matchPattern(loop.getStep()[rank - 1], m_One()) &&
                    llvm::any_of(loop.getBody()->without_terminator(),
                                 [&](Operation &op) {
-                                  return contiguousAccess(&op, loop, perThread);
+                                  return bool(contiguousMemRef(&op, loop,
+                                                               perThread));
                                 });
   if (vectorize) {
     Value cVec = arith::ConstantIndexOp::create(b, loc, perThread);
@@ -577,7 +574,7 @@ void emitStraightLineBodies(OpBuilder &b, Location loc, scf::ParallelOp loop,
             b, loc, arith::CmpIPredicate::ule,
             arith::AddIOp::create(b, loc, innerBase, cVec), innerTrip));
     Value ok = arith::AndIOp::create(b, loc, full,
-                                     vectorOk(b, loc, loop, map, perThread));
+                                     vectorOk(b, loc, loop, perThread));
     auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/true);
     {
       OpBuilder::InsertionGuard g(b);

@@ -60,6 +60,13 @@ __device__ __forceinline__ float warpSum(float x) {
   return x;
 }
 
+/// A += f * x, column by column (a partial's float4 of outputs weighed
+/// into a merge).
+__device__ __forceinline__ void fma4(float4 &A, float4 x, float f) {
+  A.x = fmaf(x.x, f, A.x), A.y = fmaf(x.y, f, A.y);
+  A.z = fmaf(x.z, f, A.z), A.w = fmaf(x.w, f, A.w);
+}
+
 /// e^(m - mmax) as the weight of a partial with row max m (0 when the
 /// partial saw nothing).
 __device__ __forceinline__ float partWeight(float m, float mmax) {
@@ -136,10 +143,7 @@ decodeFinish(const GpuAttnArgs &a, const float (&wm)[tfcrt::cuda::kDecWarps][R],
     float4 A = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
     for (int w = 0; w < W; ++w) {
-      const float f = fw[w][r];
-      const float4 x = *reinterpret_cast<const float4 *>(&wacc[w][r][c]);
-      A.x = fmaf(x.x, f, A.x), A.y = fmaf(x.y, f, A.y);
-      A.z = fmaf(x.z, f, A.z), A.w = fmaf(x.w, f, A.w);
+      fma4(A, *reinterpret_cast<const float4 *>(&wacc[w][r][c]), fw[w][r]);
     }
     if (cmerge) {
       // In place: this thread alone read wacc[.][r][c .. c + 3].
@@ -183,11 +187,8 @@ decodeFinish(const GpuAttnArgs &a, const float (&wm)[tfcrt::cuda::kDecWarps][R],
         float4 A = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
         for (int sp = 0; sp < tfcrt::cuda::kDecClusterMax; ++sp)
-          if (sp < S) {
-            const float f = sw[r][sp];
-            A.x = fmaf(x[sp].x, f, A.x), A.y = fmaf(x[sp].y, f, A.y);
-            A.z = fmaf(x[sp].z, f, A.z), A.w = fmaf(x[sp].w, f, A.w);
-          }
+          if (sp < S)
+            fma4(A, x[sp], sw[r][sp]);
         store4(r, c, A, cl[r]);
       }
     }
@@ -249,18 +250,12 @@ decodeFinish(const GpuAttnArgs &a, const float (&wm)[tfcrt::cuda::kDecWarps][R],
       for (int u = 0; u < 8; ++u)
         x[u] = __ldcg(reinterpret_cast<const float4 *>(pc + (sp + u) * PART));
 #pragma unroll
-      for (int u = 0; u < 8; ++u) {
-        const float f = sw[r][sp + u];
-        A.x = fmaf(x[u].x, f, A.x), A.y = fmaf(x[u].y, f, A.y);
-        A.z = fmaf(x[u].z, f, A.z), A.w = fmaf(x[u].w, f, A.w);
-      }
+      for (int u = 0; u < 8; ++u)
+        fma4(A, x[u], sw[r][sp + u]);
     }
-    for (; sp < S; ++sp) {
-      const float4 x = __ldcg(reinterpret_cast<const float4 *>(pc + sp * PART));
-      const float f = sw[r][sp];
-      A.x = fmaf(x.x, f, A.x), A.y = fmaf(x.y, f, A.y);
-      A.z = fmaf(x.z, f, A.z), A.w = fmaf(x.w, f, A.w);
-    }
+    for (; sp < S; ++sp)
+      fma4(A, __ldcg(reinterpret_cast<const float4 *>(pc + sp * PART)),
+           sw[r][sp]);
     store4(r, c, A, bl[r]);
   }
   if (tid == 0)

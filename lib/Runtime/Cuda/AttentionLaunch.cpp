@@ -338,11 +338,14 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     if (a.chunk < 32)
       a.chunk = 32;
     a.splits = std::max<long long>(1, (p.t + a.chunk - 1) / a.chunk);
-    a.count = reinterpret_cast<unsigned *>(scratch.base);
-    a.part = reinterpret_cast<float *>(scratch.base + kDecCounters * 4);
+    // The global merge's arrival counters and partials (one split or a
+    // cluster merge needs neither).
+    unsigned *count = reinterpret_cast<unsigned *>(scratch.base);
+    float *part = reinterpret_cast<float *>(scratch.base + kDecCounters * 4);
     a.cmerge = a.splits > 1 && a.splits <= kDecClusterMax && decodeCluster();
-    if (a.splits == 1 || a.cmerge)
-      a.count = nullptr, a.part = nullptr;
+    const bool global = a.splits > 1 && !a.cmerge;
+    a.count = global ? count : nullptr;
+    a.part = global ? part : nullptr;
     CUfunction f = group ? mod.decGroup[a.round][R - 1][p.d == 128 ? 1 : 0]
                          : mod.dec[a.round][ri][di];
     const unsigned threads = 32 * kDecWarps;
@@ -360,8 +363,8 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
       // A device or partition that refuses the cluster: the global merge
       // (its scratch was sized above).
       a.cmerge = 0;
-      a.count = reinterpret_cast<unsigned *>(scratch.base);
-      a.part = reinterpret_cast<float *>(scratch.base + kDecCounters * 4);
+      a.count = count;
+      a.part = part;
       r = launch();
     }
     if (r != CUDA_SUCCESS) {
