@@ -37,8 +37,9 @@
 #       (TFC_LLM_AB_VARIANTS, '|'-separated environment assignments, default
 #       TFC_ATTN_DECODE=0|TFC_ATTN_DECODE=1; TFC_LLM_AB_BATCHES, default 1).
 #       With smollm2_bf16_<NAME>.so (prepare builds it: NAME from
-#       TFC_LLM_AB_NAME, default pdl, with the flags TFC_LLM_AB_FLAGS, default
-#       --cuda-pdl; TFC_LLM_AB_NAME=none builds none): that build against
+#       TFC_LLM_AB_NAME, default nopdl, with the flags TFC_LLM_AB_FLAGS, default
+#       --cuda-pdl=false; several: "a,b" with flags "FA;FB"; TFC_LLM_AB_NAME=none
+#       builds none): each such build against
 #       smollm2_bf16, alternating. TFC_LLM_SKIP_S260K=1 skips stories260K.
 #       TFC_LLM_PROFILE=1 only times an eager bf16 decode step and prefill
 #       kernel by kernel (TFC_CUDA_KTIME); =after does that after the rest.
@@ -48,7 +49,7 @@
 #       kernel, and PyTorch's torch.compile(mode="reduce-overhead") decode
 #       step at batch 1, then prints scripts/cupti_summary.py's tables
 #       (TFC_LLM_CUPTI_VARIANTS: '|'-separated environment assignments,
-#       each traced at batch 1 too, default TFC_CUDA_GEMV=1;
+#       each traced at batch 1 too, default TFC_CUDA_GEMV=0;
 #       TFC_LLM_CUPTI_BATCHES, default "1 8"; TFC_LLM_CUPTI_PREFILL=0 skips
 #       the prefill).
 #       The rebuilt GGUF is kept in /tmp/tfc-gguf-full for later calls.
@@ -80,15 +81,19 @@ prepare() {
     local onnx="$cache/onnx/smollm2.ts.onnx"
     "$tfc" "$onnx" --target=cuda --kv-cache --emit=shared -o "$dir/smollm2"
     "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 --emit=shared -o "$dir/smollm2_bf16"
-    # The same model with other flags, for an A/B run (default: programmatic
-    # dependent launch, --cuda-pdl); its weights file travels by reference
+    # The same model with other flags, for an A/B run (default: plain kernels,
+    # --cuda-pdl=false); its weights file travels by reference
     # to the GGUF like the others.
-    local abname="${TFC_LLM_AB_NAME:-pdl}"
-    if [[ "$abname" != none ]]; then
+    # Several: names ','-separated, their flags ';'-separated in the same order.
+    local abnames abflags i
+    IFS=',' read -r -a abnames <<<"${TFC_LLM_AB_NAME:-nopdl}"
+    IFS=';' read -r -a abflags <<<"${TFC_LLM_AB_FLAGS:---cuda-pdl=false}"
+    for i in "${!abnames[@]}"; do
+      [[ "${abnames[$i]}" == none ]] && continue
       # shellcheck disable=SC2086
-      "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 ${TFC_LLM_AB_FLAGS:---cuda-pdl} \
-        --emit=shared -o "$dir/smollm2_bf16_$abname"
-    fi
+      "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 ${abflags[$i]:-} \
+        --emit=shared -o "$dir/smollm2_bf16_${abnames[$i]}"
+    done
     "$py" - "$cache" "$shared" "$dir" <<'PY'
 import sys, numpy as np
 from pathlib import Path
@@ -143,9 +148,16 @@ PY
       "gguf==$("$py" -c 'import importlib.metadata as m; print(m.version("gguf"))')"
   fi
   echo "building a CUDA-enabled tfc-run"
-  cmake -G Ninja -S "$root" -B "$dir/.rt-build" -DTFC_RUNTIME_ONLY=ON \
-    -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
+  # TFC_RT_BUILD=DIR: an existing runtime-only CUDA build to update and use
+  # (it stays where it is) instead of a fresh one in DIR/.rt-build.
+  if [[ -n "${TFC_RT_BUILD:-}" ]]; then
+    ninja -C "$TFC_RT_BUILD" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
+    ln -sfn "$(cd "$TFC_RT_BUILD" && pwd)" "$dir/.rt-build"
+  else
+    cmake -G Ninja -S "$root" -B "$dir/.rt-build" -DTFC_RUNTIME_ONLY=ON \
+      -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+    ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
+  fi
   cp "$dir/.rt-build/bin/tfc-run" "$dir/"
   # The kernel tracer (TFC_LLM_CUPTI=1).
   source "$root/scripts/gpu_cublaslt.sh"
@@ -192,7 +204,7 @@ stash() {
         echo "exit $rc: $(grep -c '^PASS' /tmp/$t.log) PASS, $(grep -c '^FAIL' /tmp/$t.log) FAIL"
         grep -E '^FAIL|^device|^SKIP' /tmp/$t.log | head -n 12
         # shellcheck disable=SC2086
-        env $v /tmp/$t --bench | grep -E 'smollm2|gemv bf16 m1|gemv f32 m1' || true
+        env $v /tmp/$t --bench | grep -E 'smollm2|gemv bf16 m[18] |gemv f32 m1 ' || true
       done
     fi
   done
@@ -229,7 +241,7 @@ trace() { # PROMPTS.npz OUT RUNNER
         { ls "$out" | grep -c "cupti.$so.b$b.csv" ; grep -i -m3 'cupti\|error' "$out/cupti.$so.b$b.log"; } || true
     done
     local v vi=0 vlist
-    IFS='|' read -r -a vlist <<<"${TFC_LLM_CUPTI_VARIANTS:-TFC_CUDA_GEMV=1}"
+    IFS='|' read -r -a vlist <<<"${TFC_LLM_CUPTI_VARIANTS:-TFC_CUDA_GEMV=0}"
     for v in "${vlist[@]}"; do
       vi=$((vi + 1))
       echo "== $so: decode b1 with $v, replayed graphs traced"

@@ -21,10 +21,16 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/SetVector.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SmallPtrSet.h"
+
+#include <map>
+#include <tuple>
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassRegistry.h"
 
@@ -591,6 +597,34 @@ ChainPlan planChain(const Chain &chain, bool remat) {
 }
 
 /// Emits a chain's ops for one row, following its plan.
+/// Whether an access of `mem` through `map` (over the op's loops) touches
+/// V consecutive elements for V consecutive values of the last loop, so
+/// that a group's V elements are one vector: the last index is the last
+/// loop, no other index depends on it, the memref's last stride is 1, and
+/// its elements are a power-of-two number of bytes, V of them at most 16.
+bool vectorAccess(Value mem, AffineMap map, int64_t V) {
+  auto t = dyn_cast<MemRefType>(mem.getType());
+  if (!t || t.getRank() == 0 || map.getNumDims() == 0 ||
+      map.getNumResults() != static_cast<unsigned>(t.getRank()))
+    return false;
+  Type e = t.getElementType();
+  if (!e.isIntOrFloat())
+    return false;
+  unsigned bits = e.getIntOrFloatBitWidth();
+  if (bits < 8 || !llvm::isPowerOf2_32(bits) || V * bits / 8 > 16)
+    return false;
+  unsigned last = map.getNumDims() - 1;
+  if (map.getResults().back() != getAffineDimExpr(last, map.getContext()))
+    return false;
+  for (AffineExpr r : map.getResults().drop_back())
+    if (r.isFunctionOfDim(last))
+      return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(t.getStridesAndOffset(strides, offset)) &&
+         strides.back() == 1;
+}
+
 struct ChainEmitter {
   const Chain &chain;
   const ChainPlan &plan;
@@ -600,6 +634,15 @@ struct ChainEmitter {
   Value thr, cB, c0;
   bool warp;
   int64_t unroll = 1; // row elements each thread handles per loop iteration
+  // Vector mode (vec > 1, fuseChain's vectorChain): a thread takes groups of
+  // vec consecutive row elements, each contiguous access of a group one
+  // vector load / store; groupBase is the current group's first element,
+  // lane the element being emitted, vecLoads the group's loaded vectors.
+  int64_t vec = 1;
+  Value groupBase;
+  int64_t lane = 0;
+  std::map<std::tuple<const void *, const void *, const void *>, Value>
+      vecLoads;
   llvm::DenseMap<Operation *, Value> scalar; // root -> the row's value
   SmallVector<llvm::DenseMap<unsigned, Value>> captured; // per op, operand
 
@@ -661,7 +704,32 @@ struct ChainEmitter {
     }
     if (k < po.kind.size() && po.kind[k] == ReadKind::Version)
       return recompute(ib, po.version[k], ivs);
-    return loadAt(ib, loc, g, o, ivs);
+    if (!isa<MemRefType>(o->get().getType()))
+      return o->get(); // a scalar operand
+    return loadElem(ib, o->get(), g.getMatchingIndexingMap(o), ivs);
+  }
+
+  /// The element of `mem` at loop indices `ivs` through `map`: in vector
+  /// mode, where the access is contiguous (vectorAccess), lane `lane` of
+  /// the group's vector load (made at the group's first use); else a load.
+  Value loadElem(OpBuilder &ib, Value mem, AffineMap map, ValueRange ivs) {
+    if (vec > 1 && vectorAccess(mem, map, vec)) {
+      auto key = std::make_tuple(mem.getAsOpaquePointer(),
+                                 map.getAsOpaquePointer(),
+                                 groupBase.getAsOpaquePointer());
+      Value &v = vecLoads[key];
+      if (!v) {
+        SmallVector<Value> at(ivs.begin(), ivs.end());
+        at.back() = groupBase;
+        Type e = cast<MemRefType>(mem.getType()).getElementType();
+        v = vector::LoadOp::create(
+            ib, loc, VectorType::get({vec}, e), mem,
+            indicesAt(ib, loc, map, at), /*nontemporal=*/false,
+            llvm::MaybeAlign(vec * e.getIntOrFloatBitWidth() / 8));
+      }
+      return vector::ExtractOp::create(ib, loc, v, lane);
+    }
+    return memref::LoadOp::create(ib, loc, mem, indicesAt(ib, loc, map, ivs));
   }
 
   /// The element of dropped producer `p`'s version at `ivs`.
@@ -698,8 +766,10 @@ struct ChainEmitter {
     if (auto cp = dyn_cast<memref::CopyOp>(c.op)) {
       Value v = plan.ops[i].kind[0] == ReadKind::Scalar
                     ? scalar.lookup(allocBehind(cp.getSource()))
-                    : memref::LoadOp::create(ib, loc, cp.getSource(), at)
-                          .getResult();
+                    : loadElem(ib, cp.getSource(),
+                               AffineMap::getMultiDimIdentityMap(
+                                   at.size(), ib.getContext()),
+                               at);
       bufs.push_back(cp.getTarget());
       out.push_back({v, SmallVector<Value>(at)});
       return out;
@@ -761,6 +831,10 @@ struct ChainEmitter {
       return;
     }
     forget(i);
+    if (vec > 1) {
+      emitVector(i, ivs, len);
+      return;
+    }
     Unrolled u = rowLoop(len, {});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(u.loop.getBody()->getTerminator());
@@ -783,6 +857,85 @@ struct ChainEmitter {
     }
   }
 
+  /// Vector mode: the row loop over groups of vec elements (the row's
+  /// length is a multiple of vec), group g's elements g vec .. g vec +
+  /// vec - 1; per group of the unrolled loop, its first element's index.
+  Unrolled groupLoop(Value len, ValueRange iterArgs,
+                     SmallVector<Value> &bases) {
+    Value cV = arith::ConstantIndexOp::create(b, loc, vec);
+    Value groups = arith::DivUIOp::create(b, loc, len, cV);
+    Unrolled u = rowLoop(groups, iterArgs);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(u.loop.getBody(), u.loop.getBody()->end());
+    if (!u.loop.getBody()->empty() &&
+        u.loop.getBody()->back().hasTrait<OpTrait::IsTerminator>())
+      b.setInsertionPoint(u.loop.getBody()->getTerminator());
+    for (Value g : u.k)
+      bases.push_back(arith::MulIOp::create(b, loc, g, cV));
+    return u;
+  }
+
+  /// The element index `lane` of the group starting at `base`.
+  Value laneIndex(Value base, int64_t l) {
+    if (l == 0)
+      return base;
+    return arith::AddIOp::create(b, loc, base,
+                                 arith::ConstantIndexOp::create(b, loc, l));
+  }
+
+  /// emit() of an elementwise op in vector mode: every group's values
+  /// first (its contiguous operands as one vector load each), then the
+  /// stores, a vector store per group where the buffer's rows are
+  /// contiguous (the outputs' maps are identities), a group past the row's
+  /// end skipped.
+  void emitVector(unsigned i, SmallVector<Value> &ivs, Value len) {
+    const ChainOp &c = chain.ops[i];
+    vecLoads.clear();
+    SmallVector<Value> bases;
+    Unrolled u = groupLoop(len, {}, bases);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(u.loop.getBody()->getTerminator());
+    // [group][lane] -> the values and buffers.
+    SmallVector<SmallVector<SmallVector<Value>>> bufs(bases.size());
+    SmallVector<SmallVector<SmallVector<std::pair<Value, SmallVector<Value>>>>>
+        vals(bases.size());
+    for (auto [j, base] : llvm::enumerate(bases)) {
+      groupBase = base;
+      bufs[j].resize(vec);
+      for (int64_t l = 0; l < vec; ++l) {
+        lane = l;
+        ivs[c.n - 1] = laneIndex(base, l);
+        vals[j].push_back(valuesAt(b, i, ivs, bufs[j][l]));
+      }
+    }
+    AffineMap id = AffineMap::getMultiDimIdentityMap(c.n, b.getContext());
+    for (auto [j, base] : llvm::enumerate(bases)) {
+      OpBuilder::InsertionGuard g2(b);
+      if (u.inside[j]) {
+        auto ifOp = scf::IfOp::create(b, loc, u.inside[j], /*withElse=*/false);
+        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      }
+      for (size_t k = 0; k < vals[j][0].size(); ++k) {
+        Value buf = bufs[j][0][k];
+        if (vectorAccess(buf, id, vec)) {
+          SmallVector<Value> lanes;
+          for (int64_t l = 0; l < vec; ++l)
+            lanes.push_back(vals[j][l][k].first);
+          Type e = cast<MemRefType>(buf.getType()).getElementType();
+          Value v = vector::FromElementsOp::create(
+              b, loc, VectorType::get({vec}, e), lanes);
+          vector::StoreOp::create(
+              b, loc, v, buf, vals[j][0][k].second, /*nontemporal=*/false,
+              llvm::MaybeAlign(vec * e.getIntOrFloatBitWidth() / 8));
+          continue;
+        }
+        for (int64_t l = 0; l < vec; ++l)
+          memref::StoreOp::create(b, loc, vals[j][l][k].first, bufs[j][l][k],
+                                  vals[j][l][k].second);
+      }
+    }
+  }
+
   void emitReduction(unsigned i, SmallVector<Value> &ivs, Value len) {
     const ChainOp &c = chain.ops[i];
     auto g = cast<linalg::GenericOp>(c.op);
@@ -790,14 +943,31 @@ struct ChainEmitter {
     Block &body = g.getRegion().front();
     BlockArgument outArg = body.getArguments().back();
     Value neutral = arith::ConstantOp::create(b, loc, rr.neutral);
-    Unrolled u = rowLoop(len, ValueRange{neutral});
+    // Vector mode: the elements of each group (lanes), from contiguous
+    // operands' vector loads.
+    SmallVector<Value> bases;
+    vecLoads.clear();
+    Unrolled u = vec > 1 ? groupLoop(len, ValueRange{neutral}, bases)
+                         : rowLoop(len, ValueRange{neutral});
     scf::ForOp loop = u.loop;
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToEnd(loop.getBody()); // after rowLoop's indices
       Value acc = loop.getRegionIterArgs()[0];
-      for (auto [j, k] : llvm::enumerate(u.k)) {
-        ivs[c.n - 1] = k;
+      // (group or element j, lane l): element k_j (scalar mode) or
+      // bases[j] + l (vector mode).
+      SmallVector<std::pair<unsigned, int64_t>> elems;
+      for (unsigned j = 0; j < u.k.size(); ++j)
+        for (int64_t l = 0; l < (vec > 1 ? vec : 1); ++l)
+          elems.push_back({j, l});
+      for (auto [j, l] : elems) {
+        if (vec > 1) {
+          groupBase = bases[j];
+          lane = l;
+          ivs[c.n - 1] = laneIndex(bases[j], l);
+        } else {
+          ivs[c.n - 1] = u.k[j];
+        }
         IRMapping map;
         for (OpOperand *in : g.getDpsInputOperands())
           map.map(body.getArgument(in->getOperandNumber()),
@@ -901,8 +1071,51 @@ Value loopSize(OpBuilder &b, Location loc, Operation *op, unsigned d) {
 /// Fuses `chain` into one scf.parallel: a block of `blockSize` threads per
 /// row, or with `warpRows` > 0 a warp (32 lanes) per row and `warpRows`
 /// rows per block.
+/// The run-time condition of a chain's vector mode (see fuseChain), or
+/// null when the chain cannot take it: a row loop's length is not a static
+/// multiple of V, or no access is contiguous.
+Value vectorChainOk(OpBuilder &b, Location loc, const Chain &chain,
+                    ArrayRef<Value> lens, int64_t V) {
+  llvm::SetVector<Value> mems;
+  for (auto [i, c] : llvm::enumerate(chain.ops)) {
+    if (c.n == chain.R)
+      continue; // row-scalar: stays scalar
+    std::optional<int64_t> len = getConstantIntValue(lens[i]);
+    if (!len || *len % V != 0)
+      return Value();
+    for (const Access &a : accessesOf(c.op, c.n))
+      if (vectorAccess(a.buf, a.map, V))
+        mems.insert(a.buf);
+  }
+  if (mems.empty())
+    return Value();
+  Value ok;
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value cV = arith::ConstantIndexOp::create(b, loc, V);
+  for (Value mem : mems) {
+    auto t = cast<MemRefType>(mem.getType());
+    int64_t bytes = t.getElementType().getIntOrFloatBitWidth() / 8;
+    auto md = memref::ExtractStridedMetadataOp::create(b, loc, mem);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, mem);
+    Value first = arith::AddIOp::create(
+        b, loc, base,
+        arith::MulIOp::create(b, loc, md.getOffset(),
+                              arith::ConstantIndexOp::create(b, loc, bytes)));
+    SmallVector<Value> zeros = {arith::RemUIOp::create(
+        b, loc, first, arith::ConstantIndexOp::create(b, loc, V * bytes))};
+    for (Value st : md.getStrides().drop_back())
+      zeros.push_back(arith::RemUIOp::create(b, loc, st, cV));
+    for (Value z : zeros) {
+      Value c =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, z, c0);
+      ok = ok ? arith::AndIOp::create(b, loc, ok, c).getResult() : c;
+    }
+  }
+  return ok;
+}
+
 LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
-                        bool rematerialize, int64_t unroll) {
+                        bool rematerialize, int64_t unroll, int64_t vector) {
   unsigned R = chain.R;
   int64_t staticRows = 1;
   for (const CanonDim &d : chain.rows)
@@ -968,23 +1181,42 @@ LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
     }
   }
   ChainPlan plan = planChain(chain, rematerialize);
-  ChainEmitter em(chain, plan, b, loc, rowIvs, thr, cB, c0, warp);
-  em.unroll = unroll;
-  bool emitted = false;
-  for (auto [i, c] : llvm::enumerate(chain.ops)) {
-    if (plan.ops[i].dropped) {
-      em.capture(i); // recomputed where it is read
-      continue;
+  auto emitAll = [&](int64_t vec) {
+    ChainEmitter em(chain, plan, b, loc, rowIvs, thr, cB, c0, warp);
+    em.unroll = unroll;
+    em.vec = vec;
+    bool emitted = false;
+    for (auto [i, c] : llvm::enumerate(chain.ops)) {
+      if (plan.ops[i].dropped) {
+        em.capture(i); // recomputed where it is read
+        continue;
+      }
+      // Between ops: the block's barrier, or the warp's (__syncwarp, which
+      // orders the lanes' memory accesses as bar.sync does the block's).
+      if (emitted && warp)
+        NVVM::SyncWarpOp::create(
+            b, loc, arith::ConstantIntOp::create(b, loc, -1, 32));
+      else if (emitted)
+        gpu::BarrierOp::create(b, loc);
+      em.emit(i, lens[i]);
+      emitted = true;
     }
-    // Between ops: the block's barrier, or the warp's (__syncwarp, which
-    // orders the lanes' memory accesses as bar.sync does the block's).
-    if (emitted && warp)
-      NVVM::SyncWarpOp::create(
-          b, loc, arith::ConstantIntOp::create(b, loc, -1, 32));
-    else if (emitted)
-      gpu::BarrierOp::create(b, loc);
-    em.emit(i, lens[i]);
-    emitted = true;
+  };
+  // Vector mode where every row loop's length is a static multiple of V and
+  // some access is contiguous: taken when, at run time, every such memref's
+  // first element is aligned to V elements and its other strides are
+  // multiples of V (a uniform test: the whole grid takes one branch, so the
+  // barriers inside stay uniform); the scalar emission otherwise.
+  if (Value ok = vector > 1 ? vectorChainOk(b, loc, chain, lens, vector)
+                            : Value()) {
+    auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    emitAll(vector);
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    emitAll(1);
+  } else {
+    emitAll(1);
   }
   if (failed(mlir::tfc::mapBlocksThreads(grid)))
     return failure();
@@ -1000,7 +1232,7 @@ LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
 /// reduction and at least two ops; returns how many.
 unsigned mlir::tfc::rowops::fuseRowChains(func::FuncOp f, const RowBlock &rb,
                                           int64_t warpRows, bool rematerialize,
-                                          int64_t unroll) {
+                                          int64_t unroll, int64_t vector) {
   std::vector<Chain> done;
   Chain cur;
   auto close = [&]() {
@@ -1040,7 +1272,7 @@ unsigned mlir::tfc::rowops::fuseRowChains(func::FuncOp f, const RowBlock &rb,
   close();
   unsigned fused = 0;
   for (Chain &c : done)
-    if (succeeded(fuseChain(c, rb, warpRows, rematerialize, unroll)))
+    if (succeeded(fuseChain(c, rb, warpRows, rematerialize, unroll, vector)))
       ++fused;
   return fused;
 }

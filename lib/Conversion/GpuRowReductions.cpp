@@ -37,6 +37,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -259,7 +260,8 @@ struct GpuRowReductionsPass
   GpuRowReductionsPass() = default;
   GpuRowReductionsPass(const GpuRowReductionsPass &o) : PassWrapper(o) {}
   GpuRowReductionsPass(int64_t b, bool f, int64_t w, bool r, int64_t u,
-                       int64_t fr, int64_t fb) {
+                       int64_t fr, int64_t fb, int64_t v) {
+    vector = v;
     blockSize = b;
     fewRows = fr;
     fewBlockSize = fb;
@@ -276,7 +278,8 @@ struct GpuRowReductionsPass
   }
   void getDependentDialects(DialectRegistry &r) const override {
     r.insert<affine::AffineDialect, arith::ArithDialect, scf::SCFDialect,
-             gpu::GPUDialect, memref::MemRefDialect, NVVM::NVVMDialect>();
+             gpu::GPUDialect, memref::MemRefDialect, NVVM::NVVMDialect,
+             vector::VectorDialect>();
   }
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("Fuse runs of row ops (norms, softmax: "
@@ -294,6 +297,13 @@ struct GpuRowReductionsPass
       *this, "unroll",
       llvm::cl::desc("With fuse: row elements each thread loads together "
                      "per loop iteration (1: one)"),
+      llvm::cl::init(1)};
+  Option<int64_t> vector{
+      *this, "vector",
+      llvm::cl::desc("With fuse: a thread takes groups of this many "
+                     "consecutive row elements, each contiguous access one "
+                     "vector load / store where the buffers are aligned at "
+                     "run time (1: one element at a time; 1, 2, 4 or 8)"),
       llvm::cl::init(1)};
   Option<int64_t> warpRows{
       *this, "warp-rows",
@@ -344,9 +354,16 @@ struct GpuRowReductionsPass
           << static_cast<int64_t>(fewBlockSize);
       return signalPassFailure();
     }
+    if (vector != 1 && vector != 2 && vector != 4 && vector != 8) {
+      getOperation().emitError("tfc-gpu-row-reductions: vector must be 1, 2, "
+                               "4 or 8, got ")
+          << static_cast<int64_t>(vector);
+      return signalPassFailure();
+    }
     RowBlock block{blockSize, fewRows, fewBlockSize};
     if (fuse)
-      (void)fuseRowChains(getOperation(), block, warpRows, remat, unroll);
+      (void)fuseRowChains(getOperation(), block, warpRows, remat, unroll,
+                          vector);
     SmallVector<std::pair<linalg::GenericOp, RowReduction>> todo;
     getOperation().walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<scf::ParallelOp>() ||
@@ -369,10 +386,11 @@ std::unique_ptr<Pass> mlir::tfc::createGpuRowReductionsPass(int64_t blockSize,
                                                              bool remat,
                                                              int64_t unroll,
                                                              int64_t fewRows,
-                                                             int64_t fewBlock) {
+                                                             int64_t fewBlock,
+                                                             int64_t vector) {
   return std::make_unique<GpuRowReductionsPass>(blockSize, fuse, warpRows,
                                                 remat, unroll, fewRows,
-                                                fewBlock);
+                                                fewBlock, vector);
 }
 
 void mlir::tfc::registerGpuRowReductionsPass() {

@@ -52,9 +52,11 @@ struct RowBlock {
 };
 
 /// Fuses the runs of row ops among `f`'s top-level ops (GpuRowChains.cpp);
-/// returns how many chains became kernels.
+/// returns how many chains became kernels. vector > 1: a thread takes
+/// groups of that many consecutive row elements, contiguous accesses as
+/// vector loads / stores, where a run-time test finds them aligned.
 unsigned fuseRowChains(func::FuncOp f, const RowBlock &block, int64_t warpRows,
-                       bool rematerialize, int64_t unroll);
+                       bool rematerialize, int64_t unroll, int64_t vector = 1);
 
 } // namespace mlir::tfc::rowops
 

@@ -430,7 +430,7 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
   }
 
   // A GPU model reads device copies of the weights and inputs.
-  GpuRun gpu(model);
+  GpuRun gpu(model, entry == model->desc->step_entry);
   // Descriptors: weights (rank 1), inputs, then results one after another.
   int64_t weightsDesc[5];
   int64_t weightsSize = static_cast<int64_t>(model->weights.dataSize());

@@ -8,7 +8,8 @@
 // or half results), for 1..8 rows, odd K (one and several steps of the
 // kernel), N from one column group to many, bias / ReLU / tanh-GELU /
 // residual epilogues, strided A (row-major with padding and transposed),
-// padded B and C rows, batches with B shared or per item. C is poisoned
+// padded B and C rows, batches with B shared or per item; each whole-K and
+// split over K (the launcher's choice and forced counts). C is poisoned
 // first (0xff bytes: NaN in every type), and the padding between its rows
 // must stay poisoned. It also checks which calls gemvSuits refuses.
 //
@@ -133,17 +134,27 @@ int runCase(const Case &c, std::mt19937 &rng, CUstream stream) {
     std::printf("FAIL %s: refused (%s)\n", c.name.c_str(), why.c_str());
     return 1;
   }
-  // Twice: a plain launch, then one with programmatic dependent launch (the
-  // kernels' griddepcontrol path); C poisoned before each.
+  // Whole K, plain and with programmatic dependent launch (the kernels'
+  // griddepcontrol path), then split K: the split the launcher chooses on
+  // this GPU, and forced 2, 3 and 8 splits (fewer where K has fewer rows),
+  // plain and with PDL. C poisoned before each.
+  struct Launch {
+    bool pdl;
+    int split;
+  };
   int64_t bad = 0, padTouched = 0;
   double worst = 0;
-  for (bool pdl : {false, true}) {
-    if (pdl && !ok(D->cuMemsetD8Async(dc.p, 0xff, dc.bytes, stream),
-                   "cuMemsetD8Async"))
+  bool first = true;
+  for (Launch l : {Launch{false, 1}, Launch{true, 1}, Launch{false, -1},
+                   Launch{false, 2}, Launch{true, 3}, Launch{false, 8}}) {
+    const bool pdl = l.pdl;
+    if (!first && !ok(D->cuMemsetD8Async(dc.p, 0xff, dc.bytes, stream),
+                      "cuMemsetD8Async"))
       return 1;
+    first = false;
     std::string err;
     if (!cuda::launchGemv(c.t, &A, &W, &C, c.out, ep, stream, err, nullptr,
-                          pdl) ||
+                          pdl, l.split) ||
         !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
       std::printf("FAIL %s: %s\n", c.name.c_str(), err.c_str());
       return 1;
@@ -196,9 +207,10 @@ int runCase(const Case &c, std::mt19937 &rng, CUstream stream) {
           const double tol = 2e-6 * mag + 1e-6 + halfEps * std::fabs(s);
           if (!(err <= tol)) { // NaN (unwritten) fails too
             if (bad < 3)
-              std::printf("  %s: [%lld, %lld, %lld] got %.7g want %.7g\n",
-                          c.name.c_str(), (long long)b, (long long)i,
-                          (long long)j, v, s);
+              std::printf("  %s (split %d, pdl %d): [%lld, %lld, %lld] got "
+                          "%.7g want %.7g\n",
+                          c.name.c_str(), l.split, pdl ? 1 : 0, (long long)b,
+                          (long long)i, (long long)j, v, s);
             ++bad;
           }
           if (err > worst)
@@ -371,13 +383,17 @@ int bench(CUstream stream) {
         C.sizes[0] = 1, C.sizes[1] = m, C.sizes[2] = s.n;
         C.strides[0] = m * s.n, C.strides[1] = s.n, C.strides[2] = 1;
         cuda::Epilogue ep;
-        std::vector<float> us;
+        // Whole K and the launcher's split, launches alternating.
+        std::vector<float> us[2];
+        int64_t blocks[2] = {0, 0};
         std::string err;
-        for (int it = 0; it < 210; ++it) {
-          W.aligned = reinterpret_cast<char *>(dw.p + (it % copies) * wBytes);
+        for (int it = 0; it < 420; ++it) {
+          const int v = it % 2;
+          W.aligned =
+              reinterpret_cast<char *>(dw.p + (it / 2 % copies) * wBytes);
           D->cuEventRecord(e0, stream);
           if (!cuda::launchGemv(t, &A, &W, &C, GemmType::F32, ep, stream,
-                                err)) {
+                                err, &blocks[v], false, v ? -1 : 1)) {
             std::printf("launch failed: %s\n", err.c_str());
             return 1;
           }
@@ -385,15 +401,19 @@ int bench(CUstream stream) {
           D->cuEventSynchronize(e1);
           float ms = 0;
           D->cuEventElapsedTime(&ms, e0, e1);
-          if (it >= 10)
-            us.push_back(ms * 1e3f);
+          if (it >= 20)
+            us[v].push_back(ms * 1e3f);
         }
-        std::sort(us.begin(), us.end());
-        const double med = us[us.size() / 2];
-        std::printf("bench gemv %-4s m%lld %-8s k%-5lld n%-6lld median %6.2f "
-                    "us  %7.1f GB/s (weights)\n",
-                    typeName(t), (long long)m, s.name, (long long)s.k,
-                    (long long)s.n, med, wBytes / (med * 1e-6) / 1e9);
+        for (int v = 0; v < 2; ++v) {
+          std::sort(us[v].begin(), us[v].end());
+          const double med = us[v][us[v].size() / 2];
+          std::printf("bench gemv %-4s m%lld %-8s k%-5lld n%-6lld %-7s %4lld "
+                      "blocks median %6.2f us  %7.1f GB/s (weights)\n",
+                      typeName(t), (long long)m, s.name, (long long)s.k,
+                      (long long)s.n, v ? "split" : "whole-K",
+                      (long long)blocks[v], med,
+                      wBytes / (med * 1e-6) / 1e9);
+        }
       }
   D->cuEventDestroy(e0);
   D->cuEventDestroy(e1);

@@ -159,6 +159,13 @@ static cl::opt<int> cudaRowUnroll(
              "thread of a fused run of row ops loads together (default 4; "
              "1: one load in flight per thread)"),
     cl::init(4));
+static cl::opt<int> cudaRowVector(
+    "cuda-row-vector",
+    cl::desc("With --target=cuda and --cuda-row-fuse: consecutive row "
+             "elements each thread of a fused run of row ops takes as one "
+             "vector load / store (default 4, where the buffers are aligned "
+             "at run time; 1: one element at a time)"),
+    cl::init(4));
 static cl::opt<bool> cudaRowRemat(
     "cuda-row-remat",
     cl::desc("With --target=cuda and --cuda-row-fuse: a fused run's "
@@ -179,9 +186,10 @@ static cl::opt<bool> cudaPdl(
              "wait + launch_dependents, and the model asks the runtime to "
              "launch kernels with programmatic dependent launch, so that each "
              "launch's blocks wait on the GPU while the previous kernel runs "
-             "(Hopper; TFC_CUDA_PDL=0 at run time turns the launches off). "
-             "Default off until measured"),
-    cl::init(false));
+             "(Hopper). The runtime does so in decode-step runs "
+             "(TFC_CUDA_PDL=0: never, =1: every run). Default on; false: "
+             "plain kernels"),
+    cl::init(true));
 static cl::opt<bool> cudaAttnHalfOut(
     "cuda-attention-half-out",
     cl::desc("With --target=cuda and --precision=fp16 / bf16: an attention "
@@ -824,6 +832,11 @@ int main(int argc, char **argv) {
       return fail("--cuda-row-unroll=" + std::to_string(cudaRowUnroll) +
                   ": expected 1 to 16");
     go.rowUnroll = cudaRowUnroll;
+    if (cudaRowVector != 1 && cudaRowVector != 2 && cudaRowVector != 4 &&
+        cudaRowVector != 8)
+      return fail("--cuda-row-vector=" + std::to_string(cudaRowVector) +
+                  ": expected 1, 2, 4 or 8");
+    go.rowVector = cudaRowVector;
     if (cudaPerThread < 1 || cudaPerThread > 64)
       return fail("--cuda-per-thread=" + std::to_string(cudaPerThread) +
                   ": expected 1 to 64");

@@ -85,6 +85,8 @@ struct GpuPipelineOptions {
   bool rowRemat = true;            // ... its elementwise intermediates
                                    // recomputed where read, not stored
   int64_t rowUnroll = 4;           // ... row elements a thread loads at once
+  int64_t rowVector = 4;           // ... consecutive row elements a thread
+                                   // takes as one vector (1: one each)
   bool mergeKernels = true;        // consecutive independent grids as one
                                    // launch (tfc-gpu-merge-kernels)
   bool pdl = false;                // kernels begin with griddepcontrol
@@ -108,7 +110,8 @@ std::unique_ptr<Pass> createGpuRowReductionsPass(int64_t blockSize = 128,
                                                  bool remat = false,
                                                  int64_t unroll = 1,
                                                  int64_t fewRows = 0,
-                                                 int64_t fewBlock = 0);
+                                                 int64_t fewBlock = 0,
+                                                 int64_t vector = 1);
 void registerGpuRowReductionsPass();
 /// Sibling projections as one linear (JoinLinears.cpp).
 std::unique_ptr<Pass> createJoinLinearsPass();

@@ -29,11 +29,11 @@ void gpuFreeModel(tfc_model *m) {
   m->gpu = nullptr;
 }
 
-GpuRun::GpuRun(tfc_model *m)
+GpuRun::GpuRun(tfc_model *m, bool stepRun)
     : model(m), isActive(m && (m->desc->flags & TFC_MODEL_FLAG_CUDA) &&
                          m->gpu) {
   if (isActive)
-    cuda::beginRun(model->gpu);
+    cuda::beginRun(model->gpu, stepRun);
 }
 
 GpuRun::~GpuRun() {

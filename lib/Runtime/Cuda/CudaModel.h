@@ -28,7 +28,8 @@ void gpuFreeModel(tfc_model *model);
 /// (Cuda/Cuda.h). Holds the model for the run's duration.
 class GpuRun {
 public:
-  explicit GpuRun(tfc_model *model);
+  /// stepRun: a run of the decode-step entry (Cuda.h, beginRun).
+  explicit GpuRun(tfc_model *model, bool stepRun = false);
   ~GpuRun();
   GpuRun(const GpuRun &) = delete;
   GpuRun &operator=(const GpuRun &) = delete;

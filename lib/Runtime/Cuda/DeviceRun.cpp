@@ -86,7 +86,7 @@ uint64_t alignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 struct DeviceModel {
   std::mutex mutex; // one run at a time
-  bool pdl = false; // TFC_MODEL_FLAG_CUDA_PDL and not TFC_CUDA_PDL=0
+  bool pdl = false; // TFC_MODEL_FLAG_CUDA_PDL
   CUstream stream = nullptr;
   CUdeviceptr weights = 0;
   std::vector<Chunk> chunks;
@@ -113,6 +113,7 @@ namespace {
 struct RunState {
   DeviceModel *model = nullptr;
   bool allocs = false; // compiled code is running
+  bool pdl = false;    // launches with programmatic dependent launch
   bool replay = false;
   bool capture = false;
   bool finished = false; // finishRun synchronized the stream
@@ -326,11 +327,24 @@ void *deviceWeights(DeviceModel *m) {
 
 //===-- a run --------------------------------------------------------------===//
 
-void beginRun(DeviceModel *m) {
+void beginRun(DeviceModel *m, bool stepRun) {
   m->mutex.lock();
   clearError();
   run = RunState();
   run.model = m;
+  // Programmatic dependent launch in decode steps only (TFC_CUDA_PDL=1:
+  // every run): their kernels are small and back to back, where it took
+  // 3-5 % off a step; a 512-token prefill was 6-9 % slower with it (H100,
+  // docs/DESIGN.md "Programmatic dependent launch").
+  static const int pdlMode = [] {
+    const char *e = std::getenv("TFC_CUDA_PDL");
+    if (e && std::strcmp(e, "0") == 0)
+      return 0;
+    if (e && std::strcmp(e, "1") == 0)
+      return 1;
+    return 2;
+  }();
+  run.pdl = m->pdl && (pdlMode == 1 || (pdlMode == 2 && stepRun));
   m->chunk = 0;
   m->offset = 0;
   m->pinnedBlock = 0;
@@ -594,12 +608,11 @@ void *deviceAlloc(uint64_t bytes, uint64_t alignment) {
 //===-- DeviceRun.h ---------------------------------------------------------===//
 
 CUstream runStream() { return run.model ? run.model->stream : nullptr; }
-bool pdlLaunches() { return run.model && run.model->pdl; }
+bool pdlLaunches() { return run.model && run.pdl; }
 
 void setModelPdl(DeviceModel *m, bool on) {
-  static const bool allowed = envSwitch("TFC_CUDA_PDL", true);
   if (m)
-    m->pdl = on && allowed;
+    m->pdl = on;
 }
 
 CUresult launchKernel(const Driver *d, CUfunction f, unsigned gx, unsigned gy,

@@ -29,7 +29,7 @@ bool syncEachLaunch();
 bool envSwitch(const char *name, bool dflt);
 /// True when the run's model asked for programmatic dependent launch
 /// (TFC_MODEL_FLAG_CUDA_PDL: its kernels begin with griddepcontrol.wait) and
-/// TFC_CUDA_PDL is not 0.
+/// the run is a decode step (TFC_CUDA_PDL=1: any run; =0: none).
 bool pdlLaunches();
 struct Driver;
 /// cuLaunchKernel, or cuLaunchKernelEx with `pdl` (programmatic stream

@@ -25,8 +25,14 @@ constexpr int kGemvColThreads = 4;
 /// takes kGemvUnroll x K lanes rows of B per step, and stages the rows of A
 /// they meet in shared memory meanwhile.
 constexpr int kGemvUnroll = 12;
+/// The same for the split-K kernels (a split's rows are few: 4 x 64 rows a
+/// step covers most splits in one step), whose blocks fit two an SM.
+constexpr int kGemvSplitUnroll = 4;
 /// The most rows of A (per batch item) a call may have.
 constexpr int kGemvMaxM = 8;
+/// The most blocks one call's K is split over (a cluster: 8 is the portable
+/// cluster size).
+constexpr int kGemvMaxSplits = 8;
 
 /// One call, element strides (B's and C's columns and the residual's are
 /// contiguous). Types: A, B of the kernel's type T; C and the residual of T
@@ -46,6 +52,10 @@ struct GemvArgs {
   int outHalf; // 1: C (and the residual) of type T, 0: f32
   int pdl;     // launched with programmatic dependent launch: wait for the
                // previous kernel (griddepcontrol) after the first B loads
+  int splits;  // 1, or split K: clusters of `splits` blocks along x (at
+               // most kGemvMaxSplits), rank s summing K rows
+               // [s kSplit, (s + 1) kSplit)
+  int kSplit;
 };
 
 } // namespace tfcrt::cuda

@@ -19,16 +19,28 @@
 // The epilogue adds the residual, then the bias (cuBLASLt's order: the
 // residual is its C with beta = 1), applies the activation and stores C.
 //
+// Split K (g.splits > 1): a call whose column groups are fewer than the
+// GPU's SMs is launched as clusters of g.splits blocks along x, block rank s
+// summing rows [s kSplit, (s + 1) kSplit) of K for the cluster's columns.
+// Each block leaves its sums in shared memory; after a cluster barrier every
+// block reads all ranks' sums of its share of the outputs through
+// distributed shared memory, adds them in rank order and applies the
+// epilogue. So a 576-column layer is read by ~130 blocks instead of 18, and
+// the result still does not depend on timing (it does on the split count,
+// which depends only on the shape and the GPU's SM count).
+//
 //===----------------------------------------------------------------------===//
 
 #include "Gemv.h"
 
+#include <cooperative_groups.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 using tfcrt::cuda::GemvArgs;
 using tfcrt::cuda::kGemvColThreads;
 using tfcrt::cuda::kGemvThreads;
+using tfcrt::cuda::kGemvSplitUnroll;
 using tfcrt::cuda::kGemvUnroll;
 
 namespace {
@@ -93,11 +105,86 @@ __device__ __forceinline__ uint4 loadB(const void *p) {
   return r;
 }
 
-template <typename T, int MM> __device__ void gemv(const GemvArgs &g) {
+/// C[bi][m][n] = act(x + residual + bias), x the finished sum.
+template <typename T>
+__device__ __forceinline__ void epilogue(const GemvArgs &g, float x,
+                                         long long bi, int m, int n) {
+  using E = Elem<T>;
+  if (g.res) {
+    const long long r = bi * g.rBatch + m * g.rRow + n;
+    x += g.outHalf ? E::load(static_cast<const T *>(g.res) + r)
+                   : static_cast<const float *>(g.res)[r];
+  }
+  if (g.bias)
+    x += g.bias[n];
+  if (g.act == 1) {
+    x = fmaxf(x, 0.0f);
+  } else if (g.act == 2) {
+    const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+    x = 0.5f * x * (1.0f + tanhf(u));
+  }
+  const long long o = bi * g.cBatch + m * g.cRow + n;
+  if (g.outHalf)
+    E::store(static_cast<T *>(g.c) + o, x);
+  else
+    static_cast<float *>(g.c)[o] = x;
+}
+
+/// Split K's end: the block's warps' sums go into red[0] (its partial), the
+/// cluster meets, and the cluster's MM x COLS outputs are shared out over
+/// its blocks, each output the rank-ordered sum of every block's partial
+/// (read through distributed shared memory), then the epilogue. A second
+/// cluster barrier keeps each block's shared memory alive until all reads
+/// are done.
+template <typename T, int MM>
+__device__ void splitEpilogue(const GemvArgs &g, float (*red)[MM][kGemvColThreads * Elem<T>::kVec],
+                              long long bi, int nBase) {
+  constexpr int COLS = kGemvColThreads * Elem<T>::kVec;
+  constexpr int WARPS = kGemvThreads / 32;
+  namespace cg = cooperative_groups;
+  cg::cluster_group cluster = cg::this_cluster();
+  const int S = g.splits, rank = static_cast<int>(cluster.block_rank());
+  float part[(MM * COLS + kGemvThreads - 1) / kGemvThreads];
+#pragma unroll
+  for (int j = 0; j * kGemvThreads < MM * COLS; ++j) {
+    const int i = threadIdx.x + j * kGemvThreads;
+    float x = 0.0f;
+    if (i < MM * COLS) {
+#pragma unroll
+      for (int w = 0; w < WARPS; ++w)
+        x += red[w][i / COLS][i % COLS];
+    }
+    part[j] = x;
+  }
+  __syncthreads(); // every warp has read red before red[0] is overwritten
+#pragma unroll
+  for (int j = 0; j * kGemvThreads < MM * COLS; ++j) {
+    const int i = threadIdx.x + j * kGemvThreads;
+    if (i < MM * COLS)
+      red[0][i / COLS][i % COLS] = part[j];
+  }
+  cluster.sync(); // every block's partial is in its shared memory
+  // Outputs of live rows only, dealt out to the ranks in contiguous shares.
+  const int outs = min(g.m, MM) * COLS;
+  const int share = (outs + S - 1) / S;
+  const int lo = rank * share, hi = min(outs, lo + share);
+  for (int i = lo + threadIdx.x; i < hi; i += kGemvThreads) {
+    const int m = i / COLS, col = i % COLS, n = nBase + col;
+    if (n >= g.n)
+      continue;
+    float x = 0.0f;
+    for (int r = 0; r < S; ++r)
+      x += *cluster.map_shared_rank(&red[0][m][col], r);
+    epilogue<T>(g, x, bi, m, n);
+  }
+  cluster.sync(); // no block leaves while another reads its shared memory
+}
+
+template <typename T, int MM, int U, bool SPLIT>
+__device__ void gemv(const GemvArgs &g) {
   using E = Elem<T>;
   constexpr int V = E::kVec;
   constexpr int CT = kGemvColThreads, KL = kGemvThreads / CT;
-  constexpr int U = kGemvUnroll;
   constexpr int COLS = CT * V, WARPS = kGemvThreads / 32;
   static_assert(32 % CT == 0, "column threads must divide a warp");
   constexpr int CHUNK = U * KL; // rows of B a block takes per step
@@ -106,7 +193,12 @@ template <typename T, int MM> __device__ void gemv(const GemvArgs &g) {
 
   const int tc = threadIdx.x % CT, kl = threadIdx.x / CT;
   const long long bi = blockIdx.y;
-  const int nBase = blockIdx.x * COLS;
+  // Split K: this block's rank in its cluster and its rows of K.
+  // (The small kernels also take whole-K calls of many rows: splits 1.)
+  const int S = SPLIT ? g.splits : 1, rank = SPLIT ? blockIdx.x % S : 0;
+  const int kBegin = SPLIT ? rank * g.kSplit : 0;
+  const int kEnd = SPLIT ? min(g.k, kBegin + g.kSplit) : g.k;
+  const int nBase = (SPLIT ? blockIdx.x / S : blockIdx.x) * COLS;
   const int n0 = nBase + tc * V;
   const bool colIn = n0 < g.n;
   const T *A = static_cast<const T *>(g.a) + bi * g.aBatch;
@@ -122,19 +214,21 @@ template <typename T, int MM> __device__ void gemv(const GemvArgs &g) {
   // Steps of CHUNK rows, the same for every thread (barriers inside): the
   // step's B loads are issued first, then A's rows are staged into shared
   // memory by the whole block while they are in flight, then the products.
-  for (int k0 = 0; k0 < g.k; k0 += CHUNK) {
+  // A split whose rows are all past K (kBegin >= kEnd) still meets the
+  // barriers below: its sums are zeros.
+  for (int k0 = kBegin; k0 < kEnd || k0 == kBegin; k0 += CHUNK) {
     uint4 w[U];
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int k = k0 + u * KL + kl;
       w[u] = make_uint4(0, 0, 0, 0);
-      if (colIn && k < g.k)
+      if (colIn && k < kEnd)
         w[u] = loadB(bp + static_cast<long long>(k) * g.bRow);
     }
     // Launched early (programmatic dependent launch): the weights are
     // constants, so the first step's B loads go out before the wait for
     // the kernel that writes A; then the next kernel may be scheduled.
-    if (g.pdl && k0 == 0)
+    if (g.pdl && k0 == kBegin)
       asm volatile("griddepcontrol.wait;\n\tgriddepcontrol.launch_dependents;" ::
                        : "memory");
     constexpr int XS = MM * CHUNK / kGemvThreads; // A elements a thread stages
@@ -145,7 +239,7 @@ template <typename T, int MM> __device__ void gemv(const GemvArgs &g) {
       const int i = threadIdx.x + j * kGemvThreads;
       const int m = i / CHUNK, k = k0 + i % CHUNK;
       xv[j] = 0.0f;
-      if (m < g.m && k < g.k)
+      if (m < g.m && k < kEnd)
         xv[j] = E::load(A + m * g.aRow + static_cast<long long>(k) * g.aCol);
     }
 #pragma unroll
@@ -189,6 +283,10 @@ template <typename T, int MM> __device__ void gemv(const GemvArgs &g) {
         red[warp][m][lane * V + v] = acc[m][v];
   }
   __syncthreads();
+  if (SPLIT && S > 1) {
+    splitEpilogue<T, MM>(g, red, bi, nBase);
+    return;
+  }
   for (int i = threadIdx.x; i < MM * COLS; i += kGemvThreads) {
     const int m = i / COLS, col = i % COLS, n = nBase + col;
     if (m >= g.m || n >= g.n)
@@ -197,33 +295,24 @@ template <typename T, int MM> __device__ void gemv(const GemvArgs &g) {
 #pragma unroll
     for (int w = 0; w < WARPS; ++w)
       x += red[w][m][col];
-    if (g.res) {
-      const long long r = bi * g.rBatch + m * g.rRow + n;
-      x += g.outHalf ? E::load(static_cast<const T *>(g.res) + r)
-                     : static_cast<const float *>(g.res)[r];
-    }
-    if (g.bias)
-      x += g.bias[n];
-    if (g.act == 1) {
-      x = fmaxf(x, 0.0f);
-    } else if (g.act == 2) {
-      const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-      x = 0.5f * x * (1.0f + tanhf(u));
-    }
-    const long long o = bi * g.cBatch + m * g.cRow + n;
-    if (g.outHalf)
-      E::store(static_cast<T *>(g.c) + o, x);
-    else
-      static_cast<float *>(g.c)[o] = x;
+    epilogue<T>(g, x, bi, m, n);
   }
 }
 
 } // namespace
 
+// Whole K: kGemvUnroll loads in flight a thread, one block an SM. The
+// small kernels (_sk): kGemvSplitUnroll, so that two blocks fit an SM; they
+// take split K (a split's rows are few) and whole-K calls of many rows
+// (where the big kernel's registers cap an SM at one block).
 #define TFC_GEMV(NAME, T, MM)                                                  \
   extern "C" __global__ void __launch_bounds__(kGemvThreads, 1)                 \
       tfc_gemv_##NAME##_m##MM(GemvArgs g) {                                    \
-    gemv<T, MM>(g);                                                            \
+    gemv<T, MM, kGemvUnroll, false>(g);                                        \
+  }                                                                            \
+  extern "C" __global__ void __launch_bounds__(kGemvThreads, 2)                 \
+      tfc_gemv_##NAME##_m##MM##_sk(GemvArgs g) {                               \
+    gemv<T, MM, kGemvSplitUnroll, true>(g);                                    \
   }
 #define TFC_GEMV_M(NAME, T)                                                    \
   TFC_GEMV(NAME, T, 1) TFC_GEMV(NAME, T, 2) TFC_GEMV(NAME, T, 4)               \

@@ -30,7 +30,9 @@ constexpr int kRows[] = {1, 2, 4, 8};
 struct GemvModule {
   bool ok = false;
   std::string error;
-  CUfunction f[3][4] = {}; // [f32, f16, bf16][1, 2, 4, 8 rows]
+  CUfunction f[3][4] = {};  // [f32, f16, bf16][1, 2, 4, 8 rows]
+  CUfunction sk[3][4] = {}; // the same, split K (clusters)
+  int sms = 1;              // the device's multiprocessors
 };
 
 const GemvModule &gemvModule(const Driver *d) {
@@ -52,13 +54,21 @@ const GemvModule &gemvModule(const Driver *d) {
   const char *types[3] = {"f32", "f16", "bf16"};
   for (int t = 0; t < 3; ++t)
     for (int i = 0; i < 4; ++i) {
-      const std::string name = format("tfc_gemv_%s_m%d", types[t], kRows[i]);
-      if (d->cuModuleGetFunction(&mod->f[t][i], m, name.c_str()) !=
-          CUDA_SUCCESS) {
-        mod->error = "the GEMV fatbin lacks kernel " + name;
-        return *mod;
+      for (int split = 0; split < 2; ++split) {
+        const std::string name = format("tfc_gemv_%s_m%d%s", types[t],
+                                        kRows[i], split ? "_sk" : "");
+        if (d->cuModuleGetFunction(split ? &mod->sk[t][i] : &mod->f[t][i], m,
+                                   name.c_str()) != CUDA_SUCCESS) {
+          mod->error = "the GEMV fatbin lacks kernel " + name;
+          return *mod;
+        }
       }
     }
+  if (d->cuDeviceGetAttribute(&mod->sms,
+                              CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                              d->device) != CUDA_SUCCESS ||
+      mod->sms <= 0)
+    mod->sms = 1;
   mod->ok = true;
   return *mod;
 }
@@ -67,17 +77,51 @@ char *base(const Memref3 *m, size_t eb) {
   return m->aligned + m->offset * static_cast<int64_t>(eb);
 }
 
+/// TFC_CUDA_GEMV_SPLIT: unset, the split count is chosen per call; 0 or 1,
+/// never split; 2..8, that many splits wherever K has the rows.
+int splitOverride() {
+  static const int v = [] {
+    const char *e = std::getenv("TFC_CUDA_GEMV_SPLIT");
+    if (!e || !*e)
+      return -1;
+    const int x = std::atoi(e);
+    return x < 1 ? 1 : x > kGemvMaxSplits ? kGemvMaxSplits : x;
+  }();
+  return v;
+}
+
+/// TFC_CUDA_GEMV_BIG_MAXM: the most rows a whole-K call gives the big
+/// kernel (default 4; more take the small one, two blocks an SM).
+int gemvBigMaxM() {
+  static const int v = [] {
+    const char *e = std::getenv("TFC_CUDA_GEMV_BIG_MAXM");
+    return e && *e ? std::atoi(e) : 4;
+  }();
+  return v;
+}
+
+/// TFC_CUDA_GEMV_SPLIT_MINK: the fewest rows of K a split may take
+/// (default 64: one 16-byte load a thread).
+int splitMinRows() {
+  static const int v = [] {
+    const char *e = std::getenv("TFC_CUDA_GEMV_SPLIT_MINK");
+    const int x = e && *e ? std::atoi(e) : 64;
+    return x < 1 ? 64 : x;
+  }();
+  return v;
+}
+
 } // namespace
 
 bool gemvEnabled(GemmType t) {
-  // -1: f32 only (default), 0: none, 1: every type.
+  // 1: every type (default), 0: none, -1 (TFC_CUDA_GEMV=f32): f32 only.
   static const int mode = [] {
     const char *e = std::getenv("TFC_CUDA_GEMV");
     if (e && std::strcmp(e, "0") == 0)
       return 0;
-    if (e && std::strcmp(e, "1") == 0)
-      return 1;
-    return -1;
+    if (e && std::strcmp(e, "f32") == 0)
+      return -1;
+    return 1;
   }();
   return mode == 1 || (mode == -1 && t == GemmType::F32);
 }
@@ -117,9 +161,31 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B, const Memref3 *C,
   return true;
 }
 
+int gemvSplits(int64_t blocks, int64_t K, int sms, int split) {
+  if (split < 0)
+    split = splitOverride();
+  const int64_t minRows = splitMinRows();
+  int S = 1;
+  if (split >= 0) { // forced: as many as K's rows allow
+    S = split < 1 ? 1 : split > kGemvMaxSplits ? kGemvMaxSplits : split;
+    while (S > 1 && K < S)
+      --S;
+  } else {
+    // Double the splits while the blocks are fewer than the SMs and each
+    // split keeps at least minRows rows of K.
+    while (S < kGemvMaxSplits && blocks * S < sms && K / (2 * S) >= minRows)
+      S *= 2;
+  }
+  // No empty split: ceil(K / S) rows each must leave the last one some.
+  while (S > 1 && (K + S - 1) / S * (S - 1) >= K)
+    --S;
+  return S;
+}
+
 bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
                 const Memref3 *C, GemmType out, const Epilogue &ep,
-                void *stream, std::string &error, int64_t *grid, bool pdl) {
+                void *stream, std::string &error, int64_t *grid, bool pdl,
+                int split) {
   const Driver *d = driver();
   if (!d) {
     error = "no CUDA driver";
@@ -162,18 +228,36 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
     ++ri;
   const int ti = t == GemmType::F32 ? 0 : t == GemmType::F16 ? 1 : 2;
   const int64_t cols = kGemvColThreads * (16 / static_cast<int64_t>(eb));
-  const unsigned gx = static_cast<unsigned>((N + cols - 1) / cols);
+  const int64_t groups = (N + cols - 1) / cols;
+  const int S = gemvSplits(groups * batch, K, mod.sms, split);
+  g.splits = S;
+  g.kSplit = static_cast<int>((K + S - 1) / S);
+  const unsigned gx = static_cast<unsigned>(groups * S);
+  // The small kernel for splits and for calls of more than kGemvBigMaxM
+  // rows, the big one (more loads in flight, one block an SM) otherwise.
+  const bool small = S > 1 || M > gemvBigMaxM();
   void *params[] = {&g};
   CUresult r = launchKernel(
-      d, mod.f[ti][ri], gx, static_cast<unsigned>(batch), 1, kGemvThreads, 1, 1, 0,
-      static_cast<CUstream>(stream), params, nullptr, pdl);
+      d, small ? mod.sk[ti][ri] : mod.f[ti][ri], gx,
+      static_cast<unsigned>(batch), 1, kGemvThreads, 1, 1, 0,
+      static_cast<CUstream>(stream), params, nullptr, pdl,
+      S > 1 ? static_cast<unsigned>(S) : 0);
+  if (r != CUDA_SUCCESS && S > 1) {
+    // A device or partition that refuses the cluster: the whole-K kernel.
+    g.splits = 1;
+    g.kSplit = static_cast<int>(K);
+    r = launchKernel(d, M > gemvBigMaxM() ? mod.sk[ti][ri] : mod.f[ti][ri],
+                     static_cast<unsigned>(groups),
+                     static_cast<unsigned>(batch), 1, kGemvThreads, 1, 1, 0,
+                     static_cast<CUstream>(stream), params, nullptr, pdl);
+  }
   if (r != CUDA_SUCCESS) {
     error = format("cuLaunchKernel failed (%s; GEMV kernel, grid %u x %lld)",
                    resultName(d, r), gx, (long long)batch);
     return false;
   }
   if (grid)
-    *grid = static_cast<int64_t>(gx) * batch;
+    *grid = static_cast<int64_t>(g.splits == 1 ? groups : gx) * batch;
   return true;
 }
 

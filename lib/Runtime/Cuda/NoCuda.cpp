@@ -31,7 +31,7 @@ tfc_status loadDeviceModel(const void *, uint64_t, DeviceModel **out,
 void freeDeviceModel(DeviceModel *) {}
 void setModelPdl(DeviceModel *, bool) {}
 void *deviceWeights(DeviceModel *) { return nullptr; }
-void beginRun(DeviceModel *) {}
+void beginRun(DeviceModel *, bool) {}
 void *stageInput(const void *, uint64_t) { return nullptr; }
 void *stageScalar(const void *, uint64_t) { return nullptr; }
 void *allocDevice(uint64_t) { return nullptr; }
