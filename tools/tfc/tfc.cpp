@@ -163,9 +163,10 @@ static cl::opt<int> cudaRowVector(
     "cuda-row-vector",
     cl::desc("With --target=cuda and --cuda-row-fuse: consecutive row "
              "elements each thread of a fused run of row ops takes as one "
-             "vector load / store (default 4, where the buffers are aligned "
-             "at run time; 1: one element at a time)"),
-    cl::init(4));
+             "vector load / store where the buffers are aligned at run time "
+             "(2, 4 or 8; default 1, one element at a time, until measured "
+             "on a GPU)"),
+    cl::init(1));
 static cl::opt<bool> cudaRowRemat(
     "cuda-row-remat",
     cl::desc("With --target=cuda and --cuda-row-fuse: a fused run's "
@@ -187,9 +188,9 @@ static cl::opt<bool> cudaPdl(
              "launch kernels with programmatic dependent launch, so that each "
              "launch's blocks wait on the GPU while the previous kernel runs "
              "(Hopper). The runtime does so in decode-step runs "
-             "(TFC_CUDA_PDL=0: never, =1: every run). Default on; false: "
-             "plain kernels"),
-    cl::init(true));
+             "(TFC_CUDA_PDL=0: never, =1: every run). Default off until "
+             "measured in decode steps only"),
+    cl::init(false));
 static cl::opt<bool> cudaAttnHalfOut(
     "cuda-attention-half-out",
     cl::desc("With --target=cuda and --precision=fp16 / bf16: an attention "

@@ -85,7 +85,7 @@ struct GpuPipelineOptions {
   bool rowRemat = true;            // ... its elementwise intermediates
                                    // recomputed where read, not stored
   int64_t rowUnroll = 4;           // ... row elements a thread loads at once
-  int64_t rowVector = 4;           // ... consecutive row elements a thread
+  int64_t rowVector = 1;           // ... consecutive row elements a thread
                                    // takes as one vector (1: one each)
   bool mergeKernels = true;        // consecutive independent grids as one
                                    // launch (tfc-gpu-merge-kernels)

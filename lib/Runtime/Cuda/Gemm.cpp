@@ -16,7 +16,7 @@
 // (DeviceRun.cpp). f32 uses CUBLAS_COMPUTE_32F (TF32 only with
 // TFC_CUDA_TF32=1); f16 / bf16 accumulate in f32. f32 calls of at most
 // kGemvMaxM rows go to our GEMV kernels instead when they suit them
-// (GemvLaunch.h; TFC_CUDA_GEMV=0 / f32: none / f32 only).
+// (GemvLaunch.h; TFC_CUDA_GEMV=0 / 1: none / every type).
 //
 //===----------------------------------------------------------------------===//
 
@@ -244,7 +244,7 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
     return;
   }
   // A few rows (decode steps): the GEMV kernels read B once with every load
-  // in flight, split over K where the columns alone give too few blocks.
+  // in flight (f32 by default; GemvLaunch.h says why not the half types).
   if (M <= kGemvMaxM && gemvEnabled(type) &&
       gemvSuits(type, A, B, C, outType, ep)) {
     std::string error;

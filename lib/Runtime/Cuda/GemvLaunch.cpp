@@ -77,12 +77,15 @@ char *base(const Memref3 *m, size_t eb) {
   return m->aligned + m->offset * static_cast<int64_t>(eb);
 }
 
-/// TFC_CUDA_GEMV_SPLIT: unset, the split count is chosen per call; 0 or 1,
-/// never split; 2..8, that many splits wherever K has the rows.
+/// TFC_CUDA_GEMV_SPLIT: unset, 0 or 1, never split (the default until a GPU
+/// run has measured split K); "auto", the split count is chosen per call;
+/// 2..8, that many splits wherever K has the rows.
 int splitOverride() {
   static const int v = [] {
     const char *e = std::getenv("TFC_CUDA_GEMV_SPLIT");
     if (!e || !*e)
+      return 1;
+    if (std::strcmp(e, "auto") == 0)
       return -1;
     const int x = std::atoi(e);
     return x < 1 ? 1 : x > kGemvMaxSplits ? kGemvMaxSplits : x;
@@ -114,14 +117,14 @@ int splitMinRows() {
 } // namespace
 
 bool gemvEnabled(GemmType t) {
-  // 1: every type (default), 0: none, -1 (TFC_CUDA_GEMV=f32): f32 only.
+  // -1: f32 only (default), 0: none, 1: every type.
   static const int mode = [] {
     const char *e = std::getenv("TFC_CUDA_GEMV");
     if (e && std::strcmp(e, "0") == 0)
       return 0;
-    if (e && std::strcmp(e, "f32") == 0)
-      return -1;
-    return 1;
+    if (e && std::strcmp(e, "1") == 0)
+      return 1;
+    return -1;
   }();
   return mode == 1 || (mode == -1 && t == GemmType::F32);
 }
@@ -162,7 +165,7 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B, const Memref3 *C,
 }
 
 int gemvSplits(int64_t blocks, int64_t K, int sms, int split) {
-  if (split < 0)
+  if (split == -2)
     split = splitOverride();
   const int64_t minRows = splitMinRows();
   int S = 1;

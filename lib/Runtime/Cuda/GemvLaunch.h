@@ -16,10 +16,13 @@
 
 namespace tfcrt::cuda {
 
-/// Whether GEMMs of few rows of type t take the GEMV kernels: every type by
-/// default; TFC_CUDA_GEMV=0 none (cuBLASLt), =f32 f32 only (the default
-/// before split K: on an H100 the whole-K half kernels were no faster than
-/// cuBLASLt at batch 1 and 45 % slower at batch 8, docs/PERFORMANCE.md).
+/// Whether GEMMs of few rows of type t take the GEMV kernels: f32 by
+/// default; f16 / bf16 only with TFC_CUDA_GEMV=1, none with TFC_CUDA_GEMV=0.
+/// Measured on an H100 (2026-12-05, SmolLM2 decode, docs/PERFORMANCE.md):
+/// f32 steps 10-14 % faster than with cuBLASLt; bf16 the same at batch 1
+/// and 45 % slower at batch 8, where the 8-row kernel (234 registers, one
+/// block an SM) loses to cuBLASLt's. Split K (below) is meant to change
+/// that; not yet measured on a GPU.
 bool gemvEnabled(GemmType t);
 
 /// Whether the kernels take this call: at most kGemvMaxM rows, B's and C's
@@ -37,20 +40,21 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B,
 /// pdl: with programmatic dependent launch (the kernel waits for the
 /// previous one after issuing its first weight loads).
 /// split: K's split count (clusters of that many blocks; GemvKernels.cu):
-/// -1 chooses (gemvSplits), 1 never splits, 2..kGemvMaxSplits forces it.
-/// A device that refuses the cluster launch gets the whole-K kernel.
+/// -2 as TFC_CUDA_GEMV_SPLIT says (default: 1), -1 chooses (gemvSplits),
+/// 1 never splits, 2..kGemvMaxSplits forces it. A device that refuses the
+/// cluster launch gets the whole-K kernel.
 bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
                 const Memref3 *C, GemmType out, const Epilogue &ep,
                 void *stream, std::string &error, int64_t *grid = nullptr,
-                bool pdl = false, int split = -1);
+                bool pdl = false, int split = -2);
 
 /// The split count of a call of `blocks` whole-K blocks (column groups x
-/// batch) over K rows on a GPU of `sms` multiprocessors. split < 0: from
-/// TFC_CUDA_GEMV_SPLIT if set, else doubled from 1 while the blocks are
-/// fewer than the SMs and every split keeps TFC_CUDA_GEMV_SPLIT_MINK (64)
-/// rows; split >= 0: that many (at most kGemvMaxSplits). Never a split
-/// without rows.
-int gemvSplits(int64_t blocks, int64_t K, int sms, int split = -1);
+/// batch) over K rows on a GPU of `sms` multiprocessors. split -2: as
+/// TFC_CUDA_GEMV_SPLIT says (unset: 1; "auto": -1); -1: doubled from 1
+/// while the blocks are fewer than the SMs and every split keeps
+/// TFC_CUDA_GEMV_SPLIT_MINK (64) rows; split >= 0: that many (at most
+/// kGemvMaxSplits). Never a split without rows.
+int gemvSplits(int64_t blocks, int64_t K, int sms, int split = -2);
 
 } // namespace tfcrt::cuda
 
