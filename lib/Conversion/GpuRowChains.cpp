@@ -28,6 +28,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/Support/SaveAndRestore.h"
 
 #include <map>
 #include <tuple>
@@ -714,6 +715,7 @@ struct ChainEmitter {
   /// the group's vector load (made at the group's first use); else a load.
   Value loadElem(OpBuilder &ib, Value mem, AffineMap map, ValueRange ivs) {
     if (vec > 1 && vectorAccess(mem, map, vec)) {
+      assert(groupBase && "a vector access outside a group loop");
       auto key = std::make_tuple(mem.getAsOpaquePointer(),
                                  map.getAsOpaquePointer(),
                                  groupBase.getAsOpaquePointer());
@@ -816,6 +818,9 @@ struct ChainEmitter {
       return;
     }
     if (c.n == chain.R) { // row-scalar: every thread computes, thread 0 stores
+      // Scalar accesses: a row-scalar op's "last loop" is a row dim, and
+      // vectorChainOk does not test its memrefs.
+      llvm::SaveAndRestore<int64_t> scalarOnly(vec, 1);
       SmallVector<Value> bufs;
       auto vals = valuesAt(b, i, ivs, bufs);
       forget(i);
@@ -934,6 +939,8 @@ struct ChainEmitter {
                                   vals[j][l][k].second);
       }
     }
+    groupBase = Value(); // its loop ends here
+    vecLoads.clear();
   }
 
   void emitReduction(unsigned i, SmallVector<Value> &ivs, Value len) {
@@ -988,6 +995,8 @@ struct ChainEmitter {
                           : next;
       }
       scf::YieldOp::create(b, loc, acc);
+      groupBase = Value(); // the group loop ends here
+      vecLoads.clear();
     }
     Value x = rr.combine->getOperand(0) == outArg ? rr.combine->getOperand(1)
                                                   : rr.combine->getOperand(0);
@@ -1065,6 +1074,9 @@ Value loopSize(OpBuilder &b, Location loc, Operation *op, unsigned d) {
     return getValueOrCreateConstantIndexOp(b, loc, ranges[d].size);
   }
   auto c = cast<memref::CopyOp>(op);
+  auto t = cast<MemRefType>(c.getTarget().getType());
+  if (!t.isDynamicDim(d)) // static: a constant (vectorChainOk needs it)
+    return arith::ConstantIndexOp::create(b, loc, t.getDimSize(d));
   return memref::DimOp::create(b, loc, c.getTarget(), d);
 }
 

@@ -153,11 +153,30 @@ int runCase(const Case &c, std::mt19937 &rng, CUstream stream) {
       return 1;
     first = false;
     std::string err;
-    if (!cuda::launchGemv(c.t, &A, &W, &C, c.out, ep, stream, err, nullptr,
+    int64_t grid = 0;
+    if (!cuda::launchGemv(c.t, &A, &W, &C, c.out, ep, stream, err, &grid,
                           pdl, l.split) ||
         !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
       std::printf("FAIL %s: %s\n", c.name.c_str(), err.c_str());
       return 1;
+    }
+    // A split launch must have run split (not the whole-K fallback): its
+    // grid is the column groups x splits x batch.
+    {
+      const int64_t cols = cuda::kGemvColThreads * (16 / static_cast<int64_t>(eb));
+      const int64_t groups = (N + cols - 1) / cols;
+      int sms = 0;
+      D->cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                              D->device);
+      const int S = cuda::gemvSplits(groups * B, K, sms > 0 ? sms : 1,
+                                     l.split);
+      if (grid != groups * S * B) {
+        std::printf("FAIL %s: split %d launched %lld blocks, want %lld "
+                    "(%d splits)\n",
+                    c.name.c_str(), l.split, (long long)grid,
+                    (long long)(groups * S * B), S);
+        return 1;
+      }
     }
     std::vector<unsigned char> got(dc.bytes);
     if (!ok(D->cuMemcpyDtoHAsync(got.data(), dc.p, dc.bytes, stream),

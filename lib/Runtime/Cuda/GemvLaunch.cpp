@@ -16,6 +16,7 @@
 #include "Internal.h"
 #include "tfc/Runtime/tfc_kernels.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -94,14 +95,19 @@ int splitOverride() {
 }
 
 /// TFC_CUDA_GEMV_BIG_MAXM: the most rows a whole-K call gives the big
-/// kernel (default 4; more take the small one, two blocks an SM).
+/// kernel (default 8, every call, as before split K; 4 sends calls of 5 to 8
+/// rows to the small kernel, two blocks an SM: to be measured).
 int gemvBigMaxM() {
   static const int v = [] {
     const char *e = std::getenv("TFC_CUDA_GEMV_BIG_MAXM");
-    return e && *e ? std::atoi(e) : 4;
+    return e && *e ? std::atoi(e) : kGemvMaxM;
   }();
   return v;
 }
+
+/// Set when a split launch was refused (a device or partition without
+/// thread block clusters): later calls do not try again.
+std::atomic<bool> clustersRefused{false};
 
 /// TFC_CUDA_GEMV_SPLIT_MINK: the fewest rows of K a split may take
 /// (default 64: one 16-byte load a thread).
@@ -232,7 +238,9 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   const int ti = t == GemmType::F32 ? 0 : t == GemmType::F16 ? 1 : 2;
   const int64_t cols = kGemvColThreads * (16 / static_cast<int64_t>(eb));
   const int64_t groups = (N + cols - 1) / cols;
-  const int S = gemvSplits(groups * batch, K, mod.sms, split);
+  const int S = clustersRefused.load(std::memory_order_relaxed)
+                    ? 1
+                    : gemvSplits(groups * batch, K, mod.sms, split);
   g.splits = S;
   g.kSplit = static_cast<int>((K + S - 1) / S);
   const unsigned gx = static_cast<unsigned>(groups * S);
@@ -245,8 +253,12 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
       static_cast<unsigned>(batch), 1, kGemvThreads, 1, 1, 0,
       static_cast<CUstream>(stream), params, nullptr, pdl,
       S > 1 ? static_cast<unsigned>(S) : 0);
+  unsigned launched = gx;
   if (r != CUDA_SUCCESS && S > 1) {
-    // A device or partition that refuses the cluster: the whole-K kernel.
+    // A device or partition that refuses the cluster: the whole-K kernel,
+    // now and from now on.
+    clustersRefused.store(true, std::memory_order_relaxed);
+    launched = static_cast<unsigned>(groups);
     g.splits = 1;
     g.kSplit = static_cast<int>(K);
     r = launchKernel(d, M > gemvBigMaxM() ? mod.sk[ti][ri] : mod.f[ti][ri],
@@ -256,7 +268,7 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   }
   if (r != CUDA_SUCCESS) {
     error = format("cuLaunchKernel failed (%s; GEMV kernel, grid %u x %lld)",
-                   resultName(d, r), gx, (long long)batch);
+                   resultName(d, r), launched, (long long)batch);
     return false;
   }
   if (grid)
