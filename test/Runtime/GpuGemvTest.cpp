@@ -11,7 +11,9 @@
 // padded B and C rows, batches with B shared or per item; each whole-K and
 // split over K (the launcher's choice and forced counts). C is poisoned
 // first (0xff bytes: NaN in every type), and the padding between its rows
-// must stay poisoned. It also checks which calls gemvSuits refuses.
+// must stay poisoned. It also checks which calls gemvSuits refuses and the
+// split counts gemvSplits chooses, before it opens the device: those two run
+// (and can fail) without a GPU too, in CI.
 //
 //   tfcrt-gpu-gemv-test           the checks
 //   tfcrt-gpu-gemv-test --bench   SmolLM2-135M's decode shapes, CUDA events,
@@ -441,13 +443,62 @@ int bench(CUstream stream) {
 
 } // namespace
 
+/// gemvSplits, the host's choice of split count (no GPU needed: these and
+/// the refusals run before the device opens, so CI checks them too).
+int splitChoices() {
+  int failures = 0;
+  auto expect = [&](const char *what, int got, int want) {
+    if (got != want) {
+      std::printf("FAIL gemvSplits %s: %d, want %d\n", what, got, want);
+      ++failures;
+    }
+  };
+  // Forced counts, clamped to K's rows and to no empty split.
+  expect("forced 1", cuda::gemvSplits(18, 576, 132, 1), 1);
+  expect("forced 0", cuda::gemvSplits(18, 576, 132, 0), 1);
+  expect("forced 3", cuda::gemvSplits(18, 576, 132, 3), 3);
+  expect("forced 99", cuda::gemvSplits(18, 576, 132, 99), cuda::kGemvMaxSplits);
+  expect("forced 8, K 7", cuda::gemvSplits(1, 7, 132, 8), 7);
+  expect("forced 8, K 9", cuda::gemvSplits(1, 9, 132, 8), 5); // ceil(9/5) = 2
+  expect("forced 8, K 1", cuda::gemvSplits(1, 1, 132, 8), 1);
+  // The launcher's choice (132 SMs, at least 64 rows a split): SmolLM2's
+  // o / down (18 column groups), q|k|v (30), gate|up (96), lm_head (1,536).
+  expect("auto o", cuda::gemvSplits(18, 576, 132, -1), 8);
+  expect("auto down", cuda::gemvSplits(18, 1536, 132, -1), 8);
+  expect("auto qkv", cuda::gemvSplits(30, 576, 132, -1), 8);
+  expect("auto gate|up", cuda::gemvSplits(96, 576, 132, -1), 2);
+  expect("auto lm_head", cuda::gemvSplits(1536, 576, 132, -1), 1);
+  expect("auto short K", cuda::gemvSplits(1, 100, 132, -1), 1);
+  expect("auto K 200", cuda::gemvSplits(1, 200, 132, -1), 2);
+  expect("auto 1 SM", cuda::gemvSplits(1, 4096, 1, -1), 1);
+  // Every choice: 1..kGemvMaxSplits splits, none without rows.
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    const int64_t blocks = 1 + rng() % 3000, K = 1 + rng() % 5000;
+    const int sms = 1 + static_cast<int>(rng() % 200);
+    const int split = static_cast<int>(rng() % 12) - 1; // -1 .. 10
+    const int S = cuda::gemvSplits(blocks, K, sms, split);
+    const int64_t per = (K + S - 1) / S;
+    if (S < 1 || S > cuda::kGemvMaxSplits || S > K || per * (S - 1) >= K) {
+      std::printf("FAIL gemvSplits(%lld, %lld, %d, %d) = %d\n",
+                  (long long)blocks, (long long)K, sms, split, S);
+      ++failures;
+      break;
+    }
+  }
+  if (!failures)
+    std::printf("ok   gemvSplits: forced, chosen and 20000 random calls\n");
+  return failures;
+}
+
 int main(int argc, char **argv) {
+  const bool bench = argc > 1 && std::string(argv[1]) == "--bench";
+  int failures = bench ? 0 : splitChoices() + refusals();
   CUstream stream = nullptr;
   if (int rc = openDevice(stream))
-    return rc;
-  if (argc > 1 && std::string(argv[1]) == "--bench")
-    return bench(stream);
-  int failures = refusals();
+    return failures ? 1 : rc;
+  if (bench)
+    return ::bench(stream);
   std::mt19937 rng(1234);
   for (const Case &c : cases())
     failures += runCase(c, rng, stream);
