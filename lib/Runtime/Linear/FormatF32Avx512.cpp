@@ -28,6 +28,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #define TFC_AVX512 __attribute__((target("avx512f,avx2,fma")))
 
@@ -59,12 +61,13 @@ template <int R> constexpr int unrollFor() {
 }
 
 /// s[i][0..32) = sum_kk ap[kk * lda + i] * bp[kk * 32 + 0..32), i < R.
-/// pf (not null): the panel after bp, prefetched into L2 along the way (the
-/// first of several row groups over a panel that comes from memory).
+/// pf (not null): rows of the panel after bp, prefetched into L2 along the
+/// way, one (128 bytes) every pfEvery k steps (each of several row groups
+/// over a panel that comes from memory takes its share of the next one).
 template <int R>
 TFC_AVX512 inline __attribute__((always_inline)) void
 dotTile(int64_t kc, const float *ap, int64_t lda, const float *bp,
-        const float *pf, __m512 (&s)[R][2]) {
+        const float *pf, __m512 (&s)[R][2], int pfEvery = 1) {
   constexpr int U = unrollFor<R>();
   __m512 acc[U][R][2];
 #pragma GCC unroll 4
@@ -73,13 +76,16 @@ dotTile(int64_t kc, const float *ap, int64_t lda, const float *bp,
     for (int i = 0; i < R; ++i)
       acc[u][i][0] = acc[u][i][1] = _mm512_setzero_ps();
   int64_t kk = 0;
+  int pfCount = 0;
   for (; kk + U <= kc; kk += U) {
     if (pf)
       for (int u = 0; u < U; ++u) {
-        _mm_prefetch(reinterpret_cast<const char *>(pf + (kk + u) * kP),
-                     _MM_HINT_T1);
-        _mm_prefetch(reinterpret_cast<const char *>(pf + (kk + u) * kP + 16),
-                     _MM_HINT_T1);
+        if (++pfCount < pfEvery)
+          continue;
+        pfCount = 0;
+        _mm_prefetch(reinterpret_cast<const char *>(pf), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char *>(pf + 16), _MM_HINT_T1);
+        pf += kP;
       }
 #pragma GCC unroll 4
     for (int u = 0; u < U; ++u) {
@@ -120,9 +126,9 @@ dotTile(int64_t kc, const float *ap, int64_t lda, const float *bp,
 template <int R>
 TFC_AVX512 void tile(int64_t kc, const float *ap, int64_t lda, const float *bp,
                      float *out, int64_t ldo, bool accumulate,
-                     const float *pf = nullptr) {
+                     const float *pf = nullptr, int pfEvery = 1) {
   __m512 s[R][2];
-  dotTile<R>(kc, ap, lda, bp, pf, s);
+  dotTile<R>(kc, ap, lda, bp, pf, s, pfEvery);
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
     float *o = out + i * ldo;
@@ -141,9 +147,9 @@ TFC_AVX512 void tile(int64_t kc, const float *ap, int64_t lda, const float *bp,
 template <int R>
 TFC_AVX512 void tileInto(int64_t kc, const float *ap, int64_t lda,
                          const float *bp, const float *pf, const TileOut &o,
-                         int64_t r0, int cols, int64_t c0) {
+                         int64_t r0, int cols, int64_t c0, int pfEvery) {
   __m512 s[R][2];
-  dotTile<R>(kc, ap, lda, bp, pf, s);
+  dotTile<R>(kc, ap, lda, bp, pf, s, pfEvery);
   alignas(64) float buf[R][kP];
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
@@ -203,14 +209,14 @@ constexpr StreamFn kStreamTiles[kMaxStreamRows] = {
     &tileStreams<4, 2>, &tileStreams<5, 2>, &tileStreams<6, 2>};
 
 using TileFn = void (*)(int64_t, const float *, int64_t, const float *, float *,
-                        int64_t, bool, const float *);
+                        int64_t, bool, const float *, int);
 constexpr TileFn kTiles[kMR] = {
     &tile<1>, &tile<2>, &tile<3>,  &tile<4>,  &tile<5>,  &tile<6>,  &tile<7>,
     &tile<8>, &tile<9>, &tile<10>, &tile<11>, &tile<12>, &tile<13>, &tile<14>};
 
 using TileIntoFn = void (*)(int64_t, const float *, int64_t, const float *,
                             const float *, const TileOut &, int64_t, int,
-                            int64_t);
+                            int64_t, int);
 constexpr TileIntoFn kTilesInto[kMR] = {
     &tileInto<1>,  &tileInto<2>,  &tileInto<3>,  &tileInto<4>,  &tileInto<5>,
     &tileInto<6>,  &tileInto<7>,  &tileInto<8>,  &tileInto<9>,  &tileInto<10>,
@@ -232,6 +238,16 @@ void packRows(const Rows &x, int64_t i0, int64_t rows, int64_t pc, int64_t kc,
         d[kk * lda + i] = s[kk * x.sk];
     }
   }
+}
+
+/// Whether row groups share the next panel's prefetch (fewRows; default
+/// on, TFCRT_F32_PF_SPREAD=0 off).
+bool spreadPrefetch() {
+  static const bool on = [] {
+    const char *e = std::getenv("TFCRT_F32_PF_SPREAD");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
 }
 
 /// The few-rows order (rows <= kStreamRows): whole k per tile, panels
@@ -273,9 +289,25 @@ TFC_AVX512 bool fewRows(const tfc_pack_header &h, const Rows &x, int64_t i0,
       // Several groups: the first prefetches the next panel (SmolLM2's
       // 53-row prefill reads its 540 MB of weights once, 13-14 rows per
       // group at a time: one sequential stream per thread otherwise).
-      const float *next =
-          groups > 1 && g == 0 && q + 1 < p1 ? w + (q + 1) * k * kP : nullptr;
-      one(g0[g], g0[g + 1] - g0[g], q, ap + g0[g] * k, w + q * k * kP, next);
+      // Each group prefetches its share of the next panel, k / groups
+      // rows, one row every `groups` of its k steps: the panel's DRAM
+      // traffic spread over the whole panel's compute. (The first group
+      // alone had prefetched all of it, at `groups` times the rate: on the
+      // Intel Xeon family 6 model 207, whose core streams ~17 GB/s, the
+      // 53-token prefill ran 10 % faster spread, docs/PERFORMANCE.md;
+      // TFCRT_F32_PF_SPREAD=0 restores the first-group prefetch.)
+      const float *next = nullptr;
+      int every = 1;
+      if (groups > 1 && q + 1 < p1) {
+        if (spreadPrefetch()) {
+          next = w + (q + 1) * k * kP + (k * g / groups) * kP;
+          every = static_cast<int>(groups);
+        } else if (g == 0) {
+          next = w + (q + 1) * k * kP;
+        }
+      }
+      one(g0[g], g0[g + 1] - g0[g], q, ap + g0[g] * k, w + q * k * kP, next,
+          every);
     }
   return true;
 }
@@ -299,8 +331,8 @@ TFC_AVX512 void computeInto(const tfc_pack_header &h, const Rows &x,
                  o, 0, c0(q + j));
       },
       [&](int64_t r0, int64_t r, int64_t q, const float *ap, const float *bp,
-          const float *next) {
-        kTilesInto[r - 1](k, ap, r, bp, next, o, r0, cols(q), c0(q));
+          const float *next, int every) {
+        kTilesInto[r - 1](k, ap, r, bp, next, o, r0, cols(q), c0(q), every);
       });
   if (!ok) { // records the error; y gets NaN where the tiles would go
     float nan;
@@ -326,9 +358,9 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
                                  ldo);
         },
         [&](int64_t r0, int64_t r, int64_t q, const float *ap, const float *bp,
-            const float *next) {
+            const float *next, int every) {
           kTiles[r - 1](k, ap, r, bp, out + r0 * ldo + (q - p0) * kP, ldo,
-                        false, next);
+                        false, next, every);
         });
     if (!ok)
       tileFailed(out, rows, (p1 - p0) * kP, ldo);
@@ -351,7 +383,7 @@ TFC_AVX512 void compute(const tfc_pack_header &h, const Rows &x,
       const float *a = ap + r0 * kc;
       for (int64_t q = p0; q < p1; ++q)
         fn(kc, a, kMR, w + (q * k + pc) * kP, out + r0 * ldo + (q - p0) * kP,
-           ldo, pc > 0, nullptr);
+           ldo, pc > 0, nullptr, 1);
     }
   }
 }
