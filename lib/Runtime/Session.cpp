@@ -24,7 +24,9 @@
 // the same block right after the codes (64-byte aligned), inside the guard
 // zones, so a fork still copies one range and cache_bytes counts both.
 // A GPU model (--target=cuda) keeps the cache in device memory (cuMemAlloc,
-// zeroed), passed to the step as is; `past` goes in pinned memory that the
+// zeroed; a freed session's block goes to the next session of its size, so
+// the graphs keyed by its address replay: Cuda/ReuseList.h), passed to the
+// step as is; `past` goes in pinned memory that the
 // compiled host code reads (Cuda.h stageScalar). No guard zones there: the
 // host cannot check device memory without a copy and a synchronization per
 // step; the bound check before the step is the same.
@@ -80,7 +82,7 @@ struct tfc_session {
   ~tfc_session() {
     releaseOutputs();
     if (device)
-      cuda::freeDevice(cache);
+      cuda::freeDevice(cache, cacheBytes);
     else
       trackedFree(block);
   }

@@ -97,9 +97,12 @@ void uploadConstant(void *dst, const void *src, uint64_t bytes);
 
 /// Device memory outside every run's pool (a session's KV cache), zeroed;
 /// nullptr with the reason recorded as this thread's error. The stream of
-/// no model is involved: these calls synchronize.
+/// no model is involved: these calls synchronize. freeDevice keeps the
+/// block for the next allocDevice of the same size (ReuseList.h: the next
+/// session gets the same address, so its graphs replay; a few blocks, 4 GiB
+/// at most; TFC_CUDA_CACHE_REUSE=0 frees at once).
 void *allocDevice(uint64_t bytes);
-void freeDevice(void *p);
+void freeDevice(void *p, uint64_t bytes);
 /// A synchronous device-to-device copy (a session's fork); false on error.
 bool copyDevice(void *dst, const void *src, uint64_t bytes);
 

@@ -30,6 +30,7 @@
 #include "CudaDriver.h"
 #include "DeviceRun.h"
 #include "Dist.h"
+#include "ReuseList.h"
 
 #include <algorithm>
 #include <chrono>
@@ -379,12 +380,30 @@ void *stageScalar(const void *src, uint64_t bytes) {
   return host;
 }
 
+namespace {
+/// Freed session caches (ReuseList.h): up to 4 blocks and 4 GiB kept for the
+/// next session of the same size (TFC_CUDA_CACHE_REUSE=0: none).
+std::mutex reuseMutex;
+ReuseList<CUdeviceptr> &reuseList() {
+  static ReuseList<CUdeviceptr> *list = new ReuseList<CUdeviceptr>(
+      envSwitch("TFC_CUDA_CACHE_REUSE", true) ? 4 : 0, uint64_t(4) << 30);
+  return *list;
+}
+} // namespace
+
 void *allocDevice(uint64_t bytes) {
   const Driver *d = driver();
   CUdeviceptr p = 0;
-  if (!d || !check(d->cuMemAlloc(&p, bytes ? bytes : 1), "cuMemAlloc",
-                   format("(%llu bytes: a session's KV cache)",
-                          (unsigned long long)bytes)))
+  if (!d)
+    return nullptr;
+  bool reused = false;
+  {
+    std::lock_guard<std::mutex> lock(reuseMutex);
+    reused = reuseList().take(bytes, p);
+  }
+  if (!reused && !check(d->cuMemAlloc(&p, bytes ? bytes : 1), "cuMemAlloc",
+                        format("(%llu bytes: a session's KV cache)",
+                               (unsigned long long)bytes)))
     return nullptr;
   if (!check(d->cuMemsetD8Async(p, 0, bytes, nullptr), "cuMemsetD8Async") ||
       !check(d->cuStreamSynchronize(nullptr), "cuStreamSynchronize")) {
@@ -394,10 +413,23 @@ void *allocDevice(uint64_t bytes) {
   return reinterpret_cast<void *>(p);
 }
 
-void freeDevice(void *p) {
-  if (p)
-    if (const Driver *d = driver())
-      check(d->cuMemFree(reinterpret_cast<CUdeviceptr>(p)), "cuMemFree");
+void freeDevice(void *p, uint64_t bytes) {
+  if (!p)
+    return;
+  const Driver *d = driver();
+  if (!d)
+    return;
+  // Work still queued on it (a model's stream, the null stream) finishes
+  // before the next session zeroes and reuses it: allocDevice's memset and
+  // the runs are ordered after this synchronization.
+  check(d->cuCtxSynchronize(), "cuCtxSynchronize");
+  std::vector<CUdeviceptr> release;
+  {
+    std::lock_guard<std::mutex> lock(reuseMutex);
+    release = reuseList().give(reinterpret_cast<CUdeviceptr>(p), bytes);
+  }
+  for (CUdeviceptr r : release)
+    check(d->cuMemFree(r), "cuMemFree");
 }
 
 bool copyDevice(void *dst, const void *src, uint64_t bytes) {

@@ -35,7 +35,7 @@ void beginRun(DeviceModel *, bool) {}
 void *stageInput(const void *, uint64_t) { return nullptr; }
 void *stageScalar(const void *, uint64_t) { return nullptr; }
 void *allocDevice(uint64_t) { return nullptr; }
-void freeDevice(void *) {}
+void freeDevice(void *, uint64_t) {}
 bool copyDevice(void *, const void *, uint64_t) { return false; }
 void runCompiled(const std::string &, const std::function<void()> &entry) {
   entry();
