@@ -401,10 +401,25 @@ void *allocDevice(uint64_t bytes) {
     std::lock_guard<std::mutex> lock(reuseMutex);
     reused = reuseList().take(bytes, p);
   }
-  if (!reused && !check(d->cuMemAlloc(&p, bytes ? bytes : 1), "cuMemAlloc",
-                        format("(%llu bytes: a session's KV cache)",
-                               (unsigned long long)bytes)))
-    return nullptr;
+  if (!reused) {
+    CUresult r = d->cuMemAlloc(&p, bytes ? bytes : 1);
+    if (r != CUDA_SUCCESS) {
+      // The kept blocks of other sizes go back first, then once more.
+      std::vector<CUdeviceptr> kept;
+      {
+        std::lock_guard<std::mutex> lock(reuseMutex);
+        kept = reuseList().drain();
+      }
+      for (CUdeviceptr k : kept)
+        d->cuMemFree(k);
+      if (!kept.empty())
+        r = d->cuMemAlloc(&p, bytes ? bytes : 1);
+    }
+    if (!check(r, "cuMemAlloc",
+               format("(%llu bytes: a session's KV cache)",
+                      (unsigned long long)bytes)))
+      return nullptr;
+  }
   if (!check(d->cuMemsetD8Async(p, 0, bytes, nullptr), "cuMemsetD8Async") ||
       !check(d->cuStreamSynchronize(nullptr), "cuStreamSynchronize")) {
     d->cuMemFree(p);
