@@ -408,7 +408,7 @@ namespace {
 tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
                     const tfc_tensor *inputs, size_t numInputs,
                     tfc_tensor *outputs, size_t numOutputs,
-                    uint32_t deviceInputs = 0) {
+                    uint32_t deviceInputs = 0, bool decodeStep = false) {
   if (numInputs != sig.inputs.size() || (numInputs && !inputs))
     return setError(TFC_ERR_INVALID_ARGUMENT,
                     format("model '%s' takes %zu inputs, got %zu",
@@ -430,7 +430,7 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
   }
 
   // A GPU model reads device copies of the weights and inputs.
-  GpuRun gpu(model, entry == model->desc->step_entry);
+  GpuRun gpu(model, decodeStep);
   // Descriptors: weights (rank 1), inputs, then results one after another.
   int64_t weightsDesc[5];
   int64_t weightsSize = static_cast<int64_t>(model->weights.dataSize());
@@ -659,11 +659,11 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
 tfc_status tfcrt::runEntry(tfc_model *model, void *entry, const Signature &sig,
                            const tfc_tensor *inputs, size_t numInputs,
                            tfc_tensor *outputs, size_t numOutputs,
-                           uint32_t deviceInputs) {
+                           uint32_t deviceInputs, bool decodeStep) {
   if (sig.inputs.size() > kMaxInputs)
     return setError(TFC_ERR_UNSUPPORTED, "too many inputs");
   return runModel(model, entry, sig, inputs, numInputs, outputs, numOutputs,
-                  deviceInputs);
+                  deviceInputs, decodeStep);
 }
 
 TFCRT_EXPORT tfc_status tfc_model_run(tfc_model *model,

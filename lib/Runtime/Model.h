@@ -56,11 +56,13 @@ void unregisterModel(tfc_model *model);
 /// `model`: the main one or the KV-cache step) with the model's weights;
 /// as tfc_model_run otherwise. Does not clear the last error on success.
 /// `deviceInputs`: bit i set = input i's data is already device memory of a
-/// GPU model (a session's cache): passed as is, not staged.
+/// GPU model (a session's cache): passed as is, not staged. `decodeStep`: a
+/// session step of few new tokens (a GPU model's kernels may then be
+/// launched with programmatic dependent launch, Cuda.h beginRun).
 tfc_status runEntry(tfc_model *model, void *entry, const Signature &sig,
                     const tfc_tensor *inputs, size_t numInputs,
                     tfc_tensor *outputs, size_t numOutputs,
-                    uint32_t deviceInputs = 0);
+                    uint32_t deviceInputs = 0, bool decodeStep = false);
 
 //===-- partitioned and data-parallel runs (DistRun.cpp) ------------------===//
 /// Checks the partition fields at load and parses the part signatures.

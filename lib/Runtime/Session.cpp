@@ -371,9 +371,12 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   uint32_t onDevice = 0;
   if (s->device)
     onDevice = 1u << s->cacheAt | (s->scalesAt >= 0 ? 1u << s->scalesAt : 0u);
+  // At most 8 new tokens a row: a decode step (small kernels back to back,
+  // where programmatic dependent launch pays), not a prefill chunk.
+  const bool decodeStep = n <= 8;
   tfc_status st =
       runEntry(s->model, s->stepEntry, s->sig, in, s->sig.inputs.size(),
-               s->outputs.data(), s->sig.outputs.size(), onDevice);
+               s->outputs.data(), s->sig.outputs.size(), onDevice, decodeStep);
   if (st == TFC_OK)
     st = shareSessionLogits(s);
   if (!guardsIntact(s)) {

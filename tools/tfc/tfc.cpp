@@ -187,7 +187,7 @@ static cl::opt<bool> cudaPdl(
              "wait + launch_dependents, and the model asks the runtime to "
              "launch kernels with programmatic dependent launch, so that each "
              "launch's blocks wait on the GPU while the previous kernel runs "
-             "(Hopper). The runtime does so in decode-step runs "
+             "(Hopper). The runtime does so in a session's decode steps "
              "(TFC_CUDA_PDL=0: never, =1: every run). Default off until "
              "measured in decode steps only"),
     cl::init(false));

@@ -51,7 +51,7 @@ tfc_status loadDeviceModel(const void *weights, uint64_t bytes,
                            DeviceModel **out, std::string &error);
 void freeDeviceModel(DeviceModel *model);
 /// The model's kernels begin with griddepcontrol.wait (TFC_MODEL_FLAG_CUDA_PDL):
-/// its decode-step runs launch kernels with programmatic dependent launch
+/// its decode steps launch kernels with programmatic dependent launch
 /// (TFC_CUDA_PDL=0: no run, =1: every run).
 void setModelPdl(DeviceModel *model, bool on);
 /// The device copy of the weights (nullptr for a model without weights).
@@ -62,8 +62,8 @@ void *deviceWeights(DeviceModel *model);
 // that run. beginRun waits for the model's previous run (of any thread).
 
 /// Starts a run: clears this thread's CUDA error and resets the pool.
-/// stepRun: a run of the model's decode-step entry (its launches may use
-/// programmatic dependent launch, setModelPdl).
+/// stepRun: a session's decode step, at most 8 new tokens a row (its
+/// launches may use programmatic dependent launch, setModelPdl).
 void beginRun(DeviceModel *model, bool stepRun = false);
 /// A device copy of `bytes` host bytes at `src` (from the pool; the upload
 /// is enqueued). nullptr when out of memory.

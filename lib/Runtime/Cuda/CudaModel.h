@@ -28,7 +28,7 @@ void gpuFreeModel(tfc_model *model);
 /// (Cuda/Cuda.h). Holds the model for the run's duration.
 class GpuRun {
 public:
-  /// stepRun: a run of the decode-step entry (Cuda.h, beginRun).
+  /// stepRun: a session's decode step (Cuda.h, beginRun).
   explicit GpuRun(tfc_model *model, bool stepRun = false);
   ~GpuRun();
   GpuRun(const GpuRun &) = delete;

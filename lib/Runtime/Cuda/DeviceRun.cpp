@@ -333,8 +333,9 @@ void beginRun(DeviceModel *m, bool stepRun) {
   clearError();
   run = RunState();
   run.model = m;
-  // Programmatic dependent launch in decode steps only (TFC_CUDA_PDL=1:
-  // every run): their kernels are small and back to back, where it took
+  // Programmatic dependent launch in decode steps only (a session step of
+  // at most 8 new tokens a row; TFC_CUDA_PDL=1: every run): their kernels
+  // are small and back to back, where it took
   // 3-5 % off a step; a 512-token prefill was 6-9 % slower with it (H100,
   // docs/DESIGN.md "Programmatic dependent launch").
   static const int pdlMode = [] {
