@@ -20,7 +20,8 @@
 #       row op (_nofuse), one row element per thread (_unroll1) and a warp
 #       per fused row (_warp); with TFC_GPU_ROWBLOCK=N fp32 and fp16 with
 #       --cuda-row-block=N (_rbN); with TFC_GPU_AB_NAME=X and
-#       TFC_GPU_AB_FLAGS="flags" fp32 and fp16 with those flags (_X, _fp16_X);
+#       TFC_GPU_AB_FLAGS="flags" fp32 and fp16 with those flags (_X, _fp16_X;
+#       several: TFC_GPU_AB_NAME=a,b TFC_GPU_AB_FLAGS="FA;FB");
 #       with --cuda-gemm=false if
 #       TFC_GPU_MINILM_LOOPS is set) with --target=cuda --emit=shared into
 #       DIR, builds a CUDA-enabled tfc-run, tfcrt-gpu-attention-test and
@@ -166,14 +167,20 @@ prepare() {
       # TFC_GPU_AB_NAME=X TFC_GPU_AB_FLAGS="...": fp32 and fp16 builds
       # minilm_X / minilm_fp16_X with those tfc flags (an A/B against the
       # defaults, e.g. X=novec with --cuda-vector-rows=false).
+      # Several: names ','-separated, their flags ';'-separated in order.
       if [[ -n "${TFC_GPU_AB_NAME:-}" ]]; then
-        # shellcheck disable=SC2086
-        compile "minilm_$TFC_GPU_AB_NAME" "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" \
-          ${TFC_GPU_AB_FLAGS:-}
-        same_weights "minilm_$TFC_GPU_AB_NAME" minilm
-        # shellcheck disable=SC2086
-        half "minilm_fp16_$TFC_GPU_AB_NAME" fp16 ${TFC_GPU_AB_FLAGS:-}
-        same_weights "minilm_fp16_$TFC_GPU_AB_NAME" minilm_fp16
+        local abn abf ai
+        IFS=',' read -r -a abn <<<"$TFC_GPU_AB_NAME"
+        IFS=';' read -r -a abf <<<"${TFC_GPU_AB_FLAGS:-}"
+        for ai in "${!abn[@]}"; do
+          # shellcheck disable=SC2086
+          compile "minilm_${abn[$ai]}" "$dir/minilm16.ts.onnx" "$dir/minilm16.ref.npz" \
+            ${abf[$ai]:-}
+          same_weights "minilm_${abn[$ai]}" minilm
+          # shellcheck disable=SC2086
+          half "minilm_fp16_${abn[$ai]}" fp16 ${abf[$ai]:-}
+          same_weights "minilm_fp16_${abn[$ai]}" minilm_fp16
+        done
       fi
       if [[ "${TFC_GPU_EXTRA:-0}" != 0 ]]; then
         half minilm_fp16_noattn fp16 --cuda-attention=false
