@@ -206,20 +206,11 @@ prepare() {
     echo "no $cache/minilm.ts.onnx (scripts/export_models.py): MiniLM skipped"
   fi
   echo "building a CUDA-enabled tfc-run"
-  # TFC_RT_BUILD=DIR: an existing runtime-only CUDA build to update and use
-  # (it stays where it is) instead of a fresh one in DIR/.rt-build.
-  if [[ -n "${TFC_RT_BUILD:-}" ]]; then
-    ninja -C "$TFC_RT_BUILD" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
-    ln -sfn "$(cd "$TFC_RT_BUILD" && pwd)" "$dir/.rt-build"
-  else
-    cmake -G Ninja -S "$root" -B "$dir/.rt-build" -DTFC_RUNTIME_ONLY=ON \
-      -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
-    ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
-  fi
+  source "$root/scripts/gpu_cublaslt.sh"
+  rt_build "$root" "$dir/.rt-build"
   cp "$dir/.rt-build/bin/tfc-run" "$dir/.rt-build/bin/tfcrt-gpu-attention-test" \
     "$dir/.rt-build/bin/tfcrt-gpu-gemv-test" "$dir/"
   # The kernel tracer (trace).
-  source "$root/scripts/gpu_cublaslt.sh"
   cupti_pack "$dir/.rt-build" "$dir"
   rm -rf "$dir/.rt-build"
   cp "$root/scripts/gpu_check.sh" "$root/scripts/gpu_cublaslt.sh" \

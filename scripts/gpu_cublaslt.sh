@@ -1,6 +1,6 @@
 # Sourced by scripts/gpu_check.sh and scripts/gpu_llm.sh: what both need on
 # the GPU machine (find_cublaslt, the CUPTI kernel tracer) and when they
-# prepare a bundle (cupti_pack).
+# prepare a bundle (rt_build, cupti_pack).
 # find_cublaslt: sets TFC_CUBLASLT_LIBRARY when libcublasLt.so.13 is neither
 # on the loader's path nor in the toolkit (where the runtime looks too):
 # PyTorch's nvidia-cublas wheel then has it.
@@ -58,4 +58,20 @@ cupti_run() {
 # cupti_summary ARGS...: the packed scripts/cupti_summary.py.
 cupti_summary() {
   python3 "$CUPTI_DIR/cupti_summary.py" "$@"
+}
+
+# rt_build ROOT DEST: a runtime-only CUDA build of ROOT with tfc-run and the
+# GPU kernel tests at DEST. TFC_RT_BUILD=DIR: update that existing build and
+# link DEST to it (it stays where it is) instead of configuring a fresh one.
+rt_build() {
+  local root="$1" dest="$2"
+  local targets=(tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test)
+  if [[ -n "${TFC_RT_BUILD:-}" ]]; then
+    ninja -C "$TFC_RT_BUILD" "${targets[@]}" >/dev/null
+    ln -sfn "$(cd "$TFC_RT_BUILD" && pwd)" "$dest"
+  else
+    cmake -G Ninja -S "$root" -B "$dest" -DTFC_RUNTIME_ONLY=ON \
+      -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+    ninja -C "$dest" "${targets[@]}" >/dev/null
+  fi
 }

@@ -148,19 +148,10 @@ PY
       "gguf==$("$py" -c 'import importlib.metadata as m; print(m.version("gguf"))')"
   fi
   echo "building a CUDA-enabled tfc-run"
-  # TFC_RT_BUILD=DIR: an existing runtime-only CUDA build to update and use
-  # (it stays where it is) instead of a fresh one in DIR/.rt-build.
-  if [[ -n "${TFC_RT_BUILD:-}" ]]; then
-    ninja -C "$TFC_RT_BUILD" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
-    ln -sfn "$(cd "$TFC_RT_BUILD" && pwd)" "$dir/.rt-build"
-  else
-    cmake -G Ninja -S "$root" -B "$dir/.rt-build" -DTFC_RUNTIME_ONLY=ON \
-      -DTFC_ENABLE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
-    ninja -C "$dir/.rt-build" tfc-run tfcrt-gpu-attention-test tfcrt-gpu-gemv-test >/dev/null
-  fi
+  source "$root/scripts/gpu_cublaslt.sh"
+  rt_build "$root" "$dir/.rt-build"
   cp "$dir/.rt-build/bin/tfc-run" "$dir/"
   # The kernel tracer (TFC_LLM_CUPTI=1).
-  source "$root/scripts/gpu_cublaslt.sh"
   cupti_pack "$dir/.rt-build" "$dir"
   # The first call (DIR-gguf1) also runs the GPU kernel tests.
   if [[ -d "$dir-gguf1" ]]; then

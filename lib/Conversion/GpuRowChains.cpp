@@ -635,7 +635,7 @@ struct ChainEmitter {
   Value thr, cB, c0;
   bool warp;
   int64_t unroll = 1; // row elements each thread handles per loop iteration
-  // Vector mode (vec > 1, fuseChain's vectorChain): a thread takes groups of
+  // Vector mode (vec > 1, behind vectorChainOk's test): a thread takes groups of
   // vec consecutive row elements, each contiguous access of a group one
   // vector load / store; groupBase is the current group's first element,
   // lane the element being emitted, vecLoads the group's loaded vectors.

@@ -23,6 +23,7 @@
 
 #include "Cuda/Cuda.h"
 #include "Cuda/CudaDriver.h"
+#include "Cuda/DeviceRun.h"
 #include "Cuda/Gemv.h"
 #include "Cuda/GemvLaunch.h"
 #include "GpuTestUtil.h"
@@ -167,11 +168,8 @@ int runCase(const Case &c, std::mt19937 &rng, CUstream stream) {
     {
       const int64_t cols = cuda::kGemvColThreads * (16 / static_cast<int64_t>(eb));
       const int64_t groups = (N + cols - 1) / cols;
-      int sms = 0;
-      D->cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
-                              D->device);
-      const int S = cuda::gemvSplits(groups * B, K, sms > 0 ? sms : 1,
-                                     l.split);
+      const int S =
+          cuda::gemvSplits(groups * B, K, cuda::multiprocessors(D), l.split);
       if (grid != groups * S * B) {
         std::printf("FAIL %s: split %d launched %lld blocks, want %lld "
                     "(%d splits)\n",

@@ -192,11 +192,7 @@ const AttnModule &attnModule(const Driver *d) {
                         i ? 128 : 64),
                  mod->decGroup[t][r][i]))
           return *mod;
-  if (d->cuDeviceGetAttribute(&mod->sms,
-                              CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
-                              d->device) != CUDA_SUCCESS ||
-      mod->sms <= 0)
-    mod->sms = 1;
+  mod->sms = multiprocessors(d);
   mod->ok = true;
   return *mod;
 }

@@ -338,14 +338,7 @@ void beginRun(DeviceModel *m, bool stepRun) {
   // are small and back to back, where it took
   // 3-5 % off a step; a 512-token prefill was 6-9 % slower with it (H100,
   // docs/DESIGN.md "Programmatic dependent launch").
-  static const int pdlMode = [] {
-    const char *e = std::getenv("TFC_CUDA_PDL");
-    if (e && std::strcmp(e, "0") == 0)
-      return 0;
-    if (e && std::strcmp(e, "1") == 0)
-      return 1;
-    return 2;
-  }();
+  static const int pdlMode = envChoice("TFC_CUDA_PDL", 2);
   run.pdl = m->pdl && (pdlMode == 1 || (pdlMode == 2 && stepRun));
   m->chunk = 0;
   m->offset = 0;
@@ -704,6 +697,24 @@ bool envSwitch(const char *name, bool dflt) {
   if (!v)
     return dflt;
   return dflt ? std::strcmp(v, "0") != 0 : std::strcmp(v, "1") == 0;
+}
+
+int envChoice(const char *name, int other) {
+  const char *v = std::getenv(name);
+  if (v && std::strcmp(v, "0") == 0)
+    return 0;
+  if (v && std::strcmp(v, "1") == 0)
+    return 1;
+  return other;
+}
+
+int multiprocessors(const Driver *d) {
+  int n = 0;
+  if (d->cuDeviceGetAttribute(&n, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                              d->device) != CUDA_SUCCESS ||
+      n <= 0)
+    n = 1;
+  return n;
 }
 
 void count(Work w, int64_t grid, int64_t block) {

@@ -27,11 +27,16 @@ bool syncEachLaunch();
 /// unset, `dflt`; a default-on switch is off only when set to "0", a
 /// default-off one on only when set to "1".
 bool envSwitch(const char *name, bool dflt);
+/// A three-way environment choice read once by the caller: 0 when set to
+/// "0", 1 when set to "1", `other` otherwise (unset or anything else).
+int envChoice(const char *name, int other);
 /// True when the run's model asked for programmatic dependent launch
 /// (TFC_MODEL_FLAG_CUDA_PDL: its kernels begin with griddepcontrol.wait) and
 /// the run is a decode step (TFC_CUDA_PDL=1: any run; =0: none).
 bool pdlLaunches();
 struct Driver;
+/// The device's multiprocessors (at least 1; 1 when the query fails).
+int multiprocessors(const Driver *d);
 /// cuLaunchKernel, or cuLaunchKernelEx with `pdl` (programmatic stream
 /// serialization allowed: the kernel must wait with griddepcontrol before
 /// it reads what earlier work in the stream wrote) and / or `clusterX`

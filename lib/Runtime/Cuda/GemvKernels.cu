@@ -137,13 +137,14 @@ __device__ __forceinline__ void epilogue(const GemvArgs &g, float x,
 /// cluster barrier keeps each block's shared memory alive until all reads
 /// are done.
 template <typename T, int MM>
-__device__ void splitEpilogue(const GemvArgs &g, float (*red)[MM][kGemvColThreads * Elem<T>::kVec],
-                              long long bi, int nBase) {
+__device__ void splitEpilogue(const GemvArgs &g,
+                              float (*red)[MM][kGemvColThreads * Elem<T>::kVec],
+                              long long bi, int nBase, int rank) {
   constexpr int COLS = kGemvColThreads * Elem<T>::kVec;
   constexpr int WARPS = kGemvThreads / 32;
   namespace cg = cooperative_groups;
   cg::cluster_group cluster = cg::this_cluster();
-  const int S = g.splits, rank = static_cast<int>(cluster.block_rank());
+  const int S = g.splits; // rank: blockIdx.x % S, the cluster rank
   float part[(MM * COLS + kGemvThreads - 1) / kGemvThreads];
 #pragma unroll
   for (int j = 0; j * kGemvThreads < MM * COLS; ++j) {
@@ -284,7 +285,7 @@ __device__ void gemv(const GemvArgs &g) {
   }
   __syncthreads();
   if (SPLIT && S > 1) {
-    splitEpilogue<T, MM>(g, red, bi, nBase);
+    splitEpilogue<T, MM>(g, red, bi, nBase, rank);
     return;
   }
   for (int i = threadIdx.x; i < MM * COLS; i += kGemvThreads) {

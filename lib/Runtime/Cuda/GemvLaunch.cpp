@@ -65,11 +65,7 @@ const GemvModule &gemvModule(const Driver *d) {
         }
       }
     }
-  if (d->cuDeviceGetAttribute(&mod->sms,
-                              CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
-                              d->device) != CUDA_SUCCESS ||
-      mod->sms <= 0)
-    mod->sms = 1;
+  mod->sms = multiprocessors(d);
   mod->ok = true;
   return *mod;
 }
@@ -124,14 +120,7 @@ int splitMinRows() {
 
 bool gemvEnabled(GemmType t) {
   // -1: f32 only (default), 0: none, 1: every type.
-  static const int mode = [] {
-    const char *e = std::getenv("TFC_CUDA_GEMV");
-    if (e && std::strcmp(e, "0") == 0)
-      return 0;
-    if (e && std::strcmp(e, "1") == 0)
-      return 1;
-    return -1;
-  }();
+  static const int mode = envChoice("TFC_CUDA_GEMV", -1);
   return mode == 1 || (mode == -1 && t == GemmType::F32);
 }
 
@@ -244,12 +233,13 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   g.splits = S;
   g.kSplit = static_cast<int>((K + S - 1) / S);
   const unsigned gx = static_cast<unsigned>(groups * S);
-  // The small kernel for splits and for calls of more than kGemvBigMaxM
-  // rows, the big one (more loads in flight, one block an SM) otherwise.
-  const bool small = S > 1 || M > gemvBigMaxM();
+  // The small kernel for splits and for whole-K calls of more than
+  // gemvBigMaxM rows, the big one (more loads in flight, one block an SM)
+  // otherwise.
+  CUfunction whole = M > gemvBigMaxM() ? mod.sk[ti][ri] : mod.f[ti][ri];
   void *params[] = {&g};
   CUresult r = launchKernel(
-      d, small ? mod.sk[ti][ri] : mod.f[ti][ri], gx,
+      d, S > 1 ? mod.sk[ti][ri] : whole, gx,
       static_cast<unsigned>(batch), 1, kGemvThreads, 1, 1, 0,
       static_cast<CUstream>(stream), params, nullptr, pdl,
       S > 1 ? static_cast<unsigned>(S) : 0);
@@ -261,8 +251,7 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
     launched = static_cast<unsigned>(groups);
     g.splits = 1;
     g.kSplit = static_cast<int>(K);
-    r = launchKernel(d, M > gemvBigMaxM() ? mod.sk[ti][ri] : mod.f[ti][ri],
-                     static_cast<unsigned>(groups),
+    r = launchKernel(d, whole, launched,
                      static_cast<unsigned>(batch), 1, kGemvThreads, 1, 1, 0,
                      static_cast<CUstream>(stream), params, nullptr, pdl);
   }
@@ -272,7 +261,7 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
     return false;
   }
   if (grid)
-    *grid = static_cast<int64_t>(g.splits == 1 ? groups : gx) * batch;
+    *grid = static_cast<int64_t>(launched) * batch;
   return true;
 }
 

@@ -284,22 +284,22 @@ TFC_AVX512 bool fewRows(const tfc_pack_header &h, const Rows &x, int64_t i0,
     for (; q + np <= p1; q += np)
       streams(q, np, ap, w + q * k * kP);
   }
+  // Several groups: the next panel is prefetched along the way (SmolLM2's
+  // 53-row prefill reads its 540 MB of weights once, 13-14 rows per group
+  // at a time: one sequential stream per thread otherwise). Each group
+  // prefetches its share, k / groups rows, one row every `groups` of its k
+  // steps: the panel's DRAM traffic spread over the whole panel's compute.
+  // (The first group alone had prefetched all of it, at `groups` times the
+  // rate: on the Intel Xeon family 6 model 207, whose core streams ~17 GB/s,
+  // the 53-token prefill ran 10 % faster spread, docs/PERFORMANCE.md;
+  // TFCRT_F32_PF_SPREAD=0 restores the first-group prefetch.)
+  const bool spread = spreadPrefetch();
   for (; q < p1; ++q)
     for (int64_t g = 0; g < groups; ++g) {
-      // Several groups: the first prefetches the next panel (SmolLM2's
-      // 53-row prefill reads its 540 MB of weights once, 13-14 rows per
-      // group at a time: one sequential stream per thread otherwise).
-      // Each group prefetches its share of the next panel, k / groups
-      // rows, one row every `groups` of its k steps: the panel's DRAM
-      // traffic spread over the whole panel's compute. (The first group
-      // alone had prefetched all of it, at `groups` times the rate: on the
-      // Intel Xeon family 6 model 207, whose core streams ~17 GB/s, the
-      // 53-token prefill ran 10 % faster spread, docs/PERFORMANCE.md;
-      // TFCRT_F32_PF_SPREAD=0 restores the first-group prefetch.)
       const float *next = nullptr;
       int every = 1;
       if (groups > 1 && q + 1 < p1) {
-        if (spreadPrefetch()) {
+        if (spread) {
           next = w + (q + 1) * k * kP + (k * g / groups) * kP;
           every = static_cast<int>(groups);
         } else if (g == 0) {
