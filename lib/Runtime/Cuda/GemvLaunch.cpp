@@ -101,6 +101,18 @@ int gemvBigMaxM() {
   return v;
 }
 
+/// TFC_CUDA_GEMV_MAXM: the most rows a call may have to take the GEMV
+/// kernels (default kGemvMaxM; 1: decode steps at batch 1 only, where they
+/// beat cuBLASLt, while cuBLASLt keeps 2-8 rows, measured 2026-12-05).
+int gemvMaxRows() {
+  static const int v = [] {
+    const char *e = std::getenv("TFC_CUDA_GEMV_MAXM");
+    const int x = e && *e ? std::atoi(e) : kGemvMaxM;
+    return x < 1 || x > kGemvMaxM ? kGemvMaxM : x;
+  }();
+  return v;
+}
+
 /// Set when a split launch was refused (a device or partition without
 /// thread block clusters): later calls do not try again.
 std::atomic<bool> clustersRefused{false};
@@ -135,7 +147,7 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B, const Memref3 *C,
   const int64_t K = A->sizes[2];
   const size_t eb = elemBytes(t);
   const int64_t vec = 16 / static_cast<int64_t>(eb);
-  if (M < 1 || M > kGemvMaxM)
+  if (M < 1 || M > gemvMaxRows())
     return no("more rows than the GEMV kernels take");
   if (N < 1 || K < 1 || batch < 1 || batch > 65535 || N > (1LL << 30) ||
       K > (1LL << 30))
