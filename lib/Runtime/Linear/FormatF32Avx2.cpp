@@ -16,6 +16,8 @@
 
 #include "LinearInternal.h"
 
+#include <cstdlib>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -120,6 +122,56 @@ TFC_AVX2 void tileFull(int64_t kc, const float *ap, int64_t lda,
     }
 }
 
+/// One or two rows against NP consecutive whole panels at once: NP
+/// sequential DRAM streams in flight instead of one (the AVX-512 kernel's
+/// tileStreams; 4 ymm a panel, so NP x 4 x R accumulators + a broadcast:
+/// NP = 3 at one row fills 13 of the 16 registers, the FMAs take B from
+/// memory).
+template <int R, int NP>
+TFC_AVX2 void tileStreams(int64_t kc, const float *ap, int64_t lda,
+                          const float *bp, int64_t pstride, float *out,
+                          int64_t ldo) {
+  __m256 acc[R][NP][4];
+#pragma GCC unroll 2
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j)
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v)
+        acc[i][j][v] = _mm256_setzero_ps();
+  for (int64_t kk = 0; kk < kc; ++kk) {
+#pragma GCC unroll 2
+    for (int i = 0; i < R; ++i) {
+      const __m256 av = _mm256_broadcast_ss(ap + kk * lda + i);
+#pragma GCC unroll 4
+      for (int j = 0; j < NP; ++j)
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; ++v)
+          acc[i][j][v] = _mm256_fmadd_ps(
+              av, _mm256_load_ps(bp + j * pstride + kk * kP + 8 * v),
+              acc[i][j][v]);
+    }
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j)
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v)
+        _mm256_storeu_ps(out + i * ldo + j * kP + 8 * v, acc[i][j][v]);
+}
+
+/// Panels a 1-row call streams at once (TFCRT_F32_AVX2_STREAMS, 1-3;
+/// default 3; 1: one panel at a time, as before).
+int streamsOneRow() {
+  static const int v = [] {
+    const char *e = std::getenv("TFCRT_F32_AVX2_STREAMS");
+    const int x = e && *e ? std::atoi(e) : 3;
+    return x < 1 || x > 3 ? 3 : x;
+  }();
+  return v;
+}
+
 using HalfFn = void (*)(int64_t, const float *, int64_t, const float *, float *,
                         int64_t, bool);
 constexpr HalfFn kHalves[kMR] = {&tileHalf<1>, &tileHalf<2>, &tileHalf<3>,
@@ -221,7 +273,19 @@ TFC_AVX2 void compute(const tfc_pack_header &h, const Rows &x,
     for (int64_t g = 0; g < groups; ++g)
       packRows(x, i0 + g0[g], g0[g + 1] - g0[g], 0, k, g0[g + 1] - g0[g],
                ap + g0[g] * k);
-    for (int64_t q = p0; q < p1; ++q) {
+    int64_t q = p0;
+    if (rows == 1) {
+      const int np = streamsOneRow();
+      if (np == 3)
+        for (; q + 3 <= p1; q += 3)
+          tileStreams<1, 3>(k, ap, 1, w + q * k * kP, k * kP,
+                            out + (q - p0) * kP, ldo);
+      else if (np == 2)
+        for (; q + 2 <= p1; q += 2)
+          tileStreams<1, 2>(k, ap, 1, w + q * k * kP, k * kP,
+                            out + (q - p0) * kP, ldo);
+    }
+    for (; q < p1; ++q) {
       const float *b = w + q * k * kP;
       for (int64_t g = 0; g < groups; ++g) {
         const int64_t r = g0[g + 1] - g0[g];
