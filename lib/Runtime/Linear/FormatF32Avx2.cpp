@@ -275,12 +275,14 @@ TFC_AVX2 void compute(const tfc_pack_header &h, const Rows &x,
                ap + g0[g] * k);
     int64_t q = p0;
     if (rows == 1) {
+      // Threes, then twos: the driver hands out slices of 4 panels, which
+      // go as 2 + 2 rather than 3 + 1 (one stream for a quarter of them).
       const int np = streamsOneRow();
       if (np == 3)
-        for (; q + 3 <= p1; q += 3)
+        for (; p1 - q >= 3 && p1 - q != 4; q += 3)
           tileStreams<1, 3>(k, ap, 1, w + q * k * kP, k * kP,
                             out + (q - p0) * kP, ldo);
-      else if (np == 2)
+      if (np >= 2)
         for (; q + 2 <= p1; q += 2)
           tileStreams<1, 2>(k, ap, 1, w + q * k * kP, k * kP,
                             out + (q - p0) * kP, ldo);
