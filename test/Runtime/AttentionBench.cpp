@@ -79,6 +79,10 @@ const Case kCases[] = {
     {"smollm-2048", 1, 9, 3, 2048, 2048, 64, true},
     {"decode-128", 1, 9, 3, 1, 128, 64, true},
     {"decode-2048", 1, 9, 3, 1, 2048, 64, true},
+    // A KV-cache step as SmolLM2 makes it: the attention_mask as keep.
+    {"decode-64-keep", 1, 9, 3, 1, 64, 64, true, 0, 0, true},
+    {"decode-128-keep", 1, 9, 3, 1, 128, 64, true, 0, 0, true},
+    {"decode-64", 1, 9, 3, 1, 64, 64, true},
     {"sink4-local256-2048", 1, 9, 3, 2048, 2048, 64, true, 256, 4},
     {"d128-1024", 1, 8, 2, 1024, 1024, 128, true},
     {"d256-1024", 1, 8, 2, 1024, 1024, 256, true},
