@@ -9,8 +9,9 @@
 // Few rows: up to 6 rows go over whole panels in pairs (4 ymm per row; one
 // row with two accumulator sets along k, 8 independent FMA chains for the
 // 2 FMA pipes x 4 cycles of Zen 3): each panel is read sequentially from
-// memory once, then from L2 for the next pair. 7-18 rows use the 6 x 16
-// tile on both halves in turn.
+// memory once, then from L2 for the next pair. One row (decode at batch
+// 1) reads 3 (or 2) panels at once: several DRAM streams a thread, as the
+// AVX-512 kernel's 4. 7-18 rows use the 6 x 16 tile on both halves in turn.
 //
 //===----------------------------------------------------------------------===//
 
