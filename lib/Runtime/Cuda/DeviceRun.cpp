@@ -390,13 +390,14 @@ void *allocDevice(uint64_t bytes) {
   CUdeviceptr p = 0;
   if (!d)
     return nullptr;
+  const uint64_t allocBytes = bytes ? bytes : 1;
   bool reused = false;
   {
     std::lock_guard<std::mutex> lock(reuseMutex);
     reused = reuseList().take(bytes, p);
   }
   if (!reused) {
-    CUresult r = d->cuMemAlloc(&p, bytes ? bytes : 1);
+    CUresult r = d->cuMemAlloc(&p, allocBytes);
     if (r != CUDA_SUCCESS) {
       // The kept blocks of other sizes go back first, then once more.
       std::vector<CUdeviceptr> kept;
@@ -407,7 +408,7 @@ void *allocDevice(uint64_t bytes) {
       for (CUdeviceptr k : kept)
         d->cuMemFree(k);
       if (!kept.empty())
-        r = d->cuMemAlloc(&p, bytes ? bytes : 1);
+        r = d->cuMemAlloc(&p, allocBytes);
     }
     if (!check(r, "cuMemAlloc",
                format("(%llu bytes: a session's KV cache)",
@@ -706,6 +707,11 @@ int envChoice(const char *name, int other) {
   if (v && std::strcmp(v, "1") == 0)
     return 1;
   return other;
+}
+
+int envInt(const char *name, int dflt) {
+  const char *v = std::getenv(name);
+  return v && *v ? std::atoi(v) : dflt;
 }
 
 int multiprocessors(const Driver *d) {

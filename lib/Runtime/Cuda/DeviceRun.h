@@ -30,6 +30,9 @@ bool envSwitch(const char *name, bool dflt);
 /// A three-way environment choice read once by the caller: 0 when set to
 /// "0", 1 when set to "1", `other` otherwise (unset or anything else).
 int envChoice(const char *name, int other);
+/// An integer environment knob read once by the caller: std::atoi of the
+/// value when set and not empty (the caller clamps it), `dflt` otherwise.
+int envInt(const char *name, int dflt);
 /// True when the run's model asked for programmatic dependent launch
 /// (TFC_MODEL_FLAG_CUDA_PDL: its kernels begin with griddepcontrol.wait) and
 /// the run is a decode step (TFC_CUDA_PDL=1: any run; =0: none).

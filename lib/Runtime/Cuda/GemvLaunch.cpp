@@ -94,10 +94,7 @@ int splitOverride() {
 /// kernel (default 8, every call, as before split K; 4 sends calls of 5 to 8
 /// rows to the small kernel, two blocks an SM: to be measured).
 int gemvBigMaxM() {
-  static const int v = [] {
-    const char *e = std::getenv("TFC_CUDA_GEMV_BIG_MAXM");
-    return e && *e ? std::atoi(e) : kGemvMaxM;
-  }();
+  static const int v = envInt("TFC_CUDA_GEMV_BIG_MAXM", kGemvMaxM);
   return v;
 }
 
@@ -106,8 +103,7 @@ int gemvBigMaxM() {
 /// beat cuBLASLt, while cuBLASLt keeps 2-8 rows, measured 2026-12-05).
 int gemvMaxRows() {
   static const int v = [] {
-    const char *e = std::getenv("TFC_CUDA_GEMV_MAXM");
-    const int x = e && *e ? std::atoi(e) : kGemvMaxM;
+    const int x = envInt("TFC_CUDA_GEMV_MAXM", kGemvMaxM);
     return x < 1 || x > kGemvMaxM ? kGemvMaxM : x;
   }();
   return v;
@@ -121,8 +117,7 @@ std::atomic<bool> clustersRefused{false};
 /// (default 64: one 16-byte load a thread).
 int splitMinRows() {
   static const int v = [] {
-    const char *e = std::getenv("TFC_CUDA_GEMV_SPLIT_MINK");
-    const int x = e && *e ? std::atoi(e) : 64;
+    const int x = envInt("TFC_CUDA_GEMV_SPLIT_MINK", 64);
     return x < 1 ? 64 : x;
   }();
   return v;
