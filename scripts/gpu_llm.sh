@@ -37,8 +37,8 @@
 #       (TFC_LLM_AB_VARIANTS, '|'-separated environment assignments, default
 #       TFC_ATTN_DECODE=0|TFC_ATTN_DECODE=1; TFC_LLM_AB_BATCHES, default 1).
 #       With smollm2_bf16_<NAME>.so (prepare builds it: NAME from
-#       TFC_LLM_AB_NAME, default pdl, with the flags TFC_LLM_AB_FLAGS, default
-#       --cuda-pdl; several: "a,b" with flags "FA;FB"; TFC_LLM_AB_NAME=none
+#       TFC_LLM_AB_NAME, default nopdl, with the flags TFC_LLM_AB_FLAGS, default
+#       --cuda-pdl=false; several: "a,b" with flags "FA;FB"; TFC_LLM_AB_NAME=none
 #       builds none): each such build against
 #       smollm2_bf16, alternating. TFC_LLM_SKIP_S260K=1 skips stories260K.
 #       TFC_LLM_PROFILE=1 only times an eager bf16 decode step and prefill
@@ -81,13 +81,13 @@ prepare() {
     local onnx="$cache/onnx/smollm2.ts.onnx"
     "$tfc" "$onnx" --target=cuda --kv-cache --emit=shared -o "$dir/smollm2"
     "$tfc" "$onnx" --target=cuda --kv-cache --precision=bf16 --emit=shared -o "$dir/smollm2_bf16"
-    # The same model with other flags, for an A/B run (default: programmatic
-    # dependent launch, --cuda-pdl); its weights file travels by reference
+    # The same model with other flags, for an A/B run (default: without
+    # programmatic dependent launch, --cuda-pdl=false); its weights file travels by reference
     # to the GGUF like the others.
     # Several: names ','-separated, their flags ';'-separated in the same order.
     local abnames abflags i
-    IFS=',' read -r -a abnames <<<"${TFC_LLM_AB_NAME:-pdl}"
-    IFS=';' read -r -a abflags <<<"${TFC_LLM_AB_FLAGS:---cuda-pdl}"
+    IFS=',' read -r -a abnames <<<"${TFC_LLM_AB_NAME:-nopdl}"
+    IFS=';' read -r -a abflags <<<"${TFC_LLM_AB_FLAGS:---cuda-pdl=false}"
     for i in "${!abnames[@]}"; do
       [[ "${abnames[$i]}" == none ]] && continue
       # shellcheck disable=SC2086

@@ -188,9 +188,10 @@ static cl::opt<bool> cudaPdl(
              "launch kernels with programmatic dependent launch, so that each "
              "launch's blocks wait on the GPU while the previous kernel runs "
              "(Hopper). The runtime does so in a session's decode steps "
-             "(TFC_CUDA_PDL=0: never, =1: every run). Default off until "
-             "measured in decode steps only"),
-    cl::init(false));
+             "(TFC_CUDA_PDL=0: never, =1: every run). Default on (SmolLM2 "
+             "bf16 decode 15 % faster with the GEMV kernels, prefill the "
+             "same); false: plain kernels"),
+    cl::init(true));
 static cl::opt<bool> cudaAttnHalfOut(
     "cuda-attention-half-out",
     cl::desc("With --target=cuda and --precision=fp16 / bf16: an attention "

@@ -15,8 +15,8 @@
 // graph never queries the heuristic); the workspace is the model's
 // (DeviceRun.cpp). f32 uses CUBLAS_COMPUTE_32F (TF32 only with
 // TFC_CUDA_TF32=1); f16 / bf16 accumulate in f32. f32 calls of at most
-// kGemvMaxM rows go to our GEMV kernels instead when they suit them
-// (GemvLaunch.h; TFC_CUDA_GEMV=0 / 1: none / every type).
+// kGemvMaxM rows and f16 / bf16 calls of one row go to our GEMV kernels
+// instead when they suit them (GemvLaunch.h; TFC_CUDA_GEMV=0: none).
 //
 //===----------------------------------------------------------------------===//
 

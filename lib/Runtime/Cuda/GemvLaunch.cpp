@@ -99,14 +99,18 @@ int gemvBigMaxM() {
 }
 
 /// TFC_CUDA_GEMV_MAXM: the most rows a call may have to take the GEMV
-/// kernels (default kGemvMaxM; 1: decode steps at batch 1 only, where they
-/// beat cuBLASLt, while cuBLASLt keeps 2-8 rows, measured 2026-12-05).
-int gemvMaxRows() {
+/// kernels. Default: kGemvMaxM for f32; 1 for f16 / bf16 (decode steps at
+/// batch 1, where the kernels with --cuda-pdl beat cuBLASLt by 18 %, while
+/// cuBLASLt keeps 2-8 rows, where the 8-row kernel loses: H200 2026-12-06,
+/// docs/PERFORMANCE.md). A value set applies to every type.
+int gemvMaxRows(GemmType t) {
   static const int v = [] {
-    const int x = envInt("TFC_CUDA_GEMV_MAXM", kGemvMaxM);
-    return x < 1 || x > kGemvMaxM ? kGemvMaxM : x;
+    const int x = envInt("TFC_CUDA_GEMV_MAXM", 0);
+    return x < 1 || x > kGemvMaxM ? 0 : x;
   }();
-  return v;
+  if (v > 0)
+    return v;
+  return t == GemmType::F32 ? kGemvMaxM : 1;
 }
 
 /// Set when a split launch was refused (a device or partition without
@@ -126,8 +130,12 @@ int splitMinRows() {
 } // namespace
 
 bool gemvEnabled(GemmType t) {
-  // -1: f32 only (default), 0: none, 1: every type.
-  static const int mode = envChoice("TFC_CUDA_GEMV", -1);
+  // 1: every type (default; the half types at one row, gemvMaxRows),
+  // 0: none, f32: f32 only (the default until 2026-12-06).
+  static const int mode = [] {
+    const char *e = std::getenv("TFC_CUDA_GEMV");
+    return e && std::strcmp(e, "f32") == 0 ? -1 : envChoice("TFC_CUDA_GEMV", 1);
+  }();
   return mode == 1 || (mode == -1 && t == GemmType::F32);
 }
 
@@ -142,7 +150,7 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B, const Memref3 *C,
   const int64_t K = A->sizes[2];
   const size_t eb = elemBytes(t);
   const int64_t vec = 16 / static_cast<int64_t>(eb);
-  if (M < 1 || M > gemvMaxRows())
+  if (M < 1 || M > gemvMaxRows(t))
     return no("more rows than the GEMV kernels take");
   if (N < 1 || K < 1 || batch < 1 || batch > 65535 || N > (1LL << 30) ||
       K > (1LL << 30))

@@ -16,13 +16,14 @@
 
 namespace tfcrt::cuda {
 
-/// Whether GEMMs of few rows of type t take the GEMV kernels: f32 by
-/// default; f16 / bf16 only with TFC_CUDA_GEMV=1, none with TFC_CUDA_GEMV=0.
-/// Measured on an H100 (2026-12-05, SmolLM2 decode, docs/PERFORMANCE.md):
-/// f32 steps 10-14 % faster than with cuBLASLt; bf16 the same at batch 1
-/// and 45 % slower at batch 8, where the 8-row kernel (234 registers, one
-/// block an SM) loses to cuBLASLt's. Split K (below) is meant to change
-/// that; not yet measured on a GPU.
+/// Whether GEMMs of few rows of type t take the GEMV kernels: every type by
+/// default (f32 up to kGemvMaxM rows, f16 / bf16 at one row:
+/// TFC_CUDA_GEMV_MAXM); TFC_CUDA_GEMV=0: none, =f32: f32 only. Measured on an
+/// H100 (2026-12-05): f32 steps 10-14 % faster than with cuBLASLt; bf16 the
+/// same at batch 1 without PDL and 45 % slower at batch 8, where the 8-row
+/// kernel (234 registers, one block an SM) loses to cuBLASLt's. On an H200
+/// (2026-12-06) bf16 at one row with --cuda-pdl: 0.99 ms a step against
+/// cuBLASLt's 1.22 (docs/PERFORMANCE.md).
 bool gemvEnabled(GemmType t);
 
 /// Whether the kernels take this call: at most kGemvMaxM rows, B's and C's
