@@ -31,6 +31,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -360,6 +361,27 @@ int refusals() {
       ++failures;
     } else {
       std::printf("ok   refuses %s (%s)\n", r.name, why.c_str());
+    }
+  }
+  // The dispatch policy (gemvEnabled), when the environment leaves it at
+  // its defaults: f32 GEMMs of 1-8 rows take the kernels, f16 / bf16 ones
+  // only at one row (cuBLASLt is faster at 2-8, docs/PERFORMANCE.md).
+  if (!std::getenv("TFC_CUDA_GEMV") && !std::getenv("TFC_CUDA_GEMV_MAXM")) {
+    struct Policy {
+      GemmType t;
+      int64_t rows;
+      bool take;
+    };
+    const Policy ps[] = {{GemmType::F32, 1, true},   {GemmType::F32, 8, true},
+                         {GemmType::F32, 9, false},  {GemmType::BF16, 1, true},
+                         {GemmType::BF16, 2, false}, {GemmType::F16, 1, true},
+                         {GemmType::F16, 8, false},  {GemmType::F16, 0, false}};
+    for (const Policy &p : ps) {
+      const bool got = cuda::gemvEnabled(p.t, p.rows);
+      std::printf("%s policy %s %lld rows: %s\n", got == p.take ? "ok  " : "FAIL",
+                  p.t == GemmType::F32 ? "f32" : p.t == GemmType::F16 ? "f16" : "bf16",
+                  (long long)p.rows, got ? "GEMV kernels" : "cuBLASLt");
+      failures += got != p.take;
     }
   }
   return failures;

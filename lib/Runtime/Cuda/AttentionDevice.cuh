@@ -161,11 +161,10 @@ __device__ __forceinline__ void store4<__nv_bfloat16>(__nv_bfloat16 *p,
 }
 
 /// stageTile for any strides: element by element, a chunk's loads (up to
-/// 16) issued before its stores; Transposed stores dst[c * ld + r] (V^T,
-/// whose rows are the B fragments of P V). Not inlined: inlined, its
+/// 16) issued before its stores. Not inlined: inlined, its
 /// loop-invariant addresses were hoisted out of the kernels' tile loops and
 /// spilled (the vector path below is the one the exporters' layouts take).
-template <typename T, int ROWS, int D, int THREADS, bool Transposed = false>
+template <typename T, int ROWS, int D, int THREADS>
 __device__ __noinline__ void stageTileScalar(T *dst, int ld, const float *src,
                                              long long r0, long long nrows,
                                              long long rs, long long cs,
@@ -189,8 +188,7 @@ __device__ __noinline__ void stageTileScalar(T *dst, int ld, const float *src,
     for (int u = 0; u < CH; ++u) {
       const int e = tid + (c0 + u) * THREADS;
       if (c0 + u < PER && e < N)
-        dst[Transposed ? (e % D) * ld + e / D : (e / D) * ld + e % D] =
-            toHalf<T>(v[u]);
+        dst[(e / D) * ld + e % D] = toHalf<T>(v[u]);
     }
   }
 }

@@ -35,7 +35,7 @@
 //   tfc_attn_mma_<T>_<D>_w4 f16 / bf16 tensor cores (mma.sync m16n8k16, f32
 //                           accumulation) in FlashAttention-2's layout: 4
 //                           warps a block, a warp per 16 query rows, S, P
-//                           and O in registers, Q / K / V^T in shared
+//                           and O in registers, Q / K / V rows in shared
 //                           memory.
 //                           Variants (AttentionMma.cuh): _ms_ (D 32, a
 //                           shared mask_add row staged per key tile; the

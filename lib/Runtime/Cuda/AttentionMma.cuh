@@ -55,65 +55,101 @@ mma16816<__nv_bfloat16>(float *c, const unsigned *a, unsigned b0,
                  "r"(b1));
 }
 
-/// Stores columns c .. c + 3 of key row r: K's as a row of Ks [.][ldk], V's
-/// into V^T (Vt [D][ldv]), both rounded to T.
+/// b[0..3] = the B fragments (b0, b1) of two neighbouring blocks of 8
+/// columns of a row-major [16 keys][.] tile of T in shared memory, as
+/// mma16816 takes them for P V: one ldmatrix.x4.trans. Lane l gives the
+/// address of key row (l & 15), columns (l >> 4) * 8 .. + 7 (16 bytes,
+/// 16-byte aligned; rows ld elements apart).
 template <typename T>
-__device__ __forceinline__ void storeKV4(T *Ks, int ldk, T *Vt, int ldv,
-                                         int r, int c, float4 k, float4 v) {
-  store4<T>(Ks + r * ldk + c, k);
-  Vt[(c + 0) * ldv + r] = toHalf<T>(v.x);
-  Vt[(c + 1) * ldv + r] = toHalf<T>(v.y);
-  Vt[(c + 2) * ldv + r] = toHalf<T>(v.z);
-  Vt[(c + 3) * ldv + r] = toHalf<T>(v.w);
+__device__ __forceinline__ void ldsmX4Trans(unsigned *b, const T *row0,
+                                            int ld, int lane) {
+  const T *p = row0 + (lane & 15) * ld + (lane >> 4) * 8;
+  const unsigned addr =
+      static_cast<unsigned>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 "
+               "{%0,%1,%2,%3}, [%4];"
+               : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3])
+               : "r"(addr));
 }
 
-/// Stages a key tile: K [BN][ld] as rows and V transposed (V^T [D][ldv]),
-/// both rounded to T. When both views have unit column stride and 16-byte
-/// aligned rows, each thread issues its float4 loads of K and of V (up to
-/// 8 of each) before any store: one memory latency per tile, not two.
-template <typename T, int BN, int D, int THREADS>
-__device__ __forceinline__ void stageKV(T *Ks, int ldk, T *Vt, int ldv,
+/// Whether a call's K and V views take the float4 staging: unit column
+/// stride, rows and bases 16-byte aligned, whole float4 groups.
+__device__ __forceinline__ bool kvVec(const GpuAttnArgs &a, const float *kb,
+                                      const float *vb) {
+  return a.ks[3] == 1 && a.ks[2] % 4 == 0 && a.d % 4 == 0 &&
+         (reinterpret_cast<unsigned long long>(kb) & 15) == 0 &&
+         a.vs[3] == 1 && a.vs[2] % 4 == 0 && a.dv % 4 == 0 &&
+         (reinterpret_cast<unsigned long long>(vb) & 15) == 0;
+}
+
+/// Loads this thread's float4 groups u0 .. u0 + N - 1 of key tile j0 of K
+/// and V (kvVec layouts) into registers; rows past t and columns past d /
+/// dv read as 0.
+template <int BN, int D, int THREADS, int N>
+__device__ __forceinline__ void loadKV4(float4 *kv, float4 *vv,
                                         const float *kb, const float *vb,
                                         long long j0, const GpuAttnArgs &a,
+                                        int tid, int u0) {
+  constexpr int N4 = BN * D / 4, D4 = D / 4;
+  constexpr int PER4 = (N4 + THREADS - 1) / THREADS;
+#pragma unroll
+  for (int u = 0; u < N; ++u) {
+    const int e = tid + (u0 + u) * THREADS;
+    const int r = e / D4, c = (e % D4) * 4;
+    const long long j = j0 + r;
+    const bool in = u0 + u < PER4 && e < N4 && j < a.t;
+    const float4 z = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    kv[u] = in && c < a.d
+                ? *reinterpret_cast<const float4 *>(kb + j * a.ks[2] + c)
+                : z;
+    vv[u] = in && c < a.dv
+                ? *reinterpret_cast<const float4 *>(vb + j * a.vs[2] + c)
+                : z;
+  }
+}
+
+/// Stores what loadKV4 loaded as rows of Ks and Vs [BN][ld], rounded to T.
+template <typename T, int BN, int D, int THREADS, int N>
+__device__ __forceinline__ void storeKV4(T *Ks, T *Vs, int ld,
+                                         const float4 *kv, const float4 *vv,
+                                         int tid, int u0) {
+  constexpr int N4 = BN * D / 4, D4 = D / 4;
+  constexpr int PER4 = (N4 + THREADS - 1) / THREADS;
+#pragma unroll
+  for (int u = 0; u < N; ++u) {
+    const int e = tid + (u0 + u) * THREADS;
+    if (u0 + u < PER4 && e < N4) {
+      const int o = (e / D4) * ld + (e % D4) * 4;
+      store4<T>(Ks + o, kv[u]);
+      store4<T>(Vs + o, vv[u]);
+    }
+  }
+}
+
+/// Stages key tile j0: K and V as rows (Ks, Vs [BN][ld]), both rounded to
+/// T. kvVec layouts: each thread issues its float4 loads of K and of V (up
+/// to 8 of each) before any store, one memory latency per tile; others
+/// element by element.
+template <typename T, int BN, int D, int THREADS>
+__device__ __forceinline__ void stageKV(T *Ks, T *Vs, int ld, const float *kb,
+                                        const float *vb, long long j0,
+                                        const GpuAttnArgs &a, bool vec,
                                         int tid) {
-  const bool vec =
-      a.ks[3] == 1 && a.ks[2] % 4 == 0 && a.d % 4 == 0 &&
-      (reinterpret_cast<unsigned long long>(kb) & 15) == 0 && a.vs[3] == 1 &&
-      a.vs[2] % 4 == 0 && a.dv % 4 == 0 &&
-      (reinterpret_cast<unsigned long long>(vb) & 15) == 0;
   if (!vec) {
-    stageTile<T, BN, D, THREADS>(Ks, ldk, kb, j0, a.t, a.ks[2], a.ks[3], a.d,
+    stageTile<T, BN, D, THREADS>(Ks, ld, kb, j0, a.t, a.ks[2], a.ks[3], a.d,
                                  tid);
-    stageTileScalar<T, BN, D, THREADS, true>(Vt, ldv, vb, j0, a.t, a.vs[2],
-                                             a.vs[3], a.dv, tid);
+    stageTileScalar<T, BN, D, THREADS>(Vs, ld, vb, j0, a.t, a.vs[2], a.vs[3],
+                                       a.dv, tid);
     return;
   }
-  constexpr int N4 = BN * D / 4, D4 = D / 4;
+  constexpr int N4 = BN * D / 4;
   constexpr int PER4 = (N4 + THREADS - 1) / THREADS;
   constexpr int CH4 = PER4 < 8 ? PER4 : 8;
 #pragma unroll 1
   for (int c0 = 0; c0 < PER4; c0 += CH4) {
     float4 kv[CH4], vv[CH4];
-#pragma unroll
-    for (int u = 0; u < CH4; ++u) {
-      const int e = tid + (c0 + u) * THREADS;
-      const int r = e / D4, c = (e % D4) * 4;
-      const long long j = j0 + r;
-      const bool in = c0 + u < PER4 && e < N4 && j < a.t;
-      const float4 z = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-      kv[u] = in && c < a.d
-                  ? *reinterpret_cast<const float4 *>(kb + j * a.ks[2] + c)
-                  : z;
-      vv[u] = in && c < a.dv
-                  ? *reinterpret_cast<const float4 *>(vb + j * a.vs[2] + c)
-                  : z;
-    }
-#pragma unroll
-    for (int u = 0; u < CH4; ++u) {
-      const int e = tid + (c0 + u) * THREADS;
-      if (c0 + u < PER4 && e < N4)
-        storeKV4<T>(Ks, ldk, Vt, ldv, e / D4, (e % D4) * 4, kv[u], vv[u]);
-    }
+    loadKV4<BN, D, THREADS, CH4>(kv, vv, kb, vb, j0, a, tid, c0);
+    storeKV4<T, BN, D, THREADS, CH4>(Ks, Vs, ld, kv, vv, tid, c0);
   }
 }
 
@@ -122,7 +158,13 @@ __device__ __forceinline__ void stageKV(T *Ks, int ldk, T *Vt, int ldv,
 /// rows g and g + 8, columns 8 n + 2q, 2q + 1), the softmax runs on them
 /// with the row's max and sum reduced over the quad (lanes 4g..4g+3), and
 /// the probabilities rounded to T are, fragment for fragment, the A operand
-/// of O += P V (O in registers too). Shared memory holds only Q, K and V^T.
+/// of O += P V (O in registers too). Shared memory holds only Q, K and V,
+/// all as rows: P V's B fragments come from V's rows through ldmatrix.trans
+/// (V stored transposed, 2-byte stores 16 rows apart, was a 16-way bank
+/// conflict; MiniLM's b32 call 29.1 -> 28.0 us on an H100). Holding the
+/// next key tile in registers during this tile's products was tried at
+/// head dim 64 and dropped: spills at 255 registers, SmolLM2's 512-token
+/// prefill call 56 -> 62 us (H100, 2026-12-06, docs/PERFORMANCE.md).
 /// MS (head dim 32, the default there; TFC_ATTN_MMA_MASK=0 turns it off):
 /// the call's mask_add is shared by every head and query row of an item
 /// (the launcher checks it) and is staged per key tile in shared memory.
@@ -138,12 +180,12 @@ template <typename T, int D, int W, bool MS = false, bool KS = false>
 __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   using tfcrt::cuda::kMmaKeys;
   constexpr int BM = 16 * W, BN = kMmaKeys, NB = BN / 8, NO = D / 8;
-  constexpr int LDQ = tfcrt::cuda::mmaLdq(D), LDV = tfcrt::cuda::kMmaLdv;
+  constexpr int LDQ = tfcrt::cuda::mmaLdq(D);
   static_assert(D % 16 == 0 && BN % 16 == 0, "tile shapes");
   extern __shared__ __align__(128) unsigned char smem[];
   T *Qs = reinterpret_cast<T *>(smem);
   T *Ks = Qs + BM * LDQ;
-  T *Vt = Ks + BN * LDQ; // [D][LDV]
+  T *Vs = Ks + BN * LDQ; // [BN][LDQ]
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int g = lane >> 2, qd = lane & 3;
@@ -207,7 +249,7 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   // global memory after the products (Nsight Compute put MiniLM's top
   // long-scoreboard stalls on the FMAs waiting for those loads;
   // docs/PERFORMANCE.md).
-  [[maybe_unused]] float *Ms = reinterpret_cast<float *>(Vt + D * LDV); // [BN]
+  [[maybe_unused]] float *Ms = reinterpret_cast<float *>(Vs + BN * LDQ); // [BN]
   [[maybe_unused]] const float *addItem = a.add + bi * a.addS[0];
   // KS: the tile's keep bytes, after the default layout.
   [[maybe_unused]] unsigned char *Kp =
@@ -217,6 +259,7 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   long long jEnd = a.t;
   if (a.causal && p1 + 1 < jEnd)
     jEnd = p1 + 1 > 0 ? p1 + 1 : 0;
+  const bool vec = kvVec(a, kb, vb);
   for (long long j0 = 0; j0 < jEnd; j0 += BN) {
     const long long j1 = (j0 + BN < a.t ? j0 + BN : a.t) - 1;
     if (tileEmpty(a, p0, p1, j0, j1))
@@ -225,7 +268,7 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
     // mask over the whole cache): a tile it hides entirely is skipped, a
     // tile it keeps entirely needs no per-element test of it.
     bool keepAll = !a.keep;
-    __syncthreads(); // the previous tile's K and V^T are read
+    __syncthreads(); // the previous tile's K and V are read
     [[maybe_unused]] float mv = 0.0f; // loaded with K and V, stored after
     if constexpr (MS) {
       if (tid < BN)
@@ -236,7 +279,7 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
       if (tid < BN)
         kv8 = j0 + tid < a.t ? keepItem[(j0 + tid) * a.keepS[3]] : 0;
     }
-    stageKV<T, BN, D, 32 * W>(Ks, LDQ, Vt, LDV, kb, vb, j0, a, tid);
+    stageKV<T, BN, D, 32 * W>(Ks, Vs, LDQ, kb, vb, j0, a, vec, tid);
     if constexpr (MS) {
       if (tid < BN)
         Ms[tid] = mv;
@@ -348,10 +391,11 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
       pa[2] = pack2<T>(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
       pa[3] = pack2<T>(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
 #pragma unroll
-      for (int n = 0; n < NO; ++n) {
-        const T *v0 = Vt + (n * 8 + g) * LDV + kk * 16 + 2 * qd;
-        mma16816<T>(o[n], pa, *reinterpret_cast<const unsigned *>(v0),
-                    *reinterpret_cast<const unsigned *>(v0 + 8));
+      for (int n = 0; n < NO; n += 2) {
+        unsigned vb4[4];
+        ldsmX4Trans<T>(vb4, Vs + kk * 16 * LDQ + n * 8, LDQ, lane);
+        mma16816<T>(o[n], pa, vb4[0], vb4[1]);
+        mma16816<T>(o[n + 1], pa, vb4[2], vb4[3]);
       }
     }
   }

@@ -244,8 +244,8 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
     return;
   }
   // A few rows (decode steps): the GEMV kernels read B once with every load
-  // in flight (f32 by default; GemvLaunch.h says why not the half types).
-  if (M <= kGemvMaxM && gemvEnabled(type) &&
+  // in flight (f32 up to 8 rows, the half types at one row: GemvLaunch.h).
+  if (gemvEnabled(type, M) &&
       gemvSuits(type, A, B, C, outType, ep)) {
     std::string error;
     int64_t grid = 0;

@@ -129,14 +129,16 @@ int splitMinRows() {
 
 } // namespace
 
-bool gemvEnabled(GemmType t) {
+bool gemvEnabled(GemmType t, int64_t rows) {
   // 1: every type (default; the half types at one row, gemvMaxRows),
   // 0: none, f32: f32 only (the default until 2026-12-06).
   static const int mode = [] {
     const char *e = std::getenv("TFC_CUDA_GEMV");
     return e && std::strcmp(e, "f32") == 0 ? -1 : envChoice("TFC_CUDA_GEMV", 1);
   }();
-  return mode == 1 || (mode == -1 && t == GemmType::F32);
+  if (!(mode == 1 || (mode == -1 && t == GemmType::F32)))
+    return false;
+  return rows >= 1 && rows <= gemvMaxRows(t);
 }
 
 bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B, const Memref3 *C,
@@ -150,7 +152,7 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B, const Memref3 *C,
   const int64_t K = A->sizes[2];
   const size_t eb = elemBytes(t);
   const int64_t vec = 16 / static_cast<int64_t>(eb);
-  if (M < 1 || M > gemvMaxRows(t))
+  if (M < 1 || M > kGemvMaxM)
     return no("more rows than the GEMV kernels take");
   if (N < 1 || K < 1 || batch < 1 || batch > 65535 || N > (1LL << 30) ||
       K > (1LL << 30))

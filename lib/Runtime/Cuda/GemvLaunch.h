@@ -16,15 +16,17 @@
 
 namespace tfcrt::cuda {
 
-/// Whether GEMMs of few rows of type t take the GEMV kernels: every type by
-/// default (f32 up to kGemvMaxM rows, f16 / bf16 at one row:
-/// TFC_CUDA_GEMV_MAXM); TFC_CUDA_GEMV=0: none, =f32: f32 only. Measured on an
+/// Whether a GEMM of type t with `rows` rows of A should take the GEMV
+/// kernels (the policy; gemvSuits says whether they can): every type by
+/// default, f32 up to kGemvMaxM rows, f16 / bf16 at one row
+/// (TFC_CUDA_GEMV_MAXM: one limit for every type); TFC_CUDA_GEMV=0: none,
+/// =f32: f32 only. Measured on an
 /// H100 (2026-12-05): f32 steps 10-14 % faster than with cuBLASLt; bf16 the
 /// same at batch 1 without PDL and 45 % slower at batch 8, where the 8-row
 /// kernel (234 registers, one block an SM) loses to cuBLASLt's. On an H200
 /// (2026-12-06) bf16 at one row with --cuda-pdl: 0.99 ms a step against
 /// cuBLASLt's 1.22 (docs/PERFORMANCE.md).
-bool gemvEnabled(GemmType t);
+bool gemvEnabled(GemmType t, int64_t rows);
 
 /// Whether the kernels take this call: at most kGemvMaxM rows, B's and C's
 /// (and the residual's) columns contiguous, B's rows 16-byte aligned, N a

@@ -75,14 +75,14 @@ constexpr long long tileSmemBytes(int D) {
 
 /// The tensor-core kernels (tfc_attn_mma_{f16,bf16}_<D>_w4, D in 32, 64,
 /// 128): kMmaWarps warps of 16 query rows, key tiles of 64; q, k, v
-/// rounded to the half type in shared memory (Q [16 W][ldq], K [64][ldq],
-/// V^T [D][ldv]), scores, probabilities and the output in registers.
+/// rounded to the half type in shared memory as rows (Q [16 W][ldq],
+/// K [64][ldq], V [64][ldq]; P V's B fragments come from V's rows through
+/// ldmatrix.trans), scores, probabilities and the output in registers.
 constexpr int kMmaKeys = 64, kMmaWarps = 4;
 constexpr int mmaLdq(int D) { return D + 8; } // half elements
-constexpr int kMmaLdv = kMmaKeys + 8;         // half elements
 constexpr long long mmaSmemBytes(int D, int W) {
-  return (long long)(16 * W + kMmaKeys) * mmaLdq(D) * 2 +
-         (long long)D * kMmaLdv * 2 + (long long)kMmaKeys * 4;
+  return (long long)(16 * W + 2 * kMmaKeys) * mmaLdq(D) * 2 +
+         (long long)kMmaKeys * 4;
 }
 /// The staged-keep variant (tfc_attn_mma_ks_*) adds a key tile's keep bytes.
 constexpr long long mmaKsSmemBytes(int D, int W) {
