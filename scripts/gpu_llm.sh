@@ -31,7 +31,10 @@
 #       (device time, CUDA events) and decode at batch 1 / 8 / 32 for f32 and
 #       bf16, and compares bf16's greedy tokens with f32's; then PyTorch on
 #       the same weights (scripts/gpu_torch_smollm2.py; TFC_TORCH_PEER=0
-#       skips it, TFC_TORCH_ARGS adds arguments). Logs in $OUT (else DIR/out).
+#       skips it; TFC_TORCH_ARGS replaces its arguments, default "--compile
+#       --compile-modes reduce-overhead --compile-dtypes bf16": before
+#       2026-12-06 it ran without --compile, so compile-ro printed nan
+#       unless the CUPTI part ran). Logs in $OUT (else DIR/out).
 #       TFC_LLM_ONLY=s260k runs only the stories260K part; TFC_LLM_DECODE_AB=1
 #       adds bf16 decode under runtime variants, alternating
 #       (TFC_LLM_AB_VARIANTS, '|'-separated environment assignments, default
@@ -451,9 +454,13 @@ PY
     return $failed
   fi
   if [[ "${TFC_TORCH_PEER:-1}" != 0 && -f "$dir/gpu_torch_smollm2.py" ]]; then
-    echo "== PyTorch (gpu_torch_smollm2.py ${TFC_TORCH_ARGS:-})"
+    # The issue's peer is torch.compile: its reduce-overhead mode (CUDA
+    # graphs) at bf16 by default, beside eager and eager + CUDA graph.
+    local targs="${TFC_TORCH_ARGS---compile --compile-modes reduce-overhead --compile-dtypes bf16}"
+    echo "== PyTorch (gpu_torch_smollm2.py $targs)"
+    # shellcheck disable=SC2086
     timeout "${TFC_TORCH_TIMEOUT:-300}" python3 "$dir/gpu_torch_smollm2.py" \
-      --gguf "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" ${TFC_TORCH_ARGS:-} 2>&1 |
+      --gguf "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" $targs 2>&1 |
       grep -v -i warn || echo "(torch peer failed or timed out)"
   fi
   return $failed
