@@ -82,50 +82,6 @@ __device__ __forceinline__ bool kvVec(const GpuAttnArgs &a, const float *kb,
          (reinterpret_cast<unsigned long long>(vb) & 15) == 0;
 }
 
-/// Loads this thread's float4 groups u0 .. u0 + N - 1 of key tile j0 of K
-/// and V (kvVec layouts) into registers; rows past t and columns past d /
-/// dv read as 0.
-template <int BN, int D, int THREADS, int N>
-__device__ __forceinline__ void loadKV4(float4 *kv, float4 *vv,
-                                        const float *kb, const float *vb,
-                                        long long j0, const GpuAttnArgs &a,
-                                        int tid, int u0) {
-  constexpr int N4 = BN * D / 4, D4 = D / 4;
-  constexpr int PER4 = (N4 + THREADS - 1) / THREADS;
-#pragma unroll
-  for (int u = 0; u < N; ++u) {
-    const int e = tid + (u0 + u) * THREADS;
-    const int r = e / D4, c = (e % D4) * 4;
-    const long long j = j0 + r;
-    const bool in = u0 + u < PER4 && e < N4 && j < a.t;
-    const float4 z = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    kv[u] = in && c < a.d
-                ? *reinterpret_cast<const float4 *>(kb + j * a.ks[2] + c)
-                : z;
-    vv[u] = in && c < a.dv
-                ? *reinterpret_cast<const float4 *>(vb + j * a.vs[2] + c)
-                : z;
-  }
-}
-
-/// Stores what loadKV4 loaded as rows of Ks and Vs [BN][ld], rounded to T.
-template <typename T, int BN, int D, int THREADS, int N>
-__device__ __forceinline__ void storeKV4(T *Ks, T *Vs, int ld,
-                                         const float4 *kv, const float4 *vv,
-                                         int tid, int u0) {
-  constexpr int N4 = BN * D / 4, D4 = D / 4;
-  constexpr int PER4 = (N4 + THREADS - 1) / THREADS;
-#pragma unroll
-  for (int u = 0; u < N; ++u) {
-    const int e = tid + (u0 + u) * THREADS;
-    if (u0 + u < PER4 && e < N4) {
-      const int o = (e / D4) * ld + (e % D4) * 4;
-      store4<T>(Ks + o, kv[u]);
-      store4<T>(Vs + o, vv[u]);
-    }
-  }
-}
-
 /// Stages key tile j0: K and V as rows (Ks, Vs [BN][ld]), both rounded to
 /// T. kvVec layouts: each thread issues its float4 loads of K and of V (up
 /// to 8 of each) before any store, one memory latency per tile; others
@@ -142,14 +98,35 @@ __device__ __forceinline__ void stageKV(T *Ks, T *Vs, int ld, const float *kb,
                                        a.dv, tid);
     return;
   }
-  constexpr int N4 = BN * D / 4;
+  constexpr int N4 = BN * D / 4, D4 = D / 4;
   constexpr int PER4 = (N4 + THREADS - 1) / THREADS;
   constexpr int CH4 = PER4 < 8 ? PER4 : 8;
 #pragma unroll 1
   for (int c0 = 0; c0 < PER4; c0 += CH4) {
     float4 kv[CH4], vv[CH4];
-    loadKV4<BN, D, THREADS, CH4>(kv, vv, kb, vb, j0, a, tid, c0);
-    storeKV4<T, BN, D, THREADS, CH4>(Ks, Vs, ld, kv, vv, tid, c0);
+#pragma unroll
+    for (int u = 0; u < CH4; ++u) {
+      const int e = tid + (c0 + u) * THREADS;
+      const int r = e / D4, c = (e % D4) * 4;
+      const long long j = j0 + r;
+      const bool in = c0 + u < PER4 && e < N4 && j < a.t;
+      const float4 z = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      kv[u] = in && c < a.d
+                  ? *reinterpret_cast<const float4 *>(kb + j * a.ks[2] + c)
+                  : z;
+      vv[u] = in && c < a.dv
+                  ? *reinterpret_cast<const float4 *>(vb + j * a.vs[2] + c)
+                  : z;
+    }
+#pragma unroll
+    for (int u = 0; u < CH4; ++u) {
+      const int e = tid + (c0 + u) * THREADS;
+      if (c0 + u < PER4 && e < N4) {
+        const int o = (e / D4) * ld + (e % D4) * 4;
+        store4<T>(Ks + o, kv[u]);
+        store4<T>(Vs + o, vv[u]);
+      }
+    }
   }
 }
 
