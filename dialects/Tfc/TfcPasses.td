@@ -347,6 +347,17 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     separate) or else a fused single-use residual `tfc.binary add`. A half
     weight's activation is first rounded to its type (`tfc.cast`, shared by
     the linears that read the same x).
+
+    With `gpu-fuse-norm` as well: a `tfc.rms_norm` with an f32 [d] scale
+    whose every reader is such a linear or a `tfc.gated_mlp` becomes part
+    of each reader's call, `tfcrt_gpu_linear_ex_*` with `TFCRT_LX_RMS` and
+    the norm's scale and epsilon (x read as f32, times the scale as it is
+    staged, the product scaled by 1 / rms(x)); a `tfc.gated_mlp` becomes one
+    call over the joined gate | up weight with `TFCRT_LX_GLU` (act(gate) *
+    up in the epilogue, a half result for a half weight) and a
+    `tfcrt_gpu_linear_*` call for down with a following residual add in its
+    epilogue; a half linear takes a residual add into its epilogue too (f32
+    result).
   }];
   let options = [
     Option<"linear", "linear", "bool", "true",
@@ -362,6 +373,13 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
            "--target=cuda: lower tfc.linear to tfcrt_gpu_linear_* (one "
            "cuBLASLt GEMM with the bias, activation or residual in its "
            "epilogue, f32 result); only GPU lowerings run">,
+    Option<"gpuFuseNorm", "gpu-fuse-norm", "bool", "false",
+           "With gpu-linear: a tfc.rms_norm whose readers are all linears / "
+           "gated MLPs runs inside their GEMM calls (tfcrt_gpu_linear_ex_*: "
+           "x and the norm's scale passed), a tfc.gated_mlp is one call for "
+           "gate | up with the GLU "
+           "in its epilogue and one for down, and a half linear takes its "
+           "residual add into its epilogue">,
     Option<"norm", "norm", "bool", "true",
            "Lower tfc.layer_norm and tfc.rms_norm">,
     Option<"embedding", "embedding", "bool", "true",

@@ -49,6 +49,9 @@
 #include "tfc/Dialect/Tfc/TfcDialect.h"
 #include "tfc/Runtime/tfc_kernels.h"
 #include "tfc/Transforms/Passes.h"
+#include "llvm/ADT/SetVector.h"
+
+#include <cstring>
 
 namespace mlir::tfc {
 #define GEN_PASS_DEF_TFCCPUKERNELS
@@ -150,6 +153,7 @@ struct CpuKernelsPass
   ModuleOp module;
   pack::SparseMode sparseMode = pack::SparseMode::Auto;
   int blobCounter = 0;
+  lowering::ConcatCache concatCache; // gate | up weights joined (GPU)
   bool packedSomething = false;
   bool f16Remarked = false;
 
@@ -585,11 +589,12 @@ struct CpuKernelsPass
     return resultOf(b, loc, out, shapeOf, nOut, resultType);
   }
 
-  /// The f32 [1, M, n] buffer `out` written by a kernel call as a tensor of
-  /// `resultType` (x's leading dims, then n).
+  /// The [1, M, n] buffer `out` (f32, or the half result of a GLU call)
+  /// written by a kernel call as a tensor of `resultType` (x's leading dims,
+  /// then n).
   Value resultOf(OpBuilder &b, Location loc, Value out, Value x, int64_t nOut,
                  RankedTensorType resultType) {
-    Type f32 = b.getF32Type();
+    Type f32 = cast<MemRefType>(out.getType()).getElementType(); // or half
     Value y = bufferization::ToTensorOp::create(
         b, loc, RankedTensorType::get({1, ShapedType::kDynamic, nOut}, f32),
         out, /*restrict=*/true, /*writable=*/true);
@@ -709,13 +714,18 @@ struct CpuKernelsPass
   /// --target=cuda (gpu-linear): tfc.linear as one cuBLASLt GEMM whose
   /// epilogue adds the bias, then a tanh-GELU / ReLU or a residual, into an
   /// f32 result (tfcrt_gpu_linear_*); a half weight's x is rounded first.
-  void lowerGpuLinear(LinearOp op) {
+  /// With `rmsX` (gpu-fuse-norm: op reads an RMS norm of rmsX with scale
+  /// `rmsScale`), the call reads rmsX itself and computes the norm as it
+  /// stages it (tfcrt_gpu_linear_ex_*). False when the linear stays as it
+  /// is.
+  bool lowerGpuLinear(LinearOp op, Value rmsX = {}, Value rmsScale = {},
+                      double eps = 0, bool dryRun = false) {
     auto xt = rtt(op.getInput());
     auto wt = rtt(op.getWeight());
     auto rt = rtt(op.getResult());
     if (!xt.getElementType().isF32() || !rt.getElementType().isF32() ||
         xt.getRank() < 2 || wt.getRank() != 2 || !wt.hasStaticShape())
-      return;
+      return false;
     Type wet = wt.getElementType();
     const char *callee = wet.isF32()    ? "tfcrt_gpu_linear_f32"
                          : wet.isF16()  ? "tfcrt_gpu_linear_f16"
@@ -724,7 +734,7 @@ struct CpuKernelsPass
     Value bias = op.getBias();
     if (!callee || (bias && (rtt(bias).getRank() != 1 ||
                              !rtt(bias).getElementType().isF32())))
-      return;
+      return false;
     const int64_t n = wt.getShape()[op.getTransposeWeight() ? 0 : 1];
     // cuBLASLt's epilogue: act(x w + bias) + residual, with act one of its
     // own (its GELU is the tanh form) and a residual only without one.
@@ -732,32 +742,200 @@ struct CpuKernelsPass
     Value residual;
     SmallVector<Operation *> chain = epilogueChain(op, act, residual);
     if (act != TFCRT_ACT_NONE && act != TFCRT_ACT_GELU_TANH &&
-        act != TFCRT_ACT_RELU)
+        act != TFCRT_ACT_RELU) {
+      if (rmsX) // the norm's other readers would lose it: keep it whole
+        return false;
       // An activation the epilogue lacks (erf GELU, SiLU): the linalg
       // lowering fuses the bias add (and the widening of a half product)
       // into the activation's kernel, which reads the product once,
       // half-sized with a half weight.
-      return;
+      return false;
+    }
     if (residual && act != TFCRT_ACT_NONE) { // the add stays its own op
       chain.pop_back();
       residual = Value();
     }
-    if (residual && !wet.isF32())
-      return; // the add (and the norm after it) reads the half product
+    // With a half weight the add is left to the row kernel of a norm after
+    // it, which reads the half product with the residual (an f32 C would
+    // cost a wider write and save nothing); where no norm reads the sum --
+    // gpu-fuse-norm took the norms into the next GEMMs -- the GEMM adds it.
+    if (residual && !wet.isF32() &&
+        (!gpuFuseNorm ||
+         llvm::any_of(chain.back()->getResult(0).getUsers(), [](Operation *u) {
+           return isa<LayerNormOp, RmsNormOp>(u);
+         })))
+      return false;
+    if (dryRun)
+      return true;
     Operation *last = chain.back();
     OpBuilder b(last);
     Location loc = classLoc(op, "linear", chain);
-    Value x = op.getInput();
-    if (!wet.isF32())
-      x = CastOp::create(b, loc, xt.clone(wet), x);
-    Value y = emitLinearCall(
-        b, loc, callee, x, op.getInput(),
-        [&] { return view(b, loc, op.getWeight()); }, bias, residual,
-        {op.getTransposeWeight() ? 1 : 0, act}, n,
-        cast<RankedTensorType>(last->getResult(0).getType()));
+    auto weight = [&] { return view(b, loc, op.getWeight()); };
+    auto resultType = cast<RankedTensorType>(last->getResult(0).getType());
+    Value y;
+    if (rmsX) {
+      std::string ex = std::string(callee);
+      ex.insert(strlen("tfcrt_gpu_linear"), "_ex");
+      y = emitLinearExCall(b, loc, ex, rmsX, weight, bias, rmsScale, residual,
+                           op.getTransposeWeight(), act, TFCRT_LX_RMS, eps,
+                           rtt(rmsX).getShape().back(), n, b.getF32Type(),
+                           resultType);
+    } else {
+      Value x = op.getInput();
+      if (!wet.isF32())
+        x = CastOp::create(b, loc, xt.clone(wet), x);
+      y = emitLinearCall(b, loc, callee, x, op.getInput(), weight, bias,
+                         residual, {op.getTransposeWeight() ? 1 : 0, act}, n,
+                         resultType);
+    }
     last->getResult(0).replaceAllUsesWith(y);
     for (Operation *o : llvm::reverse(chain))
       o->erase();
+    return true;
+  }
+
+  /// gpu-fuse-norm: a gated MLP as two calls, gate | up with the GLU in the
+  /// epilogue (tfcrt_gpu_linear_ex_*, TFCRT_LX_GLU; a half result for half
+  /// weights, which down reads as is), then down with a following residual
+  /// add (tfcrt_gpu_linear_*). With `rmsX` as lowerGpuLinear. False when
+  /// the op stays as it is.
+  bool lowerGpuGatedMlp(GatedMlpOp op, Value rmsX = {}, Value rmsScale = {},
+                        double eps = 0, bool dryRun = false) {
+    auto xt = rtt(op.getInput());
+    auto wg = rtt(op.getWGate()), wu = rtt(op.getWUp()),
+         wd = rtt(op.getWDown());
+    int64_t act = actOf(op.getActivation());
+    Type wet = wg.getElementType();
+    if (!xt.getElementType().isF32() || xt.getRank() < 2 || act < 0 ||
+        !rtt(op.getResult()).getElementType().isF32() || !wg.hasStaticShape() ||
+        wg != wu || !wd.hasStaticShape() || wd.getElementType() != wet ||
+        !(wet.isF32() || wet.isF16() || wet.isBF16()))
+      return false;
+    std::optional<ConstBytes> g = constBytes(op.getWGate()),
+                              u = constBytes(op.getWUp());
+    if (!g || !u || !g->hasData || !u->hasData)
+      return false;
+    if (dryRun)
+      return true;
+    const char *suffix = wet.isF32() ? "f32" : wet.isF16() ? "f16" : "bf16";
+    auto [add, residual] = residualAdd(op.getResult());
+    Operation *last = add ? add.getOperation() : op.getOperation();
+    OpBuilder b(last);
+    Location loc = classLoc(op, "gated_mlp", {last});
+    Value gu = lowering::concatConstants(b, loc, {op.getWGate(), op.getWUp()},
+                                         /*axis=*/1, concatCache);
+    if (!gu)
+      return false;
+    int64_t k = wg.getDimSize(0), h = wg.getDimSize(1);
+    Value x = rmsX ? rmsX : op.getInput();
+    if (!rmsX && !wet.isF32())
+      x = CastOp::create(b, loc, xt.clone(wet), x);
+    SmallVector<int64_t> hs(xt.getShape());
+    hs.back() = h;
+    int64_t flags = TFCRT_LX_GLU | (rmsX ? TFCRT_LX_RMS : 0) |
+                    (wet.isF32() ? 0 : TFCRT_LX_OUT_HALF);
+    // One symbol per operand types (the descriptors' element types differ;
+    // the runtime's entries are the same function): _xh a half x, _oh a
+    // half out.
+    std::string ex = std::string("tfcrt_gpu_linear_ex_") + suffix +
+                     (!rmsX && !wet.isF32() ? "_xh" : "") +
+                     (wet.isF32() ? "" : "_oh");
+    Value hidden = emitLinearExCall(
+        b, loc, ex, x, [&] { return view(b, loc, gu); }, Value(), rmsScale,
+        Value(), false, act, flags, eps, k, 2 * h, wet,
+        RankedTensorType::get(hs, wet));
+    Value y = emitLinearCall(
+        b, loc, std::string("tfcrt_gpu_linear_") + suffix, hidden,
+        rmsX ? rmsX : op.getInput(),
+        [&] { return view(b, loc, op.getWDown()); }, Value(), residual,
+        {0, TFCRT_ACT_NONE}, wd.getDimSize(1),
+        cast<RankedTensorType>(last->getResult(0).getType()));
+    last->getResult(0).replaceAllUsesWith(y);
+    if (add)
+      add->erase();
+    op->erase();
+    return true;
+  }
+
+  /// gpu-fuse-norm: an RMS norm whose every reader is a linear or a gated
+  /// MLP that lowerGpuLinear / lowerGpuGatedMlp take is computed inside each
+  /// reader's call (x and the scale passed, 1 / rms(x) from the row the
+  /// call stages anyway); the norm goes.
+  void lowerGpuNorm(RmsNormOp norm) {
+    auto st = rtt(norm.getScale());
+    Value x = norm.getInput(), n = norm.getResult(), scale = norm.getScale();
+    auto xt = rtt(x);
+    if (!xt.getElementType().isF32() || xt.getRank() < 2 ||
+        xt.isDynamicDim(xt.getRank() - 1) || n.use_empty() ||
+        !st.getElementType().isF32() || st.getRank() != 1 ||
+        st.getDimSize(0) != xt.getShape().back())
+      return;
+    double eps = norm.getEpsilon().convertToDouble();
+    SmallVector<Operation *> users(n.getUsers());
+    for (Operation *u : users) {
+      bool ok = false;
+      if (auto l = dyn_cast<LinearOp>(u))
+        ok = l.getInput() == n && l.getWeight() != n &&
+             (!l.getBias() || l.getBias() != n) &&
+             lowerGpuLinear(l, x, scale, eps, /*dryRun=*/true);
+      else if (auto g = dyn_cast<GatedMlpOp>(u))
+        ok = g.getInput() == n && g.getWGate() != n && g.getWUp() != n &&
+             g.getWDown() != n && lowerGpuGatedMlp(g, x, scale, eps, true);
+      if (!ok)
+        return;
+    }
+    llvm::SetVector<Operation *> unique(users.begin(), users.end());
+    for (Operation *u : unique) {
+      if (auto l = dyn_cast<LinearOp>(u))
+        (void)lowerGpuLinear(l, x, scale, eps);
+      else
+        (void)lowerGpuGatedMlp(cast<GatedMlpOp>(u), x, scale, eps);
+    }
+    if (n.use_empty())
+      norm->erase();
+  }
+
+  /// callee(x as [1, M, k], weight(), bias, scale, residual, out, tmp,
+  /// transpose_w, act, flags, eps) (tfcrt_gpu_linear_ex_*; scale: the RMS
+  /// norm's, or none) into a fresh [1, M, nOut]
+  /// buffer of `outElem` (nOut: w's columns, halved by the GLU), with an f32
+  /// [1, M, k + nW] scratch buffer for the runtime; returns the result as a
+  /// tensor of `resultType`.
+  Value emitLinearExCall(OpBuilder &b, Location loc, StringRef callee, Value x,
+                         function_ref<Value()> weight, Value bias, Value scale,
+                         Value residual, bool transposeW, int64_t act,
+                         int64_t flags, double eps, int64_t k, int64_t nW,
+                         Type outElem, RankedTensorType resultType) {
+    MLIRContext *ctx = b.getContext();
+    Type f32 = b.getF32Type();
+    int64_t nOut = (flags & TFCRT_LX_GLU) ? nW / 2 : nW;
+    Value x3 = as3d(b, loc, x);
+    Value rows = tensor::DimOp::create(b, loc, x3, 1);
+    Value out = memref::AllocOp::create(
+        b, loc, MemRefType::get({1, ShapedType::kDynamic, nOut}, outElem),
+        ValueRange{rows});
+    Value tmp = memref::AllocOp::create(
+        b, loc, MemRefType::get({1, ShapedType::kDynamic, k + nW}, f32),
+        ValueRange{rows});
+    Value biasV = bias ? view(b, loc, bias) : none(b, loc, 1, f32);
+    Value scaleV = scale ? view(b, loc, scale) : none(b, loc, 1, f32);
+    Value resV =
+        residual ? view(b, loc, as3d(b, loc, residual)) : none(b, loc, 3, f32);
+    SmallVector<Value> args = {
+        view(b, loc, x3),
+        weight(),
+        biasV,
+        scaleV,
+        resV,
+        memref::CastOp::create(b, loc, anyStrided(ctx, 3, outElem), out),
+        memref::CastOp::create(b, loc, anyStrided(ctx, 3, f32), tmp)};
+    for (int64_t v : {transposeW ? int64_t(1) : int64_t(0), act, flags})
+      args.push_back(arith::ConstantIntOp::create(b, loc, v, 64));
+    args.push_back(
+        arith::ConstantFloatOp::create(b, loc, b.getF64Type(), APFloat(eps)));
+    declare(callee, ValueRange(args).getTypes());
+    func::CallOp::create(b, loc, callee, TypeRange{}, args);
+    return resultOf(b, loc, out, x, nOut, resultType);
   }
 
   /// The activation / residual chain after a linear-like op's result.
@@ -1304,6 +1482,13 @@ struct CpuKernelsPass
                          << " is not auto, off or force";
       return signalPassFailure();
     }
+    if (gpuLinear && gpuFuseNorm && linear) {
+      // First: a norm takes its readers (linears, gated MLPs) with it.
+      SmallVector<RmsNormOp> norms;
+      module.walk([&](RmsNormOp n) { norms.push_back(n); });
+      for (RmsNormOp n : norms)
+        lowerGpuNorm(n);
+    }
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<LinearOp, GatedMlpOp, AttentionOp, QLinearOp, QGatedMlpOp,
@@ -1317,7 +1502,10 @@ struct CpuKernelsPass
             lowerAttention(a);
         } else if (auto l = dyn_cast<LinearOp>(op)) {
           if (gpuLinear && linear)
-            lowerGpuLinear(l);
+            (void)lowerGpuLinear(l);
+        } else if (auto g = dyn_cast<GatedMlpOp>(op)) {
+          if (gpuLinear && gpuFuseNorm && linear)
+            (void)lowerGpuGatedMlp(g);
         }
         continue;
       }

@@ -120,7 +120,8 @@ std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
     kernels = ",tfc-cpu-kernels{" +
               (o.gpuAttention.empty() ? std::string("attention=false")
                                       : "gpu=" + o.gpuAttention) +
-              (o.gpuLinear ? " gpu-linear=true" : "") + "}";
+              (o.gpuLinear ? " gpu-linear=true" : "") +
+              (o.gpuFuseNorm ? " gpu-fuse-norm=true" : "") + "}";
   // CUDA: an attention's q / k / v projections as one GEMM, before the
   // linears become GEMM calls.
   return frontendPipeline(o) +

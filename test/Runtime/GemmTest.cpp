@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "Gemm/Gemm.h"
+#include "Cuda/GpuGemm.h"
+#include "Internal.h"
 #include "tfc/Runtime/tfc_kernels.h"
 #include "tfc/Runtime/tfc_runtime.h"
 
@@ -16,6 +18,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -295,6 +298,297 @@ TEST(MatmulEntry, StridedDescriptors) {
   wrong.sizes[1] = k + 1;
   _mlir_ciface_tfcrt_matmul_f32(&da, &wrong, &dc);
   EXPECT_EQ(c, before);
+}
+
+//===-- tfcrt_gpu_linear_ex_* on the host (--cuda-emulate-on-host) --------===//
+// The GPU entries compute on the host outside a GPU run: an RMS norm inside
+// the GEMM call (x f32, its rows scaled, times the norm's scale and rounded
+// to the weights' type as cuBLASLt's path does), the GLU in the epilogue,
+// against a double reference; the RMS layer also bit for bit against the
+// unfused pair (the norm rounded to bf16, then tfcrt_gpu_linear_bf16).
+
+using tfcrt::cuda::GemmType;
+
+struct ExBufs {
+  GemmType t;
+  int64_t m, k, nb, cols; // nb: w's columns (2 F with GLU), cols: out's
+  std::vector<float> x;   // [m][k] f32 (RMS) or values rounded to t
+  std::vector<unsigned char> xBytes, wBytes, resBytes, outBytes;
+  std::vector<float> w, bias, res, tmp; // w [k][nb], res [m][cols]
+  std::vector<float> scale;             // [k]: the norm's gamma
+};
+
+double exAct(int act, double v) {
+  switch (act) {
+  case TFCRT_ACT_GELU:
+    return 0.5 * v * std::erfc(-v / std::sqrt(2.0));
+  case TFCRT_ACT_GELU_TANH:
+    return 0.5 * v *
+           (1 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+  case TFCRT_ACT_SILU:
+    return v / (1 + std::exp(-v));
+  case TFCRT_ACT_RELU:
+    return v < 0 ? 0 : v;
+  default:
+    return v;
+  }
+}
+
+float roundTo(GemmType t, float v, unsigned char *bytes) {
+  tfcrt::cuda::storeElem(t, bytes, v);
+  return tfcrt::cuda::loadElem(t, bytes);
+}
+
+ExBufs exInputs(GemmType t, GemmType out, int64_t m, int64_t k, int64_t nb,
+                int64_t cols, bool rms, std::mt19937 &rng) {
+  ExBufs b{t, m, k, nb, cols, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  const GemmType xt = rms ? GemmType::F32 : t;
+  const size_t xb = tfcrt::cuda::elemBytes(xt), eb = tfcrt::cuda::elemBytes(t),
+               ob = tfcrt::cuda::elemBytes(out);
+  b.x.resize(m * k);
+  b.xBytes.resize(m * k * xb);
+  for (int64_t i = 0; i < m * k; ++i)
+    b.x[i] = roundTo(xt, 3 * nonZero(rng), &b.xBytes[i * xb]);
+  b.w.resize(k * nb);
+  b.wBytes.resize(k * nb * eb);
+  for (int64_t i = 0; i < k * nb; ++i)
+    b.w[i] = roundTo(t, nonZero(rng) / std::sqrt(float(k)), &b.wBytes[i * eb]);
+  b.bias.resize(nb);
+  for (float &v : b.bias)
+    v = nonZero(rng);
+  b.res.resize(m * cols);
+  b.resBytes.resize(m * cols * ob);
+  for (int64_t i = 0; i < m * cols; ++i)
+    b.res[i] = roundTo(out, nonZero(rng), &b.resBytes[i * ob]);
+  b.outBytes.assign(m * cols * ob, 0xff);
+  b.tmp.assign(m * (k + nb), 0.0f);
+  b.scale.resize(k);
+  std::uniform_real_distribution<float> g(0.25f, 2.0f);
+  for (float &v : b.scale)
+    v = g(rng);
+  return b;
+}
+
+/// Calls the entry of b.t on b's buffers; returns the recorded kernel error.
+/// With RMS the norm's scale b.scale is passed (scaleSize: another size).
+tfc_status callEx(ExBufs &b, bool bias, bool residual, int64_t act,
+                  int64_t flags, double eps, int64_t tmpCols = -1,
+                  int64_t scaleSize = -1) {
+  auto f = [](void *p) { return static_cast<float *>(p); };
+  tfcrt_memref3_f32 x = {f(b.xBytes.data()),
+                         f(b.xBytes.data()),
+                         0,
+                         {1, b.m, b.k},
+                         {b.m * b.k, b.k, 1}};
+  tfcrt_memref2_f32 w = {
+      f(b.wBytes.data()), f(b.wBytes.data()), 0, {b.k, b.nb}, {b.nb, 1}};
+  tfcrt_memref1_f32 bs = {
+      b.bias.data(), b.bias.data(), 0, {bias ? b.nb : 0}, {1}};
+  tfcrt_memref1_f32 sc = {b.scale.data(),
+                          b.scale.data(),
+                          0,
+                          {scaleSize >= 0           ? scaleSize
+                           : (flags & TFCRT_LX_RMS) ? b.k
+                                                    : 0},
+                          {1}};
+  tfcrt_memref3_f32 r = {
+      f(b.resBytes.data()),
+      f(b.resBytes.data()),
+      0,
+      {residual ? 1 : 0, residual ? b.m : 0, residual ? b.cols : 0},
+      {b.m * b.cols, b.cols, 1}};
+  tfcrt_memref3_f32 o = {f(b.outBytes.data()),
+                         f(b.outBytes.data()),
+                         0,
+                         {1, b.m, b.cols},
+                         {b.m * b.cols, b.cols, 1}};
+  const int64_t tc = tmpCols >= 0 ? tmpCols : b.k + b.nb;
+  tfcrt_memref3_f32 tmp = {
+      b.tmp.data(), b.tmp.data(), 0, {1, b.m, tc}, {b.m * tc, tc, 1}};
+  switch (b.t) {
+  case GemmType::F32:
+    _mlir_ciface_tfcrt_gpu_linear_ex_f32(&x, &w, &bs, &sc, &r, &o, &tmp, 0, act,
+                                         flags, eps);
+    break;
+  case GemmType::F16:
+    _mlir_ciface_tfcrt_gpu_linear_ex_f16(&x, &w, &bs, &sc, &r, &o, &tmp, 0, act,
+                                         flags, eps);
+    break;
+  case GemmType::BF16:
+    _mlir_ciface_tfcrt_gpu_linear_ex_bf16(&x, &w, &bs, &sc, &r, &o, &tmp, 0,
+                                          act, flags, eps);
+    break;
+  }
+  std::string msg;
+  return tfcrt::takeKernelError(msg);
+}
+
+/// The entry against a double reference: y = s_r (x w) (s_r exact, so the
+/// rounding of x s_r to a half type is in the tolerance: u_T sum |x s w|),
+/// then GLU or bias + residual and the activation, rounded to out.
+void checkEx(GemmType t, int64_t m, int64_t k, int64_t cols, int64_t flags,
+             int act, bool bias, bool residual, std::mt19937 &rng) {
+  const bool rms = flags & TFCRT_LX_RMS, glu = flags & TFCRT_LX_GLU;
+  const GemmType out = flags & TFCRT_LX_OUT_HALF ? t : GemmType::F32;
+  const int64_t nb = glu ? 2 * cols : cols;
+  SCOPED_TRACE("type " + std::to_string(int(t)) + " m " + std::to_string(m) +
+               " k " + std::to_string(k) + " cols " + std::to_string(cols) +
+               " flags " + std::to_string(flags) + " act " +
+               std::to_string(act) + " seed " + std::to_string(testSeed()));
+  ExBufs b = exInputs(t, out, m, k, nb, cols, rms, rng);
+  const double eps = 1e-5;
+  ASSERT_EQ(callEx(b, bias, residual, act, flags, eps), TFC_OK);
+  const double uT = rms && t == GemmType::BF16  ? 1.0 / 256
+                    : rms && t == GemmType::F16 ? 1.0 / 2048
+                                                : 0.0;
+  const double uOut = out == GemmType::BF16  ? 1.0 / 256
+                      : out == GemmType::F16 ? 1.0 / 2048
+                                             : 0.0;
+  const size_t ob = tfcrt::cuda::elemBytes(out);
+  int reported = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    double s = 1;
+    if (rms) {
+      double ss = 0;
+      for (int64_t q = 0; q < k; ++q)
+        ss += double(b.x[i * k + q]) * b.x[i * k + q];
+      s = 1 / std::sqrt(ss / k + eps);
+    }
+    std::vector<double> y(nb), ty(nb);
+    for (int64_t j = 0; j < nb; ++j) {
+      double acc = 0, mag = 0;
+      for (int64_t q = 0; q < k; ++q) {
+        // The norm's output x s scale (s applied below).
+        const double xq = double(b.x[i * k + q]) * (rms ? b.scale[q] : 1.0f);
+        acc += xq * b.w[q * nb + j];
+        mag += std::fabs(xq * b.w[q * nb + j]);
+      }
+      y[j] = s * acc;
+      ty[j] = (2.0 * (k + 3) * FLT_EPSILON + uT) * s * mag + 1e-6;
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      double want, tol;
+      if (glu) {
+        const double g = y[j], u = y[cols + j], ag = exAct(act, g);
+        want = ag * u;
+        tol = 1.2 * std::fabs(u) * ty[j] + std::fabs(ag) * ty[cols + j] +
+              1.2 * ty[j] * ty[cols + j];
+      } else {
+        double v = y[j], tv = ty[j];
+        if (bias) {
+          v += b.bias[j];
+          tv += FLT_EPSILON * std::fabs(b.bias[j]);
+        }
+        want = exAct(act, v);
+        tol = 1.2 * tv;
+        if (residual) {
+          want += b.res[i * cols + j];
+          tol += 2 * FLT_EPSILON * std::fabs(b.res[i * cols + j]);
+        }
+      }
+      tol += (4e-6 + uOut) * std::fabs(want);
+      const double got =
+          tfcrt::cuda::loadElem(out, &b.outBytes[(i * cols + j) * ob]);
+      if (!(std::fabs(got - want) <= tol) && reported++ < 5)
+        ADD_FAILURE() << "out[" << i << "][" << j << "] = " << got
+                      << ", reference " << want << " (tolerance " << tol << ")";
+    }
+  }
+}
+
+TEST(GpuLinearEx, HostEmulation) {
+  std::mt19937 rng(testSeed());
+  const int silu = TFCRT_ACT_SILU, gelu = TFCRT_ACT_GELU,
+            geluTanh = TFCRT_ACT_GELU_TANH, none = TFCRT_ACT_NONE;
+  const int64_t rmsGlu = TFCRT_LX_RMS | TFCRT_LX_GLU;
+  const GemmType bf16 = GemmType::BF16, f16 = GemmType::F16,
+                 f32 = GemmType::F32;
+  checkEx(bf16, 3, 40, 24, rmsGlu, silu, false, false, rng);
+  checkEx(bf16, 3, 40, 24, rmsGlu | TFCRT_LX_OUT_HALF, geluTanh, false, false,
+          rng);
+  checkEx(f32, 2, 33, 20, rmsGlu, silu, false, false, rng);
+  checkEx(f32, 2, 33, 16, TFCRT_LX_RMS, none, false, true, rng);
+  checkEx(bf16, 4, 57, 16, TFCRT_LX_RMS, none, false, true, rng);
+  checkEx(f16, 1, 64, 16, TFCRT_LX_RMS, geluTanh, true, false, rng);
+  checkEx(bf16, 2, 31, 8, TFCRT_LX_GLU, gelu, false, false, rng);
+  checkEx(f32, 5, 17, 12, 0, TFCRT_ACT_RELU, true, false, rng);
+}
+
+TEST(GpuLinearEx, RmsMatchesTheUnfusedPair) {
+  // RMS + residual in bf16 against the norm (in f32 from the mean on, as
+  // the kernels compute it), rounded to bf16, then tfcrt_gpu_linear_bf16.
+  std::mt19937 rng(testSeed());
+  const int64_t m = 3, k = 48, n = 16;
+  const double eps = 1e-6;
+  ExBufs b = exInputs(GemmType::BF16, GemmType::F32, m, k, n, n, true, rng);
+  ASSERT_EQ(callEx(b, false, true, TFCRT_ACT_NONE, TFCRT_LX_RMS, eps), TFC_OK);
+  std::vector<uint16_t> xn(m * k);
+  for (int64_t i = 0; i < m; ++i) {
+    double ss = 0;
+    for (int64_t q = 0; q < k; ++q)
+      ss += double(b.x[i * k + q]) * b.x[i * k + q];
+    const float s =
+        1.0f / std::sqrt(static_cast<float>(ss / k) + static_cast<float>(eps));
+    for (int64_t q = 0; q < k; ++q)
+      tfcrt::cuda::storeElem(GemmType::BF16, &xn[i * k + q],
+                             b.x[i * k + q] * s * b.scale[q]);
+  }
+  std::vector<float> out(m * n, -1.0f);
+  auto f = [](void *p) { return static_cast<float *>(p); };
+  tfcrt_memref3_f32 x = {
+      f(xn.data()), f(xn.data()), 0, {1, m, k}, {m * k, k, 1}};
+  tfcrt_memref2_f32 w = {
+      f(b.wBytes.data()), f(b.wBytes.data()), 0, {k, n}, {n, 1}};
+  tfcrt_memref1_f32 bs = {b.bias.data(), b.bias.data(), 0, {0}, {1}};
+  tfcrt_memref3_f32 r = {
+      f(b.resBytes.data()), f(b.resBytes.data()), 0, {1, m, n}, {m * n, n, 1}};
+  tfcrt_memref3_f32 o = {out.data(), out.data(), 0, {1, m, n}, {m * n, n, 1}};
+  _mlir_ciface_tfcrt_gpu_linear_bf16(&x, &w, &bs, &r, &o, 0, TFCRT_ACT_NONE);
+  EXPECT_EQ(std::memcmp(out.data(), b.outBytes.data(), out.size() * 4), 0)
+      << "seed " << testSeed();
+}
+
+TEST(GpuLinearEx, Refusals) {
+  std::mt19937 rng(testSeed());
+  // OUT_HALF with f32 weights, an unknown flag, GLU with a bias, SiLU
+  // without GLU, a residual after an activation.
+  ExBufs f = exInputs(GemmType::F32, GemmType::F32, 2, 8, 8, 8, false, rng);
+  EXPECT_EQ(callEx(f, false, false, 0, TFCRT_LX_OUT_HALF, 1e-5),
+            TFC_ERR_UNSUPPORTED);
+  EXPECT_EQ(callEx(f, false, false, 0, 8, 1e-5), TFC_ERR_UNSUPPORTED);
+  EXPECT_EQ(callEx(f, false, false, TFCRT_ACT_SILU, 0, 1e-5),
+            TFC_ERR_UNSUPPORTED);
+  EXPECT_EQ(callEx(f, false, true, TFCRT_ACT_RELU, 0, 1e-5),
+            TFC_ERR_UNSUPPORTED);
+  ExBufs g = exInputs(GemmType::BF16, GemmType::F32, 2, 8, 16, 8, true, rng);
+  EXPECT_EQ(
+      callEx(g, true, false, TFCRT_ACT_SILU, TFCRT_LX_RMS | TFCRT_LX_GLU, 1e-5),
+      TFC_ERR_UNSUPPORTED);
+  // Shapes: out's columns not N / 2 with GLU, an odd N, tmp too small.
+  EXPECT_EQ(callEx(g, false, false, TFCRT_ACT_NONE, TFCRT_LX_RMS, 1e-5),
+            TFC_ERR_SHAPE); // out has 8 columns, w 16
+  ExBufs odd = exInputs(GemmType::BF16, GemmType::F32, 2, 8, 15, 7, true, rng);
+  EXPECT_EQ(callEx(odd, false, false, TFCRT_ACT_SILU,
+                   TFCRT_LX_RMS | TFCRT_LX_GLU, 1e-5),
+            TFC_ERR_SHAPE);
+  EXPECT_EQ(callEx(g, false, false, TFCRT_ACT_SILU, TFCRT_LX_RMS | TFCRT_LX_GLU,
+                   1e-5, 8 + 16 - 1),
+            TFC_ERR_SHAPE);
+  // A norm scale of the wrong size, or without RMS; a half result without
+  // GLU (cuBLASLt has no half result with a bias + GELU epilogue).
+  EXPECT_EQ(callEx(g, false, false, TFCRT_ACT_SILU, TFCRT_LX_RMS | TFCRT_LX_GLU,
+                   1e-5, -1, 7),
+            TFC_ERR_SHAPE);
+  EXPECT_EQ(callEx(g, false, false, TFCRT_ACT_SILU, TFCRT_LX_GLU, 1e-5, -1, 8),
+            TFC_ERR_SHAPE);
+  ExBufs h = exInputs(GemmType::BF16, GemmType::BF16, 2, 8, 8, 8, true, rng);
+  EXPECT_EQ(callEx(h, false, false, TFCRT_ACT_NONE,
+                   TFCRT_LX_RMS | TFCRT_LX_OUT_HALF, 1e-5),
+            TFC_ERR_UNSUPPORTED);
+  // The same call with the whole tmp is fine.
+  EXPECT_EQ(callEx(g, false, false, TFCRT_ACT_SILU, TFCRT_LX_RMS | TFCRT_LX_GLU,
+                   1e-5),
+            TFC_OK);
 }
 
 } // namespace

@@ -103,6 +103,15 @@ static cl::opt<bool> cudaLinear(
              "a tanh-GELU / ReLU or a residual add) (default); false = a GEMM "
              "then elementwise kernels (the reference)"),
     cl::init(true));
+static cl::opt<bool> cudaFuseNorm(
+    "cuda-fuse-norm",
+    cl::desc("With --target=cuda and --cuda-linear: an RMS norm computed "
+             "inside the GEMM calls of the linear layers / gated MLPs that "
+             "read it, a gated MLP's SiLU x up in its gate | up GEMM's "
+             "epilogue and a residual add in its GEMM's (default: fewer "
+             "launches a decode step); false: the norm and the GLU as "
+             "kernels of their own"),
+    cl::init(true));
 static cl::opt<bool> joinLinearsOpt(
     "join-linears",
     cl::desc("The projections that read one activation and are split into "
@@ -655,6 +664,7 @@ int main(int argc, char **argv) {
   po.gpuLinear = cuda && cudaGemm && cudaLinear && !noKernels;
   po.joinLinears =
       joinLinearsOpt && !noKernels && (po.cpuKernels || (cuda && cudaGemm));
+  po.gpuFuseNorm = po.gpuLinear && cudaFuseNorm;
   if (cudaAttention != "auto" && cudaAttention != "true" &&
       cudaAttention != "false")
     return fail("--cuda-attention=" + cudaAttention +

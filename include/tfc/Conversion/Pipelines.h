@@ -41,6 +41,9 @@ struct PipelineOptions {
                                  // with its epilogue (tfcrt_gpu_linear_*)
   bool joinLinears = false;      // q / k / v projections as one linear
                                  // (tfc-join-linears; CPU kernels, CUDA)
+  bool gpuFuseNorm = false;      // CUDA: an RMS norm, a gated MLP's GLU
+                                 // and a residual add run inside the GEMM
+                                 // calls (tfcrt_gpu_linear_ex_*)
   bool gpuAttentionHalfOut = false; // CUDA half: the attention call writes
                                  // the half result the output projection
                                  // reads (tfc-gpu-attention-half-out)

@@ -187,6 +187,45 @@ TFCRT_GPU_LINEAR_DECL(f32);
 TFCRT_GPU_LINEAR_DECL(f16);
 TFCRT_GPU_LINEAR_DECL(bf16);
 
+/* The same with an RMS norm before it and / or the gated MLP's GLU in the
+ * epilogue (one GEMV launch in a decode step; cuBLASLt between two small
+ * kernels for more rows). flags, TFCRT_LX_*:
+ *   RMS       x is f32 [1, M, K] whatever the entry's type; the GEMM reads
+ *             the norm's output x[r, k] s_r scale[k], s_r = 1 / sqrt(mean_k
+ *             x[r, k]^2 + eps), scale f32 [K] (the norm's gamma; sizes 0:
+ *             ones). Device paths: one row's GEMV stages x[r, k] scale[k]
+ *             in f32 and scales the f32 sums by s_r; cuBLASLt multiplies
+ *             x[r, k] s_r scale[k] rounded to the type (the unfused norm's
+ *             output), as the host version does.
+ *   GLU       w has N = 2F columns (gate 0..F-1, then up F..2F-1), out
+ *             [1, M, F] = act(y[:, :F]) * y[:, F:]; act NONE, RELU,
+ *             GELU, GELU_TANH or SILU; bias and residual empty.
+ *             Without it: out [1, M, N] = act(y + bias) + residual as in
+ *             tfcrt_gpu_linear_* (act NONE, RELU or GELU_TANH; a residual
+ *             only with act NONE).
+ *   OUT_HALF  (with GLU) out of the entry's half type (f16 / bf16 entries
+ *             only), rounded once to nearest even; else f32.
+ * tmp: f32 [1, M, K + N] scratch (device memory in a GPU run) whose
+ * contents are not kept. Outside a GPU run it computes on the host. */
+enum { TFCRT_LX_RMS = 1, TFCRT_LX_GLU = 2, TFCRT_LX_OUT_HALF = 4 };
+#define TFCRT_GPU_LINEAR_EX_DECL(NAME)                                         \
+  void _mlir_ciface_tfcrt_gpu_linear_ex_##NAME(                                \
+      tfcrt_memref3_f32 *x, tfcrt_memref2_f32 *w, tfcrt_memref1_f32 *bias,     \
+      tfcrt_memref1_f32 *scale, tfcrt_memref3_f32 *residual,                   \
+      tfcrt_memref3_f32 *out, tfcrt_memref3_f32 *tmp, int64_t transpose_w,     \
+      int64_t act, int64_t flags, double eps)
+TFCRT_GPU_LINEAR_EX_DECL(f32);
+TFCRT_GPU_LINEAR_EX_DECL(f16);
+TFCRT_GPU_LINEAR_EX_DECL(bf16);
+
+/* The same functions under the names compiled code calls when x (_xh) or
+ * out (_oh) is of the half type: MLIR declares one element type per
+ * descriptor and symbol. */
+TFCRT_GPU_LINEAR_EX_DECL(f16_oh);
+TFCRT_GPU_LINEAR_EX_DECL(bf16_oh);
+TFCRT_GPU_LINEAR_EX_DECL(f16_xh_oh);
+TFCRT_GPU_LINEAR_EX_DECL(bf16_xh_oh);
+
 /* The same over a quantized KV cache (tfc --kv-dtype, docs/DESIGN.md "KV
  * cache"): k / v hold IEEE half bits (f16), or int8 codes with one f32 scale
  * per (batch, kv head, key) in k_scale / v_scale [b, hkv, t, 1]: key j's

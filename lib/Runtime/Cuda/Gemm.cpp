@@ -17,6 +17,9 @@
 // TFC_CUDA_TF32=1); f16 / bf16 accumulate in f32. f32 calls of at most
 // kGemvMaxM rows and f16 / bf16 calls of one row go to our GEMV kernels
 // instead when they suit them (GemvLaunch.h; TFC_CUDA_GEMV=0: none).
+// linearEx (tfcrt_gpu_linear_ex_*: an RMS norm folded into the GEMM, the
+// gated MLP's GLU in its epilogue) is one GEMV launch where those take the
+// call, else cuBLASLt between tfc_rms_scale and tfc_glu (GemvKernels.cu).
 //
 //===----------------------------------------------------------------------===//
 
@@ -200,7 +203,9 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
   CUstream stream = runStream();
   const int64_t batch = C->sizes[0], M = C->sizes[1], N = C->sizes[2];
   const int64_t K = A->sizes[2];
-  if (A->sizes[1] != M || B->sizes[1] != K || B->sizes[2] != N ||
+  // GLU: B holds the gate and the up columns, C one output per pair.
+  if (A->sizes[1] != M || B->sizes[1] != K ||
+      B->sizes[2] != (ep.glu ? 2 * N : N) ||
       (A->sizes[0] != batch && A->sizes[0] != 1) ||
       (B->sizes[0] != batch && B->sizes[0] != 1)) {
     recordError(format("tfcrt_gpu_matmul: shapes [%lld,%lld,%lld] x "
@@ -218,7 +223,9 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
                 "result's, or an activation precedes it");
     return;
   }
-  const bool epilogue = ep.bias || ep.act != TFCRT_ACT_NONE || Rm;
+  const bool exOptions =
+      ep.glu || ep.rmsEps >= 0 || (ep.aF32 && type != GemmType::F32);
+  const bool epilogue = ep.bias || ep.act != TFCRT_ACT_NONE || Rm || exOptions;
   if (batch == 0 || M == 0 || N == 0)
     return;
   size_t eb = elemBytes(type), ob = elemBytes(outType);
@@ -255,6 +262,11 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
       return;
     }
     count(Work::Gemm, M * N, batch);
+    return;
+  }
+  if (exOptions) { // linearEx does these around cuBLASLt
+    recordError("tfcrt_gpu_matmul: an RMS / GLU epilogue or an f32 A of a "
+                "half GEMM, which only the GEMV kernels have");
     return;
   }
   // D = C^T (N x M) = P x Q with P = B^T (N x K), Q = A^T (K x M).
@@ -436,6 +448,91 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
                            reinterpret_cast<cudaStream_t>(stream)),
           "cublasLtMatmul");
   count(Work::Gemm, M * N, batch); // after: TFC_CUDA_KTIME times the GEMM
+}
+
+namespace {
+
+/// After one of our launches: TFC_CUDA_STATS / KTIME, and TFC_CUDA_SYNC.
+void launched(int64_t grid, const char *what) {
+  count(Work::Launch, grid, kGemvThreads);
+  if (syncEachLaunch() && !capturing())
+    check(driver()->cuStreamSynchronize(runStream()), "cuStreamSynchronize",
+          what);
+}
+
+} // namespace
+
+void linearEx(GemmType type, const Memref3 *A, const Memref3 *B,
+              const Memref3 *C, GemmType outType, const Epilogue &ep,
+              const Memref3 *tmp) {
+  if (replaying() || hasError())
+    return;
+  const int64_t M = C->sizes[1], N = B->sizes[2], K = A->sizes[2];
+  if (C->sizes[0] == 0 || M == 0 || C->sizes[2] == 0)
+    return;
+  // A decode step: one GEMV launch does the norm, the product and the GLU.
+  if (gemvEnabled(type, M) && gemvSuits(type, A, B, C, outType, ep)) {
+    gemm(type, A, B, C, outType, ep);
+    return;
+  }
+  // Many rows: cuBLASLt between our two small kernels, through tmp
+  // ([xn: M x K of type][y: M x N f32]). Only the model's single-batch
+  // linear layers come here (the entry's shapes).
+  const Driver *d = driver();
+  if (!d)
+    return;
+  CUstream stream = runStream();
+  char *scratch = reinterpret_cast<char *>(tmp->aligned) + tmp->offset * 4;
+  const uint64_t cap =
+      static_cast<uint64_t>(tmp->sizes[0] * tmp->sizes[1] * tmp->sizes[2]) * 4;
+  std::string error;
+  int64_t grid = 0;
+  Memref3 xn{};
+  const Memref3 *a = A;
+  uint64_t used = 0;
+  if (ep.rmsEps >= 0) {
+    // xn = x's rows times s_r, rounded to the GEMM's type: the unfused
+    // norm's output, so the product is cuBLASLt's as before.
+    if (!launchRmsScale(type, A, ep.rmsScale, scratch, ep.rmsEps, stream, error,
+                        &grid)) {
+      recordError("tfcrt_gpu_linear_ex: " + error);
+      return;
+    }
+    launched(grid, "(after tfc_rms_scale)");
+    xn.allocated = xn.aligned = scratch;
+    xn.sizes[0] = 1, xn.sizes[1] = M, xn.sizes[2] = K;
+    xn.strides[0] = M * K, xn.strides[1] = K, xn.strides[2] = 1;
+    a = &xn;
+    used = static_cast<uint64_t>(M * K) * elemBytes(type);
+  }
+  Epilogue plain;
+  if (!ep.glu) {
+    plain.bias = ep.bias;
+    plain.act = ep.act;
+    plain.residual = ep.residual;
+    gemm(type, a, B, C, outType, plain);
+    return;
+  }
+  // y = a x B in f32 after xn: 16-byte aligned where tmp has the room (it
+  // has M (K + N) floats: an f32 xn leaves none when M K is not a multiple
+  // of 4), else 4.
+  const uint64_t yBytes = static_cast<uint64_t>(M * N) * 4;
+  uint64_t off = (used + 15) / 16 * 16;
+  if (off + yBytes > cap)
+    off = (used + 3) / 4 * 4;
+  Memref3 y{};
+  y.allocated = y.aligned = scratch + off;
+  y.sizes[0] = 1, y.sizes[1] = M, y.sizes[2] = N;
+  y.strides[0] = M * N, y.strides[1] = N, y.strides[2] = 1;
+  gemm(type, a, B, &y, GemmType::F32, plain);
+  if (hasError())
+    return;
+  if (!launchGlu(type, reinterpret_cast<const float *>(y.aligned), C, outType,
+                 ep.act, stream, error, &grid)) {
+    recordError("tfcrt_gpu_linear_ex: " + error);
+    return;
+  }
+  launched(grid, "(after tfc_glu)");
 }
 
 } // namespace tfcrt::cuda

@@ -1,4 +1,5 @@
-//===- Gemv.h - GEMMs of few rows (decode), host and device side --*- C++ -*-===//
+//===- Gemv.h - GEMMs of few rows (decode), host and device side --*- C++
+//-*-===//
 //
 // A decode step's linear layers multiply 1..8 rows of activations by a
 // weight matrix: memory-bound work that reads the weights once. GemvKernels.cu
@@ -6,7 +7,10 @@
 // calls in one kernel whose every thread keeps up to 12 16-byte
 // weight loads in flight; Gemm.cpp sends calls of at most kGemvMaxM rows to it
 // (GemvLaunch.cpp) instead of cuBLASLt when the weights' rows are contiguous
-// (docs/DESIGN.md, "Decode GEMMs").
+// (docs/DESIGN.md, "Decode GEMMs"). The same kernels also fold an RMS norm
+// of A's rows and a gated MLP's GLU into that one launch
+// (tfcrt_gpu_linear_ex_*); RmsScaleArgs / GluArgs are the two small kernels
+// that do the same around cuBLASLt for calls of many rows.
 //
 // Included by nvcc (GemvKernels.cu) and by the host compiler: plain data.
 //
@@ -56,6 +60,46 @@ struct GemvArgs {
                // most kGemvMaxSplits), rank s summing K rows
                // [s kSplit, (s + 1) kSplit)
   int kSplit;
+  // tfcrt_gpu_linear_ex_*: whole K only (splits 1, the big kernels; the
+  // split kernels ignore these).
+  int aF32;              // A is f32 whatever T (an RMS norm's input)
+  int rms;               // row m's sums times s_m = 1 / sqrt(mean_k A[m, k]^2 +
+  float rmsEps;          // rmsEps), before the rest of the epilogue; A's
+  const float *rmsScale; // elements times rmsScale[k] (or null) as staged
+  int glu;          // C[m, n] = act(y[m, n]) * y[m, gluOff + n], n < this.n,
+  long long gluOff; // y = A x B: B's up columns start at gluOff
+};
+
+/// The kernels' activation codes (GemvArgs::act, GluArgs::act).
+enum GemvAct {
+  kGemvActNone = 0,
+  kGemvActRelu = 1,
+  kGemvActGeluTanh = 2,
+  kGemvActSilu = 3,
+  kGemvActGelu = 4
+};
+
+/// tfc_rms_scale_<T>: xn[r, k] = x[r, k] * s_r * scale[k] rounded to T, s_r as
+/// GemvArgs::rms says; x f32 with any strides, xn row-major [m, k]. One
+/// block a row.
+struct RmsScaleArgs {
+  const float *x;
+  const float *scale; // the norm's [k] scale, or null (ones)
+  void *xn;
+  long long xRow, xCol;
+  int m, k;
+  float eps;
+};
+
+/// tfc_glu_<T>: out[r, j] = act(y[r, j]) * y[r, f + j], y f32 row-major
+/// [m, 2f]; out of T (outHalf) or f32, any strides.
+struct GluArgs {
+  const float *y;
+  void *out;
+  long long oRow, oCol;
+  long long m, f;
+  int act;
+  int outHalf;
 };
 
 } // namespace tfcrt::cuda

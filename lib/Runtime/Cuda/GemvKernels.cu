@@ -13,10 +13,10 @@
 // of rows l, l + KL, ... of the step, all kGemvUnroll loads in flight before
 // the first product, while the block stages the step's A elements (every
 // row of A) in shared memory as f32. So B is read once per call, whatever
-// the number of rows, in as many blocks as column groups. The K lanes' partial sums are
-// added by warp shuffles (8 lanes a warp), then across the warps through
-// shared memory, in a fixed order: the result does not depend on timing.
-// The epilogue adds the residual, then the bias (cuBLASLt's order: the
+// the number of rows, in as many blocks as column groups. The K lanes' partial
+// sums are added by warp shuffles (8 lanes a warp), then across the warps
+// through shared memory, in a fixed order: the result does not depend on
+// timing. The epilogue adds the residual, then the bias (cuBLASLt's order: the
 // residual is its C with beta = 1), applies the activation and stores C.
 //
 // Split K (g.splits > 1): a call whose column groups are fewer than the
@@ -29,6 +29,21 @@
 // the result still does not depend on timing (it does on the split count,
 // which depends only on the shape and the GPU's SM count).
 //
+// tfcrt_gpu_linear_ex_* (whole K only): with g.aF32, A is f32 whatever T (an
+// RMS norm's input, never rounded to T); with g.rms, every thread also sums
+// the squares of the A elements it stages, per row, stages them times the
+// norm's scale (gamma), the block adds the squares (in a fixed order) and
+// the epilogue scales row m's sums by s_m = 1 / sqrt(mean_k A[m, k]^2 +
+// eps) first: the norm costs no launch and no pass over its output. With
+// g.glu the block's column threads split in two: the first half reads gate
+// columns, the second the matching up columns gluOff further, and the block
+// writes COLS / 2 outputs act(gate) * up (the gated MLP's activation, in
+// the joined gate|up GEMM's epilogue).
+//
+// tfc_rms_scale_<T> and tfc_glu_<T> do the same around cuBLASLt for calls of
+// more rows: x's rows scaled and rounded to T into scratch before the GEMM,
+// and act(gate) * up from the GEMM's f32 result after it.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Gemv.h"
@@ -38,10 +53,12 @@
 #include <cuda_fp16.h>
 
 using tfcrt::cuda::GemvArgs;
+using tfcrt::cuda::GluArgs;
 using tfcrt::cuda::kGemvColThreads;
-using tfcrt::cuda::kGemvThreads;
 using tfcrt::cuda::kGemvSplitUnroll;
+using tfcrt::cuda::kGemvThreads;
 using tfcrt::cuda::kGemvUnroll;
+using tfcrt::cuda::RmsScaleArgs;
 
 namespace {
 
@@ -105,10 +122,29 @@ __device__ __forceinline__ uint4 loadB(const void *p) {
   return r;
 }
 
+/// GemvAct `act` of x. SiLU and erf-GELU (GLU only: GLU) in the host
+/// emulation's forms (lib/Runtime/Linear/EpilogueGeneric.cpp: erfc keeps
+/// x Phi(x) accurate for negative x); without them the plain epilogue's
+/// code is what it was.
+template <bool GLU>
+__device__ __forceinline__ float activate(int act, float x) {
+  if (act == tfcrt::cuda::kGemvActRelu) {
+    x = fmaxf(x, 0.0f);
+  } else if (act == tfcrt::cuda::kGemvActGeluTanh) {
+    const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+    x = 0.5f * x * (1.0f + tanhf(u));
+  } else if (GLU && act == tfcrt::cuda::kGemvActSilu) {
+    x = x / (1.0f + expf(-x));
+  } else if (GLU && act == tfcrt::cuda::kGemvActGelu) {
+    x = 0.5f * x * erfcf(-x * 0.70710678118654752f);
+  }
+  return x;
+}
+
 /// C[bi][m][n] = act(x + residual + bias), x the finished sum.
 template <typename T>
 __device__ __forceinline__ void epilogue(const GemvArgs &g, float x,
-                                         long long bi, int m, int n) {
+                                         long long bi, int m, int n, int act) {
   using E = Elem<T>;
   if (g.res) {
     const long long r = bi * g.rBatch + m * g.rRow + n;
@@ -117,12 +153,7 @@ __device__ __forceinline__ void epilogue(const GemvArgs &g, float x,
   }
   if (g.bias)
     x += g.bias[n];
-  if (g.act == 1) {
-    x = fmaxf(x, 0.0f);
-  } else if (g.act == 2) {
-    const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-    x = 0.5f * x * (1.0f + tanhf(u));
-  }
+  x = activate<false>(act, x);
   const long long o = bi * g.cBatch + m * g.cRow + n;
   if (g.outHalf)
     E::store(static_cast<T *>(g.c) + o, x);
@@ -176,7 +207,7 @@ __device__ void splitEpilogue(const GemvArgs &g,
     float x = 0.0f;
     for (int r = 0; r < S; ++r)
       x += *cluster.map_shared_rank(&red[0][m][col], r);
-    epilogue<T>(g, x, bi, m, n);
+    epilogue<T>(g, x, bi, m, n, g.act);
   }
   cluster.sync(); // no block leaves while another reads its shared memory
 }
@@ -189,8 +220,16 @@ __device__ void gemv(const GemvArgs &g) {
   constexpr int COLS = CT * V, WARPS = kGemvThreads / 32;
   static_assert(32 % CT == 0, "column threads must divide a warp");
   constexpr int CHUNK = U * KL; // rows of B a block takes per step
+  // A staging round j covers rows j / RPJ of A (CHUNK elements a row):
+  // compile-time, so the RMS sums below index registers.
+  static_assert(CHUNK % kGemvThreads == 0, "a staging round is in one row");
+  constexpr int RPJ = CHUNK / kGemvThreads;
+  constexpr int HC = COLS / 2; // a GLU block's outputs
+  static_assert(CT % 2 == 0, "GLU: gate and up column threads");
   __shared__ float red[WARPS][MM][COLS];
   __shared__ float xs[MM][CHUNK]; // A's rows of the step, as f32
+  // Row m's sum of squares per warp (rms; whole-K kernels only).
+  __shared__ float rss[SPLIT ? 1 : WARPS][MM];
 
   const int tc = threadIdx.x % CT, kl = threadIdx.x / CT;
   const long long bi = blockIdx.y;
@@ -200,9 +239,17 @@ __device__ void gemv(const GemvArgs &g) {
   const int kBegin = SPLIT ? rank * g.kSplit : 0;
   const int kEnd = SPLIT ? min(g.k, kBegin + g.kSplit) : g.k;
   const int nBase = (SPLIT ? blockIdx.x / S : blockIdx.x) * COLS;
-  const int n0 = nBase + tc * V;
-  const bool colIn = n0 < g.n;
+  // tfcrt_gpu_linear_ex_*'s options; the split kernels never see them.
+  const bool aF32 = !SPLIT && g.aF32, rms = !SPLIT && g.rms;
+  const bool glu = !SPLIT && g.glu;
+  // GLU: the block's first output column; column thread tc reads B's gate
+  // (tc < CT / 2) or up columns of outputs nOut + (tc % (CT / 2)) V ...
+  const int nOut = blockIdx.x * HC;
+  const int nCol = glu ? nOut + tc % (CT / 2) * V : nBase + tc * V;
+  const long long n0 = glu && tc >= CT / 2 ? g.gluOff + nCol : nCol;
+  const bool colIn = nCol < g.n;
   const T *A = static_cast<const T *>(g.a) + bi * g.aBatch;
+  const float *Af = static_cast<const float *>(g.a) + bi * g.aBatch;
   const T *bp = static_cast<const T *>(g.b) + bi * g.bBatch + n0;
 
   float acc[MM][V];
@@ -211,6 +258,10 @@ __device__ void gemv(const GemvArgs &g) {
 #pragma unroll
     for (int v = 0; v < V; ++v)
       acc[m][v] = 0.0f;
+  float ssq[MM]; // rms: squares of the A elements this thread staged
+#pragma unroll
+  for (int m = 0; m < MM; ++m)
+    ssq[m] = 0.0f;
 
   // Steps of CHUNK rows, the same for every thread (barriers inside): the
   // step's B loads are issued first, then A's rows are staged into shared
@@ -240,8 +291,22 @@ __device__ void gemv(const GemvArgs &g) {
       const int i = threadIdx.x + j * kGemvThreads;
       const int m = i / CHUNK, k = k0 + i % CHUNK;
       xv[j] = 0.0f;
-      if (m < g.m && k < kEnd)
-        xv[j] = E::load(A + m * g.aRow + static_cast<long long>(k) * g.aCol);
+      if (m < g.m && k < kEnd) {
+        const long long o = m * g.aRow + static_cast<long long>(k) * g.aCol;
+        xv[j] = aF32 ? Elem<float>::load(Af + o) : E::load(A + o);
+      }
+    }
+    // Every (row, k) of A is staged once by one thread (zeros past K and
+    // past the rows): the block's squares are each row's whole sum. The
+    // norm's scale multiplies what the products read.
+    if (rms) {
+#pragma unroll
+      for (int j = 0; j < XS; ++j) {
+        ssq[j / RPJ] = fmaf(xv[j], xv[j], ssq[j / RPJ]);
+        const int k = k0 + (threadIdx.x + j * kGemvThreads) % CHUNK;
+        if (g.rmsScale && k < kEnd)
+          xv[j] *= g.rmsScale[k];
+      }
     }
 #pragma unroll
     for (int j = 0; j < XS; ++j) {
@@ -283,9 +348,50 @@ __device__ void gemv(const GemvArgs &g) {
       for (int v = 0; v < V; ++v)
         red[warp][m][lane * V + v] = acc[m][v];
   }
+  if (rms) { // the squares of a warp by shuffles, then per warp in rss
+#pragma unroll
+    for (int m = 0; m < MM; ++m) {
+      float s = ssq[m];
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2)
+        s += __shfl_xor_sync(0xffffffffu, s, off);
+      if (lane == 0)
+        rss[SPLIT ? 0 : warp][m] = s;
+    }
+  }
   __syncthreads();
   if (SPLIT && S > 1) {
     splitEpilogue<T, MM>(g, red, bi, nBase, rank);
+    return;
+  }
+  // Row m's RMS scale: the warps' squares added in a fixed order.
+  auto rowScale = [&](int m) {
+    float q = 0.0f;
+#pragma unroll
+    for (int w = 0; w < (SPLIT ? 1 : WARPS); ++w)
+      q += rss[w][m];
+    return 1.0f / sqrtf(q / static_cast<float>(g.k) + g.rmsEps);
+  };
+  if (glu) { // output col pairs the gate sums at col, the up sums at HC + col
+    for (int i = threadIdx.x; i < MM * HC; i += kGemvThreads) {
+      const int m = i / HC, col = i % HC, n = nOut + col;
+      if (m >= g.m || n >= g.n)
+        continue;
+      float gate = 0.0f, up = 0.0f;
+#pragma unroll
+      for (int w = 0; w < WARPS; ++w) {
+        gate += red[w][m][col];
+        up += red[w][m][HC + col];
+      }
+      if (rms) {
+        const float s = rowScale(m);
+        gate *= s;
+        up *= s;
+      }
+      // No bias or residual with GLU (the launcher refuses them).
+      epilogue<T>(g, activate<true>(g.act, gate) * up, bi, m, n,
+                  tfcrt::cuda::kGemvActNone);
+    }
     return;
   }
   for (int i = threadIdx.x; i < MM * COLS; i += kGemvThreads) {
@@ -296,7 +402,54 @@ __device__ void gemv(const GemvArgs &g) {
 #pragma unroll
     for (int w = 0; w < WARPS; ++w)
       x += red[w][m][col];
-    epilogue<T>(g, x, bi, m, n);
+    if (rms)
+      x *= rowScale(m);
+    epilogue<T>(g, x, bi, m, n, g.act);
+  }
+}
+
+/// tfc_rms_scale_<T>: one block a row. The squares are added by shuffles,
+/// then the warps in a fixed order (every thread the same scale).
+template <typename T> __device__ void rmsScale(const RmsScaleArgs &a) {
+  constexpr int WARPS = kGemvThreads / 32;
+  __shared__ float part[WARPS];
+  const long long r = blockIdx.x;
+  const float *x = a.x + r * a.xRow;
+  float s = 0.0f;
+  for (int k = threadIdx.x; k < a.k; k += kGemvThreads) {
+    const float v = x[k * a.xCol];
+    s = fmaf(v, v, s);
+  }
+  for (int off = 16; off > 0; off /= 2)
+    s += __shfl_xor_sync(0xffffffffu, s, off);
+  if (threadIdx.x % 32 == 0)
+    part[threadIdx.x / 32] = s;
+  __syncthreads();
+  float q = 0.0f;
+  for (int w = 0; w < WARPS; ++w)
+    q += part[w];
+  const float scale = 1.0f / sqrtf(q / static_cast<float>(a.k) + a.eps);
+  T *y = static_cast<T *>(a.xn) + r * a.k;
+  for (int k = threadIdx.x; k < a.k; k += kGemvThreads)
+    Elem<T>::store(y + k, a.scale ? x[k * a.xCol] * scale * a.scale[k]
+                                  : x[k * a.xCol] * scale);
+}
+
+/// tfc_glu_<T>: a grid-stride loop over the m x f outputs.
+template <typename T> __device__ void glu(const GluArgs &a) {
+  const long long total = a.m * a.f;
+  const long long step = static_cast<long long>(gridDim.x) * blockDim.x;
+  for (long long i =
+           static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+       i < total; i += step) {
+    const long long r = i / a.f, j = i % a.f;
+    const float *y = a.y + r * 2 * a.f;
+    const float x = activate<true>(a.act, y[j]) * y[a.f + j];
+    const long long o = r * a.oRow + j * a.oCol;
+    if (a.outHalf)
+      Elem<T>::store(static_cast<T *>(a.out) + o, x);
+    else
+      static_cast<float *>(a.out)[o] = x;
   }
 }
 
@@ -321,3 +474,16 @@ __device__ void gemv(const GemvArgs &g) {
 TFC_GEMV_M(f32, float)
 TFC_GEMV_M(f16, __half)
 TFC_GEMV_M(bf16, __nv_bfloat16)
+
+#define TFC_GEMV_EX(NAME, T)                                                   \
+  extern "C" __global__ void __launch_bounds__(kGemvThreads)                   \
+      tfc_rms_scale_##NAME(RmsScaleArgs a) {                                   \
+    rmsScale<T>(a);                                                            \
+  }                                                                            \
+  extern "C" __global__ void __launch_bounds__(kGemvThreads)                   \
+      tfc_glu_##NAME(GluArgs a) {                                              \
+    glu<T>(a);                                                                 \
+  }
+TFC_GEMV_EX(f32, float)
+TFC_GEMV_EX(f16, __half)
+TFC_GEMV_EX(bf16, __nv_bfloat16)

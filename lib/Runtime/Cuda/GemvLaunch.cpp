@@ -16,6 +16,7 @@
 #include "Internal.h"
 #include "tfc/Runtime/tfc_kernels.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -33,6 +34,8 @@ struct GemvModule {
   std::string error;
   CUfunction f[3][4] = {};  // [f32, f16, bf16][1, 2, 4, 8 rows]
   CUfunction sk[3][4] = {}; // the same, split K (clusters)
+  CUfunction rms[3] = {};   // tfc_rms_scale_<type>
+  CUfunction glu[3] = {};   // tfc_glu_<type>
   int sms = 1;              // the device's multiprocessors
 };
 
@@ -63,6 +66,16 @@ const GemvModule &gemvModule(const Driver *d) {
           mod->error = "the GEMV fatbin lacks kernel " + name;
           return *mod;
         }
+      }
+    }
+  for (int t = 0; t < 3; ++t)
+    for (int k = 0; k < 2; ++k) {
+      const std::string name =
+          format("tfc_%s_%s", k ? "glu" : "rms_scale", types[t]);
+      if (d->cuModuleGetFunction(k ? &mod->glu[t] : &mod->rms[t], m,
+                                 name.c_str()) != CUDA_SUCCESS) {
+        mod->error = "the GEMV fatbin lacks kernel " + name;
+        return *mod;
       }
     }
   mod->sms = multiprocessors(d);
@@ -117,6 +130,29 @@ int gemvMaxRows(GemmType t) {
 /// thread block clusters): later calls do not try again.
 std::atomic<bool> clustersRefused{false};
 
+int typeIndex(GemmType t) {
+  return t == GemmType::F32 ? 0 : t == GemmType::F16 ? 1 : 2;
+}
+
+/// TFCRT_ACT_* as the kernels' GemvAct.
+int kernelAct(int act) {
+  switch (act) {
+  case TFCRT_ACT_RELU:
+    return kGemvActRelu;
+  case TFCRT_ACT_GELU_TANH:
+    return kGemvActGeluTanh;
+  case TFCRT_ACT_SILU:
+    return kGemvActSilu;
+  case TFCRT_ACT_GELU:
+    return kGemvActGelu;
+  default:
+    return kGemvActNone;
+  }
+}
+
+/// Whether the call uses tfcrt_gpu_linear_ex_*'s options (whole K only).
+bool exCall(const Epilogue &ep) { return ep.glu || ep.aF32 || ep.rmsEps >= 0; }
+
 /// TFC_CUDA_GEMV_SPLIT_MINK: the fewest rows of K a split may take
 /// (default 64: one 16-byte load a thread).
 int splitMinRows() {
@@ -159,9 +195,17 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B, const Memref3 *C,
     return no("sizes out of the GEMV kernels' range");
   if (out != GemmType::F32 && out != t)
     return no("an output type other than f32 or the input type");
-  if (ep.act != TFCRT_ACT_NONE && ep.act != TFCRT_ACT_RELU &&
-      ep.act != TFCRT_ACT_GELU_TANH)
+  // The plain epilogue has cuBLASLt's activations; GLU's act also SiLU and
+  // erf-GELU.
+  const bool plainAct = ep.act == TFCRT_ACT_NONE || ep.act == TFCRT_ACT_RELU ||
+                        ep.act == TFCRT_ACT_GELU_TANH;
+  if (!plainAct &&
+      !(ep.glu && (ep.act == TFCRT_ACT_SILU || ep.act == TFCRT_ACT_GELU)))
     return no("an activation the GEMV kernels lack");
+  if (ep.glu && (ep.bias || ep.residual))
+    return no("GLU with a bias or a residual");
+  if (ep.glu && B->sizes[2] != 2 * N)
+    return no("GLU: B's columns are not twice C's");
   if (B->strides[2] != 1 || N % vec != 0 || B->strides[1] % vec != 0 ||
       (B->sizes[0] != 1 && B->strides[0] % vec != 0) ||
       reinterpret_cast<uintptr_t>(base(B, eb)) % 16 != 0)
@@ -215,8 +259,9 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   const int64_t K = A->sizes[2];
   const size_t eb = elemBytes(t), ob = elemBytes(out);
   const bool outHalf = out != GemmType::F32;
+  const bool ex = exCall(ep);
   GemvArgs g{};
-  g.a = base(A, eb);
+  g.a = base(A, ep.aF32 ? 4 : eb);
   g.b = base(B, eb);
   g.c = base(C, ob);
   g.bias = static_cast<const float *>(ep.bias);
@@ -235,16 +280,25 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   g.m = static_cast<int>(M);
   g.n = static_cast<int>(N);
   g.k = static_cast<int>(K);
-  g.act = ep.act == TFCRT_ACT_RELU ? 1 : ep.act == TFCRT_ACT_GELU_TANH ? 2 : 0;
+  g.act = kernelAct(ep.act);
   g.outHalf = outHalf ? 1 : 0;
   g.pdl = pdl ? 1 : 0;
+  g.aF32 = ep.aF32 ? 1 : 0;
+  g.rms = ep.rmsEps >= 0 ? 1 : 0;
+  g.rmsEps = g.rms ? static_cast<float>(ep.rmsEps) : 0.0f;
+  g.rmsScale = g.rms ? ep.rmsScale : nullptr;
+  g.glu = ep.glu ? 1 : 0;
+  g.gluOff = ep.glu ? N : 0; // B: N gate columns, then the N up columns
   int ri = 0;
   while (kRows[ri] < M)
     ++ri;
-  const int ti = t == GemmType::F32 ? 0 : t == GemmType::F16 ? 1 : 2;
-  const int64_t cols = kGemvColThreads * (16 / static_cast<int64_t>(eb));
+  const int ti = typeIndex(t);
+  // Output columns a block: a GLU block's column threads read gate and up
+  // halves, so it writes half as many.
+  const int64_t cols =
+      kGemvColThreads * (16 / static_cast<int64_t>(eb)) / (ep.glu ? 2 : 1);
   const int64_t groups = (N + cols - 1) / cols;
-  const int S = clustersRefused.load(std::memory_order_relaxed)
+  const int S = ex || clustersRefused.load(std::memory_order_relaxed)
                     ? 1
                     : gemvSplits(groups * batch, K, mod.sms, split);
   g.splits = S;
@@ -252,8 +306,8 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   const unsigned gx = static_cast<unsigned>(groups * S);
   // The small kernel for splits and for whole-K calls of more than
   // gemvBigMaxM rows, the big one (more loads in flight, one block an SM)
-  // otherwise.
-  CUfunction whole = M > gemvBigMaxM() ? mod.sk[ti][ri] : mod.f[ti][ri];
+  // otherwise; only the big one has tfcrt_gpu_linear_ex_*'s options.
+  CUfunction whole = M > gemvBigMaxM() && !ex ? mod.sk[ti][ri] : mod.f[ti][ri];
   void *params[] = {&g};
   CUresult r = launchKernel(
       d, S > 1 ? mod.sk[ti][ri] : whole, gx,
@@ -279,6 +333,94 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   }
   if (grid)
     *grid = static_cast<int64_t>(launched) * batch;
+  return true;
+}
+
+namespace {
+
+/// The module for a launch of one of the small kernels, or null with
+/// `error` set.
+const GemvModule *moduleFor(const Driver *&d, std::string &error) {
+  d = driver();
+  if (!d) {
+    error = "no CUDA driver";
+    return nullptr;
+  }
+  const GemvModule &mod = gemvModule(d);
+  if (!mod.ok) {
+    error = mod.error;
+    return nullptr;
+  }
+  return &mod;
+}
+
+} // namespace
+
+bool launchRmsScale(GemmType t, const Memref3 *X, const float *scale, void *xn,
+                    double eps, void *stream, std::string &error,
+                    int64_t *grid) {
+  const Driver *d = nullptr;
+  const GemvModule *mod = moduleFor(d, error);
+  if (!mod)
+    return false;
+  RmsScaleArgs a{};
+  a.x = reinterpret_cast<const float *>(base(X, 4));
+  a.xn = xn;
+  a.scale = scale;
+  a.xRow = X->strides[1];
+  a.xCol = X->strides[2];
+  a.m = static_cast<int>(X->sizes[1]);
+  a.k = static_cast<int>(X->sizes[2]);
+  a.eps = static_cast<float>(eps);
+  if (a.m == 0)
+    return true;
+  void *params[] = {&a};
+  CUresult r = launchKernel(
+      d, mod->rms[typeIndex(t)], static_cast<unsigned>(a.m), 1, 1, kGemvThreads,
+      1, 1, 0, static_cast<CUstream>(stream), params, nullptr, false);
+  if (r != CUDA_SUCCESS) {
+    error = format("cuLaunchKernel failed (%s; tfc_rms_scale, grid %d)",
+                   resultName(d, r), a.m);
+    return false;
+  }
+  if (grid)
+    *grid = a.m;
+  return true;
+}
+
+bool launchGlu(GemmType t, const float *y, const Memref3 *C, GemmType out,
+               int act, void *stream, std::string &error, int64_t *grid) {
+  const Driver *d = nullptr;
+  const GemvModule *mod = moduleFor(d, error);
+  if (!mod)
+    return false;
+  GluArgs a{};
+  a.y = y;
+  a.out = base(C, elemBytes(out));
+  a.oRow = C->strides[1];
+  a.oCol = C->strides[2];
+  a.m = C->sizes[1];
+  a.f = C->sizes[2];
+  a.act = kernelAct(act);
+  a.outHalf = out != GemmType::F32 ? 1 : 0;
+  // A grid-stride loop: enough blocks to fill the GPU a few times over.
+  const int64_t total = a.m * a.f;
+  const int64_t blocks = std::min<int64_t>(
+      (total + kGemvThreads - 1) / kGemvThreads, 16LL * mod->sms);
+  void *params[] = {&a};
+  if (total == 0)
+    return true;
+  CUresult r =
+      launchKernel(d, mod->glu[typeIndex(t)], static_cast<unsigned>(blocks), 1,
+                   1, kGemvThreads, 1, 1, 0, static_cast<CUstream>(stream),
+                   params, nullptr, false);
+  if (r != CUDA_SUCCESS) {
+    error = format("cuLaunchKernel failed (%s; tfc_glu, grid %lld)",
+                   resultName(d, r), (long long)blocks);
+    return false;
+  }
+  if (grid)
+    *grid = blocks;
   return true;
 }
 

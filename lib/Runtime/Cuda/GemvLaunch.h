@@ -31,7 +31,8 @@ bool gemvEnabled(GemmType t, int64_t rows);
 /// Whether the kernels take this call: at most kGemvMaxM rows, B's and C's
 /// (and the residual's) columns contiguous, B's rows 16-byte aligned, N a
 /// multiple of 16 bytes' worth of elements, an activation the kernels have.
-/// `why` says what stops it otherwise.
+/// With ep.glu: N is C's columns (B has 2N), no bias or residual, SiLU and
+/// erf-GELU too. `why` says what stops it otherwise.
 bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B,
                const Memref3 *C, GemmType out, const Epilogue &ep,
                std::string *why = nullptr);
@@ -45,7 +46,8 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B,
 /// split: K's split count (clusters of that many blocks; GemvKernels.cu):
 /// -2 as TFC_CUDA_GEMV_SPLIT says (default: 1), -1 chooses (gemvSplits),
 /// 1 never splits, 2..kGemvMaxSplits forces it. A device that refuses the
-/// cluster launch gets the whole-K kernel.
+/// cluster launch gets the whole-K kernel. Calls with ep's rmsEps, aF32 or
+/// glu always take the whole-K kernel (split ignored).
 bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
                 const Memref3 *C, GemmType out, const Epilogue &ep,
                 void *stream, std::string &error, int64_t *grid = nullptr,
@@ -58,6 +60,22 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
 /// TFC_CUDA_GEMV_SPLIT_MINK (64) rows; split >= 0: that many (at most
 /// kGemvMaxSplits). Never a split without rows.
 int gemvSplits(int64_t blocks, int64_t K, int sms, int split = -2);
+
+/// Enqueues tfc_rms_scale_<t> on `stream`: xn (device, row-major [M, K] of
+/// type t) = X[0]'s rows (f32 [1, M, K], any strides) times
+/// s_r = 1 / sqrt(mean_k X[0, r, k]^2 + eps) times scale[k] (device f32
+/// [K], or null), rounded to t. grid: the blocks launched (block:
+/// kGemvThreads).
+bool launchRmsScale(GemmType t, const Memref3 *X, const float *scale, void *xn,
+                    double eps, void *stream, std::string &error,
+                    int64_t *grid = nullptr);
+
+/// Enqueues tfc_glu_<t> on `stream`: C[0, r, j] = act(y[r, j]) *
+/// y[r, F + j] for C [1, M, F] of type out (f32, or t when t is a half
+/// type; any strides), y device f32 row-major [M, 2F]; act a TFCRT_ACT_*.
+bool launchGlu(GemmType t, const float *y, const Memref3 *C, GemmType out,
+               int act, void *stream, std::string &error,
+               int64_t *grid = nullptr);
 
 } // namespace tfcrt::cuda
 

@@ -27,10 +27,24 @@ struct Memref3 {
 
 /// What a linear layer adds to its product inside the GEMM (cuBLASLt's
 /// epilogue): C = act(A x B + bias) + residual.
+/// The last three (tfcrt_gpu_linear_ex_*) only the GEMV kernels have
+/// (gemvSuits); gemm() refuses them otherwise, and linearEx does the same
+/// around cuBLASLt for calls of more rows.
 struct Epilogue {
   const void *bias = nullptr;        ///< f32 [N] on the device, or null
   int act = 0;                       ///< TFCRT_ACT_NONE, _RELU or _GELU_TANH
   const Memref3 *residual = nullptr; ///< f32 like C, or null (act must be none)
+  /// >= 0: y = s_r ((A diag(rmsScale)) x B) for row r, s_r = 1 /
+  /// sqrt(mean_k A[r, k]^2 + rmsEps) (an RMS norm before the GEMM).
+  double rmsEps = -1;
+  /// The norm's scale, f32 [K] on the device (null: ones).
+  const float *rmsScale = nullptr;
+  /// A is f32 whatever the GEMM's type (an RMS norm's input).
+  bool aF32 = false;
+  /// C (N columns) = act(y[:, :N]) * y[:, N:] of y = A x B (2N columns):
+  /// the gated MLP's GLU; act also TFCRT_ACT_SILU or _GELU; no bias or
+  /// residual.
+  bool glu = false;
 };
 
 /// C[b] = A[b] x B[b] on the current run's stream through cuBLASLt (Gemm.cpp;
@@ -40,6 +54,16 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B,
 /// The same with C of type `out` (f32, or `type`) and an epilogue.
 void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
           GemmType out, const Epilogue &ep);
+/// tfcrt_gpu_linear_ex_*'s device half (Gemm.cpp; only called while
+/// deviceAllocsActive(), shapes already checked): C = the epilogue `ep`
+/// (rmsEps, glu, bias, act, residual) of A x B, one GEMV launch where the
+/// GEMV kernels take the call, else cuBLASLt between tfc_rms_scale (A's
+/// rows scaled and rounded to `type`) and tfc_glu, their intermediates in
+/// `tmp` (device f32 scratch of at least M (K + B's N) elements). Errors
+/// are recorded.
+void linearEx(GemmType type, const Memref3 *A, const Memref3 *B,
+              const Memref3 *C, GemmType out, const Epilogue &ep,
+              const Memref3 *tmp);
 
 } // namespace tfcrt::cuda
 

@@ -49,6 +49,8 @@ void uploadConstant(void *, const void *, uint64_t) {}
 void gemm(GemmType, const Memref3 *, const Memref3 *, const Memref3 *) {}
 void gemm(GemmType, const Memref3 *, const Memref3 *, const Memref3 *,
           GemmType, const Epilogue &) {}
+void linearEx(GemmType, const Memref3 *, const Memref3 *, const Memref3 *,
+              GemmType, const Epilogue &, const Memref3 *) {}
 void runAttention(const attn::Params &, AttnMode, const std::string &) {}
 bool launchAttention(const attn::Params &, AttnMode, void *, std::string &error,
                      int64_t *, int64_t *) {
