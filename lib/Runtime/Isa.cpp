@@ -84,10 +84,13 @@ const Features &features() {
     if (r.level >= Level::Avx2)
       r.f16c = __builtin_cpu_supports("f16c");
     r.amd = __builtin_cpu_is("amd");
+    r.blendZero = r.amd;
     // No CPU we run on needs the table: the Zen 5 figures that once chose
     // it for AMD measured vexpandps's memory form, which the compiler had
     // folded the loads into (docs/PERFORMANCE.md, "Sparse decode on AMD").
 #endif
+    if (const char *e = std::getenv("TFCRT_BLEND"))
+      r.blendZero = std::strcmp(e, "0") != 0;
     if (const char *e = std::getenv("TFCRT_EXPAND")) {
       if (std::strcmp(e, "table") == 0)
         r.slowExpand = true;

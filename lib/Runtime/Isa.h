@@ -30,6 +30,12 @@ struct Features {
   /// An AMD CPU: thresholds that were measured per vendor (the AVX2 sparse
   /// MASK kernels' skip path, FormatSparse.h).
   bool amd = false;
+  /// The AVX2 permutation-table kernels zero a byte's clear lanes with
+  /// vblendvps (one uop on AMD; the default there) rather than a shift and
+  /// vandnps (Intel, where vblendvps is several uops on the ports the
+  /// expansion binds on). TFCRT_BLEND=1 / 0 forces either (the tests run
+  /// both).
+  bool blendZero = false;
 };
 
 /// What this CPU and OS support, capped by TFCRT_ISA; computed once.

@@ -2,8 +2,12 @@
 //
 // AVX2 has no expand instruction: a MASK byte (8 columns) selects one of
 // 256 permutations (an 8 KB table built once) for vpermps over an
-// unaligned load of the next values, and vblendvps zeroes the clear lanes
-// (their table entries carry the sign bit).
+// unaligned load of the next values, and the clear lanes (their table
+// entries carry the sign bit) are zeroed: by vblendvps on AMD (one uop
+// there), by an arithmetic shift and vandnps elsewhere (Intel's vblendvps
+// is several uops on the ports the expansion binds on; Intel f6m207,
+// 2026-12-06: gate_up 576 x 3072 at 70 %, one row, 209 -> 188 us on one
+// thread, 107 -> 96 us on two); isa::Features::blendZero, TFCRT_BLEND.
 // 2:4 uses vpermilps on x[4g .. 4g+4) broadcast to both 128-bit lanes.
 // Few rows (1-2 per tile; 3-4 as two tiles): one panel after the other,
 // masks and values prefetched 4 KB ahead (each one sequential stream).
@@ -32,9 +36,10 @@ thread_local GrowBuffer packedRows, skipAcc;
 
 /// perm[b][l]: for a set bit l of byte b, the number of set bits below it;
 /// for a clear bit, the sign bit alone. vpermps reads only bits 2:0 of an
-/// index, and vblendvps only the sign bit, so one table load serves both
-/// the permutation and the zeroing of the clear lanes (an AND with a second
-/// table of lane masks took one more load per 8 columns).
+/// index, and vblendvps only the sign bit (vpsrad by 31 spreads it to a
+/// lane mask), so one table load serves both the permutation and the
+/// zeroing of the clear lanes (an AND with a second table of lane masks
+/// took one more load per 8 columns).
 struct ExpandTable {
   alignas(32) int32_t perm[256][8];
   ExpandTable() {
@@ -50,19 +55,24 @@ const ExpandTable &expandTable() {
   return t;
 }
 
-/// The 8 columns of byte `mb` from the values at `v`.
+/// The 8 columns of byte `mb` from the values at `v`; the clear lanes
+/// zeroed by vblendvps (BLEND: AMD) or a shift and vandnps.
+template <bool BLEND>
 TFC_AVX2 inline __m256 expand8(const ExpandTable &t, unsigned mb,
                                const float *v) {
   const __m256i perm =
       _mm256_load_si256(reinterpret_cast<const __m256i *>(t.perm[mb]));
   const __m256 r = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), perm);
-  return _mm256_blendv_ps(r, _mm256_setzero_ps(), _mm256_castsi256_ps(perm));
+  if (BLEND)
+    return _mm256_blendv_ps(r, _mm256_setzero_ps(), _mm256_castsi256_ps(perm));
+  return _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_srai_epi32(perm, 31)), r);
 }
 
 /// The 32 columns of mask row `m` from the values at `v` (not advanced).
 /// Each byte's values start at the popcount of the bytes below it: offsets
 /// from the mask alone, so a caller advances its values pointer by one add
 /// per k row instead of a chain of four popcounts.
+template <bool BLEND>
 TFC_AVX2 inline void expandRow(const ExpandTable &t, uint32_t m,
                                const float *v, __m256 b[4]) {
   const int off[4] = {0, __builtin_popcount(m & 0xFFu),
@@ -70,7 +80,7 @@ TFC_AVX2 inline void expandRow(const ExpandTable &t, uint32_t m,
                       __builtin_popcount(m & 0xFFFFFFu)};
 #pragma GCC unroll 4
   for (int c = 0; c < 4; ++c)
-    b[c] = expand8(t, (m >> (8 * c)) & 255u, v + off[c]);
+    b[c] = expand8<BLEND>(t, (m >> (8 * c)) & 255u, v + off[c]);
 }
 
 //===-- MASK --------------------------------------------------------------===//
@@ -85,7 +95,7 @@ constexpr int kPrefetchMasks = 128;   // k rows (512 B)
 
 /// R rows (1-2) over one panel. (Two k rows per step with their own
 /// accumulators measured the same: the uops bind, not the FMA latency.)
-template <int R>
+template <int R, bool BLEND>
 TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
                        int64_t q, float *out, int64_t ldo) {
   const ExpandTable &t = expandTable();
@@ -106,7 +116,7 @@ TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
                  _MM_HINT_T0);
     const uint32_t m = mk[kk];
     __m256 b[4];
-    expandRow(t, m, v, b);
+    expandRow<BLEND>(t, m, v, b);
     v += __builtin_popcount(m);
     for (int i = 0; i < R; ++i) {
       const __m256 a = _mm256_set1_ps(xr[i][kk * x.sk]);
@@ -120,13 +130,14 @@ TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
       _mm256_storeu_ps(out + i * ldo + 8 * c, acc[i][c]);
 }
 
+template <bool BLEND>
 TFC_AVX2 void densifyMask(const MaskView &mv, int64_t q, float *dst) {
   const ExpandTable &t = expandTable();
   const uint32_t *mk = mv.panelMasks(q);
   const float *v = mv.panelValues(q);
   for (int64_t kk = 0; kk < mv.k; ++kk) {
     __m256 b[4];
-    expandRow(t, mk[kk], v, b);
+    expandRow<BLEND>(t, mk[kk], v, b);
     for (int c = 0; c < 4; ++c)
       _mm256_store_ps(dst + kk * kP + 8 * c, b[c]);
     v += __builtin_popcount(mk[kk]);
@@ -187,14 +198,15 @@ void skipMask(const MaskView &mv, const Rows &x, int64_t i0, int64_t i1,
   }
 }
 
-void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
-                 int64_t i0, int64_t i1, int64_t p0, int64_t p1, float *out,
-                 int64_t ldo) {
+template <bool BLEND>
+void computeMaskAs(const tfc_pack_header &h, const Rows &x, int64_t i0,
+                   int64_t i1, int64_t p0, int64_t p1, float *out,
+                   int64_t ldo) {
   const MaskView mv(h);
   const int64_t rows = i1 - i0;
   if (rows == 1) {
     for (int64_t q = p0; q < p1; ++q)
-      tileMask<1>(h.k, x, i0, mv, q, out + (q - p0) * kP, ldo);
+      tileMask<1, BLEND>(h.k, x, i0, mv, q, out + (q - p0) * kP, ldo);
     return;
   }
   if (rows <= kStreamRows) {
@@ -202,9 +214,9 @@ void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
       for (int64_t i = i0; i < i1; i += 2) {
         float *o = out + (i - i0) * ldo + (q - p0) * kP;
         if (i1 - i >= 2)
-          tileMask<2>(h.k, x, i, mv, q, o, ldo);
+          tileMask<2, BLEND>(h.k, x, i, mv, q, o, ldo);
         else
-          tileMask<1>(h.k, x, i, mv, q, o, ldo);
+          tileMask<1, BLEND>(h.k, x, i, mv, q, o, ldo);
       }
     return;
   }
@@ -213,7 +225,16 @@ void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
   if (rows >= 17 && mv.density(p0, p1) < skipDensity(skip))
     return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
   viaDense(f32Avx2(), h, x, i0, i1, p0, p1, out, ldo,
-           [&](int64_t q, float *dst) { densifyMask(mv, q, dst); });
+           [&](int64_t q, float *dst) { densifyMask<BLEND>(mv, q, dst); });
+}
+
+void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
+                 int64_t i0, int64_t i1, int64_t p0, int64_t p1, float *out,
+                 int64_t ldo) {
+  if (isa::features().blendZero)
+    computeMaskAs<true>(h, x, i0, i1, p0, p1, out, ldo);
+  else
+    computeMaskAs<false>(h, x, i0, i1, p0, p1, out, ldo);
 }
 
 //===-- 2:4 ---------------------------------------------------------------===//
