@@ -85,6 +85,17 @@ const Features &features() {
       r.f16c = __builtin_cpu_supports("f16c");
     r.amd = __builtin_cpu_is("amd");
     r.blendZero = r.amd;
+    {
+      unsigned a = 0, b = 0, c = 0, d = 0;
+      if (__get_cpuid(1, &a, &b, &c, &d)) {
+        r.family = (a >> 8) & 0xF;
+        r.model = (a >> 4) & 0xF;
+        if (r.family == 0xF)
+          r.family += (a >> 20) & 0xFF;
+        if (r.family >= 6)
+          r.model |= ((a >> 16) & 0xF) << 4;
+      }
+    }
     // No CPU we run on needs the table: the Zen 5 figures that once chose
     // it for AMD measured vexpandps's memory form, which the compiler had
     // folded the loads into (docs/PERFORMANCE.md, "Sparse decode on AMD").

@@ -36,6 +36,9 @@ struct Features {
   /// expansion binds on). TFCRT_BLEND=1 / 0 forces either (the tests run
   /// both).
   bool blendZero = false;
+  /// CPUID family and model (0 when unknown): per-model thresholds that
+  /// were measured (the AVX2 sparse MASK skip path, FormatSparse.h).
+  unsigned family = 0, model = 0;
 };
 
 /// What this CPU and OS support, capped by TFCRT_ISA; computed once.

@@ -12,8 +12,8 @@
 // Few rows (1-2 per tile; 3-4 as two tiles): one panel after the other,
 // masks and values prefetched 4 KB ahead (each one sequential stream).
 // Many rows: viaDense with the F32 AVX2 kernel, or the MASK skip path
-// (8 rows per ymm, up to 32 rows) on panels below kSkipDensityAvx2
-// (kSkipDensityAvx2Amd on AMD).
+// (8 rows per ymm, up to 32 rows) on panels below skipDensityAvx2() (per
+// CPU, FormatSparse.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -220,8 +220,7 @@ void computeMaskAs(const tfc_pack_header &h, const Rows &x, int64_t i0,
       }
     return;
   }
-  const double skip =
-      isa::features().amd ? kSkipDensityAvx2Amd : kSkipDensityAvx2;
+  const double skip = skipDensityAvx2();
   if (rows >= 17 && mv.density(p0, p1) < skipDensity(skip))
     return skipMask(mv, x, i0, i1, p0, p1, out, ldo);
   viaDense(f32Avx2(), h, x, i0, i1, p0, p1, out, ldo,
