@@ -742,15 +742,12 @@ struct CpuKernelsPass
     Value residual;
     SmallVector<Operation *> chain = epilogueChain(op, act, residual);
     if (act != TFCRT_ACT_NONE && act != TFCRT_ACT_GELU_TANH &&
-        act != TFCRT_ACT_RELU) {
-      if (rmsX) // the norm's other readers would lose it: keep it whole
-        return false;
+        act != TFCRT_ACT_RELU)
       // An activation the epilogue lacks (erf GELU, SiLU): the linalg
       // lowering fuses the bias add (and the widening of a half product)
       // into the activation's kernel, which reads the product once,
-      // half-sized with a half weight.
+      // half-sized with a half weight. (A norm before it then stays whole.)
       return false;
-    }
     if (residual && act != TFCRT_ACT_NONE) { // the add stays its own op
       chain.pop_back();
       residual = Value();

@@ -163,6 +163,21 @@ int splitMinRows() {
   return v;
 }
 
+/// The GEMV module (with the driver in `d`), or null with `error` set.
+const GemvModule *moduleFor(const Driver *&d, std::string &error) {
+  d = driver();
+  if (!d) {
+    error = "no CUDA driver";
+    return nullptr;
+  }
+  const GemvModule &mod = gemvModule(d);
+  if (!mod.ok) {
+    error = mod.error;
+    return nullptr;
+  }
+  return &mod;
+}
+
 } // namespace
 
 bool gemvEnabled(GemmType t, int64_t rows) {
@@ -245,16 +260,11 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
                 const Memref3 *C, GemmType out, const Epilogue &ep,
                 void *stream, std::string &error, int64_t *grid, bool pdl,
                 int split) {
-  const Driver *d = driver();
-  if (!d) {
-    error = "no CUDA driver";
+  const Driver *d = nullptr;
+  const GemvModule *m = moduleFor(d, error);
+  if (!m)
     return false;
-  }
-  const GemvModule &mod = gemvModule(d);
-  if (!mod.ok) {
-    error = mod.error;
-    return false;
-  }
+  const GemvModule &mod = *m;
   const int64_t batch = C->sizes[0], M = C->sizes[1], N = C->sizes[2];
   const int64_t K = A->sizes[2];
   const size_t eb = elemBytes(t), ob = elemBytes(out);
@@ -335,26 +345,6 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
     *grid = static_cast<int64_t>(launched) * batch;
   return true;
 }
-
-namespace {
-
-/// The module for a launch of one of the small kernels, or null with
-/// `error` set.
-const GemvModule *moduleFor(const Driver *&d, std::string &error) {
-  d = driver();
-  if (!d) {
-    error = "no CUDA driver";
-    return nullptr;
-  }
-  const GemvModule &mod = gemvModule(d);
-  if (!mod.ok) {
-    error = mod.error;
-    return nullptr;
-  }
-  return &mod;
-}
-
-} // namespace
 
 bool launchRmsScale(GemmType t, const Memref3 *X, const float *scale, void *xn,
                     double eps, void *stream, std::string &error,
