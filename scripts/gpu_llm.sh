@@ -352,16 +352,20 @@ run() {
       # graph) and the replayed steps' device time (CUDA events).
       python3 - "$out/$m.b$b.log" <<'PY'
 import re, statistics, sys
-modes, dev = {}, []
+modes, dev, host = {}, [], []
 for line in open(sys.argv[1]):
     m = re.match(r"tfc: cuda run: ([a-z ]+), .*; device ([0-9.]+) ms", line)
     if m:
         modes[m.group(1)] = modes.get(m.group(1), 0) + 1
         if m.group(1) == "graph replayed":
             dev.append(float(m.group(2)))
+            h = re.search(r"host ([0-9.]+) ms to enqueue", line)
+            if h:
+                host.append(float(h.group(1)))
 print("  runs:", ", ".join(f"{k} {v}" for k, v in sorted(modes.items())))
 if dev:
-    print(f"  replayed runs, device ms: median {statistics.median(dev):.3f} (of {len(dev)})")
+    print(f"  replayed runs, device ms: median {statistics.median(dev):.3f} (of {len(dev)})"
+          + (f"; host ms to enqueue: median {statistics.median(host):.3f}" if host else ""))
 PY
       grep '^tfc: cuda run: eager' "$out/$m.b$b.log" | tail -1 | sed 's/^/  last eager: /' 
     done

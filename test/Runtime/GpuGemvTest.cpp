@@ -155,24 +155,31 @@ int runCase(const Case &c, std::mt19937 &rng, CUstream stream) {
   // griddepcontrol path), then split K: the split the launcher chooses on
   // this GPU, and forced 2, 3 and 8 splits (fewer where K has fewer rows),
   // plain and with PDL. C poisoned before each.
+  // Then whole K in the narrow kernel (one row; others ignore it) and not,
+  // with PDL and the residual read before the wait (resEarly), and without.
   struct Launch {
     bool pdl;
     int split;
+    int narrow = -2;
+    bool resEarly = false;
   };
   int64_t bad = 0, padTouched = 0;
   double worst = 0;
   bool first = true;
-  for (Launch l : {Launch{false, 1}, Launch{true, 1}, Launch{false, -1},
-                   Launch{false, 2}, Launch{true, 3}, Launch{false, 8}}) {
+  for (Launch l :
+       {Launch{false, 1}, Launch{true, 1}, Launch{false, -1}, Launch{false, 2},
+        Launch{true, 3}, Launch{false, 8}, Launch{false, 1, 2},
+        Launch{true, 1, 2, true}, Launch{true, 1, 0, true}}) {
     const bool pdl = l.pdl;
+    ep.resEarly = l.resEarly;
     if (!first && !ok(D->cuMemsetD8Async(dc.p, 0xff, dc.bytes, stream),
                       "cuMemsetD8Async"))
       return 1;
     first = false;
     std::string err;
     int64_t grid = 0;
-    if (!cuda::launchGemv(c.t, &A, &W, &C, c.out, ep, stream, err, &grid,
-                          pdl, l.split) ||
+    if (!cuda::launchGemv(c.t, &A, &W, &C, c.out, ep, stream, err, &grid, pdl,
+                          l.split, l.narrow) ||
         !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
       std::printf("FAIL %s: %s\n", c.name.c_str(), err.c_str());
       return 1;
@@ -180,10 +187,12 @@ int runCase(const Case &c, std::mt19937 &rng, CUstream stream) {
     // A split launch must have run split (not the whole-K fallback): its
     // grid is the column groups x splits x batch.
     {
-      const int64_t cols = cuda::kGemvColThreads * (16 / static_cast<int64_t>(eb));
+      const int64_t wide = cuda::gemvBlockColumns(c.t, false, false);
+      const int S = cuda::gemvSplits((N + wide - 1) / wide * B, K,
+                                     cuda::multiprocessors(D), l.split);
+      const int64_t cols = cuda::gemvBlockColumns(
+          c.t, false, cuda::gemvNarrow(M, K, S, l.narrow));
       const int64_t groups = (N + cols - 1) / cols;
-      const int S =
-          cuda::gemvSplits(groups * B, K, cuda::multiprocessors(D), l.split);
       if (grid != groups * S * B) {
         std::printf("FAIL %s: split %d launched %lld blocks, want %lld "
                     "(%d splits)\n",
@@ -240,10 +249,10 @@ int runCase(const Case &c, std::mt19937 &rng, CUstream stream) {
           const double tol = 2e-6 * mag + 1e-6 + halfEps * std::fabs(s);
           if (!(err <= tol)) { // NaN (unwritten) fails too
             if (bad < 3)
-              std::printf("  %s (split %d, pdl %d): [%lld, %lld, %lld] got "
-                          "%.7g want %.7g\n",
-                          c.name.c_str(), l.split, pdl ? 1 : 0, (long long)b,
-                          (long long)i, (long long)j, v, s);
+              std::printf("  %s (split %d, pdl %d, narrow %d): [%lld, %lld, "
+                          "%lld] got %.7g want %.7g\n",
+                          c.name.c_str(), l.split, pdl ? 1 : 0, l.narrow,
+                          (long long)b, (long long)i, (long long)j, v, s);
             ++bad;
           }
           if (err > worst)
@@ -269,7 +278,8 @@ std::vector<Case> cases() {
     for (Shape s :
          {Shape{1, vec, 1}, Shape{1, 40, 7}, Shape{3, 64, 77},
           Shape{2, 96, 768}, Shape{5, 200, 769}, Shape{8, 576, 1536},
-          Shape{1, 960, 576}, Shape{7, 136, 2000}, Shape{4, 1000, 333}}) {
+          Shape{1, 960, 576}, Shape{7, 136, 2000}, Shape{4, 1000, 333},
+          Shape{1, 576, 1536}, Shape{1, 200, 3101}}) {
       if (s.n % vec)
         continue;
       Case c;
@@ -306,6 +316,9 @@ std::vector<Case> cases() {
       c.bias = true;
       c.m = 1, c.n = 576, c.k = 576;
       c.name = on + "residual bias m1";
+      v.push_back(c);
+      c.k = 1540; // the narrow kernel by default: two steps of it
+      c.name = on + "residual bias m1 k1540";
       v.push_back(c);
     }
     // Layouts.
@@ -605,20 +618,24 @@ int runExCase(const ExCase &c, std::mt19937 &rng, CUstream stream) {
       [&](int64_t k, int64_t j) { return double(w.vals[k * ldb + j]); }, c.rms,
       gamma, kExEps, c.glu, c.act, c.bias ? bias.data() : nullptr,
       c.residual ? &resDense : nullptr, 0.0, c.out);
-  // Whole K whatever the split asked for; plain and with PDL.
-  const int64_t cols = cuda::kGemvColThreads *
-                       (16 / static_cast<int64_t>(elemBytes(c.t))) /
-                       (c.glu ? 2 : 1);
+  // Whole K whatever the split asked for; plain and with PDL; the narrow
+  // kernel as the launcher chooses (one row, K past one wide step), never
+  // and always (one row), the last with the residual read before the wait.
   int64_t bad = 0;
   double worst = 0;
-  for (int l = 0; l < 2; ++l) {
+  for (int l = 0; l < 4; ++l) {
     if (!ok(D->cuMemsetD8Async(dc.p, 0xff, dc.bytes, stream),
             "cuMemsetD8Async"))
       return 1;
     std::string err;
     int64_t grid = 0;
-    if (!cuda::launchGemv(c.t, &A, &W, &C, c.out, ep, stream, err, &grid,
-                          l == 1, l == 1 ? 8 : -1) ||
+    const bool pdl = l == 1 || l == 3;
+    const int narrow = l == 2 ? 0 : l == 3 ? 2 : -2;
+    ep.resEarly = l == 3;
+    const int64_t cols =
+        cuda::gemvBlockColumns(c.t, c.glu, cuda::gemvNarrow(M, K, 1, narrow));
+    if (!cuda::launchGemv(c.t, &A, &W, &C, c.out, ep, stream, err, &grid, pdl,
+                          l == 1 ? 8 : -1, narrow) ||
         !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
       std::printf("FAIL %s: %s\n", c.name.c_str(), err.c_str());
       return 1;
@@ -633,8 +650,9 @@ int runExCase(const ExCase &c, std::mt19937 &rng, CUstream stream) {
             "cuMemcpyDtoHAsync") ||
         !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize"))
       return 1;
-    bad += checkOut(c.name + (l ? " (pdl)" : ""), got, c.out, M, F, ldc, ref,
-                    worst);
+    static const char *const how[] = {"", " (pdl)", " (narrow 0)",
+                                      " (pdl, narrow 2, residual early)"};
+    bad += checkOut(c.name + how[l], got, c.out, M, F, ldc, ref, worst);
   }
   if (bad) {
     std::printf("FAIL %s: %lld wrong\n", c.name.c_str(), (long long)bad);
@@ -1018,17 +1036,20 @@ int bench(CUstream stream) {
         C.sizes[0] = 1, C.sizes[1] = m, C.sizes[2] = s.n;
         C.strides[0] = m * s.n, C.strides[1] = s.n, C.strides[2] = 1;
         cuda::Epilogue ep;
-        // Whole K and the launcher's split, launches alternating.
-        std::vector<float> us[2];
-        int64_t blocks[2] = {0, 0};
+        // Whole K (wide kernel), the launcher's split and whole K in the
+        // narrow kernel (one row), launches alternating.
+        const int nv = m == 1 ? 3 : 2;
+        std::vector<float> us[3];
+        int64_t blocks[3] = {0, 0, 0};
         std::string err;
-        for (int it = 0; it < 420; ++it) {
-          const int v = it % 2;
+        for (int it = 0; it < 210 * nv; ++it) {
+          const int v = it % nv;
           W.aligned =
-              reinterpret_cast<char *>(dw.p + (it / 2 % copies) * wBytes);
+              reinterpret_cast<char *>(dw.p + (it / nv % copies) * wBytes);
           D->cuEventRecord(e0, stream);
-          if (!cuda::launchGemv(t, &A, &W, &C, GemmType::F32, ep, stream,
-                                err, &blocks[v], false, v ? -1 : 1)) {
+          if (!cuda::launchGemv(t, &A, &W, &C, GemmType::F32, ep, stream, err,
+                                &blocks[v], false, v == 1 ? -1 : 1,
+                                v == 2 ? 2 : 0)) {
             std::printf("launch failed: %s\n", err.c_str());
             return 1;
           }
@@ -1036,18 +1057,20 @@ int bench(CUstream stream) {
           D->cuEventSynchronize(e1);
           float ms = 0;
           D->cuEventElapsedTime(&ms, e0, e1);
-          if (it >= 20)
+          if (it >= 10 * nv)
             us[v].push_back(ms * 1e3f);
         }
-        for (int v = 0; v < 2; ++v) {
+        for (int v = 0; v < nv; ++v) {
           std::sort(us[v].begin(), us[v].end());
           const double med = us[v][us[v].size() / 2];
           std::printf("bench gemv %-4s m%lld %-8s k%-5lld n%-6lld %-7s %4lld "
                       "blocks median %6.2f us  %7.1f GB/s (weights)\n",
                       typeName(t), (long long)m, s.name, (long long)s.k,
-                      (long long)s.n, v ? "split" : "whole-K",
-                      (long long)blocks[v], med,
-                      wBytes / (med * 1e-6) / 1e9);
+                      (long long)s.n,
+                      v == 0   ? "whole-K"
+                      : v == 1 ? "split"
+                               : "narrow",
+                      (long long)blocks[v], med, wBytes / (med * 1e-6) / 1e9);
         }
       }
   D->cuEventDestroy(e0);

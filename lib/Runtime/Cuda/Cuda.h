@@ -128,6 +128,9 @@ struct RunStats {
   /// staged to the end of the compiled code's work, and to the end of the
   /// outputs' downloads; -1 when not measured (an error).
   double deviceMs = -1, deviceWithOutputsMs = -1;
+  /// Host time from the run's start (before its inputs are staged) to the
+  /// end of the compiled code's host part (everything enqueued).
+  double hostMs = -1;
 };
 RunStats lastRunStats();
 

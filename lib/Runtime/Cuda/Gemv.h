@@ -25,6 +25,9 @@ namespace tfcrt::cuda {
 /// lanes, each taking every that-many-th row of B).
 constexpr int kGemvThreads = 256;
 constexpr int kGemvColThreads = 4;
+/// The narrow one-row kernels' (tfc_gemv_<T>_m1_nw): half the columns a
+/// block, twice the K lanes, so one step covers 2 x kGemvUnroll x 64 rows.
+constexpr int kGemvNarrowColThreads = 2;
 /// Rows of B a thread loads before it uses any (loads in flight); a block
 /// takes kGemvUnroll x K lanes rows of B per step, and stages the rows of A
 /// they meet in shared memory meanwhile.
@@ -68,6 +71,10 @@ struct GemvArgs {
   const float *rmsScale; // elements times rmsScale[k] (or null) as staged
   int glu;          // C[m, n] = act(y[m, n]) * y[m, gluOff + n], n < this.n,
   long long gluOff; // y = A x B: B's up columns start at gluOff
+  // With pdl, whole K, no GLU: the residual is loaded before the wait (the
+  // caller promises that no kernel after the one two launches back writes
+  // it).
+  int resEarly;
 };
 
 /// The kernels' activation codes (GemvArgs::act, GluArgs::act).

@@ -19,6 +19,12 @@
 // timing. The epilogue adds the residual, then the bias (cuBLASLt's order: the
 // residual is its C with beta = 1), applies the activation and stores C.
 //
+// The narrow kernels (tfc_gemv_<T>_m1_nw, one row) have kGemvNarrowColThreads
+// column threads: half the columns a block and twice the K lanes, so a step
+// covers 1,536 rows. The launcher gives them one-row calls whose K needs
+// more than one step of the others (TFC_CUDA_GEMV_NARROW): all the weight
+// loads then go out before the PDL wait, and the call has twice the blocks.
+//
 // Split K (g.splits > 1): a call whose column groups are fewer than the
 // GPU's SMs is launched as clusters of g.splits blocks along x, block rank s
 // summing rows [s kSplit, (s + 1) kSplit) of K for the cluster's columns.
@@ -55,6 +61,7 @@
 using tfcrt::cuda::GemvArgs;
 using tfcrt::cuda::GluArgs;
 using tfcrt::cuda::kGemvColThreads;
+using tfcrt::cuda::kGemvNarrowColThreads;
 using tfcrt::cuda::kGemvSplitUnroll;
 using tfcrt::cuda::kGemvThreads;
 using tfcrt::cuda::kGemvUnroll;
@@ -141,16 +148,24 @@ __device__ __forceinline__ float activate(int act, float x) {
   return x;
 }
 
-/// C[bi][m][n] = act(x + residual + bias), x the finished sum.
+/// The residual's element (m, n) of batch item bi, as f32.
+template <typename T>
+__device__ __forceinline__ float loadRes(const GemvArgs &g, long long bi, int m,
+                                         int n) {
+  const long long r = bi * g.rBatch + m * g.rRow + n;
+  return g.outHalf ? Elem<T>::load(static_cast<const T *>(g.res) + r)
+                   : static_cast<const float *>(g.res)[r];
+}
+
+/// C[bi][m][n] = act(x + residual + bias), x the finished sum; with `pre`
+/// the residual's element is `rv` (loaded before the PDL wait).
 template <typename T>
 __device__ __forceinline__ void epilogue(const GemvArgs &g, float x,
-                                         long long bi, int m, int n, int act) {
+                                         long long bi, int m, int n, int act,
+                                         bool pre, float rv) {
   using E = Elem<T>;
-  if (g.res) {
-    const long long r = bi * g.rBatch + m * g.rRow + n;
-    x += g.outHalf ? E::load(static_cast<const T *>(g.res) + r)
-                   : static_cast<const float *>(g.res)[r];
-  }
+  if (g.res)
+    x += pre ? rv : loadRes<T>(g, bi, m, n);
   if (g.bias)
     x += g.bias[n];
   x = activate<false>(act, x);
@@ -167,11 +182,11 @@ __device__ __forceinline__ void epilogue(const GemvArgs &g, float x,
 /// (read through distributed shared memory), then the epilogue. A second
 /// cluster barrier keeps each block's shared memory alive until all reads
 /// are done.
-template <typename T, int MM>
+template <typename T, int MM, int CT>
 __device__ void splitEpilogue(const GemvArgs &g,
-                              float (*red)[MM][kGemvColThreads * Elem<T>::kVec],
+                              float (*red)[MM][CT * Elem<T>::kVec],
                               long long bi, int nBase, int rank) {
-  constexpr int COLS = kGemvColThreads * Elem<T>::kVec;
+  constexpr int COLS = CT * Elem<T>::kVec;
   constexpr int WARPS = kGemvThreads / 32;
   namespace cg = cooperative_groups;
   cg::cluster_group cluster = cg::this_cluster();
@@ -207,16 +222,16 @@ __device__ void splitEpilogue(const GemvArgs &g,
     float x = 0.0f;
     for (int r = 0; r < S; ++r)
       x += *cluster.map_shared_rank(&red[0][m][col], r);
-    epilogue<T>(g, x, bi, m, n, g.act);
+    epilogue<T>(g, x, bi, m, n, g.act, false, 0.0f);
   }
   cluster.sync(); // no block leaves while another reads its shared memory
 }
 
-template <typename T, int MM, int U, bool SPLIT>
+template <typename T, int MM, int U, bool SPLIT, int CT>
 __device__ void gemv(const GemvArgs &g) {
   using E = Elem<T>;
   constexpr int V = E::kVec;
-  constexpr int CT = kGemvColThreads, KL = kGemvThreads / CT;
+  constexpr int KL = kGemvThreads / CT;
   constexpr int COLS = CT * V, WARPS = kGemvThreads / 32;
   static_assert(32 % CT == 0, "column threads must divide a warp");
   constexpr int CHUNK = U * KL; // rows of B a block takes per step
@@ -262,6 +277,14 @@ __device__ void gemv(const GemvArgs &g) {
 #pragma unroll
   for (int m = 0; m < MM; ++m)
     ssq[m] = 0.0f;
+  // g.resEarly: the plain epilogue's residual elements, loaded before the
+  // PDL wait (output i = threadIdx.x + j kGemvThreads of the block).
+  constexpr int EP = (MM * COLS + kGemvThreads - 1) / kGemvThreads;
+  float rpre[EP];
+  const bool pre = !SPLIT && !glu && g.pdl && g.resEarly && g.res;
+#pragma unroll
+  for (int j = 0; j < EP; ++j)
+    rpre[j] = 0.0f;
 
   // Steps of CHUNK rows, the same for every thread (barriers inside): the
   // step's B loads are issued first, then A's rows are staged into shared
@@ -280,9 +303,23 @@ __device__ void gemv(const GemvArgs &g) {
     // Launched early (programmatic dependent launch): the weights are
     // constants, so the first step's B loads go out before the wait for
     // the kernel that writes A; then the next kernel may be scheduled.
-    if (g.pdl && k0 == kBegin)
+    // With g.resEarly the residual is read before the wait too: the
+    // caller promises it was written two or more kernels back (a kernel
+    // starts only once the one before it has passed its own wait, so every
+    // kernel before that one has finished).
+    if (g.pdl && k0 == kBegin) {
+      if (pre) {
+#pragma unroll
+        for (int j = 0; j < EP; ++j) {
+          const int i = threadIdx.x + j * kGemvThreads;
+          const int m = i / COLS, n = nBase + i % COLS;
+          if (i < MM * COLS && m < g.m && n < g.n)
+            rpre[j] = loadRes<T>(g, bi, m, n);
+        }
+      }
       asm volatile("griddepcontrol.wait;\n\tgriddepcontrol.launch_dependents;" ::
                        : "memory");
+    }
     constexpr int XS = MM * CHUNK / kGemvThreads; // A elements a thread stages
     static_assert(MM * CHUNK % kGemvThreads == 0, "whole staging rounds");
     float xv[XS];
@@ -361,7 +398,7 @@ __device__ void gemv(const GemvArgs &g) {
   }
   __syncthreads();
   if (SPLIT && S > 1) {
-    splitEpilogue<T, MM>(g, red, bi, nBase, rank);
+    splitEpilogue<T, MM, CT>(g, red, bi, nBase, rank);
     return;
   }
   // Row m's RMS scale: the warps' squares added in a fixed order.
@@ -390,13 +427,15 @@ __device__ void gemv(const GemvArgs &g) {
       }
       // No bias or residual with GLU (the launcher refuses them).
       epilogue<T>(g, activate<true>(g.act, gate) * up, bi, m, n,
-                  tfcrt::cuda::kGemvActNone);
+                  tfcrt::cuda::kGemvActNone, false, 0.0f);
     }
     return;
   }
-  for (int i = threadIdx.x; i < MM * COLS; i += kGemvThreads) {
+#pragma unroll
+  for (int j = 0; j < EP; ++j) {
+    const int i = threadIdx.x + j * kGemvThreads;
     const int m = i / COLS, col = i % COLS, n = nBase + col;
-    if (m >= g.m || n >= g.n)
+    if (i >= MM * COLS || m >= g.m || n >= g.n)
       continue;
     float x = 0.0f;
 #pragma unroll
@@ -404,7 +443,7 @@ __device__ void gemv(const GemvArgs &g) {
       x += red[w][m][col];
     if (rms)
       x *= rowScale(m);
-    epilogue<T>(g, x, bi, m, n, g.act);
+    epilogue<T>(g, x, bi, m, n, g.act, pre, rpre[j]);
   }
 }
 
@@ -460,13 +499,13 @@ template <typename T> __device__ void glu(const GluArgs &a) {
 // take split K (a split's rows are few) and whole-K calls of many rows
 // (where the big kernel's registers cap an SM at one block).
 #define TFC_GEMV(NAME, T, MM)                                                  \
-  extern "C" __global__ void __launch_bounds__(kGemvThreads, 1)                 \
+  extern "C" __global__ void __launch_bounds__(kGemvThreads, 1)                \
       tfc_gemv_##NAME##_m##MM(GemvArgs g) {                                    \
-    gemv<T, MM, kGemvUnroll, false>(g);                                        \
+    gemv<T, MM, kGemvUnroll, false, kGemvColThreads>(g);                       \
   }                                                                            \
-  extern "C" __global__ void __launch_bounds__(kGemvThreads, 2)                 \
+  extern "C" __global__ void __launch_bounds__(kGemvThreads, 2)                \
       tfc_gemv_##NAME##_m##MM##_sk(GemvArgs g) {                               \
-    gemv<T, MM, kGemvSplitUnroll, true>(g);                                    \
+    gemv<T, MM, kGemvSplitUnroll, true, kGemvColThreads>(g);                   \
   }
 #define TFC_GEMV_M(NAME, T)                                                    \
   TFC_GEMV(NAME, T, 1) TFC_GEMV(NAME, T, 2) TFC_GEMV(NAME, T, 4)               \
@@ -474,6 +513,19 @@ template <typename T> __device__ void glu(const GluArgs &a) {
 TFC_GEMV_M(f32, float)
 TFC_GEMV_M(f16, __half)
 TFC_GEMV_M(bf16, __nv_bfloat16)
+
+// The narrow whole-K kernels (one row): kGemvNarrowColThreads column
+// threads, so twice the K lanes take a step of twice the rows (K up to
+// 1,536 in one step: every weight load of a decode step's down projection
+// goes out before the PDL wait) and the call has twice the blocks.
+#define TFC_GEMV_NARROW(NAME, T)                                               \
+  extern "C" __global__ void __launch_bounds__(kGemvThreads, 1)                \
+      tfc_gemv_##NAME##_m1_nw(GemvArgs g) {                                    \
+    gemv<T, 1, kGemvUnroll, false, kGemvNarrowColThreads>(g);                  \
+  }
+TFC_GEMV_NARROW(f32, float)
+TFC_GEMV_NARROW(f16, __half)
+TFC_GEMV_NARROW(bf16, __nv_bfloat16)
 
 #define TFC_GEMV_EX(NAME, T)                                                   \
   extern "C" __global__ void __launch_bounds__(kGemvThreads)                   \

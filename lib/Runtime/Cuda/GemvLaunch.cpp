@@ -34,6 +34,7 @@ struct GemvModule {
   std::string error;
   CUfunction f[3][4] = {};  // [f32, f16, bf16][1, 2, 4, 8 rows]
   CUfunction sk[3][4] = {}; // the same, split K (clusters)
+  CUfunction nw[3] = {};    // tfc_gemv_<type>_m1_nw (narrow, one row)
   CUfunction rms[3] = {};   // tfc_rms_scale_<type>
   CUfunction glu[3] = {};   // tfc_glu_<type>
   int sms = 1;              // the device's multiprocessors
@@ -68,6 +69,13 @@ const GemvModule &gemvModule(const Driver *d) {
         }
       }
     }
+  for (int t = 0; t < 3; ++t) {
+    const std::string name = format("tfc_gemv_%s_m1_nw", types[t]);
+    if (d->cuModuleGetFunction(&mod->nw[t], m, name.c_str()) != CUDA_SUCCESS) {
+      mod->error = "the GEMV fatbin lacks kernel " + name;
+      return *mod;
+    }
+  }
   for (int t = 0; t < 3; ++t)
     for (int k = 0; k < 2; ++k) {
       const std::string name =
@@ -124,6 +132,25 @@ int gemvMaxRows(GemmType t) {
   if (v > 0)
     return v;
   return t == GemmType::F32 ? kGemvMaxM : 1;
+}
+
+/// TFC_CUDA_GEMV_NARROW: 0, never the narrow kernels; 1 (default), for
+/// one-row whole-K calls whose K needs more than one step of the others; 2,
+/// for every one-row whole-K call.
+int narrowOverride() {
+  static const int v = [] {
+    const int x = envInt("TFC_CUDA_GEMV_NARROW", 1);
+    return x < 0 ? 0 : x > 2 ? 2 : x;
+  }();
+  return v;
+}
+
+/// TFC_CUDA_GEMV_RES_EARLY=1: PDL launches load the residual before the
+/// wait (GemvArgs::resEarly; an experiment: the caller's promise is not
+/// checked, see the header).
+bool resEarly() {
+  static const bool v = envInt("TFC_CUDA_GEMV_RES_EARLY", 0) == 1;
+  return v;
 }
 
 /// Set when a split launch was refused (a device or partition without
@@ -235,6 +262,20 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B, const Memref3 *C,
   return true;
 }
 
+bool gemvNarrow(int64_t M, int64_t K, int splits, int narrow) {
+  if (narrow == -2)
+    narrow = narrowOverride();
+  if (M != 1 || splits != 1 || narrow <= 0)
+    return false;
+  return narrow == 2 || K > static_cast<int64_t>(kGemvUnroll) *
+                                (kGemvThreads / kGemvColThreads);
+}
+
+int64_t gemvBlockColumns(GemmType t, bool glu, bool narrow) {
+  const int64_t ct = narrow ? kGemvNarrowColThreads : kGemvColThreads;
+  return ct * (16 / static_cast<int64_t>(elemBytes(t))) / (glu ? 2 : 1);
+}
+
 int gemvSplits(int64_t blocks, int64_t K, int sms, int split) {
   if (split == -2)
     split = splitOverride();
@@ -259,7 +300,7 @@ int gemvSplits(int64_t blocks, int64_t K, int sms, int split) {
 bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
                 const Memref3 *C, GemmType out, const Epilogue &ep,
                 void *stream, std::string &error, int64_t *grid, bool pdl,
-                int split) {
+                int split, int narrow) {
   const Driver *d = nullptr;
   const GemvModule *m = moduleFor(d, error);
   if (!m)
@@ -299,25 +340,31 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   g.rmsScale = g.rms ? ep.rmsScale : nullptr;
   g.glu = ep.glu ? 1 : 0;
   g.gluOff = ep.glu ? N : 0; // B: N gate columns, then the N up columns
+  g.resEarly = pdl && (ep.resEarly || resEarly()) ? 1 : 0;
   int ri = 0;
   while (kRows[ri] < M)
     ++ri;
   const int ti = typeIndex(t);
   // Output columns a block: a GLU block's column threads read gate and up
   // halves, so it writes half as many.
-  const int64_t cols =
-      kGemvColThreads * (16 / static_cast<int64_t>(eb)) / (ep.glu ? 2 : 1);
-  const int64_t groups = (N + cols - 1) / cols;
+  const int64_t wideCols = gemvBlockColumns(t, ep.glu, false);
   const int S = ex || clustersRefused.load(std::memory_order_relaxed)
                     ? 1
-                    : gemvSplits(groups * batch, K, mod.sms, split);
+                    : gemvSplits((N + wideCols - 1) / wideCols * batch, K,
+                                 mod.sms, split);
+  const bool nw = gemvNarrow(M, K, S, narrow);
+  const int64_t cols = gemvBlockColumns(t, ep.glu, nw);
+  const int64_t groups = (N + cols - 1) / cols;
   g.splits = S;
   g.kSplit = static_cast<int>((K + S - 1) / S);
   const unsigned gx = static_cast<unsigned>(groups * S);
   // The small kernel for splits and for whole-K calls of more than
   // gemvBigMaxM rows, the big one (more loads in flight, one block an SM)
-  // otherwise; only the big one has tfcrt_gpu_linear_ex_*'s options.
-  CUfunction whole = M > gemvBigMaxM() && !ex ? mod.sk[ti][ri] : mod.f[ti][ri];
+  // otherwise; only the big ones (and the narrow ones) have
+  // tfcrt_gpu_linear_ex_*'s options.
+  CUfunction whole = nw                         ? mod.nw[ti]
+                     : M > gemvBigMaxM() && !ex ? mod.sk[ti][ri]
+                                                : mod.f[ti][ri];
   void *params[] = {&g};
   CUresult r = launchKernel(
       d, S > 1 ? mod.sk[ti][ri] : whole, gx,
@@ -329,9 +376,12 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
     // A device or partition that refuses the cluster: the whole-K kernel,
     // now and from now on.
     clustersRefused.store(true, std::memory_order_relaxed);
-    launched = static_cast<unsigned>(groups);
+    const bool nw1 = gemvNarrow(M, K, 1, narrow);
+    const int64_t cols1 = gemvBlockColumns(t, ep.glu, nw1);
+    launched = static_cast<unsigned>((N + cols1 - 1) / cols1);
     g.splits = 1;
     g.kSplit = static_cast<int>(K);
+    whole = nw1 ? mod.nw[ti] : whole;
     r = launchKernel(d, whole, launched,
                      static_cast<unsigned>(batch), 1, kGemvThreads, 1, 1, 0,
                      static_cast<CUstream>(stream), params, nullptr, pdl);

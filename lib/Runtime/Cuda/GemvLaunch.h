@@ -48,10 +48,21 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B,
 /// 1 never splits, 2..kGemvMaxSplits forces it. A device that refuses the
 /// cluster launch gets the whole-K kernel. Calls with ep's rmsEps, aF32 or
 /// glu always take the whole-K kernel (split ignored).
+/// narrow: whether a one-row whole-K call takes the narrow kernel
+/// (gemvNarrow): -2 as TFC_CUDA_GEMV_NARROW says (default 1), 0 never, 1
+/// where K needs more than one step of the wide kernel, 2 always.
 bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
                 const Memref3 *C, GemmType out, const Epilogue &ep,
                 void *stream, std::string &error, int64_t *grid = nullptr,
-                bool pdl = false, int split = -2);
+                bool pdl = false, int split = -2, int narrow = -2);
+
+/// Whether a call of M rows over K with `splits` takes the narrow kernel
+/// (narrow as launchGemv's).
+bool gemvNarrow(int64_t M, int64_t K, int splits, int narrow = -2);
+
+/// Output columns a block of the GEMV kernels writes (a GLU block half of
+/// the columns it reads).
+int64_t gemvBlockColumns(GemmType t, bool glu, bool narrow);
 
 /// The split count of a call of `blocks` whole-K blocks (column groups x
 /// batch) over K rows on a GPU of `sms` multiprocessors. split -2: as

@@ -45,6 +45,11 @@ struct Epilogue {
   /// the gated MLP's GLU; act also TFCRT_ACT_SILU or _GELU; no bias or
   /// residual.
   bool glu = false;
+  /// The residual was written two or more kernels before this GEMM's (no
+  /// kernel in between writes it): a GEMV launch with PDL may read it
+  /// before its wait (GemvArgs::resEarly). TFC_CUDA_GEMV_RES_EARLY=1 sets it
+  /// for every call (an experiment).
+  bool resEarly = false;
 };
 
 /// C[b] = A[b] x B[b] on the current run's stream through cuBLASLt (Gemm.cpp;
