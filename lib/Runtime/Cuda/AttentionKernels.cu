@@ -146,11 +146,49 @@ TFC_ATTN_DEC_R(2)
 TFC_ATTN_DEC_R(4)
 TFC_ATTN_DEC_R(8)
 
+/// Before the PDL wait of a decode call (GpuAttnArgs::prefetch): the K and
+/// V rows of the block's first chunk of keys (at most 256) that are causal
+/// for the last query row and kept by the block's first row's mask_keep
+/// are asked of L2 (prefetch.global.L2: a hint, coherent with the writes of
+/// the kernel before, so its cache rows, written while this runs, are read
+/// right after the wait; the mask bytes read here may be stale for the same
+/// reason, which costs a useless or a missing prefetch, never a result).
+/// The older rows come from HBM while the kernel before still runs.
+template <int R, int DK>
+__device__ __forceinline__ void decodePrefetch(const GpuAttnArgs &a) {
+  const int rgs = static_cast<int>(a.rowGroups);
+  const int kvh = static_cast<int>(blockIdx.y) / rgs;
+  const int rg = static_cast<int>(blockIdx.y) % rgs;
+  const long long bi = blockIdx.z;
+  const long long kBeg = blockIdx.x * a.chunk;
+  long long kEnd = kBeg + (a.chunk < 256 ? a.chunk : 256);
+  kEnd = kEnd < a.t ? kEnd : a.t;
+  const int G = static_cast<int>(a.hq / a.hkv), s32 = static_cast<int>(a.s);
+  const int rr = rg * R;
+  const unsigned char *keep =
+      a.keep ? a.keep + bi * a.keepS[0] + (kvh * G + rr / s32) * a.keepS[1] +
+                   (rr % s32) * a.keepS[2]
+             : nullptr;
+  const float *kb = a.k + bi * a.ks[0] + kvh * a.ks[1];
+  const float *vb = a.v + bi * a.vs[0] + kvh * a.vs[1];
+  for (long long j = kBeg + threadIdx.x; j < kEnd; j += blockDim.x) {
+    if ((a.causal && j > a.t - 1) || (keep && !keep[j * a.keepS[3]]))
+      continue;
+#pragma unroll
+    for (int c = 0; c < DK; c += 32) { // 128-byte lines of f32 rows
+      asm volatile("prefetch.global.L2 [%0];" ::"l"(kb + j * a.ks[2] + c));
+      asm volatile("prefetch.global.L2 [%0];" ::"l"(vb + j * a.vs[2] + c));
+    }
+  }
+}
+
 // tfc_attn_decg_[f16_|bf16_]r<R>_<DK>: the lane-group decode kernel
 // (AttentionDecodeGroup.cuh), R in 1 to 4, DK in 64 and 128.
 #define TFC_ATTN_DECG_M(PRE, MODE, R, DK)                                      \
   extern "C" __global__ void __launch_bounds__(32 * tfcrt::cuda::kDecWarps)   \
       tfc_attn_decg_##PRE##r##R##_##DK(const __grid_constant__ GpuAttnArgs a) { \
+    if (a.prefetch)                                                            \
+      decodePrefetch<R, DK>(a);                                                \
     pdlEnter(a);                                                               \
     attnDecodeGroup<R, DK, MODE>(a);                                           \
   }

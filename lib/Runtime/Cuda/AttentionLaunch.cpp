@@ -100,6 +100,12 @@ bool decodeCluster() {
   return on;
 }
 
+/// TFC_ATTN_DEC_PREFETCH (default on): GpuAttnArgs::prefetch.
+bool decodePrefetch() {
+  static const bool on = envSwitch("TFC_ATTN_DEC_PREFETCH", true);
+  return on;
+}
+
 /// Whether the lane-group decode kernel takes a call: head dim 64 or 128
 /// for both products, k and v rows whose float4 groups are 16-byte aligned
 /// (kvRowsAligned).
@@ -284,6 +290,7 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   a.pdl = pdl ? 1 : 0;
   a.fast = decodeFast() ? 1 : 0;
   a.cmerge = 0;
+  a.prefetch = pdl && decodePrefetch() ? 1 : 0;
   a.outType = p.outType == attn::Params::OutType::BF16  ? 2
               : p.outType == attn::Params::OutType::F16 ? 1
                                                         : 0;

@@ -52,6 +52,10 @@ struct GpuAttnArgs {
   // (grid x = splits <= kDecClusterMax) and merge through distributed
   // shared memory (AttentionDecode.cuh, decodeFinish); part / count unused.
   int cmerge;
+  // The lane-group decode kernel launched with PDL: before its wait, the
+  // block asks L2 for the K and V rows of its first chunk's keys that the
+  // mask lets it see (a hint only: TFC_ATTN_DEC_PREFETCH=0 off).
+  int prefetch;
 };
 
 /// The f32 kernel for head dims 129 to 256 (tfc_attn_simt_256): kSimtSplit
