@@ -345,6 +345,33 @@ std::vector<Case> cases() {
 }
 
 /// gemvSuits must refuse what the kernels cannot do.
+/// The record behind the residual read before the PDL wait (no GPU needed):
+/// what the last launch writes is unknown until its launcher notes it,
+/// overlaps are found at either end, and other work forgets it again.
+int launchWriteRecord() {
+  int bad = 0;
+  auto expect = [&](bool got, bool want, const char *what) {
+    if (got != want) {
+      std::printf("FAIL launch write record: %s: got %d\n", what, got ? 1 : 0);
+      ++bad;
+    }
+  };
+  alignas(16) static char buf[1024];
+  cuda::forgetLaunchWrites();
+  expect(cuda::lastLaunchMayWrite(buf, 16), true, "unknown writes");
+  cuda::noteLaunchWrites(buf + 256, 256); // [256, 512)
+  expect(cuda::lastLaunchMayWrite(buf, 256), false, "just before");
+  expect(cuda::lastLaunchMayWrite(buf + 512, 64), false, "just after");
+  expect(cuda::lastLaunchMayWrite(buf + 255, 2), true, "over the start");
+  expect(cuda::lastLaunchMayWrite(buf + 511, 1), true, "the last byte");
+  expect(cuda::lastLaunchMayWrite(buf, 1024), true, "around it");
+  cuda::forgetLaunchWrites();
+  expect(cuda::lastLaunchMayWrite(buf, 16), true, "forgotten");
+  if (!bad)
+    std::printf("ok   launch write record\n");
+  return bad;
+}
+
 int refusals() {
   int failures = 0;
   char dummy alignas(16)[64];
@@ -1130,7 +1157,9 @@ int splitChoices() {
 
 int main(int argc, char **argv) {
   const bool bench = argc > 1 && std::string(argv[1]) == "--bench";
-  int failures = bench ? 0 : splitChoices() + refusals() + exRefusals();
+  int failures =
+      bench ? 0
+            : splitChoices() + refusals() + exRefusals() + launchWriteRecord();
   CUstream stream = nullptr;
   if (int rc = openDevice(stream))
     return failures ? 1 : rc;

@@ -233,6 +233,16 @@ bool decodeFast() {
   return on;
 }
 
+/// After a launch: the kernel writes out (and its own scratch, which no
+/// other kernel reads), for the next launch's lastLaunchMayWrite.
+void noteOutWrites(const attn::Params &p) {
+  const int64_t sizes[4] = {p.b, p.hq, p.s, p.dv};
+  int64_t last = 0;
+  for (int i = 0; i < 4; ++i)
+    last += (sizes[i] - 1) * p.os[i];
+  const uint64_t eb = p.outType == attn::Params::OutType::F32 ? 4 : 2;
+  noteLaunchWrites(p.out, static_cast<uint64_t>(last + 1) * eb);
+}
 
 } // namespace
 
@@ -377,6 +387,7 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
                      (long long)p.b);
       return false;
     }
+    noteOutWrites(p);
     if (grid)
       *grid = a.splits * p.hkv * a.rowGroups * p.b;
     if (block)
@@ -432,6 +443,7 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
                    threads, smem);
     return false;
   }
+  noteOutWrites(p);
   if (grid)
     *grid = static_cast<int64_t>(gx) * p.hq * p.b;
   if (block)

@@ -123,6 +123,10 @@ struct RunState {
   bool timing = false;   // the model's start / computed events recorded
   uint64_t trace = 0;
   RunStats stats;
+  // What the last kernel launched may write (noteLaunchWrites); unknown
+  // (anything) unless its launcher said.
+  bool lastKnown = false;
+  uintptr_t lastLo = 0, lastHi = 0;
   // TFC_CUDA_KTIME=1 (eager runs): each launch / GEMM / copy synchronized
   // and timed on the host clock from the previous one.
   struct Timed {
@@ -682,6 +686,7 @@ CUresult launchKernel(const Driver *d, CUfunction f, unsigned gx, unsigned gy,
                       unsigned gz, unsigned bx, unsigned by, unsigned bz,
                       unsigned smem, CUstream stream, void **params,
                       void **extra, bool pdl, unsigned clusterX) {
+  run.lastKnown = false; // until the launcher notes what this one writes
   if (!pdl && !clusterX)
     return d->cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, params,
                              extra);
@@ -706,6 +711,19 @@ CUresult launchKernel(const Driver *d, CUfunction f, unsigned gx, unsigned gy,
   cfg.numAttrs = n;
   return d->cuLaunchKernelEx(&cfg, f, params, extra);
 }
+void noteLaunchWrites(const void *p, uint64_t bytes) {
+  run.lastKnown = true;
+  run.lastLo = reinterpret_cast<uintptr_t>(p);
+  run.lastHi = run.lastLo + bytes;
+}
+
+void forgetLaunchWrites() { run.lastKnown = false; }
+
+bool lastLaunchMayWrite(const void *p, uint64_t bytes) {
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + bytes;
+  return !run.lastKnown || (lo < run.lastHi && run.lastLo < hi);
+}
+
 bool replaying() { return run.replay; }
 bool capturing() { return run.capture; }
 

@@ -48,6 +48,21 @@ CUresult launchKernel(const Driver *d, CUfunction f, unsigned gx, unsigned gy,
                       unsigned gz, unsigned bx, unsigned by, unsigned bz,
                       unsigned smem, CUstream stream, void **params,
                       void **extra, bool pdl, unsigned clusterX = 0);
+/// The bytes [p, p + bytes) that the kernel just launched (on this thread's
+/// run) may write: launchKernel forgets the previous launch's record, the
+/// launchers of our own kernels (GEMV, attention) note it after launching.
+void noteLaunchWrites(const void *p, uint64_t bytes);
+/// False when the last kernel launched on this thread is known not to write
+/// [p, p + bytes) (noteLaunchWrites), true otherwise. A kernel launched with
+/// PDL may read such bytes before its griddepcontrol.wait when they were
+/// written by earlier work: every kernel of ours waits before it lets the
+/// next one start, so when a kernel starts, all work before the kernel just
+/// before it has finished (and non-kernel work, which takes no part in the
+/// programmatic launch, finished before the next kernel started).
+bool lastLaunchMayWrite(const void *p, uint64_t bytes);
+/// Work enqueued other than through launchKernel (cuBLASLt, copies): what
+/// the stream's last work writes is unknown again.
+void forgetLaunchWrites();
 enum class Work { Launch, Gemm, Copy };
 /// Counts enqueued work for TFC_CUDA_STATS; with TFC_CUDA_KTIME=1 (eager
 /// runs) also synchronizes and times it (grid / block: a launch's blocks and

@@ -145,12 +145,27 @@ int narrowOverride() {
   return v;
 }
 
-/// TFC_CUDA_GEMV_RES_EARLY=1: PDL launches load the residual before the
-/// wait (GemvArgs::resEarly; an experiment: the caller's promise is not
-/// checked, see the header).
-bool resEarly() {
-  static const bool v = envInt("TFC_CUDA_GEMV_RES_EARLY", 0) == 1;
+/// TFC_CUDA_GEMV_RES_EARLY: 0, the residual is read after the PDL wait;
+/// 1 (default), before it when the kernel launched just before is known
+/// not to write it (lastLaunchMayWrite) or the caller says so
+/// (Epilogue::resEarly); 2, always (an experiment: unchecked).
+int resEarlyMode() {
+  static const int v = [] {
+    const int x = envInt("TFC_CUDA_GEMV_RES_EARLY", 1);
+    return x < 0 ? 0 : x > 2 ? 2 : x;
+  }();
   return v;
+}
+
+/// The bytes a memref spans from its first element (0 when empty).
+uint64_t spanBytes(const Memref3 *m, size_t eb) {
+  int64_t last = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (m->sizes[i] <= 0)
+      return 0;
+    last += (m->sizes[i] - 1) * m->strides[i];
+  }
+  return static_cast<uint64_t>(last + 1) * eb;
 }
 
 /// Set when a split launch was refused (a device or partition without
@@ -340,7 +355,11 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   g.rmsScale = g.rms ? ep.rmsScale : nullptr;
   g.glu = ep.glu ? 1 : 0;
   g.gluOff = ep.glu ? N : 0; // B: N gate columns, then the N up columns
-  g.resEarly = pdl && (ep.resEarly || resEarly()) ? 1 : 0;
+  if (pdl && ep.residual && resEarlyMode() > 0)
+    g.resEarly = ep.resEarly || resEarlyMode() == 2 ||
+                         !lastLaunchMayWrite(g.res, spanBytes(ep.residual, ob))
+                     ? 1
+                     : 0;
   int ri = 0;
   while (kRows[ri] < M)
     ++ri;
@@ -391,6 +410,7 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
                    resultName(d, r), launched, (long long)batch);
     return false;
   }
+  noteLaunchWrites(g.c, spanBytes(C, ob));
   if (grid)
     *grid = static_cast<int64_t>(launched) * batch;
   return true;

@@ -260,6 +260,7 @@ TFCRT_EXPORT void mgpuMemcpy(void *dst, void *src, uint64_t bytes,
   const Driver *d = ready();
   if (!d || bytes == 0)
     return;
+  forgetLaunchWrites();
   check(d->cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
                          reinterpret_cast<CUdeviceptr>(src), bytes,
                          static_cast<CUstream>(stream)),
@@ -273,6 +274,7 @@ TFCRT_EXPORT void mgpuMemset32(void *dst, uint32_t value, uint64_t count,
   const Driver *d = ready();
   if (!d || count == 0)
     return;
+  forgetLaunchWrites();
   check(d->cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
                             static_cast<CUstream>(stream)),
         "cuMemsetD32Async");
@@ -285,6 +287,7 @@ TFCRT_EXPORT void mgpuMemset16(void *dst, uint16_t value, uint64_t count,
   const Driver *d = ready();
   if (!d || count == 0)
     return;
+  forgetLaunchWrites();
   check(d->cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
                             static_cast<CUstream>(stream)),
         "cuMemsetD16Async");

@@ -129,6 +129,7 @@ const char *ncclText(ncclResult_t r) {
 /// Context synchronized before an operation: the compiled code's kernels
 /// and managed-memory writes are done.
 bool before(const char *what) {
+  cuda::forgetLaunchWrites(); // NCCL's kernels: writes unknown
   State &s = state();
   if (dist::failed())
     return false;
