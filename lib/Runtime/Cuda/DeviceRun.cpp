@@ -518,7 +518,10 @@ void runCompiledOnStream(const std::string &key,
         check(d->cuGraphLaunch(it->second.exec, m.stream), "cuGraphLaunch");
       return;
     }
-    // The host code allocated differently: the graph does not fit.
+    // The host code allocated differently: the graph does not fit. (When
+    // it was launched first, it finishes before its executable goes.)
+    if (launchFirst)
+      check(d->cuStreamSynchronize(m.stream), "cuStreamSynchronize");
     dropGraph(d, it->second);
     m.graphs.erase(it);
     m.noGraph.insert(key);
