@@ -304,9 +304,10 @@ __device__ void gemv(const GemvArgs &g) {
     // constants, so the first step's B loads go out before the wait for
     // the kernel that writes A; then the next kernel may be scheduled.
     // With g.resEarly the residual is read before the wait too: the
-    // caller promises it was written two or more kernels back (a kernel
-    // starts only once the one before it has passed its own wait, so every
-    // kernel before that one has finished).
+    // launcher knows that the kernel launched just before this one does not
+    // write it (DeviceRun's lastLaunchMayWrite), and a kernel starts only
+    // once the one before it has passed its own wait, so every kernel
+    // before that one has finished.
     if (g.pdl && k0 == kBegin) {
       if (pre) {
 #pragma unroll
