@@ -672,7 +672,10 @@ int Runner::run() {
     rep.profiledRuns = opt.iters;
   } else {
     rep.timesMs.push_back(firstMs);
-    rep.profiledRuns = 1;
+    // The profile was reset before the first of the --runs runs, so it
+    // holds all of them (it divided by 1: --runs 5 reported 5x the time and
+    // calls of one run).
+    rep.profiledRuns = opt.runs;
   }
   if (opt.profile)
     rep.profile = collectProfile(model, rep.profiledRuns);
