@@ -4,11 +4,14 @@
 layers, hidden 384, 12 heads, FFN 1536; random weights: no download there)
 at the given shapes, fp32 and fp16, eager and eager replayed as a CUDA graph
 (torch.cuda.graph: the launch overhead removed, the closest peer to tfc's
-graph replay), optionally torch.compile(mode="reduce-overhead")
-(--compile). Median of --iters timed runs (CUDA events) after warm-up,
-inputs already on the device, output left there.
+graph replay), optionally torch.compile (--compile) in each mode of
+--compile-modes (default reduce-overhead; "default" is torch.compile's
+default mode: issue 10's MiniLM bar is the best torch.compile mode). Median
+of --iters timed runs (CUDA events) after warm-up, inputs already on the
+device, output left there.
 
-  gpu_torch_peer.py [--iters N] [--compile] [--shapes 32x128,1x128]
+  gpu_torch_peer.py [--iters N] [--compile] [--compile-modes default,reduce-overhead,max-autotune]
+                    [--shapes 32x128,1x128]
 """
 import argparse
 import statistics
@@ -35,8 +38,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--compile-modes", default="reduce-overhead")
     ap.add_argument("--shapes", default="32x128,1x128")
     args = ap.parse_args()
+    modes = [m for m in args.compile_modes.split(",") if m] if args.compile else []
+    short = {"reduce-overhead": "compile-ro", "default": "compile",
+             "max-autotune": "compile-ma",
+             "max-autotune-no-cudagraphs": "compile-ma-ng"}
     from transformers import BertConfig, BertModel
 
     cfg = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6,
@@ -44,7 +52,9 @@ def main():
                      max_position_embeddings=512, attn_implementation="sdpa")
     torch.manual_seed(0)
     print(f"torch {torch.__version__} on {torch.cuda.get_device_name()}")
-    print(f"{'workload':<28} {'eager':>9} {'eager+graph':>12} {'compile-ro':>11}")
+    heads = [short.get(m, m) for m in modes] or ["compile-ro"]
+    print(f"{'workload':<28} {'eager':>9} {'eager+graph':>12} "
+          + " ".join(f"{h:>13}" for h in heads))
     for dtype in (torch.float32, torch.float16):
         model = BertModel(cfg).cuda().eval().to(dtype)
         for shape in args.shapes.split(","):
@@ -64,13 +74,17 @@ def main():
                 with torch.cuda.graph(g):
                     out = f()
                 graph = bench(g.replay, args.iters)
-                comp = float("nan")
-                if args.compile:
-                    cm = torch.compile(model, mode="reduce-overhead")
+                comps = []
+                for mode in modes:
+                    torch._dynamo.reset()
+                    cm = torch.compile(model, mode=None if mode == "default" else mode)
                     cf = lambda: cm(input_ids=ids, attention_mask=mask).last_hidden_state
-                    comp = bench(cf, args.iters)
+                    comps.append(bench(cf, args.iters))
+                if not modes:
+                    comps = [float("nan")]
             name = f"MiniLM {b}x{s} {str(dtype).split('.')[-1]}"
-            print(f"{name:<28} {eager:9.3f} {graph:12.3f} {comp:11.3f}  ms", flush=True)
+            print(f"{name:<28} {eager:9.3f} {graph:12.3f} "
+                  + " ".join(f"{c:13.3f}" for c in comps) + "  ms", flush=True)
 
 
 if __name__ == "__main__":
