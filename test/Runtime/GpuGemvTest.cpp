@@ -1,5 +1,4 @@
-//===- GpuGemvTest.cpp - the few-row GEMM kernels against a host reference
-//-===//
+//===- GpuGemvTest.cpp - few-row GEMM kernels against a host reference ----===//
 //
 // tfcrt-gpu-gemv-test (built with TFC_ENABLE_CUDA=ON; exit 77 without a GPU):
 // launches the GEMV kernels (lib/Runtime/Cuda/GemvKernels.cu) directly on

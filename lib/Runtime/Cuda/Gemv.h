@@ -1,5 +1,4 @@
-//===- Gemv.h - GEMMs of few rows (decode), host and device side --*- C++
-//-*-===//
+//===- Gemv.h - few-row GEMMs (decode), host and device side ----*- C++ -*-===//
 //
 // A decode step's linear layers multiply 1..8 rows of activations by a
 // weight matrix: memory-bound work that reads the weights once. GemvKernels.cu

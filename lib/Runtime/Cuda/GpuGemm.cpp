@@ -1,5 +1,4 @@
-//===- GpuGemm.cpp - runtime functions that GPU models call from host code
-//-===//
+//===- GpuGemm.cpp - runtime functions GPU models call from host code -----===//
 //
 // Built in every configuration. tfc-gpu-gemm turns linalg.matmul /
 // batch_matmul of a --target=cuda model into calls of

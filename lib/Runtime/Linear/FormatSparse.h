@@ -1,5 +1,4 @@
-//===- FormatSparse.h - sparse formats of tfcrt_linear -----------*- C++
-//-*-===//
+//===- FormatSparse.h - sparse formats of tfcrt_linear ----------*- C++ -*-===//
 //
 // Exact layouts of TFC_PACK_SPARSE_MASK and TFC_PACK_SPARSE_24 (this file is
 // authoritative; PackedWeights.h has the summary), their packers, the
