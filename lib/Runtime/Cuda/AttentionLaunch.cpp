@@ -237,11 +237,8 @@ bool decodeFast() {
 /// other kernel reads), for the next launch's lastLaunchMayWrite.
 void noteOutWrites(const attn::Params &p) {
   const int64_t sizes[4] = {p.b, p.hq, p.s, p.dv};
-  int64_t last = 0;
-  for (int i = 0; i < 4; ++i)
-    last += (sizes[i] - 1) * p.os[i];
   const uint64_t eb = p.outType == attn::Params::OutType::F32 ? 4 : 2;
-  noteLaunchWrites(p.out, static_cast<uint64_t>(last + 1) * eb);
+  noteLaunchWrites(p.out, spanBytes(sizes, p.os, 4, eb));
 }
 
 } // namespace
@@ -469,10 +466,7 @@ void runAttention(const attn::Params &p, AttnMode mode,
     recordError("tfcrt_gpu_attention: " + error);
     return;
   }
-  count(Work::Launch, grid, block);
-  if (syncEachLaunch() && !capturing())
-    check(driver()->cuStreamSynchronize(stream), "cuStreamSynchronize",
-          "(after tfcrt_gpu_attention)");
+  countLaunch(grid, block, "(after tfcrt_gpu_attention)");
 }
 
 } // namespace tfcrt::cuda

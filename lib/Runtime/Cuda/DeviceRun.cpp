@@ -722,6 +722,17 @@ void noteLaunchWrites(const void *p, uint64_t bytes) {
 
 void forgetLaunchWrites() { run.lastKnown = false; }
 
+uint64_t spanBytes(const int64_t *sizes, const int64_t *strides, int rank,
+                   uint64_t elemBytes) {
+  int64_t last = 0;
+  for (int i = 0; i < rank; ++i) {
+    if (sizes[i] <= 0)
+      return 0;
+    last += (sizes[i] - 1) * strides[i];
+  }
+  return static_cast<uint64_t>(last + 1) * elemBytes;
+}
+
 bool lastLaunchMayWrite(const void *p, uint64_t bytes) {
   const uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + bytes;
   return !run.lastKnown || (lo < run.lastHi && run.lastLo < hi);
@@ -733,6 +744,13 @@ bool capturing() { return run.capture; }
 bool syncEachLaunch() {
   static const bool on = envSwitch("TFC_CUDA_SYNC", false);
   return on;
+}
+
+void countLaunch(int64_t grid, int64_t block, const char *what) {
+  count(Work::Launch, grid, block);
+  if (syncEachLaunch() && !capturing())
+    check(driver()->cuStreamSynchronize(runStream()), "cuStreamSynchronize",
+          what);
 }
 
 bool envSwitch(const char *name, bool dflt) {

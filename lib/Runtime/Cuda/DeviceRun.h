@@ -63,7 +63,15 @@ bool lastLaunchMayWrite(const void *p, uint64_t bytes);
 /// Work enqueued other than through launchKernel (cuBLASLt, copies): what
 /// the stream's last work writes is unknown again.
 void forgetLaunchWrites();
+/// The bytes a strided view of `rank` dimensions spans from its first
+/// element (0 when it has no elements).
+uint64_t spanBytes(const int64_t *sizes, const int64_t *strides, int rank,
+                   uint64_t elemBytes);
 enum class Work { Launch, Gemm, Copy };
+/// After one of the runtime's own launches on the run's stream: counts it
+/// (count) and, under TFC_CUDA_SYNC=1, synchronizes outside a capture,
+/// naming the kernel by `what` should it have failed.
+void countLaunch(int64_t grid, int64_t block, const char *what);
 /// Counts enqueued work for TFC_CUDA_STATS; with TFC_CUDA_KTIME=1 (eager
 /// runs) also synchronizes and times it (grid / block: a launch's blocks and
 /// threads per block), printed at the end of the run.

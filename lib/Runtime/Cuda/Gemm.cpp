@@ -451,18 +451,6 @@ void gemm(GemmType type, const Memref3 *A, const Memref3 *B, const Memref3 *C,
   count(Work::Gemm, M * N, batch); // after: TFC_CUDA_KTIME times the GEMM
 }
 
-namespace {
-
-/// After one of our launches: TFC_CUDA_STATS / KTIME, and TFC_CUDA_SYNC.
-void launched(int64_t grid, const char *what) {
-  count(Work::Launch, grid, kGemvThreads);
-  if (syncEachLaunch() && !capturing())
-    check(driver()->cuStreamSynchronize(runStream()), "cuStreamSynchronize",
-          what);
-}
-
-} // namespace
-
 void linearEx(GemmType type, const Memref3 *A, const Memref3 *B,
               const Memref3 *C, GemmType outType, const Epilogue &ep,
               const Memref3 *tmp) {
@@ -499,7 +487,7 @@ void linearEx(GemmType type, const Memref3 *A, const Memref3 *B,
       recordError("tfcrt_gpu_linear_ex: " + error);
       return;
     }
-    launched(grid, "(after tfc_rms_scale)");
+    countLaunch(grid, kGemvThreads, "(after tfc_rms_scale)");
     xn.allocated = xn.aligned = scratch;
     xn.sizes[0] = 1, xn.sizes[1] = M, xn.sizes[2] = K;
     xn.strides[0] = M * K, xn.strides[1] = K, xn.strides[2] = 1;
@@ -533,7 +521,7 @@ void linearEx(GemmType type, const Memref3 *A, const Memref3 *B,
     recordError("tfcrt_gpu_linear_ex: " + error);
     return;
   }
-  launched(grid, "(after tfc_glu)");
+  countLaunch(grid, kGemvThreads, "(after tfc_glu)");
 }
 
 } // namespace tfcrt::cuda

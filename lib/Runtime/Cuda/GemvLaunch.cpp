@@ -56,36 +56,24 @@ const GemvModule &gemvModule(const Driver *d) {
                         resultName(d, r));
     return *mod;
   }
+  // Every instance, or the first one missing.
+  auto get = [&](const std::string &name, CUfunction &f) {
+    if (d->cuModuleGetFunction(&f, m, name.c_str()) == CUDA_SUCCESS)
+      return true;
+    mod->error = "the GEMV fatbin lacks kernel " + name;
+    return false;
+  };
   const char *types[3] = {"f32", "f16", "bf16"};
-  for (int t = 0; t < 3; ++t)
-    for (int i = 0; i < 4; ++i) {
-      for (int split = 0; split < 2; ++split) {
-        const std::string name = format("tfc_gemv_%s_m%d%s", types[t],
-                                        kRows[i], split ? "_sk" : "");
-        if (d->cuModuleGetFunction(split ? &mod->sk[t][i] : &mod->f[t][i], m,
-                                   name.c_str()) != CUDA_SUCCESS) {
-          mod->error = "the GEMV fatbin lacks kernel " + name;
-          return *mod;
-        }
-      }
-    }
   for (int t = 0; t < 3; ++t) {
-    const std::string name = format("tfc_gemv_%s_m1_nw", types[t]);
-    if (d->cuModuleGetFunction(&mod->nw[t], m, name.c_str()) != CUDA_SUCCESS) {
-      mod->error = "the GEMV fatbin lacks kernel " + name;
-      return *mod;
-    }
-  }
-  for (int t = 0; t < 3; ++t)
-    for (int k = 0; k < 2; ++k) {
-      const std::string name =
-          format("tfc_%s_%s", k ? "glu" : "rms_scale", types[t]);
-      if (d->cuModuleGetFunction(k ? &mod->glu[t] : &mod->rms[t], m,
-                                 name.c_str()) != CUDA_SUCCESS) {
-        mod->error = "the GEMV fatbin lacks kernel " + name;
+    for (int i = 0; i < 4; ++i)
+      if (!get(format("tfc_gemv_%s_m%d", types[t], kRows[i]), mod->f[t][i]) ||
+          !get(format("tfc_gemv_%s_m%d_sk", types[t], kRows[i]), mod->sk[t][i]))
         return *mod;
-      }
-    }
+    if (!get(format("tfc_gemv_%s_m1_nw", types[t]), mod->nw[t]) ||
+        !get(format("tfc_rms_scale_%s", types[t]), mod->rms[t]) ||
+        !get(format("tfc_glu_%s", types[t]), mod->glu[t]))
+      return *mod;
+  }
   mod->sms = multiprocessors(d);
   mod->ok = true;
   return *mod;
@@ -155,17 +143,6 @@ int resEarlyMode() {
     return x < 0 ? 0 : x > 2 ? 2 : x;
   }();
   return v;
-}
-
-/// The bytes a memref spans from its first element (0 when empty).
-uint64_t spanBytes(const Memref3 *m, size_t eb) {
-  int64_t last = 0;
-  for (int i = 0; i < 3; ++i) {
-    if (m->sizes[i] <= 0)
-      return 0;
-    last += (m->sizes[i] - 1) * m->strides[i];
-  }
-  return static_cast<uint64_t>(last + 1) * eb;
 }
 
 /// Set when a split launch was refused (a device or partition without
@@ -252,12 +229,7 @@ bool gemvSuits(GemmType t, const Memref3 *A, const Memref3 *B, const Memref3 *C,
     return no("sizes out of the GEMV kernels' range");
   if (out != GemmType::F32 && out != t)
     return no("an output type other than f32 or the input type");
-  // The plain epilogue has cuBLASLt's activations; GLU's act also SiLU and
-  // erf-GELU.
-  const bool plainAct = ep.act == TFCRT_ACT_NONE || ep.act == TFCRT_ACT_RELU ||
-                        ep.act == TFCRT_ACT_GELU_TANH;
-  if (!plainAct &&
-      !(ep.glu && (ep.act == TFCRT_ACT_SILU || ep.act == TFCRT_ACT_GELU)))
+  if (!epilogueHasAct(ep.act, ep.glu))
     return no("an activation the GEMV kernels lack");
   if (ep.glu && (ep.bias || ep.residual))
     return no("GLU with a bias or a residual");
@@ -357,7 +329,9 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
   g.gluOff = ep.glu ? N : 0; // B: N gate columns, then the N up columns
   if (pdl && ep.residual && resEarlyMode() > 0)
     g.resEarly = ep.resEarly || resEarlyMode() == 2 ||
-                         !lastLaunchMayWrite(g.res, spanBytes(ep.residual, ob))
+                         !lastLaunchMayWrite(
+                             g.res, spanBytes(ep.residual->sizes,
+                                              ep.residual->strides, 3, ob))
                      ? 1
                      : 0;
   int ri = 0;
@@ -410,7 +384,7 @@ bool launchGemv(GemmType t, const Memref3 *A, const Memref3 *B,
                    resultName(d, r), launched, (long long)batch);
     return false;
   }
-  noteLaunchWrites(g.c, spanBytes(C, ob));
+  noteLaunchWrites(g.c, spanBytes(C->sizes, C->strides, 3, ob));
   if (grid)
     *grid = static_cast<int64_t>(launched) * batch;
   return true;

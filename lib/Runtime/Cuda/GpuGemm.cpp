@@ -68,6 +68,12 @@ void tfcrt::cuda::storeElem(GemmType t, void *p, float v) {
   }
 }
 
+bool tfcrt::cuda::epilogueHasAct(int act, bool glu) {
+  const bool plain = act == TFCRT_ACT_NONE || act == TFCRT_ACT_RELU ||
+                     act == TFCRT_ACT_GELU_TANH;
+  return plain || (glu && (act == TFCRT_ACT_SILU || act == TFCRT_ACT_GELU));
+}
+
 namespace {
 
 /// The host version (emulation): f32 through the CPU GEMM, 16-bit types with
@@ -201,10 +207,6 @@ void gpuLinearEx(GemmType t, Memref3 *x, tfcrt_memref2_f32 *w,
   auto refuse = [&](tfc_status status, const std::string &why) {
     kernelError(status, format("%s: %s", name, why.c_str()));
   };
-  // Activations: cuBLASLt's without GLU (the same call may take either
-  // path), every one with it (tfc_glu and the GEMV kernels have them).
-  const bool plainAct = act == TFCRT_ACT_NONE || act == TFCRT_ACT_RELU ||
-                        act == TFCRT_ACT_GELU_TANH;
   if (flags & ~int64_t(TFCRT_LX_RMS | TFCRT_LX_GLU | TFCRT_LX_OUT_HALF))
     return refuse(TFC_ERR_UNSUPPORTED,
                   format("unknown flags %lld", (long long)flags));
@@ -219,7 +221,9 @@ void gpuLinearEx(GemmType t, Memref3 *x, tfcrt_memref2_f32 *w,
                   format("a norm scale of %lld elements %s",
                          (long long)scale->sizes[0],
                          rms ? "for K elements" : "without RMS"));
-  if (!(plainAct || (glu && (act == TFCRT_ACT_SILU || act == TFCRT_ACT_GELU))))
+  // Activations: cuBLASLt's without GLU (the same call may take either
+  // path), every one with it.
+  if (!epilogueHasAct(static_cast<int>(act), glu))
     return refuse(TFC_ERR_UNSUPPORTED,
                   format("activation %lld%s", (long long)act,
                          glu ? "" : " without GLU (cuBLASLt's epilogue)"));

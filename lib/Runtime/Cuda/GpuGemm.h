@@ -27,9 +27,9 @@ struct Memref3 {
 
 /// What a linear layer adds to its product inside the GEMM (cuBLASLt's
 /// epilogue): C = act(A x B + bias) + residual.
-/// The last three (tfcrt_gpu_linear_ex_*) only the GEMV kernels have
-/// (gemvSuits); gemm() refuses them otherwise, and linearEx does the same
-/// around cuBLASLt for calls of more rows.
+/// rmsEps, rmsScale, aF32 and glu (tfcrt_gpu_linear_ex_*) only the GEMV
+/// kernels have (gemvSuits); gemm() refuses them otherwise, and linearEx
+/// does the same around cuBLASLt for calls of more rows.
 struct Epilogue {
   const void *bias = nullptr;        ///< f32 [N] on the device, or null
   int act = 0;                       ///< TFCRT_ACT_NONE, _RELU or _GELU_TANH
@@ -45,12 +45,18 @@ struct Epilogue {
   /// the gated MLP's GLU; act also TFCRT_ACT_SILU or _GELU; no bias or
   /// residual.
   bool glu = false;
-  /// The residual was written two or more kernels before this GEMM's (no
-  /// kernel in between writes it): a GEMV launch with PDL may read it
-  /// before its wait (GemvArgs::resEarly). TFC_CUDA_GEMV_RES_EARLY=1 sets it
-  /// for every call (an experiment).
+  /// The caller promises that the residual was written two or more kernels
+  /// before this GEMM's (no kernel in between writes it): a GEMV launch with
+  /// PDL may read it before its wait (GemvArgs::resEarly). Without the
+  /// promise the launcher decides from the run's record of the last launch
+  /// (TFC_CUDA_GEMV_RES_EARLY, GemvLaunch.cpp).
   bool resEarly = false;
 };
+
+/// Whether a linear layer's GPU epilogue has activation `act` (a
+/// TFCRT_ACT_*): cuBLASLt's (none, ReLU, tanh-GELU), and with the GLU also
+/// SiLU and erf-GELU (the GEMV kernels and tfc_glu have them).
+bool epilogueHasAct(int act, bool glu);
 
 /// C[b] = A[b] x B[b] on the current run's stream through cuBLASLt (Gemm.cpp;
 /// only called while deviceAllocsActive()). Errors are recorded.
