@@ -594,13 +594,13 @@ struct CpuKernelsPass
   /// then n).
   Value resultOf(OpBuilder &b, Location loc, Value out, Value x, int64_t nOut,
                  RankedTensorType resultType) {
-    Type f32 = cast<MemRefType>(out.getType()).getElementType(); // or half
+    Type et = cast<MemRefType>(out.getType()).getElementType(); // f32 or half
     Value y = bufferization::ToTensorOp::create(
-        b, loc, RankedTensorType::get({1, ShapedType::kDynamic, nOut}, f32),
-        out, /*restrict=*/true, /*writable=*/true);
+        b, loc, RankedTensorType::get({1, ShapedType::kDynamic, nOut}, et), out,
+        /*restrict=*/true, /*writable=*/true);
     // [1, M, n] -> the result's shape.
     Value flat = tensor::CollapseShapeOp::create(
-        b, loc, RankedTensorType::get({ShapedType::kDynamic, nOut}, f32), y,
+        b, loc, RankedTensorType::get({ShapedType::kDynamic, nOut}, et), y,
         SmallVector<ReassociationIndices>{{0, 1}, {2}});
     SmallVector<OpFoldResult> shape;
     for (int64_t i = 0; i + 1 < rtt(x).getRank(); ++i)
@@ -621,8 +621,8 @@ struct CpuKernelsPass
               ? ShapedType::kDynamic
               : m * resultType.getDimSize(i);
     if (m != ShapedType::kDynamic)
-      flat = tensor::CastOp::create(
-          b, loc, RankedTensorType::get({m, nOut}, f32), flat);
+      flat = tensor::CastOp::create(b, loc,
+                                    RankedTensorType::get({m, nOut}, et), flat);
     return tensor::ExpandShapeOp::create(b, loc, resultType, flat, re, shape);
   }
 
@@ -894,10 +894,10 @@ struct CpuKernelsPass
 
   /// callee(x as [1, M, k], weight(), bias, scale, residual, out, tmp,
   /// transpose_w, act, flags, eps) (tfcrt_gpu_linear_ex_*; scale: the RMS
-  /// norm's, or none) into a fresh [1, M, nOut]
-  /// buffer of `outElem` (nOut: w's columns, halved by the GLU), with an f32
-  /// [1, M, k + nW] scratch buffer for the runtime; returns the result as a
-  /// tensor of `resultType`.
+  /// norm's, or none) into a fresh [1, M, nOut] buffer of `outElem` (nOut:
+  /// w's columns, halved by the GLU), with an f32 [1, M, k + nW] scratch
+  /// buffer for the runtime; returns the result as a tensor of
+  /// `resultType`.
   Value emitLinearExCall(OpBuilder &b, Location loc, StringRef callee, Value x,
                          function_ref<Value()> weight, Value bias, Value scale,
                          Value residual, bool transposeW, int64_t act,
