@@ -339,6 +339,18 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
     device), when its head dims are static and at most 256; the rest keeps
     the linalg lowering.
 
+    With `gpu-rope` as well (tfc --cuda-attention-rope, default with
+    --kv-cache): where a KV-cache step's cache argument (a restrict writable
+    to_tensor) is only a chain of, per layer, a rotate-half `tfc.rotary` of
+    the new keys and the new values inserted at `past` and an attention of
+    q's rotary (same cos / sin) over the layer's two slices, ending in its
+    materialization into the argument, every attention becomes one
+    `tfcrt_gpu_attention_*_rope` call over views of the argument, with q and
+    the new keys before their rotary, the new values, cos, sin and `past`:
+    the call writes the cache rows itself, the rotaries and the chain
+    disappear (no tensor of the cache is left). Any other link keeps every
+    layer as it was.
+
     With `gpu-linear` (the CUDA target with cuBLASLt GEMMs) `tfc.linear` with
     an f32 activation and a static rank-2 f32 / f16 / bf16 weight becomes
     `tfcrt_gpu_linear_f32` / `_f16` / `_bf16`: one GEMM with an f32 result
@@ -380,6 +392,11 @@ def TfcCpuKernels : Pass<"tfc-cpu-kernels", "ModuleOp"> {
            "gate | up with the GLU "
            "in its epilogue and one for down, and a half linear takes its "
            "residual add into its epilogue">,
+    Option<"gpuRope", "gpu-rope", "bool", "false",
+           "With gpu: in a KV-cache step whose every layer writes rotated "
+           "keys and values into the cache argument and attends over it, "
+           "each attention becomes one tfcrt_gpu_attention_*_rope call that "
+           "rotates q and k and writes the cache rows itself">,
     Option<"norm", "norm", "bool", "true",
            "Lower tfc.layer_norm and tfc.rms_norm">,
     Option<"embedding", "embedding", "bool", "true",

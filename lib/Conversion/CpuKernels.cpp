@@ -1206,11 +1206,220 @@ struct CpuKernelsPass
         v);
   }
 
-  void lowerAttention(AttentionOp op) {
+  /// gpu-rope: one layer of a KV-cache step around its attention
+  /// (matchRopeCaches): the new keys' rotary inserted into the cache, the
+  /// new values after them, the attention of q's rotary over the cache.
+  struct RopeCache {
+    RotaryOp q, k;
+    tensor::InsertSliceOp insK, insV;
+    tensor::ExtractSliceOp exK, exV;
+  };
+
+  static bool isIndex(OpFoldResult o, int64_t v) {
+    std::optional<int64_t> c = getConstantIntValue(o);
+    return c && *c == v;
+  }
+
+  /// [l, kv, 0, 0, at, 0] offsets, unit sizes on the first two dims and
+  /// unit strides of a rank-6 slice of the cache into / as a rank-4 tensor
+  /// (kv 0: keys, 1: values); l and at (a value, or null for 0) returned.
+  static bool cacheSlice(OffsetSizeAndStrideOpInterface op, int64_t kv,
+                         int64_t &l, OpFoldResult &at) {
+    SmallVector<OpFoldResult> off = op.getMixedOffsets(),
+                              sz = op.getMixedSizes(),
+                              st = op.getMixedStrides();
+    if (off.size() != 6 || !isIndex(off[1], kv) || !isIndex(off[2], 0) ||
+        !isIndex(off[3], 0) || !isIndex(off[5], 0) || !isIndex(sz[0], 1) ||
+        !isIndex(sz[1], 1) ||
+        !llvm::all_of(st, [](OpFoldResult x) { return isIndex(x, 1); }))
+      return false;
+    std::optional<int64_t> lc = getConstantIntValue(off[0]);
+    if (!lc)
+      return false;
+    l = *lc;
+    at = off[4];
+    return true;
+  }
+
+  /// A rotate-half tfc.rotary of a rank-4 f32 [b, h, s, d] input (d static
+  /// and even) with rank-4 f32 cos / sin.
+  static RotaryOp halfRotary(Value v) {
+    auto r = v.getDefiningOp<RotaryOp>();
+    if (!r || r.getStyle() != RotaryStyle::half)
+      return nullptr;
+    auto it = rtt(r.getInput());
+    if (it.getRank() != 4 || !it.getElementType().isF32() ||
+        it.isDynamicDim(3) || it.getDimSize(3) % 2 != 0 ||
+        r.getResult().getType() != Type(it))
+      return nullptr;
+    for (Value c : {r.getCos(), r.getSin()})
+      if (rtt(c).getRank() != 4 || !rtt(c).getElementType().isF32())
+        return nullptr;
+    return r;
+  }
+
+  /// gpu-rope: the layers of a KV-cache step (tfc-kv-cache) whose cache,
+  /// the memref argument under `tt` (a restrict writable to_tensor), is
+  /// only a chain of, per layer,
+  ///   c1 = insert_slice rotary(k) into c[l, 0, 0, 0, past, 0]
+  ///   c2 = insert_slice v into c1[l, 1, 0, 0, past, 0]
+  ///   attention(rotary(q), c2[l, 0, 0, 0, 0, 0], c2[l, 1, 0, 0, 0, 0])
+  /// (the rotaries rotate-half with the same cos / sin, the slices' only
+  /// reader the attention) ending in one materialize_in_destination into
+  /// the argument; past (the same value in every layer) the index cast of
+  /// the element of a rank-0 i64 argument, returned in `pastT`. Empty unless
+  /// every link matches: the calls write the argument directly, so no tensor of
+  /// the cache may be left.
+  SmallVector<RopeCache>
+  matchRopeCaches(bufferization::ToTensorOp tt, Value &pastT,
+                  bufferization::MaterializeInDestinationOp &fin) {
+    SmallVector<RopeCache> layers;
+    auto arg = dyn_cast<BlockArgument>(tt.getBuffer());
+    if (!arg || !tt.getRestrict() || !tt.getWritable() ||
+        rtt(tt.getResult()).getRank() != 6 ||
+        !rtt(tt.getResult()).getElementType().isF32())
+      return {};
+    Value c = tt.getResult(), past;
+    if (!c.hasOneUse())
+      return {};
+    Operation *u = *c.getUsers().begin(); // the chain's next link
+    while (true) {
+      if (auto m = dyn_cast<bufferization::MaterializeInDestinationOp>(u)) {
+        if (m.getSource() != c || m.getDest() != arg)
+          return {};
+        fin = m;
+        break;
+      }
+      RopeCache rc;
+      rc.insK = dyn_cast<tensor::InsertSliceOp>(u);
+      int64_t l = -1, l2 = -1;
+      OpFoldResult atK, atV;
+      if (!rc.insK || rc.insK.getDest() != c ||
+          !cacheSlice(rc.insK, 0, l, atK) || !rc.insK->hasOneUse())
+        return {};
+      rc.insV = dyn_cast<tensor::InsertSliceOp>(*rc.insK->getUsers().begin());
+      if (!rc.insV || rc.insV.getDest() != rc.insK.getResult() ||
+          !cacheSlice(rc.insV, 1, l2, atV) || l2 != l || atV != atK)
+        return {};
+      // One position for every layer: an index cast of a rank-0 i64
+      // tensor's element.
+      Value at = dyn_cast<Value>(atK);
+      if (!at || (past && at != past))
+        return {};
+      past = at;
+      Value next = rc.insV.getResult();
+      Operation *after = nullptr;
+      for (Operation *r : next.getUsers()) {
+        auto ex = dyn_cast<tensor::ExtractSliceOp>(r);
+        int64_t le = -1;
+        OpFoldResult atE;
+        if (ex && cacheSlice(ex, 0, le, atE) && le == l && isIndex(atE, 0) &&
+            !rc.exK)
+          rc.exK = ex;
+        else if (ex && cacheSlice(ex, 1, le, atE) && le == l &&
+                 isIndex(atE, 0) && !rc.exV)
+          rc.exV = ex;
+        else if (!after)
+          after = r;
+        else
+          return {};
+      }
+      if (!rc.exK || !rc.exV || !after || !rc.exK->hasOneUse() ||
+          !rc.exV->hasOneUse())
+        return {};
+      auto att = dyn_cast<AttentionOp>(*rc.exK->getUsers().begin());
+      if (!att || att.getKey() != rc.exK.getResult() ||
+          att.getValue() != rc.exV.getResult() ||
+          *rc.exV->getUsers().begin() != att.getOperation() ||
+          rtt(att.getQuery()).getRank() != 4)
+        return {};
+      rc.q = halfRotary(att.getQuery());
+      rc.k = halfRotary(rc.insK.getSource());
+      if (!rc.q || !rc.k || !rc.k->hasOneUse() ||
+          rc.q.getCos() != rc.k.getCos() || rc.q.getSin() != rc.k.getSin() ||
+          rtt(rc.q.getInput()).getDimSize(3) !=
+              rtt(rc.k.getInput()).getDimSize(3) ||
+          rtt(rc.insV.getSource()).getRank() != 4 ||
+          !rtt(rc.insV.getSource()).getElementType().isF32())
+        return {};
+      layers.push_back(rc);
+      c = next;
+      u = after;
+    }
+    auto cast = past ? past.getDefiningOp<arith::IndexCastOp>() : nullptr;
+    auto ext = cast ? cast.getIn().getDefiningOp<tensor::ExtractOp>() : nullptr;
+    // An input of the entry: the runtime passes it in memory the host
+    // wrote before the run, which the kernels may read before their PDL
+    // wait.
+    if (!ext || !isa<BlockArgument>(ext.getTensor()) ||
+        rtt(ext.getTensor()).getRank() != 0 ||
+        !rtt(ext.getTensor()).getElementType().isInteger(64))
+      return {};
+    pastT = ext.getTensor();
+    return layers;
+  }
+
+  /// gpu-rope over every function: where matchRopeCaches takes a cache,
+  /// each of its attentions becomes one tfcrt_gpu_attention_*_rope call
+  /// (lowerAttention) and the chain, the rotaries and the materialization
+  /// disappear.
+  void fuseRopeCaches() {
+    SmallVector<bufferization::ToTensorOp> caches;
+    module.walk([&](bufferization::ToTensorOp tt) { caches.push_back(tt); });
+    for (bufferization::ToTensorOp tt : caches) {
+      Value pastT;
+      bufferization::MaterializeInDestinationOp fin;
+      SmallVector<RopeCache> layers = matchRopeCaches(tt, pastT, fin);
+      if (layers.empty())
+        continue;
+      // Every attention must take the call (lowerAttention's conditions),
+      // else none: check them all before changing anything.
+      if (!llvm::all_of(layers, [&](RopeCache &rc) {
+            return attentionFits(
+                cast<AttentionOp>(*rc.exK->getUsers().begin()));
+          }))
+        continue;
+      for (RopeCache &rc : layers) {
+        auto att = cast<AttentionOp>(*rc.exK->getUsers().begin());
+        lowerAttention(att, &rc, tt.getBuffer(), pastT);
+      }
+      // The chain from the last layer back: each c2's uses become c's.
+      fin->erase();
+      for (RopeCache &rc : llvm::reverse(layers)) {
+        rc.exK->erase();
+        rc.exV->erase();
+        rc.insV.getResult().replaceAllUsesWith(rc.insK.getDest());
+        Value vNew = rc.insV.getSource();
+        rc.insV->erase();
+        rc.insK->erase();
+        // The heads transposes the call reads through views (q, k and v
+        // may share one).
+        llvm::SetVector<Operation *> transposes;
+        auto noteTranspose = [&](Value in) {
+          if (TransposeOp tr = headsTranspose(in))
+            transposes.insert(tr);
+        };
+        noteTranspose(vNew);
+        for (RotaryOp r : {rc.k, rc.q})
+          if (r->use_empty()) {
+            noteTranspose(r.getInput());
+            r->erase();
+          }
+        for (Operation *tr : transposes)
+          if (tr->use_empty())
+            tr->erase();
+      }
+      if (tt->use_empty())
+        tt->erase();
+    }
+  }
+
+  /// lowerAttention's conditions (the call takes the op).
+  bool attentionFits(AttentionOp op) {
     auto qt = rtt(op.getQuery());
     if (!qt.getElementType().isF32() || qt.getRank() != 4 ||
         rtt(op.getKey()).getRank() != 4 || rtt(op.getValue()).getRank() != 4)
-      return;
+      return false;
     // The GPU kernels keep a row of q and of the output in registers or
     // shared memory: static head dims of at most 256, f32 K / V.
     if (gpuEntry) {
@@ -1218,11 +1427,41 @@ struct CpuKernelsPass
       if (!kt.getElementType().isF32() || !vt.getElementType().isF32() ||
           qt.isDynamicDim(3) || vt.isDynamicDim(3) || qt.getDimSize(3) > 256 ||
           vt.getDimSize(3) > 256)
-        return;
+        return false;
     }
     Value mask = op.getMask();
-    if (mask && rtt(mask).getRank() > 4)
+    if (mask &&
+        (rtt(mask).getRank() > 4 || !(rtt(mask).getElementType().isInteger(1) ||
+                                      rtt(mask).getElementType().isF32())))
+      return false;
+    return true;
+  }
+
+  /// The [b, h, t, d] view of the cache argument `cache` that extract_slice
+  /// `ex` took (rank-reduced dims 0 and 1), as a strided memref.
+  Value cacheView(OpBuilder &b, Location loc, Value cache,
+                  tensor::ExtractSliceOp ex) {
+    auto mt = cast<MemRefType>(cache.getType());
+    auto rt = rtt(ex.getResult());
+    auto sub = memref::SubViewOp::create(
+        b, loc,
+        cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+            rt.getShape(), mt, ex.getStaticOffsets(), ex.getStaticSizes(),
+            ex.getStaticStrides())),
+        cache, ex.getMixedOffsets(), ex.getMixedSizes(), ex.getMixedStrides());
+    return memref::CastOp::create(
+        b, loc, anyStrided(b.getContext(), 4, rt.getElementType()), sub);
+  }
+
+  /// tfc.attention => tfcrt_gpu_attention_* (gpu) or the CPU kernels. With
+  /// `rc` (gpu-rope): the _rope entry over the cache argument `cache`'s
+  /// views, q before its rotary and the rotary's and the new rows'
+  /// operands appended (tfc_kernels.h).
+  void lowerAttention(AttentionOp op, RopeCache *rc = nullptr,
+                      Value cache = nullptr, Value pastT = nullptr) {
+    if (!attentionFits(op))
       return;
+    Value mask = op.getMask();
     OpBuilder b(op);
     Location loc = classLoc(op, "attention");
     MLIRContext *ctx = b.getContext();
@@ -1253,7 +1492,9 @@ struct CpuKernelsPass
         // [b, hq, s, dv]: b, hq, s from q, dv from v (dims 1 and 2 swap
         // for the merged layout).
         int64_t d = outTr && (i == 1 || i == 2) ? 3 - i : i;
-        Value src = d == 3 ? op.getValue() : op.getQuery();
+        Value src = d == 3 ? (rc ? rc->insV.getSource() : op.getValue())
+                    : rc   ? rc->q.getInput()
+                           : op.getQuery();
         // Through a folded heads transpose, from its input (perm [0, 2, 1,
         // 3] is its own inverse), so that the transpose is left unused.
         if (TransposeOp tr = headsTranspose(src); tr && tfcTransposeFold) {
@@ -1277,8 +1518,11 @@ struct CpuKernelsPass
     Value stored[2], scales[2];
     const char *entry = gpuEntry ? nullptr : quantizedKv(op, stored, scales);
     Value q = op.getQuery(), kv[2] = {op.getKey(), op.getValue()};
-    SmallVector<Value> args = {headsView(b, loc, q)};
-    if (entry == kAttentionKvI8)
+    SmallVector<Value> args = {headsView(b, loc, rc ? rc->q.getInput() : q)};
+    if (rc)
+      args.append({cacheView(b, loc, cache, rc->exK),
+                   cacheView(b, loc, cache, rc->exV)});
+    else if (entry == kAttentionKvI8)
       args.append({view(b, loc, stored[0]), view(b, loc, scales[0]),
                    view(b, loc, stored[1]), view(b, loc, scales[1])});
     else if (entry)
@@ -1296,8 +1540,17 @@ struct CpuKernelsPass
     args.append({keep, addMask, outV, scale, i64c(op.getCausal() ? 1 : 0),
                  i64c(op.getWindow()), i64c(op.getSinks()),
                  i64c(op.getBlock()), layout, i64c(op.getLayoutBlock())});
-    declare(entry, ValueRange(args).getTypes());
-    func::CallOp::create(b, loc, entry, TypeRange{}, args);
+    std::string name = entry;
+    if (rc) {
+      name += "_rope";
+      Value past = view(b, loc, pastT);
+      args.append({headsView(b, loc, rc->k.getInput()),
+                   headsView(b, loc, rc->insV.getSource()),
+                   view(b, loc, rc->q.getCos()), view(b, loc, rc->q.getSin()),
+                   past});
+    }
+    declare(name, ValueRange(args).getTypes());
+    func::CallOp::create(b, loc, name, TypeRange{}, args);
     Value y = bufferization::ToTensorOp::create(b, loc, allocType, out,
                                                 /*restrict=*/true,
                                                 /*writable=*/true);
@@ -1308,6 +1561,8 @@ struct CpuKernelsPass
       op.getResult().replaceAllUsesWith(y);
     }
     op->erase();
+    if (rc)
+      return; // fuseRopeCaches erases the chain
     // Heads transposes read through views are left without a use.
     for (Value v : {q, kv[0], kv[1]})
       if (TransposeOp tr = headsTranspose(v); tr && tr->use_empty())
@@ -1486,6 +1741,8 @@ struct CpuKernelsPass
       for (RmsNormOp n : norms)
         lowerGpuNorm(n);
     }
+    if (gpuEntry && attention && gpuRope)
+      fuseRopeCaches();
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<LinearOp, GatedMlpOp, AttentionOp, QLinearOp, QGatedMlpOp,

@@ -12,11 +12,13 @@
 //   %r = <collapse_shape / expand_shape of %t>
 //   %h = linalg.generic ins(%r) { arith.truncf f32 -> bf16 }
 //
-// It becomes one call of tfcrt_gpu_attention_bf16mma_hout into a bf16 buffer
-// (the same views), whose kernel rounds each output element to nearest even
-// as it stores it: the same bits as before, one launch and a pass over the
-// attention's output fewer per layer (docs/DESIGN.md "The attention kernel
-// writes half"). Anything else reading the f32 result leaves it alone.
+// (or the _rope entries, tfc-cpu-kernels{gpu-rope}: the same 13 operands and
+// five more). It becomes one call of tfcrt_gpu_attention_bf16mma_hout
+// (_rope_hout) into a bf16 buffer (the same views), whose kernel rounds each
+// output element to nearest even as it stores it: the same bits as before, one
+// launch and a pass over the attention's output fewer per layer (docs/DESIGN.md
+// "The attention kernel writes half"). Anything else reading the f32 result
+// leaves it alone.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,7 +88,9 @@ struct GpuAttentionHalfOutPass
     module.walk([&](func::CallOp c) {
       StringRef n = c.getCallee();
       if (n == "tfcrt_gpu_attention_f16mma" ||
-          n == "tfcrt_gpu_attention_bf16mma")
+          n == "tfcrt_gpu_attention_bf16mma" ||
+          n == "tfcrt_gpu_attention_f16mma_rope" ||
+          n == "tfcrt_gpu_attention_bf16mma_rope")
         calls.push_back(c);
     });
     for (func::CallOp c : calls)
@@ -97,9 +101,12 @@ struct GpuAttentionHalfOutPass
   /// transposes; the alloc's other users must be those views and one
   /// to_tensor, read only through reshapes by one truncf generic.
   void rewrite(ModuleOp module, func::CallOp call) {
-    if (call.getNumOperands() != 13)
+    // The _rope entries take the same 13 operands, then their own 5.
+    const bool rope = call.getCallee().ends_with("_rope");
+    if (call.getNumOperands() != (rope ? 18u : 13u))
       return;
-    const bool bf16 = call.getCallee() == "tfcrt_gpu_attention_bf16mma";
+    const bool bf16 =
+        call.getCallee().starts_with("tfcrt_gpu_attention_bf16mma");
     SmallVector<Operation *> views; // alloc -> call operand, in order
     Value v = call.getOperand(5);
     while (Operation *def = v.getDefiningOp()) {

@@ -121,7 +121,8 @@ std::string mlir::tfc::toLinalgPipeline(const PipelineOptions &o) {
               (o.gpuAttention.empty() ? std::string("attention=false")
                                       : "gpu=" + o.gpuAttention) +
               (o.gpuLinear ? " gpu-linear=true" : "") +
-              (o.gpuFuseNorm ? " gpu-fuse-norm=true" : "") + "}";
+              (o.gpuFuseNorm ? " gpu-fuse-norm=true" : "") +
+              (o.gpuRope ? " gpu-rope=true" : "") + "}";
   // CUDA: an attention's q / k / v projections as one GEMM, before the
   // linears become GEMM calls.
   return frontendPipeline(o) +

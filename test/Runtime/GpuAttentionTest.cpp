@@ -16,25 +16,40 @@
 // row group), and the decode cases cover its row groups (GQA x rows), long
 // caches, windows, masks and head dims up to 256.
 //
+// The rope calls (tfcrt_gpu_attention_*_rope: the rotary and the KV-cache
+// writes inside the call) run launchAttentionRope on SmolLM2's (9 / 3
+// heads, d 64) and an 8 / 2, d 128 geometry over a 512-row cache with a
+// keep mask of the first past + s keys, for decode steps (s 1 and 2,
+// batch 1 and 3, past from 0 to the last row: the lane-group kernel does
+// it all), the same forced through tfc_attn_rope_write (AttnRope::split,
+// what TFC_ATTN_ROPE=0 does) and a 40-row prefill. The reference is the
+// entry's host path (the emulation): the cache after the call must match
+// it (1e-6, the same f32 products), the output within the tolerances
+// above (naive on the rotated q and the host path's cache, rounded in the
+// half modes), and a half out the f32 out rounded, bit for bit.
+//
 //   tfcrt-gpu-attention-test            the cases
 //   tfcrt-gpu-attention-test --bench    MiniLM-shaped calls timed with
 //                                       CUDA events (median of 50)
 //
 //===----------------------------------------------------------------------===//
 
+#include "Cuda/GpuAttention.h"
 #include "Attention/Attention.h"
 #include "Cuda/AttentionLaunch.h"
 #include "Cuda/Cuda.h"
 #include "Cuda/CudaDriver.h"
-#include "Cuda/GpuAttention.h"
 #include "Cuda/GpuGemm.h"
 #include "GpuTestUtil.h"
+#include "Internal.h"
+#include "tfc/Runtime/tfc_kernels.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <vector>
@@ -458,6 +473,303 @@ std::vector<Case> cases() {
   return cs;
 }
 
+/// A rope call (launchAttentionRope): q [b, hq, s, d] before its rotary,
+/// the cache [b, hkv, t, d] / [b, hkv, t, d], k_new as a view of a
+/// [b, s, hkv, d] buffer, v_new dense, cos / sin [b, 1, s, d] (b > 1) or
+/// [1, 1, s, d], causal, a keep mask [b, 1, 1, t] of keys [0, past + s).
+struct RopeCase {
+  std::string name;
+  int64_t b = 1, hq = 9, hkv = 3, s = 1, t = 512, d = 64, past = 0;
+  bool split = false; // AttnRope::split: tfc_attn_rope_write + the kernel
+};
+
+/// Runs one rope case in every mode, with scratch and PDL, then without;
+/// returns the number of failures.
+int runRopeCase(const RopeCase &c, CUstream stream) {
+  std::mt19937 rng(4321 + c.s * 7 + c.past * 13 + c.d + c.b * 3);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const int64_t b = c.b, hq = c.hq, hkv = c.hkv, s = c.s, t = c.t, d = c.d;
+  const int64_t nq = b * hq * s * d, nc = b * hkv * t * d, nn = b * hkv * s * d;
+  const int64_t cb = b > 1 ? b : 1, ncs = cb * s * d;
+  std::vector<float> q(nq), kc(nc), vc(nc), kNew(nn), vNew(nn), cs(ncs),
+      sn(ncs);
+  for (float &x : q)
+    x = 1.5f * u(rng);
+  for (float &x : kc)
+    x = 1.5f * u(rng);
+  for (float &x : vc)
+    x = u(rng);
+  for (float &x : kNew)
+    x = 1.5f * u(rng);
+  for (float &x : vNew)
+    x = u(rng);
+  for (int64_t bi = 0; bi < cb; ++bi)
+    for (int64_t i = 0; i < s; ++i)
+      for (int64_t e = 0; e < d; ++e) {
+        const double a =
+            (c.past + i + 7 * bi) * std::pow(10000.0, -2.0 * (e % (d / 2)) / d);
+        cs[(bi * s + i) * d + e] = static_cast<float>(std::cos(a));
+        sn[(bi * s + i) * d + e] = static_cast<float>(std::sin(a));
+      }
+  std::vector<uint8_t> keep(b * t, 0);
+  for (int64_t bi = 0; bi < b; ++bi)
+    for (int64_t j = 0; j < c.past + s && j < t; ++j)
+      keep[bi * t + j] = 1;
+
+  // Strides: q, the cache, v_new, out dense; k_new [b, s, hkv, d].
+  const int64_t qs[4] = {hq * s * d, s * d, d, 1};
+  const int64_t ks[4] = {hkv * t * d, t * d, d, 1};
+  const int64_t kns[4] = {s * hkv * d, d, hkv * d, 1};
+  const int64_t vns[4] = {hkv * s * d, s * d, d, 1};
+  const int64_t css[4] = {cb > 1 ? s * d : 0, 0, d, 1};
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+
+  // The host path (no GPU run on this thread: the emulation) on copies.
+  std::vector<float> hk(kc), hv(vc), hout(nq, NAN);
+  int64_t hostPast = c.past;
+  {
+    auto desc = [](float *base, std::initializer_list<int64_t> sizes,
+                   const int64_t *st) {
+      tfcrt_memref4_f32 r{};
+      r.allocated = r.aligned = base;
+      int i = 0;
+      for (int64_t x : sizes) {
+        r.sizes[i] = x;
+        r.strides[i] = st[i];
+        ++i;
+      }
+      return r;
+    };
+    tfcrt_memref4_f32 qd = desc(q.data(), {b, hq, s, d}, qs),
+                      kd = desc(hk.data(), {b, hkv, t, d}, ks),
+                      vd = desc(hv.data(), {b, hkv, t, d}, ks),
+                      od = desc(hout.data(), {b, hq, s, d}, qs),
+                      knd = desc(kNew.data(), {b, hkv, s, d}, kns),
+                      vnd = desc(vNew.data(), {b, hkv, s, d}, vns),
+                      cd = desc(cs.data(), {cb, 1, s, d}, css),
+                      sd = desc(sn.data(), {cb, 1, s, d}, css), ad{};
+    tfcrt_memref4_i8 keepD{};
+    keepD.allocated = keepD.aligned = reinterpret_cast<int8_t *>(keep.data());
+    const int64_t msz[4] = {b, 1, 1, t}, mst[4] = {t, 0, 0, 1};
+    for (int i = 0; i < 4; ++i) {
+      keepD.sizes[i] = msz[i];
+      keepD.strides[i] = mst[i];
+    }
+    tfcrt_memref2_i8 layoutD{};
+    tfcrt_memref0_i64 pastD{&hostPast, &hostPast, 0};
+    _mlir_ciface_tfcrt_gpu_attention_f32_rope(&qd, &kd, &vd, &keepD, &ad, &od,
+                                              scale, 1, 0, 0, 0, &layoutD, 0,
+                                              &knd, &vnd, &cd, &sd, &pastD);
+  }
+  // rot(q) for naive: x cos + rotate_half(x) sin, each product rounded.
+  std::vector<float> qRotHost(nq);
+  for (int64_t bi = 0; bi < b; ++bi)
+    for (int64_t h = 0; h < hq; ++h)
+      for (int64_t i = 0; i < s; ++i)
+        for (int64_t e = 0; e < d; ++e) {
+          const float *x = q.data() + ((bi * hq + h) * s + i) * d;
+          const float hx = e < d / 2 ? -x[e + d / 2] : x[e - d / 2];
+          const int64_t ci = (cb > 1 ? bi * s * d : 0) + i * d + e;
+          const float p0 = x[e] * cs[ci], p1 = hx * sn[ci];
+          qRotHost[((bi * hq + h) * s + i) * d + e] = p0 + p1;
+        }
+
+  attn::Params p;
+  p.b = b, p.hq = hq, p.hkv = hkv, p.s = s, p.t = t, p.d = p.dv = d;
+  std::memcpy(p.qs, qs, sizeof qs);
+  std::memcpy(p.ks, ks, sizeof ks);
+  std::memcpy(p.vs, ks, sizeof ks);
+  std::memcpy(p.os, qs, sizeof qs);
+  p.scale = scale;
+  p.causal = true;
+  p.keepS[0] = t, p.keepS[3] = 1;
+
+  DevBuf dq(nq * 4), dk(nc * 4), dv(nc * 4), dkn(nn * 4), dvn(nn * 4),
+      dcos(ncs * 4), dsin(ncs * 4), dkeep(b * t), dout(nq * 4), dqRot(nq * 4);
+  dq.put(q.data());
+  dkn.put(kNew.data());
+  dvn.put(vNew.data());
+  dcos.put(cs.data());
+  dsin.put(sn.data());
+  dkeep.put(keep.data());
+  // past where a model's run has it: pinned host memory (unified
+  // addressing: the kernels read it there).
+  void *pinned = nullptr;
+  if (!ok(D->cuMemAllocHost(&pinned, 8), "cuMemAllocHost"))
+    return 1;
+  *static_cast<int64_t *>(pinned) = c.past;
+
+  cuda::AttnRope r;
+  r.kNew = reinterpret_cast<const float *>(dkn.p);
+  r.vNew = reinterpret_cast<const float *>(dvn.p);
+  r.cos = reinterpret_cast<const float *>(dcos.p);
+  r.sin = reinterpret_cast<const float *>(dsin.p);
+  std::memcpy(r.kNewS, kns, sizeof kns);
+  std::memcpy(r.vNewS, vns, sizeof vns);
+  std::memcpy(r.cosS, css, sizeof css);
+  std::memcpy(r.sinS, css, sizeof css);
+  r.past = static_cast<const int64_t *>(pinned);
+  r.split = c.split;
+  attn::Params g = p;
+  g.q = reinterpret_cast<const float *>(dq.p);
+  g.k = reinterpret_cast<const float *>(dk.p);
+  g.v = reinterpret_cast<const float *>(dv.p);
+  g.out = reinterpret_cast<float *>(dout.p);
+  g.keep = reinterpret_cast<const uint8_t *>(dkeep.p);
+  const char *path = cuda::ropeFused(g, r) ? "fused" : "split";
+
+  int failures = 0;
+  for (int pass = 0; pass < 2; ++pass)
+    for (AttnMode mode : {AttnMode::F32, AttnMode::F16, AttnMode::BF16}) {
+      const char *mname = modeName(mode);
+      const char *how = pass == 0 ? "split keys, pdl" : "unsplit";
+      cuda::AttnScratch none;
+      // A fresh cache each time: the rows must be written by this call.
+      dk.put(kc.data());
+      dv.put(vc.data());
+      std::vector<float> nan(nq, NAN);
+      dout.put(nan.data());
+      // (A copy from pageable memory may still be in flight when it
+      // returns; the stream does not order itself after the null stream.)
+      ok(D->cuCtxSynchronize(), "cuCtxSynchronize");
+      std::string err;
+      if (!cuda::launchAttentionRope(g, r, mode, stream, err,
+                                     reinterpret_cast<float *>(dqRot.p),
+                                     pass == 0 ? scratch : none, pass == 0) ||
+          !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
+        std::printf("FAIL rope %-30s %-4s %s launch: %s\n", c.name.c_str(),
+                    mname, how, err.c_str());
+        ++failures;
+        continue;
+      }
+      std::vector<float> gk(nc), gv(nc), out(nq);
+      ok(D->cuMemcpyDtoHAsync(gk.data(), dk.p, nc * 4, stream), "DtoH");
+      ok(D->cuMemcpyDtoHAsync(gv.data(), dv.p, nc * 4, stream), "DtoH");
+      ok(D->cuMemcpyDtoHAsync(out.data(), dout.p, nq * 4, stream), "DtoH");
+      D->cuStreamSynchronize(stream);
+      // The cache: the host path's, rows written and untouched alike.
+      int64_t cacheBad = 0;
+      for (int64_t e = 0; e < nc; ++e) {
+        cacheBad +=
+            !(std::fabs(gk[e] - hk[e]) <= 1e-6 * (1 + std::fabs(hk[e])));
+        cacheBad +=
+            !(std::fabs(gv[e] - hv[e]) <= 1e-6 * (1 + std::fabs(hv[e])));
+      }
+      // The output: naive on what the kernel multiplies; in f32 also the
+      // host path's output.
+      std::vector<float> qr(qRotHost), kr(hk), vr(hv);
+      for (auto *vec : {&qr, &kr, &vr})
+        for (float &x : *vec)
+          x = roundTo(mode, x);
+      attn::Params h = p;
+      h.q = qr.data();
+      h.k = kr.data();
+      h.v = vr.data();
+      h.keep = keep.data();
+      std::vector<double> ref(nq);
+      attn::naive(h, ref.data());
+      const double tol = mode == AttnMode::F32   ? 2e-5
+                         : mode == AttnMode::F16 ? 4e-3
+                                                 : 3e-2;
+      double worst = 0;
+      int64_t bad = 0;
+      for (int64_t e = 0; e < nq; ++e) {
+        const double diff = std::fabs(out[e] - ref[e]);
+        bad += !(diff <= tol * (1 + std::fabs(ref[e])));
+        if (mode == AttnMode::F32)
+          bad +=
+              !(std::fabs(out[e] - hout[e]) <= tol * (1 + std::fabs(hout[e])));
+        worst = std::isnan(out[e]) ? INFINITY : std::max(worst, diff);
+      }
+      const bool good = bad == 0 && cacheBad == 0;
+      std::printf("%s rope %-30s %-4s %s (%s) max abs err %.3g (tol %.0e), "
+                  "%lld cache elements off\n",
+                  good ? "PASS" : "FAIL", c.name.c_str(), mname, how, path,
+                  worst, tol, (long long)cacheBad);
+      failures += !good;
+      if (mode == AttnMode::F32)
+        continue;
+      // A half out (the _rope_hout entries' kernels): the f32 out above
+      // rounded, bit for bit (the call writes the same cache rows again).
+      const cuda::GemmType ht =
+          mode == AttnMode::BF16 ? cuda::GemmType::BF16 : cuda::GemmType::F16;
+      DevBuf dh(nq * 2);
+      std::vector<uint16_t> fill(nq, 0x7e01), hh(nq, 0);
+      dh.put(fill.data());
+      ok(D->cuCtxSynchronize(), "cuCtxSynchronize");
+      attn::Params gh = g;
+      gh.out = reinterpret_cast<float *>(dh.p);
+      gh.outType = mode == AttnMode::BF16 ? attn::Params::OutType::BF16
+                                          : attn::Params::OutType::F16;
+      if (!cuda::launchAttentionRope(gh, r, mode, stream, err,
+                                     reinterpret_cast<float *>(dqRot.p),
+                                     pass == 0 ? scratch : none, pass == 0) ||
+          !ok(D->cuStreamSynchronize(stream), "cuStreamSynchronize")) {
+        std::printf("FAIL rope %-30s %-4s %s half out launch: %s\n",
+                    c.name.c_str(), mname, how, err.c_str());
+        ++failures;
+        continue;
+      }
+      ok(D->cuMemcpyDtoHAsync(hh.data(), dh.p, nq * 2, stream), "DtoH");
+      D->cuStreamSynchronize(stream);
+      int64_t diffs = 0;
+      for (int64_t e = 0; e < nq; ++e) {
+        uint16_t want = 0;
+        cuda::storeElem(ht, &want, out[e]);
+        diffs += hh[e] != want;
+      }
+      std::printf("%s rope %-30s %-4s %s half out: %lld of %lld elements "
+                  "differ from the f32 result rounded\n",
+                  diffs ? "FAIL" : "PASS", c.name.c_str(), mname, how,
+                  (long long)diffs, (long long)nq);
+      failures += diffs != 0;
+    }
+  D->cuMemFreeHost(pinned);
+  return failures;
+}
+
+std::vector<RopeCase> ropeCases() {
+  std::vector<RopeCase> cs;
+  struct Geo {
+    int64_t hq, hkv, d;
+  };
+  for (Geo geo : {Geo{9, 3, 64}, Geo{8, 2, 128}})
+    for (int64_t b : {1, 3})
+      for (int64_t s : {1, 2})
+        for (int64_t past : {0, 31, 63, 64, 100, 511}) {
+          RopeCase c;
+          c.hq = geo.hq, c.hkv = geo.hkv, c.d = geo.d;
+          c.b = b, c.s = s, c.past = past;
+          c.name = format("decode %lld/%lld d%lld b%lld s%lld past %lld",
+                          (long long)c.hq, (long long)c.hkv, (long long)c.d,
+                          (long long)b, (long long)s, (long long)past);
+          cs.push_back(c);
+        }
+  for (int64_t past : {0, 63, 511}) {
+    RopeCase c;
+    c.b = 3, c.s = 2, c.past = past, c.split = true;
+    c.name = format("decode split 9/3 d64 b3 s2 past %lld", (long long)past);
+    cs.push_back(c);
+  }
+  RopeCase c;
+  c.hq = 8, c.hkv = 2, c.d = 128, c.b = 1, c.s = 1, c.past = 200;
+  c.split = true;
+  c.name = "decode split 8/2 d128 b1 s1";
+  cs.push_back(c);
+  // Head dim 32: the general decode kernel, after tfc_attn_rope_write.
+  c = RopeCase();
+  c.hq = 4, c.hkv = 2, c.d = 32, c.b = 3, c.s = 2, c.past = 300;
+  c.name = "decode 4/2 d32 b3 s2 (general)";
+  cs.push_back(c);
+  for (int64_t past : {0, 31, 480}) {
+    RopeCase p;
+    p.b = 1, p.s = 40, p.past = past;
+    p.name = format("prefill 9/3 d64 s40 past %lld", (long long)past);
+    cs.push_back(p);
+  }
+  return cs;
+}
+
 /// The median of 50 timed runs of `calls` launches back to back (CUDA
 /// events, after 10 untimed), in microseconds a launch; -1 when a launch
 /// fails (printed). One launch alone includes the launch's own latency,
@@ -599,6 +911,8 @@ int main(int argc, char **argv) {
   int failures = 0;
   for (const Case &c : cases())
     failures += runCase(c, stream);
+  for (const RopeCase &c : ropeCases())
+    failures += runRopeCase(c, stream);
   std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
   return failures ? 1 : 0;
 }

@@ -209,6 +209,13 @@ static cl::opt<bool> cudaAttnHalfOut(
              "same bits; default); false: an f32 result and a rounding "
              "kernel"),
     cl::init(true));
+static cl::opt<bool> cudaAttnRope(
+    "cuda-attention-rope",
+    cl::desc("With --target=cuda and --kv-cache: the step's rotary of q and "
+             "k and its writes of the new K / V rows into the cache run "
+             "inside the attention call (tfcrt_gpu_attention_*_rope: one "
+             "launch fewer per layer; default); false: a kernel of their own"),
+    cl::init(true));
 static cl::opt<int> cudaPerThread(
     "cuda-per-thread",
     cl::desc("With --target=cuda: consecutive innermost iterations each GPU "
@@ -676,6 +683,7 @@ int main(int argc, char **argv) {
                                                : "bf16";
   po.gpuAttentionHalfOut = cudaAttnHalfOut && po.nativeHalfMatmul &&
                            (po.gpuAttention == "f16" || po.gpuAttention == "bf16");
+  po.gpuRope = cudaAttnRope && !po.gpuAttention.empty() && kvCache;
   if (sparseOpt != "auto" && sparseOpt != "off" && sparseOpt != "force")
     return fail("--sparse=" + sparseOpt + " is not auto, off or force");
   po.sparse = sparseOpt;

@@ -47,6 +47,9 @@ struct PipelineOptions {
   bool gpuAttentionHalfOut = false; // CUDA half: the attention call writes
                                  // the half result the output projection
                                  // reads (tfc-gpu-attention-half-out)
+  bool gpuRope = false;          // CUDA: a KV-cache step's rotary and cache
+                                 // writes inside the attention call
+                                 // (tfc-cpu-kernels{gpu-rope})
 };
 
 /// Textual pipelines (for tfc-opt and the driver).

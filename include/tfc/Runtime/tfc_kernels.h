@@ -246,6 +246,48 @@ typedef struct tfcrt_memref4_f16 {
 void _mlir_ciface_tfcrt_gpu_attention_f16mma_hout(TFCRT_ATTENTION_HOUT_PARAMS);
 void _mlir_ciface_tfcrt_gpu_attention_bf16mma_hout(
     TFCRT_ATTENTION_HOUT_PARAMS);
+
+/* A KV-cache step's attention with its rotary and its cache writes
+ * (tfc-cpu-kernels{gpu-rope}, docs/DESIGN.md "Rotary and cache writes in the
+ * attention call"): the attention parameters above, where q is the query
+ * BEFORE its rotary [b, hq, s, d] and k / v are the KV cache's views
+ * [b, hkv, T, d] / [b, hkv, T, dv], then
+ *   k_new [b, hkv, s, d]   the new keys before their rotary,
+ *   v_new [b, hkv, s, dv]  the new values,
+ *   cos, sin [cb, ch, s, d] with cb in {1, b}, ch in {1, hq} (a size-1 dim
+ *                          broadcasts, its stride ignored),
+ *   past                   rank-0 i64: where the new rows go (an input of
+ *                          the step: written before the run, so kernels
+ *                          may read it before their PDL wait).
+ * The call writes, for each i < s with past + i < T,
+ *   k[.., past + i, :] = rot(k_new[.., i, :], i), v[.., past + i, :] =
+ *   v_new[.., i, :],
+ * then computes the attention of rot(q) over k / v as the entries above,
+ * where rot is tfc.rotary's rotate-half form: rot(x, i)[c] = x[c] cos[i][c]
+ * + h(x)[c] sin[i][c], h(x)[c] = -x[c + d/2] for c < d/2, x[c - d/2] after
+ * (d even). past is read where the kernels run (device-readable memory in a
+ * GPU run), so a replayed CUDA graph serves every position. Outside a GPU
+ * run they compute on the host. */
+typedef struct tfcrt_memref0_i64 {
+  int64_t *allocated;
+  int64_t *aligned;
+  int64_t offset;
+} tfcrt_memref0_i64;
+#define TFCRT_ATTENTION_ROPE_PARAMS_OUT(OUT_T)                                 \
+  TFCRT_ATTENTION_PARAMS_OUT(OUT_T), tfcrt_memref4_f32 *k_new,                 \
+      tfcrt_memref4_f32 *v_new, tfcrt_memref4_f32 *cos,                        \
+      tfcrt_memref4_f32 *sin, tfcrt_memref0_i64 *past
+void _mlir_ciface_tfcrt_gpu_attention_f32_rope(
+    TFCRT_ATTENTION_ROPE_PARAMS_OUT(tfcrt_memref4_f32));
+void _mlir_ciface_tfcrt_gpu_attention_f16mma_rope(
+    TFCRT_ATTENTION_ROPE_PARAMS_OUT(tfcrt_memref4_f32));
+void _mlir_ciface_tfcrt_gpu_attention_bf16mma_rope(
+    TFCRT_ATTENTION_ROPE_PARAMS_OUT(tfcrt_memref4_f32));
+void _mlir_ciface_tfcrt_gpu_attention_f16mma_rope_hout(
+    TFCRT_ATTENTION_ROPE_PARAMS_OUT(tfcrt_memref4_f16));
+void _mlir_ciface_tfcrt_gpu_attention_bf16mma_rope_hout(
+    TFCRT_ATTENTION_ROPE_PARAMS_OUT(tfcrt_memref4_f16));
+
 void _mlir_ciface_tfcrt_attention_kv_f16(
     tfcrt_memref4_f32 *q, tfcrt_memref4_f16 *k, tfcrt_memref4_f16 *v,
     tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,

@@ -32,6 +32,12 @@
 // All products and the softmax are f32; in the half modes q, k and v are
 // rounded to the half type as they are loaded (as the general kernel).
 //
+// A rope call (tfcrt_gpu_attention_*_rope, GpuAttnArgs::rope) also takes
+// the KV-cache step's rotary and cache writes: a lane's two float4 of q are
+// rotate-half pairs, so q is rotated in registers as it is loaded (then
+// rounded), and each block writes the step's new K / V rows that fall in
+// its keys before its key loop.
+//
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_RUNTIME_CUDA_ATTENTIONDECODEGROUP_CUH
 #define TFC_LIB_RUNTIME_CUDA_ATTENTIONDECODEGROUP_CUH
@@ -64,9 +70,10 @@ __device__ __forceinline__ bool seesGroup(const GpuAttnArgs &a,
 
 /// R rows (1 to 4) of one kv head's group, head dim DK (d == dv == DK; the
 /// launcher checks the layout: GpuAttention.h, decGroupFits), MODE as
-/// attnDecode's.
+/// attnDecode's; past: a rope call's *a.past (read before the PDL wait).
 template <int R, int DK, int MODE>
-__device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a) {
+__device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a,
+                                                long long past) {
   constexpr int W = tfcrt::cuda::kDecWarps;
   constexpr int LK = DK / 8;       // lanes a key
   constexpr int KPW = 32 / LK;     // keys a warp has in flight per slot
@@ -102,9 +109,9 @@ __device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a) {
     rowH[r] = kvh * G + rr / s32;
     rowI[r] = rr % s32;
   }
-  // This lane's 8 columns of q for each row, rounded (0 past the last row).
-  // (float4 loads where q's rows are unit-stride and aligned, as the
-  // exporters' views are.)
+  // This lane's 8 columns of q for each row, rotated (rope) and rounded (0
+  // past the last row). (float4 loads where q's rows are unit-stride and
+  // aligned, as the exporters' views are.)
   float q[R][8];
   const bool vecQ = a.qs[3] == 1 && a.qs[2] % 4 == 0 && a.qs[1] % 4 == 0 &&
                     a.qs[0] % 4 == 0 &&
@@ -122,6 +129,23 @@ __device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a) {
 #pragma unroll
       for (int e = 0; e < 8; ++e)
         q[r][e] = qr[((e < 4 ? 0 : HALF) + 4 * lg + (e & 3)) * a.qs[3]];
+    }
+    if (a.rope) {
+      // Columns 4 lg + e and HALF + 4 lg + e are a rotate-half pair (d ==
+      // DK), both in this lane: the rotary needs no other lane's.
+      const long long cb =
+          bi * a.cosS[0] + rowH[r] * a.cosS[1] + rowI[r] * a.cosS[2];
+      const long long sb =
+          bi * a.sinS[0] + rowH[r] * a.sinS[1] + rowI[r] * a.sinS[2];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const long long c0 = 4 * lg + e, c1 = HALF + c0;
+        const float x0 = q[r][e], x1 = q[r][e + 4];
+        q[r][e] = ropeElem(x0, -x1, a.cos[cb + c0 * a.cosS[3]],
+                           a.sin[sb + c0 * a.sinS[3]]);
+        q[r][e + 4] = ropeElem(x1, x0, a.cos[cb + c1 * a.cosS[3]],
+                               a.sin[sb + c1 * a.sinS[3]]);
+      }
     }
 #pragma unroll
     for (int e = 0; e < 8; ++e)
@@ -159,6 +183,25 @@ __device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a) {
   const float *kb = a.k + bi * a.ks[0] + kvh * a.ks[1];
   const float *vb = a.v + bi * a.vs[0] + kvh * a.vs[1];
   const float sentinel = -CUDART_INF_F;
+  if (a.rope) {
+    // The new rows that fall in this block's keys, written before any K / V
+    // load. Every block that reads such a row writes it itself (the row
+    // groups of a split write the same values), so none waits for another;
+    // the barrier makes the block's writes visible to all its threads.
+    float *kw = const_cast<float *>(kb), *vw = const_cast<float *>(vb);
+    const float *kn = a.kNew + bi * a.kNewS[0] + kvh * a.kNewS[1];
+    const float *vn = a.vNew + bi * a.vNewS[0] + kvh * a.vNewS[1];
+    for (int e = tid; e < s32 * DK; e += 32 * W) {
+      const int i = e / DK, c = e % DK;
+      const long long j = past + i;
+      if (j < kBeg || j >= kEnd)
+        continue;
+      kw[j * a.ks[2] + c] =
+          ropeAt(a, kn + i * a.kNewS[2], a.kNewS[3], bi, kvh, i, c);
+      vw[j * a.vs[2] + c] = vn[i * a.vNewS[2] + c * a.vNewS[3]];
+    }
+    __syncthreads();
+  }
 
 #pragma unroll 1
   for (long long jb = kBeg; jb < kEnd; jb += NG * U) {

@@ -137,6 +137,31 @@ __device__ __forceinline__ void storeOut(const GpuAttnArgs &a, long long idx,
     a.out[idx] = v;
 }
 
+/// The rotary's x cos + h sin (GpuAttnArgs::rope; h the rotate-half
+/// partner), each product rounded on its own as the host version computes
+/// it (GpuAttention.cpp): no fused multiply-add, so that a cache row the
+/// GPU writes is the one the emulation writes.
+__device__ __forceinline__ float ropeElem(float x, float h, float c, float s) {
+  return __fadd_rn(__fmul_rn(x, c), __fmul_rn(h, s));
+}
+
+/// Column c of row i of a rope call's query or new key, rotated: `row` is
+/// the row's first element, cs its column stride, bi / head the batch
+/// item and head that index cos / sin.
+__device__ __forceinline__ float ropeAt(const GpuAttnArgs &a, const float *row,
+                                        long long cs, long long bi,
+                                        long long head, long long i,
+                                        long long c) {
+  const long long half = a.d / 2;
+  const bool lo = c < half;
+  const float x = row[c * cs], y = row[(lo ? c + half : c - half) * cs];
+  const float cv =
+      a.cos[bi * a.cosS[0] + head * a.cosS[1] + i * a.cosS[2] + c * a.cosS[3]];
+  const float sv =
+      a.sin[bi * a.sinS[0] + head * a.sinS[1] + i * a.sinS[2] + c * a.sinS[3]];
+  return ropeElem(x, lo ? -y : y, cv, sv);
+}
+
 /// Stores 4 floats at p as T (16-byte aligned for f32, 8 for half types).
 template <typename T> __device__ __forceinline__ void store4(T *p, float4 v);
 template <> __device__ __forceinline__ void store4<float>(float *p, float4 v) {

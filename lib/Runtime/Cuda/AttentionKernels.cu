@@ -41,6 +41,10 @@
 //                           shared mask_add row staged per key tile; the
 //                           default there) and _ks_ (D 64, a shared
 //                           mask_keep row staged; the default there).
+//   tfc_attn_rope_write     a rope call's rotary and cache writes ahead of
+//                           any kernel but tfc_attn_decg_* (which does
+//                           them itself): rot(q) into a dense copy, the new
+//                           K / V rows into the cache.
 //
 //===----------------------------------------------------------------------===//
 
@@ -153,7 +157,9 @@ TFC_ATTN_DEC_R(8)
 /// the kernel before, so its cache rows, written while this runs, are read
 /// right after the wait; the mask bytes read here may be stale for the same
 /// reason, which costs a useless or a missing prefetch, never a result).
-/// The older rows come from HBM while the kernel before still runs.
+/// The older rows come from HBM while the kernel before still runs. (A
+/// rope call's k_new and v_new, which the kernel before writes, are not
+/// read here.)
 template <int R, int DK>
 __device__ __forceinline__ void decodePrefetch(const GpuAttnArgs &a) {
   const int rgs = static_cast<int>(a.rowGroups);
@@ -185,12 +191,16 @@ __device__ __forceinline__ void decodePrefetch(const GpuAttnArgs &a) {
 // tfc_attn_decg_[f16_|bf16_]r<R>_<DK>: the lane-group decode kernel
 // (AttentionDecodeGroup.cuh), R in 1 to 4, DK in 64 and 128.
 #define TFC_ATTN_DECG_M(PRE, MODE, R, DK)                                      \
-  extern "C" __global__ void __launch_bounds__(32 * tfcrt::cuda::kDecWarps)   \
-      tfc_attn_decg_##PRE##r##R##_##DK(const __grid_constant__ GpuAttnArgs a) { \
+  extern "C" __global__ void __launch_bounds__(32 * tfcrt::cuda::kDecWarps)    \
+      tfc_attn_decg_##PRE##r##R##_##DK(                                        \
+          const __grid_constant__ GpuAttnArgs a) {                             \
+    /* A rope call's position: a scalar input the host wrote before the  */    \
+    /* run (pinned memory), asked for before the wait (a PCIe read).     */    \
+    const long long past = a.rope ? *a.past : 0;                               \
     if (a.prefetch)                                                            \
       decodePrefetch<R, DK>(a);                                                \
     pdlEnter(a);                                                               \
-    attnDecodeGroup<R, DK, MODE>(a);                                           \
+    attnDecodeGroup<R, DK, MODE>(a, past);                                     \
   }
 #define TFC_ATTN_DECG(R, DK)                                                   \
   TFC_ATTN_DECG_M(, 0, R, DK)                                                  \
@@ -200,3 +210,53 @@ TFC_ATTN_DECG_R(1)
 TFC_ATTN_DECG_R(2)
 TFC_ATTN_DECG_R(3)
 TFC_ATTN_DECG_R(4)
+
+/// tfcrt_gpu_attention_*_rope's rotary and cache writes (GpuAttnArgs::rope)
+/// for the kernels that do not take them: rot(q) into a.qRot [b, hq, s, d]
+/// (dense), then rot(kNew) and vNew into rows past + i of the cache; a
+/// thread an element, in a grid-stride loop. Launched with PDL like the
+/// others: everything it reads (q, kNew, vNew, past) may be the previous
+/// kernel's output.
+extern "C" __global__ void __launch_bounds__(256)
+    tfc_attn_rope_write(const __grid_constant__ GpuAttnArgs a) {
+  pdlEnter(a);
+  const long long past = *a.past;
+  const long long nq = a.b * a.hq * a.s * a.d, nk = a.b * a.hkv * a.s * a.d;
+  const long long n = nq + nk + a.b * a.hkv * a.s * a.dv;
+  const long long step = static_cast<long long>(gridDim.x) * blockDim.x;
+  for (long long e =
+           blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+       e < n; e += step) {
+    if (e < nq) {
+      long long r = e / a.d;
+      const long long c = e - r * a.d, i = r % a.s;
+      r /= a.s;
+      const long long h = r % a.hq, bi = r / a.hq;
+      a.qRot[e] = ropeAt(a, a.q + bi * a.qs[0] + h * a.qs[1] + i * a.qs[2],
+                         a.qs[3], bi, h, i, c);
+      continue;
+    }
+    // A key element (e < nq + nk), else a value element: (bi, g, i, c).
+    const bool key = e < nq + nk;
+    const long long w = key ? a.d : a.dv;
+    long long r = key ? e - nq : e - nq - nk;
+    const long long c = r % w;
+    r /= w;
+    const long long i = r % a.s;
+    r /= a.s;
+    const long long g = r % a.hkv, bi = r / a.hkv, j = past + i;
+    if (j < 0 || j >= a.t)
+      continue;
+    // (k and v are the cache: this call's to write.)
+    if (key)
+      const_cast<float *>(
+          a.k)[bi * a.ks[0] + g * a.ks[1] + j * a.ks[2] + c * a.ks[3]] =
+          ropeAt(a, a.kNew + bi * a.kNewS[0] + g * a.kNewS[1] + i * a.kNewS[2],
+                 a.kNewS[3], bi, g, i, c);
+    else
+      const_cast<float *>(
+          a.v)[bi * a.vs[0] + g * a.vs[1] + j * a.vs[2] + c * a.vs[3]] =
+          a.vNew[bi * a.vNewS[0] + g * a.vNewS[1] + i * a.vNewS[2] +
+                 c * a.vNewS[3]];
+  }
+}

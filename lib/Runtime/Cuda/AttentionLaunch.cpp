@@ -10,7 +10,10 @@
 // at most kDecMaxS query rows (decode steps) take the decode kernel
 // (TFC_ATTN_DECODE=0 turns it off), which splits the keys over enough blocks to
 // fill the GPU when it has scratch memory for the partials (the model's,
-// DeviceRun's attnScratch).
+// DeviceRun's attnScratch). A rope call (tfcrt_gpu_attention_*_rope) runs
+// whole in the lane-group decode kernel where that kernel takes it
+// (ropeFused), else as tfc_attn_rope_write, which leaves the rotated query
+// in a block of the run's pool, and the call's kernel on that copy.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,6 +52,7 @@ struct AttnModule {
                                 // [32, 64, 128, 256]
   CUfunction decGroup[3][4][2] = {}; // tfc_attn_decg_*: [f32, f16, bf16]
                                      // [1 to 4 rows][64, 128]
+  CUfunction ropeWrite = {};         // tfc_attn_rope_write
   int sms = 0;                // multiprocessors of device 0
 };
 
@@ -103,6 +107,14 @@ bool decodeCluster() {
 /// TFC_ATTN_DEC_PREFETCH (default on): GpuAttnArgs::prefetch.
 bool decodePrefetch() {
   static const bool on = envSwitch("TFC_ATTN_DEC_PREFETCH", true);
+  return on;
+}
+
+/// A rope call that the lane-group decode kernel can take runs there whole
+/// (GpuAttnArgs::rope) unless TFC_ATTN_ROPE=0: tfc_attn_rope_write and the
+/// kernel, as every other rope call.
+bool ropeInKernel() {
+  static const bool on = envSwitch("TFC_ATTN_ROPE", true);
   return on;
 }
 
@@ -198,6 +210,8 @@ const AttnModule &attnModule(const Driver *d) {
                         i ? 128 : 64),
                  mod->decGroup[t][r][i]))
           return *mod;
+  if (!get("tfc_attn_rope_write", mod->ropeWrite))
+    return *mod;
   mod->sms = multiprocessors(d);
   mod->ok = true;
   return *mod;
@@ -241,11 +255,35 @@ void noteOutWrites(const attn::Params &p) {
   noteLaunchWrites(p.out, spanBytes(sizes, p.os, 4, eb));
 }
 
-} // namespace
+/// After noteLaunchWrites, for a rope call's kernel: it also writes rows of
+/// the cache views (which ones, only the device knows: past).
+void noteCacheWrites(const attn::Params &p) {
+  const int64_t ksz[4] = {p.b, p.hkv, p.t, p.d},
+                vsz[4] = {p.b, p.hkv, p.t, p.dv};
+  noteLaunchAlsoWrites(p.k, spanBytes(ksz, p.ks, 4, 4));
+  noteLaunchAlsoWrites(p.v, spanBytes(vsz, p.vs, 4, 4));
+}
 
-bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
-                     std::string &error, int64_t *grid, int64_t *block,
-                     const AttnScratch &scratch, bool pdl) {
+/// GpuAttnArgs' rope fields from r.
+void setRope(GpuAttnArgs &a, const AttnRope &r) {
+  a.rope = 1;
+  a.kNew = r.kNew;
+  a.vNew = r.vNew;
+  a.cos = r.cos;
+  a.sin = r.sin;
+  a.past = reinterpret_cast<const long long *>(r.past);
+  for (int i = 0; i < 4; ++i) {
+    a.kNewS[i] = r.kNewS[i];
+    a.vNewS[i] = r.vNewS[i];
+    a.cosS[i] = r.cosS[i];
+    a.sinS[i] = r.sinS[i];
+  }
+}
+
+/// launchAttention, or with `rope` a rope call that ropeFused takes.
+bool launch(const attn::Params &p, AttnMode mode, void *stream,
+            std::string &error, int64_t *grid, int64_t *block,
+            const AttnScratch &scratch, bool pdl, const AttnRope *rope) {
   const Driver *d = driver();
   if (!d) {
     error = "no CUDA driver";
@@ -356,6 +394,13 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
     const bool global = a.splits > 1 && !a.cmerge;
     a.count = global ? count : nullptr;
     a.part = global ? part : nullptr;
+    if (rope) {
+      if (!group) { // ropeFused said it was
+        error = "internal: a rope call outside the lane-group kernel";
+        return false;
+      }
+      setRope(a, *rope);
+    }
     CUfunction f = group ? mod.decGroup[a.round][R - 1][p.d == 128 ? 1 : 0]
                          : mod.dec[a.round][ri][di];
     const unsigned threads = 32 * kDecWarps;
@@ -385,11 +430,17 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
       return false;
     }
     noteOutWrites(p);
+    if (rope)
+      noteCacheWrites(p);
     if (grid)
       *grid = a.splits * p.hkv * a.rowGroups * p.b;
     if (block)
       *block = threads;
     return true;
+  }
+  if (rope) {
+    error = "internal: a rope call outside the decode kernels";
+    return false;
   }
   CUfunction f = nullptr;
   unsigned threads = 0, smem = 0, rows = 0;
@@ -446,6 +497,137 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
   if (block)
     *block = threads;
   return true;
+}
+
+} // namespace
+
+bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
+                     std::string &error, int64_t *grid, int64_t *block,
+                     const AttnScratch &scratch, bool pdl) {
+  return launch(p, mode, stream, error, grid, block, scratch, pdl, nullptr);
+}
+
+bool ropeFused(const attn::Params &p, const AttnRope &r) {
+  // launch()'s choice of the lane-group kernel, on a call with rows.
+  const int64_t dmax = p.d > p.dv ? p.d : p.dv;
+  return !r.split && ropeInKernel() && p.b > 0 && p.hq > 0 && p.s > 0 &&
+         p.s <= kDecMaxS && dmax <= 256 && decodeKernelOn() && decodeGroup() &&
+         decodeGroupFits(p);
+}
+
+bool launchAttentionRope(const attn::Params &p, const AttnRope &r,
+                         AttnMode mode, void *stream, std::string &error,
+                         float *qRot, const AttnScratch &scratch, bool pdl,
+                         void (*launched)(int64_t, int64_t, const char *)) {
+  if (p.b == 0 || p.s == 0)
+    return true; // no rows to write, an empty result
+  int64_t grid = 0, block = 0;
+  if (ropeFused(p, r)) {
+    if (!launch(p, mode, stream, error, &grid, &block, scratch, pdl, &r))
+      return false;
+    if (launched)
+      launched(grid, block, "(after tfcrt_gpu_attention_rope)");
+    return true;
+  }
+  const Driver *d = driver();
+  if (!d) {
+    error = "no CUDA driver";
+    return false;
+  }
+  const AttnModule &mod = attnModule(d);
+  if (!mod.ok) {
+    error = mod.error;
+    return false;
+  }
+  if (!qRot) {
+    error = "no device memory for the rotated query";
+    return false;
+  }
+  // tfc_attn_rope_write: a thread an element of rot(q), the new K rows and
+  // the new V rows; about four blocks per multiprocessor at most (a
+  // grid-stride loop takes the rest).
+  GpuAttnArgs a{};
+  a.q = p.q;
+  a.k = p.k;
+  a.v = p.v;
+  for (int i = 0; i < 4; ++i) {
+    a.qs[i] = p.qs[i];
+    a.ks[i] = p.ks[i];
+    a.vs[i] = p.vs[i];
+  }
+  a.b = p.b;
+  a.hq = p.hq;
+  a.hkv = p.hkv;
+  a.s = p.s;
+  a.t = p.t;
+  a.d = p.d;
+  a.dv = p.dv;
+  a.pdl = pdl ? 1 : 0;
+  a.qRot = qRot;
+  setRope(a, r);
+  const long long n =
+      p.b * p.s * (p.hq * p.d + p.hkv * (p.d + p.dv)); // elements
+  const unsigned threads = 256;
+  const long long blocks =
+      std::min<long long>((n + threads - 1) / threads, 4LL * mod.sms);
+  if (blocks > 0) {
+    void *params[] = {&a};
+    const CUresult res = launchKernel(
+        d, mod.ropeWrite, static_cast<unsigned>(blocks), 1, 1, threads, 1, 1, 0,
+        static_cast<CUstream>(stream), params, nullptr, pdl);
+    if (res != CUDA_SUCCESS) {
+      error = format("cuLaunchKernel failed (%s; tfc_attn_rope_write, grid "
+                     "%lld)",
+                     resultName(d, res), blocks);
+      return false;
+    }
+    const int64_t qsz[4] = {p.b, p.hq, p.s, p.d};
+    const int64_t dense[4] = {p.hq * p.s * p.d, p.s * p.d, p.d, 1};
+    noteLaunchWrites(qRot, spanBytes(qsz, dense, 4, 4));
+    noteCacheWrites(p);
+    if (launched)
+      launched(blocks, threads, "(after tfc_attn_rope_write)");
+  }
+  // The call's kernel on the rotated copy, [b, hq, s, d] dense.
+  attn::Params rp = p;
+  rp.q = qRot;
+  rp.qs[0] = p.hq * p.s * p.d;
+  rp.qs[1] = p.s * p.d;
+  rp.qs[2] = p.d;
+  rp.qs[3] = 1;
+  if (!launch(rp, mode, stream, error, &grid, &block, scratch, pdl, nullptr))
+    return false;
+  if (launched && p.hq > 0 && p.dv > 0)
+    launched(grid, block, "(after tfcrt_gpu_attention_rope)");
+  return true;
+}
+
+void runAttentionRope(const attn::Params &p, const AttnRope &r, AttnMode mode,
+                      const std::string &paramError) {
+  if (hasError())
+    return;
+  // The split path's rotated query, allocated whether or not a graph
+  // replays (the same sequence of pool blocks every run of a shape: a
+  // graph captured once reads and writes the same addresses).
+  float *qRot = nullptr;
+  if (paramError.empty() && !ropeFused(p, r)) {
+    qRot = static_cast<float *>(
+        deviceAlloc(static_cast<uint64_t>(p.b * p.hq * p.s * p.d) * 4, 256));
+    if (!qRot)
+      return; // deviceAlloc recorded why
+  }
+  if (replaying())
+    return;
+  if (!paramError.empty()) {
+    recordError("tfcrt_gpu_attention_rope: " + paramError);
+    return;
+  }
+  AttnScratch scratch;
+  scratch.base = attnScratch(scratch.bytes);
+  std::string error;
+  if (!launchAttentionRope(p, r, mode, runStream(), error, qRot, scratch,
+                           pdlLaunches(), &countLaunch))
+    recordError("tfcrt_gpu_attention_rope: " + error);
 }
 
 void runAttention(const attn::Params &p, AttnMode mode,

@@ -46,6 +46,45 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
                      const AttnScratch &scratch = AttnScratch(),
                      bool pdl = false);
 
+/// A rope call's inputs beyond the attention's (tfcrt_gpu_attention_*_rope;
+/// GpuAttnArgs::rope has the semantics): element pointers (offsets
+/// applied) and strides, 0 on cos / sin's broadcast dims; past readable
+/// where the kernels run.
+struct AttnRope {
+  const float *kNew = nullptr, *vNew = nullptr; // [b, hkv, s, d / dv]
+  const float *cos = nullptr, *sin = nullptr;   // [cb, ch, s, d]
+  int64_t kNewS[4] = {}, vNewS[4] = {}, cosS[4] = {}, sinS[4] = {};
+  const int64_t *past = nullptr;
+  /// Tests: the split path (below) even where the call could run fused, as
+  /// TFC_ATTN_ROPE=0 makes every run.
+  bool split = false;
+};
+
+/// Whether the lane-group decode kernel takes a rope call whole (one
+/// launch); otherwise tfc_attn_rope_write writes the rotated query into a
+/// dense copy and the cache rows, and the call's kernel reads that copy.
+/// Decided on the host from the shapes, the pointers' alignment and the
+/// environment, so that a replayed graph's host code decides the same.
+bool ropeFused(const attn::Params &p, const AttnRope &r);
+
+/// runAttention for a rope call: p.q the query before its rotary, p.k /
+/// p.v the cache views. The split path's copy of the query comes from the
+/// run's pool (also while a graph replays: the allocation trace must stay
+/// the captured one).
+void runAttentionRope(const attn::Params &p, const AttnRope &r, AttnMode mode,
+                      const std::string &paramError);
+
+/// launchAttention for a rope call: one launch where ropeFused, else
+/// tfc_attn_rope_write into qRot (device memory for b hq s d floats; unused
+/// where ropeFused) and the call's kernel on it. `launched`, when given, is
+/// called after each launch with its grid, block and what it was (the
+/// signature of DeviceRun.h's countLaunch).
+bool launchAttentionRope(
+    const attn::Params &p, const AttnRope &r, AttnMode mode, void *stream,
+    std::string &error, float *qRot, const AttnScratch &scratch = AttnScratch(),
+    bool pdl = false,
+    void (*launched)(int64_t grid, int64_t block, const char *what) = nullptr);
+
 } // namespace tfcrt::cuda
 
 #endif // TFC_LIB_RUNTIME_CUDA_ATTENTIONLAUNCH_H

@@ -123,10 +123,13 @@ struct RunState {
   bool timing = false;   // the model's start / computed events recorded
   uint64_t trace = 0;
   RunStats stats;
-  // What the last kernel launched may write (noteLaunchWrites); unknown
-  // (anything) unless its launcher said.
+  // What the last kernel launched may write (noteLaunchWrites, up to
+  // kSpans spans [lastLo, lastHi)); unknown (anything) unless its launcher
+  // said.
+  static constexpr int kSpans = 4;
   bool lastKnown = false;
-  uintptr_t lastLo = 0, lastHi = 0;
+  int lastSpans = 0;
+  uintptr_t lastLo[kSpans] = {}, lastHi[kSpans] = {};
   // TFC_CUDA_KTIME=1 (eager runs): each launch / GEMM / copy synchronized
   // and timed on the host clock from the previous one.
   struct Timed {
@@ -716,8 +719,20 @@ CUresult launchKernel(const Driver *d, CUfunction f, unsigned gx, unsigned gy,
 }
 void noteLaunchWrites(const void *p, uint64_t bytes) {
   run.lastKnown = true;
-  run.lastLo = reinterpret_cast<uintptr_t>(p);
-  run.lastHi = run.lastLo + bytes;
+  run.lastSpans = 0;
+  noteLaunchAlsoWrites(p, bytes);
+}
+
+void noteLaunchAlsoWrites(const void *p, uint64_t bytes) {
+  if (!run.lastKnown)
+    return;
+  if (run.lastSpans == RunState::kSpans) {
+    run.lastKnown = false; // more than the record holds: anything
+    return;
+  }
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(p);
+  run.lastLo[run.lastSpans] = lo;
+  run.lastHi[run.lastSpans++] = lo + bytes;
 }
 
 void forgetLaunchWrites() { run.lastKnown = false; }
@@ -734,8 +749,13 @@ uint64_t spanBytes(const int64_t *sizes, const int64_t *strides, int rank,
 }
 
 bool lastLaunchMayWrite(const void *p, uint64_t bytes) {
+  if (!run.lastKnown)
+    return true;
   const uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + bytes;
-  return !run.lastKnown || (lo < run.lastHi && run.lastLo < hi);
+  for (int i = 0; i < run.lastSpans; ++i)
+    if (lo < run.lastHi[i] && run.lastLo[i] < hi)
+      return true;
+  return false;
 }
 
 bool replaying() { return run.replay; }

@@ -52,6 +52,9 @@ CUresult launchKernel(const Driver *d, CUfunction f, unsigned gx, unsigned gy,
 /// run) may write: launchKernel forgets the previous launch's record, the
 /// launchers of our own kernels (GEMV, attention) note it after launching.
 void noteLaunchWrites(const void *p, uint64_t bytes);
+/// After noteLaunchWrites: the launch also writes [p, p + bytes) (a few
+/// spans are kept; more make the record unknown).
+void noteLaunchAlsoWrites(const void *p, uint64_t bytes);
 /// False when the last kernel launched on this thread is known not to write
 /// [p, p + bytes) (noteLaunchWrites), true otherwise. A kernel launched with
 /// PDL may read such bytes before its griddepcontrol.wait when they were

@@ -56,6 +56,21 @@ struct GpuAttnArgs {
   // block asks L2 for the K and V rows of its first chunk's keys that the
   // mask lets it see (a hint only: TFC_ATTN_DEC_PREFETCH=0 off).
   int prefetch;
+  // tfcrt_gpu_attention_*_rope: q is the query before its rotary and k / v
+  // the cache views; for each i < s with 0 <= *past + i < t, key row
+  // *past + i becomes rot(kNew row i) and value row *past + i vNew row i
+  // (rot: tfc_kernels.h; cos / sin row i at [bi, head, i], stride 0 on
+  // their broadcast dims). rope: the lane-group decode kernel does all of
+  // it (q rotated in registers, each block writing the new rows of its key
+  // range before it loads any); tfc_attn_rope_write does it ahead of any
+  // other kernel, writing rot(q) into qRot [b, hq, s, d] (dense), which
+  // that kernel then reads as q. past is read after the PDL wait, where the
+  // kernel runs: a replayed graph serves every position.
+  const float *kNew, *vNew, *cos, *sin;
+  const long long *past;
+  float *qRot;
+  long long kNewS[4], vNewS[4], cosS[4], sinS[4];
+  int rope;
 };
 
 /// The f32 kernel for head dims 129 to 256 (tfc_attn_simt_256): kSimtSplit

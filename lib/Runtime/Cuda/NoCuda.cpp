@@ -52,6 +52,8 @@ void gemm(GemmType, const Memref3 *, const Memref3 *, const Memref3 *,
 void linearEx(GemmType, const Memref3 *, const Memref3 *, const Memref3 *,
               GemmType, const Epilogue &, const Memref3 *) {}
 void runAttention(const attn::Params &, AttnMode, const std::string &) {}
+void runAttentionRope(const attn::Params &, const AttnRope &, AttnMode,
+                      const std::string &) {}
 bool launchAttention(const attn::Params &, AttnMode, void *, std::string &error,
                      int64_t *, int64_t *) {
   error = "this libtfcrt was built without CUDA";
