@@ -444,10 +444,17 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
     inputWords.resize(inputWords.size() + descriptorWords(inputs[i].rank));
   }
   Desc inputDescs[kMaxInputs];
+  // A step whose host code reads no scalar input (the compiler moved every
+  // read of them into kernels): one CUDA graph serves every value.
+  const bool scalarsInKey =
+      !(entry == model->desc->step_entry &&
+        (model->desc->flags & TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE));
   for (size_t i = 0; i < numInputs; ++i) {
     const void *data = inputs[i].data;
     bool onDevice = deviceInputs >> i & 1;
-    if (gpu.active() && inputs[i].rank == 0 && !onDevice) {
+    // Scalars that only kernels read are staged to device memory like the
+    // other inputs (an L2 hit for each kernel, not a PCIe round trip).
+    if (gpu.active() && inputs[i].rank == 0 && !onDevice && scalarsInKey) {
       // Host code may read a scalar input (a step's `past`), kernels too.
       if (!(data = gpu.stageScalar(data, tfc_dtype_size(inputs[i].dtype))))
         return setError(TFC_ERR_OUT_OF_MEMORY,
@@ -488,9 +495,6 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
     // host code read (scalar inputs, unless the compiler moved every read of
     // them into kernels) and the addresses of inputs already on the device
     // (a session's cache).
-    const bool scalarsInKey =
-        !(entry == model->desc->step_entry &&
-          (model->desc->flags & TFC_MODEL_FLAG_STEP_SCALARS_ON_DEVICE));
     if (gpu.active())
       for (size_t i = 0; i < numInputs; ++i) {
         shapeKey += format("%d:", (int)inputs[i].dtype);

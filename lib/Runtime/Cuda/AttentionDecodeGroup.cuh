@@ -35,8 +35,9 @@
 // A rope call (tfcrt_gpu_attention_*_rope, GpuAttnArgs::rope) also takes
 // the KV-cache step's rotary and cache writes: a lane's two float4 of q are
 // rotate-half pairs, so q is rotated in registers as it is loaded (then
-// rounded), and each block writes the step's new K / V rows that fall in
-// its keys before its key loop.
+// rounded), the key loop takes the step's new keys and values from k_new
+// (rotated the same way) and v_new, and the block of row group 0 of each
+// split stores the new rows that fall in its keys into the cache.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_RUNTIME_CUDA_ATTENTIONDECODEGROUP_CUH
@@ -183,11 +184,12 @@ __device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a,
   const float *kb = a.k + bi * a.ks[0] + kvh * a.ks[1];
   const float *vb = a.v + bi * a.vs[0] + kvh * a.vs[1];
   const float sentinel = -CUDART_INF_F;
-  if (a.rope) {
-    // The new rows that fall in this block's keys, written before any K / V
-    // load. Every block that reads such a row writes it itself (the row
-    // groups of a split write the same values), so none waits for another;
-    // the barrier makes the block's writes visible to all its threads.
+  if (a.rope && rg == 0) {
+    // The new rows that fall in this block's keys, written into the cache
+    // for the steps after this one (row group 0's block of the split; the
+    // other row groups' would write the same values). Nothing in this kernel
+    // reads them back: the key loop takes a new row from k_new / v_new
+    // itself, so these stores are not waited for.
     float *kw = const_cast<float *>(kb), *vw = const_cast<float *>(vb);
     const float *kn = a.kNew + bi * a.kNewS[0] + kvh * a.kNewS[1];
     const float *vn = a.vNew + bi * a.vNewS[0] + kvh * a.vNewS[1];
@@ -200,7 +202,6 @@ __device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a,
           ropeAt(a, kn + i * a.kNewS[2], a.kNewS[3], bi, kvh, i, c);
       vw[j * a.vs[2] + c] = vn[i * a.vNewS[2] + c * a.vNewS[3]];
     }
-    __syncthreads();
   }
 
 #pragma unroll 1
@@ -243,7 +244,30 @@ __device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a,
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const long long j = jb + u * NG + grp;
-      if ((vis >> (u * R)) & ((1u << R) - 1u)) {
+      const long long in = j - past; // a rope call's new row in..
+      if (((vis >> (u * R)) & ((1u << R) - 1u)) && a.rope && in >= 0 &&
+          in < s32) {
+        // .. from k_new (rotated here: columns 4 lg + e and HALF + 4 lg + e
+        // are a rotate-half pair, as for q) and v_new, the values the
+        // block of row group 0 stores into the cache.
+        const float *kn = a.kNew + bi * a.kNewS[0] + kvh * a.kNewS[1] +
+                          in * a.kNewS[2];
+        const float *vn = a.vNew + bi * a.vNewS[0] + kvh * a.vNewS[1] +
+                          in * a.vNewS[2];
+        const long long cb = bi * a.cosS[0] + kvh * a.cosS[1] + in * a.cosS[2];
+        const long long sb = bi * a.sinS[0] + kvh * a.sinS[1] + in * a.sinS[2];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const long long c0 = 4 * lg + e, c1 = HALF + c0;
+          const float x0 = kn[c0 * a.kNewS[3]], x1 = kn[c1 * a.kNewS[3]];
+          kv[u][e] = ropeElem(x0, -x1, a.cos[cb + c0 * a.cosS[3]],
+                              a.sin[sb + c0 * a.sinS[3]]);
+          kv[u][e + 4] = ropeElem(x1, x0, a.cos[cb + c1 * a.cosS[3]],
+                                  a.sin[sb + c1 * a.sinS[3]]);
+          vv[u][e] = vn[c0 * a.vNewS[3]];
+          vv[u][e + 4] = vn[c1 * a.vNewS[3]];
+        }
+      } else if ((vis >> (u * R)) & ((1u << R) - 1u)) {
         const float *kr = kb + j * a.ks[2] + 4 * lg;
         const float *vr = vb + j * a.vs[2] + 4 * lg;
         const float4 k0 = *reinterpret_cast<const float4 *>(kr);

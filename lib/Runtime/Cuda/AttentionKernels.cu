@@ -194,8 +194,9 @@ __device__ __forceinline__ void decodePrefetch(const GpuAttnArgs &a) {
   extern "C" __global__ void __launch_bounds__(32 * tfcrt::cuda::kDecWarps)    \
       tfc_attn_decg_##PRE##r##R##_##DK(                                        \
           const __grid_constant__ GpuAttnArgs a) {                             \
-    /* A rope call's position: a scalar input the host wrote before the  */    \
-    /* run (pinned memory), asked for before the wait (a PCIe read).     */    \
+    /* A rope call's position: an input staged before the run (device   */    \
+    /* memory in a step whose scalars are read on the device only, else  */    \
+    /* pinned host memory), asked for before the wait, used after it.    */    \
     const long long past = a.rope ? *a.past : 0;                               \
     if (a.prefetch)                                                            \
       decodePrefetch<R, DK>(a);                                                \
