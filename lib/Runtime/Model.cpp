@@ -408,7 +408,8 @@ namespace {
 tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
                     const tfc_tensor *inputs, size_t numInputs,
                     tfc_tensor *outputs, size_t numOutputs,
-                    uint32_t deviceInputs = 0, bool decodeStep = false) {
+                    uint32_t deviceInputs = 0, bool decodeStep = false,
+                    const OutputBuffer *into = nullptr) {
   if (numInputs != sig.inputs.size() || (numInputs && !inputs))
     return setError(TFC_ERR_INVALID_ARGUMENT,
                     format("model '%s' takes %zu inputs, got %zu",
@@ -521,6 +522,8 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
   // A GPU model's outputs are device buffers: download each one's span into
   // pinned memory, then synchronize once.
   std::vector<const char *> downloaded(numOutputs, nullptr);
+  // Outputs downloaded into the caller's buffer (`into`): handed out as is.
+  std::vector<bool> inCallers(numOutputs, false);
   if (gpu.active())
     for (size_t i = 0; i < numOutputs; ++i) {
       const TensorSpec &spec = sig.outputs[i];
@@ -528,18 +531,29 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
       char *aligned;
       std::memcpy(&aligned, &d[1], sizeof(void *));
       size_t elem = tfc_dtype_size(spec.dtype);
-      int64_t last = 0;
-      bool empty = false;
-      for (int32_t k = 0; k < spec.rank; ++k) {
+      int64_t last = 0, expect = 1;
+      bool empty = false, dense = true;
+      for (int32_t k = spec.rank - 1; k >= 0; --k) {
         if (d[3 + k] <= 0)
           empty = true;
         else
           last += (d[3 + k] - 1) * d[3 + spec.rank + k];
+        if (d[3 + k] != 1 && d[3 + spec.rank + k] != expect)
+          dense = false;
+        expect *= d[3 + k] > 0 ? d[3 + k] : 1;
       }
-      if (!empty && last >= 0)
-        downloaded[i] = static_cast<const char *>(
-            gpu.download(aligned + d[2] * static_cast<int64_t>(elem),
-                         static_cast<size_t>(last + 1) * elem));
+      if (empty || last < 0)
+        continue;
+      const char *src = aligned + d[2] * static_cast<int64_t>(elem);
+      const size_t bytes = static_cast<size_t>(last + 1) * elem;
+      if (into && into[i].data && dense && bytes <= into[i].bytes) {
+        if (gpu.downloadInto(into[i].data, src, bytes)) {
+          downloaded[i] = static_cast<const char *>(into[i].data);
+          inCallers[i] = true;
+        }
+        continue;
+      }
+      downloaded[i] = static_cast<const char *>(gpu.download(src, bytes));
     }
   std::string gpuError;
   tfc_status gpuStatus = gpu.finish(gpuError);
@@ -606,6 +620,10 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
         static_cast<char *>(aligned) + d[2] * static_cast<int64_t>(elem);
     if (gpu.active()) // the downloaded copy (GPU buffers are never taken)
       src = downloaded[i];
+    if (gpu.active() && inCallers[i]) {
+      t.data = const_cast<char *>(src); // the caller's buffer, not owned
+      continue;
+    }
     if (!gpu.active() && allocated && contiguous && !taken.count(allocated) &&
         isTrackedAllocation(allocated)) {
       taken.insert(allocated);
@@ -663,11 +681,12 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
 tfc_status tfcrt::runEntry(tfc_model *model, void *entry, const Signature &sig,
                            const tfc_tensor *inputs, size_t numInputs,
                            tfc_tensor *outputs, size_t numOutputs,
-                           uint32_t deviceInputs, bool decodeStep) {
+                           uint32_t deviceInputs, bool decodeStep,
+                           const OutputBuffer *into) {
   if (sig.inputs.size() > kMaxInputs)
     return setError(TFC_ERR_UNSUPPORTED, "too many inputs");
   return runModel(model, entry, sig, inputs, numInputs, outputs, numOutputs,
-                  deviceInputs, decodeStep);
+                  deviceInputs, decodeStep, into);
 }
 
 TFCRT_EXPORT tfc_status tfc_model_run(tfc_model *model,

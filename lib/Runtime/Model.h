@@ -59,10 +59,19 @@ void unregisterModel(tfc_model *model);
 /// GPU model (a session's cache): passed as is, not staged. `decodeStep`: a
 /// session step of few new tokens (a GPU model's kernels may then be
 /// launched with programmatic dependent launch, Cuda.h beginRun).
+/// `into` (GPU models; one per output or null): a caller's pinned buffer
+/// (cuda::allocPinned) of `bytes` that a dense output of at most that size
+/// is downloaded into and handed out as is (not owned by the tensor:
+/// tfc_tensor_free leaves it); anything else is copied as usual.
+struct OutputBuffer {
+  void *data = nullptr;
+  size_t bytes = 0;
+};
 tfc_status runEntry(tfc_model *model, void *entry, const Signature &sig,
                     const tfc_tensor *inputs, size_t numInputs,
                     tfc_tensor *outputs, size_t numOutputs,
-                    uint32_t deviceInputs = 0, bool decodeStep = false);
+                    uint32_t deviceInputs = 0, bool decodeStep = false,
+                    const OutputBuffer *into = nullptr);
 
 //===-- partitioned and data-parallel runs (DistRun.cpp) ------------------===//
 /// Checks the partition fields at load and parses the part signatures.

@@ -45,6 +45,16 @@ using namespace tfcrt;
 
 namespace {
 constexpr uint64_t kGuardBytes = 4096;
+
+/// TFC_SESSION_PINNED_LOGITS=0: a GPU session's logits copied out of the
+/// run's staging as before (tfc_session's pinnedLogits).
+bool pinnedLogitsOn() {
+  static const bool on = [] {
+    const char *v = std::getenv("TFC_SESSION_PINNED_LOGITS");
+    return !v || std::strcmp(v, "0") != 0;
+  }();
+  return on;
+}
 constexpr unsigned char kGuardByte = 0xA5;
 } // namespace
 
@@ -75,6 +85,12 @@ struct tfc_session {
   int64_t sinks = 0;
   std::vector<int64_t> sinkHistory, sinkScratch;
   std::vector<tfc_tensor> outputs; // of the last call, owned
+  // A GPU session's logits are downloaded straight into this pinned
+  // buffer, the session's own (valid until the next call, as the API says):
+  // no copy on the host (6.3 MB a step at b32 x 49,152). Grown to the
+  // largest logits seen; a step whose logits do not fit gets a copy.
+  void *pinnedLogits = nullptr;
+  uint64_t pinnedLogitsBytes = 0;
   // Input positions in the step signature.
   int idsAt = -1, maskAt = -1, pastAt = -1, cacheAt = -1, scalesAt = -1,
       sinkMaskAt = -1;
@@ -85,6 +101,7 @@ struct tfc_session {
       cuda::freeDevice(cache, cacheBytes);
     else
       trackedFree(block);
+    cuda::freePinned(pinnedLogits);
   }
   void releaseOutputs() {
     for (tfc_tensor &t : outputs)
@@ -374,9 +391,32 @@ tfc_status step(tfc_session *s, const int64_t *tokens, int64_t n,
   // At most 8 new tokens a row: a decode step (small kernels back to back,
   // where programmatic dependent launch pays), not a prefill chunk.
   const bool decodeStep = n <= 8;
+  // The logits (output 0) into the session's pinned buffer (not for a
+  // partitioned model, whose last stage shares them with the other ranks).
+  std::vector<OutputBuffer> into(s->sig.outputs.size());
+  const bool pinnedOut =
+      s->device && !into.empty() &&
+      !(s->model->desc->flags & TFC_MODEL_FLAG_PARTITIONED) && pinnedLogitsOn();
+  if (pinnedOut) {
+    into[0].data = s->pinnedLogits;
+    into[0].bytes = s->pinnedLogitsBytes;
+  }
   tfc_status st =
       runEntry(s->model, s->stepEntry, s->sig, in, s->sig.inputs.size(),
-               s->outputs.data(), s->sig.outputs.size(), onDevice, decodeStep);
+               s->outputs.data(), s->sig.outputs.size(), onDevice, decodeStep,
+               pinnedOut ? into.data() : nullptr);
+  if (st == TFC_OK && pinnedOut && s->outputs[0].data != s->pinnedLogits) {
+    // Did not fit (or the first step): room for these logits next time.
+    uint64_t bytes = tfc_dtype_size(s->outputs[0].dtype);
+    for (int32_t k = 0; k < s->outputs[0].rank; ++k)
+      bytes *=
+          static_cast<uint64_t>(std::max<int64_t>(s->outputs[0].shape[k], 0));
+    if (bytes > s->pinnedLogitsBytes) {
+      cuda::freePinned(s->pinnedLogits);
+      s->pinnedLogits = cuda::allocPinned(bytes);
+      s->pinnedLogitsBytes = s->pinnedLogits ? bytes : 0;
+    }
+  }
   if (st == TFC_OK)
     st = shareSessionLogits(s);
   if (!guardsIntact(s)) {

@@ -79,6 +79,10 @@ void runCompiled(const std::string &shapeKey, const std::function<void()> &entry
 /// Enqueues the download of `bytes` device bytes at `src`; returns the host
 /// (pinned) address that holds them once finishRun succeeded, or nullptr.
 void *download(const void *src, uint64_t bytes);
+/// Enqueues the download of `bytes` device bytes at `src` into `dst`
+/// (allocPinned memory the caller owns, at least `bytes`); they are there
+/// once finishRun succeeded. False on error.
+bool downloadInto(void *dst, const void *src, uint64_t bytes);
 /// Synchronizes the stream once; false if the run had a CUDA error.
 bool finishRun();
 /// Ends the run (releases the model for the next one).
@@ -105,6 +109,10 @@ void *allocDevice(uint64_t bytes);
 void freeDevice(void *p, uint64_t bytes);
 /// A synchronous device-to-device copy (a session's fork); false on error.
 bool copyDevice(void *dst, const void *src, uint64_t bytes);
+/// Pinned host memory outside every model's staging (a session's logits,
+/// downloaded there without a copy); nullptr on failure (not recorded).
+void *allocPinned(uint64_t bytes);
+void freePinned(void *p);
 
 /// The first CUDA error recorded on this thread since clearError (by mgpu*
 /// calls of the compiled code or by the run functions above). After an

@@ -63,6 +63,10 @@ void *GpuRun::download(const void *src, size_t bytes) {
   return cuda::download(src, bytes);
 }
 
+bool GpuRun::downloadInto(void *dst, const void *src, size_t bytes) {
+  return cuda::downloadInto(dst, src, bytes);
+}
+
 tfc_status GpuRun::finish(std::string &error) {
   if (!isActive || cuda::finishRun())
     return TFC_OK;

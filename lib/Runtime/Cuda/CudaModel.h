@@ -46,6 +46,8 @@ public:
   /// Enqueues the download of `bytes` device bytes at `src`: the returned
   /// host address holds them after finish(). nullptr on failure.
   void *download(const void *src, size_t bytes);
+  /// The same into the caller's pinned buffer `dst`; false on error.
+  bool downloadInto(void *dst, const void *src, size_t bytes);
   /// Synchronizes; TFC_OK, or TFC_ERR_INTERNAL with the run's first CUDA
   /// error in `error`.
   tfc_status finish(std::string &error);

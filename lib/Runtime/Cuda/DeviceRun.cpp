@@ -462,6 +462,22 @@ bool copyDevice(void *dst, const void *src, uint64_t bytes) {
          check(d->cuStreamSynchronize(nullptr), "cuStreamSynchronize");
 }
 
+void *allocPinned(uint64_t bytes) {
+  // Not recorded as the thread's error when it fails: the caller copies
+  // instead.
+  const Driver *d = driver();
+  void *p = nullptr;
+  if (!d || d->cuMemAllocHost(&p, bytes ? bytes : 1) != CUDA_SUCCESS)
+    return nullptr;
+  return p;
+}
+
+void freePinned(void *p) {
+  const Driver *d = driver();
+  if (d && p)
+    d->cuMemFreeHost(p);
+}
+
 void runCompiledOnStream(const std::string &key,
                          const std::function<void()> &entry);
 
@@ -589,6 +605,17 @@ void *download(const void *src, uint64_t bytes) {
              "cuMemcpyDtoHAsync", "(output)"))
     return nullptr;
   return host;
+}
+
+bool downloadInto(void *dst, const void *src, uint64_t bytes) {
+  DeviceModel &m = *run.model;
+  const Driver *d = driver();
+  if (!d || hasError())
+    return false;
+  return !bytes ||
+         check(d->cuMemcpyDtoHAsync(dst, reinterpret_cast<CUdeviceptr>(src),
+                                    bytes, m.stream),
+               "cuMemcpyDtoHAsync", "(output, into the caller's buffer)");
 }
 
 bool finishRun() {

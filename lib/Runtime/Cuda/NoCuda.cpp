@@ -41,6 +41,9 @@ void runCompiled(const std::string &, const std::function<void()> &entry) {
   entry();
 }
 void *download(const void *, uint64_t) { return nullptr; }
+bool downloadInto(void *, const void *, uint64_t) { return false; }
+void *allocPinned(uint64_t) { return nullptr; }
+void freePinned(void *) {}
 bool finishRun() { return true; }
 void endRun() {}
 bool deviceAllocsActive() { return false; }
