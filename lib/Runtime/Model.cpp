@@ -33,6 +33,18 @@ size_t descriptorWords(int32_t rank) {
   return 3 + 2 * static_cast<size_t>(rank);
 }
 
+/// Whether a rank-r view with `sizes` / `strides` is dense row-major (a
+/// size-1 dim's stride does not matter; sizes <= 0 count as 1).
+bool denseRowMajor(const int64_t *sizes, const int64_t *strides, int32_t rank) {
+  int64_t expect = 1;
+  for (int32_t k = rank - 1; k >= 0; --k) {
+    if (sizes[k] != 1 && strides[k] != expect)
+      return false;
+    expect *= sizes[k] > 0 ? sizes[k] : 1;
+  }
+  return true;
+}
+
 /// Fills a descriptor over contiguous row-major data.
 void fillDescriptor(int64_t *d, const void *data, int32_t rank,
                     const int64_t *shape) {
@@ -531,22 +543,20 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
       char *aligned;
       std::memcpy(&aligned, &d[1], sizeof(void *));
       size_t elem = tfc_dtype_size(spec.dtype);
-      int64_t last = 0, expect = 1;
-      bool empty = false, dense = true;
-      for (int32_t k = spec.rank - 1; k >= 0; --k) {
+      int64_t last = 0;
+      bool empty = false;
+      for (int32_t k = 0; k < spec.rank; ++k) {
         if (d[3 + k] <= 0)
           empty = true;
         else
           last += (d[3 + k] - 1) * d[3 + spec.rank + k];
-        if (d[3 + k] != 1 && d[3 + spec.rank + k] != expect)
-          dense = false;
-        expect *= d[3 + k] > 0 ? d[3 + k] : 1;
       }
       if (empty || last < 0)
         continue;
       const char *src = aligned + d[2] * static_cast<int64_t>(elem);
       const size_t bytes = static_cast<size_t>(last + 1) * elem;
-      if (into && into[i].data && dense && bytes <= into[i].bytes) {
+      if (into && into[i].data && bytes <= into[i].bytes &&
+          denseRowMajor(d + 3, d + 3 + spec.rank, spec.rank)) {
         if (gpu.downloadInto(into[i].data, src, bytes)) {
           downloaded[i] = static_cast<const char *>(into[i].data);
           inCallers[i] = true;
@@ -584,8 +594,6 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
     t.dtype = spec.dtype;
     t.rank = spec.rank;
     int64_t count = 1;
-    bool contiguous = true;
-    int64_t expect = 1;
     for (int32_t k = spec.rank - 1; k >= 0; --k) {
       t.shape[k] = sizes[k];
       if (sizes[k] < 0 && status == TFC_OK) {
@@ -609,9 +617,6 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
                        (long long)sizes[k], it->second.second.c_str(),
                        (long long)it->second.first);
       }
-      if (sizes[k] != 1 && strides[k] != expect)
-        contiguous = false;
-      expect *= sizes[k] > 0 ? sizes[k] : 1;
       count *= sizes[k] > 0 ? sizes[k] : 0;
     }
     if (status != TFC_OK)
@@ -624,7 +629,8 @@ tfc_status runModel(tfc_model *model, void *entry, const Signature &sig,
       t.data = const_cast<char *>(src); // the caller's buffer, not owned
       continue;
     }
-    if (!gpu.active() && allocated && contiguous && !taken.count(allocated) &&
+    if (!gpu.active() && allocated &&
+        denseRowMajor(sizes, strides, spec.rank) && !taken.count(allocated) &&
         isTrackedAllocation(allocated)) {
       taken.insert(allocated);
       t.data = const_cast<char *>(src);

@@ -75,6 +75,28 @@ float roundTo(AttnMode m, float x) {
   return x;
 }
 
+/// The tolerance of the header for `mode`'s results.
+double modeTol(AttnMode mode) {
+  return mode == AttnMode::F32 ? 2e-5 : mode == AttnMode::F16 ? 4e-3 : 3e-2;
+}
+
+/// attn::naive over the inputs the kernel multiplies: `h` with q, k and v
+/// rounded to `mode`'s type (n results, [b, hq, s, dv] contiguous whatever
+/// h.os says).
+std::vector<double> naiveRounded(AttnMode mode, attn::Params h,
+                                 std::vector<float> q, std::vector<float> k,
+                                 std::vector<float> v, size_t n) {
+  for (auto *vec : {&q, &k, &v})
+    for (float &x : *vec)
+      x = roundTo(mode, x);
+  h.q = q.data();
+  h.k = k.data();
+  h.v = v.data();
+  std::vector<double> ref(n);
+  attn::naive(h, ref.data());
+  return ref;
+}
+
 struct Case {
   std::string name;
   int64_t b = 1, hq = 1, hkv = 1, s = 1, t = 1, d = 16, dv = 16;
@@ -221,20 +243,11 @@ int runCase(const Case &c, CUstream stream) {
     const char *how = !decode ? "" : pass == 0 ? " split" : " unsplit";
     cuda::AttnScratch none;
     // Reference: naive over the inputs the kernel multiplies.
-    std::vector<float> qr(q), kr(k), vr(v);
-    for (auto *vec : {&qr, &kr, &vr})
-      for (float &x : *vec)
-        x = roundTo(mode, x);
     attn::Params h = p;
-    h.q = qr.data();
-    h.k = kr.data();
-    h.v = vr.data();
     h.add = add.empty() ? nullptr : add.data();
     h.keep = keep.empty() ? nullptr : keep.data();
     h.layout = layout.empty() ? nullptr : layout.data();
-    std::vector<double> ref(no);
-    // naive writes [b, hq, s, dv] contiguous whatever p.os says.
-    attn::naive(h, ref.data());
+    const std::vector<double> ref = naiveRounded(mode, h, q, k, v, no);
 
     attn::Params g = p;
     g.q = reinterpret_cast<const float *>(dq.p);
@@ -267,9 +280,7 @@ int runCase(const Case &c, CUstream stream) {
     if (no)
       ok(D->cuMemcpyDtoHAsync(out.data(), dout.p, no * 4, stream), "DtoH");
     D->cuStreamSynchronize(stream);
-    const double tol = mode == AttnMode::F32   ? 2e-5
-                       : mode == AttnMode::F16 ? 4e-3
-                                               : 3e-2;
+    const double tol = modeTol(mode);
     double worst = 0;
     int64_t bad = 0, zeroRowsWrong = 0;
     for (int64_t bi = 0; bi < c.b; ++bi)
@@ -657,20 +668,11 @@ int runRopeCase(const RopeCase &c, CUstream stream) {
       }
       // The output: naive on what the kernel multiplies; in f32 also the
       // host path's output.
-      std::vector<float> qr(qRotHost), kr(hk), vr(hv);
-      for (auto *vec : {&qr, &kr, &vr})
-        for (float &x : *vec)
-          x = roundTo(mode, x);
       attn::Params h = p;
-      h.q = qr.data();
-      h.k = kr.data();
-      h.v = vr.data();
       h.keep = keep.data();
-      std::vector<double> ref(nq);
-      attn::naive(h, ref.data());
-      const double tol = mode == AttnMode::F32   ? 2e-5
-                         : mode == AttnMode::F16 ? 4e-3
-                                                 : 3e-2;
+      const std::vector<double> ref =
+          naiveRounded(mode, h, qRotHost, hk, hv, nq);
+      const double tol = modeTol(mode);
       double worst = 0;
       int64_t bad = 0;
       for (int64_t e = 0; e < nq; ++e) {

@@ -69,6 +69,27 @@ __device__ __forceinline__ bool seesGroup(const GpuAttnArgs &a,
   return !keepRow || keepRow[j * a.keepS[3]] != 0;
 }
 
+/// A rope call's rotary of a lane's 8 columns x of row i (cos / sin row
+/// [bi, head, i]), in place: columns 4 lg + e and HALF + 4 lg + e (x[e],
+/// x[e + 4]) are a rotate-half pair, both in this lane, so the rotary needs
+/// no other lane's (q as it is loaded, a new key in the key loop).
+template <int HALF>
+__device__ __forceinline__ void ropeLane(const GpuAttnArgs &a, float (&x)[8],
+                                         long long bi, long long head,
+                                         long long i, int lg) {
+  const long long cb = bi * a.cosS[0] + head * a.cosS[1] + i * a.cosS[2];
+  const long long sb = bi * a.sinS[0] + head * a.sinS[1] + i * a.sinS[2];
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    const long long c0 = 4 * lg + e, c1 = HALF + c0;
+    const float x0 = x[e], x1 = x[e + 4];
+    x[e] = ropeElem(x0, -x1, a.cos[cb + c0 * a.cosS[3]],
+                    a.sin[sb + c0 * a.sinS[3]]);
+    x[e + 4] = ropeElem(x1, x0, a.cos[cb + c1 * a.cosS[3]],
+                        a.sin[sb + c1 * a.sinS[3]]);
+  }
+}
+
 /// R rows (1 to 4) of one kv head's group, head dim DK (d == dv == DK; the
 /// launcher checks the layout: GpuAttention.h, decGroupFits), MODE as
 /// attnDecode's; past: a rope call's *a.past (read before the PDL wait).
@@ -131,23 +152,8 @@ __device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a,
       for (int e = 0; e < 8; ++e)
         q[r][e] = qr[((e < 4 ? 0 : HALF) + 4 * lg + (e & 3)) * a.qs[3]];
     }
-    if (a.rope) {
-      // Columns 4 lg + e and HALF + 4 lg + e are a rotate-half pair (d ==
-      // DK), both in this lane: the rotary needs no other lane's.
-      const long long cb =
-          bi * a.cosS[0] + rowH[r] * a.cosS[1] + rowI[r] * a.cosS[2];
-      const long long sb =
-          bi * a.sinS[0] + rowH[r] * a.sinS[1] + rowI[r] * a.sinS[2];
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const long long c0 = 4 * lg + e, c1 = HALF + c0;
-        const float x0 = q[r][e], x1 = q[r][e + 4];
-        q[r][e] = ropeElem(x0, -x1, a.cos[cb + c0 * a.cosS[3]],
-                           a.sin[sb + c0 * a.sinS[3]]);
-        q[r][e + 4] = ropeElem(x1, x0, a.cos[cb + c1 * a.cosS[3]],
-                               a.sin[sb + c1 * a.sinS[3]]);
-      }
-    }
+    if (a.rope) // (d == DK: HALF is the rotary's half)
+      ropeLane<HALF>(a, q[r], bi, rowH[r], rowI[r], lg);
 #pragma unroll
     for (int e = 0; e < 8; ++e)
       q[r][e] = r < nr ? roundMode(q[r][e], MODE) : 0.0f;
@@ -244,30 +250,23 @@ __device__ __forceinline__ void attnDecodeGroup(const GpuAttnArgs &a,
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const long long j = jb + u * NG + grp;
+      const bool seen = (vis >> (u * R)) & ((1u << R) - 1u);
       const long long in = j - past; // a rope call's new row in..
-      if (((vis >> (u * R)) & ((1u << R) - 1u)) && a.rope && in >= 0 &&
-          in < s32) {
-        // .. from k_new (rotated here: columns 4 lg + e and HALF + 4 lg + e
-        // are a rotate-half pair, as for q) and v_new, the values the
+      if (seen && a.rope && in >= 0 && in < s32) {
+        // .. from k_new (rotated here, as q) and v_new: the values the
         // block of row group 0 stores into the cache.
         const float *kn = a.kNew + bi * a.kNewS[0] + kvh * a.kNewS[1] +
                           in * a.kNewS[2];
-        const float *vn = a.vNew + bi * a.vNewS[0] + kvh * a.vNewS[1] +
-                          in * a.vNewS[2];
-        const long long cb = bi * a.cosS[0] + kvh * a.cosS[1] + in * a.cosS[2];
-        const long long sb = bi * a.sinS[0] + kvh * a.sinS[1] + in * a.sinS[2];
+        const float *vn =
+            a.vNew + bi * a.vNewS[0] + kvh * a.vNewS[1] + in * a.vNewS[2];
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const long long c0 = 4 * lg + e, c1 = HALF + c0;
-          const float x0 = kn[c0 * a.kNewS[3]], x1 = kn[c1 * a.kNewS[3]];
-          kv[u][e] = ropeElem(x0, -x1, a.cos[cb + c0 * a.cosS[3]],
-                              a.sin[sb + c0 * a.sinS[3]]);
-          kv[u][e + 4] = ropeElem(x1, x0, a.cos[cb + c1 * a.cosS[3]],
-                                  a.sin[sb + c1 * a.sinS[3]]);
-          vv[u][e] = vn[c0 * a.vNewS[3]];
-          vv[u][e + 4] = vn[c1 * a.vNewS[3]];
+        for (int e = 0; e < 8; ++e) {
+          const long long c = (e < 4 ? 0 : HALF) + 4 * lg + (e & 3);
+          kv[u][e] = kn[c * a.kNewS[3]];
+          vv[u][e] = vn[c * a.vNewS[3]];
         }
-      } else if ((vis >> (u * R)) & ((1u << R) - 1u)) {
+        ropeLane<HALF>(a, kv[u], bi, kvh, in, lg);
+      } else if (seen) {
         const float *kr = kb + j * a.ks[2] + 4 * lg;
         const float *vr = vb + j * a.vs[2] + 4 * lg;
         const float4 k0 = *reinterpret_cast<const float4 *>(kr);

@@ -236,6 +236,18 @@ bool decodeKernelOn() {
   return on;
 }
 
+/// launch()'s choice of the decode kernels for a call (few query rows, head
+/// dims up to 256)...
+bool decodeTakes(const attn::Params &p) {
+  const int64_t dmax = p.d > p.dv ? p.d : p.dv;
+  return p.s <= kDecMaxS && dmax <= 256 && decodeKernelOn();
+}
+
+/// ... and of the lane-group one among them.
+bool groupTakes(const attn::Params &p) {
+  return decodeGroup() && decodeGroupFits(p);
+}
+
 /// The general decode kernel's value loads eight keys at a time
 /// (AttentionDecode.cuh), unless TFC_ATTN_DEC_FAST=0. On by default since
 /// tfcrt-gpu-attention-test passed with it on an H100 (2026-12-05), where
@@ -343,10 +355,10 @@ bool launch(const attn::Params &p, AttnMode mode, void *stream,
   const int64_t dmax = p.d > p.dv ? p.d : p.dv;
   a.round = mode == AttnMode::F16 ? 1 : mode == AttnMode::BF16 ? 2 : 0;
   a.splits = a.chunk = a.rowGroups = 1;
-  if (p.s <= kDecMaxS && dmax <= 256 && decodeKernelOn()) {
+  if (decodeTakes(p)) {
     // Rows of a block: the GQA group's heads x the query rows, up to 8.
     const long long rows = (p.hq / p.hkv) * p.s;
-    const bool group = decodeGroup() && decodeGroupFits(p);
+    const bool group = groupTakes(p);
     int ri = 0;
     while (ri < 3 && kDecRowsList[ri] < rows)
       ++ri;
@@ -509,10 +521,8 @@ bool launchAttention(const attn::Params &p, AttnMode mode, void *stream,
 
 bool ropeFused(const attn::Params &p, const AttnRope &r) {
   // launch()'s choice of the lane-group kernel, on a call with rows.
-  const int64_t dmax = p.d > p.dv ? p.d : p.dv;
   return !r.split && ropeInKernel() && p.b > 0 && p.hq > 0 && p.s > 0 &&
-         p.s <= kDecMaxS && dmax <= 256 && decodeKernelOn() && decodeGroup() &&
-         decodeGroupFits(p);
+         decodeTakes(p) && groupTakes(p);
 }
 
 bool launchAttentionRope(const attn::Params &p, const AttnRope &r,
