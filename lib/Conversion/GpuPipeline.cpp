@@ -870,7 +870,8 @@ std::string mlir::tfc::gpuLoweringPipeline(const PipelineOptions &o,
          " warp-rows=" + std::to_string(g.rowWarps) +
          " remat=" + (g.rowRemat ? "true" : "false") +
          " unroll=" + std::to_string(g.rowUnroll) +
-         " vector=" + std::to_string(g.rowVector) + "})";
+         " vector=" + std::to_string(g.rowVector) +
+         " registers=" + std::to_string(g.rowRegisters) + "})";
   p += ",convert-linalg-to-parallel-loops,canonicalize,cse";
   // No canonicalize before the mapping: it would inline the one-iteration
   // loops that keep host stores on the GPU.

@@ -646,6 +646,21 @@ struct ChainEmitter {
       vecLoads;
   llvm::DenseMap<Operation *, Value> scalar; // root -> the row's value
   SmallVector<llvm::DenseMap<unsigned, Value>> captured; // per op, operand
+  // Register rows (regs > 0, fuseChain's test: every row loop's length
+  // static, at most regs * regB): a thread's elements are k_j = thr + j
+  // regB, every op's loop emitted straight-line at the kernel's top level
+  // instead of as an scf.for, and a rematerialized version's value at an
+  // element, computed once, serves every later reader: the row is read from
+  // memory once instead of once per pass (a layer norm's sum, sum of
+  // squares and store each reloaded it).
+  int64_t regs = 0, regB = 0;
+  // The row's reductions as warp butterflies (the warp mode's, no shared
+  // memory or barrier): register rows in blocks of one warp.
+  bool shuffle = false;
+  std::map<std::pair<int64_t, int64_t>, std::pair<Value, Value>>
+      regIndex; // (len, j) -> (k_j clamped to the row, inside; null: always)
+  std::map<std::pair<unsigned, const void *>, Value>
+      versions; // (dropped op, element index value) -> its value there
 
   ChainEmitter(const Chain &chain, const ChainPlan &plan, OpBuilder &b,
                Location loc, ValueRange rowIvs, Value thr, Value cB, Value c0,
@@ -666,6 +681,8 @@ struct ChainEmitter {
   };
   Unrolled rowLoop(Value len, ValueRange iterArgs) {
     Unrolled u;
+    if (regs > 0)
+      return regElems(len);
     int64_t U = std::max<int64_t>(unroll, 1);
     Value step = cB;
     if (U > 1)
@@ -688,6 +705,36 @@ struct ChainEmitter {
         u.k.push_back(arith::SelectOp::create(b, loc, in, k, last));
         u.inside.push_back(in);
       }
+    }
+    return u;
+  }
+
+  /// Register rows: no loop (u.loop null), the thread's elements k_j = thr
+  /// + j regB of a row of static length `len` (ceil(len / regB) of them),
+  /// the same index values for every op of that length; an element that
+  /// may lie past the row's end is clamped to its last, with `inside`.
+  Unrolled regElems(Value len) {
+    Unrolled u;
+    int64_t n = *getConstantIntValue(len);
+    for (int64_t j = 0; j * regB < n; ++j) {
+      std::pair<Value, Value> &ki = regIndex[{n, j}];
+      if (!ki.first) {
+        Value k = j == 0 ? thr
+                         : arith::AddIOp::create(
+                               b, loc, thr,
+                               arith::ConstantIndexOp::create(b, loc, j * regB))
+                               .getResult();
+        if ((j + 1) * regB > n) { // thr + j regB may pass the row's end
+          Value in =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, len);
+          k = arith::SelectOp::create(
+              b, loc, in, k, arith::ConstantIndexOp::create(b, loc, n - 1));
+          ki.second = in;
+        }
+        ki.first = k;
+      }
+      u.k.push_back(ki.first);
+      u.inside.push_back(ki.second);
     }
     return u;
   }
@@ -736,6 +783,14 @@ struct ChainEmitter {
 
   /// The element of dropped producer `p`'s version at `ivs`.
   Value recompute(OpBuilder &ib, unsigned p, ValueRange ivs) {
+    // Register rows: every reader of the version sits in the kernel's top
+    // block after the first, at the same element index values.
+    Value *memo = nullptr;
+    if (regs > 0) {
+      memo = &versions[{p, ivs.back().getAsOpaquePointer()}];
+      if (*memo)
+        return *memo;
+    }
     auto g = cast<linalg::GenericOp>(chain.ops[p].op);
     Block &body = g.getRegion().front();
     IRMapping map;
@@ -751,8 +806,11 @@ struct ChainEmitter {
       }
       ib.clone(o, map);
     }
-    return map.lookupOrDefault(
+    Value v = map.lookupOrDefault(
         cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
+    if (memo)
+      *memo = v;
+    return v;
   }
 
   /// The values op `i` (not a reduction) stores at `at`, with the buffers.
@@ -842,7 +900,8 @@ struct ChainEmitter {
     }
     Unrolled u = rowLoop(len, {});
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(u.loop.getBody()->getTerminator());
+    if (u.loop)
+      b.setInsertionPoint(u.loop.getBody()->getTerminator());
     // Every element's values first (the loads of all U together), then
     // the stores, those past the row's end skipped.
     SmallVector<SmallVector<Value>> bufs(u.k.size());
@@ -956,11 +1015,13 @@ struct ChainEmitter {
     vecLoads.clear();
     Unrolled u = vec > 1 ? groupLoop(len, ValueRange{neutral}, bases)
                          : rowLoop(len, ValueRange{neutral});
-    scf::ForOp loop = u.loop;
+    scf::ForOp loop = u.loop; // null with register rows: straight-line
+    Value partial; // this thread's part of the row's value
     {
       OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToEnd(loop.getBody()); // after rowLoop's indices
-      Value acc = loop.getRegionIterArgs()[0];
+      if (loop)
+        b.setInsertionPointToEnd(loop.getBody()); // after rowLoop's indices
+      Value acc = loop ? loop.getRegionIterArgs()[0] : neutral;
       // (group or element j, lane l): element k_j (scalar mode) or
       // bases[j] + l (vector mode).
       SmallVector<std::pair<unsigned, int64_t>> elems;
@@ -994,17 +1055,22 @@ struct ChainEmitter {
                                 .getResult()
                           : next;
       }
-      scf::YieldOp::create(b, loc, acc);
+      if (loop) {
+        scf::YieldOp::create(b, loc, acc);
+        partial = loop.getResult(0);
+      } else {
+        partial = acc;
+      }
       groupBase = Value(); // the group loop ends here
       vecLoads.clear();
     }
     Value x = rr.combine->getOperand(0) == outArg ? rr.combine->getOperand(1)
                                                   : rr.combine->getOperand(0);
     Value all;
-    if (warp) {
+    if (warp || shuffle) {
       // One warp per row: a butterfly of shuffles leaves the row's value in
       // every lane (no shared memory, no block barrier).
-      all = loop.getResult(0);
+      all = partial;
       Value width = arith::ConstantIntOp::create(b, loc, 32, 32);
       for (int64_t off = 16; off >= 1; off /= 2) {
         Value o = arith::ConstantIntOp::create(b, loc, off, 32);
@@ -1018,7 +1084,7 @@ struct ChainEmitter {
       }
     } else {
       all = gpu::AllReduceOp::create(
-          b, loc, loop.getResult(0),
+          b, loc, partial,
           gpu::AllReduceOperationAttr::get(b.getContext(), rr.kind),
           b.getUnitAttr());
     }
@@ -1127,7 +1193,8 @@ Value vectorChainOk(OpBuilder &b, Location loc, const Chain &chain,
 }
 
 LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
-                        bool rematerialize, int64_t unroll, int64_t vector) {
+                        bool rematerialize, int64_t unroll, int64_t vector,
+                        int64_t registers) {
   unsigned R = chain.R;
   int64_t staticRows = 1;
   for (const CanonDim &d : chain.rows)
@@ -1193,10 +1260,38 @@ LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
     }
   }
   ChainPlan plan = planChain(chain, rematerialize);
-  auto emitAll = [&](int64_t vec) {
+  // Register rows (ChainEmitter::regs): where every row loop's length is
+  // static and a thread of a block of regB threads has at most `registers`
+  // elements of it. regB is the block size of the many-rows grids (a warp
+  // with warpRows); where the size is chosen at run time (RowBlock), a
+  // uniform test on it picks this emission.
+  const int64_t regB = warp ? 32 : block.size;
+  int64_t regs = 0;
+  if (registers > 0) {
+    bool ok = true;
+    for (auto [i, c] : llvm::enumerate(chain.ops)) {
+      if (c.n == R)
+        continue;
+      std::optional<int64_t> n = getConstantIntValue(lens[i]);
+      if (!n || *n <= 0) {
+        ok = false;
+        break;
+      }
+      regs = std::max(regs, (*n + regB - 1) / regB);
+    }
+    if (!ok || regs > registers)
+      regs = 0;
+  }
+  std::optional<int64_t> staticB = getConstantIntValue(cB);
+  if (staticB && *staticB != regB)
+    regs = 0;
+  auto emitAll = [&](int64_t vec, int64_t withRegs) {
     ChainEmitter em(chain, plan, b, loc, rowIvs, thr, cB, c0, warp);
     em.unroll = unroll;
     em.vec = vec;
+    em.regs = withRegs;
+    em.regB = regB;
+    em.shuffle = withRegs > 0 && regB == 32;
     bool emitted = false;
     for (auto [i, c] : llvm::enumerate(chain.ops)) {
       if (plan.ops[i].dropped) {
@@ -1219,16 +1314,33 @@ LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
   // first element is aligned to V elements and its other strides are
   // multiples of V (a uniform test: the whole grid takes one branch, so the
   // barriers inside stay uniform); the scalar emission otherwise.
-  if (Value ok = vector > 1 ? vectorChainOk(b, loc, chain, lens, vector)
-                            : Value()) {
-    auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/true);
+  auto emitLoops = [&]() {
+    if (Value ok = vector > 1 ? vectorChainOk(b, loc, chain, lens, vector)
+                              : Value()) {
+      auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      emitAll(vector, 0);
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      emitAll(1, 0);
+    } else {
+      emitAll(1, 0);
+    }
+  };
+  if (regs > 0 && staticB) {
+    emitAll(1, regs);
+  } else if (regs > 0) {
+    Value isB = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, cB,
+        arith::ConstantIndexOp::create(b, loc, regB));
+    auto ifOp = scf::IfOp::create(b, loc, isB, /*withElse=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    emitAll(vector);
+    emitAll(1, regs);
     b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-    emitAll(1);
+    emitLoops();
   } else {
-    emitAll(1);
+    emitLoops();
   }
   if (failed(mlir::tfc::mapBlocksThreads(grid)))
     return failure();
@@ -1244,7 +1356,8 @@ LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
 /// reduction and at least two ops; returns how many.
 unsigned mlir::tfc::rowops::fuseRowChains(func::FuncOp f, const RowBlock &rb,
                                           int64_t warpRows, bool rematerialize,
-                                          int64_t unroll, int64_t vector) {
+                                          int64_t unroll, int64_t vector,
+                                          int64_t registers) {
   std::vector<Chain> done;
   Chain cur;
   auto close = [&]() {
@@ -1284,7 +1397,8 @@ unsigned mlir::tfc::rowops::fuseRowChains(func::FuncOp f, const RowBlock &rb,
   close();
   unsigned fused = 0;
   for (Chain &c : done)
-    if (succeeded(fuseChain(c, rb, warpRows, rematerialize, unroll, vector)))
+    if (succeeded(fuseChain(c, rb, warpRows, rematerialize, unroll, vector,
+                            registers)))
       ++fused;
   return fused;
 }

@@ -305,6 +305,13 @@ struct GpuRowReductionsPass
                      "vector load / store where the buffers are aligned at "
                      "run time (1: one element at a time; 1, 2, 4 or 8)"),
       llvm::cl::init(1)};
+  Option<int64_t> registers{
+      *this, "registers",
+      llvm::cl::desc("With fuse: chains whose row loops all have a static "
+                     "length of at most this many elements a thread keep "
+                     "the row's recomputed values in registers, every loop "
+                     "emitted straight-line (0: off; at most 64)"),
+      llvm::cl::init(0)};
   Option<int64_t> warpRows{
       *this, "warp-rows",
       llvm::cl::desc("With fuse: a warp per row of a chain and this many "
@@ -360,10 +367,16 @@ struct GpuRowReductionsPass
           << static_cast<int64_t>(vector);
       return signalPassFailure();
     }
+    if (registers < 0 || registers > 64) {
+      getOperation().emitError("tfc-gpu-row-reductions: registers must be "
+                               "in [0, 64], got ")
+          << static_cast<int64_t>(registers);
+      return signalPassFailure();
+    }
     RowBlock block{blockSize, fewRows, fewBlockSize};
     if (fuse)
       (void)fuseRowChains(getOperation(), block, warpRows, remat, unroll,
-                          vector);
+                          vector, registers);
     SmallVector<std::pair<linalg::GenericOp, RowReduction>> todo;
     getOperation().walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<scf::ParallelOp>() ||

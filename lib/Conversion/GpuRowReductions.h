@@ -55,8 +55,13 @@ struct RowBlock {
 /// returns how many chains became kernels. vector > 1: a thread takes
 /// groups of that many consecutive row elements, contiguous accesses as
 /// vector loads / stores, where a run-time test finds them aligned.
+/// registers > 0: chains whose row loops all have a static length of at
+/// most `registers` elements a thread (blocks of block.size threads, or a
+/// warp) keep the row's recomputed values in registers (straight-line
+/// emission, each version computed once a thread and element).
 unsigned fuseRowChains(func::FuncOp f, const RowBlock &block, int64_t warpRows,
-                       bool rematerialize, int64_t unroll, int64_t vector = 1);
+                       bool rematerialize, int64_t unroll, int64_t vector = 1,
+                       int64_t registers = 0);
 
 } // namespace mlir::tfc::rowops
 

@@ -176,6 +176,14 @@ static cl::opt<int> cudaRowVector(
              "(2, 4 or 8; default 1, one element at a time, until measured "
              "on a GPU)"),
     cl::init(1));
+static cl::opt<int> cudaRowRegisters(
+    "cuda-row-registers",
+    cl::desc("With --target=cuda, --cuda-row-fuse and --cuda-row-remat: a "
+             "fused run of row ops whose rows have a static length of at "
+             "most N elements a thread keeps the row's values in registers "
+             "(read from memory once, not once per pass; 0 = off, the "
+             "default until measured on a GPU; at most 64)"),
+    cl::init(0));
 static cl::opt<bool> cudaRowRemat(
     "cuda-row-remat",
     cl::desc("With --target=cuda and --cuda-row-fuse: a fused run's "
@@ -857,6 +865,10 @@ int main(int argc, char **argv) {
       return fail("--cuda-row-vector=" + std::to_string(cudaRowVector) +
                   ": expected 1, 2, 4 or 8");
     go.rowVector = cudaRowVector;
+    if (cudaRowRegisters < 0 || cudaRowRegisters > 64)
+      return fail("--cuda-row-registers=" + std::to_string(cudaRowRegisters) +
+                  ": expected 0 to 64");
+    go.rowRegisters = cudaRowRegisters;
     if (cudaPerThread < 1 || cudaPerThread > 64)
       return fail("--cuda-per-thread=" + std::to_string(cudaPerThread) +
                   ": expected 1 to 64");

@@ -93,6 +93,8 @@ struct GpuPipelineOptions {
   int64_t rowUnroll = 4;           // ... row elements a thread loads at once
   int64_t rowVector = 1;           // ... consecutive row elements a thread
                                    // takes as one vector (1: one each)
+  int64_t rowRegisters = 0;        // ... rows of at most this many elements
+                                   // a thread kept in registers (0: off)
   bool mergeKernels = true;        // consecutive independent grids as one
                                    // launch (tfc-gpu-merge-kernels)
   bool pdl = false;                // kernels begin with griddepcontrol
