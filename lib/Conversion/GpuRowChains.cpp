@@ -1016,7 +1016,7 @@ struct ChainEmitter {
     Unrolled u = vec > 1 ? groupLoop(len, ValueRange{neutral}, bases)
                          : rowLoop(len, ValueRange{neutral});
     scf::ForOp loop = u.loop; // null with register rows: straight-line
-    Value partial; // this thread's part of the row's value
+    Value partial;            // this thread's part of the row's value
     {
       OpBuilder::InsertionGuard guard(b);
       if (loop)
@@ -1315,8 +1315,8 @@ LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
   // multiples of V (a uniform test: the whole grid takes one branch, so the
   // barriers inside stay uniform); the scalar emission otherwise.
   auto emitLoops = [&]() {
-    if (Value ok = vector > 1 ? vectorChainOk(b, loc, chain, lens, vector)
-                              : Value()) {
+    if (Value ok =
+            vector > 1 ? vectorChainOk(b, loc, chain, lens, vector) : Value()) {
       auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/true);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -1330,9 +1330,9 @@ LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
   if (regs > 0 && staticB) {
     emitAll(1, regs);
   } else if (regs > 0) {
-    Value isB = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::eq, cB,
-        arith::ConstantIndexOp::create(b, loc, regB));
+    Value isB =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cB,
+                              arith::ConstantIndexOp::create(b, loc, regB));
     auto ifOp = scf::IfOp::create(b, loc, isB, /*withElse=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -1348,7 +1348,6 @@ LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
     c.op->erase();
   return success();
 }
-
 
 } // namespace
 
