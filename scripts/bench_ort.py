@@ -2,7 +2,7 @@
 """Benchmarks an ONNX model with ONNX Runtime (CPUExecutionProvider).
 
   bench_ort.py MODEL.onnx --inputs IN.npz [--prefix case0_] --threads N
-               [--warmup W] [--iters K] [--json]
+               [--warmup W] [--warmup-ms T] [--iters K] [--json]
   bench_ort.py MODEL.onnx --batch B --seq S [--seed X] [--vocab V] --threads N
                [--save-inputs FILE.npz] [--json]
 
@@ -106,6 +106,8 @@ def main():
     ap.add_argument("--vocab", type=int, help="synthetic inputs: token id range [0, V)")
     ap.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs (default 3)")
+    ap.add_argument("--warmup-ms", type=float, default=0.0,
+                    help="and untimed runs until this many ms have passed (default 0)")
     ap.add_argument("--iters", type=int, default=20, help="timed runs (default 20)")
     ap.add_argument("--save-inputs", type=Path,
                     help="write the inputs and first outputs as case0_<name> to this .npz")
@@ -153,8 +155,11 @@ def main():
         arrays.update({f"case0_{o.name}": v for o, v in zip(sess.get_outputs(), outs)})
         np.savez_compressed(args.save_inputs, **arrays)
 
-    for _ in range(max(0, args.warmup - 1)):
+    warm_start = time.perf_counter()
+    warmed = 1  # the run above
+    while warmed < args.warmup or (time.perf_counter() - warm_start) * 1e3 < args.warmup_ms:
         sess.run(None, feeds)
+        warmed += 1
     times = []
     for _ in range(args.iters):
         t = time.perf_counter()
@@ -169,7 +174,7 @@ def main():
         "min_ms": round(float(t.min()), 3),
         "max_ms": round(float(t.max()), 3),
         "iters": args.iters,
-        "warmup": args.warmup,
+        "warmup": warmed,
         "threads": args.threads,
         "ort_version": ort.__version__,
         "model": args.model.name,

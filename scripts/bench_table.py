@@ -28,6 +28,9 @@ ISA CPU` for a run with the minilm and prefill rows, `bench_table ISA ROWS CPU`
 (e.g. decode+qdecode) for a run of other rows only. TFCRT_ISA=avx2 (or generic) in the environment caps
 tfc's kernels, so one machine reports each path.
 
+The MiniLM and prefill rows warm every peer up for --warmup-ms (default 1 s)
+before timing: a CPU coming out of idle ran them up to 1.5x slower for seconds.
+
 OpenVINO and llama-cpp-python come from PyPI (scripts/setup.sh --bench);
 without them their columns say "not installed" (qdecode needs llama.cpp). A pause precedes every measured process (this VM runs
 a process started right after a large one exited slower for seconds).
@@ -42,10 +45,12 @@ py = sys.executable
 
 
 def ov_mode(argv):
-    """--_ov MODEL INPUTS.npz THREADS ITERS: OpenVINO latency, one JSON line."""
+    """--_ov MODEL INPUTS.npz THREADS ITERS [WARMUP_MS]: OpenVINO latency, one
+    JSON line (3 warm-up runs, and more until WARMUP_MS have passed)."""
     import numpy as np
     import openvino as ov
     model, inputs, threads, iters = argv[0], argv[1], int(argv[2]), int(argv[3])
+    warmup_ms = float(argv[4]) if len(argv) > 4 else 0.0
     core = ov.Core()
     cfg = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
            "INFERENCE_PRECISION_HINT": "f32", "NUM_STREAMS": 1}
@@ -58,8 +63,10 @@ def ov_mode(argv):
     m.reshape({k: list(v.shape) for k, v in feeds.items()})
     cm = core.compile_model(m, "CPU", cfg)
     req = cm.create_infer_request()
-    for _ in range(3):
+    warm_start, warmed = time.perf_counter(), 0
+    while warmed < 3 or (time.perf_counter() - warm_start) * 1e3 < warmup_ms:
         req.infer(feeds)
+        warmed += 1
     ts = []
     for _ in range(iters):
         t0 = time.perf_counter()
@@ -83,6 +90,9 @@ p.add_argument("--workdir", default=str(root / ".cache" / "bench_table"))
 p.add_argument("--llamacpp-dir", default=str(root / ".cache" / "llamacpp"),
                help="the GGUF files of scripts/make_llamacpp_models.py")
 p.add_argument("--pause", type=float, default=3.0)
+p.add_argument("--warmup-ms", type=float, default=1000.0,
+               help="MiniLM and prefill rows: every peer warms up for at least this long "
+                    "(default 1000; a CPU out of idle ran batch 1 up to 1.5x slower for seconds)")
 p.add_argument("--write-docs", action="store_true")
 p.add_argument("--json", help="also write the results as JSON here")
 a = p.parse_args()
@@ -235,14 +245,17 @@ def forward_row(label, model, stem, batch, seq, ov_ok, tfc_flags=(), ort_model=N
     for r in range(a.rounds):
         time.sleep(a.pause)
         out = json.loads(run([bin_ / "tfc-run", str(stem) + ".so", "--inputs", inputs, "--prefix", "case0_",
-                              "--bench", "--iters", a.iters, "--json", "--threads", a.threads]))
+                              "--bench", "--iters", a.iters, "--warmup-ms", int(a.warmup_ms), "--json",
+                              "--threads", a.threads]))
         info = {k: out.get(k) for k in ("cpu", "kernel_isa", "gemm_isa")}
         t.append(out["median_ms"])
         time.sleep(a.pause)
-        o.append(json.loads(run(ort + ["--inputs", inputs, "--iters", a.iters, "--json"]))["median_ms"])
+        o.append(json.loads(run(ort + ["--inputs", inputs, "--iters", a.iters, "--warmup-ms", a.warmup_ms,
+                                       "--json"]))["median_ms"])
         if ov_ok:
             time.sleep(a.pause)
-            v.append(json.loads(run([py, __file__, "--_ov", peer_model, inputs, a.threads, a.iters]))["median_ms"])
+            v.append(json.loads(run([py, __file__, "--_ov", peer_model, inputs, a.threads, a.iters,
+                                     a.warmup_ms]))["median_ms"])
         print(f"  {label} round {r + 1}: tfc {t[-1]:.2f} ms, ORT {o[-1]:.2f} ms"
               + (f", OpenVINO {v[-1]:.2f} ms" if v else ""), file=sys.stderr)
     row = {"workload": label, "unit": "ms", "tfc": med(t), "ort": med(o), "ov": med(v) if v else None,
@@ -427,7 +440,9 @@ lines = [f"CPU: {info.get('cpu')}; tfc kernels: {info.get('kernel_isa')}"
          + (f" (capped by TFCRT_ISA={isa_cap})" if isa_cap else "")
          + f"; {a.threads} threads; ONNX Runtime {ort_v}; OpenVINO {ov_v}"
          + (f"; llama.cpp via llama-cpp-python {llama_v}" if llama_v else "")
-         + f"; {results['date']}; {a.rounds} alternating rounds x {a.iters} iterations, medians.",
+         + f"; {results['date']}; {a.rounds} alternating rounds x {a.iters} iterations, medians"
+         + (f" (MiniLM and prefill rows: every process warmed up for at least {a.warmup_ms:g} ms)"
+            if a.warmup_ms > 0 else "") + ".",
          "", lscpu + ".",
          "", f"1-minute load average {results['load_before']:.2f} before, {results['load_after']:.2f} after the run"
          + (f" on {os.cpu_count()} CPUs: UNDER LOAD, the timings are noise, not a result."

@@ -2,7 +2,8 @@
 //
 //   tfc-run MODEL.so [--weights W.tfcw] --inputs in.npz [--prefix P]
 //           [--reference ref.npz [--atol A] [--rtol R]] [--outputs out.npz]
-//           [--bench [--warmup N] [--iters N]] [--json] [--threads N]
+//           [--bench [--warmup N] [--warmup-ms T] [--iters N]] [--json]
+//           [--threads N]
 //           [--profile] [--trace out.json] [--cache-mb N [--stats]]
 //   tfc-run MODEL.so --inputs prompt.npz --decode N [--max-len M]
 //           [--prefill-chunk C] [--bench] [--outputs out.npz]   (Decode.cpp)
@@ -45,7 +46,7 @@ const char *kUsage =
     "P]\n"
     "               [--reference ref.npz [--atol A] [--rtol R]] [--outputs "
     "out.npz]\n"
-    "               [--bench [--warmup N] [--iters N]] [--json] [--threads N] "
+    "               [--bench [--warmup N] [--warmup-ms T] [--iters N]] [--json] [--threads N] "
     "[--profile] [--trace F]\n"
     "  --weights W     weights file (default: MODEL with .so replaced by "
     ".tfcw)\n"
@@ -58,6 +59,8 @@ const char *kUsage =
     "  --outputs F     write the outputs to an .npz (keys: output names)\n"
     "  --runs N        check / write the outputs of the N-th run (default 1)\n"
     "  --bench         time --warmup (3) then --iters (20) runs\n"
+    "  --warmup-ms T   with --bench: warm up for at least T ms too (a CPU\n"
+    "                  coming out of idle runs slower for a while)\n"
     "  --json          print one JSON object on stdout instead of text\n"
     "  --threads N     runtime threads (default: all cores)\n"
     "  --profile       time per op class and per kernel site with its ONNX\n"
@@ -89,6 +92,7 @@ struct Options {
   std::string trace; // --trace FILE
   int runs = 1; // --runs: the outputs checked / written are the last run's
   int warmup = 3, iters = 20, threads = 0;
+  int warmupMs = 0; // --warmup-ms: warm-up runs until this much time passed
   int decode = -1, maxLen = 0, prefillChunk = 0;
   bool dataParallel = false;
   int microBatches = 0; // 0: the runtime's default (TFC_MICRO_BATCHES)
@@ -150,11 +154,13 @@ Options parseArgs(int argc, char **argv) {
       const char *v = value();
       if (!parseDouble(v, a == "--atol" ? o.atol : o.rtol))
         usageError(a + " needs a non-negative number, got '" + v + "'");
-    } else if (a == "--warmup" || a == "--iters" || a == "--threads") {
+    } else if (a == "--warmup" || a == "--iters" || a == "--threads" ||
+               a == "--warmup-ms") {
       const char *v = value();
-      int &dst = a == "--warmup"  ? o.warmup
-                 : a == "--iters" ? o.iters
-                                  : o.threads;
+      int &dst = a == "--warmup"     ? o.warmup
+                 : a == "--iters"    ? o.iters
+                 : a == "--warmup-ms" ? o.warmupMs
+                                     : o.threads;
       if (!parseInt(v, dst, a == "--iters" ? 1 : 0))
         usageError(a + " needs a " +
                    (a == "--iters" ? "positive" : "non-negative") +
@@ -656,10 +662,16 @@ int Runner::run() {
   }
 
   if (opt.bench) {
-    for (int i = 0; i < opt.warmup; ++i)
+    // --warmup runs, and more until --warmup-ms have passed.
+    const double warmStart = nowMs();
+    int warmed = 0;
+    while (warmed < opt.warmup ||
+           (opt.warmupMs > 0 && nowMs() - warmStart < opt.warmupMs)) {
       if (int rc = runOnce())
         return rc;
-    rep.warmup = opt.warmup;
+      ++warmed;
+    }
+    rep.warmup = warmed;
     tfc_profile_reset();
     if (!opt.trace.empty())
       tfc_trace_start(0);
