@@ -37,6 +37,17 @@ def die(msg):
     sys.exit(1)
 
 
+def warm_up(run, count, ms, done=0):
+    """Calls run() until it has run `count` times in all (`done` already) and
+    `ms` milliseconds have passed; returns how many runs that was. Also
+    bench_table.py's OpenVINO mode: every peer warms up the same way."""
+    start = time.perf_counter()
+    while done < count or (time.perf_counter() - start) * 1e3 < ms:
+        run()
+        done += 1
+    return done
+
+
 def infer_vocab(model_path):
     """Rows of the initializer that a Gather indexes with input_ids."""
     import onnx
@@ -155,11 +166,8 @@ def main():
         arrays.update({f"case0_{o.name}": v for o, v in zip(sess.get_outputs(), outs)})
         np.savez_compressed(args.save_inputs, **arrays)
 
-    warm_start = time.perf_counter()
-    warmed = 1  # the run above
-    while warmed < args.warmup or (time.perf_counter() - warm_start) * 1e3 < args.warmup_ms:
-        sess.run(None, feeds)
-        warmed += 1
+    warmed = warm_up(lambda: sess.run(None, feeds), args.warmup, args.warmup_ms,
+                     done=1)  # the run above
     times = []
     for _ in range(args.iters):
         t = time.perf_counter()

@@ -63,10 +63,8 @@ def ov_mode(argv):
     m.reshape({k: list(v.shape) for k, v in feeds.items()})
     cm = core.compile_model(m, "CPU", cfg)
     req = cm.create_infer_request()
-    warm_start, warmed = time.perf_counter(), 0
-    while warmed < 3 or (time.perf_counter() - warm_start) * 1e3 < warmup_ms:
-        req.infer(feeds)
-        warmed += 1
+    from bench_ort import warm_up
+    warm_up(lambda: req.infer(feeds), 3, warmup_ms)
     ts = []
     for _ in range(iters):
         t0 = time.perf_counter()

@@ -654,9 +654,6 @@ struct ChainEmitter {
   // memory once instead of once per pass (a layer norm's sum, sum of
   // squares and store each reloaded it).
   int64_t regs = 0, regB = 0;
-  // The row's reductions as warp butterflies (the warp mode's, no shared
-  // memory or barrier): register rows in blocks of one warp.
-  bool shuffle = false;
   std::map<std::pair<int64_t, int64_t>, std::pair<Value, Value>>
       regIndex; // (len, j) -> (k_j clamped to the row, inside; null: always)
   std::map<std::pair<unsigned, const void *>, Value>
@@ -1067,9 +1064,10 @@ struct ChainEmitter {
     Value x = rr.combine->getOperand(0) == outArg ? rr.combine->getOperand(1)
                                                   : rr.combine->getOperand(0);
     Value all;
-    if (warp || shuffle) {
-      // One warp per row: a butterfly of shuffles leaves the row's value in
-      // every lane (no shared memory, no block barrier).
+    if (warp || (regs > 0 && regB == 32)) {
+      // One warp per row (a warp per row, or register rows in blocks of one
+      // warp): a butterfly of shuffles leaves the row's value in every lane
+      // (no shared memory, no block barrier).
       all = partial;
       Value width = arith::ConstantIntOp::create(b, loc, 32, 32);
       for (int64_t off = 16; off >= 1; off /= 2) {
@@ -1291,7 +1289,6 @@ LogicalResult fuseChain(Chain &chain, const RowBlock &block, int64_t warpRows,
     em.vec = vec;
     em.regs = withRegs;
     em.regB = regB;
-    em.shuffle = withRegs > 0 && regB == 32;
     bool emitted = false;
     for (auto [i, c] : llvm::enumerate(chain.ops)) {
       if (plan.ops[i].dropped) {

@@ -292,27 +292,25 @@ void setRope(GpuAttnArgs &a, const AttnRope &r) {
   }
 }
 
-/// launchAttention, or with `rope` a rope call that ropeFused takes.
-bool launch(const attn::Params &p, AttnMode mode, void *stream,
-            std::string &error, int64_t *grid, int64_t *block,
-            const AttnScratch &scratch, bool pdl, const AttnRope *rope) {
-  const Driver *d = driver();
+/// The driver and the loaded kernels (null, with `error`, when either is
+/// missing).
+const AttnModule *loadedModule(const Driver *&d, std::string &error) {
+  d = driver();
   if (!d) {
     error = "no CUDA driver";
-    return false;
+    return nullptr;
   }
   const AttnModule &mod = attnModule(d);
   if (!mod.ok) {
     error = mod.error;
-    return false;
+    return nullptr;
   }
-  if (p.b == 0 || p.hq == 0 || p.s == 0 || p.dv == 0)
-    return true; // an empty result
-  if (p.hq > 65535 || p.b > 65535) {
-    error = format("%lld heads or batch %lld exceed the grid (65535)",
-                   (long long)p.hq, (long long)p.b);
-    return false;
-  }
+  return &mod;
+}
+
+/// The kernel arguments every attention kernel (and tfc_attn_rope_write)
+/// reads from the call: operands, strides, masks, shape, structure.
+GpuAttnArgs callArgs(const attn::Params &p, bool pdl) {
   GpuAttnArgs a{};
   a.q = p.q;
   a.k = p.k;
@@ -345,12 +343,32 @@ bool launch(const attn::Params &p, AttnMode mode, void *stream,
   a.scale = p.scale;
   a.causal = p.causal ? 1 : 0;
   a.pdl = pdl ? 1 : 0;
-  a.fast = decodeFast() ? 1 : 0;
-  a.cmerge = 0;
-  a.prefetch = pdl && decodePrefetch() ? 1 : 0;
   a.outType = p.outType == attn::Params::OutType::BF16  ? 2
               : p.outType == attn::Params::OutType::F16 ? 1
                                                         : 0;
+  return a;
+}
+
+/// launchAttention, or with `rope` a rope call that ropeFused takes.
+bool launch(const attn::Params &p, AttnMode mode, void *stream,
+            std::string &error, int64_t *grid, int64_t *block,
+            const AttnScratch &scratch, bool pdl, const AttnRope *rope) {
+  const Driver *d = nullptr;
+  const AttnModule *loaded = loadedModule(d, error);
+  if (!loaded)
+    return false;
+  const AttnModule &mod = *loaded;
+  if (p.b == 0 || p.hq == 0 || p.s == 0 || p.dv == 0)
+    return true; // an empty result
+  if (p.hq > 65535 || p.b > 65535) {
+    error = format("%lld heads or batch %lld exceed the grid (65535)",
+                   (long long)p.hq, (long long)p.b);
+    return false;
+  }
+  GpuAttnArgs a = callArgs(p, pdl);
+  a.fast = decodeFast() ? 1 : 0;
+  a.cmerge = 0;
+  a.prefetch = pdl && decodePrefetch() ? 1 : 0;
 
   const int64_t dmax = p.d > p.dv ? p.d : p.dv;
   a.round = mode == AttnMode::F16 ? 1 : mode == AttnMode::BF16 ? 2 : 0;
@@ -539,16 +557,10 @@ bool launchAttentionRope(const attn::Params &p, const AttnRope &r,
       launched(grid, block, "(after tfcrt_gpu_attention_rope)");
     return true;
   }
-  const Driver *d = driver();
-  if (!d) {
-    error = "no CUDA driver";
+  const Driver *d = nullptr;
+  const AttnModule *mod = loadedModule(d, error);
+  if (!mod)
     return false;
-  }
-  const AttnModule &mod = attnModule(d);
-  if (!mod.ok) {
-    error = mod.error;
-    return false;
-  }
   if (!qRot) {
     error = "no device memory for the rotated query";
     return false;
@@ -556,35 +568,19 @@ bool launchAttentionRope(const attn::Params &p, const AttnRope &r,
   // tfc_attn_rope_write: a thread an element of rot(q), the new K rows and
   // the new V rows; about four blocks per multiprocessor at most (a
   // grid-stride loop takes the rest).
-  GpuAttnArgs a{};
-  a.q = p.q;
-  a.k = p.k;
-  a.v = p.v;
-  for (int i = 0; i < 4; ++i) {
-    a.qs[i] = p.qs[i];
-    a.ks[i] = p.ks[i];
-    a.vs[i] = p.vs[i];
-  }
-  a.b = p.b;
-  a.hq = p.hq;
-  a.hkv = p.hkv;
-  a.s = p.s;
-  a.t = p.t;
-  a.d = p.d;
-  a.dv = p.dv;
-  a.pdl = pdl ? 1 : 0;
+  GpuAttnArgs a = callArgs(p, pdl);
   a.qRot = qRot;
   setRope(a, r);
   const long long n =
       p.b * p.s * (p.hq * p.d + p.hkv * (p.d + p.dv)); // elements
   const unsigned threads = 256;
   const long long blocks =
-      std::min<long long>((n + threads - 1) / threads, 4LL * mod.sms);
+      std::min<long long>((n + threads - 1) / threads, 4LL * mod->sms);
   if (blocks > 0) {
     void *params[] = {&a};
     const CUresult res = launchKernel(
-        d, mod.ropeWrite, static_cast<unsigned>(blocks), 1, 1, threads, 1, 1, 0,
-        static_cast<CUstream>(stream), params, nullptr, pdl);
+        d, mod->ropeWrite, static_cast<unsigned>(blocks), 1, 1, threads, 1, 1,
+        0, static_cast<CUstream>(stream), params, nullptr, pdl);
     if (res != CUDA_SUCCESS) {
       error = format("cuLaunchKernel failed (%s; tfc_attn_rope_write, grid "
                      "%lld)",
