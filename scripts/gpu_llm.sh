@@ -44,6 +44,8 @@
 #       --cuda-pdl=false; several: "a,b" with flags "FA;FB"; TFC_LLM_AB_NAME=none
 #       builds none): each such build against
 #       smollm2_bf16, alternating. TFC_LLM_SKIP_S260K=1 skips stories260K.
+#       TFC_LLM_PREFILL_AB='ENV|ENV...' times the bf16 512-token prefill
+#       under each runtime variant, alternating (3 rounds).
 #       TFC_LLM_PROFILE=1 only times an eager bf16 decode step and prefill
 #       kernel by kernel (TFC_CUDA_KTIME); =after does that after the rest.
 #       TFC_LLM_CUPTI=1 only traces (=after: after the rest; DIR/cupti: libtfc-cupti-trace.so and
@@ -389,6 +391,26 @@ PY
           echo "   round $round, $v: $(grep -E 'vs full|decode step \(' \
             "$out/ab.b$b.$i.$round.log" | tr '\n' ' ')"
         done
+      done
+    done
+  fi
+  if [[ -n "${TFC_LLM_PREFILL_AB:-}" && -f "$dir/smollm2_bf16.so" ]]; then
+    # Runtime variants alternating on the same build: the bf16 512-token
+    # prefill's device time (median of 20 replays a round, 3 rounds).
+    # TFC_LLM_PREFILL_AB: variants separated by '|', each environment
+    # assignments (TFC_ATTN_MMA_SPLIT=1|TFC_ATTN_MMA_SPLIT=4, say).
+    local pround pv pi
+    IFS='|' read -r -a plist <<<"$TFC_LLM_PREFILL_AB"
+    echo "-- smollm2_bf16: prefill 512, variants alternating (3 rounds)"
+    for pround in 1 2 3; do
+      for pi in "${!plist[@]}"; do
+        pv="${plist[$pi]}"
+        # shellcheck disable=SC2086
+        env $pv TFC_CUDA_STATS=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix p512_ --bench \
+          --warmup 3 --iters 20 >"$out/pab.$pi.$pround.log" 2>&1 || failed=1
+        echo "   round $pround, $pv: prefill 512 device ms $(grep -o "; device [0-9.]* ms" \
+          "$out/pab.$pi.$pround.log" | tail -n 20 | awk '{print $3}' | sort -n |
+          awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}')"
       done
     done
   fi

@@ -10,11 +10,12 @@
 // bf16 3e-2). Cases: MiniLM's padding mask over [b, s, h, d] strided views,
 // causal GQA, decode rows (s = 1), s > t, sliding window + sinks,
 // block-local, a BigBird layout, mask_keep with rows that see nothing,
-// head dims 8 / 24 / 40 / 128 / 200, t = 0. Calls of at most kDecMaxS
-// rows take the decode kernel; they run twice, with scratch memory (keys
-// split over blocks, merged by the last one) and without (one block per
-// row group), and the decode cases cover its row groups (GQA x rows), long
-// caches, windows, masks and head dims up to 256.
+// head dims 8 / 24 / 40 / 128 / 200, t = 0, and calls whose key tiles the
+// tensor-core kernels split over a cluster (few row blocks, long rows). Calls
+// of at most kDecMaxS rows take the decode kernel; they run twice, with scratch
+// memory (keys split over blocks, merged by the last one) and without (one
+// block per row group), and the decode cases cover its row groups (GQA x rows),
+// long caches, windows, masks and head dims up to 256.
 //
 // The rope calls (tfcrt_gpu_attention_*_rope: the rotary and the KV-cache
 // writes inside the call) run launchAttentionRope on SmolLM2's (9 / 3
@@ -408,6 +409,36 @@ std::vector<Case> cases() {
   c.name = "keep pad causal s200 d64";
   c.b = 2, c.hq = 4, c.hkv = 2, c.s = c.t = 200, c.d = c.dv = 64;
   c.causal = true, c.maskKeep = 2;
+  add(c);
+  // Row blocks x heads x items below the multiprocessors' count with key
+  // tiles to spare: the tensor-core kernels split each row block's key
+  // tiles over a cluster (GpuAttnArgs::splits; 4 splits for 8+ tiles, 2 for
+  // 4+) and merge them through distributed shared memory. SmolLM2's
+  // 512-token prefill (d 64, a shared keep row: the staged-keep kernel),
+  // head dims 32 (a shared mask_add row: the staged-add kernel) and 128,
+  // a window with sinks whose splits skip most tiles, and s < t (the last
+  // row block's rows past s).
+  c = Case();
+  c.name = "split causal 9/3 s512 keep";
+  c.hq = 9, c.hkv = 3, c.s = c.t = 512, c.d = c.dv = 64;
+  c.causal = true, c.maskKeep = 2, c.bshd = true;
+  add(c);
+  c = Case();
+  c.name = "split d32 add s700";
+  c.hq = 2, c.hkv = 2, c.s = c.t = 700, c.d = c.dv = 32, c.maskAdd = 1;
+  add(c);
+  c = Case();
+  c.name = "split d128 causal s300";
+  c.hq = 2, c.hkv = 1, c.s = c.t = 300, c.d = c.dv = 128, c.causal = true;
+  add(c);
+  c = Case();
+  c.name = "split win256 sinks4 s600";
+  c.hq = 3, c.hkv = 1, c.s = c.t = 600, c.d = c.dv = 64, c.causal = true;
+  c.window = 256, c.sinks = 4;
+  add(c);
+  c = Case();
+  c.name = "split s100 t600 d64 dv40";
+  c.hq = 2, c.hkv = 1, c.s = 100, c.t = 600, c.d = 64, c.dv = 40;
   add(c);
   c = Case();
   c.name = "d128 causal s130";

@@ -181,9 +181,10 @@ static cl::opt<int> cudaRowRegisters(
     cl::desc("With --target=cuda, --cuda-row-fuse and --cuda-row-remat: a "
              "fused run of row ops whose rows have a static length of at "
              "most N elements a thread keeps the row's values in registers "
-             "(read from memory once, not once per pass; 0 = off, the "
-             "default until measured on a GPU; at most 64)"),
-    cl::init(0));
+             "(read from memory once, not once per pass; default 16, "
+             "measured on an H100: MiniLM's fp16 layer norms 11.4 -> 7.4 "
+             "us; 0 = off; at most 64)"),
+    cl::init(16));
 static cl::opt<bool> cudaRowRemat(
     "cuda-row-remat",
     cl::desc("With --target=cuda and --cuda-row-fuse: a fused run's "

@@ -228,6 +228,49 @@ long long decodeMinChunk() {
   return v;
 }
 
+/// The tensor-core kernels split a row block's key tiles over a cluster of
+/// blocks (GpuAttnArgs::splits; AttentionMma.cuh, mmaClusterMerge) when the
+/// call's row blocks leave multiprocessors idle: TFC_ATTN_MMA_SPLIT is the
+/// most splits (default 4; 1 or 0 off, at most kMmaSplitMax) and
+/// TFC_ATTN_MMA_SPLIT_TILES the fewest key tiles a split takes (default 2).
+/// A causal prefill of 512 rows has 8 row blocks a head, the last of them 8
+/// key tiles in series: 4 splits of 2 tiles each shorten the call's longest
+/// block 4 times over.
+int mmaSplitMax() {
+  static const int v = [] {
+    const char *e = std::getenv("TFC_ATTN_MMA_SPLIT");
+    const int x = e && *e ? std::atoi(e) : 4;
+    int s = 1;
+    while (s * 2 <= x && s * 2 <= kMmaSplitMax)
+      s *= 2;
+    return s;
+  }();
+  return v;
+}
+int mmaSplitTiles() {
+  static const int v = [] {
+    const char *e = std::getenv("TFC_ATTN_MMA_SPLIT_TILES");
+    const int x = e && *e ? std::atoi(e) : 2;
+    return x >= 1 ? x : 2;
+  }();
+  return v;
+}
+
+/// The splits of an mma call of row blocks of `rows` (a power of 2, 1 for
+/// none): the row blocks x heads x items must leave multiprocessors idle,
+/// and each split keeps at least mmaSplitTiles() of the longest row's key
+/// tiles.
+int mmaSplits(const attn::Params &p, unsigned rowBlocks, int sms) {
+  const long long blocks = (long long)rowBlocks * p.hq * p.b;
+  if (blocks >= sms)
+    return 1;
+  const long long tiles = (p.t + kMmaKeys - 1) / kMmaKeys;
+  int s = 1;
+  while (s * 2 <= mmaSplitMax() && tiles >= (long long)s * 2 * mmaSplitTiles())
+    s *= 2;
+  return s;
+}
+
 /// Calls of few rows take the decode kernel unless TFC_ATTN_DECODE=0 (it
 /// passed tfcrt-gpu-attention-test on an H100 on 2026-12-05 and made
 /// SmolLM2's bf16 decode step 3.3 -> 2.0 ms; docs/PERFORMANCE.md).
@@ -509,11 +552,23 @@ bool launch(const attn::Params &p, AttnMode mode, void *stream,
     return false;
   }
   const unsigned gx = static_cast<unsigned>((p.s + rows - 1) / rows);
+  // The tensor-core kernels: key tiles split over a cluster (mmaSplits).
+  a.splits =
+      mode != AttnMode::F32 && dmax <= 128 ? mmaSplits(p, gx, mod.sms) : 1;
   void *params[] = {&a};
-  CUresult r = launchKernel(d, f, gx, static_cast<unsigned>(p.hq),
-                            static_cast<unsigned>(p.b), threads, 1, 1, smem,
-                            static_cast<CUstream>(stream), params, nullptr,
-                            pdl);
+  auto launchIt = [&] {
+    const unsigned split = static_cast<unsigned>(a.splits);
+    return launchKernel(d, f, gx * split, static_cast<unsigned>(p.hq),
+                        static_cast<unsigned>(p.b), threads, 1, 1, smem,
+                        static_cast<CUstream>(stream), params, nullptr, pdl,
+                        split > 1 ? split : 0);
+  };
+  CUresult r = launchIt();
+  if (r != CUDA_SUCCESS && a.splits > 1) {
+    // A device or partition that refuses the cluster: unsplit.
+    a.splits = 1;
+    r = launchIt();
+  }
   if (r != CUDA_SUCCESS) {
     error = format("cuLaunchKernel failed (%s; grid %u x %lld x %lld, %u "
                    "threads, %u bytes of shared memory)",
@@ -523,7 +578,7 @@ bool launch(const attn::Params &p, AttnMode mode, void *stream,
   }
   noteOutWrites(p);
   if (grid)
-    *grid = static_cast<int64_t>(gx) * p.hq * p.b;
+    *grid = static_cast<int64_t>(gx) * a.splits * p.hq * p.b;
   if (block)
     *block = threads;
   return true;

@@ -7,7 +7,9 @@
 #ifndef TFC_LIB_RUNTIME_CUDA_ATTENTIONMMA_CUH
 #define TFC_LIB_RUNTIME_CUDA_ATTENTIONMMA_CUH
 
-#include "AttentionDevice.cuh"
+#include "AttentionDecode.cuh" // partWeight, fma4
+
+#include <cooperative_groups.h>
 
 namespace tfcrt::cuda::attn_device {
 
@@ -130,6 +132,91 @@ __device__ __forceinline__ void stageKV(T *Ks, T *Vs, int ld, const float *kb,
   }
 }
 
+/// The end of a split row block (GpuAttnArgs::splits > 1): the blocks of a
+/// cluster walked disjoint key tiles of the same BM query rows, each with
+/// its own running max m, sum l (summed over the quad already) and
+/// unnormalized output o in registers. Each block leaves them in its shared
+/// memory (Q, K and V are dead by then), and after a cluster barrier block
+/// r merges rows r, r + S, ... of every block's partial through distributed
+/// shared memory: the weights e^(m_s - max) and 1 / sum once per row, then
+/// float4 columns. A second barrier keeps every block's shared memory until
+/// the others have read it. The decode kernels' cluster merge (decodeFinish)
+/// is the same scheme over a block's rows of one kv head.
+template <int D, int W>
+__device__ __forceinline__ void
+mmaClusterMerge(const GpuAttnArgs &a, unsigned char *smem, const float (&m)[2],
+                const float (&l)[2], const float (&o)[D / 8][4], long long bi,
+                long long h, long long i0) {
+  namespace cg = cooperative_groups;
+  constexpr int BM = 16 * W, NO = D / 8, LDP = tfcrt::cuda::mmaLdp(D);
+  constexpr int SMAX = tfcrt::cuda::kMmaSplitMax, C4 = D / 4;
+  float *Po = reinterpret_cast<float *>(smem); // [BM][LDP]
+  float *Pm = Po + BM * LDP, *Pl = Pm + BM, *Li = Pl + BM;
+  float *Wt = Li + BM; // [SMAX][BM]
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int g = lane >> 2, qd = lane & 3;
+  __syncthreads(); // every warp is done with the last tile's K and V
+#pragma unroll
+  for (int x = 0; x < 2; ++x) {
+    const int r = warp * 16 + g + 8 * x;
+#pragma unroll
+    for (int n = 0; n < NO; ++n)
+      *reinterpret_cast<float2 *>(&Po[r * LDP + n * 8 + 2 * qd]) =
+          make_float2(o[n][2 * x], o[n][2 * x + 1]);
+    if (qd == 0) {
+      Pm[r] = m[x];
+      Pl[r] = l[x];
+    }
+  }
+  cg::cluster_group cluster = cg::this_cluster();
+  cluster.sync(); // every block's partial is in its shared memory
+  const int S = static_cast<int>(a.splits);
+  const int rank = static_cast<int>(cluster.block_rank());
+  const int rows = BM / S; // this block's rows: rank + S * rr
+  if (tid < rows) {
+    const int r = rank + S * tid;
+    float ms[SMAX], M = -CUDART_INF_F;
+#pragma unroll
+    for (int sp = 0; sp < SMAX; ++sp)
+      if (sp < S) {
+        ms[sp] = *cluster.map_shared_rank(&Pm[r], sp);
+        M = fmaxf(M, ms[sp]);
+      }
+    float L = 0.0f;
+#pragma unroll
+    for (int sp = 0; sp < SMAX; ++sp)
+      if (sp < S) {
+        const float f = partWeight(ms[sp], M);
+        Wt[sp * BM + r] = f;
+        L = fmaf(*cluster.map_shared_rank(&Pl[r], sp), f, L);
+      }
+    Li[r] = L > 0.0f ? 1.0f / L : 0.0f;
+  }
+  __syncthreads();
+  for (int e = tid; e < rows * C4; e += 32 * W) {
+    const int r = rank + S * (e / C4), c = (e % C4) * 4;
+    const long long i = i0 + r;
+    if (i >= a.s)
+      continue;
+    float4 A = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+    for (int sp = 0; sp < SMAX; ++sp)
+      if (sp < S)
+        fma4(A,
+             *cluster.map_shared_rank(
+                 reinterpret_cast<const float4 *>(&Po[r * LDP + c]), sp),
+             Wt[sp * BM + r]);
+    const float inv = Li[r];
+    const float y[4] = {A.x * inv, A.y * inv, A.z * inv, A.w * inv};
+    const long long op = bi * a.os[0] + h * a.os[1] + i * a.os[2];
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+      if (c + k < a.dv)
+        storeOut(a, op + (c + k) * a.os[3], y[k]);
+  }
+  cluster.sync(); // the other blocks have read this one's partial
+}
+
 /// The FlashAttention-2 arrangement: a warp owns 16 query rows; S = Q K^T
 /// (16 x 64 per key tile) stays in the mma accumulators (each thread holds
 /// rows g and g + 8, columns 8 n + 2q, 2q + 1), the softmax runs on them
@@ -167,7 +254,11 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int g = lane >> 2, qd = lane & 3;
   const long long bi = blockIdx.z, h = blockIdx.y;
-  const long long i0 = (long long)blockIdx.x * BM;
+  // Split row blocks (a.splits > 1): the cluster's blocks along x share the
+  // rows and take every S-th key tile (mmaClusterMerge).
+  const int S = a.splits > 1 ? static_cast<int>(a.splits) : 1;
+  const int split = static_cast<int>(blockIdx.x % S);
+  const long long i0 = (long long)(blockIdx.x / S) * BM;
   const long long kvh = h / (a.hq / a.hkv);
   const long long off = a.t - a.s;
 
@@ -237,7 +328,8 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   if (a.causal && p1 + 1 < jEnd)
     jEnd = p1 + 1 > 0 ? p1 + 1 : 0;
   const bool vec = kvVec(a, kb, vb);
-  for (long long j0 = 0; j0 < jEnd; j0 += BN) {
+  for (long long j0 = (long long)split * BN; j0 < jEnd;
+       j0 += (long long)S * BN) {
     const long long j1 = (j0 + BN < a.t ? j0 + BN : a.t) - 1;
     if (tileEmpty(a, p0, p1, j0, j1))
       continue;
@@ -382,6 +474,10 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
     l[x] += __shfl_xor_sync(0xffffffffu, l[x], 1);
     l[x] += __shfl_xor_sync(0xffffffffu, l[x], 2);
     inv[x] = l[x] > 0.0f ? 1.0f / l[x] : 0.0f;
+  }
+  if (S > 1) {
+    mmaClusterMerge<D, W>(a, smem, m, l, o, bi, h, i0);
+    return;
   }
 #pragma unroll
   for (int x = 0; x < 2; ++x) {

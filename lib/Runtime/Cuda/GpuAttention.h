@@ -71,6 +71,11 @@ struct GpuAttnArgs {
   float *qRot;
   long long kNewS[4], vNewS[4], cosS[4], sinS[4];
   int rope;
+  // The tensor-core kernels (tfc_attn_mma_*) read `splits` too: above 1,
+  // grid x is row blocks x splits, the splits of a row block are one
+  // thread block cluster along x, split r walks key tiles r, r + splits, ...
+  // and the cluster merges the partials through distributed shared memory
+  // (AttentionMma.cuh, mmaClusterMerge); a power of 2 <= kMmaSplitMax.
 };
 
 /// The f32 kernel for head dims 129 to 256 (tfc_attn_simt_256): kSimtSplit
@@ -107,6 +112,23 @@ constexpr long long mmaSmemBytes(int D, int W) {
 constexpr long long mmaKsSmemBytes(int D, int W) {
   return mmaSmemBytes(D, W) + kMmaKeys;
 }
+/// A row block's key tiles split over a cluster of up to kMmaSplitMax blocks
+/// (GpuAttnArgs::splits > 1 on an mma launch; AttentionMma.cuh,
+/// mmaClusterMerge): after its tiles each block leaves its unnormalized
+/// output (rows mmaLdp(D) floats apart), the rows' max and sum in the shared
+/// memory that held Q, K and V, and the merge's per-split weights and
+/// 1 / sum beside them.
+constexpr int kMmaSplitMax = 8;
+constexpr int mmaLdp(int D) { return D + 8; } // floats
+constexpr long long mmaSplitSmemBytes(int D, int W) {
+  return ((long long)16 * W * mmaLdp(D) + 16LL * W * (3 + kMmaSplitMax)) * 4;
+}
+static_assert(mmaSplitSmemBytes(32, kMmaWarps) <= mmaSmemBytes(32, kMmaWarps) &&
+                  mmaSplitSmemBytes(64, kMmaWarps) <=
+                      mmaSmemBytes(64, kMmaWarps) &&
+                  mmaSplitSmemBytes(128, kMmaWarps) <=
+                      mmaSmemBytes(128, kMmaWarps),
+              "the split partials fit where Q, K and V were");
 
 /// The decode kernels (tfc_attn_dec_r<R>_<DK>, R in 1, 2, 4, 8 rows a
 /// block, DK in 32, 64, 128, 256): calls with at most kDecMaxS query rows,
