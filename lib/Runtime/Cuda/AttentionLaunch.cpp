@@ -256,6 +256,13 @@ int mmaSplitTiles() {
   return v;
 }
 
+/// TFC_ATTN_MMA_HEAVY_FIRST=1: the tensor-core kernels walk row blocks
+/// last first (GpuAttnArgs::heavyFirst; an experiment's knob, default off).
+bool mmaHeavyFirst() {
+  static const bool on = envSwitch("TFC_ATTN_MMA_HEAVY_FIRST", false);
+  return on;
+}
+
 /// The splits of an mma call of row blocks of `rows` (a power of 2, 1 for
 /// none): the row blocks x heads x items must leave multiprocessors idle,
 /// and each split keeps at least mmaSplitTiles() of the longest row's key
@@ -555,6 +562,7 @@ bool launch(const attn::Params &p, AttnMode mode, void *stream,
   // The tensor-core kernels: key tiles split over a cluster (mmaSplits).
   a.splits =
       mode != AttnMode::F32 && dmax <= 128 ? mmaSplits(p, gx, mod.sms) : 1;
+  a.heavyFirst = mmaHeavyFirst() ? 1 : 0;
   void *params[] = {&a};
   auto launchIt = [&] {
     const unsigned split = static_cast<unsigned>(a.splits);

@@ -258,7 +258,10 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
   // rows and take every S-th key tile (mmaClusterMerge).
   const int S = a.splits > 1 ? static_cast<int>(a.splits) : 1;
   const int split = static_cast<int>(blockIdx.x % S);
-  const long long i0 = (long long)(blockIdx.x / S) * BM;
+  const long long rowBlocks = gridDim.x / S;
+  const long long rb = a.heavyFirst ? rowBlocks - 1 - blockIdx.x / S
+                                    : blockIdx.x / S;
+  const long long i0 = rb * BM;
   const long long kvh = h / (a.hq / a.hkv);
   const long long off = a.t - a.s;
 

@@ -76,6 +76,10 @@ struct GpuAttnArgs {
   // thread block cluster along x, split r walks key tiles r, r + splits, ...
   // and the cluster merges the partials through distributed shared memory
   // (AttentionMma.cuh, mmaClusterMerge); a power of 2 <= kMmaSplitMax.
+  // heavyFirst: the tensor-core kernels take row blocks in reverse order
+  // (block x / splits = 0 is the last row block), so a causal call's
+  // longest row blocks are scheduled first and the short ones fill in.
+  int heavyFirst;
 };
 
 /// The f32 kernel for head dims 129 to 256 (tfc_attn_simt_256): kSimtSplit
