@@ -256,8 +256,9 @@ int mmaSplitTiles() {
   return v;
 }
 
-/// TFC_ATTN_MMA_HEAVY_FIRST=1: the tensor-core kernels walk row blocks
-/// last first (GpuAttnArgs::heavyFirst; an experiment's knob, default off).
+/// TFC_ATTN_MMA_HEAVY_FIRST=1: the tensor-core kernels schedule every
+/// head's last row block first (GpuAttnArgs::heavyFirst; an experiment's
+/// knob, default off).
 bool mmaHeavyFirst() {
   static const bool on = envSwitch("TFC_ATTN_MMA_HEAVY_FIRST", false);
   return on;
@@ -566,10 +567,11 @@ bool launch(const attn::Params &p, AttnMode mode, void *stream,
   void *params[] = {&a};
   auto launchIt = [&] {
     const unsigned split = static_cast<unsigned>(a.splits);
-    return launchKernel(d, f, gx * split, static_cast<unsigned>(p.hq),
-                        static_cast<unsigned>(p.b), threads, 1, 1, smem,
-                        static_cast<CUstream>(stream), params, nullptr, pdl,
-                        split > 1 ? split : 0);
+    const unsigned hq = static_cast<unsigned>(p.hq);
+    return launchKernel(d, f, gx * split * (a.heavyFirst ? hq : 1),
+                        a.heavyFirst ? 1 : hq, static_cast<unsigned>(p.b),
+                        threads, 1, 1, smem, static_cast<CUstream>(stream),
+                        params, nullptr, pdl, split > 1 ? split : 0);
   };
   CUresult r = launchIt();
   if (r != CUDA_SUCCESS && a.splits > 1) {

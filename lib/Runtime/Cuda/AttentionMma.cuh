@@ -253,14 +253,19 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int g = lane >> 2, qd = lane & 3;
-  const long long bi = blockIdx.z, h = blockIdx.y;
   // Split row blocks (a.splits > 1): the cluster's blocks along x share the
-  // rows and take every S-th key tile (mmaClusterMerge).
+  // rows and take every S-th key tile (mmaClusterMerge). heavyFirst: x
+  // holds (row block, head) with the row block slowest and reversed, so
+  // every head's last (longest) row blocks are scheduled before any first.
   const int S = a.splits > 1 ? static_cast<int>(a.splits) : 1;
   const int split = static_cast<int>(blockIdx.x % S);
-  const long long rowBlocks = gridDim.x / S;
-  const long long rb = a.heavyFirst ? rowBlocks - 1 - blockIdx.x / S
-                                    : blockIdx.x / S;
+  const long long bi = blockIdx.z;
+  long long h = blockIdx.y, rb = blockIdx.x / S;
+  if (a.heavyFirst) {
+    const long long rowBlocks = gridDim.x / S / a.hq;
+    h = rb % a.hq;
+    rb = rowBlocks - 1 - rb / a.hq;
+  }
   const long long i0 = rb * BM;
   const long long kvh = h / (a.hq / a.hkv);
   const long long off = a.t - a.s;

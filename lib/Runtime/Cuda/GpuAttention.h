@@ -76,9 +76,10 @@ struct GpuAttnArgs {
   // thread block cluster along x, split r walks key tiles r, r + splits, ...
   // and the cluster merges the partials through distributed shared memory
   // (AttentionMma.cuh, mmaClusterMerge); a power of 2 <= kMmaSplitMax.
-  // heavyFirst: the tensor-core kernels take row blocks in reverse order
-  // (block x / splits = 0 is the last row block), so a causal call's
-  // longest row blocks are scheduled first and the short ones fill in.
+  // heavyFirst: the tensor-core kernels' grid x is row blocks x heads x
+  // splits (y 1), the row block slowest and reversed: every head's last
+  // row block (a causal call's longest) is scheduled before any head's
+  // first, and the short ones fill in the tail.
   int heavyFirst;
 };
 
