@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Attention/Attention.h"
+#include "Cuda/GpuAttention.h"
 #include "Internal.h"
 #include "Isa.h"
 #include "tfc/Runtime/tfc_kernels.h"
@@ -945,3 +946,31 @@ TEST(AttentionEntry, EmptyShapes) {
 }
 
 } // namespace
+
+// The GPU tensor-core kernels' split of a row block's key tiles over a
+// cluster (lib/Runtime/Cuda/GpuAttention.h, mmaSplitCount): host logic,
+// checked here on any build.
+TEST(GpuAttentionSplit, Choice) {
+  using tfcrt::cuda::mmaSplitCount;
+  // SmolLM2's 512-token prefill on 132 SMs: 8 row blocks x 9 heads, the
+  // last row block 8 key tiles: 4 splits of 2 (the defaults 4 / 2).
+  EXPECT_EQ(mmaSplitCount(72, 8, 132, 4, 2), 4);
+  EXPECT_EQ(mmaSplitCount(72, 8, 132, 8, 2), 4); // 8 would leave 1 tile
+  EXPECT_EQ(mmaSplitCount(72, 8, 132, 8, 1), 8);
+  EXPECT_EQ(mmaSplitCount(72, 8, 132, 2, 2), 2);
+  // A knob that is not a power of 2 rounds down; above kMmaSplitMax caps.
+  EXPECT_EQ(mmaSplitCount(72, 8, 132, 5, 1), 4);
+  EXPECT_EQ(mmaSplitCount(1, 1000, 132, 64, 1), tfcrt::cuda::kMmaSplitMax);
+  // Off: 1 or 0.
+  EXPECT_EQ(mmaSplitCount(72, 8, 132, 1, 2), 1);
+  EXPECT_EQ(mmaSplitCount(72, 8, 132, 0, 2), 1);
+  // MiniLM 32 x 128: 2 x 12 x 32 = 768 blocks fill the GPU.
+  EXPECT_EQ(mmaSplitCount(768, 2, 132, 4, 2), 1);
+  // MiniLM 1 x 128: 24 blocks but 2 tiles, too few to share at 2 a split.
+  EXPECT_EQ(mmaSplitCount(24, 2, 132, 4, 2), 1);
+  EXPECT_EQ(mmaSplitCount(24, 2, 132, 4, 1), 2);
+  // 300 keys (5 tiles): 2 splits; exactly one block short of the SMs.
+  EXPECT_EQ(mmaSplitCount(10, 5, 132, 4, 2), 2);
+  EXPECT_EQ(mmaSplitCount(131, 8, 132, 4, 2), 4);
+  EXPECT_EQ(mmaSplitCount(132, 8, 132, 4, 2), 1);
+}

@@ -264,19 +264,12 @@ bool mmaHeavyFirst() {
   return on;
 }
 
-/// The splits of an mma call of row blocks of `rows` (a power of 2, 1 for
-/// none): the row blocks x heads x items must leave multiprocessors idle,
-/// and each split keeps at least mmaSplitTiles() of the longest row's key
-/// tiles.
+/// The splits of an mma call of `rowBlocks` row blocks a head
+/// (mmaSplitCount with the environment's knobs).
 int mmaSplits(const attn::Params &p, unsigned rowBlocks, int sms) {
-  const long long blocks = (long long)rowBlocks * p.hq * p.b;
-  if (blocks >= sms)
-    return 1;
-  const long long tiles = (p.t + kMmaKeys - 1) / kMmaKeys;
-  int s = 1;
-  while (s * 2 <= mmaSplitMax() && tiles >= (long long)s * 2 * mmaSplitTiles())
-    s *= 2;
-  return s;
+  return mmaSplitCount((long long)rowBlocks * p.hq * p.b,
+                       (p.t + kMmaKeys - 1) / kMmaKeys, sms, mmaSplitMax(),
+                       mmaSplitTiles());
 }
 
 /// Calls of few rows take the decode kernel unless TFC_ATTN_DECODE=0 (it

@@ -128,6 +128,21 @@ constexpr int mmaLdp(int D) { return D + 8; } // floats
 constexpr long long mmaSplitSmemBytes(int D, int W) {
   return ((long long)16 * W * mmaLdp(D) + 16LL * W * (3 + kMmaSplitMax)) * 4;
 }
+/// The splits of a tensor-core call (1 for none): `blocks` row blocks x
+/// heads x items, `tiles` key tiles of the longest row, `sms`
+/// multiprocessors. Split only where the blocks leave multiprocessors idle;
+/// the largest power of 2 <= maxSplits (and kMmaSplitMax) that leaves each
+/// split at least minTiles tiles. Host code; tfcrt-tests checks it.
+constexpr int mmaSplitCount(long long blocks, long long tiles, int sms,
+                            int maxSplits, int minTiles) {
+  if (blocks >= sms)
+    return 1;
+  int s = 1;
+  while (s * 2 <= maxSplits && s * 2 <= kMmaSplitMax &&
+         tiles >= (long long)s * 2 * minTiles)
+    s *= 2;
+  return s;
+}
 static_assert(mmaSplitSmemBytes(32, kMmaWarps) <= mmaSmemBytes(32, kMmaWarps) &&
                   mmaSplitSmemBytes(64, kMmaWarps) <=
                       mmaSmemBytes(64, kMmaWarps) &&
