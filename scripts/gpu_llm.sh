@@ -264,6 +264,13 @@ trace() { # PROMPTS.npz OUT RUNNER
   rm -f "$out"/cupti.*.csv*
 }
 
+# The median device ms of the last 20 runs a tfc-run --bench log reports
+# (TFC_CUDA_STATS=1 lines), empty when there are none.
+device_median() { # LOG
+  grep -o "; device [0-9.]* ms" "$1" | tail -n 20 | awk '{print $3}' | sort -n |
+    awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'
+}
+
 run() {
   local out="${OUT:-$dir/out}" r="$dir/tfc-run" failed=0
   mkdir -p "$out"
@@ -408,9 +415,7 @@ PY
         # shellcheck disable=SC2086
         env $pv TFC_CUDA_STATS=1 "$r" "$dir/smollm2_bf16.so" --inputs "$p" --prefix p512_ --bench \
           --warmup 3 --iters 20 >"$out/pab.$pi.$pround.log" 2>&1 || failed=1
-        echo "   round $pround, $pv: prefill 512 device ms $(grep -o "; device [0-9.]* ms" \
-          "$out/pab.$pi.$pround.log" | tail -n 20 | awk '{print $3}' | sort -n |
-          awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}')"
+        echo "   round $pround, $pv: prefill 512 device ms $(device_median "$out/pab.$pi.$pround.log")"
       done
     done
   fi
@@ -428,9 +433,7 @@ PY
       for m2 in smollm2_bf16 "$alt"; do
         TFC_CUDA_STATS=1 "$r" "$dir/$m2.so" --inputs "$p" --prefix p512_ --bench --warmup 3 \
           --iters 20 >"$out/pdl.$m2.p512.$round.log" 2>&1 || failed=1
-        echo "   round $round, $m2: prefill 512 device ms $(grep -o "; device [0-9.]* ms" \
-          "$out/pdl.$m2.p512.$round.log" | tail -n 20 | awk '{print $3}' | sort -n |
-          awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}')"
+        echo "   round $round, $m2: prefill 512 device ms $(device_median "$out/pdl.$m2.p512.$round.log")"
         for b2 in 1 8; do
           TFC_CUDA_STATS=1 "$r" "$dir/$m2.so" --inputs "$p" --prefix "b${b2}_" --decode 64 --bench \
             --atol 2 --rtol 0.02 >"$out/pdl.$m2.b$b2.$round.log" 2>&1 || failed=1

@@ -239,11 +239,7 @@ long long decodeMinChunk() {
 int mmaSplitMax() {
   static const int v = [] {
     const char *e = std::getenv("TFC_ATTN_MMA_SPLIT");
-    const int x = e && *e ? std::atoi(e) : 4;
-    int s = 1;
-    while (s * 2 <= x && s * 2 <= kMmaSplitMax)
-      s *= 2;
-    return s;
+    return e && *e ? std::atoi(e) : 4; // mmaSplitCount rounds and caps it
   }();
   return v;
 }
