@@ -231,15 +231,17 @@ long long decodeMinChunk() {
 /// The tensor-core kernels split a row block's key tiles over a cluster of
 /// blocks (GpuAttnArgs::splits; AttentionMma.cuh, mmaClusterMerge) when the
 /// call's row blocks leave multiprocessors idle: TFC_ATTN_MMA_SPLIT is the
-/// most splits (default 4; 1 or 0 off, at most kMmaSplitMax) and
+/// most splits (default 2; 1 or 0 off, at most kMmaSplitMax) and
 /// TFC_ATTN_MMA_SPLIT_TILES the fewest key tiles a split takes (default 2).
 /// A causal prefill of 512 rows has 8 row blocks a head, the last of them 8
-/// key tiles in series: 4 splits of 2 tiles each shorten the call's longest
-/// block 4 times over.
+/// key tiles in series. Measured on an H100 (SmolLM2's bf16 prefill of 512,
+/// 2026-12-06): the call 50 us unsplit, 33 us with 2 splits, 36 with 4
+/// (288 blocks of 248 registers: a second wave), the whole prefill 3.37 /
+/// 2.55 / 2.71 ms.
 int mmaSplitMax() {
   static const int v = [] {
     const char *e = std::getenv("TFC_ATTN_MMA_SPLIT");
-    return e && *e ? std::atoi(e) : 4; // mmaSplitCount rounds and caps it
+    return e && *e ? std::atoi(e) : 2; // mmaSplitCount rounds and caps it
   }();
   return v;
 }
@@ -552,7 +554,9 @@ bool launch(const attn::Params &p, AttnMode mode, void *stream,
   // The tensor-core kernels: key tiles split over a cluster (mmaSplits).
   a.splits =
       mode != AttnMode::F32 && dmax <= 128 ? mmaSplits(p, gx, mod.sms) : 1;
-  a.heavyFirst = mmaHeavyFirst() ? 1 : 0;
+  // Only the tensor-core kernels read heavyFirst (the f32 tile and SIMT
+  // kernels index their grid as x = row block, y = head).
+  a.heavyFirst = mode != AttnMode::F32 && dmax <= 128 && mmaHeavyFirst();
   void *params[] = {&a};
   auto launchIt = [&] {
     const unsigned split = static_cast<unsigned>(a.splits);
