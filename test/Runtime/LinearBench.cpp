@@ -2,8 +2,8 @@
 //
 // Built only with -DTFC_BUILD_BENCH=ON (target tfcrt-linear-bench).
 //   tfcrt-linear-bench [--threads 1,2] [--isa avx512|avx2|generic] [--ms T]
-//                      [--cpu-time] [peak] [bw] [prefill] [decode]
-// (no section names: all four)
+//                      [--cpu-time] [peak] [bw] [prefill] [decode] [epilogue]
+// (no section names: the first four)
 //   peak     fp32 FMA peak of one core, measured (independent FMA chains)
 //   bw       memcpy (bytes copied / s) and a read-only vector sum (bytes
 //            read / s) over 256 MB buffers, 1 and 2 threads
@@ -19,6 +19,8 @@
 //            alternate call by call (a fair comparison on a busy machine;
 //            the read runs on the same threads as the kernels);
 //            c/read = linear's cold median / the read loop's
+//   epilogue the level's dense epilogue per activation on 1536 values in
+//            L1, one thread: ns a value and lane FMAs at the measured peak
 // Each figure is the best of repeated runs over --ms milliseconds (the
 // median in parentheses where shown): the machine is shared.
 //
@@ -453,13 +455,53 @@ void runDecode(isa::Level level, int threads, double budget) {
   }
 }
 
+/// `epilogue`: each activation of the level's dense epilogue (bias, no
+/// residual) over 1536 L1-resident values (x ~ N(0, 2): GELU inputs of a
+/// trained FFN stay within a few units), one thread: ns a value, and the
+/// same time in lane FMAs at the measured peak (a k = 384 output costs 384:
+/// the ratio is the activation's share of such a layer).
+void runEpilogue(isa::Level level, double budget, double peak) {
+  const linear::EpilogueKernels &epi = linear::epilogueFor(level);
+  const int64_t n = 1536;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.f, 2.f);
+  std::vector<float> acc(n), bias(n), y(n);
+  for (int64_t i = 0; i < n; ++i) {
+    acc[i] = dist(rng);
+    bias[i] = 0.01f * dist(rng);
+  }
+  static const char *names[] = {"none", "gelu", "gelu_tanh", "silu", "relu"};
+  std::printf("\nepilogue %s, 1 thread, bias, %lld values: ns a value "
+              "(median of 7), lane FMAs at the measured peak\n",
+              epi.name, (long long)n);
+  for (int act = TFCRT_ACT_NONE; act <= TFCRT_ACT_RELU; ++act) {
+    std::vector<double> per;
+    for (int r = 0; r < 7; ++r) {
+      int64_t reps = 0;
+      const double t0 = clockNow();
+      double t1 = t0;
+      while (t1 - t0 < budget / 7) {
+        for (int i = 0; i < 64; ++i)
+          epi.dense(acc.data(), bias.data(), nullptr, y.data(), n, act);
+        reps += 64;
+        t1 = clockNow();
+      }
+      per.push_back((t1 - t0) * 1e9 / double(reps * n));
+    }
+    std::sort(per.begin(), per.end());
+    std::printf("%-10s %7.3f ns  %6.1f lane FMAs\n", names[act], per[3],
+                per[3] * peak / 2);
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   std::vector<int> threadCounts = {1, 2};
   isa::Level level = isa::hardwareLevel();
   double budget = 0.5;
-  bool peak = false, bw = false, prefill = false, decode = false;
+  bool peak = false, bw = false, prefill = false, decode = false,
+       epilogue = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) {
@@ -496,23 +538,26 @@ int main(int argc, char **argv) {
       prefill = true;
     } else if (a == "decode") {
       decode = true;
+    } else if (a == "epilogue") {
+      epilogue = true;
     } else {
-      std::fprintf(stderr,
-                   "usage: %s [--threads 1,2] [--isa avx512|avx2|generic] "
-                   "[--ms T] [--cpu-time] [--shape MxKxN ...] [peak] [bw] [prefill] "
-                   "[decode]\n",
-                   argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s [--threads 1,2] [--isa avx512|avx2|generic] "
+          "[--ms T] [--cpu-time] [--shape MxKxN ...] [peak] [bw] [prefill] "
+          "[decode] [epilogue]\n",
+          argv[0]);
       return 2;
     }
   }
-  if (!peak && !bw && !prefill && !decode)
+  if (!peak && !bw && !prefill && !decode && !epilogue)
     peak = bw = prefill = decode = true;
   if (!isa::supported(level)) {
     std::fprintf(stderr, "ISA %s not supported here\n", isa::name(level));
     return 1;
   }
   double peakGf = 0;
-  if (peak || prefill) {
+  if (peak || prefill || epilogue) {
     peakGf =
         measurePeak(level == isa::Level::Generic ? isa::Level::Avx2 : level);
     std::printf("isa %s: measured single-core fp32 FMA peak %.1f GFLOP/s\n",
@@ -520,6 +565,8 @@ int main(int argc, char **argv) {
   }
   if (bw)
     runBandwidth();
+  if (epilogue)
+    runEpilogue(level, budget, peakGf);
   for (int threads : threadCounts) {
     if (useCpuClock && threads != 1) {
       std::printf("\n(--cpu-time: skipping %d threads)\n", threads);

@@ -556,7 +556,7 @@ TEST(LinearEpilogue, ActivationAccuracy) {
   // x over [-30, 30] (dense near 0) through every level's epilogue, against
   // double. Bound: 2e-6 relative (the vector erfc/exp approximations are
   // ~1e-6) plus the conditioning term below, plus 1e-35 absolute for
-  // results below the float normal range.
+  // results below the float normal range; GELU also 1e-7 |x| absolute.
   std::vector<float> xs;
   for (float v = -30.f; v <= 30.f; v += 0.0137f)
     xs.push_back(v);
@@ -593,11 +593,16 @@ TEST(LinearEpilogue, ActivationAccuracy) {
                   ? 2 * std::fabs(1.6 * (x + 0.044715 * x * x * x))
                   : std::fabs(x);
           const double bound = 2e-6 + 2 * cond * FLT_EPSILON;
+          // GELU's Phi may be off by 1e-7 absolute (the AVX-512 table form,
+          // as ONNX Runtime's and PyTorch's erf): 1e-7 |x| on the result.
+          const double absBound =
+              act == TFCRT_ACT_GELU ? 1e-7 * std::fabs(x) : 0.0;
           if (std::fabs(x) <= 8 && std::fabs(want) > 1e-30)
             worst8 = std::max(worst8, err / std::fabs(want));
           if (std::fabs(x) <= 3 && std::fabs(want) > 1e-30)
             worst3 = std::max(worst3, err / std::fabs(want));
-          if (!(err <= bound * std::fabs(want) + 1e-35) && reported++ < 3)
+          if (!(err <= bound * std::fabs(want) + absBound + 1e-35) &&
+              reported++ < 3)
             ADD_FAILURE() << epi.name << " act " << act << " gated " << gated
                           << " x = " << xs[i] << ": " << y[i] << ", want "
                           << want;

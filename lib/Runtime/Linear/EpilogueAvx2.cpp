@@ -40,27 +40,47 @@ TFC_AVX2 inline __m256 sigmoidV(__m256 v) {
       _mm256_add_ps(one, expV(_mm256_sub_ps(_mm256_setzero_ps(), v))));
 }
 
+/// GELU's erf half g(a) = erf(a / sqrt2) / 2, a = |x| in [0, 6], as 8
+/// degree-6 polynomials in u = s - i, s = a * 7 / 6 (intervals centred on
+/// i * 6 / 7; node 7 = a >= 6): the AVX-512 form (EpilogueAvx512.cpp) with
+/// vpermps's 8 lanes. `scripts/fit_gelu_table.py --intervals 8 --degree 6
+/// --print` writes the rows (u^6 ... u^0).
+alignas(32) const float kGeluTab8[7][8] = {
+    {0.0f, -1.035993337e-03f, 4.719129065e-04f, 1.584452111e-04f,
+     -7.311542140e-05f, -1.690084900e-05f, -1.007352353e-06f,
+     -2.231238128e-08f},
+    {4.441822879e-03f, -8.432425675e-04f, -2.086086664e-03f, 3.615610767e-04f,
+     3.063867043e-04f, 3.872554225e-05f, 1.713391498e-06f, 3.091960110e-08f},
+    {0.0f, 1.206068881e-02f, 2.207724319e-04f, -3.055943176e-03f,
+     -7.548962603e-04f, -6.059851876e-05f, -1.939962431e-06f,
+     -2.654503106e-08f},
+    {-4.185008258e-02f, -7.703707088e-03f, 1.867215522e-02f, 8.618848398e-03f,
+     1.261436730e-03f, 7.438845932e-05f, 1.898607252e-06f, 2.160969892e-08f},
+    {0.0f, -8.699648082e-02f, -5.779952183e-02f, -1.381430309e-02f,
+     -1.407688716e-03f, -6.450919318e-05f, -1.361733894e-06f,
+     -1.341756040e-08f},
+    {3.419498503e-01f, 2.368247658e-01f, 7.867143303e-02f, 1.253509801e-02f,
+     9.580286569e-04f, 3.512846888e-05f, 6.183116739e-07f, 5.230338385e-09f},
+    {0.0f, 3.043170273e-01f, 4.567618668e-01f, 4.949360192e-01f,
+     4.996966124e-01f, 4.999908805e-01f, 4.999998510e-01f, 5.000000000e-01f},
+};
+
+/// x / 2 + |x| g(|x|): 7 vpermps and 6 FMAs, no exp or divide (~21 uops a
+/// ymm against ~40 for the erfc form it replaced). Phi to ~3e-8 absolute
+/// (see EpilogueAvx512.cpp's geluV).
 TFC_AVX2 inline __m256 geluV(__m256 x) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 absX = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-  const __m256 z = _mm256_mul_ps(absX, _mm256_set1_ps(0.70710678118654752f));
-  const __m256 t = recipV(_mm256_fmadd_ps(z, _mm256_set1_ps(0.5f), one));
-  __m256 p = _mm256_set1_ps(0.17087277f);
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
-  p = _mm256_fnmadd_ps(z, z, p);
-  const __m256 e =
-      _mm256_mul_ps(_mm256_mul_ps(t, _mm256_set1_ps(0.5f)), expV(p));
-  const __m256 pos = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);
-  const __m256 phi = _mm256_blendv_ps(e, _mm256_sub_ps(one, e), pos);
-  return _mm256_mul_ps(x, phi);
+  const __m256 magic = _mm256_set1_ps(8388608.0f); // 2^23: round to integer
+  const __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  const __m256 s = _mm256_min_ps(_mm256_mul_ps(a, _mm256_set1_ps(7.0f / 6.0f)),
+                                 _mm256_set1_ps(7.0f));
+  const __m256 t = _mm256_add_ps(s, magic); // round(s) in the low bits
+  const __m256 u = _mm256_sub_ps(s, _mm256_sub_ps(t, magic));
+  const __m256i idx = _mm256_castps_si256(t);
+  __m256 p = _mm256_permutevar8x32_ps(_mm256_load_ps(kGeluTab8[0]), idx);
+  for (int j = 1; j < 7; ++j)
+    p = _mm256_fmadd_ps(
+        p, u, _mm256_permutevar8x32_ps(_mm256_load_ps(kGeluTab8[j]), idx));
+  return _mm256_fmadd_ps(a, p, _mm256_mul_ps(x, _mm256_set1_ps(0.5f)));
 }
 
 TFC_AVX2 inline __m256 geluTanhV(__m256 x) {
