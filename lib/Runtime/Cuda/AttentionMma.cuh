@@ -364,11 +364,14 @@ __device__ __forceinline__ void attnMma(const GpuAttnArgs &a) {
     if constexpr (KS) {
       if (tid < BN)
         Kp[tid] = kv8;
-      // Both reductions are block-wide: every thread skips the tile or
-      // none does.
-      if (!__syncthreads_or(tid < BN && kv8 != 0))
+      // One block-wide count (every thread skips the tile or none does):
+      // none kept, skip; all BN kept, no per-element test. (Two reductions,
+      // an or and an and, were one barrier more a tile; ncu puts barrier
+      // stalls second in this kernel, docs/PERFORMANCE.md.)
+      const int kept = __syncthreads_count(tid < BN && kv8 != 0);
+      if (kept == 0)
         continue;
-      keepAll = __syncthreads_and(tid >= BN || kv8 != 0);
+      keepAll = kept == BN;
     } else {
       __syncthreads();
     }
