@@ -953,7 +953,8 @@ TEST(AttentionEntry, EmptyShapes) {
 TEST(GpuAttentionSplit, Choice) {
   using tfcrt::cuda::mmaSplitCount;
   // SmolLM2's 512-token prefill on 132 SMs: 8 row blocks x 9 heads, the
-  // last row block 8 key tiles: 4 splits of 2 (the defaults 4 / 2).
+  // last row block 8 key tiles: 4 splits of 2 with a knob of 4, 2 with the
+  // default 2 (TFC_ATTN_MMA_SPLIT; 2 measured faster on an H100).
   EXPECT_EQ(mmaSplitCount(72, 8, 132, 4, 2), 4);
   EXPECT_EQ(mmaSplitCount(72, 8, 132, 8, 2), 4); // 8 would leave 1 tile
   EXPECT_EQ(mmaSplitCount(72, 8, 132, 8, 1), 8);
@@ -973,4 +974,17 @@ TEST(GpuAttentionSplit, Choice) {
   EXPECT_EQ(mmaSplitCount(10, 5, 132, 4, 2), 2);
   EXPECT_EQ(mmaSplitCount(131, 8, 132, 4, 2), 4);
   EXPECT_EQ(mmaSplitCount(132, 8, 132, 4, 2), 1);
+}
+
+TEST(GpuAttentionSplit, OnlyTensorCoreCallsSplitOrReorder) {
+  // Splits and the heavy-first grid apply where the tensor-core kernels
+  // run: not f32 (the tile kernels' grid is x = row block, y = head), not
+  // head dims above 128 (the SIMT kernel).
+  using tfcrt::cuda::mmaTakes;
+  EXPECT_TRUE(mmaTakes(false, 64));
+  EXPECT_TRUE(mmaTakes(false, 128));
+  EXPECT_FALSE(mmaTakes(true, 64));
+  EXPECT_FALSE(mmaTakes(true, 32));
+  EXPECT_FALSE(mmaTakes(false, 129));
+  EXPECT_FALSE(mmaTakes(false, 256));
 }

@@ -516,7 +516,8 @@ bool launch(const attn::Params &p, AttnMode mode, void *stream,
   }
   CUfunction f = nullptr;
   unsigned threads = 0, smem = 0, rows = 0;
-  if (mode != AttnMode::F32 && dmax <= 128) {
+  const bool mma = mmaTakes(mode == AttnMode::F32, dmax);
+  if (mma) {
     const int i = dmax <= 32 ? 0 : dmax <= 64 ? 1 : 2;
     const int t = mode == AttnMode::BF16 ? 1 : 0;
     // Variants (AttentionMma.cuh): a mask_add / mask_keep row shared by
@@ -552,11 +553,8 @@ bool launch(const attn::Params &p, AttnMode mode, void *stream,
   }
   const unsigned gx = static_cast<unsigned>((p.s + rows - 1) / rows);
   // The tensor-core kernels: key tiles split over a cluster (mmaSplits).
-  a.splits =
-      mode != AttnMode::F32 && dmax <= 128 ? mmaSplits(p, gx, mod.sms) : 1;
-  // Only the tensor-core kernels read heavyFirst (the f32 tile and SIMT
-  // kernels index their grid as x = row block, y = head).
-  a.heavyFirst = mode != AttnMode::F32 && dmax <= 128 && mmaHeavyFirst();
+  a.splits = mma ? mmaSplits(p, gx, mod.sms) : 1;
+  a.heavyFirst = mma && mmaHeavyFirst();
   void *params[] = {&a};
   auto launchIt = [&] {
     const unsigned split = static_cast<unsigned>(a.splits);

@@ -128,6 +128,16 @@ constexpr int mmaLdp(int D) { return D + 8; } // floats
 constexpr long long mmaSplitSmemBytes(int D, int W) {
   return ((long long)16 * W * mmaLdp(D) + 16LL * W * (3 + kMmaSplitMax)) * 4;
 }
+/// Whether a prefill call runs the tensor-core kernels: half-precision
+/// operands (not f32) and head dims (the larger of d, dv) up to 128. Only
+/// those read GpuAttnArgs::splits and heavyFirst; the f32 tile and SIMT
+/// kernels index their grid as x = row block, y = head (setting heavyFirst
+/// for them failed every f32 case, 2026-12-06). Host code; tfcrt-tests
+/// checks it.
+constexpr bool mmaTakes(bool f32, long long dmax) {
+  return !f32 && dmax <= 128;
+}
+
 /// The splits of a tensor-core call (1 for none): `blocks` row blocks x
 /// heads x items, `tiles` key tiles of the longest row, `sms`
 /// multiprocessors. Split only where the blocks leave multiprocessors idle;
