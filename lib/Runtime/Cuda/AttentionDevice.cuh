@@ -23,6 +23,28 @@ __device__ __forceinline__ long long floorDiv(long long a, long long b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/// structVisible's block-local and block-layout tests, out of line: their
+/// 64-bit divisions, inlined for each score of a tile, were a large part of
+/// the tensor-core kernels' 160-210 KB of code (docs/PERFORMANCE.md: the
+/// kernels stall on instruction fetch), for patterns few calls use.
+__device__ __noinline__ bool
+blockVisible(long long block, const unsigned char *layout,
+             long long layoutBlock, long long layoutS0, long long layoutS1,
+             long long p, long long j) {
+  if (block > 0) {
+    const long long start = (j / block) * block;
+    if (p < start || p > start + block - 1)
+      return false;
+  }
+  if (layout) {
+    if (p < 0)
+      return false;
+    if (!layout[(p / layoutBlock) * layoutS0 + (j / layoutBlock) * layoutS1])
+      return false;
+  }
+  return true;
+}
+
 /// Whether the query at position p sees key j structurally.
 __device__ __forceinline__ bool structVisible(const GpuAttnArgs &a,
                                               long long p, long long j) {
@@ -30,18 +52,9 @@ __device__ __forceinline__ bool structVisible(const GpuAttnArgs &a,
     return false;
   if (a.window > 0 && j >= a.sinks && p > j + a.window - 1)
     return false;
-  if (a.block > 0) {
-    const long long start = (j / a.block) * a.block;
-    if (p < start || p > start + a.block - 1)
-      return false;
-  }
-  if (a.layout) {
-    if (p < 0)
-      return false;
-    if (!a.layout[(p / a.layoutBlock) * a.layoutS[0] +
-                  (j / a.layoutBlock) * a.layoutS[1]])
-      return false;
-  }
+  if (a.block > 0 || a.layout)
+    return blockVisible(a.block, a.layout, a.layoutBlock, a.layoutS[0],
+                        a.layoutS[1], p, j);
   return true;
 }
 
