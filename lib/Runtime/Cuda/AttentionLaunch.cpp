@@ -239,16 +239,13 @@ long long decodeMinChunk() {
 /// (288 blocks of 248 registers: a second wave), the whole prefill 3.37 /
 /// 2.55 / 2.71 ms.
 int mmaSplitMax() {
-  static const int v = [] {
-    const char *e = std::getenv("TFC_ATTN_MMA_SPLIT");
-    return e && *e ? std::atoi(e) : 2; // mmaSplitCount rounds and caps it
-  }();
+  // mmaSplitCount rounds and caps it.
+  static const int v = envInt("TFC_ATTN_MMA_SPLIT", 2);
   return v;
 }
 int mmaSplitTiles() {
   static const int v = [] {
-    const char *e = std::getenv("TFC_ATTN_MMA_SPLIT_TILES");
-    const int x = e && *e ? std::atoi(e) : 2;
+    const int x = envInt("TFC_ATTN_MMA_SPLIT_TILES", 2);
     return x >= 1 ? x : 2;
   }();
   return v;
