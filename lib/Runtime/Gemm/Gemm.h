@@ -90,6 +90,13 @@ struct KernelSet {
   PackBFn packB;        // may be null
 };
 
+/// AVX-512 only (the CPU must have it): `rows` (1..16) rows of row-major A
+/// (row stride sam) into one [kc][rows] panel by 16 x 16 transposes; the
+/// few-rows linear (Linear/FormatF32Avx512.cpp) packs its row groups of
+/// any height with it.
+void packRowsAvx512(const float *a, int64_t sam, int rows, int64_t kc,
+                    float *dst);
+
 const KernelSet &kernelsGeneric();
 const KernelSet &kernelsAvx2();   // only valid if isaSupported(Avx2)
 const KernelSet &kernelsAvx512(); // only valid if isaSupported(Avx512)

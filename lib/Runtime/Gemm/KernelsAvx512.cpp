@@ -190,6 +190,17 @@ TFC_AVX512 inline void transpose16(const float *src, int64_t ld, int rows,
     _mm512_mask_storeu_ps(dst + c * dstStride, storeMask, r[c]);
 }
 
+/// `rows` (<= ld <= 16) rows of row-major A into one [kc][ld] panel, lanes
+/// [rows, ld) zero, by 16 x 16 transposes.
+TFC_AVX512 void packPanel(const float *a, int64_t sam, int rows, int64_t kc,
+                          int ld, float *dst) {
+  for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+    const int cols = kc - k0 < 16 ? static_cast<int>(kc - k0) : 16;
+    transpose16(a + k0, sam, rows, cols, dst + k0 * ld, ld,
+                static_cast<__mmask16>((1u << ld) - 1));
+  }
+}
+
 /// Row-major A (sak == 1): 14-row panels by 16 x 16 transposes instead of
 /// scalar scatter. Matters when N is small: A is packed once per k block
 /// and only reused N / 32 times.
@@ -199,12 +210,7 @@ TFC_AVX512 bool packA(const float *a, int64_t sam, int64_t sak, int64_t mc,
     return false;
   for (int64_t i0 = 0; i0 < mc; i0 += kMR) {
     const int rows = mc - i0 < kMR ? static_cast<int>(mc - i0) : kMR;
-    float *d = dst + i0 * kc;
-    for (int64_t k0 = 0; k0 < kc; k0 += 16) {
-      const int cols = kc - k0 < 16 ? static_cast<int>(kc - k0) : 16;
-      transpose16(a + i0 * sam + k0, sam, rows, cols, d + k0 * kMR, kMR,
-                  static_cast<__mmask16>((1u << kMR) - 1));
-    }
+    packPanel(a + i0 * sam, sam, rows, kc, kMR, dst + i0 * kc);
   }
   return true;
 }
@@ -431,6 +437,11 @@ TFC_AVX512 void smallColMajorB(const Problem &p, int64_t bi, int64_t j0,
 
 } // namespace
 
+TFC_AVX512 void packRowsAvx512(const float *a, int64_t sam, int rows,
+                               int64_t kc, float *dst) {
+  packPanel(a, sam, rows, kc, rows, dst);
+}
+
 const KernelSet &kernelsAvx512() {
   static const KernelSet set = {Isa::Avx512,
                                 kMR,
@@ -455,6 +466,13 @@ const KernelSet &kernelsAvx512() {
 
 namespace tfcrt {
 namespace gemm {
+void packRowsAvx512(const float *a, int64_t sam, int rows, int64_t kc,
+                    float *dst) {
+  for (int i = 0; i < rows; ++i)
+    for (int64_t kk = 0; kk < kc; ++kk)
+      dst[kk * rows + i] = a[i * sam + kk];
+}
+
 const KernelSet &kernelsAvx512() { return kernelsGeneric(); }
 } // namespace gemm
 } // namespace tfcrt

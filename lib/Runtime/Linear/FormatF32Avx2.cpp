@@ -184,21 +184,25 @@ constexpr HalfFn kStagedHalves[kMR] = {&tileHalf<1, 16>, &tileHalf<2, 16>,
 thread_local GrowBuffer stagedSlice;
 
 /// Rows [i0, i0 + rows) x k range [pc, pc + kc) of x into micro-panels of
-/// kMR rows, [kc][lda] each. Contiguous rows of full micro-panels go through
-/// 8 x 8 in-register transposes (the scalar loop cost ~9 % of a large
-/// product); their 8-float stores run 2 floats past each k slot into the
-/// next, which the next store (or micro-panel) overwrites, so `dst` needs
-/// kPackSlack floats of room past the last micro-panel.
+/// kMR rows, [kc][lda] each. Contiguous rows of a micro-panel as high as its
+/// stride (full ones, and the few-rows order's groups of any height) go
+/// through 8 x 8 in-register transposes (the scalar loop cost ~9 % of a
+/// large product); their 8-float stores run 8 - lda floats past each k slot
+/// into the next, which the next store (or micro-panel) overwrites, so `dst`
+/// needs kPackSlack floats of room past the last micro-panel.
 constexpr int64_t kPackSlack = 8;
 
-TFC_AVX2 void packPanelRows(const float *src, int64_t sm, int64_t kc,
+/// `rows` (1..kMR) rows from src (row stride sm) into [kc][rows].
+TFC_AVX2 void packPanelRows(const float *src, int64_t sm, int rows, int64_t kc,
                             float *dst) {
+  const int64_t lda = rows;
   int64_t k0 = 0;
   for (; k0 + 8 <= kc; k0 += 8) {
     __m256 r[8];
 #pragma GCC unroll 6
     for (int i = 0; i < kMR; ++i)
-      r[i] = _mm256_loadu_ps(src + i * sm + k0);
+      r[i] =
+          i < rows ? _mm256_loadu_ps(src + i * sm + k0) : _mm256_setzero_ps();
     r[6] = r[7] = _mm256_setzero_ps();
     __m256 t[8], u[8];
 #pragma GCC unroll 4
@@ -215,18 +219,18 @@ TFC_AVX2 void packPanelRows(const float *src, int64_t sm, int64_t kc,
     }
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
-      _mm256_storeu_ps(dst + (k0 + c) * kMR,
+      _mm256_storeu_ps(dst + (k0 + c) * lda,
                        _mm256_permute2f128_ps(u[c], u[4 + c], 0x20));
     }
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
-      _mm256_storeu_ps(dst + (k0 + 4 + c) * kMR,
+      _mm256_storeu_ps(dst + (k0 + 4 + c) * lda,
                        _mm256_permute2f128_ps(u[c], u[4 + c], 0x31));
     }
   }
   for (; k0 < kc; ++k0)
-    for (int i = 0; i < kMR; ++i)
-      dst[k0 * kMR + i] = src[i * sm + k0];
+    for (int i = 0; i < rows; ++i)
+      dst[k0 * lda + i] = src[i * sm + k0];
 }
 
 void packRows(const Rows &x, int64_t i0, int64_t rows, int64_t pc, int64_t kc,
@@ -234,8 +238,9 @@ void packRows(const Rows &x, int64_t i0, int64_t rows, int64_t pc, int64_t kc,
   for (int64_t r0 = 0; r0 < rows; r0 += kMR) {
     const int64_t r = rows - r0 < kMR ? rows - r0 : kMR;
     float *d = dst + r0 * kc;
-    if (x.sk == 1 && r == kMR && lda == kMR) {
-      packPanelRows(x.x + (i0 + r0) * x.sm + pc, x.sm, kc, d);
+    if (x.sk == 1 && r == lda) {
+      packPanelRows(x.x + (i0 + r0) * x.sm + pc, x.sm, static_cast<int>(r), kc,
+                    d);
       continue;
     }
     for (int64_t i = 0; i < r; ++i) {
