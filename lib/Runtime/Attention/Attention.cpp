@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -266,18 +267,49 @@ void prefetchRows(const float *base, int64_t stride, int64_t n, int64_t cols,
 }
 } // namespace
 
+thread_local Ahead ahead;
+
+void Ahead::stepSlow() {
+  for (int left = kAheadLines; left > 0 && at < n;) {
+    const char *end = ranges[at].second;
+    for (; left > 0 && c < end; --left, c += 64)
+      __builtin_prefetch(c, 0, 2);
+    if (c >= end && ++at < n)
+      c = ranges[at].first;
+  }
+}
+
+bool spreadPrefetch() {
+  static const bool on = [] {
+    const char *e = std::getenv("TFCRT_ATTN_PF_SPREAD");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
+}
+
 void prefetchBlock(const Params &p, const RowBlock &rb) {
-  // A batch item's first block (blockAt hands out its last query block and
-  // first kv head first) fetches the next item's q, k and v into L2 while
-  // it computes: MiniLM-shaped calls (590 KB per item) spend a fifth of
-  // their time in the first touches of strided rows otherwise. Items
-  // larger than kNextItemBytes would only evict what is in use.
+  // The next batch item's q, k and v into L2 while this one computes:
+  // MiniLM-shaped calls (590 KB per item) spend a fifth of their time in
+  // the first touches of strided rows otherwise. Items larger than
+  // kNextItemBytes would only evict what is in use. Each thread's first
+  // block of an item queues them (`ahead`, fetched between kernel calls):
+  // the pool hands an item's blocks to both threads, and each needs them in
+  // its own L2. (TFCRT_ATTN_PF_SPREAD=0: the item's first block fetches
+  // them in one burst, as before.)
   // q, k and v may be views of one tensor (the projections joined into one
   // GEMM: heads side by side in each row), so their items' byte ranges are
   // merged first and a shared range is fetched, and counted, once.
   constexpr int64_t kNextItemBytes = 768 << 10;
-  if (rb.h0 == 0 && rb.i0 + rb.nq == p.s && rb.b + 1 < p.b &&
-      p.kv == Params::KvType::F32) {
+  const bool spread = spreadPrefetch();
+  thread_local const float *lastQ = nullptr;
+  thread_local int64_t lastB = -1;
+  bool first = rb.h0 == 0 && rb.i0 + rb.nq == p.s;
+  if (spread) {
+    first = lastQ != p.q || lastB != rb.b;
+    lastQ = p.q;
+    lastB = rb.b;
+  }
+  if (first && rb.b + 1 < p.b && p.kv == Params::KvType::F32) {
     std::pair<const char *, const char *> r[3];
     int n = 0;
     for (auto [base, stride] : {std::pair(p.q, p.qs[0]), std::pair(p.k, p.ks[0]),
@@ -295,16 +327,32 @@ void prefetchBlock(const Params &p, const RowBlock &rb) {
     int64_t bytes = 0;
     for (int i = 0; i <= m; ++i)
       bytes += r[i].second - r[i].first;
-    if (bytes <= kNextItemBytes)
-      for (int i = 0; i <= m; ++i)
-        for (const char *c = r[i].first; c < r[i].second; c += 64)
-          __builtin_prefetch(c, 0, 2);
+    if (bytes <= kNextItemBytes) {
+      if (spread) {
+        ahead.n = m + 1;
+        for (int i = 0; i <= m; ++i)
+          ahead.ranges[i] = r[i];
+        ahead.at = 0;
+        ahead.c = r[0].first;
+      } else {
+        for (int i = 0; i <= m; ++i)
+          for (const char *c = r[i].first; c < r[i].second; c += 64)
+            __builtin_prefetch(c, 0, 2);
+      }
+    }
   }
   if (p.qs[3] == 1 && p.qs[2] != p.d && rb.g + 1 < p.hkv)
     for (int64_t hh = 0; hh < rb.nh; ++hh)
       prefetchRows(p.q + rb.b * p.qs[0] + (rb.h0 + rb.nh + hh) * p.qs[1] +
                        rb.i0 * p.qs[2],
                    p.qs[2], rb.nq, p.d, false);
+  if (!spread)
+    prefetchOut(p, rb, true);
+}
+
+void prefetchOut(const Params &p, const RowBlock &rb, bool atStart) {
+  if (atStart != !spreadPrefetch())
+    return;
   if (p.os[3] == 1 && p.os[2] != p.dv)
     for (int64_t hh = 0; hh < rb.nh; ++hh)
       prefetchRows(p.out + rb.b * p.os[0] + (rb.h0 + hh) * p.os[1] +

@@ -38,6 +38,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace tfcrt {
 namespace attn {
@@ -243,15 +244,37 @@ CausalAdd addCausal(const Params &p);
 /// prefetchers miss (q, out, K and V read in place from [b, s, h, d] have
 /// rows 1.5 KB apart in MiniLM; MiniLM-shaped call 25% faster with both):
 /// prefetchBlock, at a block's start, fetches the next block's query rows
-/// (run() orders blocks kv head inner: the same rows, the next heads) and
-/// this block's out rows for writing, and a batch item's first block the
-/// next item's q, k and v into L2 (items up to 768 KB; MiniLM batch 32:
-/// attention -9%); prefetchTile, at a key tile's start,
-/// fetches its V rows [j0, j0 + nk) (used after QK^T and the softmax) and
-/// the next tile's K rows [n0, n1). Contiguous rows are left alone.
+/// (run() orders blocks kv head inner: the same rows, the next heads), and
+/// a thread's first block of a batch item queues the next item's q, k and
+/// v for L2 (items up to 768 KB; MiniLM batch 32: attention -9%);
+/// prefetchTile, at a key tile's start, fetches its V rows [j0, j0 + nk)
+/// (used after QK^T and the softmax) and the next tile's K rows [n0, n1);
+/// prefetchOut(atStart = false), at the last key tile, this block's out
+/// rows for writing (at the block's start they were evicted again before
+/// storeOut wrote them). Contiguous rows are left alone.
+/// TFCRT_ATTN_PF_SPREAD=0 restores the earlier schedule (the next item in
+/// one burst from the item's first block, out rows at the block's start).
 void prefetchBlock(const Params &p, const RowBlock &rb);
 void prefetchTile(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
                   int64_t n0, int64_t n1);
+void prefetchOut(const Params &p, const RowBlock &rb, bool atStart = false);
+
+/// The queue of the next batch item's lines (prefetchBlock), fetched
+/// kAheadLines at a time between a block's kernel calls (aheadStep): 590 KB
+/// of prefetches at once (MiniLM) had stalled the block until they were all
+/// under way, ~9 % of a MiniLM-shaped call's time by perf.
+constexpr int kAheadLines = 16;
+struct Ahead {
+  std::pair<const char *, const char *> ranges[3];
+  int n = 0, at = 0;
+  const char *c = nullptr;
+  void stepSlow();
+};
+extern thread_local Ahead ahead;
+inline void aheadStep() {
+  if (ahead.at < ahead.n)
+    ahead.stepSlow();
+}
 
 /// Writes lane L's final row: out = acc[c * accStride + L] / l[L] (0 when
 /// l[L] == 0), or hands m, l and acc to `partial`.

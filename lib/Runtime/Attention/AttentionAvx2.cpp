@@ -313,6 +313,7 @@ TFC_AVX2 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     const bool fused = tm == TileMask::None && (!p.add || addShr);
     for (int64_t jj = 0; jj < nk; jj += kQkKeys) {
       const int r = static_cast<int>(std::min<int64_t>(kQkKeys, nk - jj));
+      aheadStep();
       qk[r - 1](qT, d, kb + (j0 + jj) * p.ks[2], p.ks[2], p.ks[3],
                 sT + jj * kLanes,
                 fused && p.add ? addAt + (j0 + jj) * p.addS[3] : nullptr,
@@ -366,8 +367,11 @@ TFC_AVX2 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     for (int x = 0; x < V; ++x)
       l[x] = _mm256_fmadd_ps(l[x], alpha[x], sum[x]);
     const float *vt = vb + j0 * p.vs[2];
+    if (t0 + keyTile >= jb)
+      prefetchOut(p, rb);
     for (int64_t c = 0; c < dv; c += kPvCols) {
       const int cols = static_cast<int>(std::min<int64_t>(kPvCols, dv - c));
+      aheadStep();
       pv[cols - 1](oT + c * kLanes, alpha, sT, nk, vt + c * p.vs[3], p.vs[2],
                    p.vs[3]);
     }

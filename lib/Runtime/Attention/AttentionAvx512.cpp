@@ -367,6 +367,7 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     constexpr int QK = qkKeysFor(V), PVC = pvColsFor(V);
     for (int64_t jj = 0; jj < nk; jj += QK) {
       const int r = static_cast<int>(std::min<int64_t>(QK, nk - jj));
+      aheadStep();
       qk[r - 1](qT, d, kb + (j0 + jj) * p.ks[2], p.ks[2], p.ks[3],
                 sT + jj * LS,
                 fused && p.add ? addAt + (j0 + jj) * p.addS[3] : nullptr,
@@ -417,8 +418,11 @@ TFC_AVX512 void prefillImpl(const Params &p, const RowBlock &rb, int64_t ja,
     for (int x = 0; x < V; ++x)
       l[x] = _mm512_fmadd_ps(l[x], alpha[x], sum[x]);
     const float *vt = vb + j0 * p.vs[2];
+    if (t0 + keyTile >= jb)
+      prefetchOut(p, rb);
     for (int64_t c = 0; c < dv; c += PVC) {
       const int cols = static_cast<int>(std::min<int64_t>(PVC, dv - c));
+      aheadStep();
       pv[cols - 1](oT + c * LS, alpha, sT, nk, vt + c * p.vs[3], p.vs[2],
                    p.vs[3]);
     }

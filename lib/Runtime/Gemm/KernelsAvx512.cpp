@@ -22,7 +22,9 @@
 // GCC 12's AVX-512 headers seed some intrinsics with _mm512_undefined_*(),
 // which -Wuninitialized reports falsely once they are inlined here.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #define TFC_AVX512 __attribute__((target("avx512f,avx2,fma")))
