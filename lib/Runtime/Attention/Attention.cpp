@@ -279,6 +279,7 @@ void Ahead::stepSlow() {
   }
 }
 
+namespace {
 bool spreadPrefetch() {
   static const bool on = [] {
     const char *e = std::getenv("TFCRT_ATTN_PF_SPREAD");
@@ -286,6 +287,7 @@ bool spreadPrefetch() {
   }();
   return on;
 }
+} // namespace
 
 void prefetchBlock(const Params &p, const RowBlock &rb) {
   // The next batch item's q, k and v into L2 while this one computes:
@@ -308,6 +310,8 @@ void prefetchBlock(const Params &p, const RowBlock &rb) {
     first = lastQ != p.q || lastB != rb.b;
     lastQ = p.q;
     lastB = rb.b;
+    if (first)
+      ahead.n = 0; // what an earlier item or call left queued is stale
   }
   if (first && rb.b + 1 < p.b && p.kv == Params::KvType::F32) {
     std::pair<const char *, const char *> r[3];
