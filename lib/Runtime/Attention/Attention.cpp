@@ -287,6 +287,15 @@ bool spreadPrefetch() {
   }();
   return on;
 }
+
+/// The block's out rows, for writing.
+void prefetchOutRows(const Params &p, const RowBlock &rb) {
+  if (p.os[3] == 1 && p.os[2] != p.dv)
+    for (int64_t hh = 0; hh < rb.nh; ++hh)
+      prefetchRows(p.out + rb.b * p.os[0] + (rb.h0 + hh) * p.os[1] +
+                       rb.i0 * p.os[2],
+                   p.os[2], rb.nq, p.dv, true);
+}
 } // namespace
 
 void prefetchBlock(const Params &p, const RowBlock &rb) {
@@ -351,17 +360,12 @@ void prefetchBlock(const Params &p, const RowBlock &rb) {
                        rb.i0 * p.qs[2],
                    p.qs[2], rb.nq, p.d, false);
   if (!spread)
-    prefetchOut(p, rb, true);
+    prefetchOutRows(p, rb);
 }
 
-void prefetchOut(const Params &p, const RowBlock &rb, bool atStart) {
-  if (atStart != !spreadPrefetch())
-    return;
-  if (p.os[3] == 1 && p.os[2] != p.dv)
-    for (int64_t hh = 0; hh < rb.nh; ++hh)
-      prefetchRows(p.out + rb.b * p.os[0] + (rb.h0 + hh) * p.os[1] +
-                       rb.i0 * p.os[2],
-                   p.os[2], rb.nq, p.dv, true);
+void prefetchOut(const Params &p, const RowBlock &rb) {
+  if (spreadPrefetch())
+    prefetchOutRows(p, rb);
 }
 
 void prefetchTile(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,

@@ -249,15 +249,15 @@ CausalAdd addCausal(const Params &p);
 /// v for L2 (items up to 768 KB; MiniLM batch 32: attention -9%);
 /// prefetchTile, at a key tile's start, fetches its V rows [j0, j0 + nk)
 /// (used after QK^T and the softmax) and the next tile's K rows [n0, n1);
-/// prefetchOut(atStart = false), at the last key tile, this block's out
-/// rows for writing (at the block's start they were evicted again before
-/// storeOut wrote them). Contiguous rows are left alone.
-/// TFCRT_ATTN_PF_SPREAD=0 restores the earlier schedule (the next item in
-/// one burst from the item's first block, out rows at the block's start).
+/// prefetchOut, at the last key tile, this block's out rows for writing (at the
+/// block's start they were evicted again before storeOut wrote them).
+/// Contiguous rows are left alone. TFCRT_ATTN_PF_SPREAD=0 restores the earlier
+/// schedule (the next item in one burst from the item's first block, out rows
+/// at the block's start).
 void prefetchBlock(const Params &p, const RowBlock &rb);
 void prefetchTile(const Params &p, const RowBlock &rb, int64_t j0, int64_t nk,
                   int64_t n0, int64_t n1);
-void prefetchOut(const Params &p, const RowBlock &rb, bool atStart = false);
+void prefetchOut(const Params &p, const RowBlock &rb);
 
 /// The queue of the next batch item's lines (prefetchBlock), fetched
 /// kAheadLines at a time between a block's kernel calls (aheadStep): 590 KB

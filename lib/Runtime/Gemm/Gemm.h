@@ -90,12 +90,12 @@ struct KernelSet {
   PackBFn packB;        // may be null
 };
 
-/// AVX-512 only (the CPU must have it): `rows` (1..16) rows of row-major A
-/// (row stride sam) into one [kc][rows] panel by 16 x 16 transposes; the
-/// few-rows linear (Linear/FormatF32Avx512.cpp) packs its row groups of
-/// any height with it.
-void packRowsAvx512(const float *a, int64_t sam, int rows, int64_t kc,
-                    float *dst);
+/// AVX-512 only (the CPU must have it): `rows` (1 <= rows <= ld <= 16) rows
+/// of row-major A (row stride sam) into one [kc][ld] panel, lanes [rows, ld)
+/// zero, by 16 x 16 transposes (packA's panels; Linear/FormatF32Avx512.cpp
+/// packs its full micro-panels and its row groups of any height with it).
+void packPanelAvx512(const float *a, int64_t sam, int rows, int64_t kc, int ld,
+                     float *dst);
 
 const KernelSet &kernelsGeneric();
 const KernelSet &kernelsAvx2();   // only valid if isaSupported(Avx2)

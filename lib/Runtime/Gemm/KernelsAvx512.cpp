@@ -439,9 +439,9 @@ TFC_AVX512 void smallColMajorB(const Problem &p, int64_t bi, int64_t j0,
 
 } // namespace
 
-TFC_AVX512 void packRowsAvx512(const float *a, int64_t sam, int rows,
-                               int64_t kc, float *dst) {
-  packPanel(a, sam, rows, kc, rows, dst);
+TFC_AVX512 void packPanelAvx512(const float *a, int64_t sam, int rows,
+                                int64_t kc, int ld, float *dst) {
+  packPanel(a, sam, rows, kc, ld, dst);
 }
 
 const KernelSet &kernelsAvx512() {
@@ -468,11 +468,11 @@ const KernelSet &kernelsAvx512() {
 
 namespace tfcrt {
 namespace gemm {
-void packRowsAvx512(const float *a, int64_t sam, int rows, int64_t kc,
-                    float *dst) {
-  for (int i = 0; i < rows; ++i)
+void packPanelAvx512(const float *a, int64_t sam, int rows, int64_t kc, int ld,
+                     float *dst) {
+  for (int i = 0; i < ld; ++i)
     for (int64_t kk = 0; kk < kc; ++kk)
-      dst[kk * rows + i] = a[i * sam + kk];
+      dst[kk * ld + i] = i < rows ? a[i * sam + kk] : 0.0f;
 }
 
 const KernelSet &kernelsAvx512() { return kernelsGeneric(); }

@@ -223,24 +223,21 @@ constexpr TileIntoFn kTilesInto[kMR] = {
     &tileInto<11>, &tileInto<12>, &tileInto<13>, &tileInto<14>};
 
 /// Rows [i0, i0 + rows) x k range [pc, pc + kc) of x into micro-panels of
-/// kMR rows, [kc][lda] each (lda = kMR, or rows when rows <= kMR).
+/// kMR rows, [kc][lda] each (lda = kMR, or rows when rows <= kMR). Rows
+/// with unit k stride go through 16 x 16 transposes at any panel height:
+/// the few-rows order splits rows evenly (128 rows are 10 groups of 12-13),
+/// and a scalar scatter for those had cost the down projection (k = 1536,
+/// n = 384: x reused only 12 times) ~15 % of its time.
 void packRows(const Rows &x, int64_t i0, int64_t rows, int64_t pc, int64_t kc,
               int64_t lda, float *dst) {
-  if (lda == kMR && x.sk == 1 &&
-      gemm::kernelsAvx512().packA(x.x + i0 * x.sm + pc, x.sm, 1, rows, kc, dst))
-    return;
-  // One group of any height (the few-rows order splits rows evenly: 128
-  // rows are 10 groups of 12-13): transposes too. The scalar loop below
-  // had cost the down projection (k = 1536, n = 384: x reused only 12
-  // times) ~15 % of its time against groups of exactly 14 rows.
-  if (rows == lda && x.sk == 1) {
-    gemm::packRowsAvx512(x.x + i0 * x.sm + pc, x.sm, static_cast<int>(rows), kc,
-                         dst);
-    return;
-  }
   for (int64_t r0 = 0; r0 < rows; r0 += kMR) {
     const int64_t r = rows - r0 < kMR ? rows - r0 : kMR;
     float *d = dst + r0 * kc;
+    if (x.sk == 1) {
+      gemm::packPanelAvx512(x.x + (i0 + r0) * x.sm + pc, x.sm,
+                            static_cast<int>(r), kc, static_cast<int>(lda), d);
+      continue;
+    }
     for (int64_t i = 0; i < r; ++i) {
       const float *s = x.x + (i0 + r0 + i) * x.sm + pc * x.sk;
       for (int64_t kk = 0; kk < kc; ++kk)
