@@ -2,7 +2,8 @@
 //
 // Built only with -DTFC_BUILD_BENCH=ON (target tfcrt-linear-bench).
 //   tfcrt-linear-bench [--threads 1,2] [--isa avx512|avx2|generic] [--ms T]
-//                      [--cpu-time] [peak] [bw] [prefill] [decode] [epilogue]
+//                      [--cpu-time] [--cold] [peak] [bw] [prefill] [decode]
+//                      [epilogue]
 // (no section names: the first four)
 //   peak     fp32 FMA peak of one core, measured (independent FMA chains)
 //   bw       memcpy (bytes copied / s) and a read-only vector sum (bytes
@@ -343,6 +344,9 @@ std::vector<Timing> timeInterleaved(const std::function<void(int)> (&fns)[N],
 /// --shape MxKxN (repeatable): the prefill section's shapes instead of
 /// MiniLM's (e.g. SmolLM2's 53-token prefill: 53x576x3072).
 std::vector<std::array<int64_t, 3>> customShapes;
+/// --cold: the prefill section rotates through copies of the weight (> 96 MB
+/// in all), so each call reads it from DRAM as a model's forward does.
+bool prefillCold = false;
 
 void runPrefill(isa::Level level, int threads, double budget, double peak) {
   std::printf("\nprefill, %s, %d thread(s): GFLOP/s best (median); "
@@ -359,16 +363,20 @@ void runPrefill(isa::Level level, int threads, double budget, double peak) {
         mkn.push_back({m, kn[0], kn[1]});
   for (const auto &s : mkn) {
       const int64_t m = s[0], k = s[1], n = s[2];
-      Layer L(k, n, 1);
+      const int copies =
+          prefillCold
+              ? std::max(2, static_cast<int>(96e6 / (4.0 * k * n) + 0.999))
+              : 1;
+      Layer L(k, n, copies);
       Operands o(m, k, n);
       const double flops = 2.0 * m * k * n;
       auto gf = [&](Timing t) { return flops / t.best / 1e9; };
       auto gfm = [&](Timing t) { return flops / t.median / 1e9; };
       const std::function<void(int)> fns[4] = {
-          [&](int) { callLinear(level, L, 0, o, m, kPlain); },
-          [&](int) { callLinear(level, L, 0, o, m, kGelu); },
-          [&](int) { callLinear(level, L, 0, o, m, kResidual); },
-          [&](int) { callGemm(gemmIsa(level), L, 0, o, m, true); }};
+          [&](int c) { callLinear(level, L, c % copies, o, m, kPlain); },
+          [&](int c) { callLinear(level, L, c % copies, o, m, kGelu); },
+          [&](int c) { callLinear(level, L, c % copies, o, m, kResidual); },
+          [&](int c) { callGemm(gemmIsa(level), L, c % copies, o, m, true); }};
       const std::vector<Timing> t = timeInterleaved(fns, 4 * budget);
       const Timing plain = t[0], gelu = t[1], resid = t[2], g = t[3];
       char label[64];
@@ -518,6 +526,8 @@ int main(int argc, char **argv) {
       level = v == "avx512" ? isa::Level::Avx512
               : v == "avx2" ? isa::Level::Avx2
                             : isa::Level::Generic;
+    } else if (a == "--cold") {
+      prefillCold = true;
     } else if (a == "--cpu-time") {
       useCpuClock = true;
     } else if (a == "--ms" && i + 1 < argc) {
@@ -541,12 +551,12 @@ int main(int argc, char **argv) {
     } else if (a == "epilogue") {
       epilogue = true;
     } else {
-      std::fprintf(
-          stderr,
-          "usage: %s [--threads 1,2] [--isa avx512|avx2|generic] "
-          "[--ms T] [--cpu-time] [--shape MxKxN ...] [peak] [bw] [prefill] "
-          "[decode] [epilogue]\n",
-          argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--threads 1,2] [--isa avx512|avx2|generic] "
+                   "[--ms T] [--cpu-time] [--shape MxKxN ...] [--cold] [peak] "
+                   "[bw] [prefill] "
+                   "[decode] [epilogue]\n",
+                   argv[0]);
       return 2;
     }
   }
