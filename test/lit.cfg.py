@@ -33,6 +33,24 @@ if shutil.which("mpirun"):
     config.available_features.add("mpi")
 config.substitutions.append(
     ("%mpirun", os.path.join(config.test_source_root, "..", "scripts", "mpirun.sh")))
+# ONNX Runtime's uint8 x int8 integer GEMM is exact only with VNNI (vpdpbusd);
+# on AVX2 without it (the AMD Zen 3) its vpmaddubsw sums pairs of products
+# into saturating int16, so outputs of u8 x s8 nodes (DynamicQuantizeMatMul,
+# MatMulInteger, QDQ) move by whole code steps (dqmm's y2 by 4.5, reproduced
+# against the exact integer sum in test/Importer/quant-import.test). Checks
+# that tfc equals ORT's integer kernels to f32 rounding need this feature.
+def _ort_u8s8_exact():
+    import platform
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return True
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((l for l in f if l.startswith("flags")), "").split()
+    except OSError:
+        return True
+    return any(x in flags for x in ("avx512_vnni", "avx_vnni", "amx_int8"))
+if _ort_u8s8_exact():
+    config.available_features.add("ort-u8s8-exact")
 for m in ["minilm", "smollm2", "qwen2_tiny", "mistral_tiny"]:
     if os.path.exists(os.path.join(config.tfc_cache_dir, "onnx", m + ".ts.onnx")):
         config.available_features.add("model-" + m)
