@@ -36,9 +36,10 @@ config.substitutions.append(
 # ONNX Runtime's uint8 x int8 integer GEMM is exact only with VNNI (vpdpbusd);
 # on AVX2 without it (the AMD Zen 3) its vpmaddubsw sums pairs of products
 # into saturating int16, so outputs of u8 x s8 nodes (DynamicQuantizeMatMul,
-# MatMulInteger, QDQ) move by whole code steps (dqmm's y2 by 4.5, reproduced
-# against the exact integer sum in test/Importer/quant-import.test). Checks
-# that tfc equals ORT's integer kernels to f32 rounding need this feature.
+# MatMulInteger, QDQ) move by whole code steps (quant-import.test's dqmm y2 by
+# 4.5; reduced to one node in scripts/ort_u8s8_check.py, whose output
+# test/Scripts/ort-u8s8.test checks against this feature). Checks that tfc
+# equals ORT's integer kernels to f32 rounding need this feature.
 def _ort_u8s8_exact():
     import platform
     if platform.machine() not in ("x86_64", "AMD64"):

@@ -225,6 +225,12 @@ void runBandwidth() {
 
 //===-- linear layers -----------------------------------------------------===//
 
+/// Copies of a k x n f32 weight that add up to more than 96 MB (at least
+/// 2), so that rotating through them reads each call's weight from DRAM.
+int coldCopies(int64_t k, int64_t n) {
+  return std::max(2, static_cast<int>(96e6 / (4.0 * k * n) + 0.999));
+}
+
 /// A packed weight (and copies, for the cold runs) plus the unpacked one.
 struct Layer {
   int64_t k, n;
@@ -363,10 +369,7 @@ void runPrefill(isa::Level level, int threads, double budget, double peak) {
         mkn.push_back({m, kn[0], kn[1]});
   for (const auto &s : mkn) {
       const int64_t m = s[0], k = s[1], n = s[2];
-      const int copies =
-          prefillCold
-              ? std::max(2, static_cast<int>(96e6 / (4.0 * k * n) + 0.999))
-              : 1;
+      const int copies = prefillCold ? coldCopies(k, n) : 1;
       Layer L(k, n, copies);
       Operands o(m, k, n);
       const double flops = 2.0 * m * k * n;
@@ -433,7 +436,7 @@ void runDecode(isa::Level level, int threads, double budget) {
   for (const auto &s : shapes) {
     const int64_t k = s[0], n = s[1];
     const double mb = 4.0 * k * n / 1e6;
-    const int copies = std::max(2, static_cast<int>(96.0 / mb + 0.999));
+    const int copies = coldCopies(k, n);
     Layer L(k, n, copies);
     for (int64_t m : {int64_t(1), int64_t(4)}) {
       Operands o(m, k, n);
@@ -554,8 +557,7 @@ int main(int argc, char **argv) {
       std::fprintf(stderr,
                    "usage: %s [--threads 1,2] [--isa avx512|avx2|generic] "
                    "[--ms T] [--cpu-time] [--shape MxKxN ...] [--cold] [peak] "
-                   "[bw] [prefill] "
-                   "[decode] [epilogue]\n",
+                   "[bw] [prefill] [decode] [epilogue]\n",
                    argv[0]);
       return 2;
     }
