@@ -40,7 +40,7 @@ constexpr int kDecodeKeyTile = 64;
 /// exactly 1 at 0, 0 below ln FLT_MIN, NaN stays NaN) with n = round(x
 /// log2 e) taken by adding 1.5 * 2^23 + 127, whose low mantissa bits are
 /// then 2^n's exponent field: no vroundps, vcvtps2dq, integer add or upper
-/// clamp (4 of 19 vector ops; the exponentials were 20 % of a MiniLM-shaped
+/// clamp (4 of 20 vector ops; the exponentials were 20 % of a MiniLM-shaped
 /// call on Zen 3). Over [-90, 0] in steps of 1e-5 it differs from
 /// exp8NoDenormal in 4 of 9e6 arguments, both within 8.4e-8 relative.
 TFC_AVX2 inline __m256 exp256(__m256 x) {
@@ -263,9 +263,9 @@ TFC_AVX2 void storeOut(const Params &p, const RowBlock &rb, int V,
         r[cc] = c0 + cc < dv ? _mm256_load_ps(oT + (c0 + cc) * kLanes + 8 * x)
                              : _mm256_setzero_ps();
       transpose8(r);
-      // vmaskmovps to memory is microcoded on AMD (Zen 3: ~2,000 cycles a
-      // 16-query block with 64 of them, 0.9 % of MiniLM at batch 32): plain
-      // stores for whole groups of 8 columns, the masked one for the tail.
+      // vmaskmovps to memory is microcoded on AMD: plain stores for whole
+      // groups of 8 columns, the masked one for the tail (a MiniLM-shaped
+      // call 2-3 % faster on Zen 3).
       const bool whole = c0 + 8 <= dv;
       for (int L = 0; L < 8; ++L)
         if (rows[L]) {
