@@ -1,27 +1,31 @@
 // What bounds the AVX2 MASK kernel's one-row tile on this CPU
 // (docs/PERFORMANCE.md, "The AVX2 one-row MASK tile on Zen 3").
 //
-//   c++ -O2 -mavx2 -mfma -mpopcnt -o /tmp/expand_probe scripts/avx2_expand_probe.cpp
-//   /tmp/expand_probe
+//   clang++-22 -O2 -mavx2 -mfma -mpopcnt -mbmi -o /tmp/expand_probe
+//   scripts/avx2_expand_probe.cpp /tmp/expand_probe [density 0.3]
 //
-// Core cycles come from a chain of dependent adds (1 cycle each), so the
-// figures hold whatever the TSC rate. Prints, each measured 3 times:
+// Core cycles come from a chain of dependent adds (1 cycle each). Prints:
 //   - latency and throughput of vpermps, vpermilps and vblendvps (ymm);
 //   - vgatherdps throughput from an L1-resident x (the column-major
 //     alternative to expanding rows: one gather per 8 stored values);
-//   - the one-row tile's inner loop (FormatSparseAvx2.cpp tileMask<1>: a
-//     32-bit mask per k row, 4 table loads, 4 vpermps over unaligned loads
-//     at popcount offsets, vblendvps zeroing, 4 FMAs) at 70 % zeros, against
-//     the same loop with one value stream per 8-column group (no in-row
-//     offsets: 3 popcounts and their masking fewer) and against a constant
-//     permutation (no table: the table's share).
-// Results swing with what shares the core (on the lent Zen 3, 12 to 23
-// cycles per k row between minutes): compare lines of one run only.
+//   - the one-row tile (FormatSparseAvx2.cpp tileMask<1>, 96 panels of 576
+//     k rows, from L2/L3) against variants, each timed in 300 pairs of
+//     whole passes alternating with the kernel's own loop, so a shared
+//     core's swings (up to 2x between minutes on the lent Zen 3) cancel in
+//     the pair ratios. Variants marked (timing only) compute wrong values:
+//     they show what one part of the loop costs.
+// The first version of this probe (2026-12-07 01:15) kept its accumulators
+// in memory (GCC -O2 did not unroll the 4-group loop), so its tile figures
+// timed a store-to-load chain, not the kernel; the kernel's own code keeps
+// them in registers.
 #include <immintrin.h>
 #include <x86intrin.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -45,7 +49,9 @@ template <int V> __attribute__((noinline)) float prim(__m256i idx, long n) {
   __m256 a0 = _mm256_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0,
          a5 = a0, a6 = a0, a7 = a0;
   __m256 m = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 31));
-  __asm__ volatile("" : "+x"(m));
+  __asm__ volatile(""
+                   : "+x"(m),
+                     "+x"(idx)); // opaque: clang folds constant shuffles
   auto pv = [&](__m256 a) { return _mm256_permutevar8x32_ps(a, idx); };
   auto pl = [&](__m256 a) { return _mm256_permutevar_ps(a, idx); };
   const __m256 other = _mm256_set1_ps(2.0f);
@@ -88,67 +94,146 @@ __attribute__((noinline)) float gather(const uint16_t *idx, const float *v,
       _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
-alignas(32) int32_t perm[256][8];
+#define TFC_T __attribute__((target("avx2,fma,popcnt,bmi")))
 
-inline __m256 expand8(__m256i p, const float *v) {
-  return _mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(v), p),
-                          _mm256_setzero_ps(), _mm256_castsi256_ps(p));
+// The kernel's table: perm[b][l] the rank of set bit l of byte b, or the
+// sign bit alone for a clear bit (vpermps reads bits 2:0, vblendvps the
+// sign). shuf: vpshufb controls expanding each 128-bit lane's nibble from
+// that lane's own load, clear lanes 0x80 (zeroed); permh: vpermilps
+// indices relative to each lane, sign bit for clear lanes; nlo: popcount of
+// the low nibble.
+alignas(32) int32_t perm[256][8];
+alignas(32) uint8_t shuf[256][32];
+alignas(32) int32_t permh[256][8];
+uint8_t nlo[256];
+
+TFC_T inline __m256 expand8(unsigned mb, const float *v) {
+  const __m256i p =
+      _mm256_load_si256(reinterpret_cast<const __m256i *>(perm[mb]));
+  const __m256 r = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), p);
+  return _mm256_blendv_ps(r, _mm256_setzero_ps(), _mm256_castsi256_ps(p));
 }
 
-// V 0: one value stream per k row (the packed layout); 1: a stream per
-// 8-column group; 2: as 0 with a constant permutation.
+// Variants of one byte's expansion (V 0 is the kernel's).
+template <int V> TFC_T inline __m256 ex(unsigned mb, const float *v) {
+  if (V == 0)
+    return expand8(mb, v);
+  const __m256i p =
+      _mm256_load_si256(reinterpret_cast<const __m256i *>(perm[mb]));
+  const __m256i ph =
+      _mm256_load_si256(reinterpret_cast<const __m256i *>(permh[mb]));
+  const __m256i sh =
+      _mm256_load_si256(reinterpret_cast<const __m256i *>(shuf[mb]));
+  switch (V) {
+  case 1: // no zeroing (timing only)
+    return _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), p);
+  case 2: // in-lane vpermilps instead of vpermps (timing only)
+    return _mm256_blendv_ps(_mm256_permutevar_ps(_mm256_loadu_ps(v), ph),
+                            _mm256_setzero_ps(), _mm256_castsi256_ps(ph));
+  case 3: // no permutation (timing only)
+    return _mm256_blendv_ps(_mm256_loadu_ps(v), _mm256_setzero_ps(),
+                            _mm256_castsi256_ps(p));
+  case 4: // the load alone (timing only)
+    return _mm256_loadu_ps(v);
+  case 5: // correct: each lane loaded at its nibble (vinsertf128), vpshufb
+    return _mm256_castsi256_ps(_mm256_shuffle_epi8(
+        _mm256_castps_si256(_mm256_loadu2_m128(v + nlo[mb], v)), sh));
+  default: // correct: two loads, lanes joined by vblendps, vpshufb
+    return _mm256_castsi256_ps(_mm256_shuffle_epi8(
+        _mm256_castps_si256(_mm256_blend_ps(
+            _mm256_loadu_ps(v), _mm256_loadu_ps(v + nlo[mb] - 4), 0xF0)),
+        sh));
+  }
+}
+
+// One k row (the kernel's maskStep): the 4 mask bytes loaded one by one,
+// the value offsets a running sum of their popcounts.
 template <int V>
-__attribute__((noinline)) float tile(const uint32_t *mk, const float *v,
-                                     const float *const *vs, const float *x,
-                                     long k, int reps) {
-  __m256 acc[4] = {};
-  const __m256i cst = _mm256_setr_epi32(0, 1, INT32_MIN, 2, 3, INT32_MIN, 4,
-                                        INT32_MIN);
-  for (int r = 0; r < reps; ++r) {
-    const float *vv = v;
-    const float *s[4] = {vs[0], vs[1], vs[2], vs[3]};
+TFC_T inline __attribute__((always_inline)) void
+step(const uint8_t *mb, const float *&v, const float *xp, __m256 (&acc)[4]) {
+  const unsigned m0 = mb[0], m1 = mb[1], m2 = mb[2], m3 = mb[3];
+  const int o1 = __builtin_popcount(m0), o2 = o1 + __builtin_popcount(m1),
+            o3 = o2 + __builtin_popcount(m2);
+  const __m256 b0 = ex<V>(m0, v), b1 = ex<V>(m1, v + o1),
+               b2 = ex<V>(m2, v + o2), b3 = ex<V>(m3, v + o3);
+  v += o3 + __builtin_popcount(m3);
+  const __m256 a = _mm256_broadcast_ss(xp);
+  acc[0] = _mm256_fmadd_ps(a, b0, acc[0]);
+  acc[1] = _mm256_fmadd_ps(a, b1, acc[1]);
+  acc[2] = _mm256_fmadd_ps(a, b2, acc[2]);
+  acc[3] = _mm256_fmadd_ps(a, b3, acc[3]);
+}
+
+// The one-row tile over one panel, two k rows a step, prefetch as the
+// kernel's. V -1: the kernel before 2026-12-07 05:00 (a 32-bit mask load,
+// offsets from popcounts of its low 8 / 16 / 24 bits, one k row a step).
+template <int V>
+TFC_T __attribute__((noinline)) void
+tile(long k, const float *x, const uint32_t *mk32, const float *v, float *out) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps(), _mm256_setzero_ps()};
+  if (V == -1) {
     for (long kk = 0; kk < k; ++kk) {
-      const uint32_t m = mk[kk];
-      const __m256 a = _mm256_set1_ps(x[kk]);
-      if (V == 1) {
-        for (int c = 0; c < 4; ++c) {
-          const unsigned b = (m >> (8 * c)) & 255u;
-          acc[c] = _mm256_fmadd_ps(
-              a,
-              expand8(_mm256_load_si256(
-                          reinterpret_cast<const __m256i *>(perm[b])),
-                      s[c]),
-              acc[c]);
-          s[c] += __builtin_popcount(b);
-        }
-        continue;
-      }
+      if ((kk & 15) == 0)
+        _mm_prefetch(reinterpret_cast<const char *>(mk32 + kk + 128),
+                     _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(v + 1024), _MM_HINT_T0);
+      const uint32_t m = mk32[kk];
       const int off[4] = {0, __builtin_popcount(m & 0xFFu),
                           __builtin_popcount(m & 0xFFFFu),
                           __builtin_popcount(m & 0xFFFFFFu)};
-      for (int c = 0; c < 4; ++c) {
-        const __m256i p =
-            V == 2 ? cst
-                   : _mm256_load_si256(reinterpret_cast<const __m256i *>(
-                         perm[(m >> (8 * c)) & 255u]));
-        acc[c] = _mm256_fmadd_ps(a, expand8(p, vv + off[c]), acc[c]);
-      }
-      vv += __builtin_popcount(m);
+      __m256 b[4];
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c)
+        b[c] = expand8((m >> (8 * c)) & 255u, v + off[c]);
+      v += __builtin_popcount(m);
+      const __m256 a = _mm256_set1_ps(x[kk]);
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c)
+        acc[c] = _mm256_fmadd_ps(a, b[c], acc[c]);
     }
+  } else {
+    const uint8_t *mk = reinterpret_cast<const uint8_t *>(mk32);
+    long kk = 0;
+    for (; kk + 2 <= k; kk += 2) {
+      if ((kk & 15) == 0)
+        _mm_prefetch(reinterpret_cast<const char *>(mk + 4 * (kk + 128)),
+                     _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(v + 1024), _MM_HINT_T0);
+      step<V>(mk + 4 * kk, v, x + kk, acc);
+      step<V>(mk + 4 * kk + 4, v, x + kk + 1, acc);
+    }
+    if (kk < k)
+      step<V>(mk + 4 * kk, v, x + kk, acc);
   }
-  return _mm256_cvtss_f32(
-      _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  for (int c = 0; c < 4; ++c)
+    _mm256_storeu_ps(out + 8 * c, acc[c]);
 }
 
 } // namespace
 
-int main() {
+using TileFn = void (*)(long, const float *, const uint32_t *, const float *,
+                        float *);
+
+int main(int argc, char **argv) {
+  const double density = argc > 1 ? std::atof(argv[1]) : 0.3;
   const double tpc = tscPerCycle();
   std::printf("TSC ticks per core cycle: %.3f\n", tpc);
   for (int b = 0; b < 256; ++b) {
     int at = 0;
     for (int l = 0; l < 8; ++l)
       perm[b][l] = (b >> l & 1) ? at++ : INT32_MIN;
+    nlo[b] = static_cast<uint8_t>(__builtin_popcount(b & 15));
+    for (int h = 0; h < 2; ++h) {
+      int src = 0;
+      for (int l = 0; l < 4; ++l) {
+        const bool set = b >> (4 * h + l) & 1;
+        for (int y = 0; y < 4; ++y)
+          shuf[b][16 * h + 4 * l + y] = set ? uint8_t(4 * src + y) : 0x80;
+        permh[b][4 * h + l] = set ? src : INT32_MIN;
+        src += set;
+      }
+    }
   }
   const __m256i idx = _mm256_setr_epi32(1, 0, 3, 2, 5, 4, 7, 6);
   const long n = 20000000;
@@ -162,58 +247,92 @@ int main() {
   float *gv = static_cast<float *>(aligned_alloc(64, steps * 8 * 4));
   for (long i = 0; i < steps * 8; ++i)
     gv[i] = 1.0f;
-  // Tile: 576 k rows (one SmolLM2 panel's), 30 % of the bits set.
-  const long k = 576;
-  std::vector<uint32_t> mk(k);
-  for (auto &m : mk) {
-    m = 0;
-    for (int i = 0; i < 32; ++i)
-      if (g() % 10 < 3)
-        m |= 1u << i;
-  }
-  std::vector<float> v(k * 32 + 64), v4(k * 32 + 256), x(k, 1.0f);
-  for (auto &f : v)
-    f = (g() % 100) * 0.01f;
-  const float *vs[4];
-  size_t o = 0;
-  for (int c = 0; c < 4; ++c) {
-    vs[c] = v4.data() + o;
-    for (auto m : mk)
-      o += __builtin_popcount((m >> (8 * c)) & 255u);
-    o += 16;
-  }
-  const int reps = 20000;
   auto cyc = [&](uint64_t t, double per) { return double(t) / tpc / per; };
   float sink = 0;
-  for (int round = 0; round < 3; ++round) {
-    uint64_t t[6];
-    for (int i = 0; i < 6; ++i) {
-      const uint64_t t0 = __rdtsc();
-      sink += i == 0 ? prim<0>(idx, n) : i == 1 ? prim<1>(idx, n)
-              : i == 2 ? prim<2>(idx, n) : i == 3 ? prim<3>(idx, n)
-              : i == 4 ? prim<4>(idx, n) : prim<5>(idx, n);
-      t[i] = __rdtsc() - t0;
+  uint64_t t[6];
+  for (int i = 0; i < 6; ++i) {
+    const uint64_t t0 = __rdtsc();
+    sink += i == 0   ? prim<0>(idx, n)
+            : i == 1 ? prim<1>(idx, n)
+            : i == 2 ? prim<2>(idx, n)
+            : i == 3 ? prim<3>(idx, n)
+            : i == 4 ? prim<4>(idx, n)
+                     : prim<5>(idx, n);
+    t[i] = __rdtsc() - t0;
+  }
+  std::printf("vpermps lat %.2f tp %.2f | vpermilps lat %.2f tp %.2f | "
+              "vblendvps lat %.2f tp %.2f cycles\n",
+              cyc(t[3], n), cyc(t[0], 8.0 * n), cyc(t[4], n),
+              cyc(t[1], 8.0 * n), cyc(t[5], n), cyc(t[2], 8.0 * n));
+  uint64_t t0 = __rdtsc();
+  sink += gather(gi.data(), gv, gx.data(), steps, 200);
+  std::printf("vgatherdps (+ index load, FMA): %.2f cycles per 8 values\n",
+              cyc(__rdtsc() - t0, steps * 200.0));
+
+  // The tile: 96 panels (SmolLM2's gate_up) of 576 k rows, `density` of
+  // the bits set; 8 floats of slack before the values (variant 6 reads
+  // up to 4 before a byte's first value).
+  const long k = 576, panels = 96;
+  std::vector<uint32_t> mk(panels * k);
+  std::vector<uint64_t> start(panels + 1);
+  size_t nv = 0;
+  for (long q = 0; q < panels; ++q) {
+    start[q] = nv;
+    for (long kk = 0; kk < k; ++kk) {
+      uint32_t m = 0;
+      for (int i = 0; i < 32; ++i)
+        if (g() % 1000 < density * 1000)
+          m |= 1u << i;
+      mk[q * k + kk] = m;
+      nv += __builtin_popcount(m);
     }
-    std::printf("vpermps lat %.2f tp %.2f | vpermilps lat %.2f tp %.2f | "
-                "vblendvps lat %.2f tp %.2f cycles\n",
-                cyc(t[3], n), cyc(t[0], 8.0 * n), cyc(t[4], n),
-                cyc(t[1], 8.0 * n), cyc(t[5], n), cyc(t[2], 8.0 * n));
-    uint64_t t0 = __rdtsc();
-    sink += gather(gi.data(), gv, gx.data(), steps, 200);
-    std::printf("vgatherdps (+ index load, FMA): %.2f cycles per 8 values\n",
-                cyc(__rdtsc() - t0, steps * 200.0));
-    uint64_t tt[3];
-    for (int i = 0; i < 3; ++i) {
-      t0 = __rdtsc();
-      sink += i == 0   ? tile<0>(mk.data(), v.data(), vs, x.data(), k, reps)
-              : i == 1 ? tile<1>(mk.data(), v.data(), vs, x.data(), k, reps)
-                       : tile<2>(mk.data(), v.data(), vs, x.data(), k, reps);
-      tt[i] = __rdtsc() - t0;
+  }
+  std::vector<float> vbuf(nv + 72), x(k), ref(panels * 32), got(panels * 32);
+  for (auto &f : vbuf)
+    f = (g() % 1000) * 1e-3f - 0.5f;
+  for (auto &f : x)
+    f = (g() % 1000) * 1e-3f - 0.5f;
+  const float *v = vbuf.data() + 8;
+  auto pass = [&](TileFn fn, float *o) {
+    const uint64_t a = __rdtsc();
+    for (long q = 0; q < panels; ++q)
+      fn(k, x.data(), mk.data() + q * k, v + start[q], o + 32 * q);
+    return double(__rdtsc() - a) / tpc / double(panels * k);
+  };
+  const struct {
+    TileFn fn;
+    const char *name;
+  } variants[] = {
+      {&tile<-1>, "the kernel before 05:00 (32-bit mask, low-bit popcounts)"},
+      {&tile<1>, "no zeroing (timing only)"},
+      {&tile<2>, "vpermilps in-lane instead of vpermps (timing only)"},
+      {&tile<3>, "no permutation (timing only)"},
+      {&tile<4>, "loads and FMAs alone (timing only)"},
+      {&tile<5>, "vinsertf128 halves + vpshufb"},
+      {&tile<6>, "two loads + vblendps + vpshufb"},
+  };
+  pass(&tile<0>, ref.data());
+  std::printf("one-row tile at %.0f %% density, core cycles per k row of 32 "
+              "columns (300 alternated pairs; ratio: median of variant / "
+              "kernel per pair, p25-p75)\n",
+              density * 100);
+  for (const auto &var : variants) {
+    pass(var.fn, got.data());
+    double md = 0;
+    for (size_t i = 0; i < got.size(); ++i)
+      md = std::max(md, double(std::fabs(got[i] - ref[i])));
+    std::vector<double> tk, tv, r;
+    for (int i = 0; i < 300; ++i) {
+      tk.push_back(pass(&tile<0>, ref.data()));
+      tv.push_back(pass(var.fn, got.data()));
+      r.push_back(tv.back() / tk.back());
     }
-    std::printf("one-row tile, cycles per k row of 32 columns: packed layout "
-                "%.2f, a stream per 8 columns %.2f, constant permutation %.2f\n",
-                cyc(tt[0], double(k) * reps), cyc(tt[1], double(k) * reps),
-                cyc(tt[2], double(k) * reps));
+    std::sort(tk.begin(), tk.end());
+    std::sort(tv.begin(), tv.end());
+    std::sort(r.begin(), r.end());
+    std::printf("  kernel %5.2f  variant %5.2f  ratio %.3f (%.3f-%.3f)  "
+                "max diff %.1g  %s\n",
+                tk[150], tv[150], r[150], r[75], r[225], md, var.name);
   }
   return sink == 12345.0f;
 }

@@ -93,8 +93,44 @@ TFC_AVX2 inline void expandRow(const ExpandTable &t, uint32_t m,
 constexpr int kPrefetchValues = 1024; // floats (4 KB)
 constexpr int kPrefetchMasks = 128;   // k rows (512 B)
 
-/// R rows (1-2) over one panel. (Two k rows per step with their own
-/// accumulators measured the same: the uops bind, not the FMA latency.)
+/// The 32 columns of the mask row at `mb` (its 4 bytes read one by one)
+/// from the values at `v`; returns how many values the row holds. Byte
+/// loads and a running sum of byte popcounts: fewer integer uops than
+/// extracting the bytes of a 32-bit mask and popcounting its low 8 / 16 /
+/// 24 bits (expandRow), which bound the one-row tile on Zen 3.
+template <bool BLEND>
+TFC_AVX2 inline int expandRowBytes(const ExpandTable &t, const uint8_t *mb,
+                                   const float *v, __m256 b[4]) {
+  const unsigned m0 = mb[0], m1 = mb[1], m2 = mb[2], m3 = mb[3];
+  const int o1 = __builtin_popcount(m0);
+  const int o2 = o1 + __builtin_popcount(m1);
+  const int o3 = o2 + __builtin_popcount(m2);
+  b[0] = expand8<BLEND>(t, m0, v);
+  b[1] = expand8<BLEND>(t, m1, v + o1);
+  b[2] = expand8<BLEND>(t, m2, v + o2);
+  b[3] = expand8<BLEND>(t, m3, v + o3);
+  return o3 + __builtin_popcount(m3);
+}
+
+/// One k row of a tileMask: R rows' x values at `xp` times the row's 32
+/// expanded columns into acc; advances the values pointer.
+template <int R, bool BLEND>
+TFC_AVX2 inline __attribute__((always_inline)) void
+maskStep(const ExpandTable &t, const uint8_t *mb, const float *&v,
+         const float *const *xp, __m256 (&acc)[R][4]) {
+  __m256 b[4];
+  v += expandRowBytes<BLEND>(t, mb, v, b);
+  for (int i = 0; i < R; ++i) {
+    const __m256 a = _mm256_broadcast_ss(xp[i]);
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c)
+      acc[i][c] = _mm256_fmadd_ps(a, b[c], acc[i][c]);
+  }
+}
+
+/// R rows (1-2) over one panel, two k rows a step. (Two k rows per step
+/// with their own accumulators measured the same: the uops bind, not the
+/// FMA latency.)
 template <int R, bool BLEND>
 TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
                        int64_t q, float *out, int64_t ldo) {
@@ -103,28 +139,29 @@ TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
   for (int i = 0; i < R; ++i)
     for (int c = 0; c < 4; ++c)
       acc[i][c] = _mm256_setzero_ps();
-  const uint32_t *mk = mv.panelMasks(q);
+  const uint8_t *mk = reinterpret_cast<const uint8_t *>(mv.panelMasks(q));
   const float *v = mv.panelValues(q);
-  const float *xr[R];
+  const float *xp[R], *xq[R];
+  const int64_t sk = x.sk;
   for (int i = 0; i < R; ++i)
-    xr[i] = x.x + (i0 + i) * x.sm;
-  for (int64_t kk = 0; kk < k; ++kk) {
+    xp[i] = x.x + (i0 + i) * x.sm;
+  int64_t kk = 0;
+  for (; kk + 2 <= k; kk += 2) {
     if ((kk & 15) == 0)
-      _mm_prefetch(reinterpret_cast<const char *>(mk + kk + kPrefetchMasks),
-                   _MM_HINT_T0);
+      _mm_prefetch(
+          reinterpret_cast<const char *>(mk + 4 * (kk + kPrefetchMasks)),
+          _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char *>(v + kPrefetchValues),
                  _MM_HINT_T0);
-    const uint32_t m = mk[kk];
-    __m256 b[4];
-    expandRow<BLEND>(t, m, v, b);
-    v += __builtin_popcount(m);
-    for (int i = 0; i < R; ++i) {
-      const __m256 a = _mm256_set1_ps(xr[i][kk * x.sk]);
-#pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c)
-        acc[i][c] = _mm256_fmadd_ps(a, b[c], acc[i][c]);
-    }
+    for (int i = 0; i < R; ++i)
+      xq[i] = xp[i] + sk;
+    maskStep<R, BLEND>(t, mk + 4 * kk, v, xp, acc);
+    maskStep<R, BLEND>(t, mk + 4 * kk + 4, v, xq, acc);
+    for (int i = 0; i < R; ++i)
+      xp[i] = xq[i] + sk;
   }
+  if (kk < k)
+    maskStep<R, BLEND>(t, mk + 4 * kk, v, xp, acc);
   for (int i = 0; i < R; ++i)
     for (int c = 0; c < 4; ++c)
       _mm256_storeu_ps(out + i * ldo + 8 * c, acc[i][c]);
