@@ -210,6 +210,44 @@ tile(long k, const float *x, const uint32_t *mk32, const float *v, float *out) {
     _mm256_storeu_ps(out + 8 * c, acc[c]);
 }
 
+// A layout with no cross-lane step (not in the runtime; a candidate format,
+// docs/PERFORMANCE.md): each 8-column group's values are placed at a base
+// b where its low nibble's values sit at [b, b + p0) and its high nibble's
+// at [b + 4, b + 4 + p1), so one 256-bit load at b has each nibble in its
+// own 128-bit lane and vpshufb (in-lane, zeroing the clear lanes) expands
+// it; groups are packed greedily into each other's gaps. Per k row 4 mask
+// bytes and 4 offset bytes: the row base's step from the previous row's,
+// then groups 1-3's bases relative to it.
+TFC_T __attribute__((noinline)) void tileOverlap(long k, const float *x,
+                                                 const uint8_t *mk,
+                                                 const uint8_t *of,
+                                                 const float *v, float *out) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (long kk = 0; kk < k; ++kk) {
+    if ((kk & 15) == 0) {
+      _mm_prefetch(reinterpret_cast<const char *>(mk + 4 * (kk + 128)),
+                   _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(of + 4 * (kk + 128)),
+                   _MM_HINT_T0);
+    }
+    _mm_prefetch(reinterpret_cast<const char *>(v + 1024), _MM_HINT_T0);
+    v += of[4 * kk];
+    const __m256 a = _mm256_broadcast_ss(x + kk);
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      const unsigned o = c ? of[4 * kk + c] : 0;
+      const __m256i e = _mm256_shuffle_epi8(
+          _mm256_castps_si256(_mm256_loadu_ps(v + o)),
+          _mm256_load_si256(
+              reinterpret_cast<const __m256i *>(shuf[mk[4 * kk + c]])));
+      acc[c] = _mm256_fmadd_ps(a, _mm256_castsi256_ps(e), acc[c]);
+    }
+  }
+  for (int c = 0; c < 4; ++c)
+    _mm256_storeu_ps(out + 8 * c, acc[c]);
+}
+
 } // namespace
 
 using TileFn = void (*)(long, const float *, const uint32_t *, const float *,
@@ -334,5 +372,85 @@ int main(int argc, char **argv) {
                 "max diff %.1g  %s\n",
                 tk[150], tv[150], r[150], r[75], r[225], md, var.name);
   }
+
+  // The overlapped layout of the same weights: greedy placement, one
+  // stream per panel (8 floats of slack before, 16 after).
+  std::vector<uint8_t> ofs(4 * panels * k);
+  std::vector<float> vo(8, 0.0f);
+  std::vector<char> used(8, 1);
+  std::vector<size_t> startO(panels);
+  for (long q = 0; q < panels; ++q) {
+    long b = static_cast<long>(vo.size()), rowPrev = b;
+    startO[q] = vo.size();
+    const float *src = v + start[q];
+    for (long kk = 0; kk < k; ++kk) {
+      const uint32_t m = mk[q * k + kk];
+      long base[4];
+      for (int c = 0; c < 4; ++c) {
+        const unsigned mb = (m >> (8 * c)) & 255u;
+        const int p0 = __builtin_popcount(mb & 15u),
+                  p1 = __builtin_popcount(mb >> 4);
+        for (;; ++b) {
+          if (static_cast<long>(used.size()) < b + 16) {
+            used.resize(b + 64, 0);
+            vo.resize(b + 64, 0.0f);
+          }
+          bool free = true;
+          for (int i = 0; i < p0; ++i)
+            free = free && !used[b + i];
+          for (int i = 0; i < p1; ++i)
+            free = free && !used[b + 4 + i];
+          if (free)
+            break;
+        }
+        for (int i = 0; i < p0; ++i) {
+          used[b + i] = 1;
+          vo[b + i] = *src++;
+        }
+        for (int i = 0; i < p1; ++i) {
+          used[b + 4 + i] = 1;
+          vo[b + 4 + i] = *src++;
+        }
+        base[c] = b;
+      }
+      uint8_t *o = &ofs[4 * (q * k + kk)];
+      o[0] = static_cast<uint8_t>(base[0] - rowPrev);
+      rowPrev = base[0];
+      for (int c = 1; c < 4; ++c)
+        o[c] = static_cast<uint8_t>(base[c] - base[0]);
+    }
+    long end = static_cast<long>(used.size());
+    while (!used[end - 1])
+      --end;
+    used.resize(end + 16, 1);
+    vo.resize(end + 16, 0.0f);
+  }
+  const double storedPerValue =
+      double(vo.size() - 8 - 16 * panels) / double(nv);
+  auto passO = [&](float *o) {
+    const uint64_t a = __rdtsc();
+    for (long q = 0; q < panels; ++q)
+      tileOverlap(k, x.data(),
+                  reinterpret_cast<const uint8_t *>(mk.data() + q * k),
+                  &ofs[4 * q * k], vo.data() + startO[q], o + 32 * q);
+    return double(__rdtsc() - a) / tpc / double(panels * k);
+  };
+  passO(got.data());
+  double md = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    md = std::max(md, double(std::fabs(got[i] - ref[i])));
+  std::vector<double> tk, tv, r;
+  for (int i = 0; i < 300; ++i) {
+    tk.push_back(pass(&tile<0>, ref.data()));
+    tv.push_back(passO(got.data()));
+    r.push_back(tv.back() / tk.back());
+  }
+  std::sort(tk.begin(), tk.end());
+  std::sort(tv.begin(), tv.end());
+  std::sort(r.begin(), r.end());
+  std::printf("  kernel %5.2f  variant %5.2f  ratio %.3f (%.3f-%.3f)  "
+              "max diff %.1g  overlapped layout + vpshufb (%.3f floats "
+              "stored per value, + 1 offset byte per 8 columns)\n",
+              tk[150], tv[150], r[150], r[75], r[225], md, storedPerValue);
   return sink == 12345.0f;
 }
