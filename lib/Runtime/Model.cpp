@@ -10,10 +10,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Model.h"
-#include "Cuda/CudaModel.h"
 #include "Isa.h"
-#include "Linear/SparseKernels.h"
 #include "tfc/Support/PackedWeights.h"
+#include "Cuda/CudaModel.h"
 
 #include <array>
 #include <cstring>
@@ -140,20 +139,6 @@ tfc_status finishLoad(tfc_model *m, const tfc_model_desc *desc,
     tfc_status s = gpuLoadModel(m);
     if (s != TFC_OK)
       return s;
-  } else if (m->weights.dataSize() != 0) {
-    // Sparse MASK weights re-laid for the AVX2 decode tiles (a no-op where
-    // the kernels run at another level; SparseKernels.h).
-    std::vector<uint64_t> offsets, sizes;
-    for (const tfcrt::WeightsEntry &e : m->weights.entries())
-      if (e.dtype == TFC_DTYPE_I8 && e.nbytes >= TFC_PACK_HEADER_SIZE) {
-        offsets.push_back(e.offset);
-        sizes.push_back(e.nbytes);
-      }
-    if (!offsets.empty() &&
-        tfcrt::linear::sparse::registerMaskBlobs(
-            m->weights.data(), m->weights.dataSize(), offsets.data(),
-            sizes.data(), offsets.size()) != 0)
-      m->maskLanes = true;
   }
   registerModel(m);
   return TFC_OK;
@@ -391,8 +376,6 @@ TFCRT_EXPORT void tfc_model_free(tfc_model *model) {
   if (!model)
     return;
   unregisterModel(model);
-  if (model->maskLanes)
-    tfcrt::linear::sparse::unregisterMaskBlobs(model->weights.data());
   gpuFreeModel(model);
   void *lib = model->library;
   delete model;

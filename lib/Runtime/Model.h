@@ -43,9 +43,6 @@ struct tfc_model {
   tfcrt::cuda::DeviceModel *gpu = nullptr; // GPU model: weights, stream, pool
   // TFC_MODEL_FLAG_PARTITIONED: desc->part_signatures parsed, one per part.
   std::vector<tfcrt::Signature> partSignatures;
-  // Its sparse MASK weights were re-laid for the AVX2 decode tiles
-  // (registerMaskBlobs); unregistered when the model is freed.
-  bool maskLanes = false;
 };
 
 namespace tfcrt {

@@ -3,7 +3,6 @@
 // Built only with -DTFC_BUILD_BENCH=ON (target tfcrt-sparse-bench).
 //   tfcrt-sparse-bench [--threads N] [--isa avx512|avx2|generic] [--ms T]
 //                      [--ms-list 1,16,128] [--shape NAME] [--csv] [--hot]
-//                      [--lanes]
 // For SmolLM2-135M shapes (q/o 576x576, kv 576x192, gate+up 576x2x1536
 // gated, down 1536x576) and MiniLM shapes (384x384, 384x1536, 1536x384):
 // dense f32 against MASK at 50/70/80/90 % random zeros and against 2:4, for
@@ -21,7 +20,6 @@
 #include "Linear/FormatSparse.h"
 #include "Linear/LinearInternal.h"
 #include "Linear/Pack.h"
-#include "Linear/SparseKernels.h"
 #include "tfc/Runtime/tfc_kernels.h"
 #include "tfc/Runtime/tfc_runtime.h"
 
@@ -94,7 +92,6 @@ int main(int argc, char **argv) {
   int threads = 1;
   bool csv = false;
   bool hot = false; // --hot: m <= 4 reuses one blob (kernel speed, no DRAM)
-  bool lanes = false; // --lanes: MASK blobs re-laid as a model load does
   std::string only; // --shape: only shapes whose name contains it
   std::vector<int64_t> msList = {1, 16, 128};
   isa::Level level = isa::features().level;
@@ -110,8 +107,6 @@ int main(int argc, char **argv) {
       csv = true;
     else if (a == "--hot")
       hot = true;
-    else if (a == "--lanes")
-      lanes = true;
     else if (a == "--ms-list" && i + 1 < argc) {
       msList.clear();
       for (char *s = argv[++i]; *s;) {
@@ -125,11 +120,10 @@ int main(int argc, char **argv) {
               : v == "avx2" ? isa::Level::Avx2
                             : isa::Level::Generic;
     } else {
-      std::fprintf(
-          stderr,
-          "usage: %s [--threads N] [--isa L] [--ms T] "
-          "[--ms-list 1,16,128] [--shape S] [--csv] [--hot] [--lanes]\n",
-          argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--threads N] [--isa L] [--ms T] "
+                   "[--ms-list 1,16,128] [--shape S] [--csv] [--hot]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -189,13 +183,6 @@ int main(int argc, char **argv) {
                packAs(v.format, w, s.k, s.n, flags, sparse[c]);
         if (!ok)
           return 1;
-        // As tfc_model_load registers a model's weights (SparseKernels.h):
-        // the AVX2 few-rows tiles then read the re-laid copies.
-        if (lanes)
-          for (Blob &b : sparse) {
-            const uint64_t off = 0, size = b.size;
-            linear::sparse::registerMaskBlobs(b.p(), b.size, &off, &size, 1);
-          }
         std::vector<float> x(m * s.k), y(m * nOut);
         for (float &e : x)
           e = u(rng);
@@ -224,9 +211,6 @@ int main(int argc, char **argv) {
           ts.push_back(call(sparse[c]));
           c = (c + 1) % copies;
         }
-        if (lanes)
-          for (Blob &b : sparse)
-            linear::sparse::unregisterMaskBlobs(b.p());
         std::sort(td.begin(), td.end());
         std::sort(ts.begin(), ts.end());
         const double md = td[td.size() / 2] * 1e6,

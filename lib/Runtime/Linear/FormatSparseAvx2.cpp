@@ -11,9 +11,6 @@
 // 2:4 uses vpermilps on x[4g .. 4g+4) broadcast to both 128-bit lanes.
 // Few rows (1-2 per tile; 3-4 as two tiles): one panel after the other,
 // masks and values prefetched 4 KB ahead (each one sequential stream).
-// One lane per nibble: a model's MASK blobs are re-laid at load (where the
-// kernels run at this level) so that each byte's values need no cross-lane
-// vpermps: registerMaskBlobs below; the few-rows tiles then read the copy.
 // Many rows: viaDense with the F32 AVX2 kernel, or the MASK skip path
 // (8 rows per ymm, up to 32 rows) on panels below skipDensityAvx2() (per
 // CPU, FormatSparse.h).
@@ -21,14 +18,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "SparseKernels.h"
-
-#include "../Isa.h"
-
-#include <atomic>
-#include <memory>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -178,197 +167,6 @@ TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
       _mm256_storeu_ps(out + i * ldo + 8 * c, acc[i][c]);
 }
 
-//===-- MASK, one lane per nibble (the few-rows tiles) --------------------===//
-//
-// On AVX2 the expansion's cross-lane vpermps is a quarter to a third of the
-// one-row tile's cycles on Zen 3, which binds the sparse decode there
-// (docs/PERFORMANCE.md, "The AVX2 one-row MASK tile on Zen 3"). The copy
-// places each mask byte's values at a base b: the low nibble's (columns
-// 0-3 of the byte) at [b, b + p0), the high nibble's at [b + 4, b + 4 + p1),
-// so one 256-bit load at b holds each nibble's values in its own 128-bit
-// lane and one vpshufb (control from a table by the byte; clear lanes get
-// 0x80 and come out zero) expands it. Bases are chosen greedily, the
-// smallest at or after the previous byte's where both intervals are free,
-// so bytes fill each other's gaps: ~1.15 floats stored per value at 70 %
-// zeros (the probe). Per panel and k row 4 offset bytes: the row's first
-// base minus the previous row's, then bytes 1-3's bases minus the first
-// (each base moves at most 8 a byte, so every offset fits a byte). Built
-// only where these kernels run; TFCRT_MASK_LANES=0 keeps the original
-// layout (for A/B).
-
-struct NibbleTable {
-  alignas(32) uint8_t ctl[256][32];
-  NibbleTable() {
-    for (int b = 0; b < 256; ++b)
-      for (int h = 0; h < 2; ++h) {
-        int src = 0;
-        for (int l = 0; l < 4; ++l) {
-          const bool set = b >> (4 * h + l) & 1;
-          for (int y = 0; y < 4; ++y)
-            ctl[b][16 * h + 4 * l + y] =
-                set ? static_cast<uint8_t>(4 * src + y) : 0x80;
-          src += set;
-        }
-      }
-  }
-};
-const NibbleTable &nibbleTable() {
-  static const NibbleTable t;
-  return t;
-}
-
-/// A MASK blob re-laid one lane per nibble.
-struct LaneBlob {
-  int64_t k = 0;
-  std::vector<uint64_t> start; // per panel: its first float in values
-  std::vector<uint8_t> offs;   // [panels][k][4]
-  float *values = nullptr;     // 64-byte aligned, zero gaps and padding
-  ~LaneBlob() { std::free(values); }
-};
-
-std::unique_ptr<LaneBlob> buildLanes(const tfc_pack_header &h) {
-  const MaskView mv(h);
-  const int64_t panels = (h.n + kP - 1) / kP;
-  auto lb = std::make_unique<LaneBlob>();
-  lb->k = h.k;
-  lb->start.resize(static_cast<size_t>(panels));
-  lb->offs.resize(static_cast<size_t>(panels * h.k * 4));
-  std::vector<float> vals;
-  vals.reserve(static_cast<size_t>(h.nnz + h.nnz / 4) + 64);
-  for (int64_t q = 0; q < panels; ++q) {
-    size_t b = vals.size(), rowPrev = b;
-    lb->start[static_cast<size_t>(q)] = b;
-    uint32_t used = 0; // bit i: position b + i holds a value
-    const float *src = mv.panelValues(q);
-    const uint32_t *mk = mv.panelMasks(q);
-    uint8_t *of = lb->offs.data() + q * h.k * 4;
-    for (int64_t kk = 0; kk < h.k; ++kk) {
-      size_t base[4];
-      for (int c = 0; c < 4; ++c) {
-        const unsigned mb = (mk[kk] >> (8 * c)) & 255u;
-        const uint32_t need = ((1u << __builtin_popcount(mb & 15u)) - 1) |
-                              (((1u << __builtin_popcount(mb >> 4)) - 1) << 4);
-        while (used & need) {
-          used >>= 1;
-          ++b;
-        }
-        if (vals.size() < b + 8)
-          vals.resize(b + 8, 0.0f);
-        for (int l = 0, lo = 0, hi = 4; l < 8; ++l)
-          if (mb >> l & 1)
-            vals[b + (l < 4 ? lo++ : hi++)] = *src++;
-        used |= need;
-        base[c] = b;
-      }
-      of[4 * kk] = static_cast<uint8_t>(base[0] - rowPrev);
-      for (int c = 1; c < 4; ++c)
-        of[4 * kk + c] = static_cast<uint8_t>(base[c] - base[0]);
-      rowPrev = base[0];
-    }
-  }
-  // 4 KB of zeros past the end: the tiles prefetch that far ahead.
-  const size_t bytes = (vals.size() + 1024) * sizeof(float);
-  void *mem = nullptr;
-  if (posix_memalign(&mem, 64, (bytes + 63) / 64 * 64))
-    return nullptr;
-  lb->values = static_cast<float *>(mem);
-  std::memcpy(lb->values, vals.data(), vals.size() * sizeof(float));
-  std::memset(lb->values + vals.size(), 0, 1024 * sizeof(float));
-  return lb;
-}
-
-/// The registered weights regions and their re-laid blobs.
-struct LaneRegion {
-  const char *lo = nullptr, *hi = nullptr;
-  std::unordered_map<const void *, std::unique_ptr<LaneBlob>> blobs;
-};
-std::mutex laneMutex;
-std::vector<std::shared_ptr<const LaneRegion>> laneRegions;
-std::atomic<uint64_t> laneGeneration{1};
-std::atomic<size_t> laneRegionCount{0};
-
-/// The re-laid copy of the blob at `h`, or nullptr. A thread remembers its
-/// last answer (the tasks of one call ask about one blob), until a region
-/// is added or removed.
-const LaneBlob *findLanes(const tfc_pack_header &h) {
-  if (laneRegionCount.load(std::memory_order_acquire) == 0)
-    return nullptr;
-  thread_local uint64_t cachedGen = 0;
-  thread_local const void *cachedKey = nullptr;
-  thread_local const LaneBlob *cachedBlob = nullptr;
-  thread_local std::shared_ptr<const LaneRegion> cachedHold;
-  const uint64_t gen = laneGeneration.load(std::memory_order_acquire);
-  if (cachedGen == gen && cachedKey == &h)
-    return cachedBlob;
-  std::lock_guard<std::mutex> lock(laneMutex);
-  const LaneBlob *found = nullptr;
-  std::shared_ptr<const LaneRegion> hold;
-  const char *at = reinterpret_cast<const char *>(&h);
-  for (const auto &r : laneRegions)
-    if (at >= r->lo && at < r->hi) {
-      auto it = r->blobs.find(&h);
-      if (it != r->blobs.end()) {
-        found = it->second.get();
-        hold = r;
-      }
-      break;
-    }
-  cachedGen = laneGeneration.load(std::memory_order_relaxed);
-  cachedKey = &h;
-  cachedBlob = found;
-  cachedHold = std::move(hold);
-  return found;
-}
-
-/// R rows (1-2) over panel q of the re-laid blob: as tileMask, with one
-/// 256-bit load and one vpshufb per mask byte.
-template <int R>
-TFC_AVX2 void tileLanes(int64_t k, const Rows &x, int64_t i0,
-                        const MaskView &mv, const LaneBlob &lb, int64_t q,
-                        float *out, int64_t ldo) {
-  const NibbleTable &t = nibbleTable();
-  __m256 acc[R][4];
-  for (int i = 0; i < R; ++i)
-    for (int c = 0; c < 4; ++c)
-      acc[i][c] = _mm256_setzero_ps();
-  const uint8_t *mk = reinterpret_cast<const uint8_t *>(mv.panelMasks(q));
-  const uint8_t *of = lb.offs.data() + q * k * 4;
-  const float *v = lb.values + lb.start[static_cast<size_t>(q)];
-  const float *xp[R];
-  for (int i = 0; i < R; ++i)
-    xp[i] = x.x + (i0 + i) * x.sm;
-  for (int64_t kk = 0; kk < k; ++kk) {
-    if ((kk & 15) == 0) {
-      _mm_prefetch(
-          reinterpret_cast<const char *>(mk + 4 * (kk + kPrefetchMasks)),
-          _MM_HINT_T0);
-      _mm_prefetch(
-          reinterpret_cast<const char *>(of + 4 * (kk + kPrefetchMasks)),
-          _MM_HINT_T0);
-    }
-    _mm_prefetch(reinterpret_cast<const char *>(v + kPrefetchValues),
-                 _MM_HINT_T0);
-    v += of[4 * kk];
-    __m256 b[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c)
-      b[c] = _mm256_castsi256_ps(_mm256_shuffle_epi8(
-          _mm256_castps_si256(_mm256_loadu_ps(v + (c ? of[4 * kk + c] : 0))),
-          _mm256_load_si256(
-              reinterpret_cast<const __m256i *>(t.ctl[mk[4 * kk + c]]))));
-    for (int i = 0; i < R; ++i) {
-      const __m256 a = _mm256_broadcast_ss(xp[i]);
-      xp[i] += x.sk;
-#pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c)
-        acc[i][c] = _mm256_fmadd_ps(a, b[c], acc[i][c]);
-    }
-  }
-  for (int i = 0; i < R; ++i)
-    for (int c = 0; c < 4; ++c)
-      _mm256_storeu_ps(out + i * ldo + 8 * c, acc[i][c]);
-}
-
 template <bool BLEND>
 TFC_AVX2 void densifyMask(const MaskView &mv, int64_t q, float *dst) {
   const ExpandTable &t = expandTable();
@@ -443,18 +241,6 @@ void computeMaskAs(const tfc_pack_header &h, const Rows &x, int64_t i0,
                    int64_t ldo) {
   const MaskView mv(h);
   const int64_t rows = i1 - i0;
-  if (rows <= kStreamRows)
-    if (const LaneBlob *lb = findLanes(h)) {
-      for (int64_t q = p0; q < p1; ++q)
-        for (int64_t i = i0; i < i1; i += 2) {
-          float *o = out + (i - i0) * ldo + (q - p0) * kP;
-          if (i1 - i >= 2)
-            tileLanes<2>(h.k, x, i, mv, *lb, q, o, ldo);
-          else
-            tileLanes<1>(h.k, x, i, mv, *lb, q, o, ldo);
-        }
-      return;
-    }
   if (rows == 1) {
     for (int64_t q = p0; q < p1; ++q)
       tileMask<1, BLEND>(h.k, x, i0, mv, q, out + (q - p0) * kP, ldo);
@@ -598,51 +384,6 @@ constexpr FormatImpl k24 = {nullptr, nullptr, &compute24, 96,
 const FormatImpl *maskAvx2() { return &kMask; }
 const FormatImpl *s24Avx2() { return &k24; }
 
-size_t registerMaskBlobs(const void *base, uint64_t size,
-                         const uint64_t *offsets, const uint64_t *sizes,
-                         size_t count) {
-  if (isa::features().level != isa::Level::Avx2)
-    return 0;
-  if (const char *e = std::getenv("TFCRT_MASK_LANES"); e && e[0] == '0')
-    return 0;
-  auto region = std::make_shared<LaneRegion>();
-  region->lo = static_cast<const char *>(base);
-  region->hi = region->lo + size;
-  for (size_t i = 0; i < count; ++i) {
-    if (offsets[i] > size || sizes[i] > size - offsets[i] ||
-        sizes[i] < TFC_PACK_HEADER_SIZE)
-      continue;
-    const char *at = region->lo + offsets[i];
-    tfc_pack_header h;
-    std::memcpy(&h, at, sizeof(h));
-    std::string err;
-    if (h.magic != TFC_PACK_MAGIC || h.format != TFC_PACK_SPARSE_MASK ||
-        region->blobs.count(at) || !pack::validate(at, sizes[i], err))
-      continue;
-    if (auto lb = buildLanes(*reinterpret_cast<const tfc_pack_header *>(at)))
-      region->blobs.emplace(at, std::move(lb));
-  }
-  const size_t built = region->blobs.size();
-  if (!built)
-    return 0;
-  std::lock_guard<std::mutex> lock(laneMutex);
-  laneRegions.push_back(std::move(region));
-  laneRegionCount.store(laneRegions.size(), std::memory_order_release);
-  laneGeneration.fetch_add(1, std::memory_order_acq_rel);
-  return built;
-}
-
-void unregisterMaskBlobs(const void *base) {
-  std::lock_guard<std::mutex> lock(laneMutex);
-  for (size_t i = 0; i < laneRegions.size(); ++i)
-    if (laneRegions[i]->lo == base) {
-      laneRegions.erase(laneRegions.begin() + static_cast<ptrdiff_t>(i));
-      laneRegionCount.store(laneRegions.size(), std::memory_order_release);
-      laneGeneration.fetch_add(1, std::memory_order_acq_rel);
-      return;
-    }
-}
-
 } // namespace sparse
 } // namespace linear
 } // namespace tfcrt
@@ -654,11 +395,6 @@ namespace linear {
 namespace sparse {
 const FormatImpl *maskAvx2() { return nullptr; }
 const FormatImpl *s24Avx2() { return nullptr; }
-size_t registerMaskBlobs(const void *, uint64_t, const uint64_t *,
-                         const uint64_t *, size_t) {
-  return 0;
-}
-void unregisterMaskBlobs(const void *) {}
 } // namespace sparse
 } // namespace linear
 } // namespace tfcrt

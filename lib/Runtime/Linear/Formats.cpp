@@ -37,14 +37,6 @@ __attribute__((weak)) const FormatImpl *quantFormatImpl(uint32_t, isa::Level) {
 __attribute__((weak)) const FormatImpl *sparseFormatImpl(uint32_t, isa::Level) {
   return nullptr;
 }
-namespace sparse {
-__attribute__((weak)) size_t registerMaskBlobs(const void *, uint64_t,
-                                               const uint64_t *,
-                                               const uint64_t *, size_t) {
-  return 0;
-}
-__attribute__((weak)) void unregisterMaskBlobs(const void *) {}
-} // namespace sparse
 #endif
 
 const FormatImpl *findFormatImpl(uint32_t format, isa::Level level) {

@@ -115,18 +115,6 @@ void viaDense(const FormatImpl *f32, const tfc_pack_header &h, const Rows &x,
   }
 }
 
-/// MASK blobs re-laid for the AVX2 few-rows tiles (FormatSparseAvx2.cpp,
-/// "one lane per nibble"): at model load, where the kernels run at the AVX2
-/// level and TFCRT_MASK_LANES is not 0, every MASK blob among `blobs`
-/// (offsets and sizes in bytes from `base`, the weights' data) gets a copy
-/// whose decode tiles need no cross-lane permutation; the few-rows tiles
-/// find it by the blob's address. Unregistering (model free) drops them.
-/// Returns how many blobs were re-laid. A no-op elsewhere.
-size_t registerMaskBlobs(const void *base, uint64_t size,
-                         const uint64_t *offsets, const uint64_t *sizes,
-                         size_t count);
-void unregisterMaskBlobs(const void *base);
-
 const FormatImpl *maskGeneric();
 const FormatImpl *maskAvx2();   // nullptr where not built
 const FormatImpl *maskAvx512(); // nullptr where not built
