@@ -95,9 +95,11 @@ constexpr int kPrefetchMasks = 128;   // k rows (512 B)
 
 /// The 32 columns of the mask row at `mb` (its 4 bytes read one by one)
 /// from the values at `v`; returns how many values the row holds. Byte
-/// loads and a running sum of byte popcounts: fewer integer uops than
+/// loads and a running sum of byte popcounts take fewer integer uops than
 /// extracting the bytes of a 32-bit mask and popcounting its low 8 / 16 /
-/// 24 bits (expandRow), which bound the one-row tile on Zen 3.
+/// 24 bits (expandRow): 3-4 % fewer cycles of the one-row tile on Zen 3,
+/// where the cross-lane vpermps is a quarter to a third of them
+/// (scripts/avx2_expand_probe.cpp).
 template <bool BLEND>
 TFC_AVX2 inline int expandRowBytes(const ExpandTable &t, const uint8_t *mb,
                                    const float *v, __m256 b[4]) {
@@ -128,9 +130,9 @@ maskStep(const ExpandTable &t, const uint8_t *mb, const float *&v,
   }
 }
 
-/// R rows (1-2) over one panel, two k rows a step. (Two k rows per step
-/// with their own accumulators measured the same: the uops bind, not the
-/// FMA latency.)
+/// R rows (1-2) over one panel, two k rows a step into the same
+/// accumulators. (Giving each of the two k rows its own accumulators
+/// measured the same: the uops bind, not the FMA latency.)
 template <int R, bool BLEND>
 TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
                        int64_t q, float *out, int64_t ldo) {
