@@ -337,6 +337,26 @@ int main(int argc, char **argv) {
       fn(k, x.data(), mk.data() + q * k, v + start[q], o + 32 * q);
     return double(__rdtsc() - a) / tpc / double(panels * k);
   };
+  // One variant against the kernel: its max difference, then 300 pairs of
+  // passes alternating with the kernel's, and the line.
+  auto compare = [&](auto variantPass, const char *name, const char *note) {
+    variantPass(got.data());
+    double md = 0;
+    for (size_t i = 0; i < got.size(); ++i)
+      md = std::max(md, double(std::fabs(got[i] - ref[i])));
+    std::vector<double> tk, tv, r;
+    for (int i = 0; i < 300; ++i) {
+      tk.push_back(pass(&tile<0>, ref.data()));
+      tv.push_back(variantPass(got.data()));
+      r.push_back(tv.back() / tk.back());
+    }
+    std::sort(tk.begin(), tk.end());
+    std::sort(tv.begin(), tv.end());
+    std::sort(r.begin(), r.end());
+    std::printf("  kernel %5.2f  variant %5.2f  ratio %.3f (%.3f-%.3f)  "
+                "max diff %.1g  %s%s\n",
+                tk[150], tv[150], r[150], r[75], r[225], md, name, note);
+  };
   const struct {
     TileFn fn;
     const char *name;
@@ -354,24 +374,8 @@ int main(int argc, char **argv) {
               "columns (300 alternated pairs; ratio: median of variant / "
               "kernel per pair, p25-p75)\n",
               density * 100);
-  for (const auto &var : variants) {
-    pass(var.fn, got.data());
-    double md = 0;
-    for (size_t i = 0; i < got.size(); ++i)
-      md = std::max(md, double(std::fabs(got[i] - ref[i])));
-    std::vector<double> tk, tv, r;
-    for (int i = 0; i < 300; ++i) {
-      tk.push_back(pass(&tile<0>, ref.data()));
-      tv.push_back(pass(var.fn, got.data()));
-      r.push_back(tv.back() / tk.back());
-    }
-    std::sort(tk.begin(), tk.end());
-    std::sort(tv.begin(), tv.end());
-    std::sort(r.begin(), r.end());
-    std::printf("  kernel %5.2f  variant %5.2f  ratio %.3f (%.3f-%.3f)  "
-                "max diff %.1g  %s\n",
-                tk[150], tv[150], r[150], r[75], r[225], md, var.name);
-  }
+  for (const auto &var : variants)
+    compare([&](float *o) { return pass(var.fn, o); }, var.name, "");
 
   // The overlapped layout of the same weights: greedy placement, one
   // stream per panel (8 floats of slack before, 16 after).
@@ -435,22 +439,11 @@ int main(int argc, char **argv) {
                   &ofs[4 * q * k], vo.data() + startO[q], o + 32 * q);
     return double(__rdtsc() - a) / tpc / double(panels * k);
   };
-  passO(got.data());
-  double md = 0;
-  for (size_t i = 0; i < got.size(); ++i)
-    md = std::max(md, double(std::fabs(got[i] - ref[i])));
-  std::vector<double> tk, tv, r;
-  for (int i = 0; i < 300; ++i) {
-    tk.push_back(pass(&tile<0>, ref.data()));
-    tv.push_back(passO(got.data()));
-    r.push_back(tv.back() / tk.back());
-  }
-  std::sort(tk.begin(), tk.end());
-  std::sort(tv.begin(), tv.end());
-  std::sort(r.begin(), r.end());
-  std::printf("  kernel %5.2f  variant %5.2f  ratio %.3f (%.3f-%.3f)  "
-              "max diff %.1g  overlapped layout + vpshufb (%.3f floats "
-              "stored per value, + 1 offset byte per 8 columns)\n",
-              tk[150], tv[150], r[150], r[75], r[225], md, storedPerValue);
+  char note[96];
+  std::snprintf(note, sizeof note,
+                " (%.3f floats stored per value, + 1 offset byte per 8 "
+                "columns)",
+                storedPerValue);
+  compare(passO, "overlapped layout + vpshufb", note);
   return sink == 12345.0f;
 }
