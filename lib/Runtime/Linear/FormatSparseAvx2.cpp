@@ -68,21 +68,6 @@ TFC_AVX2 inline __m256 expand8(const ExpandTable &t, unsigned mb,
   return _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_srai_epi32(perm, 31)), r);
 }
 
-/// The 32 columns of mask row `m` from the values at `v` (not advanced).
-/// Each byte's values start at the popcount of the bytes below it: offsets
-/// from the mask alone, so a caller advances its values pointer by one add
-/// per k row instead of a chain of four popcounts.
-template <bool BLEND>
-TFC_AVX2 inline void expandRow(const ExpandTable &t, uint32_t m,
-                               const float *v, __m256 b[4]) {
-  const int off[4] = {0, __builtin_popcount(m & 0xFFu),
-                      __builtin_popcount(m & 0xFFFFu),
-                      __builtin_popcount(m & 0xFFFFFFu)};
-#pragma GCC unroll 4
-  for (int c = 0; c < 4; ++c)
-    b[c] = expand8<BLEND>(t, (m >> (8 * c)) & 255u, v + off[c]);
-}
-
 //===-- MASK --------------------------------------------------------------===//
 
 /// Few rows (decode): how far ahead the values and masks are prefetched
@@ -97,7 +82,7 @@ constexpr int kPrefetchMasks = 128;   // k rows (512 B)
 /// from the values at `v`; returns how many values the row holds. Byte
 /// loads and a running sum of byte popcounts take fewer integer uops than
 /// extracting the bytes of a 32-bit mask and popcounting its low 8 / 16 /
-/// 24 bits (expandRow): 3-4 % fewer cycles of the one-row tile on Zen 3,
+/// 24 bits (the loop before): 3-4 % fewer cycles of the one-row tile on Zen 3,
 /// where the cross-lane vpermps is a quarter to a third of them
 /// (scripts/avx2_expand_probe.cpp).
 template <bool BLEND>
@@ -172,14 +157,13 @@ TFC_AVX2 void tileMask(int64_t k, const Rows &x, int64_t i0, const MaskView &mv,
 template <bool BLEND>
 TFC_AVX2 void densifyMask(const MaskView &mv, int64_t q, float *dst) {
   const ExpandTable &t = expandTable();
-  const uint32_t *mk = mv.panelMasks(q);
+  const uint8_t *mk = reinterpret_cast<const uint8_t *>(mv.panelMasks(q));
   const float *v = mv.panelValues(q);
   for (int64_t kk = 0; kk < mv.k; ++kk) {
     __m256 b[4];
-    expandRow<BLEND>(t, mk[kk], v, b);
+    v += expandRowBytes<BLEND>(t, mk + 4 * kk, v, b);
     for (int c = 0; c < 4; ++c)
       _mm256_store_ps(dst + kk * kP + 8 * c, b[c]);
-    v += __builtin_popcount(mk[kk]);
   }
 }
 
