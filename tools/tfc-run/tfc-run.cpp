@@ -46,13 +46,15 @@ const char *kUsage =
     "P]\n"
     "               [--reference ref.npz [--atol A] [--rtol R]] [--outputs "
     "out.npz]\n"
-    "               [--bench [--warmup N] [--warmup-ms T] [--iters N]] [--json] [--threads N] "
+    "               [--bench [--warmup N] [--warmup-ms T] [--iters N]] "
+    "[--json] [--threads N] "
     "[--profile] [--trace F]\n"
     "  --weights W     weights file (default: MODEL with .so replaced by "
     ".tfcw)\n"
     "  --inputs F      .npz with one array per model input (key: prefix+name)\n"
     "  --prefix P      key prefix for inputs and reference outputs\n"
-    "  --reference-prefix P  key prefix for reference outputs (default: --prefix)\n"
+    "  --reference-prefix P  key prefix for reference outputs (default: "
+    "--prefix)\n"
     "  --reference F   .npz with expected outputs; pass iff every element has\n"
     "                  |out-ref| <= atol + rtol*|ref| (default atol 1e-4, "
     "rtol 1e-4)\n"
@@ -67,16 +69,20 @@ const char *kUsage =
     "                  nodes (model compiled with --profile)\n"
     "  --trace F       write a Chrome trace (Perfetto, chrome://tracing) of\n"
     "                  the timed runs to F: kernels, pool threads, memory\n"
-    "  --cache-mb N    run through a result cache of N MB (tfc_model_run_cached;\n"
+    "  --cache-mb N    run through a result cache of N MB "
+    "(tfc_model_run_cached;\n"
     "                  with --bench the timed runs are hits)\n"
     "  --stats         print the cache's hits, misses and hit rate\n"
     "  --decode N      KV-cache session (model compiled with --kv-cache):\n"
     "                  prefill the inputs, N greedy decode steps, check them\n"
-    "                  against the full-sequence entry; --bench: tokens/s\n"
+    "                  against the full-sequence entry (atol: the larger of\n"
+    "                  1e-4 and 1e-5 of the logits' largest magnitude, unless\n"
+    "                  --atol is given); --bench: tokens/s\n"
     "  --max-len M     session cache length (default: the model's)\n"
     "  --prefill-chunk C  prefill C tokens per call\n"
     "  --perplexity F  perplexity over the token ids in text file F (strided\n"
-    "                  sliding window: --context C --stride S [--max-chunks N]\n"
+    "                  sliding window: --context C --stride S [--max-chunks "
+    "N]\n"
     "                  [--batch B]; docs/ACCURACY.md)\n"
     "Under mpirun (scripts/mpirun.sh -np N tfc-run ...; docs/RUNTIME.md):\n"
     "  a partitioned model runs part r on rank r; only rank 0 prints and\n"
@@ -88,6 +94,7 @@ struct Options {
   std::string model, weights, inputs, prefix, reference, outputs;
   std::optional<std::string> refPrefix; // default: prefix
   double atol = 1e-4, rtol = 1e-4;
+  bool atolGiven = false; // --atol on the command line
   bool bench = false, json = false, profile = false;
   std::string trace; // --trace FILE
   int runs = 1; // --runs: the outputs checked / written are the last run's
@@ -154,6 +161,7 @@ Options parseArgs(int argc, char **argv) {
       const char *v = value();
       if (!parseDouble(v, a == "--atol" ? o.atol : o.rtol))
         usageError(a + " needs a non-negative number, got '" + v + "'");
+      o.atolGiven = o.atolGiven || a == "--atol";
     } else if (a == "--warmup" || a == "--iters" || a == "--threads" ||
                a == "--warmup-ms") {
       const char *v = value();
@@ -582,6 +590,7 @@ int Runner::run() {
     d.maxLen = opt.maxLen;
     d.chunk = opt.prefillChunk;
     d.atol = opt.atol;
+    d.atolScaled = !opt.atolGiven;
     d.rtol = opt.rtol;
     d.bench = opt.bench;
     d.iters = opt.bench ? std::max(1, std::min(opt.iters, 5)) : 0;
