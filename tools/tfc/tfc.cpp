@@ -23,6 +23,7 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/Timing.h"
 #include "tfc/Conversion/Pipelines.h"
 #include "tfc/Importer/OnnxImporter.h"
 #include "tfc/Target/Emit.h"
@@ -472,6 +473,10 @@ int main(int argc, char **argv) {
   tfc::registerTfcPasses();
   tfc::registerTfcPipelines();
   tfc::registerTfcGpuPasses();
+  // --mlir-timing, --mlir-pass-statistics, --mlir-print-ir-after=... for
+  // every pipeline tfc runs (applied in runPipeline).
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "tfc: ahead-of-time compiler for Transformer ONNX models\n");
   if (listOnnxOps) {
     for (const std::string &op : tfc::onnxImporterOpTypes())
@@ -702,6 +707,14 @@ int main(int argc, char **argv) {
 
   auto runPipeline = [&](const std::string &text) -> LogicalResult {
     PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    // --mlir-timing: one report per pipeline (frontend + linalg, then the
+    // target lowering), printed when it finishes.
+    DefaultTimingManager tm;
+    applyDefaultTimingManagerCLOptions(tm);
+    TimingScope scope = tm.getRootScope();
+    pm.enableTiming(scope);
     if (failed(parsePassPipeline(text, pm, errs())))
       return failure();
     return pm.run(*module);
