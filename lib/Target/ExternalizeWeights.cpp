@@ -81,6 +81,57 @@ int32_t dtypeOf(Type t) {
   return TFC_DTYPE_I8;
 }
 
+/// tfc_hash64 (WeightsFormat.h) over bytes given in pieces: the same
+/// 8-byte words, the tail zero-padded; `size` is the total, known first.
+class HashStream {
+public:
+  explicit HashStream(uint64_t size)
+      : h(0x9E3779B97F4A7C15ull ^ (size * 0xC2B2AE3D27D4EB4Full)) {}
+  void add(const char *p, size_t len) {
+    for (; n && len; --len) {
+      buf[n++] = *p++;
+      if (n == 8)
+        flush();
+    }
+    for (; len >= 8; p += 8, len -= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      word(w);
+    }
+    for (; len; --len)
+      buf[n++] = *p++;
+  }
+  void zeros(uint64_t len) {
+    static const char zero[64] = {};
+    for (; len; len -= std::min<uint64_t>(len, sizeof zero))
+      add(zero, std::min<uint64_t>(len, sizeof zero));
+  }
+  uint64_t finish() {
+    if (n) {
+      std::memset(buf + n, 0, 8 - n);
+      flush();
+    }
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ull;
+    h ^= h >> 29;
+    return h;
+  }
+
+private:
+  void word(uint64_t w) {
+    h = tfc_rotl64(h ^ (w * 0xFF51AFD7ED558CCDull), 31) * 0x9E3779B97F4A7C15ull;
+  }
+  void flush() {
+    uint64_t w;
+    std::memcpy(&w, buf, 8);
+    word(w);
+    n = 0;
+  }
+  uint64_t h;
+  unsigned char buf[8];
+  unsigned n = 0;
+};
+
 struct Entry {
   std::string name;
   uint64_t offset, nbytes;
@@ -111,7 +162,6 @@ struct ExternalizeWeightsPass
       module.emitError("no function marked tfc.entry");
       return signalPassFailure();
     }
-    std::string data;
     SmallVector<Entry> table;
     DenseMap<StringAttr, uint64_t> offsets;
     SmallVector<memref::GlobalOp> moved;
@@ -156,30 +206,32 @@ struct ExternalizeWeightsPass
       return i > 0 && candidates[i - 1].hash == candidates[i].hash &&
              candidates[i - 1].bytes == candidates[i].bytes;
     };
-    // The section's size first: one allocation, each constant copied once.
-    uint64_t total = 0;
-    for (size_t i = 0; i < candidates.size(); ++i)
-      if (!sameAsPrev(i))
-        total = llvm::alignTo(total, TFCW_ALIGN) + candidates[i].bytes.size();
-    data.reserve(llvm::alignTo(total, TFCW_ALIGN));
-    const Candidate *prev = nullptr;
+    // The section is never assembled in memory: each distinct constant's
+    // offset is laid out here, the hash runs over the pieces and the file
+    // is written from them (the constants' own storage).
+    struct Piece {
+      uint64_t offset;
+      ArrayRef<char> bytes;
+    };
+    SmallVector<Piece> pieces;
+    uint64_t dataSize = 0;
     for (size_t i = 0; i < candidates.size(); ++i) {
       const Candidate &c = candidates[i];
       memref::GlobalOp g = c.global;
       MemRefType mt = g.getType();
       if (!sameAsPrev(i)) {
-        data.resize(llvm::alignTo(data.size(), TFCW_ALIGN), '\0');
-        data.append(c.bytes.data(), c.bytes.size());
-        prev = &c;
+        dataSize = llvm::alignTo(dataSize, TFCW_ALIGN);
+        pieces.push_back({dataSize, c.bytes});
+        dataSize += c.bytes.size();
       }
-      uint64_t offset = data.size() - prev->bytes.size();
+      uint64_t offset = pieces.back().offset;
       table.push_back(Entry{g.getSymName().str(), offset, c.bytes.size(),
                             dtypeOf(mt.getElementType()),
                             SmallVector<int64_t>(mt.getShape())});
       offsets[g.getSymNameAttr()] = offset;
       moved.push_back(g);
     }
-    data.resize(llvm::alignTo(data.size(), TFCW_ALIGN), '\0');
+    dataSize = llvm::alignTo(dataSize, TFCW_ALIGN);
 
     // New leading argument: the data section as memref<?xi8>.
     OpBuilder b(module.getContext());
@@ -220,8 +272,17 @@ struct ExternalizeWeightsPass
       }
       g.erase();
     }
-    uint64_t hash = tfc_hash64(data.data(), data.size());
-    module->setAttr("tfc.weights_size", b.getI64IntegerAttr(data.size()));
+    // tfc_hash64 of the section, zero padding included, piece by piece.
+    HashStream hs64(dataSize);
+    uint64_t at = 0;
+    for (const Piece &p : pieces) {
+      hs64.zeros(p.offset - at);
+      hs64.add(p.bytes.data(), p.bytes.size());
+      at = p.offset + p.bytes.size();
+    }
+    hs64.zeros(dataSize - at);
+    uint64_t hash = hs64.finish();
+    module->setAttr("tfc.weights_size", b.getI64IntegerAttr(dataSize));
     module->setAttr("tfc.weights_hash",
                     b.getI64IntegerAttr(static_cast<int64_t>(hash)));
     if (outputPath.empty())
@@ -230,7 +291,7 @@ struct ExternalizeWeightsPass
     std::string header;
     header.append(TFCW_MAGIC, 8);
     put<uint64_t>(header, 0); // header_size, patched below
-    put<uint64_t>(header, data.size());
+    put<uint64_t>(header, dataSize);
     put<uint64_t>(header, hash);
     put<uint32_t>(header, table.size());
     put<uint32_t>(header, 0);
@@ -254,7 +315,14 @@ struct ExternalizeWeightsPass
           << outputPath << "': " << ec.message();
       return signalPassFailure();
     }
-    os << header << data;
+    os << header;
+    at = 0;
+    for (const Piece &p : pieces) {
+      os.write_zeros(p.offset - at);
+      os.write(p.bytes.data(), p.bytes.size());
+      at = p.offset + p.bytes.size();
+    }
+    os.write_zeros(dataSize - at);
     os.close();
     if (os.has_error()) {
       module.emitError("error writing weights file '") << outputPath << "'";
