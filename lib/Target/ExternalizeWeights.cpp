@@ -8,6 +8,7 @@
 #include "tfc/Support/WeightsFormat.h"
 
 #include "tfc/Transforms/Passes.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 #include <algorithm>
@@ -200,7 +201,17 @@ struct ExternalizeWeightsPass
                      [](const Candidate &a, const Candidate &b) {
                        if (a.hash != b.hash)
                          return a.hash < b.hash;
-                       return bytesLess(a.bytes, b.bytes);
+                       if (a.bytes != b.bytes)
+                         return bytesLess(a.bytes, b.bytes);
+                       // Equal bytes: by type, so that the table does not
+                       // depend on the module's order of the globals.
+                       MemRefType ta = memref::GlobalOp(a.global).getType(),
+                                  tb = memref::GlobalOp(b.global).getType();
+                       int32_t da = dtypeOf(ta.getElementType()),
+                               db = dtypeOf(tb.getElementType());
+                       if (da != db)
+                         return da < db;
+                       return ta.getShape() < tb.getShape();
                      });
     auto sameAsPrev = [&](size_t i) {
       return i > 0 && candidates[i - 1].hash == candidates[i].hash &&
@@ -232,6 +243,28 @@ struct ExternalizeWeightsPass
       moved.push_back(g);
     }
     dataSize = llvm::alignTo(dataSize, TFCW_ALIGN);
+    // The table's names: the globals' names without bufferization's
+    // uniquing counter ("__constant_576xf32_48"), numbered again in table
+    // order when several share one. Bufferization numbers constants in the
+    // order it meets them, which differed between two runs of one build
+    // (--kv-cache: the main and step functions visited in either order), so
+    // the .tfcw differed; the table order above is the content's.
+    auto stem = [](StringRef name) {
+      StringRef base = name.rtrim("0123456789");
+      return base.size() < name.size() && base.ends_with("_") && base.size() > 1
+                 ? base.drop_back()
+                 : name;
+    };
+    llvm::StringMap<unsigned> perStem, seen;
+    for (const Entry &e : table)
+      ++perStem[stem(e.name)];
+    for (Entry &e : table) {
+      std::string base = stem(e.name).str();
+      if (perStem[base] > 1)
+        e.name = base + "_" + std::to_string(seen[base]++);
+      else
+        e.name = base;
+    }
 
     // New leading argument: the data section as memref<?xi8>.
     OpBuilder b(module.getContext());

@@ -477,6 +477,8 @@ int main(int argc, char **argv) {
   // every pipeline tfc runs (applied in runPipeline).
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
+  registerMLIRContextCLOptions(); // --mlir-disable-threading, ...
+  registerAsmPrinterCLOptions();  // --mlir-elide-resource-strings-if-larger
   cl::ParseCommandLineOptions(argc, argv, "tfc: ahead-of-time compiler for Transformer ONNX models\n");
   if (listOnnxOps) {
     for (const std::string &op : tfc::onnxImporterOpTypes())
