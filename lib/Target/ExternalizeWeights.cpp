@@ -83,12 +83,11 @@ int32_t dtypeOf(Type t) {
   return TFC_DTYPE_I8;
 }
 
-/// tfc_hash64 (WeightsFormat.h) over bytes given in pieces: the same
-/// 8-byte words, the tail zero-padded; `size` is the total, known first.
+/// tfc_hash64 (WeightsFormat.h, its begin / word / end steps) over bytes
+/// given in pieces; `size` is the total, known first.
 class HashStream {
 public:
-  explicit HashStream(uint64_t size)
-      : h(0x9E3779B97F4A7C15ull ^ (size * 0xC2B2AE3D27D4EB4Full)) {}
+  explicit HashStream(uint64_t size) : h(tfc_hash64_begin(size)) {}
   void add(const char *p, size_t len) {
     for (; n && len; --len) {
       buf[n++] = *p++;
@@ -113,16 +112,11 @@ public:
       std::memset(buf + n, 0, 8 - n);
       flush();
     }
-    h ^= h >> 33;
-    h *= 0xC4CEB9FE1A85EC53ull;
-    h ^= h >> 29;
-    return h;
+    return tfc_hash64_end(h);
   }
 
 private:
-  void word(uint64_t w) {
-    h = tfc_rotl64(h ^ (w * 0xFF51AFD7ED558CCDull), 31) * 0x9E3779B97F4A7C15ull;
-  }
+  void word(uint64_t w) { h = tfc_hash64_word(h, w); }
   void flush() {
     uint64_t w;
     std::memcpy(&w, buf, 8);

@@ -41,25 +41,41 @@ static inline uint64_t tfc_rotl64(uint64_t x, int r) {
 }
 
 /* A fast 64-bit hash over 8-byte words (not cryptographic): detects truncated,
- * corrupted or mismatched weights files. The tail is zero-padded. */
-static inline uint64_t tfc_hash64(const void *data, uint64_t size) {
-  const unsigned char *p = (const unsigned char *)data;
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ (size * 0xC2B2AE3D27D4EB4Full);
-  uint64_t i = 0;
-  for (; i + 8 <= size; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    h = tfc_rotl64(h ^ (w * 0xFF51AFD7ED558CCDull), 31) * 0x9E3779B97F4A7C15ull;
-  }
-  if (i < size) {
-    uint64_t w = 0;
-    memcpy(&w, p + i, (size_t)(size - i));
-    h = tfc_rotl64(h ^ (w * 0xFF51AFD7ED558CCDull), 31) * 0x9E3779B97F4A7C15ull;
-  }
+ * corrupted or mismatched weights files. The tail is zero-padded. Its three
+ * steps are separate so that a writer can hash a section it never holds in
+ * one piece (lib/Target/ExternalizeWeights.cpp): begin with the total size,
+ * one step per little-endian word, end. */
+static inline uint64_t tfc_hash64_begin(uint64_t size) {
+  return 0x9E3779B97F4A7C15ull ^ (size * 0xC2B2AE3D27D4EB4Full);
+}
+
+static inline uint64_t tfc_hash64_word(uint64_t h, uint64_t w) {
+  return tfc_rotl64(h ^ (w * 0xFF51AFD7ED558CCDull), 31) *
+         0x9E3779B97F4A7C15ull;
+}
+
+static inline uint64_t tfc_hash64_end(uint64_t h) {
   h ^= h >> 33;
   h *= 0xC4CEB9FE1A85EC53ull;
   h ^= h >> 29;
   return h;
+}
+
+static inline uint64_t tfc_hash64(const void *data, uint64_t size) {
+  const unsigned char *p = (const unsigned char *)data;
+  uint64_t h = tfc_hash64_begin(size);
+  uint64_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    h = tfc_hash64_word(h, w);
+  }
+  if (i < size) {
+    uint64_t w = 0;
+    memcpy(&w, p + i, (size_t)(size - i));
+    h = tfc_hash64_word(h, w);
+  }
+  return tfc_hash64_end(h);
 }
 
 #endif /* TFC_SUPPORT_WEIGHTSFORMAT_H */
