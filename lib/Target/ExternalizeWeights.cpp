@@ -59,12 +59,13 @@ std::optional<ArrayRef<char>> rawBytes(ElementsAttr attr, std::string &splat) {
   return std::nullopt;
 }
 
-/// std::string's order on byte ranges (unsigned bytes, then length).
-bool bytesLess(ArrayRef<char> a, ArrayRef<char> b) {
+/// std::string's order on byte ranges (unsigned bytes, then length), as
+/// a three-way comparison.
+int compareBytes(ArrayRef<char> a, ArrayRef<char> b) {
   size_t n = std::min(a.size(), b.size());
   if (int r = n ? std::memcmp(a.data(), b.data(), n) : 0)
-    return r < 0;
-  return a.size() < b.size();
+    return r;
+  return a.size() < b.size() ? -1 : a.size() > b.size();
 }
 
 int32_t dtypeOf(Type t) {
@@ -196,8 +197,8 @@ struct ExternalizeWeightsPass
                      [](const Candidate &a, const Candidate &b) {
                        if (a.hash != b.hash)
                          return a.hash < b.hash;
-                       if (a.bytes != b.bytes)
-                         return bytesLess(a.bytes, b.bytes);
+                       if (int r = compareBytes(a.bytes, b.bytes))
+                         return r < 0;
                        // Equal bytes: by type, so that the table does not
                        // depend on the module's order of the globals.
                        MemRefType ta = memref::GlobalOp(a.global).getType(),
@@ -302,15 +303,20 @@ struct ExternalizeWeightsPass
       }
       g.erase();
     }
-    // tfc_hash64 of the section, zero padding included, piece by piece.
+    // The section in order: each piece after the zeros that align it, and
+    // the zeros that end it. Hashed here, written below.
+    auto eachPart = [&](auto &&zeros, auto &&bytes) {
+      uint64_t at = 0;
+      for (const Piece &p : pieces) {
+        zeros(p.offset - at);
+        bytes(p.bytes);
+        at = p.offset + p.bytes.size();
+      }
+      zeros(dataSize - at);
+    };
     HashStream hs64(dataSize);
-    uint64_t at = 0;
-    for (const Piece &p : pieces) {
-      hs64.zeros(p.offset - at);
-      hs64.add(p.bytes.data(), p.bytes.size());
-      at = p.offset + p.bytes.size();
-    }
-    hs64.zeros(dataSize - at);
+    eachPart([&](uint64_t n) { hs64.zeros(n); },
+             [&](ArrayRef<char> d) { hs64.add(d.data(), d.size()); });
     uint64_t hash = hs64.finish();
     module->setAttr("tfc.weights_size", b.getI64IntegerAttr(dataSize));
     module->setAttr("tfc.weights_hash",
@@ -346,13 +352,8 @@ struct ExternalizeWeightsPass
       return signalPassFailure();
     }
     os << header;
-    at = 0;
-    for (const Piece &p : pieces) {
-      os.write_zeros(p.offset - at);
-      os.write(p.bytes.data(), p.bytes.size());
-      at = p.offset + p.bytes.size();
-    }
-    os.write_zeros(dataSize - at);
+    eachPart([&](uint64_t n) { os.write_zeros(n); },
+             [&](ArrayRef<char> d) { os.write(d.data(), d.size()); });
     os.close();
     if (os.has_error()) {
       module.emitError("error writing weights file '") << outputPath << "'";
