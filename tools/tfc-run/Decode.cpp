@@ -145,11 +145,13 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
     *keep = copy;
   }
 
-  // --profile: only the decode steps of this run are counted.
+  // --profile and --trace: only the decode steps of this run are counted.
   if (o.profile) {
     tfc_profile_enable(1);
     tfc_profile_reset();
   }
+  if (!o.trace.empty())
+    tfc_trace_start(0);
   std::vector<int64_t> next;
   std::vector<float> forked; // the late fork's logits [b, 1, V]
   tfc_memory_stats m0{};
@@ -209,6 +211,8 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
   }
   if (o.profile)
     tfc_profile_enable(0);
+  if (!o.trace.empty())
+    tfc_trace_stop();
   tfc_session_info info{};
   tfc_session_get_info(s, &info);
   if (keep) {
@@ -255,7 +259,8 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
   tfc_session *forked = nullptr;
   Run r;
   DecodeOptions first = o;
-  first.profile = false; // only a bench repetition is profiled
+  first.profile = false; // only a bench repetition is profiled (traced)
+  first.trace.clear();
   if (int rc = generate(model, b, len, static_cast<const int64_t *>(ids->data),
                         maskData, first, r, &forked)) {
     tfc_session_free(forked);
@@ -489,6 +494,8 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
       Run x;
       DecodeOptions q = o;
       q.profile = o.profile && it + 1 == o.iters;
+      if (it + 1 != o.iters)
+        q.trace.clear();
       if (int rc =
               generate(model, b, len, static_cast<const int64_t *>(ids->data),
                        maskData, q, x))
@@ -523,6 +530,19 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
                     o.steps);
         printProfileText(profile);
       }
+    }
+    if (!o.trace.empty()) {
+      if (tfc_trace_write(o.trace.c_str()) != TFC_OK)
+        return fail(tfc_last_error());
+      uint64_t recorded = 0, dropped = 0;
+      tfc_trace_counts(&recorded, &dropped);
+      std::fprintf(
+          stderr,
+          "tfc-run: trace of the last repetition's %d decode "
+          "steps: %llu events%s written to '%s'\n",
+          o.steps, (unsigned long long)recorded,
+          dropped ? (" (" + std::to_string(dropped) + " dropped)").c_str() : "",
+          o.trace.c_str());
     }
     if (!steps.empty()) {
       stepMedian = steps[steps.size() / 2];
@@ -560,6 +580,8 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
       field("step_p10_ms", jsonNumber(stepP10));
       field("step_p90_ms", jsonNumber(stepP90));
       field("tokens_per_s", jsonNumber(b * 1000.0 / stepMedian));
+      if (!o.trace.empty())
+        field("trace", "\"" + jsonEscape(o.trace) + "\"");
     }
     field("weights_bytes", std::to_string(o.weightsBytes));
     std::string w = "[";

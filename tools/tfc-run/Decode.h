@@ -35,6 +35,8 @@ struct DecodeOptions {
   std::vector<WeightsClassRow> weights; // per op class (--bench, --json)
   bool profile = false; // --profile: per op class over the last bench
                         // repetition's decode steps (per step)
+  std::string trace;    // --trace F: a Chrome trace of the last bench
+                        // repetition's decode steps, written to F
 };
 
 /// Prefills a session with the prompt in `inputs` (the main entry's inputs:

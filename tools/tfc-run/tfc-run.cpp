@@ -69,6 +69,8 @@ const char *kUsage =
     "                  nodes (model compiled with --profile)\n"
     "  --trace F       write a Chrome trace (Perfetto, chrome://tracing) of\n"
     "                  the timed runs to F: kernels, pool threads, memory\n"
+    "                  (with --decode N --bench: the last repetition's decode\n"
+    "                  steps)\n"
     "  --cache-mb N    run through a result cache of N MB "
     "(tfc_model_run_cached;\n"
     "                  with --bench the timed runs are hits)\n"
@@ -226,10 +228,12 @@ Options parseArgs(int argc, char **argv) {
   }
   if (o.model.empty())
     usageError("no model given");
-  if (!o.trace.empty() && (o.dataParallel || o.decode >= 0 ||
-                           !o.perplexity.empty()))
-    usageError("--trace records whole-model runs; it does not combine with "
-               "--data-parallel, --decode or --perplexity");
+  if (!o.trace.empty() && (o.dataParallel || !o.perplexity.empty()))
+    usageError("--trace records whole-model runs or decode steps; it does "
+               "not combine with --data-parallel or --perplexity");
+  if (!o.trace.empty() && o.decode >= 0 && !o.bench)
+    usageError("--trace with --decode records the last --bench "
+               "repetition's decode steps: add --bench");
   if (o.cacheStats && o.cacheMb <= 0)
     usageError("--stats reports the result cache: give --cache-mb N");
   if (o.cacheMb > 0 && (o.dataParallel || o.decode >= 0 ||
@@ -596,6 +600,7 @@ int Runner::run() {
     d.iters = opt.bench ? std::max(1, std::min(opt.iters, 5)) : 0;
     d.outputs = opt.outputs;
     d.profile = opt.profile && opt.bench;
+    d.trace = opt.trace;
     d.json = opt.json;
     d.weightsBytes = rep.weightsBytes;
     d.weights = rep.weightsByClass; // also decides the check (Decode.cpp)
