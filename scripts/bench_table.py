@@ -273,10 +273,10 @@ def check_text(chk, ort_model):
     return f"max abs diff {max(errs):.2g} vs ORT's quantized model" if errs else "no comparison"
 
 
-def copy_bandwidth_gbs():
+def copy_bandwidth_gbs(reps=5):
     """Single-process copy bandwidth: 512 MiB copied by 1 and by a.threads
     threads (numpy copies release the GIL), bytes read + written over time,
-    best of 5 each, the larger of the two."""
+    best of `reps` each, the larger of the two."""
     import threading
     import numpy as np
     src = np.ones(128 * 1024 * 1024, np.float32)
@@ -286,7 +286,7 @@ def copy_bandwidth_gbs():
     for nt in sorted({1, a.threads}):
         parts = np.array_split(np.arange(src.size), nt)
         bounds = [(int(q[0]), int(q[-1]) + 1) for q in parts]
-        for _ in range(5):
+        for _ in range(reps):
             ths = [threading.Thread(target=np.copyto, args=(dst[b:e], src[b:e])) for b, e in bounds]
             t0 = time.perf_counter()
             for t in ths:
@@ -312,10 +312,16 @@ def decode_row():
     prompt = onnx_dir / "smollm2.ts.ref.npz"
     tfc_info(stem, prompt)
     lc = llamacpp_model("f32") if have_llamacpp() else None
-    t, o, l = [], [], []
+    weights = decode_weight_bytes(model)
+    # The copy bandwidth is measured right after each tfc round too: the
+    # machine's bandwidth moves between minutes (31.8 and 36.0 GB/s on the
+    # same Zen 3 in one night), so each round's tfc step is also set against
+    # the roofline of its own minute (the row's "per round" figure).
+    t, o, l, bw_r = [], [], [], []
     for r in range(a.rounds):
         time.sleep(a.pause)
         t.append(tfc_decode(stem, prompt)[0])
+        bw_r.append(copy_bandwidth_gbs(reps=3))
         time.sleep(a.pause)
         oo = json.loads(run([py, root / "scripts" / "bench_decode_ort.py", withpast, "--prompt", prompt,
                              "--steps", a.decode_steps, "--threads", a.threads, "--json"]))
@@ -323,12 +329,24 @@ def decode_row():
         if lc:
             time.sleep(a.pause)
             l.append(llamacpp_decode(lc, prompt))
-        print(f"  decode round {r + 1}: tfc {t[-1]:.2f} ms/step, ORT {o[-1]:.2f} ms/step"
+        print(f"  decode round {r + 1}: tfc {t[-1]:.2f} ms/step (copy {bw_r[-1]:.1f} GB/s: "
+              f"{100 * weights / (bw_r[-1] * 1e9) * 1e3 / t[-1]:.0f}% of its roofline), "
+              f"ORT {o[-1]:.2f} ms/step"
               + (f", llama.cpp F32 {l[-1]:.2f} ms/step" if l else ""), file=sys.stderr)
-    bw = copy_bandwidth_gbs()
-    # Bytes a decode step must read: every matrix a MatMul / Gemm reads
-    # (through a Transpose too), once; an embedding table only a Gather
-    # reads costs one row (not counted). fp32.
+    bw = max([copy_bandwidth_gbs()] + bw_r)
+    round_pct = [100 * weights / (b * 1e9) * 1e3 / x for b, x in zip(bw_r, t)]
+    results["rows"].append({"workload": f"SmolLM2 decode ({a.decode_steps} steps after the 53-token prompt)",
+                            "unit": "ms/step", "tfc": med(t), "ort": med(o), "ov": None,
+                            "llama": med(l) if l else None, "llama_rounds": l,
+                            "tfc_rounds": t, "ort_rounds": o, "copy_gbs": bw, "weight_bytes": weights,
+                            "roofline_ms": weights / (bw * 1e9) * 1e3,
+                            "copy_gbs_rounds": bw_r, "roofline_pct_rounds": round_pct})
+
+
+def decode_weight_bytes(model):
+    """Bytes a decode step must read: every matrix a MatMul / Gemm reads
+    (through a Transpose too), once; an embedding table only a Gather reads
+    costs one row (not counted). fp32."""
     import numpy as np
     import onnx
     g = onnx.load(str(model), load_external_data=False).graph
@@ -341,12 +359,7 @@ def decode_row():
                 x = alias.get(x, x)
                 if x in inits:
                     used.add(x)
-    weights = sum(int(np.prod(inits[x].dims)) * 4 for x in used)
-    results["rows"].append({"workload": f"SmolLM2 decode ({a.decode_steps} steps after the 53-token prompt)",
-                            "unit": "ms/step", "tfc": med(t), "ort": med(o), "ov": None,
-                            "llama": med(l) if l else None, "llama_rounds": l,
-                            "tfc_rounds": t, "ort_rounds": o, "copy_gbs": bw, "weight_bytes": weights,
-                            "roofline_ms": weights / (bw * 1e9) * 1e3})
+    return sum(int(np.prod(inits[x].dims)) * 4 for x in used)
 
 
 def qdecode_rows():
@@ -460,8 +473,13 @@ for r in results["rows"]:
         extra = (f"tokens/s: tfc {1e3 / r['tfc']:.1f}, ORT {1e3 / r['ort']:.1f}"
                  + (f", llama.cpp F32 {1e3 / r['llama']:.1f}" if r.get("llama") else "")
                  + f"; roofline {r['roofline_ms']:.1f} ms "
-                 f"({r['weight_bytes'] / 1e6:.0f} MB at {r['copy_gbs']:.1f} GB/s copy): tfc at "
-                 f"{100 * r['roofline_ms'] / r['tfc']:.0f}%")
+                 f"({r['weight_bytes'] / 1e6:.0f} MB at {r['copy_gbs']:.1f} GB/s copy, the run's best): "
+                 f"tfc at {100 * r['roofline_ms'] / r['tfc']:.0f}%")
+        if r.get("roofline_pct_rounds"):
+            extra += (f"; per round against the copy bandwidth measured right after it "
+                      f"({', '.join(f'{x:.1f}' for x in r['copy_gbs_rounds'])} GB/s): "
+                      f"median {med(r['roofline_pct_rounds']):.0f}% (rounds "
+                      f"{' '.join(f'{x:.0f}' for x in r['roofline_pct_rounds'])})")
     lines.append(f"| {r['workload']} | {fmt(r['tfc'])} {u} | {fmt(r['ort'])} {u} | "
                  f"{fmt(r.get('ov')) + ' ' + u if r.get('ov') else '–'} | "
                  f"{fmt(r.get('llama')) + ' ' + u if r.get('llama') else '–'} | {ratio_o:.2f} | "
