@@ -426,6 +426,30 @@ TEST_P(LinearThreads, ActivationsGatedBiasResidual) {
     }
 }
 
+TEST_P(LinearThreads, PerPanelEpilogueKBlocks) {
+  // The f32 kernels' blocked order over k in 1, 2 and 3 blocks of <= 384
+  // (partial sums carried across the blocks), rows across the micro-tile
+  // and row-block edges, gated and plain, with bias, residual and
+  // activations: every level against the reference, and where a format
+  // applies the epilogue per tile, against the driver's pass (checkCase).
+  for (int64_t k : {int64_t(384), int64_t(576), int64_t(769)})
+    for (int64_t m : {int64_t(19), int64_t(53), int64_t(97)})
+      for (int variant = 0; variant < 3; ++variant) {
+        Case c;
+        c.m = m;
+        c.k = k;
+        c.nOut = variant == 2 ? 72 : 100; // gated: 144 packed columns
+        c.gated = variant == 2;
+        c.bias = variant == 0;
+        c.residual = variant != 0;
+        c.act = variant == 1 ? TFCRT_ACT_GELU : TFCRT_ACT_SILU;
+        c.transposed = variant == 1;
+        checkCase(c, rng);
+        if (HasFailure())
+          return;
+      }
+}
+
 TEST_P(LinearThreads, StridedOperands) {
   for (int bits = 0; bits < 8; ++bits) {
     Case c;
