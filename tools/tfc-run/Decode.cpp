@@ -212,7 +212,7 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
   if (o.profile)
     tfc_profile_enable(0);
   if (!o.trace.empty())
-    tfc_trace_stop();
+    tfc_trace_stop(); // written after the repetitions (writeTraceFile)
   tfc_session_info info{};
   tfc_session_get_info(s, &info);
   if (keep) {
@@ -531,19 +531,11 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
         printProfileText(profile);
       }
     }
-    if (!o.trace.empty()) {
-      if (tfc_trace_write(o.trace.c_str()) != TFC_OK)
-        return fail(tfc_last_error());
-      uint64_t recorded = 0, dropped = 0;
-      tfc_trace_counts(&recorded, &dropped);
-      std::fprintf(
-          stderr,
-          "tfc-run: trace of the last repetition's %d decode "
-          "steps: %llu events%s written to '%s'\n",
-          o.steps, (unsigned long long)recorded,
-          dropped ? (" (" + std::to_string(dropped) + " dropped)").c_str() : "",
-          o.trace.c_str());
-    }
+    if (!o.trace.empty() &&
+        !writeTraceFile(model, o.trace,
+                        "the last repetition's " + std::to_string(o.steps) +
+                            " decode steps"))
+      return fail(tfc_last_error());
     if (!steps.empty()) {
       stepMedian = steps[steps.size() / 2];
       stepP10 = steps[steps.size() / 10];

@@ -169,4 +169,23 @@ std::string profileJson(const ProfileData &p) {
   return j + "]";
 }
 
+bool writeTraceFile(const tfc_model *model, const std::string &path,
+                    const std::string &what) {
+  tfc_trace_stop();
+  if (tfc_trace_write(path.c_str()) != TFC_OK)
+    return false;
+  uint64_t recorded = 0, dropped = 0;
+  tfc_trace_counts(&recorded, &dropped);
+  std::fprintf(
+      stderr, "tfc-run: trace of %s: %llu events%s written to '%s'%s\n",
+      what.c_str(), (unsigned long long)recorded,
+      dropped ? (" (" + std::to_string(dropped) + " dropped)").c_str() : "",
+      path.c_str(),
+      tfc_profile_get(model, nullptr, 0)
+          ? ""
+          : "; the model has no profiling sites, so only runs and "
+            "memory (compile it with --profile for kernels)");
+  return true;
+}
+
 } // namespace tfcrun

@@ -30,6 +30,13 @@ void printProfileText(const ProfileData &p, size_t topSites = 15);
 /// `"profile": [...], "sites": [...]` (JSON object members, no braces).
 std::string profileJson(const ProfileData &p);
 
+/// --trace: stops the trace, writes it to `path` and prints "tfc-run: trace
+/// of WHAT: N events written to 'path'" on stderr (with the dropped events,
+/// and a hint when the model has no profiling sites). False (the runtime's
+/// error in tfc_last_error()) when the file cannot be written.
+bool writeTraceFile(const tfc_model *model, const std::string &path,
+                    const std::string &what);
+
 } // namespace tfcrun
 
 #endif // TFC_TOOLS_TFC_RUN_PROFILE_H

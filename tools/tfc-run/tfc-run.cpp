@@ -548,21 +548,9 @@ int Runner::runOnce() {
 
 /// --trace: stops the trace begun before the timed runs and writes it.
 int Runner::writeTrace() {
-  tfc_trace_stop();
-  if (tfc_trace_write(opt.trace.c_str()) != TFC_OK)
+  if (!writeTraceFile(model, opt.trace,
+                      std::to_string(rep.profiledRuns) + " run(s)"))
     return fail(tfc_last_error());
-  uint64_t recorded = 0, dropped = 0;
-  tfc_trace_counts(&recorded, &dropped);
-  std::fprintf(stderr, "tfc-run: trace of %d run(s): %llu events%s written "
-               "to '%s'%s\n",
-               rep.profiledRuns, (unsigned long long)recorded,
-               dropped ? (" (" + std::to_string(dropped) + " dropped)").c_str()
-                       : "",
-               opt.trace.c_str(),
-               tfc_profile_get(model, nullptr, 0)
-                   ? ""
-                   : "; the model has no profiling sites, so only runs and "
-                     "memory (compile it with --profile for kernels)");
   return 0;
 }
 
