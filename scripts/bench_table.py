@@ -317,11 +317,15 @@ def decode_row():
     # machine's bandwidth moves between minutes (31.8 and 36.0 GB/s on the
     # same Zen 3 in one night), so each round's tfc step is also set against
     # the roofline of its own minute (the row's "per round" figure).
-    t, o, l, bw_r = [], [], [], []
+    def roofline_ms(gbs):
+        return weights / (gbs * 1e9) * 1e3
+
+    t, o, l, bw_r, round_pct = [], [], [], [], []
     for r in range(a.rounds):
         time.sleep(a.pause)
         t.append(tfc_decode(stem, prompt)[0])
         bw_r.append(copy_bandwidth_gbs(reps=3))
+        round_pct.append(100 * roofline_ms(bw_r[-1]) / t[-1])
         time.sleep(a.pause)
         oo = json.loads(run([py, root / "scripts" / "bench_decode_ort.py", withpast, "--prompt", prompt,
                              "--steps", a.decode_steps, "--threads", a.threads, "--json"]))
@@ -330,16 +334,15 @@ def decode_row():
             time.sleep(a.pause)
             l.append(llamacpp_decode(lc, prompt))
         print(f"  decode round {r + 1}: tfc {t[-1]:.2f} ms/step (copy {bw_r[-1]:.1f} GB/s: "
-              f"{100 * weights / (bw_r[-1] * 1e9) * 1e3 / t[-1]:.0f}% of its roofline), "
+              f"{round_pct[-1]:.0f}% of its roofline), "
               f"ORT {o[-1]:.2f} ms/step"
               + (f", llama.cpp F32 {l[-1]:.2f} ms/step" if l else ""), file=sys.stderr)
     bw = max([copy_bandwidth_gbs()] + bw_r)
-    round_pct = [100 * weights / (b * 1e9) * 1e3 / x for b, x in zip(bw_r, t)]
     results["rows"].append({"workload": f"SmolLM2 decode ({a.decode_steps} steps after the 53-token prompt)",
                             "unit": "ms/step", "tfc": med(t), "ort": med(o), "ov": None,
                             "llama": med(l) if l else None, "llama_rounds": l,
                             "tfc_rounds": t, "ort_rounds": o, "copy_gbs": bw, "weight_bytes": weights,
-                            "roofline_ms": weights / (bw * 1e9) * 1e3,
+                            "roofline_ms": roofline_ms(bw),
                             "copy_gbs_rounds": bw_r, "roofline_pct_rounds": round_pct})
 
 
