@@ -492,9 +492,11 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
     std::vector<double> prefill, steps;
     for (int it = 0; it < o.iters; ++it) {
       Run x;
+      // Only the last repetition is profiled and traced.
+      const bool last = it + 1 == o.iters;
       DecodeOptions q = o;
-      q.profile = o.profile && it + 1 == o.iters;
-      if (it + 1 != o.iters)
+      q.profile = o.profile && last;
+      if (!last)
         q.trace.clear();
       if (int rc =
               generate(model, b, len, static_cast<const int64_t *>(ids->data),
