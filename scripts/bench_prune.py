@@ -189,7 +189,13 @@ others_pct = 100.0 * others / (wall * ncpu)
 lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
 model_name = re.search(r"Model name:\s*(.*)", lscpu)
 isa_cap = os.environ.get("TFCRT_ISA", "")
-lines = [f"CPU: {model_name.group(1) if model_name else '?'} ({info.get('cpu')}); tfc kernels: "
+# tfc-run's CPU line starts with lscpu's model name where both name the same
+# CPU (AMD EPYC): say it once.
+cpu = str(info.get('cpu'))
+lscpu_name = model_name.group(1).strip() if model_name else "?"
+if not cpu.startswith(lscpu_name):
+    cpu = f"{lscpu_name} ({cpu})"
+lines = [f"CPU: {cpu}; tfc kernels: "
          f"{info.get('kernel_isa')}{' (capped by TFCRT_ISA=' + isa_cap + ')' if isa_cap else ''}; "
          f"{a.threads} threads; {results['date']}; {a.rounds} alternating rounds, medians (speedups: median of the same-round ratios); "
          f"other processes took {others:.0f} CPU-s of the {wall:.0f} s x {ncpu} CPUs the run lasted "
