@@ -8,6 +8,8 @@
 # Everything niced; deterministic.
 #   scripts/prune_accuracy_llm.sh [OUT_DIR] [METHOD...]  (default /tmp/prune-llm)
 # METHOD: fp32 | magnitude:S | wanda:S | sparsegpt:S | nm:N:M[@wanda|@sparsegpt]
+#         | ffn:F[@wanda] | heads:K[@wanda]  (@wanda on structured methods: the
+#         activation-weighted score, docs/DESIGN.md "Pruning")
 # CHUNKS=N evaluates the first N windows only (0: the whole file, 593).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,7 +43,7 @@ for spec in "${methods[@]}"; do
     magnitude:*) args=(--prune=magnitude --sparsity="${spec#magnitude:}") ;;
     wanda:*) calib_stats; args=(--prune=wanda --sparsity="${spec#wanda:}" --calib-stats "$stats") ;;
     sparsegpt:*) calib_stats; args=(--prune=sparsegpt --sparsity="${spec#sparsegpt:}" --calib-stats "$stats") ;;
-    nm:*@*) calib_stats; args=(--prune="${spec%@*}" --prune-score="${spec#*@}" --calib-stats "$stats") ;;
+    nm:*@* | ffn:*@* | heads:*@*) calib_stats; args=(--prune="${spec%@*}" --prune-score="${spec#*@}" --calib-stats "$stats") ;;
     *) args=(--prune="$spec") ;;
   esac
   t0=$(date +%s)

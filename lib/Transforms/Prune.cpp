@@ -12,7 +12,8 @@
 //   nm:N:M         keep the N best of every M along k, per column, by
 //                  `score` (magnitude, wanda or sparsegpt)
 //   mask=FILE      .npz / .safetensors keyed by ONNX initializer name
-//   heads:K, ffn:F structured (PruneStructured.cpp)
+//   heads:K, ffn:F structured (PruneStructured.cpp); with score=wanda and
+//                  stats, activation-weighted (the o_proj / down side)
 //   none           only detect imported zeros (`detect`)
 // With `detect`, ops whose weights already hold >= 25 % exact zeros get
 // `tfc.sparsity` with method "imported". With `export`, STEM.prune.json and
@@ -569,9 +570,17 @@ struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
         return signalPassFailure();
       }
       scoreName = m;
-    } else if (!score.empty() && !m.starts_with("nm:")) {
+    } else if (structured && !score.empty() && score != "wanda" &&
+               score != "magnitude") {
       module.emitError("tfc-prune: score '")
-          << score << "' goes with nm:N:M (method is '" << m << "')";
+          << score << "' does not go with method '" << m
+          << "': heads:K / ffn:F take score=wanda (activation-weighted, "
+             "with stats) or magnitude";
+      return signalPassFailure();
+    } else if (!score.empty() && !m.starts_with("nm:") && !structured) {
+      module.emitError("tfc-prune: score '")
+          << score << "' goes with nm:N:M, heads:K or ffn:F (method is '" << m
+          << "')";
       return signalPassFailure();
     }
     if (scoreName == "wanda")
@@ -643,6 +652,8 @@ struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
       so.heads = m.starts_with("heads:");
       so.norm = norm;
       so.withinGroups = gqa == "within";
+      if (sc == Score::Wanda)
+        so.calib = &calib;
       StringRef arg = m.drop_front(so.heads ? 6 : 4);
       if (so.heads ? (arg.getAsInteger(10, so.headsToRemove) ||
                       so.headsToRemove <= 0)

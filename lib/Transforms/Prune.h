@@ -139,6 +139,11 @@ struct StructuredOptions {
   double fraction = 0; // ffn:F
   int norm = 2;        // Ln norm of the scores
   bool withinGroups = false;
+  /// Activation-weighted scores (score=wanda with stats): each channel /
+  /// head by what it adds to the block's output over the calibration data,
+  /// ||h_j||_2 * ||W_down[j, :]||_n (o_proj's rows for heads), instead of
+  /// the norm of its weights alone. Null: weights only.
+  CalibInputs *calib = nullptr;
 };
 
 /// Removes heads / channels of the selected ops (`selected(op)`: a linear or

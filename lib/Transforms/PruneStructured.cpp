@@ -8,7 +8,11 @@
 //     -> o_proj linear
 //   tfc.gated_mlp;  linear -> single-use elementwise ops -> linear.
 // Heads are scored by the Ln norm of their q, k, v columns and o_proj rows;
-// channels by their gate / up columns and down rows. The q / k / v weights
+// channels by their gate / up columns and down rows. Activation-weighted
+// (StructuredOptions::calib): only what a channel / head adds to the output,
+// ||h_j||_2 * |W_down[j, c]| over its down row (o_proj rows for heads,
+// ||x_c|| per row of the head), from the calibration statistics of the
+// down / o_proj input. The q / k / v weights
 // and biases keep the kept heads' columns, o_proj the matching rows; the
 // ops between are retyped. The result is an ordinary dense model with fewer
 // heads / channels; the KV cache derived afterwards follows.
@@ -178,18 +182,53 @@ public:
 
   /// Adds the Ln contributions of `idx` along `axis` of constant `c`
   /// (features of size `width` each: feature f covers [f*width, (f+1)*width)).
-  void score(Value c, int64_t axis, int64_t width,
-             std::vector<Norm> &scores) {
+  /// `inNorm` (not null): element i along `axis` is weighted by inNorm[i]
+  /// (the activation norm of the input feature it multiplies: `axis` is the
+  /// weight's input axis then).
+  void score(Value c, int64_t axis, int64_t width, std::vector<Norm> &scores,
+             const std::vector<double> *inNorm = nullptr) {
     std::vector<float> d = *readF32(c);
     auto t = rtt(c);
     int64_t rows = t.getRank() == 1 ? 1 : t.getDimSize(0);
     int64_t cols = t.getDimSize(t.getRank() - 1);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t col = 0; col < cols; ++col) {
-        int64_t f = (t.getRank() == 1 || axis == 1 ? col : r) / width;
+        int64_t i = t.getRank() == 1 || axis == 1 ? col : r;
+        int64_t f = i / width;
         if (f < (int64_t)scores.size())
-          scores[f].add(d[r * cols + col]);
+          scores[f].add(
+              inNorm ? static_cast<float>(d[r * cols + col] * (*inNorm)[i])
+                     : d[r * cols + col]);
       }
+  }
+
+  /// ||x_i||_2 of the k input features of `op`'s weight operand (a linear,
+  /// or a gated MLP's w_down: operand 3) from the calibration statistics;
+  /// nullopt after an error on the op naming its key.
+  std::optional<std::vector<double>> inputNorms(Operation *op, unsigned operand,
+                                                bool transposed, int64_t k,
+                                                int64_t n, StringRef what) {
+    Weight w{op,
+             operand,
+             transposed,
+             k,
+             n,
+             {},
+             (Twine("'") + nameOf(op) + "' " + what).str()};
+    const double *sq = o.calib->sqNorms(w);
+    if (!sq)
+      return std::nullopt;
+    std::vector<double> r(k);
+    for (int64_t i = 0; i < k; ++i)
+      r[i] = std::sqrt(std::max(0.0, sq[i]));
+    return r;
+  }
+
+  std::optional<std::vector<double>> inputNorms(LinearOp l) {
+    int64_t k = dimOf(l.getWeight(), inAxis(l));
+    int64_t n = dimOf(l.getWeight(), outAxis(l));
+    return inputNorms(l, l.getWeightMutable().getOperandNumber(),
+                      l.getTransposeWeight(), k, n, "weight");
   }
 
   /// A new constant keeping `keep` (sorted indices) along `axis` of `c`
@@ -288,10 +327,20 @@ public:
              << name << "')";
     // Per q head: q columns + o_proj rows; per kv head: k and v columns.
     std::vector<Norm> qs(hq, Norm{o.norm}), kvs(hkv, Norm{o.norm});
-    score(blk.q.linear.getWeight(), outAxis(blk.q.linear), d, qs);
-    score(blk.oProj.getWeight(), inAxis(blk.oProj), dv, qs);
-    score(blk.k.linear.getWeight(), outAxis(blk.k.linear), d, kvs);
-    score(blk.v.linear.getWeight(), outAxis(blk.v.linear), dv, kvs);
+    if (o.calib) {
+      // A head's rows of o_proj weighted by its output's channel norms; a
+      // kv group by the sum of its q heads (k / v reach the output only
+      // through them).
+      std::optional<std::vector<double>> a = inputNorms(blk.oProj);
+      if (!a)
+        return failure();
+      score(blk.oProj.getWeight(), inAxis(blk.oProj), dv, qs, &*a);
+    } else {
+      score(blk.q.linear.getWeight(), outAxis(blk.q.linear), d, qs);
+      score(blk.oProj.getWeight(), inAxis(blk.oProj), dv, qs);
+      score(blk.k.linear.getWeight(), outAxis(blk.k.linear), d, kvs);
+      score(blk.v.linear.getWeight(), outAxis(blk.v.linear), dv, kvs);
+    }
     SmallVector<int64_t> keepQ, keepKv;
     if (g == 1 || !o.withinGroups) {
       if (K % g != 0)
@@ -360,12 +409,20 @@ public:
     return std::min<int64_t>(h - 1, (int64_t)std::floor(o.fraction * h));
   }
 
-  void gated(GatedMlpOp mlp) {
+  LogicalResult gated(GatedMlpOp mlp) {
     int64_t h = dimOf(mlp.getWGate(), 1);
     std::vector<Norm> s(h, Norm{o.norm});
-    score(mlp.getWGate(), 1, 1, s);
-    score(mlp.getWUp(), 1, 1, s);
-    score(mlp.getWDown(), 0, 1, s);
+    if (o.calib) {
+      std::optional<std::vector<double>> a =
+          inputNorms(mlp, 3, false, h, dimOf(mlp.getWDown(), 1), "w_down");
+      if (!a)
+        return failure();
+      score(mlp.getWDown(), 0, 1, s, &*a);
+    } else {
+      score(mlp.getWGate(), 1, 1, s);
+      score(mlp.getWUp(), 1, 1, s);
+      score(mlp.getWDown(), 0, 1, s);
+    }
     std::vector<double> v;
     for (Norm &n : s)
       v.push_back(n.value());
@@ -378,15 +435,23 @@ public:
                  b.getStringAttr(("ffn " + Twine(h) + " -> " +
                                   Twine(keep.size()))
                                      .str()));
+    return success();
   }
 
-  void dense(LinearOp up, ArrayRef<Operation *> acts, LinearOp down) {
+  LogicalResult dense(LinearOp up, ArrayRef<Operation *> acts, LinearOp down) {
     int64_t h = dimOf(up.getResult(), -1);
     std::vector<Norm> s(h, Norm{o.norm});
-    score(up.getWeight(), outAxis(up), 1, s);
-    if (up.getBias())
-      score(up.getBias(), 0, 1, s);
-    score(down.getWeight(), inAxis(down), 1, s);
+    if (o.calib) {
+      std::optional<std::vector<double>> a = inputNorms(down);
+      if (!a)
+        return failure();
+      score(down.getWeight(), inAxis(down), 1, s, &*a);
+    } else {
+      score(up.getWeight(), outAxis(up), 1, s);
+      if (up.getBias())
+        score(up.getBias(), 0, 1, s);
+      score(down.getWeight(), inAxis(down), 1, s);
+    }
     std::vector<double> v;
     for (Norm &n : s)
       v.push_back(n.value());
@@ -400,6 +465,7 @@ public:
         b.getStringAttr(("ffn " + Twine(h) + " -> " + Twine(keep.size())).str());
     up->setAttr("tfc.pruned", note);
     down->setAttr("tfc.pruned", note);
+    return success();
   }
 
 private:
@@ -492,8 +558,8 @@ LogicalResult prune::pruneStructured(
                             "(tfc.gated_mlp or linear -> activation -> "
                             "linear with constant weights)");
   for (GatedMlpOp m : gated)
-    s.gated(m);
+    ok &= succeeded(s.gated(m));
   for (Dense &dm : dense)
-    s.dense(dm.up, dm.acts, dm.down);
-  return success();
+    ok &= succeeded(s.dense(dm.up, dm.acts, dm.down));
+  return success(ok);
 }

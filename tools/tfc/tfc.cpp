@@ -372,7 +372,9 @@ static cl::opt<double> sparsityOpt(
 static cl::opt<std::string> pruneScoreOpt(
     "prune-score", cl::init(""), cl::value_desc("magnitude|wanda|sparsegpt"),
     cl::desc("With --prune=nm:N:M: how weights are ranked (wanda / sparsegpt "
-             "need --calib-stats; sparsegpt with Hessians)"));
+             "need --calib-stats; sparsegpt with Hessians); with "
+             "--prune=heads:K / ffn:F, wanda scores each head / channel by "
+             "what it adds to the output on the calibration data"));
 static cl::opt<double> pruneDampOpt(
     "prune-damp", cl::init(0.01), cl::value_desc("D"),
     cl::desc("SparseGPT dampening (fraction of the Hessian's mean diagonal)"));
@@ -619,7 +621,7 @@ int main(int argc, char **argv) {
     return fail("--calib-stats goes with --quantize or --prune=wanda / "
                 "sparsegpt (or --prune-score=wanda / sparsegpt)");
   if (!pruneScoreOpt.empty() && pruneOpt.empty())
-    return fail("--prune-score goes with --prune=nm:N:M");
+    return fail("--prune-score goes with --prune=nm:N:M, heads:K or ffn:F");
   if (po.quantize.empty() && (!quantMethodOpt.empty() ||
                               !calibRangeOpt.empty() || gptqActOrderOpt ||
                               !quantClipOpt.empty()))
