@@ -4,7 +4,8 @@
 # "Pruning"). Deterministic; safe to run under load (everything niced).
 #   scripts/prune_accuracy.sh [OUT_DIR] [METHOD...]     (default /tmp/prune-acc)
 # METHOD: fp32 | magnitude:S | wanda:S | sparsegpt:S | nm:2:4 |
-# nm:2:4@wanda | nm:2:4@sparsegpt | heads:K | ffn:F ; a trailing "+ft" also
+# nm:2:4@wanda | nm:2:4@sparsegpt | heads:K[@wanda] | ffn:F[@wanda] (@wanda:
+# activation-weighted structured scores); a trailing "+ft" also
 # fine-tunes (scripts/finetune_pruned.py) and re-evaluates (not with
 # sparsegpt: its export is refused). wanda / sparsegpt read calibration
 # statistics that tfc-calibrate measures once on STS-B *train* sentences
@@ -51,7 +52,7 @@ for spec in "${methods[@]}"; do
     fp32) ;;
     magnitude:*) args=(--prune=magnitude --sparsity="${spec#magnitude:}") ;;
     wanda:*) calib_stats; args=(--prune=wanda --sparsity="${spec#wanda:}" --calib-stats "$stats") ;;
-    nm:*@wanda) calib_stats; args=(--prune="${spec%@wanda}" --prune-score=wanda --calib-stats "$stats") ;;
+    nm:*@wanda | heads:*@wanda | ffn:*@wanda) calib_stats; args=(--prune="${spec%@wanda}" --prune-score=wanda --calib-stats "$stats") ;;
     sparsegpt:*) hess_stats; args=(--prune=sparsegpt --sparsity="${spec#sparsegpt:}" --calib-stats "$hstats") ;;
     nm:*@sparsegpt) hess_stats; args=(--prune="${spec%@sparsegpt}" --prune-score=sparsegpt --calib-stats "$hstats") ;;
     *) args=(--prune="$spec") ;;
