@@ -1,5 +1,8 @@
 // RUN: %tfc_python %S/Inputs/prune/act_stats.py %t.json
 // RUN: tfc-opt %s -split-input-file -tfc-prune="method=ffn:0.5 score=wanda stats=%t.json" -verify-each | FileCheck %s
+// With norm=1 (a_j * ||W_down[j, :]||_1: 20, 4, 6, 0.8 gated; 0.8, 10, 2, 3
+// dense) the same channels stay.
+// RUN: tfc-opt %s -split-input-file -tfc-prune="method=ffn:0.5 score=wanda norm=1 stats=%t.json" -verify-each | FileCheck %s
 // RUN: tfc-opt %s -split-input-file -tfc-prune="method=ffn:0.5" -verify-each | FileCheck %s --check-prefix=WEIGHTS
 // RUN: not tfc-opt %s -split-input-file -tfc-prune="method=ffn:0.5 score=sparsegpt stats=%t.json" 2>&1 | FileCheck %s --check-prefix=BADSCORE
 // RUN: not tfc-opt %s -split-input-file -tfc-prune="method=ffn:0.5 score=wanda" 2>&1 | FileCheck %s --check-prefix=NOSTATS
