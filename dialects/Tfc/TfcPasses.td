@@ -478,7 +478,8 @@ def TfcPrune : Pass<"tfc-prune", "ModuleOp"> {
     Option<"sparsity", "sparsity", "double", "0.5",
            "Fraction of weights to zero (magnitude, wanda, sparsegpt)">,
     Option<"score", "score", "std::string", "\"\"",
-           "nm:N:M ranking: magnitude (default), wanda or sparsegpt">,
+           "nm:N:M ranking: magnitude (default), wanda or sparsegpt; "
+           "heads:K / ffn:F: wanda = activation-weighted (with stats)">,
     Option<"stats", "stats", "std::string", "\"\"",
            "tfc-calibrate stats file (wanda; sparsegpt with Hessians)">,
     Option<"damp", "damp", "double", "0.01",
