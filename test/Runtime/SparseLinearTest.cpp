@@ -206,6 +206,156 @@ TEST(SparseLinear, EveryLevelMatchesDenseAndGeneric) {
   }
 }
 
+/// A symmetric W8 weight with `sparsity` zero codes: codes [k][n] in
+/// -127..127, scales [ceil(k / gs)][n].
+struct W8Weight {
+  std::vector<int8_t> q;
+  std::vector<float> scales;
+};
+W8Weight makeW8(int64_t k, int64_t n, int64_t group, double sparsity,
+                std::mt19937 &rng) {
+  std::uniform_int_distribution<int> code(-127, 127);
+  std::uniform_real_distribution<float> sc(0.002f, 0.02f);
+  std::uniform_real_distribution<double> p(0.0, 1.0);
+  W8Weight w;
+  w.q.resize(k * n);
+  for (int8_t &v : w.q)
+    v = p(rng) < sparsity ? 0 : static_cast<int8_t>(code(rng));
+  const int64_t kp = (k + 31) / 32 * 32, gs = group ? group : kp;
+  w.scales.resize(((kp + gs - 1) / gs) * n);
+  for (float &v : w.scales)
+    v = sc(rng);
+  return w;
+}
+
+bool packW8(bool sparse, const W8Weight &w, int64_t k, int64_t n, int64_t group,
+            uint32_t flags, Blob &b) {
+  std::string err;
+  pack::Layout l;
+  bool ok;
+  if (sparse) {
+    ok = pack::sparseLayoutOf(TFC_PACK_SPARSE_MASK_W8, k, n, group, flags,
+                              pack::sparseW8Nnz(w.q.data(), k, n), l, err);
+    b.bytes.assign(l.total + 64, 0);
+    ok = ok && pack::packSparseW8(w.q.data(), w.scales.data(), k, n, group,
+                                  flags, b.p(), l.total, err);
+  } else {
+    ok = pack::layoutOf(TFC_PACK_W8, k, n, group, flags, l, err);
+    b.bytes.assign(l.total + 64, 0);
+    ok = ok &&
+         pack::packWeightOnly(TFC_PACK_W8, w.q.data(), w.scales.data(), nullptr,
+                              k, n, group, false, flags, b.p(), l.total, err);
+  }
+  b.size = l.total;
+  EXPECT_TRUE(ok) << err;
+  if (ok)
+    EXPECT_TRUE(pack::validate(b.p(), b.size, err)) << err;
+  return ok;
+}
+
+// MASK_W8 against the dense W8 blob of the same codes (generic level: the
+// reference) and against its own generic kernel, every level, both
+// activation modes, groups, odd shapes, few rows (the stream kernels) and
+// many (densified W8 panels).
+TEST(SparseLinear, MaskW8MatchesDenseW8) {
+  std::mt19937 rng(91);
+  struct W8Case {
+    int64_t k, n, group;
+    double sparsity;
+    uint32_t flags;
+  };
+  std::vector<W8Case> cases = {
+      {37, 45, 0, 0.5, 0},
+      {64, 96, 32, 0.7, TFC_PACK_FLAG_ACT_F32},
+      {130, 33, 64, 0.9, 0},
+      {200, 70, 128, 0.6, TFC_PACK_FLAG_ACT_F32},
+      {576, 100, 0, 0.7, 0},
+      {97, 66, 32, 0.5, TFC_PACK_FLAG_GATED},
+      {300, 64, 128, 0.99, TFC_PACK_FLAG_GATED | TFC_PACK_FLAG_ACT_F32},
+      {5, 40, 0, 0.3, 0}};
+  std::uniform_real_distribution<float> u(-2.0f, 3.0f);
+  for (const W8Case &c : cases) {
+    const bool gated = c.flags & TFC_PACK_FLAG_GATED;
+    const int64_t nOut = gated ? c.n / 2 : c.n;
+    W8Weight w = makeW8(c.k, c.n, c.group, c.sparsity, rng);
+    Blob dense, sparse;
+    if (!packW8(false, w, c.k, c.n, c.group, c.flags, dense) ||
+        !packW8(true, w, c.k, c.n, c.group, c.flags, sparse))
+      continue;
+    for (int64_t m : {1, 2, 3, 4, 5, 17, 70, 130}) {
+      std::vector<float> x(m * c.k), bias(nOut), res(m * nOut);
+      for (float &v : x)
+        v = u(rng);
+      for (float &v : bias)
+        v = u(rng);
+      for (float &v : res)
+        v = u(rng);
+      const int64_t act = gated   ? TFCRT_ACT_SILU
+                          : m % 2 ? TFCRT_ACT_GELU
+                                  : TFCRT_ACT_NONE;
+      const std::vector<float> *b = gated ? nullptr : &bias;
+      const std::vector<float> *r = m % 3 ? &res : nullptr;
+      std::vector<float> ref =
+          run(isa::Level::Generic, dense, c.k, nOut, m, x, b, r, act);
+      std::vector<float> gen =
+          run(isa::Level::Generic, sparse, c.k, nOut, m, x, b, r, act);
+      for (isa::Level lv :
+           {isa::Level::Generic, isa::Level::Avx2, isa::Level::Avx512}) {
+        if (!isa::supported(lv))
+          continue;
+        std::vector<float> y =
+            lv == isa::Level::Generic
+                ? gen
+                : run(lv, sparse, c.k, nOut, m, x, b, r, act);
+        double scale;
+        const double vsDense = worstDiff(y, ref, scale);
+        const double vsGeneric = worstDiff(y, gen, scale);
+        const double tol = 2e-5 * (scale + 1) * std::sqrt(double(c.k));
+        EXPECT_LE(vsDense, tol)
+            << "sparse-mask-w8 k " << c.k << " n " << c.n << " group "
+            << c.group << " flags " << c.flags << " m " << m << " level "
+            << isa::name(lv) << " vs dense w8";
+        EXPECT_LE(vsGeneric, tol)
+            << "sparse-mask-w8 k " << c.k << " n " << c.n << " m " << m
+            << " level " << isa::name(lv) << " vs its generic kernel";
+      }
+    }
+  }
+}
+
+TEST(SparseLinear, MaskW8PackerAndCostModel) {
+  std::mt19937 rng(12);
+  W8Weight w = makeW8(64, 48, 32, 0.8, rng);
+  std::string err;
+  pack::Layout l;
+  // Groups other than W8's and flags it does not take are refused.
+  EXPECT_FALSE(
+      pack::sparseLayoutOf(TFC_PACK_SPARSE_MASK_W8, 64, 48, 16, 0, 10, l, err));
+  EXPECT_NE(err.find("group 16"), std::string::npos) << err;
+  EXPECT_FALSE(pack::sparseLayoutOf(TFC_PACK_SPARSE_MASK_W8, 64, 48, 0,
+                                    TFC_PACK_FLAG_ASYM, 10, l, err));
+  EXPECT_NE(err.find("flags"), std::string::npos) << err;
+  // A corrupt nnz is caught by the validator.
+  Blob s;
+  ASSERT_TRUE(packW8(true, w, 64, 48, 32, 0, s));
+  reinterpret_cast<tfc_pack_header *>(s.p())->nnz += 100;
+  EXPECT_FALSE(pack::validate(s.p(), s.size, err));
+  // Cost model: 80 % zero codes go sparse, 30 % stay dense w8, Off is off.
+  pack::SparsityStats st = pack::analyzeSparsityCodes(w.q.data(), 64, 48);
+  EXPECT_NEAR(st.fraction(), 0.8, 0.05);
+  pack::SparseChoice c = pack::chooseSparseW8Format(st, pack::SparseMode::Auto);
+  EXPECT_EQ(c.format, uint32_t(TFC_PACK_SPARSE_MASK_W8)) << c.why;
+  EXPECT_EQ(pack::chooseSparseW8Format(st, pack::SparseMode::Off).format,
+            uint32_t(TFC_PACK_W8));
+  W8Weight w30 = makeW8(64, 48, 0, 0.3, rng);
+  st = pack::analyzeSparsityCodes(w30.q.data(), 64, 48);
+  c = pack::chooseSparseW8Format(st, pack::SparseMode::Auto);
+  EXPECT_EQ(c.format, uint32_t(TFC_PACK_W8)) << c.why;
+  EXPECT_NE(c.why.find("break-even"), std::string::npos) << c.why;
+  EXPECT_EQ(pack::chooseSparseW8Format(st, pack::SparseMode::Force).format,
+            uint32_t(TFC_PACK_SPARSE_MASK_W8));
+}
+
 TEST(SparseLinear, PackerRefusesAndValidatorChecks) {
   std::mt19937 rng(3);
   // Not 2:4: three nonzeros in one group of column 5.

@@ -63,7 +63,12 @@ enum tfc_pack_format {
   /* 2:4 along k: per column and group of 4 consecutive k at most 2
    * nonzeros, stored as 2 f32 values (data) and two 2-bit positions in a
    * nibble (extra). */
-  TFC_PACK_SPARSE_24 = 17
+  TFC_PACK_SPARSE_24 = 17,
+  /* Unstructured with int8 values: TFC_PACK_SPARSE_MASK's masks with the
+   * stored values as symmetric s8 codes of a TFC_PACK_W8 weight (scales
+   * f32 [ceil(n/32)][groups][32] as W8's; group 0, 32, 64 or 128; flags
+   * GATED, ACT_F32 with W8's meaning). */
+  TFC_PACK_SPARSE_MASK_W8 = 18
 };
 
 /* tfc_pack_header.flags */

@@ -42,6 +42,24 @@
 //   reads only bits 1:0 of each index, so the nibble shifted by 0 or 2
 //   serves): 272 bytes per 4 x 32 block instead of 512.
 //
+// TFC_PACK_SPARSE_MASK_W8 (MASK's masks, TFC_PACK_W8's int8 values)
+//   A symmetric W8 weight (--quantize=w8 after --prune) whose zero codes
+//   are not stored. group 0, 32, 64 or 128 and flags GATED / ACT_F32 mean
+//   what they mean for TFC_PACK_W8 (kp = ceil(k/32) * 32, gs = group or kp,
+//   G = ceil(kp / gs)); value = scale[g][c] * q, q the s8 code (never 0
+//   when stored).
+//   data   s8  [nnz] + 64 bytes of zero padding: panel by panel, k row by
+//              k row, the nonzero codes of the row's columns in order
+//   scales f32 [panels][G][32]  as TFC_PACK_W8's (padded columns 0)
+//   extra  u64 [panels + 1] value offsets, then at the next 64-byte
+//          boundary u32 [panels][k] masks, exactly as MASK
+//   Kernels: few rows (decode) widen 16 codes to f32 and vexpandps them
+//   (AVX2: 8 and the permutation table), one accumulator per group,
+//   scaled at the group's end: about 1/8 + d bytes a weight (W8: 1).
+//   Many rows densify the task's panels into a TFC_PACK_W8 blob and run
+//   the W8 kernel of the level (same activations, same speed plus the
+//   densification).
+//
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_RUNTIME_LINEAR_FORMATSPARSE_H
 #define TFC_LIB_RUNTIME_LINEAR_FORMATSPARSE_H
@@ -75,6 +93,14 @@ bool packSparse(uint32_t format, const float *w, int64_t k, int64_t n,
                 bool transposed, uint32_t flags, void *dst, uint64_t dstBytes,
                 std::string &err);
 
+/// TFC_PACK_SPARSE_MASK_W8: the nonzero codes of q [k, n] (row-major s8),
+/// and the packer: scales [ceil(k / gs)][n] as TFC_PACK_W8's packer takes
+/// them (group 0: one row), codes symmetric (0 is the value 0).
+uint64_t sparseW8Nnz(const int8_t *q, int64_t k, int64_t n);
+bool packSparseW8(const int8_t *q, const float *scales, int64_t k, int64_t n,
+                  int64_t group, uint32_t flags, void *dst, uint64_t dstBytes,
+                  std::string &err);
+
 /// The zeros of a weight and its N:M pattern along k.
 struct SparsityStats {
   int64_t k = 0, n = 0;
@@ -87,6 +113,9 @@ struct SparsityStats {
 };
 SparsityStats analyzeSparsity(const float *w, int64_t k, int64_t n,
                               bool transposed);
+/// The zero codes of a symmetric int8 weight q [k, n] (no N:M detection:
+/// there is no int8 2:4 format).
+SparsityStats analyzeSparsityCodes(const int8_t *q, int64_t k, int64_t n);
 
 /// The cost model's answer for one weight.
 struct SparseChoice {
@@ -103,6 +132,9 @@ enum class SparseMode { Off, Auto, Force };
 /// dense and decode faster. Force takes the best sparse format whenever the
 /// weight has any zero; Off always answers dense.
 SparseChoice chooseSparseFormat(const SparsityStats &s, SparseMode mode);
+/// The same choice for a symmetric TFC_PACK_W8 weight: TFC_PACK_SPARSE_MASK_W8
+/// or TFC_PACK_W8 (dense), against the dense W8 kernels.
+SparseChoice chooseSparseW8Format(const SparsityStats &s, SparseMode mode);
 
 } // namespace pack
 

@@ -444,6 +444,166 @@ TFC_AVX512 void compute24(const tfc_pack_header &h, const Rows &x, const void *,
   }
 }
 
+//===-- MASK_W8 -----------------------------------------------------------===//
+
+/// The 32 columns of mask row `m` from the s8 codes at `v` (not advanced):
+/// 16 codes widened to f32 and expanded per half.
+TFC_AVX512 __attribute__((always_inline)) inline void
+expandRowW8(uint32_t m, const int8_t *v, __m512 &b0, __m512 &b1) {
+  const __mmask16 lo = static_cast<__mmask16>(m);
+  const __mmask16 hi = static_cast<__mmask16>(m >> 16);
+  const __m512 l0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+      _mm_loadu_si128(reinterpret_cast<const __m128i *>(v))));
+  const __m512 l1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+      reinterpret_cast<const __m128i *>(v + __builtin_popcount(lo)))));
+  b0 = _mm512_maskz_expand_ps(lo, l0);
+  b1 = _mm512_maskz_expand_ps(hi, l1);
+}
+
+constexpr int kPrefetchW8Values = 4096; // bytes of codes
+
+/// R (1-4) rows over panels p0 .. p1 (ap: [k][R] f32), one panel after the
+/// other; per group U k rows a step with their own accumulators, scaled
+/// into y at the group's end.
+template <int R>
+TFC_AVX512 void streamMaskW8(const MaskW8View &mv, const float *ap, int64_t p0,
+                             int64_t p1, float *out, int64_t ldo) {
+  constexpr int U = R == 1 ? 4 : R == 2 ? 2 : 1;
+  const int64_t k = mv.k;
+  for (int64_t q = p0; q < p1; ++q) {
+    __m512 y[R][2];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i)
+      y[i][0] = y[i][1] = _mm512_setzero_ps();
+    const uint32_t *mk = mv.panelMasks(q);
+    const int8_t *v = mv.panelValues(q);
+    const float *sc = mv.panelScales(q);
+    for (int64_t g = 0; g < mv.groups; ++g) {
+      __m512 acc[U][R][2];
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u)
+#pragma GCC unroll 4
+        for (int i = 0; i < R; ++i)
+          acc[u][i][0] = acc[u][i][1] = _mm512_setzero_ps();
+      int64_t kk = g * mv.gs;
+      const int64_t k1 = std::min(k, kk + mv.gs);
+      for (; kk + U <= k1; kk += U) {
+        if ((kk & 15) < U)
+          _mm_prefetch(reinterpret_cast<const char *>(mk + kk + kPrefetchMasks),
+                       _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char *>(v + kPrefetchW8Values),
+                     _MM_HINT_T0);
+#pragma GCC unroll 4
+        for (int u = 0; u < U; ++u) {
+          const uint32_t m = mk[kk + u];
+          __m512 b0, b1;
+          expandRowW8(m, v, b0, b1);
+          v += __builtin_popcount(m);
+          fmaRows<R>(ap + (kk + u) * R, b0, b1, acc[u]);
+        }
+      }
+      for (; kk < k1; ++kk) {
+        const uint32_t m = mk[kk];
+        __m512 b0, b1;
+        expandRowW8(m, v, b0, b1);
+        v += __builtin_popcount(m);
+        fmaRows<R>(ap + kk * R, b0, b1, acc[0]);
+      }
+      const __m512 s0 = _mm512_loadu_ps(sc + g * kP);
+      const __m512 s1 = _mm512_loadu_ps(sc + g * kP + 16);
+#pragma GCC unroll 4
+      for (int i = 0; i < R; ++i) {
+        __m512 a0 = acc[0][i][0], a1 = acc[0][i][1];
+#pragma GCC unroll 4
+        for (int u = 1; u < U; ++u) {
+          a0 = _mm512_add_ps(a0, acc[u][i][0]);
+          a1 = _mm512_add_ps(a1, acc[u][i][1]);
+        }
+        y[i][0] = _mm512_fmadd_ps(s0, a0, y[i][0]);
+        y[i][1] = _mm512_fmadd_ps(s1, a1, y[i][1]);
+      }
+    }
+    float *o = out + (q - p0) * kP;
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) {
+      _mm512_storeu_ps(o + i * ldo, y[i][0]);
+      _mm512_storeu_ps(o + i * ldo + 16, y[i][1]);
+    }
+  }
+}
+
+/// Panel q as W8 codes [kp/4][32][4] (u8 = q + 128): per 4 k rows the
+/// expanded s8 codes of each half widened to 32 bits, shifted into byte j
+/// of their column's dword, and flipped to u8 at once.
+TFC_AVX512 void densifyW8(const MaskW8View &mv, int64_t q, uint8_t *dst) {
+  const uint32_t *mk = mv.panelMasks(q);
+  const int8_t *v = mv.panelValues(q);
+  const int64_t k = mv.k, kp = (k + 31) / 32 * 32;
+  const __m512i byte = _mm512_set1_epi32(0xFF);
+  const __m512i flip = _mm512_set1_epi32(static_cast<int>(0x80808080u));
+  for (int64_t k4 = 0; k4 < kp; k4 += 4) {
+    __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      if (k4 + j >= k)
+        break;
+      const uint32_t m = mk[k4 + j];
+      const __mmask16 ml = static_cast<__mmask16>(m);
+      const __mmask16 mh = static_cast<__mmask16>(m >> 16);
+      const __m512i e0 = _mm512_maskz_expand_epi32(
+          ml, _mm512_cvtepi8_epi32(
+                  _mm_loadu_si128(reinterpret_cast<const __m128i *>(v))));
+      const __m512i e1 = _mm512_maskz_expand_epi32(
+          mh,
+          _mm512_cvtepi8_epi32(_mm_loadu_si128(
+              reinterpret_cast<const __m128i *>(v + __builtin_popcount(ml)))));
+      v += __builtin_popcount(m);
+      lo = _mm512_or_si512(
+          lo, _mm512_slli_epi32(_mm512_and_si512(e0, byte), 8 * j));
+      hi = _mm512_or_si512(
+          hi, _mm512_slli_epi32(_mm512_and_si512(e1, byte), 8 * j));
+    }
+    _mm512_storeu_si512(dst + k4 * kP, _mm512_xor_si512(lo, flip));
+    _mm512_storeu_si512(dst + k4 * kP + 64, _mm512_xor_si512(hi, flip));
+  }
+}
+
+size_t w8Scratch512(const tfc_pack_header &h, int64_t m) {
+  return w8ScratchBytes(isa::Level::Avx512, h, m);
+}
+void w8Prepare512(const tfc_pack_header &h, const Rows &x, int64_t i0,
+                  int64_t i1, void *scratch) {
+  w8Prepare(isa::Level::Avx512, h, x, i0, i1, scratch);
+}
+
+TFC_AVX512 void computeMaskW8(const tfc_pack_header &h, const Rows &x,
+                              const void *scratch, int64_t i0, int64_t i1,
+                              int64_t p0, int64_t p1, float *out, int64_t ldo) {
+  const MaskW8View mv(h);
+  if (x.m > kW8StreamRows)
+    return viaDenseW8(w8ImplFor(h, isa::Level::Avx512), h, x, scratch, i0, i1,
+                      p0, p1, out, ldo, &densifyW8);
+  const Rows xr = w8Rows(x, scratch);
+  const int64_t rows = i1 - i0;
+  float *ap = static_cast<float *>(
+      packedRows.get(static_cast<size_t>(rows * h.k) * sizeof(float)));
+  if (!ap)
+    return tileFailed(out, rows, (p1 - p0) * kP, ldo);
+  packRowsK(xr, i0, static_cast<int>(rows), ap);
+  switch (rows) {
+  case 1:
+    return streamMaskW8<1>(mv, ap, p0, p1, out, ldo);
+  case 2:
+    return streamMaskW8<2>(mv, ap, p0, p1, out, ldo);
+  case 3:
+    return streamMaskW8<3>(mv, ap, p0, p1, out, ldo);
+  default:
+    return streamMaskW8<4>(mv, ap, p0, p1, out, ldo);
+  }
+}
+
+constexpr FormatImpl kMaskW8 = {&w8Scratch512, &w8Prepare512, &computeMaskW8,
+                                128, "sparse-mask-w8-avx512"};
 constexpr FormatImpl kMask = {nullptr, nullptr, &computeMask, kSkipRows,
                               "sparse-mask-avx512"};
 constexpr FormatImpl k24 = {nullptr, nullptr, &compute24, 28,
@@ -453,6 +613,7 @@ constexpr FormatImpl k24 = {nullptr, nullptr, &compute24, 28,
 
 const FormatImpl *maskAvx512() { return &kMask; }
 const FormatImpl *s24Avx512() { return &k24; }
+const FormatImpl *maskW8Avx512() { return &kMaskW8; }
 
 } // namespace sparse
 } // namespace linear
@@ -465,6 +626,7 @@ namespace linear {
 namespace sparse {
 const FormatImpl *maskAvx512() { return nullptr; }
 const FormatImpl *s24Avx512() { return nullptr; }
+const FormatImpl *maskW8Avx512() { return nullptr; }
 } // namespace sparse
 } // namespace linear
 } // namespace tfcrt

@@ -87,6 +87,8 @@ const char *formatName(uint32_t format) {
     return "sparse-mask";
   if (format == TFC_PACK_SPARSE_24)
     return "sparse-2:4";
+  if (format == TFC_PACK_SPARSE_MASK_W8)
+    return "sparse-mask-w8";
   return format >= TFC_PACK_SPARSE_FIRST ? "sparse" : "unknown";
 }
 
@@ -246,7 +248,8 @@ bool validate(const void *blob, uint64_t bytes, std::string &err) {
     return false;
   }
   const bool sparse = h.format == TFC_PACK_SPARSE_MASK ||
-                      h.format == TFC_PACK_SPARSE_24;
+                      h.format == TFC_PACK_SPARSE_24 ||
+                      h.format == TFC_PACK_SPARSE_MASK_W8;
   if (!sparse && !findFormat(h.format)) {
     err = fmt("packed weight blob has unknown format %lld (layout version "
               "%lld)",

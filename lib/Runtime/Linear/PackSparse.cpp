@@ -40,14 +40,17 @@ bool sparseLayoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
                     uint32_t flags, uint64_t nnz, Layout &out,
                     std::string &err) {
   out = Layout();
-  const char *name = format == TFC_PACK_SPARSE_MASK ? "sparse-mask"
-                     : format == TFC_PACK_SPARSE_24 ? "sparse-2:4"
-                                                    : nullptr;
+  const char *name = format == TFC_PACK_SPARSE_MASK      ? "sparse-mask"
+                     : format == TFC_PACK_SPARSE_24      ? "sparse-2:4"
+                     : format == TFC_PACK_SPARSE_MASK_W8 ? "sparse-mask-w8"
+                                                         : nullptr;
   if (!name) {
     err = "unknown sparse format " + std::to_string(format) +
-          " (this build knows sparse-mask = 16, sparse-2:4 = 17)";
+          " (this build knows sparse-mask = 16, sparse-2:4 = 17, "
+          "sparse-mask-w8 = 18)";
     return false;
   }
+  const bool w8 = format == TFC_PACK_SPARSE_MASK_W8;
   auto what = [&] { return std::string("format ") + name + ": "; };
   // 2^40 keeps every product below in 64 bits.
   if (k < 1 || n < 1 || k > (int64_t(1) << 40) || n > (int64_t(1) << 40)) {
@@ -56,29 +59,39 @@ bool sparseLayoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
           " must be positive (and below 2^40)";
     return false;
   }
-  if (flags & ~TFC_PACK_FLAG_GATED) {
+  const uint32_t allowed =
+      TFC_PACK_FLAG_GATED | (w8 ? TFC_PACK_FLAG_ACT_F32 : 0u);
+  if (flags & ~allowed) {
     err = what() + "flags " + std::to_string(flags) +
-          " include bits the format does not take (allowed: GATED)";
+          " include bits the format does not take (allowed: GATED" +
+          (w8 ? ", ACT_F32)" : ")");
     return false;
   }
   if ((flags & TFC_PACK_FLAG_GATED) && n % 2 != 0) {
     err = what() + "a gated blob needs an even n, got " + std::to_string(n);
     return false;
   }
-  if (group != 0) {
+  if (w8 ? group != 0 && group != 32 && group != 64 && group != 128
+         : group != 0) {
     err = what() + "group " + std::to_string(group) +
-          " given, but the format has no groups";
+          (w8 ? " not one of 0, 32, 64, 128"
+              : " given, but the format has no groups");
     return false;
   }
   const uint64_t panels = static_cast<uint64_t>((n + P - 1) / P);
-  uint64_t data, extra;
-  if (format == TFC_PACK_SPARSE_MASK) {
+  uint64_t data, extra, scales = 0;
+  if (format == TFC_PACK_SPARSE_MASK || w8) {
     if (nnz > panels * P * static_cast<uint64_t>(k)) {
       err = what() + "nnz " + std::to_string(nnz) + " exceeds k * n";
       return false;
     }
-    data = (nnz + 32) * 4;
+    data = w8 ? nnz + 64 : (nnz + 32) * 4;
     extra = alignUp((panels + 1) * 8) + panels * static_cast<uint64_t>(k) * 4;
+    if (w8) {
+      const uint64_t kp = static_cast<uint64_t>((k + 31) / 32 * 32);
+      const uint64_t gs = group ? static_cast<uint64_t>(group) : kp;
+      scales = panels * ((kp + gs - 1) / gs) * P * 4;
+    }
   } else {
     const uint64_t groups = static_cast<uint64_t>((k + 3) / 4);
     data = panels * groups * 64 * 4;
@@ -92,6 +105,10 @@ bool sparseLayoutOf(uint32_t format, int64_t k, int64_t n, int64_t group,
   out.panel = P;
   out.data = at;
   at = alignUp(at + data);
+  if (w8) {
+    out.scales = at;
+    at = alignUp(at + scales);
+  }
   out.extra = at;
   at = alignUp(at + extra);
   out.total = at;
@@ -207,6 +224,73 @@ bool packSparse(uint32_t format, const float *w, int64_t k, int64_t n,
     }
   }
   return true;
+}
+
+uint64_t sparseW8Nnz(const int8_t *q, int64_t k, int64_t n) {
+  uint64_t nnz = 0;
+  for (int64_t i = 0; q && i < k * n; ++i)
+    nnz += q[i] != 0;
+  return nnz;
+}
+
+bool packSparseW8(const int8_t *q, const float *scales, int64_t k, int64_t n,
+                  int64_t group, uint32_t flags, void *dst, uint64_t dstBytes,
+                  std::string &err) {
+  if (!q || !scales || !dst) {
+    err = "packSparseW8: null codes, scales or destination";
+    return false;
+  }
+  const uint64_t nnz = sparseW8Nnz(q, k, n);
+  Layout l;
+  if (!sparseLayoutOf(TFC_PACK_SPARSE_MASK_W8, k, n, group, flags, nnz, l, err))
+    return false;
+  if (dstBytes < l.total) {
+    err = "packSparseW8: the blob needs " + std::to_string(l.total) +
+          " bytes, the buffer has " + std::to_string(dstBytes);
+    return false;
+  }
+  std::memset(dst, 0, static_cast<size_t>(l.total));
+  tfc_pack_header h = headerOf(TFC_PACK_SPARSE_MASK_W8, k, n, group, flags, l);
+  h.nnz = nnz;
+  char *base = static_cast<char *>(dst);
+  std::memcpy(base, &h, sizeof(h));
+  const int64_t panels = (n + P - 1) / P;
+  const int64_t kp = (k + 31) / 32 * 32, gs = group ? group : kp;
+  const int64_t groups = (kp + gs - 1) / gs;
+  char *vals = base + l.data;
+  char *starts = base + l.extra;
+  char *masks = starts + alignUp(static_cast<uint64_t>(panels + 1) * 8);
+  char *sc = base + l.scales;
+  uint64_t at = 0;
+  for (int64_t p = 0; p < panels; ++p) {
+    std::memcpy(starts + p * 8, &at, 8);
+    const int64_t cols = std::min<int64_t>(P, n - p * P);
+    for (int64_t kk = 0; kk < k; ++kk) {
+      uint32_t m = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        const int8_t v = q[kk * n + p * P + c];
+        if (v != 0) {
+          m |= uint32_t(1) << c;
+          vals[at++] = static_cast<char>(v);
+        }
+      }
+      std::memcpy(masks + (p * k + kk) * 4, &m, 4);
+    }
+    for (int64_t g = 0; g < groups; ++g)
+      std::memcpy(sc + ((p * groups + g) * P) * 4, scales + g * n + p * P,
+                  static_cast<size_t>(cols) * 4);
+  }
+  std::memcpy(starts + panels * 8, &at, 8);
+  return true;
+}
+
+SparsityStats analyzeSparsityCodes(const int8_t *q, int64_t k, int64_t n) {
+  SparsityStats s;
+  s.k = k;
+  s.n = n;
+  for (int64_t i = 0; q && i < k * n; ++i)
+    s.zeros += q[i] == 0;
+  return s;
 }
 
 SparsityStats analyzeSparsity(const float *w, int64_t k, int64_t n,
@@ -336,6 +420,74 @@ SparseChoice chooseSparseFormat(const SparsityStats &s, SparseMode mode) {
   c.format = format;
   c.why = name + ": sparsity " + pct(sparsity) + pattern + ", " + predicted +
           ", " + pct(bytes) + " of the dense bytes";
+  return c;
+}
+
+//===-- the int8 cost model -----------------------------------------------===//
+//
+// TFC_PACK_SPARSE_MASK_W8 against the dense TFC_PACK_W8 kernels (time
+// ratios; d the density of the codes), fitted to tfcrt-sparse-bench --w8
+// (docs/DESIGN.md "Sparse encodings and kernels"):
+//   decode  AVX-512  max(kW8Floor512, (1/8 + d) / kW8Eff512)
+//           AVX2     max(kW8Floor2, (1/8 + d) / kW8Eff2)
+//   prefill          kW8Many (densified W8 panels: the W8 kernel plus the
+//                    densification)
+namespace {
+constexpr double kW8Floor512 = 0.35, kW8Eff512 = 0.80;
+constexpr double kW8Floor2 = 0.45, kW8Eff2 = 0.70;
+constexpr double kW8Many = 1.15;
+double w8Decode512(double d) {
+  return std::max(kW8Floor512, (0.125 + d) / kW8Eff512);
+}
+double w8Decode2(double d) {
+  return std::max(kW8Floor2, (0.125 + d) / kW8Eff2);
+}
+} // namespace
+
+SparseChoice chooseSparseW8Format(const SparsityStats &s, SparseMode mode) {
+  SparseChoice c;
+  c.format = TFC_PACK_W8;
+  const double sparsity = s.fraction(), d = 1.0 - sparsity;
+  const double dec512 = w8Decode512(d), dec2 = w8Decode2(d);
+  const double bytes = 0.125 + d; // of the dense W8 codes
+  const std::string predicted = "predicted decode " + times(1.0 / dec512) +
+                                " (AVX-512) / " + times(1.0 / dec2) +
+                                " (AVX2), prefill " + times(1.0 / kW8Many) +
+                                " against dense w8";
+  if (mode == SparseMode::Off) {
+    c.why = "dense w8: sparse encodings off (sparsity " + pct(sparsity) + ")";
+    return c;
+  }
+  if (mode == SparseMode::Force && s.zeros > 0) {
+    c.format = TFC_PACK_SPARSE_MASK_W8;
+    c.predictedSpeedup = 1.0 / dec512;
+    c.bytesRatio = bytes;
+    c.why = "sparse-mask-w8: forced (sparsity " + pct(sparsity) + ", " +
+            predicted + ")";
+    return c;
+  }
+  if (s.zeros == 0) {
+    c.why = "dense w8: no zero codes";
+    return c;
+  }
+  double breakEven = 1.0;
+  for (int i = 0; i <= 1000; ++i) {
+    const double dd = 1.0 - i / 1000.0;
+    if (1.0 / w8Decode512(dd) >= kMinGain && w8Decode2(dd) <= 1.0) {
+      breakEven = i / 1000.0;
+      break;
+    }
+  }
+  if (1.0 / dec512 < kMinGain || dec2 > 1.0 || kW8Many > kMaxLoss) {
+    c.why = "dense w8: sparsity " + pct(sparsity) + " of the codes below the " +
+            pct(breakEven) + " break-even (" + predicted + ")";
+    return c;
+  }
+  c.format = TFC_PACK_SPARSE_MASK_W8;
+  c.predictedSpeedup = 1.0 / dec512;
+  c.bytesRatio = bytes;
+  c.why = "sparse-mask-w8: sparsity " + pct(sparsity) + " of the codes, " +
+          predicted + ", " + pct(bytes) + " of the dense w8 bytes";
   return c;
 }
 
