@@ -80,6 +80,7 @@ const Features &features() {
     if (r.level == Level::Avx512) {
       r.vnni = __builtin_cpu_supports("avx512vnni");
       r.bf16 = __builtin_cpu_supports("avx512bf16");
+      r.vbmi2 = __builtin_cpu_supports("avx512vbmi2");
     }
     if (r.level >= Level::Avx2)
       r.f16c = __builtin_cpu_supports("f16c");

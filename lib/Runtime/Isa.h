@@ -21,6 +21,7 @@ struct Features {
   Level level = Level::Generic; // after the TFCRT_ISA cap
   bool vnni = false;            // AVX512_VNNI (needs level Avx512)
   bool bf16 = false;            // AVX512_BF16 (needs level Avx512)
+  bool vbmi2 = false;           // AVX512_VBMI2 (vpexpandb; level Avx512)
   bool f16c = false;            // F16C (needs level >= Avx2)
   /// The sparse MASK decode tiles of the AVX-512 level take the AVX2
   /// permutation-table kernel instead of vexpandps (off by default: the

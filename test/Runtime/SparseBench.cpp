@@ -3,6 +3,7 @@
 // Built only with -DTFC_BUILD_BENCH=ON (target tfcrt-sparse-bench).
 //   tfcrt-sparse-bench [--threads N] [--isa avx512|avx2|generic] [--ms T]
 //                      [--ms-list 1,16,128] [--shape NAME] [--csv] [--hot]
+//                      [--w8]
 // For SmolLM2-135M shapes (q/o 576x576, kv 576x192, gate+up 576x2x1536
 // gated, down 1536x576) and MiniLM shapes (384x384, 384x1536, 1536x384):
 // dense f32 against MASK at 50/70/80/90 % random zeros and against 2:4, for
@@ -13,6 +14,9 @@
 // blob, the kernels' speed from cache). Numbers taken on a
 // loaded machine are noise: run it on a quiet one. The `speedup` column
 // feeds the cost model's constants (lib/Runtime/Linear/PackSparse.cpp).
+// --w8: the int8 pair instead, dense TFC_PACK_W8 (symmetric per channel,
+// block32 activations: `--quantize=w8`) against TFC_PACK_SPARSE_MASK_W8 at
+// 50-90 % zero codes (chooseSparseW8Format's constants).
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +29,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -73,6 +78,40 @@ bool packAs(uint32_t format, const std::vector<float> &w, int64_t k, int64_t n,
   return ok;
 }
 
+/// w as symmetric per-channel int8 codes (|w| <= 1: scale 1/127; a
+/// nonzero weight keeps a nonzero code), packed dense W8 or MASK_W8.
+bool packW8As(bool sparse, const std::vector<float> &w, int64_t k, int64_t n,
+              uint32_t flags, Blob &b) {
+  std::vector<int8_t> q(w.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    int v = static_cast<int>(std::lround(w[i] * 127.0f));
+    if (v == 0 && w[i] != 0.0f)
+      v = w[i] > 0 ? 1 : -1;
+    q[i] = static_cast<int8_t>(v);
+  }
+  std::vector<float> scales(n, 1.0f / 127);
+  std::string err;
+  pack::Layout l;
+  bool ok;
+  if (sparse) {
+    ok = pack::sparseLayoutOf(TFC_PACK_SPARSE_MASK_W8, k, n, 0, flags,
+                              pack::sparseW8Nnz(q.data(), k, n), l, err);
+    b.bytes.assign(l.total + 64, 0);
+    ok = ok && pack::packSparseW8(q.data(), scales.data(), k, n, 0, flags,
+                                  b.p(), l.total, err);
+  } else {
+    ok = pack::layoutOf(TFC_PACK_W8, k, n, 0, flags, l, err);
+    b.bytes.assign(l.total + 64, 0);
+    ok = ok &&
+         pack::packWeightOnly(TFC_PACK_W8, q.data(), scales.data(), nullptr, k,
+                              n, 0, false, flags, b.p(), l.total, err);
+  }
+  b.size = l.total;
+  if (!ok)
+    std::fprintf(stderr, "pack: %s\n", err.c_str());
+  return ok;
+}
+
 struct Shape {
   const char *name;
   int64_t k, n;
@@ -92,6 +131,7 @@ int main(int argc, char **argv) {
   int threads = 1;
   bool csv = false;
   bool hot = false; // --hot: m <= 4 reuses one blob (kernel speed, no DRAM)
+  bool w8 = false;  // --w8: dense W8 against MASK_W8
   std::string only; // --shape: only shapes whose name contains it
   std::vector<int64_t> msList = {1, 16, 128};
   isa::Level level = isa::features().level;
@@ -107,6 +147,8 @@ int main(int argc, char **argv) {
       csv = true;
     else if (a == "--hot")
       hot = true;
+    else if (a == "--w8")
+      w8 = true;
     else if (a == "--ms-list" && i + 1 < argc) {
       msList.clear();
       for (char *s = argv[++i]; *s;) {
@@ -122,14 +164,15 @@ int main(int argc, char **argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--threads N] [--isa L] [--ms T] "
-                   "[--ms-list 1,16,128] [--shape S] [--csv] [--hot]\n",
+                   "[--ms-list 1,16,128] [--shape S] [--csv] [--hot] [--w8]\n",
                    argv[0]);
       return 2;
     }
   }
   tfc_set_num_threads(threads);
-  std::printf("# %s, level %s, %d thread(s), %.0f ms per case\n",
-              isa::cpuName(), isa::name(level), threads, ms);
+  std::printf("# %s, level %s, %d thread(s), %.0f ms per case%s\n",
+              isa::cpuName(), isa::name(level), threads, ms,
+              w8 ? ", dense w8 against sparse-mask-w8" : "");
   const Shape shapes[] = {
       {"smollm2.q", 576, 576, false},       {"smollm2.kv", 576, 192, false},
       {"smollm2.gate_up", 576, 3072, true}, {"smollm2.down", 1536, 576, false},
@@ -155,6 +198,8 @@ int main(int argc, char **argv) {
     const uint32_t flags = s.gated ? TFC_PACK_FLAG_GATED : 0u;
     const int64_t nOut = s.gated ? s.n / 2 : s.n;
     for (const Variant &v : variants) {
+      if (w8 && (v.sparsity < 0 || v.format != TFC_PACK_SPARSE_MASK))
+        continue;
       std::vector<float> w(s.k * s.n);
       for (float &x : w)
         x = u(rng);
@@ -173,14 +218,16 @@ int main(int argc, char **argv) {
       }
       for (int64_t m : msList) {
         // Copies: enough to leave the caches for decode.
-        const double denseBytes = double(s.k) * s.n * 4;
+        const double denseBytes = double(s.k) * s.n * (w8 ? 1 : 4);
         const int copies =
             m <= 4 && !hot ? std::max(1, int(192e6 / denseBytes) + 1) : 1;
         std::vector<Blob> dense(copies), sparse(copies);
         bool ok = true;
         for (int c = 0; c < copies; ++c)
-          ok = ok && packAs(TFC_PACK_F32, w, s.k, s.n, flags, dense[c]) &&
-               packAs(v.format, w, s.k, s.n, flags, sparse[c]);
+          ok = ok && (w8 ? packW8As(false, w, s.k, s.n, flags, dense[c]) &&
+                               packW8As(true, w, s.k, s.n, flags, sparse[c])
+                         : packAs(TFC_PACK_F32, w, s.k, s.n, flags, dense[c]) &&
+                               packAs(v.format, w, s.k, s.n, flags, sparse[c]));
         if (!ok)
           return 1;
         std::vector<float> x(m * s.k), y(m * nOut);

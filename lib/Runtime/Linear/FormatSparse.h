@@ -42,23 +42,27 @@
 //   reads only bits 1:0 of each index, so the nibble shifted by 0 or 2
 //   serves): 272 bytes per 4 x 32 block instead of 512.
 //
-// TFC_PACK_SPARSE_MASK_W8 (MASK's masks, TFC_PACK_W8's int8 values)
-//   A symmetric W8 weight (--quantize=w8 after --prune) whose zero codes
-//   are not stored. group 0, 32, 64 or 128 and flags GATED / ACT_F32 mean
-//   what they mean for TFC_PACK_W8 (kp = ceil(k/32) * 32, gs = group or kp,
-//   G = ceil(kp / gs)); value = scale[g][c] * q, q the s8 code (never 0
-//   when stored).
-//   data   s8  [nnz] + 64 bytes of zero padding: panel by panel, k row by
-//              k row, the nonzero codes of the row's columns in order
+// TFC_PACK_SPARSE_MASK_W8 (unstructured, TFC_PACK_W8's int8 codes)
+//   A W8 weight (--quantize=w8 after --prune) whose zero codes are not
+//   stored. group 0, 32, 64 or 128 and flags GATED / ACT_F32 mean what they
+//   mean for TFC_PACK_W8 (kp = ceil(k/32) * 32, gs = group or kp, G =
+//   ceil(kp / gs)); value = scale[g][c] * q, q the s8 code. The masks and
+//   codes follow W8's byte order (four consecutive k of a column adjacent,
+//   the VNNI operand order), so expanding a block's stored bytes gives the
+//   W8 panel bytes directly (xor 0x80: u = q + 128, a skipped byte 128).
+//   data   s8  [nnz] + 64 bytes of zero padding: panel by panel, per block
+//              of 4 k (kp / 4 of them) the stored codes of columns 0-15
+//              then of columns 16-31, each half in W8 byte order
+//              (column-major, k fastest)
 //   scales f32 [panels][G][32]  as TFC_PACK_W8's (padded columns 0)
 //   extra  u64 [panels + 1] value offsets, then at the next 64-byte
-//          boundary u32 [panels][k] masks, exactly as MASK
-//   Kernels: few rows (decode) widen 16 codes to f32 and vexpandps them
-//   (AVX2: 8 and the permutation table), one accumulator per group,
-//   scaled at the group's end: about 1/8 + d bytes a weight (W8: 1).
-//   Many rows densify the task's panels into a TFC_PACK_W8 blob and run
-//   the W8 kernel of the level (same activations, same speed plus the
-//   densification).
+//          boundary u64 [panels][kp / 4][2] masks: bit 4 (c % 16) + j of
+//          mask [p][kb][c / 16] set iff q[4 kb + j][32 p + c] is stored
+//   Kernels: the task's panels are expanded into W8 panels (vpexpandb on
+//   AVX512_VBMI2, a pshufb table per 8 bytes elsewhere) a few at a time
+//   and the level's W8 kernel runs on them from cache (same activations:
+//   results equal dense W8's): decode reads 1/8 + d bytes a weight (W8:
+//   1), prefill pays the expansion.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_LIB_RUNTIME_LINEAR_FORMATSPARSE_H

@@ -261,110 +261,34 @@ void computeMask(const tfc_pack_header &h, const Rows &x, const void *,
 
 //===-- MASK_W8 -----------------------------------------------------------===//
 
-/// expand8 over 8 s8 codes widened to f32.
-template <bool BLEND>
-TFC_AVX2 inline __m256 expand8W8(const ExpandTable &t, unsigned mb,
-                                 const int8_t *v) {
-  const __m256i perm =
-      _mm256_load_si256(reinterpret_cast<const __m256i *>(t.perm[mb]));
-  const __m256 w = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
-      _mm_loadl_epi64(reinterpret_cast<const __m128i *>(v))));
-  const __m256 r = _mm256_permutevar8x32_ps(w, perm);
-  if (BLEND)
-    return _mm256_blendv_ps(r, _mm256_setzero_ps(), _mm256_castsi256_ps(perm));
-  return _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_srai_epi32(perm, 31)), r);
-}
-
-/// R rows (1-2; x f32 rows at xr with stride ld) over panel q: per group
-/// the sums of x * q, scaled into y at the group's end.
-template <int R, bool BLEND>
-TFC_AVX2 void tileMaskW8(const MaskW8View &mv, const float *xr, int64_t ld,
-                         int64_t q, float *out, int64_t ldo) {
-  const ExpandTable &t = expandTable();
-  __m256 y[R][4];
-  for (int i = 0; i < R; ++i)
-    for (int c = 0; c < 4; ++c)
-      y[i][c] = _mm256_setzero_ps();
-  const uint8_t *mk = reinterpret_cast<const uint8_t *>(mv.panelMasks(q));
-  const int8_t *v = mv.panelValues(q);
-  const float *sc = mv.panelScales(q);
-  for (int64_t g = 0; g < mv.groups; ++g) {
-    __m256 acc[R][4];
-    for (int i = 0; i < R; ++i)
-      for (int c = 0; c < 4; ++c)
-        acc[i][c] = _mm256_setzero_ps();
-    const int64_t k1 = std::min(mv.k, (g + 1) * mv.gs);
-    for (int64_t kk = g * mv.gs; kk < k1; ++kk) {
-      if ((kk & 15) == 0)
-        _mm_prefetch(
-            reinterpret_cast<const char *>(mk + 4 * (kk + kPrefetchMasks)),
-            _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char *>(v + 4 * kPrefetchValues),
-                   _MM_HINT_T0);
-      const uint8_t *mb = mk + 4 * kk;
-      const unsigned m0 = mb[0], m1 = mb[1], m2 = mb[2], m3 = mb[3];
-      const int o1 = __builtin_popcount(m0);
-      const int o2 = o1 + __builtin_popcount(m1);
-      const int o3 = o2 + __builtin_popcount(m2);
-      __m256 b[4];
-      b[0] = expand8W8<BLEND>(t, m0, v);
-      b[1] = expand8W8<BLEND>(t, m1, v + o1);
-      b[2] = expand8W8<BLEND>(t, m2, v + o2);
-      b[3] = expand8W8<BLEND>(t, m3, v + o3);
-      v += o3 + __builtin_popcount(m3);
-      for (int i = 0; i < R; ++i) {
-        const __m256 a = _mm256_broadcast_ss(xr + i * ld + kk);
-#pragma GCC unroll 4
-        for (int c = 0; c < 4; ++c)
-          acc[i][c] = _mm256_fmadd_ps(a, b[c], acc[i][c]);
-      }
-    }
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
-      const __m256 s = _mm256_loadu_ps(sc + g * kP + 8 * c);
-      for (int i = 0; i < R; ++i)
-        y[i][c] = _mm256_fmadd_ps(s, acc[i][c], y[i][c]);
+/// pshufb controls expanding the next popcount(b) bytes to the set bits of
+/// byte b: lo[b] fills output bytes 0-7, hi[b] bytes 8-15 (0x80: zero).
+struct ByteExpandTable {
+  alignas(16) uint8_t lo[256][16], hi[256][16];
+  ByteExpandTable() {
+    for (int b = 0; b < 256; ++b) {
+      int at = 0;
+      for (int l = 0; l < 16; ++l)
+        lo[b][l] = hi[b][l] = 0x80;
+      for (int l = 0; l < 8; ++l)
+        if (b >> l & 1) {
+          lo[b][l] = static_cast<uint8_t>(at);
+          hi[b][8 + l] = static_cast<uint8_t>(at);
+          ++at;
+        }
     }
   }
-  for (int i = 0; i < R; ++i)
-    for (int c = 0; c < 4; ++c)
-      _mm256_storeu_ps(out + i * ldo + 8 * c, y[i][c]);
-}
-
-template <bool BLEND>
-void streamMaskW8(const MaskW8View &mv, const Rows &xr, int64_t i0, int64_t i1,
-                  int64_t p0, int64_t p1, float *out, int64_t ldo) {
-  for (int64_t q = p0; q < p1; ++q)
-    for (int64_t i = i0; i < i1; i += 2) {
-      float *o = out + (i - i0) * ldo + (q - p0) * kP;
-      const float *x = xr.x + i * xr.sm;
-      if (i1 - i >= 2)
-        tileMaskW8<2, BLEND>(mv, x, xr.sm, q, o, ldo);
-      else
-        tileMaskW8<1, BLEND>(mv, x, xr.sm, q, o, ldo);
-    }
-}
-
-size_t w8Scratch2(const tfc_pack_header &h, int64_t m) {
-  return w8ScratchBytes(isa::Level::Avx2, h, m);
-}
-void w8Prepare2(const tfc_pack_header &h, const Rows &x, int64_t i0, int64_t i1,
-                void *scratch) {
-  w8Prepare(isa::Level::Avx2, h, x, i0, i1, scratch);
+};
+const ByteExpandTable &byteExpandTable() {
+  static const ByteExpandTable t;
+  return t;
 }
 
 void computeMaskW8(const tfc_pack_header &h, const Rows &x, const void *scratch,
                    int64_t i0, int64_t i1, int64_t p0, int64_t p1, float *out,
                    int64_t ldo) {
-  const MaskW8View mv(h);
-  if (x.m > kW8StreamRows)
-    return viaDenseW8(w8ImplFor(h, isa::Level::Avx2), h, x, scratch, i0, i1, p0,
-                      p1, out, ldo, &densifyW8Scalar);
-  const Rows xr = w8Rows(x, scratch);
-  if (isa::features().blendZero)
-    streamMaskW8<true>(mv, xr, i0, i1, p0, p1, out, ldo);
-  else
-    streamMaskW8<false>(mv, xr, i0, i1, p0, p1, out, ldo);
+  viaDenseW8(w8ImplFor(h, isa::Level::Avx2), h, x, scratch, i0, i1, p0, p1, out,
+             ldo, &densifyW8Avx2);
 }
 
 //===-- 2:4 ---------------------------------------------------------------===//
@@ -472,14 +396,37 @@ constexpr FormatImpl kMask = {nullptr, nullptr, &computeMask, 96,
                               "sparse-mask-avx2"};
 constexpr FormatImpl k24 = {nullptr, nullptr, &compute24, 96,
                             "sparse-2:4-avx2"};
-constexpr FormatImpl kMaskW8 = {&w8Scratch2, &w8Prepare2, &computeMaskW8, 128,
-                                "sparse-mask-w8-avx2"};
+constexpr FormatImpl kMaskW8 = {&maskW8ScratchAt<isa::Level::Avx2>,
+                                &maskW8PrepareAt<isa::Level::Avx2>,
+                                &computeMaskW8, 128, "sparse-mask-w8-avx2"};
 
 } // namespace
 
 const FormatImpl *maskAvx2() { return &kMask; }
 const FormatImpl *s24Avx2() { return &k24; }
 const FormatImpl *maskW8Avx2() { return &kMaskW8; }
+
+/// Panel q as W8 codes, 16 bytes (two mask bytes) at a time: two unaligned
+/// loads of the next codes, one pshufb each, or'd and flipped to u8.
+TFC_AVX2 void densifyW8Avx2(const MaskW8View &mv, int64_t q, uint8_t *dst) {
+  const ByteExpandTable &t = byteExpandTable();
+  const uint8_t *mk = reinterpret_cast<const uint8_t *>(mv.panelMasks(q));
+  const int8_t *v = mv.panelValues(q);
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  for (int64_t i = 0; i < mv.kp * kP / 16; ++i) {
+    const unsigned b0 = mk[2 * i], b1 = mk[2 * i + 1];
+    const int o = __builtin_popcount(b0);
+    const __m128i a = _mm_shuffle_epi8(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(v)),
+        _mm_load_si128(reinterpret_cast<const __m128i *>(t.lo[b0])));
+    const __m128i b = _mm_shuffle_epi8(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(v + o)),
+        _mm_load_si128(reinterpret_cast<const __m128i *>(t.hi[b1])));
+    _mm_store_si128(reinterpret_cast<__m128i *>(dst + 16 * i),
+                    _mm_xor_si128(_mm_or_si128(a, b), flip));
+    v += o + __builtin_popcount(b1);
+  }
+}
 
 } // namespace sparse
 } // namespace linear
@@ -493,6 +440,9 @@ namespace sparse {
 const FormatImpl *maskAvx2() { return nullptr; }
 const FormatImpl *s24Avx2() { return nullptr; }
 const FormatImpl *maskW8Avx2() { return nullptr; }
+void densifyW8Avx2(const MaskW8View &mv, int64_t q, uint8_t *dst) {
+  densifyW8Scalar(mv, q, dst);
+}
 } // namespace sparse
 } // namespace linear
 } // namespace tfcrt

@@ -18,6 +18,8 @@
 
 #include "SparseKernels.h"
 
+#include <cstring>
+
 #if defined(__x86_64__)
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -446,164 +448,173 @@ TFC_AVX512 void compute24(const tfc_pack_header &h, const Rows &x, const void *,
 
 //===-- MASK_W8 -----------------------------------------------------------===//
 
-/// The 32 columns of mask row `m` from the s8 codes at `v` (not advanced):
-/// 16 codes widened to f32 and expanded per half.
-TFC_AVX512 __attribute__((always_inline)) inline void
-expandRowW8(uint32_t m, const int8_t *v, __m512 &b0, __m512 &b1) {
-  const __mmask16 lo = static_cast<__mmask16>(m);
-  const __mmask16 hi = static_cast<__mmask16>(m >> 16);
-  const __m512 l0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
-      _mm_loadu_si128(reinterpret_cast<const __m128i *>(v))));
-  const __m512 l1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
-      reinterpret_cast<const __m128i *>(v + __builtin_popcount(lo)))));
-  b0 = _mm512_maskz_expand_ps(lo, l0);
-  b1 = _mm512_maskz_expand_ps(hi, l1);
+#define TFC_AVX512_VBMI2                                                       \
+  __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
+
+constexpr int kW8PrefetchValues = 4096; // bytes of codes
+constexpr int kW8PrefetchMasks = 128;   // u64 masks (1 KB)
+
+/// Panel q as W8 codes: per 64-byte half block one vpexpandb (register
+/// form, as for vexpandps) of the next stored codes and a flip to u8.
+TFC_AVX512_VBMI2 void densifyW8Vbmi2(const MaskW8View &mv, int64_t q,
+                                     uint8_t *dst) {
+  const uint64_t *mk = mv.panelMasks(q);
+  const int8_t *v = mv.panelValues(q);
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int64_t h = 0; h < mv.kp / 2; ++h) {
+    // Decode reads the codes and masks from DRAM: prefetched ahead in
+    // software, as the MASK decode tiles do.
+    if ((h & 7) == 0)
+      _mm_prefetch(reinterpret_cast<const char *>(mk + h + kW8PrefetchMasks),
+                   _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char *>(v + kW8PrefetchValues),
+                 _MM_HINT_T0);
+    const uint64_t m = mk[h];
+    __m512i l = _mm512_loadu_si512(v);
+    asm("" : "+v"(l));
+    _mm512_store_si512(dst + h * 64,
+                       _mm512_xor_si512(_mm512_maskz_expand_epi8(m, l), flip));
+    v += __builtin_popcountll(m);
+  }
 }
 
-constexpr int kPrefetchW8Values = 4096; // bytes of codes
+#define TFC_VNNI_VBMI2                                                         \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,"       \
+                        "avx512vbmi2,popcnt")))
 
-/// R (1-4) rows over panels p0 .. p1 (ap: [k][R] f32), one panel after the
-/// other; per group U k rows a step with their own accumulators, scaled
-/// into y at the group's end.
+/// Few rows (decode) with int8 activations: the W8 VNNI tile (quant::qTile)
+/// with each 64-byte operand expanded from the stream of stored codes
+/// instead of loaded: R (1-4) rows over panels p0 .. p1, one after the
+/// other, codes and masks prefetched ahead (one sequential stream each).
 template <int R>
-TFC_AVX512 void streamMaskW8(const MaskW8View &mv, const float *ap, int64_t p0,
-                             int64_t p1, float *out, int64_t ldo) {
-  constexpr int U = R == 1 ? 4 : R == 2 ? 2 : 1;
-  const int64_t k = mv.k;
-  for (int64_t q = p0; q < p1; ++q) {
+TFC_VNNI_VBMI2 void
+streamW8Vnni(const MaskW8View &mv, const quant::WQScratch &sl,
+             const unsigned char *base, int64_t i0, int64_t gs, int64_t p0,
+             int64_t p1, float *out, int64_t ldo) {
+  const int8_t *q = reinterpret_cast<const int8_t *>(base) + i0 * sl.kpA;
+  const float *sx =
+      reinterpret_cast<const float *>(base + sl.sxOffset) + i0 * sl.nbA;
+  const float *ag =
+      reinterpret_cast<const float *>(base + sl.aOffset) + i0 * sl.nbA;
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512 z = _mm512_set1_ps(128.0f);
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint64_t *mk = mv.panelMasks(p);
+    const int8_t *v = mv.panelValues(p);
+    const float *sc = mv.panelScales(p);
     __m512 y[R][2];
 #pragma GCC unroll 4
-    for (int i = 0; i < R; ++i)
-      y[i][0] = y[i][1] = _mm512_setzero_ps();
-    const uint32_t *mk = mv.panelMasks(q);
-    const int8_t *v = mv.panelValues(q);
-    const float *sc = mv.panelScales(q);
+    for (int r = 0; r < R; ++r)
+      y[r][0] = y[r][1] = _mm512_setzero_ps();
     for (int64_t g = 0; g < mv.groups; ++g) {
-      __m512 acc[U][R][2];
+      const int64_t b0 = g * gs / quant::kActBlock;
+      const int64_t b1 = std::min((g + 1) * gs, mv.kp) / quant::kActBlock;
+      __m512 yg[R][2];
 #pragma GCC unroll 4
-      for (int u = 0; u < U; ++u)
-#pragma GCC unroll 4
-        for (int i = 0; i < R; ++i)
-          acc[u][i][0] = acc[u][i][1] = _mm512_setzero_ps();
-      int64_t kk = g * mv.gs;
-      const int64_t k1 = std::min(k, kk + mv.gs);
-      for (; kk + U <= k1; kk += U) {
-        if ((kk & 15) < U)
-          _mm_prefetch(reinterpret_cast<const char *>(mk + kk + kPrefetchMasks),
-                       _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char *>(v + kPrefetchW8Values),
+      for (int r = 0; r < R; ++r)
+        yg[r][0] = yg[r][1] = _mm512_setzero_ps();
+      for (int64_t b = b0; b < b1; ++b) {
+        const uint64_t *mb = mk + b * 16;
+        // A block's masks are two lines; its codes up to 16 x 64 bytes,
+        // one line per step prefetched below (enough up to 50 % density,
+        // where the stream still pays).
+        _mm_prefetch(reinterpret_cast<const char *>(mb + kW8PrefetchMasks),
                      _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char *>(mb + kW8PrefetchMasks + 8),
+                     _MM_HINT_T0);
+        __m512i acc[R][2];
 #pragma GCC unroll 4
-        for (int u = 0; u < U; ++u) {
-          const uint32_t m = mk[kk + u];
-          __m512 b0, b1;
-          expandRowW8(m, v, b0, b1);
-          v += __builtin_popcount(m);
-          fmaRows<R>(ap + (kk + u) * R, b0, b1, acc[u]);
+        for (int r = 0; r < R; ++r)
+          acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; ++s) {
+          const uint64_t m0 = mb[2 * s], m1 = mb[2 * s + 1];
+          _mm_prefetch(reinterpret_cast<const char *>(v + kW8PrefetchValues),
+                       _MM_HINT_T0);
+          __m512i l0 = _mm512_loadu_si512(v);
+          v += __builtin_popcountll(m0);
+          __m512i l1 = _mm512_loadu_si512(v);
+          v += __builtin_popcountll(m1);
+          asm("" : "+v"(l0), "+v"(l1));
+          const __m512i lo =
+              _mm512_xor_si512(_mm512_maskz_expand_epi8(m0, l0), flip);
+          const __m512i hi =
+              _mm512_xor_si512(_mm512_maskz_expand_epi8(m1, l1), flip);
+#pragma GCC unroll 4
+          for (int r = 0; r < R; ++r) {
+            int32_t bits;
+            std::memcpy(&bits, q + r * sl.kpA + b * quant::kActBlock + 4 * s,
+                        4);
+            const __m512i xv = _mm512_set1_epi32(bits);
+            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], lo, xv);
+            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], hi, xv);
+          }
         }
-      }
-      for (; kk < k1; ++kk) {
-        const uint32_t m = mk[kk];
-        __m512 b0, b1;
-        expandRowW8(m, v, b0, b1);
-        v += __builtin_popcount(m);
-        fmaRows<R>(ap + kk * R, b0, b1, acc[0]);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          const __m512 s = _mm512_set1_ps(sx[r * sl.nbA + b]);
+          const __m512 qsum = _mm512_set1_ps(ag[r * sl.nbA + b]);
+          yg[r][0] = _mm512_fmadd_ps(
+              s, _mm512_fnmadd_ps(z, qsum, _mm512_cvtepi32_ps(acc[r][0])),
+              yg[r][0]);
+          yg[r][1] = _mm512_fmadd_ps(
+              s, _mm512_fnmadd_ps(z, qsum, _mm512_cvtepi32_ps(acc[r][1])),
+              yg[r][1]);
+        }
       }
       const __m512 s0 = _mm512_loadu_ps(sc + g * kP);
       const __m512 s1 = _mm512_loadu_ps(sc + g * kP + 16);
 #pragma GCC unroll 4
-      for (int i = 0; i < R; ++i) {
-        __m512 a0 = acc[0][i][0], a1 = acc[0][i][1];
-#pragma GCC unroll 4
-        for (int u = 1; u < U; ++u) {
-          a0 = _mm512_add_ps(a0, acc[u][i][0]);
-          a1 = _mm512_add_ps(a1, acc[u][i][1]);
-        }
-        y[i][0] = _mm512_fmadd_ps(s0, a0, y[i][0]);
-        y[i][1] = _mm512_fmadd_ps(s1, a1, y[i][1]);
+      for (int r = 0; r < R; ++r) {
+        y[r][0] = _mm512_fmadd_ps(s0, yg[r][0], y[r][0]);
+        y[r][1] = _mm512_fmadd_ps(s1, yg[r][1], y[r][1]);
       }
     }
-    float *o = out + (q - p0) * kP;
+    float *o = out + (p - p0) * kP;
 #pragma GCC unroll 4
-    for (int i = 0; i < R; ++i) {
-      _mm512_storeu_ps(o + i * ldo, y[i][0]);
-      _mm512_storeu_ps(o + i * ldo + 16, y[i][1]);
+    for (int r = 0; r < R; ++r) {
+      _mm512_storeu_ps(o + r * ldo, y[r][0]);
+      _mm512_storeu_ps(o + r * ldo + 16, y[r][1]);
     }
   }
 }
 
-/// Panel q as W8 codes [kp/4][32][4] (u8 = q + 128): per 4 k rows the
-/// expanded s8 codes of each half widened to 32 bits, shifted into byte j
-/// of their column's dword, and flipped to u8 at once.
-TFC_AVX512 void densifyW8(const MaskW8View &mv, int64_t q, uint8_t *dst) {
-  const uint32_t *mk = mv.panelMasks(q);
-  const int8_t *v = mv.panelValues(q);
-  const int64_t k = mv.k, kp = (k + 31) / 32 * 32;
-  const __m512i byte = _mm512_set1_epi32(0xFF);
-  const __m512i flip = _mm512_set1_epi32(static_cast<int>(0x80808080u));
-  for (int64_t k4 = 0; k4 < kp; k4 += 4) {
-    __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      if (k4 + j >= k)
-        break;
-      const uint32_t m = mk[k4 + j];
-      const __mmask16 ml = static_cast<__mmask16>(m);
-      const __mmask16 mh = static_cast<__mmask16>(m >> 16);
-      const __m512i e0 = _mm512_maskz_expand_epi32(
-          ml, _mm512_cvtepi8_epi32(
-                  _mm_loadu_si128(reinterpret_cast<const __m128i *>(v))));
-      const __m512i e1 = _mm512_maskz_expand_epi32(
-          mh,
-          _mm512_cvtepi8_epi32(_mm_loadu_si128(
-              reinterpret_cast<const __m128i *>(v + __builtin_popcount(ml)))));
-      v += __builtin_popcount(m);
-      lo = _mm512_or_si512(
-          lo, _mm512_slli_epi32(_mm512_and_si512(e0, byte), 8 * j));
-      hi = _mm512_or_si512(
-          hi, _mm512_slli_epi32(_mm512_and_si512(e1, byte), 8 * j));
+void computeMaskW8(const tfc_pack_header &h, const Rows &x, const void *scratch,
+                   int64_t i0, int64_t i1, int64_t p0, int64_t p1, float *out,
+                   int64_t ldo) {
+  const FormatImpl *w8 = w8ImplFor(h, isa::Level::Avx512);
+  const isa::Features &f = isa::features();
+  // The fused decode tiles: int8 activations, VNNI and VBMI2, and the W8
+  // kernel the prepare() ran is the VNNI one (its scratch layout).
+  // TFCRT_EXPAND=table (isa::Features::slowExpand) takes the AVX2 table
+  // expansion as on a CPU without VBMI2 (tests run both).
+  const bool vbmi2 = f.vbmi2 && !f.slowExpand;
+  if (i1 - i0 <= 4 && !(h.flags & TFC_PACK_FLAG_ACT_F32) && f.vnni && vbmi2 &&
+      w8 == quantFormatImpl(TFC_PACK_W8, isa::Level::Avx512)) {
+    const MaskW8View mv(h);
+    const quant::WQScratch sl(h, x.m);
+    const unsigned char *base = quant::alignScratch(scratch);
+    const int64_t gs = h.group ? h.group : mv.kp;
+    switch (i1 - i0) {
+    case 1:
+      return streamW8Vnni<1>(mv, sl, base, i0, gs, p0, p1, out, ldo);
+    case 2:
+      return streamW8Vnni<2>(mv, sl, base, i0, gs, p0, p1, out, ldo);
+    case 3:
+      return streamW8Vnni<3>(mv, sl, base, i0, gs, p0, p1, out, ldo);
+    default:
+      return streamW8Vnni<4>(mv, sl, base, i0, gs, p0, p1, out, ldo);
     }
-    _mm512_storeu_si512(dst + k4 * kP, _mm512_xor_si512(lo, flip));
-    _mm512_storeu_si512(dst + k4 * kP + 64, _mm512_xor_si512(hi, flip));
   }
+  if (vbmi2)
+    viaDenseW8(w8, h, x, scratch, i0, i1, p0, p1, out, ldo, &densifyW8Vbmi2);
+  else
+    viaDenseW8(w8, h, x, scratch, i0, i1, p0, p1, out, ldo, &densifyW8Avx2);
 }
 
-size_t w8Scratch512(const tfc_pack_header &h, int64_t m) {
-  return w8ScratchBytes(isa::Level::Avx512, h, m);
-}
-void w8Prepare512(const tfc_pack_header &h, const Rows &x, int64_t i0,
-                  int64_t i1, void *scratch) {
-  w8Prepare(isa::Level::Avx512, h, x, i0, i1, scratch);
-}
-
-TFC_AVX512 void computeMaskW8(const tfc_pack_header &h, const Rows &x,
-                              const void *scratch, int64_t i0, int64_t i1,
-                              int64_t p0, int64_t p1, float *out, int64_t ldo) {
-  const MaskW8View mv(h);
-  if (x.m > kW8StreamRows)
-    return viaDenseW8(w8ImplFor(h, isa::Level::Avx512), h, x, scratch, i0, i1,
-                      p0, p1, out, ldo, &densifyW8);
-  const Rows xr = w8Rows(x, scratch);
-  const int64_t rows = i1 - i0;
-  float *ap = static_cast<float *>(
-      packedRows.get(static_cast<size_t>(rows * h.k) * sizeof(float)));
-  if (!ap)
-    return tileFailed(out, rows, (p1 - p0) * kP, ldo);
-  packRowsK(xr, i0, static_cast<int>(rows), ap);
-  switch (rows) {
-  case 1:
-    return streamMaskW8<1>(mv, ap, p0, p1, out, ldo);
-  case 2:
-    return streamMaskW8<2>(mv, ap, p0, p1, out, ldo);
-  case 3:
-    return streamMaskW8<3>(mv, ap, p0, p1, out, ldo);
-  default:
-    return streamMaskW8<4>(mv, ap, p0, p1, out, ldo);
-  }
-}
-
-constexpr FormatImpl kMaskW8 = {&w8Scratch512, &w8Prepare512, &computeMaskW8,
-                                128, "sparse-mask-w8-avx512"};
+constexpr FormatImpl kMaskW8 = {&maskW8ScratchAt<isa::Level::Avx512>,
+                                &maskW8PrepareAt<isa::Level::Avx512>,
+                                &computeMaskW8, 128, "sparse-mask-w8-avx512"};
 constexpr FormatImpl kMask = {nullptr, nullptr, &computeMask, kSkipRows,
                               "sparse-mask-avx512"};
 constexpr FormatImpl k24 = {nullptr, nullptr, &compute24, 28,

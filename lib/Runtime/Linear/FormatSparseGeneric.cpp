@@ -70,50 +70,15 @@ void compute24(const tfc_pack_header &h, const Rows &x, const void *,
   }
 }
 
-/// MASK_W8, few rows: per group one sum of x * q per column, then
-/// y += scale * sum (the order of the W8 F32Act reference).
-void streamMaskW8(const tfc_pack_header &h, const Rows &x, int64_t i0,
-                  int64_t i1, int64_t p0, int64_t p1, float *out, int64_t ldo) {
-  const MaskW8View mv(h);
-  for (int64_t q = p0; q < p1; ++q) {
-    const uint32_t *masks = mv.panelMasks(q);
-    const float *sc = mv.panelScales(q);
-    for (int64_t i = i0; i < i1; ++i) {
-      const float *xr = x.x + i * x.sm;
-      const int8_t *v = mv.panelValues(q);
-      float y[kP] = {};
-      for (int64_t g = 0; g < mv.groups; ++g) {
-        float acc[kP] = {};
-        const int64_t k1 = std::min(h.k, (g + 1) * mv.gs);
-        for (int64_t kk = g * mv.gs; kk < k1; ++kk)
-          for (uint32_t m = masks[kk]; m; m &= m - 1)
-            acc[__builtin_ctz(m)] += xr[kk * x.sk] * static_cast<float>(*v++);
-        for (int c = 0; c < kP; ++c)
-          y[c] += sc[g * kP + c] * acc[c];
-      }
-      for (int c = 0; c < kP; ++c)
-        out[(i - i0) * ldo + (q - p0) * kP + c] = y[c];
-    }
-  }
-}
-
-size_t w8ScratchGeneric(const tfc_pack_header &h, int64_t m) {
-  return w8ScratchBytes(isa::Level::Generic, h, m);
-}
-void w8PrepareGeneric(const tfc_pack_header &h, const Rows &x, int64_t i0,
-                      int64_t i1, void *scratch) {
-  w8Prepare(isa::Level::Generic, h, x, i0, i1, scratch);
-}
 void computeMaskW8(const tfc_pack_header &h, const Rows &x, const void *scratch,
                    int64_t i0, int64_t i1, int64_t p0, int64_t p1, float *out,
                    int64_t ldo) {
-  if (x.m <= kW8StreamRows)
-    return streamMaskW8(h, w8Rows(x, scratch), i0, i1, p0, p1, out, ldo);
   viaDenseW8(w8ImplFor(h, isa::Level::Generic), h, x, scratch, i0, i1, p0, p1,
              out, ldo, &densifyW8Scalar);
 }
 
-constexpr FormatImpl kMaskW8 = {&w8ScratchGeneric, &w8PrepareGeneric,
+constexpr FormatImpl kMaskW8 = {&maskW8ScratchAt<isa::Level::Generic>,
+                                &maskW8PrepareAt<isa::Level::Generic>,
                                 &computeMaskW8, 64, "sparse-mask-w8-generic"};
 constexpr FormatImpl kMask = {nullptr, nullptr, &computeMask, 64,
                               "sparse-mask-generic"};

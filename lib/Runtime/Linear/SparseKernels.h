@@ -120,43 +120,35 @@ void viaDense(const FormatImpl *f32, const tfc_pack_header &h, const Rows &x,
 
 //===-- TFC_PACK_SPARSE_MASK_W8 -------------------------------------------===//
 //
-// Few rows (x.m <= kW8StreamRows): prepare() writes the rows as f32 into
-// the scratch ([m][kA]; with block32 activations (no ACT_F32) quantized
-// and dequantized per block of 32 k exactly as the W8 Int8Act kernels
-// quantize them, so both compute sum_k sx q_x * s q_w), and the level's
-// stream kernel reads them. Many rows: prepare() is the W8 kernel's, and
-// compute() densifies the task's panels into a TFC_PACK_W8 blob and runs
-// it. Both decisions follow x.m, which prepare and compute share.
-
-constexpr int64_t kW8StreamRows = 4;
+// Every level and row count: prepare() is the level's W8 kernel's (the
+// same activation rows), and compute() expands the task's panels a few at
+// a time into a TFC_PACK_W8 blob in cache and runs that kernel on it, so
+// results equal the dense W8 blob's.
 
 /// Views of a MASK_W8 blob's sections.
 struct MaskW8View {
   const int8_t *values;
   const uint64_t *starts;
-  const uint32_t *masks;
+  const uint64_t *masks; // [panels][kp / 4][2]
   const float *scales;
-  int64_t k, gs, groups;
+  int64_t k, kp, groups;
   explicit MaskW8View(const tfc_pack_header &h) {
     const char *b = reinterpret_cast<const char *>(&h);
     const int64_t panels = (h.n + kP - 1) / kP;
     values = reinterpret_cast<const int8_t *>(b + h.data_offset);
     starts = reinterpret_cast<const uint64_t *>(b + h.extra_offset);
-    masks = reinterpret_cast<const uint32_t *>(
+    masks = reinterpret_cast<const uint64_t *>(
         b + h.extra_offset + ((panels + 1) * 8 + 63) / 64 * 64);
     scales = reinterpret_cast<const float *>(b + h.scales_offset);
     k = h.k;
-    const int64_t kp = (h.k + 31) / 32 * 32;
-    gs = h.group ? h.group : kp;
+    kp = (h.k + 31) / 32 * 32;
+    const int64_t gs = h.group ? h.group : kp;
     groups = (kp + gs - 1) / gs;
   }
-  const uint32_t *panelMasks(int64_t q) const { return masks + q * k; }
+  const uint64_t *panelMasks(int64_t q) const { return masks + q * (kp / 2); }
   const int8_t *panelValues(int64_t q) const { return values + starts[q]; }
   const float *panelScales(int64_t q) const { return scales + q * groups * kP; }
 };
-
-/// Row stride (floats) of the few-rows scratch.
-inline int64_t w8RowStride(int64_t k) { return (k + 15) / 16 * 16; }
 
 /// A TFC_PACK_W8 header for `h`'s weight with n columns (offsets of a blob
 /// that starts at the header).
@@ -167,8 +159,8 @@ inline tfc_pack_header w8Header(const tfc_pack_header &h, int64_t n) {
   return pack::headerOf(TFC_PACK_W8, h.k, n, h.group, h.flags, l);
 }
 
-/// The W8 kernel the many-rows path runs at `level` (or the next lower
-/// level that has one): the same answer for prepare() and compute().
+/// The W8 kernel MASK_W8 runs at `level` (or the next lower level that
+/// has one): the same answer for prepare() and compute().
 inline const FormatImpl *w8ImplFor(const tfc_pack_header &h, isa::Level level) {
   const uint32_t key =
       TFC_PACK_W8 | ((h.flags & TFC_PACK_FLAG_ACT_F32) ? kFormatKeyActF32 : 0u);
@@ -180,73 +172,31 @@ inline const FormatImpl *w8ImplFor(const tfc_pack_header &h, isa::Level level) {
 
 inline size_t w8ScratchBytes(isa::Level level, const tfc_pack_header &h,
                              int64_t m) {
-  if (m <= kW8StreamRows)
-    return static_cast<size_t>(m * w8RowStride(h.k) * 4 + 64);
   const FormatImpl *w = w8ImplFor(h, level);
   return w && w->scratchBytes ? w->scratchBytes(w8Header(h, h.n), m) : 0;
 }
 
 inline void w8Prepare(isa::Level level, const tfc_pack_header &h, const Rows &x,
                       int64_t i0, int64_t i1, void *scratch) {
-  if (x.m > kW8StreamRows) {
-    const FormatImpl *w = w8ImplFor(h, level);
-    if (w && w->prepare)
-      w->prepare(w8Header(h, h.n), x, i0, i1, scratch);
-    return;
-  }
-  float *base = reinterpret_cast<float *>(quant::alignScratch(scratch));
-  const int64_t ld = w8RowStride(x.k);
-  const bool f32 = h.flags & TFC_PACK_FLAG_ACT_F32;
-  for (int64_t i = i0; i < i1; ++i) {
-    float *r = base + i * ld;
-    const float *row = x.x + i * x.sm;
-    if (f32) {
-      for (int64_t kk = 0; kk < x.k; ++kk)
-        r[kk] = row[kk * x.sk];
-      continue;
-    }
-    for (int64_t k0 = 0; k0 < x.k; k0 += quant::kActBlock) {
-      const int64_t k1 = std::min<int64_t>(x.k, k0 + quant::kActBlock);
-      float amax = 0.0f;
-      bool nan = false;
-      for (int64_t kk = k0; kk < k1; ++kk) {
-        const float a = std::fabs(row[kk * x.sk]);
-        nan |= a != a;
-        amax = a > amax ? a : amax;
-      }
-      const float inv = quant::actInverse(amax);
-      const float sx = nan ? std::nanf("") : quant::actScale(amax);
-      for (int64_t kk = k0; kk < k1; ++kk)
-        r[kk] =
-            static_cast<float>(quant::quantizeAct(row[kk * x.sk], inv)) * sx;
-    }
-  }
+  const FormatImpl *w = w8ImplFor(h, level);
+  if (w && w->prepare)
+    w->prepare(w8Header(h, h.n), x, i0, i1, scratch);
 }
 
-/// The few-rows scratch as rows.
-inline Rows w8Rows(const Rows &x, const void *scratch) {
-  Rows r = x;
-  r.x = reinterpret_cast<const float *>(quant::alignScratch(scratch));
-  r.sm = w8RowStride(x.k);
-  r.sk = 1;
-  r.call = 0;
-  return r;
-}
+/// Expanded W8 panels per chunk: about this many bytes of codes (in L2
+/// while the W8 kernel reads them).
+constexpr int64_t kDenseW8ChunkBytes = 64 << 10;
 
-/// Densified W8 panels per chunk: at most this many bytes of codes.
-constexpr int64_t kDenseW8ChunkBytes = 2 << 20;
-
-/// out = x W for panels [p0, p1) through the W8 kernel `w8` on densified
-/// copies; densify(q, dst) writes panel q as W8 codes [kp/4][32][4] (u8 =
-/// q + 128) at dst.
+/// out = x W for panels [p0, p1) through the W8 kernel `w8` on expanded
+/// copies; densify(view, q, dst) writes panel q as W8 codes [kp/4][32][4]
+/// (u8 = q + 128) at the 64-byte aligned dst.
 template <typename Densify>
 void viaDenseW8(const FormatImpl *w8, const tfc_pack_header &h, const Rows &x,
                 const void *scratch, int64_t i0, int64_t i1, int64_t p0,
                 int64_t p1, float *out, int64_t ldo, Densify &&densify) {
   thread_local GrowBuffer buffer;
   const MaskW8View mv(h);
-  const int64_t kp = (h.k + 31) / 32 * 32;
-  const int64_t panelBytes = kp * kP;
+  const int64_t panelBytes = mv.kp * kP;
   const int64_t chunk =
       std::max<int64_t>(1, std::min(p1 - p0, kDenseW8ChunkBytes / panelBytes));
   const tfc_pack_header d0 = w8Header(h, chunk * kP);
@@ -271,17 +221,30 @@ void viaDenseW8(const FormatImpl *w8, const tfc_pack_header &h, const Rows &x,
   }
 }
 
-/// The scalar densification (generic; the AVX2 level uses it too).
+/// The scalar expansion (the generic level's, and the reference).
 inline void densifyW8Scalar(const MaskW8View &mv, int64_t q, uint8_t *dst) {
-  const int64_t kp = (mv.k + 31) / 32 * 32;
-  std::memset(dst, 128, static_cast<size_t>(kp * kP));
-  const uint32_t *mk = mv.panelMasks(q);
+  const uint64_t *mk = mv.panelMasks(q);
   const int8_t *v = mv.panelValues(q);
-  for (int64_t kk = 0; kk < mv.k; ++kk) {
-    uint8_t *row = dst + (kk >> 2) * kP * 4 + (kk & 3);
-    for (uint32_t m = mk[kk]; m; m &= m - 1)
-      row[__builtin_ctz(m) * 4] = static_cast<uint8_t>(*v++ + 128);
-  }
+  std::memset(dst, 128, static_cast<size_t>(mv.kp * kP));
+  for (int64_t h = 0; h < mv.kp / 2; ++h) // half blocks of 64 bytes
+    for (uint64_t m = mk[h]; m; m &= m - 1)
+      dst[h * 64 + __builtin_ctzll(m)] = static_cast<uint8_t>(*v++ ^ 0x80);
+}
+
+/// The AVX2 expansion (a pshufb table per 8 bytes; FormatSparseAvx2.cpp):
+/// call only on a CPU with AVX2. The AVX-512 level uses it without
+/// AVX512_VBMI2.
+void densifyW8Avx2(const MaskW8View &mv, int64_t q, uint8_t *dst);
+
+/// The level's FormatImpl pieces (one instantiation per level).
+template <isa::Level L>
+size_t maskW8ScratchAt(const tfc_pack_header &h, int64_t m) {
+  return w8ScratchBytes(L, h, m);
+}
+template <isa::Level L>
+void maskW8PrepareAt(const tfc_pack_header &h, const Rows &x, int64_t i0,
+                     int64_t i1, void *scratch) {
+  w8Prepare(L, h, x, i0, i1, scratch);
 }
 
 const FormatImpl *maskGeneric();
