@@ -51,6 +51,7 @@
 #include "tfc/Transforms/Passes.h"
 #include "llvm/ADT/SetVector.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace mlir::tfc {
@@ -532,6 +533,49 @@ struct CpuKernelsPass
             zv -= 128;
           zeros[g * n + c] = static_cast<float>(zv);
         }
+      }
+    }
+    // Pruned then quantized: the zero codes of a symmetric W8 weight may pay
+    // as TFC_PACK_SPARSE_MASK_W8 (docs/DESIGN.md "Sparse encodings and
+    // kernels"); other int8 / int4 layouts have no sparse form.
+    if (sparseMode != pack::SparseMode::Off) {
+      pack::SparsityStats st = pack::analyzeSparsityCodes(codes.data(), k, n);
+      const bool sym8 = format == TFC_PACK_W8 && !hasZ;
+      if (sym8) {
+        pack::SparseChoice choice = pack::chooseSparseW8Format(st, sparseMode);
+        if (choice.format != TFC_PACK_W8 || st.fraction() >= 0.05)
+          forDiag->emitRemark()
+              << "weight [" << k << ", " << n << "]: " << choice.why;
+        if (choice.format == TFC_PACK_SPARSE_MASK_W8) {
+          pack::Layout sl;
+          const uint64_t nnz = pack::sparseW8Nnz(codes.data(), k, n);
+          std::vector<char> sb;
+          bool sok = pack::sparseLayoutOf(TFC_PACK_SPARSE_MASK_W8, k, n, group,
+                                          flags, nnz, sl, err);
+          if (sok) {
+            sb.resize(sl.total);
+            sok = pack::packSparseW8(codes.data(), scales.data(), k, n, group,
+                                     flags, sb.data(), sb.size(), err);
+          }
+          if (!sok) {
+            forDiag->emitError() << "sparse packing failed: " << err;
+            return failure();
+          }
+          return blobConstant(b, loc, forDiag, sb, sl.total, "sparsemaskw8");
+        }
+      } else if (st.fraction() >= 0.05 && format != TFC_PACK_S8) {
+        forDiag->emitRemark()
+            << "weight [" << k << ", " << n << "]: dense " << kind
+            << ": zero codes " << static_cast<int>(std::lround(100 * st.fraction()))
+            << "%, but only symmetric 8-bit weight-only codes have a sparse "
+               "format (sparse-mask-w8)";
+      } else if (st.fraction() >= 0.05) {
+        forDiag->emitRemark()
+            << "weight [" << k << ", " << n
+            << "]: dense s8 (int8 x int8): zero codes "
+            << static_cast<int>(std::lround(100 * st.fraction()))
+            << "%, but int8 x int8 has no sparse format (sparse-mask-w8 is "
+               "weight-only: --quantize=w8)";
       }
     }
     std::vector<char> blob(layout.total);
