@@ -15,6 +15,10 @@ compiled by tfc, timed in the same rounds, alternating):
   decode   SmolLM2-135M --kv-cache, 64 greedy steps after the 53-token
            prompt (case0 of .cache/onnx/smollm2.ts.ref.npz): dense against
            `--prune=magnitude --sparsity=0.7` (median decode step)
+  decode-w8  the same decode, int8 weights (`--quantize=w8`): dense w8
+           against `--prune=magnitude --sparsity=0.7 --quantize=w8` and
+           0.5 (the zero codes packed sparse-mask-w8 by the cost model), and
+           the dense fp32 build (x dense < 1: what w8 alone gains)
 Every build is checked first (MiniLM: against ONNX Runtime's outputs of the
 dense model at 1e-3 for the dense build only; a pruned model computes
 another function). The header names the CPU and the kernel ISA path;
@@ -178,6 +182,22 @@ if "decode" in rows:
     measure(f"SmolLM2 decode ({a.decode_steps} steps after the 53-token prompt)", built,
             lambda s: bench_decode(s, prompt), "ms/step")
 
+if "decode-w8" in rows:
+    model = onnx / "smollm2.ts.onnx"
+    prompt = onnx / "smollm2.ts.ref.npz"
+    built = []
+    for n, flags in [("dense w8", ["--quantize=w8"]),
+                     ("magnitude 70% + w8", ["--prune=magnitude", "--sparsity=0.7", "--quantize=w8"]),
+                     ("magnitude 50% + w8", ["--prune=magnitude", "--sparsity=0.5", "--quantize=w8"]),
+                     ("dense fp32", [])]:
+        stem = work / ("smollm2_kv_" + re.sub(r"[^a-z0-9]+", "_", n))
+        ct = compile_tfc(model, stem, ["--kv-cache", *flags])
+        if ct is not None:
+            compile_times["smollm2 --kv-cache " + n] = ct
+        built.append((n, stem))
+    measure(f"SmolLM2 decode, int8 weights ({a.decode_steps} steps after the 53-token prompt)", built,
+            lambda s: bench_decode(s, prompt), "ms/step")
+
 results["load_after"] = os.getloadavg()[0]
 # The load average lags by minutes; what other processes took during the
 # run is the machine's busy CPU time less this script's and its children's.
@@ -208,7 +228,8 @@ lines += ["| workload | tfc build | median | x dense (median of rounds) | per-ro
           "encodings (cost model) |",
           "|---|---|---|---|---|---|---|"]
 for r in results["rows"]:
-    rr = " ".join(f"{x:.2f}" for x in r["round_ratios"]) if r["build"] != "dense" else "-"
+    rr = " ".join(f"{x:.2f}" for x in r["round_ratios"]) if not r["build"].startswith("dense") or \
+        r["build"] == "dense fp32" else "-"
     lines.append(f"| {r['workload']} | {r['build']} | {r['median']:.2f} {r['unit']} | {r['speedup']:.2f} | "
                  f"{rr} | {r['weights_bytes']} | {r['encodings'] or '-'} |")
 if compile_times:

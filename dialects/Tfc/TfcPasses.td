@@ -493,7 +493,8 @@ def TfcPrune : Pass<"tfc-prune", "ModuleOp"> {
     Option<"classes", "classes", "std::string", "\"qkv,out_proj,mlp\"",
            "Op classes to prune (qkv, out_proj, mlp, lm_head)">,
     Option<"layers", "layers", "std::string", "\"\"",
-           "Glob over the ONNX node name (empty: all)">,
+           "Globs over the ONNX node name, comma-separated, any may match "
+           "(empty: all)">,
     Option<"norm", "norm", "int64_t", "2",
            "Ln norm of head / channel scores (1 or 2)">,
     Option<"gqa", "gqa", "std::string", "\"groups\"",

@@ -243,10 +243,17 @@ struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
       return false;
     if (!classSet.count(classifyOp(op)))
       return false;
-    if (!layers.empty() &&
-        !quant::globMatch(layers, onnxNodeName(op->getLoc())))
-      return false;
-    return true;
+    if (layers.empty())
+      return true;
+    // A comma-separated list of globs: any may match (tfc-calibrate's
+    // sequential mode names the blocks pruned so far).
+    const std::string name = onnxNodeName(op->getLoc());
+    llvm::SmallVector<llvm::StringRef> globs;
+    llvm::StringRef(layers).split(globs, ',', -1, false);
+    for (llvm::StringRef g : globs)
+      if (quant::globMatch(g.trim(), name))
+        return true;
+    return false;
   }
 
   std::string opName(Operation *op) {

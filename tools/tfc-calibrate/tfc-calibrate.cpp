@@ -2,7 +2,8 @@
 //
 //   tfc-calibrate model.onnx --data FILE [--tokenizer PATH] [--calib-samples N]
 //       [--seq-len L] [--mode auto|sentences|windows] [--hessians]
-//       [--num-threads T] [--tfc PATH] [--tfc-arg ARG]... -o stats.json
+//       [--num-threads T] [--tfc PATH] [--tfc-arg ARG]...
+//       [--sequential-prune "ARGS" [--sequential-group G]] -o stats.json
 //
 // Compiles the fp32 model with observers (`tfc --observe --emit=shared`, the
 // driver found next to this tool), runs it through libtfcrt on the
@@ -10,6 +11,17 @@
 // (tfc_observer_set) that feeds every linear layer's input to the
 // calibration library (tfc/Calibration/Stats.h), and writes the stats file
 // (JSON + .bin sidecar) that `tfc --quantize=... --calib-stats` reads.
+//
+// --sequential-prune "--prune=wanda --sparsity=0.5" (any calibration-aware
+// pruning flags of tfc) collects the statistics the papers' sequential mode
+// prunes with: block by block (transformer layers, from the op keys' layer
+// index), each block's inputs measured through the blocks before it already
+// pruned. Step 0 is the dense model; step i compiles with ARGS, the stats of
+// step i - 1 and --prune-layers naming the first i blocks, and observes
+// again. A block's inputs depend only on the blocks before it, so the last
+// step's file holds every block's sequential statistics, and `tfc ARGS
+// --calib-stats` with it prunes the whole model sequentially. G blocks per
+// step (default 1) trade fidelity for fewer compiles and runs.
 //
 // Why shell out to tfc instead of linking the compiler: the observed model
 // is then compiled by exactly the driver and options users compile with
@@ -30,9 +42,12 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 
 using namespace llvm;
 using namespace tfccalib;
@@ -71,6 +86,14 @@ static cl::opt<std::string> tfcOpt(
     cl::value_desc("PATH"));
 static cl::list<std::string> tfcArgs(
     "tfc-arg", cl::desc("Extra argument for the observed compile (repeat)"));
+static cl::opt<std::string> sequentialOpt(
+    "sequential-prune", cl::value_desc("\"ARGS\""),
+    cl::desc("Collect sequential pruning statistics: the tfc pruning flags "
+             "(space-separated, e.g. \"--prune=wanda --sparsity=0.5\"); "
+             "block by block through the already-pruned blocks"));
+static cl::opt<int>
+    sequentialGroupOpt("sequential-group", cl::init(1),
+                       cl::desc("Blocks per step of --sequential-prune"));
 static cl::opt<bool> keepWork("keep-work", cl::init(false),
                               cl::desc("Keep the observed model's folder"));
 static cl::opt<bool> quiet("quiet", cl::init(false),
@@ -130,44 +153,15 @@ double seconds(std::chrono::steady_clock::time_point t0) {
 
 } // namespace
 
-int main(int argc, char **argv) {
-  InitLLVM y(argc, argv);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "tfc-calibrate: activation statistics (and Hessians) of a model's "
-      "linear layers, measured by the tfc runtime\n");
+/// One calibration: the observed compile (tfc with `extra` arguments), the
+/// runs, the stats file `out`. The side table's ops per tensor go to
+/// `opsOut` when given.
+static int collect(const std::string &tfc, ArrayRef<std::string> extra,
+                   const DataOptions &data, const std::string &out,
+                   std::vector<std::vector<std::string>> *opsOut,
+                   std::vector<TensorStats> *statsOut = nullptr) {
   auto t0 = std::chrono::steady_clock::now();
-  DataOptions data;
-  data.path = dataPath;
-  data.tokenizer = tokenizerPath;
-  data.samples = samplesOpt;
-  data.seqLen = seqLenOpt;
-  if (modeOpt == "sentences")
-    data.mode = Mode::Sentences;
-  else if (modeOpt == "windows")
-    data.mode = Mode::Windows;
-  else if (modeOpt != "auto")
-    return fail("--mode=" + modeOpt + ": expected auto, sentences or windows");
-  if (samplesOpt <= 0)
-    return fail("--calib-samples must be positive");
-
-  if (!StringRef(dataPath).ends_with(".npz") && tokenizerPath.empty())
-    return fail("text data needs --tokenizer (the model's own: a Hugging "
-                "Face folder, tokenizer.json, .gguf, SentencePiece .model or "
-                "llama2.c .bin)");
-  if (!sys::fs::exists(dataPath))
-    return fail("cannot read the data '" + dataPath + "'");
-
   // 1. The observed compile.
-  std::string tfc = tfcOpt;
-  if (tfc.empty()) {
-    std::string self = sys::fs::getMainExecutable(argv[0], (void *)&fail);
-    SmallString<256> p(sys::path::parent_path(self));
-    sys::path::append(p, "tfc");
-    tfc = std::string(p);
-  }
-  if (!sys::fs::can_execute(tfc))
-    return fail("cannot run the tfc driver '" + tfc + "' (give --tfc PATH)");
   SmallString<256> work;
   if (std::error_code ec = sys::fs::createUniqueDirectory("tfc-calib", work))
     return fail("cannot create a work folder: " + ec.message());
@@ -178,7 +172,7 @@ int main(int argc, char **argv) {
   };
   SmallVector<StringRef> args = {tfc, modelPath, "--observe",
                                  "--emit=shared", "-o", stem};
-  for (const std::string &a : tfcArgs)
+  for (const std::string &a : extra)
     args.push_back(a);
   if (!quiet)
     errs() << "tfc-calibrate: compiling " << modelPath
@@ -215,6 +209,8 @@ int main(int argc, char **argv) {
       if (const json::Array *a = o->getArray("ops"))
         for (const json::Value &s : *a)
           ops.push_back(s.getAsString().value_or("").str());
+      if (opsOut)
+        opsOut->push_back(ops);
       col.tensors.emplace_back(o->getString("name").value_or("").str(), ops,
                                o->getInteger("k").value_or(0), hessiansOpt);
     }
@@ -322,13 +318,194 @@ int main(int argc, char **argv) {
       return fail("tensor '" + t.name + "' was never observed");
 
   // 5. Write.
-  if (!tfc::calib::writeStats(outPath, sys::path::stem(modelPath).str(),
-                              static_cast<int64_t>(samples.size()),
-                              col.tensors, error))
+  if (!tfc::calib::writeStats(out, sys::path::stem(modelPath).str(),
+                              static_cast<int64_t>(samples.size()), col.tensors,
+                              error))
     return fail(error);
   if (!quiet)
     errs() << format("tfc-calibrate: wrote %s (%zu tensors%s) in %.1f s\n",
-                     outPath.c_str(), col.tensors.size(),
+                     out.c_str(), col.tensors.size(),
                      hessiansOpt ? ", with Hessians" : "", seconds(t0));
+  if (statsOut)
+    *statsOut = std::move(col.tensors);
   return 0;
+}
+
+/// The block (transformer layer) of an op key: the text "/layers.N/" (or
+/// layer, h, block, blocks with '.' or '_') in it, and N; -1 without one.
+static int64_t blockOf(StringRef key, std::string &glob) {
+  static const Regex re("[/._](layers?|h|blocks?)[._]([0-9]+)[/._]");
+  SmallVector<StringRef, 3> m;
+  if (!re.match(key, &m))
+    return -1;
+  glob = ("*" + m[0] + "*").str();
+  int64_t n = -1;
+  m[2].getAsInteger(10, n);
+  return n;
+}
+
+static int sequential(const std::string &tfc, const DataOptions &data) {
+  SmallVector<StringRef> words;
+  StringRef(sequentialOpt).split(words, ' ', -1, false);
+  std::vector<std::string> pruneArgs(tfcArgs.begin(), tfcArgs.end());
+  for (StringRef w : words)
+    pruneArgs.push_back(w.str());
+  for (const std::string &a : pruneArgs)
+    if (StringRef(a).starts_with("--calib-stats") ||
+        StringRef(a).starts_with("--prune-layers"))
+      return fail("--sequential-prune sets " + a.substr(0, a.find('=')) +
+                  " itself at each step: leave it out of the arguments");
+  if (sequentialGroupOpt < 1)
+    return fail("--sequential-group must be at least 1");
+  SmallString<256> work;
+  if (std::error_code ec = sys::fs::createUniqueDirectory("tfc-seq", work))
+    return fail("cannot create a work folder: " + ec.message());
+  auto stepFile = [&](size_t i) {
+    return (work + "/step" + Twine(i) + ".json").str();
+  };
+  // Step 0: the dense model, and the blocks from its side table.
+  std::vector<std::vector<std::string>> ops;
+  std::vector<TensorStats> merged;
+  if (!quiet)
+    errs() << "tfc-calibrate: sequential step 0 (dense model)\n";
+  if (int rc = collect(tfc, tfcArgs, data, stepFile(0), &ops, &merged))
+    return rc;
+  std::map<int64_t, std::string> blocks; // index -> glob
+  std::vector<int64_t> blockOfTensor;    // per tensor, -1: none
+  for (const std::vector<std::string> &o : ops) {
+    int64_t tb = -1;
+    for (const std::string &key : o) {
+      std::string glob;
+      int64_t b = blockOf(key, glob);
+      if (b >= 0) {
+        blocks.emplace(b, glob);
+        tb = b;
+      }
+    }
+    blockOfTensor.push_back(tb);
+  }
+  if (blocks.empty())
+    return fail("--sequential-prune: no op key names a layer (\"layers.N\", "
+                "\"layer.N\", \"h.N\" or \"blocks.N\"), so there is no "
+                "block order to follow");
+  std::vector<int64_t> order;
+  std::vector<std::string> globs;
+  for (auto &b : blocks) {
+    order.push_back(b.first);
+    globs.push_back(b.second);
+  }
+  const size_t group = static_cast<size_t>(sequentialGroupOpt);
+  const size_t steps = (globs.size() + group - 1) / group;
+  // The step whose statistics a tensor keeps: its block's group (the
+  // block's sublayers observed with the blocks before it pruned and itself
+  // dense, as the papers do); tensors outside every block: the last step.
+  std::vector<size_t> stepOfTensor;
+  for (int64_t b : blockOfTensor) {
+    size_t at = steps - 1;
+    if (b >= 0)
+      at = static_cast<size_t>(std::find(order.begin(), order.end(), b) -
+                               order.begin()) /
+           group;
+    stepOfTensor.push_back(at);
+  }
+  if (!quiet)
+    errs() << "tfc-calibrate: sequential: " << globs.size() << " blocks ("
+           << globs.front() << " .. " << globs.back() << "), " << steps - 1
+           << " steps after the dense one\n";
+  auto cleanup = [&] {
+    if (!keepWork)
+      sys::fs::remove_directories(work);
+  };
+  std::string error;
+  for (size_t i = 1; i < steps; ++i) {
+    // The statistics so far: each tensor from its own step.
+    const std::string prev = (work + "/merged" + Twine(i - 1) + ".json").str();
+    if (!tfc::calib::writeStats(prev, sys::path::stem(modelPath).str(),
+                                samplesOpt, merged, error)) {
+      cleanup();
+      return fail(error);
+    }
+    std::string layers;
+    for (size_t b = 0; b < i * group && b < globs.size(); ++b)
+      layers += (layers.empty() ? "" : ",") + globs[b];
+    std::vector<std::string> args = pruneArgs;
+    args.push_back("--calib-stats=" + prev);
+    args.push_back("--prune-layers=" + layers);
+    if (!quiet)
+      errs() << "tfc-calibrate: sequential step " << i << "/" << steps - 1
+             << ": blocks " << globs.front() << " .. "
+             << globs[std::min(globs.size(), i * group) - 1] << " pruned\n";
+    std::vector<TensorStats> step;
+    if (int rc = collect(tfc, args, data, stepFile(i), nullptr, &step)) {
+      cleanup();
+      return rc;
+    }
+    if (step.size() != merged.size()) {
+      cleanup();
+      return fail("sequential step " + Twine(i) + " observed " +
+                  Twine(step.size()) + " tensors, the dense model " +
+                  Twine(merged.size()));
+    }
+    for (size_t t = 0; t < step.size(); ++t) {
+      if (step[t].name != merged[t].name || step[t].k != merged[t].k) {
+        cleanup();
+        return fail("sequential step " + Twine(i) + ": tensor " + Twine(t) +
+                    " is '" + step[t].name + "', the dense model's '" +
+                    merged[t].name + "'");
+      }
+      if (stepOfTensor[t] == i)
+        merged[t] = std::move(step[t]);
+    }
+  }
+  cleanup();
+  if (!tfc::calib::writeStats(outPath, sys::path::stem(modelPath).str(),
+                              samplesOpt, merged, error))
+    return fail(error);
+  if (!quiet)
+    errs() << "tfc-calibrate: wrote " << outPath
+           << " (sequential statistics: prune with the same arguments and "
+              "--calib-stats "
+           << outPath << ")\n";
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM y(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "tfc-calibrate: activation statistics (and Hessians) of a model's "
+      "linear layers, measured by the tfc runtime\n");
+  DataOptions data;
+  data.path = dataPath;
+  data.tokenizer = tokenizerPath;
+  data.samples = samplesOpt;
+  data.seqLen = seqLenOpt;
+  if (modeOpt == "sentences")
+    data.mode = Mode::Sentences;
+  else if (modeOpt == "windows")
+    data.mode = Mode::Windows;
+  else if (modeOpt != "auto")
+    return fail("--mode=" + modeOpt + ": expected auto, sentences or windows");
+  if (samplesOpt <= 0)
+    return fail("--calib-samples must be positive");
+
+  if (!StringRef(dataPath).ends_with(".npz") && tokenizerPath.empty())
+    return fail("text data needs --tokenizer (the model's own: a Hugging "
+                "Face folder, tokenizer.json, .gguf, SentencePiece .model or "
+                "llama2.c .bin)");
+  if (!sys::fs::exists(dataPath))
+    return fail("cannot read the data '" + dataPath + "'");
+
+  std::string tfc = tfcOpt;
+  if (tfc.empty()) {
+    std::string self = sys::fs::getMainExecutable(argv[0], (void *)&fail);
+    SmallString<256> p(sys::path::parent_path(self));
+    sys::path::append(p, "tfc");
+    tfc = std::string(p);
+  }
+  if (!sys::fs::can_execute(tfc))
+    return fail("cannot run the tfc driver '" + tfc + "' (give --tfc PATH)");
+  if (!sequentialOpt.empty())
+    return sequential(tfc, data);
+  return collect(tfc, tfcArgs, data, outPath, nullptr);
 }

@@ -389,8 +389,8 @@ static cl::opt<std::string> pruneClassesOpt(
     cl::value_desc("qkv,out_proj,mlp,lm_head"),
     cl::desc("Op classes --prune touches"));
 static cl::opt<std::string> pruneLayersOpt(
-    "prune-layers", cl::init(""), cl::value_desc("GLOB"),
-    cl::desc("Only ops whose ONNX node name matches GLOB"));
+    "prune-layers", cl::init(""), cl::value_desc("GLOB[,GLOB...]"),
+    cl::desc("Only ops whose ONNX node name matches one of the globs"));
 static cl::opt<int64_t> pruneNormOpt(
     "norm", cl::init(2), cl::value_desc("1|2"),
     cl::desc("Ln norm scoring heads / channels (--prune=heads:K / ffn:F)"));
