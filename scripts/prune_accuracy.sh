@@ -5,7 +5,9 @@
 #   scripts/prune_accuracy.sh [OUT_DIR] [METHOD...]     (default /tmp/prune-acc)
 # METHOD: fp32 | magnitude:S | wanda:S | sparsegpt:S | nm:2:4 |
 # nm:2:4@wanda | nm:2:4@sparsegpt | heads:K[@wanda] | ffn:F[@wanda] (@wanda:
-# activation-weighted structured scores); a trailing "+ft" also
+# activation-weighted structured scores) | wanda-seq:S | sparsegpt-seq:S
+# (statistics re-collected block by block through the already-pruned
+# blocks: tfc-calibrate --sequential-prune); a trailing "+ft" also
 # fine-tunes (scripts/finetune_pruned.py) and re-evaluates (not with
 # sparsegpt: its export is refused). wanda / sparsegpt read calibration
 # statistics that tfc-calibrate measures once on STS-B *train* sentences
@@ -54,6 +56,13 @@ for spec in "${methods[@]}"; do
     wanda:*) calib_stats; args=(--prune=wanda --sparsity="${spec#wanda:}" --calib-stats "$stats") ;;
     nm:*@wanda | heads:*@wanda | ffn:*@wanda) calib_stats; args=(--prune="${spec%@wanda}" --prune-score=wanda --calib-stats "$stats") ;;
     sparsegpt:*) hess_stats; args=(--prune=sparsegpt --sparsity="${spec#sparsegpt:}" --calib-stats "$hstats") ;;
+    wanda-seq:* | sparsegpt-seq:*)
+      m=${spec%%-seq:*}; sp=${spec#*-seq:}; seq=$out/minilm.train.seq_${m}_$sp.calib.json
+      h=(); [ "$m" = sparsegpt ] && h=(--hessians)
+      [ -f "$seq" ] || nice -n 10 "$(dirname "$tfc")/tfc-calibrate" "$onnx" --data "$train_csv" \
+        --tokenizer "$tok" --calib-samples "$calib" --threads 2 ${h[@]+"${h[@]}"} \
+        --sequential-prune "--prune=$m --sparsity=$sp" -o "$seq" >"$out/calib.seq_${m}_$sp.log" 2>&1
+      args=(--prune="$m" --sparsity="$sp" --calib-stats "$seq") ;;
     nm:*@sparsegpt) hess_stats; args=(--prune="${spec%@sparsegpt}" --prune-score=sparsegpt --calib-stats "$hstats") ;;
     *) args=(--prune="$spec") ;;
   esac
