@@ -899,7 +899,7 @@ TEST(LinearPack, LayoutRefusals) {
   refuses(TFC_PACK_W8, 64, 8, 0, TFC_PACK_FLAG_ACT_STATIC, "flags 0x4");
   refuses(TFC_PACK_F32, 64, 8, 0, 64, "flags 0x40");
   refuses(7, 64, 8, 0, 0, "unknown packed format 7");
-  refuses(TFC_PACK_SPARSE_FIRST + 2, 64, 8, 0, 0, "unknown sparse format 18");
+  refuses(TFC_PACK_SPARSE_FIRST + 3, 64, 8, 0, 0, "unknown sparse format 19");
   refuses(TFC_PACK_F32, 0, 8, 0, 0, "positive");
   refuses(TFC_PACK_F32, 8, -1, 0, 0, "positive");
   refuses(TFC_PACK_F32, int64_t(1) << 40, int64_t(1) << 30, 0, 0, "2^50");
