@@ -28,6 +28,14 @@ std::string packedPrecision(uint32_t format, int64_t group, uint32_t flags) {
       s += " act=f32";
     return s;
   }
+  case TFC_PACK_SPARSE_MASK_W8: {
+    std::string s = "sparse-mask-w8";
+    s += group ? " g" + std::to_string(group) : std::string(" per-channel");
+    s += " sym";
+    if (flags & TFC_PACK_FLAG_ACT_F32)
+      s += " act=f32";
+    return s;
+  }
   default:
     return tfcrt::pack::formatName(format);
   }
