@@ -604,7 +604,8 @@ struct PrunePass : public mlir::tfc::impl::TfcPruneBase<PrunePass> {
       module.emitError("tfc-prune: ")
           << scoreName
           << " prunes once per output row: scope=global and steps > 1 go "
-             "with magnitude only";
+             "with magnitude only (block-by-block statistics through the "
+             "already-pruned blocks: tfc-calibrate --sequential-prune)";
       return signalPassFailure();
     }
     if (sc == Score::SparseGpt && !exportStem.empty()) {
