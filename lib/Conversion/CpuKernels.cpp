@@ -541,6 +541,20 @@ struct CpuKernelsPass
     if (sparseMode != pack::SparseMode::Off) {
       pack::SparsityStats st = pack::analyzeSparsityCodes(codes.data(), k, n);
       const bool sym8 = format == TFC_PACK_W8 && !hasZ;
+      if (!sym8) {
+        // Zero weights are the codes at their group's zero point (W4's
+        // symmetric codes sit around 8 here; an asymmetric group's minimum
+        // is code 0 without being a zero weight).
+        const int64_t gs = group ? group : k;
+        st.zeros = 0;
+        for (int64_t kk = 0; kk < k; ++kk)
+          for (int64_t c = 0; c < n; ++c) {
+            const float zp = hasZ                    ? zeros[(kk / gs) * n + c]
+                             : format == TFC_PACK_W4 ? 8.0f
+                                                     : 0.0f;
+            st.zeros += float(codes[kk * n + c]) == zp;
+          }
+      }
       if (sym8) {
         pack::SparseChoice choice = pack::chooseSparseW8Format(st, sparseMode);
         if (choice.format != TFC_PACK_W8 || st.fraction() >= 0.05)
@@ -563,16 +577,20 @@ struct CpuKernelsPass
           }
           return blobConstant(b, loc, forDiag, sb, sl.total, "sparsemaskw8");
         }
-      } else if (st.fraction() >= 0.05 && format != TFC_PACK_S8) {
+      } else if (st.fraction() >= 0.5 && format != TFC_PACK_S8) {
+        // Formats without a sparse form say so only where a sparse one
+        // could pay (a quantized model rounds many small weights to zero:
+        // 10-20 % at 4 bits, which is no pruning).
         forDiag->emitRemark()
             << "weight [" << k << ", " << n << "]: dense " << kind
-            << ": zero codes " << static_cast<int>(std::lround(100 * st.fraction()))
+            << ": zero weights "
+            << static_cast<int>(std::lround(100 * st.fraction()))
             << "%, but only symmetric 8-bit weight-only codes have a sparse "
                "format (sparse-mask-w8)";
-      } else if (st.fraction() >= 0.05) {
+      } else if (st.fraction() >= 0.5) {
         forDiag->emitRemark()
             << "weight [" << k << ", " << n
-            << "]: dense s8 (int8 x int8): zero codes "
+            << "]: dense s8 (int8 x int8): zero weights "
             << static_cast<int>(std::lround(100 * st.fraction()))
             << "%, but int8 x int8 has no sparse format (sparse-mask-w8 is "
                "weight-only: --quantize=w8)";

@@ -36,7 +36,7 @@ func.func @sparse50(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
 }
 
 // int8 x int8 (row activations): no sparse form.
-// CHECK: remark: weight [8, 4]: dense s8 (int8 x int8): zero codes 78%, but int8 x int8 has no sparse format
+// CHECK: remark: weight [8, 4]: dense s8 (int8 x int8): zero weights 78%, but int8 x int8 has no sparse format
 func.func @s8(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
   %q = arith.constant dense<[[10, 0, 0, 0], [0, 0, 0, -3], [0, 7, 0, 0], [0, 0, 0, 0],
                              [0, 0, 127, 0], [-127, 0, 0, 0], [0, 0, 0, 5], [0, 1, 0, 0]]> : tensor<8x4xi8>
