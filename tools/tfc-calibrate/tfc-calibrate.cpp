@@ -154,8 +154,8 @@ double seconds(std::chrono::steady_clock::time_point t0) {
 } // namespace
 
 /// One calibration: the observed compile (tfc with `extra` arguments), the
-/// runs, the stats file `out`. The side table's ops per tensor go to
-/// `opsOut` when given.
+/// runs, the stats file `out` (none when empty). The side table's ops per
+/// tensor go to `opsOut`, the statistics to `statsOut`, when given.
 static int collect(const std::string &tfc, ArrayRef<std::string> extra,
                    const DataOptions &data, const std::string &out,
                    std::vector<std::vector<std::string>> *opsOut,
@@ -317,15 +317,17 @@ static int collect(const std::string &tfc, ArrayRef<std::string> extra,
     if (t.rows == 0)
       return fail("tensor '" + t.name + "' was never observed");
 
-  // 5. Write.
-  if (!tfc::calib::writeStats(out, sys::path::stem(modelPath).str(),
-                              static_cast<int64_t>(samples.size()), col.tensors,
-                              error))
-    return fail(error);
-  if (!quiet)
-    errs() << format("tfc-calibrate: wrote %s (%zu tensors%s) in %.1f s\n",
-                     out.c_str(), col.tensors.size(),
-                     hessiansOpt ? ", with Hessians" : "", seconds(t0));
+  // 5. Write (out empty: the caller keeps the statistics in memory).
+  if (!out.empty()) {
+    if (!tfc::calib::writeStats(out, sys::path::stem(modelPath).str(),
+                                static_cast<int64_t>(samples.size()),
+                                col.tensors, error))
+      return fail(error);
+    if (!quiet)
+      errs() << format("tfc-calibrate: wrote %s (%zu tensors%s) in %.1f s\n",
+                       out.c_str(), col.tensors.size(),
+                       hessiansOpt ? ", with Hessians" : "", seconds(t0));
+  }
   if (statsOut)
     *statsOut = std::move(col.tensors);
   return 0;
@@ -360,15 +362,12 @@ static int sequential(const std::string &tfc, const DataOptions &data) {
   SmallString<256> work;
   if (std::error_code ec = sys::fs::createUniqueDirectory("tfc-seq", work))
     return fail("cannot create a work folder: " + ec.message());
-  auto stepFile = [&](size_t i) {
-    return (work + "/step" + Twine(i) + ".json").str();
-  };
   // Step 0: the dense model, and the blocks from its side table.
   std::vector<std::vector<std::string>> ops;
   std::vector<TensorStats> merged;
   if (!quiet)
     errs() << "tfc-calibrate: sequential step 0 (dense model)\n";
-  if (int rc = collect(tfc, tfcArgs, data, stepFile(0), &ops, &merged))
+  if (int rc = collect(tfc, tfcArgs, data, "", &ops, &merged))
     return rc;
   std::map<int64_t, std::string> blocks; // index -> glob
   std::vector<int64_t> blockOfTensor;    // per tensor, -1: none
@@ -436,7 +435,7 @@ static int sequential(const std::string &tfc, const DataOptions &data) {
              << ": blocks " << globs.front() << " .. "
              << globs[std::min(globs.size(), i * group) - 1] << " pruned\n";
     std::vector<TensorStats> step;
-    if (int rc = collect(tfc, args, data, stepFile(i), nullptr, &step)) {
+    if (int rc = collect(tfc, args, data, "", nullptr, &step)) {
       cleanup();
       return rc;
     }
