@@ -169,34 +169,31 @@ if "minilm" in rows:
     results["minilm_check"] = "PASS" if chk.returncode == 0 else "FAIL"
     measure("MiniLM batch 32 x 128", built, lambda s: bench_forward(s, inputs), "ms")
 
-if "decode" in rows:
+def bench_smollm2_decode(label, variants):
+    """SmolLM2 --kv-cache builds [(name, tfc flags)], the first the baseline."""
     model = onnx / "smollm2.ts.onnx"
     prompt = onnx / "smollm2.ts.ref.npz"
     built = []
-    for n, flags in [("dense", []), ("magnitude 70%", ["--prune=magnitude", "--sparsity=0.7"])]:
+    for n, flags in variants:
         stem = work / ("smollm2_kv_" + re.sub(r"[^a-z0-9]+", "_", n))
         ct = compile_tfc(model, stem, ["--kv-cache", *flags])
         if ct is not None:
             compile_times["smollm2 --kv-cache " + n] = ct
         built.append((n, stem))
-    measure(f"SmolLM2 decode ({a.decode_steps} steps after the 53-token prompt)", built,
+    measure(f"{label} ({a.decode_steps} steps after the 53-token prompt)", built,
             lambda s: bench_decode(s, prompt), "ms/step")
 
+
+if "decode" in rows:
+    bench_smollm2_decode("SmolLM2 decode", [
+        ("dense", []), ("magnitude 70%", ["--prune=magnitude", "--sparsity=0.7"])])
+
 if "decode-w8" in rows:
-    model = onnx / "smollm2.ts.onnx"
-    prompt = onnx / "smollm2.ts.ref.npz"
-    built = []
-    for n, flags in [("dense w8", ["--quantize=w8"]),
-                     ("magnitude 70% + w8", ["--prune=magnitude", "--sparsity=0.7", "--quantize=w8"]),
-                     ("magnitude 50% + w8", ["--prune=magnitude", "--sparsity=0.5", "--quantize=w8"]),
-                     ("dense fp32", [])]:
-        stem = work / ("smollm2_kv_" + re.sub(r"[^a-z0-9]+", "_", n))
-        ct = compile_tfc(model, stem, ["--kv-cache", *flags])
-        if ct is not None:
-            compile_times["smollm2 --kv-cache " + n] = ct
-        built.append((n, stem))
-    measure(f"SmolLM2 decode, int8 weights ({a.decode_steps} steps after the 53-token prompt)", built,
-            lambda s: bench_decode(s, prompt), "ms/step")
+    bench_smollm2_decode("SmolLM2 decode, int8 weights", [
+        ("dense w8", ["--quantize=w8"]),
+        ("magnitude 70% + w8", ["--prune=magnitude", "--sparsity=0.7", "--quantize=w8"]),
+        ("magnitude 50% + w8", ["--prune=magnitude", "--sparsity=0.5", "--quantize=w8"]),
+        ("dense fp32", [])])
 
 results["load_after"] = os.getloadavg()[0]
 # The load average lags by minutes; what other processes took during the

@@ -21,6 +21,7 @@
 
 #include <cmath>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -129,6 +130,50 @@ double worstDiff(const std::vector<float> &a, const std::vector<float> &b,
   return worst;
 }
 
+/// Runs `sparse` against `dense` at the generic level (the reference) and
+/// against its own generic kernel, at every level the machine has, for each
+/// row count in `ms`, with bias / activation / residual varied by m (gated:
+/// SiLU, no bias); `what` prefixes the failure messages.
+void checkLevels(Blob &dense, Blob &sparse, int64_t k, int64_t nOut, bool gated,
+                 std::initializer_list<int64_t> ms, std::mt19937 &rng,
+                 const std::string &what, const std::string &denseName) {
+  std::uniform_real_distribution<float> u(-2.0f, 3.0f);
+  for (int64_t m : ms) {
+    std::vector<float> x(m * k), bias(nOut), res(m * nOut);
+    for (float &v : x)
+      v = u(rng);
+    for (float &v : bias)
+      v = u(rng);
+    for (float &v : res)
+      v = u(rng);
+    const int64_t act = gated   ? TFCRT_ACT_SILU
+                        : m % 2 ? TFCRT_ACT_GELU
+                                : TFCRT_ACT_NONE;
+    const std::vector<float> *b = gated ? nullptr : &bias;
+    const std::vector<float> *r = m % 3 ? &res : nullptr;
+    std::vector<float> ref =
+        run(isa::Level::Generic, dense, k, nOut, m, x, b, r, act);
+    std::vector<float> gen =
+        run(isa::Level::Generic, sparse, k, nOut, m, x, b, r, act);
+    for (isa::Level lv :
+         {isa::Level::Generic, isa::Level::Avx2, isa::Level::Avx512}) {
+      if (!isa::supported(lv))
+        continue;
+      std::vector<float> y = lv == isa::Level::Generic
+                                 ? gen
+                                 : run(lv, sparse, k, nOut, m, x, b, r, act);
+      double scale;
+      const double vsDense = worstDiff(y, ref, scale);
+      const double vsGeneric = worstDiff(y, gen, scale);
+      const double tol = 2e-5 * (scale + 1) * std::sqrt(double(k));
+      EXPECT_LE(vsDense, tol) << what << " m " << m << " level "
+                              << isa::name(lv) << " vs " << denseName;
+      EXPECT_LE(vsGeneric, tol) << what << " m " << m << " level "
+                                << isa::name(lv) << " vs its generic kernel";
+    }
+  }
+}
+
 struct Case {
   int64_t k, n;
   double sparsity;
@@ -150,7 +195,6 @@ TEST(SparseLinear, EveryLevelMatchesDenseAndGeneric) {
                              {64, 64, 0.5, true, TFC_PACK_FLAG_GATED},
                              {1, 5, 0.3, false, 0},
                              {3, 40, 0.5, true, 0}};
-  std::uniform_real_distribution<float> u(-2.0f, 3.0f);
   for (const Case &c : cases) {
     const uint32_t format = c.nm24 ? TFC_PACK_SPARSE_24 : TFC_PACK_SPARSE_MASK;
     const bool gated = c.flags & TFC_PACK_FLAG_GATED;
@@ -164,44 +208,11 @@ TEST(SparseLinear, EveryLevelMatchesDenseAndGeneric) {
       if (!pack(TFC_PACK_F32, w, c.k, c.n, c.flags, dense) ||
           !pack(f, w, c.k, c.n, c.flags, sparse))
         continue;
-      for (int64_t m : {1, 2, 3, 4, 5, 17, 33, 70}) {
-        std::vector<float> x(m * c.k), bias(nOut), res(m * nOut);
-        for (float &v : x)
-          v = u(rng);
-        for (float &v : bias)
-          v = u(rng);
-        for (float &v : res)
-          v = u(rng);
-        const int64_t act = gated   ? TFCRT_ACT_SILU
-                            : m % 2 ? TFCRT_ACT_GELU
-                                    : TFCRT_ACT_NONE;
-        const std::vector<float> *b = gated ? nullptr : &bias;
-        const std::vector<float> *r = m % 3 ? &res : nullptr;
-        std::vector<float> ref =
-            run(isa::Level::Generic, dense, c.k, nOut, m, x, b, r, act);
-        std::vector<float> gen =
-            run(isa::Level::Generic, sparse, c.k, nOut, m, x, b, r, act);
-        for (isa::Level lv :
-             {isa::Level::Generic, isa::Level::Avx2, isa::Level::Avx512}) {
-          if (!isa::supported(lv))
-            continue;
-          std::vector<float> y =
-              lv == isa::Level::Generic
-                  ? gen
-                  : run(lv, sparse, c.k, nOut, m, x, b, r, act);
-          double scale;
-          const double vsDense = worstDiff(y, ref, scale);
-          const double vsGeneric = worstDiff(y, gen, scale);
-          const double tol = 2e-5 * (scale + 1) * std::sqrt(double(c.k));
-          EXPECT_LE(vsDense, tol)
-              << pack::formatName(f) << " k " << c.k << " n " << c.n
-              << " sparsity " << c.sparsity << " m " << m << " level "
-              << isa::name(lv) << " vs dense";
-          EXPECT_LE(vsGeneric, tol)
-              << pack::formatName(f) << " k " << c.k << " n " << c.n << " m "
-              << m << " level " << isa::name(lv) << " vs sparse generic";
-        }
-      }
+      std::ostringstream what;
+      what << pack::formatName(f) << " k " << c.k << " n " << c.n
+           << " sparsity " << c.sparsity;
+      checkLevels(dense, sparse, c.k, nOut, gated, {1, 2, 3, 4, 5, 17, 33, 70},
+                  rng, what.str(), "dense");
     }
   }
 }
@@ -273,7 +284,6 @@ TEST(SparseLinear, MaskW8MatchesDenseW8) {
       {97, 66, 32, 0.5, TFC_PACK_FLAG_GATED},
       {300, 64, 128, 0.99, TFC_PACK_FLAG_GATED | TFC_PACK_FLAG_ACT_F32},
       {5, 40, 0, 0.3, 0}};
-  std::uniform_real_distribution<float> u(-2.0f, 3.0f);
   for (const W8Case &c : cases) {
     const bool gated = c.flags & TFC_PACK_FLAG_GATED;
     const int64_t nOut = gated ? c.n / 2 : c.n;
@@ -282,44 +292,11 @@ TEST(SparseLinear, MaskW8MatchesDenseW8) {
     if (!packW8(false, w, c.k, c.n, c.group, c.flags, dense) ||
         !packW8(true, w, c.k, c.n, c.group, c.flags, sparse))
       continue;
-    for (int64_t m : {1, 2, 3, 4, 5, 17, 70, 130}) {
-      std::vector<float> x(m * c.k), bias(nOut), res(m * nOut);
-      for (float &v : x)
-        v = u(rng);
-      for (float &v : bias)
-        v = u(rng);
-      for (float &v : res)
-        v = u(rng);
-      const int64_t act = gated   ? TFCRT_ACT_SILU
-                          : m % 2 ? TFCRT_ACT_GELU
-                                  : TFCRT_ACT_NONE;
-      const std::vector<float> *b = gated ? nullptr : &bias;
-      const std::vector<float> *r = m % 3 ? &res : nullptr;
-      std::vector<float> ref =
-          run(isa::Level::Generic, dense, c.k, nOut, m, x, b, r, act);
-      std::vector<float> gen =
-          run(isa::Level::Generic, sparse, c.k, nOut, m, x, b, r, act);
-      for (isa::Level lv :
-           {isa::Level::Generic, isa::Level::Avx2, isa::Level::Avx512}) {
-        if (!isa::supported(lv))
-          continue;
-        std::vector<float> y =
-            lv == isa::Level::Generic
-                ? gen
-                : run(lv, sparse, c.k, nOut, m, x, b, r, act);
-        double scale;
-        const double vsDense = worstDiff(y, ref, scale);
-        const double vsGeneric = worstDiff(y, gen, scale);
-        const double tol = 2e-5 * (scale + 1) * std::sqrt(double(c.k));
-        EXPECT_LE(vsDense, tol)
-            << "sparse-mask-w8 k " << c.k << " n " << c.n << " group "
-            << c.group << " flags " << c.flags << " m " << m << " level "
-            << isa::name(lv) << " vs dense w8";
-        EXPECT_LE(vsGeneric, tol)
-            << "sparse-mask-w8 k " << c.k << " n " << c.n << " m " << m
-            << " level " << isa::name(lv) << " vs its generic kernel";
-      }
-    }
+    std::ostringstream what;
+    what << "sparse-mask-w8 k " << c.k << " n " << c.n << " group " << c.group
+         << " flags " << c.flags;
+    checkLevels(dense, sparse, c.k, nOut, gated, {1, 2, 3, 4, 5, 17, 70, 130},
+                rng, what.str(), "dense w8");
   }
 }
 
