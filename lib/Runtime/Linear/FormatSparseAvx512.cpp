@@ -482,10 +482,46 @@ TFC_AVX512_VBMI2 void densifyW8Vbmi2(const MaskW8View &mv, int64_t q,
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,"       \
                         "avx512vbmi2,popcnt")))
 
-/// Few rows (decode) with int8 activations: the W8 VNNI tile (quant::qTile)
-/// with each 64-byte operand expanded from the stream of stored codes
-/// instead of loaded: R (1-4) rows over panels p0 .. p1, one after the
-/// other, codes and masks prefetched ahead (one sequential stream each).
+#define TFC_QTILE_TARGET TFC_VNNI_VBMI2
+#include "QTileAvx512.inc"
+
+/// The codes of one MASK_W8 panel as W8's tile reads them: each 64-byte
+/// operand expanded (vpexpandb, register form) from the stream of stored
+/// codes and flipped to u8; codes and masks prefetched ahead (one sequential
+/// stream each).
+struct StreamCodes {
+  const uint64_t *mk;
+  const int8_t *v;
+
+  TFC_VNNI_VBMI2 void block(int64_t b) const {
+    // A block's masks are two lines; its codes up to 16 x 64 bytes, one
+    // line per step prefetched in step() (enough up to 50 % density, where
+    // the stream still pays).
+    const uint64_t *mb = mk + b * 16;
+    _mm_prefetch(reinterpret_cast<const char *>(mb + kW8PrefetchMasks),
+                 _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char *>(mb + kW8PrefetchMasks + 8),
+                 _MM_HINT_T0);
+  }
+  TFC_VNNI_VBMI2 void step(int64_t b, int s, __m512i &lo, __m512i &hi) {
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    const uint64_t m0 = mk[b * 16 + 2 * s], m1 = mk[b * 16 + 2 * s + 1];
+    _mm_prefetch(reinterpret_cast<const char *>(v + kW8PrefetchValues),
+                 _MM_HINT_T0);
+    __m512i l0 = _mm512_loadu_si512(v);
+    v += __builtin_popcountll(m0);
+    __m512i l1 = _mm512_loadu_si512(v);
+    v += __builtin_popcountll(m1);
+    asm("" : "+v"(l0), "+v"(l1));
+    lo = _mm512_xor_si512(_mm512_maskz_expand_epi8(m0, l0), flip);
+    hi = _mm512_xor_si512(_mm512_maskz_expand_epi8(m1, l1), flip);
+  }
+};
+
+/// Few rows (decode) with int8 activations: W8's VNNI tile
+/// (QTileAvx512.inc) over the expanded codes, R (1-4) rows over panels
+/// p0 .. p1, one after the other. Symmetric codes: zero point 128 after
+/// the flip.
 template <int R>
 TFC_VNNI_VBMI2 void
 streamW8Vnni(const MaskW8View &mv, const quant::WQScratch &sl,
@@ -496,86 +532,11 @@ streamW8Vnni(const MaskW8View &mv, const quant::WQScratch &sl,
       reinterpret_cast<const float *>(base + sl.sxOffset) + i0 * sl.nbA;
   const float *ag =
       reinterpret_cast<const float *>(base + sl.aOffset) + i0 * sl.nbA;
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __m512 z = _mm512_set1_ps(128.0f);
   for (int64_t p = p0; p < p1; ++p) {
-    const uint64_t *mk = mv.panelMasks(p);
-    const int8_t *v = mv.panelValues(p);
-    const float *sc = mv.panelScales(p);
-    __m512 y[R][2];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r)
-      y[r][0] = y[r][1] = _mm512_setzero_ps();
-    for (int64_t g = 0; g < mv.groups; ++g) {
-      const int64_t b0 = g * gs / quant::kActBlock;
-      const int64_t b1 = std::min((g + 1) * gs, mv.kp) / quant::kActBlock;
-      __m512 yg[R][2];
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r)
-        yg[r][0] = yg[r][1] = _mm512_setzero_ps();
-      for (int64_t b = b0; b < b1; ++b) {
-        const uint64_t *mb = mk + b * 16;
-        // A block's masks are two lines; its codes up to 16 x 64 bytes,
-        // one line per step prefetched below (enough up to 50 % density,
-        // where the stream still pays).
-        _mm_prefetch(reinterpret_cast<const char *>(mb + kW8PrefetchMasks),
-                     _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char *>(mb + kW8PrefetchMasks + 8),
-                     _MM_HINT_T0);
-        __m512i acc[R][2];
-#pragma GCC unroll 4
-        for (int r = 0; r < R; ++r)
-          acc[r][0] = acc[r][1] = _mm512_setzero_si512();
-#pragma GCC unroll 8
-        for (int s = 0; s < 8; ++s) {
-          const uint64_t m0 = mb[2 * s], m1 = mb[2 * s + 1];
-          _mm_prefetch(reinterpret_cast<const char *>(v + kW8PrefetchValues),
-                       _MM_HINT_T0);
-          __m512i l0 = _mm512_loadu_si512(v);
-          v += __builtin_popcountll(m0);
-          __m512i l1 = _mm512_loadu_si512(v);
-          v += __builtin_popcountll(m1);
-          asm("" : "+v"(l0), "+v"(l1));
-          const __m512i lo =
-              _mm512_xor_si512(_mm512_maskz_expand_epi8(m0, l0), flip);
-          const __m512i hi =
-              _mm512_xor_si512(_mm512_maskz_expand_epi8(m1, l1), flip);
-#pragma GCC unroll 4
-          for (int r = 0; r < R; ++r) {
-            int32_t bits;
-            std::memcpy(&bits, q + r * sl.kpA + b * quant::kActBlock + 4 * s,
-                        4);
-            const __m512i xv = _mm512_set1_epi32(bits);
-            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], lo, xv);
-            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], hi, xv);
-          }
-        }
-#pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) {
-          const __m512 s = _mm512_set1_ps(sx[r * sl.nbA + b]);
-          const __m512 qsum = _mm512_set1_ps(ag[r * sl.nbA + b]);
-          yg[r][0] = _mm512_fmadd_ps(
-              s, _mm512_fnmadd_ps(z, qsum, _mm512_cvtepi32_ps(acc[r][0])),
-              yg[r][0]);
-          yg[r][1] = _mm512_fmadd_ps(
-              s, _mm512_fnmadd_ps(z, qsum, _mm512_cvtepi32_ps(acc[r][1])),
-              yg[r][1]);
-        }
-      }
-      const __m512 s0 = _mm512_loadu_ps(sc + g * kP);
-      const __m512 s1 = _mm512_loadu_ps(sc + g * kP + 16);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        y[r][0] = _mm512_fmadd_ps(s0, yg[r][0], y[r][0]);
-        y[r][1] = _mm512_fmadd_ps(s1, yg[r][1], y[r][1]);
-      }
-    }
-    float *o = out + (p - p0) * kP;
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      _mm512_storeu_ps(o + r * ldo, y[r][0]);
-      _mm512_storeu_ps(o + r * ldo + 16, y[r][1]);
-    }
+    StreamCodes codes{mv.panelMasks(p), mv.panelValues(p)};
+    qTileWith<R>(codes, q, sl.kpA, sx, sl.nbA, ag, sl.nbA, mv.panelScales(p),
+                 nullptr, 128.0f, mv.groups, gs, mv.kp, out + (p - p0) * kP,
+                 ldo);
   }
 }
 

@@ -83,89 +83,48 @@ TFC_AVX512 void qPrepare(const tfc_pack_header &h, const Rows &x, int64_t i0,
 /// "Quantized decode").
 constexpr int64_t kPrefetchBlocks = 8;
 
+#define TFC_QTILE_TARGET TFC_VNNI
+#include "QTileAvx512.inc"
+
+/// The codes of one W8 / W4 panel, loaded from it (W8: two 64-byte halves
+/// of each 4-k step) or unpacked from its nibbles (W4: low nibbles columns
+/// 0-15, high 16-31: two ands and a shift).
+template <bool W4> struct PanelCodes {
+  static constexpr int64_t kStep = W4 ? 64 : 128; // bytes per 4 k
+  const uint8_t *panel;
+
+  TFC_VNNI void block(int64_t b) const {
+    // Software prefetch kPrefetchBlocks ahead (into the next panel near a
+    // panel's end: panels follow each other in memory, and a thread's slice
+    // is a run of consecutive panels).
+    const char *pb = reinterpret_cast<const char *>(panel + b * 8 * kStep);
+#pragma GCC unroll 16
+    for (int64_t l = 0; l < 8 * kStep; l += 64)
+      _mm_prefetch(pb + kPrefetchBlocks * 8 * kStep + l, _MM_HINT_T0);
+  }
+  TFC_VNNI void step(int64_t b, int s, __m512i &lo, __m512i &hi) const {
+    const uint8_t *p = panel + b * 8 * kStep + s * kStep;
+    if (W4) {
+      const __m512i nib = _mm512_set1_epi8(0x0F);
+      const __m512i v = _mm512_loadu_si512(p);
+      lo = _mm512_and_si512(v, nib);
+      hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+    } else {
+      lo = _mm512_loadu_si512(p);
+      hi = _mm512_loadu_si512(p + 64);
+    }
+  }
+};
+
 /// R rows x one panel (32 columns), all groups.
 template <int R, bool W4>
 TFC_VNNI void qTile(const int8_t *q, int64_t ldq, const float *sx, int64_t ldsx,
                     const float *ag, int64_t ldag, const uint8_t *panel,
                     const float *sc, const float *zp, float zconst,
                     const WGeom &geo, float *out, int64_t ldo) {
-  constexpr int64_t kStep = W4 ? 64 : 128; // bytes per 4 k
-  const __m512i nib = _mm512_set1_epi8(0x0F);
-  __m512 y[R][2];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-    y[r][0] = y[r][1] = _mm512_setzero_ps();
-  for (int64_t g = 0; g < geo.groups; ++g) {
-    const int64_t b0 = g * geo.gs / kActBlock;
-    const int64_t b1 = std::min((g + 1) * geo.gs, geo.kp) / kActBlock;
-    __m512 yg[R][2];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r)
-      yg[r][0] = yg[r][1] = _mm512_setzero_ps();
-    const __m512 z0 =
-        zp ? _mm512_loadu_ps(zp + g * 32) : _mm512_set1_ps(zconst);
-    const __m512 z1 =
-        zp ? _mm512_loadu_ps(zp + g * 32 + 16) : _mm512_set1_ps(zconst);
-    for (int64_t b = b0; b < b1; ++b) {
-      const uint8_t *pb = panel + b * 8 * kStep;
-      // Software prefetch kPrefetchBlocks ahead (into the next panel near
-      // a panel's end: panels follow each other in memory, and a thread's
-      // slice is a run of consecutive panels).
-#pragma GCC unroll 16
-      for (int64_t l = 0; l < 8 * kStep; l += 64)
-        _mm_prefetch(reinterpret_cast<const char *>(pb) +
-                         kPrefetchBlocks * 8 * kStep + l,
-                     _MM_HINT_T0);
-      __m512i acc[R][2];
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r)
-        acc[r][0] = acc[r][1] = _mm512_setzero_si512();
-#pragma GCC unroll 8
-      for (int s = 0; s < 8; ++s) {
-        __m512i lo, hi;
-        if (W4) {
-          const __m512i v = _mm512_loadu_si512(pb + s * kStep);
-          lo = _mm512_and_si512(v, nib);
-          hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
-        } else {
-          lo = _mm512_loadu_si512(pb + s * kStep);
-          hi = _mm512_loadu_si512(pb + s * kStep + 64);
-        }
-#pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) {
-          int32_t bits;
-          std::memcpy(&bits, q + r * ldq + b * kActBlock + 4 * s, 4);
-          const __m512i xv = _mm512_set1_epi32(bits);
-          acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], lo, xv);
-          acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], hi, xv);
-        }
-      }
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const __m512 s = _mm512_set1_ps(sx[r * ldsx + b]);
-        const __m512 qsum = _mm512_set1_ps(ag[r * ldag + b]);
-        // acc - z * qsum: integers below 2^24, exact in f32.
-        yg[r][0] = _mm512_fmadd_ps(
-            s, _mm512_fnmadd_ps(z0, qsum, _mm512_cvtepi32_ps(acc[r][0])),
-            yg[r][0]);
-        yg[r][1] = _mm512_fmadd_ps(
-            s, _mm512_fnmadd_ps(z1, qsum, _mm512_cvtepi32_ps(acc[r][1])),
-            yg[r][1]);
-      }
-    }
-    const float *s = sc + g * 32;
-    const __m512 s0 = _mm512_loadu_ps(s), s1 = _mm512_loadu_ps(s + 16);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      y[r][0] = _mm512_fmadd_ps(s0, yg[r][0], y[r][0]);
-      y[r][1] = _mm512_fmadd_ps(s1, yg[r][1], y[r][1]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) {
-    _mm512_storeu_ps(out + r * ldo, y[r][0]);
-    _mm512_storeu_ps(out + r * ldo + 16, y[r][1]);
-  }
+  PanelCodes<W4> codes{panel};
+  qTileWith<R>(codes, q, ldq, sx, ldsx, ag, ldag, sc, zp, zconst, geo.groups,
+               geo.gs, geo.kp, out, ldo);
 }
 
 constexpr int kQR = 4;
