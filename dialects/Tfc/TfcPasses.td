@@ -175,6 +175,14 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     of the codes and scales it read. The main entry's attentions read K/V
     through the same round trip, so both entries (and perplexity) see the
     values the cache holds. Refused: with-past exports, another dtype.
+    `logits=last`: every step output whose dim 1 is the new tokens (the
+    logits [b, n, V]) keeps only position n - 1 of each sequence ([b, 1,
+    V]; prompts are left-padded, so that is each sequence's last token).
+    The slice goes in front of the row-wise chain that ends in the output
+    (tfc.linear / tfc.qlinear with a per-row or fixed activation scheme,
+    tfc.rms_norm, tfc.layer_norm, each result used once), so a prefill of
+    n tokens runs the lm_head on one row per sequence instead of n. The
+    full-sequence entry is unchanged.
   }];
   let options = [
     Option<"maxLen", "max-len", "int64_t", "0",
@@ -186,6 +194,10 @@ def TfcKvCache : Pass<"tfc-kv-cache", "ModuleOp"> {
     Option<"sinks", "sinks", "int64_t", "0",
            "Sink keys S (StreamingLLM): positions 0..S-1 stay visible past "
            "the window (both entries); with evict, S slots never evicted">,
+    Option<"logits", "logits", "std::string", "\"all\"",
+           "Step outputs: all (every new position, [b, n, V]) or last (each "
+           "sequence's last new position only, [b, 1, V]: the row-wise chain "
+           "that ends in them, lm_head and final norm, runs on that row)">,
     Option<"kvDtype", "kv-dtype", "std::string", "\"f32\"",
            "Cache element type: f32, f16 (K/V rounded to half), int8 (per head "
            "and token symmetric codes + an f32 scale, a cache_scales argument); "

@@ -107,6 +107,7 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
          (o.kvEvict ? " evict=true" : "") +
          (o.kvSinks ? " sinks=" + std::to_string(o.kvSinks) : "") +
          (o.kvDtype != "f32" ? " kv-dtype=" + o.kvDtype : "") +
+         (o.kvLogits != "all" ? " logits=" + o.kvLogits : "") +
          "},canonicalize,cse";
   return p;
 }

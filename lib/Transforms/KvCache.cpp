@@ -591,6 +591,90 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
   return success();
 }
 
+/// logits=last: each step output whose dim 1 is the new tokens keeps
+/// position n - 1 only ([b, 1, ...]). The slice goes in front of the
+/// row-wise chain that ends in the output (every op computes each row from
+/// the same row of its operand 0 alone, and each intermediate result has
+/// no other use), so that chain runs on one row per sequence.
+static LogicalResult keepLastPosition(func::FuncOp step) {
+  BlockArgument ids = argNamed(step, "input_ids");
+  if (!ids)
+    return step.emitError("tfc-kv-cache: logits=last needs the step's "
+                          "input_ids");
+  auto idsDims =
+      step.getArgAttrOfType<ArrayAttr>(ids.getArgNumber(), "tfc.dims");
+  auto ret = cast<func::ReturnOp>(step.getBody().front().getTerminator());
+  auto rowWise = [](Operation *op) {
+    if (isa<LinearOp, RmsNormOp, LayerNormOp>(op))
+      return true;
+    // Per-tensor activation scales depend on every row.
+    if (auto q = dyn_cast<QLinearOp>(op))
+      return q.getActivation() != QuantActivation::tensor;
+    return false;
+  };
+  SmallVector<Type> results(step.getResultTypes());
+  bool any = false;
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    auto dims = step.getResultAttrOfType<ArrayAttr>(i, "tfc.dims");
+    if (!t || t.getRank() < 2 || !t.isDynamicDim(1) || !dims ||
+        dims.size() != (size_t)t.getRank() || !idsDims || idsDims.size() != 2 ||
+        dims[1] != idsDims[1])
+      continue;
+    // Walk up the chain: `user` takes `top` as its operand 0.
+    Operation *user = ret;
+    unsigned operandNo = i;
+    Value top = v;
+    while (Operation *d = top.getDefiningOp()) {
+      if (!rowWise(d) || !top.hasOneUse())
+        break;
+      Value in = d->getOperand(0);
+      auto it = dyn_cast<RankedTensorType>(in.getType());
+      if (!it || it.getRank() != t.getRank() || !it.isDynamicDim(1))
+        break;
+      user = d;
+      operandNo = 0;
+      top = in;
+    }
+    OpBuilder b(user);
+    Location loc = user->getLoc();
+    auto tt = cast<RankedTensorType>(top.getType());
+    Value n = tensor::DimOp::create(b, loc, top, 1);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    SmallVector<OpFoldResult> offsets(tt.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes, strides(tt.getRank(), b.getIndexAttr(1));
+    offsets[1] = arith::SubIOp::create(b, loc, n, one).getResult();
+    for (int64_t d = 0; d < tt.getRank(); ++d)
+      sizes.push_back(
+          d == 1 ? OpFoldResult(one)
+          : tt.isDynamicDim(d)
+              ? OpFoldResult(tensor::DimOp::create(b, loc, top, d).getResult())
+              : OpFoldResult(b.getIndexAttr(tt.getDimSize(d))));
+    // Keeps top's type (dim 1 dynamic), so the chain's types stay valid.
+    auto slice = tensor::ExtractSliceOp::create(b, loc, tt, top, offsets, sizes,
+                                                strides);
+    user->setOperand(operandNo, slice.getResult());
+    // The output: dim 1 is 1 in its type and in the signature.
+    SmallVector<int64_t> shape(t.getShape());
+    shape[1] = 1;
+    auto outType = RankedTensorType::get(shape, t.getElementType());
+    b.setInsertionPoint(ret);
+    Value cast = tensor::CastOp::create(b, loc, outType, ret.getOperand(i));
+    ret->setOperand(i, cast);
+    results[i] = outType;
+    SmallVector<Attribute> nd(dims.begin(), dims.end());
+    nd[1] = b.getStringAttr("1");
+    step.setResultAttr(i, "tfc.dims", b.getArrayAttr(nd));
+    any = true;
+  }
+  if (!any && !ret.getOperands().empty())
+    return step.emitError("tfc-kv-cache: logits=last found no step output "
+                          "whose dim 1 is the new tokens (input_ids dim 1)");
+  step.setType(FunctionType::get(step.getContext(),
+                                 step.getFunctionType().getInputs(), results));
+  return success();
+}
+
 struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
   using Base::Base;
 
@@ -623,9 +707,18 @@ struct KvCachePass : tfc::impl::TfcKvCacheBase<KvCachePass> {
               << f.getSymName() << "' has no tfc.part";
           return signalPassFailure();
         }
+    if (logits != "all" && logits != "last") {
+      module.emitError("tfc-kv-cache: logits '")
+          << logits << "' is not one of all, last";
+      return signalPassFailure();
+    }
     for (func::FuncOp f : entries)
       if (failed(run(f)))
         return signalPassFailure();
+    if (logits == "last")
+      for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+        if (f->hasAttr("tfc.step_entry") && failed(keepLastPosition(f)))
+          return signalPassFailure();
   }
 
   LogicalResult run(func::FuncOp main) {

@@ -60,6 +60,10 @@ void argmaxLast(const tfc_tensor &logits, std::vector<int64_t> &out) {
 
 struct Run {
   std::vector<float> logits; // [b, total, V], filled position by position
+  // [b, total]: 1 where the session returned the position's logits (a
+  // model compiled with --kv-logits=last returns a call's last position
+  // only; the others stay NaN in `logits`).
+  std::vector<char> have;
   std::vector<int64_t> tokens, mask; // [b, total]
   double prefillMs = 0;
   std::vector<double> stepMs;
@@ -85,13 +89,26 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
   int64_t total = len + o.steps;
   tfc_tensor logits{};
   int64_t vocab = 0;
+  // A call on n tokens returns rows = n positions, or 1 (the last).
   auto store = [&](int64_t from, int64_t n) {
     vocab = logits.shape[2];
-    r.logits.resize(static_cast<size_t>(b * total * vocab));
+    const int64_t rows = logits.shape[1];
+    if (r.logits.empty()) {
+      r.logits.assign(static_cast<size_t>(b * total * vocab), NAN);
+      r.have.assign(static_cast<size_t>(b * total), 0);
+    }
     const float *p = static_cast<const float *>(logits.data);
-    for (int64_t i = 0; i < b; ++i)
-      std::memcpy(&r.logits[(i * total + from) * vocab], p + i * n * vocab,
-                  sizeof(float) * n * vocab);
+    for (int64_t i = 0; i < b; ++i) {
+      const int64_t at = i * total + from + n - rows;
+      std::memcpy(&r.logits[at * vocab], p + i * rows * vocab,
+                  sizeof(float) * rows * vocab);
+      std::fill(&r.have[at], &r.have[at] + rows, 1);
+    }
+  };
+  // The logits must be [b, n, V] or, for --kv-logits=last, [b, 1, V].
+  auto shapeOk = [&](int64_t n) {
+    return logits.rank == 3 && logits.shape[0] == b &&
+           (logits.shape[1] == n || logits.shape[1] == 1);
   };
   r.tokens.assign(b * total, 0);
   r.mask.assign(b * total, 1);
@@ -121,15 +138,22 @@ int generate(tfc_model *model, int64_t b, int64_t len, const int64_t *ids,
         tfc_session_free(s);
         return failStatus("tfc_session_prefill", st);
       }
+      if (!shapeOk(n)) {
+        tfc_session_free(s);
+        return fail("tfc_session_prefill of " + std::to_string(n) +
+                    " tokens returned logits that are not [batch, " +
+                    std::to_string(n) + " or 1, vocab]");
+      }
       if (!same) {
         store(from, n);
         continue;
       }
       const float *p = static_cast<const float *>(logits.data);
+      const int64_t rows = logits.shape[1];
       for (int64_t i = 0; i < b; ++i)
-        *same &= std::memcmp(p + i * n * vocab,
-                             &r.logits[(i * total + from) * vocab],
-                             sizeof(float) * n * vocab) == 0;
+        *same &= std::memcmp(p + i * rows * vocab,
+                             &r.logits[(i * total + from + n - rows) * vocab],
+                             sizeof(float) * rows * vocab) == 0;
     }
     return 0;
   };
@@ -403,8 +427,9 @@ int runDecode(tfc_model *model, const std::vector<std::string> &names,
     int64_t topDiffer = 0, nearTies = 0;
     for (int64_t i = 0; i < b; ++i)
       for (int64_t j = 0; j < total; ++j) {
-        if (!r.mask[i * total + j])
-          continue; // padded query rows may differ (DESIGN.md, KV cache)
+        if (!r.mask[i * total + j] || !r.have[i * total + j])
+          continue; // padded query rows may differ (DESIGN.md, KV cache);
+                    // --kv-logits=last: only each call's last position
         ++compared;
         const float *xr = &r.logits[(i * total + j) * vocab];
         const float *yr = &full[(i * total + j) * vocab];

@@ -3,7 +3,8 @@
 //   tfc model.onnx -o out/model [--emit=onnx|tfc|linalg|llvm|obj|shared]
 //       [--name NAME] [--cpu host|x86-64|znver4|...] [--no-raise]
 //       [--no-kernels] [--kv-cache[=MAX_LEN] [--kv-window=W] [--kv-evict]
-//       [--kv-dtype=f32|f16|int8] [--kv-sinks=S]] [--attention=PATTERN]
+//       [--kv-dtype=f32|f16|int8] [--kv-sinks=S] [--kv-logits=all|last]]
+//       [--attention=PATTERN]
 //       [--prune=METHOD --sparsity=S [--prune-score=S] [--calib-stats F]
 //        ... [--export-onnx OUT.onnx [--export-shrink]]]
 //       [--quantize=RECIPE [--quant-method=rtn|gptq] [--calib-stats FILE]]
@@ -306,6 +307,12 @@ static cl::opt<std::string> kvDtypeOpt(
     cl::desc("With --kv-cache: the cache's element type: f16, or int8 codes "
              "per head and token with an f32 scale; the full-sequence entry "
              "reads K/V through the same rounding (docs/DESIGN.md)"));
+static cl::opt<std::string> kvLogitsOpt(
+    "kv-logits", cl::init("all"), cl::value_desc("all|last"),
+    cl::desc("With --kv-cache: which logits the step (tfc_session_prefill / "
+             "decode) returns: all new positions [b, n, V], or each "
+             "sequence's last one [b, 1, V], the lm_head then running on one "
+             "row per sequence (a prompt's prefill; left-pad prompts)"));
 
 static cl::opt<std::string> partitionOpt(
     "partition", cl::value_desc("pipeline:N|tensor:N"),
@@ -588,6 +595,10 @@ int main(int argc, char **argv) {
     return fail("--kv-dtype=" + kvDtypeOpt + ": expected f32, f16 or int8");
   if (kvDtypeOpt.getNumOccurrences() && !kvCache)
     return fail("--kv-dtype needs --kv-cache");
+  if (kvLogitsOpt != "all" && kvLogitsOpt != "last")
+    return fail("--kv-logits=" + kvLogitsOpt + ": expected all or last");
+  if (kvLogitsOpt.getNumOccurrences() && !kvCache)
+    return fail("--kv-logits needs --kv-cache");
   if (kvSinksOpt < 0 || (kvSinksOpt && !kvCache))
     return fail("--kv-sinks needs --kv-cache (sinks >= 0)");
   if (kvEvict && kvStaticLen)
@@ -681,6 +692,7 @@ int main(int argc, char **argv) {
   po.kvSinks = kvSinksOpt;
   po.attention = attentionOpt;
   po.kvDtype = kvDtypeOpt;
+  po.kvLogits = kvLogitsOpt;
   po.raise = !noRaise;
   po.kernels = !noKernels;
   po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;

@@ -21,6 +21,7 @@ struct PipelineOptions {
   bool kvEvict = false;        //   ring cache of the window's size
   int64_t kvSinks = 0;         //   sink keys (and ring sink slots)
   std::string kvDtype = "f32"; //   cache element type: f32 | f16 | int8
+  std::string kvLogits = "all"; //  step logits: all | last position
   std::string quantize;        // tfc-quantize recipe ("" = none)
   int64_t quantGroup = -1;     //   --quant-group (-1: the preset's)
   std::string quantSym;        //   "sym" / "asym" / "" (the preset's)

@@ -376,8 +376,10 @@ tfc_status tfc_session_create(tfc_model *model, int64_t batch,
                               int64_t max_len, tfc_session **out);
 /* Appends n >= 1 tokens to every sequence: `tokens` [batch * n] row-major;
  * `mask` [batch * n] (1 = token, 0 = padding) or NULL for all ones. If
- * `logits` is not NULL it receives the logits [batch, n, vocab], owned by
- * the session and valid until the next call on it (do not free them).
+ * `logits` is not NULL it receives the logits [batch, n, vocab] (a model
+ * compiled with `tfc --kv-logits=last`: [batch, 1, vocab], each sequence's
+ * last position; left-pad prompts), owned by the session and valid until
+ * the next call on it (do not free them).
  * TFC_ERR_SHAPE, with nothing changed, if position + n > max_len (never for
  * a ring cache, info.ring). */
 tfc_status tfc_session_prefill(tfc_session *session, const int64_t *tokens,
