@@ -47,4 +47,25 @@ if [[ -f "$expected" ]]; then
     diff "$expected" "$WORK/sampled.txt" | head -10
   fi
 fi
+# Through a KV-cache session (tfc --kv-cache), whose prefill returns every
+# position's logits, and with --kv-logits=last (the last position's only):
+# the same greedy text from a prompt of several tokens (a prefill of more
+# than one token, so the [1, 1, V] logits are exercised).
+for v in all last; do
+  if [[ ! -f "$WORK/kv_$v.so" || "$WORK/kv_$v.so" -ot "$TFC" ]]; then
+    "$TFC" "$DIR/onnx/stories260K.ts.onnx" --emit=shared --kv-cache \
+      --kv-logits=$v -o "$WORK/kv_$v" ||
+      { echo "FAIL: tfc could not compile stories260K --kv-logits=$v"; exit 1; }
+  fi
+  "$GEN" -m "$WORK/kv_$v.so" --tokenizer "$DIR/tok512.bin" -n 64 \
+    -p "Once upon a time, there was a little girl" >"$WORK/kv_$v.txt" \
+    2>"$WORK/kv_$v.err" || { cat "$WORK/kv_$v.err"; exit 1; }
+done
+if [[ -s "$WORK/kv_all.txt" ]] && cmp -s "$WORK/kv_all.txt" "$WORK/kv_last.txt"; then
+  echo "session, prompt: --kv-logits=last identical to all ($(wc -c <"$WORK/kv_last.txt") bytes)"
+else
+  echo "FAIL: session greedy text differs between --kv-logits=all and last:"
+  diff "$WORK/kv_all.txt" "$WORK/kv_last.txt" | head -10
+  status=1
+fi
 exit $status
