@@ -86,6 +86,10 @@ const char *kUsage =
     "                  sliding window: --context C --stride S [--max-chunks "
     "N]\n"
     "                  [--batch B]; docs/ACCURACY.md)\n"
+    "  --stream N      with --perplexity and a --kv-cache model: the first N\n"
+    "                  tokens (0: all) through one session instead,\n"
+    "                  --prefill-chunk C (512) a call, [--max-len M]; the\n"
+    "                  perplexity per --bucket B positions (1024) too\n"
     "Under mpirun (scripts/mpirun.sh -np N tfc-run ...; docs/RUNTIME.md):\n"
     "  a partitioned model runs part r on rank r; only rank 0 prints and\n"
     "  writes files; an error on any rank aborts the job (exit 1)\n"
@@ -109,6 +113,7 @@ struct Options {
   double cacheMb = 0;     // --cache-mb: 0 = no result cache
   bool cacheStats = false; // --stats
   int context = 0, stride = 0, maxChunks = 0, batch = 1;
+  int stream = -1, bucket = 0; // --stream N (-1: windows), --bucket B
 };
 
 /// Usage error: message, usage text, exit 2.
@@ -194,6 +199,13 @@ Options parseArgs(int argc, char **argv) {
                                    : o.maxChunks;
       if (!parseInt(v, dst, a == "--batch" ? 1 : 0))
         usageError(a + " needs a non-negative integer, got '" + v + "'");
+    } else if (a == "--stream" || a == "--bucket") {
+      const char *v = value();
+      if (!parseInt(v, a == "--stream" ? o.stream : o.bucket,
+                    a == "--stream" ? 0 : 1))
+        usageError(a + " needs a " +
+                   (a == "--stream" ? "non-negative" : "positive") +
+                   " integer, got '" + v + "'");
     } else if (a == "--bench") {
       o.bench = true;
     } else if (a == "--runs") {
@@ -234,6 +246,11 @@ Options parseArgs(int argc, char **argv) {
   if (!o.trace.empty() && o.decode >= 0 && !o.bench)
     usageError("--trace with --decode records the last --bench "
                "repetition's decode steps: add --bench");
+  if ((o.stream >= 0 || o.bucket > 0) && o.perplexity.empty())
+    usageError("--stream and --bucket go with --perplexity F");
+  if (o.stream >= 0 && (o.context || o.stride || o.maxChunks || o.batch > 1))
+    usageError("--stream streams one session: --prefill-chunk C, not "
+               "--context / --stride / --max-chunks / --batch");
   if (o.cacheStats && o.cacheMb <= 0)
     usageError("--stats reports the result cache: give --cache-mb N");
   if (o.cacheMb > 0 && (o.dataParallel || o.decode >= 0 ||
@@ -568,7 +585,12 @@ int Runner::run() {
     p.maxChunks = opt.maxChunks;
     p.batch = opt.batch;
     p.json = opt.json;
-    return runPerplexity(model, p);
+    p.stream = opt.stream;
+    p.chunk = opt.prefillChunk;
+    p.maxLen = opt.maxLen;
+    p.bucket = opt.bucket;
+    return p.stream >= 0 ? runStreamPerplexity(model, p)
+                         : runPerplexity(model, p);
   }
   if (int rc = prepareInputs())
     return rc;
