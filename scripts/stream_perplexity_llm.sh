@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SmolLM2-135M streaming past its trained context (8192 positions):
+# wiki.test.raw's first TOKENS tokens (default 32768) through one KV-cache
+# session each (`tfc-run --perplexity F --stream N`, prefill chunks of 512),
+# perplexity per bucket of 2048 positions, for
+#   dense      --kv-cache, a linear cache of TOKENS positions (every key kept)
+#   sinkS+W    --kv-cache --kv-window=W --kv-evict --kv-sinks=S (StreamingLLM:
+#              a ring of W slots plus S sink slots)
+#   windowW    --kv-cache --kv-window=W --kv-evict (the ring alone)
+# docs/ACCURACY.md "Streaming past the trained context".
+#   scripts/stream_perplexity_llm.sh [OUT_DIR] [CONFIG...]
+#     (default /tmp/stream-llm; configs: dense sink4+1020 window1024
+#      sink4+252 window256)
+# TOKENS, THREADS (default 2), CHUNK (512), BUCKET (2048). Everything niced.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-/tmp/stream-llm}; shift || true
+configs=("$@")
+[ ${#configs[@]} -eq 0 ] && configs=(dense sink4+1020 window1024 sink4+252 window256)
+py=${TFC_PYTHON:-$root/.venv/bin/python}
+bin=${TFC_BIN:-$root/build/bin}
+onnx=$root/.cache/onnx/smollm2.ts.onnx
+tokjson=$root/.cache/models/smollm2/hf/tokenizer.json
+data=${TFC_DATA:-$root/../shared/data}
+[ -d "$data" ] || data=/work/shared/data
+tokens=${TOKENS:-32768}
+threads=${THREADS:-2}
+chunk=${CHUNK:-512}
+bucket=${BUCKET:-2048}
+mkdir -p "$out"
+toks=$out/wiki.test.smollm2.tokens
+[ -f "$toks" ] || nice -n 10 "$py" "$root/scripts/tokenize_for_ppl.py" --tokenizer "$tokjson" \
+  "$data/wikitext-2-raw/wiki.test.raw" -o "$toks"
+echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') commit $(git -C "$root" rev-parse --short HEAD) tokens=$tokens chunk=$chunk" | tee -a "$out/results.tsv"
+for c in "${configs[@]}"; do
+  case $c in
+    dense) flags=(--kv-cache) ;;
+    sink*) s=${c#sink}; w=${s#*+}; s=${s%%+*}
+           flags=(--kv-cache --kv-window="$w" --kv-evict --kv-sinks="$s") ;;
+    window*) flags=(--kv-cache --kv-window="${c#window}" --kv-evict) ;;
+    *) echo "unknown config '$c' (dense, sinkS+W, windowW)" >&2; exit 2 ;;
+  esac
+  [ -f "$out/$c.so" ] || nice -n 10 "$bin/tfc" "$onnx" "${flags[@]}" --emit=shared -o "$out/$c"
+  nice -n 10 "$bin/tfc-run" "$out/$c.so" --perplexity "$toks" --stream "$tokens" \
+    --prefill-chunk "$chunk" --bucket "$bucket" --max-len "$tokens" --threads "$threads" \
+    --json >"$out/$c.json"
+  "$py" - "$out/$c.json" "$c" <<'PY' | tee -a "$out/results.tsv"
+import json, sys
+r = json.load(open(sys.argv[1]))
+b = " ".join(f"{x['perplexity']:.2f}" for x in r["buckets"])
+print(f"{sys.argv[2]}\tppl\t{r['perplexity']:.4f}\ttokens={r['tokens_evaluated']}\t"
+      f"slots={r['cache_slots']}\t{r['seconds']:.0f} s\tbuckets: {b}")
+PY
+done
