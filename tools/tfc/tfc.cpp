@@ -295,7 +295,10 @@ static cl::opt<int64_t> kvSinksOpt(
     "kv-sinks", cl::init(0), cl::value_desc("S"),
     cl::desc("With --kv-cache and a window: the first S positions stay "
              "visible (StreamingLLM sinks) in both entries; with --kv-evict "
-             "the ring keeps S sink slots that are never evicted"));
+             "the ring keeps S sink slots that are never evicted. The sinks "
+             "keep their absolute positions: they help within the model's "
+             "trained context, past it a window alone streams stably "
+             "(docs/ACCURACY.md \"Streaming past the trained context\")"));
 static cl::opt<std::string> attentionOpt(
     "attention", cl::init(""), cl::value_desc("PATTERN"),
     cl::desc("Sparse attention (--tfc-sparsify-attention): local:W, "
