@@ -151,7 +151,7 @@ TEST(LlamaReference, SmolLM2TokenizerJson) {
 
 TEST(LlamaReference, Gpt2) {
   std::unique_ptr<Tokenizer> tok;
-  LOAD_OR_SKIP(vocabCacheDir() + "/ggml-vocab-gpt-2.gguf", tok);
+  LOAD_OR_SKIP(intactVocab("ggml-vocab-gpt-2.gguf"), tok);
   checkColumn(*tok, "gpt2", true);
 }
 

@@ -46,17 +46,31 @@ inline std::string vocabCacheDir() {
   return std::string(TFC_SOURCE_DIR) + "/.cache/tokenizer-vectors";
 }
 
+/// The llama.cpp test vocabulary `name` (e.g. "ggml-vocab-gpt-2.gguf"): the
+/// shared copy when it parses as GGUF (the byte-exact original), else the
+/// one fetched into vocabCacheDir().
+inline std::string intactVocab(const std::string &name) {
+  const std::string shared = vectorsDir() + "/" + name;
+  GgufFile file;
+  if (GgufFile::open(shared, file).ok())
+    return shared;
+  return vocabCacheDir() + "/" + name;
+}
+
 /// Whether `original` is the file that became `copy` through a UTF-8 text
 /// conversion (every invalid sequence replaced by U+FFFD), or the same file.
 inline bool isOriginalOf(const std::string &original, const std::string &copy) {
   return original == copy || sanitizeUtf8(original) == copy;
 }
 
-/// Loads a GGUF vocab. A copy of such a file that went through a UTF-8 text
-/// conversion has each invalid byte replaced by EF BF BD, which breaks the
-/// binary layout. When the file holds that pattern and an intact copy of the
-/// same name is in vocabCacheDir() whose conversion gives exactly this file,
-/// the intact copy is loaded and `source` names it. Otherwise, if
+/// Loads a GGUF vocab. A file that parses is used as it is: the byte-exact
+/// originals hold EF BF BD themselves (U+FFFD is a token of several
+/// vocabularies), so that pattern alone does not mean damage. A copy that
+/// went through a UTF-8 text conversion has each invalid byte replaced by EF
+/// BF BD, which breaks the binary layout. When the file does not parse, holds
+/// that pattern and an intact copy of the same name is in vocabCacheDir()
+/// whose conversion gives exactly this file, the intact copy is loaded and
+/// `source` names it. Otherwise, if
 /// `collapseRepair` and the file fails to parse, the pattern is collapsed
 /// back to one byte (0x80; the original value is lost, which only matters
 /// for numbers the tokenizer does not read: fine for WordPiece, not for
@@ -68,6 +82,14 @@ inline Status loadGgufVocab(const std::string &path,
                             std::string &firstError, std::string *source,
                             bool collapseRepair = true) {
   repaired = false;
+  {
+    GgufFile file;
+    if (GgufFile::open(path, file).ok()) {
+      if (source)
+        *source = path;
+      return tokenizerFromGguf(file, tok, options);
+    }
+  }
   std::string bytes;
   if (readBytes(path, bytes) && bytes.find("\xEF\xBF\xBD") != std::string::npos) {
     std::string name = path.substr(path.find_last_of('/') + 1);

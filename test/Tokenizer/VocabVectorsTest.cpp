@@ -4,8 +4,10 @@
 //    ggml-vocab-NAME.gguf with .inp texts and .out ids made by Hugging Face
 //    (without special tokens). Every case must match exactly. Vocabularies of
 //    tokenizer models not implemented yet are skipped by name. The shared
-//    GGUF files were damaged by a UTF-8 conversion; the LLaMA and GPT-2 ones
-//    are read from verified intact copies (TestUtils.h, loadGgufVocab).
+//    GGUF files are the byte-exact originals (SHA256SUMS beside them) and are
+//    read as they are; an earlier copy had been damaged by a UTF-8
+//    conversion, and such a copy is still read from a verified intact
+//    original in the cache when there is one (TestUtils.h, loadGgufVocab).
 // 2. Inputs/wordpiece-reference.jsonl (gen_wordpiece_reference.py): 545
 //    texts over many scripts and character classes with the ids of Hugging
 //    Face tokenizers for four normalizer settings, checked on the bert-bge
