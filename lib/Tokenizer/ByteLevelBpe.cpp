@@ -181,6 +181,51 @@ void ByteLevelBpeTokenizer::preTokenize(std::string_view text,
     splitGpt2(text, cps, 0, cps.size(), words);
     return;
   }
+  if (kind == BpePreTokenizer::Falcon) {
+    // Punctuation(contiguous): runs of punctuation and of the rest, each
+    // split by GPT-2's pattern (ByteLevel's regex).
+    std::vector<std::string_view> runWords;
+    for (size_t i = 0; i < cps.size();) {
+      const bool punct = unicode::isPunctuation(cps[i].c);
+      size_t j = i + 1;
+      while (j < cps.size() && unicode::isPunctuation(cps[j].c) == punct)
+        ++j;
+      splitGpt2(text, cps, i, j, runWords);
+      i = j;
+    }
+    // Digits(individual_digits=false) runs on the byte-level characters:
+    // numeric are the digits and the bytes that map to U+00B2, U+00B3,
+    // U+00B9 and U+00BC-U+00BE (No), even inside a multi-byte character;
+    // then Split("[0-9][0-9][0-9]", isolated).
+    auto numeric = [](unsigned char b) {
+      return (b >= '0' && b <= '9') || b == 0xB2 || b == 0xB3 || b == 0xB9 ||
+             (b >= 0xBC && b <= 0xBE);
+    };
+    auto digit = [](char b) { return b >= '0' && b <= '9'; };
+    for (std::string_view w : runWords)
+      for (size_t a = 0; a < w.size();) {
+        const bool num = numeric(static_cast<unsigned char>(w[a]));
+        size_t b = a + 1;
+        while (b < w.size() && numeric(static_cast<unsigned char>(w[b])) == num)
+          ++b;
+        size_t from = a;
+        for (size_t p = a; p + 3 <= b;) {
+          if (digit(w[p]) && digit(w[p + 1]) && digit(w[p + 2])) {
+            if (p > from)
+              words.push_back(w.substr(from, p - from));
+            words.push_back(w.substr(p, 3));
+            p += 3;
+            from = p;
+          } else {
+            ++p;
+          }
+        }
+        if (b > from)
+          words.push_back(w.substr(from, b - from));
+        a = b;
+      }
+    return;
+  }
   // Digits(individual_digits): every numeric character is a segment of its
   // own; GPT-2's pattern runs on each segment separately.
   size_t start = 0;

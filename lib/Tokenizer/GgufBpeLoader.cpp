@@ -106,10 +106,13 @@ Status byteLevelBpeFromGguf(const GgufFile &file,
   else if (pre == "smollm" || pre == "starcoder" || pre == "refact" ||
            pre == "command-r" || pre == "codeshell" || pre == "exaone")
     o.preTokenizer = BpePreTokenizer::Gpt2IndividualDigits;
+  else if (pre == "falcon")
+    o.preTokenizer = BpePreTokenizer::Falcon;
   else
     return Status::error("byte-level BPE pre-tokenizer '" + pre +
                          "' (tokenizer.ggml.pre) is not supported (only "
-                         "GPT-2's pattern, with or without individual digits)");
+                         "GPT-2's pattern, with or without individual digits, "
+                         "and Falcon's)");
   o.addPrefixSpace = flag(file, "tokenizer.ggml.add_space_prefix", false);
 
   const GgufValue *m = file.find("tokenizer.ggml.merges");

@@ -272,6 +272,26 @@ TEST(ByteLevelBpe, Gpt2Pattern) {
   EXPECT_EQ(split("x123  42", d), (Words{"x", "1", "2", "3", "  ", "4", "2"}));
 }
 
+// Falcon's pre-tokenizer against Hugging Face tokenizers 0.23.3's
+// Sequence([Punctuation('contiguous'), ByteLevel(add_prefix_space=False),
+// Digits(individual_digits=False), Split('[0-9][0-9][0-9]', 'isolated')])
+// .pre_tokenize_str, its byte-level words mapped back to bytes. Digits sees
+// the byte-level characters: U+00B2 / U+00BD (the bytes B2 / BD of "ò" =
+// C3 B2 and "½" = C2 BD) are numeric, so those characters split in two.
+TEST(ByteLevelBpe, FalconPattern) {
+  auto f = BpePreTokenizer::Falcon;
+  EXPECT_EQ(split("ied 4 \xC2\xBD months", f),
+            (Words{"ied", " ", "4", " \xC2", "\xBD", " months"}));
+  EXPECT_EQ(split("\xC3\xB2\xC2\xBD\xC2\xB2\xC2\xB9 12345 x1234567", f),
+            (Words{"\xC3", "\xB2", "\xC2", "\xBD", "\xC2", "\xB2", "\xC2",
+                   "\xB9", " ", "123", "45", " x", "123", "456", "7"}));
+  EXPECT_EQ(split("Hello, world!! it's 3.14159", f),
+            (Words{"Hello", ",", " world", "!!", " it", "'", "s", " ", "3", ".",
+                   "141", "59"}));
+  EXPECT_EQ(split("a...b $100+200", f),
+            (Words{"a", "...", "b", " ", "$", "100", "+", "200"}));
+}
+
 TEST(ByteLevelBpe, MergesByRank) {
   auto tok = std::make_unique<ByteLevelBpeTokenizer>();
   std::vector<std::string> vocab;

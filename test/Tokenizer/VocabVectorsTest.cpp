@@ -121,9 +121,9 @@ TEST(VocabVectors, BertBge) { runVocabVectors("bert-bge", true, true); }
 TEST(VocabVectors, LlamaSpm) { runVocabVectors("llama-spm", true, false); }
 TEST(VocabVectors, Phi3) { runVocabVectors("phi-3", true, false); }
 TEST(VocabVectors, Gpt2) { runVocabVectors("gpt-2", true, false); }
-// Falcon's pre-tokenizer (llama.cpp "falcon": punctuation and 3-digit
-// groups) is not implemented.
-TEST(VocabVectors, Falcon) { runVocabVectors("falcon", false, false); }
+// Falcon's pre-tokenizer: punctuation runs, GPT-2's pattern, numeric
+// byte-level runs, 3-digit groups (ByteLevelBpe.cpp).
+TEST(VocabVectors, Falcon) { runVocabVectors("falcon", true, false); }
 
 namespace {
 

@@ -30,8 +30,14 @@ namespace tfc {
 namespace tokenizer {
 
 enum class BpePreTokenizer {
-  Gpt2,                // GPT-2's pattern
-  Gpt2IndividualDigits // every numeric character alone, then GPT-2's pattern
+  Gpt2,                 // GPT-2's pattern
+  Gpt2IndividualDigits, // every numeric character alone, then GPT-2's pattern
+  /// Falcon (HF: Punctuation(contiguous), ByteLevel(use_regex),
+  /// Digits(individual_digits=false), Split("[0-9][0-9][0-9]", isolated)):
+  /// runs of punctuation apart, GPT-2's pattern on every run, then each word
+  /// cut between numeric and other byte-level characters, then every three
+  /// ASCII digits (leftmost first) isolated.
+  Falcon
 };
 
 struct ByteLevelBpeOptions {
