@@ -4,19 +4,21 @@
 # session each (`tfc-run --perplexity F --stream N`, prefill chunks of 512),
 # perplexity per bucket of 2048 positions, for
 #   dense      --kv-cache, a linear cache of TOKENS positions (every key kept)
-#   sinkS+W    --kv-cache --kv-window=W --kv-evict --kv-sinks=S (StreamingLLM:
-#              a ring of W slots plus S sink slots)
+#   sinkS+W    --kv-cache --kv-window=W --kv-evict --kv-sinks=S (a ring of W
+#              slots plus S sink slots, the sinks at their absolute positions)
+#   sinkqS+W   the same with --sink-positions=cache (StreamingLLM: the sinks
+#              scored at their cache slots' positions)
 #   windowW    --kv-cache --kv-window=W --kv-evict (the ring alone)
 # docs/ACCURACY.md "Streaming past the trained context".
 #   scripts/stream_perplexity_llm.sh [OUT_DIR] [CONFIG...]
-#     (default /tmp/stream-llm; configs: dense sink4+1020 window1024
-#      sink4+252 window256)
+#     (default /tmp/stream-llm; configs: dense sink4+1020 sinkq4+1020
+#      window1024 sink4+252 sinkq4+252 window256)
 # TOKENS, THREADS (default 2), CHUNK (512), BUCKET (2048). Everything niced.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-/tmp/stream-llm}; shift || true
 configs=("$@")
-[ ${#configs[@]} -eq 0 ] && configs=(dense sink4+1020 window1024 sink4+252 window256)
+[ ${#configs[@]} -eq 0 ] && configs=(dense sink4+1020 sinkq4+1020 window1024 sink4+252 sinkq4+252 window256)
 py=${TFC_PYTHON:-$root/.venv/bin/python}
 bin=${TFC_BIN:-$root/build/bin}
 onnx=$root/.cache/onnx/smollm2.ts.onnx
@@ -35,10 +37,12 @@ echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') commit $(git 
 for c in "${configs[@]}"; do
   case $c in
     dense) flags=(--kv-cache) ;;
+    sinkq*) s=${c#sinkq}; w=${s#*+}; s=${s%%+*}
+           flags=(--kv-cache --kv-window="$w" --kv-evict --kv-sinks="$s" --sink-positions=cache) ;;
     sink*) s=${c#sink}; w=${s#*+}; s=${s%%+*}
            flags=(--kv-cache --kv-window="$w" --kv-evict --kv-sinks="$s") ;;
     window*) flags=(--kv-cache --kv-window="${c#window}" --kv-evict) ;;
-    *) echo "unknown config '$c' (dense, sinkS+W, windowW)" >&2; exit 2 ;;
+    *) echo "unknown config '$c' (dense, sinkS+W, sinkqS+W, windowW)" >&2; exit 2 ;;
   esac
   [ -f "$out/$c.so" ] || nice -n 10 "$bin/tfc" "$onnx" "${flags[@]}" --emit=shared -o "$out/$c"
   nice -n 10 "$bin/tfc-run" "$out/$c.so" --perplexity "$toks" --stream "$tokens" \

@@ -390,7 +390,7 @@ def Tfc_RotaryOp : Tfc_Op<"rotary"> {
   let hasVerifier = 1;
 }
 
-def Tfc_AttentionOp : Tfc_Op<"attention"> {
+def Tfc_AttentionOp : Tfc_Op<"attention", [AttrSizedOperandSegments]> {
   let summary = "scaled dot-product attention with grouped-query heads";
   let description = [{
     `query [b, hq, s, d]`, `key [b, hkv, t, d]`, `value [b, hkv, t, dv]`,
@@ -405,10 +405,15 @@ def Tfc_AttentionOp : Tfc_Op<"attention"> {
     P >= ceil(t / lb) and Q >= ceil(t / lb) at run time), softmax over t
     (a fully masked row gives 0, not NaN), times v. Result `[b, hq, s, dv]`.
     The structure attributes are set by tfc-sparsify-attention
-    (docs/DESIGN.md "Attention patterns").
+    (docs/DESIGN.md "Attention patterns"). `sink_query` (optional, the
+    query's shape; only with sinks): a key j < sinks that query i sees only
+    as a sink (i - j >= window) is scored with it instead of `query` -- the
+    query rotated at the cache position sinks + window - 1 (tfc-sink-query,
+    StreamingLLM's positions within the cache).
   }];
   let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
                    AnyRankedTensor:$value, Optional<AnyRankedTensor>:$mask,
+                   Optional<AnyRankedTensor>:$sink_query,
                    F64Attr:$scale, BoolAttr:$causal,
                    DefaultValuedAttr<I64Attr, "0">:$window,
                    DefaultValuedAttr<I64Attr, "0">:$sinks,
@@ -416,7 +421,7 @@ def Tfc_AttentionOp : Tfc_Op<"attention"> {
                    OptionalAttr<AnyIntElementsAttr>:$layout,
                    DefaultValuedAttr<I64Attr, "0">:$layout_block);
   let results = (outs AnyRankedTensor:$result);
-  let assemblyFormat = "$query `,` $key `,` $value (`mask` $mask^ `:` type($mask))? attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)";
+  let assemblyFormat = "$query `,` $key `,` $value (`mask` $mask^ `:` type($mask))? (`sink_query` $sink_query^ `:` type($sink_query))? attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)";
   let hasVerifier = 1;
 }
 

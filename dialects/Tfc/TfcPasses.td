@@ -521,6 +521,25 @@ def TfcPrune : Pass<"tfc-prune", "ModuleOp"> {
     "::mlir::arith::ArithDialect"];
 }
 
+def TfcSinkQuery : Pass<"tfc-sink-query", "ModuleOp"> {
+  let summary = "Score attention sinks at their cache positions (StreamingLLM)";
+  let description = [{
+    For every tfc.attention with sinks S > 0 and window W: sets
+    `sink_query` to the query rotated at the constant position P = S + W -
+    1, the position the query holds in a cache of S sink slots followed by
+    W window slots. A key j < S that a query at position p sees only as a
+    sink (p - j >= W) is then scored at RoPE distance P - j = S + W - 1 - j
+    whatever p is, instead of p - j, which grows past the trained context as
+    a stream goes on (docs/ACCURACY.md "Streaming past the trained
+    context"). The query must be `tfc.rotary(q, cos, sin)` whose cos / sin
+    depend on the positions only through `tfc.range` ops: those ops (and
+    everything between them and cos / sin) are cloned with the range
+    replaced by range(P, 0, same size); an attention already carrying a
+    sink_query is left alone. Run after tfc-kv-cache (both entries).
+  }];
+  let dependentDialects = ["::mlir::tfc::TfcDialect"];
+}
+
 def TfcSparsifyAttention : Pass<"tfc-sparsify-attention", "ModuleOp"> {
   let summary = "Give every tfc.attention a sparse structure: local, block-local, sink+local or BigBird";
   let description = [{

@@ -1478,6 +1478,10 @@ struct CpuKernelsPass
 
   /// lowerAttention's conditions (the call takes the op).
   bool attentionFits(AttentionOp op) {
+    // Sinks at their cache positions (tfc-sink-query): the reference
+    // lowering until the kernels take the sink query.
+    if (op.getSinkQuery())
+      return false;
     auto qt = rtt(op.getQuery());
     if (!qt.getElementType().isF32() || qt.getRank() != 4 ||
         rtt(op.getKey()).getRank() != 4 || rtt(op.getValue()).getRank() != 4)

@@ -109,6 +109,8 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
          (o.kvDtype != "f32" ? " kv-dtype=" + o.kvDtype : "") +
          (o.kvLogits != "all" ? " logits=" + o.kvLogits : "") +
          "},canonicalize,cse";
+  if (o.sinkQuery)
+    p += ",tfc-sink-query,canonicalize,cse";
   return p;
 }
 

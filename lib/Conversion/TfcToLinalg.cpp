@@ -750,6 +750,10 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
                                        qt.getShape()[2], kt.getShape()[2]};
             auto st = RankedTensorType::get(ss, et);
             Value scores = buildMatmul(b, loc, o.getQuery(), kT, st);
+            // Sinks at their cache positions: the sink query's scores too.
+            Value sinkScores;
+            if (o.getSinkQuery())
+              sinkScores = buildMatmul(b, loc, o.getSinkQuery(), kT, st);
             double scale = o.getScale().convertToDouble();
             bool causal = o.getCausal();
             int64_t window = o.getWindow(), sinks = o.getSinks(),
@@ -764,6 +768,9 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
             Value mask = o.getMask();
             if (mask)
               operands.push_back(mask);
+            const int sinkAt = static_cast<int>(operands.size());
+            if (sinkScores)
+              operands.push_back(sinkScores);
             auto negInf = b.getFloatAttr(
                 et, APFloat::getInf(cast<FloatType>(et).getFloatSemantics(),
                                     true));
@@ -792,8 +799,30 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
                     b, loc, init.getType(), operands, ValueRange{init}, maps,
                     iters,
                     [&](OpBuilder &nb, Location nl, ValueRange a) {
+                      Value raw = a[0];
+                      if (sinkScores) {
+                        // Key j < sinks seen only as a sink (qi - j >=
+                        // window): the sink query's score.
+                        Value i = linalg::IndexOp::create(nb, nl, 2);
+                        Value j = linalg::IndexOp::create(nb, nl, 3);
+                        Value qi = arith::AddIOp::create(
+                            nb, nl, i,
+                            arith::SubIOp::create(nb, nl, tLen, sLen));
+                        Value asSink = arith::AndIOp::create(
+                            nb, nl,
+                            arith::CmpIOp::create(
+                                nb, nl, arith::CmpIPredicate::slt, j,
+                                arith::ConstantIndexOp::create(nb, nl, sinks)),
+                            arith::CmpIOp::create(
+                                nb, nl, arith::CmpIPredicate::sge,
+                                arith::SubIOp::create(nb, nl, qi, j),
+                                arith::ConstantIndexOp::create(nb, nl,
+                                                               window)));
+                        raw = arith::SelectOp::create(nb, nl, asSink,
+                                                      a[sinkAt], a[0]);
+                      }
                       Value s = arith::MulFOp::create(
-                          nb, nl, a[0], floatConst(nb, nl, et, scale));
+                          nb, nl, raw, floatConst(nb, nl, et, scale));
                       Value ninf = arith::ConstantOp::create(nb, nl, negInf);
                       if (mask) {
                         Value m = a[1];

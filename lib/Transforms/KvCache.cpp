@@ -575,7 +575,8 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
                   ? stored[kv][0]
                   : fromCache(b, loc, stored[kv][0], stored[kv][1], dtype);
   auto cached = AttentionOp::create(b, loc, a.getType(), q, all[0], all[1],
-                                    mask, a.getScaleAttr(), b.getBoolAttr(true),
+                                    mask, Value(), a.getScaleAttr(),
+                                    b.getBoolAttr(true),
                                     b.getI64IntegerAttr(l.window),
                                     b.getI64IntegerAttr(l.sinks),
                                     a.getBlockAttr(), a.getLayoutAttr(),

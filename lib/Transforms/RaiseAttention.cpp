@@ -343,7 +343,7 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
       }
     }
     rewriter.replaceOpWithNewOp<AttentionOp>(
-        pv, pv.getResult().getType(), q, k, v, info.mask,
+        pv, pv.getResult().getType(), q, k, v, info.mask, Value(),
         rewriter.getF64FloatAttr(scale), rewriter.getBoolAttr(info.causal),
         rewriter.getI64IntegerAttr(info.window), rewriter.getI64IntegerAttr(0),
         rewriter.getI64IntegerAttr(0), DenseIntElementsAttr(),

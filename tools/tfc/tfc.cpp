@@ -295,10 +295,11 @@ static cl::opt<int64_t> kvSinksOpt(
     "kv-sinks", cl::init(0), cl::value_desc("S"),
     cl::desc("With --kv-cache and a window: the first S positions stay "
              "visible (StreamingLLM sinks) in both entries; with --kv-evict "
-             "the ring keeps S sink slots that are never evicted. The sinks "
-             "keep their absolute positions: they help within the model's "
-             "trained context, past it a window alone streams stably "
-             "(docs/ACCURACY.md \"Streaming past the trained context\")"));
+             "the ring keeps S sink slots that are never evicted. By default "
+             "the sinks keep their absolute positions, which breaks a RoPE "
+             "model past its trained context; --sink-positions=cache scores "
+             "them at their cache slots' positions (StreamingLLM; "
+             "docs/ACCURACY.md \"Streaming past the trained context\")"));
 static cl::opt<std::string> attentionOpt(
     "attention", cl::init(""), cl::value_desc("PATTERN"),
     cl::desc("Sparse attention (--tfc-sparsify-attention): local:W, "
@@ -310,6 +311,14 @@ static cl::opt<std::string> kvDtypeOpt(
     cl::desc("With --kv-cache: the cache's element type: f16, or int8 codes "
              "per head and token with an f32 scale; the full-sequence entry "
              "reads K/V through the same rounding (docs/DESIGN.md)"));
+static cl::opt<std::string> sinkPositionsOpt(
+    "sink-positions", cl::init("absolute"), cl::value_desc("absolute|cache"),
+    cl::desc("Attention sinks (--kv-sinks, --attention=sink:S,local:W): "
+             "absolute (the default: a sink key keeps its position, so its "
+             "distance to the query grows past the trained context) or cache "
+             "(StreamingLLM: scored as if at its cache slot, the query "
+             "rotated at position S + W - 1; tfc-sink-query; CPU attention "
+             "through the reference lowering for now)"));
 static cl::opt<std::string> kvLogitsOpt(
     "kv-logits", cl::init("all"), cl::value_desc("all|last"),
     cl::desc("With --kv-cache: which logits the step (tfc_session_prefill / "
@@ -598,6 +607,9 @@ int main(int argc, char **argv) {
     return fail("--kv-dtype=" + kvDtypeOpt + ": expected f32, f16 or int8");
   if (kvDtypeOpt.getNumOccurrences() && !kvCache)
     return fail("--kv-dtype needs --kv-cache");
+  if (sinkPositionsOpt != "absolute" && sinkPositionsOpt != "cache")
+    return fail("--sink-positions=" + sinkPositionsOpt +
+                ": expected absolute or cache");
   if (kvLogitsOpt != "all" && kvLogitsOpt != "last")
     return fail("--kv-logits=" + kvLogitsOpt + ": expected all or last");
   if (kvLogitsOpt.getNumOccurrences() && !kvCache)
@@ -696,6 +708,7 @@ int main(int argc, char **argv) {
   po.attention = attentionOpt;
   po.kvDtype = kvDtypeOpt;
   po.kvLogits = kvLogitsOpt;
+  po.sinkQuery = sinkPositionsOpt == "cache";
   po.raise = !noRaise;
   po.kernels = !noKernels;
   po.cpuKernels = !noKernels && targetOpt == "cpu" && !cudaEmulate;

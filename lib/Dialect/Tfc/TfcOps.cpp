@@ -443,6 +443,13 @@ LogicalResult AttentionOp::verify() {
   }
   if (getMask() && rtt(getMask()).getRank() > 4)
     return emitOpError("mask rank must be <= 4");
+  if (Value sq = getSinkQuery()) {
+    if (getSinks() == 0)
+      return emitOpError("sink_query needs sinks > 0");
+    if (sq.getType() != getQuery().getType())
+      return emitOpError("sink_query must have the query's type, got ")
+             << sq.getType();
+  }
   return success();
 }
 

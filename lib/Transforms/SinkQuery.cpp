@@ -1,0 +1,100 @@
+//===- SinkQuery.cpp - attention sinks at their cache positions -----------===//
+//
+// tfc-sink-query (dialects/Tfc/TfcPasses.td): every attention with sinks gets
+// a `sink_query`, its query rotated at the constant position S + W - 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Dialect/Tfc/TfcDialect.h"
+#include "tfc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::tfc {
+#define GEN_PASS_DEF_TFCSINKQUERY
+#include "tfc/Dialect/Tfc/TfcPasses.h.inc"
+} // namespace mlir::tfc
+
+using namespace mlir;
+using namespace mlir::tfc;
+
+namespace {
+
+/// `v` recomputed with every tfc.range in its backward slice replaced by
+/// range(pos, 0, same size). Only ops that depend on a range are cloned (at
+/// the builder's insertion point); the others are reused. `ranges` counts
+/// the ranges met.
+Value atPosition(OpBuilder &b, Value v, int64_t pos, DenseMap<Value, Value> &memo,
+                 int &ranges) {
+  if (auto it = memo.find(v); it != memo.end())
+    return it->second;
+  Operation *d = v.getDefiningOp();
+  Value out = v;
+  if (!d || d->getNumRegions()) {
+    // A block argument or an op with regions: kept.
+  } else if (auto r = dyn_cast<RangeOp>(d)) {
+    auto cst = [&](Value like, int64_t x) -> Value {
+      auto t = cast<RankedTensorType>(like.getType());
+      Type et = t.getElementType();
+      Attribute a = isa<FloatType>(et)
+                        ? Attribute(DenseElementsAttr::get(
+                              t, b.getFloatAttr(et, static_cast<double>(x))))
+                        : Attribute(DenseElementsAttr::get(
+                              t, b.getIntegerAttr(et, x)));
+      return arith::ConstantOp::create(b, r.getLoc(), cast<TypedAttr>(a));
+    };
+    out = RangeOp::create(b, r.getLoc(), r.getType(), cst(r.getStart(), pos),
+                          cst(r.getDelta(), 0), r.getSize())
+              .getResult();
+    ++ranges;
+  } else {
+    IRMapping map;
+    bool changed = false;
+    for (Value o : d->getOperands()) {
+      Value n = atPosition(b, o, pos, memo, ranges);
+      changed |= n != o;
+      map.map(o, n);
+    }
+    if (changed)
+      out = b.clone(*d, map)->getResult(cast<OpResult>(v).getResultNumber());
+  }
+  memo[v] = out;
+  return out;
+}
+
+struct SinkQueryPass : tfc::impl::TfcSinkQueryBase<SinkQueryPass> {
+  void runOnOperation() override {
+    SmallVector<AttentionOp> ops;
+    getOperation().walk([&](AttentionOp a) {
+      if (a.getSinks() > 0 && !a.getSinkQuery())
+        ops.push_back(a);
+    });
+    for (AttentionOp a : ops) {
+      auto rot = a.getQuery().getDefiningOp<RotaryOp>();
+      if (!rot) {
+        a.emitOpError("tfc-sink-query: the query is not a tfc.rotary (sinks "
+                      "at cache positions need the query's rotation)");
+        return signalPassFailure();
+      }
+      const int64_t pos = a.getSinks() + a.getWindow() - 1;
+      OpBuilder b(a);
+      DenseMap<Value, Value> memo;
+      int ranges = 0;
+      Value cos = atPosition(b, rot.getCos(), pos, memo, ranges);
+      Value sin = atPosition(b, rot.getSin(), pos, memo, ranges);
+      if (!ranges) {
+        rot.emitOpError("tfc-sink-query: cos / sin do not depend on a "
+                        "tfc.range of positions");
+        return signalPassFailure();
+      }
+      auto sq = RotaryOp::create(b, rot.getLoc(), rot.getType(),
+                                 rot.getInput(), cos, sin, rot.getStyleAttr());
+      a.getSinkQueryMutable().assign(sq.getResult());
+    }
+  }
+};
+
+} // namespace
