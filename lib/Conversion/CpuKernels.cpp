@@ -69,6 +69,7 @@ namespace {
 
 constexpr const char *kLinear = "tfcrt_linear";
 constexpr const char *kAttention = "tfcrt_attention_f32";
+constexpr const char *kAttentionSinkQ = "tfcrt_attention_sq_f32";
 constexpr const char *kAttentionKvF16 = "tfcrt_attention_kv_f16";
 constexpr const char *kAttentionKvI8 = "tfcrt_attention_kv_i8";
 constexpr const char *kLayerNorm = "tfcrt_layer_norm_f32";
@@ -1437,8 +1438,8 @@ struct CpuKernelsPass
       // Every attention must take the call (lowerAttention's conditions),
       // else none: check them all before changing anything.
       if (!llvm::all_of(layers, [&](RopeCache &rc) {
-            return attentionFits(
-                cast<AttentionOp>(*rc.exK->getUsers().begin()));
+            auto a = cast<AttentionOp>(*rc.exK->getUsers().begin());
+            return attentionFits(a) && !a.getSinkQuery();
           }))
         continue;
       for (RopeCache &rc : layers) {
@@ -1478,10 +1479,14 @@ struct CpuKernelsPass
 
   /// lowerAttention's conditions (the call takes the op).
   bool attentionFits(AttentionOp op) {
-    // Sinks at their cache positions (tfc-sink-query): the reference
-    // lowering until the kernels take the sink query.
-    if (op.getSinkQuery())
-      return false;
+    // Sinks at their cache positions (tfc-sink-query): the CPU kernel with
+    // f32 K/V (tfcrt_attention_sq_f32); the GPU kernels and quantized K/V
+    // take the reference lowering.
+    if (op.getSinkQuery()) {
+      Value st[2], sc[2];
+      if (gpuEntry || quantizedKv(op, st, sc) || op.getSinks() > 64)
+        return false;
+    }
     auto qt = rtt(op.getQuery());
     if (!qt.getElementType().isF32() || qt.getRank() != 4 ||
         rtt(op.getKey()).getRank() != 4 || rtt(op.getValue()).getRank() != 4)
@@ -1607,6 +1612,10 @@ struct CpuKernelsPass
                  i64c(op.getWindow()), i64c(op.getSinks()),
                  i64c(op.getBlock()), layout, i64c(op.getLayoutBlock())});
     std::string name = entry;
+    if (Value sq = op.getSinkQuery()) {
+      name = kAttentionSinkQ;
+      args.push_back(headsView(b, loc, sq));
+    }
     if (rc) {
       name += "_rope";
       Value past = view(b, loc, pastT);

@@ -157,6 +157,11 @@ void _mlir_ciface_tfcrt_linear(tfcrt_memref3_f32 *x, tfcrt_memref1_i8 *w,
       int64_t block, tfcrt_memref2_i8 *layout, int64_t layout_block
 #define TFCRT_ATTENTION_PARAMS TFCRT_ATTENTION_PARAMS_OUT(tfcrt_memref4_f32)
 void _mlir_ciface_tfcrt_attention_f32(TFCRT_ATTENTION_PARAMS);
+/* The same with a sink query (tfc --sink-positions=cache): a key j < sinks
+ * that query row i (position i + t - s) sees only as a sink (position - j
+ * >= window) is scored with sink_q [b, hq, s, d] instead of q. */
+void _mlir_ciface_tfcrt_attention_sq_f32(TFCRT_ATTENTION_PARAMS,
+                                         tfcrt_memref4_f32 *sink_q);
 
 /* The same on a --target=cuda model's device buffers (docs/DESIGN.md "The
  * GPU target"): one fused kernel on the run's stream; _f32 computes the

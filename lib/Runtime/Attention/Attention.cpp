@@ -619,10 +619,79 @@ CausalAdd addCausal(const Params &p) {
   return zeros.load() ? CausalAdd::Only : CausalAdd::WithValues;
 }
 
+/// The sink keys of row block `rb` scored with the sink query (keys j <
+/// sinks that a lane sees only as a sink: pos - j >= window), as a Partial
+/// for combine(). Scalar: at most `sinks` keys a lane.
+void sinkChunk(const Params &p, int64_t sinks, const RowBlock &rb,
+               const Partial &out) {
+  const int lanes = rb.lanes();
+  for (int L = 0; L < lanes; ++L) {
+    const int64_t h = rb.h0 + L / rb.nq, i = rb.i0 + L % rb.nq;
+    const int64_t pos = p.pos(i);
+    const float *qs =
+        p.qSink + rb.b * p.qSinkS[0] + h * p.qSinkS[1] + i * p.qSinkS[2];
+    float sc[64];
+    bool on[64];
+    float m = -INFINITY;
+    const int64_t n = std::min<int64_t>({sinks, p.t, 64});
+    for (int64_t j = 0; j < n; ++j) {
+      on[j] = pos - j >= p.window && (!p.causal || j <= pos);
+      if (on[j] && p.keep)
+        on[j] = p.keep[rb.b * p.keepS[0] + h * p.keepS[1] + i * p.keepS[2] +
+                       j * p.keepS[3]] != 0;
+      if (!on[j])
+        continue;
+      const float *kr = p.k + rb.b * p.ks[0] + rb.g * p.ks[1] + j * p.ks[2];
+      float dot = 0;
+      for (int64_t c = 0; c < p.d; ++c)
+        dot += qs[c * p.qSinkS[3]] * kr[c * p.ks[3]];
+      float s = dot * p.scale;
+      if (p.add)
+        s += p.add[rb.b * p.addS[0] + h * p.addS[1] + i * p.addS[2] +
+                   j * p.addS[3]];
+      sc[j] = s;
+      m = std::max(m, s);
+    }
+    float *acc = out.acc + L * p.dv;
+    std::fill(acc, acc + p.dv, 0.0f);
+    float l = 0;
+    if (m != -INFINITY)
+      for (int64_t j = 0; j < n; ++j) {
+        if (!on[j])
+          continue;
+        const float w = std::exp(sc[j] - m);
+        l += w;
+        const float *vr = p.v + rb.b * p.vs[0] + rb.g * p.vs[1] + j * p.vs[2];
+        for (int64_t c = 0; c < p.dv; ++c)
+          acc[c] += w * vr[c * p.vs[3]];
+      }
+    out.m[L] = m;
+    out.l[L] = l;
+  }
+}
+
 void run(const Params &given, const Kernels &ks) {
   if (given.b == 0 || given.hq == 0 || given.s == 0 || given.dv == 0)
     return;
   Params p = given;
+  // A sink query: the level kernels run without sinks (the window alone),
+  // the sink keys as one more chunk (sinkChunk), merged by combine().
+  const int64_t sinkKeys = p.qSink ? p.sinks : 0;
+  if (sinkKeys) {
+    if (p.kv != Params::KvType::F32 || sinkKeys > 64 || p.window <= 0) {
+      for (int64_t b = 0; b < p.b; ++b)
+        for (int64_t h = 0; h < p.hq; ++h)
+          for (int64_t i = 0; i < p.s; ++i)
+            for (int64_t c = 0; c < p.dv; ++c)
+              p.out[b * p.os[0] + h * p.os[1] + i * p.os[2] + c * p.os[3]] =
+                  NAN;
+      kernelError(TFC_ERR_INTERNAL,
+                  "tfcrt_attention_sq_f32: a sink query needs f32 K/V, a "
+                  "window and at most 64 sinks");
+      return;
+    }
+    p.sinks = 0;
+  }
   // An exporter's causal mask as finite fill (SmolLM2: torch.finfo.min
   // above the diagonal) that the compiler could not prove: the tiles past
   // the diagonal are skipped as under `causal`, with the same result bit
@@ -701,24 +770,28 @@ void run(const Params &given, const Kernels &ks) {
     return rb;
   };
 
-  if (chunks == 1) {
+  if (chunks == 1 && !sinkKeys) {
     parallelRun(blocks,
                 [&](int64_t task) { call(blockAt(task), 0, p.t, nullptr); });
     return;
   }
-  // Per (block, chunk): m [kMaxLanes], l [kMaxLanes], acc [kMaxLanes][dv].
+  // Per (block, chunk): m [kMaxLanes], l [kMaxLanes], acc [kMaxLanes][dv];
+  // with a sink query one more chunk per block holds its sink keys.
   const int64_t partStride = kMaxLanes * (2 + p.dv);
-  std::vector<float> parts(blocks * chunks * partStride);
-  parallelRun(blocks * chunks, [&](int64_t task) {
+  const int64_t perBlock = chunks + (sinkKeys ? 1 : 0);
+  std::vector<float> parts(blocks * perBlock * partStride);
+  parallelRun(blocks * perBlock, [&](int64_t task) {
     float *part = parts.data() + task * partStride;
     Partial out{part, part + kMaxLanes, part + 2 * kMaxLanes};
-    const int64_t c = task % chunks;
+    const int64_t c = task % perBlock;
+    if (c == chunks)
+      return sinkChunk(p, sinkKeys, blockAt(task / perBlock), out);
     const int64_t ja = c * chunkKeys, jb = std::min(p.t, ja + chunkKeys);
-    call(blockAt(task / chunks), ja, jb, &out);
+    call(blockAt(task / perBlock), ja, jb, &out);
   });
   parallelRun(blocks, [&](int64_t blk) {
-    combine(p, blockAt(blk), parts.data() + blk * chunks * partStride, chunks,
-            partStride);
+    combine(p, blockAt(blk), parts.data() + blk * perBlock * partStride,
+            perBlock, partStride);
   });
 }
 
@@ -990,6 +1063,36 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_kv_i8(
       "tfcrt_attention_kv_i8", Params::KvType::I8, q, k, k_scale, v, v_scale,
       mask_keep, mask_add, out, scale, causal, window, sinks, block, layout,
       layout_block);
+}
+
+TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_sq_f32(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block, tfcrt_memref4_f32 *sink_q) {
+  Params p;
+  std::string err =
+      buildParams(q, k, v, mask_keep, mask_add, out, scale, causal, window,
+                  sinks, block, layout, layout_block, p);
+  if (err.empty()) {
+    if (!sink_q)
+      err = "null sink_q descriptor";
+    else
+      for (int i = 0; i < 4 && err.empty(); ++i)
+        if (sink_q->sizes[i] != q->sizes[i])
+          err = format("sink_q dim %d is %lld, q's %lld", i,
+                       (long long)sink_q->sizes[i], (long long)q->sizes[i]);
+  }
+  if (!err.empty()) {
+    fillNaN(out);
+    tfcrt::kernelError(TFC_ERR_INTERNAL, "tfcrt_attention_sq_f32: " + err);
+    return;
+  }
+  p.qSink = sink_q->aligned ? sink_q->aligned + sink_q->offset : nullptr;
+  for (int i = 0; i < 4; ++i)
+    p.qSinkS[i] = sink_q->strides[i];
+  tfcrt::attn::run(p, tfcrt::attn::kernelsBest());
 }
 
 std::string tfcrt::attn::paramsFromEntry(

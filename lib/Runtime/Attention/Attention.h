@@ -74,6 +74,12 @@ struct Params {
   float scale = 1.0f;
   bool causal = false;
   int64_t window = 0, sinks = 0, block = 0;
+  /// tfcrt_attention_sq_f32: [b, hq, s, d] (strides qSinkS), or null. A key
+  /// j < sinks that a row sees only as a sink (pos - j >= window) is scored
+  /// with it; run() computes those keys apart (one more Partial chunk) and
+  /// the level kernels never see it.
+  const float *qSink = nullptr;
+  int64_t qSinkS[4] = {};
   const uint8_t *layout = nullptr; // [rows, cols]; null: none
   int64_t layoutRows = 0, layoutCols = 0, layoutS[2] = {};
   int64_t layoutBlock = 0;
