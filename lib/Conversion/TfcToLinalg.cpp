@@ -818,8 +818,8 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
                                 arith::SubIOp::create(nb, nl, qi, j),
                                 arith::ConstantIndexOp::create(nb, nl,
                                                                window)));
-                        raw = arith::SelectOp::create(nb, nl, asSink,
-                                                      a[sinkAt], a[0]);
+                        raw = arith::SelectOp::create(nb, nl, asSink, a[sinkAt],
+                                                      a[0]);
                       }
                       Value s = arith::MulFOp::create(
                           nb, nl, raw, floatConst(nb, nl, et, scale));

@@ -574,13 +574,11 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
     all[kv] = dtype == KvDtype::F32
                   ? stored[kv][0]
                   : fromCache(b, loc, stored[kv][0], stored[kv][1], dtype);
-  auto cached = AttentionOp::create(b, loc, a.getType(), q, all[0], all[1],
-                                    mask, Value(), a.getScaleAttr(),
-                                    b.getBoolAttr(true),
-                                    b.getI64IntegerAttr(l.window),
-                                    b.getI64IntegerAttr(l.sinks),
-                                    a.getBlockAttr(), a.getLayoutAttr(),
-                                    a.getLayoutBlockAttr());
+  auto cached = AttentionOp::create(
+      b, loc, a.getType(), q, all[0], all[1], mask, Value(), a.getScaleAttr(),
+      b.getBoolAttr(true), b.getI64IntegerAttr(l.window),
+      b.getI64IntegerAttr(l.sinks), a.getBlockAttr(), a.getLayoutAttr(),
+      a.getLayoutBlockAttr());
   // Structure that depends on the query's position beyond causality (a
   // sliding window, blocks, a block layout) must see the step's true
   // positions: a GPU session may not run decode steps over the whole cache

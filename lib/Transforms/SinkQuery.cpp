@@ -27,8 +27,8 @@ namespace {
 /// range(pos, 0, same size). Only ops that depend on a range are cloned (at
 /// the builder's insertion point); the others are reused. `ranges` counts
 /// the ranges met.
-Value atPosition(OpBuilder &b, Value v, int64_t pos, DenseMap<Value, Value> &memo,
-                 int &ranges) {
+Value atPosition(OpBuilder &b, Value v, int64_t pos,
+                 DenseMap<Value, Value> &memo, int &ranges) {
   if (auto it = memo.find(v); it != memo.end())
     return it->second;
   Operation *d = v.getDefiningOp();
@@ -39,11 +39,11 @@ Value atPosition(OpBuilder &b, Value v, int64_t pos, DenseMap<Value, Value> &mem
     auto cst = [&](Value like, int64_t x) -> Value {
       auto t = cast<RankedTensorType>(like.getType());
       Type et = t.getElementType();
-      Attribute a = isa<FloatType>(et)
-                        ? Attribute(DenseElementsAttr::get(
-                              t, b.getFloatAttr(et, static_cast<double>(x))))
-                        : Attribute(DenseElementsAttr::get(
-                              t, b.getIntegerAttr(et, x)));
+      Attribute a =
+          isa<FloatType>(et)
+              ? Attribute(DenseElementsAttr::get(
+                    t, b.getFloatAttr(et, static_cast<double>(x))))
+              : Attribute(DenseElementsAttr::get(t, b.getIntegerAttr(et, x)));
       return arith::ConstantOp::create(b, r.getLoc(), cast<TypedAttr>(a));
     };
     out = RangeOp::create(b, r.getLoc(), r.getType(), cst(r.getStart(), pos),
@@ -90,8 +90,8 @@ struct SinkQueryPass : tfc::impl::TfcSinkQueryBase<SinkQueryPass> {
                         "tfc.range of positions");
         return signalPassFailure();
       }
-      auto sq = RotaryOp::create(b, rot.getLoc(), rot.getType(),
-                                 rot.getInput(), cos, sin, rot.getStyleAttr());
+      auto sq = RotaryOp::create(b, rot.getLoc(), rot.getType(), rot.getInput(),
+                                 cos, sin, rot.getStyleAttr());
       a.getSinkQueryMutable().assign(sq.getResult());
     }
   }
