@@ -14,12 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-/tmp/attn-llm}; shift || true
 patterns=("$@")
 [ ${#patterns[@]} -eq 0 ] && patterns=(dense sink:4,local:256 local:256)
-py=${TFC_PYTHON:-$root/.venv/bin/python}
-bin=${TFC_BIN:-$root/build/bin}
-onnx=$root/.cache/onnx/smollm2.ts.onnx
-tokjson=$root/.cache/models/smollm2/hf/tokenizer.json
-data=${TFC_DATA:-$root/../shared/data}
-[ -d "$data" ] || data=/work/shared/data
+. "$root/scripts/smollm2_env.sh"
 chunks=${CHUNKS:-10}
 threads=${THREADS:-2}
 iters=${ITERS:-3}
@@ -27,8 +22,7 @@ ctx=2048
 mc=(); [ "$chunks" != 0 ] && mc=(--max-chunks "$chunks")
 mkdir -p "$out"
 toks=${TOKS:-$out/wiki.test.smollm2.tokens}
-[ -f "$toks" ] || nice -n 10 "$py" "$root/scripts/tokenize_for_ppl.py" --tokenizer "$tokjson" \
-  "$data/wikitext-2-raw/wiki.test.raw" -o "$toks"
+smollm2_wiki_tokens "$toks"
 echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') commit $(git -C "$root" rev-parse --short HEAD) chunks=$chunks" | tee -a "$out/results.tsv"
 for p in "${patterns[@]}"; do
   name=$(echo "$p" | tr ':,=' '___')

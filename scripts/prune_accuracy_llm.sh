@@ -21,20 +21,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-/tmp/prune-llm}; shift || true
 methods=("$@")
 [ ${#methods[@]} -eq 0 ] && methods=(fp32 magnitude:0.5 wanda:0.5 sparsegpt:0.5 nm:2:4 nm:2:4@wanda nm:2:4@sparsegpt)
-py=${TFC_PYTHON:-$root/.venv/bin/python}
-bin=${TFC_BIN:-$root/build/bin}
-onnx=$root/.cache/onnx/smollm2.ts.onnx
-tokjson=$root/.cache/models/smollm2/hf/tokenizer.json
-data=${TFC_DATA:-$root/../shared/data}
-[ -d "$data" ] || data=/work/shared/data
+. "$root/scripts/smollm2_env.sh"
 chunks=${CHUNKS:-40}
 samples=${CALIB_SAMPLES:-128}
 mc=(); [ "$chunks" != 0 ] && mc=(--max-chunks "$chunks")
 mkdir -p "$out"
 stats=${STATS:-$out/smollm2.valid.calib.json}
 toks=$out/wiki.test.smollm2.tokens
-[ -f "$toks" ] || nice -n 10 "$py" "$root/scripts/tokenize_for_ppl.py" --tokenizer "$tokjson" \
-  "$data/wikitext-2-raw/wiki.test.raw" -o "$toks"
+smollm2_wiki_tokens "$toks"
 calib_stats() {
   [ -f "$stats" ] || nice -n 10 "$bin/tfc-calibrate" "$onnx" --data "$data/wikitext-2-tokenized/valid.txt" \
     --tokenizer "$tokjson" --calib-samples "$samples" --seq-len 512 --hessians --threads 2 \

@@ -19,20 +19,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-/tmp/stream-llm}; shift || true
 configs=("$@")
 [ ${#configs[@]} -eq 0 ] && configs=(dense sink4+1020 sinkq4+1020 window1024 sink4+252 sinkq4+252 window256)
-py=${TFC_PYTHON:-$root/.venv/bin/python}
-bin=${TFC_BIN:-$root/build/bin}
-onnx=$root/.cache/onnx/smollm2.ts.onnx
-tokjson=$root/.cache/models/smollm2/hf/tokenizer.json
-data=${TFC_DATA:-$root/../shared/data}
-[ -d "$data" ] || data=/work/shared/data
+. "$root/scripts/smollm2_env.sh"
 tokens=${TOKENS:-32768}
 threads=${THREADS:-2}
 chunk=${CHUNK:-512}
 bucket=${BUCKET:-2048}
 mkdir -p "$out"
 toks=$out/wiki.test.smollm2.tokens
-[ -f "$toks" ] || nice -n 10 "$py" "$root/scripts/tokenize_for_ppl.py" --tokenizer "$tokjson" \
-  "$data/wikitext-2-raw/wiki.test.raw" -o "$toks"
+smollm2_wiki_tokens "$toks"
 echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') commit $(git -C "$root" rev-parse --short HEAD) tokens=$tokens chunk=$chunk" | tee -a "$out/results.tsv"
 for c in "${configs[@]}"; do
   case $c in
