@@ -799,15 +799,20 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
                     b, loc, init.getType(), operands, ValueRange{init}, maps,
                     iters,
                     [&](OpBuilder &nb, Location nl, ValueRange a) {
+                      // Query position i + (t - s) and key j, for the
+                      // sink query and the structure.
+                      Value i, j, qi;
+                      if (structure || sinkScores) {
+                        i = linalg::IndexOp::create(nb, nl, 2);
+                        j = linalg::IndexOp::create(nb, nl, 3);
+                        qi = arith::AddIOp::create(
+                            nb, nl, i,
+                            arith::SubIOp::create(nb, nl, tLen, sLen));
+                      }
                       Value raw = a[0];
                       if (sinkScores) {
                         // Key j < sinks seen only as a sink (qi - j >=
                         // window): the sink query's score.
-                        Value i = linalg::IndexOp::create(nb, nl, 2);
-                        Value j = linalg::IndexOp::create(nb, nl, 3);
-                        Value qi = arith::AddIOp::create(
-                            nb, nl, i,
-                            arith::SubIOp::create(nb, nl, tLen, sLen));
                         Value asSink = arith::AndIOp::create(
                             nb, nl,
                             arith::CmpIOp::create(
@@ -832,11 +837,6 @@ LogicalResult lowerOp(OpBuilder &b, Operation *op, bool nativeHalf,
                           s = arith::AddFOp::create(nb, nl, s, m);
                       }
                       if (structure) {
-                        Value i = linalg::IndexOp::create(nb, nl, 2);
-                        Value j = linalg::IndexOp::create(nb, nl, 3);
-                        // query position i + (t - s)
-                        Value qi = arith::AddIOp::create(
-                            nb, nl, i, arith::SubIOp::create(nb, nl, tLen, sLen));
                         Value ok = arith::ConstantOp::create(nb, nl,
                                                              nb.getBoolAttr(true));
                         if (causal)

@@ -676,22 +676,10 @@ void run(const Params &given, const Kernels &ks) {
   Params p = given;
   // A sink query: the level kernels run without sinks (the window alone),
   // the sink keys as one more chunk (sinkChunk), merged by combine().
+  // (tfcrt_attention_sq_f32 checked: f32 K/V, a window, <= 64 sinks.)
   const int64_t sinkKeys = p.qSink ? p.sinks : 0;
-  if (sinkKeys) {
-    if (p.kv != Params::KvType::F32 || sinkKeys > 64 || p.window <= 0) {
-      for (int64_t b = 0; b < p.b; ++b)
-        for (int64_t h = 0; h < p.hq; ++h)
-          for (int64_t i = 0; i < p.s; ++i)
-            for (int64_t c = 0; c < p.dv; ++c)
-              p.out[b * p.os[0] + h * p.os[1] + i * p.os[2] + c * p.os[3]] =
-                  NAN;
-      kernelError(TFC_ERR_INTERNAL,
-                  "tfcrt_attention_sq_f32: a sink query needs f32 K/V, a "
-                  "window and at most 64 sinks");
-      return;
-    }
+  if (sinkKeys)
     p.sinks = 0;
-  }
   // An exporter's causal mask as finite fill (SmolLM2: torch.finfo.min
   // above the diagonal) that the compiler could not prove: the tiles past
   // the diagonal are skipped as under `causal`, with the same result bit
@@ -1078,6 +1066,10 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_sq_f32(
   if (err.empty()) {
     if (!sink_q)
       err = "null sink_q descriptor";
+    else if (p.window <= 0 || p.sinks > 64)
+      err = format("a sink query needs a window and at most 64 sinks "
+                   "(window %lld, sinks %lld)",
+                   (long long)p.window, (long long)p.sinks);
     else
       for (int i = 0; i < 4 && err.empty(); ++i)
         if (sink_q->sizes[i] != q->sizes[i])
