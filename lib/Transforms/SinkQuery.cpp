@@ -13,6 +13,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <map>
+
 namespace mlir::tfc {
 #define GEN_PASS_DEF_TFCSINKQUERY
 #include "tfc/Dialect/Tfc/TfcPasses.h.inc"
@@ -25,10 +27,10 @@ namespace {
 
 /// `v` recomputed with every tfc.range in its backward slice replaced by
 /// range(pos, 0, same size). Only ops that depend on a range are cloned (at
-/// the builder's insertion point); the others are reused. `ranges` counts
-/// the ranges met.
+/// the builder's insertion point); the others are reused, so the result is
+/// `v` itself when nothing depends on a range.
 Value atPosition(OpBuilder &b, Value v, int64_t pos,
-                 DenseMap<Value, Value> &memo, int &ranges) {
+                 DenseMap<Value, Value> &memo) {
   if (auto it = memo.find(v); it != memo.end())
     return it->second;
   Operation *d = v.getDefiningOp();
@@ -49,12 +51,11 @@ Value atPosition(OpBuilder &b, Value v, int64_t pos,
     out = RangeOp::create(b, r.getLoc(), r.getType(), cst(r.getStart(), pos),
                           cst(r.getDelta(), 0), r.getSize())
               .getResult();
-    ++ranges;
   } else {
     IRMapping map;
     bool changed = false;
     for (Value o : d->getOperands()) {
-      Value n = atPosition(b, o, pos, memo, ranges);
+      Value n = atPosition(b, o, pos, memo);
       changed |= n != o;
       map.map(o, n);
     }
@@ -72,6 +73,10 @@ struct SinkQueryPass : tfc::impl::TfcSinkQueryBase<SinkQueryPass> {
       if (a.getSinks() > 0 && !a.getSinkQuery())
         ops.push_back(a);
     });
+    // One clone of a cos / sin chain per position, shared by the layers
+    // (walk order: the first user's clones are placed before it and
+    // dominate the later layers of its function).
+    std::map<int64_t, DenseMap<Value, Value>> memos;
     for (AttentionOp a : ops) {
       auto rot = a.getQuery().getDefiningOp<RotaryOp>();
       if (!rot) {
@@ -81,11 +86,10 @@ struct SinkQueryPass : tfc::impl::TfcSinkQueryBase<SinkQueryPass> {
       }
       const int64_t pos = a.getSinks() + a.getWindow() - 1;
       OpBuilder b(a);
-      DenseMap<Value, Value> memo;
-      int ranges = 0;
-      Value cos = atPosition(b, rot.getCos(), pos, memo, ranges);
-      Value sin = atPosition(b, rot.getSin(), pos, memo, ranges);
-      if (!ranges) {
+      DenseMap<Value, Value> &memo = memos[pos];
+      Value cos = atPosition(b, rot.getCos(), pos, memo);
+      Value sin = atPosition(b, rot.getSin(), pos, memo);
+      if (cos == rot.getCos() && sin == rot.getSin()) {
         rot.emitOpError("tfc-sink-query: cos / sin do not depend on a "
                         "tfc.range of positions");
         return signalPassFailure();
