@@ -8,7 +8,9 @@
 #     (default /tmp/attn-llm; patterns: dense sink:4,local:256 local:256)
 # CHUNKS=N evaluates the first N windows only (0: the whole file, 149
 # windows); default 10. BENCH=0 skips the timing, PPL=0 the perplexity.
-# THREADS (default 2), ITERS (default 3) for the timing.
+# THREADS (default 2), ITERS (default 3) for the timing. TFC_ARGS: more tfc
+# options for the patterns (e.g. --sink-positions=cache), their files named
+# with a suffix.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-/tmp/attn-llm}; shift || true
@@ -26,7 +28,8 @@ smollm2_wiki_tokens "$toks"
 echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') commit $(git -C "$root" rev-parse --short HEAD) chunks=$chunks" | tee -a "$out/results.tsv"
 for p in "${patterns[@]}"; do
   name=$(echo "$p" | tr ':,=' '___')
-  args=(); [ "$p" != dense ] && args=(--attention="$p")
+  args=(); [ "$p" != dense ] && args=(--attention="$p" ${TFC_ARGS:-})
+  [ "$p" != dense ] && [ -n "${TFC_ARGS:-}" ] && name=$name$(echo "$TFC_ARGS" | tr -c 'a-z0-9\n' '_')
   if [ "${PPL:-1}" != 0 ]; then
     nice -n 10 "$bin/tfc" "$onnx" ${args[@]+"${args[@]}"} --remarks --emit=shared -o "$out/$name" \
       2>"$out/$name.compile.log"
@@ -35,7 +38,7 @@ for p in "${patterns[@]}"; do
     ppl=$(grep -o 'perplexity: [0-9.]*' "$out/$name.ppl.log" | grep -o '[0-9.]*$')
     ntok=$(grep -o 'tokens evaluated: [0-9]*' "$out/$name.ppl.log" | grep -o '[0-9]*$')
     kept=$(grep -o "keeps [0-9.]*%" "$out/$name.compile.log" | head -1 || true)
-    echo "$p	ppl	$ppl	tokens=$ntok	context=$ctx	chunks=$chunks	${kept:-keeps 100%}" | tee -a "$out/results.tsv"
+    echo "$p${TFC_ARGS:+ $TFC_ARGS}	ppl	$ppl	tokens=$ntok	context=$ctx	chunks=$chunks	${kept:-keeps 100%}" | tee -a "$out/results.tsv"
   fi
   if [ "${BENCH:-1}" != 0 ]; then
     [ -f "$out/p2048.npz" ] || "$py" - "$toks" "$out/p2048.npz" $ctx <<'PY'
@@ -50,6 +53,6 @@ PY
       --iters "$iters" --profile --threads "$threads" >"$out/$name.bench.log" 2>&1
     attn=$(grep -m1 -i "^ *attention" "$out/$name.bench.log" || true)
     lat=$(grep -m1 -o "latency[^,]*" "$out/$name.bench.log" || true)
-    echo "$p	bench	tokens=$ctx	threads=$threads	$lat	| $attn" | tee -a "$out/results.tsv"
+    echo "$p${TFC_ARGS:+ $TFC_ARGS}	bench	tokens=$ctx	threads=$threads	$lat	| $attn" | tee -a "$out/results.tsv"
   fi
 done

@@ -1479,14 +1479,11 @@ struct CpuKernelsPass
 
   /// lowerAttention's conditions (the call takes the op).
   bool attentionFits(AttentionOp op) {
-    // Sinks at their cache positions (tfc-sink-query): the CPU kernel with
-    // f32 K/V (tfcrt_attention_sq_f32); the GPU kernels and quantized K/V
-    // take the reference lowering.
-    if (op.getSinkQuery()) {
-      Value st[2], sc[2];
-      if (gpuEntry || quantizedKv(op, st, sc) || op.getSinks() > 64)
-        return false;
-    }
+    // Sinks at their cache positions (tfc-sink-query): the CPU kernels
+    // (tfcrt_attention_sq_f32, tfcrt_attention_kv_{f16,i8}_sq); the GPU
+    // kernels take the reference lowering.
+    if (op.getSinkQuery() && (gpuEntry || op.getSinks() > 64))
+      return false;
     auto qt = rtt(op.getQuery());
     if (!qt.getElementType().isF32() || qt.getRank() != 4 ||
         rtt(op.getKey()).getRank() != 4 || rtt(op.getValue()).getRank() != 4)
@@ -1613,7 +1610,8 @@ struct CpuKernelsPass
                  i64c(op.getBlock()), layout, i64c(op.getLayoutBlock())});
     std::string name = entry;
     if (Value sq = op.getSinkQuery()) {
-      name = kAttentionSinkQ;
+      name = entry == kAttention ? std::string(kAttentionSinkQ)
+                                 : std::string(entry) + "_sq";
       args.push_back(headsView(b, loc, sq));
     }
     if (rc) {

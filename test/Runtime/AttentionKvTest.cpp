@@ -46,14 +46,15 @@ struct KvCase {
   bool causal = true;
   int64_t window = 0, sinks = 0;
   bool pad = false; // a [b, 1, 1, t] keep mask with padding at the start
+  bool sinkQuery = false; // a sink query (tfcrt_attention_kv_*_sq)
   std::string str() const {
-    char buf[200];
+    char buf[220];
     std::snprintf(buf, sizeof(buf),
                   "b %lld hq %lld hkv %lld s %lld t %lld d %lld causal %d "
-                  "window %lld sinks %lld pad %d seed %u",
+                  "window %lld sinks %lld pad %d sq %d seed %u",
                   (long long)b, (long long)hq, (long long)hkv, (long long)s,
                   (long long)t, (long long)d, causal, (long long)window,
-                  (long long)sinks, pad, seed());
+                  (long long)sinks, pad, sinkQuery, seed());
     return buf;
   }
 };
@@ -65,7 +66,7 @@ struct KvProblem {
   KvCase c;
   Kv kv;
   int64_t maxLen;
-  std::vector<float> q, out, scales;
+  std::vector<float> q, out, scales, sq;
   std::vector<uint16_t> half;
   std::vector<int8_t> codes;
   std::vector<uint8_t> keep;
@@ -83,6 +84,13 @@ struct KvProblem {
     p.q = q.data();
     const int64_t qs[4] = {c.hq * c.s * c.d, c.s * c.d, c.d, 1};
     std::copy(qs, qs + 4, p.qs);
+    if (c.sinkQuery) {
+      sq.resize(q.size());
+      for (float &x : sq)
+        x = u(rng);
+      p.qSink = sq.data();
+      std::copy(qs, qs + 4, p.qSinkS);
+    }
     const int64_t rows = 2 * c.b * c.hkv * maxLen, n = rows * c.d;
     const int64_t st[4] = {c.hkv * maxLen * c.d, maxLen * c.d, c.d, 1};
     std::copy(st, st + 4, p.ks);
@@ -238,6 +246,12 @@ TEST_P(AttentionKvTest, FewQueriesWindowPadding) {
   c.sinks = 4;
   c.pad = true;
   checkCase(c);
+  c.sinkQuery = true; // the sinks scored with their own query
+  checkCase(c);
+  c.s = 1;
+  checkCase(c);
+  c.s = 4;
+  c.sinkQuery = false;
   c.sinks = 0;
   checkCase(c);
 }
@@ -294,15 +308,18 @@ Ref desc(const T *base, int64_t offset, const int64_t *sizes,
 TEST(AttentionKv, Entries) {
   std::mt19937 rng(seed());
   for (Kv kv : {Kv::F16, Kv::I8})
-    for (int64_t s : {1, 9}) {
+    for (int64_t s : {1, 9, -9}) {
       KvCase c;
       c.b = 2;
       c.hq = 6;
       c.hkv = 2;
-      c.s = s;
+      c.s = s < 0 ? -s : s;
       c.t = 40;
       c.d = 32;
       c.window = 16;
+      // s < 0: the _sq entry, 3 sinks scored with their own query.
+      c.sinkQuery = s < 0;
+      c.sinks = c.sinkQuery ? 3 : 0;
       KvProblem pr(c, kv, rng);
       std::vector<double> ref(pr.out.size());
       naive(pr.p, ref.data());
@@ -314,6 +331,10 @@ TEST(AttentionKv, Entries) {
       auto q = desc<float, tfcrt_memref4_f32>(pr.q.data(), 0, qSizes, pr.p.qs);
       auto out =
           desc<float, tfcrt_memref4_f32>(pr.out.data(), 0, qSizes, pr.p.os);
+      tfcrt_memref4_f32 sq{};
+      if (c.sinkQuery)
+        sq = desc<float, tfcrt_memref4_f32>(pr.sq.data(), 0, qSizes,
+                                            pr.p.qSinkS);
       tfcrt_memref4_i8 keep{};
       tfcrt_memref4_f32 add{};
       tfcrt_memref2_i8 layout{};
@@ -324,9 +345,14 @@ TEST(AttentionKv, Entries) {
                                                    pr.p.ks);
         auto v = desc<uint16_t, tfcrt_memref4_f16>(pr.half.data(), vOff,
                                                    kvSizes, pr.p.vs);
-        _mlir_ciface_tfcrt_attention_kv_f16(&q, &k, &v, &keep, &add, &out,
-                                            pr.p.scale, 1, c.window, 0, 0,
-                                            &layout, 0);
+        if (c.sinkQuery)
+          _mlir_ciface_tfcrt_attention_kv_f16_sq(&q, &k, &v, &keep, &add, &out,
+                                                 pr.p.scale, 1, c.window,
+                                                 c.sinks, 0, &layout, 0, &sq);
+        else
+          _mlir_ciface_tfcrt_attention_kv_f16(&q, &k, &v, &keep, &add, &out,
+                                              pr.p.scale, 1, c.window, 0, 0,
+                                              &layout, 0);
       } else {
         auto k = desc<int8_t, tfcrt_memref4_i8>(pr.codes.data(), 0, kvSizes,
                                                 pr.p.ks);
@@ -336,9 +362,14 @@ TEST(AttentionKv, Entries) {
                                                  scStrides);
         auto vs = desc<float, tfcrt_memref4_f32>(
             pr.scales.data(), c.b * c.hkv * pr.maxLen, scSizes, scStrides);
-        _mlir_ciface_tfcrt_attention_kv_i8(&q, &k, &ks, &v, &vs, &keep, &add,
-                                           &out, pr.p.scale, 1, c.window, 0, 0,
-                                           &layout, 0);
+        if (c.sinkQuery)
+          _mlir_ciface_tfcrt_attention_kv_i8_sq(
+              &q, &k, &ks, &v, &vs, &keep, &add, &out, pr.p.scale, 1, c.window,
+              c.sinks, 0, &layout, 0, &sq);
+        else
+          _mlir_ciface_tfcrt_attention_kv_i8(&q, &k, &ks, &v, &vs, &keep, &add,
+                                             &out, pr.p.scale, 1, c.window, 0,
+                                             0, &layout, 0);
         // A scale view of the wrong length: an error naming it, NaN out.
         auto bad = ks;
         bad.sizes[2] = c.t - 1;
@@ -357,7 +388,9 @@ TEST(AttentionKv, Entries) {
       }
       std::string msg;
       EXPECT_EQ(takeKernelError(msg), TFC_OK) << msg;
-      pr.check(ref, pr.out, kv == Kv::F16 ? "f16 entry" : "i8 entry");
+      pr.check(ref, pr.out,
+               std::string(kv == Kv::F16 ? "f16" : "i8") +
+                   (c.sinkQuery ? " _sq entry" : " entry"));
     }
 }
 

@@ -64,6 +64,7 @@ struct Case {
   bool kTransposed = false;  // k stored [b, hkv, d, t] (d stride != 1)
   bool qoTransposed = false; // q, out stored [b, h, d, s] (ditto)
   float scaleMul = 1.0f;     // sharper softmax
+  bool sinkQuery = false;    // a sink query [b, s, hq, d + 1] (BSHD)
 
   std::string str() const {
     char buf[400];
@@ -71,12 +72,12 @@ struct Case {
         buf, sizeof(buf),
         "b %lld hq %lld hkv %lld s %lld t %lld d %lld dv %lld causal "
         "%d window %lld sinks %lld block %lld layout %lld keep %d add "
-        "%d padded %d strided %d kT %d qoT %d scale x%g seed %u",
+        "%d padded %d strided %d kT %d qoT %d scale x%g sq %d seed %u",
         (long long)b, (long long)hq, (long long)hkv, (long long)s, (long long)t,
         (long long)d, (long long)(dv ? dv : d), causal, (long long)window,
         (long long)sinks, (long long)block, (long long)layoutBlock, (int)keep,
         (int)add, fullyPadded, strided, kTransposed, qoTransposed, scaleMul,
-        testSeed());
+        sinkQuery, testSeed());
     return buf;
   }
 };
@@ -97,7 +98,7 @@ void maskShape(MaskKind kind, const Case &c, int64_t *shape) {
 struct Problem {
   Case c;
   int64_t dv = 0;
-  std::vector<float> q, kv, vOwn, out, add;
+  std::vector<float> q, kv, vOwn, out, add, sq;
   std::vector<uint8_t> keep, layout;
   int64_t keepShape[4] = {}, addShape[4] = {};
   Params p;
@@ -141,6 +142,17 @@ struct Problem {
     }
     for (float &x : q)
       x = u(rng);
+    if (c.sinkQuery) {
+      const int64_t ld = c.d + 1;
+      sq.resize(c.b * c.s * c.hq * ld);
+      for (float &x : sq)
+        x = u(rng);
+      p.qSink = sq.data();
+      p.qSinkS[0] = c.s * c.hq * ld;
+      p.qSinkS[1] = ld;
+      p.qSinkS[2] = c.hq * ld;
+      p.qSinkS[3] = 1;
+    }
     // k / v: contiguous, or rows [0, t) of a cache [2, b, hkv, maxLen, d]
     // (the session's layout; v in its own buffer when dv != d).
     const int64_t maxLen = c.strided ? c.t + 13 : c.t;
@@ -521,6 +533,51 @@ TEST_P(AttentionTest, Decode) {
   checkCase(c);
 }
 
+/// Sinks scored with their own query (tfc --sink-positions=cache): the
+/// level kernels take the window, the sink keys run as one more chunk.
+TEST_P(AttentionTest, SinkQuery) {
+  Case c;
+  c.hq = 6;
+  c.hkv = 2;
+  c.s = c.t = 257;
+  c.d = 32;
+  c.causal = true;
+  c.window = 70;
+  c.sinks = 4;
+  c.sinkQuery = true;
+  checkCase(c);
+  c.window = 64; // a whole tile of sinks
+  c.sinks = 64;
+  checkCase(c);
+  c.causal = false; // future keys in the window, masks on the sink chunk
+  c.window = 30;
+  c.sinks = 3;
+  c.keep = MaskKind::Full;
+  c.add = MaskKind::BatchRows;
+  checkCase(c);
+  Case d; // decode rows over a padded cache, and one row over a long one
+  d.hq = 3;
+  d.hkv = 1;
+  d.s = 4;
+  d.t = 1000;
+  d.d = 80;
+  d.causal = true;
+  d.window = 256;
+  d.sinks = 4;
+  d.keep = MaskKind::Pad;
+  d.strided = true;
+  d.sinkQuery = true;
+  checkCase(d);
+  d.b = 2;
+  d.hkv = 2;
+  d.hq = 6;
+  d.s = 1;
+  d.t = 4096;
+  d.d = 64;
+  d.keep = MaskKind::None;
+  checkCase(d);
+}
+
 TEST_P(AttentionTest, StridedViews) {
   Case c;
   c.b = 2;
@@ -759,7 +816,7 @@ tfcrt_memref4_f32 desc4(const float *base, const float *at,
 
 /// Descriptors of a Problem, as compiled code would pass them.
 struct Descriptors {
-  tfcrt_memref4_f32 q, k, v, out, add;
+  tfcrt_memref4_f32 q, k, v, out, add, sq;
   tfcrt_memref4_i8 keep;
   tfcrt_memref2_i8 layout;
   explicit Descriptors(Problem &pr) {
@@ -772,6 +829,9 @@ struct Descriptors {
     k = desc4(pr.kv.data(), p.k, ksz, p.ks);
     v = desc4(pr.vOwn.empty() ? pr.kv.data() : pr.vOwn.data(), p.v, vsz, p.vs);
     out = desc4(pr.out.data(), p.out, osz, p.os);
+    std::memset(&sq, 0, sizeof(sq));
+    if (p.qSink)
+      sq = desc4(pr.sq.data(), p.qSink, qsz, p.qSinkS);
     std::memset(&keep, 0, sizeof(keep));
     std::memset(&add, 0, sizeof(add));
     std::memset(&layout, 0, sizeof(layout));
@@ -801,9 +861,14 @@ struct Descriptors {
     }
   }
   void call(const Params &p) {
-    _mlir_ciface_tfcrt_attention_f32(&q, &k, &v, &keep, &add, &out, p.scale,
-                                     p.causal, p.window, p.sinks, p.block,
-                                     &layout, p.layoutBlock);
+    if (p.qSink)
+      _mlir_ciface_tfcrt_attention_sq_f32(&q, &k, &v, &keep, &add, &out,
+                                          p.scale, p.causal, p.window, p.sinks,
+                                          p.block, &layout, p.layoutBlock, &sq);
+    else
+      _mlir_ciface_tfcrt_attention_f32(&q, &k, &v, &keep, &add, &out, p.scale,
+                                       p.causal, p.window, p.sinks, p.block,
+                                       &layout, p.layoutBlock);
   }
 };
 
@@ -832,6 +897,12 @@ TEST(AttentionEntry, MatchesNaive) {
   c.layoutBlock = 0;
   c.block = 16;
   c.s = 1;
+  cases.push_back(c);
+  c.block = 0; // tfcrt_attention_sq_f32
+  c.s = 50;
+  c.window = 20;
+  c.sinks = 2;
+  c.sinkQuery = true;
   cases.push_back(c);
   for (const Case &cs : cases) {
     Problem pr(cs, rng);
@@ -917,6 +988,39 @@ TEST(AttentionEntry, Errors) {
                 pr.p.out[b * d.out.strides[0] + h * d.out.strides[1] +
                          i * d.out.strides[2] + x * d.out.strides[3]]);
     EXPECT_EQ(nans, cells);
+  }
+}
+
+/// The sink query's own checks: a kernel error naming it, NaN output.
+TEST(AttentionEntry, SinkQueryErrors) {
+  std::mt19937 rng(testSeed());
+  Case c;
+  c.hq = 2;
+  c.s = c.t = 80;
+  c.causal = true;
+  c.window = 8;
+  c.sinks = 65;
+  c.sinkQuery = true;
+  for (int what = 0; what < 3; ++what) {
+    Case cs = c;
+    if (what > 0)
+      cs.sinks = 4;
+    if (what == 2)
+      cs.window = 0;
+    Problem pr(cs, rng);
+    Descriptors d(pr);
+    if (what == 1)
+      d.sq.sizes[2] = 79;
+    d.call(pr.p);
+    std::string msg;
+    EXPECT_EQ(takeKernelError(msg), TFC_ERR_INTERNAL);
+    const char *want = what == 1 ? "sink_q dim 2 is 79, q's 80"
+                                 : "a sink query needs a window and at most "
+                                   "64 sinks";
+    EXPECT_NE(msg.find(std::string("tfcrt_attention_sq_f32: ") + want),
+              std::string::npos)
+        << msg;
+    EXPECT_TRUE(std::isnan(pr.p.out[0])) << msg;
   }
 }
 

@@ -317,8 +317,8 @@ static cl::opt<std::string> sinkPositionsOpt(
              "absolute (the default: a sink key keeps its position, so its "
              "distance to the query grows past the trained context) or cache "
              "(StreamingLLM: scored as if at its cache slot, the query "
-             "rotated at position S + W - 1; tfc-sink-query; CPU attention "
-             "through the reference lowering for now)"));
+             "rotated at position S + W - 1; tfc-sink-query; CPU kernels for "
+             "f32, f16 and int8 K/V, the GPU through the reference lowering)"));
 static cl::opt<std::string> kvLogitsOpt(
     "kv-logits", cl::init("all"), cl::value_desc("all|last"),
     cl::desc("With --kv-cache: which logits the step (tfc_session_prefill / "

@@ -306,6 +306,20 @@ void _mlir_ciface_tfcrt_attention_kv_i8(
     tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
     int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
     int64_t layout_block);
+/* Both with a sink query (tfcrt_attention_sq_f32's sink_q, last). */
+void _mlir_ciface_tfcrt_attention_kv_f16_sq(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f16 *k, tfcrt_memref4_f16 *v,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block, tfcrt_memref4_f32 *sink_q);
+void _mlir_ciface_tfcrt_attention_kv_i8_sq(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_i8 *k, tfcrt_memref4_f32 *k_scale,
+    tfcrt_memref4_i8 *v, tfcrt_memref4_f32 *v_scale,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block, tfcrt_memref4_f32 *sink_q);
 
 /*===-- Normalization (docs/DESIGN.md "CPU kernels") ----------------------===*
  * tfc.layer_norm / tfc.rms_norm over the last axis (dialects/Tfc/TfcOps.td),

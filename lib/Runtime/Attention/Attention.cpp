@@ -621,7 +621,8 @@ CausalAdd addCausal(const Params &p) {
 
 /// The sink keys of row block `rb` scored with the sink query (keys j <
 /// sinks that a lane sees only as a sink: pos - j >= window), as a Partial
-/// for combine(). Scalar: at most `sinks` keys a lane.
+/// for combine(). Scalar: at most `sinks` keys a lane; quantized K/V read
+/// through kvAt.
 void sinkChunk(const Params &p, int64_t sinks, const RowBlock &rb,
                const Partial &out) {
   const int lanes = rb.lanes();
@@ -641,10 +642,15 @@ void sinkChunk(const Params &p, int64_t sinks, const RowBlock &rb,
                        j * p.keepS[3]] != 0;
       if (!on[j])
         continue;
-      const float *kr = p.k + rb.b * p.ks[0] + rb.g * p.ks[1] + j * p.ks[2];
       float dot = 0;
-      for (int64_t c = 0; c < p.d; ++c)
-        dot += qs[c * p.qSinkS[3]] * kr[c * p.ks[3]];
+      if (p.kv == Params::KvType::F32) {
+        const float *kr = p.k + rb.b * p.ks[0] + rb.g * p.ks[1] + j * p.ks[2];
+        for (int64_t c = 0; c < p.d; ++c)
+          dot += qs[c * p.qSinkS[3]] * kr[c * p.ks[3]];
+      } else {
+        for (int64_t c = 0; c < p.d; ++c)
+          dot += qs[c * p.qSinkS[3]] * kvAt(p, false, rb.b, rb.g, j, c);
+      }
       float s = dot * p.scale;
       if (p.add)
         s += p.add[rb.b * p.addS[0] + h * p.addS[1] + i * p.addS[2] +
@@ -661,9 +667,14 @@ void sinkChunk(const Params &p, int64_t sinks, const RowBlock &rb,
           continue;
         const float w = std::exp(sc[j] - m);
         l += w;
-        const float *vr = p.v + rb.b * p.vs[0] + rb.g * p.vs[1] + j * p.vs[2];
-        for (int64_t c = 0; c < p.dv; ++c)
-          acc[c] += w * vr[c * p.vs[3]];
+        if (p.kv == Params::KvType::F32) {
+          const float *vr = p.v + rb.b * p.vs[0] + rb.g * p.vs[1] + j * p.vs[2];
+          for (int64_t c = 0; c < p.dv; ++c)
+            acc[c] += w * vr[c * p.vs[3]];
+        } else {
+          for (int64_t c = 0; c < p.dv; ++c)
+            acc[c] += w * kvAt(p, true, rb.b, rb.g, j, c);
+        }
       }
     out.m[L] = m;
     out.l[L] = l;
@@ -676,7 +687,7 @@ void run(const Params &given, const Kernels &ks) {
   Params p = given;
   // A sink query: the level kernels run without sinks (the window alone),
   // the sink keys as one more chunk (sinkChunk), merged by combine().
-  // (tfcrt_attention_sq_f32 checked: f32 K/V, a window, <= 64 sinks.)
+  // (sinkQueryParams checked: a window, <= 64 sinks.)
   const int64_t sinkKeys = p.qSink ? p.sinks : 0;
   if (sinkKeys)
     p.sinks = 0;
@@ -956,6 +967,27 @@ void fillNaN(tfcrt_memref4_f32 *out) {
 
 namespace {
 
+/// Checks a sink query against p (built from q); fills p.qSink.
+std::string sinkQueryParams(tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *sinkQ,
+                            Params &p) {
+  if (!sinkQ)
+    return "null sink_q descriptor";
+  if (p.window <= 0 || p.sinks > 64)
+    return format("a sink query needs a window and at most 64 sinks (window "
+                  "%lld, sinks %lld)",
+                  (long long)p.window, (long long)p.sinks);
+  for (int i = 0; i < 4; ++i)
+    if (sinkQ->sizes[i] != q->sizes[i])
+      return format("sink_q dim %d is %lld, q's %lld", i,
+                    (long long)sinkQ->sizes[i], (long long)q->sizes[i]);
+  if (!sinkQ->aligned && nonEmpty(sinkQ, 4))
+    return "sink_q has no data";
+  p.qSink = sinkQ->aligned ? sinkQ->aligned + sinkQ->offset : nullptr;
+  for (int i = 0; i < 4; ++i)
+    p.qSinkS[i] = sinkQ->strides[i];
+  return "";
+}
+
 /// Checks a [b, hkv, t, 1] scale descriptor against p; fills ptr/strides.
 std::string scaleParams(const char *name, tfcrt_memref4_f32 *s, const Params &p,
                         const float *&ptr, int64_t *strides) {
@@ -998,7 +1030,8 @@ void quantizedEntry(const char *entry, Params::KvType kv, tfcrt_memref4_f32 *q,
                     tfcrt_memref4_f32 *mask_add, tfcrt_memref4_f32 *out,
                     float scale, int64_t causal, int64_t window, int64_t sinks,
                     int64_t block, tfcrt_memref2_i8 *layout,
-                    int64_t layout_block) {
+                    int64_t layout_block, bool hasSinkQ = false,
+                    tfcrt_memref4_f32 *sinkQ = nullptr) {
   Params p;
   std::string err;
   if (!k || !v) {
@@ -1013,6 +1046,8 @@ void quantizedEntry(const char *entry, Params::KvType kv, tfcrt_memref4_f32 *q,
     if (err.empty())
       err = scaleParams("v_scale", vScale, p, p.vScale, p.vss);
   }
+  if (err.empty() && hasSinkQ)
+    err = sinkQueryParams(q, sinkQ, p);
   if (!err.empty()) {
     fillNaN(out);
     tfcrt::kernelError(TFC_ERR_INTERNAL, std::string(entry) + ": " + err);
@@ -1053,6 +1088,31 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_kv_i8(
       layout_block);
 }
 
+TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_kv_f16_sq(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f16 *k, tfcrt_memref4_f16 *v,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block, tfcrt_memref4_f32 *sink_q) {
+  quantizedEntry<tfcrt_memref4_f16, uint16_t>(
+      "tfcrt_attention_kv_f16_sq", Params::KvType::F16, q, k, nullptr, v,
+      nullptr, mask_keep, mask_add, out, scale, causal, window, sinks, block,
+      layout, layout_block, true, sink_q);
+}
+
+TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_kv_i8_sq(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_i8 *k, tfcrt_memref4_f32 *k_scale,
+    tfcrt_memref4_i8 *v, tfcrt_memref4_f32 *v_scale,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block, tfcrt_memref4_f32 *sink_q) {
+  quantizedEntry<tfcrt_memref4_i8, int8_t>(
+      "tfcrt_attention_kv_i8_sq", Params::KvType::I8, q, k, k_scale, v, v_scale,
+      mask_keep, mask_add, out, scale, causal, window, sinks, block, layout,
+      layout_block, true, sink_q);
+}
+
 TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_sq_f32(
     tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k, tfcrt_memref4_f32 *v,
     tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
@@ -1063,27 +1123,13 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_sq_f32(
   std::string err =
       buildParams(q, k, v, mask_keep, mask_add, out, scale, causal, window,
                   sinks, block, layout, layout_block, p);
-  if (err.empty()) {
-    if (!sink_q)
-      err = "null sink_q descriptor";
-    else if (p.window <= 0 || p.sinks > 64)
-      err = format("a sink query needs a window and at most 64 sinks "
-                   "(window %lld, sinks %lld)",
-                   (long long)p.window, (long long)p.sinks);
-    else
-      for (int i = 0; i < 4 && err.empty(); ++i)
-        if (sink_q->sizes[i] != q->sizes[i])
-          err = format("sink_q dim %d is %lld, q's %lld", i,
-                       (long long)sink_q->sizes[i], (long long)q->sizes[i]);
-  }
+  if (err.empty())
+    err = sinkQueryParams(q, sink_q, p);
   if (!err.empty()) {
     fillNaN(out);
     tfcrt::kernelError(TFC_ERR_INTERNAL, "tfcrt_attention_sq_f32: " + err);
     return;
   }
-  p.qSink = sink_q->aligned ? sink_q->aligned + sink_q->offset : nullptr;
-  for (int i = 0; i < 4; ++i)
-    p.qSinkS[i] = sink_q->strides[i];
   tfcrt::attn::run(p, tfcrt::attn::kernelsBest());
 }
 

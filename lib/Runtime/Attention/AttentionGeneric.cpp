@@ -142,11 +142,18 @@ void naive(const Params &p, double *out) {
       const int64_t g = h / group;
       for (int64_t i = 0; i < p.s; ++i)
         for (int64_t j = 0; j < p.t; ++j) {
+          // A sink key this row sees only as a sink scores with the sink
+          // query (tfcrt_attention_sq_f32).
+          const bool sinkOnly = p.qSink && p.window > 0 && j < p.sinks &&
+                                p.pos(i) - j >= p.window;
+          const float *qr = sinkOnly
+                                ? p.qSink + b * p.qSinkS[0] + h * p.qSinkS[1] +
+                                      i * p.qSinkS[2]
+                                : p.q + b * p.qs[0] + h * p.qs[1] + i * p.qs[2];
+          const int64_t qc = sinkOnly ? p.qSinkS[3] : p.qs[3];
           double dot = 0;
           for (int64_t c = 0; c < p.d; ++c)
-            dot += static_cast<double>(p.q[b * p.qs[0] + h * p.qs[1] +
-                                           i * p.qs[2] + c * p.qs[3]]) *
-                   kvAt(p, false, b, g, j, c);
+            dot += static_cast<double>(qr[c * qc]) * kvAt(p, false, b, g, j, c);
           double sc = dot * p.scale;
           if (!visible(p, b, h, i, j))
             sc = -INFINITY;
