@@ -4,10 +4,12 @@
 # session each (`tfc-run --perplexity F --stream N`, prefill chunks of 512),
 # perplexity per bucket of 2048 positions, for
 #   dense      --kv-cache, a linear cache of TOKENS positions (every key kept)
-#   sinkS+W    --kv-cache --kv-window=W --kv-evict --kv-sinks=S (a ring of W
-#              slots plus S sink slots, the sinks at their absolute positions)
+#   sinkS+W    --kv-cache --kv-window=W --kv-evict --kv-sinks=S
+#              --sink-positions=absolute (a ring of W slots plus S sink
+#              slots, the sinks at their absolute positions)
 #   sinkqS+W   the same with --sink-positions=cache (StreamingLLM: the sinks
-#              scored at their cache slots' positions)
+#              scored at their cache slots' positions; what the default,
+#              auto, gives a RoPE model's ring)
 #   windowW    --kv-cache --kv-window=W --kv-evict (the ring alone)
 # docs/ACCURACY.md "Streaming past the trained context".
 #   scripts/stream_perplexity_llm.sh [OUT_DIR] [CONFIG...]
@@ -34,7 +36,7 @@ for c in "${configs[@]}"; do
     sinkq*) s=${c#sinkq}; w=${s#*+}; s=${s%%+*}
            flags=(--kv-cache --kv-window="$w" --kv-evict --kv-sinks="$s" --sink-positions=cache) ;;
     sink*) s=${c#sink}; w=${s#*+}; s=${s%%+*}
-           flags=(--kv-cache --kv-window="$w" --kv-evict --kv-sinks="$s") ;;
+           flags=(--kv-cache --kv-window="$w" --kv-evict --kv-sinks="$s" --sink-positions=absolute) ;;
     window*) flags=(--kv-cache --kv-window="${c#window}" --kv-evict) ;;
     *) echo "unknown config '$c' (dense, sinkS+W, sinkqS+W, windowW)" >&2; exit 2 ;;
   esac

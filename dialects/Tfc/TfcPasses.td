@@ -535,8 +535,16 @@ def TfcSinkQuery : Pass<"tfc-sink-query", "ModuleOp"> {
     depend on the positions only through `tfc.range` ops: those ops (and
     everything between them and cos / sin) are cloned with the range
     replaced by range(P, 0, same size); an attention already carrying a
-    sink_query is left alone. Run after tfc-kv-cache (both entries).
+    sink_query is left alone. Run after tfc-kv-cache (both entries). With
+    strict=false (tfc's default, --sink-positions=auto) an attention whose
+    query is not such a rotary keeps absolute sink positions, with a remark
+    saying why; strict (--sink-positions=cache) makes it an error.
   }];
+  let options = [
+    Option<"strict", "strict", "bool", /*default=*/"true",
+           "Fail on an attention with sinks whose query is not a RoPE "
+           "tfc.rotary fed by a tfc.range (false: leave it, with a remark)">,
+  ];
   let dependentDialects = ["::mlir::tfc::TfcDialect"];
 }
 

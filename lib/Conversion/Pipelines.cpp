@@ -110,7 +110,8 @@ std::string mlir::tfc::frontendPipeline(const PipelineOptions &o) {
          (o.kvLogits != "all" ? " logits=" + o.kvLogits : "") +
          "},canonicalize,cse";
   if (o.sinkQuery)
-    p += ",tfc-sink-query,canonicalize,cse";
+    p += std::string(",tfc-sink-query") +
+         (o.sinkQueryStrict ? "" : "{strict=false}") + ",canonicalize,cse";
   return p;
 }
 

@@ -67,6 +67,7 @@ Value atPosition(OpBuilder &b, Value v, int64_t pos,
 }
 
 struct SinkQueryPass : tfc::impl::TfcSinkQueryBase<SinkQueryPass> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<AttentionOp> ops;
     getOperation().walk([&](AttentionOp a) {
@@ -77,12 +78,24 @@ struct SinkQueryPass : tfc::impl::TfcSinkQueryBase<SinkQueryPass> {
     // (walk order: the first user's clones are placed before it and
     // dominate the later layers of its function).
     std::map<int64_t, DenseMap<Value, Value>> memos;
+    // Not strict: the attention keeps absolute sink positions (a remark).
+    auto refuse = [&](Operation *at, const Twine &why) {
+      if (strict) {
+        at->emitOpError("tfc-sink-query: ") << why;
+        signalPassFailure();
+      } else {
+        at->emitRemark("tfc-sink-query: sinks keep absolute positions: ")
+            << why;
+      }
+    };
     for (AttentionOp a : ops) {
       auto rot = a.getQuery().getDefiningOp<RotaryOp>();
       if (!rot) {
-        a.emitOpError("tfc-sink-query: the query is not a tfc.rotary (sinks "
-                      "at cache positions need the query's rotation)");
-        return signalPassFailure();
+        refuse(a, "the query is not a tfc.rotary (sinks at cache positions "
+                  "need the query's rotation)");
+        if (strict)
+          return;
+        continue;
       }
       const int64_t pos = a.getSinks() + a.getWindow() - 1;
       OpBuilder b(a);
@@ -90,9 +103,10 @@ struct SinkQueryPass : tfc::impl::TfcSinkQueryBase<SinkQueryPass> {
       Value cos = atPosition(b, rot.getCos(), pos, memo);
       Value sin = atPosition(b, rot.getSin(), pos, memo);
       if (cos == rot.getCos() && sin == rot.getSin()) {
-        rot.emitOpError("tfc-sink-query: cos / sin do not depend on a "
-                        "tfc.range of positions");
-        return signalPassFailure();
+        refuse(rot, "cos / sin do not depend on a tfc.range of positions");
+        if (strict)
+          return;
+        continue;
       }
       auto sq = RotaryOp::create(b, rot.getLoc(), rot.getType(), rot.getInput(),
                                  cos, sin, rot.getStyleAttr());

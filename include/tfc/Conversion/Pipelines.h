@@ -23,6 +23,7 @@ struct PipelineOptions {
   std::string kvDtype = "f32"; //   cache element type: f32 | f16 | int8
   std::string kvLogits = "all"; //  step logits: all | last position
   bool sinkQuery = false;       // tfc-sink-query: sinks at cache positions
+  bool sinkQueryStrict = true;  // ... an error where it cannot (else a remark)
   std::string quantize;        // tfc-quantize recipe ("" = none)
   int64_t quantGroup = -1;     //   --quant-group (-1: the preset's)
   std::string quantSym;        //   "sym" / "asym" / "" (the preset's)

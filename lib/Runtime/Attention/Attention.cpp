@@ -504,7 +504,8 @@ constexpr int64_t kMinChunkKeys = 256;
 void combine(const Params &p, const RowBlock &rb, const float *parts,
              int64_t chunks, int64_t partStride) {
   const int lanes = rb.lanes();
-  std::vector<double> acc(p.dv);
+  thread_local std::vector<double> acc;
+  acc.resize(static_cast<size_t>(p.dv));
   for (int L = 0; L < lanes; ++L) {
     float mx = -INFINITY;
     for (int64_t c = 0; c < chunks; ++c)
@@ -619,65 +620,32 @@ CausalAdd addCausal(const Params &p) {
   return zeros.load() ? CausalAdd::Only : CausalAdd::WithValues;
 }
 
-/// The sink keys of row block `rb` scored with the sink query (keys j <
-/// sinks that a lane sees only as a sink: pos - j >= window), as a Partial
-/// for combine(). Scalar: at most `sinks` keys a lane; quantized K/V read
-/// through kvAt.
-void sinkChunk(const Params &p, int64_t sinks, const RowBlock &rb,
-               const Partial &out) {
+/// combine() for the two Partials of a block with a sink query (its key
+/// chunk and its sink chunk), in f32: the output row is the two
+/// accumulators weighted by exp(m - max), over their weighted sums.
+void mergeSinks(const Params &p, const RowBlock &rb, const Partial &keys,
+                const Partial &sinks) {
   const int lanes = rb.lanes();
   for (int L = 0; L < lanes; ++L) {
-    const int64_t h = rb.h0 + L / rb.nq, i = rb.i0 + L % rb.nq;
-    const int64_t pos = p.pos(i);
-    const float *qs =
-        p.qSink + rb.b * p.qSinkS[0] + h * p.qSinkS[1] + i * p.qSinkS[2];
-    float sc[64];
-    bool on[64];
-    float m = -INFINITY;
-    const int64_t n = std::min<int64_t>({sinks, p.t, 64});
-    for (int64_t j = 0; j < n; ++j) {
-      on[j] = pos - j >= p.window && (!p.causal || j <= pos);
-      if (on[j] && p.keep)
-        on[j] = p.keep[rb.b * p.keepS[0] + h * p.keepS[1] + i * p.keepS[2] +
-                       j * p.keepS[3]] != 0;
-      if (!on[j])
-        continue;
-      float dot = 0;
-      if (p.kv == Params::KvType::F32) {
-        const float *kr = p.k + rb.b * p.ks[0] + rb.g * p.ks[1] + j * p.ks[2];
-        for (int64_t c = 0; c < p.d; ++c)
-          dot += qs[c * p.qSinkS[3]] * kr[c * p.ks[3]];
-      } else {
-        for (int64_t c = 0; c < p.d; ++c)
-          dot += qs[c * p.qSinkS[3]] * kvAt(p, false, rb.b, rb.g, j, c);
-      }
-      float s = dot * p.scale;
-      if (p.add)
-        s += p.add[rb.b * p.addS[0] + h * p.addS[1] + i * p.addS[2] +
-                   j * p.addS[3]];
-      sc[j] = s;
-      m = std::max(m, s);
-    }
-    float *acc = out.acc + L * p.dv;
-    std::fill(acc, acc + p.dv, 0.0f);
-    float l = 0;
-    if (m != -INFINITY)
-      for (int64_t j = 0; j < n; ++j) {
-        if (!on[j])
-          continue;
-        const float w = std::exp(sc[j] - m);
-        l += w;
-        if (p.kv == Params::KvType::F32) {
-          const float *vr = p.v + rb.b * p.vs[0] + rb.g * p.vs[1] + j * p.vs[2];
-          for (int64_t c = 0; c < p.dv; ++c)
-            acc[c] += w * vr[c * p.vs[3]];
-        } else {
-          for (int64_t c = 0; c < p.dv; ++c)
-            acc[c] += w * kvAt(p, true, rb.b, rb.g, j, c);
-        }
-      }
-    out.m[L] = m;
-    out.l[L] = l;
+    const float mx = std::max(keys.m[L], sinks.m[L]);
+    const float wk = mx == -INFINITY || keys.m[L] == -INFINITY
+                         ? 0.0f
+                         : std::exp(keys.m[L] - mx);
+    const float ws = mx == -INFINITY || sinks.m[L] == -INFINITY
+                         ? 0.0f
+                         : std::exp(sinks.m[L] - mx);
+    const float sum = wk * keys.l[L] + ws * sinks.l[L];
+    const float inv = sum == 0 ? 0.0f : 1.0f / sum;
+    const float a = wk * inv, b = ws * inv;
+    const float *ka = keys.acc + L * p.dv, *sa = sinks.acc + L * p.dv;
+    float *o = p.out + rb.b * p.os[0] + (rb.h0 + L / rb.nq) * p.os[1] +
+               (rb.i0 + L % rb.nq) * p.os[2];
+    if (p.os[3] == 1)
+      for (int64_t x = 0; x < p.dv; ++x)
+        o[x] = a * ka[x] + b * sa[x];
+    else
+      for (int64_t x = 0; x < p.dv; ++x)
+        o[x * p.os[3]] = a * ka[x] + b * sa[x];
   }
 }
 
@@ -686,7 +654,8 @@ void run(const Params &given, const Kernels &ks) {
     return;
   Params p = given;
   // A sink query: the level kernels run without sinks (the window alone),
-  // the sink keys as one more chunk (sinkChunk), merged by combine().
+  // the sink keys as one more chunk (the level's `sinks`, SinkChunk.inc),
+  // merged with them (mergeSinks, or combine() over several key chunks).
   // (sinkQueryParams checked: a window, <= 64 sinks.)
   const int64_t sinkKeys = p.qSink ? p.sinks : 0;
   if (sinkKeys)
@@ -774,9 +743,25 @@ void run(const Params &given, const Kernels &ks) {
                 [&](int64_t task) { call(blockAt(task), 0, p.t, nullptr); });
     return;
   }
+  const int64_t partStride = kMaxLanes * (2 + p.dv);
+  if (chunks == 1) {
+    // Sinks with their own query, one key chunk: each task merges its
+    // block's two Partials itself (no buffer over all blocks).
+    parallelRun(blocks, [&](int64_t task) {
+      thread_local std::vector<float> two;
+      two.resize(static_cast<size_t>(2 * partStride));
+      float *a = two.data(), *s = a + partStride;
+      const RowBlock rb = blockAt(task);
+      const Partial keys{a, a + kMaxLanes, a + 2 * kMaxLanes},
+          sinks{s, s + kMaxLanes, s + 2 * kMaxLanes};
+      call(rb, 0, p.t, &keys);
+      ks.sinks(p, sinkKeys, rb, sinks);
+      mergeSinks(p, rb, keys, sinks);
+    });
+    return;
+  }
   // Per (block, chunk): m [kMaxLanes], l [kMaxLanes], acc [kMaxLanes][dv];
   // with a sink query one more chunk per block holds its sink keys.
-  const int64_t partStride = kMaxLanes * (2 + p.dv);
   const int64_t perBlock = chunks + (sinkKeys ? 1 : 0);
   std::vector<float> parts(blocks * perBlock * partStride);
   parallelRun(blocks * perBlock, [&](int64_t task) {
@@ -784,7 +769,7 @@ void run(const Params &given, const Kernels &ks) {
     Partial out{part, part + kMaxLanes, part + 2 * kMaxLanes};
     const int64_t c = task % perBlock;
     if (c == chunks)
-      return sinkChunk(p, sinkKeys, blockAt(task / perBlock), out);
+      return ks.sinks(p, sinkKeys, blockAt(task / perBlock), out);
     const int64_t ja = c * chunkKeys, jb = std::min(p.t, ja + chunkKeys);
     call(blockAt(task / perBlock), ja, jb, &out);
   });

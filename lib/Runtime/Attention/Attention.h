@@ -162,6 +162,10 @@ struct Kernels {
   // f32 decode on a dequantized copy.
   BlockFn decodeF16 = nullptr;
   BlockFn decodeI8 = nullptr;
+  // The sink keys of a sink query (Params::qSink) as a Partial
+  // (SinkChunk.inc, compiled for the level).
+  void (*sinks)(const Params &p, int64_t sinks, const RowBlock &rb,
+                const Partial &out) = nullptr;
 };
 
 const Kernels &kernelsGeneric();

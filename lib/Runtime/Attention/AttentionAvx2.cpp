@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
+#include <vector>
 
 #define TFC_AVX2 __attribute__((target("avx2,fma")))
 // The decode blocks also read f16 K/V (tfc --kv-dtype=f16): F16C, which
@@ -637,6 +638,12 @@ TFC_AVX2F16 void decode(const Params &p, const RowBlock &rb, int64_t ja,
 
 } // namespace
 
+namespace {
+#define TFC_SINK_TARGET TFC_AVX2
+#include "SinkChunk.inc"
+#undef TFC_SINK_TARGET
+} // namespace
+
 const Kernels &kernelsAvx2() {
   // Without F16C (no such AVX2 CPU is known) the decode blocks, compiled
   // with it, are not used: the generic decode takes over.
@@ -649,7 +656,8 @@ const Kernels &kernelsAvx2() {
                             kDecodeKeyTile,
                             f16c ? &decode<float> : kernelsGeneric().decode,
                             f16c ? &decode<uint16_t> : nullptr,
-                            f16c ? &decode<int8_t> : nullptr};
+                            f16c ? &decode<int8_t> : nullptr,
+                            &sinkChunk};
   return k;
 }
 

@@ -41,6 +41,7 @@
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
+#include <vector>
 
 #define TFC_AVX512                                                             \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
@@ -692,11 +693,17 @@ TFC_AVX512 void decode(const Params &p, const RowBlock &rb, int64_t ja,
 
 } // namespace
 
+namespace {
+#define TFC_SINK_TARGET TFC_AVX512
+#include "SinkChunk.inc"
+#undef TFC_SINK_TARGET
+} // namespace
+
 const Kernels &kernelsAvx512() {
   static const Kernels k = {
-      "avx512",       kLanes,         kKeyTile,       &prefill,
-      kDecodeLanes,   kDecodeKeyTile, &decode<float>, &decode<uint16_t>,
-      &decode<int8_t>};
+      "avx512",        kLanes,         kKeyTile,       &prefill,
+      kDecodeLanes,    kDecodeKeyTile, &decode<float>, &decode<uint16_t>,
+      &decode<int8_t>, &sinkChunk};
   return k;
 }
 

@@ -127,9 +127,16 @@ void block(const Params &p, const RowBlock &rb, int64_t ja, int64_t jb,
 
 } // namespace
 
+namespace {
+#define TFC_SINK_TARGET
+#include "SinkChunk.inc"
+#undef TFC_SINK_TARGET
+} // namespace
+
 const Kernels &kernelsGeneric() {
-  static const Kernels k = {"generic",         kLanes,   kKeyTile, &block,
-                            /*decodeLanes=*/8, kKeyTile, &block};
+  static const Kernels k = {"generic",         kLanes,    kKeyTile, &block,
+                            /*decodeLanes=*/8, kKeyTile,  &block,   nullptr,
+                            nullptr,           &sinkChunk};
   return k;
 }
 
