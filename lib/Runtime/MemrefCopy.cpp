@@ -7,6 +7,9 @@
 // provides it.
 //
 //===----------------------------------------------------------------------===//
+#include "Internal.h"
+
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -35,6 +38,30 @@ RankedView view(const UnrankedDesc *u) {
 }
 } // namespace
 
+namespace {
+/// One dimension of a copy after merging: sizes and both strides.
+struct Dim {
+  int64_t size, ss, ds;
+};
+
+/// Copies outer indices [lo, hi) of `dims` (all but the last `inner`, which
+/// run as one memcpy of `run` bytes, or element by element).
+void copyRange(const std::vector<Dim> &dims, int64_t elemSize, const char *s,
+               char *d, int64_t run, int64_t lo, int64_t hi) {
+  const int64_t outer = static_cast<int64_t>(dims.size());
+  for (int64_t flat = lo; flat < hi; ++flat) {
+    int64_t so = 0, dof = 0, rest = flat;
+    for (int64_t k = outer - 1; k >= 0; --k) {
+      const int64_t i = rest % dims[k].size;
+      rest /= dims[k].size;
+      so += i * dims[k].ss;
+      dof += i * dims[k].ds;
+    }
+    std::memcpy(d + dof * elemSize, s + so * elemSize, run);
+  }
+}
+} // namespace
+
 extern "C" __attribute__((visibility("default"))) void
 memrefCopy(int64_t elemSize, UnrankedDesc *src, UnrankedDesc *dst) {
   int64_t rank = src->rank;
@@ -47,22 +74,47 @@ memrefCopy(int64_t elemSize, UnrankedDesc *src, UnrankedDesc *dst) {
   for (int64_t i = 0; i < rank; ++i)
     if (s.sizes[i] == 0)
       return;
-  std::vector<int64_t> idx(rank, 0);
-  int64_t so = s.offset, dof = d.offset;
-  while (true) {
-    std::memcpy(d.aligned + dof * elemSize, s.aligned + so * elemSize,
-                elemSize);
-    int64_t k = rank - 1;
-    for (; k >= 0; --k) {
-      so += s.strides[k];
-      dof += d.strides[k];
-      if (++idx[k] < s.sizes[k])
-        break;
-      so -= s.strides[k] * s.sizes[k];
-      dof -= d.strides[k] * s.sizes[k];
-      idx[k] = 0;
+  // Dims of size 1 dropped; a dim merged into the next inner one when both
+  // layouts step over it contiguously; the innermost run (unit stride in
+  // both) copied by one memcpy. A session's ring cache reads K / V slices
+  // [b, hkv, len, d] out of [L, 2, b, hkv, max_len, d] this way: rows of
+  // len x d floats (element by element before: half of a SmolLM2 ring
+  // decode step).
+  std::vector<Dim> dims;
+  for (int64_t k = 0; k < rank; ++k) {
+    if (s.sizes[k] == 1)
+      continue;
+    Dim x{s.sizes[k], s.strides[k], d.strides[k]};
+    if (!dims.empty()) {
+      Dim &prev = dims.back();
+      if (prev.ss == x.size * x.ss && prev.ds == x.size * x.ds) {
+        prev = {prev.size * x.size, x.ss, x.ds};
+        continue;
+      }
     }
-    if (k < 0)
-      return;
+    dims.push_back(x);
   }
+  const char *sb = s.aligned + s.offset * elemSize;
+  char *db = d.aligned + d.offset * elemSize;
+  int64_t run = elemSize;
+  if (!dims.empty() && dims.back().ss == 1 && dims.back().ds == 1) {
+    run = dims.back().size * elemSize;
+    dims.pop_back();
+  }
+  int64_t count = 1;
+  for (const Dim &x : dims)
+    count *= x.size;
+  // Large copies over the pool (at least 256 KB a task).
+  constexpr int64_t kTaskBytes = 256 << 10;
+  const int64_t total = count * run;
+  const int64_t tasks =
+      std::min<int64_t>(count, std::max<int64_t>(1, total / kTaskBytes));
+  if (tasks <= 1) {
+    copyRange(dims, elemSize, sb, db, run, 0, count);
+    return;
+  }
+  tfcrt::parallelRun(tasks, [&](int64_t t) {
+    copyRange(dims, elemSize, sb, db, run, count * t / tasks,
+              count * (t + 1) / tasks);
+  });
 }

@@ -467,13 +467,51 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
     mask = withSinks(b, loc, mask, l.window);
 
   OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
+  // The layer's part of the cache (and scales), [1, 2, b, hkv, max_len,
+  // d]: its reads and writes go to this slice, which is inserted back once
+  // after them. One-shot bufferization checks every read against the
+  // writes along the chain of values it aliases; a chain through all the
+  // layers' writes made that quadratic in the layers (SmolLM2 as a ring
+  // with sinks: 52 s of a 80 s compile in OneShotBufferize), a chain per
+  // layer keeps it short. The slice and its insertion bufferize in place.
+  // Ring caches only: a linear cache's chain is short enough (0.8 s for
+  // SmolLM2), and the GPU's _rope calls match its writes (fuseRopeCaches).
+  const bool perLayer = ring;
+  Value whole[2] = {cacheTensor, scalesTensor};
+  auto layerSlice = [&](Value buf, bool back, Value part) -> Value {
+    auto t = rtt(buf);
+    SmallVector<OpFoldResult> offs(6, zero), szs, str(6, one);
+    offs[0] = b.getIndexAttr(layer);
+    for (int64_t d = 0; d < 6; ++d)
+      szs.push_back(
+          d == 0 ? one
+          : t.isDynamicDim(d)
+              ? OpFoldResult(tensor::DimOp::create(b, loc, buf, d).getResult())
+              : OpFoldResult(b.getIndexAttr(t.getDimSize(d))));
+    if (back)
+      return tensor::InsertSliceOp::create(b, loc, part, buf, offs, szs, str);
+    SmallVector<int64_t> shape(t.getShape());
+    shape[0] = 1;
+    return tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get(shape, t.getElementType()), buf, offs,
+        szs, str);
+  };
+  if (perLayer) {
+    cacheTensor = layerSlice(whole[0], false, Value());
+    if (scalesTensor)
+      scalesTensor = layerSlice(whole[1], false, Value());
+  }
   // Rows [pos, pos + len) of buffer[layer, kv] (the cache, or with int8 the
-  // scales, whose last dim is 1).
+  // scales, whose last dim is 1), in the layer's slice.
   auto at = [&](int64_t kv, OpFoldResult pos, OpFoldResult len, int64_t last,
                 SmallVector<OpFoldResult> &offsets,
                 SmallVector<OpFoldResult> &sizes) {
-    offsets = {
-        b.getIndexAttr(layer), b.getIndexAttr(kv), zero, zero, pos, zero};
+    offsets = {perLayer ? zero : OpFoldResult(b.getIndexAttr(layer)),
+               b.getIndexAttr(kv),
+               zero,
+               zero,
+               pos,
+               zero};
     sizes = {one, one, batch, b.getIndexAttr(heads), len, b.getIndexAttr(last)};
   };
   SmallVector<OpFoldResult> strides(6, one), offsets, sizes;
@@ -569,6 +607,11 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
         write(sc, kv, part(skip, first), inRing(slot), first);
         write(sc, kv, part(second, rest), base, rest);
       }
+  }
+  if (perLayer) {
+    cacheTensor = layerSlice(whole[0], true, cacheTensor);
+    if (scalesTensor)
+      scalesTensor = layerSlice(whole[1], true, scalesTensor);
   }
   for (int64_t kv = 0; kv < 2; ++kv)
     all[kv] = dtype == KvDtype::F32

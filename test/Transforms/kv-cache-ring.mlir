@@ -50,38 +50,44 @@
 // CHECK: %[[MB:.*]] = tfc.cast %[[WM]] : tensor<?x?xi64> -> tensor<?x?xi1>
 // CHECK: %[[PAD:.*]] = tfc.reshape %[[MB]][%{{.*}}, %[[K]]] : tensor<?x?xi1> -> tensor<?x1x1x?xi1>
 // CHECK: %[[M:.*]] = tfc.binary and %[[VALID]], %[[PAD]] : tensor<?x1x1x?xi1>, tensor<?x1x1x?xi1> -> tensor<?x1x1x?xi1>
-// CHECK: %[[K1:.*]] = tensor.extract_slice %[[C0]][0, 0, 0, 0, %[[OLD]], 0] [1, 1, %[[B]], 2, %[[HEAD]], 4]
-// CHECK: %[[K2:.*]] = tensor.extract_slice %[[C0]][0, 0, 0, 0, 0, 0] [1, 1, %[[B]], 2, %[[OLD]], 4]
+// The layer's part of the cache, read and written, then inserted back.
+// CHECK: %[[L0:.*]] = tensor.extract_slice %[[C0]][0, 0, 0, 0, 0, 0] [1, 2, %{{.*}}, 2, 3, 4]
+// CHECK: %[[K1:.*]] = tensor.extract_slice %[[L0]][0, 0, 0, 0, %[[OLD]], 0] [1, 1, %[[B]], 2, %[[HEAD]], 4]
+// CHECK: %[[K2:.*]] = tensor.extract_slice %[[L0]][0, 0, 0, 0, 0, 0] [1, 1, %[[B]], 2, %[[OLD]], 4]
 // CHECK: %[[KA:.*]] = tensor.concat dim(2) %[[K1]], %[[K2]], %[[Q]]
-// CHECK: %[[V1:.*]] = tensor.extract_slice %[[C0]][0, 1, 0, 0, %[[OLD]], 0] [1, 1, %[[B]], 2, %[[HEAD]], 4]
-// CHECK: %[[V2:.*]] = tensor.extract_slice %[[C0]][0, 1, 0, 0, 0, 0] [1, 1, %[[B]], 2, %[[OLD]], 4]
+// CHECK: %[[V1:.*]] = tensor.extract_slice %[[L0]][0, 1, 0, 0, %[[OLD]], 0] [1, 1, %[[B]], 2, %[[HEAD]], 4]
+// CHECK: %[[V2:.*]] = tensor.extract_slice %[[L0]][0, 1, 0, 0, 0, 0] [1, 1, %[[B]], 2, %[[OLD]], 4]
 // CHECK: %[[VA:.*]] = tensor.concat dim(2) %[[V1]], %[[V2]], %[[V]]
 // CHECK: %[[KN1:.*]] = tensor.extract_slice %[[Q]][0, 0, %[[SKIP]], 0] [%[[B]], 2, %[[FIRST]], 4]
-// CHECK: %[[C1:.*]] = tensor.insert_slice %[[KN1]] into %[[C0]][0, 0, 0, 0, %[[SLOT]], 0] [1, 1, %[[B]], 2, %[[FIRST]], 4]
+// CHECK: %[[C1:.*]] = tensor.insert_slice %[[KN1]] into %[[L0]][0, 0, 0, 0, %[[SLOT]], 0] [1, 1, %[[B]], 2, %[[FIRST]], 4]
 // CHECK: %[[KN2:.*]] = tensor.extract_slice %[[Q]][0, 0, %[[SECOND]], 0] [%[[B]], 2, %[[REST]], 4]
 // CHECK: %[[C2:.*]] = tensor.insert_slice %[[KN2]] into %[[C1]][0, 0, 0, 0, 0, 0] [1, 1, %[[B]], 2, %[[REST]], 4]
 // CHECK: %[[VN1:.*]] = tensor.extract_slice %[[V]][0, 0, %[[SKIP]], 0] [%[[B]], 2, %[[FIRST]], 4]
 // CHECK: %[[C3:.*]] = tensor.insert_slice %[[VN1]] into %[[C2]][0, 1, 0, 0, %[[SLOT]], 0] [1, 1, %[[B]], 2, %[[FIRST]], 4]
 // CHECK: %[[VN2:.*]] = tensor.extract_slice %[[V]][0, 0, %[[SECOND]], 0] [%[[B]], 2, %[[REST]], 4]
 // CHECK: %[[C4:.*]] = tensor.insert_slice %[[VN2]] into %[[C3]][0, 1, 0, 0, 0, 0] [1, 1, %[[B]], 2, %[[REST]], 4]
+// CHECK: %[[C5:.*]] = tensor.insert_slice %[[C4]] into %[[C0]][0, 0, 0, 0, 0, 0] [1, 2, %{{.*}}, 2, 3, 4]
 // CHECK: tfc.attention %[[Q]], %[[KA]], %[[VA]] mask %[[M]] : tensor<?x1x1x?xi1> {causal = true, scale = 5.000000e-01 : f64, window = 3 : i64}
-// CHECK: bufferization.materialize_in_destination %[[C4]] in restrict writable %[[CACHE]]
+// CHECK: bufferization.materialize_in_destination %[[C5]] in restrict writable %[[CACHE]]
 // CHECK-NEXT: return
 // Bufferized, the ring stays in the caller's buffer: the read copies the
-// slots (subviews of the cache argument) into the [b, h, 3 + n, d] keys /
+// slots (subviews of the layer's subview of the cache argument; the layer's
+// slice and its insertion back bufferize in place, no copy of it) into the
+// [b, h, 3 + n, d] keys /
 // values the attention reads, the writes copy the new rows into subviews
 // of the cache argument, and nothing of the cache's type is allocated.
 // BUF-LABEL: func.func @tfc_m_step(
 // BUF-SAME: %[[CACHE:[a-z0-9]+]]: memref<1x2x?x2x3x4xf32>
 // BUF-NOT: memref.alloc{{.*}} : memref<1x2x?x2x3x4xf32>
-// BUF: %[[R1:.*]] = memref.subview %[[CACHE]][0, 0, 0, 0, %{{.*}}, 0]
-// BUF: %[[R2:.*]] = memref.subview %[[CACHE]][0, 0, 0, 0, 0, 0]
+// BUF: %[[L:.*]] = memref.subview %[[CACHE]][0, 0, 0, 0, 0, 0] [1, 2, %{{.*}}, 2, 3, 4]
+// BUF: %[[R1:.*]] = memref.subview %[[L]][0, 0, 0, 0, %{{.*}}, 0]
+// BUF: %[[R2:.*]] = memref.subview %[[L]][0, 0, 0, 0, 0, 0]
 // BUF: %[[KEYS:.*]] = memref.alloc(%{{.*}}, %{{.*}}) {{.*}} : memref<?x2x?x4xf32>
 // BUF: memref.copy %[[R1]], %{{.*}}
 // BUF: memref.copy %[[R2]], %{{.*}}
-// BUF: %[[W1:.*]] = memref.subview %[[CACHE]][0, 0, 0, 0, %{{.*}}, 0]
+// BUF: %[[W1:.*]] = memref.subview %[[L]][0, 0, 0, 0, %{{.*}}, 0]
 // BUF: memref.copy %{{.*}}, %[[W1]]
-// BUF: %[[W2:.*]] = memref.subview %[[CACHE]][0, 0, 0, 0, 0, 0]
+// BUF: %[[W2:.*]] = memref.subview %[[L]][0, 0, 0, 0, 0, 0]
 // BUF: memref.copy %{{.*}}, %[[W2]]
 // BUF-NOT: memref.alloc{{.*}} : memref<1x2x?x2x3x4xf32>
 // BUF-NOT: memref.copy {{.*}} to memref<1x2x?x2x3x4xf32>
@@ -135,7 +141,9 @@ func.func @tfc_m_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids", tfc.dims = 
 // CHECK: tensor.concat dim(2)
 // CHECK: tensor.concat dim(2)
 // CHECK: tfc.attention {{.*}} mask %[[VALID]] : tensor<?x1x1x?xi1> {causal = true, scale = 0.69999999999999996 : f64, window = 2 : i64} : tensor<?x4x?x2xf32>, tensor<?x2x?x2xf32>, tensor<?x2x?x2xf32> -> tensor<?x4x?x2xf32>
-// CHECK: tensor.insert_slice {{.*}}[1, 0, 0, 0, %{{.*}}, 0]
+// CHECK: tensor.extract_slice {{.*}}[1, 0, 0, 0, 0, 0] [1, 2, %{{.*}}, 2, 4, 2]
+// CHECK: tensor.insert_slice {{.*}}[0, 0, 0, 0, %{{.*}}, 0]
+// CHECK: tensor.insert_slice {{.*}}[1, 0, 0, 0, 0, 0] [1, 2, %{{.*}}, 2, 4, 2]
 // CHECK: tfc.attention {{.*}} mask %[[VALID]] : tensor<?x1x1x?xi1> {causal = true, scale = 0.69999999999999996 : f64, window = 4 : i64}
 // OPT-LABEL: func.func @tfc_g_step(
 // OPT-SAME: memref<2x2x?x2x2x2xf32>
