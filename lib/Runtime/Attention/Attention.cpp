@@ -660,6 +660,7 @@ void run(const Params &given, const Kernels &ks) {
   const int64_t sinkKeys = p.qSink ? p.sinks : 0;
   if (sinkKeys)
     p.sinks = 0;
+  const auto sinkFn = ks.sinks ? ks.sinks : kernelsGeneric().sinks;
   // An exporter's causal mask as finite fill (SmolLM2: torch.finfo.min
   // above the diagonal) that the compiler could not prove: the tiles past
   // the diagonal are skipped as under `causal`, with the same result bit
@@ -755,7 +756,7 @@ void run(const Params &given, const Kernels &ks) {
       const Partial keys{a, a + kMaxLanes, a + 2 * kMaxLanes},
           sinks{s, s + kMaxLanes, s + 2 * kMaxLanes};
       call(rb, 0, p.t, &keys);
-      ks.sinks(p, sinkKeys, rb, sinks);
+      sinkFn(p, sinkKeys, rb, sinks);
       mergeSinks(p, rb, keys, sinks);
     });
     return;
@@ -769,7 +770,7 @@ void run(const Params &given, const Kernels &ks) {
     Partial out{part, part + kMaxLanes, part + 2 * kMaxLanes};
     const int64_t c = task % perBlock;
     if (c == chunks)
-      return ks.sinks(p, sinkKeys, blockAt(task / perBlock), out);
+      return sinkFn(p, sinkKeys, blockAt(task / perBlock), out);
     const int64_t ja = c * chunkKeys, jb = std::min(p.t, ja + chunkKeys);
     call(blockAt(task / perBlock), ja, jb, &out);
   });
