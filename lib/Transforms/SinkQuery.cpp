@@ -78,22 +78,22 @@ struct SinkQueryPass : tfc::impl::TfcSinkQueryBase<SinkQueryPass> {
     // (walk order: the first user's clones are placed before it and
     // dominate the later layers of its function).
     std::map<int64_t, DenseMap<Value, Value>> memos;
-    // Not strict: the attention keeps absolute sink positions (a remark).
+    // Strict: an error, and the pass stops (true). Else the attention keeps
+    // absolute sink positions, with a remark.
     auto refuse = [&](Operation *at, const Twine &why) {
       if (strict) {
         at->emitOpError("tfc-sink-query: ") << why;
         signalPassFailure();
-      } else {
-        at->emitRemark("tfc-sink-query: sinks keep absolute positions: ")
-            << why;
+        return true;
       }
+      at->emitRemark("tfc-sink-query: sinks keep absolute positions: ") << why;
+      return false;
     };
     for (AttentionOp a : ops) {
       auto rot = a.getQuery().getDefiningOp<RotaryOp>();
       if (!rot) {
-        refuse(a, "the query is not a tfc.rotary (sinks at cache positions "
-                  "need the query's rotation)");
-        if (strict)
+        if (refuse(a, "the query is not a tfc.rotary (sinks at cache "
+                      "positions need the query's rotation)"))
           return;
         continue;
       }
@@ -103,8 +103,7 @@ struct SinkQueryPass : tfc::impl::TfcSinkQueryBase<SinkQueryPass> {
       Value cos = atPosition(b, rot.getCos(), pos, memo);
       Value sin = atPosition(b, rot.getSin(), pos, memo);
       if (cos == rot.getCos() && sin == rot.getSin()) {
-        refuse(rot, "cos / sin do not depend on a tfc.range of positions");
-        if (strict)
+        if (refuse(rot, "cos / sin do not depend on a tfc.range of positions"))
           return;
         continue;
       }

@@ -295,7 +295,7 @@ static cl::opt<int64_t> kvSinksOpt(
     "kv-sinks", cl::init(0), cl::value_desc("S"),
     cl::desc("With --kv-cache and a window: the first S positions stay "
              "visible (StreamingLLM sinks) in both entries; with --kv-evict "
-             "the ring keeps S sink slots that are never evicted. A RoPE "
+             "the ring keeps S sink slots that are never evicted, and a RoPE "
              "model's sinks are scored at their cache slots' positions "
              "(StreamingLLM), so it streams past its trained context "
              "(--sink-positions; docs/ACCURACY.md \"Streaming past the "
