@@ -351,6 +351,15 @@ protected:
       }
     }
   }
+  /// checkCase, then the same with the sinks scored by a sink query of
+  /// their own (tfc --sink-positions=cache: the level kernels take the
+  /// window, the sink keys run as one more chunk).
+  void checkCaseAndSinkQuery(Case c) {
+    checkCase(c);
+    c.sinkQuery = true;
+    checkCase(c);
+  }
+
   std::mt19937 rng{testSeed()};
 };
 
@@ -435,14 +444,14 @@ TEST_P(AttentionTest, SparsePatterns) {
   c.window = 70; // window alone, then with sinks
   checkCase(c);
   c.sinks = 4;
-  checkCase(c);
+  checkCaseAndSinkQuery(c);
   c.window = 64; // tile-aligned window and a sink tile
   c.sinks = 64;
-  checkCase(c);
+  checkCaseAndSinkQuery(c);
   c.causal = false; // non-causal window sees future keys
   c.window = 30;
   c.sinks = 3;
-  checkCase(c);
+  checkCaseAndSinkQuery(c);
   Case blk = c;
   blk.window = blk.sinks = 0;
   blk.block = 48; // block-local
@@ -530,51 +539,35 @@ TEST_P(AttentionTest, Decode) {
   c.sinks = 4;
   c.keep = MaskKind::Pad;
   c.strided = true;
-  checkCase(c);
+  checkCaseAndSinkQuery(c);
 }
 
-/// Sinks scored with their own query (tfc --sink-positions=cache): the
-/// level kernels take the window, the sink keys run as one more chunk.
+/// Sink queries beyond SparsePatterns' and Decode's cases (which run with
+/// one too): masks on the sink chunk, one row over a long cache.
 TEST_P(AttentionTest, SinkQuery) {
   Case c;
   c.hq = 6;
   c.hkv = 2;
   c.s = c.t = 257;
   c.d = 32;
-  c.causal = true;
-  c.window = 70;
-  c.sinks = 4;
-  c.sinkQuery = true;
-  checkCase(c);
-  c.window = 64; // a whole tile of sinks
-  c.sinks = 64;
-  checkCase(c);
-  c.causal = false; // future keys in the window, masks on the sink chunk
-  c.window = 30;
+  c.window = 30; // future keys in the window, masks on the sink chunk
   c.sinks = 3;
   c.keep = MaskKind::Full;
   c.add = MaskKind::BatchRows;
+  c.sinkQuery = true;
   checkCase(c);
-  Case d; // decode rows over a padded cache, and one row over a long one
-  d.hq = 3;
-  d.hkv = 1;
-  d.s = 4;
-  d.t = 1000;
-  d.d = 80;
-  d.causal = true;
-  d.window = 256;
-  d.sinks = 4;
-  d.keep = MaskKind::Pad;
-  d.strided = true;
-  d.sinkQuery = true;
-  checkCase(d);
+  Case d; // one decode row over a long cache
   d.b = 2;
-  d.hkv = 2;
   d.hq = 6;
+  d.hkv = 2;
   d.s = 1;
   d.t = 4096;
   d.d = 64;
-  d.keep = MaskKind::None;
+  d.causal = true;
+  d.window = 256;
+  d.sinks = 4;
+  d.strided = true;
+  d.sinkQuery = true;
   checkCase(d);
 }
 
