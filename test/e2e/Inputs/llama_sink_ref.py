@@ -22,7 +22,27 @@ import json
 import os
 
 import numpy as np
-from safetensors.numpy import load_file
+
+
+def load_file(path):
+    # The safetensors format read directly (no package: the test runs in a
+    # setup without the export requirements): an 8-byte little-endian header
+    # length, a JSON header {name: {dtype, shape, data_offsets}}, the data.
+    dtypes = {"F32": np.float32, "F16": np.float16, "BF16": None}
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        dt = dtypes.get(t["dtype"])
+        if dt is None:
+            raise SystemExit(f"{path}: {name} has dtype {t['dtype']}")
+        lo, hi = t["data_offsets"]
+        out[name] = np.frombuffer(data[lo:hi], dt).reshape(t["shape"])
+    return out
 
 
 def rope(x, pos, theta):
