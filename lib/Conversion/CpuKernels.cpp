@@ -72,6 +72,9 @@ constexpr const char *kAttention = "tfcrt_attention_f32";
 constexpr const char *kAttentionSinkQ = "tfcrt_attention_sq_f32";
 constexpr const char *kAttentionKvF16 = "tfcrt_attention_kv_f16";
 constexpr const char *kAttentionKvI8 = "tfcrt_attention_kv_i8";
+constexpr const char *kAttentionParts = "tfcrt_attention_parts_f32";
+constexpr const char *kAttentionPartsF16 = "tfcrt_attention_parts_kv_f16";
+constexpr const char *kAttentionPartsI8 = "tfcrt_attention_parts_kv_i8";
 constexpr const char *kLayerNorm = "tfcrt_layer_norm_f32";
 constexpr const char *kRmsNorm = "tfcrt_rms_norm_f32";
 constexpr const char *kEmbedding = "tfcrt_embedding_f32";
@@ -1238,6 +1241,31 @@ struct CpuKernelsPass
     return f16 == 2 ? kAttentionKvF16 : i8 == 2 ? kAttentionKvI8 : nullptr;
   }
 
+  /// The inputs of `v` = tensor.concat along the keys (dim 2) of 2 to 4
+  /// [b, h, t_i, d] tensors (a ring cache step's K / V, tfc-kv-cache: sink
+  /// slots, the ring from its oldest slot, its first slots, the new rows),
+  /// front-padded to 4 with an empty slice; empty when `v` is no such
+  /// concat or has other uses.
+  SmallVector<Value> keyParts(OpBuilder &b, Location loc, Value v) {
+    auto c = v.getDefiningOp<tensor::ConcatOp>();
+    if (!c || !v.hasOneUse() || c.getDim() != 2 || c.getInputs().size() < 2 ||
+        c.getInputs().size() > 4 || rtt(v).getRank() != 4)
+      return {};
+    SmallVector<Value> parts(c.getInputs().begin(), c.getInputs().end());
+    while (parts.size() < 4) {
+      Value first = parts.front();
+      SmallVector<OpFoldResult> offs(4, b.getIndexAttr(0)), szs,
+          str(4, b.getIndexAttr(1));
+      for (int64_t i = 0; i < 4; ++i)
+        szs.push_back(i == 2 ? OpFoldResult(b.getIndexAttr(0))
+                             : tensor::getMixedSize(b, loc, first, i));
+      parts.insert(parts.begin(),
+                   tensor::ExtractSliceOp::create(b, loc, first, offs, szs, str)
+                       .getResult());
+    }
+    return parts;
+  }
+
   /// Whether `v` is tfc.transpose(x, [0, 2, 1, 3]): heads split out of a
   /// [b, s, h, d] tensor, the way exporters feed attention.
   static TransposeOp headsTranspose(Value v) {
@@ -1587,7 +1615,37 @@ struct CpuKernelsPass
     const char *entry = gpuEntry ? nullptr : quantizedKv(op, stored, scales);
     Value q = op.getQuery(), kv[2] = {op.getKey(), op.getValue()};
     SmallVector<Value> args = {headsView(b, loc, rc ? rc->q.getInput() : q)};
-    if (rc)
+    // A ring cache's K / V (and int8 scales) as concats of their parts:
+    // the parts entry reads each in place, the concats (copies) go.
+    SmallVector<Value> parts[4]; // K, K scales, V, V scales
+    bool inParts = !gpuEntry && !rc;
+    for (int i = 0; i < 4 && inParts; ++i) {
+      const bool sc = i % 2, isV = i / 2;
+      if (sc && entry != kAttentionKvI8)
+        continue;
+      Value whole = sc ? scales[isV] : entry ? stored[isV] : kv[isV];
+      // Checked before any empty slice is made.
+      auto c = whole.getDefiningOp<tensor::ConcatOp>();
+      inParts = c && whole.hasOneUse() && c.getDim() == 2 &&
+                c.getInputs().size() >= 2 && c.getInputs().size() <= 4;
+    }
+    SetVector<Operation *> concatOps; // erased after the call if unused
+    if (inParts) {
+      for (int i = 0; i < 4; ++i) {
+        const bool sc = i % 2, isV = i / 2;
+        if (sc && entry != kAttentionKvI8)
+          continue;
+        Value whole = sc ? scales[isV] : entry ? stored[isV] : kv[isV];
+        concatOps.insert(whole.getDefiningOp());
+        parts[i] = keyParts(b, loc, whole);
+      }
+      for (int i = 0; i < 4; ++i)
+        for (Value x : parts[i])
+          args.push_back(headsView(b, loc, x));
+      entry = entry == kAttentionKvI8    ? kAttentionPartsI8
+              : entry == kAttentionKvF16 ? kAttentionPartsF16
+                                         : kAttentionParts;
+    } else if (rc)
       args.append({cacheView(b, loc, cache, rc->exK),
                    cacheView(b, loc, cache, rc->exV)});
     else if (entry == kAttentionKvI8)
@@ -1609,7 +1667,11 @@ struct CpuKernelsPass
                  i64c(op.getWindow()), i64c(op.getSinks()),
                  i64c(op.getBlock()), layout, i64c(op.getLayoutBlock())});
     std::string name = entry;
-    if (Value sq = op.getSinkQuery()) {
+    if (inParts) {
+      // The parts entries always take sink_q (all sizes 0: none).
+      Value sq = op.getSinkQuery();
+      args.push_back(sq ? headsView(b, loc, sq) : none(b, loc, 4, f32));
+    } else if (Value sq = op.getSinkQuery()) {
       name = entry == kAttention ? std::string(kAttentionSinkQ)
                                  : std::string(entry) + "_sq";
       args.push_back(headsView(b, loc, sq));
@@ -1636,14 +1698,25 @@ struct CpuKernelsPass
     op->erase();
     if (rc)
       return; // fuseRopeCaches erases the chain
-    // Heads transposes read through views are left without a use.
+    // Heads transposes read through views are left without a use (each
+    // once: q, k and v may be one value).
+    SetVector<Operation *> dead;
     for (Value v : {q, kv[0], kv[1]})
-      if (TransposeOp tr = headsTranspose(v); tr && tr->use_empty())
+      if (TransposeOp tr = headsTranspose(v))
+        dead.insert(tr);
+    for (Operation *tr : dead)
+      if (tr->use_empty())
         tr->erase();
     if (stored[0])
       for (int i = 0; i < (kv[0] == kv[1] ? 1 : 2); ++i)
         if (Operation *d = kv[i].getDefiningOp(); d && d->use_empty())
           d->erase();
+    // The concats read in parts.
+    // The concats read in parts (kv[] are gone where a quantized K / V's
+    // dequantize was erased above: its concats are the stored ones).
+    for (Operation *c : concatOps)
+      if (c->use_empty())
+        c->erase();
   }
 
   /// tfc.layer_norm / tfc.rms_norm with f32 input, scale and bias =>

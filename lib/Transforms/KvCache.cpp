@@ -36,6 +36,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <cmath>
+#include <functional>
 
 namespace mlir::tfc {
 #define GEN_PASS_DEF_TFCKVCACHE
@@ -543,6 +544,7 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
       std::tie(rows[kv], srows[kv]) = toCache(b, loc, rows[kv], dtype);
   const int nbuf = scales ? 2 : 1; // cache (and scales)
   Value stored[2][2];              // [kv][buffer] rows the attention reads
+  std::function<void()> writeRing; // ring: the writes after the read
   if (!ring) {
     // cache[layer, kv, :, :, past:past+n, :] = new rows; read [0, T).
     for (int64_t kv = 0; kv < 2; ++kv)
@@ -593,25 +595,28 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
         stored[kv][sc] =
             tensor::ConcatOp::create(b, loc, (int64_t)2, ValueRange(parts));
       }
-    for (int64_t kv = 0; kv < 2; ++kv)
-      for (int sc = 0; sc < nbuf; ++sc) {
-        Value src = sc ? srows[kv] : rows[kv];
-        auto part = [&](Value from, Value len) -> Value {
-          return tensor::ExtractSliceOp::create(
-              b, loc, rowsOf(src, rtt(src).getDimSize(3)), src,
-              SmallVector<OpFoldResult>{zero, zero, from, zero},
-              SmallVector<OpFoldResult>{batch, b.getIndexAttr(heads), len,
-                                        b.getIndexAttr(rtt(src).getDimSize(3))},
-              SmallVector<OpFoldResult>(4, one));
-        };
-        write(sc, kv, part(skip, first), inRing(slot), first);
-        write(sc, kv, part(second, rest), base, rest);
-      }
-  }
-  if (perLayer) {
-    cacheTensor = layerSlice(whole[0], true, cacheTensor);
-    if (scalesTensor)
-      scalesTensor = layerSlice(whole[1], true, scalesTensor);
+    // The ring writes go after the attention (writeRing below), so that
+    // the read ring rows are not overwritten before the attention reads
+    // them: the CPU kernel reads the concat's parts in place
+    // (tfcrt_attention_parts_*), where a concat before the writes was a
+    // copy of them.
+    writeRing = [&] {
+      for (int64_t kv = 0; kv < 2; ++kv)
+        for (int sc = 0; sc < nbuf; ++sc) {
+          Value src = sc ? srows[kv] : rows[kv];
+          auto part = [&](Value from, Value len) -> Value {
+            return tensor::ExtractSliceOp::create(
+                b, loc, rowsOf(src, rtt(src).getDimSize(3)), src,
+                SmallVector<OpFoldResult>{zero, zero, from, zero},
+                SmallVector<OpFoldResult>{
+                    batch, b.getIndexAttr(heads), len,
+                    b.getIndexAttr(rtt(src).getDimSize(3))},
+                SmallVector<OpFoldResult>(4, one));
+          };
+          write(sc, kv, part(skip, first), inRing(slot), first);
+          write(sc, kv, part(second, rest), base, rest);
+        }
+    };
   }
   for (int64_t kv = 0; kv < 2; ++kv)
     all[kv] = dtype == KvDtype::F32
@@ -622,6 +627,13 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
       b.getBoolAttr(true), b.getI64IntegerAttr(l.window),
       b.getI64IntegerAttr(l.sinks), a.getBlockAttr(), a.getLayoutAttr(),
       a.getLayoutBlockAttr());
+  if (writeRing)
+    writeRing();
+  if (perLayer) {
+    cacheTensor = layerSlice(whole[0], true, cacheTensor);
+    if (scalesTensor)
+      scalesTensor = layerSlice(whole[1], true, scalesTensor);
+  }
   // Structure that depends on the query's position beyond causality (a
   // sliding window, blocks, a block layout) must see the step's true
   // positions: a GPU session may not run decode steps over the whole cache

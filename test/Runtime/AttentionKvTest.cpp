@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Attention/Attention.h"
+#include "AttentionParts.h"
 #include "Internal.h"
 #include "Isa.h"
 #include "tfc/Runtime/tfc_kernels.h"
@@ -31,6 +32,8 @@
 
 using namespace tfcrt;
 using namespace tfcrt::attn;
+using tfcrt::attn::test::partCuts;
+using tfcrt::attn::test::splitKv;
 
 namespace {
 
@@ -207,6 +210,13 @@ protected:
         run(p, kernelsGeneric());
         std::vector<double> gen(pr.out.begin(), pr.out.end());
         pr.check(gen, mine, what + " vs generic");
+        // K/V in parts (a ring cache read in place).
+        int64_t cut[3];
+        partCuts(p, cut);
+        std::vector<std::vector<char>> store;
+        std::fill(pr.out.begin(), pr.out.end(), NAN);
+        run(splitKv(p, cut, store), ks);
+        pr.check(ref, pr.out, what + " in parts");
       }
   }
   std::mt19937 rng{seed()};
@@ -391,6 +401,110 @@ TEST(AttentionKv, Entries) {
       pr.check(ref, pr.out,
                std::string(kv == Kv::F16 ? "f16" : "i8") +
                    (c.sinkQuery ? " _sq entry" : " entry"));
+    }
+}
+
+/// tfcrt_attention_parts_kv_f16 / _i8 on K/V (and scales) cut into parts,
+/// each its own descriptor, against naive; and their errors.
+TEST(AttentionKv, PartsEntries) {
+  std::mt19937 rng(seed());
+  for (Kv kv : {Kv::F16, Kv::I8})
+    for (int64_t s : {1, 9, -1, -9}) {
+      KvCase c;
+      c.b = 2;
+      c.hq = 6;
+      c.hkv = 2;
+      c.s = s < 0 ? -s : s;
+      c.t = 70;
+      c.d = 32;
+      c.window = 16;
+      c.sinkQuery = s < 0; // 3 sinks with their own query
+      c.sinks = 3;
+      KvProblem pr(c, kv, rng);
+      std::vector<double> ref(pr.out.size());
+      naive(pr.p, ref.data());
+      std::vector<std::vector<char>> store;
+      int64_t cut[3];
+      partCuts(pr.p, cut);
+      const Params sp = splitKv(pr.p, cut, store);
+      const int64_t qSizes[4] = {c.b, c.hq, c.s, c.d};
+      auto q = desc<float, tfcrt_memref4_f32>(pr.q.data(), 0, qSizes, pr.p.qs);
+      auto out =
+          desc<float, tfcrt_memref4_f32>(pr.out.data(), 0, qSizes, pr.p.os);
+      tfcrt_memref4_f32 sq{};
+      if (c.sinkQuery)
+        sq = desc<float, tfcrt_memref4_f32>(pr.sq.data(), 0, qSizes,
+                                            pr.p.qSinkS);
+      tfcrt_memref4_i8 keep{};
+      tfcrt_memref4_f32 add{};
+      tfcrt_memref2_i8 layout{};
+      tfcrt_memref4_f16 kh[4], vh[4];
+      tfcrt_memref4_i8 kc[4], vc[4];
+      tfcrt_memref4_f32 ksc[4], vsc[4];
+      for (int i = 0; i < 4; ++i) {
+        const Params::KvPart &x = sp.parts[i];
+        const int64_t sz[4] = {c.b, c.hkv, x.t, c.d};
+        const int64_t scSz[4] = {c.b, c.hkv, x.t, 1};
+        const int64_t kss[4] = {x.kss[0], x.kss[1], x.kss[2], 1};
+        const int64_t vss[4] = {x.vss[0], x.vss[1], x.vss[2], 1};
+        kh[i] = desc<uint16_t, tfcrt_memref4_f16>(
+            static_cast<const uint16_t *>(x.kq), 0, sz, x.ks);
+        vh[i] = desc<uint16_t, tfcrt_memref4_f16>(
+            static_cast<const uint16_t *>(x.vq), 0, sz, x.vs);
+        kc[i] = desc<int8_t, tfcrt_memref4_i8>(
+            static_cast<const int8_t *>(x.kq), 0, sz, x.ks);
+        vc[i] = desc<int8_t, tfcrt_memref4_i8>(
+            static_cast<const int8_t *>(x.vq), 0, sz, x.vs);
+        ksc[i] = desc<float, tfcrt_memref4_f32>(x.kScale, 0, scSz, kss);
+        vsc[i] = desc<float, tfcrt_memref4_f32>(x.vScale, 0, scSz, vss);
+      }
+      auto call = [&] {
+        if (kv == Kv::F16)
+          _mlir_ciface_tfcrt_attention_parts_kv_f16(
+              &q, &kh[0], &kh[1], &kh[2], &kh[3], &vh[0], &vh[1], &vh[2],
+              &vh[3], &keep, &add, &out, pr.p.scale, 1, c.window, c.sinks, 0,
+              &layout, 0, &sq);
+        else
+          _mlir_ciface_tfcrt_attention_parts_kv_i8(
+              &q, &kc[0], &kc[1], &kc[2], &kc[3], &ksc[0], &ksc[1], &ksc[2],
+              &ksc[3], &vc[0], &vc[1], &vc[2], &vc[3], &vsc[0], &vsc[1],
+              &vsc[2], &vsc[3], &keep, &add, &out, pr.p.scale, 1, c.window,
+              c.sinks, 0, &layout, 0, &sq);
+      };
+      call();
+      std::string msg;
+      EXPECT_EQ(takeKernelError(msg), TFC_OK) << msg;
+      pr.check(ref, pr.out,
+               std::string(kv == Kv::F16 ? "f16" : "i8") + " parts entry" +
+                   (c.sinkQuery ? " with a sink query" : ""));
+      if (s != -9)
+        continue;
+      // Errors: NaN out and a message naming the part.
+      auto expectError = [&](const char *what) {
+        std::fill(pr.out.begin(), pr.out.end(), 0.0f);
+        call();
+        EXPECT_EQ(takeKernelError(msg), TFC_ERR_INTERNAL);
+        EXPECT_NE(msg.find(what), std::string::npos) << msg;
+        EXPECT_TRUE(std::isnan(pr.out[0]));
+      };
+      // Sink keys past part 0 (a sink query reads them from part 0).
+      kh[0].sizes[2] = kc[0].sizes[2] = vh[0].sizes[2] = vc[0].sizes[2] = 2;
+      ksc[0].sizes[2] = vsc[0].sizes[2] = 2;
+      kh[1].offset = kc[1].offset = -sp.parts[1].ks[2];
+      vh[1].offset = vc[1].offset = -sp.parts[1].vs[2];
+      expectError("the 3 sink keys of a sink query must all be in part 0 (2 "
+                  "keys)");
+      kh[0].sizes[2] = kc[0].sizes[2] = vh[0].sizes[2] = vc[0].sizes[2] = 3;
+      ksc[0].sizes[2] = vsc[0].sizes[2] = 3;
+      kh[1].offset = kc[1].offset = vh[1].offset = vc[1].offset = 0;
+      // A part with another head count.
+      kh[2].sizes[1] = kc[2].sizes[1] = 1;
+      expectError("part 2 (k [2, 1, ");
+      kh[2].sizes[1] = kc[2].sizes[1] = 2;
+      if (kv == Kv::I8) {
+        ksc[3].sizes[2] -= 1;
+        expectError("k_scale part 3 is [2, 2, ");
+      }
     }
 }
 

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Attention/Attention.h"
+#include "AttentionParts.h"
 #include "Cuda/GpuAttention.h"
 #include "Internal.h"
 #include "Isa.h"
@@ -35,6 +36,8 @@
 
 using namespace tfcrt;
 using namespace tfcrt::attn;
+using tfcrt::attn::test::partCuts;
+using tfcrt::attn::test::splitKv;
 
 namespace {
 
@@ -345,9 +348,19 @@ protected:
         p.path = path;
         p.forceChunks = chunks;
         run(p, ks());
-        pr.check(ref, std::string(ks().name) + " path " +
-                          std::to_string(static_cast<int>(path)) + " chunks " +
-                          std::to_string(chunks));
+        const std::string what = std::string(ks().name) + " path " +
+                                 std::to_string(static_cast<int>(path)) +
+                                 " chunks " + std::to_string(chunks);
+        pr.check(ref, what);
+        // The same call on K/V in parts (a ring cache read in place).
+        pr.resetOut();
+        int64_t cut[3];
+        partCuts(p, cut);
+        std::vector<std::vector<char>> store;
+        run(splitKv(p, cut, store), ks());
+        pr.check(ref, what + " in parts cut at " + std::to_string(cut[0]) +
+                          "," + std::to_string(cut[1]) + "," +
+                          std::to_string(cut[2]));
       }
     }
   }
@@ -905,6 +918,50 @@ TEST(AttentionEntry, MatchesNaive) {
     std::string msg;
     EXPECT_EQ(takeKernelError(msg), TFC_OK) << msg;
     pr.check(ref, "C entry");
+  }
+}
+
+/// tfcrt_attention_parts_f32: K/V in four parts, each its own descriptor
+/// (sink_q absent: all sizes 0), against naive.
+TEST(AttentionEntry, PartsMatchNaive) {
+  std::mt19937 rng(testSeed());
+  Case c;
+  c.b = 2;
+  c.hq = 6;
+  c.hkv = 2;
+  c.t = 300;
+  c.d = 32;
+  c.causal = true;
+  c.window = 64;
+  c.sinks = 4;
+  c.keep = MaskKind::Pad;
+  for (int64_t s : {1, 7, -1, -7}) {
+    c.s = s < 0 ? -s : s;
+    c.sinkQuery = s < 0;
+    Problem pr(c, rng);
+    std::vector<double> ref(c.b * c.hq * c.s * pr.dv);
+    naive(pr.p, ref.data());
+    Descriptors d(pr);
+    std::vector<std::vector<char>> store;
+    int64_t cut[3];
+    partCuts(pr.p, cut);
+    const Params sp = splitKv(pr.p, cut, store);
+    tfcrt_memref4_f32 k[4], v[4];
+    for (int i = 0; i < 4; ++i) {
+      const Params::KvPart &x = sp.parts[i];
+      const int64_t ksz[4] = {c.b, c.hkv, x.t, c.d},
+                    vsz[4] = {c.b, c.hkv, x.t, pr.dv};
+      k[i] = desc4(x.k, x.k, ksz, x.ks);
+      v[i] = desc4(x.v, x.v, vsz, x.vs);
+    }
+    pr.resetOut();
+    _mlir_ciface_tfcrt_attention_parts_f32(
+        &d.q, &k[0], &k[1], &k[2], &k[3], &v[0], &v[1], &v[2], &v[3], &d.keep,
+        &d.add, &d.out, pr.p.scale, pr.p.causal, pr.p.window, pr.p.sinks,
+        pr.p.block, &d.layout, pr.p.layoutBlock, &d.sq);
+    std::string msg;
+    EXPECT_EQ(takeKernelError(msg), TFC_OK) << msg;
+    pr.check(ref, "parts entry");
   }
 }
 

@@ -41,7 +41,8 @@
 // CHECK-NEXT: return
 
 // f16 with a ring (evict): casts to f16 before the concat of ring reads and
-// new rows, back to f32 for the attention; no scales argument.
+// new rows, back to f32 for the attention, the ring writes after it; no
+// scales argument.
 // F16-LABEL: func.func @tfc_m_main(
 // F16: %[[H:.*]] = tfc.cast %{{.*}} : tensor<?x2x?x4xf32> -> tensor<?x2x?x4xf16>
 // F16: tfc.cast %[[H]] : tensor<?x2x?x4xf16> -> tensor<?x2x?x4xf32>
@@ -50,9 +51,9 @@
 // F16-NOT: cache_scales
 // F16: %[[NK:.*]] = tfc.cast %{{.*}} : tensor<?x2x?x4xf32> -> tensor<?x2x?x4xf16>
 // F16: %[[CK:.*]] = tensor.concat dim(2) %{{.*}}, %{{.*}}, %[[NK]] : (tensor<?x2x?x4xf16>, tensor<?x2x?x4xf16>, tensor<?x2x?x4xf16>) -> tensor<?x2x?x4xf16>
-// F16: tensor.insert_slice %{{.*}} into %{{.*}} : tensor<?x2x?x4xf16> into tensor<1x2x?x2x2x4xf16>
 // F16: %[[KF:.*]] = tfc.cast %[[CK]] : tensor<?x2x?x4xf16> -> tensor<?x2x?x4xf32>
 // F16: tfc.attention %{{.*}}, %[[KF]], %{{.*}} {causal = true, scale = 5.000000e-01 : f64, window = 2 : i64}
+// F16: tensor.insert_slice %{{.*}} into %{{.*}} : tensor<?x2x?x4xf16> into tensor<1x2x?x2x2x4xf16>
 
 // With the CPU kernels and bufferized: the int8 attention entry reads
 // subviews of the caller's codes and scales (no f32 copy of the cache, no

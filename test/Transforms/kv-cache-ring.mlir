@@ -1,6 +1,7 @@
 // RUN: tfc-opt %s -split-input-file -tfc-kv-cache="evict=true" | FileCheck %s
 // RUN: tfc-opt %s -split-input-file -tfc-kv-cache="window=2 evict=true" | FileCheck %s --check-prefix=OPT
 // RUN: tfc-opt %s -split-input-file -tfc-kv-cache="evict=true" -tfc-to-linalg -canonicalize -cse -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -canonicalize -cse | FileCheck %s --check-prefix=BUF
+// RUN: tfc-opt %s -split-input-file -tfc-kv-cache="evict=true" -tfc-cpu-kernels -tfc-to-linalg -canonicalize -cse -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -canonicalize -cse | FileCheck %s --check-prefix=KERN
 
 // Ring eviction (evict), on the model of kv-cache.mlir's first case: plain
 // multi-head attention, causal, an i1 padding mask [b, 1, 1, n] from
@@ -58,6 +59,9 @@
 // CHECK: %[[V1:.*]] = tensor.extract_slice %[[L0]][0, 1, 0, 0, %[[OLD]], 0] [1, 1, %[[B]], 2, %[[HEAD]], 4]
 // CHECK: %[[V2:.*]] = tensor.extract_slice %[[L0]][0, 1, 0, 0, 0, 0] [1, 1, %[[B]], 2, %[[OLD]], 4]
 // CHECK: %[[VA:.*]] = tensor.concat dim(2) %[[V1]], %[[V2]], %[[V]]
+// The attention before the ring writes: the kernel reads the concat's
+// parts in place (tfcrt_attention_parts_f32), before the new rows land.
+// CHECK: tfc.attention %[[Q]], %[[KA]], %[[VA]] mask %[[M]] : tensor<?x1x1x?xi1> {causal = true, scale = 5.000000e-01 : f64, window = 3 : i64}
 // CHECK: %[[KN1:.*]] = tensor.extract_slice %[[Q]][0, 0, %[[SKIP]], 0] [%[[B]], 2, %[[FIRST]], 4]
 // CHECK: %[[C1:.*]] = tensor.insert_slice %[[KN1]] into %[[L0]][0, 0, 0, 0, %[[SLOT]], 0] [1, 1, %[[B]], 2, %[[FIRST]], 4]
 // CHECK: %[[KN2:.*]] = tensor.extract_slice %[[Q]][0, 0, %[[SECOND]], 0] [%[[B]], 2, %[[REST]], 4]
@@ -67,7 +71,6 @@
 // CHECK: %[[VN2:.*]] = tensor.extract_slice %[[V]][0, 0, %[[SECOND]], 0] [%[[B]], 2, %[[REST]], 4]
 // CHECK: %[[C4:.*]] = tensor.insert_slice %[[VN2]] into %[[C3]][0, 1, 0, 0, 0, 0] [1, 1, %[[B]], 2, %[[REST]], 4]
 // CHECK: %[[C5:.*]] = tensor.insert_slice %[[C4]] into %[[C0]][0, 0, 0, 0, 0, 0] [1, 2, %{{.*}}, 2, 3, 4]
-// CHECK: tfc.attention %[[Q]], %[[KA]], %[[VA]] mask %[[M]] : tensor<?x1x1x?xi1> {causal = true, scale = 5.000000e-01 : f64, window = 3 : i64}
 // CHECK: bufferization.materialize_in_destination %[[C5]] in restrict writable %[[CACHE]]
 // CHECK-NEXT: return
 // Bufferized, the ring stays in the caller's buffer: the read copies the
@@ -92,6 +95,28 @@
 // BUF-NOT: memref.alloc{{.*}} : memref<1x2x?x2x3x4xf32>
 // BUF-NOT: memref.copy {{.*}} to memref<1x2x?x2x3x4xf32>
 // BUF: return
+// With the CPU kernels the attention reads the ring in place
+// (tfcrt_attention_parts_f32): its key parts are an empty slice (no sink
+// slots), the ring from its oldest slot, its first slots (subviews of the
+// layer's subview of the cache argument) and the new rows; no buffer of
+// the ring's rows exists and nothing is copied before the call; the new
+// rows are copied into their slots after it.
+// KERN-LABEL: func.func @tfc_m_step(
+// KERN-SAME: %[[CACHE:[a-z0-9]+]]: memref<1x2x?x2x3x4xf32>
+// KERN: %[[L:.*]] = memref.subview %[[CACHE]][0, 0, 0, 0, 0, 0] [1, 2, %{{.*}}, 2, 3, 4]
+// KERN: %[[R1:.*]] = memref.subview %[[L]][0, 0, 0, 0, %{{.*}}, 0]
+// KERN: %[[R2:.*]] = memref.subview %[[L]][0, 0, 0, 0, 0, 0]
+// KERN-NOT: memref.copy
+// KERN: %[[E:.*]] = memref.subview %[[R1]][0, 0, 0, 0] [%{{.*}}, 2, 0, 4]
+// KERN-NOT: memref.copy
+// KERN: %[[CE:.*]] = memref.cast %[[E]]
+// KERN: %[[C1:.*]] = memref.cast %[[R1]]
+// KERN: %[[C2:.*]] = memref.cast %[[R2]]
+// KERN-NOT: memref.copy
+// KERN: call @tfcrt_attention_parts_f32(%{{.*}}, %[[CE]], %[[C1]], %[[C2]], %{{.*}}
+// KERN: %[[W1:.*]] = memref.subview %[[L]][0, 0, 0, 0, %{{.*}}, 0]
+// KERN: memref.copy %{{.*}}, %[[W1]]
+// KERN: return
 // OPT-LABEL: func.func @tfc_m_main(
 // OPT: tfc.attention {{.*}} {causal = true, scale = 5.000000e-01 : f64, window = 2 : i64}
 // OPT-LABEL: func.func @tfc_m_step(
@@ -142,9 +167,9 @@ func.func @tfc_m_main(%ids: tensor<?x?xi64> {tfc.name = "input_ids", tfc.dims = 
 // CHECK: tensor.concat dim(2)
 // CHECK: tfc.attention {{.*}} mask %[[VALID]] : tensor<?x1x1x?xi1> {causal = true, scale = 0.69999999999999996 : f64, window = 2 : i64} : tensor<?x4x?x2xf32>, tensor<?x2x?x2xf32>, tensor<?x2x?x2xf32> -> tensor<?x4x?x2xf32>
 // CHECK: tensor.extract_slice {{.*}}[1, 0, 0, 0, 0, 0] [1, 2, %{{.*}}, 2, 4, 2]
+// CHECK: tfc.attention {{.*}} mask %[[VALID]] : tensor<?x1x1x?xi1> {causal = true, scale = 0.69999999999999996 : f64, window = 4 : i64}
 // CHECK: tensor.insert_slice {{.*}}[0, 0, 0, 0, %{{.*}}, 0]
 // CHECK: tensor.insert_slice {{.*}}[1, 0, 0, 0, 0, 0] [1, 2, %{{.*}}, 2, 4, 2]
-// CHECK: tfc.attention {{.*}} mask %[[VALID]] : tensor<?x1x1x?xi1> {causal = true, scale = 0.69999999999999996 : f64, window = 4 : i64}
 // OPT-LABEL: func.func @tfc_g_step(
 // OPT-SAME: memref<2x2x?x2x2x2xf32>
 // OPT: tfc.attention {{.*}} window = 2 : i64}

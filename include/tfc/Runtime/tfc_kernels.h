@@ -321,6 +321,41 @@ void _mlir_ciface_tfcrt_attention_kv_i8_sq(
     int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
     int64_t layout_block, tfcrt_memref4_f32 *sink_q);
 
+/* K / V in 4 parts along the keys (a ring KV cache read in place, docs/
+ * DESIGN.md "KV cache": its sink slots, the ring from its oldest slot, the
+ * ring's first slots, the new rows): the call is the entries' above on k =
+ * concat(k0, k1, k2, k3) along dim 2 (v, and for int8 the scales, alike),
+ * each part a descriptor of its own with any strides; parts may have 0
+ * keys and must agree outside dim 2. sink_q: as above, or all sizes 0 for
+ * none (then it is tfcrt_attention_f32 / _kv_*); with one, the sink keys
+ * (min(sinks, t)) must all be in part 0. */
+void _mlir_ciface_tfcrt_attention_parts_f32(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k0, tfcrt_memref4_f32 *k1,
+    tfcrt_memref4_f32 *k2, tfcrt_memref4_f32 *k3, tfcrt_memref4_f32 *v0,
+    tfcrt_memref4_f32 *v1, tfcrt_memref4_f32 *v2, tfcrt_memref4_f32 *v3,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block, tfcrt_memref4_f32 *sink_q);
+void _mlir_ciface_tfcrt_attention_parts_kv_f16(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f16 *k0, tfcrt_memref4_f16 *k1,
+    tfcrt_memref4_f16 *k2, tfcrt_memref4_f16 *k3, tfcrt_memref4_f16 *v0,
+    tfcrt_memref4_f16 *v1, tfcrt_memref4_f16 *v2, tfcrt_memref4_f16 *v3,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block, tfcrt_memref4_f32 *sink_q);
+void _mlir_ciface_tfcrt_attention_parts_kv_i8(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_i8 *k0, tfcrt_memref4_i8 *k1,
+    tfcrt_memref4_i8 *k2, tfcrt_memref4_i8 *k3, tfcrt_memref4_f32 *ks0,
+    tfcrt_memref4_f32 *ks1, tfcrt_memref4_f32 *ks2, tfcrt_memref4_f32 *ks3,
+    tfcrt_memref4_i8 *v0, tfcrt_memref4_i8 *v1, tfcrt_memref4_i8 *v2,
+    tfcrt_memref4_i8 *v3, tfcrt_memref4_f32 *vs0, tfcrt_memref4_f32 *vs1,
+    tfcrt_memref4_f32 *vs2, tfcrt_memref4_f32 *vs3, tfcrt_memref4_i8 *mask_keep,
+    tfcrt_memref4_f32 *mask_add, tfcrt_memref4_f32 *out, float scale,
+    int64_t causal, int64_t window, int64_t sinks, int64_t block,
+    tfcrt_memref2_i8 *layout, int64_t layout_block, tfcrt_memref4_f32 *sink_q);
+
 /*===-- Normalization (docs/DESIGN.md "CPU kernels") ----------------------===*
  * tfc.layer_norm / tfc.rms_norm over the last axis (dialects/Tfc/TfcOps.td),
  * x viewed as [rows, n] (any strides; rows independent):

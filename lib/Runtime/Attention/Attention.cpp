@@ -30,6 +30,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -322,7 +323,7 @@ void prefetchBlock(const Params &p, const RowBlock &rb) {
     if (first)
       ahead.n = 0; // what an earlier item or call left queued is stale
   }
-  if (first && rb.b + 1 < p.b && p.kv == Params::KvType::F32) {
+  if (first && rb.b + 1 < p.b && p.kv == Params::KvType::F32 && !p.inPart) {
     std::pair<const char *, const char *> r[3];
     int n = 0;
     for (auto [base, stride] : {std::pair(p.q, p.qs[0]), std::pair(p.k, p.ks[0]),
@@ -649,6 +650,34 @@ void mergeSinks(const Params &p, const RowBlock &rb, const Partial &keys,
   }
 }
 
+Params partParams(const Params &p, int i) {
+  const Params::KvPart &x = p.parts[i];
+  Params r = p;
+  r.nparts = 0;
+  r.inPart = true;
+  // The part's pointers moved back by j0 rows (as integers: the result may
+  // lie before the buffer; the levels only add j * stride for j in the
+  // part back to it).
+  auto back = [&](const void *ptr, int64_t stride, int64_t bytes) {
+    return ptr ? reinterpret_cast<const void *>(
+                     reinterpret_cast<uintptr_t>(ptr) -
+                     static_cast<uintptr_t>(x.j0 * stride * bytes))
+               : nullptr;
+  };
+  const int64_t qBytes = p.kv == Params::KvType::F16 ? 2 : 1;
+  r.k = static_cast<const float *>(back(x.k, x.ks[2], 4));
+  r.v = static_cast<const float *>(back(x.v, x.vs[2], 4));
+  r.kq = back(x.kq, x.ks[2], qBytes);
+  r.vq = back(x.vq, x.vs[2], qBytes);
+  r.kScale = static_cast<const float *>(back(x.kScale, x.kss[2], 4));
+  r.vScale = static_cast<const float *>(back(x.vScale, x.vss[2], 4));
+  std::copy(x.ks, x.ks + 4, r.ks);
+  std::copy(x.vs, x.vs + 4, r.vs);
+  std::copy(x.kss, x.kss + 3, r.kss);
+  std::copy(x.vss, x.vss + 3, r.vss);
+  return r;
+}
+
 void run(const Params &given, const Kernels &ks) {
   if (given.b == 0 || given.hq == 0 || given.s == 0 || given.dv == 0)
     return;
@@ -674,7 +703,18 @@ void run(const Params &given, const Kernels &ks) {
   if (p.add && !addShared(p) && p.t > 0 && addRowsEqual(p))
     p.addS[1] = p.addS[2] = 0; // one row per batch item: broadcast it
   const int64_t group = p.group();
-  const bool unitD = p.ks[3] == 1 && p.vs[3] == 1;
+  // K/V in parts: each part's based Params (partParams); a chunk of keys
+  // never crosses a part.
+  Params partP[Params::kMaxParts];
+  for (int i = 0; i < p.nparts; ++i)
+    partP[i] = partParams(p, i);
+  bool unitD = p.ks[3] == 1 && p.vs[3] == 1;
+  if (p.nparts > 0) {
+    unitD = true;
+    for (int i = 0; i < p.nparts; ++i)
+      unitD &=
+          p.parts[i].t == 0 || (p.parts[i].ks[3] == 1 && p.parts[i].vs[3] == 1);
+  }
   bool decode = p.path == Params::Path::Decode ||
                 (p.path == Params::Path::Auto && group * p.s <= ks.decodeLanes);
   decode &= unitD;
@@ -688,12 +728,12 @@ void run(const Params &given, const Kernels &ks) {
   if (p.kv != Params::KvType::F32)
     fn = native;
   const BlockFn f32Fn = decode ? ks.decode : ks.prefill;
-  auto call = [&](const RowBlock &rb, int64_t ja, int64_t jb,
+  auto call = [&](const Params &pp, const RowBlock &rb, int64_t ja, int64_t jb,
                   const Partial *part) {
     if (fn)
-      fn(p, rb, ja, jb, part);
+      fn(pp, rb, ja, jb, part);
     else
-      dequantBlock(p, rb, ja, jb, part, f32Fn);
+      dequantBlock(pp, rb, ja, jb, part, f32Fn);
   };
   const int64_t cap = decode ? ks.decodeLanes : ks.prefillLanes;
   const int64_t keyTile = decode ? ks.decodeKeyTile : ks.prefillKeyTile;
@@ -716,6 +756,29 @@ void run(const Params &given, const Kernels &ks) {
   int64_t chunkKeys = std::max<int64_t>(1, ceilDiv(p.t, chunks));
   chunkKeys = ceilDiv(chunkKeys, keyTile) * keyTile;
   chunks = p.t == 0 ? 1 : ceilDiv(p.t, chunkKeys);
+  // The key ranges [ja, jb) of each block's chunks, and whose Params.
+  struct Range {
+    int64_t ja, jb;
+    const Params *pp;
+  };
+  std::vector<Range> ranges;
+  if (p.nparts == 0) {
+    for (int64_t c = 0; c < chunks; ++c)
+      ranges.push_back({c * chunkKeys, std::min(p.t, (c + 1) * chunkKeys), &p});
+  } else {
+    for (int i = 0; i < p.nparts; ++i)
+      for (int64_t j = p.parts[i].j0, e = j + p.parts[i].t; j < e;) {
+        const int64_t to = std::min(e, (j / chunkKeys + 1) * chunkKeys);
+        ranges.push_back({j, to, &partP[i]});
+        j = to;
+      }
+    if (ranges.empty())
+      ranges.push_back({0, 0, &p});
+    chunks = static_cast<int64_t>(ranges.size());
+  }
+  // The sink chunk reads keys [0, sinkKeys): run by the part holding key 0
+  // (the entry checked that it holds them all).
+  const Params &sinkP = p.nparts > 0 ? partP[0] : p;
 
   auto blockAt = [&](int64_t idx) {
     // The kv heads of one (batch, query block) run back to back: with q and
@@ -740,8 +803,10 @@ void run(const Params &given, const Kernels &ks) {
   };
 
   if (chunks == 1 && !sinkKeys) {
-    parallelRun(blocks,
-                [&](int64_t task) { call(blockAt(task), 0, p.t, nullptr); });
+    const Range r = ranges[0];
+    parallelRun(blocks, [&](int64_t task) {
+      call(*r.pp, blockAt(task), r.ja, r.jb, nullptr);
+    });
     return;
   }
   const int64_t partStride = kMaxLanes * (2 + p.dv);
@@ -755,8 +820,8 @@ void run(const Params &given, const Kernels &ks) {
       const RowBlock rb = blockAt(task);
       const Partial keys{a, a + kMaxLanes, a + 2 * kMaxLanes},
           sinks{s, s + kMaxLanes, s + 2 * kMaxLanes};
-      call(rb, 0, p.t, &keys);
-      sinkFn(p, sinkKeys, rb, sinks);
+      call(*ranges[0].pp, rb, ranges[0].ja, ranges[0].jb, &keys);
+      sinkFn(sinkP, sinkKeys, rb, sinks);
       mergeSinks(p, rb, keys, sinks);
     });
     return;
@@ -764,19 +829,24 @@ void run(const Params &given, const Kernels &ks) {
   // Per (block, chunk): m [kMaxLanes], l [kMaxLanes], acc [kMaxLanes][dv];
   // with a sink query one more chunk per block holds its sink keys.
   const int64_t perBlock = chunks + (sinkKeys ? 1 : 0);
-  std::vector<float> parts(blocks * perBlock * partStride);
+  // Not zeroed: every task writes its Partial's m, l and lanes' acc rows
+  // before combine() reads them.
+  thread_local std::vector<float> partsBuf;
+  if (partsBuf.size() < static_cast<size_t>(blocks * perBlock * partStride))
+    partsBuf.resize(static_cast<size_t>(blocks * perBlock * partStride));
+  float *const partsData = partsBuf.data();
   parallelRun(blocks * perBlock, [&](int64_t task) {
-    float *part = parts.data() + task * partStride;
+    float *part = partsData + task * partStride;
     Partial out{part, part + kMaxLanes, part + 2 * kMaxLanes};
     const int64_t c = task % perBlock;
     if (c == chunks)
-      return sinkFn(p, sinkKeys, blockAt(task / perBlock), out);
-    const int64_t ja = c * chunkKeys, jb = std::min(p.t, ja + chunkKeys);
-    call(blockAt(task / perBlock), ja, jb, &out);
+      return sinkFn(sinkP, sinkKeys, blockAt(task / perBlock), out);
+    const Range &r = ranges[c];
+    call(*r.pp, blockAt(task / perBlock), r.ja, r.jb, &out);
   });
   parallelRun(blocks, [&](int64_t blk) {
-    combine(p, blockAt(blk), parts.data() + blk * perBlock * partStride,
-            perBlock, partStride);
+    combine(p, blockAt(blk), partsData + blk * perBlock * partStride, perBlock,
+            partStride);
   });
 }
 
@@ -976,17 +1046,17 @@ std::string sinkQueryParams(tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *sinkQ,
 
 /// Checks a [b, hkv, t, 1] scale descriptor against p; fills ptr/strides.
 std::string scaleParams(const char *name, tfcrt_memref4_f32 *s, const Params &p,
-                        const float *&ptr, int64_t *strides) {
+                        int64_t t, const float *&ptr, int64_t *strides) {
   if (!s)
     return format("null %s descriptor", name);
-  if (s->sizes[0] != p.b || s->sizes[1] != p.hkv || s->sizes[2] != p.t ||
+  if (s->sizes[0] != p.b || s->sizes[1] != p.hkv || s->sizes[2] != t ||
       s->sizes[3] != 1)
     return format("%s is [%lld, %lld, %lld, %lld], expected [%lld, %lld, "
                   "%lld, 1]",
                   name, (long long)s->sizes[0], (long long)s->sizes[1],
                   (long long)s->sizes[2], (long long)s->sizes[3],
-                  (long long)p.b, (long long)p.hkv, (long long)p.t);
-  if (!s->aligned && p.b * p.hkv * p.t > 0)
+                  (long long)p.b, (long long)p.hkv, (long long)t);
+  if (!s->aligned && p.b * p.hkv * t > 0)
     return format("%s has no data", name);
   ptr = s->aligned ? s->aligned + s->offset : nullptr;
   for (int i = 0; i < 3; ++i)
@@ -1028,9 +1098,9 @@ void quantizedEntry(const char *entry, Params::KvType kv, tfcrt_memref4_f32 *q,
                       window, sinks, block, layout, layout_block, p);
   }
   if (err.empty() && kv == Params::KvType::I8) {
-    err = scaleParams("k_scale", kScale, p, p.kScale, p.kss);
+    err = scaleParams("k_scale", kScale, p, p.t, p.kScale, p.kss);
     if (err.empty())
-      err = scaleParams("v_scale", vScale, p, p.vScale, p.vss);
+      err = scaleParams("v_scale", vScale, p, p.t, p.vScale, p.vss);
   }
   if (err.empty() && hasSinkQ)
     err = sinkQueryParams(q, sinkQ, p);
@@ -1045,6 +1115,111 @@ void quantizedEntry(const char *entry, Params::KvType kv, tfcrt_memref4_f32 *q,
       k->aligned ? static_cast<const Elem *>(k->aligned) + k->offset : nullptr;
   p.vq =
       v->aligned ? static_cast<const Elem *>(v->aligned) + v->offset : nullptr;
+  tfcrt::attn::run(p, tfcrt::attn::kernelsBest());
+}
+
+/// Whether a descriptor has all sizes 0 (an absent optional operand).
+bool absent(const tfcrt_memref4_f32 *r) {
+  return !r || (r->sizes[0] == 0 && r->sizes[1] == 0 && r->sizes[2] == 0 &&
+                r->sizes[3] == 0);
+}
+
+/// tfcrt_attention_parts_*: K / V (int8: and their scales) in
+/// Params::kMaxParts parts along the keys. Elem = float for f32.
+template <typename Ref, typename Elem>
+void partsEntry(const char *entry, Params::KvType kv, tfcrt_memref4_f32 *q,
+                Ref *const *k, tfcrt_memref4_f32 *const *kScale, Ref *const *v,
+                tfcrt_memref4_f32 *const *vScale, tfcrt_memref4_i8 *mask_keep,
+                tfcrt_memref4_f32 *mask_add, tfcrt_memref4_f32 *out,
+                float scale, int64_t causal, int64_t window, int64_t sinks,
+                int64_t block, tfcrt_memref2_i8 *layout, int64_t layout_block,
+                tfcrt_memref4_f32 *sinkQ) {
+  constexpr int kParts = Params::kMaxParts;
+  Params p;
+  std::string err;
+  for (int i = 0; i < kParts && err.empty(); ++i)
+    if (!k[i] || !v[i])
+      err = format("null k or v descriptor of part %d", i);
+  auto dims = [](const Ref *r) {
+    return format("[%lld, %lld, %lld, %lld]", (long long)r->sizes[0],
+                  (long long)r->sizes[1], (long long)r->sizes[2],
+                  (long long)r->sizes[3]);
+  };
+  if (err.empty()) {
+    // The concatenation's shape for buildParams: part 0's, t the sum.
+    tfcrt_memref4_f32 kf = shapeOf(k[0]), vf = shapeOf(v[0]);
+    int64_t t = 0;
+    for (int i = 0; i < kParts && err.empty(); ++i) {
+      for (int d : {0, 1, 3})
+        if (k[i]->sizes[d] != k[0]->sizes[d] ||
+            v[i]->sizes[d] != v[0]->sizes[d])
+          err = format("part %d (k %s, v %s) differs from part 0 (k %s, v "
+                       "%s) outside dim 2",
+                       i, dims(k[i]).c_str(), dims(v[i]).c_str(),
+                       dims(k[0]).c_str(), dims(v[0]).c_str());
+      if (err.empty() &&
+          (k[i]->sizes[2] < 0 || k[i]->sizes[2] != v[i]->sizes[2]))
+        err = format("part %d has %lld keys in k and %lld in v", i,
+                     (long long)k[i]->sizes[2], (long long)v[i]->sizes[2]);
+      t += k[i]->sizes[2];
+      if (!kf.aligned)
+        kf.aligned = reinterpret_cast<float *>(k[i]->aligned);
+      if (!vf.aligned)
+        vf.aligned = reinterpret_cast<float *>(v[i]->aligned);
+    }
+    kf.sizes[2] = vf.sizes[2] = t;
+    if (err.empty())
+      err = buildParams(q, &kf, &vf, mask_keep, mask_add, out, scale, causal,
+                        window, sinks, block, layout, layout_block, p);
+  }
+  for (int i = 0, j0 = 0; i < kParts && err.empty(); ++i) {
+    Params::KvPart &x = p.parts[i];
+    x.j0 = j0;
+    x.t = k[i]->sizes[2];
+    j0 += x.t;
+    if (x.t > 0 && p.b * p.hkv > 0 &&
+        ((!k[i]->aligned && p.d > 0) || (!v[i]->aligned && p.dv > 0))) {
+      err = format("part %d has no data", i);
+      break;
+    }
+    const Elem *kp =
+        k[i]->aligned ? static_cast<const Elem *>(k[i]->aligned) + k[i]->offset
+                      : nullptr;
+    const Elem *vp =
+        v[i]->aligned ? static_cast<const Elem *>(v[i]->aligned) + v[i]->offset
+                      : nullptr;
+    if constexpr (std::is_same_v<Elem, float>) {
+      x.k = kp;
+      x.v = vp;
+    } else {
+      x.kq = kp;
+      x.vq = vp;
+    }
+    std::copy(k[i]->strides, k[i]->strides + 4, x.ks);
+    std::copy(v[i]->strides, v[i]->strides + 4, x.vs);
+    if (kv == Params::KvType::I8) {
+      const std::string n = std::to_string(i);
+      err = scaleParams(("k_scale part " + n).c_str(), kScale[i], p, x.t,
+                        x.kScale, x.kss);
+      if (err.empty())
+        err = scaleParams(("v_scale part " + n).c_str(), vScale[i], p, x.t,
+                          x.vScale, x.vss);
+    }
+  }
+  if (err.empty() && !absent(sinkQ)) {
+    err = sinkQueryParams(q, sinkQ, p);
+    if (err.empty() && std::min(p.sinks, p.t) > p.parts[0].t)
+      err = format("the %lld sink keys of a sink query must all be in part 0 "
+                   "(%lld keys)",
+                   (long long)std::min(p.sinks, p.t), (long long)p.parts[0].t);
+  }
+  if (!err.empty()) {
+    fillNaN(out);
+    tfcrt::kernelError(TFC_ERR_INTERNAL, std::string(entry) + ": " + err);
+    return;
+  }
+  p.kv = kv;
+  p.nparts = kParts;
   tfcrt::attn::run(p, tfcrt::attn::kernelsBest());
 }
 } // namespace
@@ -1144,4 +1319,55 @@ TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_f32(
     return;
   }
   tfcrt::attn::run(p, tfcrt::attn::kernelsBest());
+}
+
+TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_parts_f32(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k0, tfcrt_memref4_f32 *k1,
+    tfcrt_memref4_f32 *k2, tfcrt_memref4_f32 *k3, tfcrt_memref4_f32 *v0,
+    tfcrt_memref4_f32 *v1, tfcrt_memref4_f32 *v2, tfcrt_memref4_f32 *v3,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block, tfcrt_memref4_f32 *sink_q) {
+  tfcrt_memref4_f32 *const k[] = {k0, k1, k2, k3}, *const v[] = {v0, v1, v2,
+                                                                 v3};
+  partsEntry<tfcrt_memref4_f32, float>(
+      "tfcrt_attention_parts_f32", Params::KvType::F32, q, k, nullptr, v,
+      nullptr, mask_keep, mask_add, out, scale, causal, window, sinks, block,
+      layout, layout_block, sink_q);
+}
+
+TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_parts_kv_f16(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_f16 *k0, tfcrt_memref4_f16 *k1,
+    tfcrt_memref4_f16 *k2, tfcrt_memref4_f16 *k3, tfcrt_memref4_f16 *v0,
+    tfcrt_memref4_f16 *v1, tfcrt_memref4_f16 *v2, tfcrt_memref4_f16 *v3,
+    tfcrt_memref4_i8 *mask_keep, tfcrt_memref4_f32 *mask_add,
+    tfcrt_memref4_f32 *out, float scale, int64_t causal, int64_t window,
+    int64_t sinks, int64_t block, tfcrt_memref2_i8 *layout,
+    int64_t layout_block, tfcrt_memref4_f32 *sink_q) {
+  tfcrt_memref4_f16 *const k[] = {k0, k1, k2, k3}, *const v[] = {v0, v1, v2,
+                                                                 v3};
+  partsEntry<tfcrt_memref4_f16, uint16_t>(
+      "tfcrt_attention_parts_kv_f16", Params::KvType::F16, q, k, nullptr, v,
+      nullptr, mask_keep, mask_add, out, scale, causal, window, sinks, block,
+      layout, layout_block, sink_q);
+}
+
+TFCRT_EXPORT void _mlir_ciface_tfcrt_attention_parts_kv_i8(
+    tfcrt_memref4_f32 *q, tfcrt_memref4_i8 *k0, tfcrt_memref4_i8 *k1,
+    tfcrt_memref4_i8 *k2, tfcrt_memref4_i8 *k3, tfcrt_memref4_f32 *ks0,
+    tfcrt_memref4_f32 *ks1, tfcrt_memref4_f32 *ks2, tfcrt_memref4_f32 *ks3,
+    tfcrt_memref4_i8 *v0, tfcrt_memref4_i8 *v1, tfcrt_memref4_i8 *v2,
+    tfcrt_memref4_i8 *v3, tfcrt_memref4_f32 *vs0, tfcrt_memref4_f32 *vs1,
+    tfcrt_memref4_f32 *vs2, tfcrt_memref4_f32 *vs3, tfcrt_memref4_i8 *mask_keep,
+    tfcrt_memref4_f32 *mask_add, tfcrt_memref4_f32 *out, float scale,
+    int64_t causal, int64_t window, int64_t sinks, int64_t block,
+    tfcrt_memref2_i8 *layout, int64_t layout_block, tfcrt_memref4_f32 *sink_q) {
+  tfcrt_memref4_i8 *const k[] = {k0, k1, k2, k3}, *const v[] = {v0, v1, v2, v3};
+  tfcrt_memref4_f32 *const ks[] = {ks0, ks1, ks2, ks3}, *const vs[] = {
+                                                            vs0, vs1, vs2, vs3};
+  partsEntry<tfcrt_memref4_i8, int8_t>(
+      "tfcrt_attention_parts_kv_i8", Params::KvType::I8, q, k, ks, v, vs,
+      mask_keep, mask_add, out, scale, causal, window, sinks, block, layout,
+      layout_block, sink_q);
 }

@@ -80,6 +80,25 @@ struct Params {
   /// the level kernels never see it.
   const float *qSink = nullptr;
   int64_t qSinkS[4] = {};
+  /// K/V in parts along the keys (tfcrt_attention_parts_*: a ring cache
+  /// read in place): keys [j0, j0 + t) of the concatenation are rows
+  /// [0, t) of part i, with its own pointers and strides (the fields above
+  /// hold part 0's). run() cuts the keys so that no chunk crosses a part
+  /// and calls the levels on partParams(p, i), so they never see parts.
+  struct KvPart {
+    int64_t j0 = 0, t = 0;
+    const float *k = nullptr, *v = nullptr;
+    const void *kq = nullptr, *vq = nullptr;
+    const float *kScale = nullptr, *vScale = nullptr;
+    int64_t ks[4] = {}, vs[4] = {}, kss[3] = {}, vss[3] = {};
+  };
+  static constexpr int kMaxParts = 4;
+  int nparts = 0; // 0: k / v (kq / vq) hold all keys
+  KvPart parts[kMaxParts];
+  /// Set by partParams: k / v point before the part's rows (key j of the
+  /// whole is at k + j * ks[2] for j in the part only), so nothing may
+  /// address rows outside [j0, j0 + t) (the next batch item's prefetch).
+  bool inPart = false;
   const uint8_t *layout = nullptr; // [rows, cols]; null: none
   int64_t layoutRows = 0, layoutCols = 0, layoutS[2] = {};
   int64_t layoutBlock = 0;
@@ -184,6 +203,10 @@ std::string paramsFromEntry(tfcrt_memref4_f32 *q, tfcrt_memref4_f32 *k,
                             int64_t sinks, int64_t block,
                             tfcrt_memref2_i8 *layout, int64_t layoutBlock,
                             Params &p);
+
+/// p with part i's pointers and strides as k / v (kq / vq, scales), based
+/// so that key j of the whole call (j in the part) is row j - j0 of it.
+Params partParams(const Params &p, int i);
 
 /// Checks nothing; runs the whole call with `ks` on the thread pool.
 void run(const Params &p, const Kernels &ks);
