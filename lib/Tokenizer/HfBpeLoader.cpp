@@ -6,8 +6,11 @@
 //                  ignore_merges false;
 //   normalizer     none (null or an empty Sequence);
 //   pre_tokenizer  ByteLevel(use_regex), Sequence[Digits(individual_digits),
-//                  ByteLevel(use_regex)], or Sequence[Split(GPT-2's pattern,
-//                  Isolated), ByteLevel(use_regex=false)];
+//                  ByteLevel(use_regex)], Sequence[Split(GPT-2's pattern,
+//                  Isolated), ByteLevel(use_regex=false)], or Falcon's
+//                  Sequence[Punctuation(Contiguous), ByteLevel(use_regex),
+//                  Digits(individual_digits=false), Split("[0-9][0-9][0-9]",
+//                  Isolated)];
 //   post_processor TemplateProcessing (the single template), ByteLevel, none.
 // Added tokens are matched in the raw text. BOS/EOS come from
 // tokenizer_config.json beside the file when there is one.
@@ -54,6 +57,33 @@ Status parsePreTokenizer(const json &pre, ByteLevelBpeOptions &o) {
     o.addPrefixSpace = boolField(pre, "add_prefix_space", false);
     return Status::success();
   }
+  auto stringField = [](const json &j, const char *key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>()
+                                            : std::string();
+  };
+  auto splitRegex = [&](const json &j) {
+    auto p = j.find("pattern");
+    return p != j.end() && p->is_object() ? stringField(*p, "Regex")
+                                          : std::string();
+  };
+  // Falcon's (tokenizers writes it so for tiiuae/falcon-*).
+  if (type == "Sequence" && pre.contains("pretokenizers") &&
+      pre["pretokenizers"].is_array() && pre["pretokenizers"].size() == 4) {
+    const json &p = pre["pretokenizers"];
+    if (typeOf(p[0]) == "Punctuation" &&
+        stringField(p[0], "behavior") == "Contiguous" &&
+        typeOf(p[1]) == "ByteLevel" && boolField(p[1], "use_regex", true) &&
+        typeOf(p[2]) == "Digits" &&
+        !boolField(p[2], "individual_digits", false) &&
+        typeOf(p[3]) == "Split" && splitRegex(p[3]) == "[0-9][0-9][0-9]" &&
+        stringField(p[3], "behavior") == "Isolated" &&
+        !boolField(p[3], "invert", false)) {
+      o.preTokenizer = BpePreTokenizer::Falcon;
+      o.addPrefixSpace = boolField(p[1], "add_prefix_space", false);
+      return Status::success();
+    }
+  }
   if (type == "Sequence" && pre.contains("pretokenizers") &&
       pre["pretokenizers"].is_array() && pre["pretokenizers"].size() == 2) {
     const json &a = pre["pretokenizers"][0], &b = pre["pretokenizers"][1];
@@ -85,7 +115,8 @@ Status parsePreTokenizer(const json &pre, ByteLevelBpeOptions &o) {
   }
   return Status::error("unsupported pre_tokenizer '" + type +
                        "' for byte-level BPE (ByteLevel, optionally after "
-                       "Digits(individual_digits))");
+                       "Digits(individual_digits) or GPT-2's Split, or "
+                       "Falcon's sequence)");
 }
 
 Status parseTemplate(const json &post, std::vector<int32_t> &prefix,

@@ -125,6 +125,82 @@ TEST(VocabVectors, Gpt2) { runVocabVectors("gpt-2", true, false); }
 // byte-level runs, 3-digit groups (ByteLevelBpe.cpp).
 TEST(VocabVectors, Falcon) { runVocabVectors("falcon", true, false); }
 
+// The same vocabulary as a Hugging Face tokenizer.json with Falcon's
+// pre_tokenizer as `tokenizers` writes it (Sequence[Punctuation(Contiguous),
+// ByteLevel, Digits(individual_digits=false), Split("[0-9][0-9][0-9]",
+// Isolated)]; written by tokenizers 0.23.3 for this test's JSON): the HF
+// loader must recognize it and give llama.cpp's ids on every case, as the
+// GGUF loader does.
+TEST(VocabVectors, FalconTokenizerJson) {
+  std::string dir = vectorsDir();
+  if (!std::filesystem::exists(dir))
+    GTEST_SKIP() << "shared test data not found at '" << dir
+                 << "' (set TFC_SHARED_DIR)";
+  std::string gguf = dir + "/ggml-vocab-falcon.gguf";
+  GgufFile file;
+  Status s = GgufFile::open(gguf, file);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const GgufValue *tokens = file.find("tokenizer.ggml.tokens");
+  const GgufValue *merges = file.find("tokenizer.ggml.merges");
+  const GgufValue *types = file.find("tokenizer.ggml.token_type");
+  ASSERT_TRUE(tokens && merges && tokens->isArray() && merges->isArray());
+  nlohmann::json vocab = nlohmann::json::object(),
+                 added = nlohmann::json::array();
+  for (size_t i = 0; i < tokens->strings().size(); ++i) {
+    vocab[tokens->strings()[i]] = i;
+    int64_t type = 1;
+    if (types && types->intAt(i, type) && type == 3) // control
+      added.push_back({{"id", i},
+                       {"content", tokens->strings()[i]},
+                       {"single_word", false},
+                       {"lstrip", false},
+                       {"rstrip", false},
+                       {"normalized", false},
+                       {"special", true}});
+  }
+  nlohmann::json root = {
+      {"version", "1.0"},
+      {"added_tokens", added},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", nlohmann::json::parse(R"({"type": "Sequence",
+        "pretokenizers": [
+          {"type": "Punctuation", "behavior": "Contiguous"},
+          {"type": "ByteLevel", "add_prefix_space": false,
+           "trim_offsets": true, "use_regex": true},
+          {"type": "Digits", "individual_digits": false},
+          {"type": "Split", "pattern": {"Regex": "[0-9][0-9][0-9]"},
+           "behavior": "Isolated", "invert": false}]})")},
+      {"post_processor", nullptr},
+      {"decoder", {{"type", "ByteLevel"}}},
+      {"model",
+       {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges->strings()}}}};
+  std::unique_ptr<Tokenizer> tok;
+  s = loadHfTokenizerJson(root.dump(), tok);
+  ASSERT_TRUE(s.ok()) << s.message();
+
+  std::string inp, outText;
+  ASSERT_TRUE(readBytes(gguf + ".inp", inp));
+  ASSERT_TRUE(readBytes(gguf + ".out", outText));
+  std::vector<std::string> texts = splitVocabTestInputs(inp);
+  std::vector<std::vector<int32_t>> expected = parseVocabTestOutputs(outText);
+  ASSERT_EQ(texts.size(), expected.size());
+  ASSERT_FALSE(texts.empty());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::vector<int32_t> ids;
+    Status e = tok->encode(texts[i], ids);
+    ASSERT_TRUE(e.ok()) << e.message();
+    EXPECT_EQ(ids, expected[i])
+        << "case " << i << " '" << printable(texts[i]) << "'";
+  }
+
+  // One field off (3-digit groups of another pattern): refused by name.
+  root["pre_tokenizer"]["pretokenizers"][3]["pattern"]["Regex"] = "[0-9]{3}";
+  s = loadHfTokenizerJson(root.dump(), tok);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("Falcon's sequence"), std::string::npos)
+      << s.message();
+}
+
 namespace {
 
 struct Reference {
