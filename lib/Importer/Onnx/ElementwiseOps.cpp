@@ -381,9 +381,97 @@ static LogicalResult importIdentity(GraphImporter &g,
   return success();
 }
 
+/// GELU and friends as one op: ONNX Gelu (opset 20: `approximate` "none" =
+/// the erf form, "tanh"), and the activations ONNX Runtime's transformer
+/// optimizer fuses (com.microsoft; onnxruntime/core/graph/contrib_ops):
+/// Gelu (erf), BiasGelu (erf GELU of A + B), FastGelu (the tanh form of
+/// X + the optional bias) and QuickGelu (x * sigmoid(alpha x), alpha 1.702
+/// by default). The GELUs become tfc.unary gelu / gelu_tanh, which the
+/// linear epilogues take.
+static LogicalResult importGeluFamily(GraphImporter &g,
+                                      const onnx::NodeProto &node) {
+  StringRef op = node.op_type();
+  const bool contrib = node.domain() == "com.microsoft";
+  FailureOr<Value> x = g.tensorInput(node, 0);
+  if (failed(x))
+    return failure();
+  auto t = cast<RankedTensorType>(x->getType());
+  if (!isa<FloatType>(t.getElementType()))
+    return g.fail(node, "needs a float input");
+  Type et = t.getElementType();
+  auto binary = [&](Value l, Value r, BinaryKind k) -> FailureOr<Value> {
+    FailureOr<SmallVector<Value>> d = g.broadcastDims({l, r});
+    if (failed(d))
+      return failure();
+    Value v = BinaryOp::create(g.b, g.loc, g.typeFromDims(*d, et), l, r,
+                               BinaryKindAttr::get(g.b.getContext(), k));
+    g.recordDims(v, *d);
+    return v;
+  };
+  auto addInput = [&](Value v, int i) -> FailureOr<Value> {
+    FailureOr<Value> y = g.tensorInput(node, i);
+    if (failed(y))
+      return failure();
+    if (cast<RankedTensorType>(y->getType()).getElementType() != et)
+      return g.fail(node, "input #" + Twine(i) + " has another element type");
+    FailureOr<Value> sum = binary(v, *y, BinaryKind::add);
+    if (failed(sum))
+      return g.fail(node, "input #" + Twine(i) + " does not broadcast to X");
+    return sum;
+  };
+  Value v = *x;
+  const bool bias =
+      op == "BiasGelu" || (op == "FastGelu" && g.hasInput(node, 1));
+  if (bias) {
+    FailureOr<Value> s = addInput(v, 1);
+    if (failed(s))
+      return failure();
+    v = *s;
+  }
+  auto unary = [&](Value in, UnaryKind k) {
+    Value r = UnaryOp::create(g.b, g.loc, cast<RankedTensorType>(in.getType()),
+                              in, UnaryKindAttr::get(g.b.getContext(), k));
+    g.recordDims(r, g.dims(in));
+    return r;
+  };
+  if (op == "QuickGelu") {
+    const double alpha = GraphImporter::attrFloat(node, "alpha", 1.702f);
+    FailureOr<Value> ax =
+        binary(v, g.scalarConstant(et, alpha), BinaryKind::mul);
+    if (failed(ax))
+      return failure();
+    FailureOr<Value> y =
+        binary(v, unary(*ax, UnaryKind::sigmoid), BinaryKind::mul);
+    if (failed(y))
+      return failure();
+    g.setOutput(node, 0, *y);
+    return success();
+  }
+  UnaryKind kind = UnaryKind::gelu;
+  if (op == "FastGelu") {
+    kind = UnaryKind::gelu_tanh;
+  } else if (op == "Gelu" && !contrib) {
+    std::string a = "none";
+    if (const onnx::AttributeProto *at =
+            GraphImporter::attr(node, "approximate"))
+      a = at->s();
+    if (a == "tanh")
+      kind = UnaryKind::gelu_tanh;
+    else if (a != "none")
+      return g.fail(node, "unsupported attribute approximate='" + a +
+                              "' (none or tanh)");
+  }
+  g.setOutput(node, 0, unary(v, kind));
+  return success();
+}
+
 } // namespace
 
 void mlir::tfc::onnx_import::registerElementwiseOps(HandlerMap &m) {
+  m["Gelu"] = importGeluFamily;
+  for (const char *op : {"com.microsoft.Gelu", "com.microsoft.BiasGelu",
+                         "com.microsoft.FastGelu", "com.microsoft.QuickGelu"})
+    m[op] = importGeluFamily;
   for (const char *op : {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum",
                          "And", "Or", "Xor", "Mod"})
     m[op] = importBinary;

@@ -4,7 +4,9 @@ and 3, as test/e2e/run_cases.py reads them): CumSum (RoBERTa position ids,
 exclusive/reverse), GatherElements, Einsum attention forms, Mod (both fmod
 modes), ORT's SimplifiedLayerNormalization and com.microsoft
 Skip(Simplified)LayerNormalization, a fused projection (MatMul -> Split /
-Slice), and the refused forms (bad_*.onnx, no reference)."""
+Slice), ONNX Gelu (opset 20) and ORT's fused activations (Gelu, BiasGelu,
+FastGelu, QuickGelu), and the refused forms (bad_*.onnx, no
+reference)."""
 import os, sys
 import numpy as np
 import onnx
@@ -167,5 +169,35 @@ save("bad_mod", [
     helper.make_node("Mod", ["a", "b"], ["y"], name="mod_float"),
 ], [vi("a", F, [3]), vi("b", F, [3])], [vi("y", F, [3])])
 save("bad_domain", [
-    helper.make_node("FastGelu", ["a"], ["y"], name="fast_gelu", domain="com.microsoft"),
-], [vi("a", F, [3])], [vi("y", F, [3])], ms=True)
+    helper.make_node("EmbedLayerNormalization", ["ids", "seg", "we", "pe", "se", "g", "b"],
+                     ["y"], name="embed_ln", domain="com.microsoft"),
+], [vi("ids", I, [1, 3]), vi("seg", I, [1, 3]), vi("we", F, [5, 4]), vi("pe", F, [5, 4]),
+    vi("se", F, [2, 4]), vi("g", F, [4]), vi("b", F, [4])], [vi("y", F, [1, 3, 4])], ms=True)
+
+
+def gelu_feed(batch):
+    # Wide enough to reach both tails of the GELUs.
+    return {"x": (3 * rng.standard_normal((batch, 5, 16))).astype(np.float32)}
+
+
+# ONNX Gelu (opset 20), both approximations.
+save("gelu20", [
+    helper.make_node("Gelu", ["x"], ["e"], name="gelu_erf"),
+    helper.make_node("Gelu", ["x"], ["t"], name="gelu_tanh", approximate="tanh"),
+], [vi("x", F, ["batch", 5, 16])], [vi("e", F, ["batch", 5, 16]), vi("t", F, ["batch", 5, 16])],
+   opset=20, feeds=gelu_feed)
+# The activations ONNX Runtime's transformer optimizer fuses (com.microsoft).
+save("gelu_ms", [
+    helper.make_node("Gelu", ["x"], ["g"], name="ms_gelu", domain="com.microsoft"),
+    helper.make_node("BiasGelu", ["x", "bias"], ["bg"], name="bias_gelu", domain="com.microsoft"),
+    helper.make_node("FastGelu", ["x", "bias"], ["fg"], name="fast_gelu_bias",
+                     domain="com.microsoft"),
+    helper.make_node("FastGelu", ["x"], ["f"], name="fast_gelu", domain="com.microsoft"),
+    helper.make_node("QuickGelu", ["x"], ["qg"], name="quick_gelu", domain="com.microsoft",
+                     alpha=1.5),
+], [vi("x", F, ["batch", 5, 16])],
+   [vi(n, F, ["batch", 5, 16]) for n in ["g", "bg", "fg", "f", "qg"]],
+   [c("bias", rng.standard_normal(16).astype(np.float32))], ms=True, feeds=gelu_feed)
+save("bad_gelu", [
+    helper.make_node("Gelu", ["x"], ["y"], name="gelu_fast", approximate="fast"),
+], [vi("x", F, [3])], [vi("y", F, [3])], opset=20)
