@@ -1241,16 +1241,20 @@ struct CpuKernelsPass
     return f16 == 2 ? kAttentionKvF16 : i8 == 2 ? kAttentionKvI8 : nullptr;
   }
 
-  /// The inputs of `v` = tensor.concat along the keys (dim 2) of 2 to 4
-  /// [b, h, t_i, d] tensors (a ring cache step's K / V, tfc-kv-cache: sink
-  /// slots, the ring from its oldest slot, its first slots, the new rows),
-  /// front-padded to 4 with an empty slice; empty when `v` is no such
-  /// concat or has other uses.
+  /// Whether `v` is a tensor.concat along the keys (dim 2) of 2 to 4
+  /// [b, h, t_i, d] tensors used once (a ring cache step's K / V,
+  /// tfc-kv-cache: sink slots, the ring from its oldest slot, its first
+  /// slots, the new rows).
+  static bool isKeyConcat(Value v) {
+    auto c = v.getDefiningOp<tensor::ConcatOp>();
+    return c && v.hasOneUse() && c.getDim() == 2 && c.getInputs().size() >= 2 &&
+           c.getInputs().size() <= 4 && rtt(v).getRank() == 4;
+  }
+
+  /// The inputs of the key concat `v` (isKeyConcat), front-padded to 4 with
+  /// an empty slice.
   SmallVector<Value> keyParts(OpBuilder &b, Location loc, Value v) {
     auto c = v.getDefiningOp<tensor::ConcatOp>();
-    if (!c || !v.hasOneUse() || c.getDim() != 2 || c.getInputs().size() < 2 ||
-        c.getInputs().size() > 4 || rtt(v).getRank() != 4)
-      return {};
     SmallVector<Value> parts(c.getInputs().begin(), c.getInputs().end());
     while (parts.size() < 4) {
       Value first = parts.front();
@@ -1623,11 +1627,8 @@ struct CpuKernelsPass
       const bool sc = i % 2, isV = i / 2;
       if (sc && entry != kAttentionKvI8)
         continue;
-      Value whole = sc ? scales[isV] : entry ? stored[isV] : kv[isV];
-      // Checked before any empty slice is made.
-      auto c = whole.getDefiningOp<tensor::ConcatOp>();
-      inParts = c && whole.hasOneUse() && c.getDim() == 2 &&
-                c.getInputs().size() >= 2 && c.getInputs().size() <= 4;
+      // All checked before any empty slice is made.
+      inParts = isKeyConcat(sc ? scales[isV] : entry ? stored[isV] : kv[isV]);
     }
     SetVector<Operation *> concatOps; // erased after the call if unused
     if (inParts) {
@@ -1711,7 +1712,6 @@ struct CpuKernelsPass
       for (int i = 0; i < (kv[0] == kv[1] ? 1 : 2); ++i)
         if (Operation *d = kv[i].getDefiningOp(); d && d->use_empty())
           d->erase();
-    // The concats read in parts.
     // The concats read in parts (kv[] are gone where a quantized K / V's
     // dequantize was erased above: its concats are the stored ones).
     for (Operation *c : concatOps)

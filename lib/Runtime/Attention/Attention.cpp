@@ -840,7 +840,13 @@ void run(const Params &given, const Kernels &ks) {
     int64_t ja, jb;
     const Params *pp;
   };
-  std::vector<Range> ranges;
+  // Per thread, reused: no allocation per call once it has grown (run() is
+  // not re-entered on a thread: a nested region runs its tasks serially).
+  // The tasks reach it through this reference (a thread_local named in a
+  // task would be the worker's own).
+  thread_local std::vector<Range> rangesTl;
+  std::vector<Range> &ranges = rangesTl;
+  ranges.clear();
   if (p.nparts == 0) {
     for (int64_t c = 0; c < chunks; ++c)
       ranges.push_back({c * chunkKeys, std::min(p.t, (c + 1) * chunkKeys), &p});
