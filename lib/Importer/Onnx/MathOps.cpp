@@ -30,18 +30,17 @@ Value matmul(GraphImporter &g, Value a, Value b) {
   return r;
 }
 
-LogicalResult importMatMul(GraphImporter &g, const onnx::NodeProto &node) {
-  FailureOr<Value> a = g.tensorInput(node, 0), b = g.tensorInput(node, 1);
-  if (failed(a) || failed(b))
-    return failure();
-  auto at = cast<RankedTensorType>(a->getType());
-  auto bt = cast<RankedTensorType>(b->getType());
+/// MatMul's semantics (numpy matmul: 1-D operands promoted and squeezed
+/// back) on x and y.
+FailureOr<Value> matmulOf(GraphImporter &g, const onnx::NodeProto &node,
+                          Value x, Value y) {
+  auto at = cast<RankedTensorType>(x.getType());
+  auto bt = cast<RankedTensorType>(y.getType());
   if (!isa<FloatType>(at.getElementType()) ||
       at.getElementType() != bt.getElementType())
     return g.fail(node, "operands must share a float element type");
   if (at.getRank() == 0 || bt.getRank() == 0)
     return g.fail(node, "operands must have rank >= 1");
-  Value x = *a, y = *b;
   bool squeezeM = false, squeezeN = false;
   if (at.getRank() == 1) {
     x = g.reshape(x, {g.cIndex(1), g.dim(x, 0)});
@@ -65,7 +64,61 @@ LogicalResult importMatMul(GraphImporter &g, const onnx::NodeProto &node) {
       d.erase(d.end() - (squeezeN ? 1 : 2));
     r = g.reshape(r, d);
   }
-  g.setOutput(node, 0, r);
+  return r;
+}
+
+LogicalResult importMatMul(GraphImporter &g, const onnx::NodeProto &node) {
+  FailureOr<Value> a = g.tensorInput(node, 0), b = g.tensorInput(node, 1);
+  if (failed(a) || failed(b))
+    return failure();
+  FailureOr<Value> r = matmulOf(g, node, *a, *b);
+  if (failed(r))
+    return failure();
+  g.setOutput(node, 0, *r);
+  return success();
+}
+
+/// com.microsoft FusedMatMul (ONNX Runtime's MatMulScaleFusion and
+/// MatMulTransposeFusion, in models it saves at the extended level):
+/// alpha * op(A) @ op(B), op transposing the last two dims where transA /
+/// transB is 1. transBatchA / transBatchB (batch dims moved) are refused.
+LogicalResult importFusedMatMul(GraphImporter &g, const onnx::NodeProto &node) {
+  for (const char *attr : {"transBatchA", "transBatchB"})
+    if (GraphImporter::attrInt(node, attr, 0))
+      return g.fail(node, "unsupported attribute " + Twine(attr) + "=1");
+  FailureOr<Value> a = g.tensorInput(node, 0), b = g.tensorInput(node, 1);
+  if (failed(a) || failed(b))
+    return failure();
+  Value ops[2] = {*a, *b};
+  const char *names[2] = {"transA", "transB"};
+  for (int i = 0; i < 2; ++i) {
+    if (!GraphImporter::attrInt(node, names[i], 0))
+      continue;
+    const int64_t rank = cast<RankedTensorType>(ops[i].getType()).getRank();
+    if (rank < 2)
+      return g.fail(node, Twine(names[i]) + "=1 needs an operand of rank >= 2");
+    SmallVector<int64_t> perm;
+    for (int64_t d = 0; d < rank; ++d)
+      perm.push_back(d < rank - 2 ? d : 2 * rank - 3 - d);
+    ops[i] = g.transpose(ops[i], perm);
+  }
+  FailureOr<Value> r = matmulOf(g, node, ops[0], ops[1]);
+  if (failed(r))
+    return failure();
+  Value y = *r;
+  const float alpha = GraphImporter::attrFloat(node, "alpha", 1.0f);
+  if (alpha != 1.0f) {
+    auto et = cast<RankedTensorType>(y.getType()).getElementType();
+    Value s = g.scalarConstant(et, alpha);
+    FailureOr<SmallVector<Value>> d = g.broadcastDims({y, s});
+    if (failed(d))
+      return failure();
+    y = BinaryOp::create(
+        g.b, g.loc, g.typeFromDims(*d, et), y, s,
+        BinaryKindAttr::get(g.b.getContext(), BinaryKind::mul));
+    g.recordDims(y, *d);
+  }
+  g.setOutput(node, 0, y);
   return success();
 }
 
@@ -300,6 +353,7 @@ void mlir::tfc::onnx_import::registerMathOps(HandlerMap &m) {
   m["com.microsoft.SkipLayerNormalization"] = importFusedNorm;
   m["com.microsoft.SkipSimplifiedLayerNormalization"] = importFusedNorm;
   m["MatMul"] = importMatMul;
+  m["com.microsoft.FusedMatMul"] = importFusedMatMul;
   m["Gemm"] = importGemm;
   m["Softmax"] = importSoftmax;
   m["LogSoftmax"] = importSoftmax;

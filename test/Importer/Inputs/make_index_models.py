@@ -5,7 +5,7 @@ exclusive/reverse), GatherElements, Einsum attention forms, Mod (both fmod
 modes), ORT's SimplifiedLayerNormalization and com.microsoft
 Skip(Simplified)LayerNormalization, a fused projection (MatMul -> Split /
 Slice), ONNX Gelu (opset 20) and ORT's fused activations (Gelu, BiasGelu,
-FastGelu, QuickGelu), and the refused forms (bad_*.onnx, no
+FastGelu, QuickGelu), ORT's FusedMatMul, and the refused forms (bad_*.onnx, no
 reference)."""
 import os, sys
 import numpy as np
@@ -198,6 +198,24 @@ save("gelu_ms", [
 ], [vi("x", F, ["batch", 5, 16])],
    [vi(n, F, ["batch", 5, 16]) for n in ["g", "bg", "fg", "f", "qg"]],
    [c("bias", rng.standard_normal(16).astype(np.float32))], ms=True, feeds=gelu_feed)
+# ORT's FusedMatMul (a session's extended level saves it): transposes of
+# the last two dims and alpha, batched and 2-D.
+save("fused_matmul", [
+    helper.make_node("FusedMatMul", ["q", "k"], ["s"], name="qk_scaled", domain="com.microsoft",
+                     transB=1, alpha=0.125),
+    helper.make_node("FusedMatMul", ["at", "w"], ["y"], name="at_w", domain="com.microsoft",
+                     transA=1),
+    helper.make_node("FusedMatMul", ["q", "w"], ["z"], name="plain", domain="com.microsoft"),
+], [vi("q", F, ["batch", 2, 5, 8]), vi("k", F, ["batch", 2, 7, 8]), vi("at", F, [8, 3])],
+   [vi("s", F, ["batch", 2, 5, 7]), vi("y", F, [3, 6]), vi("z", F, ["batch", 2, 5, 6])],
+   [c("w", rng.standard_normal((8, 6)).astype(np.float32))], ms=True,
+   feeds=lambda batch: {"q": rng.standard_normal((batch, 2, 5, 8)).astype(np.float32),
+                        "k": rng.standard_normal((batch, 2, 7, 8)).astype(np.float32),
+                        "at": rng.standard_normal((8, 3)).astype(np.float32)})
+save("bad_fused_matmul", [
+    helper.make_node("FusedMatMul", ["a", "b"], ["y"], name="fm_batch", domain="com.microsoft",
+                     transBatchA=1),
+], [vi("a", F, [2, 3, 4]), vi("b", F, [3, 4, 5])], [vi("y", F, [2, 3, 5])], ms=True)
 save("bad_gelu", [
     helper.make_node("Gelu", ["x"], ["y"], name="gelu_fast", approximate="fast"),
 ], [vi("x", F, [3])], [vi("y", F, [3])], opset=20)
