@@ -228,8 +228,13 @@ struct CpuKernelsPass
         m == ShapedType::kDynamic
             ? OpFoldResult(tensor::DimOp::create(b, loc, flat, 0).getResult())
             : OpFoldResult(b.getIndexAttr(m));
-    SmallVector<OpFoldResult> outShape = {b.getIndexAttr(1), rows,
-                                          b.getIndexAttr(shape.back())};
+    // A dynamic k (a graph whose reshapes hide the contraction size, e.g.
+    // heads merged as [b, s, h * d] with d unknown) is read off the tensor.
+    OpFoldResult cols =
+        ShapedType::isDynamic(shape.back())
+            ? OpFoldResult(tensor::DimOp::create(b, loc, flat, 1).getResult())
+            : OpFoldResult(b.getIndexAttr(shape.back()));
+    SmallVector<OpFoldResult> outShape = {b.getIndexAttr(1), rows, cols};
     return tensor::ExpandShapeOp::create(
         b, loc, RankedTensorType::get({1, m, shape.back()}, type.getElementType()),
         flat, SmallVector<ReassociationIndices>{{0, 1}, {2}}, outShape);

@@ -386,8 +386,8 @@ static LogicalResult importIdentity(GraphImporter &g,
 /// optimizer fuses (com.microsoft; onnxruntime/core/graph/contrib_ops):
 /// Gelu (erf), BiasGelu (erf GELU of A + B), FastGelu (the tanh form of
 /// X + the optional bias) and QuickGelu (x * sigmoid(alpha x), alpha 1.702
-/// by default). The GELUs become tfc.unary gelu / gelu_tanh, which the
-/// linear epilogues take.
+/// by default; alpha 1 is tfc.unary silu). The GELUs become tfc.unary gelu /
+/// gelu_tanh, which the linear epilogues take.
 static LogicalResult importGeluFamily(GraphImporter &g,
                                       const onnx::NodeProto &node) {
   StringRef op = node.op_type();
@@ -436,6 +436,12 @@ static LogicalResult importGeluFamily(GraphImporter &g,
   };
   if (op == "QuickGelu") {
     const double alpha = GraphImporter::attrFloat(node, "alpha", 1.702f);
+    // alpha = 1 is SiLU (what ORT fuses x * sigmoid(x) into): one op, which
+    // the gated-MLP raising takes.
+    if (alpha == 1.0) {
+      g.setOutput(node, 0, unary(v, UnaryKind::silu));
+      return success();
+    }
     FailureOr<Value> ax =
         binary(v, g.scalarConstant(et, alpha), BinaryKind::mul);
     if (failed(ax))

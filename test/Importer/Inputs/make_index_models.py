@@ -212,6 +212,17 @@ save("fused_matmul", [
    feeds=lambda batch: {"q": rng.standard_normal((batch, 2, 5, 8)).astype(np.float32),
                         "k": rng.standard_normal((batch, 2, 7, 8)).astype(np.float32),
                         "at": rng.standard_normal((8, 3)).astype(np.float32)})
+# A MatMul whose contraction dim is dynamic in the graph (ORT-saved LLaMA
+# graphs merge heads as [b, s, h * d] with d unknown) with a residual add:
+# the CPU kernel's [1, M, k] view of x takes k from the tensor.
+save("dynamic_k", [
+    helper.make_node("MatMul", ["x", "w"], ["m"], name="o_proj"),
+    helper.make_node("Add", ["r", "m"], ["y"], name="residual"),
+], [vi("x", F, ["batch", "seq", "k"]), vi("r", F, ["batch", "seq", 16])],
+   [vi("y", F, ["batch", "seq", 16])],
+   [c("w", rng.standard_normal((16, 16)).astype(np.float32))],
+   feeds=lambda batch: {"x": rng.standard_normal((batch, 5, 16)).astype(np.float32),
+                        "r": rng.standard_normal((batch, 5, 16)).astype(np.float32)})
 save("bad_fused_matmul", [
     helper.make_node("FusedMatMul", ["a", "b"], ["y"], name="fm_batch", domain="com.microsoft",
                      transBatchA=1),
