@@ -574,7 +574,60 @@ LogicalResult importSlice(GraphImporter &g, const onnx::NodeProto &node) {
   return success();
 }
 
+/// Split of tracked index values (a 1-D shape tensor) into constant-size
+/// parts along axis 0: each part's values stay tracked (ONNX Runtime's saved
+/// graphs turn Gather(Shape, i) into Split(Shape) + Squeeze, whose sizes
+/// would otherwise become dynamic). False when it does not apply.
+static bool splitElems(GraphImporter &g, const onnx::NodeProto &node) {
+  FailureOr<Tv *> in = g.input(node, 0);
+  if (failed(in) || !(*in)->elems || (*in)->tensor ||
+      (*in)->elemShape.size() != 1)
+    return false;
+  const int64_t axis = GraphImporter::attrInt(node, "axis", 0);
+  if (axis != 0 && axis != -1)
+    return false;
+  const Tv data = **in;
+  const int64_t total = static_cast<int64_t>(data.elems->size());
+  const int n = node.output_size();
+  SmallVector<int64_t> sizes;
+  if (g.hasInput(node, 1)) {
+    FailureOr<SmallVector<Value>> sv = g.elemsInput(node, 1);
+    if (failed(sv))
+      return false;
+    for (Value v : *sv) {
+      std::optional<int64_t> c = g.constIndex(v);
+      if (!c)
+        return false;
+      sizes.push_back(*c);
+    }
+  } else if (auto sa = GraphImporter::attrInts(node, "split")) {
+    sizes.assign(sa->begin(), sa->end());
+  } else {
+    if (n == 0)
+      return false;
+    const int64_t chunk = (total + n - 1) / n;
+    for (int i = 0; i < n; ++i)
+      sizes.push_back(
+          std::max<int64_t>(0, std::min<int64_t>(chunk, total - chunk * i)));
+  }
+  int64_t sum = 0;
+  for (int64_t v : sizes)
+    sum += v;
+  if (static_cast<int>(sizes.size()) != n || sum != total)
+    return false;
+  int64_t at = 0;
+  for (int i = 0; i < n; ++i) {
+    SmallVector<Value> part(data.elems->begin() + at,
+                            data.elems->begin() + at + sizes[i]);
+    g.setOutputElems(node, i, part, {sizes[i]}, data.elemType);
+    at += sizes[i];
+  }
+  return true;
+}
+
 LogicalResult importSplit(GraphImporter &g, const onnx::NodeProto &node) {
+  if (splitElems(g, node))
+    return success();
   FailureOr<Value> x = g.tensorInput(node, 0);
   if (failed(x))
     return failure();

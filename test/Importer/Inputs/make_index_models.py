@@ -223,6 +223,18 @@ save("dynamic_k", [
    [c("w", rng.standard_normal((16, 16)).astype(np.float32))],
    feeds=lambda batch: {"x": rng.standard_normal((batch, 5, 16)).astype(np.float32),
                         "r": rng.standard_normal((batch, 5, 16)).astype(np.float32)})
+# A shape cut by Split + Squeeze (ONNX Runtime's saved graphs turn
+# Gather(Shape, i) into this): the sizes stay known, so the Reshape's
+# result is [batch, 24], not [batch, ?].
+save("split_shape", [
+    helper.make_node("Shape", ["x"], ["s"], name="shape"),
+    helper.make_node("Split", ["s", "ones"], ["s0", "s1", "s2"], name="split_shape", axis=0),
+    helper.make_node("Mul", ["s1", "s2"], ["s12"], name="mul"),
+    helper.make_node("Concat", ["s0", "s12"], ["ns"], name="concat", axis=0),
+    helper.make_node("Reshape", ["x", "ns"], ["y"], name="reshape"),
+], [vi("x", F, ["batch", 6, 4])], [vi("y", F, ["batch", 24])],
+   [c("ones", np.ones(3, np.int64))],
+   feeds=lambda batch: {"x": rng.standard_normal((batch, 6, 4)).astype(np.float32)})
 save("bad_fused_matmul", [
     helper.make_node("FusedMatMul", ["a", "b"], ["y"], name="fm_batch", domain="com.microsoft",
                      transBatchA=1),

@@ -265,7 +265,8 @@ save("err_bshape", [
 ], [vi("x", F, [2, K])], [vi("y", F, [2, N])],
    [c("bb", np.zeros((N, 1, 16), np.uint8)), c("sb", np.ones(N * 2, np.float32))], ms=True)
 save("err_contrib", [
-    helper.make_node("FusedMatMul", ["x", "x"], ["y"], name="fused", domain="com.microsoft"),
+    helper.make_node("MatMulIntegerToFloat", ["x", "x"], ["y"], name="mmitf",
+                     domain="com.microsoft"),
 ], [vi("x", F, [4, 4])], [vi("y", F, [4, 4])], [], ms=True)
 save("err_azp", [
     node("MatMulInteger", ["a", "b", "az"], ["y"], "mmi_rowzp"),
