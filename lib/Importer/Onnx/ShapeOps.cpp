@@ -577,8 +577,10 @@ LogicalResult importSlice(GraphImporter &g, const onnx::NodeProto &node) {
 /// Split of tracked index values (a 1-D shape tensor) into constant-size
 /// parts along axis 0: each part's values stay tracked (ONNX Runtime's saved
 /// graphs turn Gather(Shape, i) into Split(Shape) + Squeeze, whose sizes
-/// would otherwise become dynamic). False when it does not apply.
-static bool splitElems(GraphImporter &g, const onnx::NodeProto &node) {
+/// would otherwise become dynamic). False when it does not apply; failure
+/// when the split sizes cannot be read (the diagnostic is out).
+static FailureOr<bool> splitElems(GraphImporter &g,
+                                  const onnx::NodeProto &node) {
   FailureOr<Tv *> in = g.input(node, 0);
   if (failed(in) || !(*in)->elems || (*in)->tensor ||
       (*in)->elemShape.size() != 1)
@@ -593,7 +595,7 @@ static bool splitElems(GraphImporter &g, const onnx::NodeProto &node) {
   if (g.hasInput(node, 1)) {
     FailureOr<SmallVector<Value>> sv = g.elemsInput(node, 1);
     if (failed(sv))
-      return false;
+      return failure();
     for (Value v : *sv) {
       std::optional<int64_t> c = g.constIndex(v);
       if (!c)
@@ -626,7 +628,10 @@ static bool splitElems(GraphImporter &g, const onnx::NodeProto &node) {
 }
 
 LogicalResult importSplit(GraphImporter &g, const onnx::NodeProto &node) {
-  if (splitElems(g, node))
+  FailureOr<bool> done = splitElems(g, node);
+  if (failed(done))
+    return failure();
+  if (*done)
     return success();
   FailureOr<Value> x = g.tensorInput(node, 0);
   if (failed(x))
