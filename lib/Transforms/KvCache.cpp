@@ -578,7 +578,8 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
     Value baseIdx =
         sinkSlots ? arith::ConstantIndexOp::create(b, loc, sinkSlots) : Value();
     OpFoldResult base = sinkSlots ? OpFoldResult(baseIdx) : zero;
-    auto inRing = [&](Value at) -> OpFoldResult {
+    // (baseIdx by value: writeRing below runs inRing after this block.)
+    auto inRing = [&, baseIdx](Value at) -> OpFoldResult {
       if (!sinkSlots)
         return at;
       return arith::AddIOp::create(b, loc, baseIdx, at).getResult();
@@ -600,7 +601,8 @@ LogicalResult StepBuilder::rewrite(Layer &l, int64_t layer) {
     // them: the CPU kernel reads the concat's parts in place
     // (tfcrt_attention_parts_*), where a concat before the writes was a
     // copy of them.
-    writeRing = [&] {
+    // base and inRing are this block's: captured by value.
+    writeRing = [&, base, inRing] {
       for (int64_t kv = 0; kv < 2; ++kv)
         for (int sc = 0; sc < nbuf; ++sc) {
           Value src = sc ? srows[kv] : rows[kv];
