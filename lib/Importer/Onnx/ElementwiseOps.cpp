@@ -82,15 +82,6 @@ static LogicalResult tryIndexBinary(GraphImporter &g,
   return success();
 }
 
-static Value emitBinary(GraphImporter &g, BinaryKind kind, Value l, Value r) {
-  FailureOr<SmallVector<Value>> d = g.broadcastDims({l, r});
-  auto et = cast<RankedTensorType>(l.getType()).getElementType();
-  Value v = BinaryOp::create(g.b, g.loc, g.typeFromDims(*d, et), l, r,
-                             BinaryKindAttr::get(g.b.getContext(), kind));
-  g.recordDims(v, *d);
-  return v;
-}
-
 static Value emitCmp(GraphImporter &g, CmpPredicate p, Value l, Value r) {
   FailureOr<SmallVector<Value>> d = g.broadcastDims({l, r});
   Value v = CmpOp::create(g.b, g.loc, g.typeFromDims(*d, g.b.getI1Type()), l,
@@ -112,16 +103,16 @@ static FailureOr<Value> emitMod(GraphImporter &g, const onnx::NodeProto &node,
                         "(ONNX requires fmod=1 for floats)");
   if (!isa<FloatType>(et) && !isa<IntegerType>(et))
     return g.fail(node, "unsupported element type");
-  Value r = emitBinary(g, BinaryKind::mod, a, b);
+  Value r = g.binary(BinaryKind::mod, a, b);
   if (fmod)
     return r;
   Value zero = g.scalarConstant(et, 0);
   Value nonzero = emitCmp(g, CmpPredicate::ne, r, zero);
   Value rNeg = emitCmp(g, CmpPredicate::lt, r, zero);
   Value bNeg = emitCmp(g, CmpPredicate::lt, b, zero);
-  Value fix = emitBinary(g, BinaryKind::and_, nonzero,
-                         emitBinary(g, BinaryKind::xor_, rNeg, bNeg));
-  Value shifted = emitBinary(g, BinaryKind::add, r, b);
+  Value fix = g.binary(BinaryKind::and_, nonzero,
+                       g.binary(BinaryKind::xor_, rNeg, bNeg));
+  Value shifted = g.binary(BinaryKind::add, r, b);
   SmallVector<Value> d = g.dims(shifted);
   Value v = SelectOp::create(g.b, g.loc, shifted.getType(), fix, shifted, r);
   g.recordDims(v, d);
@@ -191,7 +182,7 @@ static LogicalResult importBinary(GraphImporter &g,
       result = *m;
       continue;
     }
-    result = emitBinary(g, kind, result, r);
+    result = g.binary(kind, result, r);
   }
   g.setOutput(node, 0, result);
   return success();
@@ -399,25 +390,15 @@ static LogicalResult importGeluFamily(GraphImporter &g,
   if (!isa<FloatType>(t.getElementType()))
     return g.fail(node, "needs a float input");
   Type et = t.getElementType();
-  auto binary = [&](Value l, Value r, BinaryKind k) -> FailureOr<Value> {
-    FailureOr<SmallVector<Value>> d = g.broadcastDims({l, r});
-    if (failed(d))
-      return failure();
-    Value v = BinaryOp::create(g.b, g.loc, g.typeFromDims(*d, et), l, r,
-                               BinaryKindAttr::get(g.b.getContext(), k));
-    g.recordDims(v, *d);
-    return v;
-  };
   auto addInput = [&](Value v, int i) -> FailureOr<Value> {
     FailureOr<Value> y = g.tensorInput(node, i);
     if (failed(y))
       return failure();
     if (cast<RankedTensorType>(y->getType()).getElementType() != et)
       return g.fail(node, "input #" + Twine(i) + " has another element type");
-    FailureOr<Value> sum = binary(v, *y, BinaryKind::add);
-    if (failed(sum))
+    if (failed(g.broadcastDims({v, *y})))
       return g.fail(node, "input #" + Twine(i) + " does not broadcast to X");
-    return sum;
+    return g.binary(BinaryKind::add, v, *y);
   };
   Value v = *x;
   const bool bias =
@@ -442,15 +423,9 @@ static LogicalResult importGeluFamily(GraphImporter &g,
       g.setOutput(node, 0, unary(v, UnaryKind::silu));
       return success();
     }
-    FailureOr<Value> ax =
-        binary(v, g.scalarConstant(et, alpha), BinaryKind::mul);
-    if (failed(ax))
-      return failure();
-    FailureOr<Value> y =
-        binary(v, unary(*ax, UnaryKind::sigmoid), BinaryKind::mul);
-    if (failed(y))
-      return failure();
-    g.setOutput(node, 0, *y);
+    Value ax = g.binary(BinaryKind::mul, v, g.scalarConstant(et, alpha));
+    g.setOutput(node, 0,
+                g.binary(BinaryKind::mul, v, unary(ax, UnaryKind::sigmoid)));
     return success();
   }
   UnaryKind kind = UnaryKind::gelu;

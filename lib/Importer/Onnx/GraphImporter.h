@@ -111,6 +111,10 @@ public:
   /// A splat / dense constant tensor.
   Value constantTensor(Attribute elementsAttr);
   Value scalarConstant(Type elemType, double value);
+  /// tfc.binary `kind` of l and r with ONNX broadcasting, of l's element
+  /// type, its dims recorded; the operands must broadcast (check with
+  /// broadcastDims first where they may not).
+  Value binary(BinaryKind kind, Value l, Value r);
 
   /// Reads attributes.
   static const onnx::AttributeProto *attr(const onnx::NodeProto &node,

@@ -107,17 +107,11 @@ LogicalResult importFusedMatMul(GraphImporter &g, const onnx::NodeProto &node) {
     return failure();
   Value y = *r;
   const float alpha = GraphImporter::attrFloat(node, "alpha", 1.0f);
-  if (alpha != 1.0f) {
-    auto et = cast<RankedTensorType>(y.getType()).getElementType();
-    Value s = g.scalarConstant(et, alpha);
-    FailureOr<SmallVector<Value>> d = g.broadcastDims({y, s});
-    if (failed(d))
-      return failure();
-    y = BinaryOp::create(
-        g.b, g.loc, g.typeFromDims(*d, et), y, s,
-        BinaryKindAttr::get(g.b.getContext(), BinaryKind::mul));
-    g.recordDims(y, *d);
-  }
+  if (alpha != 1.0f)
+    y = g.binary(
+        BinaryKind::mul, y,
+        g.scalarConstant(cast<RankedTensorType>(y.getType()).getElementType(),
+                         alpha));
   g.setOutput(node, 0, y);
   return success();
 }
@@ -138,25 +132,19 @@ LogicalResult importGemm(GraphImporter &g, const onnx::NodeProto &node) {
   auto et = cast<RankedTensorType>(r.getType()).getElementType();
   float alpha = GraphImporter::attrFloat(node, "alpha", 1.0f);
   float beta = GraphImporter::attrFloat(node, "beta", 1.0f);
-  auto bin = [&](BinaryKind k, Value l, Value rr) {
-    FailureOr<SmallVector<Value>> d = g.broadcastDims({l, rr});
-    Value v = BinaryOp::create(g.b, g.loc, g.typeFromDims(*d, et), l, rr,
-                               BinaryKindAttr::get(g.b.getContext(), k));
-    g.recordDims(v, *d);
-    return v;
-  };
+
   if (alpha != 1.0f)
-    r = bin(BinaryKind::mul, r, g.scalarConstant(et, alpha));
+    r = g.binary(BinaryKind::mul, r, g.scalarConstant(et, alpha));
   if (g.hasInput(node, 2)) {
     FailureOr<Value> c = g.tensorInput(node, 2);
     if (failed(c))
       return failure();
     Value cv = *c;
     if (beta != 1.0f)
-      cv = bin(BinaryKind::mul, cv, g.scalarConstant(et, beta));
+      cv = g.binary(BinaryKind::mul, cv, g.scalarConstant(et, beta));
     if (failed(g.broadcastDims({r, cv})))
       return g.fail(node, "C does not broadcast to the product");
-    r = bin(BinaryKind::add, r, cv);
+    r = g.binary(BinaryKind::add, r, cv);
   }
   g.setOutput(node, 0, r);
   return success();
@@ -294,14 +282,7 @@ LogicalResult importFusedNorm(GraphImporter &g, const onnx::NodeProto &node) {
       return g.fail(node, "unsupported output #" + Twine(i) +
                               " (mean / inverse std dev)");
   Value sum = *x;
-  auto add = [&](Value l, Value r) {
-    FailureOr<SmallVector<Value>> d = g.broadcastDims({l, r});
-    Value v = BinaryOp::create(g.b, g.loc, g.typeFromDims(*d, t.getElementType()),
-                               l, r, BinaryKindAttr::get(g.b.getContext(),
-                                                         BinaryKind::add));
-    g.recordDims(v, *d);
-    return v;
-  };
+
   int scaleIdx = 1, biasIdx = rms ? -1 : 2;
   if (skip) {
     FailureOr<Value> s = g.tensorInput(node, 1);
@@ -309,7 +290,7 @@ LogicalResult importFusedNorm(GraphImporter &g, const onnx::NodeProto &node) {
       return failure();
     if (failed(g.broadcastDims({sum, *s})))
       return g.fail(node, "skip does not broadcast to the input");
-    sum = add(sum, *s);
+    sum = g.binary(BinaryKind::add, sum, *s);
     scaleIdx = 2;
     biasIdx = rms ? -1 : 3;
     int addBias = rms ? 3 : 4;
@@ -317,7 +298,7 @@ LogicalResult importFusedNorm(GraphImporter &g, const onnx::NodeProto &node) {
       FailureOr<Value> bb = g.tensorInput(node, addBias);
       if (failed(bb))
         return failure();
-      sum = add(sum, *bb);
+      sum = g.binary(BinaryKind::add, sum, *bb);
     }
   }
   FailureOr<Value> scale = g.tensorInput(node, scaleIdx);

@@ -188,6 +188,15 @@ Value GraphImporter::scalarConstant(Type elemType, double value) {
   return constantTensor(a);
 }
 
+Value GraphImporter::binary(BinaryKind kind, Value l, Value r) {
+  FailureOr<SmallVector<Value>> d = broadcastDims({l, r});
+  auto et = cast<RankedTensorType>(l.getType()).getElementType();
+  Value v = BinaryOp::create(b, loc, typeFromDims(*d, et), l, r,
+                             BinaryKindAttr::get(b.getContext(), kind));
+  recordDims(v, *d);
+  return v;
+}
+
 Value GraphImporter::materialize(Tv &tv) {
   if (tv.tensor)
     return tv.tensor;
