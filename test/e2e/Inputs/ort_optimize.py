@@ -3,21 +3,19 @@ them: by default its transformer optimizer (onnxruntime.transformers.
 optimizer, as Optimum's -O1 export runs it); with --session-level extended
 the graph its session optimizes and writes (SessionOptions.
 optimized_model_filepath). Writes OUT.onnx with ORT's fused com.microsoft
-ops and OUT.ref.npz, ONNX Runtime's outputs on the optimized model for every
-case of REF, and prints the fused ops.
+ops and prints them; ort_refs.py then runs ONNX Runtime on it for the
+references.
 
-    ort_optimize.py MODEL.onnx REF.npz OUT --model-type bert --num-heads 12 --hidden 384
-    ort_optimize.py MODEL.onnx REF.npz OUT --session-level extended
+    ort_optimize.py MODEL.onnx OUT --model-type bert --num-heads 12 --hidden 384
+    ort_optimize.py MODEL.onnx OUT --session-level extended
 """
-import argparse, collections, re
-import numpy as np
+import argparse, collections
 import onnx
 import onnxruntime as ort
 from onnxruntime.transformers import optimizer
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("model")
-p.add_argument("ref")
 p.add_argument("out")
 p.add_argument("--model-type", default="bert")
 p.add_argument("--num-heads", type=int, default=0)
@@ -42,16 +40,3 @@ ops = collections.Counter(n.op_type for n in g.node if n.domain == "com.microsof
 for op, n in sorted(ops.items()):
     print(f"fused: com.microsoft.{op} x {n}")
 
-sess = ort.InferenceSession(a.out + ".onnx", providers=["CPUExecutionProvider"])
-names = [i.name for i in sess.get_inputs()]
-r = np.load(a.ref)
-cases = sorted({int(x.group(1)) for k in r.files if (x := re.match(r"case(\d+)_", k))})
-out = {}
-for k in cases:
-    feed = {n: r[f"case{k}_{n}"] for n in names}
-    for n, v in feed.items():
-        out[f"case{k}_{n}"] = v
-    for o, v in zip(sess.get_outputs(), sess.run(None, feed)):
-        out[f"case{k}_{o.name}"] = v
-np.savez(a.out + ".ref.npz", **out)
-print(f"{len(cases)} cases")
