@@ -314,6 +314,22 @@ Ref desc(const T *base, int64_t offset, const int64_t *sizes,
   return r;
 }
 
+/// A problem's q, out and sink_q (sizes 0 without one) descriptors, and
+/// empty mask and layout ones, as compiled code passes them.
+struct QueryDescs {
+  tfcrt_memref4_f32 q{}, out{}, sq{}, add{};
+  tfcrt_memref4_i8 keep{};
+  tfcrt_memref2_i8 layout{};
+  explicit QueryDescs(KvProblem &pr) {
+    const KvCase &c = pr.c;
+    const int64_t qSizes[4] = {c.b, c.hq, c.s, c.d};
+    q = desc<float, tfcrt_memref4_f32>(pr.q.data(), 0, qSizes, pr.p.qs);
+    out = desc<float, tfcrt_memref4_f32>(pr.out.data(), 0, qSizes, pr.p.os);
+    if (c.sinkQuery)
+      sq = desc<float, tfcrt_memref4_f32>(pr.sq.data(), 0, qSizes, pr.p.qSinkS);
+  }
+};
+
 /// The C entries on a session-style cache view, against naive.
 TEST(AttentionKv, Entries) {
   std::mt19937 rng(seed());
@@ -333,22 +349,10 @@ TEST(AttentionKv, Entries) {
       KvProblem pr(c, kv, rng);
       std::vector<double> ref(pr.out.size());
       naive(pr.p, ref.data());
-      const int64_t qSizes[4] = {c.b, c.hq, c.s, c.d};
       const int64_t kvSizes[4] = {c.b, c.hkv, c.t, c.d};
       const int64_t scSizes[4] = {c.b, c.hkv, c.t, 1};
       const int64_t scStrides[4] = {c.hkv * pr.maxLen, pr.maxLen, 1, 1};
-      const int64_t none[4] = {0, 0, 0, 0};
-      auto q = desc<float, tfcrt_memref4_f32>(pr.q.data(), 0, qSizes, pr.p.qs);
-      auto out =
-          desc<float, tfcrt_memref4_f32>(pr.out.data(), 0, qSizes, pr.p.os);
-      tfcrt_memref4_f32 sq{};
-      if (c.sinkQuery)
-        sq = desc<float, tfcrt_memref4_f32>(pr.sq.data(), 0, qSizes,
-                                            pr.p.qSinkS);
-      tfcrt_memref4_i8 keep{};
-      tfcrt_memref4_f32 add{};
-      tfcrt_memref2_i8 layout{};
-      (void)none;
+      QueryDescs d(pr);
       const int64_t vOff = c.b * c.hkv * pr.maxLen * c.d;
       if (kv == Kv::F16) {
         auto k = desc<uint16_t, tfcrt_memref4_f16>(pr.half.data(), 0, kvSizes,
@@ -356,13 +360,13 @@ TEST(AttentionKv, Entries) {
         auto v = desc<uint16_t, tfcrt_memref4_f16>(pr.half.data(), vOff,
                                                    kvSizes, pr.p.vs);
         if (c.sinkQuery)
-          _mlir_ciface_tfcrt_attention_kv_f16_sq(&q, &k, &v, &keep, &add, &out,
-                                                 pr.p.scale, 1, c.window,
-                                                 c.sinks, 0, &layout, 0, &sq);
+          _mlir_ciface_tfcrt_attention_kv_f16_sq(
+              &d.q, &k, &v, &d.keep, &d.add, &d.out, pr.p.scale, 1, c.window,
+              c.sinks, 0, &d.layout, 0, &d.sq);
         else
-          _mlir_ciface_tfcrt_attention_kv_f16(&q, &k, &v, &keep, &add, &out,
-                                              pr.p.scale, 1, c.window, 0, 0,
-                                              &layout, 0);
+          _mlir_ciface_tfcrt_attention_kv_f16(&d.q, &k, &v, &d.keep, &d.add,
+                                              &d.out, pr.p.scale, 1, c.window,
+                                              0, 0, &d.layout, 0);
       } else {
         auto k = desc<int8_t, tfcrt_memref4_i8>(pr.codes.data(), 0, kvSizes,
                                                 pr.p.ks);
@@ -374,21 +378,21 @@ TEST(AttentionKv, Entries) {
             pr.scales.data(), c.b * c.hkv * pr.maxLen, scSizes, scStrides);
         if (c.sinkQuery)
           _mlir_ciface_tfcrt_attention_kv_i8_sq(
-              &q, &k, &ks, &v, &vs, &keep, &add, &out, pr.p.scale, 1, c.window,
-              c.sinks, 0, &layout, 0, &sq);
+              &d.q, &k, &ks, &v, &vs, &d.keep, &d.add, &d.out, pr.p.scale, 1,
+              c.window, c.sinks, 0, &d.layout, 0, &d.sq);
         else
-          _mlir_ciface_tfcrt_attention_kv_i8(&q, &k, &ks, &v, &vs, &keep, &add,
-                                             &out, pr.p.scale, 1, c.window, 0,
-                                             0, &layout, 0);
+          _mlir_ciface_tfcrt_attention_kv_i8(&d.q, &k, &ks, &v, &vs, &d.keep,
+                                             &d.add, &d.out, pr.p.scale, 1,
+                                             c.window, 0, 0, &d.layout, 0);
         // A scale view of the wrong length: an error naming it, NaN out.
         auto bad = ks;
         bad.sizes[2] = c.t - 1;
         std::string msg;
         EXPECT_EQ(takeKernelError(msg), TFC_OK) << msg;
         std::vector<float> keepOut = pr.out;
-        _mlir_ciface_tfcrt_attention_kv_i8(&q, &k, &bad, &v, &vs, &keep, &add,
-                                           &out, pr.p.scale, 1, c.window, 0, 0,
-                                           &layout, 0);
+        _mlir_ciface_tfcrt_attention_kv_i8(&d.q, &k, &bad, &v, &vs, &d.keep,
+                                           &d.add, &d.out, pr.p.scale, 1,
+                                           c.window, 0, 0, &d.layout, 0);
         EXPECT_EQ(takeKernelError(msg), TFC_ERR_INTERNAL);
         EXPECT_NE(msg.find("k_scale is [2, 2, 39, 1], expected [2, 2, 40, 1]"),
                   std::string::npos)
@@ -427,17 +431,7 @@ TEST(AttentionKv, PartsEntries) {
       int64_t cut[3];
       partCuts(pr.p, cut);
       const Params sp = splitKv(pr.p, cut, store);
-      const int64_t qSizes[4] = {c.b, c.hq, c.s, c.d};
-      auto q = desc<float, tfcrt_memref4_f32>(pr.q.data(), 0, qSizes, pr.p.qs);
-      auto out =
-          desc<float, tfcrt_memref4_f32>(pr.out.data(), 0, qSizes, pr.p.os);
-      tfcrt_memref4_f32 sq{};
-      if (c.sinkQuery)
-        sq = desc<float, tfcrt_memref4_f32>(pr.sq.data(), 0, qSizes,
-                                            pr.p.qSinkS);
-      tfcrt_memref4_i8 keep{};
-      tfcrt_memref4_f32 add{};
-      tfcrt_memref2_i8 layout{};
+      QueryDescs d(pr);
       tfcrt_memref4_f16 kh[4], vh[4];
       tfcrt_memref4_i8 kc[4], vc[4];
       tfcrt_memref4_f32 ksc[4], vsc[4];
@@ -461,15 +455,15 @@ TEST(AttentionKv, PartsEntries) {
       auto call = [&] {
         if (kv == Kv::F16)
           _mlir_ciface_tfcrt_attention_parts_kv_f16(
-              &q, &kh[0], &kh[1], &kh[2], &kh[3], &vh[0], &vh[1], &vh[2],
-              &vh[3], &keep, &add, &out, pr.p.scale, 1, c.window, c.sinks, 0,
-              &layout, 0, &sq);
+              &d.q, &kh[0], &kh[1], &kh[2], &kh[3], &vh[0], &vh[1], &vh[2],
+              &vh[3], &d.keep, &d.add, &d.out, pr.p.scale, 1, c.window, c.sinks,
+              0, &d.layout, 0, &d.sq);
         else
           _mlir_ciface_tfcrt_attention_parts_kv_i8(
-              &q, &kc[0], &kc[1], &kc[2], &kc[3], &ksc[0], &ksc[1], &ksc[2],
+              &d.q, &kc[0], &kc[1], &kc[2], &kc[3], &ksc[0], &ksc[1], &ksc[2],
               &ksc[3], &vc[0], &vc[1], &vc[2], &vc[3], &vsc[0], &vsc[1],
-              &vsc[2], &vsc[3], &keep, &add, &out, pr.p.scale, 1, c.window,
-              c.sinks, 0, &layout, 0, &sq);
+              &vsc[2], &vsc[3], &d.keep, &d.add, &d.out, pr.p.scale, 1,
+              c.window, c.sinks, 0, &d.layout, 0, &d.sq);
       };
       call();
       std::string msg;
