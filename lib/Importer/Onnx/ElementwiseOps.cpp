@@ -390,24 +390,17 @@ static LogicalResult importGeluFamily(GraphImporter &g,
   if (!isa<FloatType>(t.getElementType()))
     return g.fail(node, "needs a float input");
   Type et = t.getElementType();
-  auto addInput = [&](Value v, int i) -> FailureOr<Value> {
-    FailureOr<Value> y = g.tensorInput(node, i);
-    if (failed(y))
-      return failure();
-    if (cast<RankedTensorType>(y->getType()).getElementType() != et)
-      return g.fail(node, "input #" + Twine(i) + " has another element type");
-    if (failed(g.broadcastDims({v, *y})))
-      return g.fail(node, "input #" + Twine(i) + " does not broadcast to X");
-    return g.binary(BinaryKind::add, v, *y);
-  };
   Value v = *x;
-  const bool bias =
-      op == "BiasGelu" || (op == "FastGelu" && g.hasInput(node, 1));
-  if (bias) {
-    FailureOr<Value> s = addInput(v, 1);
-    if (failed(s))
+  // BiasGelu's B, FastGelu's optional bias: added to X first.
+  if (op == "BiasGelu" || (op == "FastGelu" && g.hasInput(node, 1))) {
+    FailureOr<Value> bias = g.tensorInput(node, 1);
+    if (failed(bias))
       return failure();
-    v = *s;
+    if (cast<RankedTensorType>(bias->getType()).getElementType() != et)
+      return g.fail(node, "input #1 has another element type");
+    if (failed(g.broadcastDims({v, *bias})))
+      return g.fail(node, "input #1 does not broadcast to X");
+    v = g.binary(BinaryKind::add, v, *bias);
   }
   auto unary = [&](Value in, UnaryKind k) {
     Value r = UnaryOp::create(g.b, g.loc, cast<RankedTensorType>(in.getType()),
