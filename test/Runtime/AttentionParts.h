@@ -36,7 +36,7 @@ inline Params splitKv(const Params &p, const int64_t cut[3],
                       std::vector<std::vector<char>> &store) {
   using Kv = Params::KvType;
   Params r = p;
-  const int64_t es = p.kv == Kv::F32 ? 4 : p.kv == Kv::F16 ? 2 : 1;
+  const int64_t es = p.kvBytes();
   const int64_t bounds[5] = {0, cut[0], cut[1], cut[2], p.t};
   r.nparts = Params::kMaxParts;
   store.reserve(store.size() + 16);

@@ -664,11 +664,10 @@ Params partParams(const Params &p, int i) {
                      static_cast<uintptr_t>(x.j0 * stride * bytes))
                : nullptr;
   };
-  const int64_t qBytes = p.kv == Params::KvType::F16 ? 2 : 1;
   r.k = static_cast<const float *>(back(x.k, x.ks[2], 4));
   r.v = static_cast<const float *>(back(x.v, x.vs[2], 4));
-  r.kq = back(x.kq, x.ks[2], qBytes);
-  r.vq = back(x.vq, x.vs[2], qBytes);
+  r.kq = back(x.kq, x.ks[2], p.kvBytes());
+  r.vq = back(x.vq, x.vs[2], p.kvBytes());
   r.kScale = static_cast<const float *>(back(x.kScale, x.kss[2], 4));
   r.vScale = static_cast<const float *>(back(x.vScale, x.vss[2], 4));
   std::copy(x.ks, x.ks + 4, r.ks);
@@ -682,9 +681,7 @@ Params partParams(const Params &p, int i) {
 /// per-thread contiguous buffers [b, hkv, t, d] and points p at them
 /// (nparts = 0). The buffers stay valid until this thread's next call.
 void gatherParts(Params &p) {
-  const int64_t es = p.kv == Params::KvType::F32   ? 4
-                     : p.kv == Params::KvType::F16 ? 2
-                                                   : 1;
+  const int64_t es = p.kvBytes();
   thread_local std::vector<char> kb, vb;
   thread_local std::vector<float> ksb, vsb;
   const size_t rows = static_cast<size_t>(p.b * p.hkv * p.t);

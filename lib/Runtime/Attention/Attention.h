@@ -114,6 +114,10 @@ struct Params {
   Path path = Path::Auto;
 
   int64_t group() const { return hq / hkv; }
+  /// Bytes of one stored K/V element (f32, f16 bits or an int8 code).
+  int64_t kvBytes() const {
+    return kv == KvType::F32 ? 4 : kv == KvType::F16 ? 2 : 1;
+  }
   /// Position of query row i.
   int64_t pos(int64_t i) const { return i + t - s; }
 };
