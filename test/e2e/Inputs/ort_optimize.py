@@ -12,7 +12,6 @@ references.
 import argparse, collections
 import onnx
 import onnxruntime as ort
-from onnxruntime.transformers import optimizer
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("model")
@@ -32,6 +31,9 @@ if a.session_level:
     so.optimized_model_filepath = a.out + ".onnx"
     ort.InferenceSession(a.model, so, providers=["CPUExecutionProvider"])
 else:
+    # Imported here: it needs sympy (scripts/requirements-export.txt), which a
+    # TFC_NO_MODELS setup skips; the session level needs onnxruntime alone.
+    from onnxruntime.transformers import optimizer
     m = optimizer.optimize_model(a.model, model_type=a.model_type, num_heads=a.num_heads,
                                  hidden_size=a.hidden, opt_level=a.opt_level)
     m.save_model_to_file(a.out + ".onnx")
